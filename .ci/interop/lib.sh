@@ -1,0 +1,35 @@
+# Shared helpers for the interop scripts (sourced, not run).
+# shellcheck shell=bash
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BIN="$ROOT/target/release"
+PASS=0
+FAIL=0
+
+# require CMD: fail (CI) or skip the script (local) when a peer is missing.
+require() {
+  if ! command -v "$1" >/dev/null 2>&1; then
+    if [ "${CI:-}" = "true" ]; then
+      echo "interop: required peer '$1' is missing" >&2
+      exit 1
+    fi
+    echo "interop: '$1' missing, skipping (set CI=true to make this a failure)" >&2
+    exit 0
+  fi
+}
+
+ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
+not_ok() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+
+# free_udp_port: a UDP port on 127.0.0.1 nobody listens on.
+free_udp_port() {
+  python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+}
+
+stop_pid() { [ -n "${1:-}" ] && kill "$1" 2>/dev/null; wait "$1" 2>/dev/null || true; }
+
+summary() {
+  echo "interop $1: $PASS passed, $FAIL failed"
+  [ "$FAIL" -eq 0 ]
+}

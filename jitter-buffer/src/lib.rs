@@ -1,0 +1,6 @@
+//! An adaptive, payload-agnostic jitter buffer for telox.
+//!
+//! Part of telox, an embeddable VoIP stack. Sans-IO: this crate opens no socket, reads no
+//! clock and spawns no task; time is passed in as `Instant`s.
+
+#![forbid(unsafe_code)]

@@ -1,0 +1,11 @@
+//! RTP and RTCP for telox: packets, the RTP session, reception statistics, call-quality metrics
+//! and DTMF (RFC 4733).
+//!
+//! Part of telox, an embeddable VoIP stack. Sans-IO: this crate opens no socket, reads no
+//! clock and spawns no task; time is passed in as `Instant`s.
+
+#![forbid(unsafe_code)]
+
+pub mod types;
+
+pub use types::{MediaTime, SeqNo, Ssrc};
