@@ -1,5 +1,702 @@
 //! Minimal pcap / pcapng reading and pcap writing for the tools (rtp-analyze, srtp-decrypt).
 //!
-//! Only what the tools need: Ethernet, Linux cooked (SLL, SLL2), raw IP and loopback (BSD
-//! null) link types, IPv4/IPv6, UDP. Any input is safe: malformed captures produce an error or
-//! skip the packet, never a panic.
+//! Only what the tools need: capture files in classic pcap (micro- and nanosecond, either byte
+//! order) or pcapng (several sections and interfaces, `if_tsresol`), link types Ethernet (with
+//! VLAN tags), Linux cooked (SLL, SLL2), raw IP, IPv4, IPv6 and BSD loopback, then IPv4/IPv6 and
+//! UDP. Any input is safe: a malformed file gives a [`PcapError`], a malformed or uninteresting
+//! frame is skipped, nothing panics and nothing allocates more than the input's size.
+//!
+//! IP fragments are not reassembled (RTP and SIP over UDP fit in one datagram in practice); a
+//! fragmented datagram is skipped and counted in [`Capture::skipped`].
+
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+/// Why a capture file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PcapError {
+    /// The file starts with neither a pcap nor a pcapng magic number.
+    #[error("not a pcap or pcapng file (magic {0:#010x})")]
+    BadMagic(u32),
+    /// The file ends inside a header or block.
+    #[error("capture truncated at byte {at}")]
+    Truncated {
+        /// Offset of the header or block that is cut short.
+        at: usize,
+    },
+    /// A pcapng block is malformed (length not a multiple of 4, too small, or trailer mismatch).
+    #[error("malformed pcapng block at byte {at}")]
+    BadBlock {
+        /// Offset of the block.
+        at: usize,
+    },
+}
+
+/// One captured frame, as stored in the file.
+#[derive(Clone, Debug)]
+pub struct Frame<'a> {
+    /// Capture time since the Unix epoch.
+    pub ts: Duration,
+    /// Link type of the interface it was captured on (LINKTYPE_* number).
+    pub link_type: u32,
+    /// The captured bytes (possibly shorter than the frame on the wire).
+    pub data: &'a [u8],
+}
+
+/// One UDP datagram found in a capture.
+#[derive(Clone, Debug)]
+pub struct UdpDatagram<'a> {
+    /// Index of the frame in the capture (0-based), for messages.
+    pub frame: usize,
+    /// Capture time since the Unix epoch.
+    pub ts: Duration,
+    /// Source address and port.
+    pub src: SocketAddr,
+    /// Destination address and port.
+    pub dst: SocketAddr,
+    /// The UDP payload.
+    pub payload: &'a [u8],
+}
+
+/// The frames of a capture file, borrowed from its bytes.
+#[derive(Clone, Debug, Default)]
+pub struct Capture<'a> {
+    /// Frames in file order.
+    pub frames: Vec<Frame<'a>>,
+    /// Frames that were not UDP over IP, or were fragments or malformed, when asked for UDP.
+    pub skipped: usize,
+}
+
+impl<'a> Capture<'a> {
+    /// Reads a pcap or pcapng file (detected from its magic number).
+    ///
+    /// # Errors
+    /// [`PcapError`] when the file header is unknown or a header or block is cut short.
+    pub fn parse(bytes: &'a [u8]) -> Result<Self, PcapError> {
+        let magic = read_u32(bytes, 0, false).ok_or(PcapError::Truncated { at: 0 })?;
+        match magic {
+            PCAPNG_SHB => parse_pcapng(bytes),
+            PCAP_MAGIC_US | PCAP_MAGIC_NS | PCAP_MAGIC_US_SWAPPED | PCAP_MAGIC_NS_SWAPPED => {
+                parse_pcap(bytes)
+            }
+            other => Err(PcapError::BadMagic(other)),
+        }
+    }
+
+    /// The UDP datagrams of the capture, in file order. Frames that are not UDP over IPv4/IPv6
+    /// (or are fragments, or malformed) are skipped and counted in the returned count.
+    pub fn udp_datagrams(&self) -> (Vec<UdpDatagram<'a>>, usize) {
+        let mut out = Vec::new();
+        let mut skipped = 0;
+        for (index, frame) in self.frames.iter().enumerate() {
+            match decode_udp(frame.link_type, frame.data) {
+                Some((src, dst, payload)) => out.push(UdpDatagram {
+                    frame: index,
+                    ts: frame.ts,
+                    src,
+                    dst,
+                    payload,
+                }),
+                None => skipped += 1,
+            }
+        }
+        (out, skipped)
+    }
+}
+
+/// Writes a classic pcap file (microsecond timestamps, little endian, LINKTYPE_ETHERNET) of UDP
+/// datagrams, each wrapped in Ethernet + IPv4/IPv6 + UDP headers with valid checksums, so that
+/// Wireshark and tshark read it as they would a real capture.
+pub struct PcapWriter<W: Write> {
+    out: W,
+    frame: Vec<u8>,
+}
+
+impl<W: Write> PcapWriter<W> {
+    /// Writes the pcap file header.
+    ///
+    /// # Errors
+    /// Any I/O error of `out`.
+    pub fn new(mut out: W) -> io::Result<Self> {
+        let mut header = [0u8; 24];
+        header[0..4].copy_from_slice(&PCAP_MAGIC_US.to_le_bytes());
+        header[4..6].copy_from_slice(&2u16.to_le_bytes());
+        header[6..8].copy_from_slice(&4u16.to_le_bytes());
+        // thiszone and sigfigs stay 0.
+        header[16..20].copy_from_slice(&SNAPLEN.to_le_bytes());
+        header[20..24].copy_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
+        out.write_all(&header)?;
+        Ok(Self {
+            out,
+            frame: Vec::with_capacity(1600),
+        })
+    }
+
+    /// Appends one UDP datagram from `src` to `dst` captured at `ts` (since the Unix epoch).
+    /// Both addresses must be of the same family; mixed families are written as IPv6 with the
+    /// IPv4 address mapped (`::ffff:a.b.c.d`).
+    ///
+    /// # Errors
+    /// Any I/O error of the underlying writer, or `InvalidInput` for a payload too large for
+    /// one UDP datagram.
+    pub fn write_udp(
+        &mut self,
+        ts: Duration,
+        src: SocketAddr,
+        dst: SocketAddr,
+        payload: &[u8],
+    ) -> io::Result<()> {
+        encode_udp_frame(&mut self.frame, src, dst, payload)?;
+        let len = u32::try_from(self.frame.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
+        let secs = u32::try_from(ts.as_secs()).unwrap_or(u32::MAX);
+        let mut record = [0u8; 16];
+        record[0..4].copy_from_slice(&secs.to_le_bytes());
+        record[4..8].copy_from_slice(&ts.subsec_micros().to_le_bytes());
+        record[8..12].copy_from_slice(&len.to_le_bytes());
+        record[12..16].copy_from_slice(&len.to_le_bytes());
+        self.out.write_all(&record)?;
+        self.out.write_all(&self.frame)
+    }
+
+    /// Flushes and returns the writer.
+    ///
+    /// # Errors
+    /// Any I/O error of the flush.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Builds an Ethernet frame holding `payload` in UDP over IPv4 (both addresses IPv4) or IPv6,
+/// with correct lengths and checksums, into `frame` (cleared first).
+///
+/// # Errors
+/// `InvalidInput` when the payload does not fit in one UDP datagram.
+pub fn encode_udp_frame(
+    frame: &mut Vec<u8>,
+    src: SocketAddr,
+    dst: SocketAddr,
+    payload: &[u8],
+) -> io::Result<()> {
+    let too_big = || io::Error::new(io::ErrorKind::InvalidInput, "payload too large for UDP");
+    let udp_len = u16::try_from(payload.len() + 8).map_err(|_| too_big())?;
+    frame.clear();
+    // Ethernet: locally administered MACs, so the frame is plainly synthetic.
+    frame.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01]);
+    let (src_ip, dst_ip) = match (src.ip(), dst.ip()) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let total = udp_len.checked_add(20).ok_or_else(too_big)?;
+            frame.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
+            let start = frame.len();
+            frame.extend_from_slice(&[0x45, 0]);
+            frame.extend_from_slice(&total.to_be_bytes());
+            frame.extend_from_slice(&[0, 0, 0x40, 0, 64, IPPROTO_UDP, 0, 0]);
+            frame.extend_from_slice(&s.octets());
+            frame.extend_from_slice(&d.octets());
+            let csum = checksum_finish(checksum_add(0, &frame[start..start + 20]));
+            frame[start + 10..start + 12].copy_from_slice(&csum.to_be_bytes());
+            (IpAddr::V4(s), IpAddr::V4(d))
+        }
+        (s, d) => {
+            let s = to_v6(s);
+            let d = to_v6(d);
+            frame.extend_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
+            frame.extend_from_slice(&[0x60, 0, 0, 0]);
+            frame.extend_from_slice(&udp_len.to_be_bytes());
+            frame.extend_from_slice(&[IPPROTO_UDP, 64]);
+            frame.extend_from_slice(&s.octets());
+            frame.extend_from_slice(&d.octets());
+            (IpAddr::V6(s), IpAddr::V6(d))
+        }
+    };
+    let udp_start = frame.len();
+    frame.extend_from_slice(&src.port().to_be_bytes());
+    frame.extend_from_slice(&dst.port().to_be_bytes());
+    frame.extend_from_slice(&udp_len.to_be_bytes());
+    frame.extend_from_slice(&[0, 0]);
+    frame.extend_from_slice(payload);
+    // UDP checksum over the pseudo-header (RFC 768, RFC 8200 §8.1).
+    let mut sum = 0u32;
+    match (src_ip, dst_ip) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            sum = checksum_add(sum, &s.octets());
+            sum = checksum_add(sum, &d.octets());
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            sum = checksum_add(sum, &s.octets());
+            sum = checksum_add(sum, &d.octets());
+        }
+        _ => {}
+    }
+    sum = checksum_add(sum, &[0, IPPROTO_UDP]);
+    sum = checksum_add(sum, &udp_len.to_be_bytes());
+    sum = checksum_add(sum, &frame[udp_start..]);
+    let mut csum = checksum_finish(sum);
+    if csum == 0 {
+        csum = 0xFFFF;
+    }
+    frame[udp_start + 6..udp_start + 8].copy_from_slice(&csum.to_be_bytes());
+    Ok(())
+}
+
+/// Decodes one frame of the given link type down to its UDP payload. `None` for anything that
+/// is not a complete, unfragmented UDP datagram over IPv4 or IPv6.
+pub fn decode_udp(link_type: u32, data: &[u8]) -> Option<(SocketAddr, SocketAddr, &[u8])> {
+    let (ethertype, ip) = match link_type {
+        LINKTYPE_ETHERNET => {
+            let mut ethertype = read_u16(data, 12)?;
+            let mut offset = 14;
+            // 802.1Q / 802.1ad tags, possibly stacked.
+            while ethertype == 0x8100 || ethertype == 0x88A8 {
+                ethertype = read_u16(data, offset + 2)?;
+                offset += 4;
+            }
+            (ethertype, data.get(offset..)?)
+        }
+        LINKTYPE_NULL | LINKTYPE_LOOP => {
+            let family = data.get(0..4)?;
+            let family = if link_type == LINKTYPE_LOOP {
+                u32::from_be_bytes(family.try_into().ok()?)
+            } else {
+                // Host byte order of the capturing machine: accept either.
+                let le = u32::from_le_bytes(family.try_into().ok()?);
+                if le <= 0xFF { le } else { le.swap_bytes() }
+            };
+            let ethertype = match family {
+                2 => ETHERTYPE_IPV4,
+                24 | 28 | 30 => ETHERTYPE_IPV6,
+                _ => return None,
+            };
+            (ethertype, data.get(4..)?)
+        }
+        LINKTYPE_RAW | LINKTYPE_RAW_OPENBSD | LINKTYPE_IPV4 | LINKTYPE_IPV6 => {
+            let version = data.first()? >> 4;
+            let ethertype = match version {
+                4 => ETHERTYPE_IPV4,
+                6 => ETHERTYPE_IPV6,
+                _ => return None,
+            };
+            (ethertype, data)
+        }
+        LINKTYPE_LINUX_SLL => (read_u16(data, 14)?, data.get(16..)?),
+        LINKTYPE_LINUX_SLL2 => (read_u16(data, 0)?, data.get(20..)?),
+        _ => return None,
+    };
+    match ethertype {
+        ETHERTYPE_IPV4 => decode_ipv4_udp(ip),
+        ETHERTYPE_IPV6 => decode_ipv6_udp(ip),
+        _ => None,
+    }
+}
+
+fn decode_ipv4_udp(ip: &[u8]) -> Option<(SocketAddr, SocketAddr, &[u8])> {
+    let first = *ip.first()?;
+    if first >> 4 != 4 {
+        return None;
+    }
+    let header_len = usize::from(first & 0x0F) * 4;
+    let total_len = usize::from(read_u16(ip, 2)?);
+    let flags_fragment = read_u16(ip, 6)?;
+    // More-fragments set or a non-zero offset: a fragment we cannot reassemble.
+    if flags_fragment & 0x3FFF != 0 || *ip.get(9)? != IPPROTO_UDP || header_len < 20 {
+        return None;
+    }
+    let src = Ipv4Addr::from(<[u8; 4]>::try_from(ip.get(12..16)?).ok()?);
+    let dst = Ipv4Addr::from(<[u8; 4]>::try_from(ip.get(16..20)?).ok()?);
+    // Ethernet pads short frames: the IP total length bounds the datagram.
+    let end = total_len.min(ip.len());
+    let udp = ip.get(header_len..end)?;
+    decode_udp_header(IpAddr::V4(src), IpAddr::V4(dst), udp)
+}
+
+fn decode_ipv6_udp(ip: &[u8]) -> Option<(SocketAddr, SocketAddr, &[u8])> {
+    if ip.first()? >> 4 != 6 {
+        return None;
+    }
+    let payload_len = usize::from(read_u16(ip, 4)?);
+    let mut next = *ip.get(6)?;
+    let src = Ipv6Addr::from(<[u8; 16]>::try_from(ip.get(8..24)?).ok()?);
+    let dst = Ipv6Addr::from(<[u8; 16]>::try_from(ip.get(24..40)?).ok()?);
+    let end = (40 + payload_len).min(ip.len());
+    let mut offset = 40;
+    // Extension headers (RFC 8200 §4); at most a handful are legitimate.
+    for _ in 0..8 {
+        match next {
+            IPPROTO_UDP => {
+                let udp = ip.get(offset..end)?;
+                return decode_udp_header(IpAddr::V6(src), IpAddr::V6(dst), udp);
+            }
+            0 | 43 | 60 => {
+                next = *ip.get(offset)?;
+                offset += (usize::from(*ip.get(offset + 1)?) + 1) * 8;
+            }
+            _ => return None, // 44 = fragment, or another protocol
+        }
+    }
+    None
+}
+
+fn decode_udp_header(
+    src: IpAddr,
+    dst: IpAddr,
+    udp: &[u8],
+) -> Option<(SocketAddr, SocketAddr, &[u8])> {
+    let sport = read_u16(udp, 0)?;
+    let dport = read_u16(udp, 2)?;
+    let len = usize::from(read_u16(udp, 4)?);
+    if len < 8 {
+        return None;
+    }
+    let payload = udp.get(8..len.min(udp.len()))?;
+    Some((
+        SocketAddr::new(src, sport),
+        SocketAddr::new(dst, dport),
+        payload,
+    ))
+}
+
+fn parse_pcap(bytes: &[u8]) -> Result<Capture<'_>, PcapError> {
+    let magic_le = read_u32(bytes, 0, false).ok_or(PcapError::Truncated { at: 0 })?;
+    let swapped = matches!(magic_le, PCAP_MAGIC_US_SWAPPED | PCAP_MAGIC_NS_SWAPPED);
+    let nanos = matches!(magic_le, PCAP_MAGIC_NS | PCAP_MAGIC_NS_SWAPPED);
+    let link_type =
+        read_u32(bytes, 20, swapped).ok_or(PcapError::Truncated { at: 0 })? & 0x0FFF_FFFF;
+    let mut frames = Vec::new();
+    let mut at = 24;
+    while at < bytes.len() {
+        let truncated = PcapError::Truncated { at };
+        let secs = read_u32(bytes, at, swapped).ok_or(truncated)?;
+        let frac = read_u32(bytes, at + 4, swapped).ok_or(PcapError::Truncated { at })?;
+        let incl = read_u32(bytes, at + 8, swapped).ok_or(PcapError::Truncated { at })? as usize;
+        let start = at + 16;
+        let data = start
+            .checked_add(incl)
+            .and_then(|end| bytes.get(start..end))
+            .ok_or(PcapError::Truncated { at })?;
+        let sub = if nanos {
+            Duration::from_nanos(u64::from(frac))
+        } else {
+            Duration::from_micros(u64::from(frac))
+        };
+        frames.push(Frame {
+            ts: Duration::from_secs(u64::from(secs)) + sub,
+            link_type,
+            data,
+        });
+        at = start + incl;
+    }
+    Ok(Capture { frames, skipped: 0 })
+}
+
+#[derive(Clone, Copy)]
+struct Interface {
+    link_type: u32,
+    /// Timestamp units per second.
+    units_per_sec: u64,
+}
+
+fn parse_pcapng(bytes: &[u8]) -> Result<Capture<'_>, PcapError> {
+    let mut frames = Vec::new();
+    let mut interfaces: Vec<Interface> = Vec::new();
+    let mut swapped = false;
+    let mut at = 0;
+    while at < bytes.len() {
+        let block_type_raw = read_u32(bytes, at, false).ok_or(PcapError::Truncated { at })?;
+        if block_type_raw == PCAPNG_SHB {
+            // The byte-order magic decides the endianness of this whole section.
+            let bom = read_u32(bytes, at + 8, false).ok_or(PcapError::Truncated { at })?;
+            swapped = match bom {
+                0x1A2B_3C4D => false,
+                0x4D3C_2B1A => true,
+                _ => return Err(PcapError::BadBlock { at }),
+            };
+            interfaces.clear();
+        }
+        let len = read_u32(bytes, at + 4, swapped).ok_or(PcapError::Truncated { at })? as usize;
+        if len < 12 || !len.is_multiple_of(4) {
+            return Err(PcapError::BadBlock { at });
+        }
+        let block = at
+            .checked_add(len)
+            .and_then(|end| bytes.get(at..end))
+            .ok_or(PcapError::Truncated { at })?;
+        let body = block.get(8..len - 4).ok_or(PcapError::BadBlock { at })?;
+        let block_type = if swapped {
+            block_type_raw.swap_bytes()
+        } else {
+            block_type_raw
+        };
+        match block_type {
+            PCAPNG_IDB => {
+                let link_type =
+                    u32::from(read_u16_endian(body, 0, swapped).ok_or(PcapError::BadBlock { at })?);
+                let mut units_per_sec = 1_000_000;
+                // Options start after linktype(2), reserved(2), snaplen(4).
+                let mut opt = 8;
+                while let (Some(code), Some(olen)) = (
+                    read_u16_endian(body, opt, swapped),
+                    read_u16_endian(body, opt + 2, swapped),
+                ) {
+                    if code == 0 {
+                        break;
+                    }
+                    let olen = usize::from(olen);
+                    if code == 9 && olen >= 1 {
+                        let resol = *body.get(opt + 4).ok_or(PcapError::BadBlock { at })?;
+                        let exp = u32::from(resol & 0x7F);
+                        let base: u64 = if resol & 0x80 != 0 { 2 } else { 10 };
+                        units_per_sec = base.checked_pow(exp).unwrap_or(u64::MAX).max(1);
+                    }
+                    opt += 4 + olen.div_ceil(4) * 4;
+                }
+                interfaces.push(Interface {
+                    link_type,
+                    units_per_sec,
+                });
+            }
+            PCAPNG_EPB | PCAPNG_PB => {
+                let iface = if block_type == PCAPNG_EPB {
+                    read_u32(body, 0, swapped).ok_or(PcapError::BadBlock { at })? as usize
+                } else {
+                    usize::from(
+                        read_u16_endian(body, 0, swapped).ok_or(PcapError::BadBlock { at })?,
+                    )
+                };
+                let high = read_u32(body, 4, swapped).ok_or(PcapError::BadBlock { at })?;
+                let low = read_u32(body, 8, swapped).ok_or(PcapError::BadBlock { at })?;
+                let caplen =
+                    read_u32(body, 12, swapped).ok_or(PcapError::BadBlock { at })? as usize;
+                let data = body
+                    .get(20..20usize.saturating_add(caplen))
+                    .ok_or(PcapError::BadBlock { at })?;
+                if let Some(iface) = interfaces.get(iface) {
+                    let ticks = (u64::from(high) << 32) | u64::from(low);
+                    frames.push(Frame {
+                        ts: ticks_to_duration(ticks, iface.units_per_sec),
+                        link_type: iface.link_type,
+                        data,
+                    });
+                }
+            }
+            PCAPNG_SPB => {
+                let orig = read_u32(body, 0, swapped).ok_or(PcapError::BadBlock { at })? as usize;
+                let data = body.get(4..).ok_or(PcapError::BadBlock { at })?;
+                let data = &data[..orig.min(data.len())];
+                if let Some(iface) = interfaces.first() {
+                    frames.push(Frame {
+                        ts: Duration::ZERO,
+                        link_type: iface.link_type,
+                        data,
+                    });
+                }
+            }
+            _ => {} // statistics, name resolution, custom blocks: not needed
+        }
+        at += len;
+    }
+    Ok(Capture { frames, skipped: 0 })
+}
+
+fn ticks_to_duration(ticks: u64, units_per_sec: u64) -> Duration {
+    let secs = ticks / units_per_sec;
+    let rem = ticks % units_per_sec;
+    let nanos = (u128::from(rem) * 1_000_000_000 / u128::from(units_per_sec)) as u32;
+    Duration::new(secs, nanos)
+}
+
+fn to_v6(ip: IpAddr) -> Ipv6Addr {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        IpAddr::V6(v6) => v6,
+    }
+}
+
+fn checksum_add(mut sum: u32, data: &[u8]) -> u32 {
+    let mut chunks = data.chunks_exact(2);
+    for pair in &mut chunks {
+        sum += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
+    }
+    if let [last] = chunks.remainder() {
+        sum += u32::from(*last) << 8;
+    }
+    sum
+}
+
+fn checksum_finish(mut sum: u32) -> u16 {
+    while sum > 0xFFFF {
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+fn read_u16(data: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(data.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn read_u16_endian(data: &[u8], at: usize, swapped: bool) -> Option<u16> {
+    let v = u16::from_le_bytes(data.get(at..at + 2)?.try_into().ok()?);
+    Some(if swapped { v.swap_bytes() } else { v })
+}
+
+/// Reads a u32 in the file's byte order: little endian unless `swapped`.
+fn read_u32(data: &[u8], at: usize, swapped: bool) -> Option<u32> {
+    let v = u32::from_le_bytes(data.get(at..at.checked_add(4)?)?.try_into().ok()?);
+    Some(if swapped { v.swap_bytes() } else { v })
+}
+
+const PCAP_MAGIC_US: u32 = 0xA1B2_C3D4;
+const PCAP_MAGIC_NS: u32 = 0xA1B2_3C4D;
+const PCAP_MAGIC_US_SWAPPED: u32 = 0xD4C3_B2A1;
+const PCAP_MAGIC_NS_SWAPPED: u32 = 0x4D3C_B2A1;
+const PCAPNG_SHB: u32 = 0x0A0D_0D0A;
+const PCAPNG_IDB: u32 = 1;
+const PCAPNG_PB: u32 = 2;
+const PCAPNG_SPB: u32 = 3;
+const PCAPNG_EPB: u32 = 6;
+const SNAPLEN: u32 = 65535;
+
+/// LINKTYPE_NULL: BSD loopback, 4-byte address family in host byte order.
+pub const LINKTYPE_NULL: u32 = 0;
+/// LINKTYPE_ETHERNET.
+pub const LINKTYPE_ETHERNET: u32 = 1;
+/// LINKTYPE_RAW: raw IPv4 or IPv6.
+pub const LINKTYPE_RAW: u32 = 101;
+const LINKTYPE_RAW_OPENBSD: u32 = 14;
+/// LINKTYPE_LOOP: OpenBSD loopback, family in network byte order.
+pub const LINKTYPE_LOOP: u32 = 108;
+/// LINKTYPE_LINUX_SLL: Linux cooked capture v1 (`tshark -i any`).
+pub const LINKTYPE_LINUX_SLL: u32 = 113;
+/// LINKTYPE_IPV4.
+pub const LINKTYPE_IPV4: u32 = 228;
+/// LINKTYPE_IPV6.
+pub const LINKTYPE_IPV6: u32 = 229;
+/// LINKTYPE_LINUX_SLL2: Linux cooked capture v2.
+pub const LINKTYPE_LINUX_SLL2: u32 = 276;
+const ETHERTYPE_IPV4: u16 = 0x0800;
+const ETHERTYPE_IPV6: u16 = 0x86DD;
+const IPPROTO_UDP: u8 = 17;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn written_pcap_reads_back_ipv4_and_ipv6() {
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        let ts = Duration::new(1_700_000_000, 123_456_000);
+        w.write_udp(ts, addr("127.0.0.1:4000"), addr("127.0.0.2:5000"), b"hello")
+            .unwrap();
+        w.write_udp(ts, addr("[::1]:6000"), addr("[::2]:7000"), b"odd")
+            .unwrap();
+        let bytes = w.finish().unwrap();
+        let cap = Capture::parse(&bytes).unwrap();
+        assert_eq!(cap.frames.len(), 2);
+        let (udp, skipped) = cap.udp_datagrams();
+        assert_eq!(skipped, 0);
+        assert_eq!(udp[0].src, addr("127.0.0.1:4000"));
+        assert_eq!(udp[0].dst, addr("127.0.0.2:5000"));
+        assert_eq!(udp[0].payload, b"hello");
+        assert_eq!(udp[0].ts, ts);
+        assert_eq!(udp[1].src, addr("[::1]:6000"));
+        assert_eq!(udp[1].payload, b"odd");
+    }
+
+    #[test]
+    fn ipv4_and_udp_checksums_verify() {
+        let mut frame = Vec::new();
+        encode_udp_frame(&mut frame, addr("10.0.0.1:1"), addr("10.0.0.2:2"), b"abc").unwrap();
+        let ip = &frame[14..34];
+        assert_eq!(checksum_finish(checksum_add(0, ip)), 0);
+        let mut sum = checksum_add(0, &frame[26..34]);
+        sum = checksum_add(sum, &[0, IPPROTO_UDP]);
+        sum = checksum_add(sum, &frame[38..40]);
+        sum = checksum_add(sum, &frame[34..]);
+        assert_eq!(checksum_finish(sum), 0);
+    }
+
+    #[test]
+    fn pcapng_with_nanosecond_resolution() {
+        // SHB, IDB (linktype RAW, if_tsresol=9), EPB with an IPv4/UDP packet.
+        let mut frame = Vec::new();
+        encode_udp_frame(&mut frame, addr("1.2.3.4:10"), addr("5.6.7.8:20"), b"xyz").unwrap();
+        let ip = &frame[14..];
+        let mut f = Vec::new();
+        let block = |f: &mut Vec<u8>, t: u32, body: &[u8]| {
+            let padded = body.len().div_ceil(4) * 4;
+            let len = (12 + padded) as u32;
+            f.extend_from_slice(&t.to_le_bytes());
+            f.extend_from_slice(&len.to_le_bytes());
+            f.extend_from_slice(body);
+            f.resize(f.len() + padded - body.len(), 0);
+            f.extend_from_slice(&len.to_le_bytes());
+        };
+        let mut shb = Vec::new();
+        shb.extend_from_slice(&0x1A2B_3C4Du32.to_le_bytes());
+        shb.extend_from_slice(&[1, 0, 0, 0]);
+        shb.extend_from_slice(&u64::MAX.to_le_bytes());
+        block(&mut f, PCAPNG_SHB, &shb);
+        let mut idb = Vec::new();
+        idb.extend_from_slice(&(LINKTYPE_RAW as u16).to_le_bytes());
+        idb.extend_from_slice(&[0, 0]);
+        idb.extend_from_slice(&0u32.to_le_bytes());
+        idb.extend_from_slice(&[9, 0, 1, 0, 9, 0, 0, 0, 0, 0, 0, 0]);
+        block(&mut f, PCAPNG_IDB, &idb);
+        let ticks: u64 = 1_500_000_000_250_000_000;
+        let mut epb = Vec::new();
+        epb.extend_from_slice(&0u32.to_le_bytes());
+        epb.extend_from_slice(&((ticks >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(ticks as u32).to_le_bytes());
+        epb.extend_from_slice(&(ip.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&(ip.len() as u32).to_le_bytes());
+        epb.extend_from_slice(ip);
+        block(&mut f, PCAPNG_EPB, &epb);
+        let cap = Capture::parse(&f).unwrap();
+        let (udp, _) = cap.udp_datagrams();
+        assert_eq!(udp.len(), 1);
+        assert_eq!(udp[0].payload, b"xyz");
+        assert_eq!(udp[0].ts, Duration::new(1_500_000_000, 250_000_000));
+    }
+
+    #[test]
+    fn every_truncation_is_an_error_or_fewer_frames_never_a_panic() {
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        w.write_udp(
+            Duration::ZERO,
+            addr("127.0.0.1:1"),
+            addr("127.0.0.1:2"),
+            b"data",
+        )
+        .unwrap();
+        let bytes = w.finish().unwrap();
+        for cut in 0..bytes.len() {
+            if let Ok(cap) = Capture::parse(&bytes[..cut]) {
+                let _ = cap.udp_datagrams();
+            }
+        }
+        assert!(matches!(
+            Capture::parse(b"nope"),
+            Err(PcapError::BadMagic(_))
+        ));
+    }
+
+    #[test]
+    fn ip_fragments_and_non_udp_are_skipped() {
+        let mut frame = Vec::new();
+        encode_udp_frame(&mut frame, addr("1.1.1.1:1"), addr("2.2.2.2:2"), b"p").unwrap();
+        let mut frag = frame.clone();
+        frag[20] = 0x20; // more fragments
+        assert!(decode_udp(LINKTYPE_ETHERNET, &frag).is_none());
+        let mut tcp = frame.clone();
+        tcp[23] = 6;
+        assert!(decode_udp(LINKTYPE_ETHERNET, &tcp).is_none());
+        assert!(decode_udp(LINKTYPE_ETHERNET, &frame).is_some());
+    }
+}
