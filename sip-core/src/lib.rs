@@ -4,3 +4,6 @@
 //! clock and spawns no task; time is passed in as `Instant`s.
 
 #![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod transaction;
