@@ -6,6 +6,12 @@
 
 #![forbid(unsafe_code)]
 
+pub mod dtmf;
+pub mod error;
+pub mod packet;
+pub mod rtcp;
 pub mod types;
 
-pub use types::{MediaTime, SeqNo, Ssrc};
+pub use error::{BuildError, Error, RtcpError, RtpError};
+pub use packet::{HeaderExtension, RtpHeader, RtpPacket};
+pub use types::{MediaTime, NtpTime, SeqNo, Ssrc};

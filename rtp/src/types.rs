@@ -68,6 +68,49 @@ impl MediaTime {
     }
 }
 
+/// A 64-bit NTP timestamp ([RFC 3550 §4]): seconds since 1900-01-01 in the upper 32 bits, the
+/// binary fraction of a second in the lower 32.
+///
+/// [RFC 3550 §4]: https://www.rfc-editor.org/rfc/rfc3550#section-4
+#[derive(Clone, Copy, Debug, Default, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct NtpTime(pub u64);
+
+impl NtpTime {
+    /// Seconds between the NTP epoch (1900) and the Unix epoch (1970).
+    pub const UNIX_OFFSET_SECS: u64 = 2_208_988_800;
+
+    /// The NTP time of a duration since the Unix epoch (e.g. from a wall clock read by the
+    /// caller).
+    pub fn from_unix(since_unix: std::time::Duration) -> Self {
+        Self::from_duration(since_unix + std::time::Duration::from_secs(Self::UNIX_OFFSET_SECS))
+    }
+
+    /// The NTP time of a duration since the NTP epoch.
+    pub fn from_duration(d: std::time::Duration) -> Self {
+        let frac = (u64::from(d.subsec_nanos()) << 32) / 1_000_000_000;
+        Self((d.as_secs() << 32) | frac)
+    }
+
+    /// The duration since the NTP epoch.
+    pub fn as_duration(self) -> std::time::Duration {
+        let secs = self.0 >> 32;
+        let nanos = ((self.0 & 0xFFFF_FFFF) * 1_000_000_000) >> 32;
+        std::time::Duration::new(secs, nanos as u32)
+    }
+
+    /// The middle 32 bits, as carried in LSR and in DLRR's LRR ([RFC 3550 §6.4.1]).
+    ///
+    /// [RFC 3550 §6.4.1]: https://www.rfc-editor.org/rfc/rfc3550#section-6.4.1
+    pub fn middle32(self) -> u32 {
+        ((self.0 >> 16) & 0xFFFF_FFFF) as u32
+    }
+
+    /// This time plus a duration (wrapping like the wire format).
+    pub fn add(self, d: std::time::Duration) -> Self {
+        Self(self.0.wrapping_add(Self::from_duration(d).0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +122,15 @@ mod tests {
         assert_eq!(SeqNo(5).extend(3), SeqNo(3));
         assert_eq!(SeqNo(3).extend(0xFFFF), SeqNo(0xFFFF));
         assert_eq!(SeqNo(0x1_0000 + 100).extend(90), SeqNo(0x1_0000 + 90));
+    }
+
+    #[test]
+    fn ntp_time_conversions() {
+        let t = NtpTime::from_duration(std::time::Duration::from_millis(1500));
+        assert_eq!(t.0, (1 << 32) | 0x8000_0000);
+        assert_eq!(t.middle32(), 0x0001_8000);
+        assert_eq!(t.as_duration(), std::time::Duration::from_millis(1500));
+        assert_eq!(NtpTime::from_unix(std::time::Duration::ZERO).0 >> 32, 2_208_988_800);
     }
 
     #[test]

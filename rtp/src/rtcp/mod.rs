@@ -1,0 +1,523 @@
+//! RTCP packets ([RFC 3550 §6]): sender and receiver reports, SDES, BYE, APP, extended reports
+//! ([RFC 3611]), generic NACK and PLI ([RFC 4585]), compound packets with the §6.1 validity rules
+//! and reduced-size RTCP ([RFC 5506]).
+//!
+//! One set of types serves both directions: a parsed packet borrows the datagram (repeated
+//! items stay on the wire as [`List::Wire`] and are decoded while iterating, so parsing does not
+//! allocate), and a packet to send is written with the same types holding [`List::Owned`]
+//! items. Every type round-trips: `parse(write(x)) == x`.
+//!
+//! [RFC 3550 §6]: https://www.rfc-editor.org/rfc/rfc3550#section-6
+//! [RFC 3611]: https://www.rfc-editor.org/rfc/rfc3611
+//! [RFC 4585]: https://www.rfc-editor.org/rfc/rfc4585
+//! [RFC 5506]: https://www.rfc-editor.org/rfc/rfc5506
+
+mod app;
+mod bye;
+mod fb;
+mod rr;
+mod sdes;
+mod sr;
+mod xr;
+
+pub use app::App;
+pub use bye::Goodbye;
+pub use fb::{GenericNack, NackPair, PictureLossIndication};
+pub use rr::{ReceiverReport, ReportBlock};
+pub use sdes::{SdesChunk, SdesItem, SourceDescription};
+pub use sr::SenderReport;
+pub use xr::{DlrrItem, ExtendedReport, StatisticsSummary, VoipMetrics, XrBlock};
+
+use crate::error::{BuildError, RtcpError};
+
+/// RTCP packet type values ([RFC 3550 §12.1], [RFC 4585 §6.1], [RFC 3611 §5]).
+///
+/// [RFC 3550 §12.1]: https://www.rfc-editor.org/rfc/rfc3550#section-12.1
+/// [RFC 4585 §6.1]: https://www.rfc-editor.org/rfc/rfc4585#section-6.1
+/// [RFC 3611 §5]: https://www.rfc-editor.org/rfc/rfc3611#section-5
+pub mod pt {
+    /// Sender report.
+    pub const SR: u8 = 200;
+    /// Receiver report.
+    pub const RR: u8 = 201;
+    /// Source description.
+    pub const SDES: u8 = 202;
+    /// Goodbye.
+    pub const BYE: u8 = 203;
+    /// Application-defined.
+    pub const APP: u8 = 204;
+    /// Transport-layer feedback.
+    pub const RTPFB: u8 = 205;
+    /// Payload-specific feedback.
+    pub const PSFB: u8 = 206;
+    /// Extended report.
+    pub const XR: u8 = 207;
+}
+
+/// Length of the common RTCP header.
+pub const HEADER_LEN: usize = 4;
+
+/// One RTCP packet.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum RtcpPacket<'a> {
+    /// SR (200).
+    SenderReport(SenderReport<'a>),
+    /// RR (201).
+    ReceiverReport(ReceiverReport<'a>),
+    /// SDES (202).
+    SourceDescription(SourceDescription<'a>),
+    /// BYE (203).
+    Goodbye(Goodbye<'a>),
+    /// APP (204).
+    App(App<'a>),
+    /// RTPFB generic NACK (205, FMT 1).
+    GenericNack(GenericNack<'a>),
+    /// PSFB picture loss indication (206, FMT 1).
+    PictureLossIndication(PictureLossIndication),
+    /// XR (207).
+    ExtendedReport(ExtendedReport<'a>),
+    /// Any other packet type or feedback message, kept as bytes.
+    Unknown {
+        /// Packet type.
+        pt: u8,
+        /// The 5-bit count / FMT field.
+        count: u8,
+        /// The body after the 4-byte header, without padding.
+        body: &'a [u8],
+    },
+}
+
+/// How strictly a compound packet is checked.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub enum Validation {
+    /// RFC 3550 §6.1 and A.2: the first packet is SR or RR, only the last may be padded, the
+    /// lengths add up, and an SDES CNAME is present.
+    #[default]
+    Compound,
+    /// RFC 5506 reduced-size RTCP: any packet may come first and no CNAME is required (the
+    /// structure is still checked).
+    ReducedSize,
+}
+
+impl<'a> RtcpPacket<'a> {
+    /// Parses one packet at the start of `buf` and returns it with the number of bytes used.
+    /// Padding (P bit) is accepted here; [`parse_compound`] restricts it to the last packet.
+    ///
+    /// # Errors
+    /// [`RtcpError`] for a bad version, a length past the end, invalid padding, or a body that
+    /// does not match its type's layout or count.
+    pub fn parse(buf: &'a [u8]) -> Result<(Self, usize), RtcpError> {
+        Self::parse_at(buf, 0)
+    }
+
+    fn parse_at(whole: &'a [u8], at: usize) -> Result<(Self, usize), RtcpError> {
+        let buf = whole.get(at..).unwrap_or_default();
+        let Some(h) = buf.first_chunk::<HEADER_LEN>() else {
+            return Err(RtcpError::Truncated { at, need: HEADER_LEN, have: buf.len() });
+        };
+        let version = h[0] >> 6;
+        if version != 2 {
+            return Err(RtcpError::BadVersion { at, version });
+        }
+        let count = h[0] & 0x1F;
+        let pt = h[1];
+        let len = (usize::from(u16::from_be_bytes([h[2], h[3]])) + 1) * 4;
+        let Some(packet) = buf.get(..len) else {
+            return Err(RtcpError::Truncated { at, need: len, have: buf.len() });
+        };
+        let mut body = packet.get(HEADER_LEN..).unwrap_or_default();
+        if h[0] & 0x20 != 0 {
+            // RFC 3550 §6.4.1: the last octet of the padding is a count of padding octets.
+            let n = usize::from(body.last().copied().unwrap_or(0));
+            if n == 0 || n > body.len() {
+                return Err(RtcpError::BadPadding { at });
+            }
+            body = body.get(..body.len() - n).unwrap_or_default();
+        }
+        let malformed = |what| RtcpError::Malformed { pt, at, what };
+        let p = match pt {
+            pt::SR => Self::SenderReport(SenderReport::parse_body(count, body).ok_or_else(
+                || malformed("sender report shorter than its report count"),
+            )?),
+            pt::RR => Self::ReceiverReport(ReceiverReport::parse_body(count, body).ok_or_else(
+                || malformed("receiver report shorter than its report count"),
+            )?),
+            pt::SDES => Self::SourceDescription(
+                SourceDescription::parse_body(count, body)
+                    .ok_or_else(|| malformed("sdes chunks do not match the source count"))?,
+            ),
+            pt::BYE => Self::Goodbye(
+                Goodbye::parse_body(count, body)
+                    .ok_or_else(|| malformed("bye shorter than its source count"))?,
+            ),
+            pt::APP => Self::App(
+                App::parse_body(count, body).ok_or_else(|| malformed("app shorter than 8 bytes"))?,
+            ),
+            pt::RTPFB if count == fb::FMT_GENERIC_NACK => Self::GenericNack(
+                GenericNack::parse_body(body)
+                    .ok_or_else(|| malformed("generic nack without a whole fci"))?,
+            ),
+            pt::PSFB if count == fb::FMT_PLI => Self::PictureLossIndication(
+                PictureLossIndication::parse_body(body)
+                    .ok_or_else(|| malformed("pli is not exactly two ssrcs"))?,
+            ),
+            pt::XR => Self::ExtendedReport(
+                ExtendedReport::parse_body(body)
+                    .ok_or_else(|| malformed("xr report blocks do not fit the packet"))?,
+            ),
+            _ => Self::Unknown { pt, count, body },
+        };
+        Ok((p, len))
+    }
+
+    /// The packet type value.
+    pub fn packet_type(&self) -> u8 {
+        match self {
+            Self::SenderReport(_) => pt::SR,
+            Self::ReceiverReport(_) => pt::RR,
+            Self::SourceDescription(_) => pt::SDES,
+            Self::Goodbye(_) => pt::BYE,
+            Self::App(_) => pt::APP,
+            Self::GenericNack(_) => pt::RTPFB,
+            Self::PictureLossIndication(_) => pt::PSFB,
+            Self::ExtendedReport(_) => pt::XR,
+            Self::Unknown { pt, .. } => *pt,
+        }
+    }
+
+    fn count_field(&self) -> Result<u8, BuildError> {
+        match self {
+            Self::SourceDescription(p) => p.check()?,
+            Self::Goodbye(p) => p.check()?,
+            _ => {}
+        }
+        let n = match self {
+            Self::SenderReport(p) => p.reports.len(),
+            Self::ReceiverReport(p) => p.reports.len(),
+            Self::SourceDescription(p) => p.chunks.len(),
+            Self::Goodbye(p) => p.sources.len(),
+            Self::App(p) => usize::from(p.subtype),
+            Self::GenericNack(_) => usize::from(fb::FMT_GENERIC_NACK),
+            Self::PictureLossIndication(_) => usize::from(fb::FMT_PLI),
+            Self::ExtendedReport(_) => 0,
+            Self::Unknown { count, .. } => usize::from(*count),
+        };
+        if n > 31 {
+            return Err(BuildError::FieldTooLarge { what: "rtcp count field" });
+        }
+        Ok(n as u8)
+    }
+
+    fn body_len(&self) -> usize {
+        match self {
+            Self::SenderReport(p) => p.body_len(),
+            Self::ReceiverReport(p) => p.body_len(),
+            Self::SourceDescription(p) => p.body_len(),
+            Self::Goodbye(p) => p.body_len(),
+            Self::App(p) => p.body_len(),
+            Self::GenericNack(p) => p.body_len(),
+            Self::PictureLossIndication(_) => 8,
+            Self::ExtendedReport(p) => p.body_len(),
+            Self::Unknown { body, .. } => body.len().next_multiple_of(4),
+        }
+    }
+
+    /// Length of this packet on the wire.
+    pub fn encoded_len(&self) -> usize {
+        HEADER_LEN + self.body_len()
+    }
+
+    /// Writes the packet into `out` and returns the number of bytes written.
+    ///
+    /// # Errors
+    /// [`BuildError::BufferTooSmall`] if `out` is shorter than [`encoded_len`](Self::encoded_len);
+    /// [`BuildError::FieldTooLarge`] for more than 31 items in a count field or a packet longer
+    /// than 65536 words.
+    pub fn write_to(&self, out: &mut [u8]) -> Result<usize, BuildError> {
+        let need = self.encoded_len();
+        let count = self.count_field()?;
+        let Some(out) = out.get_mut(..need) else {
+            return Err(BuildError::BufferTooSmall { need, have: out.len() });
+        };
+        let Ok(words) = u16::try_from(need / 4 - 1) else {
+            return Err(BuildError::FieldTooLarge { what: "rtcp length" });
+        };
+        let (h, body) = out.split_at_mut(HEADER_LEN);
+        h[0] = 0x80 | count;
+        h[1] = self.packet_type();
+        h[2..4].copy_from_slice(&words.to_be_bytes());
+        body.fill(0);
+        match self {
+            Self::SenderReport(p) => p.write_body(body),
+            Self::ReceiverReport(p) => p.write_body(body),
+            Self::SourceDescription(p) => p.write_body(body),
+            Self::Goodbye(p) => p.write_body(body),
+            Self::App(p) => p.write_body(body),
+            Self::GenericNack(p) => p.write_body(body),
+            Self::PictureLossIndication(p) => p.write_body(body),
+            Self::ExtendedReport(p) => p.write_body(body),
+            Self::Unknown { body: b, .. } => body[..b.len()].copy_from_slice(b),
+        }
+        Ok(need)
+    }
+}
+
+/// Parses and validates a compound RTCP packet, returning its packets.
+///
+/// Every packet is parsed and checked first, so the returned iterator yields each packet
+/// without further errors.
+///
+/// # Errors
+/// [`RtcpError::Empty`]; any error of [`RtcpPacket::parse`]; with [`Validation::Compound`] also
+/// [`RtcpError::FirstNotReport`] and [`RtcpError::MissingCname`]; padding on any packet but the
+/// last ([`RtcpError::BadPadding`], RFC 3550 A.2: "The padding bit (P) should be zero for the
+/// first packet of a compound RTCP packet because padding should only be applied, if it is
+/// needed, to the last packet").
+pub fn parse_compound(buf: &[u8], validation: Validation) -> Result<Compound<'_>, RtcpError> {
+    if buf.is_empty() {
+        return Err(RtcpError::Empty);
+    }
+    let mut at = 0;
+    let mut cname = false;
+    while at < buf.len() {
+        let (p, len) = RtcpPacket::parse_at(buf, at)?;
+        let padded = buf.get(at).is_some_and(|b| b & 0x20 != 0);
+        if padded && at + len != buf.len() {
+            return Err(RtcpError::BadPadding { at });
+        }
+        if at == 0
+            && validation == Validation::Compound
+            && !matches!(p, RtcpPacket::SenderReport(_) | RtcpPacket::ReceiverReport(_))
+        {
+            return Err(RtcpError::FirstNotReport(p.packet_type()));
+        }
+        if let RtcpPacket::SourceDescription(s) = &p {
+            cname |= s.chunks.iter().any(|c| c.cname().is_some());
+        }
+        at += len;
+    }
+    if validation == Validation::Compound && !cname {
+        return Err(RtcpError::MissingCname);
+    }
+    Ok(Compound { buf, at: 0 })
+}
+
+/// The packets of a validated compound, see [`parse_compound`].
+#[derive(Clone, Debug)]
+pub struct Compound<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Iterator for Compound<'a> {
+    type Item = RtcpPacket<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (p, len) = RtcpPacket::parse_at(self.buf, self.at).ok()?;
+        self.at += len;
+        Some(p)
+    }
+}
+
+/// Length of a compound of `packets`.
+pub fn compound_len(packets: &[RtcpPacket<'_>]) -> usize {
+    packets.iter().map(RtcpPacket::encoded_len).sum()
+}
+
+/// Writes `packets` back to back as one compound packet.
+///
+/// # Errors
+/// As [`RtcpPacket::write_to`].
+pub fn write_compound(packets: &[RtcpPacket<'_>], out: &mut [u8]) -> Result<usize, BuildError> {
+    let need = compound_len(packets);
+    if out.len() < need {
+        return Err(BuildError::BufferTooSmall { need, have: out.len() });
+    }
+    let mut at = 0;
+    for p in packets {
+        at += p.write_to(out.get_mut(at..).unwrap_or_default())?;
+    }
+    Ok(at)
+}
+
+/// Writes `packets` as one compound into a new buffer.
+///
+/// # Errors
+/// As [`RtcpPacket::write_to`].
+pub fn compound_to_vec(packets: &[RtcpPacket<'_>]) -> Result<Vec<u8>, BuildError> {
+    let mut out = vec![0; compound_len(packets)];
+    write_compound(packets, &mut out)?;
+    Ok(out)
+}
+
+/// A repeated item of an RTCP packet, decodable from and encodable to the wire.
+pub trait WireItem<'a>: Clone {
+    /// Decodes one item at the start of `b`, returning it and its length, or `None` at the end
+    /// of the list or on malformed data.
+    fn decode(b: &'a [u8]) -> Option<(Self, usize)>;
+    /// Bytes this item takes on the wire.
+    fn encoded_len(&self) -> usize;
+    /// Writes the item; `out` is exactly [`encoded_len`](Self::encoded_len) bytes, zeroed.
+    fn encode(&self, out: &mut [u8]);
+}
+
+/// A list of repeated items: still on the wire (parsed, validated, decoded while iterating) or
+/// owned (to send). Two lists are equal when they hold the same items in order.
+#[derive(Clone, Debug)]
+pub enum List<'a, T> {
+    /// Validated wire bytes of the items.
+    Wire(&'a [u8]),
+    /// Items held in memory.
+    Owned(Vec<T>),
+}
+
+impl<T> Default for List<'_, T> {
+    fn default() -> Self {
+        Self::Owned(Vec::new())
+    }
+}
+
+impl<T> From<Vec<T>> for List<'_, T> {
+    fn from(v: Vec<T>) -> Self {
+        Self::Owned(v)
+    }
+}
+
+impl<'a, T: WireItem<'a>> List<'a, T> {
+    /// Iterates over the items.
+    pub fn iter(&self) -> ListIter<'_, 'a, T> {
+        match self {
+            Self::Wire(b) => ListIter::Wire(b),
+            Self::Owned(v) => ListIter::Owned(v.iter()),
+        }
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Wire(_) => self.iter().count(),
+            Self::Owned(v) => v.len(),
+        }
+    }
+
+    /// Whether there are no items.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Self::Wire(b) => b.is_empty(),
+            Self::Owned(v) => v.is_empty(),
+        }
+    }
+
+    /// Bytes the items take on the wire.
+    pub fn encoded_len(&self) -> usize {
+        match self {
+            Self::Wire(b) => b.len(),
+            Self::Owned(v) => v.iter().map(WireItem::encoded_len).sum(),
+        }
+    }
+
+    /// Writes the items; `out` is exactly [`encoded_len`](Self::encoded_len) bytes.
+    pub(crate) fn encode(&self, out: &mut [u8]) {
+        match self {
+            Self::Wire(b) => out.copy_from_slice(b),
+            Self::Owned(v) => {
+                let mut at = 0;
+                for item in v {
+                    let n = item.encoded_len();
+                    if let Some(o) = out.get_mut(at..at + n) {
+                        item.encode(o);
+                    }
+                    at += n;
+                }
+            }
+        }
+    }
+
+    /// Checks that `b` holds exactly `count` whole items (or any number with `None`), and
+    /// returns it as a wire list.
+    pub(crate) fn validate(b: &'a [u8], count: Option<usize>) -> Option<Self> {
+        let mut rest = b;
+        let mut n = 0;
+        while !rest.is_empty() {
+            let (_, len) = T::decode(rest)?;
+            rest = rest.get(len..)?;
+            n += 1;
+        }
+        if count.is_some_and(|c| c != n) {
+            return None;
+        }
+        Some(Self::Wire(b))
+    }
+}
+
+impl<'a, T: WireItem<'a> + PartialEq> PartialEq for List<'a, T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+/// Iterator over a [`List`].
+#[derive(Clone, Debug)]
+pub enum ListIter<'l, 'a, T> {
+    /// Decoding wire bytes.
+    Wire(&'a [u8]),
+    /// Cloning owned items.
+    Owned(std::slice::Iter<'l, T>),
+}
+
+impl<'a, T: WireItem<'a>> Iterator for ListIter<'_, 'a, T> {
+    type Item = T;
+
+    #[inline]
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Self::Wire(b) => {
+                let (item, len) = T::decode(b)?;
+                *b = b.get(len..).unwrap_or_default();
+                Some(item)
+            }
+            Self::Owned(it) => it.next().cloned(),
+        }
+    }
+}
+
+#[inline]
+pub(crate) fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at.checked_add(4)?)?;
+    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+#[inline]
+pub(crate) fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    Some((u64::from(u32_at(b, at)?) << 32) | u64::from(u32_at(b, at + 4)?))
+}
+
+pub(crate) fn put_u32(out: &mut [u8], at: usize, v: u32) {
+    if let Some(s) = out.get_mut(at..at + 4) {
+        s.copy_from_slice(&v.to_be_bytes());
+    }
+}
+
+pub(crate) fn put_u16(out: &mut [u8], at: usize, v: u16) {
+    if let Some(s) = out.get_mut(at..at + 2) {
+        s.copy_from_slice(&v.to_be_bytes());
+    }
+}
+
+pub(crate) fn put_u64(out: &mut [u8], at: usize, v: u64) {
+    put_u32(out, at, (v >> 32) as u32);
+    put_u32(out, at + 4, v as u32);
+}
+
+impl WireItem<'_> for crate::Ssrc {
+    fn decode(b: &[u8]) -> Option<(Self, usize)> {
+        Some((Self(u32_at(b, 0)?), 4))
+    }
+    fn encoded_len(&self) -> usize {
+        4
+    }
+    fn encode(&self, out: &mut [u8]) {
+        put_u32(out, 0, self.0);
+    }
+}

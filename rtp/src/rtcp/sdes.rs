@@ -1,0 +1,233 @@
+//! Source description, SDES (202), with every item type ([RFC 3550 §6.5]).
+//!
+//! [RFC 3550 §6.5]: https://www.rfc-editor.org/rfc/rfc3550#section-6.5
+
+use super::{List, WireItem, put_u32, u32_at};
+use crate::error::BuildError;
+use crate::types::Ssrc;
+
+/// An SDES packet: one chunk per source (at most 31).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SourceDescription<'a> {
+    /// The chunks.
+    pub chunks: List<'a, SdesChunk<'a>>,
+}
+
+/// The items describing one source.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SdesChunk<'a> {
+    /// The source (SSRC or CSRC).
+    pub ssrc: Ssrc,
+    /// Its items, in order.
+    pub items: List<'a, SdesItem<'a>>,
+}
+
+/// One SDES item ([RFC 3550 §6.5.1] to §6.5.8); values are at most 255 bytes (UTF-8 by the RFC,
+/// kept as bytes here).
+///
+/// [RFC 3550 §6.5.1]: https://www.rfc-editor.org/rfc/rfc3550#section-6.5.1
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum SdesItem<'a> {
+    /// CNAME (1): canonical end-point identifier.
+    Cname(&'a [u8]),
+    /// NAME (2): user name.
+    Name(&'a [u8]),
+    /// EMAIL (3).
+    Email(&'a [u8]),
+    /// PHONE (4).
+    Phone(&'a [u8]),
+    /// LOC (5): geographic location.
+    Loc(&'a [u8]),
+    /// TOOL (6): application or tool name.
+    Tool(&'a [u8]),
+    /// NOTE (7): notice or status.
+    Note(&'a [u8]),
+    /// PRIV (8): private extension with a prefix.
+    Priv {
+        /// The prefix string.
+        prefix: &'a [u8],
+        /// The value string.
+        value: &'a [u8],
+    },
+    /// Any other item type.
+    Other {
+        /// Item type (9-255).
+        kind: u8,
+        /// Value.
+        value: &'a [u8],
+    },
+}
+
+impl<'a> SdesItem<'a> {
+    /// The item type octet.
+    pub fn kind(&self) -> u8 {
+        match self {
+            Self::Cname(_) => 1,
+            Self::Name(_) => 2,
+            Self::Email(_) => 3,
+            Self::Phone(_) => 4,
+            Self::Loc(_) => 5,
+            Self::Tool(_) => 6,
+            Self::Note(_) => 7,
+            Self::Priv { .. } => 8,
+            Self::Other { kind, .. } => *kind,
+        }
+    }
+
+    fn value_len(&self) -> usize {
+        match self {
+            Self::Cname(v)
+            | Self::Name(v)
+            | Self::Email(v)
+            | Self::Phone(v)
+            | Self::Loc(v)
+            | Self::Tool(v)
+            | Self::Note(v)
+            | Self::Other { value: v, .. } => v.len(),
+            Self::Priv { prefix, value } => 1 + prefix.len() + value.len(),
+        }
+    }
+
+    pub(super) fn check(&self) -> Result<(), BuildError> {
+        let bad_kind = matches!(self, Self::Other { kind, .. } if *kind <= 8);
+        let bad_prefix = matches!(self, Self::Priv { prefix, .. } if prefix.len() > 255);
+        if self.value_len() > 255 || bad_kind || bad_prefix {
+            return Err(BuildError::FieldTooLarge { what: "sdes item" });
+        }
+        Ok(())
+    }
+}
+
+impl<'a> WireItem<'a> for SdesItem<'a> {
+    #[inline]
+    fn decode(b: &'a [u8]) -> Option<(Self, usize)> {
+        let (&kind, rest) = b.split_first()?;
+        let (&len, rest) = rest.split_first()?;
+        let v = rest.get(..usize::from(len))?;
+        let item = match kind {
+            0 => return None,
+            1 => Self::Cname(v),
+            2 => Self::Name(v),
+            3 => Self::Email(v),
+            4 => Self::Phone(v),
+            5 => Self::Loc(v),
+            6 => Self::Tool(v),
+            7 => Self::Note(v),
+            8 => {
+                let (&plen, r) = v.split_first()?;
+                let (prefix, value) = r.split_at_checked(usize::from(plen))?;
+                Self::Priv { prefix, value }
+            }
+            kind => Self::Other { kind, value: v },
+        };
+        Some((item, 2 + usize::from(len)))
+    }
+
+    fn encoded_len(&self) -> usize {
+        2 + self.value_len()
+    }
+
+    fn encode(&self, out: &mut [u8]) {
+        let len = self.value_len();
+        if let Some(h) = out.get_mut(..2) {
+            h.copy_from_slice(&[self.kind(), len as u8]);
+        }
+        let v = out.get_mut(2..).unwrap_or_default();
+        match self {
+            Self::Priv { prefix, value } => {
+                if let Some(p) = v.get_mut(..1 + prefix.len()) {
+                    p[0] = prefix.len() as u8;
+                    p[1..].copy_from_slice(prefix);
+                }
+                if let Some(o) = v.get_mut(1 + prefix.len()..) {
+                    o.copy_from_slice(value);
+                }
+            }
+            Self::Cname(x)
+            | Self::Name(x)
+            | Self::Email(x)
+            | Self::Phone(x)
+            | Self::Loc(x)
+            | Self::Tool(x)
+            | Self::Note(x)
+            | Self::Other { value: x, .. } => v.copy_from_slice(x),
+        }
+    }
+}
+
+impl<'a> SdesChunk<'a> {
+    /// The CNAME of this chunk, if it has one.
+    pub fn cname(&self) -> Option<&'a [u8]> {
+        self.items.iter().find_map(|i| match i {
+            SdesItem::Cname(c) => Some(c),
+            _ => None,
+        })
+    }
+}
+
+impl<'a> WireItem<'a> for SdesChunk<'a> {
+    #[inline]
+    fn decode(b: &'a [u8]) -> Option<(Self, usize)> {
+        let ssrc = Ssrc(u32_at(b, 0)?);
+        let mut at = 4;
+        // RFC 3550 §6.5: "The list of items in each chunk MUST be terminated by one or more
+        // null octets ... followed by null octets to the next 32-bit boundary."
+        while *b.get(at)? != 0 {
+            let (_, len) = SdesItem::decode(b.get(at..)?)?;
+            at += len;
+        }
+        let items = List::Wire(b.get(4..at)?);
+        let end = (at + 1).next_multiple_of(4);
+        if end > b.len() {
+            return None;
+        }
+        Some((Self { ssrc, items }, end))
+    }
+
+    fn encoded_len(&self) -> usize {
+        4 + (self.items.encoded_len() + 1).next_multiple_of(4)
+    }
+
+    fn encode(&self, out: &mut [u8]) {
+        put_u32(out, 0, self.ssrc.0);
+        let n = self.items.encoded_len();
+        if let Some(o) = out.get_mut(4..4 + n) {
+            self.items.encode(o);
+        }
+    }
+}
+
+impl<'a> SourceDescription<'a> {
+    /// An SDES with one chunk carrying only a CNAME.
+    pub fn cname(ssrc: Ssrc, cname: &'a [u8]) -> Self {
+        Self {
+            chunks: List::Owned(vec![SdesChunk {
+                ssrc,
+                items: List::Owned(vec![SdesItem::Cname(cname)]),
+            }]),
+        }
+    }
+
+    pub(super) fn parse_body(count: u8, body: &'a [u8]) -> Option<Self> {
+        Some(Self { chunks: List::validate(body, Some(usize::from(count)))? })
+    }
+
+    pub(super) fn body_len(&self) -> usize {
+        self.chunks.encoded_len()
+    }
+
+    pub(super) fn check(&self) -> Result<(), BuildError> {
+        if let List::Owned(chunks) = &self.chunks {
+            for c in chunks {
+                if let List::Owned(items) = &c.items {
+                    items.iter().try_for_each(SdesItem::check)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn write_body(&self, out: &mut [u8]) {
+        self.chunks.encode(out);
+    }
+}
