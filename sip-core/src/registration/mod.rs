@@ -1,0 +1,9 @@
+//! Registration (RFC 3261 §10): the registrar core over a [`LocationStore`], and the
+//! client that registers, refreshes and unregisters.
+
+mod registrar;
+
+pub use registrar::{
+    Binding, ContactEntry, Contacts, LocationStore, MemoryLocationStore, RegisterError,
+    RegisterRequest, Registrar, RegistrarConfig, canonical_aor,
+};
