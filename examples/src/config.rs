@@ -1,0 +1,499 @@
+//! The PBX's TOML configuration (see `examples/data/pbx.toml` for a commented sample).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::cli::parse_duration;
+use crate::dialplan::{OutboundRule, PatternError, Route};
+
+/// An error loading the PBX configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("config: cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// TOML syntax or a field of the wrong type.
+    #[error("config: {0}")]
+    Toml(#[from] toml::de::Error),
+    /// A dial-plan pattern that does not compile.
+    #[error("config: pattern {pattern:?}: {source}")]
+    Pattern {
+        /// The pattern.
+        pattern: String,
+        /// Why.
+        source: PatternError,
+    },
+    /// A value that is syntactically fine but makes no sense (names the field).
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// Ring-group hunting strategy.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq)]
+#[serde(rename_all = "lowercase")]
+pub enum Strategy {
+    /// Ring every member at once; the first to answer wins.
+    #[default]
+    Simultaneous,
+    /// Ring members one after another, `ring_timeout` each.
+    Sequential,
+}
+
+/// Whether the PBX anchors media.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Eq, PartialEq)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaMode {
+    /// RTP/SRTP relayed through the PBX (works across NAT, allows recording and transcoding).
+    #[default]
+    Relay,
+    /// SDP passed through, media flows end to end.
+    Direct,
+}
+
+/// A user (extension) of the PBX.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    /// The extension number, also the digest username.
+    pub extension: String,
+    /// Digest password.
+    pub password: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: String,
+}
+
+/// A ring group.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RingGroup {
+    /// The number that reaches the group.
+    pub number: String,
+    /// Member extensions, in hunting order.
+    pub members: Vec<String>,
+    /// Simultaneous or sequential.
+    #[serde(default)]
+    pub strategy: Strategy,
+    /// How long each member (sequential) or the group (simultaneous) rings, e.g. `"15s"`.
+    #[serde(default = "default_ring_timeout")]
+    pub ring_timeout: String,
+}
+
+/// The IVR.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Ivr {
+    /// The number that reaches the IVR.
+    pub number: String,
+    /// The prompt WAV file (mono; resampled to the call's codec rate).
+    pub prompt: PathBuf,
+    /// How long to wait for a digit after the prompt, e.g. `"5s"`.
+    #[serde(default = "default_digit_timeout")]
+    pub digit_timeout: String,
+    /// Digit -> number to transfer to (an extension, a ring group, ...).
+    pub routes: BTreeMap<String, String>,
+}
+
+/// A SIP trunk.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Trunk {
+    /// Name used by outbound routes.
+    pub name: String,
+    /// The trunk's address.
+    pub address: SocketAddr,
+    /// Digest username (when the trunk challenges or wants a registration).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Digest password.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// Register to the trunk.
+    #[serde(default)]
+    pub register: bool,
+}
+
+/// An outbound route.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundRoute {
+    /// Dial-plan pattern.
+    pub pattern: String,
+    /// Trunk name.
+    pub trunk: String,
+    /// Leading characters removed before sending.
+    #[serde(default)]
+    pub strip: usize,
+    /// Prepended after stripping.
+    #[serde(default)]
+    pub prefix: String,
+}
+
+/// Protection limits.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// REGISTERs per second per source.
+    pub register_per_sec: f64,
+    /// INVITEs per second per source.
+    pub invite_per_sec: f64,
+    /// Burst allowance for both.
+    pub burst: u32,
+    /// Failed authentications before a source is blocked.
+    pub auth_failures: u32,
+    /// Window in which failures count, e.g. `"60s"`.
+    pub auth_window: String,
+    /// Block duration, e.g. `"300s"`.
+    pub block_for: String,
+    /// Sources tracked at most (bounded memory).
+    pub max_sources: usize,
+    /// Concurrent calls at most.
+    pub max_calls: usize,
+    /// Drop requests from known scanner User-Agents silently.
+    pub drop_scanners: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            register_per_sec: 20.0,
+            invite_per_sec: 50.0,
+            burst: 100,
+            auth_failures: 5,
+            auth_window: "60s".into(),
+            block_for: "300s".into(),
+            max_sources: 10_000,
+            max_calls: 5_000,
+            drop_scanners: true,
+        }
+    }
+}
+
+/// The PBX configuration file.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PbxConfig {
+    /// SIP listen address (UDP).
+    pub listen: SocketAddr,
+    /// Digest realm.
+    #[serde(default = "default_realm")]
+    pub realm: String,
+    /// Media anchoring.
+    #[serde(default)]
+    pub media: MediaMode,
+    /// First and last UDP port for relayed media, e.g. `[20000, 29999]`.
+    #[serde(default = "default_media_ports")]
+    pub media_ports: (u16, u16),
+    /// Where the JSON-lines call records go.
+    #[serde(default)]
+    pub cdr_file: Option<PathBuf>,
+    /// Webhook URL for call events (`http://IP:PORT/PATH`).
+    #[serde(default)]
+    pub webhook: Option<String>,
+    /// The users.
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// Ring groups.
+    #[serde(default)]
+    pub ring_groups: Vec<RingGroup>,
+    /// The IVR, if any.
+    #[serde(default)]
+    pub ivr: Option<Ivr>,
+    /// Trunks.
+    #[serde(default)]
+    pub trunks: Vec<Trunk>,
+    /// Outbound routes.
+    #[serde(default)]
+    pub routes: Vec<OutboundRoute>,
+    /// Protection.
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+impl PbxConfig {
+    /// Loads and validates a config file.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming what is wrong.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text)
+    }
+
+    /// Parses and validates config text.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming what is wrong.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let cfg: Self = toml::from_str(text)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// A demo configuration: users `first..=last` with their extension as password, every
+    /// other number to `trunk` (when given).
+    pub fn demo(listen: SocketAddr, first: u32, last: u32, trunk: Option<SocketAddr>) -> Self {
+        let users = (first..=last)
+            .map(|n| User {
+                extension: n.to_string(),
+                password: n.to_string(),
+                name: String::new(),
+            })
+            .collect();
+        let (trunks, routes) = match trunk {
+            Some(address) => (
+                vec![Trunk {
+                    name: "trunk".into(),
+                    address,
+                    username: None,
+                    password: None,
+                    register: false,
+                }],
+                vec![OutboundRoute {
+                    pattern: "_X.".into(),
+                    trunk: "trunk".into(),
+                    strip: 0,
+                    prefix: String::new(),
+                }],
+            ),
+            None => (vec![], vec![]),
+        };
+        Self {
+            listen,
+            realm: default_realm(),
+            media: MediaMode::Relay,
+            media_ports: default_media_ports(),
+            cdr_file: None,
+            webhook: None,
+            users,
+            ring_groups: vec![],
+            ivr: None,
+            trunks,
+            routes,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Checks cross-references and values.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] or [`ConfigError::Pattern`].
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        let mut numbers = std::collections::BTreeSet::new();
+        for u in &self.users {
+            if u.extension.is_empty() || !u.extension.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return invalid(format!(
+                    "user extension {:?} must be alphanumeric",
+                    u.extension
+                ));
+            }
+            if !numbers.insert(u.extension.as_str()) {
+                return invalid(format!("duplicate number {}", u.extension));
+            }
+        }
+        for g in &self.ring_groups {
+            if !numbers.insert(g.number.as_str()) {
+                return invalid(format!("duplicate number {}", g.number));
+            }
+            if g.members.is_empty() {
+                return invalid(format!("ring group {} has no members", g.number));
+            }
+            for m in &g.members {
+                if !self.users.iter().any(|u| &u.extension == m) {
+                    return invalid(format!("ring group {}: unknown member {m}", g.number));
+                }
+            }
+            duration(&g.ring_timeout, "ring_timeout")?;
+        }
+        if let Some(ivr) = &self.ivr {
+            if !numbers.insert(ivr.number.as_str()) {
+                return invalid(format!("duplicate number {}", ivr.number));
+            }
+            duration(&ivr.digit_timeout, "ivr.digit_timeout")?;
+            for digit in ivr.routes.keys() {
+                if digit.len() != 1 || !"0123456789*#".contains(digit.as_str()) {
+                    return invalid(format!("ivr route key {digit:?} must be one DTMF digit"));
+                }
+            }
+        }
+        for r in &self.routes {
+            if !self.trunks.iter().any(|t| t.name == r.trunk) {
+                return invalid(format!("route {}: unknown trunk {}", r.pattern, r.trunk));
+            }
+        }
+        if self.media_ports.0 > self.media_ports.1 || self.media_ports.0 < 1024 {
+            return invalid("media_ports must be [low, high] with 1024 <= low <= high".into());
+        }
+        duration(&self.limits.auth_window, "limits.auth_window")?;
+        duration(&self.limits.block_for, "limits.block_for")?;
+        if let Some(w) = &self.webhook {
+            crate::cdr::Webhook::parse(w).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        }
+        self.outbound_rules()?;
+        Ok(())
+    }
+
+    /// The outbound routes compiled.
+    ///
+    /// # Errors
+    /// [`ConfigError::Pattern`] for a bad pattern.
+    pub fn outbound_rules(&self) -> Result<Vec<OutboundRule>, ConfigError> {
+        self.routes
+            .iter()
+            .map(|r| {
+                let pattern = r.pattern.parse().map_err(|source| ConfigError::Pattern {
+                    pattern: r.pattern.clone(),
+                    source,
+                })?;
+                Ok(OutboundRule {
+                    pattern,
+                    trunk: r.trunk.clone(),
+                    strip: r.strip,
+                    prefix: r.prefix.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The user with `extension`.
+    pub fn user(&self, extension: &str) -> Option<&User> {
+        self.users.iter().find(|u| u.extension == extension)
+    }
+
+    /// Where `number` goes: extension, ring group, IVR, then outbound routes.
+    pub fn route(&self, number: &str, rules: &[OutboundRule]) -> Option<Route> {
+        if self.user(number).is_some() {
+            return Some(Route::Extension(number.to_owned()));
+        }
+        if self.ring_groups.iter().any(|g| g.number == number) {
+            return Some(Route::RingGroup(number.to_owned()));
+        }
+        if self.ivr.as_ref().is_some_and(|i| i.number == number) {
+            return Some(Route::Ivr(number.to_owned()));
+        }
+        crate::dialplan::pick_outbound(rules, number).map(|r| Route::Trunk {
+            trunk: r.trunk.clone(),
+            number: r.rewrite(number),
+        })
+    }
+}
+
+/// Parses a duration field of the config.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] naming the field.
+pub fn duration(text: &str, field: &str) -> Result<Duration, ConfigError> {
+    parse_duration(text)
+        .ok_or_else(|| ConfigError::Invalid(format!("{field}: bad duration {text:?}")))
+}
+
+fn default_realm() -> String {
+    "telox".into()
+}
+fn default_ring_timeout() -> String {
+    "20s".into()
+}
+fn default_digit_timeout() -> String {
+    "5s".into()
+}
+fn default_media_ports() -> (u16, u16) {
+    (20000, 29999)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = include_str!("../data/pbx.toml");
+
+    #[test]
+    fn sample_config_loads_and_routes() {
+        let cfg = PbxConfig::parse(SAMPLE).unwrap();
+        let rules = cfg.outbound_rules().unwrap();
+        assert_eq!(
+            cfg.route("1000", &rules),
+            Some(Route::Extension("1000".into()))
+        );
+        assert_eq!(
+            cfg.route("600", &rules),
+            Some(Route::RingGroup("600".into()))
+        );
+        assert_eq!(cfg.route("500", &rules), Some(Route::Ivr("500".into())));
+        assert_eq!(
+            cfg.route("0049301234", &rules),
+            Some(Route::Trunk {
+                trunk: "carrier".into(),
+                number: "+49301234".into()
+            })
+        );
+        assert_eq!(cfg.route("42", &rules), None);
+        assert_eq!(cfg.ring_groups[1].strategy, Strategy::Sequential);
+    }
+
+    #[test]
+    fn invalid_configs_say_why() {
+        let e = PbxConfig::parse("listen = \"x\"").unwrap_err();
+        assert!(matches!(e, ConfigError::Toml(_)));
+        let dup = "listen = \"127.0.0.1:5060\"\n[[users]]\nextension=\"1\"\npassword=\"a\"\n\
+                   [[users]]\nextension=\"1\"\npassword=\"b\"\n";
+        assert!(
+            PbxConfig::parse(dup)
+                .unwrap_err()
+                .to_string()
+                .contains("duplicate number 1")
+        );
+        let unknown_trunk =
+            "listen = \"127.0.0.1:5060\"\n[[routes]]\npattern=\"_X.\"\ntrunk=\"t\"\n";
+        assert!(
+            PbxConfig::parse(unknown_trunk)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown trunk")
+        );
+        let bad_member =
+            "listen = \"127.0.0.1:5060\"\n[[ring_groups]]\nnumber=\"6\"\nmembers=[\"9\"]\n";
+        assert!(
+            PbxConfig::parse(bad_member)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown member")
+        );
+        let typo = "listen = \"127.0.0.1:5060\"\nrelam = \"x\"\n";
+        assert!(PbxConfig::parse(typo).is_err());
+    }
+
+    #[test]
+    fn demo_mode_users_and_trunk() {
+        let cfg = PbxConfig::demo(
+            "127.0.0.1:5060".parse().unwrap(),
+            1000,
+            1099,
+            Some("127.0.0.1:5070".parse().unwrap()),
+        );
+        cfg.validate().unwrap();
+        assert_eq!(cfg.users.len(), 100);
+        assert_eq!(cfg.user("1042").unwrap().password, "1042");
+        let rules = cfg.outbound_rules().unwrap();
+        assert_eq!(
+            cfg.route("5551234", &rules),
+            Some(Route::Trunk {
+                trunk: "trunk".into(),
+                number: "5551234".into()
+            })
+        );
+    }
+}
