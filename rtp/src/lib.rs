@@ -9,7 +9,9 @@
 pub mod dtmf;
 pub mod error;
 pub mod packet;
+pub mod quality;
 pub mod rtcp;
+pub mod stats;
 pub mod types;
 
 pub use error::{BuildError, Error, RtcpError, RtpError};
