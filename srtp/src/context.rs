@@ -1,0 +1,765 @@
+//! One SRTP/SRTCP cryptographic context: a master key, its session keys and the per-SSRC
+//! stream state (ROC, replay windows, SRTCP index).
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use rtp::Ssrc;
+
+use crate::crypto::{AesEnc, Labels, Salt, SessionCrypto, cm_iv, gcm_iv, tags_equal};
+use crate::error::{KeyError, SrtpError};
+use crate::key::{MAX_RTCP_PACKETS, MAX_RTP_PACKETS, MasterKey, SrtpConfig, UnknownSsrcPolicy};
+use crate::profile::ProtectionProfile;
+use crate::replay::ReplayWindow;
+use crate::wire::{self, RTCP_HEADER_LEN, RTP_HEADER_LEN};
+
+/// An SRTP/SRTCP context for one master key (RFC 3711 §3.2): protects outgoing and
+/// unprotects incoming RTP and RTCP in place.
+///
+/// Use one context per direction and key, as SDES and DTLS-SRTP hand out one master key per
+/// direction: `protect_*` keeps sender state (ROC, SRTCP index) per SSRC, `unprotect_*`
+/// keeps receiver state (ROC estimate, replay windows) per SSRC, and the two never mix.
+///
+/// The session keys, AES key schedules, HMAC inner/outer states and GCM hash keys are
+/// derived once in [`new`](Self::new) (and again only every `key_derivation_rate` packets
+/// when that is set): a packet costs its cipher and MAC work, no allocation. All key
+/// material is zeroized on drop.
+///
+/// Errors never leave a stream changed: the ROC, the replay window and the packet counters
+/// move only for packets that were protected or authenticated.
+pub struct SrtpContext {
+    profile: ProtectionProfile,
+    config: SrtpConfig,
+    mki: Vec<u8>,
+    /// AES keyed with the master key, for re-derivation when a key derivation rate is set.
+    prf: AesEnc,
+    master_salt: Salt,
+    /// log2 of the key derivation rate; None for rate 0.
+    kdr_shift: Option<u32>,
+    rtp: SessionCrypto,
+    rtcp: SessionCrypto,
+    rtp_count: u64,
+    rtcp_count: u64,
+    tx: StreamMap<TxStream>,
+    rx: StreamMap<RxStream>,
+}
+
+impl SrtpContext {
+    /// Builds the context: derives the session keys and prepares the ciphers.
+    ///
+    /// # Errors
+    /// [`KeyError`] when the key or salt length does not fit `profile`, or the replay window
+    /// or key derivation rate is out of range.
+    pub fn new(
+        profile: ProtectionProfile,
+        master: &MasterKey,
+        config: SrtpConfig,
+    ) -> Result<Self, KeyError> {
+        check_key(profile, master)?;
+        if !(64..=32768).contains(&config.replay_window) {
+            return Err(KeyError::BadReplayWindow(config.replay_window));
+        }
+        let kdr_shift = match config.key_derivation_rate {
+            0 => None,
+            r if r.is_power_of_two() && r <= 1 << 24 => Some(r.trailing_zeros()),
+            r => return Err(KeyError::BadKeyDerivationRate(r)),
+        };
+        let (prf, master_salt) = prf_of(master)?;
+        let rtp = SessionCrypto::derive(profile, &prf, &master_salt.0, Labels::Rtp, 0);
+        let rtcp = SessionCrypto::derive(profile, &prf, &master_salt.0, Labels::Rtcp, 0);
+        Ok(Self {
+            profile,
+            config,
+            mki: master.mki().to_vec(),
+            prf,
+            master_salt,
+            kdr_shift,
+            rtp,
+            rtcp,
+            rtp_count: 0,
+            rtcp_count: 0,
+            tx: StreamMap::default(),
+            rx: StreamMap::default(),
+        })
+    }
+
+    /// Replaces the master key (re-keying, RFC 3711 §3.3.1): new session keys, packet
+    /// counters restart, while every stream keeps its ROC, sequence state, replay windows
+    /// and SRTCP index.
+    ///
+    /// # Errors
+    /// [`KeyError`] when the key does not fit the context's profile; the context is unchanged.
+    pub fn rekey(&mut self, master: &MasterKey) -> Result<(), KeyError> {
+        check_key(self.profile, master)?;
+        let (prf, master_salt) = prf_of(master)?;
+        self.rtp = SessionCrypto::derive(self.profile, &prf, &master_salt.0, Labels::Rtp, 0);
+        self.rtcp = SessionCrypto::derive(self.profile, &prf, &master_salt.0, Labels::Rtcp, 0);
+        self.prf = prf;
+        self.master_salt = master_salt;
+        self.mki = master.mki().to_vec();
+        self.rtp_count = 0;
+        self.rtcp_count = 0;
+        for s in self.tx.values_mut() {
+            s.rtp_keys = None;
+            s.rtcp_keys = None;
+        }
+        for s in self.rx.values_mut() {
+            s.rtp_keys = None;
+            s.rtcp_keys = None;
+        }
+        Ok(())
+    }
+
+    /// The context's protection profile.
+    pub fn profile(&self) -> ProtectionProfile {
+        self.profile
+    }
+
+    /// Bytes `protect_rtp` appends: MKI plus authentication tag.
+    pub fn rtp_overhead(&self) -> usize {
+        self.profile.rtp_tag_len() + self.mki.len()
+    }
+
+    /// Bytes `protect_rtcp` appends: SRTCP index, MKI and authentication tag.
+    pub fn rtcp_overhead(&self) -> usize {
+        4 + self.profile.rtcp_tag_len() + self.mki.len()
+    }
+
+    /// Protects the RTP packet `buf[..len]` in place (RFC 3711 §3.3, RFC 7714 §8): encrypts
+    /// the payload and appends the MKI and tag. Returns the SRTP packet length, `buf[..n]`.
+    ///
+    /// `buf` must have [`rtp_overhead`](Self::rtp_overhead) spare bytes after `len`.
+    ///
+    /// # Errors
+    /// `LengthOutOfBounds`/`BufferTooSmall` (misuse), `TooShort`/`BadVersion` for a malformed
+    /// RTP header, `TooManyStreams`, `UnknownSsrc` under [`UnknownSsrcPolicy::Reject`], and
+    /// `KeyLifetimeExceeded` after 2^48 packets (or the configured limit).
+    pub fn protect_rtp(&mut self, buf: &mut [u8], len: usize) -> Result<usize, SrtpError> {
+        let Some(pkt) = buf.get(..len) else {
+            return Err(SrtpError::LengthOutOfBounds {
+                len,
+                buf: buf.len(),
+            });
+        };
+        let f = wire::rtp_fields(pkt)?;
+        let tag_len = self.profile.rtp_tag_len();
+        let out_len = len + tag_len + self.mki.len();
+        if out_len > buf.len() {
+            return Err(SrtpError::BufferTooSmall {
+                need: out_len,
+                have: buf.len(),
+            });
+        }
+        if self.rtp_count >= self.config.max_rtp_packets.min(MAX_RTP_PACKETS) {
+            return Err(SrtpError::KeyLifetimeExceeded);
+        }
+        let stream = tx_stream(&mut self.tx, &self.config, f.ssrc)?;
+        let index = stream
+            .highest
+            .map_or(u64::from(stream.roc) << 16 | u64::from(f.seq), |h| {
+                // a sender never goes below ROC 0: a "negative" estimate is a jump back
+                estimate(h, f.seq).unwrap_or(u64::from(f.seq))
+            });
+        if index >= MAX_RTP_PACKETS {
+            return Err(SrtpError::KeyLifetimeExceeded);
+        }
+        let r = self.kdr_shift.map_or(0, |s| index >> s);
+        let keys = select_keys(&self.rtp, &mut stream.rtp_keys, r, || {
+            SessionCrypto::derive(self.profile, &self.prf, &self.master_salt.0, Labels::Rtp, r)
+        });
+        let mki_len = self.mki.len();
+        match keys {
+            SessionCrypto::Cm { aes, auth, salt } => {
+                aes.apply_keystream(cm_iv(salt, f.ssrc, index), &mut buf[f.header_len..len]);
+                buf[len..len + mki_len].copy_from_slice(&self.mki);
+                // RFC 3711 §4.2: "M = Authenticated Portion || ROC"
+                let roc = ((index >> 16) as u32).to_be_bytes();
+                let tag = auth.mac(&buf[..len], &roc, true);
+                buf[len + mki_len..out_len].copy_from_slice(&tag[..tag_len]);
+            }
+            SessionCrypto::Gcm { aead, salt } => {
+                let (head, rest) = buf.split_at_mut(f.header_len);
+                // RFC 7714 §8.2: the AAD is the RTP header, CSRCs and extension included
+                let tag = aead
+                    .seal(
+                        &gcm_iv(salt, f.ssrc, index),
+                        head,
+                        &mut rest[..len - f.header_len],
+                    )
+                    .ok_or(SrtpError::KeyLifetimeExceeded)?;
+                buf[len..len + 16].copy_from_slice(&tag);
+                buf[len + 16..out_len].copy_from_slice(&self.mki);
+            }
+        }
+        stream.highest = Some(stream.highest.map_or(index, |h| h.max(index)));
+        self.rtp_count += 1;
+        Ok(out_len)
+    }
+
+    /// Unprotects the SRTP packet `buf` in place (RFC 3711 §3.3, RFC 7714 §8): checks replay,
+    /// MKI and tag, decrypts, and returns the RTP packet length, `buf[..n]`.
+    ///
+    /// The replay window is consulted before any cryptographic work, and the ROC, the window
+    /// and the packet counter move only when the tag matched. Reordering across a sequence
+    /// number wrap is handled by the RFC 3711 Appendix A index estimate.
+    ///
+    /// # Errors
+    /// `TooShort`/`BadVersion`, `MkiMismatch`, `Replay`, `TooOld`, `UnknownSsrc`,
+    /// `TooManyStreams`, `AuthFailed`, `KeyLifetimeExceeded`. On an error the content of
+    /// `buf` is unspecified (it may have been decrypted only if it authenticated, which it
+    /// did not).
+    pub fn unprotect_rtp(&mut self, buf: &mut [u8]) -> Result<usize, SrtpError> {
+        let len = buf.len();
+        let tag_len = self.profile.rtp_tag_len();
+        let mki_len = self.mki.len();
+        let trailer = tag_len + mki_len;
+        if len < RTP_HEADER_LEN + trailer {
+            return Err(SrtpError::TooShort {
+                len,
+                need: RTP_HEADER_LEN + trailer,
+            });
+        }
+        let body_len = len - trailer;
+        let f = wire::rtp_fields(&buf[..body_len]).map_err(|e| match e {
+            SrtpError::TooShort { need, .. } => SrtpError::TooShort {
+                len,
+                need: need + trailer,
+            },
+            other => other,
+        })?;
+        let (mki_at, tag_at) = if self.profile.is_aead() {
+            (body_len + tag_len, body_len)
+        } else {
+            (body_len, body_len + mki_len)
+        };
+        if buf[mki_at..mki_at + mki_len] != self.mki[..] {
+            return Err(SrtpError::MkiMismatch);
+        }
+        if self.rtp_count >= self.config.max_rtp_packets.min(MAX_RTP_PACKETS) {
+            return Err(SrtpError::KeyLifetimeExceeded);
+        }
+        let mut fresh = None;
+        let stream = rx_stream(&mut self.rx, &self.config, f.ssrc, &mut fresh)?;
+        let index = match stream.rtp.top() {
+            None => u64::from(stream.roc) << 16 | u64::from(f.seq),
+            // ROC - 1 below 0: older than anything this stream can have sent
+            Some(h) => estimate(h, f.seq).ok_or(SrtpError::TooOld {
+                index: u64::from(f.seq),
+            })?,
+        };
+        stream.rtp.check(index)?;
+        if index >= MAX_RTP_PACKETS {
+            return Err(SrtpError::KeyLifetimeExceeded);
+        }
+        let r = self.kdr_shift.map_or(0, |s| index >> s);
+        let keys = select_keys(&self.rtp, &mut stream.rtp_keys, r, || {
+            SessionCrypto::derive(self.profile, &self.prf, &self.master_salt.0, Labels::Rtp, r)
+        });
+        match keys {
+            SessionCrypto::Cm { aes, auth, salt } => {
+                let roc = ((index >> 16) as u32).to_be_bytes();
+                let tag = auth.mac(&buf[..body_len], &roc, true);
+                if !tags_equal(&tag[..tag_len], &buf[tag_at..tag_at + tag_len]) {
+                    return Err(SrtpError::AuthFailed);
+                }
+                aes.apply_keystream(cm_iv(salt, f.ssrc, index), &mut buf[f.header_len..body_len]);
+            }
+            SessionCrypto::Gcm { aead, salt } => {
+                let (head, rest) = buf.split_at_mut(f.header_len);
+                let (ct, tail) = rest.split_at_mut(body_len - f.header_len);
+                if !aead.open(&gcm_iv(salt, f.ssrc, index), head, ct, &tail[..tag_len]) {
+                    return Err(SrtpError::AuthFailed);
+                }
+            }
+        }
+        stream.rtp.accept(index);
+        self.rtp_count += 1;
+        if let Some(s) = fresh {
+            self.rx.insert(f.ssrc, s);
+        }
+        Ok(body_len)
+    }
+
+    /// Protects the (compound) RTCP packet `buf[..len]` in place (RFC 3711 §3.4, RFC 7714
+    /// §9): encrypts everything after the first 8 bytes (unless `encrypt_rtcp` is off),
+    /// appends E flag + SRTCP index, MKI and tag. Returns the SRTCP packet length.
+    ///
+    /// `buf` must have [`rtcp_overhead`](Self::rtcp_overhead) spare bytes after `len`.
+    ///
+    /// # Errors
+    /// As [`protect_rtp`](Self::protect_rtp); `KeyLifetimeExceeded` once the 31-bit SRTCP
+    /// index is used up.
+    pub fn protect_rtcp(&mut self, buf: &mut [u8], len: usize) -> Result<usize, SrtpError> {
+        let Some(pkt) = buf.get(..len) else {
+            return Err(SrtpError::LengthOutOfBounds {
+                len,
+                buf: buf.len(),
+            });
+        };
+        let ssrc = wire::rtcp_ssrc(pkt)?;
+        let tag_len = self.profile.rtcp_tag_len();
+        let mki_len = self.mki.len();
+        let out_len = len + 4 + tag_len + mki_len;
+        if out_len > buf.len() {
+            return Err(SrtpError::BufferTooSmall {
+                need: out_len,
+                have: buf.len(),
+            });
+        }
+        if self.rtcp_count >= self.config.max_rtcp_packets.min(MAX_RTCP_PACKETS) {
+            return Err(SrtpError::KeyLifetimeExceeded);
+        }
+        let stream = tx_stream(&mut self.tx, &self.config, ssrc)?;
+        let index = stream.rtcp_next;
+        if u64::from(index) >= MAX_RTCP_PACKETS {
+            return Err(SrtpError::KeyLifetimeExceeded);
+        }
+        let encrypt = self.config.encrypt_rtcp;
+        let word = (u32::from(encrypt) << 31 | index).to_be_bytes();
+        let r = self.kdr_shift.map_or(0, |s| u64::from(index) >> s);
+        let keys = select_keys(&self.rtcp, &mut stream.rtcp_keys, r, || {
+            SessionCrypto::derive(
+                self.profile,
+                &self.prf,
+                &self.master_salt.0,
+                Labels::Rtcp,
+                r,
+            )
+        });
+        match keys {
+            SessionCrypto::Cm { aes, auth, salt } => {
+                if encrypt {
+                    let iv = cm_iv(salt, ssrc, u64::from(index));
+                    aes.apply_keystream(iv, &mut buf[RTCP_HEADER_LEN..len]);
+                }
+                buf[len..len + 4].copy_from_slice(&word);
+                buf[len + 4..len + 4 + mki_len].copy_from_slice(&self.mki);
+                // RFC 3711 §3.4: the authenticated portion includes the E flag and index
+                let tag = auth.mac(&buf[..len + 4], &word, false);
+                buf[len + 4 + mki_len..out_len].copy_from_slice(&tag[..tag_len]);
+            }
+            SessionCrypto::Gcm { aead, salt } => {
+                let iv = gcm_iv(salt, ssrc, u64::from(index));
+                let tag = if encrypt {
+                    // RFC 7714 §9.2: AAD = first 8 octets || E flag || SRTCP index
+                    let mut aad = [0u8; 12];
+                    aad[..8].copy_from_slice(&buf[..8]);
+                    aad[8..].copy_from_slice(&word);
+                    aead.seal(&iv, &aad, &mut buf[RTCP_HEADER_LEN..len])
+                } else {
+                    // RFC 7714 §9.3: AAD = whole packet || E flag || index, no plaintext
+                    buf[len..len + 4].copy_from_slice(&word);
+                    aead.seal(&iv, &buf[..len + 4], &mut [])
+                }
+                .ok_or(SrtpError::KeyLifetimeExceeded)?;
+                buf[len..len + 16].copy_from_slice(&tag);
+                buf[len + 16..len + 20].copy_from_slice(&word);
+                buf[len + 20..out_len].copy_from_slice(&self.mki);
+            }
+        }
+        stream.rtcp_next += 1;
+        self.rtcp_count += 1;
+        Ok(out_len)
+    }
+
+    /// Unprotects the SRTCP packet `buf` in place: checks the SRTCP index against the replay
+    /// window, the MKI and the tag, decrypts if the E flag is set, and returns the RTCP
+    /// length, `buf[..n]`.
+    ///
+    /// # Errors
+    /// As [`unprotect_rtp`](Self::unprotect_rtp).
+    pub fn unprotect_rtcp(&mut self, buf: &mut [u8]) -> Result<usize, SrtpError> {
+        let len = buf.len();
+        let tag_len = self.profile.rtcp_tag_len();
+        let mki_len = self.mki.len();
+        let trailer = 4 + tag_len + mki_len;
+        if len < RTCP_HEADER_LEN + trailer {
+            return Err(SrtpError::TooShort {
+                len,
+                need: RTCP_HEADER_LEN + trailer,
+            });
+        }
+        let body_len = len - trailer;
+        let aead = self.profile.is_aead();
+        // AES-CM: body | E+index | MKI | tag.  GCM: body | tag | E+index | MKI.
+        let (word_at, mki_at, tag_at) = if aead {
+            (body_len + tag_len, body_len + tag_len + 4, body_len)
+        } else {
+            (body_len, body_len + 4, body_len + 4 + mki_len)
+        };
+        let ssrc = wire::rtcp_ssrc(&buf[..body_len])?;
+        let word = [
+            buf[word_at],
+            buf[word_at + 1],
+            buf[word_at + 2],
+            buf[word_at + 3],
+        ];
+        let word_value = u32::from_be_bytes(word);
+        let encrypted = word_value >> 31 == 1;
+        let index = u64::from(word_value & 0x7fff_ffff);
+        if buf[mki_at..mki_at + mki_len] != self.mki[..] {
+            return Err(SrtpError::MkiMismatch);
+        }
+        if self.rtcp_count >= self.config.max_rtcp_packets.min(MAX_RTCP_PACKETS) {
+            return Err(SrtpError::KeyLifetimeExceeded);
+        }
+        let mut fresh = None;
+        let stream = rx_stream(&mut self.rx, &self.config, ssrc, &mut fresh)?;
+        stream.rtcp.check(index)?;
+        let r = self.kdr_shift.map_or(0, |s| index >> s);
+        let keys = select_keys(&self.rtcp, &mut stream.rtcp_keys, r, || {
+            SessionCrypto::derive(
+                self.profile,
+                &self.prf,
+                &self.master_salt.0,
+                Labels::Rtcp,
+                r,
+            )
+        });
+        match keys {
+            SessionCrypto::Cm { aes, auth, salt } => {
+                let tag = auth.mac(&buf[..body_len + 4], &word, false);
+                if !tags_equal(&tag[..tag_len], &buf[tag_at..tag_at + tag_len]) {
+                    return Err(SrtpError::AuthFailed);
+                }
+                if encrypted {
+                    let iv = cm_iv(salt, ssrc, index);
+                    aes.apply_keystream(iv, &mut buf[RTCP_HEADER_LEN..body_len]);
+                }
+            }
+            SessionCrypto::Gcm { aead, salt } => {
+                let iv = gcm_iv(salt, ssrc, index);
+                let mut tag = [0u8; 16];
+                tag.copy_from_slice(&buf[tag_at..tag_at + 16]);
+                let ok = if encrypted {
+                    let mut aad = [0u8; 12];
+                    aad[..8].copy_from_slice(&buf[..8]);
+                    aad[8..].copy_from_slice(&word);
+                    aead.open(&iv, &aad, &mut buf[RTCP_HEADER_LEN..body_len], &tag)
+                } else {
+                    // AAD = packet || E+index: move the index next to the packet (over the
+                    // tag, saved above), check, and put the tag back if it fails
+                    buf[body_len..body_len + 4].copy_from_slice(&word);
+                    let ok = aead.open(&iv, &buf[..body_len + 4], &mut [], &tag);
+                    if !ok {
+                        buf[body_len..body_len + 4].copy_from_slice(&tag[..4]);
+                    }
+                    ok
+                };
+                if !ok {
+                    return Err(SrtpError::AuthFailed);
+                }
+            }
+        }
+        stream.rtcp.accept(index);
+        self.rtcp_count += 1;
+        if let Some(s) = fresh {
+            self.rx.insert(ssrc, s);
+        }
+        Ok(body_len)
+    }
+
+    /// [`protect_rtp`](Self::protect_rtp) on a `Vec`, growing it by the overhead (this may
+    /// allocate when the vector has no spare capacity).
+    ///
+    /// # Errors
+    /// As `protect_rtp`; on error `pkt` is unchanged in length.
+    pub fn protect_rtp_vec(&mut self, pkt: &mut Vec<u8>) -> Result<(), SrtpError> {
+        let len = pkt.len();
+        pkt.resize(len + self.rtp_overhead(), 0);
+        let r = self.protect_rtp(pkt, len);
+        pkt.truncate(*r.as_ref().unwrap_or(&len));
+        r.map(|_| ())
+    }
+
+    /// [`protect_rtcp`](Self::protect_rtcp) on a `Vec`, growing it by the overhead.
+    ///
+    /// # Errors
+    /// As `protect_rtcp`; on error `pkt` is unchanged in length.
+    pub fn protect_rtcp_vec(&mut self, pkt: &mut Vec<u8>) -> Result<(), SrtpError> {
+        let len = pkt.len();
+        pkt.resize(len + self.rtcp_overhead(), 0);
+        let r = self.protect_rtcp(pkt, len);
+        pkt.truncate(*r.as_ref().unwrap_or(&len));
+        r.map(|_| ())
+    }
+
+    /// The ROC the sender will use next for `ssrc`, if the stream exists.
+    pub fn sender_roc(&self, ssrc: Ssrc) -> Option<u32> {
+        self.tx
+            .get(&ssrc.0)
+            .map(|s| s.highest.map_or(s.roc, |h| (h >> 16) as u32))
+    }
+
+    /// Sets the sender ROC of `ssrc` (creating the stream), e.g. to continue a stream after
+    /// the context was re-created: the next packet is protected with this ROC.
+    ///
+    /// # Errors
+    /// `TooManyStreams` when a new stream would exceed the limit.
+    pub fn set_sender_roc(&mut self, ssrc: Ssrc, roc: u32) -> Result<(), SrtpError> {
+        let s = tx_stream_create(&mut self.tx, &self.config, ssrc.0)?;
+        s.roc = roc;
+        s.highest = None;
+        Ok(())
+    }
+
+    /// The next SRTCP index the sender will use for `ssrc`, if the stream exists.
+    pub fn sender_srtcp_index(&self, ssrc: Ssrc) -> Option<u32> {
+        self.tx.get(&ssrc.0).map(|s| s.rtcp_next)
+    }
+
+    /// Sets the next SRTCP index for `ssrc` (creating the stream), to continue a stream
+    /// after re-creation. Values are masked to 31 bits.
+    ///
+    /// # Errors
+    /// `TooManyStreams` when a new stream would exceed the limit.
+    pub fn set_sender_srtcp_index(&mut self, ssrc: Ssrc, index: u32) -> Result<(), SrtpError> {
+        tx_stream_create(&mut self.tx, &self.config, ssrc.0)?.rtcp_next = index & 0x7fff_ffff;
+        Ok(())
+    }
+
+    /// The receiver's ROC for `ssrc`: of the highest authenticated packet, or the one set by
+    /// [`set_receiver_roc`](Self::set_receiver_roc) before any packet arrived.
+    pub fn receiver_roc(&self, ssrc: Ssrc) -> Option<u32> {
+        self.rx
+            .get(&ssrc.0)
+            .map(|s| s.rtp.top().map_or(s.roc, |h| (h >> 16) as u32))
+    }
+
+    /// Tells the receiver the ROC of `ssrc` (RFC 3711 §3.3.1: a receiver joining late must
+    /// learn it out of band), creating the stream; the next packet's index is ROC || SEQ and
+    /// the estimate continues from there. The SRTP replay window of the stream restarts.
+    ///
+    /// # Errors
+    /// `TooManyStreams` when a new stream would exceed the limit.
+    pub fn set_receiver_roc(&mut self, ssrc: Ssrc, roc: u32) -> Result<(), SrtpError> {
+        let window = self.config.replay_window;
+        if !self.rx.contains_key(&ssrc.0) && self.rx.len() >= self.config.max_streams {
+            return Err(SrtpError::TooManyStreams {
+                limit: self.config.max_streams,
+            });
+        }
+        let s = self
+            .rx
+            .entry(ssrc.0)
+            .or_insert_with(|| RxStream::new(window, 0));
+        s.roc = roc;
+        s.rtp.reset();
+        Ok(())
+    }
+
+    /// Forgets the sender and receiver state of `ssrc` (e.g. after an RTCP BYE). Returns
+    /// true if there was any.
+    pub fn remove_stream(&mut self, ssrc: Ssrc) -> bool {
+        let tx = self.tx.remove(&ssrc.0).is_some();
+        self.rx.remove(&ssrc.0).is_some() || tx
+    }
+}
+
+impl std::fmt::Debug for SrtpContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SrtpContext")
+            .field("profile", &self.profile)
+            .field("config", &self.config)
+            .field("tx_streams", &self.tx.len())
+            .field("rx_streams", &self.rx.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// RFC 3711 Appendix A: the index of a packet with sequence number `seq`, given the highest
+/// authenticated index `highest` (= ROC || s_l). None when the estimate is ROC - 1 with
+/// ROC = 0.
+pub(crate) fn estimate(highest: u64, seq: u16) -> Option<u64> {
+    let roc = highest >> 16;
+    let s_l = i32::from(highest as u16);
+    let seq_i = i32::from(seq);
+    let v = if s_l < 0x8000 {
+        // "if (SEQ - s_l > 2^15) then v = ROC - 1"
+        if seq_i - s_l > 0x8000 {
+            roc.checked_sub(1)?
+        } else {
+            roc
+        }
+    } else if s_l - 0x8000 > seq_i {
+        // "else if (s_l - 2^15 > SEQ) then v = ROC + 1"
+        roc + 1
+    } else {
+        roc
+    };
+    Some(v << 16 | u64::from(seq))
+}
+
+fn check_key(profile: ProtectionProfile, master: &MasterKey) -> Result<(), KeyError> {
+    if master.key().len() != profile.key_len() {
+        return Err(KeyError::BadKeyLength {
+            expected: profile.key_len(),
+            got: master.key().len(),
+        });
+    }
+    if master.salt().len() != profile.salt_len() {
+        return Err(KeyError::BadSaltLength {
+            expected: profile.salt_len(),
+            got: master.salt().len(),
+        });
+    }
+    Ok(())
+}
+
+fn prf_of(master: &MasterKey) -> Result<(AesEnc, Salt), KeyError> {
+    let prf = AesEnc::new(master.key()).ok_or(KeyError::BadKeyLength {
+        expected: 16,
+        got: master.key().len(),
+    })?;
+    let mut salt = [0u8; 14];
+    salt[..master.salt().len()].copy_from_slice(master.salt());
+    Ok((prf, Salt(salt)))
+}
+
+/// The session keys for key-derivation epoch `r`: the context's keys for r = 0, otherwise
+/// the stream's cached keys, re-derived when the epoch changed.
+fn select_keys<'a>(
+    base: &'a SessionCrypto,
+    cache: &'a mut Option<(u64, SessionCrypto)>,
+    r: u64,
+    derive: impl FnOnce() -> SessionCrypto,
+) -> &'a SessionCrypto {
+    if r == 0 {
+        return base;
+    }
+    if cache.as_ref().is_none_or(|(cr, _)| *cr != r) {
+        *cache = Some((r, derive()));
+    }
+    match cache {
+        Some((_, k)) => k,
+        None => base,
+    }
+}
+
+fn tx_stream<'a>(
+    map: &'a mut StreamMap<TxStream>,
+    config: &SrtpConfig,
+    ssrc: u32,
+) -> Result<&'a mut TxStream, SrtpError> {
+    if config.unknown_ssrc == UnknownSsrcPolicy::Reject && !map.contains_key(&ssrc) {
+        return Err(SrtpError::UnknownSsrc(Ssrc(ssrc)));
+    }
+    tx_stream_create(map, config, ssrc)
+}
+
+fn tx_stream_create<'a>(
+    map: &'a mut StreamMap<TxStream>,
+    config: &SrtpConfig,
+    ssrc: u32,
+) -> Result<&'a mut TxStream, SrtpError> {
+    if !map.contains_key(&ssrc) && map.len() >= config.max_streams {
+        return Err(SrtpError::TooManyStreams {
+            limit: config.max_streams,
+        });
+    }
+    Ok(map.entry(ssrc).or_default())
+}
+
+/// The receiver stream of `ssrc`, or a new one in `fresh` (inserted by the caller only once
+/// the packet authenticated, so unauthenticated packets never create state).
+fn rx_stream<'a>(
+    map: &'a mut StreamMap<RxStream>,
+    config: &SrtpConfig,
+    ssrc: u32,
+    fresh: &'a mut Option<RxStream>,
+) -> Result<&'a mut RxStream, SrtpError> {
+    if !map.contains_key(&ssrc) {
+        if config.unknown_ssrc == UnknownSsrcPolicy::Reject {
+            return Err(SrtpError::UnknownSsrc(Ssrc(ssrc)));
+        }
+        if map.len() >= config.max_streams {
+            return Err(SrtpError::TooManyStreams {
+                limit: config.max_streams,
+            });
+        }
+        return Ok(fresh.insert(RxStream::new(config.replay_window, 0)));
+    }
+    match map.get_mut(&ssrc) {
+        Some(s) => Ok(s),
+        None => Ok(fresh.insert(RxStream::new(config.replay_window, 0))),
+    }
+}
+
+/// Sender state of one SSRC.
+#[derive(Default)]
+struct TxStream {
+    /// ROC to use before the first packet.
+    roc: u32,
+    /// Highest index protected (ROC || SEQ).
+    highest: Option<u64>,
+    /// Next SRTCP index (RFC 3711 §3.4: starts at 0, +1 per packet).
+    rtcp_next: u32,
+    rtp_keys: Option<(u64, SessionCrypto)>,
+    rtcp_keys: Option<(u64, SessionCrypto)>,
+}
+
+/// Receiver state of one SSRC.
+struct RxStream {
+    /// ROC to assume for the first packet (0, or set for a late joiner).
+    roc: u32,
+    /// SRTP replay window; its top is the highest authenticated index (ROC || s_l).
+    rtp: ReplayWindow,
+    /// SRTCP replay window over the 31-bit SRTCP index.
+    rtcp: ReplayWindow,
+    rtp_keys: Option<(u64, SessionCrypto)>,
+    rtcp_keys: Option<(u64, SessionCrypto)>,
+}
+
+impl RxStream {
+    fn new(window: usize, roc: u32) -> Self {
+        Self {
+            roc,
+            rtp: ReplayWindow::new(window),
+            rtcp: ReplayWindow::new(window),
+            rtp_keys: None,
+            rtcp_keys: None,
+        }
+    }
+}
+
+type StreamMap<S> = HashMap<u32, S, BuildHasherDefault<SsrcHasher>>;
+
+/// A multiplicative hash for SSRC keys: streams are only created for authenticated packets
+/// (or by the caller), so the keys are not attacker-chosen and SipHash is not needed.
+#[derive(Default)]
+struct SsrcHasher(u64);
+
+impl Hasher for SsrcHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appendix_a_estimate() {
+        // s_l = 65534, ROC 0: seq 0 is the next cycle, seq 65535 the same
+        assert_eq!(estimate(65534, 0), Some(0x1_0000));
+        assert_eq!(estimate(65534, 65535), Some(65535));
+        // s_l = 0 in ROC 1: a late 65535 belongs to ROC 0
+        assert_eq!(estimate(0x1_0000, 65535), Some(65535));
+        assert_eq!(estimate(0x1_0000, 1), Some(0x1_0001));
+        // ROC 0, s_l small: a seq far above would be ROC -1
+        assert_eq!(estimate(10, 60000), None);
+        assert_eq!(estimate(10, 32778), Some(32778));
+        assert_eq!(estimate(10, 32779), None);
+    }
+}

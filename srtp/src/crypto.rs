@@ -1,0 +1,400 @@
+//! The cryptographic transforms: AES counter mode, HMAC-SHA1, AES-GCM and the AES-CM key
+//! derivation function (RFC 3711 §4.1.1, §4.2.1, §4.3; RFC 7714 §8-§11).
+//!
+//! Everything here is prepared once per session key (AES key schedule, HMAC inner and outer
+//! hash states, GCM hash key) and then only read per packet: no allocation, no re-keying.
+
+use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
+use aes::{Aes128Enc, Aes192Enc, Aes256Enc};
+use aes_gcm::aead::AeadInPlace;
+use aes_gcm::{Aes128Gcm, Aes256Gcm};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::profile::ProtectionProfile;
+
+/// AES in encryption direction only (counter mode and the PRF never decrypt).
+#[derive(Clone)]
+pub(crate) enum AesEnc {
+    Aes128(Aes128Enc),
+    Aes192(Aes192Enc),
+    Aes256(Aes256Enc),
+}
+
+impl AesEnc {
+    /// Builds the key schedule; `key` is 16, 24 or 32 bytes (checked by the callers).
+    pub(crate) fn new(key: &[u8]) -> Option<Self> {
+        Some(match key.len() {
+            16 => Self::Aes128(Aes128Enc::new(GenericArray::from_slice(key))),
+            24 => Self::Aes192(Aes192Enc::new(GenericArray::from_slice(key))),
+            32 => Self::Aes256(Aes256Enc::new(GenericArray::from_slice(key))),
+            _ => return None,
+        })
+    }
+
+    fn encrypt_blocks(&self, blocks: &mut [aes::Block]) {
+        match self {
+            Self::Aes128(c) => c.encrypt_blocks(blocks),
+            Self::Aes192(c) => c.encrypt_blocks(blocks),
+            Self::Aes256(c) => c.encrypt_blocks(blocks),
+        }
+    }
+
+    /// XORs `data` with the AES-CM keystream starting at counter block `iv` (RFC 3711
+    /// §4.1.1): block i is AES(iv + i), 128-bit big-endian addition. Eight blocks are
+    /// encrypted per call so that AES-NI pipelines them.
+    pub(crate) fn apply_keystream(&self, iv: [u8; 16], data: &mut [u8]) {
+        let mut ctr = u128::from_be_bytes(iv);
+        let mut blocks = [aes::Block::default(); PAR_BLOCKS];
+        for chunk in data.chunks_mut(16 * PAR_BLOCKS) {
+            let n = chunk.len().div_ceil(16);
+            for b in &mut blocks[..n] {
+                *b = ctr.to_be_bytes().into();
+                ctr = ctr.wrapping_add(1);
+            }
+            self.encrypt_blocks(&mut blocks[..n]);
+            for (d, k) in chunk.chunks_mut(16).zip(blocks.iter()) {
+                for (x, y) in d.iter_mut().zip(k.iter()) {
+                    *x ^= y;
+                }
+            }
+        }
+        for b in &mut blocks {
+            b.as_mut_slice().zeroize();
+        }
+    }
+}
+
+const PAR_BLOCKS: usize = 8;
+
+/// HMAC-SHA1 (RFC 2104) with the inner and outer hash states computed once from the key;
+/// a packet's tag costs the compression of its own blocks plus one outer block.
+///
+/// Built on `sha1::compress` rather than the `hmac` crate because the prepared states are
+/// key-equivalent secrets and must be zeroized on drop, which `hmac`'s state does not do.
+/// `sha1` picks its SHA-NI backend at run time.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct HmacSha1 {
+    inner: [u32; 5],
+    outer: [u32; 5],
+}
+
+impl HmacSha1 {
+    pub(crate) fn new(key: &[u8]) -> Self {
+        let mut k = [0u8; 64];
+        if key.len() > 64 {
+            use sha1::Digest;
+            let d = sha1::Sha1::digest(key);
+            k[..20].copy_from_slice(&d);
+        } else {
+            k[..key.len()].copy_from_slice(key);
+        }
+        let mut ipad = [0x36u8; 64];
+        let mut opad = [0x5cu8; 64];
+        for i in 0..64 {
+            ipad[i] ^= k[i];
+            opad[i] ^= k[i];
+        }
+        let mut inner = SHA1_INIT;
+        let mut outer = SHA1_INIT;
+        sha1::compress(&mut inner, &[ipad.into()]);
+        sha1::compress(&mut outer, &[opad.into()]);
+        k.zeroize();
+        ipad.zeroize();
+        opad.zeroize();
+        Self { inner, outer }
+    }
+
+    /// HMAC-SHA1 of `data || trailer`; SRTP authenticates the packet followed by the 4-byte
+    /// ROC, SRTCP the packet alone (its E flag and index are already in `data`).
+    pub(crate) fn mac(&self, data: &[u8], trailer: &[u8; 4], with_trailer: bool) -> [u8; 20] {
+        let mut st = self.inner;
+        let mut blocks = data.chunks_exact(64);
+        for b in &mut blocks {
+            sha1::compress(&mut st, &[*GenericArray::from_slice(b)]);
+        }
+        let rest = blocks.remainder();
+        // Final blocks: rest || trailer || 0x80 || zeros || 64-bit bit length (at most 2).
+        let mut tail = [0u8; 128];
+        tail[..rest.len()].copy_from_slice(rest);
+        let mut n = rest.len();
+        if with_trailer {
+            tail[n..n + 4].copy_from_slice(trailer);
+            n += 4;
+        }
+        let total_bits = ((64 + data.len() + n - rest.len()) as u64) * 8;
+        tail[n] = 0x80;
+        let padded = (n + 1 + 8).div_ceil(64) * 64;
+        tail[padded - 8..padded].copy_from_slice(&total_bits.to_be_bytes());
+        for b in tail[..padded].chunks_exact(64) {
+            sha1::compress(&mut st, &[*GenericArray::from_slice(b)]);
+        }
+        let mut ob = [0u8; 64];
+        for (i, w) in st.iter().enumerate() {
+            ob[4 * i..4 * i + 4].copy_from_slice(&w.to_be_bytes());
+        }
+        ob[20] = 0x80;
+        ob[56..].copy_from_slice(&((64u64 + 20) * 8).to_be_bytes());
+        let mut out_st = self.outer;
+        sha1::compress(&mut out_st, &[ob.into()]);
+        let mut out = [0u8; 20];
+        for (i, w) in out_st.iter().enumerate() {
+            out[4 * i..4 * i + 4].copy_from_slice(&w.to_be_bytes());
+        }
+        st.zeroize();
+        ob.zeroize();
+        out_st.zeroize();
+        out
+    }
+}
+
+const SHA1_INIT: [u32; 5] = [
+    0x6745_2301,
+    0xEFCD_AB89,
+    0x98BA_DCFE,
+    0x1032_5476,
+    0xC3D2_E1F0,
+];
+
+/// Constant-time comparison of a computed tag prefix with the received tag.
+pub(crate) fn tags_equal(computed: &[u8], received: &[u8]) -> bool {
+    computed.len() == received.len() && bool::from(computed.ct_eq(received))
+}
+
+/// AES-GCM with the key schedule and GHASH key prepared (RFC 7714).
+#[derive(Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "held once per session key; boxing would add a pointer chase per packet"
+)]
+pub(crate) enum Gcm {
+    Aes128(Aes128Gcm),
+    Aes256(Aes256Gcm),
+}
+
+impl Gcm {
+    pub(crate) fn new(key: &[u8]) -> Option<Self> {
+        Some(match key.len() {
+            16 => Self::Aes128(Aes128Gcm::new(GenericArray::from_slice(key))),
+            32 => Self::Aes256(Aes256Gcm::new(GenericArray::from_slice(key))),
+            _ => return None,
+        })
+    }
+
+    /// Encrypts `data` in place and returns the 16-byte tag.
+    pub(crate) fn seal(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8]) -> Option<[u8; 16]> {
+        let nonce = GenericArray::from_slice(iv);
+        let tag = match self {
+            Self::Aes128(c) => c.encrypt_in_place_detached(nonce, aad, data),
+            Self::Aes256(c) => c.encrypt_in_place_detached(nonce, aad, data),
+        }
+        .ok()?;
+        Some(tag.into())
+    }
+
+    /// Checks the tag and decrypts `data` in place; on a tag mismatch `data` is unchanged.
+    pub(crate) fn open(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8], tag: &[u8]) -> bool {
+        if tag.len() != 16 {
+            return false;
+        }
+        let nonce = GenericArray::from_slice(iv);
+        let tag = GenericArray::from_slice(tag);
+        match self {
+            Self::Aes128(c) => c.decrypt_in_place_detached(nonce, aad, data, tag),
+            Self::Aes256(c) => c.decrypt_in_place_detached(nonce, aad, data, tag),
+        }
+        .is_ok()
+    }
+}
+
+/// The session keys of one direction of one packet kind (SRTP or SRTCP), ready to use.
+#[derive(Clone)]
+pub(crate) enum SessionCrypto {
+    /// AES-CM + HMAC-SHA1 (RFC 3711, RFC 6188).
+    Cm {
+        aes: AesEnc,
+        auth: HmacSha1,
+        salt: Salt,
+    },
+    /// AES-GCM (RFC 7714).
+    Gcm { aead: Gcm, salt: Salt },
+}
+
+/// A 14-byte (AES-CM) or 12-byte (GCM) session salt, zero-padded to 14.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct Salt(pub(crate) [u8; 14]);
+
+/// The KDF labels of RFC 3711 §4.3.1 (SRTP) and §4.3.2 (SRTCP).
+#[derive(Clone, Copy)]
+pub(crate) enum Labels {
+    Rtp,
+    Rtcp,
+}
+
+impl SessionCrypto {
+    /// Derives the session keys for `labels` at `r = index DIV key_derivation_rate`
+    /// (RFC 3711 §4.3.1) from the master key and salt.
+    pub(crate) fn derive(
+        profile: ProtectionProfile,
+        prf: &AesEnc,
+        master_salt: &[u8],
+        labels: Labels,
+        r: u64,
+    ) -> Self {
+        let (l_enc, l_auth, l_salt) = match labels {
+            Labels::Rtp => (0x00, 0x01, 0x02),
+            Labels::Rtcp => (0x03, 0x04, 0x05),
+        };
+        let mut key = [0u8; 32];
+        let key = &mut key[..profile.key_len()];
+        kdf(prf, master_salt, l_enc, r, key);
+        let mut salt = [0u8; 14];
+        kdf(prf, master_salt, l_salt, r, &mut salt[..profile.salt_len()]);
+        let out = if profile.is_aead() {
+            // key lengths come from the profile, which only names 16 and 32 for GCM
+            match Gcm::new(key) {
+                Some(aead) => Self::Gcm {
+                    aead,
+                    salt: Salt(salt),
+                },
+                None => unreachable_profile(),
+            }
+        } else {
+            let mut auth_key = [0u8; 20];
+            kdf(prf, master_salt, l_auth, r, &mut auth_key);
+            let auth = HmacSha1::new(&auth_key);
+            auth_key.zeroize();
+            match AesEnc::new(key) {
+                Some(aes) => Self::Cm {
+                    aes,
+                    auth,
+                    salt: Salt(salt),
+                },
+                None => unreachable_profile(),
+            }
+        };
+        key.zeroize();
+        salt.zeroize();
+        out
+    }
+}
+
+#[expect(
+    clippy::panic,
+    reason = "ProtectionProfile::key_len only returns 16, 24 or 32 and GCM only 16 or 32"
+)]
+fn unreachable_profile() -> ! {
+    panic!("profile key length table inconsistent")
+}
+
+/// The AES-CM PRF of RFC 3711 §4.3.1/§4.3.3: key_id = label || r, x = key_id XOR
+/// master_salt (both right-aligned in 112 bits), output = AES-CM keystream from IV x * 2^16.
+///
+/// A 12-byte GCM master salt is used as the first 12 of the 14 bytes, the rest zero (what
+/// libsrtp does, and the only reading under which RFC 7714 §11's "the same KDF" works with
+/// a 96-bit salt).
+pub(crate) fn kdf(prf: &AesEnc, master_salt: &[u8], label: u8, r: u64, out: &mut [u8]) {
+    let mut x = [0u8; 16];
+    let n = master_salt.len().min(14);
+    x[..n].copy_from_slice(&master_salt[..n]);
+    // key_id = label (8 bits) || r (48 bits): label lands on byte 7 of the 14-byte salt.
+    x[7] ^= label;
+    let r = r.to_be_bytes();
+    for i in 0..6 {
+        x[8 + i] ^= r[2 + i];
+    }
+    out.fill(0);
+    prf.apply_keystream(x, out);
+    x.zeroize();
+}
+
+/// The AES-CM IV for SRTP/SRTCP (RFC 3711 §4.1.1): (salt * 2^16) XOR (SSRC * 2^64) XOR
+/// (index * 2^16).
+pub(crate) fn cm_iv(salt: &Salt, ssrc: u32, index: u64) -> [u8; 16] {
+    let mut iv = [0u8; 16];
+    iv[..14].copy_from_slice(&salt.0);
+    for (d, s) in iv[4..8].iter_mut().zip(ssrc.to_be_bytes()) {
+        *d ^= s;
+    }
+    for (d, s) in iv[8..14].iter_mut().zip(&index.to_be_bytes()[2..]) {
+        *d ^= s;
+    }
+    iv
+}
+
+/// The GCM IV for SRTP (RFC 7714 §8.1): (00 00 || SSRC || ROC || SEQ) XOR salt; for SRTCP
+/// (§9.1): (00 00 || SSRC || 00 00 || 0 || SRTCP index) XOR salt. `index` is ROC||SEQ or the
+/// 31-bit SRTCP index; both fill the last 6 bytes.
+pub(crate) fn gcm_iv(salt: &Salt, ssrc: u32, index: u64) -> [u8; 12] {
+    let mut iv = [0u8; 12];
+    iv[2..6].copy_from_slice(&ssrc.to_be_bytes());
+    iv[6..].copy_from_slice(&index.to_be_bytes()[2..]);
+    for (d, s) in iv.iter_mut().zip(&salt.0[..12]) {
+        *d ^= s;
+    }
+    iv
+}
+
+#[cfg(test)]
+mod tests {
+    use hmac::Mac;
+
+    use super::*;
+
+    #[test]
+    fn hmac_matches_hmac_crate() {
+        let key: Vec<u8> = (0u8..20).collect();
+        let h = HmacSha1::new(&key);
+        for len in [
+            0usize, 1, 50, 51, 52, 55, 56, 59, 60, 63, 64, 65, 119, 120, 128, 172, 1212,
+        ] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+            let mut m = <hmac::Hmac<sha1::Sha1> as Mac>::new_from_slice(&key).unwrap();
+            m.update(&data);
+            m.update(&[1, 2, 3, 4]);
+            let want = m.finalize().into_bytes();
+            assert_eq!(h.mac(&data, &[1, 2, 3, 4], true)[..], want[..], "len {len}");
+            let mut m = <hmac::Hmac<sha1::Sha1> as Mac>::new_from_slice(&key).unwrap();
+            m.update(&data);
+            assert_eq!(
+                h.mac(&data, &[9; 4], false)[..],
+                m.finalize().into_bytes()[..]
+            );
+        }
+        // long key path (hashed key)
+        let long_key = [0xaau8; 80];
+        let mut m = <hmac::Hmac<sha1::Sha1> as Mac>::new_from_slice(&long_key).unwrap();
+        m.update(b"abc");
+        assert_eq!(
+            HmacSha1::new(&long_key).mac(b"abc", &[0; 4], false)[..],
+            m.finalize().into_bytes()[..]
+        );
+    }
+
+    #[test]
+    fn rfc2202_hmac_sha1_case_2() {
+        // RFC 2202 test case 2: key "Jefe", data "what do ya want for nothing?"
+        let h = HmacSha1::new(b"Jefe");
+        let tag = h.mac(b"what do ya want for noth", b"ing?", true);
+        assert_eq!(
+            tag,
+            [
+                0xef, 0xfc, 0xdf, 0x6a, 0xe5, 0xeb, 0x2f, 0xa2, 0xd2, 0x74, 0x16, 0xd5, 0xf1, 0x84,
+                0xdf, 0x9c, 0x25, 0x9a, 0x7c, 0x79
+            ]
+        );
+    }
+
+    #[test]
+    fn keystream_crosses_chunk_boundaries() {
+        let aes = AesEnc::new(&[7u8; 16]).unwrap();
+        let mut whole = vec![0u8; 300];
+        aes.apply_keystream([1u8; 16], &mut whole);
+        // block i of the keystream equals AES(iv + i) computed one block at a time
+        for (ctr, chunk) in (u128::from_be_bytes([1u8; 16])..).zip(whole.chunks(16)) {
+            let mut b = [aes::Block::from(ctr.to_be_bytes())];
+            aes.encrypt_blocks(&mut b);
+            assert_eq!(chunk, &b[0][..chunk.len()]);
+        }
+    }
+}
