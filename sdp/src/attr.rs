@@ -1,0 +1,564 @@
+//! Typed views of the attributes calls use. Attributes stay verbatim in the model
+//! ([`Attribute`]); these types parse a value on demand and build new attributes.
+
+use std::fmt::Write as _;
+
+use nom::Parser;
+use nom::bytes::complete::take_while1;
+use nom::character::complete::{char as ch, u8 as dec_u8, u16 as dec_u16, u32 as dec_u32};
+use nom::combinator::{all_consuming, opt};
+use nom::sequence::preceded;
+
+use crate::error::AttributeError;
+use crate::model::{Attribute, Text};
+use crate::sdes::Crypto;
+
+/// Media direction attributes (RFC 8866 §6.7, RFC 3264 §5.1).
+#[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
+pub enum Direction {
+    /// `a=sendrecv` (the default).
+    #[default]
+    SendRecv,
+    /// `a=sendonly`.
+    SendOnly,
+    /// `a=recvonly`.
+    RecvOnly,
+    /// `a=inactive`.
+    Inactive,
+}
+
+impl Direction {
+    /// The attribute name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::SendRecv => "sendrecv",
+            Self::SendOnly => "sendonly",
+            Self::RecvOnly => "recvonly",
+            Self::Inactive => "inactive",
+        }
+    }
+
+    /// Parses an attribute name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "sendrecv" => Self::SendRecv,
+            "sendonly" => Self::SendOnly,
+            "recvonly" => Self::RecvOnly,
+            "inactive" => Self::Inactive,
+            _ => return None,
+        })
+    }
+
+    /// Whether this side sends.
+    pub const fn sends(self) -> bool {
+        matches!(self, Self::SendRecv | Self::SendOnly)
+    }
+
+    /// Whether this side receives.
+    pub const fn receives(self) -> bool {
+        matches!(self, Self::SendRecv | Self::RecvOnly)
+    }
+
+    /// The direction seen from the other side (sendonly <-> recvonly).
+    pub const fn reversed(self) -> Self {
+        match self {
+            Self::SendOnly => Self::RecvOnly,
+            Self::RecvOnly => Self::SendOnly,
+            d => d,
+        }
+    }
+
+    /// From send/receive flags.
+    pub const fn from_flags(send: bool, recv: bool) -> Self {
+        match (send, recv) {
+            (true, true) => Self::SendRecv,
+            (true, false) => Self::SendOnly,
+            (false, true) => Self::RecvOnly,
+            (false, false) => Self::Inactive,
+        }
+    }
+
+    /// Both sides' wishes combined: sends only if both allow it (RFC 3264 §6.1).
+    pub const fn intersect(self, other: Self) -> Self {
+        Self::from_flags(
+            self.sends() && other.sends(),
+            self.receives() && other.receives(),
+        )
+    }
+
+    /// The flag attribute.
+    pub const fn to_attribute(self) -> Attribute {
+        Attribute::flag_static(self.as_str())
+    }
+}
+
+/// `a=rtpmap:<payload type> <encoding name>/<clock rate>[/<channels>]` (RFC 8866 §6.6).
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Rtpmap {
+    /// Payload type 0..=127.
+    pub payload_type: u8,
+    /// Encoding name as written (match case-insensitively).
+    pub encoding: String,
+    /// RTP clock rate (8000 for G.722, RFC 3551 §4.5.2).
+    pub clock_rate: u32,
+    /// Channel count when written.
+    pub channels: Option<u16>,
+}
+
+impl Rtpmap {
+    /// Parses the value of an `a=rtpmap`.
+    ///
+    /// # Errors
+    /// An [`AttributeError`] naming the bad field.
+    pub fn parse(value: &str) -> Result<Self, AttributeError> {
+        let (pt, enc, clock, channels) = rtpmap_fields(value)?;
+        Ok(Self {
+            payload_type: pt,
+            encoding: enc.to_owned(),
+            clock_rate: clock,
+            channels,
+        })
+    }
+
+    /// The channel count, 1 when not written (RFC 8866 §6.6).
+    pub fn channel_count(&self) -> u16 {
+        self.channels.unwrap_or(1)
+    }
+
+    /// The attribute.
+    pub fn to_attribute(&self) -> Attribute {
+        let mut v = format!(
+            "{} {}/{}",
+            self.payload_type, self.encoding, self.clock_rate
+        );
+        if let Some(c) = self.channels {
+            let _ = write!(v, "/{c}");
+        }
+        Attribute::new("rtpmap", v)
+    }
+}
+
+type NomResult<'a, T> = nom::IResult<&'a str, T>;
+
+fn rtpmap_grammar(i: &str) -> NomResult<'_, (u8, &str, u32, Option<u16>)> {
+    (
+        dec_u8,
+        preceded(ch(' '), take_while1(|c: char| c != '/' && c != ' ')),
+        preceded(ch('/'), dec_u32),
+        opt(preceded(ch('/'), dec_u16)),
+    )
+        .parse(i)
+}
+
+/// Zero-allocation rtpmap fields: payload type, encoding, clock rate, channels.
+pub(crate) fn rtpmap_fields(value: &str) -> Result<(u8, &str, u32, Option<u16>), AttributeError> {
+    let bad = |field| AttributeError::new("rtpmap", field);
+    let (_, (pt, enc, clock, channels)) = all_consuming(rtpmap_grammar)
+        .parse(value)
+        .map_err(|_| bad("<pt> <name>/<rate>[/<ch>]"))?;
+    if pt > 127 {
+        return Err(bad("payload type"));
+    }
+    if clock == 0 {
+        return Err(bad("clock rate"));
+    }
+    if channels == Some(0) {
+        return Err(bad("channels"));
+    }
+    Ok((pt, enc, clock, channels))
+}
+
+/// `a=fmtp:<format> <parameters>` (RFC 8866 §6.15).
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Fmtp {
+    /// The format (payload type for RTP).
+    pub format: String,
+    /// The parameters verbatim.
+    pub params: String,
+}
+
+impl Fmtp {
+    /// Parses the value of an `a=fmtp`.
+    ///
+    /// # Errors
+    /// An [`AttributeError`] when the format is missing.
+    pub fn parse(value: &str) -> Result<Self, AttributeError> {
+        let (format, params) = fmtp_fields(value)?;
+        Ok(Self {
+            format: format.to_owned(),
+            params: params.to_owned(),
+        })
+    }
+
+    /// The payload type when the format is one.
+    pub fn payload_type(&self) -> Option<u8> {
+        self.format.parse().ok()
+    }
+
+    /// `key=value` parameters split at `;` (spaces around them trimmed); a parameter
+    /// without `=` yields `(param, "")`.
+    pub fn parameters(&self) -> impl Iterator<Item = (&str, &str)> {
+        fmtp_parameters(&self.params)
+    }
+
+    /// The attribute.
+    pub fn to_attribute(&self) -> Attribute {
+        Attribute::new("fmtp", format!("{} {}", self.format, self.params))
+    }
+}
+
+pub(crate) fn fmtp_fields(value: &str) -> Result<(&str, &str), AttributeError> {
+    match value.split_once(' ') {
+        Some((f, p)) if !f.is_empty() => Ok((f, p)),
+        _ => Err(AttributeError::new("fmtp", "<format> <parameters>")),
+    }
+}
+
+/// `key=value` pairs of an fmtp parameter string.
+pub fn fmtp_parameters(params: &str) -> impl Iterator<Item = (&str, &str)> {
+    params.split(';').filter_map(|p| {
+        let p = p.trim();
+        if p.is_empty() {
+            return None;
+        }
+        Some(match p.split_once('=') {
+            Some((k, v)) => (k.trim(), v.trim()),
+            None => (p, ""),
+        })
+    })
+}
+
+/// `a=rtcp:<port> [<nettype> <addrtype> <address>]` (RFC 3605).
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Rtcp {
+    /// RTCP port.
+    pub port: u16,
+    /// Explicit address, when given.
+    pub address: Option<String>,
+}
+
+impl Rtcp {
+    /// Parses the value of an `a=rtcp`.
+    ///
+    /// # Errors
+    /// An [`AttributeError`] naming the bad field.
+    pub fn parse(value: &str) -> Result<Self, AttributeError> {
+        let bad = |f| AttributeError::new("rtcp", f);
+        let mut it = value.split(' ');
+        let port = it.next().and_then(|p| p.parse().ok()).ok_or(bad("port"))?;
+        let address = match (it.next(), it.next(), it.next(), it.next()) {
+            (None, ..) => None,
+            (Some(net), Some(at), Some(addr), None)
+                if !net.is_empty() && !at.is_empty() && !addr.is_empty() =>
+            {
+                Some(addr.to_owned())
+            }
+            _ => return Err(bad("<nettype> <addrtype> <address>")),
+        };
+        Ok(Self { port, address })
+    }
+}
+
+/// `a=ssrc:<ssrc> <attribute>[:<value>]` (RFC 5576).
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct SsrcAttribute {
+    /// The SSRC.
+    pub ssrc: u32,
+    /// Source attribute name (`cname`, `msid`...).
+    pub attribute: String,
+    /// Its value.
+    pub value: Option<String>,
+}
+
+impl SsrcAttribute {
+    /// Parses the value of an `a=ssrc`.
+    ///
+    /// # Errors
+    /// An [`AttributeError`] naming the bad field.
+    pub fn parse(value: &str) -> Result<Self, AttributeError> {
+        let bad = |f| AttributeError::new("ssrc", f);
+        let (ssrc, rest) = value.split_once(' ').ok_or(bad("<ssrc> <attribute>"))?;
+        let ssrc = ssrc.parse().map_err(|_| bad("ssrc"))?;
+        let (attribute, value) = match rest.split_once(':') {
+            Some((a, v)) => (a, Some(v.to_owned())),
+            None => (rest, None),
+        };
+        if attribute.is_empty() {
+            return Err(bad("source attribute"));
+        }
+        Ok(Self {
+            ssrc,
+            attribute: attribute.to_owned(),
+            value,
+        })
+    }
+}
+
+/// `a=group:<semantics> <mid>...` (RFC 5888).
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Group {
+    /// `BUNDLE`, `LS`, `FID`...
+    pub semantics: String,
+    /// The media ids.
+    pub mids: Vec<String>,
+}
+
+impl Group {
+    /// Parses the value of an `a=group`.
+    ///
+    /// # Errors
+    /// An [`AttributeError`] when the semantics token is missing.
+    pub fn parse(value: &str) -> Result<Self, AttributeError> {
+        let mut it = value.split(' ');
+        let semantics = it.next().filter(|s| !s.is_empty());
+        let semantics = semantics.ok_or(AttributeError::new("group", "semantics"))?;
+        Ok(Self {
+            semantics: semantics.to_owned(),
+            mids: it.map(str::to_owned).collect(),
+        })
+    }
+}
+
+/// `a=fingerprint:<hash-func> <fingerprint>` (RFC 8122), kept for round trips.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Fingerprint {
+    /// `sha-256`...
+    pub hash: String,
+    /// Colon-separated hex bytes.
+    pub value: String,
+}
+
+impl Fingerprint {
+    /// Parses the value of an `a=fingerprint`.
+    ///
+    /// # Errors
+    /// An [`AttributeError`] naming the bad field.
+    pub fn parse(value: &str) -> Result<Self, AttributeError> {
+        match value.split_once(' ') {
+            Some((h, v)) if !h.is_empty() && !v.is_empty() && !v.contains(' ') => Ok(Self {
+                hash: h.to_owned(),
+                value: v.to_owned(),
+            }),
+            _ => Err(AttributeError::new(
+                "fingerprint",
+                "<hash-func> <fingerprint>",
+            )),
+        }
+    }
+}
+
+/// `a=setup` (RFC 4145).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Setup {
+    /// `active`.
+    Active,
+    /// `passive`.
+    Passive,
+    /// `actpass`.
+    ActPass,
+    /// `holdconn`.
+    HoldConn,
+}
+
+impl Setup {
+    /// Parses the value of an `a=setup`.
+    ///
+    /// # Errors
+    /// An [`AttributeError`] for an unknown role.
+    pub fn parse(value: &str) -> Result<Self, AttributeError> {
+        Ok(match value {
+            "active" => Self::Active,
+            "passive" => Self::Passive,
+            "actpass" => Self::ActPass,
+            "holdconn" => Self::HoldConn,
+            _ => return Err(AttributeError::new("setup", "role")),
+        })
+    }
+}
+
+/// Parses the value of a numeric attribute such as `ptime` or `maxptime`.
+pub(crate) fn millis(name: &'static str, value: &str) -> Result<u32, AttributeError> {
+    // Some phones write a fractional ptime ("20.0"); RFC 8866 allows it for ptime.
+    let int = value.split_once('.').map_or(value, |(i, frac)| {
+        if frac.bytes().all(|b| b.is_ascii_digit()) {
+            i
+        } else {
+            "x"
+        }
+    });
+    int.parse()
+        .map_err(|_| AttributeError::new(name, "milliseconds"))
+}
+
+/// Checks the value of every attribute this crate knows, so that a strict parse rejects a
+/// malformed one with the attribute and field named. Unknown attributes are not checked.
+pub(crate) fn validate(name: &str, value: Option<&str>) -> Result<(), AttributeError> {
+    let need = |attr: &'static str| value.ok_or(AttributeError::new(attr, "missing value"));
+    let flag = |attr: &'static str| match value {
+        None => Ok(()),
+        Some(_) => Err(AttributeError::new(attr, "flag takes no value")),
+    };
+    match name {
+        "rtpmap" => rtpmap_fields(need("rtpmap")?).map(|_| ()),
+        "fmtp" => fmtp_fields(need("fmtp")?).map(|_| ()),
+        "ptime" => millis("ptime", need("ptime")?).map(|_| ()),
+        "maxptime" => millis("maxptime", need("maxptime")?).map(|_| ()),
+        "sendrecv" => flag("sendrecv"),
+        "sendonly" => flag("sendonly"),
+        "recvonly" => flag("recvonly"),
+        "inactive" => flag("inactive"),
+        "rtcp-mux" => flag("rtcp-mux"),
+        "rtcp" => Rtcp::parse(need("rtcp")?).map(|_| ()),
+        "crypto" => Crypto::parse(need("crypto")?).map(|_| ()),
+        "mid" => non_empty("mid", value),
+        "ice-ufrag" => non_empty("ice-ufrag", value),
+        "ice-pwd" => non_empty("ice-pwd", value),
+        "candidate" => candidate("candidate", need("candidate")?),
+        "group" => Group::parse(need("group")?).map(|_| ()),
+        "ssrc" => SsrcAttribute::parse(need("ssrc")?).map(|_| ()),
+        "fingerprint" => Fingerprint::parse(need("fingerprint")?).map(|_| ()),
+        "setup" => Setup::parse(need("setup")?).map(|_| ()),
+        _ => Ok(()),
+    }
+}
+
+fn non_empty(attr: &'static str, value: Option<&str>) -> Result<(), AttributeError> {
+    match value {
+        Some(v) if !v.is_empty() => Ok(()),
+        _ => Err(AttributeError::new(attr, "missing value")),
+    }
+}
+
+/// RFC 8839 §5.1: foundation component-id transport priority address port "typ" type ...
+fn candidate(attr: &'static str, value: &str) -> Result<(), AttributeError> {
+    let mut it = value.split(' ');
+    let bad = |f| AttributeError::new(attr, f);
+    it.next()
+        .filter(|f| !f.is_empty())
+        .ok_or(bad("foundation"))?;
+    it.next()
+        .and_then(|c| c.parse::<u16>().ok())
+        .ok_or(bad("component-id"))?;
+    it.next()
+        .filter(|f| !f.is_empty())
+        .ok_or(bad("transport"))?;
+    it.next()
+        .and_then(|c| c.parse::<u32>().ok())
+        .ok_or(bad("priority"))?;
+    it.next()
+        .filter(|f| !f.is_empty())
+        .ok_or(bad("connection-address"))?;
+    it.next()
+        .and_then(|c| c.parse::<u16>().ok())
+        .ok_or(bad("port"))?;
+    match (it.next(), it.next()) {
+        (Some("typ"), Some(t)) if !t.is_empty() => Ok(()),
+        _ => Err(bad("typ")),
+    }
+}
+
+impl crate::model::Media {
+    /// The `a=rtpmap` of payload type `pt`, if any (malformed ones are skipped).
+    pub fn rtpmap(&self, pt: u8) -> Option<Rtpmap> {
+        self.attributes_named("rtpmap")
+            .find_map(|v| Rtpmap::parse(v).ok().filter(|r| r.payload_type == pt))
+    }
+
+    /// The `a=fmtp` parameters of format `format`, if any.
+    pub fn fmtp(&self, format: &str) -> Option<&str> {
+        self.attributes_named("fmtp")
+            .find_map(|v| match fmtp_fields(v) {
+                Ok((f, p)) if f == format => Some(p),
+                _ => None,
+            })
+    }
+
+    /// `a=ptime` in milliseconds.
+    pub fn ptime(&self) -> Option<u32> {
+        self.attribute("ptime")
+            .and_then(|v| millis("ptime", v).ok())
+    }
+
+    /// `a=maxptime` in milliseconds.
+    pub fn maxptime(&self) -> Option<u32> {
+        self.attribute("maxptime")
+            .and_then(|v| millis("maxptime", v).ok())
+    }
+
+    /// `a=rtcp` (RFC 3605).
+    pub fn rtcp(&self) -> Option<Rtcp> {
+        self.attribute("rtcp").and_then(|v| Rtcp::parse(v).ok())
+    }
+
+    /// Whether `a=rtcp-mux` (RFC 5761) is present.
+    pub fn rtcp_mux(&self) -> bool {
+        self.has_attribute("rtcp-mux")
+    }
+
+    /// `a=mid` (RFC 5888).
+    pub fn mid(&self) -> Option<&str> {
+        self.attribute("mid")
+    }
+
+    /// The `a=crypto` lines (RFC 4568) that parse, in order.
+    pub fn cryptos(&self) -> impl Iterator<Item = Crypto> + '_ {
+        self.attributes_named("crypto")
+            .filter_map(|v| Crypto::parse(v).ok())
+    }
+
+    /// The `a=ssrc` lines (RFC 5576) that parse, in order.
+    pub fn ssrcs(&self) -> impl Iterator<Item = SsrcAttribute> + '_ {
+        self.attributes_named("ssrc")
+            .filter_map(|v| SsrcAttribute::parse(v).ok())
+    }
+
+    /// `a=fingerprint` (RFC 8122).
+    pub fn fingerprint(&self) -> Option<Fingerprint> {
+        self.attribute("fingerprint")
+            .and_then(|v| Fingerprint::parse(v).ok())
+    }
+
+    /// `a=setup` (RFC 4145).
+    pub fn setup(&self) -> Option<Setup> {
+        self.attribute("setup").and_then(|v| Setup::parse(v).ok())
+    }
+
+    /// `a=ice-ufrag` and `a=ice-pwd` (RFC 8839).
+    pub fn ice_credentials(&self) -> Option<(&str, &str)> {
+        Some((self.attribute("ice-ufrag")?, self.attribute("ice-pwd")?))
+    }
+
+    /// `a=candidate` values verbatim.
+    pub fn candidates(&self) -> impl Iterator<Item = &str> {
+        self.attributes_named("candidate")
+    }
+}
+
+impl crate::model::Sdp {
+    /// Session-level `a=group` lines (RFC 5888).
+    pub fn groups(&self) -> impl Iterator<Item = Group> + '_ {
+        self.attributes
+            .iter()
+            .filter(|a| a.name == "group")
+            .filter_map(|a| Group::parse(a.value_str()).ok())
+    }
+}
+
+impl From<Direction> for Attribute {
+    fn from(d: Direction) -> Self {
+        d.to_attribute()
+    }
+}
+
+impl From<&Rtpmap> for Attribute {
+    fn from(r: &Rtpmap) -> Self {
+        r.to_attribute()
+    }
+}
+
+pub(crate) fn text_attr(name: &'static str, value: String) -> Attribute {
+    Attribute {
+        name: Text::from_static(name),
+        value: Some(Text::from(value)),
+    }
+}

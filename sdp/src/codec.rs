@@ -1,0 +1,454 @@
+//! Codecs as SDP describes them: local capabilities, the RFC 3551 static payload types,
+//! matching rules (name, clock rate, channels; G.722's 8000 clock; Opus), Opus fmtp
+//! parameters (RFC 7587) and telephone-event event lists (RFC 4733).
+
+use std::fmt::Write as _;
+
+use crate::attr::fmtp_parameters;
+use crate::model::Media;
+
+/// A codec we can send and receive, as offered in SDP.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Codec {
+    /// Encoding name (`PCMU`, `opus`, `telephone-event`...), matched case-insensitively.
+    pub name: String,
+    /// RTP clock rate (8000 for G.722, RFC 3551 §4.5.2; 48000 for Opus, RFC 7587 §4.1).
+    pub clock_rate: u32,
+    /// Channels in the rtpmap (2 for Opus, RFC 7587 §7).
+    pub channels: u16,
+    /// The payload type we offer it with (the static one when RFC 3551 assigns one).
+    pub payload_type: u8,
+    /// Our fmtp parameters: what we want to receive (RFC 3264 §5.1).
+    pub fmtp: Option<String>,
+}
+
+impl Codec {
+    /// A codec description.
+    pub fn new(name: &str, clock_rate: u32, channels: u16, payload_type: u8) -> Self {
+        Self {
+            name: name.to_owned(),
+            clock_rate,
+            channels,
+            payload_type,
+            fmtp: None,
+        }
+    }
+
+    /// G.711 µ-law, static payload type 0.
+    pub fn pcmu() -> Self {
+        Self::new("PCMU", 8000, 1, 0)
+    }
+
+    /// G.711 A-law, static payload type 8.
+    pub fn pcma() -> Self {
+        Self::new("PCMA", 8000, 1, 8)
+    }
+
+    /// G.722, static payload type 9, RTP clock 8000 although it samples at 16 kHz
+    /// (RFC 3551 §4.5.2).
+    pub fn g722() -> Self {
+        Self::new("G722", 8000, 1, 9)
+    }
+
+    /// Opus at payload type 111: `opus/48000/2`, receiving with in-band FEC.
+    pub fn opus() -> Self {
+        Self {
+            fmtp: Some("minptime=10;useinbandfec=1".to_owned()),
+            ..Self::new("opus", 48000, 2, 111)
+        }
+    }
+
+    /// RFC 4733 telephone-event at 8000 Hz, payload type 101, events 0-16.
+    pub fn telephone_event() -> Self {
+        Self {
+            fmtp: Some("0-16".to_owned()),
+            ..Self::new("telephone-event", 8000, 1, 101)
+        }
+    }
+
+    /// A codec by the names `sdp-tool` accepts: `pcmu`, `pcma`, `g722`, `opus`,
+    /// `telephone-event` (case-insensitive).
+    pub fn by_name(name: &str) -> Option<Self> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "pcmu" => Self::pcmu(),
+            "pcma" => Self::pcma(),
+            "g722" => Self::g722(),
+            "opus" => Self::opus(),
+            "telephone-event" => Self::telephone_event(),
+            _ => return None,
+        })
+    }
+
+    /// Sets the fmtp parameters.
+    #[must_use]
+    pub fn with_fmtp(mut self, fmtp: &str) -> Self {
+        self.fmtp = Some(fmtp.to_owned());
+        self
+    }
+
+    /// Sets the payload type.
+    #[must_use]
+    pub fn with_payload_type(mut self, payload_type: u8) -> Self {
+        self.payload_type = payload_type;
+        self
+    }
+
+    /// Whether this is RFC 4733 telephone-event.
+    pub fn is_telephone_event(&self) -> bool {
+        self.name.eq_ignore_ascii_case("telephone-event")
+    }
+
+    /// Whether the description `format` denotes this codec.
+    pub fn matches(&self, format: &Format<'_>) -> bool {
+        codecs_match(&self.name, self.clock_rate, self.channels, format)
+    }
+
+    /// The rtpmap value (`<pt> <name>/<rate>[/<channels>]`).
+    pub(crate) fn rtpmap_value(&self) -> String {
+        let mut v = format!("{} {}/{}", self.payload_type, self.name, self.clock_rate);
+        if self.channels != 1 {
+            let _ = write!(v, "/{}", self.channels);
+        }
+        v
+    }
+}
+
+/// One RTP format of a media description, from its rtpmap or the static table.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Format<'a> {
+    /// Payload type.
+    pub payload_type: u8,
+    /// Encoding name as written.
+    pub name: &'a str,
+    /// RTP clock rate.
+    pub clock_rate: u32,
+    /// Channels (1 when not written).
+    pub channels: u16,
+    /// fmtp parameters, if any.
+    pub fmtp: Option<&'a str>,
+}
+
+impl Format<'_> {
+    /// Whether this is telephone-event.
+    pub fn is_telephone_event(&self) -> bool {
+        self.name.eq_ignore_ascii_case("telephone-event")
+    }
+
+    /// Whether this format carries no media of its own (telephone-event, comfort noise,
+    /// redundancy, retransmission, FEC), so it can never be the send codec.
+    pub fn is_auxiliary(&self) -> bool {
+        ["telephone-event", "CN", "red", "rtx", "ulpfec", "flexfec"]
+            .iter()
+            .any(|n| self.name.eq_ignore_ascii_case(n))
+    }
+}
+
+/// The RTP formats of `media` in m-line order. A dynamic payload type without rtpmap is
+/// skipped (nothing is known about it); a static one uses RFC 3551's table.
+pub fn formats(media: &Media) -> impl Iterator<Item = Format<'_>> {
+    media
+        .payload_types()
+        .filter_map(move |pt| format_of(media, pt))
+}
+
+/// The format of payload type `pt` in `media`.
+pub fn format_of(media: &Media, pt: u8) -> Option<Format<'_>> {
+    let fmtp = media.attributes.iter().find_map(|a| {
+        if a.name != "fmtp" {
+            return None;
+        }
+        let (f, p) = crate::attr::fmtp_fields(a.value_str()).ok()?;
+        (f.parse::<u8>().ok() == Some(pt)).then_some(p)
+    });
+    for a in &media.attributes {
+        if a.name != "rtpmap" {
+            continue;
+        }
+        if let Ok((p, name, clock_rate, channels)) = crate::attr::rtpmap_fields(a.value_str())
+            && p == pt
+        {
+            let channels = channels.unwrap_or(1);
+            return Some(Format {
+                payload_type: pt,
+                name,
+                clock_rate,
+                channels,
+                fmtp,
+            });
+        }
+    }
+    let (name, clock_rate, channels) = static_payload_type(pt)?;
+    Some(Format {
+        payload_type: pt,
+        name,
+        clock_rate,
+        channels,
+        fmtp,
+    })
+}
+
+/// RFC 3551 §6 table 4 and 5: the static payload types (name, clock rate, channels).
+pub fn static_payload_type(pt: u8) -> Option<(&'static str, u32, u16)> {
+    Some(match pt {
+        0 => ("PCMU", 8000, 1),
+        3 => ("GSM", 8000, 1),
+        4 => ("G723", 8000, 1),
+        5 => ("DVI4", 8000, 1),
+        6 => ("DVI4", 16000, 1),
+        7 => ("LPC", 8000, 1),
+        8 => ("PCMA", 8000, 1),
+        9 => ("G722", 8000, 1),
+        10 => ("L16", 44100, 2),
+        11 => ("L16", 44100, 1),
+        12 => ("QCELP", 8000, 1),
+        13 => ("CN", 8000, 1),
+        14 => ("MPA", 90000, 1),
+        15 => ("G728", 8000, 1),
+        16 => ("DVI4", 11025, 1),
+        17 => ("DVI4", 22050, 1),
+        18 => ("G729", 8000, 1),
+        25 => ("CelB", 90000, 1),
+        26 => ("JPEG", 90000, 1),
+        28 => ("nv", 90000, 1),
+        31 => ("H261", 90000, 1),
+        32 => ("MPV", 90000, 1),
+        33 => ("MP2T", 90000, 1),
+        34 => ("H263", 90000, 1),
+        _ => return None,
+    })
+}
+
+fn codecs_match(name: &str, clock_rate: u32, channels: u16, f: &Format<'_>) -> bool {
+    if !name.eq_ignore_ascii_case(f.name) {
+        return false;
+    }
+    if name.eq_ignore_ascii_case("G722") {
+        // RFC 3551 §4.5.2: G.722's RTP clock is 8000 although it samples at 16 kHz; some
+        // peers write G722/16000 for the same codec.
+        return matches!(f.clock_rate, 8000 | 16000);
+    }
+    if name.eq_ignore_ascii_case("opus") {
+        // RFC 7587 §7: always opus/48000/2; the channel count says nothing about stereo.
+        return f.clock_rate == 48000;
+    }
+    clock_rate == f.clock_rate && channels == f.channels
+}
+
+/// Whether two formats denote the same codec.
+pub fn same_codec(a: &Format<'_>, b: &Format<'_>) -> bool {
+    codecs_match(a.name, a.clock_rate, a.channels, b)
+}
+
+/// The audio sample rate of a codec, where it differs from its RTP clock rate (G.722).
+pub fn sample_rate(name: &str, clock_rate: u32) -> u32 {
+    if name.eq_ignore_ascii_case("G722") {
+        16000
+    } else {
+        clock_rate
+    }
+}
+
+/// Opus fmtp parameters (RFC 7587 §6.1), describing what the side that wrote them can
+/// receive: the sender configures its encoder from the remote side's parameters.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct OpusParams {
+    /// `maxplaybackrate` (default 48000).
+    pub max_playback_rate: u32,
+    /// `maxaveragebitrate`, if given.
+    pub max_average_bitrate: Option<u32>,
+    /// `stereo=1`: the receiver prefers stereo.
+    pub stereo: bool,
+    /// `sprop-stereo=1`: the sender is likely to send stereo.
+    pub sprop_stereo: bool,
+    /// `useinbandfec=1`: the receiver can use in-band FEC, so send it.
+    pub use_inband_fec: bool,
+    /// `usedtx=1`: the receiver prefers DTX.
+    pub use_dtx: bool,
+    /// `cbr=1`: the receiver prefers constant bitrate.
+    pub cbr: bool,
+}
+
+impl Default for OpusParams {
+    fn default() -> Self {
+        Self {
+            max_playback_rate: 48000,
+            max_average_bitrate: None,
+            stereo: false,
+            sprop_stereo: false,
+            use_inband_fec: false,
+            use_dtx: false,
+            cbr: false,
+        }
+    }
+}
+
+impl OpusParams {
+    /// Parses an fmtp parameter string; unknown or malformed parameters keep defaults.
+    pub fn parse(fmtp: &str) -> Self {
+        let mut p = Self::default();
+        for (k, v) in fmtp_parameters(fmtp) {
+            let on = v == "1";
+            match k {
+                "maxplaybackrate" => {
+                    if let Ok(r) = v.parse::<u32>() {
+                        // RFC 7587 §6.1: values above 48000 mean 48000; 8000 is the floor.
+                        p.max_playback_rate = r.clamp(8000, 48000);
+                    }
+                }
+                "maxaveragebitrate" => {
+                    p.max_average_bitrate = v.parse::<u32>().ok().map(|b| b.clamp(6000, 510_000));
+                }
+                "stereo" => p.stereo = on,
+                "sprop-stereo" => p.sprop_stereo = on,
+                "useinbandfec" => p.use_inband_fec = on,
+                "usedtx" => p.use_dtx = on,
+                "cbr" => p.cbr = on,
+                _ => {}
+            }
+        }
+        p
+    }
+}
+
+/// The set of RFC 4733 events (0..=255) a telephone-event fmtp lists, e.g. `0-15,32,36`.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+pub struct DtmfEvents([u64; 4]);
+
+impl Default for DtmfEvents {
+    /// RFC 4733 §7.1.1: without fmtp, events 0-15 are assumed.
+    fn default() -> Self {
+        let mut s = Self::empty();
+        s.insert_range(0, 15);
+        s
+    }
+}
+
+impl DtmfEvents {
+    /// No events.
+    pub const fn empty() -> Self {
+        Self([0; 4])
+    }
+
+    /// Parses `0-15,32,36`; `None` when malformed.
+    pub fn parse(list: &str) -> Option<Self> {
+        let mut s = Self::empty();
+        for part in list.split(',') {
+            let part = part.trim();
+            let (lo, hi) = match part.split_once('-') {
+                Some((a, b)) => (a.trim().parse::<u8>().ok()?, b.trim().parse::<u8>().ok()?),
+                None => {
+                    let v = part.parse::<u8>().ok()?;
+                    (v, v)
+                }
+            };
+            if lo > hi {
+                return None;
+            }
+            s.insert_range(lo, hi);
+        }
+        Some(s)
+    }
+
+    /// The events in a telephone-event format's fmtp (default 0-15 when absent or bad).
+    pub fn of(format: &Format<'_>) -> Self {
+        format.fmtp.and_then(Self::parse).unwrap_or_default()
+    }
+
+    fn insert_range(&mut self, lo: u8, hi: u8) {
+        for e in lo..=hi {
+            self.0[usize::from(e / 64)] |= 1 << (e % 64);
+        }
+    }
+
+    /// Whether `event` is in the set.
+    pub fn contains(&self, event: u8) -> bool {
+        self.0[usize::from(event / 64)] & (1 << (event % 64)) != 0
+    }
+
+    /// Both sets.
+    #[must_use]
+    pub fn intersect(&self, other: &Self) -> Self {
+        Self([0, 1, 2, 3].map(|i| self.0[i] & other.0[i]))
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0 == [0; 4]
+    }
+
+    /// The fmtp form, ranges compressed: `0-16`, `0-15,32,36`.
+    pub fn to_fmtp(&self) -> String {
+        let mut out = String::new();
+        let mut e: u16 = 0;
+        while e <= 255 {
+            let Ok(lo) = u8::try_from(e) else { break };
+            if !self.contains(lo) {
+                e += 1;
+                continue;
+            }
+            let mut hi = lo;
+            while hi < 255 && self.contains(hi + 1) {
+                hi += 1;
+            }
+            if !out.is_empty() {
+                out.push(',');
+            }
+            if hi == lo {
+                let _ = write!(out, "{lo}");
+            } else {
+                let _ = write!(out, "{lo}-{hi}");
+            }
+            e = u16::from(hi) + 1;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dtmf_events_round_trip_and_intersect() {
+        let a = DtmfEvents::parse("0-16,32,36").unwrap();
+        assert_eq!(a.to_fmtp(), "0-16,32,36");
+        let b = DtmfEvents::parse("0-15").unwrap();
+        assert_eq!(a.intersect(&b).to_fmtp(), "0-15");
+        assert_eq!(DtmfEvents::default().to_fmtp(), "0-15");
+        assert_eq!(DtmfEvents::parse("0-255").unwrap().to_fmtp(), "0-255");
+        assert!(DtmfEvents::parse("5-1").is_none());
+        assert!(DtmfEvents::parse("x").is_none());
+        assert!(DtmfEvents::parse("0-256").is_none());
+    }
+
+    #[test]
+    fn opus_params_parse_and_clamp() {
+        let p = OpusParams::parse("minptime=10; useinbandfec=1;stereo=1;maxplaybackrate=96000");
+        assert!(p.use_inband_fec && p.stereo && !p.use_dtx);
+        assert_eq!(p.max_playback_rate, 48000);
+        let p = OpusParams::parse("maxplaybackrate=16000;sprop-stereo=1;usedtx=1");
+        assert_eq!(p.max_playback_rate, 16000);
+        assert!(p.sprop_stereo && p.use_dtx && !p.stereo);
+    }
+
+    #[test]
+    fn g722_matches_8000_and_16000_but_pcmu_needs_its_clock() {
+        let f = |name, clock_rate| Format {
+            payload_type: 9,
+            name,
+            clock_rate,
+            channels: 1,
+            fmtp: None,
+        };
+        assert!(Codec::g722().matches(&f("G722", 8000)));
+        assert!(Codec::g722().matches(&f("g722", 16000)));
+        assert!(!Codec::g722().matches(&f("G722", 48000)));
+        assert!(Codec::pcmu().matches(&f("pcmu", 8000)));
+        assert!(!Codec::pcmu().matches(&f("PCMU", 16000)));
+        assert!(Codec::opus().matches(&Format {
+            channels: 2,
+            ..f("OPUS", 48000)
+        }));
+        assert_eq!(sample_rate("G722", 8000), 16000);
+    }
+}

@@ -1,0 +1,560 @@
+//! The owned session description model (RFC 8866 §5). Parsed values are `Bytes` slices of
+//! the input (zero-copy); built values own their text. Unknown attributes are kept verbatim.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use bytes::Bytes;
+
+/// UTF-8 text backed by `Bytes`: a zero-copy slice of a parsed description or owned text
+/// of a built one.
+///
+/// Invariant: the bytes are valid UTF-8 (every constructor checks or takes a `str`).
+#[derive(Clone, Default, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct Text(Bytes);
+
+impl Text {
+    /// Text from a static string, without copying.
+    pub const fn from_static(s: &'static str) -> Self {
+        Self(Bytes::from_static(s.as_bytes()))
+    }
+
+    /// A slice of `src`, which must be valid UTF-8 at `start..end` (the parser only cuts at
+    /// ASCII delimiters of input it validated as UTF-8).
+    pub(crate) fn slice_of(src: &Bytes, range: std::ops::Range<usize>) -> Self {
+        Self(src.slice(range))
+    }
+
+    /// The text as `&str`.
+    pub fn as_str(&self) -> &str {
+        // The invariant (valid UTF-8) makes the fallback unreachable; it avoids a panic path.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The underlying bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The underlying `Bytes` handle (cheap clone).
+    pub fn to_bytes(&self) -> Bytes {
+        self.0.clone()
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        Self(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Self(Bytes::from(s))
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl PartialEq<&str> for Text {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == other.as_bytes()
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// A session description (RFC 8866 §5), session-level fields followed by media descriptions.
+///
+/// `to_bytes()` writes the lines in RFC 8866 order with CRLF endings; for canonical input
+/// (CRLF, RFC order, no trailing whitespace) `Sdp::parse(b)?.to_bytes() == b`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sdp {
+    /// `o=`: originator and session identifier.
+    pub origin: Origin,
+    /// `s=`: session name.
+    pub session_name: Text,
+    /// `i=`: session information.
+    pub information: Option<Text>,
+    /// `u=`: URI of description.
+    pub uri: Option<Text>,
+    /// `e=` lines: email addresses.
+    pub emails: Vec<Text>,
+    /// `p=` lines: phone numbers.
+    pub phones: Vec<Text>,
+    /// Session-level `c=`.
+    pub connection: Option<Connection>,
+    /// Session-level `b=` lines.
+    pub bandwidths: Vec<Bandwidth>,
+    /// `t=` lines, each with its `r=` lines. Empty only when parsed with `allow_missing_time`
+    /// (then `to_bytes` writes nothing for it).
+    pub times: Vec<Timing>,
+    /// `z=`: time zone adjustments, verbatim.
+    pub time_zones: Option<Text>,
+    /// Session-level `k=` (obsolete, kept verbatim).
+    pub key: Option<Text>,
+    /// Session-level `a=` lines in order.
+    pub attributes: Vec<Attribute>,
+    /// `m=` sections in order.
+    pub media: Vec<Media>,
+}
+
+impl Sdp {
+    /// A minimal description: `v=0`, the given origin, `s=-`, `t=0 0`, no media.
+    pub fn new(origin: Origin) -> Self {
+        Self {
+            origin,
+            session_name: Text::from_static("-"),
+            information: None,
+            uri: None,
+            emails: Vec::new(),
+            phones: Vec::new(),
+            connection: None,
+            bandwidths: Vec::new(),
+            times: vec![Timing {
+                start: 0,
+                stop: 0,
+                repeats: Vec::new(),
+            }],
+            time_zones: None,
+            key: None,
+            attributes: Vec::new(),
+            media: Vec::new(),
+        }
+    }
+
+    /// The first session-level attribute named `name` (case-sensitive, RFC 8866 §5.13), its
+    /// value (`Some("")` for a flag attribute).
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        find_attribute(&self.attributes, name)
+    }
+
+    /// The session-level direction attribute, if any.
+    pub fn direction(&self) -> Option<crate::Direction> {
+        direction_of(&self.attributes)
+    }
+}
+
+/// `o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>`
+/// (RFC 8866 §5.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// User name, `-` when none.
+    pub username: Text,
+    /// Session id, kept as text (it may exceed 64 bits in the wild).
+    pub session_id: Text,
+    /// Session version: RFC 3264 §8 increments it on every changed re-offer.
+    pub session_version: u64,
+    /// Network type, `IN`.
+    pub net_type: Text,
+    /// Address type.
+    pub addr_type: AddrType,
+    /// Address (IP literal or FQDN).
+    pub address: Text,
+}
+
+/// Address type of `o=` and `c=` (`IP4`, `IP6`, or another registered token).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddrType {
+    /// `IP4`.
+    Ip4,
+    /// `IP6`.
+    Ip6,
+    /// Another token, verbatim.
+    Other(Text),
+}
+
+impl AddrType {
+    /// The wire token.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Ip4 => "IP4",
+            Self::Ip6 => "IP6",
+            Self::Other(t) => t.as_str(),
+        }
+    }
+
+    /// The type for an IP address.
+    pub fn of(ip: IpAddr) -> Self {
+        if ip.is_ipv4() { Self::Ip4 } else { Self::Ip6 }
+    }
+}
+
+/// `c=<nettype> <addrtype> <connection-address>` (RFC 8866 §5.7), with the multicast TTL
+/// and number of addresses split out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Connection {
+    /// Network type, `IN`.
+    pub net_type: Text,
+    /// Address type.
+    pub addr_type: AddrType,
+    /// Address (IP literal or FQDN), without `/ttl/count`.
+    pub address: Text,
+    /// IPv4 multicast TTL (`/ttl`).
+    pub ttl: Option<u8>,
+    /// Number of multicast addresses (`/count`).
+    pub count: Option<u32>,
+}
+
+impl Connection {
+    /// `IN IP4|IP6 <ip>`.
+    pub fn new(ip: IpAddr) -> Self {
+        Self {
+            net_type: Text::from_static("IN"),
+            addr_type: AddrType::of(ip),
+            address: Text::from(ip.to_string()),
+            ttl: None,
+            count: None,
+        }
+    }
+
+    /// The address as an IP literal, when it is one.
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.address.as_str().parse().ok()
+    }
+
+    /// Whether this is the RFC 2543 hold form `0.0.0.0` (RFC 3264 §8.4 keeps it on input).
+    pub fn is_hold_address(&self) -> bool {
+        self.address == "0.0.0.0"
+    }
+}
+
+/// `b=<bwtype>:<bandwidth>` (RFC 8866 §5.8; TIAS from RFC 3890).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bandwidth {
+    /// `AS`, `CT`, `TIAS`, `RS`, `RR` or another token, verbatim.
+    pub kind: Text,
+    /// The value (kbit/s for AS and CT, bit/s for TIAS).
+    pub value: u64,
+}
+
+/// `t=<start> <stop>` with its `r=` lines (RFC 8866 §5.9, §5.10).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Timing {
+    /// Start time (NTP seconds), 0 for unbounded.
+    pub start: u64,
+    /// Stop time (NTP seconds), 0 for unbounded.
+    pub stop: u64,
+    /// `r=` lines, verbatim.
+    pub repeats: Vec<Text>,
+}
+
+/// Media type of an `m=` line (RFC 8866 §5.14).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaKind {
+    /// `audio`.
+    Audio,
+    /// `video`.
+    Video,
+    /// `text`.
+    Text,
+    /// `application`.
+    Application,
+    /// `message`.
+    Message,
+    /// `image` (T.38 fax).
+    Image,
+    /// Another token, verbatim.
+    Other(Text),
+}
+
+impl MediaKind {
+    /// The wire token.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Audio => "audio",
+            Self::Video => "video",
+            Self::Text => "text",
+            Self::Application => "application",
+            Self::Message => "message",
+            Self::Image => "image",
+            Self::Other(t) => t.as_str(),
+        }
+    }
+
+    pub(crate) fn from_text(t: Text) -> Self {
+        match t.as_str() {
+            "audio" => Self::Audio,
+            "video" => Self::Video,
+            "text" => Self::Text,
+            "application" => Self::Application,
+            "message" => Self::Message,
+            "image" => Self::Image,
+            _ => Self::Other(t),
+        }
+    }
+}
+
+/// Transport protocol of an `m=` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// `RTP/AVP` (RFC 3551).
+    RtpAvp,
+    /// `RTP/SAVP` (RFC 3711).
+    RtpSavp,
+    /// `RTP/AVPF` (RFC 4585).
+    RtpAvpf,
+    /// `RTP/SAVPF` (RFC 5124).
+    RtpSavpf,
+    /// `UDP/TLS/RTP/SAVP` (DTLS-SRTP, RFC 5764).
+    UdpTlsRtpSavp,
+    /// `UDP/TLS/RTP/SAVPF` (WebRTC).
+    UdpTlsRtpSavpf,
+    /// `udptl` (T.38).
+    Udptl,
+    /// Another token, verbatim (`UDP/DTLS/SCTP`, `TCP/MSRP`...).
+    Other(Text),
+}
+
+impl Protocol {
+    /// The wire token.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::RtpAvp => "RTP/AVP",
+            Self::RtpSavp => "RTP/SAVP",
+            Self::RtpAvpf => "RTP/AVPF",
+            Self::RtpSavpf => "RTP/SAVPF",
+            Self::UdpTlsRtpSavp => "UDP/TLS/RTP/SAVP",
+            Self::UdpTlsRtpSavpf => "UDP/TLS/RTP/SAVPF",
+            Self::Udptl => "udptl",
+            Self::Other(t) => t.as_str(),
+        }
+    }
+
+    pub(crate) fn from_text(t: Text) -> Self {
+        match t.as_str() {
+            "RTP/AVP" => Self::RtpAvp,
+            "RTP/SAVP" => Self::RtpSavp,
+            "RTP/AVPF" => Self::RtpAvpf,
+            "RTP/SAVPF" => Self::RtpSavpf,
+            "UDP/TLS/RTP/SAVP" => Self::UdpTlsRtpSavp,
+            "UDP/TLS/RTP/SAVPF" => Self::UdpTlsRtpSavpf,
+            "udptl" => Self::Udptl,
+            _ => Self::Other(t),
+        }
+    }
+
+    /// Whether the formats are RTP payload types.
+    pub fn is_rtp(&self) -> bool {
+        matches!(
+            self,
+            Self::RtpAvp
+                | Self::RtpSavp
+                | Self::RtpAvpf
+                | Self::RtpSavpf
+                | Self::UdpTlsRtpSavp
+                | Self::UdpTlsRtpSavpf
+        )
+    }
+
+    /// Whether the profile is secure (SAVP/SAVPF).
+    pub fn is_secure(&self) -> bool {
+        matches!(
+            self,
+            Self::RtpSavp | Self::RtpSavpf | Self::UdpTlsRtpSavp | Self::UdpTlsRtpSavpf
+        )
+    }
+
+    /// Whether keys come from DTLS (`UDP/TLS/...`), which telox does not implement.
+    pub fn is_dtls(&self) -> bool {
+        matches!(self, Self::UdpTlsRtpSavp | Self::UdpTlsRtpSavpf)
+    }
+
+    /// Whether the profile uses RTCP feedback (AVPF).
+    pub fn is_feedback(&self) -> bool {
+        matches!(self, Self::RtpAvpf | Self::RtpSavpf | Self::UdpTlsRtpSavpf)
+    }
+}
+
+/// A media description: `m=` and its `i= c= b= k= a=` lines (RFC 8866 §5.14).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Media {
+    /// Media type.
+    pub kind: MediaKind,
+    /// Transport port; 0 rejects or disables the stream (RFC 3264 §6, §8.2).
+    pub port: u16,
+    /// `/<number of ports>`.
+    pub port_count: Option<u16>,
+    /// Transport protocol.
+    pub protocol: Protocol,
+    /// The format list verbatim (payload types for RTP), space separated; see
+    /// [`Media::formats`].
+    pub format_list: Text,
+    /// `i=`.
+    pub information: Option<Text>,
+    /// Media-level `c=` lines (several only for multicast).
+    pub connections: Vec<Connection>,
+    /// Media-level `b=` lines.
+    pub bandwidths: Vec<Bandwidth>,
+    /// Media-level `k=` (obsolete, kept verbatim).
+    pub key: Option<Text>,
+    /// Media-level `a=` lines in order.
+    pub attributes: Vec<Attribute>,
+}
+
+impl Media {
+    /// A media description with no attributes; `formats` are joined with spaces.
+    pub fn new<'a>(
+        kind: MediaKind,
+        port: u16,
+        protocol: Protocol,
+        formats: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        let mut list = String::new();
+        for f in formats {
+            if !list.is_empty() {
+                list.push(' ');
+            }
+            list.push_str(f);
+        }
+        Self {
+            kind,
+            port,
+            port_count: None,
+            protocol,
+            format_list: Text::from(list),
+            information: None,
+            connections: Vec::new(),
+            bandwidths: Vec::new(),
+            key: None,
+            attributes: Vec::new(),
+        }
+    }
+
+    /// The formats (payload types for RTP) in order.
+    pub fn formats(&self) -> impl Iterator<Item = &str> {
+        self.format_list
+            .as_str()
+            .split(' ')
+            .filter(|f| !f.is_empty())
+    }
+
+    /// The RTP payload types in order (formats that are not numbers 0..=127 are skipped).
+    pub fn payload_types(&self) -> impl Iterator<Item = u8> + '_ {
+        self.formats()
+            .filter_map(|f| f.parse::<u8>().ok().filter(|pt| *pt <= 127))
+    }
+
+    /// The first attribute named `name` (case-sensitive), its value (`Some("")` for flags).
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        find_attribute(&self.attributes, name)
+    }
+
+    /// All values of attributes named `name`, in order.
+    pub fn attributes_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.attributes
+            .iter()
+            .filter(move |a| a.name == *name)
+            .map(|a| a.value_str())
+    }
+
+    /// Whether a flag attribute such as `rtcp-mux` is present.
+    pub fn has_attribute(&self, name: &str) -> bool {
+        self.attributes.iter().any(|a| a.name == *name)
+    }
+
+    /// The media-level direction attribute, if any (see [`Media::effective_direction`]).
+    pub fn direction(&self) -> Option<crate::Direction> {
+        direction_of(&self.attributes)
+    }
+
+    /// The direction in force: media level, else session level, else sendrecv
+    /// (RFC 8866 §6.7).
+    pub fn effective_direction(&self, session: &Sdp) -> crate::Direction {
+        self.direction()
+            .or_else(|| session.direction())
+            .unwrap_or_default()
+    }
+
+    /// The connection in force: the first media-level `c=`, else the session one.
+    pub fn effective_connection<'a>(&'a self, session: &'a Sdp) -> Option<&'a Connection> {
+        self.connections.first().or(session.connection.as_ref())
+    }
+
+    /// Appends an attribute.
+    pub fn push_attribute(&mut self, attribute: Attribute) {
+        self.attributes.push(attribute);
+    }
+}
+
+/// An `a=<name>[:<value>]` line kept verbatim; typed views parse it on demand
+/// (see [`crate::attr`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attribute {
+    /// Attribute name.
+    pub name: Text,
+    /// Value after the first `:`; `None` for a flag attribute.
+    pub value: Option<Text>,
+}
+
+impl Attribute {
+    /// A flag attribute, `a=<name>`.
+    pub fn flag(name: &str) -> Self {
+        Self {
+            name: Text::from(name),
+            value: None,
+        }
+    }
+
+    /// A flag attribute from a static name, without allocating.
+    pub const fn flag_static(name: &'static str) -> Self {
+        Self {
+            name: Text::from_static(name),
+            value: None,
+        }
+    }
+
+    /// A value attribute, `a=<name>:<value>`.
+    pub fn new(name: &str, value: impl Into<Text>) -> Self {
+        Self {
+            name: Text::from(name),
+            value: Some(value.into()),
+        }
+    }
+
+    /// The value, `""` for a flag.
+    pub fn value_str(&self) -> &str {
+        self.value.as_ref().map_or("", Text::as_str)
+    }
+}
+
+fn find_attribute<'a>(attrs: &'a [Attribute], name: &str) -> Option<&'a str> {
+    attrs
+        .iter()
+        .find(|a| a.name == *name)
+        .map(Attribute::value_str)
+}
+
+fn direction_of(attrs: &[Attribute]) -> Option<crate::Direction> {
+    attrs.iter().rev().find_map(|a| {
+        if a.value.is_some() {
+            return None;
+        }
+        crate::Direction::from_name(a.name.as_str())
+    })
+}

@@ -1,0 +1,386 @@
+//! The pure part of RFC 3264: given an offer and its answer, what each stream negotiated,
+//! seen from one side. [`crate::OfferAnswer`] builds on it; it is public so that a pair of
+//! descriptions from anywhere (RFC 4317, a packet capture) can be checked.
+
+use std::net::{IpAddr, SocketAddr};
+
+use crate::attr::Direction;
+use crate::codec::{DtmfEvents, Format, OpusParams, formats, same_codec, sample_rate};
+use crate::error::NegotiationError;
+use crate::model::{Media, MediaKind, Sdp};
+use crate::sdes::{KeyParam, SrtpSuite};
+
+/// Which side of the exchange "local" is.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Role {
+    /// We sent the offer.
+    Offerer,
+    /// We sent the answer.
+    Answerer,
+}
+
+/// The result of an offer/answer exchange: the streams in use and the ones rejected.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Negotiation {
+    /// Accepted streams, in m-line order.
+    pub streams: Vec<NegotiatedStream>,
+    /// Rejected or disabled streams (port 0, or nothing in common), in m-line order.
+    pub rejected: Vec<RejectedStream>,
+}
+
+/// A stream that is not in use after the exchange.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RejectedStream {
+    /// m-line index.
+    pub index: usize,
+    /// Media type.
+    pub kind: MediaKind,
+    /// Why (`port 0 in the answer`, `no common codec`...).
+    pub reason: String,
+}
+
+/// One negotiated media stream, from the local side's point of view: everything needed to
+/// set up RTP, RTCP and SRTP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NegotiatedStream {
+    /// m-line index.
+    pub index: usize,
+    /// Media type.
+    pub kind: MediaKind,
+    /// `a=mid`, if any.
+    pub mid: Option<String>,
+    /// Our RTP port.
+    pub local_port: u16,
+    /// Where to send RTP; `None` while the peer holds with `c=0.0.0.0` or gives a host name
+    /// (resolve [`NegotiatedStream::remote_host`] yourself).
+    pub remote_rtp: Option<SocketAddr>,
+    /// Where to send RTCP (RFC 3605 `a=rtcp`, else RTP port + 1, or the RTP address with
+    /// rtcp-mux).
+    pub remote_rtcp: Option<SocketAddr>,
+    /// The remote connection address as written (IP literal or FQDN).
+    pub remote_host: String,
+    /// The remote RTP port.
+    pub remote_port: u16,
+    /// RTP and RTCP share one port (RFC 5761): both sides said `a=rtcp-mux`.
+    pub rtcp_mux: bool,
+    /// The codec we send (the first media codec of the answer that both sides list).
+    pub send_codec: NegotiatedCodec,
+    /// Every codec both sides list, answer order (the peer may send any of them).
+    pub codecs: Vec<NegotiatedCodec>,
+    /// RFC 4733 DTMF, when both sides list telephone-event.
+    pub telephone_event: Option<NegotiatedTelephoneEvent>,
+    /// Packetization time to send with, ms (the peer's `a=ptime`, else ours, else 20).
+    pub ptime: u32,
+    /// The peer's `a=maxptime`, ms.
+    pub max_ptime: Option<u32>,
+    /// Our effective direction: whether we send and receive.
+    pub direction: Direction,
+    /// SDES-keyed SRTP, when negotiated.
+    pub crypto: Option<NegotiatedCrypto>,
+}
+
+impl NegotiatedStream {
+    /// Whether we should send media now (direction allows it and we know where).
+    pub fn is_sending(&self) -> bool {
+        self.direction.sends() && self.remote_rtp.is_some()
+    }
+}
+
+/// A codec both sides agreed on. Payload type numbers may differ per direction: each side
+/// receives with the numbers it wrote (RFC 3264 §5.1, §6.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NegotiatedCodec {
+    /// Encoding name as the peer wrote it.
+    pub name: String,
+    /// RTP clock rate.
+    pub clock_rate: u32,
+    /// Channels in the rtpmap.
+    pub channels: u16,
+    /// Payload type to put in the RTP we send (the peer's number).
+    pub send_payload_type: u8,
+    /// Payload type of this codec in the RTP we receive (our number).
+    pub recv_payload_type: u8,
+    /// The peer's fmtp: what it can receive, so it configures our encoder.
+    pub send_fmtp: Option<String>,
+    /// Opus encoder parameters from the peer's fmtp (RFC 7587 §6.1), for Opus.
+    pub opus: Option<OpusParams>,
+}
+
+impl NegotiatedCodec {
+    /// The audio sample rate (16000 for G.722, whose RTP clock says 8000).
+    pub fn sample_rate(&self) -> u32 {
+        sample_rate(&self.name, self.clock_rate)
+    }
+}
+
+/// RFC 4733 telephone-event as negotiated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NegotiatedTelephoneEvent {
+    /// Payload type for the events we send.
+    pub send_payload_type: u8,
+    /// Payload type of the events we receive.
+    pub recv_payload_type: u8,
+    /// Clock rate (matches the send codec's when the peer offers that rate).
+    pub clock_rate: u32,
+    /// Events both sides support.
+    pub events: DtmfEvents,
+}
+
+/// SDES-keyed SRTP as negotiated (RFC 4568): one suite, a key per direction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NegotiatedCrypto {
+    /// The suite.
+    pub suite: SrtpSuite,
+    /// The crypto tag that was accepted.
+    pub tag: u32,
+    /// Our key: protects what we send.
+    pub local_key: KeyParam,
+    /// The peer's key: unprotects what we receive.
+    pub remote_key: KeyParam,
+}
+
+/// Derives the negotiated streams of an exchange, from the side `role` names (the other
+/// description is the peer's).
+///
+/// # Errors
+/// [`NegotiationError::BadAnswer`] when the answer does not fit the offer (m-line count or
+/// kinds differ, crypto tag not offered), [`NegotiationError::NoCommonCodec`] or
+/// [`NegotiationError::NoAcceptableCrypto`] when an accepted stream cannot work.
+pub fn negotiate(offer: &Sdp, answer: &Sdp, role: Role) -> Result<Negotiation, NegotiationError> {
+    // RFC 3264 §6: "The answer MUST contain exactly the same number of "m=" lines as the
+    // offer."
+    if offer.media.len() != answer.media.len() {
+        return Err(NegotiationError::BadAnswer(format!(
+            "{} m-lines in the answer, {} in the offer",
+            answer.media.len(),
+            offer.media.len()
+        )));
+    }
+    let mut out = Negotiation::default();
+    for (index, (om, am)) in offer.media.iter().zip(&answer.media).enumerate() {
+        if om.kind != am.kind {
+            return Err(NegotiationError::BadAnswer(format!(
+                "m-line {index} is {} in the offer, {} in the answer",
+                om.kind.as_str(),
+                am.kind.as_str()
+            )));
+        }
+        let reject = |reason: &str| RejectedStream {
+            index,
+            kind: om.kind.clone(),
+            reason: reason.to_owned(),
+        };
+        if om.port == 0 {
+            out.rejected.push(reject("port 0 in the offer"));
+            continue;
+        }
+        if am.port == 0 {
+            out.rejected.push(reject("port 0 in the answer"));
+            continue;
+        }
+        if !om.protocol.is_rtp() {
+            out.rejected.push(reject("not RTP"));
+            continue;
+        }
+        let stream = match role {
+            Role::Offerer => stream(index, (offer, om), (answer, am), role)?,
+            Role::Answerer => stream(index, (answer, am), (offer, om), role)?,
+        };
+        out.streams.push(stream);
+    }
+    Ok(out)
+}
+
+/// One stream; `local`/`remote` are (description, media) of each side.
+fn stream(
+    index: usize,
+    local: (&Sdp, &Media),
+    remote: (&Sdp, &Media),
+    role: Role,
+) -> Result<NegotiatedStream, NegotiationError> {
+    let (lsdp, lm) = local;
+    let (rsdp, rm) = remote;
+    let (offer_m, answer_m) = match role {
+        Role::Offerer => (lm, rm),
+        Role::Answerer => (rm, lm),
+    };
+    // Codec pairs in answer order: (offer format, answer format).
+    let offer_formats: Vec<Format<'_>> = formats(offer_m).collect();
+    let mut codecs = Vec::new();
+    let mut events = Vec::new();
+    for af in formats(answer_m) {
+        let Some(of) = offer_formats.iter().find(|of| same_codec(of, &af)) else {
+            continue;
+        };
+        let (lf, rf) = match role {
+            Role::Offerer => (of, &af),
+            Role::Answerer => (&af, of),
+        };
+        if af.is_telephone_event() {
+            events.push((lf.payload_type, *rf, DtmfEvents::of(lf)));
+            continue;
+        }
+        codecs.push(NegotiatedCodec {
+            name: rf.name.to_owned(),
+            clock_rate: rf.clock_rate,
+            channels: rf.channels,
+            send_payload_type: rf.payload_type,
+            recv_payload_type: lf.payload_type,
+            send_fmtp: rf.fmtp.map(str::to_owned),
+            opus: rf
+                .name
+                .eq_ignore_ascii_case("opus")
+                .then(|| OpusParams::parse(rf.fmtp.unwrap_or(""))),
+        });
+    }
+    let Some(send_codec) = codecs
+        .iter()
+        .find(|c| {
+            let f = Format {
+                payload_type: c.send_payload_type,
+                name: &c.name,
+                clock_rate: c.clock_rate,
+                channels: c.channels,
+                fmtp: None,
+            };
+            !f.is_auxiliary()
+        })
+        .cloned()
+    else {
+        return Err(NegotiationError::NoCommonCodec {
+            offered: names(offer_m),
+            supported: names(answer_m),
+        });
+    };
+    let telephone_event = events
+        .iter()
+        .find(|(_, rf, _)| rf.clock_rate == send_codec.clock_rate)
+        .or(events.first())
+        .map(|(recv, rf, local_events)| NegotiatedTelephoneEvent {
+            send_payload_type: rf.payload_type,
+            recv_payload_type: *recv,
+            clock_rate: rf.clock_rate,
+            events: local_events.intersect(&DtmfEvents::of(rf)),
+        });
+
+    let crypto = crypto(role, offer_m, answer_m)?;
+
+    // Addresses.
+    let conn = rm.effective_connection(rsdp);
+    let remote_host = conn.map(|c| c.address.to_string()).unwrap_or_default();
+    let hold = conn.is_some_and(crate::model::Connection::is_hold_address);
+    let ip: Option<IpAddr> = conn
+        .and_then(crate::model::Connection::ip)
+        .filter(|_| !hold);
+    let remote_rtp = ip.map(|ip| SocketAddr::new(ip, rm.port));
+    let rtcp_mux = lm.rtcp_mux() && rm.rtcp_mux();
+    let remote_rtcp = if rtcp_mux {
+        remote_rtp
+    } else {
+        match rm.rtcp() {
+            Some(r) => {
+                let addr = r
+                    .address
+                    .as_deref()
+                    .and_then(|a| a.parse::<IpAddr>().ok())
+                    .or(ip);
+                addr.filter(|a| !a.is_unspecified())
+                    .map(|a| SocketAddr::new(a, r.port))
+            }
+            None => ip.map(|ip| SocketAddr::new(ip, rm.port.saturating_add(1))),
+        }
+    };
+
+    // Direction (RFC 3264 §6.1): we send only if we want to and the peer receives. The
+    // RFC 2543 hold form c=0.0.0.0 means the peer does not want to receive (RFC 3264 §8.4).
+    let mut remote_dir = rm.effective_direction(rsdp);
+    if hold {
+        remote_dir = remote_dir.intersect(Direction::SendOnly);
+    }
+    let direction = lm
+        .effective_direction(lsdp)
+        .intersect(remote_dir.reversed());
+
+    Ok(NegotiatedStream {
+        index,
+        kind: lm.kind.clone(),
+        mid: lm.mid().map(str::to_owned),
+        local_port: lm.port,
+        remote_rtp,
+        remote_rtcp,
+        remote_host,
+        remote_port: rm.port,
+        rtcp_mux,
+        send_codec,
+        codecs,
+        telephone_event,
+        ptime: rm.ptime().or(lm.ptime()).filter(|p| *p > 0).unwrap_or(20),
+        max_ptime: rm.maxptime(),
+        direction,
+        crypto,
+    })
+}
+
+fn names(m: &Media) -> String {
+    let mut s = String::new();
+    for f in formats(m) {
+        if !s.is_empty() {
+            s.push(',');
+        }
+        s.push_str(f.name);
+        s.push('/');
+        s.push_str(&f.clock_rate.to_string());
+    }
+    s
+}
+
+/// RFC 4568 §7.1.3: the answer carries one crypto line whose tag and suite are from the
+/// offer; each side's key protects what that side sends.
+fn crypto(
+    role: Role,
+    offer_m: &Media,
+    answer_m: &Media,
+) -> Result<Option<NegotiatedCrypto>, NegotiationError> {
+    let Some(answer_crypto) = answer_m.cryptos().next() else {
+        if offer_m.protocol.is_secure() && !offer_m.protocol.is_dtls() {
+            return Err(NegotiationError::NoAcceptableCrypto(
+                "secure profile but no a=crypto in the answer".to_owned(),
+            ));
+        }
+        return Ok(None);
+    };
+    let Some(offered) = offer_m.cryptos().find(|c| c.tag == answer_crypto.tag) else {
+        return Err(NegotiationError::BadAnswer(format!(
+            "a=crypto tag {} was not offered",
+            answer_crypto.tag
+        )));
+    };
+    if offered.suite_name != answer_crypto.suite_name {
+        return Err(NegotiationError::BadAnswer(format!(
+            "a=crypto tag {} changes suite {} to {}",
+            offered.tag, offered.suite_name, answer_crypto.suite_name
+        )));
+    }
+    let Some(suite) = offered.suite() else {
+        return Err(NegotiationError::NoAcceptableCrypto(format!(
+            "unsupported suite {}",
+            offered.suite_name
+        )));
+    };
+    let (lc, rc) = match role {
+        Role::Offerer => (&offered, &answer_crypto),
+        Role::Answerer => (&answer_crypto, &offered),
+    };
+    match (lc.usable_key(), rc.usable_key()) {
+        (Some(l), Some(r)) => Ok(Some(NegotiatedCrypto {
+            suite,
+            tag: offered.tag,
+            local_key: l.clone(),
+            remote_key: r.clone(),
+        })),
+        _ => Err(NegotiationError::NoAcceptableCrypto(format!(
+            "key length does not fit {}",
+            suite.as_str()
+        ))),
+    }
+}

@@ -1,0 +1,652 @@
+//! The parser: one pass over the lines, zero-copy `Text` slices of the input, typed fields
+//! for the structural lines (`o= c= b= t= m=`) and validation of the known attributes.
+
+use bytes::Bytes;
+use nom::Parser;
+use nom::bytes::complete::take_while1;
+use nom::character::complete::char as ch;
+use nom::combinator::{all_consuming, opt};
+use nom::sequence::preceded;
+
+use crate::error::{ParseError, ParseReason};
+use crate::model::{
+    AddrType, Attribute, Bandwidth, Connection, Media, MediaKind, Origin, Protocol,
+};
+use crate::model::{Sdp, Text, Timing};
+
+/// Parser switches: strict RFC 8866 by default, with one named knob per deviation real
+/// peers make, plus size limits (exceeding one is an error, never a truncation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// Accept lines ended by LF alone (baresip, Chrome's JS stacks, hand-written files).
+    pub allow_lf_line_endings: bool,
+    /// Accept a last line without line ending.
+    pub allow_missing_final_line_ending: bool,
+    /// Accept empty lines at the end (a body followed by a blank line).
+    pub allow_trailing_empty_lines: bool,
+    /// Accept and strip spaces or tabs at the end of lines.
+    pub allow_trailing_whitespace: bool,
+    /// Accept a description without `t=` (RFC 8866 requires one).
+    pub allow_missing_time: bool,
+    /// Accept an empty `s=` (RFC 4317's examples print it so).
+    pub allow_empty_session_name: bool,
+    /// Accept lines out of the RFC 8866 §5 order.
+    pub allow_misordered_lines: bool,
+    /// Accept media with no `c=` at media or session level.
+    pub allow_missing_connection: bool,
+    /// Largest accepted description in bytes.
+    pub max_size: usize,
+    /// Most `m=` sections accepted.
+    pub max_media: usize,
+    /// Most `a=` lines accepted in total.
+    pub max_attributes: usize,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        Self::strict()
+    }
+}
+
+impl ParseOptions {
+    /// RFC 8866 as written; the default.
+    pub const fn strict() -> Self {
+        Self {
+            allow_lf_line_endings: false,
+            allow_missing_final_line_ending: false,
+            allow_trailing_empty_lines: false,
+            allow_trailing_whitespace: false,
+            allow_missing_time: false,
+            allow_empty_session_name: false,
+            allow_misordered_lines: false,
+            allow_missing_connection: false,
+            max_size: 64 * 1024,
+            max_media: 64,
+            max_attributes: 4096,
+        }
+    }
+
+    /// Every `allow_*` switch on: what real peers send.
+    pub const fn lenient() -> Self {
+        Self {
+            allow_lf_line_endings: true,
+            allow_missing_final_line_ending: true,
+            allow_trailing_empty_lines: true,
+            allow_trailing_whitespace: true,
+            allow_missing_time: true,
+            allow_empty_session_name: true,
+            allow_misordered_lines: true,
+            allow_missing_connection: true,
+            ..Self::strict()
+        }
+    }
+}
+
+impl Sdp {
+    /// Parses a description strictly (RFC 8866: CRLF, order, `t=` present...).
+    ///
+    /// # Errors
+    /// A [`ParseError`] naming the line and why.
+    pub fn parse(input: impl Into<Bytes>) -> Result<Self, ParseError> {
+        parse(input.into(), &ParseOptions::strict())
+    }
+
+    /// Parses with the given switches and limits.
+    ///
+    /// # Errors
+    /// A [`ParseError`] naming the line and why.
+    pub fn parse_with(input: impl Into<Bytes>, options: &ParseOptions) -> Result<Self, ParseError> {
+        parse(input.into(), options)
+    }
+}
+
+// Rank of each line type in RFC 8866 §5's session-level order.
+fn session_rank(t: u8) -> Option<u8> {
+    Some(match t {
+        b'v' => 0,
+        b'o' => 1,
+        b's' => 2,
+        b'i' => 3,
+        b'u' => 4,
+        b'e' => 5,
+        b'p' => 6,
+        b'c' => 7,
+        b'b' => 8,
+        b't' => 9,
+        b'r' => 10,
+        b'z' => 11,
+        b'k' => 12,
+        b'a' => 13,
+        _ => return None,
+    })
+}
+
+fn media_rank(t: u8) -> Option<u8> {
+    Some(match t {
+        b'i' => 1,
+        b'c' => 2,
+        b'b' => 3,
+        b'k' => 4,
+        b'a' => 5,
+        _ => return None,
+    })
+}
+
+struct Ctx<'a> {
+    src: &'a Bytes,
+    line: usize,
+    kind: u8,
+}
+
+impl Ctx<'_> {
+    fn err(&self, reason: ParseReason) -> ParseError {
+        ParseError::new(self.line, Some(char::from(self.kind)), reason)
+    }
+
+    fn bad(&self, field: &'static str) -> ParseError {
+        self.err(ParseReason::BadField(field))
+    }
+
+    fn text(&self, s: &str) -> Text {
+        if s.is_empty() {
+            return Text::default();
+        }
+        let start = s.as_ptr() as usize - self.src.as_ptr() as usize;
+        Text::slice_of(self.src, start..start + s.len())
+    }
+}
+
+fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
+    if src.len() > opts.max_size {
+        return Err(ParseError::new(
+            0,
+            None,
+            ParseReason::TooLarge {
+                what: "description size",
+                limit: opts.max_size,
+            },
+        ));
+    }
+    let all = match std::str::from_utf8(&src) {
+        Ok(s) => s,
+        Err(e) => {
+            let line = src[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
+            return Err(ParseError::new(line, None, ParseReason::NotUtf8));
+        }
+    };
+    if all.is_empty() {
+        return Err(ParseError::new(0, None, ParseReason::Empty));
+    }
+
+    let mut origin: Option<Origin> = None;
+    let mut sdp = Sdp::new(Origin {
+        username: Text::default(),
+        session_id: Text::default(),
+        session_version: 0,
+        net_type: Text::default(),
+        addr_type: AddrType::Ip4,
+        address: Text::default(),
+    });
+    sdp.times.clear();
+    let mut seen_v = false;
+    let mut seen_s = false;
+    let mut rank = 0u8;
+    let mut media_rank_now = 0u8;
+    let mut attributes = 0usize;
+    let mut rest = all;
+    let mut line_no = 0usize;
+    let mut trailing_empty = false;
+
+    while !rest.is_empty() {
+        line_no += 1;
+        let (raw, next, lf_only, terminated) = match rest.find('\n') {
+            Some(i) => {
+                let body = &rest[..i];
+                match body.strip_suffix('\r') {
+                    Some(b) => (b, &rest[i + 1..], false, true),
+                    None => (body, &rest[i + 1..], true, true),
+                }
+            }
+            None => (rest, "", false, false),
+        };
+        rest = next;
+        let mut ctx = Ctx {
+            src: &src,
+            line: line_no,
+            kind: raw.bytes().next().unwrap_or(b' '),
+        };
+        if lf_only && !opts.allow_lf_line_endings {
+            return Err(ctx.err(ParseReason::LfLineEnding));
+        }
+        if !terminated && !opts.allow_missing_final_line_ending {
+            return Err(ctx.err(ParseReason::MissingFinalLineEnding));
+        }
+        if raw.is_empty() {
+            if opts.allow_trailing_empty_lines {
+                trailing_empty = true;
+                continue;
+            }
+            return Err(ParseError::new(line_no, None, ParseReason::EmptyLine));
+        }
+        if trailing_empty {
+            // An empty line followed by more content is not a trailing empty line.
+            return Err(ParseError::new(line_no - 1, None, ParseReason::EmptyLine));
+        }
+        if raw.contains('\r') {
+            return Err(ctx.err(ParseReason::StrayCr));
+        }
+        let bytes = raw.as_bytes();
+        if bytes.len() < 2 || bytes[1] != b'=' {
+            return Err(ctx.err(ParseReason::NotTypeValue));
+        }
+        let kind = bytes[0];
+        ctx.kind = kind;
+        let mut value = &raw[2..];
+        // "s= " (a single space) is RFC 8866's recommended empty session name, not trailing
+        // whitespace.
+        let is_space_name = kind == b's' && value == " ";
+        if !is_space_name && value.ends_with([' ', '\t']) {
+            if !opts.allow_trailing_whitespace {
+                return Err(ctx.err(ParseReason::TrailingWhitespace));
+            }
+            value = value.trim_end_matches([' ', '\t']);
+        }
+
+        if !seen_v {
+            if kind != b'v' {
+                return Err(ctx.err(ParseReason::Missing('v')));
+            }
+            if value != "0" {
+                return Err(ctx.err(ParseReason::BadVersion));
+            }
+            seen_v = true;
+            continue;
+        }
+
+        if let Some(media) = sdp.media.last_mut() {
+            // Media level.
+            if kind != b'm' {
+                let Some(r) = media_rank(kind) else {
+                    return Err(ctx.err(if session_rank(kind).is_some() {
+                        ParseReason::OutOfOrder
+                    } else {
+                        ParseReason::UnknownType
+                    }));
+                };
+                if !opts.allow_misordered_lines
+                    && (r < media_rank_now || (r == media_rank_now && matches!(kind, b'i' | b'k')))
+                {
+                    return Err(ctx.err(ParseReason::OutOfOrder));
+                }
+                media_rank_now = r;
+                match kind {
+                    b'i' => set_once(&ctx, &mut media.information, value)?,
+                    b'k' => set_once(&ctx, &mut media.key, value)?,
+                    b'c' => media.connections.push(parse_connection(&ctx, value)?),
+                    b'b' => media.bandwidths.push(parse_bandwidth(&ctx, value)?),
+                    _ => {
+                        attributes += 1;
+                        if attributes > opts.max_attributes {
+                            return Err(too_large(&ctx, "attribute count", opts.max_attributes));
+                        }
+                        media.attributes.push(parse_attribute(&ctx, value)?);
+                    }
+                }
+                continue;
+            }
+        }
+
+        match kind {
+            b'm' => {
+                if sdp.media.len() >= opts.max_media {
+                    return Err(too_large(&ctx, "media count", opts.max_media));
+                }
+                if origin.is_none() {
+                    return Err(ctx.err(ParseReason::Missing('o')));
+                }
+                if !seen_s {
+                    return Err(ctx.err(ParseReason::Missing('s')));
+                }
+                if sdp.times.is_empty() && !opts.allow_missing_time {
+                    return Err(ctx.err(ParseReason::Missing('t')));
+                }
+                sdp.media.push(parse_media(&ctx, value)?);
+                media_rank_now = 0;
+                continue;
+            }
+            b'v' => return Err(ctx.err(ParseReason::Repeated)),
+            _ => {}
+        }
+        let Some(r) = session_rank(kind) else {
+            return Err(ctx.err(ParseReason::UnknownType));
+        };
+        if !opts.allow_misordered_lines {
+            // t= may follow r= (several t= each with its r= lines).
+            let back_to_t = kind == b't' && rank == 10;
+            let repeats = matches!(kind, b'e' | b'p' | b'b' | b't' | b'r' | b'a');
+            if (r < rank && !back_to_t) || (r == rank && !repeats) {
+                return Err(ctx.err(if r == rank {
+                    ParseReason::Repeated
+                } else {
+                    ParseReason::OutOfOrder
+                }));
+            }
+            if r > 1 && origin.is_none() {
+                return Err(ctx.err(ParseReason::Missing('o')));
+            }
+            if r > 2 && !seen_s {
+                return Err(ctx.err(ParseReason::Missing('s')));
+            }
+        }
+        rank = r;
+        match kind {
+            b'o' => {
+                if origin.is_some() {
+                    return Err(ctx.err(ParseReason::Repeated));
+                }
+                origin = Some(parse_origin(&ctx, value)?);
+            }
+            b's' => {
+                if seen_s {
+                    return Err(ctx.err(ParseReason::Repeated));
+                }
+                if value.is_empty() && !opts.allow_empty_session_name {
+                    return Err(ctx.err(ParseReason::EmptySessionName));
+                }
+                sdp.session_name = ctx.text(value);
+                seen_s = true;
+            }
+            b'i' => set_once(&ctx, &mut sdp.information, value)?,
+            b'u' => set_once(&ctx, &mut sdp.uri, value)?,
+            b'e' => sdp.emails.push(ctx.text(value)),
+            b'p' => sdp.phones.push(ctx.text(value)),
+            b'c' => {
+                if sdp.connection.is_some() {
+                    return Err(ctx.err(ParseReason::Repeated));
+                }
+                sdp.connection = Some(parse_connection(&ctx, value)?);
+            }
+            b'b' => sdp.bandwidths.push(parse_bandwidth(&ctx, value)?),
+            b't' => sdp.times.push(parse_timing(&ctx, value)?),
+            b'r' => match sdp.times.last_mut() {
+                Some(t) if !value.is_empty() => t.repeats.push(ctx.text(value)),
+                Some(_) => return Err(ctx.bad("repeat time")),
+                None => return Err(ctx.err(ParseReason::Missing('t'))),
+            },
+            b'z' => set_once(&ctx, &mut sdp.time_zones, value)?,
+            b'k' => set_once(&ctx, &mut sdp.key, value)?,
+            _ => {
+                attributes += 1;
+                if attributes > opts.max_attributes {
+                    return Err(too_large(&ctx, "attribute count", opts.max_attributes));
+                }
+                sdp.attributes.push(parse_attribute(&ctx, value)?);
+            }
+        }
+    }
+
+    let whole = |c| ParseError::new(0, None, ParseReason::Missing(c));
+    if !seen_v {
+        return Err(whole('v'));
+    }
+    sdp.origin = origin.ok_or_else(|| whole('o'))?;
+    if !seen_s {
+        return Err(whole('s'));
+    }
+    if sdp.times.is_empty() && !opts.allow_missing_time {
+        return Err(whole('t'));
+    }
+    if !opts.allow_missing_connection
+        && sdp.connection.is_none()
+        && let Some(i) = sdp.media.iter().position(|m| m.connections.is_empty())
+    {
+        // Report the m= line of the first media without a connection.
+        let line = media_line_number(all, i);
+        return Err(ParseError::new(
+            line,
+            Some('m'),
+            ParseReason::MissingConnection,
+        ));
+    }
+    Ok(sdp)
+}
+
+fn media_line_number(all: &str, index: usize) -> usize {
+    all.split('\n')
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("m="))
+        .nth(index)
+        .map_or(0, |(n, _)| n + 1)
+}
+
+fn too_large(ctx: &Ctx<'_>, what: &'static str, limit: usize) -> ParseError {
+    ctx.err(ParseReason::TooLarge { what, limit })
+}
+
+fn set_once(ctx: &Ctx<'_>, slot: &mut Option<Text>, value: &str) -> Result<(), ParseError> {
+    if slot.is_some() {
+        return Err(ctx.err(ParseReason::Repeated));
+    }
+    *slot = Some(ctx.text(value));
+    Ok(())
+}
+
+/// Splits `n` single-space separated fields; an empty field (double space) is an error.
+fn fields<'a, const N: usize>(
+    ctx: &Ctx<'_>,
+    value: &'a str,
+    names: [&'static str; N],
+) -> Result<[&'a str; N], ParseError> {
+    let mut out = [""; N];
+    let mut it = value.splitn(N, ' ');
+    for (slot, name) in out.iter_mut().zip(names) {
+        match it.next() {
+            Some(f) if !f.is_empty() => *slot = f,
+            _ => return Err(ctx.bad(name)),
+        }
+    }
+    Ok(out)
+}
+
+fn is_token_char(c: char) -> bool {
+    // RFC 8866 §9 token-char: %x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 / %x41-5A / %x5E-7E
+    matches!(c, '\x21' | '\x23'..='\x27' | '\x2a'..='\x2b' | '\x2d'..='\x2e' | '0'..='9'
+        | 'A'..='Z' | '\x5e'..='\x7e')
+}
+
+fn is_token(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(is_token_char)
+}
+
+fn parse_origin(ctx: &Ctx<'_>, value: &str) -> Result<Origin, ParseError> {
+    let [user, id, version, net, addr_type, address] = fields(
+        ctx,
+        value,
+        [
+            "username",
+            "sess-id",
+            "sess-version",
+            "nettype",
+            "addrtype",
+            "unicast-address",
+        ],
+    )?;
+    if !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ctx.bad("sess-id"));
+    }
+    let session_version = version.parse().map_err(|_| ctx.bad("sess-version"))?;
+    if !is_token(net) {
+        return Err(ctx.bad("nettype"));
+    }
+    if address.contains(' ') {
+        return Err(ctx.bad("unicast-address"));
+    }
+    Ok(Origin {
+        username: ctx.text(user),
+        session_id: ctx.text(id),
+        session_version,
+        net_type: ctx.text(net),
+        addr_type: addr_type_of(ctx, addr_type)?,
+        address: ctx.text(address),
+    })
+}
+
+fn addr_type_of(ctx: &Ctx<'_>, s: &str) -> Result<AddrType, ParseError> {
+    match s {
+        "IP4" => Ok(AddrType::Ip4),
+        "IP6" => Ok(AddrType::Ip6),
+        _ if is_token(s) => Ok(AddrType::Other(ctx.text(s))),
+        _ => Err(ctx.bad("addrtype")),
+    }
+}
+
+type NomResult<'a, T> = nom::IResult<&'a str, T>;
+
+/// `<address>[/<ttl>][/<count>]` (RFC 8866 §5.7): IPv4 multicast carries a TTL before the
+/// count, IPv6 only a count.
+fn connection_address(i: &str) -> NomResult<'_, (&str, Option<u32>, Option<u32>)> {
+    (
+        take_while1(|c: char| c != '/' && c != ' '),
+        opt(preceded(ch('/'), nom::character::complete::u32)),
+        opt(preceded(ch('/'), nom::character::complete::u32)),
+    )
+        .parse(i)
+}
+
+fn parse_connection(ctx: &Ctx<'_>, value: &str) -> Result<Connection, ParseError> {
+    let [net, addr_type, address] =
+        fields(ctx, value, ["nettype", "addrtype", "connection-address"])?;
+    if !is_token(net) {
+        return Err(ctx.bad("nettype"));
+    }
+    let addr_type = addr_type_of(ctx, addr_type)?;
+    let Ok((_, (host, first, second))) = all_consuming(connection_address).parse(address) else {
+        return Err(ctx.bad("connection-address"));
+    };
+    let (ttl, count) = match (&addr_type, first, second) {
+        (_, None, _) => (None, None),
+        (AddrType::Ip6, Some(n), None) => (None, Some(n)),
+        (AddrType::Ip6, Some(_), Some(_)) => return Err(ctx.bad("connection-address")),
+        (_, Some(t), n) => (
+            Some(u8::try_from(t).map_err(|_| ctx.bad("multicast ttl"))?),
+            n,
+        ),
+    };
+    Ok(Connection {
+        net_type: ctx.text(net),
+        addr_type,
+        address: ctx.text(host),
+        ttl,
+        count,
+    })
+}
+
+fn parse_bandwidth(ctx: &Ctx<'_>, value: &str) -> Result<Bandwidth, ParseError> {
+    let Some((kind, bw)) = value.split_once(':') else {
+        return Err(ctx.bad("bandwidth"));
+    };
+    if !is_token(kind) {
+        return Err(ctx.bad("bwtype"));
+    }
+    if bw.is_empty()
+        || !bw.bytes().all(|b| b.is_ascii_digit())
+        || (bw.len() > 1 && bw.starts_with('0'))
+    {
+        return Err(ctx.bad("bandwidth value"));
+    }
+    let value = bw.parse().map_err(|_| ctx.bad("bandwidth value"))?;
+    Ok(Bandwidth {
+        kind: ctx.text(kind),
+        value,
+    })
+}
+
+fn parse_timing(ctx: &Ctx<'_>, value: &str) -> Result<Timing, ParseError> {
+    let [start, stop] = fields(ctx, value, ["start-time", "stop-time"])?;
+    let start = canonical_u64(start).ok_or_else(|| ctx.bad("start-time"))?;
+    let stop = canonical_u64(stop).ok_or_else(|| ctx.bad("stop-time"))?;
+    Ok(Timing {
+        start,
+        stop,
+        repeats: Vec::new(),
+    })
+}
+
+/// A decimal without sign or leading zeros (so it writes back identically).
+pub(crate) fn canonical_u64(s: &str) -> Option<u64> {
+    if s.is_empty() || (s.len() > 1 && s.starts_with('0')) || !s.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn parse_media(ctx: &Ctx<'_>, value: &str) -> Result<Media, ParseError> {
+    let [kind, port, proto, fmts] = fields(ctx, value, ["media", "port", "proto", "fmt"])?;
+    if !is_token(kind) {
+        return Err(ctx.bad("media"));
+    }
+    let (port, port_count) = match port.split_once('/') {
+        Some((p, n)) => (p, Some(n)),
+        None => (port, None),
+    };
+    let port = canonical_u64(port)
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or_else(|| ctx.bad("port"))?;
+    let port_count = match port_count {
+        Some(n) => Some(
+            canonical_u64(n)
+                .and_then(|n| u16::try_from(n).ok())
+                .ok_or_else(|| ctx.bad("number of ports"))?,
+        ),
+        None => None,
+    };
+    if !proto.split('/').all(is_token) {
+        return Err(ctx.bad("proto"));
+    }
+    let protocol = Protocol::from_text(ctx.text(proto));
+    for f in fmts.split(' ') {
+        if !is_token(f) {
+            return Err(ctx.bad("fmt"));
+        }
+        if protocol.is_rtp() && canonical_u64(f).is_none_or(|pt| pt > 127) {
+            return Err(ctx.bad("payload type"));
+        }
+    }
+    Ok(Media {
+        kind: MediaKind::from_text(ctx.text(kind)),
+        port,
+        port_count,
+        protocol,
+        format_list: ctx.text(fmts),
+        information: None,
+        connections: Vec::new(),
+        bandwidths: Vec::new(),
+        key: None,
+        attributes: Vec::new(),
+    })
+}
+
+fn parse_attribute(ctx: &Ctx<'_>, value: &str) -> Result<Attribute, ParseError> {
+    let (name, val) = match value.split_once(':') {
+        Some((n, v)) => (n, Some(v)),
+        None => (value, None),
+    };
+    if !is_token(name) {
+        return Err(ctx.bad("attribute name"));
+    }
+    if let Err(e) = crate::attr::validate(name, val) {
+        return Err(ctx.err(ParseReason::BadAttribute {
+            attribute: e.attribute,
+            field: e.field,
+        }));
+    }
+    Ok(Attribute {
+        name: ctx.text(name),
+        value: val.map(|v| ctx.text(v)),
+    })
+}

@@ -1,0 +1,369 @@
+//! SDES (RFC 4568): `a=crypto` lines, SRTP crypto suites and key generation.
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+use crate::error::AttributeError;
+use crate::model::Attribute;
+
+/// Base64 as RFC 4568 §6.1 uses it: padding written, accepted with or without on input.
+const B64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The SRTP crypto suites telox negotiates, weakest first (so `Ord` ranks strength).
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub enum SrtpSuite {
+    /// `AES_CM_128_HMAC_SHA1_32` (RFC 4568 §6.2.2).
+    AesCm128HmacSha1_32,
+    /// `AES_CM_128_HMAC_SHA1_80` (RFC 4568 §6.2.1).
+    AesCm128HmacSha1_80,
+    /// `AES_256_CM_HMAC_SHA1_32` (RFC 6188 §7.1).
+    Aes256CmHmacSha1_32,
+    /// `AES_256_CM_HMAC_SHA1_80` (RFC 6188 §7.1).
+    Aes256CmHmacSha1_80,
+    /// `AEAD_AES_128_GCM` (RFC 7714 §14.2).
+    AeadAes128Gcm,
+    /// `AEAD_AES_256_GCM` (RFC 7714 §14.2).
+    AeadAes256Gcm,
+}
+
+impl SrtpSuite {
+    /// Every suite, strongest first (the default offer order).
+    pub const ALL: [Self; 6] = [
+        Self::AeadAes256Gcm,
+        Self::AeadAes128Gcm,
+        Self::Aes256CmHmacSha1_80,
+        Self::Aes256CmHmacSha1_32,
+        Self::AesCm128HmacSha1_80,
+        Self::AesCm128HmacSha1_32,
+    ];
+
+    /// The RFC 4568 name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AesCm128HmacSha1_32 => "AES_CM_128_HMAC_SHA1_32",
+            Self::AesCm128HmacSha1_80 => "AES_CM_128_HMAC_SHA1_80",
+            Self::Aes256CmHmacSha1_32 => "AES_256_CM_HMAC_SHA1_32",
+            Self::Aes256CmHmacSha1_80 => "AES_256_CM_HMAC_SHA1_80",
+            Self::AeadAes128Gcm => "AEAD_AES_128_GCM",
+            Self::AeadAes256Gcm => "AEAD_AES_256_GCM",
+        }
+    }
+
+    /// Parses an RFC 4568 suite name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// Master key length in bytes.
+    pub const fn key_len(self) -> usize {
+        match self {
+            Self::AesCm128HmacSha1_32 | Self::AesCm128HmacSha1_80 | Self::AeadAes128Gcm => 16,
+            _ => 32,
+        }
+    }
+
+    /// Master salt length in bytes (112 bits for AES-CM, 96 for GCM, RFC 7714 §12).
+    pub const fn salt_len(self) -> usize {
+        match self {
+            Self::AeadAes128Gcm | Self::AeadAes256Gcm => 12,
+            _ => 14,
+        }
+    }
+
+    /// Length of the inline key||salt in bytes.
+    pub const fn key_salt_len(self) -> usize {
+        self.key_len() + self.salt_len()
+    }
+}
+
+/// One `inline:` key parameter (RFC 4568 §6.1): master key and salt, lifetime and MKI.
+#[derive(Clone, Eq, PartialEq)]
+pub struct KeyParam {
+    /// Master key followed by master salt, decoded.
+    pub key_salt: Vec<u8>,
+    /// `|2^n` or `|n`: packets protected with this key.
+    pub lifetime: Option<KeyLifetime>,
+    /// `|value:length`.
+    pub mki: Option<Mki>,
+}
+
+impl std::fmt::Debug for KeyParam {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Keys never reach logs.
+        f.debug_struct("KeyParam")
+            .field("key_salt", &format_args!("<{} bytes>", self.key_salt.len()))
+            .field("lifetime", &self.lifetime)
+            .field("mki", &self.mki)
+            .finish()
+    }
+}
+
+impl KeyParam {
+    /// The master key (the first `suite.key_len()` bytes), `None` if too short.
+    pub fn master_key(&self, suite: SrtpSuite) -> Option<&[u8]> {
+        self.key_salt.get(..suite.key_len())
+    }
+
+    /// The master salt, `None` if too short.
+    pub fn master_salt(&self, suite: SrtpSuite) -> Option<&[u8]> {
+        self.key_salt.get(suite.key_len()..suite.key_salt_len())
+    }
+}
+
+/// An SRTP master key lifetime.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum KeyLifetime {
+    /// `2^n`.
+    PowerOfTwo(u8),
+    /// A packet count.
+    Packets(u64),
+}
+
+impl KeyLifetime {
+    /// The number of packets, saturating at `u64::MAX`.
+    pub fn packets(self) -> u64 {
+        match self {
+            Self::PowerOfTwo(n) => 1u64.checked_shl(u32::from(n)).unwrap_or(u64::MAX),
+            Self::Packets(n) => n,
+        }
+    }
+}
+
+/// A master key identifier: value and its length in bytes on the wire (RFC 4568 §6.1).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Mki {
+    /// MKI value.
+    pub value: u64,
+    /// Length in bytes, 1..=128.
+    pub length: u8,
+}
+
+/// `a=crypto:<tag> <crypto-suite> <key-params> [<session-params>]` (RFC 4568 §9.1).
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Crypto {
+    /// Tag, 1..=9 decimal digits.
+    pub tag: u32,
+    /// Suite name verbatim (see [`Crypto::suite`]).
+    pub suite_name: String,
+    /// Key parameters (at least one).
+    pub keys: Vec<KeyParam>,
+    /// Session parameters verbatim (`UNENCRYPTED_SRTCP`, `KDR=`...), space separated.
+    pub session_params: Vec<String>,
+}
+
+impl Crypto {
+    /// A crypto line with one fresh key for `suite`, drawn from `rng`.
+    pub fn generate<R: rand::CryptoRng + ?Sized>(tag: u32, suite: SrtpSuite, rng: &mut R) -> Self {
+        let mut key_salt = vec![0u8; suite.key_salt_len()];
+        rng.fill_bytes(&mut key_salt);
+        Self {
+            tag,
+            suite_name: suite.as_str().to_owned(),
+            keys: vec![KeyParam {
+                key_salt,
+                lifetime: None,
+                mki: None,
+            }],
+            session_params: Vec::new(),
+        }
+    }
+
+    /// The suite, when telox knows it.
+    pub fn suite(&self) -> Option<SrtpSuite> {
+        SrtpSuite::from_name(&self.suite_name)
+    }
+
+    /// The first key, when its length fits the suite (RFC 4568 §6.1 requires it).
+    pub fn usable_key(&self) -> Option<&KeyParam> {
+        let suite = self.suite()?;
+        self.keys
+            .first()
+            .filter(|k| k.key_salt.len() == suite.key_salt_len())
+    }
+
+    /// Parses the value of an `a=crypto`.
+    ///
+    /// # Errors
+    /// An [`AttributeError`] naming the bad field.
+    pub fn parse(value: &str) -> Result<Self, AttributeError> {
+        let bad = |f| AttributeError::new("crypto", f);
+        let mut it = value.split(' ');
+        let tag = it.next().unwrap_or_default();
+        if tag.is_empty() || tag.len() > 9 || !tag.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad("tag"));
+        }
+        let tag = tag.parse().map_err(|_| bad("tag"))?;
+        let suite_name = it
+            .next()
+            .filter(|s| !s.is_empty())
+            .ok_or(bad("crypto-suite"))?;
+        let key_params = it
+            .next()
+            .filter(|s| !s.is_empty())
+            .ok_or(bad("key-params"))?;
+        let mut keys = Vec::new();
+        for kp in key_params.split(';') {
+            if keys.len() >= 16 {
+                return Err(bad("too many key-params"));
+            }
+            keys.push(parse_key_param(kp)?);
+        }
+        let session_params = it.filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        Ok(Self {
+            tag,
+            suite_name: suite_name.to_owned(),
+            keys,
+            session_params,
+        })
+    }
+
+    /// The attribute (`a=crypto:...`).
+    pub fn to_attribute(&self) -> Attribute {
+        let mut v = format!("{} {} ", self.tag, self.suite_name);
+        for (i, k) in self.keys.iter().enumerate() {
+            if i > 0 {
+                v.push(';');
+            }
+            v.push_str("inline:");
+            v.push_str(&B64.encode(&k.key_salt));
+            match k.lifetime {
+                Some(KeyLifetime::PowerOfTwo(n)) => {
+                    let _ = write!(v, "|2^{n}");
+                }
+                Some(KeyLifetime::Packets(n)) => {
+                    let _ = write!(v, "|{n}");
+                }
+                None => {}
+            }
+            if let Some(m) = k.mki {
+                let _ = write!(v, "|{}:{}", m.value, m.length);
+            }
+        }
+        for p in &self.session_params {
+            v.push(' ');
+            v.push_str(p);
+        }
+        crate::attr::text_attr("crypto", v)
+    }
+}
+
+fn parse_key_param(kp: &str) -> Result<KeyParam, AttributeError> {
+    let bad = |f| AttributeError::new("crypto", f);
+    let info = kp
+        .strip_prefix("inline:")
+        .ok_or(bad("key method (only inline)"))?;
+    let mut parts = info.split('|');
+    let key = parts.next().unwrap_or_default();
+    if key.is_empty() || key.len() > 128 {
+        return Err(bad("key||salt"));
+    }
+    let key_salt = B64.decode(key).map_err(|_| bad("key||salt base64"))?;
+    let mut lifetime = None;
+    let mut mki = None;
+    for part in parts {
+        if let Some((value, length)) = part.split_once(':') {
+            if mki.is_some() {
+                return Err(bad("repeated mki"));
+            }
+            let value = value.parse().map_err(|_| bad("mki value"))?;
+            let length: u8 = length.parse().map_err(|_| bad("mki length"))?;
+            if !(1..=128).contains(&length) {
+                return Err(bad("mki length"));
+            }
+            mki = Some(Mki { value, length });
+        } else {
+            if lifetime.is_some() || mki.is_some() {
+                return Err(bad("lifetime"));
+            }
+            lifetime = Some(match part.strip_prefix("2^") {
+                Some(exp) => KeyLifetime::PowerOfTwo(
+                    exp.parse()
+                        .ok()
+                        .filter(|e| *e <= 64)
+                        .ok_or(bad("lifetime"))?,
+                ),
+                None => KeyLifetime::Packets(part.parse().map_err(|_| bad("lifetime"))?),
+            });
+        }
+    }
+    Ok(KeyParam {
+        key_salt,
+        lifetime,
+        mki,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn rfc4568_example_parses() {
+        // RFC 4568 §4 example.
+        let c = Crypto::parse(
+            "1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:4",
+        )
+        .unwrap();
+        assert_eq!(c.tag, 1);
+        assert_eq!(c.suite(), Some(SrtpSuite::AesCm128HmacSha1_80));
+        assert_eq!(c.keys[0].key_salt.len(), 30);
+        assert_eq!(c.keys[0].lifetime, Some(KeyLifetime::PowerOfTwo(20)));
+        assert_eq!(
+            c.keys[0].mki,
+            Some(Mki {
+                value: 1,
+                length: 4
+            })
+        );
+        assert!(c.usable_key().is_some());
+        assert_eq!(
+            c.to_attribute().value_str(),
+            "1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^20|1:4"
+        );
+    }
+
+    #[test]
+    fn generated_keys_have_suite_length_and_round_trip() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for suite in SrtpSuite::ALL {
+            let c = Crypto::generate(3, suite, &mut rng);
+            let back = Crypto::parse(c.to_attribute().value_str()).unwrap();
+            assert_eq!(back, c);
+            assert_eq!(
+                back.usable_key().unwrap().key_salt.len(),
+                suite.key_salt_len()
+            );
+        }
+    }
+
+    #[test]
+    fn bad_crypto_lines_are_rejected() {
+        for v in [
+            "",
+            "x AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR",
+            "1 AES_CM_128_HMAC_SHA1_80",
+            "1 AES_CM_128_HMAC_SHA1_80 key:abc",
+            "1 AES_CM_128_HMAC_SHA1_80 inline:!!!",
+            "1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|2^99",
+            "1 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR|1:0",
+            "1234567890 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR",
+        ] {
+            assert!(Crypto::parse(v).is_err(), "{v}");
+        }
+    }
+
+    #[test]
+    fn strength_order() {
+        assert!(SrtpSuite::AeadAes256Gcm > SrtpSuite::AeadAes128Gcm);
+        assert!(SrtpSuite::AeadAes128Gcm > SrtpSuite::Aes256CmHmacSha1_80);
+        assert!(SrtpSuite::Aes256CmHmacSha1_32 > SrtpSuite::AesCm128HmacSha1_80);
+        assert!(SrtpSuite::AesCm128HmacSha1_80 > SrtpSuite::AesCm128HmacSha1_32);
+    }
+}

@@ -1,0 +1,785 @@
+//! The RFC 3264 offer/answer session: a sans-IO object that creates offers and answers from
+//! local capabilities and turns exchanges into [`NegotiatedStream`]s.
+
+use std::net::IpAddr;
+
+use crate::attr::{Direction, text_attr};
+use crate::codec::{Codec, DtmfEvents, Format, formats};
+use crate::error::NegotiationError;
+use crate::model::{Attribute, Connection, Media, MediaKind, Origin, Protocol, Sdp, Text};
+use crate::negotiate::{NegotiatedStream, Negotiation, RejectedStream, Role, negotiate};
+use crate::sdes::{Crypto, SrtpSuite};
+
+/// Whether a stream uses SRTP keyed by SDES (RFC 4568).
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub enum SrtpPolicy {
+    /// Plain RTP; SRTP offers (RTP/SAVP) are rejected.
+    #[default]
+    Disabled,
+    /// Offer RTP/AVP with `a=crypto` lines ("best effort", as many SIP phones do); accept
+    /// RTP/AVP and RTP/SAVP offers, with SRTP whenever the peer offers a suite we take.
+    Optional,
+    /// Offer RTP/SAVP; accept only offers with an acceptable `a=crypto`.
+    Required,
+}
+
+/// What we can do for one media stream: the input of the offer/answer engine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaCapabilities {
+    /// Media type (audio for calls).
+    pub kind: MediaKind,
+    /// Our RTP address when it differs from the session address (media-level `c=`).
+    pub address: Option<IpAddr>,
+    /// Our RTP port.
+    pub port: u16,
+    /// Our RTCP port when it is not RTP + 1 (written as `a=rtcp`, RFC 3605).
+    pub rtcp_port: Option<u16>,
+    /// Codecs in preference order, telephone-event included when DTMF is wanted.
+    pub codecs: Vec<Codec>,
+    /// `a=ptime` we want to receive, ms.
+    pub ptime: Option<u32>,
+    /// `a=maxptime`, ms.
+    pub maxptime: Option<u32>,
+    /// Offer and accept `a=rtcp-mux` (RFC 5761).
+    pub rtcp_mux: bool,
+    /// SRTP policy.
+    pub srtp: SrtpPolicy,
+    /// SRTP suites we accept, preference order (default: strongest first).
+    pub srtp_suites: Vec<SrtpSuite>,
+    /// Our direction (sendrecv; sendonly to hold, RFC 3264 §8.4).
+    pub direction: Direction,
+}
+
+impl MediaCapabilities {
+    /// An audio stream on `port` with these codecs, plain RTP, sendrecv, ptime 20.
+    pub fn audio(port: u16, codecs: Vec<Codec>) -> Self {
+        Self {
+            kind: MediaKind::Audio,
+            address: None,
+            port,
+            rtcp_port: None,
+            codecs,
+            ptime: Some(20),
+            maxptime: None,
+            rtcp_mux: false,
+            srtp: SrtpPolicy::Disabled,
+            srtp_suites: SrtpSuite::ALL.to_vec(),
+            direction: Direction::SendRecv,
+        }
+    }
+
+    /// Sets the SRTP policy.
+    #[must_use]
+    pub fn with_srtp(mut self, policy: SrtpPolicy) -> Self {
+        self.srtp = policy;
+        self
+    }
+
+    /// Enables rtcp-mux.
+    #[must_use]
+    pub fn with_rtcp_mux(mut self) -> Self {
+        self.rtcp_mux = true;
+        self
+    }
+}
+
+/// Session-wide settings and the streams to offer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// `o=` user name (`-` when none).
+    pub username: String,
+    /// `s=` session name.
+    pub session_name: String,
+    /// Our address: `o=` and session-level `c=`.
+    pub address: IpAddr,
+    /// Local streams, in the order they are offered.
+    pub streams: Vec<MediaCapabilities>,
+}
+
+impl SessionConfig {
+    /// A session at `address` with one stream.
+    pub fn new(address: IpAddr, stream: MediaCapabilities) -> Self {
+        Self {
+            username: "-".to_owned(),
+            session_name: "telox".to_owned(),
+            address,
+            streams: vec![stream],
+        }
+    }
+}
+
+/// The RFC 3264 offer/answer state of one SIP session (dialog): sans-IO, no clock, the RNG
+/// (for `o=` session id and SDES keys) passed in.
+///
+/// Drive it with the SIP bodies: `create_offer` → send, `handle_answer(answer)`; or
+/// `handle_offer(offer)` → send the returned answer. After each successful exchange
+/// [`OfferAnswer::streams`] holds the media parameters; re-offers (hold, resume, added or
+/// removed streams) go through the same calls. An offer whose `o=` version did not change
+/// gets the previous answer again, and the result stays as it was (RFC 3264 §8).
+///
+/// ```
+/// use rand::SeedableRng;
+/// use telox_sdp::{Codec, MediaCapabilities, OfferAnswer, SessionConfig};
+///
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let alice_cfg = SessionConfig::new(
+///     "192.0.2.1".parse().unwrap(),
+///     MediaCapabilities::audio(4000, vec![Codec::opus(), Codec::pcmu(), Codec::telephone_event()]),
+/// );
+/// let bob_cfg = SessionConfig::new(
+///     "192.0.2.2".parse().unwrap(),
+///     MediaCapabilities::audio(5000, vec![Codec::pcmu(), Codec::telephone_event()]),
+/// );
+/// let mut alice = OfferAnswer::new(alice_cfg, &mut rng);
+/// let mut bob = OfferAnswer::new(bob_cfg, &mut rng);
+/// let offer = alice.create_offer(&mut rng)?;
+/// let answer = bob.handle_offer(&offer, &mut rng)?;
+/// let streams = alice.handle_answer(&answer)?;
+/// assert_eq!(streams[0].send_codec.name, "PCMU");
+/// assert_eq!(streams[0].remote_rtp, Some("192.0.2.2:5000".parse().unwrap()));
+/// assert_eq!(bob.streams()[0].telephone_event.unwrap().send_payload_type, 101);
+/// # Ok::<(), telox_sdp::NegotiationError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct OfferAnswer {
+    username: Text,
+    session_name: Text,
+    address: IpAddr,
+    session_id: u64,
+    version: u64,
+    streams: Vec<LocalStream>,
+    slots: Vec<Slot>,
+    pending: Option<(Sdp, Vec<Slot>)>,
+    local: Option<Sdp>,
+    remote: Option<Sdp>,
+    last_role: Option<Role>,
+    negotiation: Negotiation,
+}
+
+#[derive(Clone, Debug)]
+struct LocalStream {
+    caps: MediaCapabilities,
+    active: bool,
+    // SDES keys we sent, one per suite, reused so that unchanged re-offers stay unchanged.
+    keys: Vec<Crypto>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Slot {
+    stream: Option<usize>,
+    kind: MediaKind,
+    protocol: Protocol,
+    format: Text,
+}
+
+impl OfferAnswer {
+    /// A session in the stable state; the `o=` session id comes from `rng`.
+    pub fn new<R: rand::CryptoRng + ?Sized>(config: SessionConfig, rng: &mut R) -> Self {
+        // Keep the id below 2^62 so peers that parse it as a signed 64-bit number cope.
+        let session_id = rng.next_u64() >> 2;
+        Self {
+            username: Text::from(config.username),
+            session_name: Text::from(config.session_name),
+            address: config.address,
+            session_id,
+            version: session_id,
+            streams: config
+                .streams
+                .into_iter()
+                .map(|caps| LocalStream {
+                    caps,
+                    active: true,
+                    keys: Vec::new(),
+                })
+                .collect(),
+            slots: Vec::new(),
+            pending: None,
+            local: None,
+            remote: None,
+            last_role: None,
+            negotiation: Negotiation::default(),
+        }
+    }
+
+    /// The negotiated streams of the last completed exchange.
+    pub fn streams(&self) -> &[NegotiatedStream] {
+        &self.negotiation.streams
+    }
+
+    /// The full result of the last completed exchange, rejected streams included.
+    pub fn negotiation(&self) -> &Negotiation {
+        &self.negotiation
+    }
+
+    /// The streams rejected or disabled in the last completed exchange.
+    pub fn rejected(&self) -> &[RejectedStream] {
+        &self.negotiation.rejected
+    }
+
+    /// The description we last sent (offer or answer).
+    pub fn local_description(&self) -> Option<&Sdp> {
+        self.local.as_ref()
+    }
+
+    /// The description we last received.
+    pub fn remote_description(&self) -> Option<&Sdp> {
+        self.remote.as_ref()
+    }
+
+    /// Whether our offer awaits an answer.
+    pub fn has_pending_offer(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Our `o=` session version (incremented on every changed description, RFC 3264 §8).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Mutable access to a local stream's capabilities (stream ids are the order of
+    /// `SessionConfig::streams` then of `add_stream`); takes effect with the next offer or
+    /// answer.
+    pub fn capabilities_mut(&mut self, stream: usize) -> Option<&mut MediaCapabilities> {
+        self.streams.get_mut(stream).map(|s| &mut s.caps)
+    }
+
+    /// Sets a local stream's direction for the next offer.
+    ///
+    /// # Errors
+    /// [`NegotiationError::ApiMisuse`] for an unknown stream id.
+    pub fn set_direction(
+        &mut self,
+        stream: usize,
+        direction: Direction,
+    ) -> Result<(), NegotiationError> {
+        let s = self
+            .streams
+            .get_mut(stream)
+            .ok_or(NegotiationError::ApiMisuse("no such stream"))?;
+        s.caps.direction = direction;
+        Ok(())
+    }
+
+    /// Puts every stream on hold for the next offer (RFC 3264 §8.4: sendonly, or inactive
+    /// where we only received).
+    pub fn hold(&mut self) {
+        for s in &mut self.streams {
+            s.caps.direction = s.caps.direction.intersect(Direction::SendOnly);
+        }
+    }
+
+    /// Takes every stream off hold (sendrecv) for the next offer.
+    pub fn resume(&mut self) {
+        for s in &mut self.streams {
+            s.caps.direction = Direction::SendRecv;
+        }
+    }
+
+    /// Adds a local stream, offered in the next offer; returns its stream id.
+    pub fn add_stream(&mut self, caps: MediaCapabilities) -> usize {
+        self.streams.push(LocalStream {
+            caps,
+            active: true,
+            keys: Vec::new(),
+        });
+        self.streams.len() - 1
+    }
+
+    /// Removes a local stream: the next offer disables its m-line with port 0
+    /// (RFC 3264 §8.2).
+    ///
+    /// # Errors
+    /// [`NegotiationError::ApiMisuse`] for an unknown stream id.
+    pub fn remove_stream(&mut self, stream: usize) -> Result<(), NegotiationError> {
+        let s = self
+            .streams
+            .get_mut(stream)
+            .ok_or(NegotiationError::ApiMisuse("no such stream"))?;
+        s.active = false;
+        Ok(())
+    }
+
+    /// Forgets our pending offer (it was rejected, e.g. by a SIP 488), keeping the previous
+    /// result.
+    pub fn cancel_offer(&mut self) {
+        self.pending = None;
+    }
+
+    /// Creates an offer (initial or re-offer) from the local capabilities.
+    ///
+    /// # Errors
+    /// [`NegotiationError::ApiMisuse`] when an offer is already pending or no stream is
+    /// configured.
+    pub fn create_offer<R: rand::CryptoRng + ?Sized>(
+        &mut self,
+        rng: &mut R,
+    ) -> Result<Sdp, NegotiationError> {
+        if self.pending.is_some() {
+            return Err(NegotiationError::ApiMisuse("an offer is already pending"));
+        }
+        let mut slots = self.slots.clone();
+        let mut media = Vec::new();
+        for slot in &mut slots {
+            match slot
+                .stream
+                .filter(|s| self.streams.get(*s).is_some_and(|s| s.active))
+            {
+                Some(s) => {
+                    let m = self.offer_media(s, rng);
+                    slot.protocol = m.protocol.clone();
+                    slot.format = m.format_list.clone();
+                    media.push(m);
+                }
+                None => {
+                    slot.stream = None;
+                    media.push(disabled_media(slot));
+                }
+            }
+        }
+        for s in 0..self.streams.len() {
+            let used = slots.iter().any(|slot| slot.stream == Some(s));
+            if used || !self.streams[s].active {
+                continue;
+            }
+            let m = self.offer_media(s, rng);
+            // RFC 3264 §8.1: a new stream may reuse the m-line of a disabled one.
+            let reuse = slots
+                .iter()
+                .position(|slot| slot.stream.is_none() && slot.kind == m.kind);
+            let slot = Slot {
+                stream: Some(s),
+                kind: m.kind.clone(),
+                protocol: m.protocol.clone(),
+                format: m.format_list.clone(),
+            };
+            match reuse {
+                Some(i) => {
+                    slots[i] = slot;
+                    media[i] = m;
+                }
+                None => {
+                    slots.push(slot);
+                    media.push(m);
+                }
+            }
+        }
+        if media.is_empty() {
+            return Err(NegotiationError::ApiMisuse("no media stream to offer"));
+        }
+        let offer = self.describe(media);
+        self.pending = Some((offer.clone(), slots));
+        Ok(offer)
+    }
+
+    /// Processes the answer to our pending offer.
+    ///
+    /// # Errors
+    /// [`NegotiationError::ApiMisuse`] without a pending offer; `BadAnswer`, `NoCommonCodec`,
+    /// `NoAcceptableCrypto` when the answer does not fit the offer, `NoAcceptableStream`
+    /// when it rejects every stream. On error the previous result stays and the offer is
+    /// dropped.
+    pub fn handle_answer(&mut self, answer: &Sdp) -> Result<&[NegotiatedStream], NegotiationError> {
+        let Some((offer, slots)) = self.pending.take() else {
+            return Err(NegotiationError::ApiMisuse(
+                "answer without a pending offer",
+            ));
+        };
+        let negotiation = negotiate(&offer, answer, Role::Offerer)?;
+        if negotiation.streams.is_empty() && offer.media.iter().any(|m| m.port != 0) {
+            return Err(NegotiationError::NoAcceptableStream(
+                "the answer rejects every stream".to_owned(),
+            ));
+        }
+        self.slots = slots;
+        self.local = Some(offer);
+        self.remote = Some(answer.clone());
+        self.last_role = Some(Role::Offerer);
+        self.negotiation = negotiation;
+        Ok(&self.negotiation.streams)
+    }
+
+    /// Answers an offer (initial or re-offer) from the local capabilities. Streams we
+    /// cannot take are rejected with port 0; the exchange fails only when no offered stream
+    /// is acceptable.
+    ///
+    /// # Errors
+    /// `NoCommonCodec`, `NoAcceptableCrypto`, `NoAcceptableStream` (SIP 488), `BadOffer`
+    /// (SIP 400), `ApiMisuse` when our own offer is pending (glare, SIP 491). On error the
+    /// previous result stays.
+    pub fn handle_offer<R: rand::CryptoRng + ?Sized>(
+        &mut self,
+        offer: &Sdp,
+        rng: &mut R,
+    ) -> Result<Sdp, NegotiationError> {
+        if self.pending.is_some() {
+            return Err(NegotiationError::ApiMisuse(
+                "offer received while our offer is pending",
+            ));
+        }
+        // RFC 3264 §8: an unchanged description keeps its version; answer it as before.
+        if let (Some(prev), Some(local), Some(Role::Answerer)) =
+            (&self.remote, &self.local, self.last_role)
+            && prev.origin == offer.origin
+            && prev == offer
+        {
+            return Ok(local.clone());
+        }
+        if offer.media.len() < self.slots.len() {
+            return Err(NegotiationError::BadOffer(format!(
+                "{} m-lines, the session has {}",
+                offer.media.len(),
+                self.slots.len()
+            )));
+        }
+        let mut slots = Vec::with_capacity(offer.media.len());
+        let mut media = Vec::with_capacity(offer.media.len());
+        let mut first_error: Option<NegotiationError> = None;
+        let mut accepted = 0usize;
+        for (i, om) in offer.media.iter().enumerate() {
+            let previous = self.slots.get(i);
+            if let Some(p) = previous
+                && p.stream.is_some()
+                && p.kind != om.kind
+                && om.port != 0
+            {
+                return Err(NegotiationError::BadOffer(format!(
+                    "m-line {i} changes from {} to {}",
+                    p.kind.as_str(),
+                    om.kind.as_str()
+                )));
+            }
+            let mut slot = Slot {
+                stream: None,
+                kind: om.kind.clone(),
+                protocol: om.protocol.clone(),
+                format: om.format_list.clone(),
+            };
+            if om.port != 0 {
+                let candidate = previous
+                    .and_then(|p| p.stream)
+                    .filter(|s| {
+                        self.streams
+                            .get(*s)
+                            .is_some_and(|s| s.active && s.caps.kind == om.kind)
+                    })
+                    .or_else(|| {
+                        (0..self.streams.len()).find(|s| {
+                            self.streams[*s].active
+                                && self.streams[*s].caps.kind == om.kind
+                                && !slots.iter().any(|x: &Slot| x.stream == Some(*s))
+                                && !self.slots.iter().skip(i).any(|x| x.stream == Some(*s))
+                        })
+                    });
+                match candidate {
+                    Some(s) => match self.answer_media(offer, om, s, rng) {
+                        Ok(m) => {
+                            slot.stream = Some(s);
+                            accepted += 1;
+                            media.push(m);
+                            slots.push(slot);
+                            continue;
+                        }
+                        Err(e) => {
+                            if first_error.is_none() {
+                                first_error = Some(e);
+                            }
+                        }
+                    },
+                    None => {
+                        if first_error.is_none() {
+                            first_error = Some(NegotiationError::NoAcceptableStream(format!(
+                                "no local {} stream",
+                                om.kind.as_str()
+                            )));
+                        }
+                    }
+                }
+            }
+            media.push(disabled_media(&slot));
+            slots.push(slot);
+        }
+        if accepted == 0
+            && let Some(e) = first_error
+        {
+            return Err(e);
+        }
+        let answer = self.describe(media);
+        let negotiation = negotiate(offer, &answer, Role::Answerer)?;
+        self.slots = slots;
+        self.local = Some(answer.clone());
+        self.remote = Some(offer.clone());
+        self.last_role = Some(Role::Answerer);
+        self.negotiation = negotiation;
+        Ok(answer)
+    }
+
+    /// The description around `media`, with `o=` version incremented only if it differs
+    /// from the previous one we sent (RFC 3264 §8).
+    fn describe(&mut self, media: Vec<Media>) -> Sdp {
+        let mut sdp = Sdp::new(Origin {
+            username: self.username.clone(),
+            session_id: Text::from(self.session_id.to_string()),
+            session_version: self.version,
+            net_type: Text::from_static("IN"),
+            addr_type: crate::model::AddrType::of(self.address),
+            address: Text::from(self.address.to_string()),
+        });
+        sdp.session_name = self.session_name.clone();
+        sdp.connection = Some(Connection::new(self.address));
+        sdp.media = media;
+        // RFC 3264 §8: "the version in the origin field MUST increment by one from the
+        // previous SDP" unless the description is unchanged.
+        if let Some(prev) = &self.local
+            && *prev != sdp
+        {
+            self.version = self.version.wrapping_add(1);
+            sdp.origin.session_version = self.version;
+        }
+        sdp
+    }
+
+    fn key_for<R: rand::CryptoRng + ?Sized>(
+        &mut self,
+        stream: usize,
+        tag: u32,
+        suite: SrtpSuite,
+        rng: &mut R,
+    ) -> Crypto {
+        let keys = &mut self.streams[stream].keys;
+        if let Some(k) = keys.iter().find(|k| k.suite() == Some(suite)) {
+            return Crypto { tag, ..k.clone() };
+        }
+        let k = Crypto::generate(tag, suite, rng);
+        keys.push(k.clone());
+        k
+    }
+
+    fn offer_media<R: rand::CryptoRng + ?Sized>(&mut self, s: usize, rng: &mut R) -> Media {
+        let caps = self.streams[s].caps.clone();
+        let protocol = match caps.srtp {
+            SrtpPolicy::Required => Protocol::RtpSavp,
+            _ => Protocol::RtpAvp,
+        };
+        let pts: Vec<String> = caps
+            .codecs
+            .iter()
+            .map(|c| c.payload_type.to_string())
+            .collect();
+        let mut m = Media::new(
+            caps.kind.clone(),
+            caps.port,
+            protocol,
+            pts.iter().map(String::as_str),
+        );
+        if let Some(a) = caps.address {
+            m.connections.push(Connection::new(a));
+        }
+        for c in &caps.codecs {
+            m.push_attribute(text_attr("rtpmap", c.rtpmap_value()));
+            if let Some(f) = &c.fmtp {
+                m.push_attribute(text_attr("fmtp", format!("{} {f}", c.payload_type)));
+            }
+        }
+        common_attributes(&mut m, &caps, caps.rtcp_mux);
+        if caps.srtp != SrtpPolicy::Disabled {
+            for (i, suite) in caps.srtp_suites.iter().enumerate() {
+                let tag = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                m.push_attribute(self.key_for(s, tag, *suite, rng).to_attribute());
+            }
+        }
+        m.push_attribute(caps.direction.to_attribute());
+        m
+    }
+
+    fn answer_media<R: rand::CryptoRng + ?Sized>(
+        &mut self,
+        offer: &Sdp,
+        om: &Media,
+        s: usize,
+        rng: &mut R,
+    ) -> Result<Media, NegotiationError> {
+        let caps = self.streams[s].caps.clone();
+        if !om.protocol.is_rtp() {
+            return Err(NegotiationError::NoAcceptableStream(format!(
+                "protocol {} is not RTP",
+                om.protocol.as_str()
+            )));
+        }
+        if om.protocol.is_dtls() {
+            return Err(NegotiationError::NoAcceptableCrypto(format!(
+                "{} needs DTLS-SRTP, telox keys SRTP with SDES (RFC 4568)",
+                om.protocol.as_str()
+            )));
+        }
+        // Crypto: the strongest offered suite we accept (RFC 4568 §7.1.2 lets the answerer
+        // pick any one offered line).
+        let offered: Vec<Crypto> = om.cryptos().filter(|c| c.usable_key().is_some()).collect();
+        let chosen = offered
+            .iter()
+            .filter_map(|c| {
+                c.suite()
+                    .filter(|s| caps.srtp_suites.contains(s))
+                    .map(|s| (s, c))
+            })
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.tag.cmp(&a.1.tag)))
+            .map(|(suite, c)| (suite, c.tag));
+        let secure = om.protocol.is_secure();
+        let crypto = match (caps.srtp, secure, chosen) {
+            (SrtpPolicy::Disabled, true, _) => {
+                return Err(NegotiationError::NoAcceptableCrypto(
+                    "SRTP offered but disabled locally".to_owned(),
+                ));
+            }
+            (SrtpPolicy::Disabled, false, _) => None,
+            (_, _, Some(c)) => Some(c),
+            (SrtpPolicy::Optional, false, None) => None,
+            (_, _, None) => {
+                let names: Vec<&str> = om
+                    .attributes_named("crypto")
+                    .filter_map(|v| v.split(' ').nth(1))
+                    .collect();
+                return Err(NegotiationError::NoAcceptableCrypto(if names.is_empty() {
+                    "no a=crypto offered".to_owned()
+                } else {
+                    format!(
+                        "offered {} with usable keys: none acceptable",
+                        names.join(",")
+                    )
+                }));
+            }
+        };
+
+        // Codecs in our preference order, with the offerer's payload types (RFC 3264 §6.1).
+        let offered_formats: Vec<Format<'_>> = formats(om).collect();
+        let mut chosen_formats: Vec<(Format<'_>, &Codec)> = Vec::new();
+        for c in caps.codecs.iter().filter(|c| !c.is_telephone_event()) {
+            if let Some(f) = offered_formats.iter().find(|f| c.matches(f))
+                && !chosen_formats
+                    .iter()
+                    .any(|(x, _)| x.payload_type == f.payload_type)
+            {
+                chosen_formats.push((*f, c));
+            }
+        }
+        let Some(first) = chosen_formats.first().map(|(f, _)| *f) else {
+            let supported: Vec<String> = caps
+                .codecs
+                .iter()
+                .map(|c| format!("{}/{}", c.name, c.clock_rate))
+                .collect();
+            let offered: Vec<String> = offered_formats
+                .iter()
+                .map(|f| format!("{}/{}", f.name, f.clock_rate))
+                .collect();
+            return Err(NegotiationError::NoCommonCodec {
+                offered: offered.join(","),
+                supported: supported.join(","),
+            });
+        };
+        if let Some(te) = caps.codecs.iter().find(|c| c.is_telephone_event()) {
+            let ours = te
+                .fmtp
+                .as_deref()
+                .and_then(DtmfEvents::parse)
+                .unwrap_or_default();
+            let candidates: Vec<&Format<'_>> = offered_formats
+                .iter()
+                .filter(|f| f.is_telephone_event())
+                .collect();
+            // RFC 4733 §7.1.1: the event clock should be the audio codec's.
+            let pick = candidates
+                .iter()
+                .find(|f| f.clock_rate == first.clock_rate)
+                .or_else(|| candidates.iter().find(|f| f.clock_rate == 8000))
+                .or(candidates.first());
+            if let Some(f) = pick {
+                let events = ours.intersect(&DtmfEvents::of(f));
+                if !events.is_empty() {
+                    chosen_formats.push((**f, te));
+                }
+            }
+        }
+
+        let pts: Vec<String> = chosen_formats
+            .iter()
+            .map(|(f, _)| f.payload_type.to_string())
+            .collect();
+        let mut m = Media::new(
+            om.kind.clone(),
+            caps.port,
+            om.protocol.clone(),
+            pts.iter().map(String::as_str),
+        );
+        if let Some(a) = caps.address {
+            m.connections.push(Connection::new(a));
+        }
+        for (f, c) in &chosen_formats {
+            let mut v = format!("{} {}/{}", f.payload_type, f.name, f.clock_rate);
+            if f.channels != 1 {
+                v.push_str(&format!("/{}", f.channels));
+            }
+            m.push_attribute(text_attr("rtpmap", v));
+            let fmtp = if f.is_telephone_event() {
+                let ours = c
+                    .fmtp
+                    .as_deref()
+                    .and_then(DtmfEvents::parse)
+                    .unwrap_or_default();
+                Some(ours.intersect(&DtmfEvents::of(f)).to_fmtp())
+            } else {
+                c.fmtp.clone()
+            };
+            if let Some(p) = fmtp {
+                m.push_attribute(text_attr("fmtp", format!("{} {p}", f.payload_type)));
+            }
+        }
+        common_attributes(&mut m, &caps, caps.rtcp_mux && om.rtcp_mux());
+        if let Some((suite, tag)) = crypto {
+            m.push_attribute(self.key_for(s, tag, suite, rng).to_attribute());
+        }
+        if let Some(mid) = om.mid() {
+            m.push_attribute(Attribute::new("mid", mid));
+        }
+        let mut remote_dir = om.effective_direction(offer);
+        if om
+            .effective_connection(offer)
+            .is_some_and(Connection::is_hold_address)
+        {
+            remote_dir = remote_dir.intersect(Direction::SendOnly);
+        }
+        // RFC 3264 §6.1: sendonly is answered recvonly, recvonly sendonly, inactive inactive.
+        m.push_attribute(
+            caps.direction
+                .intersect(remote_dir.reversed())
+                .to_attribute(),
+        );
+        Ok(m)
+    }
+}
+
+fn common_attributes(m: &mut Media, caps: &MediaCapabilities, rtcp_mux: bool) {
+    if let Some(p) = caps.ptime {
+        m.push_attribute(text_attr("ptime", p.to_string()));
+    }
+    if let Some(p) = caps.maxptime {
+        m.push_attribute(text_attr("maxptime", p.to_string()));
+    }
+    if let Some(p) = caps.rtcp_port.filter(|_| !rtcp_mux) {
+        m.push_attribute(text_attr("rtcp", p.to_string()));
+    }
+    if rtcp_mux {
+        m.push_attribute(Attribute::flag_static("rtcp-mux"));
+    }
+}
+
+/// RFC 3264 §6, §8.2: a rejected or removed stream keeps its m-line with port 0 and at
+/// least one format.
+fn disabled_media(slot: &Slot) -> Media {
+    let format = slot
+        .format
+        .as_str()
+        .split(' ')
+        .find(|f| !f.is_empty())
+        .unwrap_or("0");
+    Media::new(slot.kind.clone(), 0, slot.protocol.clone(), [format])
+}
