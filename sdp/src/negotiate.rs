@@ -233,20 +233,23 @@ fn stream(
                 .then(|| OpusParams::parse(rf.fmtp.unwrap_or(""))),
         });
     }
-    let Some(send_codec) = codecs
+    // A stream that carries only telephone-event (RFC 4317 §2.4) sends events.
+    let send_codec = codecs
         .iter()
-        .find(|c| {
-            let f = Format {
-                payload_type: c.send_payload_type,
-                name: &c.name,
-                clock_rate: c.clock_rate,
-                channels: c.channels,
-                fmtp: None,
-            };
-            !f.is_auxiliary()
-        })
+        .find(|c| !is_auxiliary(&c.name))
         .cloned()
-    else {
+        .or_else(|| {
+            events.first().map(|(recv, rf, _)| NegotiatedCodec {
+                name: rf.name.to_owned(),
+                clock_rate: rf.clock_rate,
+                channels: rf.channels,
+                send_payload_type: rf.payload_type,
+                recv_payload_type: *recv,
+                send_fmtp: rf.fmtp.map(str::to_owned),
+                opus: None,
+            })
+        });
+    let Some(send_codec) = send_codec else {
         return Err(NegotiationError::NoCommonCodec {
             offered: names(offer_m),
             supported: names(answer_m),
@@ -297,9 +300,14 @@ fn stream(
     if hold {
         remote_dir = remote_dir.intersect(Direction::SendOnly);
     }
-    let direction = lm
-        .effective_direction(lsdp)
-        .intersect(remote_dir.reversed());
+    let mut local_dir = lm.effective_direction(lsdp);
+    if lm
+        .effective_connection(lsdp)
+        .is_some_and(crate::model::Connection::is_hold_address)
+    {
+        local_dir = local_dir.intersect(Direction::SendOnly);
+    }
+    let direction = local_dir.intersect(remote_dir.reversed());
 
     Ok(NegotiatedStream {
         index,
@@ -319,6 +327,17 @@ fn stream(
         direction,
         crypto,
     })
+}
+
+fn is_auxiliary(name: &str) -> bool {
+    Format {
+        payload_type: 0,
+        name,
+        clock_rate: 0,
+        channels: 1,
+        fmtp: None,
+    }
+    .is_auxiliary()
 }
 
 fn names(m: &Media) -> String {

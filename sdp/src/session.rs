@@ -480,7 +480,10 @@ impl OfferAnswer {
                             continue;
                         }
                         Err(e) => {
-                            if first_error.is_none() {
+                            // A codec or crypto failure explains more than "no stream".
+                            if first_error.as_ref().is_none_or(|f| {
+                                matches!(f, NegotiationError::NoAcceptableStream(_))
+                            }) {
                                 first_error = Some(e);
                             }
                         }

@@ -1,0 +1,392 @@
+//! Every description in tests/data (RFC 4317 and real peers, see tests/data/README.md)
+//! parses, round-trips and negotiates with telox.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+use std::path::{Path, PathBuf};
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use telox_sdp::{
+    Codec, Direction, MediaCapabilities, NegotiationError, OfferAnswer, ParseOptions, Role, Sdp,
+    SessionConfig, SrtpPolicy, SrtpSuite, negotiate,
+};
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+fn files(dir: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(data_dir().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "sdp"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn lenient(dir: &str, name: &str) -> Sdp {
+    let bytes = std::fs::read(data_dir().join(dir).join(name)).unwrap();
+    Sdp::parse_with(bytes, &ParseOptions::lenient()).unwrap()
+}
+
+/// The input with CRLF endings and no trailing empty lines: the canonical form.
+fn canonical(bytes: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .replace("\r\n", "\n");
+    let mut out = String::new();
+    for line in text.trim_end_matches('\n').split('\n') {
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.into_bytes()
+}
+
+fn telox(codecs: &str, srtp: SrtpPolicy) -> OfferAnswer {
+    let codecs = codecs
+        .split(',')
+        .map(|c| Codec::by_name(c).unwrap())
+        .collect();
+    let caps = MediaCapabilities::audio(40000, codecs).with_srtp(srtp);
+    let config = SessionConfig::new("203.0.113.5".parse().unwrap(), caps);
+    OfferAnswer::new(config, &mut ChaCha8Rng::seed_from_u64(9))
+}
+
+#[test]
+fn every_vector_parses_and_round_trips() {
+    let mut count = 0;
+    for dir in ["real", "rfc4317"] {
+        for path in files(dir) {
+            let bytes = std::fs::read(&path).unwrap();
+            let name = path.display();
+            let sdp = Sdp::parse_with(bytes.clone(), &ParseOptions::lenient())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            // Strictly parsed input writes back byte for byte.
+            if let Ok(strict) = Sdp::parse(bytes.clone()) {
+                assert_eq!(strict.to_bytes(), bytes.as_slice(), "{name}");
+            }
+            // The canonical form of every vector (CRLF; RFC 4317 prints s= empty) parses
+            // strictly and round-trips byte for byte, to the same model as the original.
+            let canon = canonical(&bytes);
+            let opts = ParseOptions {
+                allow_empty_session_name: true,
+                ..ParseOptions::strict()
+            };
+            let strict =
+                Sdp::parse_with(canon.clone(), &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(strict.to_bytes(), canon.as_slice(), "{name}");
+            assert_eq!(strict, sdp, "{name}");
+            // What we write parses back to the same model.
+            assert_eq!(
+                Sdp::parse_with(sdp.to_bytes(), &opts).unwrap(),
+                sdp,
+                "{name}"
+            );
+            count += 1;
+        }
+    }
+    assert_eq!(count, 12 + 54);
+}
+
+#[test]
+fn line_ending_deviations_need_the_lenient_switches() {
+    let asterisk = std::fs::read(data_dir().join("real/asterisk_chan_sip_offer.sdp")).unwrap();
+    let err = Sdp::parse(asterisk).unwrap_err();
+    assert_eq!((err.line, err.kind), (1, Some('v')));
+    assert_eq!(err.to_string(), "line 1 (v=): line ends with LF, not CRLF");
+    let baresip = std::fs::read(data_dir().join("real/baresip_3.24_offer.sdp")).unwrap();
+    let opts = ParseOptions {
+        allow_lf_line_endings: true,
+        ..ParseOptions::strict()
+    };
+    let err = Sdp::parse_with(baresip, &opts).unwrap_err();
+    assert_eq!(err.to_string(), "line 35: empty line");
+    let rfc = std::fs::read(data_dir().join("rfc4317/2.1-offer.sdp")).unwrap();
+    assert_eq!(
+        Sdp::parse(rfc).unwrap_err().to_string(),
+        "line 3 (s=): empty session name"
+    );
+}
+
+/// What telox answers to each real offer with every codec and optional SRTP: send codec
+/// name and payload type, telephone-event payload type, SRTP suite; or the failure.
+#[test]
+fn telox_answers_every_real_offer() {
+    type Expect = Result<(&'static str, u8, Option<u8>, Option<SrtpSuite>), &'static str>;
+    let table: [(&str, Expect); 12] = [
+        (
+            "asterisk_chan_sip_offer.sdp",
+            Ok(("PCMU", 0, Some(101), None)),
+        ),
+        ("baresip_3.24_offer.sdp", Ok(("PCMU", 0, Some(101), None))),
+        (
+            "chrome_jssip_offer.sdp",
+            Ok(("opus", 111, Some(126), Some(SrtpSuite::AesCm128HmacSha1_80))),
+        ),
+        (
+            "chrome_planb_audio_video_offer.sdp",
+            Err("no acceptable crypto"),
+        ),
+        (
+            "counterpath_eyebeam15.sdp",
+            Ok(("PCMU", 0, Some(101), None)),
+        ),
+        ("ekiga_3.0.sdp", Ok(("PCMU", 0, Some(101), None))),
+        (
+            "firefox_152_simulcast_offer.sdp",
+            Err("no acceptable crypto"),
+        ),
+        ("freeswitch_1.0rc1.sdp", Ok(("PCMA", 8, Some(99), None))),
+        ("lg_ip_phone.sdp", Ok(("PCMU", 0, Some(101), None))),
+        (
+            "linphone_style_talk_rtcpxr.sdp",
+            Ok(("opus", 96, Some(101), None)),
+        ),
+        (
+            "polycom_ip_phone.sdp",
+            Ok(("PCMU", 0, Some(96), Some(SrtpSuite::AesCm128HmacSha1_80))),
+        ),
+        ("safari_offer.sdp", Err("no acceptable crypto")),
+    ];
+    for (file, expect) in table {
+        let offer = lenient("real", file);
+        let mut session = telox("opus,pcmu,pcma,g722,telephone-event", SrtpPolicy::Optional);
+        let result = session.handle_offer(&offer, &mut ChaCha8Rng::seed_from_u64(1));
+        match (expect, result) {
+            (Ok((codec, pt, te, suite)), Ok(answer)) => {
+                let audio = &session.streams()[0];
+                assert_eq!(audio.send_codec.name, codec, "{file}");
+                assert_eq!(audio.send_codec.send_payload_type, pt, "{file}");
+                assert_eq!(audio.send_codec.recv_payload_type, pt, "{file}");
+                assert_eq!(
+                    audio.telephone_event.map(|t| t.send_payload_type),
+                    te,
+                    "{file}"
+                );
+                assert_eq!(audio.crypto.as_ref().map(|c| c.suite), suite, "{file}");
+                assert_eq!(audio.remote_port, offer.media[audio.index].port, "{file}");
+                // Only the audio stream is accepted; the others are rejected with port 0.
+                assert_eq!(session.streams().len(), 1, "{file}");
+                assert_eq!(session.rejected().len(), offer.media.len() - 1, "{file}");
+                // The answer is strict, canonical SDP, and the peer sees the mirror image.
+                let bytes = answer.to_bytes();
+                assert_eq!(Sdp::parse(bytes.clone()).unwrap(), answer, "{file}");
+                let peer = negotiate(&offer, &answer, Role::Offerer).unwrap();
+                let theirs = &peer.streams[0];
+                assert_eq!(theirs.send_codec.send_payload_type, pt, "{file}");
+                assert_eq!(
+                    theirs.remote_rtp,
+                    Some("203.0.113.5:40000".parse().unwrap())
+                );
+                if let (Some(ours), Some(their)) = (&audio.crypto, &theirs.crypto) {
+                    assert_eq!(ours.local_key, their.remote_key, "{file}");
+                    assert_eq!(ours.remote_key, their.local_key, "{file}");
+                }
+            }
+            (Err(reason), Err(e)) => {
+                assert!(e.to_string().starts_with(reason), "{file}: {e}");
+                assert_eq!(e.sip_status(), 488);
+            }
+            (expect, got) => panic!("{file}: expected {expect:?}, got {got:?}"),
+        }
+    }
+}
+
+#[test]
+fn codec_preference_and_srtp_policy_change_the_answer() {
+    let polycom = lenient("real", "polycom_ip_phone.sdp");
+    // Our preference order decides among the offered codecs.
+    let mut s = telox("g722,pcma", SrtpPolicy::Disabled);
+    let answer = s
+        .handle_offer(&polycom, &mut ChaCha8Rng::seed_from_u64(1))
+        .unwrap();
+    assert_eq!(s.streams()[0].send_codec.name, "G722");
+    assert_eq!(s.streams()[0].send_codec.sample_rate(), 16000);
+    assert_eq!(answer.media[0].format_list, "9 8");
+    assert!(answer.media[0].attribute("crypto").is_none());
+    assert!(s.streams()[0].crypto.is_none());
+    // SRTP required: Polycom's best-effort RTP/AVP crypto line is taken.
+    let mut s = telox("pcmu", SrtpPolicy::Required);
+    s.handle_offer(&polycom, &mut ChaCha8Rng::seed_from_u64(1))
+        .unwrap();
+    assert_eq!(s.streams()[0].crypto.as_ref().unwrap().tag, 1);
+    // SRTP required but Asterisk offers none.
+    let asterisk = lenient("real", "asterisk_chan_sip_offer.sdp");
+    let mut s = telox("pcmu", SrtpPolicy::Required);
+    let e = s
+        .handle_offer(&asterisk, &mut ChaCha8Rng::seed_from_u64(1))
+        .unwrap_err();
+    assert_eq!(
+        e,
+        NegotiationError::NoAcceptableCrypto("no a=crypto offered".to_owned())
+    );
+    // No codec in common names both lists.
+    let mut s = telox("opus", SrtpPolicy::Disabled);
+    let e = s
+        .handle_offer(&asterisk, &mut ChaCha8Rng::seed_from_u64(1))
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "no common codec: offered PCMU/8000,GSM/8000,PCMA/8000,telephone-event/8000, \
+         supported opus/48000"
+    );
+}
+
+#[test]
+fn linphone_opus_gets_the_48000_telephone_event_and_fec() {
+    let offer = lenient("real", "linphone_style_talk_rtcpxr.sdp");
+    let mut s = telox("opus,telephone-event", SrtpPolicy::Disabled);
+    s.handle_offer(&offer, &mut ChaCha8Rng::seed_from_u64(1))
+        .unwrap();
+    let audio = &s.streams()[0];
+    assert_eq!(audio.telephone_event.unwrap().clock_rate, 48000);
+    assert_eq!(audio.telephone_event.unwrap().events.to_fmtp(), "0-15");
+    let opus = audio.send_codec.opus.unwrap();
+    assert!(opus.use_inband_fec);
+    assert!(!opus.stereo);
+}
+
+#[test]
+fn chrome_jssip_rtcp_and_strongest_suite() {
+    let offer = lenient("real", "chrome_jssip_offer.sdp");
+    let mut s = telox("opus,pcmu", SrtpPolicy::Required);
+    let answer = s
+        .handle_offer(&offer, &mut ChaCha8Rng::seed_from_u64(1))
+        .unwrap();
+    let audio = &s.streams()[0];
+    // Offered _32 with tag 0 and _80 with tag 1: the stronger one wins.
+    assert_eq!(audio.crypto.as_ref().unwrap().tag, 1);
+    assert_eq!(
+        audio.remote_rtp,
+        Some("193.84.77.194:60017".parse().unwrap())
+    );
+    // We did not enable rtcp-mux, so RTCP goes where a=rtcp says (RFC 3605).
+    assert!(!audio.rtcp_mux);
+    assert_eq!(
+        audio.remote_rtcp,
+        Some("193.84.77.194:60017".parse().unwrap())
+    );
+    assert_eq!(audio.max_ptime, Some(60));
+    assert_eq!(answer.media[0].protocol.as_str(), "RTP/SAVPF");
+    assert_eq!(answer.media[0].mid(), Some("audio"));
+}
+
+/// RFC 4317: every offer/answer pair negotiates from Alice's side as the RFC describes.
+#[test]
+fn rfc4317_pairs_negotiate() {
+    let mut pairs = 0;
+    for path in files("rfc4317") {
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let Some(stem) = name.strip_suffix(".sdp") else {
+            continue;
+        };
+        if !stem.contains("offer") {
+            continue;
+        }
+        let offer = lenient("rfc4317", &name);
+        let answer = lenient("rfc4317", &stem.replace("offer", "answer").add_sdp());
+        let ours =
+            negotiate(&offer, &answer, Role::Offerer).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let theirs = negotiate(&offer, &answer, Role::Answerer).unwrap();
+        assert_eq!(ours.streams.len(), theirs.streams.len(), "{name}");
+        for (a, b) in ours.streams.iter().zip(&theirs.streams) {
+            assert_eq!(
+                a.send_codec.send_payload_type, b.send_codec.recv_payload_type,
+                "{name}"
+            );
+            assert_eq!(a.direction, b.direction.reversed(), "{name}");
+        }
+        pairs += 1;
+    }
+    assert_eq!(pairs, 27);
+
+    // 2.1: audio PCMU and video MPV both flow.
+    let o = negotiate(
+        &lenient("rfc4317", "2.1-offer.sdp"),
+        &lenient("rfc4317", "2.1-answer.sdp"),
+        Role::Offerer,
+    )
+    .unwrap();
+    assert_eq!(o.streams.len(), 2);
+    assert_eq!(o.streams[0].send_codec.name, "PCMU");
+    assert_eq!(o.streams[1].send_codec.name, "MPV");
+    assert_eq!(o.streams[0].remote_host, "host.biloxi.example.com");
+    assert_eq!(
+        o.streams[0].remote_rtp, None,
+        "a host name is not resolved here"
+    );
+    // 2.2 second exchange: video disabled with port 0.
+    let o = negotiate(
+        &lenient("rfc4317", "2.2-offer-2.sdp"),
+        &lenient("rfc4317", "2.2-answer-2.sdp"),
+        Role::Offerer,
+    )
+    .unwrap();
+    assert_eq!((o.streams.len(), o.rejected.len()), (1, 1));
+    assert_eq!(o.rejected[0].reason, "port 0 in the offer");
+    // 3.1: Bob answers sendonly, so Alice only receives.
+    let o = negotiate(
+        &lenient("rfc4317", "3.1-offer.sdp"),
+        &lenient("rfc4317", "3.1-answer.sdp"),
+        Role::Offerer,
+    )
+    .unwrap();
+    assert_eq!(o.streams[0].direction, Direction::RecvOnly);
+    assert_eq!(o.streams[0].send_codec.name, "iLBC");
+    assert_eq!(o.streams[0].send_codec.send_payload_type, 97);
+}
+
+trait AddSdp {
+    fn add_sdp(&self) -> String;
+}
+
+impl AddSdp for String {
+    fn add_sdp(&self) -> String {
+        format!("{self}.sdp")
+    }
+}
+
+#[test]
+fn rfc4317_offers_are_answered_by_telox() {
+    // Alice's PCMU/PCMA/iLBC offer; telox has PCMA only.
+    let offer = lenient("rfc4317", "2.1-offer.sdp");
+    let mut s = telox("pcma,telephone-event", SrtpPolicy::Disabled);
+    let answer = s
+        .handle_offer(&offer, &mut ChaCha8Rng::seed_from_u64(1))
+        .unwrap();
+    assert_eq!(answer.media[0].format_list, "8");
+    assert_eq!(answer.media[1].port, 0, "no local video: rejected");
+    assert_eq!(s.streams()[0].send_codec.name, "PCMA");
+    assert!(
+        s.streams()[0].telephone_event.is_none(),
+        "Alice offers no telephone-event"
+    );
+    // 2.6 offers two audio streams; telox has one: the second is rejected with port 0.
+    let offer = lenient("rfc4317", "2.6-offer.sdp");
+    let mut s = telox("pcmu,telephone-event", SrtpPolicy::Disabled);
+    let answer = s
+        .handle_offer(&offer, &mut ChaCha8Rng::seed_from_u64(1))
+        .unwrap();
+    assert_eq!((answer.media[0].port, answer.media[1].port), (40000, 0));
+    assert_eq!(s.rejected()[0].index, 1);
+    // Ekiga offers events 0-16,32,36; we support 0-16: the answer lists the intersection.
+    let offer = lenient("real", "ekiga_3.0.sdp");
+    let answer = s
+        .handle_offer(&offer, &mut ChaCha8Rng::seed_from_u64(1))
+        .unwrap_err();
+    assert!(
+        matches!(answer, NegotiationError::BadOffer(_)),
+        "one m-line where the session has two"
+    );
+    let mut s = telox("pcmu,telephone-event", SrtpPolicy::Disabled);
+    let answer = s
+        .handle_offer(&offer, &mut ChaCha8Rng::seed_from_u64(1))
+        .unwrap();
+    assert_eq!(answer.media[0].fmtp("101"), Some("0-16"));
+    assert_eq!(
+        s.streams()[0].telephone_event.unwrap().events.to_fmtp(),
+        "0-16"
+    );
+}
