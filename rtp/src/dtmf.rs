@@ -100,7 +100,12 @@ impl EventPayload {
     /// The 4 bytes on the wire (R bit zero).
     pub fn to_bytes(self) -> [u8; 4] {
         let d = self.duration.to_be_bytes();
-        [self.event, (u8::from(self.end) << 7) | (self.volume & 0x3F), d[0], d[1]]
+        [
+            self.event,
+            (u8::from(self.end) << 7) | (self.volume & 0x3F),
+            d[0],
+            d[1],
+        ]
     }
 }
 
@@ -144,10 +149,19 @@ pub fn encode_key_press(
         loop {
             let done = d >= seg_len;
             let dur = d.min(seg_len) as u16;
-            let p = EventPayload { event: event.code(), end: done && last_segment, volume, duration: dur };
+            let p = EventPayload {
+                event: event.code(),
+                end: done && last_segment,
+                volume,
+                duration: dur,
+            };
             let n = if p.end { 3 } else { 1 };
             for _ in 0..n {
-                out.push(EventPacket { marker: first, timestamp: ts, payload: p });
+                out.push(EventPacket {
+                    marker: first,
+                    timestamp: ts,
+                    payload: p,
+                });
                 first = false;
             }
             if done {
@@ -224,7 +238,8 @@ impl DtmfReceiver {
             Some((_, ts, _)) if (timestamp.wrapping_sub(ts) as i32) < 0 => return Ok(()),
             Some(_) | None => {
                 self.finish();
-                self.events.push_back(DtmfNotice::Begin { event, timestamp });
+                self.events
+                    .push_back(DtmfNotice::Begin { event, timestamp });
                 self.current = Some((event, timestamp, u32::from(p.duration)));
             }
         }
@@ -238,7 +253,11 @@ impl DtmfReceiver {
     pub fn finish(&mut self) {
         if let Some((event, timestamp, duration)) = self.current.take() {
             self.last_ended = Some(timestamp);
-            self.events.push_back(DtmfNotice::End { event, timestamp, duration });
+            self.events.push_back(DtmfNotice::End {
+                event,
+                timestamp,
+                duration,
+            });
         }
     }
 
@@ -256,7 +275,10 @@ mod tests {
     fn key_press_packet_sequence() {
         // '5' for 100 ms at 8 kHz with 20 ms updates: 160, 320, 480, 640, then 800 with E x3.
         let pk = encode_key_press(DtmfEvent::from_char('5').unwrap(), 10, 1000, 800, 160);
-        let d: Vec<_> = pk.iter().map(|p| (p.marker, p.payload.duration, p.payload.end)).collect();
+        let d: Vec<_> = pk
+            .iter()
+            .map(|p| (p.marker, p.payload.duration, p.payload.end))
+            .collect();
         assert_eq!(
             d,
             vec![
@@ -269,7 +291,10 @@ mod tests {
                 (false, 800, true),
             ]
         );
-        assert!(pk.iter().all(|p| p.timestamp == 1000 && p.payload.event == 5));
+        assert!(
+            pk.iter()
+                .all(|p| p.timestamp == 1000 && p.payload.event == 5)
+        );
         assert_eq!(pk[0].payload.to_bytes(), [5, 10, 0x00, 0xA0]);
         assert_eq!(pk[6].payload.to_bytes(), [5, 0x8A, 0x03, 0x20]);
     }
@@ -278,7 +303,10 @@ mod tests {
     fn long_events_are_segmented() {
         let pk = encode_key_press(DtmfEvent::FLASH, 0, 0, 0x1_0000 + 100, 0x8000);
         // Segment 1 ends at 0xFFFF without E, segment 2 starts at ts 0xFFFF without marker.
-        assert!(pk.iter().any(|p| p.timestamp == 0 && p.payload.duration == 0xFFFF && !p.payload.end));
+        assert!(
+            pk.iter()
+                .any(|p| p.timestamp == 0 && p.payload.duration == 0xFFFF && !p.payload.end)
+        );
         let seg2: Vec<_> = pk.iter().filter(|p| p.timestamp == 0xFFFF).collect();
         assert!(seg2.iter().all(|p| !p.marker));
         assert_eq!(seg2.last().unwrap().payload.duration, 101);
@@ -292,13 +320,16 @@ mod tests {
         let hash = encode_key_press(DtmfEvent::from_char('#').unwrap(), 10, 2000, 320, 160);
         // First event: start packet lost, one update duplicated, all three ends.
         for p in one.iter().skip(1).chain(one.iter().skip(1).take(1)) {
-            rx.handle_packet(p.timestamp, &p.payload.to_bytes()).unwrap();
+            rx.handle_packet(p.timestamp, &p.payload.to_bytes())
+                .unwrap();
         }
         // Second event: every end packet lost; a late update of event 1 arrives in between.
         for p in hash.iter().take(1) {
-            rx.handle_packet(p.timestamp, &p.payload.to_bytes()).unwrap();
+            rx.handle_packet(p.timestamp, &p.payload.to_bytes())
+                .unwrap();
         }
-        rx.handle_packet(one[1].timestamp, &one[1].payload.to_bytes()).unwrap();
+        rx.handle_packet(one[1].timestamp, &one[1].payload.to_bytes())
+            .unwrap();
         rx.finish();
         let n: Vec<_> = std::iter::from_fn(|| rx.poll_event()).collect();
         let one_ev = DtmfEvent::from_char('1').unwrap();
@@ -306,13 +337,30 @@ mod tests {
         assert_eq!(
             n,
             vec![
-                DtmfNotice::Begin { event: one_ev, timestamp: 0 },
-                DtmfNotice::End { event: one_ev, timestamp: 0, duration: 480 },
-                DtmfNotice::Begin { event: hash_ev, timestamp: 2000 },
-                DtmfNotice::End { event: hash_ev, timestamp: 2000, duration: 160 },
+                DtmfNotice::Begin {
+                    event: one_ev,
+                    timestamp: 0
+                },
+                DtmfNotice::End {
+                    event: one_ev,
+                    timestamp: 0,
+                    duration: 480
+                },
+                DtmfNotice::Begin {
+                    event: hash_ev,
+                    timestamp: 2000
+                },
+                DtmfNotice::End {
+                    event: hash_ev,
+                    timestamp: 2000,
+                    duration: 160
+                },
             ]
         );
-        assert_eq!(rx.handle_packet(0, &[17, 0, 0, 0]), Err(DtmfError::NotDtmf(17)));
+        assert_eq!(
+            rx.handle_packet(0, &[17, 0, 0, 0]),
+            Err(DtmfError::NotDtmf(17))
+        );
         assert_eq!(rx.handle_packet(0, &[1, 0]), Err(DtmfError::TooShort(2)));
     }
 

@@ -11,9 +11,12 @@ pub mod error;
 pub mod packet;
 pub mod quality;
 pub mod rtcp;
+pub mod session;
 pub mod stats;
 pub mod types;
 
 pub use error::{BuildError, Error, RtcpError, RtpError};
 pub use packet::{HeaderExtension, RtpHeader, RtpPacket};
+pub use session::{RtpSession, SessionConfig, SessionError, SessionEvent};
+pub use stats::{ReceptionStats, SeqUpdate, SourceStats};
 pub use types::{MediaTime, NtpTime, SeqNo, Ssrc};

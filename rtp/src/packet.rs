@@ -90,7 +90,21 @@ impl<T: AsRef<[u8]>> RtpPacket<T> {
         }
         // Lengths fit: header_len <= 12 + 60 + 4 + 262140, and datagrams are < 4 GiB.
         let payload_end = u32::try_from(payload_end).unwrap_or(u32::MAX);
-        Ok(Self { buf, header_len: header_len as u16, payload_end })
+        Ok(Self {
+            buf,
+            header_len: header_len as u16,
+            payload_end,
+        })
+    }
+
+    /// A view of a packet this crate just wrote: a fixed header of `header_len` bytes, no padding.
+    pub(crate) fn from_built(buf: T, header_len: u16) -> Self {
+        let payload_end = u32::try_from(buf.as_ref().len()).unwrap_or(u32::MAX);
+        Self {
+            buf,
+            header_len,
+            payload_end,
+        }
     }
 
     /// The underlying buffer.
@@ -105,7 +119,11 @@ impl<T: AsRef<[u8]>> RtpPacket<T> {
 
     #[inline]
     fn fixed(&self) -> [u8; field::FIXED_LEN] {
-        self.buf.as_ref().first_chunk::<{ field::FIXED_LEN }>().copied().unwrap_or_default()
+        self.buf
+            .as_ref()
+            .first_chunk::<{ field::FIXED_LEN }>()
+            .copied()
+            .unwrap_or_default()
     }
 
     /// The version field (always 2 after the checked constructor).
@@ -192,12 +210,18 @@ impl<T: AsRef<[u8]>> RtpPacket<T> {
     /// The payload, without padding.
     #[inline]
     pub fn payload(&self) -> &[u8] {
-        self.buf.as_ref().get(self.header_len()..self.payload_end as usize).unwrap_or_default()
+        self.buf
+            .as_ref()
+            .get(self.header_len()..self.payload_end as usize)
+            .unwrap_or_default()
     }
 
     /// Number of padding octets (0 without the P bit).
     pub fn padding_len(&self) -> usize {
-        self.buf.as_ref().len().saturating_sub(self.payload_end as usize)
+        self.buf
+            .as_ref()
+            .len()
+            .saturating_sub(self.payload_end as usize)
     }
 
     /// An owned header with the same fields, for re-building.
@@ -284,7 +308,10 @@ impl<'a> ExtensionRef<'a> {
     /// that would run past the end, or the one-byte id 15, ends the iteration (RFC 8285 §4.2:
     /// "the local identifier value 15 is reserved ... parsing stops").
     pub fn elements(&self) -> ExtensionElements<'a> {
-        ExtensionElements { form: self.form(), data: self.data }
+        ExtensionElements {
+            form: self.form(),
+            data: self.data,
+        }
     }
 }
 
@@ -308,7 +335,9 @@ fn extension_form(profile: u16) -> Option<ExtensionForm> {
     if profile == ONE_BYTE_PROFILE {
         Some(ExtensionForm::OneByte)
     } else if profile & 0xFFF0 == TWO_BYTE_PROFILE {
-        Some(ExtensionForm::TwoByte { appbits: (profile & 0x0F) as u8 })
+        Some(ExtensionForm::TwoByte {
+            appbits: (profile & 0x0F) as u8,
+        })
     } else {
         None
     }
@@ -381,8 +410,10 @@ impl HeaderExtension {
     /// [`BuildError::FieldTooLarge`] if `data` is not a multiple of 4 bytes or longer than
     /// 65535 words.
     pub fn generic(profile: u16, data: Bytes) -> Result<Self, BuildError> {
-        if data.len() % 4 != 0 || data.len() / 4 > usize::from(u16::MAX) {
-            return Err(BuildError::FieldTooLarge { what: "header extension length" });
+        if !data.len().is_multiple_of(4) || data.len() / 4 > usize::from(u16::MAX) {
+            return Err(BuildError::FieldTooLarge {
+                what: "header extension length",
+            });
         }
         Ok(Self { profile, data })
     }
@@ -396,7 +427,10 @@ impl HeaderExtension {
         let mut out = Vec::new();
         for &(id, data) in elements {
             if !(1..=14).contains(&id) || data.is_empty() || data.len() > 16 {
-                return Err(BuildError::BadExtensionElement { id, len: data.len() });
+                return Err(BuildError::BadExtensionElement {
+                    id,
+                    len: data.len(),
+                });
             }
             out.push((id << 4) | (data.len() - 1) as u8);
             out.extend_from_slice(data);
@@ -412,10 +446,16 @@ impl HeaderExtension {
         let mut out = Vec::new();
         for &(id, data) in elements {
             let Ok(len) = u8::try_from(data.len()) else {
-                return Err(BuildError::BadExtensionElement { id, len: data.len() });
+                return Err(BuildError::BadExtensionElement {
+                    id,
+                    len: data.len(),
+                });
             };
             if id == 0 {
-                return Err(BuildError::BadExtensionElement { id, len: data.len() });
+                return Err(BuildError::BadExtensionElement {
+                    id,
+                    len: data.len(),
+                });
             }
             out.extend_from_slice(&[id, len]);
             out.extend_from_slice(data);
@@ -424,7 +464,7 @@ impl HeaderExtension {
     }
 
     fn padded(profile: u16, mut out: Vec<u8>) -> Result<Self, BuildError> {
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
         Self::generic(profile, Bytes::from(out))
@@ -432,7 +472,10 @@ impl HeaderExtension {
 
     /// A borrowed view, to read the elements back.
     pub fn as_ref(&self) -> ExtensionRef<'_> {
-        ExtensionRef { profile: self.profile, data: &self.data }
+        ExtensionRef {
+            profile: self.profile,
+            data: &self.data,
+        }
     }
 }
 
@@ -486,7 +529,10 @@ impl RtpHeader {
             return Err(BuildError::FieldTooLarge { what: "csrc count" });
         }
         let Some(out) = out.get_mut(..need) else {
-            return Err(BuildError::BufferTooSmall { need, have: out.len() });
+            return Err(BuildError::BufferTooSmall {
+                need,
+                have: out.len(),
+            });
         };
         let (fixed, mut rest) = out.split_at_mut(field::FIXED_LEN);
         fixed[0] = 0x80
@@ -504,8 +550,10 @@ impl RtpHeader {
         }
         if let Some(ext) = &self.extension {
             let words = ext.data.len() / 4;
-            if ext.data.len() % 4 != 0 || words > usize::from(u16::MAX) {
-                return Err(BuildError::FieldTooLarge { what: "header extension length" });
+            if !ext.data.len().is_multiple_of(4) || words > usize::from(u16::MAX) {
+                return Err(BuildError::FieldTooLarge {
+                    what: "header extension length",
+                });
             }
             rest[0..2].copy_from_slice(&ext.profile.to_be_bytes());
             rest[2..4].copy_from_slice(&(words as u16).to_be_bytes());
@@ -521,7 +569,10 @@ impl RtpHeader {
     pub fn write_packet(&self, payload: &[u8], out: &mut [u8]) -> Result<usize, BuildError> {
         let need = self.packet_len(payload.len());
         let Some(out) = out.get_mut(..need) else {
-            return Err(BuildError::BufferTooSmall { need, have: out.len() });
+            return Err(BuildError::BufferTooSmall {
+                need,
+                have: out.len(),
+            });
         };
         let h = self.write_to(out)?;
         out[h..h + payload.len()].copy_from_slice(payload);
@@ -594,7 +645,13 @@ mod tests {
         let ext = p.extension().unwrap();
         assert_eq!(ext.form(), Some(ExtensionForm::OneByte));
         let els: Vec<_> = ext.elements().collect();
-        assert_eq!(els, vec![ExtensionElement { id: 1, data: &[0x7F] }]);
+        assert_eq!(
+            els,
+            vec![ExtensionElement {
+                id: 1,
+                data: &[0x7F]
+            }]
+        );
         assert_eq!(p.payload(), &[0x55, 0x00]);
         assert_eq!(p.padding_len(), 2);
         assert_eq!(p.header().to_vec(p.payload()).unwrap(), pkt);
@@ -602,29 +659,47 @@ mod tests {
 
     #[test]
     fn rejects_bad_input_with_precise_errors() {
-        assert_eq!(RtpPacket::new_checked(&SIMPLE[..11]), Err(RtpError::TooShort { len: 11 }));
+        assert_eq!(
+            RtpPacket::new_checked(&SIMPLE[..11]),
+            Err(RtpError::TooShort { len: 11 })
+        );
         let mut v1 = SIMPLE;
         v1[0] = 0x40;
-        assert_eq!(RtpPacket::new_checked(&v1[..]), Err(RtpError::BadVersion(1)));
+        assert_eq!(
+            RtpPacket::new_checked(&v1[..]),
+            Err(RtpError::BadVersion(1))
+        );
         let mut cc = SIMPLE;
         cc[0] = 0x82;
-        assert_eq!(RtpPacket::new_checked(&cc[..]), Err(RtpError::CsrcOverrun { count: 2, len: 16 }));
+        assert_eq!(
+            RtpPacket::new_checked(&cc[..]),
+            Err(RtpError::CsrcOverrun { count: 2, len: 16 })
+        );
         let mut x = SIMPLE;
         x[0] = 0x90;
         assert_eq!(
             RtpPacket::new_checked(&x[..]),
-            Err(RtpError::ExtensionOverrun { at: 12, words: 0xCCDD })
+            Err(RtpError::ExtensionOverrun {
+                at: 12,
+                words: 0xCCDD
+            })
         );
         let mut pad = SIMPLE;
         pad[0] = 0xA0;
         assert_eq!(
             RtpPacket::new_checked(&pad[..]),
-            Err(RtpError::BadPadding { count: 0xDD, available: 4 })
+            Err(RtpError::BadPadding {
+                count: 0xDD,
+                available: 4
+            })
         );
         pad[15] = 0;
         assert_eq!(
             RtpPacket::new_checked(&pad[..]),
-            Err(RtpError::BadPadding { count: 0, available: 4 })
+            Err(RtpError::BadPadding {
+                count: 0,
+                available: 4
+            })
         );
         // Every truncated prefix of a valid packet is rejected or parsed without panicking.
         for n in 0..SIMPLE.len() {
@@ -642,7 +717,13 @@ mod tests {
         let els: Vec<_> = r.elements().collect();
         assert_eq!(
             els,
-            vec![ExtensionElement { id: 1, data: &[] }, ExtensionElement { id: 200, data: &[1, 2, 3] }]
+            vec![
+                ExtensionElement { id: 1, data: &[] },
+                ExtensionElement {
+                    id: 200,
+                    data: &[1, 2, 3]
+                }
+            ]
         );
         assert!(HeaderExtension::one_byte(&[(15, &[1])]).is_err());
         assert!(HeaderExtension::one_byte(&[(1, &[0; 17])]).is_err());
@@ -651,10 +732,19 @@ mod tests {
 
     #[test]
     fn one_byte_id_15_stops_parsing() {
-        let r = ExtensionRef { profile: ONE_BYTE_PROFILE, data: &[0x10, 9, 0xF0, 0x20, 1, 2, 0, 0] };
-        assert_eq!(r.elements().collect::<Vec<_>>(), vec![ExtensionElement { id: 1, data: &[9] }]);
+        let r = ExtensionRef {
+            profile: ONE_BYTE_PROFILE,
+            data: &[0x10, 9, 0xF0, 0x20, 1, 2, 0, 0],
+        };
+        assert_eq!(
+            r.elements().collect::<Vec<_>>(),
+            vec![ExtensionElement { id: 1, data: &[9] }]
+        );
         // An element running past the end ends the iteration.
-        let r = ExtensionRef { profile: ONE_BYTE_PROFILE, data: &[0x13, 1, 2, 3] };
+        let r = ExtensionRef {
+            profile: ONE_BYTE_PROFILE,
+            data: &[0x13, 1, 2, 3],
+        };
         assert_eq!(r.elements().count(), 0);
     }
 
@@ -669,17 +759,29 @@ mod tests {
         p.set_ssrc(Ssrc(5));
         p.payload_mut()[0] = 1;
         assert!(!p.marker());
-        assert_eq!((p.payload_type(), p.sequence_number(), p.timestamp()), (101, 7, 9));
+        assert_eq!(
+            (p.payload_type(), p.sequence_number(), p.timestamp()),
+            (101, 7, 9)
+        );
         assert_eq!(p.ssrc(), Ssrc(5));
         assert_eq!(p.payload()[0], 1);
     }
 
     #[test]
     fn write_to_reports_misuse() {
-        let h = RtpHeader { csrcs: vec![Ssrc(1); 16], ..Default::default() };
+        let h = RtpHeader {
+            csrcs: vec![Ssrc(1); 16],
+            ..Default::default()
+        };
         let mut out = [0u8; 128];
-        assert_eq!(h.write_to(&mut out), Err(BuildError::FieldTooLarge { what: "csrc count" }));
+        assert_eq!(
+            h.write_to(&mut out),
+            Err(BuildError::FieldTooLarge { what: "csrc count" })
+        );
         let h = RtpHeader::default();
-        assert_eq!(h.write_to(&mut out[..5]), Err(BuildError::BufferTooSmall { need: 12, have: 5 }));
+        assert_eq!(
+            h.write_to(&mut out[..5]),
+            Err(BuildError::BufferTooSmall { need: 12, have: 5 })
+        );
     }
 }

@@ -26,13 +26,29 @@ pub struct CodecImpairment {
 
 impl CodecImpairment {
     /// G.711 with packet-loss concealment (G.113 Appendix I: Ie = 0, Bpl = 25.1).
-    pub const G711_PLC: Self = Self { ie: 0.0, bpl: 25.1, lookahead_ms: 0.0 };
+    pub const G711_PLC: Self = Self {
+        ie: 0.0,
+        bpl: 25.1,
+        lookahead_ms: 0.0,
+    };
     /// G.711 without concealment (G.113 Appendix I: Ie = 0, Bpl = 4.3).
-    pub const G711: Self = Self { ie: 0.0, bpl: 4.3, lookahead_ms: 0.0 };
+    pub const G711: Self = Self {
+        ie: 0.0,
+        bpl: 4.3,
+        lookahead_ms: 0.0,
+    };
     /// G.729A with VAD (G.113 Appendix I: Ie = 11, Bpl = 19.0), 5 ms lookahead.
-    pub const G729A: Self = Self { ie: 11.0, bpl: 19.0, lookahead_ms: 5.0 };
+    pub const G729A: Self = Self {
+        ie: 11.0,
+        bpl: 19.0,
+        lookahead_ms: 5.0,
+    };
     /// G.723.1 at 6.3 kbit/s with VAD (G.113 Appendix I: Ie = 15, Bpl = 16.1), 7.5 ms lookahead.
-    pub const G723_1: Self = Self { ie: 15.0, bpl: 16.1, lookahead_ms: 7.5 };
+    pub const G723_1: Self = Self {
+        ie: 15.0,
+        bpl: 16.1,
+        lookahead_ms: 7.5,
+    };
 }
 
 /// The inputs of an E-model estimate for one stream.
@@ -149,7 +165,8 @@ impl G107Params {
         let nfo = self.nfor + self.rlr;
         let pre = self.pr + 10.0 * (1.0 + 10f64.powf((10.0 - self.lstr) / 10.0)).log10();
         let nor = self.rlr - 121.0 + pre + 0.008 * (pre - 35.0).powi(2);
-        let nos = self.ps - self.slr - self.ds - 100.0 + 0.004 * (self.ps - olr - self.ds - 14.0).powi(2);
+        let nos =
+            self.ps - self.slr - self.ds - 100.0 + 0.004 * (self.ps - olr - self.ds - 14.0).powi(2);
         let no = 10.0
             * (10f64.powf(self.nc / 10.0)
                 + 10f64.powf(nos / 10.0)
@@ -161,8 +178,10 @@ impl G107Params {
         // §7.3 simultaneous impairment factor Is = Iolr + Ist + Iq.
         let xolr = olr + 0.2 * (64.0 + no - self.rlr);
         let iolr = 20.0 * ((1.0 + (xolr / 8.0).powi(8)).powf(1.0 / 8.0) - xolr / 8.0);
-        let stmro =
-            -10.0 * (10f64.powf(-self.stmr / 10.0) + (-self.t / 4.0).exp() * 10f64.powf(-self.telr / 10.0)).log10();
+        let stmro = -10.0
+            * (10f64.powf(-self.stmr / 10.0)
+                + (-self.t / 4.0).exp() * 10f64.powf(-self.telr / 10.0))
+            .log10();
         let ist = 12.0 * (1.0 + ((stmro - 13.0) / 6.0).powi(8)).powf(1.0 / 8.0)
             - 28.0 * (1.0 + ((stmro + 1.0) / 19.4).powi(35)).powf(1.0 / 35.0)
             - 13.0 * (1.0 + ((stmro - 3.0) / 33.0).powi(13)).powf(1.0 / 13.0)
@@ -190,7 +209,9 @@ impl G107Params {
             0.0
         } else {
             let x = (self.ta / 100.0).log10() / 2f64.log10();
-            25.0 * ((1.0 + x.powi(6)).powf(1.0 / 6.0) - 3.0 * (1.0 + (x / 3.0).powi(6)).powf(1.0 / 6.0) + 2.0)
+            25.0 * ((1.0 + x.powi(6)).powf(1.0 / 6.0)
+                - 3.0 * (1.0 + (x / 3.0).powi(6)).powf(1.0 / 6.0)
+                + 2.0)
         };
         let id = idte + idle + idd;
 
@@ -242,7 +263,10 @@ pub fn estimate(input: &EModelInput) -> Quality {
         ..G107Params::default()
     };
     let r = params.r_factor();
-    Quality { r_factor: r, mos_cq: mos_from_r(r) }
+    Quality {
+        r_factor: r,
+        mos_cq: mos_from_r(r),
+    }
 }
 
 impl Quality {
@@ -287,7 +311,11 @@ mod tests {
         // of R = 93.2".
         let r = G107Params::default().r_factor();
         assert!((r - 93.2).abs() < 0.05, "R = {r}");
-        assert!((mos_from_r(r) - 4.41).abs() < 0.01, "MOS = {}", mos_from_r(r));
+        assert!(
+            (mos_from_r(r) - 4.41).abs() < 0.01,
+            "MOS = {}",
+            mos_from_r(r)
+        );
     }
 
     #[test]
@@ -302,18 +330,30 @@ mod tests {
     fn loss_uses_percent_and_bpl() {
         // Ie,eff = 0 + 95 * 2 / (2 + 25.1) = 7.011 for 2 % random loss, G.711 with PLC.
         let base = G107Params::default();
-        let lossy = G107Params { ppl: 2.0, bpl: 25.1, ..base };
+        let lossy = G107Params {
+            ppl: 2.0,
+            bpl: 25.1,
+            ..base
+        };
         let d = base.r_factor() - lossy.r_factor();
         assert!((d - 95.0 * 2.0 / 27.1).abs() < 1e-9, "{d}");
         // Bursty loss hurts more: BurstR 2 -> 95 * 2 / (1 + 25.1).
-        let bursty = G107Params { burst_r: 2.0, ..lossy };
+        let bursty = G107Params {
+            burst_r: 2.0,
+            ..lossy
+        };
         let d2 = base.r_factor() - bursty.r_factor();
         assert!((d2 - 95.0 * 2.0 / 26.1).abs() < 1e-9, "{d2}");
     }
 
     #[test]
     fn delay_impairment_grows_past_100_ms() {
-        let at = |ms: f64| estimate(&EModelInput { one_way_delay_ms: ms, ..Default::default() });
+        let at = |ms: f64| {
+            estimate(&EModelInput {
+                one_way_delay_ms: ms,
+                ..Default::default()
+            })
+        };
         let r0 = at(0.0).r_factor;
         let r150 = at(150.0).r_factor;
         let r400 = at(400.0).r_factor;
@@ -325,7 +365,12 @@ mod tests {
 
     #[test]
     fn xr_block_units() {
-        let input = EModelInput { loss_percent: 50.0, jitter_buffer_ms: 40.0, packetization_ms: 20.0, ..Default::default() };
+        let input = EModelInput {
+            loss_percent: 50.0,
+            jitter_buffer_ms: 40.0,
+            packetization_ms: 20.0,
+            ..Default::default()
+        };
         let q = estimate(&input);
         let m = q.voip_metrics(Ssrc(7), &input, 30.0);
         assert_eq!(m.loss_rate, 128);

@@ -184,7 +184,11 @@ impl SourceStats {
 
     /// Records a sender report from this source, received at `arrival`.
     pub fn handle_sender_report(&mut self, ntp: NtpTime, rtp_timestamp: u32, arrival: Duration) {
-        self.last_sr = Some(LastSr { ntp, rtp_timestamp, arrival });
+        self.last_sr = Some(LastSr {
+            ntp,
+            rtp_timestamp,
+            arrival,
+        });
     }
 
     /// The source.
@@ -238,7 +242,11 @@ impl SourceStats {
 
     /// Interarrival jitter in milliseconds.
     pub fn jitter_ms(&self) -> f64 {
-        if self.clock_rate == 0 { 0.0 } else { self.jitter * 1000.0 / f64::from(self.clock_rate) }
+        if self.clock_rate == 0 {
+            0.0
+        } else {
+            self.jitter * 1000.0 / f64::from(self.clock_rate)
+        }
     }
 
     /// The largest jitter seen so far, in milliseconds.
@@ -332,7 +340,11 @@ impl SourceStats {
             received: self.received,
             expected,
             lost,
-            loss_percent: if expected == 0 { 0.0 } else { lost.max(0) as f64 * 100.0 / expected as f64 },
+            loss_percent: if expected == 0 {
+                0.0
+            } else {
+                lost.max(0) as f64 * 100.0 / expected as f64
+            },
             extended_highest_seq: self.extended_highest_seq(),
             jitter: self.jitter as u32,
             jitter_ms: self.jitter_ms(),
@@ -470,7 +482,10 @@ mod tests {
         // RFC 3550 §6.4.1 example: A = 0xb710:8000, LSR = 0xb705:2000, DLSR = 0x0005:4000
         // gives 0x0006:2000 = 6.125 s.
         let a = NtpTime(0xB710_8000u64 << 16);
-        assert_eq!(rtt_from_report(a, 0xB705_2000, 0x0005_4000), Some(Duration::from_millis(6125)));
+        assert_eq!(
+            rtt_from_report(a, 0xB705_2000, 0x0005_4000),
+            Some(Duration::from_millis(6125))
+        );
         assert_eq!(rtt_from_report(a, 0, 0), None);
     }
 

@@ -106,7 +106,7 @@ impl NtpTime {
     }
 
     /// This time plus a duration (wrapping like the wire format).
-    pub fn add(self, d: std::time::Duration) -> Self {
+    pub fn add_duration(self, d: std::time::Duration) -> Self {
         Self(self.0.wrapping_add(Self::from_duration(d).0))
     }
 }
@@ -130,7 +130,10 @@ mod tests {
         assert_eq!(t.0, (1 << 32) | 0x8000_0000);
         assert_eq!(t.middle32(), 0x0001_8000);
         assert_eq!(t.as_duration(), std::time::Duration::from_millis(1500));
-        assert_eq!(NtpTime::from_unix(std::time::Duration::ZERO).0 >> 32, 2_208_988_800);
+        assert_eq!(
+            NtpTime::from_unix(std::time::Duration::ZERO).0 >> 32,
+            2_208_988_800
+        );
     }
 
     #[test]

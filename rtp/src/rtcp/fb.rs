@@ -36,7 +36,9 @@ impl NackPair {
     /// The lost sequence numbers this entry names, in order.
     pub fn lost(self) -> impl Iterator<Item = u16> {
         std::iter::once(self.pid).chain(
-            (0..16).filter(move |i| self.blp & (1 << i) != 0).map(move |i| self.pid.wrapping_add(i + 1)),
+            (0..16)
+                .filter(move |i| self.blp & (1 << i) != 0)
+                .map(move |i| self.pid.wrapping_add(i + 1)),
         )
     }
 
@@ -63,7 +65,13 @@ impl NackPair {
 impl WireItem<'_> for NackPair {
     fn decode(b: &[u8]) -> Option<(Self, usize)> {
         let w = u32_at(b, 0)?;
-        Some((Self { pid: (w >> 16) as u16, blp: w as u16 }, 4))
+        Some((
+            Self {
+                pid: (w >> 16) as u16,
+                blp: w as u16,
+            },
+            4,
+        ))
     }
     fn encoded_len(&self) -> usize {
         4
@@ -120,7 +128,10 @@ impl PictureLossIndication {
         if body.len() != 8 {
             return None;
         }
-        Some(Self { sender_ssrc: Ssrc(u32_at(body, 0)?), media_ssrc: Ssrc(u32_at(body, 4)?) })
+        Some(Self {
+            sender_ssrc: Ssrc(u32_at(body, 0)?),
+            media_ssrc: Ssrc(u32_at(body, 4)?),
+        })
     }
 
     pub(super) fn write_body(&self, out: &mut [u8]) {

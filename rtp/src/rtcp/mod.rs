@@ -114,7 +114,11 @@ impl<'a> RtcpPacket<'a> {
     fn parse_at(whole: &'a [u8], at: usize) -> Result<(Self, usize), RtcpError> {
         let buf = whole.get(at..).unwrap_or_default();
         let Some(h) = buf.first_chunk::<HEADER_LEN>() else {
-            return Err(RtcpError::Truncated { at, need: HEADER_LEN, have: buf.len() });
+            return Err(RtcpError::Truncated {
+                at,
+                need: HEADER_LEN,
+                have: buf.len(),
+            });
         };
         let version = h[0] >> 6;
         if version != 2 {
@@ -124,7 +128,11 @@ impl<'a> RtcpPacket<'a> {
         let pt = h[1];
         let len = (usize::from(u16::from_be_bytes([h[2], h[3]])) + 1) * 4;
         let Some(packet) = buf.get(..len) else {
-            return Err(RtcpError::Truncated { at, need: len, have: buf.len() });
+            return Err(RtcpError::Truncated {
+                at,
+                need: len,
+                have: buf.len(),
+            });
         };
         let mut body = packet.get(HEADER_LEN..).unwrap_or_default();
         if h[0] & 0x20 != 0 {
@@ -137,12 +145,14 @@ impl<'a> RtcpPacket<'a> {
         }
         let malformed = |what| RtcpError::Malformed { pt, at, what };
         let p = match pt {
-            pt::SR => Self::SenderReport(SenderReport::parse_body(count, body).ok_or_else(
-                || malformed("sender report shorter than its report count"),
-            )?),
-            pt::RR => Self::ReceiverReport(ReceiverReport::parse_body(count, body).ok_or_else(
-                || malformed("receiver report shorter than its report count"),
-            )?),
+            pt::SR => Self::SenderReport(
+                SenderReport::parse_body(count, body)
+                    .ok_or_else(|| malformed("sender report shorter than its report count"))?,
+            ),
+            pt::RR => Self::ReceiverReport(
+                ReceiverReport::parse_body(count, body)
+                    .ok_or_else(|| malformed("receiver report shorter than its report count"))?,
+            ),
             pt::SDES => Self::SourceDescription(
                 SourceDescription::parse_body(count, body)
                     .ok_or_else(|| malformed("sdes chunks do not match the source count"))?,
@@ -152,7 +162,8 @@ impl<'a> RtcpPacket<'a> {
                     .ok_or_else(|| malformed("bye shorter than its source count"))?,
             ),
             pt::APP => Self::App(
-                App::parse_body(count, body).ok_or_else(|| malformed("app shorter than 8 bytes"))?,
+                App::parse_body(count, body)
+                    .ok_or_else(|| malformed("app shorter than 8 bytes"))?,
             ),
             pt::RTPFB if count == fb::FMT_GENERIC_NACK => Self::GenericNack(
                 GenericNack::parse_body(body)
@@ -204,7 +215,9 @@ impl<'a> RtcpPacket<'a> {
             Self::Unknown { count, .. } => usize::from(*count),
         };
         if n > 31 {
-            return Err(BuildError::FieldTooLarge { what: "rtcp count field" });
+            return Err(BuildError::FieldTooLarge {
+                what: "rtcp count field",
+            });
         }
         Ok(n as u8)
     }
@@ -238,10 +251,15 @@ impl<'a> RtcpPacket<'a> {
         let need = self.encoded_len();
         let count = self.count_field()?;
         let Some(out) = out.get_mut(..need) else {
-            return Err(BuildError::BufferTooSmall { need, have: out.len() });
+            return Err(BuildError::BufferTooSmall {
+                need,
+                have: out.len(),
+            });
         };
         let Ok(words) = u16::try_from(need / 4 - 1) else {
-            return Err(BuildError::FieldTooLarge { what: "rtcp length" });
+            return Err(BuildError::FieldTooLarge {
+                what: "rtcp length",
+            });
         };
         let (h, body) = out.split_at_mut(HEADER_LEN);
         h[0] = 0x80 | count;
@@ -281,14 +299,21 @@ pub fn parse_compound(buf: &[u8], validation: Validation) -> Result<Compound<'_>
     let mut at = 0;
     let mut cname = false;
     while at < buf.len() {
-        let (p, len) = RtcpPacket::parse_at(buf, at)?;
-        let padded = buf.get(at).is_some_and(|b| b & 0x20 != 0);
-        if padded && at + len != buf.len() {
+        // RFC 3550 A.2: only the last packet may be padded; checked before the body so the
+        // error names the real cause.
+        if let Some(h) = buf.get(at..).and_then(|b| b.first_chunk::<HEADER_LEN>())
+            && h[0] & 0x20 != 0
+            && at + (usize::from(u16::from_be_bytes([h[2], h[3]])) + 1) * 4 != buf.len()
+        {
             return Err(RtcpError::BadPadding { at });
         }
+        let (p, len) = RtcpPacket::parse_at(buf, at)?;
         if at == 0
             && validation == Validation::Compound
-            && !matches!(p, RtcpPacket::SenderReport(_) | RtcpPacket::ReceiverReport(_))
+            && !matches!(
+                p,
+                RtcpPacket::SenderReport(_) | RtcpPacket::ReceiverReport(_)
+            )
         {
             return Err(RtcpError::FirstNotReport(p.packet_type()));
         }
@@ -332,7 +357,10 @@ pub fn compound_len(packets: &[RtcpPacket<'_>]) -> usize {
 pub fn write_compound(packets: &[RtcpPacket<'_>], out: &mut [u8]) -> Result<usize, BuildError> {
     let need = compound_len(packets);
     if out.len() < need {
-        return Err(BuildError::BufferTooSmall { need, have: out.len() });
+        return Err(BuildError::BufferTooSmall {
+            need,
+            have: out.len(),
+        });
     }
     let mut at = 0;
     for p in packets {

@@ -209,7 +209,9 @@ impl<'a> SourceDescription<'a> {
     }
 
     pub(super) fn parse_body(count: u8, body: &'a [u8]) -> Option<Self> {
-        Some(Self { chunks: List::validate(body, Some(usize::from(count)))? })
+        Some(Self {
+            chunks: List::validate(body, Some(usize::from(count)))?,
+        })
     }
 
     pub(super) fn body_len(&self) -> usize {

@@ -18,7 +18,10 @@ pub struct ExtendedReport<'a> {
 
 impl<'a> ExtendedReport<'a> {
     pub(super) fn parse_body(body: &'a [u8]) -> Option<Self> {
-        Some(Self { ssrc: Ssrc(u32_at(body, 0)?), blocks: List::validate(body.get(4..)?, None)? })
+        Some(Self {
+            ssrc: Ssrc(u32_at(body, 0)?),
+            blocks: List::validate(body.get(4..)?, None)?,
+        })
     }
 
     pub(super) fn body_len(&self) -> usize {
@@ -88,7 +91,14 @@ pub struct DlrrItem {
 
 impl WireItem<'_> for DlrrItem {
     fn decode(b: &[u8]) -> Option<(Self, usize)> {
-        Some((Self { ssrc: Ssrc(u32_at(b, 0)?), lrr: u32_at(b, 4)?, dlrr: u32_at(b, 8)? }, 12))
+        Some((
+            Self {
+                ssrc: Ssrc(u32_at(b, 0)?),
+                lrr: u32_at(b, 4)?,
+                dlrr: u32_at(b, 8)?,
+            },
+            12,
+        ))
     }
     fn encoded_len(&self) -> usize {
         12
@@ -201,7 +211,9 @@ impl<'a> WireItem<'a> for XrBlock<'a> {
         let len = 4 + 4 * words;
         let d = b.get(4..len)?;
         let block = match (block_type, words) {
-            (bt::RRTR, 2) => Self::Rrtr { ntp: NtpTime(u64_at(d, 0)?) },
+            (bt::RRTR, 2) => Self::Rrtr {
+                ntp: NtpTime(u64_at(d, 0)?),
+            },
             (bt::DLRR, _) if words % 3 == 0 => Self::Dlrr(List::Wire(d)),
             (bt::STATISTICS_SUMMARY, 9) => Self::StatisticsSummary(StatisticsSummary {
                 loss_flag: type_specific & 0x80 != 0,
@@ -250,7 +262,11 @@ impl<'a> WireItem<'a> for XrBlock<'a> {
             }
             // RFC 3611 §3: unknown block types (and known types with another length) are
             // skipped by their length, so they are kept opaque.
-            _ => Self::Unknown { block_type, type_specific, data: d },
+            _ => Self::Unknown {
+                block_type,
+                type_specific,
+                data: d,
+            },
         };
         Some((block, len))
     }
@@ -279,7 +295,11 @@ impl<'a> WireItem<'a> for XrBlock<'a> {
                     | ((s.ttl_or_hop_limit & 0x03) << 3),
             ),
             Self::VoipMetrics(_) => (bt::VOIP_METRICS, 0),
-            Self::Unknown { block_type, type_specific, .. } => (*block_type, *type_specific),
+            Self::Unknown {
+                block_type,
+                type_specific,
+                ..
+            } => (*block_type, *type_specific),
         };
         if let Some(h) = out.get_mut(..2) {
             h.copy_from_slice(&[block_type, type_specific]);
@@ -310,7 +330,12 @@ impl<'a> WireItem<'a> for XrBlock<'a> {
             Self::VoipMetrics(v) => {
                 put_u32(d, 0, v.ssrc.0);
                 if let Some(t) = d.get_mut(4..8) {
-                    t.copy_from_slice(&[v.loss_rate, v.discard_rate, v.burst_density, v.gap_density]);
+                    t.copy_from_slice(&[
+                        v.loss_rate,
+                        v.discard_rate,
+                        v.burst_density,
+                        v.gap_density,
+                    ]);
                 }
                 put_u16(d, 8, v.burst_duration);
                 put_u16(d, 10, v.gap_duration);

@@ -1,0 +1,910 @@
+//! One RTP session, sans-IO ([RFC 3550 §6], §8, Appendix A.7): the sender (SSRC, sequence
+//! numbers, timestamps, SR counts, SSRC collisions), the reception statistics of every remote
+//! source, the RTCP report schedule with timer reconsideration, BYE, timeouts, and call
+//! quality per stream.
+//!
+//! [RFC 3550 §6]: https://www.rfc-editor.org/rfc/rfc3550#section-6
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use thiserror::Error;
+
+use crate::error::RtcpError;
+use crate::packet::{RtpHeader, RtpPacket};
+use crate::quality::{self, CodecImpairment, EModelInput, Quality};
+use crate::rtcp::{
+    self, ExtendedReport, Goodbye, List, ReceiverReport, ReportBlock, RtcpPacket, SenderReport,
+    SourceDescription, Validation, XrBlock,
+};
+use crate::stats::{ReceptionStats, SeqUpdate, SourceStats, rtt_from_report};
+use crate::types::{MediaTime, NtpTime, Ssrc};
+
+/// Configuration of an [`RtpSession`].
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    /// Media clock rate in Hz (8000 for G.711).
+    pub clock_rate: u32,
+    /// Payload type of [`RtpSession::send_rtp`].
+    pub payload_type: u8,
+    /// Our CNAME (RFC 3550 §6.5.1), e.g. `user@host`.
+    pub cname: String,
+    /// Seed of the session's random source (SSRC, first sequence number and timestamp, RTCP
+    /// interval randomization). Sessions with the same seed and inputs behave identically.
+    pub seed: u64,
+    /// A fixed SSRC instead of a random one.
+    pub ssrc: Option<Ssrc>,
+    /// Session bandwidth in bit/s (RTCP gets 5 % of it, RFC 3550 §6.2).
+    pub session_bandwidth: u32,
+    /// Use the reduced minimum RTCP interval, 360 / (session bandwidth in kbit/s) seconds
+    /// (RFC 3550 §6.2), instead of 5 s.
+    pub reduced_minimum: bool,
+    /// Accept reduced-size RTCP (RFC 5506) instead of requiring §6.1 compounds.
+    pub reduced_size: bool,
+    /// Packets in sequence before a new source is valid (RFC 3550 A.1 MIN_SEQUENTIAL).
+    pub min_sequential: u8,
+    /// Most remote sources tracked; packets of further sources are counted as dropped.
+    pub max_sources: usize,
+    /// Wallclock (NTP) time at the `now` passed to [`RtpSession::new`]; SR timestamps follow it.
+    pub wallclock: NtpTime,
+    /// The codec's E-model factors, for [`RtpSession::quality`] and the XR VoIP metrics block.
+    pub codec: CodecImpairment,
+    /// Packetization interval (ptime), ms.
+    pub packetization_ms: f64,
+    /// Playout (jitter buffer) delay, ms, for the E-model.
+    pub jitter_buffer_ms: f64,
+    /// Add an RFC 3611 VoIP metrics block about each source to every report.
+    pub rtcp_xr: bool,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            clock_rate: 8000,
+            payload_type: 0,
+            cname: "telox@localhost".into(),
+            seed: 0,
+            ssrc: None,
+            // G.711 at 50 packets/s: 64 kbit/s + 50 * (12 RTP + 8 UDP + 20 IP) * 8.
+            session_bandwidth: 80_000,
+            reduced_minimum: false,
+            reduced_size: false,
+            min_sequential: 2,
+            max_sources: 32,
+            wallclock: NtpTime::default(),
+            codec: CodecImpairment::G711_PLC,
+            packetization_ms: 20.0,
+            jitter_buffer_ms: 40.0,
+            rtcp_xr: false,
+        }
+    }
+}
+
+/// Misuse of a session (network input never causes these).
+#[derive(Clone, Copy, Debug, Eq, Error, PartialEq)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The session was closed with [`RtpSession::close`].
+    #[error("rtp session is closed")]
+    Closed,
+}
+
+/// Something the application may want to know.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// A remote source passed probation (RFC 3550 A.1).
+    NewSource {
+        /// The source.
+        ssrc: Ssrc,
+    },
+    /// A remote source left with BYE (RFC 3550 §6.6).
+    Bye {
+        /// The source.
+        ssrc: Ssrc,
+        /// Its reason, if it gave one (lossy UTF-8).
+        reason: Option<String>,
+    },
+    /// A remote source was not heard from for five deterministic intervals (RFC 3550 §6.3.5).
+    Timeout {
+        /// The source.
+        ssrc: Ssrc,
+    },
+    /// A remote source uses our SSRC: we sent BYE for the old one and took a new one
+    /// (RFC 3550 §8.2).
+    SsrcCollision {
+        /// The SSRC we gave up.
+        old: Ssrc,
+        /// The SSRC we use from now on.
+        new: Ssrc,
+    },
+    /// A report block about our stream arrived in an SR or RR.
+    Report {
+        /// Who sent it.
+        from: Ssrc,
+        /// The block.
+        block: ReportBlock,
+        /// The round-trip time it gives (LSR/DLSR), if any.
+        rtt: Option<Duration>,
+    },
+    /// A generic NACK for our stream (RFC 4585).
+    Nack {
+        /// Who sent it.
+        from: Ssrc,
+        /// The lost sequence numbers.
+        lost: Vec<u16>,
+    },
+    /// A picture loss indication (RFC 4585).
+    PictureLoss {
+        /// Who sent it.
+        from: Ssrc,
+    },
+}
+
+#[derive(Clone, Debug)]
+struct Source {
+    stats: SourceStats,
+    last_heard: Instant,
+    last_rtp: Option<Instant>,
+    sender: bool,
+    rtp_since_report: bool,
+    cname: Option<Vec<u8>>,
+    rtt: Option<Duration>,
+}
+
+#[derive(Clone, Debug)]
+struct Bye {
+    reason: Option<String>,
+    members: usize,
+}
+
+/// One RTP session ([RFC 3550 §6], Appendix A.7), sans-IO.
+///
+/// Drain rule: after [`new`](Self::new) and after any `handle_*`, `send_*` or
+/// [`close`](Self::close) call, drain [`poll_transmit`](Self::poll_transmit) (RTCP compounds to
+/// send) and [`poll_event`](Self::poll_event) until both return `None`, then call
+/// [`handle_timeout`](Self::handle_timeout) at [`poll_timeout`](Self::poll_timeout).
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use bytes::Bytes;
+/// use telox_rtp::{MediaTime, RtpSession, SessionConfig};
+///
+/// let start = Instant::now();
+/// let mut s = RtpSession::new(SessionConfig { seed: 7, ..Default::default() }, start);
+/// let pkt = s.send_rtp(start, MediaTime::new(0, 8000), true, Bytes::from_static(&[0xFF; 160]));
+/// assert_eq!(pkt.payload().len(), 160);
+/// let deadline = s.poll_timeout().unwrap();
+/// s.handle_timeout(deadline);
+/// let rtcp = s.poll_transmit().unwrap(); // SR + SDES CNAME
+/// assert_eq!(rtcp[1], 200);
+/// assert!(s.poll_timeout().unwrap() > deadline);
+/// ```
+///
+/// [RFC 3550 §6]: https://www.rfc-editor.org/rfc/rfc3550#section-6
+#[derive(Debug)]
+pub struct RtpSession {
+    config: SessionConfig,
+    rng: StdRng,
+    start: Instant,
+    ssrc: Ssrc,
+    seq: u16,
+    ts_offset: u32,
+    packet_count: u32,
+    octet_count: u32,
+    last_sent: Option<(Instant, u32)>,
+    sent_since_report: bool,
+    we_sent: bool,
+    sent_anything: bool,
+    sources: Vec<Source>,
+    dropped_sources: u64,
+    tp: Instant,
+    tn: Instant,
+    pmembers: usize,
+    avg_rtcp_size: f64,
+    initial: bool,
+    bye: Option<Bye>,
+    closed: bool,
+    transmit: VecDeque<Bytes>,
+    events: VecDeque<SessionEvent>,
+}
+
+/// RFC 3550 §6.3.3: packet sizes include lower-layer headers (IPv4 + UDP).
+const LOWER_LAYER_OVERHEAD: usize = 28;
+/// RFC 3550 A.7: "RTCP_MIN_TIME = 5."
+const RTCP_MIN_TIME: f64 = 5.0;
+/// RFC 3550 A.7: "COMPENSATION = 2.71828 - 1.5".
+const COMPENSATION: f64 = std::f64::consts::E - 1.5;
+/// RFC 3550 §6.3.5: "the multiplier M (5)".
+const TIMEOUT_MULTIPLIER: u32 = 5;
+
+impl RtpSession {
+    /// A session started at `now`; the first RTCP report is scheduled per §6.3.2 (half the
+    /// minimum interval, randomized).
+    pub fn new(config: SessionConfig, now: Instant) -> Self {
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        // RFC 3550 §5.1: "The initial value of the sequence number SHOULD be random" and §5.1:
+        // "The initial value of the timestamp SHOULD be random".
+        let ssrc = config.ssrc.unwrap_or_else(|| Ssrc(rng.random()));
+        let seq = rng.random();
+        let ts_offset = rng.random();
+        let avg = (80 + config.cname.len() + LOWER_LAYER_OVERHEAD) as f64;
+        let mut s = Self {
+            config,
+            rng,
+            start: now,
+            ssrc,
+            seq,
+            ts_offset,
+            packet_count: 0,
+            octet_count: 0,
+            last_sent: None,
+            sent_since_report: false,
+            we_sent: false,
+            sent_anything: false,
+            sources: Vec::new(),
+            dropped_sources: 0,
+            tp: now,
+            tn: now,
+            pmembers: 1,
+            avg_rtcp_size: avg,
+            initial: true,
+            bye: None,
+            closed: false,
+            transmit: VecDeque::new(),
+            events: VecDeque::new(),
+        };
+        let t = s.rtcp_interval(true);
+        s.tn = now + t;
+        s
+    }
+
+    /// Our SSRC.
+    pub fn ssrc(&self) -> Ssrc {
+        self.ssrc
+    }
+
+    /// The sequence number the next packet will carry.
+    pub fn next_sequence_number(&self) -> u16 {
+        self.seq
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// Packets and payload octets sent under the current SSRC (the SR counts).
+    pub fn sent(&self) -> (u32, u32) {
+        (self.packet_count, self.octet_count)
+    }
+
+    /// Sends a packet with the configured payload type; see [`send_packet`](Self::send_packet).
+    pub fn send_rtp(
+        &mut self,
+        now: Instant,
+        media: MediaTime,
+        marker: bool,
+        payload: Bytes,
+    ) -> RtpPacket<Bytes> {
+        let pt = self.config.payload_type;
+        self.send_packet(now, pt, media, marker, &payload)
+    }
+
+    /// Builds the next RTP packet: our SSRC, the next sequence number, and the RTP timestamp
+    /// `media` ticks after the random initial timestamp; counts it for the SR. `media` is at
+    /// the session's clock rate (telephone events share it, RFC 4733 §2.1).
+    pub fn send_packet(
+        &mut self,
+        now: Instant,
+        payload_type: u8,
+        media: MediaTime,
+        marker: bool,
+        payload: &[u8],
+    ) -> RtpPacket<Bytes> {
+        let timestamp = self.ts_offset.wrapping_add(media.rtp_timestamp());
+        let header = RtpHeader {
+            marker,
+            payload_type,
+            sequence_number: self.seq,
+            timestamp,
+            ssrc: self.ssrc,
+            ..RtpHeader::default()
+        };
+        let mut buf = BytesMut::zeroed(header.packet_len(payload.len()));
+        // The buffer is exactly packet_len and the header has no CSRC or extension, so the
+        // write cannot fail; a failure would leave a zeroed (version 0) buffer.
+        let _ = header.write_packet(payload, &mut buf);
+        self.seq = self.seq.wrapping_add(1);
+        self.packet_count = self.packet_count.wrapping_add(1);
+        self.octet_count = self.octet_count.wrapping_add(payload.len() as u32);
+        self.last_sent = Some((now, timestamp));
+        self.sent_since_report = true;
+        self.we_sent = true;
+        self.sent_anything = true;
+        RtpPacket::from_built(buf.freeze(), 12)
+    }
+
+    /// Handles a received RTP packet: SSRC collision check (§8.2), then the sequence and jitter
+    /// statistics of its source (A.1, A.8). Returns what the statistics made of it, so the
+    /// caller can skip packets of a source on probation.
+    ///
+    /// # Errors
+    /// [`SessionError::Closed`] after [`close`](Self::close).
+    pub fn handle_rtp<T: AsRef<[u8]>>(
+        &mut self,
+        now: Instant,
+        packet: &RtpPacket<T>,
+    ) -> Result<SeqUpdate, SessionError> {
+        if self.closed {
+            return Err(SessionError::Closed);
+        }
+        let ssrc = packet.ssrc();
+        if ssrc == self.ssrc {
+            self.collision(now);
+            return Ok(SeqUpdate::Probation);
+        }
+        let arrival = now.saturating_duration_since(self.start);
+        let Some(i) = self.source_index(now, ssrc, Some(packet.sequence_number())) else {
+            self.dropped_sources += 1;
+            return Ok(SeqUpdate::Probation);
+        };
+        let src = &mut self.sources[i];
+        src.last_heard = now;
+        src.last_rtp = Some(now);
+        src.sender = true;
+        src.rtp_since_report = true;
+        let r = src
+            .stats
+            .update(packet.sequence_number(), packet.timestamp(), arrival);
+        if r == SeqUpdate::Validated {
+            self.events.push_back(SessionEvent::NewSource { ssrc });
+        }
+        Ok(r)
+    }
+
+    /// Handles a received RTCP compound (or reduced-size packet if configured).
+    ///
+    /// # Errors
+    /// [`RtcpError`] when the datagram fails validation; nothing of it is used then.
+    pub fn handle_rtcp(&mut self, now: Instant, compound: &[u8]) -> Result<(), RtcpError> {
+        let validation = if self.config.reduced_size {
+            Validation::ReducedSize
+        } else {
+            Validation::Compound
+        };
+        let packets = rtcp::parse_compound(compound, validation)?;
+        // RFC 3550 A.7 OnReceive: "avg_rtcp_size = (1./16.)*packet_size + (15./16.)*(avg_rtcp_size)".
+        self.avg_rtcp_size +=
+            ((compound.len() + LOWER_LAYER_OVERHEAD) as f64 - self.avg_rtcp_size) / 16.0;
+        let arrival = now.saturating_duration_since(self.start);
+        let ntp_now = self.wallclock(now);
+        for p in packets {
+            match p {
+                RtcpPacket::SenderReport(sr) => {
+                    if self.is_own(now, sr.ssrc, compound) {
+                        return Ok(());
+                    }
+                    if let Some(i) = self.source_index(now, sr.ssrc, None) {
+                        let s = &mut self.sources[i];
+                        s.last_heard = now;
+                        s.stats
+                            .handle_sender_report(sr.ntp, sr.rtp_timestamp, arrival);
+                    }
+                    self.handle_blocks(sr.ssrc, &sr.reports, ntp_now);
+                }
+                RtcpPacket::ReceiverReport(rr) => {
+                    if self.is_own(now, rr.ssrc, compound) {
+                        return Ok(());
+                    }
+                    if let Some(i) = self.source_index(now, rr.ssrc, None) {
+                        self.sources[i].last_heard = now;
+                    }
+                    self.handle_blocks(rr.ssrc, &rr.reports, ntp_now);
+                }
+                RtcpPacket::SourceDescription(sdes) => {
+                    for chunk in sdes.chunks.iter() {
+                        if let (Some(c), Some(s)) = (
+                            chunk.cname(),
+                            self.sources
+                                .iter_mut()
+                                .find(|s| s.stats.ssrc() == chunk.ssrc),
+                        ) && s.cname.as_deref() != Some(c)
+                        {
+                            s.cname = Some(c.to_vec());
+                        }
+                    }
+                }
+                RtcpPacket::Goodbye(bye) => {
+                    let reason = bye.reason.map(|r| String::from_utf8_lossy(r).into_owned());
+                    for ssrc in bye.sources.iter() {
+                        if let Some(b) = &mut self.bye {
+                            // RFC 3550 §6.3.7: while leaving, count the BYEs received as members.
+                            b.members += 1;
+                        }
+                        if let Some(i) = self.sources.iter().position(|s| s.stats.ssrc() == ssrc) {
+                            self.sources.swap_remove(i);
+                            self.events.push_back(SessionEvent::Bye {
+                                ssrc,
+                                reason: reason.clone(),
+                            });
+                        }
+                    }
+                    self.reverse_reconsideration(now);
+                }
+                RtcpPacket::GenericNack(n) if n.media_ssrc == self.ssrc => {
+                    let lost = n.pairs.iter().flat_map(|p| p.lost()).collect();
+                    self.events.push_back(SessionEvent::Nack {
+                        from: n.sender_ssrc,
+                        lost,
+                    });
+                }
+                RtcpPacket::PictureLossIndication(p) if p.media_ssrc == self.ssrc => {
+                    self.events.push_back(SessionEvent::PictureLoss {
+                        from: p.sender_ssrc,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the RTCP timer (A.7 OnExpire with timer reconsideration) and the §6.3.5 timeouts.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed || now < self.tn {
+            return;
+        }
+        if let Some(bye) = &self.bye {
+            // RFC 3550 §6.3.7: BYE reconsideration with members counted from received BYEs.
+            let members = bye.members;
+            let t = self.interval_for(members, 0, false, true);
+            if self.tp + t <= now {
+                self.send_bye(now);
+            } else {
+                self.tn = self.tp + t;
+            }
+            return;
+        }
+        self.check_timeouts(now);
+        let t = self.rtcp_interval(self.initial);
+        if self.tp + t <= now {
+            let len = self.send_report(now, None);
+            self.avg_rtcp_size += ((len + LOWER_LAYER_OVERHEAD) as f64 - self.avg_rtcp_size) / 16.0;
+            self.tp = now;
+            self.initial = false;
+            self.pmembers = self.members();
+            let t = self.rtcp_interval(false);
+            self.tn = now + t;
+        } else {
+            self.tn = self.tp + t;
+        }
+    }
+
+    /// Leaves the session: sends BYE now when there are fewer than 50 members, else schedules
+    /// it with BYE reconsideration (RFC 3550 §6.3.7). Nothing is sent if we never sent RTP or
+    /// RTCP ("if a participant ... never sent an RTP or RTCP packet, it MUST NOT send a BYE").
+    pub fn close(&mut self, now: Instant, reason: Option<&str>) {
+        if self.closed || self.bye.is_some() {
+            return;
+        }
+        let bye = Bye {
+            reason: reason.map(str::to_owned),
+            members: 1,
+        };
+        if !self.sent_anything {
+            self.closed = true;
+            return;
+        }
+        self.bye = Some(bye);
+        if self.members() < 50 {
+            self.send_bye(now);
+        } else {
+            self.tp = now;
+            self.initial = true;
+            self.we_sent = false;
+            self.avg_rtcp_size = 100.0;
+            let t = self.interval_for(1, 0, false, true);
+            self.tn = now + t;
+        }
+    }
+
+    /// The next RTCP compound to send.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        self.transmit.pop_front()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout); `None` once closed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        (!self.closed).then_some(self.tn)
+    }
+
+    /// Statistics of the main remote source: the first validated one still present (the usual
+    /// one-to-one call), or empty statistics when none is.
+    pub fn stats(&self) -> ReceptionStats {
+        self.sources
+            .iter()
+            .find(|s| s.stats.is_valid())
+            .map(Self::snapshot)
+            .unwrap_or_default()
+    }
+
+    /// Statistics of every tracked remote source.
+    pub fn sources(&self) -> impl Iterator<Item = ReceptionStats> + '_ {
+        self.sources.iter().map(Self::snapshot)
+    }
+
+    /// Statistics of one remote source.
+    pub fn source_stats(&self, ssrc: Ssrc) -> Option<ReceptionStats> {
+        self.sources
+            .iter()
+            .find(|s| s.stats.ssrc() == ssrc)
+            .map(Self::snapshot)
+    }
+
+    /// The CNAME a remote source announced.
+    pub fn cname_of(&self, ssrc: Ssrc) -> Option<&[u8]> {
+        self.sources
+            .iter()
+            .find(|s| s.stats.ssrc() == ssrc)?
+            .cname
+            .as_deref()
+    }
+
+    /// Packets dropped because `max_sources` sources were already tracked.
+    pub fn dropped_sources(&self) -> u64 {
+        self.dropped_sources
+    }
+
+    /// The E-model estimate of the stream received from `ssrc`: its loss percentage and burst
+    /// ratio, half the RTT (or 0 before one is measured) as one-way delay, and the configured
+    /// codec, packetization and playout delay.
+    pub fn quality(&self, ssrc: Ssrc) -> Option<Quality> {
+        let s = self.sources.iter().find(|s| s.stats.ssrc() == ssrc)?;
+        Some(quality::estimate(&self.emodel_input(s)))
+    }
+
+    /// The NTP time at `now` on the session's wallclock (config `wallclock` + elapsed).
+    pub fn wallclock(&self, now: Instant) -> NtpTime {
+        self.config
+            .wallclock
+            .add_duration(now.saturating_duration_since(self.start))
+    }
+
+    fn snapshot(s: &Source) -> ReceptionStats {
+        ReceptionStats {
+            rtt: s.rtt,
+            ..s.stats.snapshot()
+        }
+    }
+
+    fn emodel_input(&self, s: &Source) -> EModelInput {
+        let st = s.stats.snapshot();
+        EModelInput {
+            codec: self.config.codec,
+            packetization_ms: self.config.packetization_ms,
+            one_way_delay_ms: s.rtt.map_or(0.0, |r| r.as_secs_f64() * 500.0),
+            jitter_buffer_ms: self.config.jitter_buffer_ms,
+            loss_percent: st.loss_percent,
+            burst_ratio: st.burst_ratio,
+        }
+    }
+
+    fn source_index(&mut self, now: Instant, ssrc: Ssrc, seq: Option<u16>) -> Option<usize> {
+        if let Some(i) = self.sources.iter().position(|s| s.stats.ssrc() == ssrc) {
+            return Some(i);
+        }
+        if self.sources.len() >= self.config.max_sources {
+            return None;
+        }
+        let stats = SourceStats::new(
+            ssrc,
+            seq.unwrap_or(0),
+            self.config.clock_rate,
+            self.config.min_sequential,
+        );
+        self.sources.push(Source {
+            stats,
+            last_heard: now,
+            last_rtp: None,
+            sender: false,
+            rtp_since_report: false,
+            cname: None,
+            rtt: None,
+        });
+        Some(self.sources.len() - 1)
+    }
+
+    /// Whether an RTCP packet claims our SSRC: a loop of our own packets (same CNAME, ignored)
+    /// or a collision (handled, §8.2). Either way the compound is not used further.
+    fn is_own(&mut self, now: Instant, ssrc: Ssrc, compound: &[u8]) -> bool {
+        if ssrc != self.ssrc {
+            return false;
+        }
+        let looped = rtcp::parse_compound(compound, Validation::ReducedSize).is_ok_and(|mut ps| {
+            ps.any(|p| match p {
+                RtcpPacket::SourceDescription(s) => s
+                    .chunks
+                    .iter()
+                    .any(|c| c.ssrc == ssrc && c.cname() == Some(self.config.cname.as_bytes())),
+                _ => false,
+            })
+        });
+        if !looped {
+            self.collision(now);
+        }
+        true
+    }
+
+    /// RFC 3550 §8.2: "the participant MUST send an RTCP BYE packet with the old identifier and
+    /// choose a new random one".
+    fn collision(&mut self, now: Instant) {
+        let old = self.ssrc;
+        if self.sent_anything {
+            self.queue_bye_compound(now, Some("SSRC collision"));
+        }
+        let mut new = Ssrc(self.rng.random());
+        while new == old || self.sources.iter().any(|s| s.stats.ssrc() == new) {
+            new = Ssrc(self.rng.random());
+        }
+        self.ssrc = new;
+        self.packet_count = 0;
+        self.octet_count = 0;
+        self.events
+            .push_back(SessionEvent::SsrcCollision { old, new });
+    }
+
+    fn handle_blocks(&mut self, from: Ssrc, blocks: &List<'_, ReportBlock>, ntp_now: NtpTime) {
+        for block in blocks.iter().filter(|b| b.ssrc == self.ssrc) {
+            let rtt = rtt_from_report(ntp_now, block.lsr, block.dlsr);
+            if let (Some(r), Some(s)) = (
+                rtt,
+                self.sources.iter_mut().find(|s| s.stats.ssrc() == from),
+            ) {
+                s.rtt = Some(r);
+            }
+            self.events
+                .push_back(SessionEvent::Report { from, block, rtt });
+        }
+    }
+
+    fn members(&self) -> usize {
+        1 + self.sources.iter().filter(|s| s.stats.is_valid()).count()
+    }
+
+    fn senders(&self) -> usize {
+        usize::from(self.we_sent)
+            + self
+                .sources
+                .iter()
+                .filter(|s| s.sender && s.stats.is_valid())
+                .count()
+    }
+
+    fn rtcp_interval(&mut self, initial: bool) -> Duration {
+        let (m, s, w) = (self.members(), self.senders(), self.we_sent);
+        self.interval_for(m, s, w, initial)
+    }
+
+    /// RFC 3550 A.7 `rtcp_interval()`, randomized.
+    fn interval_for(
+        &mut self,
+        members: usize,
+        senders: usize,
+        we_sent: bool,
+        initial: bool,
+    ) -> Duration {
+        let t = self.deterministic_interval(
+            members,
+            senders,
+            we_sent,
+            initial,
+            self.config.reduced_minimum,
+        );
+        // RFC 3550 A.7: "t = t * (drand48() + 0.5); t = t / COMPENSATION;"
+        let t = t * self.rng.random_range(0.5..1.5) / COMPENSATION;
+        Duration::from_secs_f64(t)
+    }
+
+    fn deterministic_interval(
+        &self,
+        members: usize,
+        senders: usize,
+        we_sent: bool,
+        initial: bool,
+        reduced: bool,
+    ) -> f64 {
+        // RFC 3550 §6.2: the reduced minimum is "360 divided by the session bandwidth in
+        // kilobits/second"; §6.3.2: the initial interval uses half the minimum.
+        let mut min_time = if reduced {
+            360.0 / (f64::from(self.config.session_bandwidth.max(1)) / 1000.0)
+        } else {
+            RTCP_MIN_TIME
+        };
+        if initial {
+            min_time /= 2.0;
+        }
+        // RFC 3550 §6.2: RTCP gets 5 % of the session bandwidth; in octets per second.
+        let mut rtcp_bw = f64::from(self.config.session_bandwidth) * 0.05 / 8.0;
+        let mut n = members as f64;
+        // RFC 3550 A.7: "if (senders <= members * RTCP_SENDER_BW_FRACTION)"
+        if (senders as f64) <= n * 0.25 {
+            if we_sent {
+                rtcp_bw *= 0.25;
+                n = senders as f64;
+            } else {
+                rtcp_bw *= 0.75;
+                n -= senders as f64;
+            }
+        }
+        let t = if rtcp_bw > 0.0 {
+            self.avg_rtcp_size * n / rtcp_bw
+        } else {
+            min_time
+        };
+        t.max(min_time)
+    }
+
+    /// RFC 3550 §6.3.4: when members leave, pull the next report earlier.
+    fn reverse_reconsideration(&mut self, now: Instant) {
+        let members = self.members();
+        if members < self.pmembers && self.bye.is_none() {
+            let ratio = members as f64 / self.pmembers as f64;
+            if self.tn > now {
+                self.tn = now + (self.tn - now).mul_f64(ratio);
+            }
+            if now > self.tp {
+                self.tp = now - (now - self.tp).mul_f64(ratio);
+            }
+            self.pmembers = members;
+        }
+    }
+
+    fn check_timeouts(&mut self, now: Instant) {
+        // RFC 3550 §6.3.5: the deterministic interval with the 5 s minimum, not reduced.
+        let (m, s, w) = (self.members(), self.senders(), self.we_sent);
+        let td = Duration::from_secs_f64(self.deterministic_interval(m, s, w, false, false));
+        let timeout = td * TIMEOUT_MULTIPLIER;
+        let report_interval = Duration::from_secs_f64(self.deterministic_interval(
+            m,
+            s,
+            w,
+            false,
+            self.config.reduced_minimum,
+        ));
+        let before = self.sources.len();
+        let mut i = 0;
+        while i < self.sources.len() {
+            let src = &mut self.sources[i];
+            // "if any member who was a sender has not sent RTP since time tc - 2T", it is no
+            // longer a sender.
+            if src
+                .last_rtp
+                .is_some_and(|t| now.saturating_duration_since(t) > report_interval * 2)
+            {
+                src.sender = false;
+            }
+            if now.saturating_duration_since(src.last_heard) > timeout {
+                let ssrc = src.stats.ssrc();
+                self.sources.swap_remove(i);
+                self.events.push_back(SessionEvent::Timeout { ssrc });
+            } else {
+                i += 1;
+            }
+        }
+        if self.sources.len() < before {
+            self.reverse_reconsideration(now);
+        }
+        // "we_sent" covers the last two report intervals.
+        if !self.sent_since_report
+            && self
+                .last_sent
+                .is_some_and(|(t, _)| now.saturating_duration_since(t) > report_interval * 2)
+        {
+            self.we_sent = false;
+        }
+    }
+
+    /// The RTP timestamp that corresponds to `now` on our media clock.
+    fn rtp_timestamp_at(&self, now: Instant) -> u32 {
+        let rate = u128::from(self.config.clock_rate);
+        match self.last_sent {
+            Some((t, ts)) => {
+                let ticks = now.saturating_duration_since(t).as_nanos() * rate / 1_000_000_000;
+                ts.wrapping_add(ticks as u32)
+            }
+            None => {
+                let ticks =
+                    now.saturating_duration_since(self.start).as_nanos() * rate / 1_000_000_000;
+                self.ts_offset.wrapping_add(ticks as u32)
+            }
+        }
+    }
+
+    fn send_report(&mut self, now: Instant, bye: Option<&str>) -> usize {
+        let arrival = now.saturating_duration_since(self.start);
+        let mut blocks = Vec::new();
+        let mut xr = Vec::new();
+        for i in 0..self.sources.len() {
+            let s = &self.sources[i];
+            if !(s.stats.is_valid() && s.rtp_since_report) || blocks.len() == 31 {
+                continue;
+            }
+            if self.config.rtcp_xr {
+                let input = self.emodel_input(s);
+                let q = quality::estimate(&input);
+                let rtt_ms = s.rtt.map_or(0.0, |r| r.as_secs_f64() * 1000.0);
+                xr.push(XrBlock::VoipMetrics(q.voip_metrics(
+                    s.stats.ssrc(),
+                    &input,
+                    rtt_ms,
+                )));
+            }
+            let s = &mut self.sources[i];
+            s.rtp_since_report = false;
+            blocks.push(s.stats.report_block(arrival));
+        }
+        let mut packets = Vec::with_capacity(4);
+        if self.we_sent {
+            packets.push(RtcpPacket::SenderReport(SenderReport {
+                ssrc: self.ssrc,
+                ntp: self.wallclock(now),
+                rtp_timestamp: self.rtp_timestamp_at(now),
+                packet_count: self.packet_count,
+                octet_count: self.octet_count,
+                reports: List::Owned(blocks),
+                profile_extension: &[],
+            }));
+        } else {
+            packets.push(RtcpPacket::ReceiverReport(ReceiverReport {
+                ssrc: self.ssrc,
+                reports: List::Owned(blocks),
+                profile_extension: &[],
+            }));
+        }
+        packets.push(RtcpPacket::SourceDescription(SourceDescription::cname(
+            self.ssrc,
+            self.config.cname.as_bytes(),
+        )));
+        if !xr.is_empty() {
+            packets.push(RtcpPacket::ExtendedReport(ExtendedReport {
+                ssrc: self.ssrc,
+                blocks: List::Owned(xr),
+            }));
+        }
+        if let Some(reason) = bye {
+            packets.push(RtcpPacket::Goodbye(Goodbye {
+                sources: List::Owned(vec![self.ssrc]),
+                reason: Some(reason.as_bytes()).filter(|r| !r.is_empty() && r.len() <= 255),
+            }));
+        }
+        // Our own packets: counts below 31 blocks and items under 255 bytes (a CNAME longer
+        // than that is cut by `SdesItem::check` failing, then nothing is sent).
+        let out = rtcp::compound_to_vec(&packets).unwrap_or_default();
+        let len = out.len();
+        if len > 0 {
+            self.transmit.push_back(Bytes::from(out));
+            self.sent_anything = true;
+        }
+        self.sent_since_report = false;
+        len
+    }
+
+    fn queue_bye_compound(&mut self, now: Instant, reason: Option<&str>) {
+        self.send_report(now, Some(reason.unwrap_or("")));
+    }
+
+    fn send_bye(&mut self, now: Instant) {
+        let reason = self.bye.as_ref().and_then(|b| b.reason.clone());
+        self.queue_bye_compound(now, reason.as_deref());
+        self.closed = true;
+    }
+}
