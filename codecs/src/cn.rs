@@ -233,7 +233,11 @@ mod tests {
         let mut out = vec![0i16; 16000];
         g.generate(&cn, &mut rng, &mut out);
         let back = ComfortNoise::analyze(&out, 4);
-        assert!((i32::from(back.level) - 30).abs() <= 1, "level {}", back.level);
+        assert!(
+            (i32::from(back.level) - 30).abs() <= 1,
+            "level {}",
+            back.level
+        );
         let k: Vec<f64> = back.reflection_coefficients().collect();
         assert!((k[0] - 0.8).abs() < 0.05, "k1 {}", k[0]);
         assert!(k[1].abs() < 0.1, "k2 {}", k[1]);

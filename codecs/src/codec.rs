@@ -185,7 +185,7 @@ pub trait Decoder: Send {
 /// Checks a packetisation time in milliseconds for the sample-based codecs (G.711, G.722):
 /// 5 to 200 ms in steps of 5 ms.
 pub(crate) fn check_ptime(ptime_ms: u32) -> Result<(), CodecError> {
-    if (5..=200).contains(&ptime_ms) && ptime_ms % 5 == 0 {
+    if (5..=200).contains(&ptime_ms) && ptime_ms.is_multiple_of(5) {
         Ok(())
     } else {
         Err(CodecError::InvalidSetting(

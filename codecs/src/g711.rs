@@ -10,14 +10,18 @@
 //! -1..-4 encode to 0x7F ("negative zero"); Sun's `g711.c` (Python's `audioop`) differs
 //! on 508 negative inputs. Decoding is identical across all implementations.
 
+use crate::CodecError;
 use crate::codec::{Decoder, Encoder, PayloadFormat, check_ptime};
 use crate::plc::Plc;
-use crate::CodecError;
 
 /// G.191 `ulaw_compress` for one 16-bit sample.
 const fn ulaw_compress(x: i16) -> u8 {
     // One's complement magnitude of the 14-bit sample, plus the bias of 33.
-    let mut absno: i32 = if x < 0 { ((!x) >> 2) as i32 } else { (x >> 2) as i32 } + 33;
+    let mut absno: i32 = if x < 0 {
+        ((!x) >> 2) as i32
+    } else {
+        (x >> 2) as i32
+    } + 33;
     if absno > 0x1FFF {
         absno = 0x1FFF;
     }
@@ -38,7 +42,11 @@ const fn ulaw_compress(x: i16) -> u8 {
 
 /// G.191 `alaw_compress` for one 16-bit sample.
 const fn alaw_compress(x: i16) -> u8 {
-    let mut ix: i32 = if x < 0 { ((!x) >> 4) as i32 } else { (x >> 4) as i32 };
+    let mut ix: i32 = if x < 0 {
+        ((!x) >> 4) as i32
+    } else {
+        (x >> 4) as i32
+    };
     if ix > 15 {
         let mut iexp = 1;
         while ix > 16 + 15 {
@@ -389,7 +397,10 @@ mod tests {
         let mut out = [0u8; 160];
         assert!(matches!(
             e.encode(&[0; 80], &mut out),
-            Err(CodecError::BadFrameLength { expected: 160, got: 80 })
+            Err(CodecError::BadFrameLength {
+                expected: 160,
+                got: 80
+            })
         ));
         assert!(matches!(
             e.encode(&[0; 160], &mut out[..10]),

@@ -10,9 +10,9 @@
 //! shared predictor block 4) with 16-bit saturation where the standard has it; the QMF scaling
 //! treats the input as the 15-bit signal of the standard, as common 16-bit implementations do.
 
+use crate::CodecError;
 use crate::codec::{Decoder, Encoder, PayloadFormat, check_ptime};
 use crate::plc::Plc;
-use crate::CodecError;
 
 /// QMF coefficients h0..h11 (the filter is symmetric: h23-i = hi).
 const QMF: [i32; 12] = [3, -11, 12, 32, -210, 951, 3876, -805, 362, -156, 53, -11];
@@ -24,13 +24,13 @@ const Q6: [i32; 32] = [
 ];
 /// Low-band 6-bit codes for negative errors, by quantiser interval.
 const ILN: [u8; 32] = [
-    0, 63, 62, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12,
-    11, 10, 9, 8, 7, 6, 5, 4, 0,
+    0, 63, 62, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11,
+    10, 9, 8, 7, 6, 5, 4, 0,
 ];
 /// Low-band 6-bit codes for positive errors, by quantiser interval.
 const ILP: [u8; 32] = [
-    0, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40,
-    39, 38, 37, 36, 35, 34, 33, 32, 0,
+    0, 61, 60, 59, 58, 57, 56, 55, 54, 53, 52, 51, 50, 49, 48, 47, 46, 45, 44, 43, 42, 41, 40, 39,
+    38, 37, 36, 35, 34, 33, 32, 0,
 ];
 /// Low-band log scale factor multipliers (block 3L).
 const WL: [i32; 8] = [-60, -30, 58, 172, 334, 538, 1198, 3042];
@@ -38,9 +38,8 @@ const WL: [i32; 8] = [-60, -30, 58, 172, 334, 538, 1198, 3042];
 const RL42: [usize; 16] = [0, 7, 6, 5, 4, 3, 2, 1, 7, 6, 5, 4, 3, 2, 1, 0];
 /// Inverse log table (2048 * 2^(i/32)), shared by both bands.
 const ILB: [i32; 32] = [
-    2048, 2093, 2139, 2186, 2233, 2282, 2332, 2383, 2435, 2489, 2543, 2599, 2656, 2714, 2774,
-    2834, 2896, 2960, 3025, 3091, 3158, 3228, 3298, 3371, 3444, 3520, 3597, 3676, 3756, 3838,
-    3922, 4008,
+    2048, 2093, 2139, 2186, 2233, 2282, 2332, 2383, 2435, 2489, 2543, 2599, 2656, 2714, 2774, 2834,
+    2896, 2960, 3025, 3091, 3158, 3228, 3298, 3371, 3444, 3520, 3597, 3676, 3756, 3838, 3922, 4008,
 ];
 /// Low-band 4-bit inverse quantiser (block 2L), used by the predictor.
 const QM4: [i32; 16] = [
@@ -49,11 +48,11 @@ const QM4: [i32; 16] = [
 ];
 /// Low-band 6-bit inverse quantiser (block 5L), used for the 64 kbit/s output.
 const QM6: [i32; 64] = [
-    -136, -136, -136, -136, -24808, -21904, -19008, -16704, -14984, -13512, -12280, -11192,
-    -10232, -9360, -8576, -7856, -7192, -6576, -6000, -5456, -4944, -4464, -4008, -3576, -3168,
-    -2776, -2400, -2032, -1688, -1360, -1040, -728, 24808, 21904, 19008, 16704, 14984, 13512,
-    12280, 11192, 10232, 9360, 8576, 7856, 7192, 6576, 6000, 5456, 4944, 4464, 4008, 3576, 3168,
-    2776, 2400, 2032, 1688, 1360, 1040, 728, 432, 136, -432, -136,
+    -136, -136, -136, -136, -24808, -21904, -19008, -16704, -14984, -13512, -12280, -11192, -10232,
+    -9360, -8576, -7856, -7192, -6576, -6000, -5456, -4944, -4464, -4008, -3576, -3168, -2776,
+    -2400, -2032, -1688, -1360, -1040, -728, 24808, 21904, 19008, 16704, 14984, 13512, 12280,
+    11192, 10232, 9360, 8576, 7856, 7192, 6576, 6000, 5456, 4944, 4464, 4008, 3576, 3168, 2776,
+    2400, 2032, 1688, 1360, 1040, 728, 432, 136, -432, -136,
 ];
 /// High-band 2-bit inverse quantiser.
 const QM2: [i32; 4] = [-7408, -1616, 7408, 1616];
@@ -130,7 +129,11 @@ impl Band {
         let step = if d == 0 { 0 } else { 128 };
         let sgd = d >> 15;
         for i in 1..7 {
-            let wd2 = if (self.d[i] >> 15) == sgd { step } else { -step };
+            let wd2 = if (self.d[i] >> 15) == sgd {
+                step
+            } else {
+                -step
+            };
             let wd3 = (self.b[i] * 32640) >> 15;
             self.bp[i] = sat16(wd2 + wd3);
         }
@@ -181,7 +184,11 @@ impl Band {
 fn scale(nb: i32, bias: i32) -> i32 {
     let wd1 = ILB[((nb >> 6) & 31) as usize];
     let shift = bias - (nb >> 11);
-    let wd3 = if shift < 0 { wd1 << -shift } else { wd1 >> shift };
+    let wd3 = if shift < 0 {
+        wd1 << -shift
+    } else {
+        wd1 >> shift
+    };
     wd3 << 2
 }
 
@@ -274,7 +281,11 @@ impl G722Core {
         // High band: SUBTRA, QUANTH.
         let eh = sat16(xhigh - self.high.s);
         let wd = if eh >= 0 { eh } else { -(eh + 1) };
-        let mih = if wd >= (564 * self.high.det) >> 12 { 2 } else { 1 };
+        let mih = if wd >= (564 * self.high.det) >> 12 {
+            2
+        } else {
+            1
+        };
         let ihigh = if eh < 0 { IHN[mih] } else { IHP[mih] };
         // INVQAH, LOGSCH, SCALEH, predictor.
         let dhigh = (self.high.det * QM2[usize::from(ihigh)]) >> 15;
@@ -483,7 +494,10 @@ mod tests {
                 let level = QM6[usize::from(codes[i])] * sign;
                 let lo = Q6[i - 1] * 8;
                 let hi = Q6[i] * 8;
-                assert!(level >= lo && level <= hi, "interval {i}: {level} not in {lo}..{hi}");
+                assert!(
+                    level >= lo && level <= hi,
+                    "interval {i}: {level} not in {lo}..{hi}"
+                );
             }
         }
     }

@@ -7,7 +7,7 @@
 //! name, clock rate and channel count:
 //!
 //! ```
-//! use codecs::{Decoder, Encoder};
+//! use telox_codecs::{self as codecs, Decoder, Encoder};
 //! # fn main() -> Result<(), codecs::CodecError> {
 //! let mut enc = codecs::encoder_for("PCMU", 8000, 1, 20)?;
 //! let mut dec = codecs::decoder_for("PCMU", 8000, 1)?;
@@ -132,13 +132,21 @@ mod tests {
 
     #[test]
     fn builds_by_name() {
-        for (name, rate, ch) in [("pcmu", 8000, 1), ("PCMA", 8000, 1), ("g722", 8000, 1), ("OPUS", 48000, 2)] {
+        for (name, rate, ch) in [
+            ("pcmu", 8000, 1),
+            ("PCMA", 8000, 1),
+            ("g722", 8000, 1),
+            ("OPUS", 48000, 2),
+        ] {
             let d = decoder_for(name, rate, ch).unwrap();
             assert!(d.format().encoding_name.eq_ignore_ascii_case(name));
             let e = encoder_for(name, rate, ch, 20).unwrap();
             assert_eq!(e.format(), d.format());
         }
-        assert!(matches!(decoder_for("G729", 8000, 1), Err(CodecError::UnknownCodec(_))));
+        assert!(matches!(
+            decoder_for("G729", 8000, 1),
+            Err(CodecError::UnknownCodec(_))
+        ));
         assert!(matches!(
             decoder_for("PCMU", 16000, 1),
             Err(CodecError::UnsupportedClockRate { .. })

@@ -7,8 +7,8 @@
 //! `maxplaybackrate`, `stereo`, `useinbandfec`, `usedtx` and `maxaveragebitrate` fmtp
 //! parameters map onto the fields of [`OpusSettings`].
 
-use crate::codec::{Decoder, Encoder, PayloadFormat};
 use crate::CodecError;
+use crate::codec::{Decoder, Encoder, PayloadFormat};
 
 /// The Opus application mode, which biases the encoder's choices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -274,7 +274,9 @@ impl OpusDecoder {
     fn check_loss_duration(&self, samples: usize) -> Result<(), CodecError> {
         // Concealment runs in whole 2.5 ms steps up to the 120 ms an Opus packet can hold.
         let step = self.sample_rate as usize / 400;
-        if samples == 0 || samples % step != 0 || samples > self.sample_rate as usize * 120 / 1000
+        if samples == 0
+            || !samples.is_multiple_of(step)
+            || samples > self.sample_rate as usize * 120 / 1000
         {
             return Err(CodecError::InvalidSetting(
                 "opus concealment needs a multiple of 2.5 ms up to 120 ms",

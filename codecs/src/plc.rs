@@ -37,6 +37,9 @@ pub struct Plc {
     pos: usize,
     /// Samples concealed in the current erasure (0 = none in progress).
     erased: usize,
+    /// Normalised correlation of the history with itself one pitch period earlier, in
+    /// `[0, 1]`: how periodic (voiced) the signal was when the erasure began.
+    voicing: f32,
 }
 
 impl Plc {
@@ -46,7 +49,7 @@ impl Plc {
     /// # Errors
     /// [`CodecError::UnsupportedSampleRate`] for any other rate.
     pub fn new(sample_rate: u32) -> Result<Self, CodecError> {
-        if sample_rate == 0 || sample_rate % 8000 != 0 || sample_rate > 48000 {
+        if sample_rate == 0 || !sample_rate.is_multiple_of(8000) || sample_rate > 48000 {
             return Err(CodecError::UnsupportedSampleRate(sample_rate));
         }
         Ok(Self::with_scale(sample_rate as usize / 8000))
@@ -71,6 +74,7 @@ impl Plc {
             periods: 1,
             pos: 0,
             erased: 0,
+            voicing: 0.0,
         };
         plc.reset();
         plc
@@ -155,6 +159,7 @@ impl Plc {
 
     fn start_erasure(&mut self) {
         let pitch = self.find_pitch();
+        self.voicing = self.correlation(pitch);
         let h = &self.history;
         let len = h.len();
         let ov = pitch / 4;
@@ -179,7 +184,7 @@ impl Plc {
         let block = self.block();
         let n = self.erased;
         // Widen the repeated segment at 10 and 20 ms, keeping the current sample.
-        if n > 0 && n % block == 0 && self.periods < 3 && n / block >= self.periods {
+        if n > 0 && n.is_multiple_of(block) && self.periods < 3 && n / block >= self.periods {
             self.periods += 1;
             self.pos += self.pitch;
         }
@@ -190,13 +195,39 @@ impl Plc {
         if self.pos >= active {
             self.pos = 0;
         }
-        let gain = if n < block {
+        let fade = if n < block {
             1.0
         } else {
             (1.0 - 0.2 * (n - block) as f32 / block as f32).max(0.0)
         };
+        // The further from the real signal, the less a repeated period resembles it; how
+        // fast it stops resembling it is measured by the voicing. Scaling by
+        // voicing^(periods elapsed) keeps voiced speech nearly intact and lets aperiodic
+        // sound (noise, fricatives, onsets) fade instead of buzzing.
+        let periods = 1.0 + n as f32 / self.pitch.max(1) as f32;
+        let gain = fade * self.voicing.powf(periods);
         self.erased += 1;
         sample * gain
+    }
+
+    /// Normalised correlation coefficient (clamped to `[0, 1]`) between the last 20 ms and
+    /// the 20 ms `lag` samples earlier.
+    fn correlation(&self, lag: usize) -> f32 {
+        let h = &self.history;
+        let len = h.len();
+        let corr_len = self.corr_len();
+        let target = &h[len - corr_len..];
+        let past = &h[len - corr_len - lag..len - lag];
+        let (mut cross, mut e1, mut e2) = (0.0f32, 0.0f32, 0.0f32);
+        for (&a, &b) in target.iter().zip(past) {
+            cross += a * b;
+            e1 += a * a;
+            e2 += b * b;
+        }
+        if e1 <= 1.0 || e2 <= 1.0 {
+            return 0.0;
+        }
+        (cross / (e1 * e2).sqrt()).clamp(0.0, 1.0)
     }
 
     /// Pitch period in samples: the lag maximising the normalised cross-correlation
@@ -215,7 +246,11 @@ impl Plc {
                 cross += a * b;
                 energy += b * b;
             }
-            if energy <= 1.0 { 0.0 } else { cross / energy.sqrt() }
+            if energy <= 1.0 {
+                0.0
+            } else {
+                cross / energy.sqrt()
+            }
         };
         let (min, max) = (self.pitch_min(), self.pitch_max());
         let step = 2 * self.scale;

@@ -74,7 +74,7 @@ impl Resampler {
         let taps = ((ZERO_CROSSINGS / fc / up as f64).ceil() as usize).max(1);
         let n = taps * up;
         // An odd-length prototype (last tap zero when n is even) has a whole-sample delay.
-        let len = if n % 2 == 0 { n - 1 } else { n };
+        let len = if n.is_multiple_of(2) { n - 1 } else { n };
         let centre = (len as f64 - 1.0) / 2.0;
         let i0_beta = bessel_i0(BETA);
         let proto: Vec<f64> = (0..n)
@@ -127,7 +127,7 @@ impl Resampler {
     /// Delay the filter adds, in output samples.
     pub fn delay(&self) -> f64 {
         let n = self.taps * self.up;
-        let len = if n % 2 == 0 { n - 1 } else { n };
+        let len = if n.is_multiple_of(2) { n - 1 } else { n };
         (len as f64 - 1.0) / 2.0 / self.down as f64
     }
 
@@ -192,7 +192,13 @@ mod tests {
 
     #[test]
     fn output_length_follows_the_ratio() {
-        for (from, to) in [(8000, 48000), (48000, 8000), (16000, 8000), (8000, 16000), (16000, 48000)] {
+        for (from, to) in [
+            (8000, 48000),
+            (48000, 8000),
+            (16000, 8000),
+            (8000, 16000),
+            (16000, 48000),
+        ] {
             let mut r = Resampler::new(from, to).unwrap();
             let mut out = Vec::new();
             for _ in 0..50 {
@@ -213,7 +219,13 @@ mod tests {
         assert!(snr_up > 50.0, "8->48 kHz: {snr_up} dB");
         let mut back = Vec::new();
         down.process(&mid, &mut back);
-        let snr_back = snr_vs_sine(&back, 8000, 1000.0, 10000.0, up.delay() / 6.0 + down.delay());
+        let snr_back = snr_vs_sine(
+            &back,
+            8000,
+            1000.0,
+            10000.0,
+            up.delay() / 6.0 + down.delay(),
+        );
         assert!(snr_back > 50.0, "8->48->8 kHz: {snr_back} dB");
     }
 
