@@ -65,6 +65,19 @@ pub struct LastSr {
     pub arrival: Duration,
 }
 
+impl LastSr {
+    /// The wallclock time of `rtp_timestamp` on a media clock of `clock_rate` Hz, from this SR's
+    /// NTP/RTP pair (timestamps up to 2^31 ticks either side); `None` for a zero rate.
+    pub fn ntp_for_rtp(&self, rtp_timestamp: u32, clock_rate: u32) -> Option<NtpTime> {
+        if clock_rate == 0 {
+            return None;
+        }
+        let delta = i64::from(rtp_timestamp.wrapping_sub(self.rtp_timestamp) as i32);
+        let ntp_delta = (delta << 32) / i64::from(clock_rate);
+        Some(NtpTime(self.ntp.0.wrapping_add_signed(ntp_delta)))
+    }
+}
+
 impl SourceStats {
     /// Statistics for a source first heard with sequence number `seq` ([RFC 3550 A.1]: the
     /// source needs `min_sequential` packets in sequence before it is valid; 0 or 1 validates
@@ -273,13 +286,7 @@ impl SourceStats {
     ///
     /// [RFC 3550 §6.4.1]: https://www.rfc-editor.org/rfc/rfc3550#section-6.4.1
     pub fn ntp_for_rtp(&self, rtp_timestamp: u32) -> Option<NtpTime> {
-        let sr = self.last_sr?;
-        if self.clock_rate == 0 {
-            return None;
-        }
-        let delta = i64::from(rtp_timestamp.wrapping_sub(sr.rtp_timestamp) as i32);
-        let ntp_delta = (delta << 32) / i64::from(self.clock_rate);
-        Some(NtpTime(sr.ntp.0.wrapping_add_signed(ntp_delta)))
+        self.last_sr?.ntp_for_rtp(rtp_timestamp, self.clock_rate)
     }
 
     /// A report block for an RR/SR sent at `now` (same clock as the arrivals), and moves the

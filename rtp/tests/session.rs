@@ -1,0 +1,392 @@
+//! RtpSession on a virtual clock: sender fields, RTCP schedule, reports between two sessions
+//! (RTT, NTP mapping), BYE, timeouts and SSRC collisions.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use telox_rtp::rtcp::{self, RtcpPacket, Validation};
+use telox_rtp::{
+    MediaTime, NtpTime, RtpPacket, RtpSession, SeqUpdate, SessionConfig, SessionEvent, Ssrc,
+};
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a test's time origin; all later times are virtual"
+)]
+fn t0() -> Instant {
+    Instant::now()
+}
+
+fn cfg(seed: u64, cname: &str) -> SessionConfig {
+    SessionConfig {
+        seed,
+        cname: cname.into(),
+        min_sequential: 2,
+        ..SessionConfig::default()
+    }
+}
+
+fn drain_events(s: &mut RtpSession) -> Vec<SessionEvent> {
+    std::iter::from_fn(|| s.poll_event()).collect()
+}
+
+#[test]
+fn sender_fields_are_seeded_and_counted() {
+    let t = t0();
+    let mut a = RtpSession::new(cfg(1, "a"), t);
+    let mut b = RtpSession::new(cfg(1, "a"), t);
+    let c = RtpSession::new(cfg(2, "a"), t);
+    assert_eq!(a.ssrc(), b.ssrc());
+    assert_ne!(a.ssrc(), c.ssrc());
+    let first = a.send_rtp(
+        t,
+        MediaTime::new(0, 8000),
+        true,
+        Bytes::from_static(&[1; 160]),
+    );
+    let second = a.send_rtp(
+        t,
+        MediaTime::new(160, 8000),
+        false,
+        Bytes::from_static(&[1; 160]),
+    );
+    let other = b.send_rtp(
+        t,
+        MediaTime::new(0, 8000),
+        true,
+        Bytes::from_static(&[1; 160]),
+    );
+    assert_eq!(first.as_bytes(), other.as_bytes());
+    assert_eq!(
+        second.sequence_number(),
+        first.sequence_number().wrapping_add(1)
+    );
+    assert_eq!(second.timestamp(), first.timestamp().wrapping_add(160));
+    assert!(first.marker() && !second.marker());
+    assert_eq!(first.ssrc(), a.ssrc());
+    assert_eq!(a.sent(), (2, 320));
+    // Fixed SSRC from config.
+    let f = RtpSession::new(
+        SessionConfig {
+            ssrc: Some(Ssrc(42)),
+            ..cfg(1, "a")
+        },
+        t,
+    );
+    assert_eq!(f.ssrc(), Ssrc(42));
+}
+
+#[test]
+fn rtcp_intervals_follow_a7() {
+    let t = t0();
+    for seed in 0..20 {
+        let mut s = RtpSession::new(cfg(seed, "x"), t);
+        // Initial: half of the 5 s minimum, times [0.5, 1.5), divided by e - 1.5.
+        // Timer reconsideration (A.7 OnExpire) may move the deadline once or more before the
+        // report goes out, always within the same bounds.
+        let (at, rr) = report(&mut s);
+        let first = at - t;
+        let lo = 2.5 * 0.5 / (std::f64::consts::E - 1.5);
+        let hi = 2.5 * 1.5 / (std::f64::consts::E - 1.5);
+        assert!(
+            first.as_secs_f64() >= lo && first.as_secs_f64() < hi,
+            "{first:?}"
+        );
+        // Not a sender: RR + SDES CNAME, valid per §6.1.
+        let ps: Vec<_> = rtcp::parse_compound(&rr, Validation::Compound)
+            .unwrap()
+            .collect();
+        assert!(matches!(ps[0], RtcpPacket::ReceiverReport(_)));
+        let (at2, _) = report(&mut s);
+        let next = at2 - at;
+        let lo = 5.0 * 0.5 / (std::f64::consts::E - 1.5);
+        let hi = 5.0 * 1.5 / (std::f64::consts::E - 1.5);
+        assert!(
+            next.as_secs_f64() >= lo && next.as_secs_f64() < hi,
+            "{next:?}"
+        );
+        // Early wake-ups send nothing.
+        s.handle_timeout(at2 + Duration::from_millis(500));
+        assert!(s.poll_transmit().is_none());
+    }
+    // Reduced minimum: 360 / 1000 kbit/s = 0.36 s.
+    let mut s = RtpSession::new(
+        SessionConfig {
+            reduced_minimum: true,
+            session_bandwidth: 1_000_000,
+            ..cfg(3, "x")
+        },
+        t,
+    );
+    let (d, _) = report(&mut s);
+    let (d2, _) = report(&mut s);
+    let next = d2 - d;
+    assert!(
+        next.as_secs_f64() < 0.36 * 1.5 / (std::f64::consts::E - 1.5),
+        "{next:?}"
+    );
+}
+
+/// Runs the timer until a report goes out; returns when, and the compound.
+fn report(s: &mut RtpSession) -> (Instant, Bytes) {
+    loop {
+        let d = s.poll_timeout().unwrap();
+        s.handle_timeout(d);
+        if let Some(x) = s.poll_transmit() {
+            return (d, x);
+        }
+    }
+}
+
+/// Two sessions with a fixed one-way delay, exchanging 20 ms packets for `secs` seconds.
+struct Pair {
+    a: RtpSession,
+    b: RtpSession,
+    now: Instant,
+    delay: Duration,
+    a_events: Vec<SessionEvent>,
+    b_events: Vec<SessionEvent>,
+}
+
+impl Pair {
+    fn new(delay: Duration) -> Self {
+        let now = t0();
+        let wall = NtpTime::from_unix(Duration::from_secs(1_700_000_000));
+        let a = RtpSession::new(
+            SessionConfig {
+                wallclock: wall,
+                ..cfg(10, "alice@a")
+            },
+            now,
+        );
+        let b = RtpSession::new(
+            SessionConfig {
+                wallclock: wall,
+                rtcp_xr: true,
+                ..cfg(20, "bob@b")
+            },
+            now,
+        );
+        Self {
+            a,
+            b,
+            now,
+            delay,
+            a_events: vec![],
+            b_events: vec![],
+        }
+    }
+
+    fn run(&mut self, secs: u64, a_sends: bool) {
+        let end = self.now + Duration::from_secs(secs);
+        let mut tick = 0u64;
+        let mut in_flight: Vec<(Instant, bool, Bytes, bool)> = vec![]; // (deliver at, to b, bytes, rtcp)
+        while self.now < end {
+            let step = self.now + Duration::from_millis(20);
+            if a_sends {
+                let p = self.a.send_rtp(
+                    self.now,
+                    MediaTime::new(tick * 160, 8000),
+                    tick == 0,
+                    Bytes::from_static(&[0xFF; 160]),
+                );
+                in_flight.push((self.now + self.delay, true, p.into_inner(), false));
+            }
+            tick += 1;
+            for (s, to_b) in [(&mut self.a, true), (&mut self.b, false)] {
+                while let Some(d) = s.poll_timeout().filter(|d| *d <= step) {
+                    s.handle_timeout(d);
+                    while let Some(x) = s.poll_transmit() {
+                        in_flight.push((d + self.delay, to_b, x, true));
+                    }
+                    if s.poll_timeout() == Some(d) {
+                        break;
+                    }
+                }
+            }
+            in_flight.sort_by_key(|x| x.0);
+            while in_flight.first().is_some_and(|x| x.0 <= step) {
+                let (at, to_b, bytes, is_rtcp) = in_flight.remove(0);
+                let dst = if to_b { &mut self.b } else { &mut self.a };
+                if is_rtcp {
+                    dst.handle_rtcp(at, &bytes).unwrap();
+                } else {
+                    dst.handle_rtp(at, &RtpPacket::new_checked(bytes).unwrap())
+                        .unwrap();
+                }
+            }
+            self.a_events.extend(drain_events(&mut self.a));
+            self.b_events.extend(drain_events(&mut self.b));
+            self.now = step;
+        }
+    }
+}
+
+#[test]
+fn reports_give_rtt_and_ntp_mapping() {
+    let mut p = Pair::new(Duration::from_millis(50));
+    p.run(30, true);
+    assert!(
+        p.b_events
+            .contains(&SessionEvent::NewSource { ssrc: p.a.ssrc() })
+    );
+    let st = p.b.stats();
+    assert_eq!(st.ssrc, p.a.ssrc());
+    assert_eq!(st.lost, 0);
+    assert!(
+        st.jitter_ms < 0.01,
+        "no jitter on a fixed delay: {}",
+        st.jitter_ms
+    );
+    assert_eq!(p.b.cname_of(p.a.ssrc()), Some(&b"alice@a"[..]));
+    // A hears B's report blocks about it, with RTT = 2 x 50 ms (to 1/65536 s).
+    let rtts: Vec<Duration> = p
+        .a_events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::Report {
+                rtt: Some(r), from, ..
+            } if *from == p.b.ssrc() => Some(*r),
+            _ => None,
+        })
+        .collect();
+    assert!(!rtts.is_empty());
+    for r in &rtts {
+        assert!((r.as_secs_f64() - 0.100).abs() < 0.001, "{r:?}");
+    }
+    // NTP/RTP mapping: B maps A's RTP timestamps to A's wallclock (SR sent at the send time
+    // of a packet with the same media clock), within a tick.
+    let sr = st.last_sr.expect("an SR from A");
+    let now = p.now;
+    let pkt = p.a.send_rtp(
+        now,
+        MediaTime::new(30 * 8000, 8000),
+        false,
+        Bytes::from_static(&[0; 1]),
+    );
+    let mapped = sr.ntp_for_rtp(pkt.timestamp(), 8000).unwrap().as_duration();
+    let truth = p.a.wallclock(now).as_duration();
+    let err = mapped.abs_diff(truth);
+    assert!(err < Duration::from_micros(130), "mapping off by {err:?}");
+    // Quality of a clean stream on G.711 with PLC at 40 ms playout + 20 ms ptime: R near 93.
+    let q = p.b.quality(p.a.ssrc()).unwrap();
+    assert!(q.r_factor > 90.0 && q.mos_cq > 4.3, "{q:?}");
+}
+
+#[test]
+fn bye_timeout_and_collision() {
+    let mut p = Pair::new(Duration::from_millis(10));
+    p.run(10, true);
+    // A leaves: BYE goes out at once (fewer than 50 members) and B reports it.
+    let now = p.now;
+    p.a.close(now, Some("hangup"));
+    let bye = p.a.poll_transmit().unwrap();
+    assert!(p.a.poll_timeout().is_none());
+    let ps: Vec<_> = rtcp::parse_compound(&bye, Validation::Compound)
+        .unwrap()
+        .collect();
+    assert!(matches!(ps.last(), Some(RtcpPacket::Goodbye(_))));
+    p.b.handle_rtcp(now, &bye).unwrap();
+    assert!(drain_events(&mut p.b).contains(&SessionEvent::Bye {
+        ssrc: p.a.ssrc(),
+        reason: Some("hangup".into())
+    }));
+    assert!(p.b.source_stats(p.a.ssrc()).is_none());
+
+    // Timeout: C sends 1 s of RTP to D, then goes silent; after 5 deterministic intervals
+    // (>= 25 s) D times it out.
+    let t = p.now;
+    let mut c = RtpSession::new(cfg(30, "c"), t);
+    let mut d = RtpSession::new(cfg(40, "d"), t);
+    for i in 0..50u64 {
+        let at = t + Duration::from_millis(20 * i);
+        let pkt = c.send_rtp(
+            at,
+            MediaTime::new(i * 160, 8000),
+            false,
+            Bytes::from_static(&[0; 160]),
+        );
+        d.handle_rtp(at, &pkt).unwrap();
+    }
+    let mut now = t;
+    let mut timed_out = None;
+    while now < t + Duration::from_secs(60) {
+        now = d.poll_timeout().unwrap();
+        d.handle_timeout(now);
+        while d.poll_transmit().is_some() {}
+        if drain_events(&mut d).contains(&SessionEvent::Timeout { ssrc: c.ssrc() }) {
+            timed_out = Some(now - t);
+            break;
+        }
+    }
+    let after = timed_out.expect("source timed out");
+    assert!(
+        after >= Duration::from_secs(26) && after < Duration::from_secs(40),
+        "{after:?}"
+    );
+
+    // Collision: E receives RTP carrying its own SSRC: BYE for the old SSRC, a new SSRC.
+    let mut e = RtpSession::new(cfg(50, "e"), t);
+    let own = e.send_rtp(
+        t,
+        MediaTime::new(0, 8000),
+        false,
+        Bytes::from_static(&[0; 10]),
+    );
+    let old = e.ssrc();
+    assert_eq!(e.handle_rtp(t, &own).unwrap(), SeqUpdate::Probation);
+    let ev = drain_events(&mut e);
+    let SessionEvent::SsrcCollision { old: o, new } = ev[0] else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(o, old);
+    assert_ne!(new, old);
+    assert_eq!(e.ssrc(), new);
+    let bye = e.poll_transmit().unwrap();
+    let ps: Vec<_> = rtcp::parse_compound(&bye, Validation::Compound)
+        .unwrap()
+        .collect();
+    let Some(RtcpPacket::Goodbye(g)) = ps.last() else {
+        panic!()
+    };
+    assert_eq!(g.sources.iter().collect::<Vec<_>>(), vec![old]);
+    let next = e.send_rtp(
+        t,
+        MediaTime::new(160, 8000),
+        false,
+        Bytes::from_static(&[0; 10]),
+    );
+    assert_eq!(next.ssrc(), new);
+}
+
+#[test]
+fn xr_voip_metrics_in_reports() {
+    let mut p = Pair::new(Duration::from_millis(30));
+    p.run(15, true);
+    // B was configured with rtcp_xr: its reports about A carry a VoIP metrics block; A sees it.
+    let now = p.now;
+    // Feed one more packet so B has something to report on at its next report.
+    let pkt = p.a.send_rtp(
+        now,
+        MediaTime::new(15 * 8000, 8000),
+        false,
+        Bytes::from_static(&[0xFF; 160]),
+    );
+    p.b.handle_rtp(now, &pkt).unwrap();
+    let (_, rr) = report(&mut p.b);
+    let ps: Vec<_> = rtcp::parse_compound(&rr, Validation::Compound)
+        .unwrap()
+        .collect();
+    let xr = ps.iter().find_map(|p| match p {
+        RtcpPacket::ExtendedReport(x) => Some(x.clone()),
+        _ => None,
+    });
+    let blocks: Vec<_> = xr.expect("xr block").blocks.iter().collect();
+    let rtcp::XrBlock::VoipMetrics(vm) = blocks[0] else {
+        panic!()
+    };
+    assert_eq!(vm.ssrc, p.a.ssrc());
+    assert_eq!(vm.loss_rate, 0);
+    assert!(vm.r_factor >= 90 && vm.mos_cq >= 43, "{vm:?}");
+    assert_eq!(vm.round_trip_delay, 0); // B has no RTT (A's RTT is measured at A)
+}
