@@ -1,0 +1,867 @@
+//! Headers with simple values: numbers, tokens, token lists, media types, free text.
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use super::params::{Params, ltrim, quoted_end};
+use super::{Header, HeaderName, split_list};
+use crate::error::HeaderError;
+use crate::msg::Method;
+use crate::msg::scan::{self, is_token, parse_u64};
+
+/// Splits `s` into a leading token and the rest.
+fn token(s: &[u8]) -> (&[u8], &[u8]) {
+    let n = s.iter().position(|&c| !is_token(c)).unwrap_or(s.len());
+    (
+        s.get(..n).unwrap_or_default(),
+        s.get(n..).unwrap_or_default(),
+    )
+}
+
+/// Splits `s` into leading digits and the rest.
+fn digits(s: &[u8]) -> (&[u8], &[u8]) {
+    let n = s.iter().take_while(|c| c.is_ascii_digit()).count();
+    (
+        s.get(..n).unwrap_or_default(),
+        s.get(n..).unwrap_or_default(),
+    )
+}
+
+/// A decimal that fits in u32 (RFC 3261 delta-seconds, CSeq, RSeq...).
+fn u32_of(s: &[u8]) -> Result<u32, HeaderError> {
+    parse_u64(s, 10)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or(HeaderError::BadNumber { at: 0 })
+}
+
+fn whole_u32(value: &[u8]) -> Result<u32, HeaderError> {
+    let s = scan::trim_lws(value);
+    if s.is_empty() {
+        return Err(HeaderError::Empty);
+    }
+    u32_of(s)
+}
+
+/// `CSeq` (RFC 3261 §20.16): sequence number (full u32 range) and method.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct CSeq {
+    seq: u32,
+    method: Method,
+}
+
+impl CSeq {
+    /// A CSeq value.
+    pub fn new(seq: u32, method: Method) -> Self {
+        Self { seq, method }
+    }
+
+    /// The sequence number.
+    pub fn seq(&self) -> u32 {
+        self.seq
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+}
+
+impl Header for CSeq {
+    const NAME: HeaderName = HeaderName::CSeq;
+    fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+        let s = scan::trim_lws(value);
+        let (num, rest) = digits(s);
+        let seq = u32_of(num)?;
+        let rest2 = ltrim(rest);
+        if rest2.len() == rest.len() {
+            return Err(HeaderError::Unexpected {
+                at: scan::offset_in(value, rest),
+            });
+        }
+        let (m, tail) = token(rest2);
+        if m.is_empty() || !tail.is_empty() {
+            return Err(HeaderError::Unexpected {
+                at: scan::offset_in(value, rest2),
+            });
+        }
+        Ok(Self {
+            seq,
+            method: Method::from_shared(value, m),
+        })
+    }
+}
+
+impl fmt::Display for CSeq {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.seq, self.method)
+    }
+}
+
+/// `Call-ID` (RFC 3261 §20.8): `word [ "@" word ]`.
+#[derive(Clone, Debug, Eq, Hash, PartialEq)]
+pub struct CallId(Bytes);
+
+impl CallId {
+    /// A Call-ID from text (checked against the grammar).
+    ///
+    /// # Errors
+    /// [`HeaderError`] when `id` is not `word [ "@" word ]`.
+    pub fn new(id: &str) -> Result<Self, HeaderError> {
+        Self::parse_str(id)
+    }
+
+    /// The Call-ID text.
+    pub fn as_str(&self) -> &str {
+        scan::as_str(&self.0)
+    }
+}
+
+impl Header for CallId {
+    const NAME: HeaderName = HeaderName::CallId;
+    fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+        let s = scan::trim_lws(value);
+        if s.is_empty() {
+            return Err(HeaderError::Empty);
+        }
+        let is_word = |c: u8| is_token(c) || b"()<>:\\\"/[]?{}".contains(&c);
+        let mut ats = 0;
+        for (i, &c) in s.iter().enumerate() {
+            if c == b'@' {
+                ats += 1;
+                let edge = i == 0 || i + 1 == s.len();
+                if ats > 1 || edge {
+                    return Err(HeaderError::Unexpected { at: i });
+                }
+            } else if !is_word(c) {
+                return Err(HeaderError::Unexpected { at: i });
+            }
+        }
+        Ok(Self(value.slice_ref(s)))
+    }
+}
+
+impl fmt::Display for CallId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! number_header {
+    ($(#[$doc:meta])* $ty:ident, $name:ident, $int:ty) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+        pub struct $ty(pub $int);
+
+        impl Header for $ty {
+            const NAME: HeaderName = HeaderName::$name;
+            fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+                let n = whole_u32(value)?;
+                <$int>::try_from(n).map(Self).map_err(|_| HeaderError::BadNumber { at: 0 })
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    };
+}
+
+number_header!(
+    /// `Max-Forwards` (RFC 3261 §20.22): 0..=255.
+    MaxForwards, MaxForwards, u8
+);
+number_header!(
+    /// `Content-Length` (RFC 3261 §20.14) in bytes.
+    ContentLength, ContentLength, u32
+);
+number_header!(
+    /// `Expires` (RFC 3261 §20.19) in seconds, 0..=2^32-1.
+    Expires, Expires, u32
+);
+number_header!(
+    /// `RSeq` (RFC 3262 §7.1).
+    RSeq, RSeq, u32
+);
+
+/// `RAck` (RFC 3262 §7.2): response-num, CSeq number, method.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct RAck {
+    /// The RSeq of the acknowledged response.
+    pub rseq: u32,
+    /// The CSeq number of the acknowledged response.
+    pub cseq: u32,
+    /// The CSeq method.
+    pub method: Method,
+}
+
+impl Header for RAck {
+    const NAME: HeaderName = HeaderName::RAck;
+    fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+        let s = scan::trim_lws(value);
+        let (a, rest) = digits(s);
+        let rseq = u32_of(a)?;
+        let (b, rest) = digits(ltrim(rest));
+        let cseq = u32_of(b)?;
+        let (m, tail) = token(ltrim(rest));
+        if m.is_empty() || !tail.is_empty() {
+            return Err(HeaderError::Unexpected {
+                at: scan::offset_in(value, rest),
+            });
+        }
+        Ok(Self {
+            rseq,
+            cseq,
+            method: Method::from_shared(value, m),
+        })
+    }
+}
+
+impl fmt::Display for RAck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.rseq, self.cseq, self.method)
+    }
+}
+
+macro_rules! token_params_header {
+    ($(#[$doc:meta])* $ty:ident, $name:ident, $multi:expr, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Eq, PartialEq)]
+        pub struct $ty {
+            value: Bytes,
+            params: Params,
+        }
+
+        impl $ty {
+            #[doc = concat!("The ", $what, ".")]
+            pub fn value(&self) -> &str {
+                scan::as_str(&self.value)
+            }
+
+            /// The parameters.
+            pub fn params(&self) -> &Params {
+                &self.params
+            }
+        }
+
+        impl Header for $ty {
+            const NAME: HeaderName = HeaderName::$name;
+            const MULTI: bool = $multi;
+            fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+                let s = scan::trim_lws(value);
+                let (t, rest) = token(s);
+                if t.is_empty() {
+                    return Err(HeaderError::Unexpected { at: 0 });
+                }
+                let params = Params::parse(value, rest, value)?;
+                Ok(Self { value: value.slice_ref(t), params })
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}{}", self.value(), self.params)
+            }
+        }
+    };
+}
+
+token_params_header!(
+    /// `Event` (RFC 6665 §8.2.1): event package and `id`.
+    Event, Event, false, "event package"
+);
+token_params_header!(
+    /// `Subscription-State` (RFC 6665 §8.2.3): `active` / `pending` / `terminated` and
+    /// `expires`, `reason`, `retry-after`.
+    SubscriptionState, SubscriptionState, false, "substate value"
+);
+token_params_header!(
+    /// One `Reason` value (RFC 3326): protocol (`SIP`, `Q.850`) with `cause` and `text`.
+    Reason, Reason, true, "protocol"
+);
+
+impl Event {
+    /// The `id` parameter.
+    pub fn id(&self) -> Option<&str> {
+        self.params.get("id").flatten()
+    }
+}
+
+impl SubscriptionState {
+    /// The `expires` parameter in seconds.
+    pub fn expires(&self) -> Option<u32> {
+        u32_of(self.params.get("expires").flatten()?.as_bytes()).ok()
+    }
+}
+
+impl Reason {
+    /// The `cause` parameter.
+    pub fn cause(&self) -> Option<u32> {
+        u32_of(self.params.get("cause").flatten()?.as_bytes()).ok()
+    }
+}
+
+macro_rules! delta_params_header {
+    ($(#[$doc:meta])* $ty:ident, $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Eq, PartialEq)]
+        pub struct $ty {
+            seconds: u32,
+            params: Params,
+        }
+
+        impl $ty {
+            /// A value without parameters.
+            pub fn new(seconds: u32) -> Self {
+                Self { seconds, params: Params::new() }
+            }
+
+            /// The interval in seconds.
+            pub fn seconds(&self) -> u32 {
+                self.seconds
+            }
+
+            /// The parameters.
+            pub fn params(&self) -> &Params {
+                &self.params
+            }
+        }
+
+        impl Header for $ty {
+            const NAME: HeaderName = HeaderName::$name;
+            fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+                let s = scan::trim_lws(value);
+                let (d, mut rest) = digits(s);
+                let seconds = u32_of(d)?;
+                // Retry-After may carry a comment: "(in a meeting)"
+                let r = ltrim(rest);
+                if r.first() == Some(&b'(') {
+                    let close = r.iter().position(|&c| c == b')').ok_or(
+                        HeaderError::Unexpected { at: scan::offset_in(value, r) },
+                    )?;
+                    rest = r.get(close + 1..).unwrap_or_default();
+                }
+                let params = Params::parse(value, rest, value)?;
+                Ok(Self { seconds, params })
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}{}", self.seconds, self.params)
+            }
+        }
+    };
+}
+
+delta_params_header!(
+    /// `Session-Expires` (RFC 4028 §4) with the `refresher` parameter.
+    SessionExpires, SessionExpires
+);
+delta_params_header!(
+    /// `Min-SE` (RFC 4028 §5).
+    MinSe, MinSe
+);
+delta_params_header!(
+    /// `Retry-After` (RFC 3261 §20.33), comment skipped.
+    RetryAfter, RetryAfter
+);
+
+impl SessionExpires {
+    /// The `refresher` parameter (`uac` / `uas`).
+    pub fn refresher(&self) -> Option<&str> {
+        self.params.get("refresher").flatten()
+    }
+}
+
+/// `Content-Type` (RFC 3261 §20.15): `type/subtype;params`.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct ContentType {
+    mtype: Bytes,
+    subtype: Bytes,
+    params: Params,
+}
+
+impl ContentType {
+    /// `application/sdp`.
+    pub fn sdp() -> Self {
+        Self {
+            mtype: Bytes::from_static(b"application"),
+            subtype: Bytes::from_static(b"sdp"),
+            params: Params::new(),
+        }
+    }
+
+    /// The type (`application`).
+    pub fn mtype(&self) -> &str {
+        scan::as_str(&self.mtype)
+    }
+
+    /// The subtype (`sdp`).
+    pub fn subtype(&self) -> &str {
+        scan::as_str(&self.subtype)
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// Whether this is `type/subtype`, case-insensitively.
+    pub fn is(&self, mtype: &str, subtype: &str) -> bool {
+        self.mtype().eq_ignore_ascii_case(mtype) && self.subtype().eq_ignore_ascii_case(subtype)
+    }
+}
+
+impl Header for ContentType {
+    const NAME: HeaderName = HeaderName::ContentType;
+    fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+        let s = scan::trim_lws(value);
+        let (t, rest) = token(s);
+        let rest = ltrim(rest);
+        let [b'/', rest @ ..] = rest else {
+            return Err(HeaderError::Unexpected {
+                at: scan::offset_in(value, rest),
+            });
+        };
+        let (st, rest) = token(ltrim(rest));
+        if t.is_empty() || st.is_empty() {
+            return Err(HeaderError::Empty);
+        }
+        let params = Params::parse(value, rest, value)?;
+        Ok(Self {
+            mtype: value.slice_ref(t),
+            subtype: value.slice_ref(st),
+            params,
+        })
+    }
+}
+
+impl fmt::Display for ContentType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}{}", self.mtype(), self.subtype(), self.params)
+    }
+}
+
+macro_rules! token_list_header {
+    ($(#[$doc:meta])* $ty:ident, $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Default, Eq, PartialEq)]
+        pub struct $ty(pub Vec<Bytes>);
+
+        impl $ty {
+            /// The tokens in order.
+            pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+                self.0.iter().map(|b| scan::as_str(b))
+            }
+
+            /// Whether `tag` is listed (case-insensitive).
+            pub fn contains(&self, tag: &str) -> bool {
+                self.iter().any(|t| t.eq_ignore_ascii_case(tag))
+            }
+        }
+
+        impl Header for $ty {
+            const NAME: HeaderName = HeaderName::$name;
+            fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+                token_list(value).map(Self)
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                for (i, t) in self.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    f.write_str(t)?;
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+/// A comma-separated token list; an empty value is an empty list (RFC 3261 allows an empty
+/// Supported / Allow).
+fn token_list(value: &Bytes) -> Result<Vec<Bytes>, HeaderError> {
+    if scan::trim_lws(value).is_empty() {
+        return Ok(Vec::new());
+    }
+    split_list(value)
+        .map(|t| {
+            let t = t?;
+            if !scan::all_token(t) {
+                return Err(HeaderError::Unexpected {
+                    at: scan::offset_in(value, t),
+                });
+            }
+            Ok(value.slice_ref(t))
+        })
+        .collect()
+}
+
+token_list_header!(
+    /// `Supported` (RFC 3261 §20.37): option tags.
+    Supported, Supported
+);
+token_list_header!(
+    /// `Require` (RFC 3261 §20.32): option tags.
+    Require, Require
+);
+token_list_header!(
+    /// `Proxy-Require` (RFC 3261 §20.29): option tags.
+    ProxyRequire, ProxyRequire
+);
+token_list_header!(
+    /// `Unsupported` (RFC 3261 §20.40): option tags.
+    Unsupported, Unsupported
+);
+
+/// `Allow` (RFC 3261 §20.5): methods.
+#[derive(Clone, Debug, Default, Eq, PartialEq)]
+pub struct Allow(pub Vec<Method>);
+
+impl Allow {
+    /// Whether `m` is allowed.
+    pub fn contains(&self, m: &Method) -> bool {
+        self.0.contains(m)
+    }
+}
+
+impl Header for Allow {
+    const NAME: HeaderName = HeaderName::Allow;
+    fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+        Ok(Self(
+            token_list(value)?
+                .iter()
+                .map(|t| Method::from_shared(t, t))
+                .collect(),
+        ))
+    }
+}
+
+impl fmt::Display for Allow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, m) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{m}")?;
+        }
+        Ok(())
+    }
+}
+
+macro_rules! text_header {
+    ($(#[$doc:meta])* $ty:ident, $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, Eq, PartialEq)]
+        pub struct $ty(Bytes);
+
+        impl $ty {
+            /// A value from text (line breaks are not allowed).
+            ///
+            /// # Errors
+            /// [`HeaderError::Unexpected`] at a CR, LF or NUL.
+            pub fn new(text: &str) -> Result<Self, HeaderError> {
+                Self::parse_str(text)
+            }
+
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                scan::as_str(&self.0)
+            }
+        }
+
+        impl Header for $ty {
+            const NAME: HeaderName = HeaderName::$name;
+            fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+                if std::str::from_utf8(value).is_err() {
+                    return Err(HeaderError::Unexpected { at: 0 });
+                }
+                if let Some(at) = value.iter().position(|&c| c == 0 || c == b'\r' || c == b'\n') {
+                    // folded lines are fine, bare line breaks or NUL are not
+                    let folded = value.get(at..at + 3).is_some_and(|w| {
+                        w.first() == Some(&b'\r') && w.get(1) == Some(&b'\n')
+                            && matches!(w.get(2), Some(b' ' | b'\t'))
+                    });
+                    if !folded {
+                        return Err(HeaderError::Unexpected { at });
+                    }
+                }
+                Ok(Self(value.clone()))
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_header!(
+    /// `User-Agent` (RFC 3261 §20.41): product tokens and comments, kept as text.
+    UserAgent, UserAgent
+);
+text_header!(
+    /// `Server` (RFC 3261 §20.35): product tokens and comments, kept as text.
+    Server, Server
+);
+
+/// `Date` (RFC 3261 §20.17): an RFC 1123 date, which SIP restricts to GMT.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Date(Bytes);
+
+impl Date {
+    /// The date as written.
+    pub fn as_str(&self) -> &str {
+        scan::as_str(&self.0)
+    }
+}
+
+impl Header for Date {
+    const NAME: HeaderName = HeaderName::Date;
+    fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+        // rfc1123-date = wkday "," SP date1 SP time SP "GMT"
+        // e.g. "Sat, 13 Nov 2010 23:29:00 GMT"
+        let s = scan::trim_lws(value);
+        let parts: Vec<&[u8]> = s.split(|&c| c == b' ').collect();
+        let [wkday, day, month, year, time, zone] = parts.as_slice() else {
+            return Err(HeaderError::Unexpected { at: 0 });
+        };
+        const DAYS: [&[u8]; 7] = [
+            b"Mon,", b"Tue,", b"Wed,", b"Thu,", b"Fri,", b"Sat,", b"Sun,",
+        ];
+        const MONTHS: [&[u8]; 12] = [
+            b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+            b"Dec",
+        ];
+        let two = |d: &[u8], max: u64| d.len() == 2 && parse_u64(d, 2).is_some_and(|v| v <= max);
+        let time_ok = time.len() == 8 && {
+            let t: Vec<&[u8]> = time.split(|&c| c == b':').collect();
+            matches!(t.as_slice(), [h, m, s] if two(h, 23) && two(m, 59) && two(s, 60))
+        };
+        let ok = DAYS.contains(wkday)
+            && two(day, 31)
+            && MONTHS.contains(month)
+            && year.len() == 4
+            && parse_u64(year, 4).is_some()
+            && time_ok;
+        if !ok {
+            return Err(HeaderError::Unexpected { at: 0 });
+        }
+        if *zone != b"GMT" {
+            return Err(HeaderError::NotAllowed("date must be in GMT"));
+        }
+        Ok(Self(value.slice_ref(s)))
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `Replaces` (RFC 3891 §6.1): the dialog to replace.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Replaces {
+    call_id: CallId,
+    params: Params,
+}
+
+impl Replaces {
+    /// The Call-ID of the dialog.
+    pub fn call_id(&self) -> &CallId {
+        &self.call_id
+    }
+
+    /// `to-tag`.
+    pub fn to_tag(&self) -> Option<&str> {
+        self.params.get("to-tag").flatten()
+    }
+
+    /// `from-tag`.
+    pub fn from_tag(&self) -> Option<&str> {
+        self.params.get("from-tag").flatten()
+    }
+
+    /// Whether `early-only` is present.
+    pub fn early_only(&self) -> bool {
+        self.params.contains("early-only")
+    }
+}
+
+impl Header for Replaces {
+    const NAME: HeaderName = HeaderName::Replaces;
+    fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+        let s = scan::trim_lws(value);
+        let end = s
+            .iter()
+            .position(|&c| c == b';' || scan::is_lws(c))
+            .unwrap_or(s.len());
+        let call_id = CallId::parse(&value.slice_ref(s.get(..end).unwrap_or_default()))?;
+        let params = Params::parse(value, s.get(end..).unwrap_or_default(), value)?;
+        if !params.contains("to-tag") || !params.contains("from-tag") {
+            return Err(HeaderError::NotAllowed(
+                "replaces needs to-tag and from-tag",
+            ));
+        }
+        Ok(Self { call_id, params })
+    }
+}
+
+impl fmt::Display for Replaces {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.call_id, self.params)
+    }
+}
+
+/// One `Warning` value (RFC 3261 §20.43): 3-digit code, agent, quoted text.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Warning {
+    code: u16,
+    agent: Bytes,
+    text: Bytes,
+}
+
+impl Warning {
+    /// The warn-code (300..=399 in RFC 3261's registry).
+    pub fn code(&self) -> u16 {
+        self.code
+    }
+
+    /// The warn-agent (host[:port] or pseudonym).
+    pub fn agent(&self) -> &str {
+        scan::as_str(&self.agent)
+    }
+
+    /// The warn-text with its quotes.
+    pub fn text(&self) -> &str {
+        scan::as_str(&self.text)
+    }
+}
+
+impl Header for Warning {
+    const NAME: HeaderName = HeaderName::Warning;
+    const MULTI: bool = true;
+    fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+        let s = scan::trim_lws(value);
+        let (code, rest) = digits(s);
+        if code.len() != 3 {
+            return Err(HeaderError::BadNumber { at: 0 });
+        }
+        let code = parse_u64(code, 3)
+            .and_then(|c| u16::try_from(c).ok())
+            .unwrap_or_default();
+        let rest = ltrim(rest);
+        let n = rest
+            .iter()
+            .position(|&c| c == b' ' || c == b'\t')
+            .unwrap_or(rest.len());
+        let agent = rest.get(..n).unwrap_or_default();
+        if agent.is_empty() {
+            return Err(HeaderError::Empty);
+        }
+        let text = ltrim(rest.get(n..).unwrap_or_default());
+        if text.first() != Some(&b'"') {
+            return Err(HeaderError::Unexpected {
+                at: scan::offset_in(value, text),
+            });
+        }
+        let end = quoted_end(text).map_err(|_| HeaderError::UnterminatedQuote {
+            at: scan::offset_in(value, text),
+        })?;
+        if end != text.len() {
+            return Err(HeaderError::Unexpected {
+                at: scan::offset_in(value, text) + end,
+            });
+        }
+        Ok(Self {
+            code,
+            agent: value.slice_ref(agent),
+            text: value.slice_ref(text),
+        })
+    }
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.code, self.agent(), self.text())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cseq() {
+        let c = CSeq::parse_str("0009\r\n  INVITE").unwrap();
+        assert_eq!((c.seq(), c.method()), (9, &Method::Invite));
+        let c = CSeq::parse_str("4294967295 BYE").unwrap();
+        assert_eq!(c.seq(), u32::MAX);
+        assert!(CSeq::parse_str("4294967296 BYE").is_err());
+        assert!(CSeq::parse_str("36893488147419103232 INVITE").is_err());
+        assert!(CSeq::parse_str("1INVITE").is_err());
+        assert!(CSeq::parse_str("1 INVITE x").is_err());
+        assert_eq!(CSeq::new(7, Method::Ack).to_string(), "7 ACK");
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(MaxForwards::parse_str("0068").unwrap(), MaxForwards(68));
+        assert!(MaxForwards::parse_str("300").is_err());
+        assert!(Expires::parse_str("10000000000000000000").is_err());
+        assert!(ContentLength::parse_str("-999").is_err());
+        let r = RetryAfter::parse_str("18000 (in a meeting);duration=3600").unwrap();
+        assert_eq!(r.seconds(), 18000);
+        assert!(RetryAfter::parse_str("949302838503028349304023988").is_err());
+        let s = SessionExpires::parse_str("1800;refresher=uas").unwrap();
+        assert_eq!((s.seconds(), s.refresher()), (1800, Some("uas")));
+        let r = RAck::parse_str("776656 1 INVITE").unwrap();
+        assert_eq!((r.rseq, r.cseq, r.method), (776_656, 1, Method::Invite));
+    }
+
+    #[test]
+    fn tokens_and_types() {
+        let s = Supported::parse_str("100rel, timer ,replaces").unwrap();
+        assert!(s.contains("TIMER"));
+        assert_eq!(s.to_string(), "100rel, timer, replaces");
+        assert!(Require::parse_str("a,,b").is_err());
+        let a = Allow::parse_str("INVITE, ACK, FOO").unwrap();
+        assert!(a.contains(&Method::Ack));
+        let c = ContentType::parse_str("multipart/mixed;boundary=7a9cbec02ceef655").unwrap();
+        assert!(c.is("Multipart", "MIXED"));
+        assert_eq!(c.params().get("boundary"), Some(Some("7a9cbec02ceef655")));
+        let e = Event::parse_str("dialog;id=42").unwrap();
+        assert_eq!((e.value(), e.id()), ("dialog", Some("42")));
+        let ss = SubscriptionState::parse_str("active;expires=600").unwrap();
+        assert_eq!(ss.expires(), Some(600));
+        let r = Reason::parse_str("Q.850;cause=16;text=\"Terminated\"").unwrap();
+        assert_eq!(r.cause(), Some(16));
+        let r =
+            Replaces::parse_str("98732@sip.example.com;from-tag=r33th4x0r;to-tag=ff87ff").unwrap();
+        assert_eq!(r.call_id().as_str(), "98732@sip.example.com");
+        assert_eq!(r.to_tag(), Some("ff87ff"));
+        assert!(CallId::parse_str("a@b@c").is_err());
+        assert!(CallId::parse_str("intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{").is_ok());
+    }
+
+    #[test]
+    fn date_and_warning() {
+        assert!(Date::parse_str("Sat, 13 Nov 2010 23:29:00 GMT").is_ok());
+        assert_eq!(
+            Date::parse_str("Fri, 01 Jan 2010 16:00:00 EST"),
+            Err(HeaderError::NotAllowed("date must be in GMT"))
+        );
+        let w = Warning::parse_str("370 devnull \"Choose a bigger pipe\"").unwrap();
+        assert_eq!((w.code(), w.agent()), (370, "devnull"));
+        assert!(Warning::parse_str("1812 overture \"In Progress\"").is_err());
+    }
+}

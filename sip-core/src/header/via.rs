@@ -1,0 +1,319 @@
+//! `Via` (RFC 3261 §20.42, §18.2.1, RFC 3581 rport).
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use super::params::{Params, ltrim};
+use super::{Header, HeaderName};
+use crate::error::HeaderError;
+use crate::msg::scan::{self, is_token};
+
+/// One Via value: `SIP/2.0/UDP host:port;branch=...;received=...;rport`.
+#[derive(Clone, Eq, PartialEq)]
+pub struct Via {
+    protocol: Bytes,
+    version: Bytes,
+    transport: Bytes,
+    host: Bytes,
+    port: Option<u16>,
+    params: Params,
+}
+
+impl Via {
+    /// `SIP/2.0/<transport> <host>[:<port>];branch=<branch>`.
+    ///
+    /// # Errors
+    /// [`HeaderError`] when the transport is not a token or the host is not a host.
+    pub fn new(
+        transport: &str,
+        host: &str,
+        port: Option<u16>,
+        branch: &str,
+    ) -> Result<Self, HeaderError> {
+        let mut s = format!("SIP/2.0/{transport} {host}");
+        if let Some(p) = port {
+            s.push_str(&format!(":{p}"));
+        }
+        s.push_str(";branch=");
+        s.push_str(branch);
+        Self::parse_str(&s)
+    }
+
+    /// The sent-protocol name (`SIP`).
+    pub fn protocol(&self) -> &str {
+        scan::as_str(&self.protocol)
+    }
+
+    /// The sent-protocol version (`2.0`).
+    pub fn version(&self) -> &str {
+        scan::as_str(&self.version)
+    }
+
+    /// The transport as written (`UDP`, `TCP`, `TLS`, `SCTP`, `WS`, `WSS` or another token).
+    pub fn transport(&self) -> &str {
+        scan::as_str(&self.transport)
+    }
+
+    /// Whether the transport is reliable (anything but UDP; RFC 3261 §17.1.1.2).
+    pub fn is_reliable(&self) -> bool {
+        !self.transport.eq_ignore_ascii_case(b"UDP")
+    }
+
+    /// The sent-by host (an IPv6 reference keeps its brackets).
+    pub fn host(&self) -> &str {
+        scan::as_str(&self.host)
+    }
+
+    /// The sent-by port, if given.
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    /// All via-params.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The via-params, to modify (e.g. a server transport adding `received`).
+    pub fn params_mut(&mut self) -> &mut Params {
+        &mut self.params
+    }
+
+    /// The `branch` parameter.
+    pub fn branch(&self) -> Option<&str> {
+        self.params.get("branch").flatten()
+    }
+
+    /// Whether the branch starts with the RFC 3261 magic cookie `z9hG4bK` (§8.1.1.7).
+    pub fn has_rfc3261_branch(&self) -> bool {
+        self.branch().is_some_and(|b| b.starts_with("z9hG4bK"))
+    }
+
+    /// The `received` parameter (§18.2.1).
+    pub fn received(&self) -> Option<&str> {
+        self.params.get("received").flatten()
+    }
+
+    /// The `rport` parameter (RFC 3581): `None` absent, `Some(None)` requested (no value),
+    /// `Some(Some(port))` filled in.
+    pub fn rport(&self) -> Option<Option<u16>> {
+        self.params
+            .get("rport")
+            .map(|v| v.and_then(|v| scan::parse_u64(v.as_bytes(), 5)?.try_into().ok()))
+    }
+
+    /// The `maddr` parameter.
+    pub fn maddr(&self) -> Option<&str> {
+        self.params.get("maddr").flatten()
+    }
+
+    /// The `ttl` parameter.
+    pub fn ttl(&self) -> Option<u8> {
+        self.params
+            .get("ttl")
+            .flatten()
+            .and_then(|v| v.parse().ok())
+    }
+
+    /// Sets `received` (RFC 3261 §18.2.1).
+    pub fn set_received(&mut self, addr: &str) {
+        self.params.set("received", Some(addr));
+    }
+
+    /// Sets `rport` to the source port (RFC 3581 §4).
+    pub fn set_rport(&mut self, port: u16) {
+        self.params.set("rport", Some(&port.to_string()));
+    }
+}
+
+impl Header for Via {
+    const NAME: HeaderName = HeaderName::Via;
+    const MULTI: bool = true;
+
+    fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+        let s: &[u8] = value;
+        // sent-protocol = protocol-name SLASH protocol-version SLASH transport, with LWS
+        // allowed around the slashes (RFC 3261 SLASH = SWS "/" SWS)
+        let mut rest = ltrim(s);
+        let mut fields: [&[u8]; 3] = [&[]; 3];
+        for (i, field) in fields.iter_mut().enumerate() {
+            if i > 0 {
+                rest = ltrim(rest);
+                let [b'/', tail @ ..] = rest else {
+                    return Err(HeaderError::Unexpected {
+                        at: scan::offset_in(s, rest),
+                    });
+                };
+                rest = ltrim(tail);
+            }
+            let n = rest
+                .iter()
+                .position(|&c| !is_token(c))
+                .unwrap_or(rest.len());
+            if n == 0 {
+                return Err(HeaderError::Unexpected {
+                    at: scan::offset_in(s, rest),
+                });
+            }
+            *field = rest.get(..n).unwrap_or_default();
+            rest = rest.get(n..).unwrap_or_default();
+        }
+        let [protocol, version, transport] = fields;
+        // LWS sent-by
+        let before = rest.len();
+        rest = ltrim(rest);
+        if before == rest.len() {
+            return Err(HeaderError::Unexpected {
+                at: scan::offset_in(s, rest),
+            });
+        }
+        let host_len = if rest.first() == Some(&b'[') {
+            rest.iter().position(|&c| c == b']').map_or(0, |i| i + 1)
+        } else {
+            rest.iter()
+                .position(|&c| !(c.is_ascii_alphanumeric() || b"-._".contains(&c)))
+                .unwrap_or(rest.len())
+        };
+        let host = rest.get(..host_len).unwrap_or_default();
+        let host_at = scan::offset_in(s, rest);
+        if host.is_empty() || !valid_host(host) {
+            return Err(HeaderError::Unexpected { at: host_at });
+        }
+        rest = ltrim(rest.get(host_len..).unwrap_or_default());
+        let mut port = None;
+        if let [b':', tail @ ..] = rest {
+            let t = ltrim(tail);
+            let n = t.iter().take_while(|c| c.is_ascii_digit()).count();
+            let p = scan::parse_u64(t.get(..n).unwrap_or_default(), 5)
+                .and_then(|v| u16::try_from(v).ok())
+                .ok_or(HeaderError::BadNumber {
+                    at: scan::offset_in(s, t),
+                })?;
+            port = Some(p);
+            rest = t.get(n..).unwrap_or_default();
+        }
+        let params = Params::parse(value, rest, s)?;
+        if let Some(ttl) = params.get("ttl") {
+            let ok = ttl
+                .and_then(|t| scan::parse_u64(t.as_bytes(), 3))
+                .is_some_and(|t| t <= 255);
+            if !ok {
+                return Err(HeaderError::BadNumber { at: 0 });
+            }
+        }
+        if let Some(Some(rp)) = params.get("rport")
+            && scan::parse_u64(rp.as_bytes(), 5)
+                .and_then(|v| u16::try_from(v).ok())
+                .is_none()
+        {
+            return Err(HeaderError::BadNumber { at: 0 });
+        }
+        Ok(Self {
+            protocol: value.slice_ref(protocol),
+            version: value.slice_ref(version),
+            transport: value.slice_ref(transport),
+            host: value.slice_ref(host),
+            port,
+            params,
+        })
+    }
+}
+
+/// A host as in a SIP URI: IPv6 reference, IPv4 address or host name (the caller already
+/// limited a non-bracketed host to host-name characters).
+fn valid_host(host: &[u8]) -> bool {
+    match host {
+        [b'[', inner @ .., b']'] => {
+            !inner.is_empty()
+                && inner
+                    .iter()
+                    .all(|&c| c.is_ascii_hexdigit() || b":.".contains(&c))
+        }
+        [b'[', ..] => false,
+        _ => true,
+    }
+}
+
+impl fmt::Display for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{}/{} {}",
+            self.protocol(),
+            self.version(),
+            self.transport(),
+            self.host()
+        )?;
+        if let Some(p) = self.port {
+            write!(f, ":{p}")?;
+        }
+        write!(f, "{}", self.params)
+    }
+}
+
+impl fmt::Debug for Via {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Via({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_whitespace() {
+        let v = Via::parse_str("SIP  /   2.0\r\n /UDP\r\n    192.0.2.2;branch=390skdjuw").unwrap();
+        assert_eq!(v.transport(), "UDP");
+        assert_eq!(v.host(), "192.0.2.2");
+        assert_eq!(v.branch(), Some("390skdjuw"));
+        let v = Via::parse_str(
+            "SIP  / 2.0  / TCP     spindle.example.com   ;\r\n  branch  =   z9hG4bK9ikj8",
+        )
+        .unwrap();
+        assert_eq!(v.transport(), "TCP");
+        assert_eq!(v.host(), "spindle.example.com");
+        assert_eq!(v.branch(), Some("z9hG4bK9ikj8"));
+        assert!(v.has_rfc3261_branch());
+    }
+
+    #[test]
+    fn params_and_port() {
+        let mut v = Via::parse_str(
+            "SIP/2.0/UDP [2001:db8::9]:5070;branch=z9hG4bK77;rport;maddr=224.2.0.1;ttl=16",
+        )
+        .unwrap();
+        assert_eq!(v.host(), "[2001:db8::9]");
+        assert_eq!(v.port(), Some(5070));
+        assert_eq!(v.rport(), Some(None));
+        assert_eq!(v.maddr(), Some("224.2.0.1"));
+        assert_eq!(v.ttl(), Some(16));
+        v.set_received("192.0.2.7");
+        v.set_rport(5071);
+        assert_eq!(v.received(), Some("192.0.2.7"));
+        assert_eq!(v.rport(), Some(Some(5071)));
+        assert_eq!(
+            v.to_string(),
+            "SIP/2.0/UDP [2001:db8::9]:5070;branch=z9hG4bK77;maddr=224.2.0.1;ttl=16;received=192.0.2.7;rport=5071"
+        );
+        let v2 = Via::parse_str(&v.to_string()).unwrap();
+        assert_eq!(v2, Via::parse_str(&v2.to_string()).unwrap());
+    }
+
+    #[test]
+    fn rejects() {
+        for bad in [
+            "",
+            "SIP/2.0 host",
+            "SIP/2.0/UDP",
+            "SIP/2.0/UDP 192.0.2.15;;",
+            "SIP/2.0/UDP host:99999",
+            "SIP/2.0/UDP host;ttl=300",
+            "SIP/2.0/UDP ho st",
+            "SIP/2.0/UDP [::1",
+        ] {
+            assert!(Via::parse_str(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,649 @@
+//! SIP messages (RFC 3261 §7): zero-copy views over received bytes and owned builders.
+//!
+//! [`Message::parse`] makes one pass over the bytes: it checks the start line, records where
+//! every header name and value lies (in a small inline array, no allocation for up to
+//! [`INLINE_HEADERS`] headers), reads Content-Length and delimits the body. Header values are
+//! typed only when asked ([`Request::header`]). [`Message::validate`] adds the checks of RFC
+//! 3261 §8.2 (mandatory and single-instance headers, every known header against its grammar,
+//! CSeq method), which a UAS runs before it hands a request to the transaction user.
+//!
+//! The hot path is hand-written rather than nom: it is one loop over line ends (found eight
+//! bytes at a time) and it needs exact byte offsets for the error it reports.
+
+mod builder;
+mod method;
+mod parse;
+pub(crate) mod scan;
+mod status;
+
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::error::ParseError;
+use crate::header::{self, Header, HeaderName};
+use crate::uri::{Uri, UriParts};
+
+pub use builder::{RequestBuilder, ResponseBuilder};
+pub use method::Method;
+pub use status::StatusCode;
+
+/// Headers a message indexes without allocating; more spill to the heap.
+pub const INLINE_HEADERS: usize = 24;
+
+/// Limits applied while parsing; exceeding one is an error, never a truncation.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct ParseLimits {
+    /// Largest whole message in bytes (start line + headers + body). Default 65 535, the
+    /// largest UDP payload.
+    pub max_message: usize,
+    /// Most header lines. Default 128.
+    pub max_headers: usize,
+    /// Longest start line or header line incl. folded continuations. Default 8 192.
+    pub max_header_line: usize,
+    /// Largest body announced by Content-Length. Default 65 535.
+    pub max_body: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        Self {
+            max_message: 65_535,
+            max_headers: 128,
+            max_header_line: 8_192,
+            max_body: 65_535,
+        }
+    }
+}
+
+/// A SIP request or response.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum Message {
+    /// A request.
+    Request(Request),
+    /// A response.
+    Response(Response),
+}
+
+impl Message {
+    /// Parses one message from a datagram with the default [`ParseLimits`].
+    ///
+    /// Leading CRLFs are skipped (RFC 3261 §7.5). Octets after the body that Content-Length
+    /// delimits are discarded (RFC 3261 §18.3); without Content-Length the body is the rest
+    /// of the datagram. A datagram that ends right after its last header line (no empty line)
+    /// is accepted with an empty body.
+    ///
+    /// This checks the start line, the header line syntax and Content-Length; header values
+    /// are checked when typed or by [`Message::validate`].
+    ///
+    /// # Errors
+    /// A [`ParseError`] saying what is wrong and where; [`ParseError::status_code`] is the
+    /// answer to a request that fails.
+    pub fn parse(bytes: Bytes) -> Result<Self, ParseError> {
+        Self::parse_with(bytes, &ParseLimits::default())
+    }
+
+    /// [`Message::parse`] with explicit limits.
+    ///
+    /// # Errors
+    /// As [`Message::parse`], plus [`ParseError::TooLarge`] when a limit is exceeded.
+    pub fn parse_with(bytes: Bytes, limits: &ParseLimits) -> Result<Self, ParseError> {
+        parse::parse(bytes, limits, true)
+    }
+
+    /// Parses one complete message cut out of a stream by [`Framer`](crate::Framer): the
+    /// body must be exactly as long as Content-Length says.
+    ///
+    /// # Errors
+    /// As [`Message::parse`].
+    pub fn parse_stream(bytes: Bytes, limits: &ParseLimits) -> Result<Self, ParseError> {
+        parse::parse(bytes, limits, false)
+    }
+
+    /// Full RFC 3261 §8.2 check: mandatory headers (Via, From, To, Call-ID, CSeq), single
+    /// instance of To/From/Call-ID/CSeq/Max-Forwards/Content-Type, every known header value
+    /// against its grammar, and the CSeq method equal to the request method.
+    ///
+    /// # Errors
+    /// The first failure found.
+    pub fn validate(&self) -> Result<(), ParseError> {
+        match self {
+            Self::Request(r) => r.validate(),
+            Self::Response(r) => r.validate(),
+        }
+    }
+
+    /// The headers of either kind of message.
+    pub fn headers(&self) -> &Headers {
+        match self {
+            Self::Request(r) => &r.head,
+            Self::Response(r) => &r.head,
+        }
+    }
+
+    /// The first value of header `H`, typed; `None` when absent.
+    pub fn header<H: Header>(&self) -> Option<Result<H, header::HeaderError>> {
+        self.headers().get::<H>()
+    }
+
+    /// The message body (possibly empty).
+    pub fn body(&self) -> &[u8] {
+        self.headers().body()
+    }
+
+    /// The message as bytes; byte-exact with the input for a parsed message.
+    pub fn to_bytes(&self) -> Bytes {
+        self.headers().raw.clone()
+    }
+
+    /// The request, if this is one.
+    pub fn as_request(&self) -> Option<&Request> {
+        match self {
+            Self::Request(r) => Some(r),
+            Self::Response(_) => None,
+        }
+    }
+
+    /// The response, if this is one.
+    pub fn as_response(&self) -> Option<&Response> {
+        match self {
+            Self::Response(r) => Some(r),
+            Self::Request(_) => None,
+        }
+    }
+}
+
+impl From<Request> for Message {
+    fn from(r: Request) -> Self {
+        Self::Request(r)
+    }
+}
+
+impl From<Response> for Message {
+    fn from(r: Response) -> Self {
+        Self::Response(r)
+    }
+}
+
+/// A SIP request: method, Request-URI, headers and body over one buffer.
+#[derive(Clone, Eq, PartialEq)]
+pub struct Request {
+    method: Method,
+    uri: Span,
+    uri_parts: UriParts,
+    head: Headers,
+}
+
+impl Request {
+    /// Starts an owned request; see [`RequestBuilder`].
+    pub fn builder(method: Method, uri: Uri) -> RequestBuilder {
+        RequestBuilder::new(method, uri)
+    }
+
+    /// Parses a datagram that must hold a request.
+    ///
+    /// # Errors
+    /// As [`Message::parse`]; a response gives [`ParseError::BadStartLine`] at 0.
+    pub fn parse(bytes: Bytes) -> Result<Self, ParseError> {
+        match Message::parse(bytes)? {
+            Message::Request(r) => Ok(r),
+            Message::Response(_) => Err(ParseError::BadStartLine { at: 0 }),
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> &Method {
+        &self.method
+    }
+
+    /// The Request-URI (checked while parsing; this slices it out of the buffer).
+    pub fn uri(&self) -> Uri {
+        Uri::from_parts(self.head.raw.slice(self.uri.range()), self.uri_parts)
+    }
+
+    /// The Request-URI as written.
+    pub fn uri_str(&self) -> &str {
+        scan::as_str(self.head.slice(self.uri))
+    }
+
+    /// The header section.
+    pub fn headers(&self) -> &Headers {
+        &self.head
+    }
+
+    /// The first value of header `H`, typed; `None` when absent. For list headers (Via,
+    /// Contact, Route, ...) this is the first element of the first line.
+    pub fn header<H: Header>(&self) -> Option<Result<H, header::HeaderError>> {
+        self.head.get::<H>()
+    }
+
+    /// Every value of header `H` in order, across lines and comma-separated elements.
+    pub fn header_all<H: Header>(&self) -> header::TypedIter<'_, H> {
+        self.head.get_all::<H>()
+    }
+
+    /// The body (possibly empty).
+    pub fn body(&self) -> &[u8] {
+        self.head.body()
+    }
+
+    /// The body as shared bytes.
+    pub fn body_bytes(&self) -> Bytes {
+        self.head.body_bytes()
+    }
+
+    /// The serialized request; byte-exact with the input for a parsed request.
+    pub fn to_bytes(&self) -> Bytes {
+        self.head.raw.clone()
+    }
+
+    /// An owned builder holding this request's start line, headers and body, to modify and
+    /// rebuild (e.g. a proxy adding a Via).
+    pub fn to_builder(&self) -> RequestBuilder {
+        RequestBuilder::from_request(self)
+    }
+
+    /// See [`Message::validate`].
+    ///
+    /// # Errors
+    /// The first failure found.
+    pub fn validate(&self) -> Result<(), ParseError> {
+        self.head.validate_common()?;
+        let cseq = self
+            .head
+            .validated_single::<header::CSeq>()?
+            .ok_or(ParseError::MissingHeader(HeaderName::CSeq))?;
+        if cseq.method() != &self.method {
+            return Err(ParseError::CSeqMethodMismatch);
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("uri", &self.uri_str())
+            .field("headers", &self.head)
+            .finish()
+    }
+}
+
+/// A SIP response: status, reason, headers and body over one buffer.
+#[derive(Clone, Eq, PartialEq)]
+pub struct Response {
+    status: StatusCode,
+    reason: Span,
+    head: Headers,
+}
+
+impl Response {
+    /// Starts a response to `request` per RFC 3261 §8.2.6; see [`ResponseBuilder`].
+    pub fn builder(request: &Request, status: StatusCode) -> ResponseBuilder {
+        ResponseBuilder::for_request(request, status)
+    }
+
+    /// Parses a datagram that must hold a response.
+    ///
+    /// # Errors
+    /// As [`Message::parse`]; a request gives [`ParseError::BadStartLine`] at 0.
+    pub fn parse(bytes: Bytes) -> Result<Self, ParseError> {
+        match Message::parse(bytes)? {
+            Message::Response(r) => Ok(r),
+            Message::Request(_) => Err(ParseError::BadStartLine { at: 0 }),
+        }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The reason phrase (UTF-8, possibly empty).
+    pub fn reason(&self) -> &str {
+        scan::as_str(self.head.slice(self.reason))
+    }
+
+    /// The header section.
+    pub fn headers(&self) -> &Headers {
+        &self.head
+    }
+
+    /// The first value of header `H`, typed; `None` when absent.
+    pub fn header<H: Header>(&self) -> Option<Result<H, header::HeaderError>> {
+        self.head.get::<H>()
+    }
+
+    /// Every value of header `H` in order.
+    pub fn header_all<H: Header>(&self) -> header::TypedIter<'_, H> {
+        self.head.get_all::<H>()
+    }
+
+    /// The body (possibly empty).
+    pub fn body(&self) -> &[u8] {
+        self.head.body()
+    }
+
+    /// The body as shared bytes.
+    pub fn body_bytes(&self) -> Bytes {
+        self.head.body_bytes()
+    }
+
+    /// The serialized response; byte-exact with the input for a parsed response.
+    pub fn to_bytes(&self) -> Bytes {
+        self.head.raw.clone()
+    }
+
+    /// An owned builder holding this response, to modify and rebuild.
+    pub fn to_builder(&self) -> ResponseBuilder {
+        ResponseBuilder::from_response(self)
+    }
+
+    /// See [`Message::validate`].
+    ///
+    /// # Errors
+    /// The first failure found.
+    pub fn validate(&self) -> Result<(), ParseError> {
+        self.head.validate_common()?;
+        self.head
+            .validated_single::<header::CSeq>()?
+            .ok_or(ParseError::MissingHeader(HeaderName::CSeq))?;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("reason", &self.reason())
+            .field("headers", &self.head)
+            .finish()
+    }
+}
+
+/// A byte range in the message buffer.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub(crate) struct Span {
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+}
+
+impl Span {
+    pub(crate) fn new(start: usize, end: usize) -> Self {
+        // Messages are limited far below 4 GiB (ParseLimits, builder); saturate anyway.
+        let clamp = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        Self {
+            start: clamp(start),
+            end: clamp(end),
+        }
+    }
+
+    pub(crate) fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// One indexed header line.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub(crate) struct Entry {
+    pub(crate) name: Span,
+    pub(crate) value: Span,
+    /// `HeaderName` discriminant + 1, or 0 for an extension header.
+    pub(crate) kind: u8,
+}
+
+#[derive(Clone, Debug, Eq, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "the inline array is the point: no allocation for typical messages"
+)]
+enum Index {
+    Inline {
+        len: u8,
+        items: [Entry; INLINE_HEADERS],
+    },
+    Heap(Vec<Entry>),
+}
+
+impl Index {
+    fn new() -> Self {
+        Self::Inline {
+            len: 0,
+            items: [Entry::default(); INLINE_HEADERS],
+        }
+    }
+
+    fn push(&mut self, e: Entry) {
+        match self {
+            Self::Inline { len, items } => {
+                if let Some(slot) = items.get_mut(usize::from(*len)) {
+                    *slot = e;
+                    *len += 1;
+                } else {
+                    let mut v = Vec::with_capacity(INLINE_HEADERS * 2);
+                    v.extend_from_slice(items);
+                    v.push(e);
+                    *self = Self::Heap(v);
+                }
+            }
+            Self::Heap(v) => v.push(e),
+        }
+    }
+
+    fn as_slice(&self) -> &[Entry] {
+        match self {
+            Self::Inline { len, items } => items.get(..usize::from(*len)).unwrap_or_default(),
+            Self::Heap(v) => v,
+        }
+    }
+}
+
+/// The header section of a message and the buffer it indexes.
+///
+/// Iterating gives every header line in order as a [`RawHeader`] (name as written, value
+/// with surrounding whitespace removed, folding kept).
+#[derive(Clone, Eq, PartialEq)]
+pub struct Headers {
+    raw: Bytes,
+    index: Index,
+    body_start: u32,
+}
+
+impl Headers {
+    /// Number of header lines.
+    pub fn len(&self) -> usize {
+        self.index.as_slice().len()
+    }
+
+    /// Whether there are no header lines.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every header line in order.
+    pub fn iter(&self) -> RawHeaders<'_> {
+        RawHeaders {
+            headers: self,
+            inner: self.index.as_slice().iter(),
+        }
+    }
+
+    /// The lines of one well-known header, in order.
+    pub fn named(&self, name: HeaderName) -> impl Iterator<Item = RawHeader<'_>> + '_ {
+        let kind = name.kind();
+        self.iter().filter(move |h| h.kind == kind)
+    }
+
+    /// The lines whose name equals `name` (case-insensitive, compact forms included for
+    /// well-known names).
+    pub fn named_str<'a>(&'a self, name: &'a str) -> impl Iterator<Item = RawHeader<'a>> + 'a {
+        let known = HeaderName::from_bytes(name.as_bytes());
+        self.iter().filter(move |h| match known {
+            Some(k) => h.kind == k.kind(),
+            None => h.name.eq_ignore_ascii_case(name),
+        })
+    }
+
+    /// Whether a line of `name` is present.
+    pub fn contains(&self, name: HeaderName) -> bool {
+        let kind = name.kind();
+        self.index.as_slice().iter().any(|e| e.kind == kind)
+    }
+
+    /// The first value of `H`, typed; `None` when absent.
+    pub fn get<H: Header>(&self) -> Option<Result<H, header::HeaderError>> {
+        let kind = H::NAME.kind();
+        let entry = self.index.as_slice().iter().find(|e| e.kind == kind)?;
+        let value = self.raw.slice(entry.value.range());
+        if H::MULTI {
+            let first = header::split_list(&value).next()?;
+            Some(first.and_then(|v| H::parse(&value.slice_ref(v))))
+        } else {
+            Some(H::parse(&value))
+        }
+    }
+
+    /// Every value of `H` in order (lines, then comma-separated elements for list headers).
+    pub fn get_all<H: Header>(&self) -> header::TypedIter<'_, H> {
+        header::TypedIter::new(self)
+    }
+
+    /// The body (possibly empty).
+    pub fn body(&self) -> &[u8] {
+        self.raw.get(self.body_start as usize..).unwrap_or_default()
+    }
+
+    pub(crate) fn body_bytes(&self) -> Bytes {
+        self.raw.slice(self.body_start as usize..)
+    }
+
+    pub(crate) fn raw_bytes(&self) -> &Bytes {
+        &self.raw
+    }
+
+    pub(crate) fn slice(&self, span: Span) -> &[u8] {
+        self.raw.get(span.range()).unwrap_or_default()
+    }
+
+    pub(crate) fn entries(&self) -> &[Entry] {
+        self.index.as_slice()
+    }
+
+    fn validate_common(&self) -> Result<(), ParseError> {
+        for name in [
+            HeaderName::Via,
+            HeaderName::From,
+            HeaderName::To,
+            HeaderName::CallId,
+        ] {
+            if !self.contains(name) {
+                return Err(ParseError::MissingHeader(name));
+            }
+        }
+        for name in [
+            HeaderName::From,
+            HeaderName::To,
+            HeaderName::CallId,
+            HeaderName::CSeq,
+            HeaderName::MaxForwards,
+            HeaderName::ContentType,
+        ] {
+            if self.named(name).nth(1).is_some() {
+                return Err(ParseError::DuplicateHeader(name));
+            }
+        }
+        for e in self.entries() {
+            let Some(name) = HeaderName::from_kind(e.kind) else {
+                continue;
+            };
+            let value = self.raw.slice(e.value.range());
+            header::check_value(name, &value).map_err(|(at, error)| ParseError::BadHeader {
+                name,
+                at: e.value.start as usize + at,
+                error,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn validated_single<H: Header>(&self) -> Result<Option<H>, ParseError> {
+        match self.get::<H>() {
+            None => Ok(None),
+            Some(Ok(h)) => Ok(Some(h)),
+            Some(Err(error)) => {
+                let at = self
+                    .named(H::NAME)
+                    .next()
+                    .map_or(0, |h| scan::offset_in(&self.raw, h.value));
+                Err(ParseError::BadHeader {
+                    name: H::NAME,
+                    at,
+                    error,
+                })
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<'a> IntoIterator for &'a Headers {
+    type Item = RawHeader<'a>;
+    type IntoIter = RawHeaders<'a>;
+    fn into_iter(self) -> RawHeaders<'a> {
+        self.iter()
+    }
+}
+
+/// One header line as received.
+#[derive(Clone, Copy, Eq, PartialEq)]
+pub struct RawHeader<'a> {
+    /// The name as written (may be a compact form, any case).
+    pub name: &'a str,
+    /// The value without surrounding whitespace; folded lines keep their CRLF.
+    pub value: &'a [u8],
+    kind: u8,
+}
+
+impl<'a> RawHeader<'a> {
+    /// The well-known header this line is, if any (compact forms resolved).
+    pub fn header_name(&self) -> Option<HeaderName> {
+        HeaderName::from_kind(self.kind)
+    }
+
+    /// The value as text, if it is UTF-8.
+    pub fn value_str(&self) -> Option<&'a str> {
+        std::str::from_utf8(self.value).ok()
+    }
+}
+
+impl fmt::Debug for RawHeader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name, String::from_utf8_lossy(self.value))
+    }
+}
+
+/// Iterator over the header lines of a message.
+#[derive(Clone, Debug)]
+pub struct RawHeaders<'a> {
+    headers: &'a Headers,
+    inner: std::slice::Iter<'a, Entry>,
+}
+
+impl<'a> Iterator for RawHeaders<'a> {
+    type Item = RawHeader<'a>;
+    fn next(&mut self) -> Option<RawHeader<'a>> {
+        let e = self.inner.next()?;
+        Some(RawHeader {
+            name: scan::as_str(self.headers.slice(e.name)),
+            value: self.headers.slice(e.value),
+            kind: e.kind,
+        })
+    }
+}

@@ -1,0 +1,315 @@
+//! The one-pass parser: start line, header index, Content-Length, body.
+
+use bytes::{Buf, Bytes};
+
+use super::scan::{all_token, find_byte, is_token, parse_u64};
+use super::{Entry, Headers, Index, Message, Method, ParseLimits, Request, Response, Span};
+use super::{StatusCode, scan};
+use crate::error::{HeaderError, Limit, ParseError};
+use crate::header::HeaderName;
+use crate::uri::UriParts;
+
+pub(crate) fn parse(
+    mut buf: Bytes,
+    limits: &ParseLimits,
+    datagram: bool,
+) -> Result<Message, ParseError> {
+    // RFC 3261 §7.5: "Implementations processing SIP messages over stream-oriented transports
+    // MUST ignore any CRLF appearing before the start-line"; harmless on datagrams too.
+    let lead = buf
+        .iter()
+        .take_while(|&&b| b == b'\r' || b == b'\n')
+        .count();
+    if lead > 0 {
+        buf.advance(lead);
+    }
+    if buf.len() > limits.max_message {
+        return Err(ParseError::TooLarge {
+            limit: Limit::Message,
+            max: limits.max_message,
+        });
+    }
+    let b: &[u8] = &buf;
+    let Some(nl) = find_byte(b, b'\n') else {
+        return Err(ParseError::Incomplete);
+    };
+    if nl > limits.max_header_line {
+        return Err(ParseError::TooLarge {
+            limit: Limit::HeaderLine,
+            max: limits.max_header_line,
+        });
+    }
+    let line = strip_cr(b.get(..nl).unwrap_or_default());
+    let start = start_line(&buf, line)?;
+
+    let mut index = Index::new();
+    let mut count = 0usize;
+    let mut content_length: Option<usize> = None;
+    let mut pos = nl + 1;
+    let head_end = loop {
+        let rest = b.get(pos..).unwrap_or_default();
+        match rest {
+            [] => {
+                if datagram {
+                    // The datagram ends after its last header line: no body.
+                    break b.len();
+                }
+                return Err(ParseError::Incomplete);
+            }
+            [b'\r', b'\n', ..] => break pos + 2,
+            [b'\n', ..] => break pos + 1,
+            [b'\r'] if datagram => break b.len(),
+            _ => {}
+        }
+        count += 1;
+        if count > limits.max_headers {
+            return Err(ParseError::TooLarge {
+                limit: Limit::Headers,
+                max: limits.max_headers,
+            });
+        }
+        // header-name
+        let name_len = rest
+            .iter()
+            .position(|&c| !is_token(c))
+            .unwrap_or(rest.len());
+        if name_len == 0 {
+            return Err(ParseError::BadHeaderLine { at: pos });
+        }
+        // HCOLON = *( SP / HTAB ) ":" SWS
+        let mut i = name_len;
+        while matches!(rest.get(i), Some(b' ' | b'\t')) {
+            i += 1;
+        }
+        if rest.get(i) != Some(&b':') {
+            return Err(ParseError::BadHeaderLine { at: pos });
+        }
+        i += 1;
+        // Line end, following folded continuation lines (CRLF followed by SP or HTAB).
+        let mut end = i;
+        let line_end = loop {
+            let Some(off) = find_byte(rest.get(end..).unwrap_or_default(), b'\n') else {
+                if datagram {
+                    break rest.len();
+                }
+                return Err(ParseError::Incomplete);
+            };
+            let lf = end + off;
+            if matches!(rest.get(lf + 1), Some(b' ' | b'\t')) {
+                end = lf + 1;
+                continue;
+            }
+            break lf;
+        };
+        if line_end > limits.max_header_line {
+            return Err(ParseError::TooLarge {
+                limit: Limit::HeaderLine,
+                max: limits.max_header_line,
+            });
+        }
+        let raw_value = rest.get(i..line_end).unwrap_or_default();
+        let value = scan::trim_lws(raw_value);
+        let vstart = pos + i + scan::offset_in(raw_value, value);
+        let name_bytes = rest.get(..name_len).unwrap_or_default();
+        let kind = HeaderName::from_bytes(name_bytes);
+        if kind == Some(HeaderName::ContentLength) {
+            let n = parse_u64(value, 10)
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or(ParseError::BadHeader {
+                    name: HeaderName::ContentLength,
+                    at: vstart,
+                    error: HeaderError::BadNumber { at: 0 },
+                })?;
+            match content_length {
+                Some(prev) if prev != n => {
+                    return Err(ParseError::DuplicateHeader(HeaderName::ContentLength));
+                }
+                _ => content_length = Some(n),
+            }
+        }
+        index.push(Entry {
+            name: Span::new(pos, pos + name_len),
+            value: Span::new(vstart, vstart + value.len()),
+            kind: kind.map_or(0, HeaderName::kind),
+        });
+        pos += (line_end + 1).min(rest.len());
+    };
+
+    let available = b.len().saturating_sub(head_end);
+    let end = match content_length {
+        Some(cl) => {
+            if cl > limits.max_body {
+                return Err(ParseError::TooLarge {
+                    limit: Limit::Body,
+                    max: limits.max_body,
+                });
+            }
+            if cl > available {
+                return Err(ParseError::BodyTruncated {
+                    declared: cl,
+                    available,
+                });
+            }
+            if !datagram && cl < available {
+                return Err(ParseError::BadHeader {
+                    name: HeaderName::ContentLength,
+                    at: 0,
+                    error: HeaderError::NotAllowed("content-length shorter than the frame"),
+                });
+            }
+            head_end + cl
+        }
+        None => b.len(),
+    };
+    if end < buf.len() {
+        // RFC 3261 §18.3: octets beyond Content-Length in a datagram are discarded.
+        buf.truncate(end);
+    }
+    let head = Headers {
+        raw: buf,
+        index,
+        body_start: Span::new(head_end, head_end).start,
+    };
+    Ok(match start {
+        Start::Request {
+            method,
+            uri,
+            uri_parts,
+        } => Message::Request(Request {
+            method,
+            uri,
+            uri_parts,
+            head,
+        }),
+        Start::Response { status, reason } => Message::Response(Response {
+            status,
+            reason,
+            head,
+        }),
+    })
+}
+
+enum Start {
+    Request {
+        method: Method,
+        uri: Span,
+        uri_parts: UriParts,
+    },
+    Response {
+        status: StatusCode,
+        reason: Span,
+    },
+}
+
+fn strip_cr(line: &[u8]) -> &[u8] {
+    match line {
+        [rest @ .., b'\r'] => rest,
+        _ => line,
+    }
+}
+
+fn start_line(buf: &Bytes, line: &[u8]) -> Result<Start, ParseError> {
+    if line.len() >= 4
+        && line
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
+    {
+        return status_line(line);
+    }
+    // Request-Line = Method SP Request-URI SP SIP-Version CRLF (single spaces, RFC 4475
+    // 3.1.2.9 and 3.1.2.10)
+    let Some(sp1) = find_byte(line, b' ') else {
+        return Err(ParseError::BadStartLine { at: line.len() });
+    };
+    let method = line.get(..sp1).unwrap_or_default();
+    if !all_token(method) {
+        let at = method.iter().position(|&c| !is_token(c)).unwrap_or(0);
+        return Err(ParseError::BadMethod { at });
+    }
+    let rest = line.get(sp1 + 1..).unwrap_or_default();
+    let Some(sp2) = find_byte(rest, b' ') else {
+        return Err(ParseError::BadStartLine { at: line.len() });
+    };
+    let uri = rest.get(..sp2).unwrap_or_default();
+    let version = rest.get(sp2 + 1..).unwrap_or_default();
+    if uri.is_empty() {
+        return Err(ParseError::BadStartLine { at: sp1 + 1 });
+    }
+    if let Some(sp) = find_byte(version, b' ') {
+        return Err(ParseError::BadStartLine {
+            at: sp1 + sp2 + 2 + sp,
+        });
+    }
+    check_version(version, sp1 + sp2 + 2)?;
+    let uri_start = sp1 + 1;
+    let uri_parts =
+        UriParts::parse(uri, true).map_err(|_| ParseError::BadRequestUri { at: uri_start })?;
+    Ok(Start::Request {
+        method: Method::from_shared(buf, method),
+        uri: Span::new(uri_start, uri_start + uri.len()),
+        uri_parts,
+    })
+}
+
+fn status_line(line: &[u8]) -> Result<Start, ParseError> {
+    // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase CRLF
+    let Some(sp1) = find_byte(line, b' ') else {
+        return Err(ParseError::BadStartLine { at: line.len() });
+    };
+    check_version(line.get(..sp1).unwrap_or_default(), 0)?;
+    let rest = line.get(sp1 + 1..).unwrap_or_default();
+    let code_end = rest.iter().position(|&c| c == b' ').unwrap_or(rest.len());
+    let code = rest.get(..code_end).unwrap_or_default();
+    let status = match code {
+        [a @ b'1'..=b'6', b @ b'0'..=b'9', c @ b'0'..=b'9'] => {
+            u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0')
+        }
+        _ => return Err(ParseError::BadStatusCode { at: sp1 + 1 }),
+    };
+    if code_end == rest.len() {
+        return Err(ParseError::BadStartLine { at: line.len() });
+    }
+    let reason_start = sp1 + 1 + code_end + 1;
+    let reason = line.get(reason_start..).unwrap_or_default();
+    if std::str::from_utf8(reason).is_err() || reason.iter().any(|&c| c < 0x20 && c != b'\t') {
+        return Err(ParseError::BadReason { at: reason_start });
+    }
+    Ok(Start::Response {
+        status: StatusCode(status),
+        reason: Span::new(reason_start, reason_start + reason.len()),
+    })
+}
+
+/// SIP-Version = "SIP" "/" 1*DIGIT "." 1*DIGIT; only 2.0 is supported (505 otherwise).
+fn check_version(v: &[u8], at: usize) -> Result<(), ParseError> {
+    if v == b"SIP/2.0" {
+        return Ok(());
+    }
+    let well_formed = v.len() > 4
+        && v.get(..4).is_some_and(|p| p.eq_ignore_ascii_case(b"SIP/"))
+        && v.get(4..).is_some_and(|num| {
+            let mut parts = num.split(|&c| c == b'.');
+            let major = parts.next().unwrap_or_default();
+            let minor = parts.next().unwrap_or_default();
+            parts.next().is_none()
+                && !major.is_empty()
+                && !minor.is_empty()
+                && major.iter().chain(minor).all(u8::is_ascii_digit)
+        });
+    if !well_formed {
+        return Err(ParseError::BadStartLine { at });
+    }
+    let num = v.get(4..).unwrap_or_default();
+    let trimmed: Vec<&[u8]> = num
+        .split(|&c| c == b'.')
+        .map(|p| {
+            let z = p.iter().take_while(|&&c| c == b'0').count();
+            p.get(z..).unwrap_or_default()
+        })
+        .collect();
+    if trimmed.as_slice() == [b"2".as_slice(), b"".as_slice()] {
+        Ok(())
+    } else {
+        Err(ParseError::UnsupportedVersion)
+    }
+}

@@ -1,0 +1,141 @@
+//! Byte-level helpers of the parsers: character classes of RFC 3261 §25.1 and a fast
+//! line-end search.
+
+/// Position of the first `needle` in `hay`, eight bytes at a time (SWAR), in safe code.
+///
+/// The header section is scanned once for line ends; a byte loop costs about one cycle per
+/// byte, this costs about one per word.
+pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO.wrapping_mul(u64::from(needle));
+    let mut chunks = hay.chunks_exact(8);
+    let mut base = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ pattern;
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == needle)
+        .map(|i| base + i)
+}
+
+/// RFC 3261 `token` characters: alphanum and `-.!%*_+`'~`.
+pub(crate) fn is_token(b: u8) -> bool {
+    TOKEN[usize::from(b)]
+}
+
+/// Whether every byte is a token character and there is at least one.
+pub(crate) fn all_token(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|&b| is_token(b))
+}
+
+/// Whitespace inside a header value, including the CRLF of a folded line.
+pub(crate) fn is_lws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Strips linear whitespace (incl. folding) from both ends.
+pub(crate) fn trim_lws(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if is_lws(*first) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = s {
+        if is_lws(*last) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+/// Offset of `sub` inside `base`, where `sub` is a sub-slice of `base`.
+pub(crate) fn offset_in(base: &[u8], sub: &[u8]) -> usize {
+    (sub.as_ptr() as usize).saturating_sub(base.as_ptr() as usize)
+}
+
+/// Parses a decimal number of at most `max_digits` digits (no sign, no spaces).
+pub(crate) fn parse_u64(s: &[u8], max_digits: usize) -> Option<u64> {
+    if s.is_empty() || s.len() > max_digits {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    Some(n)
+}
+
+/// The bytes as `&str`; callers pass bytes already checked to be ASCII or UTF-8.
+pub(crate) fn as_str(b: &[u8]) -> &str {
+    std::str::from_utf8(b).unwrap_or_default()
+}
+
+const fn token_table() -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.' | b'!' | b'%' | b'*' | b'_' | b'+' | b'`' | b'\'' | b'~'
+            );
+        i += 1;
+    }
+    t
+}
+
+static TOKEN: [bool; 256] = token_table();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_byte_matches_position() {
+        let hay = b"abcdefghijklmnopqrstuvwxyz\r\n0123";
+        for needle in [b'a', b'h', b'i', b'\n', b'3', b'Z'] {
+            assert_eq!(
+                find_byte(hay, needle),
+                hay.iter().position(|&b| b == needle)
+            );
+        }
+        for len in 0..hay.len() {
+            assert_eq!(
+                find_byte(&hay[..len], b'\n'),
+                hay[..len].iter().position(|&b| b == b'\n')
+            );
+        }
+        // high bytes must not produce false positives
+        assert_eq!(find_byte(&[0x8a; 16], b'\n'), None);
+        assert_eq!(
+            find_byte(&[0x0b, 0x0a, 0x09, 0x8a, 0x8b, 0, 0, 0, 0x0a], b'\n'),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_u64(b"4294967295", 10), Some(4_294_967_295));
+        assert_eq!(parse_u64(b"", 10), None);
+        assert_eq!(parse_u64(b"12a", 10), None);
+        assert_eq!(parse_u64(b"12345678901", 10), None);
+    }
+}

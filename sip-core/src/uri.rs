@@ -1,0 +1,534 @@
+//! URIs: SIP and SIPS (RFC 3261 §19.1), tel (RFC 3966), and any other absolute URI kept
+//! opaque (RFC 3261 §25.1 `absoluteURI`).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use bytes::Bytes;
+
+use crate::error::UriError;
+use crate::header::Param;
+use crate::msg::scan;
+
+/// The scheme of a [`Uri`].
+#[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
+pub enum Scheme {
+    /// `sip:`
+    #[default]
+    Sip,
+    /// `sips:`
+    Sips,
+    /// `tel:` (RFC 3966)
+    Tel,
+    /// Any other scheme; the URI is opaque (a UAS answers 416 to it in a Request-URI).
+    Other,
+}
+
+/// A URI, zero-copy over its text. SIP/SIPS URIs are split into user, password, host, port,
+/// parameters and headers; `tel:` into the number and parameters; other schemes are opaque.
+///
+/// Components are returned as written (percent-escapes kept); [`Uri::user_unescaped`]
+/// decodes. Equality is textual (not the RFC 3261 §19.1.4 comparison).
+#[derive(Clone, Eq, Hash, PartialEq)]
+pub struct Uri {
+    raw: Bytes,
+    parts: UriParts,
+}
+
+impl Uri {
+    /// Parses a URI (headers `?...` allowed, as in a Contact or Refer-To).
+    ///
+    /// # Errors
+    /// [`UriError`] with the offending offset.
+    pub fn parse(raw: Bytes) -> Result<Self, UriError> {
+        let parts = UriParts::parse(&raw, false)?;
+        Ok(Self { raw, parts })
+    }
+
+    /// Builds `sip:[user@]host[:port]`.
+    ///
+    /// # Errors
+    /// [`UriError`] when a part does not follow the grammar (e.g. a space in the user).
+    pub fn sip(user: Option<&str>, host: &str, port: Option<u16>) -> Result<Self, UriError> {
+        let mut s = String::with_capacity(host.len() + 16);
+        s.push_str("sip:");
+        if let Some(u) = user {
+            s.push_str(u);
+            s.push('@');
+        }
+        s.push_str(host);
+        if let Some(p) = port {
+            s.push(':');
+            s.push_str(&p.to_string());
+        }
+        s.parse()
+    }
+
+    pub(crate) fn from_parts(raw: Bytes, parts: UriParts) -> Self {
+        Self { raw, parts }
+    }
+
+    /// The scheme.
+    pub fn scheme(&self) -> Scheme {
+        self.parts.scheme
+    }
+
+    /// The scheme as written.
+    pub fn scheme_str(&self) -> &str {
+        self.text(R16 {
+            s: 0,
+            e: self.parts.scheme_end,
+        })
+    }
+
+    /// Whether this is a `sip:` or `sips:` URI.
+    pub fn is_sip(&self) -> bool {
+        matches!(self.parts.scheme, Scheme::Sip | Scheme::Sips)
+    }
+
+    /// The user part as written (escapes kept); for `tel:` the telephone number.
+    pub fn user(&self) -> Option<&str> {
+        self.parts.user.map(|r| self.text(r))
+    }
+
+    /// The user part with `%HH` escapes decoded (may contain any byte, even NUL).
+    pub fn user_unescaped(&self) -> Option<Cow<'_, [u8]>> {
+        self.parts.user.map(|r| unescape(self.text(r).as_bytes()))
+    }
+
+    /// The password, if the userinfo has one.
+    pub fn password(&self) -> Option<&str> {
+        self.parts.password.map(|r| self.text(r))
+    }
+
+    /// The host as written (an IPv6 reference keeps its brackets); empty for `tel:` and
+    /// opaque URIs.
+    pub fn host(&self) -> &str {
+        self.text(self.parts.host)
+    }
+
+    /// The port, if given.
+    pub fn port(&self) -> Option<u16> {
+        self.parts.port
+    }
+
+    /// The URI parameters in order (`;transport=tcp;lr`).
+    pub fn params(&self) -> impl Iterator<Item = Param<'_>> + '_ {
+        let raw = self.text(self.parts.params);
+        raw.split(';')
+            .filter(|p| !p.is_empty())
+            .map(|p| match p.split_once('=') {
+                Some((name, value)) => Param {
+                    name,
+                    value: Some(value),
+                },
+                None => Param {
+                    name: p,
+                    value: None,
+                },
+            })
+    }
+
+    /// The URI parameter `name` (case-insensitive): `Some(None)` for a flag like `lr`.
+    pub fn param(&self, name: &str) -> Option<Option<&str>> {
+        self.params()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
+            .map(|p| p.value)
+    }
+
+    /// The headers component after `?`, as written.
+    pub fn headers(&self) -> Option<&str> {
+        self.parts.headers.map(|r| self.text(r))
+    }
+
+    /// The opaque part after `scheme:` (the whole rest, for any scheme).
+    pub fn opaque(&self) -> &str {
+        self.text(R16 {
+            s: self.parts.scheme_end.saturating_add(1),
+            e: self.len16(),
+        })
+    }
+
+    /// The URI as written.
+    pub fn as_str(&self) -> &str {
+        scan::as_str(&self.raw)
+    }
+
+    /// The URI as shared bytes.
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.raw
+    }
+
+    fn len16(&self) -> u16 {
+        u16::try_from(self.raw.len()).unwrap_or(u16::MAX)
+    }
+
+    fn text(&self, r: R16) -> &str {
+        scan::as_str(
+            self.raw
+                .get(usize::from(r.s)..usize::from(r.e))
+                .unwrap_or_default(),
+        )
+    }
+}
+
+impl fmt::Display for Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Uri({})", self.as_str())
+    }
+}
+
+impl std::str::FromStr for Uri {
+    type Err = UriError;
+    fn from_str(s: &str) -> Result<Self, UriError> {
+        Self::parse(Bytes::copy_from_slice(s.as_bytes()))
+    }
+}
+
+/// Decodes `%HH` escapes; invalid escapes are kept as written.
+pub fn unescape(s: &[u8]) -> Cow<'_, [u8]> {
+    if !s.contains(&b'%') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        if c == b'%'
+            && let (Some(h), Some(l)) = (
+                s.get(i + 1).and_then(|&h| hex(h)),
+                s.get(i + 2).and_then(|&l| hex(l)),
+            )
+        {
+            out.push(h << 4 | l);
+            i += 3;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    Cow::Owned(out)
+}
+
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).and_then(|d| u8::try_from(d).ok())
+}
+
+/// A sub-range of a URI (URIs are limited to 64 KiB).
+#[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
+pub(crate) struct R16 {
+    s: u16,
+    e: u16,
+}
+
+/// Where the components of a URI lie; computed once while parsing.
+#[derive(Clone, Copy, Debug, Default, Eq, Hash, PartialEq)]
+pub(crate) struct UriParts {
+    scheme: Scheme,
+    scheme_end: u16,
+    user: Option<R16>,
+    password: Option<R16>,
+    host: R16,
+    port: Option<u16>,
+    params: R16,
+    headers: Option<R16>,
+}
+
+impl UriParts {
+    /// Parses and validates `s`. In a Request-URI, headers are not allowed (RFC 3261
+    /// §19.1.1 table: "headers ... not allowed" in the Request-URI, RFC 4475 3.1.2.11).
+    pub(crate) fn parse(s: &[u8], request_uri: bool) -> Result<Self, UriError> {
+        if s.len() > usize::from(u16::MAX) {
+            return Err(UriError::Unexpected {
+                at: usize::from(u16::MAX),
+            });
+        }
+        let r = |a: usize, b: usize| R16 {
+            s: u16::try_from(a).unwrap_or(u16::MAX),
+            e: u16::try_from(b).unwrap_or(u16::MAX),
+        };
+        // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
+        if !s.first().is_some_and(u8::is_ascii_alphabetic) {
+            return Err(UriError::MissingScheme);
+        }
+        let colon = s
+            .iter()
+            .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))
+            .filter(|&i| s.get(i) == Some(&b':'))
+            .ok_or(UriError::MissingScheme)?;
+        let name = s.get(..colon).unwrap_or_default();
+        let scheme = if name.eq_ignore_ascii_case(b"sip") {
+            Scheme::Sip
+        } else if name.eq_ignore_ascii_case(b"sips") {
+            Scheme::Sips
+        } else if name.eq_ignore_ascii_case(b"tel") {
+            Scheme::Tel
+        } else {
+            Scheme::Other
+        };
+        let mut p = Self {
+            scheme,
+            scheme_end: r(0, colon).e,
+            ..Self::default()
+        };
+        let body_start = colon + 1;
+        let body = s.get(body_start..).unwrap_or_default();
+        if body.is_empty() {
+            return Err(UriError::Unexpected { at: body_start });
+        }
+        match scheme {
+            Scheme::Other => {
+                if let Some(i) = body
+                    .iter()
+                    .position(|&c| c <= b' ' || b"<>\"\x7f".contains(&c))
+                {
+                    return Err(UriError::Unexpected { at: body_start + i });
+                }
+                p.host = r(s.len(), s.len());
+                p.params = p.host;
+            }
+            Scheme::Tel => {
+                let end = body.iter().position(|&c| c == b';').unwrap_or(body.len());
+                let number = body.get(..end).unwrap_or_default();
+                if let Some(i) = number
+                    .iter()
+                    .position(|&c| !(c.is_ascii_alphanumeric() || b"+-.()*#%".contains(&c)))
+                {
+                    return Err(UriError::Unexpected { at: body_start + i });
+                }
+                if number.is_empty() {
+                    return Err(UriError::Unexpected { at: body_start });
+                }
+                p.user = Some(r(body_start, body_start + end));
+                p.host = r(body_start + end, body_start + end);
+                let params_start = body_start + end;
+                check_uri_params(s, params_start, s.len())?;
+                p.params = r((params_start + 1).min(s.len()), s.len());
+            }
+            Scheme::Sip | Scheme::Sips => {
+                let mut hp = body_start;
+                // userinfo ends at the first '@': no character of the user or password may be
+                // an unescaped '@'
+                if let Some(at) = body.iter().position(|&c| c == b'@') {
+                    let userinfo = body.get(..at).unwrap_or_default();
+                    let (user, pass) = match userinfo.iter().position(|&c| c == b':') {
+                        Some(c) => (userinfo.get(..c).unwrap_or_default(), userinfo.get(c + 1..)),
+                        None => (userinfo, None),
+                    };
+                    if user.is_empty() {
+                        return Err(UriError::Unexpected { at: body_start });
+                    }
+                    check_chars(user, body_start, |c| {
+                        is_unreserved(c) || b"&=+$,;?/".contains(&c)
+                    })?;
+                    p.user = Some(r(body_start, body_start + user.len()));
+                    if let Some(pass) = pass {
+                        let ps = body_start + user.len() + 1;
+                        check_chars(pass, ps, |c| is_unreserved(c) || b"&=+$,".contains(&c))?;
+                        p.password = Some(r(ps, ps + pass.len()));
+                    }
+                    hp = body_start + at + 1;
+                }
+                let rest = s.get(hp..).unwrap_or_default();
+                let host_len = if rest.first() == Some(&b'[') {
+                    let close = rest
+                        .iter()
+                        .position(|&c| c == b']')
+                        .ok_or(UriError::BadHost { at: hp })?;
+                    let inner = rest.get(1..close).unwrap_or_default();
+                    if inner.is_empty()
+                        || !inner
+                            .iter()
+                            .all(|&c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
+                    {
+                        return Err(UriError::BadHost { at: hp });
+                    }
+                    close + 1
+                } else {
+                    let n = rest
+                        .iter()
+                        .position(|&c| !(c.is_ascii_alphanumeric() || b"-._".contains(&c)))
+                        .unwrap_or(rest.len());
+                    if n == 0 {
+                        return Err(UriError::BadHost { at: hp });
+                    }
+                    n
+                };
+                p.host = r(hp, hp + host_len);
+                let mut i = hp + host_len;
+                if s.get(i) == Some(&b':') {
+                    let digits = s.get(i + 1..).unwrap_or_default();
+                    let n = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+                    let port = scan::parse_u64(digits.get(..n).unwrap_or_default(), 5)
+                        .and_then(|v| u16::try_from(v).ok())
+                        .ok_or(UriError::BadPort { at: i + 1 })?;
+                    p.port = Some(port);
+                    i += 1 + n;
+                }
+                let headers_at = s.get(i..).and_then(|t| t.iter().position(|&c| c == b'?'));
+                let params_end = headers_at.map_or(s.len(), |h| i + h);
+                match s.get(i) {
+                    None | Some(b';' | b'?') => {}
+                    Some(_) => return Err(UriError::Unexpected { at: i }),
+                }
+                check_uri_params(s, i, params_end)?;
+                p.params = r((i + 1).min(params_end), params_end);
+                if let Some(h) = headers_at {
+                    let hs = i + h + 1;
+                    if request_uri {
+                        return Err(UriError::Unexpected { at: hs - 1 });
+                    }
+                    let hdrs = s.get(hs..).unwrap_or_default();
+                    check_chars(hdrs, hs, |c| is_unreserved(c) || b"[]/?:+$=&".contains(&c))?;
+                    p.headers = Some(r(hs, s.len()));
+                }
+            }
+        }
+        Ok(p)
+    }
+}
+
+/// `*( ";" uri-parameter )` between `start` and `end` (s[start] is ';' when non-empty).
+fn check_uri_params(s: &[u8], start: usize, end: usize) -> Result<(), UriError> {
+    let region = s.get(start..end).unwrap_or_default();
+    if region.is_empty() {
+        return Ok(());
+    }
+    let mut off = start;
+    for (n, part) in region.split(|&c| c == b';').enumerate() {
+        if n == 0 {
+            // text before the first ';' (must be empty: region starts with ';')
+            if !part.is_empty() {
+                return Err(UriError::Unexpected { at: off });
+            }
+            off += 1;
+            continue;
+        }
+        let name_len = part.iter().position(|&c| c == b'=').unwrap_or(part.len());
+        if name_len == 0 {
+            return Err(UriError::BadParam { at: off });
+        }
+        check_chars(part, off, |c| is_unreserved(c) || b"[]/:&+$=".contains(&c))?;
+        if part.get(name_len) == Some(&b'=') && name_len + 1 == part.len() {
+            return Err(UriError::BadParam { at: off });
+        }
+        off += part.len() + 1;
+    }
+    Ok(())
+}
+
+/// Checks every byte is allowed or a valid `%HH` escape.
+fn check_chars(s: &[u8], base: usize, ok: impl Fn(u8) -> bool) -> Result<(), UriError> {
+    let mut i = 0;
+    while let Some(&c) = s.get(i) {
+        if c == b'%' {
+            let valid = s.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && s.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+            if !valid {
+                return Err(UriError::BadEscape { at: base + i });
+            }
+            i += 3;
+            continue;
+        }
+        if !ok(c) {
+            return Err(UriError::Unexpected { at: base + i });
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// RFC 3261 `unreserved = alphanum / mark`.
+fn is_unreserved(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(s: &str) -> Uri {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn sip_parts() {
+        let u = uri("sip:alice:secret@[2001:db8::1]:5061;transport=tcp;lr?Subject=hi");
+        assert_eq!(u.scheme(), Scheme::Sip);
+        assert_eq!(u.user(), Some("alice"));
+        assert_eq!(u.password(), Some("secret"));
+        assert_eq!(u.host(), "[2001:db8::1]");
+        assert_eq!(u.port(), Some(5061));
+        assert_eq!(u.param("transport"), Some(Some("tcp")));
+        assert_eq!(u.param("LR"), Some(None));
+        assert_eq!(u.headers(), Some("Subject=hi"));
+        let u = uri("SIPS:example.com");
+        assert_eq!(u.scheme(), Scheme::Sips);
+        assert_eq!(u.user(), None);
+        assert_eq!(u.host(), "example.com");
+    }
+
+    #[test]
+    fn escapes_and_semicolons_in_user() {
+        let u = uri("sip:user;par=u%40example.net@example.com");
+        assert_eq!(u.user(), Some("user;par=u%40example.net"));
+        assert_eq!(
+            u.user_unescaped().unwrap().as_ref(),
+            b"user;par=u@example.net"
+        );
+        assert_eq!(u.host(), "example.com");
+        assert_eq!(
+            uri("sip:%75se%72@example.com")
+                .user_unescaped()
+                .unwrap()
+                .as_ref(),
+            b"user"
+        );
+        assert_eq!(
+            uri("sip:null-%00-null@example.com")
+                .user_unescaped()
+                .unwrap()
+                .as_ref(),
+            b"null-\0-null"
+        );
+    }
+
+    #[test]
+    fn tel_and_opaque() {
+        let u = uri("tel:+1-201-555-0123;phone-context=example.com");
+        assert_eq!(u.scheme(), Scheme::Tel);
+        assert_eq!(u.user(), Some("+1-201-555-0123"));
+        assert_eq!(u.param("phone-context"), Some(Some("example.com")));
+        let u = uri("nobodyknowsthisscheme:totallyopaquecontent");
+        assert_eq!(u.scheme(), Scheme::Other);
+        assert_eq!(u.opaque(), "totallyopaquecontent");
+    }
+
+    #[test]
+    fn rejects() {
+        for bad in [
+            "",
+            "sip",
+            "<sip:a@b>",
+            "sip:",
+            "sip:a@",
+            "sip:a@b:99999",
+            "sip:a@b:x",
+            "sip:a b@c",
+            "sip:a@b;;",
+            "sip:a@b;x=",
+            "sip:a%zz@b",
+            "sip:a@[::1",
+            "sip:a@b c",
+        ] {
+            assert!(bad.parse::<Uri>().is_err(), "{bad}");
+        }
+        assert!(UriParts::parse(b"sip:a@b?x=y", true).is_err());
+        assert!(UriParts::parse(b"sip:a@b?x=y", false).is_ok());
+    }
+}
