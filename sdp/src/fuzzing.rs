@@ -31,13 +31,14 @@ pub fn parse(data: &[u8]) {
 }
 
 /// Parses `data` leniently as an offer and answers it with every codec and optional SRTP;
-/// an answer must parse and negotiate from the offerer's side too.
+/// an answer must parse and negotiate from the offerer's side too. Returns whether an
+/// answer was produced.
 ///
 /// # Panics
 /// When the produced answer does not parse or does not fit the offer.
-pub fn offer_answer(data: &[u8]) {
+pub fn offer_answer(data: &[u8]) -> bool {
     let Ok(offer) = Sdp::parse_with(data.to_vec(), &ParseOptions::lenient()) else {
-        return;
+        return false;
     };
     let caps = MediaCapabilities::audio(
         4000,
@@ -59,5 +60,7 @@ pub fn offer_answer(data: &[u8]) {
             "our answer must parse strictly"
         );
         assert!(crate::negotiate(&offer, &answer, crate::Role::Offerer).is_ok());
+        return true;
     }
+    false
 }

@@ -12,7 +12,7 @@
 //!   description writes back byte for byte.
 //! - [`OfferAnswer`] is the RFC 3264 engine: [`MediaCapabilities`] in, offers and answers
 //!   out, [`NegotiatedStream`]s (addresses, payload types, ptime, direction, SRTP keys,
-//!   telephone-event) as the result. [`negotiate`] is its pure core.
+//!   telephone-event) as the result. [`negotiate()`] is its pure core.
 //!
 //! ```
 //! use telox_sdp::{ParseOptions, Sdp};

@@ -478,7 +478,8 @@ fn parse_origin(ctx: &Ctx<'_>, value: &str) -> Result<Origin, ParseError> {
     if !id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ctx.bad("sess-id"));
     }
-    let session_version = version.parse().map_err(|_| ctx.bad("sess-version"))?;
+    // Leading zeros would not write back identically; real peers do not send them.
+    let session_version = canonical_u64(version).ok_or_else(|| ctx.bad("sess-version"))?;
     if !is_token(net) {
         return Err(ctx.bad("nettype"));
     }
@@ -527,6 +528,14 @@ fn parse_connection(ctx: &Ctx<'_>, value: &str) -> Result<Connection, ParseError
     let Ok((_, (host, first, second))) = all_consuming(connection_address).parse(address) else {
         return Err(ctx.bad("connection-address"));
     };
+    // "/ttl/count" with leading zeros would not write back identically.
+    if address
+        .split('/')
+        .skip(1)
+        .any(|n| n.len() > 1 && n.starts_with('0'))
+    {
+        return Err(ctx.bad("connection-address"));
+    }
     let (ttl, count) = match (&addr_type, first, second) {
         (_, None, _) => (None, None),
         (AddrType::Ip6, Some(n), None) => (None, Some(n)),

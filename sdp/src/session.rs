@@ -583,7 +583,9 @@ impl OfferAnswer {
                 m.push_attribute(text_attr("fmtp", format!("{} {f}", c.payload_type)));
             }
         }
-        common_attributes(&mut m, &caps, caps.rtcp_mux);
+        // RFC 5761 §5.1.3: an offer with rtcp-mux still names the RTCP port in case the
+        // answer declines muxing.
+        common_attributes(&mut m, &caps, caps.rtcp_mux, true);
         if caps.srtp != SrtpPolicy::Disabled {
             for (i, suite) in caps.srtp_suites.iter().enumerate() {
                 let tag = u32::try_from(i + 1).unwrap_or(u32::MAX);
@@ -736,7 +738,7 @@ impl OfferAnswer {
                 m.push_attribute(text_attr("fmtp", format!("{} {p}", f.payload_type)));
             }
         }
-        common_attributes(&mut m, &caps, caps.rtcp_mux && om.rtcp_mux());
+        common_attributes(&mut m, &caps, caps.rtcp_mux && om.rtcp_mux(), false);
         if let Some((suite, tag)) = crypto {
             m.push_attribute(self.key_for(s, tag, suite, rng).to_attribute());
         }
@@ -760,14 +762,14 @@ impl OfferAnswer {
     }
 }
 
-fn common_attributes(m: &mut Media, caps: &MediaCapabilities, rtcp_mux: bool) {
+fn common_attributes(m: &mut Media, caps: &MediaCapabilities, rtcp_mux: bool, offer: bool) {
     if let Some(p) = caps.ptime {
         m.push_attribute(text_attr("ptime", p.to_string()));
     }
     if let Some(p) = caps.maxptime {
         m.push_attribute(text_attr("maxptime", p.to_string()));
     }
-    if let Some(p) = caps.rtcp_port.filter(|_| !rtcp_mux) {
+    if let Some(p) = caps.rtcp_port.filter(|_| offer || !rtcp_mux) {
         m.push_attribute(text_attr("rtcp", p.to_string()));
     }
     if rtcp_mux {
