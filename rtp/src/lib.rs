@@ -20,3 +20,6 @@ pub use packet::{HeaderExtension, RtpHeader, RtpPacket};
 pub use session::{RtpSession, SessionConfig, SessionError, SessionEvent};
 pub use stats::{ReceptionStats, SeqUpdate, SourceStats};
 pub use types::{MediaTime, NtpTime, SeqNo, Ssrc};
+
+#[doc(hidden)]
+pub mod fuzzing;

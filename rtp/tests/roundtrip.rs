@@ -1,5 +1,11 @@
 //! proptest round trips for every wire type: `parse(write(x)) == x`, and `write(parse(b)) == b`.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
+
 use bytes::Bytes;
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -71,12 +77,15 @@ fn report_block() -> impl Strategy<Value = ReportBlock> {
         )
 }
 
+/// An SDES item: kind, value (or PRIV prefix), PRIV value.
+type ItemSpec = (u8, Vec<u8>, Vec<u8>);
+
 /// Owned byte storage for the borrowed packet types.
 #[derive(Clone, Debug)]
 enum Spec {
     Sr(u32, u64, u32, u32, u32, Vec<ReportBlock>, Vec<[u8; 4]>),
     Rr(u32, Vec<ReportBlock>),
-    Sdes(Vec<(u32, Vec<(u8, Vec<u8>, Vec<u8>)>)>),
+    Sdes(Vec<(u32, Vec<ItemSpec>)>),
     Bye(Vec<u32>, Option<Vec<u8>>),
     App(u8, u32, [u8; 4], Vec<[u8; 4]>),
     Nack(u32, u32, Vec<(u16, u16)>),

@@ -1,5 +1,11 @@
 //! Hand-assembled RTCP packets (field by field from RFC 3550, 3611, 4585) parsed and rebuilt.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
+
 use telox_rtp::rtcp::{
     self, App, DlrrItem, ExtendedReport, GenericNack, Goodbye, List, NackPair,
     PictureLossIndication, ReceiverReport, ReportBlock, RtcpPacket, SdesItem, SenderReport,

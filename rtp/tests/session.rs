@@ -1,6 +1,12 @@
 //! RtpSession on a virtual clock: sender fields, RTCP schedule, reports between two sessions
 //! (RTT, NTP mapping), BYE, timeouts and SSRC collisions.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;

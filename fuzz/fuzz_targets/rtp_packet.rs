@@ -1,0 +1,6 @@
+//! Fuzz target: forwards to `telox_rtp::fuzzing::rtp_packet`.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    telox_rtp::fuzzing::rtp_packet(data);
+});
