@@ -1,6 +1,8 @@
 //! Replays the seed corpus of every rtp fuzz target (`fuzz/corpus/rtp_*`) on stable, plus every
 //! truncation of each file, through the same harness functions cargo-fuzz runs.
 
+#![allow(clippy::unwrap_used, reason = "test helper outside #[test] fns")]
+
 use std::path::PathBuf;
 
 use telox_rtp::fuzzing;
