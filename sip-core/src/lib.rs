@@ -75,3 +75,4 @@ pub mod auth;
 pub mod dialog;
 pub mod transaction;
 pub mod registration;
+pub mod ua;

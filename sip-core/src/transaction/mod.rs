@@ -6,8 +6,14 @@
 //! - [`Transactions`]: all transactions of one endpoint in the sans-IO shape of STYLE.md §2,
 //!   with the matching rules of §17.1.3 and §17.2.3.
 
+mod endpoint;
 mod machine;
 mod timer;
+mod wire;
 
+pub use endpoint::{
+    Target, TransactionConfig, TransactionError, TransactionEvent, TransactionKey, Transactions,
+    Transmit, Transport,
+};
 pub use machine::{InvalidState, Kind, Machine, Output, State, Termination};
 pub use timer::{Timer, TimerConfig};

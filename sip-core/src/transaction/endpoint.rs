@@ -1,0 +1,794 @@
+//! [`Transactions`]: every transaction of one endpoint, sans-IO (STYLE.md §2).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use super::machine::{Kind, Machine, Output, State, Termination};
+use super::timer::TimerConfig;
+use super::wire::{self, KeyMethod, RequestFacts};
+use crate::msg::{Message, Method, Request, Response};
+
+/// A transport protocol (RFC 3261 §18, RFC 7118).
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+pub enum Transport {
+    /// UDP, unreliable: the transactions retransmit.
+    Udp,
+    /// TCP.
+    Tcp,
+    /// TLS over TCP (`sips:`).
+    Tls,
+    /// WebSocket (RFC 7118).
+    Ws,
+    /// Secure WebSocket (RFC 7118).
+    Wss,
+}
+
+impl Transport {
+    /// True for every transport but UDP (RFC 3261 §17.1.1.2: retransmission timers only run
+    /// on unreliable transports).
+    pub fn is_reliable(self) -> bool {
+        self != Self::Udp
+    }
+
+    /// The token written in a Via (`UDP`, `TCP`, `TLS`, `WS`, `WSS`).
+    pub fn as_via_str(self) -> &'static str {
+        match self {
+            Self::Udp => "UDP",
+            Self::Tcp => "TCP",
+            Self::Tls => "TLS",
+            Self::Ws => "WS",
+            Self::Wss => "WSS",
+        }
+    }
+
+    /// The transport named by a Via token (case-insensitive).
+    pub fn from_via_str(token: &str) -> Option<Self> {
+        [Self::Udp, Self::Tcp, Self::Tls, Self::Ws, Self::Wss]
+            .into_iter()
+            .find(|t| t.as_via_str().eq_ignore_ascii_case(token))
+    }
+}
+
+/// Where a message came from or goes to: transport and socket address. For connection
+/// transports the I/O glue maps the address to its connection (reused for responses,
+/// RFC 3261 §18.2.2).
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+pub struct Target {
+    /// Transport.
+    pub transport: Transport,
+    /// Remote address.
+    pub addr: SocketAddr,
+}
+
+/// Bytes to send.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct Transmit {
+    /// Transport to send on.
+    pub transport: Transport,
+    /// Destination (for connection transports: the connection to this address).
+    pub destination: SocketAddr,
+    /// One encoded SIP message.
+    pub payload: Bytes,
+}
+
+/// Identifies one transaction (RFC 3261 §17.1.3 for clients, §17.2.3 for servers).
+#[derive(Clone, Debug, Eq, Hash, PartialEq)]
+pub struct TransactionKey {
+    server: bool,
+    branch: Box<str>,
+    method: KeyMethod,
+    /// The sent-by of the top Via (server side only; empty for clients).
+    sent_by: Box<str>,
+}
+
+impl TransactionKey {
+    /// True for server transactions.
+    pub fn is_server(&self) -> bool {
+        self.server
+    }
+
+    /// The branch (for an RFC 2543 request without the magic cookie, a digest of the
+    /// fallback matching fields, prefixed `2543:`).
+    pub fn branch(&self) -> &str {
+        &self.branch
+    }
+
+    pub(crate) fn for_request(server: bool, facts: &RequestFacts) -> Self {
+        Self {
+            server,
+            branch: facts.branch.clone().into_boxed_str(),
+            method: facts.key_method.clone(),
+            sent_by: if server {
+                facts.sent_by.clone().into_boxed_str()
+            } else {
+                Box::from("")
+            },
+        }
+    }
+
+    pub(crate) fn client(branch: &str, method: KeyMethod) -> Self {
+        Self {
+            server: false,
+            branch: Box::from(branch),
+            method,
+            sent_by: Box::from(""),
+        }
+    }
+
+    fn with_method(&self, method: KeyMethod) -> Self {
+        Self {
+            method,
+            ..self.clone()
+        }
+    }
+}
+
+/// Configuration of a [`Transactions`] endpoint.
+#[derive(Clone, Debug)]
+pub struct TransactionConfig {
+    /// T1, T2, T4 and friends.
+    pub timers: TimerConfig,
+    /// Most live transactions; beyond it new requests get a stateless 503 and
+    /// [`Transactions::send_request`] fails.
+    pub max_transactions: usize,
+    /// Answer merged requests (RFC 3261 §8.2.2.2) with 482 Loop Detected. Right for a UA,
+    /// wrong for a proxy.
+    pub reject_merged: bool,
+}
+
+impl Default for TransactionConfig {
+    fn default() -> Self {
+        Self {
+            timers: TimerConfig::default(),
+            max_transactions: 100_000,
+            reject_merged: true,
+        }
+    }
+}
+
+/// What the transaction layer tells the transaction user.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum TransactionEvent {
+    /// A new request created server transaction `key`; answer with
+    /// [`Transactions::send_response`].
+    Request {
+        /// The server transaction.
+        key: TransactionKey,
+        /// The request, its top Via stamped with `received`/`rport` (RFC 3261 §18.2.1).
+        request: Request,
+        /// Where it came from.
+        source: Target,
+    },
+    /// A CANCEL created server transaction `key` (RFC 3261 §9.2). `invite` is the INVITE
+    /// server transaction it cancels, if one matches: the TU answers the CANCEL with 200
+    /// and, if the INVITE has no final response yet, the INVITE with 487. Without a match
+    /// the TU answers 481.
+    Cancel {
+        /// The CANCEL's server transaction.
+        key: TransactionKey,
+        /// The CANCEL.
+        request: Request,
+        /// Where it came from.
+        source: Target,
+        /// The matching INVITE server transaction.
+        invite: Option<TransactionKey>,
+    },
+    /// An ACK for a 2xx (RFC 3261 §13.3.1.4, RFC 6026 §7.1): `key` is the INVITE server
+    /// transaction when it is still in Accepted, `None` when it matched none.
+    Ack {
+        /// The INVITE server transaction, if still alive.
+        key: Option<TransactionKey>,
+        /// The ACK.
+        request: Request,
+        /// Where it came from.
+        source: Target,
+    },
+    /// A response for client transaction `key`.
+    Response {
+        /// The client transaction.
+        key: TransactionKey,
+        /// The response.
+        response: Response,
+    },
+    /// A response that matched no client transaction, for the core (RFC 3261 §17.1.3);
+    /// typically a 2xx retransmission after Accepted ended, which the UAC must still ACK.
+    StrayResponse {
+        /// The response.
+        response: Response,
+        /// Where it came from.
+        source: Target,
+    },
+    /// Transaction `key` ended.
+    Terminated {
+        /// The transaction.
+        key: TransactionKey,
+        /// Why: Normal, Timeout (the TU acts as on a 408), NoAck, TransportError.
+        reason: Termination,
+    },
+}
+
+/// Misuse of [`Transactions`] by the caller (never caused by network input).
+#[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransactionError {
+    /// The request has no top Via with an RFC 3261 branch (`z9hG4bK...`), or no CSeq.
+    #[error("request needs a top via with a z9hG4bK branch and a cseq")]
+    MissingBranch,
+    /// A transaction with this key already exists (branch reused).
+    #[error("a transaction with this branch already exists")]
+    Duplicate,
+    /// ACK is not sent in a transaction: use [`Transactions::send_stateless`].
+    #[error("ack is sent without a transaction")]
+    AckNotTransactional,
+    /// No live transaction has this key.
+    #[error("no such transaction")]
+    NoSuchTransaction,
+    /// The transaction is in a state where this response is not allowed.
+    #[error("response not allowed in transaction state {0:?}")]
+    InvalidState(State),
+    /// `max_transactions` reached.
+    #[error("transaction limit of {limit} reached")]
+    TooManyTransactions {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// All transactions of one endpoint (RFC 3261 §17), sans-IO.
+///
+/// Feed it received messages ([`handle_message`](Self::handle_message)), timer expiries
+/// ([`handle_timeout`](Self::handle_timeout)), transport failures and the TU's requests and
+/// responses; drain [`poll_transmit`](Self::poll_transmit) and
+/// [`poll_event`](Self::poll_event) until both return `None` after every call, then sleep
+/// until [`poll_timeout`](Self::poll_timeout).
+///
+/// ```
+/// # use telox_sip_core::transaction::{Transactions, TransactionConfig};
+/// let mut txns = Transactions::new(TransactionConfig::default());
+/// // after each handle_*/send_* call:
+/// while let Some(t) = txns.poll_transmit() { /* socket.send_to(&t.payload, t.destination) */ }
+/// while let Some(e) = txns.poll_event() { /* hand to the dialog / UA layer */ }
+/// let _sleep_until = txns.poll_timeout();
+/// ```
+#[derive(Debug)]
+pub struct Transactions {
+    config: TransactionConfig,
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    index: HashMap<TransactionKey, usize>,
+    /// (From tag, Call-ID, CSeq) of server transactions for requests without To tag, for
+    /// merged-request detection (RFC 3261 §8.2.2.2).
+    merge: HashMap<(Box<str>, Box<str>, u32, KeyMethod), TransactionKey>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<TransactionEvent>,
+    live: usize,
+}
+
+#[derive(Debug)]
+struct Slot {
+    generation: u32,
+    entry: Option<Box<Entry>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    key: TransactionKey,
+    machine: Machine,
+    /// Where requests go (client) or responses go (server).
+    peer: Target,
+    /// The INVITE (client: to build the ACK and CANCEL; server: to build 100 Trying).
+    invite: Option<Request>,
+    merge_key: Option<(Box<str>, Box<str>, u32, KeyMethod)>,
+    /// The deadline last pushed to the timer heap.
+    scheduled: Option<Instant>,
+}
+
+impl Transactions {
+    /// An endpoint with no transactions.
+    pub fn new(config: TransactionConfig) -> Self {
+        Self {
+            config,
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: HashMap::new(),
+            merge: HashMap::new(),
+            timers: BinaryHeap::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            live: 0,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TransactionConfig {
+        &self.config
+    }
+
+    /// Number of live transactions.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// True when no transaction is live.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// The state of a live transaction.
+    pub fn state(&self, key: &TransactionKey) -> Option<State> {
+        self.entry(key).map(|e| e.machine.state())
+    }
+
+    /// The INVITE of a live INVITE transaction (to build a CANCEL, RFC 3261 §9.1).
+    pub fn invite(&self, key: &TransactionKey) -> Option<&Request> {
+        self.entry(key).and_then(|e| e.invite.as_ref())
+    }
+
+    /// Starts a client transaction for `request` (which carries its own top Via with a fresh
+    /// `z9hG4bK` branch) and queues its first transmission to `target`.
+    ///
+    /// # Errors
+    /// [`TransactionError::MissingBranch`], [`TransactionError::Duplicate`],
+    /// [`TransactionError::AckNotTransactional`], [`TransactionError::TooManyTransactions`].
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        request: Request,
+        target: Target,
+    ) -> Result<TransactionKey, TransactionError> {
+        if *request.method() == Method::Ack {
+            return Err(TransactionError::AckNotTransactional);
+        }
+        let facts = wire::request_facts(&request).ok_or(TransactionError::MissingBranch)?;
+        if !facts.rfc3261 {
+            return Err(TransactionError::MissingBranch);
+        }
+        let key = TransactionKey::for_request(false, &facts);
+        if self.index.contains_key(&key) {
+            return Err(TransactionError::Duplicate);
+        }
+        if self.live >= self.config.max_transactions {
+            return Err(TransactionError::TooManyTransactions {
+                limit: self.config.max_transactions,
+            });
+        }
+        let kind = if facts.key_method == KeyMethod::Invite {
+            Kind::InviteClient
+        } else {
+            Kind::NonInviteClient
+        };
+        let (machine, out) = Machine::new_client(
+            kind,
+            now,
+            &self.config.timers,
+            target.transport.is_reliable(),
+            request.to_bytes(),
+        );
+        let invite = (kind == Kind::InviteClient).then_some(request);
+        let entry = Entry {
+            key: key.clone(),
+            machine,
+            peer: target,
+            invite,
+            merge_key: None,
+            scheduled: None,
+        };
+        let slot = self.insert(entry);
+        self.apply(now, slot, out, None);
+        Ok(key)
+    }
+
+    /// Sends `response` on server transaction `key` (RFC 3261 §17.2), routed per §18.2.2.
+    ///
+    /// # Errors
+    /// [`TransactionError::NoSuchTransaction`], [`TransactionError::InvalidState`] (a second
+    /// final response, or a non-2xx after a 2xx).
+    pub fn send_response(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        response: Response,
+    ) -> Result<(), TransactionError> {
+        let slot = *self
+            .index
+            .get(key)
+            .ok_or(TransactionError::NoSuchTransaction)?;
+        let timers = self.config.timers;
+        let entry = self
+            .slot_entry_mut(slot)
+            .ok_or(TransactionError::NoSuchTransaction)?;
+        let out = entry
+            .machine
+            .send_response(
+                now,
+                &timers,
+                response.status().as_u16(),
+                response.to_bytes(),
+            )
+            .map_err(|e| TransactionError::InvalidState(e.state))?;
+        self.apply(now, slot, out, None);
+        Ok(())
+    }
+
+    /// Sends a message outside any transaction: the ACK for a 2xx (RFC 3261 §13.2.2.4), a
+    /// 2xx retransmission by the UAS core (§13.3.1.4), or a stateless response.
+    pub fn send_stateless(&mut self, target: Target, payload: Bytes) {
+        self.transmits.push_back(Transmit {
+            transport: target.transport,
+            destination: target.addr,
+            payload,
+        });
+    }
+
+    /// A message arrived from `from` (RFC 3261 §17.1.3, §17.2.3, §18.1.2, §18.2.1).
+    ///
+    /// Requests missing the headers transactions need are answered 400 when they can be
+    /// (a parseable top Via), otherwise dropped; responses that cannot be matched go to the
+    /// core as [`TransactionEvent::StrayResponse`].
+    pub fn handle_message(&mut self, now: Instant, from: Target, message: Message) {
+        match message {
+            Message::Request(r) => self.handle_request(now, from, r),
+            Message::Response(r) => self.handle_response(now, from, r),
+        }
+    }
+
+    /// Parses and handles one datagram (or one framed stream message). Unparseable bytes are
+    /// dropped (RFC 3261 §18.3 lets a server discard them); returns whether it parsed.
+    pub fn handle_datagram(&mut self, now: Instant, from: Target, bytes: Bytes) -> bool {
+        match Message::parse(bytes) {
+            Ok(m) => {
+                self.handle_message(now, from, m);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The transport could not deliver for transaction `key` (RFC 3261 §17.1.4, §17.2.4):
+    /// the transaction ends and the TU gets `Terminated { reason: TransportError }`.
+    pub fn handle_transport_error(&mut self, now: Instant, key: &TransactionKey) {
+        if let Some(&slot) = self.index.get(key)
+            && let Some(entry) = self.slot_entry_mut(slot)
+        {
+            let out = entry.machine.on_transport_error();
+            self.apply(now, slot, out, None);
+        }
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(&Reverse((at, slot, generation))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let Some(s) = self.slots.get_mut(slot) else {
+                continue;
+            };
+            if s.generation != generation {
+                continue;
+            }
+            let Some(entry) = s.entry.as_deref_mut() else {
+                continue;
+            };
+            if entry.scheduled != Some(at) {
+                continue;
+            }
+            entry.scheduled = None;
+            let out = entry.machine.on_timeout(now, &self.config.timers);
+            self.apply(now, slot, out, None);
+        }
+    }
+
+    /// The next message to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the TU.
+    pub fn poll_event(&mut self) -> Option<TransactionEvent> {
+        self.events.pop_front()
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next: the earliest armed
+    /// timer of any transaction.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.peek().map(|Reverse((at, _, _))| *at)
+    }
+
+    fn handle_request(&mut self, now: Instant, from: Target, request: Request) {
+        let Some(facts) = wire::request_facts(&request) else {
+            if let Some(bytes) = wire::stateless_response(&request, 400) {
+                self.send_stateless(from, bytes);
+            }
+            return;
+        };
+        let request = wire::stamp_via(request, from.addr);
+        let key = TransactionKey::for_request(true, &facts);
+        if let Some(&slot) = self.index.get(&key) {
+            let is_ack = *request.method() == Method::Ack;
+            let timers = self.config.timers;
+            let Some(entry) = self.slot_entry_mut(slot) else {
+                return;
+            };
+            let out = if is_ack {
+                entry.machine.on_ack(now, &timers)
+            } else {
+                entry.machine.on_request_retransmit()
+            };
+            self.apply(now, slot, out, Some(request_event(&key, request, from)));
+            return;
+        }
+        match request.method() {
+            Method::Ack => {
+                self.events.push_back(TransactionEvent::Ack {
+                    key: None,
+                    request,
+                    source: from,
+                });
+                return;
+            }
+            _ if self.live >= self.config.max_transactions => {
+                // RFC 3261 §21.5.4: 503 when the server is temporarily overloaded.
+                if let Some(bytes) = wire::stateless_response(&request, 503) {
+                    self.send_stateless(from, bytes);
+                }
+                return;
+            }
+            _ => {}
+        }
+        // RFC 3261 §8.2.2.2: "If the request has no tag in the To header field, the UAS core
+        // MUST check the request against ongoing transactions. If the From tag, Call-ID, and
+        // CSeq exactly match those associated with an ongoing transaction, but the request
+        // does not match that transaction (based on the matching rules in Section 17.2.3),
+        // the UAS core SHOULD generate a 482 (Loop Detected) response".
+        let merge_key =
+            (facts.to_tag.is_none() && facts.key_method != KeyMethod::Cancel).then(|| {
+                (
+                    facts.from_tag.clone().unwrap_or_default().into_boxed_str(),
+                    facts.call_id.clone().into_boxed_str(),
+                    facts.cseq,
+                    facts.key_method.clone(),
+                )
+            });
+        if self.config.reject_merged
+            && let Some(mk) = &merge_key
+            && self.merge.contains_key(mk)
+        {
+            if let Some(bytes) = wire::stateless_response(&request, 482) {
+                self.send_stateless(from, bytes);
+            }
+            return;
+        }
+        let kind = if facts.key_method == KeyMethod::Invite {
+            Kind::InviteServer
+        } else {
+            Kind::NonInviteServer
+        };
+        let (machine, out) =
+            Machine::new_server(kind, now, &self.config.timers, from.transport.is_reliable());
+        let peer = Target {
+            transport: from.transport,
+            addr: wire::response_destination(&facts, from.addr),
+        };
+        let invite = (kind == Kind::InviteServer).then(|| request.clone());
+        if let Some(mk) = &merge_key {
+            self.merge.insert(mk.clone(), key.clone());
+        }
+        let entry = Entry {
+            key: key.clone(),
+            machine,
+            peer,
+            invite,
+            merge_key,
+            scheduled: None,
+        };
+        let slot = self.insert(entry);
+        let event = if facts.key_method == KeyMethod::Cancel {
+            // RFC 3261 §9.2: the CANCEL matches the INVITE server transaction with the same
+            // branch and sent-by (the §17.2.3 rules with the method INVITE).
+            let invite_key = key.with_method(KeyMethod::Invite);
+            let invite = self.index.contains_key(&invite_key).then_some(invite_key);
+            TransactionEvent::Cancel {
+                key,
+                request,
+                source: from,
+                invite,
+            }
+        } else {
+            TransactionEvent::Request {
+                key,
+                request,
+                source: from,
+            }
+        };
+        self.apply(now, slot, out, Some(event));
+    }
+
+    fn handle_response(&mut self, now: Instant, from: Target, response: Response) {
+        let Some(key) = wire::response_key(&response) else {
+            self.events.push_back(TransactionEvent::StrayResponse {
+                response,
+                source: from,
+            });
+            return;
+        };
+        let Some(&slot) = self.index.get(&key) else {
+            self.events.push_back(TransactionEvent::StrayResponse {
+                response,
+                source: from,
+            });
+            return;
+        };
+        let timers = self.config.timers;
+        let Some(entry) = self.slot_entry_mut(slot) else {
+            return;
+        };
+        let mut out = entry
+            .machine
+            .on_response(now, &timers, response.status().as_u16());
+        if out.build_ack {
+            out.build_ack = false;
+            if let Some(ack) = entry
+                .invite
+                .as_ref()
+                .and_then(|inv| wire::build_ack(inv, &response))
+            {
+                out.transmit = Some(entry.machine.set_ack(ack));
+            }
+        }
+        self.apply(
+            now,
+            slot,
+            out,
+            Some(TransactionEvent::Response { key, response }),
+        );
+    }
+
+    /// Carries out a machine's [`Output`]: transmissions, the TU event, termination and the
+    /// timer heap.
+    fn apply(&mut self, now: Instant, slot: usize, out: Output, event: Option<TransactionEvent>) {
+        self.apply_inner(now, slot, out, event);
+        self.prune();
+    }
+
+    fn apply_inner(
+        &mut self,
+        now: Instant,
+        slot: usize,
+        out: Output,
+        event: Option<TransactionEvent>,
+    ) {
+        let Some(s) = self.slots.get_mut(slot) else {
+            return;
+        };
+        let generation = s.generation;
+        let Some(entry) = s.entry.as_deref_mut() else {
+            return;
+        };
+        if out.send_trying
+            && let Some(bytes) = entry
+                .invite
+                .as_ref()
+                .and_then(|inv| wire::stateless_response(inv, 100))
+        {
+            entry.machine.set_trying(bytes.clone());
+            self.transmits.push_back(Transmit {
+                transport: entry.peer.transport,
+                destination: entry.peer.addr,
+                payload: bytes,
+            });
+        }
+        if let Some(payload) = out.transmit {
+            self.transmits.push_back(Transmit {
+                transport: entry.peer.transport,
+                destination: entry.peer.addr,
+                payload,
+            });
+        }
+        if out.to_tu
+            && let Some(event) = event
+        {
+            self.events.push_back(event);
+        }
+        if let Some(reason) = out.terminated {
+            let key = entry.key.clone();
+            self.remove(slot);
+            self.events
+                .push_back(TransactionEvent::Terminated { key, reason });
+            return;
+        }
+        let next = entry.machine.next_timer().map(|(at, _)| at);
+        if next != entry.scheduled {
+            entry.scheduled = next;
+            if let Some(at) = next {
+                self.timers.push(Reverse((at.max(now), slot, generation)));
+                entry.scheduled = Some(at.max(now));
+            }
+        }
+    }
+
+    /// Pops cancelled or rescheduled deadlines off the top of the heap so that
+    /// [`poll_timeout`](Self::poll_timeout) is exact.
+    fn prune(&mut self) {
+        while let Some(&Reverse((at, slot, generation))) = self.timers.peek() {
+            let live = self.slots.get(slot).is_some_and(|s| {
+                s.generation == generation
+                    && s.entry.as_deref().is_some_and(|e| e.scheduled == Some(at))
+            });
+            if live {
+                break;
+            }
+            self.timers.pop();
+        }
+    }
+
+    fn insert(&mut self, entry: Entry) -> usize {
+        self.live += 1;
+        let key = entry.key.clone();
+        let slot = match self.free.pop() {
+            Some(i) => {
+                if let Some(s) = self.slots.get_mut(i) {
+                    s.entry = Some(Box::new(entry));
+                }
+                i
+            }
+            None => {
+                self.slots.push(Slot {
+                    generation: 0,
+                    entry: Some(Box::new(entry)),
+                });
+                self.slots.len() - 1
+            }
+        };
+        self.index.insert(key, slot);
+        slot
+    }
+
+    fn remove(&mut self, slot: usize) {
+        let Some(s) = self.slots.get_mut(slot) else {
+            return;
+        };
+        let Some(entry) = s.entry.take() else { return };
+        s.generation = s.generation.wrapping_add(1);
+        self.live -= 1;
+        self.index.remove(&entry.key);
+        if let Some(mk) = &entry.merge_key
+            && self.merge.get(mk) == Some(&entry.key)
+        {
+            self.merge.remove(mk);
+        }
+        self.free.push(slot);
+    }
+
+    fn entry(&self, key: &TransactionKey) -> Option<&Entry> {
+        let slot = *self.index.get(key)?;
+        self.slots.get(slot)?.entry.as_deref()
+    }
+
+    fn slot_entry_mut(&mut self, slot: usize) -> Option<&mut Entry> {
+        self.slots.get_mut(slot)?.entry.as_deref_mut()
+    }
+}
+
+fn request_event(key: &TransactionKey, request: Request, source: Target) -> TransactionEvent {
+    if *request.method() == Method::Ack {
+        TransactionEvent::Ack {
+            key: Some(key.clone()),
+            request,
+            source,
+        }
+    } else {
+        TransactionEvent::Request {
+            key: key.clone(),
+            request,
+            source,
+        }
+    }
+}

@@ -1,0 +1,1383 @@
+//! The user-agent core (RFC 3261 §8, §13, §14, §15): calls over [`Transactions`] and
+//! [`Dialog`]s, sans-IO.
+//!
+//! [`UserAgent`] makes and takes calls: INVITE with provisional answers, CANCEL, the 2xx/ACK
+//! handshake of §13.3.1.4 (the UAS retransmits its 2xx until the ACK; the UAC ACKs every 2xx
+//! retransmission), forking (a second 2xx from another branch gets ACK then BYE), digest
+//! retries on 401/407, BYE, re-INVITE glare (491 and the §14.1 retry timer), OPTIONS, and
+//! generic in-dialog requests (UPDATE, INFO, REFER, NOTIFY, PRACK) for the application.
+//!
+//! Drive it like [`Transactions`]: after every call, drain [`UserAgent::poll_transmit`] and
+//! [`UserAgent::poll_event`] until both return `None`, then sleep until
+//! [`UserAgent::poll_timeout`] and call [`UserAgent::handle_timeout`].
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::auth::{Challenge, ChallengeKind, DigestClient};
+use crate::dialog::{Dialog, DialogId, DialogState};
+use crate::header::{
+    Allow, CSeq, CallId, Contact, ContentType, From, HeaderName, MaxForwards, To,
+    UserAgent as UserAgentHeader, Via,
+};
+use crate::msg::{Message, Method, Request, Response, StatusCode};
+use crate::transaction::{
+    Target, Termination, TransactionConfig, TransactionEvent, TransactionKey, Transactions,
+    Transmit, Transport,
+};
+use crate::uri::Uri;
+
+/// Identifies one call leg of a [`UserAgent`].
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct LegId(pub u64);
+
+/// Configuration of a [`UserAgent`].
+#[derive(Clone, Debug)]
+pub struct UaConfig {
+    /// Transaction layer settings (timers, limits).
+    pub transactions: TransactionConfig,
+    /// Our address as written in Via and Contact.
+    pub local_addr: SocketAddr,
+    /// The transport written in Via and Contact.
+    pub transport: Transport,
+    /// The user part of our Contact.
+    pub user: String,
+    /// Seed for branches, tags, Call-IDs, cnonces and the glare timer.
+    pub seed: u64,
+    /// Digest credentials (username, password) for 401/407 challenges.
+    pub credentials: Option<(String, String)>,
+    /// Answer out-of-dialog OPTIONS with 200 by itself.
+    pub answer_options: bool,
+    /// `User-Agent` header value.
+    pub user_agent: Option<String>,
+}
+
+impl UaConfig {
+    /// Defaults for a UA at `local_addr` over UDP.
+    pub fn new(local_addr: SocketAddr, user: impl Into<String>, seed: u64) -> Self {
+        Self {
+            transactions: TransactionConfig::default(),
+            local_addr,
+            transport: Transport::Udp,
+            user: user.into(),
+            seed,
+            credentials: None,
+            answer_options: true,
+            user_agent: Some(String::from("telox")),
+        }
+    }
+}
+
+/// A body with its content type.
+#[derive(Clone, Debug)]
+pub struct Body {
+    /// `Content-Type`.
+    pub content_type: ContentType,
+    /// The bytes.
+    pub bytes: Bytes,
+}
+
+impl Body {
+    /// An `application/sdp` body.
+    pub fn sdp(bytes: impl Into<Bytes>) -> Self {
+        Self {
+            content_type: ContentType::sdp(),
+            bytes: bytes.into(),
+        }
+    }
+}
+
+/// What the UA tells the application.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum UaEvent {
+    /// A new incoming call; answer with [`UserAgent::ringing`], [`UserAgent::answer`] or
+    /// [`UserAgent::reject`].
+    Incoming {
+        /// The new leg.
+        leg: LegId,
+        /// The INVITE.
+        request: Request,
+    },
+    /// A provisional response to our INVITE (an early dialog when it has a To tag).
+    Provisional {
+        /// The leg.
+        leg: LegId,
+        /// The response.
+        response: Response,
+    },
+    /// Our INVITE was answered with a 2xx; the ACK is already sent.
+    Answered {
+        /// The leg.
+        leg: LegId,
+        /// The 2xx.
+        response: Response,
+    },
+    /// Our INVITE failed: a final non-2xx, or 408 on timeout / transport error.
+    Failed {
+        /// The leg.
+        leg: LegId,
+        /// The status (408 for a timeout).
+        status: u16,
+        /// The response, when one arrived.
+        response: Option<Response>,
+    },
+    /// The ACK for our 2xx arrived (UAS): the call is up.
+    Confirmed {
+        /// The leg.
+        leg: LegId,
+        /// The ACK (it may carry the SDP answer).
+        ack: Request,
+    },
+    /// The caller cancelled before we answered; 487 was sent.
+    Cancelled {
+        /// The leg.
+        leg: LegId,
+    },
+    /// The call ended: BYE received (`by_peer`) or our BYE completed, or the 2xx was never
+    /// ACKed.
+    Ended {
+        /// The leg.
+        leg: LegId,
+        /// True when the peer hung up.
+        by_peer: bool,
+    },
+    /// A request for the application: in-dialog (`leg` set: re-INVITE, UPDATE, INFO,
+    /// REFER, NOTIFY, PRACK) or out of dialog (OPTIONS when not auto-answered, MESSAGE, ...).
+    /// Answer with [`UserAgent::respond`].
+    Request {
+        /// The server transaction.
+        key: TransactionKey,
+        /// The leg, for in-dialog requests.
+        leg: Option<LegId>,
+        /// The request.
+        request: Request,
+    },
+    /// A final response to a request sent with [`UserAgent::request`] or
+    /// [`UserAgent::send_request`] (408 synthesised on timeout is reported as `status`).
+    Response {
+        /// The client transaction.
+        key: TransactionKey,
+        /// The leg, for in-dialog requests.
+        leg: Option<LegId>,
+        /// The status.
+        status: u16,
+        /// The response, when one arrived.
+        response: Option<Response>,
+    },
+}
+
+/// Misuse of the [`UserAgent`] API.
+#[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UaError {
+    /// No such leg.
+    #[error("no such call leg")]
+    NoSuchLeg,
+    /// The leg is not in a state that allows this (e.g. answer twice, BYE before a dialog).
+    #[error("operation not allowed in this call state")]
+    InvalidState,
+    /// The transaction layer refused.
+    #[error(transparent)]
+    Transaction(#[from] crate::transaction::TransactionError),
+    /// A URI could not be formed from the configuration.
+    #[error("bad local address for a uri")]
+    BadUri,
+}
+
+/// The user-agent core. See the module docs.
+#[derive(Debug)]
+pub struct UserAgent {
+    config: UaConfig,
+    txns: Transactions,
+    rng: ChaCha8Rng,
+    digest: Option<DigestClient<ChaCha8Rng>>,
+    legs: HashMap<LegId, Leg>,
+    by_dialog: HashMap<DialogId, LegId>,
+    by_txn: HashMap<TransactionKey, (LegId, Purpose)>,
+    next_leg: u64,
+    events: VecDeque<UaEvent>,
+    transmits: VecDeque<Transmit>,
+    /// Requests delivered to the application, awaiting [`UserAgent::respond`].
+    pending_requests: HashMap<TransactionKey, Request>,
+}
+
+#[derive(Clone, Debug)]
+enum Purpose {
+    /// The leg's INVITE (UAC) or incoming INVITE (UAS).
+    Invite,
+    /// A re-INVITE we sent, with its body for a glare retry.
+    ReInvite(Option<Body>),
+    /// Our BYE.
+    Bye,
+    /// An application request (in dialog when the leg is known).
+    App,
+    /// A CANCEL we sent.
+    Cancel,
+}
+
+#[derive(Debug)]
+struct Leg {
+    uac: bool,
+    state: LegState,
+    /// UAC: the INVITE sent (updated on auth retry); UAS: the INVITE received.
+    invite: Request,
+    invite_key: Option<TransactionKey>,
+    local_tag: String,
+    peer: Target,
+    dialog: Option<Dialog>,
+    /// UAC: the ACK sent for the 2xx, re-sent for each 2xx retransmission.
+    ack: Option<Bytes>,
+    auth_tries: u8,
+    cancel_pending: bool,
+    /// UAS 2xx retransmission (RFC 3261 §13.3.1.4).
+    retransmit_2xx: Option<Retransmit2xx>,
+    /// A re-INVITE of ours is in progress (glare detection, §14.1/§14.2).
+    reinvite_pending: bool,
+    /// A re-INVITE to retry at this time after a 491 (§14.1).
+    glare_retry: Option<(Instant, Option<Body>)>,
+}
+
+#[derive(Debug)]
+struct Retransmit2xx {
+    bytes: Bytes,
+    next: Instant,
+    interval: Duration,
+    give_up: Instant,
+}
+
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum LegState {
+    /// UAC: INVITE sent, no final. UAS: INVITE received, no final sent.
+    Proceeding,
+    /// 2xx sent (UAS) awaiting ACK, or call up.
+    Up,
+    /// BYE sent.
+    Terminating,
+    /// Done.
+    Ended,
+}
+
+impl UserAgent {
+    /// A user agent with no calls.
+    pub fn new(config: UaConfig) -> Self {
+        let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+        let digest = config.credentials.as_ref().map(|(u, p)| {
+            DigestClient::new(
+                u.clone(),
+                p.clone(),
+                ChaCha8Rng::seed_from_u64(rng.next_u64()),
+            )
+        });
+        Self {
+            txns: Transactions::new(config.transactions.clone()),
+            config,
+            rng,
+            digest,
+            legs: HashMap::new(),
+            by_dialog: HashMap::new(),
+            by_txn: HashMap::new(),
+            next_leg: 1,
+            events: VecDeque::new(),
+            transmits: VecDeque::new(),
+            pending_requests: HashMap::new(),
+        }
+    }
+
+    /// The transaction layer (for inspection).
+    pub fn transactions(&self) -> &Transactions {
+        &self.txns
+    }
+
+    /// Number of legs not yet ended.
+    pub fn leg_count(&self) -> usize {
+        self.legs.len()
+    }
+
+    /// The dialog of a leg, once one exists.
+    pub fn dialog(&self, leg: LegId) -> Option<&Dialog> {
+        self.legs.get(&leg)?.dialog.as_ref()
+    }
+
+    /// Our Contact URI.
+    ///
+    /// # Errors
+    /// [`UaError::BadUri`] when the configured user cannot form a URI.
+    pub fn contact_uri(&self) -> Result<Uri, UaError> {
+        let host = host_of(self.config.local_addr);
+        let port = self.config.local_addr.port();
+        let s = match self.config.transport {
+            Transport::Udp => format!("sip:{}@{host}:{port}", self.config.user),
+            t => format!(
+                "sip:{}@{host}:{port};transport={}",
+                self.config.user,
+                t.as_via_str().to_ascii_lowercase()
+            ),
+        };
+        s.parse().map_err(|_| UaError::BadUri)
+    }
+
+    /// Starts an outgoing call: INVITE `request_uri` from `from` to `to`, sent to `target`.
+    ///
+    /// # Errors
+    /// [`UaError::BadUri`], [`UaError::Transaction`].
+    pub fn invite(
+        &mut self,
+        now: Instant,
+        from: Uri,
+        to: Uri,
+        request_uri: Uri,
+        target: Target,
+        body: Option<Body>,
+    ) -> Result<LegId, UaError> {
+        let local_tag = self.token(8);
+        let call_id = format!("{}@{}", self.token(16), host_of(self.config.local_addr));
+        let mut b = Request::builder(Method::Invite, request_uri)
+            .header(self.via()?)
+            .header(MaxForwards(70))
+            .header(From::new(from).with_tag(&local_tag))
+            .header(To::new(to))
+            .header(CallId::new(&call_id).map_err(|_| UaError::BadUri)?)
+            .header(CSeq::new(1, Method::Invite))
+            .header(Contact::new(self.contact_uri()?))
+            .header(allow());
+        if let Some(ua) = self.user_agent_header() {
+            b = b.header(ua);
+        }
+        let request = with_body(b, body).build();
+        let key = self.txns.send_request(now, request.clone(), target)?;
+        let leg = self.new_leg(Leg {
+            uac: true,
+            state: LegState::Proceeding,
+            invite: request,
+            invite_key: Some(key.clone()),
+            local_tag,
+            peer: target,
+            dialog: None,
+            ack: None,
+            auth_tries: 0,
+            cancel_pending: false,
+            retransmit_2xx: None,
+            reinvite_pending: false,
+            glare_retry: None,
+        });
+        self.by_txn.insert(key, (leg, Purpose::Invite));
+        self.flush();
+        Ok(leg)
+    }
+
+    /// Sends a provisional response (180, 183) on an incoming call; it carries our To tag,
+    /// so it creates an early dialog at the caller.
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`], [`UaError::InvalidState`].
+    pub fn ringing(
+        &mut self,
+        now: Instant,
+        leg: LegId,
+        status: u16,
+        body: Option<Body>,
+    ) -> Result<(), UaError> {
+        if !(101..200).contains(&status) {
+            return Err(UaError::InvalidState);
+        }
+        self.uas_respond(now, leg, status, body)
+    }
+
+    /// Answers an incoming call with 200 OK (with our Contact and `body`), and retransmits
+    /// the 2xx until the ACK arrives (RFC 3261 §13.3.1.4).
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`], [`UaError::InvalidState`].
+    pub fn answer(&mut self, now: Instant, leg: LegId, body: Option<Body>) -> Result<(), UaError> {
+        self.uas_respond(now, leg, 200, body)
+    }
+
+    /// Rejects an incoming call with a final non-2xx `status`.
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`], [`UaError::InvalidState`].
+    pub fn reject(&mut self, now: Instant, leg: LegId, status: u16) -> Result<(), UaError> {
+        if status < 300 {
+            return Err(UaError::InvalidState);
+        }
+        self.uas_respond(now, leg, status, None)
+    }
+
+    /// Cancels an outgoing call that has no final response yet (RFC 3261 §9.1). When no
+    /// provisional has arrived, the CANCEL waits for one ("the client MUST wait for the
+    /// arrival of a provisional response").
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`], [`UaError::InvalidState`] when the call is already answered.
+    pub fn cancel(&mut self, now: Instant, leg: LegId) -> Result<(), UaError> {
+        let l = self.legs.get_mut(&leg).ok_or(UaError::NoSuchLeg)?;
+        if !l.uac || l.state != LegState::Proceeding {
+            return Err(UaError::InvalidState);
+        }
+        let got_provisional = l
+            .invite_key
+            .as_ref()
+            .and_then(|k| self.txns.state(k))
+            .is_some_and(|s| s == crate::transaction::State::Proceeding);
+        if got_provisional {
+            self.send_cancel(now, leg);
+        } else {
+            l.cancel_pending = true;
+        }
+        self.flush();
+        Ok(())
+    }
+
+    /// Hangs up an established call with BYE (RFC 3261 §15.1.1).
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`], [`UaError::InvalidState`] without a confirmed dialog.
+    pub fn bye(&mut self, now: Instant, leg: LegId) -> Result<(), UaError> {
+        let via = self.via()?;
+        let l = self.legs.get_mut(&leg).ok_or(UaError::NoSuchLeg)?;
+        let Some(d) = l
+            .dialog
+            .as_mut()
+            .filter(|d| d.state() == DialogState::Confirmed)
+        else {
+            return Err(UaError::InvalidState);
+        };
+        let bye = d.request(Method::Bye, via);
+        d.terminate();
+        l.state = LegState::Terminating;
+        l.retransmit_2xx = None;
+        let target = l.peer;
+        let key = self.txns.send_request(now, bye, target)?;
+        self.by_txn.insert(key, (leg, Purpose::Bye));
+        self.flush();
+        Ok(())
+    }
+
+    /// Sends an in-dialog request (`UPDATE`, `INFO`, `REFER`, `NOTIFY`, `PRACK`, `INVITE` for
+    /// a re-INVITE, `OPTIONS`) with optional body and extra headers as (name, value).
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`], [`UaError::InvalidState`] without a dialog or with a
+    /// re-INVITE already pending (RFC 3261 §14.1: "MUST NOT initiate a new INVITE
+    /// transaction within a dialog while another INVITE transaction is in progress").
+    pub fn request(
+        &mut self,
+        now: Instant,
+        leg: LegId,
+        method: Method,
+        body: Option<Body>,
+        extra: &[(&str, &str)],
+    ) -> Result<TransactionKey, UaError> {
+        let via = self.via()?;
+        let l = self.legs.get_mut(&leg).ok_or(UaError::NoSuchLeg)?;
+        let is_reinvite = method == Method::Invite;
+        if is_reinvite && (l.reinvite_pending || l.state != LegState::Up) {
+            return Err(UaError::InvalidState);
+        }
+        let Some(d) = l.dialog.as_mut() else {
+            return Err(UaError::InvalidState);
+        };
+        let base = d.request(method.clone(), via);
+        let mut b = base.to_builder();
+        for (name, value) in extra {
+            b = b
+                .raw_header(name, value)
+                .map_err(|_| UaError::InvalidState)?;
+        }
+        let purpose_body = body.clone();
+        let request = with_body(b, body).build();
+        let target = l.peer;
+        if is_reinvite {
+            l.reinvite_pending = true;
+        }
+        let key = self.txns.send_request(now, request, target)?;
+        let purpose = if is_reinvite {
+            Purpose::ReInvite(purpose_body)
+        } else {
+            Purpose::App
+        };
+        self.by_txn.insert(key.clone(), (leg, purpose));
+        self.flush();
+        Ok(key)
+    }
+
+    /// Sends an out-of-dialog request built by the caller (OPTIONS, MESSAGE, ...); it must
+    /// carry a top Via from [`UserAgent::via`]. Its final response comes as
+    /// [`UaEvent::Response`].
+    ///
+    /// # Errors
+    /// [`UaError::Transaction`].
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        request: Request,
+        target: Target,
+    ) -> Result<TransactionKey, UaError> {
+        let key = self.txns.send_request(now, request, target)?;
+        self.by_txn.insert(key.clone(), (LegId(0), Purpose::App));
+        self.flush();
+        Ok(key)
+    }
+
+    /// Answers a request delivered as [`UaEvent::Request`] (a 2xx to a re-INVITE carries
+    /// our Contact; its ACK comes as [`UaEvent::Confirmed`]).
+    ///
+    /// # Errors
+    /// [`UaError::Transaction`] (unknown key, second final response).
+    pub fn respond(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        status: u16,
+        body: Option<Body>,
+    ) -> Result<(), UaError> {
+        let Some(request) = self.pending_requests.get(key).cloned() else {
+            return Err(UaError::Transaction(
+                crate::transaction::TransactionError::NoSuchTransaction,
+            ));
+        };
+        let leg = self.by_txn.get(key).map(|(l, _)| *l);
+        let tag = match leg.and_then(|l| self.legs.get(&l)) {
+            Some(l) => l.local_tag.clone(),
+            None => self.token(8),
+        };
+        let mut b = Response::builder(&request, StatusCode(status)).to_tag(&tag);
+        if (200..300).contains(&status) && *request.method() == Method::Invite {
+            b = b.header(Contact::new(self.contact_uri()?));
+        }
+        let response = with_body_resp(b, body).build();
+        self.txns.send_response(now, key, response.clone())?;
+        if status >= 200 {
+            self.pending_requests.remove(key);
+        }
+        if let Some(leg) = leg
+            && (200..300).contains(&status)
+            && *request.method() == Method::Invite
+            && let Some(l) = self.legs.get_mut(&leg)
+        {
+            // The UAS core retransmits a re-INVITE's 2xx like the first one (§13.3.1.4).
+            l.retransmit_2xx = Some(Retransmit2xx::new(now, &self.config, response.to_bytes()));
+        }
+        self.flush();
+        Ok(())
+    }
+
+    /// A Via for a new request from this UA: our sent-by, a fresh branch and `rport`
+    /// (RFC 3581 §3).
+    ///
+    /// # Errors
+    /// [`UaError::BadUri`] if the local address cannot form a sent-by (not expected for a
+    /// socket address).
+    pub fn via(&mut self) -> Result<Via, UaError> {
+        let branch = format!("z9hG4bK{}", self.token(16));
+        let text = format!(
+            "SIP/2.0/{} {}:{};branch={branch};rport",
+            self.config.transport.as_via_str(),
+            host_of(self.config.local_addr),
+            self.config.local_addr.port()
+        );
+        crate::header::Header::parse_str(&text).map_err(|_| UaError::BadUri)
+    }
+
+    /// A datagram (or framed stream message) arrived from `from`; returns whether it parsed.
+    pub fn handle_datagram(&mut self, now: Instant, from: Target, bytes: Bytes) -> bool {
+        match Message::parse(bytes) {
+            Ok(m) => {
+                self.handle_message(now, from, m);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// A parsed message arrived from `from`.
+    pub fn handle_message(&mut self, now: Instant, from: Target, message: Message) {
+        self.txns.handle_message(now, from, message);
+        self.process(now);
+    }
+
+    /// Fires due timers (transactions, 2xx retransmission, glare retry).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.txns.handle_timeout(now);
+        self.process(now);
+        let legs: Vec<LegId> = self.legs.keys().copied().collect();
+        for id in legs {
+            self.leg_timers(now, id);
+        }
+        self.flush();
+    }
+
+    /// The next message to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.flush();
+        self.transmits.pop_front()
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<UaEvent> {
+        self.events.pop_front()
+    }
+
+    /// When to call [`UserAgent::handle_timeout`] next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let legs = self.legs.values().flat_map(|l| {
+            [
+                l.retransmit_2xx.as_ref().map(|r| r.next.min(r.give_up)),
+                l.glare_retry.as_ref().map(|g| g.0),
+            ]
+        });
+        legs.chain([self.txns.poll_timeout()]).flatten().min()
+    }
+}
+
+impl UserAgent {
+    fn process(&mut self, now: Instant) {
+        while let Some(event) = self.txns.poll_event() {
+            match event {
+                TransactionEvent::Request {
+                    key,
+                    request,
+                    source,
+                } => {
+                    self.on_request(now, key, request, source);
+                }
+                TransactionEvent::Cancel {
+                    key,
+                    request,
+                    invite,
+                    ..
+                } => {
+                    self.on_cancel(now, &key, &request, invite);
+                }
+                TransactionEvent::Ack { request, .. } => self.on_ack(request),
+                TransactionEvent::Response { key, response } => {
+                    self.on_response(now, key, response);
+                }
+                TransactionEvent::StrayResponse { response, .. } => self.on_stray(&response),
+                TransactionEvent::Terminated { key, reason } => {
+                    self.on_terminated(&key, reason);
+                }
+            }
+        }
+        self.flush();
+    }
+
+    fn on_request(&mut self, now: Instant, key: TransactionKey, request: Request, source: Target) {
+        let to_tag = match request.header::<To>() {
+            Some(Ok(to)) => to.tag().map(str::to_owned),
+            _ => None,
+        };
+        let Some(to_tag) = to_tag else {
+            match request.method() {
+                Method::Invite => {
+                    let local_tag = self.token(8);
+                    let leg = self.new_leg(Leg {
+                        uac: false,
+                        state: LegState::Proceeding,
+                        invite: request.clone(),
+                        invite_key: Some(key.clone()),
+                        local_tag,
+                        peer: source,
+                        dialog: None,
+                        ack: None,
+                        auth_tries: 0,
+                        cancel_pending: false,
+                        retransmit_2xx: None,
+                        reinvite_pending: false,
+                        glare_retry: None,
+                    });
+                    self.by_txn.insert(key, (leg, Purpose::Invite));
+                    self.events.push_back(UaEvent::Incoming { leg, request });
+                }
+                Method::Options if self.config.answer_options => {
+                    let tag = self.token(8);
+                    let response = Response::builder(&request, StatusCode::OK)
+                        .to_tag(&tag)
+                        .header(allow())
+                        .build();
+                    let _ = self.txns.send_response(now, &key, response);
+                }
+                _ => {
+                    self.pending_requests.insert(key.clone(), request.clone());
+                    self.events.push_back(UaEvent::Request {
+                        key,
+                        leg: None,
+                        request,
+                    });
+                }
+            }
+            return;
+        };
+        let id = dialog_id_uas_view(&request, &to_tag);
+        let Some(leg_id) = id.and_then(|id| self.by_dialog.get(&id).copied()) else {
+            // RFC 3261 §12.2.2: "If the UAS wishes to reject the request because it does not
+            // wish to recreate the dialog, it MUST respond to the request with a 481".
+            self.reply(now, &key, &request, 481);
+            return;
+        };
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        let Some(dialog) = leg.dialog.as_mut() else {
+            return;
+        };
+        if let Err(e) = dialog.handle_request(&request) {
+            let status = e.status_code();
+            self.reply(now, &key, &request, status);
+            return;
+        }
+        match request.method() {
+            Method::Bye => {
+                leg.state = LegState::Ended;
+                leg.retransmit_2xx = None;
+                self.reply(now, &key, &request, 200);
+                self.events.push_back(UaEvent::Ended {
+                    leg: leg_id,
+                    by_peer: true,
+                });
+                self.end_leg(leg_id);
+            }
+            // RFC 3261 §14.2: "A UAS that receives a second INVITE before it sends the final
+            // response to a first INVITE with a lower CSeq sequence number on the same dialog
+            // MUST return a 500"; one that receives an INVITE while its own INVITE is in
+            // progress "MUST return a 491 (Request Pending)".
+            Method::Invite if leg.reinvite_pending => self.reply(now, &key, &request, 491),
+            _ => {
+                self.by_txn.insert(key.clone(), (leg_id, Purpose::App));
+                self.pending_requests.insert(key.clone(), request.clone());
+                self.events.push_back(UaEvent::Request {
+                    key,
+                    leg: Some(leg_id),
+                    request,
+                });
+            }
+        }
+    }
+
+    fn on_cancel(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        request: &Request,
+        invite: Option<TransactionKey>,
+    ) {
+        let leg = invite
+            .as_ref()
+            .and_then(|k| self.by_txn.get(k))
+            .map(|(l, _)| *l);
+        let pending = leg
+            .and_then(|l| self.legs.get(&l))
+            .is_some_and(|l| l.state == LegState::Proceeding);
+        // RFC 3261 §9.2: "If the UAS did not find a matching transaction for the CANCEL
+        // according to the procedure above, it SHOULD respond to the CANCEL with a 481".
+        let status = if invite.is_some() { 200 } else { 481 };
+        self.reply(now, key, request, status);
+        if let (Some(leg), true) = (leg, pending) {
+            // "the UAS core ... SHOULD immediately respond to the INVITE with a 487". The 487
+            // keeps the INVITE's Vias (peers README finding 2).
+            let _ = self.uas_respond(now, leg, 487, None);
+            self.events.push_back(UaEvent::Cancelled { leg });
+        }
+    }
+
+    fn on_ack(&mut self, request: Request) {
+        let Some(Ok(to)) = request.header::<To>() else {
+            return;
+        };
+        let Some(tag) = to.tag() else { return };
+        let Some(id) = dialog_id_uas_view(&request, tag) else {
+            return;
+        };
+        let Some(&leg_id) = self.by_dialog.get(&id) else {
+            return;
+        };
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        if leg.retransmit_2xx.take().is_some() {
+            if let Some(d) = leg.dialog.as_mut() {
+                d.confirm();
+            }
+            self.events.push_back(UaEvent::Confirmed {
+                leg: leg_id,
+                ack: request,
+            });
+        }
+    }
+
+    fn on_response(&mut self, now: Instant, key: TransactionKey, response: Response) {
+        let Some((leg_id, purpose)) = self.by_txn.get(&key).cloned() else {
+            return;
+        };
+        let status = response.status().as_u16();
+        match purpose {
+            Purpose::Invite => self.on_invite_response(now, leg_id, &key, response),
+            Purpose::ReInvite(body) => {
+                if status < 200 {
+                    return;
+                }
+                if let Some(l) = self.legs.get_mut(&leg_id) {
+                    l.reinvite_pending = false;
+                    if let Some(d) = l.dialog.as_mut() {
+                        d.handle_response(&Method::Invite, &response);
+                    }
+                    if (200..300).contains(&status) {
+                        self.ack_2xx(leg_id, &response);
+                    } else if status == 491 {
+                        // RFC 3261 §14.1: "If the UAC is the owner of the Call-ID ... a timer
+                        // with a value T chosen randomly between 2.1 and 4 seconds in units of
+                        // 10 ms. If the UAC is not the owner ... between 0 and 2 seconds".
+                        let uac = self.legs.get(&leg_id).is_some_and(|l| l.uac);
+                        let units = if uac {
+                            self.rng.random_range(210..=400u64)
+                        } else {
+                            self.rng.random_range(0..=200u64)
+                        };
+                        if let Some(l) = self.legs.get_mut(&leg_id) {
+                            l.glare_retry = Some((now + Duration::from_millis(units * 10), body));
+                        }
+                    }
+                }
+                self.events.push_back(UaEvent::Response {
+                    key,
+                    leg: Some(leg_id),
+                    status,
+                    response: Some(response),
+                });
+            }
+            Purpose::Bye => {
+                if status >= 200 {
+                    self.events.push_back(UaEvent::Ended {
+                        leg: leg_id,
+                        by_peer: false,
+                    });
+                    self.end_leg(leg_id);
+                }
+            }
+            Purpose::Cancel => {}
+            Purpose::App => {
+                if status < 200 {
+                    return;
+                }
+                if let Some(d) = self.legs.get_mut(&leg_id).and_then(|l| l.dialog.as_mut())
+                    && let Some(Ok(cseq)) = response.header::<CSeq>()
+                {
+                    d.handle_response(cseq.method(), &response);
+                }
+                let leg = self.legs.contains_key(&leg_id).then_some(leg_id);
+                self.events.push_back(UaEvent::Response {
+                    key,
+                    leg,
+                    status,
+                    response: Some(response),
+                });
+            }
+        }
+    }
+
+    fn on_invite_response(
+        &mut self,
+        now: Instant,
+        leg_id: LegId,
+        key: &TransactionKey,
+        response: Response,
+    ) {
+        let status = response.status().as_u16();
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        let to_tag = match response.header::<To>() {
+            Some(Ok(to)) => to.tag().map(str::to_owned),
+            _ => None,
+        };
+        if status < 200 {
+            if leg.state != LegState::Proceeding {
+                return;
+            }
+            if to_tag.is_some() && status > 100 {
+                // An early dialog (RFC 3261 §12.1.2); with forking several may exist, we track
+                // the latest one until a 2xx picks the winner.
+                if let Ok(d) = Dialog::new_uac(&leg.invite, &response) {
+                    self.by_dialog.insert(d.id().clone(), leg_id);
+                    leg.dialog = Some(d);
+                }
+            }
+            let send_cancel = std::mem::take(&mut leg.cancel_pending);
+            if send_cancel {
+                self.send_cancel(now, leg_id);
+            }
+            self.events.push_back(UaEvent::Provisional {
+                leg: leg_id,
+                response,
+            });
+            return;
+        }
+        if (200..300).contains(&status) {
+            let same = leg
+                .dialog
+                .as_ref()
+                .is_some_and(|d| Some(&d.id().remote_tag) == to_tag.as_ref());
+            if leg.state == LegState::Up && !same {
+                // RFC 3261 §13.2.2.4: a 2xx from a second fork "MUST ... be acknowledged" and,
+                // if the UAC does not want the extra session, it "MUST send a BYE".
+                self.fork_ack_and_bye(now, leg_id, &response);
+                return;
+            }
+            if leg.state == LegState::Up {
+                // A 2xx retransmission: ACK again (§13.2.2.4).
+                if let Some(ack) = leg.ack.clone() {
+                    self.transmits.push_back(Transmit {
+                        transport: leg.peer.transport,
+                        destination: leg.peer.addr,
+                        payload: ack,
+                    });
+                }
+                return;
+            }
+            match Dialog::new_uac(&leg.invite, &response) {
+                Ok(d) => {
+                    self.by_dialog.insert(d.id().clone(), leg_id);
+                    leg.dialog = Some(d);
+                }
+                Err(_) => {
+                    leg.dialog = None;
+                }
+            }
+            leg.state = LegState::Up;
+            self.ack_2xx(leg_id, &response);
+            self.events.push_back(UaEvent::Answered {
+                leg: leg_id,
+                response,
+            });
+            return;
+        }
+        if (status == 401 || status == 407)
+            && leg.auth_tries < 2
+            && self.retry_with_auth(now, leg_id, &response)
+        {
+            return;
+        }
+        let _ = key;
+        if let Some(l) = self.legs.get_mut(&leg_id) {
+            l.state = LegState::Ended;
+        }
+        self.events.push_back(UaEvent::Failed {
+            leg: leg_id,
+            status,
+            response: Some(response),
+        });
+        self.end_leg(leg_id);
+    }
+
+    fn on_stray(&mut self, response: &Response) {
+        // A 2xx retransmission after the INVITE client transaction ended: still ACK it.
+        let Some(Ok(cseq)) = response.header::<CSeq>() else {
+            return;
+        };
+        if *cseq.method() != Method::Invite || !response.status().is_success() {
+            return;
+        }
+        let (Some(Ok(from)), Some(Ok(to)), Some(Ok(call_id))) = (
+            response.header::<From>(),
+            response.header::<To>(),
+            response.header::<CallId>(),
+        ) else {
+            return;
+        };
+        let (Some(local), Some(remote)) = (from.tag(), to.tag()) else {
+            return;
+        };
+        let id = DialogId {
+            call_id: call_id.as_str().to_owned(),
+            local_tag: local.to_owned(),
+            remote_tag: remote.to_owned(),
+        };
+        let Some(leg) = self.by_dialog.get(&id).and_then(|l| self.legs.get(l)) else {
+            return;
+        };
+        if let Some(ack) = leg.ack.clone() {
+            self.transmits.push_back(Transmit {
+                transport: leg.peer.transport,
+                destination: leg.peer.addr,
+                payload: ack,
+            });
+        }
+    }
+
+    fn on_terminated(&mut self, key: &TransactionKey, reason: Termination) {
+        let Some((leg_id, purpose)) = self.by_txn.remove(key) else {
+            return;
+        };
+        self.pending_requests.remove(key);
+        let failed = matches!(reason, Termination::Timeout | Termination::TransportError);
+        match purpose {
+            Purpose::Invite if failed => {
+                let proceeding = self
+                    .legs
+                    .get(&leg_id)
+                    .is_some_and(|l| l.state == LegState::Proceeding && l.uac);
+                if proceeding {
+                    // RFC 3261 §8.1.3.1: a timeout is treated as a 408.
+                    self.events.push_back(UaEvent::Failed {
+                        leg: leg_id,
+                        status: 408,
+                        response: None,
+                    });
+                    self.end_leg(leg_id);
+                }
+            }
+            Purpose::Bye if failed => {
+                self.events.push_back(UaEvent::Ended {
+                    leg: leg_id,
+                    by_peer: false,
+                });
+                self.end_leg(leg_id);
+            }
+            Purpose::App | Purpose::ReInvite(_) if failed && !key.is_server() => {
+                if let Some(l) = self.legs.get_mut(&leg_id) {
+                    l.reinvite_pending = false;
+                }
+                let leg = self.legs.contains_key(&leg_id).then_some(leg_id);
+                self.events.push_back(UaEvent::Response {
+                    key: key.clone(),
+                    leg,
+                    status: 408,
+                    response: None,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn uas_respond(
+        &mut self,
+        now: Instant,
+        leg_id: LegId,
+        status: u16,
+        body: Option<Body>,
+    ) -> Result<(), UaError> {
+        let contact = self.contact_uri()?;
+        let leg = self.legs.get_mut(&leg_id).ok_or(UaError::NoSuchLeg)?;
+        if leg.uac || leg.state != LegState::Proceeding {
+            return Err(UaError::InvalidState);
+        }
+        let key = leg.invite_key.clone().ok_or(UaError::InvalidState)?;
+        let mut b = Response::builder(&leg.invite, StatusCode(status));
+        if status > 100 {
+            b = b.to_tag(&leg.local_tag);
+        }
+        if status > 100 && status < 300 {
+            b = b.header(Contact::new(contact.clone()));
+        }
+        if (200..300).contains(&status) {
+            b = b.header(allow());
+        }
+        let response = with_body_resp(b, body).build();
+        self.txns.send_response(now, &key, response.clone())?;
+        if status > 100
+            && status < 300
+            && leg.dialog.is_none()
+            && let Ok(d) = Dialog::new_uas(
+                &leg.invite,
+                &leg.local_tag,
+                Some(Contact::new(contact)),
+                status < 200,
+            )
+        {
+            self.by_dialog.insert(d.id().clone(), leg_id);
+            leg.dialog = Some(d);
+        }
+        if (200..300).contains(&status) {
+            leg.state = LegState::Up;
+            if let Some(d) = leg.dialog.as_mut() {
+                d.confirm();
+            }
+            leg.retransmit_2xx = Some(Retransmit2xx::new(now, &self.config, response.to_bytes()));
+        } else if status >= 300 {
+            leg.state = LegState::Ended;
+            self.end_leg(leg_id);
+        }
+        self.flush();
+        Ok(())
+    }
+
+    fn send_cancel(&mut self, now: Instant, leg_id: LegId) {
+        let Some(leg) = self.legs.get(&leg_id) else {
+            return;
+        };
+        let Some(cancel) = build_cancel(&leg.invite) else {
+            return;
+        };
+        let target = leg.peer;
+        if let Ok(key) = self.txns.send_request(now, cancel, target) {
+            self.by_txn.insert(key, (leg_id, Purpose::Cancel));
+        }
+    }
+
+    fn ack_2xx(&mut self, leg_id: LegId, response: &Response) {
+        let Ok(via) = self.via() else { return };
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        let Some(d) = leg.dialog.as_ref() else { return };
+        let seq = match response.header::<CSeq>() {
+            Some(Ok(c)) => c.seq(),
+            _ => d.local_seq(),
+        };
+        let ack = d.ack(seq, via).to_bytes();
+        leg.ack = Some(ack.clone());
+        self.transmits.push_back(Transmit {
+            transport: leg.peer.transport,
+            destination: leg.peer.addr,
+            payload: ack,
+        });
+    }
+
+    fn fork_ack_and_bye(&mut self, now: Instant, leg_id: LegId, response: &Response) {
+        let (Ok(via_ack), Ok(via_bye)) = (self.via(), self.via()) else {
+            return;
+        };
+        let Some(leg) = self.legs.get(&leg_id) else {
+            return;
+        };
+        let Ok(mut d) = Dialog::new_uac(&leg.invite, response) else {
+            return;
+        };
+        let seq = d.local_seq();
+        let ack = d.ack(seq, via_ack).to_bytes();
+        let target = leg.peer;
+        self.transmits.push_back(Transmit {
+            transport: target.transport,
+            destination: target.addr,
+            payload: ack,
+        });
+        let bye = d.request(Method::Bye, via_bye);
+        let _ = self.txns.send_request(now, bye, target);
+    }
+
+    fn retry_with_auth(&mut self, now: Instant, leg_id: LegId, response: &Response) -> bool {
+        let Ok(via) = self.via() else { return false };
+        let Some(digest) = self.digest.as_mut() else {
+            return false;
+        };
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return false;
+        };
+        let kind = if response.status().as_u16() == 407 {
+            ChallengeKind::Proxy
+        } else {
+            ChallengeKind::Www
+        };
+        let name = if kind == ChallengeKind::Proxy {
+            HeaderName::ProxyAuthenticate
+        } else {
+            HeaderName::WwwAuthenticate
+        };
+        let challenges: Vec<Challenge> = response
+            .headers()
+            .named(name)
+            .filter_map(|h| h.value_str())
+            .filter_map(|v| Challenge::parse(v).ok())
+            .collect();
+        let Some(challenge) = Challenge::select(&challenges) else {
+            return false;
+        };
+        let uri = leg.invite.uri_str().to_owned();
+        let Ok(creds) = digest.authorize(challenge, "INVITE", &uri) else {
+            return false;
+        };
+        let seq = match leg.invite.header::<CSeq>() {
+            Some(Ok(c)) => c.seq(),
+            _ => 1,
+        };
+        // RFC 3261 §22.2: the retry is a new request with "a new CSeq" (and a new branch).
+        let mut b = leg.invite.to_builder();
+        b.remove_header(HeaderName::Via);
+        b.prepend_header(via);
+        b.set_header(CSeq::new(seq.wrapping_add(1), Method::Invite));
+        b.remove_header(HeaderName::Authorization);
+        b.remove_header(HeaderName::ProxyAuthorization);
+        let Ok(b) = b.raw_header(kind.credentials_header(), &creds.to_string()) else {
+            return false;
+        };
+        let request = b.build();
+        let target = leg.peer;
+        leg.auth_tries += 1;
+        match self.txns.send_request(now, request.clone(), target) {
+            Ok(key) => {
+                leg.invite = request;
+                leg.invite_key = Some(key.clone());
+                self.by_txn.insert(key, (leg_id, Purpose::Invite));
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn leg_timers(&mut self, now: Instant, leg_id: LegId) {
+        let t2 = self.config.transactions.timers.t2;
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        if let Some(r) = leg.retransmit_2xx.as_mut() {
+            if now >= r.give_up {
+                // RFC 3261 §13.3.1.4: "If the server retransmits the 2xx response for 64*T1
+                // seconds without receiving an ACK, the dialog is confirmed, but the session
+                // SHOULD be terminated. This is accomplished with a BYE".
+                leg.retransmit_2xx = None;
+                let _ = self.bye(now, leg_id);
+                return;
+            }
+            if now >= r.next {
+                self.transmits.push_back(Transmit {
+                    transport: leg.peer.transport,
+                    destination: leg.peer.addr,
+                    payload: r.bytes.clone(),
+                });
+                // "an interval that starts at T1 seconds and doubles for each retransmission
+                // until it reaches T2 seconds".
+                r.interval = r.interval.saturating_mul(2).min(t2);
+                r.next += r.interval;
+            }
+        }
+        if let Some((at, _)) = &leg.glare_retry
+            && now >= *at
+        {
+            let body = leg.glare_retry.take().and_then(|(_, b)| b);
+            let _ = self.request(now, leg_id, Method::Invite, body, &[]);
+        }
+    }
+
+    fn reply(&mut self, now: Instant, key: &TransactionKey, request: &Request, status: u16) {
+        let tag = self.token(8);
+        let response = Response::builder(request, StatusCode(status))
+            .to_tag(&tag)
+            .build();
+        let _ = self.txns.send_response(now, key, response);
+    }
+
+    fn new_leg(&mut self, leg: Leg) -> LegId {
+        let id = LegId(self.next_leg);
+        self.next_leg += 1;
+        self.legs.insert(id, leg);
+        id
+    }
+
+    /// Forgets a leg (its transactions finish on their own).
+    fn end_leg(&mut self, leg_id: LegId) {
+        if let Some(leg) = self.legs.remove(&leg_id)
+            && let Some(d) = leg.dialog
+        {
+            self.by_dialog.remove(d.id());
+        }
+    }
+
+    fn flush(&mut self) {
+        while let Some(t) = self.txns.poll_transmit() {
+            self.transmits.push_back(t);
+        }
+    }
+
+    fn token(&mut self, bytes: usize) -> String {
+        let mut raw = [0u8; 16];
+        let n = bytes.min(16);
+        self.rng.fill_bytes(&mut raw[..n]);
+        crate::auth::hex(&raw[..n])
+    }
+
+    fn user_agent_header(&self) -> Option<UserAgentHeader> {
+        self.config
+            .user_agent
+            .as_deref()
+            .and_then(|s| UserAgentHeader::new(s).ok())
+    }
+}
+
+impl Retransmit2xx {
+    fn new(now: Instant, config: &UaConfig, bytes: Bytes) -> Self {
+        let t1 = config.transactions.timers.t1;
+        Self {
+            bytes,
+            next: now + t1,
+            interval: t1,
+            give_up: now + t1.saturating_mul(64),
+        }
+    }
+}
+
+/// The CANCEL for an INVITE (RFC 3261 §9.1): same Request-URI, Call-ID, To, From, CSeq
+/// number and top Via (branch) as the INVITE, method CANCEL, its Route headers.
+pub fn build_cancel(invite: &Request) -> Option<Request> {
+    let via = invite.header::<Via>()?.ok()?;
+    let cseq = invite.header::<CSeq>()?.ok()?;
+    let mut b = Request::builder(Method::Cancel, invite.uri())
+        .header(via)
+        .header(MaxForwards(70))
+        .header(invite.header::<From>()?.ok()?)
+        .header(invite.header::<To>()?.ok()?)
+        .header(invite.header::<CallId>()?.ok()?)
+        .header(CSeq::new(cseq.seq(), Method::Cancel));
+    for r in invite
+        .header_all::<crate::header::Route>()
+        .filter_map(Result::ok)
+    {
+        b = b.header(r);
+    }
+    Some(b.build())
+}
+
+/// The dialog id of an incoming in-dialog request as we (the recipient) see it.
+fn dialog_id_uas_view(request: &Request, to_tag: &str) -> Option<DialogId> {
+    let from = request.header::<From>()?.ok()?;
+    let call_id = request.header::<CallId>()?.ok()?;
+    Some(DialogId {
+        call_id: call_id.as_str().to_owned(),
+        local_tag: to_tag.to_owned(),
+        remote_tag: from.tag()?.to_owned(),
+    })
+}
+
+fn allow() -> Allow {
+    Allow(vec![
+        Method::Invite,
+        Method::Ack,
+        Method::Cancel,
+        Method::Bye,
+        Method::Options,
+        Method::Update,
+        Method::Info,
+        Method::Refer,
+        Method::Notify,
+        Method::Prack,
+    ])
+}
+
+fn with_body(b: crate::msg::RequestBuilder, body: Option<Body>) -> crate::msg::RequestBuilder {
+    match body {
+        Some(body) => b.header(body.content_type).body(body.bytes),
+        None => b,
+    }
+}
+
+fn with_body_resp(
+    b: crate::msg::ResponseBuilder,
+    body: Option<Body>,
+) -> crate::msg::ResponseBuilder {
+    match body {
+        Some(body) => b.header(body.content_type).body(body.bytes),
+        None => b,
+    }
+}
+
+fn host_of(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(a) => a.ip().to_string(),
+        SocketAddr::V6(a) => format!("[{}]", a.ip()),
+    }
+}

@@ -1,0 +1,537 @@
+//! The `Transactions` endpoint: matching (RFC 3261 §17.1.3, §17.2.3), CANCEL (§9.2), merged
+//! requests (§8.2.2.2), the ACK of non-2xx, 100 Trying, response routing (§18.2.2, RFC 3581)
+//! and the late provisional after a 2xx (peers README finding 1), on a virtual clock.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use telox_sip_core::header::Via;
+use telox_sip_core::msg::{Message, Request, Response};
+use telox_sip_core::transaction::{
+    State, Target, Termination, TransactionConfig, TransactionEvent, TransactionKey, Transactions,
+    Transmit, Transport,
+};
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "virtual clock origin; only offsets matter"
+)]
+fn origin() -> Instant {
+    Instant::now()
+}
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+const A: &str = "127.0.0.1:5061";
+const B: &str = "127.0.0.1:5062";
+
+fn target(addr: &str, transport: Transport) -> Target {
+    Target {
+        transport,
+        addr: addr.parse().unwrap(),
+    }
+}
+
+fn request(method: &str, branch: &str, cseq: u32, extra: &str) -> Request {
+    let text = format!(
+        "{method} sip:bob@127.0.0.1:5062 SIP/2.0\r\n\
+         Via: SIP/2.0/UDP 127.0.0.1:5061;branch={branch}{extra}\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:alice@127.0.0.1>;tag=a1\r\n\
+         To: <sip:bob@127.0.0.1>\r\n\
+         Call-ID: call-1@127.0.0.1\r\n\
+         CSeq: {cseq} {method}\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    Request::parse(Bytes::from(text)).unwrap()
+}
+
+fn response_to(req: &Request, status: u16, to_tag: Option<&str>) -> Response {
+    let mut text = format!("SIP/2.0 {status} Whatever\r\n");
+    for h in req.headers().iter() {
+        let v = String::from_utf8_lossy(h.value);
+        match h.name.to_ascii_lowercase().as_str() {
+            "via" | "from" | "call-id" | "cseq" => text.push_str(&format!("{}: {v}\r\n", h.name)),
+            "to" => match to_tag {
+                Some(t) => text.push_str(&format!("To: {v};tag={t}\r\n")),
+                None => text.push_str(&format!("To: {v}\r\n")),
+            },
+            _ => {}
+        }
+    }
+    text.push_str("Content-Length: 0\r\n\r\n");
+    Response::parse(Bytes::from(text)).unwrap()
+}
+
+fn drain(t: &mut Transactions) -> (Vec<Transmit>, Vec<TransactionEvent>) {
+    let mut tx = Vec::new();
+    let mut ev = Vec::new();
+    while let Some(x) = t.poll_transmit() {
+        tx.push(x);
+    }
+    while let Some(e) = t.poll_event() {
+        ev.push(e);
+    }
+    (tx, ev)
+}
+
+/// Delivers every transmit of `from` to `to` as a parsed message.
+fn deliver(now: Instant, tx: &[Transmit], to: &mut Transactions, src: &str, transport: Transport) {
+    for t in tx {
+        let m = Message::parse(t.payload.clone()).unwrap();
+        to.handle_message(now, target(src, transport), m);
+    }
+}
+
+fn first_line(t: &Transmit) -> String {
+    String::from_utf8_lossy(&t.payload)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn server_key(ev: &[TransactionEvent]) -> TransactionKey {
+    ev.iter()
+        .find_map(|e| match e {
+            TransactionEvent::Request { key, .. } => Some(key.clone()),
+            _ => None,
+        })
+        .expect("a request event")
+}
+
+#[test]
+fn non_invite_round_trip_and_wait_timers() {
+    let t0 = origin();
+    let mut a = Transactions::new(TransactionConfig::default());
+    let mut b = Transactions::new(TransactionConfig::default());
+    let opts = request("OPTIONS", "z9hG4bK-o1", 1, "");
+    let ck = a.send_request(t0, opts, target(B, Transport::Udp)).unwrap();
+    let (tx, _) = drain(&mut a);
+    assert_eq!(tx.len(), 1);
+    assert_eq!(tx[0].destination, B.parse::<SocketAddr>().unwrap());
+    deliver(t0, &tx, &mut b, A, Transport::Udp);
+    let (_, ev) = drain(&mut b);
+    let sk = server_key(&ev);
+    assert!(sk.is_server() && !ck.is_server());
+    let TransactionEvent::Request { request, .. } = &ev[0] else {
+        panic!()
+    };
+    b.send_response(t0 + ms(1), &sk, response_to(request, 200, Some("b1")))
+        .unwrap();
+    let (tx, _) = drain(&mut b);
+    assert_eq!(tx[0].destination, A.parse::<SocketAddr>().unwrap());
+    deliver(t0 + ms(2), &tx, &mut a, B, Transport::Udp);
+    let (_, ev) = drain(&mut a);
+    assert!(
+        matches!(&ev[..], [TransactionEvent::Response { key, response }]
+        if *key == ck && response.status().as_u16() == 200)
+    );
+    assert_eq!(a.state(&ck), Some(State::Completed));
+    // Timer K = T4 for the client, J = 64*T1 for the server.
+    assert_eq!(a.poll_timeout(), Some(t0 + ms(5_002)));
+    a.handle_timeout(t0 + ms(5_002));
+    let (_, ev) = drain(&mut a);
+    assert!(matches!(
+        &ev[..],
+        [TransactionEvent::Terminated {
+            reason: Termination::Normal,
+            ..
+        }]
+    ));
+    assert!(a.is_empty());
+    assert_eq!(b.poll_timeout(), Some(t0 + ms(32_001)));
+    b.handle_timeout(t0 + ms(32_001));
+    assert!(b.is_empty());
+}
+
+#[test]
+fn client_retransmits_at_exact_instants_when_the_link_drops_everything() {
+    let t0 = origin();
+    let mut a = Transactions::new(TransactionConfig::default());
+    a.send_request(
+        t0,
+        request("INVITE", "z9hG4bK-i1", 1, ""),
+        target(B, Transport::Udp),
+    )
+    .unwrap();
+    let mut sent = Vec::new();
+    let mut now = t0;
+    let mut terminated = None;
+    loop {
+        while let Some(t) = a.poll_transmit() {
+            sent.push((now - t0).as_millis());
+            assert!(first_line(&t).starts_with("INVITE"));
+        }
+        while let Some(e) = a.poll_event() {
+            if let TransactionEvent::Terminated { reason, .. } = e {
+                terminated = Some(((now - t0).as_millis(), reason));
+            }
+        }
+        let Some(next) = a.poll_timeout() else { break };
+        now = next;
+        a.handle_timeout(now);
+    }
+    assert_eq!(sent, vec![0, 500, 1500, 3500, 7500, 15_500, 31_500]);
+    assert_eq!(terminated, Some((32_000, Termination::Timeout)));
+}
+
+#[test]
+fn no_retransmission_over_tcp() {
+    let t0 = origin();
+    let mut a = Transactions::new(TransactionConfig::default());
+    a.send_request(
+        t0,
+        request("BYE", "z9hG4bK-t1", 2, ""),
+        target(B, Transport::Tcp),
+    )
+    .unwrap();
+    assert_eq!(drain(&mut a).0.len(), 1);
+    assert_eq!(a.poll_timeout(), Some(t0 + ms(32_000)), "only timer F");
+    a.handle_timeout(t0 + ms(32_000));
+    let (tx, ev) = drain(&mut a);
+    assert!(tx.is_empty());
+    assert!(matches!(
+        &ev[..],
+        [TransactionEvent::Terminated {
+            reason: Termination::Timeout,
+            ..
+        }]
+    ));
+}
+
+#[test]
+fn late_180_after_200_is_discarded_and_2xx_retransmits_pass() {
+    let t0 = origin();
+    let mut a = Transactions::new(TransactionConfig::default());
+    let inv = request("INVITE", "z9hG4bK-i2", 1, "");
+    let ck = a
+        .send_request(t0, inv.clone(), target(B, Transport::Udp))
+        .unwrap();
+    drain(&mut a);
+    let from_b = target(B, Transport::Udp);
+    a.handle_message(
+        t0 + ms(10),
+        from_b,
+        response_to(&inv, 200, Some("b")).into(),
+    );
+    a.handle_message(
+        t0 + ms(11),
+        from_b,
+        response_to(&inv, 180, Some("b")).into(),
+    );
+    a.handle_message(
+        t0 + ms(500),
+        from_b,
+        response_to(&inv, 200, Some("b")).into(),
+    );
+    let (tx, ev) = drain(&mut a);
+    assert!(tx.is_empty(), "the transaction never ACKs a 2xx");
+    let statuses: Vec<u16> = ev
+        .iter()
+        .filter_map(|e| match e {
+            TransactionEvent::Response { response, .. } => Some(response.status().as_u16()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses, vec![200, 200]);
+    assert_eq!(a.state(&ck), Some(State::Accepted));
+}
+
+#[test]
+fn non_2xx_gets_ack_from_the_transaction_and_server_absorbs_it() {
+    let t0 = origin();
+    let mut a = Transactions::new(TransactionConfig::default());
+    let mut b = Transactions::new(TransactionConfig::default());
+    let inv = request("INVITE", "z9hG4bK-i3", 7, "");
+    let ck = a.send_request(t0, inv, target(B, Transport::Udp)).unwrap();
+    let (tx, _) = drain(&mut a);
+    deliver(t0, &tx, &mut b, A, Transport::Udp);
+    let (_, ev) = drain(&mut b);
+    let sk = server_key(&ev);
+    let TransactionEvent::Request { request: rq, .. } = &ev[0] else {
+        panic!()
+    };
+    b.send_response(t0 + ms(5), &sk, response_to(rq, 486, Some("busy")))
+        .unwrap();
+    let (final_486, _) = drain(&mut b);
+    deliver(t0 + ms(6), &final_486, &mut a, B, Transport::Udp);
+    let (ack, ev) = drain(&mut a);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ack.len(), 1);
+    let ack_req = Request::parse(ack[0].payload.clone()).unwrap();
+    assert_eq!(first_line(&ack[0]), "ACK sip:bob@127.0.0.1:5062 SIP/2.0");
+    let to = ack_req.headers().named_str("To").next().unwrap();
+    assert!(to.value_str().unwrap().contains("tag=busy"));
+    let cseq = ack_req.headers().named_str("CSeq").next().unwrap();
+    assert_eq!(cseq.value_str(), Some("7 ACK"));
+    assert_eq!(
+        ack_req.header::<Via>().unwrap().unwrap().branch(),
+        Some("z9hG4bK-i3")
+    );
+    assert_eq!(a.state(&ck), Some(State::Completed));
+    // The server absorbs the ACK (no event) and goes to Confirmed.
+    deliver(t0 + ms(7), &ack, &mut b, A, Transport::Udp);
+    let (tx, ev) = drain(&mut b);
+    assert!(tx.is_empty() && ev.is_empty());
+    assert_eq!(b.state(&sk), Some(State::Confirmed));
+    // A retransmitted 486 makes the client resend the ACK, without a new event.
+    deliver(t0 + ms(600), &final_486, &mut a, B, Transport::Udp);
+    let (again, ev) = drain(&mut a);
+    assert!(ev.is_empty());
+    assert_eq!(again[0].payload, ack[0].payload);
+}
+
+#[test]
+fn invite_server_sends_100_trying_after_200ms_and_repeats_it() {
+    let t0 = origin();
+    let mut b = Transactions::new(TransactionConfig::default());
+    let inv = request("INVITE", "z9hG4bK-i4", 1, "");
+    b.handle_message(t0, target(A, Transport::Udp), inv.clone().into());
+    let (tx, ev) = drain(&mut b);
+    assert!(tx.is_empty());
+    assert_eq!(ev.len(), 1);
+    assert_eq!(b.poll_timeout(), Some(t0 + ms(200)));
+    b.handle_timeout(t0 + ms(199));
+    assert!(drain(&mut b).0.is_empty());
+    b.handle_timeout(t0 + ms(200));
+    let (tx, _) = drain(&mut b);
+    assert_eq!(tx.len(), 1);
+    assert_eq!(first_line(&tx[0]), "SIP/2.0 100 Trying");
+    let trying = Response::parse(tx[0].payload.clone()).unwrap();
+    let to = trying.headers().named_str("To").next().unwrap();
+    assert!(
+        !to.value_str().unwrap().contains("tag="),
+        "no To tag on 100"
+    );
+    // The INVITE retransmission gets the 100 again and no new event.
+    b.handle_message(t0 + ms(500), target(A, Transport::Udp), inv.into());
+    let (tx, ev) = drain(&mut b);
+    assert_eq!(tx.len(), 1);
+    assert!(ev.is_empty());
+}
+
+#[test]
+fn cancel_matches_its_invite() {
+    let t0 = origin();
+    let mut b = Transactions::new(TransactionConfig::default());
+    let inv = request("INVITE", "z9hG4bK-i5", 1, "");
+    b.handle_message(t0, target(A, Transport::Udp), inv.into());
+    let (_, ev) = drain(&mut b);
+    let ik = server_key(&ev);
+    let cancel = request("CANCEL", "z9hG4bK-i5", 1, "");
+    b.handle_message(t0 + ms(50), target(A, Transport::Udp), cancel.into());
+    let (_, ev) = drain(&mut b);
+    let [
+        TransactionEvent::Cancel {
+            key,
+            invite,
+            request: cancel_req,
+            ..
+        },
+    ] = &ev[..]
+    else {
+        panic!("{ev:?}")
+    };
+    assert_eq!(invite.as_ref(), Some(&ik));
+    assert_ne!(key, &ik);
+    // The TU answers the CANCEL with 200 and the INVITE with 487.
+    b.send_response(t0 + ms(51), key, response_to(cancel_req, 200, Some("x")))
+        .unwrap();
+    let invite_req = b.invite(&ik).unwrap().clone();
+    b.send_response(t0 + ms(51), &ik, response_to(&invite_req, 487, Some("x")))
+        .unwrap();
+    assert_eq!(b.state(&ik), Some(State::Completed));
+    // A CANCEL with an unknown branch matches nothing.
+    b.handle_message(
+        t0,
+        target(A, Transport::Udp),
+        request("CANCEL", "z9hG4bK-zz", 1, "").into(),
+    );
+    let (_, ev) = drain(&mut b);
+    assert!(matches!(
+        &ev[..],
+        [TransactionEvent::Cancel { invite: None, .. }]
+    ));
+}
+
+#[test]
+fn merged_request_gets_482() {
+    let t0 = origin();
+    let mut b = Transactions::new(TransactionConfig::default());
+    b.handle_message(
+        t0,
+        target(A, Transport::Udp),
+        request("INVITE", "z9hG4bK-m1", 1, "").into(),
+    );
+    drain(&mut b);
+    // Same From tag, Call-ID and CSeq through another path (another branch).
+    b.handle_message(
+        t0,
+        target(A, Transport::Udp),
+        request("INVITE", "z9hG4bK-m2", 1, "").into(),
+    );
+    let (tx, ev) = drain(&mut b);
+    assert!(ev.is_empty());
+    assert_eq!(first_line(&tx[0]), "SIP/2.0 482 Loop Detected");
+    assert_eq!(b.len(), 1);
+}
+
+#[test]
+fn rport_and_received_are_stamped_and_used_for_routing() {
+    let t0 = origin();
+    let mut b = Transactions::new(TransactionConfig::default());
+    let rq = Request::parse(Bytes::from_static(
+        b"OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\n\
+          Via: SIP/2.0/UDP client.example.com:5070;branch=z9hG4bK-r1;rport\r\n\
+          From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\n\
+          Call-ID: r1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+    ))
+    .unwrap();
+    b.handle_message(t0, target("192.0.2.9:40000", Transport::Udp), rq.into());
+    let (_, ev) = drain(&mut b);
+    let TransactionEvent::Request { key, request, .. } = &ev[0] else {
+        panic!()
+    };
+    let via = request.header::<Via>().unwrap().unwrap();
+    assert_eq!(via.received(), Some("192.0.2.9"));
+    assert_eq!(via.rport(), Some(Some(40000)));
+    b.send_response(t0, key, response_to(request, 200, Some("t")))
+        .unwrap();
+    let (tx, _) = drain(&mut b);
+    assert_eq!(
+        tx[0].destination,
+        "192.0.2.9:40000".parse::<SocketAddr>().unwrap()
+    );
+    // Without rport: the source IP with the sent-by port.
+    let rq = Request::parse(Bytes::from_static(
+        b"OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\n\
+          Via: SIP/2.0/UDP client.example.com:5070;branch=z9hG4bK-r2\r\n\
+          From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\n\
+          Call-ID: r2\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+    ))
+    .unwrap();
+    b.handle_message(t0, target("192.0.2.9:40000", Transport::Udp), rq.into());
+    let (_, ev) = drain(&mut b);
+    let TransactionEvent::Request { key, request, .. } = &ev[0] else {
+        panic!()
+    };
+    assert_eq!(
+        request.header::<Via>().unwrap().unwrap().received(),
+        Some("192.0.2.9")
+    );
+    b.send_response(t0, key, response_to(request, 200, Some("t")))
+        .unwrap();
+    let (tx, _) = drain(&mut b);
+    assert_eq!(
+        tx[0].destination,
+        "192.0.2.9:5070".parse::<SocketAddr>().unwrap()
+    );
+}
+
+#[test]
+fn retransmitted_request_gets_last_response_and_second_final_is_refused() {
+    let t0 = origin();
+    let mut b = Transactions::new(TransactionConfig::default());
+    let rq = request("REGISTER", "z9hG4bK-g1", 3, "");
+    b.handle_message(t0, target(A, Transport::Udp), rq.clone().into());
+    let (_, ev) = drain(&mut b);
+    let key = server_key(&ev);
+    b.send_response(t0, &key, response_to(&rq, 401, Some("t")))
+        .unwrap();
+    drain(&mut b);
+    b.handle_message(t0 + ms(500), target(A, Transport::Udp), rq.clone().into());
+    let (tx, ev) = drain(&mut b);
+    assert!(ev.is_empty());
+    assert!(first_line(&tx[0]).starts_with("SIP/2.0 401"));
+    assert!(
+        b.send_response(t0, &key, response_to(&rq, 200, Some("t")))
+            .is_err()
+    );
+}
+
+#[test]
+fn stray_responses_go_to_the_core() {
+    let t0 = origin();
+    let mut a = Transactions::new(TransactionConfig::default());
+    let rq = request("INVITE", "z9hG4bK-unknown", 1, "");
+    a.handle_message(
+        t0,
+        target(B, Transport::Udp),
+        response_to(&rq, 200, Some("x")).into(),
+    );
+    let (_, ev) = drain(&mut a);
+    assert!(matches!(&ev[..], [TransactionEvent::StrayResponse { .. }]));
+}
+
+#[test]
+fn overload_answers_503_and_send_request_fails() {
+    let t0 = origin();
+    let mut b = Transactions::new(TransactionConfig {
+        max_transactions: 1,
+        ..Default::default()
+    });
+    b.handle_message(
+        t0,
+        target(A, Transport::Udp),
+        request("OPTIONS", "z9hG4bK-1", 1, "").into(),
+    );
+    drain(&mut b);
+    let mut rq = request("OPTIONS", "z9hG4bK-2", 2, "");
+    b.handle_message(t0, target(A, Transport::Udp), rq.clone().into());
+    let (tx, ev) = drain(&mut b);
+    assert!(ev.is_empty());
+    assert_eq!(first_line(&tx[0]), "SIP/2.0 503 Service Unavailable");
+    rq = request("OPTIONS", "z9hG4bK-3", 3, "");
+    assert!(b.send_request(t0, rq, target(A, Transport::Udp)).is_err());
+}
+
+#[test]
+fn requests_without_magic_cookie_match_by_rfc2543_rules() {
+    let t0 = origin();
+    let mut b = Transactions::new(TransactionConfig::default());
+    let rq = request("INVITE", "old-style-1", 1, "");
+    b.handle_message(t0, target(A, Transport::Udp), rq.clone().into());
+    let (_, ev) = drain(&mut b);
+    let key = server_key(&ev);
+    assert!(key.branch().starts_with("2543:"));
+    b.send_response(t0, &key, response_to(&rq, 404, Some("n")))
+        .unwrap();
+    drain(&mut b);
+    // The ACK (same Request-URI, From tag, Call-ID, CSeq number, Via) matches the INVITE.
+    b.handle_message(
+        t0 + ms(5),
+        target(A, Transport::Udp),
+        request("ACK", "old-style-1", 1, "").into(),
+    );
+    let (_, ev) = drain(&mut b);
+    assert!(ev.is_empty());
+    assert_eq!(b.state(&key), Some(State::Confirmed));
+}
+
+#[test]
+fn transport_error_is_reported() {
+    let t0 = origin();
+    let mut a = Transactions::new(TransactionConfig::default());
+    let key = a
+        .send_request(
+            t0,
+            request("OPTIONS", "z9hG4bK-e", 1, ""),
+            target(B, Transport::Tcp),
+        )
+        .unwrap();
+    drain(&mut a);
+    a.handle_transport_error(t0, &key);
+    let (_, ev) = drain(&mut a);
+    assert!(matches!(
+        &ev[..],
+        [TransactionEvent::Terminated {
+            reason: Termination::TransportError,
+            ..
+        }]
+    ));
+    assert!(a.is_empty());
+}
