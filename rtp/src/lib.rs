@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 pub mod dtmf;
 pub mod error;
 pub mod packet;
