@@ -1,6 +1,8 @@
 //! A full call (INVITE, 180, 200, ACK, BYE) between two user agents in one process over a
 //! simulated lossy link on a virtual clock, with the retransmissions checked.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers outside #[test] fns")]
+
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

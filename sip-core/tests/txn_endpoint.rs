@@ -2,6 +2,8 @@
 //! requests (§8.2.2.2), the ACK of non-2xx, 100 Trying, response routing (§18.2.2, RFC 3581)
 //! and the late provisional after a 2xx (peers README finding 1), on a virtual clock.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers outside #[test] fns")]
+
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,8 @@
 //! Every transaction timer on a virtual clock: one test that fires it (with the exact instant
 //! of every retransmission) and one that cancels it (RFC 3261 §17, RFC 6026).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers outside #[test] fns")]
+
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;

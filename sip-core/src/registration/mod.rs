@@ -2,8 +2,10 @@
 //! client that registers, refreshes and unregisters.
 
 mod registrar;
+mod service;
 
 pub use registrar::{
     Binding, ContactEntry, Contacts, LocationStore, MemoryLocationStore, RegisterError,
     RegisterRequest, Registrar, RegistrarConfig, canonical_aor,
 };
+pub use service::{RegisterOutcome, RegistrarService, SecretStore, register_request};
