@@ -261,9 +261,10 @@ fn lost_invite_and_lost_200_are_retransmitted_at_t1() {
     let (w, _) = call(
         2,
         Box::new(|from_a, line, n| {
-            !((from_a && line.starts_with("INVITE") && n == 1)
-                || (!from_a && line.starts_with("SIP/2.0 200") && n == 1)
-                || (from_a && line.starts_with("ACK") && n == 1))
+            let first = |prefix: &str| n == 1 && line.starts_with(prefix);
+            let dropped =
+                if from_a { first("INVITE") || first("ACK") } else { first("SIP/2.0 200") };
+            !dropped
         }),
     );
     // Timer A: the INVITE again at T1.
