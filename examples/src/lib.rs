@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod dialplan;
 pub mod guard;
+pub mod media;
 pub mod netem;
 pub mod pcap;
 pub mod report;
