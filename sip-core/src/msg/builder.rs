@@ -248,7 +248,7 @@ impl RequestBuilder {
         let ue = out.len();
         out.put_slice(b" SIP/2.0\r\n");
         let (raw, index, body_start) = self.lines.write(out);
-        let method = Method::from_shared(&raw, self.method.as_str().as_bytes());
+        let method = Method::from_shared(&raw, raw.get(..us.saturating_sub(1)).unwrap_or_default());
         let uri_parts = crate::uri::UriParts::parse(raw.get(us..ue).unwrap_or_default(), false)
             .unwrap_or_default();
         Request {
