@@ -27,9 +27,9 @@ pub struct StreamAnalysis {
     packets: u64,
     first_arrival: Duration,
     last_arrival: Duration,
-    /// Arrival (ms) of the last packet in timestamp order.
+    /// Arrival (ms) of the previous packet.
     time_ms: f64,
-    /// Extended timestamp of that packet.
+    /// Extended timestamp of the previous packet with a known clock rate.
     seq_timestamp: u64,
     last_ext_ts: u64,
     last_ext_seq: SeqNo,
@@ -124,19 +124,20 @@ impl StreamAnalysis {
         let ext_seq = self.last_ext_seq.extend(seq);
         self.last_ext_seq = ext_seq;
         let ext_ts = extend_ts(self.last_ext_ts, ts);
+        let ts_in_order = ext_ts >= self.last_ext_ts;
         self.last_ext_ts = ext_ts;
 
-        let in_time_sequence = self.seq_timestamp <= ext_ts;
-        if in_time_sequence && self.seq_num.wrapping_add(1) == seq {
+        // Sequence check as Wireshark does it, in C int arithmetic on the 16-bit values.
+        let (prev, cur) = (i32::from(self.seq_num), i32::from(seq));
+        if prev + 1 == cur || (prev == 0xFFFF && cur == 0) {
             self.seq_num = seq;
-        } else if in_time_sequence
-            && (u32::from(self.seq_num) + 1 < u32::from(seq)
-                || self.seq_num.wrapping_sub(seq) > 0xFF00)
-        {
+        } else if prev + 1 < cur || prev - cur > 0xFF00 {
+            // A gap: packets lost (or a wrap whose packets were lost).
             self.seq_num = seq;
             self.sequence_errors += 1;
             self.loss_bursts += 1;
-        } else if u32::from(self.seq_num) + 1 > u32::from(seq) {
+        } else {
+            // Late or duplicated.
             self.sequence_errors += 1;
         }
         let is_cn = pt == PT_CN || pt == PT_CN_OLD;
@@ -151,7 +152,7 @@ impl StreamAnalysis {
                 self.payload_type = Some(pt);
             }
             let step = ext_ts.saturating_sub(self.seq_timestamp);
-            if in_time_sequence && step > 0 && step < u64::from(clock_rate) {
+            if ts_in_order && step > 0 && step < u64::from(clock_rate) {
                 self.packetization_ticks =
                     Some(self.packetization_ticks.map_or(step, |p| p.min(step)));
             }
@@ -163,7 +164,7 @@ impl StreamAnalysis {
             current_jitter = (15.0 * self.jitter_ms + diff) / 16.0;
             self.jitter_ms = current_jitter;
         }
-        let regular = !packet.marker() && !is_cn && in_time_sequence && !follows_cn;
+        let regular = !packet.marker() && !is_cn && !follows_cn;
         if regular {
             self.max_delta_ms = self.max_delta_ms.max(delta);
             if clock_rate != 0 {
@@ -173,8 +174,11 @@ impl StreamAnalysis {
                 self.mean_jitter_ms = (self.mean_jitter_ms * (n - 1.0) + current_jitter) / n;
             }
         }
-        if in_time_sequence {
-            self.time_ms = now_ms;
+        // As tshark 4.0 does: the arrival reference moves with every packet, the timestamp
+        // reference only with packets whose clock is known (so a telephone event between audio
+        // packets shows up as one large difference, as in Wireshark).
+        self.time_ms = now_ms;
+        if clock_rate != 0 {
             self.seq_timestamp = ext_ts;
         }
         self.start_seq = self.start_seq.min(ext_seq.0);

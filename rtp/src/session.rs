@@ -177,10 +177,16 @@ struct Bye {
 /// let mut s = RtpSession::new(SessionConfig { seed: 7, ..Default::default() }, start);
 /// let pkt = s.send_rtp(start, MediaTime::new(0, 8000), true, Bytes::from_static(&[0xFF; 160]));
 /// assert_eq!(pkt.payload().len(), 160);
-/// let deadline = s.poll_timeout().unwrap();
-/// s.handle_timeout(deadline);
-/// let rtcp = s.poll_transmit().unwrap(); // SR + SDES CNAME
-/// assert_eq!(rtcp[1], 200);
+/// // Timer reconsideration (RFC 3550 A.7) may move the deadline before the first report.
+/// let rtcp = loop {
+///     let deadline = s.poll_timeout().unwrap();
+///     s.handle_timeout(deadline);
+///     if let Some(rtcp) = s.poll_transmit() {
+///         break rtcp;
+///     }
+/// };
+/// assert_eq!(rtcp[1], 200); // SR, then SDES CNAME
+/// let deadline = start + std::time::Duration::from_secs(1);
 /// assert!(s.poll_timeout().unwrap() > deadline);
 /// ```
 ///
