@@ -13,8 +13,10 @@
 //! rtp-analyze --dump [--port N]... FILE
 //!     One tab-separated line per RTP and RTCP datagram as our parsers read it (for
 //!     cross-checking against tshark): `RTP ssrc seq ts pt marker` and `RTCP pts senderssrcs
-//!     rtp_ts packet_counts octet_counts block_ssrcs fractions cum_lost ext_high jitter lsr
-//!     dlsr` (lists comma-separated, as tshark's -E aggregator=, prints them).
+//!     rtp_ts packet_counts octet_counts ssrc_identifiers fractions cum_lost ext_high jitter
+//!     lsr dlsr texts` (texts: SDES CNAMEs and BYE reasons; lists comma-separated, as tshark's -E aggregator=, prints them;
+//!     ssrc_identifiers are report block, SDES chunk and BYE sources in order, like
+//!     tshark's rtcp.ssrc.identifier).
 //! rtp-analyze --synth OUT.pcap [--seed N] [--packets N] [--loss P] [--jitter MS] [--no-dtmf]
 //!     Writes a capture of a synthetic call made with telox's RtpSession: SIP INVITE/200 with
 //!     SDP, PCMU both ways, an RFC 4733 key press, SR/RR/SDES RTCP; the caller's stream goes
@@ -395,24 +397,32 @@ fn dump(datagrams: &[UdpDatagram<'_>], rtcp_ports: &[u16], streams: &Streams<'_>
         } else if rtp_frames.contains(&(d.ts, d.src, d.dst))
             && let Ok(p) = RtpPacket::new_checked(d.payload)
         {
-            println!(
+            emit(&format!(
                 "RTP\t{:#010x}\t{}\t{}\t{}\t{}",
                 p.ssrc().0,
                 p.sequence_number(),
                 p.timestamp(),
                 p.payload_type(),
                 u8::from(p.marker())
-            );
+            ));
         }
+    }
+}
+
+/// Prints a line; a closed stdout (e.g. piped into `head`) ends the program quietly.
+fn emit(line: &str) {
+    use std::io::Write;
+    if writeln!(std::io::stdout().lock(), "{line}").is_err() {
+        std::process::exit(0);
     }
 }
 
 fn dump_rtcp(payload: &[u8]) {
     let Ok(packets) = rtcp::parse_compound(payload, Validation::ReducedSize) else {
-        println!("RTCP\tinvalid");
+        emit("RTCP\tinvalid");
         return;
     };
-    let mut cols: [Vec<String>; 12] = Default::default();
+    let mut cols: [Vec<String>; 13] = Default::default();
     for p in packets {
         cols[0].push(p.packet_type().to_string());
         let blocks = match &p {
@@ -427,6 +437,24 @@ fn dump_rtcp(payload: &[u8]) {
                 cols[1].push(format!("{:#010x}", rr.ssrc.0));
                 rr.reports.iter().collect()
             }
+            // tshark's rtcp.ssrc.identifier also names SDES chunk and BYE sources, in order.
+            RtcpPacket::SourceDescription(sdes) => {
+                for c in sdes.chunks.iter() {
+                    cols[5].push(format!("{:#010x}", c.ssrc.0));
+                    if let Some(cname) = c.cname() {
+                        cols[12].push(String::from_utf8_lossy(cname).into_owned());
+                    }
+                }
+                Vec::new()
+            }
+            RtcpPacket::Goodbye(bye) => {
+                cols[5].extend(bye.sources.iter().map(|s| format!("{:#010x}", s.0)));
+                // tshark shows the BYE reason in rtcp.sdes.text too.
+                if let Some(r) = bye.reason {
+                    cols[12].push(String::from_utf8_lossy(r).into_owned());
+                }
+                Vec::new()
+            }
             _ => Vec::new(),
         };
         for b in blocks {
@@ -440,7 +468,7 @@ fn dump_rtcp(payload: &[u8]) {
         }
     }
     let line: Vec<String> = cols.iter().map(|c| c.join(",")).collect();
-    println!("RTCP\t{}", line.join("\t"));
+    emit(&format!("RTCP\t{}", line.join("\t")));
 }
 
 /// Writes a synthetic call capture (see the usage text).
