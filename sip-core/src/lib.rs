@@ -76,3 +76,5 @@ pub mod dialog;
 pub mod transaction;
 pub mod registration;
 pub mod ua;
+#[cfg(feature = "tokio")]
+pub mod tokio;

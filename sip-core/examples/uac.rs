@@ -1,0 +1,125 @@
+//! A UAC for interop tests: places `--calls` calls to `--to`, `--concurrent` at a time;
+//! each call hangs up with BYE `--hold-ms` after the answer. Prints a summary and exits 1
+//! if any call failed.
+//!
+//! `uac --to 127.0.0.1:5070 [--bind 127.0.0.1:0] [--calls 10] [--concurrent 5]
+//!      [--hold-ms 100] [--user u --password p]`
+
+use std::collections::{BTreeMap, HashSet};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use telox_sip_core::Uri;
+use telox_sip_core::tokio::{Driver, DriverConfig};
+use telox_sip_core::transaction::{Target, Transport};
+use telox_sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
+
+const SDP: &str = "v=0\r\no=telox 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+m=audio 40002 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+    };
+    let to: SocketAddr = arg("--to")
+        .ok_or_else(|| std::io::Error::other("--to HOST:PORT is required"))?
+        .parse()
+        .map_err(std::io::Error::other)?;
+    let bind = arg("--bind").map_or("127.0.0.1:0", String::as_str);
+    let calls: u64 = arg("--calls").and_then(|s| s.parse().ok()).unwrap_or(10);
+    let concurrent: u64 = arg("--concurrent")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let hold = Duration::from_millis(arg("--hold-ms").and_then(|s| s.parse().ok()).unwrap_or(100));
+    let tcp = args.iter().any(|a| a == "--tcp");
+    let mut config = DriverConfig::new(bind.parse().map_err(std::io::Error::other)?);
+    config.tcp = tcp;
+    let mut driver = Driver::bind(config).await?;
+    let mut ua_config = UaConfig::new(driver.local_addr(), "uac", 11);
+    if tcp {
+        ua_config.transport = Transport::Tcp;
+    }
+    if let (Some(u), Some(p)) = (arg("--user"), arg("--password")) {
+        ua_config.credentials = Some((u.clone(), p.clone()));
+    }
+    let mut ua = UserAgent::new(ua_config);
+    let target = Target {
+        transport: if tcp { Transport::Tcp } else { Transport::Udp },
+        addr: to,
+    };
+    let uri = |s: String| -> std::io::Result<Uri> { s.parse().map_err(std::io::Error::other) };
+    let local = driver.local_addr();
+    let (mut started, mut ok, mut failed) = (0u64, 0u64, 0u64);
+    let mut live: HashSet<LegId> = HashSet::new();
+    let mut hangups: BTreeMap<Instant, Vec<LegId>> = BTreeMap::new();
+    let deadline = clock() + Duration::from_secs(60 + calls / 10);
+    while (ok + failed < calls) && clock() < deadline {
+        let now = clock();
+        while started < calls && (live.len() as u64) < concurrent {
+            let leg = ua
+                .invite(
+                    now,
+                    uri(format!("sip:uac@{local}"))?,
+                    uri(format!("sip:service@{to}"))?,
+                    uri(format!("sip:service@{to}"))?,
+                    target,
+                    Some(Body::sdp(SDP)),
+                )
+                .map_err(std::io::Error::other)?;
+            live.insert(leg);
+            started += 1;
+        }
+        let due: Vec<Instant> = hangups.range(..=now).map(|(k, _)| *k).collect();
+        for k in due {
+            for leg in hangups.remove(&k).unwrap_or_default() {
+                if ua.bye(now, leg).is_err() {
+                    failed += 1;
+                    live.remove(&leg);
+                }
+            }
+        }
+        let wake = hangups.keys().next().copied().unwrap_or(deadline);
+        let step = tokio::time::timeout_at(wake.into(), driver.step(&mut ua)).await;
+        if let Ok(r) = step {
+            r?;
+        }
+        let now = clock();
+        while let Some(event) = ua.poll_event() {
+            match event {
+                UaEvent::Answered { leg, .. } => hangups.entry(now + hold).or_default().push(leg),
+                UaEvent::Failed { leg, status, .. } => {
+                    eprintln!("call failed: {status}");
+                    failed += 1;
+                    live.remove(&leg);
+                }
+                UaEvent::Ended { leg, by_peer } if live.remove(&leg) => {
+                    if by_peer {
+                        failed += 1;
+                    } else {
+                        ok += 1;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    driver.flush(&mut ua).await?;
+    println!("uac calls={calls} ok={ok} failed={failed}");
+    if ok == calls {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("some calls failed"))
+    }
+}
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "an example program reads the real clock"
+)]
+fn clock() -> Instant {
+    Instant::now()
+}
