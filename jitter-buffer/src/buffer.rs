@@ -705,7 +705,7 @@ const MAX_FRAME_MS: i64 = 120;
 /// Until this many packets have been seen, the target is at least the initial delay.
 const WARMUP_PACKETS: u64 = 25;
 /// Speech is accelerated when the delay is this much above target (hysteresis)...
-const ACCELERATE_ABOVE_US: i64 = 8_000;
+const ACCELERATE_ABOVE_US: i64 = 5_000;
 /// ...and expanded when it is this much below.
 const EXPAND_BELOW_US: i64 = 2_000;
 /// An offset jump beyond max delay plus this is a timestamp jump, not network delay.

@@ -9,9 +9,8 @@
 //! `quantile`, tracked incrementally, so an update costs O(1) amortized.
 //!
 //! Reaction is asymmetric, as the issue asks: a delay spike raises the target at once (a
-//! packet whose relative delay is above the target and confirmed by a second such packet
-//! within one second lifts a peak floor to its delay), while the floor and the histogram decay
-//! slowly.
+//! run of three arrivals above the target, the signature of a queue building up, lifts a peak
+//! floor to their delay), while the floor and the histogram decay slowly.
 
 use std::collections::VecDeque;
 
@@ -23,8 +22,10 @@ const RENORMALIZE_AT: f64 = 1e100;
 const RESYNC_EVERY: u32 = 4_096;
 /// Capacity of the sliding-minimum queue.
 const WINDOW_CAP: usize = 512;
-/// A second spike within this time confirms a peak.
-const PEAK_CONFIRM_US: i64 = 1_000_000;
+/// Samples allowed above the target while the histogram fills.
+const TAIL_SAMPLES: f64 = 2.0;
+/// Consecutive arrivals above target that make a delay spike.
+const PEAK_RUN: u32 = 3;
 /// The peak floor decays by this many microseconds per second.
 const PEAK_DECAY_US_PER_S: i64 = 40_000;
 
@@ -42,7 +43,8 @@ pub(crate) struct DelayEstimator {
     samples: u64,
     window: VecDeque<(i64, i64)>,
     window_us: i64,
-    last_spike_at: Option<i64>,
+    /// Consecutive arrivals above target, and the lowest relative delay among them.
+    spike_run: (u32, i64),
     peak_us: i64,
     peak_at: i64,
     max_us: i64,
@@ -63,7 +65,7 @@ impl DelayEstimator {
             samples: 0,
             window: VecDeque::with_capacity(WINDOW_CAP),
             window_us,
-            last_spike_at: None,
+            spike_run: (0, i64::MAX),
             peak_us: 0,
             peak_at: 0,
             max_us: max_delay_us,
@@ -74,7 +76,7 @@ impl DelayEstimator {
     /// histogram is kept, since the network is the same.
     pub(crate) fn reset_reference(&mut self) {
         self.window.clear();
-        self.last_spike_at = None;
+        self.spike_run = (0, i64::MAX);
         self.peak_us = 0;
     }
 
@@ -129,17 +131,19 @@ impl DelayEstimator {
 
     fn track_peak(&mut self, arrival: i64, rel: i64) {
         let target = self.target_us(arrival);
-        // A single outlier is left to the histogram (heavy-tailed jitter would otherwise keep
-        // the target at its maxima); two within a second are a delay spike.
+        // A lone outlier is left to the histogram (heavy-tailed jitter would otherwise keep
+        // the target at its maxima). A delay spike is a queue: it delays consecutive
+        // packets, so PEAK_RUN arrivals in a row above target raise the floor to the lowest
+        // of their delays at once.
         if rel > target + 2 * BUCKET_US && self.samples > 10 {
-            if self
-                .last_spike_at
-                .is_some_and(|t| arrival.saturating_sub(t) <= PEAK_CONFIRM_US)
-            {
-                self.peak_us = rel.min(self.max_us);
+            let (run, low) = self.spike_run;
+            self.spike_run = (run + 1, low.min(rel));
+            if run + 1 >= PEAK_RUN {
+                self.peak_us = self.spike_run.1.min(self.max_us);
                 self.peak_at = arrival;
             }
-            self.last_spike_at = Some(arrival);
+        } else {
+            self.spike_run = (0, i64::MAX);
         }
     }
 
@@ -167,7 +171,12 @@ impl DelayEstimator {
 
     /// Moves `q_idx` to the smallest bucket whose cumulative weight reaches the quantile.
     fn move_quantile(&mut self) {
-        let want = self.quantile * self.total;
+        // While few samples are in, a quantile near 1 is just the largest sample: one early
+        // outlier would set the delay for seconds. Ask for no more than TAIL_SAMPLES of
+        // them to lie above the target.
+        let n = self.samples.max(1) as f64;
+        let quantile = self.quantile.min(1.0 - TAIL_SAMPLES / n).max(0.5);
+        let want = quantile * self.total;
         let last = self.buckets.len().saturating_sub(1);
         loop {
             let here = self.buckets.get(self.q_idx).copied().unwrap_or(0.0);
@@ -250,7 +259,12 @@ mod tests {
         assert!(e.target_us(200 * 20_000) <= 1_000);
         e.update(200 * 20_000, 200_000);
         e.update(201 * 20_000, 180_000);
-        let t = 201 * 20_000;
+        assert!(
+            e.target_us(201 * 20_000) <= 1_000,
+            "two outliers are not a spike yet"
+        );
+        e.update(202 * 20_000, 190_000);
+        let t = 202 * 20_000;
         assert!(e.target_us(t) >= 180_000, "{}", e.target_us(t));
         // 40 ms/s decay: after 2 s the floor is ~100 ms lower.
         let later = e.target_us(t + 2_000_000);

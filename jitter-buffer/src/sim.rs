@@ -445,7 +445,8 @@ pub struct TraceSpec {
     /// Jitter changes: from `.0` seconds on, jitter is `.1`.
     pub phases: Vec<(f64, Jitter)>,
     /// Delay spikes per minute (Poisson), each raising delay by `spike_height_ms` at once and
-    /// draining at 1 ms per ms (queued packets then arrive in a burst).
+    /// draining at 1 ms per ms: a queue, so the packets it held arrive in a burst, in order,
+    /// and none sent after it overtakes them.
     pub spikes_per_minute: f64,
     /// Height of a spike, ms.
     pub spike_height_ms: f64,
@@ -549,6 +550,7 @@ pub fn generate(spec: &TraceSpec) -> Vec<TracePacket> {
         }
     }
     let mut bad = false;
+    let (mut fifo_floor, mut spike_end) = (f64::NEG_INFINITY, f64::NEG_INFINITY);
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let send = i as f64 * ptime;
@@ -596,7 +598,16 @@ pub fn generate(spec: &TraceSpec) -> Vec<TracePacket> {
             }
             None => false,
         };
-        let recv = (send + transit) * (1.0 + spec.drift_ppm * 1e-6);
+        let mut recv = (send + transit) * (1.0 + spec.drift_ppm * 1e-6);
+        // A spike is a queue: what it held leaves in order, and nothing sent after it
+        // overtakes it.
+        if spike > 0.0 || send < spike_end + 1_000.0 {
+            recv = recv.max(fifo_floor);
+        }
+        if spike > 0.0 {
+            fifo_floor = recv;
+            spike_end = send;
+        }
         out.push(TracePacket {
             seq: i as u64,
             send_ms: send,
