@@ -15,9 +15,40 @@ pub mod audio;
 pub mod cdr;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod dialplan;
 pub mod guard;
 pub mod media;
 pub mod netem;
+pub mod pbx;
 pub mod pcap;
+pub mod phone;
+pub mod relay;
 pub mod report;
+
+/// The current time, for the tokio glue (the sans-IO cores never read the clock themselves).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the programs' I/O glue owns the clock"
+)]
+pub fn clock() -> std::time::Instant {
+    std::time::Instant::now()
+}
+
+/// The current NTP wallclock time (for RTCP sender reports).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the programs' I/O glue owns the clock"
+)]
+pub fn wallclock() -> rtp::NtpTime {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    rtp::NtpTime::from_unix(since)
+}
+
+/// Seconds since the Unix epoch, for call records.
+pub fn unix_time() -> f64 {
+    let ntp = wallclock().as_duration().as_secs_f64();
+    ntp - rtp::NtpTime::UNIX_OFFSET_SECS as f64
+}

@@ -678,7 +678,7 @@ impl MediaLeg {
                 .as_ref()
                 .map_or_else(|| "none".into(), |k| k.profile.name().into()),
             packets_sent: c.sent,
-            packets_received: c.received,
+            packets_received: rx.received,
             lost: rx.lost.max(0) as u64,
             loss_pct: rx.loss_percent,
             jitter_ms: rx.jitter_ms,

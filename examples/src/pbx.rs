@@ -1,0 +1,1169 @@
+//! The PBX engine on tokio: a registrar with digest auth, INVITE challenges (407), a dial plan
+//! (extensions, ring groups, trunks), a B2BUA with media anchored in a [`relay`](crate::relay)
+//! (or passed through), hold forwarding, call records and webhook events, and the protection
+//! of [`guard`](crate::guard). The `pbx` program and `demo-call` run it with [`run`].
+//!
+//! Requests are split before the user-agent core: REGISTER, and INVITEs that carry no valid
+//! Proxy-Authorization, go to a small "gate" transaction endpoint that answers them (200/401
+//! from the registrar service, 407 challenges), so that only authenticated calls reach the
+//! B2BUA's [`UserAgent`].
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use sip_core::auth::{Credentials, DigestSecret, DigestServer, DigestServerConfig, Verdict};
+use sip_core::header::{CallId, From, HeaderName, To, Via};
+use sip_core::registration::{
+    MemoryLocationStore, RegisterOutcome, Registrar, RegistrarConfig, RegistrarService,
+    canonical_aor,
+};
+use sip_core::transaction::{
+    Target, TransactionConfig, TransactionEvent, TransactionKey, Transactions, Transport,
+};
+use sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
+use sip_core::{Message, Method, Request, Response, StatusCode, Uri};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+
+use crate::cdr::{AnswerCause, CallEvent, CallRecord, CdrWriter, EndCause, Webhook};
+use crate::config::{MediaMode, PbxConfig, Strategy, duration};
+use crate::dialplan::{OutboundRule, Route};
+use crate::guard::{AuthBlocker, RateLimiter, is_scanner};
+use crate::media::{MediaParams, audio_capabilities};
+use crate::relay::{self, RelayHandle, RelaySide};
+use crate::{clock, unix_time};
+
+/// An error starting the PBX.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PbxError {
+    /// The SIP socket could not be bound.
+    #[error("pbx socket: {0}")]
+    Io(#[from] std::io::Error),
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// What the PBX did, returned when it stops.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PbxSummary {
+    /// Call records written.
+    pub records: Vec<CallRecord>,
+    /// Successful registrations.
+    pub registrations: u64,
+    /// Requests dropped by the protection (rate limit, block, scanner).
+    pub dropped: u64,
+}
+
+/// Runs the PBX until `shutdown` turns true. Progress lines go to `log` when given.
+///
+/// # Errors
+/// [`PbxError`] when the socket cannot be bound or the configuration is invalid.
+pub async fn run(
+    config: PbxConfig,
+    seed: u64,
+    log: Option<mpsc::Sender<String>>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<PbxSummary, PbxError> {
+    config.validate()?;
+    let sock = UdpSocket::bind(config.listen).await?;
+    let local = sock.local_addr()?;
+    let mut pbx = Pbx::new(config, local, seed, log)?;
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        pbx.flush(&sock).await;
+        pbx.post_hooks().await;
+        let deadline = [
+            pbx.ua.poll_timeout(),
+            pbx.gate.poll_timeout(),
+            pbx.next_ring_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or_else(|| clock() + Duration::from_secs(3600));
+        tokio::select! {
+            r = sock.recv_from(&mut buf) => {
+                if let Ok((n, from)) = r {
+                    let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
+                    pbx.datagram(clock(), from, data);
+                }
+            }
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {
+                let now = clock();
+                pbx.ua.handle_timeout(now);
+                pbx.gate.handle_timeout(now);
+                pbx.ring_timeouts(now);
+            }
+            c = shutdown.changed() => {
+                if c.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+        }
+        pbx.drain_gate();
+        pbx.drain_ua().await;
+    }
+    // Hang up what is left and give the BYEs a moment to go out.
+    let now = clock();
+    let legs: Vec<LegId> = pbx.calls.values().flat_map(|c| c.legs()).collect();
+    for l in legs {
+        let _ = pbx.ua.bye(now, l);
+    }
+    pbx.flush(&sock).await;
+    let ids: Vec<u64> = pbx.calls.keys().copied().collect();
+    for id in ids {
+        pbx.finish(id, EndCause::System, 503).await;
+    }
+    pbx.post_hooks().await;
+    Ok(pbx.summary)
+}
+
+struct Secrets(HashMap<String, String>);
+
+impl sip_core::registration::SecretStore for Secrets {
+    fn secret(&self, username: &str) -> Option<DigestSecret> {
+        self.0
+            .get(username)
+            .map(|p| DigestSecret::Password(p.clone()))
+    }
+}
+
+#[derive(Debug)]
+struct Outgoing {
+    leg: LegId,
+    oa: Option<sdp::OfferAnswer>,
+    member: String,
+    /// The relay socket facing this party, bound before the offer names its port.
+    sock: Option<std::net::UdpSocket>,
+}
+
+#[derive(Debug)]
+struct B2buaCall {
+    a_leg: LegId,
+    a_offer: Bytes,
+    a_oa: Option<sdp::OfferAnswer>,
+    from: String,
+    to: String,
+    call_id: String,
+    destination: String,
+    start: f64,
+    answer: Option<f64>,
+    b: Vec<Outgoing>,
+    winner: Option<usize>,
+    pending_members: Vec<(String, SocketAddr)>,
+    ring_deadline: Option<Instant>,
+    relay: Option<RelayHandle>,
+    codec: Option<String>,
+    ended_by_a: Option<bool>,
+    hold_key: Option<TransactionKey>,
+}
+
+impl B2buaCall {
+    fn legs(&self) -> Vec<LegId> {
+        let mut v = vec![self.a_leg];
+        v.extend(self.b.iter().map(|o| o.leg));
+        v
+    }
+}
+
+struct Pbx {
+    config: PbxConfig,
+    rules: Vec<OutboundRule>,
+    local: SocketAddr,
+    ua: UserAgent,
+    gate: Transactions,
+    registrar: RegistrarService<MemoryLocationStore, Secrets>,
+    invite_auth: DigestServer,
+    secrets: HashMap<String, String>,
+    rng: ChaCha8Rng,
+    gate_branches: HashSet<String>,
+    authorized: HashSet<String>,
+    ext_aor: HashMap<String, String>,
+    calls: HashMap<u64, B2buaCall>,
+    by_leg: HashMap<LegId, u64>,
+    next_call: u64,
+    register_limit: RateLimiter,
+    invite_limit: RateLimiter,
+    blocker: AuthBlocker,
+    cdr: Option<CdrWriter>,
+    webhook: Option<Webhook>,
+    hooks: Vec<String>,
+    log: Option<mpsc::Sender<String>>,
+    summary: PbxSummary,
+}
+
+impl Pbx {
+    fn new(
+        config: PbxConfig,
+        local: SocketAddr,
+        seed: u64,
+        log: Option<mpsc::Sender<String>>,
+    ) -> Result<Self, PbxError> {
+        let rules = config.outbound_rules()?;
+        let secrets: HashMap<String, String> = config
+            .users
+            .iter()
+            .map(|u| (u.extension.clone(), u.password.clone()))
+            .collect();
+        let mut ua_cfg = UaConfig::new(local, "pbx", seed);
+        ua_cfg.user_agent = Some(format!("telox-pbx/{}", env!("CARGO_PKG_VERSION")));
+        if let Some(t) = config.trunks.first()
+            && let (Some(u), Some(p)) = (&t.username, &t.password)
+        {
+            ua_cfg.credentials = Some((u.clone(), p.clone()));
+        }
+        let registrar = RegistrarService::with_auth(
+            Registrar::new(RegistrarConfig::default(), MemoryLocationStore::default()),
+            DigestServer::new(DigestServerConfig::new(config.realm.clone(), seed ^ 0x1)),
+            Secrets(secrets.clone()),
+        );
+        let l = &config.limits;
+        let window = duration(&l.auth_window, "auth_window")?;
+        let block = duration(&l.block_for, "block_for")?;
+        let webhook = match &config.webhook {
+            Some(w) => Some(
+                Webhook::parse(w)
+                    .map_err(|e| crate::config::ConfigError::Invalid(e.to_string()))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            rules,
+            local,
+            ua: UserAgent::new(ua_cfg),
+            gate: Transactions::new(TransactionConfig::default()),
+            registrar,
+            invite_auth: DigestServer::new(DigestServerConfig::new(
+                config.realm.clone(),
+                seed ^ 0x2,
+            )),
+            secrets,
+            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x3),
+            gate_branches: HashSet::new(),
+            authorized: HashSet::new(),
+            ext_aor: HashMap::new(),
+            calls: HashMap::new(),
+            by_leg: HashMap::new(),
+            next_call: 1,
+            register_limit: RateLimiter::new(l.register_per_sec, l.burst, l.max_sources),
+            invite_limit: RateLimiter::new(l.invite_per_sec, l.burst, l.max_sources),
+            blocker: AuthBlocker::new(l.auth_failures, window, block, l.max_sources),
+            cdr: config.cdr_file.clone().map(CdrWriter::new),
+            webhook,
+            hooks: Vec::new(),
+            log,
+            summary: PbxSummary::default(),
+            config,
+        })
+    }
+
+    fn log(&self, text: String) {
+        if let Some(l) = &self.log {
+            let _ = l.try_send(text);
+        }
+    }
+
+    fn datagram(&mut self, now: Instant, from: SocketAddr, data: Bytes) {
+        let Ok(msg) = Message::parse(data) else {
+            return;
+        };
+        let target = Target {
+            transport: Transport::Udp,
+            addr: from,
+        };
+        let Some(req) = msg.as_request() else {
+            self.ua.handle_message(now, target, msg);
+            return;
+        };
+        let ip = from.ip();
+        if self.blocker.is_blocked(now, ip) {
+            self.summary.dropped += 1;
+            return;
+        }
+        if self.config.limits.drop_scanners
+            && req
+                .headers()
+                .named(HeaderName::UserAgent)
+                .filter_map(|h| h.value_str())
+                .any(is_scanner)
+        {
+            self.summary.dropped += 1;
+            return;
+        }
+        let branch = branch_of(req).unwrap_or_default();
+        let has_to_tag = req
+            .header::<To>()
+            .and_then(Result::ok)
+            .is_some_and(|t| t.tag().is_some());
+        match req.method() {
+            Method::Register => {
+                if !self.register_limit.check(now, ip) {
+                    self.summary.dropped += 1;
+                    return;
+                }
+                self.gate.handle_message(now, target, msg);
+            }
+            Method::Invite if !has_to_tag => {
+                if self.gate_branches.contains(&branch) {
+                    self.gate.handle_message(now, target, msg);
+                } else if self.authorized.contains(&branch) || self.users_empty() {
+                    self.ua.handle_message(now, target, msg);
+                } else {
+                    if !self.invite_limit.check(now, ip) {
+                        self.summary.dropped += 1;
+                        return;
+                    }
+                    match self.check_invite_auth(now, req) {
+                        Some(true) => {
+                            self.blocker.success(ip);
+                            if self.authorized.len() > 100_000 {
+                                self.authorized.clear();
+                            }
+                            self.authorized.insert(branch);
+                            self.ua.handle_message(now, target, msg);
+                        }
+                        failed => {
+                            if failed == Some(false) && self.blocker.failure(now, ip) {
+                                self.log(format!("blocking {ip} after repeated auth failures"));
+                            }
+                            if self.gate_branches.len() > 100_000 {
+                                self.gate_branches.clear();
+                            }
+                            self.gate_branches.insert(branch);
+                            self.gate.handle_message(now, target, msg);
+                        }
+                    }
+                }
+            }
+            Method::Ack | Method::Cancel if self.gate_branches.contains(&branch) => {
+                self.gate.handle_message(now, target, msg);
+            }
+            _ => self.ua.handle_message(now, target, msg),
+        }
+    }
+
+    fn users_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+
+    /// `None`: no credentials (challenge); `Some(true)`: valid; `Some(false)`: wrong.
+    fn check_invite_auth(&mut self, now: Instant, req: &Request) -> Option<bool> {
+        let creds = req
+            .headers()
+            .named(HeaderName::ProxyAuthorization)
+            .filter_map(|h| h.value_str())
+            .filter_map(|v| Credentials::parse(v).ok())
+            .find(|c| c.realm == self.invite_auth.realm())?;
+        let Some(password) = self.secrets.get(&creds.username) else {
+            return Some(false);
+        };
+        let from_user = req
+            .header::<From>()
+            .and_then(Result::ok)
+            .and_then(|f| f.uri().user().map(str::to_owned));
+        if from_user.as_deref() != Some(creds.username.as_str()) {
+            return Some(false);
+        }
+        match self.invite_auth.verify(
+            now,
+            "INVITE",
+            &creds,
+            &DigestSecret::Password(password.clone()),
+        ) {
+            Verdict::Authorized => Some(true),
+            Verdict::Stale => None,
+            _ => Some(false),
+        }
+    }
+
+    fn drain_gate(&mut self) {
+        while let Some(ev) = self.gate.poll_event() {
+            let now = clock();
+            let TransactionEvent::Request {
+                key,
+                request,
+                source,
+            } = ev
+            else {
+                continue;
+            };
+            let tag = format!("{:08x}", self.rng.random::<u32>());
+            let response = match request.method() {
+                Method::Register => {
+                    let had_creds = request.headers().contains(HeaderName::Authorization);
+                    let (resp, outcome) = self.registrar.handle(now, &request, &tag);
+                    match &outcome {
+                        RegisterOutcome::Registered { aor, bindings } => {
+                            if let Some(user) =
+                                aor.strip_prefix("sip:").and_then(|r| r.split('@').next())
+                            {
+                                self.ext_aor.insert(user.to_owned(), aor.clone());
+                            }
+                            self.summary.registrations += 1;
+                            self.blocker.success(source.addr.ip());
+                            if bindings.is_empty() {
+                                self.log(format!("unregistered {aor}"));
+                            } else {
+                                self.log(format!(
+                                    "registered {aor} ({} binding(s))",
+                                    bindings.len()
+                                ));
+                            }
+                        }
+                        RegisterOutcome::Forbidden => {
+                            self.blocker.failure(now, source.addr.ip());
+                        }
+                        RegisterOutcome::Challenged { stale: false }
+                            if had_creds && self.blocker.failure(now, source.addr.ip()) =>
+                        {
+                            self.log(format!(
+                                "blocking {} after repeated auth failures",
+                                source.addr.ip()
+                            ));
+                        }
+                        _ => {}
+                    }
+                    resp
+                }
+                Method::Invite => {
+                    let mut b = Response::builder(&request, StatusCode(407)).to_tag(&tag);
+                    for c in self.invite_auth.challenge(now, false) {
+                        if let Ok(nb) = b.clone().raw_header("Proxy-Authenticate", &c.to_string()) {
+                            b = nb;
+                        }
+                    }
+                    b.build()
+                }
+                _ => Response::builder(&request, StatusCode(405))
+                    .to_tag(&tag)
+                    .build(),
+            };
+            let _ = self.gate.send_response(now, &key, response);
+        }
+    }
+
+    async fn drain_ua(&mut self) {
+        while let Some(ev) = self.ua.poll_event() {
+            let now = clock();
+            match ev {
+                UaEvent::Incoming { leg, request } => self.incoming(now, leg, request),
+                UaEvent::Provisional { leg, response } => {
+                    if let Some(&id) = self.by_leg.get(&leg)
+                        && let Some(call) = self.calls.get(&id)
+                        && (180..=183).contains(&response.status().0)
+                    {
+                        let a = call.a_leg;
+                        let _ = self.ua.ringing(now, a, 180, None);
+                    }
+                }
+                UaEvent::Answered { leg, response } => self.answered(now, leg, response).await,
+                UaEvent::Failed { leg, status, .. } => self.b_failed(now, leg, status).await,
+                UaEvent::Cancelled { leg } => {
+                    if let Some(&id) = self.by_leg.get(&leg) {
+                        let b: Vec<LegId> = self
+                            .calls
+                            .get(&id)
+                            .map(|c| c.b.iter().map(|o| o.leg).collect())
+                            .unwrap_or_default();
+                        for l in b {
+                            let _ = self.ua.cancel(now, l);
+                        }
+                        self.finish_with(id, AnswerCause::Cancelled, EndCause::NotAnswered, 487)
+                            .await;
+                    }
+                }
+                UaEvent::Ended { leg, by_peer } => {
+                    let Some(&id) = self.by_leg.get(&leg) else {
+                        continue;
+                    };
+                    let Some(call) = self.calls.get_mut(&id) else {
+                        continue;
+                    };
+                    let is_a = leg == call.a_leg;
+                    if call.ended_by_a.is_none() {
+                        call.ended_by_a = Some(is_a == by_peer);
+                        let other: Vec<LegId> = if is_a {
+                            call.winner
+                                .and_then(|w| call.b.get(w))
+                                .map(|o| o.leg)
+                                .into_iter()
+                                .collect()
+                        } else {
+                            vec![call.a_leg]
+                        };
+                        for l in other {
+                            let _ = self.ua.bye(now, l);
+                        }
+                        let cause = if is_a == by_peer {
+                            EndCause::CallerHangup
+                        } else {
+                            EndCause::CalleeHangup
+                        };
+                        self.finish(id, cause, 200).await;
+                    }
+                }
+                UaEvent::Request { key, leg, request } => self.in_dialog(now, key, leg, request),
+                UaEvent::Response {
+                    leg: Some(leg),
+                    status,
+                    response,
+                    ..
+                } => {
+                    // Answer to our hold/resume re-INVITE towards the B party.
+                    if let Some(&id) = self.by_leg.get(&leg)
+                        && let Some(call) = self.calls.get_mut(&id)
+                        && let Some(out) = call.b.iter_mut().find(|o| o.leg == leg)
+                        && let Some(oa) = out.oa.as_mut()
+                    {
+                        if (200..300).contains(&status)
+                            && let Some(r) = response
+                            && let Ok(ans) =
+                                sdp::Sdp::parse_with(r.body_bytes(), &sdp::ParseOptions::lenient())
+                        {
+                            let _ = oa.handle_answer(&ans);
+                        } else {
+                            oa.cancel_offer();
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn incoming(&mut self, now: Instant, leg: LegId, request: Request) {
+        let number = request.uri().user().unwrap_or_default().to_owned();
+        let from = request
+            .header::<From>()
+            .and_then(Result::ok)
+            .and_then(|f| f.uri().user().map(str::to_owned))
+            .unwrap_or_default();
+        let call_id = request
+            .header::<CallId>()
+            .and_then(Result::ok)
+            .map(|c| c.to_string())
+            .unwrap_or_default();
+        let id = self.next_call;
+        self.next_call += 1;
+        let mut call = B2buaCall {
+            a_leg: leg,
+            a_offer: request.body_bytes(),
+            a_oa: None,
+            from: from.clone(),
+            to: number.clone(),
+            call_id,
+            destination: String::new(),
+            start: unix_time(),
+            answer: None,
+            b: Vec::new(),
+            winner: None,
+            pending_members: Vec::new(),
+            ring_deadline: None,
+            relay: None,
+            codec: None,
+            ended_by_a: None,
+            hold_key: None,
+        };
+        self.by_leg.insert(leg, id);
+        if self.calls.len() >= self.config.limits.max_calls {
+            let _ = self.ua.reject(now, leg, 503);
+            self.by_leg.remove(&leg);
+            return;
+        }
+        let route = self.config.route(&number, &self.rules);
+        self.log(format!("INVITE {from} -> {number}: {route:?}"));
+        let targets: Vec<(String, SocketAddr)> = match &route {
+            Some(Route::Extension(ext)) => self
+                .contacts(now, ext)
+                .into_iter()
+                .map(|a| (ext.clone(), a))
+                .collect(),
+            Some(Route::RingGroup(g)) => {
+                let group = self.config.ring_groups.iter().find(|r| &r.number == g);
+                let members: Vec<String> = group.map(|r| r.members.clone()).unwrap_or_default();
+                let ring = group
+                    .and_then(|r| duration(&r.ring_timeout, "ring_timeout").ok())
+                    .unwrap_or(Duration::from_secs(20));
+                call.ring_deadline = Some(now + ring);
+                let all: Vec<(String, SocketAddr)> = members
+                    .iter()
+                    .flat_map(|m| {
+                        self.contacts(now, m)
+                            .into_iter()
+                            .map(move |a| (m.clone(), a))
+                    })
+                    .collect();
+                if group.is_some_and(|r| r.strategy == Strategy::Sequential) {
+                    call.pending_members = all.iter().skip(1).cloned().collect();
+                    all.into_iter().take(1).collect()
+                } else {
+                    all
+                }
+            }
+            Some(Route::Trunk { trunk, number }) => self
+                .config
+                .trunks
+                .iter()
+                .find(|t| &t.name == trunk)
+                .map(|t| (number.clone(), t.address))
+                .into_iter()
+                .collect(),
+            Some(Route::Ivr(_)) | None => Vec::new(),
+        };
+        call.destination = match &route {
+            Some(Route::Trunk { trunk, .. }) => trunk.clone(),
+            _ => number.clone(),
+        };
+        if targets.is_empty() {
+            let status = if route.is_some() { 480 } else { 404 };
+            let _ = self.ua.reject(now, leg, status);
+            self.calls.insert(id, call);
+            self.finish_sync(id, AnswerCause::Unavailable, EndCause::NotAnswered, status);
+            return;
+        }
+        self.calls.insert(id, call);
+        self.hook("call.ringing", id);
+        for (member, addr) in targets {
+            self.fork(now, id, &member, addr);
+        }
+    }
+
+    fn contacts(&self, now: Instant, ext: &str) -> Vec<SocketAddr> {
+        let aor = self
+            .ext_aor
+            .get(ext)
+            .cloned()
+            .unwrap_or_else(|| canonical_aor(&format!("sip:{ext}@{}", self.local.ip())));
+        self.registrar
+            .registrar()
+            .lookup(now, &aor)
+            .iter()
+            .filter_map(|b| contact_addr(&b.contact))
+            .collect()
+    }
+
+    fn fork(&mut self, now: Instant, id: u64, member: &str, addr: SocketAddr) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let (body, oa, sock) = match self.config.media {
+            MediaMode::Direct => (Some(Body::sdp(call.a_offer.clone())), None, None),
+            MediaMode::Relay => {
+                // Offer the B party the codecs the caller offered (so no transcoding is needed).
+                let offered = offered_codecs(&call.a_offer);
+                let names: Vec<&str> = offered.iter().map(String::as_str).collect();
+                let Some((sock, port)) =
+                    bind_media(self.local.ip(), self.config.media_ports, &mut self.rng)
+                else {
+                    self.log("no free media port".into());
+                    return;
+                };
+                let caps = audio_capabilities(port, &names, sdp::SrtpPolicy::Optional);
+                let mut oa = sdp::OfferAnswer::new(
+                    sdp::SessionConfig::new(self.local.ip(), caps),
+                    &mut self.rng,
+                );
+                match oa.create_offer(&mut self.rng) {
+                    Ok(o) => (Some(Body::sdp(o.to_bytes())), Some(oa), Some(sock)),
+                    Err(_) => (None, None, None),
+                }
+            }
+        };
+        let Ok(from) = format!("sip:{}@{}", call.from, self.local.ip()).parse::<Uri>() else {
+            return;
+        };
+        let Ok(to) = format!("sip:{member}@{}", addr).parse::<Uri>() else {
+            return;
+        };
+        match self.ua.invite(
+            now,
+            from,
+            to.clone(),
+            to,
+            Target {
+                transport: Transport::Udp,
+                addr,
+            },
+            body,
+        ) {
+            Ok(leg) => {
+                call.b.push(Outgoing {
+                    leg,
+                    oa,
+                    member: member.to_owned(),
+                    sock,
+                });
+                self.by_leg.insert(leg, id);
+            }
+            Err(e) => self.log(format!("INVITE to {member} failed: {e}")),
+        }
+    }
+
+    async fn answered(&mut self, now: Instant, leg: LegId, response: Response) {
+        let Some(&id) = self.by_leg.get(&leg) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if call.winner.is_some() {
+            // A second answer (parallel ringing): the UA already ACKed; hang it up.
+            let _ = self.ua.bye(now, leg);
+            return;
+        }
+        let Some(idx) = call.b.iter().position(|o| o.leg == leg) else {
+            return;
+        };
+        call.winner = Some(idx);
+        call.answer = Some(unix_time());
+        // Cancel the other forks.
+        for o in call.b.iter().filter(|o| o.leg != leg) {
+            let _ = self.ua.cancel(now, o.leg);
+        }
+        let b_body = response.body_bytes();
+        let a_body = match self.config.media {
+            MediaMode::Direct => Some(b_body.clone()),
+            MediaMode::Relay => self.bridge_media(id, idx, &b_body).await,
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        if let Some(o) = call.b.get(idx) {
+            call.destination = o.member.clone();
+        }
+        match a_body {
+            Some(body) => {
+                let _ = self.ua.answer(now, call.a_leg, Some(Body::sdp(body)));
+                let line = format!(
+                    "call {} -> {} answered ({})",
+                    call.from,
+                    call.destination,
+                    call.codec.clone().unwrap_or_default()
+                );
+                self.log(line);
+                self.hook("call.answered", id);
+            }
+            None => {
+                let (a, b) = (call.a_leg, leg);
+                let _ = self.ua.reject(now, a, 488);
+                let _ = self.ua.bye(now, b);
+                self.finish_with(id, AnswerCause::Failed, EndCause::NotAnswered, 488)
+                    .await;
+            }
+        }
+    }
+
+    /// Negotiates both sides and starts the relay; returns the SDP answer for the caller.
+    async fn bridge_media(&mut self, id: u64, idx: usize, b_answer: &Bytes) -> Option<Bytes> {
+        let call = self.calls.get_mut(&id)?;
+        let out = call.b.get_mut(idx)?;
+        let b_oa = out.oa.as_mut()?;
+        let ans = sdp::Sdp::parse_with(b_answer.clone(), &sdp::ParseOptions::lenient()).ok()?;
+        b_oa.handle_answer(&ans).ok()?;
+        let b_stream = b_oa.streams().first()?.clone();
+        let codec = b_stream.send_codec.name.clone();
+        // The caller gets exactly the codec the callee chose.
+        let sock_b = UdpSocket::from_std(out.sock.take()?).ok()?;
+        let (sock_a, port_a) = bind_media(self.local.ip(), self.config.media_ports, &mut self.rng)?;
+        let sock_a = UdpSocket::from_std(sock_a).ok()?;
+        let caps = audio_capabilities(port_a, &[codec.as_str()], sdp::SrtpPolicy::Optional);
+        let mut a_oa = sdp::OfferAnswer::new(
+            sdp::SessionConfig::new(self.local.ip(), caps),
+            &mut self.rng,
+        );
+        let offer =
+            sdp::Sdp::parse_with(call.a_offer.clone(), &sdp::ParseOptions::lenient()).ok()?;
+        let a_answer = a_oa.handle_offer(&offer, &mut self.rng).ok()?;
+        let a_stream = a_oa.streams().first()?.clone();
+        let pa = MediaParams::from_negotiated(&a_stream, &mut self.rng).ok()?;
+        let pb = MediaParams::from_negotiated(&b_stream, &mut self.rng).ok()?;
+        let b_member = out.member.clone();
+        call.codec = Some(pa.codec_label());
+        call.a_oa = Some(a_oa);
+        call.relay = Some(relay::start(
+            sock_a,
+            sock_b,
+            RelaySide {
+                params: pa,
+                name: call.from.clone(),
+            },
+            RelaySide {
+                params: pb,
+                name: b_member,
+            },
+        ));
+        Some(a_answer.to_bytes())
+    }
+
+    async fn b_failed(&mut self, now: Instant, leg: LegId, status: u16) {
+        let Some(&id) = self.by_leg.get(&leg) else {
+            return;
+        };
+        self.by_leg.remove(&leg);
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        call.b.retain(|o| o.leg != leg);
+        if call.winner.is_some() || !call.b.is_empty() {
+            return;
+        }
+        if !call.pending_members.is_empty() {
+            let (m, a) = call.pending_members.remove(0);
+            self.fork(now, id, &m, a);
+            return;
+        }
+        let a = call.a_leg;
+        let st = if status == 487 { 480 } else { status };
+        let _ = self.ua.reject(now, a, st);
+        let cause = match status {
+            486 | 600 => AnswerCause::Busy,
+            404 | 480 => AnswerCause::Unavailable,
+            401 | 403 | 407 => AnswerCause::Rejected,
+            408 | 487 => AnswerCause::NoAnswer,
+            _ => AnswerCause::Failed,
+        };
+        self.finish_with(id, cause, EndCause::NotAnswered, st).await;
+    }
+
+    fn next_ring_timeout(&self) -> Option<Instant> {
+        self.calls
+            .values()
+            .filter(|c| c.winner.is_none())
+            .filter_map(|c| c.ring_deadline)
+            .min()
+    }
+
+    fn ring_timeouts(&mut self, now: Instant) {
+        for call in self.calls.values_mut() {
+            if call.winner.is_none() && call.ring_deadline.is_some_and(|d| d <= now) {
+                call.ring_deadline = None;
+                call.pending_members.clear();
+                for o in &call.b {
+                    let _ = self.ua.cancel(now, o.leg);
+                }
+            }
+        }
+    }
+
+    fn in_dialog(
+        &mut self,
+        now: Instant,
+        key: TransactionKey,
+        leg: Option<LegId>,
+        request: Request,
+    ) {
+        let Some(leg) = leg else {
+            let status = if *request.method() == Method::Options {
+                200
+            } else {
+                405
+            };
+            let _ = self.ua.respond(now, &key, status, None);
+            return;
+        };
+        let Some(&id) = self.by_leg.get(&leg) else {
+            let _ = self.ua.respond(now, &key, 481, None);
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        match request.method() {
+            Method::Invite if leg == call.a_leg && call.a_oa.is_some() => {
+                // Hold/resume from the caller: answer from our side, forward to the callee.
+                let Some(a_oa) = call.a_oa.as_mut() else {
+                    return;
+                };
+                let offer =
+                    sdp::Sdp::parse_with(request.body_bytes(), &sdp::ParseOptions::lenient());
+                let Ok(answer) = offer
+                    .map_err(|_| ())
+                    .and_then(|o| a_oa.handle_offer(&o, &mut self.rng).map_err(|_| ()))
+                else {
+                    let _ = self.ua.respond(now, &key, 488, None);
+                    return;
+                };
+                let _ = self
+                    .ua
+                    .respond(now, &key, 200, Some(Body::sdp(answer.to_bytes())));
+                let hold = a_oa
+                    .streams()
+                    .first()
+                    .is_some_and(|s| !s.direction.receives() || !s.direction.sends());
+                if let Some(relay) = &call.relay
+                    && let Some(addr) = a_oa.streams().first().and_then(|s| s.remote_rtp)
+                {
+                    let _ = relay
+                        .updates
+                        .try_send(relay::RelayUpdate::Remote { a: true, addr });
+                }
+                if let Some(w) = call.winner
+                    && let Some(out) = call.b.get_mut(w)
+                    && let Some(b_oa) = out.oa.as_mut()
+                {
+                    if hold {
+                        b_oa.hold()
+                    } else {
+                        b_oa.resume()
+                    }
+                    if let Ok(o) = b_oa.create_offer(&mut self.rng) {
+                        let bleg = out.leg;
+                        if self
+                            .ua
+                            .request(
+                                now,
+                                bleg,
+                                Method::Invite,
+                                Some(Body::sdp(o.to_bytes())),
+                                &[],
+                            )
+                            .is_err()
+                            && let Some(b_oa) = call.b.get_mut(w).and_then(|o| o.oa.as_mut())
+                        {
+                            b_oa.cancel_offer();
+                        }
+                    }
+                }
+                call.hold_key = Some(key);
+                let line = format!(
+                    "call {} -> {}: {}",
+                    call.from,
+                    call.destination,
+                    if hold { "hold" } else { "resume" }
+                );
+                self.log(line);
+            }
+            Method::Invite => {
+                // Re-INVITE from the callee (or direct media): accept with the same answer.
+                let _ = self.ua.respond(now, &key, 488, None);
+            }
+            _ => {
+                let _ = self.ua.respond(now, &key, 200, None);
+            }
+        }
+    }
+
+    fn finish_sync(&mut self, id: u64, answer: AnswerCause, end: EndCause, status: u16) {
+        let Some(call) = self.calls.remove(&id) else {
+            return;
+        };
+        for l in call.legs() {
+            self.by_leg.remove(&l);
+        }
+        self.record(call, answer, end, status, Vec::new());
+    }
+
+    async fn finish_with(&mut self, id: u64, answer: AnswerCause, end: EndCause, status: u16) {
+        let Some(mut call) = self.calls.remove(&id) else {
+            return;
+        };
+        for l in call.legs() {
+            self.by_leg.remove(&l);
+        }
+        let legs = match call.relay.take() {
+            Some(r) => r.stop().await.map(Vec::from).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        self.record(call, answer, end, status, legs);
+    }
+
+    async fn finish(&mut self, id: u64, end: EndCause, status: u16) {
+        let answered = self.calls.get(&id).is_some_and(|c| c.answer.is_some());
+        let cause = if answered {
+            AnswerCause::Answered
+        } else {
+            AnswerCause::Failed
+        };
+        let end = if answered { end } else { EndCause::NotAnswered };
+        self.finish_with(id, cause, end, status).await;
+    }
+
+    fn record(
+        &mut self,
+        call: B2buaCall,
+        answer_cause: AnswerCause,
+        end_cause: EndCause,
+        status: u16,
+        legs: Vec<crate::report::LegReport>,
+    ) {
+        let end = unix_time();
+        let rec = CallRecord {
+            call_id: call.call_id,
+            from: call.from,
+            to: call.to,
+            destination: call.destination,
+            start: call.start,
+            answer: call.answer,
+            end,
+            duration_s: call.answer.map_or(0.0, |a| (end - a).max(0.0)),
+            answer_cause,
+            end_cause,
+            sip_status: if answer_cause == AnswerCause::Answered {
+                200
+            } else {
+                status
+            },
+            codec: call.codec,
+            legs,
+        };
+        if let Some(w) = &self.cdr
+            && let Err(e) = w.write(&rec)
+        {
+            self.log(format!("cdr write failed: {e}"));
+        }
+        if self.webhook.is_some() {
+            let ev = CallEvent {
+                event: "call.ended",
+                call_id: &rec.call_id,
+                from: &rec.from,
+                to: &rec.to,
+                time: end,
+                record: Some(&rec),
+            };
+            if let Ok(j) = serde_json::to_string(&ev) {
+                self.hooks.push(j);
+            }
+        }
+        self.log(format!(
+            "call {} -> {} ended: {:?} / {:?}",
+            rec.from, rec.to, rec.answer_cause, rec.end_cause
+        ));
+        self.summary.records.push(rec);
+    }
+
+    fn hook(&mut self, event: &str, id: u64) {
+        if self.webhook.is_none() {
+            return;
+        }
+        let Some(c) = self.calls.get(&id) else { return };
+        let ev = CallEvent {
+            event,
+            call_id: &c.call_id,
+            from: &c.from,
+            to: &c.to,
+            time: unix_time(),
+            record: None,
+        };
+        if let Ok(j) = serde_json::to_string(&ev) {
+            // Bounded: if the webhook is slower than the calls, old events are dropped.
+            if self.hooks.len() < 1000 {
+                self.hooks.push(j);
+            }
+        }
+    }
+
+    async fn post_hooks(&mut self) {
+        let Some(w) = self.webhook.clone() else {
+            return;
+        };
+        for body in std::mem::take(&mut self.hooks) {
+            let log = self.log.clone();
+            let w = w.clone();
+            tokio::spawn(async move {
+                if let Err(e) = w.post(&body).await
+                    && let Some(l) = log
+                {
+                    let _ = l.try_send(format!("webhook: {e}"));
+                }
+            });
+        }
+    }
+
+    async fn flush(&mut self, sock: &UdpSocket) {
+        while let Some(t) = self.ua.poll_transmit() {
+            let _ = sock.send_to(&t.payload, t.destination).await;
+        }
+        while let Some(t) = self.gate.poll_transmit() {
+            let _ = sock.send_to(&t.payload, t.destination).await;
+        }
+    }
+}
+
+/// Binds a non-blocking UDP socket on a random port of `range` (a few tries), for tokio.
+fn bind_media(
+    ip: IpAddr,
+    range: (u16, u16),
+    rng: &mut ChaCha8Rng,
+) -> Option<(std::net::UdpSocket, u16)> {
+    for _ in 0..32 {
+        let port = rng.random_range(range.0..=range.1.max(range.0));
+        if let Ok(s) = std::net::UdpSocket::bind(SocketAddr::new(ip, port))
+            && s.set_nonblocking(true).is_ok()
+        {
+            return Some((s, port));
+        }
+    }
+    None
+}
+
+fn branch_of(req: &Request) -> Option<String> {
+    let via = req.header::<Via>()?.ok()?;
+    via.branch().map(str::to_owned)
+}
+
+/// `sip:user@1.2.3.4:5060;transport=udp` -> 1.2.3.4:5060.
+fn contact_addr(contact: &str) -> Option<SocketAddr> {
+    let rest = contact.split_once(':')?.1;
+    let host_port = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let host_port = host_port.split([';', '?', '>']).next()?;
+    if let Ok(a) = host_port.parse::<SocketAddr>() {
+        return Some(a);
+    }
+    host_port
+        .parse::<IpAddr>()
+        .ok()
+        .map(|ip| SocketAddr::new(ip, 5060))
+}
+
+/// The audio codec names of an SDP offer that telox implements, in the offer's order.
+fn offered_codecs(offer: &Bytes) -> Vec<String> {
+    let Ok(sdp) = sdp::Sdp::parse_with(offer.clone(), &sdp::ParseOptions::lenient()) else {
+        return vec!["PCMU".into()];
+    };
+    let mut names = Vec::new();
+    for m in sdp.media.iter() {
+        for f in sdp::codec::formats(m) {
+            let name = f.name.to_string();
+            if codecs::SUPPORTED
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&name))
+                && !names.iter().any(|n: &String| n.eq_ignore_ascii_case(&name))
+            {
+                names.push(name);
+            }
+        }
+    }
+    if names.is_empty() {
+        names.push("PCMU".into());
+    }
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contact_addresses() {
+        assert_eq!(
+            contact_addr("sip:1000@127.0.0.1:5070"),
+            Some("127.0.0.1:5070".parse().unwrap())
+        );
+        assert_eq!(
+            contact_addr("sip:1000@127.0.0.1;transport=udp"),
+            Some("127.0.0.1:5060".parse().unwrap())
+        );
+        assert_eq!(
+            contact_addr("sip:[::1]:5080"),
+            Some("[::1]:5080".parse().unwrap())
+        );
+        assert_eq!(contact_addr("sip:example.com"), None);
+        assert_eq!(contact_addr("garbage"), None);
+    }
+}
