@@ -1,0 +1,280 @@
+//! SRTP protect and unprotect, telox side by side with `webrtc-srtp`, `rtc-srtp` and (with
+//! `--features libsrtp`) the system libsrtp2: AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM,
+//! 160-byte (G.711 20 ms) and 1200-byte payloads.
+//!
+//! Every implementation gets fresh packets (increasing sequence numbers, so replay windows and
+//! libsrtp's repeated-index check never trigger): packets are prepared in untimed chunks of
+//! 1024 and only the protect or unprotect calls are timed (`iter_custom`). telox works in
+//! place on the prepared buffer; the peer crates take a slice and return a new buffer, which
+//! is their API. Times are CPU time of the benchmarking thread.
+//!
+//! Run: `cargo bench -p telox-benches --bench srtp [--features libsrtp] -- --warm-up-time 1
+//! --measurement-time 3`
+
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
+
+use std::time::Duration;
+
+use cpu_time::ThreadTime;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use srtp::{MasterKey, ProtectionProfile, SrtpConfig, SrtpContext};
+
+const CHUNK: usize = 1024;
+const SSRC: u32 = 0xcafe_babe;
+
+#[derive(Clone, Copy)]
+enum Suite {
+    AesCm80,
+    Gcm128,
+}
+
+impl Suite {
+    fn name(self) -> &'static str {
+        match self {
+            Self::AesCm80 => "AES_CM_128_HMAC_SHA1_80",
+            Self::Gcm128 => "AEAD_AES_128_GCM",
+        }
+    }
+
+    fn telox(self) -> ProtectionProfile {
+        match self {
+            Self::AesCm80 => ProtectionProfile::AesCm128HmacSha1_80,
+            Self::Gcm128 => ProtectionProfile::AeadAes128Gcm,
+        }
+    }
+
+    fn key_salt(self) -> Vec<u8> {
+        let p = self.telox();
+        (0..p.key_len() + p.salt_len())
+            .map(|i| (i * 7 + 3) as u8)
+            .collect()
+    }
+}
+
+/// An RTP packet with `payload` bytes and room for any trailer.
+fn rtp(seq: u16, payload: usize) -> Vec<u8> {
+    let mut p = Vec::with_capacity(12 + payload + 160);
+    p.extend_from_slice(&[0x80, 0x00]);
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+    p.extend_from_slice(&SSRC.to_be_bytes());
+    p.resize(12 + payload, seq as u8);
+    p
+}
+
+/// One implementation under test: protect a plaintext packet, unprotect a protected one.
+trait Impl {
+    /// Protects `pkt` (plaintext, `len` bytes, capacity for the trailer); returns the length.
+    fn protect(&mut self, pkt: &mut Vec<u8>);
+    /// Unprotects `pkt`.
+    fn unprotect(&mut self, pkt: &mut Vec<u8>);
+}
+
+struct Telox(SrtpContext);
+
+impl Impl for Telox {
+    fn protect(&mut self, pkt: &mut Vec<u8>) {
+        let len = pkt.len();
+        pkt.resize(len + 16, 0);
+        let n = self.0.protect_rtp(pkt, len).expect("telox protect");
+        pkt.truncate(n);
+    }
+
+    fn unprotect(&mut self, pkt: &mut Vec<u8>) {
+        let n = self.0.unprotect_rtp(pkt).expect("telox unprotect");
+        pkt.truncate(n);
+    }
+}
+
+fn telox(s: Suite) -> Telox {
+    let m = MasterKey::from_key_salt(s.telox(), &s.key_salt()).expect("key");
+    Telox(SrtpContext::new(s.telox(), &m, SrtpConfig::default()).expect("context"))
+}
+
+struct Webrtc(webrtc_srtp::context::Context);
+
+impl Impl for Webrtc {
+    fn protect(&mut self, pkt: &mut Vec<u8>) {
+        let out = self.0.encrypt_rtp(pkt).expect("webrtc-srtp protect");
+        std::hint::black_box(out);
+    }
+
+    fn unprotect(&mut self, pkt: &mut Vec<u8>) {
+        let out = self.0.decrypt_rtp(pkt).expect("webrtc-srtp unprotect");
+        std::hint::black_box(out);
+    }
+}
+
+fn webrtc(s: Suite) -> Webrtc {
+    use webrtc_srtp::protection_profile::ProtectionProfile as P;
+    let p = match s {
+        Suite::AesCm80 => P::Aes128CmHmacSha1_80,
+        Suite::Gcm128 => P::AeadAes128Gcm,
+    };
+    let ks = s.key_salt();
+    let k = s.telox().key_len();
+    Webrtc(webrtc_srtp::context::Context::new(&ks[..k], &ks[k..], p, None, None).expect("ctx"))
+}
+
+struct Rtc(rtc_srtp::context::Context);
+
+impl Impl for Rtc {
+    fn protect(&mut self, pkt: &mut Vec<u8>) {
+        let out = self.0.encrypt_rtp(pkt).expect("rtc-srtp protect");
+        std::hint::black_box(out);
+    }
+
+    fn unprotect(&mut self, pkt: &mut Vec<u8>) {
+        let out = self.0.decrypt_rtp(pkt).expect("rtc-srtp unprotect");
+        std::hint::black_box(out);
+    }
+}
+
+fn rtc(s: Suite) -> Rtc {
+    use rtc_srtp::protection_profile::ProtectionProfile as P;
+    let p = match s {
+        Suite::AesCm80 => P::Aes128CmHmacSha1_80,
+        Suite::Gcm128 => P::AeadAes128Gcm,
+    };
+    let ks = s.key_salt();
+    let k = s.telox().key_len();
+    let provider = rtc_srtp::crypto::default_provider().expect("rtc-srtp crypto provider");
+    Rtc(
+        rtc_srtp::context::Context::new(&ks[..k], &ks[k..], p, None, None, provider.crypto())
+            .expect("ctx"),
+    )
+}
+
+#[cfg(feature = "libsrtp")]
+struct Lib(telox_bench_ffi::Session);
+
+#[cfg(feature = "libsrtp")]
+impl Impl for Lib {
+    fn protect(&mut self, pkt: &mut Vec<u8>) {
+        let len = pkt.len();
+        pkt.resize(len + 144, 0);
+        let n = self.0.protect(pkt, len).expect("libsrtp protect");
+        pkt.truncate(n);
+    }
+
+    fn unprotect(&mut self, pkt: &mut Vec<u8>) {
+        let n = self.0.unprotect(pkt).expect("libsrtp unprotect");
+        pkt.truncate(n);
+    }
+}
+
+#[cfg(feature = "libsrtp")]
+fn lib(s: Suite, inbound: bool) -> Lib {
+    let p = match s {
+        Suite::AesCm80 => telox_bench_ffi::Profile::AesCm128HmacSha1_80,
+        Suite::Gcm128 => telox_bench_ffi::Profile::AeadAes128Gcm,
+    };
+    Lib(telox_bench_ffi::Session::new(p, &s.key_salt(), inbound).expect("libsrtp session"))
+}
+
+/// Times `iters` protects: plaintext chunks are prepared untimed.
+fn time_protect(imp: &mut dyn Impl, seq: &mut u16, payload: usize, iters: u64) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(CHUNK as u64) as usize;
+        let mut chunk: Vec<Vec<u8>> = (0..n)
+            .map(|i| rtp(seq.wrapping_add(i as u16), payload))
+            .collect();
+        *seq = seq.wrapping_add(n as u16);
+        let start = now();
+        for p in &mut chunk {
+            imp.protect(p);
+        }
+        total += start.elapsed();
+        left -= n as u64;
+    }
+    total
+}
+
+/// Times `iters` unprotects of packets protected (untimed) by telox, which the interop tests
+/// show every peer accepts.
+fn time_unprotect(
+    imp: &mut dyn Impl,
+    tx: &mut Telox,
+    seq: &mut u16,
+    payload: usize,
+    iters: u64,
+) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(CHUNK as u64) as usize;
+        let mut chunk: Vec<Vec<u8>> = (0..n)
+            .map(|i| {
+                let mut p = rtp(seq.wrapping_add(i as u16), payload);
+                tx.protect(&mut p);
+                p
+            })
+            .collect();
+        *seq = seq.wrapping_add(n as u16);
+        let start = now();
+        for p in &mut chunk {
+            imp.unprotect(p);
+        }
+        total += start.elapsed();
+        left -= n as u64;
+    }
+    total
+}
+
+/// Thread CPU time, not wall time: on a shared, loaded machine wall time measures the
+/// neighbours (libsrtp's reference tool measures thread CPU time as well).
+fn now() -> ThreadTime {
+    ThreadTime::now()
+}
+
+type Maker = fn(Suite, bool) -> Box<dyn Impl>;
+
+fn makers() -> Vec<(&'static str, Maker)> {
+    let mut v: Vec<(&'static str, Maker)> = vec![
+        ("telox", |s, _| Box::new(telox(s))),
+        ("webrtc-srtp", |s, _| Box::new(webrtc(s))),
+        ("rtc-srtp", |s, _| Box::new(rtc(s))),
+    ];
+    #[cfg(feature = "libsrtp")]
+    v.push(("libsrtp2", |s, inbound| Box::new(lib(s, inbound))));
+    v
+}
+
+fn bench_srtp(c: &mut Criterion) {
+    for suite in [Suite::AesCm80, Suite::Gcm128] {
+        for payload in [160usize, 1200] {
+            let mut g = c.benchmark_group(format!("srtp/protect/{}/{payload}", suite.name()));
+            g.throughput(Throughput::Bytes(payload as u64));
+            for (name, make) in makers() {
+                let mut imp = make(suite, false);
+                let mut seq = 0u16;
+                g.bench_function(BenchmarkId::from_parameter(name), |b| {
+                    b.iter_custom(|iters| time_protect(imp.as_mut(), &mut seq, payload, iters));
+                });
+            }
+            g.finish();
+            let mut g = c.benchmark_group(format!("srtp/unprotect/{}/{payload}", suite.name()));
+            g.throughput(Throughput::Bytes(payload as u64));
+            for (name, make) in makers() {
+                let mut imp = make(suite, true);
+                let mut tx = telox(suite);
+                let mut seq = 0u16;
+                g.bench_function(BenchmarkId::from_parameter(name), |b| {
+                    b.iter_custom(|iters| {
+                        time_unprotect(imp.as_mut(), &mut tx, &mut seq, payload, iters)
+                    });
+                });
+            }
+            g.finish();
+        }
+    }
+}
+
+criterion_group!(benches, bench_srtp);
+criterion_main!(benches);
