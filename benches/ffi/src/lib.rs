@@ -126,13 +126,16 @@ impl Session {
         };
         let mut ctx = std::ptr::null_mut();
         // SAFETY: the policy and key outlive the call; libsrtp copies the key material.
-        let rc = unsafe {
-            let rc = srtp_init();
-            if rc != 0 {
-                return Err(rc);
-            }
-            srtp_create(&mut ctx, &policy)
-        };
+        // libsrtp must be initialised once per process (a second srtp_init re-runs the
+        // self-tests and fails under the NSS backend)
+        static INIT: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+        // SAFETY: no arguments; called once.
+        let init = *INIT.get_or_init(|| unsafe { srtp_init() });
+        if init != 0 {
+            return Err(init);
+        }
+        // SAFETY: the policy and key outlive the call; libsrtp copies the key material.
+        let rc = unsafe { srtp_create(&mut ctx, &policy) };
         if rc != 0 {
             return Err(rc);
         }
