@@ -243,6 +243,14 @@ impl Rtcp {
     /// # Errors
     /// An [`AttributeError`] naming the bad field.
     pub fn parse(value: &str) -> Result<Self, AttributeError> {
+        let (port, address) = Self::check(value)?;
+        Ok(Self {
+            port,
+            address: address.map(str::to_owned),
+        })
+    }
+
+    fn check(value: &str) -> Result<(u16, Option<&str>), AttributeError> {
         let bad = |f| AttributeError::new("rtcp", f);
         let mut it = value.split(' ');
         let port = it.next().and_then(|p| p.parse().ok()).ok_or(bad("port"))?;
@@ -251,11 +259,11 @@ impl Rtcp {
             (Some(net), Some(at), Some(addr), None)
                 if !net.is_empty() && !at.is_empty() && !addr.is_empty() =>
             {
-                Some(addr.to_owned())
+                Some(addr)
             }
             _ => return Err(bad("<nettype> <addrtype> <address>")),
         };
-        Ok(Self { port, address })
+        Ok((port, address))
     }
 }
 
@@ -276,21 +284,26 @@ impl SsrcAttribute {
     /// # Errors
     /// An [`AttributeError`] naming the bad field.
     pub fn parse(value: &str) -> Result<Self, AttributeError> {
+        let (ssrc, attribute, value) = Self::check(value)?;
+        Ok(Self {
+            ssrc,
+            attribute: attribute.to_owned(),
+            value: value.map(str::to_owned),
+        })
+    }
+
+    fn check(value: &str) -> Result<(u32, &str, Option<&str>), AttributeError> {
         let bad = |f| AttributeError::new("ssrc", f);
         let (ssrc, rest) = value.split_once(' ').ok_or(bad("<ssrc> <attribute>"))?;
         let ssrc = ssrc.parse().map_err(|_| bad("ssrc"))?;
         let (attribute, value) = match rest.split_once(':') {
-            Some((a, v)) => (a, Some(v.to_owned())),
+            Some((a, v)) => (a, Some(v)),
             None => (rest, None),
         };
         if attribute.is_empty() {
             return Err(bad("source attribute"));
         }
-        Ok(Self {
-            ssrc,
-            attribute: attribute.to_owned(),
-            value,
-        })
+        Ok((ssrc, attribute, value))
     }
 }
 
@@ -334,11 +347,16 @@ impl Fingerprint {
     /// # Errors
     /// An [`AttributeError`] naming the bad field.
     pub fn parse(value: &str) -> Result<Self, AttributeError> {
+        let (h, v) = Self::check(value)?;
+        Ok(Self {
+            hash: h.to_owned(),
+            value: v.to_owned(),
+        })
+    }
+
+    fn check(value: &str) -> Result<(&str, &str), AttributeError> {
         match value.split_once(' ') {
-            Some((h, v)) if !h.is_empty() && !v.is_empty() && !v.contains(' ') => Ok(Self {
-                hash: h.to_owned(),
-                value: v.to_owned(),
-            }),
+            Some((h, v)) if !h.is_empty() && !v.is_empty() && !v.contains(' ') => Ok((h, v)),
             _ => Err(AttributeError::new(
                 "fingerprint",
                 "<hash-func> <fingerprint>",
@@ -391,40 +409,50 @@ pub(crate) fn millis(name: &'static str, value: &str) -> Result<u32, AttributeEr
 }
 
 /// Checks the value of every attribute this crate knows, so that a strict parse rejects a
-/// malformed one with the attribute and field named. Unknown attributes are not checked.
-pub(crate) fn validate(name: &str, value: Option<&str>) -> Result<(), AttributeError> {
+/// malformed one with the attribute and field named; returns the attribute's name as a static
+/// string when it is a known one (the model then shares it instead of slicing the input).
+/// Unknown attributes are not checked. Allocation-free: it runs for every parsed line.
+pub(crate) fn validate(
+    name: &str,
+    value: Option<&str>,
+) -> Result<Option<&'static str>, AttributeError> {
     let need = |attr: &'static str| value.ok_or(AttributeError::new(attr, "missing value"));
     let flag = |attr: &'static str| match value {
-        None => Ok(()),
+        None => Ok(attr),
         Some(_) => Err(AttributeError::new(attr, "flag takes no value")),
     };
-    match name {
-        "rtpmap" => rtpmap_fields(need("rtpmap")?).map(|_| ()),
-        "fmtp" => fmtp_fields(need("fmtp")?).map(|_| ()),
-        "ptime" => millis("ptime", need("ptime")?).map(|_| ()),
-        "maxptime" => millis("maxptime", need("maxptime")?).map(|_| ()),
+    let known = match name {
+        "rtpmap" => rtpmap_fields(need("rtpmap")?).map(|_| "rtpmap"),
+        "fmtp" => fmtp_fields(need("fmtp")?).map(|_| "fmtp"),
+        "ptime" => millis("ptime", need("ptime")?).map(|_| "ptime"),
+        "maxptime" => millis("maxptime", need("maxptime")?).map(|_| "maxptime"),
         "sendrecv" => flag("sendrecv"),
         "sendonly" => flag("sendonly"),
         "recvonly" => flag("recvonly"),
         "inactive" => flag("inactive"),
         "rtcp-mux" => flag("rtcp-mux"),
-        "rtcp" => Rtcp::parse(need("rtcp")?).map(|_| ()),
-        "crypto" => Crypto::parse(need("crypto")?).map(|_| ()),
+        "rtcp-rsize" => flag("rtcp-rsize"),
+        "rtcp" => Rtcp::check(need("rtcp")?).map(|_| "rtcp"),
+        "crypto" => crate::sdes::check_crypto(need("crypto")?).map(|_| "crypto"),
         "mid" => non_empty("mid", value),
         "ice-ufrag" => non_empty("ice-ufrag", value),
         "ice-pwd" => non_empty("ice-pwd", value),
-        "candidate" => candidate("candidate", need("candidate")?),
-        "group" => Group::parse(need("group")?).map(|_| ()),
-        "ssrc" => SsrcAttribute::parse(need("ssrc")?).map(|_| ()),
-        "fingerprint" => Fingerprint::parse(need("fingerprint")?).map(|_| ()),
-        "setup" => Setup::parse(need("setup")?).map(|_| ()),
-        _ => Ok(()),
-    }
+        "candidate" => candidate("candidate", need("candidate")?).map(|_| "candidate"),
+        "group" => non_empty("group", value),
+        "ssrc" => SsrcAttribute::check(need("ssrc")?).map(|_| "ssrc"),
+        "fingerprint" => Fingerprint::check(need("fingerprint")?).map(|_| "fingerprint"),
+        "setup" => Setup::parse(need("setup")?).map(|_| "setup"),
+        "rtcp-fb" => Ok("rtcp-fb"),
+        "extmap" => Ok("extmap"),
+        "msid" => Ok("msid"),
+        _ => return Ok(None),
+    };
+    known.map(Some)
 }
 
-fn non_empty(attr: &'static str, value: Option<&str>) -> Result<(), AttributeError> {
+fn non_empty(attr: &'static str, value: Option<&str>) -> Result<&'static str, AttributeError> {
     match value {
-        Some(v) if !v.is_empty() => Ok(()),
+        Some(v) if !v.is_empty() => Ok(attr),
         _ => Err(AttributeError::new(attr, "missing value")),
     }
 }

@@ -297,15 +297,16 @@ impl MediaKind {
         }
     }
 
-    pub(crate) fn from_text(t: Text) -> Self {
-        match t.as_str() {
+    /// The kind for a token; `text` makes the `Other` value (called only then).
+    pub(crate) fn from_token(s: &str, text: impl FnOnce() -> Text) -> Self {
+        match s {
             "audio" => Self::Audio,
             "video" => Self::Video,
             "text" => Self::Text,
             "application" => Self::Application,
             "message" => Self::Message,
             "image" => Self::Image,
-            _ => Self::Other(t),
+            _ => Self::Other(text()),
         }
     }
 }
@@ -346,8 +347,9 @@ impl Protocol {
         }
     }
 
-    pub(crate) fn from_text(t: Text) -> Self {
-        match t.as_str() {
+    /// The protocol for a token; `text` makes the `Other` value (called only then).
+    pub(crate) fn from_token(s: &str, text: impl FnOnce() -> Text) -> Self {
+        match s {
             "RTP/AVP" => Self::RtpAvp,
             "RTP/SAVP" => Self::RtpSavp,
             "RTP/AVPF" => Self::RtpAvpf,
@@ -355,7 +357,7 @@ impl Protocol {
             "UDP/TLS/RTP/SAVP" => Self::UdpTlsRtpSavp,
             "UDP/TLS/RTP/SAVPF" => Self::UdpTlsRtpSavpf,
             "udptl" => Self::Udptl,
-            _ => Self::Other(t),
+            _ => Self::Other(text()),
         }
     }
 

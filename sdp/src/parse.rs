@@ -148,8 +148,16 @@ impl Ctx<'_> {
     }
 
     fn text(&self, s: &str) -> Text {
-        if s.is_empty() {
-            return Text::default();
+        // Common tokens are shared statics: slicing `Bytes` touches a reference count, and
+        // a 20-line offer would otherwise pay for some 40 of them.
+        match s {
+            "" => return Text::default(),
+            "-" => return Text::from_static("-"),
+            "IN" => return Text::from_static("IN"),
+            "AS" => return Text::from_static("AS"),
+            "CT" => return Text::from_static("CT"),
+            "TIAS" => return Text::from_static("TIAS"),
+            _ => {}
         }
         let start = s.as_ptr() as usize - self.src.as_ptr() as usize;
         Text::slice_of(self.src, start..start + s.len())
@@ -183,15 +191,28 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
     }
 
     let mut origin: Option<Origin> = None;
-    let mut sdp = Sdp::new(Origin {
-        username: Text::default(),
-        session_id: Text::default(),
-        session_version: 0,
-        net_type: Text::default(),
-        addr_type: AddrType::Ip4,
-        address: Text::default(),
-    });
-    sdp.times.clear();
+    let mut sdp = Sdp {
+        origin: Origin {
+            username: Text::default(),
+            session_id: Text::default(),
+            session_version: 0,
+            net_type: Text::default(),
+            addr_type: AddrType::Ip4,
+            address: Text::default(),
+        },
+        session_name: Text::default(),
+        information: None,
+        uri: None,
+        emails: Vec::new(),
+        phones: Vec::new(),
+        connection: None,
+        bandwidths: Vec::new(),
+        times: Vec::new(),
+        time_zones: None,
+        key: None,
+        attributes: Vec::new(),
+        media: Vec::new(),
+    };
     let mut seen_v = false;
     let mut seen_s = false;
     let mut rank = 0u8;
@@ -203,16 +224,26 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
 
     while !rest.is_empty() {
         line_no += 1;
-        let (raw, next, lf_only, terminated) = match rest.find('\n') {
-            Some(i) => {
-                let body = &rest[..i];
-                match body.strip_suffix('\r') {
-                    Some(b) => (b, &rest[i + 1..], false, true),
-                    None => (body, &rest[i + 1..], true, true),
-                }
+        // One pass finds the line end and any CR; lines are short, so a plain loop beats
+        // memchr's set-up cost.
+        let bytes = rest.as_bytes();
+        let mut end = 0;
+        let mut cr_at = None;
+        while end < bytes.len() && bytes[end] != b'\n' {
+            if bytes[end] == b'\r' && cr_at.is_none() {
+                cr_at = Some(end);
             }
-            None => (rest, "", false, false),
+            end += 1;
+        }
+        let terminated = end < bytes.len();
+        let crlf = terminated && end > 0 && bytes[end - 1] == b'\r';
+        let (raw, lf_only) = match (terminated, crlf) {
+            (true, true) => (&rest[..end - 1], false),
+            (true, false) => (&rest[..end], true),
+            (false, _) => (rest, false),
         };
+        let stray_cr = cr_at.is_some_and(|c| c < raw.len());
+        let next = if terminated { &rest[end + 1..] } else { "" };
         rest = next;
         let mut ctx = Ctx {
             src: &src,
@@ -236,7 +267,7 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
             // An empty line followed by more content is not a trailing empty line.
             return Err(ParseError::new(line_no - 1, None, ParseReason::EmptyLine));
         }
-        if raw.contains('\r') {
+        if stray_cr {
             return Err(ctx.err(ParseReason::StrayCr));
         }
         let bytes = raw.as_bytes();
@@ -617,7 +648,7 @@ fn parse_media(ctx: &Ctx<'_>, value: &str) -> Result<Media, ParseError> {
     if !proto.split('/').all(is_token) {
         return Err(ctx.bad("proto"));
     }
-    let protocol = Protocol::from_text(ctx.text(proto));
+    let protocol = Protocol::from_token(proto, || ctx.text(proto));
     for f in fmts.split(' ') {
         if !is_token(f) {
             return Err(ctx.bad("fmt"));
@@ -627,7 +658,7 @@ fn parse_media(ctx: &Ctx<'_>, value: &str) -> Result<Media, ParseError> {
         }
     }
     Ok(Media {
-        kind: MediaKind::from_text(ctx.text(kind)),
+        kind: MediaKind::from_token(kind, || ctx.text(kind)),
         port,
         port_count,
         protocol,
@@ -636,26 +667,30 @@ fn parse_media(ctx: &Ctx<'_>, value: &str) -> Result<Media, ParseError> {
         connections: Vec::new(),
         bandwidths: Vec::new(),
         key: None,
-        attributes: Vec::new(),
+        // Typical SIP media sections carry 5 to 20 attributes.
+        attributes: Vec::with_capacity(16),
     })
 }
 
 fn parse_attribute(ctx: &Ctx<'_>, value: &str) -> Result<Attribute, ParseError> {
-    let (name, val) = match value.split_once(':') {
-        Some((n, v)) => (n, Some(v)),
+    let (name, val) = match value.bytes().position(|b| b == b':') {
+        Some(i) => (&value[..i], Some(&value[i + 1..])),
         None => (value, None),
     };
-    if !is_token(name) {
-        return Err(ctx.bad("attribute name"));
-    }
-    if let Err(e) = crate::attr::validate(name, val) {
-        return Err(ctx.err(ParseReason::BadAttribute {
+    let known = crate::attr::validate(name, val).map_err(|e| {
+        ctx.err(ParseReason::BadAttribute {
             attribute: e.attribute,
             field: e.field,
-        }));
-    }
+        })
+    })?;
+    let name = match known {
+        // A known name is shared, not sliced: no reference count to touch.
+        Some(n) => Text::from_static(n),
+        None if is_token(name) => ctx.text(name),
+        None => return Err(ctx.bad("attribute name")),
+    };
     Ok(Attribute {
-        name: ctx.text(name),
+        name,
         value: val.map(|v| ctx.text(v)),
     })
 }

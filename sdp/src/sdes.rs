@@ -192,32 +192,23 @@ impl Crypto {
     /// # Errors
     /// An [`AttributeError`] naming the bad field.
     pub fn parse(value: &str) -> Result<Self, AttributeError> {
-        let bad = |f| AttributeError::new("crypto", f);
-        let mut it = value.split(' ');
-        let tag = it.next().unwrap_or_default();
-        if tag.is_empty() || tag.len() > 9 || !tag.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad("tag"));
-        }
-        let tag = tag.parse().map_err(|_| bad("tag"))?;
-        let suite_name = it
-            .next()
-            .filter(|s| !s.is_empty())
-            .ok_or(bad("crypto-suite"))?;
-        let key_params = it
-            .next()
-            .filter(|s| !s.is_empty())
-            .ok_or(bad("key-params"))?;
         let mut keys = Vec::new();
-        for kp in key_params.split(';') {
-            if keys.len() >= 16 {
-                return Err(bad("too many key-params"));
-            }
-            keys.push(parse_key_param(kp)?);
-        }
+        crypto_fields(value, |key_salt, lifetime, mki| {
+            keys.push(KeyParam {
+                key_salt: key_salt.to_vec(),
+                lifetime,
+                mki,
+            });
+        })?;
+        // crypto_fields checked the tag, suite and key-params fields.
+        let mut it = value.split(' ');
+        let tag = it.next().and_then(|t| t.parse().ok()).unwrap_or_default();
+        let suite_name = it.next().unwrap_or_default().to_owned();
+        let _key_params = it.next();
         let session_params = it.filter(|s| !s.is_empty()).map(str::to_owned).collect();
         Ok(Self {
             tag,
-            suite_name: suite_name.to_owned(),
+            suite_name,
             keys,
             session_params,
         })
@@ -253,17 +244,59 @@ impl Crypto {
     }
 }
 
-fn parse_key_param(kp: &str) -> Result<KeyParam, AttributeError> {
+/// The longest inline key||salt accepted, in base64 characters (RFC 4568 suites need 64).
+const MAX_KEY_CHARS: usize = 128;
+
+/// Checks an `a=crypto` value without allocating (the strict parser runs it on every line).
+pub(crate) fn check_crypto(value: &str) -> Result<(), AttributeError> {
+    crypto_fields(value, |_, _, _| ())
+}
+
+/// Walks an `a=crypto` value; calls `key` for each key parameter with its decoded key||salt.
+fn crypto_fields(
+    value: &str,
+    mut key: impl FnMut(&[u8], Option<KeyLifetime>, Option<Mki>),
+) -> Result<(), AttributeError> {
+    let bad = |f| AttributeError::new("crypto", f);
+    let mut it = value.split(' ');
+    let tag = it.next().unwrap_or_default();
+    if tag.is_empty() || tag.len() > 9 || !tag.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad("tag"));
+    }
+    it.next()
+        .filter(|s| !s.is_empty())
+        .ok_or(bad("crypto-suite"))?;
+    let key_params = it
+        .next()
+        .filter(|s| !s.is_empty())
+        .ok_or(bad("key-params"))?;
+    for (i, kp) in key_params.split(';').enumerate() {
+        if i >= 16 {
+            return Err(bad("too many key-params"));
+        }
+        let mut buf = [0u8; MAX_KEY_CHARS / 4 * 3];
+        let (len, lifetime, mki) = parse_key_param(kp, &mut buf)?;
+        key(buf.get(..len).unwrap_or_default(), lifetime, mki);
+    }
+    Ok(())
+}
+
+fn parse_key_param(
+    kp: &str,
+    buf: &mut [u8; MAX_KEY_CHARS / 4 * 3],
+) -> Result<(usize, Option<KeyLifetime>, Option<Mki>), AttributeError> {
     let bad = |f| AttributeError::new("crypto", f);
     let info = kp
         .strip_prefix("inline:")
         .ok_or(bad("key method (only inline)"))?;
     let mut parts = info.split('|');
     let key = parts.next().unwrap_or_default();
-    if key.is_empty() || key.len() > 128 {
+    if key.is_empty() || key.len() > MAX_KEY_CHARS {
         return Err(bad("key||salt"));
     }
-    let key_salt = B64.decode(key).map_err(|_| bad("key||salt base64"))?;
+    let len = B64
+        .decode_slice(key, buf)
+        .map_err(|_| bad("key||salt base64"))?;
     let mut lifetime = None;
     let mut mki = None;
     for part in parts {
@@ -292,11 +325,7 @@ fn parse_key_param(kp: &str) -> Result<KeyParam, AttributeError> {
             });
         }
     }
-    Ok(KeyParam {
-        key_salt,
-        lifetime,
-        mki,
-    })
+    Ok((len, lifetime, mki))
 }
 
 #[cfg(test)]
