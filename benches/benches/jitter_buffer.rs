@@ -1,0 +1,64 @@
+//! Jitter buffer: the cost of one packet's push plus one pop in steady state (a call's
+//! per-packet work on the media path), with and without jitter and loss. No allocation
+//! happens on this path (jitter-buffer/tests/no_alloc.rs proves it).
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use jitter_buffer::{JitterBuffer, JitterConfig, Playout};
+use rtp::{MediaTime, SeqNo};
+
+/// Arrival offsets (ms) cycling through a jittery pattern, up to 35 ms late, with reordering.
+const JITTER_MS: [u64; 16] = [3, 17, 0, 35, 8, 22, 1, 12, 30, 5, 0, 19, 27, 4, 9, 14];
+
+fn bench_push_pop(c: &mut Criterion) {
+    let mut g = c.benchmark_group("jitter_buffer");
+    g.throughput(Throughput::Elements(1));
+    for (name, jitter, loss_every) in [
+        ("push_pop/clean", false, 0_u64),
+        ("push_pop/jitter", true, 0),
+        ("push_pop/jitter_loss_2pct", true, 50),
+    ] {
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "bench: any epoch for the virtual clock"
+        )]
+        let t0 = Instant::now();
+        let mut jb: JitterBuffer<[u8; 160]> =
+            JitterBuffer::new(JitterConfig::new(8_000, 20)).expect("default config is valid");
+        let mut i: u64 = 0;
+        let mut frames: u64 = 0;
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                // One packet per 20 ms of audio: the audio side pops at its own cadence and the
+                // packet arrives with its jitter.
+                let send = t0 + Duration::from_millis(i * 20);
+                let arrival = send
+                    + Duration::from_millis(if jitter {
+                        JITTER_MS[(i % 16) as usize]
+                    } else {
+                        0
+                    });
+                if loss_every == 0 || i % loss_every != 7 {
+                    black_box(jb.push(
+                        arrival,
+                        SeqNo(i & 0xFFFF),
+                        MediaTime::new(i.wrapping_mul(160), 8_000),
+                        [0_u8; 160],
+                    ));
+                }
+                if let Playout::Frame(f) = jb.pop(send + Duration::from_millis(60)) {
+                    frames += 1;
+                    black_box(f);
+                }
+                i += 1;
+            });
+        });
+        assert!(frames > 0 || i < 100, "{name}: nothing played");
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_push_pop);
+criterion_main!(benches);
