@@ -421,30 +421,58 @@ pub(crate) fn validate(
         None => Ok(attr),
         Some(_) => Err(AttributeError::new(attr, "flag takes no value")),
     };
-    let known = match name {
-        "rtpmap" => rtpmap_fields(need("rtpmap")?).map(|_| "rtpmap"),
-        "fmtp" => fmtp_fields(need("fmtp")?).map(|_| "fmtp"),
-        "ptime" => millis("ptime", need("ptime")?).map(|_| "ptime"),
-        "maxptime" => millis("maxptime", need("maxptime")?).map(|_| "maxptime"),
-        "sendrecv" => flag("sendrecv"),
-        "sendonly" => flag("sendonly"),
-        "recvonly" => flag("recvonly"),
-        "inactive" => flag("inactive"),
-        "rtcp-mux" => flag("rtcp-mux"),
-        "rtcp-rsize" => flag("rtcp-rsize"),
-        "rtcp" => Rtcp::check(need("rtcp")?).map(|_| "rtcp"),
-        "crypto" => crate::sdes::check_crypto(need("crypto")?).map(|_| "crypto"),
-        "mid" => non_empty("mid", value),
-        "ice-ufrag" => non_empty("ice-ufrag", value),
-        "ice-pwd" => non_empty("ice-pwd", value),
-        "candidate" => candidate("candidate", need("candidate")?).map(|_| "candidate"),
-        "group" => non_empty("group", value),
-        "ssrc" => SsrcAttribute::check(need("ssrc")?).map(|_| "ssrc"),
-        "fingerprint" => Fingerprint::check(need("fingerprint")?).map(|_| "fingerprint"),
-        "setup" => Setup::parse(need("setup")?).map(|_| "setup"),
-        "rtcp-fb" => Ok("rtcp-fb"),
-        "extmap" => Ok("extmap"),
-        "msid" => Ok("msid"),
+    // Dispatch on the first byte so that only names of one group are compared.
+    let known = match name.as_bytes().first() {
+        Some(b'c') => match name {
+            "crypto" => crate::sdes::check_crypto(need("crypto")?).map(|_| "crypto"),
+            "candidate" => candidate("candidate", need("candidate")?).map(|_| "candidate"),
+            _ => return Ok(None),
+        },
+        Some(b'e') => match name {
+            "extmap" => Ok("extmap"),
+            _ => return Ok(None),
+        },
+        Some(b'f') => match name {
+            "fmtp" => fmtp_fields(need("fmtp")?).map(|_| "fmtp"),
+            "fingerprint" => Fingerprint::check(need("fingerprint")?).map(|_| "fingerprint"),
+            _ => return Ok(None),
+        },
+        Some(b'g') => match name {
+            "group" => non_empty("group", value),
+            _ => return Ok(None),
+        },
+        Some(b'i') => match name {
+            "inactive" => flag("inactive"),
+            "ice-ufrag" => non_empty("ice-ufrag", value),
+            "ice-pwd" => non_empty("ice-pwd", value),
+            _ => return Ok(None),
+        },
+        Some(b'm') => match name {
+            "maxptime" => millis("maxptime", need("maxptime")?).map(|_| "maxptime"),
+            "mid" => non_empty("mid", value),
+            "msid" => Ok("msid"),
+            _ => return Ok(None),
+        },
+        Some(b'p') => match name {
+            "ptime" => millis("ptime", need("ptime")?).map(|_| "ptime"),
+            _ => return Ok(None),
+        },
+        Some(b'r') => match name {
+            "rtpmap" => rtpmap_fields(need("rtpmap")?).map(|_| "rtpmap"),
+            "recvonly" => flag("recvonly"),
+            "rtcp-mux" => flag("rtcp-mux"),
+            "rtcp-rsize" => flag("rtcp-rsize"),
+            "rtcp" => Rtcp::check(need("rtcp")?).map(|_| "rtcp"),
+            "rtcp-fb" => Ok("rtcp-fb"),
+            _ => return Ok(None),
+        },
+        Some(b's') => match name {
+            "sendrecv" => flag("sendrecv"),
+            "sendonly" => flag("sendonly"),
+            "ssrc" => SsrcAttribute::check(need("ssrc")?).map(|_| "ssrc"),
+            "setup" => Setup::parse(need("setup")?).map(|_| "setup"),
+            _ => return Ok(None),
+        },
         _ => return Ok(None),
     };
     known.map(Some)

@@ -150,13 +150,13 @@ impl Ctx<'_> {
     fn text(&self, s: &str) -> Text {
         // Common tokens are shared statics: slicing `Bytes` touches a reference count, and
         // a 20-line offer would otherwise pay for some 40 of them.
-        match s {
-            "" => return Text::default(),
-            "-" => return Text::from_static("-"),
-            "IN" => return Text::from_static("IN"),
-            "AS" => return Text::from_static("AS"),
-            "CT" => return Text::from_static("CT"),
-            "TIAS" => return Text::from_static("TIAS"),
+        match s.as_bytes() {
+            [] => return Text::default(),
+            [b'-'] => return Text::from_static("-"),
+            [b'I', b'N'] => return Text::from_static("IN"),
+            [b'A', b'S'] => return Text::from_static("AS"),
+            [b'C', b'T'] => return Text::from_static("CT"),
+            [b'T', b'I', b'A', b'S'] => return Text::from_static("TIAS"),
             _ => {}
         }
         let start = s.as_ptr() as usize - self.src.as_ptr() as usize;
@@ -473,12 +473,24 @@ fn fields<'a, const N: usize>(
     names: [&'static str; N],
 ) -> Result<[&'a str; N], ParseError> {
     let mut out = [""; N];
-    let mut it = value.splitn(N, ' ');
-    for (slot, name) in out.iter_mut().zip(names) {
-        match it.next() {
+    let bytes = value.as_bytes();
+    let mut start = 0;
+    for (i, (slot, name)) in out.iter_mut().zip(names).enumerate() {
+        // The last field takes the rest of the line.
+        let end = if i + 1 == N {
+            bytes.len()
+        } else {
+            let mut e = start;
+            while e < bytes.len() && bytes[e] != b' ' {
+                e += 1;
+            }
+            e
+        };
+        match value.get(start..end) {
             Some(f) if !f.is_empty() => *slot = f,
             _ => return Err(ctx.bad(name)),
         }
+        start = end + 1;
     }
     Ok(out)
 }
