@@ -146,9 +146,35 @@ impl Format<'_> {
 /// The RTP formats of `media` in m-line order. A dynamic payload type without rtpmap is
 /// skipped (nothing is known about it); a static one uses RFC 3551's table.
 pub fn formats(media: &Media) -> impl Iterator<Item = Format<'_>> {
-    media
-        .payload_types()
-        .filter_map(move |pt| format_of(media, pt))
+    // One pass over the attributes (not one per payload type): rtpmap and fmtp by number.
+    let mut maps: Vec<(u8, &str, u32, u16)> = Vec::new();
+    let mut fmtps: Vec<(u8, &str)> = Vec::new();
+    for a in &media.attributes {
+        if a.name == "rtpmap" {
+            if let Ok((pt, name, clock, ch)) = crate::attr::rtpmap_fields(a.value_str()) {
+                maps.push((pt, name, clock, ch.unwrap_or(1)));
+            }
+        } else if a.name == "fmtp"
+            && let Ok((f, p)) = crate::attr::fmtp_fields(a.value_str())
+            && let Ok(pt) = f.parse::<u8>()
+        {
+            fmtps.push((pt, p));
+        }
+    }
+    media.payload_types().filter_map(move |pt| {
+        let fmtp = fmtps.iter().find(|(p, _)| *p == pt).map(|(_, f)| *f);
+        let (name, clock_rate, channels) = match maps.iter().find(|m| m.0 == pt) {
+            Some(&(_, name, clock, ch)) => (name, clock, ch),
+            None => static_payload_type(pt)?,
+        };
+        Some(Format {
+            payload_type: pt,
+            name,
+            clock_rate,
+            channels,
+            fmtp,
+        })
+    })
 }
 
 /// The format of payload type `pt` in `media`.

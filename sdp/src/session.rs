@@ -542,13 +542,11 @@ impl OfferAnswer {
     }
 
     fn key_for<R: rand::CryptoRng + ?Sized>(
-        &mut self,
-        stream: usize,
+        keys: &mut Vec<Crypto>,
         tag: u32,
         suite: SrtpSuite,
         rng: &mut R,
     ) -> Crypto {
-        let keys = &mut self.streams[stream].keys;
         if let Some(k) = keys.iter().find(|k| k.suite() == Some(suite)) {
             return Crypto { tag, ..k.clone() };
         }
@@ -558,7 +556,7 @@ impl OfferAnswer {
     }
 
     fn offer_media<R: rand::CryptoRng + ?Sized>(&mut self, s: usize, rng: &mut R) -> Media {
-        let caps = self.streams[s].caps.clone();
+        let LocalStream { caps, keys, .. } = &mut self.streams[s];
         let protocol = match caps.srtp {
             SrtpPolicy::Required => Protocol::RtpSavp,
             _ => Protocol::RtpAvp,
@@ -589,7 +587,7 @@ impl OfferAnswer {
         if caps.srtp != SrtpPolicy::Disabled {
             for (i, suite) in caps.srtp_suites.iter().enumerate() {
                 let tag = u32::try_from(i + 1).unwrap_or(u32::MAX);
-                m.push_attribute(self.key_for(s, tag, *suite, rng).to_attribute());
+                m.push_attribute(Self::key_for(keys, tag, *suite, rng).to_attribute());
             }
         }
         m.push_attribute(caps.direction.to_attribute());
@@ -603,7 +601,8 @@ impl OfferAnswer {
         s: usize,
         rng: &mut R,
     ) -> Result<Media, NegotiationError> {
-        let caps = self.streams[s].caps.clone();
+        let LocalStream { caps, keys, .. } = &mut self.streams[s];
+        let caps = &*caps;
         if !om.protocol.is_rtp() {
             return Err(NegotiationError::NoAcceptableStream(format!(
                 "protocol {} is not RTP",
@@ -740,7 +739,7 @@ impl OfferAnswer {
         }
         common_attributes(&mut m, &caps, caps.rtcp_mux && om.rtcp_mux(), false);
         if let Some((suite, tag)) = crypto {
-            m.push_attribute(self.key_for(s, tag, suite, rng).to_attribute());
+            m.push_attribute(Self::key_for(keys, tag, suite, rng).to_attribute());
         }
         if let Some(mid) = om.mid() {
             m.push_attribute(Attribute::new("mid", mid));
