@@ -583,7 +583,7 @@ impl OfferAnswer {
         }
         // RFC 5761 §5.1.3: an offer with rtcp-mux still names the RTCP port in case the
         // answer declines muxing.
-        common_attributes(&mut m, &caps, caps.rtcp_mux, true);
+        common_attributes(&mut m, caps, caps.rtcp_mux, true);
         if caps.srtp != SrtpPolicy::Disabled {
             for (i, suite) in caps.srtp_suites.iter().enumerate() {
                 let tag = u32::try_from(i + 1).unwrap_or(u32::MAX);
@@ -737,7 +737,7 @@ impl OfferAnswer {
                 m.push_attribute(text_attr("fmtp", format!("{} {p}", f.payload_type)));
             }
         }
-        common_attributes(&mut m, &caps, caps.rtcp_mux && om.rtcp_mux(), false);
+        common_attributes(&mut m, caps, caps.rtcp_mux && om.rtcp_mux(), false);
         if let Some((suite, tag)) = crypto {
             m.push_attribute(Self::key_for(keys, tag, suite, rng).to_attribute());
         }
