@@ -91,7 +91,17 @@ pub struct JitterBuffer<P> {
     estimator: DelayEstimator,
     anchor: Option<i64>,
     target_us: i64,
+    /// `config`'s delays in µs, precomputed for the hot path.
+    limits: Limits,
     stats: JitterStats,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    min_delay: i64,
+    max_delay: i64,
+    initial_delay: i64,
+    max_conceal: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -146,6 +156,12 @@ impl<P> JitterBuffer<P> {
             estimator,
             anchor: None,
             target_us: duration_us(config.initial_delay),
+            limits: Limits {
+                min_delay: duration_us(config.min_delay),
+                max_delay: duration_us(config.max_delay),
+                initial_delay: duration_us(config.initial_delay),
+                max_conceal: duration_us(config.max_conceal),
+            },
             stats: JitterStats::default(),
             config,
         })
@@ -393,7 +409,7 @@ impl<P> JitterBuffer<P> {
             self.firm_ts = self.next_ts;
             return self.silence(dur);
         }
-        let max_conceal = duration_us(self.config.max_conceal);
+        let max_conceal = self.limits.max_conceal;
         if self.conceal_run >= max_conceal {
             self.next_ts += dur;
             self.firm_ts = self.next_ts;
@@ -404,8 +420,8 @@ impl<P> JitterBuffer<P> {
         // Waiting for the packet: the delay it would be played with after this concealment.
         let base = self.base();
         let delay_then = t + self.ticks_to_us(dur) - (base + self.ticks_to_us(self.next_ts));
-        let may_wait = matches!(self.config.mode, DelayMode::Adaptive)
-            && delay_then <= duration_us(self.config.max_delay);
+        let may_wait =
+            matches!(self.config.mode, DelayMode::Adaptive) && delay_then <= self.limits.max_delay;
         let reason = if may_wait {
             self.held += dur;
             ConcealReason::Underflow
@@ -548,12 +564,9 @@ impl<P> JitterBuffer<P> {
             DelayMode::Adaptive => {
                 let mut est = self.estimator.target_us(t);
                 if self.estimator.samples() < WARMUP_PACKETS {
-                    est = est.max(duration_us(self.config.initial_delay));
+                    est = est.max(self.limits.initial_delay);
                 }
-                est.clamp(
-                    duration_us(self.config.min_delay),
-                    duration_us(self.config.max_delay),
-                )
+                est.clamp(self.limits.min_delay, self.limits.max_delay)
             }
             DelayMode::Fixed(d) => duration_us(d),
         };
@@ -561,7 +574,7 @@ impl<P> JitterBuffer<P> {
 
     fn is_jump(&self, seq: u64, offset: i64) -> bool {
         let seq_jump = seq.abs_diff(self.highest) > 2 * self.slots.len() as u64;
-        let limit = duration_us(self.config.max_delay) + TS_JUMP_MARGIN_US;
+        let limit = self.limits.max_delay + TS_JUMP_MARGIN_US;
         let base = match self.config.mode {
             DelayMode::Adaptive => self.estimator.min_offset(),
             DelayMode::Fixed(_) => self.anchor,
@@ -667,8 +680,14 @@ impl<P> JitterBuffer<P> {
     }
 
     fn ticks_to_us(&self, ticks: i64) -> i64 {
-        let us = i128::from(ticks) * 1_000_000 / i128::from(self.config.clock_rate);
-        i64::try_from(us).unwrap_or(if us < 0 { i64::MIN / 4 } else { i64::MAX / 4 })
+        // i64 fast path: i128 division is a library call, several times slower.
+        match ticks.checked_mul(1_000_000) {
+            Some(v) => v / i64::from(self.config.clock_rate),
+            None => {
+                let us = i128::from(ticks) * 1_000_000 / i128::from(self.config.clock_rate);
+                i64::try_from(us).unwrap_or(if us < 0 { i64::MIN / 4 } else { i64::MAX / 4 })
+            }
+        }
     }
 
     fn ticks_to_us_u(&self, ticks: u32) -> u64 {
@@ -676,8 +695,13 @@ impl<P> JitterBuffer<P> {
     }
 
     fn us_to_ticks(&self, us: i64) -> i64 {
-        let t = i128::from(us) * i128::from(self.config.clock_rate) / 1_000_000;
-        i64::try_from(t).unwrap_or(if t < 0 { i64::MIN / 4 } else { i64::MAX / 4 })
+        match us.checked_mul(i64::from(self.config.clock_rate)) {
+            Some(v) => v / 1_000_000,
+            None => {
+                let t = i128::from(us) * i128::from(self.config.clock_rate) / 1_000_000;
+                i64::try_from(t).unwrap_or(if t < 0 { i64::MIN / 4 } else { i64::MAX / 4 })
+            }
+        }
     }
 }
 
@@ -694,7 +718,12 @@ fn ticks_u32(t: i64) -> u32 {
 }
 
 fn duration_us(d: Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX / 4)
+    // Without the u128 of `as_micros`: this runs on every push and pop.
+    i64::try_from(d.as_secs())
+        .ok()
+        .and_then(|s| s.checked_mul(1_000_000))
+        .map_or(i64::MAX / 4, |us| us + i64::from(d.subsec_micros()))
+        .min(i64::MAX / 4)
 }
 
 /// Extended sequence numbers start one 16-bit cycle up, so a packet reordered across the
