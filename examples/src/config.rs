@@ -188,6 +188,10 @@ pub struct PbxConfig {
     /// Digest realm.
     #[serde(default = "default_realm")]
     pub realm: String,
+    /// Digest algorithms challenged, in order (`SHA-256`, `MD5`; RFC 8760 puts SHA-256 first,
+    /// but some peers, SIPp among them, answer only the first challenge and only with MD5).
+    #[serde(default = "default_digest")]
+    pub digest_algorithms: Vec<String>,
     /// Media anchoring.
     #[serde(default)]
     pub media: MediaMode,
@@ -244,7 +248,8 @@ impl PbxConfig {
     }
 
     /// A demo configuration: users `first..=last` with their extension as password, every
-    /// other number to `trunk` (when given).
+    /// other number to `trunk` (when given). Rate limits are set for load tests from one
+    /// source (1000 requests/s), not for exposure to the internet.
     pub fn demo(listen: SocketAddr, first: u32, last: u32, trunk: Option<SocketAddr>) -> Self {
         let users = (first..=last)
             .map(|n| User {
@@ -274,6 +279,7 @@ impl PbxConfig {
         Self {
             listen,
             realm: default_realm(),
+            digest_algorithms: default_digest(),
             media: MediaMode::Relay,
             media_ports: default_media_ports(),
             cdr_file: None,
@@ -283,7 +289,12 @@ impl PbxConfig {
             ivr: None,
             trunks,
             routes,
-            limits: Limits::default(),
+            limits: Limits {
+                register_per_sec: 1000.0,
+                invite_per_sec: 1000.0,
+                burst: 2000,
+                ..Limits::default()
+            },
         }
     }
 
@@ -337,6 +348,14 @@ impl PbxConfig {
         }
         if self.media_ports.0 > self.media_ports.1 || self.media_ports.0 < 1024 {
             return invalid("media_ports must be [low, high] with 1024 <= low <= high".into());
+        }
+        if self.digest_algorithms.is_empty()
+            || self
+                .digest_algorithms
+                .iter()
+                .any(|a| sip_core::auth::DigestAlgorithm::from_token(a).is_none())
+        {
+            return invalid("digest_algorithms must list SHA-256 and/or MD5".into());
         }
         duration(&self.limits.auth_window, "limits.auth_window")?;
         duration(&self.limits.block_for, "limits.block_for")?;
@@ -403,6 +422,9 @@ pub fn duration(text: &str, field: &str) -> Result<Duration, ConfigError> {
 
 fn default_realm() -> String {
     "telox".into()
+}
+fn default_digest() -> Vec<String> {
+    vec!["SHA-256".into(), "MD5".into()]
 }
 fn default_ring_timeout() -> String {
     "20s".into()

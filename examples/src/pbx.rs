@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use sip_core::auth::{Credentials, DigestSecret, DigestServer, DigestServerConfig, Verdict};
+use sip_core::auth::{
+    Credentials, DigestAlgorithm, DigestSecret, DigestServer, DigestServerConfig, Verdict,
+};
 use sip_core::header::{CallId, From, HeaderName, To, Via};
 use sip_core::registration::{
     MemoryLocationStore, RegisterOutcome, Registrar, RegistrarConfig, RegistrarService,
@@ -218,11 +220,22 @@ impl Pbx {
         {
             ua_cfg.credentials = Some((u.clone(), p.clone()));
         }
+        let algorithms: Vec<DigestAlgorithm> = config
+            .digest_algorithms
+            .iter()
+            .filter_map(|a| DigestAlgorithm::from_token(a))
+            .collect();
+        let digest = |seed: u64| {
+            let mut c = DigestServerConfig::new(config.realm.clone(), seed);
+            c.algorithms.clone_from(&algorithms);
+            DigestServer::new(c)
+        };
         let registrar = RegistrarService::with_auth(
             Registrar::new(RegistrarConfig::default(), MemoryLocationStore::default()),
-            DigestServer::new(DigestServerConfig::new(config.realm.clone(), seed ^ 0x1)),
+            digest(seed ^ 0x1),
             Secrets(secrets.clone()),
         );
+        let invite_auth = digest(seed ^ 0x2);
         let l = &config.limits;
         let window = duration(&l.auth_window, "auth_window")?;
         let block = duration(&l.block_for, "block_for")?;
@@ -239,10 +252,7 @@ impl Pbx {
             ua: UserAgent::new(ua_cfg),
             gate: Transactions::new(TransactionConfig::default()),
             registrar,
-            invite_auth: DigestServer::new(DigestServerConfig::new(
-                config.realm.clone(),
-                seed ^ 0x2,
-            )),
+            invite_auth,
             secrets,
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x3),
             gate_branches: HashSet::new(),

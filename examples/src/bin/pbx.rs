@@ -1,0 +1,173 @@
+//! `pbx`: an IP PBX (registrar with digest auth, dial plan, ring groups, B2BUA with media
+//! relay, trunks, call records, webhook, protection).
+//!
+//! ```text
+//! pbx --config examples/data/pbx.toml
+//! pbx --listen 127.0.0.1:5060 --demo-users 1000-1099 [--trunk 127.0.0.1:5070] [--direct-media]
+//!     [--cdr FILE] [--webhook http://IP:PORT/PATH] [--duration 60s]
+//! ```
+//! With `--demo-users`, users `N..=M` have their extension as password (demo mode, logged
+//! loudly); every other number an authenticated user dials goes to `--trunk`.
+
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use telox_examples::cli::{CliError, Spec};
+use telox_examples::config::{MediaMode, PbxConfig};
+use telox_examples::pbx;
+use tokio::sync::{mpsc, watch};
+
+const USAGE: &str = "usage: pbx --config FILE | pbx --listen IP:PORT --demo-users N-M [--trunk IP:PORT] \
+[--direct-media] [--digest SHA-256,MD5] [--cdr FILE] [--webhook URL] [--duration D] [--seed N] [--quiet]";
+
+fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), String> {
+    let args = Spec::new()
+        .values(&[
+            "config",
+            "listen",
+            "demo-users",
+            "trunk",
+            "cdr",
+            "webhook",
+            "duration",
+            "seed",
+            "digest",
+        ])
+        .switches(&["direct-media", "quiet", "help"])
+        .parse(std::env::args().skip(1))
+        .map_err(|e| e.to_string())?;
+    if args.flag("help") {
+        println!("{USAGE}");
+        std::process::exit(0);
+    }
+    let mut cfg = match (args.value("config"), args.value("demo-users")) {
+        (Some(path), _) => PbxConfig::load(&PathBuf::from(path)).map_err(|e| e.to_string())?,
+        (None, Some(range)) => {
+            let listen = args
+                .addr("listen")
+                .map_err(|e| e.to_string())?
+                .ok_or("--listen is required")?;
+            let (a, b) = range.split_once('-').unwrap_or((range, range));
+            let (first, last): (u32, u32) = (
+                a.parse().map_err(|_| format!("bad --demo-users {range}"))?,
+                b.parse().map_err(|_| format!("bad --demo-users {range}"))?,
+            );
+            if last < first || last - first > 100_000 {
+                return Err(format!("bad --demo-users range {range}"));
+            }
+            let trunk = args.addr("trunk").map_err(|e| e.to_string())?;
+            eprintln!(
+                "pbx: DEMO MODE: users {first}-{last} have their extension as password; do not expose this PBX"
+            );
+            PbxConfig::demo(listen, first, last, trunk)
+        }
+        _ => return Err(CliError::Required("config or --demo-users".into()).to_string()),
+    };
+    if let Some(l) = args.addr("listen").map_err(|e| e.to_string())? {
+        cfg.listen = l;
+    }
+    if let Some(d) = args.value("digest") {
+        cfg.digest_algorithms = d
+            .split(',')
+            .map(|a| a.trim().to_ascii_uppercase())
+            .collect();
+    }
+    if args.flag("direct-media") {
+        cfg.media = MediaMode::Direct;
+    }
+    if let Some(c) = args.value("cdr") {
+        cfg.cdr_file = Some(PathBuf::from(c));
+    }
+    if let Some(w) = args.value("webhook") {
+        cfg.webhook = Some(w.to_owned());
+    }
+    cfg.validate().map_err(|e| e.to_string())?;
+    let duration = args.duration("duration").map_err(|e| e.to_string())?;
+    let seed = args
+        .parsed_or("seed", 7, "a number")
+        .map_err(|e| e.to_string())?;
+    Ok((cfg, duration, seed, args.flag("quiet")))
+}
+
+fn main() -> ExitCode {
+    let (cfg, duration, seed, quiet) = match config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("pbx: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pbx: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listen = cfg.listen;
+    let users = cfg.users.len();
+    let r = rt.block_on(async move {
+        let (log_tx, mut log_rx) = mpsc::channel::<String>(1024);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(pbx::run(cfg, seed, Some(log_tx), stop_rx));
+        eprintln!("pbx: listening on udp:{listen}, {users} users");
+        let stop = async {
+            match duration {
+                Some(d) => tokio::time::sleep(d).await,
+                None => {
+                    // SIGINT or SIGTERM stop the PBX cleanly (BYE for calls, call records).
+                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    {
+                        Ok(mut term) => {
+                            tokio::select! {
+                                _ = tokio::signal::ctrl_c() => {}
+                                _ = term.recv() => {}
+                            }
+                        }
+                        Err(_) => {
+                            let _ = tokio::signal::ctrl_c().await;
+                        }
+                    }
+                }
+            }
+        };
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                Some(line) = log_rx.recv() => if !quiet { eprintln!("pbx: {line}") },
+                _ = &mut stop => break,
+            }
+        }
+        let _ = stop_tx.send(true);
+        task.await
+    });
+    match r {
+        Ok(Ok(summary)) => {
+            let answered = summary
+                .records
+                .iter()
+                .filter(|r| r.answer.is_some())
+                .count();
+            eprintln!(
+                "pbx: stopped: {} calls ({answered} answered), {} registrations, {} requests dropped",
+                summary.records.len(),
+                summary.registrations,
+                summary.dropped
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => {
+            eprintln!("pbx: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("pbx: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
