@@ -7,6 +7,8 @@
 //!   with the matching rules of §17.1.3 and §17.2.3.
 
 mod endpoint;
+#[doc(hidden)]
+pub mod fuzzing;
 mod machine;
 mod timer;
 mod wire;

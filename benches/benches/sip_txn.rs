@@ -1,0 +1,202 @@
+//! Full SIP transactions per second, client and server `Transactions` in one process (no
+//! sockets): build the request, send, parse at the server, answer, parse the response at the
+//! client, and run the wait timers out. Also reports the memory held per live transaction.
+
+use std::alloc::System;
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sip_core::header::{CSeq, CallId, From, MaxForwards, To, Via};
+use sip_core::transaction::{Target, TransactionConfig, TransactionEvent, Transactions, Transport};
+use sip_core::{Method, Request, Response, StatusCode, Uri};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+const BATCH: u64 = 1000;
+
+struct Pair {
+    a: Transactions,
+    b: Transactions,
+    to_b: Target,
+    to_a: Target,
+    uri: Uri,
+    from: From,
+    to: To,
+    n: u64,
+    now: Instant,
+}
+
+impl Pair {
+    fn new(transport: Transport) -> Self {
+        let a_addr: SocketAddr = "127.0.0.1:5061".parse().expect("addr");
+        let b_addr: SocketAddr = "127.0.0.1:5062".parse().expect("addr");
+        Self {
+            a: Transactions::new(TransactionConfig::default()),
+            b: Transactions::new(TransactionConfig::default()),
+            to_b: Target {
+                transport,
+                addr: b_addr,
+            },
+            to_a: Target {
+                transport,
+                addr: a_addr,
+            },
+            uri: "sip:bob@127.0.0.1:5062".parse().expect("uri"),
+            from: From::new("sip:alice@127.0.0.1".parse().expect("uri")).with_tag("a1b2c3"),
+            to: To::new("sip:bob@127.0.0.1".parse().expect("uri")),
+            n: 0,
+            now: clock(),
+        }
+    }
+
+    fn request(&mut self, method: Method) -> Request {
+        self.n += 1;
+        let via = Via::new(
+            if self.to_b.transport == Transport::Udp {
+                "UDP"
+            } else {
+                "TCP"
+            },
+            "127.0.0.1",
+            Some(5061),
+            &format!("z9hG4bK{:016x}", self.n),
+        )
+        .expect("via");
+        Request::builder(method.clone(), self.uri.clone())
+            .header(via)
+            .header(MaxForwards(70))
+            .header(self.from.clone())
+            .header(self.to.clone())
+            .header(CallId::new(&format!("{:x}@bench", self.n)).expect("call-id"))
+            .header(CSeq::new(1, method))
+            .build()
+    }
+
+    /// One complete transaction: request, parse, 200, parse, both ends to Terminated on a
+    /// reliable transport (timers K and J are zero) or after the wait timers on UDP.
+    fn transaction(&mut self, method: Method) {
+        let req = self.request(method);
+        self.a.send_request(self.now, req, self.to_b).expect("send");
+        while let Some(t) = self.a.poll_transmit() {
+            self.b.handle_datagram(self.now, self.to_a, t.payload);
+        }
+        while let Some(e) = self.b.poll_event() {
+            if let TransactionEvent::Request { key, request, .. } = e {
+                let resp = Response::builder(&request, StatusCode::OK)
+                    .to_tag("b1")
+                    .build();
+                self.b.send_response(self.now, &key, resp).expect("respond");
+            }
+        }
+        while let Some(t) = self.b.poll_transmit() {
+            self.a.handle_datagram(self.now, self.to_b, t.payload);
+        }
+        while let Some(e) = self.a.poll_event() {
+            black_box(e);
+        }
+    }
+
+    /// Runs every wait timer out (virtual time jumps past 64*T1).
+    fn settle(&mut self) {
+        self.now += Duration::from_secs(40);
+        self.a.handle_timeout(self.now);
+        self.b.handle_timeout(self.now);
+        while self.a.poll_event().is_some() {}
+        while self.b.poll_event().is_some() {}
+        assert!(self.a.is_empty() && self.b.is_empty());
+    }
+}
+
+fn bench_transactions(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sip_txn");
+    g.throughput(Throughput::Elements(BATCH));
+    for (name, method, transport) in [
+        ("non_invite_udp", Method::Options, Transport::Udp),
+        ("non_invite_tcp", Method::Options, Transport::Tcp),
+        ("invite_udp", Method::Invite, Transport::Udp),
+    ] {
+        let mut pair = Pair::new(transport);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                for _ in 0..BATCH {
+                    pair.transaction(method.clone());
+                }
+                pair.settle();
+            });
+        });
+    }
+    g.finish();
+    cpu_time_per_transaction();
+    memory_per_transaction();
+}
+
+/// Transactions per second of on-CPU time of this thread: the bench machine is shared, so
+/// wall time includes time spent descheduled.
+fn cpu_time_per_transaction() {
+    const N: u64 = 50_000;
+    for (name, method, transport) in [
+        ("non_invite_udp", Method::Options, Transport::Udp),
+        ("non_invite_tcp", Method::Options, Transport::Tcp),
+        ("invite_udp", Method::Invite, Transport::Udp),
+    ] {
+        let mut pair = Pair::new(transport);
+        let start = cpu_time::ThreadTime::now();
+        for i in 0..N {
+            pair.transaction(method.clone());
+            if i % BATCH == BATCH - 1 {
+                pair.settle();
+            }
+        }
+        let cpu = start.elapsed();
+        eprintln!(
+            "sip_txn cpu: {name}: {:.0} ns CPU per transaction = {:.0} transactions/s per core",
+            cpu.as_nanos() as f64 / N as f64,
+            N as f64 / cpu.as_secs_f64()
+        );
+    }
+}
+
+/// Bytes held per live transaction: N server INVITE transactions (Proceeding, request kept)
+/// and N client non-INVITE transactions (Trying, request kept for retransmission).
+fn memory_per_transaction() {
+    const N: u64 = 10_000;
+    let mut pair = Pair::new(Transport::Udp);
+    let requests: Vec<Request> = (0..N).map(|_| pair.request(Method::Invite)).collect();
+    let bytes: Vec<_> = requests.iter().map(Request::to_bytes).collect();
+    let region = Region::new(GLOBAL);
+    for b in bytes {
+        pair.b.handle_datagram(pair.now, pair.to_a, b);
+    }
+    while pair.b.poll_event().is_some() {}
+    let server = region.change();
+    let server_held = server.bytes_allocated as i64 - server.bytes_deallocated as i64;
+    let region = Region::new(GLOBAL);
+    for r in requests {
+        let opts = pair.request(Method::Options);
+        black_box(r);
+        pair.a
+            .send_request(pair.now, opts, pair.to_b)
+            .expect("send");
+    }
+    while pair.a.poll_transmit().is_some() {}
+    let client = region.change();
+    let client_held = client.bytes_allocated as i64 - client.bytes_deallocated as i64;
+    eprintln!(
+        "sip_txn memory: {} B per live INVITE server transaction (incl. the received request \
+         buffer), {} B per live non-INVITE client transaction (incl. the request bytes)",
+        server_held / N as i64,
+        client_held / N as i64,
+    );
+}
+
+#[expect(clippy::disallowed_methods, reason = "a bench needs an origin instant")]
+fn clock() -> Instant {
+    Instant::now()
+}
+
+criterion_group!(benches, bench_transactions);
+criterion_main!(benches);
