@@ -1,0 +1,241 @@
+//! SIP message layer: telox sip-core side by side with rsip 0.4 and ezk-sip-types 0.6 on the
+//! same bytes (sip-core/tests/data/sip: an INVITE with SDP, its 200 OK, a REGISTER with
+//! Authorization).
+//!
+//! Workloads per message:
+//! - `parse_index`: bytes -> message with its header section indexed (what each crate does
+//!   before a header is looked at; rsip and ezk type the start line and split headers).
+//! - `parse_typed`: parse + typed Via, From, To, CSeq, Call-ID, Contact.
+//! - `serialize`: a parsed message back to wire bytes (telox: `to_builder().build()`, which
+//!   re-emits every header; rsip: `to_string`; ezk: print line + headers + body).
+//!
+//! Run: `cargo bench -p telox-benches --bench sip -- --warm-up-time 1 --measurement-time 3`
+
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "a bench aborts on bad input: the inputs are fixed"
+)]
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+
+use bytes::Bytes;
+use std::time::Duration;
+
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sip_core::Message;
+use sip_core::header::{CSeq, CallId, Contact, From, To, Via};
+
+const INVITE: &[u8] = include_bytes!("../../sip-core/tests/data/sip/invite.sip");
+const OK: &[u8] = include_bytes!("../../sip-core/tests/data/sip/ok.sip");
+const REGISTER: &[u8] = include_bytes!("../../sip-core/tests/data/sip/register.sip");
+
+const MESSAGES: [(&str, &[u8]); 3] = [("invite", INVITE), ("ok", OK), ("register", REGISTER)];
+
+// ---------------------------------------------------------------- telox
+
+fn telox_parse(wire: &Bytes) -> Message {
+    Message::parse(wire.clone()).unwrap()
+}
+
+fn telox_typed(wire: &Bytes) -> usize {
+    let m = Message::parse(wire.clone()).unwrap();
+    let h = m.headers();
+    let via = h.get::<Via>().unwrap().unwrap();
+    let from = h.get::<From>().unwrap().unwrap();
+    let to = h.get::<To>().unwrap().unwrap();
+    let cseq = h.get::<CSeq>().unwrap().unwrap();
+    let call_id = h.get::<CallId>().unwrap().unwrap();
+    let contact = h.get::<Contact>().unwrap().unwrap();
+    via.branch().map_or(0, str::len)
+        + from.tag().map_or(0, str::len)
+        + to.uri().host().len()
+        + cseq.seq() as usize
+        + call_id.as_str().len()
+        + contact.uri().map_or(0, |u| u.host().len())
+}
+
+fn telox_serialize(m: &Message) -> Bytes {
+    match m {
+        Message::Request(r) => r.to_builder().build().to_bytes(),
+        Message::Response(r) => r.to_builder().build().to_bytes(),
+    }
+}
+
+// ---------------------------------------------------------------- rsip
+
+fn rsip_parse(wire: &Bytes) -> rsip::SipMessage {
+    rsip::SipMessage::try_from(wire.as_ref()).unwrap()
+}
+
+fn rsip_typed(wire: &Bytes) -> usize {
+    use rsip::prelude::*;
+    let m = rsip::SipMessage::try_from(wire.as_ref()).unwrap();
+    let via = m.via_header().unwrap().typed().unwrap();
+    let from = m.from_header().unwrap().typed().unwrap();
+    let to = m.to_header().unwrap().typed().unwrap();
+    let cseq = m.cseq_header().unwrap().typed().unwrap();
+    let call_id = m.call_id_header().unwrap().value().len();
+    let contact = m.contact_header().unwrap().typed().unwrap();
+    via.branch().map_or(0, |b| b.to_string().len())
+        + from.tag().map_or(0, |t| t.to_string().len())
+        + to.uri.host_with_port.to_string().len()
+        + cseq.seq as usize
+        + call_id
+        + contact.uri.host_with_port.to_string().len()
+}
+
+fn rsip_serialize(m: &rsip::SipMessage) -> String {
+    m.to_string()
+}
+
+// ---------------------------------------------------------------- ezk-sip-types
+
+struct EzkMessage {
+    line: ezk_sip_types::msg::MessageLine,
+    headers: ezk_sip_types::Headers,
+    body: Bytes,
+}
+
+/// Parses a datagram the way ezk-sip-core's transport layer does: PullParser for the lines,
+/// MessageLine for the first, Line + Headers::insert for the rest.
+fn ezk_parse(wire: &Bytes) -> EzkMessage {
+    use ezk_sip_types::msg::{Line, MessageLine, PullParser};
+    use ezk_sip_types::parse::Parse;
+    let mut parser = PullParser::new(wire, 0);
+    let first = parser.next().unwrap().unwrap();
+    let (_, line) = MessageLine::parse(wire)(std::str::from_utf8(first).unwrap()).unwrap();
+    let mut headers = ezk_sip_types::Headers::with_capacity(16);
+    for l in &mut parser {
+        let l = l.unwrap();
+        let (_, line) = Line::parse(wire, std::str::from_utf8(l).unwrap()).unwrap();
+        headers.insert(line.name, line.value);
+    }
+    let body = wire.slice(parser.head_end()..);
+    EzkMessage {
+        line,
+        headers,
+        body,
+    }
+}
+
+fn ezk_typed(wire: &Bytes) -> usize {
+    use ezk_sip_types::Name;
+    use ezk_sip_types::header::typed::{CSeq, CallID, Contact, FromTo, Via};
+    let m = ezk_parse(wire);
+    let via = m.headers.get_named::<Via>().unwrap();
+    let from = m.headers.get::<FromTo>(Name::FROM).unwrap();
+    let to = m.headers.get::<FromTo>(Name::TO).unwrap();
+    let cseq = m.headers.get_named::<CSeq>().unwrap();
+    let call_id = m.headers.get_named::<CallID>().unwrap();
+    let contact = m.headers.get_named::<Contact>().unwrap();
+    via.params.get_val("branch").map_or(0, |b| b.len())
+        + from.tag.map_or(0, |t| t.len())
+        + usize::from(to.uri.uri.host_port.port.is_some())
+        + cseq.cseq as usize
+        + call_id.0.len()
+        + usize::from(contact.uri.uri.host_port.port.is_some())
+}
+
+fn ezk_serialize(m: &EzkMessage) -> String {
+    use ezk_sip_types::print::AppendCtx;
+    let mut out = String::with_capacity(1024);
+    let _ = write!(out, "{}\r\n", m.line.default_print_ctx());
+    for (name, value) in m.headers.iter() {
+        let _ = write!(out, "{}: {value}\r\n", name.as_print_str());
+    }
+    out.push_str("\r\n");
+    out.push_str(std::str::from_utf8(&m.body).unwrap_or_default());
+    out
+}
+
+// ---------------------------------------------------------------- CPU-time measurement
+
+/// On-CPU time of the bench thread. The bench machine is shared (2 cores, many processes),
+/// so wall time per iteration includes time the thread sat descheduled; thread CPU time does
+/// not. `cpu/` groups use it, `sip/` groups use criterion's wall time.
+struct ThreadCpu;
+
+static WALL: WallTime = WallTime;
+
+impl Measurement for ThreadCpu {
+    type Intermediate = cpu_time::ThreadTime;
+    type Value = Duration;
+
+    fn start(&self) -> Self::Intermediate {
+        cpu_time::ThreadTime::now()
+    }
+    fn end(&self, i: Self::Intermediate) -> Self::Value {
+        i.elapsed()
+    }
+    fn add(&self, v1: &Self::Value, v2: &Self::Value) -> Self::Value {
+        *v1 + *v2
+    }
+    fn zero(&self) -> Self::Value {
+        Duration::ZERO
+    }
+    fn to_f64(&self, value: &Self::Value) -> f64 {
+        value.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        WALL.formatter()
+    }
+}
+
+// ---------------------------------------------------------------- groups
+
+fn bench(c: &mut Criterion) {
+    workloads(c, "sip");
+}
+
+fn bench_cpu(c: &mut Criterion<ThreadCpu>) {
+    workloads(c, "cpu");
+}
+
+fn workloads<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
+    for (name, wire) in MESSAGES {
+        let wire = Bytes::from_static(wire);
+
+        let mut g = c.benchmark_group(format!("{prefix}/parse_index/{name}"));
+        g.throughput(Throughput::Bytes(wire.len() as u64));
+        g.bench_function("telox", |b| b.iter(|| telox_parse(black_box(&wire))));
+        g.bench_function("rsip", |b| b.iter(|| rsip_parse(black_box(&wire))));
+        g.bench_function("ezk-sip-types", |b| b.iter(|| ezk_parse(black_box(&wire))));
+        g.finish();
+
+        let mut g = c.benchmark_group(format!("{prefix}/parse_typed/{name}"));
+        g.throughput(Throughput::Bytes(wire.len() as u64));
+        g.bench_function("telox", |b| b.iter(|| telox_typed(black_box(&wire))));
+        g.bench_function("rsip", |b| b.iter(|| rsip_typed(black_box(&wire))));
+        g.bench_function("ezk-sip-types", |b| b.iter(|| ezk_typed(black_box(&wire))));
+        g.finish();
+
+        let ours = telox_parse(&wire);
+        let theirs = rsip_parse(&wire);
+        let ezk = ezk_parse(&wire);
+        let mut g = c.benchmark_group(format!("{prefix}/serialize/{name}"));
+        g.throughput(Throughput::Bytes(wire.len() as u64));
+        g.bench_function("telox", |b| b.iter(|| telox_serialize(black_box(&ours))));
+        g.bench_function("telox-unmodified", |b| {
+            b.iter(|| black_box(&ours).to_bytes())
+        });
+        g.bench_function("rsip", |b| b.iter(|| rsip_serialize(black_box(&theirs))));
+        g.bench_function("ezk-sip-types", |b| {
+            b.iter(|| ezk_serialize(black_box(&ezk)))
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_group! {
+    name = benches_cpu;
+    config = Criterion::default().with_measurement(ThreadCpu);
+    targets = bench_cpu
+}
+criterion_main!(benches, benches_cpu);

@@ -1,0 +1,278 @@
+//! `sip-lint`: checks one SIP message the way a telox UAS would before answering it.
+//!
+//! ```text
+//! sip-lint [--json] FILE      (FILE may be `-` for stdin)
+//! ```
+//!
+//! Prints what it found (the start line, the typed core headers, notes on things a peer
+//! may dislike), then as its last line `valid` or `invalid: <reason>`; exit status 0 or 1
+//! (2 for a usage or I/O error). With `--json` the parsed structure is printed as one JSON
+//! object before the verdict. Line ends may be CRLF or bare LF (files edited by hand).
+
+use std::io::{Read as _, Write as _};
+use std::process::ExitCode;
+
+use bytes::Bytes;
+use serde_json::{Map, Value, json};
+use sip_core::header::{
+    CSeq, CallId, Contact, ContentLength, ContentType, From, Header, MaxForwards, NameAddr, To, Via,
+};
+use sip_core::{Headers, Message, Scheme, Uri};
+
+fn main() -> ExitCode {
+    let mut json_out = false;
+    let mut file = None;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--json" => json_out = true,
+            "-h" | "--help" => {
+                println!("usage: sip-lint [--json] FILE|-");
+                return ExitCode::SUCCESS;
+            }
+            _ if file.is_none() => file = Some(arg),
+            _ => {
+                eprintln!("usage: sip-lint [--json] FILE|-");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Some(file) = file else {
+        eprintln!("usage: sip-lint [--json] FILE|-");
+        return ExitCode::from(2);
+    };
+    let data = if file == "-" {
+        let mut v = Vec::new();
+        std::io::stdin().read_to_end(&mut v).map(|_| v)
+    } else {
+        std::fs::read(&file)
+    };
+    let data = match data {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("sip-lint: {file}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (lines, verdict) = lint(Bytes::from(data), json_out);
+    // A closed pipe (`sip-lint x | head`) is not an error of the message.
+    let mut out = std::io::stdout().lock();
+    for l in &lines {
+        let _ = writeln!(out, "{l}");
+    }
+    match verdict {
+        Ok(()) => {
+            let _ = writeln!(out, "valid");
+            ExitCode::SUCCESS
+        }
+        Err(reason) => {
+            let _ = writeln!(out, "invalid: {reason}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The report lines and the verdict for one message.
+fn lint(data: Bytes, json_out: bool) -> (Vec<String>, Result<(), String>) {
+    let mut lines = Vec::new();
+    let msg = match Message::parse(data) {
+        Ok(m) => m,
+        Err(e) => {
+            return (
+                lines,
+                Err(format!("{e} (a UAS answers {})", e.status_code())),
+            );
+        }
+    };
+    if json_out {
+        lines.push(to_json(&msg).to_string());
+    } else {
+        lines.extend(summary(&msg));
+    }
+    lines.extend(notes(&msg));
+    let verdict = msg
+        .validate()
+        .map_err(|e| format!("{e} (a UAS answers {})", e.status_code()));
+    (lines, verdict)
+}
+
+fn summary(msg: &Message) -> Vec<String> {
+    let mut out = Vec::new();
+    match msg {
+        Message::Request(r) => out.push(format!("request {} {}", r.method(), r.uri())),
+        Message::Response(r) => out.push(format!("response {} {}", r.status(), r.reason())),
+    }
+    let h = msg.headers();
+    out.push(format!(
+        "{} header lines, body {} bytes",
+        h.len(),
+        msg.body().len()
+    ));
+    for (i, via) in h.get_all::<Via>().enumerate() {
+        out.push(match via {
+            Ok(v) => format!(
+                "via[{i}] {} {} branch={}",
+                v.transport(),
+                v.host(),
+                v.branch().unwrap_or("-")
+            ),
+            Err(e) => format!("via[{i}] malformed: {e}"),
+        });
+    }
+    for (label, v) in [("from", addr::<From>(h)), ("to", addr::<To>(h))] {
+        if let Some(v) = v {
+            out.push(format!("{label} {v}"));
+        }
+    }
+    if let Some(Ok(c)) = h.get::<CSeq>() {
+        out.push(format!("cseq {} {}", c.seq(), c.method()));
+    }
+    if let Some(Ok(c)) = h.get::<CallId>() {
+        out.push(format!("call-id {c}"));
+    }
+    out
+}
+
+fn addr<H: Header + std::ops::Deref<Target = NameAddr>>(h: &Headers) -> Option<String> {
+    Some(match h.get::<H>()? {
+        Ok(a) => format!("{} tag={}", a.uri(), a.tag().unwrap_or("-")),
+        Err(e) => format!("malformed: {e}"),
+    })
+}
+
+/// Things that are valid but that a UAS answers with an error or a peer may reject.
+fn notes(msg: &Message) -> Vec<String> {
+    let mut out = Vec::new();
+    let h = msg.headers();
+    if let Message::Request(r) = msg {
+        if !r.uri().is_sip() && r.uri().scheme() != Scheme::Tel {
+            out.push(format!(
+                "note: request-uri scheme {} is not sip/sips/tel (416)",
+                r.uri().scheme_str()
+            ));
+        }
+        if h.get::<MaxForwards>().is_none() {
+            out.push("note: no Max-Forwards (RFC 3261 §8.1.1.6)".to_owned());
+        }
+        if let Some(Ok(v)) = h.get::<Via>()
+            && !v.has_rfc3261_branch()
+        {
+            out.push("note: top Via branch lacks the z9hG4bK cookie (RFC 2543 peer)".to_owned());
+        }
+    }
+    if !h.contains(sip_core::HeaderName::ContentLength) {
+        out.push("note: no Content-Length (required on TCP/TLS, RFC 3261 §18.3)".to_owned());
+    }
+    out
+}
+
+fn uri_json(u: &Uri) -> Value {
+    let params: Map<String, Value> = u
+        .params()
+        .map(|p| (p.name.to_owned(), p.value.map_or(Value::Null, |v| json!(v))))
+        .collect();
+    json!({
+        "uri": u.as_str(),
+        "scheme": u.scheme_str(),
+        "user": u.user(),
+        "host": u.host(),
+        "port": u.port(),
+        "params": params,
+        "headers": u.headers(),
+    })
+}
+
+fn name_addr_json(a: &NameAddr) -> Value {
+    let params: Map<String, Value> = a
+        .params()
+        .iter()
+        .map(|p| (p.name.to_owned(), p.value.map_or(Value::Null, |v| json!(v))))
+        .collect();
+    json!({
+        "display_name": a.display_name(),
+        "uri": uri_json(a.uri()),
+        "tag": a.tag(),
+        "params": params,
+    })
+}
+
+fn typed<H: Header>(h: &Headers, f: impl Fn(&H) -> Value) -> Value {
+    match h.get::<H>() {
+        None => Value::Null,
+        Some(Ok(v)) => f(&v),
+        Some(Err(e)) => json!({ "error": e.to_string() }),
+    }
+}
+
+fn to_json(msg: &Message) -> Value {
+    let h = msg.headers();
+    let mut o = Map::new();
+    match msg {
+        Message::Request(r) => {
+            o.insert("kind".into(), json!("request"));
+            o.insert("method".into(), json!(r.method().as_str()));
+            o.insert("request_uri".into(), uri_json(&r.uri()));
+        }
+        Message::Response(r) => {
+            o.insert("kind".into(), json!("response"));
+            o.insert("status".into(), json!(r.status().0));
+            o.insert("reason".into(), json!(r.reason()));
+        }
+    }
+    let vias: Vec<Value> = h
+        .get_all::<Via>()
+        .map(|v| match v {
+            Ok(v) => json!({
+                "transport": v.transport(),
+                "host": v.host(),
+                "port": v.port(),
+                "branch": v.branch(),
+                "received": v.received(),
+                "rport": v.params().get("rport").map(|p| p.unwrap_or("")),
+            }),
+            Err(e) => json!({ "error": e.to_string() }),
+        })
+        .collect();
+    o.insert("via".into(), Value::Array(vias));
+    o.insert("from".into(), typed::<From>(h, |a| name_addr_json(a)));
+    o.insert("to".into(), typed::<To>(h, |a| name_addr_json(a)));
+    o.insert("call_id".into(), typed::<CallId>(h, |c| json!(c.as_str())));
+    o.insert(
+        "cseq".into(),
+        typed::<CSeq>(
+            h,
+            |c| json!({ "seq": c.seq(), "method": c.method().as_str() }),
+        ),
+    );
+    o.insert(
+        "max_forwards".into(),
+        typed::<MaxForwards>(h, |m| json!(m.0)),
+    );
+    let contacts: Vec<Value> = h
+        .get_all::<Contact>()
+        .map(|c| match c {
+            Ok(Contact::Wildcard) => json!("*"),
+            Ok(Contact::Addr(a)) => {
+                let mut v = name_addr_json(&a);
+                if let Some(obj) = v.as_object_mut() {
+                    let c = Contact::Addr(a.clone());
+                    obj.insert("expires".into(), json!(c.expires()));
+                    obj.insert("q".into(), json!(c.q().map(|q| f64::from(q) / 1000.0)));
+                }
+                v
+            }
+            Err(e) => json!({ "error": e.to_string() }),
+        })
+        .collect();
+    o.insert("contact".into(), Value::Array(contacts));
+    o.insert(
+        "content_type".into(),
+        typed::<ContentType>(h, |c| json!(c.to_string())),
+    );
+    o.insert(
+        "content_length".into(),
+        typed::<ContentLength>(h, |c| json!(c.0)),
+    );
+    o.insert("header_count".into(), json!(h.len()));
+    o.insert("body_length".into(), json!(msg.body().len()));
+    Value::Object(o)
+}
