@@ -32,6 +32,11 @@ use crate::transaction::{
 };
 use crate::uri::Uri;
 
+mod register;
+
+use register::Registration;
+pub use register::RegistrationId;
+
 /// Identifies one call leg of a [`UserAgent`].
 #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub struct LegId(pub u64);
@@ -158,6 +163,25 @@ pub enum UaEvent {
         /// The request.
         request: Request,
     },
+    /// A registration succeeded (or was refreshed); `expires` is the granted interval.
+    Registered {
+        /// The registration.
+        id: RegistrationId,
+        /// Seconds granted by the registrar.
+        expires: u32,
+    },
+    /// A REGISTER failed (final status, 408 on timeout); it is retried in 30 s.
+    RegistrationFailed {
+        /// The registration.
+        id: RegistrationId,
+        /// The status.
+        status: u16,
+    },
+    /// The binding was removed after [`UserAgent::unregister`].
+    Unregistered {
+        /// The registration.
+        id: RegistrationId,
+    },
     /// A final response to a request sent with [`UserAgent::request`] or
     /// [`UserAgent::send_request`] (408 synthesised on timeout is reported as `status`).
     Response {
@@ -205,6 +229,7 @@ pub struct UserAgent {
     transmits: VecDeque<Transmit>,
     /// Requests delivered to the application, awaiting [`UserAgent::respond`].
     pending_requests: HashMap<TransactionKey, Request>,
+    registrations: HashMap<RegistrationId, Registration>,
 }
 
 #[derive(Clone, Debug)]
@@ -219,6 +244,8 @@ enum Purpose {
     App,
     /// A CANCEL we sent.
     Cancel,
+    /// A REGISTER of this registration.
+    Register(RegistrationId),
 }
 
 #[derive(Debug)]
@@ -286,6 +313,7 @@ impl UserAgent {
             events: VecDeque::new(),
             transmits: VecDeque::new(),
             pending_requests: HashMap::new(),
+            registrations: HashMap::new(),
         }
     }
 
@@ -610,6 +638,7 @@ impl UserAgent {
         for id in legs {
             self.leg_timers(now, id);
         }
+        self.registration_timers(now);
         self.flush();
     }
 
@@ -632,7 +661,9 @@ impl UserAgent {
                 l.glare_retry.as_ref().map(|g| g.0),
             ]
         });
-        legs.chain([self.txns.poll_timeout()]).flatten().min()
+        legs.chain([self.txns.poll_timeout(), self.registration_deadline()])
+            .flatten()
+            .min()
     }
 }
 
@@ -661,7 +692,7 @@ impl UserAgent {
                 }
                 TransactionEvent::StrayResponse { response, .. } => self.on_stray(&response),
                 TransactionEvent::Terminated { key, reason } => {
-                    self.on_terminated(&key, reason);
+                    self.on_terminated(now, &key, reason);
                 }
             }
         }
@@ -861,6 +892,7 @@ impl UserAgent {
                 }
             }
             Purpose::Cancel => {}
+            Purpose::Register(id) => self.on_register_response(now, id, &response),
             Purpose::App => {
                 if status < 200 {
                     return;
@@ -1010,7 +1042,7 @@ impl UserAgent {
         }
     }
 
-    fn on_terminated(&mut self, key: &TransactionKey, reason: Termination) {
+    fn on_terminated(&mut self, now: Instant, key: &TransactionKey, reason: Termination) {
         let Some((leg_id, purpose)) = self.by_txn.remove(key) else {
             return;
         };
@@ -1032,6 +1064,7 @@ impl UserAgent {
                     self.end_leg(leg_id);
                 }
             }
+            Purpose::Register(id) if failed => self.register_failed(now, id, 408),
             Purpose::Bye if failed => {
                 self.events.push_back(UaEvent::Ended {
                     leg: leg_id,

@@ -1,0 +1,289 @@
+//! The registration client of the user agent (RFC 3261 §10.2): register, refresh before
+//! expiry, answer digest challenges, follow 423 Min-Expires, unregister.
+
+use std::time::{Duration, Instant};
+
+use super::{Purpose, UaError, UaEvent, UserAgent};
+use crate::auth::{Challenge, ChallengeKind};
+use crate::header::{CSeq, CallId, Contact, Expires, From, HeaderName, MaxForwards, To};
+use crate::msg::{Method, Request, Response};
+use crate::transaction::Target;
+use crate::uri::Uri;
+
+/// Identifies one registration of a [`UserAgent`].
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct RegistrationId(pub u64);
+
+/// Retry delay after a failed registration.
+const RETRY_AFTER: Duration = Duration::from_secs(30);
+
+#[derive(Debug)]
+pub(super) struct Registration {
+    registrar: Uri,
+    aor: Uri,
+    target: Target,
+    /// Requested expiry in seconds (0 while unregistering).
+    expires: u32,
+    call_id: String,
+    from_tag: String,
+    cseq: u32,
+    auth_tries: u8,
+    /// The Authorization value for the last challenge, re-sent with each refresh.
+    authorization: Option<(ChallengeKind, Challenge)>,
+    /// When to send the next REGISTER (refresh or retry).
+    next: Option<Instant>,
+    in_flight: bool,
+    unregistering: bool,
+}
+
+impl UserAgent {
+    /// Registers `aor` with our Contact at `registrar` (the REGISTER Request-URI), sent to
+    /// `target`, asking for `expires` seconds; refreshes before expiry until
+    /// [`UserAgent::unregister`]. Results come as [`UaEvent::Registered`] and
+    /// [`UaEvent::RegistrationFailed`].
+    ///
+    /// # Errors
+    /// [`UaError::BadUri`], [`UaError::Transaction`].
+    pub fn register(
+        &mut self,
+        now: Instant,
+        registrar: Uri,
+        aor: Uri,
+        target: Target,
+        expires: u32,
+    ) -> Result<RegistrationId, UaError> {
+        let id = RegistrationId(self.next_leg);
+        self.next_leg += 1;
+        // RFC 3261 §10.2: "A UA SHOULD use the same Call-ID for all registrations during a
+        // single boot cycle" towards one registrar.
+        let call_id = format!(
+            "{}@{}",
+            self.token(16),
+            super::host_of(self.config.local_addr)
+        );
+        let from_tag = self.token(8);
+        let reg = Registration {
+            registrar,
+            aor,
+            target,
+            expires,
+            call_id,
+            from_tag,
+            cseq: 0,
+            auth_tries: 0,
+            authorization: None,
+            next: None,
+            in_flight: false,
+            unregistering: false,
+        };
+        self.registrations.insert(id, reg);
+        self.send_register(now, id)?;
+        Ok(id)
+    }
+
+    /// Removes our binding (REGISTER with `Expires: 0`); [`UaEvent::Unregistered`] follows.
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`] for an unknown registration, [`UaError::Transaction`].
+    pub fn unregister(&mut self, now: Instant, id: RegistrationId) -> Result<(), UaError> {
+        let reg = self.registrations.get_mut(&id).ok_or(UaError::NoSuchLeg)?;
+        reg.unregistering = true;
+        reg.expires = 0;
+        reg.auth_tries = 0;
+        self.send_register(now, id)
+    }
+
+    pub(super) fn send_register(
+        &mut self,
+        now: Instant,
+        id: RegistrationId,
+    ) -> Result<(), UaError> {
+        let via = self.via()?;
+        let contact = self.contact_uri()?;
+        let auth = match self
+            .registrations
+            .get(&id)
+            .and_then(|r| r.authorization.clone())
+        {
+            Some((kind, challenge)) => {
+                let uri = self.registrations.get(&id).map(|r| r.registrar.to_string());
+                match (self.digest.as_mut(), uri) {
+                    (Some(d), Some(uri)) => d
+                        .authorize(&challenge, "REGISTER", &uri)
+                        .ok()
+                        .map(|c| (kind.credentials_header(), c.to_string())),
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+        self.send_register_with(now, id, via, contact, auth)
+    }
+
+    fn send_register_with(
+        &mut self,
+        now: Instant,
+        id: RegistrationId,
+        via: crate::header::Via,
+        contact: Uri,
+        auth: Option<(&'static str, String)>,
+    ) -> Result<(), UaError> {
+        let reg = self.registrations.get_mut(&id).ok_or(UaError::NoSuchLeg)?;
+        reg.cseq = reg.cseq.wrapping_add(1);
+        let mut b = Request::builder(Method::Register, reg.registrar.clone())
+            .header(via)
+            .header(MaxForwards(70))
+            .header(From::new(reg.aor.clone()).with_tag(&reg.from_tag))
+            .header(To::new(reg.aor.clone()))
+            .header(CallId::new(&reg.call_id).map_err(|_| UaError::BadUri)?)
+            .header(CSeq::new(reg.cseq, Method::Register))
+            .header(Contact::new(contact))
+            .header(Expires(reg.expires));
+        if let Some((name, value)) = auth {
+            b = b.raw_header(name, &value).map_err(|_| UaError::BadUri)?;
+        }
+        let target = reg.target;
+        reg.in_flight = true;
+        reg.next = None;
+        let key = self.txns.send_request(now, b.build(), target)?;
+        self.by_txn
+            .insert(key, (super::LegId(0), Purpose::Register(id)));
+        self.flush();
+        Ok(())
+    }
+
+    pub(super) fn on_register_response(
+        &mut self,
+        now: Instant,
+        id: RegistrationId,
+        response: &Response,
+    ) {
+        let status = response.status().as_u16();
+        if status < 200 {
+            return;
+        }
+        let contact = self.contact_uri().ok();
+        let Some(reg) = self.registrations.get_mut(&id) else {
+            return;
+        };
+        reg.in_flight = false;
+        match status {
+            200..=299 => {
+                reg.auth_tries = 0;
+                if reg.unregistering {
+                    self.registrations.remove(&id);
+                    self.events.push_back(UaEvent::Unregistered { id });
+                    return;
+                }
+                // The granted expiry: our Contact's expires param, else Expires, else ours.
+                let ours = contact.as_ref().map(Uri::as_str);
+                let from_contact = response
+                    .header_all::<Contact>()
+                    .filter_map(Result::ok)
+                    .find(|c| c.uri().map(Uri::as_str) == ours)
+                    .and_then(|c| c.expires());
+                let from_header = match response.header::<Expires>() {
+                    Some(Ok(e)) => Some(e.0),
+                    _ => None,
+                };
+                let granted = from_contact.or(from_header).unwrap_or(reg.expires);
+                // Refresh early enough for a full transaction timeout (Timer F, 64*T1)
+                // to fit before expiry: at most half the interval before.
+                let margin = u64::from(granted / 2).min(32);
+                reg.next = Some(now + Duration::from_secs(u64::from(granted) - margin));
+                self.events.push_back(UaEvent::Registered {
+                    id,
+                    expires: granted,
+                });
+            }
+            401 | 407 if reg.auth_tries < 2 => {
+                let kind = if status == 407 {
+                    ChallengeKind::Proxy
+                } else {
+                    ChallengeKind::Www
+                };
+                let name = if status == 407 {
+                    HeaderName::ProxyAuthenticate
+                } else {
+                    HeaderName::WwwAuthenticate
+                };
+                let challenges: Vec<Challenge> = response
+                    .headers()
+                    .named(name)
+                    .filter_map(|h| h.value_str())
+                    .filter_map(|v| Challenge::parse(v).ok())
+                    .collect();
+                match (Challenge::select(&challenges), self.digest.is_some()) {
+                    (Some(c), true) => {
+                        reg.authorization = Some((kind, c.clone()));
+                        reg.auth_tries += 1;
+                        if self.send_register(now, id).is_err() {
+                            self.register_failed(now, id, status);
+                        }
+                    }
+                    _ => self.register_failed(now, id, status),
+                }
+            }
+            423 => {
+                // RFC 3261 §10.2.8: retry with at least the Min-Expires value.
+                let min = response
+                    .headers()
+                    .named_str("Min-Expires")
+                    .next()
+                    .and_then(|h| h.value_str())
+                    .and_then(|v| v.trim().parse::<u32>().ok());
+                match min {
+                    Some(min) if min > reg.expires => {
+                        reg.expires = min;
+                        if self.send_register(now, id).is_err() {
+                            self.register_failed(now, id, 423);
+                        }
+                    }
+                    _ => self.register_failed(now, id, 423),
+                }
+            }
+            _ => self.register_failed(now, id, status),
+        }
+    }
+
+    pub(super) fn register_failed(&mut self, now: Instant, id: RegistrationId, status: u16) {
+        let Some(reg) = self.registrations.get_mut(&id) else {
+            return;
+        };
+        reg.in_flight = false;
+        reg.auth_tries = 0;
+        if reg.unregistering {
+            self.registrations.remove(&id);
+            self.events.push_back(UaEvent::Unregistered { id });
+            return;
+        }
+        reg.next = Some(now + RETRY_AFTER);
+        self.events
+            .push_back(UaEvent::RegistrationFailed { id, status });
+    }
+
+    pub(super) fn registration_timers(&mut self, now: Instant) {
+        let due: Vec<RegistrationId> = self
+            .registrations
+            .iter()
+            .filter(|(_, r)| !r.in_flight && r.next.is_some_and(|n| n <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            if let Some(r) = self.registrations.get_mut(&id) {
+                r.auth_tries = 0;
+            }
+            if self.send_register(now, id).is_err() {
+                self.register_failed(now, id, 503);
+            }
+        }
+    }
+
+    pub(super) fn registration_deadline(&self) -> Option<Instant> {
+        self.registrations
+            .values()
+            .filter(|r| !r.in_flight)
+            .filter_map(|r| r.next)
+            .min()
+    }
+}
