@@ -1,7 +1,7 @@
 //! Replays fuzz/corpus/sip_endpoint through the endpoint harness on stable, whole and in
 //! truncated prefixes.
 
-#![allow(clippy::unwrap_used, reason = "test helpers outside #[test] fns")]
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers outside #[test] fns")]
 
 use std::path::Path;
 use std::time::Instant;
