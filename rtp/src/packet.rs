@@ -575,10 +575,10 @@ impl RtpHeader {
             });
         };
         let h = self.write_to(out)?;
-        out[h..h + payload.len()].copy_from_slice(payload);
-        let pad = &mut out[h + payload.len()..];
-        pad.fill(0);
-        if let Some(last) = pad.last_mut() {
+        let (body, pad) = out[h..].split_at_mut(payload.len());
+        body.copy_from_slice(payload);
+        if let Some((last, zeros)) = pad.split_last_mut() {
+            zeros.fill(0);
             *last = self.padding;
         }
         Ok(need)

@@ -108,10 +108,13 @@ impl<'a> RtcpPacket<'a> {
     /// [`RtcpError`] for a bad version, a length past the end, invalid padding, or a body that
     /// does not match its type's layout or count.
     pub fn parse(buf: &'a [u8]) -> Result<(Self, usize), RtcpError> {
-        Self::parse_at(buf, 0)
+        Self::parse_at(buf, 0, false)
     }
 
-    fn parse_at(whole: &'a [u8], at: usize) -> Result<(Self, usize), RtcpError> {
+    /// Parses the packet at `at`; `validated` skips re-walking repeated items that a previous
+    /// parse of the same bytes already checked (the compound iterator).
+    #[inline]
+    fn parse_at(whole: &'a [u8], at: usize, validated: bool) -> Result<(Self, usize), RtcpError> {
         let buf = whole.get(at..).unwrap_or_default();
         let Some(h) = buf.first_chunk::<HEADER_LEN>() else {
             return Err(RtcpError::Truncated {
@@ -153,6 +156,9 @@ impl<'a> RtcpPacket<'a> {
                 ReceiverReport::parse_body(count, body)
                     .ok_or_else(|| malformed("receiver report shorter than its report count"))?,
             ),
+            pt::SDES if validated => Self::SourceDescription(SourceDescription {
+                chunks: List::Wire(body),
+            }),
             pt::SDES => Self::SourceDescription(
                 SourceDescription::parse_body(count, body)
                     .ok_or_else(|| malformed("sdes chunks do not match the source count"))?,
@@ -307,7 +313,7 @@ pub fn parse_compound(buf: &[u8], validation: Validation) -> Result<Compound<'_>
         {
             return Err(RtcpError::BadPadding { at });
         }
-        let (p, len) = RtcpPacket::parse_at(buf, at)?;
+        let (p, len) = RtcpPacket::parse_at(buf, at, false)?;
         if at == 0
             && validation == Validation::Compound
             && !matches!(
@@ -317,8 +323,8 @@ pub fn parse_compound(buf: &[u8], validation: Validation) -> Result<Compound<'_>
         {
             return Err(RtcpError::FirstNotReport(p.packet_type()));
         }
-        if let RtcpPacket::SourceDescription(s) = &p {
-            cname |= s.chunks.iter().any(|c| c.cname().is_some());
+        if !cname && let RtcpPacket::SourceDescription(s) = &p {
+            cname = s.chunks.iter().any(|c| c.cname().is_some());
         }
         at += len;
     }
@@ -339,7 +345,7 @@ impl<'a> Iterator for Compound<'a> {
     type Item = RtcpPacket<'a>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let (p, len) = RtcpPacket::parse_at(self.buf, self.at).ok()?;
+        let (p, len) = RtcpPacket::parse_at(self.buf, self.at, true).ok()?;
         self.at += len;
         Some(p)
     }

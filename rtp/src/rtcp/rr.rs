@@ -87,6 +87,7 @@ pub struct ReceiverReport<'a> {
 }
 
 impl<'a> ReceiverReport<'a> {
+    #[inline]
     pub(super) fn parse_body(count: u8, body: &'a [u8]) -> Option<Self> {
         let ssrc = Ssrc(u32_at(body, 0)?);
         let end = 4 + usize::from(count) * ReportBlock::LEN;

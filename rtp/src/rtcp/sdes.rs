@@ -157,6 +157,7 @@ impl<'a> WireItem<'a> for SdesItem<'a> {
 
 impl<'a> SdesChunk<'a> {
     /// The CNAME of this chunk, if it has one.
+    #[inline]
     pub fn cname(&self) -> Option<&'a [u8]> {
         self.items.iter().find_map(|i| match i {
             SdesItem::Cname(c) => Some(c),
@@ -208,6 +209,7 @@ impl<'a> SourceDescription<'a> {
         }
     }
 
+    #[inline]
     pub(super) fn parse_body(count: u8, body: &'a [u8]) -> Option<Self> {
         Some(Self {
             chunks: List::validate(body, Some(usize::from(count)))?,

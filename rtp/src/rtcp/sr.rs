@@ -30,6 +30,7 @@ pub struct SenderReport<'a> {
 const SENDER_LEN: usize = 24;
 
 impl<'a> SenderReport<'a> {
+    #[inline]
     pub(super) fn parse_body(count: u8, body: &'a [u8]) -> Option<Self> {
         let end = SENDER_LEN + usize::from(count) * ReportBlock::LEN;
         Some(Self {
