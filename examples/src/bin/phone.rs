@@ -1,0 +1,263 @@
+//! `phone`: a CLI softphone. Registers (digest auth), places and answers calls, DTMF,
+//! hold/resume, blind transfer, plays a WAV file as the microphone and records the far end to
+//! WAV, and prints the call report at hang-up.
+//!
+//! ```text
+//! phone --listen 127.0.0.1:5070 --auto-answer [--play FILE.wav] [--record DIR]
+//! phone --call sip:1001@127.0.0.1:5060 --user 1000 --password 1000 [--duration 5s]
+//! ```
+//! Commands on stdin: `call NUMBER|URI`, `answer`, `dtmf KEYS`, `hold`, `resume`,
+//! `transfer NUMBER|URI`, `hangup`, `quit`.
+
+#![forbid(unsafe_code)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use telox_examples::audio::{read_wav, write_wav};
+use telox_examples::cli::Spec;
+use telox_examples::phone::{self, Command, PhoneConfig, PhoneEvent};
+use telox_examples::report;
+use tokio::io::AsyncBufReadExt;
+use tokio::sync::mpsc;
+
+const USAGE: &str = "usage: phone [--listen IP:PORT] [--user U] [--password P] [--registrar IP:PORT] \
+[--call URI] [--duration D] [--dtmf KEYS] [--auto-answer] [--play FILE.wav] [--record DIR] \
+[--codecs opus,pcmu,pcma,g722] [--srtp off|optional|required] [--max-time D] [--calls N] [--seed N]";
+
+struct Opts {
+    config: PhoneConfig,
+    call: Option<String>,
+    duration: Option<Duration>,
+    dtmf: Option<String>,
+    record: Option<PathBuf>,
+    max_time: Option<Duration>,
+    calls: Option<u32>,
+}
+
+fn opts() -> Result<Opts, String> {
+    let a = Spec::new()
+        .values(&[
+            "listen",
+            "user",
+            "password",
+            "registrar",
+            "call",
+            "duration",
+            "dtmf",
+            "play",
+            "record",
+            "codecs",
+            "srtp",
+            "max-time",
+            "calls",
+            "seed",
+        ])
+        .switches(&["auto-answer", "help"])
+        .parse(std::env::args().skip(1))
+        .map_err(|e| e.to_string())?;
+    if a.flag("help") {
+        println!("{USAGE}");
+        std::process::exit(0);
+    }
+    let listen = a
+        .addr("listen")
+        .map_err(|e| e.to_string())?
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let user = a.value("user").unwrap_or("telox").to_owned();
+    let mut c = PhoneConfig::new("phone", &user, listen);
+    c.password = a.value("password").map(str::to_owned);
+    c.registrar = a.addr("registrar").map_err(|e| e.to_string())?;
+    let call = a.value("call").map(str::to_owned);
+    // `--call sip:N@IP:PORT --user U`: the host of the URI is the registrar/proxy.
+    if c.registrar.is_none()
+        && c.password.is_some()
+        && let Some(uri) = &call
+        && let Some(hostport) = uri.split('@').nth(1)
+    {
+        c.registrar = hostport.split(';').next().and_then(|h| h.parse().ok());
+    }
+    c.auto_answer = a.flag("auto-answer");
+    if let Some(p) = a.value("play") {
+        c.play = Some(read_wav(&PathBuf::from(p), 48_000 * 3600).map_err(|e| format!("{p}: {e}"))?);
+    }
+    if let Some(list) = a.value("codecs") {
+        c.codecs = list
+            .split(',')
+            .map(|s| match s.trim().to_ascii_lowercase().as_str() {
+                "opus" => "opus".to_owned(),
+                "g722" => "G722".to_owned(),
+                other => other.to_ascii_uppercase(),
+            })
+            .collect();
+    }
+    c.srtp = match a.value("srtp").unwrap_or("optional") {
+        "off" => sdp::SrtpPolicy::Disabled,
+        "optional" => sdp::SrtpPolicy::Optional,
+        "required" => sdp::SrtpPolicy::Required,
+        other => return Err(format!("bad --srtp {other}")),
+    };
+    c.seed = a
+        .parsed_or("seed", u64::from(listen.port()) + 1, "a number")
+        .map_err(|e| e.to_string())?;
+    Ok(Opts {
+        config: c,
+        call,
+        duration: a.duration("duration").map_err(|e| e.to_string())?,
+        dtmf: a.value("dtmf").map(str::to_owned),
+        record: a.value("record").map(PathBuf::from),
+        max_time: a.duration("max-time").map_err(|e| e.to_string())?,
+        calls: a.parsed("calls", "a number").map_err(|e| e.to_string())?,
+    })
+}
+
+fn parse_command(line: &str) -> Option<Command> {
+    let mut it = line.split_whitespace();
+    let cmd = it.next()?;
+    let arg = it.next().map(str::to_owned);
+    Some(match (cmd, arg) {
+        ("call", Some(t)) => Command::Call(t),
+        ("answer", _) => Command::Answer,
+        ("dtmf", Some(k)) => Command::Dtmf(k),
+        ("hold", _) => Command::Hold,
+        ("resume", _) => Command::Resume,
+        ("transfer", Some(t)) => Command::Transfer(t),
+        ("hangup", _) => Command::Hangup,
+        ("quit", _) => Command::Quit,
+        _ => return None,
+    })
+}
+
+fn main() -> ExitCode {
+    let o = match opts() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("phone: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("phone: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(run(o))
+}
+
+async fn run(o: Opts) -> ExitCode {
+    let (cmd_tx, cmd_rx) = mpsc::channel(32);
+    let (ev_tx, mut ev_rx) = mpsc::channel(256);
+    let registers = o.config.registrar.is_some() && o.config.password.is_some();
+    let task = tokio::spawn(phone::run(o.config.clone(), cmd_rx, ev_tx));
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    let max = tokio::time::sleep(o.max_time.unwrap_or(Duration::from_secs(86_400)));
+    tokio::pin!(max);
+    let mut hangup_at: Option<tokio::time::Instant> = None;
+    let mut calls_done = 0u32;
+    let mut ok = o.call.is_none();
+    if o.call.is_some() && !registers {
+        let _ = cmd_tx
+            .send(Command::Call(o.call.clone().unwrap_or_default()))
+            .await;
+    }
+    loop {
+        let hang = async {
+            match hangup_at {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            ev = ev_rx.recv() => {
+                let Some(ev) = ev else { break };
+                match ev {
+                    PhoneEvent::Log(l) => eprintln!("phone: {l}"),
+                    PhoneEvent::Registered { challenges } => {
+                        eprintln!("phone: registered ({challenges} digest challenge(s))");
+                        if let Some(c) = &o.call && calls_done == 0 && hangup_at.is_none() {
+                            let _ = cmd_tx.send(Command::Call(c.clone())).await;
+                        }
+                    }
+                    PhoneEvent::RegisterFailed(s) => {
+                        eprintln!("phone: registration failed: {s}");
+                        if o.call.is_some() {
+                            let _ = cmd_tx.send(Command::Quit).await;
+                        }
+                    }
+                    PhoneEvent::Incoming(f) => eprintln!("phone: incoming call from {f}"),
+                    PhoneEvent::Ringing => eprintln!("phone: ringing"),
+                    PhoneEvent::Answered { codec, srtp } => {
+                        eprintln!("phone: call up: {codec}, SRTP {srtp}");
+                        if let Some(d) = o.duration {
+                            hangup_at = Some(tokio::time::Instant::now() + d);
+                        }
+                        if let Some(k) = &o.dtmf {
+                            let _ = cmd_tx.send(Command::Dtmf(k.clone())).await;
+                        }
+                    }
+                    PhoneEvent::CallFailed(s) => {
+                        eprintln!("phone: call failed: {s}");
+                        calls_done += 1;
+                        if o.call.is_some() {
+                            let _ = cmd_tx.send(Command::Quit).await;
+                        }
+                    }
+                    PhoneEvent::Hold(h) => eprintln!("phone: {}", if h { "on hold" } else { "resumed" }),
+                    PhoneEvent::Ended { by_peer, report: r, recorded } => {
+                        calls_done += 1;
+                        hangup_at = None;
+                        eprintln!("phone: call ended ({})", if by_peer { "far end hung up" } else { "hung up" });
+                        println!("{}", report::render(std::slice::from_ref(&r)));
+                        if o.call.is_some() {
+                            ok = r.packets_received > 0;
+                        }
+                        if let Some(dir) = &o.record {
+                            let _ = std::fs::create_dir_all(dir);
+                            let path = dir.join(format!("call-{calls_done}.wav"));
+                            match write_wav(&path, &recorded) {
+                                Ok(()) => eprintln!("phone: recorded {}", path.display()),
+                                Err(e) => eprintln!("phone: {e}"),
+                            }
+                        }
+                        if o.call.is_some() || o.calls.is_some_and(|n| calls_done >= n) {
+                            let _ = cmd_tx.send(Command::Quit).await;
+                        }
+                    }
+                    PhoneEvent::Stopped => break,
+                    _ => {}
+                }
+            }
+            line = stdin.next_line(), if stdin_open => match line {
+                Ok(Some(l)) => match parse_command(&l) {
+                    Some(c) => { let _ = cmd_tx.send(c).await; }
+                    None if l.trim().is_empty() => {}
+                    None => eprintln!("phone: commands: call X | answer | dtmf KEYS | hold | resume | transfer X | hangup | quit"),
+                },
+                _ => stdin_open = false,
+            },
+            _ = hang => {
+                hangup_at = None;
+                let _ = cmd_tx.send(Command::Hangup).await;
+            }
+            _ = &mut max => {
+                eprintln!("phone: --max-time reached");
+                let _ = cmd_tx.send(Command::Quit).await;
+                break;
+            }
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
