@@ -343,7 +343,7 @@ fn cancel_matches_its_invite() {
     // The TU answers the CANCEL with 200 and the INVITE with 487.
     b.send_response(t0 + ms(51), key, response_to(cancel_req, 200, Some("x")))
         .unwrap();
-    let invite_req = b.invite(&ik).unwrap().clone();
+    let invite_req = b.invite(&ik).unwrap();
     b.send_response(t0 + ms(51), &ik, response_to(&invite_req, 487, Some("x")))
         .unwrap();
     assert_eq!(b.state(&ik), Some(State::Completed));

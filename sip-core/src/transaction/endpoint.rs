@@ -282,8 +282,9 @@ struct Entry {
     machine: Machine,
     /// Where requests go (client) or responses go (server).
     peer: Target,
-    /// The INVITE (client: to build the ACK and CANCEL; server: to build 100 Trying).
-    invite: Option<Request>,
+    /// The encoded INVITE (client: to build the ACK; server: to build 100 Trying), parsed
+    /// again when needed so a live transaction holds no header index.
+    invite: Option<Bytes>,
     merge_key: Option<(Box<str>, Box<str>, u32, KeyMethod)>,
     /// The deadline last pushed to the timer heap.
     scheduled: Option<Instant>,
@@ -325,9 +326,10 @@ impl Transactions {
         self.entry(key).map(|e| e.machine.state())
     }
 
-    /// The INVITE of a live INVITE transaction (to build a CANCEL, RFC 3261 §9.1).
-    pub fn invite(&self, key: &TransactionKey) -> Option<&Request> {
-        self.entry(key).and_then(|e| e.invite.as_ref())
+    /// The INVITE of a live INVITE transaction (to build a CANCEL, RFC 3261 §9.1, or a 487).
+    pub fn invite(&self, key: &TransactionKey) -> Option<Request> {
+        self.entry(key)
+            .and_then(|e| Request::parse(e.invite.clone()?).ok())
     }
 
     /// Starts a client transaction for `request` (which carries its own top Via with a fresh
@@ -370,7 +372,7 @@ impl Transactions {
             target.transport.is_reliable(),
             request.to_bytes(),
         );
-        let invite = (kind == Kind::InviteClient).then_some(request);
+        let invite = (kind == Kind::InviteClient).then(|| request.to_bytes());
         let entry = Entry {
             key: key.clone(),
             machine,
@@ -509,7 +511,7 @@ impl Transactions {
             }
             return;
         };
-        let request = wire::stamp_via(request, from.addr);
+        let request = wire::stamp_via(request, &facts, from.addr);
         let key = TransactionKey::for_request(true, &facts);
         if let Some(&slot) = self.index.get(&key) {
             let is_ack = *request.method() == Method::Ack;
@@ -577,7 +579,7 @@ impl Transactions {
             transport: from.transport,
             addr: wire::response_destination(&facts, from.addr),
         };
-        let invite = (kind == Kind::InviteServer).then(|| request.clone());
+        let invite = (kind == Kind::InviteServer).then(|| request.to_bytes());
         if let Some(mk) = &merge_key {
             self.merge.insert(mk.clone(), key.clone());
         }
@@ -637,8 +639,9 @@ impl Transactions {
             out.build_ack = false;
             if let Some(ack) = entry
                 .invite
-                .as_ref()
-                .and_then(|inv| wire::build_ack(inv, &response))
+                .clone()
+                .and_then(|inv| Request::parse(inv).ok())
+                .and_then(|inv| wire::build_ack(&inv, &response))
             {
                 out.transmit = Some(entry.machine.set_ack(ack));
             }
@@ -675,8 +678,9 @@ impl Transactions {
         if out.send_trying
             && let Some(bytes) = entry
                 .invite
-                .as_ref()
-                .and_then(|inv| wire::stateless_response(inv, 100))
+                .clone()
+                .and_then(|inv| Request::parse(inv).ok())
+                .and_then(|inv| wire::stateless_response(&inv, 100))
         {
             entry.machine.set_trying(bytes.clone());
             self.transmits.push_back(Transmit {

@@ -40,6 +40,8 @@ pub(crate) struct RequestFacts {
     /// `host:port` of the top Via.
     pub(crate) sent_by: String,
     pub(crate) sent_by_port: Option<u16>,
+    /// The sent-by host as written.
+    pub(crate) sent_by_host: String,
     pub(crate) rport: bool,
     pub(crate) call_id: String,
     pub(crate) cseq: u32,
@@ -50,38 +52,34 @@ pub(crate) struct RequestFacts {
 /// The matching facts of a request; `None` when it lacks a parseable top Via, CSeq,
 /// Call-ID or From (such a request cannot be handled by a transaction).
 pub(crate) fn request_facts(request: &Request) -> Option<RequestFacts> {
-    let via = request.header::<Via>()?.ok()?;
-    let (cseq, _) = cseq(request.headers().named(HeaderName::CSeq).next()?.value)?;
-    let call_id = request
-        .headers()
+    let headers = request.headers();
+    let (cseq, _) = cseq(headers.named(HeaderName::CSeq).next()?.value)?;
+    let call_id = headers
         .named(HeaderName::CallId)
         .next()?
         .value_str()?
         .to_owned();
-    let from_tag = request
-        .header::<header::From>()?
-        .ok()?
-        .0
-        .tag()
-        .map(str::to_owned);
-    let to_tag = match request.header::<header::To>() {
-        Some(Ok(to)) => to.0.tag().map(str::to_owned),
-        _ => None,
+    let from_tag = tag_of(headers.named(HeaderName::From).next()?.value_str()?);
+    let to_tag = headers
+        .named(HeaderName::To)
+        .next()
+        .and_then(|h| tag_of(h.value_str()?));
+    let via = top_via(request)?;
+    let rfc3261 = via.branch.is_some_and(|b| b.starts_with("z9hG4bK"));
+    let sent_by = match via.port {
+        Some(p) => format!("{}:{p}", via.host.to_ascii_lowercase()),
+        None => via.host.to_ascii_lowercase(),
     };
-    let sent_by = match via.port() {
-        Some(p) => format!("{}:{p}", via.host().to_ascii_lowercase()),
-        None => via.host().to_ascii_lowercase(),
-    };
-    let rfc3261 = via.has_rfc3261_branch();
-    let branch = match via.branch() {
+    let branch = match via.branch {
         Some(b) if rfc3261 => b.to_owned(),
         // RFC 3261 §17.2.3: without the magic cookie, match on Request-URI, From tag,
         // Call-ID, CSeq number and top Via (the To tag is left out so the ACK of a
         // non-2xx, which carries the response's To tag, still matches its INVITE).
         _ => format!(
-            "2543:{}|{}|{call_id}|{cseq}|{via}",
+            "2543:{}|{}|{call_id}|{cseq}|{}",
             request.uri_str(),
-            from_tag.as_deref().unwrap_or("")
+            from_tag.as_deref().unwrap_or(""),
+            via.raw
         ),
     };
     Some(RequestFacts {
@@ -89,12 +87,120 @@ pub(crate) fn request_facts(request: &Request) -> Option<RequestFacts> {
         rfc3261,
         key_method: KeyMethod::of(request.method()),
         sent_by,
-        sent_by_port: via.port(),
-        rport: via.rport().is_some(),
+        sent_by_port: via.port,
+        sent_by_host: via.host.to_owned(),
+        rport: via.rport,
         call_id,
         cseq,
         from_tag,
         to_tag,
+    })
+}
+
+/// The parts of the top Via the transaction layer needs, read without allocating.
+pub(crate) struct ViaFacts<'a> {
+    pub(crate) raw: &'a str,
+    pub(crate) host: &'a str,
+    pub(crate) port: Option<u16>,
+    pub(crate) branch: Option<&'a str>,
+    pub(crate) rport: bool,
+}
+
+/// Scans the first value of the first Via line: `SIP / 2.0 / transport sent-by *(;param)`
+/// (RFC 3261 §20.42). Returns `None` for anything it does not recognise; callers then treat
+/// the request as unmatchable.
+fn top_via(request: &Request) -> Option<ViaFacts<'_>> {
+    let line = request.headers().named(HeaderName::Via).next()?;
+    let first = header::split_list(line.value).next()?.ok()?;
+    let raw = std::str::from_utf8(first).ok()?;
+    scan_via(raw)
+}
+
+pub(crate) fn scan_via(raw: &str) -> Option<ViaFacts<'_>> {
+    let mut parts = raw.splitn(3, '/');
+    let (_proto, _version, rest) = (parts.next()?, parts.next()?, parts.next()?);
+    let rest = rest.trim_start_matches([' ', '\t']);
+    let transport_end = rest.find([' ', '\t'])?;
+    let rest = rest[transport_end..].trim_start_matches([' ', '\t', '\r', '\n']);
+    let (sent_by, params) = match rest.find(';') {
+        Some(i) => (rest[..i].trim_end(), &rest[i + 1..]),
+        None => (rest.trim_end(), ""),
+    };
+    let (host, port) = if let Some(v6) = sent_by.strip_prefix('[') {
+        let close = v6.find(']')?;
+        let host = &sent_by[..close + 2];
+        let port = match sent_by[close + 2..].strip_prefix(':') {
+            Some(p) => Some(p.trim().parse().ok()?),
+            None => None,
+        };
+        (host, port)
+    } else {
+        match sent_by.split_once(':') {
+            Some((h, p)) => (h.trim_end(), Some(p.trim().parse().ok()?)),
+            None => (sent_by, None),
+        }
+    };
+    if host.is_empty() || host.contains([' ', ',', '"']) {
+        return None;
+    }
+    let mut branch = None;
+    let mut rport = false;
+    for param in params.split(';') {
+        let (name, value) = match param.split_once('=') {
+            Some((n, v)) => (n.trim(), Some(v.trim())),
+            None => (param.trim(), None),
+        };
+        if name.eq_ignore_ascii_case("branch") {
+            branch = value;
+        } else if name.eq_ignore_ascii_case("rport") {
+            rport = true;
+        }
+    }
+    Some(ViaFacts {
+        raw,
+        host,
+        port,
+        branch,
+        rport,
+    })
+}
+
+/// The `tag` parameter of a From/To value (RFC 3261 §20.20: header parameters follow the
+/// `>` of a name-addr, or the URI of an addr-spec, which then cannot carry URI parameters).
+pub(crate) fn tag_of(value: &str) -> Option<String> {
+    let mut in_quote = false;
+    let mut escaped = false;
+    let mut params_at = None;
+    let bytes = value.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if in_quote {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_quote = false;
+            }
+        } else if c == b'"' {
+            in_quote = true;
+        } else if c == b'<' {
+            let close = value[i..].find('>')? + i;
+            params_at = Some(close + 1);
+            break;
+        } else if c == b';' {
+            params_at = Some(i);
+            break;
+        }
+        i += 1;
+    }
+    let params = &value[params_at?..];
+    params.split(';').find_map(|p| {
+        let (n, v) = p.split_once('=')?;
+        n.trim()
+            .eq_ignore_ascii_case("tag")
+            .then(|| v.trim().to_owned())
     })
 }
 
@@ -123,7 +229,15 @@ pub(crate) fn response_destination(facts: &RequestFacts, source: SocketAddr) -> 
 /// Adds `received` (when the sent-by host is not the source IP) and fills `rport` (when
 /// requested) in the top Via (RFC 3261 §18.2.1, RFC 3581 §4). Returns the request unchanged
 /// when nothing needs stamping or the rewrite fails.
-pub(crate) fn stamp_via(request: Request, source: SocketAddr) -> Request {
+pub(crate) fn stamp_via(request: Request, facts: &RequestFacts, source: SocketAddr) -> Request {
+    let host = facts
+        .sent_by_host
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    if !facts.rport && host.parse::<IpAddr>().is_ok_and(|ip| ip == source.ip()) {
+        // The common case: nothing to stamp, no typed parse.
+        return request;
+    }
     let Some(Ok(mut via)) = request.header::<Via>() else {
         return request;
     };
@@ -279,4 +393,44 @@ fn fnv(bytes: Option<&[u8]>) -> u64 {
         .fold(0xcbf2_9ce4_8422_2325, |h, &b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_via_forms() {
+        let v = scan_via("SIP/2.0/UDP pc33.atlanta.com:5066;branch=z9hG4bK77;rport").unwrap();
+        assert_eq!(
+            (v.host, v.port, v.branch, v.rport),
+            ("pc33.atlanta.com", Some(5066), Some("z9hG4bK77"), true)
+        );
+        let v = scan_via("SIP / 2.0 / TCP [2001:db8::9]:5061 ; BRANCH = z9hG4bKx").unwrap();
+        assert_eq!(
+            (v.host, v.port, v.branch, v.rport),
+            ("[2001:db8::9]", Some(5061), Some("z9hG4bKx"), false)
+        );
+        let v = scan_via("SIP/2.0/UDP 192.0.2.1").unwrap();
+        assert_eq!((v.host, v.port, v.branch), ("192.0.2.1", None, None));
+        assert!(scan_via("SIP/2.0/UDP").is_none());
+        assert!(scan_via("SIP/2.0/UDP host:notaport;branch=1").is_none());
+        assert!(scan_via("SIP/2.0/UDP [::1;branch=1").is_none());
+        assert!(scan_via("garbage").is_none());
+    }
+
+    #[test]
+    fn finds_tags_outside_uris_and_quotes() {
+        assert_eq!(
+            tag_of("<sip:a@b;tag=uri-param>;tag=hdr").as_deref(),
+            Some("hdr")
+        );
+        assert_eq!(
+            tag_of("\"x;tag=no <y>\" <sip:a@b>;TAG=ok").as_deref(),
+            Some("ok")
+        );
+        assert_eq!(tag_of("sip:a@b;tag=t1").as_deref(), Some("t1"));
+        assert_eq!(tag_of("<sip:a@b>").as_deref(), None);
+        assert_eq!(tag_of("<sip:a@b").as_deref(), None);
+    }
 }
