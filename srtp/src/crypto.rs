@@ -41,8 +41,9 @@ impl AesEnc {
     }
 
     /// XORs `data` with the AES-CM keystream starting at counter block `iv` (RFC 3711
-    /// §4.1.1): block i is AES(iv + i), 128-bit big-endian addition. Eight blocks are
-    /// encrypted per call so that AES-NI pipelines them.
+    /// §4.1.1): block i is AES(iv + i), 128-bit big-endian addition. Up to 32 counter blocks
+    /// go to the cipher in one call, so that AES-NI pipelines them, and whole blocks are
+    /// XORed as 128-bit words.
     pub(crate) fn apply_keystream(&self, iv: [u8; 16], data: &mut [u8]) {
         let mut ctr = u128::from_be_bytes(iv);
         let mut blocks = [aes::Block::default(); PAR_BLOCKS];
@@ -53,15 +54,17 @@ impl AesEnc {
                 ctr = ctr.wrapping_add(1);
             }
             self.encrypt_blocks(&mut blocks[..n]);
-            for (d, k) in chunk.chunks_mut(16).zip(blocks.iter()) {
-                if let Ok(d16) = <&mut [u8; 16]>::try_from(&mut *d) {
-                    // whole block: one 128-bit XOR
-                    let k16: [u8; 16] = (*k).into();
-                    *d16 = (u128::from_ne_bytes(*d16) ^ u128::from_ne_bytes(k16)).to_ne_bytes();
-                } else {
-                    for (x, y) in d.iter_mut().zip(k.iter()) {
-                        *x ^= y;
-                    }
+            let whole = chunk.len() / 16 * 16;
+            let (full, tail) = chunk.split_at_mut(whole);
+            for (d, k) in full.chunks_exact_mut(16).zip(blocks.iter()) {
+                let mut x = [0u8; 16];
+                x.copy_from_slice(d);
+                let k: [u8; 16] = (*k).into();
+                d.copy_from_slice(&(u128::from_ne_bytes(x) ^ u128::from_ne_bytes(k)).to_ne_bytes());
+            }
+            if let Some(k) = blocks.get(whole / 16) {
+                for (x, y) in tail.iter_mut().zip(k.iter()) {
+                    *x ^= y;
                 }
             }
         }
@@ -70,7 +73,7 @@ impl AesEnc {
     }
 }
 
-const PAR_BLOCKS: usize = 8;
+const PAR_BLOCKS: usize = 32;
 
 /// HMAC-SHA1 (RFC 2104) with the inner and outer hash states computed once from the key;
 /// a packet's tag costs the compression of its own blocks plus one outer block.
