@@ -283,92 +283,96 @@ impl HeaderName {
 
     /// Looks a name up case-insensitively, compact forms included.
     pub fn from_bytes(name: &[u8]) -> Option<Self> {
-        let candidates: &[Self] = match name.len() {
-            2 => &[Self::To],
-            3 => &[Self::Via],
-            4 => &[
-                Self::From,
-                Self::CSeq,
-                Self::RSeq,
-                Self::RAck,
-                Self::Date,
-                Self::Path,
-            ],
-            5 => &[Self::Route, Self::Allow, Self::Event],
-            6 => &[Self::MinSe, Self::Server, Self::Reason, Self::Accept],
-            7 => &[
-                Self::CallId,
-                Self::Contact,
-                Self::Expires,
-                Self::Require,
-                Self::Warning,
-                Self::Subject,
-                Self::Privacy,
-            ],
-            8 => &[Self::ReferTo, Self::Replaces, Self::Priority, Self::ReplyTo],
-            9 => &[Self::Supported, Self::Timestamp, Self::CallInfo],
-            10 => &[Self::UserAgent, Self::AlertInfo, Self::ErrorInfo],
-            11 => &[
-                Self::Unsupported,
-                Self::ReferredBy,
-                Self::RetryAfter,
-                Self::MinExpires,
-                Self::InReplyTo,
-            ],
-            12 => &[
-                Self::MaxForwards,
-                Self::ContentType,
-                Self::RecordRoute,
-                Self::MimeVersion,
-                Self::Organization,
-                Self::AllowEvents,
-            ],
-            13 => &[Self::Authorization, Self::ProxyRequire, Self::ServiceRoute],
-            14 => &[Self::ContentLength],
-            15 => &[
-                Self::SessionExpires,
-                Self::AcceptEncoding,
-                Self::AcceptLanguage,
-            ],
-            16 => &[
-                Self::WwwAuthenticate,
-                Self::ContentEncoding,
-                Self::ContentLanguage,
-            ],
-            18 => &[Self::ProxyAuthenticate, Self::SubscriptionState],
-            19 => &[
-                Self::ProxyAuthorization,
-                Self::PAssertedIdentity,
-                Self::ContentDisposition,
-                Self::AuthenticationInfo,
-            ],
-            20 => &[Self::PPreferredIdentity],
-            1 => {
-                return match name.first().map(u8::to_ascii_lowercase) {
-                    Some(b'v') => Some(Self::Via),
-                    Some(b'f') => Some(Self::From),
-                    Some(b't') => Some(Self::To),
-                    Some(b'i') => Some(Self::CallId),
-                    Some(b'm') => Some(Self::Contact),
-                    Some(b'l') => Some(Self::ContentLength),
-                    Some(b'c') => Some(Self::ContentType),
-                    Some(b'k') => Some(Self::Supported),
-                    Some(b'o') => Some(Self::Event),
-                    Some(b'r') => Some(Self::ReferTo),
-                    Some(b'b') => Some(Self::ReferredBy),
-                    Some(b'x') => Some(Self::SessionExpires),
-                    Some(b's') => Some(Self::Subject),
-                    Some(b'e') => Some(Self::ContentEncoding),
-                    Some(b'u') => Some(Self::AllowEvents),
+        let (Some(&first), Some(&last)) = (name.first(), name.last()) else {
+            return None;
+        };
+        // (length, first, last) picks at most two candidates; then one comparison
+        let candidate: &[Self] = match (name.len(), first | 0x20, last | 0x20) {
+            (2, b't', b'o') => &[Self::To],
+            (3, b'v', b'a') => &[Self::Via],
+            (4, b'c', b'q') => &[Self::CSeq],
+            (4, b'd', b'e') => &[Self::Date],
+            (4, b'f', b'm') => &[Self::From],
+            (4, b'p', b'h') => &[Self::Path],
+            (4, b'r', b'k') => &[Self::RAck],
+            (4, b'r', b'q') => &[Self::RSeq],
+            (5, b'a', b'w') => &[Self::Allow],
+            (5, b'e', b't') => &[Self::Event],
+            (5, b'r', b'e') => &[Self::Route],
+            (6, b'a', b't') => &[Self::Accept],
+            (6, b'm', b'e') => &[Self::MinSe],
+            (6, b'r', b'n') => &[Self::Reason],
+            (6, b's', b'r') => &[Self::Server],
+            (7, b'c', b'd') => &[Self::CallId],
+            (7, b'c', b't') => &[Self::Contact],
+            (7, b'e', b's') => &[Self::Expires],
+            (7, b'p', b'y') => &[Self::Privacy],
+            (7, b'r', b'e') => &[Self::Require],
+            (7, b's', b't') => &[Self::Subject],
+            (7, b'w', b'g') => &[Self::Warning],
+            (8, b'p', b'y') => &[Self::Priority],
+            (8, b'r', b'o') => &[Self::ReferTo, Self::ReplyTo],
+            (8, b'r', b's') => &[Self::Replaces],
+            (9, b'c', b'o') => &[Self::CallInfo],
+            (9, b's', b'd') => &[Self::Supported],
+            (9, b't', b'p') => &[Self::Timestamp],
+            (10, b'a', b'o') => &[Self::AlertInfo],
+            (10, b'e', b'o') => &[Self::ErrorInfo],
+            (10, b'u', b't') => &[Self::UserAgent],
+            (11, b'i', b'o') => &[Self::InReplyTo],
+            (11, b'm', b's') => &[Self::MinExpires],
+            (11, b'r', b'r') => &[Self::RetryAfter],
+            (11, b'r', b'y') => &[Self::ReferredBy],
+            (11, b'u', b'd') => &[Self::Unsupported],
+            (12, b'a', b's') => &[Self::AllowEvents],
+            (12, b'c', b'e') => &[Self::ContentType],
+            (12, b'm', b'n') => &[Self::MimeVersion],
+            (12, b'm', b's') => &[Self::MaxForwards],
+            (12, b'o', b'n') => &[Self::Organization],
+            (12, b'r', b'e') => &[Self::RecordRoute],
+            (13, b'a', b'n') => &[Self::Authorization],
+            (13, b'p', b'e') => &[Self::ProxyRequire],
+            (13, b's', b'e') => &[Self::ServiceRoute],
+            (14, b'c', b'h') => &[Self::ContentLength],
+            (15, b'a', b'e') => &[Self::AcceptLanguage],
+            (15, b'a', b'g') => &[Self::AcceptEncoding],
+            (15, b's', b's') => &[Self::SessionExpires],
+            (16, b'c', b'e') => &[Self::ContentLanguage],
+            (16, b'c', b'g') => &[Self::ContentEncoding],
+            (16, b'w', b'e') => &[Self::WwwAuthenticate],
+            (18, b'p', b'e') => &[Self::ProxyAuthenticate],
+            (18, b's', b'e') => &[Self::SubscriptionState],
+            (19, b'a', b'o') => &[Self::AuthenticationInfo],
+            (19, b'c', b'n') => &[Self::ContentDisposition],
+            (19, b'p', b'n') => &[Self::ProxyAuthorization],
+            (19, b'p', b'y') => &[Self::PAssertedIdentity],
+            (20, b'p', b'y') => &[Self::PPreferredIdentity],
+            (1, _, _) => {
+                return match first | 0x20 {
+                    b'v' => Some(Self::Via),
+                    b'f' => Some(Self::From),
+                    b't' => Some(Self::To),
+                    b'i' => Some(Self::CallId),
+                    b'm' => Some(Self::Contact),
+                    b'l' => Some(Self::ContentLength),
+                    b'c' => Some(Self::ContentType),
+                    b'k' => Some(Self::Supported),
+                    b'o' => Some(Self::Event),
+                    b'r' => Some(Self::ReferTo),
+                    b'b' => Some(Self::ReferredBy),
+                    b'x' => Some(Self::SessionExpires),
+                    b's' => Some(Self::Subject),
+                    b'e' => Some(Self::ContentEncoding),
+                    b'u' => Some(Self::AllowEvents),
                     _ => None,
                 };
             }
             _ => return None,
         };
-        candidates
-            .iter()
-            .copied()
-            .find(|c| c.as_str().as_bytes().eq_ignore_ascii_case(name))
+        candidate.iter().copied().find(|c| {
+            let canonical = c.as_str().as_bytes();
+            canonical == name || canonical.eq_ignore_ascii_case(name)
+        })
     }
 
     /// Index key in the header table: 1 + position, 0 is reserved for extension headers.

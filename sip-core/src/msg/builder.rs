@@ -42,7 +42,7 @@ impl Lines {
             .entries()
             .iter()
             .filter(|e| e.kind != HeaderName::ContentLength.kind())
-            .map(|e| (raw.slice(e.name.range()), raw.slice(e.value.range())))
+            .map(|e| (raw.slice(e.name().range()), raw.slice(e.value.range())))
             .collect();
         Self {
             headers,
@@ -89,11 +89,11 @@ impl Lines {
             }));
             let ve = out.len();
             out.put_slice(b"\r\n");
-            index.push(Entry {
-                name: Span::new(ns, ne),
-                value: Span::new(vs, ve),
-                kind: HeaderName::from_bytes(name).map_or(0, HeaderName::kind),
-            });
+            index.push(Entry::new(
+                Span::new(ns, ne),
+                Span::new(vs, ve),
+                HeaderName::from_bytes(name).map_or(0, HeaderName::kind),
+            ));
         }
         out.put_slice(b"\r\n");
         let body_start = Span::new(out.len(), out.len()).start;

@@ -388,10 +388,31 @@ impl Span {
 /// One indexed header line.
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
 pub(crate) struct Entry {
-    pub(crate) name: Span,
+    name_start: u32,
     pub(crate) value: Span,
+    name_len: u16,
     /// `HeaderName` discriminant + 1, or 0 for an extension header.
     pub(crate) kind: u8,
+}
+
+impl Entry {
+    /// An entry; header names are at most 65 535 bytes (the parser checks).
+    pub(crate) fn new(name: Span, value: Span, kind: u8) -> Self {
+        let name_len = u16::try_from(name.end.saturating_sub(name.start)).unwrap_or(u16::MAX);
+        Self {
+            name_start: name.start,
+            value,
+            name_len,
+            kind,
+        }
+    }
+
+    pub(crate) fn name(&self) -> Span {
+        Span {
+            start: self.name_start,
+            end: self.name_start + u32::from(self.name_len),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Eq, PartialEq)]
@@ -415,18 +436,32 @@ impl Index {
         }
     }
 
+    #[inline]
     fn push(&mut self, e: Entry) {
+        if let Self::Inline { len, items } = self
+            && let Some(slot) = items.get_mut(usize::from(*len))
+        {
+            // Field by field: building the entry on the stack and copying it as one 16-byte
+            // block stalled on store forwarding (a fifth of the parse time in perf).
+            slot.name_start = e.name_start;
+            slot.value = e.value;
+            slot.name_len = e.name_len;
+            slot.kind = e.kind;
+            *len += 1;
+            return;
+        }
+        self.push_slow(e);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&mut self, e: Entry) {
         match self {
-            Self::Inline { len, items } => {
-                if let Some(slot) = items.get_mut(usize::from(*len)) {
-                    *slot = e;
-                    *len += 1;
-                } else {
-                    let mut v = Vec::with_capacity(INLINE_HEADERS * 2);
-                    v.extend_from_slice(items);
-                    v.push(e);
-                    *self = Self::Heap(v);
-                }
+            Self::Inline { items, .. } => {
+                let mut v = Vec::with_capacity(INLINE_HEADERS * 2);
+                v.extend_from_slice(items);
+                v.push(e);
+                *self = Self::Heap(v);
             }
             Self::Heap(v) => v.push(e),
         }
@@ -641,7 +676,7 @@ impl<'a> Iterator for RawHeaders<'a> {
     fn next(&mut self) -> Option<RawHeader<'a>> {
         let e = self.inner.next()?;
         Some(RawHeader {
-            name: scan::as_str(self.headers.slice(e.name)),
+            name: scan::as_str(self.headers.slice(e.name())),
             value: self.headers.slice(e.value),
             kind: e.kind,
         })

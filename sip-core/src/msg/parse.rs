@@ -73,7 +73,7 @@ pub(crate) fn parse(
             .iter()
             .position(|&c| !is_token(c))
             .unwrap_or(rest.len());
-        if name_len == 0 {
+        if name_len == 0 || name_len > usize::from(u16::MAX) {
             return Err(ParseError::BadHeaderLine { at: pos });
         }
         // HCOLON = *( SP / HTAB ) ":" SWS
@@ -108,7 +108,16 @@ pub(crate) fn parse(
             });
         }
         let raw_value = rest.get(i..line_end).unwrap_or_default();
-        let value = scan::trim_lws(raw_value);
+        let value = match raw_value {
+            // common case: "Name: value\r\n" (SP after the colon, CR before the LF)
+            [b' ', v @ .., b'\r']
+                if !v.first().is_some_and(|&c| scan::is_lws(c))
+                    && !v.last().is_some_and(|&c| scan::is_lws(c)) =>
+            {
+                v
+            }
+            _ => scan::trim_lws(raw_value),
+        };
         let vstart = pos + i + scan::offset_in(raw_value, value);
         let name_bytes = rest.get(..name_len).unwrap_or_default();
         let kind = HeaderName::from_bytes(name_bytes);
@@ -127,11 +136,11 @@ pub(crate) fn parse(
                 _ => content_length = Some(n),
             }
         }
-        index.push(Entry {
-            name: Span::new(pos, pos + name_len),
-            value: Span::new(vstart, vstart + value.len()),
-            kind: kind.map_or(0, HeaderName::kind),
-        });
+        index.push(Entry::new(
+            Span::new(pos, pos + name_len),
+            Span::new(vstart, vstart + value.len()),
+            kind.map_or(0, HeaderName::kind),
+        ));
         pos += (line_end + 1).min(rest.len());
     };
 
