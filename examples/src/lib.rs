@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod dialplan;
+pub mod gateway;
 pub mod guard;
 pub mod media;
 pub mod netem;

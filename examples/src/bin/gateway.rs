@@ -1,0 +1,182 @@
+//! `gateway`: a SIP gateway between an internal side and SIP trunks: accepts calls from the
+//! allowed networks only, sends each to the first trunk that answers (failover on 5xx or
+//! timeout), transcodes Opus <-> G.711 and bridges SRTP <-> RTP, and prints a quality report
+//! per call.
+//!
+//! ```text
+//! gateway --listen 127.0.0.1:5080 --trunk 127.0.0.1:5090 [--trunk 127.0.0.1:5091] --allow 127.0.0.0/8
+//!         [--trunk-user U --trunk-password P] [--trunk-codecs pcmu,pcma] [--trunk-timeout 5s]
+//!         [--duration D] [--quiet]
+//! ```
+
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use telox_examples::cli::{Cidr, Spec};
+use telox_examples::gateway::{self, GatewayConfig};
+use tokio::sync::{mpsc, watch};
+
+const USAGE: &str = "usage: gateway --listen IP:PORT --trunk IP:PORT [--trunk IP:PORT ...] --allow CIDR \
+[--allow CIDR ...] [--trunk-user U --trunk-password P] [--trunk-codecs pcmu,pcma] [--trunk-timeout D] \
+[--duration D] [--seed N] [--quiet]";
+
+fn config() -> Result<(GatewayConfig, Option<Duration>, bool), String> {
+    let a = Spec::new()
+        .values(&[
+            "listen",
+            "trunk",
+            "allow",
+            "trunk-user",
+            "trunk-password",
+            "trunk-codecs",
+            "trunk-timeout",
+            "duration",
+            "seed",
+        ])
+        .switches(&["quiet", "help"])
+        .parse(std::env::args().skip(1))
+        .map_err(|e| e.to_string())?;
+    if a.flag("help") {
+        println!("{USAGE}");
+        std::process::exit(0);
+    }
+    let listen = a
+        .addr("listen")
+        .map_err(|e| e.to_string())?
+        .ok_or("--listen is required")?;
+    let trunks = a
+        .all("trunk")
+        .iter()
+        .map(|t| t.parse().map_err(|_| format!("bad --trunk {t}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if trunks.is_empty() {
+        return Err("at least one --trunk is required".into());
+    }
+    let allow = a
+        .all("allow")
+        .iter()
+        .map(|c| {
+            c.parse::<Cidr>()
+                .map_err(|e| format!("bad --allow {c}: {e}"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if allow.is_empty() {
+        return Err(
+            "at least one --allow CIDR is required (calls from elsewhere are refused)".into(),
+        );
+    }
+    let credentials = match (a.value("trunk-user"), a.value("trunk-password")) {
+        (Some(u), Some(p)) => Some((u.to_owned(), p.to_owned())),
+        (None, None) => None,
+        _ => return Err("--trunk-user and --trunk-password go together".into()),
+    };
+    let trunk_codecs = a
+        .value("trunk-codecs")
+        .unwrap_or("pcmu,pcma")
+        .split(',')
+        .map(|c| {
+            if c.eq_ignore_ascii_case("opus") {
+                "opus".to_owned()
+            } else {
+                c.trim().to_ascii_uppercase()
+            }
+        })
+        .collect();
+    Ok((
+        GatewayConfig {
+            listen,
+            trunks,
+            allow,
+            credentials,
+            trunk_codecs,
+            trunk_srtp: sdp::SrtpPolicy::Disabled,
+            internal_codecs: vec!["opus".into(), "PCMU".into(), "PCMA".into(), "G722".into()],
+            trunk_timeout: a
+                .duration("trunk-timeout")
+                .map_err(|e| e.to_string())?
+                .unwrap_or(Duration::from_secs(5)),
+            seed: a
+                .parsed_or("seed", 11, "a number")
+                .map_err(|e| e.to_string())?,
+        },
+        a.duration("duration").map_err(|e| e.to_string())?,
+        a.flag("quiet"),
+    ))
+}
+
+fn main() -> ExitCode {
+    let (cfg, duration, quiet) = match config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gateway: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gateway: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!(
+        "gateway: listening on udp:{}, trunks {:?}",
+        cfg.listen, cfg.trunks
+    );
+    let r = rt.block_on(async move {
+        let (log_tx, mut log_rx) = mpsc::channel::<String>(1024);
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(gateway::run(cfg, log_tx, stop_rx));
+        let stop = async {
+            match duration {
+                Some(d) => tokio::time::sleep(d).await,
+                None => {
+                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    {
+                        Ok(mut term) => {
+                            tokio::select! {
+                                _ = tokio::signal::ctrl_c() => {}
+                                _ = term.recv() => {}
+                            }
+                        }
+                        Err(_) => {
+                            let _ = tokio::signal::ctrl_c().await;
+                        }
+                    }
+                }
+            }
+        };
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                Some(line) = log_rx.recv() => if !quiet { eprintln!("gateway: {line}") },
+                _ = &mut stop => break,
+            }
+        }
+        let _ = stop_tx.send(true);
+        task.await
+    });
+    match r {
+        Ok(Ok(s)) => {
+            eprintln!(
+                "gateway: stopped: {} bridged, {} failed, {} refused, {} failovers",
+                s.answered, s.failed, s.refused, s.failovers
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => {
+            eprintln!("gateway: {e}");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("gateway: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

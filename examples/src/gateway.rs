@@ -1,0 +1,496 @@
+//! The gateway engine: calls from an internal side (allowed networks only) to a SIP trunk,
+//! failing over to the next trunk on a 5xx or a timeout, with media bridged through two
+//! [`MediaLeg`]s so the sides can differ in codec (Opus <-> G.711 transcoding, with jitter
+//! buffer and concealment on each side) and in security (SRTP <-> RTP), DTMF forwarded as
+//! RFC 4733 events, and a quality report per side at hang-up.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use codecs::Resampler;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use sip_core::header::From;
+use sip_core::transaction::{Target, Transport};
+use sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
+use sip_core::{Request, Uri};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::cli::Cidr;
+use crate::media::{MediaLeg, MediaParams, audio_capabilities};
+use crate::report::LegReport;
+use crate::{clock, wallclock};
+
+/// Gateway settings.
+#[derive(Clone, Debug)]
+pub struct GatewayConfig {
+    /// SIP address (both sides use it).
+    pub listen: SocketAddr,
+    /// Trunks in failover order.
+    pub trunks: Vec<SocketAddr>,
+    /// Networks allowed to call in on the internal side.
+    pub allow: Vec<Cidr>,
+    /// Digest credentials for trunks that challenge.
+    pub credentials: Option<(String, String)>,
+    /// Codecs offered to the trunk (G.711 by default).
+    pub trunk_codecs: Vec<String>,
+    /// SRTP towards the trunk (usually off: trunks speak plain RTP).
+    pub trunk_srtp: sdp::SrtpPolicy,
+    /// Codecs accepted on the internal side, preference order.
+    pub internal_codecs: Vec<String>,
+    /// How long a trunk may take to answer before the next is tried.
+    pub trunk_timeout: Duration,
+    /// Seed of random choices.
+    pub seed: u64,
+}
+
+/// What the gateway did.
+#[derive(Clone, Debug, Default)]
+pub struct GatewaySummary {
+    /// Calls bridged.
+    pub answered: u64,
+    /// Calls that failed on every trunk.
+    pub failed: u64,
+    /// Calls refused because the source was not allowed.
+    pub refused: u64,
+    /// Failovers to a next trunk.
+    pub failovers: u64,
+    /// Per-call reports `[internal side, trunk side]`.
+    pub reports: Vec<[LegReport; 2]>,
+}
+
+struct GwCall {
+    a: LegId,
+    offer: Bytes,
+    from: String,
+    number: String,
+    b: Option<LegId>,
+    b_oa: Option<sdp::OfferAnswer>,
+    trunk_idx: usize,
+    started: Instant,
+    bridge: Option<(oneshot::Sender<()>, oneshot::Receiver<[LegReport; 2]>)>,
+    b_sock: Option<std::net::UdpSocket>,
+}
+
+/// Runs the gateway until `shutdown` turns true; progress lines go to `log`.
+///
+/// # Errors
+/// I/O errors binding the SIP socket.
+pub async fn run(
+    config: GatewayConfig,
+    log: mpsc::Sender<String>,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<GatewaySummary> {
+    let sock = UdpSocket::bind(config.listen).await?;
+    let local = sock.local_addr()?;
+    let mut ua_cfg = UaConfig::new(local, "gw", config.seed);
+    ua_cfg.credentials.clone_from(&config.credentials);
+    ua_cfg.user_agent = Some(format!("telox-gateway/{}", env!("CARGO_PKG_VERSION")));
+    let mut ua = UserAgent::new(ua_cfg);
+    let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
+    let mut calls: HashMap<u64, GwCall> = HashMap::new();
+    let mut by_leg: HashMap<LegId, u64> = HashMap::new();
+    let mut next = 1u64;
+    let mut summary = GatewaySummary::default();
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        while let Some(t) = ua.poll_transmit() {
+            let _ = sock.send_to(&t.payload, t.destination).await;
+        }
+        let trunk_deadline = calls
+            .values()
+            .filter(|c| c.bridge.is_none() && c.b.is_some())
+            .map(|c| c.started + config.trunk_timeout)
+            .min();
+        let deadline = [ua.poll_timeout(), trunk_deadline]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or_else(|| clock() + Duration::from_secs(3600));
+        tokio::select! {
+            r = sock.recv_from(&mut buf) => {
+                if let Ok((n, from)) = r {
+                    let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
+                    ua.handle_datagram(clock(), Target { transport: Transport::Udp, addr: from }, data);
+                }
+            }
+            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {
+                let now = clock();
+                ua.handle_timeout(now);
+                // A trunk that does not answer in time: cancel it (best effort) and fail over
+                // at once, without waiting for the INVITE transaction's Timer B.
+                let late: Vec<u64> = calls
+                    .iter()
+                    .filter(|(_, c)| c.bridge.is_none() && c.b.is_some() && c.started + config.trunk_timeout <= now)
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in late {
+                    let Some(c) = calls.get_mut(&id) else { continue };
+                    if let Some(b) = c.b.take() {
+                        let _ = ua.cancel(now, b);
+                        by_leg.remove(&b);
+                    }
+                    if c.trunk_idx + 1 < config.trunks.len() {
+                        c.trunk_idx += 1;
+                        summary.failovers += 1;
+                        let _ = log.try_send(format!("trunk timed out: failing over to {}", config.trunks[c.trunk_idx]));
+                        try_trunk(&mut ua, &config, &mut rng, c, now, &log);
+                        if let Some(b) = c.b {
+                            by_leg.insert(b, id);
+                        }
+                    } else {
+                        let _ = ua.reject(now, c.a, 408);
+                        summary.failed += 1;
+                        by_leg.remove(&c.a);
+                        calls.remove(&id);
+                    }
+                }
+            }
+            c = shutdown.changed() => {
+                if c.is_err() || *shutdown.borrow() {
+                    break;
+                }
+            }
+        }
+        while let Some(ev) = ua.poll_event() {
+            let now = clock();
+            match ev {
+                UaEvent::Incoming { leg, request } => {
+                    let src = request_source(&request);
+                    let allowed = src.is_some_and(|ip| config.allow.iter().any(|c| c.contains(ip)));
+                    if !allowed {
+                        summary.refused += 1;
+                        let _ = ua.reject(now, leg, 403);
+                        let _ = log.try_send(format!("refused call from {src:?}: not in --allow"));
+                        continue;
+                    }
+                    let number = request.uri().user().unwrap_or_default().to_owned();
+                    let from = request
+                        .header::<From>()
+                        .and_then(Result::ok)
+                        .and_then(|f| f.uri().user().map(str::to_owned))
+                        .unwrap_or_default();
+                    let id = next;
+                    next += 1;
+                    by_leg.insert(leg, id);
+                    calls.insert(
+                        id,
+                        GwCall {
+                            a: leg,
+                            offer: request.body_bytes(),
+                            from,
+                            number,
+                            b: None,
+                            b_oa: None,
+                            trunk_idx: 0,
+                            started: now,
+                            bridge: None,
+                            b_sock: None,
+                        },
+                    );
+                    if let Some(c) = calls.get_mut(&id) {
+                        try_trunk(&mut ua, &config, &mut rng, c, now, &log);
+                        if let Some(b) = c.b {
+                            by_leg.insert(b, id);
+                        }
+                    }
+                }
+                UaEvent::Provisional { leg, response } => {
+                    if let Some(c) = by_leg.get(&leg).and_then(|id| calls.get(id))
+                        && Some(leg) == c.b
+                        && (180..=183).contains(&response.status().0)
+                    {
+                        let _ = ua.ringing(now, c.a, 180, None);
+                    }
+                }
+                UaEvent::Failed { leg, status, .. } => {
+                    let Some(&id) = by_leg.get(&leg) else {
+                        continue;
+                    };
+                    let Some(c) = calls.get_mut(&id) else {
+                        continue;
+                    };
+                    if Some(leg) != c.b {
+                        continue;
+                    }
+                    by_leg.remove(&leg);
+                    c.b = None;
+                    // RFC 3261 §16.7-style failover: 5xx, 408 (timeout) and 487 (our cancel on
+                    // timeout) move to the next trunk; other finals go back to the caller.
+                    let failover = status >= 500 || status == 408 || status == 487;
+                    if failover && c.trunk_idx + 1 < config.trunks.len() {
+                        c.trunk_idx += 1;
+                        summary.failovers += 1;
+                        let _ = log.try_send(format!(
+                            "trunk answered {status}: failing over to {}",
+                            config.trunks[c.trunk_idx]
+                        ));
+                        c.started = now;
+                        try_trunk(&mut ua, &config, &mut rng, c, now, &log);
+                        if let Some(b) = c.b {
+                            by_leg.insert(b, id);
+                        }
+                    } else {
+                        let st = if status == 487 { 408 } else { status };
+                        let _ = ua.reject(now, c.a, st.max(400));
+                        summary.failed += 1;
+                        by_leg.remove(&c.a);
+                        calls.remove(&id);
+                    }
+                }
+                UaEvent::Answered { leg, response } => {
+                    let Some(&id) = by_leg.get(&leg) else {
+                        continue;
+                    };
+                    let Some(c) = calls.get_mut(&id) else {
+                        continue;
+                    };
+                    match bridge(&config, &mut rng, c, &response.body_bytes(), local).await {
+                        Ok(answer) => {
+                            let _ = ua.answer(now, c.a, Some(Body::sdp(answer)));
+                            summary.answered += 1;
+                            let _ = log.try_send(format!(
+                                "call {} -> {} bridged via {}",
+                                c.from, c.number, config.trunks[c.trunk_idx]
+                            ));
+                        }
+                        Err(why) => {
+                            let _ = log.try_send(format!("cannot bridge: {why}"));
+                            let _ = ua.reject(now, c.a, 488);
+                            let _ = ua.bye(now, leg);
+                        }
+                    }
+                }
+                UaEvent::Cancelled { leg } => {
+                    if let Some(id) = by_leg.remove(&leg)
+                        && let Some(c) = calls.remove(&id)
+                        && let Some(b) = c.b
+                    {
+                        let _ = ua.cancel(now, b);
+                    }
+                }
+                UaEvent::Ended { leg, .. } => {
+                    let Some(id) = by_leg.remove(&leg) else {
+                        continue;
+                    };
+                    let Some(mut c) = calls.remove(&id) else {
+                        continue;
+                    };
+                    let other = if leg == c.a { c.b } else { Some(c.a) };
+                    if let Some(o) = other {
+                        by_leg.remove(&o);
+                        let _ = ua.bye(now, o);
+                    }
+                    if let Some((stop, done)) = c.bridge.take() {
+                        let _ = stop.send(());
+                        if let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(2), done).await
+                        {
+                            let _ = log.try_send(format!(
+                                "call {} -> {} ended\n{}",
+                                c.from,
+                                c.number,
+                                crate::report::render(&r)
+                            ));
+                            summary.reports.push(r);
+                        }
+                    }
+                }
+                UaEvent::Request { key, .. } => {
+                    let _ = ua.respond(now, &key, 200, None);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(summary)
+}
+
+fn request_source(req: &Request) -> Option<std::net::IpAddr> {
+    // The transaction layer records `received` on the top Via (RFC 3261 §18.2.1); fall back to
+    // the sent-by host.
+    let via = req.header::<sip_core::header::Via>()?.ok()?;
+    via.received()
+        .and_then(|r| r.parse().ok())
+        .or_else(|| via.host().trim_matches(['[', ']']).parse().ok())
+}
+
+fn try_trunk(
+    ua: &mut UserAgent,
+    cfg: &GatewayConfig,
+    rng: &mut ChaCha8Rng,
+    c: &mut GwCall,
+    now: Instant,
+    log: &mpsc::Sender<String>,
+) {
+    let Some(&trunk) = cfg.trunks.get(c.trunk_idx) else {
+        return;
+    };
+    let Ok(sock) = std::net::UdpSocket::bind(SocketAddr::new(cfg.listen.ip(), 0)) else {
+        return;
+    };
+    let port = sock.local_addr().map_or(0, |a| a.port());
+    let _ = sock.set_nonblocking(true);
+    let names: Vec<&str> = cfg.trunk_codecs.iter().map(String::as_str).collect();
+    let caps = audio_capabilities(port, &names, cfg.trunk_srtp);
+    let mut oa = sdp::OfferAnswer::new(sdp::SessionConfig::new(cfg.listen.ip(), caps), rng);
+    let Ok(offer) = oa.create_offer(rng) else {
+        return;
+    };
+    let (Ok(from), Ok(to)) = (
+        format!("sip:{}@{}", c.from, cfg.listen.ip()).parse::<Uri>(),
+        format!("sip:{}@{trunk}", c.number).parse::<Uri>(),
+    ) else {
+        return;
+    };
+    match ua.invite(
+        now,
+        from,
+        to.clone(),
+        to,
+        Target {
+            transport: Transport::Udp,
+            addr: trunk,
+        },
+        Some(Body::sdp(offer.to_bytes())),
+    ) {
+        Ok(leg) => {
+            c.b = Some(leg);
+            c.b_oa = Some(oa);
+            c.b_sock = Some(sock);
+            c.started = now;
+        }
+        Err(e) => {
+            let _ = log.try_send(format!("INVITE to trunk {trunk} failed: {e}"));
+        }
+    }
+}
+
+async fn bridge(
+    cfg: &GatewayConfig,
+    rng: &mut ChaCha8Rng,
+    c: &mut GwCall,
+    trunk_answer: &Bytes,
+    local: SocketAddr,
+) -> Result<Bytes, String> {
+    let oa = c.b_oa.as_mut().ok_or("no trunk offer")?;
+    let ans = sdp::Sdp::parse_with(trunk_answer.clone(), &sdp::ParseOptions::lenient())
+        .map_err(|e| e.to_string())?;
+    oa.handle_answer(&ans).map_err(|e| e.to_string())?;
+    let b_stream = oa.streams().first().ok_or("no trunk stream")?.clone();
+    let a_sock =
+        std::net::UdpSocket::bind(SocketAddr::new(local.ip(), 0)).map_err(|e| e.to_string())?;
+    a_sock.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let a_port = a_sock.local_addr().map_err(|e| e.to_string())?.port();
+    let names: Vec<&str> = cfg.internal_codecs.iter().map(String::as_str).collect();
+    let caps = audio_capabilities(a_port, &names, sdp::SrtpPolicy::Optional);
+    let mut a_oa = sdp::OfferAnswer::new(sdp::SessionConfig::new(local.ip(), caps), rng);
+    let offer = sdp::Sdp::parse_with(c.offer.clone(), &sdp::ParseOptions::lenient())
+        .map_err(|e| e.to_string())?;
+    let answer = a_oa.handle_offer(&offer, rng).map_err(|e| e.to_string())?;
+    let a_stream = a_oa.streams().first().ok_or("no internal stream")?.clone();
+    let now = clock();
+    let a = MediaLeg::new(
+        MediaParams::from_negotiated(&a_stream, rng).map_err(|e| e.to_string())?,
+        now,
+        wallclock(),
+    )
+    .map_err(|e| e.to_string())?;
+    let b = MediaLeg::new(
+        MediaParams::from_negotiated(&b_stream, rng).map_err(|e| e.to_string())?,
+        now,
+        wallclock(),
+    )
+    .map_err(|e| e.to_string())?;
+    let a_sock = UdpSocket::from_std(a_sock).map_err(|e| e.to_string())?;
+    let b_sock = UdpSocket::from_std(c.b_sock.take().ok_or("no trunk socket")?)
+        .map_err(|e| e.to_string())?;
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let (done_tx, done_rx) = oneshot::channel();
+    let names = (
+        format!("{} (internal)", c.from),
+        format!("{} (trunk)", c.number),
+    );
+    tokio::spawn(async move {
+        let r = transcode(a, b, a_sock, b_sock, stop_rx, names).await;
+        let _ = done_tx.send(r);
+    });
+    c.bridge = Some((stop_tx, done_rx));
+    Ok(answer.to_bytes())
+}
+
+/// Decodes each side's audio (jitter buffer + concealment), resamples it and encodes it for the
+/// other side every 20 ms; forwards DTMF digits as RFC 4733 events.
+async fn transcode(
+    mut a: MediaLeg,
+    mut b: MediaLeg,
+    a_sock: UdpSocket,
+    b_sock: UdpSocket,
+    mut stop: oneshot::Receiver<()>,
+    names: (String, String),
+) -> [LegReport; 2] {
+    let mut ab = Resampler::new(a.sample_rate(), b.sample_rate()).ok();
+    let mut ba = Resampler::new(b.sample_rate(), a.sample_rate()).ok();
+    let (mut to_b, mut to_a): (Vec<i16>, Vec<i16>) = (Vec::new(), Vec::new());
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let (mut buf_a, mut buf_b) = (vec![0u8; 2048], vec![0u8; 2048]);
+    let (mut digits_a, mut digits_b) = (0usize, 0usize);
+    loop {
+        tokio::select! {
+            r = a_sock.recv_from(&mut buf_a) => if let Ok((n, _)) = r { a.handle_datagram(clock(), buf_a.get(..n).unwrap_or_default()); },
+            r = b_sock.recv_from(&mut buf_b) => if let Ok((n, _)) = r { b.handle_datagram(clock(), buf_b.get(..n).unwrap_or_default()); },
+            _ = tick.tick() => {
+                let now = clock();
+                let pa = a.pull_audio(now);
+                let pb = b.pull_audio(now);
+                resample_into(&mut ab, &pa, &mut to_b);
+                resample_into(&mut ba, &pb, &mut to_a);
+                forward_digits(&a, &mut b, &mut digits_a);
+                forward_digits(&b, &mut a, &mut digits_b);
+                for (leg, pcm, sock) in [(&mut b, &mut to_b, &b_sock), (&mut a, &mut to_a, &a_sock)] {
+                    let n = leg.frame_samples();
+                    // Send one frame per tick; pad a short start with silence.
+                    if pcm.len() < n {
+                        pcm.resize(n, 0);
+                    }
+                    let frame: Vec<i16> = pcm.drain(..n).collect();
+                    // Bound the backlog (clock drift between the sides) to 3 frames.
+                    if pcm.len() > 3 * n {
+                        let extra = pcm.len() - 3 * n;
+                        pcm.drain(..extra);
+                    }
+                    let remote = leg.remote();
+                    let rtcp_to = leg.params().remote_rtcp;
+                    if let Ok(pkts) = leg.send_frame(now, &frame) {
+                        for p in pkts {
+                            let _ = sock.send_to(&p, remote).await;
+                        }
+                    }
+                    for p in leg.poll_rtcp(now) {
+                        let _ = sock.send_to(&p, rtcp_to).await;
+                    }
+                }
+            }
+            _ = &mut stop => break,
+        }
+    }
+    [a.report(&names.0), b.report(&names.1)]
+}
+
+fn resample_into(r: &mut Option<Resampler>, input: &[i16], out: &mut Vec<i16>) {
+    match r {
+        Some(r) if r.input_rate() != r.output_rate() => r.process(input, out),
+        _ => out.extend_from_slice(input),
+    }
+}
+
+fn forward_digits(from: &MediaLeg, to: &mut MediaLeg, seen: &mut usize) {
+    let d = from.digits();
+    for k in d.chars().skip(*seen) {
+        to.send_dtmf(k, 100);
+    }
+    *seen = d.chars().count();
+}
