@@ -263,7 +263,10 @@ pub struct Transactions {
     index: HashMap<TransactionKey, usize>,
     /// (From tag, Call-ID, CSeq) of server transactions for requests without To tag, for
     /// merged-request detection (RFC 3261 §8.2.2.2).
-    merge: HashMap<(Box<str>, Box<str>, u32, KeyMethod), TransactionKey>,
+    /// Keyed by a hash of (From tag, Call-ID, CSeq, method) under this map's random hasher
+    /// keys, so a live transaction holds 16 bytes for it; the value is the slot.
+    merge: HashMap<u64, usize>,
+    merge_hasher: std::hash::RandomState,
     timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<TransactionEvent>,
@@ -285,7 +288,7 @@ struct Entry {
     /// The encoded INVITE (client: to build the ACK; server: to build 100 Trying), parsed
     /// again when needed so a live transaction holds no header index.
     invite: Option<Bytes>,
-    merge_key: Option<(Box<str>, Box<str>, u32, KeyMethod)>,
+    merge_key: Option<u64>,
     /// The deadline last pushed to the timer heap.
     scheduled: Option<Instant>,
 }
@@ -299,6 +302,7 @@ impl Transactions {
             free: Vec::new(),
             index: HashMap::new(),
             merge: HashMap::new(),
+            merge_hasher: std::hash::RandomState::new(),
             timers: BinaryHeap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -550,18 +554,20 @@ impl Transactions {
         // CSeq exactly match those associated with an ongoing transaction, but the request
         // does not match that transaction (based on the matching rules in Section 17.2.3),
         // the UAS core SHOULD generate a 482 (Loop Detected) response".
-        let merge_key =
-            (facts.to_tag.is_none() && facts.key_method != KeyMethod::Cancel).then(|| {
-                (
-                    facts.from_tag.clone().unwrap_or_default().into_boxed_str(),
-                    facts.call_id.clone().into_boxed_str(),
+        let merge_key = (self.config.reject_merged
+            && facts.to_tag.is_none()
+            && facts.key_method != KeyMethod::Cancel)
+            .then(|| {
+                use std::hash::BuildHasher as _;
+                self.merge_hasher.hash_one((
+                    facts.from_tag.as_deref().unwrap_or(""),
+                    facts.call_id.as_str(),
                     facts.cseq,
-                    facts.key_method.clone(),
-                )
+                    &facts.key_method,
+                ))
             });
-        if self.config.reject_merged
-            && let Some(mk) = &merge_key
-            && self.merge.contains_key(mk)
+        if let Some(mk) = merge_key
+            && self.merge.contains_key(&mk)
         {
             if let Some(bytes) = wire::stateless_response(&request, 482) {
                 self.send_stateless(from, bytes);
@@ -580,9 +586,6 @@ impl Transactions {
             addr: wire::response_destination(&facts, from.addr),
         };
         let invite = (kind == Kind::InviteServer).then(|| request.to_bytes());
-        if let Some(mk) = &merge_key {
-            self.merge.insert(mk.clone(), key.clone());
-        }
         let entry = Entry {
             key: key.clone(),
             machine,
@@ -592,6 +595,9 @@ impl Transactions {
             scheduled: None,
         };
         let slot = self.insert(entry);
+        if let Some(mk) = merge_key {
+            self.merge.insert(mk, slot);
+        }
         let event = if facts.key_method == KeyMethod::Cancel {
             // RFC 3261 §9.2: the CANCEL matches the INVITE server transaction with the same
             // branch and sent-by (the §17.2.3 rules with the method INVITE).
@@ -763,10 +769,10 @@ impl Transactions {
         s.generation = s.generation.wrapping_add(1);
         self.live -= 1;
         self.index.remove(&entry.key);
-        if let Some(mk) = &entry.merge_key
-            && self.merge.get(mk) == Some(&entry.key)
+        if let Some(mk) = entry.merge_key
+            && self.merge.get(&mk) == Some(&slot)
         {
-            self.merge.remove(mk);
+            self.merge.remove(&mk);
         }
         self.free.push(slot);
     }
