@@ -1,6 +1,11 @@
 //! Replays the seed corpus (and fixed crashes) of the SIP fuzz targets on stable:
 //! fuzz/corpus/sip_datagram, sip_stream, sip_header.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: an unwrap failure is a test failure"
+)]
+
 use std::path::Path;
 
 use telox_sip_core::fuzzing;

@@ -1,6 +1,11 @@
 //! Message layer: typical messages, every truncated prefix, limits and their status codes,
 //! builders (RFC 3261 §8.2.6), header spill beyond the inline index, stream framing.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: an unwrap failure is a test failure"
+)]
+
 use bytes::{Bytes, BytesMut};
 use telox_sip_core::header::{
     Authorization, CSeq, CallId, Contact, ContentLength, ContentType, From, MaxForwards, To, Via,

@@ -1,6 +1,11 @@
 //! proptest round trips: typed message -> bytes -> message (same typed values), and
 //! bytes -> message -> bytes for canonical input (byte-exact); arbitrary bytes never panic.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: an unwrap failure is a test failure"
+)]
+
 use bytes::Bytes;
 use proptest::prelude::*;
 use telox_sip_core::header::{CSeq, CallId, Contact, From, MaxForwards, To, Via};

@@ -384,9 +384,7 @@ fn scalar02_out_of_range_numbers() {
         ],
     );
     // and each of them alone
-    for v in ["36893488147419103232 REGISTER"] {
-        assert!(<CSeq as telox_sip_core::Header>::parse_str(v).is_err());
-    }
+    assert!(<CSeq as telox_sip_core::Header>::parse_str("36893488147419103232 REGISTER").is_err());
     assert!(<MaxForwards as telox_sip_core::Header>::parse_str("300").is_err());
     assert!(
         <Contact as telox_sip_core::Header>::parse_str(
