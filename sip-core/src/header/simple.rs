@@ -736,7 +736,7 @@ impl Warning {
         self.code
     }
 
-    /// The warn-agent (host[:port] or pseudonym).
+    /// The warn-agent (`host[:port]` or a pseudonym).
     pub fn agent(&self) -> &str {
         scan::as_str(&self.agent)
     }
