@@ -323,13 +323,11 @@ impl UriParts {
                     if user.is_empty() {
                         return Err(UriError::Unexpected { at: body_start });
                     }
-                    check_chars(user, body_start, |c| {
-                        is_unreserved(c) || b"&=+$,;?/".contains(&c)
-                    })?;
+                    check_chars(user, body_start, UNRESERVED | USER)?;
                     p.user = Some(r(body_start, body_start + user.len()));
                     if let Some(pass) = pass {
                         let ps = body_start + user.len() + 1;
-                        check_chars(pass, ps, |c| is_unreserved(c) || b"&=+$,".contains(&c))?;
+                        check_chars(pass, ps, UNRESERVED | PASSWORD)?;
                         p.password = Some(r(ps, ps + pass.len()));
                     }
                     hp = body_start + at + 1;
@@ -352,7 +350,7 @@ impl UriParts {
                 } else {
                     let n = rest
                         .iter()
-                        .position(|&c| !(c.is_ascii_alphanumeric() || b"-._".contains(&c)))
+                        .position(|&c| CLASS[usize::from(c)] & HOST == 0)
                         .unwrap_or(rest.len());
                     if n == 0 {
                         return Err(UriError::BadHost { at: hp });
@@ -384,7 +382,7 @@ impl UriParts {
                         return Err(UriError::Unexpected { at: hs - 1 });
                     }
                     let hdrs = s.get(hs..).unwrap_or_default();
-                    check_chars(hdrs, hs, |c| is_unreserved(c) || b"[]/?:+$=&".contains(&c))?;
+                    check_chars(hdrs, hs, UNRESERVED | HEADER)?;
                     p.headers = Some(r(hs, s.len()));
                 }
             }
@@ -413,7 +411,7 @@ fn check_uri_params(s: &[u8], start: usize, end: usize) -> Result<(), UriError> 
         if name_len == 0 {
             return Err(UriError::BadParam { at: off });
         }
-        check_chars(part, off, |c| is_unreserved(c) || b"[]/:&+$=".contains(&c))?;
+        check_chars(part, off, UNRESERVED | PARAM)?;
         if part.get(name_len) == Some(&b'=') && name_len + 1 == part.len() {
             return Err(UriError::BadParam { at: off });
         }
@@ -422,10 +420,14 @@ fn check_uri_params(s: &[u8], start: usize, end: usize) -> Result<(), UriError> 
     Ok(())
 }
 
-/// Checks every byte is allowed or a valid `%HH` escape.
-fn check_chars(s: &[u8], base: usize, ok: impl Fn(u8) -> bool) -> Result<(), UriError> {
+/// Checks every byte is in one of the `mask` classes or is a valid `%HH` escape.
+fn check_chars(s: &[u8], base: usize, mask: u8) -> Result<(), UriError> {
     let mut i = 0;
     while let Some(&c) = s.get(i) {
+        if CLASS[usize::from(c)] & mask != 0 {
+            i += 1;
+            continue;
+        }
         if c == b'%' {
             let valid = s.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
                 && s.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
@@ -435,18 +437,65 @@ fn check_chars(s: &[u8], base: usize, ok: impl Fn(u8) -> bool) -> Result<(), Uri
             i += 3;
             continue;
         }
-        if !ok(c) {
-            return Err(UriError::Unexpected { at: base + i });
-        }
-        i += 1;
+        return Err(UriError::Unexpected { at: base + i });
     }
     Ok(())
 }
 
-/// RFC 3261 `unreserved = alphanum / mark`.
-fn is_unreserved(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&c)
+// Character classes of RFC 3261 §25.1, one bit each, looked up in one table.
+/// `unreserved = alphanum / mark`
+const UNRESERVED: u8 = 0x01;
+/// `user-unreserved`: `& = + $ , ; ? /`
+const USER: u8 = 0x02;
+/// password characters besides unreserved: `& = + $ ,`
+const PASSWORD: u8 = 0x04;
+/// `param-unreserved` and `=`: `[ ] / : & + $ =`
+const PARAM: u8 = 0x08;
+/// `hnv-unreserved` and the separators: `[ ] / ? : + $ = &`
+const HEADER: u8 = 0x10;
+/// host name characters: alphanum, `-`, `.`, `_`
+const HOST: u8 = 0x20;
+
+const fn classes() -> [u8; 256] {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let mut m = 0;
+        if c.is_ascii_alphanumeric() {
+            m |= UNRESERVED | HOST;
+        }
+        if matches!(
+            c,
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')'
+        ) {
+            m |= UNRESERVED;
+        }
+        if matches!(c, b'-' | b'.' | b'_') {
+            m |= HOST;
+        }
+        if matches!(c, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/') {
+            m |= USER;
+        }
+        if matches!(c, b'&' | b'=' | b'+' | b'$' | b',') {
+            m |= PASSWORD;
+        }
+        if matches!(c, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$' | b'=') {
+            m |= PARAM;
+        }
+        if matches!(
+            c,
+            b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
+        ) {
+            m |= HEADER;
+        }
+        t[i] = m;
+        i += 1;
+    }
+    t
 }
+
+static CLASS: [u8; 256] = classes();
 
 #[cfg(test)]
 mod tests {
