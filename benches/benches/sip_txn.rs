@@ -158,6 +158,22 @@ fn cpu_time_per_transaction() {
             N as f64 / cpu.as_secs_f64()
         );
     }
+    // The message-layer share: the same build/parse/build/parse without any transaction.
+    let mut pair = Pair::new(Transport::Udp);
+    let start = cpu_time::ThreadTime::now();
+    for _ in 0..N {
+        let req = pair.request(Method::Options);
+        let parsed = Request::parse(req.to_bytes()).expect("parse");
+        let resp = Response::builder(&parsed, StatusCode::OK)
+            .to_tag("b1")
+            .build();
+        black_box(Response::parse(resp.to_bytes()).expect("parse"));
+    }
+    let cpu = start.elapsed();
+    eprintln!(
+        "sip_txn cpu: message layer only (build, parse, build, parse): {:.0} ns per exchange",
+        cpu.as_nanos() as f64 / N as f64
+    );
 }
 
 /// Bytes held per live transaction: N server INVITE transactions (Proceeding, request kept)

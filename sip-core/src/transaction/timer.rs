@@ -117,11 +117,16 @@ impl Timers {
         self.deadline[timer.index()]
     }
 
-    /// The earliest armed timer and its deadline.
+    /// The earliest armed timer and its deadline (the first in table order on a tie).
     pub(crate) fn next(&self) -> Option<(Instant, Timer)> {
-        Timer::ALL
-            .iter()
-            .filter_map(|&t| self.deadline[t.index()].map(|d| (d, t)))
-            .min()
+        let mut best: Option<(Instant, usize)> = None;
+        for (i, d) in self.deadline.iter().enumerate() {
+            if let Some(d) = *d
+                && best.is_none_or(|(b, _)| d < b)
+            {
+                best = Some((d, i));
+            }
+        }
+        best.and_then(|(d, i)| Timer::ALL.get(i).map(|&t| (d, t)))
     }
 }
