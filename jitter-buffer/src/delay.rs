@@ -124,6 +124,9 @@ impl DelayEstimator {
     }
 
     fn peak_floor(&self, now: i64) -> i64 {
+        if self.peak_us == 0 {
+            return 0;
+        }
         let elapsed = now.saturating_sub(self.peak_at).max(0);
         let decay = elapsed.saturating_mul(PEAK_DECAY_US_PER_S) / 1_000_000;
         self.peak_us.saturating_sub(decay).max(0)
@@ -174,8 +177,12 @@ impl DelayEstimator {
         // While few samples are in, a quantile near 1 is just the largest sample: one early
         // outlier would set the delay for seconds. Ask for no more than TAIL_SAMPLES of
         // them to lie above the target.
-        let n = self.samples.max(1) as f64;
-        let quantile = self.quantile.min(1.0 - TAIL_SAMPLES / n).max(0.5);
+        let quantile = if (self.samples as f64) * (1.0 - self.quantile) >= TAIL_SAMPLES {
+            self.quantile
+        } else {
+            let n = self.samples.max(1) as f64;
+            self.quantile.min(1.0 - TAIL_SAMPLES / n).max(0.5)
+        };
         let want = quantile * self.total;
         let last = self.buckets.len().saturating_sub(1);
         loop {
