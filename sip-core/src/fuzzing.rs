@@ -63,8 +63,9 @@ fn frames(chunks: &[&[u8]]) -> (Vec<Bytes>, bool) {
     (out, false)
 }
 
-/// Typed headers: the first byte picks a header, the rest is its value. A value that types
-/// writes back (Display) to text that types again to an equal value.
+/// Typed headers: the first byte picks one of the 37 typed headers (modulo), the rest is its
+/// value. A value that types writes back (Display) to text that types again and writes back
+/// identically.
 pub fn typed_header(data: &[u8]) {
     let Some((&which, value)) = data.split_first() else {
         return;
@@ -100,7 +101,22 @@ pub fn typed_header(data: &[u8]) {
         header::Warning,
         header::Date,
         header::RetryAfter,
-        header::ReferTo
+        header::ReferTo,
+        header::RecordRoute,
+        header::Expires,
+        header::ContentLength,
+        header::ProxyAuthorization,
+        header::WwwAuthenticate,
+        header::ProxyAuthenticate,
+        header::Require,
+        header::ProxyRequire,
+        header::Unsupported,
+        header::ReferredBy,
+        header::MinSe,
+        header::RSeq,
+        header::PAssertedIdentity,
+        header::UserAgent,
+        header::Server
     );
     let _ = crate::Uri::parse(value);
 }
