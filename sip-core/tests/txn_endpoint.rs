@@ -2,7 +2,11 @@
 //! requests (§8.2.2.2), the ACK of non-2xx, 100 Trying, response routing (§18.2.2, RFC 3581)
 //! and the late provisional after a 2xx (peers README finding 1), on a virtual clock.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers outside #[test] fns")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -536,4 +540,41 @@ fn transport_error_is_reported() {
         }]
     ));
     assert!(a.is_empty());
+}
+
+#[test]
+fn large_udp_request_goes_over_tcp_with_via_changed() {
+    let t0 = origin();
+    let mut a = Transactions::new(TransactionConfig::default());
+    let pad = format!("\r\nX-Pad: {}", "a".repeat(1400));
+    let key = a
+        .send_request(
+            t0,
+            request("MESSAGE", "z9hG4bK-big", 1, &pad),
+            target(B, Transport::Udp),
+        )
+        .unwrap();
+    let (tx, _) = drain(&mut a);
+    assert_eq!(tx[0].transport, Transport::Tcp);
+    let sent = Request::parse(tx[0].payload.clone()).unwrap();
+    let via = sent.header::<Via>().unwrap().unwrap();
+    assert_eq!(
+        (via.transport(), via.branch()),
+        ("TCP", Some("z9hG4bK-big"))
+    );
+    // Reliable now: no Timer E, only F.
+    assert_eq!(a.poll_timeout(), Some(t0 + ms(32_000)));
+    assert!(a.state(&key).is_some());
+    // A small request stays on UDP; with the switch disabled a large one does too.
+    let mut b = Transactions::new(TransactionConfig {
+        udp_size_limit: None,
+        ..Default::default()
+    });
+    b.send_request(
+        t0,
+        request("MESSAGE", "z9hG4bK-big2", 1, &pad),
+        target(A, Transport::Udp),
+    )
+    .unwrap();
+    assert_eq!(drain(&mut b).0[0].transport, Transport::Udp);
 }

@@ -138,6 +138,10 @@ pub struct TransactionConfig {
     /// Answer merged requests (RFC 3261 §8.2.2.2) with 482 Loop Detected. Right for a UA,
     /// wrong for a proxy.
     pub reject_merged: bool,
+    /// Requests larger than this many bytes that are to go over UDP are sent over TCP
+    /// instead, with the top Via changed to match (RFC 3261 §18.1.1: "larger than 1300
+    /// bytes and the path MTU is unknown"). `None` never switches.
+    pub udp_size_limit: Option<usize>,
 }
 
 impl Default for TransactionConfig {
@@ -146,6 +150,7 @@ impl Default for TransactionConfig {
             timers: TimerConfig::default(),
             max_transactions: 100_000,
             reject_merged: true,
+            udp_size_limit: Some(1300),
         }
     }
 }
@@ -337,7 +342,9 @@ impl Transactions {
     }
 
     /// Starts a client transaction for `request` (which carries its own top Via with a fresh
-    /// `z9hG4bK` branch) and queues its first transmission to `target`.
+    /// `z9hG4bK` branch) and queues its first transmission to `target`. A UDP request above
+    /// [`TransactionConfig::udp_size_limit`] goes over TCP instead (RFC 3261 §18.1.1); its
+    /// [`Transmit`]s then say [`Transport::Tcp`].
     ///
     /// # Errors
     /// [`TransactionError::MissingBranch`], [`TransactionError::Duplicate`],
@@ -346,10 +353,26 @@ impl Transactions {
         &mut self,
         now: Instant,
         request: Request,
-        target: Target,
+        mut target: Target,
     ) -> Result<TransactionKey, TransactionError> {
         if *request.method() == Method::Ack {
             return Err(TransactionError::AckNotTransactional);
+        }
+        // RFC 3261 §18.1.1: "If a request is within 200 bytes of the path MTU, or if it is
+        // larger than 1300 bytes and the path MTU is unknown, the request MUST be sent using
+        // an RFC 2914 congestion controlled transport protocol, such as TCP. If this causes a
+        // change in the transport protocol from the one indicated in the top Via, the value
+        // in the top Via MUST be changed."
+        let mut request = request;
+        if target.transport == Transport::Udp
+            && self
+                .config
+                .udp_size_limit
+                .is_some_and(|limit| request.to_bytes().len() > limit)
+            && let Some(switched) = wire::with_via_transport(&request, Transport::Tcp)
+        {
+            request = switched;
+            target.transport = Transport::Tcp;
         }
         let facts = wire::request_facts(&request).ok_or(TransactionError::MissingBranch)?;
         if !facts.rfc3261 {

@@ -278,6 +278,32 @@ pub(crate) fn stamp_via(request: Request, facts: &RequestFacts, source: SocketAd
     }
 }
 
+/// `request` with the transport of its top Via replaced (RFC 3261 §18.1.1).
+pub(crate) fn with_via_transport(
+    request: &Request,
+    transport: super::Transport,
+) -> Option<Request> {
+    let raw = request.to_bytes();
+    let line = request.headers().named(HeaderName::Via).next()?;
+    let first = header::split_list(line.value).next()?.ok()?;
+    let start = offset_in(&raw, first)?;
+    let text = std::str::from_utf8(first).ok()?;
+    // sent-protocol = protocol-name SLASH protocol-version SLASH transport
+    let second_slash = text.match_indices('/').nth(1)?.0;
+    let after = &text[second_slash + 1..];
+    let lead = after.len() - after.trim_start().len();
+    let token_len = after.trim_start().find([' ', '\t'])?;
+    let token_start = start + second_slash + 1 + lead;
+    let mut out = BytesMut::with_capacity(raw.len() + 4);
+    out.extend_from_slice(&raw[..token_start]);
+    out.extend_from_slice(transport.as_via_str().as_bytes());
+    out.extend_from_slice(&raw[token_start + token_len..]);
+    match Message::parse(out.freeze()) {
+        Ok(Message::Request(r)) => Some(r),
+        _ => None,
+    }
+}
+
 /// A response to `request` made by the transaction layer itself (RFC 3261 §8.2.6): Via,
 /// From, To, Call-ID and CSeq copied, a To tag added except for 100, no body.
 pub(crate) fn stateless_response(request: &Request, status: u16) -> Option<Bytes> {
