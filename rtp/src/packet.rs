@@ -524,6 +524,34 @@ impl RtpHeader {
     /// words or not a multiple of 4 bytes.
     #[inline]
     pub fn write_to(&self, out: &mut [u8]) -> Result<usize, BuildError> {
+        // Fast path: the usual header, no CSRC and no extension.
+        if self.csrcs.is_empty() && self.extension.is_none() {
+            let have = out.len();
+            let Some(fixed) = out.first_chunk_mut::<{ field::FIXED_LEN }>() else {
+                return Err(BuildError::BufferTooSmall {
+                    need: field::FIXED_LEN,
+                    have,
+                });
+            };
+            let seq = self.sequence_number.to_be_bytes();
+            let ts = self.timestamp.to_be_bytes();
+            let ssrc = self.ssrc.0.to_be_bytes();
+            *fixed = [
+                0x80 | (u8::from(self.padding > 0) << 5),
+                (u8::from(self.marker) << 7) | (self.payload_type & 0x7F),
+                seq[0],
+                seq[1],
+                ts[0],
+                ts[1],
+                ts[2],
+                ts[3],
+                ssrc[0],
+                ssrc[1],
+                ssrc[2],
+                ssrc[3],
+            ];
+            return Ok(field::FIXED_LEN);
+        }
         let need = self.encoded_len();
         if self.csrcs.len() > 15 {
             return Err(BuildError::FieldTooLarge { what: "csrc count" });
