@@ -11,9 +11,10 @@
 //! Run: `cargo bench -p telox-benches --bench srtp [--features libsrtp] -- --warm-up-time 1
 //! --measurement-time 3`
 
-#![expect(
-    missing_docs,
-    reason = "criterion_group! generates an undocumented function"
+#![allow(missing_docs, reason = "criterion_group! generates an undocumented fn")]
+#![allow(
+    clippy::expect_used,
+    reason = "a bench aborts on a failed setup or a refused packet"
 )]
 
 use std::time::Duration;
@@ -236,6 +237,10 @@ fn now() -> ThreadTime {
 type Maker = fn(Suite, bool) -> Box<dyn Impl>;
 
 fn makers() -> Vec<(&'static str, Maker)> {
+    #[cfg_attr(
+        not(feature = "libsrtp"),
+        allow(unused_mut, reason = "pushed to with libsrtp")
+    )]
     let mut v: Vec<(&'static str, Maker)> = vec![
         ("telox", |s, _| Box::new(telox(s))),
         ("webrtc-srtp", |s, _| Box::new(webrtc(s))),
