@@ -53,3 +53,14 @@ pub fn unix_time() -> f64 {
     let ntp = wallclock().as_duration().as_secs_f64();
     ntp - rtp::NtpTime::UNIX_OFFSET_SECS as f64
 }
+
+/// A seed from the operating system's entropy, for programs run without `--seed` (two PBXs
+/// started with the same seed would pick the same branches, tags and Call-IDs).
+#[expect(
+    clippy::disallowed_methods,
+    reason = "the programs seed their cores once at start"
+)]
+pub fn entropy_seed() -> u64 {
+    use rand::Rng;
+    rand::rng().random()
+}

@@ -98,7 +98,7 @@ fn config() -> Result<(GatewayConfig, Option<Duration>, bool), String> {
                 .map_err(|e| e.to_string())?
                 .unwrap_or(Duration::from_secs(5)),
             seed: a
-                .parsed_or("seed", 11, "a number")
+                .parsed_or("seed", telox_examples::entropy_seed(), "a number")
                 .map_err(|e| e.to_string())?,
         },
         a.duration("duration").map_err(|e| e.to_string())?,

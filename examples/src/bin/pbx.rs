@@ -86,7 +86,7 @@ fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), Strin
     cfg.validate().map_err(|e| e.to_string())?;
     let duration = args.duration("duration").map_err(|e| e.to_string())?;
     let seed = args
-        .parsed_or("seed", 7, "a number")
+        .parsed_or("seed", telox_examples::entropy_seed(), "a number")
         .map_err(|e| e.to_string())?;
     Ok((cfg, duration, seed, args.flag("quiet")))
 }

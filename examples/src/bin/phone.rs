@@ -100,7 +100,7 @@ fn opts() -> Result<Opts, String> {
         other => return Err(format!("bad --srtp {other}")),
     };
     c.seed = a
-        .parsed_or("seed", u64::from(listen.port()) + 1, "a number")
+        .parsed_or("seed", telox_examples::entropy_seed(), "a number")
         .map_err(|e| e.to_string())?;
     Ok(Opts {
         config: c,
