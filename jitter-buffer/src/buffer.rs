@@ -468,6 +468,7 @@ impl<P> JitterBuffer<P> {
         let base = self.base();
         let current = t - (base + self.ticks_to_us(ts));
         self.stats.current_delay = Duration::from_micros(u64::try_from(current).unwrap_or(0));
+        self.stats.peak_delay = self.stats.peak_delay.max(self.stats.current_delay);
         let action = if self.last_was_conceal {
             FrameAction::Merge
         } else if talkspurt_start || cn || !matches!(self.config.mode, DelayMode::Adaptive) {

@@ -41,8 +41,12 @@ pub struct JitterStats {
     pub expand_us: u64,
     /// Frames played right after concealment (merge).
     pub merges: u64,
-    /// Playout delay of the last frame, relative to the fastest packet of the window.
+    /// Playout delay of the last frame, relative to the fastest packet of the window (RTCP-XR
+    /// VoIP metrics, RFC 3611 §4.7.7: "JB nominal" is `target_delay`, "JB maximum" is
+    /// `peak_delay`, "JB abs max" the configured max delay).
     pub current_delay: Duration,
+    /// The largest `current_delay` so far.
+    pub peak_delay: Duration,
     /// The current target delay.
     pub target_delay: Duration,
     /// Packets in the buffer now.

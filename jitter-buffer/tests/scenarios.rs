@@ -308,6 +308,7 @@ fn a_delay_spike_is_waited_out_with_concealment_not_lost() {
         .collect();
     assert!(!under.is_empty());
     // Packet 30 is played with a merge, once it has come.
+    assert!(s.peak_delay >= Duration::from_millis(120), "{s:?}");
     let (t30, f30) = d.frames()[30];
     assert!(t30 >= 720.0);
     assert_eq!(f30.action, FrameAction::Merge);
