@@ -33,6 +33,7 @@ use crate::transaction::{
 use crate::uri::Uri;
 
 mod register;
+pub mod session_timer;
 
 use register::Registration;
 pub use register::RegistrationId;
