@@ -1,0 +1,272 @@
+//! RTP/RTCP benches, telox beside webrtc-rs's `rtp` and `rtcp` crates on the same bytes:
+//! RTP parse and build, an SR+SDES compound parse, and the per-packet receive-statistics
+//! update (no peer: webrtc-rs keeps reception statistics in its interceptor crate).
+//!
+//! Times are **on-CPU time of the bench thread** (`CLOCK_THREAD_CPUTIME_ID`), not
+//! wall time: the machine these figures come from is shared (load average above 10 on 2
+//! cores), which inflates wall time per iteration several times over while CPU time stays put.
+//!
+//! Run: `cargo bench -p telox-benches --bench rtp -- --warm-up-time 1 --measurement-time 3`
+
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
+#![expect(
+    clippy::expect_used,
+    reason = "a bench aborts on bad input: the inputs are fixed"
+)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use bytes::Bytes;
+use cpu_time::ThreadTime;
+use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rtp::rtcp::{self, List, RtcpPacket, SenderReport, SourceDescription, Validation};
+use rtp::stats::SourceStats;
+use rtp::{NtpTime, RtpHeader, RtpPacket, Ssrc};
+use webrtc_util::marshal::{Marshal, Unmarshal};
+
+/// A 20 ms PCMU packet: 12-byte header + 160 bytes.
+fn rtp_bytes() -> Vec<u8> {
+    let h = RtpHeader {
+        marker: false,
+        payload_type: 0,
+        sequence_number: 4242,
+        timestamp: 0x1234_5678,
+        ssrc: Ssrc(0xDEAD_BEEF),
+        ..RtpHeader::default()
+    };
+    h.to_vec(&[0xFF; 160]).expect("a plain header builds")
+}
+
+/// SR with one report block + SDES CNAME, as every VoIP endpoint sends.
+fn sr_sdes_bytes() -> Vec<u8> {
+    let block = rtcp::ReportBlock {
+        ssrc: Ssrc(2),
+        fraction_lost: 3,
+        cumulative_lost: 10,
+        extended_highest_seq: 70_000,
+        jitter: 40,
+        lsr: 0x1234_5678,
+        dlsr: 0x0001_0000,
+    };
+    let packets = [
+        RtcpPacket::SenderReport(SenderReport {
+            ssrc: Ssrc(1),
+            ntp: NtpTime(0xE000_0000_8000_0000),
+            rtp_timestamp: 160_000,
+            packet_count: 1000,
+            octet_count: 160_000,
+            reports: List::Owned(vec![block]),
+            profile_extension: &[],
+        }),
+        RtcpPacket::SourceDescription(SourceDescription::cname(Ssrc(1), b"alice@192.0.2.1")),
+    ];
+    rtcp::compound_to_vec(&packets).expect("builds")
+}
+
+fn rtp_parse<M: Measurement>(c: &mut Criterion<M>) {
+    let raw = rtp_bytes();
+    let bytes = Bytes::from(raw.clone());
+    let mut g = c.benchmark_group("rtp_parse");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("telox", |b| {
+        b.iter(|| {
+            let p = RtpPacket::new_checked(black_box(&raw[..])).expect("valid");
+            black_box((
+                p.sequence_number(),
+                p.timestamp(),
+                p.ssrc(),
+                p.payload().len(),
+            ))
+        })
+    });
+    g.bench_function("webrtc-rs", |b| {
+        b.iter(|| {
+            // Their best case: a Bytes input, so the payload is a refcounted slice, not a copy.
+            let p = webrtc_rtp::packet::Packet::unmarshal(&mut black_box(&bytes).clone())
+                .expect("valid");
+            black_box((
+                p.header.sequence_number,
+                p.header.timestamp,
+                p.header.ssrc,
+                p.payload.len(),
+            ))
+        })
+    });
+    g.finish();
+}
+
+fn rtp_build<M: Measurement>(c: &mut Criterion<M>) {
+    let payload = [0xFFu8; 160];
+    let mut out = [0u8; 1500];
+    let mut g = c.benchmark_group("rtp_build");
+    g.throughput(Throughput::Elements(1));
+    let mut ours = RtpHeader {
+        payload_type: 0,
+        ssrc: Ssrc(0xDEAD_BEEF),
+        ..RtpHeader::default()
+    };
+    g.bench_function("telox", |b| {
+        b.iter(|| {
+            ours.sequence_number = ours.sequence_number.wrapping_add(1);
+            ours.timestamp = u32::from(ours.sequence_number) * 160;
+            black_box(
+                ours.write_packet(black_box(&payload), &mut out)
+                    .expect("fits"),
+            )
+        })
+    });
+    g.bench_function("telox header only", |b| {
+        b.iter(|| {
+            ours.sequence_number = ours.sequence_number.wrapping_add(1);
+            black_box(ours.write_to(black_box(&mut out)).expect("fits"))
+        })
+    });
+    let mut theirs = webrtc_rtp::packet::Packet {
+        header: webrtc_rtp::header::Header {
+            version: 2,
+            payload_type: 0,
+            ssrc: 0xDEAD_BEEF,
+            ..Default::default()
+        },
+        payload: Bytes::copy_from_slice(&payload),
+    };
+    g.bench_function("webrtc-rs", |b| {
+        b.iter(|| {
+            theirs.header.sequence_number = theirs.header.sequence_number.wrapping_add(1);
+            theirs.header.timestamp = u32::from(theirs.header.sequence_number) * 160;
+            black_box(theirs.marshal_to(black_box(&mut out[..])).expect("fits"))
+        })
+    });
+    g.bench_function("webrtc-rs header only", |b| {
+        b.iter(|| {
+            theirs.header.sequence_number = theirs.header.sequence_number.wrapping_add(1);
+            black_box(
+                theirs
+                    .header
+                    .marshal_to(black_box(&mut out[..]))
+                    .expect("fits"),
+            )
+        })
+    });
+    g.finish();
+}
+
+fn rtcp_parse<M: Measurement>(c: &mut Criterion<M>) {
+    let raw = sr_sdes_bytes();
+    let bytes = Bytes::from(raw.clone());
+    let mut g = c.benchmark_group("rtcp_sr_sdes_parse");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("telox", |b| {
+        b.iter(|| {
+            let mut sum = 0u64;
+            for p in rtcp::parse_compound(black_box(&raw), Validation::Compound).expect("valid") {
+                match p {
+                    RtcpPacket::SenderReport(sr) => {
+                        sum += u64::from(sr.packet_count);
+                        for rb in sr.reports.iter() {
+                            sum += u64::from(rb.jitter);
+                        }
+                    }
+                    RtcpPacket::SourceDescription(s) => {
+                        for c in s.chunks.iter() {
+                            sum += c.cname().map_or(0, |n| n.len() as u64);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            black_box(sum)
+        })
+    });
+    g.bench_function("webrtc-rs", |b| {
+        b.iter(|| {
+            let ps = webrtc_rtcp::packet::unmarshal(&mut black_box(&bytes).clone()).expect("valid");
+            black_box(ps.len())
+        })
+    });
+    g.finish();
+}
+
+fn receive_stats<M: Measurement>(c: &mut Criterion<M>) {
+    let mut g = c.benchmark_group("rtp_receive_stats_update");
+    g.throughput(Throughput::Elements(1));
+    let mut s = SourceStats::new(Ssrc(1), 0, 8000, 0);
+    let mut seq = 0u16;
+    let mut arrival = Duration::ZERO;
+    g.bench_function("telox", |b| {
+        b.iter(|| {
+            seq = seq.wrapping_add(1);
+            arrival += Duration::from_micros(20_003);
+            black_box(s.update(black_box(seq), u32::from(seq).wrapping_mul(160), arrival))
+        })
+    });
+    g.finish();
+}
+
+/// On-CPU time of the bench thread (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)` via `cpu-time`).
+struct CpuTime;
+
+impl Measurement for CpuTime {
+    type Intermediate = ThreadTime;
+    type Value = u64;
+
+    fn start(&self) -> ThreadTime {
+        ThreadTime::now()
+    }
+    fn end(&self, start: ThreadTime) -> u64 {
+        u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &NanosFormatter
+    }
+}
+
+/// Formats CPU nanoseconds like criterion's wall-time formatter does.
+struct NanosFormatter;
+
+impl ValueFormatter for NanosFormatter {
+    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
+        let (div, unit) = if typical < 1e3 {
+            (1.0, "ns (cpu)")
+        } else if typical < 1e6 {
+            (1e3, "µs (cpu)")
+        } else {
+            (1e6, "ms (cpu)")
+        };
+        values.iter_mut().for_each(|v| *v /= div);
+        unit
+    }
+    fn scale_throughputs(&self, _typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
+        let n = match t {
+            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => {
+                *n as f64
+            }
+        };
+        values.iter_mut().for_each(|v| *v = n * 1e3 / *v);
+        "Melem/s (cpu)"
+    }
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(CpuTime);
+    targets = rtp_parse, rtp_build, rtcp_parse, receive_stats
+}
+criterion_main!(benches);
