@@ -2,7 +2,11 @@
 //! glare with 491 and the §14.1 timer, digest retry of an INVITE, in-dialog CSeq checks,
 //! route sets and target refresh. Two user agents on a virtual clock, delivery by hand.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers outside #[test] fns")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -495,4 +499,79 @@ fn dialog_route_set_cseq_and_target_refresh() {
         text.contains("<sip:bob@192.0.2.4>"),
         "remote target appended as last Route"
     );
+}
+
+#[test]
+fn attended_transfer_refer_with_replaces_and_notify() {
+    use telox_sip_core::ua::refer::{Replaces, parse_refer_to};
+    let now = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    let (al, bl) = established(&mut a, &mut b, now);
+    // Alice transfers Bob to Carol, replacing Alice's dialog with Carol.
+    let alice_carol = telox_sip_core::dialog::DialogId {
+        call_id: "c2@127.0.0.1".into(),
+        local_tag: "alice-tag".into(),
+        remote_tag: "carol-tag".into(),
+    };
+    let replaces = Replaces::for_peer_of(&alice_carol);
+    a.refer(now, al, &uri("sip:carol@127.0.0.1:5063"), Some(&replaces))
+        .unwrap();
+    deliver(now, &mut b, A, out(&mut a));
+    let ev = events(&mut b);
+    let UaEvent::Request {
+        key,
+        leg: Some(leg),
+        request,
+    } = &ev[0]
+    else {
+        panic!("{ev:?}")
+    };
+    assert_eq!((*leg, request.method()), (bl, &Method::Refer));
+    let refer_to = request
+        .headers()
+        .named_str("Refer-To")
+        .next()
+        .unwrap()
+        .value_str()
+        .unwrap();
+    assert!(
+        refer_to.contains("Replaces=c2%40127.0.0.1%3Bto-tag%3Dcarol-tag"),
+        "{refer_to}"
+    );
+    let (target, got) = parse_refer_to(refer_to).unwrap();
+    assert_eq!(target, "sip:carol@127.0.0.1:5063");
+    assert_eq!(got.as_ref(), Some(&replaces));
+    assert_eq!(
+        got.unwrap().header_value(),
+        "c2@127.0.0.1;to-tag=carol-tag;from-tag=alice-tag"
+    );
+    b.respond(now, key, 202, None).unwrap();
+    deliver(now, &mut a, B, out(&mut b));
+    assert!(
+        events(&mut a)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Response { status: 202, .. }))
+    );
+    // Bob reports the referred call's progress: 100 then 200 (ends the subscription).
+    for status in [100, 200] {
+        b.notify_refer(now, bl, status).unwrap();
+        deliver(now, &mut a, B, out(&mut b));
+        let ev = events(&mut a);
+        let UaEvent::Request { key, request, .. } = &ev[0] else {
+            panic!("{ev:?}")
+        };
+        assert_eq!(request.method(), &Method::Notify);
+        let body = String::from_utf8_lossy(request.body()).into_owned();
+        assert!(body.starts_with(&format!("SIP/2.0 {status} ")), "{body}");
+        let state = request
+            .headers()
+            .named_str("Subscription-State")
+            .next()
+            .unwrap()
+            .value_str()
+            .unwrap();
+        assert_eq!(state.starts_with("terminated"), status >= 200);
+        a.respond(now, key, 200, None).unwrap();
+        deliver(now, &mut b, A, out(&mut a));
+    }
 }

@@ -32,6 +32,7 @@ use crate::transaction::{
 };
 use crate::uri::Uri;
 
+pub mod refer;
 mod register;
 pub mod session_timer;
 
