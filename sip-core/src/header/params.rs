@@ -110,9 +110,16 @@ impl Params {
     /// The parameter `name`: `None` when absent, `Some(None)` for a flag, `Some(Some(v))`
     /// with the value as written.
     pub fn get(&self, name: &str) -> Option<Option<&str>> {
-        self.iter()
-            .find(|p| p.name.eq_ignore_ascii_case(name))
-            .map(|p| p.value)
+        // On bytes, converting only the value found: lookups (branch, tag) are on the hot path.
+        split_semis(&self.raw).find_map(|p| {
+            let (n, v) = match p.iter().position(|&c| c == b'=') {
+                Some(eq) => (p.get(..eq).unwrap_or_default(), p.get(eq + 1..)),
+                None => (p, None),
+            };
+            scan::trim_lws(n)
+                .eq_ignore_ascii_case(name.as_bytes())
+                .then(|| v.map(|v| scan::as_str(scan::trim_lws(v))))
+        })
     }
 
     /// Whether `name` is present (with or without value).

@@ -532,7 +532,7 @@ impl Headers {
         let kind = H::NAME.kind();
         let entry = self.index.as_slice().iter().find(|e| e.kind == kind)?;
         let value = self.raw.slice(entry.value.range());
-        if H::MULTI {
+        if H::MULTI && scan::find_byte(&value, b',').is_some() {
             let first = header::split_list(&value).next()?;
             Some(first.and_then(|v| H::parse(&value.slice_ref(v))))
         } else {
