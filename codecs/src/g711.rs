@@ -161,6 +161,7 @@ pub fn alaw_decode_sample(code: u8) -> i16 {
 }
 
 /// Encodes `min(pcm.len(), out.len())` samples to µ-law.
+#[inline]
 pub fn ulaw_encode(pcm: &[i16], out: &mut [u8]) {
     for (o, &x) in out.iter_mut().zip(pcm) {
         *o = ULAW_ENCODE[usize::from(x as u16)];
@@ -168,6 +169,7 @@ pub fn ulaw_encode(pcm: &[i16], out: &mut [u8]) {
 }
 
 /// Encodes `min(pcm.len(), out.len())` samples to A-law.
+#[inline]
 pub fn alaw_encode(pcm: &[i16], out: &mut [u8]) {
     for (o, &x) in out.iter_mut().zip(pcm) {
         *o = ALAW_ENCODE[usize::from(x as u16)];
@@ -175,6 +177,7 @@ pub fn alaw_encode(pcm: &[i16], out: &mut [u8]) {
 }
 
 /// Decodes `min(codes.len(), out.len())` µ-law codes.
+#[inline]
 pub fn ulaw_decode(codes: &[u8], out: &mut [i16]) {
     for (o, &c) in out.iter_mut().zip(codes) {
         *o = ULAW_DECODE[usize::from(c)];
@@ -182,6 +185,7 @@ pub fn ulaw_decode(codes: &[u8], out: &mut [i16]) {
 }
 
 /// Decodes `min(codes.len(), out.len())` A-law codes.
+#[inline]
 pub fn alaw_decode(codes: &[u8], out: &mut [i16]) {
     for (o, &c) in out.iter_mut().zip(codes) {
         *o = ALAW_DECODE[usize::from(c)];

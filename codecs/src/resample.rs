@@ -148,7 +148,7 @@ impl Resampler {
             let phase = self.next % self.up;
             let window = &self.buf[base + 1 - self.taps..=base];
             let coefs = &self.coefs[phase * self.taps..(phase + 1) * self.taps];
-            let acc: f32 = window.iter().zip(coefs).map(|(&x, &c)| x * c).sum();
+            let acc = dot(window, coefs);
             out.push(acc.round().clamp(-32768.0, 32767.0) as i16);
             self.next += self.down;
         }
@@ -157,6 +157,21 @@ impl Resampler {
         self.buf.drain(..drop);
         self.next -= drop * self.up;
     }
+}
+
+/// Dot product with eight independent accumulators, so the compiler can vectorise it (a
+/// single running float sum cannot be reordered).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let (a8, a_rest) = a.as_chunks::<8>();
+    let (b8, b_rest) = b.as_chunks::<8>();
+    let mut acc = [0.0f32; 8];
+    for (x, c) in a8.iter().zip(b8) {
+        for k in 0..8 {
+            acc[k] += x[k] * c[k];
+        }
+    }
+    let tail: f32 = a_rest.iter().zip(b_rest).map(|(&x, &c)| x * c).sum();
+    acc.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]
