@@ -575,3 +575,93 @@ fn attended_transfer_refer_with_replaces_and_notify() {
         deliver(now, &mut b, A, out(&mut a));
     }
 }
+
+#[test]
+fn reliable_provisional_is_pracked_and_retransmitted_until_then() {
+    let now = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    let al = call(&mut a, now);
+    deliver(now, &mut b, A, out(&mut a));
+    let bl = incoming(&events(&mut b));
+    b.ringing_reliable(now, bl, 183, None).unwrap();
+    // A second reliable provisional must wait for the PRACK (RFC 3262 §3).
+    assert!(b.ringing_reliable(now, bl, 180, None).is_err());
+    let first = out(&mut b);
+    let text = String::from_utf8_lossy(&first[0].payload).into_owned();
+    assert!(
+        text.contains("Require: 100rel") && text.contains("RSeq: 1"),
+        "{text}"
+    );
+    // The 183 is lost once: B retransmits it at T1.
+    b.handle_timeout(now + Duration::from_millis(500));
+    let again = out(&mut b);
+    assert_eq!(again[0].payload, first[0].payload);
+    deliver(now + Duration::from_millis(500), &mut a, B, again);
+    let prack = out(&mut a);
+    let prack_text = String::from_utf8_lossy(&prack[0].payload).into_owned();
+    assert!(prack_text.starts_with("PRACK "), "{prack_text}");
+    assert!(prack_text.contains("RAck: 1 1 INVITE") && prack_text.contains("CSeq: 2 PRACK"));
+    assert!(
+        events(&mut a)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Provisional { .. }))
+    );
+    // A retransmission of the same 183 is neither PRACKed again nor reported.
+    deliver(now + Duration::from_millis(510), &mut a, B, first);
+    assert!(out(&mut a).is_empty());
+    assert!(events(&mut a).is_empty());
+    deliver(now + Duration::from_millis(520), &mut b, A, prack);
+    assert_eq!(
+        first_lines(&out(&mut b)),
+        vec!["SIP/2.0 200 OK"],
+        "200 to the PRACK"
+    );
+    b.handle_timeout(now + Duration::from_millis(1500));
+    assert!(out(&mut b).is_empty(), "no retransmission after the PRACK");
+    // Now the next reliable provisional is allowed, then the answer.
+    b.ringing_reliable(now, bl, 180, None).unwrap();
+    assert!(String::from_utf8_lossy(&out(&mut b)[0].payload).contains("RSeq: 2"));
+    b.answer(now, bl, None).unwrap();
+    deliver(now, &mut a, B, out(&mut b));
+    assert!(
+        events(&mut a)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Answered { leg, .. } if *leg == al))
+    );
+}
+
+#[test]
+fn reliable_provisional_without_prack_rejects_with_500() {
+    let now = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    call(&mut a, now);
+    deliver(now, &mut b, A, out(&mut a));
+    let bl = incoming(&events(&mut b));
+    b.ringing_reliable(now, bl, 180, None).unwrap();
+    out(&mut b);
+    let mut sent = Vec::new();
+    while let Some(at) = b.poll_timeout() {
+        if at > now + Duration::from_secs(33) {
+            break;
+        }
+        b.handle_timeout(at);
+        for l in first_lines(&out(&mut b)) {
+            sent.push(((at - now).as_millis(), l));
+        }
+    }
+    let retrans: Vec<u128> = sent
+        .iter()
+        .filter(|(_, l)| l.starts_with("SIP/2.0 180"))
+        .map(|(t, _)| *t)
+        .collect();
+    assert_eq!(
+        retrans,
+        vec![500, 1500, 3500, 7500, 15_500, 31_500],
+        "T1 doubling, no cap"
+    );
+    assert!(
+        sent.iter()
+            .any(|(t, l)| *t == 32_000 && l.starts_with("SIP/2.0 500")),
+        "{sent:?}"
+    );
+}

@@ -32,6 +32,7 @@ use crate::transaction::{
 };
 use crate::uri::Uri;
 
+mod prack;
 pub mod refer;
 mod register;
 pub mod session_timer;
@@ -248,6 +249,8 @@ enum Purpose {
     Cancel,
     /// A REGISTER of this registration.
     Register(RegistrationId),
+    /// A PRACK we sent (RFC 3262).
+    Prack,
 }
 
 #[derive(Debug)]
@@ -270,6 +273,10 @@ struct Leg {
     reinvite_pending: bool,
     /// A re-INVITE to retry at this time after a 491 (§14.1).
     glare_retry: Option<(Instant, Option<Body>)>,
+    /// RFC 3262: our unacknowledged reliable provisional response (UAS) ...
+    reliable_1xx: Option<prack::Reliable1xx>,
+    /// ... the RSeq of the next one (UAS), or the last one acknowledged (UAC).
+    rseq: u32,
 }
 
 #[derive(Debug)]
@@ -375,7 +382,9 @@ impl UserAgent {
             .header(CallId::new(&call_id).map_err(|_| UaError::BadUri)?)
             .header(CSeq::new(1, Method::Invite))
             .header(Contact::new(self.contact_uri()?))
-            .header(allow());
+            .header(allow())
+            .raw_header("Supported", "100rel, replaces")
+            .map_err(|_| UaError::BadUri)?;
         if let Some(ua) = self.user_agent_header() {
             b = b.header(ua);
         }
@@ -395,6 +404,8 @@ impl UserAgent {
             retransmit_2xx: None,
             reinvite_pending: false,
             glare_retry: None,
+            reliable_1xx: None,
+            rseq: 0,
         });
         self.by_txn.insert(key, (leg, Purpose::Invite));
         self.flush();
@@ -639,6 +650,7 @@ impl UserAgent {
         let legs: Vec<LegId> = self.legs.keys().copied().collect();
         for id in legs {
             self.leg_timers(now, id);
+            self.prack_timers(now, id);
         }
         self.registration_timers(now);
         self.flush();
@@ -661,6 +673,7 @@ impl UserAgent {
             [
                 l.retransmit_2xx.as_ref().map(|r| r.next.min(r.give_up)),
                 l.glare_retry.as_ref().map(|g| g.0),
+                l.reliable_1xx.as_ref().map(prack::Reliable1xx::deadline),
             ]
         });
         legs.chain([self.txns.poll_timeout(), self.registration_deadline()])
@@ -724,6 +737,8 @@ impl UserAgent {
                         retransmit_2xx: None,
                         reinvite_pending: false,
                         glare_retry: None,
+                        reliable_1xx: None,
+                        rseq: 0,
                     });
                     self.by_txn.insert(key, (leg, Purpose::Invite));
                     self.events.push_back(UaEvent::Incoming { leg, request });
@@ -781,6 +796,7 @@ impl UserAgent {
             // MUST return a 500"; one that receives an INVITE while its own INVITE is in
             // progress "MUST return a 491 (Request Pending)".
             Method::Invite if leg.reinvite_pending => self.reply(now, &key, &request, 491),
+            Method::Prack => self.on_prack(now, leg_id, &key, &request),
             _ => {
                 self.by_txn.insert(key.clone(), (leg_id, Purpose::App));
                 self.pending_requests.insert(key.clone(), request.clone());
@@ -893,7 +909,7 @@ impl UserAgent {
                     self.end_leg(leg_id);
                 }
             }
-            Purpose::Cancel => {}
+            Purpose::Cancel | Purpose::Prack => {}
             Purpose::Register(id) => self.on_register_response(now, id, &response),
             Purpose::App => {
                 if status < 200 {
@@ -934,7 +950,8 @@ impl UserAgent {
             if leg.state != LegState::Proceeding {
                 return;
             }
-            if to_tag.is_some() && status > 100 {
+            let known = leg.dialog.as_ref().map(|d| &d.id().remote_tag) == to_tag.as_ref();
+            if to_tag.is_some() && status > 100 && !known {
                 // An early dialog (RFC 3261 §12.1.2); with forking several may exist, we track
                 // the latest one until a 2xx picks the winner.
                 if let Ok(d) = Dialog::new_uac(&leg.invite, &response) {
@@ -945,6 +962,9 @@ impl UserAgent {
             let send_cancel = std::mem::take(&mut leg.cancel_pending);
             if send_cancel {
                 self.send_cancel(now, leg_id);
+            }
+            if !self.on_reliable_provisional(now, leg_id, &response) {
+                return;
             }
             self.events.push_back(UaEvent::Provisional {
                 leg: leg_id,
@@ -1097,10 +1117,26 @@ impl UserAgent {
         status: u16,
         body: Option<Body>,
     ) -> Result<(), UaError> {
+        self.uas_respond_with(now, leg_id, status, body, false)
+    }
+
+    fn uas_respond_with(
+        &mut self,
+        now: Instant,
+        leg_id: LegId,
+        status: u16,
+        body: Option<Body>,
+        reliable: bool,
+    ) -> Result<(), UaError> {
         let contact = self.contact_uri()?;
+        let t1 = self.config.transactions.timers.t1;
         let leg = self.legs.get_mut(&leg_id).ok_or(UaError::NoSuchLeg)?;
         if leg.uac || leg.state != LegState::Proceeding {
             return Err(UaError::InvalidState);
+        }
+        if status >= 200 {
+            // A final response ends the reliable provisional's retransmissions.
+            leg.reliable_1xx = None;
         }
         let key = leg.invite_key.clone().ok_or(UaError::InvalidState)?;
         let mut b = Response::builder(&leg.invite, StatusCode(status));
@@ -1113,8 +1149,20 @@ impl UserAgent {
         if (200..300).contains(&status) {
             b = b.header(allow());
         }
+        if reliable {
+            // RFC 3262 §3: "the UAS MUST send a Require header field containing the option
+            // tag 100rel" and an RSeq, which starts anywhere and increases by one.
+            leg.rseq = leg.rseq.wrapping_add(1);
+            b = b
+                .raw_header("Require", "100rel")
+                .map_err(|_| UaError::InvalidState)?
+                .header(crate::header::RSeq(leg.rseq));
+        }
         let response = with_body_resp(b, body).build();
         self.txns.send_response(now, &key, response.clone())?;
+        if reliable {
+            leg.reliable_1xx = Some(prack::Reliable1xx::new(now, t1, leg.rseq, response.clone()));
+        }
         if status > 100
             && status < 300
             && leg.dialog.is_none()
