@@ -1,6 +1,10 @@
 //! Digest responses against the worked examples of RFC 7616 §3.9.1 and RFC 2617 §3.5.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers outside #[test] fns")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
 
 use telox_sip_core::auth::{Credentials, DigestAlgorithm, DigestInput, response};
 

@@ -1,7 +1,11 @@
 //! A full call (INVITE, 180, 200, ACK, BYE) between two user agents in one process over a
 //! simulated lossy link on a virtual clock, with the retransmissions checked.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers outside #[test] fns")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -262,8 +266,11 @@ fn lost_invite_and_lost_200_are_retransmitted_at_t1() {
         2,
         Box::new(|from_a, line, n| {
             let first = |prefix: &str| n == 1 && line.starts_with(prefix);
-            let dropped =
-                if from_a { first("INVITE") || first("ACK") } else { first("SIP/2.0 200") };
+            let dropped = if from_a {
+                first("INVITE") || first("ACK")
+            } else {
+                first("SIP/2.0 200")
+            };
             !dropped
         }),
     );

@@ -1,7 +1,11 @@
 //! The UA's registration client against the registrar service over a virtual link:
 //! 401 -> digest retry -> 200, refresh before expiry, 423 Min-Expires, unregister.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers outside #[test] fns")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

@@ -1,6 +1,10 @@
 //! The registrar core of RFC 3261 §10.3 on a virtual clock.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers outside #[test] fns")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
 
 use std::time::{Duration, Instant};
 

@@ -1,6 +1,10 @@
 //! REGISTER with digest authentication against the registrar service (RFC 3261 §10.3, §22).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers outside #[test] fns")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,11 @@
 //! Every transaction timer on a virtual clock: one test that fires it (with the exact instant
 //! of every retransmission) and one that cancels it (RFC 3261 §17, RFC 6026).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers outside #[test] fns")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
 
 use std::time::{Duration, Instant};
 
