@@ -430,3 +430,77 @@ fn transport_error_terminates() {
     );
     assert_eq!(m.next_timer(), None);
 }
+
+/// The wait timers (D, I, J, K, L, M) have no RFC event that stops them early except a
+/// transport failure: it cancels each of them and ends the transaction at once.
+#[test]
+fn transport_error_cancels_every_wait_timer() {
+    let cfg = TimerConfig::default();
+    let t0 = origin();
+    let req = || Bytes::from_static(REQ);
+    let mut cases: Vec<(Timer, Machine)> = Vec::new();
+    let (mut m, _) = Machine::new_client(Kind::InviteClient, t0, &cfg, false, req());
+    let _ = m.on_response(t0, &cfg, 486);
+    cases.push((Timer::D, m));
+    let (mut m, _) = Machine::new_client(Kind::InviteClient, t0, &cfg, false, req());
+    let _ = m.on_response(t0, &cfg, 200);
+    cases.push((Timer::M, m));
+    let (mut m, _) = Machine::new_client(Kind::NonInviteClient, t0, &cfg, false, req());
+    let _ = m.on_response(t0, &cfg, 200);
+    cases.push((Timer::K, m));
+    let (mut m, _) = Machine::new_server(Kind::InviteServer, t0, &cfg, false);
+    let _ = m
+        .send_response(t0, &cfg, 486, Bytes::from_static(RESP))
+        .unwrap();
+    let _ = m.on_ack(t0, &cfg);
+    cases.push((Timer::I, m));
+    let (mut m, _) = Machine::new_server(Kind::InviteServer, t0, &cfg, false);
+    let _ = m
+        .send_response(t0, &cfg, 200, Bytes::from_static(RESP))
+        .unwrap();
+    cases.push((Timer::L, m));
+    let (mut m, _) = Machine::new_server(Kind::NonInviteServer, t0, &cfg, false);
+    let _ = m
+        .send_response(t0, &cfg, 200, Bytes::from_static(RESP))
+        .unwrap();
+    cases.push((Timer::J, m));
+    for (timer, mut m) in cases {
+        assert!(m.timer(timer).is_some(), "{timer:?} armed");
+        let out = m.on_transport_error();
+        assert_eq!(
+            out.terminated,
+            Some(Termination::TransportError),
+            "{timer:?}"
+        );
+        assert_eq!(m.timer(timer), None, "{timer:?} cancelled");
+        assert_eq!(m.next_timer(), None);
+        assert!(
+            run(&mut m, t0, &cfg, ms(100_000)).is_empty(),
+            "{timer:?} never fires"
+        );
+    }
+}
+
+/// Timer H is cancelled by the ACK, G by the ACK too (see `ack_cancels_g_and_h_then_timer_i`);
+/// Timer B by a provisional, A by a provisional, E and F by a final response, Trying by the
+/// TU's provisional. This test checks that a final response during Proceeding also cancels
+/// Timer E and F for a non-INVITE client that had already seen a provisional.
+#[test]
+fn final_in_proceeding_cancels_e_and_f() {
+    let cfg = TimerConfig::default();
+    let t0 = origin();
+    let (mut m, _) = Machine::new_client(
+        Kind::NonInviteClient,
+        t0,
+        &cfg,
+        false,
+        Bytes::from_static(REQ),
+    );
+    let _ = m.on_response(t0 + ms(100), &cfg, 100);
+    assert!(m.timer(Timer::E).is_some() && m.timer(Timer::F).is_some());
+    let _ = m.on_response(t0 + ms(200), &cfg, 404);
+    assert_eq!((m.timer(Timer::E), m.timer(Timer::F)), (None, None));
+    let log = run(&mut m, t0, &cfg, ms(100_000));
+    assert!(retransmits(&log).is_empty());
+    assert_eq!(terminated_at(&log), Some((5_200, Termination::Normal)));
+}
