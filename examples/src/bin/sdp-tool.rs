@@ -100,14 +100,12 @@ fn parse(args: &[String]) -> ExitCode {
             } else {
                 summary(&sdp);
             }
-            if !strict {
-                if let Err(e) = Sdp::parse(bytes.clone()) {
-                    println!(
-                        "note: not strict RFC 8866: {}: {}",
-                        locate(&bytes, &e),
-                        e.reason
-                    );
-                }
+            if !strict && let Err(e) = Sdp::parse(bytes.clone()) {
+                println!(
+                    "note: not strict RFC 8866: {}: {}",
+                    locate(&bytes, &e),
+                    e.reason
+                );
             }
             println!("valid");
             ExitCode::SUCCESS
