@@ -7,6 +7,11 @@
 //! retries on 401/407, BYE, re-INVITE glare (491 and the §14.1 retry timer), OPTIONS, and
 //! generic in-dialog requests (UPDATE, INFO, REFER, NOTIFY, PRACK) for the application.
 //!
+//! Addressing: the UA resolves no URIs (RFC 3263 is the caller's job). Every request of a
+//! call goes to the [`Target`] the INVITE was sent to or came from (a proxy or the peer);
+//! the dialog's route set and remote target ([`Dialog::next_hop`]) are available for callers
+//! that resolve per request. Responses go back per RFC 3261 §18.2.2 / RFC 3581.
+//!
 //! Drive it like [`Transactions`]: after every call, drain [`UserAgent::poll_transmit`] and
 //! [`UserAgent::poll_event`] until both return `None`, then sleep until
 //! [`UserAgent::poll_timeout`] and call [`UserAgent::handle_timeout`].
