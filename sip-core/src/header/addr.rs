@@ -66,6 +66,14 @@ impl NameAddr {
     /// # Errors
     /// [`HeaderError`] with the offset in the value.
     pub fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+        Self::parse_with(value, |_, _| Ok(()))
+    }
+
+    /// [`NameAddr::parse`] with a check of each header parameter, done in the same pass.
+    fn parse_with(
+        value: &Bytes,
+        check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), HeaderError>,
+    ) -> Result<Self, HeaderError> {
         let s: &[u8] = scan::trim_lws(value);
         if s.is_empty() {
             return Err(HeaderError::Empty);
@@ -108,7 +116,7 @@ impl NameAddr {
             let uri_bytes = inner.get(..gt).unwrap_or_default();
             let uri = Uri::parse(value.slice_ref(uri_bytes)).map_err(HeaderError::Uri)?;
             let after = inner.get(gt + 1..).unwrap_or_default();
-            let params = Params::parse(value, after, value)?;
+            let params = Params::parse_checked(value, after, value, check)?;
             return Ok(Self {
                 display,
                 uri,
@@ -123,7 +131,8 @@ impl NameAddr {
         let uri_bytes = rest.get(..end).unwrap_or_default();
         let parts = UriParts::parse(uri_bytes, true).map_err(HeaderError::Uri)?;
         let uri = Uri::from_parts(value.slice_ref(uri_bytes), parts);
-        let params = Params::parse(value, rest.get(end..).unwrap_or_default(), value)?;
+        let params =
+            Params::parse_checked(value, rest.get(end..).unwrap_or_default(), value, check)?;
         Ok(Self {
             display,
             uri,
@@ -334,20 +343,22 @@ impl Header for Contact {
         if scan::trim_lws(value) == b"*" {
             return Ok(Self::Wildcard);
         }
-        let a = NameAddr::parse(value)?;
-        if let Some(v) = a.params().get("expires") {
-            let ok = v
-                .and_then(|v| scan::parse_u64(v.as_bytes(), 10))
-                .is_some_and(|n| u32::try_from(n).is_ok());
-            if !ok {
-                return Err(HeaderError::BadNumber { at: 0 });
+        let a = NameAddr::parse_with(value, |name, v| {
+            // expires = delta-seconds (u32); q = qvalue
+            let ok = if name.eq_ignore_ascii_case(b"expires") {
+                v.and_then(|v| scan::parse_u64(v, 10))
+                    .is_some_and(|n| u32::try_from(n).is_ok())
+            } else if name.eq_ignore_ascii_case(b"q") {
+                v.and_then(parse_qvalue).is_some()
+            } else {
+                true
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(HeaderError::BadNumber { at: 0 })
             }
-        }
-        if let Some(v) = a.params().get("q")
-            && v.and_then(|v| parse_qvalue(v.as_bytes())).is_none()
-        {
-            return Err(HeaderError::BadNumber { at: 0 });
-        }
+        })?;
         Ok(Self::Addr(a))
     }
 }

@@ -33,6 +33,17 @@ impl Params {
     /// Parses `*( LWS ";" LWS param )` from `s`, a sub-slice of `buf`; `s` must be all
     /// parameters (trailing whitespace allowed). Offsets in errors are relative to `base`.
     pub(crate) fn parse(buf: &Bytes, s: &[u8], base: &[u8]) -> Result<Self, HeaderError> {
+        Self::parse_checked(buf, s, base, |_, _| Ok(()))
+    }
+
+    /// [`Params::parse`] that also hands every `(name, value)` to `check` in the same pass
+    /// (a header validating its own parameters, e.g. Via `ttl`, Contact `expires`).
+    pub(crate) fn parse_checked(
+        buf: &Bytes,
+        s: &[u8],
+        base: &[u8],
+        mut check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), HeaderError>,
+    ) -> Result<Self, HeaderError> {
         let mut rest = ltrim(s);
         if rest.is_empty() {
             return Ok(Self::default());
@@ -54,7 +65,9 @@ impl Params {
                     at: scan::offset_in(base, rest),
                 });
             }
+            let name = rest.get(..n).unwrap_or_default();
             rest = ltrim(rest.get(n..).unwrap_or_default());
+            let mut value = None;
             if let [b'=', tail @ ..] = rest {
                 rest = ltrim(tail);
                 let v = if rest.first() == Some(&b'"') {
@@ -71,8 +84,15 @@ impl Params {
                         at: scan::offset_in(base, rest),
                     });
                 }
+                value = rest.get(..v);
                 rest = ltrim(rest.get(v..).unwrap_or_default());
             }
+            check(name, value).map_err(|e| match e {
+                HeaderError::BadNumber { .. } => HeaderError::BadNumber {
+                    at: scan::offset_in(base, name),
+                },
+                other => other,
+            })?;
         }
         let body = scan::trim_lws(first.get(1..).unwrap_or_default());
         Ok(Self {

@@ -193,22 +193,22 @@ impl Header for Via {
             port = Some(p);
             rest = t.get(n..).unwrap_or_default();
         }
-        let params = Params::parse(value, rest, s)?;
-        if let Some(ttl) = params.get("ttl") {
-            let ok = ttl
-                .and_then(|t| scan::parse_u64(t.as_bytes(), 3))
-                .is_some_and(|t| t <= 255);
-            if !ok {
-                return Err(HeaderError::BadNumber { at: 0 });
+        let params = Params::parse_checked(value, rest, s, |name, v| {
+            // ttl = 1*3DIGIT (0-255); rport = [ "=" 1*DIGIT ] (RFC 3581)
+            let ok = if name.eq_ignore_ascii_case(b"ttl") {
+                v.and_then(|t| scan::parse_u64(t, 3))
+                    .is_some_and(|t| t <= 255)
+            } else if name.eq_ignore_ascii_case(b"rport") {
+                v.is_none_or(|p| scan::parse_u64(p, 5).is_some_and(|p| p <= 65_535))
+            } else {
+                true
+            };
+            if ok {
+                Ok(())
+            } else {
+                Err(HeaderError::BadNumber { at: 0 })
             }
-        }
-        if let Some(Some(rp)) = params.get("rport")
-            && scan::parse_u64(rp.as_bytes(), 5)
-                .and_then(|v| u16::try_from(v).ok())
-                .is_none()
-        {
-            return Err(HeaderError::BadNumber { at: 0 });
-        }
+        })?;
         Ok(Self {
             protocol: value.slice_ref(protocol),
             version: value.slice_ref(version),
