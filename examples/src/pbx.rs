@@ -1,5 +1,5 @@
 //! The PBX engine on tokio: a registrar with digest auth, INVITE challenges (407), a dial plan
-//! (extensions, ring groups, trunks), a B2BUA with media anchored in a [`relay`](crate::relay)
+//! (extensions, ring groups, trunks), a B2BUA with media anchored in a [`relay`]
 //! (or passed through), hold forwarding, call records and webhook events, and the protection
 //! of [`guard`](crate::guard). The `pbx` program and `demo-call` run it with [`run`].
 //!
