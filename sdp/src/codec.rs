@@ -381,8 +381,20 @@ impl DtmfEvents {
     }
 
     fn insert_range(&mut self, lo: u8, hi: u8) {
-        for e in lo..=hi {
-            self.0[usize::from(e / 64)] |= 1 << (e % 64);
+        // Word by word: a range such as 0-255 sets whole words at once.
+        for (w, word) in self.0.iter_mut().enumerate() {
+            let (base, top) = (w * 64, w * 64 + 63);
+            let (lo, hi) = (usize::from(lo).max(base), usize::from(hi).min(top));
+            if lo > hi {
+                continue;
+            }
+            let width = hi - lo + 1;
+            let mask = if width == 64 {
+                u64::MAX
+            } else {
+                ((1u64 << width) - 1) << (lo - base)
+            };
+            *word |= mask;
         }
     }
 
@@ -442,6 +454,10 @@ mod tests {
         assert_eq!(a.intersect(&b).to_fmtp(), "0-15");
         assert_eq!(DtmfEvents::default().to_fmtp(), "0-15");
         assert_eq!(DtmfEvents::parse("0-255").unwrap().to_fmtp(), "0-255");
+        // Ranges across the 64-bit word boundaries.
+        let c = DtmfEvents::parse("60-70,127,128,200-255").unwrap();
+        assert_eq!(c.to_fmtp(), "60-70,127-128,200-255");
+        assert!(c.contains(63) && c.contains(64) && !c.contains(59) && !c.contains(71));
         assert!(DtmfEvents::parse("5-1").is_none());
         assert!(DtmfEvents::parse("x").is_none());
         assert!(DtmfEvents::parse("0-256").is_none());
