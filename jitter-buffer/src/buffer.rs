@@ -183,7 +183,9 @@ impl<P> JitterBuffer<P> {
     /// of packets is accepted (duplicates, reordering, wrap-around, jumps).
     ///
     /// A packet is dropped as [`Push::Late`] when its playout time has passed: its sequence
-    /// number is behind the playout point, or its media lies more than 120 ms behind it. An
+    /// number is behind the playout point, or its media starts before media already played
+    /// out or concealed (when the previous frame's duration was a guess, only its start
+    /// counts, so a shorter frame than guessed is not mistaken for a late one). An
     /// SSRC change, or a jump of more than `2 * capacity` sequence numbers or of the
     /// arrival-minus-media-time offset by more than `max_delay + 2 s`, resets the buffer: the
     /// buffered packets are flushed and playout restarts from this packet ([`Push::Reset`]).
