@@ -151,6 +151,10 @@ pub enum NegotiationError {
     /// The offer violates RFC 3264 (fewer m-lines than before, kinds changed...).
     #[error("bad offer: {0}")]
     BadOffer(String),
+    /// An offer arrived while ours is pending (RFC 3261 §14.2: answer 491 Request Pending;
+    /// withdraw ours with `cancel_offer` if it was rejected).
+    #[error("offer received while our offer is pending (glare)")]
+    Glare,
     /// Caller misuse: the operation does not fit the offer/answer state.
     #[error("api misuse: {0}")]
     ApiMisuse(&'static str),
@@ -158,13 +162,15 @@ pub enum NegotiationError {
 
 impl NegotiationError {
     /// The SIP status code that answers this failure when it came from a peer's offer
-    /// (488 Not Acceptable Here for media failures, 400 for malformed offers, 500 for misuse).
+    /// (488 Not Acceptable Here for media failures, 400 for malformed offers, 491 for glare,
+    /// 500 for misuse).
     pub fn sip_status(&self) -> u16 {
         match self {
             Self::NoCommonCodec { .. }
             | Self::NoAcceptableCrypto(_)
             | Self::NoAcceptableStream(_) => 488,
             Self::BadAnswer(_) | Self::BadOffer(_) => 400,
+            Self::Glare => 491,
             Self::ApiMisuse(_) => 500,
         }
     }

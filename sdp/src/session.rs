@@ -404,7 +404,7 @@ impl OfferAnswer {
     ///
     /// # Errors
     /// `NoCommonCodec`, `NoAcceptableCrypto`, `NoAcceptableStream` (SIP 488), `BadOffer`
-    /// (SIP 400), `ApiMisuse` when our own offer is pending (glare, SIP 491). On error the
+    /// (SIP 400), `Glare` when our own offer is pending (SIP 491). On error the
     /// previous result stays.
     pub fn handle_offer<R: rand::CryptoRng + ?Sized>(
         &mut self,
@@ -412,9 +412,7 @@ impl OfferAnswer {
         rng: &mut R,
     ) -> Result<Sdp, NegotiationError> {
         if self.pending.is_some() {
-            return Err(NegotiationError::ApiMisuse(
-                "offer received while our offer is pending",
-            ));
+            return Err(NegotiationError::Glare);
         }
         // RFC 3264 §8: an unchanged description keeps its version; answer it as before.
         if let (Some(prev), Some(local), Some(Role::Answerer)) =

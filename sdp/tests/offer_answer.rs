@@ -396,7 +396,8 @@ fn api_misuse_and_glare() {
     ));
     let theirs = b.create_offer(&mut rng()).unwrap();
     let e = a.handle_offer(&theirs, &mut rng()).unwrap_err();
-    assert_eq!(e.sip_status(), 500);
+    assert_eq!(e, NegotiationError::Glare);
+    assert_eq!(e.sip_status(), 491);
     // After a 491 the offer is withdrawn and the peer's offer can be answered.
     a.cancel_offer();
     a.handle_offer(&theirs, &mut rng()).unwrap();
