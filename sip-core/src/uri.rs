@@ -314,7 +314,7 @@ impl UriParts {
                 let mut hp = body_start;
                 // userinfo ends at the first '@': no character of the user or password may be
                 // an unescaped '@'
-                if let Some(at) = body.iter().position(|&c| c == b'@') {
+                if let Some(at) = scan::find_byte(body, b'@') {
                     let userinfo = body.get(..at).unwrap_or_default();
                     let (user, pass) = match userinfo.iter().position(|&c| c == b':') {
                         Some(c) => (userinfo.get(..c).unwrap_or_default(), userinfo.get(c + 1..)),
@@ -368,7 +368,7 @@ impl UriParts {
                     p.port = Some(port);
                     i += 1 + n;
                 }
-                let headers_at = s.get(i..).and_then(|t| t.iter().position(|&c| c == b'?'));
+                let headers_at = s.get(i..).and_then(|t| scan::find_byte(t, b'?'));
                 let params_end = headers_at.map_or(s.len(), |h| i + h);
                 match s.get(i) {
                     None | Some(b';' | b'?') => {}

@@ -107,12 +107,9 @@ impl NameAddr {
             (None, s)
         };
         if let [b'<', inner @ ..] = rest {
-            let gt = inner
-                .iter()
-                .position(|&c| c == b'>')
-                .ok_or(HeaderError::Unexpected {
-                    at: scan::offset_in(value, rest),
-                })?;
+            let gt = scan::find_byte(inner, b'>').ok_or(HeaderError::Unexpected {
+                at: scan::offset_in(value, rest),
+            })?;
             let uri_bytes = inner.get(..gt).unwrap_or_default();
             let uri = Uri::parse(value.slice_ref(uri_bytes)).map_err(HeaderError::Uri)?;
             let after = inner.get(gt + 1..).unwrap_or_default();
