@@ -118,7 +118,9 @@ impl ParseError {
     /// The status code a UAS or proxy answers a request with when it fails this way.
     ///
     /// 505 for an unsupported version, 513 for a message over the size limit, 413 for a body
-    /// over the body limit, 416 for an unsupported Request-URI scheme, 400 otherwise.
+    /// over the body limit, 400 otherwise. (A Request-URI with a scheme the UA does not serve
+    /// parses fine, as RFC 4475 §3.3.2 wants; the UA answers 416 after looking at
+    /// [`Uri::scheme`](crate::Uri::scheme).)
     pub fn status_code(&self) -> StatusCode {
         match self {
             Self::UnsupportedVersion => StatusCode::VERSION_NOT_SUPPORTED,
