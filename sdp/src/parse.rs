@@ -224,26 +224,19 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
 
     while !rest.is_empty() {
         line_no += 1;
-        // One pass finds the line end and any CR; lines are short, so a plain loop beats
-        // memchr's set-up cost.
+        // The first CR or LF ends the line: CRLF is the RFC form, LF alone a deviation, any
+        // other CR an error.
         let bytes = rest.as_bytes();
-        let mut end = 0;
-        let mut cr_at = None;
-        while end < bytes.len() && bytes[end] != b'\n' {
-            if bytes[end] == b'\r' && cr_at.is_none() {
-                cr_at = Some(end);
+        let end = find_eol(bytes);
+        let (raw, lf_only, terminated, stray_cr, skip) = match bytes.get(end) {
+            None => (rest, false, false, false, end),
+            Some(b'\n') => (&rest[..end], true, true, false, end + 1),
+            Some(_) if bytes.get(end + 1) == Some(&b'\n') => {
+                (&rest[..end], false, true, false, end + 2)
             }
-            end += 1;
-        }
-        let terminated = end < bytes.len();
-        let crlf = terminated && end > 0 && bytes[end - 1] == b'\r';
-        let (raw, lf_only) = match (terminated, crlf) {
-            (true, true) => (&rest[..end - 1], false),
-            (true, false) => (&rest[..end], true),
-            (false, _) => (rest, false),
+            Some(_) => (&rest[..end], false, true, true, end + 1),
         };
-        let stray_cr = cr_at.is_some_and(|c| c < raw.len());
-        let next = if terminated { &rest[end + 1..] } else { "" };
+        let next = rest.get(skip..).unwrap_or_default();
         rest = next;
         let mut ctx = Ctx {
             src: &src,
@@ -444,6 +437,31 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
         ));
     }
     Ok(sdp)
+}
+
+/// Index of the first CR or LF in `bytes` (or its length), eight bytes at a time: lines are
+/// short, so memchr's set-up cost would dominate, and a byte loop is slower still.
+fn find_eol(bytes: &[u8]) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let v = u64::from_le_bytes(word);
+        let (lf, cr) = (v ^ (LO * u64::from(b'\n')), v ^ (LO * u64::from(b'\r')));
+        // A zero byte in lf or cr marks a match; the lowest flagged byte is exact.
+        let hit = (lf.wrapping_sub(LO) & !lf & HI) | (cr.wrapping_sub(LO) & !cr & HI);
+        if hit != 0 {
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+        i += 1;
+    }
+    i
 }
 
 fn media_line_number(all: &str, index: usize) -> usize {
@@ -705,4 +723,35 @@ fn parse_attribute(ctx: &Ctx<'_>, value: &str) -> Result<Attribute, ParseError> 
         name,
         value: val.map(|v| ctx.text(v)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_eol;
+
+    #[test]
+    fn find_eol_matches_a_byte_loop() {
+        let naive = |b: &[u8]| {
+            b.iter()
+                .position(|c| *c == b'\n' || *c == b'\r')
+                .unwrap_or(b.len())
+        };
+        for len in 0..24 {
+            for at in 0..=len {
+                for mark in [b'\n', b'\r'] {
+                    // Bytes around the marks that the SWAR test must not confuse with them.
+                    let mut v: Vec<u8> = (0..len)
+                        .map(|i| [b'a', 0x0b, 0x0c, 0x8d, 0xff][i % 5])
+                        .collect();
+                    if at < len {
+                        v[at] = mark;
+                        if at + 3 < len {
+                            v[at + 3] = b'\n';
+                        }
+                    }
+                    assert_eq!(find_eol(&v), naive(&v), "{v:?}");
+                }
+            }
+        }
+    }
 }
