@@ -31,7 +31,7 @@ run gcc -O2 -o "$WORK/spandsp_g722" "$HERE/spandsp_g722.c" $(pkg-config --cflags
 
 run espeak-ng -v en -s 150 -w "$WORK/speech.wav" -f "$HERE/speech.txt"
 for rate in 8000 16000 48000; do
-  run sox -D "$WORK/speech.wav" -r "$rate" -c 1 -b 16 -e signed-integer -t raw "$WORK/sp$rate.s16"
+  run sox -D "$WORK/speech.wav" -r "$rate" -c 1 -b 16 -e signed-integer -t raw "$WORK/sp$rate.s16" vol 0.8
 done
 
 # snr REF TEST MAXLAG -> prints "dB lag"
