@@ -73,8 +73,8 @@ pub use uri::{Scheme, Uri};
 
 pub mod auth;
 pub mod dialog;
-pub mod transaction;
 pub mod registration;
-pub mod ua;
 #[cfg(feature = "tokio")]
 pub mod tokio;
+pub mod transaction;
+pub mod ua;
