@@ -423,7 +423,7 @@ async fn bridge(
 
 /// Decodes each side's audio (jitter buffer + concealment), resamples it and encodes it for the
 /// other side every 20 ms; forwards DTMF digits as RFC 4733 events.
-async fn transcode(
+pub(crate) async fn transcode(
     mut a: MediaLeg,
     mut b: MediaLeg,
     a_sock: UdpSocket,

@@ -29,15 +29,17 @@ use sip_core::transaction::{
 use sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
 use sip_core::{Message, Method, Request, Response, StatusCode, Uri};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::audio::Pcm;
 use crate::cdr::{AnswerCause, CallEvent, CallRecord, CdrWriter, EndCause, Webhook};
 use crate::config::{MediaMode, PbxConfig, Strategy, duration};
 use crate::dialplan::{OutboundRule, Route};
 use crate::guard::{AuthBlocker, RateLimiter, is_scanner};
-use crate::media::{MediaParams, audio_capabilities};
+use crate::media::{MediaLeg, MediaParams, audio_capabilities};
 use crate::relay::{self, RelayHandle, RelaySide};
-use crate::{clock, unix_time};
+use crate::report::LegReport;
+use crate::{clock, unix_time, wallclock};
 
 /// An error starting the PBX.
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +77,8 @@ pub async fn run(
     config.validate()?;
     let sock = UdpSocket::bind(config.listen).await?;
     let local = sock.local_addr()?;
-    let mut pbx = Pbx::new(config, local, seed, log)?;
+    let (ivr_tx, mut ivr_rx) = mpsc::channel::<IvrDone>(64);
+    let mut pbx = Pbx::new(config, local, seed, log, ivr_tx)?;
     let mut buf = vec![0u8; 65_536];
     loop {
         pbx.flush(&sock).await;
@@ -96,6 +99,7 @@ pub async fn run(
                     pbx.datagram(clock(), from, data);
                 }
             }
+            Some(done) = ivr_rx.recv() => pbx.ivr_digit(clock(), done),
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {
                 let now = clock();
                 pbx.ua.handle_timeout(now);
@@ -164,6 +168,20 @@ struct B2buaCall {
     codec: Option<String>,
     ended_by_a: Option<bool>,
     hold_key: Option<TransactionKey>,
+    /// IVR: the PBX's own media leg towards the caller, once a digit was chosen.
+    ivr_media: Option<(MediaLeg, UdpSocket)>,
+    /// IVR: stops the prompt task.
+    ivr_stop: Option<oneshot::Sender<()>>,
+    /// IVR calls are bridged by decoding and re-encoding (two media legs).
+    bridge: Option<(oneshot::Sender<()>, oneshot::Receiver<[LegReport; 2]>)>,
+}
+
+/// The IVR prompt task's result: the caller pressed `digit`.
+struct IvrDone {
+    id: u64,
+    digit: char,
+    media: MediaLeg,
+    sock: UdpSocket,
 }
 
 impl B2buaCall {
@@ -198,6 +216,8 @@ struct Pbx {
     hooks: Vec<String>,
     log: Option<mpsc::Sender<String>>,
     summary: PbxSummary,
+    ivr_tx: mpsc::Sender<IvrDone>,
+    prompt: Option<Pcm>,
 }
 
 impl Pbx {
@@ -206,7 +226,12 @@ impl Pbx {
         local: SocketAddr,
         seed: u64,
         log: Option<mpsc::Sender<String>>,
+        ivr_tx: mpsc::Sender<IvrDone>,
     ) -> Result<Self, PbxError> {
+        let prompt = config
+            .ivr
+            .as_ref()
+            .and_then(|i| crate::audio::read_wav(&i.prompt, 48_000 * 120).ok());
         let rules = config.outbound_rules()?;
         let secrets: HashMap<String, String> = config
             .users
@@ -269,6 +294,8 @@ impl Pbx {
             hooks: Vec::new(),
             log,
             summary: PbxSummary::default(),
+            ivr_tx,
+            prompt,
             config,
         })
     }
@@ -579,6 +606,9 @@ impl Pbx {
             codec: None,
             ended_by_a: None,
             hold_key: None,
+            ivr_media: None,
+            ivr_stop: None,
+            bridge: None,
         };
         self.by_leg.insert(leg, id);
         if self.calls.len() >= self.config.limits.max_calls {
@@ -588,6 +618,12 @@ impl Pbx {
         }
         let route = self.config.route(&number, &self.rules);
         self.log(format!("INVITE {from} -> {number}: {route:?}"));
+        if let Some(Route::Ivr(_)) = route {
+            call.destination = number;
+            self.calls.insert(id, call);
+            self.start_ivr(now, id);
+            return;
+        }
         let targets: Vec<(String, SocketAddr)> = match &route {
             Some(Route::Extension(ext)) => self
                 .contacts(now, ext)
@@ -656,6 +692,160 @@ impl Pbx {
             .iter()
             .filter_map(|b| contact_addr(&b.contact))
             .collect()
+    }
+
+    /// Answers an IVR call with the PBX's own media, plays the prompt (looped) and waits for a
+    /// DTMF digit; the task hands the media leg back with the digit ([`Pbx::ivr_digit`]).
+    fn start_ivr(&mut self, now: Instant, id: u64) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let offered = offered_codecs(&call.a_offer);
+        let names: Vec<&str> = offered.iter().map(String::as_str).collect();
+        let Some((sock, port)) =
+            bind_media(self.local.ip(), self.config.media_ports, &mut self.rng)
+        else {
+            let _ = self.ua.reject(now, call.a_leg, 503);
+            return;
+        };
+        let caps = audio_capabilities(port, &names, sdp::SrtpPolicy::Optional);
+        let mut oa = sdp::OfferAnswer::new(
+            sdp::SessionConfig::new(self.local.ip(), caps),
+            &mut self.rng,
+        );
+        let answer = sdp::Sdp::parse_with(call.a_offer.clone(), &sdp::ParseOptions::lenient())
+            .ok()
+            .and_then(|o| oa.handle_offer(&o, &mut self.rng).ok());
+        let media = oa
+            .streams()
+            .first()
+            .and_then(|s| MediaParams::from_negotiated(s, &mut self.rng).ok())
+            .and_then(|p| MediaLeg::new(p, now, wallclock()).ok());
+        let (Some(answer), Some(media), Ok(sock)) = (answer, media, UdpSocket::from_std(sock))
+        else {
+            let _ = self.ua.reject(now, call.a_leg, 488);
+            return;
+        };
+        let _ = self
+            .ua
+            .answer(now, call.a_leg, Some(Body::sdp(answer.to_bytes())));
+        call.answer = Some(unix_time());
+        call.codec = Some(media.params().codec_label());
+        call.a_oa = Some(oa);
+        let (stop_tx, stop_rx) = oneshot::channel();
+        call.ivr_stop = Some(stop_tx);
+        let prompt = self
+            .prompt
+            .as_ref()
+            .map(|p| crate::audio::resample_linear(p, media.sample_rate()));
+        let tx = self.ivr_tx.clone();
+        tokio::spawn(ivr_task(id, media, sock, prompt, tx, stop_rx));
+        let line = format!(
+            "call {} -> IVR {}: answered, playing the prompt",
+            call.from, call.to
+        );
+        self.log(line);
+    }
+
+    /// The caller chose `digit` in the IVR: ring the destination it maps to.
+    fn ivr_digit(&mut self, now: Instant, done: IvrDone) {
+        let target = self
+            .config
+            .ivr
+            .as_ref()
+            .and_then(|i| i.routes.get(&done.digit.to_string()).cloned());
+        let Some(call) = self.calls.get_mut(&done.id) else {
+            return;
+        };
+        call.ivr_stop = None;
+        call.ivr_media = Some((done.media, done.sock));
+        let a = call.a_leg;
+        let from = call.from.clone();
+        let targets: Vec<(String, SocketAddr)> = match target
+            .as_deref()
+            .and_then(|n| self.config.route(n, &self.rules))
+        {
+            Some(Route::Extension(ext)) => self
+                .contacts(now, &ext)
+                .into_iter()
+                .map(|a| (ext.clone(), a))
+                .collect(),
+            Some(Route::RingGroup(g)) => self
+                .config
+                .ring_groups
+                .iter()
+                .find(|r| r.number == g)
+                .map(|r| r.members.clone())
+                .unwrap_or_default()
+                .iter()
+                .flat_map(|m| {
+                    self.contacts(now, m)
+                        .into_iter()
+                        .map(move |a| (m.clone(), a))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        self.log(format!(
+            "call {from} in IVR pressed {}: {:?} ({} contact(s))",
+            done.digit,
+            target,
+            targets.len()
+        ));
+        if targets.is_empty() {
+            let _ = self.ua.bye(now, a);
+            return;
+        }
+        for (member, addr) in targets {
+            self.fork(now, done.id, &member, addr);
+        }
+    }
+
+    /// Bridges an IVR caller (PBX-terminated media) to the answering callee by decoding and
+    /// re-encoding through two media legs.
+    fn bridge_ivr(&mut self, id: u64, idx: usize, b_answer: &Bytes) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(out) = call.b.get_mut(idx) else {
+            return;
+        };
+        let now = clock();
+        let b_media = out.oa.as_mut().and_then(|oa| {
+            let ans = sdp::Sdp::parse_with(b_answer.clone(), &sdp::ParseOptions::lenient()).ok()?;
+            oa.handle_answer(&ans).ok()?;
+            let s = oa.streams().first()?.clone();
+            MediaLeg::new(
+                MediaParams::from_negotiated(&s, &mut self.rng).ok()?,
+                now,
+                wallclock(),
+            )
+            .ok()
+        });
+        let b_sock = out.sock.take().and_then(|s| UdpSocket::from_std(s).ok());
+        let (Some(b_media), Some(b_sock), Some((a_media, a_sock))) =
+            (b_media, b_sock, call.ivr_media.take())
+        else {
+            let _ = self.ua.bye(now, out.leg);
+            return;
+        };
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let (done_tx, done_rx) = oneshot::channel();
+        let names = (
+            format!("{} -> pbx", call.from),
+            format!("{} -> pbx", out.member),
+        );
+        tokio::spawn(async move {
+            let r =
+                crate::gateway::transcode(a_media, b_media, a_sock, b_sock, stop_rx, names).await;
+            let _ = done_tx.send(r);
+        });
+        call.bridge = Some((stop_tx, done_rx));
+        let line = format!(
+            "call {} -> {} answered after the IVR",
+            call.from, out.member
+        );
+        self.log(line);
     }
 
     fn fork(&mut self, now: Instant, id: u64, member: &str, addr: SocketAddr) {
@@ -737,6 +927,15 @@ impl Pbx {
             let _ = self.ua.cancel(now, o.leg);
         }
         let b_body = response.body_bytes();
+        if call.ivr_media.is_some() {
+            self.bridge_ivr(id, idx, &b_body);
+            if let Some(call) = self.calls.get_mut(&id)
+                && let Some(o) = call.b.get(idx)
+            {
+                call.destination = o.member.clone();
+            }
+            return;
+        }
         let a_body = match self.config.media {
             MediaMode::Direct => Some(b_body.clone()),
             MediaMode::Relay => self.bridge_media(id, idx, &b_body).await,
@@ -976,10 +1175,19 @@ impl Pbx {
         for l in call.legs() {
             self.by_leg.remove(&l);
         }
-        let legs = match call.relay.take() {
+        if let Some(stop) = call.ivr_stop.take() {
+            let _ = stop.send(());
+        }
+        let mut legs = match call.relay.take() {
             Some(r) => r.stop().await.map(Vec::from).unwrap_or_default(),
             None => Vec::new(),
         };
+        if let Some((stop, done)) = call.bridge.take() {
+            let _ = stop.send(());
+            if let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(2), done).await {
+                legs.extend(r);
+            }
+        }
         self.record(call, answer, end, status, legs);
     }
 
@@ -1000,7 +1208,7 @@ impl Pbx {
         answer_cause: AnswerCause,
         end_cause: EndCause,
         status: u16,
-        legs: Vec<crate::report::LegReport>,
+        legs: Vec<LegReport>,
     ) {
         let end = unix_time();
         let rec = CallRecord {
@@ -1153,6 +1361,58 @@ fn offered_codecs(offer: &Bytes) -> Vec<String> {
         names.push("PCMU".into());
     }
     names
+}
+
+/// Plays `prompt` to the caller in a loop (1 s pause between plays) until a DTMF digit
+/// arrives, then hands the media leg back.
+async fn ivr_task(
+    id: u64,
+    mut media: MediaLeg,
+    sock: UdpSocket,
+    prompt: Option<Pcm>,
+    tx: mpsc::Sender<IvrDone>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut buf = vec![0u8; 2048];
+    let mut pos = 0usize;
+    let n = media.frame_samples();
+    let gap = media.sample_rate() as usize;
+    loop {
+        tokio::select! {
+            r = sock.recv_from(&mut buf) => if let Ok((len, _)) = r {
+                media.handle_datagram(clock(), buf.get(..len).unwrap_or_default());
+            },
+            _ = tick.tick() => {
+                let now = clock();
+                let frame: Vec<i16> = match &prompt {
+                    Some(p) if !p.samples.is_empty() => {
+                        let cycle = p.samples.len() + gap;
+                        (0..n).map(|i| p.samples.get((pos + i) % cycle).copied().unwrap_or(0)).collect()
+                    }
+                    _ => vec![0; n],
+                };
+                pos = pos.wrapping_add(n);
+                let remote = media.remote();
+                let rtcp_to = media.params().remote_rtcp;
+                if let Ok(pkts) = media.send_frame(now, &frame) {
+                    for p in pkts {
+                        let _ = sock.send_to(&p, remote).await;
+                    }
+                }
+                for p in media.poll_rtcp(now) {
+                    let _ = sock.send_to(&p, rtcp_to).await;
+                }
+                let _ = media.pull_audio(now);
+                if let Some(digit) = media.take_digits().chars().next() {
+                    let _ = tx.send(IvrDone { id, digit, media, sock }).await;
+                    return;
+                }
+            }
+            _ = &mut stop => return,
+        }
+    }
 }
 
 #[cfg(test)]
