@@ -36,8 +36,9 @@ pub fn rtp_packet(data: &[u8]) {
     }
 }
 
-/// RTCP: a compound that validates writes back byte-exact when it carries no padding, and the
-/// written form parses to equal packets.
+/// RTCP: a compound that validates writes back to bytes that parse again; when it carries no
+/// padding the rewritten packets equal the parsed ones (padding and reserved bits are not kept,
+/// so byte equality holds for canonical input only, which the proptests check).
 pub fn rtcp_compound(data: &[u8]) {
     for v in [Validation::Compound, Validation::ReducedSize] {
         let Ok(c) = rtcp::parse_compound(data, v) else {
@@ -51,8 +52,22 @@ pub fn rtcp_compound(data: &[u8]) {
             Ok(c) => c.collect(),
             Err(e) => panic!("rewritten compound does not parse: {e}"),
         };
-        assert_eq!(reparsed, packets);
+        if !has_padding(data) {
+            assert_eq!(reparsed, packets);
+        }
     }
+}
+
+/// Whether any packet of a (structurally valid) compound has the P bit.
+fn has_padding(data: &[u8]) -> bool {
+    let mut at = 0;
+    while let Some(h) = data.get(at..at + 4) {
+        if h[0] & 0x20 != 0 {
+            return true;
+        }
+        at += (usize::from(u16::from_be_bytes([h[2], h[3]])) + 1) * 4;
+    }
+    false
 }
 
 /// The session and DTMF receiver fed arbitrary datagrams: first byte picks RTP, RTCP or a
