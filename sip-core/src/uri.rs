@@ -285,7 +285,7 @@ impl UriParts {
             Scheme::Other => {
                 if let Some(i) = body
                     .iter()
-                    .position(|&c| c <= b' ' || b"<>\"\x7f".contains(&c))
+                    .position(|&c| c <= b' ' || c >= 0x7f || b"<>\"".contains(&c))
                 {
                     return Err(UriError::Unexpected { at: body_start + i });
                 }

@@ -7,7 +7,7 @@ use std::ops::{Deref, DerefMut};
 
 use bytes::Bytes;
 
-use super::params::{Params, ltrim, quoted_end};
+use super::params::{Params, ltrim, quoted_end, utf8};
 use super::{Header, HeaderName};
 use crate::error::HeaderError;
 use crate::msg::scan::{self, is_lws, is_token};
@@ -75,6 +75,7 @@ impl NameAddr {
         check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), HeaderError>,
     ) -> Result<Self, HeaderError> {
         let s: &[u8] = scan::trim_lws(value);
+        utf8(s, value)?;
         if s.is_empty() {
             return Err(HeaderError::Empty);
         }

@@ -8,7 +8,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use super::params::{ltrim, quoted_end};
+use super::params::{ltrim, quoted_end, utf8};
 use super::{Header, HeaderName};
 use crate::error::HeaderError;
 use crate::msg::scan::{self, is_token};
@@ -46,6 +46,7 @@ impl AuthValue {
 
     fn parse(value: &Bytes) -> Result<Self, HeaderError> {
         let s = scan::trim_lws(value);
+        utf8(s, value)?;
         let n = s.iter().position(|&c| !is_token(c)).unwrap_or(s.len());
         if n == 0 {
             return Err(HeaderError::Empty);

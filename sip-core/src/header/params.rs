@@ -44,6 +44,7 @@ impl Params {
         base: &[u8],
         mut check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), HeaderError>,
     ) -> Result<Self, HeaderError> {
+        utf8(s, base)?;
         let mut rest = ltrim(s);
         if rest.is_empty() {
             return Ok(Self::default());
@@ -206,6 +207,16 @@ impl fmt::Debug for Params {
 /// reference characters.
 fn is_value_char(c: u8) -> bool {
     is_token(c) || matches!(c, b'[' | b']' | b':')
+}
+
+/// Header text must be UTF-8 (RFC 3261 `TEXT-UTF8`, `UTF8-NONASCII` in quoted strings): typed
+/// values hand out `&str`, so a value that is not is rejected at the first bad byte.
+pub(crate) fn utf8(s: &[u8], base: &[u8]) -> Result<(), HeaderError> {
+    std::str::from_utf8(s)
+        .map(drop)
+        .map_err(|e| HeaderError::Unexpected {
+            at: scan::offset_in(base, s) + e.valid_up_to(),
+        })
 }
 
 pub(crate) fn ltrim(mut s: &[u8]) -> &[u8] {

@@ -4,7 +4,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use super::params::{Params, ltrim, quoted_end};
+use super::params::{Params, ltrim, quoted_end, utf8};
 use super::{Header, HeaderName, split_list};
 use crate::error::HeaderError;
 use crate::msg::Method;
@@ -752,6 +752,7 @@ impl Header for Warning {
     const MULTI: bool = true;
     fn parse(value: &Bytes) -> Result<Self, HeaderError> {
         let s = scan::trim_lws(value);
+        utf8(s, value)?;
         let (code, rest) = digits(s);
         if code.len() != 3 {
             return Err(HeaderError::BadNumber { at: 0 });
