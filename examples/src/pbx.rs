@@ -523,6 +523,15 @@ impl Pbx {
                         continue;
                     };
                     let is_a = leg == call.a_leg;
+                    let is_winner = call
+                        .winner
+                        .and_then(|w| call.b.get(w))
+                        .is_some_and(|o| o.leg == leg);
+                    if !is_a && !is_winner {
+                        // A losing fork that answered too and got our BYE.
+                        self.by_leg.remove(&leg);
+                        continue;
+                    }
                     if call.ended_by_a.is_none() {
                         call.ended_by_a = Some(is_a == by_peer);
                         let other: Vec<LegId> = if is_a {
