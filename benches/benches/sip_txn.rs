@@ -2,6 +2,15 @@
 //! sockets): build the request, send, parse at the server, answer, parse the response at the
 //! client, and run the wait timers out. Also reports the memory held per live transaction.
 
+#![expect(
+    missing_docs,
+    reason = "criterion_group! generates an undocumented function"
+)]
+#![expect(
+    clippy::expect_used,
+    reason = "a bench aborts on bad setup: the inputs are fixed"
+)]
+
 use std::alloc::System;
 use std::hint::black_box;
 use std::net::SocketAddr;
