@@ -8,6 +8,15 @@
 //! which the request arrived") and connecting when there is none. Streams are split into
 //! messages by the sans-IO [`Framer`].
 //!
+//! TLS (`sips:`, RFC 3261 §26.2) runs over rustls when [`DriverConfig::tls`] is set: a
+//! listener on its own port (5061 by convention) presenting the configured certificate
+//! chain, and outgoing connections verified against the configured root store and the
+//! target's server name ([`Driver::resolve`] records the host of a URI; an IP address is
+//! checked otherwise). TLS connections are reused exactly like TCP ones, keyed by transport
+//! and address. A failed connect or handshake is reported to the core with
+//! [`SansIo::handle_send_error`], which ends the transactions towards that peer with a
+//! transport error (RFC 3261 §17.1.4). [`tls`] loads PEM files and builds the configurations.
+//!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! use telox_sip_core::tokio::{Driver, DriverConfig};
@@ -21,21 +30,28 @@
 //! # }
 //! ```
 
+pub mod tls;
+
 use std::collections::HashMap;
+use std::fmt;
 use std::io;
-use std::net::SocketAddr;
-use std::time::Instant;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::framer::Framer;
 use crate::msg::ParseLimits;
 use crate::transaction::{Target, Transactions, Transmit, Transport};
 use crate::ua::UserAgent;
+use crate::uri::{Scheme, Uri};
 
 /// DSCP CS3 (24) in the TOS byte: the usual class for SIP signalling.
 pub const TOS_CS3: u8 = 24 << 2;
@@ -69,6 +85,9 @@ impl SansIo for UserAgent {
     fn poll_timeout(&self) -> Option<Instant> {
         Self::poll_timeout(self)
     }
+    fn handle_send_error(&mut self, now: Instant, to: Target) {
+        self.handle_transport_error(now, to);
+    }
 }
 
 impl SansIo for Transactions {
@@ -84,6 +103,40 @@ impl SansIo for Transactions {
     fn poll_timeout(&self) -> Option<Instant> {
         Self::poll_timeout(self)
     }
+    fn handle_send_error(&mut self, now: Instant, to: Target) {
+        self.handle_peer_error(now, to);
+    }
+}
+
+/// TLS settings of a [`Driver`] (see [`tls`] for building them from PEM files).
+#[derive(Clone, Debug)]
+pub struct TlsConfig {
+    /// Address of the TLS listener (port 5061 by convention; port 0 picks one); `None` for
+    /// outgoing connections only. Requires `server`.
+    pub bind: Option<SocketAddr>,
+    /// The listener's certificate chain and key.
+    pub server: Option<Arc<rustls::ServerConfig>>,
+    /// Root store and settings for outgoing connections; `None` refuses outgoing TLS.
+    pub client: Option<Arc<rustls::ClientConfig>>,
+    /// Bound on TCP connect plus TLS handshake, in both directions.
+    pub handshake_timeout: Duration,
+}
+
+impl TlsConfig {
+    /// A listener at `bind` with `server`, and outgoing connections with `client`; 5 s
+    /// handshake bound.
+    pub fn new(
+        bind: Option<SocketAddr>,
+        server: Option<Arc<rustls::ServerConfig>>,
+        client: Option<Arc<rustls::ClientConfig>>,
+    ) -> Self {
+        Self {
+            bind,
+            server,
+            client,
+            handshake_timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 /// Sockets to open.
@@ -97,6 +150,8 @@ pub struct DriverConfig {
     pub tcp: bool,
     /// Message limits for stream framing.
     pub limits: ParseLimits,
+    /// TLS listener and outgoing TLS; `None` reports TLS sends as failures.
+    pub tls: Option<TlsConfig>,
 }
 
 impl DriverConfig {
@@ -107,7 +162,17 @@ impl DriverConfig {
             tos: Some(TOS_CS3),
             tcp: false,
             limits: ParseLimits::default(),
+            tls: None,
         }
+    }
+}
+
+/// The write side of a TCP or TLS connection.
+struct StreamWriter(Pin<Box<dyn AsyncWrite + Send + Sync>>);
+
+impl fmt::Debug for StreamWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StreamWriter")
     }
 }
 
@@ -116,7 +181,13 @@ impl DriverConfig {
 pub struct Driver {
     udp: UdpSocket,
     local: SocketAddr,
-    tcp_writers: HashMap<SocketAddr, OwnedWriteHalf>,
+    tls_local: Option<SocketAddr>,
+    /// Open connections by (transport, peer): accepted ones and ours (RFC 3261 §18 reuse).
+    writers: HashMap<Target, StreamWriter>,
+    /// Server names to verify for outgoing TLS, by address (from [`Driver::resolve`]).
+    tls_names: HashMap<SocketAddr, ServerName<'static>>,
+    tls_client: Option<Arc<rustls::ClientConfig>>,
+    handshake_timeout: Duration,
     inbound_tx: mpsc::Sender<Inbound>,
     inbound_rx: mpsc::Receiver<Inbound>,
     limits: ParseLimits,
@@ -124,18 +195,28 @@ pub struct Driver {
     buf: Vec<u8>,
 }
 
-#[derive(Debug)]
+impl fmt::Debug for Inbound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Message(t, b) => write!(f, "Message({t:?}, {} bytes)", b.len()),
+            Self::Accepted(t, _) => write!(f, "Accepted({t:?})"),
+            Self::Closed(t) => write!(f, "Closed({t:?})"),
+        }
+    }
+}
+
 enum Inbound {
     Message(Target, Bytes),
-    Accepted(SocketAddr, OwnedWriteHalf),
-    Closed(SocketAddr),
+    Accepted(Target, StreamWriter),
+    Closed(Target),
 }
 
 impl Driver {
     /// Binds the sockets and sets their TOS byte.
     ///
     /// # Errors
-    /// Socket errors from the OS.
+    /// Socket errors from the OS; `InvalidInput` for a TLS listener without a server
+    /// configuration.
     pub async fn bind(config: DriverConfig) -> io::Result<Self> {
         let udp = UdpSocket::bind(config.bind).await?;
         if let Some(tos) = config.tos {
@@ -144,27 +225,57 @@ impl Driver {
         let local = udp.local_addr()?;
         let (inbound_tx, inbound_rx) = mpsc::channel(1024);
         if config.tcp {
-            let socket = tcp_socket(local, config.tos)?;
-            socket.set_reuseaddr(true)?;
-            socket.bind(local)?;
-            let listener: TcpListener = socket.listen(1024)?;
+            let listener = listen(local, config.tos)?;
             let tx = inbound_tx.clone();
             let limits = config.limits;
             tokio::spawn(async move {
                 // Accepted sockets inherit the listener's TOS on Linux.
                 while let Ok((stream, peer)) = listener.accept().await {
                     let (read, write) = stream.into_split();
-                    if tx.send(Inbound::Accepted(peer, write)).await.is_err() {
+                    let target = Target {
+                        transport: Transport::Tcp,
+                        addr: peer,
+                    };
+                    let writer = StreamWriter(Box::pin(write));
+                    if tx.send(Inbound::Accepted(target, writer)).await.is_err() {
                         break;
                     }
-                    tokio::spawn(read_stream(read, peer, tx.clone(), limits));
+                    tokio::spawn(read_stream(read, target, tx.clone(), limits));
                 }
             });
+        }
+        let mut tls_local = None;
+        let mut tls_client = None;
+        let mut handshake_timeout = Duration::from_secs(5);
+        if let Some(tls) = config.tls {
+            handshake_timeout = tls.handshake_timeout;
+            tls_client = tls.client;
+            if let Some(bind) = tls.bind {
+                let Some(server) = tls.server else {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "TLS listener without a server certificate",
+                    ));
+                };
+                let listener = listen(bind, config.tos)?;
+                tls_local = Some(listener.local_addr()?);
+                tokio::spawn(accept_tls(
+                    listener,
+                    TlsAcceptor::from(server),
+                    inbound_tx.clone(),
+                    config.limits,
+                    handshake_timeout,
+                ));
+            }
         }
         Ok(Self {
             udp,
             local,
-            tcp_writers: HashMap::new(),
+            tls_local,
+            writers: HashMap::new(),
+            tls_names: HashMap::new(),
+            tls_client,
+            handshake_timeout,
             inbound_tx,
             inbound_rx,
             limits: config.limits,
@@ -178,11 +289,79 @@ impl Driver {
         self.local
     }
 
+    /// The TLS listener's address, when one is configured: the address for Via and Contact
+    /// of a UA on TLS (`UaConfig::local_addr` with `transport = Transport::Tls`).
+    pub fn tls_local_addr(&self) -> Option<SocketAddr> {
+        self.tls_local
+    }
+
+    /// The number of open TCP and TLS connections (accepted and ours).
+    pub fn connection_count(&self) -> usize {
+        self.writers.len()
+    }
+
+    /// Verify the certificate of the TLS server at `addr` against `name` (a DNS name or an
+    /// IP address) instead of the address itself.
+    ///
+    /// # Errors
+    /// `InvalidInput` when `name` is neither a DNS name nor an IP address.
+    pub fn set_tls_server_name(&mut self, addr: SocketAddr, name: &str) -> io::Result<()> {
+        let name = ServerName::try_from(name.to_owned())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        self.tls_names.insert(addr, name);
+        Ok(())
+    }
+
+    /// Where to send a request for `uri` (RFC 3263 without NAPTR/SRV: the host's address
+    /// records): `sips:` means TLS (RFC 3261 §26.2), otherwise the `transport` parameter
+    /// (`udp`, `tcp`, `tls`) or UDP; the port defaults to 5061 for TLS and 5060 otherwise.
+    /// For TLS the host name is recorded as the server name to verify
+    /// ([`Driver::set_tls_server_name`]).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a non-SIP URI or an unsupported transport; resolver errors.
+    pub async fn resolve(&mut self, uri: &Uri) -> io::Result<Target> {
+        let invalid = |m: &'static str| io::Error::new(io::ErrorKind::InvalidInput, m);
+        let transport = match uri.scheme() {
+            Scheme::Sips => Transport::Tls,
+            Scheme::Sip => match uri.param("transport").flatten() {
+                None => Transport::Udp,
+                Some(t) if t.eq_ignore_ascii_case("udp") => Transport::Udp,
+                Some(t) if t.eq_ignore_ascii_case("tcp") => Transport::Tcp,
+                Some(t) if t.eq_ignore_ascii_case("tls") => Transport::Tls,
+                Some(_) => return Err(invalid("unsupported transport parameter")),
+            },
+            _ => return Err(invalid("not a sip: or sips: URI")),
+        };
+        let port = uri.port().unwrap_or(if transport == Transport::Tls {
+            5061
+        } else {
+            5060
+        });
+        let host = uri.host();
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        let addr = match bare.parse::<IpAddr>() {
+            Ok(ip) => SocketAddr::new(ip, port),
+            Err(_) => tokio::net::lookup_host((bare, port))
+                .await?
+                .next()
+                .ok_or_else(|| invalid("host has no address"))?,
+        };
+        if transport == Transport::Tls {
+            self.set_tls_server_name(addr, bare)?;
+        }
+        Ok(Target { transport, addr })
+    }
+
     /// Sends everything the core has queued.
     ///
     /// # Errors
-    /// Only unexpected socket errors; a failed send to one peer is reported to the core
-    /// through [`SansIo::handle_send_error`].
+    /// Only unexpected socket errors; a failed send to one peer (including a refused
+    /// connection or a failed TLS handshake) is reported to the core through
+    /// [`SansIo::handle_send_error`].
     pub async fn flush<E: SansIo>(&mut self, core: &mut E) -> io::Result<()> {
         while let Some(t) = core.poll_transmit() {
             let to = Target {
@@ -195,9 +374,9 @@ impl Driver {
                     .send_to(&t.payload, t.destination)
                     .await
                     .map(|_| ()),
-                Transport::Tcp => self.send_tcp(t.destination, &t.payload).await,
-                // TLS and WebSocket need their own connectors; report them as failures.
-                _ => Err(io::Error::new(
+                Transport::Tcp | Transport::Tls => self.send_stream(to, &t.payload).await,
+                // WebSocket needs its own connector; report it as a failure.
+                Transport::Ws | Transport::Wss => Err(io::Error::new(
                     io::ErrorKind::Unsupported,
                     "transport not driven",
                 )),
@@ -232,10 +411,10 @@ impl Driver {
             Some(inbound) = self.inbound_rx.recv() => match inbound {
                 Inbound::Message(from, bytes) => core.handle_input(now(), from, bytes),
                 Inbound::Accepted(peer, write) => {
-                    self.tcp_writers.insert(peer, write);
+                    self.writers.insert(peer, write);
                 }
                 Inbound::Closed(peer) => {
-                    self.tcp_writers.remove(&peer);
+                    self.writers.remove(&peer);
                 }
             },
             () = sleep => core.handle_timeout(now()),
@@ -243,27 +422,98 @@ impl Driver {
         self.flush(core).await
     }
 
-    async fn send_tcp(&mut self, to: SocketAddr, payload: &[u8]) -> io::Result<()> {
-        if !self.tcp_writers.contains_key(&to) {
-            let stream: TcpStream = tcp_socket(to, self.tos)?.connect(to).await?;
-            let (read, write) = stream.into_split();
-            tokio::spawn(read_stream(read, to, self.inbound_tx.clone(), self.limits));
-            self.tcp_writers.insert(to, write);
+    /// Writes on the open connection to `to`, connecting (and for TLS, handshaking) first
+    /// when there is none.
+    async fn send_stream(&mut self, to: Target, payload: &[u8]) -> io::Result<()> {
+        if !self.writers.contains_key(&to) {
+            let writer = tokio::time::timeout(self.handshake_timeout, self.connect(to))
+                .await
+                .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
+            self.writers.insert(to, writer);
         }
-        let Some(w) = self.tcp_writers.get_mut(&to) else {
+        let Some(w) = self.writers.get_mut(&to) else {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "no connection"));
         };
-        let r = w.write_all(payload).await;
+        let mut r = w.0.write_all(payload).await;
+        if r.is_ok() {
+            // rustls buffers records: push them to the socket now.
+            r = w.0.flush().await;
+        }
         if r.is_err() {
-            self.tcp_writers.remove(&to);
+            self.writers.remove(&to);
         }
         r
     }
+
+    async fn connect(&self, to: Target) -> io::Result<StreamWriter> {
+        let addr = to.addr;
+        let stream: TcpStream = tcp_socket(addr, self.tos)?.connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let tx = self.inbound_tx.clone();
+        if to.transport == Transport::Tls {
+            let Some(client) = &self.tls_client else {
+                return Err(io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    "no TLS client configuration",
+                ));
+            };
+            let name = self
+                .tls_names
+                .get(&addr)
+                .cloned()
+                .unwrap_or_else(|| ServerName::IpAddress(addr.ip().into()));
+            let stream = TlsConnector::from(Arc::clone(client))
+                .connect(name, stream)
+                .await?;
+            let (read, write) = tokio::io::split(stream);
+            tokio::spawn(read_stream(read, to, tx, self.limits));
+            Ok(StreamWriter(Box::pin(write)))
+        } else {
+            let (read, write) = stream.into_split();
+            tokio::spawn(read_stream(read, to, tx, self.limits));
+            Ok(StreamWriter(Box::pin(write)))
+        }
+    }
 }
 
-async fn read_stream(
-    mut read: tokio::net::tcp::OwnedReadHalf,
-    peer: SocketAddr,
+/// Accepts TLS connections; each handshake runs in its own task, bounded in time, so a
+/// slow or hostile client cannot hold up the others.
+async fn accept_tls(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    tx: mpsc::Sender<Inbound>,
+    limits: ParseLimits,
+    handshake_timeout: Duration,
+) {
+    while let Ok((stream, peer)) = listener.accept().await {
+        if tx.is_closed() {
+            break;
+        }
+        let acceptor = acceptor.clone();
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let _ = stream.set_nodelay(true);
+            let Ok(Ok(stream)) =
+                tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await
+            else {
+                return;
+            };
+            let (read, write) = tokio::io::split(stream);
+            let target = Target {
+                transport: Transport::Tls,
+                addr: peer,
+            };
+            let writer = StreamWriter(Box::pin(write));
+            if tx.send(Inbound::Accepted(target, writer)).await.is_ok() {
+                read_stream(read, target, tx, limits).await;
+            }
+        });
+    }
+}
+
+async fn read_stream<R: AsyncRead + Unpin>(
+    mut read: R,
+    peer: Target,
     tx: mpsc::Sender<Inbound>,
     limits: ParseLimits,
 ) {
@@ -277,11 +527,7 @@ async fn read_stream(
         loop {
             match framer.decode(&mut buf) {
                 Ok(Some(msg)) => {
-                    let from = Target {
-                        transport: Transport::Tcp,
-                        addr: peer,
-                    };
-                    if tx.send(Inbound::Message(from, msg)).await.is_err() {
+                    if tx.send(Inbound::Message(peer, msg)).await.is_err() {
                         return;
                     }
                 }
@@ -296,6 +542,13 @@ async fn read_stream(
         }
     }
     let _ = tx.send(Inbound::Closed(peer)).await;
+}
+
+fn listen(addr: SocketAddr, tos: Option<u8>) -> io::Result<TcpListener> {
+    let socket = tcp_socket(addr, tos)?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }
 
 fn tcp_socket(addr: SocketAddr, tos: Option<u8>) -> io::Result<TcpSocket> {

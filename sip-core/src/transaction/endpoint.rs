@@ -490,6 +490,22 @@ impl Transactions {
         }
     }
 
+    /// The transport could not deliver to `peer` at all (connection refused, TLS handshake
+    /// or certificate failure, connection lost): every live transaction whose messages go to
+    /// `peer` ends as by [`Transactions::handle_transport_error`] (RFC 3261 §17.1.4, §18.4).
+    pub fn handle_peer_error(&mut self, now: Instant, peer: Target) {
+        let keys: Vec<TransactionKey> = self
+            .slots
+            .iter()
+            .filter_map(|s| s.entry.as_deref())
+            .filter(|e| e.peer == peer)
+            .map(|e| e.key.clone())
+            .collect();
+        for key in keys {
+            self.handle_transport_error(now, &key);
+        }
+    }
+
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
         while let Some(&Reverse((at, slot, generation))) = self.timers.peek() {

@@ -648,6 +648,15 @@ impl UserAgent {
         self.process(now);
     }
 
+    /// The transport could not deliver to `peer` (see [`Transactions::handle_peer_error`]):
+    /// the transactions towards it end with a transport error, which the UA reports like a
+    /// timeout (a failed call, a failed request).
+    pub fn handle_transport_error(&mut self, now: Instant, peer: Target) {
+        self.txns.handle_peer_error(now, peer);
+        self.process(now);
+        self.flush();
+    }
+
     /// Fires due timers (transactions, 2xx retransmission, glare retry).
     pub fn handle_timeout(&mut self, now: Instant) {
         self.txns.handle_timeout(now);

@@ -1,0 +1,400 @@
+//! SIP over TLS (`sips:`) through two tokio drivers on loopback: OPTIONS and a full call
+//! (INVITE/180/200/ACK/BYE) between a UAC and a UAS core, each over one reused TLS
+//! connection, with a self-signed certificate generated here (rcgen); and a client whose
+//! root store does not hold the server's certificate, whose requests end with a transport
+//! error reported to the core.
+#![cfg(feature = "tokio")]
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "test code")]
+
+use std::time::{Duration, Instant};
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use telox_sip_core::header::{CSeq, CallId, From, MaxForwards, To};
+use telox_sip_core::msg::{Method, Request};
+use telox_sip_core::tokio::{Driver, DriverConfig, TlsConfig, tls};
+use telox_sip_core::transaction::{Target, Transport};
+use telox_sip_core::ua::{Body, UaConfig, UaEvent, UserAgent};
+use telox_sip_core::uri::Uri;
+use tokio::sync::mpsc;
+
+const SDP: &str = "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+m=audio 40000 RTP/AVP 0\r\n";
+
+#[expect(clippy::disallowed_methods, reason = "the test drives real sockets")]
+fn clock() -> Instant {
+    Instant::now()
+}
+
+struct Cert {
+    der: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+    cert_pem: String,
+    key_pem: String,
+}
+
+fn self_signed() -> Cert {
+    let ck =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    Cert {
+        der: ck.cert.der().clone(),
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(ck.key_pair.serialize_der())),
+        cert_pem: ck.cert.pem(),
+        key_pem: ck.key_pair.serialize_pem(),
+    }
+}
+
+/// What the UAS reports to the test.
+#[derive(Debug)]
+enum Seen {
+    Options { via_tls: bool },
+    Incoming { via_tls: bool, sips: bool },
+    Confirmed,
+    Ended { by_peer: bool, connections: usize },
+}
+
+/// A TLS UAS at 127.0.0.1 (ephemeral ports) with the certificate loaded from PEM files
+/// through the driver's helpers. The application answers OPTIONS (not the UA) so the test
+/// sees the request's Via.
+async fn start_uas(
+    cert: &Cert,
+) -> (
+    Uri,
+    mpsc::UnboundedReceiver<Seen>,
+    tokio::task::JoinHandle<()>,
+) {
+    let dir = std::env::temp_dir().join(format!("telox-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, &cert.cert_pem).unwrap();
+    std::fs::write(&key_path, &cert.key_pem).unwrap();
+    let chain = tls::load_certs(&cert_path).unwrap();
+    let key = tls::load_private_key(&key_path).unwrap();
+    assert_eq!(chain, vec![cert.der.clone()]);
+    let server = tls::server_config(chain, key).unwrap();
+
+    let mut config = DriverConfig::new("127.0.0.1:0".parse().unwrap());
+    config.tls = Some(TlsConfig::new(
+        Some("127.0.0.1:0".parse().unwrap()),
+        Some(server),
+        None,
+    ));
+    let mut driver = Driver::bind(config).await.unwrap();
+    let tls_addr = driver.tls_local_addr().unwrap();
+    let mut ua_config = UaConfig::new(tls_addr, "uas", 7);
+    ua_config.transport = Transport::Tls;
+    ua_config.answer_options = false;
+    let mut ua = UserAgent::new(ua_config);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let task = tokio::spawn(async move {
+        loop {
+            driver.step(&mut ua).await.unwrap();
+            let now = clock();
+            while let Some(event) = ua.poll_event() {
+                match event {
+                    UaEvent::Request { key, request, .. }
+                        if *request.method() == Method::Options =>
+                    {
+                        let via_tls = top_via_is_tls(&request);
+                        ua.respond(now, &key, 200, None).unwrap();
+                        tx.send(Seen::Options { via_tls }).unwrap();
+                    }
+                    UaEvent::Incoming { leg, request } => {
+                        tx.send(Seen::Incoming {
+                            via_tls: top_via_is_tls(&request),
+                            sips: request.uri().scheme_str() == "sips",
+                        })
+                        .unwrap();
+                        ua.ringing(now, leg, 180, None).unwrap();
+                        ua.answer(now, leg, Some(Body::sdp(SDP))).unwrap();
+                    }
+                    UaEvent::Confirmed { .. } => tx.send(Seen::Confirmed).unwrap(),
+                    UaEvent::Ended { by_peer, .. } => {
+                        // Send the 200 to the BYE before reporting.
+                        driver.flush(&mut ua).await.unwrap();
+                        tx.send(Seen::Ended {
+                            by_peer,
+                            connections: driver.connection_count(),
+                        })
+                        .unwrap();
+                    }
+                    _ => {}
+                }
+            }
+        }
+    });
+    let uri: Uri = format!("sips:uas@127.0.0.1:{}", tls_addr.port())
+        .parse()
+        .unwrap();
+    (uri, rx, task)
+}
+
+fn top_via_is_tls(request: &Request) -> bool {
+    let text = String::from_utf8_lossy(&request.to_bytes()).into_owned();
+    text.lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("via:") || l.starts_with("v:"))
+        .is_some_and(|l| l.contains("SIP/2.0/TLS"))
+}
+
+/// A TLS client driver (no listener) trusting `roots`, and a UA whose Via says TLS.
+async fn start_uac(roots: Vec<CertificateDer<'static>>) -> (Driver, UserAgent) {
+    let client = tls::client_config(tls::root_store(roots).unwrap()).unwrap();
+    let mut config = DriverConfig::new("127.0.0.1:0".parse().unwrap());
+    config.tls = Some(TlsConfig::new(None, None, Some(client)));
+    let driver = Driver::bind(config).await.unwrap();
+    let mut ua_config = UaConfig::new(driver.local_addr(), "uac", 11);
+    ua_config.transport = Transport::Tls;
+    (driver, UserAgent::new(ua_config))
+}
+
+fn options(ua: &mut UserAgent, to: &Uri) -> Request {
+    let from: Uri = "sips:uac@127.0.0.1".parse().unwrap();
+    Request::builder(Method::Options, to.clone())
+        .header(ua.via().unwrap())
+        .header(MaxForwards(70))
+        .header(From::new(from).with_tag("tlstag"))
+        .header(To::new(to.clone()))
+        .header(CallId::new("tls-options@127.0.0.1").unwrap())
+        .header(CSeq::new(1, Method::Options))
+        .build()
+}
+
+/// Steps the UAC until `pick` accepts an event, within 10 s.
+async fn until<T>(
+    driver: &mut Driver,
+    ua: &mut UserAgent,
+    mut pick: impl FnMut(UaEvent) -> Option<T>,
+) -> T {
+    let end = clock() + Duration::from_secs(10);
+    loop {
+        while let Some(event) = ua.poll_event() {
+            if let Some(t) = pick(event) {
+                return t;
+            }
+        }
+        assert!(clock() < end, "no expected event within 10 s");
+        let _ = tokio::time::timeout(Duration::from_millis(200), driver.step(ua)).await;
+    }
+}
+
+async fn seen(rx: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("UAS silent for 10 s")
+        .expect("UAS task ended")
+}
+
+#[tokio::test]
+async fn options_and_call_over_one_tls_connection() {
+    let cert = self_signed();
+    let (uas_uri, mut rx, task) = start_uas(&cert).await;
+    let (mut driver, mut ua) = start_uac(vec![cert.der.clone()]).await;
+
+    // sips: resolves to TLS on the URI's port; the server name checked is 127.0.0.1.
+    let target = driver.resolve(&uas_uri).await.unwrap();
+    assert_eq!(target.transport, Transport::Tls);
+    assert_eq!(
+        target.addr,
+        format!("127.0.0.1:{}", uas_uri.port().unwrap())
+            .parse()
+            .unwrap()
+    );
+
+    let request = options(&mut ua, &uas_uri);
+    let sent = ua.send_request(clock(), request, target).unwrap();
+    let status = until(&mut driver, &mut ua, |e| match e {
+        UaEvent::Response { key, status, .. } if key == sent => Some(status),
+        _ => None,
+    })
+    .await;
+    assert_eq!(status, 200);
+    assert!(matches!(
+        seen(&mut rx).await,
+        Seen::Options { via_tls: true }
+    ));
+    assert_eq!(driver.connection_count(), 1);
+
+    let me: Uri = "sips:uac@127.0.0.1".parse().unwrap();
+    let leg = ua
+        .invite(
+            clock(),
+            me,
+            uas_uri.clone(),
+            uas_uri.clone(),
+            target,
+            Some(Body::sdp(SDP)),
+        )
+        .unwrap();
+    let mut provisional = 0;
+    let answered = until(&mut driver, &mut ua, |e| match e {
+        UaEvent::Provisional { leg: l, response } if l == leg => {
+            assert_eq!(response.status().as_u16(), 180);
+            provisional += 1;
+            None
+        }
+        UaEvent::Answered { leg: l, response } if l == leg => Some(response.status().as_u16()),
+        UaEvent::Failed { status, .. } => panic!("call failed with {status}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(answered, 200);
+    assert_eq!(provisional, 1);
+    assert!(matches!(
+        seen(&mut rx).await,
+        Seen::Incoming {
+            via_tls: true,
+            sips: true
+        }
+    ));
+    assert!(matches!(seen(&mut rx).await, Seen::Confirmed));
+
+    ua.bye(clock(), leg).unwrap();
+    let by_peer = until(&mut driver, &mut ua, |e| match e {
+        UaEvent::Ended { leg: l, by_peer } if l == leg => Some(by_peer),
+        _ => None,
+    })
+    .await;
+    assert!(!by_peer);
+    match seen(&mut rx).await {
+        Seen::Ended {
+            by_peer,
+            connections,
+        } => {
+            assert!(by_peer);
+            // Everything (OPTIONS, INVITE, ACK, BYE and the responses) used one connection
+            // at each end (RFC 3261 §18 reuse).
+            assert_eq!(connections, 1);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(driver.connection_count(), 1);
+    task.abort();
+}
+
+#[tokio::test]
+async fn untrusted_server_certificate_is_a_transport_error() {
+    let cert = self_signed();
+    let other = self_signed();
+    let (uas_uri, mut rx, task) = start_uas(&cert).await;
+    // The client trusts a different self-signed certificate only.
+    let (mut driver, mut ua) = start_uac(vec![other.der.clone()]).await;
+    let target = driver.resolve(&uas_uri).await.unwrap();
+    let started = clock();
+
+    let request = options(&mut ua, &uas_uri);
+    let sent = ua.send_request(clock(), request, target).unwrap();
+    let status = until(&mut driver, &mut ua, |e| match e {
+        UaEvent::Response {
+            key,
+            status,
+            response,
+            ..
+        } if key == sent => {
+            assert!(response.is_none(), "no response can arrive");
+            Some(status)
+        }
+        _ => None,
+    })
+    .await;
+    assert_eq!(status, 408);
+
+    let me: Uri = "sips:uac@127.0.0.1".parse().unwrap();
+    let leg = ua
+        .invite(clock(), me, uas_uri.clone(), uas_uri.clone(), target, None)
+        .unwrap();
+    let failed = until(&mut driver, &mut ua, |e| match e {
+        UaEvent::Failed { leg: l, status, .. } if l == leg => Some(status),
+        UaEvent::Answered { .. } => panic!("answered over an untrusted connection"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(failed, 408);
+    // Reported at once by the handshake failure, not by Timer F/B (32 s).
+    assert!(clock() - started < Duration::from_secs(5));
+    assert_eq!(driver.connection_count(), 0);
+    assert!(rx.try_recv().is_err(), "the UAS saw no request");
+    task.abort();
+}
+
+#[tokio::test]
+async fn tls_without_client_config_fails_and_sip_uri_transport_param() {
+    let mut driver = Driver::bind(DriverConfig::new("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let tcp: Uri = "sip:a@127.0.0.1;transport=tcp".parse().unwrap();
+    let t = driver.resolve(&tcp).await.unwrap();
+    assert_eq!(
+        t,
+        Target {
+            transport: Transport::Tcp,
+            addr: "127.0.0.1:5060".parse().unwrap()
+        }
+    );
+    let sips: Uri = "sips:a@127.0.0.1".parse().unwrap();
+    let t = driver.resolve(&sips).await.unwrap();
+    assert_eq!(
+        t,
+        Target {
+            transport: Transport::Tls,
+            addr: "127.0.0.1:5061".parse().unwrap()
+        }
+    );
+    let udp: Uri = "sip:a@127.0.0.1:5070".parse().unwrap();
+    assert_eq!(
+        driver.resolve(&udp).await.unwrap().transport,
+        Transport::Udp
+    );
+    let bad: Uri = "sip:a@127.0.0.1;transport=sctp".parse().unwrap();
+    assert!(driver.resolve(&bad).await.is_err());
+
+    // A TLS listener needs a certificate.
+    let mut config = DriverConfig::new("127.0.0.1:0".parse().unwrap());
+    config.tls = Some(TlsConfig::new(
+        Some("127.0.0.1:0".parse().unwrap()),
+        None,
+        None,
+    ));
+    assert!(Driver::bind(config).await.is_err());
+
+    // A driver without a TLS client configuration reports a TLS send as a transport error.
+    let cert = self_signed();
+    let (uas_uri, _rx, task) = start_uas(&cert).await;
+    let mut ua_config = UaConfig::new(driver.local_addr(), "uac", 3);
+    ua_config.transport = Transport::Tls;
+    let mut ua = UserAgent::new(ua_config);
+    let target = driver.resolve(&uas_uri).await.unwrap();
+    let request = options(&mut ua, &uas_uri);
+    let sent = ua.send_request(clock(), request, target).unwrap();
+    let status = until(&mut driver, &mut ua, |e| match e {
+        UaEvent::Response { key, status, .. } if key == sent => Some(status),
+        _ => None,
+    })
+    .await;
+    assert_eq!(status, 408);
+    task.abort();
+}
+
+#[test]
+fn pem_errors_are_typed() {
+    let dir = std::env::temp_dir().join(format!("telox-tls-pem-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.pem");
+    std::fs::write(&empty, "no pem here\n").unwrap();
+    assert!(matches!(
+        tls::load_certs(&empty),
+        Err(tls::TlsError::Pem { .. })
+    ));
+    assert!(matches!(
+        tls::load_private_key(&empty),
+        Err(tls::TlsError::Pem { .. })
+    ));
+    assert!(matches!(
+        tls::load_certs(dir.join("missing.pem")),
+        Err(tls::TlsError::Pem { .. })
+    ));
+    // A key that does not match the certificate is refused by rustls.
+    let (a, b) = (self_signed(), self_signed());
+    assert!(matches!(
+        tls::server_config(vec![a.der], b.key),
+        Err(tls::TlsError::Rustls(_))
+    ));
+}
