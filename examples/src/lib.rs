@@ -7,7 +7,8 @@
 //! - [`report`]: the per-leg call report;
 //! - [`cdr`]: call records as JSON lines and webhook events;
 //! - [`config`] and [`dialplan`]: the PBX's TOML configuration and routing;
-//! - [`guard`]: rate limits, auth-failure blocking, scanner filtering.
+//! - [`guard`]: rate limits, auth-failure blocking, scanner filtering;
+//! - [`pcap`] and [`wav_export`]: captures in and out, RTP streams to WAV (the tools).
 
 #![forbid(unsafe_code)]
 
@@ -26,6 +27,7 @@ pub mod pcap;
 pub mod phone;
 pub mod relay;
 pub mod report;
+pub mod wav_export;
 
 /// The current time, for the tokio glue (the sans-IO cores never read the clock themselves).
 #[expect(

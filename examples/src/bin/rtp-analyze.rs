@@ -10,6 +10,11 @@
 //!     not RTCP). --json prints an array of objects with the keys ssrc, payload_type, packets,
 //!     expected, lost, loss_percent, max_jitter_ms, mean_jitter_ms, max_delta_ms,
 //!     sequence_errors, duration_s, r_factor, mos, src, dst.
+//! rtp-analyze --wav DIR [--pt N=CODEC]... [--port N]... FILE
+//!     Also decodes every stream whose codec telox knows (PCMU, PCMA, G722, opus: from the
+//!     SDP's rtpmap, the static payload type, or --pt, e.g. `--pt 96=opus`) in arrival order
+//!     with loss concealment into DIR/<ssrc as 8 lowercase hex digits>.wav, 16-bit mono PCM
+//!     at the codec's sampling rate (a second stream with the same SSRC gets a `-2` suffix).
 //! rtp-analyze --dump [--port N]... FILE
 //!     One tab-separated line per RTP and RTCP datagram as our parsers read it (for
 //!     cross-checking against tshark): `RTP ssrc seq ts pt marker` and `RTCP pts senderssrcs
@@ -41,8 +46,10 @@ use rtp::rtcp::{self, RtcpPacket, Validation};
 use rtp::{MediaTime, NtpTime, RtpPacket, RtpSession, SessionConfig, Ssrc};
 use serde_json::json;
 use telox_examples::pcap::{Capture, PcapWriter, UdpDatagram};
+use telox_examples::wav_export::{MediaPacket, export_wav};
 
 const USAGE: &str = "usage: rtp-analyze [--json] [--port N]... FILE\n       \
+    rtp-analyze --wav DIR [--pt N=CODEC]... [--port N]... FILE\n       \
     rtp-analyze --dump [--port N]... FILE\n       \
     rtp-analyze --synth OUT.pcap [--seed N] [--packets N] [--loss P] [--jitter MS] [--no-dtmf]";
 
@@ -73,6 +80,8 @@ struct Options {
     loss: f64,
     jitter_ms: f64,
     no_dtmf: bool,
+    wav: Option<String>,
+    pt_map: Vec<(u8, String)>,
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -96,6 +105,16 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             "--no-dtmf" => o.no_dtmf = true,
             "--dump" => o.dump = true,
             "--synth" => o.synth = Some(value(&mut it, a)?),
+            "--wav" => o.wav = Some(value(&mut it, a)?),
+            "--pt" => {
+                let v = value(&mut it, a)?;
+                let (pt, codec) = v
+                    .split_once('=')
+                    .and_then(|(pt, c)| Some((pt.parse::<u8>().ok()?, c.to_owned())))
+                    .filter(|(pt, _)| *pt < 128)
+                    .ok_or_else(|| format!("usage: --pt {v}: expected N=CODEC\n{USAGE}"))?;
+                o.pt_map.push((pt, codec));
+            }
             "--port" => {
                 let v = value(&mut it, a)?;
                 o.ports.push(
@@ -131,6 +150,9 @@ fn run(args: &[String]) -> Result<(), String> {
     if o.dump {
         dump(&datagrams, &streams.rtcp_ports, &streams);
         return Ok(());
+    }
+    if let Some(dir) = &o.wav {
+        export_wavs(dir, &streams, &o.pt_map)?;
     }
     let rows: Vec<Row> = streams.streams.iter().map(Row::new).collect();
     if o.json {
@@ -170,6 +192,83 @@ fn run(args: &[String]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Writes DIR/<ssrc>.wav for every stream whose codec telox can decode; reports on stderr.
+fn export_wavs(dir: &str, streams: &Streams<'_>, pt_map: &[(u8, String)]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{dir}: {e}"))?;
+    let mut used = std::collections::HashSet::new();
+    for s in &streams.streams {
+        // The stream's codec: its most frequent payload type that names a known codec.
+        let mut counts: HashMap<u8, usize> = HashMap::new();
+        for p in &s.packets {
+            *counts.entry(p.packet.payload_type()).or_default() += 1;
+        }
+        let mut by_count: Vec<(u8, usize)> = counts.into_iter().collect();
+        by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let chosen = by_count.iter().find_map(|&(pt, _)| {
+            let (name, clock) = codec_of(pt, &s.rtpmap, pt_map)?;
+            // Opus is announced as opus/48000/2; export its first channel at 48 kHz.
+            codecs::decoder_for(&name, clock, 1).ok().map(|d| (pt, d))
+        });
+        let Some((pt, mut decoder)) = chosen else {
+            eprintln!(
+                "rtp-analyze: ssrc {:#010x}: no decodable codec (give --pt N=CODEC), no WAV",
+                s.ssrc.0
+            );
+            continue;
+        };
+        let mut name = format!("{:08x}", s.ssrc.0);
+        let mut n = 2;
+        while !used.insert(name.clone()) {
+            name = format!("{:08x}-{n}", s.ssrc.0);
+            n += 1;
+        }
+        let path = std::path::Path::new(dir).join(format!("{name}.wav"));
+        let packets = s
+            .packets
+            .iter()
+            .filter(|p| p.packet.payload_type() == pt)
+            .map(|p| MediaPacket {
+                timestamp: p.packet.timestamp(),
+                payload: p.packet.payload(),
+            });
+        let stats = export_wav(&path, decoder.as_mut(), packets)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!(
+            "rtp-analyze: wrote {} ({} {} Hz): {} decoded, {} samples concealed, {} late, {} undecodable",
+            path.display(),
+            decoder.format().encoding_name,
+            decoder.format().sample_rate,
+            stats.decoded,
+            stats.concealed_samples,
+            stats.late,
+            stats.undecodable
+        );
+    }
+    Ok(())
+}
+
+/// Encoding name and RTP clock rate of a payload type: `--pt` first, then the SDP's rtpmap,
+/// then RFC 3551's static assignments.
+fn codec_of(pt: u8, rtpmap: &RtpMap, pt_map: &[(u8, String)]) -> Option<(String, u32)> {
+    if let Some((_, name)) = pt_map.iter().find(|(p, _)| *p == pt) {
+        let clock = if name.eq_ignore_ascii_case("opus") {
+            48000
+        } else {
+            8000
+        };
+        return Some((name.clone(), clock));
+    }
+    if let Some((name, clock)) = rtpmap.get(&pt) {
+        return Some((name.clone(), *clock));
+    }
+    match pt {
+        0 => Some(("PCMU".to_owned(), 8000)),
+        8 => Some(("PCMA".to_owned(), 8000)),
+        9 => Some(("G722".to_owned(), 8000)),
+        _ => None,
+    }
 }
 
 /// One RTP packet of a stream, borrowed from the capture.
