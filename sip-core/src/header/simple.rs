@@ -592,7 +592,7 @@ macro_rules! text_header {
                         return Err(HeaderError::Unexpected { at });
                     }
                 }
-                Ok(Self(value.clone()))
+                Ok(Self(value.slice_ref(scan::trim_lws(value))))
             }
         }
 
