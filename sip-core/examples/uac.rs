@@ -3,14 +3,17 @@
 //! if any call failed.
 //!
 //! `uac --to 127.0.0.1:5070 [--bind 127.0.0.1:0] [--calls 10] [--concurrent 5]
-//!      [--hold-ms 100] [--user u --password p]`
+//!      [--hold-ms 100] [--user u --password p] [--tcp | --tls CA]`
+//!
+//! `--tls CA` calls `sips:` over TLS, trusting the certificates of the PEM file CA and
+//! checking the server's certificate against the `--to` address.
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use telox_sip_core::Uri;
-use telox_sip_core::tokio::{Driver, DriverConfig};
+use telox_sip_core::tokio::{Driver, DriverConfig, TlsConfig, tls};
 use telox_sip_core::transaction::{Target, Transport};
 use telox_sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
 
@@ -38,17 +41,33 @@ async fn main() -> std::io::Result<()> {
     let tcp = args.iter().any(|a| a == "--tcp");
     let mut config = DriverConfig::new(bind.parse().map_err(std::io::Error::other)?);
     config.tcp = tcp;
+    let tls_ca = arg("--tls");
+    if let Some(ca) = tls_ca {
+        let roots = tls::load_certs(ca)
+            .and_then(tls::root_store)
+            .and_then(tls::client_config)
+            .map_err(std::io::Error::other)?;
+        config.tls = Some(TlsConfig::new(None, None, Some(roots)));
+    }
+    let transport = match (tls_ca.is_some(), tcp) {
+        (true, _) => Transport::Tls,
+        (false, true) => Transport::Tcp,
+        (false, false) => Transport::Udp,
+    };
+    let scheme = if transport == Transport::Tls {
+        "sips"
+    } else {
+        "sip"
+    };
     let mut driver = Driver::bind(config).await?;
     let mut ua_config = UaConfig::new(driver.local_addr(), "uac", 11);
-    if tcp {
-        ua_config.transport = Transport::Tcp;
-    }
+    ua_config.transport = transport;
     if let (Some(u), Some(p)) = (arg("--user"), arg("--password")) {
         ua_config.credentials = Some((u.clone(), p.clone()));
     }
     let mut ua = UserAgent::new(ua_config);
     let target = Target {
-        transport: if tcp { Transport::Tcp } else { Transport::Udp },
+        transport,
         addr: to,
     };
     let uri = |s: String| -> std::io::Result<Uri> { s.parse().map_err(std::io::Error::other) };
@@ -63,9 +82,9 @@ async fn main() -> std::io::Result<()> {
             let leg = ua
                 .invite(
                     now,
-                    uri(format!("sip:uac@{local}"))?,
-                    uri(format!("sip:service@{to}"))?,
-                    uri(format!("sip:service@{to}"))?,
+                    uri(format!("{scheme}:uac@{local}"))?,
+                    uri(format!("{scheme}:service@{to}"))?,
+                    uri(format!("{scheme}:service@{to}"))?,
                     target,
                     Some(Body::sdp(SDP)),
                 )

@@ -1,11 +1,15 @@
 //! A UAS for interop tests: answers every INVITE with 180 and 200 (with SDP), answers BYE,
 //! and prints a summary when it exits.
 //!
-//! `uas [--bind 127.0.0.1:5060] [--seconds 30] [--tcp]`
+//! `uas [--bind 127.0.0.1:5060] [--seconds 30] [--tcp] [--tls CERT KEY [--tls-bind ADDR]]`
+//!
+//! With `--tls` it also listens for TLS at `--tls-bind` (default 127.0.0.1:5061) with the
+//! PEM certificate chain and key, and writes TLS in its Via and Contact.
 
 use std::time::{Duration, Instant};
 
-use telox_sip_core::tokio::{Driver, DriverConfig};
+use telox_sip_core::tokio::{Driver, DriverConfig, TlsConfig, tls};
+use telox_sip_core::transaction::Transport;
 use telox_sip_core::ua::{Body, UaConfig, UaEvent, UserAgent};
 
 const SDP: &str = "v=0\r\no=telox 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
@@ -23,8 +27,28 @@ async fn main() -> std::io::Result<()> {
     let seconds: u64 = arg("--seconds").and_then(|s| s.parse().ok()).unwrap_or(30);
     let mut config = DriverConfig::new(bind.parse().map_err(std::io::Error::other)?);
     config.tcp = args.iter().any(|a| a == "--tcp");
+    if let Some(i) = args.iter().position(|a| a == "--tls") {
+        let (Some(cert), Some(key)) = (args.get(i + 1), args.get(i + 2)) else {
+            return Err(std::io::Error::other("--tls CERT KEY"));
+        };
+        let chain = tls::load_certs(cert).map_err(std::io::Error::other)?;
+        let key = tls::load_private_key(key).map_err(std::io::Error::other)?;
+        let server = tls::server_config(chain, key).map_err(std::io::Error::other)?;
+        let tls_bind = arg("--tls-bind").map_or("127.0.0.1:5061", String::as_str);
+        config.tls = Some(TlsConfig::new(
+            Some(tls_bind.parse().map_err(std::io::Error::other)?),
+            Some(server),
+            None,
+        ));
+    }
     let mut driver = Driver::bind(config).await?;
-    let mut ua = UserAgent::new(UaConfig::new(driver.local_addr(), "uas", 7));
+    let mut ua_config = UaConfig::new(driver.local_addr(), "uas", 7);
+    if let Some(tls_addr) = driver.tls_local_addr() {
+        ua_config.local_addr = tls_addr;
+        ua_config.transport = Transport::Tls;
+        eprintln!("uas listening for TLS on {tls_addr}");
+    }
+    let mut ua = UserAgent::new(ua_config);
     eprintln!("uas listening on {}", driver.local_addr());
     let (mut incoming, mut confirmed, mut ended) = (0u64, 0u64, 0u64);
     let end = clock() + Duration::from_secs(seconds);

@@ -363,6 +363,14 @@ impl Driver {
     /// connection or a failed TLS handshake) is reported to the core through
     /// [`SansIo::handle_send_error`].
     pub async fn flush<E: SansIo>(&mut self, core: &mut E) -> io::Result<()> {
+        self.send_queued(core).await;
+        Ok(())
+    }
+
+    /// Sends what the core has queued; returns how many sends failed (each reported to the
+    /// core).
+    async fn send_queued<E: SansIo>(&mut self, core: &mut E) -> usize {
+        let mut failed = 0;
         while let Some(t) = core.poll_transmit() {
             let to = Target {
                 transport: t.transport,
@@ -382,19 +390,24 @@ impl Driver {
                 )),
             };
             if sent.is_err() {
+                failed += 1;
                 core.handle_send_error(now(), to);
             }
         }
-        Ok(())
+        failed
     }
 
     /// One turn: send what is queued, wait for a message or the core's next deadline, feed
-    /// it, and send again. The application drains the core's events after each turn.
+    /// it, and send again. The application drains the core's events after each turn. When a
+    /// send fails (the core has then been told, and may have events such as a failed call),
+    /// the turn ends without waiting.
     ///
     /// # Errors
     /// Socket errors from the OS.
     pub async fn step<E: SansIo>(&mut self, core: &mut E) -> io::Result<()> {
-        self.flush(core).await?;
+        if self.send_queued(core).await > 0 {
+            return Ok(());
+        }
         let deadline = core.poll_timeout();
         let sleep = async {
             match deadline {

@@ -4,7 +4,12 @@
 //! root store does not hold the server's certificate, whose requests end with a transport
 //! error reported to the core.
 #![cfg(feature = "tokio")]
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, reason = "test code")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    reason = "test code"
+)]
 
 use std::time::{Duration, Instant};
 
@@ -158,7 +163,9 @@ fn options(ua: &mut UserAgent, to: &Uri) -> Request {
         .build()
 }
 
-/// Steps the UAC until `pick` accepts an event, within 10 s.
+/// Steps the UAC until `pick` accepts an event, within 10 s. Each turn runs until the
+/// driver returns by itself, as an application loop would: an event left queued while
+/// the driver waits would fail the test.
 async fn until<T>(
     driver: &mut Driver,
     ua: &mut UserAgent,
@@ -172,7 +179,10 @@ async fn until<T>(
             }
         }
         assert!(clock() < end, "no expected event within 10 s");
-        let _ = tokio::time::timeout(Duration::from_millis(200), driver.step(ua)).await;
+        tokio::time::timeout_at(end.into(), driver.step(ua))
+            .await
+            .expect("the driver kept waiting with no expected event for 10 s")
+            .unwrap();
     }
 }
 
