@@ -408,3 +408,64 @@ fn pem_errors_are_typed() {
         Err(tls::TlsError::Rustls(_))
     ));
 }
+
+/// A plain TLS client (rustls directly, not the driver) sends an OPTIONS whose Via names
+/// another port and no `rport`: the response still comes back over the same connection
+/// (RFC 3261 §18.2.2), with the UA's automatic 200.
+#[tokio::test]
+async fn response_returns_over_the_connection_without_rport() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let cert = self_signed();
+    let server = tls::server_config(vec![cert.der.clone()], cert.key.clone_key()).unwrap();
+    let mut config = DriverConfig::new("127.0.0.1:0".parse().unwrap());
+    config.tls = Some(TlsConfig::new(
+        Some("127.0.0.1:0".parse().unwrap()),
+        Some(server),
+        None,
+    ));
+    let mut driver = Driver::bind(config).await.unwrap();
+    let tls_addr = driver.tls_local_addr().unwrap();
+    let mut ua_config = UaConfig::new(tls_addr, "uas", 5);
+    ua_config.transport = Transport::Tls;
+    let mut ua = UserAgent::new(ua_config);
+    let task = tokio::spawn(async move {
+        loop {
+            driver.step(&mut ua).await.unwrap();
+        }
+    });
+
+    let client = tls::client_config(tls::root_store([cert.der.clone()]).unwrap()).unwrap();
+    let tcp = tokio::net::TcpStream::connect(tls_addr).await.unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut stream = tokio_rustls::TlsConnector::from(client)
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    let request = format!(
+        "OPTIONS sips:uas@{tls_addr} SIP/2.0\r\n\
+         Via: SIP/2.0/TLS 127.0.0.1:9;branch=z9hG4bK-norport-1\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sips:probe@127.0.0.1>;tag=p1\r\n\
+         To: <sips:uas@127.0.0.1>\r\n\
+         Call-ID: norport-1@127.0.0.1\r\n\
+         CSeq: 1 OPTIONS\r\n\
+         Content-Length: 0\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.flush().await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 2048];
+    while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+            .await
+            .expect("no response within 5 s")
+            .unwrap();
+        assert!(n > 0, "connection closed without a response");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8(got).unwrap();
+    assert!(text.starts_with("SIP/2.0 200 "), "{text}");
+    assert!(text.contains("Call-ID: norport-1@127.0.0.1"), "{text}");
+    task.abort();
+}

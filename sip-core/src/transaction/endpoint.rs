@@ -620,9 +620,16 @@ impl Transactions {
         };
         let (machine, out) =
             Machine::new_server(kind, now, &self.config.timers, from.transport.is_reliable());
+        // RFC 3261 §18.2.2: on a reliable transport the response goes back over the
+        // connection the request came on, whatever the Via says (no rport needed).
+        let addr = if from.transport.is_reliable() {
+            from.addr
+        } else {
+            wire::response_destination(&facts, from.addr)
+        };
         let peer = Target {
             transport: from.transport,
-            addr: wire::response_destination(&facts, from.addr),
+            addr,
         };
         let invite = (kind == Kind::InviteServer).then(|| request.to_bytes());
         let entry = Entry {
