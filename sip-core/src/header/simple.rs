@@ -582,17 +582,24 @@ macro_rules! text_header {
                 if std::str::from_utf8(value).is_err() {
                     return Err(HeaderError::Unexpected { at: 0 });
                 }
-                if let Some(at) = value.iter().position(|&c| c == 0 || c == b'\r' || c == b'\n') {
-                    // folded lines are fine, bare line breaks or NUL are not
-                    let folded = value.get(at..at + 3).is_some_and(|w| {
-                        w.first() == Some(&b'\r') && w.get(1) == Some(&b'\n')
-                            && matches!(w.get(2), Some(b' ' | b'\t'))
-                    });
-                    if !folded {
-                        return Err(HeaderError::Unexpected { at });
+                let text = scan::trim_lws(value);
+                // folded lines (CRLF + SP/HT) are fine; any other CR, LF or NUL is not
+                let mut i = 0;
+                while let Some(&c) = text.get(i) {
+                    match c {
+                        b'\r' => {
+                            let folded = text.get(i + 1) == Some(&b'\n')
+                                && matches!(text.get(i + 2), Some(b' ' | b'\t'));
+                            if !folded {
+                                return Err(HeaderError::Unexpected { at: i });
+                            }
+                            i += 3;
+                        }
+                        0 | b'\n' => return Err(HeaderError::Unexpected { at: i }),
+                        _ => i += 1,
                     }
                 }
-                Ok(Self(value.slice_ref(scan::trim_lws(value))))
+                Ok(Self(value.slice_ref(text)))
             }
         }
 
