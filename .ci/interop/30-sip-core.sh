@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # sip-core against SIPp: built-in uac -> telox UAS, telox UAC -> SIPp built-in uas (UDP and
-# TCP), SIPp REGISTER with digest auth -> telox registrar. Loopback only, every process
-# bounded by `timeout` and stopped by PID.
+# TCP), SIPp REGISTER with digest auth -> telox registrar; and SIP over TLS with an OpenSSL
+# certificate (OpenSSL's s_client as an independent TLS peer: Debian's SIPp is built without
+# TLS). Loopback only, every process bounded by `timeout` and stopped by PID.
 set -u
 . "$(dirname "$0")/lib.sh"
 require sipp
@@ -60,5 +61,32 @@ timeout 20 sipp "127.0.0.1:$P" -sf "$HERE/register-auth-uac.xml" -inf "$TMP/bad.
 rc=$?
 check "SIPp REGISTER with a wrong password is refused (sipp rc=$rc)" [ "$rc" -ne 0 ]
 stop_pid "$RPID"
+
+# 5. SIP over TLS: a certificate made by OpenSSL (end entity, SAN IP 127.0.0.1), loaded from
+# PEM by the examples; telox UAC (sips:, verifying against it) -> telox UAS.
+if command -v openssl >/dev/null; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -keyout "$TMP/key.pem" -out "$TMP/cert.pem" -subj "/CN=127.0.0.1" \
+    -addext "subjectAltName=IP:127.0.0.1" -addext "basicConstraints=critical,CA:FALSE" \
+    >/dev/null 2>&1
+  P=$(free_udp_port); TP=$(free_udp_port)
+  timeout 60 "$EX/uas" --bind "127.0.0.1:$P" --tls "$TMP/cert.pem" "$TMP/key.pem" \
+    --tls-bind "127.0.0.1:$TP" --seconds 25 >"$TMP/uas-tls.out" 2>&1 & UPID=$!
+  sleep 0.5
+  out=$(timeout 40 "$EX/uac" --tls "$TMP/cert.pem" --to "127.0.0.1:$TP" --calls 50 \
+    --concurrent 10 --hold-ms 50 2>&1)
+  rc=$?
+  check "telox uac -> telox uas over TLS: $(echo "$out" | tail -1)" [ "$rc" -eq 0 ]
+  # OpenSSL's client verifies the telox listener's certificate and sends an OPTIONS whose
+  # Via has no rport: the 200 must come back over the same connection (RFC 3261 §18.2.2).
+  REQ="OPTIONS sip:uas@127.0.0.1:$TP;transport=tls SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:9;branch=z9hG4bK-ossl-1\r\nMax-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=o1\r\nTo: <sip:uas@127.0.0.1>\r\nCall-ID: ossl-1@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+  reply=$( (printf "$REQ"; sleep 2) | timeout 10 openssl s_client -connect "127.0.0.1:$TP" \
+    -CAfile "$TMP/cert.pem" -verify_return_error -verify_ip 127.0.0.1 -quiet 2>/dev/null)
+  check "openssl s_client OPTIONS -> telox uas over TLS: $(echo "$reply" | head -1 | tr -d '\r')" \
+    grep -q "^SIP/2.0 200" <<<"$reply"
+  stop_pid "$UPID"
+else
+  not_ok "openssl not installed (TLS checks)"
+fi
 
 summary sip-core
