@@ -38,6 +38,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -168,7 +169,22 @@ impl DriverConfig {
 }
 
 /// The write side of a TCP or TLS connection.
-struct StreamWriter(Pin<Box<dyn AsyncWrite + Send + Sync>>);
+struct StreamWriter {
+    /// Distinguishes this connection from a later one to the same peer, so that the close
+    /// of an old connection does not drop its replacement.
+    id: u64,
+    write: Pin<Box<dyn AsyncWrite + Send + Sync>>,
+}
+
+impl StreamWriter {
+    fn new(write: impl AsyncWrite + Send + Sync + 'static) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Self {
+            id: NEXT.fetch_add(1, Ordering::Relaxed),
+            write: Box::pin(write),
+        }
+    }
+}
 
 impl fmt::Debug for StreamWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -200,7 +216,7 @@ impl fmt::Debug for Inbound {
         match self {
             Self::Message(t, b) => write!(f, "Message({t:?}, {} bytes)", b.len()),
             Self::Accepted(t, _) => write!(f, "Accepted({t:?})"),
-            Self::Closed(t) => write!(f, "Closed({t:?})"),
+            Self::Closed(t, id) => write!(f, "Closed({t:?}, {id})"),
         }
     }
 }
@@ -208,7 +224,7 @@ impl fmt::Debug for Inbound {
 enum Inbound {
     Message(Target, Bytes),
     Accepted(Target, StreamWriter),
-    Closed(Target),
+    Closed(Target, u64),
 }
 
 impl Driver {
@@ -236,11 +252,12 @@ impl Driver {
                         transport: Transport::Tcp,
                         addr: peer,
                     };
-                    let writer = StreamWriter(Box::pin(write));
+                    let writer = StreamWriter::new(write);
+                    let id = writer.id;
                     if tx.send(Inbound::Accepted(target, writer)).await.is_err() {
                         break;
                     }
-                    tokio::spawn(read_stream(read, target, tx.clone(), limits));
+                    tokio::spawn(read_stream(read, target, id, tx.clone(), limits));
                 }
             });
         }
@@ -426,8 +443,10 @@ impl Driver {
                 Inbound::Accepted(peer, write) => {
                     self.writers.insert(peer, write);
                 }
-                Inbound::Closed(peer) => {
-                    self.writers.remove(&peer);
+                Inbound::Closed(peer, id) => {
+                    if self.writers.get(&peer).is_some_and(|w| w.id == id) {
+                        self.writers.remove(&peer);
+                    }
                 }
             },
             () = sleep => core.handle_timeout(now()),
@@ -447,10 +466,10 @@ impl Driver {
         let Some(w) = self.writers.get_mut(&to) else {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "no connection"));
         };
-        let mut r = w.0.write_all(payload).await;
+        let mut r = w.write.write_all(payload).await;
         if r.is_ok() {
             // rustls buffers records: push them to the socket now.
-            r = w.0.flush().await;
+            r = w.write.flush().await;
         }
         if r.is_err() {
             self.writers.remove(&to);
@@ -479,12 +498,14 @@ impl Driver {
                 .connect(name, stream)
                 .await?;
             let (read, write) = tokio::io::split(stream);
-            tokio::spawn(read_stream(read, to, tx, self.limits));
-            Ok(StreamWriter(Box::pin(write)))
+            let writer = StreamWriter::new(write);
+            tokio::spawn(read_stream(read, to, writer.id, tx, self.limits));
+            Ok(writer)
         } else {
             let (read, write) = stream.into_split();
-            tokio::spawn(read_stream(read, to, tx, self.limits));
-            Ok(StreamWriter(Box::pin(write)))
+            let writer = StreamWriter::new(write);
+            tokio::spawn(read_stream(read, to, writer.id, tx, self.limits));
+            Ok(writer)
         }
     }
 }
@@ -516,9 +537,10 @@ async fn accept_tls(
                 transport: Transport::Tls,
                 addr: peer,
             };
-            let writer = StreamWriter(Box::pin(write));
+            let writer = StreamWriter::new(write);
+            let id = writer.id;
             if tx.send(Inbound::Accepted(target, writer)).await.is_ok() {
-                read_stream(read, target, tx, limits).await;
+                read_stream(read, target, id, tx, limits).await;
             }
         });
     }
@@ -527,6 +549,7 @@ async fn accept_tls(
 async fn read_stream<R: AsyncRead + Unpin>(
     mut read: R,
     peer: Target,
+    id: u64,
     tx: mpsc::Sender<Inbound>,
     limits: ParseLimits,
 ) {
@@ -548,13 +571,13 @@ async fn read_stream<R: AsyncRead + Unpin>(
                 // RFC 3261 §18.3: a framing error on a stream cannot be recovered from;
                 // close the connection.
                 Err(_) => {
-                    let _ = tx.send(Inbound::Closed(peer)).await;
+                    let _ = tx.send(Inbound::Closed(peer, id)).await;
                     return;
                 }
             }
         }
     }
-    let _ = tx.send(Inbound::Closed(peer)).await;
+    let _ = tx.send(Inbound::Closed(peer, id)).await;
 }
 
 fn listen(addr: SocketAddr, tos: Option<u8>) -> io::Result<TcpListener> {
