@@ -800,7 +800,7 @@ impl Header for Warning {
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} {}", self.code, self.agent(), self.text())
+        write!(f, "{:03} {} {}", self.code, self.agent(), self.text())
     }
 }
 
