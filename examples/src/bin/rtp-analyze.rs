@@ -194,7 +194,7 @@ fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes DIR/<ssrc>.wav for every stream whose codec telox can decode; reports on stderr.
+/// Writes `DIR/<ssrc>.wav` for every stream whose codec telox can decode; reports on stderr.
 fn export_wavs(dir: &str, streams: &Streams<'_>, pt_map: &[(u8, String)]) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("{dir}: {e}"))?;
     let mut used = std::collections::HashSet::new();
