@@ -381,57 +381,37 @@ fn clock_rate(rtpmap: &HashMap<u8, (String, u32)>, pt: u8) -> u32 {
     }
 }
 
-/// The media endpoints of the SDP body of a SIP message (`c=` + `m=` lines, `a=rtpmap`).
+/// The media endpoints of the SDP body of a SIP message (`c=` + `m=` lines, `a=rtpmap`),
+/// read with telox-sdp in its lenient mode (what real peers send).
 fn sdp_media(payload: &[u8]) -> Option<Vec<SdpMedia>> {
     let text = std::str::from_utf8(payload).ok()?;
     let first = text.lines().next()?;
     if !(first.starts_with("SIP/2.0 ") || first.ends_with(" SIP/2.0")) {
         return None;
     }
-    let body = &text[text.find("\r\n\r\n")? + 4..];
-    let mut session_addr: Option<IpAddr> = None;
-    let mut out: Vec<(Option<IpAddr>, u16, RtpMap)> = Vec::new();
-    for line in body.lines() {
-        let line = line.trim_end();
-        if let Some(c) = line.strip_prefix("c=IN ") {
-            let addr = c
-                .split_whitespace()
-                .nth(1)
-                .and_then(|a| a.split('/').next()?.parse().ok());
-            match out.last_mut() {
-                Some(m) => m.0 = addr,
-                None => session_addr = addr,
-            }
-        } else if let Some(m) = line.strip_prefix("m=") {
-            let mut parts = m.split_whitespace();
-            let kind = parts.next().unwrap_or_default();
-            let port: u16 = parts
-                .next()
-                .and_then(|p| p.split('/').next()?.parse().ok())
-                .unwrap_or(0);
-            if kind == "audio" || kind == "video" {
-                out.push((None, port, HashMap::new()));
-            } else {
-                out.push((None, 0, HashMap::new()));
-            }
-        } else if let Some(a) = line.strip_prefix("a=rtpmap:") {
-            let mut parts = a.split_whitespace();
-            let pt = parts.next().and_then(|p| p.parse::<u8>().ok());
-            let enc = parts.next().unwrap_or_default();
-            let mut e = enc.split('/');
-            let name = e.next().unwrap_or_default().to_owned();
-            let rate = e.next().and_then(|r| r.parse().ok()).unwrap_or(0);
-            if let (Some(pt), Some(m)) = (pt, out.last_mut()) {
-                m.2.insert(pt, (name, rate));
-            }
-        }
-    }
-    let media: Vec<SdpMedia> = out
-        .into_iter()
-        .filter(|m| m.1 != 0)
-        .filter_map(|(addr, port, rtpmap)| {
+    let body = &payload[text.find("\r\n\r\n")? + 4..];
+    let description =
+        sdp::Sdp::parse_with(Bytes::copy_from_slice(body), &sdp::ParseOptions::lenient()).ok()?;
+    let session_addr = description
+        .connection
+        .as_ref()
+        .and_then(|c| c.address.as_str().parse::<IpAddr>().ok());
+    let media: Vec<SdpMedia> = description
+        .media
+        .iter()
+        .filter(|m| matches!(m.kind, sdp::MediaKind::Audio | sdp::MediaKind::Video) && m.port != 0)
+        .filter_map(|m| {
+            let addr = match m.connections.first() {
+                Some(c) => c.address.as_str().parse::<IpAddr>().ok()?,
+                None => session_addr?,
+            };
+            let rtpmap: RtpMap = m
+                .payload_types()
+                .filter_map(|pt| m.rtpmap(pt))
+                .map(|r| (r.payload_type, (r.encoding, r.clock_rate)))
+                .collect();
             Some(SdpMedia {
-                addr: SocketAddr::new(addr.or(session_addr)?, port),
+                addr: SocketAddr::new(addr, m.port),
                 rtpmap,
             })
         })
