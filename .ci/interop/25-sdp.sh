@@ -10,6 +10,7 @@ require sipp
 require baresip
 require python3
 HERE="$ROOT/.ci/interop/sdp"
+PEERS="$ROOT/.ci/interop/programs"   # shared baresip helpers (also used by 53-baresip.sh)
 TOOL="${CARGO_TARGET_DIR:-$ROOT/target}/release/sdp-tool"
 if [ ! -x "$TOOL" ]; then
   (cd "$ROOT" && cargo build --release -q -p telox-examples --bin sdp-tool) || {
@@ -81,11 +82,11 @@ check "SIPp accepts telox's answer (sipp rc=$rc)" [ "$rc" -eq 0 ]
 # 2./3. baresip's offer (plain RTP, then SDES-SRTP) -> sdp-tool answer -> baresip accepts.
 baresip_call() { # $1 = scenario, $2 = message log; dials once, waits for the answer
   start_uas "$1" "$2" "$UPORT"
-  timeout 20 python3 "$HERE/baresip-ctl.py" --port "$CTRL" --wait-event CALL_ESTABLISHED \
+  timeout 20 python3 "$PEERS/baresip-ctl.py" --port "$CTRL" --wait-event CALL_ESTABLISHED \
     --timeout 10 dial "sip:service@127.0.0.1:$UAS_PORT" >"$2.ctl" 2>&1
   local rc=$?
   sleep 1
-  timeout 10 python3 "$HERE/baresip-ctl.py" --port "$CTRL" --timeout 3 hangup >/dev/null 2>&1
+  timeout 10 python3 "$PEERS/baresip-ctl.py" --port "$CTRL" --timeout 3 hangup >/dev/null 2>&1
   wait "$SPID" 2>/dev/null; SPID=""
   return $rc
 }
@@ -98,7 +99,7 @@ for mode in plain srtp; do
   ME=""; FLAGS=(--codecs pcma,telephone-event); [ "$mode" = srtp ] && { ME=srtp-mand; FLAGS+=(--srtp); }
   BPID=$(REGINT=0 REGISTRAR="127.0.0.1:$UPORT" SIP_PORT="$SIPP_PORT_B" CTRL_PORT="$CTRL" \
     MEDIAENC="$ME" BARESIP_TIMEOUT=60 RUN_DIR="$TMP/baresip-$mode" \
-    timeout 10 "$HERE/baresip-run.sh" 2>"$TMP/baresip-$mode.start")
+    timeout 10 "$PEERS/baresip-run.sh" 2>"$TMP/baresip-$mode.start")
   if [ -z "$BPID" ]; then not_ok "baresip ($mode) starts"; continue; fi
   baresip_call "$HERE/scenarios/invite-sdp-uas.xml" "$TMP/baresip-$mode-capture.log"
   invite_body "$TMP/baresip-$mode-capture.log" >"$TMP/baresip-$mode-offer.sdp"
