@@ -19,10 +19,11 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::measurement::Measurement;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use jitter_buffer::{JitterBuffer, JitterConfig, Playout};
 use rtp::{MediaTime, SeqNo};
+use telox_benches::ThreadCpu;
 
 /// Packets per measured iteration.
 const BATCH: u64 = 16;
@@ -86,75 +87,9 @@ fn bench_push_pop<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
-/// On-CPU nanoseconds of the current thread (first field of `/proc/thread-self/schedstat`).
-struct CpuTime;
-
-fn thread_cpu_ns() -> u64 {
-    match std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-    {
-        Some(ns) => ns,
-        None => panic!("this bench needs Linux /proc/thread-self/schedstat"),
-    }
-}
-
-impl Measurement for CpuTime {
-    type Intermediate = u64;
-    type Value = u64;
-
-    fn start(&self) -> u64 {
-        thread_cpu_ns()
-    }
-    fn end(&self, start: u64) -> u64 {
-        thread_cpu_ns().saturating_sub(start)
-    }
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-    fn zero(&self) -> u64 {
-        0
-    }
-    fn to_f64(&self, v: &u64) -> f64 {
-        *v as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        &NanosFormatter
-    }
-}
-
-/// Formats CPU nanoseconds like criterion's wall-time formatter does.
-struct NanosFormatter;
-
-impl ValueFormatter for NanosFormatter {
-    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
-        let (div, unit) = if typical < 1e3 {
-            (1.0, "ns (cpu)")
-        } else if typical < 1e6 {
-            (1e3, "µs (cpu)")
-        } else {
-            (1e6, "ms (cpu)")
-        };
-        values.iter_mut().for_each(|v| *v /= div);
-        unit
-    }
-    fn scale_throughputs(&self, _typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
-        let n = match t {
-            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => {
-                *n as f64
-            }
-        };
-        values.iter_mut().for_each(|v| *v = n * 1e3 / *v);
-        "Melem/s (cpu)"
-    }
-    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
-        "ns"
-    }
-}
-
 criterion_group! {
     name = benches;
-    config = Criterion::default().with_measurement(CpuTime);
+    config = Criterion::default().with_measurement(ThreadCpu);
     targets = bench_push_pop
 }
 criterion_main!(benches);

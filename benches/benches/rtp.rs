@@ -21,12 +21,12 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use bytes::Bytes;
-use cpu_time::ThreadTime;
-use criterion::measurement::{Measurement, ValueFormatter};
+use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rtp::rtcp::{self, List, RtcpPacket, SenderReport, SourceDescription, Validation};
 use rtp::stats::SourceStats;
 use rtp::{NtpTime, RtpHeader, RtpPacket, Ssrc};
+use telox_benches::ThreadCpu;
 use webrtc_util::marshal::{Marshal, Unmarshal};
 
 /// A 20 ms PCMU packet: 12-byte header + 160 bytes.
@@ -208,65 +208,9 @@ fn receive_stats<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
-/// On-CPU time of the bench thread (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)` via `cpu-time`).
-struct CpuTime;
-
-impl Measurement for CpuTime {
-    type Intermediate = ThreadTime;
-    type Value = u64;
-
-    fn start(&self) -> ThreadTime {
-        ThreadTime::now()
-    }
-    fn end(&self, start: ThreadTime) -> u64 {
-        u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
-    }
-    fn add(&self, a: &u64, b: &u64) -> u64 {
-        a + b
-    }
-    fn zero(&self) -> u64 {
-        0
-    }
-    fn to_f64(&self, v: &u64) -> f64 {
-        *v as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        &NanosFormatter
-    }
-}
-
-/// Formats CPU nanoseconds like criterion's wall-time formatter does.
-struct NanosFormatter;
-
-impl ValueFormatter for NanosFormatter {
-    fn scale_values(&self, typical: f64, values: &mut [f64]) -> &'static str {
-        let (div, unit) = if typical < 1e3 {
-            (1.0, "ns (cpu)")
-        } else if typical < 1e6 {
-            (1e3, "µs (cpu)")
-        } else {
-            (1e6, "ms (cpu)")
-        };
-        values.iter_mut().for_each(|v| *v /= div);
-        unit
-    }
-    fn scale_throughputs(&self, _typical: f64, t: &Throughput, values: &mut [f64]) -> &'static str {
-        let n = match t {
-            Throughput::Elements(n) | Throughput::Bytes(n) | Throughput::BytesDecimal(n) => {
-                *n as f64
-            }
-        };
-        values.iter_mut().for_each(|v| *v = n * 1e3 / *v);
-        "Melem/s (cpu)"
-    }
-    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
-        "ns"
-    }
-}
-
 criterion_group! {
     name = benches;
-    config = Criterion::default().with_measurement(CpuTime);
+    config = Criterion::default().with_measurement(ThreadCpu);
     targets = rtp_parse, rtp_build, rtcp_parse, receive_stats
 }
 criterion_main!(benches);

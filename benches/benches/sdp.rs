@@ -11,12 +11,12 @@ use std::hint::black_box;
 use std::io::Cursor;
 
 use bytes::Bytes;
-use std::time::Duration;
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::SeedableRng;
 use sdp::{Codec, MediaCapabilities, OfferAnswer, Sdp, SessionConfig, SrtpPolicy};
+use telox_benches::ThreadCpu;
 
 /// A typical SIP audio offer: 20 lines, opus/G.722/G.711/telephone-event, SDES crypto.
 const OFFER: &str = "v=0\r\n\
@@ -142,36 +142,6 @@ fn negotiate<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
         })
     });
     g.finish();
-}
-
-/// On-CPU time of the bench thread: the bench machine is shared (2 cores, many processes), so
-/// wall time includes time the thread sat descheduled; thread CPU time does not.
-struct ThreadCpu;
-
-static WALL: WallTime = WallTime;
-
-impl Measurement for ThreadCpu {
-    type Intermediate = cpu_time::ThreadTime;
-    type Value = Duration;
-
-    fn start(&self) -> Self::Intermediate {
-        cpu_time::ThreadTime::now()
-    }
-    fn end(&self, i: Self::Intermediate) -> Self::Value {
-        i.elapsed()
-    }
-    fn add(&self, v1: &Self::Value, v2: &Self::Value) -> Self::Value {
-        *v1 + *v2
-    }
-    fn zero(&self) -> Self::Value {
-        Duration::ZERO
-    }
-    fn to_f64(&self, value: &Self::Value) -> f64 {
-        value.as_nanos() as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        WALL.formatter()
-    }
 }
 
 fn wall(c: &mut Criterion) {

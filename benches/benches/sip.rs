@@ -24,12 +24,12 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 
 use bytes::Bytes;
-use std::time::Duration;
 
-use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sip_core::Message;
 use sip_core::header::{CSeq, CallId, Contact, From, To, Via};
+use telox_benches::ThreadCpu;
 
 const INVITE: &[u8] = include_bytes!("../../sip-core/tests/data/sip/invite.sip");
 const OK: &[u8] = include_bytes!("../../sip-core/tests/data/sip/ok.sip");
@@ -155,37 +155,6 @@ fn ezk_serialize(m: &EzkMessage) -> String {
 }
 
 // ---------------------------------------------------------------- CPU-time measurement
-
-/// On-CPU time of the bench thread. The bench machine is shared (2 cores, many processes),
-/// so wall time per iteration includes time the thread sat descheduled; thread CPU time does
-/// not. `cpu/` groups use it, `sip/` groups use criterion's wall time.
-struct ThreadCpu;
-
-static WALL: WallTime = WallTime;
-
-impl Measurement for ThreadCpu {
-    type Intermediate = cpu_time::ThreadTime;
-    type Value = Duration;
-
-    fn start(&self) -> Self::Intermediate {
-        cpu_time::ThreadTime::now()
-    }
-    fn end(&self, i: Self::Intermediate) -> Self::Value {
-        i.elapsed()
-    }
-    fn add(&self, v1: &Self::Value, v2: &Self::Value) -> Self::Value {
-        *v1 + *v2
-    }
-    fn zero(&self) -> Self::Value {
-        Duration::ZERO
-    }
-    fn to_f64(&self, value: &Self::Value) -> f64 {
-        value.as_nanos() as f64
-    }
-    fn formatter(&self) -> &dyn ValueFormatter {
-        WALL.formatter()
-    }
-}
 
 // ---------------------------------------------------------------- groups
 
