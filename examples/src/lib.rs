@@ -8,6 +8,7 @@
 //! - [`cdr`]: call records as JSON lines and webhook events;
 //! - [`config`] and [`dialplan`]: the PBX's TOML configuration and routing;
 //! - [`guard`]: rate limits, auth-failure blocking, scanner filtering;
+//! - [`lifecycle`]: how the long-running programs stop (duration, SIGINT, SIGTERM);
 //! - [`pcap`] and [`wav_export`]: captures in and out, RTP streams to WAV (the tools).
 
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ pub mod demo;
 pub mod dialplan;
 pub mod gateway;
 pub mod guard;
+pub mod lifecycle;
 pub mod media;
 pub mod netem;
 pub mod pbx;

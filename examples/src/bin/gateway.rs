@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use telox_examples::cli::{Cidr, Spec};
 use telox_examples::gateway::{self, GatewayConfig};
+use telox_examples::lifecycle::{print_logs_until, shutdown_signal};
 use tokio::sync::{mpsc, watch};
 
 const USAGE: &str = "usage: gateway --listen IP:PORT --trunk IP:PORT [--trunk IP:PORT ...] --allow CIDR \
@@ -133,32 +134,7 @@ fn main() -> ExitCode {
         let (log_tx, mut log_rx) = mpsc::channel::<String>(1024);
         let (stop_tx, stop_rx) = watch::channel(false);
         let task = tokio::spawn(gateway::run(cfg, log_tx, stop_rx));
-        let stop = async {
-            match duration {
-                Some(d) => tokio::time::sleep(d).await,
-                None => {
-                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    {
-                        Ok(mut term) => {
-                            tokio::select! {
-                                _ = tokio::signal::ctrl_c() => {}
-                                _ = term.recv() => {}
-                            }
-                        }
-                        Err(_) => {
-                            let _ = tokio::signal::ctrl_c().await;
-                        }
-                    }
-                }
-            }
-        };
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                Some(line) = log_rx.recv() => if !quiet { eprintln!("gateway: {line}") },
-                _ = &mut stop => break,
-            }
-        }
+        print_logs_until("gateway", quiet, &mut log_rx, shutdown_signal(duration)).await;
         let _ = stop_tx.send(true);
         task.await
     });

@@ -16,6 +16,7 @@ use std::process::ExitCode;
 
 use telox_examples::cli::{CliError, Spec};
 use telox_examples::config::{MediaMode, PbxConfig};
+use telox_examples::lifecycle::{print_logs_until, shutdown_signal};
 use telox_examples::pbx;
 use tokio::sync::{mpsc, watch};
 
@@ -116,33 +117,8 @@ fn main() -> ExitCode {
         let (stop_tx, stop_rx) = watch::channel(false);
         let task = tokio::spawn(pbx::run(cfg, seed, Some(log_tx), stop_rx));
         eprintln!("pbx: listening on udp:{listen}, {users} users");
-        let stop = async {
-            match duration {
-                Some(d) => tokio::time::sleep(d).await,
-                None => {
-                    // SIGINT or SIGTERM stop the PBX cleanly (BYE for calls, call records).
-                    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                    {
-                        Ok(mut term) => {
-                            tokio::select! {
-                                _ = tokio::signal::ctrl_c() => {}
-                                _ = term.recv() => {}
-                            }
-                        }
-                        Err(_) => {
-                            let _ = tokio::signal::ctrl_c().await;
-                        }
-                    }
-                }
-            }
-        };
-        tokio::pin!(stop);
-        loop {
-            tokio::select! {
-                Some(line) = log_rx.recv() => if !quiet { eprintln!("pbx: {line}") },
-                _ = &mut stop => break,
-            }
-        }
+        // SIGINT or SIGTERM (or --duration) stop the pbx cleanly.
+        print_logs_until("pbx", quiet, &mut log_rx, shutdown_signal(duration)).await;
         let _ = stop_tx.send(true);
         task.await
     });
