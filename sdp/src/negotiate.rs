@@ -360,8 +360,18 @@ fn crypto(
     offer_m: &Media,
     answer_m: &Media,
 ) -> Result<Option<NegotiatedCrypto>, NegotiationError> {
+    // telox keys SRTP with SDES only: a DTLS-SRTP answer (a browser) to an offer that is
+    // not DTLS would get plain RTP from us, which it drops.
+    if answer_m.protocol.is_dtls() && !offer_m.protocol.is_dtls() {
+        return Err(NegotiationError::NoAcceptableCrypto(format!(
+            "the answer's {} needs DTLS-SRTP, offered was {} (SDES only)",
+            answer_m.protocol.as_str(),
+            offer_m.protocol.as_str()
+        )));
+    }
     let Some(answer_crypto) = answer_m.cryptos().next() else {
-        if offer_m.protocol.is_secure() && !offer_m.protocol.is_dtls() {
+        let secure = |m: &Media| m.protocol.is_secure() && !m.protocol.is_dtls();
+        if secure(offer_m) || secure(answer_m) {
             return Err(NegotiationError::NoAcceptableCrypto(
                 "secure profile but no a=crypto in the answer".to_owned(),
             ));
