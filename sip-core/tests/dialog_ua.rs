@@ -8,110 +8,16 @@
     reason = "test helpers outside #[test] fns"
 )]
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use telox_sip_core::dialog::{Dialog, DialogError, DialogState};
 use telox_sip_core::header::Via;
-use telox_sip_core::transaction::{Target, Transmit, Transport};
-use telox_sip_core::ua::{LegId, UaConfig, UaEvent, UserAgent};
-use telox_sip_core::{Method, Request, Response, Uri};
+use telox_sip_core::ua::{UaConfig, UaEvent, UserAgent};
+use telox_sip_core::{Method, Request, Response};
+use ua_support::*;
 
-#[expect(
-    clippy::disallowed_methods,
-    reason = "virtual clock origin; only offsets matter"
-)]
-fn origin() -> Instant {
-    Instant::now()
-}
-
-const A: &str = "127.0.0.1:5061";
-const B: &str = "127.0.0.1:5062";
-
-fn t(addr: &str) -> Target {
-    Target {
-        transport: Transport::Udp,
-        addr: addr.parse::<SocketAddr>().unwrap(),
-    }
-}
-
-fn uri(s: &str) -> Uri {
-    s.parse().unwrap()
-}
-
-fn ua(addr: &str, user: &str, seed: u64) -> UserAgent {
-    UserAgent::new(UaConfig::new(addr.parse().unwrap(), user, seed))
-}
-
-fn out(u: &mut UserAgent) -> Vec<Transmit> {
-    std::iter::from_fn(|| u.poll_transmit()).collect()
-}
-
-fn events(u: &mut UserAgent) -> Vec<UaEvent> {
-    std::iter::from_fn(|| u.poll_event()).collect()
-}
-
-fn deliver(now: Instant, to: &mut UserAgent, from: &str, msgs: Vec<Transmit>) {
-    for m in msgs {
-        to.handle_datagram(now, t(from), m.payload);
-    }
-}
-
-fn first_lines(msgs: &[Transmit]) -> Vec<String> {
-    msgs.iter()
-        .map(|m| {
-            String::from_utf8_lossy(&m.payload)
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_owned()
-        })
-        .collect()
-}
-
-fn call(a: &mut UserAgent, now: Instant) -> LegId {
-    a.invite(
-        now,
-        uri("sip:alice@127.0.0.1"),
-        uri("sip:bob@127.0.0.1"),
-        uri("sip:bob@127.0.0.1:5062"),
-        t(B),
-        None,
-    )
-    .unwrap()
-}
-
-fn incoming(events: &[UaEvent]) -> LegId {
-    events
-        .iter()
-        .find_map(|e| match e {
-            UaEvent::Incoming { leg, .. } => Some(*leg),
-            _ => None,
-        })
-        .expect("incoming call")
-}
-
-/// A calls B and B answers; returns (A leg, B leg) with the ACK delivered.
-fn established(a: &mut UserAgent, b: &mut UserAgent, now: Instant) -> (LegId, LegId) {
-    let al = call(a, now);
-    deliver(now, b, A, out(a));
-    let bl = incoming(&events(b));
-    b.answer(now, bl, None).unwrap();
-    deliver(now, a, B, out(b));
-    assert!(
-        events(a)
-            .iter()
-            .any(|e| matches!(e, UaEvent::Answered { .. }))
-    );
-    deliver(now, b, A, out(a));
-    assert!(
-        events(b)
-            .iter()
-            .any(|e| matches!(e, UaEvent::Confirmed { .. }))
-    );
-    (al, bl)
-}
+mod ua_support;
 
 #[test]
 fn cancel_before_answer() {

@@ -455,6 +455,29 @@ impl UserAgent {
         self.uas_respond(now, leg, status, None)
     }
 
+    /// Answers an incoming call with any `status` (1xx, 2xx or a final rejection) and extra
+    /// header lines `(name, value)`: e.g. `Proxy-Authenticate` on a 407, `Require` and
+    /// `Supported`, `Session-Expires`, or `Contact` (which then replaces our own Contact),
+    /// `Retry-After` on a 486. A 2xx is retransmitted until the ACK as with
+    /// [`UserAgent::answer`].
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`], [`UaError::InvalidState`] (wrong state, a status of 100 or
+    /// below, or a header that does not form a valid line).
+    pub fn respond_call(
+        &mut self,
+        now: Instant,
+        leg: LegId,
+        status: u16,
+        body: Option<Body>,
+        extra: &[(&str, &str)],
+    ) -> Result<(), UaError> {
+        if !(101..700).contains(&status) {
+            return Err(UaError::InvalidState);
+        }
+        self.uas_respond_full(now, leg, status, body, false, extra)
+    }
+
     /// Cancels an outgoing call that has no final response yet (RFC 3261 §9.1). When no
     /// provisional has arrived, the CANCEL waits for one ("the client MUST wait for the
     /// arrival of a provisional response").
@@ -583,28 +606,80 @@ impl UserAgent {
         status: u16,
         body: Option<Body>,
     ) -> Result<(), UaError> {
-        let Some(request) = self.pending_requests.get(key).cloned() else {
+        self.respond_with(now, key, status, body, &[])
+    }
+
+    /// [`UserAgent::respond`] with extra header lines `(name, value)`: `WWW-Authenticate`
+    /// on a 401, `Contact` with `expires` on a REGISTER's 200, `Require`, `Supported`,
+    /// `Session-Expires`, ... A `Contact` in `extra` replaces the Contact the UA adds to a
+    /// re-INVITE's 2xx.
+    ///
+    /// # Errors
+    /// [`UaError::Transaction`] (unknown key, second final response), [`UaError::InvalidState`]
+    /// when a header does not form a valid line.
+    pub fn respond_with(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        status: u16,
+        body: Option<Body>,
+        extra: &[(&str, &str)],
+    ) -> Result<(), UaError> {
+        if !self.pending_requests.contains_key(key) {
             return Err(UaError::Transaction(
                 crate::transaction::TransactionError::NoSuchTransaction,
             ));
-        };
+        }
         let leg = self.by_txn.get(key).map(|(l, _)| *l);
         let tag = match leg.and_then(|l| self.legs.get(&l)) {
             Some(l) => l.local_tag.clone(),
             None => self.token(8),
         };
-        let mut b = Response::builder(&request, StatusCode(status)).to_tag(&tag);
-        if (200..300).contains(&status) && *request.method() == Method::Invite {
-            b = b.header(Contact::new(self.contact_uri()?));
+        let contact = self.contact_uri()?;
+        let Some(request) = self.pending_requests.get(key) else {
+            return Err(UaError::InvalidState);
+        };
+        let mut b = Response::builder(request, StatusCode(status)).to_tag(&tag);
+        if (200..300).contains(&status)
+            && *request.method() == Method::Invite
+            && !has_header(extra, "contact", "m")
+        {
+            b = b.header(Contact::new(contact));
         }
+        let b = with_extra_resp(b, extra)?;
         let response = with_body_resp(b, body).build();
+        self.send_response(now, key, response)
+    }
+
+    /// Sends a response the caller built (for instance with
+    /// [`RegistrarService::handle`](crate::registration::RegistrarService::handle) for a
+    /// REGISTER, or [`Response::builder`] on the request of [`UaEvent::Request`]) on the
+    /// server transaction `key`. A 2xx to a re-INVITE is retransmitted until its ACK like
+    /// with [`UserAgent::respond`].
+    ///
+    /// # Errors
+    /// [`UaError::Transaction`] (unknown key, second final response).
+    pub fn send_response(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        response: Response,
+    ) -> Result<(), UaError> {
+        let Some(request) = self.pending_requests.get(key) else {
+            return Err(UaError::Transaction(
+                crate::transaction::TransactionError::NoSuchTransaction,
+            ));
+        };
+        let is_invite = *request.method() == Method::Invite;
+        let status = response.status().as_u16();
+        let leg = self.by_txn.get(key).map(|(l, _)| *l);
         self.txns.send_response(now, key, response.clone())?;
         if status >= 200 {
             self.pending_requests.remove(key);
         }
         if let Some(leg) = leg
             && (200..300).contains(&status)
-            && *request.method() == Method::Invite
+            && is_invite
             && let Some(l) = self.legs.get_mut(&leg)
         {
             // The UAS core retransmits a re-INVITE's 2xx like the first one (§13.3.1.4).
@@ -1131,16 +1206,17 @@ impl UserAgent {
         status: u16,
         body: Option<Body>,
     ) -> Result<(), UaError> {
-        self.uas_respond_with(now, leg_id, status, body, false)
+        self.uas_respond_full(now, leg_id, status, body, false, &[])
     }
 
-    fn uas_respond_with(
+    fn uas_respond_full(
         &mut self,
         now: Instant,
         leg_id: LegId,
         status: u16,
         body: Option<Body>,
         reliable: bool,
+        extra: &[(&str, &str)],
     ) -> Result<(), UaError> {
         let contact = self.contact_uri()?;
         let t1 = self.config.transactions.timers.t1;
@@ -1148,21 +1224,18 @@ impl UserAgent {
         if leg.uac || leg.state != LegState::Proceeding {
             return Err(UaError::InvalidState);
         }
-        if status >= 200 {
-            // A final response ends the reliable provisional's retransmissions.
-            leg.reliable_1xx = None;
-        }
         let key = leg.invite_key.clone().ok_or(UaError::InvalidState)?;
         let mut b = Response::builder(&leg.invite, StatusCode(status));
         if status > 100 {
             b = b.to_tag(&leg.local_tag);
         }
-        if status > 100 && status < 300 {
+        if status > 100 && status < 300 && !has_header(extra, "contact", "m") {
             b = b.header(Contact::new(contact.clone()));
         }
-        if (200..300).contains(&status) {
+        if (200..300).contains(&status) && !has_header(extra, "allow", "allow") {
             b = b.header(allow());
         }
+        b = with_extra_resp(b, extra)?;
         if reliable {
             // RFC 3262 §3: "the UAS MUST send a Require header field containing the option
             // tag 100rel" and an RSeq, which starts anywhere and increases by one.
@@ -1174,6 +1247,10 @@ impl UserAgent {
         }
         let response = with_body_resp(b, body).build();
         self.txns.send_response(now, &key, response.clone())?;
+        if status >= 200 {
+            // A final response ends the reliable provisional's retransmissions.
+            leg.reliable_1xx = None;
+        }
         if reliable {
             leg.reliable_1xx = Some(prack::Reliable1xx::new(now, t1, leg.rseq, response.clone()));
         }
@@ -1470,6 +1547,25 @@ fn with_body_resp(
         Some(body) => b.header(body.content_type).body(body.bytes),
         None => b,
     }
+}
+
+/// Whether `extra` has a header named `long` or `compact` (case-insensitive).
+fn has_header(extra: &[(&str, &str)], long: &str, compact: &str) -> bool {
+    extra
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case(long) || n.eq_ignore_ascii_case(compact))
+}
+
+fn with_extra_resp(
+    mut b: crate::msg::ResponseBuilder,
+    extra: &[(&str, &str)],
+) -> Result<crate::msg::ResponseBuilder, UaError> {
+    for (name, value) in extra {
+        b = b
+            .raw_header(name, value)
+            .map_err(|_| UaError::InvalidState)?;
+    }
+    Ok(b)
 }
 
 fn host_of(addr: SocketAddr) -> String {

@@ -56,7 +56,7 @@ impl UserAgent {
         {
             return Err(UaError::InvalidState);
         }
-        self.uas_respond_with(now, leg, status, body, true)
+        self.uas_respond_full(now, leg, status, body, true, &[])
     }
 
     /// A PRACK arrived on `leg` (already checked against the dialog): stop the matching
