@@ -341,6 +341,7 @@ fn handle(
             by_peer,
             report,
             recorded: pcm,
+            ..
         } => {
             if let Some(e) = ended.get_mut(who) {
                 *e = true;
@@ -361,6 +362,11 @@ fn handle(
             )
         }
         PhoneEvent::Stopped => "stopped".into(),
+        PhoneEvent::Listening { addr, transport } => {
+            format!("listening on {} {addr}", transport.as_via_str())
+        }
+        PhoneEvent::Referred(to) => format!("transferred to {to}"),
+        PhoneEvent::TransferStatus(s) => format!("transfer: {s}"),
     };
     progress(stamp(name, &line));
 }

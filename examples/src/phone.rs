@@ -1,22 +1,27 @@
-//! A softphone engine on tokio: registration with digest auth, calls out and in (auto-answer),
-//! SDP offer/answer, a [`MediaLeg`] per call fed from a WAV/PCM source and recorded to PCM,
-//! DTMF, hold/resume, blind transfer (REFER) and hang-up with a call report. The `phone`
+//! A softphone engine on tokio: registration with digest auth (sip-core's registration
+//! client: refresh before expiry, unregister on exit), calls out and in (auto-answer) over UDP,
+//! TCP or TLS (sip-core's tokio driver, with mutual TLS as an option), SDP offer/answer, a
+//! [`MediaLeg`] per call fed from a WAV/PCM source and recorded to PCM, DTMF, hold/resume, blind
+//! transfer (REFER with sipfrag NOTIFYs, RFC 3515) and hang-up with a call report. The `phone`
 //! program and `demo-call` drive it through [`Command`]s and watch its [`PhoneEvent`]s.
 //!
 //! Received media passes through a simulated [`ImpairedLink`] first (a clean 0 ms link unless
 //! configured), so the demo can show the jitter buffer and concealment at work.
 
+use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use sip_core::auth::{Challenge, DigestClient};
-use sip_core::header::{CSeq, CallId, Contact, Expires, From, MaxForwards, To};
-use sip_core::transaction::{Target, Transport};
-use sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
-use sip_core::{Method, Request, Response, Uri};
+use sip_core::header::{CSeq, From};
+use sip_core::tokio::{Driver, DriverConfig, SansIo, TlsConfig, tls};
+use sip_core::transaction::{Target, TransactionKey, Transmit, Transport};
+use sip_core::ua::{Body, LegId, RegistrationId, UaConfig, UaEvent, UserAgent, refer};
+use sip_core::{Message, Method, Request, Response, Scheme, Uri};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -25,6 +30,22 @@ use crate::media::{MediaLeg, MediaParams, audio_capabilities};
 use crate::netem::{ImpairedLink, LinkConfig};
 use crate::report::LegReport;
 use crate::{clock, wallclock};
+
+/// TLS material of a phone on [`Transport::Tls`], as PEM files.
+#[derive(Clone, Debug, Default)]
+pub struct PhoneTls {
+    /// Certificates trusted for servers we connect to (and, when we listen, for client
+    /// certificates). Outgoing TLS needs it.
+    pub ca: Option<PathBuf>,
+    /// Our certificate chain: presented by the listener, and as the client certificate of
+    /// outgoing connections (mutual TLS).
+    pub cert: Option<PathBuf>,
+    /// The private key of `cert`.
+    pub key: Option<PathBuf>,
+    /// The listener refuses clients without a certificate signed by `ca` (otherwise a
+    /// certificate is asked for, and checked when one is sent).
+    pub require_client_cert: bool,
+}
 
 /// How the phone is set up.
 #[derive(Clone, Debug)]
@@ -35,8 +56,12 @@ pub struct PhoneConfig {
     pub user: String,
     /// Digest password.
     pub password: Option<String>,
-    /// Local SIP address (UDP).
+    /// Local SIP address: UDP, plus the TCP or TLS listener for those transports.
     pub listen: SocketAddr,
+    /// The SIP transport for registration, calls and our Via/Contact.
+    pub transport: Transport,
+    /// Certificates and keys for [`Transport::Tls`].
+    pub tls: PhoneTls,
     /// Registrar / proxy to register with and send calls to.
     pub registrar: Option<SocketAddr>,
     /// Codecs by SDP name, preference order.
@@ -56,7 +81,7 @@ pub struct PhoneConfig {
 }
 
 impl PhoneConfig {
-    /// A phone for `user` on `listen` with defaults: Opus then PCMU, optional SRTP, no
+    /// A phone for `user` on `listen` with defaults: UDP, Opus then PCMU, optional SRTP, no
     /// registrar, no audio, clean link.
     pub fn new(name: &str, user: &str, listen: SocketAddr) -> Self {
         Self {
@@ -64,6 +89,8 @@ impl PhoneConfig {
             user: user.to_owned(),
             password: None,
             listen,
+            transport: Transport::Udp,
+            tls: PhoneTls::default(),
             registrar: None,
             codecs: vec!["opus".into(), "PCMU".into(), "PCMA".into()],
             srtp: sdp::SrtpPolicy::Optional,
@@ -82,7 +109,7 @@ impl PhoneConfig {
 /// What the application asks of the phone.
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub enum Command {
-    /// Call a number (sent to the registrar) or a full `sip:` URI.
+    /// Call a number (sent to the registrar) or a full `sip:`/`sips:` URI.
     Call(String),
     /// Answer the ringing call.
     Answer,
@@ -106,12 +133,20 @@ pub enum Command {
 pub enum PhoneEvent {
     /// A progress line for the user.
     Log(String),
-    /// Registration succeeded (after `challenges` digest challenges).
+    /// The phone listens for SIP on this address and transport (the TLS listener's address
+    /// on TLS).
+    Listening {
+        /// Address written in Via and Contact.
+        addr: SocketAddr,
+        /// Its transport.
+        transport: Transport,
+    },
+    /// Registration succeeded (after `challenges` digest challenges); also on each refresh.
     Registered {
-        /// 401s answered on the way.
+        /// 401/407 answers to REGISTER since the last success.
         challenges: u32,
     },
-    /// Registration failed with this status.
+    /// Registration failed with this status (sip-core retries it in 30 s).
     RegisterFailed(u16),
     /// A call is ringing in (from this URI).
     Incoming(String),
@@ -128,10 +163,18 @@ pub enum PhoneEvent {
     CallFailed(u16),
     /// Hold (`true`) or resume completed.
     Hold(bool),
+    /// We were asked (REFER) to call this URI instead; the current call ends.
+    Referred(String),
+    /// Progress of a transfer we asked for: the status the far end reported in a NOTIFY
+    /// (100, then the final status), or the REFER's own failure status. A final 2xx is
+    /// followed by our BYE.
+    TransferStatus(u16),
     /// The call ended.
     Ended {
         /// The far end hung up.
         by_peer: bool,
+        /// The call ended because the far end was transferred by REFER.
+        transferred: bool,
         /// The call report of our receiving side.
         report: Box<LegReport>,
         /// What we received.
@@ -148,6 +191,21 @@ pub enum PhoneError {
     /// A socket could not be bound.
     #[error("phone socket: {0}")]
     Io(#[from] std::io::Error),
+    /// The TLS files could not be loaded or do not form a configuration.
+    #[error("phone TLS: {0}")]
+    Tls(String),
+}
+
+impl std::convert::From<tls::TlsError> for PhoneError {
+    fn from(e: tls::TlsError) -> Self {
+        Self::Tls(e.to_string())
+    }
+}
+
+impl std::convert::From<rustls::Error> for PhoneError {
+    fn from(e: rustls::Error) -> Self {
+        Self::Tls(e.to_string())
+    }
 }
 
 struct Call {
@@ -162,24 +220,174 @@ struct Call {
     source_pos: usize,
     incoming: Option<Request>,
     hold_pending: Option<bool>,
+    /// The REFER we sent on this call, until its response.
+    refer: Option<TransactionKey>,
+}
+
+/// How long [`Command::Quit`] waits for the BYE and the unregistration to complete.
+const QUIT_GRACE: Duration = Duration::from_secs(3);
+
+/// The rustls configurations for `tls`: a listener at `listen` when a certificate is
+/// given, outgoing connections when a CA is given.
+fn tls_config(t: &PhoneTls, listen: SocketAddr) -> Result<TlsConfig, PhoneError> {
+    let provider = tls::provider();
+    let roots = match &t.ca {
+        Some(ca) => Some(Arc::new(tls::root_store(tls::load_certs(ca)?)?)),
+        None => None,
+    };
+    let identity = match (&t.cert, &t.key) {
+        (Some(c), Some(k)) => Some((tls::load_certs(c)?, tls::load_private_key(k)?)),
+        (None, None) => None,
+        _ => return Err(PhoneError::Tls("a certificate needs its key".into())),
+    };
+    let client = match &roots {
+        Some(r) => {
+            let b = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+                .with_safe_default_protocol_versions()?
+                .with_root_certificates(Arc::clone(r));
+            let c = match &identity {
+                Some((chain, key)) => b.with_client_auth_cert(chain.clone(), key.clone_key())?,
+                None => b.with_no_client_auth(),
+            };
+            Some(Arc::new(c))
+        }
+        None => None,
+    };
+    let server = match identity {
+        Some((chain, key)) => {
+            let b = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
+                .with_safe_default_protocol_versions()?;
+            let b = match roots {
+                Some(r) => {
+                    let v =
+                        rustls::server::WebPkiClientVerifier::builder_with_provider(r, provider);
+                    let v = if t.require_client_cert {
+                        v
+                    } else {
+                        v.allow_unauthenticated()
+                    };
+                    b.with_client_cert_verifier(
+                        v.build().map_err(|e| PhoneError::Tls(e.to_string()))?,
+                    )
+                }
+                None if t.require_client_cert => {
+                    return Err(PhoneError::Tls(
+                        "requiring client certificates needs a CA".into(),
+                    ));
+                }
+                None => b.with_no_client_auth(),
+            };
+            Some(Arc::new(b.with_single_cert(chain, key)?))
+        }
+        None => None,
+    };
+    Ok(TlsConfig::new(
+        server.is_some().then_some(listen),
+        server,
+        client,
+    ))
+}
+
+/// What the driver task hands the phone.
+enum SipIn {
+    Message(Target, Bytes),
+    SendError(Target),
+}
+
+/// The core the driver task runs: it forwards what arrives to the phone and sends what the
+/// phone queued. Nothing it does produces output by itself, so [`Driver::step`] only waits
+/// (and is safe to cancel) while the phone's output is sent to completion in between.
+struct Relay {
+    queue: VecDeque<Transmit>,
+    to_phone: mpsc::Sender<SipIn>,
+}
+
+impl SansIo for Relay {
+    fn handle_input(&mut self, _now: Instant, from: Target, bytes: Bytes) {
+        // Bounded: under a flood the excess is dropped like an overflowing socket buffer.
+        let _ = self.to_phone.try_send(SipIn::Message(from, bytes));
+    }
+    fn handle_timeout(&mut self, _now: Instant) {}
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.queue.pop_front()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+    fn handle_send_error(&mut self, _now: Instant, to: Target) {
+        let _ = self.to_phone.try_send(SipIn::SendError(to));
+    }
+}
+
+/// Runs the sockets: sends everything the phone queues (in order, to completion) and
+/// forwards what arrives, until the phone drops its sender.
+async fn drive(mut driver: Driver, mut from_phone: mpsc::Receiver<Transmit>, mut relay: Relay) {
+    loop {
+        tokio::select! {
+            biased;
+            t = from_phone.recv() => {
+                let Some(t) = t else { break };
+                relay.queue.push_back(t);
+                while let Ok(t) = from_phone.try_recv() {
+                    relay.queue.push_back(t);
+                }
+                if driver.flush(&mut relay).await.is_err() {
+                    break;
+                }
+            }
+            r = driver.step(&mut relay) => {
+                if r.is_err() {
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// Runs the phone until [`Command::Quit`] or until the command channel closes.
 ///
 /// # Errors
-/// [`PhoneError::Io`] when a socket cannot be bound.
+/// [`PhoneError::Io`] when a socket cannot be bound, [`PhoneError::Tls`] for unusable TLS
+/// files.
 pub async fn run(
     config: PhoneConfig,
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<PhoneEvent>,
 ) -> Result<(), PhoneError> {
-    let sip = UdpSocket::bind(config.listen).await?;
-    let local = sip.local_addr()?;
+    let mut dc = DriverConfig::new(config.listen);
+    match config.transport {
+        Transport::Tcp => dc.tcp = true,
+        Transport::Tls => dc.tls = Some(tls_config(&config.tls, config.listen)?),
+        _ => {}
+    }
+    let driver = Driver::bind(dc).await?;
+    let local = match config.transport {
+        Transport::Tls => driver.tls_local_addr().unwrap_or(driver.local_addr()),
+        _ => driver.local_addr(),
+    };
+    let (sip_out, from_phone) = mpsc::channel(256);
+    let (to_phone, mut sip_in) = mpsc::channel(1024);
+    let relay = Relay {
+        queue: VecDeque::new(),
+        to_phone,
+    };
+    let driver_task = tokio::spawn(drive(driver, from_phone, relay));
     let media_sock = UdpSocket::bind(SocketAddr::new(local.ip(), 0)).await?;
     let media_port = media_sock.local_addr()?.port();
     let mut ua_cfg = UaConfig::new(local, config.user.clone(), config.seed);
+    ua_cfg.transport = config.transport;
+    // An offer with three codecs and SDES keys passes 1300 bytes: RFC 3261 §18.1.1 would
+    // move it to TCP, which registrars and phones listening on UDP only (the PBX's default,
+    // baresip's) refuse. A phone on UDP stays on UDP, like common softphones.
+    if config.transport == Transport::Udp {
+        ua_cfg.transactions.udp_size_limit = None;
+    }
     ua_cfg.credentials = config.password.clone().map(|p| (config.user.clone(), p));
     ua_cfg.user_agent = Some(format!("telox-phone/{}", env!("CARGO_PKG_VERSION")));
+    let _ = events.try_send(PhoneEvent::Listening {
+        addr: local,
+        transport: config.transport,
+    });
     let mut p = Phone {
         ua: UserAgent::new(ua_cfg),
         rng: ChaCha8Rng::seed_from_u64(config.seed ^ 0x5eed),
@@ -188,36 +396,41 @@ pub async fn run(
         media_port,
         call: None,
         reg: None,
+        challenges: 0,
+        referrer: None,
         events,
         config,
-        quit: false,
+        quit: None,
+        sip_out,
     };
     p.start_register(clock());
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut buf = vec![0u8; 65_536];
     let mut mbuf = vec![0u8; 65_536];
     loop {
-        p.flush(&sip).await;
-        if p.quit && p.call.is_none() && p.reg.as_ref().is_none_or(|r| r.done) {
+        p.flush().await;
+        if let Some(by) = p.quit
+            && ((p.call.is_none() && p.reg.is_none()) || clock() >= by)
+        {
             break;
         }
-        let deadline = [
-            p.ua.poll_timeout(),
-            p.link.poll_timeout(),
-            p.reg.as_ref().and_then(|r| r.refresh),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or_else(|| clock() + Duration::from_secs(3600));
+        let deadline = [p.ua.poll_timeout(), p.link.poll_timeout(), p.quit]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or_else(|| clock() + Duration::from_secs(3600));
         tokio::select! {
-            r = sip.recv_from(&mut buf) => {
-                if let Ok((n, from)) = r {
-                    let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
-                    p.ua.handle_datagram(clock(), Target { transport: Transport::Udp, addr: from }, data);
+            m = sip_in.recv() => match m {
+                Some(SipIn::Message(from, bytes)) => {
+                    p.count_challenge(&bytes);
+                    p.ua.handle_datagram(clock(), from, bytes);
                 }
-            }
+                Some(SipIn::SendError(to)) => p.ua.handle_transport_error(clock(), to),
+                None => {
+                    p.log("SIP transport stopped".into());
+                    break;
+                }
+            },
             r = media_sock.recv_from(&mut mbuf) => {
                 if let Ok((n, _)) = r {
                     p.link.send(clock(), mbuf.get(..n).unwrap_or_default().to_vec());
@@ -231,9 +444,6 @@ pub async fn run(
                         m.handle_datagram(now, &d);
                     }
                 }
-                if p.reg.as_ref().and_then(|r| r.refresh).is_some_and(|t| t <= now) {
-                    p.start_register(now);
-                }
             }
             _ = tick.tick() => {
                 p.media_tick(&media_sock).await;
@@ -245,19 +455,16 @@ pub async fn run(
         }
         p.drain_events();
     }
-    let _ = p.events.send(PhoneEvent::Stopped).await;
+    p.flush().await;
+    let Phone {
+        events, sip_out, ..
+    } = p;
+    // Closing the channel lets the driver send what is queued (the last BYE or
+    // unregistration) and stop.
+    drop(sip_out);
+    let _ = tokio::time::timeout(Duration::from_secs(2), driver_task).await;
+    let _ = events.send(PhoneEvent::Stopped).await;
     Ok(())
-}
-
-struct Registration {
-    call_id: String,
-    cseq: u32,
-    challenges: u32,
-    refresh: Option<Instant>,
-    unregister: bool,
-    done: bool,
-    digest: Option<DigestClient<ChaCha8Rng>>,
-    tag: String,
 }
 
 struct Phone {
@@ -268,9 +475,17 @@ struct Phone {
     local: SocketAddr,
     media_port: u16,
     call: Option<Call>,
-    reg: Option<Registration>,
+    /// Our registration while it exists (until unregistered).
+    reg: Option<RegistrationId>,
+    /// Digest challenges to REGISTER since the last success.
+    challenges: u32,
+    /// The leg of a call that sent us a REFER we are acting on: it gets the NOTIFYs.
+    referrer: Option<LegId>,
     events: mpsc::Sender<PhoneEvent>,
-    quit: bool,
+    /// Set by [`Command::Quit`]: stop once the call and registration are gone, or at this
+    /// instant.
+    quit: Option<Instant>,
+    sip_out: mpsc::Sender<Transmit>,
 }
 
 impl Phone {
@@ -295,136 +510,48 @@ impl Phone {
             .ok()
     }
 
+    /// Registers through sip-core's registration client, which answers the digest
+    /// challenges, refreshes before expiry and retries after failures.
     fn start_register(&mut self, now: Instant) {
         let Some(registrar) = self.config.registrar else {
             return;
         };
-        let reg = self.reg.get_or_insert_with(|| Registration {
-            call_id: format!("{:016x}@{}", self.rng.random::<u64>(), self.local.ip()),
-            cseq: 0,
-            challenges: 0,
-            refresh: None,
-            unregister: false,
-            done: false,
-            digest: self.config.password.clone().map(|p| {
-                DigestClient::new(
-                    self.config.user.clone(),
-                    p,
-                    ChaCha8Rng::seed_from_u64(self.config.seed),
-                )
-            }),
-            tag: format!("{:08x}", self.rng.random::<u32>()),
-        });
-        reg.refresh = None;
-        let _ = registrar;
-        self.send_register(now, None);
-    }
-
-    fn send_register(&mut self, now: Instant, auth: Option<(String, String)>) {
-        let (Some(registrar), Some(aor)) = (self.config.registrar, self.aor()) else {
+        let (Ok(uri), Some(aor)) = (format!("sip:{}", self.domain()).parse::<Uri>(), self.aor())
+        else {
             return;
         };
-        let Ok(req_uri) = format!("sip:{}", self.domain()).parse::<Uri>() else {
-            return;
-        };
-        let Ok(contact) = self.ua.contact_uri() else {
-            return;
-        };
-        let Ok(via) = self.ua.via() else { return };
-        let Some(reg) = self.reg.as_mut() else { return };
-        reg.cseq += 1;
-        let expires = if reg.unregister {
-            0
-        } else {
-            self.config.expires
-        };
-        let Ok(call_id) = CallId::new(&reg.call_id) else {
-            return;
-        };
-        let mut b = Request::builder(Method::Register, req_uri)
-            .header(via)
-            .header(MaxForwards(70))
-            .header(From::new(aor.clone()).with_tag(&reg.tag))
-            .header(To::new(aor))
-            .header(call_id)
-            .header(CSeq::new(reg.cseq, Method::Register))
-            .header(Contact::new(contact))
-            .header(Expires(expires));
-        if let Some((name, value)) = auth
-            && let Ok(nb) = b.clone().raw_header(&name, &value)
-        {
-            b = nb;
-        }
         let target = Target {
-            transport: Transport::Udp,
+            transport: self.config.transport,
             addr: registrar,
         };
-        if let Err(e) = self.ua.send_request(now, b.build(), target) {
-            self.log(format!("REGISTER not sent: {e}"));
+        match self.ua.register(now, uri, aor, target, self.config.expires) {
+            Ok(id) => self.reg = Some(id),
+            Err(e) => self.log(format!("REGISTER not sent: {e}")),
         }
     }
 
-    fn on_register_response(&mut self, now: Instant, status: u16, response: Option<Response>) {
-        let uri = format!("sip:{}", self.domain());
-        let Some(reg) = self.reg.as_mut() else { return };
-        if (status == 401 || status == 407) && reg.challenges < 3 {
-            let header = if status == 401 {
-                "WWW-Authenticate"
-            } else {
-                "Proxy-Authenticate"
-            };
-            let challenges: Vec<Challenge> = response
-                .as_ref()
-                .map(|r| {
-                    r.headers()
-                        .named_str(header)
-                        .filter_map(|h| h.value_str())
-                        .filter_map(|v| Challenge::parse(v).ok())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let creds = Challenge::select(&challenges).and_then(|c| {
-                reg.digest
-                    .as_mut()
-                    .and_then(|d| d.authorize(c, "REGISTER", &uri).ok())
-            });
-            if let Some(c) = creds {
-                reg.challenges += 1;
-                let name = if status == 401 {
-                    "Authorization"
-                } else {
-                    "Proxy-Authorization"
-                };
-                self.send_register(now, Some((name.to_owned(), c.to_string())));
-                return;
-            }
+    /// Counts the digest challenges to our REGISTERs (for the progress report; sip-core
+    /// answers them).
+    fn count_challenge(&mut self, bytes: &Bytes) {
+        if self.reg.is_none() || !bytes.starts_with(b"SIP/2.0 40") {
+            return;
         }
-        if (200..300).contains(&status) {
-            if reg.unregister {
-                reg.done = true;
-                self.log("unregistered".into());
-                return;
-            }
-            let granted = response
-                .as_ref()
-                .and_then(|r| r.header::<Expires>())
+        if let Ok(Message::Response(r)) = Message::parse(bytes.clone())
+            && matches!(r.status().as_u16(), 401 | 407)
+            && r.header::<CSeq>()
                 .and_then(Result::ok)
-                .map_or(self.config.expires, |e| e.0);
-            // Refresh at half the granted lifetime (RFC 3261 §10.2.4 leaves the margin to us).
-            reg.refresh = Some(now + Duration::from_secs(u64::from(granted.max(2) / 2)));
-            let challenges = reg.challenges;
-            reg.challenges = 0;
-            self.emit(PhoneEvent::Registered { challenges });
-        } else {
-            reg.done = true;
-            self.emit(PhoneEvent::RegisterFailed(status));
+                .is_some_and(|c| *c.method() == Method::Register)
+        {
+            self.challenges += 1;
         }
     }
 
     fn command(&mut self, c: Command) {
         let now = clock();
         match c {
-            Command::Call(target) => self.call(now, &target),
+            Command::Call(target) => {
+                self.call(now, &target);
+            }
             Command::Answer => self.answer(now),
             Command::Dtmf(keys) => {
                 if let Some(m) = self.call.as_mut().and_then(|c| c.media.as_mut()) {
@@ -435,41 +562,60 @@ impl Phone {
             }
             Command::Hold => self.reinvite(now, true),
             Command::Resume => self.reinvite(now, false),
-            Command::Transfer(to) => {
-                let uri = self.target_uri(&to);
-                if let (Some(call), Some(uri)) = (self.call.as_ref(), uri) {
-                    let value = format!("<{uri}>");
-                    let _ = self.ua.request(
-                        now,
-                        call.leg,
-                        Method::Refer,
-                        None,
-                        &[("Refer-To", &value)],
-                    );
-                }
-            }
+            Command::Transfer(to) => self.transfer(now, &to),
             Command::Hangup => self.hangup(now),
             Command::Quit => {
-                self.quit = true;
+                if self.quit.is_none() {
+                    self.quit = Some(now + QUIT_GRACE);
+                }
                 self.hangup(now);
-                if let Some(reg) = self.reg.as_mut() {
-                    if reg.done || reg.refresh.is_none() {
-                        reg.done = true;
-                    } else {
-                        reg.unregister = true;
-                        reg.refresh = None;
-                        self.send_register(now, None);
-                    }
+                if let Some(id) = self.reg
+                    && self.ua.unregister(now, id).is_err()
+                {
+                    self.reg = None;
                 }
             }
         }
     }
 
+    /// Blind transfer (RFC 3515): REFER the far end to `to`; its NOTIFYs report progress.
+    fn transfer(&mut self, now: Instant, to: &str) {
+        let Some(uri) = self.target_uri(to) else {
+            self.log(format!("bad transfer target {to}"));
+            return;
+        };
+        let Some(call) = self.call.as_mut().filter(|c| c.answered) else {
+            self.log("no call to transfer".into());
+            return;
+        };
+        match self.ua.refer(now, call.leg, &uri, None) {
+            Ok(key) => {
+                call.refer = Some(key);
+                self.log(format!("transferring to {uri}"));
+            }
+            Err(e) => self.log(format!("REFER not sent: {e}")),
+        }
+    }
+
     fn target_uri(&self, target: &str) -> Option<Uri> {
-        if target.starts_with("sip:") {
+        if target.starts_with("sip:") || target.starts_with("sips:") {
             target.parse().ok()
         } else {
             format!("sip:{target}@{}", self.domain()).parse().ok()
+        }
+    }
+
+    /// The transport towards `uri`: TLS for `sips:` (RFC 3261 §26.2), its `transport`
+    /// parameter, else ours.
+    fn transport_for(&self, uri: &Uri) -> Transport {
+        if uri.scheme() == Scheme::Sips {
+            return Transport::Tls;
+        }
+        match uri.param("transport").flatten() {
+            Some(t) if t.eq_ignore_ascii_case("udp") => Transport::Udp,
+            Some(t) if t.eq_ignore_ascii_case("tcp") => Transport::Tcp,
+            Some(t) if t.eq_ignore_ascii_case("tls") => Transport::Tls,
+            _ => self.config.transport,
         }
     }
 
@@ -482,14 +628,15 @@ impl Phone {
         )
     }
 
-    fn call(&mut self, now: Instant, target: &str) {
+    /// Places a call; `false` when no INVITE could be sent.
+    fn call(&mut self, now: Instant, target: &str) -> bool {
         if self.call.is_some() {
             self.log("already in a call".into());
-            return;
+            return false;
         }
         let (Some(to), Some(from)) = (self.target_uri(target), self.aor()) else {
             self.log(format!("bad target {target}"));
-            return;
+            return false;
         };
         let dest = match (to.port(), self.config.registrar) {
             (_, Some(r)) => r,
@@ -497,28 +644,36 @@ impl Phone {
                 Ok(ip) => SocketAddr::new(ip, port.unwrap_or(5060)),
                 Err(_) => {
                     self.log(format!("cannot reach {to} without a registrar"));
-                    return;
+                    return false;
                 }
             },
         };
         let mut oa = self.new_oa();
         let Ok(offer) = oa.create_offer(&mut self.rng) else {
-            return;
+            return false;
         };
         let body = Body::sdp(offer.to_bytes());
         let target = Target {
-            transport: Transport::Udp,
+            transport: self.transport_for(&to),
             addr: dest,
         };
         match self
             .ua
-            .invite(now, from, to.clone(), to, target, Some(body))
+            .invite(now, from, to.clone(), to.clone(), target, Some(body))
         {
             Ok(leg) => {
                 self.call = Some(Call::new(leg, oa, true));
-                self.log(format!("calling {target}", target = target.addr));
+                self.log(format!(
+                    "calling {to} via {} {}",
+                    target.transport.as_via_str(),
+                    target.addr
+                ));
+                true
             }
-            Err(e) => self.log(format!("INVITE not sent: {e}")),
+            Err(e) => {
+                self.log(format!("INVITE not sent: {e}"));
+                false
+            }
         }
     }
 
@@ -636,6 +791,10 @@ impl Phone {
     }
 
     fn end_call(&mut self, now: Instant, by_peer: bool) {
+        self.end_call_as(now, by_peer, false);
+    }
+
+    fn end_call_as(&mut self, now: Instant, by_peer: bool, transferred: bool) {
         let Some(mut call) = self.call.take() else {
             return;
         };
@@ -654,6 +813,7 @@ impl Phone {
         };
         self.emit(PhoneEvent::Ended {
             by_peer,
+            transferred,
             report: Box::new(report),
             recorded: Pcm {
                 rate,
@@ -695,6 +855,9 @@ impl Phone {
                     let Some(call) = self.call.as_mut().filter(|c| c.leg == leg) else {
                         continue;
                     };
+                    if let Some(referrer) = self.referrer.take() {
+                        Self::notify_referrer(&mut self.ua, now, referrer, 200);
+                    }
                     let parsed =
                         sdp::Sdp::parse_with(response.body_bytes(), &sdp::ParseOptions::lenient());
                     match parsed.map_err(|e| e.to_string()).and_then(|a| {
@@ -724,7 +887,25 @@ impl Phone {
                     if self.call.as_ref().is_some_and(|c| c.leg == leg) =>
                 {
                     self.call = None;
+                    if let Some(referrer) = self.referrer.take() {
+                        Self::notify_referrer(&mut self.ua, now, referrer, status);
+                    }
                     self.emit(PhoneEvent::CallFailed(status));
+                }
+                UaEvent::Registered { id, .. } if self.reg == Some(id) => {
+                    let challenges = std::mem::take(&mut self.challenges);
+                    self.emit(PhoneEvent::Registered { challenges });
+                }
+                UaEvent::RegistrationFailed { id, status } if self.reg == Some(id) => {
+                    self.challenges = 0;
+                    self.emit(PhoneEvent::RegisterFailed(status));
+                    if self.quit.is_some() {
+                        self.reg = None;
+                    }
+                }
+                UaEvent::Unregistered { id } if self.reg == Some(id) => {
+                    self.reg = None;
+                    self.log("unregistered".into());
                 }
                 UaEvent::Confirmed { .. } => {}
                 UaEvent::Cancelled { leg } | UaEvent::Ended { leg, .. }
@@ -736,15 +917,11 @@ impl Phone {
                 UaEvent::Ended { by_peer, .. } => self.end_call(now, by_peer),
                 UaEvent::Request { key, leg, request } => self.on_request(now, key, leg, request),
                 UaEvent::Response {
-                    leg,
+                    leg: Some(leg),
                     status,
                     response,
-                    ..
-                } => match leg {
-                    None if self.reg.is_some() => self.on_register_response(now, status, response),
-                    Some(l) => self.on_dialog_response(now, l, status, response),
-                    None => {}
-                },
+                    key,
+                } => self.on_dialog_response(&key, leg, status, response),
                 _ => {}
             }
         }
@@ -752,7 +929,7 @@ impl Phone {
 
     fn on_dialog_response(
         &mut self,
-        now: Instant,
+        key: &TransactionKey,
         leg: LegId,
         status: u16,
         response: Option<Response>,
@@ -760,6 +937,14 @@ impl Phone {
         let Some(call) = self.call.as_mut().filter(|c| c.leg == leg) else {
             return;
         };
+        if call.refer.as_ref() == Some(key) {
+            call.refer = None;
+            if status >= 300 {
+                self.log(format!("transfer refused: {status}"));
+                self.emit(PhoneEvent::TransferStatus(status));
+            }
+            return;
+        }
         let Some(hold) = call.hold_pending.take() else {
             return;
         };
@@ -779,13 +964,18 @@ impl Phone {
             }
             self.emit(PhoneEvent::Hold(hold));
         }
-        let _ = now;
+    }
+
+    /// Reports the referred call's `status` to the transferor (RFC 3515 §2.4.5).
+    fn notify_referrer(ua: &mut UserAgent, now: Instant, referrer: LegId, status: u16) {
+        // The transferor may already have hung up; then there is nobody to tell.
+        let _ = ua.notify_refer(now, referrer, status);
     }
 
     fn on_request(
         &mut self,
         now: Instant,
-        key: sip_core::transaction::TransactionKey,
+        key: TransactionKey,
         leg: Option<LegId>,
         request: Request,
     ) {
@@ -829,26 +1019,10 @@ impl Phone {
                     }
                 }
             }
-            Method::Refer if in_call => {
-                let to = request
-                    .headers()
-                    .named_str("Refer-To")
-                    .find_map(|h| h.value_str().map(str::to_owned));
-                let _ = self.ua.respond(now, &key, 202, None);
-                if let Some(to) = to {
-                    let uri = to
-                        .trim()
-                        .trim_start_matches('<')
-                        .split('>')
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
-                    self.log(format!("transferred to {uri}"));
-                    // BYE the transferor, report that call now, then call the target.
-                    self.hangup(now);
-                    self.end_call(now, true);
-                    self.call(now, &uri);
-                }
+            Method::Refer if in_call => self.on_refer(now, &key, leg, &request),
+            Method::Notify if in_call => {
+                let _ = self.ua.respond(now, &key, 200, None);
+                self.on_transfer_notify(now, &request);
             }
             Method::Options => {
                 let _ = self.ua.respond(now, &key, 200, None);
@@ -859,6 +1033,71 @@ impl Phone {
             _ => {
                 let _ = self.ua.respond(now, &key, 405, None);
             }
+        }
+    }
+
+    /// The transferee side of a blind transfer: accept (202), report 100 Trying, end this
+    /// call's media and call the target; the outcome goes to the transferor as a NOTIFY,
+    /// and the transferor ends the old dialog with BYE.
+    fn on_refer(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        leg: Option<LegId>,
+        request: &Request,
+    ) {
+        let target = request
+            .headers()
+            .named_str("Refer-To")
+            .find_map(|h| h.value_str())
+            .and_then(refer::parse_refer_to)
+            .map(|(uri, _replaces)| uri);
+        let (Some(leg), Some(uri)) = (leg, target) else {
+            let _ = self.ua.respond(now, key, 400, None);
+            return;
+        };
+        if self.referrer.is_some() {
+            // One transfer at a time (RFC 3515 §2.4.2 lets us refuse).
+            let _ = self.ua.respond(now, key, 491, None);
+            return;
+        }
+        let _ = self.ua.respond(now, key, 202, None);
+        Self::notify_referrer(&mut self.ua, now, leg, 100);
+        self.emit(PhoneEvent::Referred(uri.clone()));
+        self.log(format!("transferred to {uri}"));
+        self.end_call_as(now, true, true);
+        if self.call(now, &uri) {
+            self.referrer = Some(leg);
+        } else {
+            Self::notify_referrer(&mut self.ua, now, leg, 400);
+        }
+    }
+
+    /// The transferor side: a NOTIFY with the referred call's status line (sipfrag). A
+    /// final 2xx means the far end is now with the target: hang up. A failure keeps the
+    /// call (the user may resume it).
+    fn on_transfer_notify(&mut self, now: Instant, request: &Request) {
+        let is_refer = request
+            .headers()
+            .named_str("Event")
+            .filter_map(|h| h.value_str())
+            .any(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|e| e.trim().eq_ignore_ascii_case("refer"))
+            });
+        let Some(status) = is_refer
+            .then(|| sipfrag_status(&request.body_bytes()))
+            .flatten()
+        else {
+            return;
+        };
+        self.emit(PhoneEvent::TransferStatus(status));
+        if (200..300).contains(&status) {
+            self.log(format!("transfer completed ({status}), hanging up"));
+            self.hangup(now);
+        } else if status >= 300 {
+            self.log(format!("transfer failed ({status}), call kept"));
         }
     }
 
@@ -895,9 +1134,12 @@ impl Phone {
         }
     }
 
-    async fn flush(&mut self, sock: &UdpSocket) {
+    /// Hands what the UA wants sent to the driver task.
+    async fn flush(&mut self) {
         while let Some(t) = self.ua.poll_transmit() {
-            let _ = sock.send_to(&t.payload, t.destination).await;
+            if self.sip_out.send(t).await.is_err() {
+                break;
+            }
         }
     }
 }
@@ -916,6 +1158,31 @@ impl Call {
             source_pos: 0,
             incoming: None,
             hold_pending: None,
+            refer: None,
         }
+    }
+}
+
+/// The status code of a `message/sipfrag` status line (`SIP/2.0 200 OK`).
+fn sipfrag_status(body: &[u8]) -> Option<u16> {
+    let line = body.split(|&b| b == b'\r' || b == b'\n').next()?;
+    let rest = line.strip_prefix(b"SIP/2.0 ")?;
+    let code = rest.get(..3)?;
+    let status: u16 = std::str::from_utf8(code).ok()?.parse().ok()?;
+    (100..700).contains(&status).then_some(status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sipfrag_status;
+
+    #[test]
+    fn sipfrag_status_lines() {
+        assert_eq!(sipfrag_status(b"SIP/2.0 100 Trying\r\n"), Some(100));
+        assert_eq!(sipfrag_status(b"SIP/2.0 486 Busy Here"), Some(486));
+        assert_eq!(sipfrag_status(b"SIP/2.0 20"), None);
+        assert_eq!(sipfrag_status(b"INVITE sip:a@b SIP/2.0\r\n"), None);
+        assert_eq!(sipfrag_status(b"SIP/2.0 099 Low\r\n"), None);
+        assert_eq!(sipfrag_status(b""), None);
     }
 }

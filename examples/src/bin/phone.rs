@@ -5,7 +5,16 @@
 //! ```text
 //! phone --listen 127.0.0.1:5070 --auto-answer [--play FILE.wav] [--record DIR]
 //! phone --call sip:1001@127.0.0.1:5060 --user 1000 --password 1000 [--duration 5s]
+//! phone --transport tls --ca ca.pem --cert me.pem --key me.key --call sips:1001@127.0.0.1:5061
+//! phone --call sip:1001@127.0.0.1:5070 --transfer-to sip:1002@127.0.0.1:5072 [--duration 2s]
 //! ```
+//! `--transport udp|tcp|tls` is used for registering, calling and listening (a `sips:` URI
+//! implies TLS); TLS trusts the `--ca` PEM file and presents `--cert`/`--key` as the
+//! listener's certificate and as the client certificate (mutual TLS);
+//! `--require-client-cert` makes the listener refuse clients without one. `--transfer-to`
+//! blind-transfers the answered call (REFER) after `--duration` (1 s by default) and exits
+//! with the transfer's outcome.
+//!
 //! Commands on stdin: `call NUMBER|URI`, `answer`, `dtmf KEYS`, `hold`, `resume`,
 //! `transfer NUMBER|URI`, `hangup`, `quit`.
 
@@ -16,6 +25,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use sip_core::transaction::Transport;
 use telox_examples::audio::{read_wav, write_wav};
 use telox_examples::cli::Spec;
 use telox_examples::phone::{self, Command, PhoneConfig, PhoneEvent};
@@ -25,7 +35,9 @@ use tokio::sync::mpsc;
 
 const USAGE: &str = "usage: phone [--listen IP:PORT] [--user U] [--password P] [--registrar IP:PORT] \
 [--call URI] [--duration D] [--dtmf KEYS] [--auto-answer] [--play FILE.wav] [--record DIR] \
-[--codecs opus,pcmu,pcma,g722] [--srtp off|optional|required] [--max-time D] [--calls N] [--seed N]";
+[--codecs opus,pcmu,pcma,g722] [--srtp off|optional|required] [--max-time D] [--calls N] [--seed N] \
+[--transport udp|tcp|tls] [--ca FILE.pem] [--cert FILE.pem --key FILE.pem] [--require-client-cert] \
+[--transfer-to URI]";
 
 struct Opts {
     config: PhoneConfig,
@@ -35,6 +47,7 @@ struct Opts {
     record: Option<PathBuf>,
     max_time: Option<Duration>,
     calls: Option<u32>,
+    transfer_to: Option<String>,
 }
 
 fn opts() -> Result<Opts, String> {
@@ -54,8 +67,13 @@ fn opts() -> Result<Opts, String> {
             "max-time",
             "calls",
             "seed",
+            "transport",
+            "ca",
+            "cert",
+            "key",
+            "transfer-to",
         ])
-        .switches(&["auto-answer", "help"])
+        .switches(&["auto-answer", "require-client-cert", "help"])
         .parse(std::env::args().skip(1))
         .map_err(|e| e.to_string())?;
     if a.flag("help") {
@@ -79,6 +97,19 @@ fn opts() -> Result<Opts, String> {
     {
         c.registrar = hostport.split(';').next().and_then(|h| h.parse().ok());
     }
+    c.transport = match a.value("transport") {
+        Some(t) if t.eq_ignore_ascii_case("udp") => Transport::Udp,
+        Some(t) if t.eq_ignore_ascii_case("tcp") => Transport::Tcp,
+        Some(t) if t.eq_ignore_ascii_case("tls") => Transport::Tls,
+        Some(other) => return Err(format!("bad --transport {other}")),
+        // RFC 3261 §26.2: a sips: URI is reached over TLS.
+        None if call.as_deref().is_some_and(|u| u.starts_with("sips:")) => Transport::Tls,
+        None => Transport::Udp,
+    };
+    c.tls.ca = a.value("ca").map(PathBuf::from);
+    c.tls.cert = a.value("cert").map(PathBuf::from);
+    c.tls.key = a.value("key").map(PathBuf::from);
+    c.tls.require_client_cert = a.flag("require-client-cert");
     c.auto_answer = a.flag("auto-answer");
     if let Some(p) = a.value("play") {
         c.play = Some(read_wav(&PathBuf::from(p), 48_000 * 3600).map_err(|e| format!("{p}: {e}"))?);
@@ -110,6 +141,7 @@ fn opts() -> Result<Opts, String> {
         record: a.value("record").map(PathBuf::from),
         max_time: a.duration("max-time").map_err(|e| e.to_string())?,
         calls: a.parsed("calls", "a number").map_err(|e| e.to_string())?,
+        transfer_to: a.value("transfer-to").map(str::to_owned),
     })
 }
 
@@ -161,16 +193,26 @@ async fn run(o: Opts) -> ExitCode {
     let max = tokio::time::sleep(o.max_time.unwrap_or(Duration::from_secs(86_400)));
     tokio::pin!(max);
     let mut hangup_at: Option<tokio::time::Instant> = None;
+    let mut transfer_at: Option<tokio::time::Instant> = None;
+    let mut transfer_ok: Option<bool> = None;
+    let mut called = false;
     let mut calls_done = 0u32;
     let mut ok = o.call.is_none();
-    if o.call.is_some() && !registers {
-        let _ = cmd_tx
-            .send(Command::Call(o.call.clone().unwrap_or_default()))
-            .await;
+    if let Some(c) = &o.call
+        && !registers
+    {
+        called = true;
+        let _ = cmd_tx.send(Command::Call(c.clone())).await;
     }
     loop {
         let hang = async {
             match hangup_at {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        let transfer = async {
+            match transfer_at {
                 Some(t) => tokio::time::sleep_until(t).await,
                 None => std::future::pending().await,
             }
@@ -182,7 +224,8 @@ async fn run(o: Opts) -> ExitCode {
                     PhoneEvent::Log(l) => eprintln!("phone: {l}"),
                     PhoneEvent::Registered { challenges } => {
                         eprintln!("phone: registered ({challenges} digest challenge(s))");
-                        if let Some(c) = &o.call && calls_done == 0 && hangup_at.is_none() {
+                        if let Some(c) = &o.call && !called {
+                            called = true;
                             let _ = cmd_tx.send(Command::Call(c.clone())).await;
                         }
                     }
@@ -196,7 +239,10 @@ async fn run(o: Opts) -> ExitCode {
                     PhoneEvent::Ringing => eprintln!("phone: ringing"),
                     PhoneEvent::Answered { codec, srtp } => {
                         eprintln!("phone: call up: {codec}, SRTP {srtp}");
-                        if let Some(d) = o.duration {
+                        if o.transfer_to.is_some() && transfer_ok.is_none() {
+                            let d = o.duration.unwrap_or(Duration::from_secs(1));
+                            transfer_at = Some(tokio::time::Instant::now() + d);
+                        } else if let Some(d) = o.duration {
                             hangup_at = Some(tokio::time::Instant::now() + d);
                         }
                         if let Some(k) = &o.dtmf {
@@ -211,10 +257,29 @@ async fn run(o: Opts) -> ExitCode {
                         }
                     }
                     PhoneEvent::Hold(h) => eprintln!("phone: {}", if h { "on hold" } else { "resumed" }),
-                    PhoneEvent::Ended { by_peer, report: r, recorded } => {
+                    PhoneEvent::Listening { addr, transport } => {
+                        eprintln!("phone: listening on {} {addr}", transport.as_via_str());
+                    }
+                    PhoneEvent::Referred(to) => eprintln!("phone: transferred to {to}"),
+                    PhoneEvent::TransferStatus(s) => {
+                        eprintln!("phone: transfer status {s}");
+                        if s >= 200 {
+                            transfer_ok = Some((200..300).contains(&s));
+                            if s >= 300 && o.call.is_some() {
+                                let _ = cmd_tx.send(Command::Hangup).await;
+                            }
+                        }
+                    }
+                    PhoneEvent::Ended { by_peer, transferred, report: r, recorded } => {
                         calls_done += 1;
                         hangup_at = None;
-                        eprintln!("phone: call ended ({})", if by_peer { "far end hung up" } else { "hung up" });
+                        transfer_at = None;
+                        let why = match (transferred, by_peer) {
+                            (true, _) => "transferred",
+                            (false, true) => "far end hung up",
+                            (false, false) => "hung up",
+                        };
+                        eprintln!("phone: call ended ({why})");
                         println!("{}", report::render(std::slice::from_ref(&r)));
                         if o.call.is_some() {
                             ok = r.packets_received > 0;
@@ -227,7 +292,7 @@ async fn run(o: Opts) -> ExitCode {
                                 Err(e) => eprintln!("phone: {e}"),
                             }
                         }
-                        if o.call.is_some() || o.calls.is_some_and(|n| calls_done >= n) {
+                        if (o.call.is_some() && !transferred) || o.calls.is_some_and(|n| calls_done >= n) {
                             let _ = cmd_tx.send(Command::Quit).await;
                         }
                     }
@@ -247,6 +312,12 @@ async fn run(o: Opts) -> ExitCode {
                 hangup_at = None;
                 let _ = cmd_tx.send(Command::Hangup).await;
             }
+            _ = transfer => {
+                transfer_at = None;
+                if let Some(t) = &o.transfer_to {
+                    let _ = cmd_tx.send(Command::Transfer(t.clone())).await;
+                }
+            }
             _ = &mut max => {
                 eprintln!("phone: --max-time reached");
                 let _ = cmd_tx.send(Command::Quit).await;
@@ -254,7 +325,17 @@ async fn run(o: Opts) -> ExitCode {
             }
         }
     }
-    let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
+    match tokio::time::timeout(Duration::from_secs(5), task).await {
+        Ok(Ok(Err(e))) => {
+            eprintln!("phone: {e}");
+            return ExitCode::FAILURE;
+        }
+        Err(_) => eprintln!("phone: did not stop in time"),
+        _ => {}
+    }
+    if o.transfer_to.is_some() {
+        ok = transfer_ok == Some(true);
+    }
     if ok {
         ExitCode::SUCCESS
     } else {
