@@ -21,6 +21,7 @@ use sip_core::header::{CSeq, CallId, From, MaxForwards, To, Via};
 use sip_core::transaction::{Target, TransactionConfig, TransactionEvent, Transactions, Transport};
 use sip_core::{Method, Request, Response, StatusCode, Uri};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use telox_benches::ThreadCpu;
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
@@ -120,7 +121,7 @@ impl Pair {
     }
 }
 
-fn bench_transactions(c: &mut Criterion) {
+fn bench_transactions(c: &mut Criterion<ThreadCpu>) {
     let mut g = c.benchmark_group("sip_txn");
     g.throughput(Throughput::Elements(BATCH));
     for (name, method, transport) in [
@@ -143,34 +144,110 @@ fn bench_transactions(c: &mut Criterion) {
     memory_per_transaction();
 }
 
-/// Transactions per second of on-CPU time of this thread: the bench machine is shared, so
-/// wall time includes time spent descheduled.
+/// The stages of one batch of transactions, each timed on its own (thread CPU time) so the
+/// report can say where the time goes. The work is the same as [`Pair::transaction`], done
+/// stage by stage over a batch.
+const STAGES: [&str; 7] = [
+    "client TU builds the request (builder)",
+    "client send_request",
+    "server handle_datagram (parse + match + new transaction)",
+    "server TU builds the 200 (Response::builder)",
+    "server send_response",
+    "client handle_datagram (parse + match) + events",
+    "wait timers fire (handle_timeout), transactions removed",
+];
+
+fn staged_batch(pair: &mut Pair, method: &Method, cpu: &mut [Duration; 7]) {
+    let mut lap = {
+        let mut start = cpu_time::ThreadTime::now();
+        move |stage: usize, cpu: &mut [Duration; 7]| {
+            let now = cpu_time::ThreadTime::now();
+            if let Some(c) = cpu.get_mut(stage) {
+                *c += now.duration_since(start);
+            }
+            start = now;
+        }
+    };
+    let requests: Vec<Request> = (0..BATCH).map(|_| pair.request(method.clone())).collect();
+    lap(0, cpu);
+    let mut wire = Vec::with_capacity(BATCH as usize);
+    for req in requests {
+        pair.a.send_request(pair.now, req, pair.to_b).expect("send");
+        while let Some(t) = pair.a.poll_transmit() {
+            wire.push(t.payload);
+        }
+    }
+    lap(1, cpu);
+    let mut events = Vec::with_capacity(BATCH as usize);
+    for bytes in wire.drain(..) {
+        pair.b.handle_datagram(pair.now, pair.to_a, bytes);
+        while let Some(e) = pair.b.poll_event() {
+            events.push(e);
+        }
+    }
+    lap(2, cpu);
+    let responses: Vec<_> = events
+        .drain(..)
+        .filter_map(|e| match e {
+            TransactionEvent::Request { key, request, .. } => Some((
+                key,
+                Response::builder(&request, StatusCode::OK)
+                    .to_tag("b1")
+                    .build(),
+            )),
+            _ => None,
+        })
+        .collect();
+    lap(3, cpu);
+    for (key, resp) in responses {
+        pair.b.send_response(pair.now, &key, resp).expect("respond");
+        while let Some(t) = pair.b.poll_transmit() {
+            wire.push(t.payload);
+        }
+    }
+    lap(4, cpu);
+    for bytes in wire.drain(..) {
+        pair.a.handle_datagram(pair.now, pair.to_b, bytes);
+        while let Some(e) = pair.a.poll_event() {
+            black_box(e);
+        }
+    }
+    lap(5, cpu);
+    pair.settle();
+    lap(6, cpu);
+}
+
+/// Transactions per second of on-CPU time of this thread (the bench machine is shared, so
+/// wall time includes time spent descheduled), with the time of each stage.
 fn cpu_time_per_transaction() {
-    const N: u64 = 50_000;
+    const BATCHES: u64 = 50;
+    let n = (BATCHES * BATCH) as f64;
     for (name, method, transport) in [
         ("non_invite_udp", Method::Options, Transport::Udp),
         ("non_invite_tcp", Method::Options, Transport::Tcp),
         ("invite_udp", Method::Invite, Transport::Udp),
     ] {
         let mut pair = Pair::new(transport);
-        let start = cpu_time::ThreadTime::now();
-        for i in 0..N {
-            pair.transaction(method.clone());
-            if i % BATCH == BATCH - 1 {
-                pair.settle();
-            }
+        let mut cpu = [Duration::ZERO; 7];
+        staged_batch(&mut pair, &method, &mut cpu);
+        cpu = [Duration::ZERO; 7];
+        for _ in 0..BATCHES {
+            staged_batch(&mut pair, &method, &mut cpu);
         }
-        let cpu = start.elapsed();
+        let total: Duration = cpu.iter().sum();
         eprintln!(
             "sip_txn cpu: {name}: {:.0} ns CPU per transaction = {:.0} transactions/s per core",
-            cpu.as_nanos() as f64 / N as f64,
-            N as f64 / cpu.as_secs_f64()
+            total.as_nanos() as f64 / n,
+            n / total.as_secs_f64()
         );
+        for (stage, t) in STAGES.iter().zip(cpu) {
+            eprintln!("  {:>6.0} ns  {stage}", t.as_nanos() as f64 / n);
+        }
     }
     // The message-layer share: the same build/parse/build/parse without any transaction.
     let mut pair = Pair::new(Transport::Udp);
     let start = cpu_time::ThreadTime::now();
-    for _ in 0..N {
+    for _ in 0..BATCHES * BATCH {
         let req = pair.request(Method::Options);
         let parsed = Request::parse(req.to_bytes()).expect("parse");
         let resp = Response::builder(&parsed, StatusCode::OK)
@@ -181,7 +258,7 @@ fn cpu_time_per_transaction() {
     let cpu = start.elapsed();
     eprintln!(
         "sip_txn cpu: message layer only (build, parse, build, parse): {:.0} ns per exchange",
-        cpu.as_nanos() as f64 / N as f64
+        cpu.as_nanos() as f64 / n
     );
 }
 
@@ -223,5 +300,9 @@ fn clock() -> Instant {
     Instant::now()
 }
 
-criterion_group!(benches, bench_transactions);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(ThreadCpu);
+    targets = bench_transactions
+}
 criterion_main!(benches);
