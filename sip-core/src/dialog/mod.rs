@@ -106,14 +106,7 @@ impl Dialog {
             .to_owned();
         let call_id = typed::<CallId>(request.header::<CallId>(), "Call-ID")?;
         let cseq = typed::<CSeq>(request.header::<CSeq>(), "CSeq")?;
-        // RFC 3261 §12.1.2: "The route set MUST be set to the list of URIs in the
-        // Record-Route header field from the response, taken in reverse order".
-        let mut route_set: Vec<Route> = response
-            .header_all::<RecordRoute>()
-            .filter_map(Result::ok)
-            .map(|r| Route(r.0))
-            .collect();
-        route_set.reverse();
+        let route_set = uac_route_set(response);
         // "The remote target MUST be set to the URI from the Contact header field of the
         // response." Without one (a broken 1xx), the Request-URI is the best we have.
         let remote_target = match response.header::<Contact>() {
@@ -250,6 +243,26 @@ impl Dialog {
         if self.state == DialogState::Early {
             self.state = DialogState::Confirmed;
         }
+    }
+
+    /// Confirms an early UAC dialog with the 2xx that matches it (RFC 3261 §13.2.2.4: "the
+    /// dialog MUST be transitioned to the "confirmed" state, and the route set for the
+    /// dialog MUST be recomputed based on the 2xx response"): route set from the 2xx's
+    /// Record-Route (reversed), remote target from its Contact. The local CSeq is kept, so
+    /// requests sent in the early dialog (PRACK, UPDATE) are not reused.
+    pub fn confirm_with(&mut self, response: &Response) {
+        if self.is_uac {
+            self.route_set = uac_route_set(response);
+        }
+        if let Some(Ok(contact)) = response.header::<Contact>()
+            && let Some(uri) = contact.uri()
+        {
+            self.remote_target = uri.clone();
+        }
+        if let Some(Ok(to)) = response.header::<To>() {
+            self.local.remote = to;
+        }
+        self.confirm();
     }
 
     /// Marks the dialog terminated (BYE sent or received, early dialog failed).
@@ -389,6 +402,18 @@ pub fn is_target_refresh(method: &Method) -> bool {
         method,
         Method::Invite | Method::Update | Method::Subscribe | Method::Notify | Method::Refer
     )
+}
+
+/// RFC 3261 §12.1.2: "The route set MUST be set to the list of URIs in the Record-Route
+/// header field from the response, taken in reverse order".
+fn uac_route_set(response: &Response) -> Vec<Route> {
+    let mut route_set: Vec<Route> = response
+        .header_all::<RecordRoute>()
+        .filter_map(Result::ok)
+        .map(|r| Route(r.0))
+        .collect();
+    route_set.reverse();
+    route_set
 }
 
 fn typed<H>(

@@ -280,8 +280,92 @@ struct Leg {
     glare_retry: Option<(Instant, Option<Body>)>,
     /// RFC 3262: our unacknowledged reliable provisional response (UAS) ...
     reliable_1xx: Option<prack::Reliable1xx>,
-    /// ... the RSeq of the next one (UAS), or the last one acknowledged (UAC).
+    /// ... the RSeq of the next one (UAS), or the last one acknowledged (UAC) in `dialog`.
     rseq: u32,
+    /// UAC: the early dialogs of other forks than `dialog` (RFC 3261 §12.1.2, §13.2.2.4).
+    forks: Vec<EarlyFork>,
+    /// UAC: forks whose 2xx came after the call was answered: their remote tag and the ACK
+    /// we sent (re-sent for a 2xx retransmission; the BYE is sent once).
+    dead_forks: Vec<(String, Bytes)>,
+}
+
+/// An early dialog of a fork that is not the leg's current dialog.
+#[derive(Debug)]
+struct EarlyFork {
+    dialog: Dialog,
+    /// The last RSeq acknowledged in this dialog (RFC 3262 §4: RSeq is per dialog).
+    rseq: u32,
+}
+
+/// Bound on the early dialogs (and late forks) one call keeps, whatever the network sends.
+const MAX_FORKS: usize = 16;
+
+impl Leg {
+    fn new(
+        uac: bool,
+        invite: Request,
+        key: TransactionKey,
+        local_tag: String,
+        peer: Target,
+    ) -> Self {
+        Self {
+            uac,
+            state: LegState::Proceeding,
+            invite,
+            invite_key: Some(key),
+            local_tag,
+            peer,
+            dialog: None,
+            ack: None,
+            auth_tries: 0,
+            cancel_pending: false,
+            retransmit_2xx: None,
+            reinvite_pending: false,
+            glare_retry: None,
+            reliable_1xx: None,
+            rseq: 0,
+            forks: Vec::new(),
+            dead_forks: Vec::new(),
+        }
+    }
+
+    fn remote_tag(&self) -> Option<&str> {
+        self.dialog.as_ref().map(|d| d.id().remote_tag.as_str())
+    }
+
+    /// Makes the early dialog with `remote_tag` the current one; false when there is none.
+    fn switch_to_fork(&mut self, remote_tag: &str) -> bool {
+        if self.remote_tag() == Some(remote_tag) {
+            return true;
+        }
+        let Some(i) = self
+            .forks
+            .iter()
+            .position(|f| f.dialog.id().remote_tag == remote_tag)
+        else {
+            return false;
+        };
+        let fork = self.forks.swap_remove(i);
+        if let Some(current) = self.dialog.replace(fork.dialog) {
+            self.forks.push(EarlyFork {
+                dialog: current,
+                rseq: self.rseq,
+            });
+        }
+        self.rseq = fork.rseq;
+        true
+    }
+
+    /// The dialog (current or fork) with this id.
+    fn dialog_by_id(&mut self, id: &DialogId) -> Option<&mut Dialog> {
+        if self.dialog.as_ref().is_some_and(|d| d.id() == id) {
+            return self.dialog.as_mut();
+        }
+        self.forks
+            .iter_mut()
+            .map(|f| &mut f.dialog)
+            .find(|d| d.id() == id)
+    }
 }
 
 #[derive(Debug)]
@@ -346,6 +430,35 @@ impl UserAgent {
         self.legs.get(&leg)?.dialog.as_ref()
     }
 
+    /// The early dialogs of an outgoing call that has no final response yet, one per To
+    /// tag when a proxy forked the INVITE (RFC 3261 §12.1.2); the current one (see
+    /// [`UserAgent::use_early_dialog`]) first. Empty once the call is answered or over.
+    pub fn early_dialogs(&self, leg: LegId) -> Vec<&Dialog> {
+        match self.legs.get(&leg) {
+            Some(l) if l.uac && l.state == LegState::Proceeding => l
+                .dialog
+                .iter()
+                .chain(l.forks.iter().map(|f| &f.dialog))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Makes the early dialog whose remote tag is `remote_tag` current, so that
+    /// [`UserAgent::request`] (UPDATE, INFO, PRACK) goes into it, with its own route set
+    /// and remote target. A provisional response from a fork makes its dialog current too.
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`], [`UaError::InvalidState`] when the call is not ringing or
+    /// has no early dialog with that tag.
+    pub fn use_early_dialog(&mut self, leg: LegId, remote_tag: &str) -> Result<(), UaError> {
+        let l = self.legs.get_mut(&leg).ok_or(UaError::NoSuchLeg)?;
+        if !l.uac || l.state != LegState::Proceeding || !l.switch_to_fork(remote_tag) {
+            return Err(UaError::InvalidState);
+        }
+        Ok(())
+    }
+
     /// Our Contact URI.
     ///
     /// # Errors
@@ -395,23 +508,7 @@ impl UserAgent {
         }
         let request = with_body(b, body).build();
         let key = self.txns.send_request(now, request.clone(), target)?;
-        let leg = self.new_leg(Leg {
-            uac: true,
-            state: LegState::Proceeding,
-            invite: request,
-            invite_key: Some(key.clone()),
-            local_tag,
-            peer: target,
-            dialog: None,
-            ack: None,
-            auth_tries: 0,
-            cancel_pending: false,
-            retransmit_2xx: None,
-            reinvite_pending: false,
-            glare_retry: None,
-            reliable_1xx: None,
-            rseq: 0,
-        });
+        let leg = self.new_leg(Leg::new(true, request, key.clone(), local_tag, target));
         self.by_txn.insert(key, (leg, Purpose::Invite));
         self.flush();
         Ok(leg)
@@ -812,23 +909,13 @@ impl UserAgent {
             match request.method() {
                 Method::Invite => {
                     let local_tag = self.token(8);
-                    let leg = self.new_leg(Leg {
-                        uac: false,
-                        state: LegState::Proceeding,
-                        invite: request.clone(),
-                        invite_key: Some(key.clone()),
+                    let leg = self.new_leg(Leg::new(
+                        false,
+                        request.clone(),
+                        key.clone(),
                         local_tag,
-                        peer: source,
-                        dialog: None,
-                        ack: None,
-                        auth_tries: 0,
-                        cancel_pending: false,
-                        retransmit_2xx: None,
-                        reinvite_pending: false,
-                        glare_retry: None,
-                        reliable_1xx: None,
-                        rseq: 0,
-                    });
+                        source,
+                    ));
                     self.by_txn.insert(key, (leg, Purpose::Invite));
                     self.events.push_back(UaEvent::Incoming { leg, request });
                 }
@@ -852,7 +939,7 @@ impl UserAgent {
             return;
         };
         let id = dialog_id_uas_view(&request, &to_tag);
-        let Some(leg_id) = id.and_then(|id| self.by_dialog.get(&id).copied()) else {
+        let Some((id, leg_id)) = id.and_then(|id| self.by_dialog.get(&id).map(|l| (id, *l))) else {
             // RFC 3261 §12.2.2: "If the UAS wishes to reject the request because it does not
             // wish to recreate the dialog, it MUST respond to the request with a 481".
             self.reply(now, &key, &request, 481);
@@ -861,12 +948,19 @@ impl UserAgent {
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return;
         };
-        let Some(dialog) = leg.dialog.as_mut() else {
+        let Some(dialog) = leg.dialog_by_id(&id) else {
             return;
         };
         if let Err(e) = dialog.handle_request(&request) {
             let status = e.status_code();
             self.reply(now, &key, &request, status);
+            return;
+        }
+        if *request.method() == Method::Bye && leg.remote_tag() != Some(id.remote_tag.as_str()) {
+            // A BYE on the early dialog of a fork that is not current ends only that fork.
+            leg.forks.retain(|f| f.dialog.id() != &id);
+            self.by_dialog.remove(&id);
+            self.reply(now, &key, &request, 200);
             return;
         }
         match request.method() {
@@ -1039,14 +1133,23 @@ impl UserAgent {
             if leg.state != LegState::Proceeding {
                 return;
             }
-            let known = leg.dialog.as_ref().map(|d| &d.id().remote_tag) == to_tag.as_ref();
-            if to_tag.is_some() && status > 100 && !known {
-                // An early dialog (RFC 3261 §12.1.2); with forking several may exist, we track
-                // the latest one until a 2xx picks the winner.
-                if let Ok(d) = Dialog::new_uac(&leg.invite, &response) {
-                    self.by_dialog.insert(d.id().clone(), leg_id);
-                    leg.dialog = Some(d);
+            if let Some(tag) = to_tag.as_deref()
+                && status > 100
+                && !leg.switch_to_fork(tag)
+                && leg.forks.len() < MAX_FORKS
+                && let Ok(d) = Dialog::new_uac(&leg.invite, &response)
+            {
+                // A new early dialog (RFC 3261 §12.1.2). With forking there is one per To
+                // tag; the one of the latest provisional is current (PRACK and
+                // `request` use it) until a 2xx picks the winner.
+                self.by_dialog.insert(d.id().clone(), leg_id);
+                if let Some(previous) = leg.dialog.replace(d) {
+                    leg.forks.push(EarlyFork {
+                        dialog: previous,
+                        rseq: leg.rseq,
+                    });
                 }
+                leg.rseq = 0;
             }
             let send_cancel = std::mem::take(&mut leg.cancel_pending);
             if send_cancel {
@@ -1062,36 +1165,49 @@ impl UserAgent {
             return;
         }
         if (200..300).contains(&status) {
-            let same = leg
-                .dialog
-                .as_ref()
-                .is_some_and(|d| Some(&d.id().remote_tag) == to_tag.as_ref());
-            if leg.state == LegState::Up && !same {
-                // RFC 3261 §13.2.2.4: a 2xx from a second fork "MUST ... be acknowledged" and,
-                // if the UAC does not want the extra session, it "MUST send a BYE".
-                self.fork_ack_and_bye(now, leg_id, &response);
-                return;
-            }
             if leg.state == LegState::Up {
-                // A 2xx retransmission: ACK again (§13.2.2.4).
-                if let Some(ack) = leg.ack.clone() {
+                let same = to_tag.is_some() && leg.remote_tag() == to_tag.as_deref();
+                let dead = leg
+                    .dead_forks
+                    .iter()
+                    .find(|(t, _)| Some(t) == to_tag.as_ref())
+                    .map(|(_, ack)| ack.clone());
+                let resend = if same { leg.ack.clone() } else { dead };
+                if let Some(ack) = resend {
+                    // A 2xx retransmission: ACK again (§13.2.2.4), BYE only once.
                     self.transmits.push_back(Transmit {
                         transport: leg.peer.transport,
                         destination: leg.peer.addr,
                         payload: ack,
                     });
+                } else {
+                    // RFC 3261 §13.2.2.4: a 2xx from a second fork "MUST ... be
+                    // acknowledged" and, if the UAC does not want the extra session, it
+                    // "MUST send a BYE".
+                    self.fork_ack_and_bye(now, leg_id, &response);
                 }
                 return;
             }
-            match Dialog::new_uac(&leg.invite, &response) {
-                Ok(d) => {
-                    self.by_dialog.insert(d.id().clone(), leg_id);
-                    leg.dialog = Some(d);
-                }
-                Err(_) => {
-                    leg.dialog = None;
-                }
+            let matched = to_tag.as_deref().is_some_and(|t| leg.switch_to_fork(t));
+            match leg.dialog.as_mut() {
+                Some(d) if matched => d.confirm_with(&response),
+                _ => match Dialog::new_uac(&leg.invite, &response) {
+                    Ok(d) => {
+                        self.by_dialog.insert(d.id().clone(), leg_id);
+                        if let Some(previous) = leg.dialog.replace(d) {
+                            leg.forks.push(EarlyFork {
+                                dialog: previous,
+                                rseq: leg.rseq,
+                            });
+                        }
+                    }
+                    Err(_) => {
+                        leg.dialog = None;
+                    }
+                },
             }
+            // The other early dialogs stay (bounded) until their own 2xx, which gets ACK
+            // and BYE in that dialog, or until the call ends.
             leg.state = LegState::Up;
             self.ack_2xx(leg_id, &response);
             self.events.push_back(UaEvent::Answered {
@@ -1317,21 +1433,48 @@ impl UserAgent {
         let (Ok(via_ack), Ok(via_bye)) = (self.via(), self.via()) else {
             return;
         };
-        let Some(leg) = self.legs.get(&leg_id) else {
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
             return;
         };
-        let Ok(mut d) = Dialog::new_uac(&leg.invite, response) else {
-            return;
+        let tag = match response.header::<To>() {
+            Some(Ok(to)) => to.tag().map(str::to_owned),
+            _ => None,
         };
-        let seq = d.local_seq();
+        // The fork's early dialog when it had one (so the BYE's CSeq follows requests sent
+        // in it, e.g. PRACK or UPDATE), else a dialog from the 2xx.
+        let early = tag.and_then(|t| {
+            let i = leg
+                .forks
+                .iter()
+                .position(|f| f.dialog.id().remote_tag == t)?;
+            Some(leg.forks.swap_remove(i).dialog)
+        });
+        let mut d = match early {
+            Some(mut d) => {
+                self.by_dialog.remove(d.id());
+                d.confirm_with(response);
+                d
+            }
+            None => match Dialog::new_uac(&leg.invite, response) {
+                Ok(d) => d,
+                Err(_) => return,
+            },
+        };
+        let seq = match response.header::<CSeq>() {
+            Some(Ok(c)) => c.seq(),
+            _ => d.local_seq(),
+        };
         let ack = d.ack(seq, via_ack).to_bytes();
         let target = leg.peer;
         self.transmits.push_back(Transmit {
             transport: target.transport,
             destination: target.addr,
-            payload: ack,
+            payload: ack.clone(),
         });
         let bye = d.request(Method::Bye, via_bye);
+        if leg.dead_forks.len() < MAX_FORKS {
+            leg.dead_forks.push((d.id().remote_tag.clone(), ack));
+        }
         let _ = self.txns.send_request(now, bye, target);
     }
 
@@ -1445,10 +1588,10 @@ impl UserAgent {
 
     /// Forgets a leg (its transactions finish on their own).
     fn end_leg(&mut self, leg_id: LegId) {
-        if let Some(leg) = self.legs.remove(&leg_id)
-            && let Some(d) = leg.dialog
-        {
-            self.by_dialog.remove(d.id());
+        if let Some(leg) = self.legs.remove(&leg_id) {
+            for d in leg.dialog.iter().chain(leg.forks.iter().map(|f| &f.dialog)) {
+                self.by_dialog.remove(d.id());
+            }
         }
     }
 
