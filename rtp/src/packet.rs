@@ -516,7 +516,34 @@ impl RtpHeader {
         self.encoded_len() + payload_len + usize::from(self.padding)
     }
 
+    /// The fixed 12-byte header ([RFC 3550 §5.1]) of this header's fields, with the X bit and
+    /// CC count set as given. Built from three big-endian 32-bit words, so writing it is one
+    /// 12-byte copy instead of a store per field.
+    ///
+    /// [RFC 3550 §5.1]: https://www.rfc-editor.org/rfc/rfc3550#section-5.1
+    #[inline(always)]
+    fn fixed_bytes(&self, x_cc: u8) -> [u8; field::FIXED_LEN] {
+        let first = 0x80 | (u8::from(self.padding > 0) << 5) | x_cc;
+        let second = (u8::from(self.marker) << 7) | (self.payload_type & 0x7F);
+        let word0 = u32::from_be_bytes([first, second, 0, 0]) | u32::from(self.sequence_number);
+        let head = (u64::from(word0) << 32) | u64::from(self.timestamp);
+        let mut fixed = [0u8; field::FIXED_LEN];
+        let (a, b) = fixed.split_at_mut(8);
+        a.copy_from_slice(&head.to_be_bytes());
+        b.copy_from_slice(&self.ssrc.0.to_be_bytes());
+        fixed
+    }
+
+    /// Whether this header is the plain fixed header: no CSRC and no extension.
+    #[inline(always)]
+    fn is_plain(&self) -> bool {
+        self.csrcs.is_empty() && self.extension.is_none()
+    }
+
     /// Writes the header into `out` and returns the number of bytes written.
+    ///
+    /// The usual header (no CSRC, no extension) takes a fast path: one length check and one
+    /// 12-byte copy.
     ///
     /// # Errors
     /// [`BuildError::BufferTooSmall`] if `out` is shorter than [`encoded_len`](Self::encoded_len);
@@ -524,8 +551,7 @@ impl RtpHeader {
     /// words or not a multiple of 4 bytes.
     #[inline]
     pub fn write_to(&self, out: &mut [u8]) -> Result<usize, BuildError> {
-        // Fast path: the usual header, no CSRC and no extension.
-        if self.csrcs.is_empty() && self.extension.is_none() {
+        if self.is_plain() {
             let have = out.len();
             let Some(fixed) = out.first_chunk_mut::<{ field::FIXED_LEN }>() else {
                 return Err(BuildError::BufferTooSmall {
@@ -533,25 +559,15 @@ impl RtpHeader {
                     have,
                 });
             };
-            let seq = self.sequence_number.to_be_bytes();
-            let ts = self.timestamp.to_be_bytes();
-            let ssrc = self.ssrc.0.to_be_bytes();
-            *fixed = [
-                0x80 | (u8::from(self.padding > 0) << 5),
-                (u8::from(self.marker) << 7) | (self.payload_type & 0x7F),
-                seq[0],
-                seq[1],
-                ts[0],
-                ts[1],
-                ts[2],
-                ts[3],
-                ssrc[0],
-                ssrc[1],
-                ssrc[2],
-                ssrc[3],
-            ];
+            *fixed = self.fixed_bytes(0);
             return Ok(field::FIXED_LEN);
         }
+        self.write_full(out)
+    }
+
+    /// The general header writer: CSRC list and header extension.
+    #[inline(never)]
+    fn write_full(&self, out: &mut [u8]) -> Result<usize, BuildError> {
         let need = self.encoded_len();
         if self.csrcs.len() > 15 {
             return Err(BuildError::FieldTooLarge { what: "csrc count" });
@@ -563,14 +579,8 @@ impl RtpHeader {
             });
         };
         let (fixed, mut rest) = out.split_at_mut(field::FIXED_LEN);
-        fixed[0] = 0x80
-            | (u8::from(self.padding > 0) << 5)
-            | (u8::from(self.extension.is_some()) << 4)
-            | self.csrcs.len() as u8;
-        fixed[1] = (u8::from(self.marker) << 7) | (self.payload_type & 0x7F);
-        fixed[2..4].copy_from_slice(&self.sequence_number.to_be_bytes());
-        fixed[4..8].copy_from_slice(&self.timestamp.to_be_bytes());
-        fixed[8..12].copy_from_slice(&self.ssrc.0.to_be_bytes());
+        let x_cc = (u8::from(self.extension.is_some()) << 4) | self.csrcs.len() as u8;
+        fixed.copy_from_slice(&self.fixed_bytes(x_cc));
         for c in &self.csrcs {
             let (w, r) = rest.split_at_mut(4);
             w.copy_from_slice(&c.0.to_be_bytes());
@@ -590,11 +600,35 @@ impl RtpHeader {
         Ok(need)
     }
 
-    /// Writes header, `payload` and padding (zeros, count in the last octet) into `out`.
+    /// Writes header, `payload` and padding (zeros, count in the last octet) into `out` and
+    /// returns the packet length.
+    ///
+    /// The usual packet (no CSRC, extension or padding) takes a fast path: one length check,
+    /// one 12-byte header copy and the payload copy.
     ///
     /// # Errors
     /// As [`write_to`](Self::write_to), with the whole packet length as the need.
+    #[inline]
     pub fn write_packet(&self, payload: &[u8], out: &mut [u8]) -> Result<usize, BuildError> {
+        if self.is_plain() && self.padding == 0 {
+            let need = field::FIXED_LEN + payload.len();
+            let have = out.len();
+            let Some((fixed, rest)) = out.split_first_chunk_mut::<{ field::FIXED_LEN }>() else {
+                return Err(BuildError::BufferTooSmall { need, have });
+            };
+            let Some(body) = rest.get_mut(..payload.len()) else {
+                return Err(BuildError::BufferTooSmall { need, have });
+            };
+            *fixed = self.fixed_bytes(0);
+            body.copy_from_slice(payload);
+            return Ok(need);
+        }
+        self.write_packet_full(payload, out)
+    }
+
+    /// The general packet writer: CSRC list, header extension and padding.
+    #[inline(never)]
+    fn write_packet_full(&self, payload: &[u8], out: &mut [u8]) -> Result<usize, BuildError> {
         let need = self.packet_len(payload.len());
         let Some(out) = out.get_mut(..need) else {
             return Err(BuildError::BufferTooSmall {
@@ -793,6 +827,51 @@ mod tests {
         );
         assert_eq!(p.ssrc(), Ssrc(5));
         assert_eq!(p.payload()[0], 1);
+    }
+
+    #[test]
+    fn fast_path_writes_what_the_general_writer_writes() {
+        let payload = [0x5A; 160];
+        for (marker, pt, seq, ts, ssrc) in [
+            (false, 0, 0, 0, 0),
+            (true, 127, 0xFFFF, u32::MAX, u32::MAX),
+            (true, 8, 0x1234, 0xDEAD_BEEF, 0x0102_0304),
+        ] {
+            let h = RtpHeader {
+                marker,
+                payload_type: pt,
+                sequence_number: seq,
+                timestamp: ts,
+                ssrc: Ssrc(ssrc),
+                ..RtpHeader::default()
+            };
+            let (mut fast, mut full) = ([0u8; 200], [0u8; 200]);
+            assert_eq!(h.write_packet(&payload, &mut fast), Ok(172));
+            assert_eq!(h.write_packet_full(&payload, &mut full), Ok(172));
+            assert_eq!(fast, full);
+            assert_eq!(h.write_to(&mut fast), Ok(12));
+            assert_eq!(h.write_full(&mut full), Ok(12));
+            assert_eq!(fast[..12], full[..12]);
+            let p = RtpPacket::new_checked(&fast[..172]).unwrap();
+            assert_eq!(
+                (p.marker(), p.payload_type(), p.sequence_number()),
+                (marker, pt, seq)
+            );
+            assert_eq!(
+                (p.timestamp(), p.ssrc(), p.payload()),
+                (ts, Ssrc(ssrc), &payload[..])
+            );
+        }
+        let h = RtpHeader::default();
+        for short in [0, 11, 12, 171] {
+            assert_eq!(
+                h.write_packet(&payload, &mut [0u8; 200][..short]),
+                Err(BuildError::BufferTooSmall {
+                    need: 172,
+                    have: short
+                })
+            );
+        }
     }
 
     #[test]
