@@ -180,13 +180,11 @@ impl SrtpContext {
             SessionCrypto::Gcm { aead, salt } => {
                 let (head, rest) = buf.split_at_mut(f.header_len);
                 // RFC 7714 §8.2: the AAD is the RTP header, CSRCs and extension included
-                let tag = aead
-                    .seal(
-                        &gcm_iv(salt, f.ssrc, index),
-                        head,
-                        &mut rest[..len - f.header_len],
-                    )
-                    .ok_or(SrtpError::KeyLifetimeExceeded)?;
+                let tag = aead.seal(
+                    &gcm_iv(salt, f.ssrc, index),
+                    head,
+                    &mut rest[..len - f.header_len],
+                );
                 buf[len..len + 16].copy_from_slice(&tag);
                 buf[len + 16..out_len].copy_from_slice(&self.mki);
             }
@@ -350,8 +348,7 @@ impl SrtpContext {
                     // RFC 7714 §9.3: AAD = whole packet || E flag || index, no plaintext
                     buf[len..len + 4].copy_from_slice(&word);
                     aead.seal(&iv, &buf[..len + 4], &mut [])
-                }
-                .ok_or(SrtpError::KeyLifetimeExceeded)?;
+                };
                 buf[len..len + 16].copy_from_slice(&tag);
                 buf[len + 16..len + 20].copy_from_slice(&word);
                 buf[len + 20..out_len].copy_from_slice(&self.mki);
