@@ -68,6 +68,10 @@ impl Uri {
         Self { raw, parts }
     }
 
+    pub(crate) fn parts(&self) -> UriParts {
+        self.parts
+    }
+
     /// The scheme.
     pub fn scheme(&self) -> Scheme {
         self.parts.scheme

@@ -191,6 +191,20 @@ impl NameAddr {
     }
 }
 
+impl NameAddr {
+    /// Appends the value as `Display` writes it.
+    pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
+        if let Some(d) = &self.display {
+            out.extend_from_slice(d);
+            out.push(b' ');
+        }
+        out.push(b'<');
+        out.extend_from_slice(self.uri.as_bytes());
+        out.push(b'>');
+        self.params.write_to(out);
+    }
+}
+
 impl fmt::Display for NameAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(d) = self.display_name_raw() {
@@ -250,6 +264,9 @@ macro_rules! addr_header {
             const MULTI: bool = $multi;
             fn parse(value: &Bytes) -> Result<Self, HeaderError> {
                 NameAddr::parse(value).map(Self)
+            }
+            fn write_value(&self, out: &mut Vec<u8>) {
+                self.0.write_to(out);
             }
         }
     };
@@ -358,6 +375,13 @@ impl Header for Contact {
             }
         })?;
         Ok(Self::Addr(a))
+    }
+
+    fn write_value(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Wildcard => out.push(b'*'),
+            Self::Addr(a) => a.write_to(out),
+        }
     }
 }
 

@@ -53,6 +53,26 @@ pub trait Header: Sized + fmt::Display {
     fn parse_str(value: &str) -> Result<Self, HeaderError> {
         Self::parse(&Bytes::copy_from_slice(scan::trim_lws(value.as_bytes())))
     }
+
+    /// Appends the value in canonical form to `out`: the same text as `Display`. Builders
+    /// serialize headers with this; the well-known headers write their bytes directly, the
+    /// default goes through `Display`.
+    fn write_value(&self, out: &mut Vec<u8>) {
+        write_display(self, out);
+    }
+}
+
+/// Appends `v`'s `Display` text to `out` (no intermediate `String`).
+pub(crate) fn write_display(v: &(impl fmt::Display + ?Sized), out: &mut Vec<u8>) {
+    struct Sink<'a>(&'a mut Vec<u8>);
+    impl fmt::Write for Sink<'_> {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            self.0.extend_from_slice(s.as_bytes());
+            Ok(())
+        }
+    }
+    // Writing into a Vec cannot fail; a Display impl that errors leaves what it wrote.
+    let _ = fmt::write(&mut Sink(out), format_args!("{v}"));
 }
 
 /// Splits a list header value at commas outside quoted strings and `<...>` (RFC 3261
@@ -243,5 +263,97 @@ pub(crate) fn check_value(name: HeaderName, value: &Bytes) -> Result<(), (usize,
         HeaderName::RetryAfter => one::<RetryAfter>(value),
         // UserAgent / Server are free text; the rest are not typed here.
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `write_value` must write exactly what `Display` writes, for values as received
+    /// (odd whitespace, quoted parameters, compact forms) and for values set in code.
+    fn same<H: Header>(values: &[&str]) {
+        for v in values {
+            let h = H::parse_str(v).unwrap_or_else(|e| panic!("{v:?}: {e}"));
+            let mut out = b"prefix".to_vec();
+            h.write_value(&mut out);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                format!("prefix{h}"),
+                "{} {v:?}",
+                H::NAME
+            );
+        }
+    }
+
+    #[test]
+    fn write_value_equals_display() {
+        same::<Via>(&[
+            "SIP/2.0/UDP pc33.atlanta.com;branch=z9hG4bK776asdhds",
+            "SIP/2.0/TCP [2001:db8::1]:5061;branch=z9hG4bKx;rport=5060;received=192.0.2.1",
+            "SIP / 2.0 / UDP host ; branch = z9hG4bK1 ; rport",
+            "SIP/2.0/UDP h;x=\"a; b\";branch=1",
+            "SIP/2.0/UDP h:0",
+        ]);
+        same::<From>(&[
+            "\"Alice \\\"A\\\"\" <sip:alice@atlanta.com>;tag=1928301774",
+            "sip:alice@atlanta.com;tag=88sja8x",
+            "<sip:a@b;lr> ; tag = x ; foo",
+            "Bob <sips:bob@[::1]:5061;transport=tls?subject=x>",
+        ]);
+        same::<To>(&["<sip:bob@biloxi.com>", "sip:+1-212@x;user=phone"]);
+        same::<Contact>(&[
+            "*",
+            "<sip:alice@pc33.atlanta.com>;expires=3600;q=0.7",
+            "\"x\" <sip:x@y>;+sip.instance=\"<urn:uuid:1>\"",
+        ]);
+        same::<Route>(&["<sip:p1.example.com;lr>"]);
+        same::<RecordRoute>(&["<sip:p2.example.com;lr>;x"]);
+        same::<PAssertedIdentity>(&["\"Cullen\" <sip:fluffy@cisco.com>"]);
+        same::<CallId>(&["a84b4c76e66710@pc33.atlanta.com", "f81d4fae"]);
+        same::<CSeq>(&["314159 INVITE", "4294967295   FOO", "1 ACK"]);
+        same::<RAck>(&["776656 1 INVITE"]);
+        same::<MaxForwards>(&["0", "70", "255"]);
+        same::<ContentLength>(&["0", "4294967295"]);
+        same::<Expires>(&["3600"]);
+        same::<RSeq>(&["988789"]);
+        same::<MinSe>(&["90;x=y"]);
+        same::<SessionExpires>(&["1800;refresher=uac", "1800 ; refresher = uas"]);
+        same::<RetryAfter>(&["18000;duration=3600", "120 (I'm in a meeting)"]);
+        same::<ContentType>(&["application/sdp", "multipart/mixed ; boundary=\"a b\""]);
+        same::<Event>(&["presence;id=1", "refer"]);
+        same::<SubscriptionState>(&["active;expires=60", "terminated;reason=timeout"]);
+        same::<Supported>(&["", "100rel, timer,replaces"]);
+        same::<Require>(&["100rel"]);
+        same::<ProxyRequire>(&["foo"]);
+        same::<Unsupported>(&["bar,baz"]);
+        same::<Allow>(&["INVITE, ACK,OPTIONS, FOO", ""]);
+        same::<UserAgent>(&["telox/0.1 (rust)"]);
+        same::<Server>(&["Asterisk PBX 18.0"]);
+        same::<Reason>(&["SIP;cause=200;text=\"Call completed elsewhere\""]);
+        same::<Warning>(&["370 devnull \"Choose a bigger pipe\""]);
+        same::<Date>(&["Sat, 13 Nov 2010 23:29:00 GMT"]);
+        same::<Replaces>(&["98732@sip.example.com;from-tag=r33th4x0r;to-tag=ff87ff"]);
+        same::<Authorization>(&[
+            "Digest username=\"bob\", realm=\"biloxi.com\", nonce=\"dcd98b\", uri=\"sip:bob@biloxi.com\", response=\"245f23415f11432b3434341c022\"",
+        ]);
+        same::<WwwAuthenticate>(&[
+            "Digest realm=\"atlanta.com\", nonce=\"84a4cc6f\", qop=\"auth\"",
+        ]);
+    }
+
+    #[test]
+    fn write_value_after_edits_equals_display() {
+        let mut via = Via::parse_str("SIP/2.0/UDP h ; branch=z9hG4bK1").unwrap();
+        via.set_received("192.0.2.7");
+        via.set_rport(5062);
+        let mut out = Vec::new();
+        via.write_value(&mut out);
+        assert_eq!(out, via.to_string().into_bytes());
+        let to = To::parse_str("<sip:b@c>;x").unwrap().with_tag("t1");
+        let mut out = Vec::new();
+        to.write_value(&mut out);
+        assert_eq!(out, b"<sip:b@c>;x;tag=t1");
+        assert_eq!(out, to.to_string().into_bytes());
     }
 }

@@ -183,6 +183,37 @@ fn push_param(out: &mut BytesMut, name: &str, value: Option<&str>) {
     }
 }
 
+impl Params {
+    /// Appends the parameters as `Display` writes them (`;name=value...`, no whitespace).
+    pub(crate) fn write_to(&self, out: &mut Vec<u8>) {
+        if self.raw.is_empty() {
+            return;
+        }
+        // Parameters as parsed or set are usually already canonical: then they are the raw
+        // text behind one `;`. Whitespace anywhere, or an empty element, takes the long way.
+        let mut prev = b';';
+        let canonical = self.raw.iter().all(|&c| {
+            let empty_element = c == b';' && prev == b';';
+            let ok = !is_lws(c) && !empty_element;
+            prev = c;
+            ok
+        }) && prev != b';';
+        if canonical {
+            out.push(b';');
+            out.extend_from_slice(&self.raw);
+            return;
+        }
+        for p in self.iter() {
+            out.push(b';');
+            out.extend_from_slice(p.name.as_bytes());
+            if let Some(v) = p.value {
+                out.push(b'=');
+                out.extend_from_slice(v.as_bytes());
+            }
+        }
+    }
+}
+
 impl fmt::Display for Params {
     /// `;name=value...` in canonical form (no whitespace), or nothing.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -90,6 +90,12 @@ impl Header for CSeq {
             method: Method::from_shared(value, m),
         })
     }
+
+    fn write_value(&self, out: &mut Vec<u8>) {
+        scan::put_u32(out, self.seq);
+        out.push(b' ');
+        out.extend_from_slice(self.method.as_str().as_bytes());
+    }
 }
 
 impl fmt::Display for CSeq {
@@ -139,6 +145,10 @@ impl Header for CallId {
         }
         Ok(Self(value.slice_ref(s)))
     }
+
+    fn write_value(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0);
+    }
 }
 
 impl fmt::Display for CallId {
@@ -158,6 +168,10 @@ macro_rules! number_header {
             fn parse(value: &Bytes) -> Result<Self, HeaderError> {
                 let n = whole_u32(value)?;
                 <$int>::try_from(n).map(Self).map_err(|_| HeaderError::BadNumber { at: 0 })
+            }
+
+            fn write_value(&self, out: &mut Vec<u8>) {
+                scan::put_u32(out, u32::from(self.0));
             }
         }
 
@@ -217,6 +231,14 @@ impl Header for RAck {
             method: Method::from_shared(value, m),
         })
     }
+
+    fn write_value(&self, out: &mut Vec<u8>) {
+        scan::put_u32(out, self.rseq);
+        out.push(b' ');
+        scan::put_u32(out, self.cseq);
+        out.push(b' ');
+        out.extend_from_slice(self.method.as_str().as_bytes());
+    }
 }
 
 impl fmt::Display for RAck {
@@ -257,6 +279,11 @@ macro_rules! token_params_header {
                 }
                 let params = Params::parse(value, rest, value)?;
                 Ok(Self { value: value.slice_ref(t), params })
+            }
+
+            fn write_value(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.value);
+                self.params.write_to(out);
             }
         }
 
@@ -345,6 +372,11 @@ macro_rules! delta_params_header {
                 }
                 let params = Params::parse(value, rest, value)?;
                 Ok(Self { seconds, params })
+            }
+
+            fn write_value(&self, out: &mut Vec<u8>) {
+                scan::put_u32(out, self.seconds);
+                self.params.write_to(out);
             }
         }
 
@@ -437,6 +469,13 @@ impl Header for ContentType {
             params,
         })
     }
+
+    fn write_value(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.mtype);
+        out.push(b'/');
+        out.extend_from_slice(&self.subtype);
+        self.params.write_to(out);
+    }
 }
 
 impl fmt::Display for ContentType {
@@ -467,6 +506,10 @@ macro_rules! token_list_header {
             const NAME: HeaderName = HeaderName::$name;
             fn parse(value: &Bytes) -> Result<Self, HeaderError> {
                 token_list(value).map(Self)
+            }
+
+            fn write_value(&self, out: &mut Vec<u8>) {
+                write_list(out, self.0.iter().map(|t| &t[..]));
             }
         }
 
@@ -541,6 +584,20 @@ impl Header for Allow {
                 .collect(),
         ))
     }
+
+    fn write_value(&self, out: &mut Vec<u8>) {
+        write_list(out, self.0.iter().map(|m| m.as_str().as_bytes()));
+    }
+}
+
+/// Appends `a, b, c`.
+fn write_list<'a>(out: &mut Vec<u8>, items: impl Iterator<Item = &'a [u8]>) {
+    for (i, t) in items.enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b", ");
+        }
+        out.extend_from_slice(t);
+    }
 }
 
 impl fmt::Display for Allow {
@@ -600,6 +657,10 @@ macro_rules! text_header {
                     }
                 }
                 Ok(Self(value.slice_ref(text)))
+            }
+
+            fn write_value(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.0);
             }
         }
 

@@ -31,13 +31,19 @@ impl Via {
         port: Option<u16>,
         branch: &str,
     ) -> Result<Self, HeaderError> {
-        let mut s = format!("SIP/2.0/{transport} {host}");
+        let mut s = Vec::with_capacity(24 + transport.len() + host.len() + branch.len());
+        s.extend_from_slice(b"SIP/2.0/");
+        s.extend_from_slice(transport.as_bytes());
+        s.push(b' ');
+        s.extend_from_slice(host.as_bytes());
         if let Some(p) = port {
-            s.push_str(&format!(":{p}"));
+            s.push(b':');
+            scan::put_u32(&mut s, u32::from(p));
         }
-        s.push_str(";branch=");
-        s.push_str(branch);
-        Self::parse_str(&s)
+        s.extend_from_slice(b";branch=");
+        s.extend_from_slice(branch.as_bytes());
+        let s = Bytes::from(s);
+        Self::parse(&s.slice_ref(scan::trim_lws(&s)))
     }
 
     /// The sent-protocol name (`SIP`).
@@ -218,6 +224,10 @@ impl Header for Via {
             params,
         })
     }
+
+    fn write_value(&self, out: &mut Vec<u8>) {
+        self.write_to(out);
+    }
 }
 
 /// A host as in a SIP URI: IPv6 reference, IPv4 address or host name (the caller already
@@ -232,6 +242,24 @@ fn valid_host(host: &[u8]) -> bool {
         }
         [b'[', ..] => false,
         _ => true,
+    }
+}
+
+impl Via {
+    /// Appends the value as `Display` writes it.
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.protocol);
+        out.push(b'/');
+        out.extend_from_slice(&self.version);
+        out.push(b'/');
+        out.extend_from_slice(&self.transport);
+        out.push(b' ');
+        out.extend_from_slice(&self.host);
+        if let Some(p) = self.port {
+            out.push(b':');
+            scan::put_u32(out, u32::from(p));
+        }
+        self.params.write_to(out);
     }
 }
 

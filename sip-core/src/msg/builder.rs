@@ -1,6 +1,6 @@
 //! Owned builders: requests from scratch, responses from requests (RFC 3261 §8.2.6).
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::{Entry, Headers, Index, Method, Request, Response, Span, StatusCode};
 use crate::error::BuildError;
@@ -8,97 +8,179 @@ use crate::header::{Header, HeaderName, To};
 use crate::msg::scan;
 use crate::uri::Uri;
 
+/// Where a builder line's name or value text lies.
+#[derive(Clone, Copy, Debug)]
+enum Text {
+    /// A well-known name.
+    Static(&'static str),
+    /// A range of the message the builder was made from (`Lines::src`).
+    Src(Span),
+    /// A range of the builder's own buffer (`Lines::own`).
+    Own(Span),
+}
+
+/// One header line being assembled.
+#[derive(Clone, Copy, Debug)]
+struct Line {
+    name: Text,
+    value: Text,
+    /// `HeaderName::kind` of the name (0 for an extension header).
+    kind: u8,
+}
+
 /// Header lines and body being assembled.
+///
+/// Nothing is copied per line: lines taken over from a parsed message are ranges of its
+/// buffer, typed headers are written once (bytes, no `fmt`) into one growing buffer of the
+/// builder, and [`Lines::write`] copies everything once into an exactly pre-sized message.
 #[derive(Clone, Debug, Default)]
 struct Lines {
-    headers: Vec<(Bytes, Bytes)>,
+    lines: Vec<Line>,
+    src: Bytes,
+    own: Vec<u8>,
     body: Bytes,
 }
 
+/// Header lines a typical message has: the line list is allocated once.
+const LINES_CAPACITY: usize = 12;
+
 impl Lines {
-    fn typed<H: Header>(h: &H) -> (Bytes, Bytes) {
-        (
-            Bytes::from_static(H::NAME.as_str().as_bytes()),
-            Bytes::from(h.to_string()),
-        )
+    fn text(&self, t: Text) -> &[u8] {
+        match t {
+            Text::Static(s) => s.as_bytes(),
+            Text::Src(span) => self.src.get(span.range()).unwrap_or_default(),
+            Text::Own(span) => self.own.get(span.range()).unwrap_or_default(),
+        }
     }
 
-    fn raw(name: &str, value: &str) -> Result<(Bytes, Bytes), BuildError> {
+    fn typed<H: Header>(&mut self, h: &H) -> Line {
+        if self.own.capacity() == 0 {
+            self.own.reserve(256);
+        }
+        let start = self.own.len();
+        h.write_value(&mut self.own);
+        Line {
+            name: Text::Static(H::NAME.as_str()),
+            value: Text::Own(Span::new(start, self.own.len())),
+            kind: H::NAME.kind(),
+        }
+    }
+
+    fn own_text(&mut self, text: &[u8]) -> Text {
+        let start = self.own.len();
+        self.own.extend_from_slice(text);
+        Text::Own(Span::new(start, self.own.len()))
+    }
+
+    fn raw(&mut self, name: &str, value: &str) -> Result<Line, BuildError> {
         if !scan::all_token(name.as_bytes()) {
             return Err(BuildError::BadHeaderName);
         }
         if value.bytes().any(|c| matches!(c, b'\r' | b'\n' | 0)) {
             return Err(BuildError::BadHeaderValue);
         }
-        Ok((
-            Bytes::copy_from_slice(name.as_bytes()),
-            Bytes::copy_from_slice(value.as_bytes()),
-        ))
+        let kind = HeaderName::from_bytes(name.as_bytes()).map_or(0, HeaderName::kind);
+        Ok(Line {
+            name: self.own_text(name.as_bytes()),
+            value: self.own_text(value.as_bytes()),
+            kind,
+        })
     }
 
     fn from_headers(h: &Headers) -> Self {
-        let raw = h.raw_bytes();
-        let headers = h
-            .entries()
-            .iter()
-            .filter(|e| e.kind != HeaderName::ContentLength.kind())
-            .map(|e| (raw.slice(e.name().range()), raw.slice(e.value.range())))
-            .collect();
+        let entries = h.entries();
+        let mut lines = Vec::with_capacity(entries.len().max(LINES_CAPACITY));
+        lines.extend(
+            entries
+                .iter()
+                .filter(|e| e.kind != HeaderName::ContentLength.kind())
+                .map(|e| Line {
+                    name: Text::Src(e.name()),
+                    value: Text::Src(e.value),
+                    kind: e.kind,
+                }),
+        );
         Self {
-            headers,
+            lines,
+            src: h.raw_bytes().clone(),
+            own: Vec::new(),
             body: h.body_bytes(),
         }
     }
 
-    fn is(name: &Bytes, which: HeaderName) -> bool {
-        HeaderName::from_bytes(name) == Some(which)
+    fn push(&mut self, line: Line) {
+        if self.lines.capacity() == 0 {
+            self.lines.reserve(LINES_CAPACITY);
+        }
+        self.lines.push(line);
     }
 
     fn remove(&mut self, which: HeaderName) {
-        self.headers.retain(|(n, _)| !Self::is(n, which));
+        let kind = which.kind();
+        self.lines.retain(|l| l.kind != kind);
+    }
+
+    fn set(&mut self, line: Line) {
+        match self.lines.iter().position(|l| l.kind == line.kind) {
+            Some(i) => {
+                self.lines.retain(|l| l.kind != line.kind);
+                self.lines.insert(i.min(self.lines.len()), line);
+            }
+            None => self.push(line),
+        }
+    }
+
+    /// Bytes [`Lines::write`] appends (the Content-Length value at most 20 digits).
+    fn encoded_len(&self) -> usize {
+        let lines: usize = self
+            .lines
+            .iter()
+            .map(|l| self.text(l.name).len() + self.text(l.value).len() + 4)
+            .sum();
+        lines + "Content-Length: \r\n\r\n".len() + 20 + self.body.len()
     }
 
     /// Writes header lines, Content-Length, the empty line and the body after `start`.
-    fn write(self, mut out: BytesMut) -> (Bytes, Index, u32) {
+    fn write(&self, out: &mut Vec<u8>) -> (Index, u32) {
         let mut index = Index::new();
-        let cl = self.body.len().to_string();
-        let cl_line = (
-            Bytes::from_static(b"Content-Length"),
-            Bytes::copy_from_slice(cl.as_bytes()),
-        );
-        let lines = self
-            .headers
-            .iter()
-            .filter(|(n, _)| !Self::is(n, HeaderName::ContentLength))
-            .chain(std::iter::once(&cl_line));
-        for (name, value) in lines {
+        let cl = HeaderName::ContentLength.kind();
+        for line in self.lines.iter().filter(|l| l.kind != cl) {
             let ns = out.len();
-            out.put_slice(name);
+            out.extend_from_slice(self.text(line.name));
             let ne = out.len();
-            out.put_slice(b": ");
+            out.extend_from_slice(b": ");
             let vs = out.len();
             // A folded value copied from a parsed message is unfolded; CR/LF/NUL cannot
             // reach the wire from a builder.
-            let value = scan::trim_lws(value);
-            out.extend(value.iter().map(|&c| {
-                if matches!(c, b'\r' | b'\n' | 0) {
-                    b' '
-                } else {
-                    c
-                }
-            }));
+            let value = scan::trim_lws(self.text(line.value));
+            let clean = value
+                .iter()
+                .fold(true, |ok, &c| ok & !matches!(c, b'\r' | b'\n' | 0));
+            if clean {
+                out.extend_from_slice(value);
+            } else {
+                out.extend(value.iter().map(|&c| {
+                    if matches!(c, b'\r' | b'\n' | 0) {
+                        b' '
+                    } else {
+                        c
+                    }
+                }));
+            }
             let ve = out.len();
-            out.put_slice(b"\r\n");
-            index.push(Entry::new(
-                Span::new(ns, ne),
-                Span::new(vs, ve),
-                HeaderName::from_bytes(name).map_or(0, HeaderName::kind),
-            ));
+            out.extend_from_slice(b"\r\n");
+            index.push(Entry::new(Span::new(ns, ne), Span::new(vs, ve), line.kind));
         }
-        out.put_slice(b"\r\n");
+        let ns = out.len();
+        out.extend_from_slice(b"Content-Length: ");
+        let vs = out.len();
+        scan::put_u64(out, u64::try_from(self.body.len()).unwrap_or(u64::MAX));
+        let ve = out.len();
+        out.extend_from_slice(b"\r\n\r\n");
+        index.push(Entry::new(Span::new(ns, ns + 14), Span::new(vs, ve), cl));
         let body_start = Span::new(out.len(), out.len()).start;
-        out.put_slice(&self.body);
-        (out.freeze(), index, body_start)
+        out.extend_from_slice(&self.body);
+        (index, body_start)
     }
 }
 
@@ -107,39 +189,29 @@ macro_rules! header_methods {
         /// Appends a typed header line.
         #[must_use]
         pub fn header<H: Header>(mut self, h: H) -> Self {
-            self.lines.headers.push(Lines::typed(&h));
+            let line = self.lines.typed(&h);
+            self.lines.push(line);
             self
         }
 
         /// Appends a typed header line (in place).
         pub fn push_header<H: Header>(&mut self, h: H) -> &mut Self {
-            self.lines.headers.push(Lines::typed(&h));
+            let line = self.lines.typed(&h);
+            self.lines.push(line);
             self
         }
 
         /// Inserts a typed header line before all others (e.g. a proxy's Via, §16.6).
         pub fn prepend_header<H: Header>(&mut self, h: H) -> &mut Self {
-            self.lines.headers.insert(0, Lines::typed(&h));
+            let line = self.lines.typed(&h);
+            self.lines.lines.insert(0, line);
             self
         }
 
         /// Replaces every line of `H` with one line holding `h`, in the place of the first.
         pub fn set_header<H: Header>(&mut self, h: H) -> &mut Self {
-            let line = Lines::typed(&h);
-            match self
-                .lines
-                .headers
-                .iter()
-                .position(|(n, _)| Lines::is(n, H::NAME))
-            {
-                Some(i) => {
-                    self.lines.remove(H::NAME);
-                    self.lines
-                        .headers
-                        .insert(i.min(self.lines.headers.len()), line);
-                }
-                None => self.lines.headers.push(line),
-            }
+            let line = self.lines.typed(&h);
+            self.lines.set(line);
             self
         }
 
@@ -148,7 +220,8 @@ macro_rules! header_methods {
         /// # Errors
         /// [`BuildError`] when the name is not a token or the value holds CR, LF or NUL.
         pub fn raw_header(mut self, name: &str, value: &str) -> Result<Self, BuildError> {
-            self.lines.headers.push(Lines::raw(name, value)?);
+            let line = self.lines.raw(name, value)?;
+            self.lines.push(line);
             Ok(self)
         }
 
@@ -162,10 +235,18 @@ macro_rules! header_methods {
         pub fn remove_header_str(&mut self, name: &str) -> &mut Self {
             match HeaderName::from_bytes(name.as_bytes()) {
                 Some(known) => self.lines.remove(known),
-                None => self
-                    .lines
-                    .headers
-                    .retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_bytes())),
+                None => {
+                    let lines = std::mem::take(&mut self.lines.lines);
+                    self.lines.lines = lines
+                        .into_iter()
+                        .filter(|l| {
+                            !self
+                                .lines
+                                .text(l.name)
+                                .eq_ignore_ascii_case(name.as_bytes())
+                        })
+                        .collect();
+                }
             }
             self
         }
@@ -240,23 +321,24 @@ impl RequestBuilder {
     /// Serializes the request once and indexes it; the result behaves exactly like a parsed
     /// request.
     pub fn build(self) -> Request {
-        let mut out = BytesMut::with_capacity(256 + self.lines.body.len());
-        out.put_slice(self.method.as_str().as_bytes());
-        out.put_u8(b' ');
+        let method = self.method.as_str().as_bytes();
+        let uri = self.uri.as_bytes();
+        let mut out = Vec::with_capacity(
+            method.len() + uri.len() + " SIP/2.0\r\n".len() + 1 + self.lines.encoded_len(),
+        );
+        out.extend_from_slice(method);
+        out.push(b' ');
         let us = out.len();
-        out.put_slice(self.uri.as_bytes());
+        out.extend_from_slice(uri);
         let ue = out.len();
-        out.put_slice(b" SIP/2.0\r\n");
-        let (raw, index, body_start) = self.lines.write(out);
-        let method = Method::from_shared(&raw, raw.get(..us.saturating_sub(1)).unwrap_or_default());
-        let uri_parts = crate::uri::UriParts::parse(raw.get(us..ue).unwrap_or_default(), false)
-            .unwrap_or_default();
+        out.extend_from_slice(b" SIP/2.0\r\n");
+        let (index, body_start) = self.lines.write(&mut out);
         Request {
-            method,
+            method: self.method,
             uri: Span::new(us, ue),
-            uri_parts,
+            uri_parts: self.uri.parts(),
             head: Headers {
-                raw,
+                raw: Bytes::from(out),
                 index,
                 body_start,
             },
@@ -297,28 +379,24 @@ impl ResponseBuilder {
             HeaderName::CallId,
             HeaderName::CSeq,
         ];
-        let headers = req
-            .head
-            .entries()
-            .iter()
-            .filter(|e| {
-                HeaderName::from_kind(e.kind).is_some_and(|n| {
-                    copied.contains(&n) || (n == HeaderName::Timestamp && status.0 == 100)
-                })
-            })
-            .map(|e| {
-                let name = HeaderName::from_kind(e.kind).map_or("", HeaderName::as_str);
-                (
-                    Bytes::from_static(name.as_bytes()),
-                    raw.slice(e.value.range()),
-                )
-            })
-            .collect();
+        let mut lines = Vec::with_capacity(LINES_CAPACITY);
+        lines.extend(req.head.entries().iter().filter_map(|e| {
+            let n = HeaderName::from_kind(e.kind)?;
+            (copied.contains(&n) || (n == HeaderName::Timestamp && status.0 == 100)).then_some(
+                Line {
+                    name: Text::Static(n.as_str()),
+                    value: Text::Src(e.value),
+                    kind: e.kind,
+                },
+            )
+        }));
         Self {
             status,
             reason: None,
             lines: Lines {
-                headers,
+                lines,
+                src: raw.clone(),
+                own: Vec::new(),
                 body: Bytes::new(),
             },
         }
@@ -344,15 +422,28 @@ impl ResponseBuilder {
     /// (Trying) response ...)"). The tag comes from the caller's RNG.
     #[must_use]
     pub fn to_tag(mut self, tag: &str) -> Self {
-        for (name, value) in &mut self.lines.headers {
-            if Lines::is(name, HeaderName::To) {
-                if let Ok(mut to) = To::parse(value)
-                    && to.tag().is_none()
-                {
-                    to.set_tag(tag);
-                    *value = Bytes::from(to.to_string());
-                }
-                break;
+        let kind = HeaderName::To.kind();
+        let Some(i) = self.lines.lines.iter().position(|l| l.kind == kind) else {
+            return self;
+        };
+        let Some(line) = self.lines.lines.get(i).copied() else {
+            return self;
+        };
+        let value = match line.value {
+            Text::Src(span) => self.lines.src.slice(span.range()),
+            other => Bytes::copy_from_slice(self.lines.text(other)),
+        };
+        if let Ok(to) = To::parse(&value)
+            && to.tag().is_none()
+        {
+            // The tag goes last: the canonical form of `to` followed by `;tag=...` is what
+            // `to.set_tag(tag)` would write, without rebuilding its parameters.
+            let start = self.lines.own.len();
+            to.write_value(&mut self.lines.own);
+            self.lines.own.extend_from_slice(b";tag=");
+            self.lines.own.extend_from_slice(tag.as_bytes());
+            if let Some(l) = self.lines.lines.get_mut(i) {
+                l.value = Text::Own(Span::new(start, self.lines.own.len()));
             }
         }
         self
@@ -362,25 +453,27 @@ impl ResponseBuilder {
 
     /// Serializes the response once and indexes it.
     pub fn build(self) -> Response {
-        let mut out = BytesMut::with_capacity(256 + self.lines.body.len());
-        out.put_slice(b"SIP/2.0 ");
-        out.put_slice(self.status.0.to_string().as_bytes());
-        out.put_u8(b' ');
-        let rs = out.len();
-        out.put_slice(
-            self.reason
-                .as_deref()
-                .unwrap_or(self.status.canonical_reason())
-                .as_bytes(),
+        let reason = self
+            .reason
+            .as_deref()
+            .unwrap_or(self.status.canonical_reason())
+            .as_bytes();
+        let mut out = Vec::with_capacity(
+            "SIP/2.0 ".len() + 5 + 1 + reason.len() + 2 + self.lines.encoded_len(),
         );
+        out.extend_from_slice(b"SIP/2.0 ");
+        scan::put_u32(&mut out, u32::from(self.status.0));
+        out.push(b' ');
+        let rs = out.len();
+        out.extend_from_slice(reason);
         let re = out.len();
-        out.put_slice(b"\r\n");
-        let (raw, index, body_start) = self.lines.write(out);
+        out.extend_from_slice(b"\r\n");
+        let (index, body_start) = self.lines.write(&mut out);
         Response {
             status: self.status,
             reason: Span::new(rs, re),
             head: Headers {
-                raw,
+                raw: Bytes::from(out),
                 index,
                 body_start,
             },

@@ -82,6 +82,29 @@ pub(crate) fn parse_u64(s: &[u8], max_digits: usize) -> Option<u64> {
     Some(n)
 }
 
+/// Appends `n` in decimal (no `fmt` machinery: builders write every number this way).
+pub(crate) fn put_u32(out: &mut Vec<u8>, n: u32) {
+    put_u64(out, u64::from(n));
+}
+
+/// Appends `n` in decimal.
+pub(crate) fn put_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            // n % 10 < 10: the cast cannot truncate
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(i..).unwrap_or_default());
+}
+
 /// The bytes as `&str`; callers pass bytes already checked to be ASCII or UTF-8.
 pub(crate) fn as_str(b: &[u8]) -> &str {
     std::str::from_utf8(b).unwrap_or_default()
@@ -129,6 +152,18 @@ mod tests {
             find_byte(&[0x0b, 0x0a, 0x09, 0x8a, 0x8b, 0, 0, 0, 0x0a], b'\n'),
             Some(1)
         );
+    }
+
+    #[test]
+    fn put_u32_writes_decimal() {
+        for n in [0, 7, 10, 99, 100, 65_535, 1_000_000_007, u32::MAX] {
+            let mut out = b"x".to_vec();
+            put_u32(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
+        let mut out = Vec::new();
+        put_u64(&mut out, u64::MAX);
+        assert_eq!(out, u64::MAX.to_string().into_bytes());
     }
 
     #[test]
