@@ -68,6 +68,9 @@ pub struct UaConfig {
     pub answer_options: bool,
     /// `User-Agent` header value.
     pub user_agent: Option<String>,
+    /// Session timers (RFC 4028) run by the UA; `None` (the default) uses none. See
+    /// [`session_timer`].
+    pub session_timer: Option<session_timer::SessionTimerConfig>,
 }
 
 impl UaConfig {
@@ -82,6 +85,7 @@ impl UaConfig {
             credentials: None,
             answer_options: true,
             user_agent: Some(String::from("telox")),
+            session_timer: None,
         }
     }
 }
@@ -190,6 +194,20 @@ pub enum UaEvent {
         /// The registration.
         id: RegistrationId,
     },
+    /// A session refresh (RFC 4028) succeeded, ours or the peer's: the session runs for
+    /// another `interval` seconds.
+    SessionRefreshed {
+        /// The leg.
+        leg: LegId,
+        /// The session interval in seconds.
+        interval: u32,
+    },
+    /// No session refresh succeeded before the session expired (RFC 4028 §10): the UA sends
+    /// BYE ([`UaEvent::Ended`] follows).
+    SessionExpired {
+        /// The leg.
+        leg: LegId,
+    },
     /// A final response to a request sent with [`UserAgent::request`] or
     /// [`UserAgent::send_request`] (408 synthesised on timeout is reported as `status`).
     Response {
@@ -256,6 +274,8 @@ enum Purpose {
     Register(RegistrationId),
     /// A PRACK we sent (RFC 3262).
     Prack,
+    /// A session refresh we sent (RFC 4028): UPDATE or re-INVITE.
+    Refresh(Method),
 }
 
 #[derive(Debug)]
@@ -287,6 +307,14 @@ struct Leg {
     /// UAC: forks whose 2xx came after the call was answered: their remote tag and the ACK
     /// we sent (re-sent for a 2xx retransmission; the BYE is sent once).
     dead_forks: Vec<(String, Bytes)>,
+    /// The session timer (RFC 4028), once negotiated.
+    session: Option<session_timer::SessionState>,
+    /// The peer's Allow lists UPDATE (for refreshes).
+    peer_allows_update: bool,
+    /// The last session description we sent (re-sent in a re-INVITE refresh).
+    local_body: Option<Body>,
+    /// 422 retries of our INVITE (RFC 4028 §7.4).
+    timer_tries: u8,
 }
 
 /// An early dialog of a fork that is not the leg's current dialog.
@@ -326,6 +354,10 @@ impl Leg {
             rseq: 0,
             forks: Vec::new(),
             dead_forks: Vec::new(),
+            session: None,
+            peer_allows_update: false,
+            local_body: None,
+            timer_tries: 0,
         }
     }
 
@@ -500,15 +532,28 @@ impl UserAgent {
             .header(CallId::new(&call_id).map_err(|_| UaError::BadUri)?)
             .header(CSeq::new(1, Method::Invite))
             .header(Contact::new(self.contact_uri()?))
-            .header(allow())
-            .raw_header("Supported", "100rel, replaces")
+            .header(allow());
+        let cfg = self.config.session_timer;
+        let supported = if cfg.is_some() {
+            "100rel, replaces, timer"
+        } else {
+            "100rel, replaces"
+        };
+        b = b
+            .raw_header("Supported", supported)
             .map_err(|_| UaError::BadUri)?;
+        let refresher = cfg.and_then(|c| c.refresher);
+        for (name, value) in self.session_request_headers(None, refresher) {
+            b = b.raw_header(name, &value).map_err(|_| UaError::BadUri)?;
+        }
         if let Some(ua) = self.user_agent_header() {
             b = b.header(ua);
         }
+        let local_body = body.clone();
         let request = with_body(b, body).build();
         let key = self.txns.send_request(now, request.clone(), target)?;
         let leg = self.new_leg(Leg::new(true, request, key.clone(), local_tag, target));
+        self.remember_body(leg, local_body.as_ref());
         self.by_txn.insert(key, (leg, Purpose::Invite));
         self.flush();
         Ok(leg)
@@ -641,6 +686,16 @@ impl UserAgent {
         extra: &[(&str, &str)],
     ) -> Result<TransactionKey, UaError> {
         let via = self.via()?;
+        let session = if matches!(method, Method::Invite | Method::Update)
+            && !has_header(extra, "session-expires", "x")
+        {
+            self.session_headers_in_dialog(leg)
+        } else {
+            Vec::new()
+        };
+        if method == Method::Invite {
+            self.remember_body(leg, body.as_ref());
+        }
         let l = self.legs.get_mut(&leg).ok_or(UaError::NoSuchLeg)?;
         let is_reinvite = method == Method::Invite;
         if is_reinvite && (l.reinvite_pending || l.state != LegState::Up) {
@@ -651,7 +706,11 @@ impl UserAgent {
         };
         let base = d.request(method.clone(), via);
         let mut b = base.to_builder();
-        for (name, value) in extra {
+        for (name, value) in extra
+            .iter()
+            .copied()
+            .chain(session.iter().map(|(n, v)| (*n, v.as_str())))
+        {
             b = b
                 .raw_header(name, value)
                 .map_err(|_| UaError::InvalidState)?;
@@ -737,13 +796,29 @@ impl UserAgent {
             return Err(UaError::InvalidState);
         };
         let mut b = Response::builder(request, StatusCode(status)).to_tag(&tag);
+        let method = request.method().clone();
         if (200..300).contains(&status)
-            && *request.method() == Method::Invite
+            && method == Method::Invite
             && !has_header(extra, "contact", "m")
         {
             b = b.header(Contact::new(contact));
         }
+        if (200..300).contains(&status)
+            && leg.is_some()
+            && matches!(method, Method::Invite | Method::Update)
+            && !has_header(extra, "session-expires", "x")
+        {
+            let request = request.clone();
+            for (name, value) in self.session_response_headers(&request) {
+                b = b
+                    .raw_header(name, &value)
+                    .map_err(|_| UaError::InvalidState)?;
+            }
+        }
         let b = with_extra_resp(b, extra)?;
+        if let (Some(leg), Method::Invite, 200..=299) = (leg, &method, status) {
+            self.remember_body(leg, body.as_ref());
+        }
         let response = with_body_resp(b, body).build();
         self.send_response(now, key, response)
     }
@@ -768,6 +843,7 @@ impl UserAgent {
             ));
         };
         let is_invite = *request.method() == Method::Invite;
+        let refresh = matches!(request.method(), Method::Invite | Method::Update);
         let status = response.status().as_u16();
         let leg = self.by_txn.get(key).map(|(l, _)| *l);
         self.txns.send_response(now, key, response.clone())?;
@@ -781,6 +857,12 @@ impl UserAgent {
         {
             // The UAS core retransmits a re-INVITE's 2xx like the first one (§13.3.1.4).
             l.retransmit_2xx = Some(Retransmit2xx::new(now, &self.config, response.to_bytes()));
+        }
+        if let Some(leg) = leg
+            && refresh
+            && (200..300).contains(&status)
+        {
+            self.session_refreshed(now, leg, &response, false);
         }
         self.flush();
         Ok(())
@@ -837,6 +919,7 @@ impl UserAgent {
         for id in legs {
             self.leg_timers(now, id);
             self.prack_timers(now, id);
+            self.session_timers(now, id);
         }
         self.registration_timers(now);
         self.flush();
@@ -860,6 +943,10 @@ impl UserAgent {
                 l.retransmit_2xx.as_ref().map(|r| r.next.min(r.give_up)),
                 l.glare_retry.as_ref().map(|g| g.0),
                 l.reliable_1xx.as_ref().map(prack::Reliable1xx::deadline),
+                l.session
+                    .as_ref()
+                    .filter(|_| l.state == LegState::Up)
+                    .map(session_timer::SessionState::deadline),
             ]
         });
         legs.chain([self.txns.poll_timeout(), self.registration_deadline()])
@@ -908,14 +995,17 @@ impl UserAgent {
         let Some(to_tag) = to_tag else {
             match request.method() {
                 Method::Invite => {
+                    if let Some(min_se) = self.session_too_small(&request) {
+                        // RFC 4028 §8.1: "MUST be rejected with a 422 ... MUST contain a
+                        // Min-SE header field".
+                        let min = min_se.to_string();
+                        self.reply_with(now, &key, &request, 422, &[("Min-SE", &min)]);
+                        return;
+                    }
                     let local_tag = self.token(8);
-                    let leg = self.new_leg(Leg::new(
-                        false,
-                        request.clone(),
-                        key.clone(),
-                        local_tag,
-                        source,
-                    ));
+                    let mut l = Leg::new(false, request.clone(), key.clone(), local_tag, source);
+                    l.peer_allows_update = session_timer::allows_update(request.header());
+                    let leg = self.new_leg(l);
                     self.by_txn.insert(key, (leg, Purpose::Invite));
                     self.events.push_back(UaEvent::Incoming { leg, request });
                 }
@@ -980,6 +1070,16 @@ impl UserAgent {
             // progress "MUST return a 491 (Request Pending)".
             Method::Invite if leg.reinvite_pending => self.reply(now, &key, &request, 491),
             Method::Prack => self.on_prack(now, leg_id, &key, &request),
+            Method::Invite | Method::Update if self.session_too_small(&request).is_some() => {
+                let min = self.session_too_small(&request).unwrap_or(90).to_string();
+                self.reply_with(now, &key, &request, 422, &[("Min-SE", &min)]);
+            }
+            Method::Update if self.config.session_timer.is_some() && request.body().is_empty() => {
+                // A refresh without a session description: answer it ourselves.
+                self.by_txn.insert(key.clone(), (leg_id, Purpose::App));
+                self.pending_requests.insert(key.clone(), request);
+                let _ = self.respond(now, &key, 200, None);
+            }
             _ => {
                 self.by_txn.insert(key.clone(), (leg_id, Purpose::App));
                 self.pending_requests.insert(key.clone(), request.clone());
@@ -1061,6 +1161,7 @@ impl UserAgent {
                     }
                     if (200..300).contains(&status) {
                         self.ack_2xx(leg_id, &response);
+                        self.session_refreshed(now, leg_id, &response, true);
                     } else if status == 491 {
                         // RFC 3261 §14.1: "If the UAC is the owner of the Call-ID ... a timer
                         // with a value T chosen randomly between 2.1 and 4 seconds in units of
@@ -1093,6 +1194,11 @@ impl UserAgent {
                 }
             }
             Purpose::Cancel | Purpose::Prack => {}
+            Purpose::Refresh(method) => {
+                if status >= 200 {
+                    self.on_refresh_response(now, leg_id, &method, Some(&response));
+                }
+            }
             Purpose::Register(id) => self.on_register_response(now, id, &response),
             Purpose::App => {
                 if status < 200 {
@@ -1102,6 +1208,9 @@ impl UserAgent {
                     && let Some(Ok(cseq)) = response.header::<CSeq>()
                 {
                     d.handle_response(cseq.method(), &response);
+                    if *cseq.method() == Method::Update && (200..300).contains(&status) {
+                        self.session_refreshed(now, leg_id, &response, true);
+                    }
                 }
                 let leg = self.legs.contains_key(&leg_id).then_some(leg_id);
                 self.events.push_back(UaEvent::Response {
@@ -1209,7 +1318,9 @@ impl UserAgent {
             // The other early dialogs stay (bounded) until their own 2xx, which gets ACK
             // and BYE in that dialog, or until the call ends.
             leg.state = LegState::Up;
+            leg.peer_allows_update = session_timer::allows_update(response.header());
             self.ack_2xx(leg_id, &response);
+            self.arm_session(now, leg_id, &response, true);
             self.events.push_back(UaEvent::Answered {
                 leg: leg_id,
                 response,
@@ -1220,6 +1331,9 @@ impl UserAgent {
             && leg.auth_tries < 2
             && self.retry_with_auth(now, leg_id, &response)
         {
+            return;
+        }
+        if status == 422 && self.retry_with_min_se(now, leg_id, &response) {
             return;
         }
         let _ = key;
@@ -1292,6 +1406,9 @@ impl UserAgent {
                 }
             }
             Purpose::Register(id) if failed => self.register_failed(now, id, 408),
+            Purpose::Refresh(method) if failed => {
+                self.on_refresh_response(now, leg_id, &method, None);
+            }
             Purpose::Bye if failed => {
                 self.events.push_back(UaEvent::Ended {
                     leg: leg_id,
@@ -1351,6 +1468,15 @@ impl UserAgent {
         if (200..300).contains(&status) && !has_header(extra, "allow", "allow") {
             b = b.header(allow());
         }
+        if (200..300).contains(&status) && !has_header(extra, "session-expires", "x") {
+            let invite = leg.invite.clone();
+            for (name, value) in self.session_response_headers(&invite) {
+                b = b
+                    .raw_header(name, &value)
+                    .map_err(|_| UaError::InvalidState)?;
+            }
+        }
+        let leg = self.legs.get_mut(&leg_id).ok_or(UaError::NoSuchLeg)?;
         b = with_extra_resp(b, extra)?;
         if reliable {
             // RFC 3262 §3: "the UAS MUST send a Require header field containing the option
@@ -1361,6 +1487,7 @@ impl UserAgent {
                 .map_err(|_| UaError::InvalidState)?
                 .header(crate::header::RSeq(leg.rseq));
         }
+        let sent_body = body.clone();
         let response = with_body_resp(b, body).build();
         self.txns.send_response(now, &key, response.clone())?;
         if status >= 200 {
@@ -1389,9 +1516,13 @@ impl UserAgent {
                 d.confirm();
             }
             leg.retransmit_2xx = Some(Retransmit2xx::new(now, &self.config, response.to_bytes()));
+            self.arm_session(now, leg_id, &response, false);
         } else if status >= 300 {
             leg.state = LegState::Ended;
             self.end_leg(leg_id);
+        }
+        if status > 100 && status < 300 {
+            self.remember_body(leg_id, sent_body.as_ref());
         }
         self.flush();
         Ok(())
@@ -1509,23 +1640,75 @@ impl UserAgent {
         let Ok(creds) = digest.authorize(challenge, "INVITE", &uri) else {
             return false;
         };
+        leg.auth_tries += 1;
+        self.resend_invite(now, leg_id, via, |mut b| {
+            b.remove_header(HeaderName::Authorization);
+            b.remove_header(HeaderName::ProxyAuthorization);
+            b.raw_header(kind.credentials_header(), &creds.to_string())
+                .ok()
+        })
+    }
+
+    /// RFC 4028 §7.4: a 422 to our INVITE: "the UAC MAY retry the request with a
+    /// Session-Expires ... and Min-SE ... set to the value in the Min-SE of the 422".
+    fn retry_with_min_se(&mut self, now: Instant, leg_id: LegId, response: &Response) -> bool {
+        let Some(cfg) = self.config.session_timer else {
+            return false;
+        };
+        let Some(Ok(min)) = response.header::<crate::header::MinSe>() else {
+            return false;
+        };
+        let min = min.seconds();
+        let Ok(via) = self.via() else { return false };
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return false;
+        };
+        let asked = match leg.invite.header::<crate::header::SessionExpires>() {
+            Some(Ok(se)) => se.seconds(),
+            _ => cfg.session_expires,
+        };
+        if leg.timer_tries >= 2 || min <= asked {
+            return false;
+        }
+        leg.timer_tries += 1;
+        let se = match cfg.refresher {
+            Some(r) => format!("{min};refresher={}", r.as_str()),
+            None => min.to_string(),
+        };
+        self.resend_invite(now, leg_id, via, |mut b| {
+            b.remove_header(HeaderName::SessionExpires);
+            b.remove_header(HeaderName::MinSe);
+            b.raw_header("Session-Expires", &se)
+                .and_then(|b| b.raw_header("Min-SE", &min.to_string()))
+                .ok()
+        })
+    }
+
+    /// Sends the leg's INVITE again, edited by `edit`, as a new transaction: RFC 3261
+    /// §22.2 (and RFC 4028 §7.4): "a new CSeq" and a new branch.
+    fn resend_invite(
+        &mut self,
+        now: Instant,
+        leg_id: LegId,
+        via: Via,
+        edit: impl FnOnce(crate::msg::RequestBuilder) -> Option<crate::msg::RequestBuilder>,
+    ) -> bool {
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return false;
+        };
         let seq = match leg.invite.header::<CSeq>() {
             Some(Ok(c)) => c.seq(),
             _ => 1,
         };
-        // RFC 3261 §22.2: the retry is a new request with "a new CSeq" (and a new branch).
         let mut b = leg.invite.to_builder();
         b.remove_header(HeaderName::Via);
         b.prepend_header(via);
         b.set_header(CSeq::new(seq.wrapping_add(1), Method::Invite));
-        b.remove_header(HeaderName::Authorization);
-        b.remove_header(HeaderName::ProxyAuthorization);
-        let Ok(b) = b.raw_header(kind.credentials_header(), &creds.to_string()) else {
+        let Some(b) = edit(b) else {
             return false;
         };
         let request = b.build();
         let target = leg.peer;
-        leg.auth_tries += 1;
         match self.txns.send_request(now, request.clone(), target) {
             Ok(key) => {
                 leg.invite = request;
@@ -1572,11 +1755,22 @@ impl UserAgent {
     }
 
     fn reply(&mut self, now: Instant, key: &TransactionKey, request: &Request, status: u16) {
+        self.reply_with(now, key, request, status, &[]);
+    }
+
+    fn reply_with(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        request: &Request,
+        status: u16,
+        extra: &[(&str, &str)],
+    ) {
         let tag = self.token(8);
-        let response = Response::builder(request, StatusCode(status))
-            .to_tag(&tag)
-            .build();
-        let _ = self.txns.send_response(now, key, response);
+        let b = Response::builder(request, StatusCode(status)).to_tag(&tag);
+        if let Ok(b) = with_extra_resp(b, extra) {
+            let _ = self.txns.send_response(now, key, b.build());
+        }
     }
 
     fn new_leg(&mut self, leg: Leg) -> LegId {

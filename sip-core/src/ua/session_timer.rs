@@ -1,11 +1,27 @@
 //! Session timers (RFC 4028): negotiation of the interval and the refresher, and when to
-//! refresh or give up. Pure functions over messages; the application (or the examples'
-//! call glue) sends the refresh re-INVITE/UPDATE with [`super::UserAgent::request`].
+//! refresh or give up; and their use by the [`UserAgent`] when
+//! [`UaConfig::session_timer`](super::UaConfig::session_timer) is set.
+//!
+//! With a [`SessionTimerConfig`] the UA, by itself:
+//! - offers `Supported: timer`, `Session-Expires` and `Min-SE` in its INVITEs, and retries
+//!   an INVITE answered 422 with the peer's larger Min-SE (§7.4);
+//! - answers an INVITE, re-INVITE or UPDATE whose interval is below our Min-SE with 422 and
+//!   `Min-SE` (§8.1), and puts `Session-Expires` (with the refresher) and `Require: timer`
+//!   into its 2xx (§9);
+//! - when it is the refresher, sends a refresh at half the interval (§10): an UPDATE without
+//!   body when the peer allows UPDATE and [`SessionTimerConfig::use_update`] is set, else a
+//!   re-INVITE with our last session description; it answers a peer's body-less UPDATE
+//!   itself;
+//! - when no refresh succeeded in time, sends BYE "the minimum of 32 seconds and one third
+//!   of the session interval" before expiry (§10), after [`UaEvent::SessionExpired`].
 
 use std::time::{Duration, Instant};
 
-use crate::header::{MinSe, SessionExpires, Supported};
-use crate::msg::{Request, Response};
+use rand::Rng;
+
+use super::{Body, LegId, LegState, Purpose, UaEvent, UserAgent};
+use crate::header::{Allow, MinSe, SessionExpires, Supported};
+use crate::msg::{Method, Request, Response};
 
 /// Local session-timer policy.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -15,6 +31,12 @@ pub struct SessionTimerConfig {
     /// The smallest interval we accept, at least 90 s (RFC 4028 §5: "MUST NOT be less than
     /// 90 seconds").
     pub min_se: u32,
+    /// The refresher we ask for as UAC (`refresher=` in our INVITE's Session-Expires);
+    /// `None` lets the UAS choose.
+    pub refresher: Option<Refresher>,
+    /// Refresh with UPDATE (RFC 3311) when the peer allows it; otherwise, or when false,
+    /// with a re-INVITE.
+    pub use_update: bool,
 }
 
 impl Default for SessionTimerConfig {
@@ -22,6 +44,8 @@ impl Default for SessionTimerConfig {
         Self {
             session_expires: 1800,
             min_se: 90,
+            refresher: None,
+            use_update: true,
         }
     }
 }
@@ -150,6 +174,308 @@ impl SessionTimer {
     /// True when we (UAC or UAS of the INVITE, per `we_are_uac`) send the refreshes.
     pub fn we_refresh(&self, we_are_uac: bool) -> bool {
         (self.refresher == Refresher::Uac) == we_are_uac
+    }
+}
+
+/// The session timer of one call leg: who refreshes, and when to refresh or give up.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct SessionState {
+    pub(super) timer: SessionTimer,
+    /// We send the refreshes.
+    pub(super) we_refresh: bool,
+    /// When we send the next refresh (refresher only; `None` while one is in flight).
+    pub(super) refresh_at: Option<Instant>,
+    /// When we send BYE without a successful refresh.
+    pub(super) expire_at: Instant,
+    /// 422 retries of the refresh in flight.
+    pub(super) retries: u8,
+}
+
+impl SessionState {
+    fn new(now: Instant, timer: SessionTimer, we_refresh: bool) -> Self {
+        Self {
+            timer,
+            we_refresh,
+            refresh_at: we_refresh.then(|| timer.refresh_at(now)),
+            expire_at: timer.expire_at(now),
+            retries: 0,
+        }
+    }
+
+    pub(super) fn deadline(&self) -> Instant {
+        self.refresh_at
+            .map_or(self.expire_at, |r| r.min(self.expire_at))
+    }
+}
+
+/// The `Min-SE` of a 422 (RFC 4028 §6).
+fn min_se_of(response: &Response) -> Option<u32> {
+    match response.header::<MinSe>() {
+        Some(Ok(m)) => Some(m.seconds()),
+        _ => None,
+    }
+}
+
+fn supports_timer(request: &Request) -> bool {
+    request
+        .header_all::<Supported>()
+        .filter_map(Result::ok)
+        .any(|s| s.contains("timer"))
+}
+
+/// True when the message's Allow lists UPDATE.
+pub(super) fn allows_update(allow: Option<Result<Allow, crate::header::HeaderError>>) -> bool {
+    matches!(allow, Some(Ok(a)) if a.contains(&Method::Update))
+}
+
+impl UserAgent {
+    /// The session-timer headers of an INVITE or UPDATE we send: Supported, Session-Expires
+    /// (with `refresher`, when known) and Min-SE. Empty without a configuration.
+    pub(super) fn session_request_headers(
+        &self,
+        interval: Option<u32>,
+        refresher: Option<Refresher>,
+    ) -> Vec<(&'static str, String)> {
+        let Some(cfg) = self.config.session_timer else {
+            return Vec::new();
+        };
+        let interval = interval.unwrap_or(cfg.session_expires);
+        let se = match refresher {
+            Some(r) => format!("{interval};refresher={}", r.as_str()),
+            None => interval.to_string(),
+        };
+        vec![
+            ("Session-Expires", se),
+            ("Min-SE", cfg.min_se.min(interval).to_string()),
+        ]
+    }
+
+    /// The headers for an in-dialog INVITE/UPDATE the application sends: the current
+    /// interval, the refresher role kept.
+    pub(super) fn session_headers_in_dialog(&self, leg: LegId) -> Vec<(&'static str, String)> {
+        let state = self.legs.get(&leg).and_then(|l| l.session);
+        let (interval, refresher) = match state {
+            Some(s) if s.we_refresh => (Some(s.timer.interval), Some(Refresher::Uac)),
+            Some(s) => (Some(s.timer.interval), Some(Refresher::Uas)),
+            None => (None, None),
+        };
+        let mut h = self.session_request_headers(interval, refresher);
+        if !h.is_empty() {
+            h.push(("Supported", String::from("timer")));
+        }
+        h
+    }
+
+    /// An incoming INVITE/UPDATE asks for an interval below our Min-SE: the 422 to send
+    /// (RFC 4028 §8.1), or `None` when it is acceptable (or we use no timers).
+    pub(super) fn session_too_small(&self, request: &Request) -> Option<u32> {
+        let cfg = self.config.session_timer?;
+        SessionTimer::negotiate_uas(request, &cfg)
+            .err()
+            .map(|e| e.min_se)
+    }
+
+    /// The headers of our 2xx to `request` (INVITE, re-INVITE, UPDATE): Session-Expires with
+    /// the refresher, and `Require: timer` when the UAC supports timers (RFC 4028 §9).
+    pub(super) fn session_response_headers(
+        &self,
+        request: &Request,
+    ) -> Vec<(&'static str, String)> {
+        let Some(cfg) = self.config.session_timer else {
+            return Vec::new();
+        };
+        let Ok(Some(t)) = SessionTimer::negotiate_uas(request, &cfg) else {
+            return Vec::new();
+        };
+        let mut h = vec![("Session-Expires", t.header_value())];
+        if supports_timer(request) {
+            h.push(("Require", String::from("timer")));
+        }
+        h
+    }
+
+    /// A 2xx to a session refresh (or the INVITE) was sent (`we_are_uac` false) or received
+    /// (true): (re)arm the leg's timer from its Session-Expires; no Session-Expires means no
+    /// timer (RFC 4028 §7.2, §9). Returns whether a timer runs.
+    pub(super) fn arm_session(
+        &mut self,
+        now: Instant,
+        leg: LegId,
+        response: &Response,
+        we_are_uac: bool,
+    ) -> bool {
+        if self.config.session_timer.is_none() {
+            return false;
+        }
+        let Some(l) = self.legs.get_mut(&leg) else {
+            return false;
+        };
+        l.session = SessionTimer::from_response(response)
+            .map(|t| SessionState::new(now, t, t.we_refresh(we_are_uac)));
+        l.session.is_some()
+    }
+
+    /// A refresh transaction (INVITE or UPDATE, ours when `we_are_uac`) got a 2xx: rearm the
+    /// timer from it and tell the application.
+    pub(super) fn session_refreshed(
+        &mut self,
+        now: Instant,
+        leg: LegId,
+        response: &Response,
+        we_are_uac: bool,
+    ) {
+        if self.arm_session(now, leg, response, we_are_uac) {
+            let interval = self
+                .legs
+                .get(&leg)
+                .and_then(|l| l.session)
+                .map_or(0, |s| s.timer.interval);
+            self.events
+                .push_back(UaEvent::SessionRefreshed { leg, interval });
+        }
+    }
+
+    /// Sends the refresh, or BYE when the session expired (RFC 4028 §10).
+    pub(super) fn session_timers(&mut self, now: Instant, leg_id: LegId) {
+        let Some(l) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        let Some(state) = l.session.as_mut() else {
+            return;
+        };
+        if l.state != LegState::Up {
+            return;
+        }
+        if now >= state.expire_at {
+            l.session = None;
+            self.events
+                .push_back(UaEvent::SessionExpired { leg: leg_id });
+            let _ = self.bye(now, leg_id);
+            return;
+        }
+        if state.refresh_at.is_some_and(|r| now >= r) {
+            state.refresh_at = None;
+            state.retries = 0;
+            let interval = state.timer.interval;
+            self.send_refresh(now, leg_id, interval);
+        }
+    }
+
+    fn send_refresh(&mut self, now: Instant, leg_id: LegId, interval: u32) {
+        let Some(cfg) = self.config.session_timer else {
+            return;
+        };
+        let Ok(via) = self.via() else { return };
+        let headers = self.session_request_headers(Some(interval), Some(Refresher::Uac));
+        let Some(l) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        let method = if cfg.use_update && l.peer_allows_update {
+            Method::Update
+        } else if l.reinvite_pending {
+            // An INVITE of ours is in progress: try again shortly.
+            if let Some(s) = l.session.as_mut() {
+                s.refresh_at = Some(now + Duration::from_secs(1));
+            }
+            return;
+        } else {
+            Method::Invite
+        };
+        let Some(d) = l.dialog.as_mut() else { return };
+        let mut b = d.request(method.clone(), via).to_builder();
+        for (name, value) in headers
+            .iter()
+            .map(|(n, v)| (*n, v.as_str()))
+            .chain([("Supported", "timer")])
+        {
+            match b.raw_header(name, value) {
+                Ok(nb) => b = nb,
+                Err(_) => return,
+            }
+        }
+        let body = if method == Method::Invite {
+            l.local_body.clone()
+        } else {
+            None
+        };
+        let request = super::with_body(b, body).build();
+        if method == Method::Invite {
+            l.reinvite_pending = true;
+        }
+        let target = l.peer;
+        if let Ok(key) = self.txns.send_request(now, request, target) {
+            self.by_txn.insert(key, (leg_id, Purpose::Refresh(method)));
+        }
+    }
+
+    /// The final response to our refresh (`response` is `None` on a timeout).
+    pub(super) fn on_refresh_response(
+        &mut self,
+        now: Instant,
+        leg_id: LegId,
+        method: &Method,
+        response: Option<&Response>,
+    ) {
+        let status = response.map_or(408, |r| r.status().as_u16());
+        let Some(l) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
+        if *method == Method::Invite {
+            l.reinvite_pending = false;
+        }
+        if let (Some(d), Some(r)) = (l.dialog.as_mut(), response) {
+            d.handle_response(method, r);
+        }
+        match (status, response) {
+            (200..=299, Some(r)) => {
+                if *method == Method::Invite {
+                    self.ack_2xx(leg_id, r);
+                }
+                self.session_refreshed(now, leg_id, r, true);
+            }
+            (422, Some(r)) => {
+                // RFC 4028 §7.4 (for refreshes too): retry with the larger Min-SE.
+                let state = l.session.as_mut();
+                match (state, min_se_of(r)) {
+                    (Some(s), Some(min)) if min > s.timer.interval && s.retries < 2 => {
+                        s.retries += 1;
+                        s.timer.interval = min;
+                        self.send_refresh(now, leg_id, min);
+                    }
+                    _ => {}
+                }
+            }
+            (405 | 501, _) if *method == Method::Update => {
+                // The peer does not take UPDATE after all: refresh with re-INVITE now.
+                l.peer_allows_update = false;
+                if let Some(s) = l.session.as_mut() {
+                    s.refresh_at = Some(now);
+                }
+            }
+            (491, _) => {
+                // Glare with the peer's INVITE: retry after a §14.1-style random delay.
+                let units = self.rng.random_range(0..=200u64);
+                if let Some(s) = self.legs.get_mut(&leg_id).and_then(|l| l.session.as_mut()) {
+                    s.refresh_at = Some(now + Duration::from_millis(units * 10));
+                }
+            }
+            (408 | 481, _) => {
+                // RFC 4028 §10 / RFC 3261 §12.2.1.2: the session is gone.
+                l.session = None;
+                self.events
+                    .push_back(UaEvent::SessionExpired { leg: leg_id });
+                let _ = self.bye(now, leg_id);
+            }
+            // Any other failure: the expiry timer still runs.
+            _ => {}
+        }
+    }
+
+    /// Remembers the session description we last sent on `leg` (for a re-INVITE refresh).
+    pub(super) fn remember_body(&mut self, leg: LegId, body: Option<&Body>) {
+        if let (Some(l), Some(b)) = (self.legs.get_mut(&leg), body) {
+            l.local_body = Some(b.clone());
+        }
     }
 }
 

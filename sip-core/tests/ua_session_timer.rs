@@ -1,0 +1,269 @@
+//! Session timers run by the user agent (RFC 4028): negotiation in the INVITE/2xx, the
+//! refresher's UPDATE or re-INVITE at half the interval, BYE from the other side when no
+//! refresh arrives "the minimum of 32 seconds and one third of the session interval" before
+//! expiry, and the 422/Min-SE retry. Two user agents on a virtual clock, delivery by hand.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
+
+use std::time::{Duration, Instant};
+
+use telox_sip_core::header::CSeq;
+use telox_sip_core::transaction::Transmit;
+use telox_sip_core::ua::session_timer::{Refresher, SessionTimerConfig};
+use telox_sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
+use telox_sip_core::{Message, Method, Request};
+use ua_support::*;
+
+mod ua_support;
+
+const SDP: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+                   m=audio 4000 RTP/AVP 0\r\n";
+
+fn timed(addr: &str, user: &str, seed: u64, cfg: SessionTimerConfig) -> UserAgent {
+    let mut c = UaConfig::new(addr.parse().unwrap(), user, seed);
+    c.session_timer = Some(cfg);
+    UserAgent::new(c)
+}
+
+fn cfg(session_expires: u32, min_se: u32) -> SessionTimerConfig {
+    SessionTimerConfig {
+        session_expires,
+        min_se,
+        ..SessionTimerConfig::default()
+    }
+}
+
+fn secs(t0: Instant, s: u64) -> Instant {
+    t0 + Duration::from_secs(s)
+}
+
+fn header<'a>(m: &'a Message, name: &'a str) -> Option<&'a str> {
+    m.headers()
+        .named_str(name)
+        .next()
+        .and_then(|h| h.value_str())
+}
+
+fn messages(msgs: &[Transmit]) -> Vec<Message> {
+    msgs.iter()
+        .map(|m| Message::parse(m.payload.clone()).unwrap())
+        .collect()
+}
+
+/// The requests of `method` among `msgs`.
+fn of(msgs: &[Transmit], method: Method) -> Vec<Request> {
+    requests(msgs)
+        .into_iter()
+        .filter(|r| *r.method() == method)
+        .collect()
+}
+
+fn expired(evs: &[UaEvent], leg: LegId) -> bool {
+    evs.iter()
+        .any(|e| matches!(e, UaEvent::SessionExpired { leg: l } if *l == leg))
+}
+
+fn refreshed(evs: &[UaEvent]) -> Option<u32> {
+    evs.iter().find_map(|e| match e {
+        UaEvent::SessionRefreshed { interval, .. } => Some(*interval),
+        _ => None,
+    })
+}
+
+/// A calls B, B answers with `body`; returns the legs and the 2xx as sent.
+fn answered(
+    a: &mut UserAgent,
+    b: &mut UserAgent,
+    t0: Instant,
+    body: Option<Body>,
+) -> (LegId, LegId, Message) {
+    let al = call(a, t0);
+    let invite = out(a);
+    let inv = &messages(&invite)[0];
+    assert_eq!(header(inv, "Supported"), Some("100rel, replaces, timer"));
+    deliver(t0, b, A, invite);
+    let bl = incoming(&events(b));
+    b.answer(t0, bl, body).unwrap();
+    let ok = out(b);
+    let ok_msg = messages(&ok).remove(0);
+    deliver(t0, a, B, ok);
+    assert!(
+        events(a)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Answered { .. }))
+    );
+    deliver(t0, b, A, out(a));
+    assert!(
+        events(b)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Confirmed { .. }))
+    );
+    (al, bl, ok_msg)
+}
+
+#[test]
+fn uac_refreshes_with_update_and_both_sides_bye_when_refreshes_stop() {
+    let t0 = origin();
+    let mut a = timed(A, "alice", 1, cfg(90, 90));
+    let mut b = timed(B, "bob", 2, cfg(90, 90));
+    let (al, bl, ok) = answered(&mut a, &mut b, t0, None);
+    // RFC 4028 §9: the UAC supports timers and named no refresher, so the UAS picks "uac".
+    assert_eq!(header(&ok, "Session-Expires"), Some("90;refresher=uac"));
+    assert_eq!(header(&ok, "Require"), Some("timer"));
+
+    // A refreshes at half the interval, with UPDATE (B's Allow lists it).
+    a.handle_timeout(t0 + Duration::from_millis(44_999));
+    assert!(of(&out(&mut a), Method::Update).is_empty());
+    a.handle_timeout(secs(t0, 45));
+    let sent = out(&mut a);
+    let update = &of(&sent, Method::Update)[0];
+    let um = Message::Request(update.clone());
+    assert_eq!(header(&um, "Session-Expires"), Some("90;refresher=uac"));
+    assert_eq!(update.header::<CSeq>().unwrap().unwrap().seq(), 2);
+    // B answers the body-less refresh itself and restarts its expiry timer.
+    deliver(secs(t0, 45), &mut b, A, sent);
+    assert_eq!(refreshed(&events(&mut b)), Some(90));
+    let ok = out(&mut b);
+    assert_eq!(
+        header(&messages(&ok)[0], "Session-Expires"),
+        Some("90;refresher=uac")
+    );
+    deliver(secs(t0, 45), &mut a, B, ok);
+    assert_eq!(refreshed(&events(&mut a)), Some(90));
+
+    // B would have given up at 60 s (90 - min(32, 30)) without that refresh.
+    b.handle_timeout(secs(t0, 60));
+    assert!(of(&out(&mut b), Method::Bye).is_empty());
+    assert!(!expired(&events(&mut b), bl));
+
+    // The next refresh (at 90 s) is lost: B sends BYE at 45 + 60 = 105 s, not before.
+    a.handle_timeout(secs(t0, 90));
+    assert_eq!(of(&out(&mut a), Method::Update).len(), 1);
+    b.handle_timeout(t0 + Duration::from_millis(104_999));
+    assert!(of(&out(&mut b), Method::Bye).is_empty());
+    b.handle_timeout(secs(t0, 105));
+    assert_eq!(of(&out(&mut b), Method::Bye).len(), 1);
+    assert!(expired(&events(&mut b), bl));
+    // A's refresh got no answer either: the refresher gives up at the same instant.
+    a.handle_timeout(secs(t0, 105));
+    assert_eq!(of(&out(&mut a), Method::Bye).len(), 1);
+    assert!(expired(&events(&mut a), al));
+}
+
+#[test]
+fn uas_refreshes_with_reinvite_and_the_uac_byes_when_refreshes_stop() {
+    let t0 = origin();
+    let a_cfg = SessionTimerConfig {
+        refresher: Some(Refresher::Uas),
+        ..cfg(120, 90)
+    };
+    let b_cfg = SessionTimerConfig {
+        use_update: false,
+        ..cfg(1800, 90)
+    };
+    let mut a = timed(A, "alice", 1, a_cfg);
+    let mut b = timed(B, "bob", 2, b_cfg);
+    let (al, bl, ok) = answered(&mut a, &mut b, t0, Some(Body::sdp(SDP)));
+    // B grants the 120 s A asked for (below its own 1800) with the refresher A asked for.
+    assert_eq!(header(&ok, "Session-Expires"), Some("120;refresher=uas"));
+
+    // A is not the refresher: nothing from A at 60 s.
+    a.handle_timeout(secs(t0, 60));
+    assert!(out(&mut a).is_empty());
+    // B refreshes at 60 s with a re-INVITE carrying its session description again.
+    b.handle_timeout(secs(t0, 60));
+    let sent = out(&mut b);
+    let reinvite = &of(&sent, Method::Invite)[0];
+    assert_eq!(reinvite.body(), SDP.as_bytes());
+    let rm = Message::Request(reinvite.clone());
+    assert_eq!(header(&rm, "Session-Expires"), Some("120;refresher=uac"));
+    deliver(secs(t0, 60), &mut a, B, sent);
+    let key = events(&mut a)
+        .into_iter()
+        .find_map(|e| match e {
+            UaEvent::Request { key, leg, request } if leg == Some(al) => {
+                assert_eq!(*request.method(), Method::Invite);
+                Some(key)
+            }
+            _ => None,
+        })
+        .expect("the re-INVITE goes to the application");
+    a.respond(secs(t0, 60), &key, 200, Some(Body::sdp(SDP)))
+        .unwrap();
+    assert_eq!(refreshed(&events(&mut a)), Some(120));
+    let ok = out(&mut a);
+    // A's 2xx keeps B as the refresher (B is the UAC of this refresh).
+    assert_eq!(
+        header(&messages(&ok)[0], "Session-Expires"),
+        Some("120;refresher=uac")
+    );
+    deliver(secs(t0, 60), &mut b, A, ok);
+    assert_eq!(refreshed(&events(&mut b)), Some(120));
+    // B ACKs the 2xx of its refresh.
+    let ack = out(&mut b);
+    assert_eq!(of(&ack, Method::Ack).len(), 1);
+    deliver(secs(t0, 60), &mut a, B, ack);
+
+    // B's next refresh at 120 s is lost; A gives up at 60 + (120 - 32) = 148 s.
+    b.handle_timeout(secs(t0, 120));
+    assert_eq!(of(&out(&mut b), Method::Invite).len(), 1);
+    a.handle_timeout(t0 + Duration::from_millis(147_999));
+    assert!(of(&out(&mut a), Method::Bye).is_empty());
+    a.handle_timeout(secs(t0, 148));
+    let bye = out(&mut a);
+    assert_eq!(of(&bye, Method::Bye).len(), 1);
+    let evs = events(&mut a);
+    assert!(expired(&evs, al));
+    deliver(secs(t0, 148), &mut b, A, bye);
+    assert!(
+        events(&mut b)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Ended { leg, by_peer: true } if *leg == bl))
+    );
+}
+
+#[test]
+fn interval_below_min_se_gets_422_and_the_uac_retries_with_min_se() {
+    let t0 = origin();
+    let mut a = timed(A, "alice", 1, cfg(90, 90));
+    let mut b = timed(B, "bob", 2, cfg(1800, 600));
+    let al = call(&mut a, t0);
+    deliver(t0, &mut b, A, out(&mut a));
+    // B rejects by itself: no call reaches its application.
+    assert!(events(&mut b).is_empty());
+    let r422 = out(&mut b);
+    let m = &messages(&r422)[0];
+    assert!(matches!(m, Message::Response(r) if r.status().as_u16() == 422));
+    assert_eq!(header(m, "Min-SE"), Some("600"));
+    deliver(t0, &mut a, B, r422);
+    let sent = out(&mut a);
+    let retry = &of(&sent, Method::Invite)[0];
+    let rm = Message::Request(retry.clone());
+    assert_eq!(header(&rm, "Session-Expires"), Some("600"));
+    assert_eq!(header(&rm, "Min-SE"), Some("600"));
+    assert_eq!(retry.header::<CSeq>().unwrap().unwrap().seq(), 2);
+    assert!(
+        !events(&mut a)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Failed { .. }))
+    );
+    deliver(t0, &mut b, A, sent);
+    let bl = incoming(&events(&mut b));
+    b.answer(t0, bl, None).unwrap();
+    let ok = out(&mut b);
+    assert_eq!(
+        header(&messages(&ok)[0], "Session-Expires"),
+        Some("600;refresher=uac")
+    );
+    deliver(t0, &mut a, B, ok);
+    // A refreshes at 300 s.
+    a.handle_timeout(secs(t0, 299));
+    assert!(of(&out(&mut a), Method::Update).is_empty());
+    a.handle_timeout(secs(t0, 300));
+    assert_eq!(of(&out(&mut a), Method::Update).len(), 1);
+    let _ = al;
+}
