@@ -2,6 +2,7 @@
 //! stream state (ROC, replay windows, SRTCP index).
 
 use std::collections::HashMap;
+use std::collections::hash_map::{Entry, VacantEntry};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use rtp::Ssrc;
@@ -30,6 +31,21 @@ use crate::wire::{self, RTCP_HEADER_LEN, RTP_HEADER_LEN};
 pub struct SrtpContext {
     profile: ProtectionProfile,
     config: SrtpConfig,
+    /// The master keys (RFC 3711 §8.1: several, told apart by their MKI); never empty.
+    keys: Vec<KeySlot>,
+    /// Position in `keys` of the key `protect_*` uses.
+    send_key: usize,
+    /// Id for the next key added, so that cached re-derived session keys are never used
+    /// under another master key.
+    next_key_id: u64,
+    tx: StreamMap<TxStream>,
+    rx: StreamMap<RxStream>,
+}
+
+/// One master key with its prepared session keys and its own packet counters (the RFC 3711
+/// §9.2 lifetime is per master key).
+struct KeySlot {
+    id: u64,
     mki: Vec<u8>,
     /// AES keyed with the master key, for re-derivation when a key derivation rate is set.
     prf: AesEnc,
@@ -40,8 +56,72 @@ pub struct SrtpContext {
     rtcp: SessionCrypto,
     rtp_count: u64,
     rtcp_count: u64,
-    tx: StreamMap<TxStream>,
-    rx: StreamMap<RxStream>,
+}
+
+impl KeySlot {
+    fn new(
+        profile: ProtectionProfile,
+        master: &MasterKey,
+        kdr_shift: Option<u32>,
+        id: u64,
+    ) -> Result<Self, KeyError> {
+        check_key(profile, master)?;
+        let (prf, master_salt) = prf_of(master)?;
+        let rtp = SessionCrypto::derive(profile, &prf, &master_salt.0, Labels::Rtp, 0);
+        let rtcp = SessionCrypto::derive(profile, &prf, &master_salt.0, Labels::Rtcp, 0);
+        Ok(Self {
+            id,
+            mki: master.mki().to_vec(),
+            prf,
+            master_salt,
+            kdr_shift,
+            rtp,
+            rtcp,
+            rtp_count: 0,
+            rtcp_count: 0,
+        })
+    }
+
+    /// The session keys of `labels` for packet `index` (RFC 3711 §4.3.1: r = index DIV
+    /// key_derivation_rate): the prepared ones for r = 0, else the stream's cache, re-derived
+    /// when the epoch or the master key changed.
+    fn session<'a>(
+        &'a self,
+        profile: ProtectionProfile,
+        labels: Labels,
+        index: u64,
+        cache: &'a mut Option<CachedKeys>,
+    ) -> &'a SessionCrypto {
+        let base = match labels {
+            Labels::Rtp => &self.rtp,
+            Labels::Rtcp => &self.rtcp,
+        };
+        let r = self.kdr_shift.map_or(0, |s| index >> s);
+        if r == 0 {
+            return base;
+        }
+        if cache
+            .as_ref()
+            .is_none_or(|c| c.key_id != self.id || c.r != r)
+        {
+            *cache = Some(CachedKeys {
+                key_id: self.id,
+                r,
+                keys: SessionCrypto::derive(profile, &self.prf, &self.master_salt.0, labels, r),
+            });
+        }
+        match cache {
+            Some(c) => &c.keys,
+            None => base,
+        }
+    }
+}
+
+/// Session keys re-derived for epoch `r` of master key `key_id`.
+struct CachedKeys {
+    key_id: u64,
+    r: u64,
+    keys: SessionCrypto,
 }
 
 impl SrtpContext {
@@ -55,59 +135,117 @@ impl SrtpContext {
         master: &MasterKey,
         config: SrtpConfig,
     ) -> Result<Self, KeyError> {
-        check_key(profile, master)?;
         if !(64..=32768).contains(&config.replay_window) {
             return Err(KeyError::BadReplayWindow(config.replay_window));
         }
-        let kdr_shift = match config.key_derivation_rate {
-            0 => None,
-            r if r.is_power_of_two() && r <= 1 << 24 => Some(r.trailing_zeros()),
-            r => return Err(KeyError::BadKeyDerivationRate(r)),
-        };
-        let (prf, master_salt) = prf_of(master)?;
-        let rtp = SessionCrypto::derive(profile, &prf, &master_salt.0, Labels::Rtp, 0);
-        let rtcp = SessionCrypto::derive(profile, &prf, &master_salt.0, Labels::Rtcp, 0);
+        let kdr_shift = kdr_shift(config.key_derivation_rate)?;
+        let slot = KeySlot::new(profile, master, kdr_shift, 0)?;
         Ok(Self {
             profile,
             config,
-            mki: master.mki().to_vec(),
-            prf,
-            master_salt,
-            kdr_shift,
-            rtp,
-            rtcp,
-            rtp_count: 0,
-            rtcp_count: 0,
+            keys: vec![slot],
+            send_key: 0,
+            next_key_id: 1,
             tx: StreamMap::default(),
             rx: StreamMap::default(),
         })
     }
 
-    /// Replaces the master key (re-keying, RFC 3711 §3.3.1): new session keys, packet
-    /// counters restart, while every stream keeps its ROC, sequence state, replay windows
-    /// and SRTCP index.
+    /// Replaces the master key (re-keying, RFC 3711 §3.3.1), all of them when several were
+    /// added: new session keys, packet counters restart, while every stream keeps its ROC,
+    /// sequence state, replay windows and SRTCP index.
     ///
     /// # Errors
     /// [`KeyError`] when the key does not fit the context's profile; the context is unchanged.
     pub fn rekey(&mut self, master: &MasterKey) -> Result<(), KeyError> {
-        check_key(self.profile, master)?;
-        let (prf, master_salt) = prf_of(master)?;
-        self.rtp = SessionCrypto::derive(self.profile, &prf, &master_salt.0, Labels::Rtp, 0);
-        self.rtcp = SessionCrypto::derive(self.profile, &prf, &master_salt.0, Labels::Rtcp, 0);
-        self.prf = prf;
-        self.master_salt = master_salt;
-        self.mki = master.mki().to_vec();
-        self.rtp_count = 0;
-        self.rtcp_count = 0;
-        for s in self.tx.values_mut() {
-            s.rtp_keys = None;
-            s.rtcp_keys = None;
+        let slot = self.new_slot(master)?;
+        self.keys = vec![slot];
+        self.send_key = 0;
+        Ok(())
+    }
+
+    /// Adds a master key to the context's set (RFC 3711 §8.1: the MKI tells the receiver
+    /// which master key protected a packet). Received packets are unprotected with the key
+    /// their MKI names; [`select_master_key`](Self::select_master_key) chooses the key for
+    /// sending, which stays as it is here.
+    ///
+    /// Every key of a set carries an MKI of one length (RFC 3711 §3.1: the MKI length is
+    /// fixed for the context) and no two keys share an MKI.
+    ///
+    /// # Errors
+    /// [`KeyError::MkiRequired`] when this key or the context's keys have no MKI,
+    /// [`KeyError::MkiLengthMismatch`], [`KeyError::DuplicateMki`], or a key that does not
+    /// fit the profile; the context is unchanged.
+    pub fn add_master_key(&mut self, master: &MasterKey) -> Result<(), KeyError> {
+        let mki_len = self.mki_len();
+        if mki_len == 0 || master.mki().is_empty() {
+            return Err(KeyError::MkiRequired);
         }
-        for s in self.rx.values_mut() {
-            s.rtp_keys = None;
-            s.rtcp_keys = None;
+        if master.mki().len() != mki_len {
+            return Err(KeyError::MkiLengthMismatch {
+                expected: mki_len,
+                got: master.mki().len(),
+            });
+        }
+        if self.key_position(master.mki()).is_some() {
+            return Err(KeyError::DuplicateMki);
+        }
+        let slot = self.new_slot(master)?;
+        self.keys.push(slot);
+        Ok(())
+    }
+
+    /// Chooses the master key, by its MKI, that `protect_rtp` and `protect_rtcp` use from
+    /// now on (e.g. switching to a freshly added key before the old one's lifetime ends).
+    ///
+    /// # Errors
+    /// [`KeyError::UnknownMki`] when no key of the context has this MKI.
+    pub fn select_master_key(&mut self, mki: &[u8]) -> Result<(), KeyError> {
+        self.send_key = self.key_position(mki).ok_or(KeyError::UnknownMki)?;
+        Ok(())
+    }
+
+    /// Removes the master key with this MKI: packets naming it are refused from now on
+    /// with [`SrtpError::MkiMismatch`].
+    ///
+    /// # Errors
+    /// [`KeyError::UnknownMki`] when no key has this MKI, [`KeyError::KeyInUse`] for the
+    /// key selected for sending (select another one first).
+    pub fn remove_master_key(&mut self, mki: &[u8]) -> Result<(), KeyError> {
+        let at = self.key_position(mki).ok_or(KeyError::UnknownMki)?;
+        if at == self.send_key {
+            return Err(KeyError::KeyInUse);
+        }
+        self.keys.remove(at);
+        if at < self.send_key {
+            self.send_key -= 1;
         }
         Ok(())
+    }
+
+    /// The MKI of the master key used for sending (empty when the context uses none).
+    pub fn send_mki(&self) -> &[u8] {
+        self.keys.get(self.send_key).map_or(&[], |k| &k.mki)
+    }
+
+    /// The MKIs of all master keys of the context, in the order they were added.
+    pub fn mkis(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.keys.iter().map(|k| &k.mki[..])
+    }
+
+    fn new_slot(&mut self, master: &MasterKey) -> Result<KeySlot, KeyError> {
+        let kdr_shift = kdr_shift(self.config.key_derivation_rate)?;
+        let slot = KeySlot::new(self.profile, master, kdr_shift, self.next_key_id)?;
+        self.next_key_id += 1;
+        Ok(slot)
+    }
+
+    fn key_position(&self, mki: &[u8]) -> Option<usize> {
+        self.keys.iter().position(|k| k.mki == mki)
+    }
+
+    fn mki_len(&self) -> usize {
+        self.keys.first().map_or(0, |k| k.mki.len())
     }
 
     /// The context's protection profile.
@@ -117,12 +255,12 @@ impl SrtpContext {
 
     /// Bytes `protect_rtp` appends: MKI plus authentication tag.
     pub fn rtp_overhead(&self) -> usize {
-        self.profile.rtp_tag_len() + self.mki.len()
+        self.profile.rtp_tag_len() + self.mki_len()
     }
 
     /// Bytes `protect_rtcp` appends: SRTCP index, MKI and authentication tag.
     pub fn rtcp_overhead(&self) -> usize {
-        4 + self.profile.rtcp_tag_len() + self.mki.len()
+        4 + self.profile.rtcp_tag_len() + self.mki_len()
     }
 
     /// Protects the RTP packet `buf[..len]` in place (RFC 3711 §3.3, RFC 7714 §8): encrypts
@@ -130,10 +268,17 @@ impl SrtpContext {
     ///
     /// `buf` must have [`rtp_overhead`](Self::rtp_overhead) spare bytes after `len`.
     ///
+    /// The sender never uses a packet index twice for an SSRC (RFC 3711 §9.1: a repeated
+    /// index under one key repeats the keystream): it remembers the indexes it protected in a
+    /// window of [`SrtpConfig::replay_window`] packets and refuses a repeated one, or one too
+    /// far behind the highest to be checked, with [`SrtpError::IndexReuse`].
+    ///
     /// # Errors
     /// `LengthOutOfBounds`/`BufferTooSmall` (misuse), `TooShort`/`BadVersion` for a malformed
-    /// RTP header, `TooManyStreams`, `UnknownSsrc` under [`UnknownSsrcPolicy::Reject`], and
-    /// `KeyLifetimeExceeded` after 2^48 packets (or the configured limit).
+    /// RTP header, `TooManyStreams`, `UnknownSsrc` under [`UnknownSsrcPolicy::Reject`],
+    /// `IndexReuse`, and `KeyLifetimeExceeded` after 2^48 packets of the master key (or the
+    /// configured limit) or at the end of the 48-bit index space. On an error `buf` and the
+    /// stream are unchanged.
     pub fn protect_rtp(&mut self, buf: &mut [u8], len: usize) -> Result<usize, SrtpError> {
         let Some(pkt) = buf.get(..len) else {
             return Err(SrtpError::LengthOutOfBounds {
@@ -143,35 +288,39 @@ impl SrtpContext {
         };
         let f = wire::rtp_fields(pkt)?;
         let tag_len = self.profile.rtp_tag_len();
-        let out_len = len + tag_len + self.mki.len();
+        let key = self
+            .keys
+            .get_mut(self.send_key)
+            .ok_or(SrtpError::KeyLifetimeExceeded)?;
+        let mki_len = key.mki.len();
+        let out_len = len + tag_len + mki_len;
         if out_len > buf.len() {
             return Err(SrtpError::BufferTooSmall {
                 need: out_len,
                 have: buf.len(),
             });
         }
-        if self.rtp_count >= self.config.max_rtp_packets.min(MAX_RTP_PACKETS) {
+        if key.rtp_count >= self.config.max_rtp_packets.min(MAX_RTP_PACKETS) {
             return Err(SrtpError::KeyLifetimeExceeded);
         }
         let stream = tx_stream(&mut self.tx, &self.config, f.ssrc)?;
-        let index = stream
-            .highest
-            .map_or(u64::from(stream.roc) << 16 | u64::from(f.seq), |h| {
-                // a sender never goes below ROC 0: a "negative" estimate is a jump back
-                estimate(h, f.seq).unwrap_or(u64::from(f.seq))
-            });
+        let index = match (stream.roc, stream.sent.top()) {
+            (Some(roc), _) => u64::from(roc) << 16 | u64::from(f.seq),
+            // a sender never goes below ROC 0: a "negative" estimate is a jump back
+            (None, Some(h)) => estimate(h, f.seq).unwrap_or(u64::from(f.seq)),
+            (None, None) => u64::from(f.seq),
+        };
         if index >= MAX_RTP_PACKETS {
             return Err(SrtpError::KeyLifetimeExceeded);
         }
-        let r = self.kdr_shift.map_or(0, |s| index >> s);
-        let keys = select_keys(&self.rtp, &mut stream.rtp_keys, r, || {
-            SessionCrypto::derive(self.profile, &self.prf, &self.master_salt.0, Labels::Rtp, r)
-        });
-        let mki_len = self.mki.len();
-        match keys {
+        stream
+            .sent
+            .check(index)
+            .map_err(|_| SrtpError::IndexReuse { index })?;
+        match key.session(self.profile, Labels::Rtp, index, &mut stream.rtp_keys) {
             SessionCrypto::Cm { aes, auth, salt } => {
                 aes.apply_keystream(cm_iv(salt, f.ssrc, index), &mut buf[f.header_len..len]);
-                buf[len..len + mki_len].copy_from_slice(&self.mki);
+                buf[len..len + mki_len].copy_from_slice(&key.mki);
                 // RFC 3711 §4.2: "M = Authenticated Portion || ROC"
                 let roc = ((index >> 16) as u32).to_be_bytes();
                 let tag = auth.mac(&buf[..len], &roc, true);
@@ -186,18 +335,20 @@ impl SrtpContext {
                     &mut rest[..len - f.header_len],
                 );
                 buf[len..len + 16].copy_from_slice(&tag);
-                buf[len + 16..out_len].copy_from_slice(&self.mki);
+                buf[len + 16..out_len].copy_from_slice(&key.mki);
             }
         }
-        stream.highest = Some(stream.highest.map_or(index, |h| h.max(index)));
-        self.rtp_count += 1;
+        stream.sent.accept(index);
+        stream.roc = None;
+        key.rtp_count += 1;
         Ok(out_len)
     }
 
     /// Unprotects the SRTP packet `buf` in place (RFC 3711 §3.3, RFC 7714 §8): checks replay,
     /// MKI and tag, decrypts, and returns the RTP packet length, `buf[..n]`.
     ///
-    /// The replay window is consulted before any cryptographic work, and the ROC, the window
+    /// The MKI, when the context uses one, selects the master key (RFC 3711 §8.1). The
+    /// replay window is consulted before any cryptographic work, and the ROC, the window
     /// and the packet counter move only when the tag matched. Reordering across a sequence
     /// number wrap is handled by the RFC 3711 Appendix A index estimate.
     ///
@@ -209,7 +360,7 @@ impl SrtpContext {
     pub fn unprotect_rtp(&mut self, buf: &mut [u8]) -> Result<usize, SrtpError> {
         let len = buf.len();
         let tag_len = self.profile.rtp_tag_len();
-        let mki_len = self.mki.len();
+        let mki_len = self.mki_len();
         let trailer = tag_len + mki_len;
         if len < RTP_HEADER_LEN + trailer {
             return Err(SrtpError::TooShort {
@@ -230,10 +381,8 @@ impl SrtpContext {
         } else {
             (body_len, body_len + mki_len)
         };
-        if buf[mki_at..mki_at + mki_len] != self.mki[..] {
-            return Err(SrtpError::MkiMismatch);
-        }
-        if self.rtp_count >= self.config.max_rtp_packets.min(MAX_RTP_PACKETS) {
+        let key = key_for(&mut self.keys, &buf[mki_at..mki_at + mki_len])?;
+        if key.rtp_count >= self.config.max_rtp_packets.min(MAX_RTP_PACKETS) {
             return Err(SrtpError::KeyLifetimeExceeded);
         }
         let mut fresh = None;
@@ -249,11 +398,7 @@ impl SrtpContext {
         if index >= MAX_RTP_PACKETS {
             return Err(SrtpError::KeyLifetimeExceeded);
         }
-        let r = self.kdr_shift.map_or(0, |s| index >> s);
-        let keys = select_keys(&self.rtp, &mut stream.rtp_keys, r, || {
-            SessionCrypto::derive(self.profile, &self.prf, &self.master_salt.0, Labels::Rtp, r)
-        });
-        match keys {
+        match key.session(self.profile, Labels::Rtp, index, &mut stream.rtp_keys) {
             SessionCrypto::Cm { aes, auth, salt } => {
                 let roc = ((index >> 16) as u32).to_be_bytes();
                 let tag = auth.mac(&buf[..body_len], &roc, true);
@@ -271,7 +416,7 @@ impl SrtpContext {
             }
         }
         stream.rtp.accept(index);
-        self.rtp_count += 1;
+        key.rtp_count += 1;
         if let Some(s) = fresh {
             self.rx.insert(f.ssrc, s);
         }
@@ -285,8 +430,9 @@ impl SrtpContext {
     /// `buf` must have [`rtcp_overhead`](Self::rtcp_overhead) spare bytes after `len`.
     ///
     /// # Errors
-    /// As [`protect_rtp`](Self::protect_rtp); `KeyLifetimeExceeded` once the 31-bit SRTCP
-    /// index is used up.
+    /// As [`protect_rtp`](Self::protect_rtp): `IndexReuse` when
+    /// [`set_sender_srtcp_index`](Self::set_sender_srtcp_index) moved the index back onto one
+    /// already used, `KeyLifetimeExceeded` once the 31-bit SRTCP index is used up.
     pub fn protect_rtcp(&mut self, buf: &mut [u8], len: usize) -> Result<usize, SrtpError> {
         let Some(pkt) = buf.get(..len) else {
             return Err(SrtpError::LengthOutOfBounds {
@@ -296,7 +442,11 @@ impl SrtpContext {
         };
         let ssrc = wire::rtcp_ssrc(pkt)?;
         let tag_len = self.profile.rtcp_tag_len();
-        let mki_len = self.mki.len();
+        let key = self
+            .keys
+            .get_mut(self.send_key)
+            .ok_or(SrtpError::KeyLifetimeExceeded)?;
+        let mki_len = key.mki.len();
         let out_len = len + 4 + tag_len + mki_len;
         if out_len > buf.len() {
             return Err(SrtpError::BufferTooSmall {
@@ -304,7 +454,7 @@ impl SrtpContext {
                 have: buf.len(),
             });
         }
-        if self.rtcp_count >= self.config.max_rtcp_packets.min(MAX_RTCP_PACKETS) {
+        if key.rtcp_count >= self.config.max_rtcp_packets.min(MAX_RTCP_PACKETS) {
             return Err(SrtpError::KeyLifetimeExceeded);
         }
         let stream = tx_stream(&mut self.tx, &self.config, ssrc)?;
@@ -312,26 +462,27 @@ impl SrtpContext {
         if u64::from(index) >= MAX_RTCP_PACKETS {
             return Err(SrtpError::KeyLifetimeExceeded);
         }
+        stream
+            .sent_rtcp
+            .check(u64::from(index))
+            .map_err(|_| SrtpError::IndexReuse {
+                index: u64::from(index),
+            })?;
         let encrypt = self.config.encrypt_rtcp;
         let word = (u32::from(encrypt) << 31 | index).to_be_bytes();
-        let r = self.kdr_shift.map_or(0, |s| u64::from(index) >> s);
-        let keys = select_keys(&self.rtcp, &mut stream.rtcp_keys, r, || {
-            SessionCrypto::derive(
-                self.profile,
-                &self.prf,
-                &self.master_salt.0,
-                Labels::Rtcp,
-                r,
-            )
-        });
-        match keys {
+        match key.session(
+            self.profile,
+            Labels::Rtcp,
+            u64::from(index),
+            &mut stream.rtcp_keys,
+        ) {
             SessionCrypto::Cm { aes, auth, salt } => {
                 if encrypt {
                     let iv = cm_iv(salt, ssrc, u64::from(index));
                     aes.apply_keystream(iv, &mut buf[RTCP_HEADER_LEN..len]);
                 }
                 buf[len..len + 4].copy_from_slice(&word);
-                buf[len + 4..len + 4 + mki_len].copy_from_slice(&self.mki);
+                buf[len + 4..len + 4 + mki_len].copy_from_slice(&key.mki);
                 // RFC 3711 §3.4: the authenticated portion includes the E flag and index
                 let tag = auth.mac(&buf[..len + 4], &word, false);
                 buf[len + 4 + mki_len..out_len].copy_from_slice(&tag[..tag_len]);
@@ -351,24 +502,25 @@ impl SrtpContext {
                 };
                 buf[len..len + 16].copy_from_slice(&tag);
                 buf[len + 16..len + 20].copy_from_slice(&word);
-                buf[len + 20..out_len].copy_from_slice(&self.mki);
+                buf[len + 20..out_len].copy_from_slice(&key.mki);
             }
         }
+        stream.sent_rtcp.accept(u64::from(index));
         stream.rtcp_next += 1;
-        self.rtcp_count += 1;
+        key.rtcp_count += 1;
         Ok(out_len)
     }
 
     /// Unprotects the SRTCP packet `buf` in place: checks the SRTCP index against the replay
-    /// window, the MKI and the tag, decrypts if the E flag is set, and returns the RTCP
-    /// length, `buf[..n]`.
+    /// window, the MKI (which selects the master key) and the tag, decrypts if the E flag is
+    /// set, and returns the RTCP length, `buf[..n]`.
     ///
     /// # Errors
     /// As [`unprotect_rtp`](Self::unprotect_rtp).
     pub fn unprotect_rtcp(&mut self, buf: &mut [u8]) -> Result<usize, SrtpError> {
         let len = buf.len();
         let tag_len = self.profile.rtcp_tag_len();
-        let mki_len = self.mki.len();
+        let mki_len = self.mki_len();
         let trailer = 4 + tag_len + mki_len;
         if len < RTCP_HEADER_LEN + trailer {
             return Err(SrtpError::TooShort {
@@ -394,26 +546,14 @@ impl SrtpContext {
         let word_value = u32::from_be_bytes(word);
         let encrypted = word_value >> 31 == 1;
         let index = u64::from(word_value & 0x7fff_ffff);
-        if buf[mki_at..mki_at + mki_len] != self.mki[..] {
-            return Err(SrtpError::MkiMismatch);
-        }
-        if self.rtcp_count >= self.config.max_rtcp_packets.min(MAX_RTCP_PACKETS) {
+        let key = key_for(&mut self.keys, &buf[mki_at..mki_at + mki_len])?;
+        if key.rtcp_count >= self.config.max_rtcp_packets.min(MAX_RTCP_PACKETS) {
             return Err(SrtpError::KeyLifetimeExceeded);
         }
         let mut fresh = None;
         let stream = rx_stream(&mut self.rx, &self.config, ssrc, &mut fresh)?;
         stream.rtcp.check(index)?;
-        let r = self.kdr_shift.map_or(0, |s| index >> s);
-        let keys = select_keys(&self.rtcp, &mut stream.rtcp_keys, r, || {
-            SessionCrypto::derive(
-                self.profile,
-                &self.prf,
-                &self.master_salt.0,
-                Labels::Rtcp,
-                r,
-            )
-        });
-        match keys {
+        match key.session(self.profile, Labels::Rtcp, index, &mut stream.rtcp_keys) {
             SessionCrypto::Cm { aes, auth, salt } => {
                 let tag = auth.mac(&buf[..body_len + 4], &word, false);
                 if !tags_equal(&tag[..tag_len], &buf[tag_at..tag_at + tag_len]) {
@@ -449,7 +589,7 @@ impl SrtpContext {
             }
         }
         stream.rtcp.accept(index);
-        self.rtcp_count += 1;
+        key.rtcp_count += 1;
         if let Some(s) = fresh {
             self.rx.insert(ssrc, s);
         }
@@ -483,20 +623,22 @@ impl SrtpContext {
 
     /// The ROC the sender will use next for `ssrc`, if the stream exists.
     pub fn sender_roc(&self, ssrc: Ssrc) -> Option<u32> {
-        self.tx
-            .get(&ssrc.0)
-            .map(|s| s.highest.map_or(s.roc, |h| (h >> 16) as u32))
+        self.tx.get(&ssrc.0).map(|s| {
+            s.roc
+                .unwrap_or_else(|| s.sent.top().map_or(0, |h| (h >> 16) as u32))
+        })
     }
 
     /// Sets the sender ROC of `ssrc` (creating the stream), e.g. to continue a stream after
     /// the context was re-created: the next packet is protected with this ROC.
     ///
+    /// The indexes already protected stay remembered: moving the ROC back onto them makes
+    /// [`protect_rtp`](Self::protect_rtp) refuse with [`SrtpError::IndexReuse`].
+    ///
     /// # Errors
     /// `TooManyStreams` when a new stream would exceed the limit.
     pub fn set_sender_roc(&mut self, ssrc: Ssrc, roc: u32) -> Result<(), SrtpError> {
-        let s = tx_stream_create(&mut self.tx, &self.config, ssrc.0)?;
-        s.roc = roc;
-        s.highest = None;
+        tx_stream_create(&mut self.tx, &self.config, ssrc.0)?.roc = Some(roc);
         Ok(())
     }
 
@@ -613,35 +755,37 @@ fn prf_of(master: &MasterKey) -> Result<(AesEnc, Salt), KeyError> {
     Ok((prf, Salt(salt)))
 }
 
-/// The session keys for key-derivation epoch `r`: the context's keys for r = 0, otherwise
-/// the stream's cached keys, re-derived when the epoch changed.
-fn select_keys<'a>(
-    base: &'a SessionCrypto,
-    cache: &'a mut Option<(u64, SessionCrypto)>,
-    r: u64,
-    derive: impl FnOnce() -> SessionCrypto,
-) -> &'a SessionCrypto {
-    if r == 0 {
-        return base;
-    }
-    if cache.as_ref().is_none_or(|(cr, _)| *cr != r) {
-        *cache = Some((r, derive()));
-    }
-    match cache {
-        Some((_, k)) => k,
-        None => base,
+/// The master key whose MKI is `mki` (empty when the context uses none).
+fn key_for<'a>(keys: &'a mut [KeySlot], mki: &[u8]) -> Result<&'a mut KeySlot, SrtpError> {
+    keys.iter_mut()
+        .find(|k| k.mki == mki)
+        .ok_or(SrtpError::MkiMismatch)
+}
+
+/// log2 of the key derivation rate (RFC 3711 §4.3.1), None for rate 0.
+fn kdr_shift(rate: u64) -> Result<Option<u32>, KeyError> {
+    match rate {
+        0 => Ok(None),
+        r if r.is_power_of_two() && r <= 1 << 24 => Ok(Some(r.trailing_zeros())),
+        r => Err(KeyError::BadKeyDerivationRate(r)),
     }
 }
 
+/// The sender stream of `ssrc`, created unless the policy refuses unknown SSRCs: one map
+/// lookup for a known stream.
 fn tx_stream<'a>(
     map: &'a mut StreamMap<TxStream>,
     config: &SrtpConfig,
     ssrc: u32,
 ) -> Result<&'a mut TxStream, SrtpError> {
-    if config.unknown_ssrc == UnknownSsrcPolicy::Reject && !map.contains_key(&ssrc) {
-        return Err(SrtpError::UnknownSsrc(Ssrc(ssrc)));
+    let len = map.len();
+    match map.entry(ssrc) {
+        Entry::Occupied(o) => Ok(o.into_mut()),
+        Entry::Vacant(_) if config.unknown_ssrc == UnknownSsrcPolicy::Reject => {
+            Err(SrtpError::UnknownSsrc(Ssrc(ssrc)))
+        }
+        Entry::Vacant(v) => new_tx_stream(v, len, config),
     }
-    tx_stream_create(map, config, ssrc)
 }
 
 fn tx_stream_create<'a>(
@@ -649,50 +793,74 @@ fn tx_stream_create<'a>(
     config: &SrtpConfig,
     ssrc: u32,
 ) -> Result<&'a mut TxStream, SrtpError> {
-    if !map.contains_key(&ssrc) && map.len() >= config.max_streams {
+    let len = map.len();
+    match map.entry(ssrc) {
+        Entry::Occupied(o) => Ok(o.into_mut()),
+        Entry::Vacant(v) => new_tx_stream(v, len, config),
+    }
+}
+
+fn new_tx_stream<'a>(
+    slot: VacantEntry<'a, u32, TxStream>,
+    streams: usize,
+    config: &SrtpConfig,
+) -> Result<&'a mut TxStream, SrtpError> {
+    if streams >= config.max_streams {
         return Err(SrtpError::TooManyStreams {
             limit: config.max_streams,
         });
     }
-    Ok(map.entry(ssrc).or_default())
+    Ok(slot.insert(TxStream::new(config.replay_window)))
 }
 
 /// The receiver stream of `ssrc`, or a new one in `fresh` (inserted by the caller only once
-/// the packet authenticated, so unauthenticated packets never create state).
+/// the packet authenticated, so unauthenticated packets never create state). One map lookup
+/// for a known stream.
 fn rx_stream<'a>(
     map: &'a mut StreamMap<RxStream>,
     config: &SrtpConfig,
     ssrc: u32,
     fresh: &'a mut Option<RxStream>,
 ) -> Result<&'a mut RxStream, SrtpError> {
-    if !map.contains_key(&ssrc) {
-        if config.unknown_ssrc == UnknownSsrcPolicy::Reject {
-            return Err(SrtpError::UnknownSsrc(Ssrc(ssrc)));
+    let len = map.len();
+    match map.entry(ssrc) {
+        Entry::Occupied(o) => Ok(o.into_mut()),
+        Entry::Vacant(_) if config.unknown_ssrc == UnknownSsrcPolicy::Reject => {
+            Err(SrtpError::UnknownSsrc(Ssrc(ssrc)))
         }
-        if map.len() >= config.max_streams {
-            return Err(SrtpError::TooManyStreams {
-                limit: config.max_streams,
-            });
-        }
-        return Ok(fresh.insert(RxStream::new(config.replay_window, 0)));
-    }
-    match map.get_mut(&ssrc) {
-        Some(s) => Ok(s),
-        None => Ok(fresh.insert(RxStream::new(config.replay_window, 0))),
+        Entry::Vacant(_) if len >= config.max_streams => Err(SrtpError::TooManyStreams {
+            limit: config.max_streams,
+        }),
+        Entry::Vacant(_) => Ok(fresh.insert(RxStream::new(config.replay_window, 0))),
     }
 }
 
 /// Sender state of one SSRC.
-#[derive(Default)]
 struct TxStream {
-    /// ROC to use before the first packet.
-    roc: u32,
-    /// Highest index protected (ROC || SEQ).
-    highest: Option<u64>,
+    /// ROC for the next packet, set by `set_sender_roc`; after a packet the ROC follows
+    /// from the highest index sent.
+    roc: Option<u32>,
+    /// The SRTP indexes protected (its top is the highest, ROC || SEQ): never used twice.
+    sent: ReplayWindow,
     /// Next SRTCP index (RFC 3711 §3.4: starts at 0, +1 per packet).
     rtcp_next: u32,
-    rtp_keys: Option<(u64, SessionCrypto)>,
-    rtcp_keys: Option<(u64, SessionCrypto)>,
+    /// The SRTCP indexes protected: never used twice.
+    sent_rtcp: ReplayWindow,
+    rtp_keys: Option<CachedKeys>,
+    rtcp_keys: Option<CachedKeys>,
+}
+
+impl TxStream {
+    fn new(window: usize) -> Self {
+        Self {
+            roc: None,
+            sent: ReplayWindow::new(window),
+            rtcp_next: 0,
+            sent_rtcp: ReplayWindow::new(window),
+            rtp_keys: None,
+            rtcp_keys: None,
+        }
+    }
 }
 
 /// Receiver state of one SSRC.
@@ -703,8 +871,8 @@ struct RxStream {
     rtp: ReplayWindow,
     /// SRTCP replay window over the 31-bit SRTCP index.
     rtcp: ReplayWindow,
-    rtp_keys: Option<(u64, SessionCrypto)>,
-    rtcp_keys: Option<(u64, SessionCrypto)>,
+    rtp_keys: Option<CachedKeys>,
+    rtcp_keys: Option<CachedKeys>,
 }
 
 impl RxStream {

@@ -50,9 +50,19 @@ pub enum SrtpError {
         /// The configured limit.
         limit: usize,
     },
-    /// The MKI in the packet is not the MKI of the context's master key.
-    #[error("mki does not match the master key")]
+    /// The MKI in the packet names none of the context's master keys (RFC 3711 §8.1).
+    #[error("mki does not match any master key")]
     MkiMismatch,
+    /// Sender side: this SSRC already protected a packet with this index, or the index is
+    /// further behind the highest one sent than the sender remembers (the replay window
+    /// size), so it cannot be shown fresh. A repeated index repeats the keystream (RFC 3711
+    /// §9.1), so the packet is refused; usually the caller re-sent a sequence number or set
+    /// the ROC or SRTCP index back.
+    #[error("index {index} already used for this ssrc (keystream reuse refused)")]
+    IndexReuse {
+        /// The packet index (48-bit SRTP index or 31-bit SRTCP index).
+        index: u64,
+    },
     /// The master key has protected or accepted as many packets as RFC 3711 §9.2 (or the
     /// configured lower limit) allows, or the index space is exhausted: re-key.
     #[error("master key lifetime exceeded, re-key needed")]
@@ -96,6 +106,7 @@ impl SrtpError {
             Self::UnknownSsrc(_) => "unknown-ssrc",
             Self::TooManyStreams { .. } => "too-many-streams",
             Self::MkiMismatch => "mki-mismatch",
+            Self::IndexReuse { .. } => "index-reuse",
             Self::KeyLifetimeExceeded => "key-lifetime",
             Self::BufferTooSmall { .. } => "buffer-too-small",
             Self::LengthOutOfBounds { .. } => "length-out-of-bounds",
@@ -137,6 +148,27 @@ pub enum KeyError {
     /// The replay window is smaller than 64 or larger than 32768 packets.
     #[error("replay window {0} out of range (64..=32768)")]
     BadReplayWindow(usize),
+    /// Several master keys need an MKI each (RFC 3711 §8.1), and this key or the context's
+    /// has none.
+    #[error("several master keys need an mki each")]
+    MkiRequired,
+    /// The MKI length differs from the context's (RFC 3711 §3.1: fixed per context).
+    #[error("mki must be {expected} bytes like the context's, got {got}")]
+    MkiLengthMismatch {
+        /// The context's MKI length.
+        expected: usize,
+        /// Length given.
+        got: usize,
+    },
+    /// A master key with this MKI is already in the context.
+    #[error("a master key with this mki is already present")]
+    DuplicateMki,
+    /// No master key of the context has this MKI.
+    #[error("no master key has this mki")]
+    UnknownMki,
+    /// The key is the one selected for sending and cannot be removed.
+    #[error("the master key is selected for sending")]
+    KeyInUse,
     /// The suite name is not one this crate implements.
     #[error("unknown protection profile")]
     UnknownProfile,

@@ -3,8 +3,9 @@
 //! Confidentiality, integrity and replay protection for RTP and RTCP: AES counter mode with
 //! HMAC-SHA1 (128, 192 and 256-bit keys, 80 and 32-bit tags) and AES-GCM (128 and 256-bit),
 //! the AES-CM key derivation function with an optional key derivation rate, the optional
-//! MKI, the rollover counter per SSRC with the RFC 3711 Appendix A index estimate, a sliding
-//! replay window (64 to 32768 packets) and the master-key lifetime limits.
+//! MKI with several master keys per context (RFC 3711 §8.1), the rollover counter per SSRC
+//! with the RFC 3711 Appendix A index estimate, a sliding replay window (64 to 32768
+//! packets), a sender that never reuses a packet index, and the master-key lifetime limits.
 //!
 //! Packets are protected and unprotected in place in the caller's buffer; the key schedules
 //! and MAC states are prepared once per session, so the per-packet path neither allocates
@@ -26,14 +27,15 @@
 //! // An RTP packet (V=2, PT 0, seq 1, ts 160, SSRC 0x1234) with room for the tag.
 //! let mut buf = [0u8; 12 + 160 + 10];
 //! buf[..12].copy_from_slice(&[0x80, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0x12, 0x34]);
+//! let mut plain = buf;
 //! let srtp_len = sender.protect_rtp(&mut buf, 12 + 160)?;
+//! let mut copy = buf;
 //! let rtp_len = receiver.unprotect_rtp(&mut buf[..srtp_len])?;
 //! assert_eq!(rtp_len, 172);
 //! // The same packet again is a replay.
-//! let mut again = buf;
-//! sender.set_sender_roc(rtp::Ssrc(0x1234), 0)?;
-//! let n = sender.protect_rtp(&mut again, 172)?;
-//! assert!(receiver.unprotect_rtp(&mut again[..n]).is_err());
+//! assert!(receiver.unprotect_rtp(&mut copy[..srtp_len]).is_err());
+//! // And the sender refuses to use sequence number 1 (index 1) twice.
+//! assert!(sender.protect_rtp(&mut plain, 172).is_err());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
