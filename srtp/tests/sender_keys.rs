@@ -5,7 +5,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
+mod support;
+
 use rtp::Ssrc;
+use support::unprotect;
 use telox_srtp::{KeyError, MasterKey, ProtectionProfile, SrtpConfig, SrtpContext, SrtpError};
 
 const SSRC: u32 = 0x0bad_cafe;
@@ -44,13 +47,6 @@ fn rtcp() -> Vec<u8> {
 fn protect(tx: &mut SrtpContext, pkt: &[u8]) -> Result<Vec<u8>, SrtpError> {
     let mut v = pkt.to_vec();
     tx.protect_rtp_vec(&mut v)?;
-    Ok(v)
-}
-
-fn unprotect(rx: &mut SrtpContext, pkt: &[u8]) -> Result<Vec<u8>, SrtpError> {
-    let mut v = pkt.to_vec();
-    let n = rx.unprotect_rtp(&mut v)?;
-    v.truncate(n);
     Ok(v)
 }
 
