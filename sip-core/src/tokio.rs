@@ -15,7 +15,9 @@
 //! checked otherwise). TLS connections are reused exactly like TCP ones, keyed by transport
 //! and address. A failed connect or handshake is reported to the core with
 //! [`SansIo::handle_send_error`], which ends the transactions towards that peer with a
-//! transport error (RFC 3261 §17.1.4). [`tls`] loads PEM files and builds the configurations.
+//! transport error (RFC 3261 §17.1.4); so is a connection that fails while reading (a reset,
+//! or a TLS alert such as a server refusing our client certificate). [`tls`] loads PEM files
+//! and builds the configurations, mutual TLS included.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -217,6 +219,7 @@ impl fmt::Debug for Inbound {
             Self::Message(t, b) => write!(f, "Message({t:?}, {} bytes)", b.len()),
             Self::Accepted(t, _) => write!(f, "Accepted({t:?})"),
             Self::Closed(t, id) => write!(f, "Closed({t:?}, {id})"),
+            Self::Failed(t, id) => write!(f, "Failed({t:?}, {id})"),
         }
     }
 }
@@ -225,6 +228,9 @@ enum Inbound {
     Message(Target, Bytes),
     Accepted(Target, StreamWriter),
     Closed(Target, u64),
+    /// The connection failed while reading (reset, TLS alert such as a refused client
+    /// certificate): closed, and reported to the core like a failed send.
+    Failed(Target, u64),
 }
 
 impl Driver {
@@ -448,6 +454,12 @@ impl Driver {
                         self.writers.remove(&peer);
                     }
                 }
+                Inbound::Failed(peer, id) => {
+                    if self.writers.get(&peer).is_some_and(|w| w.id == id) {
+                        self.writers.remove(&peer);
+                        core.handle_send_error(now(), peer);
+                    }
+                }
             },
             () = sleep => core.handle_timeout(now()),
         }
@@ -557,7 +569,11 @@ async fn read_stream<R: AsyncRead + Unpin>(
     let mut buf = BytesMut::with_capacity(8192);
     loop {
         match read.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => break,
+            Ok(0) => break,
+            Err(_) => {
+                let _ = tx.send(Inbound::Failed(peer, id)).await;
+                return;
+            }
             Ok(_) => {}
         }
         loop {

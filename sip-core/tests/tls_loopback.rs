@@ -14,7 +14,7 @@
 use std::time::{Duration, Instant};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use telox_sip_core::header::{CSeq, CallId, From, MaxForwards, To};
+use telox_sip_core::header::{CSeq, CallId, Contact, From, MaxForwards, To};
 use telox_sip_core::msg::{Method, Request};
 use telox_sip_core::tokio::{Driver, DriverConfig, TlsConfig, tls};
 use telox_sip_core::transaction::{Target, Transport};
@@ -67,6 +67,19 @@ async fn start_uas(
     mpsc::UnboundedReceiver<Seen>,
     tokio::task::JoinHandle<()>,
 ) {
+    start_uas_with(cert, None).await
+}
+
+/// [`start_uas`], requiring client certificates that chain to `client_roots` when given
+/// (mutual TLS).
+async fn start_uas_with(
+    cert: &Cert,
+    client_roots: Option<Vec<CertificateDer<'static>>>,
+) -> (
+    Uri,
+    mpsc::UnboundedReceiver<Seen>,
+    tokio::task::JoinHandle<()>,
+) {
     let dir = std::env::temp_dir().join(format!("telox-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
@@ -75,7 +88,12 @@ async fn start_uas(
     let chain = tls::load_certs(&cert_path).unwrap();
     let key = tls::load_private_key(&key_path).unwrap();
     assert_eq!(chain, vec![cert.der.clone()]);
-    let server = tls::server_config(chain, key).unwrap();
+    let server = match client_roots {
+        Some(roots) => {
+            tls::server_config_mutual(chain, key, tls::root_store(roots).unwrap()).unwrap()
+        }
+        None => tls::server_config(chain, key).unwrap(),
+    };
 
     let mut config = DriverConfig::new("127.0.0.1:0".parse().unwrap());
     config.tls = Some(TlsConfig::new(
@@ -142,7 +160,21 @@ fn top_via_is_tls(request: &Request) -> bool {
 
 /// A TLS client driver (no listener) trusting `roots`, and a UA whose Via says TLS.
 async fn start_uac(roots: Vec<CertificateDer<'static>>) -> (Driver, UserAgent) {
-    let client = tls::client_config(tls::root_store(roots).unwrap()).unwrap();
+    start_uac_with(roots, None).await
+}
+
+/// [`start_uac`], presenting `client_cert` when given (mutual TLS).
+async fn start_uac_with(
+    roots: Vec<CertificateDer<'static>>,
+    client_cert: Option<&Cert>,
+) -> (Driver, UserAgent) {
+    let roots = tls::root_store(roots).unwrap();
+    let client = match client_cert {
+        Some(c) => {
+            tls::client_config_with_cert(roots, vec![c.der.clone()], c.key.clone_key()).unwrap()
+        }
+        None => tls::client_config(roots).unwrap(),
+    };
     let mut config = DriverConfig::new("127.0.0.1:0".parse().unwrap());
     config.tls = Some(TlsConfig::new(None, None, Some(client)));
     let driver = Driver::bind(config).await.unwrap();
@@ -322,6 +354,87 @@ async fn untrusted_server_certificate_is_a_transport_error() {
     assert!(clock() - started < Duration::from_secs(5));
     assert_eq!(driver.connection_count(), 0);
     assert!(rx.try_recv().is_err(), "the UAS saw no request");
+    task.abort();
+}
+
+/// OPTIONS from the UAC; returns the status and whether a response arrived.
+async fn options_status(driver: &mut Driver, ua: &mut UserAgent, to: &Uri) -> (u16, bool) {
+    let target = driver.resolve(to).await.unwrap();
+    let request = options(ua, to);
+    let sent = ua.send_request(clock(), request, target).unwrap();
+    until(driver, ua, |e| match e {
+        UaEvent::Response {
+            key,
+            status,
+            response,
+            ..
+        } if key == sent => Some((status, response.is_some())),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test]
+async fn mutual_tls_needs_the_client_certificate_and_contacts_are_sips() {
+    let server_cert = self_signed();
+    let client_cert = self_signed();
+    let (uas_uri, mut rx, task) =
+        start_uas_with(&server_cert, Some(vec![client_cert.der.clone()])).await;
+
+    // With the client certificate: OPTIONS and a call go through.
+    let (mut driver, mut ua) =
+        start_uac_with(vec![server_cert.der.clone()], Some(&client_cert)).await;
+    // RFC 3261 §8.1.1.8: a UA on TLS puts a SIPS URI in its Contact.
+    let contact = ua.contact_uri().unwrap();
+    assert_eq!(contact.scheme_str(), "sips");
+    assert!(contact.param("transport").is_none(), "{contact:?}");
+    assert_eq!(
+        options_status(&mut driver, &mut ua, &uas_uri).await,
+        (200, true)
+    );
+    assert!(matches!(
+        seen(&mut rx).await,
+        Seen::Options { via_tls: true }
+    ));
+    let target = driver.resolve(&uas_uri).await.unwrap();
+    let me: Uri = "sips:uac@127.0.0.1".parse().unwrap();
+    let leg = ua
+        .invite(clock(), me, uas_uri.clone(), uas_uri.clone(), target, None)
+        .unwrap();
+    let peer_contact = until(&mut driver, &mut ua, |e| match e {
+        UaEvent::Answered { leg: l, response } if l == leg => {
+            Some(response.header::<Contact>().unwrap().unwrap())
+        }
+        UaEvent::Failed { status, .. } => panic!("call failed with {status}"),
+        _ => None,
+    })
+    .await;
+    assert_eq!(peer_contact.uri().unwrap().scheme_str(), "sips");
+    // The dialog's remote target is the UAS's sips: Contact.
+    assert_eq!(ua.dialog(leg).unwrap().remote_target().scheme_str(), "sips");
+    assert!(matches!(
+        seen(&mut rx).await,
+        Seen::Incoming {
+            via_tls: true,
+            sips: true
+        }
+    ));
+
+    // Without a client certificate the server refuses the handshake: the request fails
+    // at once with a transport error, and the UAS sees nothing.
+    let (mut bare_driver, mut bare_ua) = start_uac(vec![server_cert.der.clone()]).await;
+    let started = clock();
+    assert_eq!(
+        options_status(&mut bare_driver, &mut bare_ua, &uas_uri).await,
+        (408, false)
+    );
+    assert!(clock() - started < Duration::from_secs(5));
+    assert_eq!(bare_driver.connection_count(), 0);
+    assert!(matches!(seen(&mut rx).await, Seen::Confirmed));
+    assert!(
+        rx.try_recv().is_err(),
+        "the UAS saw no request without a certificate"
+    );
     task.abort();
 }
 

@@ -10,12 +10,16 @@
 //! let client = tls::client_config(tls::root_store(chain)?)?;
 //! # Ok(()) }
 //! ```
+//!
+//! Mutual TLS: [`server_config_mutual`] requires a client certificate that chains to the
+//! given roots; [`client_config_with_cert`] presents one.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
 /// Why TLS material could not be loaded or configured.
@@ -33,6 +37,9 @@ pub enum TlsError {
     /// rustls refused the material (bad key, no supported protocol).
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
+    /// The client-certificate verifier could not be built (e.g. an empty root store).
+    #[error("client certificate verifier: {0}")]
+    Verifier(String),
 }
 
 fn pem_error(path: &Path, reason: impl ToString) -> TlsError {
@@ -89,6 +96,28 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
+/// A server configuration presenting `chain` with `key` that requires every client to
+/// present a certificate chaining to `client_roots` (mutual TLS); a client without one, or
+/// with an untrusted one, fails the handshake.
+///
+/// # Errors
+/// [`TlsError::Verifier`] for an empty or unusable root store, [`TlsError::Rustls`] when the
+/// key does not suit the certificate.
+pub fn server_config_mutual(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    client_roots: RootCertStore,
+) -> Result<Arc<ServerConfig>, TlsError> {
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(client_roots), provider())
+        .build()
+        .map_err(|e| TlsError::Verifier(e.to_string()))?;
+    let config = ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(chain, key)?;
+    Ok(Arc::new(config))
+}
+
 /// A root store trusting `certs` (for a private CA or a self-signed peer).
 ///
 /// # Errors
@@ -114,5 +143,22 @@ pub fn client_config(roots: RootCertStore) -> Result<Arc<ClientConfig>, TlsError
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// Like [`client_config`], presenting the client certificate `chain` (leaf first) with
+/// `key` to servers that ask for one (mutual TLS).
+///
+/// # Errors
+/// [`TlsError::Rustls`] when the key does not suit the certificate or is unsupported.
+pub fn client_config_with_cert(
+    roots: RootCertStore,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)?;
     Ok(Arc::new(config))
 }

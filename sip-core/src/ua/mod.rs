@@ -491,20 +491,23 @@ impl UserAgent {
         Ok(())
     }
 
-    /// Our Contact URI.
+    /// Our Contact URI: `sip:user@host:port` on UDP, `;transport=tcp` on TCP, a `sips:` URI
+    /// on TLS (RFC 3261 §8.1.1.8: a request to a SIPS URI "MUST" carry a SIPS Contact; RFC
+    /// 5630 deprecates `transport=tls`), and `;transport=ws` on WebSocket, with `sips:` for
+    /// secure WebSocket (RFC 7118 §5).
     ///
     /// # Errors
     /// [`UaError::BadUri`] when the configured user cannot form a URI.
     pub fn contact_uri(&self) -> Result<Uri, UaError> {
         let host = host_of(self.config.local_addr);
         let port = self.config.local_addr.port();
+        let user = &self.config.user;
         let s = match self.config.transport {
-            Transport::Udp => format!("sip:{}@{host}:{port}", self.config.user),
-            t => format!(
-                "sip:{}@{host}:{port};transport={}",
-                self.config.user,
-                t.as_via_str().to_ascii_lowercase()
-            ),
+            Transport::Udp => format!("sip:{user}@{host}:{port}"),
+            Transport::Tcp => format!("sip:{user}@{host}:{port};transport=tcp"),
+            Transport::Tls => format!("sips:{user}@{host}:{port}"),
+            Transport::Ws => format!("sip:{user}@{host}:{port};transport=ws"),
+            Transport::Wss => format!("sips:{user}@{host}:{port};transport=ws"),
         };
         s.parse().map_err(|_| UaError::BadUri)
     }
