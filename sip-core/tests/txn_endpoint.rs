@@ -578,3 +578,45 @@ fn large_udp_request_goes_over_tcp_with_via_changed() {
     .unwrap();
     assert_eq!(drain(&mut b).0[0].transport, Transport::Udp);
 }
+
+/// Server keys compare the sent-by host case-insensitively and the branch exactly (RFC 3261
+/// §17.2.3), for branches short enough to be stored inline in the key and for long ones.
+#[test]
+fn server_matching_host_case_and_long_branches() {
+    let t0 = origin();
+    let long = format!("z9hG4bK{}", "x".repeat(120));
+    for branch in ["z9hG4bK-short", long.as_str()] {
+        let mut b = Transactions::new(TransactionConfig::default());
+        let text = |host: &str, branch: &str| {
+            format!(
+                "OPTIONS sip:bob@127.0.0.1:5062 SIP/2.0\r\n\
+                 Via: SIP/2.0/UDP {host}:5061;branch={branch}\r\n\
+                 From: <sip:alice@127.0.0.1>;tag=a1\r\n\
+                 To: <sip:bob@127.0.0.1>\r\n\
+                 Call-ID: case@127.0.0.1\r\n\
+                 CSeq: 1 OPTIONS\r\n\
+                 Content-Length: 0\r\n\r\n"
+            )
+        };
+        let from = target(A, Transport::Udp);
+        assert!(b.handle_datagram(t0, from, Bytes::from(text("Alice.Example.COM", branch))));
+        let (_, ev) = drain(&mut b);
+        let key = server_key(&ev);
+        assert_eq!(key.branch(), branch);
+        assert_eq!(b.len(), 1);
+        // The retransmission with the host in another case matches the same transaction:
+        // no new event, no new transaction.
+        assert!(b.handle_datagram(t0, from, Bytes::from(text("alice.example.com", branch))));
+        let (_, ev) = drain(&mut b);
+        assert!(ev.is_empty(), "{ev:?}");
+        assert_eq!(b.len(), 1);
+        // A branch differing in case is another transaction (branches compare exactly);
+        // it carries the same From tag, Call-ID and CSeq, so it is a merged request (482).
+        let upper = branch.replace('x', "X").replace("short", "SHORT");
+        assert!(b.handle_datagram(t0, from, Bytes::from(text("alice.example.com", &upper))));
+        let (tx, ev) = drain(&mut b);
+        assert!(ev.is_empty(), "{ev:?}");
+        assert_eq!(first_line(&tx[0]), "SIP/2.0 482 Loop Detected");
+        assert_eq!(b.state(&key), Some(State::Trying));
+    }
+}

@@ -76,13 +76,88 @@ pub struct Transmit {
 }
 
 /// Identifies one transaction (RFC 3261 §17.1.3 for clients, §17.2.3 for servers).
-#[derive(Clone, Debug, Eq, Hash, PartialEq)]
+///
+/// Holds copies of the branch and the (lower-cased) sent-by host, inline when they are short
+/// as branches and hosts usually are, so making, cloning and dropping a key does not touch the
+/// allocator and a key does not keep a message buffer alive.
+#[derive(Clone, Eq, Hash, PartialEq)]
 pub struct TransactionKey {
     server: bool,
-    branch: Box<str>,
     method: KeyMethod,
-    /// The sent-by of the top Via (server side only; empty for clients).
-    sent_by: Box<str>,
+    /// The sent-by port of the top Via (server side only).
+    port: Option<u16>,
+    /// Where the branch ends in `text`.
+    branch_len: u16,
+    /// The branch followed by the lower-cased sent-by host (server side only).
+    text: KeyText,
+}
+
+/// Bytes that fit most branch + host pairs: the key is then 88 bytes with no allocation.
+const INLINE_KEY: usize = 46;
+
+/// Short text stored inline, longer text on the heap. Only ever built from `&str` pieces that
+/// are ASCII-lower-cased at most, so it is always UTF-8.
+#[derive(Clone)]
+enum KeyText {
+    Inline { len: u8, buf: [u8; INLINE_KEY] },
+    Heap(Box<[u8]>),
+}
+
+impl KeyText {
+    fn new(exact: &str, lower: &str) -> Self {
+        let len = exact.len() + lower.len();
+        if len <= INLINE_KEY {
+            let mut buf = [0; INLINE_KEY];
+            let (a, b) = buf.split_at_mut(exact.len());
+            a.copy_from_slice(exact.as_bytes());
+            if let Some(b) = b.get_mut(..lower.len()) {
+                b.copy_from_slice(lower.as_bytes());
+                b.make_ascii_lowercase();
+            }
+            Self::Inline {
+                len: len as u8,
+                buf,
+            }
+        } else {
+            let mut v = Vec::with_capacity(len);
+            v.extend_from_slice(exact.as_bytes());
+            v.extend(lower.bytes().map(|b| b.to_ascii_lowercase()));
+            Self::Heap(v.into_boxed_slice())
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
+            Self::Heap(b) => b,
+        }
+    }
+}
+
+impl PartialEq for KeyText {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for KeyText {}
+
+impl std::hash::Hash for KeyText {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(self.as_bytes());
+    }
+}
+
+impl std::fmt::Debug for TransactionKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransactionKey")
+            .field("server", &self.server)
+            .field("branch", &self.branch())
+            .field("method", &self.method)
+            .field("sent_by", &self.sent_by_host())
+            .field("port", &self.port)
+            .finish()
+    }
 }
 
 impl TransactionKey {
@@ -94,29 +169,49 @@ impl TransactionKey {
     /// The branch (for an RFC 2543 request without the magic cookie, a digest of the
     /// fallback matching fields, prefixed `2543:`).
     pub fn branch(&self) -> &str {
-        &self.branch
+        let bytes = self.text.as_bytes();
+        std::str::from_utf8(
+            bytes
+                .get(..usize::from(self.branch_len))
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default()
     }
 
-    pub(crate) fn for_request(server: bool, facts: &RequestFacts) -> Self {
-        Self {
+    fn sent_by_host(&self) -> &str {
+        let bytes = self.text.as_bytes();
+        std::str::from_utf8(
+            bytes
+                .get(usize::from(self.branch_len)..)
+                .unwrap_or_default(),
+        )
+        .unwrap_or_default()
+    }
+
+    /// The key of a request; `None` for a branch above 64 KiB (no such request parses).
+    pub(crate) fn for_request(server: bool, facts: &RequestFacts<'_>) -> Option<Self> {
+        let (host, port) = if server {
+            (facts.sent_by_host, facts.sent_by_port)
+        } else {
+            ("", None)
+        };
+        Some(Self {
             server,
-            branch: facts.branch.clone().into_boxed_str(),
             method: facts.key_method.clone(),
-            sent_by: if server {
-                facts.sent_by.clone().into_boxed_str()
-            } else {
-                Box::from("")
-            },
-        }
+            port,
+            branch_len: u16::try_from(facts.branch.len()).ok()?,
+            text: KeyText::new(&facts.branch, host),
+        })
     }
 
-    pub(crate) fn client(branch: &str, method: KeyMethod) -> Self {
-        Self {
+    pub(crate) fn client(branch: &str, method: KeyMethod) -> Option<Self> {
+        Some(Self {
             server: false,
-            branch: Box::from(branch),
             method,
-            sent_by: Box::from(""),
-        }
+            port: None,
+            branch_len: u16::try_from(branch.len()).ok()?,
+            text: KeyText::new(branch, ""),
+        })
     }
 
     fn with_method(&self, method: KeyMethod) -> Self {
@@ -378,7 +473,13 @@ impl Transactions {
         if !facts.rfc3261 {
             return Err(TransactionError::MissingBranch);
         }
-        let key = TransactionKey::for_request(false, &facts);
+        let key =
+            TransactionKey::for_request(false, &facts).ok_or(TransactionError::MissingBranch)?;
+        let kind = if facts.key_method == KeyMethod::Invite {
+            Kind::InviteClient
+        } else {
+            Kind::NonInviteClient
+        };
         if self.index.contains_key(&key) {
             return Err(TransactionError::Duplicate);
         }
@@ -387,11 +488,6 @@ impl Transactions {
                 limit: self.config.max_transactions,
             });
         }
-        let kind = if facts.key_method == KeyMethod::Invite {
-            Kind::InviteClient
-        } else {
-            Kind::NonInviteClient
-        };
         let (machine, out) = Machine::new_client(
             kind,
             now,
@@ -554,9 +650,17 @@ impl Transactions {
             }
             return;
         };
-        let request = wire::stamp_via(request, &facts, from.addr);
-        let key = TransactionKey::for_request(true, &facts);
+        let Some(key) = TransactionKey::for_request(true, &facts) else {
+            return;
+        };
+        let stamp = wire::needs_stamp(&facts, from.addr);
         if let Some(&slot) = self.index.get(&key) {
+            drop(facts);
+            let request = if stamp {
+                wire::stamp_via(request, from.addr)
+            } else {
+                request
+            };
             let is_ack = *request.method() == Method::Ack;
             let timers = self.config.timers;
             let Some(entry) = self.slot_entry_mut(slot) else {
@@ -567,11 +671,18 @@ impl Transactions {
             } else {
                 entry.machine.on_request_retransmit()
             };
-            self.apply(now, slot, out, Some(request_event(&key, request, from)));
+            let event = out.to_tu.then(|| request_event(&key, request, from));
+            self.apply(now, slot, out, event);
             return;
         }
         match request.method() {
             Method::Ack => {
+                drop(facts);
+                let request = if stamp {
+                    wire::stamp_via(request, from.addr)
+                } else {
+                    request
+                };
                 self.events.push_back(TransactionEvent::Ack {
                     key: None,
                     request,
@@ -599,8 +710,8 @@ impl Transactions {
             .then(|| {
                 use std::hash::BuildHasher as _;
                 self.merge_hasher.hash_one((
-                    facts.from_tag.as_deref().unwrap_or(""),
-                    facts.call_id.as_str(),
+                    facts.from_tag.unwrap_or(""),
+                    facts.call_id,
                     facts.cseq,
                     &facts.key_method,
                 ))
@@ -618,8 +729,7 @@ impl Transactions {
         } else {
             Kind::NonInviteServer
         };
-        let (machine, out) =
-            Machine::new_server(kind, now, &self.config.timers, from.transport.is_reliable());
+        let is_cancel = facts.key_method == KeyMethod::Cancel;
         // RFC 3261 §18.2.2: on a reliable transport the response goes back over the
         // connection the request came on, whatever the Via says (no rport needed).
         let addr = if from.transport.is_reliable() {
@@ -627,6 +737,14 @@ impl Transactions {
         } else {
             wire::response_destination(&facts, from.addr)
         };
+        drop(facts);
+        let request = if stamp {
+            wire::stamp_via(request, from.addr)
+        } else {
+            request
+        };
+        let (machine, out) =
+            Machine::new_server(kind, now, &self.config.timers, from.transport.is_reliable());
         let peer = Target {
             transport: from.transport,
             addr,
@@ -644,7 +762,7 @@ impl Transactions {
         if let Some(mk) = merge_key {
             self.merge.insert(mk, slot);
         }
-        let event = if facts.key_method == KeyMethod::Cancel {
+        let event = if is_cancel {
             // RFC 3261 §9.2: the CANCEL matches the INVITE server transaction with the same
             // branch and sent-by (the §17.2.3 rules with the method INVITE).
             let invite_key = key.with_method(KeyMethod::Invite);

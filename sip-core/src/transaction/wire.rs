@@ -2,6 +2,7 @@
 //! §17.1.3 / §17.2.3, the ACK of §17.1.1.3, the responses it sends by itself (100 Trying,
 //! 400, 482, 503 per §8.2.6) and the `received`/`rport` stamp of §18.2.1 / RFC 3581.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 
@@ -30,65 +31,72 @@ impl KeyMethod {
     }
 }
 
-/// The facts of a request the transaction layer needs.
+/// The facts of a request the transaction layer needs, borrowed from the parsed message
+/// (nothing is copied until a transaction keeps its key).
 #[derive(Clone, Debug)]
-pub(crate) struct RequestFacts {
-    /// The branch, or the RFC 2543 fallback key.
-    pub(crate) branch: String,
+pub(crate) struct RequestFacts<'a> {
+    /// The branch, or the RFC 2543 fallback key (the only case that allocates).
+    pub(crate) branch: Cow<'a, str>,
     pub(crate) rfc3261: bool,
     pub(crate) key_method: KeyMethod,
-    /// `host:port` of the top Via.
-    pub(crate) sent_by: String,
     pub(crate) sent_by_port: Option<u16>,
     /// The sent-by host as written.
-    pub(crate) sent_by_host: String,
+    pub(crate) sent_by_host: &'a str,
     pub(crate) rport: bool,
-    pub(crate) call_id: String,
+    pub(crate) call_id: &'a str,
     pub(crate) cseq: u32,
-    pub(crate) from_tag: Option<String>,
-    pub(crate) to_tag: Option<String>,
+    pub(crate) from_tag: Option<&'a str>,
+    pub(crate) to_tag: Option<&'a str>,
 }
 
 /// The matching facts of a request; `None` when it lacks a parseable top Via, CSeq,
 /// Call-ID or From (such a request cannot be handled by a transaction).
-pub(crate) fn request_facts(request: &Request) -> Option<RequestFacts> {
-    let headers = request.headers();
-    let (cseq, _) = cseq(headers.named(HeaderName::CSeq).next()?.value)?;
-    let call_id = headers
-        .named(HeaderName::CallId)
-        .next()?
-        .value_str()?
-        .to_owned();
-    let from_tag = tag_of(headers.named(HeaderName::From).next()?.value_str()?);
-    let to_tag = headers
-        .named(HeaderName::To)
-        .next()
-        .and_then(|h| tag_of(h.value_str()?));
-    let via = top_via(request)?;
+pub(crate) fn request_facts(request: &Request) -> Option<RequestFacts<'_>> {
+    let mut cseq_line = None;
+    let mut call_id = None;
+    let mut from = None;
+    let mut to = None;
+    let mut via = None;
+    // One pass over the header index instead of one search per header.
+    for h in request.headers().iter() {
+        let slot = match h.header_name() {
+            Some(HeaderName::CSeq) => &mut cseq_line,
+            Some(HeaderName::CallId) => &mut call_id,
+            Some(HeaderName::From) => &mut from,
+            Some(HeaderName::To) => &mut to,
+            Some(HeaderName::Via) => &mut via,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some(h.value);
+        }
+    }
+    let (cseq, _) = cseq(cseq_line?)?;
+    let call_id = std::str::from_utf8(call_id?).ok()?;
+    let from_tag = tag_of(std::str::from_utf8(from?).ok()?);
+    let to_tag = to
+        .and_then(|v| std::str::from_utf8(v).ok())
+        .and_then(tag_of);
+    let via = first_via(via?)?;
     let rfc3261 = via.branch.is_some_and(|b| b.starts_with("z9hG4bK"));
-    let sent_by = match via.port {
-        Some(p) => format!("{}:{p}", via.host.to_ascii_lowercase()),
-        None => via.host.to_ascii_lowercase(),
-    };
     let branch = match via.branch {
-        Some(b) if rfc3261 => b.to_owned(),
+        Some(b) if rfc3261 => Cow::Borrowed(b),
         // RFC 3261 §17.2.3: without the magic cookie, match on Request-URI, From tag,
         // Call-ID, CSeq number and top Via (the To tag is left out so the ACK of a
         // non-2xx, which carries the response's To tag, still matches its INVITE).
-        _ => format!(
+        _ => Cow::Owned(format!(
             "2543:{}|{}|{call_id}|{cseq}|{}",
             request.uri_str(),
-            from_tag.as_deref().unwrap_or(""),
+            from_tag.unwrap_or(""),
             via.raw
-        ),
+        )),
     };
     Some(RequestFacts {
         branch,
         rfc3261,
         key_method: KeyMethod::of(request.method()),
-        sent_by,
         sent_by_port: via.port,
-        sent_by_host: via.host.to_owned(),
+        sent_by_host: via.host,
         rport: via.rport,
         call_id,
         cseq,
@@ -109,9 +117,8 @@ pub(crate) struct ViaFacts<'a> {
 /// Scans the first value of the first Via line: `SIP / 2.0 / transport sent-by *(;param)`
 /// (RFC 3261 §20.42). Returns `None` for anything it does not recognise; callers then treat
 /// the request as unmatchable.
-fn top_via(request: &Request) -> Option<ViaFacts<'_>> {
-    let line = request.headers().named(HeaderName::Via).next()?;
-    let first = header::split_list(line.value).next()?.ok()?;
+fn first_via(line: &[u8]) -> Option<ViaFacts<'_>> {
+    let first = header::split_list(line).next()?.ok()?;
     let raw = std::str::from_utf8(first).ok()?;
     scan_via(raw)
 }
@@ -167,7 +174,7 @@ pub(crate) fn scan_via(raw: &str) -> Option<ViaFacts<'_>> {
 
 /// The `tag` parameter of a From/To value (RFC 3261 §20.20: header parameters follow the
 /// `>` of a name-addr, or the URI of an addr-spec, which then cannot carry URI parameters).
-pub(crate) fn tag_of(value: &str) -> Option<String> {
+pub(crate) fn tag_of(value: &str) -> Option<&str> {
     let mut in_quote = false;
     let mut escaped = false;
     let mut params_at = None;
@@ -198,27 +205,34 @@ pub(crate) fn tag_of(value: &str) -> Option<String> {
     let params = &value[params_at?..];
     params.split(';').find_map(|p| {
         let (n, v) = p.split_once('=')?;
-        n.trim()
-            .eq_ignore_ascii_case("tag")
-            .then(|| v.trim().to_owned())
+        n.trim().eq_ignore_ascii_case("tag").then(|| v.trim())
     })
 }
 
 /// The client transaction key of a response (RFC 3261 §17.1.3): top Via branch and CSeq
 /// method.
 pub(crate) fn response_key(response: &Response) -> Option<TransactionKey> {
-    let via = response.header::<Via>()?.ok()?;
-    let (_, method) = cseq(response.headers().named(HeaderName::CSeq).next()?.value)?;
-    Some(TransactionKey::client(
-        via.branch()?,
-        KeyMethod::of(&method),
-    ))
+    let mut cseq_line = None;
+    let mut via = None;
+    for h in response.headers().iter() {
+        let slot = match h.header_name() {
+            Some(HeaderName::CSeq) => &mut cseq_line,
+            Some(HeaderName::Via) => &mut via,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some(h.value);
+        }
+    }
+    let via = first_via(via?)?;
+    let (_, method) = cseq(cseq_line?)?;
+    TransactionKey::client(via.branch?, KeyMethod::of(&method))
 }
 
 /// Where responses of a server transaction go (RFC 3261 §18.2.2, RFC 3581 §4): the source
 /// address when `rport` was asked for (or on a connection), else the source IP (the
 /// `received` address) with the sent-by port, 5060 by default.
-pub(crate) fn response_destination(facts: &RequestFacts, source: SocketAddr) -> SocketAddr {
+pub(crate) fn response_destination(facts: &RequestFacts<'_>, source: SocketAddr) -> SocketAddr {
     if facts.rport {
         source
     } else {
@@ -226,18 +240,20 @@ pub(crate) fn response_destination(facts: &RequestFacts, source: SocketAddr) -> 
     }
 }
 
-/// Adds `received` (when the sent-by host is not the source IP) and fills `rport` (when
-/// requested) in the top Via (RFC 3261 §18.2.1, RFC 3581 §4). Returns the request unchanged
-/// when nothing needs stamping or the rewrite fails.
-pub(crate) fn stamp_via(request: Request, facts: &RequestFacts, source: SocketAddr) -> Request {
+/// Whether the top Via needs `received` or `rport` stamped (RFC 3261 §18.2.1, RFC 3581
+/// §4): the common case (no `rport`, sent-by is the source IP) needs nothing.
+pub(crate) fn needs_stamp(facts: &RequestFacts<'_>, source: SocketAddr) -> bool {
     let host = facts
         .sent_by_host
         .trim_start_matches('[')
         .trim_end_matches(']');
-    if !facts.rport && host.parse::<IpAddr>().is_ok_and(|ip| ip == source.ip()) {
-        // The common case: nothing to stamp, no typed parse.
-        return request;
-    }
+    facts.rport || !host.parse::<IpAddr>().is_ok_and(|ip| ip == source.ip())
+}
+
+/// Adds `received` (when the sent-by host is not the source IP) and fills `rport` (when
+/// requested) in the top Via (RFC 3261 §18.2.1, RFC 3581 §4). Returns the request unchanged
+/// when nothing needs stamping or the rewrite fails.
+pub(crate) fn stamp_via(request: Request, source: SocketAddr) -> Request {
     let Some(Ok(mut via)) = request.header::<Via>() else {
         return request;
     };
@@ -447,16 +463,10 @@ mod tests {
 
     #[test]
     fn finds_tags_outside_uris_and_quotes() {
-        assert_eq!(
-            tag_of("<sip:a@b;tag=uri-param>;tag=hdr").as_deref(),
-            Some("hdr")
-        );
-        assert_eq!(
-            tag_of("\"x;tag=no <y>\" <sip:a@b>;TAG=ok").as_deref(),
-            Some("ok")
-        );
-        assert_eq!(tag_of("sip:a@b;tag=t1").as_deref(), Some("t1"));
-        assert_eq!(tag_of("<sip:a@b>").as_deref(), None);
-        assert_eq!(tag_of("<sip:a@b").as_deref(), None);
+        assert_eq!(tag_of("<sip:a@b;tag=uri-param>;tag=hdr"), Some("hdr"));
+        assert_eq!(tag_of("\"x;tag=no <y>\" <sip:a@b>;TAG=ok"), Some("ok"));
+        assert_eq!(tag_of("sip:a@b;tag=t1"), Some("t1"));
+        assert_eq!(tag_of("<sip:a@b>"), None);
+        assert_eq!(tag_of("<sip:a@b"), None);
     }
 }
