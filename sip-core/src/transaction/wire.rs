@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::endpoint::TransactionKey;
 use crate::header::{self, HeaderName, Via};
-use crate::msg::{Message, Method, Request, Response};
+use crate::msg::{Headers, Message, Method, Request, Response};
 
 /// The method part of a transaction key: ACK matches the INVITE (RFC 3261 §17.2.3), CANCEL
 /// is a transaction of its own.
@@ -52,25 +52,17 @@ pub(crate) struct RequestFacts<'a> {
 /// The matching facts of a request; `None` when it lacks a parseable top Via, CSeq,
 /// Call-ID or From (such a request cannot be handled by a transaction).
 pub(crate) fn request_facts(request: &Request) -> Option<RequestFacts<'_>> {
-    let mut cseq_line = None;
-    let mut call_id = None;
-    let mut from = None;
-    let mut to = None;
-    let mut via = None;
     // One pass over the header index instead of one search per header.
-    for h in request.headers().iter() {
-        let slot = match h.header_name() {
-            Some(HeaderName::CSeq) => &mut cseq_line,
-            Some(HeaderName::CallId) => &mut call_id,
-            Some(HeaderName::From) => &mut from,
-            Some(HeaderName::To) => &mut to,
-            Some(HeaderName::Via) => &mut via,
-            _ => continue,
-        };
-        if slot.is_none() {
-            *slot = Some(h.value);
-        }
-    }
+    let [cseq_line, call_id, from, to, via] = first_values(
+        request.headers(),
+        [
+            HeaderName::CSeq,
+            HeaderName::CallId,
+            HeaderName::From,
+            HeaderName::To,
+            HeaderName::Via,
+        ],
+    );
     let (cseq, _) = cseq(cseq_line?)?;
     let call_id = std::str::from_utf8(call_id?).ok()?;
     let from_tag = tag_of(std::str::from_utf8(from?).ok()?);
@@ -103,6 +95,22 @@ pub(crate) fn request_facts(request: &Request) -> Option<RequestFacts<'_>> {
         from_tag,
         to_tag,
     })
+}
+
+/// The value of the first line of each of `names`, in one pass over the header index.
+fn first_values<const N: usize>(headers: &Headers, names: [HeaderName; N]) -> [Option<&[u8]>; N] {
+    let mut found = [None; N];
+    for h in headers.iter() {
+        let Some(name) = h.header_name() else {
+            continue;
+        };
+        if let Some(i) = names.iter().position(|&n| n == name)
+            && let Some(slot @ None) = found.get_mut(i)
+        {
+            *slot = Some(h.value);
+        }
+    }
+    found
 }
 
 /// The parts of the top Via the transaction layer needs, read without allocating.
@@ -212,18 +220,7 @@ pub(crate) fn tag_of(value: &str) -> Option<&str> {
 /// The client transaction key of a response (RFC 3261 §17.1.3): top Via branch and CSeq
 /// method.
 pub(crate) fn response_key(response: &Response) -> Option<TransactionKey> {
-    let mut cseq_line = None;
-    let mut via = None;
-    for h in response.headers().iter() {
-        let slot = match h.header_name() {
-            Some(HeaderName::CSeq) => &mut cseq_line,
-            Some(HeaderName::Via) => &mut via,
-            _ => continue,
-        };
-        if slot.is_none() {
-            *slot = Some(h.value);
-        }
-    }
+    let [cseq_line, via] = first_values(response.headers(), [HeaderName::CSeq, HeaderName::Via]);
     let via = first_via(via?)?;
     let (_, method) = cseq(cseq_line?)?;
     TransactionKey::client(via.branch?, KeyMethod::of(&method))
