@@ -3,12 +3,6 @@
 
 use std::fmt::Write as _;
 
-use nom::Parser;
-use nom::bytes::complete::take_while1;
-use nom::character::complete::{char as ch, u8 as dec_u8, u16 as dec_u16, u32 as dec_u32};
-use nom::combinator::{all_consuming, opt};
-use nom::sequence::preceded;
-
 use crate::error::AttributeError;
 use crate::model::{Attribute, Text};
 use crate::sdes::Crypto;
@@ -138,24 +132,81 @@ impl Rtpmap {
     }
 }
 
-type NomResult<'a, T> = nom::IResult<&'a str, T>;
+/// `<pt> <name>/<rate>[/<channels>]`, every number plain decimal digits.
+fn rtpmap_grammar(value: &str) -> Option<(u8, &str, u32, Option<u16>)> {
+    let (pt, rest) = split_byte(value, b' ')?;
+    let (enc, numbers) = split_byte(rest, b'/')?;
+    if enc.is_empty() || enc.as_bytes().contains(&b' ') {
+        return None;
+    }
+    let (clock, channels) = match split_byte(numbers, b'/') {
+        Some((clock, ch)) => (clock, Some(decimal(ch)?)),
+        None => (numbers, None),
+    };
+    Some((decimal(pt)?, enc, decimal(clock)?, channels))
+}
 
-fn rtpmap_grammar(i: &str) -> NomResult<'_, (u8, &str, u32, Option<u16>)> {
-    (
-        dec_u8,
-        preceded(ch(' '), take_while1(|c: char| c != '/' && c != ' ')),
-        preceded(ch('/'), dec_u32),
-        opt(preceded(ch('/'), dec_u16)),
-    )
-        .parse(i)
+/// `s` split at the first `sep` (which belongs to neither side).
+pub(crate) fn split_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
+    let i = s.bytes().position(|b| b == sep)?;
+    Some((s.get(..i)?, s.get(i + 1..)?))
+}
+
+/// The pieces of `s` between `sep` bytes, like `str::split` with an ASCII char but without
+/// the substring searcher's set-up cost, which dominates on the short fields of SDP.
+pub(crate) fn split_on(s: &str, sep: u8) -> SplitOn<'_> {
+    SplitOn { rest: Some(s), sep }
+}
+
+/// Iterator of [`split_on`].
+pub(crate) struct SplitOn<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Iterator for SplitOn<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        match split_byte(rest, self.sep) {
+            Some((piece, tail)) => {
+                self.rest = Some(tail);
+                Some(piece)
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
+/// Whether `s` contains the ASCII byte `b`.
+pub(crate) fn has_byte(s: &str, b: u8) -> bool {
+    s.bytes().any(|c| c == b)
+}
+
+/// One or more decimal digits (no sign, leading zeros allowed) that fit `T`.
+pub(crate) fn decimal<T: TryFrom<u64>>(s: &str) -> Option<T> {
+    if s.is_empty() {
+        return None;
+    }
+    let mut n = 0u64;
+    for b in s.bytes() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+    }
+    T::try_from(n).ok()
 }
 
 /// Zero-allocation rtpmap fields: payload type, encoding, clock rate, channels.
 pub(crate) fn rtpmap_fields(value: &str) -> Result<(u8, &str, u32, Option<u16>), AttributeError> {
     let bad = |field| AttributeError::new("rtpmap", field);
-    let (_, (pt, enc, clock, channels)) = all_consuming(rtpmap_grammar)
-        .parse(value)
-        .map_err(|_| bad("<pt> <name>/<rate>[/<ch>]"))?;
+    let (pt, enc, clock, channels) =
+        rtpmap_grammar(value).ok_or(bad("<pt> <name>/<rate>[/<ch>]"))?;
     if pt > 127 {
         return Err(bad("payload type"));
     }
@@ -208,7 +259,7 @@ impl Fmtp {
 }
 
 pub(crate) fn fmtp_fields(value: &str) -> Result<(&str, &str), AttributeError> {
-    match value.split_once(' ') {
+    match split_byte(value, b' ') {
         Some((f, p)) if !f.is_empty() => Ok((f, p)),
         _ => Err(AttributeError::new("fmtp", "<format> <parameters>")),
     }
@@ -252,7 +303,7 @@ impl Rtcp {
 
     fn check(value: &str) -> Result<(u16, Option<&str>), AttributeError> {
         let bad = |f| AttributeError::new("rtcp", f);
-        let mut it = value.split(' ');
+        let mut it = split_on(value, b' ');
         let port = it.next().and_then(|p| p.parse().ok()).ok_or(bad("port"))?;
         let address = match (it.next(), it.next(), it.next(), it.next()) {
             (None, ..) => None,
@@ -294,9 +345,9 @@ impl SsrcAttribute {
 
     fn check(value: &str) -> Result<(u32, &str, Option<&str>), AttributeError> {
         let bad = |f| AttributeError::new("ssrc", f);
-        let (ssrc, rest) = value.split_once(' ').ok_or(bad("<ssrc> <attribute>"))?;
+        let (ssrc, rest) = split_byte(value, b' ').ok_or(bad("<ssrc> <attribute>"))?;
         let ssrc = ssrc.parse().map_err(|_| bad("ssrc"))?;
-        let (attribute, value) = match rest.split_once(':') {
+        let (attribute, value) = match split_byte(rest, b':') {
             Some((a, v)) => (a, Some(v)),
             None => (rest, None),
         };
@@ -355,8 +406,8 @@ impl Fingerprint {
     }
 
     fn check(value: &str) -> Result<(&str, &str), AttributeError> {
-        match value.split_once(' ') {
-            Some((h, v)) if !h.is_empty() && !v.is_empty() && !v.contains(' ') => Ok((h, v)),
+        match split_byte(value, b' ') {
+            Some((h, v)) if !h.is_empty() && !v.is_empty() && !has_byte(v, b' ') => Ok((h, v)),
             _ => Err(AttributeError::new(
                 "fingerprint",
                 "<hash-func> <fingerprint>",
@@ -397,7 +448,7 @@ impl Setup {
 /// Parses the value of a numeric attribute such as `ptime` or `maxptime`.
 pub(crate) fn millis(name: &'static str, value: &str) -> Result<u32, AttributeError> {
     // Some phones write a fractional ptime ("20.0"); RFC 8866 allows it for ptime.
-    let int = value.split_once('.').map_or(value, |(i, frac)| {
+    let int = split_byte(value, b'.').map_or(value, |(i, frac)| {
         if frac.bytes().all(|b| b.is_ascii_digit()) {
             i
         } else {
@@ -616,5 +667,55 @@ pub(crate) fn text_attr(name: &'static str, value: String) -> Attribute {
     Attribute {
         name: Text::from_static(name),
         value: Some(Text::from(value)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decimal, rtpmap_fields, split_byte};
+
+    #[test]
+    fn decimal_takes_plain_digits_that_fit() {
+        assert_eq!(decimal::<u8>("127"), Some(127));
+        assert_eq!(decimal::<u8>("007"), Some(7));
+        assert_eq!(decimal::<u8>("256"), None);
+        assert_eq!(decimal::<u64>("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(decimal::<u64>("18446744073709551616"), None);
+        for bad in ["", "+1", "-1", "1 ", " 1", "1a", "１"] {
+            assert_eq!(decimal::<u32>(bad), None, "{bad:?}");
+        }
+        assert_eq!(split_byte("a b c", b' '), Some(("a", "b c")));
+        assert_eq!(split_byte("abc", b' '), None);
+    }
+
+    #[test]
+    fn rtpmap_grammar_is_exact() {
+        assert_eq!(
+            rtpmap_fields("111 opus/48000/2").unwrap(),
+            (111, "opus", 48000, Some(2))
+        );
+        assert_eq!(
+            rtpmap_fields("0 PCMU/8000").unwrap(),
+            (0, "PCMU", 8000, None)
+        );
+        for bad in [
+            "",
+            "0",
+            "0 PCMU",
+            "0 PCMU/",
+            "0 /8000",
+            "0 PCMU/8000/",
+            "0 PCMU/8000/1/1",
+            "0 PCMU/8000 ",
+            "0  PCMU/8000",
+            "x PCMU/8000",
+            "128 PCMU/8000",
+            "0 PCMU/0",
+            "0 PCMU/8000/0",
+            "0 PC MU/8000",
+            "0 PCMU/4294967296",
+        ] {
+            assert!(rtpmap_fields(bad).is_err(), "{bad:?}");
+        }
     }
 }

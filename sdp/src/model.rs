@@ -6,68 +6,160 @@ use std::net::IpAddr;
 
 use bytes::Bytes;
 
-/// UTF-8 text backed by `Bytes`: a zero-copy slice of a parsed description or owned text
-/// of a built one.
+/// UTF-8 text of the model: a short value stored inline, a static string, or a zero-copy
+/// `Bytes` slice of a parsed description (or owned text of a built one) when it is longer.
+///
+/// Most SDP fields are short (addresses, ports, `rtpmap` values); keeping them inline spares
+/// the parser a reference-count update per field and the drop another. Equality, ordering
+/// and hashing are those of the text, whatever the storage.
 ///
 /// Invariant: the bytes are valid UTF-8 (every constructor checks or takes a `str`).
-#[derive(Clone, Default, Eq, Hash, Ord, PartialEq, PartialOrd)]
-pub struct Text(Bytes);
+#[derive(Clone)]
+pub struct Text(Repr);
+
+/// Longest text kept inline.
+const INLINE: usize = 30;
+
+#[derive(Clone)]
+enum Repr {
+    Static(&'static str),
+    // `buf[len..]` holds unrelated bytes (see `Text::slice_of`) and is never read.
+    Inline { len: u8, buf: [u8; INLINE] },
+    Shared(Bytes),
+}
 
 impl Text {
     /// Text from a static string, without copying.
     pub const fn from_static(s: &'static str) -> Self {
-        Self(Bytes::from_static(s.as_bytes()))
+        Self(Repr::Static(s))
     }
 
-    /// A slice of `src`, which must be valid UTF-8 at `start..end` (the parser only cuts at
-    /// ASCII delimiters of input it validated as UTF-8).
+    /// A copy of `s` when it is short, else `shared()`.
+    fn inline_or(s: &[u8], shared: impl FnOnce() -> Bytes) -> Self {
+        match u8::try_from(s.len()) {
+            Ok(len) if s.len() <= INLINE => {
+                let mut buf = [0u8; INLINE];
+                if let Some(dst) = buf.get_mut(..s.len()) {
+                    dst.copy_from_slice(s);
+                }
+                Self(Repr::Inline { len, buf })
+            }
+            _ => Self(Repr::Shared(shared())),
+        }
+    }
+
+    /// The text of `src` at `range`, which must be valid UTF-8 there (the parser only cuts
+    /// at ASCII delimiters of input it validated as UTF-8): inline when short, else a
+    /// zero-copy slice.
     pub(crate) fn slice_of(src: &Bytes, range: std::ops::Range<usize>) -> Self {
-        Self(src.slice(range))
+        let Some(s) = src.get(range.clone()) else {
+            return Self::default();
+        };
+        if s.len() <= INLINE
+            && let Ok(len) = u8::try_from(s.len())
+        {
+            // A fixed-size copy (two vector moves) when the input extends far enough: the
+            // bytes after the text are never read.
+            if let Some(window) = src.get(range.start..range.start + INLINE)
+                && let Ok(buf) = <[u8; INLINE]>::try_from(window)
+            {
+                return Self(Repr::Inline { len, buf });
+            }
+        }
+        Self::inline_or(s, || src.slice(range))
     }
 
     /// The text as `&str`.
     pub fn as_str(&self) -> &str {
-        // The invariant (valid UTF-8) makes the fallback unreachable; it avoids a panic path.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        match &self.0 {
+            Repr::Static(s) => s,
+            // The invariant (valid UTF-8) makes the fallback unreachable; it avoids a panic
+            // path.
+            _ => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
+        }
     }
 
     /// The underlying bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            Repr::Static(s) => s.as_bytes(),
+            Repr::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
+            Repr::Shared(b) => b,
+        }
     }
 
-    /// The underlying `Bytes` handle (cheap clone).
+    /// The text as `Bytes` (a cheap clone of a long parsed value; short ones are copied).
     pub fn to_bytes(&self) -> Bytes {
-        self.0.clone()
+        match &self.0 {
+            Repr::Static(s) => Bytes::from_static(s.as_bytes()),
+            Repr::Inline { .. } => Bytes::copy_from_slice(self.as_bytes()),
+            Repr::Shared(b) => b.clone(),
+        }
     }
 
     /// Whether the text is empty.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.as_bytes().is_empty()
+    }
+}
+
+impl Default for Text {
+    fn default() -> Self {
+        Self::from_static("")
+    }
+}
+
+impl PartialEq for Text {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Text {}
+
+impl PartialOrd for Text {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Text {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+impl std::hash::Hash for Text {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
     }
 }
 
 impl From<&str> for Text {
     fn from(s: &str) -> Self {
-        Self(Bytes::copy_from_slice(s.as_bytes()))
+        Self::inline_or(s.as_bytes(), || Bytes::copy_from_slice(s.as_bytes()))
     }
 }
 
 impl From<String> for Text {
     fn from(s: String) -> Self {
-        Self(Bytes::from(s))
+        if s.len() <= INLINE {
+            Self::from(s.as_str())
+        } else {
+            Self(Repr::Shared(Bytes::from(s)))
+        }
     }
 }
 
 impl PartialEq<str> for Text {
     fn eq(&self, other: &str) -> bool {
-        self.0 == other.as_bytes()
+        self.as_bytes() == other.as_bytes()
     }
 }
 
 impl PartialEq<&str> for Text {
     fn eq(&self, other: &&str) -> bool {
-        self.0 == other.as_bytes()
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -559,4 +651,53 @@ fn direction_of(attrs: &[Attribute]) -> Option<crate::Direction> {
         }
         crate::Direction::from_name(a.name.as_str())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{INLINE, Text};
+    use bytes::Bytes;
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::{Hash, Hasher};
+
+    fn hash(t: &Text) -> u64 {
+        let mut h = DefaultHasher::new();
+        t.hash(&mut h);
+        h.finish()
+    }
+
+    #[test]
+    fn text_is_its_content_whatever_the_storage() {
+        let long = "x".repeat(INLINE + 5);
+        let src = Bytes::from(format!("ab {long} 12345678901234567890123456789 end"));
+        for (range, want) in [
+            (0..2, "ab"),
+            (3..3 + long.len(), long.as_str()),
+            (src.len() - 3..src.len(), "end"),
+            (
+                src.len() - 33..src.len() - 4,
+                "12345678901234567890123456789",
+            ),
+            (0..0, ""),
+        ] {
+            let sliced = Text::slice_of(&src, range);
+            for other in [
+                Text::from(want),
+                Text::from(want.to_owned()),
+                Text::from_static(want.to_owned().leak()),
+            ] {
+                assert_eq!(sliced, other, "{want}");
+                assert_eq!(sliced.cmp(&other), std::cmp::Ordering::Equal);
+                assert_eq!(hash(&sliced), hash(&other));
+            }
+            assert_eq!(sliced.as_str(), want);
+            assert_eq!(sliced.to_bytes(), want.as_bytes());
+            assert_eq!(sliced.is_empty(), want.is_empty());
+            assert_eq!(format!("{sliced}"), want);
+        }
+        let (inline, shared, last) = (Text::from("ab"), Text::from(long.as_str()), Text::from("y"));
+        assert!(inline < shared && shared < last);
+        // Out of range is empty, not a panic.
+        assert_eq!(Text::slice_of(&src, 5..src.len() + 1), "");
+    }
 }

@@ -2,12 +2,8 @@
 //! for the structural lines (`o= c= b= t= m=`) and validation of the known attributes.
 
 use bytes::Bytes;
-use nom::Parser;
-use nom::bytes::complete::take_while1;
-use nom::character::complete::char as ch;
-use nom::combinator::{all_consuming, opt};
-use nom::sequence::preceded;
 
+use crate::attr::{has_byte, split_byte, split_on};
 use crate::error::{ParseError, ParseReason};
 use crate::model::{
     AddrType, Attribute, Bandwidth, Connection, Media, MediaKind, Origin, Protocol,
@@ -317,7 +313,7 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
                         if attributes > opts.max_attributes {
                             return Err(too_large(&ctx, "attribute count", opts.max_attributes));
                         }
-                        media.attributes.push(parse_attribute(&ctx, value)?);
+                        parse_attribute(&ctx, value, &mut media.attributes)?;
                     }
                 }
                 continue;
@@ -408,7 +404,7 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
                 if attributes > opts.max_attributes {
                     return Err(too_large(&ctx, "attribute count", opts.max_attributes));
                 }
-                sdp.attributes.push(parse_attribute(&ctx, value)?);
+                parse_attribute(&ctx, value, &mut sdp.attributes)?;
             }
         }
     }
@@ -544,7 +540,7 @@ fn parse_origin(ctx: &Ctx<'_>, value: &str) -> Result<Origin, ParseError> {
     if !is_token(net) {
         return Err(ctx.bad("nettype"));
     }
-    if address.contains(' ') {
+    if has_byte(address, b' ') {
         return Err(ctx.bad("unicast-address"));
     }
     Ok(Origin {
@@ -566,17 +562,24 @@ fn addr_type_of(ctx: &Ctx<'_>, s: &str) -> Result<AddrType, ParseError> {
     }
 }
 
-type NomResult<'a, T> = nom::IResult<&'a str, T>;
-
 /// `<address>[/<ttl>][/<count>]` (RFC 8866 §5.7): IPv4 multicast carries a TTL before the
-/// count, IPv6 only a count.
-fn connection_address(i: &str) -> NomResult<'_, (&str, Option<u32>, Option<u32>)> {
-    (
-        take_while1(|c: char| c != '/' && c != ' '),
-        opt(preceded(ch('/'), nom::character::complete::u32)),
-        opt(preceded(ch('/'), nom::character::complete::u32)),
-    )
-        .parse(i)
+/// count, IPv6 only a count. Numbers are decimal digits that fit a `u32`.
+fn connection_address(address: &str) -> Option<(&str, Option<u32>, Option<u32>)> {
+    let mut parts = split_on(address, b'/');
+    let host = parts
+        .next()
+        .filter(|h| !h.is_empty() && !has_byte(h, b' '))?;
+    let mut number = || {
+        parts
+            .next()
+            .map(|n| crate::attr::decimal::<u32>(n).ok_or(()))
+    };
+    let first = number().transpose().ok()?;
+    let second = number().transpose().ok()?;
+    if first.is_none() && second.is_some() || parts.next().is_some() {
+        return None;
+    }
+    Some((host, first, second))
 }
 
 fn parse_connection(ctx: &Ctx<'_>, value: &str) -> Result<Connection, ParseError> {
@@ -586,12 +589,11 @@ fn parse_connection(ctx: &Ctx<'_>, value: &str) -> Result<Connection, ParseError
         return Err(ctx.bad("nettype"));
     }
     let addr_type = addr_type_of(ctx, addr_type)?;
-    let Ok((_, (host, first, second))) = all_consuming(connection_address).parse(address) else {
+    let Some((host, first, second)) = connection_address(address) else {
         return Err(ctx.bad("connection-address"));
     };
     // "/ttl/count" with leading zeros would not write back identically.
-    if address
-        .split('/')
+    if split_on(address, b'/')
         .skip(1)
         .any(|n| n.len() > 1 && n.starts_with('0'))
     {
@@ -616,7 +618,7 @@ fn parse_connection(ctx: &Ctx<'_>, value: &str) -> Result<Connection, ParseError
 }
 
 fn parse_bandwidth(ctx: &Ctx<'_>, value: &str) -> Result<Bandwidth, ParseError> {
-    let Some((kind, bw)) = value.split_once(':') else {
+    let Some((kind, bw)) = split_byte(value, b':') else {
         return Err(ctx.bad("bandwidth"));
     };
     if !is_token(kind) {
@@ -648,11 +650,11 @@ fn parse_timing(ctx: &Ctx<'_>, value: &str) -> Result<Timing, ParseError> {
 
 /// A decimal without sign or leading zeros (so it writes back identically).
 pub(crate) fn canonical_u64(s: &str) -> Option<u64> {
-    if s.is_empty() || (s.len() > 1 && s.starts_with('0')) || !s.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
+    match s.as_bytes() {
+        [b'0'] => Some(0),
+        [b'1'..=b'9', ..] => crate::attr::decimal(s),
+        _ => None,
     }
-    s.parse().ok()
 }
 
 fn parse_media(ctx: &Ctx<'_>, value: &str) -> Result<Media, ParseError> {
@@ -660,7 +662,7 @@ fn parse_media(ctx: &Ctx<'_>, value: &str) -> Result<Media, ParseError> {
     if !is_token(kind) {
         return Err(ctx.bad("media"));
     }
-    let (port, port_count) = match port.split_once('/') {
+    let (port, port_count) = match split_byte(port, b'/') {
         Some((p, n)) => (p, Some(n)),
         None => (port, None),
     };
@@ -675,11 +677,11 @@ fn parse_media(ctx: &Ctx<'_>, value: &str) -> Result<Media, ParseError> {
         ),
         None => None,
     };
-    if !proto.split('/').all(is_token) {
+    if !split_on(proto, b'/').all(is_token) {
         return Err(ctx.bad("proto"));
     }
     let protocol = Protocol::from_token(proto, || ctx.text(proto));
-    for f in fmts.split(' ') {
+    for f in split_on(fmts, b' ') {
         if !is_token(f) {
             return Err(ctx.bad("fmt"));
         }
@@ -702,7 +704,9 @@ fn parse_media(ctx: &Ctx<'_>, value: &str) -> Result<Media, ParseError> {
     })
 }
 
-fn parse_attribute(ctx: &Ctx<'_>, value: &str) -> Result<Attribute, ParseError> {
+/// Parses an `a=` value and appends it to `out` (built in place: moving the attribute
+/// through a `Result` cost more than the parse of a short one).
+fn parse_attribute(ctx: &Ctx<'_>, value: &str, out: &mut Vec<Attribute>) -> Result<(), ParseError> {
     let (name, val) = match value.bytes().position(|b| b == b':') {
         Some(i) => (&value[..i], Some(&value[i + 1..])),
         None => (value, None),
@@ -719,10 +723,11 @@ fn parse_attribute(ctx: &Ctx<'_>, value: &str) -> Result<Attribute, ParseError> 
         None if is_token(name) => ctx.text(name),
         None => return Err(ctx.bad("attribute name")),
     };
-    Ok(Attribute {
+    out.push(Attribute {
         name,
         value: val.map(|v| ctx.text(v)),
-    })
+    });
+    Ok(())
 }
 
 #[cfg(test)]

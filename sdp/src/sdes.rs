@@ -6,6 +6,7 @@ use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
+use crate::attr::{split_byte, split_on};
 use crate::error::AttributeError;
 use crate::model::Attribute;
 
@@ -258,7 +259,7 @@ fn crypto_fields(
     mut key: impl FnMut(&[u8], Option<KeyLifetime>, Option<Mki>),
 ) -> Result<(), AttributeError> {
     let bad = |f| AttributeError::new("crypto", f);
-    let mut it = value.split(' ');
+    let mut it = split_on(value, b' ');
     let tag = it.next().unwrap_or_default();
     if tag.is_empty() || tag.len() > 9 || !tag.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad("tag"));
@@ -270,7 +271,7 @@ fn crypto_fields(
         .next()
         .filter(|s| !s.is_empty())
         .ok_or(bad("key-params"))?;
-    for (i, kp) in key_params.split(';').enumerate() {
+    for (i, kp) in split_on(key_params, b';').enumerate() {
         if i >= 16 {
             return Err(bad("too many key-params"));
         }
@@ -289,7 +290,7 @@ fn parse_key_param(
     let info = kp
         .strip_prefix("inline:")
         .ok_or(bad("key method (only inline)"))?;
-    let mut parts = info.split('|');
+    let mut parts = split_on(info, b'|');
     let key = parts.next().unwrap_or_default();
     if key.is_empty() || key.len() > MAX_KEY_CHARS {
         return Err(bad("key||salt"));
@@ -300,7 +301,7 @@ fn parse_key_param(
     let mut lifetime = None;
     let mut mki = None;
     for part in parts {
-        if let Some((value, length)) = part.split_once(':') {
+        if let Some((value, length)) = split_byte(part, b':') {
             if mki.is_some() {
                 return Err(bad("repeated mki"));
             }
