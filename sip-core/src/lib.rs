@@ -78,3 +78,4 @@ pub mod registration;
 pub mod tokio;
 pub mod transaction;
 pub mod ua;
+pub mod ws;
