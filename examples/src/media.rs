@@ -9,11 +9,11 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use codecs::{Decoder, Encoder};
-use jitter_buffer::{JitterBuffer, JitterConfig, Playout};
+use jitter_buffer::{FrameAction, JitterBuffer, JitterConfig, Playout, stretch};
 use rtp::dtmf::{DtmfEvent, DtmfNotice, DtmfReceiver, EventPacket, encode_key_press};
 use rtp::quality::{CodecImpairment, EModelInput};
 use rtp::{MediaTime, NtpTime, RtpPacket, RtpSession, SeqNo, SessionConfig, SessionEvent, Ssrc};
@@ -197,6 +197,41 @@ pub struct LegCounters {
     pub played: u64,
     /// Frames concealed.
     pub concealed: u64,
+    /// Samples removed or added by time-stretching ([`MediaLeg::pull_stretched`]).
+    pub stretched_samples: u64,
+}
+
+/// Paces [`MediaLeg::pull_stretched`] like a sound card would: the next pull is due when the
+/// audio pulled so far has played, so a stretched (shorter or longer) frame moves the next
+/// pull earlier or later and the jitter buffer's delay really changes.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PlayoutClock {
+    next: Option<Instant>,
+}
+
+impl PlayoutClock {
+    /// Playout that fell further behind than this restarts at `now` (the program stalled).
+    const MAX_LAG: Duration = Duration::from_millis(200);
+
+    /// Whether audio must be pulled at `now`.
+    pub fn due(&mut self, now: Instant) -> bool {
+        match self.next {
+            Some(t) if now.saturating_duration_since(t) > Self::MAX_LAG => {
+                self.next = Some(now);
+                true
+            }
+            Some(t) => t <= now,
+            None => true,
+        }
+    }
+
+    /// `samples` at `rate` were pulled at `now`; at least 1 ms is accounted so an empty
+    /// pull cannot spin.
+    pub fn played(&mut self, now: Instant, samples: usize, rate: u32) {
+        let us = (samples as u64 * 1_000_000 / u64::from(rate.max(1))).max(1_000);
+        let from = self.next.unwrap_or(now);
+        self.next = Some(from + Duration::from_micros(us));
+    }
 }
 
 /// One leg's media state.
@@ -205,7 +240,7 @@ pub struct MediaLeg {
     session: RtpSession,
     media_ticks: u64,
     first_audio: bool,
-    rtt: Option<std::time::Duration>,
+    rtt: Option<Duration>,
     remote_ssrc: Option<Ssrc>,
     encoder: Box<dyn Encoder>,
     decoder: Box<dyn Decoder>,
@@ -224,6 +259,7 @@ pub struct MediaLeg {
     last_seq: Option<SeqNo>,
     enc_buf: Vec<u8>,
     pcm_buf: Vec<i16>,
+    stretch_buf: Vec<i16>,
 }
 
 impl std::fmt::Debug for MediaLeg {
@@ -312,6 +348,7 @@ impl MediaLeg {
             last_seq: None,
             enc_buf: vec![0; max_payload],
             pcm_buf: Vec::new(),
+            stretch_buf: Vec::new(),
         })
     }
 
@@ -526,23 +563,69 @@ impl MediaLeg {
     }
 
     /// The next stretch of received audio at the codec's sample rate: a decoded frame, its
-    /// concealment, or silence. Call it once per `ptime` on the audio clock.
+    /// concealment, or silence, always one frame long (the jitter buffer's time-stretch
+    /// requests are not applied; the frame after a concealment is cross-faded from it). Call
+    /// it once per `ptime` on the audio clock; a player that can take frames of varying
+    /// length uses [`pull_stretched`](Self::pull_stretched) instead.
     pub fn pull_audio(&mut self, now: Instant) -> Vec<i16> {
+        self.pull(now, false)
+    }
+
+    /// Like [`pull_audio`](Self::pull_audio), but applies the jitter buffer's time-stretch
+    /// requests: a frame it asks to accelerate loses one pitch period, a frame it asks to
+    /// expand gains one (WSOLA, [`jitter_buffer::stretch`]), so the playout delay follows its
+    /// target when the sender's clock drifts. The length varies: pull again when the
+    /// previous output has played ([`PlayoutClock`] paces that).
+    pub fn pull_stretched(&mut self, now: Instant) -> Vec<i16> {
+        self.pull(now, true)
+    }
+
+    fn pull(&mut self, now: Instant, stretch: bool) -> Vec<i16> {
         let playout = self.jb.pop(now);
         let samples = self.ticks_to_samples(playout.duration());
         self.pcm_buf.clear();
         self.pcm_buf.resize(samples.max(self.frame_samples * 6), 0);
         let n = match playout {
-            Playout::Frame(f) => match self.decoder.decode(&f.payload, &mut self.pcm_buf) {
-                Ok(n) => {
-                    self.counters.played += 1;
-                    n
+            Playout::Frame(f) => {
+                // The concealment continued for a few ms, to fade from into the frame.
+                let fade_from = matches!(f.action, FrameAction::Merge)
+                    .then(|| self.conceal_tail())
+                    .flatten();
+                match self.decoder.decode(&f.payload, &mut self.pcm_buf) {
+                    Ok(n) => {
+                        self.counters.played += 1;
+                        let n = n.min(self.pcm_buf.len());
+                        match (f.action, fade_from) {
+                            (FrameAction::Merge, Some(tail)) => {
+                                stretch::merge(
+                                    &tail,
+                                    self.pcm_buf.get_mut(..n).unwrap_or_default(),
+                                );
+                                n
+                            }
+                            // Shorten only with audio waiting behind this frame: the
+                            // buffer's delay is relative to the fastest recent packet, so
+                            // under a slow sender clock it asks to accelerate a nearly
+                            // empty buffer, which would only run it dry.
+                            (FrameAction::Accelerate { max_ticks }, _)
+                                if stretch && self.jb.stats().buffered >= 2 =>
+                            {
+                                let max = self.ticks_to_samples(max_ticks);
+                                self.stretch_frame(n, max, stretch::accelerate)
+                            }
+                            (FrameAction::Expand { max_ticks }, _) if stretch => {
+                                let max = self.ticks_to_samples(max_ticks);
+                                self.stretch_frame(n, max, stretch::preemptive_expand)
+                            }
+                            _ => n,
+                        }
+                    }
+                    Err(_) => {
+                        self.counters.ignored += 1;
+                        self.conceal(samples)
+                    }
                 }
-                Err(_) => {
-                    self.counters.ignored += 1;
-                    self.conceal(samples)
-                }
-            },
+            }
             Playout::Conceal(c) => {
                 let samples = self.ticks_to_samples(c.duration);
                 self.counters.concealed += 1;
@@ -607,6 +690,34 @@ impl MediaLeg {
             if let SessionEvent::Report { rtt: Some(rtt), .. } = ev {
                 self.rtt = Some(rtt);
             }
+        }
+    }
+
+    /// Runs `op` (accelerate or expand) over the first `n` decoded samples into `pcm_buf`;
+    /// returns the new length.
+    fn stretch_frame(
+        &mut self,
+        n: usize,
+        max: usize,
+        op: fn(&[i16], u32, usize, &mut Vec<i16>) -> stretch::Stretched,
+    ) -> usize {
+        let input = self.pcm_buf.get(..n).unwrap_or_default();
+        let done = op(input, self.sample_rate, max, &mut self.stretch_buf);
+        self.counters.stretched_samples += done.changed as u64;
+        std::mem::swap(&mut self.pcm_buf, &mut self.stretch_buf);
+        done.written
+    }
+
+    /// A short continuation of the concealment (a quarter frame), for the merge cross-fade.
+    fn conceal_tail(&mut self) -> Option<Vec<i16>> {
+        let n = (self.frame_samples / 4).max(1);
+        let mut tail = vec![0i16; n];
+        match self.decoder.decode_lost(n, &mut tail) {
+            Ok(k) if k > 0 => {
+                tail.truncate(k);
+                Some(tail)
+            }
+            _ => None,
         }
     }
 
@@ -740,7 +851,6 @@ pub fn audio_capabilities(
 #[cfg(test)]
 mod tests {
     use std::net::{IpAddr, Ipv4Addr};
-    use std::time::Duration;
 
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
@@ -902,5 +1012,104 @@ mod tests {
             assert!(matches!(r, Received::Refused | Received::Ignored), "{r:?}");
         }
         assert_eq!(b.counters().received, 0);
+    }
+
+    /// What a drifting-sender run left behind.
+    struct Drift {
+        /// Jitter-buffer delay at the end.
+        end_delay: Duration,
+        /// Concealment events over the run.
+        conceal_events: u64,
+        /// Samples the leg removed or added by stretching.
+        stretched: u64,
+        /// Packets dropped as late or beyond capacity.
+        dropped: u64,
+    }
+
+    /// The sender's clock runs `drift` fast (negative: slow) for `secs` of speech over a
+    /// clean link; the receiver plays on a 1 ms virtual clock, paced by [`PlayoutClock`] with
+    /// time-stretching, or (`stretch = false`) one plain frame per 20 ms as before.
+    fn drifting_sender(drift: f64, secs: f64, stretch: bool) -> Drift {
+        let (pa, pb) = negotiate(&["PCMU"], &["PCMU"], sdp::SrtpPolicy::Disabled);
+        let t0 = epoch();
+        let ntp = NtpTime::from_unix(Duration::from_secs(1_700_000_000));
+        let mut a = MediaLeg::new(pa, t0, ntp).unwrap();
+        let mut b = MediaLeg::new(pb, t0, ntp).unwrap();
+        let src = speech_like(a.sample_rate(), secs, 5);
+        let frames: Vec<&[i16]> = src.samples.chunks_exact(a.frame_samples()).collect();
+        let period_us = 20_000.0 / (1.0 + drift);
+        let mut clock = PlayoutClock::default();
+        let (mut sent, mut ms) = (0usize, 0u64);
+        while sent < frames.len() {
+            let now = t0 + Duration::from_millis(ms);
+            while sent < frames.len() && (sent as f64 * period_us) as u64 <= ms * 1000 {
+                for d in a.send_frame(now, frames[sent]).unwrap() {
+                    b.handle_datagram(now, &d);
+                }
+                sent += 1;
+            }
+            if stretch {
+                while clock.due(now) {
+                    let pcm = b.pull_stretched(now);
+                    clock.played(now, pcm.len(), b.sample_rate());
+                }
+            } else if ms % 20 == 0 {
+                b.pull_audio(now);
+            }
+            ms += 1;
+        }
+        let st = b.jitter_stats();
+        Drift {
+            end_delay: st.current_delay,
+            conceal_events: st.conceal_events,
+            stretched: b.counters().stretched_samples,
+            dropped: st.late + st.overflow + st.flushed,
+        }
+    }
+
+    #[test]
+    fn fast_sender_clock_keeps_the_buffer_delay_bounded_by_accelerating() {
+        // 2 % fast for 40 s: 800 ms of extra audio arrives.
+        let plain = drifting_sender(0.02, 40.0, false);
+        let paced = drifting_sender(0.02, 40.0, true);
+        eprintln!(
+            "fast sender: plain end delay {:?}, dropped {}; stretched end delay {:?}, dropped {}, {} samples removed",
+            plain.end_delay, plain.dropped, paced.end_delay, paced.dropped, paced.stretched
+        );
+        // Without stretching the surplus piles up (or is thrown away).
+        assert!(plain.end_delay > Duration::from_millis(300) || plain.dropped > 20);
+        assert!(
+            paced.end_delay < Duration::from_millis(160),
+            "{:?}",
+            paced.end_delay
+        );
+        assert!(paced.dropped <= 2, "dropped {}", paced.dropped);
+        assert!(
+            paced.stretched > 8000 * 6 / 10,
+            "removed {}",
+            paced.stretched
+        );
+    }
+
+    #[test]
+    fn slow_sender_clock_is_not_made_worse_by_stretching() {
+        // 2 % slow for 40 s: 800 ms of audio is missing, so the buffer runs dry now and then.
+        // The jitter buffer never asks to expand here (its delay is relative to the fastest
+        // recent packet, which a slow clock makes look high), and the glue refuses its
+        // accelerate requests while little is buffered: no more concealment than plain.
+        let plain = drifting_sender(-0.02, 40.0, false);
+        let paced = drifting_sender(-0.02, 40.0, true);
+        eprintln!(
+            "slow sender: plain {} conceal events, end delay {:?}; stretched {} events, end delay {:?}",
+            plain.conceal_events, plain.end_delay, paced.conceal_events, paced.end_delay
+        );
+        assert!(plain.conceal_events >= 20, "{}", plain.conceal_events);
+        assert!(
+            paced.conceal_events <= plain.conceal_events + 2,
+            "{} > {}",
+            paced.conceal_events,
+            plain.conceal_events
+        );
+        assert!(paced.end_delay < Duration::from_millis(160));
     }
 }

@@ -26,7 +26,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use crate::audio::Pcm;
-use crate::media::{MediaLeg, MediaParams, audio_capabilities};
+use crate::media::{MediaLeg, MediaParams, PlayoutClock, audio_capabilities};
 use crate::netem::{ImpairedLink, LinkConfig};
 use crate::report::LegReport;
 use crate::{clock, wallclock};
@@ -222,6 +222,8 @@ struct Call {
     hold_pending: Option<bool>,
     /// The REFER we sent on this call, until its response.
     refer: Option<TransactionKey>,
+    /// Paces the received audio's playout.
+    playout: PlayoutClock,
 }
 
 /// How long [`Command::Quit`] waits for the BYE and the unregistration to complete.
@@ -1127,8 +1129,16 @@ impl Phone {
             out.extend(pkts.into_iter().map(|p| (p, remote)));
         }
         out.extend(m.poll_rtcp(now).into_iter().map(|p| (p, remote_rtcp)));
-        let pcm = m.pull_audio(now);
-        call.recorded.extend_from_slice(&pcm);
+        // Played as a sound card would: pull when the previous audio has played, so the
+        // jitter buffer's time-stretching moves its delay (bounded: 8 pulls per tick).
+        for _ in 0..8 {
+            if !call.playout.due(now) {
+                break;
+            }
+            let pcm = m.pull_stretched(now);
+            call.playout.played(now, pcm.len(), m.sample_rate());
+            call.recorded.extend_from_slice(&pcm);
+        }
         for (p, to) in out {
             let _ = sock.send_to(&p, to).await;
         }
@@ -1159,6 +1169,7 @@ impl Call {
             incoming: None,
             hold_pending: None,
             refer: None,
+            playout: PlayoutClock::default(),
         }
     }
 }

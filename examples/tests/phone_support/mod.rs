@@ -1,0 +1,189 @@
+//! Shared by the phone tests: start a phone in-process, wait for its events with a bound,
+//! and a self-signed CA issuing loopback certificates (rcgen).
+
+#![allow(dead_code, reason = "each test binary uses part of the helpers")]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sip_core::transaction::Transport;
+use telox_examples::audio::speech_like;
+use telox_examples::phone::{self, Command, PhoneConfig, PhoneEvent};
+use telox_examples::report::LegReport;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// Every wait is bounded by this.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// A running phone.
+pub struct Phone {
+    pub name: String,
+    pub cmd: mpsc::Sender<Command>,
+    pub events: mpsc::Receiver<PhoneEvent>,
+    pub addr: SocketAddr,
+    pub task: JoinHandle<Result<(), phone::PhoneError>>,
+}
+
+/// A phone config on loopback (port chosen by the OS), playing speech-like audio, PCMU.
+pub fn config(name: &str, transport: Transport, seed: u64) -> PhoneConfig {
+    let mut c = PhoneConfig::new(name, name, "127.0.0.1:0".parse().expect("addr"));
+    c.transport = transport;
+    c.seed = seed;
+    c.codecs = vec!["PCMU".into()];
+    c.play = Some(speech_like(8000, 2.0, seed));
+    c
+}
+
+/// Starts the phone and waits for its listening address.
+pub async fn start(config: PhoneConfig) -> Phone {
+    let name = config.name.clone();
+    let (cmd, cmd_rx) = mpsc::channel(16);
+    let (ev_tx, mut events) = mpsc::channel(256);
+    let task = tokio::spawn(phone::run(config, cmd_rx, ev_tx));
+    let addr = match wait(&name, &mut events, |e| match e {
+        PhoneEvent::Listening { addr, .. } => Some(*addr),
+        _ => None,
+    })
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => panic!("{e}"),
+    };
+    Phone {
+        name,
+        cmd,
+        events,
+        addr,
+        task,
+    }
+}
+
+/// Waits (bounded by [`WAIT`]) for the first event `pick` accepts; logs the others.
+pub async fn wait<T>(
+    name: &str,
+    events: &mut mpsc::Receiver<PhoneEvent>,
+    mut pick: impl FnMut(&PhoneEvent) -> Option<T>,
+) -> Result<T, String> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let ev = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .map_err(|_| format!("{name}: timed out"))?
+            .ok_or_else(|| format!("{name}: phone stopped"))?;
+        if let Some(t) = pick(&ev) {
+            return Ok(t);
+        }
+        match ev {
+            PhoneEvent::Log(l) => eprintln!("{name}: {l}"),
+            other => eprintln!("{name}: {other:?}"),
+        }
+    }
+}
+
+impl Phone {
+    pub async fn send(&self, c: Command) {
+        self.cmd.send(c).await.expect("phone running");
+    }
+
+    /// Waits for the call to be up; returns the codec.
+    pub async fn answered(&mut self) -> Result<String, String> {
+        let name = self.name.clone();
+        wait(&name, &mut self.events, |e| match e {
+            PhoneEvent::Answered { codec, .. } => Some(Ok(codec.clone())),
+            PhoneEvent::CallFailed(s) => Some(Err(format!("{name}: call failed {s}"))),
+            _ => None,
+        })
+        .await?
+    }
+
+    /// Waits for the call to end; returns its report and whether it ended by transfer.
+    pub async fn ended(&mut self) -> Result<(LegReport, bool), String> {
+        let name = self.name.clone();
+        wait(&name, &mut self.events, |e| match e {
+            PhoneEvent::Ended {
+                report,
+                transferred,
+                ..
+            } => Some((report.as_ref().clone(), *transferred)),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Quits and waits for the task to end.
+    pub async fn quit(self) {
+        let _ = self.cmd.send(Command::Quit).await;
+        let name = self.name;
+        let r = tokio::time::timeout(WAIT, self.task).await;
+        assert!(
+            matches!(r, Ok(Ok(Ok(())))),
+            "{name} did not stop cleanly: {r:?}"
+        );
+    }
+}
+
+/// A CA and the PEM files of certificates it issued for 127.0.0.1, in a fresh directory.
+pub struct Pki {
+    pub dir: PathBuf,
+    ca: rcgen::Certificate,
+    ca_key: rcgen::KeyPair,
+}
+
+impl Pki {
+    /// A new CA named `name`; its certificate is `DIR/name-ca.pem`.
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "telox-phone-tls-{name}-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, format!("telox test CA {name}"));
+        let ca_key = rcgen::KeyPair::generate().expect("key");
+        let ca = params.self_signed(&ca_key).expect("CA");
+        std::fs::write(dir.join(format!("{name}-ca.pem")), ca.pem()).expect("write");
+        Self { dir, ca, ca_key }
+    }
+
+    /// The CA certificate file.
+    pub fn ca_file(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}-ca.pem"))
+    }
+
+    /// Issues a certificate for 127.0.0.1 (server and client use); returns (cert, key) files.
+    pub fn issue(&self, who: &str) -> (PathBuf, PathBuf) {
+        let mut params =
+            rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+                .expect("params");
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, who.to_owned());
+        params.extended_key_usages = vec![
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = params
+            .signed_by(&key, &self.ca, &self.ca_key)
+            .expect("sign");
+        let (c, k) = (
+            self.dir.join(format!("{who}.pem")),
+            self.dir.join(format!("{who}.key")),
+        );
+        std::fs::write(&c, cert.pem()).expect("write");
+        std::fs::write(&k, key.serialize_pem()).expect("write");
+        (c, k)
+    }
+}
+
+impl Drop for Pki {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
