@@ -505,7 +505,7 @@ impl Transactions {
             scheduled: None,
         };
         let slot = self.insert(entry);
-        self.apply(now, slot, out, None);
+        self.apply(now, slot, out);
         Ok(key)
     }
 
@@ -537,7 +537,7 @@ impl Transactions {
                 response.to_bytes(),
             )
             .map_err(|e| TransactionError::InvalidState(e.state))?;
-        self.apply(now, slot, out, None);
+        self.apply(now, slot, out);
         Ok(())
     }
 
@@ -567,12 +567,11 @@ impl Transactions {
     /// dropped (RFC 3261 §18.3 lets a server discard them); returns whether it parsed.
     pub fn handle_datagram(&mut self, now: Instant, from: Target, bytes: Bytes) -> bool {
         match Message::parse(bytes) {
-            Ok(m) => {
-                self.handle_message(now, from, m);
-                true
-            }
-            Err(_) => false,
+            Ok(Message::Request(r)) => self.handle_request(now, from, r),
+            Ok(Message::Response(r)) => self.handle_response(now, from, r),
+            Err(_) => return false,
         }
+        true
     }
 
     /// The transport could not deliver for transaction `key` (RFC 3261 §17.1.4, §17.2.4):
@@ -582,7 +581,7 @@ impl Transactions {
             && let Some(entry) = self.slot_entry_mut(slot)
         {
             let out = entry.machine.on_transport_error();
-            self.apply(now, slot, out, None);
+            self.apply(now, slot, out);
         }
     }
 
@@ -623,7 +622,7 @@ impl Transactions {
             }
             entry.scheduled = None;
             let out = entry.machine.on_timeout(now, &self.config.timers);
-            self.apply(now, slot, out, None);
+            self.apply(now, slot, out);
         }
     }
 
@@ -671,8 +670,10 @@ impl Transactions {
             } else {
                 entry.machine.on_request_retransmit()
             };
-            let event = out.to_tu.then(|| request_event(&key, request, from));
-            self.apply(now, slot, out, event);
+            if out.to_tu {
+                self.events.push_back(request_event(&key, request, from));
+            }
+            self.apply(now, slot, out);
             return;
         }
         match request.method() {
@@ -762,25 +763,28 @@ impl Transactions {
         if let Some(mk) = merge_key {
             self.merge.insert(mk, slot);
         }
-        let event = if is_cancel {
-            // RFC 3261 §9.2: the CANCEL matches the INVITE server transaction with the same
-            // branch and sent-by (the §17.2.3 rules with the method INVITE).
-            let invite_key = key.with_method(KeyMethod::Invite);
-            let invite = self.index.contains_key(&invite_key).then_some(invite_key);
-            TransactionEvent::Cancel {
-                key,
-                request,
-                source: from,
-                invite,
+        // Events are built in the queue, not moved through `apply`: a request is large.
+        if out.to_tu {
+            if is_cancel {
+                // RFC 3261 §9.2: the CANCEL matches the INVITE server transaction with the
+                // same branch and sent-by (the §17.2.3 rules with the method INVITE).
+                let invite_key = key.with_method(KeyMethod::Invite);
+                let invite = self.index.contains_key(&invite_key).then_some(invite_key);
+                self.events.push_back(TransactionEvent::Cancel {
+                    key,
+                    request,
+                    source: from,
+                    invite,
+                });
+            } else {
+                self.events.push_back(TransactionEvent::Request {
+                    key,
+                    request,
+                    source: from,
+                });
             }
-        } else {
-            TransactionEvent::Request {
-                key,
-                request,
-                source: from,
-            }
-        };
-        self.apply(now, slot, out, Some(event));
+        }
+        self.apply(now, slot, out);
     }
 
     fn handle_response(&mut self, now: Instant, from: Target, response: Response) {
@@ -816,28 +820,22 @@ impl Transactions {
                 out.transmit = Some(entry.machine.set_ack(ack));
             }
         }
-        self.apply(
-            now,
-            slot,
-            out,
-            Some(TransactionEvent::Response { key, response }),
-        );
+        if out.to_tu {
+            self.events
+                .push_back(TransactionEvent::Response { key, response });
+        }
+        self.apply(now, slot, out);
     }
 
-    /// Carries out a machine's [`Output`]: transmissions, the TU event, termination and the
-    /// timer heap.
-    fn apply(&mut self, now: Instant, slot: usize, out: Output, event: Option<TransactionEvent>) {
-        self.apply_inner(now, slot, out, event);
+    /// Carries out a machine's [`Output`]: transmissions, termination and the timer heap
+    /// (the caller queues the TU event itself when `out.to_tu`, so a message is not moved
+    /// through here).
+    fn apply(&mut self, now: Instant, slot: usize, out: Output) {
+        self.apply_inner(now, slot, out);
         self.prune();
     }
 
-    fn apply_inner(
-        &mut self,
-        now: Instant,
-        slot: usize,
-        out: Output,
-        event: Option<TransactionEvent>,
-    ) {
+    fn apply_inner(&mut self, now: Instant, slot: usize, out: Output) {
         let Some(s) = self.slots.get_mut(slot) else {
             return;
         };
@@ -865,11 +863,6 @@ impl Transactions {
                 destination: entry.peer.addr,
                 payload,
             });
-        }
-        if out.to_tu
-            && let Some(event) = event
-        {
-            self.events.push_back(event);
         }
         if let Some(reason) = out.terminated {
             let key = entry.key.clone();

@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::endpoint::TransactionKey;
 use crate::header::{self, HeaderName, Via};
-use crate::msg::{Headers, Message, Method, Request, Response};
+use crate::msg::{Headers, Message, Method, Request, Response, scan};
 
 /// The method part of a transaction key: ACK matches the INVITE (RFC 3261 §17.2.3), CANCEL
 /// is a transaction of its own.
@@ -132,19 +132,26 @@ fn first_via(line: &[u8]) -> Option<ViaFacts<'_>> {
 }
 
 pub(crate) fn scan_via(raw: &str) -> Option<ViaFacts<'_>> {
-    let mut parts = raw.splitn(3, '/');
-    let (_proto, _version, rest) = (parts.next()?, parts.next()?, parts.next()?);
-    let rest = rest.trim_start_matches([' ', '\t']);
-    let transport_end = rest.find([' ', '\t'])?;
-    let rest = rest[transport_end..].trim_start_matches([' ', '\t', '\r', '\n']);
-    let (sent_by, params) = match rest.find(';') {
-        Some(i) => (rest[..i].trim_end(), &rest[i + 1..]),
+    // Byte positions throughout: every delimiter is ASCII, so each cut is a char boundary.
+    let bytes = raw.as_bytes();
+    let slash1 = scan::find_byte(bytes, b'/')?;
+    let slash2 = slash1 + 1 + scan::find_byte(bytes.get(slash1 + 1..)?, b'/')?;
+    let transport_start = skip(bytes, slash2 + 1, b" \t");
+    let transport_end = transport_start
+        + bytes
+            .get(transport_start..)?
+            .iter()
+            .position(|&c| c == b' ' || c == b'\t')?;
+    let sent_by_start = skip(bytes, transport_end, b" \t\r\n");
+    let rest = raw.get(sent_by_start..)?;
+    let (sent_by, params) = match scan::find_byte(rest.as_bytes(), b';') {
+        Some(i) => (rest.get(..i)?.trim_end(), rest.get(i + 1..)?),
         None => (rest.trim_end(), ""),
     };
     let (host, port) = if let Some(v6) = sent_by.strip_prefix('[') {
-        let close = v6.find(']')?;
-        let host = &sent_by[..close + 2];
-        let port = match sent_by[close + 2..].strip_prefix(':') {
+        let close = scan::find_byte(v6.as_bytes(), b']')?;
+        let host = sent_by.get(..close + 2)?;
+        let port = match sent_by.get(close + 2..)?.strip_prefix(':') {
             Some(p) => Some(p.trim().parse().ok()?),
             None => None,
         };
@@ -155,7 +162,7 @@ pub(crate) fn scan_via(raw: &str) -> Option<ViaFacts<'_>> {
             None => (sent_by, None),
         }
     };
-    if host.is_empty() || host.contains([' ', ',', '"']) {
+    if host.is_empty() || host.bytes().any(|c| matches!(c, b' ' | b',' | b'"')) {
         return None;
     }
     let mut branch = None;
@@ -178,6 +185,16 @@ pub(crate) fn scan_via(raw: &str) -> Option<ViaFacts<'_>> {
         branch,
         rport,
     })
+}
+
+/// The first position at or after `from` whose byte is not in `set`.
+fn skip(bytes: &[u8], from: usize, set: &[u8]) -> usize {
+    from + bytes
+        .get(from..)
+        .unwrap_or_default()
+        .iter()
+        .take_while(|c| set.contains(c))
+        .count()
 }
 
 /// The `tag` parameter of a From/To value (RFC 3261 §20.20: header parameters follow the
