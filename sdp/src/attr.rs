@@ -187,6 +187,26 @@ pub(crate) fn has_byte(s: &str, b: u8) -> bool {
     s.bytes().any(|c| c == b)
 }
 
+/// Appends `n` in decimal (without the formatting machinery of `write!`).
+pub(crate) fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    for d in digits.get(i..).unwrap_or_default() {
+        out.push(char::from(*d));
+    }
+}
+
 /// One or more decimal digits (no sign, leading zeros allowed) that fit `T`.
 pub(crate) fn decimal<T: TryFrom<u64>>(s: &str) -> Option<T> {
     if s.is_empty() {

@@ -2,8 +2,6 @@
 //! matching rules (name, clock rate, channels; G.722's 8000 clock; Opus), Opus fmtp
 //! parameters (RFC 7587) and telephone-event event lists (RFC 4733).
 
-use std::fmt::Write as _;
-
 use crate::attr::fmtp_parameters;
 use crate::model::Media;
 
@@ -104,12 +102,16 @@ impl Codec {
     }
 
     /// The rtpmap value (`<pt> <name>/<rate>[/<channels>]`).
-    pub(crate) fn rtpmap_value(&self) -> String {
-        let mut v = format!("{} {}/{}", self.payload_type, self.name, self.clock_rate);
+    pub(crate) fn write_rtpmap(&self, out: &mut String) {
+        crate::attr::push_decimal(out, u64::from(self.payload_type));
+        out.push(' ');
+        out.push_str(&self.name);
+        out.push('/');
+        crate::attr::push_decimal(out, u64::from(self.clock_rate));
         if self.channels != 1 {
-            let _ = write!(v, "/{}", self.channels);
+            out.push('/');
+            crate::attr::push_decimal(out, u64::from(self.channels));
         }
-        v
     }
 }
 
@@ -358,12 +360,12 @@ impl DtmfEvents {
     /// Parses `0-15,32,36`; `None` when malformed.
     pub fn parse(list: &str) -> Option<Self> {
         let mut s = Self::empty();
-        for part in list.split(',') {
-            let part = part.trim();
-            let (lo, hi) = match part.split_once('-') {
-                Some((a, b)) => (a.trim().parse::<u8>().ok()?, b.trim().parse::<u8>().ok()?),
+        let event = |v: &str| crate::attr::decimal::<u8>(v.trim());
+        for part in crate::attr::split_on(list, b',') {
+            let (lo, hi) = match crate::attr::split_byte(part, b'-') {
+                Some((a, b)) => (event(a)?, event(b)?),
                 None => {
-                    let v = part.parse::<u8>().ok()?;
+                    let v = event(part)?;
                     (v, v)
                 }
             };
@@ -417,28 +419,43 @@ impl DtmfEvents {
     /// The fmtp form, ranges compressed: `0-16`, `0-15,32,36`.
     pub fn to_fmtp(&self) -> String {
         let mut out = String::new();
-        let mut e: u16 = 0;
-        while e <= 255 {
-            let Ok(lo) = u8::try_from(e) else { break };
-            if !self.contains(lo) {
-                e += 1;
-                continue;
-            }
-            let mut hi = lo;
-            while hi < 255 && self.contains(hi + 1) {
-                hi += 1;
-            }
-            if !out.is_empty() {
+        self.write_fmtp(&mut out);
+        out
+    }
+
+    /// Appends the fmtp form to `out` (see [`DtmfEvents::to_fmtp`]).
+    pub(crate) fn write_fmtp(&self, out: &mut String) {
+        let start = out.len();
+        let mut from = 0usize;
+        // Runs of set bits, found a word at a time.
+        while let Some(lo) = self.next(from, true) {
+            let hi = self.next(lo, false).unwrap_or(256) - 1;
+            if out.len() > start {
                 out.push(',');
             }
-            if hi == lo {
-                let _ = write!(out, "{lo}");
-            } else {
-                let _ = write!(out, "{lo}-{hi}");
+            crate::attr::push_decimal(out, lo as u64);
+            if hi > lo {
+                out.push('-');
+                crate::attr::push_decimal(out, hi as u64);
             }
-            e = u16::from(hi) + 1;
+            from = hi + 1;
         }
-        out
+    }
+
+    /// The first event at or after `from` that is in the set (`set`) or not in it.
+    fn next(&self, from: usize, set: bool) -> Option<usize> {
+        for (w, word) in self.0.iter().enumerate().skip(from / 64) {
+            let bits = if set { *word } else { !*word };
+            let bits = if w == from / 64 {
+                bits & (u64::MAX << (from % 64))
+            } else {
+                bits
+            };
+            if bits != 0 {
+                return Some(w * 64 + bits.trailing_zeros() as usize);
+            }
+        }
+        None
     }
 }
 

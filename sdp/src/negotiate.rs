@@ -8,7 +8,7 @@ use crate::attr::Direction;
 use crate::codec::{DtmfEvents, Format, OpusParams, formats, same_codec, sample_rate};
 use crate::error::NegotiationError;
 use crate::model::{Media, MediaKind, Sdp};
-use crate::sdes::{KeyParam, SrtpSuite};
+use crate::sdes::{KeyParam, SrtpSuite, crypto_first_key, crypto_tag};
 
 /// Which side of the exchange "local" is.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -369,7 +369,12 @@ fn crypto(
             offer_m.protocol.as_str()
         )));
     }
-    let Some(answer_crypto) = answer_m.cryptos().next() else {
+    // The first line of each side that parses (as `Media::cryptos` would yield it), built
+    // without the session parameters: only the keys are needed.
+    let Some((tag, answer_suite, answer_key)) = answer_m
+        .attributes_named("crypto")
+        .find_map(crypto_first_key)
+    else {
         let secure = |m: &Media| m.protocol.is_secure() && !m.protocol.is_dtls();
         if secure(offer_m) || secure(answer_m) {
             return Err(NegotiationError::NoAcceptableCrypto(
@@ -378,38 +383,42 @@ fn crypto(
         }
         return Ok(None);
     };
-    let Some(offered) = offer_m.cryptos().find(|c| c.tag == answer_crypto.tag) else {
+    let Some((_, offered_suite, offered_key)) = offer_m
+        .attributes_named("crypto")
+        .filter(|v| crypto_tag(v) == Some(tag))
+        .find_map(crypto_first_key)
+    else {
         return Err(NegotiationError::BadAnswer(format!(
-            "a=crypto tag {} was not offered",
-            answer_crypto.tag
+            "a=crypto tag {tag} was not offered"
         )));
     };
-    if offered.suite_name != answer_crypto.suite_name {
+    if offered_suite != answer_suite {
         return Err(NegotiationError::BadAnswer(format!(
-            "a=crypto tag {} changes suite {} to {}",
-            offered.tag, offered.suite_name, answer_crypto.suite_name
+            "a=crypto tag {tag} changes suite {offered_suite} to {answer_suite}"
         )));
     }
-    let Some(suite) = offered.suite() else {
+    let Some(suite) = SrtpSuite::from_name(offered_suite) else {
         return Err(NegotiationError::NoAcceptableCrypto(format!(
-            "unsupported suite {}",
-            offered.suite_name
+            "unsupported suite {offered_suite}"
         )));
     };
-    let (lc, rc) = match role {
-        Role::Offerer => (&offered, &answer_crypto),
-        Role::Answerer => (&answer_crypto, &offered),
+    let (local_key, remote_key) = match role {
+        Role::Offerer => (offered_key, answer_key),
+        Role::Answerer => (answer_key, offered_key),
     };
-    match (lc.usable_key(), rc.usable_key()) {
-        (Some(l), Some(r)) => Ok(Some(NegotiatedCrypto {
-            suite,
-            tag: offered.tag,
-            local_key: l.clone(),
-            remote_key: r.clone(),
-        })),
-        _ => Err(NegotiationError::NoAcceptableCrypto(format!(
+    // RFC 4568 §6.1: the key length must fit the suite.
+    if local_key.key_salt.len() != suite.key_salt_len()
+        || remote_key.key_salt.len() != suite.key_salt_len()
+    {
+        return Err(NegotiationError::NoAcceptableCrypto(format!(
             "key length does not fit {}",
             suite.as_str()
-        ))),
+        )));
     }
+    Ok(Some(NegotiatedCrypto {
+        suite,
+        tag,
+        local_key,
+        remote_key,
+    }))
 }

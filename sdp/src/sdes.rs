@@ -217,32 +217,90 @@ impl Crypto {
 
     /// The attribute (`a=crypto:...`).
     pub fn to_attribute(&self) -> Attribute {
-        let mut v = format!("{} {} ", self.tag, self.suite_name);
+        let mut v = String::new();
+        self.write_value(&mut v);
+        crate::attr::text_attr("crypto", v)
+    }
+
+    /// Appends the attribute value to `out`.
+    pub(crate) fn write_value(&self, out: &mut String) {
+        let _ = write!(out, "{} {} ", self.tag, self.suite_name);
         for (i, k) in self.keys.iter().enumerate() {
             if i > 0 {
-                v.push(';');
+                out.push(';');
             }
-            v.push_str("inline:");
-            v.push_str(&B64.encode(&k.key_salt));
+            out.push_str("inline:");
+            B64.encode_string(&k.key_salt, out);
             match k.lifetime {
                 Some(KeyLifetime::PowerOfTwo(n)) => {
-                    let _ = write!(v, "|2^{n}");
+                    let _ = write!(out, "|2^{n}");
                 }
                 Some(KeyLifetime::Packets(n)) => {
-                    let _ = write!(v, "|{n}");
+                    let _ = write!(out, "|{n}");
                 }
                 None => {}
             }
             if let Some(m) = k.mki {
-                let _ = write!(v, "|{}:{}", m.value, m.length);
+                let _ = write!(out, "|{}:{}", m.value, m.length);
             }
         }
         for p in &self.session_params {
-            v.push(' ');
-            v.push_str(p);
+            out.push(' ');
+            out.push_str(p);
         }
-        crate::attr::text_attr("crypto", v)
     }
+}
+
+/// Tag, suite and whether the first key's length fits the suite, of an `a=crypto` value,
+/// without allocating (for choosing among offered lines); `None` when malformed.
+pub(crate) fn crypto_choice(value: &str) -> Option<(u32, Option<SrtpSuite>, bool)> {
+    let mut first_len = None;
+    crypto_fields(value, |key_salt, _, _| {
+        first_len.get_or_insert(key_salt.len());
+    })
+    .ok()?;
+    let mut it = split_on(value, b' ');
+    let tag = crate::attr::decimal(it.next()?)?;
+    let suite = SrtpSuite::from_name(it.next()?);
+    let usable = suite.is_some_and(|s| first_len == Some(s.key_salt_len()));
+    Some((tag, suite, usable))
+}
+
+/// Tag, suite name and first key of an `a=crypto` value, allocating only the key; `None`
+/// when malformed (where [`Crypto::parse`] fails).
+pub(crate) fn crypto_first_key(value: &str) -> Option<(u32, &str, KeyParam)> {
+    let mut first = None;
+    crypto_fields(value, |key_salt, lifetime, mki| {
+        if first.is_none() {
+            first = Some(KeyParam {
+                key_salt: key_salt.to_vec(),
+                lifetime,
+                mki,
+            });
+        }
+    })
+    .ok()?;
+    let mut it = split_on(value, b' ');
+    let tag = crate::attr::decimal(it.next()?)?;
+    Some((tag, it.next()?, first?))
+}
+
+/// The tag of an `a=crypto` value (its first field), for matching lines cheaply.
+pub(crate) fn crypto_tag(value: &str) -> Option<u32> {
+    crate::attr::decimal(split_on(value, b' ').next()?)
+}
+
+/// The longest key||salt of the suites telox generates keys for, in bytes.
+pub(crate) const MAX_KEY_SALT: usize = 46;
+
+/// Appends `<tag> <suite> inline:<base64 key||salt>`: the value of an `a=crypto` line
+/// with one key and no lifetime, MKI or session parameters.
+pub(crate) fn write_crypto(out: &mut String, tag: u32, suite: SrtpSuite, key_salt: &[u8]) {
+    crate::attr::push_decimal(out, u64::from(tag));
+    out.push(' ');
+    out.push_str(suite.as_str());
+    out.push_str(" inline:");
+    B64.encode_string(key_salt, out);
 }
 
 /// The longest inline key||salt accepted, in base64 characters (RFC 4568 suites need 64).

@@ -3,12 +3,14 @@
 
 use std::net::IpAddr;
 
-use crate::attr::{Direction, text_attr};
+use bytes::Bytes;
+
+use crate::attr::{Direction, push_decimal};
 use crate::codec::{Codec, DtmfEvents, Format, formats};
 use crate::error::NegotiationError;
 use crate::model::{Attribute, Connection, Media, MediaKind, Origin, Protocol, Sdp, Text};
 use crate::negotiate::{NegotiatedStream, Negotiation, RejectedStream, Role, negotiate};
-use crate::sdes::{Crypto, SrtpSuite};
+use crate::sdes::{MAX_KEY_SALT, SrtpSuite, crypto_choice, write_crypto};
 
 /// Whether a stream uses SRTP keyed by SDES (RFC 4568).
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
@@ -145,7 +147,9 @@ pub struct OfferAnswer {
     username: Text,
     session_name: Text,
     address: IpAddr,
-    session_id: u64,
+    // `address` and `session_id` as written in o= and c=, formatted once.
+    address_text: Text,
+    session_id_text: Text,
     version: u64,
     streams: Vec<LocalStream>,
     slots: Vec<Slot>,
@@ -161,7 +165,89 @@ struct LocalStream {
     caps: MediaCapabilities,
     active: bool,
     // SDES keys we sent, one per suite, reused so that unchanged re-offers stay unchanged.
-    keys: Vec<Crypto>,
+    keys: Vec<LocalKey>,
+}
+
+/// An SDES master key||salt we generated, in a fixed array (no allocation per key).
+#[derive(Clone)]
+struct LocalKey {
+    suite: SrtpSuite,
+    key_salt: [u8; MAX_KEY_SALT],
+}
+
+impl LocalKey {
+    fn key_salt(&self) -> &[u8] {
+        self.key_salt
+            .get(..self.suite.key_salt_len())
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for LocalKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Keys never reach logs.
+        f.debug_struct("LocalKey")
+            .field("suite", &self.suite)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The attribute values of one media description, written into one buffer and then cut
+/// into [`Text`]s: short values are copied inline, long ones share the buffer, instead of
+/// one `String` per attribute.
+struct AttrWriter {
+    buf: String,
+    items: Vec<(&'static str, Option<(usize, usize)>)>,
+}
+
+impl AttrWriter {
+    fn new() -> Self {
+        Self {
+            buf: String::with_capacity(512),
+            items: Vec::with_capacity(16),
+        }
+    }
+
+    /// `a=<name>:<what write appends>`.
+    fn value(&mut self, name: &'static str, write: impl FnOnce(&mut String)) {
+        let start = self.buf.len();
+        write(&mut self.buf);
+        self.items.push((name, Some((start, self.buf.len()))));
+    }
+
+    /// `a=<name>:<n>`.
+    fn number(&mut self, name: &'static str, n: u32) {
+        self.value(name, |b| push_decimal(b, u64::from(n)));
+    }
+
+    /// `a=<name>`.
+    fn flag(&mut self, name: &'static str) {
+        self.items.push((name, None));
+    }
+
+    /// Appends the attributes to `m`.
+    fn finish(self, m: &mut Media) {
+        let src = Bytes::from(self.buf);
+        m.attributes.reserve(self.items.len());
+        for (name, span) in self.items {
+            m.attributes.push(Attribute {
+                name: Text::from_static(name),
+                value: span.map(|(a, b)| Text::slice_of(&src, a..b)),
+            });
+        }
+    }
+}
+
+/// The payload types as an m= format list.
+fn format_list(pts: impl Iterator<Item = u8>) -> Text {
+    let mut list = String::with_capacity(32);
+    for pt in pts {
+        if !list.is_empty() {
+            list.push(' ');
+        }
+        push_decimal(&mut list, u64::from(pt));
+    }
+    Text::from(list)
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,7 +267,8 @@ impl OfferAnswer {
             username: Text::from(config.username),
             session_name: Text::from(config.session_name),
             address: config.address,
-            session_id,
+            address_text: Text::from(config.address.to_string()),
+            session_id_text: Text::from(session_id.to_string()),
             version: session_id,
             streams: config
                 .streams
@@ -519,14 +606,20 @@ impl OfferAnswer {
     fn describe(&mut self, media: Vec<Media>) -> Sdp {
         let mut sdp = Sdp::new(Origin {
             username: self.username.clone(),
-            session_id: Text::from(self.session_id.to_string()),
+            session_id: self.session_id_text.clone(),
             session_version: self.version,
             net_type: Text::from_static("IN"),
             addr_type: crate::model::AddrType::of(self.address),
-            address: Text::from(self.address.to_string()),
+            address: self.address_text.clone(),
         });
         sdp.session_name = self.session_name.clone();
-        sdp.connection = Some(Connection::new(self.address));
+        sdp.connection = Some(Connection {
+            net_type: Text::from_static("IN"),
+            addr_type: crate::model::AddrType::of(self.address),
+            address: self.address_text.clone(),
+            ttl: None,
+            count: None,
+        });
         sdp.media = media;
         // RFC 3264 §8: "the version in the origin field MUST increment by one from the
         // previous SDP" unless the description is unchanged.
@@ -539,18 +632,27 @@ impl OfferAnswer {
         sdp
     }
 
-    fn key_for<R: rand::CryptoRng + ?Sized>(
-        keys: &mut Vec<Crypto>,
-        tag: u32,
+    /// Our key for `suite`, generated on first use and reused after.
+    fn key_for<'k, R: rand::CryptoRng + ?Sized>(
+        keys: &'k mut Vec<LocalKey>,
         suite: SrtpSuite,
         rng: &mut R,
-    ) -> Crypto {
-        if let Some(k) = keys.iter().find(|k| k.suite() == Some(suite)) {
-            return Crypto { tag, ..k.clone() };
-        }
-        let k = Crypto::generate(tag, suite, rng);
-        keys.push(k.clone());
-        k
+    ) -> &'k [u8] {
+        let i = match keys.iter().position(|k| k.suite == suite) {
+            Some(i) => i,
+            None => {
+                let mut key = LocalKey {
+                    suite,
+                    key_salt: [0; MAX_KEY_SALT],
+                };
+                if let Some(k) = key.key_salt.get_mut(..suite.key_salt_len()) {
+                    rng.fill_bytes(k);
+                }
+                keys.push(key);
+                keys.len() - 1
+            }
+        };
+        keys.get(i).map_or(&[], LocalKey::key_salt)
     }
 
     fn offer_media<R: rand::CryptoRng + ?Sized>(&mut self, s: usize, rng: &mut R) -> Media {
@@ -559,36 +661,34 @@ impl OfferAnswer {
             SrtpPolicy::Required => Protocol::RtpSavp,
             _ => Protocol::RtpAvp,
         };
-        let pts: Vec<String> = caps
-            .codecs
-            .iter()
-            .map(|c| c.payload_type.to_string())
-            .collect();
-        let mut m = Media::new(
-            caps.kind.clone(),
-            caps.port,
-            protocol,
-            pts.iter().map(String::as_str),
-        );
+        let mut m = Media::new(caps.kind.clone(), caps.port, protocol, []);
+        m.format_list = format_list(caps.codecs.iter().map(|c| c.payload_type));
         if let Some(a) = caps.address {
             m.connections.push(Connection::new(a));
         }
+        let mut w = AttrWriter::new();
         for c in &caps.codecs {
-            m.push_attribute(text_attr("rtpmap", c.rtpmap_value()));
+            w.value("rtpmap", |b| c.write_rtpmap(b));
             if let Some(f) = &c.fmtp {
-                m.push_attribute(text_attr("fmtp", format!("{} {f}", c.payload_type)));
+                w.value("fmtp", |b| {
+                    push_decimal(b, u64::from(c.payload_type));
+                    b.push(' ');
+                    b.push_str(f);
+                });
             }
         }
         // RFC 5761 §5.1.3: an offer with rtcp-mux still names the RTCP port in case the
         // answer declines muxing.
-        common_attributes(&mut m, caps, caps.rtcp_mux, true);
+        common_attributes(&mut w, caps, caps.rtcp_mux, true);
         if caps.srtp != SrtpPolicy::Disabled {
             for (i, suite) in caps.srtp_suites.iter().enumerate() {
                 let tag = u32::try_from(i + 1).unwrap_or(u32::MAX);
-                m.push_attribute(Self::key_for(keys, tag, *suite, rng).to_attribute());
+                let key = Self::key_for(keys, *suite, rng);
+                w.value("crypto", |b| write_crypto(b, tag, *suite, key));
             }
         }
-        m.push_attribute(caps.direction.to_attribute());
+        w.flag(caps.direction.as_str());
+        w.finish(&mut m);
         m
     }
 
@@ -614,17 +714,16 @@ impl OfferAnswer {
             )));
         }
         // Crypto: the strongest offered suite we accept (RFC 4568 §7.1.2 lets the answerer
-        // pick any one offered line).
-        let offered: Vec<Crypto> = om.cryptos().filter(|c| c.usable_key().is_some()).collect();
-        let chosen = offered
-            .iter()
-            .filter_map(|c| {
-                c.suite()
-                    .filter(|s| caps.srtp_suites.contains(s))
-                    .map(|s| (s, c))
+        // pick any one offered line), scanned without building the offered lines.
+        let chosen = om
+            .attributes_named("crypto")
+            .filter_map(crypto_choice)
+            .filter_map(|(tag, suite, usable)| {
+                suite
+                    .filter(|s| usable && caps.srtp_suites.contains(s))
+                    .map(|s| (s, tag))
             })
-            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.tag.cmp(&a.1.tag)))
-            .map(|(suite, c)| (suite, c.tag));
+            .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
         let secure = om.protocol.is_secure();
         let crypto = match (caps.srtp, secure, chosen) {
             (SrtpPolicy::Disabled, true, _) => {
@@ -678,69 +777,72 @@ impl OfferAnswer {
                 supported: supported.join(","),
             });
         };
+        // The telephone-event payload type we answer and the events both sides support.
+        let mut events: Option<(u8, DtmfEvents)> = None;
         if let Some(te) = caps.codecs.iter().find(|c| c.is_telephone_event()) {
             let ours = te
                 .fmtp
                 .as_deref()
                 .and_then(DtmfEvents::parse)
                 .unwrap_or_default();
-            let candidates: Vec<&Format<'_>> = offered_formats
-                .iter()
-                .filter(|f| f.is_telephone_event())
-                .collect();
+            let candidates = || offered_formats.iter().filter(|f| f.is_telephone_event());
             // RFC 4733 §7.1.1: the event clock should be the audio codec's.
-            let pick = candidates
-                .iter()
+            let pick = candidates()
                 .find(|f| f.clock_rate == first.clock_rate)
-                .or_else(|| candidates.iter().find(|f| f.clock_rate == 8000))
-                .or(candidates.first());
+                .or_else(|| candidates().find(|f| f.clock_rate == 8000))
+                .or_else(|| candidates().next());
             if let Some(f) = pick {
-                let events = ours.intersect(&DtmfEvents::of(f));
-                if !events.is_empty() {
-                    chosen_formats.push((**f, te));
+                let both = ours.intersect(&DtmfEvents::of(f));
+                if !both.is_empty() {
+                    chosen_formats.push((*f, te));
+                    events = Some((f.payload_type, both));
                 }
             }
         }
 
-        let pts: Vec<String> = chosen_formats
-            .iter()
-            .map(|(f, _)| f.payload_type.to_string())
-            .collect();
-        let mut m = Media::new(
-            om.kind.clone(),
-            caps.port,
-            om.protocol.clone(),
-            pts.iter().map(String::as_str),
-        );
+        let mut m = Media::new(om.kind.clone(), caps.port, om.protocol.clone(), []);
+        m.format_list = format_list(chosen_formats.iter().map(|(f, _)| f.payload_type));
         if let Some(a) = caps.address {
             m.connections.push(Connection::new(a));
         }
+        let mut w = AttrWriter::new();
         for (f, c) in &chosen_formats {
-            let mut v = format!("{} {}/{}", f.payload_type, f.name, f.clock_rate);
-            if f.channels != 1 {
-                v.push_str(&format!("/{}", f.channels));
-            }
-            m.push_attribute(text_attr("rtpmap", v));
-            let fmtp = if f.is_telephone_event() {
-                let ours = c
-                    .fmtp
-                    .as_deref()
-                    .and_then(DtmfEvents::parse)
-                    .unwrap_or_default();
-                Some(ours.intersect(&DtmfEvents::of(f)).to_fmtp())
-            } else {
-                c.fmtp.clone()
+            w.value("rtpmap", |b| {
+                push_decimal(b, u64::from(f.payload_type));
+                b.push(' ');
+                b.push_str(f.name);
+                b.push('/');
+                push_decimal(b, u64::from(f.clock_rate));
+                if f.channels != 1 {
+                    b.push('/');
+                    push_decimal(b, u64::from(f.channels));
+                }
+            });
+            let fmtp_of = |b: &mut String| {
+                push_decimal(b, u64::from(f.payload_type));
+                b.push(' ');
             };
-            if let Some(p) = fmtp {
-                m.push_attribute(text_attr("fmtp", format!("{} {p}", f.payload_type)));
+            match (events, &c.fmtp) {
+                (Some((pt, events)), _) if pt == f.payload_type && f.is_telephone_event() => {
+                    w.value("fmtp", |b| {
+                        fmtp_of(b);
+                        events.write_fmtp(b);
+                    });
+                }
+                (_, Some(p)) if !f.is_telephone_event() => w.value("fmtp", |b| {
+                    fmtp_of(b);
+                    b.push_str(p);
+                }),
+                _ => {}
             }
         }
-        common_attributes(&mut m, caps, caps.rtcp_mux && om.rtcp_mux(), false);
+        common_attributes(&mut w, caps, caps.rtcp_mux && om.rtcp_mux(), false);
         if let Some((suite, tag)) = crypto {
-            m.push_attribute(Self::key_for(keys, tag, suite, rng).to_attribute());
+            let key = Self::key_for(keys, suite, rng);
+            w.value("crypto", |b| write_crypto(b, tag, suite, key));
         }
         if let Some(mid) = om.mid() {
-            m.push_attribute(Attribute::new("mid", mid));
+            w.value("mid", |b| b.push_str(mid));
         }
         let mut remote_dir = om.effective_direction(offer);
         if om
@@ -750,27 +852,24 @@ impl OfferAnswer {
             remote_dir = remote_dir.intersect(Direction::SendOnly);
         }
         // RFC 3264 §6.1: sendonly is answered recvonly, recvonly sendonly, inactive inactive.
-        m.push_attribute(
-            caps.direction
-                .intersect(remote_dir.reversed())
-                .to_attribute(),
-        );
+        w.flag(caps.direction.intersect(remote_dir.reversed()).as_str());
+        w.finish(&mut m);
         Ok(m)
     }
 }
 
-fn common_attributes(m: &mut Media, caps: &MediaCapabilities, rtcp_mux: bool, offer: bool) {
+fn common_attributes(w: &mut AttrWriter, caps: &MediaCapabilities, rtcp_mux: bool, offer: bool) {
     if let Some(p) = caps.ptime {
-        m.push_attribute(text_attr("ptime", p.to_string()));
+        w.number("ptime", p);
     }
     if let Some(p) = caps.maxptime {
-        m.push_attribute(text_attr("maxptime", p.to_string()));
+        w.number("maxptime", p);
     }
     if let Some(p) = caps.rtcp_port.filter(|_| offer || !rtcp_mux) {
-        m.push_attribute(text_attr("rtcp", p.to_string()));
+        w.number("rtcp", u32::from(p));
     }
     if rtcp_mux {
-        m.push_attribute(Attribute::flag_static("rtcp-mux"));
+        w.flag("rtcp-mux");
     }
 }
 

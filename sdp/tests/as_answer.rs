@@ -385,3 +385,43 @@ fn a_secure_answer_without_crypto_to_a_best_effort_offer_is_refused() {
     let (mut session, _) = telox_offerer(Direction::SendRecv);
     assert!(session.handle_answer(&polycom).unwrap()[0].crypto.is_none());
 }
+
+#[test]
+fn a_real_answer_with_a_changed_suite_or_a_short_key_is_refused() {
+    let with_crypto = |value: &str| {
+        let mut polycom = answer("polycom_ip_phone.sdp");
+        polycom.media[0].attributes.retain(|a| a.name != "crypto");
+        polycom.media[0].push_attribute(telox_sdp::Attribute::new("crypto", value));
+        polycom
+    };
+    for (value, want) in [
+        (
+            "1 AES_CM_128_HMAC_SHA1_32 inline:tMuyik1Aiiq9p4DQVHhAASSWDEP7K7wo0cICOn39",
+            "bad answer: a=crypto tag 1 changes suite AES_CM_128_HMAC_SHA1_80 to \
+             AES_CM_128_HMAC_SHA1_32",
+        ),
+        (
+            "1 AES_CM_128_HMAC_SHA1_80 inline:tMuyik1Aiiq9p4DQVHhAAA==",
+            "no acceptable crypto: key length does not fit AES_CM_128_HMAC_SHA1_80",
+        ),
+        (
+            "3 AES_CM_128_HMAC_SHA1_80 inline:tMuyik1Aiiq9p4DQVHhAASSWDEP7K7wo0cICOn39",
+            "bad answer: a=crypto tag 3 was not offered",
+        ),
+    ] {
+        let (mut session, _) = telox_offerer(Direction::SendRecv);
+        let err = session.handle_answer(&with_crypto(value)).unwrap_err();
+        assert_eq!(err.to_string(), want);
+    }
+    // Tag 2 is our AES_CM_128_HMAC_SHA1_32 line: accepted with that suite.
+    let (mut session, offer) = telox_offerer(Direction::SendRecv);
+    let streams = session
+        .handle_answer(&with_crypto(
+            "2 AES_CM_128_HMAC_SHA1_32 inline:tMuyik1Aiiq9p4DQVHhAASSWDEP7K7wo0cICOn39",
+        ))
+        .unwrap();
+    let c = streams[0].crypto.as_ref().unwrap();
+    assert_eq!((c.suite, c.tag), (SrtpSuite::AesCm128HmacSha1_32, 2));
+    let ours = offer.media[0].cryptos().find(|o| o.tag == 2).unwrap();
+    assert_eq!(c.local_key, ours.keys[0]);
+}
