@@ -187,22 +187,25 @@ pub(crate) fn has_byte(s: &str, b: u8) -> bool {
     s.bytes().any(|c| c == b)
 }
 
-/// Appends `n` in decimal (without the formatting machinery of `write!`).
-pub(crate) fn push_decimal(out: &mut String, n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
+/// `n` in decimal, written at the end of `buf` (without the formatting machinery of
+/// `write!`).
+pub(crate) fn decimal_digits(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    while let Some(d) = i.checked_sub(1).and_then(|j| buf.get_mut(j)) {
         i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (n % 10) as u8;
-        }
+        // n % 10 < 10: the cast cannot truncate.
+        *d = b'0' + (n % 10) as u8;
         n /= 10;
-        if n == 0 || i == 0 {
+        if n == 0 {
             break;
         }
     }
-    for d in digits.get(i..).unwrap_or_default() {
+    buf.get(i..).unwrap_or_default()
+}
+
+/// Appends `n` in decimal.
+pub(crate) fn push_decimal(out: &mut String, n: u64) {
+    for d in decimal_digits(n, &mut [0; 20]) {
         out.push(char::from(*d));
     }
 }
@@ -693,6 +696,16 @@ pub(crate) fn text_attr(name: &'static str, value: String) -> Attribute {
 #[cfg(test)]
 mod tests {
     use super::{decimal, rtpmap_fields, split_byte};
+
+    #[test]
+    fn decimal_digits_round_trip() {
+        for n in [0, 7, 10, 99, 100, 65535, u64::MAX] {
+            let mut out = String::new();
+            super::push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string());
+            assert_eq!(decimal::<u64>(&out), Some(n));
+        }
+    }
 
     #[test]
     fn decimal_takes_plain_digits_that_fit() {

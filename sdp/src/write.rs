@@ -90,18 +90,8 @@ trait Sink {
     fn text(&mut self, t: &Text) {
         self.put(t.as_bytes());
     }
-    fn num(&mut self, mut n: u64) {
-        let mut buf = [0u8; 20];
-        let mut i = buf.len();
-        loop {
-            i -= 1;
-            buf[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.put(&buf[i..]);
+    fn num(&mut self, n: u64) {
+        self.put(crate::attr::decimal_digits(n, &mut [0; 20]));
     }
 }
 
