@@ -15,9 +15,9 @@
 
 mod phone_support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use phone_support::{Phone, Pki, WAIT, config, start, wait};
+use phone_support::{Phone, Pki, WAIT, auto_answer, config, start, wait};
 use sip_core::Method;
 use sip_core::auth::{DigestSecret, DigestServer, DigestServerConfig};
 use sip_core::registration::{
@@ -33,27 +33,12 @@ async fn call_and_hang_up(a: &mut Phone, b: &mut Phone, uri: String) {
     a.send(Command::Call(uri)).await;
     let codec = a.answered().await.unwrap();
     assert_eq!(codec, b.answered().await.unwrap());
-    tokio::time::sleep(Duration::from_millis(1200)).await;
-    a.send(Command::Hangup).await;
-    let (ra, _) = a.ended().await.unwrap();
-    let (rb, _) = b.ended().await.unwrap();
-    for (who, r) in [("caller", &ra), ("callee", &rb)] {
-        assert!(
-            r.packets_received >= 30,
-            "{who} received {} packets",
-            r.packets_received
-        );
-    }
+    Phone::talk_and_hang_up(a, b).await;
 }
 
 #[tokio::test(flavor = "current_thread")]
 async fn tcp_call_with_audio_and_tcp_really_used() {
-    let mut b = start({
-        let mut c = config("bob", Transport::Tcp, 2);
-        c.auto_answer = true;
-        c
-    })
-    .await;
+    let mut b = start(auto_answer("bob", Transport::Tcp, 2)).await;
     let mut a = start(config("alice", Transport::Tcp, 1)).await;
     let uri = format!("sip:bob@{}", b.addr);
     call_and_hang_up(&mut a, &mut b, uri).await;
@@ -66,13 +51,7 @@ async fn tcp_call_with_audio_and_tcp_really_used() {
     })
     .await;
     a.send(Command::Call(format!("sip:udp@{}", u.addr))).await;
-    let failed = wait("alice", &mut a.events, |e| match e {
-        PhoneEvent::CallFailed(s) => Some(*s),
-        PhoneEvent::Answered { .. } => Some(0),
-        _ => None,
-    })
-    .await
-    .unwrap();
+    let failed = a.call_outcome().await.unwrap();
     assert!(
         failed >= 400,
         "the TCP call to a UDP-only phone got {failed}"
@@ -117,14 +96,8 @@ async fn tls_mutual_call_with_audio_and_refusals() {
     // A caller trusting another CA refuses bob's certificate: the call fails at once.
     let mut m = start(tls_config("mallory", &other, "other", 3)).await;
     m.send(Command::Call(format!("sips:bob@{}", b.addr))).await;
-    let started = Instant::now();
-    let status = wait("mallory", &mut m.events, |e| match e {
-        PhoneEvent::CallFailed(s) => Some(*s),
-        PhoneEvent::Answered { .. } => Some(0),
-        _ => None,
-    })
-    .await
-    .unwrap();
+    let started = telox_examples::clock();
+    let status = m.call_outcome().await.unwrap();
     assert!(status >= 400, "untrusted server: got {status}");
     assert!(started.elapsed() < Duration::from_secs(5));
     m.quit().await;
@@ -243,7 +216,7 @@ async fn tcp_registration_with_digest_refresh_and_unregister() {
     assert_eq!(challenges, 1);
 
     // Granted 4 s: sip-core refreshes 2 s before expiry, with the cached challenge.
-    let t0 = Instant::now();
+    let t0 = telox_examples::clock();
     let refresh = next_seen(&mut seen).await;
     let after = t0.elapsed();
     assert!(

@@ -15,19 +15,19 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 /// Every wait is bounded by this.
-pub const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
 /// A running phone.
-pub struct Phone {
-    pub name: String,
-    pub cmd: mpsc::Sender<Command>,
-    pub events: mpsc::Receiver<PhoneEvent>,
-    pub addr: SocketAddr,
-    pub task: JoinHandle<Result<(), phone::PhoneError>>,
+pub(crate) struct Phone {
+    pub(crate) name: String,
+    pub(crate) cmd: mpsc::Sender<Command>,
+    pub(crate) events: mpsc::Receiver<PhoneEvent>,
+    pub(crate) addr: SocketAddr,
+    pub(crate) task: JoinHandle<Result<(), phone::PhoneError>>,
 }
 
 /// A phone config on loopback (port chosen by the OS), playing speech-like audio, PCMU.
-pub fn config(name: &str, transport: Transport, seed: u64) -> PhoneConfig {
+pub(crate) fn config(name: &str, transport: Transport, seed: u64) -> PhoneConfig {
     let mut c = PhoneConfig::new(name, name, "127.0.0.1:0".parse().expect("addr"));
     c.transport = transport;
     c.seed = seed;
@@ -36,8 +36,15 @@ pub fn config(name: &str, transport: Transport, seed: u64) -> PhoneConfig {
     c
 }
 
+/// The same, answering every call.
+pub(crate) fn auto_answer(name: &str, transport: Transport, seed: u64) -> PhoneConfig {
+    let mut c = config(name, transport, seed);
+    c.auto_answer = true;
+    c
+}
+
 /// Starts the phone and waits for its listening address.
-pub async fn start(config: PhoneConfig) -> Phone {
+pub(crate) async fn start(config: PhoneConfig) -> Phone {
     let name = config.name.clone();
     let (cmd, cmd_rx) = mpsc::channel(16);
     let (ev_tx, mut events) = mpsc::channel(256);
@@ -61,7 +68,7 @@ pub async fn start(config: PhoneConfig) -> Phone {
 }
 
 /// Waits (bounded by [`WAIT`]) for the first event `pick` accepts; logs the others.
-pub async fn wait<T>(
+pub(crate) async fn wait<T>(
     name: &str,
     events: &mut mpsc::Receiver<PhoneEvent>,
     mut pick: impl FnMut(&PhoneEvent) -> Option<T>,
@@ -83,12 +90,12 @@ pub async fn wait<T>(
 }
 
 impl Phone {
-    pub async fn send(&self, c: Command) {
+    pub(crate) async fn send(&self, c: Command) {
         self.cmd.send(c).await.expect("phone running");
     }
 
     /// Waits for the call to be up; returns the codec.
-    pub async fn answered(&mut self) -> Result<String, String> {
+    pub(crate) async fn answered(&mut self) -> Result<String, String> {
         let name = self.name.clone();
         wait(&name, &mut self.events, |e| match e {
             PhoneEvent::Answered { codec, .. } => Some(Ok(codec.clone())),
@@ -99,7 +106,7 @@ impl Phone {
     }
 
     /// Waits for the call to end; returns its report and whether it ended by transfer.
-    pub async fn ended(&mut self) -> Result<(LegReport, bool), String> {
+    pub(crate) async fn ended(&mut self) -> Result<(LegReport, bool), String> {
         let name = self.name.clone();
         wait(&name, &mut self.events, |e| match e {
             PhoneEvent::Ended {
@@ -112,8 +119,35 @@ impl Phone {
         .await
     }
 
+    /// Waits for the outcome of the call placed last: 0 when answered, else the failure
+    /// status.
+    pub(crate) async fn call_outcome(&mut self) -> Result<u16, String> {
+        let name = self.name.clone();
+        wait(&name, &mut self.events, |e| match e {
+            PhoneEvent::CallFailed(s) => Some(*s),
+            PhoneEvent::Answered { .. } => Some(0),
+            _ => None,
+        })
+        .await
+    }
+
+    /// `us` hangs up after 1.2 s of call; both ends must have received audio.
+    pub(crate) async fn talk_and_hang_up(us: &mut Self, peer: &mut Self) {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        us.send(Command::Hangup).await;
+        let (a, _) = us.ended().await.expect("ended");
+        let (b, _) = peer.ended().await.expect("ended");
+        for (who, r) in [(&us.name, &a), (&peer.name, &b)] {
+            assert!(
+                r.packets_received >= 30,
+                "{who} received {} packets",
+                r.packets_received
+            );
+        }
+    }
+
     /// Quits and waits for the task to end.
-    pub async fn quit(self) {
+    pub(crate) async fn quit(self) {
         let _ = self.cmd.send(Command::Quit).await;
         let name = self.name;
         let r = tokio::time::timeout(WAIT, self.task).await;
@@ -125,15 +159,15 @@ impl Phone {
 }
 
 /// A CA and the PEM files of certificates it issued for 127.0.0.1, in a fresh directory.
-pub struct Pki {
-    pub dir: PathBuf,
+pub(crate) struct Pki {
+    pub(crate) dir: PathBuf,
     ca: rcgen::Certificate,
     ca_key: rcgen::KeyPair,
 }
 
 impl Pki {
     /// A new CA named `name`; its certificate is `DIR/name-ca.pem`.
-    pub fn new(name: &str) -> Self {
+    pub(crate) fn new(name: &str) -> Self {
         let dir = std::env::temp_dir().join(format!(
             "telox-phone-tls-{name}-{}-{:?}",
             std::process::id(),
@@ -152,12 +186,12 @@ impl Pki {
     }
 
     /// The CA certificate file.
-    pub fn ca_file(&self, name: &str) -> PathBuf {
+    pub(crate) fn ca_file(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}-ca.pem"))
     }
 
     /// Issues a certificate for 127.0.0.1 (server and client use); returns (cert, key) files.
-    pub fn issue(&self, who: &str) -> (PathBuf, PathBuf) {
+    pub(crate) fn issue(&self, who: &str) -> (PathBuf, PathBuf) {
         let mut params =
             rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
                 .expect("params");
