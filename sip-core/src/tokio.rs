@@ -33,6 +33,9 @@
 //! ```
 
 pub mod tls;
+pub mod ws;
+
+pub use ws::WsConfig;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -44,6 +47,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
@@ -155,6 +160,9 @@ pub struct DriverConfig {
     pub limits: ParseLimits,
     /// TLS listener and outgoing TLS; `None` reports TLS sends as failures.
     pub tls: Option<TlsConfig>,
+    /// WebSocket listeners (RFC 7118); outgoing `ws`/`wss` connections work without (with
+    /// path `/`).
+    pub ws: Option<WsConfig>,
 }
 
 impl DriverConfig {
@@ -166,16 +174,19 @@ impl DriverConfig {
             tcp: false,
             limits: ParseLimits::default(),
             tls: None,
+            ws: None,
         }
     }
 }
 
-/// The write side of a TCP or TLS connection.
+/// The write side of a TCP, TLS or WebSocket connection.
 struct StreamWriter {
     /// Distinguishes this connection from a later one to the same peer, so that the close
     /// of an old connection does not drop its replacement.
     id: u64,
     write: Pin<Box<dyn AsyncWrite + Send + Sync>>,
+    /// WebSocket: our end (SIP messages are framed, masked as a client).
+    ws: Option<crate::ws::Role>,
 }
 
 impl StreamWriter {
@@ -184,6 +195,14 @@ impl StreamWriter {
         Self {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
             write: Box::pin(write),
+            ws: None,
+        }
+    }
+
+    fn new_ws(write: impl AsyncWrite + Send + Sync + 'static, role: crate::ws::Role) -> Self {
+        Self {
+            ws: Some(role),
+            ..Self::new(write)
         }
     }
 }
@@ -206,6 +225,15 @@ pub struct Driver {
     tls_names: HashMap<SocketAddr, ServerName<'static>>,
     tls_client: Option<Arc<rustls::ClientConfig>>,
     handshake_timeout: Duration,
+    ws_local: Option<SocketAddr>,
+    wss_local: Option<SocketAddr>,
+    /// Request target of outgoing WebSocket connections.
+    ws_path: String,
+    /// `Host` of outgoing WebSocket connections, by address (from [`Driver::resolve`]).
+    ws_hosts: HashMap<SocketAddr, String>,
+    /// WebSocket nonces and masking keys (RFC 6455 §5.3: "a strong source of entropy"):
+    /// seeded from the OS.
+    ws_rng: ChaCha8Rng,
     inbound_tx: mpsc::Sender<Inbound>,
     inbound_rx: mpsc::Receiver<Inbound>,
     limits: ParseLimits,
@@ -220,6 +248,7 @@ impl fmt::Debug for Inbound {
             Self::Accepted(t, _) => write!(f, "Accepted({t:?})"),
             Self::Closed(t, id) => write!(f, "Closed({t:?}, {id})"),
             Self::Failed(t, id) => write!(f, "Failed({t:?}, {id})"),
+            Self::Write(t, id, b) => write!(f, "Write({t:?}, {id}, {} bytes)", b.len()),
         }
     }
 }
@@ -231,6 +260,8 @@ enum Inbound {
     /// The connection failed while reading (reset, TLS alert such as a refused client
     /// certificate): closed, and reported to the core like a failed send.
     Failed(Target, u64),
+    /// Bytes to write as they are on connection `id` (a WebSocket pong or close).
+    Write(Target, u64, Bytes),
 }
 
 impl Driver {
@@ -269,10 +300,13 @@ impl Driver {
         }
         let mut tls_local = None;
         let mut tls_client = None;
+        let mut tls_server = None;
         let mut handshake_timeout = Duration::from_secs(5);
+        let mut ws_rng = ChaCha8Rng::from_os_rng();
         if let Some(tls) = config.tls {
             handshake_timeout = tls.handshake_timeout;
             tls_client = tls.client;
+            tls_server.clone_from(&tls.server);
             if let Some(bind) = tls.bind {
                 let Some(server) = tls.server else {
                     return Err(io::Error::new(
@@ -291,10 +325,45 @@ impl Driver {
                 ));
             }
         }
+        let (mut ws_local, mut wss_local) = (None, None);
+        let ws_config = config.ws.unwrap_or_else(|| WsConfig::new(None));
+        for (bind, secure) in [(ws_config.bind, false), (ws_config.secure_bind, true)] {
+            let Some(bind) = bind else { continue };
+            let acceptor = match (secure, &tls_server) {
+                (false, _) => None,
+                (true, Some(server)) => Some(TlsAcceptor::from(Arc::clone(server))),
+                (true, None) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "wss listener without a TLS server certificate",
+                    ));
+                }
+            };
+            let listener = listen(bind, config.tos)?;
+            let addr = Some(listener.local_addr()?);
+            if secure {
+                wss_local = addr;
+            } else {
+                ws_local = addr;
+            }
+            tokio::spawn(ws::accept_ws(
+                listener,
+                acceptor,
+                inbound_tx.clone(),
+                config.limits,
+                handshake_timeout,
+                ws_rng.next_u64(),
+            ));
+        }
         Ok(Self {
             udp,
             local,
             tls_local,
+            ws_local,
+            wss_local,
+            ws_path: ws_config.path,
+            ws_hosts: HashMap::new(),
+            ws_rng,
             writers: HashMap::new(),
             tls_names: HashMap::new(),
             tls_client,
@@ -318,7 +387,18 @@ impl Driver {
         self.tls_local
     }
 
-    /// The number of open TCP and TLS connections (accepted and ours).
+    /// The `ws` listener's address, when one is configured: the address for Via and Contact
+    /// of a UA on WebSocket (`transport = Transport::Ws`).
+    pub fn ws_local_addr(&self) -> Option<SocketAddr> {
+        self.ws_local
+    }
+
+    /// The `wss` listener's address, when one is configured.
+    pub fn wss_local_addr(&self) -> Option<SocketAddr> {
+        self.wss_local
+    }
+
+    /// The number of open TCP, TLS and WebSocket connections (accepted and ours).
     pub fn connection_count(&self) -> usize {
         self.writers.len()
     }
@@ -345,21 +425,30 @@ impl Driver {
     /// `InvalidInput` for a non-SIP URI or an unsupported transport; resolver errors.
     pub async fn resolve(&mut self, uri: &Uri) -> io::Result<Target> {
         let invalid = |m: &'static str| io::Error::new(io::ErrorKind::InvalidInput, m);
+        let ws = uri
+            .param("transport")
+            .flatten()
+            .is_some_and(|t| t.eq_ignore_ascii_case("ws") || t.eq_ignore_ascii_case("wss"));
         let transport = match uri.scheme() {
+            Scheme::Sips if ws => Transport::Wss,
             Scheme::Sips => Transport::Tls,
             Scheme::Sip => match uri.param("transport").flatten() {
                 None => Transport::Udp,
                 Some(t) if t.eq_ignore_ascii_case("udp") => Transport::Udp,
                 Some(t) if t.eq_ignore_ascii_case("tcp") => Transport::Tcp,
                 Some(t) if t.eq_ignore_ascii_case("tls") => Transport::Tls,
+                Some(t) if t.eq_ignore_ascii_case("ws") => Transport::Ws,
+                Some(t) if t.eq_ignore_ascii_case("wss") => Transport::Wss,
                 Some(_) => return Err(invalid("unsupported transport parameter")),
             },
             _ => return Err(invalid("not a sip: or sips: URI")),
         };
-        let port = uri.port().unwrap_or(if transport == Transport::Tls {
-            5061
-        } else {
-            5060
+        let port = uri.port().unwrap_or(match transport {
+            Transport::Tls => 5061,
+            // RFC 7118 names no port: the WebSocket defaults (RFC 6455 §3).
+            Transport::Ws => 80,
+            Transport::Wss => 443,
+            _ => 5060,
         });
         let host = uri.host();
         let bare = host
@@ -373,8 +462,15 @@ impl Driver {
                 .next()
                 .ok_or_else(|| invalid("host has no address"))?,
         };
-        if transport == Transport::Tls {
+        if matches!(transport, Transport::Tls | Transport::Wss) {
             self.set_tls_server_name(addr, bare)?;
+        }
+        if matches!(transport, Transport::Ws | Transport::Wss) {
+            let host = match uri.port() {
+                Some(p) => format!("{host}:{p}"),
+                None => host.to_owned(),
+            };
+            self.ws_hosts.insert(addr, host);
         }
         Ok(Target { transport, addr })
     }
@@ -405,12 +501,9 @@ impl Driver {
                     .send_to(&t.payload, t.destination)
                     .await
                     .map(|_| ()),
-                Transport::Tcp | Transport::Tls => self.send_stream(to, &t.payload).await,
-                // WebSocket needs its own connector; report it as a failure.
-                Transport::Ws | Transport::Wss => Err(io::Error::new(
-                    io::ErrorKind::Unsupported,
-                    "transport not driven",
-                )),
+                Transport::Tcp | Transport::Tls | Transport::Ws | Transport::Wss => {
+                    self.send_stream(to, &t.payload).await
+                }
             };
             if sent.is_err() {
                 failed += 1;
@@ -454,6 +547,15 @@ impl Driver {
                         self.writers.remove(&peer);
                     }
                 }
+                Inbound::Write(peer, id, bytes) => {
+                    if let Some(w) = self.writers.get_mut(&peer).filter(|w| w.id == id) {
+                        let ok = w.write.write_all(&bytes).await.is_ok()
+                            && w.write.flush().await.is_ok();
+                        if !ok {
+                            self.writers.remove(&peer);
+                        }
+                    }
+                }
                 Inbound::Failed(peer, id) => {
                     if self.writers.get(&peer).is_some_and(|w| w.id == id) {
                         self.writers.remove(&peer);
@@ -478,7 +580,12 @@ impl Driver {
         let Some(w) = self.writers.get_mut(&to) else {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "no connection"));
         };
-        let mut r = w.write.write_all(payload).await;
+        // RFC 7118 §5: each SIP message in one WebSocket message.
+        let framed = w.ws.map(|role| ws::frame(role, payload, &mut self.ws_rng));
+        let mut r = w
+            .write
+            .write_all(framed.as_deref().unwrap_or(payload))
+            .await;
         if r.is_ok() {
             // rustls buffers records: push them to the socket now.
             r = w.write.flush().await;
@@ -489,12 +596,18 @@ impl Driver {
         r
     }
 
-    async fn connect(&self, to: Target) -> io::Result<StreamWriter> {
+    async fn connect(&mut self, to: Target) -> io::Result<StreamWriter> {
         let addr = to.addr;
         let stream: TcpStream = tcp_socket(addr, self.tos)?.connect(addr).await?;
         stream.set_nodelay(true)?;
         let tx = self.inbound_tx.clone();
-        if to.transport == Transport::Tls {
+        if to.transport == Transport::Tcp {
+            let (read, write) = stream.into_split();
+            let writer = StreamWriter::new(write);
+            tokio::spawn(read_stream(read, to, writer.id, tx, self.limits));
+            return Ok(writer);
+        }
+        let stream: Box<dyn Io> = if matches!(to.transport, Transport::Tls | Transport::Wss) {
             let Some(client) = &self.tls_client else {
                 return Err(io::Error::new(
                     io::ErrorKind::Unsupported,
@@ -506,21 +619,34 @@ impl Driver {
                 .get(&addr)
                 .cloned()
                 .unwrap_or_else(|| ServerName::IpAddress(addr.ip().into()));
-            let stream = TlsConnector::from(Arc::clone(client))
-                .connect(name, stream)
-                .await?;
-            let (read, write) = tokio::io::split(stream);
-            let writer = StreamWriter::new(write);
-            tokio::spawn(read_stream(read, to, writer.id, tx, self.limits));
-            Ok(writer)
+            Box::new(
+                TlsConnector::from(Arc::clone(client))
+                    .connect(name, stream)
+                    .await?,
+            )
         } else {
-            let (read, write) = stream.into_split();
-            let writer = StreamWriter::new(write);
-            tokio::spawn(read_stream(read, to, writer.id, tx, self.limits));
-            Ok(writer)
+            Box::new(stream)
+        };
+        if matches!(to.transport, Transport::Ws | Transport::Wss) {
+            let host = self
+                .ws_hosts
+                .get(&addr)
+                .cloned()
+                .unwrap_or_else(|| addr.to_string());
+            let path = self.ws_path.clone();
+            return ws::connect(stream, to, &host, &path, &mut self.ws_rng, tx, self.limits).await;
         }
+        let (read, write) = tokio::io::split(stream);
+        let writer = StreamWriter::new(write);
+        tokio::spawn(read_stream(read, to, writer.id, tx, self.limits));
+        Ok(writer)
     }
 }
+
+/// A connected byte stream (TCP, or TLS over it).
+trait Io: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Io for T {}
 
 /// Accepts TLS connections; each handshake runs in its own task, bounded in time, so a
 /// slow or hostile client cannot hold up the others.

@@ -11,7 +11,7 @@
     reason = "test code"
 )]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use telox_sip_core::header::{CSeq, CallId, Contact, From, MaxForwards, To};
@@ -21,14 +21,12 @@ use telox_sip_core::transaction::{Target, Transport};
 use telox_sip_core::ua::{Body, UaConfig, UaEvent, UserAgent};
 use telox_sip_core::uri::Uri;
 use tokio::sync::mpsc;
+use ua_support::net::{clock, seen, server_agent, until};
+
+mod ua_support;
 
 const SDP: &str = "v=0\r\no=t 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
 m=audio 40000 RTP/AVP 0\r\n";
-
-#[expect(clippy::disallowed_methods, reason = "the test drives real sockets")]
-fn clock() -> Instant {
-    Instant::now()
-}
 
 struct Cert {
     der: CertificateDer<'static>,
@@ -80,7 +78,10 @@ async fn start_uas_with(
     mpsc::UnboundedReceiver<Seen>,
     tokio::task::JoinHandle<()>,
 ) {
-    let dir = std::env::temp_dir().join(format!("telox-tls-{}", std::process::id()));
+    // One directory per server: tests run in parallel.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("telox-tls-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_path, &cert.cert_pem).unwrap();
@@ -103,10 +104,7 @@ async fn start_uas_with(
     ));
     let mut driver = Driver::bind(config).await.unwrap();
     let tls_addr = driver.tls_local_addr().unwrap();
-    let mut ua_config = UaConfig::new(tls_addr, "uas", 7);
-    ua_config.transport = Transport::Tls;
-    ua_config.answer_options = false;
-    let mut ua = UserAgent::new(ua_config);
+    let mut ua = server_agent(tls_addr, Transport::Tls);
     let (tx, rx) = mpsc::unbounded_channel();
     let task = tokio::spawn(async move {
         loop {
@@ -193,36 +191,6 @@ fn options(ua: &mut UserAgent, to: &Uri) -> Request {
         .header(CallId::new("tls-options@127.0.0.1").unwrap())
         .header(CSeq::new(1, Method::Options))
         .build()
-}
-
-/// Steps the UAC until `pick` accepts an event, within 10 s. Each turn runs until the
-/// driver returns by itself, as an application loop would: an event left queued while
-/// the driver waits would fail the test.
-async fn until<T>(
-    driver: &mut Driver,
-    ua: &mut UserAgent,
-    mut pick: impl FnMut(UaEvent) -> Option<T>,
-) -> T {
-    let end = clock() + Duration::from_secs(10);
-    loop {
-        while let Some(event) = ua.poll_event() {
-            if let Some(t) = pick(event) {
-                return t;
-            }
-        }
-        assert!(clock() < end, "no expected event within 10 s");
-        tokio::time::timeout_at(end.into(), driver.step(ua))
-            .await
-            .expect("the driver kept waiting with no expected event for 10 s")
-            .unwrap();
-    }
-}
-
-async fn seen(rx: &mut mpsc::UnboundedReceiver<Seen>) -> Seen {
-    tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .expect("UAS silent for 10 s")
-        .expect("UAS task ended")
 }
 
 #[tokio::test]

@@ -15,6 +15,9 @@ use telox_sip_core::transaction::{Target, Transmit, Transport};
 use telox_sip_core::ua::{LegId, UaConfig, UaEvent, UserAgent};
 use telox_sip_core::{Request, Response, Uri};
 
+#[cfg(feature = "tokio")]
+pub(crate) mod net;
+
 /// The caller's address.
 pub(crate) const A: &str = "127.0.0.1:5061";
 /// The callee's address.
