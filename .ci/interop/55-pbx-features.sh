@@ -6,6 +6,8 @@
 #     cancelled; the call completes.
 #  3. Webhook: the PBX POSTs call events (ringing, answered, ended with the call record).
 #  4. Protection: a REGISTER with a scanner User-Agent (friendly-scanner) gets no answer.
+#  5. Transcoding: 1000 speaks only Opus, 1002 only PCMU: the PBX answers each side with its
+#     own codec and transcodes in the relay; audio both ways.
 set -u
 . "$(dirname "$0")/lib.sh"
 require python3
@@ -47,10 +49,10 @@ timeout -k 3 110 "$BIN/pbx" --config "$WORK/pbx.toml" 2>"$WORK/pbx.log" &
 PBX=$!
 sleep 0.5
 
-callee() { # callee EXT LOG -> pid
-  local port; port=$(free_udp_port)
-  timeout -k 3 40 "$BIN/phone" --listen "127.0.0.1:$port" --user "$1" --password "p$1" \
-    --registrar "127.0.0.1:$PORT" --auto-answer --calls 1 --max-time 30s </dev/null >"$2.out" 2>"$2.log" &
+callee() { # callee EXT LOG [phone args...] -> pid
+  local port ext=$1 log=$2; shift 2; port=$(free_udp_port)
+  timeout -k 3 40 "$BIN/phone" --listen "127.0.0.1:$port" --user "$ext" --password "p$ext" \
+    --registrar "127.0.0.1:$PORT" --auto-answer --calls 1 --max-time 30s "$@" </dev/null >"$log.out" 2>"$log.log" &
   echo $!
 }
 
@@ -78,6 +80,20 @@ check "ring group 600: the call completed with audio" test "$rc" -eq 0
 rang=$(cat "$WORK/rg-1001.log" "$WORK/rg-1002.log" | grep -c "incoming call")
 check "ring group 600: both members rang ($rang)" test "$rang" -eq 2
 
+# 5. Transcoding: Opus-only caller, PCMU-only callee.
+P2=$(callee 1002 "$WORK/tc-1002" --codecs pcmu)
+sleep 0.8
+timeout 40 "$BIN/phone" --call "sip:1002@127.0.0.1:$PORT" --user 1000 --password p1000 --duration 4s \
+  --codecs opus </dev/null >"$WORK/tc-1000.out" 2>"$WORK/tc-1000.log"
+rc=$?
+wait "$P2" 2>/dev/null; P2=""
+check "transcoding: the PBX bridged Opus and PCMU" grep -q "answered (opus/48000 <-> PCMU/8000)" "$WORK/pbx.log"
+check "transcoding: the Opus caller got an Opus call and received audio" \
+  sh -c "grep -q 'call up: opus/48000' '$WORK/tc-1000.log' && test $rc -eq 0"
+check "transcoding: the PCMU callee got a PCMU call" grep -q "call up: PCMU/8000" "$WORK/tc-1002.log"
+r2=$(awk 'NR==2{print $5}' "$WORK/tc-1002.out")
+check "transcoding: 1002 received the caller's transcoded audio (${r2:-0} packets)" test "${r2:-0}" -gt 100
+
 # 4. A scanner's REGISTER is dropped silently.
 python3 - "$PORT" > "$WORK/scanner.txt" <<'PY'
 import socket, sys
@@ -97,7 +113,7 @@ check "a friendly-scanner REGISTER gets no answer" grep -q silent "$WORK/scanner
 kill -INT "$PBX" 2>/dev/null; wait "$PBX" 2>/dev/null; PBX=""
 sleep 0.5
 answered=$(grep -c '"answer_cause":"answered"' "$WORK/cdr.jsonl" 2>/dev/null || echo 0)
-check "call records: 2 answered calls ($answered)" test "$answered" -eq 2
+check "call records: 3 answered calls ($answered)" test "$answered" -eq 3
 check "webhook: call.answered and call.ended events with the record" \
   sh -c "grep -q '\"event\":\"call.answered\"' '$WORK/hooks.jsonl' && grep -q '\"event\":\"call.ended\".*\"record\"' '$WORK/hooks.jsonl'"
 grep -q "requests dropped" "$WORK/pbx.log" && grep "stopped" "$WORK/pbx.log" | sed 's/^/  /'

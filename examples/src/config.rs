@@ -118,9 +118,54 @@ pub struct Trunk {
     /// Digest password.
     #[serde(default)]
     pub password: Option<String>,
-    /// Register to the trunk.
+    /// Register to the trunk (needs `username` and `password`).
     #[serde(default)]
     pub register: bool,
+    /// Where the REGISTERs go when it is not `address` (a separate registrar).
+    #[serde(default)]
+    pub registrar: Option<SocketAddr>,
+    /// Registration expiry asked for, in seconds (refreshed before it runs out).
+    #[serde(default = "default_register_expires")]
+    pub register_expires: u32,
+}
+
+impl Trunk {
+    /// A trunk at `address` without credentials or registration.
+    pub fn plain(name: &str, address: SocketAddr) -> Self {
+        Self {
+            name: name.to_owned(),
+            address,
+            username: None,
+            password: None,
+            register: false,
+            registrar: None,
+            register_expires: default_register_expires(),
+        }
+    }
+
+    /// The registration to send, for a trunk with `register = true`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] when the username is missing or does not form a URI.
+    pub fn registration(&self) -> Result<Option<crate::trunk::TrunkRegistration>, ConfigError> {
+        if !self.register {
+            return Ok(None);
+        }
+        let (Some(user), Some(_)) = (&self.username, &self.password) else {
+            return Err(ConfigError::Invalid(format!(
+                "trunk {}: register = true needs username and password",
+                self.name
+            )));
+        };
+        crate::trunk::TrunkRegistration::new(
+            &self.name,
+            user,
+            self.registrar.unwrap_or(self.address),
+            self.register_expires,
+        )
+        .map(Some)
+        .map_err(ConfigError::Invalid)
+    }
 }
 
 /// An outbound route.
@@ -260,13 +305,7 @@ impl PbxConfig {
             .collect();
         let (trunks, routes) = match trunk {
             Some(address) => (
-                vec![Trunk {
-                    name: "trunk".into(),
-                    address,
-                    username: None,
-                    password: None,
-                    register: false,
-                }],
+                vec![Trunk::plain("trunk", address)],
                 vec![OutboundRoute {
                     pattern: "_X.".into(),
                     trunk: "trunk".into(),
@@ -340,6 +379,22 @@ impl PbxConfig {
                     return invalid(format!("ivr route key {digit:?} must be one DTMF digit"));
                 }
             }
+        }
+        for t in &self.trunks {
+            t.registration()?;
+            if t.register_expires < 60 {
+                return invalid(format!("trunk {}: register_expires must be >= 60", t.name));
+            }
+        }
+        // sip-core's user agent answers challenges with one set of credentials.
+        let mut creds = self
+            .trunks
+            .iter()
+            .filter_map(|t| t.username.as_ref().zip(t.password.as_ref()));
+        if let Some(first) = creds.next()
+            && creds.any(|c| c != first)
+        {
+            return invalid("all trunks with credentials must share one username/password".into());
         }
         for r in &self.routes {
             if !self.trunks.iter().any(|t| t.name == r.trunk) {
@@ -431,6 +486,9 @@ fn default_ring_timeout() -> String {
 }
 fn default_digit_timeout() -> String {
     "5s".into()
+}
+fn default_register_expires() -> u32 {
+    3600
 }
 fn default_media_ports() -> (u16, u16) {
     (20000, 29999)

@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::cli::Cidr;
 use crate::media::{MediaLeg, MediaParams, audio_capabilities};
 use crate::report::LegReport;
+use crate::trunk::TrunkRegistrations;
 use crate::{clock, wallclock};
 
 /// Gateway settings.
@@ -33,8 +34,10 @@ pub struct GatewayConfig {
     pub trunks: Vec<SocketAddr>,
     /// Networks allowed to call in on the internal side.
     pub allow: Vec<Cidr>,
-    /// Digest credentials for trunks that challenge.
+    /// Digest credentials for trunks that challenge (REGISTER and INVITE).
     pub credentials: Option<(String, String)>,
+    /// Registrations to the trunks (refreshed while the gateway runs, removed when it stops).
+    pub registrations: Vec<crate::trunk::TrunkRegistration>,
     /// Codecs offered to the trunk (G.711 by default).
     pub trunk_codecs: Vec<String>,
     /// SRTP towards the trunk (usually off: trunks speak plain RTP).
@@ -60,6 +63,10 @@ pub struct GatewaySummary {
     pub failovers: u64,
     /// Per-call reports `[internal side, trunk side]`.
     pub reports: Vec<[LegReport; 2]>,
+    /// Successful registrations to the trunks (first ones and refreshes).
+    pub trunk_registrations: u64,
+    /// Trunks still registered when the gateway stopped (0 after a clean unregister).
+    pub trunks_registered: usize,
 }
 
 struct GwCall {
@@ -71,7 +78,7 @@ struct GwCall {
     b_oa: Option<sdp::OfferAnswer>,
     trunk_idx: usize,
     started: Instant,
-    bridge: Option<(oneshot::Sender<()>, oneshot::Receiver<[LegReport; 2]>)>,
+    bridge: Option<TranscodeHandle>,
     b_sock: Option<std::net::UdpSocket>,
 }
 
@@ -95,6 +102,11 @@ pub async fn run(
     let mut by_leg: HashMap<LegId, u64> = HashMap::new();
     let mut next = 1u64;
     let mut summary = GatewaySummary::default();
+    let (mut regs, lines) =
+        TrunkRegistrations::start(&mut ua, clock(), config.registrations.clone());
+    for l in lines {
+        let _ = log.try_send(l);
+    }
     let mut buf = vec![0u8; 65_536];
     loop {
         while let Some(t) = ua.poll_transmit() {
@@ -301,14 +313,31 @@ pub async fn run(
                 UaEvent::Request { key, .. } => {
                     let _ = ua.respond(now, &key, 200, None);
                 }
+                UaEvent::Registered { .. }
+                | UaEvent::RegistrationFailed { .. }
+                | UaEvent::Unregistered { .. } => {
+                    if matches!(ev, UaEvent::Registered { .. }) {
+                        summary.trunk_registrations += 1;
+                    }
+                    if let Some(line) = regs.on_event(&ev) {
+                        let _ = log.try_send(line);
+                    }
+                }
                 _ => {}
             }
         }
     }
+    for line in regs
+        .unregister_all(&mut ua, &sock, Duration::from_secs(3))
+        .await
+    {
+        let _ = log.try_send(line);
+    }
+    summary.trunks_registered = regs.registered();
     Ok(summary)
 }
 
-fn request_source(req: &Request) -> Option<std::net::IpAddr> {
+pub(crate) fn request_source(req: &Request) -> Option<std::net::IpAddr> {
     // The transaction layer records `received` on the top Via (RFC 3261 §18.2.1); fall back to
     // the sent-by host.
     let via = req.header::<sip_core::header::Via>()?.ok()?;
@@ -407,18 +436,32 @@ async fn bridge(
     let a_sock = UdpSocket::from_std(a_sock).map_err(|e| e.to_string())?;
     let b_sock = UdpSocket::from_std(c.b_sock.take().ok_or("no trunk socket")?)
         .map_err(|e| e.to_string())?;
-    let (stop_tx, stop_rx) = oneshot::channel();
-    let (done_tx, done_rx) = oneshot::channel();
     let names = (
         format!("{} (internal)", c.from),
         format!("{} (trunk)", c.number),
     );
+    c.bridge = Some(spawn_transcode(a, b, a_sock, b_sock, names));
+    Ok(answer.to_bytes())
+}
+
+/// A running [`transcode`] task: send `()` to stop it, then its per-side reports arrive.
+pub(crate) type TranscodeHandle = (oneshot::Sender<()>, oneshot::Receiver<[LegReport; 2]>);
+
+/// Starts [`transcode`] between `a` and `b` on its own task.
+pub(crate) fn spawn_transcode(
+    a: MediaLeg,
+    b: MediaLeg,
+    a_sock: UdpSocket,
+    b_sock: UdpSocket,
+    names: (String, String),
+) -> TranscodeHandle {
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let (done_tx, done_rx) = oneshot::channel();
     tokio::spawn(async move {
         let r = transcode(a, b, a_sock, b_sock, stop_rx, names).await;
         let _ = done_tx.send(r);
     });
-    c.bridge = Some((stop_tx, done_rx));
-    Ok(answer.to_bytes())
+    (stop_tx, done_rx)
 }
 
 /// Decodes each side's audio (jitter buffer + concealment), resamples it and encodes it for the

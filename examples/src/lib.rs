@@ -9,6 +9,7 @@
 //! - [`config`] and [`dialplan`]: the PBX's TOML configuration and routing;
 //! - [`guard`]: rate limits, auth-failure blocking, scanner filtering;
 //! - [`lifecycle`]: how the long-running programs stop (duration, SIGINT, SIGTERM);
+//! - [`trunk`]: registration to SIP trunks (the PBX and the gateway);
 //! - [`pcap`] and [`wav_export`]: captures in and out, RTP streams to WAV (the tools).
 
 #![forbid(unsafe_code)]
@@ -29,6 +30,7 @@ pub mod pcap;
 pub mod phone;
 pub mod relay;
 pub mod report;
+pub mod trunk;
 pub mod wav_export;
 
 /// The current time, for the tokio glue (the sans-IO cores never read the clock themselves).

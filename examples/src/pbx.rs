@@ -3,12 +3,13 @@
 //! (or passed through), hold forwarding, call records and webhook events, and the protection
 //! of [`guard`](crate::guard). The `pbx` program and `demo-call` run it with [`run`].
 //!
-//! Requests are split before the user-agent core: REGISTER, and INVITEs that carry no valid
-//! Proxy-Authorization, go to a small "gate" transaction endpoint that answers them (200/401
-//! from the registrar service, 407 challenges), so that only authenticated calls reach the
-//! B2BUA's [`UserAgent`].
+//! One [`UserAgent`] carries everything: REGISTERs arrive as out-of-dialog requests and are
+//! answered with the registrar service's response ([`UserAgent::send_response`]); a new
+//! INVITE without valid Proxy-Authorization is answered 407 with the challenge
+//! ([`UserAgent::respond_call`]) before it reaches the B2BUA. Rate limits, auth-failure
+//! blocking and the scanner filter run on each datagram before the UA parses further.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -18,16 +19,14 @@ use rand_chacha::ChaCha8Rng;
 use sip_core::auth::{
     Credentials, DigestAlgorithm, DigestSecret, DigestServer, DigestServerConfig, Verdict,
 };
-use sip_core::header::{CallId, From, HeaderName, To, Via};
+use sip_core::header::{CallId, From, HeaderName, To};
 use sip_core::registration::{
     MemoryLocationStore, RegisterOutcome, Registrar, RegistrarConfig, RegistrarService,
     canonical_aor,
 };
-use sip_core::transaction::{
-    Target, TransactionConfig, TransactionEvent, TransactionKey, Transactions, Transport,
-};
+use sip_core::transaction::{Target, TransactionKey, Transport};
 use sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
-use sip_core::{Message, Method, Request, Response, StatusCode, Uri};
+use sip_core::{Message, Method, Request, Response, Uri};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -35,10 +34,12 @@ use crate::audio::Pcm;
 use crate::cdr::{AnswerCause, CallEvent, CallRecord, CdrWriter, EndCause, Webhook};
 use crate::config::{MediaMode, PbxConfig, Strategy, duration};
 use crate::dialplan::{OutboundRule, Route};
+use crate::gateway::{TranscodeHandle, spawn_transcode};
 use crate::guard::{AuthBlocker, RateLimiter, is_scanner};
 use crate::media::{MediaLeg, MediaParams, audio_capabilities};
 use crate::relay::{self, RelayHandle, RelaySide};
 use crate::report::LegReport;
+use crate::trunk::TrunkRegistrations;
 use crate::{clock, unix_time, wallclock};
 
 /// An error starting the PBX.
@@ -62,6 +63,10 @@ pub struct PbxSummary {
     pub registrations: u64,
     /// Requests dropped by the protection (rate limit, block, scanner).
     pub dropped: u64,
+    /// Successful registrations of the PBX to its trunks (first ones and refreshes).
+    pub trunk_registrations: u64,
+    /// Trunks still registered when the PBX stopped (0 after a clean unregister).
+    pub trunks_registered: usize,
 }
 
 /// Runs the PBX until `shutdown` turns true. Progress lines go to `log` when given.
@@ -79,19 +84,16 @@ pub async fn run(
     let local = sock.local_addr()?;
     let (ivr_tx, mut ivr_rx) = mpsc::channel::<IvrDone>(64);
     let mut pbx = Pbx::new(config, local, seed, log, ivr_tx)?;
+    pbx.register_trunks()?;
     let mut buf = vec![0u8; 65_536];
     loop {
         pbx.flush(&sock).await;
         pbx.post_hooks().await;
-        let deadline = [
-            pbx.ua.poll_timeout(),
-            pbx.gate.poll_timeout(),
-            pbx.next_ring_timeout(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or_else(|| clock() + Duration::from_secs(3600));
+        let deadline = [pbx.ua.poll_timeout(), pbx.next_ring_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or_else(|| clock() + Duration::from_secs(3600));
         tokio::select! {
             r = sock.recv_from(&mut buf) => {
                 if let Ok((n, from)) = r {
@@ -103,7 +105,6 @@ pub async fn run(
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {
                 let now = clock();
                 pbx.ua.handle_timeout(now);
-                pbx.gate.handle_timeout(now);
                 pbx.ring_timeouts(now);
             }
             c = shutdown.changed() => {
@@ -112,7 +113,6 @@ pub async fn run(
                 }
             }
         }
-        pbx.drain_gate();
         pbx.drain_ua().await;
     }
     // Hang up what is left and give the BYEs a moment to go out.
@@ -122,6 +122,14 @@ pub async fn run(
         let _ = pbx.ua.bye(now, l);
     }
     pbx.flush(&sock).await;
+    for line in pbx
+        .trunk_regs
+        .unregister_all(&mut pbx.ua, &sock, Duration::from_secs(3))
+        .await
+    {
+        pbx.log(line);
+    }
+    pbx.summary.trunks_registered = pbx.trunk_regs.registered();
     let ids: Vec<u64> = pbx.calls.keys().copied().collect();
     for id in ids {
         pbx.finish(id, EndCause::System, 503).await;
@@ -172,8 +180,9 @@ struct B2buaCall {
     ivr_media: Option<(MediaLeg, UdpSocket)>,
     /// IVR: stops the prompt task.
     ivr_stop: Option<oneshot::Sender<()>>,
-    /// IVR calls are bridged by decoding and re-encoding (two media legs).
-    bridge: Option<(oneshot::Sender<()>, oneshot::Receiver<[LegReport; 2]>)>,
+    /// IVR calls, and calls whose sides share no codec, are bridged by decoding and
+    /// re-encoding (two media legs).
+    bridge: Option<TranscodeHandle>,
 }
 
 /// The IVR prompt task's result: the caller pressed `digit`.
@@ -197,13 +206,10 @@ struct Pbx {
     rules: Vec<OutboundRule>,
     local: SocketAddr,
     ua: UserAgent,
-    gate: Transactions,
     registrar: RegistrarService<MemoryLocationStore, Secrets>,
     invite_auth: DigestServer,
     secrets: HashMap<String, String>,
     rng: ChaCha8Rng,
-    gate_branches: HashSet<String>,
-    authorized: HashSet<String>,
     ext_aor: HashMap<String, String>,
     calls: HashMap<u64, B2buaCall>,
     by_leg: HashMap<LegId, u64>,
@@ -218,6 +224,7 @@ struct Pbx {
     summary: PbxSummary,
     ivr_tx: mpsc::Sender<IvrDone>,
     prompt: Option<Pcm>,
+    trunk_regs: TrunkRegistrations,
 }
 
 impl Pbx {
@@ -240,11 +247,12 @@ impl Pbx {
             .collect();
         let mut ua_cfg = UaConfig::new(local, "pbx", seed);
         ua_cfg.user_agent = Some(format!("telox-pbx/{}", env!("CARGO_PKG_VERSION")));
-        if let Some(t) = config.trunks.first()
-            && let (Some(u), Some(p)) = (&t.username, &t.password)
-        {
-            ua_cfg.credentials = Some((u.clone(), p.clone()));
-        }
+        // Challenges from trunks (REGISTER and outbound INVITEs) are answered with the trunk
+        // credentials (one set: `PbxConfig::validate` checks that they agree).
+        ua_cfg.credentials = config
+            .trunks
+            .iter()
+            .find_map(|t| t.username.clone().zip(t.password.clone()));
         let algorithms: Vec<DigestAlgorithm> = config
             .digest_algorithms
             .iter()
@@ -275,13 +283,10 @@ impl Pbx {
             rules,
             local,
             ua: UserAgent::new(ua_cfg),
-            gate: Transactions::new(TransactionConfig::default()),
             registrar,
             invite_auth,
             secrets,
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x3),
-            gate_branches: HashSet::new(),
-            authorized: HashSet::new(),
             ext_aor: HashMap::new(),
             calls: HashMap::new(),
             by_leg: HashMap::new(),
@@ -296,8 +301,25 @@ impl Pbx {
             summary: PbxSummary::default(),
             ivr_tx,
             prompt,
+            trunk_regs: TrunkRegistrations::default(),
             config,
         })
+    }
+
+    /// Starts the registrations to the trunks that want one.
+    fn register_trunks(&mut self) -> Result<(), PbxError> {
+        let specs = self
+            .config
+            .trunks
+            .iter()
+            .filter_map(|t| t.registration().transpose())
+            .collect::<Result<Vec<_>, _>>()?;
+        let (regs, lines) = TrunkRegistrations::start(&mut self.ua, clock(), specs);
+        self.trunk_regs = regs;
+        for l in lines {
+            self.log(l);
+        }
+        Ok(())
     }
 
     fn log(&self, text: String) {
@@ -333,56 +355,22 @@ impl Pbx {
             self.summary.dropped += 1;
             return;
         }
-        let branch = branch_of(req).unwrap_or_default();
         let has_to_tag = req
             .header::<To>()
             .and_then(Result::ok)
             .is_some_and(|t| t.tag().is_some());
-        match req.method() {
-            Method::Register => {
-                if !self.register_limit.check(now, ip) {
-                    self.summary.dropped += 1;
-                    return;
-                }
-                self.gate.handle_message(now, target, msg);
+        let limited = match req.method() {
+            Method::Register => !self.register_limit.check(now, ip),
+            Method::Invite if !has_to_tag && !self.users_empty() => {
+                !self.invite_limit.check(now, ip)
             }
-            Method::Invite if !has_to_tag => {
-                if self.gate_branches.contains(&branch) {
-                    self.gate.handle_message(now, target, msg);
-                } else if self.authorized.contains(&branch) || self.users_empty() {
-                    self.ua.handle_message(now, target, msg);
-                } else {
-                    if !self.invite_limit.check(now, ip) {
-                        self.summary.dropped += 1;
-                        return;
-                    }
-                    match self.check_invite_auth(now, req) {
-                        Some(true) => {
-                            self.blocker.success(ip);
-                            if self.authorized.len() > 100_000 {
-                                self.authorized.clear();
-                            }
-                            self.authorized.insert(branch);
-                            self.ua.handle_message(now, target, msg);
-                        }
-                        failed => {
-                            if failed == Some(false) && self.blocker.failure(now, ip) {
-                                self.log(format!("blocking {ip} after repeated auth failures"));
-                            }
-                            if self.gate_branches.len() > 100_000 {
-                                self.gate_branches.clear();
-                            }
-                            self.gate_branches.insert(branch);
-                            self.gate.handle_message(now, target, msg);
-                        }
-                    }
-                }
-            }
-            Method::Ack | Method::Cancel if self.gate_branches.contains(&branch) => {
-                self.gate.handle_message(now, target, msg);
-            }
-            _ => self.ua.handle_message(now, target, msg),
+            _ => false,
+        };
+        if limited {
+            self.summary.dropped += 1;
+            return;
         }
+        self.ua.handle_message(now, target, msg);
     }
 
     fn users_empty(&self) -> bool {
@@ -419,70 +407,78 @@ impl Pbx {
         }
     }
 
-    fn drain_gate(&mut self) {
-        while let Some(ev) = self.gate.poll_event() {
-            let now = clock();
-            let TransactionEvent::Request {
-                key,
-                request,
-                source,
-            } = ev
-            else {
-                continue;
-            };
-            let tag = format!("{:08x}", self.rng.random::<u32>());
-            let response = match request.method() {
-                Method::Register => {
-                    let had_creds = request.headers().contains(HeaderName::Authorization);
-                    let (resp, outcome) = self.registrar.handle(now, &request, &tag);
-                    match &outcome {
-                        RegisterOutcome::Registered { aor, bindings } => {
-                            if let Some(user) =
-                                aor.strip_prefix("sip:").and_then(|r| r.split('@').next())
-                            {
-                                self.ext_aor.insert(user.to_owned(), aor.clone());
-                            }
-                            self.summary.registrations += 1;
-                            self.blocker.success(source.addr.ip());
-                            if bindings.is_empty() {
-                                self.log(format!("unregistered {aor}"));
-                            } else {
-                                self.log(format!(
-                                    "registered {aor} ({} binding(s))",
-                                    bindings.len()
-                                ));
-                            }
-                        }
-                        RegisterOutcome::Forbidden => {
-                            self.blocker.failure(now, source.addr.ip());
-                        }
-                        RegisterOutcome::Challenged { stale: false }
-                            if had_creds && self.blocker.failure(now, source.addr.ip()) =>
-                        {
-                            self.log(format!(
-                                "blocking {} after repeated auth failures",
-                                source.addr.ip()
-                            ));
-                        }
-                        _ => {}
-                    }
-                    resp
+    /// Answers a REGISTER with the registrar service (200 with the bindings, 401 challenge,
+    /// 403, 423) on the UA's server transaction.
+    fn register(&mut self, now: Instant, key: &TransactionKey, request: &Request) {
+        let ip = crate::gateway::request_source(request);
+        let tag = format!("{:08x}", self.rng.random::<u32>());
+        let had_creds = request.headers().contains(HeaderName::Authorization);
+        let (resp, outcome) = self.registrar.handle(now, request, &tag);
+        match &outcome {
+            RegisterOutcome::Registered { aor, bindings } => {
+                if let Some(user) = aor.strip_prefix("sip:").and_then(|r| r.split('@').next()) {
+                    self.ext_aor.insert(user.to_owned(), aor.clone());
                 }
-                Method::Invite => {
-                    let mut b = Response::builder(&request, StatusCode(407)).to_tag(&tag);
-                    for c in self.invite_auth.challenge(now, false) {
-                        if let Ok(nb) = b.clone().raw_header("Proxy-Authenticate", &c.to_string()) {
-                            b = nb;
-                        }
-                    }
-                    b.build()
+                self.summary.registrations += 1;
+                if let Some(ip) = ip {
+                    self.blocker.success(ip);
                 }
-                _ => Response::builder(&request, StatusCode(405))
-                    .to_tag(&tag)
-                    .build(),
-            };
-            let _ = self.gate.send_response(now, &key, response);
+                if bindings.is_empty() {
+                    self.log(format!("unregistered {aor}"));
+                } else {
+                    self.log(format!("registered {aor} ({} binding(s))", bindings.len()));
+                }
+            }
+            RegisterOutcome::Forbidden => {
+                if let Some(ip) = ip {
+                    self.blocker.failure(now, ip);
+                }
+            }
+            RegisterOutcome::Challenged { stale: false }
+                if had_creds && ip.is_some_and(|ip| self.blocker.failure(now, ip)) =>
+            {
+                self.log(format!(
+                    "blocking {} after repeated auth failures",
+                    ip.map(|i| i.to_string()).unwrap_or_default()
+                ));
+            }
+            _ => {}
         }
+        let _ = self.ua.send_response(now, key, resp);
+    }
+
+    /// Checks a new INVITE's Proxy-Authorization; answers 407 with a fresh challenge (and
+    /// counts a wrong answer towards blocking the source) when it is missing or wrong.
+    fn authorize_invite(&mut self, now: Instant, leg: LegId, request: &Request) -> bool {
+        if self.users_empty() {
+            return true;
+        }
+        let ip = crate::gateway::request_source(request);
+        let verdict = self.check_invite_auth(now, request);
+        if verdict == Some(true) {
+            if let Some(ip) = ip {
+                self.blocker.success(ip);
+            }
+            return true;
+        }
+        if verdict == Some(false)
+            && let Some(ip) = ip
+            && self.blocker.failure(now, ip)
+        {
+            self.log(format!("blocking {ip} after repeated auth failures"));
+        }
+        let challenges: Vec<String> = self
+            .invite_auth
+            .challenge(now, false)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let extra: Vec<(&str, &str)> = challenges
+            .iter()
+            .map(|c| ("Proxy-Authenticate", c.as_str()))
+            .collect();
+        let _ = self.ua.respond_call(now, leg, 407, None, &extra);
+        false
     }
 
     async fn drain_ua(&mut self) {
@@ -555,6 +551,16 @@ impl Pbx {
                     }
                 }
                 UaEvent::Request { key, leg, request } => self.in_dialog(now, key, leg, request),
+                UaEvent::Registered { .. }
+                | UaEvent::RegistrationFailed { .. }
+                | UaEvent::Unregistered { .. } => {
+                    if matches!(ev, UaEvent::Registered { .. }) {
+                        self.summary.trunk_registrations += 1;
+                    }
+                    if let Some(line) = self.trunk_regs.on_event(&ev) {
+                        self.log(line);
+                    }
+                }
                 UaEvent::Response {
                     leg: Some(leg),
                     status,
@@ -584,6 +590,9 @@ impl Pbx {
     }
 
     fn incoming(&mut self, now: Instant, leg: LegId, request: Request) {
+        if !self.authorize_invite(now, leg, &request) {
+            return;
+        }
         let number = request.uri().user().unwrap_or_default().to_owned();
         let from = request
             .header::<From>()
@@ -838,18 +847,11 @@ impl Pbx {
             let _ = self.ua.bye(now, out.leg);
             return;
         };
-        let (stop_tx, stop_rx) = oneshot::channel();
-        let (done_tx, done_rx) = oneshot::channel();
         let names = (
             format!("{} -> pbx", call.from),
             format!("{} -> pbx", out.member),
         );
-        tokio::spawn(async move {
-            let r =
-                crate::gateway::transcode(a_media, b_media, a_sock, b_sock, stop_rx, names).await;
-            let _ = done_tx.send(r);
-        });
-        call.bridge = Some((stop_tx, done_rx));
+        call.bridge = Some(spawn_transcode(a_media, b_media, a_sock, b_sock, names));
         let line = format!(
             "call {} -> {} answered after the IVR",
             call.from, out.member
@@ -864,8 +866,14 @@ impl Pbx {
         let (body, oa, sock) = match self.config.media {
             MediaMode::Direct => (Some(Body::sdp(call.a_offer.clone())), None, None),
             MediaMode::Relay => {
-                // Offer the B party the codecs the caller offered (so no transcoding is needed).
-                let offered = offered_codecs(&call.a_offer);
+                // Offer the B party the codecs the caller offered first (relayed as they are),
+                // then the PBX's other codecs (the PBX transcodes if B takes one of those).
+                let mut offered = offered_codecs(&call.a_offer);
+                for c in codecs::SUPPORTED {
+                    if !offered.iter().any(|o| o.eq_ignore_ascii_case(c)) {
+                        offered.push(c.to_owned());
+                    }
+                }
                 let names: Vec<&str> = offered.iter().map(String::as_str).collect();
                 let Some((sock, port)) =
                     bind_media(self.local.ip(), self.config.media_ports, &mut self.rng)
@@ -884,7 +892,15 @@ impl Pbx {
                 }
             }
         };
-        let Ok(from) = format!("sip:{}@{}", call.from, self.local.ip()).parse::<Uri>() else {
+        // A trunk with an account expects it as the caller (the From user digest checks).
+        let from_user = self
+            .config
+            .trunks
+            .iter()
+            .find(|t| t.address == addr)
+            .and_then(|t| t.username.as_deref())
+            .unwrap_or(&call.from);
+        let Ok(from) = format!("sip:{from_user}@{}", self.local.ip()).parse::<Uri>() else {
             return;
         };
         let Ok(to) = format!("sip:{member}@{}", addr).parse::<Uri>() else {
@@ -986,11 +1002,19 @@ impl Pbx {
         b_oa.handle_answer(&ans).ok()?;
         let b_stream = b_oa.streams().first()?.clone();
         let codec = b_stream.send_codec.name.clone();
-        // The caller gets exactly the codec the callee chose.
+        // The caller gets exactly the codec the callee chose when it offered it (packets are
+        // relayed); otherwise its own preferred codec, and the PBX transcodes.
+        let offered = offered_codecs(&call.a_offer);
+        let common = offered.iter().any(|c| c.eq_ignore_ascii_case(&codec));
+        let a_codecs: Vec<&str> = if common {
+            vec![codec.as_str()]
+        } else {
+            offered.iter().map(String::as_str).collect()
+        };
         let sock_b = UdpSocket::from_std(out.sock.take()?).ok()?;
         let (sock_a, port_a) = bind_media(self.local.ip(), self.config.media_ports, &mut self.rng)?;
         let sock_a = UdpSocket::from_std(sock_a).ok()?;
-        let caps = audio_capabilities(port_a, &[codec.as_str()], sdp::SrtpPolicy::Optional);
+        let caps = audio_capabilities(port_a, &a_codecs, sdp::SrtpPolicy::Optional);
         let mut a_oa = sdp::OfferAnswer::new(
             sdp::SessionConfig::new(self.local.ip(), caps),
             &mut self.rng,
@@ -1002,8 +1026,24 @@ impl Pbx {
         let pa = MediaParams::from_negotiated(&a_stream, &mut self.rng).ok()?;
         let pb = MediaParams::from_negotiated(&b_stream, &mut self.rng).ok()?;
         let b_member = out.member.clone();
-        call.codec = Some(pa.codec_label());
         call.a_oa = Some(a_oa);
+        if !common {
+            let now = clock();
+            let a = MediaLeg::new(pa, now, wallclock()).ok()?;
+            let b = MediaLeg::new(pb, now, wallclock()).ok()?;
+            call.codec = Some(format!(
+                "{} <-> {}",
+                a.params().codec_label(),
+                b.params().codec_label()
+            ));
+            let names = (
+                format!("{} -> pbx", call.from),
+                format!("{b_member} -> pbx"),
+            );
+            call.bridge = Some(spawn_transcode(a, b, sock_a, sock_b, names));
+            return Some(a_answer.to_bytes());
+        }
+        call.codec = Some(pa.codec_label());
         call.relay = Some(relay::start(
             sock_a,
             sock_b,
@@ -1077,10 +1117,10 @@ impl Pbx {
         request: Request,
     ) {
         let Some(leg) = leg else {
-            let status = if *request.method() == Method::Options {
-                200
-            } else {
-                405
+            let status = match request.method() {
+                Method::Register => return self.register(now, &key, &request),
+                Method::Options => 200,
+                _ => 405,
             };
             let _ = self.ua.respond(now, &key, status, None);
             return;
@@ -1306,9 +1346,6 @@ impl Pbx {
         while let Some(t) = self.ua.poll_transmit() {
             let _ = sock.send_to(&t.payload, t.destination).await;
         }
-        while let Some(t) = self.gate.poll_transmit() {
-            let _ = sock.send_to(&t.payload, t.destination).await;
-        }
     }
 }
 
@@ -1327,11 +1364,6 @@ fn bind_media(
         }
     }
     None
-}
-
-fn branch_of(req: &Request) -> Option<String> {
-    let via = req.header::<Via>()?.ok()?;
-    via.branch().map(str::to_owned)
 }
 
 /// `sip:user@1.2.3.4:5060;transport=udp` -> 1.2.3.4:5060.

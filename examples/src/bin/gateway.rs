@@ -5,7 +5,8 @@
 //!
 //! ```text
 //! gateway --listen 127.0.0.1:5080 --trunk 127.0.0.1:5090 [--trunk 127.0.0.1:5091] --allow 127.0.0.0/8
-//!         [--trunk-user U --trunk-password P] [--trunk-codecs pcmu,pcma] [--trunk-timeout 5s]
+//!         [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S]
+//!          [--no-register]] [--trunk-codecs pcmu,pcma] [--trunk-timeout 5s]
 //!         [--duration D] [--quiet]
 //! ```
 
@@ -17,10 +18,12 @@ use std::time::Duration;
 use telox_examples::cli::{Cidr, Spec};
 use telox_examples::gateway::{self, GatewayConfig};
 use telox_examples::lifecycle::{print_logs_until, shutdown_signal};
+use telox_examples::trunk::TrunkRegistration;
 use tokio::sync::{mpsc, watch};
 
 const USAGE: &str = "usage: gateway --listen IP:PORT --trunk IP:PORT [--trunk IP:PORT ...] --allow CIDR \
-[--allow CIDR ...] [--trunk-user U --trunk-password P] [--trunk-codecs pcmu,pcma] [--trunk-timeout D] \
+[--allow CIDR ...] [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S] [--no-register]] \
+[--trunk-codecs pcmu,pcma] [--trunk-timeout D] \
 [--duration D] [--seed N] [--quiet]";
 
 fn config() -> Result<(GatewayConfig, Option<Duration>, bool), String> {
@@ -33,10 +36,12 @@ fn config() -> Result<(GatewayConfig, Option<Duration>, bool), String> {
             "trunk-password",
             "trunk-codecs",
             "trunk-timeout",
+            "trunk-registrar",
+            "register-expires",
             "duration",
             "seed",
         ])
-        .switches(&["quiet", "help"])
+        .switches(&["no-register", "quiet", "help"])
         .parse(std::env::args().skip(1))
         .map_err(|e| e.to_string())?;
     if a.flag("help") {
@@ -73,6 +78,22 @@ fn config() -> Result<(GatewayConfig, Option<Duration>, bool), String> {
         (None, None) => None,
         _ => return Err("--trunk-user and --trunk-password go together".into()),
     };
+    // With credentials the gateway registers to each trunk (or to --trunk-registrar).
+    let expires: u32 = a
+        .parsed_or("register-expires", 3600, "seconds")
+        .map_err(|e| e.to_string())?;
+    let registrars = match a.addr("trunk-registrar").map_err(|e| e.to_string())? {
+        Some(r) => vec![r],
+        None => trunks.clone(),
+    };
+    let registrations = match &credentials {
+        Some((user, _)) if !a.flag("no-register") => registrars
+            .iter()
+            .enumerate()
+            .map(|(i, r)| TrunkRegistration::new(&format!("{}", i + 1), user, *r, expires))
+            .collect::<Result<Vec<_>, _>>()?,
+        _ => Vec::new(),
+    };
     let trunk_codecs = a
         .value("trunk-codecs")
         .unwrap_or("pcmu,pcma")
@@ -91,6 +112,7 @@ fn config() -> Result<(GatewayConfig, Option<Duration>, bool), String> {
             trunks,
             allow,
             credentials,
+            registrations,
             trunk_codecs,
             trunk_srtp: sdp::SrtpPolicy::Disabled,
             internal_codecs: vec!["opus".into(), "PCMU".into(), "PCMA".into(), "G722".into()],
@@ -141,8 +163,13 @@ fn main() -> ExitCode {
     match r {
         Ok(Ok(s)) => {
             eprintln!(
-                "gateway: stopped: {} bridged, {} failed, {} refused, {} failovers",
-                s.answered, s.failed, s.refused, s.failovers
+                "gateway: stopped: {} bridged, {} failed, {} refused, {} failovers, {} trunk registrations ({} left registered)",
+                s.answered,
+                s.failed,
+                s.refused,
+                s.failovers,
+                s.trunk_registrations,
+                s.trunks_registered
             );
             ExitCode::SUCCESS
         }

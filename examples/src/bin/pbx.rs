@@ -4,6 +4,7 @@
 //! ```text
 //! pbx --config examples/data/pbx.toml
 //! pbx --listen 127.0.0.1:5060 --demo-users 1000-1099 [--trunk 127.0.0.1:5070] [--direct-media]
+//!     [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S]]
 //!     [--cdr FILE] [--webhook http://IP:PORT/PATH] [--duration 60s]
 //! ```
 //! With `--demo-users`, users `N..=M` have their extension as password (demo mode, logged
@@ -21,6 +22,7 @@ use telox_examples::pbx;
 use tokio::sync::{mpsc, watch};
 
 const USAGE: &str = "usage: pbx --config FILE | pbx --listen IP:PORT --demo-users N-M [--trunk IP:PORT] \
+[--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S] [--no-register]] \
 [--direct-media] [--digest SHA-256,MD5] [--cdr FILE] [--webhook URL] [--duration D] [--seed N] [--quiet]";
 
 fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), String> {
@@ -35,8 +37,12 @@ fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), Strin
             "duration",
             "seed",
             "digest",
+            "trunk-user",
+            "trunk-password",
+            "trunk-registrar",
+            "register-expires",
         ])
-        .switches(&["direct-media", "quiet", "help"])
+        .switches(&["direct-media", "no-register", "quiet", "help"])
         .parse(std::env::args().skip(1))
         .map_err(|e| e.to_string())?;
     if args.flag("help") {
@@ -74,6 +80,29 @@ fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), Strin
             .split(',')
             .map(|a| a.trim().to_ascii_uppercase())
             .collect();
+    }
+    // Trunk credentials from flags apply to every trunk; with them the PBX registers to the
+    // trunk (to --trunk-registrar when REGISTERs go elsewhere) unless --no-register.
+    match (args.value("trunk-user"), args.value("trunk-password")) {
+        (Some(u), Some(p)) => {
+            let registrar = args.addr("trunk-registrar").map_err(|e| e.to_string())?;
+            let expires: Option<u32> = match args.value("register-expires") {
+                Some(v) => Some(
+                    v.parse()
+                        .map_err(|_| format!("bad --register-expires {v}"))?,
+                ),
+                None => None,
+            };
+            for t in &mut cfg.trunks {
+                t.username = Some(u.to_owned());
+                t.password = Some(p.to_owned());
+                t.register = !args.flag("no-register");
+                t.registrar = registrar.or(t.registrar);
+                t.register_expires = expires.unwrap_or(t.register_expires);
+            }
+        }
+        (None, None) => {}
+        _ => return Err("--trunk-user and --trunk-password go together".into()),
     }
     if args.flag("direct-media") {
         cfg.media = MediaMode::Direct;
@@ -130,10 +159,12 @@ fn main() -> ExitCode {
                 .filter(|r| r.answer.is_some())
                 .count();
             eprintln!(
-                "pbx: stopped: {} calls ({answered} answered), {} registrations, {} requests dropped",
+                "pbx: stopped: {} calls ({answered} answered), {} registrations, {} requests dropped, {} trunk registrations ({} left registered)",
                 summary.records.len(),
                 summary.registrations,
-                summary.dropped
+                summary.dropped,
+                summary.trunk_registrations,
+                summary.trunks_registered
             );
             ExitCode::SUCCESS
         }

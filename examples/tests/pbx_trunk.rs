@@ -1,0 +1,152 @@
+//! The PBX registers to its trunk with digest auth, and removes the binding when it stops.
+//! The "trunk" is a second PBX whose registrar challenges (401) every REGISTER without valid
+//! credentials, so the first REGISTER is challenged and the second carries Authorization.
+
+#![expect(clippy::unwrap_used, reason = "test helpers fail the test on setup errors")]
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use telox_examples::config::{PbxConfig, Trunk};
+use telox_examples::pbx::{self, PbxSummary};
+use tokio::sync::{mpsc, watch};
+
+fn free_addr() -> SocketAddr {
+    UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .unwrap()
+}
+
+struct Running {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<PbxSummary, pbx::PbxError>>,
+    log: mpsc::Receiver<String>,
+}
+
+fn start(cfg: PbxConfig, seed: u64) -> Running {
+    let (tx, log) = mpsc::channel(1024);
+    let (stop, rx) = watch::channel(false);
+    let task = tokio::spawn(pbx::run(cfg, seed, Some(tx), rx));
+    Running { stop, task, log }
+}
+
+impl Running {
+    /// Collects log lines until one contains `needle` (or the time runs out).
+    async fn wait_for(&mut self, needle: &str, lines: &mut Vec<String>) -> bool {
+        let end = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match tokio::time::timeout_at(end, self.log.recv()).await {
+                Ok(Some(l)) => {
+                    let hit = l.contains(needle);
+                    lines.push(l);
+                    if hit {
+                        return true;
+                    }
+                }
+                _ => return false,
+            }
+        }
+    }
+
+    async fn stop(mut self, lines: &mut Vec<String>) -> PbxSummary {
+        self.stop.send(true).unwrap();
+        let s = self.task.await.unwrap().unwrap();
+        while let Ok(l) = self.log.try_recv() {
+            lines.push(l);
+        }
+        s
+    }
+}
+
+fn pbx_with_trunk(trunk: SocketAddr, user: &str, password: &str) -> PbxConfig {
+    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1001, Some(trunk));
+    let t = cfg.trunks.first_mut().unwrap();
+    t.username = Some(user.into());
+    t.password = Some(password.into());
+    t.register = true;
+    t.register_expires = 120;
+    cfg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pbx_registers_to_its_trunk_with_digest_and_unregisters_at_stop() {
+    let trunk_cfg = PbxConfig::demo(free_addr(), 5000, 5000, None);
+    let trunk_addr = trunk_cfg.listen;
+    let mut trunk = start(trunk_cfg, 7);
+    let mut pbx = start(pbx_with_trunk(trunk_addr, "5000", "5000"), 8);
+    let (mut tl, mut pl) = (Vec::new(), Vec::new());
+    assert!(
+        pbx.wait_for("trunk trunk: registered sip:5000@", &mut pl)
+            .await,
+        "{pl:?}"
+    );
+    assert!(
+        trunk.wait_for("registered sip:5000@", &mut tl).await,
+        "{tl:?}"
+    );
+    let s = pbx.stop(&mut pl).await;
+    assert_eq!(s.trunk_registrations, 1, "{pl:?}");
+    assert_eq!(s.trunks_registered, 0, "{pl:?}");
+    assert!(
+        pl.iter().any(|l| l.contains("trunk trunk: unregistered")),
+        "{pl:?}"
+    );
+    // The trunk saw the binding go (Expires: 0): a second successful REGISTER transaction.
+    assert!(
+        trunk.wait_for("unregistered sip:5000@", &mut tl).await,
+        "{tl:?}"
+    );
+    let ts = trunk.stop(&mut tl).await;
+    assert_eq!(ts.registrations, 2, "{tl:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pbx_reports_a_refused_trunk_registration() {
+    let trunk_cfg = PbxConfig::demo(free_addr(), 5000, 5000, None);
+    let trunk_addr = trunk_cfg.listen;
+    let trunk = start(trunk_cfg, 9);
+    let mut pbx = start(pbx_with_trunk(trunk_addr, "5000", "wrong"), 10);
+    let mut pl = Vec::new();
+    assert!(
+        pbx.wait_for("trunk trunk: registration failed (401)", &mut pl)
+            .await,
+        "{pl:?}"
+    );
+    let s = pbx.stop(&mut pl).await;
+    assert_eq!(s.trunk_registrations, 0);
+    assert_eq!(s.trunks_registered, 0);
+    let ts = trunk.stop(&mut Vec::new()).await;
+    assert_eq!(ts.registrations, 0);
+}
+
+#[test]
+fn trunk_registration_config_is_checked() {
+    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1001, None);
+    let mut t = Trunk::plain("carrier", free_addr());
+    t.register = true;
+    cfg.trunks.push(t.clone());
+    assert!(
+        cfg.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("needs username and password")
+    );
+    t.username = Some("a".into());
+    t.password = Some("b".into());
+    let mut other = t.clone();
+    other.name = "second".into();
+    other.password = Some("c".into());
+    cfg.trunks = vec![t.clone(), other];
+    assert!(
+        cfg.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("share one")
+    );
+    let registrar = free_addr();
+    t.registrar = Some(registrar);
+    let reg = t.registration().unwrap().unwrap();
+    assert_eq!(reg.target, registrar);
+    assert_eq!(reg.aor.to_string(), format!("sip:a@{registrar}"));
+    assert_eq!(reg.expires, 3600);
+}
