@@ -757,6 +757,10 @@ fn prf_of(master: &MasterKey) -> Result<(AesEnc, Salt), KeyError> {
 
 /// The master key whose MKI is `mki` (empty when the context uses none).
 fn key_for<'a>(keys: &'a mut [KeySlot], mki: &[u8]) -> Result<&'a mut KeySlot, SrtpError> {
+    if mki.is_empty() {
+        // no MKI: the context has exactly one key (a set needs MKIs)
+        return keys.first_mut().ok_or(SrtpError::MkiMismatch);
+    }
     keys.iter_mut()
         .find(|k| k.mki == mki)
         .ok_or(SrtpError::MkiMismatch)

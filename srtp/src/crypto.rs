@@ -105,12 +105,11 @@ impl HmacSha1 {
     /// ROC, SRTCP the packet alone (its E flag and index are already in `data`).
     pub(crate) fn mac(&self, data: &[u8], trailer: &[u8; 4], with_trailer: bool) -> [u8; 20] {
         let mut st = self.inner;
-        let mut blocks = data.chunks_exact(64);
-        for b in &mut blocks {
-            sha1::compress(&mut st, &[*GenericArray::from_slice(b)]);
-        }
+        let blocks = data.chunks_exact(64);
         let rest = blocks.remainder();
-        // Final blocks: rest || trailer || 0x80 || zeros || 64-bit bit length (at most 2).
+        // Final blocks: rest || trailer || 0x80 || zeros || 64-bit bit length (at most 2),
+        // assembled before the whole blocks are hashed so that its byte stores have left the
+        // store buffer when SHA-NI loads them as 16-byte words (no store-forwarding stall).
         let mut tail = [0u8; 128];
         tail[..rest.len()].copy_from_slice(rest);
         let mut n = rest.len();
@@ -122,6 +121,9 @@ impl HmacSha1 {
         tail[n] = 0x80;
         let padded = (n + 1 + 8).div_ceil(64) * 64;
         tail[padded - 8..padded].copy_from_slice(&total_bits.to_be_bytes());
+        for b in blocks {
+            sha1::compress(&mut st, &[*GenericArray::from_slice(b)]);
+        }
         for b in tail[..padded].chunks_exact(64) {
             sha1::compress(&mut st, &[*GenericArray::from_slice(b)]);
         }
@@ -216,9 +218,7 @@ impl Gcm {
             }
             let rest = blocks.remainder();
             if !rest.is_empty() {
-                let mut last = [0u8; 16];
-                last[..rest.len()].copy_from_slice(rest);
-                push(&mut hash, u128::from_be_bytes(last));
+                push(&mut hash, be_padded(rest));
             }
         }
         let bits = |len: usize| u128::from(len as u64) * 8;
@@ -285,10 +285,34 @@ impl Gcm {
 
 /// J0 = IV || 0^31 || 1 for a 96-bit IV (SP 800-38D §7.1 step 2).
 fn j0(iv: &[u8; 12]) -> u128 {
-    let mut j = [0u8; 16];
-    j[..12].copy_from_slice(iv);
-    j[15] = 1;
-    u128::from_be_bytes(j)
+    be_padded(iv) | 1
+}
+
+/// The big-endian value of `b` (at most 16 bytes) zero-padded on the right to 16 bytes.
+///
+/// Read with whole-word loads from `b` itself: assembling the block in a stack buffer and
+/// loading it as one word stalls on store forwarding, which cost a third of GHASH's time
+/// for the 12-byte RTP header.
+fn be_padded(b: &[u8]) -> u128 {
+    let (hi, lo) = b.split_at(b.len().min(8));
+    u128::from(be_padded64(hi)) << 64 | u128::from(be_padded64(lo))
+}
+
+/// `be_padded` for at most 8 bytes, as a u64.
+fn be_padded64(b: &[u8]) -> u64 {
+    let n = b.len();
+    if let Ok(w) = <[u8; 8]>::try_from(b) {
+        return u64::from_be_bytes(w);
+    }
+    if n >= 4 {
+        // two overlapping 4-byte loads; the shared bytes are equal in both
+        let first = b.first_chunk::<4>().map_or(0, |w| u32::from_be_bytes(*w));
+        let last = b.last_chunk::<4>().map_or(0, |w| u32::from_be_bytes(*w));
+        return u64::from(first) << 32 | u64::from(last) << (8 * (8 - n));
+    }
+    b.iter()
+        .enumerate()
+        .fold(0, |v, (i, &x)| v | u64::from(x) << (56 - 8 * i))
 }
 
 fn block16(b: &[u8]) -> [u8; 16] {
@@ -418,28 +442,27 @@ pub(crate) fn kdf(prf: &AesEnc, master_salt: &[u8], label: u8, r: u64, out: &mut
 
 /// The AES-CM IV for SRTP/SRTCP (RFC 3711 §4.1.1): (salt * 2^16) XOR (SSRC * 2^64) XOR
 /// (index * 2^16).
+///
+/// Computed on 128-bit words rather than byte by byte: the cipher loads the IV as words, and
+/// a word load over freshly stored single bytes stalls on store forwarding.
 pub(crate) fn cm_iv(salt: &Salt, ssrc: u32, index: u64) -> [u8; 16] {
-    let mut iv = [0u8; 16];
-    iv[..14].copy_from_slice(&salt.0);
-    for (d, s) in iv[4..8].iter_mut().zip(ssrc.to_be_bytes()) {
-        *d ^= s;
-    }
-    for (d, s) in iv[8..14].iter_mut().zip(&index.to_be_bytes()[2..]) {
-        *d ^= s;
-    }
-    iv
+    let index = u128::from(index & 0xffff_ffff_ffff);
+    (be_padded(&salt.0) ^ u128::from(ssrc) << 64 ^ index << 16).to_be_bytes()
 }
 
 /// The GCM IV for SRTP (RFC 7714 §8.1): (00 00 || SSRC || ROC || SEQ) XOR salt; for SRTCP
 /// (§9.1): (00 00 || SSRC || 00 00 || 0 || SRTCP index) XOR salt. `index` is ROC||SEQ or the
 /// 31-bit SRTCP index; both fill the last 6 bytes.
 pub(crate) fn gcm_iv(salt: &Salt, ssrc: u32, index: u64) -> [u8; 12] {
+    let mut salt12 = [0u8; 12];
+    salt12.copy_from_slice(&salt.0[..12]);
+    let hi = u32::from_be_bytes([salt12[0], salt12[1], salt12[2], salt12[3]]) ^ ssrc >> 16;
+    let lo = u64::from_be_bytes([
+        salt12[4], salt12[5], salt12[6], salt12[7], salt12[8], salt12[9], salt12[10], salt12[11],
+    ]) ^ (u64::from(ssrc) << 48 | index & 0xffff_ffff_ffff);
     let mut iv = [0u8; 12];
-    iv[2..6].copy_from_slice(&ssrc.to_be_bytes());
-    iv[6..].copy_from_slice(&index.to_be_bytes()[2..]);
-    for (d, s) in iv.iter_mut().zip(&salt.0[..12]) {
-        *d ^= s;
-    }
+    iv[..4].copy_from_slice(&hi.to_be_bytes());
+    iv[4..].copy_from_slice(&lo.to_be_bytes());
     iv
 }
 
@@ -535,6 +558,45 @@ mod tests {
                     assert_eq!(got, plain);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn ivs_match_the_bytewise_definitions() {
+        let salt = Salt([
+            0xf0, 0xe1, 0xd2, 0xc3, 0xb4, 0xa5, 0x96, 0x87, 0x78, 0x69, 0x5a, 0x4b, 0x3c, 0x2d,
+        ]);
+        for (ssrc, index) in [(0u32, 0u64), (0x1234_5678, 0xabcd_ef01_2345), (u32::MAX, 7)] {
+            let mut cm = [0u8; 16];
+            cm[..14].copy_from_slice(&salt.0);
+            for (d, x) in cm[4..8].iter_mut().zip(ssrc.to_be_bytes()) {
+                *d ^= x;
+            }
+            for (d, x) in cm[8..14].iter_mut().zip(&index.to_be_bytes()[2..]) {
+                *d ^= x;
+            }
+            assert_eq!(cm_iv(&salt, ssrc, index), cm);
+            let mut gcm = [0u8; 12];
+            gcm[2..6].copy_from_slice(&ssrc.to_be_bytes());
+            gcm[6..].copy_from_slice(&index.to_be_bytes()[2..]);
+            for (d, x) in gcm.iter_mut().zip(&salt.0) {
+                *d ^= x;
+            }
+            assert_eq!(gcm_iv(&salt, ssrc, index), gcm);
+        }
+    }
+
+    #[test]
+    fn be_padded_matches_a_zero_padded_block() {
+        let bytes: Vec<u8> = (1..=16).collect();
+        for n in 0..=16 {
+            let mut block = [0u8; 16];
+            block[..n].copy_from_slice(&bytes[..n]);
+            assert_eq!(
+                be_padded(&bytes[..n]),
+                u128::from_be_bytes(block),
+                "{n} bytes"
+            );
         }
     }
 
