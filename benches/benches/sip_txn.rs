@@ -157,19 +157,31 @@ const STAGES: [&str; 7] = [
     "wait timers fire (handle_timeout), transactions removed",
 ];
 
-fn staged_batch(pair: &mut Pair, method: &Method, cpu: &mut [Duration; 7]) {
+/// CPU time and allocator calls (allocations + reallocations) of each stage.
+#[derive(Default)]
+struct StageCost {
+    cpu: [Duration; 7],
+    allocs: [usize; 7],
+}
+
+fn staged_batch(pair: &mut Pair, method: &Method, cost: &mut StageCost) {
     let mut lap = {
         let mut start = cpu_time::ThreadTime::now();
-        move |stage: usize, cpu: &mut [Duration; 7]| {
+        let mut stats = GLOBAL.stats();
+        move |stage: usize, cost: &mut StageCost| {
             let now = cpu_time::ThreadTime::now();
-            if let Some(c) = cpu.get_mut(stage) {
+            let now_stats = GLOBAL.stats();
+            if let (Some(c), Some(a)) = (cost.cpu.get_mut(stage), cost.allocs.get_mut(stage)) {
                 *c += now.duration_since(start);
+                *a += (now_stats.allocations + now_stats.reallocations)
+                    - (stats.allocations + stats.reallocations);
             }
             start = now;
+            stats = now_stats;
         }
     };
     let requests: Vec<Request> = (0..BATCH).map(|_| pair.request(method.clone())).collect();
-    lap(0, cpu);
+    lap(0, cost);
     let mut wire = Vec::with_capacity(BATCH as usize);
     for req in requests {
         pair.a.send_request(pair.now, req, pair.to_b).expect("send");
@@ -177,7 +189,7 @@ fn staged_batch(pair: &mut Pair, method: &Method, cpu: &mut [Duration; 7]) {
             wire.push(t.payload);
         }
     }
-    lap(1, cpu);
+    lap(1, cost);
     let mut events = Vec::with_capacity(BATCH as usize);
     for bytes in wire.drain(..) {
         pair.b.handle_datagram(pair.now, pair.to_a, bytes);
@@ -185,7 +197,7 @@ fn staged_batch(pair: &mut Pair, method: &Method, cpu: &mut [Duration; 7]) {
             events.push(e);
         }
     }
-    lap(2, cpu);
+    lap(2, cost);
     let responses: Vec<_> = events
         .drain(..)
         .filter_map(|e| match e {
@@ -198,23 +210,23 @@ fn staged_batch(pair: &mut Pair, method: &Method, cpu: &mut [Duration; 7]) {
             _ => None,
         })
         .collect();
-    lap(3, cpu);
+    lap(3, cost);
     for (key, resp) in responses {
         pair.b.send_response(pair.now, &key, resp).expect("respond");
         while let Some(t) = pair.b.poll_transmit() {
             wire.push(t.payload);
         }
     }
-    lap(4, cpu);
+    lap(4, cost);
     for bytes in wire.drain(..) {
         pair.a.handle_datagram(pair.now, pair.to_b, bytes);
         while let Some(e) = pair.a.poll_event() {
             black_box(e);
         }
     }
-    lap(5, cpu);
+    lap(5, cost);
     pair.settle();
-    lap(6, cpu);
+    lap(6, cost);
 }
 
 /// Transactions per second of on-CPU time of this thread (the bench machine is shared, so
@@ -228,20 +240,23 @@ fn cpu_time_per_transaction() {
         ("invite_udp", Method::Invite, Transport::Udp),
     ] {
         let mut pair = Pair::new(transport);
-        let mut cpu = [Duration::ZERO; 7];
-        staged_batch(&mut pair, &method, &mut cpu);
-        cpu = [Duration::ZERO; 7];
+        staged_batch(&mut pair, &method, &mut StageCost::default());
+        let mut cost = StageCost::default();
         for _ in 0..BATCHES {
-            staged_batch(&mut pair, &method, &mut cpu);
+            staged_batch(&mut pair, &method, &mut cost);
         }
-        let total: Duration = cpu.iter().sum();
+        let total: Duration = cost.cpu.iter().sum();
         eprintln!(
             "sip_txn cpu: {name}: {:.0} ns CPU per transaction = {:.0} transactions/s per core",
             total.as_nanos() as f64 / n,
             n / total.as_secs_f64()
         );
-        for (stage, t) in STAGES.iter().zip(cpu) {
-            eprintln!("  {:>6.0} ns  {stage}", t.as_nanos() as f64 / n);
+        for ((stage, t), a) in STAGES.iter().zip(cost.cpu).zip(cost.allocs) {
+            eprintln!(
+                "  {:>6.0} ns {:>5.1} allocs  {stage}",
+                t.as_nanos() as f64 / n,
+                a as f64 / n
+            );
         }
     }
     // The message-layer share: the same build/parse/build/parse without any transaction.

@@ -1,7 +1,8 @@
 //! [`Transactions`]: every transaction of one endpoint, sans-IO (STYLE.md §2).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque, hash_map};
+use std::hash::{BuildHasher as _, BuildHasherDefault, Hasher, RandomState};
 use std::net::SocketAddr;
 use std::time::Instant;
 
@@ -143,7 +144,7 @@ impl PartialEq for KeyText {
 impl Eq for KeyText {}
 
 impl std::hash::Hash for KeyText {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+    fn hash<H: Hasher>(&self, state: &mut H) {
         state.write(self.as_bytes());
     }
 }
@@ -360,13 +361,21 @@ pub struct Transactions {
     config: TransactionConfig,
     slots: Vec<Slot>,
     free: Vec<usize>,
-    index: HashMap<TransactionKey, usize>,
+    /// Slot of each live transaction by the keyed hash of its key (computed once per
+    /// message with `hasher`); the slot's entry holds the key, compared on every hit.
+    index: HashMap<u64, usize, PreHashed>,
+    /// Keys whose hash equals a live key's hash: with a keyed 64-bit hash this practically
+    /// never happens, and it keeps matching exact when it does.
+    collided: HashMap<TransactionKey, usize>,
+    hasher: RandomState,
+    /// Every key hashes to this value (tests of the collision path).
+    #[cfg(test)]
+    force_hash: Option<u64>,
     /// (From tag, Call-ID, CSeq) of server transactions for requests without To tag, for
     /// merged-request detection (RFC 3261 §8.2.2.2).
     /// Keyed by a hash of (From tag, Call-ID, CSeq, method) under this map's random hasher
     /// keys, so a live transaction holds 16 bytes for it; the value is the slot.
-    merge: HashMap<u64, usize>,
-    merge_hasher: std::hash::RandomState,
+    merge: HashMap<u64, usize, PreHashed>,
     timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
     transmits: VecDeque<Transmit>,
     events: VecDeque<TransactionEvent>,
@@ -382,6 +391,8 @@ struct Slot {
 #[derive(Debug)]
 struct Entry {
     key: TransactionKey,
+    /// The keyed hash of `key` (the index key).
+    hash: u64,
     machine: Machine,
     /// Where requests go (client) or responses go (server).
     peer: Target,
@@ -400,9 +411,12 @@ impl Transactions {
             config,
             slots: Vec::new(),
             free: Vec::new(),
-            index: HashMap::new(),
-            merge: HashMap::new(),
-            merge_hasher: std::hash::RandomState::new(),
+            index: HashMap::default(),
+            collided: HashMap::new(),
+            hasher: RandomState::new(),
+            #[cfg(test)]
+            force_hash: None,
+            merge: HashMap::default(),
             timers: BinaryHeap::new(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -480,7 +494,8 @@ impl Transactions {
         } else {
             Kind::NonInviteClient
         };
-        if self.index.contains_key(&key) {
+        let hash = self.key_hash(&key);
+        if self.find(hash, &key).is_some() {
             return Err(TransactionError::Duplicate);
         }
         if self.live >= self.config.max_transactions {
@@ -498,6 +513,7 @@ impl Transactions {
         let invite = (kind == Kind::InviteClient).then(|| request.to_bytes());
         let entry = Entry {
             key: key.clone(),
+            hash,
             machine,
             peer: target,
             invite,
@@ -520,9 +536,8 @@ impl Transactions {
         key: &TransactionKey,
         response: Response,
     ) -> Result<(), TransactionError> {
-        let slot = *self
-            .index
-            .get(key)
+        let slot = self
+            .find(self.key_hash(key), key)
             .ok_or(TransactionError::NoSuchTransaction)?;
         let timers = self.config.timers;
         let entry = self
@@ -577,7 +592,7 @@ impl Transactions {
     /// The transport could not deliver for transaction `key` (RFC 3261 §17.1.4, §17.2.4):
     /// the transaction ends and the TU gets `Terminated { reason: TransportError }`.
     pub fn handle_transport_error(&mut self, now: Instant, key: &TransactionKey) {
-        if let Some(&slot) = self.index.get(key)
+        if let Some(slot) = self.find(self.key_hash(key), key)
             && let Some(entry) = self.slot_entry_mut(slot)
         {
             let out = entry.machine.on_transport_error();
@@ -653,7 +668,8 @@ impl Transactions {
             return;
         };
         let stamp = wire::needs_stamp(&facts, from.addr);
-        if let Some(&slot) = self.index.get(&key) {
+        let hash = self.key_hash(&key);
+        if let Some(slot) = self.find(hash, &key) {
             drop(facts);
             let request = if stamp {
                 wire::stamp_via(request, from.addr)
@@ -709,8 +725,7 @@ impl Transactions {
             && facts.to_tag.is_none()
             && facts.key_method != KeyMethod::Cancel)
             .then(|| {
-                use std::hash::BuildHasher as _;
-                self.merge_hasher.hash_one((
+                self.hasher.hash_one((
                     facts.from_tag.unwrap_or(""),
                     facts.call_id,
                     facts.cseq,
@@ -753,6 +768,7 @@ impl Transactions {
         let invite = (kind == Kind::InviteServer).then(|| request.to_bytes());
         let entry = Entry {
             key: key.clone(),
+            hash,
             machine,
             peer,
             invite,
@@ -769,7 +785,10 @@ impl Transactions {
                 // RFC 3261 §9.2: the CANCEL matches the INVITE server transaction with the
                 // same branch and sent-by (the §17.2.3 rules with the method INVITE).
                 let invite_key = key.with_method(KeyMethod::Invite);
-                let invite = self.index.contains_key(&invite_key).then_some(invite_key);
+                let invite = self
+                    .find(self.key_hash(&invite_key), &invite_key)
+                    .is_some()
+                    .then_some(invite_key);
                 self.events.push_back(TransactionEvent::Cancel {
                     key,
                     request,
@@ -795,7 +814,7 @@ impl Transactions {
             });
             return;
         };
-        let Some(&slot) = self.index.get(&key) else {
+        let Some(slot) = self.find(self.key_hash(&key), &key) else {
             self.events.push_back(TransactionEvent::StrayResponse {
                 response,
                 source: from,
@@ -898,7 +917,7 @@ impl Transactions {
 
     fn insert(&mut self, entry: Entry) -> usize {
         self.live += 1;
-        let key = entry.key.clone();
+        let (hash, key) = (entry.hash, entry.key.clone());
         let slot = match self.free.pop() {
             Some(i) => {
                 if let Some(s) = self.slots.get_mut(i) {
@@ -914,8 +933,41 @@ impl Transactions {
                 self.slots.len() - 1
             }
         };
-        self.index.insert(key, slot);
+        match self.index.entry(hash) {
+            hash_map::Entry::Vacant(v) => {
+                v.insert(slot);
+            }
+            hash_map::Entry::Occupied(_) => {
+                self.collided.insert(key, slot);
+            }
+        }
         slot
+    }
+
+    /// The keyed hash of `key`, the index key.
+    fn key_hash(&self, key: &TransactionKey) -> u64 {
+        #[cfg(test)]
+        if let Some(h) = self.force_hash {
+            return h;
+        }
+        self.hasher.hash_one(key)
+    }
+
+    /// The slot of the live transaction with `key` (`hash` is its keyed hash).
+    fn find(&self, hash: u64, key: &TransactionKey) -> Option<usize> {
+        if let Some(&slot) = self.index.get(&hash)
+            && self
+                .slots
+                .get(slot)
+                .and_then(|s| s.entry.as_deref())
+                .is_some_and(|e| e.key == *key)
+        {
+            return Some(slot);
+        }
+        if self.collided.is_empty() {
+            return None;
+        }
+        self.collided.get(key).copied()
     }
 
     fn remove(&mut self, slot: usize) {
@@ -925,7 +977,11 @@ impl Transactions {
         let Some(entry) = s.entry.take() else { return };
         s.generation = s.generation.wrapping_add(1);
         self.live -= 1;
-        self.index.remove(&entry.key);
+        if self.index.get(&entry.hash) == Some(&slot) {
+            self.index.remove(&entry.hash);
+        } else {
+            self.collided.remove(&entry.key);
+        }
         if let Some(mk) = entry.merge_key
             && self.merge.get(&mk) == Some(&slot)
         {
@@ -935,12 +991,36 @@ impl Transactions {
     }
 
     fn entry(&self, key: &TransactionKey) -> Option<&Entry> {
-        let slot = *self.index.get(key)?;
+        let slot = self.find(self.key_hash(key), key)?;
         self.slots.get(slot)?.entry.as_deref()
     }
 
     fn slot_entry_mut(&mut self, slot: usize) -> Option<&mut Entry> {
         self.slots.get_mut(slot)?.entry.as_deref_mut()
+    }
+}
+
+/// Hashes a `u64` that already is a keyed hash (of a [`TransactionKey`] or of the
+/// merged-request fields) to itself: hashing it again would only cost time.
+type PreHashed = BuildHasherDefault<Identity>;
+
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by the maps above; fold anything else in anyway.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
@@ -956,6 +1036,85 @@ fn request_event(key: &TransactionKey, request: Request, source: Target) -> Tran
             key: key.clone(),
             request,
             source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[expect(clippy::disallowed_methods, reason = "virtual clock origin")]
+    fn origin() -> Instant {
+        Instant::now()
+    }
+
+    fn options(branch: &str) -> Request {
+        let text = format!(
+            "OPTIONS sip:b@127.0.0.1 SIP/2.0\r\n\
+             Via: SIP/2.0/TCP 127.0.0.1:5061;branch={branch}\r\n\
+             From: <sip:a@127.0.0.1>;tag=t\r\n\
+             To: <sip:b@127.0.0.1>\r\n\
+             Call-ID: {branch}\r\n\
+             CSeq: 1 OPTIONS\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        Request::parse(Bytes::from(text)).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    /// Keys whose hashes collide still match exactly (the `collided` map), whichever
+    /// transaction ends first.
+    #[test]
+    fn colliding_key_hashes_still_match_exactly() {
+        let t0 = origin();
+        let peer = Target {
+            transport: Transport::Tcp,
+            addr: SocketAddr::from(([127, 0, 0, 1], 5062)),
+        };
+        for first_ends_first in [true, false] {
+            let mut client = Transactions::new(TransactionConfig::default());
+            client.force_hash = Some(7);
+            let k1 = client.send_request(t0, options("z9hG4bK1"), peer);
+            let k2 = client.send_request(t0, options("z9hG4bK2"), peer);
+            let (Ok(k1), Ok(k2)) = (k1, k2) else {
+                panic!("both sent");
+            };
+            assert_eq!(client.collided.len(), 1);
+            assert_eq!(
+                client.send_request(t0, options("z9hG4bK2"), peer),
+                Err(TransactionError::Duplicate)
+            );
+            while client.poll_transmit().is_some() {}
+            let (a, b) = if first_ends_first {
+                (&k1, &k2)
+            } else {
+                (&k2, &k1)
+            };
+            for key in [a, b] {
+                let req = options(key.branch());
+                let resp = Response::builder(&req, crate::msg::StatusCode::OK).build();
+                assert!(client.handle_datagram(t0, peer, resp.to_bytes()));
+                let mut responded = None;
+                let mut ended = None;
+                while let Some(e) = client.poll_event() {
+                    match e {
+                        TransactionEvent::Response { key, .. } => responded = Some(key),
+                        TransactionEvent::Terminated { key, .. } => ended = Some(key),
+                        other => panic!("{other:?}"),
+                    }
+                }
+                // TCP: timer K is zero, so the transaction ends at the next timeout.
+                client.handle_timeout(t0);
+                while let Some(e) = client.poll_event() {
+                    if let TransactionEvent::Terminated { key, .. } = e {
+                        ended = Some(key);
+                    }
+                }
+                assert_eq!(responded.as_ref(), Some(key));
+                assert_eq!(ended.as_ref(), Some(key));
+                assert_eq!(client.state(key), None);
+            }
+            assert!(client.is_empty() && client.index.is_empty() && client.collided.is_empty());
         }
     }
 }
