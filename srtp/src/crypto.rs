@@ -201,9 +201,10 @@ impl Gcm {
         let mut n = 0;
         // GHASH block x is POLYVAL block ByteReverse(x): a big-endian load stored
         // little-endian.
-        let mut push = |hash: &mut polyval::Polyval, x: u128| {
+        let mut push = |hash: &mut polyval::Polyval, mut x: [u8; 16]| {
+            x.reverse();
             if let Some(slot) = run.get_mut(n) {
-                *slot = x.to_le_bytes().into();
+                *slot = x.into();
                 n += 1;
             }
             if n == GHASH_RUN {
@@ -214,15 +215,18 @@ impl Gcm {
         for part in [aad, ct] {
             let mut blocks = part.chunks_exact(16);
             for b in &mut blocks {
-                push(&mut hash, u128::from_be_bytes(block16(b)));
+                push(&mut hash, block16(b));
             }
             let rest = blocks.remainder();
             if !rest.is_empty() {
-                push(&mut hash, be_padded(rest));
+                push(&mut hash, be_padded(rest).to_be_bytes());
             }
         }
         let bits = |len: usize| u128::from(len as u64) * 8;
-        push(&mut hash, bits(aad.len()) << 64 | bits(ct.len()));
+        push(
+            &mut hash,
+            (bits(aad.len()) << 64 | bits(ct.len())).to_be_bytes(),
+        );
         hash.update(&run[..n]);
         let s: [u8; 16] = hash.finalize().into();
         // The accumulator copies are not wiped: GHASH of public data under the prepared key
