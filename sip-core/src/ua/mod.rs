@@ -3,11 +3,16 @@
 //!
 //! [`UserAgent`] makes and takes calls: INVITE with provisional answers, CANCEL, the 2xx/ACK
 //! handshake of §13.3.1.4 (the UAS retransmits its 2xx until the ACK; the UAC ACKs every 2xx
-//! retransmission), forking (a second 2xx from another branch gets ACK then BYE), digest
-//! retries on 401/407, BYE, re-INVITE glare (491 and the §14.1 retry timer), OPTIONS, and
-//! generic in-dialog requests (UPDATE, INFO, REFER, NOTIFY, PRACK) for the application.
+//! retransmission), forking (one early dialog per To tag, [`UserAgent::early_dialogs`]; the
+//! first 2xx confirms its dialog, a later 2xx from another fork gets ACK then BYE), digest
+//! retries on 401/407, BYE, re-INVITE glare (491 and the §14.1 retry timer), OPTIONS,
+//! session timers ([`session_timer`], RFC 4028) when configured, and generic in-dialog
+//! requests (UPDATE, INFO, REFER, NOTIFY, PRACK) for the application. Answers can carry
+//! extra headers ([`UserAgent::respond_with`], [`UserAgent::respond_call`]) or be built by
+//! the caller ([`UserAgent::send_response`], e.g. a registrar's).
 //!
-//! Addressing: the UA resolves no URIs (RFC 3263 is the caller's job). Every request of a
+//! Addressing: the UA resolves no URIs (RFC 3263 is the caller's job, see
+//! [`crate::locate`]). Every request of a
 //! call goes to the [`Target`] the INVITE was sent to or came from (a proxy or the peer);
 //! the dialog's route set and remote target ([`Dialog::next_hop`]) are available for callers
 //! that resolve per request. Responses go back per RFC 3261 §18.2.2 / RFC 3581.
