@@ -11,7 +11,6 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -34,16 +33,16 @@ use crate::{clock, wallclock};
 /// TLS material of a phone on [`Transport::Tls`], as PEM files.
 #[derive(Clone, Debug, Default)]
 pub struct PhoneTls {
-    /// Certificates trusted for servers we connect to (and, when we listen, for client
-    /// certificates). Outgoing TLS needs it.
+    /// Certificates trusted for servers we connect to (and, with `require_client_cert`,
+    /// for client certificates). Outgoing TLS needs it.
     pub ca: Option<PathBuf>,
     /// Our certificate chain: presented by the listener, and as the client certificate of
     /// outgoing connections (mutual TLS).
     pub cert: Option<PathBuf>,
     /// The private key of `cert`.
     pub key: Option<PathBuf>,
-    /// The listener refuses clients without a certificate signed by `ca` (otherwise a
-    /// certificate is asked for, and checked when one is sent).
+    /// The listener requires a client certificate signed by `ca` (mutual TLS); otherwise it
+    /// asks for none.
     pub require_client_cert: bool,
 }
 
@@ -166,8 +165,8 @@ pub enum PhoneEvent {
     /// We were asked (REFER) to call this URI instead; the current call ends.
     Referred(String),
     /// Progress of a transfer we asked for: the status the far end reported in a NOTIFY
-    /// (100, then the final status), or the REFER's own failure status. A final 2xx is
-    /// followed by our BYE.
+    /// (100, then the final status), or the REFER's own failure status. A final status in a
+    /// NOTIFY is followed by our BYE.
     TransferStatus(u16),
     /// The call ended.
     Ended {
@@ -202,12 +201,6 @@ impl std::convert::From<tls::TlsError> for PhoneError {
     }
 }
 
-impl std::convert::From<rustls::Error> for PhoneError {
-    fn from(e: rustls::Error) -> Self {
-        Self::Tls(e.to_string())
-    }
-}
-
 struct Call {
     leg: LegId,
     oa: sdp::OfferAnswer,
@@ -229,12 +222,11 @@ struct Call {
 /// How long [`Command::Quit`] waits for the BYE and the unregistration to complete.
 const QUIT_GRACE: Duration = Duration::from_secs(3);
 
-/// The rustls configurations for `tls`: a listener at `listen` when a certificate is
-/// given, outgoing connections when a CA is given.
+/// The TLS configurations for `tls` (sip-core's rustls helpers): a listener at `listen` when
+/// a certificate is given, outgoing connections when a CA is given.
 fn tls_config(t: &PhoneTls, listen: SocketAddr) -> Result<TlsConfig, PhoneError> {
-    let provider = tls::provider();
-    let roots = match &t.ca {
-        Some(ca) => Some(Arc::new(tls::root_store(tls::load_certs(ca)?)?)),
+    let ca = match &t.ca {
+        Some(ca) => Some(tls::load_certs(ca)?),
         None => None,
     };
     let identity = match (&t.cert, &t.key) {
@@ -242,46 +234,28 @@ fn tls_config(t: &PhoneTls, listen: SocketAddr) -> Result<TlsConfig, PhoneError>
         (None, None) => None,
         _ => return Err(PhoneError::Tls("a certificate needs its key".into())),
     };
-    let client = match &roots {
-        Some(r) => {
-            let b = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-                .with_safe_default_protocol_versions()?
-                .with_root_certificates(Arc::clone(r));
-            let c = match &identity {
-                Some((chain, key)) => b.with_client_auth_cert(chain.clone(), key.clone_key())?,
-                None => b.with_no_client_auth(),
-            };
-            Some(Arc::new(c))
-        }
-        None => None,
+    let client = match (&ca, &identity) {
+        (Some(ca), Some((chain, key))) => Some(tls::client_config_with_cert(
+            tls::root_store(ca.clone())?,
+            chain.clone(),
+            key.clone_key(),
+        )?),
+        (Some(ca), None) => Some(tls::client_config(tls::root_store(ca.clone())?)?),
+        (None, _) => None,
     };
-    let server = match identity {
-        Some((chain, key)) => {
-            let b = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
-                .with_safe_default_protocol_versions()?;
-            let b = match roots {
-                Some(r) => {
-                    let v =
-                        rustls::server::WebPkiClientVerifier::builder_with_provider(r, provider);
-                    let v = if t.require_client_cert {
-                        v
-                    } else {
-                        v.allow_unauthenticated()
-                    };
-                    b.with_client_cert_verifier(
-                        v.build().map_err(|e| PhoneError::Tls(e.to_string()))?,
-                    )
-                }
-                None if t.require_client_cert => {
-                    return Err(PhoneError::Tls(
-                        "requiring client certificates needs a CA".into(),
-                    ));
-                }
-                None => b.with_no_client_auth(),
-            };
-            Some(Arc::new(b.with_single_cert(chain, key)?))
+    let server = match (identity, t.require_client_cert, ca) {
+        (Some((chain, key)), true, Some(ca)) => Some(tls::server_config_mutual(
+            chain,
+            key,
+            tls::root_store(ca)?,
+        )?),
+        (Some(_), true, None) => {
+            return Err(PhoneError::Tls(
+                "requiring client certificates needs a CA".into(),
+            ));
         }
-        None => None,
+        (Some((chain, key)), false, _) => Some(tls::server_config(chain, key)?),
+        (None, _, _) => None,
     };
     Ok(TlsConfig::new(
         server.is_some().then_some(listen),
@@ -386,6 +360,11 @@ pub async fn run(
     }
     ua_cfg.credentials = config.password.clone().map(|p| (config.user.clone(), p));
     ua_cfg.user_agent = Some(format!("telox-phone/{}", env!("CARGO_PKG_VERSION")));
+    if config.transport == Transport::Tls && config.tls.ca.is_none() {
+        let _ = events.try_send(PhoneEvent::Log(
+            "TLS without a CA file: outgoing TLS connections are refused".into(),
+        ));
+    }
     let _ = events.try_send(PhoneEvent::Listening {
         addr: local,
         transport: config.transport,
@@ -1075,9 +1054,9 @@ impl Phone {
         }
     }
 
-    /// The transferor side: a NOTIFY with the referred call's status line (sipfrag). A
-    /// final 2xx means the far end is now with the target: hang up. A failure keeps the
-    /// call (the user may resume it).
+    /// The transferor side: a NOTIFY with the referred call's status line (sipfrag). After
+    /// the final one we hang up: on 2xx the far end is with the target; on a failure the far
+    /// end has already left our call for the target (it ended its media on the REFER).
     fn on_transfer_notify(&mut self, now: Instant, request: &Request) {
         let is_refer = request
             .headers()
@@ -1095,11 +1074,10 @@ impl Phone {
             return;
         };
         self.emit(PhoneEvent::TransferStatus(status));
-        if (200..300).contains(&status) {
-            self.log(format!("transfer completed ({status}), hanging up"));
+        if status >= 200 {
+            let outcome = if status < 300 { "completed" } else { "failed" };
+            self.log(format!("transfer {outcome} ({status}), hanging up"));
             self.hangup(now);
-        } else if status >= 300 {
-            self.log(format!("transfer failed ({status}), call kept"));
         }
     }
 

@@ -106,7 +106,7 @@ async fn tls_mutual_call_with_audio_and_refusals() {
     // (it requires one): bob never sees the call.
     let mut anon = config("anon", Transport::Tls, 4);
     anon.tls.ca = Some(pki.ca_file("good"));
-    let n = start(anon).await;
+    let mut n = start(anon).await;
     n.send(Command::Call(format!("sips:bob@{}", b.addr))).await;
     assert!(
         tokio::time::timeout(Duration::from_millis(1500), b.answered())
@@ -114,6 +114,9 @@ async fn tls_mutual_call_with_audio_and_refusals() {
             .is_err(),
         "bob answered a client without a certificate"
     );
+    // The refused handshake reaches the caller as a transport error: its call fails.
+    let status = n.call_outcome().await.unwrap();
+    assert!(status >= 400, "no client certificate: got {status}");
     n.quit().await;
     b.quit().await;
 }
