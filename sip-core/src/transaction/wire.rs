@@ -126,7 +126,12 @@ pub(crate) struct ViaFacts<'a> {
 /// (RFC 3261 §20.42). Returns `None` for anything it does not recognise; callers then treat
 /// the request as unmatchable.
 fn first_via(line: &[u8]) -> Option<ViaFacts<'_>> {
-    let first = header::split_list(line).next()?.ok()?;
+    // One Via per line is the common case: no list to split (as `Headers::get` does).
+    let first = if scan::find_byte(line, b',').is_none() {
+        line
+    } else {
+        header::split_list(line).next()?.ok()?
+    };
     let raw = std::str::from_utf8(first).ok()?;
     scan_via(raw)
 }
