@@ -39,12 +39,20 @@ pub fn rtp_packet(data: &[u8]) {
 /// RTCP: a compound that validates writes back to bytes that parse again; when it carries no
 /// padding the rewritten packets equal the parsed ones (padding and reserved bits are not kept,
 /// so byte equality holds for canonical input only, which the proptests check).
+///
+/// The one-pass iterator agrees with the validate-first parse: the same packets for a valid
+/// compound, the same first error otherwise.
 pub fn rtcp_compound(data: &[u8]) {
     for v in [Validation::Compound, Validation::ReducedSize] {
-        let Ok(c) = rtcp::parse_compound(data, v) else {
+        let one_pass: Result<Vec<_>, _> = rtcp::iter_compound(data, v).collect();
+        let whole = rtcp::parse_compound(data, v).map(Iterator::collect::<Vec<_>>);
+        assert_eq!(
+            one_pass, whole,
+            "one-pass and validate-first parses disagree"
+        );
+        let Ok(packets) = whole else {
             continue;
         };
-        let packets: Vec<_> = c.collect();
         let Ok(out) = rtcp::compound_to_vec(&packets) else {
             continue;
         };

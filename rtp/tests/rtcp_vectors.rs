@@ -145,6 +145,101 @@ fn compound_validity_rules() {
     }
 }
 
+/// The one-pass iterator: packets come out as they are checked, the first error once, then
+/// nothing; the §6.1 rules and RFC 5506 reduced size as in `compound_validity_rules`.
+#[test]
+fn one_pass_iterator_yields_then_stops_at_the_first_error() {
+    let mut bytes = sr_sdes_full();
+    bytes[55] = 3;
+    let all: Vec<_> = rtcp::iter_compound(&bytes, Validation::Compound).collect();
+    let whole: Vec<_> = rtcp::parse_compound(&bytes, Validation::Compound)
+        .unwrap()
+        .collect();
+    assert_eq!(all, whole.into_iter().map(Ok).collect::<Vec<_>>());
+    assert_eq!(all.len(), 2);
+
+    // Truncated SDES: the SR is yielded, then the error, then the iteration is over.
+    let mut it = rtcp::iter_compound(&bytes[..60], Validation::Compound);
+    assert!(matches!(it.next(), Some(Ok(RtcpPacket::SenderReport(_)))));
+    assert_eq!(it.remaining(), &bytes[52..60]);
+    assert_eq!(
+        it.next(),
+        Some(Err(RtcpError::Truncated {
+            at: 52,
+            need: 16,
+            have: 8
+        }))
+    );
+    assert_eq!(it.next(), None);
+    assert_eq!(it.next(), None);
+
+    // No CNAME: known only at the end, after the SR was yielded.
+    let mut it = rtcp::iter_compound(&bytes[..52], Validation::Compound);
+    assert!(matches!(it.next(), Some(Ok(RtcpPacket::SenderReport(_)))));
+    assert_eq!(it.next(), Some(Err(RtcpError::MissingCname)));
+    assert_eq!(it.next(), None);
+    // Reduced size needs no CNAME and no report first.
+    assert_eq!(
+        rtcp::iter_compound(&bytes[..52], Validation::ReducedSize).count(),
+        1
+    );
+    let sdes_only = &bytes[52..];
+    let mut it = rtcp::iter_compound(sdes_only, Validation::Compound);
+    assert_eq!(it.next(), Some(Err(RtcpError::FirstNotReport(202))));
+    assert_eq!(it.next(), None);
+    let mut it = rtcp::iter_compound(sdes_only, Validation::ReducedSize);
+    assert!(matches!(
+        it.next(),
+        Some(Ok(RtcpPacket::SourceDescription(_)))
+    ));
+    assert_eq!(it.next(), None);
+
+    // Padding only on the last packet: the first packet is refused before it is yielded.
+    let mut padded = bytes.clone();
+    padded[0] |= 0x20;
+    padded[51] = 4;
+    let mut it = rtcp::iter_compound(&padded, Validation::Compound);
+    assert_eq!(it.next(), Some(Err(RtcpError::BadPadding { at: 0 })));
+    assert_eq!(it.next(), None);
+    // Padding on the last packet is fine: 4 padding octets after the SDES chunk.
+    let mut last_padded = bytes.clone();
+    last_padded[52] |= 0x20;
+    last_padded[55] = 4;
+    last_padded.extend_from_slice(&[0, 0, 0, 4]);
+    let ps: Result<Vec<_>, _> = rtcp::iter_compound(&last_padded, Validation::Compound).collect();
+    assert_eq!(ps.unwrap().len(), 2);
+
+    // An SDES chunk that does not end inside its packet is refused when reached.
+    let mut bad_sdes = bytes.clone();
+    bad_sdes[61] = 9; // CNAME length past the chunk
+    let mut it = rtcp::iter_compound(&bad_sdes, Validation::Compound);
+    assert!(matches!(it.next(), Some(Ok(_))));
+    assert!(matches!(
+        it.next(),
+        Some(Err(RtcpError::Malformed {
+            pt: 202,
+            at: 52,
+            ..
+        }))
+    ));
+
+    let mut it = rtcp::iter_compound(&[], Validation::ReducedSize);
+    assert_eq!(it.next(), Some(Err(RtcpError::Empty)));
+    assert_eq!(it.next(), None);
+    // A tail shorter than a header after a whole packet.
+    let mut tail = bytes.clone();
+    tail.extend_from_slice(&[0x80, 201]);
+    let r: Result<Vec<_>, _> = rtcp::iter_compound(&tail, Validation::Compound).collect();
+    assert_eq!(
+        r.unwrap_err(),
+        RtcpError::Truncated {
+            at: 68,
+            need: 4,
+            have: 2
+        }
+    );
+}
+
 #[test]
 fn bye_with_reason_app_nack_pli() {
     let bye = [

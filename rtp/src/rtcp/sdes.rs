@@ -166,15 +166,19 @@ impl<'a> SdesChunk<'a> {
     }
 }
 
-impl<'a> WireItem<'a> for SdesChunk<'a> {
+impl<'a> SdesChunk<'a> {
+    /// Decodes one chunk at the start of `b` as [`WireItem::decode`] does, and also reports
+    /// whether it has a CNAME item, found in the same walk over its items.
     #[inline]
-    fn decode(b: &'a [u8]) -> Option<(Self, usize)> {
+    fn decode_cname(b: &'a [u8]) -> Option<(Self, usize, bool)> {
         let ssrc = Ssrc(u32_at(b, 0)?);
         let mut at = 4;
+        let mut cname = false;
         // RFC 3550 §6.5: "The list of items in each chunk MUST be terminated by one or more
         // null octets ... followed by null octets to the next 32-bit boundary."
         while *b.get(at)? != 0 {
-            let (_, len) = SdesItem::decode(b.get(at..)?)?;
+            let (item, len) = SdesItem::decode(b.get(at..)?)?;
+            cname |= matches!(item, SdesItem::Cname(_));
             at += len;
         }
         let items = List::Wire(b.get(4..at)?);
@@ -182,7 +186,14 @@ impl<'a> WireItem<'a> for SdesChunk<'a> {
         if end > b.len() {
             return None;
         }
-        Some((Self { ssrc, items }, end))
+        Some((Self { ssrc, items }, end, cname))
+    }
+}
+
+impl<'a> WireItem<'a> for SdesChunk<'a> {
+    #[inline]
+    fn decode(b: &'a [u8]) -> Option<(Self, usize)> {
+        Self::decode_cname(b).map(|(chunk, len, _)| (chunk, len))
     }
 
     fn encoded_len(&self) -> usize {
@@ -209,11 +220,20 @@ impl<'a> SourceDescription<'a> {
         }
     }
 
+    /// Checks that `body` holds exactly `count` whole chunks, in one walk that also tells
+    /// whether any chunk has a CNAME item.
     #[inline]
-    pub(super) fn parse_body(count: u8, body: &'a [u8]) -> Option<Self> {
-        Some(Self {
-            chunks: List::validate(body, Some(usize::from(count)))?,
-        })
+    pub(super) fn parse_body(count: u8, body: &'a [u8]) -> Option<(Self, bool)> {
+        let mut rest = body;
+        let (mut n, mut cname) = (0, false);
+        while !rest.is_empty() {
+            let (_, len, has_cname) = SdesChunk::decode_cname(rest)?;
+            rest = rest.get(len..)?;
+            cname |= has_cname;
+            n += 1;
+        }
+        let chunks = List::Wire(body);
+        (n == usize::from(count)).then_some((Self { chunks }, cname))
     }
 
     pub(super) fn body_len(&self) -> usize {

@@ -2,7 +2,7 @@
 //!
 //! [RFC 3550 §6.4.1]: https://www.rfc-editor.org/rfc/rfc3550#section-6.4.1
 
-use super::{List, ReportBlock, put_u32, put_u64, u32_at, u64_at};
+use super::{List, ReportBlock, put_u32, put_u64};
 use crate::types::{NtpTime, Ssrc};
 
 /// A sender report, SR (200) ([RFC 3550 §6.4.1]).
@@ -32,15 +32,19 @@ const SENDER_LEN: usize = 24;
 impl<'a> SenderReport<'a> {
     #[inline]
     pub(super) fn parse_body(count: u8, body: &'a [u8]) -> Option<Self> {
-        let end = SENDER_LEN + usize::from(count) * ReportBlock::LEN;
+        // One length check for the fixed part, then plain reads from the 24-byte array.
+        let (info, rest) = body.split_first_chunk::<SENDER_LEN>()?;
+        let w = |i: usize| u32::from_be_bytes([info[i], info[i + 1], info[i + 2], info[i + 3]]);
+        let (reports, profile_extension) =
+            rest.split_at_checked(usize::from(count) * ReportBlock::LEN)?;
         Some(Self {
-            ssrc: Ssrc(u32_at(body, 0)?),
-            ntp: NtpTime(u64_at(body, 4)?),
-            rtp_timestamp: u32_at(body, 12)?,
-            packet_count: u32_at(body, 16)?,
-            octet_count: u32_at(body, 20)?,
-            reports: List::Wire(body.get(SENDER_LEN..end)?),
-            profile_extension: body.get(end..)?,
+            ssrc: Ssrc(w(0)),
+            ntp: NtpTime((u64::from(w(4)) << 32) | u64::from(w(8))),
+            rtp_timestamp: w(12),
+            packet_count: w(16),
+            octet_count: w(20),
+            reports: List::Wire(reports),
+            profile_extension,
         })
     }
 
