@@ -13,7 +13,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use thiserror::Error;
 
-use crate::error::RtcpError;
+use crate::error::{BuildError, RtcpError};
 use crate::packet::{RtpHeader, RtpPacket};
 use crate::quality::{self, CodecImpairment, EModelInput, Quality};
 use crate::rtcp::{
@@ -303,6 +303,9 @@ impl RtpSession {
     /// Builds the next RTP packet: our SSRC, the next sequence number, and the RTP timestamp
     /// `media` ticks after the random initial timestamp; counts it for the SR. `media` is at
     /// the session's clock rate (telephone events share it, RFC 4733 §2.1).
+    ///
+    /// This allocates the packet's buffer; [`send_packet_into`](Self::send_packet_into) writes
+    /// into the caller's.
     pub fn send_packet(
         &mut self,
         now: Instant,
@@ -311,27 +314,59 @@ impl RtpSession {
         marker: bool,
         payload: &[u8],
     ) -> RtpPacket<Bytes> {
-        let timestamp = self.ts_offset.wrapping_add(media.rtp_timestamp());
-        let header = RtpHeader {
-            marker,
-            payload_type,
-            sequence_number: self.seq,
-            timestamp,
-            ssrc: self.ssrc,
-            ..RtpHeader::default()
-        };
+        let header = self.next_header(payload_type, media, marker);
         let mut buf = BytesMut::zeroed(header.packet_len(payload.len()));
         // The buffer is exactly packet_len and the header has no CSRC or extension, so the
         // write cannot fail; a failure would leave a zeroed (version 0) buffer.
         let _ = header.write_packet(payload, &mut buf);
+        self.count_sent(now, header.timestamp, payload.len());
+        RtpPacket::from_built(buf.freeze(), 12)
+    }
+
+    /// As [`send_packet`](Self::send_packet), but writes the packet (12-byte header and
+    /// payload) into `out` and returns its length: the send path without an allocation. The
+    /// packet is counted and the sequence number advanced only if it was written.
+    ///
+    /// # Errors
+    /// [`BuildError::BufferTooSmall`] if `out` is shorter than 12 + `payload.len()` bytes.
+    pub fn send_packet_into(
+        &mut self,
+        now: Instant,
+        payload_type: u8,
+        media: MediaTime,
+        marker: bool,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, BuildError> {
+        let header = self.next_header(payload_type, media, marker);
+        let n = header.write_packet(payload, out)?;
+        self.count_sent(now, header.timestamp, payload.len());
+        Ok(n)
+    }
+
+    /// The header of the next packet to send.
+    #[inline]
+    fn next_header(&self, payload_type: u8, media: MediaTime, marker: bool) -> RtpHeader {
+        RtpHeader {
+            marker,
+            payload_type,
+            sequence_number: self.seq,
+            timestamp: self.ts_offset.wrapping_add(media.rtp_timestamp()),
+            ssrc: self.ssrc,
+            ..RtpHeader::default()
+        }
+    }
+
+    /// Advances the sequence number and counts a sent packet for the SR.
+    #[inline]
+    fn count_sent(&mut self, now: Instant, timestamp: u32, payload_len: usize) {
         self.seq = self.seq.wrapping_add(1);
         self.packet_count = self.packet_count.wrapping_add(1);
-        self.octet_count = self.octet_count.wrapping_add(payload.len() as u32);
+        self.octet_count = self.octet_count.wrapping_add(payload_len as u32);
         self.last_sent = Some((now, timestamp));
         self.sent_since_report = true;
         self.we_sent = true;
         self.sent_anything = true;
-        RtpPacket::from_built(buf.freeze(), 12)
     }
 
     /// Handles a received RTP packet: SSRC collision check (§8.2), then the sequence and jitter

@@ -83,6 +83,41 @@ fn sender_fields_are_seeded_and_counted() {
 }
 
 #[test]
+fn send_packet_into_writes_what_send_packet_builds() {
+    let t = t0();
+    let mut a = RtpSession::new(cfg(7, "a"), t);
+    let mut b = RtpSession::new(cfg(7, "a"), t);
+    let mut buf = [0u8; 200];
+    for i in 0..3u64 {
+        let media = MediaTime::new(i * 160, 8000);
+        let owned = a.send_packet(t, 8, media, i == 0, &[i as u8; 160]);
+        let n = b
+            .send_packet_into(t, 8, media, i == 0, &[i as u8; 160], &mut buf)
+            .unwrap();
+        assert_eq!(&buf[..n], owned.as_bytes());
+    }
+    assert_eq!(a.sent(), b.sent());
+    // Too small: an error, and nothing is sent or counted.
+    let next = b.next_sequence_number();
+    assert_eq!(
+        b.send_packet_into(
+            t,
+            8,
+            MediaTime::new(480, 8000),
+            false,
+            &[0; 160],
+            &mut buf[..171]
+        ),
+        Err(telox_rtp::BuildError::BufferTooSmall {
+            need: 172,
+            have: 171
+        })
+    );
+    assert_eq!(b.next_sequence_number(), next);
+    assert_eq!(b.sent(), (3, 480));
+}
+
+#[test]
 fn rtcp_intervals_follow_a7() {
     let t = t0();
     for seed in 0..20 {

@@ -1,0 +1,108 @@
+//! The per-packet paths allocate nothing, proven with a counting global allocator (stats_alloc;
+//! this file itself has no unsafe code): building and sending RTP into the caller's buffer,
+//! receiving it (A.1/A.3/A.8 statistics), and receiving an SR+SDES compound (one-pass parse,
+//! report blocks, sender info). One test per binary, so no other test thread allocates while a
+//! region is open.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
+
+use std::alloc::System;
+use std::time::{Duration, Instant};
+
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use telox_rtp::rtcp::{self, RtcpPacket, Validation};
+use telox_rtp::{MediaTime, RtpPacket, RtpSession, SeqUpdate, SessionConfig};
+
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a test's time origin; all later times are virtual"
+)]
+fn t0() -> Instant {
+    Instant::now()
+}
+
+fn session(seed: u64, cname: &str, now: Instant) -> RtpSession {
+    let cfg = SessionConfig {
+        seed,
+        cname: cname.into(),
+        min_sequential: 2,
+        ..SessionConfig::default()
+    };
+    RtpSession::new(cfg, now)
+}
+
+#[test]
+fn per_packet_send_and_receive_paths_allocate_nothing() {
+    let mut now = t0();
+    let mut a = session(1, "alice@192.0.2.1", now);
+    let mut b = session(2, "bob@192.0.2.2", now);
+    let payload = [0xD5u8; 160];
+    let mut buf = [0u8; 1500];
+    let mut send = |a: &mut RtpSession, b: &mut RtpSession, i: u64, now: Instant| {
+        let media = MediaTime::new(i * 160, 8000);
+        let n = a
+            .send_packet_into(now, 0, media, i == 0, &payload, &mut buf)
+            .unwrap();
+        let p = RtpPacket::new_checked(&buf[..n]).unwrap();
+        b.handle_rtp(now, &p).unwrap()
+    };
+    // Warm-up outside the region: probation, the NewSource event and its queue.
+    for i in 0..3 {
+        now += Duration::from_millis(20);
+        send(&mut a, &mut b, i, now);
+    }
+    while b.poll_event().is_some() {}
+
+    let region = Region::new(GLOBAL);
+    let mut updates = 0;
+    for i in 3..503 {
+        now += Duration::from_millis(20);
+        updates += usize::from(send(&mut a, &mut b, i, now) == SeqUpdate::Valid);
+    }
+    let stats = region.change();
+    assert_eq!(stats.allocations, 0, "RTP send + receive: {stats:?}");
+    assert_eq!(stats.reallocations, 0, "RTP send + receive: {stats:?}");
+    assert_eq!(updates, 500);
+    // A.1: the packet that starts probation is not counted, the one that ends it is.
+    assert_eq!(b.stats().received, 503 - 1);
+
+    // An SR+SDES from the sender (report generation itself is not on the per-packet path).
+    let sr = loop {
+        let d = a.poll_timeout().unwrap();
+        a.handle_timeout(d);
+        if let Some(x) = a.poll_transmit() {
+            break x;
+        }
+    };
+    // First one outside the region: it stores the new CNAME.
+    b.handle_rtcp(now, &sr).unwrap();
+    let region = Region::new(GLOBAL);
+    let mut fields = 0u64;
+    for _ in 0..100 {
+        now += Duration::from_millis(20);
+        b.handle_rtcp(now, &sr).unwrap();
+        for p in rtcp::iter_compound(&sr, Validation::Compound) {
+            match p.unwrap() {
+                RtcpPacket::SenderReport(s) => {
+                    fields += u64::from(s.packet_count) + s.reports.iter().count() as u64;
+                }
+                RtcpPacket::SourceDescription(s) => {
+                    fields += s.chunks.iter().filter_map(|c| c.cname()).count() as u64;
+                }
+                _ => {}
+            }
+        }
+    }
+    let stats = region.change();
+    assert_eq!(stats.allocations, 0, "RTCP receive: {stats:?}");
+    assert_eq!(stats.reallocations, 0, "RTCP receive: {stats:?}");
+    assert_eq!(fields, 100 * (503 + 1));
+    assert_eq!(b.cname_of(a.ssrc()), Some(&b"alice@192.0.2.1"[..]));
+}
