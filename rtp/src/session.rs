@@ -314,12 +314,10 @@ impl RtpSession {
         marker: bool,
         payload: &[u8],
     ) -> RtpPacket<Bytes> {
-        let header = self.next_header(payload_type, media, marker);
-        let mut buf = BytesMut::zeroed(header.packet_len(payload.len()));
-        // The buffer is exactly packet_len and the header has no CSRC or extension, so the
-        // write cannot fail; a failure would leave a zeroed (version 0) buffer.
-        let _ = header.write_packet(payload, &mut buf);
-        self.count_sent(now, header.timestamp, payload.len());
+        let mut buf = BytesMut::zeroed(12 + payload.len());
+        // The buffer is exactly the packet's length, so the write cannot fail; a failure would
+        // leave a zeroed (version 0) buffer.
+        let _ = self.send_packet_into(now, payload_type, media, marker, payload, &mut buf);
         RtpPacket::from_built(buf.freeze(), 12)
     }
 
@@ -338,35 +336,24 @@ impl RtpSession {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, BuildError> {
-        let header = self.next_header(payload_type, media, marker);
-        let n = header.write_packet(payload, out)?;
-        self.count_sent(now, header.timestamp, payload.len());
-        Ok(n)
-    }
-
-    /// The header of the next packet to send.
-    #[inline]
-    fn next_header(&self, payload_type: u8, media: MediaTime, marker: bool) -> RtpHeader {
-        RtpHeader {
+        let timestamp = self.ts_offset.wrapping_add(media.rtp_timestamp());
+        let header = RtpHeader {
             marker,
             payload_type,
             sequence_number: self.seq,
-            timestamp: self.ts_offset.wrapping_add(media.rtp_timestamp()),
+            timestamp,
             ssrc: self.ssrc,
             ..RtpHeader::default()
-        }
-    }
-
-    /// Advances the sequence number and counts a sent packet for the SR.
-    #[inline]
-    fn count_sent(&mut self, now: Instant, timestamp: u32, payload_len: usize) {
+        };
+        let n = header.write_packet(payload, out)?;
         self.seq = self.seq.wrapping_add(1);
         self.packet_count = self.packet_count.wrapping_add(1);
-        self.octet_count = self.octet_count.wrapping_add(payload_len as u32);
+        self.octet_count = self.octet_count.wrapping_add(payload.len() as u32);
         self.last_sent = Some((now, timestamp));
         self.sent_since_report = true;
         self.we_sent = true;
         self.sent_anything = true;
+        Ok(n)
     }
 
     /// Handles a received RTP packet: SSRC collision check (§8.2), then the sequence and jitter
