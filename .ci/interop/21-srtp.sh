@@ -4,7 +4,8 @@
 # answers (srtp/test.sh), then runs srtp/examples/srtp_interop.rs: for every profile both
 # implement, thousands of random packets across a sequence wrap with reordering, libsrtp
 # protects -> telox unprotects and the other way round, SRTP and SRTCP, tampered and replayed
-# packets refused by both, late joiners given the ROC.
+# packets refused by both, late joiners given the ROC, and two master keys chosen per packet
+# by MKI (RFC 3711 §8.1) both ways.
 set -u
 source "$(dirname "$0")/lib.sh"
 require gcc

@@ -2,7 +2,8 @@
 //! `.ci/interop/srtp/srtp_ref.c`) as a coprocess and checks, for every profile both sides
 //! implement, thousands of random packets across a sequence-number wrap with reordering in
 //! both directions (libsrtp protects -> telox unprotects and the other way round), SRTP and
-//! SRTCP, tampered and replayed packets refused by both, and a late joiner given the ROC.
+//! SRTCP, tampered and replayed packets refused by both, a late joiner given the ROC, and
+//! two master keys selected per packet by their MKI.
 //!
 //! Usage: `srtp_interop PATH/TO/srtp_ref [PACKETS_PER_PROFILE]`. Prints `ok`/`FAIL` lines and
 //! `srtp_interop: N passed, M failed`; exits non-zero on any failure.
@@ -361,6 +362,139 @@ fn run_profile(
     Ok(())
 }
 
+/// Several master keys told apart by their MKI (RFC 3711 §8.1), both ways: the sender picks
+/// a key per packet, the receiver follows the packet's MKI; SRTCP too; an MKI the receiver
+/// does not know is refused by both.
+fn run_mki(r: &mut Ref, rng: &mut Rng, t: &mut Tally, p: ProtectionProfile, n: usize) -> Res<()> {
+    let name = p.name();
+    let ks: Vec<Vec<u8>> = (0..3)
+        .map(|_| rng.bytes(p.key_len() + p.salt_len()))
+        .collect();
+    let mkis = [[0xa0u8, 0, 0, 1], [0xa0, 0, 0, 2], [0xa0, 0, 0, 3]];
+    let key = |i: usize| -> Res<MasterKey> {
+        Ok(MasterKey::from_key_salt(p, &ks[i])?.with_mki(&mkis[i])?)
+    };
+    let spec = format!(
+        "{}:{},{}:{}",
+        hex(&ks[0]),
+        hex(&mkis[0]),
+        hex(&ks[1]),
+        hex(&mkis[1])
+    );
+    let pair = || -> Res<SrtpContext> {
+        let mut c = SrtpContext::new(p, &key(0)?, SrtpConfig::default())?;
+        c.add_master_key(&key(1)?)?;
+        Ok(c)
+    };
+    r.ask("reset")?;
+    let (mut rx, mut tx) = (pair()?, pair()?);
+    let ssrc = (rng.next() as u32) | 1;
+    let m = (n / 4).max(8);
+    let (mut ok_in, mut ok_out) = (0, 0);
+    for i in 0..m {
+        let which = rng.below(2) as usize;
+        let plain = rtp_packet(rng, i as u16, ssrc);
+        let out = r.ask(&format!(
+            "protect_mki {name} {spec} {which} {}",
+            hex(&plain)
+        ))?;
+        let mut b = unhex(&out)?;
+        let got = rx.unprotect_rtp(&mut b).map(|x| b[..x].to_vec());
+        t.check(
+            &format!("{name} libsrtp->telox SRTP with MKI"),
+            got.as_ref() == Ok(&plain),
+            || format!("{got:?}"),
+        );
+        ok_in += usize::from(got.is_ok());
+
+        let which = rng.below(2) as usize;
+        tx.select_master_key(&mkis[which])?;
+        let plain = rtp_packet(rng, i as u16, ssrc ^ 0x8000_0000);
+        let mut b = plain.clone();
+        tx.protect_rtp_vec(&mut b)?;
+        let out = r.ask(&format!("unprotect_mki {name} {spec} {}", hex(&b)))?;
+        t.check(
+            &format!("{name} telox->libsrtp SRTP with MKI"),
+            out == hex(&plain),
+            || out.clone(),
+        );
+        ok_out += usize::from(out == hex(&plain));
+    }
+    // libsrtp 2.5 looks for an SRTCP packet's MKI in front of a tag of the *RTP* length
+    // (srtp_get_session_keys uses rtp_auth), so with the _32 suites, whose SRTCP tag is
+    // 80 bits, it cannot unprotect any SRTCP packet with an MKI, its own included; telox
+    // places the MKI as RFC 3711 §3.4 says, where libsrtp's own sender puts it.
+    let libsrtp_rtcp_mki_bug = p.rtp_tag_len() != p.rtcp_tag_len();
+    if libsrtp_rtcp_mki_bug {
+        let plain = rtcp_packet(rng, ssrc);
+        let own = r.ask(&format!("protect_rtcp_mki {name} {spec} 0 {}", hex(&plain)))?;
+        let back = r.ask(&format!("unprotect_rtcp_mki {name} {spec} {own}"))?;
+        println!(
+            "skip - {name}: telox -> libsrtp SRTCP with MKI (libsrtp 2.5 refuses its own such packet: {back})"
+        );
+        let mut b = unhex(&own)?;
+        let got = rx.unprotect_rtcp(&mut b).map(|x| b[..x].to_vec());
+        t.check(
+            &format!("{name} libsrtp->telox SRTCP with MKI"),
+            got.as_ref() == Ok(&plain),
+            || format!("{got:?}"),
+        );
+    }
+    for i in 0..10 {
+        let which = i % 2;
+        let plain = rtcp_packet(rng, ssrc);
+        let out = r.ask(&format!(
+            "protect_rtcp_mki {name} {spec} {which} {}",
+            hex(&plain)
+        ))?;
+        let mut b = unhex(&out)?;
+        let got = rx.unprotect_rtcp(&mut b).map(|x| b[..x].to_vec());
+        t.check(
+            &format!("{name} libsrtp->telox SRTCP with MKI"),
+            got.as_ref() == Ok(&plain),
+            || format!("{got:?}"),
+        );
+        if libsrtp_rtcp_mki_bug {
+            continue;
+        }
+        tx.select_master_key(&mkis[1 - which])?;
+        let plain = rtcp_packet(rng, ssrc ^ 0x8000_0000);
+        let mut b = plain.clone();
+        tx.protect_rtcp_vec(&mut b)?;
+        let out = r.ask(&format!("unprotect_rtcp_mki {name} {spec} {}", hex(&b)))?;
+        t.check(
+            &format!("{name} telox->libsrtp SRTCP with MKI"),
+            out == hex(&plain),
+            || out.clone(),
+        );
+    }
+    // a third key only one side knows: its MKI is refused, not tried
+    let spec3 = format!("{}:{}", hex(&ks[2]), hex(&mkis[2]));
+    let plain = rtp_packet(rng, 1, ssrc ^ 0x0F0F_0000);
+    let out = r.ask(&format!("protect_mki {name} {spec3} 0 {}", hex(&plain)))?;
+    let mut b = unhex(&out)?;
+    let got = rx.unprotect_rtp(&mut b);
+    t.check(
+        &format!("{name} telox refuses an unknown MKI"),
+        got == Err(SrtpError::MkiMismatch),
+        || format!("{got:?}"),
+    );
+    tx.add_master_key(&key(2)?)?;
+    tx.select_master_key(&mkis[2])?;
+    let mut b = rtp_packet(rng, m as u16, ssrc ^ 0x8000_0000);
+    tx.protect_rtp_vec(&mut b)?;
+    let out = r.ask(&format!("unprotect_mki {name} {spec} {}", hex(&b)))?;
+    t.check(
+        &format!("{name} libsrtp refuses an unknown MKI"),
+        out.starts_with("ERR 25"),
+        || out.clone(),
+    );
+    println!(
+        "ok   - {name}: two master keys by MKI, SRTP libsrtp -> telox {ok_in}/{m}, telox -> libsrtp {ok_out}/{m}, SRTCP with MKI, unknown MKI refused"
+    );
+    Ok(())
+}
+
 fn main() -> Res<()> {
     let mut args = std::env::args().skip(1);
     let path = args
@@ -394,6 +528,7 @@ fn main() -> Res<()> {
             continue;
         }
         run_profile(&mut r, &mut rng, &mut t, p, n)?;
+        run_mki(&mut r, &mut rng, &mut t, p, n)?;
     }
     drop(r.input);
     let _ = r.child.wait();
