@@ -8,6 +8,9 @@
 //! - `parse_typed`: parse + typed Via, From, To, CSeq, Call-ID, Contact.
 //! - `serialize`: a parsed message back to wire bytes (telox: `to_builder().build()`, which
 //!   re-emits every header; rsip: `to_string`; ezk: print line + headers + body).
+//! - `build` (telox only): what a transaction user does per transaction: a request from typed
+//!   headers (Via with a fresh branch, Max-Forwards, From, To, Call-ID, CSeq), and the 200
+//!   to a parsed request with a To tag (`Response::builder`, RFC 3261 §8.2.6).
 //!
 //! Run: `cargo bench -p telox-benches --bench sip -- --warm-up-time 1 --measurement-time 3`
 
@@ -27,8 +30,8 @@ use bytes::Bytes;
 
 use criterion::measurement::Measurement;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sip_core::Message;
-use sip_core::header::{CSeq, CallId, Contact, From, To, Via};
+use sip_core::header::{CSeq, CallId, Contact, From, MaxForwards, To, Via};
+use sip_core::{Message, Method, Request, Response, StatusCode, Uri};
 use telox_benches::ThreadCpu;
 
 const INVITE: &[u8] = include_bytes!("../../sip-core/tests/data/sip/invite.sip");
@@ -65,6 +68,45 @@ fn telox_serialize(m: &Message) -> Bytes {
         Message::Request(r) => r.to_builder().build().to_bytes(),
         Message::Response(r) => r.to_builder().build().to_bytes(),
     }
+}
+
+/// Typed parts of a request that stay the same between transactions.
+struct Template {
+    uri: Uri,
+    from: From,
+    to: To,
+}
+
+impl Template {
+    fn new() -> Self {
+        Self {
+            uri: "sip:bob@127.0.0.1:5062".parse().unwrap(),
+            from: From::new("sip:alice@127.0.0.1".parse().unwrap()).with_tag("a1b2c3"),
+            to: To::new("sip:bob@127.0.0.1".parse().unwrap()),
+        }
+    }
+
+    /// A request as a transaction user builds it: the branch and Call-ID are new each time.
+    fn request(&self, n: u64) -> Request {
+        let mut branch = String::with_capacity(32);
+        let _ = write!(branch, "z9hG4bK{n:016x}");
+        let mut call_id = String::with_capacity(32);
+        let _ = write!(call_id, "{n:x}@bench");
+        Request::builder(Method::Options, self.uri.clone())
+            .header(Via::new("UDP", "127.0.0.1", Some(5061), &branch).unwrap())
+            .header(MaxForwards(70))
+            .header(self.from.clone())
+            .header(self.to.clone())
+            .header(CallId::new(&call_id).unwrap())
+            .header(CSeq::new(1, Method::Options))
+            .build()
+    }
+}
+
+fn telox_response(request: &Request) -> Response {
+    Response::builder(request, StatusCode::OK)
+        .to_tag("b1")
+        .build()
 }
 
 // ---------------------------------------------------------------- rsip
@@ -199,6 +241,21 @@ fn workloads<M: Measurement>(c: &mut Criterion<M>, prefix: &str) {
         });
         g.finish();
     }
+
+    let template = Template::new();
+    let request = Request::parse(template.request(1).to_bytes()).unwrap();
+    let mut g = c.benchmark_group(format!("{prefix}/build"));
+    let mut n = 0u64;
+    g.bench_function("telox-request", |b| {
+        b.iter(|| {
+            n += 1;
+            template.request(black_box(n))
+        });
+    });
+    g.bench_function("telox-response", |b| {
+        b.iter(|| telox_response(black_box(&request)));
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);

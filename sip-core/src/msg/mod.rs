@@ -136,6 +136,11 @@ impl Message {
         self.headers().raw.clone()
     }
 
+    /// The message body as shared bytes.
+    pub fn body_bytes(&self) -> Bytes {
+        self.headers().body_bytes()
+    }
+
     /// The request, if this is one.
     pub fn as_request(&self) -> Option<&Request> {
         match self {
@@ -163,6 +168,43 @@ impl From<Response> for Message {
     fn from(r: Response) -> Self {
         Self::Response(r)
     }
+}
+
+/// The accessors [`Request`] and [`Response`] share, all answered by their [`Headers`]
+/// (`self.head`): written once here.
+macro_rules! head_accessors {
+    ($what:literal) => {
+        /// The header section.
+        pub fn headers(&self) -> &Headers {
+            &self.head
+        }
+
+        /// The first value of header `H`, typed; `None` when absent. For list headers (Via,
+        /// Contact, Route, ...) this is the first element of the first line.
+        pub fn header<H: Header>(&self) -> Option<Result<H, header::HeaderError>> {
+            self.head.get::<H>()
+        }
+
+        /// Every value of header `H` in order, across lines and comma-separated elements.
+        pub fn header_all<H: Header>(&self) -> header::TypedIter<'_, H> {
+            self.head.get_all::<H>()
+        }
+
+        /// The body (possibly empty).
+        pub fn body(&self) -> &[u8] {
+            self.head.body()
+        }
+
+        /// The body as shared bytes.
+        pub fn body_bytes(&self) -> Bytes {
+            self.head.body_bytes()
+        }
+
+        #[doc = concat!("The serialized ", $what, "; byte-exact with the input for a parsed ", $what, ".")]
+        pub fn to_bytes(&self) -> Bytes {
+            self.head.raw.clone()
+        }
+    };
 }
 
 /// A SIP request: method, Request-URI, headers and body over one buffer.
@@ -206,36 +248,7 @@ impl Request {
         scan::as_str(self.head.slice(self.uri))
     }
 
-    /// The header section.
-    pub fn headers(&self) -> &Headers {
-        &self.head
-    }
-
-    /// The first value of header `H`, typed; `None` when absent. For list headers (Via,
-    /// Contact, Route, ...) this is the first element of the first line.
-    pub fn header<H: Header>(&self) -> Option<Result<H, header::HeaderError>> {
-        self.head.get::<H>()
-    }
-
-    /// Every value of header `H` in order, across lines and comma-separated elements.
-    pub fn header_all<H: Header>(&self) -> header::TypedIter<'_, H> {
-        self.head.get_all::<H>()
-    }
-
-    /// The body (possibly empty).
-    pub fn body(&self) -> &[u8] {
-        self.head.body()
-    }
-
-    /// The body as shared bytes.
-    pub fn body_bytes(&self) -> Bytes {
-        self.head.body_bytes()
-    }
-
-    /// The serialized request; byte-exact with the input for a parsed request.
-    pub fn to_bytes(&self) -> Bytes {
-        self.head.raw.clone()
-    }
+    head_accessors!("request");
 
     /// An owned builder holding this request's start line, headers and body, to modify and
     /// rebuild (e.g. a proxy adding a Via).
@@ -305,35 +318,7 @@ impl Response {
         scan::as_str(self.head.slice(self.reason))
     }
 
-    /// The header section.
-    pub fn headers(&self) -> &Headers {
-        &self.head
-    }
-
-    /// The first value of header `H`, typed; `None` when absent.
-    pub fn header<H: Header>(&self) -> Option<Result<H, header::HeaderError>> {
-        self.head.get::<H>()
-    }
-
-    /// Every value of header `H` in order.
-    pub fn header_all<H: Header>(&self) -> header::TypedIter<'_, H> {
-        self.head.get_all::<H>()
-    }
-
-    /// The body (possibly empty).
-    pub fn body(&self) -> &[u8] {
-        self.head.body()
-    }
-
-    /// The body as shared bytes.
-    pub fn body_bytes(&self) -> Bytes {
-        self.head.body_bytes()
-    }
-
-    /// The serialized response; byte-exact with the input for a parsed response.
-    pub fn to_bytes(&self) -> Bytes {
-        self.head.raw.clone()
-    }
+    head_accessors!("response");
 
     /// An owned builder holding this response, to modify and rebuild.
     pub fn to_builder(&self) -> ResponseBuilder {
