@@ -4,8 +4,8 @@
 #  - a registrar (scenarios/trunk-registrar.xml): REGISTER -> 401 -> REGISTER with a checked
 #    Authorization -> 200; at the program's stop, REGISTER Expires: 0 -> 200. SIPp runs one
 #    "call" (-m 1) and exits 0 only if all of that happened;
-#  - a call side (scenarios/uas-auth.xml): INVITE -> 407 -> ACK -> INVITE with a checked
-#    Proxy-Authorization -> 180/200 -> ACK -> BYE.
+#  - a call side (scenarios/uas-auth.xml): INVITE -> 401 -> ACK -> INVITE with a checked
+#    Authorization -> 180/200 -> ACK -> BYE.
 #  1. gateway --trunk-user/--trunk-password/--trunk-registrar: registered, 50 SIPp calls through
 #     it to the challenging trunk, zero failures, unregistered at stop.
 #  2. pbx --demo-users ... --trunk ... --trunk-user ...: the same through the PBX's B2BUA.
@@ -15,7 +15,7 @@ set -u
 require sipp
 BIN="${TELOX_BIN:-$BIN}"
 P="$(dirname "$0")/programs"
-SC="$P/scenarios"
+SC="$(readlink -f "$P/scenarios")"
 CALLS="${CALLS:-50}"
 WORK=$(mktemp -d /tmp/telox-trunk.XXXXXX)
 REG=""; UAS=""; PROG=""
@@ -24,14 +24,14 @@ trap cleanup EXIT
 
 start_registrar() { # sets REG, REG_PORT
   REG_PORT=$(free_udp_port)
-  ( cd "$WORK" && exec timeout -k 3 90 sipp -sf "$(readlink -f "$SC/trunk-registrar.xml")" -i 127.0.0.1 \
+  ( cd "$WORK" && exec timeout -k 3 90 sipp -sf "$SC/trunk-registrar.xml" -i 127.0.0.1 \
       -p "$REG_PORT" -m 1 -nostdin -trace_err -error_file "$WORK/reg-$1.err" \
       -trace_screen -screen_file "$WORK/reg-$1.screen" >/dev/null 2>&1 ) &
   REG=$!
   sleep 0.5
 }
-# stop_registrar_rc: wait for the registrar SIPp to finish (it exits after the unregister).
-registrar_rc() { local rc; wait "$REG"; rc=$?; REG=""; echo "$rc"; }
+# registrar_rc: wait for the registrar SIPp to finish (it exits after the unregister); sets RC.
+registrar_rc() { wait "$REG"; RC=$?; REG=""; }
 start_prog() { # start_prog NAME ARGS... ; sets PROG, PROG_PORT
   local name=$1; shift
   PROG_PORT=$(free_udp_port)
@@ -54,12 +54,12 @@ start_prog gateway --trunk "127.0.0.1:$UAS_PORT" --allow 127.0.0.0/8 --trunk-use
 check "gateway: registered to the trunk after a 401 challenge" wait_log "$WORK/gateway.log" "trunk 1: registered sip:telox@"
 out=$("$P/sipp-uac.sh" "127.0.0.1:$PROG_PORT" 20 "$CALLS" -s 5551234 2>&1 | tail -1)
 echo "  gateway: $out"
-check "SIPp uac -> gateway -> challenging trunk (407, then authenticated): $CALLS calls, zero failures" \
+check "SIPp uac -> gateway -> challenging trunk (401, then authenticated): $CALLS calls, zero failures" \
   grep -Eq "rc=0 created=$CALLS ok=$CALLS failed=0" <<<"$out"
 stop_prog
 check "gateway: unregistered at stop" grep -q "trunk 1: unregistered" "$WORK/gateway.log"
-rc=$(registrar_rc)
-check "SIPp registrar: challenge answered, registered and unregistered (SIPp rc=$rc)" test "$rc" -eq 0
+registrar_rc
+check "SIPp registrar: challenge answered, registered and unregistered (SIPp rc=$RC)" test "$RC" -eq 0
 
 # 2. The PBX.
 start_registrar pbx
@@ -69,13 +69,13 @@ check "pbx: registered to the trunk after a 401 challenge" wait_log "$WORK/pbx.l
 out=$(SCENARIO="$SC/invite-auth-uac.xml" "$P/sipp-uac.sh" "127.0.0.1:$PROG_PORT" 20 "$CALLS" \
       -au 1000 -ap 1000 -s 5551234 -key caller 1000 -d 100 2>&1 | tail -1)
 echo "  pbx: $out"
-check "SIPp uac -> pbx -> challenging trunk (407, then authenticated): $CALLS calls, zero failures" \
+check "SIPp uac -> pbx -> challenging trunk (401, then authenticated): $CALLS calls, zero failures" \
   grep -Eq "rc=0 created=$CALLS ok=$CALLS failed=0" <<<"$out"
 stop_prog
 check "pbx: unregistered at stop" grep -q "trunk trunk: unregistered" "$WORK/pbx.log"
 check "pbx: no binding left at stop" grep -q "trunk registrations (0 left registered)" "$WORK/pbx.log"
-rc=$(registrar_rc)
-check "SIPp registrar: challenge answered, registered and unregistered (SIPp rc=$rc)" test "$rc" -eq 0
+registrar_rc
+check "SIPp registrar: challenge answered, registered and unregistered (SIPp rc=$RC)" test "$RC" -eq 0
 
 # 3. A wrong trunk password.
 start_registrar bad
@@ -85,6 +85,6 @@ check "gateway: a refused registration is reported" wait_log "$WORK/gateway.log"
 out=$(TIMEOUT=20 "$P/sipp-uac.sh" "127.0.0.1:$PROG_PORT" 1 1 -s 5551234 2>&1 | tail -1)
 check "a call with the wrong trunk password is refused by the trunk" grep -Eq "failed=1" <<<"$out"
 stop_prog
-rc=$(registrar_rc)
-check "SIPp registrar saw the wrong password (SIPp rc=$rc != 0)" test "$rc" -ne 0
+registrar_rc
+check "SIPp registrar saw the wrong password (SIPp rc=$RC != 0)" test "$RC" -ne 0
 summary trunk

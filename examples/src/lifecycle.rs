@@ -42,3 +42,13 @@ pub async fn print_logs_until(
         }
     }
 }
+
+/// Prints the lines still queued in `log` (what the engine logged while it stopped, e.g. the
+/// trunk unregistrations), after its task ended.
+pub fn print_remaining(prefix: &str, quiet: bool, log: &mut mpsc::Receiver<String>) {
+    while let Ok(line) = log.try_recv() {
+        if !quiet {
+            eprintln!("{prefix}: {line}");
+        }
+    }
+}

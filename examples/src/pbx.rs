@@ -19,7 +19,7 @@ use rand_chacha::ChaCha8Rng;
 use sip_core::auth::{
     Credentials, DigestAlgorithm, DigestSecret, DigestServer, DigestServerConfig, Verdict,
 };
-use sip_core::header::{CallId, From, HeaderName, To};
+use sip_core::header::{CSeq, CallId, From, HeaderName, To};
 use sip_core::registration::{
     MemoryLocationStore, RegisterOutcome, Registrar, RegistrarConfig, RegistrarService,
     canonical_aor,
@@ -183,6 +183,23 @@ struct B2buaCall {
     /// IVR calls, and calls whose sides share no codec, are bridged by decoding and
     /// re-encoding (two media legs).
     bridge: Option<TranscodeHandle>,
+    /// A blind transfer in progress (REFER from one party).
+    transfer: Option<Transfer>,
+}
+
+/// A blind transfer (RFC 3515): the transferor sent REFER; the PBX calls the target and, once
+/// it answers, puts it on the transferor's side of the relay and hangs up the transferor.
+#[derive(Debug)]
+struct Transfer {
+    /// The transferor's leg (it sent the REFER and gets the NOTIFYs).
+    from: LegId,
+    /// Whether the transferor is the relay's side a (the caller).
+    a_side: bool,
+    /// The INVITE to the target.
+    leg: LegId,
+    oa: sdp::OfferAnswer,
+    sock: Option<std::net::UdpSocket>,
+    member: String,
 }
 
 /// The IVR prompt task's result: the caller pressed `digit`.
@@ -197,6 +214,7 @@ impl B2buaCall {
     fn legs(&self) -> Vec<LegId> {
         let mut v = vec![self.a_leg];
         v.extend(self.b.iter().map(|o| o.leg));
+        v.extend(self.transfer.as_ref().map(|t| t.leg));
         v
     }
 }
@@ -489,14 +507,21 @@ impl Pbx {
                 UaEvent::Provisional { leg, response } => {
                     if let Some(&id) = self.by_leg.get(&leg)
                         && let Some(call) = self.calls.get(&id)
+                        && call.transfer.as_ref().is_none_or(|t| t.leg != leg)
                         && (180..=183).contains(&response.status().0)
                     {
                         let a = call.a_leg;
                         let _ = self.ua.ringing(now, a, 180, None);
                     }
                 }
-                UaEvent::Answered { leg, response } => self.answered(now, leg, response).await,
-                UaEvent::Failed { leg, status, .. } => self.b_failed(now, leg, status).await,
+                UaEvent::Answered { leg, response } => match self.transfer_of(leg) {
+                    Some(id) => self.transfer_answered(now, id, &response).await,
+                    None => self.answered(now, leg, response).await,
+                },
+                UaEvent::Failed { leg, status, .. } => match self.transfer_of(leg) {
+                    Some(id) => self.transfer_failed(now, id, status),
+                    None => self.b_failed(now, leg, status).await,
+                },
                 UaEvent::Cancelled { leg } => {
                     if let Some(&id) = self.by_leg.get(&leg) {
                         let b: Vec<LegId> = self
@@ -568,7 +593,13 @@ impl Pbx {
                     ..
                 } => {
                     // Answer to our hold/resume re-INVITE towards the B party.
-                    if let Some(&id) = self.by_leg.get(&leg)
+                    let to_invite = response.as_ref().is_some_and(|r| {
+                        r.header::<CSeq>()
+                            .and_then(Result::ok)
+                            .is_some_and(|c| *c.method() == Method::Invite)
+                    });
+                    if to_invite
+                        && let Some(&id) = self.by_leg.get(&leg)
                         && let Some(call) = self.calls.get_mut(&id)
                         && let Some(out) = call.b.iter_mut().find(|o| o.leg == leg)
                         && let Some(oa) = out.oa.as_mut()
@@ -627,6 +658,7 @@ impl Pbx {
             ivr_media: None,
             ivr_stop: None,
             bridge: None,
+            transfer: None,
         };
         self.by_leg.insert(leg, id);
         if self.calls.len() >= self.config.limits.max_calls {
@@ -1129,6 +1161,10 @@ impl Pbx {
             let _ = self.ua.respond(now, &key, 481, None);
             return;
         };
+        if *request.method() == Method::Refer {
+            self.refer(now, &key, leg, id, &request);
+            return;
+        }
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -1207,6 +1243,192 @@ impl Pbx {
         }
     }
 
+    /// A REFER from a party of an answered, relayed call (blind transfer): 202, NOTIFY 100,
+    /// and an INVITE to the target (routed by the dial plan) offering the codec the relay
+    /// carries. Calls without the relay (direct media, transcoded, IVR) answer 501.
+    fn refer(&mut self, now: Instant, key: &TransactionKey, leg: LegId, id: u64, req: &Request) {
+        let target = req
+            .headers()
+            .named_str("Refer-To")
+            .chain(req.headers().named_str("r"))
+            .filter_map(|h| h.value_str())
+            .find_map(sip_core::ua::refer::parse_refer_to);
+        let Some(call) = self.calls.get(&id) else {
+            let _ = self.ua.respond(now, key, 481, None);
+            return;
+        };
+        let winner = call.winner.and_then(|w| call.b.get(w));
+        let a_side = leg == call.a_leg;
+        let transferor_known = a_side || winner.is_some_and(|o| o.leg == leg);
+        let status = match (&target, transferor_known) {
+            (None, _) => 400,
+            (Some((_, Some(_))), _) => 501, // attended transfer (Replaces) is not done
+            _ if !transferor_known || call.answer.is_none() => 481,
+            _ if call.relay.is_none() || call.transfer.is_some() => 501,
+            _ => 0,
+        };
+        if status != 0 {
+            let _ = self.ua.respond(now, key, status, None);
+            return;
+        }
+        let number = target
+            .and_then(|(uri, _)| uri.parse::<Uri>().ok())
+            .and_then(|u| u.user().map(str::to_owned))
+            .unwrap_or_default();
+        // The codec the relay carries: the target must take it (the other side is untouched).
+        let oa = if a_side {
+            call.a_oa.as_ref()
+        } else {
+            winner.and_then(|o| o.oa.as_ref())
+        };
+        let codec = oa
+            .and_then(|o| o.streams().first())
+            .map(|s| s.send_codec.name.to_string());
+        let dest = match self.config.route(&number, &self.rules) {
+            Some(Route::Extension(ext)) => {
+                self.contacts(now, &ext).first().map(|a| (ext.clone(), *a))
+            }
+            Some(Route::Trunk { trunk, number }) => self
+                .config
+                .trunks
+                .iter()
+                .find(|t| t.name == trunk)
+                .map(|t| (number, t.address)),
+            _ => None,
+        };
+        let (Some(codec), Some((member, addr))) = (codec, dest) else {
+            let _ = self.ua.respond(now, key, 404, None);
+            return;
+        };
+        let _ = self.ua.respond(now, key, 202, None);
+        let _ = self.ua.notify_refer(now, leg, 100);
+        let from_user = call.from.clone();
+        let Some((sock, port)) =
+            bind_media(self.local.ip(), self.config.media_ports, &mut self.rng)
+        else {
+            let _ = self.ua.notify_refer(now, leg, 503);
+            return;
+        };
+        let caps = audio_capabilities(port, &[codec.as_str()], sdp::SrtpPolicy::Optional);
+        let mut oa = sdp::OfferAnswer::new(
+            sdp::SessionConfig::new(self.local.ip(), caps),
+            &mut self.rng,
+        );
+        let offer = oa.create_offer(&mut self.rng).ok();
+        let uris = (
+            format!("sip:{from_user}@{}", self.local.ip()).parse::<Uri>(),
+            format!("sip:{member}@{addr}").parse::<Uri>(),
+        );
+        let (Some(offer), (Ok(from), Ok(to))) = (offer, uris) else {
+            let _ = self.ua.notify_refer(now, leg, 500);
+            return;
+        };
+        let target = Target {
+            transport: Transport::Udp,
+            addr,
+        };
+        match self.ua.invite(
+            now,
+            from,
+            to.clone(),
+            to,
+            target,
+            Some(Body::sdp(offer.to_bytes())),
+        ) {
+            Ok(t_leg) => {
+                self.by_leg.insert(t_leg, id);
+                self.log(format!(
+                    "transfer: {member} for the party of leg {leg:?} (call {id})"
+                ));
+                if let Some(call) = self.calls.get_mut(&id) {
+                    call.transfer = Some(Transfer {
+                        from: leg,
+                        a_side,
+                        leg: t_leg,
+                        oa,
+                        sock: Some(sock),
+                        member,
+                    });
+                }
+            }
+            Err(_) => {
+                let _ = self.ua.notify_refer(now, leg, 500);
+            }
+        }
+    }
+
+    /// The transfer target answered: it takes the transferor's side of the relay; the
+    /// transferor gets NOTIFY 200 and a BYE.
+    async fn transfer_answered(&mut self, now: Instant, id: u64, response: &Response) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(mut t) = call.transfer.take() else {
+            return;
+        };
+        let answered = sdp::Sdp::parse_with(response.body_bytes(), &sdp::ParseOptions::lenient())
+            .is_ok_and(|ans| t.oa.handle_answer(&ans).is_ok());
+        let side = answered
+            .then(|| t.oa.streams().first().cloned())
+            .flatten()
+            .and_then(|s| MediaParams::from_negotiated(&s, &mut self.rng).ok());
+        let sock = t.sock.take().and_then(|s| UdpSocket::from_std(s).ok());
+        let (Some(params), Some(sock), Some(relay)) = (side, sock, call.relay.as_ref()) else {
+            let _ = self.ua.bye(now, t.leg);
+            self.by_leg.remove(&t.leg);
+            let _ = self.ua.notify_refer(now, t.from, 488);
+            return;
+        };
+        let update = relay::RelayUpdate::Replace {
+            a: t.a_side,
+            sock,
+            side: Box::new(RelaySide {
+                params,
+                name: t.member.clone(),
+            }),
+        };
+        if relay.updates.send(update).await.is_err() {
+            return;
+        }
+        let _ = self.ua.notify_refer(now, t.from, 200);
+        let _ = self.ua.bye(now, t.from);
+        self.by_leg.remove(&t.from);
+        if t.a_side {
+            call.a_leg = t.leg;
+            call.a_oa = Some(t.oa);
+        } else if let Some(w) = call.winner
+            && let Some(out) = call.b.get_mut(w)
+        {
+            out.leg = t.leg;
+            out.oa = Some(t.oa);
+            out.member.clone_from(&t.member);
+            call.destination.clone_from(&t.member);
+        }
+        let line = format!("transfer completed: call {id} now with {}", t.member);
+        self.log(line);
+    }
+
+    /// The transfer target did not answer: the transferor learns the status (NOTIFY) and the
+    /// call goes on as before.
+    fn transfer_failed(&mut self, now: Instant, id: u64, status: u16) {
+        let Some(t) = self.calls.get_mut(&id).and_then(|c| c.transfer.take()) else {
+            return;
+        };
+        self.by_leg.remove(&t.leg);
+        let _ = self.ua.notify_refer(now, t.from, status);
+        self.log(format!(
+            "transfer of call {id} to {} failed: {status}",
+            t.member
+        ));
+    }
+
+    /// The call of `id` whose transfer target is `leg`.
+    fn transfer_of(&self, leg: LegId) -> Option<u64> {
+        let id = *self.by_leg.get(&leg)?;
+        let t = self.calls.get(&id)?.transfer.as_ref()?;
+        (t.leg == leg).then_some(id)
+    }
+
     fn finish_sync(&mut self, id: u64, answer: AnswerCause, end: EndCause, status: u16) {
         let Some(call) = self.calls.remove(&id) else {
             return;
@@ -1223,6 +1445,13 @@ impl Pbx {
         };
         for l in call.legs() {
             self.by_leg.remove(&l);
+        }
+        if let Some(t) = call.transfer.take() {
+            // The call ended while the transfer target was ringing (or just answered).
+            let now = clock();
+            if self.ua.cancel(now, t.leg).is_err() {
+                let _ = self.ua.bye(now, t.leg);
+            }
         }
         if let Some(stop) = call.ivr_stop.take() {
             let _ = stop.send(());

@@ -37,6 +37,16 @@ pub enum RelayUpdate {
         /// The new address.
         addr: SocketAddr,
     },
+    /// Side `a` (true) or `b` is now another party (a transfer): its socket, negotiation and
+    /// keys are replaced; the other side keeps flowing. The report then covers the new party.
+    Replace {
+        /// Which side.
+        a: bool,
+        /// The socket facing the new party.
+        sock: UdpSocket,
+        /// What the PBX negotiated with the new party.
+        side: Box<RelaySide>,
+    },
 }
 
 /// A running relay: stop it to get the per-direction reports.
@@ -132,8 +142,8 @@ fn side(s: RelaySide, now: Instant) -> Side {
 }
 
 async fn run(
-    sock_a: UdpSocket,
-    sock_b: UdpSocket,
+    mut sock_a: UdpSocket,
+    mut sock_b: UdpSocket,
     a: RelaySide,
     b: RelaySide,
     mut updates: mpsc::Receiver<RelayUpdate>,
@@ -165,6 +175,8 @@ async fn run(
             u = updates.recv() => match u {
                 Some(RelayUpdate::Remote { a: true, addr }) => { sa.remote = addr; sa.latched = false; }
                 Some(RelayUpdate::Remote { a: false, addr }) => { sb.remote = addr; sb.latched = false; }
+                Some(RelayUpdate::Replace { a: true, sock, side: s }) => { sock_a = sock; sa = side(*s, clock()); }
+                Some(RelayUpdate::Replace { a: false, sock, side: s }) => { sock_b = sock; sb = side(*s, clock()); }
                 None => {}
             },
             _ = &mut stop => break,

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use telox_examples::cli::{Cidr, Spec};
 use telox_examples::gateway::{self, GatewayConfig};
-use telox_examples::lifecycle::{print_logs_until, shutdown_signal};
+use telox_examples::lifecycle::{print_logs_until, print_remaining, shutdown_signal};
 use telox_examples::trunk::TrunkRegistration;
 use tokio::sync::{mpsc, watch};
 
@@ -158,7 +158,9 @@ fn main() -> ExitCode {
         let task = tokio::spawn(gateway::run(cfg, log_tx, stop_rx));
         print_logs_until("gateway", quiet, &mut log_rx, shutdown_signal(duration)).await;
         let _ = stop_tx.send(true);
-        task.await
+        let r = task.await;
+        print_remaining("gateway", quiet, &mut log_rx);
+        r
     });
     match r {
         Ok(Ok(s)) => {

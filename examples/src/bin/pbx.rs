@@ -17,7 +17,7 @@ use std::process::ExitCode;
 
 use telox_examples::cli::{CliError, Spec};
 use telox_examples::config::{MediaMode, PbxConfig};
-use telox_examples::lifecycle::{print_logs_until, shutdown_signal};
+use telox_examples::lifecycle::{print_logs_until, print_remaining, shutdown_signal};
 use telox_examples::pbx;
 use tokio::sync::{mpsc, watch};
 
@@ -149,7 +149,9 @@ fn main() -> ExitCode {
         // SIGINT or SIGTERM (or --duration) stop the pbx cleanly.
         print_logs_until("pbx", quiet, &mut log_rx, shutdown_signal(duration)).await;
         let _ = stop_tx.send(true);
-        task.await
+        let r = task.await;
+        print_remaining("pbx", quiet, &mut log_rx);
+        r
     });
     match r {
         Ok(Ok(summary)) => {
