@@ -89,4 +89,22 @@ else
   not_ok "openssl not installed (TLS checks)"
 fi
 
+# 6. SIP over WebSocket (RFC 7118): Debian's python3-websockets as an independent client
+# (sip subprotocol, OPTIONS, INVITE/ACK/BYE in text frames) and telox uac -> telox uas.
+P=$(free_udp_port); WP=$(free_udp_port)
+timeout 60 "$EX/uas" --bind "127.0.0.1:$P" --ws "127.0.0.1:$WP" --seconds 25 \
+  >"$TMP/uas-ws.out" 2>&1 & UPID=$!
+sleep 0.5
+if /usr/bin/python3 -c "import websockets" 2>/dev/null; then
+  out=$(timeout 30 /usr/bin/python3 "$HERE/ws-call.py" "127.0.0.1:$WP" 2>&1)
+  rc=$?
+  check "python websockets -> telox uas over WS: $(echo "$out" | tail -1)" [ "$rc" -eq 0 ]
+else
+  not_ok "python3-websockets not installed (WebSocket check)"
+fi
+out=$(timeout 40 "$EX/uac" --ws --to "127.0.0.1:$WP" --calls 50 --concurrent 10 --hold-ms 50 2>&1)
+rc=$?
+check "telox uac -> telox uas over WS: $(echo "$out" | tail -1)" [ "$rc" -eq 0 ]
+stop_pid "$UPID"
+
 summary sip-core

@@ -3,10 +3,11 @@
 //! if any call failed.
 //!
 //! `uac --to 127.0.0.1:5070 [--bind 127.0.0.1:0] [--calls 10] [--concurrent 5]
-//!      [--hold-ms 100] [--user u --password p] [--tcp | --tls CA]`
+//!      [--hold-ms 100] [--user u --password p] [--tcp | --tls CA | --ws]`
 //!
 //! `--tls CA` calls `sips:` over TLS, trusting the certificates of the PEM file CA and
-//! checking the server's certificate against the `--to` address.
+//! checking the server's certificate against the `--to` address. `--ws` calls over
+//! WebSocket (RFC 7118, `ws://` to the `--to` address).
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
@@ -49,10 +50,12 @@ async fn main() -> std::io::Result<()> {
             .map_err(std::io::Error::other)?;
         config.tls = Some(TlsConfig::new(None, None, Some(roots)));
     }
-    let transport = match (tls_ca.is_some(), tcp) {
-        (true, _) => Transport::Tls,
-        (false, true) => Transport::Tcp,
-        (false, false) => Transport::Udp,
+    let ws = args.iter().any(|a| a == "--ws");
+    let transport = match (tls_ca.is_some(), tcp, ws) {
+        (true, _, _) => Transport::Tls,
+        (false, _, true) => Transport::Ws,
+        (false, true, false) => Transport::Tcp,
+        (false, false, false) => Transport::Udp,
     };
     let scheme = if transport == Transport::Tls {
         "sips"

@@ -1,14 +1,17 @@
 //! A UAS for interop tests: answers every INVITE with 180 and 200 (with SDP), answers BYE,
 //! and prints a summary when it exits.
 //!
-//! `uas [--bind 127.0.0.1:5060] [--seconds 30] [--tcp] [--tls CERT KEY [--tls-bind ADDR]]`
+//! `uas [--bind 127.0.0.1:5060] [--seconds 30] [--tcp] [--tls CERT KEY [--tls-bind ADDR]]
+//!      [--ws ADDR]`
 //!
 //! With `--tls` it also listens for TLS at `--tls-bind` (default 127.0.0.1:5061) with the
-//! PEM certificate chain and key, and writes TLS in its Via and Contact.
+//! PEM certificate chain and key, and writes TLS in its Via and Contact. With `--ws` it
+//! also listens for SIP over WebSocket (RFC 7118) at ADDR and writes WS in its Via and
+//! Contact (it takes precedence over `--tls` there).
 
 use std::time::{Duration, Instant};
 
-use telox_sip_core::tokio::{Driver, DriverConfig, TlsConfig, tls};
+use telox_sip_core::tokio::{Driver, DriverConfig, TlsConfig, WsConfig, tls};
 use telox_sip_core::transaction::Transport;
 use telox_sip_core::ua::{Body, UaConfig, UaEvent, UserAgent};
 
@@ -41,12 +44,22 @@ async fn main() -> std::io::Result<()> {
             None,
         ));
     }
+    if let Some(ws) = arg("--ws") {
+        config.ws = Some(WsConfig::new(Some(
+            ws.parse().map_err(std::io::Error::other)?,
+        )));
+    }
     let mut driver = Driver::bind(config).await?;
     let mut ua_config = UaConfig::new(driver.local_addr(), "uas", 7);
     if let Some(tls_addr) = driver.tls_local_addr() {
         ua_config.local_addr = tls_addr;
         ua_config.transport = Transport::Tls;
         eprintln!("uas listening for TLS on {tls_addr}");
+    }
+    if let Some(ws_addr) = driver.ws_local_addr() {
+        ua_config.local_addr = ws_addr;
+        ua_config.transport = Transport::Ws;
+        eprintln!("uas listening for WebSocket on {ws_addr}");
     }
     let mut ua = UserAgent::new(ua_config);
     eprintln!("uas listening on {}", driver.local_addr());
