@@ -267,3 +267,48 @@ fn interval_below_min_se_gets_422_and_the_uac_retries_with_min_se() {
     assert_eq!(of(&out(&mut a), Method::Update).len(), 1);
     let _ = al;
 }
+
+#[test]
+fn uas_refreshes_for_a_caller_without_timer_support() {
+    let t0 = origin();
+    // A knows nothing of session timers (RFC 4028 §9: the UAS then refreshes itself).
+    let mut a = ua(A, "alice", 1);
+    let mut b = timed(B, "bob", 2, cfg(90, 90));
+    let al = call(&mut a, t0);
+    deliver(t0, &mut b, A, out(&mut a));
+    let bl = incoming(&events(&mut b));
+    b.answer(t0, bl, None).unwrap();
+    let ok = out(&mut b);
+    let m = &messages(&ok)[0];
+    assert_eq!(header(m, "Session-Expires"), Some("90;refresher=uas"));
+    assert_eq!(header(m, "Require"), None, "A does not support timer");
+    deliver(t0, &mut a, B, ok);
+    deliver(t0, &mut b, A, out(&mut a));
+    let _ = (events(&mut a), events(&mut b));
+
+    // B refreshes with UPDATE (A's Allow lists it); A's application answers it.
+    b.handle_timeout(secs(t0, 45));
+    let sent = out(&mut b);
+    assert_eq!(of(&sent, Method::Update).len(), 1);
+    deliver(secs(t0, 45), &mut a, B, sent);
+    let key = events(&mut a)
+        .into_iter()
+        .find_map(|e| match e {
+            UaEvent::Request { key, leg, .. } if leg == Some(al) => Some(key),
+            _ => None,
+        })
+        .expect("the UPDATE goes to A's application");
+    a.respond(secs(t0, 45), &key, 200, None).unwrap();
+    deliver(secs(t0, 45), &mut b, A, out(&mut a));
+    // A's 200 has no Session-Expires, from a peer without timer support: B stays the
+    // refresher with its interval (the timer is not turned off, RFC 4028 §9).
+    assert_eq!(refreshed(&events(&mut b)), Some(90));
+    b.handle_timeout(secs(t0, 89));
+    assert!(of(&out(&mut b), Method::Update).is_empty());
+    b.handle_timeout(secs(t0, 90));
+    assert_eq!(of(&out(&mut b), Method::Update).len(), 1);
+    // That refresh is never answered: B ends the session at 45 + 60 s.
+    b.handle_timeout(secs(t0, 105));
+    assert_eq!(of(&out(&mut b), Method::Bye).len(), 1);
+    assert!(expired(&events(&mut b), bl));
+}

@@ -223,6 +223,18 @@ fn supports_timer(request: &Request) -> bool {
         .any(|s| s.contains("timer"))
 }
 
+fn response_supports_timer(response: &Response) -> bool {
+    response
+        .header_all::<Supported>()
+        .filter_map(Result::ok)
+        .any(|s| s.contains("timer"))
+        || response
+            .headers()
+            .named(crate::header::HeaderName::Require)
+            .filter_map(|h| h.value_str())
+            .any(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("timer")))
+}
+
 /// True when the message's Allow lists UPDATE.
 pub(super) fn allows_update(allow: Option<Result<Allow, crate::header::HeaderError>>) -> bool {
     matches!(allow, Some(Ok(a)) if a.contains(&Method::Update))
@@ -310,8 +322,17 @@ impl UserAgent {
         let Some(l) = self.legs.get_mut(&leg) else {
             return false;
         };
-        l.session = SessionTimer::from_response(response)
-            .map(|t| SessionState::new(now, t, t.we_refresh(we_are_uac)));
+        let negotiated =
+            SessionTimer::from_response(response).map(|t| (t, t.we_refresh(we_are_uac)));
+        // A 2xx without Session-Expires turns the timer off (RFC 4028 §7.2), except from a
+        // peer that does not support timers at all, to whom we are the refresher by
+        // necessity (§9: "the UAS ... MUST set the refresher to 'uas'"): our timer goes on.
+        let kept = (we_are_uac && !response_supports_timer(response))
+            .then(|| l.session.map(|s| (s.timer, s.we_refresh)))
+            .flatten();
+        l.session = negotiated
+            .or(kept)
+            .map(|(t, we_refresh)| SessionState::new(now, t, we_refresh));
         l.session.is_some()
     }
 
