@@ -12,6 +12,7 @@
 #   AUDIO=sine (ausine 440 Hz, 48 kHz stereo) | file:/path.wav (S16LE, 48 kHz mono)
 #   BARESIP_TIMEOUT=300 (baresip -t: quits by itself)   RUN_DIR=(mktemp)
 #   SIP_TRACE=1 (baresip -s)
+#   SIP_TRANSPORT=udp (udp|tcp: the default transport, and the outbound proxy's ;transport)
 set -u
 . "$(dirname "$0")/peers-lib.sh"
 T="$PEERS_DIR/baresip"
@@ -22,6 +23,12 @@ REGISTRAR="${REGISTRAR:-127.0.0.1:5060}" REGINT="${REGINT:-600}"
 SIP_PORT="${SIP_PORT:-5062}" CTRL_PORT="${CTRL_PORT:-4444}" RTP_PORTS="${RTP_PORTS:-30000-30099}"
 ANSWERMODE="${ANSWERMODE:-auto}" CODECS="${CODECS:-PCMU,PCMA,opus/48000/2}"
 MEDIAENC="${MEDIAENC:-}" AUDIO="${AUDIO:-sine}" BARESIP_TIMEOUT="${BARESIP_TIMEOUT:-300}"
+SIP_TRANSPORT="${SIP_TRANSPORT:-udp}"
+case "$SIP_TRANSPORT" in
+  udp) OUT_TP="" ;;
+  tcp) OUT_TP=";transport=tcp" ;;
+  *) echo "SIP_TRANSPORT must be udp or tcp" >&2; exit 2 ;;
+esac
 peers_split_hostport "$REGISTRAR"; peers_check_loopback "$PEERS_HOST"
 RUN_DIR="${RUN_DIR:-$(mktemp -d /tmp/baresip."$USER_NAME".XXXXXX)}"
 mkdir -p "$RUN_DIR"
@@ -33,10 +40,10 @@ esac
 ME=""; [ -n "$MEDIAENC" ] && ME=";mediaenc=$MEDIAENC"
 sed -e "s|@SIP_PORT@|$SIP_PORT|g" -e "s|@CTRL_PORT@|$CTRL_PORT|g" -e "s|@RTP_PORTS@|$RTP_PORTS|g" \
     -e "s|@AUDIO_SOURCE@|$SRC|g" -e "s|@SRATE@|$SRATE|g" -e "s|@RUN_DIR@|$RUN_DIR|g" \
-    -e "s|^ausrc_channels.*|ausrc_channels\t\t$CH|" \
+    -e "s|^ausrc_channels.*|ausrc_channels\t\t$CH|" -e "s|^sip_trans_def.*|sip_trans_def\t\t$SIP_TRANSPORT|" \
     "$T/config.template" > "$RUN_DIR/config"
 sed -e "s|@USER@|$USER_NAME|g" -e "s|@DOMAIN@|$DOMAIN|g" -e "s|@PASS@|$PASS|g" \
-    -e "s|@REGISTRAR@|$REGISTRAR|g" -e "s|@REGINT@|$REGINT|g" -e "s|@ANSWERMODE@|$ANSWERMODE|g" \
+    -e "s|@REGISTRAR@|$REGISTRAR$OUT_TP|g" -e "s|@REGINT@|$REGINT|g" -e "s|@ANSWERMODE@|$ANSWERMODE|g" \
     -e "s|@CODECS@|$CODECS|g" -e "s|@MEDIAENC@|$ME|g" \
     "$T/accounts.template" > "$RUN_DIR/accounts"
 : > "$RUN_DIR/contacts"
