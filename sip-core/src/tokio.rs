@@ -416,10 +416,12 @@ impl Driver {
     }
 
     /// Where to send a request for `uri` (RFC 3263 without NAPTR/SRV: the host's address
-    /// records): `sips:` means TLS (RFC 3261 §26.2), otherwise the `transport` parameter
-    /// (`udp`, `tcp`, `tls`) or UDP; the port defaults to 5061 for TLS and 5060 otherwise.
-    /// For TLS the host name is recorded as the server name to verify
-    /// ([`Driver::set_tls_server_name`]).
+    /// records; [`crate::locate`] plans the full procedure): `sips:` means TLS (RFC 3261
+    /// §26.2), otherwise the `transport` parameter (`udp`, `tcp`, `tls`, `ws`; `ws` with
+    /// `sips:` means WSS, RFC 7118) or UDP; the port defaults to 5061 for TLS, 80/443 for
+    /// WS/WSS and 5060 otherwise. For TLS and WSS the host name is recorded as the server
+    /// name to verify ([`Driver::set_tls_server_name`]), for WS/WSS as the `Host` of the
+    /// handshake.
     ///
     /// # Errors
     /// `InvalidInput` for a non-SIP URI or an unsupported transport; resolver errors.
