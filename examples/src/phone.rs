@@ -244,11 +244,9 @@ fn tls_config(t: &PhoneTls, listen: SocketAddr) -> Result<TlsConfig, PhoneError>
         (None, _) => None,
     };
     let server = match (identity, t.require_client_cert, ca) {
-        (Some((chain, key)), true, Some(ca)) => Some(tls::server_config_mutual(
-            chain,
-            key,
-            tls::root_store(ca)?,
-        )?),
+        (Some((chain, key)), true, Some(ca)) => {
+            Some(tls::server_config_mutual(chain, key, tls::root_store(ca)?)?)
+        }
         (Some(_), true, None) => {
             return Err(PhoneError::Tls(
                 "requiring client certificates needs a CA".into(),
