@@ -325,16 +325,18 @@ fn block16(b: &[u8]) -> [u8; 16] {
     x
 }
 
-/// XORs `data` with the keystream `blocks` (at least `data.len()` bytes of them), whole
-/// blocks as 128-bit words.
+/// XORs `data` with the keystream `blocks` (at least `data.len()` bytes of them).
+///
+/// Byte-wise over whole 16-byte blocks, which the compiler turns into one 16-byte load, XOR
+/// and store per block: the MAC reads the ciphertext right after, and a 16-byte load over
+/// two 8-byte stores (what a `u128` XOR compiles to) stalls on store forwarding.
 fn xor_keystream(data: &mut [u8], blocks: &[aes::Block]) {
     let mut whole = data.chunks_exact_mut(16);
     let mut keys = blocks.iter();
     for (d, k) in (&mut whole).zip(&mut keys) {
-        let k: [u8; 16] = (*k).into();
-        d.copy_from_slice(
-            &(u128::from_ne_bytes(block16(d)) ^ u128::from_ne_bytes(k)).to_ne_bytes(),
-        );
+        for (x, y) in d.iter_mut().zip(k.iter()) {
+            *x ^= y;
+        }
     }
     if let Some(k) = keys.next() {
         for (x, y) in whole.into_remainder().iter_mut().zip(k.iter()) {

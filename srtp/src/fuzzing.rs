@@ -4,9 +4,10 @@
 use crate::{MasterKey, ProtectionProfile, SrtpConfig, SrtpContext};
 
 /// Feeds `data` to `unprotect_rtp` and `unprotect_rtcp` of a fresh receiver for every
-/// profile (plus an MKI variant) and panics if any of them accepts it: without the key,
-/// arbitrary bytes must never authenticate. Then, if `data` parses as RTP/RTCP, protects it
-/// and checks that unprotecting gives the original bytes back.
+/// profile (plus a variant with two master keys told apart by MKI) and panics if any of
+/// them accepts it: without the key, arbitrary bytes must never authenticate. Then, if
+/// `data` parses as RTP/RTCP, protects it and checks that unprotecting gives the original
+/// bytes back.
 pub fn unprotect_arbitrary(data: &[u8]) {
     let mut buf = Vec::with_capacity(data.len() + 64);
     for profile in ProtectionProfile::ALL {
@@ -28,6 +29,19 @@ pub fn unprotect_arbitrary(data: &[u8]) {
             let Ok(mut rx) = SrtpContext::new(profile, &master, SrtpConfig::default()) else {
                 continue;
             };
+            if mki.is_some() {
+                // a set of two master keys: the packet's MKI picks one (RFC 3711 §8.1)
+                let mut second = key;
+                second.reverse();
+                let Ok(m) = MasterKey::from_key_salt(profile, &second[..len])
+                    .and_then(|m| m.with_mki(&[0x5a, 0xa5]))
+                else {
+                    continue;
+                };
+                if rx.add_master_key(&m).is_err() {
+                    continue;
+                }
+            }
             buf.clear();
             buf.extend_from_slice(data);
             assert!(
