@@ -60,6 +60,18 @@ pub enum MediaMode {
     Direct,
 }
 
+/// The PBX's TLS listener.
+#[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsListen {
+    /// Address of the TLS listener (port 5061 by convention).
+    pub listen: SocketAddr,
+    /// PEM certificate chain presented to the phones.
+    pub cert: PathBuf,
+    /// PEM private key of the certificate.
+    pub key: PathBuf,
+}
+
 /// A user (extension) of the PBX.
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -228,8 +240,14 @@ impl Default for Limits {
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PbxConfig {
-    /// SIP listen address (UDP).
+    /// SIP listen address (UDP, and TCP unless `tcp = false`).
     pub listen: SocketAddr,
+    /// Also accept SIP over TCP on `listen`.
+    #[serde(default = "default_true")]
+    pub tcp: bool,
+    /// SIP over TLS (`sips:`), when set.
+    #[serde(default)]
+    pub tls: Option<TlsListen>,
     /// Digest realm.
     #[serde(default = "default_realm")]
     pub realm: String,
@@ -317,6 +335,8 @@ impl PbxConfig {
         };
         Self {
             listen,
+            tcp: true,
+            tls: None,
             realm: default_realm(),
             digest_algorithms: default_digest(),
             media: MediaMode::Relay,
@@ -475,6 +495,9 @@ pub fn duration(text: &str, field: &str) -> Result<Duration, ConfigError> {
         .ok_or_else(|| ConfigError::Invalid(format!("{field}: bad duration {text:?}")))
 }
 
+fn default_true() -> bool {
+    true
+}
 fn default_realm() -> String {
     "telox".into()
 }

@@ -24,7 +24,8 @@ use sip_core::registration::{
     MemoryLocationStore, RegisterOutcome, Registrar, RegistrarConfig, RegistrarService,
     canonical_aor,
 };
-use sip_core::transaction::{Target, TransactionKey, Transport};
+use sip_core::tokio::{Driver, DriverConfig, SansIo, TlsConfig, tls};
+use sip_core::transaction::{Target, TransactionKey, Transmit, Transport};
 use sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
 use sip_core::{Message, Method, Request, Response, Uri};
 use tokio::net::UdpSocket;
@@ -52,6 +53,39 @@ pub enum PbxError {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The TLS certificate or key could not be loaded.
+    #[error("pbx tls: {0}")]
+    Tls(String),
+}
+
+/// The longest the PBX waits in one turn of the SIP driver before it looks at its IVR tasks
+/// and the shutdown signal.
+const WAKE: Duration = Duration::from_millis(50);
+
+/// The PBX as the SIP driver's sans-IO core: every message goes through the protection of
+/// [`Pbx::datagram`] before the user agent.
+struct Core<'a>(&'a mut Pbx);
+
+impl SansIo for Core<'_> {
+    fn handle_input(&mut self, now: Instant, from: Target, bytes: Bytes) {
+        self.0.datagram(now, from, bytes);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.0.ua.handle_timeout(now);
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.0.ua.poll_transmit()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        [self.0.ua.poll_timeout(), self.0.next_ring_timeout()]
+            .into_iter()
+            .flatten()
+            .chain([clock() + WAKE])
+            .min()
+    }
+    fn handle_send_error(&mut self, now: Instant, to: Target) {
+        self.0.ua.handle_transport_error(now, to);
+    }
 }
 
 /// What the PBX did, returned when it stops.
@@ -80,55 +114,59 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<PbxSummary, PbxError> {
     config.validate()?;
-    let sock = UdpSocket::bind(config.listen).await?;
-    let local = sock.local_addr()?;
+    let mut dcfg = DriverConfig::new(config.listen);
+    dcfg.tcp = config.tcp;
+    if let Some(t) = &config.tls {
+        let chain = tls::load_certs(&t.cert).map_err(|e| PbxError::Tls(e.to_string()))?;
+        let key = tls::load_private_key(&t.key).map_err(|e| PbxError::Tls(e.to_string()))?;
+        let server = tls::server_config(chain, key).map_err(|e| PbxError::Tls(e.to_string()))?;
+        dcfg.tls = Some(TlsConfig::new(Some(t.listen), Some(server), None));
+    }
+    let mut driver = Driver::bind(dcfg).await?;
+    let local = driver.local_addr();
     let (ivr_tx, mut ivr_rx) = mpsc::channel::<IvrDone>(64);
     let mut pbx = Pbx::new(config, local, seed, log, ivr_tx)?;
-    pbx.register_trunks()?;
-    let mut buf = vec![0u8; 65_536];
-    loop {
-        pbx.flush(&sock).await;
-        pbx.post_hooks().await;
-        let deadline = [pbx.ua.poll_timeout(), pbx.next_ring_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or_else(|| clock() + Duration::from_secs(3600));
-        tokio::select! {
-            r = sock.recv_from(&mut buf) => {
-                if let Ok((n, from)) = r {
-                    let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
-                    pbx.datagram(clock(), from, data);
-                }
-            }
-            Some(done) = ivr_rx.recv() => pbx.ivr_digit(clock(), done),
-            _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {
-                let now = clock();
-                pbx.ua.handle_timeout(now);
-                pbx.ring_timeouts(now);
-            }
-            c = shutdown.changed() => {
-                if c.is_err() || *shutdown.borrow() {
-                    break;
-                }
-            }
-        }
-        pbx.drain_ua().await;
+    if let Some(tls) = driver.tls_local_addr() {
+        pbx.log(format!("listening on tls:{tls}"));
     }
-    // Hang up what is left and give the BYEs a moment to go out.
+    pbx.register_trunks()?;
+    loop {
+        pbx.post_hooks().await;
+        if let Err(e) = driver.step(&mut Core(&mut pbx)).await {
+            pbx.log(format!("sip socket: {e}"));
+        }
+        // The IVR tasks and the shutdown are looked at after every turn (a turn lasts at most
+        // WAKE): the driver's turn is not cancelled half-way through a stream write.
+        while let Ok(done) = ivr_rx.try_recv() {
+            pbx.ivr_digit(clock(), done);
+        }
+        pbx.ring_timeouts(clock());
+        pbx.drain_ua().await;
+        if shutdown.has_changed().is_err() || *shutdown.borrow_and_update() {
+            break;
+        }
+    }
+    // Hang up what is left, remove our trunk registrations, and give it all a moment to go
+    // out.
     let now = clock();
     let legs: Vec<LegId> = pbx.calls.values().flat_map(|c| c.legs()).collect();
     for l in legs {
         let _ = pbx.ua.bye(now, l);
     }
-    pbx.flush(&sock).await;
-    for line in pbx
-        .trunk_regs
-        .unregister_all(&mut pbx.ua, &sock, Duration::from_secs(3))
-        .await
-    {
-        pbx.log(line);
+    pbx.trunk_regs.unregister(&mut pbx.ua, now);
+    let end = tokio::time::Instant::now() + Duration::from_secs(3);
+    while pbx.trunk_regs.pending() {
+        let turn = tokio::time::timeout_at(end, driver.step(&mut Core(&mut pbx))).await;
+        while let Some(ev) = pbx.ua.poll_event() {
+            if let Some(line) = pbx.trunk_regs.on_event(&ev) {
+                pbx.log(line);
+            }
+        }
+        if turn.is_err() {
+            break;
+        }
     }
+    let _ = driver.flush(&mut Core(&mut pbx)).await;
     pbx.summary.trunks_registered = pbx.trunk_regs.registered();
     let ids: Vec<u64> = pbx.calls.keys().copied().collect();
     for id in ids {
@@ -346,14 +384,11 @@ impl Pbx {
         }
     }
 
-    fn datagram(&mut self, now: Instant, from: SocketAddr, data: Bytes) {
+    fn datagram(&mut self, now: Instant, target: Target, data: Bytes) {
         let Ok(msg) = Message::parse(data) else {
             return;
         };
-        let target = Target {
-            transport: Transport::Udp,
-            addr: from,
-        };
+        let from = target.addr;
         let Some(req) = msg.as_request() else {
             self.ua.handle_message(now, target, msg);
             return;
@@ -1568,12 +1603,6 @@ impl Pbx {
                     let _ = l.try_send(format!("webhook: {e}"));
                 }
             });
-        }
-    }
-
-    async fn flush(&mut self, sock: &UdpSocket) {
-        while let Some(t) = self.ua.poll_transmit() {
-            let _ = sock.send_to(&t.payload, t.destination).await;
         }
     }
 }

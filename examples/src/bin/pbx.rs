@@ -5,8 +5,11 @@
 //! pbx --config examples/data/pbx.toml
 //! pbx --listen 127.0.0.1:5060 --demo-users 1000-1099 [--trunk 127.0.0.1:5070] [--direct-media]
 //!     [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S]]
+//!     [--tls-cert PEM --tls-key PEM [--tls-listen IP:PORT]] [--no-tcp]
 //!     [--cdr FILE] [--webhook http://IP:PORT/PATH] [--duration 60s]
 //! ```
+//! SIP over UDP and TCP on `--listen` (`--no-tcp`: UDP only), and over TLS on `--tls-listen`
+//! (default: the next port) when a certificate is given.
 //! With `--demo-users`, users `N..=M` have their extension as password (demo mode, logged
 //! loudly); every other number an authenticated user dials goes to `--trunk`.
 
@@ -16,13 +19,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use telox_examples::cli::{CliError, Spec};
-use telox_examples::config::{MediaMode, PbxConfig};
+use telox_examples::config::{MediaMode, PbxConfig, TlsListen};
 use telox_examples::lifecycle::{print_logs_until, print_remaining, shutdown_signal};
 use telox_examples::pbx;
 use tokio::sync::{mpsc, watch};
 
 const USAGE: &str = "usage: pbx --config FILE | pbx --listen IP:PORT --demo-users N-M [--trunk IP:PORT] \
 [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S] [--no-register]] \
+[--tls-cert PEM --tls-key PEM [--tls-listen IP:PORT]] [--no-tcp] \
 [--direct-media] [--digest SHA-256,MD5] [--cdr FILE] [--webhook URL] [--duration D] [--seed N] [--quiet]";
 
 fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), String> {
@@ -41,8 +45,11 @@ fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), Strin
             "trunk-password",
             "trunk-registrar",
             "register-expires",
+            "tls-cert",
+            "tls-key",
+            "tls-listen",
         ])
-        .switches(&["direct-media", "no-register", "quiet", "help"])
+        .switches(&["direct-media", "no-register", "no-tcp", "quiet", "help"])
         .parse(std::env::args().skip(1))
         .map_err(|e| e.to_string())?;
     if args.flag("help") {
@@ -104,6 +111,29 @@ fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), Strin
         (None, None) => {}
         _ => return Err("--trunk-user and --trunk-password go together".into()),
     }
+    // TLS: --tls-cert and --tls-key, on --tls-listen (default: the SIP port + 1).
+    match (args.value("tls-cert"), args.value("tls-key")) {
+        (Some(cert), Some(key)) => {
+            let listen = match args.addr("tls-listen").map_err(|e| e.to_string())? {
+                Some(a) => a,
+                None => {
+                    let mut a = cfg.listen;
+                    a.set_port(a.port().checked_add(1).ok_or("--tls-listen is required")?);
+                    a
+                }
+            };
+            cfg.tls = Some(TlsListen {
+                listen,
+                cert: PathBuf::from(cert),
+                key: PathBuf::from(key),
+            });
+        }
+        (None, None) => {}
+        _ => return Err("--tls-cert and --tls-key go together".into()),
+    }
+    if args.flag("no-tcp") {
+        cfg.tcp = false;
+    }
     if args.flag("direct-media") {
         cfg.media = MediaMode::Direct;
     }
@@ -140,12 +170,20 @@ fn main() -> ExitCode {
         }
     };
     let listen = cfg.listen;
+    let tcp = cfg.tcp;
     let users = cfg.users.len();
     let r = rt.block_on(async move {
         let (log_tx, mut log_rx) = mpsc::channel::<String>(1024);
         let (stop_tx, stop_rx) = watch::channel(false);
         let task = tokio::spawn(pbx::run(cfg, seed, Some(log_tx), stop_rx));
-        eprintln!("pbx: listening on udp:{listen}, {users} users");
+        eprintln!(
+            "pbx: listening on udp:{listen}{}, {users} users",
+            if tcp {
+                format!(" and tcp:{listen}")
+            } else {
+                String::new()
+            }
+        );
         // SIGINT or SIGTERM (or --duration) stop the pbx cleanly.
         print_logs_until("pbx", quiet, &mut log_rx, shutdown_signal(duration)).await;
         let _ = stop_tx.send(true);

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Interop: blind transfer (REFER) through the telox PBX's B2BUA.
+#  A SIPp uac (user 1000, scenarios/refer-uac.xml) calls 5551234 through the PBX; the PBX's
+#  trunk is a SIPp uas that answers. The uac then sends REFER to 5559999: the PBX answers 202,
+#  NOTIFYs "100 Trying", calls 5559999 (the trunk again), and when it answers moves it onto the
+#  uac's side of the media relay, NOTIFYs "200 OK" and hangs up the uac. The other party stays
+#  connected (now to the transfer target) until the PBX stops.
+set -u
+. "$(dirname "$0")/lib.sh"
+require sipp
+BIN="${TELOX_BIN:-$BIN}"
+P="$(dirname "$0")/programs"
+SC="$(readlink -f "$P/scenarios")"
+CALLS="${CALLS:-10}"
+WORK=$(mktemp -d /tmp/telox-xfer.XXXXXX)
+UAS=""; PBX=""
+cleanup() { stop_pid "$UAS"; [ -n "$PBX" ] && kill -INT "$PBX" 2>/dev/null; wait "$PBX" 2>/dev/null; true; }
+trap cleanup EXIT
+
+UAS_PORT=$(free_udp_port)
+UAS=$(UAS_TIMEOUT=120 "$P/sipp-uas.sh" "$UAS_PORT" 2>>"$WORK/uas.log")
+PBX_PORT=$(free_udp_port)
+timeout -k 3 100 "$BIN/pbx" --listen "127.0.0.1:$PBX_PORT" --demo-users 1000-1099 \
+  --trunk "127.0.0.1:$UAS_PORT" --digest md5 --cdr "$WORK/cdr.jsonl" 2>"$WORK/pbx.log" &
+PBX=$!
+sleep 0.7
+
+out=$(SCENARIO="$SC/refer-uac.xml" TIMEOUT=60 "$P/sipp-uac.sh" "127.0.0.1:$PBX_PORT" 5 "$CALLS" \
+      -au 1000 -ap 1000 -s 5551234 -key caller 1000 -d 500 2>&1 | tail -1)
+echo "  $out"
+check "SIPp transferor: 202, NOTIFY 100, NOTIFY 200, BYE from the PBX for $CALLS calls" \
+  grep -Eq "rc=0 created=$CALLS ok=$CALLS failed=0" <<<"$out"
+done=$(grep -c "transfer completed" "$WORK/pbx.log")
+check "PBX: $done/$CALLS transfers completed" test "$done" -eq "$CALLS"
+kill -INT "$PBX" 2>/dev/null; wait "$PBX" 2>/dev/null; PBX=""
+recs=$(grep -c '"answer_cause":"answered"' "$WORK/cdr.jsonl" 2>/dev/null || echo 0)
+check "one answered call record per transferred call ($recs)" test "$recs" -eq "$CALLS"
+targets=$(grep -c "now with 5559999" "$WORK/pbx.log")
+check "every call is now with the transfer target ($targets/$CALLS)" test "$targets" -eq "$CALLS"
+summary pbx-transfer
