@@ -657,7 +657,8 @@ impl Transactions {
         self.timers.peek().map(|Reverse((at, _, _))| *at)
     }
 
-    fn handle_request(&mut self, now: Instant, from: Target, request: Request) {
+    fn handle_request(&mut self, now: Instant, from: Target, mut request: Request) {
+        // `request` is stamped in place (no rebinding): a Request is ~500 bytes to copy.
         let Some(facts) = wire::request_facts(&request) else {
             if let Some(bytes) = wire::stateless_response(&request, 400) {
                 self.send_stateless(from, bytes);
@@ -671,11 +672,9 @@ impl Transactions {
         let hash = self.key_hash(&key);
         if let Some(slot) = self.find(hash, &key) {
             drop(facts);
-            let request = if stamp {
-                wire::stamp_via(request, from.addr)
-            } else {
-                request
-            };
+            if stamp {
+                request = wire::stamp_via(request, from.addr);
+            }
             let is_ack = *request.method() == Method::Ack;
             let timers = self.config.timers;
             let Some(entry) = self.slot_entry_mut(slot) else {
@@ -695,11 +694,9 @@ impl Transactions {
         match request.method() {
             Method::Ack => {
                 drop(facts);
-                let request = if stamp {
-                    wire::stamp_via(request, from.addr)
-                } else {
-                    request
-                };
+                if stamp {
+                    request = wire::stamp_via(request, from.addr);
+                }
                 self.events.push_back(TransactionEvent::Ack {
                     key: None,
                     request,
@@ -754,11 +751,9 @@ impl Transactions {
             wire::response_destination(&facts, from.addr)
         };
         drop(facts);
-        let request = if stamp {
-            wire::stamp_via(request, from.addr)
-        } else {
-            request
-        };
+        if stamp {
+            request = wire::stamp_via(request, from.addr);
+        }
         let (machine, out) =
             Machine::new_server(kind, now, &self.config.timers, from.transport.is_reliable());
         let peer = Target {
