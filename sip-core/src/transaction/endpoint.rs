@@ -373,8 +373,9 @@ pub struct Transactions {
     force_hash: Option<u64>,
     /// (From tag, Call-ID, CSeq) of server transactions for requests without To tag, for
     /// merged-request detection (RFC 3261 §8.2.2.2).
-    /// Keyed by a hash of (From tag, Call-ID, CSeq, method) under this map's random hasher
-    /// keys, so a live transaction holds 16 bytes for it; the value is the slot.
+    /// Keyed by a hash of (From tag, Call-ID, CSeq, method) under `hasher`'s random keys
+    /// (not hashed again by the map), so a live transaction holds 16 bytes for it; the value
+    /// is the slot.
     merge: HashMap<u64, usize, PreHashed>,
     timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
     transmits: VecDeque<Transmit>,
