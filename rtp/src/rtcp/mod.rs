@@ -7,6 +7,11 @@
 //! allocate), and a packet to send is written with the same types holding [`List::Owned`]
 //! items. Every type round-trips: `parse(write(x)) == x`.
 //!
+//! A received compound is read in one of two ways: [`iter_compound`] checks and yields each
+//! packet in a single pass (the fast path; the first error ends it), and [`parse_compound`]
+//! checks the whole datagram before handing out any packet (for a caller that must not act on
+//! part of an invalid compound).
+//!
 //! [RFC 3550 §6]: https://www.rfc-editor.org/rfc/rfc3550#section-6
 //! [RFC 3611]: https://www.rfc-editor.org/rfc/rfc3611
 //! [RFC 4585]: https://www.rfc-editor.org/rfc/rfc4585
