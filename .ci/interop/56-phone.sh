@@ -12,6 +12,8 @@
 #  5. baresip as the transferee: a telox phone calls baresip and transfers it (REFER) to a
 #     second telox phone; baresip accepts the REFER, calls the target and reports it in
 #     NOTIFYs; the target receives audio from baresip.
+#  6. Registration to the telox PBX over TCP and over TLS (digest auth; the PBX's certificate
+#     from the CA of step 3), then a call from the TLS phone to the TCP phone through it.
 set -u
 . "$(dirname "$0")/lib.sh"
 require baresip
@@ -21,7 +23,8 @@ BIN="${TELOX_BIN:-$BIN}"
 P="$(dirname "$0")/programs"
 WORK=$(mktemp -d /tmp/telox-phone.XXXXXX)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do stop_pid "$p"; done; true; }
+# The work directory (WAV dumps, logs) is kept only when a check failed.
+cleanup() { for p in "${PIDS[@]}"; do stop_pid "$p"; done; [ "$FAIL" -eq 0 ] && rm -rf "$WORK"; true; }
 trap cleanup EXIT
 
 sox -n -r 48000 -c 1 -b 16 "$WORK/say.wav" synth 12 sine 300-900 2>/dev/null
@@ -148,5 +151,27 @@ stop_pid "$BS"
 check "refer baresip: the transfer completed (final NOTIFY 200)" test "$est" -eq 0
 check "refer baresip: carol received audio from baresip ($(received "$WORK/5c.out") packets)" \
   test "$(received "$WORK/5c.out")" -gt 50
+
+# 6. Register to the PBX over TCP and TLS, call through it.
+PBXP=$(free_udp_port); TLSP=$(free_udp_port)
+timeout -k 3 60 "$BIN/pbx" --listen "127.0.0.1:$PBXP" --demo-users 1000-1099 --tls-cert "$PKI/bob.pem" \
+  --tls-key "$PKI/bob.key" --tls-listen "127.0.0.1:$TLSP" 2>"$WORK/6pbx.log" &
+PBX=$!; PIDS+=("$PBX")
+sleep 0.5
+phone --transport tcp --registrar "127.0.0.1:$PBXP" --user 1001 --password 1001 --auto-answer --calls 1 \
+  --max-time 30s >"$WORK/6b.out" 2>"$WORK/6b.log" &
+PB=$!; PIDS+=("$PB")
+for _ in $(seq 1 50); do grep -q registered "$WORK/6b.log" && break; sleep 0.1; done
+phone --transport tls --ca "$PKI/ca.pem" --registrar "127.0.0.1:$TLSP" --user 1000 --password 1000 \
+  --call "sip:1001@127.0.0.1:$TLSP" --duration 3s >"$WORK/6a.out" 2>"$WORK/6a.log"
+est=$?
+wait "$PB" 2>/dev/null
+kill -INT "$PBX" 2>/dev/null; wait "$PBX" 2>/dev/null
+check "pbx: the TCP phone registered with digest auth" grep -q "registered (1 digest" "$WORK/6b.log"
+check "pbx: the TLS phone registered with digest auth" grep -q "registered (1 digest" "$WORK/6a.log"
+check "pbx: TLS phone -> PBX -> TCP phone call completed" test "$est" -eq 0
+check "pbx: both ends received audio ($(received "$WORK/6a.out")/$(received "$WORK/6b.out") packets)" \
+  test "$(received "$WORK/6a.out")" -gt 50 -a "$(received "$WORK/6b.out")" -gt 50
+check "pbx: both unregistered on exit" bash -c "[ \$(grep -c 'unregistered' '$WORK/6pbx.log') -ge 2 ]"
 
 summary phone
