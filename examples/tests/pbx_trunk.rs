@@ -2,7 +2,10 @@
 //! The "trunk" is a second PBX whose registrar challenges (401) every REGISTER without valid
 //! credentials, so the first REGISTER is challenged and the second carries Authorization.
 
-#![expect(clippy::unwrap_used, reason = "test helpers fail the test on setup errors")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test on setup errors"
+)]
 
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
