@@ -2,7 +2,10 @@
 //! PEM files): a sip-core user agent registers over each with digest auth (401, then
 //! Authorization on the same connection), and a phone on UDP registers at the same time.
 
-#![expect(clippy::unwrap_used, reason = "test helpers fail the test on setup errors")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test on setup errors"
+)]
 
 use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
