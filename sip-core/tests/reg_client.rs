@@ -1,5 +1,8 @@
 //! The UA's registration client against the registrar service over a virtual link:
-//! 401 -> digest retry -> 200, refresh before expiry, 423 Min-Expires, unregister.
+//! 401 -> digest retry -> 200, refresh before expiry, 423 Min-Expires, unregister, and the
+//! retry schedule after failures: the exact instants of RFC 5626 §4.5 back-off (doubling
+//! from the base to the cap), jitter from the seeded RNG within bounds and reproducible,
+//! reset after a success, and the fixed 30 s default.
 
 #![allow(
     clippy::unwrap_used,
@@ -10,15 +13,15 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use telox_sip_core::Method;
 use telox_sip_core::auth::{DigestSecret, DigestServer, DigestServerConfig};
 use telox_sip_core::registration::{
-    MemoryLocationStore, Registrar, RegistrarConfig, RegistrarService,
+    MemoryLocationStore, RegisterRetry, Registrar, RegistrarConfig, RegistrarService,
 };
 use telox_sip_core::transaction::{
     Target, TransactionConfig, TransactionEvent, Transactions, Transport,
 };
-use telox_sip_core::ua::{UaConfig, UaEvent, UserAgent};
+use telox_sip_core::ua::{RegistrationId, UaConfig, UaEvent, UserAgent};
+use telox_sip_core::{Method, Response, StatusCode};
 
 #[expect(
     clippy::disallowed_methods,
@@ -45,6 +48,10 @@ struct Net {
     service: Service,
     events: Vec<(u64, UaEvent)>,
     registers: Vec<(u64, String)>,
+    /// When set, the registrar answers every REGISTER with this status.
+    fail_with: Option<u16>,
+    /// Milliseconds since `t0` of each REGISTER the registrar received.
+    register_ms: Vec<u64>,
 }
 
 impl Net {
@@ -70,6 +77,8 @@ impl Net {
             ),
             events: Vec::new(),
             registers: Vec::new(),
+            fail_with: None,
+            register_ms: Vec::new(),
         }
     }
 
@@ -105,7 +114,14 @@ impl Net {
             while let Some(e) = self.server.poll_event() {
                 if let TransactionEvent::Request { key, request, .. } = e {
                     assert_eq!(*request.method(), Method::Register);
-                    let (resp, _) = self.service.handle(self.now, &request, "rt");
+                    self.register_ms
+                        .push(u64::try_from((self.now - self.t0).as_millis()).unwrap());
+                    let resp = match self.fail_with {
+                        Some(status) => Response::builder(&request, StatusCode(status))
+                            .to_tag("rt")
+                            .build(),
+                        None => self.service.handle(self.now, &request, "rt").0,
+                    };
                     self.server.send_response(self.now, &key, resp).unwrap();
                 }
             }
@@ -138,6 +154,116 @@ impl Net {
         }
         self.now = end;
     }
+
+    /// Registers for 3600 s with `retry`, the registrar answering 503 (seed `seed`).
+    fn failing(seed: u64, retry: RegisterRetry) -> (Self, RegistrationId) {
+        let mut n = Self::new(60);
+        let mut cfg = UaConfig::new(UA.parse().unwrap(), "alice", seed);
+        cfg.credentials = Some(("alice".into(), "wonderland".into()));
+        n.ua = UserAgent::new(cfg);
+        n.fail_with = Some(503);
+        let id =
+            n.ua.register(
+                n.now,
+                "sip:example.com".parse().unwrap(),
+                "sip:alice@example.com".parse().unwrap(),
+                Target {
+                    transport: Transport::Udp,
+                    addr: REG.parse().unwrap(),
+                },
+                3600,
+            )
+            .unwrap();
+        n.ua.set_register_retry(id, retry).unwrap();
+        n.settle();
+        (n, id)
+    }
+
+    fn failures(&self) -> usize {
+        self.events
+            .iter()
+            .filter(|(_, e)| matches!(e, UaEvent::RegistrationFailed { status: 503, .. }))
+            .count()
+    }
+}
+
+fn no_jitter() -> RegisterRetry {
+    RegisterRetry {
+        jitter: false,
+        ..RegisterRetry::rfc5626()
+    }
+}
+
+fn secs(list: &[u64]) -> Vec<u64> {
+    list.iter().map(|ms| ms / 1000).collect()
+}
+
+#[test]
+fn backoff_doubles_to_the_cap_at_exact_instants() {
+    let (mut n, id) = Net::failing(1, no_jitter());
+    n.advance_to(8000);
+    // 0, then +60, +120, +240, +480, +960, +1800, +1800, +1800; whole seconds.
+    assert_eq!(
+        n.register_ms,
+        [0, 60, 180, 420, 900, 1860, 3660, 5460, 7260].map(|s| s * 1000)
+    );
+    assert_eq!(n.failures(), 9);
+    assert_eq!(n.ua.register_failures(id), Some(9));
+}
+
+#[test]
+fn success_resets_the_backoff() {
+    let (mut n, id) = Net::failing(1, no_jitter());
+    n.advance_to(500);
+    assert_eq!(secs(&n.register_ms), [0, 60, 180, 420]);
+    n.fail_with = None;
+    // At 900: 401, then the digest retry, 200.
+    n.advance_to(900);
+    assert_eq!(secs(&n.register_ms), [0, 60, 180, 420, 900, 900]);
+    assert!(matches!(
+        n.events.last(),
+        Some((900, UaEvent::Registered { expires: 3600, .. }))
+    ));
+    assert_eq!(n.ua.register_failures(id), Some(0));
+    // The refresh 32 s before expiry (900 + 3568) fails; the back-off starts again from
+    // the base: + 60, + 120.
+    n.fail_with = Some(503);
+    n.advance_to(4700);
+    assert_eq!(
+        secs(&n.register_ms),
+        [0, 60, 180, 420, 900, 900, 4468, 4528, 4648]
+    );
+}
+
+#[test]
+fn jitter_is_within_bounds_and_reproducible_from_the_seed() {
+    let run = |seed| {
+        let (mut n, _) = Net::failing(seed, RegisterRetry::rfc5626());
+        n.advance_to(20_000);
+        n.register_ms
+    };
+    let a = run(7);
+    assert_eq!(a, run(7), "same seed, same instants");
+    assert_ne!(a, run(8), "another seed draws other delays");
+    let r = RegisterRetry::rfc5626();
+    assert!(a.len() >= 12, "{a:?}");
+    for (i, w) in a.windows(2).enumerate() {
+        let gap = w[1] - w[0];
+        let wait = u64::try_from(r.wait(u32::try_from(i + 1).unwrap()).as_millis()).unwrap();
+        assert!(
+            gap >= wait / 2 && gap <= wait,
+            "retry {i}: {gap} ms, wait {wait} ms"
+        );
+    }
+    // Not simply the upper bound every time.
+    assert!(a.windows(2).any(|w| w[1] - w[0] < 1_700_000), "{a:?}");
+}
+
+#[test]
+fn default_retries_every_30_s() {
+    let (mut n, _) = Net::failing(1, RegisterRetry::default());
+    n.advance_to(100);
+    assert_eq!(n.register_ms, [0, 30, 60, 90].map(|s| s * 1000));
 }
 
 #[test]

@@ -7,15 +7,13 @@ use super::{Purpose, UaError, UaEvent, UserAgent};
 use crate::auth::{Challenge, ChallengeKind};
 use crate::header::{CSeq, CallId, Contact, Expires, From, HeaderName, MaxForwards, To};
 use crate::msg::{Method, Request, Response};
+use crate::registration::RegisterRetry;
 use crate::transaction::Target;
 use crate::uri::Uri;
 
 /// Identifies one registration of a [`UserAgent`].
 #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub struct RegistrationId(pub u64);
-
-/// Retry delay after a failed registration.
-const RETRY_AFTER: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 pub(super) struct Registration {
@@ -34,6 +32,10 @@ pub(super) struct Registration {
     next: Option<Instant>,
     in_flight: bool,
     unregistering: bool,
+    /// The retry schedule after failures.
+    retry: RegisterRetry,
+    /// Consecutive failures since the last success.
+    failures: u32,
 }
 
 impl UserAgent {
@@ -75,10 +77,34 @@ impl UserAgent {
             next: None,
             in_flight: false,
             unregistering: false,
+            retry: RegisterRetry::default(),
+            failures: 0,
         };
         self.registrations.insert(id, reg);
         self.send_register(now, id)?;
         Ok(id)
+    }
+
+    /// Sets how registration `id` is retried after a failure (from the next failure on);
+    /// the default is [`RegisterRetry::fixed`] 30 s. [`RegisterRetry::rfc5626`] backs off
+    /// exponentially with jitter from the UA's seeded RNG and resets on success.
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`] for an unknown registration.
+    pub fn set_register_retry(
+        &mut self,
+        id: RegistrationId,
+        retry: RegisterRetry,
+    ) -> Result<(), UaError> {
+        let reg = self.registrations.get_mut(&id).ok_or(UaError::NoSuchLeg)?;
+        reg.retry = retry;
+        Ok(())
+    }
+
+    /// Consecutive failures of registration `id` since its last success (`None` for an
+    /// unknown registration).
+    pub fn register_failures(&self, id: RegistrationId) -> Option<u32> {
+        self.registrations.get(&id).map(|r| r.failures)
     }
 
     /// Removes our binding (REGISTER with `Expires: 0`); [`UaEvent::Unregistered`] follows.
@@ -170,6 +196,7 @@ impl UserAgent {
         match status {
             200..=299 => {
                 reg.auth_tries = 0;
+                reg.failures = 0;
                 if reg.unregistering {
                     self.registrations.remove(&id);
                     self.events.push_back(UaEvent::Unregistered { id });
@@ -257,7 +284,9 @@ impl UserAgent {
             self.events.push_back(UaEvent::Unregistered { id });
             return;
         }
-        reg.next = Some(now + RETRY_AFTER);
+        reg.failures = reg.failures.saturating_add(1);
+        let delay = reg.retry.delay(reg.failures, &mut self.rng);
+        reg.next = Some(now + delay);
         self.events
             .push_back(UaEvent::RegistrationFailed { id, status });
     }
