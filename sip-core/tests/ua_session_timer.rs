@@ -15,7 +15,7 @@ use telox_sip_core::header::CSeq;
 use telox_sip_core::transaction::Transmit;
 use telox_sip_core::ua::session_timer::{Refresher, SessionTimerConfig};
 use telox_sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
-use telox_sip_core::{Message, Method, Request};
+use telox_sip_core::{Message, Method, Request, Response, StatusCode};
 use ua_support::*;
 
 mod ua_support;
@@ -143,11 +143,7 @@ fn uac_refreshes_with_update_and_both_sides_bye_when_refreshes_stop() {
     // The next refresh (at 90 s) is lost: B sends BYE at 45 + 60 = 105 s, not before.
     a.handle_timeout(secs(t0, 90));
     assert_eq!(of(&out(&mut a), Method::Update).len(), 1);
-    b.handle_timeout(t0 + Duration::from_millis(104_999));
-    assert!(of(&out(&mut b), Method::Bye).is_empty());
-    b.handle_timeout(secs(t0, 105));
-    assert_eq!(of(&out(&mut b), Method::Bye).len(), 1);
-    assert!(expired(&events(&mut b), bl));
+    byes_at(&mut b, bl, secs(t0, 105));
     // A's refresh got no answer either: the refresher gives up at the same instant.
     a.handle_timeout(secs(t0, 105));
     assert_eq!(of(&out(&mut a), Method::Bye).len(), 1);
@@ -311,4 +307,230 @@ fn uas_refreshes_for_a_caller_without_timer_support() {
     b.handle_timeout(secs(t0, 105));
     assert_eq!(of(&out(&mut b), Method::Bye).len(), 1);
     assert!(expired(&events(&mut b), bl));
+}
+
+/// The peer's answer to our in-dialog `request`, built by hand (a peer that behaves unlike
+/// our UA), with `extra` headers, delivered from `from`.
+fn answer(
+    to: &mut UserAgent,
+    now: Instant,
+    from: &str,
+    request: &Request,
+    status: u16,
+    extra: &[(&str, &str)],
+) {
+    let mut b = Response::builder(request, StatusCode(status));
+    for (name, value) in extra {
+        b = b.raw_header(name, value).unwrap();
+    }
+    to.handle_message(now, t(from), Message::Response(b.build()));
+}
+
+fn seq(r: &Request) -> u32 {
+    r.header::<CSeq>().unwrap().unwrap().seq()
+}
+
+fn session_expires(r: &Request) -> Option<String> {
+    header(&Message::Request(r.clone()), "Session-Expires").map(str::to_owned)
+}
+
+/// `u` sends BYE for `leg` (a [`UaEvent::SessionExpired`] first) at `at`, not 1 ms before.
+fn byes_at(u: &mut UserAgent, leg: LegId, at: Instant) {
+    u.handle_timeout(at - Duration::from_millis(1));
+    assert!(of(&out(u), Method::Bye).is_empty(), "BYE early");
+    u.handle_timeout(at);
+    assert_eq!(of(&out(u), Method::Bye).len(), 1);
+    assert!(expired(&events(u), leg));
+}
+
+/// A calls B, both with 90 s timers; A (the refresher, UPDATE allowed) sends its refresh
+/// at 45 s. Returns both UAs, A's leg and that UPDATE.
+fn update_refresh(t0: Instant) -> (UserAgent, UserAgent, LegId, Request) {
+    let mut a = timed(A, "alice", 1, cfg(90, 90));
+    let mut b = timed(B, "bob", 2, cfg(90, 90));
+    let (al, _, _) = answered(&mut a, &mut b, t0, None);
+    a.handle_timeout(secs(t0, 45));
+    let update = of(&out(&mut a), Method::Update).remove(0);
+    assert_eq!(seq(&update), 2);
+    (a, b, al, update)
+}
+
+#[test]
+fn update_refresh_answered_501_or_405_falls_back_to_reinvite() {
+    for status in [501, 405] {
+        let t0 = origin();
+        let (mut a, mut b, al, update) = update_refresh(t0);
+        let at = secs(t0, 45);
+        answer(&mut a, at, B, &update, status, &[]);
+        // RFC 4028 §10 allows either method: A refreshes with a re-INVITE at once, with the
+        // same interval and role and a new CSeq.
+        let sent = out(&mut a);
+        assert!(of(&sent, Method::Update).is_empty(), "{status}");
+        let reinvite = of(&sent, Method::Invite).remove(0);
+        assert_eq!(seq(&reinvite), 3, "{status}");
+        assert_eq!(
+            session_expires(&reinvite).as_deref(),
+            Some("90;refresher=uac")
+        );
+        assert!(!expired(&events(&mut a), al), "{status}");
+        // B's application takes the re-INVITE; its 2xx refreshes A's timer.
+        deliver(at, &mut b, A, sent);
+        let key = events(&mut b)
+            .into_iter()
+            .find_map(|e| match e {
+                UaEvent::Request { key, .. } => Some(key),
+                _ => None,
+            })
+            .expect("the re-INVITE reaches B's application");
+        b.respond(at, &key, 200, None).unwrap();
+        deliver(at, &mut a, B, out(&mut b));
+        assert_eq!(refreshed(&events(&mut a)), Some(90), "{status}");
+        assert_eq!(of(&out(&mut a), Method::Ack).len(), 1, "{status}");
+        // The next refresh (at 90 s) is a re-INVITE again: A remembers the refusal.
+        a.handle_timeout(secs(t0, 90));
+        let sent = out(&mut a);
+        assert!(of(&sent, Method::Update).is_empty(), "{status}");
+        assert_eq!(of(&sent, Method::Invite).len(), 1, "{status}");
+    }
+}
+
+/// The refresher (A, who called and owns the Call-ID, when `a_refreshes`; else B) sends
+/// its re-INVITE refresh at 45 s and gets 491; returns how long it waited before the retry.
+fn refresh_491_retry(seed: u64, a_refreshes: bool) -> Duration {
+    let t0 = origin();
+    let refresher = if a_refreshes {
+        Refresher::Uac
+    } else {
+        Refresher::Uas
+    };
+    let no_update = |c: SessionTimerConfig| SessionTimerConfig {
+        use_update: false,
+        ..c
+    };
+    let a_cfg = SessionTimerConfig {
+        refresher: Some(refresher),
+        ..no_update(cfg(90, 90))
+    };
+    let mut a = timed(A, "alice", seed, a_cfg);
+    let mut b = timed(B, "bob", seed + 100, no_update(cfg(90, 90)));
+    let (al, bl, _) = answered(&mut a, &mut b, t0, Some(Body::sdp(SDP)));
+    let (refr, leg, peer) = if a_refreshes {
+        (&mut a, al, B)
+    } else {
+        (&mut b, bl, A)
+    };
+    let at = secs(t0, 45);
+    refr.handle_timeout(at);
+    let first = of(&out(refr), Method::Invite).remove(0);
+    // The glare answer of a peer with an INVITE of its own in progress (RFC 3261 §14.2).
+    answer(refr, at, peer, &first, 491, &[]);
+    // The transaction ACKs the 491; no new INVITE yet, the session goes on.
+    let sent = out(refr);
+    assert_eq!(of(&sent, Method::Ack).len(), 1);
+    assert!(of(&sent, Method::Invite).is_empty());
+    assert!(!expired(&events(refr), leg));
+    let retry_at = refr.poll_timeout().unwrap();
+    assert!(retry_at >= at);
+    refr.handle_timeout(retry_at - Duration::from_millis(1));
+    assert!(of(&out(refr), Method::Invite).is_empty(), "retried early");
+    refr.handle_timeout(retry_at);
+    let retry = of(&out(refr), Method::Invite).remove(0);
+    assert_eq!(seq(&retry), seq(&first) + 1);
+    // The same session description as the first try (B's answer is B's to repeat; A
+    // made no offer in this test).
+    assert_eq!(retry.body(), first.body());
+    if !a_refreshes {
+        assert_eq!(retry.body(), SDP.as_bytes());
+    }
+    assert_eq!(session_expires(&retry).as_deref(), Some("90;refresher=uac"));
+    // The retry goes through: the session is refreshed.
+    let se = [
+        ("Session-Expires", "90;refresher=uac"),
+        ("Require", "timer"),
+    ];
+    answer(refr, retry_at, peer, &retry, 200, &se);
+    assert_eq!(refreshed(&events(refr)), Some(90));
+    retry_at - at
+}
+
+#[test]
+fn refresh_reinvite_answered_491_is_retried_after_the_glare_delay() {
+    // RFC 3261 §14.1: the owner of the Call-ID (A, who called) waits 2.1 to 4 s, the other
+    // side 0 to 2 s, in units of 10 ms, chosen at random.
+    let mut owner = Vec::new();
+    for seed in 1..=6 {
+        let d = refresh_491_retry(seed, true);
+        assert!(
+            (Duration::from_millis(2100)..=Duration::from_secs(4)).contains(&d),
+            "owner waited {d:?}"
+        );
+        assert_eq!(d.as_millis() % 10, 0, "{d:?}");
+        owner.push(d);
+        let d = refresh_491_retry(seed, false);
+        assert!(d <= Duration::from_secs(2), "non-owner waited {d:?}");
+        assert_eq!(d.as_millis() % 10, 0, "{d:?}");
+    }
+    owner.sort();
+    owner.dedup();
+    assert!(owner.len() > 1, "the delay is not random: {owner:?}");
+}
+
+#[test]
+fn in_dialog_refresh_answered_422_raises_the_interval_to_min_se_and_retries() {
+    let t0 = origin();
+    let (mut a, mut b, al, update) = update_refresh(t0);
+    let at = secs(t0, 45);
+    // RFC 4028 §7.4: retry with Session-Expires and Min-SE at the 422's Min-SE.
+    answer(&mut a, at, B, &update, 422, &[("Min-SE", "120")]);
+    let sent = out(&mut a);
+    let retry = of(&sent, Method::Update).remove(0);
+    assert_eq!(seq(&retry), 3);
+    assert_eq!(
+        session_expires(&retry).as_deref(),
+        Some("120;refresher=uac")
+    );
+    assert_eq!(
+        header(&Message::Request(retry.clone()), "Min-SE"),
+        Some("120")
+    );
+    // B's UA takes it and grants 120 s; A's next refresh is half of that later.
+    deliver(at, &mut b, A, sent);
+    assert_eq!(refreshed(&events(&mut b)), Some(120));
+    deliver(at, &mut a, B, out(&mut b));
+    assert_eq!(refreshed(&events(&mut a)), Some(120));
+    a.handle_timeout(secs(t0, 104));
+    assert!(of(&out(&mut a), Method::Update).is_empty());
+    a.handle_timeout(secs(t0, 105));
+    let second = of(&out(&mut a), Method::Update).remove(0);
+    assert_eq!(
+        session_expires(&second).as_deref(),
+        Some("120;refresher=uac")
+    );
+
+    // A peer that keeps raising: two retries (150, then 180 asked), not a third.
+    let at = secs(t0, 105);
+    answer(&mut a, at, B, &second, 422, &[("Min-SE", "150")]);
+    let r1 = of(&out(&mut a), Method::Update).remove(0);
+    assert_eq!(session_expires(&r1).as_deref(), Some("150;refresher=uac"));
+    answer(&mut a, at, B, &r1, 422, &[("Min-SE", "180")]);
+    let r2 = of(&out(&mut a), Method::Update).remove(0);
+    assert_eq!(session_expires(&r2).as_deref(), Some("180;refresher=uac"));
+    answer(&mut a, at, B, &r2, 422, &[("Min-SE", "210")]);
+    assert!(of(&out(&mut a), Method::Update).is_empty(), "third retry");
+    // Without a successful refresh the session ends when the 120 s one expires:
+    // 45 + 120 - 32 = 133 s.
+    byes_at(&mut a, al, secs(t0, 133));
+}
+
+#[test]
+fn refresh_answered_422_without_a_larger_min_se_is_not_retried() {
+    let t0 = origin();
+    let (mut a, _, al, update) = update_refresh(t0);
+    let at = secs(t0, 45);
+    answer(&mut a, at, B, &update, 422, &[("Min-SE", "90")]);
+    assert!(of(&out(&mut a), Method::Update).is_empty());
+    answer(&mut a, at, B, &update, 422, &[]);
+    assert!(of(&out(&mut a), Method::Update).is_empty());
+    // The expiry timer still runs: BYE at 90 - 30 = 60 s.
+    byes_at(&mut a, al, secs(t0, 60));
 }

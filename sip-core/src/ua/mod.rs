@@ -1171,17 +1171,9 @@ impl UserAgent {
                         self.ack_2xx(leg_id, &response);
                         self.session_refreshed(now, leg_id, &response, true);
                     } else if status == 491 {
-                        // RFC 3261 §14.1: "If the UAC is the owner of the Call-ID ... a timer
-                        // with a value T chosen randomly between 2.1 and 4 seconds in units of
-                        // 10 ms. If the UAC is not the owner ... between 0 and 2 seconds".
-                        let uac = self.legs.get(&leg_id).is_some_and(|l| l.uac);
-                        let units = if uac {
-                            self.rng.random_range(210..=400u64)
-                        } else {
-                            self.rng.random_range(0..=200u64)
-                        };
+                        let at = now + self.glare_delay(leg_id);
                         if let Some(l) = self.legs.get_mut(&leg_id) {
-                            l.glare_retry = Some((now + Duration::from_millis(units * 10), body));
+                            l.glare_retry = Some((at, body));
                         }
                     }
                 }
@@ -1655,6 +1647,20 @@ impl UserAgent {
             b.raw_header(kind.credentials_header(), &creds.to_string())
                 .ok()
         })
+    }
+
+    /// How long to wait before retrying a request of `leg_id` answered 491 (RFC 3261 §14.1):
+    /// "If the UAC is the owner of the Call-ID ... a timer with a value T chosen randomly
+    /// between 2.1 and 4 seconds in units of 10 ms. If the UAC is not the owner ... between
+    /// 0 and 2 seconds". We own the Call-ID of the legs we called from.
+    pub(super) fn glare_delay(&mut self, leg_id: LegId) -> Duration {
+        let owner = self.legs.get(&leg_id).is_some_and(|l| l.uac);
+        let units = if owner {
+            self.rng.random_range(210..=400u64)
+        } else {
+            self.rng.random_range(0..=200u64)
+        };
+        Duration::from_millis(units * 10)
     }
 
     /// RFC 4028 §7.4: a 422 to our INVITE: "the UAC MAY retry the request with a

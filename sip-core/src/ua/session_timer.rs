@@ -17,8 +17,6 @@
 
 use std::time::{Duration, Instant};
 
-use rand::Rng;
-
 use super::{Body, LegId, LegState, Purpose, UaEvent, UserAgent};
 use crate::header::{Allow, MinSe, SessionExpires, Supported};
 use crate::msg::{Method, Request, Response};
@@ -378,16 +376,32 @@ impl UserAgent {
             state.refresh_at = None;
             state.retries = 0;
             let interval = state.timer.interval;
-            self.send_refresh(now, leg_id, interval);
+            self.send_refresh(now, leg_id, interval, None);
         }
     }
 
-    fn send_refresh(&mut self, now: Instant, leg_id: LegId, interval: u32) {
+    /// Sends a refresh asking for `interval`; `peer_min_se` is the Min-SE of a 422 that
+    /// this refresh retries (RFC 4028 §7.4: the new request carries "a Min-SE header field
+    /// ... with the largest value it received in any 422").
+    fn send_refresh(
+        &mut self,
+        now: Instant,
+        leg_id: LegId,
+        interval: u32,
+        peer_min_se: Option<u32>,
+    ) {
         let Some(cfg) = self.config.session_timer else {
             return;
         };
         let Ok(via) = self.via() else { return };
-        let headers = self.session_request_headers(Some(interval), Some(Refresher::Uac));
+        let mut headers = self.session_request_headers(Some(interval), Some(Refresher::Uac));
+        if let Some(min) = peer_min_se {
+            for (name, value) in &mut headers {
+                if *name == "Min-SE" {
+                    *value = min.max(cfg.min_se).to_string();
+                }
+            }
+        }
         let Some(l) = self.legs.get_mut(&leg_id) else {
             return;
         };
@@ -461,23 +475,25 @@ impl UserAgent {
                     (Some(s), Some(min)) if min > s.timer.interval && s.retries < 2 => {
                         s.retries += 1;
                         s.timer.interval = min;
-                        self.send_refresh(now, leg_id, min);
+                        self.send_refresh(now, leg_id, min, Some(min));
                     }
                     _ => {}
                 }
             }
             (405 | 501, _) if *method == Method::Update => {
-                // The peer does not take UPDATE after all: refresh with re-INVITE now.
+                // The peer does not take UPDATE after all: refresh with re-INVITE now (or,
+                // with an INVITE of ours in progress, shortly: see send_refresh).
                 l.peer_allows_update = false;
-                if let Some(s) = l.session.as_mut() {
-                    s.refresh_at = Some(now);
+                if let Some(interval) = l.session.map(|s| s.timer.interval) {
+                    self.send_refresh(now, leg_id, interval, None);
                 }
             }
             (491, _) => {
-                // Glare with the peer's INVITE: retry after a §14.1-style random delay.
-                let units = self.rng.random_range(0..=200u64);
+                // Glare with the peer's INVITE (or UPDATE, RFC 3311 §5.2): retry after the
+                // RFC 3261 §14.1 delay, longer for the owner of the Call-ID.
+                let at = now + self.glare_delay(leg_id);
                 if let Some(s) = self.legs.get_mut(&leg_id).and_then(|l| l.session.as_mut()) {
-                    s.refresh_at = Some(now + Duration::from_millis(units * 10));
+                    s.refresh_at = Some(at);
                 }
             }
             (408 | 481, _) => {
