@@ -145,3 +145,188 @@ fn typed_all(h: &crate::Headers) {
     let _ = h.get_all::<header::Via>().count();
     let _ = h.get_all::<header::Contact>().count();
 }
+
+/// Largest message the [`ws`] harness's codecs accept.
+const WS_LIMIT: usize = 4096;
+
+/// SIP over WebSocket (RFC 7118): the bytes one connection receives, handshake then frames.
+/// The first byte picks the side (bit 0 set: we are the server and parse the client's
+/// upgrade; clear: we are a client that sent [`ClientRequest::new`] with an all-zero nonce
+/// and checks the server's `101`) and the chunk sizes (the other bits); the rest arrives in
+/// those chunks. Checked: no panic; what is buffered while waiting stays within
+/// [`MAX_HANDSHAKE`](crate::ws::MAX_HANDSHAKE), or one frame header plus the message limit;
+/// the handshake outcome, the events and the error are the same whatever the chunking;
+/// messages stay within the limit and come back the same when the peer re-encodes them; a
+/// ping's pong decodes to a pong with its payload; an accepted upgrade is answered with a
+/// `101` that a client holding the same key accepts.
+pub fn ws(data: &[u8]) {
+    use crate::ws::{MAX_HANDSHAKE, Role};
+
+    let Some((&mode, stream)) = data.split_first() else {
+        return;
+    };
+    let role = if mode & 1 == 1 {
+        Role::Server
+    } else {
+        Role::Client
+    };
+    let seed = usize::from(mode >> 1);
+    let mut chunks = Vec::new();
+    let mut rest = stream;
+    let mut i = 0usize;
+    while !rest.is_empty() {
+        i += 1;
+        let n = (1 + seed.wrapping_mul(i) % 97).min(rest.len());
+        let (head, tail) = rest.split_at(n);
+        chunks.push(head);
+        rest = tail;
+    }
+    let whole = ws_run(role, &[stream]);
+    let pieces = ws_run(role, &chunks);
+    assert_eq!(whole, pieces, "websocket decoding depends on segmentation");
+    assert!(
+        pieces.max_waiting <= MAX_HANDSHAKE.max(WS_LIMIT + 14),
+        "{} bytes buffered while waiting",
+        pieces.max_waiting
+    );
+    let peer = match role {
+        Role::Client => Role::Server,
+        Role::Server => Role::Client,
+    };
+    for event in &whole.events {
+        ws_echo(role, peer, event);
+    }
+}
+
+/// What one connection's bytes decoded to ([`ws`]).
+#[derive(Debug, Default)]
+struct WsRun {
+    /// The handshake: its length once complete, or the error.
+    handshake: Option<Result<usize, crate::ws::WsError>>,
+    events: Vec<crate::ws::WsEvent>,
+    error: Option<crate::ws::WsError>,
+    /// The most bytes left waiting after a call that asked for more (not compared).
+    max_waiting: usize,
+}
+
+impl PartialEq for WsRun {
+    fn eq(&self, other: &Self) -> bool {
+        self.handshake == other.handshake
+            && self.events == other.events
+            && self.error == other.error
+    }
+}
+
+/// The all-zero nonce of the client side of [`ws`].
+const WS_NONCE: [u8; 16] = [0; 16];
+
+fn ws_run(role: crate::ws::Role, chunks: &[&[u8]]) -> WsRun {
+    use crate::ws::{ClientRequest, Role, WsCodec, parse_client_handshake};
+
+    let request = ClientRequest::new("example.com", "/", WS_NONCE);
+    let mut codec = WsCodec::new(role, WS_LIMIT);
+    let mut run = WsRun::default();
+    let mut buf = BytesMut::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        if run.handshake.is_none() {
+            let parsed = match role {
+                Role::Server => parse_client_handshake(&buf).map(|h| {
+                    h.map(|(hs, len)| {
+                        ws_check_accept(&hs);
+                        len
+                    })
+                }),
+                Role::Client => request.parse_response(&buf),
+            };
+            match parsed {
+                Ok(None) => {
+                    run.max_waiting = run.max_waiting.max(buf.len());
+                    continue;
+                }
+                Ok(Some(len)) => {
+                    run.handshake = Some(Ok(len));
+                    let _ = buf.split_to(len);
+                }
+                Err(e) => {
+                    run.handshake = Some(Err(e));
+                    return run;
+                }
+            }
+        }
+        loop {
+            match codec.decode(&mut buf) {
+                Ok(Some(event)) => {
+                    if let crate::ws::WsEvent::Message(m) = &event {
+                        assert!(m.len() <= WS_LIMIT, "message of {} bytes", m.len());
+                    }
+                    run.events.push(event);
+                }
+                Ok(None) => {
+                    run.max_waiting = run.max_waiting.max(buf.len());
+                    break;
+                }
+                Err(e) => {
+                    assert!((1002..=1009).contains(&e.close_code()));
+                    run.error = Some(e);
+                    return run;
+                }
+            }
+        }
+    }
+    run
+}
+
+/// A server's answer to an upgrade it parsed: `101` exactly when `sip` is offered, and
+/// accepted by a client that sent the same key.
+fn ws_check_accept(hs: &crate::ws::ClientHandshake) {
+    use base64::Engine as _;
+
+    let answer = hs.accept_response();
+    assert_eq!(
+        answer.is_ok(),
+        hs.offers_sip(),
+        "accept without sip or refusal with it"
+    );
+    let Ok(answer) = answer else { return };
+    let Ok(nonce) = base64::engine::general_purpose::STANDARD.decode(&hs.key) else {
+        panic!("accepted key {:?} is not base64", hs.key);
+    };
+    let Ok(nonce) = <[u8; 16]>::try_from(nonce) else {
+        panic!("accepted key {:?} is not 16 bytes", hs.key);
+    };
+    let client = crate::ws::ClientRequest::new("example.com", "/", nonce);
+    assert_eq!(
+        client.parse_response(&answer),
+        Ok(Some(answer.len())),
+        "our own 101 is refused by the client that sent key {:?}",
+        hs.key
+    );
+}
+
+/// A decoded event sent back by the peer decodes to the same event (a ping to a pong of its
+/// payload).
+fn ws_echo(role: crate::ws::Role, peer: crate::ws::Role, event: &crate::ws::WsEvent) {
+    use crate::ws::{WsCodec, WsEvent};
+
+    let tx = WsCodec::new(peer, WS_LIMIT);
+    let mut wire = BytesMut::new();
+    let want = match event {
+        WsEvent::Message(m) => {
+            tx.encode_message(m, [1, 2, 3, 4], &mut wire);
+            event.clone()
+        }
+        WsEvent::Ping(p) => {
+            tx.encode_pong(p, [5, 6, 7, 8], &mut wire);
+            WsEvent::Pong(p.clone())
+        }
+        _ => return,
+    };
+    let mut rx = WsCodec::new(role, WS_LIMIT);
+    assert_eq!(
+        rx.decode(&mut wire),
+        Ok(Some(want)),
+        "re-encoded event differs"
+    );
+    assert!(wire.is_empty(), "bytes left after one frame");
+}
