@@ -19,9 +19,9 @@ use rand_chacha::ChaCha8Rng;
 use sip_core::auth::{
     Credentials, DigestAlgorithm, DigestSecret, DigestServer, DigestServerConfig, Verdict,
 };
-use sip_core::header::{CSeq, CallId, From, HeaderName, To};
+use sip_core::header::{CSeq, CallId, Contact, From, HeaderName, To};
 use sip_core::registration::{
-    MemoryLocationStore, RegisterOutcome, Registrar, RegistrarConfig, RegistrarService,
+    Binding, MemoryLocationStore, RegisterOutcome, Registrar, RegistrarConfig, RegistrarService,
     canonical_aor,
 };
 use sip_core::tokio::{Driver, DriverConfig, SansIo, TlsConfig, tls};
@@ -208,7 +208,7 @@ struct B2buaCall {
     answer: Option<f64>,
     b: Vec<Outgoing>,
     winner: Option<usize>,
-    pending_members: Vec<(String, SocketAddr)>,
+    pending_members: Vec<(String, Target)>,
     ring_deadline: Option<Instant>,
     relay: Option<RelayHandle>,
     codec: Option<String>,
@@ -281,7 +281,16 @@ struct Pbx {
     ivr_tx: mpsc::Sender<IvrDone>,
     prompt: Option<Pcm>,
     trunk_regs: TrunkRegistrations,
+    /// The connection each REGISTER arrived on, by (Call-ID, CSeq), for REGISTERs over a
+    /// stream (TCP, TLS, WebSocket); taken when the registrar answers.
+    register_from: HashMap<(String, u32), Target>,
+    /// Contacts registered over a stream: the connection to send their calls on (RFC 5626
+    /// style flow reuse; the Contact's own address may not listen), with the AOR.
+    flows: HashMap<String, (String, Target)>,
 }
+
+/// Bound of [`Pbx::register_from`] and [`Pbx::flows`] (flood protection).
+const MAX_FLOWS: usize = 10_000;
 
 impl Pbx {
     fn new(
@@ -362,6 +371,8 @@ impl Pbx {
             ivr_tx,
             prompt,
             trunk_regs: TrunkRegistrations::default(),
+            register_from: HashMap::new(),
+            flows: HashMap::new(),
             config,
         })
     }
@@ -427,6 +438,17 @@ impl Pbx {
             self.summary.dropped += 1;
             return;
         }
+        if *req.method() == Method::Register
+            && target.transport != Transport::Udp
+            && let (Some(Ok(call_id)), Some(Ok(cseq))) =
+                (req.header::<CallId>(), req.header::<CSeq>())
+        {
+            if self.register_from.len() >= MAX_FLOWS {
+                self.register_from.clear();
+            }
+            self.register_from
+                .insert((call_id.as_str().to_owned(), cseq.seq()), target);
+        }
         self.ua.handle_message(now, target, msg);
     }
 
@@ -471,8 +493,15 @@ impl Pbx {
         let tag = format!("{:08x}", self.rng.random::<u32>());
         let had_creds = request.headers().contains(HeaderName::Authorization);
         let (resp, outcome) = self.registrar.handle(now, request, &tag);
+        let flow = match (request.header::<CallId>(), request.header::<CSeq>()) {
+            (Some(Ok(c)), Some(Ok(s))) => {
+                self.register_from.remove(&(c.as_str().to_owned(), s.seq()))
+            }
+            _ => None,
+        };
         match &outcome {
             RegisterOutcome::Registered { aor, bindings } => {
+                self.remember_flows(now, request, aor, bindings, flow);
                 if let Some(user) = aor.strip_prefix("sip:").and_then(|r| r.split('@').next()) {
                     self.ext_aor.insert(user.to_owned(), aor.clone());
                 }
@@ -713,7 +742,7 @@ impl Pbx {
             self.start_ivr(now, id);
             return;
         }
-        let targets: Vec<(String, SocketAddr)> = match &route {
+        let targets: Vec<(String, Target)> = match &route {
             Some(Route::Extension(ext)) => self
                 .contacts(now, ext)
                 .into_iter()
@@ -726,7 +755,7 @@ impl Pbx {
                     .and_then(|r| duration(&r.ring_timeout, "ring_timeout").ok())
                     .unwrap_or(Duration::from_secs(20));
                 call.ring_deadline = Some(now + ring);
-                let all: Vec<(String, SocketAddr)> = members
+                let all: Vec<(String, Target)> = members
                     .iter()
                     .flat_map(|m| {
                         self.contacts(now, m)
@@ -746,7 +775,7 @@ impl Pbx {
                 .trunks
                 .iter()
                 .find(|t| &t.name == trunk)
-                .map(|t| (number.clone(), t.address))
+                .map(|t| (number.clone(), udp(t.address)))
                 .into_iter()
                 .collect(),
             Some(Route::Ivr(_)) | None => Vec::new(),
@@ -769,7 +798,9 @@ impl Pbx {
         }
     }
 
-    fn contacts(&self, now: Instant, ext: &str) -> Vec<SocketAddr> {
+    /// Where to send the calls of `ext`: per live binding, the connection its REGISTER came
+    /// on when that was a stream, else the Contact's address over the transport it names.
+    fn contacts(&self, now: Instant, ext: &str) -> Vec<Target> {
         let aor = self
             .ext_aor
             .get(ext)
@@ -779,8 +810,46 @@ impl Pbx {
             .registrar()
             .lookup(now, &aor)
             .iter()
-            .filter_map(|b| contact_addr(&b.contact))
+            .filter_map(|b| match self.flows.get(&b.contact) {
+                Some((_, flow)) => Some(*flow),
+                None => contact_target(&b.contact),
+            })
             .collect()
+    }
+
+    /// After a successful REGISTER: the request's Contacts that are bound remember `flow`
+    /// (the stream it came on; `None` for UDP forgets it), the others are forgotten.
+    fn remember_flows(
+        &mut self,
+        now: Instant,
+        request: &Request,
+        aor: &str,
+        bindings: &[Binding],
+        flow: Option<Target>,
+    ) {
+        for c in request.header_all::<Contact>().filter_map(Result::ok) {
+            let Some(uri) = c.uri().map(ToString::to_string) else {
+                continue;
+            };
+            match flow {
+                Some(f) if bindings.iter().any(|b| b.contact == uri) => {
+                    self.flows.insert(uri, (aor.to_owned(), f));
+                }
+                _ => {
+                    self.flows.remove(&uri);
+                }
+            }
+        }
+        if self.flows.len() > MAX_FLOWS {
+            // Forget the flows of bindings that expired.
+            let registrar = self.registrar.registrar();
+            self.flows.retain(|contact, (aor, _)| {
+                registrar
+                    .lookup(now, aor)
+                    .iter()
+                    .any(|b| &b.contact == contact)
+            });
+        }
     }
 
     /// Answers an IVR call with the PBX's own media, plays the prompt (looped) and waits for a
@@ -850,7 +919,7 @@ impl Pbx {
         call.ivr_media = Some((done.media, done.sock));
         let a = call.a_leg;
         let from = call.from.clone();
-        let targets: Vec<(String, SocketAddr)> = match target
+        let targets: Vec<(String, Target)> = match target
             .as_deref()
             .and_then(|n| self.config.route(n, &self.rules))
         {
@@ -930,7 +999,12 @@ impl Pbx {
         self.log(line);
     }
 
-    fn fork(&mut self, now: Instant, id: u64, member: &str, addr: SocketAddr) {
+    fn fork(&mut self, now: Instant, id: u64, member: &str, target: Target) {
+        let addr = target.addr;
+        self.log(format!(
+            "calling {member} at {}:{addr}",
+            target.transport.as_via_str().to_ascii_lowercase()
+        ));
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
@@ -974,20 +1048,10 @@ impl Pbx {
         let Ok(from) = format!("sip:{from_user}@{}", self.local.ip()).parse::<Uri>() else {
             return;
         };
-        let Ok(to) = format!("sip:{member}@{}", addr).parse::<Uri>() else {
+        let Ok(to) = format!("{}:{member}@{addr}", scheme(target)).parse::<Uri>() else {
             return;
         };
-        match self.ua.invite(
-            now,
-            from,
-            to.clone(),
-            to,
-            Target {
-                transport: Transport::Udp,
-                addr,
-            },
-            body,
-        ) {
+        match self.ua.invite(now, from, to.clone(), to, target, body) {
             Ok(leg) => {
                 call.b.push(Outgoing {
                     leg,
@@ -1325,17 +1389,17 @@ impl Pbx {
             .map(|s| s.send_codec.name.to_string());
         let dest = match self.config.route(&number, &self.rules) {
             Some(Route::Extension(ext)) => {
-                self.contacts(now, &ext).first().map(|a| (ext.clone(), *a))
+                self.contacts(now, &ext).first().map(|t| (ext.clone(), *t))
             }
             Some(Route::Trunk { trunk, number }) => self
                 .config
                 .trunks
                 .iter()
                 .find(|t| t.name == trunk)
-                .map(|t| (number, t.address)),
+                .map(|t| (number, udp(t.address))),
             _ => None,
         };
-        let (Some(codec), Some((member, addr))) = (codec, dest) else {
+        let (Some(codec), Some((member, target))) = (codec, dest) else {
             let _ = self.ua.respond(now, key, 404, None);
             return;
         };
@@ -1356,15 +1420,11 @@ impl Pbx {
         let offer = oa.create_offer(&mut self.rng).ok();
         let uris = (
             format!("sip:{from_user}@{}", self.local.ip()).parse::<Uri>(),
-            format!("sip:{member}@{addr}").parse::<Uri>(),
+            format!("{}:{member}@{}", scheme(target), target.addr).parse::<Uri>(),
         );
         let (Some(offer), (Ok(from), Ok(to))) = (offer, uris) else {
             let _ = self.ua.notify_refer(now, leg, 500);
             return;
-        };
-        let target = Target {
-            transport: Transport::Udp,
-            addr,
         };
         match self.ua.invite(
             now,
@@ -1628,18 +1688,57 @@ fn bind_media(
     None
 }
 
-/// `sip:user@1.2.3.4:5060;transport=udp` -> 1.2.3.4:5060.
-fn contact_addr(contact: &str) -> Option<SocketAddr> {
-    let rest = contact.split_once(':')?.1;
-    let host_port = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
-    let host_port = host_port.split([';', '?', '>']).next()?;
-    if let Ok(a) = host_port.parse::<SocketAddr>() {
-        return Some(a);
+/// A target over UDP (trunks).
+fn udp(addr: SocketAddr) -> Target {
+    Target {
+        transport: Transport::Udp,
+        addr,
     }
-    host_port
-        .parse::<IpAddr>()
-        .ok()
-        .map(|ip| SocketAddr::new(ip, 5060))
+}
+
+/// The URI scheme for a request sent over `target`'s transport (RFC 3261 §26.2: `sips` over
+/// TLS).
+fn scheme(target: Target) -> &'static str {
+    match target.transport {
+        Transport::Tls | Transport::Wss => "sips",
+        _ => "sip",
+    }
+}
+
+/// Where a Contact URI asks to be reached (RFC 3261 §19.1.2, §26.2): `sips:` over TLS (or
+/// secure WebSocket with `transport=ws`), else the `transport` parameter (`udp` when
+/// absent); the port defaults to 5061 for TLS, 5060 otherwise.
+fn contact_target(contact: &str) -> Option<Target> {
+    let (scheme, rest) = contact.split_once(':')?;
+    let secure = scheme.trim_start_matches('<').eq_ignore_ascii_case("sips");
+    let rest = rest.split(['?', '>']).next()?;
+    let mut parts = rest.split(';');
+    let user_host = parts.next()?;
+    let param = parts
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("transport"))
+        .map(|(_, v)| v.trim().to_ascii_lowercase());
+    let transport = match (param.as_deref(), secure) {
+        (Some("ws" | "wss"), true) | (Some("wss"), false) => Transport::Wss,
+        (Some("ws"), false) => Transport::Ws,
+        (Some("tls"), _) | (_, true) => Transport::Tls,
+        (Some("tcp"), false) => Transport::Tcp,
+        (None | Some("udp"), false) => Transport::Udp,
+        (Some(_), false) => return None,
+    };
+    let host_port = user_host.rsplit_once('@').map_or(user_host, |(_, h)| h);
+    let addr = match host_port.parse::<SocketAddr>() {
+        Ok(a) => a,
+        Err(_) => {
+            let port = if transport == Transport::Tls {
+                5061
+            } else {
+                5060
+            };
+            SocketAddr::new(host_port.parse::<IpAddr>().ok()?, port)
+        }
+    };
+    Some(Target { transport, addr })
 }
 
 /// The audio codec names of an SDP offer that telox implements, in the offer's order.
@@ -1724,6 +1823,7 @@ mod tests {
 
     #[test]
     fn contact_addresses() {
+        let contact_addr = |c: &str| contact_target(c).map(|t| t.addr);
         assert_eq!(
             contact_addr("sip:1000@127.0.0.1:5070"),
             Some("127.0.0.1:5070".parse().unwrap())
@@ -1738,5 +1838,36 @@ mod tests {
         );
         assert_eq!(contact_addr("sip:example.com"), None);
         assert_eq!(contact_addr("garbage"), None);
+    }
+
+    #[test]
+    fn contact_transports() {
+        let t = |s: &str| contact_target(s).map(|t| (t.transport, t.addr.to_string()));
+        let tcp = Transport::Tcp;
+        assert_eq!(
+            t("sip:1000@127.0.0.1:5070;transport=tcp"),
+            Some((tcp, "127.0.0.1:5070".into()))
+        );
+        assert_eq!(
+            t("sip:1000@127.0.0.1;transport=TCP;ob"),
+            Some((tcp, "127.0.0.1:5060".into()))
+        );
+        assert_eq!(
+            t("sips:1000@127.0.0.1"),
+            Some((Transport::Tls, "127.0.0.1:5061".into()))
+        );
+        assert_eq!(
+            t("sip:1000@127.0.0.1:5080;transport=tls"),
+            Some((Transport::Tls, "127.0.0.1:5080".into()))
+        );
+        assert_eq!(
+            t("sip:1000@127.0.0.1:5070"),
+            Some((Transport::Udp, "127.0.0.1:5070".into()))
+        );
+        assert_eq!(
+            t("sip:1000@127.0.0.1:8080;transport=ws"),
+            Some((Transport::Ws, "127.0.0.1:8080".into()))
+        );
+        assert_eq!(t("sip:1000@127.0.0.1:5070;transport=sctp"), None);
     }
 }

@@ -1,6 +1,8 @@
 //! Registration to SIP trunks, shared by the PBX and the gateway: one sip-core registration
 //! client per trunk (digest challenges, refresh before expiry and the retry after a failure
-//! are sip-core's, see [`UserAgent::register`]), progress as log lines, and an orderly
+//! are sip-core's, see [`UserAgent::register`]; failures are retried with the exponential
+//! back-off of RFC 5626 §4.5, [`RegisterRetry::rfc5626`]: 30-60 s after the first, doubling
+//! to 15-30 min, back to the base after a success), progress as log lines, and an orderly
 //! unregister when the program stops.
 
 use std::net::SocketAddr;
@@ -8,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sip_core::Uri;
+use sip_core::registration::RegisterRetry;
 use sip_core::transaction::{Target, Transport};
 use sip_core::ua::{RegistrationId, UaEvent, UserAgent};
 use tokio::net::UdpSocket;
@@ -90,6 +93,8 @@ impl TrunkRegistrations {
                     spec.expires,
                 ) {
                     Ok(id) => {
+                        // The id was just returned, so this cannot fail.
+                        let _ = ua.set_register_retry(id, RegisterRetry::rfc5626());
                         lines.push(format!(
                             "trunk {}: registering {} at {}",
                             spec.name, spec.aor, spec.target
