@@ -149,6 +149,20 @@ async fn registered(p: &mut Phone) {
     .unwrap();
 }
 
+/// Stops the PBX; it wrote one call record.
+async fn assert_one_record(
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<pbx::PbxSummary, pbx::PbxError>>,
+) {
+    stop.send(true).unwrap();
+    let summary = tokio::time::timeout(WAIT, task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(summary.records.len(), 1);
+}
+
 fn drain(log: &mut mpsc::Receiver<String>) -> Vec<String> {
     let mut lines = Vec::new();
     while let Ok(l) = log.try_recv() {
@@ -182,13 +196,7 @@ async fn invite_reaches_a_tcp_registered_ua_on_its_own_connection() {
     );
     callee.abort();
     a.quit().await;
-    stop.send(true).unwrap();
-    let summary = tokio::time::timeout(WAIT, task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert_eq!(summary.records.len(), 1);
+    assert_one_record(stop, task).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -214,11 +222,5 @@ async fn phone_registered_over_tcp_is_called_through_the_pbx() {
     Phone::talk_and_hang_up(&mut a, &mut b).await;
     a.quit().await;
     b.quit().await;
-    stop.send(true).unwrap();
-    let summary = tokio::time::timeout(WAIT, task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert_eq!(summary.records.len(), 1);
+    assert_one_record(stop, task).await;
 }
