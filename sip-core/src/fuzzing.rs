@@ -151,9 +151,10 @@ const WS_LIMIT: usize = 4096;
 
 /// SIP over WebSocket (RFC 7118): the bytes one connection receives, handshake then frames.
 /// The first byte picks the side (bit 0 set: we are the server and parse the client's
-/// upgrade; clear: we are a client that sent [`ClientRequest::new`] with an all-zero nonce
-/// and checks the server's `101`) and the chunk sizes (the other bits); the rest arrives in
-/// those chunks. Checked: no panic; what is buffered while waiting stays within
+/// upgrade; clear: we are a client that sent
+/// [`ClientRequest::new`](crate::ws::ClientRequest::new) with an all-zero nonce and checks
+/// the server's `101`) and the chunk sizes (the other bits); the rest arrives in those
+/// chunks. Checked: no panic; what is buffered while waiting stays within
 /// [`MAX_HANDSHAKE`](crate::ws::MAX_HANDSHAKE), or one frame header plus the message limit;
 /// the handshake outcome, the events and the error are the same whatever the chunking;
 /// messages stay within the limit and come back the same when the peer re-encodes them; a
