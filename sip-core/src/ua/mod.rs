@@ -187,7 +187,11 @@ pub enum UaEvent {
         /// Seconds granted by the registrar.
         expires: u32,
     },
-    /// A REGISTER failed (final status, 408 on timeout); it is retried in 30 s.
+    /// A REGISTER failed (final status, 408 on timeout); it is retried after the
+    /// registration's [`RegisterRetry`](crate::registration::RegisterRetry) delay (fixed
+    /// 30 s by default, see [`UserAgent::set_register_retry`]; the failure count is
+    /// [`UserAgent::register_failures`]). A failed unregistration is not retried: it ends
+    /// with [`UaEvent::Unregistered`].
     RegistrationFailed {
         /// The registration.
         id: RegistrationId,
@@ -504,10 +508,21 @@ impl UserAgent {
     /// # Errors
     /// [`UaError::BadUri`] when the configured user cannot form a URI.
     pub fn contact_uri(&self) -> Result<Uri, UaError> {
+        self.contact_uri_for(self.config.transport)
+    }
+
+    /// [`UserAgent::contact_uri`] for a message sent over `transport` rather than the
+    /// configured one (RFC 3261 §8.1.1.8: the Contact must be reachable over the transport
+    /// the request goes out on). The UA uses it for every request, ACK and 2xx it sends over
+    /// a [`Target`] whose transport differs from [`UaConfig::transport`].
+    ///
+    /// # Errors
+    /// [`UaError::BadUri`] when the configured user cannot form a URI.
+    pub fn contact_uri_for(&self, transport: Transport) -> Result<Uri, UaError> {
         let host = host_of(self.config.local_addr);
         let port = self.config.local_addr.port();
         let user = &self.config.user;
-        let s = match self.config.transport {
+        let s = match transport {
             Transport::Udp => format!("sip:{user}@{host}:{port}"),
             Transport::Tcp => format!("sip:{user}@{host}:{port};transport=tcp"),
             Transport::Tls => format!("sips:{user}@{host}:{port}"),
@@ -533,13 +548,13 @@ impl UserAgent {
         let local_tag = self.token(8);
         let call_id = format!("{}@{}", self.token(16), host_of(self.config.local_addr));
         let mut b = Request::builder(Method::Invite, request_uri)
-            .header(self.via()?)
+            .header(self.via_for(target.transport)?)
             .header(MaxForwards(70))
             .header(From::new(from).with_tag(&local_tag))
             .header(To::new(to))
             .header(CallId::new(&call_id).map_err(|_| UaError::BadUri)?)
             .header(CSeq::new(1, Method::Invite))
-            .header(Contact::new(self.contact_uri()?))
+            .header(Contact::new(self.contact_uri_for(target.transport)?))
             .header(allow());
         let cfg = self.config.session_timer;
         let supported = if cfg.is_some() {
@@ -658,7 +673,7 @@ impl UserAgent {
     /// # Errors
     /// [`UaError::NoSuchLeg`], [`UaError::InvalidState`] without a confirmed dialog.
     pub fn bye(&mut self, now: Instant, leg: LegId) -> Result<(), UaError> {
-        let via = self.via()?;
+        let via = self.leg_via(leg)?;
         let l = self.legs.get_mut(&leg).ok_or(UaError::NoSuchLeg)?;
         let Some(d) = l
             .dialog
@@ -693,7 +708,7 @@ impl UserAgent {
         body: Option<Body>,
         extra: &[(&str, &str)],
     ) -> Result<TransactionKey, UaError> {
-        let via = self.via()?;
+        let via = self.leg_via(leg)?;
         let session = if matches!(method, Method::Invite | Method::Update)
             && !has_header(extra, "session-expires", "x")
         {
@@ -799,7 +814,10 @@ impl UserAgent {
             Some(l) => l.local_tag.clone(),
             None => self.token(8),
         };
-        let contact = self.contact_uri()?;
+        let contact = self.contact_uri_for(match leg {
+            Some(l) => self.leg_transport(l),
+            None => self.config.transport,
+        })?;
         let Some(request) = self.pending_requests.get(key) else {
             return Err(UaError::InvalidState);
         };
@@ -883,10 +901,21 @@ impl UserAgent {
     /// [`UaError::BadUri`] if the local address cannot form a sent-by (not expected for a
     /// socket address).
     pub fn via(&mut self) -> Result<Via, UaError> {
+        self.via_for(self.config.transport)
+    }
+
+    /// [`UserAgent::via`] for a request sent over `transport` (RFC 3261 §18.1.1: the Via
+    /// names the transport the request is actually sent over), for instance a request the
+    /// caller builds for [`UserAgent::send_request`] to a [`Target`] over another transport
+    /// than [`UaConfig::transport`].
+    ///
+    /// # Errors
+    /// As [`UserAgent::via`].
+    pub fn via_for(&mut self, transport: Transport) -> Result<Via, UaError> {
         let branch = format!("z9hG4bK{}", self.token(16));
         let text = format!(
             "SIP/2.0/{} {}:{};branch={branch};rport",
-            self.config.transport.as_via_str(),
+            transport.as_via_str(),
             host_of(self.config.local_addr),
             self.config.local_addr.port()
         );
@@ -1451,7 +1480,7 @@ impl UserAgent {
         reliable: bool,
         extra: &[(&str, &str)],
     ) -> Result<(), UaError> {
-        let contact = self.contact_uri()?;
+        let contact = self.contact_uri_for(self.leg_transport(leg_id))?;
         let t1 = self.config.transactions.timers.t1;
         let leg = self.legs.get_mut(&leg_id).ok_or(UaError::NoSuchLeg)?;
         if leg.uac || leg.state != LegState::Proceeding {
@@ -1542,7 +1571,9 @@ impl UserAgent {
     }
 
     fn ack_2xx(&mut self, leg_id: LegId, response: &Response) {
-        let Ok(via) = self.via() else { return };
+        let Ok(via) = self.leg_via(leg_id) else {
+            return;
+        };
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return;
         };
@@ -1561,7 +1592,7 @@ impl UserAgent {
     }
 
     fn fork_ack_and_bye(&mut self, now: Instant, leg_id: LegId, response: &Response) {
-        let (Ok(via_ack), Ok(via_bye)) = (self.via(), self.via()) else {
+        let (Ok(via_ack), Ok(via_bye)) = (self.leg_via(leg_id), self.leg_via(leg_id)) else {
             return;
         };
         let Some(leg) = self.legs.get_mut(&leg_id) else {
@@ -1610,7 +1641,9 @@ impl UserAgent {
     }
 
     fn retry_with_auth(&mut self, now: Instant, leg_id: LegId, response: &Response) -> bool {
-        let Ok(via) = self.via() else { return false };
+        let Ok(via) = self.leg_via(leg_id) else {
+            return false;
+        };
         let Some(digest) = self.digest.as_mut() else {
             return false;
         };
@@ -1653,6 +1686,19 @@ impl UserAgent {
     /// "If the UAC is the owner of the Call-ID ... a timer with a value T chosen randomly
     /// between 2.1 and 4 seconds in units of 10 ms. If the UAC is not the owner ... between
     /// 0 and 2 seconds". We own the Call-ID of the legs we called from.
+    /// The transport a leg's messages go over (its peer's), else the configured one.
+    fn leg_transport(&self, leg: LegId) -> Transport {
+        self.legs
+            .get(&leg)
+            .map_or(self.config.transport, |l| l.peer.transport)
+    }
+
+    /// A Via for a request on `leg`, naming the transport it goes over (RFC 3261 §18.1.1).
+    pub(super) fn leg_via(&mut self, leg: LegId) -> Result<Via, UaError> {
+        let transport = self.leg_transport(leg);
+        self.via_for(transport)
+    }
+
     pub(super) fn glare_delay(&mut self, leg_id: LegId) -> Duration {
         let owner = self.legs.get(&leg_id).is_some_and(|l| l.uac);
         let units = if owner {
@@ -1673,7 +1719,9 @@ impl UserAgent {
             return false;
         };
         let min = min.seconds();
-        let Ok(via) = self.via() else { return false };
+        let Ok(via) = self.leg_via(leg_id) else {
+            return false;
+        };
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return false;
         };

@@ -113,7 +113,9 @@ impl UserAgent {
         if !reliable {
             return true;
         }
-        let Ok(via) = self.via() else { return true };
+        let Ok(via) = self.leg_via(leg_id) else {
+            return true;
+        };
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return true;
         };

@@ -8,7 +8,7 @@ use crate::auth::{Challenge, ChallengeKind};
 use crate::header::{CSeq, CallId, Contact, Expires, From, HeaderName, MaxForwards, To};
 use crate::msg::{Method, Request, Response};
 use crate::registration::RegisterRetry;
-use crate::transaction::Target;
+use crate::transaction::{Target, Transport};
 use crate::uri::Uri;
 
 /// Identifies one registration of a [`UserAgent`].
@@ -119,13 +119,21 @@ impl UserAgent {
         self.send_register(now, id)
     }
 
+    /// The transport a registration's REGISTERs go over (its registrar target's).
+    fn registration_transport(&self, id: RegistrationId) -> Transport {
+        self.registrations
+            .get(&id)
+            .map_or(self.config.transport, |r| r.target.transport)
+    }
+
     pub(super) fn send_register(
         &mut self,
         now: Instant,
         id: RegistrationId,
     ) -> Result<(), UaError> {
-        let via = self.via()?;
-        let contact = self.contact_uri()?;
+        let transport = self.registration_transport(id);
+        let via = self.via_for(transport)?;
+        let contact = self.contact_uri_for(transport)?;
         let auth = match self
             .registrations
             .get(&id)
@@ -188,7 +196,7 @@ impl UserAgent {
         if status < 200 {
             return;
         }
-        let contact = self.contact_uri().ok();
+        let contact = self.contact_uri_for(self.registration_transport(id)).ok();
         let Some(reg) = self.registrations.get_mut(&id) else {
             return;
         };

@@ -393,7 +393,9 @@ impl UserAgent {
         let Some(cfg) = self.config.session_timer else {
             return;
         };
-        let Ok(via) = self.via() else { return };
+        let Ok(via) = self.leg_via(leg_id) else {
+            return;
+        };
         let mut headers = self.session_request_headers(Some(interval), Some(Refresher::Uac));
         if let Some(min) = peer_min_se {
             for (name, value) in &mut headers {
