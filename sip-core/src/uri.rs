@@ -424,6 +424,11 @@ fn check_uri_params(s: &[u8], start: usize, end: usize) -> Result<(), UriError> 
     Ok(())
 }
 
+/// Host name characters (alphanum, `-`, `.`, `_`), one table lookup.
+pub(crate) fn is_host_char(c: u8) -> bool {
+    CLASS[usize::from(c)] & HOST != 0
+}
+
 /// Checks every byte is in one of the `mask` classes or is a valid `%HH` escape.
 fn check_chars(s: &[u8], base: usize, mask: u8) -> Result<(), UriError> {
     let mut i = 0;

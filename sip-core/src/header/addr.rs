@@ -65,6 +65,7 @@ impl NameAddr {
     ///
     /// # Errors
     /// [`HeaderError`] with the offset in the value.
+    #[inline]
     pub fn parse(value: &Bytes) -> Result<Self, HeaderError> {
         Self::parse_with(value, |_, _| Ok(()))
     }
@@ -114,7 +115,7 @@ impl NameAddr {
             let uri_bytes = inner.get(..gt).unwrap_or_default();
             let uri = Uri::parse(value.slice_ref(uri_bytes)).map_err(HeaderError::Uri)?;
             let after = inner.get(gt + 1..).unwrap_or_default();
-            let params = Params::parse_checked(value, after, value, check)?;
+            let params = Params::parse_checked_utf8(value, after, value, check)?;
             return Ok(Self {
                 display,
                 uri,
@@ -130,7 +131,7 @@ impl NameAddr {
         let parts = UriParts::parse(uri_bytes, true).map_err(HeaderError::Uri)?;
         let uri = Uri::from_parts(value.slice_ref(uri_bytes), parts);
         let params =
-            Params::parse_checked(value, rest.get(end..).unwrap_or_default(), value, check)?;
+            Params::parse_checked_utf8(value, rest.get(end..).unwrap_or_default(), value, check)?;
         Ok(Self {
             display,
             uri,
@@ -262,6 +263,7 @@ macro_rules! addr_header {
         impl Header for $ty {
             const NAME: HeaderName = HeaderName::$name;
             const MULTI: bool = $multi;
+            #[inline]
             fn parse(value: &Bytes) -> Result<Self, HeaderError> {
                 NameAddr::parse(value).map(Self)
             }

@@ -42,9 +42,20 @@ impl Params {
         buf: &Bytes,
         s: &[u8],
         base: &[u8],
-        mut check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), HeaderError>,
+        check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), HeaderError>,
     ) -> Result<Self, HeaderError> {
         utf8(s, base)?;
+        Self::parse_checked_utf8(buf, s, base, check)
+    }
+
+    /// [`Params::parse_checked`] for text the caller already checked to be UTF-8 (a
+    /// name-addr validates its whole value once; scanning the parameters again is waste).
+    pub(crate) fn parse_checked_utf8(
+        buf: &Bytes,
+        s: &[u8],
+        base: &[u8],
+        mut check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), HeaderError>,
+    ) -> Result<Self, HeaderError> {
         let mut rest = ltrim(s);
         if rest.is_empty() {
             return Ok(Self::default());
@@ -132,14 +143,23 @@ impl Params {
     /// with the value as written.
     pub fn get(&self, name: &str) -> Option<Option<&str>> {
         // On bytes, converting only the value found: lookups (branch, tag) are on the hot path.
+        // Each element is matched by its prefix; the rest of a non-matching element (e.g. a
+        // long branch value) is not scanned for `=`.
+        let name = name.as_bytes();
+        if name.is_empty() || name.contains(&b'=') {
+            return None;
+        }
         split_semis(&self.raw).find_map(|p| {
-            let (n, v) = match p.iter().position(|&c| c == b'=') {
-                Some(eq) => (p.get(..eq).unwrap_or_default(), p.get(eq + 1..)),
-                None => (p, None),
-            };
-            scan::trim_lws(n)
-                .eq_ignore_ascii_case(name.as_bytes())
-                .then(|| v.map(|v| scan::as_str(scan::trim_lws(v))))
+            let p = ltrim(p);
+            let (head, rest) = p.split_at_checked(name.len())?;
+            if !head.eq_ignore_ascii_case(name) {
+                return None;
+            }
+            match ltrim(rest) {
+                [] => Some(None),
+                [b'=', v @ ..] => Some(Some(scan::as_str(scan::trim_lws(v)))),
+                _ => None,
+            }
         })
     }
 
@@ -243,6 +263,11 @@ fn is_value_char(c: u8) -> bool {
 /// Header text must be UTF-8 (RFC 3261 `TEXT-UTF8`, `UTF8-NONASCII` in quoted strings): typed
 /// values hand out `&str`, so a value that is not is rejected at the first bad byte.
 pub(crate) fn utf8(s: &[u8], base: &[u8]) -> Result<(), HeaderError> {
+    // Header values are nearly always ASCII: the inlined word-at-a-time check is much
+    // cheaper than a call into the UTF-8 validator for these short slices.
+    if s.is_ascii() {
+        return Ok(());
+    }
     std::str::from_utf8(s)
         .map(drop)
         .map_err(|e| HeaderError::Unexpected {
@@ -284,6 +309,19 @@ fn split_semis(s: &[u8]) -> impl Iterator<Item = &[u8]> + '_ {
         let rest = s.get(pos..)?;
         if rest.is_empty() && pos > 0 {
             return None;
+        }
+        // Fast path: the element has no quote before its `;` (the common case: tag,
+        // branch), so no quote state is needed.
+        match rest.iter().position(|&c| c == b';' || c == b'"') {
+            Some(end) if rest.get(end) == Some(&b';') => {
+                pos += end + 1;
+                return rest.get(..end);
+            }
+            None => {
+                pos = s.len() + 1;
+                return Some(rest);
+            }
+            Some(_) => {}
         }
         let mut in_quote = false;
         let mut escaped = false;
@@ -328,6 +366,10 @@ mod tests {
         assert_eq!(p.get("lr"), Some(None));
         assert_eq!(p.get("x"), Some(Some("\"a;b\"")));
         assert_eq!(p.get("y"), None);
+        assert_eq!(p.get("ta"), None);
+        assert_eq!(p.get("tag="), None);
+        assert_eq!(p.get(""), None);
+        assert_eq!(p.get("tag    = 1918181833n"), None);
         assert_eq!(p.to_string(), ";tag=1918181833n;lr;x=\"a;b\"");
     }
 

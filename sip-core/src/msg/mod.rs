@@ -513,6 +513,7 @@ impl Headers {
     }
 
     /// The first value of `H`, typed; `None` when absent.
+    #[inline]
     pub fn get<H: Header>(&self) -> Option<Result<H, header::HeaderError>> {
         let kind = H::NAME.kind();
         let entry = self.index.as_slice().iter().find(|e| e.kind == kind)?;

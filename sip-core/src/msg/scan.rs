@@ -110,7 +110,8 @@ pub(crate) fn as_str(b: &[u8]) -> &str {
     std::str::from_utf8(b).unwrap_or_default()
 }
 
-const fn token_table() -> [bool; 256] {
+/// The `token` character table (also the base of other character classes).
+pub(crate) const fn token_table() -> [bool; 256] {
     let mut t = [false; 256];
     let mut i = 0;
     while i < 256 {
