@@ -127,6 +127,8 @@ pub async fn run(
     let (ivr_tx, mut ivr_rx) = mpsc::channel::<IvrDone>(64);
     let mut pbx = Pbx::new(config, local, seed, log, ivr_tx)?;
     if let Some(tls) = driver.tls_local_addr() {
+        // Vias and Contacts of messages over TLS name the TLS listener (RFC 3261 §18.1.1).
+        pbx.ua.set_listen_addr(Transport::Tls, tls);
         pbx.log(format!("listening on tls:{tls}"));
     }
     pbx.register_trunks()?;

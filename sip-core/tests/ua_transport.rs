@@ -219,3 +219,22 @@ fn register_over_websocket_and_tcp_names_that_transport() {
         assert_eq!(via_contact(&reg)[0].1, contact);
     }
 }
+
+#[test]
+fn a_transport_listening_on_its_own_port_is_named_with_that_port() {
+    let now = origin();
+    let mut a = ua(A, "alice", 5);
+    a.set_listen_addr(Transport::Tls, "127.0.0.1:5071".parse().unwrap());
+    invite_over(&mut a, now, over(Transport::Tls, B), "sips");
+    let tls = out(&mut a);
+    assert_via(&tls, "SIP/2.0/TLS 127.0.0.1:5071;");
+    assert_eq!(via_contact(&tls)[0].1, "<sips:alice@127.0.0.1:5071>");
+    // Other transports keep the configured address.
+    invite_over(&mut a, now, over(Transport::Tcp, B), "sip");
+    let tcp = out(&mut a);
+    assert_via(&tcp, "SIP/2.0/TCP 127.0.0.1:5061;");
+    assert_eq!(
+        via_contact(&tcp)[0].1,
+        "<sip:alice@127.0.0.1:5061;transport=tcp>"
+    );
+}

@@ -76,6 +76,10 @@ pub struct UaConfig {
     /// Session timers (RFC 4028) run by the UA; `None` (the default) uses none. See
     /// [`session_timer`].
     pub session_timer: Option<session_timer::SessionTimerConfig>,
+    /// Where we listen for a transport that is not at `local_addr` (for instance a TLS
+    /// listener on its own port): the Via sent-by and the Contact of messages sent over that
+    /// transport name this address (empty by default: `local_addr` for every transport).
+    pub listen_addrs: Vec<(Transport, SocketAddr)>,
 }
 
 impl UaConfig {
@@ -91,7 +95,17 @@ impl UaConfig {
             answer_options: true,
             user_agent: Some(String::from("telox")),
             session_timer: None,
+            listen_addrs: Vec::new(),
         }
+    }
+
+    /// The address written in Via sent-by and Contact for messages over `transport`: its
+    /// entry in [`UaConfig::listen_addrs`], else `local_addr`.
+    pub fn addr_for(&self, transport: Transport) -> SocketAddr {
+        self.listen_addrs
+            .iter()
+            .find(|(t, _)| *t == transport)
+            .map_or(self.local_addr, |(_, a)| *a)
     }
 }
 
@@ -519,8 +533,9 @@ impl UserAgent {
     /// # Errors
     /// [`UaError::BadUri`] when the configured user cannot form a URI.
     pub fn contact_uri_for(&self, transport: Transport) -> Result<Uri, UaError> {
-        let host = host_of(self.config.local_addr);
-        let port = self.config.local_addr.port();
+        let addr = self.config.addr_for(transport);
+        let host = host_of(addr);
+        let port = addr.port();
         let user = &self.config.user;
         let s = match transport {
             Transport::Udp => format!("sip:{user}@{host}:{port}"),
@@ -894,6 +909,14 @@ impl UserAgent {
         Ok(())
     }
 
+    /// Sets the address we listen on for `transport` when it is not the configured
+    /// `local_addr` (see [`UaConfig::listen_addrs`]), for instance once a TLS listener is
+    /// bound on its own port; later Vias and Contacts over `transport` name it.
+    pub fn set_listen_addr(&mut self, transport: Transport, addr: SocketAddr) {
+        self.config.listen_addrs.retain(|(t, _)| *t != transport);
+        self.config.listen_addrs.push((transport, addr));
+    }
+
     /// A Via for a new request from this UA: our sent-by, a fresh branch and `rport`
     /// (RFC 3581 §3).
     ///
@@ -913,11 +936,12 @@ impl UserAgent {
     /// As [`UserAgent::via`].
     pub fn via_for(&mut self, transport: Transport) -> Result<Via, UaError> {
         let branch = format!("z9hG4bK{}", self.token(16));
+        let addr = self.config.addr_for(transport);
         let text = format!(
             "SIP/2.0/{} {}:{};branch={branch};rport",
             transport.as_via_str(),
-            host_of(self.config.local_addr),
-            self.config.local_addr.port()
+            host_of(addr),
+            addr.port()
         );
         crate::header::Header::parse_str(&text).map_err(|_| UaError::BadUri)
     }
