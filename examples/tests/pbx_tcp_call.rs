@@ -124,6 +124,15 @@ async fn start_pbx() -> (
     let (tx, log) = mpsc::channel(4096);
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(pbx::run(cfg, 5, Some(tx), rx));
+    // The PBX binds its sockets inside the task: a callee that registers over TCP before the
+    // listener exists gets a transport error and would only retry after 30 s.
+    let ready = tokio::time::timeout(WAIT, async {
+        while tokio::net::TcpStream::connect(listen).await.is_err() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(ready.is_ok(), "the PBX never listened on tcp:{listen}");
     (listen, stop, log, task)
 }
 
