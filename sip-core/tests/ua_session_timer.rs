@@ -534,3 +534,80 @@ fn refresh_answered_422_without_a_larger_min_se_is_not_retried() {
     // The expiry timer still runs: BYE at 90 - 30 = 60 s.
     byes_at(&mut a, al, secs(t0, 60));
 }
+
+#[test]
+fn refresh_reinvite_after_an_offerless_invite_offers_the_answer_sent_in_the_ack() {
+    const ANSWER: &str = "v=0\r\no=- 2 7 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n\
+                          t=0 0\r\nm=audio 4002 RTP/AVP 0\r\n";
+    let t0 = origin();
+    let a_cfg = SessionTimerConfig {
+        refresher: Some(Refresher::Uac),
+        use_update: false,
+        ..cfg(90, 90)
+    };
+    let mut a_config = UaConfig::new(A.parse().unwrap(), "alice", 1);
+    a_config.session_timer = Some(a_cfg);
+    a_config.answer_in_ack = true;
+    let mut a = UserAgent::new(a_config);
+    let mut b = timed(B, "bob", 2, cfg(90, 90));
+
+    // A's INVITE has no offer; B offers in its 2xx.
+    let al = call(&mut a, t0);
+    let invite = out(&mut a);
+    assert!(of(&invite, Method::Invite)[0].body().is_empty());
+    deliver(t0, &mut b, A, invite);
+    let bl = incoming(&events(&mut b));
+    b.answer(t0, bl, Some(Body::sdp(SDP))).unwrap();
+    let ok = out(&mut b);
+    deliver(t0, &mut a, B, ok.clone());
+    assert!(
+        events(&mut a)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Answered { leg, .. } if *leg == al))
+    );
+    // The ACK waits for A's answer, also when the 2xx is retransmitted meanwhile.
+    assert!(out(&mut a).is_empty());
+    deliver(t0, &mut a, B, ok);
+    assert!(out(&mut a).is_empty());
+    a.ack(al, Some(Body::sdp(ANSWER))).unwrap();
+    assert!(a.ack(al, None).is_err(), "only one ACK per 2xx");
+    let ack = out(&mut a);
+    let acks = of(&ack, Method::Ack);
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].body(), ANSWER.as_bytes());
+    deliver(t0, &mut b, A, ack);
+    let confirmed = events(&mut b).into_iter().find_map(|e| match e {
+        UaEvent::Confirmed { ack, .. } => Some(ack),
+        _ => None,
+    });
+    assert_eq!(confirmed.unwrap().body(), ANSWER.as_bytes());
+
+    // A's refresh at half the interval is a re-INVITE offering the session description A
+    // last sent (the answer in the ACK, same o= version: nothing changed), RFC 4028 §7.4.
+    a.handle_timeout(secs(t0, 45));
+    let sent = out(&mut a);
+    let reinvite = &of(&sent, Method::Invite)[0];
+    assert_eq!(reinvite.body(), ANSWER.as_bytes());
+    let rm = Message::Request(reinvite.clone());
+    assert_eq!(header(&rm, "Content-Type"), Some("application/sdp"));
+    assert_eq!(
+        session_expires(reinvite).as_deref(),
+        Some("90;refresher=uac")
+    );
+    // B answers the offer; A's ACK of the refresh owes nothing and carries no body.
+    deliver(secs(t0, 45), &mut b, A, sent);
+    let key = events(&mut b)
+        .into_iter()
+        .find_map(|e| match e {
+            UaEvent::Request { key, leg, .. } if leg == Some(bl) => Some(key),
+            _ => None,
+        })
+        .expect("the refresh goes to the application");
+    b.respond(secs(t0, 45), &key, 200, Some(Body::sdp(SDP)))
+        .unwrap();
+    deliver(secs(t0, 45), &mut a, B, out(&mut b));
+    assert_eq!(refreshed(&events(&mut a)), Some(90));
+    let acks = of(&out(&mut a), Method::Ack);
+    assert_eq!(acks.len(), 1);
+    assert!(acks[0].body().is_empty());
+}

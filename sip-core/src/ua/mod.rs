@@ -80,6 +80,11 @@ pub struct UaConfig {
     /// listener on its own port): the Via sent-by and the Contact of messages sent over that
     /// transport name this address (empty by default: `local_addr` for every transport).
     pub listen_addrs: Vec<(Transport, SocketAddr)>,
+    /// When our INVITE carried no body and its 2xx carries one (the offer, RFC 3264 §5), the
+    /// UA does not ACK by itself: [`UaEvent::Answered`] leaves the ACK to
+    /// [`UserAgent::ack`], which carries our answer (false by default: the UA ACKs every
+    /// 2xx at once, without a body).
+    pub answer_in_ack: bool,
 }
 
 impl UaConfig {
@@ -96,6 +101,7 @@ impl UaConfig {
             user_agent: Some(String::from("telox")),
             session_timer: None,
             listen_addrs: Vec::new(),
+            answer_in_ack: false,
         }
     }
 
@@ -147,7 +153,9 @@ pub enum UaEvent {
         /// The response.
         response: Response,
     },
-    /// Our INVITE was answered with a 2xx; the ACK is already sent.
+    /// Our INVITE was answered with a 2xx; the ACK is already sent (or, for an offer in the
+    /// 2xx of our offerless INVITE with [`UaConfig::answer_in_ack`], left to
+    /// [`UserAgent::ack`]).
     Answered {
         /// The leg.
         leg: LegId,
@@ -313,6 +321,9 @@ struct Leg {
     dialog: Option<Dialog>,
     /// UAC: the ACK sent for the 2xx, re-sent for each 2xx retransmission.
     ack: Option<Bytes>,
+    /// UAC with [`UaConfig::answer_in_ack`]: the CSeq of the 2xx whose ACK waits for
+    /// [`UserAgent::ack`].
+    pending_ack: Option<u32>,
     auth_tries: u8,
     cancel_pending: bool,
     /// UAS 2xx retransmission (RFC 3261 §13.3.1.4).
@@ -368,6 +379,7 @@ impl Leg {
             peer,
             dialog: None,
             ack: None,
+            pending_ack: None,
             auth_tries: 0,
             cancel_pending: false,
             retransmit_2xx: None,
@@ -704,6 +716,23 @@ impl UserAgent {
         let target = l.peer;
         let key = self.txns.send_request(now, bye, target)?;
         self.by_txn.insert(key, (leg, Purpose::Bye));
+        self.flush();
+        Ok(())
+    }
+
+    /// Sends the ACK that [`UaConfig::answer_in_ack`] left to the application for the 2xx
+    /// of our offerless INVITE, with our answer as `body` (RFC 3264 §5). The ACK is re-sent
+    /// for each 2xx retransmission, and `body` is our session description from then on (the
+    /// offer of a session-refresh re-INVITE, RFC 4028 §7.4).
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`], [`UaError::InvalidState`] when no 2xx waits for its ACK.
+    pub fn ack(&mut self, leg: LegId, body: Option<Body>) -> Result<(), UaError> {
+        let l = self.legs.get(&leg).ok_or(UaError::NoSuchLeg)?;
+        let Some(seq) = l.pending_ack else {
+            return Err(UaError::InvalidState);
+        };
+        self.send_ack(leg, Some(seq), body);
         self.flush();
         Ok(())
     }
@@ -1335,7 +1364,9 @@ impl UserAgent {
                     .find(|(t, _)| Some(t) == to_tag.as_ref())
                     .map(|(_, ack)| ack.clone());
                 let resend = if same { leg.ack.clone() } else { dead };
-                if let Some(ack) = resend {
+                if same && leg.pending_ack.is_some() {
+                    // The application's ACK (with our answer) is still to come.
+                } else if let Some(ack) = resend {
                     // A 2xx retransmission: ACK again (§13.2.2.4), BYE only once.
                     self.transmits.push_back(Transmit {
                         transport: leg.peer.transport,
@@ -1372,7 +1403,15 @@ impl UserAgent {
             // and BYE in that dialog, or until the call ends.
             leg.state = LegState::Up;
             leg.peer_allows_update = session_timer::allows_update(response.header());
-            self.ack_2xx(leg_id, &response);
+            if self.config.answer_in_ack
+                && leg.invite.body().is_empty()
+                && !response.body().is_empty()
+            {
+                let local = leg.dialog.as_ref().map_or(0, Dialog::local_seq);
+                leg.pending_ack = Some(cseq_of(&response).unwrap_or(local));
+            } else {
+                self.ack_2xx(leg_id, &response);
+            }
             self.arm_session(now, leg_id, &response, true);
             self.events.push_back(UaEvent::Answered {
                 leg: leg_id,
@@ -1595,6 +1634,12 @@ impl UserAgent {
     }
 
     fn ack_2xx(&mut self, leg_id: LegId, response: &Response) {
+        self.send_ack(leg_id, cseq_of(response), None);
+    }
+
+    /// Sends (and keeps for 2xx retransmissions) the ACK for the 2xx with CSeq `seq` (the
+    /// dialog's local CSeq when unknown), with `body`.
+    fn send_ack(&mut self, leg_id: LegId, seq: Option<u32>, body: Option<Body>) {
         let Ok(via) = self.leg_via(leg_id) else {
             return;
         };
@@ -1602,17 +1647,19 @@ impl UserAgent {
             return;
         };
         let Some(d) = leg.dialog.as_ref() else { return };
-        let seq = match response.header::<CSeq>() {
-            Some(Ok(c)) => c.seq(),
-            _ => d.local_seq(),
-        };
-        let ack = d.ack(seq, via).to_bytes();
+        let seq = seq.unwrap_or_else(|| d.local_seq());
+        let ack = with_body(d.ack(seq, via).to_builder(), body.clone())
+            .build()
+            .to_bytes();
         leg.ack = Some(ack.clone());
+        leg.pending_ack = None;
+        let peer = leg.peer;
         self.transmits.push_back(Transmit {
-            transport: leg.peer.transport,
-            destination: leg.peer.addr,
+            transport: peer.transport,
+            destination: peer.addr,
             payload: ack,
         });
+        self.remember_body(leg_id, body.as_ref());
     }
 
     fn fork_ack_and_bye(&mut self, now: Instant, leg_id: LegId, response: &Response) {
@@ -1953,6 +2000,14 @@ fn allow() -> Allow {
         Method::Notify,
         Method::Prack,
     ])
+}
+
+/// The sequence number of `response`'s CSeq.
+fn cseq_of(response: &Response) -> Option<u32> {
+    match response.header::<CSeq>() {
+        Some(Ok(c)) => Some(c.seq()),
+        _ => None,
+    }
 }
 
 fn with_body(b: crate::msg::RequestBuilder, body: Option<Body>) -> crate::msg::RequestBuilder {

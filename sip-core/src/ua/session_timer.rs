@@ -510,7 +510,8 @@ impl UserAgent {
         }
     }
 
-    /// Remembers the session description we last sent on `leg` (for a re-INVITE refresh).
+    /// Remembers the session description we last sent on `leg`, in an INVITE, a 2xx or an
+    /// ACK (the offer of a re-INVITE refresh, RFC 4028 §7.4).
     pub(super) fn remember_body(&mut self, leg: LegId, body: Option<&Body>) {
         if let (Some(l), Some(b)) = (self.legs.get_mut(&leg), body) {
             l.local_body = Some(b.clone());
