@@ -156,24 +156,29 @@ impl Net {
     }
 
     /// Registers for 3600 s with `retry`, the registrar answering 503 (seed `seed`).
-    fn failing(seed: u64, retry: RegisterRetry) -> (Self, RegistrationId) {
-        let mut n = Self::new(60);
-        let mut cfg = UaConfig::new(UA.parse().unwrap(), "alice", seed);
-        cfg.credentials = Some(("alice".into(), "wonderland".into()));
-        n.ua = UserAgent::new(cfg);
-        n.fail_with = Some(503);
-        let id =
-            n.ua.register(
-                n.now,
+    /// Registers alice at the registrar for `expires` seconds.
+    fn register(&mut self, expires: u32) -> RegistrationId {
+        self.ua
+            .register(
+                self.now,
                 "sip:example.com".parse().unwrap(),
                 "sip:alice@example.com".parse().unwrap(),
                 Target {
                     transport: Transport::Udp,
                     addr: REG.parse().unwrap(),
                 },
-                3600,
+                expires,
             )
-            .unwrap();
+            .unwrap()
+    }
+
+    fn failing(seed: u64, retry: RegisterRetry) -> (Self, RegistrationId) {
+        let mut n = Self::new(60);
+        let mut cfg = UaConfig::new(UA.parse().unwrap(), "alice", seed);
+        cfg.credentials = Some(("alice".into(), "wonderland".into()));
+        n.ua = UserAgent::new(cfg);
+        n.fail_with = Some(503);
+        let id = n.register(3600);
         n.ua.set_register_retry(id, retry).unwrap();
         n.settle();
         (n, id)
@@ -269,18 +274,7 @@ fn default_retries_every_30_s() {
 #[test]
 fn register_with_digest_refresh_and_unregister() {
     let mut n = Net::new(60);
-    let id =
-        n.ua.register(
-            n.now,
-            "sip:example.com".parse().unwrap(),
-            "sip:alice@example.com".parse().unwrap(),
-            Target {
-                transport: Transport::Udp,
-                addr: REG.parse().unwrap(),
-            },
-            600,
-        )
-        .unwrap();
+    let id = n.register(600);
     n.settle();
     assert_eq!(
         n.registers,
@@ -328,17 +322,7 @@ fn register_with_digest_refresh_and_unregister() {
 #[test]
 fn interval_too_brief_is_retried_with_min_expires() {
     let mut n = Net::new(300);
-    n.ua.register(
-        n.now,
-        "sip:example.com".parse().unwrap(),
-        "sip:alice@example.com".parse().unwrap(),
-        Target {
-            transport: Transport::Udp,
-            addr: REG.parse().unwrap(),
-        },
-        120,
-    )
-    .unwrap();
+    n.register(120);
     n.settle();
     assert!(
         n.events
