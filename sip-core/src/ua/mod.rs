@@ -287,7 +287,13 @@ pub struct UserAgent {
     /// Requests delivered to the application, awaiting [`UserAgent::respond`].
     pending_requests: HashMap<TransactionKey, Request>,
     registrations: HashMap<RegistrationId, Registration>,
+    /// The last confirmed dialogs that ended (bounded), so that a Replaces naming one is
+    /// answered 603 rather than 481 (RFC 3891 §3).
+    ended_dialogs: VecDeque<DialogId>,
 }
+
+/// Bound on [`UserAgent`]'s memory of ended dialogs.
+const MAX_ENDED_DIALOGS: usize = 64;
 
 #[derive(Clone, Debug)]
 enum Purpose {
@@ -349,6 +355,9 @@ struct Leg {
     local_body: Option<Body>,
     /// 422 retries of our INVITE (RFC 4028 §7.4).
     timer_tries: u8,
+    /// UAS: the call that this incoming INVITE's Replaces names (RFC 3891), ended when we
+    /// answer with a 2xx.
+    replaces: Option<LegId>,
 }
 
 /// An early dialog of a fork that is not the leg's current dialog.
@@ -393,6 +402,7 @@ impl Leg {
             peer_allows_update: false,
             local_body: None,
             timer_tries: 0,
+            replaces: None,
         }
     }
 
@@ -479,6 +489,7 @@ impl UserAgent {
             transmits: VecDeque::new(),
             pending_requests: HashMap::new(),
             registrations: HashMap::new(),
+            ended_dialogs: VecDeque::new(),
         }
     }
 
@@ -572,6 +583,30 @@ impl UserAgent {
         target: Target,
         body: Option<Body>,
     ) -> Result<LegId, UaError> {
+        self.invite_with(now, from, to, request_uri, target, body, &[])
+    }
+
+    /// [`UserAgent::invite`] with extra header lines `(name, value)`, e.g. the `Replaces`
+    /// (and `Require: replaces`) of a transferee's INVITE (RFC 3891, see [`refer`]) or a
+    /// `Referred-By`.
+    ///
+    /// # Errors
+    /// [`UaError::BadUri`] (also for a header that does not form a valid line),
+    /// [`UaError::Transaction`].
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "invite's arguments plus the extra headers"
+    )]
+    pub fn invite_with(
+        &mut self,
+        now: Instant,
+        from: Uri,
+        to: Uri,
+        request_uri: Uri,
+        target: Target,
+        body: Option<Body>,
+        extra: &[(&str, &str)],
+    ) -> Result<LegId, UaError> {
         let local_tag = self.token(8);
         let call_id = format!("{}@{}", self.token(16), host_of(self.config.local_addr));
         let mut b = Request::builder(Method::Invite, request_uri)
@@ -598,6 +633,9 @@ impl UserAgent {
         }
         if let Some(ua) = self.user_agent_header() {
             b = b.header(ua);
+        }
+        for (name, value) in extra {
+            b = b.raw_header(name, value).map_err(|_| UaError::BadUri)?;
         }
         let local_body = body.clone();
         let request = with_body(b, body).build();
@@ -1092,9 +1130,17 @@ impl UserAgent {
                         self.reply_with(now, &key, &request, 422, &[("Min-SE", &min)]);
                         return;
                     }
+                    let replaces = match self.check_replaces(&request) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            self.reply(now, &key, &request, e.status_code());
+                            return;
+                        }
+                    };
                     let local_tag = self.token(8);
                     let mut l = Leg::new(false, request.clone(), key.clone(), local_tag, source);
                     l.peer_allows_update = session_timer::allows_update(request.header());
+                    l.replaces = replaces;
                     let leg = self.new_leg(l);
                     self.by_txn.insert(key, (leg, Purpose::Invite));
                     self.events.push_back(UaEvent::Incoming { leg, request });
@@ -1609,6 +1655,7 @@ impl UserAgent {
             }
             leg.retransmit_2xx = Some(Retransmit2xx::new(now, &self.config, response.to_bytes()));
             self.arm_session(now, leg_id, &response, false);
+            self.end_replaced(now, leg_id);
         } else if status >= 300 {
             leg.state = LegState::Ended;
             self.end_leg(leg_id);
@@ -1918,6 +1965,12 @@ impl UserAgent {
         if let Some(leg) = self.legs.remove(&leg_id) {
             for d in leg.dialog.iter().chain(leg.forks.iter().map(|f| &f.dialog)) {
                 self.by_dialog.remove(d.id());
+            }
+            if let Some(d) = leg.dialog.filter(|d| d.state() != DialogState::Early) {
+                if self.ended_dialogs.len() >= MAX_ENDED_DIALOGS {
+                    self.ended_dialogs.pop_front();
+                }
+                self.ended_dialogs.push_back(d.id().clone());
             }
         }
     }
