@@ -95,6 +95,93 @@ pub enum LocateError {
     /// with `sips:`).
     #[error("unsupported transport {0}")]
     Transport(String),
+    /// The host is a name, not an IP address: [`ip_target`] needs DNS ([`Locator`]).
+    #[error("host {0} is not an ip address")]
+    HostName(String),
+}
+
+/// The transport a `sip:`/`sips:` URI names by itself, before any DNS: its `transport`
+/// parameter (`udp`, `tcp`, `tls`, `ws`, `wss`, case-insensitive; with `sips:`, `tcp` means
+/// TLS and `ws` means WSS, RFC 3261 §26.2 and RFC 7118 §5.2), `None` without one.
+///
+/// # Errors
+/// [`LocateError::Scheme`] for another scheme; [`LocateError::Transport`] for an unknown
+/// transport, or `udp` with `sips:` (SIPS needs TLS hop by hop, RFC 5630 §3.1.2).
+pub fn named_transport(uri: &Uri) -> Result<Option<Transport>, LocateError> {
+    let secure = match uri.scheme() {
+        Scheme::Sip => false,
+        Scheme::Sips => true,
+        _ => return Err(LocateError::Scheme),
+    };
+    let Some(name) = uri.param("transport").flatten() else {
+        return Ok(None);
+    };
+    let t = match name.to_ascii_lowercase().as_str() {
+        "udp" if !secure => Transport::Udp,
+        "tcp" if secure => Transport::Tls,
+        "tcp" => Transport::Tcp,
+        "tls" => Transport::Tls,
+        "ws" if secure => Transport::Wss,
+        "ws" => Transport::Ws,
+        "wss" => Transport::Wss,
+        _ => return Err(LocateError::Transport(name.to_owned())),
+    };
+    Ok(Some(t))
+}
+
+/// The transport towards `uri` without NAPTR/SRV (RFC 3263 §4.1 for a numeric host or an
+/// explicit port): [`named_transport`], else UDP for `sip:` and TLS for `sips:`.
+///
+/// # Errors
+/// As [`named_transport`].
+pub fn uri_transport(uri: &Uri) -> Result<Transport, LocateError> {
+    Ok(
+        named_transport(uri)?.unwrap_or(if uri.scheme() == Scheme::Sips {
+            Transport::Tls
+        } else {
+            Transport::Udp
+        }),
+    )
+}
+
+/// The port of a URI without one and without SRV records: 5061 for TLS, 5060 for UDP and
+/// TCP (RFC 3261 §19.1.2), and the WebSocket defaults 80 for WS and 443 for WSS (RFC 7118
+/// names none; RFC 6455 §3).
+pub fn default_port(transport: Transport) -> u16 {
+    match transport {
+        Transport::Udp | Transport::Tcp => 5060,
+        Transport::Tls => 5061,
+        Transport::Ws => 80,
+        Transport::Wss => 443,
+    }
+}
+
+/// The host of `uri` without the brackets of an IPv6 reference.
+pub fn bare_host(uri: &Uri) -> &str {
+    let host = uri.host();
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+/// Where to send a request for `uri` when its host is an IP address, with no DNS: the
+/// transport of [`uri_transport`] and the URI's port or [`default_port`]. This is the part
+/// of RFC 3263 that needs no lookup; the tokio driver's `resolve` uses it, and a B2BUA can
+/// route to a registered Contact with it synchronously.
+///
+/// # Errors
+/// As [`named_transport`]; [`LocateError::HostName`] when the host is a name.
+pub fn ip_target(uri: &Uri) -> Result<Target, LocateError> {
+    let transport = uri_transport(uri)?;
+    let host = bare_host(uri);
+    let ip: IpAddr = host
+        .parse()
+        .map_err(|_| LocateError::HostName(host.to_owned()))?;
+    let port = uri.port().unwrap_or(default_port(transport));
+    Ok(Target {
+        transport,
+        addr: SocketAddr::new(ip, port),
+    })
 }
 
 /// The RFC 3263 plan for one URI. See the module docs.
@@ -128,10 +215,6 @@ fn is_secure(t: Transport) -> bool {
     matches!(t, Transport::Tls | Transport::Wss)
 }
 
-fn default_port(t: Transport) -> u16 {
-    if is_secure(t) { 5061 } else { 5060 }
-}
-
 impl Locator {
     /// The plan for `uri`.
     ///
@@ -156,32 +239,14 @@ impl Locator {
                 "none"
             })));
         }
-        let transport = match uri.param("transport").flatten() {
-            None => None,
-            Some(name) => {
-                let t = match name.to_ascii_lowercase().as_str() {
-                    "udp" => Transport::Udp,
-                    "tcp" if secure => Transport::Tls,
-                    "tcp" => Transport::Tcp,
-                    "tls" => Transport::Tls,
-                    "ws" if secure => Transport::Wss,
-                    "ws" => Transport::Ws,
-                    "wss" => Transport::Wss,
-                    _ => return Err(LocateError::Transport(name.to_owned())),
-                };
-                if !transports.contains(&t) {
-                    return Err(LocateError::Transport(name.to_owned()));
-                }
-                Some(t)
-            }
-        };
-        let host = uri.host();
-        let host = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host)
-            .trim_end_matches('.')
-            .to_ascii_lowercase();
+        let transport = named_transport(uri)?;
+        if let Some(t) = transport
+            && !transports.contains(&t)
+        {
+            let name = uri.param("transport").flatten().unwrap_or_default();
+            return Err(LocateError::Transport(name.to_owned()));
+        }
+        let host = bare_host(uri).trim_end_matches('.').to_ascii_lowercase();
         Ok(Self {
             secure,
             host,
@@ -576,6 +641,59 @@ mod tests {
         }
         // 90 % expected.
         assert!((850..=950).contains(&heavy_first), "{heavy_first}");
+    }
+
+    /// `ip_target` on Contact-style URIs (the PBX routes registered Contacts with it).
+    #[test]
+    fn ip_targets_by_scheme_transport_and_default_port() {
+        use Transport::{Tcp, Tls, Udp, Ws, Wss};
+        let cases = [
+            ("sip:1000@127.0.0.1:5070", Udp, "127.0.0.1:5070"),
+            ("sip:1000@127.0.0.1;transport=udp", Udp, "127.0.0.1:5060"),
+            ("sip:[::1]:5080", Udp, "[::1]:5080"),
+            (
+                "sip:1000@127.0.0.1:5070;transport=tcp",
+                Tcp,
+                "127.0.0.1:5070",
+            ),
+            ("sip:1000@127.0.0.1;transport=TCP;ob", Tcp, "127.0.0.1:5060"),
+            ("sips:1000@127.0.0.1", Tls, "127.0.0.1:5061"),
+            (
+                "sips:1@[2001:db8::1];transport=tcp",
+                Tls,
+                "[2001:db8::1]:5061",
+            ),
+            (
+                "sip:1000@127.0.0.1:5080;transport=tls",
+                Tls,
+                "127.0.0.1:5080",
+            ),
+            ("sip:1000@127.0.0.1:8080;transport=ws", Ws, "127.0.0.1:8080"),
+            ("sip:1000@127.0.0.1;transport=ws", Ws, "127.0.0.1:80"),
+            ("sips:1000@127.0.0.1;transport=ws", Wss, "127.0.0.1:443"),
+            ("sip:1000@127.0.0.1;transport=wss", Wss, "127.0.0.1:443"),
+        ];
+        for (u, transport, addr) in cases {
+            assert_eq!(ip_target(&uri(u)), Ok(t(transport, addr)), "{u}");
+        }
+        let refused = [
+            (
+                "sip:example.com",
+                LocateError::HostName("example.com".into()),
+            ),
+            (
+                "sip:1@127.0.0.1;transport=sctp",
+                LocateError::Transport("sctp".into()),
+            ),
+            (
+                "sips:1@127.0.0.1;transport=udp",
+                LocateError::Transport("udp".into()),
+            ),
+            ("tel:+15551234", LocateError::Scheme),
+        ];
+        for (u, e) in refused {
+            assert_eq!(ip_target(&uri(u)), Err(e), "{u}");
+        }
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub use ws::WsConfig;
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,10 +56,11 @@ use tokio::sync::mpsc;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::framer::Framer;
+use crate::locate;
 use crate::msg::ParseLimits;
 use crate::transaction::{Target, Transactions, Transmit, Transport};
 use crate::ua::UserAgent;
-use crate::uri::{Scheme, Uri};
+use crate::uri::Uri;
 
 /// DSCP CS3 (24) in the TOS byte: the usual class for SIP signalling.
 pub const TOS_CS3: u8 = 24 << 2;
@@ -78,6 +79,12 @@ pub trait SansIo {
     fn poll_timeout(&self) -> Option<Instant>;
     /// A message could not be sent to `to`.
     fn handle_send_error(&mut self, _now: Instant, _to: Target) {}
+    /// The connection to `peer` (TCP, TLS or WebSocket, accepted or ours) closed or failed
+    /// and is forgotten: a later send to `peer` opens a new connection. A B2BUA that routes
+    /// to a registration's connection (RFC 5626-style) then reaches the registered Contact
+    /// instead. Reported after the connection is gone, before any
+    /// [`handle_send_error`](SansIo::handle_send_error) for it.
+    fn handle_connection_closed(&mut self, _now: Instant, _peer: Target) {}
 }
 
 impl SansIo for UserAgent {
@@ -283,7 +290,7 @@ impl Driver {
             let limits = config.limits;
             tokio::spawn(async move {
                 // Accepted sockets inherit the listener's TOS on Linux.
-                while let Ok((stream, peer)) = listener.accept().await {
+                while let Some((stream, peer)) = accept(&listener, &tx).await {
                     let (read, write) = stream.into_split();
                     let target = Target {
                         transport: Transport::Tcp,
@@ -416,65 +423,50 @@ impl Driver {
     }
 
     /// Where to send a request for `uri` (RFC 3263 without NAPTR/SRV: the host's address
-    /// records; [`crate::locate`] plans the full procedure): `sips:` means TLS (RFC 3261
-    /// §26.2), otherwise the `transport` parameter (`udp`, `tcp`, `tls`, `ws`; `ws` with
-    /// `sips:` means WSS, RFC 7118) or UDP; the port defaults to 5061 for TLS, 80/443 for
-    /// WS/WSS and 5060 otherwise. For TLS and WSS the host name is recorded as the server
-    /// name to verify ([`Driver::set_tls_server_name`]), for WS/WSS as the `Host` of the
-    /// handshake.
+    /// records; [`crate::locate`] plans the full procedure). Transport and port follow
+    /// [`locate::ip_target`]: `sips:` means TLS (RFC 3261 §26.2), otherwise the `transport`
+    /// parameter (`udp`, `tcp`, `tls`, `ws`; `ws` with `sips:` means WSS, RFC 7118) or UDP;
+    /// the port defaults to 5061 for TLS, 80/443 for WS/WSS and 5060 otherwise. For TLS and
+    /// WSS the host name is recorded as the server name to verify
+    /// ([`Driver::set_tls_server_name`]), for WS/WSS as the `Host` of the handshake.
     ///
     /// # Errors
     /// `InvalidInput` for a non-SIP URI or an unsupported transport; resolver errors.
     pub async fn resolve(&mut self, uri: &Uri) -> io::Result<Target> {
-        let invalid = |m: &'static str| io::Error::new(io::ErrorKind::InvalidInput, m);
-        let ws = uri
-            .param("transport")
-            .flatten()
-            .is_some_and(|t| t.eq_ignore_ascii_case("ws") || t.eq_ignore_ascii_case("wss"));
-        let transport = match uri.scheme() {
-            Scheme::Sips if ws => Transport::Wss,
-            Scheme::Sips => Transport::Tls,
-            Scheme::Sip => match uri.param("transport").flatten() {
-                None => Transport::Udp,
-                Some(t) if t.eq_ignore_ascii_case("udp") => Transport::Udp,
-                Some(t) if t.eq_ignore_ascii_case("tcp") => Transport::Tcp,
-                Some(t) if t.eq_ignore_ascii_case("tls") => Transport::Tls,
-                Some(t) if t.eq_ignore_ascii_case("ws") => Transport::Ws,
-                Some(t) if t.eq_ignore_ascii_case("wss") => Transport::Wss,
-                Some(_) => return Err(invalid("unsupported transport parameter")),
-            },
-            _ => return Err(invalid("not a sip: or sips: URI")),
+        let invalid = |e: locate::LocateError| io::Error::new(io::ErrorKind::InvalidInput, e);
+        let target = match locate::ip_target(uri) {
+            Ok(t) => t,
+            Err(locate::LocateError::HostName(host)) => {
+                let transport = locate::uri_transport(uri).map_err(invalid)?;
+                let port = uri.port().unwrap_or(locate::default_port(transport));
+                let addr = tokio::net::lookup_host((host.as_str(), port))
+                    .await?
+                    .next()
+                    .ok_or_else(|| {
+                        io::Error::new(io::ErrorKind::InvalidInput, "host has no address")
+                    })?;
+                Target { transport, addr }
+            }
+            Err(e) => return Err(invalid(e)),
         };
-        let port = uri.port().unwrap_or(match transport {
-            Transport::Tls => 5061,
-            // RFC 7118 names no port: the WebSocket defaults (RFC 6455 §3).
-            Transport::Ws => 80,
-            Transport::Wss => 443,
-            _ => 5060,
-        });
-        let host = uri.host();
-        let bare = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        let addr = match bare.parse::<IpAddr>() {
-            Ok(ip) => SocketAddr::new(ip, port),
-            Err(_) => tokio::net::lookup_host((bare, port))
-                .await?
-                .next()
-                .ok_or_else(|| invalid("host has no address"))?,
-        };
-        if matches!(transport, Transport::Tls | Transport::Wss) {
-            self.set_tls_server_name(addr, bare)?;
+        self.remember_names(uri, target)?;
+        Ok(target)
+    }
+
+    /// Records the TLS server name and the WebSocket `Host` of `uri` for `target`.
+    fn remember_names(&mut self, uri: &Uri, target: Target) -> io::Result<()> {
+        if matches!(target.transport, Transport::Tls | Transport::Wss) {
+            self.set_tls_server_name(target.addr, locate::bare_host(uri))?;
         }
-        if matches!(transport, Transport::Ws | Transport::Wss) {
+        if matches!(target.transport, Transport::Ws | Transport::Wss) {
+            let host = uri.host();
             let host = match uri.port() {
                 Some(p) => format!("{host}:{p}"),
                 None => host.to_owned(),
             };
-            self.ws_hosts.insert(addr, host);
+            self.ws_hosts.insert(target.addr, host);
         }
-        Ok(Target { transport, addr })
+        Ok(())
     }
 
     /// Sends everything the core has queued.
@@ -497,6 +489,7 @@ impl Driver {
                 transport: t.transport,
                 addr: t.destination,
             };
+            let connected = self.writers.contains_key(&to);
             let sent = match t.transport {
                 Transport::Udp => self
                     .udp
@@ -509,6 +502,9 @@ impl Driver {
             };
             if sent.is_err() {
                 failed += 1;
+                if connected && !self.writers.contains_key(&to) {
+                    core.handle_connection_closed(now(), to);
+                }
                 core.handle_send_error(now(), to);
             }
         }
@@ -547,6 +543,7 @@ impl Driver {
                 Inbound::Closed(peer, id) => {
                     if self.writers.get(&peer).is_some_and(|w| w.id == id) {
                         self.writers.remove(&peer);
+                        core.handle_connection_closed(now(), peer);
                     }
                 }
                 Inbound::Write(peer, id, bytes) => {
@@ -555,12 +552,14 @@ impl Driver {
                             && w.write.flush().await.is_ok();
                         if !ok {
                             self.writers.remove(&peer);
+                            core.handle_connection_closed(now(), peer);
                         }
                     }
                 }
                 Inbound::Failed(peer, id) => {
                     if self.writers.get(&peer).is_some_and(|w| w.id == id) {
                         self.writers.remove(&peer);
+                        core.handle_connection_closed(now(), peer);
                         core.handle_send_error(now(), peer);
                     }
                 }
@@ -659,10 +658,7 @@ async fn accept_tls(
     limits: ParseLimits,
     handshake_timeout: Duration,
 ) {
-    while let Ok((stream, peer)) = listener.accept().await {
-        if tx.is_closed() {
-            break;
-        }
+    while let Some((stream, peer)) = accept(&listener, &tx).await {
         let acceptor = acceptor.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
@@ -696,13 +692,14 @@ async fn read_stream<R: AsyncRead + Unpin>(
     let mut framer = Framer::new(limits);
     let mut buf = BytesMut::with_capacity(8192);
     loop {
-        match read.read_buf(&mut buf).await {
-            Ok(0) => break,
-            Err(_) => {
+        match read_more(&mut read, &mut buf, &tx).await {
+            None => return,
+            Some(Ok(0)) => break,
+            Some(Err(_)) => {
                 let _ = tx.send(Inbound::Failed(peer, id)).await;
                 return;
             }
-            Ok(_) => {}
+            Some(Ok(_)) => {}
         }
         loop {
             match framer.decode(&mut buf) {
@@ -722,6 +719,31 @@ async fn read_stream<R: AsyncRead + Unpin>(
         }
     }
     let _ = tx.send(Inbound::Closed(peer, id)).await;
+}
+
+/// The next connection on `listener`, or `None` once the driver is gone (its receiving end
+/// dropped) or accepting fails: a dropped driver frees its listening ports.
+async fn accept(
+    listener: &TcpListener,
+    tx: &mpsc::Sender<Inbound>,
+) -> Option<(TcpStream, SocketAddr)> {
+    tokio::select! {
+        r = listener.accept() => r.ok(),
+        () = tx.closed() => None,
+    }
+}
+
+/// Reads more of a stream into `buf`, or `None` once the driver is gone, so that a dropped
+/// driver's connections close (its read tasks end and drop their halves).
+async fn read_more<R: AsyncRead + Unpin>(
+    read: &mut R,
+    buf: &mut BytesMut,
+    tx: &mpsc::Sender<Inbound>,
+) -> Option<io::Result<usize>> {
+    tokio::select! {
+        r = read.read_buf(buf) => Some(r),
+        () = tx.closed() => None,
+    }
 }
 
 fn listen(addr: SocketAddr, tos: Option<u8>) -> io::Result<TcpListener> {

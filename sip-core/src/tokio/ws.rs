@@ -83,10 +83,7 @@ pub(super) async fn accept_ws(
     seed: u64,
 ) {
     let mut seeds = ChaCha8Rng::seed_from_u64(seed);
-    while let Ok((stream, peer)) = listener.accept().await {
-        if tx.is_closed() {
-            break;
-        }
+    while let Some((stream, peer)) = super::accept(&listener, &tx).await {
         let _ = stream.set_nodelay(true);
         let tx = tx.clone();
         let acceptor = acceptor.clone();
@@ -251,10 +248,11 @@ async fn read_ws<R: AsyncRead + Unpin>(
                 return;
             }
         }
-        match read.read_buf(&mut buf).await {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(_) => {
+        match super::read_more(&mut read, &mut buf, &tx).await {
+            None => return,
+            Some(Ok(0)) => break,
+            Some(Ok(_)) => {}
+            Some(Err(_)) => {
                 let _ = tx.send(Inbound::Failed(peer, id)).await;
                 return;
             }

@@ -403,6 +403,9 @@ struct Entry {
     merge_key: Option<u64>,
     /// The deadline last pushed to the timer heap.
     scheduled: Option<Instant>,
+    /// A client request moved from UDP to TCP for its size: the request as it was for UDP,
+    /// resent over UDP if the TCP connection fails before any response (RFC 3261 §18.1.1).
+    udp_fallback: Option<Bytes>,
 }
 
 impl Transactions {
@@ -474,6 +477,7 @@ impl Transactions {
         // change in the transport protocol from the one indicated in the top Via, the value
         // in the top Via MUST be changed."
         let mut request = request;
+        let mut udp_fallback = None;
         if target.transport == Transport::Udp
             && self
                 .config
@@ -481,6 +485,7 @@ impl Transactions {
                 .is_some_and(|limit| request.to_bytes().len() > limit)
             && let Some(switched) = wire::with_via_transport(&request, Transport::Tcp)
         {
+            udp_fallback = Some(request.to_bytes());
             request = switched;
             target.transport = Transport::Tcp;
         }
@@ -520,6 +525,7 @@ impl Transactions {
             invite,
             merge_key: None,
             scheduled: None,
+            udp_fallback,
         };
         let slot = self.insert(entry);
         self.apply(now, slot, out);
@@ -604,6 +610,13 @@ impl Transactions {
     /// The transport could not deliver to `peer` at all (connection refused, TLS handshake
     /// or certificate failure, connection lost): every live transaction whose messages go to
     /// `peer` ends as by [`Transactions::handle_transport_error`] (RFC 3261 §17.1.4, §18.4).
+    ///
+    /// Except, per RFC 3261 §18.1.1 ("if the attempt to establish the connection generates
+    /// either an ICMP Protocol Not Supported, or results in a TCP reset, the element SHOULD
+    /// retry the request, using UDP"), a client request that went over TCP only because of
+    /// [`TransactionConfig::udp_size_limit`] and has had no response: it starts again over
+    /// UDP with its original top Via, as a new first transmission (retransmissions and
+    /// Timer B/F from `now`).
     pub fn handle_peer_error(&mut self, now: Instant, peer: Target) {
         let keys: Vec<TransactionKey> = self
             .slots
@@ -613,8 +626,37 @@ impl Transactions {
             .map(|e| e.key.clone())
             .collect();
         for key in keys {
-            self.handle_transport_error(now, &key);
+            if !self.fall_back_to_udp(now, &key) {
+                self.handle_transport_error(now, &key);
+            }
         }
+    }
+
+    /// Restarts size-switched client transaction `key` over UDP (see
+    /// [`Transactions::handle_peer_error`]); false when it is not one, or has had a response.
+    fn fall_back_to_udp(&mut self, now: Instant, key: &TransactionKey) -> bool {
+        let Some(slot) = self.find(self.key_hash(key), key) else {
+            return false;
+        };
+        let timers = self.config.timers;
+        let Some(entry) = self.slot_entry_mut(slot) else {
+            return false;
+        };
+        if !matches!(entry.machine.state(), State::Calling | State::Trying) {
+            return false;
+        }
+        let Some(request) = entry.udp_fallback.take() else {
+            return false;
+        };
+        let kind = entry.machine.kind();
+        let (machine, out) = Machine::new_client(kind, now, &timers, false, request.clone());
+        entry.machine = machine;
+        entry.peer.transport = Transport::Udp;
+        if entry.invite.is_some() {
+            entry.invite = Some(request);
+        }
+        self.apply(now, slot, out);
+        true
     }
 
     /// Fires every timer due at `now`.
@@ -770,6 +812,7 @@ impl Transactions {
             invite,
             merge_key,
             scheduled: None,
+            udp_fallback: None,
         };
         let slot = self.insert(entry);
         if let Some(mk) = merge_key {
