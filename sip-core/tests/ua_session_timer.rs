@@ -87,7 +87,7 @@ fn answered(
     assert_eq!(header(inv, "Supported"), Some("100rel, replaces, timer"));
     deliver(t0, b, A, invite);
     let bl = incoming(&events(b));
-    b.answer(t0, bl, body).unwrap();
+    b.answer(t0, bl, body.clone()).unwrap();
     let ok = out(b);
     let ok_msg = messages(&ok).remove(0);
     deliver(t0, a, B, ok);
@@ -96,6 +96,12 @@ fn answered(
             .iter()
             .any(|e| matches!(e, UaEvent::Answered { .. }))
     );
+    // A's INVITE had no offer: a 2xx with one is ACKed with A's answer (RFC 3264 §5).
+    assert_eq!(a.ack_pending(al), body.is_some());
+    if a.ack_pending(al) {
+        assert!(out(a).is_empty(), "the ACK waits for the answer");
+        a.ack(al, Some(Body::sdp(SDP))).unwrap();
+    }
     deliver(t0, b, A, out(a));
     assert!(
         events(b)
@@ -547,7 +553,6 @@ fn refresh_reinvite_after_an_offerless_invite_offers_the_answer_sent_in_the_ack(
     };
     let mut a_config = UaConfig::new(A.parse().unwrap(), "alice", 1);
     a_config.session_timer = Some(a_cfg);
-    a_config.answer_in_ack = true;
     let mut a = UserAgent::new(a_config);
     let mut b = timed(B, "bob", 2, cfg(90, 90));
 

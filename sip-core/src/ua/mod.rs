@@ -11,6 +11,19 @@
 //! extra headers ([`UserAgent::respond_with`], [`UserAgent::respond_call`]) or be built by
 //! the caller ([`UserAgent::send_response`], e.g. a registrar's).
 //!
+//! Offer in the 2xx (RFC 3261 §13.2.2.4, §13.3.1.4, RFC 3264 §5): when our INVITE or
+//! re-INVITE carried no offer and its 2xx carries one, the UA does not ACK by itself: the
+//! application answers the offer with [`UserAgent::ack`] (the body is the answer; the same
+//! ACK is re-sent for each 2xx retransmission; [`UserAgent::ack_pending`] tells whether an
+//! ACK is owed). If it does not within 64*T1 (32 s), the UA sends the ACK without a body and
+//! hangs up with a BYE carrying `Reason: SIP;cause=488` (so does [`UserAgent::bye`] while
+//! the ACK is owed: ACK first, then BYE). An application that finds the offer unusable
+//! ACKs with a valid answer (for instance every stream refused, port 0) and calls
+//! [`UserAgent::bye_with`] with a Reason, as §13.2.2.4 asks. On the UAS side, when our 2xx
+//! carried the offer (the INVITE had none), the answer comes in the ACK of
+//! [`UaEvent::Confirmed`]; an ACK without a body gets a BYE with `Reason: SIP;cause=488` at
+//! once ([`UaEvent::Ended`] follows the Confirmed).
+//!
 //! Addressing: the UA resolves no URIs (RFC 3263 is the caller's job, see
 //! [`crate::locate`]). Every request of a
 //! call goes to the [`Target`] the INVITE was sent to or came from (a proxy or the peer);
@@ -80,11 +93,6 @@ pub struct UaConfig {
     /// listener on its own port): the Via sent-by and the Contact of messages sent over that
     /// transport name this address (empty by default: `local_addr` for every transport).
     pub listen_addrs: Vec<(Transport, SocketAddr)>,
-    /// When our INVITE carried no body and its 2xx carries one (the offer, RFC 3264 §5), the
-    /// UA does not ACK by itself: [`UaEvent::Answered`] leaves the ACK to
-    /// [`UserAgent::ack`], which carries our answer (false by default: the UA ACKs every
-    /// 2xx at once, without a body).
-    pub answer_in_ack: bool,
 }
 
 impl UaConfig {
@@ -101,7 +109,6 @@ impl UaConfig {
             user_agent: Some(String::from("telox")),
             session_timer: None,
             listen_addrs: Vec::new(),
-            answer_in_ack: false,
         }
     }
 
@@ -153,9 +160,9 @@ pub enum UaEvent {
         /// The response.
         response: Response,
     },
-    /// Our INVITE was answered with a 2xx; the ACK is already sent (or, for an offer in the
-    /// 2xx of our offerless INVITE with [`UaConfig::answer_in_ack`], left to
-    /// [`UserAgent::ack`]).
+    /// Our INVITE was answered with a 2xx; the ACK is already sent, or, when the 2xx carries
+    /// the offer for our offerless INVITE, left to [`UserAgent::ack`] with the answer (see
+    /// [`UserAgent::ack_pending`] and the module docs).
     Answered {
         /// The leg.
         leg: LegId,
@@ -301,6 +308,8 @@ enum Purpose {
     Invite,
     /// A re-INVITE we sent, with its body for a glare retry.
     ReInvite(Option<Body>),
+    /// A re-INVITE of ours that got its final response: a 2xx now is a retransmission.
+    ReInviteAnswered,
     /// Our BYE.
     Bye,
     /// An application request (in dialog when the leg is known).
@@ -325,11 +334,12 @@ struct Leg {
     local_tag: String,
     peer: Target,
     dialog: Option<Dialog>,
-    /// UAC: the ACK sent for the 2xx, re-sent for each 2xx retransmission.
-    ack: Option<Bytes>,
-    /// UAC with [`UaConfig::answer_in_ack`]: the CSeq of the 2xx whose ACK waits for
-    /// [`UserAgent::ack`].
-    pending_ack: Option<u32>,
+    /// UAC: the CSeq and bytes of the ACK sent for the last 2xx, re-sent for each
+    /// retransmission of that 2xx.
+    ack: Option<(u32, Bytes)>,
+    /// UAC: the ACK of a 2xx that carries the offer for our offerless (re-)INVITE waits for
+    /// [`UserAgent::ack`] with the answer.
+    pending_ack: Option<PendingAck>,
     auth_tries: u8,
     cancel_pending: bool,
     /// UAS 2xx retransmission (RFC 3261 §13.3.1.4).
@@ -359,6 +369,18 @@ struct Leg {
     /// answer with a 2xx.
     replaces: Option<LegId>,
 }
+
+/// A 2xx whose ACK waits for the application's answer (RFC 3264 §5).
+#[derive(Clone, Copy, Debug)]
+struct PendingAck {
+    /// The CSeq of the (re-)INVITE.
+    seq: u32,
+    /// When the UA gives up waiting: ACK without a body, then BYE (64*T1).
+    deadline: Instant,
+}
+
+/// The Reason of the BYE that ends a call whose offer went unanswered (RFC 3326).
+const REASON_NO_ANSWER: &str = "SIP;cause=488;text=\"No answer to the offer\"";
 
 /// An early dialog of a fork that is not the leg's current dialog.
 #[derive(Debug)]
@@ -448,6 +470,8 @@ impl Leg {
 #[derive(Debug)]
 struct Retransmit2xx {
     bytes: Bytes,
+    /// The 2xx carries the offer (the INVITE had none): the ACK must carry the answer.
+    offer: bool,
     next: Instant,
     interval: Duration,
     give_up: Instant,
@@ -733,11 +757,33 @@ impl UserAgent {
         Ok(())
     }
 
-    /// Hangs up an established call with BYE (RFC 3261 §15.1.1).
+    /// Hangs up an established call with BYE (RFC 3261 §15.1.1). While the ACK of an
+    /// offer-carrying 2xx is owed ([`UserAgent::ack_pending`]), it is sent first, without a
+    /// body.
     ///
     /// # Errors
     /// [`UaError::NoSuchLeg`], [`UaError::InvalidState`] without a confirmed dialog.
     pub fn bye(&mut self, now: Instant, leg: LegId) -> Result<(), UaError> {
+        self.bye_with(now, leg, &[])
+    }
+
+    /// [`UserAgent::bye`] with extra header lines `(name, value)`, e.g. a `Reason` (RFC
+    /// 3326) such as `SIP;cause=488;text="Not Acceptable Here"` after an unusable offer or
+    /// answer.
+    ///
+    /// # Errors
+    /// As [`UserAgent::bye`]; [`UaError::InvalidState`] for a header that does not form a
+    /// valid line.
+    pub fn bye_with(
+        &mut self,
+        now: Instant,
+        leg: LegId,
+        extra: &[(&str, &str)],
+    ) -> Result<(), UaError> {
+        let pending = self.legs.get(&leg).ok_or(UaError::NoSuchLeg)?.pending_ack;
+        if let Some(p) = pending {
+            self.send_ack(leg, Some(p.seq), None);
+        }
         let via = self.leg_via(leg)?;
         let l = self.legs.get_mut(&leg).ok_or(UaError::NoSuchLeg)?;
         let Some(d) = l
@@ -747,7 +793,13 @@ impl UserAgent {
         else {
             return Err(UaError::InvalidState);
         };
-        let bye = d.request(Method::Bye, via);
+        let mut b = d.request(Method::Bye, via).to_builder();
+        for (name, value) in extra {
+            b = b
+                .raw_header(name, value)
+                .map_err(|_| UaError::InvalidState)?;
+        }
+        let bye = b.build();
         d.terminate();
         l.state = LegState::Terminating;
         l.retransmit_2xx = None;
@@ -758,21 +810,28 @@ impl UserAgent {
         Ok(())
     }
 
-    /// Sends the ACK that [`UaConfig::answer_in_ack`] left to the application for the 2xx
-    /// of our offerless INVITE, with our answer as `body` (RFC 3264 §5). The ACK is re-sent
-    /// for each 2xx retransmission, and `body` is our session description from then on (the
+    /// Sends the ACK of a 2xx that carries the offer for our offerless INVITE or re-INVITE,
+    /// with our answer as `body` (RFC 3264 §5; see the module docs). The ACK is re-sent for
+    /// each 2xx retransmission, and `body` is our session description from then on (the
     /// offer of a session-refresh re-INVITE, RFC 4028 §7.4).
     ///
     /// # Errors
     /// [`UaError::NoSuchLeg`], [`UaError::InvalidState`] when no 2xx waits for its ACK.
     pub fn ack(&mut self, leg: LegId, body: Option<Body>) -> Result<(), UaError> {
         let l = self.legs.get(&leg).ok_or(UaError::NoSuchLeg)?;
-        let Some(seq) = l.pending_ack else {
+        let Some(p) = l.pending_ack else {
             return Err(UaError::InvalidState);
         };
-        self.send_ack(leg, Some(seq), body);
+        self.send_ack(leg, Some(p.seq), body);
         self.flush();
         Ok(())
+    }
+
+    /// Whether the 2xx of our offerless INVITE or re-INVITE carried an offer whose answer
+    /// [`UserAgent::ack`] still owes (after [`UaEvent::Answered`], or the
+    /// [`UaEvent::Response`] 2xx of a re-INVITE).
+    pub fn ack_pending(&self, leg: LegId) -> bool {
+        self.legs.get(&leg).is_some_and(|l| l.pending_ack.is_some())
     }
 
     /// Sends an in-dialog request (`UPDATE`, `INFO`, `REFER`, `NOTIFY`, `PRACK`, `INVITE` for
@@ -803,7 +862,8 @@ impl UserAgent {
         }
         let l = self.legs.get_mut(&leg).ok_or(UaError::NoSuchLeg)?;
         let is_reinvite = method == Method::Invite;
-        if is_reinvite && (l.reinvite_pending || l.state != LegState::Up) {
+        if is_reinvite && (l.reinvite_pending || l.state != LegState::Up || l.pending_ack.is_some())
+        {
             return Err(UaError::InvalidState);
         }
         let Some(d) = l.dialog.as_mut() else {
@@ -951,6 +1011,7 @@ impl UserAgent {
             ));
         };
         let is_invite = *request.method() == Method::Invite;
+        let offerless = request.body().is_empty();
         let refresh = matches!(request.method(), Method::Invite | Method::Update);
         let status = response.status().as_u16();
         let leg = self.by_txn.get(key).map(|(l, _)| *l);
@@ -964,7 +1025,7 @@ impl UserAgent {
             && let Some(l) = self.legs.get_mut(&leg)
         {
             // The UAS core retransmits a re-INVITE's 2xx like the first one (§13.3.1.4).
-            l.retransmit_2xx = Some(Retransmit2xx::new(now, &self.config, response.to_bytes()));
+            l.retransmit_2xx = Some(Retransmit2xx::new(now, &self.config, offerless, &response));
         }
         if let Some(leg) = leg
             && refresh
@@ -1070,6 +1131,7 @@ impl UserAgent {
             [
                 l.retransmit_2xx.as_ref().map(|r| r.next.min(r.give_up)),
                 l.glare_retry.as_ref().map(|g| g.0),
+                l.pending_ack.as_ref().map(|p| p.deadline),
                 l.reliable_1xx.as_ref().map(prack::Reliable1xx::deadline),
                 l.session
                     .as_ref()
@@ -1102,7 +1164,7 @@ impl UserAgent {
                 } => {
                     self.on_cancel(now, &key, &request, invite);
                 }
-                TransactionEvent::Ack { request, .. } => self.on_ack(request),
+                TransactionEvent::Ack { request, .. } => self.on_ack(now, request),
                 TransactionEvent::Response { key, response } => {
                     self.on_response(now, key, response);
                 }
@@ -1174,6 +1236,12 @@ impl UserAgent {
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return;
         };
+        if *request.method() == Method::Bye && leg.state == LegState::Terminating {
+            // Our BYE and the peer's crossed: both succeed (the call ends with our BYE's
+            // response).
+            self.reply(now, &key, &request, 200);
+            return;
+        }
         let Some(dialog) = leg.dialog_by_id(&id) else {
             return;
         };
@@ -1254,7 +1322,7 @@ impl UserAgent {
         }
     }
 
-    fn on_ack(&mut self, request: Request) {
+    fn on_ack(&mut self, now: Instant, request: Request) {
         let Some(Ok(to)) = request.header::<To>() else {
             return;
         };
@@ -1268,14 +1336,20 @@ impl UserAgent {
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return;
         };
-        if leg.retransmit_2xx.take().is_some() {
+        if let Some(r) = leg.retransmit_2xx.take() {
             if let Some(d) = leg.dialog.as_mut() {
                 d.confirm();
             }
+            let unanswered = r.offer && request.body().is_empty();
             self.events.push_back(UaEvent::Confirmed {
                 leg: leg_id,
                 ack: request,
             });
+            if unanswered {
+                // RFC 3264 §5: the ACK of a 2xx carrying the offer carries the answer;
+                // without one there is no session to run.
+                let _ = self.bye_with(now, leg_id, &[("Reason", REASON_NO_ANSWER)]);
+            }
         }
     }
 
@@ -1286,17 +1360,25 @@ impl UserAgent {
         let status = response.status().as_u16();
         match purpose {
             Purpose::Invite => self.on_invite_response(now, leg_id, &key, response),
+            Purpose::ReInviteAnswered => {
+                if (200..300).contains(&status) {
+                    self.reack(leg_id, &response);
+                }
+            }
             Purpose::ReInvite(body) => {
                 if status < 200 {
                     return;
                 }
+                self.by_txn
+                    .insert(key.clone(), (leg_id, Purpose::ReInviteAnswered));
                 if let Some(l) = self.legs.get_mut(&leg_id) {
                     l.reinvite_pending = false;
                     if let Some(d) = l.dialog.as_mut() {
                         d.handle_response(&Method::Invite, &response);
                     }
                     if (200..300).contains(&status) {
-                        self.ack_2xx(leg_id, &response);
+                        let offerless = body.as_ref().is_none_or(|b| b.bytes.is_empty());
+                        self.ack_or_wait(now, leg_id, offerless, &response);
                         self.session_refreshed(now, leg_id, &response, true);
                     } else if status == 491 {
                         let at = now + self.glare_delay(leg_id);
@@ -1409,10 +1491,11 @@ impl UserAgent {
                     .iter()
                     .find(|(t, _)| Some(t) == to_tag.as_ref())
                     .map(|(_, ack)| ack.clone());
-                let resend = if same { leg.ack.clone() } else { dead };
-                if same && leg.pending_ack.is_some() {
-                    // The application's ACK (with our answer) is still to come.
-                } else if let Some(ack) = resend {
+                if same {
+                    // A retransmission of the 2xx that answered the call: the same ACK again
+                    // (none yet while the application's answer is still to come).
+                    self.reack(leg_id, &response);
+                } else if let Some(ack) = dead {
                     // A 2xx retransmission: ACK again (§13.2.2.4), BYE only once.
                     self.transmits.push_back(Transmit {
                         transport: leg.peer.transport,
@@ -1449,15 +1532,8 @@ impl UserAgent {
             // and BYE in that dialog, or until the call ends.
             leg.state = LegState::Up;
             leg.peer_allows_update = session_timer::allows_update(response.header());
-            if self.config.answer_in_ack
-                && leg.invite.body().is_empty()
-                && !response.body().is_empty()
-            {
-                let local = leg.dialog.as_ref().map_or(0, Dialog::local_seq);
-                leg.pending_ack = Some(cseq_of(&response).unwrap_or(local));
-            } else {
-                self.ack_2xx(leg_id, &response);
-            }
+            let offerless = leg.invite.body().is_empty();
+            self.ack_or_wait(now, leg_id, offerless, &response);
             self.arm_session(now, leg_id, &response, true);
             self.events.push_back(UaEvent::Answered {
                 leg: leg_id,
@@ -1509,15 +1585,43 @@ impl UserAgent {
             local_tag: local.to_owned(),
             remote_tag: remote.to_owned(),
         };
-        let Some(leg) = self.by_dialog.get(&id).and_then(|l| self.legs.get(l)) else {
+        let Some(&leg_id) = self.by_dialog.get(&id) else {
             return;
         };
-        if let Some(ack) = leg.ack.clone() {
+        self.reack(leg_id, response);
+    }
+
+    /// A retransmission of a 2xx we ACKed: the same ACK again (RFC 3261 §13.2.2.4), when
+    /// it is for that 2xx; nothing while the application's answer is still owed.
+    fn reack(&mut self, leg_id: LegId, response: &Response) {
+        let Some(leg) = self.legs.get(&leg_id) else {
+            return;
+        };
+        let seq = cseq_of(response);
+        if let Some((_, ack)) = leg.ack.as_ref().filter(|(s, _)| Some(*s) == seq) {
             self.transmits.push_back(Transmit {
                 transport: leg.peer.transport,
                 destination: leg.peer.addr,
-                payload: ack,
+                payload: ack.clone(),
             });
+        }
+    }
+
+    /// ACKs the first 2xx of our (re-)INVITE at once, or, when it carries the offer for our
+    /// `offerless` request, leaves the ACK to the application's answer (RFC 3264 §5) with a
+    /// deadline of 64*T1.
+    fn ack_or_wait(&mut self, now: Instant, leg_id: LegId, offerless: bool, response: &Response) {
+        let wait = self.config.transactions.timers.t1.saturating_mul(64);
+        if offerless && !response.body().is_empty() {
+            if let Some(leg) = self.legs.get_mut(&leg_id) {
+                let local = leg.dialog.as_ref().map_or(0, Dialog::local_seq);
+                leg.pending_ack = Some(PendingAck {
+                    seq: cseq_of(response).unwrap_or(local),
+                    deadline: now + wait,
+                });
+            }
+        } else {
+            self.ack_2xx(leg_id, response);
         }
     }
 
@@ -1653,7 +1757,12 @@ impl UserAgent {
             if let Some(d) = leg.dialog.as_mut() {
                 d.confirm();
             }
-            leg.retransmit_2xx = Some(Retransmit2xx::new(now, &self.config, response.to_bytes()));
+            leg.retransmit_2xx = Some(Retransmit2xx::new(
+                now,
+                &self.config,
+                leg.invite.body().is_empty(),
+                &response,
+            ));
             self.arm_session(now, leg_id, &response, false);
             self.end_replaced(now, leg_id);
         } else if status >= 300 {
@@ -1698,7 +1807,7 @@ impl UserAgent {
         let ack = with_body(d.ack(seq, via).to_builder(), body.clone())
             .build()
             .to_bytes();
-        leg.ack = Some(ack.clone());
+        leg.ack = Some((seq, ack.clone()));
         leg.pending_ack = None;
         let peer = leg.peer;
         self.transmits.push_back(Transmit {
@@ -1926,6 +2035,12 @@ impl UserAgent {
                 r.next += r.interval;
             }
         }
+        if leg.pending_ack.is_some_and(|p| now >= p.deadline) {
+            // The application never answered the offer of the 2xx: ACK it without a body
+            // and end the call (module docs).
+            let _ = self.bye_with(now, leg_id, &[("Reason", REASON_NO_ANSWER)]);
+            return;
+        }
         if let Some((at, _)) = &leg.glare_retry
             && now >= *at
         {
@@ -1997,10 +2112,13 @@ impl UserAgent {
 }
 
 impl Retransmit2xx {
-    fn new(now: Instant, config: &UaConfig, bytes: Bytes) -> Self {
+    /// The retransmission of `response` to an INVITE that had a body or not (`offerless`)
+    /// (RFC 3261 §13.3.1.4).
+    fn new(now: Instant, config: &UaConfig, offerless: bool, response: &Response) -> Self {
         let t1 = config.transactions.timers.t1;
         Self {
-            bytes,
+            bytes: response.to_bytes(),
+            offer: offerless && !response.body().is_empty(),
             next: now + t1,
             interval: t1,
             give_up: now + t1.saturating_mul(64),

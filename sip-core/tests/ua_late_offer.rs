@@ -1,0 +1,316 @@
+//! Offer in the 2xx, answer in the ACK (RFC 3261 §13.2.2.4, §13.3.1.4, RFC 3264 §5): an
+//! INVITE or re-INVITE without an offer, on both sides, with 2xx retransmissions and the
+//! 64*T1 bound on the application's answer. Two user agents on a virtual clock.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
+
+use std::time::{Duration, Instant};
+
+use telox_sip_core::transaction::Transmit;
+use telox_sip_core::ua::{Body, LegId, UaEvent, UserAgent};
+use telox_sip_core::{Method, Request};
+use ua_support::*;
+
+mod ua_support;
+
+const OFFER: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n\
+                     t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+const ANSWER: &str = "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n\
+                      t=0 0\r\nm=audio 4002 RTP/AVP 0\r\n";
+
+fn of(msgs: &[Transmit], method: Method) -> Vec<Request> {
+    requests(msgs)
+        .into_iter()
+        .filter(|r| *r.method() == method)
+        .collect()
+}
+
+fn ms(t0: Instant, n: u64) -> Instant {
+    t0 + Duration::from_millis(n)
+}
+
+/// A calls B without an offer and B answers with one: the legs and B's 2xx as sent; A has
+/// seen Answered and owes the ACK.
+fn offer_in_2xx(
+    a: &mut UserAgent,
+    b: &mut UserAgent,
+    t0: Instant,
+) -> (LegId, LegId, Vec<Transmit>) {
+    let al = call(a, t0);
+    let invite = out(a);
+    assert!(of(&invite, Method::Invite)[0].body().is_empty());
+    deliver(t0, b, A, invite);
+    let bl = incoming(&events(b));
+    b.answer(t0, bl, Some(Body::sdp(OFFER))).unwrap();
+    let ok = out(b);
+    deliver(t0, a, B, ok.clone());
+    assert!(
+        events(a)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Answered { leg, .. } if *leg == al))
+    );
+    assert!(a.ack_pending(al));
+    (al, bl, ok)
+}
+
+fn confirmed_ack(evs: Vec<UaEvent>) -> Option<Request> {
+    evs.into_iter().find_map(|e| match e {
+        UaEvent::Confirmed { ack, .. } => Some(ack),
+        _ => None,
+    })
+}
+
+fn reason(r: &Request) -> Option<String> {
+    r.headers()
+        .named_str("Reason")
+        .next()
+        .and_then(|h| h.value_str().map(str::to_owned))
+}
+
+#[test]
+fn uac_acks_the_offer_in_the_2xx_with_its_answer_on_every_retransmission() {
+    let t0 = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    let (al, _bl, ok) = offer_in_2xx(&mut a, &mut b, t0);
+    // No ACK without the answer, also not for B's retransmission at T1.
+    assert!(out(&mut a).is_empty());
+    b.handle_timeout(ms(t0, 500));
+    let again = out(&mut b);
+    assert_eq!(again[0].payload, ok[0].payload);
+    deliver(ms(t0, 500), &mut a, B, again);
+    assert!(out(&mut a).is_empty());
+    assert!(
+        events(&mut a).is_empty(),
+        "a retransmission is no new event"
+    );
+    // The application answers: the ACK carries the answer.
+    a.ack(al, Some(Body::sdp(ANSWER))).unwrap();
+    assert!(!a.ack_pending(al));
+    assert!(a.ack(al, None).is_err(), "one ACK per 2xx");
+    let ack = out(&mut a);
+    assert_eq!(of(&ack, Method::Ack)[0].body(), ANSWER.as_bytes());
+    // The ACK is lost: B's next retransmission (at 1.5 s) gets the very same ACK.
+    b.handle_timeout(ms(t0, 1500));
+    deliver(ms(t0, 1500), &mut a, B, out(&mut b));
+    let ack2 = out(&mut a);
+    assert_eq!(ack2.len(), 1);
+    assert_eq!(ack2[0].payload, ack[0].payload);
+    deliver(ms(t0, 1500), &mut b, A, ack2);
+    let got = confirmed_ack(events(&mut b)).expect("B confirmed");
+    assert_eq!(
+        got.body(),
+        ANSWER.as_bytes(),
+        "the answer reaches B's application"
+    );
+    assert!(out(&mut b).is_empty(), "no BYE: the answer came");
+    // No give-up timer is left at A.
+    a.handle_timeout(ms(t0, 40_000));
+    assert!(of(&out(&mut a), Method::Bye).is_empty());
+}
+
+#[test]
+fn uac_that_never_answers_acks_without_body_and_byes_after_64_t1() {
+    let t0 = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    let (al, _bl, _ok) = offer_in_2xx(&mut a, &mut b, t0);
+    assert_eq!(
+        a.poll_timeout().map(|t| t - t0),
+        Some(Duration::from_secs(32))
+    );
+    a.handle_timeout(t0 + Duration::from_secs(32) - Duration::from_nanos(1));
+    assert!(out(&mut a).is_empty(), "not 1 ns early");
+    a.handle_timeout(ms(t0, 32_000));
+    let sent = out(&mut a);
+    assert_eq!(first_lines(&sent).len(), 2, "{:?}", first_lines(&sent));
+    let ack = &of(&sent, Method::Ack)[0];
+    assert!(ack.body().is_empty());
+    let bye = &of(&sent, Method::Bye)[0];
+    assert!(
+        first_lines(&sent)[0].starts_with("ACK"),
+        "ACK before BYE: {:?}",
+        first_lines(&sent)
+    );
+    assert_eq!(
+        reason(bye).as_deref(),
+        Some("SIP;cause=488;text=\"No answer to the offer\"")
+    );
+    assert!(!a.ack_pending(al));
+    // B confirms with the body-less ACK and hangs up too (RFC 3264 §5: no answer, no
+    // session); the crossing BYEs both succeed and the call ends on both sides.
+    deliver(ms(t0, 32_000), &mut b, A, sent);
+    assert!(confirmed_ack(events(&mut b)).is_some());
+    let from_b = out(&mut b);
+    assert_eq!(of(&from_b, Method::Bye).len(), 1);
+    assert!(
+        first_lines(&from_b)
+            .iter()
+            .any(|l| l.starts_with("SIP/2.0 200")),
+        "B answers A's crossing BYE: {:?}",
+        first_lines(&from_b)
+    );
+    deliver(ms(t0, 32_000), &mut a, B, from_b);
+    let from_a = out(&mut a);
+    assert!(
+        first_lines(&from_a)
+            .iter()
+            .any(|l| l.starts_with("SIP/2.0 200")),
+        "A answers B's crossing BYE: {:?}",
+        first_lines(&from_a)
+    );
+    assert!(
+        events(&mut a)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Ended { leg, by_peer: false } if *leg == al))
+    );
+    deliver(ms(t0, 32_000), &mut b, A, from_a);
+    assert!(
+        events(&mut b)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Ended { .. }))
+    );
+    assert_eq!((a.leg_count(), b.leg_count()), (0, 0));
+}
+
+#[test]
+fn bye_while_the_ack_is_owed_sends_the_ack_first() {
+    let t0 = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    let (al, _bl, _ok) = offer_in_2xx(&mut a, &mut b, t0);
+    a.bye(ms(t0, 100), al).unwrap();
+    let sent = out(&mut a);
+    let lines = first_lines(&sent);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("ACK") && lines[1].starts_with("BYE"),
+        "{lines:?}"
+    );
+    assert!(reason(&of(&sent, Method::Bye)[0]).is_none());
+}
+
+#[test]
+fn uas_offer_in_2xx_and_an_ack_without_answer_gets_bye_with_reason() {
+    let t0 = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    let (al, bl, _ok) = offer_in_2xx(&mut a, &mut b, t0);
+    // A's application "answers" with nothing: the ACK has no body.
+    a.ack(al, None).unwrap();
+    deliver(ms(t0, 10), &mut b, A, out(&mut a));
+    let evs = events(&mut b);
+    assert!(confirmed_ack(evs).is_some());
+    let sent = out(&mut b);
+    let bye = of(&sent, Method::Bye);
+    assert_eq!(bye.len(), 1, "{:?}", first_lines(&sent));
+    assert_eq!(
+        reason(&bye[0]).as_deref(),
+        Some("SIP;cause=488;text=\"No answer to the offer\"")
+    );
+    deliver(ms(t0, 10), &mut a, B, sent);
+    assert!(
+        events(&mut a)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Ended { leg, by_peer: true } if *leg == al))
+    );
+    deliver(ms(t0, 10), &mut b, A, out(&mut a));
+    assert!(
+        events(&mut b)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Ended { leg, by_peer: false } if *leg == bl))
+    );
+}
+
+#[test]
+fn offerless_reinvite_is_acked_with_the_answer_and_retransmissions_reacked() {
+    let t0 = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    let (al, bl) = established(&mut a, &mut b, t0);
+    // A asks for a new offer: a re-INVITE without a body.
+    let key = a
+        .request(ms(t0, 1000), al, Method::Invite, None, &[])
+        .unwrap();
+    deliver(ms(t0, 1000), &mut b, A, out(&mut a));
+    let bkey = events(&mut b)
+        .into_iter()
+        .find_map(|e| match e {
+            UaEvent::Request { key, leg, request } if leg == Some(bl) => {
+                assert!(request.body().is_empty());
+                Some(key)
+            }
+            _ => None,
+        })
+        .expect("re-INVITE at B");
+    b.respond(ms(t0, 1000), &bkey, 200, Some(Body::sdp(OFFER)))
+        .unwrap();
+    let ok = out(&mut b);
+    deliver(ms(t0, 1000), &mut a, B, ok.clone());
+    let evs = events(&mut a);
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, UaEvent::Response { key: k, status: 200, .. } if *k == key)),
+        "{evs:?}"
+    );
+    assert!(a.ack_pending(al));
+    assert!(out(&mut a).is_empty(), "no ACK before the answer");
+    // No other re-INVITE meanwhile (RFC 3261 §14.1).
+    assert!(
+        a.request(ms(t0, 1000), al, Method::Invite, None, &[])
+            .is_err()
+    );
+    // A 2xx retransmission meanwhile: still nothing, and no second event.
+    b.handle_timeout(ms(t0, 1500));
+    let again = out(&mut b);
+    assert_eq!(again[0].payload, ok[0].payload);
+    deliver(ms(t0, 1500), &mut a, B, again);
+    assert!(out(&mut a).is_empty());
+    assert!(events(&mut a).is_empty());
+    a.ack(al, Some(Body::sdp(ANSWER))).unwrap();
+    let ack = out(&mut a);
+    let acks = of(&ack, Method::Ack);
+    assert_eq!(acks[0].body(), ANSWER.as_bytes());
+    assert_eq!(
+        acks[0]
+            .header::<telox_sip_core::header::CSeq>()
+            .unwrap()
+            .unwrap()
+            .seq(),
+        2,
+        "the ACK has the re-INVITE's CSeq"
+    );
+    // Lost: the next retransmission (at 2.5 s) gets the same ACK, B gets the answer.
+    b.handle_timeout(ms(t0, 2500));
+    deliver(ms(t0, 2500), &mut a, B, out(&mut b));
+    let ack2 = out(&mut a);
+    assert_eq!(ack2.len(), 1);
+    assert_eq!(ack2[0].payload, ack[0].payload);
+    assert!(events(&mut a).is_empty());
+    deliver(ms(t0, 2500), &mut b, A, ack2);
+    let got = confirmed_ack(events(&mut b)).expect("re-INVITE confirmed at B");
+    assert_eq!(got.body(), ANSWER.as_bytes());
+    assert!(out(&mut b).is_empty());
+}
+
+#[test]
+fn offered_reinvite_and_bodyless_2xx_are_acked_at_once() {
+    let t0 = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    let (al, bl) = established(&mut a, &mut b, t0);
+    a.request(t0, al, Method::Invite, Some(Body::sdp(OFFER)), &[])
+        .unwrap();
+    deliver(t0, &mut b, A, out(&mut a));
+    let bkey = events(&mut b)
+        .into_iter()
+        .find_map(|e| match e {
+            UaEvent::Request { key, leg, .. } if leg == Some(bl) => Some(key),
+            _ => None,
+        })
+        .unwrap();
+    b.respond(t0, &bkey, 200, Some(Body::sdp(ANSWER))).unwrap();
+    deliver(t0, &mut a, B, out(&mut b));
+    assert!(!a.ack_pending(al));
+    let acks = of(&out(&mut a), Method::Ack);
+    assert_eq!(acks.len(), 1);
+    assert!(acks[0].body().is_empty());
+}
