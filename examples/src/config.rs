@@ -70,6 +70,12 @@ pub struct TlsListen {
     pub cert: PathBuf,
     /// PEM private key of the certificate.
     pub key: PathBuf,
+    /// PEM CA certificates trusted for outgoing TLS: calls to a phone whose registration
+    /// connection is gone open a new connection to its `sips:`/`transport=tls` Contact,
+    /// verifying the Contact's host. Without it the PBX only reuses the connections phones
+    /// registered on.
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
 }
 
 /// A user (extension) of the PBX.

@@ -20,6 +20,7 @@ use sip_core::auth::{
     Credentials, DigestAlgorithm, DigestSecret, DigestServer, DigestServerConfig, Verdict,
 };
 use sip_core::header::{CSeq, CallId, Contact, From, HeaderName, To};
+use sip_core::locate::ip_target;
 use sip_core::registration::{
     Binding, MemoryLocationStore, RegisterOutcome, Registrar, RegistrarConfig, RegistrarService,
     canonical_aor,
@@ -86,6 +87,10 @@ impl SansIo for Core<'_> {
     fn handle_send_error(&mut self, now: Instant, to: Target) {
         self.0.ua.handle_transport_error(now, to);
     }
+    fn handle_connection_closed(&mut self, _now: Instant, peer: Target) {
+        // The connection a phone registered on is gone: its calls now go to its Contact.
+        self.0.flows.retain(|_, (_, flow)| *flow != peer);
+    }
 }
 
 /// What the PBX did, returned when it stops.
@@ -120,7 +125,17 @@ pub async fn run(
         let chain = tls::load_certs(&t.cert).map_err(|e| PbxError::Tls(e.to_string()))?;
         let key = tls::load_private_key(&t.key).map_err(|e| PbxError::Tls(e.to_string()))?;
         let server = tls::server_config(chain, key).map_err(|e| PbxError::Tls(e.to_string()))?;
-        dcfg.tls = Some(TlsConfig::new(Some(t.listen), Some(server), None));
+        // Outgoing TLS to Contacts, verified against the configured CA (`ca`).
+        let client = match &t.ca {
+            Some(ca) => Some(
+                tls::load_certs(ca)
+                    .and_then(tls::root_store)
+                    .and_then(tls::client_config)
+                    .map_err(|e| PbxError::Tls(e.to_string()))?,
+            ),
+            None => None,
+        };
+        dcfg.tls = Some(TlsConfig::new(Some(t.listen), Some(server), client));
     }
     let mut driver = Driver::bind(dcfg).await?;
     let local = driver.local_addr();
@@ -504,7 +519,11 @@ impl Pbx {
         match &outcome {
             RegisterOutcome::Registered { aor, bindings } => {
                 self.remember_flows(now, request, aor, bindings, flow);
-                if let Some(user) = aor.strip_prefix("sip:").and_then(|r| r.split('@').next()) {
+                // A phone on TLS may register a `sips:` AOR (RFC 3261 §26.2).
+                let user = aor
+                    .strip_prefix("sip:")
+                    .or_else(|| aor.strip_prefix("sips:"));
+                if let Some(user) = user.and_then(|r| r.split('@').next()) {
                     self.ext_aor.insert(user.to_owned(), aor.clone());
                 }
                 self.summary.registrations += 1;
@@ -814,7 +833,13 @@ impl Pbx {
             .iter()
             .filter_map(|b| match self.flows.get(&b.contact) {
                 Some((_, flow)) => Some(*flow),
-                None => contact_target(&b.contact),
+                // A Contact with an IP host, by its scheme and transport (RFC 3261 §19.1.2,
+                // §26.2).
+                None => b
+                    .contact
+                    .parse::<Uri>()
+                    .ok()
+                    .and_then(|u| ip_target(&u).ok()),
             })
             .collect()
     }
@@ -1707,42 +1732,6 @@ fn scheme(target: Target) -> &'static str {
     }
 }
 
-/// Where a Contact URI asks to be reached (RFC 3261 §19.1.2, §26.2): `sips:` over TLS (or
-/// secure WebSocket with `transport=ws`), else the `transport` parameter (`udp` when
-/// absent); the port defaults to 5061 for TLS, 5060 otherwise.
-fn contact_target(contact: &str) -> Option<Target> {
-    let (scheme, rest) = contact.split_once(':')?;
-    let secure = scheme.trim_start_matches('<').eq_ignore_ascii_case("sips");
-    let rest = rest.split(['?', '>']).next()?;
-    let mut parts = rest.split(';');
-    let user_host = parts.next()?;
-    let param = parts
-        .filter_map(|p| p.split_once('='))
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case("transport"))
-        .map(|(_, v)| v.trim().to_ascii_lowercase());
-    let transport = match (param.as_deref(), secure) {
-        (Some("ws" | "wss"), true) | (Some("wss"), false) => Transport::Wss,
-        (Some("ws"), false) => Transport::Ws,
-        (Some("tls"), _) | (_, true) => Transport::Tls,
-        (Some("tcp"), false) => Transport::Tcp,
-        (None | Some("udp"), false) => Transport::Udp,
-        (Some(_), false) => return None,
-    };
-    let host_port = user_host.rsplit_once('@').map_or(user_host, |(_, h)| h);
-    let addr = match host_port.parse::<SocketAddr>() {
-        Ok(a) => a,
-        Err(_) => {
-            let port = if transport == Transport::Tls {
-                5061
-            } else {
-                5060
-            };
-            SocketAddr::new(host_port.parse::<IpAddr>().ok()?, port)
-        }
-    };
-    Some(Target { transport, addr })
-}
-
 /// The audio codec names of an SDP offer that telox implements, in the offer's order.
 fn offered_codecs(offer: &Bytes) -> Vec<String> {
     let Ok(sdp) = sdp::Sdp::parse_with(offer.clone(), &sdp::ParseOptions::lenient()) else {
@@ -1816,60 +1805,5 @@ async fn ivr_task(
             }
             _ = &mut stop => return,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn contact_addresses() {
-        let contact_addr = |c: &str| contact_target(c).map(|t| t.addr);
-        assert_eq!(
-            contact_addr("sip:1000@127.0.0.1:5070"),
-            Some("127.0.0.1:5070".parse().unwrap())
-        );
-        assert_eq!(
-            contact_addr("sip:1000@127.0.0.1;transport=udp"),
-            Some("127.0.0.1:5060".parse().unwrap())
-        );
-        assert_eq!(
-            contact_addr("sip:[::1]:5080"),
-            Some("[::1]:5080".parse().unwrap())
-        );
-        assert_eq!(contact_addr("sip:example.com"), None);
-        assert_eq!(contact_addr("garbage"), None);
-    }
-
-    #[test]
-    fn contact_transports() {
-        let t = |s: &str| contact_target(s).map(|t| (t.transport, t.addr.to_string()));
-        let tcp = Transport::Tcp;
-        assert_eq!(
-            t("sip:1000@127.0.0.1:5070;transport=tcp"),
-            Some((tcp, "127.0.0.1:5070".into()))
-        );
-        assert_eq!(
-            t("sip:1000@127.0.0.1;transport=TCP;ob"),
-            Some((tcp, "127.0.0.1:5060".into()))
-        );
-        assert_eq!(
-            t("sips:1000@127.0.0.1"),
-            Some((Transport::Tls, "127.0.0.1:5061".into()))
-        );
-        assert_eq!(
-            t("sip:1000@127.0.0.1:5080;transport=tls"),
-            Some((Transport::Tls, "127.0.0.1:5080".into()))
-        );
-        assert_eq!(
-            t("sip:1000@127.0.0.1:5070"),
-            Some((Transport::Udp, "127.0.0.1:5070".into()))
-        );
-        assert_eq!(
-            t("sip:1000@127.0.0.1:8080;transport=ws"),
-            Some((Transport::Ws, "127.0.0.1:8080".into()))
-        );
-        assert_eq!(t("sip:1000@127.0.0.1:5070;transport=sctp"), None);
     }
 }

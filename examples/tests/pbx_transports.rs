@@ -86,6 +86,7 @@ async fn phones_register_over_tcp_and_tls() {
         listen: "127.0.0.1:0".parse().unwrap(),
         cert: cert.clone(),
         key,
+        ca: None,
     });
     let listen = cfg.listen;
     let (tx, mut log) = mpsc::channel(1024);

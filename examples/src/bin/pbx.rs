@@ -5,11 +5,13 @@
 //! pbx --config examples/data/pbx.toml
 //! pbx --listen 127.0.0.1:5060 --demo-users 1000-1099 [--trunk 127.0.0.1:5070] [--direct-media]
 //!     [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S]]
-//!     [--tls-cert PEM --tls-key PEM [--tls-listen IP:PORT]] [--no-tcp]
+//!     [--tls-cert PEM --tls-key PEM [--tls-listen IP:PORT] [--tls-ca PEM]] [--no-tcp]
 //!     [--cdr FILE] [--webhook http://IP:PORT/PATH] [--duration 60s]
 //! ```
 //! SIP over UDP and TCP on `--listen` (`--no-tcp`: UDP only), and over TLS on `--tls-listen`
-//! (default: the next port) when a certificate is given.
+//! (default: the next port) when a certificate is given; with `--tls-ca`, calls to a phone
+//! whose TLS registration connection is gone open a new connection to its Contact, verified
+//! against that CA.
 //! With `--demo-users`, users `N..=M` have their extension as password (demo mode, logged
 //! loudly); every other number an authenticated user dials goes to `--trunk`.
 
@@ -26,7 +28,7 @@ use tokio::sync::{mpsc, watch};
 
 const USAGE: &str = "usage: pbx --config FILE | pbx --listen IP:PORT --demo-users N-M [--trunk IP:PORT] \
 [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S] [--no-register]] \
-[--tls-cert PEM --tls-key PEM [--tls-listen IP:PORT]] [--no-tcp] \
+[--tls-cert PEM --tls-key PEM [--tls-listen IP:PORT] [--tls-ca PEM]] [--no-tcp] \
 [--direct-media] [--digest SHA-256,MD5] [--cdr FILE] [--webhook URL] [--duration D] [--seed N] [--quiet]";
 
 fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), String> {
@@ -48,6 +50,7 @@ fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), Strin
             "tls-cert",
             "tls-key",
             "tls-listen",
+            "tls-ca",
         ])
         .switches(&["direct-media", "no-register", "no-tcp", "quiet", "help"])
         .parse(std::env::args().skip(1))
@@ -126,6 +129,7 @@ fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), Strin
                 listen,
                 cert: PathBuf::from(cert),
                 key: PathBuf::from(key),
+                ca: args.value("tls-ca").map(PathBuf::from),
             });
         }
         (None, None) => {}
