@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::attributes::Kind;
 use crate::error::AttributeError;
 use crate::model::{Attribute, Text};
 use crate::sdes::Crypto;
@@ -483,78 +484,45 @@ pub(crate) fn millis(name: &'static str, value: &str) -> Result<u32, AttributeEr
 }
 
 /// Checks the value of every attribute this crate knows, so that a strict parse rejects a
-/// malformed one with the attribute and field named; returns the attribute's name as a static
-/// string when it is a known one (the model then shares it instead of slicing the input).
-/// Unknown attributes are not checked. Allocation-free: it runs for every parsed line.
-pub(crate) fn validate(
-    name: &str,
-    value: Option<&str>,
-) -> Result<Option<&'static str>, AttributeError> {
+/// malformed one with the attribute and field named; returns the attribute's kind (the
+/// list then finds it without comparing names). Unknown attributes are not checked.
+/// Allocation-free: it runs for every parsed line.
+pub(crate) fn validate(name: &str, value: Option<&str>) -> Result<Kind, AttributeError> {
+    let kind = Kind::of(name);
     let need = |attr: &'static str| value.ok_or(AttributeError::new(attr, "missing value"));
     let flag = |attr: &'static str| match value {
-        None => Ok(attr),
+        None => Ok(()),
         Some(_) => Err(AttributeError::new(attr, "flag takes no value")),
     };
-    // Dispatch on the first byte so that only names of one group are compared.
-    let known = match name.as_bytes().first() {
-        Some(b'c') => match name {
-            "crypto" => crate::sdes::check_crypto(need("crypto")?).map(|_| "crypto"),
-            "candidate" => candidate("candidate", need("candidate")?).map(|_| "candidate"),
-            _ => return Ok(None),
-        },
-        Some(b'e') => match name {
-            "extmap" => Ok("extmap"),
-            _ => return Ok(None),
-        },
-        Some(b'f') => match name {
-            "fmtp" => fmtp_fields(need("fmtp")?).map(|_| "fmtp"),
-            "fingerprint" => Fingerprint::check(need("fingerprint")?).map(|_| "fingerprint"),
-            _ => return Ok(None),
-        },
-        Some(b'g') => match name {
-            "group" => non_empty("group", value),
-            _ => return Ok(None),
-        },
-        Some(b'i') => match name {
-            "inactive" => flag("inactive"),
-            "ice-ufrag" => non_empty("ice-ufrag", value),
-            "ice-pwd" => non_empty("ice-pwd", value),
-            _ => return Ok(None),
-        },
-        Some(b'm') => match name {
-            "maxptime" => millis("maxptime", need("maxptime")?).map(|_| "maxptime"),
-            "mid" => non_empty("mid", value),
-            "msid" => Ok("msid"),
-            _ => return Ok(None),
-        },
-        Some(b'p') => match name {
-            "ptime" => millis("ptime", need("ptime")?).map(|_| "ptime"),
-            _ => return Ok(None),
-        },
-        Some(b'r') => match name {
-            "rtpmap" => rtpmap_fields(need("rtpmap")?).map(|_| "rtpmap"),
-            "recvonly" => flag("recvonly"),
-            "rtcp-mux" => flag("rtcp-mux"),
-            "rtcp-rsize" => flag("rtcp-rsize"),
-            "rtcp" => Rtcp::check(need("rtcp")?).map(|_| "rtcp"),
-            "rtcp-fb" => Ok("rtcp-fb"),
-            _ => return Ok(None),
-        },
-        Some(b's') => match name {
-            "sendrecv" => flag("sendrecv"),
-            "sendonly" => flag("sendonly"),
-            "ssrc" => SsrcAttribute::check(need("ssrc")?).map(|_| "ssrc"),
-            "setup" => Setup::parse(need("setup")?).map(|_| "setup"),
-            _ => return Ok(None),
-        },
-        _ => return Ok(None),
-    };
-    known.map(Some)
+    match kind {
+        Kind::Other | Kind::Extmap | Kind::Msid | Kind::RtcpFb => Ok(()),
+        Kind::Crypto => crate::sdes::check_crypto(need("crypto")?),
+        Kind::Candidate => candidate("candidate", need("candidate")?),
+        Kind::Fmtp => fmtp_fields(need("fmtp")?).map(|_| ()),
+        Kind::Fingerprint => Fingerprint::check(need("fingerprint")?).map(|_| ()),
+        Kind::Group => non_empty("group", value),
+        Kind::IceUfrag => non_empty("ice-ufrag", value),
+        Kind::IcePwd => non_empty("ice-pwd", value),
+        Kind::Mid => non_empty("mid", value),
+        Kind::Inactive => flag("inactive"),
+        Kind::Recvonly => flag("recvonly"),
+        Kind::Sendonly => flag("sendonly"),
+        Kind::Sendrecv => flag("sendrecv"),
+        Kind::RtcpMux => flag("rtcp-mux"),
+        Kind::RtcpRsize => flag("rtcp-rsize"),
+        Kind::Maxptime => millis("maxptime", need("maxptime")?).map(|_| ()),
+        Kind::Ptime => millis("ptime", need("ptime")?).map(|_| ()),
+        Kind::Rtpmap => rtpmap_fields(need("rtpmap")?).map(|_| ()),
+        Kind::Rtcp => Rtcp::check(need("rtcp")?).map(|_| ()),
+        Kind::Ssrc => SsrcAttribute::check(need("ssrc")?).map(|_| ()),
+        Kind::Setup => Setup::parse(need("setup")?).map(|_| ()),
+    }?;
+    Ok(kind)
 }
 
-fn non_empty(attr: &'static str, value: Option<&str>) -> Result<&'static str, AttributeError> {
+fn non_empty(attr: &'static str, value: Option<&str>) -> Result<(), AttributeError> {
     match value {
-        Some(v) if !v.is_empty() => Ok(attr),
+        Some(v) if !v.is_empty() => Ok(()),
         _ => Err(AttributeError::new(attr, "missing value")),
     }
 }
@@ -590,13 +558,15 @@ fn candidate(attr: &'static str, value: &str) -> Result<(), AttributeError> {
 impl crate::model::Media {
     /// The `a=rtpmap` of payload type `pt`, if any (malformed ones are skipped).
     pub fn rtpmap(&self, pt: u8) -> Option<Rtpmap> {
-        self.attributes_named("rtpmap")
+        self.attributes
+            .of_kind(Kind::Rtpmap)
             .find_map(|v| Rtpmap::parse(v).ok().filter(|r| r.payload_type == pt))
     }
 
     /// The `a=fmtp` parameters of format `format`, if any.
     pub fn fmtp(&self, format: &str) -> Option<&str> {
-        self.attributes_named("fmtp")
+        self.attributes
+            .of_kind(Kind::Fmtp)
             .find_map(|v| match fmtp_fields(v) {
                 Ok((f, p)) if f == format => Some(p),
                 _ => None,
@@ -605,34 +575,42 @@ impl crate::model::Media {
 
     /// `a=ptime` in milliseconds.
     pub fn ptime(&self) -> Option<u32> {
-        self.attribute("ptime")
+        self.attributes
+            .of_kind(Kind::Ptime)
+            .next()
             .and_then(|v| millis("ptime", v).ok())
     }
 
     /// `a=maxptime` in milliseconds.
     pub fn maxptime(&self) -> Option<u32> {
-        self.attribute("maxptime")
+        self.attributes
+            .of_kind(Kind::Maxptime)
+            .next()
             .and_then(|v| millis("maxptime", v).ok())
     }
 
     /// `a=rtcp` (RFC 3605).
     pub fn rtcp(&self) -> Option<Rtcp> {
-        self.attribute("rtcp").and_then(|v| Rtcp::parse(v).ok())
+        self.attributes
+            .of_kind(Kind::Rtcp)
+            .next()
+            .and_then(|v| Rtcp::parse(v).ok())
     }
 
     /// Whether `a=rtcp-mux` (RFC 5761) is present.
     pub fn rtcp_mux(&self) -> bool {
-        self.has_attribute("rtcp-mux")
+        self.attributes.has_kind(Kind::RtcpMux)
     }
 
     /// `a=mid` (RFC 5888).
     pub fn mid(&self) -> Option<&str> {
-        self.attribute("mid")
+        self.attributes.of_kind(Kind::Mid).next()
     }
 
     /// The `a=crypto` lines (RFC 4568) that parse, in order.
     pub fn cryptos(&self) -> impl Iterator<Item = Crypto> + '_ {
-        self.attributes_named("crypto")
+        self.attributes
+            .of_kind(Kind::Crypto)
             .filter_map(|v| Crypto::parse(v).ok())
     }
 
@@ -668,9 +646,8 @@ impl crate::model::Sdp {
     /// Session-level `a=group` lines (RFC 5888).
     pub fn groups(&self) -> impl Iterator<Item = Group> + '_ {
         self.attributes
-            .iter()
-            .filter(|a| a.name == "group")
-            .filter_map(|a| Group::parse(a.value_str()).ok())
+            .of_kind(Kind::Group)
+            .filter_map(|v| Group::parse(v).ok())
     }
 }
 

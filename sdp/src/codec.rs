@@ -3,6 +3,7 @@
 //! parameters (RFC 7587) and telephone-event event lists (RFC 4733).
 
 use crate::attr::fmtp_parameters;
+use crate::attributes::Kind;
 use crate::model::Media;
 
 /// A codec we can send and receive, as offered in SDP.
@@ -151,13 +152,13 @@ pub fn formats(media: &Media) -> impl Iterator<Item = Format<'_>> {
     // One pass over the attributes (not one per payload type): rtpmap and fmtp by number.
     let mut maps: Vec<(u8, &str, u32, u16)> = Vec::new();
     let mut fmtps: Vec<(u8, &str)> = Vec::new();
-    for a in &media.attributes {
-        if a.name == "rtpmap" {
-            if let Ok((pt, name, clock, ch)) = crate::attr::rtpmap_fields(a.value_str()) {
+    for (kind, value) in media.attributes.kinds() {
+        if kind == Kind::Rtpmap {
+            if let Ok((pt, name, clock, ch)) = crate::attr::rtpmap_fields(value) {
                 maps.push((pt, name, clock, ch.unwrap_or(1)));
             }
-        } else if a.name == "fmtp"
-            && let Ok((f, p)) = crate::attr::fmtp_fields(a.value_str())
+        } else if kind == Kind::Fmtp
+            && let Ok((f, p)) = crate::attr::fmtp_fields(value)
             && let Ok(pt) = f.parse::<u8>()
         {
             fmtps.push((pt, p));
@@ -181,18 +182,12 @@ pub fn formats(media: &Media) -> impl Iterator<Item = Format<'_>> {
 
 /// The format of payload type `pt` in `media`.
 pub fn format_of(media: &Media, pt: u8) -> Option<Format<'_>> {
-    let fmtp = media.attributes.iter().find_map(|a| {
-        if a.name != "fmtp" {
-            return None;
-        }
-        let (f, p) = crate::attr::fmtp_fields(a.value_str()).ok()?;
+    let fmtp = media.attributes.of_kind(Kind::Fmtp).find_map(|v| {
+        let (f, p) = crate::attr::fmtp_fields(v).ok()?;
         (f.parse::<u8>().ok() == Some(pt)).then_some(p)
     });
-    for a in &media.attributes {
-        if a.name != "rtpmap" {
-            continue;
-        }
-        if let Ok((p, name, clock_rate, channels)) = crate::attr::rtpmap_fields(a.value_str())
+    for value in media.attributes.of_kind(Kind::Rtpmap) {
+        if let Ok((p, name, clock_rate, channels)) = crate::attr::rtpmap_fields(value)
             && p == pt
         {
             let channels = channels.unwrap_or(1);

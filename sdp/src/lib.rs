@@ -6,10 +6,10 @@
 //!
 //! - [`Sdp`] is the owned model. [`Sdp::parse`] is strict RFC 8866;
 //!   [`Sdp::parse_with`] takes [`ParseOptions`] whose `allow_*` switches accept what real
-//!   peers send (LF endings, missing `t=`, trailing spaces...). Parsed text is zero-copy
-//!   ([`Text`] slices of the input); attributes stay verbatim and typed views ([`Rtpmap`],
-//!   [`Crypto`], [`Media::ptime`]...) parse them on demand, so an unmodified canonical
-//!   description writes back byte for byte.
+//!   peers send (LF endings, missing `t=`, trailing spaces...). Parsed text is zero-copy:
+//!   attributes are [`Attributes`], a list of spans of the input (validated by the parse,
+//!   never copied), and typed views ([`Rtpmap`], [`Crypto`], [`Media::ptime`]...) parse
+//!   them on demand, so an unmodified canonical description writes back byte for byte.
 //! - [`OfferAnswer`] is the RFC 3264 engine: [`MediaCapabilities`] in, offers and answers
 //!   out, [`NegotiatedStream`]s (addresses, payload types, ptime, direction, SRTP keys,
 //!   telephone-event) as the result. [`negotiate()`] is its pure core.
@@ -33,6 +33,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attr;
+mod attributes;
 pub mod codec;
 mod error;
 mod model;
@@ -46,6 +47,7 @@ mod write;
 pub mod fuzzing;
 
 pub use attr::{Direction, Fmtp, Rtpmap};
+pub use attributes::{AttributeRef, Attributes, Iter as AttributeIter};
 pub use codec::{Codec, DtmfEvents, OpusParams};
 pub use error::{AttributeError, Error, NegotiationError, ParseError, ParseReason};
 pub use model::{

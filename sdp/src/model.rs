@@ -6,6 +6,8 @@ use std::net::IpAddr;
 
 use bytes::Bytes;
 
+use crate::attributes::Attributes;
+
 /// UTF-8 text of the model: a short value stored inline, a static string, or a zero-copy
 /// `Bytes` slice of a parsed description (or owned text of a built one) when it is longer.
 ///
@@ -211,7 +213,7 @@ pub struct Sdp {
     /// Session-level `k=` (obsolete, kept verbatim).
     pub key: Option<Text>,
     /// Session-level `a=` lines in order.
-    pub attributes: Vec<Attribute>,
+    pub attributes: Attributes,
     /// `m=` sections in order.
     pub media: Vec<Media>,
 }
@@ -235,7 +237,7 @@ impl Sdp {
             }],
             time_zones: None,
             key: None,
-            attributes: Vec::new(),
+            attributes: Attributes::new(),
             media: Vec::new(),
         }
     }
@@ -243,12 +245,12 @@ impl Sdp {
     /// The first session-level attribute named `name` (case-sensitive, RFC 8866 §5.13), its
     /// value (`Some("")` for a flag attribute).
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        find_attribute(&self.attributes, name)
+        self.attributes.first(name)
     }
 
     /// The session-level direction attribute, if any.
     pub fn direction(&self) -> Option<crate::Direction> {
-        direction_of(&self.attributes)
+        self.attributes.direction()
     }
 }
 
@@ -508,7 +510,7 @@ pub struct Media {
     /// Media-level `k=` (obsolete, kept verbatim).
     pub key: Option<Text>,
     /// Media-level `a=` lines in order.
-    pub attributes: Vec<Attribute>,
+    pub attributes: Attributes,
 }
 
 impl Media {
@@ -536,7 +538,7 @@ impl Media {
             connections: Vec::new(),
             bandwidths: Vec::new(),
             key: None,
-            attributes: Vec::new(),
+            attributes: Attributes::new(),
         }
     }
 
@@ -556,25 +558,22 @@ impl Media {
 
     /// The first attribute named `name` (case-sensitive), its value (`Some("")` for flags).
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        find_attribute(&self.attributes, name)
+        self.attributes.first(name)
     }
 
     /// All values of attributes named `name`, in order.
     pub fn attributes_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.attributes
-            .iter()
-            .filter(move |a| a.name == *name)
-            .map(|a| a.value_str())
+        self.attributes.named(name)
     }
 
     /// Whether a flag attribute such as `rtcp-mux` is present.
     pub fn has_attribute(&self, name: &str) -> bool {
-        self.attributes.iter().any(|a| a.name == *name)
+        self.attributes.contains(name)
     }
 
     /// The media-level direction attribute, if any (see [`Media::effective_direction`]).
     pub fn direction(&self) -> Option<crate::Direction> {
-        direction_of(&self.attributes)
+        self.attributes.direction()
     }
 
     /// The direction in force: media level, else session level, else sendrecv
@@ -596,8 +595,8 @@ impl Media {
     }
 }
 
-/// An `a=<name>[:<value>]` line kept verbatim; typed views parse it on demand
-/// (see [`crate::attr`]).
+/// An owned `a=<name>[:<value>]` line, to add to an [`Attributes`] list; typed views
+/// build and parse them (see [`crate::attr`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Attribute {
     /// Attribute name.
@@ -635,22 +634,6 @@ impl Attribute {
     pub fn value_str(&self) -> &str {
         self.value.as_ref().map_or("", Text::as_str)
     }
-}
-
-fn find_attribute<'a>(attrs: &'a [Attribute], name: &str) -> Option<&'a str> {
-    attrs
-        .iter()
-        .find(|a| a.name == *name)
-        .map(Attribute::value_str)
-}
-
-fn direction_of(attrs: &[Attribute]) -> Option<crate::Direction> {
-    attrs.iter().rev().find_map(|a| {
-        if a.value.is_some() {
-            return None;
-        }
-        crate::Direction::from_name(a.name.as_str())
-    })
 }
 
 #[cfg(test)]

@@ -4,10 +4,9 @@
 use bytes::Bytes;
 
 use crate::attr::{has_byte, split_byte, split_on};
+use crate::attributes::{Attributes, Kind};
 use crate::error::{ParseError, ParseReason};
-use crate::model::{
-    AddrType, Attribute, Bandwidth, Connection, Media, MediaKind, Origin, Protocol,
-};
+use crate::model::{AddrType, Bandwidth, Connection, Media, MediaKind, Origin, Protocol};
 use crate::model::{Sdp, Text, Timing};
 
 /// Parser switches: strict RFC 8866 by default, with one named knob per deviation real
@@ -161,13 +160,15 @@ impl Ctx<'_> {
 }
 
 fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
-    if src.len() > opts.max_size {
+    // Attribute spans are u32 offsets: a larger input is refused whatever `max_size` says.
+    let limit = opts.max_size.min(u32::MAX as usize);
+    if src.len() > limit {
         return Err(ParseError::new(
             0,
             None,
             ParseReason::TooLarge {
                 what: "description size",
-                limit: opts.max_size,
+                limit,
             },
         ));
     }
@@ -206,7 +207,7 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
         times: Vec::new(),
         time_zones: None,
         key: None,
-        attributes: Vec::new(),
+        attributes: Attributes::new(),
         media: Vec::new(),
     };
     let mut seen_v = false;
@@ -403,6 +404,9 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
                 attributes += 1;
                 if attributes > opts.max_attributes {
                     return Err(too_large(&ctx, "attribute count", opts.max_attributes));
+                }
+                if sdp.attributes.is_empty() {
+                    sdp.attributes = Attributes::parsed(&src, 4);
                 }
                 parse_attribute(&ctx, value, &mut sdp.attributes)?;
             }
@@ -700,33 +704,34 @@ fn parse_media(ctx: &Ctx<'_>, value: &str) -> Result<Media, ParseError> {
         bandwidths: Vec::new(),
         key: None,
         // Typical SIP media sections carry 5 to 20 attributes.
-        attributes: Vec::with_capacity(16),
+        attributes: Attributes::parsed(ctx.src, 16),
     })
 }
 
-/// Parses an `a=` value and appends it to `out` (built in place: moving the attribute
-/// through a `Result` cost more than the parse of a short one).
-fn parse_attribute(ctx: &Ctx<'_>, value: &str, out: &mut Vec<Attribute>) -> Result<(), ParseError> {
-    let (name, val) = match value.bytes().position(|b| b == b':') {
-        Some(i) => (&value[..i], Some(&value[i + 1..])),
+/// Parses an `a=` value and appends it to `out` as a span of the input: nothing is copied
+/// or built, the entry records where the name and value are and the attribute's kind.
+fn parse_attribute(ctx: &Ctx<'_>, value: &str, out: &mut Attributes) -> Result<(), ParseError> {
+    let (name, val) = match split_byte(value, b':') {
+        Some((n, v)) => (n, Some(v)),
         None => (value, None),
     };
-    let known = crate::attr::validate(name, val).map_err(|e| {
+    let kind = crate::attr::validate(name, val).map_err(|e| {
         ctx.err(ParseReason::BadAttribute {
             attribute: e.attribute,
             field: e.field,
         })
     })?;
-    let name = match known {
-        // A known name is shared, not sliced: no reference count to touch.
-        Some(n) => Text::from_static(n),
-        None if is_token(name) => ctx.text(name),
-        None => return Err(ctx.bad("attribute name")),
-    };
-    out.push(Attribute {
-        name,
-        value: val.map(|v| ctx.text(v)),
-    });
+    if kind == Kind::Other && !is_token(name) {
+        return Err(ctx.bad("attribute name"));
+    }
+    // `parse` checked that the input length fits u32, so every offset does.
+    let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    out.push_parsed(
+        kind,
+        offset(name.as_ptr() as usize - ctx.src.as_ptr() as usize),
+        offset(name.len()),
+        val.map(|v| offset(v.len())),
+    );
     Ok(())
 }
 

@@ -194,9 +194,9 @@ impl Crypto {
     /// An [`AttributeError`] naming the bad field.
     pub fn parse(value: &str) -> Result<Self, AttributeError> {
         let mut keys = Vec::new();
-        crypto_fields(value, |key_salt, lifetime, mki| {
+        crypto_fields(value, |b64, len, lifetime, mki| {
             keys.push(KeyParam {
-                key_salt: key_salt.to_vec(),
+                key_salt: decode_key(b64, len),
                 lifetime,
                 mki,
             });
@@ -255,8 +255,8 @@ impl Crypto {
 /// without allocating (for choosing among offered lines); `None` when malformed.
 pub(crate) fn crypto_choice(value: &str) -> Option<(u32, Option<SrtpSuite>, bool)> {
     let mut first_len = None;
-    crypto_fields(value, |key_salt, _, _| {
-        first_len.get_or_insert(key_salt.len());
+    crypto_fields(value, |_, len, _, _| {
+        first_len.get_or_insert(len);
     })
     .ok()?;
     let mut it = split_on(value, b' ');
@@ -270,10 +270,10 @@ pub(crate) fn crypto_choice(value: &str) -> Option<(u32, Option<SrtpSuite>, bool
 /// when malformed (where [`Crypto::parse`] fails).
 pub(crate) fn crypto_first_key(value: &str) -> Option<(u32, &str, KeyParam)> {
     let mut first = None;
-    crypto_fields(value, |key_salt, lifetime, mki| {
+    crypto_fields(value, |b64, len, lifetime, mki| {
         if first.is_none() {
             first = Some(KeyParam {
-                key_salt: key_salt.to_vec(),
+                key_salt: decode_key(b64, len),
                 lifetime,
                 mki,
             });
@@ -308,13 +308,14 @@ const MAX_KEY_CHARS: usize = 128;
 
 /// Checks an `a=crypto` value without allocating (the strict parser runs it on every line).
 pub(crate) fn check_crypto(value: &str) -> Result<(), AttributeError> {
-    crypto_fields(value, |_, _, _| ())
+    crypto_fields(value, |_, _, _, _| ())
 }
 
-/// Walks an `a=crypto` value; calls `key` for each key parameter with its decoded key||salt.
-fn crypto_fields(
-    value: &str,
-    mut key: impl FnMut(&[u8], Option<KeyLifetime>, Option<Mki>),
+/// Walks an `a=crypto` value; calls `key` for each key parameter with its base64
+/// key||salt (checked, not decoded: see [`b64_len`]) and decoded length.
+fn crypto_fields<'v>(
+    value: &'v str,
+    mut key: impl FnMut(&'v str, usize, Option<KeyLifetime>, Option<Mki>),
 ) -> Result<(), AttributeError> {
     let bad = |f| AttributeError::new("crypto", f);
     let mut it = split_on(value, b' ');
@@ -333,17 +334,61 @@ fn crypto_fields(
         if i >= 16 {
             return Err(bad("too many key-params"));
         }
-        let mut buf = [0u8; MAX_KEY_CHARS / 4 * 3];
-        let (len, lifetime, mki) = parse_key_param(kp, &mut buf)?;
-        key(buf.get(..len).unwrap_or_default(), lifetime, mki);
+        let (b64, len, lifetime, mki) = parse_key_param(kp)?;
+        key(b64, len, lifetime, mki);
     }
     Ok(())
 }
 
-fn parse_key_param(
-    kp: &str,
-    buf: &mut [u8; MAX_KEY_CHARS / 4 * 3],
-) -> Result<(usize, Option<KeyLifetime>, Option<Mki>), AttributeError> {
+/// The key||salt of a checked key parameter, decoded.
+fn decode_key(b64: &str, len: usize) -> Vec<u8> {
+    let mut buf = [0u8; MAX_KEY_CHARS / 4 * 3];
+    // `b64_len` accepted it, so the decoder does too.
+    match B64.decode_slice(b64, &mut buf) {
+        Ok(n) => buf.get(..n.min(len)).unwrap_or_default().to_vec(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The decoded length of `s` when it is base64 that [`B64`] decodes (standard alphabet,
+/// padding optional but never more than canonical, unused bits of the last symbol zero),
+/// else `None`. A byte check without decoding: the strict parser runs it on every key.
+fn b64_len(s: &[u8]) -> Option<usize> {
+    let data = s.iter().position(|b| *b == b'=').unwrap_or(s.len());
+    let (body, pad) = s.split_at(data);
+    let rem = body.len() % 4;
+    // Padding: only '=' after the first one, and no more than completes the last group
+    // (fewer is accepted).
+    if !pad.iter().all(|b| *b == b'=') || pad.len() > (4 - rem) % 4 {
+        return None;
+    }
+    if rem == 1 {
+        return None;
+    }
+    let mut last = 0u8;
+    for b in body {
+        last = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+    }
+    // The bits of the last symbol beyond the last whole byte must be zero.
+    let unused = match rem {
+        2 => 0x0f,
+        3 => 0x03,
+        _ => 0,
+    };
+    (last & unused == 0).then_some(body.len() / 4 * 3 + rem.saturating_sub(1))
+}
+
+/// A checked key parameter: base64 key||salt, its decoded length, lifetime and MKI.
+type KeyFields<'a> = (&'a str, usize, Option<KeyLifetime>, Option<Mki>);
+
+fn parse_key_param(kp: &str) -> Result<KeyFields<'_>, AttributeError> {
     let bad = |f| AttributeError::new("crypto", f);
     let info = kp
         .strip_prefix("inline:")
@@ -353,9 +398,7 @@ fn parse_key_param(
     if key.is_empty() || key.len() > MAX_KEY_CHARS {
         return Err(bad("key||salt"));
     }
-    let len = B64
-        .decode_slice(key, buf)
-        .map_err(|_| bad("key||salt base64"))?;
+    let len = b64_len(key.as_bytes()).ok_or(bad("key||salt base64"))?;
     let mut lifetime = None;
     let mut mki = None;
     for part in parts {
@@ -384,7 +427,7 @@ fn parse_key_param(
             });
         }
     }
-    Ok((len, lifetime, mki))
+    Ok((key, len, lifetime, mki))
 }
 
 #[cfg(test)]
@@ -444,6 +487,38 @@ mod tests {
             "1234567890 AES_CM_128_HMAC_SHA1_80 inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR",
         ] {
             assert!(Crypto::parse(v).is_err(), "{v}");
+        }
+    }
+
+    #[test]
+    fn b64_check_agrees_with_the_decoder() {
+        // Every string of up to 5 symbols over an alphabet that exercises the rules: each
+        // value class, zero and non-zero low bits, padding, and bytes outside the alphabet.
+        let symbols = b"AQBg+/=!";
+        let mut s = Vec::new();
+        let mut checked = 0;
+        for len in 0..=5u32 {
+            for mut n in 0..(symbols.len() as u64).pow(len) {
+                s.clear();
+                for _ in 0..len {
+                    s.push(symbols[(n % symbols.len() as u64) as usize]);
+                    n /= symbols.len() as u64;
+                }
+                let want = B64.decode(&s).ok().map(|v| v.len());
+                assert_eq!(b64_len(&s), want, "{}", String::from_utf8_lossy(&s));
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 37_449);
+        // Real keys, padded and not.
+        for key in [
+            "PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR",
+            "YUJDZGVmZ2hpSktMbW5vcFFyc3RVVnd4eXo=",
+            "YUJDZGVmZ2hpSktMbW5vcFFyc3RVVnd4eXo",
+        ] {
+            let want = B64.decode(key).ok().map(|v| v.len());
+            assert!(want.is_some());
+            assert_eq!(b64_len(key.as_bytes()), want, "{key}");
         }
     }
 

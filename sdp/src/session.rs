@@ -3,12 +3,11 @@
 
 use std::net::IpAddr;
 
-use bytes::Bytes;
-
 use crate::attr::{Direction, push_decimal};
+use crate::attributes::Attributes;
 use crate::codec::{Codec, DtmfEvents, Format, formats};
 use crate::error::NegotiationError;
-use crate::model::{Attribute, Connection, Media, MediaKind, Origin, Protocol, Sdp, Text};
+use crate::model::{Connection, Media, MediaKind, Origin, Protocol, Sdp, Text};
 use crate::negotiate::{NegotiatedStream, Negotiation, RejectedStream, Role, negotiate};
 use crate::sdes::{MAX_KEY_SALT, SrtpSuite, crypto_choice, write_crypto};
 
@@ -192,27 +191,18 @@ impl std::fmt::Debug for LocalKey {
     }
 }
 
-/// The attribute values of one media description, written into one buffer and then cut
-/// into [`Text`]s: short values are copied inline, long ones share the buffer, instead of
-/// one `String` per attribute.
-struct AttrWriter {
-    buf: String,
-    items: Vec<(&'static str, Option<(usize, usize)>)>,
-}
+/// The attributes of one media description, written straight into the list's one owned
+/// buffer (no `String` per attribute).
+struct AttrWriter(Attributes);
 
 impl AttrWriter {
     fn new() -> Self {
-        Self {
-            buf: String::with_capacity(512),
-            items: Vec::with_capacity(16),
-        }
+        Self(Attributes::with_capacity(512, 16))
     }
 
     /// `a=<name>:<what write appends>`.
     fn value(&mut self, name: &'static str, write: impl FnOnce(&mut String)) {
-        let start = self.buf.len();
-        write(&mut self.buf);
-        self.items.push((name, Some((start, self.buf.len()))));
+        self.0.push_with(name, write);
     }
 
     /// `a=<name>:<n>`.
@@ -222,19 +212,12 @@ impl AttrWriter {
 
     /// `a=<name>`.
     fn flag(&mut self, name: &'static str) {
-        self.items.push((name, None));
+        self.0.push_flag(name);
     }
 
-    /// Appends the attributes to `m`.
+    /// Sets the attributes of `m`.
     fn finish(self, m: &mut Media) {
-        let src = Bytes::from(self.buf);
-        m.attributes.reserve(self.items.len());
-        for (name, span) in self.items {
-            m.attributes.push(Attribute {
-                name: Text::from_static(name),
-                value: span.map(|(a, b)| Text::slice_of(&src, a..b)),
-            });
-        }
+        m.attributes = self.0;
     }
 }
 

@@ -4,7 +4,8 @@ use std::fmt;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::model::{Attribute, Bandwidth, Connection, Media, Sdp, Text};
+use crate::attributes::Attributes;
+use crate::model::{Bandwidth, Connection, Media, Sdp, Text};
 
 impl Sdp {
     /// The number of bytes [`Sdp::write_to`] appends.
@@ -70,9 +71,7 @@ impl Sdp {
         }
         opt_line(w, b"z=", self.time_zones.as_ref());
         opt_line(w, b"k=", self.key.as_ref());
-        for a in &self.attributes {
-            attribute(w, a);
-        }
+        attributes(w, &self.attributes);
         for m in &self.media {
             media(w, m);
         }
@@ -149,14 +148,12 @@ fn bandwidth(w: &mut impl Sink, b: &Bandwidth) {
     w.put(b"\r\n");
 }
 
-fn attribute(w: &mut impl Sink, a: &Attribute) {
-    w.put(b"a=");
-    w.text(&a.name);
-    if let Some(v) = &a.value {
-        w.put(b":");
-        w.text(v);
+fn attributes(w: &mut impl Sink, list: &Attributes) {
+    for l in list.lines() {
+        w.put(b"a=");
+        w.put(l);
+        w.put(b"\r\n");
     }
-    w.put(b"\r\n");
 }
 
 fn media(w: &mut impl Sink, m: &Media) {
@@ -181,7 +178,5 @@ fn media(w: &mut impl Sink, m: &Media) {
         bandwidth(w, b);
     }
     opt_line(w, b"k=", m.key.as_ref());
-    for a in &m.attributes {
-        attribute(w, a);
-    }
+    attributes(w, &m.attributes);
 }

@@ -148,7 +148,7 @@ fn media(needs_connection: bool) -> impl Strategy<Value = Media> {
                 m.connections = connections;
                 m.bandwidths = bandwidths;
                 m.key = key.map(Text::from);
-                m.attributes = attributes;
+                m.attributes = attributes.into();
                 m
             },
         )
@@ -203,7 +203,7 @@ fn sdp() -> impl Strategy<Value = Sdp> {
                 .collect();
             sdp.time_zones = z.map(Text::from);
             sdp.key = k.map(Text::from);
-            sdp.attributes = a;
+            sdp.attributes = a.into();
             sdp.media = m;
             sdp
         })

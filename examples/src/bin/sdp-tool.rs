@@ -148,11 +148,9 @@ fn summary(sdp: &Sdp) {
 }
 
 fn to_json(sdp: &Sdp) -> Value {
-    let attrs = |a: &[sdp::Attribute]| -> Value {
+    let attrs = |a: &sdp::Attributes| -> Value {
         a.iter()
-            .map(
-                |a| json!({"name": a.name.as_str(), "value": a.value.as_ref().map(|v| v.as_str())}),
-            )
+            .map(|a| json!({"name": a.name, "value": a.value}))
             .collect()
     };
     let conn = |c: &sdp::Connection| {
