@@ -616,3 +616,162 @@ fn refresh_reinvite_after_an_offerless_invite_offers_the_answer_sent_in_the_ack(
     assert_eq!(acks.len(), 1);
     assert!(acks[0].body().is_empty());
 }
+
+/// A (the refresher) sends BYE for `leg` at once, after [`UaEvent::SessionExpired`].
+fn byes_now(u: &mut UserAgent, leg: LegId) {
+    let sent = out(u);
+    assert_eq!(of(&sent, Method::Bye).len(), 1, "{:?}", first_lines(&sent));
+    assert!(expired(&events(u), leg));
+}
+
+#[test]
+fn refresh_answered_408_or_481_ends_the_session_with_bye_at_once() {
+    // RFC 4028 §10: "If the session refresh request transaction times out or generates a
+    // 408 or 481 response, then the UAC sends a BYE request".
+    let t0 = origin();
+    let (mut a, mut b, al, update) = update_refresh(t0);
+    answer(&mut a, secs(t0, 46), B, &update, 408, &[]);
+    let sent = out(&mut a);
+    assert_eq!(of(&sent, Method::Bye).len(), 1, "{:?}", first_lines(&sent));
+    assert!(expired(&events(&mut a), al));
+    deliver(secs(t0, 46), &mut b, A, sent);
+    deliver(secs(t0, 46), &mut a, B, out(&mut b));
+    assert!(
+        events(&mut a)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Ended { leg, by_peer: false } if *leg == al))
+    );
+    assert_eq!(a.leg_count(), 0);
+    // 481: the peer lost the dialog; the call ends without a BYE (it would get 481 too).
+    let (mut a, _, al, update) = update_refresh(t0);
+    answer(&mut a, secs(t0, 46), B, &update, 481, &[]);
+    assert!(of(&out(&mut a), Method::Bye).is_empty());
+    let evs = events(&mut a);
+    assert!(expired(&evs, al));
+    assert!(
+        evs.iter()
+            .any(|e| matches!(e, UaEvent::Ended { leg, by_peer: true } if *leg == al))
+    );
+    assert_eq!(a.leg_count(), 0);
+}
+
+#[test]
+fn refresh_that_times_out_ends_the_session_with_bye() {
+    // A 1800 s session: the refresh at 900 s is never answered; its UPDATE gives up at
+    // 64*T1 (Timer F, 932 s), long before the expiry BYE at 1768 s.
+    let t0 = origin();
+    let mut a = timed(A, "alice", 1, cfg(1800, 90));
+    let mut b = timed(B, "bob", 2, cfg(1800, 90));
+    let (al, _, _) = answered(&mut a, &mut b, t0, None);
+    a.handle_timeout(secs(t0, 900));
+    assert_eq!(of(&out(&mut a), Method::Update).len(), 1);
+    let mut at = secs(t0, 900);
+    while let Some(next) = a.poll_timeout().filter(|n| *n < secs(t0, 932)) {
+        at = next;
+        a.handle_timeout(at);
+        assert!(
+            of(&out(&mut a), Method::Bye).is_empty(),
+            "BYE at {:?}",
+            at - t0
+        );
+    }
+    assert!(at < secs(t0, 932));
+    a.handle_timeout(secs(t0, 932));
+    byes_now(&mut a, al);
+}
+
+#[test]
+fn refresh_answered_5xx_is_retried_once_before_expiry() {
+    let t0 = origin();
+    // 500 at 46 s: retried after T2 (4 s), not before; that retry succeeds.
+    let (mut a, _, _, update) = update_refresh(t0);
+    answer(&mut a, secs(t0, 46), B, &update, 500, &[]);
+    assert!(out(&mut a).is_empty());
+    assert!(events(&mut a).is_empty());
+    a.handle_timeout(secs(t0, 50) - Duration::from_millis(1));
+    assert!(of(&out(&mut a), Method::Update).is_empty(), "retried early");
+    a.handle_timeout(secs(t0, 50));
+    let retry = of(&out(&mut a), Method::Update).remove(0);
+    assert_eq!(seq(&retry), seq(&update) + 1);
+    let se = [
+        ("Session-Expires", "90;refresher=uac"),
+        ("Require", "timer"),
+    ];
+    answer(&mut a, secs(t0, 50), B, &retry, 200, &se);
+    assert_eq!(refreshed(&events(&mut a)), Some(90));
+    // The next refresh cycle (at 50 + 45 s) may be retried again.
+    a.handle_timeout(secs(t0, 95));
+    let next = of(&out(&mut a), Method::Update).remove(0);
+    answer(&mut a, secs(t0, 95), B, &next, 503, &[("Retry-After", "3")]);
+    a.handle_timeout(secs(t0, 98) - Duration::from_millis(1));
+    assert!(of(&out(&mut a), Method::Update).is_empty());
+    a.handle_timeout(secs(t0, 98));
+    assert_eq!(of(&out(&mut a), Method::Update).len(), 1);
+
+    // Once only: a 5xx to the retry leaves the session to expire (BYE at 90 - 30 = 60 s).
+    let (mut a, _, al, update) = update_refresh(t0);
+    answer(&mut a, secs(t0, 45), B, &update, 504, &[]);
+    a.handle_timeout(secs(t0, 49));
+    let retry = of(&out(&mut a), Method::Update).remove(0);
+    answer(&mut a, secs(t0, 49), B, &retry, 500, &[]);
+    a.handle_timeout(secs(t0, 59));
+    assert!(
+        of(&out(&mut a), Method::Update).is_empty(),
+        "a second retry"
+    );
+    byes_at(&mut a, al, secs(t0, 60));
+
+    // A Retry-After that ends after the expiry BYE: no retry.
+    let (mut a, _, al, update) = update_refresh(t0);
+    answer(
+        &mut a,
+        secs(t0, 45),
+        B,
+        &update,
+        503,
+        &[("Retry-After", "15")],
+    );
+    a.handle_timeout(secs(t0, 59));
+    assert!(of(&out(&mut a), Method::Update).is_empty());
+    byes_at(&mut a, al, secs(t0, 60));
+
+    // A 4xx other than 408/422/481/491 is not retried either.
+    let (mut a, _, al, update) = update_refresh(t0);
+    answer(&mut a, secs(t0, 45), B, &update, 403, &[]);
+    a.handle_timeout(secs(t0, 59));
+    assert!(of(&out(&mut a), Method::Update).is_empty());
+    byes_at(&mut a, al, secs(t0, 60));
+}
+
+#[test]
+fn refresh_reinvite_2xx_retransmission_gets_the_same_ack_and_no_second_event() {
+    let t0 = origin();
+    let a_cfg = SessionTimerConfig {
+        use_update: false,
+        ..cfg(90, 90)
+    };
+    let mut a = timed(A, "alice", 1, a_cfg);
+    let mut b = timed(B, "bob", 2, cfg(90, 90));
+    let (al, _, _) = answered(&mut a, &mut b, t0, None);
+    a.handle_timeout(secs(t0, 45));
+    let reinvite = of(&out(&mut a), Method::Invite).remove(0);
+    let se = [
+        ("Session-Expires", "90;refresher=uac"),
+        ("Require", "timer"),
+    ];
+    answer(&mut a, secs(t0, 45), B, &reinvite, 200, &se);
+    assert_eq!(refreshed(&events(&mut a)), Some(90));
+    let ack = of(&out(&mut a), Method::Ack);
+    assert_eq!(ack.len(), 1);
+    answer(&mut a, secs(t0, 46), B, &reinvite, 200, &se);
+    let again = of(&out(&mut a), Method::Ack);
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].to_bytes(), ack[0].to_bytes(), "the same ACK");
+    assert!(events(&mut a).is_empty(), "no second SessionRefreshed");
+    // The timer runs from the first 2xx: next refresh at 45 + 45 s.
+    a.handle_timeout(secs(t0, 90) - Duration::from_millis(1));
+    assert!(of(&out(&mut a), Method::Invite).is_empty());
+    a.handle_timeout(secs(t0, 90));
+    assert_eq!(of(&out(&mut a), Method::Invite).len(), 1);
+    let _ = al;
+}

@@ -1406,6 +1406,11 @@ impl UserAgent {
             Purpose::Cancel | Purpose::Prack => {}
             Purpose::Refresh(method) => {
                 if status >= 200 {
+                    if method == Method::Invite {
+                        // A 2xx retransmission now only gets the same ACK again.
+                        self.by_txn
+                            .insert(key.clone(), (leg_id, Purpose::ReInviteAnswered));
+                    }
                     self.on_refresh_response(now, leg_id, &method, Some(&response));
                 }
             }

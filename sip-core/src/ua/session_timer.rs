@@ -14,6 +14,19 @@
 //!   itself;
 //! - when no refresh succeeded in time, sends BYE "the minimum of 32 seconds and one third
 //!   of the session interval" before expiry (§10), after [`UaEvent::SessionExpired`].
+//!
+//! A refresh that fails (§10, RFC 3261 §12.2.1.2, §14.1):
+//! - 491: retried after the §14.1 delay (2.1-4 s for the owner of the Call-ID, 0-2 s
+//!   otherwise);
+//! - 422: retried at once with the 422's larger Min-SE (§7.4), at most twice;
+//! - 405/501 to an UPDATE: retried at once as a re-INVITE;
+//! - 408 or a transaction timeout: the session is over, [`UaEvent::SessionExpired`] and BYE
+//!   at once (§10: "the UAC sends a BYE request");
+//! - 481: the peer has no such dialog any more: [`UaEvent::SessionExpired`] and
+//!   [`UaEvent::Ended`] (`by_peer`) at once, without a BYE that could only get another 481;
+//! - another 5xx (500, 503, 504, ...): retried once per refresh, after its `Retry-After`
+//!   (else T2), when that is still before the expiry BYE;
+//! - anything else: no retry; the expiry timer still runs and ends the session.
 
 use std::time::{Duration, Instant};
 
@@ -187,6 +200,8 @@ pub(super) struct SessionState {
     pub(super) expire_at: Instant,
     /// 422 retries of the refresh in flight.
     pub(super) retries: u8,
+    /// The refresh of this interval was already retried after a 5xx.
+    pub(super) failure_retried: bool,
 }
 
 impl SessionState {
@@ -197,6 +212,7 @@ impl SessionState {
             refresh_at: we_refresh.then(|| timer.refresh_at(now)),
             expire_at: timer.expire_at(now),
             retries: 0,
+            failure_retried: false,
         }
     }
 
@@ -460,7 +476,8 @@ impl UserAgent {
         if *method == Method::Invite {
             l.reinvite_pending = false;
         }
-        if let (Some(d), Some(r)) = (l.dialog.as_mut(), response) {
+        // A 408 does not end the dialog before our BYE (RFC 4028 §10 sends one).
+        if let (Some(d), Some(r)) = (l.dialog.as_mut(), response.filter(|_| status != 408)) {
             d.handle_response(method, r);
         }
         match (status, response) {
@@ -498,12 +515,42 @@ impl UserAgent {
                     s.refresh_at = Some(at);
                 }
             }
-            (408 | 481, _) => {
-                // RFC 4028 §10 / RFC 3261 §12.2.1.2: the session is gone.
+            (408, _) => {
+                // RFC 4028 §10: "If the session refresh request transaction times out or
+                // generates a 408 ... the UAC sends a BYE request".
                 l.session = None;
                 self.events
                     .push_back(UaEvent::SessionExpired { leg: leg_id });
                 let _ = self.bye(now, leg_id);
+            }
+            (481, _) => {
+                // The peer has no such dialog (RFC 3261 §12.2.1.2: "the UAC SHOULD terminate
+                // the dialog"): a BYE would only get another 481, so the call ends here.
+                l.session = None;
+                l.state = LegState::Ended;
+                self.events
+                    .push_back(UaEvent::SessionExpired { leg: leg_id });
+                self.events.push_back(UaEvent::Ended {
+                    leg: leg_id,
+                    by_peer: true,
+                });
+                self.end_leg(leg_id);
+            }
+            (500..=599, Some(r)) => {
+                // A server failure (RFC 3261 §21.5): one more try per refresh, after the
+                // Retry-After (else T2), when it still goes out before the expiry BYE.
+                let delay = match r.header::<crate::header::RetryAfter>() {
+                    Some(Ok(ra)) => Duration::from_secs(u64::from(ra.seconds())),
+                    _ => self.config.transactions.timers.t2,
+                };
+                let at = now.checked_add(delay);
+                if let Some(s) = self.legs.get_mut(&leg_id).and_then(|l| l.session.as_mut())
+                    && let Some(at) = at.filter(|at| *at < s.expire_at)
+                    && !s.failure_retried
+                {
+                    s.failure_retried = true;
+                    s.refresh_at = Some(at);
+                }
             }
             // Any other failure: the expiry timer still runs.
             _ => {}
