@@ -328,10 +328,9 @@ impl Pbx {
             .map(|u| (u.extension.clone(), u.password.clone()))
             .collect();
         let mut ua_cfg = UaConfig::new(local, "pbx", seed);
-        // Requests go over UDP whatever their size: the RFC 3261 §18.1.1 switch to TCP above
-        // 1300 bytes fails towards the many phones and trunks that listen on UDP only (an
-        // INVITE offering every codec with SDES keys is about 1.4 kB).
-        ua_cfg.transactions.udp_size_limit = None;
+        // An INVITE offering every codec with SDES keys is about 1.4 kB: RFC 3261 §18.1.1
+        // sends it over TCP, and over UDP after all to a peer that refuses TCP (sip-core's
+        // fallback).
         ua_cfg.user_agent = Some(format!("telox-pbx/{}", env!("CARGO_PKG_VERSION")));
         // Challenges from trunks (REGISTER and outbound INVITEs) are answered with the trunk
         // credentials (one set: `PbxConfig::validate` checks that they agree).

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sip_core::header::{CSeq, From};
+use sip_core::registration::RegisterRetry;
 use sip_core::tokio::{Driver, DriverConfig, SansIo, TlsConfig, tls};
 use sip_core::transaction::{Target, TransactionKey, Transmit, Transport};
 use sip_core::ua::{Body, LegId, RegistrationId, UaConfig, UaEvent, UserAgent, refer};
@@ -77,6 +78,10 @@ pub struct PhoneConfig {
     pub seed: u64,
     /// Registration lifetime asked for, seconds.
     pub expires: u32,
+    /// How a failed registration (an error status, a timeout, an unreachable registrar) is
+    /// retried: RFC 5626 §4.5 back-off by default (30 s doubling up to 30 min, each wait a
+    /// random 50-100 % of it), reset by a success.
+    pub register_retry: RegisterRetry,
 }
 
 impl PhoneConfig {
@@ -101,6 +106,7 @@ impl PhoneConfig {
             },
             seed: 1,
             expires: 600,
+            register_retry: RegisterRetry::rfc5626(),
         }
     }
 }
@@ -145,7 +151,8 @@ pub enum PhoneEvent {
         /// 401/407 answers to REGISTER since the last success.
         challenges: u32,
     },
-    /// Registration failed with this status (sip-core retries it in 30 s).
+    /// Registration failed with this status (408 or 503 when the registrar did not answer or
+    /// could not be reached); it is retried after [`PhoneConfig::register_retry`]'s back-off.
     RegisterFailed(u16),
     /// A call is ringing in (from this URI).
     Incoming(String),
@@ -350,12 +357,8 @@ pub async fn run(
     let media_port = media_sock.local_addr()?.port();
     let mut ua_cfg = UaConfig::new(local, config.user.clone(), config.seed);
     ua_cfg.transport = config.transport;
-    // An offer with three codecs and SDES keys passes 1300 bytes: RFC 3261 §18.1.1 would
-    // move it to TCP, which registrars and phones listening on UDP only (the PBX's default,
-    // baresip's) refuse. A phone on UDP stays on UDP, like common softphones.
-    if config.transport == Transport::Udp {
-        ua_cfg.transactions.udp_size_limit = None;
-    }
+    // An offer with three codecs and SDES keys passes 1300 bytes, so RFC 3261 §18.1.1 sends
+    // it over TCP; a peer that refuses TCP gets it over UDP after all (sip-core's fallback).
     ua_cfg.credentials = config.password.clone().map(|p| (config.user.clone(), p));
     ua_cfg.user_agent = Some(format!("telox-phone/{}", env!("CARGO_PKG_VERSION")));
     if config.transport == Transport::Tls && config.tls.ca.is_none() {
@@ -504,7 +507,11 @@ impl Phone {
             addr: registrar,
         };
         match self.ua.register(now, uri, aor, target, self.config.expires) {
-            Ok(id) => self.reg = Some(id),
+            Ok(id) => {
+                self.reg = Some(id);
+                // Set before any answer can arrive: the first failure already backs off.
+                let _ = self.ua.set_register_retry(id, self.config.register_retry);
+            }
             Err(e) => self.log(format!("REGISTER not sent: {e}")),
         }
     }

@@ -13,7 +13,9 @@
 //! listener's certificate and as the client certificate (mutual TLS);
 //! `--require-client-cert` makes the listener refuse clients without one. `--transfer-to`
 //! blind-transfers the answered call (REFER) after `--duration` (1 s by default) and exits
-//! with the transfer's outcome.
+//! with the transfer's outcome. A failed registration is retried with the RFC 5626 §4.5
+//! back-off, `--register-retry BASE[,MAX]` (30s,1800s by default; each wait a random 50-100 %
+//! of `min(MAX, BASE * 2^failures)`).
 //!
 //! Commands on stdin: `call NUMBER|URI`, `answer`, `dtmf KEYS`, `hold`, `resume`,
 //! `transfer NUMBER|URI`, `hangup`, `quit`.
@@ -25,9 +27,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use sip_core::registration::RegisterRetry;
 use sip_core::transaction::Transport;
 use telox_examples::audio::{read_wav, write_wav};
-use telox_examples::cli::Spec;
+use telox_examples::cli::{Spec, parse_duration};
 use telox_examples::phone::{self, Command, PhoneConfig, PhoneEvent};
 use telox_examples::report;
 use tokio::io::AsyncBufReadExt;
@@ -37,7 +40,7 @@ const USAGE: &str = "usage: phone [--listen IP:PORT] [--user U] [--password P] [
 [--call URI] [--duration D] [--dtmf KEYS] [--auto-answer] [--play FILE.wav] [--record DIR] \
 [--codecs opus,pcmu,pcma,g722] [--srtp off|optional|required] [--max-time D] [--calls N] [--seed N] \
 [--transport udp|tcp|tls] [--ca FILE.pem] [--cert FILE.pem --key FILE.pem] [--require-client-cert] \
-[--transfer-to URI]";
+[--transfer-to URI] [--register-retry BASE[,MAX]]";
 
 struct Opts {
     config: PhoneConfig,
@@ -72,6 +75,7 @@ fn opts() -> Result<Opts, String> {
             "cert",
             "key",
             "transfer-to",
+            "register-retry",
         ])
         .switches(&["auto-answer", "require-client-cert", "help"])
         .parse(std::env::args().skip(1))
@@ -130,6 +134,9 @@ fn opts() -> Result<Opts, String> {
         "required" => sdp::SrtpPolicy::Required,
         other => return Err(format!("bad --srtp {other}")),
     };
+    if let Some(r) = a.value("register-retry") {
+        c.register_retry = register_retry(r).ok_or(format!("bad --register-retry {r}"))?;
+    }
     c.seed = a
         .parsed_or("seed", telox_examples::entropy_seed(), "a number")
         .map_err(|e| e.to_string())?;
@@ -143,6 +150,21 @@ fn opts() -> Result<Opts, String> {
         calls: a.parsed("calls", "a number").map_err(|e| e.to_string())?,
         transfer_to: a.value("transfer-to").map(str::to_owned),
     })
+}
+
+/// `BASE[,MAX]` durations (`2s`, `500ms`, `1m`): RFC 5626 back-off from BASE, capped at
+/// MAX (1800 s by default), with jitter.
+fn register_retry(text: &str) -> Option<RegisterRetry> {
+    let (base, max) = match text.split_once(',') {
+        Some((b, m)) => (b, Some(m)),
+        None => (text, None),
+    };
+    let mut r = RegisterRetry::rfc5626();
+    r.base = parse_duration(base.trim()).filter(|d| !d.is_zero())?;
+    if let Some(m) = max {
+        r.max = parse_duration(m.trim())?;
+    }
+    (r.max >= r.base).then_some(r)
 }
 
 fn parse_command(line: &str) -> Option<Command> {

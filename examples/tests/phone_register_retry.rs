@@ -1,0 +1,94 @@
+//! The phone retries a failed registration with the RFC 5626 §4.5 back-off
+//! (`PhoneConfig::register_retry`): its registrar (a PBX over TCP) is not up yet, so every
+//! REGISTER fails at once (connection refused); the waits between attempts grow from the
+//! base and stop at the cap, and once the PBX listens the next attempt registers.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "test code"
+)]
+
+mod phone_support;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use phone_support::{config, start, wait};
+use sip_core::registration::RegisterRetry;
+use sip_core::transaction::Transport;
+use telox_examples::config::PbxConfig;
+use telox_examples::pbx;
+use telox_examples::phone::PhoneEvent;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_backs_off_while_the_registrar_is_down_then_registers() {
+    let registrar: SocketAddr = UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .unwrap();
+    let retry = RegisterRetry {
+        base: Duration::from_millis(100),
+        max: Duration::from_millis(400),
+        jitter: true,
+    };
+    let mut c = config("1000", Transport::Tcp, 7);
+    c.password = Some("1000".into());
+    c.registrar = Some(registrar);
+    c.register_retry = retry;
+    let mut phone = start(c).await;
+
+    // Four refused attempts: the first at once, then after 100-200, 200-400, 200-400 ms.
+    let mut failed_at = Vec::new();
+    while failed_at.len() < 4 {
+        let status = wait("1000", &mut phone.events, |e| match e {
+            PhoneEvent::RegisterFailed(s) => Some(*s),
+            PhoneEvent::Registered { .. } => panic!("registered without a registrar"),
+            _ => None,
+        })
+        .await
+        .unwrap();
+        assert!(matches!(status, 408 | 503), "status {status}");
+        failed_at.push(Instant::now());
+    }
+    let gaps: Vec<Duration> = failed_at.windows(2).map(|w| w[1] - w[0]).collect();
+    // Slack above for a loaded machine; below, a wait is never shorter than half of
+    // min(max, base * 2^n) (less the few ms between the attempt and its failure).
+    let slack = Duration::from_millis(400);
+    for (n, gap) in gaps.iter().enumerate() {
+        let full = retry.wait(u32::try_from(n + 1).unwrap());
+        assert!(
+            *gap >= full / 2 - Duration::from_millis(10) && *gap <= full + slack,
+            "wait {} was {gap:?} for {full:?}: {gaps:?}",
+            n + 1
+        );
+    }
+    // The back-off grew from the base: the second and third waits reach past the first
+    // wait's longest possible value most of the time, and together they always do.
+    assert!(
+        gaps[1] + gaps[2] > Duration::from_millis(400),
+        "no back-off: {gaps:?}"
+    );
+
+    // The registrar comes up: the next attempt (at most 400 ms later) registers.
+    let (stop, rx) = watch::channel(false);
+    let pbx_task = tokio::spawn(pbx::run(
+        PbxConfig::demo(registrar, 1000, 1001, None),
+        9,
+        None,
+        rx,
+    ));
+    let challenges = wait("1000", &mut phone.events, |e| match e {
+        PhoneEvent::Registered { challenges } => Some(*challenges),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert_eq!(challenges, 1, "one digest challenge, then 200");
+    phone.quit().await;
+    stop.send(true).unwrap();
+    let summary = pbx_task.await.unwrap().unwrap();
+    assert!(summary.registrations >= 1);
+}
