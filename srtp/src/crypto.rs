@@ -6,11 +6,10 @@
 
 use aes::cipher::{BlockEncrypt, KeyInit, generic_array::GenericArray};
 use aes::{Aes128Enc, Aes192Enc, Aes256Enc};
-use polyval::hazmat::FieldElement;
-use polyval::universal_hash::UniversalHash;
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use crate::ghash::{Ghash, be_padded};
 use crate::profile::ProtectionProfile;
 
 /// AES in encryption direction only (counter mode and the PRF never decrypt).
@@ -161,21 +160,18 @@ pub(crate) fn tags_equal(computed: &[u8], received: &[u8]) -> bool {
 /// AES-GCM (NIST SP 800-38D, as RFC 7714 uses it) with the AES key schedule and the GHASH
 /// key prepared once per session key.
 ///
-/// Composed from `aes` and `polyval` instead of the `aes-gcm` crate, whose per-call setup and
+/// Composed from `aes` and [`Ghash`] instead of the `aes-gcm` crate, whose per-call setup and
 /// one-reduction-per-block GHASH cost more than the cipher work at VoIP packet sizes:
 /// - the tag mask E(K, J0) and the counter blocks inc32(J0).. go to AES-NI in one batch;
-/// - GHASH is POLYVAL on byte-reversed blocks with the key mulX_POLYVAL(ByteReverse(H))
-///   (RFC 8452 Appendix A), fed in runs of 16 blocks so `polyval` reduces once per 4 blocks.
+/// - GHASH uses PCLMULQDQ with one reduction per 8 blocks where the CPU has it (chosen here,
+///   once per session key), `polyval` otherwise.
 ///
 /// The 12-byte IV makes J0 = IV || 0^31 || 1 (SP 800-38D §7.1 step 2).
 #[derive(Clone)]
 pub(crate) struct Gcm {
     aes: AesEnc,
-    hash: polyval::Polyval,
+    hash: Ghash,
 }
-
-/// GHASH blocks buffered before `polyval` is called: a multiple of its 4-block batch.
-const GHASH_RUN: usize = 16;
 
 impl Gcm {
     pub(crate) fn new(key: &[u8]) -> Option<Self> {
@@ -186,52 +182,23 @@ impl Gcm {
         let mut h = [aes::Block::default()];
         aes.encrypt_blocks(&mut h);
         let mut h: [u8; 16] = h[0].into();
-        let mut key = FieldElement::from(polyval::Block::from(h)).reverse().mulx();
-        let hash = polyval::Polyval::new(&key.into());
+        let hash = Ghash::new(&h);
         h.zeroize();
-        key.zeroize();
         Some(Self { aes, hash })
     }
 
-    /// GHASH_H(A || 0* || C || 0* || [len(A)]64 || [len(C)]64) (SP 800-38D §7.1 step 5),
-    /// as a big-endian integer.
+    /// The same with the portable GHASH backend, whatever the CPU (tests compare the two).
+    #[cfg(test)]
+    fn with_portable_ghash(key: &[u8]) -> Option<Self> {
+        let mut gcm = Self::new(key)?;
+        let mut h = [aes::Block::default()];
+        gcm.aes.encrypt_blocks(&mut h);
+        gcm.hash = Ghash::portable(&h[0].into());
+        Some(gcm)
+    }
+
     fn ghash(&self, aad: &[u8], ct: &[u8]) -> u128 {
-        let mut hash = self.hash.clone();
-        let mut run = [polyval::Block::default(); GHASH_RUN];
-        let mut n = 0;
-        // GHASH block x is POLYVAL block ByteReverse(x): a big-endian load stored
-        // little-endian.
-        let mut push = |hash: &mut polyval::Polyval, mut x: [u8; 16]| {
-            x.reverse();
-            if let Some(slot) = run.get_mut(n) {
-                *slot = x.into();
-                n += 1;
-            }
-            if n == GHASH_RUN {
-                hash.update(&run);
-                n = 0;
-            }
-        };
-        for part in [aad, ct] {
-            let mut blocks = part.chunks_exact(16);
-            for b in &mut blocks {
-                push(&mut hash, block16(b));
-            }
-            let rest = blocks.remainder();
-            if !rest.is_empty() {
-                push(&mut hash, be_padded(rest).to_be_bytes());
-            }
-        }
-        let bits = |len: usize| u128::from(len as u64) * 8;
-        push(
-            &mut hash,
-            (bits(aad.len()) << 64 | bits(ct.len())).to_be_bytes(),
-        );
-        hash.update(&run[..n]);
-        let s: [u8; 16] = hash.finalize().into();
-        // The accumulator copies are not wiped: GHASH of public data under the prepared key
-        // (wiped on drop) does not reveal the key.
-        u128::from_le_bytes(s)
+        self.hash.ghash(aad, ct)
     }
 
     /// GCTR from J0 (SP 800-38D §6.5): XORs `data` with E(K, inc32^i(J0)) for i = 1.. and
@@ -290,39 +257,6 @@ impl Gcm {
 /// J0 = IV || 0^31 || 1 for a 96-bit IV (SP 800-38D §7.1 step 2).
 fn j0(iv: &[u8; 12]) -> u128 {
     be_padded(iv) | 1
-}
-
-/// The big-endian value of `b` (at most 16 bytes) zero-padded on the right to 16 bytes.
-///
-/// Read with whole-word loads from `b` itself: assembling the block in a stack buffer and
-/// loading it as one word stalls on store forwarding, which cost a third of GHASH's time
-/// for the 12-byte RTP header.
-fn be_padded(b: &[u8]) -> u128 {
-    let (hi, lo) = b.split_at(b.len().min(8));
-    u128::from(be_padded64(hi)) << 64 | u128::from(be_padded64(lo))
-}
-
-/// `be_padded` for at most 8 bytes, as a u64.
-fn be_padded64(b: &[u8]) -> u64 {
-    let n = b.len();
-    if let Ok(w) = <[u8; 8]>::try_from(b) {
-        return u64::from_be_bytes(w);
-    }
-    if n >= 4 {
-        // two overlapping 4-byte loads; the shared bytes are equal in both
-        let first = b.first_chunk::<4>().map_or(0, |w| u32::from_be_bytes(*w));
-        let last = b.last_chunk::<4>().map_or(0, |w| u32::from_be_bytes(*w));
-        return u64::from(first) << 32 | u64::from(last) << (8 * (8 - n));
-    }
-    b.iter()
-        .enumerate()
-        .fold(0, |v, (i, &x)| v | u64::from(x) << (56 - 8 * i))
-}
-
-fn block16(b: &[u8]) -> [u8; 16] {
-    let mut x = [0u8; 16];
-    x.copy_from_slice(b);
-    x
 }
 
 /// XORs `data` with the keystream `blocks` (at least `data.len()` bytes of them).
@@ -522,48 +456,97 @@ mod tests {
         );
     }
 
-    /// The composed GCM against the RustCrypto `aes-gcm` crate for both key sizes, every
-    /// AAD and payload length around the block, 4-block and 32-block batch boundaries.
+    /// The composed GCM against the RustCrypto `aes-gcm` crate: with the CPU's GHASH
+    /// backend and AES-128 for every payload length 0-300 with every AAD length 0-40 (plus
+    /// long ones), which crosses the GHASH runs of 8 blocks, the padded blocks and the
+    /// 32-block AES batches; AES-256 and the portable GHASH backend on a sparser grid (the
+    /// two GHASH backends are compared on the full grid in `ghash`).
     #[test]
     fn gcm_matches_aes_gcm_crate() {
-        use aes_gcm::aead::{AeadInPlace, KeyInit as _};
-        let iv = [0x5au8; 12];
+        let full: Vec<usize> = (0..=300).collect();
+        let full_aad: Vec<usize> = (0..=40).chain([44, 64, 65, 200]).collect();
+        let sparse: Vec<usize> = (0..=70).step_by(3).chain([127, 128, 129, 300]).collect();
+        let sparse_aad = [0, 8, 12, 16, 20, 44, 64, 65, 200];
+        let long = [495, 496, 497, 511, 512, 1200, 1500];
         for key_len in [16usize, 32] {
             let key: Vec<u8> = (0..key_len).map(|i| (i * 13 + 1) as u8).collect();
-            let ours = Gcm::new(&key).unwrap();
-            let lens = (0..=70).chain([127, 128, 129, 495, 496, 497, 511, 512, 1200, 1500]);
-            for len in lens {
-                for aad_len in [0usize, 8, 12, 16, 20, 44, 64, 65, 200] {
-                    let aad: Vec<u8> = (0..aad_len).map(|i| i as u8 ^ 0x33).collect();
-                    let plain: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
-                    let mut want = plain.clone();
-                    let want_tag = match key_len {
-                        16 => aes_gcm::Aes128Gcm::new_from_slice(&key)
-                            .unwrap()
-                            .encrypt_in_place_detached(&iv.into(), &aad, &mut want),
-                        _ => aes_gcm::Aes256Gcm::new_from_slice(&key)
-                            .unwrap()
-                            .encrypt_in_place_detached(&iv.into(), &aad, &mut want),
-                    }
-                    .unwrap();
-                    let mut got = plain.clone();
-                    let tag = ours.seal(&iv, &aad, &mut got);
-                    assert_eq!(got, want, "ciphertext, len {len} aad {aad_len}");
-                    assert_eq!(tag[..], want_tag[..], "tag, len {len} aad {aad_len}");
-                    // a flipped tag bit or ciphertext bit is refused and leaves data as is
-                    let mut bad = tag;
-                    bad[15] ^= 1;
-                    assert!(!ours.open(&iv, &aad, &mut got, &bad));
-                    assert_eq!(got, want);
-                    if let Some(b) = got.first_mut() {
-                        *b ^= 0x80;
-                        assert!(!ours.open(&iv, &aad, &mut got, &tag));
-                        got[0] ^= 0x80;
-                    }
-                    assert!(ours.open(&iv, &aad, &mut got, &tag));
-                    assert_eq!(got, plain);
-                }
+            let fast = Gcm::new(&key).unwrap();
+            let portable = Gcm::with_portable_ghash(&key).unwrap();
+            if key_len == 16 {
+                check_against_aes_gcm(&fast, &key, &full, &full_aad);
+            } else {
+                check_against_aes_gcm(&fast, &key, &sparse, &sparse_aad);
             }
+            check_against_aes_gcm(&portable, &key, &sparse, &sparse_aad);
+            for ours in [&fast, &portable] {
+                check_against_aes_gcm(ours, &key, &long, &[0, 12, 40]);
+            }
+        }
+    }
+
+    fn check_against_aes_gcm(ours: &Gcm, key: &[u8], lens: &[usize], aad_lens: &[usize]) {
+        use aes_gcm::aead::{AeadInPlace, KeyInit as _};
+        let iv = [0x5au8; 12];
+        let reference = |aad: &[u8], data: &mut [u8]| match key.len() {
+            16 => aes_gcm::Aes128Gcm::new_from_slice(key)
+                .unwrap()
+                .encrypt_in_place_detached(&iv.into(), aad, data),
+            _ => aes_gcm::Aes256Gcm::new_from_slice(key)
+                .unwrap()
+                .encrypt_in_place_detached(&iv.into(), aad, data),
+        };
+        let data: Vec<u8> = (0..1500).map(|i| (i * 7) as u8).collect();
+        let aad_data: Vec<u8> = (0..200).map(|i| i as u8 ^ 0x33).collect();
+        for &len in lens {
+            for &aad_len in aad_lens {
+                let (aad, plain) = (&aad_data[..aad_len], &data[..len]);
+                let mut want = plain.to_vec();
+                let want_tag = reference(aad, &mut want).unwrap();
+                let mut got = plain.to_vec();
+                let tag = ours.seal(&iv, aad, &mut got);
+                assert_eq!(got, want, "ciphertext, len {len} aad {aad_len}");
+                assert_eq!(tag[..], want_tag[..], "tag, len {len} aad {aad_len}");
+                // a flipped tag bit or ciphertext bit is refused and leaves data as is
+                let mut bad = tag;
+                bad[15] ^= 1;
+                assert!(!ours.open(&iv, aad, &mut got, &bad));
+                assert_eq!(got, want);
+                if let Some(b) = got.first_mut() {
+                    *b ^= 0x80;
+                    assert!(!ours.open(&iv, aad, &mut got, &tag));
+                    got[0] ^= 0x80;
+                }
+                assert!(ours.open(&iv, aad, &mut got, &tag));
+                assert_eq!(got, plain);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(64))]
+
+        /// Random keys, IVs, AAD and payloads: the same ciphertext and tag as `aes-gcm`, and
+        /// open() gives the plaintext back.
+        #[test]
+        fn gcm_random_inputs_match_aes_gcm(
+            key in proptest::collection::vec(proptest::num::u8::ANY, 16..=16),
+            iv in proptest::array::uniform12(proptest::num::u8::ANY),
+            aad in proptest::collection::vec(proptest::num::u8::ANY, 0..48),
+            plain in proptest::collection::vec(proptest::num::u8::ANY, 0..700),
+        ) {
+            use aes_gcm::aead::{AeadInPlace, KeyInit as _};
+            let mut want = plain.clone();
+            let want_tag = aes_gcm::Aes128Gcm::new_from_slice(&key)
+                .unwrap()
+                .encrypt_in_place_detached(&iv.into(), &aad, &mut want)
+                .unwrap();
+            let ours = Gcm::new(&key).unwrap();
+            let mut got = plain.clone();
+            let tag = ours.seal(&iv, &aad, &mut got);
+            proptest::prop_assert_eq!(&got, &want);
+            proptest::prop_assert_eq!(&tag[..], &want_tag[..]);
+            proptest::prop_assert!(ours.open(&iv, &aad, &mut got, &tag));
+            proptest::prop_assert_eq!(got, plain);
         }
     }
 
@@ -589,20 +572,6 @@ mod tests {
                 *d ^= x;
             }
             assert_eq!(gcm_iv(&salt, ssrc, index), gcm);
-        }
-    }
-
-    #[test]
-    fn be_padded_matches_a_zero_padded_block() {
-        let bytes: Vec<u8> = (1..=16).collect();
-        for n in 0..=16 {
-            let mut block = [0u8; 16];
-            block[..n].copy_from_slice(&bytes[..n]);
-            assert_eq!(
-                be_padded(&bytes[..n]),
-                u128::from_be_bytes(block),
-                "{n} bytes"
-            );
         }
     }
 
