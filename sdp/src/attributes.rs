@@ -275,10 +275,8 @@ impl Attributes {
         let kind = Kind::of(name);
         self.entries
             .iter()
-            .filter(|e| e.kind == kind)
-            .map(|e| self.view(e))
-            .find(|a| kind != Kind::Other || a.name == name)
-            .map(|a| a.value_str())
+            .find(|e| e.kind == kind && (kind != Kind::Other || self.name_of(e) == name))
+            .map(|e| self.value_of(e))
     }
 
     /// The values of the lines named `name`, in order.
@@ -286,10 +284,8 @@ impl Attributes {
         let kind = Kind::of(name);
         self.entries
             .iter()
-            .filter(move |e| e.kind == kind)
-            .map(|e| self.view(e))
-            .filter(move |a| kind != Kind::Other || a.name == name)
-            .map(|a| a.value_str())
+            .filter(move |e| e.kind == kind && (kind != Kind::Other || self.name_of(e) == name))
+            .map(|e| self.value_of(e))
     }
 
     /// The values of the lines of a known kind, in order.
@@ -297,14 +293,15 @@ impl Attributes {
         self.entries
             .iter()
             .filter(move |e| e.kind == kind)
-            .map(|e| self.view(e).value_str())
+            .map(|e| self.value_of(e))
     }
 
-    /// Each line's kind and value (`""` for a flag), in order.
-    pub(crate) fn kinds(&self) -> impl Iterator<Item = (Kind, &str)> + '_ {
+    /// The kind and value of each line of kind `a` or `b`, in order.
+    pub(crate) fn of_kinds(&self, a: Kind, b: Kind) -> impl Iterator<Item = (Kind, &str)> + '_ {
         self.entries
             .iter()
-            .map(|e| (e.kind, self.view(e).value_str()))
+            .filter(move |e| e.kind == a || e.kind == b)
+            .map(|e| (e.kind, self.value_of(e)))
     }
 
     /// Whether a line of a known kind is present.
@@ -355,6 +352,29 @@ impl Attributes {
 
     fn view<'a>(&'a self, e: &Entry) -> AttributeRef<'a> {
         view(&self.src, &self.own, e)
+    }
+
+    fn buf(&self, e: &Entry) -> &[u8] {
+        if e.own {
+            self.own.as_bytes()
+        } else {
+            &self.src[..]
+        }
+    }
+
+    /// The name of a line (converted alone: lookups by kind never need it).
+    fn name_of(&self, e: &Entry) -> &str {
+        let start = e.start as usize;
+        text(self.buf(e), start, start + e.name_len as usize)
+    }
+
+    /// The value of a line, `""` for a flag.
+    fn value_of(&self, e: &Entry) -> &str {
+        if e.value_len == FLAG {
+            return "";
+        }
+        let start = e.start as usize + e.name_len as usize + 1;
+        text(self.buf(e), start, start + e.value_len as usize)
     }
 }
 

@@ -152,7 +152,7 @@ pub fn formats(media: &Media) -> impl Iterator<Item = Format<'_>> {
     // One pass over the attributes (not one per payload type): rtpmap and fmtp by number.
     let mut maps: Vec<(u8, &str, u32, u16)> = Vec::new();
     let mut fmtps: Vec<(u8, &str)> = Vec::new();
-    for (kind, value) in media.attributes.kinds() {
+    for (kind, value) in media.attributes.of_kinds(Kind::Rtpmap, Kind::Fmtp) {
         if kind == Kind::Rtpmap {
             if let Ok((pt, name, clock, ch)) = crate::attr::rtpmap_fields(value) {
                 maps.push((pt, name, clock, ch.unwrap_or(1)));

@@ -354,27 +354,24 @@ fn decode_key(b64: &str, len: usize) -> Vec<u8> {
 /// padding optional but never more than canonical, unused bits of the last symbol zero),
 /// else `None`. A byte check without decoding: the strict parser runs it on every key.
 fn b64_len(s: &[u8]) -> Option<usize> {
-    let data = s.iter().position(|b| *b == b'=').unwrap_or(s.len());
+    let mut last = 0u8;
+    let mut data = s.len();
+    for (i, b) in s.iter().enumerate() {
+        match B64_VALUES.get(usize::from(*b)).copied().unwrap_or(NOT_B64) {
+            NOT_B64 if *b == b'=' => {
+                data = i;
+                break;
+            }
+            NOT_B64 => return None,
+            v => last = v,
+        }
+    }
     let (body, pad) = s.split_at(data);
     let rem = body.len() % 4;
     // Padding: only '=' after the first one, and no more than completes the last group
     // (fewer is accepted).
-    if !pad.iter().all(|b| *b == b'=') || pad.len() > (4 - rem) % 4 {
+    if rem == 1 || pad.len() > (4 - rem) % 4 || !pad.iter().all(|b| *b == b'=') {
         return None;
-    }
-    if rem == 1 {
-        return None;
-    }
-    let mut last = 0u8;
-    for b in body {
-        last = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
     }
     // The bits of the last symbol beyond the last whole byte must be zero.
     let unused = match rem {
@@ -384,6 +381,26 @@ fn b64_len(s: &[u8]) -> Option<usize> {
     };
     (last & unused == 0).then_some(body.len() / 4 * 3 + rem.saturating_sub(1))
 }
+
+/// Marks a byte outside the base64 alphabet in [`B64_VALUES`].
+const NOT_B64: u8 = 0xff;
+
+/// The value of each base64 symbol (RFC 4648 §4), [`NOT_B64`] for other bytes.
+const B64_VALUES: [u8; 256] = {
+    let mut t = [NOT_B64; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        if i < 10 {
+            t[b'0' as usize + i] = 52 + i as u8;
+        }
+        i += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t
+};
 
 /// A checked key parameter: base64 key||salt, its decoded length, lifetime and MKI.
 type KeyFields<'a> = (&'a str, usize, Option<KeyLifetime>, Option<Mki>);
