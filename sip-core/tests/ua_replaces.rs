@@ -236,6 +236,35 @@ fn replaces_without_a_match_or_malformed_is_refused() {
     call_with(&mut b, now, C, &[("Replaces", &one), ("Replaces", &one)]);
     deliver(now, &mut c, B, out(&mut b));
     assert_eq!(status_of(&out(&mut c)), 400);
+    // A Replaces on another request than INVITE: 400, in a dialog or out of one.
+    let (bl, _) = connect(&mut b, B, &mut c, C, now);
+    for in_dialog in [true, false] {
+        if in_dialog {
+            b.request(now, bl, Method::Info, None, &[("Replaces", &one)])
+                .unwrap();
+        } else {
+            let via = b.via().unwrap();
+            let req =
+                telox_sip_core::Request::builder(Method::Options, uri("sip:carol@127.0.0.1:5063"))
+                    .header(via)
+                    .raw_header("From", "<sip:bob@127.0.0.1>;tag=x1")
+                    .unwrap()
+                    .raw_header("To", "<sip:carol@127.0.0.1>")
+                    .unwrap()
+                    .raw_header("Call-ID", "opt-1@127.0.0.1")
+                    .unwrap()
+                    .raw_header("CSeq", "1 OPTIONS")
+                    .unwrap()
+                    .raw_header("Replaces", &one)
+                    .unwrap()
+                    .build();
+            b.send_request(now, req, t(C)).unwrap();
+        }
+        deliver(now, &mut c, B, out(&mut b));
+        assert_eq!(status_of(&out(&mut c)), 400, "in dialog: {in_dialog}");
+        assert!(events(&mut c).is_empty());
+        events(&mut b);
+    }
 }
 
 #[test]

@@ -1178,6 +1178,12 @@ impl UserAgent {
     }
 
     fn on_request(&mut self, now: Instant, key: TransactionKey, request: Request, source: Target) {
+        if *request.method() != Method::Invite && request.headers().contains(HeaderName::Replaces) {
+            // RFC 3891 §3: "if a Replaces header field is present in a request other than
+            // INVITE, the UAS MUST reject the request with a 400 Bad Request response".
+            self.reply(now, &key, &request, 400);
+            return;
+        }
         let to_tag = match request.header::<To>() {
             Some(Ok(to)) => to.tag().map(str::to_owned),
             _ => None,
