@@ -377,6 +377,9 @@ async fn mutual_tls_needs_the_client_certificate_and_contacts_are_sips() {
         _ => None,
     })
     .await;
+    // Our INVITE had no offer: the answer to the 2xx's offer goes in the ACK.
+    ua.ack(leg, Some(Body::sdp(SDP))).unwrap();
+    driver.flush(&mut ua).await.unwrap();
     assert_eq!(peer_contact.uri().unwrap().scheme_str(), "sips");
     // The dialog's remote target is the UAS's sips: Contact.
     assert_eq!(ua.dialog(leg).unwrap().remote_target().scheme_str(), "sips");
@@ -403,6 +406,40 @@ async fn mutual_tls_needs_the_client_certificate_and_contacts_are_sips() {
         rx.try_recv().is_err(),
         "the UAS saw no request without a certificate"
     );
+    task.abort();
+}
+
+/// A `sip:` INVITE over TLS (`transport=tls`) gets a `sip:` Contact with `transport=tls` in
+/// the 2xx, not a SIPS one (RFC 3261 §12.1.1 asks for SIPS only when the INVITE was SIPS;
+/// baresip 1.0 drops a 2xx with a SIPS Contact in a `sip:` dialog).
+#[tokio::test]
+async fn sip_dialog_over_tls_keeps_a_sip_contact() {
+    let cert = self_signed();
+    let (uas_uri, _rx, task) = start_uas(&cert).await;
+    let (mut driver, mut ua) = start_uac(vec![cert.der.clone()]).await;
+    let sip_uri: Uri = format!(
+        "sip:uas@127.0.0.1:{};transport=tls",
+        uas_uri.port().unwrap()
+    )
+    .parse()
+    .unwrap();
+    let target = driver.resolve(&sip_uri).await.unwrap();
+    assert_eq!(target.transport, Transport::Tls);
+    let me: Uri = "sip:uac@127.0.0.1".parse().unwrap();
+    let leg = ua
+        .invite(clock(), me, sip_uri.clone(), sip_uri, target, None)
+        .unwrap();
+    let contact = until(&mut driver, &mut ua, |e| match e {
+        UaEvent::Answered { leg: l, response } if l == leg => {
+            Some(response.header::<Contact>().unwrap().unwrap())
+        }
+        UaEvent::Failed { status, .. } => panic!("call failed with {status}"),
+        _ => None,
+    })
+    .await;
+    let uri = contact.uri().unwrap();
+    assert_eq!(uri.scheme_str(), "sip", "{uri}");
+    assert_eq!(uri.param("transport"), Some(Some("tls")), "{uri}");
     task.abort();
 }
 

@@ -956,10 +956,10 @@ impl UserAgent {
             Some(l) => l.local_tag.clone(),
             None => self.token(8),
         };
-        let contact = self.contact_uri_for(match leg {
-            Some(l) => self.leg_transport(l),
-            None => self.config.transport,
-        })?;
+        let contact = match leg {
+            Some(l) => self.leg_contact(l)?,
+            None => self.contact_uri_for(self.config.transport)?,
+        };
         let Some(request) = self.pending_requests.get(key) else {
             return Err(UaError::InvalidState);
         };
@@ -1704,7 +1704,7 @@ impl UserAgent {
         reliable: bool,
         extra: &[(&str, &str)],
     ) -> Result<(), UaError> {
-        let contact = self.contact_uri_for(self.leg_transport(leg_id))?;
+        let contact = self.leg_contact(leg_id)?;
         let t1 = self.config.transactions.timers.t1;
         let leg = self.legs.get_mut(&leg_id).ok_or(UaError::NoSuchLeg)?;
         if leg.uac || leg.state != LegState::Proceeding {
@@ -1925,6 +1925,26 @@ impl UserAgent {
     /// between 2.1 and 4 seconds in units of 10 ms. If the UAC is not the owner ... between
     /// 0 and 2 seconds". We own the Call-ID of the legs we called from.
     /// The transport a leg's messages go over (its peer's), else the configured one.
+    /// Our Contact in the responses of `leg`: [`UserAgent::contact_uri_for`] its transport,
+    /// except that a dialog whose INVITE had a `sip:` Request-URI keeps a `sip:` Contact over
+    /// TLS (`;transport=tls`). RFC 3261 §8.1.1.8 and §12.1.1 ask for a SIPS Contact when the
+    /// INVITE was SIPS; a SIPS Contact in a `sip:` dialog makes baresip 1.0 drop our 2xx.
+    fn leg_contact(&self, leg: LegId) -> Result<Uri, UaError> {
+        let transport = self.leg_transport(leg);
+        let sip_dialog = self
+            .legs
+            .get(&leg)
+            .is_some_and(|l| l.invite.uri().scheme() == crate::uri::Scheme::Sip);
+        if transport != Transport::Tls || !sip_dialog {
+            return self.contact_uri_for(transport);
+        }
+        let addr = self.config.addr_for(transport);
+        let (user, host, port) = (&self.config.user, host_of(addr), addr.port());
+        format!("sip:{user}@{host}:{port};transport=tls")
+            .parse()
+            .map_err(|_| UaError::BadUri)
+    }
+
     fn leg_transport(&self, leg: LegId) -> Transport {
         self.legs
             .get(&leg)
