@@ -133,18 +133,57 @@ impl Rtpmap {
     }
 }
 
-/// `<pt> <name>/<rate>[/<channels>]`, every number plain decimal digits.
+/// `<pt> <name>/<rate>[/<channels>]`, every number plain decimal digits: one pass over the
+/// bytes (it runs for every rtpmap of every parse and negotiation).
 fn rtpmap_grammar(value: &str) -> Option<(u8, &str, u32, Option<u16>)> {
-    let (pt, rest) = split_byte(value, b' ')?;
-    let (enc, numbers) = split_byte(rest, b'/')?;
-    if enc.is_empty() || enc.as_bytes().contains(&b' ') {
+    let b = value.as_bytes();
+    let (pt, mut i) = digits_at(b, 0)?;
+    if b.get(i) != Some(&b' ') {
         return None;
     }
-    let (clock, channels) = match split_byte(numbers, b'/') {
-        Some((clock, ch)) => (clock, Some(decimal(ch)?)),
-        None => (numbers, None),
+    i += 1;
+    let enc_start = i;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'/' => break,
+            b' ' => return None,
+            _ => i += 1,
+        }
+    }
+    if i == enc_start || b.get(i) != Some(&b'/') {
+        return None;
+    }
+    let enc = value.get(enc_start..i)?;
+    let (clock, j) = digits_at(b, i + 1)?;
+    let channels = match b.get(j) {
+        None => None,
+        Some(b'/') => match digits_at(b, j + 1)? {
+            (ch, end) if end == b.len() => Some(u16::try_from(ch).ok()?),
+            _ => return None,
+        },
+        Some(_) => return None,
     };
-    Some((decimal(pt)?, enc, decimal(clock)?, channels))
+    Some((
+        u8::try_from(pt).ok()?,
+        enc,
+        u32::try_from(clock).ok()?,
+        channels,
+    ))
+}
+
+/// The decimal number of one or more digits at `b[i..]` and the index after it; `None`
+/// without a digit or when it overflows `u64`.
+fn digits_at(b: &[u8], mut i: usize) -> Option<(u64, usize)> {
+    let start = i;
+    let mut n = 0u64;
+    while let Some(&c) = b.get(i) {
+        if !c.is_ascii_digit() {
+            break;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+        i += 1;
+    }
+    (i > start).then_some((n, i))
 }
 
 /// `s` split at the first `sep` (which belongs to neither side).

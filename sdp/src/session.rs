@@ -2,6 +2,7 @@
 //! local capabilities and turns exchanges into [`NegotiatedStream`]s.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use crate::attr::{Direction, push_decimal};
 use crate::attributes::Attributes;
@@ -161,7 +162,9 @@ pub struct OfferAnswer {
 
 #[derive(Clone, Debug)]
 struct LocalStream {
-    caps: MediaCapabilities,
+    // Shared: cloning a session (one per call from a template) copies no codec list;
+    // changes go through `Arc::make_mut`.
+    caps: Arc<MediaCapabilities>,
     active: bool,
     // SDES keys we sent, one per suite, reused so that unchanged re-offers stay unchanged.
     keys: Vec<LocalKey>,
@@ -257,7 +260,7 @@ impl OfferAnswer {
                 .streams
                 .into_iter()
                 .map(|caps| LocalStream {
-                    caps,
+                    caps: Arc::new(caps),
                     active: true,
                     keys: Vec::new(),
                 })
@@ -310,7 +313,9 @@ impl OfferAnswer {
     /// `SessionConfig::streams` then of `add_stream`); takes effect with the next offer or
     /// answer.
     pub fn capabilities_mut(&mut self, stream: usize) -> Option<&mut MediaCapabilities> {
-        self.streams.get_mut(stream).map(|s| &mut s.caps)
+        self.streams
+            .get_mut(stream)
+            .map(|s| Arc::make_mut(&mut s.caps))
     }
 
     /// Sets a local stream's direction for the next offer.
@@ -326,7 +331,7 @@ impl OfferAnswer {
             .streams
             .get_mut(stream)
             .ok_or(NegotiationError::ApiMisuse("no such stream"))?;
-        s.caps.direction = direction;
+        Arc::make_mut(&mut s.caps).direction = direction;
         Ok(())
     }
 
@@ -334,21 +339,26 @@ impl OfferAnswer {
     /// where we only received).
     pub fn hold(&mut self) {
         for s in &mut self.streams {
-            s.caps.direction = s.caps.direction.intersect(Direction::SendOnly);
+            let held = s.caps.direction.intersect(Direction::SendOnly);
+            if held != s.caps.direction {
+                Arc::make_mut(&mut s.caps).direction = held;
+            }
         }
     }
 
     /// Takes every stream off hold (sendrecv) for the next offer.
     pub fn resume(&mut self) {
         for s in &mut self.streams {
-            s.caps.direction = Direction::SendRecv;
+            if s.caps.direction != Direction::SendRecv {
+                Arc::make_mut(&mut s.caps).direction = Direction::SendRecv;
+            }
         }
     }
 
     /// Adds a local stream, offered in the next offer; returns its stream id.
     pub fn add_stream(&mut self, caps: MediaCapabilities) -> usize {
         self.streams.push(LocalStream {
-            caps,
+            caps: Arc::new(caps),
             active: true,
             keys: Vec::new(),
         });
@@ -640,6 +650,7 @@ impl OfferAnswer {
 
     fn offer_media<R: rand::CryptoRng + ?Sized>(&mut self, s: usize, rng: &mut R) -> Media {
         let LocalStream { caps, keys, .. } = &mut self.streams[s];
+        let caps = &**caps;
         let protocol = match caps.srtp {
             SrtpPolicy::Required => Protocol::RtpSavp,
             _ => Protocol::RtpAvp,
@@ -683,7 +694,7 @@ impl OfferAnswer {
         rng: &mut R,
     ) -> Result<Media, NegotiationError> {
         let LocalStream { caps, keys, .. } = &mut self.streams[s];
-        let caps = &*caps;
+        let caps = &**caps;
         if !om.protocol.is_rtp() {
             return Err(NegotiationError::NoAcceptableStream(format!(
                 "protocol {} is not RTP",
