@@ -204,11 +204,12 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
         phones: Vec::new(),
         connection: None,
         bandwidths: Vec::new(),
-        times: Vec::new(),
+        // One t= line and one or two m= sections are typical: allocated once, not grown.
+        times: Vec::with_capacity(1),
         time_zones: None,
         key: None,
         attributes: Attributes::new(),
-        media: Vec::new(),
+        media: Vec::with_capacity(2),
     };
     let mut seen_v = false;
     let mut seen_s = false;
@@ -513,14 +514,21 @@ fn fields<'a, const N: usize>(
     Ok(out)
 }
 
-fn is_token_char(c: char) -> bool {
-    // RFC 8866 §9 token-char: %x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 / %x41-5A / %x5E-7E
-    matches!(c, '\x21' | '\x23'..='\x27' | '\x2a'..='\x2b' | '\x2d'..='\x2e' | '0'..='9'
-        | 'A'..='Z' | '\x5e'..='\x7e')
-}
+/// RFC 8866 §9 token-char: %x21 / %x23-27 / %x2A-2B / %x2D-2E / %x30-39 / %x41-5A /
+/// %x5E-7E, as a table (every token byte is ASCII, so a byte test is exact on UTF-8).
+const TOKEN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0x21;
+    while c <= 0x7e {
+        t[c] = matches!(c, 0x21 | 0x23..=0x27 | 0x2a..=0x2b | 0x2d..=0x2e | 0x30..=0x39
+            | 0x41..=0x5a | 0x5e..=0x7e);
+        c += 1;
+    }
+    t
+};
 
 fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(is_token_char)
+    !s.is_empty() && s.bytes().all(|b| TOKEN[usize::from(b)])
 }
 
 fn parse_origin(ctx: &Ctx<'_>, value: &str) -> Result<Origin, ParseError> {
