@@ -348,6 +348,51 @@ fn many_headers_spill_past_the_inline_index() {
     assert_eq!(m.to_bytes(), Bytes::from(wire));
 }
 
+/// The inline index stores 16-bit offsets and 8-bit name lengths: a header section past
+/// 64 KiB (limits raised) or a name over 255 bytes moves it to the heap, with every line kept.
+#[test]
+fn long_names_and_offsets_past_64k_spill_past_the_inline_index() {
+    let limits = ParseLimits {
+        max_message: 1 << 20,
+        max_header_line: 1 << 20,
+        ..ParseLimits::default()
+    };
+    let long_name = format!("X-{}", "n".repeat(300));
+    let filler = "a".repeat(70_000);
+    let mut wire = b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: 1@h\r\n".to_vec();
+    wire.extend_from_slice(format!("{long_name}: named\r\nX-Big: {filler}\r\n").as_bytes());
+    wire.extend_from_slice(b"Via: SIP/2.0/UDP far;branch=z9hG4bKfar\r\nl: 4\r\n\r\nbody");
+    let m = Message::parse_with(Bytes::from(wire.clone()), &limits).unwrap();
+    let h = m.headers();
+    let lines: Vec<(String, usize)> = h
+        .iter()
+        .map(|l| (l.name.to_owned(), l.value.len()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("Call-ID".to_owned(), 3),
+            (long_name.clone(), 5),
+            ("X-Big".to_owned(), 70_000),
+            ("Via".to_owned(), 33),
+            ("l".to_owned(), 1),
+        ]
+    );
+    assert_eq!(h.named_str(&long_name).next().unwrap().value, b"named");
+    let via = h.get::<Via>().unwrap().unwrap();
+    assert_eq!(via.branch(), Some("z9hG4bKfar"));
+    assert_eq!(h.get::<CallId>().unwrap().unwrap().as_str(), "1@h");
+    assert_eq!(m.body(), b"body");
+    assert_eq!(m.to_bytes(), Bytes::from(wire));
+    // the same lines without the long ones stay inline and read the same
+    let short = b"OPTIONS sip:a@b SIP/2.0\r\nCall-ID: 1@h\r\nl: 4\r\n\r\nbody";
+    let m = Message::parse(Bytes::from_static(short)).unwrap();
+    assert_eq!(
+        m.headers().get::<CallId>().unwrap().unwrap().as_str(),
+        "1@h"
+    );
+}
+
 #[test]
 fn list_headers_split_at_commas_outside_quotes() {
     let m = Message::parse(Bytes::from_static(

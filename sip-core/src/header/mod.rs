@@ -193,14 +193,8 @@ impl<H: Header> Iterator for TypedIter<'_, H> {
                 }
                 self.line = None;
             }
-            let kind = H::NAME.kind();
-            let entries = self.headers.entries();
-            let e = entries
-                .get(self.entry..)?
-                .iter()
-                .position(|e| e.kind == kind)?;
-            let entry = entries.get(self.entry + e)?;
-            self.entry += e + 1;
+            let (i, entry) = self.headers.find_entry(self.entry, H::NAME)?;
+            self.entry = i + 1;
             let value = self.headers.raw_bytes().slice(entry.value.range());
             if !H::MULTI {
                 return Some(H::parse(&value));

@@ -194,7 +194,7 @@ const ALL: [HeaderName; 60] = [
 
 impl HeaderName {
     /// The canonical spelling.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Via => "Via",
             Self::From => "From",
@@ -260,7 +260,7 @@ impl HeaderName {
     }
 
     /// The compact form (RFC 3261 §7.3.3 and extensions), if the header has one.
-    pub fn compact(self) -> Option<char> {
+    pub const fn compact(self) -> Option<char> {
         match self {
             Self::Via => Some('v'),
             Self::From => Some('f'),
@@ -376,7 +376,7 @@ impl HeaderName {
     }
 
     /// Index key in the header table: 1 + position, 0 is reserved for extension headers.
-    pub(crate) fn kind(self) -> u8 {
+    pub(crate) const fn kind(self) -> u8 {
         match self {
             Self::Via => 1,
             Self::From => 2,
@@ -446,6 +446,134 @@ impl HeaderName {
     }
 }
 
+/// A well-known name as the line classifier compares it: the name's bytes lower-cased
+/// (`pattern`), `0x20` under each letter (`fold`, OR-ed into the input so either case
+/// matches exactly that letter while `-` must match exactly) and the bytes it covers (`mask`).
+#[derive(Clone, Copy)]
+struct Known {
+    pattern: u128,
+    fold: u128,
+    mask: u128,
+    kind: u8,
+}
+
+/// Names of at most this many bytes are classified from one 16-byte load (with their colon);
+/// longer ones (`WWW-Authenticate`, `Proxy-Authorization`, ...) take the general path.
+const SHORT: usize = 15;
+
+/// Every well-known full and compact name of at most [`SHORT`] bytes, and a table from
+/// (first letter, name length) to up to three candidates (1-based positions in the list).
+struct Classifier {
+    known: [Known; 80],
+    buckets: [[u8; 3]; 512],
+}
+
+const CLASSIFIER: Classifier = Classifier::build();
+
+impl Classifier {
+    const fn build() -> Self {
+        let mut c = Self {
+            known: [Known {
+                pattern: 0,
+                fold: 0,
+                mask: 0,
+                kind: 0,
+            }; 80],
+            buckets: [[0; 3]; 512],
+        };
+        let mut n = 0;
+        let mut i = 0;
+        while i < ALL.len() {
+            let name = ALL[i];
+            n = c.add(n, name.as_str().as_bytes(), name.kind());
+            if let Some(ch) = name.compact() {
+                n = c.add(n, &[ch as u8], name.kind());
+            }
+            i += 1;
+        }
+        c
+    }
+
+    /// Adds `name` as entry `n` (if short enough); the next free entry. A full bucket or
+    /// list fails the build (this runs at compile time).
+    const fn add(&mut self, n: usize, name: &[u8], kind: u8) -> usize {
+        if name.is_empty() || name.len() > SHORT {
+            return n;
+        }
+        let (mut pattern, mut fold, mut i) = (0u128, 0u128, 0);
+        while i < name.len() {
+            let b = name[i];
+            pattern |= (b.to_ascii_lowercase() as u128) << (8 * i);
+            if b.is_ascii_alphabetic() {
+                fold |= 0x20 << (8 * i);
+            }
+            i += 1;
+        }
+        self.known[n] = Known {
+            pattern,
+            fold,
+            mask: u128::MAX >> (128 - 8 * name.len()),
+            kind,
+        };
+        let bucket = &mut self.buckets[bucket(name[0], name.len())];
+        let mut slot = 0;
+        while bucket[slot] != 0 {
+            slot += 1;
+        }
+        // n < 80: the entry number fits a byte
+        bucket[slot] = (n + 1) as u8;
+        n + 1
+    }
+}
+
+/// Bucket of a name by its first letter (either case) and its length (1..=15).
+const fn bucket(first: u8, len: usize) -> usize {
+    ((first & 0x1f) as usize) << 4 | (len & 0xf)
+}
+
+impl HeaderName {
+    /// Recognises a well-known name written as `Name:` at the start of `line` (the common
+    /// spelling: no space before the colon, a name of at most 15 bytes, 16 bytes of line
+    /// available). Returns the name's length and its [`HeaderName::kind`]; `None` means "not
+    /// decided here": the caller takes the general path (token scan, `HCOLON`,
+    /// [`HeaderName::from_bytes`]), which also reports malformed lines.
+    ///
+    /// One 16-byte load: the colon is found eight bytes at a time, (first letter, length)
+    /// picks at most three candidates, each compared as one masked, case-folded word.
+    #[inline]
+    pub(crate) fn classify_line(line: &[u8]) -> Option<(usize, u8)> {
+        const LO: u64 = 0x0101_0101_0101_0101;
+        const HI: u64 = 0x8080_8080_8080_8080;
+        const COLONS: u64 = LO * b':' as u64;
+        let word = u128::from_le_bytes(*line.first_chunk::<16>()?);
+        // the lowest flagged byte of the has-zero test is exact (false flags only sit above a
+        // true one)
+        let zero = |w: u64| {
+            let x = w ^ COLONS;
+            x.wrapping_sub(LO) & !x & HI
+        };
+        // truncation intended: the low and high halves of the word
+        let (lo, hi) = (word as u64, (word >> 64) as u64);
+        let len = match (zero(lo), zero(hi)) {
+            (0, 0) => return None,
+            (0, z) => 8 + (z.trailing_zeros() / 8) as usize,
+            (z, _) => (z.trailing_zeros() / 8) as usize,
+        };
+        let first = *line.first()?;
+        if len == 0 || len > SHORT {
+            return None;
+        }
+        let candidates = CLASSIFIER.buckets.get(bucket(first, len))?;
+        for &id in candidates {
+            let k = CLASSIFIER.known.get(usize::from(id).checked_sub(1)?)?;
+            if (word | k.fold) & k.mask == k.pattern {
+                return Some((len, k.kind));
+            }
+        }
+        None
+    }
+}
+
 impl fmt::Display for HeaderName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -475,5 +603,88 @@ mod tests {
         assert_eq!(HeaderName::from_bytes(b"X-Custom"), None);
         assert_eq!(HeaderName::from_bytes(b"z"), None);
         assert_eq!(HeaderName::from_kind(0), None);
+    }
+
+    /// The fast classifier agrees with `from_bytes` on every name in both cases, compact
+    /// forms included, and declines what it cannot decide.
+    #[test]
+    fn classify_line_agrees_with_from_bytes() {
+        let pad = |s: &str| format!("{s}: some value that is long enough\r\n");
+        let mut names: Vec<String> = Vec::new();
+        for name in ALL {
+            names.push(name.as_str().to_owned());
+            names.push(name.as_str().to_ascii_uppercase());
+            names.push(name.as_str().to_ascii_lowercase());
+            if let Some(c) = name.compact() {
+                names.push(c.to_string());
+                names.push(c.to_ascii_uppercase().to_string());
+            }
+        }
+        let mut fast = 0;
+        for n in &names {
+            let line = pad(n);
+            let want = HeaderName::from_bytes(n.as_bytes()).map(HeaderName::kind);
+            match HeaderName::classify_line(line.as_bytes()) {
+                Some((len, kind)) => {
+                    fast += 1;
+                    assert_eq!((len, Some(kind)), (n.len(), want), "{n}");
+                }
+                // only long names are left to the general path
+                None => assert!(n.len() > SHORT, "{n}"),
+            }
+        }
+        assert!(fast > 150, "{fast}");
+        // near misses: a letter off, a hyphen or colon replaced by a byte that folds onto it,
+        // extension names, a space before the colon, no colon, a short line
+        for line in [
+            "Vib: x.......................",
+            "Via :x.......................",
+            "Call\rID: x..................",
+            "Call-ID\x1a x..................",
+            "Ca\x4cl-ID: x..................",
+            "X-Via: x.....................",
+            "Viaa: x......................",
+            "Toto: x......................",
+            "Content-Lengths: 12..........",
+            "1: x.........................",
+            "@: x.........................",
+            ": x..........................",
+            "Via",
+            "v: 1",
+            "ViaViaViaViaViaVia: x........",
+        ] {
+            let got = HeaderName::classify_line(line.as_bytes());
+            let name = line.split(':').next().unwrap_or_default();
+            if let Some((len, kind)) = got {
+                // whatever it accepts must be exactly what from_bytes says of the name
+                assert_eq!(
+                    Some(kind),
+                    HeaderName::from_bytes(&line.as_bytes()[..len]).map(HeaderName::kind),
+                    "{line:?}"
+                );
+                assert_eq!(len, name.len(), "{line:?}");
+            }
+        }
+        assert_eq!(
+            HeaderName::classify_line(b"Call-ID\x1a x.................."),
+            None
+        );
+        assert_eq!(
+            HeaderName::classify_line(b"Ca\x4cl-ID: x.................."),
+            Some((7, 4))
+        );
+        assert_eq!(
+            HeaderName::classify_line(b"Cal\x0c-ID: x.................."),
+            None
+        );
+        assert_eq!(
+            HeaderName::classify_line(b"Via :x......................."),
+            None
+        );
+        assert_eq!(
+            HeaderName::classify_line(b"X-Via: x....................."),
+            None
+        );
+        assert_eq!(HeaderName::classify_line(b"v: 1"), None);
     }
 }

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{Entry, Headers, Index, Method, Request, Response, Span, StatusCode};
+use super::{Headers, Index, Method, Request, Response, Span, StatusCode};
 use crate::error::BuildError;
 use crate::header::{Header, HeaderName, To};
 use crate::msg::scan;
@@ -92,7 +92,6 @@ impl Lines {
         let mut lines = Vec::with_capacity(entries.len().max(LINES_CAPACITY));
         lines.extend(
             entries
-                .iter()
                 .filter(|e| e.kind != HeaderName::ContentLength.kind())
                 .map(|e| Line {
                     name: Text::Src(e.name()),
@@ -169,7 +168,7 @@ impl Lines {
             }
             let ve = out.len();
             out.extend_from_slice(b"\r\n");
-            index.push(Entry::new(Span::new(ns, ne), Span::new(vs, ve), line.kind));
+            index.push(ns, ne - ns, vs, ve, line.kind);
         }
         let ns = out.len();
         out.extend_from_slice(b"Content-Length: ");
@@ -177,7 +176,7 @@ impl Lines {
         scan::put_u64(out, u64::try_from(self.body.len()).unwrap_or(u64::MAX));
         let ve = out.len();
         out.extend_from_slice(b"\r\n\r\n");
-        index.push(Entry::new(Span::new(ns, ns + 14), Span::new(vs, ve), cl));
+        index.push(ns, 14, vs, ve, cl);
         let body_start = Span::new(out.len(), out.len()).start;
         out.extend_from_slice(&self.body);
         (index, body_start)
@@ -380,7 +379,7 @@ impl ResponseBuilder {
             HeaderName::CSeq,
         ];
         let mut lines = Vec::with_capacity(LINES_CAPACITY);
-        lines.extend(req.head.entries().iter().filter_map(|e| {
+        lines.extend(req.head.entries().filter_map(|e| {
             let n = HeaderName::from_kind(e.kind)?;
             (copied.contains(&n) || (n == HeaderName::Timestamp && status.0 == 100)).then_some(
                 Line {

@@ -370,7 +370,8 @@ impl Span {
     }
 }
 
-/// One indexed header line.
+/// One indexed header line, as the crate reads it: where the name and the value lie and
+/// which well-known header it is.
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
 pub(crate) struct Entry {
     name_start: u32,
@@ -381,17 +382,6 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
-    /// An entry; header names are at most 65 535 bytes (the parser checks).
-    pub(crate) fn new(name: Span, value: Span, kind: u8) -> Self {
-        let name_len = u16::try_from(name.end.saturating_sub(name.start)).unwrap_or(u16::MAX);
-        Self {
-            name_start: name.start,
-            value,
-            name_len,
-            kind,
-        }
-    }
-
     pub(crate) fn name(&self) -> Span {
         Span {
             start: self.name_start,
@@ -400,15 +390,40 @@ impl Entry {
     }
 }
 
+/// One indexed header line as stored inline: 8 bytes, offsets into the first 64 KiB of the
+/// message (the header section of every message within the default limits), a name of at
+/// most 255 bytes. A line that does not fit moves the whole index to [`Entry`]s on the heap.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub(crate) struct Slot {
+    name_start: u16,
+    value_start: u16,
+    value_end: u16,
+    name_len: u8,
+    kind: u8,
+}
+
+impl Slot {
+    #[inline]
+    fn entry(self) -> Entry {
+        Entry {
+            name_start: u32::from(self.name_start),
+            value: Span {
+                start: u32::from(self.value_start),
+                end: u32::from(self.value_end),
+            },
+            name_len: u16::from(self.name_len),
+            kind: self.kind,
+        }
+    }
+}
+
+/// The header index: up to [`INLINE_HEADERS`] 8-byte slots inline (24 of them: 192 bytes),
+/// else 16-byte entries on the heap.
 #[derive(Clone, Debug, Eq, PartialEq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "the inline array is the point: no allocation for typical messages"
-)]
 enum Index {
     Inline {
         len: u8,
-        items: [Entry; INLINE_HEADERS],
+        items: [Slot; INLINE_HEADERS],
     },
     Heap(Vec<Entry>),
 }
@@ -417,34 +432,62 @@ impl Index {
     fn new() -> Self {
         Self::Inline {
             len: 0,
-            items: [Entry::default(); INLINE_HEADERS],
+            items: [Slot::default(); INLINE_HEADERS],
         }
     }
 
+    /// Appends a line: name at `name_start..name_start + name_len`, value at
+    /// `value_start..value_end`, `kind` as in [`Entry::kind`].
     #[inline]
-    fn push(&mut self, e: Entry) {
+    fn push(
+        &mut self,
+        name_start: usize,
+        name_len: usize,
+        value_start: usize,
+        value_end: usize,
+        kind: u8,
+    ) {
         if let Self::Inline { len, items } = self
             && let Some(slot) = items.get_mut(usize::from(*len))
+            && let (Ok(name_start), Ok(value_start), Ok(value_end), Ok(name_len)) = (
+                u16::try_from(name_start),
+                u16::try_from(value_start),
+                u16::try_from(value_end),
+                u8::try_from(name_len),
+            )
         {
-            // Field by field: building the entry on the stack and copying it as one 16-byte
-            // block stalled on store forwarding (a fifth of the parse time in perf).
-            slot.name_start = e.name_start;
-            slot.value = e.value;
-            slot.name_len = e.name_len;
-            slot.kind = e.kind;
+            *slot = Slot {
+                name_start,
+                value_start,
+                value_end,
+                name_len,
+                kind,
+            };
             *len += 1;
             return;
         }
-        self.push_slow(e);
+        self.push_slow(Entry {
+            name_start: Span::new(name_start, name_start).start,
+            value: Span::new(value_start, value_end),
+            // names are at most 65 535 bytes (the parser checks)
+            name_len: u16::try_from(name_len).unwrap_or(u16::MAX),
+            kind,
+        });
     }
 
     #[cold]
     #[inline(never)]
     fn push_slow(&mut self, e: Entry) {
         match self {
-            Self::Inline { items, .. } => {
+            Self::Inline { len, items } => {
                 let mut v = Vec::with_capacity(INLINE_HEADERS * 2);
-                v.extend_from_slice(items);
+                v.extend(
+                    items
+                        .get(..usize::from(*len))
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|s| s.entry()),
+                );
                 v.push(e);
                 *self = Self::Heap(v);
             }
@@ -452,13 +495,66 @@ impl Index {
         }
     }
 
-    fn as_slice(&self) -> &[Entry] {
+    fn len(&self) -> usize {
         match self {
-            Self::Inline { len, items } => items.get(..usize::from(*len)).unwrap_or_default(),
-            Self::Heap(v) => v,
+            Self::Inline { len, .. } => usize::from(*len),
+            Self::Heap(v) => v.len(),
+        }
+    }
+
+    fn iter(&self) -> Entries<'_> {
+        match self {
+            Self::Inline { len, items } => {
+                Entries::Inline(items.get(..usize::from(*len)).unwrap_or_default().iter())
+            }
+            Self::Heap(v) => Entries::Heap(v.iter()),
+        }
+    }
+
+    /// The first line of `kind` at or after line `from`, with its position.
+    #[inline]
+    fn find(&self, from: usize, kind: u8) -> Option<(usize, Entry)> {
+        match self {
+            Self::Inline { len, items } => {
+                let items = items.get(..usize::from(*len))?;
+                let i = from + items.get(from..)?.iter().position(|s| s.kind == kind)?;
+                Some((i, items.get(i)?.entry()))
+            }
+            Self::Heap(v) => {
+                let i = from + v.get(from..)?.iter().position(|e| e.kind == kind)?;
+                Some((i, *v.get(i)?))
+            }
         }
     }
 }
+
+/// The lines of an [`Index`] in order.
+#[derive(Clone, Debug)]
+pub(crate) enum Entries<'a> {
+    Inline(std::slice::Iter<'a, Slot>),
+    Heap(std::slice::Iter<'a, Entry>),
+}
+
+impl Iterator for Entries<'_> {
+    type Item = Entry;
+
+    #[inline]
+    fn next(&mut self) -> Option<Entry> {
+        match self {
+            Self::Inline(it) => it.next().map(|s| s.entry()),
+            Self::Heap(it) => it.next().copied(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Self::Inline(it) => it.size_hint(),
+            Self::Heap(it) => it.size_hint(),
+        }
+    }
+}
+
+impl ExactSizeIterator for Entries<'_> {}
 
 /// The header section of a message and the buffer it indexes.
 ///
@@ -474,7 +570,7 @@ pub struct Headers {
 impl Headers {
     /// Number of header lines.
     pub fn len(&self) -> usize {
-        self.index.as_slice().len()
+        self.index.len()
     }
 
     /// Whether there are no header lines.
@@ -486,7 +582,7 @@ impl Headers {
     pub fn iter(&self) -> RawHeaders<'_> {
         RawHeaders {
             headers: self,
-            inner: self.index.as_slice().iter(),
+            inner: self.index.iter(),
         }
     }
 
@@ -509,14 +605,14 @@ impl Headers {
     /// Whether a line of `name` is present.
     pub fn contains(&self, name: HeaderName) -> bool {
         let kind = name.kind();
-        self.index.as_slice().iter().any(|e| e.kind == kind)
+        self.index.find(0, kind).is_some()
     }
 
     /// The first value of `H`, typed; `None` when absent.
     #[inline]
     pub fn get<H: Header>(&self) -> Option<Result<H, header::HeaderError>> {
         let kind = H::NAME.kind();
-        let entry = self.index.as_slice().iter().find(|e| e.kind == kind)?;
+        let (_, entry) = self.index.find(0, kind)?;
         let value = self.raw.slice(entry.value.range());
         if H::MULTI && scan::find_byte(&value, b',').is_some() {
             let first = header::split_list(&value).next()?;
@@ -548,8 +644,14 @@ impl Headers {
         self.raw.get(span.range()).unwrap_or_default()
     }
 
-    pub(crate) fn entries(&self) -> &[Entry] {
-        self.index.as_slice()
+    /// Every indexed line in order.
+    pub(crate) fn entries(&self) -> Entries<'_> {
+        self.index.iter()
+    }
+
+    /// The first line of `name` at or after line `from`, with its position.
+    pub(crate) fn find_entry(&self, from: usize, name: HeaderName) -> Option<(usize, Entry)> {
+        self.index.find(from, name.kind())
     }
 
     fn validate_common(&self) -> Result<(), ParseError> {
@@ -654,7 +756,7 @@ impl fmt::Debug for RawHeader<'_> {
 #[derive(Clone, Debug)]
 pub struct RawHeaders<'a> {
     headers: &'a Headers,
-    inner: std::slice::Iter<'a, Entry>,
+    inner: Entries<'a>,
 }
 
 impl<'a> Iterator for RawHeaders<'a> {

@@ -3,7 +3,7 @@
 use bytes::{Buf, Bytes};
 
 use super::scan::{all_token, find_byte, is_token, parse_u64};
-use super::{Entry, Headers, Index, Message, Method, ParseLimits, Request, Response, Span};
+use super::{Headers, Index, Message, Method, ParseLimits, Request, Response, Span};
 use super::{StatusCode, scan};
 use crate::error::{HeaderError, Limit, ParseError};
 use crate::header::HeaderName;
@@ -68,35 +68,24 @@ pub(crate) fn parse(
                 max: limits.max_headers,
             });
         }
-        // header-name
-        let name_len = rest
-            .iter()
-            .position(|&c| !is_token(c))
-            .unwrap_or(rest.len());
-        if name_len == 0 || name_len > usize::from(u16::MAX) {
-            return Err(ParseError::BadHeaderLine { at: pos });
-        }
-        // HCOLON = *( SP / HTAB ) ":" SWS
-        let mut i = name_len;
-        while matches!(rest.get(i), Some(b' ' | b'\t')) {
-            i += 1;
-        }
-        if rest.get(i) != Some(&b':') {
-            return Err(ParseError::BadHeaderLine { at: pos });
-        }
-        i += 1;
+        // header-name HCOLON: a well-known name followed by its colon is recognised from the
+        // line's first 16 bytes; anything else takes the general path
+        let (name_len, colon_end, kind) = match HeaderName::classify_line(rest) {
+            Some((len, kind)) => (len, len + 1, kind),
+            None => name_colon(rest).ok_or(ParseError::BadHeaderLine { at: pos })?,
+        };
         // Line end, following folded continuation lines (CRLF followed by SP or HTAB).
-        let mut end = i;
+        let mut from = colon_end;
         let line_end = loop {
-            let Some(off) = find_byte(rest.get(end..).unwrap_or_default(), b'\n') else {
+            let Some(off) = memchr::memchr(b'\n', rest.get(from..).unwrap_or_default()) else {
                 if datagram {
                     break rest.len();
                 }
                 return Err(ParseError::Incomplete);
             };
-            let lf = end + off;
+            let lf = from + off;
             if matches!(rest.get(lf + 1), Some(b' ' | b'\t')) {
-                end = lf + 1;
+                from = lf + 1;
                 continue;
             }
             break lf;
@@ -107,7 +96,7 @@ pub(crate) fn parse(
                 max: limits.max_header_line,
             });
         }
-        let raw_value = rest.get(i..line_end).unwrap_or_default();
+        let raw_value = rest.get(colon_end..line_end).unwrap_or_default();
         let value = match raw_value {
             // common case: "Name: value\r\n" (SP after the colon, CR before the LF)
             [b' ', v @ .., b'\r']
@@ -118,10 +107,8 @@ pub(crate) fn parse(
             }
             _ => scan::trim_lws(raw_value),
         };
-        let vstart = pos + i + scan::offset_in(raw_value, value);
-        let name_bytes = rest.get(..name_len).unwrap_or_default();
-        let kind = HeaderName::from_bytes(name_bytes);
-        if kind == Some(HeaderName::ContentLength) {
+        let vstart = pos + colon_end + scan::offset_in(raw_value, value);
+        if kind == CONTENT_LENGTH {
             let n = parse_u64(value, 10)
                 .and_then(|n| usize::try_from(n).ok())
                 .ok_or(ParseError::BadHeader {
@@ -136,11 +123,7 @@ pub(crate) fn parse(
                 _ => content_length = Some(n),
             }
         }
-        index.push(Entry::new(
-            Span::new(pos, pos + name_len),
-            Span::new(vstart, vstart + value.len()),
-            kind.map_or(0, HeaderName::kind),
-        ));
+        index.push(pos, name_len, vstart, vstart + value.len(), kind);
         pos += (line_end + 1).min(rest.len());
     };
 
@@ -196,6 +179,31 @@ pub(crate) fn parse(
             head,
         }),
     })
+}
+
+const CONTENT_LENGTH: u8 = HeaderName::ContentLength.kind();
+
+/// `header-name HCOLON` at the start of `line` in general: a token, `*( SP / HTAB ) ":"`.
+/// Returns the name's length, the offset after the colon and the name's kind (0 for an
+/// extension header); `None` for a malformed line.
+#[cold]
+fn name_colon(line: &[u8]) -> Option<(usize, usize, u8)> {
+    let name_len = line
+        .iter()
+        .position(|&c| !is_token(c))
+        .unwrap_or(line.len());
+    if name_len == 0 || name_len > usize::from(u16::MAX) {
+        return None;
+    }
+    let mut i = name_len;
+    while matches!(line.get(i), Some(b' ' | b'\t')) {
+        i += 1;
+    }
+    if line.get(i) != Some(&b':') {
+        return None;
+    }
+    let kind = HeaderName::from_bytes(line.get(..name_len)?).map_or(0, HeaderName::kind);
+    Some((name_len, i + 1, kind))
 }
 
 enum Start {
