@@ -367,6 +367,7 @@ fn handle(
         }
         PhoneEvent::Referred(to) => format!("transferred to {to}"),
         PhoneEvent::TransferStatus(s) => format!("transfer: {s}"),
+        PhoneEvent::Replaces(r) => format!("dialog at the far end: {r}"),
     };
     progress(stamp(name, &line));
 }

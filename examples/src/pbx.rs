@@ -27,6 +27,7 @@ use sip_core::registration::{
 };
 use sip_core::tokio::{Driver, DriverConfig, SansIo, TlsConfig, tls};
 use sip_core::transaction::{Target, TransactionKey, Transmit, Transport};
+use sip_core::ua::refer::Replaces;
 use sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
 use sip_core::{Message, Method, Request, Response, Uri};
 use tokio::net::UdpSocket;
@@ -240,6 +241,25 @@ struct B2buaCall {
     bridge: Option<TranscodeHandle>,
     /// A blind transfer in progress (REFER from one party).
     transfer: Option<Transfer>,
+    /// Reports of media legs that left the call (attended transfer, Replaces), for the record.
+    earlier: Vec<LegReport>,
+}
+
+/// Where a party sits in an answered call: the caller's side (the relay's side a) or the
+/// answering callee's (side b, `b[index]`).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum Party {
+    A,
+    B(usize),
+}
+
+/// A party joining an answered call in place of another (attended transfer, INVITE with
+/// Replaces): its leg, negotiation, and the relay socket facing it.
+struct Newcomer {
+    leg: LegId,
+    oa: sdp::OfferAnswer,
+    sock: UdpSocket,
+    side: RelaySide,
 }
 
 /// A blind transfer (RFC 3515): the transferor sent REFER; the PBX calls the target and, once
@@ -271,6 +291,71 @@ impl B2buaCall {
         v.extend(self.b.iter().map(|o| o.leg));
         v.extend(self.transfer.as_ref().map(|t| t.leg));
         v
+    }
+
+    /// The position of `leg` once the call is answered.
+    fn party(&self, leg: LegId) -> Option<Party> {
+        if leg == self.a_leg {
+            return Some(Party::A);
+        }
+        let w = self.winner?;
+        (self.b.get(w)?.leg == leg).then_some(Party::B(w))
+    }
+
+    /// The party facing `p`.
+    fn other(&self, p: Party) -> Option<Party> {
+        match p {
+            Party::A => self.winner.map(Party::B),
+            Party::B(_) => Some(Party::A),
+        }
+    }
+
+    fn leg_of(&self, p: Party) -> Option<LegId> {
+        match p {
+            Party::A => Some(self.a_leg),
+            Party::B(w) => self.b.get(w).map(|o| o.leg),
+        }
+    }
+
+    /// The user at `p` (the caller's user, or the extension or number that answered).
+    fn name_of(&self, p: Party) -> &str {
+        match p {
+            Party::A => &self.from,
+            Party::B(w) => self.b.get(w).map_or("", |o| o.member.as_str()),
+        }
+    }
+
+    /// The PBX's negotiation with the party at `p`.
+    fn oa_mut(&mut self, p: Party) -> Option<&mut sdp::OfferAnswer> {
+        match p {
+            Party::A => self.a_oa.as_mut(),
+            Party::B(w) => self.b.get_mut(w).and_then(|o| o.oa.as_mut()),
+        }
+    }
+
+    fn take_oa(&mut self, p: Party) -> Option<sdp::OfferAnswer> {
+        match p {
+            Party::A => self.a_oa.take(),
+            Party::B(w) => self.b.get_mut(w).and_then(|o| o.oa.take()),
+        }
+    }
+
+    /// Seats another party at `p`: its leg and negotiation replace the old party's.
+    fn seat(&mut self, p: Party, leg: LegId, oa: sdp::OfferAnswer, name: &str) {
+        match p {
+            Party::A => {
+                self.a_leg = leg;
+                self.a_oa = Some(oa);
+            }
+            Party::B(w) => {
+                if let Some(out) = self.b.get_mut(w) {
+                    out.leg = leg;
+                    out.oa = Some(oa);
+                    name.clone_into(&mut out.member);
+                    name.clone_into(&mut self.destination);
+                }
+            }
+        }
     }
 }
 
@@ -591,7 +676,13 @@ impl Pbx {
         while let Some(ev) = self.ua.poll_event() {
             let now = clock();
             match ev {
-                UaEvent::Incoming { leg, request } => self.incoming(now, leg, request),
+                UaEvent::Incoming { leg, request } => {
+                    if request.headers().contains(HeaderName::Replaces) {
+                        self.incoming_replaces(now, leg, &request).await;
+                    } else {
+                        self.incoming(now, leg, request);
+                    }
+                }
                 UaEvent::Provisional { leg, response } => {
                     if let Some(&id) = self.by_leg.get(&leg)
                         && let Some(call) = self.calls.get(&id)
@@ -663,7 +754,9 @@ impl Pbx {
                         self.finish(id, cause, 200).await;
                     }
                 }
-                UaEvent::Request { key, leg, request } => self.in_dialog(now, key, leg, request),
+                UaEvent::Request { key, leg, request } => {
+                    self.in_dialog(now, key, leg, request).await;
+                }
                 UaEvent::Registered { .. }
                 | UaEvent::RegistrationFailed { .. }
                 | UaEvent::Unregistered { .. } => {
@@ -680,7 +773,7 @@ impl Pbx {
                     response,
                     ..
                 } => {
-                    // Answer to our hold/resume re-INVITE towards the B party.
+                    // Answer to our hold/resume re-INVITE towards a party.
                     let to_invite = response.as_ref().is_some_and(|r| {
                         r.header::<CSeq>()
                             .and_then(Result::ok)
@@ -689,8 +782,8 @@ impl Pbx {
                     if to_invite
                         && let Some(&id) = self.by_leg.get(&leg)
                         && let Some(call) = self.calls.get_mut(&id)
-                        && let Some(out) = call.b.iter_mut().find(|o| o.leg == leg)
-                        && let Some(oa) = out.oa.as_mut()
+                        && let Some(p) = call.party(leg)
+                        && let Some(oa) = call.oa_mut(p)
                     {
                         if (200..300).contains(&status)
                             && let Some(r) = response
@@ -747,6 +840,7 @@ impl Pbx {
             ivr_stop: None,
             bridge: None,
             transfer: None,
+            earlier: Vec::new(),
         };
         self.by_leg.insert(leg, id);
         if self.calls.len() >= self.config.limits.max_calls {
@@ -1208,14 +1302,8 @@ impl Pbx {
         call.relay = Some(relay::start(
             sock_a,
             sock_b,
-            RelaySide {
-                params: pa,
-                name: call.from.clone(),
-            },
-            RelaySide {
-                params: pb,
-                name: b_member,
-            },
+            RelaySide::new(pa, call.from.clone()),
+            RelaySide::new(pb, b_member),
         ));
         Some(a_answer.to_bytes())
     }
@@ -1270,7 +1358,7 @@ impl Pbx {
         }
     }
 
-    fn in_dialog(
+    async fn in_dialog(
         &mut self,
         now: Instant,
         key: TransactionKey,
@@ -1290,84 +1378,116 @@ impl Pbx {
             let _ = self.ua.respond(now, &key, 481, None);
             return;
         };
-        if *request.method() == Method::Refer {
-            self.refer(now, &key, leg, id, &request);
-            return;
+        match request.method() {
+            Method::Refer => self.refer(now, &key, leg, id, &request).await,
+            Method::Invite => self.reinvite(now, key, leg, id, &request),
+            _ => {
+                let _ = self.ua.respond(now, &key, 200, None);
+            }
         }
+    }
+
+    /// A re-INVITE from either party of an answered call (hold, resume, a new address):
+    /// answered from the PBX's side, the relay told the party's new address, and the hold or
+    /// resume forwarded to the other party in a re-INVITE of the PBX. Calls whose media the
+    /// PBX does not negotiate per side (direct media) answer 488.
+    fn reinvite(
+        &mut self,
+        now: Instant,
+        key: TransactionKey,
+        leg: LegId,
+        id: u64,
+        request: &Request,
+    ) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        match request.method() {
-            Method::Invite if leg == call.a_leg && call.a_oa.is_some() => {
-                // Hold/resume from the caller: answer from our side, forward to the callee.
-                let Some(a_oa) = call.a_oa.as_mut() else {
-                    return;
-                };
-                let offer =
-                    sdp::Sdp::parse_with(request.body_bytes(), &sdp::ParseOptions::lenient());
-                let Ok(answer) = offer
-                    .map_err(|_| ())
-                    .and_then(|o| a_oa.handle_offer(&o, &mut self.rng).map_err(|_| ()))
-                else {
-                    let _ = self.ua.respond(now, &key, 488, None);
-                    return;
-                };
-                let _ = self
+        let Some((p, oa)) = call.party(leg).and_then(|p| Some((p, call.oa_mut(p)?))) else {
+            let _ = self.ua.respond(now, &key, 488, None);
+            return;
+        };
+        let offer = sdp::Sdp::parse_with(request.body_bytes(), &sdp::ParseOptions::lenient());
+        let Ok(answer) = offer
+            .map_err(|_| ())
+            .and_then(|o| oa.handle_offer(&o, &mut self.rng).map_err(|_| ()))
+        else {
+            let _ = self.ua.respond(now, &key, 488, None);
+            return;
+        };
+        let _ = self
+            .ua
+            .respond(now, &key, 200, Some(Body::sdp(answer.to_bytes())));
+        let stream = oa.streams().first();
+        let hold = stream.is_some_and(|s| !s.direction.receives() || !s.direction.sends());
+        if let Some(addr) = stream.and_then(|s| s.remote_rtp) {
+            let a = p == Party::A;
+            if let Some(relay) = &call.relay {
+                let _ = relay
+                    .updates
+                    .try_send(relay::RelayUpdate::Remote { a, addr });
+            }
+        }
+        if let Some(other) = call.other(p)
+            && let Some(o_leg) = call.leg_of(other)
+            && let Some(o_oa) = call.oa_mut(other)
+        {
+            if hold {
+                o_oa.hold()
+            } else {
+                o_oa.resume()
+            }
+            if let Ok(o) = o_oa.create_offer(&mut self.rng)
+                && self
                     .ua
-                    .respond(now, &key, 200, Some(Body::sdp(answer.to_bytes())));
-                let hold = a_oa
-                    .streams()
-                    .first()
-                    .is_some_and(|s| !s.direction.receives() || !s.direction.sends());
-                if let Some(relay) = &call.relay
-                    && let Some(addr) = a_oa.streams().first().and_then(|s| s.remote_rtp)
-                {
-                    let _ = relay
-                        .updates
-                        .try_send(relay::RelayUpdate::Remote { a: true, addr });
-                }
-                if let Some(w) = call.winner
-                    && let Some(out) = call.b.get_mut(w)
-                    && let Some(b_oa) = out.oa.as_mut()
-                {
-                    if hold {
-                        b_oa.hold()
-                    } else {
-                        b_oa.resume()
-                    }
-                    if let Ok(o) = b_oa.create_offer(&mut self.rng) {
-                        let bleg = out.leg;
-                        if self
-                            .ua
-                            .request(
-                                now,
-                                bleg,
-                                Method::Invite,
-                                Some(Body::sdp(o.to_bytes())),
-                                &[],
-                            )
-                            .is_err()
-                            && let Some(b_oa) = call.b.get_mut(w).and_then(|o| o.oa.as_mut())
-                        {
-                            b_oa.cancel_offer();
-                        }
-                    }
-                }
-                call.hold_key = Some(key);
-                let line = format!(
-                    "call {} -> {}: {}",
-                    call.from,
-                    call.destination,
-                    if hold { "hold" } else { "resume" }
-                );
-                self.log(line);
+                    .request(
+                        now,
+                        o_leg,
+                        Method::Invite,
+                        Some(Body::sdp(o.to_bytes())),
+                        &[],
+                    )
+                    .is_err()
+            {
+                o_oa.cancel_offer();
             }
-            Method::Invite => {
-                // Re-INVITE from the callee (or direct media): accept with the same answer.
-                let _ = self.ua.respond(now, &key, 488, None);
+        }
+        call.hold_key = Some(key);
+        let line = format!(
+            "call {} -> {}: {} from {}",
+            call.from,
+            call.destination,
+            if hold { "hold" } else { "resume" },
+            call.name_of(p)
+        );
+        self.log(line);
+    }
+
+    /// Takes the parties of call `id` off hold where the PBX holds them (after a transfer
+    /// the held party is bridged to someone new): a re-INVITE offering sendrecv.
+    fn resume_held(&mut self, now: Instant, id: u64) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        for p in [Some(Party::A), call.winner.map(Party::B)]
+            .into_iter()
+            .flatten()
+        {
+            let Some(leg) = call.leg_of(p) else { continue };
+            let Some(oa) = call.oa_mut(p) else { continue };
+            let held = oa
+                .capabilities_mut(0)
+                .is_some_and(|c| c.direction != sdp::Direction::SendRecv);
+            if !held || oa.has_pending_offer() {
+                continue;
             }
-            _ => {
-                let _ = self.ua.respond(now, &key, 200, None);
+            oa.resume();
+            if let Ok(o) = oa.create_offer(&mut self.rng)
+                && self
+                    .ua
+                    .request(now, leg, Method::Invite, Some(Body::sdp(o.to_bytes())), &[])
+                    .is_err()
+            {
+                oa.cancel_offer();
             }
         }
     }
@@ -1375,7 +1495,14 @@ impl Pbx {
     /// A REFER from a party of an answered, relayed call (blind transfer): 202, NOTIFY 100,
     /// and an INVITE to the target (routed by the dial plan) offering the codec the relay
     /// carries. Calls without the relay (direct media, transcoded, IVR) answer 501.
-    fn refer(&mut self, now: Instant, key: &TransactionKey, leg: LegId, id: u64, req: &Request) {
+    async fn refer(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        leg: LegId,
+        id: u64,
+        req: &Request,
+    ) {
         let target = req
             .headers()
             .named_str("Refer-To")
@@ -1389,10 +1516,13 @@ impl Pbx {
         let winner = call.winner.and_then(|w| call.b.get(w));
         let a_side = leg == call.a_leg;
         let transferor_known = a_side || winner.is_some_and(|o| o.leg == leg);
-        let status = match (&target, transferor_known) {
-            (None, _) => 400,
-            (Some((_, Some(_))), _) => 501, // attended transfer (Replaces) is not done
+        let status = match &target {
+            None => 400,
             _ if !transferor_known || call.answer.is_none() => 481,
+            Some((_, Some(replaces))) => {
+                let replaces = replaces.clone();
+                return self.attended_refer(now, key, leg, id, &replaces).await;
+            }
             _ if call.relay.is_none() || call.transfer.is_some() => 501,
             _ => 0,
         };
@@ -1507,10 +1637,7 @@ impl Pbx {
         let update = relay::RelayUpdate::Replace {
             a: t.a_side,
             sock,
-            side: Box::new(RelaySide {
-                params,
-                name: t.member.clone(),
-            }),
+            side: Box::new(RelaySide::new(params, t.member.clone())),
         };
         if relay.updates.send(update).await.is_err() {
             return;
@@ -1554,6 +1681,234 @@ impl Pbx {
         (t.leg == leg).then_some(id)
     }
 
+    /// The leg, and its call, whose dialog a Replaces names (sip-core's RFC 3891 §3
+    /// matching; the PBX is the recipient, so `to-tag` is its own tag): the status to answer
+    /// when none.
+    fn replaced_leg(&self, r: &Replaces) -> Result<(u64, LegId), u16> {
+        let leg = self.ua.find_replaced(r).map_err(|e| e.status_code())?;
+        let id = self.by_leg.get(&leg).ok_or(481u16)?;
+        Ok((*id, leg))
+    }
+
+    /// An attended transfer (RFC 5589 §7): the party on `leg` of call `id` sent REFER whose
+    /// Refer-To carries a Replaces naming its other call's dialog with the PBX (as the
+    /// transferor sees it). The PBX owns both calls, so it bridges their two other parties
+    /// (the held one and the consulted one) itself, takes them off hold, NOTIFYs 200 and hangs
+    /// up the transferor's two legs. A failure is the NOTIFY's status: 481 no such dialog,
+    /// 403 a dialog of another user, 501 a call whose media is not relayed.
+    async fn attended_refer(
+        &mut self,
+        now: Instant,
+        key: &TransactionKey,
+        leg: LegId,
+        id: u64,
+        replaces: &Replaces,
+    ) {
+        let _ = self.ua.respond(now, key, 202, None);
+        let _ = self.ua.notify_refer(now, leg, 100);
+        match self.attended_merge(now, id, leg, replaces).await {
+            Ok(line) => {
+                let _ = self.ua.notify_refer(now, leg, 200);
+                let _ = self.ua.bye(now, leg);
+                self.log(line);
+            }
+            Err(status) => {
+                let _ = self.ua.notify_refer(now, leg, status);
+                self.log(format!("attended transfer in call {id} failed: {status}"));
+            }
+        }
+    }
+
+    /// Moves the party facing the replaced dialog's leg into call `id1` in place of the
+    /// transferor (`leg1`), and ends the replaced dialog's call (its record says transferred).
+    async fn attended_merge(
+        &mut self,
+        now: Instant,
+        id1: u64,
+        leg1: LegId,
+        replaces: &Replaces,
+    ) -> Result<String, u16> {
+        let (id2, leg2) = self.replaced_leg(replaces)?;
+        let (c1, c2) = (self.calls.get(&id1), self.calls.get(&id2));
+        let (Some(c1), Some(c2)) = (c1, c2) else {
+            return Err(481);
+        };
+        let (Some(p1), Some(p2)) = (c1.party(leg1), c2.party(leg2)) else {
+            return Err(481);
+        };
+        if id1 == id2 {
+            return Err(400);
+        }
+        if c1.name_of(p1) != c2.name_of(p2) {
+            return Err(403);
+        }
+        let relayed = |c: &B2buaCall| c.relay.is_some() && c.transfer.is_none();
+        if !relayed(c1) || !relayed(c2) {
+            return Err(501);
+        }
+        let y = c2.other(p2).ok_or(481u16)?;
+        let mut c2 = self.calls.remove(&id2).ok_or(481u16)?;
+        for l in c2.legs() {
+            self.by_leg.remove(&l);
+        }
+        let parts = match c2.relay.take() {
+            Some(r) => r.stop_parts().await,
+            None => None,
+        };
+        let _ = self.ua.bye(now, leg2);
+        let y_name = c2.name_of(y).to_owned();
+        let y_leg = c2.leg_of(y);
+        let y_oa = c2.take_oa(y);
+        let (Some(parts), Some(y_leg), Some(y_oa)) = (parts, y_leg, y_oa) else {
+            if let Some(l) = c2.leg_of(y) {
+                let _ = self.ua.bye(now, l);
+            }
+            self.record(c2, AnswerCause::Answered, EndCause::System, 500, Vec::new());
+            return Err(500);
+        };
+        let (sock, mut side) = if y == Party::A { parts.a } else { parts.b };
+        side.name.clone_from(&y_name);
+        self.record(
+            c2,
+            AnswerCause::Answered,
+            EndCause::Transferred,
+            200,
+            parts.reports.into(),
+        );
+        let newcomer = Newcomer {
+            leg: y_leg,
+            oa: y_oa,
+            sock,
+            side,
+        };
+        if let Err(status) = self.replace_party(now, id1, p1, newcomer).await {
+            let _ = self.ua.bye(now, y_leg);
+            return Err(status);
+        }
+        Ok(format!(
+            "attended transfer completed: call {id1} now with {y_name} (call {id2} merged)"
+        ))
+    }
+
+    /// An INVITE with Replaces (RFC 3891) naming a dialog of an answered call (sip-core
+    /// already answered 481/603/486/400 to one that matches nothing it may replace): the
+    /// caller takes the place of the party on that dialog (a phone moving its own call, or
+    /// completing a transfer by INVITE), and the UA hangs that party up when we answer. 403
+    /// when the caller is not the user on the dialog, 501 when the call's media is not
+    /// relayed.
+    async fn incoming_replaces(&mut self, now: Instant, leg: LegId, request: &Request) {
+        if !self.authorize_invite(now, leg, request) {
+            return;
+        }
+        let Some(old) = self.ua.replaced_leg(leg) else {
+            let _ = self.ua.reject(now, leg, 481);
+            return;
+        };
+        match self.take_over(now, leg, old, request).await {
+            Ok(line) => self.log(line),
+            Err(status) => {
+                let _ = self.ua.reject(now, leg, status);
+                self.log(format!("INVITE with Replaces refused: {status}"));
+            }
+        }
+    }
+
+    async fn take_over(
+        &mut self,
+        now: Instant,
+        leg: LegId,
+        old: LegId,
+        request: &Request,
+    ) -> Result<String, u16> {
+        let id = *self.by_leg.get(&old).ok_or(481u16)?;
+        let call = self.calls.get_mut(&id).ok_or(481u16)?;
+        let p = call.party(old).ok_or(481u16)?;
+        let from = request
+            .header::<From>()
+            .and_then(Result::ok)
+            .and_then(|f| f.uri().user().map(str::to_owned))
+            .unwrap_or_default();
+        if from != call.name_of(p) {
+            return Err(403);
+        }
+        if call.relay.is_none() || call.transfer.is_some() {
+            return Err(501);
+        }
+        // The codec the other party's relay side carries, when the newcomer offers it (then
+        // packets are relayed); else the newcomer's own codecs, transcoded.
+        let other = call.other(p).ok_or(481u16)?;
+        let codec = call
+            .oa_mut(other)
+            .and_then(|o| o.streams().first())
+            .map(|s| s.send_codec.name.to_string());
+        let body = request.body_bytes();
+        let offered = offered_codecs(&body);
+        let names: Vec<&str> = match codec {
+            Some(c) if offered.iter().any(|o| o.eq_ignore_ascii_case(&c)) => offered
+                .iter()
+                .filter(|o| o.eq_ignore_ascii_case(&c))
+                .map(String::as_str)
+                .collect(),
+            _ => offered.iter().map(String::as_str).collect(),
+        };
+        let (sock, port) =
+            bind_media(self.local.ip(), self.config.media_ports, &mut self.rng).ok_or(503u16)?;
+        let caps = audio_capabilities(port, &names, sdp::SrtpPolicy::Optional);
+        let mut oa = sdp::OfferAnswer::new(
+            sdp::SessionConfig::new(self.local.ip(), caps),
+            &mut self.rng,
+        );
+        let offer =
+            sdp::Sdp::parse_with(body, &sdp::ParseOptions::lenient()).map_err(|_| 488u16)?;
+        let answer = oa.handle_offer(&offer, &mut self.rng).map_err(|_| 488u16)?;
+        let params = oa
+            .streams()
+            .first()
+            .and_then(|s| MediaParams::from_negotiated(s, &mut self.rng).ok())
+            .ok_or(488u16)?;
+        let sock = UdpSocket::from_std(sock).map_err(|_| 503u16)?;
+        let newcomer = Newcomer {
+            leg,
+            oa,
+            sock,
+            side: RelaySide::new(params, from.clone()),
+        };
+        // Answering makes the UA hang up the replaced leg (RFC 3891 §3).
+        self.replace_party(now, id, p, newcomer).await?;
+        let _ = self.ua.answer(now, leg, Some(Body::sdp(answer.to_bytes())));
+        Ok(format!(
+            "call {id}: {from} took over by INVITE with Replaces"
+        ))
+    }
+
+    /// Seats `newcomer` at `p` of call `id`: the call's relay stops (its reports are kept for
+    /// the record), the party staying is bridged with the newcomer in a new relay (or a
+    /// transcoder when their codecs differ) and taken off hold. Returns the leg that left.
+    async fn replace_party(
+        &mut self,
+        now: Instant,
+        id: u64,
+        p: Party,
+        newcomer: Newcomer,
+    ) -> Result<LegId, u16> {
+        let call = self.calls.get_mut(&id).ok_or(481u16)?;
+        let old = call.leg_of(p).ok_or(481u16)?;
+        let relay = call.relay.take().ok_or(501u16)?;
+        let parts = relay.stop_parts().await.ok_or(500u16)?;
+        call.earlier.extend(parts.reports);
+        self.by_leg.remove(&old);
+        self.by_leg.insert(newcomer.leg, id);
+        call.seat(p, newcomer.leg, newcomer.oa, &newcomer.side.name);
+        let joining = (newcomer.sock, newcomer.side);
+        let (a, b) = match p {
+            Party::A => (joining, parts.b),
+            Party::B(_) => (parts.a, joining),
+        };
+        bridge_sides(call, a, b);
+        self.resume_held(now, id);
+        Ok(old)
+    }
+
     fn finish_sync(&mut self, id: u64, answer: AnswerCause, end: EndCause, status: u16) {
         let Some(call) = self.calls.remove(&id) else {
             return;
@@ -1581,10 +1936,10 @@ impl Pbx {
         if let Some(stop) = call.ivr_stop.take() {
             let _ = stop.send(());
         }
-        let mut legs = match call.relay.take() {
-            Some(r) => r.stop().await.map(Vec::from).unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let mut legs = std::mem::take(&mut call.earlier);
+        if let Some(r) = call.relay.take() {
+            legs.extend(r.stop().await.into_iter().flatten());
+        }
         if let Some((stop, done)) = call.bridge.take() {
             let _ = stop.send(());
             if let Ok(Ok(r)) = tokio::time::timeout(Duration::from_secs(2), done).await {
@@ -1694,6 +2049,33 @@ impl Pbx {
                 }
             });
         }
+    }
+}
+
+/// Bridges two parties of `call` given the sockets facing them and what was negotiated with
+/// each: a relay when they use the same codec, else a transcoder.
+fn bridge_sides(call: &mut B2buaCall, a: (UdpSocket, RelaySide), b: (UdpSocket, RelaySide)) {
+    let (pa, pb) = (&a.1.params, &b.1.params);
+    if pa.codec.eq_ignore_ascii_case(&pb.codec) && pa.clock_rate == pb.clock_rate {
+        call.codec = Some(pa.codec_label());
+        call.relay = Some(relay::start(a.0, b.0, a.1, b.1));
+        return;
+    }
+    let now = clock();
+    let names = (
+        format!("{} -> pbx", a.1.name),
+        format!("{} -> pbx", b.1.name),
+    );
+    if let (Ok(ma), Ok(mb)) = (
+        MediaLeg::new(a.1.params, now, wallclock()),
+        MediaLeg::new(b.1.params, now, wallclock()),
+    ) {
+        call.codec = Some(format!(
+            "{} <-> {}",
+            ma.params().codec_label(),
+            mb.params().codec_label()
+        ));
+        call.bridge = Some(spawn_transcode(ma, mb, a.0, b.0, names));
     }
 }
 

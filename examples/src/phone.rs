@@ -126,6 +126,15 @@ pub enum Command {
     Resume,
     /// Blind transfer the far end to a number or URI (REFER).
     Transfer(String),
+    /// Attended transfer (RFC 5589 §7): REFER the far end to `to` with a Replaces naming the
+    /// dialog `replaces` (the value a [`PhoneEvent::Replaces`] reported for the consulted
+    /// call, which may be up on another phone of the same user).
+    AttendedTransfer {
+        /// Number or URI of the consulted party.
+        to: String,
+        /// `call-id;to-tag=..;from-tag=..` of the consulted call's dialog at its far end.
+        replaces: String,
+    },
     /// Hang up (BYE, or CANCEL while ringing).
     Hangup,
     /// Unregister and stop.
@@ -171,6 +180,9 @@ pub enum PhoneEvent {
     Hold(bool),
     /// We were asked (REFER) to call this URI instead; the current call ends.
     Referred(String),
+    /// The call is up; this Replaces value names its dialog at the far end (for an attended
+    /// transfer to this call, [`Command::AttendedTransfer`]).
+    Replaces(String),
     /// Progress of a transfer we asked for: the status the far end reported in a NOTIFY
     /// (100, then the final status), or the REFER's own failure status. A final status in a
     /// NOTIFY is followed by our BYE.
@@ -548,7 +560,11 @@ impl Phone {
             }
             Command::Hold => self.reinvite(now, true),
             Command::Resume => self.reinvite(now, false),
-            Command::Transfer(to) => self.transfer(now, &to),
+            Command::Transfer(to) => self.transfer(now, &to, None),
+            Command::AttendedTransfer { to, replaces } => match refer::Replaces::parse(&replaces) {
+                Some(r) => self.transfer(now, &to, Some(&r)),
+                None => self.log(format!("bad Replaces {replaces}")),
+            },
             Command::Hangup => self.hangup(now),
             Command::Quit => {
                 if self.quit.is_none() {
@@ -565,7 +581,8 @@ impl Phone {
     }
 
     /// Blind transfer (RFC 3515): REFER the far end to `to`; its NOTIFYs report progress.
-    fn transfer(&mut self, now: Instant, to: &str) {
+    /// With `replaces`, an attended transfer (RFC 5589 §7).
+    fn transfer(&mut self, now: Instant, to: &str, replaces: Option<&refer::Replaces>) {
         let Some(uri) = self.target_uri(to) else {
             self.log(format!("bad transfer target {to}"));
             return;
@@ -574,12 +591,18 @@ impl Phone {
             self.log("no call to transfer".into());
             return;
         };
-        match self.ua.refer(now, call.leg, &uri, None) {
+        match self.ua.refer(now, call.leg, &uri, replaces) {
             Ok(key) => {
                 call.refer = Some(key);
                 self.log(format!("transferring to {uri}"));
             }
             Err(e) => self.log(format!("REFER not sent: {e}")),
+        }
+    }
+
+    fn emit_replaces(&self, leg: LegId) {
+        if let Some(r) = self.ua.replaces_for(leg) {
+            self.emit(PhoneEvent::Replaces(r.header_value()));
         }
     }
 
@@ -682,6 +705,7 @@ impl Phone {
                     .ua
                     .answer(now, call.leg, Some(Body::sdp(sdp_answer.to_bytes())));
                 call.answered = true;
+                let leg = call.leg;
                 Self::start_media(
                     &self.events,
                     &mut self.rng,
@@ -689,6 +713,7 @@ impl Phone {
                     now,
                     self.config.play.as_ref(),
                 );
+                self.emit_replaces(leg);
             }
             Err(why) => {
                 let leg = call.leg;
@@ -861,6 +886,7 @@ impl Phone {
                                 now,
                                 self.config.play.as_ref(),
                             );
+                            self.emit_replaces(leg);
                         }
                         Err(why) => {
                             call.answered = true;

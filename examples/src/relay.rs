@@ -19,12 +19,97 @@ use crate::media::MediaParams;
 use crate::report::LegReport;
 
 /// One side of the relay, from the PBX's point of view.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct RelaySide {
     /// What the PBX negotiated with this party (remote address, payload types, keys).
     pub params: MediaParams,
     /// Name for the report (`1000`).
     pub name: String,
+    /// State a side keeps when it moves to another relay (see [`RelayParts`]); default for
+    /// a new party.
+    pub carried: Carried,
+}
+
+impl RelaySide {
+    /// A side for a party new to the relay.
+    pub fn new(params: MediaParams, name: String) -> Self {
+        Self {
+            params,
+            name,
+            carried: Carried::default(),
+        }
+    }
+}
+
+/// What a party's side keeps across relays (an attended transfer bridges it with someone
+/// else in a new relay): its SRTP contexts (rollover counters, replay windows, the sender's
+/// index) and the stream it is sent, so that a new source reaches it as the same SSRC with
+/// consecutive sequence numbers and timestamps (as a B2BUA must: the party's jitter buffer
+/// and SRTP receiver see one stream, RFC 3550 §8.2 / RFC 3711 §3.3.1).
+#[derive(Debug, Default)]
+pub struct Carried {
+    srtp: Option<(Option<SrtpContext>, Option<SrtpContext>)>,
+    out: Option<OutStream>,
+}
+
+/// The stream sent to a party: its SSRC, and the offsets applied to the current source.
+#[derive(Clone, Copy, Debug)]
+struct OutStream {
+    ssrc: u32,
+    source: u32,
+    seq_delta: u16,
+    ts_delta: u32,
+    last_seq: u16,
+    last_ts: u32,
+}
+
+impl OutStream {
+    /// Rewrites an RTP packet's SSRC, sequence number and timestamp (`out` is `None` before
+    /// the first packet: that source's numbering is kept). A new source continues one packet
+    /// (`step` timestamp units) after the last one sent.
+    fn rewrite(out: &mut Option<Self>, pkt: &mut [u8], step: u32) {
+        let (Some(seq), Some(ts), Some(ssrc)) = (
+            pkt.get(2..4).and_then(|b| <[u8; 2]>::try_from(b).ok()),
+            pkt.get(4..8).and_then(|b| <[u8; 4]>::try_from(b).ok()),
+            pkt.get(8..12).and_then(|b| <[u8; 4]>::try_from(b).ok()),
+        ) else {
+            return;
+        };
+        let (seq, ts, ssrc) = (
+            u16::from_be_bytes(seq),
+            u32::from_be_bytes(ts),
+            u32::from_be_bytes(ssrc),
+        );
+        let o = out.get_or_insert(Self {
+            ssrc,
+            source: ssrc,
+            seq_delta: 0,
+            ts_delta: 0,
+            last_seq: seq.wrapping_sub(1),
+            last_ts: ts.wrapping_sub(step),
+        });
+        if o.source != ssrc {
+            o.source = ssrc;
+            o.seq_delta = o.last_seq.wrapping_add(1).wrapping_sub(seq);
+            o.ts_delta = o.last_ts.wrapping_add(step).wrapping_sub(ts);
+        }
+        let (new_seq, new_ts) = (seq.wrapping_add(o.seq_delta), ts.wrapping_add(o.ts_delta));
+        // Keep the highest sent (reordered packets are rewritten but do not move it back).
+        if (new_seq.wrapping_sub(o.last_seq) as i16) > 0 {
+            o.last_seq = new_seq;
+            o.last_ts = new_ts;
+        }
+        let fields: [(std::ops::Range<usize>, &[u8]); 3] = [
+            (2..4, &new_seq.to_be_bytes()),
+            (4..8, &new_ts.to_be_bytes()),
+            (8..12, &o.ssrc.to_be_bytes()),
+        ];
+        for (at, bytes) in fields {
+            if let Some(b) = pkt.get_mut(at) {
+                b.copy_from_slice(bytes);
+            }
+        }
+    }
 }
 
 /// Changes to a running relay.
@@ -55,12 +140,30 @@ pub struct RelayHandle {
     /// Updates (new remote address after a re-INVITE).
     pub updates: mpsc::Sender<RelayUpdate>,
     stop: Option<oneshot::Sender<()>>,
-    done: Option<oneshot::Receiver<[LegReport; 2]>>,
+    done: Option<oneshot::Receiver<RelayParts>>,
+}
+
+/// What a stopped relay hands back: the reports and, per side, the socket facing that party
+/// with what was negotiated with it (the remote address as latched), so that the party can be
+/// bridged to someone else (attended transfer).
+#[derive(Debug)]
+pub struct RelayParts {
+    /// What each side sent (`[a->b, b->a]`).
+    pub reports: [LegReport; 2],
+    /// Side a's socket and negotiation.
+    pub a: (UdpSocket, RelaySide),
+    /// Side b's socket and negotiation.
+    pub b: (UdpSocket, RelaySide),
 }
 
 impl RelayHandle {
     /// Stops the relay and returns the reports of what each side sent (`[a->b, b->a]`).
-    pub async fn stop(mut self) -> Option<[LegReport; 2]> {
+    pub async fn stop(self) -> Option<[LegReport; 2]> {
+        self.stop_parts().await.map(|p| p.reports)
+    }
+
+    /// Stops the relay and hands back its sockets and sides with the reports.
+    pub async fn stop_parts(mut self) -> Option<RelayParts> {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -88,8 +191,8 @@ pub fn start(sock_a: UdpSocket, sock_b: UdpSocket, a: RelaySide, b: RelaySide) -
     let (stop_tx, stop_rx) = oneshot::channel();
     let (done_tx, done_rx) = oneshot::channel();
     tokio::spawn(async move {
-        let reports = run(sock_a, sock_b, a, b, rx, stop_rx).await;
-        let _ = done_tx.send(reports);
+        let parts = run(sock_a, sock_b, a, b, rx, stop_rx).await;
+        let _ = done_tx.send(parts);
     });
     RelayHandle {
         updates: tx,
@@ -108,6 +211,8 @@ struct Side {
     monitor: RtpSession,
     packets: u64,
     refused: u64,
+    /// The stream this party is sent.
+    out: Option<OutStream>,
 }
 
 fn side(s: RelaySide, now: Instant) -> Side {
@@ -116,9 +221,10 @@ fn side(s: RelaySide, now: Instant) -> Side {
             .ok()
             .and_then(|m| SrtpContext::new(k.profile, &m, SrtpConfig::default()).ok())
     };
-    let (rx, tx) = match &s.params.srtp {
-        Some(k) => (ctx(&k.remote, k), ctx(&k.local, k)),
-        None => (None, None),
+    let (rx, tx) = match (s.carried.srtp, &s.params.srtp) {
+        (Some(carried), _) => carried,
+        (None, Some(k)) => (ctx(&k.remote, k), ctx(&k.local, k)),
+        (None, None) => (None, None),
     };
     let monitor = RtpSession::new(
         SessionConfig {
@@ -138,6 +244,7 @@ fn side(s: RelaySide, now: Instant) -> Side {
         monitor,
         packets: 0,
         refused: 0,
+        out: s.carried.out,
     }
 }
 
@@ -148,7 +255,7 @@ async fn run(
     b: RelaySide,
     mut updates: mpsc::Receiver<RelayUpdate>,
     mut stop: oneshot::Receiver<()>,
-) -> [LegReport; 2] {
+) -> RelayParts {
     let now = clock();
     let mut sa = side(a, now);
     let mut sb = side(b, now);
@@ -182,7 +289,27 @@ async fn run(
             _ = &mut stop => break,
         }
     }
-    [report(&sa), report(&sb)]
+    let reports = [report(&sa), report(&sb)];
+    RelayParts {
+        reports,
+        a: (sock_a, sa.into_side()),
+        b: (sock_b, sb.into_side()),
+    }
+}
+
+impl Side {
+    /// The negotiation with this party, with the address latched from its packets.
+    fn into_side(mut self) -> RelaySide {
+        self.params.remote = self.remote;
+        RelaySide {
+            params: self.params,
+            name: self.name,
+            carried: Carried {
+                srtp: Some((self.rx, self.tx)),
+                out: self.out,
+            },
+        }
+    }
 }
 
 /// A packet from `from_side`'s party: unprotect, account, rewrite, protect for `to_side`.
@@ -239,6 +366,9 @@ fn forward(
     if let Some(b) = data.get_mut(1) {
         *b = (*b & 0x80) | (new_pt & 0x7F);
     }
+    let p = &from_side.params;
+    let step = p.clock_rate.saturating_mul(p.ptime) / 1000;
+    OutStream::rewrite(&mut to_side.out, &mut data, step);
     if let Some(tx) = &mut to_side.tx {
         tx.protect_rtp_vec(&mut data).ok()?;
     }
@@ -279,5 +409,50 @@ fn report(s: &Side) -> LegReport {
         jitter_ms: rx.jitter_ms,
         mos: q.mos_cq,
         ..LegReport::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OutStream;
+
+    fn pkt(seq: u16, ts: u32, ssrc: u32) -> Vec<u8> {
+        let mut p = vec![0x80, 0];
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ts.to_be_bytes());
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p.extend_from_slice(&[0xAA; 4]);
+        p
+    }
+
+    fn fields(p: &[u8]) -> (u16, u32, u32) {
+        let r = rtp::RtpPacket::new_checked(p).unwrap();
+        (r.sequence_number(), r.timestamp(), r.ssrc().0)
+    }
+
+    #[test]
+    fn a_new_source_continues_the_stream_the_party_is_sent() {
+        let mut out = None;
+        let mut sent = Vec::new();
+        // The first source passes unchanged, reordering included.
+        for (seq, ts) in [(100u16, 1000u32), (102, 1320), (101, 1160)] {
+            let mut p = pkt(seq, ts, 7);
+            OutStream::rewrite(&mut out, &mut p, 160);
+            sent.push(fields(&p));
+        }
+        assert_eq!(sent, [(100, 1000, 7), (102, 1320, 7), (101, 1160, 7)]);
+        // A transfer: another source, with its own numbering (wrapping around), becomes
+        // the next packets of the same stream.
+        for (seq, ts) in [(65535u16, u32::MAX - 10), (0, 149), (1, 309)] {
+            let mut p = pkt(seq, ts, 9);
+            OutStream::rewrite(&mut out, &mut p, 160);
+            sent.push(fields(&p));
+        }
+        assert_eq!(&sent[3..], [(103, 1480, 7), (104, 1640, 7), (105, 1800, 7)]);
+        assert_eq!(&pkt(0, 0, 0)[12..], &[0xAA; 4]);
+        // A runt is left alone.
+        let mut runt = vec![0x80, 0, 1];
+        OutStream::rewrite(&mut out, &mut runt, 160);
+        assert_eq!(runt, [0x80, 0, 1]);
     }
 }

@@ -18,7 +18,8 @@
 //! of `min(MAX, BASE * 2^failures)`).
 //!
 //! Commands on stdin: `call NUMBER|URI`, `answer`, `dtmf KEYS`, `hold`, `resume`,
-//! `transfer NUMBER|URI`, `hangup`, `quit`.
+//! `transfer NUMBER|URI`, `xfer-attended NUMBER|URI REPLACES` (attended transfer; REPLACES is
+//! the `phone: replaces ...` line the consulted call printed), `hangup`, `quit`.
 
 #![forbid(unsafe_code)]
 
@@ -171,6 +172,10 @@ fn parse_command(line: &str) -> Option<Command> {
     let mut it = line.split_whitespace();
     let cmd = it.next()?;
     let arg = it.next().map(str::to_owned);
+    if let ("xfer-attended", Some(to), Some(replaces)) = (cmd, &arg, it.next()) {
+        let (to, replaces) = (to.clone(), replaces.to_owned());
+        return Some(Command::AttendedTransfer { to, replaces });
+    }
     Some(match (cmd, arg) {
         ("call", Some(t)) => Command::Call(t),
         ("answer", _) => Command::Answer,
@@ -283,6 +288,7 @@ async fn run(o: Opts) -> ExitCode {
                         eprintln!("phone: listening on {} {addr}", transport.as_via_str());
                     }
                     PhoneEvent::Referred(to) => eprintln!("phone: transferred to {to}"),
+                    PhoneEvent::Replaces(r) => eprintln!("phone: replaces {r}"),
                     PhoneEvent::TransferStatus(s) => {
                         eprintln!("phone: transfer status {s}");
                         if s >= 200 {

@@ -43,6 +43,30 @@ pub(crate) fn auto_answer(name: &str, transport: Transport, seed: u64) -> PhoneC
     c
 }
 
+/// A free UDP port on loopback.
+pub(crate) fn free_addr() -> SocketAddr {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free port")
+}
+
+/// Starts the phone registered at `registrar` as `user` (password = user) and waits for the
+/// registration.
+pub(crate) async fn registered(mut c: PhoneConfig, user: &str, registrar: SocketAddr) -> Phone {
+    c.registrar = Some(registrar);
+    c.password = Some(user.into());
+    let mut p = start(c).await;
+    let name = p.name.clone();
+    let r = wait(&name, &mut p.events, |e| match e {
+        PhoneEvent::Registered { .. } => Some(Ok(())),
+        PhoneEvent::RegisterFailed(s) => Some(Err(*s)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(r, Ok(Ok(())), "{name} did not register");
+    p
+}
+
 /// Starts the phone and waits for its listening address.
 pub(crate) async fn start(config: PhoneConfig) -> Phone {
     let name = config.name.clone();
@@ -143,6 +167,24 @@ impl Phone {
                 "{who} received {} packets",
                 r.packets_received
             );
+        }
+    }
+
+    /// Waits for the statuses of the transfer we asked for, up to the final one.
+    pub(crate) async fn transfer_statuses(&mut self) -> Vec<u16> {
+        let name = self.name.clone();
+        let mut seen = Vec::new();
+        loop {
+            let s = wait(&name, &mut self.events, |e| match e {
+                PhoneEvent::TransferStatus(s) => Some(*s),
+                _ => None,
+            })
+            .await
+            .expect("transfer status");
+            seen.push(s);
+            if s >= 200 {
+                return seen;
+            }
         }
     }
 

@@ -1,0 +1,134 @@
+//! Attended transfer through the PBX's B2BUA (RFC 5589 §7 with RFC 3891 Replaces): user 1000
+//! calls 1001 and puts it on hold, calls 1002 from a second phone of the same user (its
+//! second line), then REFERs 1001's call to 1002 with a Replaces naming the consulted call.
+//! The PBX owns both calls: it bridges 1001 with 1002, takes 1001 off hold, NOTIFYs 100 then
+//! 200, and hangs up both of 1000's legs. 1001 and 1002 then talk with audio both ways
+//! through the new relay. A Replaces naming no dialog is reported 481.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "test code"
+)]
+
+mod phone_support;
+
+use std::time::Duration;
+
+use phone_support::{Phone, WAIT, auto_answer, config, free_addr, registered, wait};
+use sip_core::transaction::Transport;
+use telox_examples::cdr::EndCause;
+use telox_examples::config::PbxConfig;
+use telox_examples::pbx;
+use telox_examples::phone::{Command, PhoneEvent};
+use tokio::sync::{mpsc, watch};
+
+/// `caller` calls `number` (answered automatically by `callee`) and puts it on hold.
+async fn call_and_hold(caller: &mut Phone, callee: &mut Phone, number: &str) {
+    caller.send(Command::Call(number.into())).await;
+    caller.answered().await.unwrap();
+    callee.answered().await.unwrap();
+    caller.send(Command::Hold).await;
+    let name = caller.name.clone();
+    wait(&name, &mut caller.events, |e| {
+        matches!(e, PhoneEvent::Hold(true)).then_some(())
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attended_transfer_bridges_the_held_and_the_consulted_party() {
+    let cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
+    let pbx_addr = cfg.listen;
+    let (log_tx, mut log) = mpsc::channel(4096);
+    let (stop, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(pbx::run(cfg, 7, Some(log_tx), stop_rx));
+    tokio::spawn(async move {
+        while let Some(l) = log.recv().await {
+            eprintln!("pbx: {l}");
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Alice (1000) on two phones; bob (1001) and carol (1002) answer automatically.
+    let mut a1 = registered(config("1000", Transport::Udp, 1), "1000", pbx_addr).await;
+    let mut a2 = registered(config("1000", Transport::Udp, 2), "1000", pbx_addr).await;
+    let mut bob = registered(auto_answer("1001", Transport::Udp, 3), "1001", pbx_addr).await;
+    let mut carol = registered(auto_answer("1002", Transport::Udp, 4), "1002", pbx_addr).await;
+
+    call_and_hold(&mut a1, &mut bob, "1001").await;
+    a2.send(Command::Call("1002".into())).await;
+    a2.answered().await.unwrap();
+    let consulted = wait("1000", &mut a2.events, |e| match e {
+        PhoneEvent::Replaces(r) => Some(r.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    carol.answered().await.unwrap();
+
+    // A Replaces naming no dialog of the PBX: 202, then 481. The phone hangs up after a
+    // failed transfer's final NOTIFY, so the real transfer uses a fresh call to bob.
+    a1.send(Command::AttendedTransfer {
+        to: "1002".into(),
+        replaces: "nosuchcall@127.0.0.1;to-tag=x;from-tag=y".into(),
+    })
+    .await;
+    assert_eq!(a1.transfer_statuses().await, vec![100, 481]);
+    a1.ended().await.unwrap();
+    bob.ended().await.unwrap();
+    call_and_hold(&mut a1, &mut bob, "1001").await;
+
+    a1.send(Command::AttendedTransfer {
+        to: "1002".into(),
+        replaces: consulted,
+    })
+    .await;
+    assert_eq!(a1.transfer_statuses().await, vec![100, 200]);
+    // Both of alice's calls end; bob and carol stay up and now talk to each other.
+    a1.ended().await.unwrap();
+    let (_, transferred) = a2.ended().await.unwrap();
+    assert!(!transferred);
+
+    Phone::talk_and_hang_up(&mut bob, &mut carol).await;
+    for p in [a1, a2, bob, carol] {
+        p.quit().await;
+    }
+    stop.send(true).unwrap();
+    let summary = tokio::time::timeout(WAIT, task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let recs = &summary.records;
+    // The failed attempt's call, the consulted call (merged away), and the bridged call.
+    assert_eq!(recs.len(), 3, "{recs:#?}");
+    let merged = recs
+        .iter()
+        .find(|r| r.end_cause == EndCause::Transferred)
+        .unwrap();
+    assert_eq!(merged.to, "1002");
+    let bridged = recs.last().unwrap();
+    assert_eq!(
+        (bridged.to.as_str(), bridged.destination.as_str()),
+        ("1001", "1001")
+    );
+    // The last two legs are the new relay's, from the merge on: bob (taken off hold) and
+    // carol both sent audio through it.
+    let n = bridged.legs.len();
+    assert!(n >= 4, "{:#?}", bridged.legs);
+    let after = &bridged.legs[n - 2..];
+    for leg in after {
+        assert!(
+            leg.packets_received >= 40,
+            "{} relayed only {} packets after the transfer",
+            leg.leg,
+            leg.packets_received
+        );
+    }
+    let mut names: Vec<&str> = after.iter().map(|l| l.leg.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["1001 -> pbx", "1002 -> pbx"]);
+}
