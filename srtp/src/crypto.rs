@@ -160,20 +160,68 @@ pub(crate) fn tags_equal(computed: &[u8], received: &[u8]) -> bool {
 /// AES-GCM (NIST SP 800-38D, as RFC 7714 uses it) with the AES key schedule and the GHASH
 /// key prepared once per session key.
 ///
-/// Composed from `aes` and [`Ghash`] instead of the `aes-gcm` crate, whose per-call setup and
-/// one-reduction-per-block GHASH cost more than the cipher work at VoIP packet sizes:
+/// On x86-64 with AES-NI and PCLMULQDQ (checked here, once per session key) counter mode and
+/// GHASH run in one pass in `gcm_x86`; elsewhere [`PortableGcm`] composes `aes` and
+/// `polyval`. Both are faster at VoIP packet sizes than the `aes-gcm` crate, whose per-call
+/// setup and one-reduction-per-block GHASH cost more than the cipher work.
+#[derive(Clone)]
+#[cfg_attr(
+    target_arch = "x86_64",
+    expect(
+        clippy::large_enum_variant,
+        reason = "one per session key, built once and never moved per packet"
+    )
+)]
+pub(crate) enum Gcm {
+    /// AES-NI + PCLMULQDQ.
+    #[cfg(target_arch = "x86_64")]
+    X86(crate::gcm_x86::Key),
+    /// `aes` + `polyval`.
+    Portable(PortableGcm),
+}
+
+impl Gcm {
+    /// The fastest implementation this CPU supports for a 16 or 32-byte key.
+    pub(crate) fn new(key: &[u8]) -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(k) = crate::gcm_x86::Key::new(key) {
+            return Some(Self::X86(k));
+        }
+        PortableGcm::new(key).map(Self::Portable)
+    }
+
+    /// Encrypts `data` in place and returns the 16-byte tag.
+    pub(crate) fn seal(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8]) -> [u8; 16] {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Self::X86(k) => k.seal(iv, aad, data),
+            Self::Portable(g) => g.seal(iv, aad, data),
+        }
+    }
+
+    /// Checks the tag and decrypts `data` in place; on a tag mismatch `data` is unchanged.
+    pub(crate) fn open(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8], tag: &[u8]) -> bool {
+        match self {
+            #[cfg(target_arch = "x86_64")]
+            Self::X86(k) => k.open(iv, aad, data, tag),
+            Self::Portable(g) => g.open(iv, aad, data, tag),
+        }
+    }
+}
+
+/// AES-GCM composed from `aes` and `polyval` ([`Ghash`]):
 /// - the tag mask E(K, J0) and the counter blocks inc32(J0).. go to AES-NI in one batch;
-/// - GHASH uses PCLMULQDQ with one reduction per 8 blocks where the CPU has it (chosen here,
-///   once per session key), `polyval` otherwise.
+/// - GHASH is POLYVAL on byte-reversed blocks (RFC 8452 Appendix A), 4 blocks per
+///   reduction.
 ///
 /// The 12-byte IV makes J0 = IV || 0^31 || 1 (SP 800-38D §7.1 step 2).
 #[derive(Clone)]
-pub(crate) struct Gcm {
+pub(crate) struct PortableGcm {
     aes: AesEnc,
     hash: Ghash,
 }
 
-impl Gcm {
+impl PortableGcm {
     pub(crate) fn new(key: &[u8]) -> Option<Self> {
         if key.len() != 16 && key.len() != 32 {
             return None;
@@ -185,16 +233,6 @@ impl Gcm {
         let hash = Ghash::new(&h);
         h.zeroize();
         Some(Self { aes, hash })
-    }
-
-    /// The same with the portable GHASH backend, whatever the CPU (tests compare the two).
-    #[cfg(test)]
-    fn with_portable_ghash(key: &[u8]) -> Option<Self> {
-        let mut gcm = Self::new(key)?;
-        let mut h = [aes::Block::default()];
-        gcm.aes.encrypt_blocks(&mut h);
-        gcm.hash = Ghash::portable(&h[0].into());
-        Some(gcm)
     }
 
     fn ghash(&self, aad: &[u8], ct: &[u8]) -> u128 {
@@ -456,11 +494,11 @@ mod tests {
         );
     }
 
-    /// The composed GCM against the RustCrypto `aes-gcm` crate: with the CPU's GHASH
-    /// backend and AES-128 for every payload length 0-300 with every AAD length 0-40 (plus
-    /// long ones), which crosses the GHASH runs of 8 blocks, the padded blocks and the
-    /// 32-block AES batches; AES-256 and the portable GHASH backend on a sparser grid (the
-    /// two GHASH backends are compared on the full grid in `ghash`).
+    /// Both GCM implementations against the RustCrypto `aes-gcm` crate: the CPU's (AES-NI +
+    /// PCLMULQDQ where present) with AES-128 for every payload length 0-300 with every AAD
+    /// length 0-40 (plus long ones), which crosses the GHASH runs of 8 blocks, the AES
+    /// batches of 8 and 4, the first batch of 7 and the padded blocks; AES-256 and the
+    /// portable implementation on a sparser grid.
     #[test]
     fn gcm_matches_aes_gcm_crate() {
         let full: Vec<usize> = (0..=300).collect();
@@ -471,7 +509,7 @@ mod tests {
         for key_len in [16usize, 32] {
             let key: Vec<u8> = (0..key_len).map(|i| (i * 13 + 1) as u8).collect();
             let fast = Gcm::new(&key).unwrap();
-            let portable = Gcm::with_portable_ghash(&key).unwrap();
+            let portable = Gcm::Portable(PortableGcm::new(&key).unwrap());
             if key_len == 16 {
                 check_against_aes_gcm(&fast, &key, &full, &full_aad);
             } else {
@@ -482,6 +520,16 @@ mod tests {
                 check_against_aes_gcm(ours, &key, &long, &[0, 12, 40]);
             }
         }
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn gcm_uses_aes_ni_where_available() {
+        let has = std::arch::is_x86_feature_detected!("aes")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+            && std::arch::is_x86_feature_detected!("ssse3");
+        let gcm = Gcm::new(&[1; 16]).unwrap();
+        assert_eq!(matches!(gcm, Gcm::X86(_)), has);
     }
 
     fn check_against_aes_gcm(ours: &Gcm, key: &[u8], lens: &[usize], aad_lens: &[usize]) {
