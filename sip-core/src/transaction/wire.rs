@@ -33,6 +33,9 @@ impl KeyMethod {
 
 /// The facts of a request the transaction layer needs, borrowed from the parsed message
 /// (nothing is copied until a transaction keeps its key).
+///
+/// Read straight from the header bytes: only the pieces a key keeps (branch, sent-by host)
+/// are checked as UTF-8, the rest is compared and hashed as bytes.
 #[derive(Clone, Debug)]
 pub(crate) struct RequestFacts<'a> {
     /// The branch, or the RFC 2543 fallback key (the only case that allocates).
@@ -43,10 +46,10 @@ pub(crate) struct RequestFacts<'a> {
     /// The sent-by host as written.
     pub(crate) sent_by_host: &'a str,
     pub(crate) rport: bool,
-    pub(crate) call_id: &'a str,
+    pub(crate) call_id: &'a [u8],
     pub(crate) cseq: u32,
-    pub(crate) from_tag: Option<&'a str>,
-    pub(crate) to_tag: Option<&'a str>,
+    pub(crate) from_tag: Option<&'a [u8]>,
+    pub(crate) to_tag: Option<&'a [u8]>,
 }
 
 /// The matching facts of a request; `None` when it lacks a parseable top Via, CSeq,
@@ -63,12 +66,10 @@ pub(crate) fn request_facts(request: &Request) -> Option<RequestFacts<'_>> {
             HeaderName::Via,
         ],
     );
-    let (cseq, _) = cseq(cseq_line?)?;
-    let call_id = std::str::from_utf8(call_id?).ok()?;
-    let from_tag = tag_of(std::str::from_utf8(from?).ok()?);
-    let to_tag = to
-        .and_then(|v| std::str::from_utf8(v).ok())
-        .and_then(tag_of);
+    let (cseq, _) = cseq_parts(cseq_line?)?;
+    let call_id = call_id?;
+    let from_tag = tag_of(from?);
+    let to_tag = to.and_then(tag_of);
     let via = first_via(via?)?;
     let rfc3261 = via.branch.is_some_and(|b| b.starts_with("z9hG4bK"));
     let branch = match via.branch {
@@ -77,10 +78,11 @@ pub(crate) fn request_facts(request: &Request) -> Option<RequestFacts<'_>> {
         // Call-ID, CSeq number and top Via (the To tag is left out so the ACK of a
         // non-2xx, which carries the response's To tag, still matches its INVITE).
         _ => Cow::Owned(format!(
-            "2543:{}|{}|{call_id}|{cseq}|{}",
+            "2543:{}|{}|{}|{cseq}|{}",
             request.uri_str(),
-            from_tag.unwrap_or(""),
-            via.raw
+            String::from_utf8_lossy(from_tag.unwrap_or_default()),
+            String::from_utf8_lossy(call_id),
+            String::from_utf8_lossy(via.raw)
         )),
     };
     Some(RequestFacts {
@@ -97,9 +99,11 @@ pub(crate) fn request_facts(request: &Request) -> Option<RequestFacts<'_>> {
     })
 }
 
-/// The value of the first line of each of `names`, in one pass over the header index.
+/// The value of the first line of each of `names`, in one pass over the header index
+/// (stopping once all are found).
 fn first_values<const N: usize>(headers: &Headers, names: [HeaderName; N]) -> [Option<&[u8]>; N] {
     let mut found = [None; N];
+    let mut missing = N;
     for h in headers.iter() {
         let Some(name) = h.header_name() else {
             continue;
@@ -108,6 +112,10 @@ fn first_values<const N: usize>(headers: &Headers, names: [HeaderName; N]) -> [O
             && let Some(slot @ None) = found.get_mut(i)
         {
             *slot = Some(h.value);
+            missing -= 1;
+            if missing == 0 {
+                break;
+            }
         }
     }
     found
@@ -115,7 +123,7 @@ fn first_values<const N: usize>(headers: &Headers, names: [HeaderName; N]) -> [O
 
 /// The parts of the top Via the transaction layer needs, read without allocating.
 pub(crate) struct ViaFacts<'a> {
-    pub(crate) raw: &'a str,
+    pub(crate) raw: &'a [u8],
     pub(crate) host: &'a str,
     pub(crate) port: Option<u16>,
     pub(crate) branch: Option<&'a str>,
@@ -132,54 +140,67 @@ fn first_via(line: &[u8]) -> Option<ViaFacts<'_>> {
     } else {
         header::split_list(line).next()?.ok()?
     };
-    let raw = std::str::from_utf8(first).ok()?;
-    scan_via(raw)
+    scan_via(first)
 }
 
-pub(crate) fn scan_via(raw: &str) -> Option<ViaFacts<'_>> {
-    // Byte positions throughout: every delimiter is ASCII, so each cut is a char boundary.
-    let bytes = raw.as_bytes();
-    let slash1 = scan::find_byte(bytes, b'/')?;
-    let slash2 = slash1 + 1 + scan::find_byte(bytes.get(slash1 + 1..)?, b'/')?;
-    let transport_start = skip(bytes, slash2 + 1, b" \t");
+pub(crate) fn scan_via(raw: &[u8]) -> Option<ViaFacts<'_>> {
+    let slash1 = scan::find_byte(raw, b'/')?;
+    let slash2 = slash1 + 1 + scan::find_byte(raw.get(slash1 + 1..)?, b'/')?;
+    let transport_start = skip(raw, slash2 + 1, b" \t");
     let transport_end = transport_start
-        + bytes
+        + raw
             .get(transport_start..)?
             .iter()
             .position(|&c| c == b' ' || c == b'\t')?;
-    let sent_by_start = skip(bytes, transport_end, b" \t\r\n");
+    let sent_by_start = skip(raw, transport_end, b" \t\r\n");
     let rest = raw.get(sent_by_start..)?;
-    let (sent_by, params) = match scan::find_byte(rest.as_bytes(), b';') {
-        Some(i) => (rest.get(..i)?.trim_end(), rest.get(i + 1..)?),
-        None => (rest.trim_end(), ""),
+    let (sent_by, params) = match scan::find_byte(rest, b';') {
+        Some(i) => (rest.get(..i)?.trim_ascii_end(), rest.get(i + 1..)?),
+        None => (rest.trim_ascii_end(), &[][..]),
     };
-    let (host, port) = if let Some(v6) = sent_by.strip_prefix('[') {
-        let close = scan::find_byte(v6.as_bytes(), b']')?;
+    let (host, port) = if let Some(v6) = sent_by.strip_prefix(b"[") {
+        let close = scan::find_byte(v6, b']')?;
         let host = sent_by.get(..close + 2)?;
-        let port = match sent_by.get(close + 2..)?.strip_prefix(':') {
-            Some(p) => Some(p.trim().parse().ok()?),
+        let port = match sent_by.get(close + 2..)?.strip_prefix(b":") {
+            Some(p) => Some(port_of(p)?),
             None => None,
         };
         (host, port)
     } else {
-        match sent_by.split_once(':') {
-            Some((h, p)) => (h.trim_end(), Some(p.trim().parse().ok()?)),
+        match scan::find_byte(sent_by, b':') {
+            Some(i) => (
+                sent_by.get(..i)?.trim_ascii_end(),
+                Some(port_of(sent_by.get(i + 1..)?)?),
+            ),
             None => (sent_by, None),
         }
     };
-    if host.is_empty() || host.bytes().any(|c| matches!(c, b' ' | b',' | b'"')) {
+    if host.is_empty() || host.iter().any(|c| matches!(c, b' ' | b',' | b'"')) {
         return None;
     }
+    let host = std::str::from_utf8(host).ok()?;
     let mut branch = None;
     let mut rport = false;
-    for param in params.split(';') {
-        let (name, value) = match param.split_once('=') {
-            Some((n, v)) => (n.trim(), Some(v.trim())),
-            None => (param.trim(), None),
+    let mut params = Some(params);
+    while let Some(rest) = params {
+        let (param, next) = match scan::find_byte(rest, b';') {
+            Some(i) => (rest.get(..i)?, rest.get(i + 1..)),
+            None => (rest, None),
         };
-        if name.eq_ignore_ascii_case("branch") {
-            branch = value;
-        } else if name.eq_ignore_ascii_case("rport") {
+        params = next;
+        let (name, value) = match scan::find_byte(param, b'=') {
+            Some(i) => (
+                param.get(..i)?.trim_ascii(),
+                Some(param.get(i + 1..)?.trim_ascii()),
+            ),
+            None => (param.trim_ascii(), None),
+        };
+        if name.eq_ignore_ascii_case(b"branch") {
+            branch = match value {
+                Some(v) => Some(std::str::from_utf8(v).ok()?),
+                None => None,
+            };
+        } else if name.eq_ignore_ascii_case(b"rport") {
             rport = true;
         }
     }
@@ -190,6 +211,11 @@ pub(crate) fn scan_via(raw: &str) -> Option<ViaFacts<'_>> {
         branch,
         rport,
     })
+}
+
+/// A port number with surrounding whitespace.
+fn port_of(text: &[u8]) -> Option<u16> {
+    u16::try_from(scan::parse_u64(text.trim_ascii(), 5)?).ok()
 }
 
 /// The first position at or after `from` whose byte is not in `set`.
@@ -204,14 +230,11 @@ fn skip(bytes: &[u8], from: usize, set: &[u8]) -> usize {
 
 /// The `tag` parameter of a From/To value (RFC 3261 §20.20: header parameters follow the
 /// `>` of a name-addr, or the URI of an addr-spec, which then cannot carry URI parameters).
-pub(crate) fn tag_of(value: &str) -> Option<&str> {
+pub(crate) fn tag_of(value: &[u8]) -> Option<&[u8]> {
     let mut in_quote = false;
     let mut escaped = false;
     let mut params_at = None;
-    let bytes = value.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
+    for (i, &c) in value.iter().enumerate() {
         if in_quote {
             if escaped {
                 escaped = false;
@@ -223,20 +246,28 @@ pub(crate) fn tag_of(value: &str) -> Option<&str> {
         } else if c == b'"' {
             in_quote = true;
         } else if c == b'<' {
-            let close = value[i..].find('>')? + i;
+            let close = scan::find_byte(value.get(i..)?, b'>')? + i;
             params_at = Some(close + 1);
             break;
         } else if c == b';' {
             params_at = Some(i);
             break;
         }
-        i += 1;
     }
-    let params = &value[params_at?..];
-    params.split(';').find_map(|p| {
-        let (n, v) = p.split_once('=')?;
-        n.trim().eq_ignore_ascii_case("tag").then(|| v.trim())
-    })
+    let mut params = value.get(params_at?..)?;
+    while !params.is_empty() {
+        let (param, rest) = match scan::find_byte(params, b';') {
+            Some(i) => (params.get(..i)?, params.get(i + 1..)?),
+            None => (params, &[][..]),
+        };
+        params = rest;
+        if let Some(eq) = scan::find_byte(param, b'=')
+            && param.get(..eq)?.trim_ascii().eq_ignore_ascii_case(b"tag")
+        {
+            return Some(param.get(eq + 1..)?.trim_ascii());
+        }
+    }
+    None
 }
 
 /// The client transaction key of a response (RFC 3261 §17.1.3): top Via branch and CSeq
@@ -244,8 +275,13 @@ pub(crate) fn tag_of(value: &str) -> Option<&str> {
 pub(crate) fn response_key(response: &Response) -> Option<TransactionKey> {
     let [cseq_line, via] = first_values(response.headers(), [HeaderName::CSeq, HeaderName::Via]);
     let via = first_via(via?)?;
-    let (_, method) = cseq(cseq_line?)?;
-    TransactionKey::client(via.branch?, KeyMethod::of(&method))
+    let (_, method) = cseq_parts(cseq_line?)?;
+    let method = match method {
+        b"INVITE" | b"ACK" => KeyMethod::Invite,
+        b"CANCEL" => KeyMethod::Cancel,
+        m => KeyMethod::Other(Method::from_token(m)?),
+    };
+    TransactionKey::client(via.branch?, method)
 }
 
 /// Where responses of a server transaction go (RFC 3261 §18.2.2, RFC 3581 §4): the source
@@ -421,12 +457,19 @@ pub(crate) fn build_ack(invite: &Request, response: &Response) -> Option<Bytes> 
 
 /// `CSeq: 4711 INVITE` -> (4711, INVITE).
 pub(crate) fn cseq(value: &[u8]) -> Option<(u32, Method)> {
-    let text = std::str::from_utf8(value).ok()?.trim();
-    let (num, method) = text.split_once([' ', '\t'])?;
+    let (num, method) = cseq_parts(value)?;
+    Some((num, Method::from_token(method)?))
+}
+
+/// `CSeq: 4711 INVITE` -> (4711, b"INVITE"), the method checked to be a token.
+fn cseq_parts(value: &[u8]) -> Option<(u32, &[u8])> {
+    let text = value.trim_ascii();
+    let split = text.iter().position(|&c| c == b' ' || c == b'\t')?;
     // RFC 3261 §8.1.1.5: "The sequence number value MUST be expressible as a 32-bit
     // unsigned integer".
-    let num = num.parse::<u32>().ok()?;
-    Some((num, Method::from_token(method.trim().as_bytes())?))
+    let num = u32::try_from(scan::parse_u64(text.get(..split)?, 10)?).ok()?;
+    let method = text.get(split + 1..)?.trim_ascii();
+    scan::all_token(method).then_some((num, method))
 }
 
 fn has_tag(value: &str) -> bool {
@@ -462,30 +505,46 @@ mod tests {
 
     #[test]
     fn scans_via_forms() {
-        let v = scan_via("SIP/2.0/UDP pc33.atlanta.com:5066;branch=z9hG4bK77;rport").unwrap();
+        let v = scan_via(b"SIP/2.0/UDP pc33.atlanta.com:5066;branch=z9hG4bK77;rport").unwrap();
         assert_eq!(
             (v.host, v.port, v.branch, v.rport),
             ("pc33.atlanta.com", Some(5066), Some("z9hG4bK77"), true)
         );
-        let v = scan_via("SIP / 2.0 / TCP [2001:db8::9]:5061 ; BRANCH = z9hG4bKx").unwrap();
+        let v = scan_via(b"SIP / 2.0 / TCP [2001:db8::9]:5061 ; BRANCH = z9hG4bKx").unwrap();
         assert_eq!(
             (v.host, v.port, v.branch, v.rport),
             ("[2001:db8::9]", Some(5061), Some("z9hG4bKx"), false)
         );
-        let v = scan_via("SIP/2.0/UDP 192.0.2.1").unwrap();
+        let v = scan_via(b"SIP/2.0/UDP 192.0.2.1").unwrap();
         assert_eq!((v.host, v.port, v.branch), ("192.0.2.1", None, None));
-        assert!(scan_via("SIP/2.0/UDP").is_none());
-        assert!(scan_via("SIP/2.0/UDP host:notaport;branch=1").is_none());
-        assert!(scan_via("SIP/2.0/UDP [::1;branch=1").is_none());
-        assert!(scan_via("garbage").is_none());
+        assert!(scan_via(b"SIP/2.0/UDP").is_none());
+        assert!(scan_via(b"SIP/2.0/UDP host:notaport;branch=1").is_none());
+        assert!(scan_via(b"SIP/2.0/UDP [::1;branch=1").is_none());
+        assert!(scan_via(b"garbage").is_none());
+    }
+
+    #[test]
+    fn reads_cseq() {
+        assert_eq!(cseq_parts(b" 4711\tINVITE "), Some((4711, &b"INVITE"[..])));
+        assert_eq!(cseq_parts(b"4294967295 FOO"), Some((u32::MAX, &b"FOO"[..])));
+        assert_eq!(cseq_parts(b"4294967296 INVITE"), None);
+        assert_eq!(cseq_parts(b"x1 INVITE"), None);
+        assert_eq!(cseq_parts(b"1 IN<VITE"), None);
+        assert_eq!(cseq_parts(b"1"), None);
     }
 
     #[test]
     fn finds_tags_outside_uris_and_quotes() {
-        assert_eq!(tag_of("<sip:a@b;tag=uri-param>;tag=hdr"), Some("hdr"));
-        assert_eq!(tag_of("\"x;tag=no <y>\" <sip:a@b>;TAG=ok"), Some("ok"));
-        assert_eq!(tag_of("sip:a@b;tag=t1"), Some("t1"));
-        assert_eq!(tag_of("<sip:a@b>"), None);
-        assert_eq!(tag_of("<sip:a@b"), None);
+        assert_eq!(
+            tag_of(b"<sip:a@b;tag=uri-param>;tag=hdr"),
+            Some(&b"hdr"[..])
+        );
+        assert_eq!(
+            tag_of(b"\"x;tag=no <y>\" <sip:a@b>;TAG=ok"),
+            Some(&b"ok"[..])
+        );
+        assert_eq!(tag_of(b"sip:a@b;tag=t1"), Some(&b"t1"[..]));
+        assert_eq!(tag_of(b"<sip:a@b>"), None);
+        assert_eq!(tag_of(b"<sip:a@b"), None);
     }
 }
