@@ -149,16 +149,16 @@ impl Format<'_> {
 /// The RTP formats of `media` in m-line order. A dynamic payload type without rtpmap is
 /// skipped (nothing is known about it); a static one uses RFC 3551's table.
 pub fn formats(media: &Media) -> impl Iterator<Item = Format<'_>> {
-    // One pass over the attributes (not one per payload type): rtpmap and fmtp by number.
-    let mut maps: Vec<(u8, &str, u32, u16)> = Vec::new();
-    let mut fmtps: Vec<(u8, &str)> = Vec::new();
+    // One pass over the attributes (not one per payload type): rtpmap and fmtp by number,
+    // kept inline for a typical media section (no allocation per call).
+    let mut maps: Inline<(u8, &str, u32, u16)> = Inline::new();
+    let mut fmtps: Inline<(u8, &str)> = Inline::new();
     for (kind, value) in media.attributes.of_kinds(Kind::Rtpmap, Kind::Fmtp) {
         if kind == Kind::Rtpmap {
             if let Ok((pt, name, clock, ch)) = crate::attr::rtpmap_fields(value) {
                 maps.push((pt, name, clock, ch.unwrap_or(1)));
             }
-        } else if kind == Kind::Fmtp
-            && let Ok((f, p)) = crate::attr::fmtp_fields(value)
+        } else if let Ok((f, p)) = crate::attr::fmtp_fields(value)
             && let Ok(pt) = f.parse::<u8>()
         {
             fmtps.push((pt, p));
@@ -178,6 +178,46 @@ pub fn formats(media: &Media) -> impl Iterator<Item = Format<'_>> {
             fmtp,
         })
     })
+}
+
+/// Entries kept in place up to [`Inline::N`], spilling to the heap beyond.
+struct Inline<T> {
+    inline: [T; Inline::<()>::N],
+    len: usize,
+    spill: Vec<T>,
+}
+
+impl Inline<()> {
+    /// Entries kept without allocating: more than a SIP media section lists.
+    const N: usize = 12;
+}
+
+impl<T: Copy + Default> Inline<T> {
+    fn new() -> Self {
+        Self {
+            inline: [T::default(); Inline::<()>::N],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, v: T) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = v;
+                self.len += 1;
+            }
+            None => self.spill.push(v),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.inline
+            .get(..self.len)
+            .unwrap_or_default()
+            .iter()
+            .chain(&self.spill)
+    }
 }
 
 /// The format of payload type `pt` in `media`.
@@ -457,6 +497,31 @@ impl DtmfEvents {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formats_beyond_the_inline_capacity_spill_in_order() {
+        // More rtpmap and fmtp lines than `Inline` keeps in place, in reverse order.
+        let n = Inline::<()>::N as u8 + 8;
+        let pts: Vec<String> = (96..96 + n).map(|pt| pt.to_string()).collect();
+        let mut m = crate::Media::new(
+            crate::MediaKind::Audio,
+            4000,
+            crate::Protocol::RtpAvp,
+            pts.iter().map(String::as_str).chain(["0"]),
+        );
+        for pt in (96..96 + n).rev() {
+            m.push_attribute(crate::Attribute::new("rtpmap", format!("{pt} X{pt}/8000")));
+            m.push_attribute(crate::Attribute::new("fmtp", format!("{pt} p={pt}")));
+        }
+        let got: Vec<Format<'_>> = formats(&m).collect();
+        assert_eq!(got.len(), usize::from(n) + 1);
+        for (f, pt) in got.iter().take(usize::from(n)).zip(96..) {
+            assert_eq!(f.payload_type, pt);
+            assert_eq!(f.name, format!("X{pt}"));
+            assert_eq!(f.fmtp, Some(format!("p={pt}").as_str()));
+        }
+        assert_eq!(got.last().map(|f| f.name), Some("PCMU"));
+    }
 
     #[test]
     fn dtmf_events_round_trip_and_intersect() {
