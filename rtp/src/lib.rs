@@ -7,7 +7,7 @@
 //!
 //! | module | what |
 //! |---|---|
-//! | [`packet`] | RTP view [`RtpPacket`] (checked once, accessors cannot panic) and builder [`RtpHeader`]; CSRC, padding, RFC 8285 extensions |
+//! | [`packet`] | RTP view [`RtpPacket`] (checked once, accessors cannot panic), builder [`RtpHeader`] (CSRC, padding, RFC 8285 extensions) and a stream's pre-encoded [`StreamHeader`] |
 //! | [`rtcp`] | SR, RR, SDES, BYE, APP, XR (RRTR, DLRR, statistics summary, VoIP metrics), generic NACK, PLI; compound validation (RFC 3550 §6.1) and reduced size (RFC 5506) |
 //! | [`session`] | [`RtpSession`]: sender, receivers, RTCP schedule (§6.3, A.7), BYE, timeouts, collisions |
 //! | [`stats`] | per-source statistics (A.1, A.3, A.8), RTT from LSR/DLSR, NTP/RTP mapping |
@@ -74,7 +74,7 @@ pub mod stats;
 pub mod types;
 
 pub use error::{BuildError, Error, RtcpError, RtpError};
-pub use packet::{HeaderExtension, RtpHeader, RtpPacket};
+pub use packet::{HeaderExtension, RtpHeader, RtpPacket, StreamHeader};
 pub use session::{RtpSession, SessionConfig, SessionError, SessionEvent};
 pub use stats::{ReceptionStats, SeqUpdate, SourceStats};
 pub use types::{MediaTime, NtpTime, SeqNo, Ssrc};

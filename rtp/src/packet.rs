@@ -524,14 +524,19 @@ impl RtpHeader {
     #[inline(always)]
     fn fixed_bytes(&self, x_cc: u8) -> [u8; field::FIXED_LEN] {
         let first = 0x80 | (u8::from(self.padding > 0) << 5) | x_cc;
-        let second = (u8::from(self.marker) << 7) | (self.payload_type & 0x7F);
-        let word0 = u32::from_be_bytes([first, second, 0, 0]) | u32::from(self.sequence_number);
-        let head = (u64::from(word0) << 32) | u64::from(self.timestamp);
-        let mut fixed = [0u8; field::FIXED_LEN];
-        let (a, b) = fixed.split_at_mut(8);
-        a.copy_from_slice(&head.to_be_bytes());
-        b.copy_from_slice(&self.ssrc.0.to_be_bytes());
-        fixed
+        StreamHeader::with_first_octet(first, self.payload_type, self.ssrc).encode(
+            self.marker,
+            self.sequence_number,
+            self.timestamp,
+        )
+    }
+
+    /// The [`StreamHeader`] of this header's payload type and SSRC, if this is a plain header
+    /// (no CSRC, extension or padding) that one can write.
+    #[inline(always)]
+    fn as_stream(&self) -> Option<StreamHeader> {
+        (self.is_plain() && self.padding == 0)
+            .then(|| StreamHeader::new(self.payload_type, self.ssrc))
     }
 
     /// Whether this header is the plain fixed header: no CSRC and no extension.
@@ -610,20 +615,16 @@ impl RtpHeader {
     /// As [`write_to`](Self::write_to), with the whole packet length as the need.
     #[inline]
     pub fn write_packet(&self, payload: &[u8], out: &mut [u8]) -> Result<usize, BuildError> {
-        if self.is_plain() && self.padding == 0 {
-            let need = field::FIXED_LEN + payload.len();
-            let have = out.len();
-            let Some((fixed, rest)) = out.split_first_chunk_mut::<{ field::FIXED_LEN }>() else {
-                return Err(BuildError::BufferTooSmall { need, have });
-            };
-            let Some(body) = rest.get_mut(..payload.len()) else {
-                return Err(BuildError::BufferTooSmall { need, have });
-            };
-            *fixed = self.fixed_bytes(0);
-            body.copy_from_slice(payload);
-            return Ok(need);
+        match self.as_stream() {
+            Some(stream) => stream.write_packet(
+                self.marker,
+                self.sequence_number,
+                self.timestamp,
+                payload,
+                out,
+            ),
+            None => self.write_packet_full(payload, out),
         }
-        self.write_packet_full(payload, out)
     }
 
     /// The general packet writer: CSRC list, header extension and padding.
@@ -654,6 +655,140 @@ impl RtpHeader {
         let mut out = vec![0; self.packet_len(payload.len())];
         self.write_packet(payload, &mut out)?;
         Ok(out)
+    }
+}
+
+/// The fixed header of one outgoing stream, pre-encoded ([RFC 3550 §5.1]): version 2, no
+/// padding, extension or CSRC, and the payload type and SSRC set once; only the marker bit,
+/// sequence number and timestamp change per packet.
+///
+/// This is the send path of a media stream ([`RtpSession`](crate::RtpSession) uses it): a
+/// header is one 8-byte and one 4-byte store after one length check. For CSRC lists, header
+/// extensions or padding use [`RtpHeader`].
+///
+/// The payload may be copied in ([`write_packet`](Self::write_packet)), or an encoder may write
+/// it straight into the packet buffer after a [`LEN`](Self::LEN)-byte reserve and the header
+/// then goes in front ([`write_to`](Self::write_to)), which saves the copy:
+///
+/// ```
+/// use telox_rtp::packet::StreamHeader;
+/// use telox_rtp::{RtpPacket, Ssrc};
+///
+/// let stream = StreamHeader::new(0, Ssrc(0xDEAD_BEEF));
+/// let mut buf = [0u8; 1500];
+/// // The encoder writes 160 bytes of PCMU at buf[12..172] ...
+/// buf[StreamHeader::LEN..172].fill(0xFF);
+/// // ... then the header goes in front.
+/// stream.write_to(true, 7, 160, &mut buf).unwrap();
+/// let p = RtpPacket::new_checked(&buf[..172]).unwrap();
+/// assert_eq!((p.marker(), p.sequence_number(), p.timestamp()), (true, 7, 160));
+/// assert_eq!((p.payload_type(), p.ssrc(), p.payload().len()), (0, Ssrc(0xDEAD_BEEF), 160));
+/// ```
+///
+/// [RFC 3550 §5.1]: https://www.rfc-editor.org/rfc/rfc3550#section-5.1
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct StreamHeader {
+    /// Octets 0 (V, P, X, CC) and 1 (PT, marker clear) as the top 16 bits of the first 8-byte
+    /// big-endian word of the header; the sequence number and timestamp fill the rest.
+    first: u64,
+    /// Octets 8-11: the SSRC, already big-endian.
+    ssrc: [u8; 4],
+}
+
+impl StreamHeader {
+    /// Length of the header it writes (the fixed RTP header).
+    pub const LEN: usize = field::FIXED_LEN;
+
+    /// The header of a stream with this payload type (its low 7 bits) and SSRC.
+    #[inline]
+    pub fn new(payload_type: u8, ssrc: Ssrc) -> Self {
+        Self::with_first_octet(0x80, payload_type, ssrc)
+    }
+
+    /// A header whose first octet (V, P, X, CC) is `first`; [`RtpHeader`] sets P, X and CC.
+    #[inline(always)]
+    fn with_first_octet(first: u8, payload_type: u8, ssrc: Ssrc) -> Self {
+        let top = u16::from_be_bytes([first, payload_type & 0x7F]);
+        Self {
+            first: u64::from(top) << 48,
+            ssrc: ssrc.0.to_be_bytes(),
+        }
+    }
+
+    /// The payload type.
+    pub fn payload_type(&self) -> u8 {
+        (self.first >> 48) as u8 & 0x7F
+    }
+
+    /// The SSRC.
+    pub fn ssrc(&self) -> Ssrc {
+        Ssrc(u32::from_be_bytes(self.ssrc))
+    }
+
+    /// The 12 header octets of one packet.
+    #[inline(always)]
+    pub fn encode(&self, marker: bool, sequence_number: u16, timestamp: u32) -> [u8; Self::LEN] {
+        let head = self.first
+            | (u64::from(marker) << 55)
+            | (u64::from(sequence_number) << 32)
+            | u64::from(timestamp);
+        let mut fixed = [0u8; Self::LEN];
+        let (a, b) = fixed.split_at_mut(8);
+        a.copy_from_slice(&head.to_be_bytes());
+        b.copy_from_slice(&self.ssrc);
+        fixed
+    }
+
+    /// Writes the header of one packet into the first [`LEN`](Self::LEN) bytes of `out`
+    /// (whatever follows is left alone: it may already hold the payload) and returns
+    /// [`LEN`](Self::LEN).
+    ///
+    /// # Errors
+    /// [`BuildError::BufferTooSmall`] if `out` is shorter than [`LEN`](Self::LEN).
+    #[inline]
+    pub fn write_to(
+        &self,
+        marker: bool,
+        sequence_number: u16,
+        timestamp: u32,
+        out: &mut [u8],
+    ) -> Result<usize, BuildError> {
+        let have = out.len();
+        let Some(fixed) = out.first_chunk_mut::<{ Self::LEN }>() else {
+            return Err(BuildError::BufferTooSmall {
+                need: Self::LEN,
+                have,
+            });
+        };
+        *fixed = self.encode(marker, sequence_number, timestamp);
+        Ok(Self::LEN)
+    }
+
+    /// Writes one packet, header and a copy of `payload`, into `out` and returns its length.
+    ///
+    /// # Errors
+    /// [`BuildError::BufferTooSmall`] if `out` is shorter than [`LEN`](Self::LEN) +
+    /// `payload.len()`; nothing is written then.
+    #[inline]
+    pub fn write_packet(
+        &self,
+        marker: bool,
+        sequence_number: u16,
+        timestamp: u32,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, BuildError> {
+        let need = Self::LEN + payload.len();
+        let have = out.len();
+        let Some((fixed, rest)) = out.split_first_chunk_mut::<{ Self::LEN }>() else {
+            return Err(BuildError::BufferTooSmall { need, have });
+        };
+        let Some(body) = rest.get_mut(..payload.len()) else {
+            return Err(BuildError::BufferTooSmall { need, have });
+        };
+        *fixed = self.encode(marker, sequence_number, timestamp);
+        body.copy_from_slice(payload);
+        Ok(need)
     }
 }
 
@@ -872,6 +1007,57 @@ mod tests {
                 })
             );
         }
+    }
+
+    #[test]
+    fn stream_header_writes_what_the_general_writer_writes() {
+        let payload = [0xA5; 160];
+        for (marker, pt, seq, ts, ssrc) in [
+            (false, 0, 0, 0, 0),
+            (true, 127, 0xFFFF, u32::MAX, u32::MAX),
+            (true, 8, 0x1234, 0xDEAD_BEEF, 0x0102_0304),
+            (false, 0xFF, 1, 2, 3),
+        ] {
+            let h = RtpHeader {
+                marker,
+                payload_type: pt & 0x7F,
+                sequence_number: seq,
+                timestamp: ts,
+                ssrc: Ssrc(ssrc),
+                ..RtpHeader::default()
+            };
+            let stream = StreamHeader::new(pt, Ssrc(ssrc));
+            assert_eq!(
+                (stream.payload_type(), stream.ssrc()),
+                (pt & 0x7F, Ssrc(ssrc))
+            );
+            let (mut ours, mut general) = ([0x11u8; 200], [0x11u8; 200]);
+            assert_eq!(
+                stream.write_packet(marker, seq, ts, &payload, &mut ours),
+                Ok(172)
+            );
+            assert_eq!(h.write_packet_full(&payload, &mut general), Ok(172));
+            assert_eq!(ours, general);
+            assert_eq!(stream.encode(marker, seq, ts), general[..12]);
+            // write_to writes the 12 header bytes and leaves the rest alone.
+            let mut hdr = [0x22u8; 20];
+            assert_eq!(stream.write_to(marker, seq, ts, &mut hdr), Ok(12));
+            assert_eq!((&hdr[..12], &hdr[12..]), (&general[..12], &[0x22u8; 8][..]));
+        }
+        let stream = StreamHeader::new(0, Ssrc(1));
+        assert_eq!(
+            stream.write_to(false, 0, 0, &mut [0u8; 11]),
+            Err(BuildError::BufferTooSmall { need: 12, have: 11 })
+        );
+        let mut out = [0x33u8; 171];
+        assert_eq!(
+            stream.write_packet(false, 0, 0, &payload, &mut out),
+            Err(BuildError::BufferTooSmall {
+                need: 172,
+                have: 171
+            })
+        );
+        assert_eq!(out, [0x33u8; 171], "nothing is written on error");
     }
 
     #[test]

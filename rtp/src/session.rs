@@ -14,7 +14,7 @@ use rand::{Rng, SeedableRng};
 use thiserror::Error;
 
 use crate::error::{BuildError, RtcpError};
-use crate::packet::{RtpHeader, RtpPacket};
+use crate::packet::{RtpPacket, StreamHeader};
 use crate::quality::{self, CodecImpairment, EModelInput, Quality};
 use crate::rtcp::{
     self, ExtendedReport, Goodbye, List, ReceiverReport, ReportBlock, RtcpPacket, SenderReport,
@@ -327,6 +327,7 @@ impl RtpSession {
     ///
     /// # Errors
     /// [`BuildError::BufferTooSmall`] if `out` is shorter than 12 + `payload.len()` bytes.
+    #[inline]
     pub fn send_packet_into(
         &mut self,
         now: Instant,
@@ -337,23 +338,45 @@ impl RtpSession {
         out: &mut [u8],
     ) -> Result<usize, BuildError> {
         let timestamp = self.ts_offset.wrapping_add(media.rtp_timestamp());
-        let header = RtpHeader {
-            marker,
-            payload_type,
-            sequence_number: self.seq,
-            timestamp,
-            ssrc: self.ssrc,
-            ..RtpHeader::default()
-        };
-        let n = header.write_packet(payload, out)?;
+        let n = StreamHeader::new(payload_type, self.ssrc)
+            .write_packet(marker, self.seq, timestamp, payload, out)?;
+        self.count_sent(now, timestamp, payload.len());
+        Ok(n)
+    }
+
+    /// As [`send_packet_into`](Self::send_packet_into), without copying the payload: `packet`
+    /// already holds it after a [`StreamHeader::LEN`]-byte reserve (an encoder wrote it at
+    /// `packet[12..]`), and the header is written in front. Returns `packet.len()`.
+    ///
+    /// # Errors
+    /// [`BuildError::BufferTooSmall`] if `packet` is shorter than the 12-byte header; nothing is
+    /// written or counted then.
+    #[inline]
+    pub fn send_packet_in_place(
+        &mut self,
+        now: Instant,
+        payload_type: u8,
+        media: MediaTime,
+        marker: bool,
+        packet: &mut [u8],
+    ) -> Result<usize, BuildError> {
+        let timestamp = self.ts_offset.wrapping_add(media.rtp_timestamp());
+        let n = StreamHeader::new(payload_type, self.ssrc)
+            .write_to(marker, self.seq, timestamp, packet)?;
+        self.count_sent(now, timestamp, packet.len() - n);
+        Ok(packet.len())
+    }
+
+    /// Counts a packet just written (for the SR) and advances the sequence number.
+    #[inline(always)]
+    fn count_sent(&mut self, now: Instant, timestamp: u32, payload_len: usize) {
         self.seq = self.seq.wrapping_add(1);
         self.packet_count = self.packet_count.wrapping_add(1);
-        self.octet_count = self.octet_count.wrapping_add(payload.len() as u32);
+        self.octet_count = self.octet_count.wrapping_add(payload_len as u32);
         self.last_sent = Some((now, timestamp));
         self.sent_since_report = true;
         self.we_sent = true;
         self.sent_anything = true;
-        Ok(n)
     }
 
     /// Handles a received RTP packet: SSRC collision check (§8.2), then the sequence and jitter

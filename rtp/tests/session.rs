@@ -118,6 +118,43 @@ fn send_packet_into_writes_what_send_packet_builds() {
 }
 
 #[test]
+fn send_packet_in_place_writes_the_header_in_front_of_the_payload() {
+    let t = t0();
+    let mut a = RtpSession::new(cfg(9, "a"), t);
+    let mut b = RtpSession::new(cfg(9, "a"), t);
+    let (mut copied, mut in_place) = ([0u8; 200], [0u8; 200]);
+    for i in 0..3u64 {
+        let media = MediaTime::new(i * 160, 8000);
+        let payload = [i as u8 + 1; 160];
+        let n = a
+            .send_packet_into(t, 8, media, i == 0, &payload, &mut copied)
+            .unwrap();
+        // The encoder's output is already in place after the 12-byte reserve.
+        in_place[12..172].copy_from_slice(&payload);
+        let m = b
+            .send_packet_in_place(t, 8, media, i == 0, &mut in_place[..172])
+            .unwrap();
+        assert_eq!((n, m), (172, 172));
+        assert_eq!(copied[..n], in_place[..m]);
+    }
+    assert_eq!(a.sent(), b.sent());
+    assert_eq!(a.next_sequence_number(), b.next_sequence_number());
+    // A header alone is a packet with an empty payload.
+    assert_eq!(
+        b.send_packet_in_place(t, 8, MediaTime::new(480, 8000), false, &mut in_place[..12]),
+        Ok(12)
+    );
+    assert_eq!(b.sent(), (4, 480));
+    // Shorter than a header: an error, and nothing is sent or counted.
+    let next = b.next_sequence_number();
+    assert_eq!(
+        b.send_packet_in_place(t, 8, MediaTime::new(640, 8000), false, &mut in_place[..11]),
+        Err(telox_rtp::BuildError::BufferTooSmall { need: 12, have: 11 })
+    );
+    assert_eq!((b.next_sequence_number(), b.sent()), (next, (4, 480)));
+}
+
+#[test]
 fn rtcp_intervals_follow_a7() {
     let t = t0();
     for seed in 0..20 {
