@@ -7,10 +7,18 @@
 #     baresip's sndfile dump of the decoded far-end audio is non-empty.
 #  2. The reverse: a telox phone (1001) calls baresip (1000, auto answer) through the PBX.
 #  3. The same as 1 with SDES-SRTP mandatory on baresip (srtp-mand).
+#  4. SIP over TLS with SDES-SRTP: baresip (its certificate from a CA made here with openssl,
+#     srtp-mand) registers to the PBX's TLS listener and calls a telox phone registered over
+#     TLS (SRTP required); the INVITEs go over TLS on both legs (baresip's SIP trace, the
+#     PBX's B-leg), SRTP is enabled at baresip, audio both ways.
+#  5. The reverse over TLS: the telox phone calls baresip (srtp: baresip takes the PBX's
+#     RTP/AVP offer with keys) through the PBX, which reuses baresip's registration
+#     connection.
 set -u
 . "$(dirname "$0")/lib.sh"
 require baresip
 require sox
+require openssl
 BIN="${TELOX_BIN:-$BIN}"
 P="$(dirname "$0")/programs"
 WORK=$(mktemp -d /tmp/telox-baresip.XXXXXX)
@@ -26,21 +34,32 @@ else
   sox -n -r 48000 -c 1 -b 16 "$WORK/say.wav" synth 8 sine 440 2>/dev/null
 fi
 
-PBX_PORT=$(free_udp_port)
-timeout -k 3 200 "$BIN/pbx" --listen "127.0.0.1:$PBX_PORT" --demo-users 1000-1099 --digest md5 2>"$WORK/pbx.log" &
+PKI="$WORK/pki"
+"$P/test-pki.sh" "$PKI" pbx baresip
+PBX_PORT=$(free_udp_port); TLS_PORT=$(free_udp_port)
+timeout -k 3 200 "$BIN/pbx" --listen "127.0.0.1:$PBX_PORT" --demo-users 1000-1099 --digest md5 \
+  --tls-cert "$PKI/pbx.pem" --tls-key "$PKI/pbx.key" --tls-listen "127.0.0.1:$TLS_PORT" 2>"$WORK/pbx.log" &
 PBX=$!
 sleep 0.5
 
-run_case() { # run_case NAME MEDIAENC DIRECTION(bs2telox|telox2bs)
-  local name=$1 enc=$2 dir=$3
+run_case() { # run_case NAME MEDIAENC DIRECTION(bs2telox|telox2bs) [TRANSPORT(udp|tls)]
+  local name=$1 enc=$2 dir=$3 transport=${4:-udp}
   local sip ctrl tp
   sip=$(free_udp_port); ctrl=$((20000 + RANDOM % 20000)); tp=$(free_udp_port)
-  BS=$(USER_NAME=1000 PASS=1000 REGISTRAR="127.0.0.1:$PBX_PORT" SIP_PORT="$sip" CTRL_PORT="$ctrl" \
-       RTP_PORTS=31000-31099 AUDIO="file:$WORK/say.wav" MEDIAENC="$enc" BARESIP_TIMEOUT=60 \
-       RUN_DIR="$WORK/bs-$name" "$P/baresip-run.sh" 2>>"$WORK/baresip.log")
+  # Over TLS both register at the PBX's TLS listener; baresip's calls name TLS.
+  local registrar=$PBX_PORT dial="sip:1001@127.0.0.1:$PBX_PORT" tls_env=() tls_args=()
+  if [ "$transport" = tls ]; then
+    registrar=$TLS_PORT dial="sip:1001@127.0.0.1:$TLS_PORT;transport=tls"
+    tls_env=(SIP_TRANSPORT=tls SIP_CERT="$PKI/baresip-full.pem" SIP_CAFILE="$PKI/ca.pem" SIP_TRACE=1)
+    tls_args=(--transport tls --ca "$PKI/ca.pem")
+  fi
+  BS=$(env "${tls_env[@]}" USER_NAME=1000 PASS=1000 REGISTRAR="127.0.0.1:$registrar" SIP_PORT="$sip" \
+       CTRL_PORT="$ctrl" RTP_PORTS=31000-31099 AUDIO="file:$WORK/say.wav" MEDIAENC="$enc" \
+       BARESIP_TIMEOUT=60 RUN_DIR="$WORK/bs-$name" "$P/baresip-run.sh" 2>>"$WORK/baresip.log")
   local srtp=optional; [ -n "$enc" ] && srtp=required
-  local args=(--listen "127.0.0.1:$tp" --user 1001 --password 1001 --registrar "127.0.0.1:$PBX_PORT"
-              --srtp "$srtp" --max-time 40s --calls 1 --play "$WORK/say.wav" --record "$WORK/rec-$name")
+  local args=(--listen "127.0.0.1:$tp" --user 1001 --password 1001 --registrar "127.0.0.1:$registrar"
+              --srtp "$srtp" --max-time 40s --calls 1 --play "$WORK/say.wav" --record "$WORK/rec-$name"
+              "${tls_args[@]}")
   if [ "$dir" = bs2telox ]; then
     timeout -k 3 45 "$BIN/phone" "${args[@]}" --auto-answer </dev/null >"$WORK/$name.out" 2>"$WORK/$name.log" &
     PH=$!
@@ -48,7 +67,7 @@ run_case() { # run_case NAME MEDIAENC DIRECTION(bs2telox|telox2bs)
     for _ in $(seq 1 50); do grep -q registered "$WORK/$name.log" && break; sleep 0.1; done
     python3 "$P/baresip-ctl.py" --port "$ctrl" --timeout 10 reginfo >"$WORK/$name.reg" 2>&1
     sleep 1
-    python3 "$P/baresip-ctl.py" --port "$ctrl" --wait-event CALL_ESTABLISHED --timeout 10 dial "sip:1001@127.0.0.1:$PBX_PORT" \
+    python3 "$P/baresip-ctl.py" --port "$ctrl" --wait-event CALL_ESTABLISHED --timeout 10 dial "$dial" \
       >"$WORK/$name.dial" 2>&1
     est=$?
     sleep 5
@@ -56,7 +75,7 @@ run_case() { # run_case NAME MEDIAENC DIRECTION(bs2telox|telox2bs)
     wait "$PH" 2>/dev/null; PH=""
   else
     sleep 1.5   # baresip registers
-    timeout -k 3 45 "$BIN/phone" "${args[@]}" --call "sip:1000@127.0.0.1:$PBX_PORT" --duration 5s \
+    timeout -k 3 45 "$BIN/phone" "${args[@]}" --call "sip:1000@127.0.0.1:$registrar" --duration 5s \
       </dev/null >"$WORK/$name.out" 2>"$WORK/$name.log"
     est=$?
   fi
@@ -71,10 +90,20 @@ run_case() { # run_case NAME MEDIAENC DIRECTION(bs2telox|telox2bs)
   if [ -n "$enc" ]; then
     check "$name: SRTP negotiated" grep -q "SRTP AE\|SRTP AES" "$WORK/$name.log"
   fi
+  if [ "$transport" = tls ]; then
+    local bslog="$WORK/bs-$name/baresip.log"
+    check "$name: baresip registered over TLS" grep -q "{0/TLS/v4} 200 OK" "$bslog"
+    check "$name: baresip's INVITE went over TLS" bash -c "grep -A1 '^TLS ' '$bslog' | grep -q '^INVITE '"
+    local callee=1001; [ "$dir" = telox2bs ] && callee=1000
+    check "$name: the PBX's B-leg went over TLS" grep -q "calling $callee at tls:" "$WORK/pbx.log"
+    check "$name: SRTP enabled at baresip" grep -q "SRTP is Enabled" "$bslog"
+  fi
 }
 
 run_case baresip-calls-telox "" bs2telox
 run_case telox-calls-baresip "" telox2bs
 run_case baresip-srtp "srtp-mand" bs2telox
+run_case baresip-tls-srtp "srtp-mand" bs2telox tls
+run_case telox-tls-srtp "srtp" telox2bs tls
 check "the PBX registered baresip with digest auth" grep -q "registered sip:1000@" "$WORK/pbx.log"
 summary baresip

@@ -12,7 +12,9 @@
 #   AUDIO=sine (ausine 440 Hz, 48 kHz stereo) | file:/path.wav (S16LE, 48 kHz mono)
 #   BARESIP_TIMEOUT=300 (baresip -t: quits by itself)   RUN_DIR=(mktemp)
 #   SIP_TRACE=1 (baresip -s)
-#   SIP_TRANSPORT=udp (udp|tcp: the default transport, and the outbound proxy's ;transport)
+#   SIP_TRANSPORT=udp (udp|tcp|tls: the default transport, and the outbound proxy's ;transport)
+#   SIP_CERT= (PEM with certificate and key: baresip's TLS listener on SIP_PORT+1, and
+#     needed for TLS at all in baresip 1.0)   SIP_CAFILE= (PEM CA trusted for TLS servers)
 set -u
 . "$(dirname "$0")/peers-lib.sh"
 T="$PEERS_DIR/baresip"
@@ -27,7 +29,8 @@ SIP_TRANSPORT="${SIP_TRANSPORT:-udp}"
 case "$SIP_TRANSPORT" in
   udp) OUT_TP="" ;;
   tcp) OUT_TP=";transport=tcp" ;;
-  *) echo "SIP_TRANSPORT must be udp or tcp" >&2; exit 2 ;;
+  tls) OUT_TP=";transport=tls" ;;
+  *) echo "SIP_TRANSPORT must be udp, tcp or tls" >&2; exit 2 ;;
 esac
 peers_split_hostport "$REGISTRAR"; peers_check_loopback "$PEERS_HOST"
 RUN_DIR="${RUN_DIR:-$(mktemp -d /tmp/baresip."$USER_NAME".XXXXXX)}"
@@ -42,6 +45,8 @@ sed -e "s|@SIP_PORT@|$SIP_PORT|g" -e "s|@CTRL_PORT@|$CTRL_PORT|g" -e "s|@RTP_POR
     -e "s|@AUDIO_SOURCE@|$SRC|g" -e "s|@SRATE@|$SRATE|g" -e "s|@RUN_DIR@|$RUN_DIR|g" \
     -e "s|^ausrc_channels.*|ausrc_channels\t\t$CH|" -e "s|^sip_trans_def.*|sip_trans_def\t\t$SIP_TRANSPORT|" \
     "$T/config.template" > "$RUN_DIR/config"
+[ -n "${SIP_CERT:-}" ] && printf 'sip_certificate\t%s\n' "$SIP_CERT" >> "$RUN_DIR/config"
+[ -n "${SIP_CAFILE:-}" ] && printf 'sip_cafile\t\t%s\n' "$SIP_CAFILE" >> "$RUN_DIR/config"
 sed -e "s|@USER@|$USER_NAME|g" -e "s|@DOMAIN@|$DOMAIN|g" -e "s|@PASS@|$PASS|g" \
     -e "s|@REGISTRAR@|$REGISTRAR$OUT_TP|g" -e "s|@REGINT@|$REGINT|g" -e "s|@ANSWERMODE@|$ANSWERMODE|g" \
     -e "s|@CODECS@|$CODECS|g" -e "s|@MEDIAENC@|$ME|g" \
@@ -51,6 +56,9 @@ sed -e "s|@USER@|$USER_NAME|g" -e "s|@DOMAIN@|$DOMAIN|g" -e "s|@PASS@|$PASS|g" \
 if [ "$GEN_ONLY" = 1 ]; then echo "$RUN_DIR"; exit 0; fi
 
 peers_port_free "$SIP_PORT" udp || peers_die "UDP $SIP_PORT busy"
+if [ -n "${SIP_CERT:-}" ]; then
+  peers_port_free "$((SIP_PORT + 1))" tcp || peers_die "TCP $((SIP_PORT + 1)) (TLS) busy"
+fi
 peers_port_free "$CTRL_PORT" tcp || peers_die "TCP $CTRL_PORT busy"
 ARGS=(-f "$RUN_DIR" -t "$BARESIP_TIMEOUT")
 [ "${SIP_TRACE:-0}" = 1 ] && ARGS+=(-s)
