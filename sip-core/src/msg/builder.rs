@@ -183,6 +183,37 @@ impl Lines {
     }
 }
 
+/// Whether a From/To value carries a `tag` header parameter, when the bytes alone tell
+/// (RFC 3261 §20.20, §25.1): no quoted display name, no folding, at most one `<...>` with
+/// the header parameters after it (or, without `<`, after the first `;`). `None` for any
+/// other form, which is then parsed as a typed header.
+fn tag_state(value: &[u8]) -> Option<bool> {
+    if value
+        .iter()
+        .any(|&c| matches!(c, b'"' | b'\r' | b'\n' | b'\\'))
+    {
+        return None;
+    }
+    let params = match scan::find_byte(value, b'<') {
+        Some(lt) => {
+            let rest = value.get(lt + 1..)?;
+            let gt = scan::find_byte(rest, b'>')?;
+            rest.get(gt + 1..)?
+        }
+        None => {
+            scan::find_byte(value, b';').map_or(&[][..], |i| value.get(i..).unwrap_or_default())
+        }
+    };
+    if params.iter().any(|&c| matches!(c, b'<' | b'>')) {
+        return None;
+    }
+    Some(params.split(|&c| c == b';').any(|param| {
+        let name =
+            scan::find_byte(param, b'=').map_or(param, |eq| param.get(..eq).unwrap_or_default());
+        name.trim_ascii().eq_ignore_ascii_case(b"tag")
+    }))
+}
+
 macro_rules! header_methods {
     () => {
         /// Appends a typed header line.
@@ -428,6 +459,31 @@ impl ResponseBuilder {
         let Some(line) = self.lines.lines.get(i).copied() else {
             return self;
         };
+        // The common case is told from the bytes: the value is copied as written (§8.2.6.2
+        // asks for the request's To plus a tag, not a canonical form) with `;tag=` appended.
+        match tag_state(self.lines.text(line.value)) {
+            Some(true) => return self,
+            Some(false) => {
+                let start = self.lines.own.len();
+                match line.value {
+                    Text::Src(span) => {
+                        let value = self.lines.src.get(span.range()).unwrap_or_default();
+                        self.lines.own.extend_from_slice(scan::trim_lws(value));
+                    }
+                    other => {
+                        let value = scan::trim_lws(self.lines.text(other)).to_vec();
+                        self.lines.own.extend_from_slice(&value);
+                    }
+                }
+                self.lines.own.extend_from_slice(b";tag=");
+                self.lines.own.extend_from_slice(tag.as_bytes());
+                if let Some(l) = self.lines.lines.get_mut(i) {
+                    l.value = Text::Own(Span::new(start, self.lines.own.len()));
+                }
+                return self;
+            }
+            None => {}
+        }
         let value = match line.value {
             Text::Src(span) => self.lines.src.slice(span.range()),
             other => Bytes::copy_from_slice(self.lines.text(other)),
@@ -476,6 +532,53 @@ impl ResponseBuilder {
                 index,
                 body_start,
             },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_state_reads_simple_forms_only() {
+        assert_eq!(tag_state(b"<sip:b@x>"), Some(false));
+        assert_eq!(tag_state(b"Bob <sip:b@x;tag=uri-param>"), Some(false));
+        assert_eq!(tag_state(b"<sip:b@x> ; TAG = 1"), Some(true));
+        assert_eq!(tag_state(b"sip:b@x;tag=1"), Some(true));
+        assert_eq!(tag_state(b"sip:b@x;tagx=1"), Some(false));
+        assert_eq!(tag_state(b"\"B;tag=no\" <sip:b@x>"), None);
+        assert_eq!(tag_state(b"<sip:b@x"), None);
+        assert_eq!(tag_state(b"<sip:b@x>;p=<y>"), None);
+    }
+
+    fn request_with_to(to: &str) -> Request {
+        let text = format!(
+            "OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n\
+             From: <sip:a@x>;tag=f\r\nTo: {to}\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n"
+        );
+        Request::parse(Bytes::from(text)).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn to_of(r: &Response) -> String {
+        let to = r.headers().named(HeaderName::To).next();
+        String::from_utf8_lossy(to.map(|h| h.value).unwrap_or_default()).into_owned()
+    }
+
+    /// RFC 3261 §8.2.6.2: the request's To plus a tag, once, in every form.
+    #[test]
+    fn to_tag_appends_once() {
+        for (to, want) in [
+            ("Bob <sip:b@x;tag=u>", "Bob <sip:b@x;tag=u>;tag=t9"),
+            ("<sip:b@x>;tag=old", "<sip:b@x>;tag=old"),
+            ("sip:b@x", "sip:b@x;tag=t9"),
+            ("\"Bob B\" <sip:b@x>", "\"Bob B\" <sip:b@x>;tag=t9"),
+            ("\"Bob\" <sip:b@x>;tag=old", "\"Bob\" <sip:b@x>;tag=old"),
+        ] {
+            let req = request_with_to(to);
+            let resp = Response::builder(&req, StatusCode::OK).to_tag("t9").build();
+            assert_eq!(to_of(&resp), want, "{to}");
+            assert!(Response::parse(resp.to_bytes()).is_ok());
         }
     }
 }
