@@ -296,6 +296,19 @@ impl Attributes {
             .map(|e| self.value_of(e))
     }
 
+    /// The values of the lines of a known kind whose value bytes pass `test` (checked
+    /// before the value is converted to text), in order.
+    pub(crate) fn values_where<'a>(
+        &'a self,
+        kind: Kind,
+        mut test: impl FnMut(&[u8]) -> bool + 'a,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        self.entries
+            .iter()
+            .filter(move |e| e.kind == kind && test(self.value_bytes(e)))
+            .map(|e| self.value_of(e))
+    }
+
     /// The kind and value of each line of kind `a` or `b`, in order.
     pub(crate) fn of_kinds(&self, a: Kind, b: Kind) -> impl Iterator<Item = (Kind, &str)> + '_ {
         self.entries
@@ -370,11 +383,18 @@ impl Attributes {
 
     /// The value of a line, `""` for a flag.
     fn value_of(&self, e: &Entry) -> &str {
+        std::str::from_utf8(self.value_bytes(e)).unwrap_or_default()
+    }
+
+    /// The value bytes of a line, empty for a flag.
+    fn value_bytes(&self, e: &Entry) -> &[u8] {
         if e.value_len == FLAG {
-            return "";
+            return &[];
         }
         let start = e.start as usize + e.name_len as usize + 1;
-        text(self.buf(e), start, start + e.value_len as usize)
+        self.buf(e)
+            .get(start..start + e.value_len as usize)
+            .unwrap_or_default()
     }
 }
 

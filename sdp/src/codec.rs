@@ -503,7 +503,7 @@ mod tests {
         // More rtpmap and fmtp lines than `Inline` keeps in place, in reverse order.
         let n = Inline::<()>::N as u8 + 8;
         let pts: Vec<String> = (96..96 + n).map(|pt| pt.to_string()).collect();
-        let mut m = crate::Media::new(
+        let mut m = Media::new(
             crate::MediaKind::Audio,
             4000,
             crate::Protocol::RtpAvp,

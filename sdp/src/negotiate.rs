@@ -5,6 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use crate::attr::Direction;
+use crate::attributes::Kind;
 use crate::codec::{DtmfEvents, Format, OpusParams, formats, same_codec, sample_rate};
 use crate::error::NegotiationError;
 use crate::model::{Media, MediaKind, Sdp};
@@ -384,8 +385,8 @@ fn crypto(
         return Ok(None);
     };
     let Some((_, offered_suite, offered_key)) = offer_m
-        .attributes_named("crypto")
-        .filter(|v| crypto_tag(v) == Some(tag))
+        .attributes
+        .values_where(Kind::Crypto, |v| crypto_tag(v) == Some(tag))
         .find_map(crypto_first_key)
     else {
         return Err(NegotiationError::BadAnswer(format!(

@@ -285,9 +285,18 @@ pub(crate) fn crypto_first_key(value: &str) -> Option<(u32, &str, KeyParam)> {
     Some((tag, it.next()?, first?))
 }
 
-/// The tag of an `a=crypto` value (its first field), for matching lines cheaply.
-pub(crate) fn crypto_tag(value: &str) -> Option<u32> {
-    crate::attr::decimal(split_on(value, b' ').next()?)
+/// The tag of an `a=crypto` value (its first field), for matching lines cheaply: on the
+/// bytes, before any UTF-8 check of the whole value.
+pub(crate) fn crypto_tag(value: &[u8]) -> Option<u32> {
+    let end = crate::attr::find_byte(value, b' ').unwrap_or(value.len());
+    let mut n = 0u32;
+    for b in value.get(..end).filter(|t| !t.is_empty())? {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
+    }
+    Some(n)
 }
 
 /// The longest key||salt of the suites telox generates keys for, in bytes.
@@ -342,12 +351,25 @@ fn crypto_fields<'v>(
 
 /// The key||salt of a checked key parameter, decoded.
 fn decode_key(b64: &str, len: usize) -> Vec<u8> {
-    let mut buf = [0u8; MAX_KEY_CHARS / 4 * 3];
-    // `b64_len` accepted it, so the decoder does too.
-    match B64.decode_slice(b64, &mut buf) {
-        Ok(n) => buf.get(..n.min(len)).unwrap_or_default().to_vec(),
-        Err(_) => Vec::new(),
+    let mut out = [0u8; MAX_KEY_CHARS / 4 * 3];
+    let value = |b: u8| u32::from(B64_VALUES.get(usize::from(b)).copied().unwrap_or(0) & 0x3f);
+    // `b64_len` accepted it: every byte before the padding is a symbol. Whole groups of
+    // four symbols make three bytes; the partial last group its leading bytes.
+    let body = b64.as_bytes();
+    let body = body
+        .get(..body.len().min(len.div_ceil(3) * 4))
+        .unwrap_or_default();
+    for (group, dst) in body.chunks(4).zip(out.chunks_mut(3)) {
+        let mut acc = 0u32;
+        for i in 0..4 {
+            acc = (acc << 6) | group.get(i).map_or(0, |b| value(*b));
+        }
+        let bytes = acc.to_be_bytes();
+        for (d, b) in dst.iter_mut().zip(bytes.get(1..).unwrap_or_default()) {
+            *d = *b;
+        }
     }
+    out.get(..len).unwrap_or_default().to_vec()
 }
 
 /// The decoded length of `s` when it is base64 that [`B64`] decodes (standard alphabet,
@@ -521,8 +543,12 @@ mod tests {
                     s.push(symbols[(n % symbols.len() as u64) as usize]);
                     n /= symbols.len() as u64;
                 }
-                let want = B64.decode(&s).ok().map(|v| v.len());
-                assert_eq!(b64_len(&s), want, "{}", String::from_utf8_lossy(&s));
+                let want = B64.decode(&s).ok();
+                let text = String::from_utf8_lossy(&s);
+                assert_eq!(b64_len(&s), want.as_ref().map(Vec::len), "{text}");
+                if let (Some(want), Some(len)) = (want, b64_len(&s)) {
+                    assert_eq!(decode_key(&text, len), want, "{text}");
+                }
                 checked += 1;
             }
         }
@@ -533,9 +559,9 @@ mod tests {
             "YUJDZGVmZ2hpSktMbW5vcFFyc3RVVnd4eXo=",
             "YUJDZGVmZ2hpSktMbW5vcFFyc3RVVnd4eXo",
         ] {
-            let want = B64.decode(key).ok().map(|v| v.len());
-            assert!(want.is_some());
-            assert_eq!(b64_len(key.as_bytes()), want, "{key}");
+            let want = B64.decode(key).unwrap();
+            assert_eq!(b64_len(key.as_bytes()), Some(want.len()), "{key}");
+            assert_eq!(decode_key(key, want.len()), want, "{key}");
         }
     }
 
