@@ -17,8 +17,8 @@ use crate::error::{BuildError, RtcpError};
 use crate::packet::{RtpPacket, StreamHeader};
 use crate::quality::{self, CodecImpairment, EModelInput, Quality};
 use crate::rtcp::{
-    self, ExtendedReport, Goodbye, List, ReceiverReport, ReportBlock, RtcpPacket, SenderReport,
-    SourceDescription, Validation, XrBlock,
+    self, ExtendedReport, Goodbye, List, ReceiverReport, ReportBlock, RtcpPacket, SdesChunk,
+    SdesItem, SenderReport, SourceDescription, Validation, XrBlock,
 };
 use crate::stats::{ReceptionStats, SeqUpdate, SourceStats, rtt_from_report};
 use crate::types::{MediaTime, NtpTime, Ssrc};
@@ -216,6 +216,43 @@ pub struct RtpSession {
     closed: bool,
     transmit: VecDeque<Bytes>,
     events: VecDeque<SessionEvent>,
+    /// Report blocks and XR blocks of the report being built, kept from report to report so
+    /// building one does not allocate.
+    report_blocks: Vec<ReportBlock>,
+    xr_blocks: Vec<XrBlock<'static>>,
+    /// The buffer RTCP compounds are written into; each one is split off as the `Bytes` that
+    /// [`poll_transmit`](Self::poll_transmit) hands out, and its memory is reused once that
+    /// `Bytes` is dropped.
+    rtcp_buf: BytesMut,
+}
+
+/// Capacity reserved for an RTCP compound: an SR with a few report blocks, SDES CNAME, XR VoIP
+/// metrics and BYE fit.
+const RTCP_BUF_MIN: usize = 512;
+
+/// Writes `packets` as one compound into `buf` (cleared first) and returns its length, or
+/// clears `buf` and returns 0 if a packet cannot be written.
+fn write_compound_into<'p, 'a: 'p>(
+    buf: &mut BytesMut,
+    packets: impl Iterator<Item = &'p RtcpPacket<'a>> + Clone,
+) -> usize {
+    let len: usize = packets.clone().map(RtcpPacket::encoded_len).sum();
+    buf.clear();
+    // At least a typical compound's worth, so a report that grows by a block or two reuses
+    // the memory instead of allocating again.
+    buf.reserve(len.max(RTCP_BUF_MIN));
+    buf.resize(len, 0);
+    let mut at = 0;
+    for p in packets {
+        match buf.get_mut(at..).map(|out| p.write_to(out)) {
+            Some(Ok(n)) => at += n,
+            _ => {
+                buf.clear();
+                return 0;
+            }
+        }
+    }
+    len
 }
 
 /// RFC 3550 §6.3.3: packet sizes include lower-layer headers (IPv4 + UDP).
@@ -262,6 +299,9 @@ impl RtpSession {
             closed: false,
             transmit: VecDeque::new(),
             events: VecDeque::new(),
+            report_blocks: Vec::new(),
+            xr_blocks: Vec::new(),
+            rtcp_buf: BytesMut::new(),
         };
         let t = s.rtcp_interval(true);
         s.tn = now + t;
@@ -880,69 +920,78 @@ impl RtpSession {
         }
     }
 
+    /// Builds an SR or RR, SDES CNAME, the XR VoIP metrics if configured and the BYE if
+    /// `bye`, and queues the compound; returns its length (0 if it could not be built).
+    ///
+    /// Allocation-free in steady state: the block lists are reused, the packets borrow them,
+    /// and the compound is written into `rtcp_buf`, whose memory comes back once the caller
+    /// has dropped the previous report's `Bytes`.
     fn send_report(&mut self, now: Instant, bye: Option<&str>) -> usize {
         let arrival = now.saturating_duration_since(self.start);
-        let mut blocks = Vec::new();
-        let mut xr = Vec::new();
+        self.report_blocks.clear();
+        self.xr_blocks.clear();
         for i in 0..self.sources.len() {
             let s = &self.sources[i];
-            if !(s.stats.is_valid() && s.rtp_since_report) || blocks.len() == 31 {
+            if !(s.stats.is_valid() && s.rtp_since_report) || self.report_blocks.len() == 31 {
                 continue;
             }
             if self.config.rtcp_xr {
                 let input = self.emodel_input(s);
                 let q = quality::estimate(&input);
                 let rtt_ms = s.rtt.map_or(0.0, |r| r.as_secs_f64() * 1000.0);
-                xr.push(XrBlock::VoipMetrics(q.voip_metrics(
-                    s.stats.ssrc(),
-                    &input,
-                    rtt_ms,
-                )));
+                let metrics = q.voip_metrics(s.stats.ssrc(), &input, rtt_ms);
+                self.xr_blocks.push(XrBlock::VoipMetrics(metrics));
             }
             let s = &mut self.sources[i];
             s.rtp_since_report = false;
-            blocks.push(s.stats.report_block(arrival));
+            self.report_blocks.push(s.stats.report_block(arrival));
         }
-        let mut packets = Vec::with_capacity(4);
-        if self.we_sent {
-            packets.push(RtcpPacket::SenderReport(SenderReport {
-                ssrc: self.ssrc,
-                ntp: self.wallclock(now),
-                rtp_timestamp: self.rtp_timestamp_at(now),
+        let (ntp, rtp_timestamp) = (self.wallclock(now), self.rtp_timestamp_at(now));
+        let ssrc = self.ssrc;
+        let reports = List::Borrowed(&self.report_blocks);
+        let report = if self.we_sent {
+            RtcpPacket::SenderReport(SenderReport {
+                ssrc,
+                ntp,
+                rtp_timestamp,
                 packet_count: self.packet_count,
                 octet_count: self.octet_count,
-                reports: List::Owned(blocks),
+                reports,
                 profile_extension: &[],
-            }));
+            })
         } else {
-            packets.push(RtcpPacket::ReceiverReport(ReceiverReport {
-                ssrc: self.ssrc,
-                reports: List::Owned(blocks),
+            RtcpPacket::ReceiverReport(ReceiverReport {
+                ssrc,
+                reports,
                 profile_extension: &[],
-            }));
-        }
-        packets.push(RtcpPacket::SourceDescription(SourceDescription::cname(
-            self.ssrc,
-            self.config.cname.as_bytes(),
-        )));
-        if !xr.is_empty() {
-            packets.push(RtcpPacket::ExtendedReport(ExtendedReport {
-                ssrc: self.ssrc,
-                blocks: List::Owned(xr),
-            }));
-        }
-        if let Some(reason) = bye {
-            packets.push(RtcpPacket::Goodbye(Goodbye {
-                sources: List::Owned(vec![self.ssrc]),
+            })
+        };
+        let cname = [SdesItem::Cname(self.config.cname.as_bytes())];
+        let chunk = [SdesChunk {
+            ssrc,
+            items: List::Borrowed(&cname),
+        }];
+        let sdes = RtcpPacket::SourceDescription(SourceDescription {
+            chunks: List::Borrowed(&chunk),
+        });
+        let xr = (!self.xr_blocks.is_empty()).then(|| {
+            RtcpPacket::ExtendedReport(ExtendedReport {
+                ssrc,
+                blocks: List::Borrowed(&self.xr_blocks),
+            })
+        });
+        let bye = bye.map(|reason| {
+            RtcpPacket::Goodbye(Goodbye {
+                sources: List::Borrowed(std::slice::from_ref(&self.ssrc)),
                 reason: Some(reason.as_bytes()).filter(|r| !r.is_empty() && r.len() <= 255),
-            }));
-        }
+            })
+        });
+        let packets = [Some(report), Some(sdes), xr, bye];
         // Our own packets: counts below 31 blocks and items under 255 bytes (a CNAME longer
         // than that is cut by `SdesItem::check` failing, then nothing is sent).
-        let out = rtcp::compound_to_vec(&packets).unwrap_or_default();
-        let len = out.len();
+        let len = write_compound_into(&mut self.rtcp_buf, packets.iter().flatten());
         if len > 0 {
-            self.transmit.push_back(Bytes::from(out));
+            self.transmit.push_back(self.rtcp_buf.split().freeze());
             self.sent_anything = true;
         }
         self.sent_since_report = false;

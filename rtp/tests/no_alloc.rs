@@ -1,8 +1,10 @@
 //! The per-packet paths allocate nothing, proven with a counting global allocator (stats_alloc;
-//! this file itself has no unsafe code): building and sending RTP into the caller's buffer,
-//! receiving it (A.1/A.3/A.8 statistics), and receiving an SR+SDES compound (one-pass parse,
-//! report blocks, sender info). One test per binary, so no other test thread allocates while a
-//! region is open.
+//! this file itself has no unsafe code): building and sending RTP into the caller's buffer
+//! (copied in, or written in place), receiving it (A.1/A.3/A.8 statistics), and receiving an
+//! SR+SDES compound (one-pass parse, report blocks, sender info). Nor does RTCP report
+//! generation in steady state: SR/RR with report blocks, SDES CNAME and XR VoIP metrics, built
+//! by `handle_timeout` and handed out by `poll_transmit`. One test per binary, so no other test
+//! thread allocates while a region is open.
 
 #![allow(
     clippy::unwrap_used,
@@ -36,6 +38,56 @@ fn session(seed: u64, cname: &str, now: Instant) -> RtpSession {
         ..SessionConfig::default()
     };
     RtpSession::new(cfg, now)
+}
+
+/// Reports seen: SRs with one report block, and XR packets.
+#[derive(Default)]
+struct Reports {
+    sr_with_block: usize,
+    xr: usize,
+}
+
+/// One 20 ms tick of a two-way call: each side sends one packet (the second written in place,
+/// after a 12-byte reserve) and receives the other's, runs its RTCP timer, and hands every
+/// compound it queued to the peer. Events are drained.
+fn tick(pair: [&mut RtpSession; 2], i: u64, now: Instant, seen: &mut Reports) {
+    let [a, b] = pair;
+    let payload = [0xD5u8; 160];
+    let mut buf = [0u8; 1500];
+    let media = MediaTime::new(i * 160, 8000);
+    let n = a
+        .send_packet_into(now, 0, media, false, &payload, &mut buf)
+        .unwrap();
+    b.handle_rtp(now, &RtpPacket::new_checked(&buf[..n]).unwrap())
+        .unwrap();
+    buf[12..172].copy_from_slice(&payload);
+    let n = b
+        .send_packet_in_place(now, 0, media, false, &mut buf[..172])
+        .unwrap();
+    a.handle_rtp(now, &RtpPacket::new_checked(&buf[..n]).unwrap())
+        .unwrap();
+    rtcp_to(a, b, now, seen);
+    rtcp_to(b, a, now, seen);
+}
+
+/// Runs `s`'s RTCP timer and hands what it sends to `peer`; drains `s`'s events.
+fn rtcp_to(s: &mut RtpSession, peer: &mut RtpSession, now: Instant, seen: &mut Reports) {
+    if s.poll_timeout().is_some_and(|t| t <= now) {
+        s.handle_timeout(now);
+    }
+    while let Some(rtcp) = s.poll_transmit() {
+        for p in rtcp::iter_compound(&rtcp, Validation::Compound) {
+            match p.unwrap() {
+                RtcpPacket::SenderReport(sr) if sr.reports.len() == 1 => {
+                    seen.sr_with_block += 1;
+                }
+                RtcpPacket::ExtendedReport(_) => seen.xr += 1,
+                _ => {}
+            }
+        }
+        peer.handle_rtcp(now, &rtcp).unwrap();
+    }
+    while s.poll_event().is_some() {}
 }
 
 #[test]
@@ -105,4 +157,38 @@ fn per_packet_send_and_receive_paths_allocate_nothing() {
     assert_eq!(stats.reallocations, 0, "RTCP receive: {stats:?}");
     assert_eq!(fields, 100 * (503 + 1));
     assert_eq!(b.cname_of(a.ssrc()), Some(&b"alice@192.0.2.1"[..]));
+
+    // RTCP report generation, both ways, with XR VoIP metrics: a two-way call.
+    let xr = |seed, cname: &str| SessionConfig {
+        seed,
+        cname: cname.into(),
+        min_sequential: 2,
+        rtcp_xr: true,
+        ..SessionConfig::default()
+    };
+    let mut c = RtpSession::new(xr(3, "carol@192.0.2.3"), now);
+    let mut d = RtpSession::new(xr(4, "dave@192.0.2.4"), now);
+    // Warm-up outside the region (30 s): probation, the first reports (the RTCP buffer, the
+    // transmit and event queues, the peer's CNAME), until each side has sent an SR.
+    let mut warm = Reports::default();
+    for i in 0..1500 {
+        now += Duration::from_millis(20);
+        tick([&mut c, &mut d], i, now, &mut warm);
+    }
+    assert!(warm.sr_with_block >= 4, "{}", warm.sr_with_block);
+    let region = Region::new(GLOBAL);
+    let mut seen = Reports::default();
+    for i in 1500..7500 {
+        now += Duration::from_millis(20);
+        tick([&mut c, &mut d], i, now, &mut seen);
+    }
+    let stats = region.change();
+    assert_eq!(stats.allocations, 0, "RTCP report generation: {stats:?}");
+    assert_eq!(stats.reallocations, 0, "RTCP report generation: {stats:?}");
+    // 120 s at a 5 s minimum interval (randomized, [0.5, 1.5) / (e - 1.5)): about 24 reports
+    // per side, each an SR with one block about the peer, SDES and an XR.
+    assert!(seen.sr_with_block >= 30, "{}", seen.sr_with_block);
+    assert_eq!(seen.xr, seen.sr_with_block);
+    assert_eq!(c.stats().lost, 0);
+    assert_eq!(d.cname_of(c.ssrc()), Some(&b"carol@192.0.2.3"[..]));
 }

@@ -311,6 +311,42 @@ proptest! {
     }
 
     #[test]
+    fn borrowed_lists_write_what_owned_lists_write(
+        blocks in vec(report_block(), 0..4),
+        ssrc in ssrc(),
+        cname in text(),
+    ) {
+        let owned = [
+            RtcpPacket::ReceiverReport(ReceiverReport {
+                ssrc,
+                reports: List::Owned(blocks.clone()),
+                profile_extension: &[],
+            }),
+            RtcpPacket::SourceDescription(SourceDescription::cname(ssrc, &cname)),
+            RtcpPacket::Goodbye(Goodbye { sources: List::Owned(vec![ssrc]), reason: None }),
+        ];
+        let item = [SdesItem::Cname(&cname)];
+        let chunk = [SdesChunk { ssrc, items: List::Borrowed(&item) }];
+        let borrowed = [
+            RtcpPacket::ReceiverReport(ReceiverReport {
+                ssrc,
+                reports: List::Borrowed(&blocks),
+                profile_extension: &[],
+            }),
+            RtcpPacket::SourceDescription(SourceDescription { chunks: List::Borrowed(&chunk) }),
+            RtcpPacket::Goodbye(Goodbye {
+                sources: List::Borrowed(std::slice::from_ref(&ssrc)),
+                reason: None,
+            }),
+        ];
+        prop_assert_eq!(&owned, &borrowed);
+        let bytes = rtcp::compound_to_vec(&borrowed).unwrap();
+        prop_assert_eq!(&bytes, &rtcp::compound_to_vec(&owned).unwrap());
+        let parsed: Vec<_> = rtcp::parse_compound(&bytes, Validation::Compound).unwrap().collect();
+        prop_assert_eq!(&parsed[..], &borrowed[..]);
+    }
+
+    #[test]
     fn rtcp_parse_never_panics(b in vec(any::<u8>(), 0..120)) {
         if let Ok(c) = rtcp::parse_compound(&b, Validation::ReducedSize) {
             for p in c { let _ = p.encoded_len(); }
@@ -322,4 +358,21 @@ proptest! {
         let p = EventPayload { event, end, volume, duration };
         prop_assert_eq!(EventPayload::parse(&p.to_bytes()).unwrap(), p);
     }
+}
+
+#[test]
+fn borrowed_sdes_items_are_checked_like_owned_ones() {
+    let long = [b'x'; 256];
+    let item = [SdesItem::Cname(&long)];
+    let chunk = [SdesChunk {
+        ssrc: Ssrc(1),
+        items: List::Borrowed(&item),
+    }];
+    let sdes = RtcpPacket::SourceDescription(SourceDescription {
+        chunks: List::Borrowed(&chunk),
+    });
+    assert_eq!(
+        rtcp::compound_to_vec(std::slice::from_ref(&sdes)),
+        Err(telox_rtp::BuildError::FieldTooLarge { what: "sdes item" })
+    );
 }

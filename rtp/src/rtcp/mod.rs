@@ -5,7 +5,8 @@
 //! One set of types serves both directions: a parsed packet borrows the datagram (repeated
 //! items stay on the wire as [`List::Wire`] and are decoded while iterating, so parsing does not
 //! allocate), and a packet to send is written with the same types holding [`List::Owned`]
-//! items. Every type round-trips: `parse(write(x)) == x`.
+//! items, or [`List::Borrowed`] ones to build without allocating. Every type round-trips:
+//! `parse(write(x)) == x`.
 //!
 //! A received compound is read in one of two ways: [`iter_compound`] checks and yields each
 //! packet in a single pass (the fast path; the first error ends it), and [`parse_compound`]
@@ -493,14 +494,18 @@ pub trait WireItem<'a>: Clone {
     fn encode(&self, out: &mut [u8]);
 }
 
-/// A list of repeated items: still on the wire (parsed, validated, decoded while iterating) or
-/// owned (to send). Two lists are equal when they hold the same items in order.
+/// A list of repeated items: still on the wire (parsed, validated, decoded while iterating),
+/// or in memory to send: owned, or borrowed (a packet built without allocating, e.g. from a
+/// buffer reused report after report). Two lists are equal when they hold the same items in
+/// order.
 #[derive(Clone, Debug)]
 pub enum List<'a, T> {
     /// Validated wire bytes of the items.
     Wire(&'a [u8]),
     /// Items held in memory.
     Owned(Vec<T>),
+    /// Items borrowed from the caller.
+    Borrowed(&'a [T]),
 }
 
 impl<T> Default for List<'_, T> {
@@ -521,14 +526,25 @@ impl<'a, T: WireItem<'a>> List<'a, T> {
         match self {
             Self::Wire(b) => ListIter::Wire(b),
             Self::Owned(v) => ListIter::Owned(v.iter()),
+            Self::Borrowed(v) => ListIter::Owned(v.iter()),
+        }
+    }
+
+    /// The items in memory ([`Owned`](Self::Owned) or [`Borrowed`](Self::Borrowed)), or `None`
+    /// for wire bytes.
+    pub fn as_slice(&self) -> Option<&[T]> {
+        match self {
+            Self::Wire(_) => None,
+            Self::Owned(v) => Some(v),
+            Self::Borrowed(v) => Some(v),
         }
     }
 
     /// Number of items.
     pub fn len(&self) -> usize {
-        match self {
-            Self::Wire(_) => self.iter().count(),
-            Self::Owned(v) => v.len(),
+        match self.as_slice() {
+            None => self.iter().count(),
+            Some(v) => v.len(),
         }
     }
 
@@ -537,6 +553,7 @@ impl<'a, T: WireItem<'a>> List<'a, T> {
         match self {
             Self::Wire(b) => b.is_empty(),
             Self::Owned(v) => v.is_empty(),
+            Self::Borrowed(v) => v.is_empty(),
         }
     }
 
@@ -544,7 +561,12 @@ impl<'a, T: WireItem<'a>> List<'a, T> {
     pub fn encoded_len(&self) -> usize {
         match self {
             Self::Wire(b) => b.len(),
-            Self::Owned(v) => v.iter().map(WireItem::encoded_len).sum(),
+            Self::Owned(_) | Self::Borrowed(_) => self
+                .as_slice()
+                .unwrap_or_default()
+                .iter()
+                .map(WireItem::encoded_len)
+                .sum(),
         }
     }
 
@@ -552,9 +574,9 @@ impl<'a, T: WireItem<'a>> List<'a, T> {
     pub(crate) fn encode(&self, out: &mut [u8]) {
         match self {
             Self::Wire(b) => out.copy_from_slice(b),
-            Self::Owned(v) => {
+            Self::Owned(_) | Self::Borrowed(_) => {
                 let mut at = 0;
-                for item in v {
+                for item in self.as_slice().unwrap_or_default() {
                     let n = item.encoded_len();
                     if let Some(o) = out.get_mut(at..at + n) {
                         item.encode(o);

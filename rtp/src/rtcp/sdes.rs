@@ -241,12 +241,12 @@ impl<'a> SourceDescription<'a> {
     }
 
     pub(super) fn check(&self) -> Result<(), BuildError> {
-        if let List::Owned(chunks) = &self.chunks {
-            for c in chunks {
-                if let List::Owned(items) = &c.items {
-                    items.iter().try_for_each(SdesItem::check)?;
-                }
-            }
+        for c in self.chunks.as_slice().unwrap_or_default() {
+            c.items
+                .as_slice()
+                .unwrap_or_default()
+                .iter()
+                .try_for_each(SdesItem::check)?;
         }
         Ok(())
     }
