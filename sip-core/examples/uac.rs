@@ -3,7 +3,10 @@
 //! if any call failed.
 //!
 //! `uac --to 127.0.0.1:5070 [--bind 127.0.0.1:0] [--calls 10] [--concurrent 5]
-//!      [--hold-ms 100] [--user u --password p] [--tcp | --tls CA | --ws]`
+//!      [--hold-ms 100] [--user u --password p] [--tcp | --tls CA | --ws] [--late-offer]`
+//!
+//! `--late-offer` sends the INVITEs without an offer: the peer's 2xx must carry one, and
+//! the ACK carries our answer (RFC 3264 §5); a 2xx without an offer fails the call.
 //!
 //! `--tls CA` calls `sips:` over TLS, trusting the certificates of the PEM file CA and
 //! checking the server's certificate against the `--to` address. `--ws` calls over
@@ -40,6 +43,7 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or(5);
     let hold = Duration::from_millis(arg("--hold-ms").and_then(|s| s.parse().ok()).unwrap_or(100));
     let tcp = args.iter().any(|a| a == "--tcp");
+    let late_offer = args.iter().any(|a| a == "--late-offer");
     let mut config = DriverConfig::new(bind.parse().map_err(std::io::Error::other)?);
     config.tcp = tcp;
     let tls_ca = arg("--tls");
@@ -89,7 +93,7 @@ async fn main() -> std::io::Result<()> {
                     uri(format!("{scheme}:service@{to}"))?,
                     uri(format!("{scheme}:service@{to}"))?,
                     target,
-                    Some(Body::sdp(SDP)),
+                    (!late_offer).then(|| Body::sdp(SDP)),
                 )
                 .map_err(std::io::Error::other)?;
             live.insert(leg);
@@ -112,7 +116,20 @@ async fn main() -> std::io::Result<()> {
         let now = clock();
         while let Some(event) = ua.poll_event() {
             match event {
-                UaEvent::Answered { leg, .. } => hangups.entry(now + hold).or_default().push(leg),
+                UaEvent::Answered { leg, .. } if late_offer && !ua.ack_pending(leg) => {
+                    eprintln!("call failed: no offer in the 2xx");
+                    let _ = ua.bye(now, leg);
+                    failed += 1;
+                    live.remove(&leg);
+                }
+                UaEvent::Answered { leg, .. } => {
+                    if ua.ack_pending(leg) {
+                        // The 2xx carried the offer: our answer goes in the ACK.
+                        ua.ack(leg, Some(Body::sdp(SDP)))
+                            .map_err(std::io::Error::other)?;
+                    }
+                    hangups.entry(now + hold).or_default().push(leg);
+                }
                 UaEvent::Failed { leg, status, .. } => {
                     eprintln!("call failed: {status}");
                     failed += 1;
