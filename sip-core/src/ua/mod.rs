@@ -22,7 +22,10 @@
 //! [`UserAgent::bye_with`] with a Reason, as §13.2.2.4 asks. On the UAS side, when our 2xx
 //! carried the offer (the INVITE had none), the answer comes in the ACK of
 //! [`UaEvent::Confirmed`]; an ACK without a body gets a BYE with `Reason: SIP;cause=488` at
-//! once ([`UaEvent::Ended`] follows the Confirmed).
+//! once ([`UaEvent::Ended`] follows the Confirmed), and an application that finds the
+//! answer unusable hangs up with [`UserAgent::bye_with`] and such a Reason. The 2xx of a
+//! second fork (ACK then BYE, see above) is ACKed without a body even when it carries an
+//! offer: the UA cannot make an SDP answer, and the BYE follows at once.
 //!
 //! Addressing: the UA resolves no URIs (RFC 3263 is the caller's job, see
 //! [`crate::locate`]). Every request of a
