@@ -5,8 +5,8 @@
 #  2. baresip calls a telox phone (auto answer, TCP listener) over TCP: the same.
 #  3. TLS with mutual authentication between two telox phones: a CA and two certificates
 #     made here with openssl; the callee requires a client certificate; audio both ways.
-#     (baresip's TLS needs its own certificate setup; the TLS peer check is in 30-sip-core,
-#     openssl s_client against the telox driver.)
+#     (baresip over TLS, with SRTP, through the PBX is in 53-baresip; openssl s_client against
+#     the telox driver is in 30-sip-core.)
 #  4. REFER between three telox phones: A calls B, A transfers B to C (--transfer-to); A exits
 #     0 only after the final NOTIFY said 200; C's call report counts audio from B.
 #  5. baresip as the transferee: a telox phone calls baresip and transfers it (REFER) to a
@@ -14,6 +14,11 @@
 #     NOTIFYs; the target receives audio from baresip.
 #  6. Registration to the telox PBX over TCP and over TLS (digest auth; the PBX's certificate
 #     from the CA of step 3), then a call from the TLS phone to the TCP phone through it.
+#  7. The PBX opens a new TLS connection to a callee (--tls-ca): phone 1001 (its own TLS
+#     listener and certificate) registers over TLS and is killed, so its registration
+#     connection is gone; restarted on the same port without registering, it still gets the
+#     call from 1000 (UDP) through the PBX, which connects to its sips: Contact and verifies
+#     its certificate against the CA. Without --tls-ca the same call fails.
 set -u
 . "$(dirname "$0")/lib.sh"
 require baresip
@@ -78,17 +83,8 @@ dec=$(baresip_decoded tcpcaller)
 check "tcp baresip->telox: baresip decoded audio (${dec:-no dump})" test -n "$dec"
 
 # 3. TLS, mutual, telox <-> telox with an openssl CA.
-PKI="$WORK/pki"; mkdir -p "$PKI"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=telox-ci-ca \
-  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
-  -keyout "$PKI/ca.key" -out "$PKI/ca.pem" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >"$PKI/ext"
-for n in alice bob; do
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$n" \
-    -keyout "$PKI/$n.key" -out "$PKI/$n.csr" 2>/dev/null
-  openssl x509 -req -in "$PKI/$n.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -CAcreateserial \
-    -days 1 -extfile "$PKI/ext" -out "$PKI/$n.pem" 2>/dev/null
-done
+PKI="$WORK/pki"
+"$P/test-pki.sh" "$PKI" alice bob
 TP=$(free_udp_port)
 phone --transport tls --listen "127.0.0.1:$TP" --user bob --ca "$PKI/ca.pem" --cert "$PKI/bob.pem" \
   --key "$PKI/bob.key" --require-client-cert --auto-answer --calls 1 --max-time 30s \
@@ -173,5 +169,50 @@ check "pbx: TLS phone -> PBX -> TCP phone call completed" test "$est" -eq 0
 check "pbx: both ends received audio ($(received "$WORK/6a.out")/$(received "$WORK/6b.out") packets)" \
   test "$(received "$WORK/6a.out")" -gt 50 -a "$(received "$WORK/6b.out")" -gt 50
 check "pbx: both unregistered on exit" bash -c "[ \$(grep -c 'unregistered' '$WORK/6pbx.log') -ge 2 ]"
+
+# 7. PBX -> callee over a new TLS connection.
+tls_callee() { # tls_callee OUT LOG ARGS...: phone 1001 on TLS at 127.0.0.1:$BP, in the
+  # background, its own PID in $! (no timeout wrapper: it is killed by PID; --max-time bounds it)
+  local out=$1 log=$2; shift 2
+  "$BIN/phone" --play "$WORK/say.wav" --codecs pcmu --transport tls --listen "127.0.0.1:$BP" \
+    --ca "$PKI/ca.pem" --cert "$PKI/alice.pem" --key "$PKI/alice.key" --user 1001 "$@" \
+    </dev/null >"$out" 2>"$log" &
+}
+pbx_tls_case() { # pbx_tls_case NAME [--tls-ca CA]: exit status of 1000's call to 1001
+  local name=$1; shift
+  PBXP=$(free_udp_port); TLSP=$(free_udp_port); BP=$(free_udp_port)
+  timeout -k 3 60 "$BIN/pbx" --listen "127.0.0.1:$PBXP" --demo-users 1000-1099 --tls-cert "$PKI/bob.pem" \
+    --tls-key "$PKI/bob.key" --tls-listen "127.0.0.1:$TLSP" "$@" 2>"$WORK/$name-pbx.log" &
+  PBX=$!; PIDS+=("$PBX")
+  sleep 0.5
+  tls_callee "$WORK/$name-r.out" "$WORK/$name-r.log" --registrar "127.0.0.1:$TLSP" --password 1001 \
+    --max-time 20s
+  PR=$!; PIDS+=("$PR")
+  for _ in $(seq 1 50); do grep -q registered "$WORK/$name-r.log" && break; sleep 0.1; done
+  # Killed: no unregistration, the binding stays; the kernel closes its TLS connection.
+  kill -9 "$PR" 2>/dev/null; wait "$PR" 2>/dev/null
+  tls_callee "$WORK/$name-b.out" "$WORK/$name-b.log" --auto-answer --calls 1 --max-time 20s
+  PB=$!; PIDS+=("$PB")
+  sleep 0.5
+  phone --registrar "127.0.0.1:$PBXP" --user 1000 --password 1000 --call "sip:1001@127.0.0.1:$PBXP" \
+    --duration 3s --max-time 15s >"$WORK/$name-a.out" 2>"$WORK/$name-a.log"
+  local est=$?
+  stop_pid "$PB"
+  kill -INT "$PBX" 2>/dev/null; wait "$PBX" 2>/dev/null
+  CALLEE_PORT=$BP
+  return "$est"
+}
+pbx_tls_case 7 --tls-ca "$PKI/ca.pem"
+est=$?
+check "pbx tls callee: 1001 registered over TLS before it was killed" grep -q "registered (1 digest" "$WORK/7-r.log"
+check "pbx tls callee: the call to it completed" test "$est" -eq 0
+check "pbx tls callee: the PBX connected to its Contact 127.0.0.1:$CALLEE_PORT over TLS" \
+  grep -q "calling 1001 at tls:127.0.0.1:$CALLEE_PORT" "$WORK/7-pbx.log"
+check "pbx tls callee: both ends received audio ($(received "$WORK/7-a.out")/$(received "$WORK/7-b.out") packets)" \
+  test "$(received "$WORK/7-a.out")" -gt 50 -a "$(received "$WORK/7-b.out")" -gt 50
+pbx_tls_case 7n
+est=$?
+check "pbx tls callee: without --tls-ca the call fails" test "$est" -ne 0
+check "pbx tls callee: ... and the callee never answered" bash -c "! grep -q 'call up' '$WORK/7n-b.log'"
 
 summary phone
