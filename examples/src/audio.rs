@@ -171,6 +171,35 @@ pub fn write_wav(path: &Path, pcm: &Pcm) -> Result<(), WavError> {
     Ok(())
 }
 
+/// Writes two mono tracks as one stereo 16-bit WAV (`left` on channel 1, `right` on 2): the
+/// tracks are resampled to the higher of their rates and the shorter one padded with silence.
+///
+/// # Errors
+/// [`WavError::Hound`] on I/O errors.
+pub fn write_stereo_wav(path: &Path, left: &Pcm, right: &Pcm) -> Result<(), WavError> {
+    let rate = left.rate.max(right.rate).max(8000);
+    let (l, r) = (resample_linear(left, rate), resample_linear(right, rate));
+    let n = l.samples.len().max(r.samples.len());
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: rate,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec)?;
+    {
+        let frames = u32::try_from(n.saturating_mul(2)).unwrap_or(u32::MAX);
+        let mut w16 = w.get_i16_writer(frames);
+        for i in 0..n {
+            w16.write_sample(l.samples.get(i).copied().unwrap_or(0));
+            w16.write_sample(r.samples.get(i).copied().unwrap_or(0));
+        }
+        w16.flush()?;
+    }
+    w.finalize()?;
+    Ok(())
+}
+
 /// Reads a WAV file as mono 16-bit PCM (channels averaged; 8/16/24/32-bit integer and 32-bit
 /// float converted), refusing files longer than `max_samples` frames.
 ///

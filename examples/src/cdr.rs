@@ -79,6 +79,9 @@ pub struct CallRecord {
     pub codec: Option<String>,
     /// Quality per media leg (from RTCP and the E-model), when media was relayed.
     pub legs: Vec<LegReport>,
+    /// The call's recording (stereo WAV: caller left, callee right), when recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording: Option<String>,
 }
 
 /// A call event posted to the webhook.
@@ -264,6 +267,7 @@ mod tests {
             sip_status: 200,
             codec: Some("PCMU/8000".into()),
             legs: vec![],
+            recording: None,
         }
     }
 

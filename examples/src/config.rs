@@ -291,6 +291,14 @@ pub struct PbxConfig {
     /// Protection.
     #[serde(default)]
     pub limits: Limits,
+    /// Call recording: relayed calls are recorded as stereo WAV files in this directory
+    /// (caller left, callee right), each named in its call record.
+    #[serde(default)]
+    pub record_dir: Option<PathBuf>,
+    /// With `record_dir`, only calls from or to these numbers (extensions, dialled numbers)
+    /// are recorded; empty: every call.
+    #[serde(default)]
+    pub record_numbers: Vec<String>,
 }
 
 impl PbxConfig {
@@ -360,6 +368,8 @@ impl PbxConfig {
                 burst: 2000,
                 ..Limits::default()
             },
+            record_dir: None,
+            record_numbers: Vec::new(),
         }
     }
 

@@ -243,6 +243,8 @@ struct B2buaCall {
     transfer: Option<Transfer>,
     /// Reports of media legs that left the call (attended transfer, Replaces), for the record.
     earlier: Vec<LegReport>,
+    /// The WAV file the call's relay records to.
+    recording: Option<std::path::PathBuf>,
 }
 
 /// Where a party sits in an answered call: the caller's side (the relay's side a) or the
@@ -841,6 +843,7 @@ impl Pbx {
             bridge: None,
             transfer: None,
             earlier: Vec::new(),
+            recording: None,
         };
         self.by_leg.insert(leg, id);
         if self.calls.len() >= self.config.limits.max_calls {
@@ -1299,11 +1302,20 @@ impl Pbx {
             return Some(a_answer.to_bytes());
         }
         call.codec = Some(pa.codec_label());
-        call.relay = Some(relay::start(
+        call.recording = self.config.record_dir.as_ref().and_then(|dir| {
+            let numbers = &self.config.record_numbers;
+            let wanted = numbers.is_empty()
+                || [&call.from, &call.to, &b_member]
+                    .iter()
+                    .any(|n| numbers.contains(n));
+            wanted.then(|| dir.join(recording_name(call.start, &call.call_id)))
+        });
+        call.relay = Some(relay::start_recorded(
             sock_a,
             sock_b,
             RelaySide::new(pa, call.from.clone()),
             RelaySide::new(pb, b_member),
+            call.recording.clone(),
         ));
         Some(a_answer.to_bytes())
     }
@@ -1707,9 +1719,11 @@ impl Pbx {
         let _ = self.ua.respond(now, key, 202, None);
         let _ = self.ua.notify_refer(now, leg, 100);
         match self.attended_merge(now, id, leg, replaces).await {
-            Ok(line) => {
+            Ok((line, consulted)) => {
+                // The transferor learns the outcome first, then both its legs end.
                 let _ = self.ua.notify_refer(now, leg, 200);
                 let _ = self.ua.bye(now, leg);
+                let _ = self.ua.bye(now, consulted);
                 self.log(line);
             }
             Err(status) => {
@@ -1721,13 +1735,14 @@ impl Pbx {
 
     /// Moves the party facing the replaced dialog's leg into call `id1` in place of the
     /// transferor (`leg1`), and ends the replaced dialog's call (its record says transferred).
+    /// Returns the log line and the replaced leg, for the caller to hang up.
     async fn attended_merge(
         &mut self,
         now: Instant,
         id1: u64,
         leg1: LegId,
         replaces: &Replaces,
-    ) -> Result<String, u16> {
+    ) -> Result<(String, LegId), u16> {
         let (id2, leg2) = self.replaced_leg(replaces)?;
         let (c1, c2) = (self.calls.get(&id1), self.calls.get(&id2));
         let (Some(c1), Some(c2)) = (c1, c2) else {
@@ -1755,12 +1770,11 @@ impl Pbx {
             Some(r) => r.stop_parts().await,
             None => None,
         };
-        let _ = self.ua.bye(now, leg2);
         let y_name = c2.name_of(y).to_owned();
         let y_leg = c2.leg_of(y);
         let y_oa = c2.take_oa(y);
         let (Some(parts), Some(y_leg), Some(y_oa)) = (parts, y_leg, y_oa) else {
-            if let Some(l) = c2.leg_of(y) {
+            for l in [Some(leg2), c2.leg_of(y)].into_iter().flatten() {
                 let _ = self.ua.bye(now, l);
             }
             self.record(c2, AnswerCause::Answered, EndCause::System, 500, Vec::new());
@@ -1783,11 +1797,13 @@ impl Pbx {
         };
         if let Err(status) = self.replace_party(now, id1, p1, newcomer).await {
             let _ = self.ua.bye(now, y_leg);
+            let _ = self.ua.bye(now, leg2);
             return Err(status);
         }
-        Ok(format!(
+        let line = format!(
             "attended transfer completed: call {id1} now with {y_name} (call {id2} merged)"
-        ))
+        );
+        Ok((line, leg2))
     }
 
     /// An INVITE with Replaces (RFC 3891) naming a dialog of an answered call (sip-core
@@ -1987,6 +2003,7 @@ impl Pbx {
             },
             codec: call.codec,
             legs,
+            recording: call.recording.map(|p| p.display().to_string()),
         };
         if let Some(w) = &self.cdr
             && let Err(e) = w.write(&rec)
@@ -2077,6 +2094,23 @@ fn bridge_sides(call: &mut B2buaCall, a: (UdpSocket, RelaySide), b: (UdpSocket, 
         ));
         call.bridge = Some(spawn_transcode(ma, mb, a.0, b.0, names));
     }
+}
+
+/// The file name of a call's recording: its start time and Call-ID (filename-safe
+/// characters only, bounded).
+fn recording_name(start: f64, call_id: &str) -> String {
+    let id: String = call_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    format!("{}-{id}.wav", start as u64)
 }
 
 /// Binds a non-blocking UDP socket on a random port of `range` (a few tries), for tokio.

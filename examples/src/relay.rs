@@ -6,6 +6,7 @@
 //! to an [`RtpSession`] that only listens, for the call record's loss, jitter and MOS.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use rtp::quality::{CodecImpairment, EModelInput};
@@ -14,6 +15,7 @@ use srtp::{MasterKey, SrtpConfig, SrtpContext};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::audio::{Pcm, write_stereo_wav};
 use crate::clock;
 use crate::media::MediaParams;
 use crate::report::LegReport;
@@ -187,11 +189,29 @@ pub async fn bind(ip: std::net::IpAddr) -> std::io::Result<UdpSocket> {
 
 /// Starts relaying between `sock_a` (facing side a) and `sock_b`.
 pub fn start(sock_a: UdpSocket, sock_b: UdpSocket, a: RelaySide, b: RelaySide) -> RelayHandle {
+    start_recorded(sock_a, sock_b, a, b, None)
+}
+
+/// [`start`], also recording the call to `record` (a stereo WAV written when the relay
+/// stops: what side a sent on the left channel, side b on the right, decoded with the codecs
+/// crate and placed by RTP timestamp; at most [`MAX_RECORDING`] of each).
+pub fn start_recorded(
+    sock_a: UdpSocket,
+    sock_b: UdpSocket,
+    a: RelaySide,
+    b: RelaySide,
+    record: Option<PathBuf>,
+) -> RelayHandle {
     let (tx, rx) = mpsc::channel(8);
     let (stop_tx, stop_rx) = oneshot::channel();
     let (done_tx, done_rx) = oneshot::channel();
+    let recorder = record.map(|path| Recorder {
+        path,
+        tracks: [Track::new(&a.params), Track::new(&b.params)],
+        start: clock(),
+    });
     tokio::spawn(async move {
-        let parts = run(sock_a, sock_b, a, b, rx, stop_rx).await;
+        let parts = run(sock_a, sock_b, a, b, rx, stop_rx, recorder).await;
         let _ = done_tx.send(parts);
     });
     RelayHandle {
@@ -248,6 +268,98 @@ fn side(s: RelaySide, now: Instant) -> Side {
     }
 }
 
+/// The longest a recording keeps of each side.
+pub const MAX_RECORDING: Duration = Duration::from_secs(3600);
+
+/// A call being recorded: one track per side.
+struct Recorder {
+    path: PathBuf,
+    tracks: [Track; 2],
+    start: Instant,
+}
+
+/// What one side sent, decoded: samples placed by arrival time for the first packet, then by
+/// RTP timestamp (so loss and silence suppression leave silence, reordering lands in place).
+struct Track {
+    decoder: Option<Box<dyn codecs::Decoder>>,
+    /// Decoded samples per RTP timestamp unit (G.722: 2).
+    scale: f64,
+    rate: u32,
+    pcm: Vec<i16>,
+    /// First packet: (RTP timestamp, sample position).
+    origin: Option<(u32, usize)>,
+    buf: Vec<i16>,
+}
+
+impl Track {
+    fn new(p: &MediaParams) -> Self {
+        let decoder = codecs::decoder_for(&p.codec, p.clock_rate, 1).ok();
+        let rate = decoder.as_ref().map_or(8000, |d| d.format().sample_rate);
+        Self {
+            decoder,
+            scale: f64::from(rate) / f64::from(p.clock_rate.max(1)),
+            rate,
+            pcm: Vec::new(),
+            origin: None,
+            buf: vec![0; 5760],
+        }
+    }
+
+    /// Decodes the payload of an RTP packet (already unprotected) into place.
+    fn add(&mut self, since_start: Duration, rtp: &[u8]) {
+        let Ok(pkt) = RtpPacket::new_checked(rtp) else {
+            return;
+        };
+        let Some(dec) = self.decoder.as_mut() else {
+            return;
+        };
+        let Ok(n) = dec.decode(pkt.payload(), &mut self.buf) else {
+            return;
+        };
+        let ts = pkt.timestamp();
+        let rate = f64::from(self.rate);
+        let (ts0, pos0) = *self
+            .origin
+            .get_or_insert((ts, (since_start.as_secs_f64() * rate) as usize));
+        let offset = f64::from(ts.wrapping_sub(ts0) as i32) * self.scale;
+        let Some(pos) = usize::try_from((pos0 as f64 + offset) as i64).ok() else {
+            return;
+        };
+        let max = (MAX_RECORDING.as_secs_f64() * rate) as usize;
+        let end = pos.saturating_add(n);
+        if end > max {
+            return;
+        }
+        if self.pcm.len() < end {
+            self.pcm.resize(end, 0);
+        }
+        if let (Some(dst), Some(src)) = (self.pcm.get_mut(pos..end), self.buf.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+    }
+
+    fn into_pcm(self) -> Pcm {
+        Pcm {
+            rate: self.rate,
+            samples: self.pcm,
+        }
+    }
+}
+
+impl Recorder {
+    fn write(self) {
+        let [a, b] = self.tracks;
+        let path = self.path;
+        // The file is written off the runtime's threads.
+        tokio::task::spawn_blocking(move || {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = write_stereo_wav(&path, &a.into_pcm(), &b.into_pcm());
+        });
+    }
+}
+
 async fn run(
     mut sock_a: UdpSocket,
     mut sock_b: UdpSocket,
@@ -255,6 +367,7 @@ async fn run(
     b: RelaySide,
     mut updates: mpsc::Receiver<RelayUpdate>,
     mut stop: oneshot::Receiver<()>,
+    mut recorder: Option<Recorder>,
 ) -> RelayParts {
     let now = clock();
     let mut sa = side(a, now);
@@ -266,7 +379,8 @@ async fn run(
             r = sock_a.recv_from(&mut buf_a) => {
                 if let Ok((n, from)) = r {
                     let data = buf_a.get(..n).unwrap_or_default().to_vec();
-                    if let Some((out, to)) = forward(&mut sa, &mut sb, data, from) {
+                    let track = recorder.as_mut().map(|r| (r.start, &mut r.tracks[0]));
+                    if let Some((out, to)) = forward(&mut sa, &mut sb, data, from, track) {
                         let _ = sock_b.send_to(&out, to).await;
                     }
                 }
@@ -274,7 +388,8 @@ async fn run(
             r = sock_b.recv_from(&mut buf_b) => {
                 if let Ok((n, from)) = r {
                     let data = buf_b.get(..n).unwrap_or_default().to_vec();
-                    if let Some((out, to)) = forward(&mut sb, &mut sa, data, from) {
+                    let track = recorder.as_mut().map(|r| (r.start, &mut r.tracks[1]));
+                    if let Some((out, to)) = forward(&mut sb, &mut sa, data, from, track) {
                         let _ = sock_a.send_to(&out, to).await;
                     }
                 }
@@ -288,6 +403,9 @@ async fn run(
             },
             _ = &mut stop => break,
         }
+    }
+    if let Some(r) = recorder {
+        r.write();
     }
     let reports = [report(&sa), report(&sb)];
     RelayParts {
@@ -318,6 +436,7 @@ fn forward(
     to_side: &mut Side,
     mut data: Vec<u8>,
     from: SocketAddr,
+    track: Option<(Instant, &mut Track)>,
 ) -> Option<(Vec<u8>, SocketAddr)> {
     let now = clock();
     let is_rtcp = data.get(1).is_some_and(|b| (192..=223).contains(b));
@@ -352,6 +471,11 @@ fn forward(
     }
     from_side.packets += 1;
     let pt = data.get(1).map_or(0, |b| b & 0x7F);
+    if let Some((start, track)) = track
+        && pt == from_side.params.recv_pt
+    {
+        track.add(now.saturating_duration_since(start), &data);
+    }
     let new_pt = if pt == from_side.params.recv_pt {
         to_side.params.send_pt
     } else {

@@ -14,15 +14,13 @@
 
 mod phone_support;
 
-use std::time::Duration;
 
-use phone_support::{Phone, WAIT, auto_answer, config, free_addr, registered, wait};
+use phone_support::{Phone, auto_answer, config, free_addr, registered, start_pbx, wait};
 use sip_core::transaction::Transport;
 use telox_examples::cdr::EndCause;
 use telox_examples::config::PbxConfig;
-use telox_examples::pbx;
 use telox_examples::phone::{Command, PhoneEvent};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 /// `caller` calls `number` (answered automatically by `callee`) and puts it on hold.
 async fn call_and_hold(caller: &mut Phone, callee: &mut Phone, number: &str) {
@@ -43,14 +41,12 @@ async fn attended_transfer_bridges_the_held_and_the_consulted_party() {
     let cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
     let pbx_addr = cfg.listen;
     let (log_tx, mut log) = mpsc::channel(4096);
-    let (stop, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(pbx::run(cfg, 7, Some(log_tx), stop_rx));
+    let pbx = start_pbx(cfg, 7, Some(log_tx)).await;
     tokio::spawn(async move {
         while let Some(l) = log.recv().await {
             eprintln!("pbx: {l}");
         }
     });
-    tokio::time::sleep(Duration::from_millis(200)).await;
 
     // Alice (1000) on two phones; bob (1001) and carol (1002) answer automatically.
     let mut a1 = registered(config("1000", Transport::Udp, 1), "1000", pbx_addr).await;
@@ -96,12 +92,7 @@ async fn attended_transfer_bridges_the_held_and_the_consulted_party() {
     for p in [a1, a2, bob, carol] {
         p.quit().await;
     }
-    stop.send(true).unwrap();
-    let summary = tokio::time::timeout(WAIT, task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
+    let summary = pbx.stop().await;
     let recs = &summary.records;
     // The failed attempt's call, the consulted call (merged away), and the bridged call.
     assert_eq!(recs.len(), 3, "{recs:#?}");

@@ -6,7 +6,7 @@
 //! pbx --listen 127.0.0.1:5060 --demo-users 1000-1099 [--trunk 127.0.0.1:5070] [--direct-media]
 //!     [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S]]
 //!     [--tls-cert PEM --tls-key PEM [--tls-listen IP:PORT] [--tls-ca PEM]] [--no-tcp]
-//!     [--cdr FILE] [--webhook http://IP:PORT/PATH] [--duration 60s]
+//!     [--cdr FILE] [--record DIR] [--webhook http://IP:PORT/PATH] [--duration 60s]
 //! ```
 //! SIP over UDP and TCP on `--listen` (`--no-tcp`: UDP only), and over TLS on `--tls-listen`
 //! (default: the next port) when a certificate is given; with `--tls-ca`, calls to a phone
@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, watch};
 const USAGE: &str = "usage: pbx --config FILE | pbx --listen IP:PORT --demo-users N-M [--trunk IP:PORT] \
 [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S] [--no-register]] \
 [--tls-cert PEM --tls-key PEM [--tls-listen IP:PORT] [--tls-ca PEM]] [--no-tcp] \
-[--direct-media] [--digest SHA-256,MD5] [--cdr FILE] [--webhook URL] [--duration D] [--seed N] [--quiet]";
+[--direct-media] [--digest SHA-256,MD5] [--cdr FILE] [--record DIR] [--webhook URL] [--duration D] [--seed N] [--quiet]";
 
 fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), String> {
     let args = Spec::new()
@@ -39,6 +39,7 @@ fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), Strin
             "demo-users",
             "trunk",
             "cdr",
+            "record",
             "webhook",
             "duration",
             "seed",
@@ -143,6 +144,9 @@ fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), Strin
     }
     if let Some(c) = args.value("cdr") {
         cfg.cdr_file = Some(PathBuf::from(c));
+    }
+    if let Some(d) = args.value("record") {
+        cfg.record_dir = Some(PathBuf::from(d));
     }
     if let Some(w) = args.value("webhook") {
         cfg.webhook = Some(w.to_owned());

@@ -43,6 +43,35 @@ pub(crate) fn auto_answer(name: &str, transport: Transport, seed: u64) -> PhoneC
     c
 }
 
+/// A PBX running in-process.
+pub(crate) struct RunningPbx {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: JoinHandle<Result<telox_examples::pbx::PbxSummary, telox_examples::pbx::PbxError>>,
+}
+
+/// Starts a PBX and gives it a moment to bind its sockets.
+pub(crate) async fn start_pbx(
+    cfg: telox_examples::config::PbxConfig,
+    seed: u64,
+    log: Option<mpsc::Sender<String>>,
+) -> RunningPbx {
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(telox_examples::pbx::run(cfg, seed, log, stop_rx));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    RunningPbx { stop, task }
+}
+
+impl RunningPbx {
+    /// Stops the PBX and returns what it did.
+    pub(crate) async fn stop(self) -> telox_examples::pbx::PbxSummary {
+        let _ = self.stop.send(true);
+        match tokio::time::timeout(WAIT, self.task).await {
+            Ok(Ok(Ok(s))) => s,
+            other => panic!("the PBX did not stop cleanly: {other:?}"),
+        }
+    }
+}
+
 /// A free UDP port on loopback.
 pub(crate) fn free_addr() -> SocketAddr {
     std::net::UdpSocket::bind("127.0.0.1:0")
