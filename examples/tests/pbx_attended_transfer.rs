@@ -14,7 +14,6 @@
 
 mod phone_support;
 
-
 use phone_support::{Phone, auto_answer, config, free_addr, registered, start_pbx, wait};
 use sip_core::transaction::Transport;
 use telox_examples::cdr::EndCause;
