@@ -12,9 +12,13 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::ghash::{Ghash, be_padded};
 use crate::profile::ProtectionProfile;
 
-/// AES in encryption direction only (counter mode and the PRF never decrypt).
+/// AES in encryption direction only (counter mode and the PRF never decrypt): AES-NI code
+/// in `gcm_x86` for 128 and 256-bit keys where the CPU has it (checked once per key), the
+/// `aes` crate otherwise.
 #[derive(Clone)]
 pub(crate) enum AesEnc {
+    #[cfg(target_arch = "x86_64")]
+    X86(crate::gcm_x86::Aes),
     Aes128(Aes128Enc),
     Aes192(Aes192Enc),
     Aes256(Aes256Enc),
@@ -23,6 +27,15 @@ pub(crate) enum AesEnc {
 impl AesEnc {
     /// Builds the key schedule; `key` is 16, 24 or 32 bytes (checked by the callers).
     pub(crate) fn new(key: &[u8]) -> Option<Self> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(aes) = crate::gcm_x86::Aes::new(key) {
+            return Some(Self::X86(aes));
+        }
+        Self::portable(key)
+    }
+
+    /// The key schedule of the `aes` crate, whatever the CPU.
+    pub(crate) fn portable(key: &[u8]) -> Option<Self> {
         Some(match key.len() {
             16 => Self::Aes128(Aes128Enc::new(GenericArray::from_slice(key))),
             24 => Self::Aes192(Aes192Enc::new(GenericArray::from_slice(key))),
@@ -33,6 +46,14 @@ impl AesEnc {
 
     fn encrypt_blocks(&self, blocks: &mut [aes::Block]) {
         match self {
+            #[cfg(target_arch = "x86_64")]
+            Self::X86(c) => {
+                for b in blocks {
+                    let mut x = [<[u8; 16]>::from(*b)];
+                    c.encrypt_blocks(&mut x);
+                    *b = x[0].into();
+                }
+            }
             Self::Aes128(c) => c.encrypt_blocks(blocks),
             Self::Aes192(c) => c.encrypt_blocks(blocks),
             Self::Aes256(c) => c.encrypt_blocks(blocks),
@@ -44,6 +65,11 @@ impl AesEnc {
     /// go to the cipher in one call, so that AES-NI pipelines them, and whole blocks are
     /// XORed as 128-bit words.
     pub(crate) fn apply_keystream(&self, iv: [u8; 16], data: &mut [u8]) {
+        #[cfg(target_arch = "x86_64")]
+        if let Self::X86(c) = self {
+            c.apply_keystream(iv, data);
+            return;
+        }
         let mut ctr = u128::from_be_bytes(iv);
         let mut blocks = [aes::Block::default(); PAR_BLOCKS];
         for chunk in data.chunks_mut(16 * PAR_BLOCKS) {
@@ -625,14 +651,27 @@ mod tests {
 
     #[test]
     fn keystream_crosses_chunk_boundaries() {
-        let aes = AesEnc::new(&[7u8; 16]).unwrap();
-        let mut whole = vec![0u8; 300];
-        aes.apply_keystream([1u8; 16], &mut whole);
-        // block i of the keystream equals AES(iv + i) computed one block at a time
-        for (ctr, chunk) in (u128::from_be_bytes([1u8; 16])..).zip(whole.chunks(16)) {
-            let mut b = [aes::Block::from(ctr.to_be_bytes())];
-            aes.encrypt_blocks(&mut b);
-            assert_eq!(chunk, &b[0][..chunk.len()]);
+        for key_len in [16usize, 24, 32] {
+            let key: Vec<u8> = (0..key_len).map(|i| (i * 5 + 7) as u8).collect();
+            let fast = AesEnc::new(&key).unwrap();
+            let portable = AesEnc::portable(&key).unwrap();
+            // an IV whose low 64 bits carry into the high ones within the packet
+            let iv = (u128::from(u64::MAX - 3) | 0x0102_0304 << 96).to_be_bytes();
+            for len in (0..=300).chain([511, 512, 513, 1200]) {
+                let mut a: Vec<u8> = (0..len).map(|i| i as u8).collect();
+                let mut b = a.clone();
+                fast.apply_keystream(iv, &mut a);
+                portable.apply_keystream(iv, &mut b);
+                assert_eq!(a, b, "AES-{} len {len}", key_len * 8);
+            }
+            // block i of the keystream equals AES(iv + i) computed one block at a time
+            let mut whole = vec![0u8; 300];
+            fast.apply_keystream(iv, &mut whole);
+            for (ctr, chunk) in (u128::from_be_bytes(iv)..).zip(whole.chunks(16)) {
+                let mut b = [aes::Block::from(ctr.to_be_bytes())];
+                portable.encrypt_blocks(&mut b);
+                assert_eq!(chunk, &b[0][..chunk.len()]);
+            }
         }
     }
 }

@@ -51,23 +51,19 @@ use crate::ghash::{be_padded, length_block, polyval_key};
 /// GHASH blocks per reduction, and AES blocks per batch.
 const AGG: usize = 8;
 
-/// An AES-GCM key: the AES round keys and the GHASH key powers H^1..H^8.
+/// An AES encryption key schedule for AES-NI (AES-128 or AES-256).
 ///
-/// Only [`Key::new`] builds one, after checking the CPU features the rest needs.
+/// Only [`Aes::new`] builds one, after checking the CPU features the rest needs.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub(crate) struct Key {
+pub(crate) struct Aes {
     /// Round keys 0..=rounds, as little-endian loads of their bytes.
     round_keys: [u128; 15],
     rounds: usize,
-    /// Dot powers of the POLYVAL key, `pow[k]` = H^(k+1).
-    pow: [u128; AGG],
-    /// The XOR of each power's two 64-bit halves (Karatsuba's middle product).
-    mid: [u64; AGG],
 }
 
-impl Key {
-    /// The key for a 16 or 32-byte AES key, or `None` if the key length is another or this
-    /// CPU lacks AES-NI, PCLMULQDQ or SSSE3.
+impl Aes {
+    /// The key schedule of a 16 or 32-byte key, or `None` if the key length is another or
+    /// this CPU lacks AES-NI, PCLMULQDQ or SSSE3.
     pub(crate) fn new(key: &[u8]) -> Option<Self> {
         let ok = std::arch::is_x86_feature_detected!("aes")
             && std::arch::is_x86_feature_detected!("pclmulqdq")
@@ -79,11 +75,49 @@ impl Key {
         let mut out = Self {
             round_keys: [0; 15],
             rounds: 0,
+        };
+        // SAFETY: the features `expand_aes` needs were detected just above.
+        unsafe { expand_aes(&mut out, key) };
+        Some(out)
+    }
+
+    /// XORs `data` with the AES-CM keystream from counter block `iv` (RFC 3711 §4.1.1):
+    /// block i is AES(iv + i), 128-bit big-endian addition.
+    pub(crate) fn apply_keystream(&self, iv: [u8; 16], data: &mut [u8]) {
+        // SAFETY: `self` exists, so `Aes::new` detected the features `ctr128` needs.
+        unsafe { ctr128(self, u128::from_be_bytes(iv), data) }
+    }
+
+    /// Encrypts each block in place (ECB), 4 at a time.
+    pub(crate) fn encrypt_blocks(&self, blocks: &mut [[u8; 16]]) {
+        // SAFETY: `self` exists, so `Aes::new` detected the features `ecb` needs.
+        unsafe { ecb(self, blocks) }
+    }
+}
+
+/// An AES-GCM key: the AES round keys and the GHASH key powers H^1..H^8.
+///
+/// Only [`Key::new`] builds one, from an [`Aes`] (which proves the CPU features).
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub(crate) struct Key {
+    aes: Aes,
+    /// Dot powers of the POLYVAL key, `pow[k]` = H^(k+1).
+    pow: [u128; AGG],
+    /// The XOR of each power's two 64-bit halves (Karatsuba's middle product).
+    mid: [u64; AGG],
+}
+
+impl Key {
+    /// The key for a 16 or 32-byte AES key, or `None` if the key length is another or this
+    /// CPU lacks AES-NI, PCLMULQDQ or SSSE3.
+    pub(crate) fn new(key: &[u8]) -> Option<Self> {
+        let mut out = Self {
+            aes: Aes::new(key)?,
             pow: [0; AGG],
             mid: [0; AGG],
         };
-        // SAFETY: the features `expand` needs  were detected just above.
-        unsafe { expand(&mut out, key) };
+        // SAFETY: `Aes::new` succeeded, so the features `expand_ghash` needs were detected.
+        unsafe { expand_ghash(&mut out) };
         Some(out)
     }
 
@@ -104,9 +138,9 @@ impl Key {
     }
 }
 
-/// Fills `out` with the AES round keys of `key` (16 or 32 bytes) and the GHASH powers.
+/// Fills `out` with the AES round keys of `key` (16 or 32 bytes).
 #[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
-fn expand(out: &mut Key, key: &[u8]) {
+fn expand_aes(out: &mut Aes, key: &[u8]) {
     let mut rk = [_mm_setzero_si128(); 15];
     let (k0, k1) = key.split_at(16);
     rk[0] = load(le(k0));
@@ -121,8 +155,16 @@ fn expand(out: &mut Key, key: &[u8]) {
     for (o, k) in out.round_keys.iter_mut().zip(&rk) {
         *o = store(*k);
     }
+    // The round keys on the stack are not wiped: SSE registers and spills are outside what
+    // safe Rust can reach; the copies in `out` are zeroized on drop.
+}
+
+/// Fills `out` with the GHASH key powers.
+#[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
+fn expand_ghash(out: &mut Key) {
+    let (rk, rounds) = round_keys(&out.aes);
     // H = E(K, 0^128), as a big-endian value for `polyval_key`
-    let h = encrypt1(&rk, out.rounds, _mm_setzero_si128());
+    let h = encrypt1(&rk, rounds, _mm_setzero_si128());
     let mut h_bytes = store(h).to_le_bytes();
     let h = polyval_key(&h_bytes);
     h_bytes.zeroize();
@@ -137,8 +179,6 @@ fn expand(out: &mut Key, key: &[u8]) {
         acc.mul(p, hv, hm);
         p = acc.reduce();
     }
-    // The round keys on the stack are not wiped: SSE registers and spills are outside what
-    // safe Rust can reach; the copies in `out` are zeroized on drop.
 }
 
 /// The AES-128 key schedule (FIPS 197 §5.2): round key i from i - 1 and the key-generation
@@ -231,23 +271,72 @@ impl Counter {
         let mut b = [_mm_setzero_si128(); N];
         for x in &mut b {
             let ctr = self.next.swap_bytes() as i32;
-            *x = _mm_xor_si128(
-                _mm_set_epi32(ctr, self.iv[2], self.iv[1], self.iv[0]),
-                rk[0],
-            );
+            *x = _mm_set_epi32(ctr, self.iv[2], self.iv[1], self.iv[0]);
             // inc32: the low 32 bits wrap on their own (SP 800-38D §6.2)
             self.next = self.next.wrapping_add(1);
         }
-        for k in &rk[1..rounds] {
-            for x in &mut b {
-                *x = _mm_aesenc_si128(*x, *k);
-            }
-        }
-        let last = rk[rounds.min(14)];
+        encrypt_n(rk, rounds, b)
+    }
+}
+
+/// `N` blocks through AES, round by round so that the AES-NI pipeline stays full.
+#[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
+fn encrypt_n<const N: usize>(
+    rk: &[__m128i; 15],
+    rounds: usize,
+    mut b: [__m128i; N],
+) -> [__m128i; N] {
+    for x in &mut b {
+        *x = _mm_xor_si128(*x, rk[0]);
+    }
+    for k in &rk[1..rounds] {
         for x in &mut b {
-            *x = _mm_aesenclast_si128(*x, last);
+            *x = _mm_aesenc_si128(*x, *k);
         }
+    }
+    let last = rk[rounds.min(14)];
+    for x in &mut b {
+        *x = _mm_aesenclast_si128(*x, last);
+    }
+    b
+}
+
+/// AES-CM (RFC 3711 §4.1.1): `data` XOR AES(iv + i), i = 0.., with `iv` a big-endian value
+/// and 128-bit wrapping addition; 8 counter blocks per batch.
+#[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
+fn ctr128(aes: &Aes, iv: u128, data: &mut [u8]) {
+    let (rk, rounds) = round_keys(aes);
+    let mut ctr = iv;
+    let mut next = || {
+        // the block's bytes are the counter big-endian
+        let b = load(ctr.swap_bytes());
+        ctr = ctr.wrapping_add(1);
         b
+    };
+    let (whole, tail) = data.as_chunks_mut::<{ 16 * AGG }>();
+    for chunk in whole {
+        let ks = encrypt_n::<AGG>(&rk, rounds, core::array::from_fn(|_| next()));
+        xor_blocks(chunk, &ks, None);
+    }
+    for chunk in tail.chunks_mut(64) {
+        let ks = encrypt_n::<4>(&rk, rounds, core::array::from_fn(|_| next()));
+        xor_blocks(chunk, &ks, None);
+    }
+}
+
+/// AES on each block, 4 at a time.
+#[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
+fn ecb(aes: &Aes, blocks: &mut [[u8; 16]]) {
+    let (rk, rounds) = round_keys(aes);
+    for group in blocks.chunks_mut(4) {
+        let mut b = [_mm_setzero_si128(); 4];
+        for (x, g) in b.iter_mut().zip(group.iter()) {
+            *x = load(u128::from_le_bytes(*g));
+        }
+        let b = encrypt_n(&rk, rounds, b);
+        for (g, x) in group.iter_mut().zip(b) {
+            *g = store(x).to_le_bytes();
+        }
     }
 }
 
@@ -327,7 +416,7 @@ impl<'k> State<'k> {
 /// it is produced; returns the tag as a big-endian value.
 #[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
 fn seal(key: &Key, iv: &[u8; 12], aad: &[u8], data: &mut [u8]) -> u128 {
-    let (rk, rounds) = round_keys(key);
+    let (rk, rounds) = round_keys(&key.aes);
     let mut ctr = Counter::new(iv);
     let mut gh = State::new(key, aad.len(), data.len());
     gh.feed_aad(aad);
@@ -354,7 +443,7 @@ fn seal(key: &Key, iv: &[u8; 12], aad: &[u8], data: &mut [u8]) -> u128 {
 /// alongside, the tag checked, and only then `data` decrypted in place.
 #[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
 fn open(key: &Key, iv: &[u8; 12], aad: &[u8], data: &mut [u8], tag: u128) -> bool {
-    let (rk, rounds) = round_keys(key);
+    let (rk, rounds) = round_keys(&key.aes);
     let mut ctr = Counter::new(iv);
     // independent of the hash: the CPU overlaps the two
     let first = ctr.keystream::<AGG>(&rk, rounds);
@@ -413,7 +502,7 @@ fn xor_blocks(data: &mut [u8], ks: &[__m128i], mut gh: Option<&mut State<'_>>) {
 
 /// The round keys as registers.
 #[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
-fn round_keys(key: &Key) -> ([__m128i; 15], usize) {
+fn round_keys(key: &Aes) -> ([__m128i; 15], usize) {
     let mut rk = [_mm_setzero_si128(); 15];
     for (r, k) in rk.iter_mut().zip(&key.round_keys) {
         *r = load(*k);
@@ -508,12 +597,12 @@ mod tests {
     /// The key schedules against the `aes` crate: E(K, x) for both key sizes.
     #[test]
     fn aes_matches_aes_crate() {
-        let Some(_) = Key::new(&[0; 16]) else {
+        let Some(_) = Aes::new(&[0; 16]) else {
             return; // no AES-NI: the portable path is the one in use and tested
         };
         for key_len in [16usize, 32] {
             let key: Vec<u8> = (0..key_len).map(|i| (i * 31 + 7) as u8).collect();
-            let ours = Key::new(&key).unwrap();
+            let ours = Aes::new(&key).unwrap();
             let mut block = aes::Block::from([0x42u8; 16]);
             match key_len {
                 16 => aes::Aes128::new_from_slice(&key)
@@ -523,15 +612,11 @@ mod tests {
                     .unwrap()
                     .encrypt_block(&mut block),
             }
-            // SAFETY: `Key::new` succeeded, so the features were detected.
-            let got = unsafe { encrypt_with(&ours, [0x42u8; 16]) };
-            assert_eq!(got, <[u8; 16]>::from(block), "AES-{}", key_len * 8);
+            let mut got = [[0x42u8; 16]; 5];
+            ours.encrypt_blocks(&mut got);
+            for g in got {
+                assert_eq!(g, <[u8; 16]>::from(block), "AES-{}", key_len * 8);
+            }
         }
-    }
-
-    #[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
-    fn encrypt_with(key: &Key, block: [u8; 16]) -> [u8; 16] {
-        let (rk, rounds) = round_keys(key);
-        store(encrypt1(&rk, rounds, load(u128::from_le_bytes(block)))).to_le_bytes()
     }
 }
