@@ -271,7 +271,9 @@ fn stream(
 
     // Addresses.
     let conn = rm.effective_connection(rsdp);
-    let remote_host = conn.map(|c| c.address.to_string()).unwrap_or_default();
+    let remote_host = conn
+        .map(|c| c.address.as_str().to_owned())
+        .unwrap_or_default();
     let hold = conn.is_some_and(crate::model::Connection::is_hold_address);
     let ip: Option<IpAddr> = conn
         .and_then(crate::model::Connection::ip)
@@ -323,7 +325,11 @@ fn stream(
         send_codec,
         codecs,
         telephone_event,
-        ptime: rm.ptime().or(lm.ptime()).filter(|p| *p > 0).unwrap_or(20),
+        ptime: rm
+            .ptime()
+            .or_else(|| lm.ptime())
+            .filter(|p| *p > 0)
+            .unwrap_or(20),
         max_ptime: rm.maxptime(),
         direction,
         crypto,
