@@ -12,6 +12,7 @@
 )]
 
 use std::alloc::System;
+use std::fmt::Write as _;
 use std::hint::black_box;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -38,6 +39,10 @@ struct Pair {
     to: To,
     n: u64,
     now: Instant,
+    /// Text buffers of the branch and Call-ID, reused (a TU writes its random ids somewhere;
+    /// allocating two strings per request measured the bench, not the stack).
+    branch: String,
+    call_id: String,
 }
 
 impl Pair {
@@ -60,11 +65,17 @@ impl Pair {
             to: To::new("sip:bob@127.0.0.1".parse().expect("uri")),
             n: 0,
             now: clock(),
+            branch: String::with_capacity(32),
+            call_id: String::with_capacity(32),
         }
     }
 
     fn request(&mut self, method: Method) -> Request {
         self.n += 1;
+        self.branch.clear();
+        self.call_id.clear();
+        write!(self.branch, "z9hG4bK{:016x}", self.n).expect("branch");
+        write!(self.call_id, "{:x}@bench", self.n).expect("call-id");
         let via = Via::new(
             if self.to_b.transport == Transport::Udp {
                 "UDP"
@@ -73,7 +84,7 @@ impl Pair {
             },
             "127.0.0.1",
             Some(5061),
-            &format!("z9hG4bK{:016x}", self.n),
+            &self.branch,
         )
         .expect("via");
         Request::builder(method.clone(), self.uri.clone())
@@ -81,7 +92,7 @@ impl Pair {
             .header(MaxForwards(70))
             .header(self.from.clone())
             .header(self.to.clone())
-            .header(CallId::new(&format!("{:x}@bench", self.n)).expect("call-id"))
+            .header(CallId::new(&self.call_id).expect("call-id"))
             .header(CSeq::new(1, method))
             .build()
     }
