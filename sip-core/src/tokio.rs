@@ -19,6 +19,10 @@
 //! or a TLS alert such as a server refusing our client certificate). [`tls`] loads PEM files
 //! and builds the configurations, mutual TLS included.
 //!
+//! [`Driver::step`] is one whole turn and is not cancel-safe; a loop that also waits on
+//! other things in `tokio::select!` races the cancel-safe [`Driver::next_input`] and feeds
+//! its result with [`Driver::handle`].
+//!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
 //! use telox_sip_core::tokio::{Driver, DriverConfig};
@@ -258,6 +262,20 @@ impl fmt::Debug for Inbound {
             Self::Write(t, id, b) => write!(f, "Write({t:?}, {id}, {} bytes)", b.len()),
         }
     }
+}
+
+/// What [`Driver::next_input`] waited for; feed it with [`Driver::handle`].
+#[derive(Debug)]
+pub struct Input(Event);
+
+#[derive(Debug)]
+enum Event {
+    /// A UDP datagram.
+    Datagram(SocketAddr, Bytes),
+    /// A stream message or a connection event.
+    Inbound(Inbound),
+    /// The deadline passed.
+    Timeout,
 }
 
 enum Inbound {
@@ -516,57 +534,117 @@ impl Driver {
     /// send fails (the core has then been told, and may have events such as a failed call),
     /// the turn ends without waiting.
     ///
+    /// **Not cancel-safe**: dropped while it sends (a TCP connect, a TLS handshake, a stream
+    /// write), a message the core already handed over is lost, or half written on a stream.
+    /// Inside `tokio::select!` next to other branches, wait with the cancel-safe
+    /// [`Driver::next_input`] instead and feed its result with [`Driver::handle`] outside
+    /// the `select!`.
+    ///
     /// # Errors
     /// Socket errors from the OS.
     pub async fn step<E: SansIo>(&mut self, core: &mut E) -> io::Result<()> {
         if self.send_queued(core).await > 0 {
             return Ok(());
         }
-        let deadline = core.poll_timeout();
+        let input = self.next_input(core.poll_timeout()).await?;
+        self.handle(core, input).await
+    }
+
+    /// Waits for the next datagram, stream message or connection event, or until `deadline`
+    /// (the core's [`SansIo::poll_timeout`]). **Cancel-safe**: it only waits, and nothing is
+    /// taken from a socket or queue unless it is returned, so it can race other branches of
+    /// `tokio::select!`. Hand the result to [`Driver::handle`] (first send what the core has
+    /// queued with [`Driver::flush`]):
+    ///
+    /// ```no_run
+    /// # async fn run(mut driver: telox_sip_core::tokio::Driver,
+    /// #     mut ua: telox_sip_core::ua::UserAgent,
+    /// #     mut commands: tokio::sync::mpsc::Receiver<()>) -> std::io::Result<()> {
+    /// loop {
+    ///     driver.flush(&mut ua).await?;
+    ///     tokio::select! {
+    ///         input = driver.next_input(ua.poll_timeout()) => driver.handle(&mut ua, input?).await?,
+    ///         Some(_command) = commands.recv() => { /* act on the UA */ }
+    ///     }
+    ///     while let Some(_event) = ua.poll_event() { /* application */ }
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Socket errors from the OS.
+    pub async fn next_input(&mut self, deadline: Option<Instant>) -> io::Result<Input> {
         let sleep = async {
             match deadline {
                 Some(at) => tokio::time::sleep_until(at.into()).await,
                 None => std::future::pending::<()>().await,
             }
         };
+        // Each branch is cancel-safe: `recv_from` and `mpsc::Receiver::recv` take nothing
+        // when dropped before they complete, and the datagram is copied out at once.
         tokio::select! {
             r = self.udp.recv_from(&mut self.buf) => {
                 let (n, from) = r?;
                 let bytes = Bytes::copy_from_slice(self.buf.get(..n).unwrap_or_default());
-                core.handle_input(now(), Target { transport: Transport::Udp, addr: from }, bytes);
+                Ok(Input(Event::Datagram(from, bytes)))
             }
-            Some(inbound) = self.inbound_rx.recv() => match inbound {
-                Inbound::Message(from, bytes) => core.handle_input(now(), from, bytes),
-                Inbound::Accepted(peer, write) => {
-                    self.writers.insert(peer, write);
-                }
-                Inbound::Closed(peer, id) => {
-                    if self.writers.get(&peer).is_some_and(|w| w.id == id) {
-                        self.writers.remove(&peer);
-                        core.handle_connection_closed(now(), peer);
-                    }
-                }
-                Inbound::Write(peer, id, bytes) => {
-                    if let Some(w) = self.writers.get_mut(&peer).filter(|w| w.id == id) {
-                        let ok = w.write.write_all(&bytes).await.is_ok()
-                            && w.write.flush().await.is_ok();
-                        if !ok {
-                            self.writers.remove(&peer);
-                            core.handle_connection_closed(now(), peer);
-                        }
-                    }
-                }
-                Inbound::Failed(peer, id) => {
-                    if self.writers.get(&peer).is_some_and(|w| w.id == id) {
-                        self.writers.remove(&peer);
-                        core.handle_connection_closed(now(), peer);
-                        core.handle_send_error(now(), peer);
-                    }
-                }
-            },
-            () = sleep => core.handle_timeout(now()),
+            Some(inbound) = self.inbound_rx.recv() => Ok(Input(Event::Inbound(inbound))),
+            () = sleep => Ok(Input(Event::Timeout)),
+        }
+    }
+
+    /// Feeds `input` (from [`Driver::next_input`]) to the core, or records the connection
+    /// event it is, then sends what the core queued. Not cancel-safe (see
+    /// [`Driver::step`]): await it to completion, outside `select!`.
+    ///
+    /// # Errors
+    /// Only unexpected socket errors, as [`Driver::flush`].
+    pub async fn handle<E: SansIo>(&mut self, core: &mut E, input: Input) -> io::Result<()> {
+        match input.0 {
+            Event::Datagram(from, bytes) => {
+                let from = Target {
+                    transport: Transport::Udp,
+                    addr: from,
+                };
+                core.handle_input(now(), from, bytes);
+            }
+            Event::Timeout => core.handle_timeout(now()),
+            Event::Inbound(inbound) => self.inbound(core, inbound).await,
         }
         self.flush(core).await
+    }
+
+    /// A message or connection event from a stream task.
+    async fn inbound<E: SansIo>(&mut self, core: &mut E, inbound: Inbound) {
+        match inbound {
+            Inbound::Message(from, bytes) => core.handle_input(now(), from, bytes),
+            Inbound::Accepted(peer, write) => {
+                self.writers.insert(peer, write);
+            }
+            Inbound::Closed(peer, id) => {
+                if self.writers.get(&peer).is_some_and(|w| w.id == id) {
+                    self.writers.remove(&peer);
+                    core.handle_connection_closed(now(), peer);
+                }
+            }
+            Inbound::Write(peer, id, bytes) => {
+                if let Some(w) = self.writers.get_mut(&peer).filter(|w| w.id == id) {
+                    let ok =
+                        w.write.write_all(&bytes).await.is_ok() && w.write.flush().await.is_ok();
+                    if !ok {
+                        self.writers.remove(&peer);
+                        core.handle_connection_closed(now(), peer);
+                    }
+                }
+            }
+            Inbound::Failed(peer, id) => {
+                if self.writers.get(&peer).is_some_and(|w| w.id == id) {
+                    self.writers.remove(&peer);
+                    core.handle_connection_closed(now(), peer);
+                    core.handle_send_error(now(), peer);
+                }
+            }
+        }
     }
 
     /// Writes on the open connection to `to`, connecting (and for TLS, handshaking) first
