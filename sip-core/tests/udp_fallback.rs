@@ -137,6 +137,18 @@ fn size_switched_request_retries_over_udp_after_a_refused_connection() {
             "{method} {:?}",
             at - t1
         );
+
+        // The peer refused TCP: its next large request goes over UDP at once, for 5 minutes;
+        // then TCP is tried again.
+        for (after, transport) in [(60, Transport::Udp), (301, Transport::Tcp)] {
+            let branch = format!("z9hG4bK-again-{after}");
+            let big = request(method, &branch, "127.0.0.1:5061", 1500);
+            let later = t1 + Duration::from_secs(after);
+            txns.send_request(later, big, target(Transport::Udp))
+                .unwrap();
+            let sent = transmits(&mut txns);
+            assert_eq!(sent[0].transport, transport, "{method} after {after} s");
+        }
     }
 }
 

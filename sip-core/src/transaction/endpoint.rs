@@ -381,7 +381,15 @@ pub struct Transactions {
     transmits: VecDeque<Transmit>,
     events: VecDeque<TransactionEvent>,
     live: usize,
+    /// Peers that refused TCP for a size-switched request, until when their large requests
+    /// go over UDP at once (no connect attempt per request). At most [`MAX_UDP_ONLY`].
+    udp_only: HashMap<SocketAddr, Instant>,
 }
+
+/// How long a peer that refused TCP gets large requests over UDP without trying TCP.
+const UDP_ONLY_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+/// Most peers remembered as refusing TCP.
+const MAX_UDP_ONLY: usize = 1024;
 
 #[derive(Debug)]
 struct Slot {
@@ -425,6 +433,7 @@ impl Transactions {
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             live: 0,
+            udp_only: HashMap::new(),
         }
     }
 
@@ -457,7 +466,9 @@ impl Transactions {
     /// Starts a client transaction for `request` (which carries its own top Via with a fresh
     /// `z9hG4bK` branch) and queues its first transmission to `target`. A UDP request above
     /// [`TransactionConfig::udp_size_limit`] goes over TCP instead (RFC 3261 §18.1.1); its
-    /// [`Transmit`]s then say [`Transport::Tcp`].
+    /// [`Transmit`]s then say [`Transport::Tcp`]. Not to a peer that refused TCP for such a
+    /// request in the last 5 minutes (see [`Transactions::handle_peer_error`]): that one gets
+    /// it over UDP at once.
     ///
     /// # Errors
     /// [`TransactionError::MissingBranch`], [`TransactionError::Duplicate`],
@@ -484,6 +495,10 @@ impl Transactions {
                 .config
                 .udp_size_limit
                 .is_some_and(|limit| encoded.len() > limit)
+            && self
+                .udp_only
+                .get(&target.addr)
+                .is_none_or(|until| *until <= now)
             && let Some(switched) = wire::with_via_transport(&request, Transport::Tcp)
         {
             request = switched;
@@ -656,7 +671,15 @@ impl Transactions {
         if entry.invite.is_some() {
             entry.invite = Some(request);
         }
+        let addr = entry.peer.addr;
         self.apply(now, slot, out);
+        // Its next large requests skip the TCP attempt for a while.
+        if self.udp_only.len() >= MAX_UDP_ONLY {
+            self.udp_only.retain(|_, until| *until > now);
+        }
+        if self.udp_only.len() < MAX_UDP_ONLY {
+            self.udp_only.insert(addr, now + UDP_ONLY_FOR);
+        }
         true
     }
 
