@@ -446,14 +446,11 @@ impl HeaderName {
     }
 }
 
-/// A well-known name as the line classifier compares it: the name's bytes lower-cased
-/// (`pattern`), `0x20` under each letter (`fold`, OR-ed into the input so either case
-/// matches exactly that letter while `-` must match exactly) and the bytes it covers (`mask`).
+/// A well-known name as the line classifier compares it: the name's bytes lower-cased, in
+/// the order they appear on the wire (little-endian), and its [`HeaderName::kind`].
 #[derive(Clone, Copy)]
 struct Known {
     pattern: u128,
-    fold: u128,
-    mask: u128,
     kind: u8,
 }
 
@@ -461,8 +458,8 @@ struct Known {
 /// longer ones (`WWW-Authenticate`, `Proxy-Authorization`, ...) take the general path.
 const SHORT: usize = 15;
 
-/// Every well-known full and compact name of at most [`SHORT`] bytes, and a table from
-/// (first letter, name length) to up to three candidates (1-based positions in the list).
+/// Every well-known full and compact name of at most [`SHORT`] bytes (entry 0 is a sentinel
+/// that matches nothing), and a table from (first letter, name length) to up to three of them.
 struct Classifier {
     known: [Known; 80],
     buckets: [[u8; 3]; 512],
@@ -473,15 +470,14 @@ const CLASSIFIER: Classifier = Classifier::build();
 impl Classifier {
     const fn build() -> Self {
         let mut c = Self {
+            // a pattern with every bit set: never equal to a masked word of <= 15 bytes
             known: [Known {
-                pattern: 0,
-                fold: 0,
-                mask: 0,
+                pattern: u128::MAX,
                 kind: 0,
             }; 80],
             buckets: [[0; 3]; 512],
         };
-        let mut n = 0;
+        let mut n = 1;
         let mut i = 0;
         while i < ALL.len() {
             let name = ALL[i];
@@ -500,33 +496,25 @@ impl Classifier {
         if name.is_empty() || name.len() > SHORT {
             return n;
         }
-        let (mut pattern, mut fold, mut i) = (0u128, 0u128, 0);
+        let (mut pattern, mut i) = (0u128, 0);
         while i < name.len() {
-            let b = name[i];
-            pattern |= (b.to_ascii_lowercase() as u128) << (8 * i);
-            if b.is_ascii_alphabetic() {
-                fold |= 0x20 << (8 * i);
-            }
+            pattern |= (name[i].to_ascii_lowercase() as u128) << (8 * i);
             i += 1;
         }
-        self.known[n] = Known {
-            pattern,
-            fold,
-            mask: u128::MAX >> (128 - 8 * name.len()),
-            kind,
-        };
+        self.known[n] = Known { pattern, kind };
         let bucket = &mut self.buckets[bucket(name[0], name.len())];
         let mut slot = 0;
         while bucket[slot] != 0 {
             slot += 1;
         }
         // n < 80: the entry number fits a byte
-        bucket[slot] = (n + 1) as u8;
+        bucket[slot] = n as u8;
         n + 1
     }
 }
 
-/// Bucket of a name by its first letter (either case) and its length (1..=15).
+/// Bucket of a name by its first letter (either case) and its length (1..=15; 0 and 16 map to
+/// empty buckets).
 const fn bucket(first: u8, len: usize) -> usize {
     ((first & 0x1f) as usize) << 4 | (len & 0xf)
 }
@@ -538,36 +526,33 @@ impl HeaderName {
     /// decided here": the caller takes the general path (token scan, `HCOLON`,
     /// [`HeaderName::from_bytes`]), which also reports malformed lines.
     ///
-    /// One 16-byte load: the colon is found eight bytes at a time, (first letter, length)
-    /// picks at most three candidates, each compared as one masked, case-folded word.
+    /// One 16-byte load, no branch until the compare: the first colon is found with the
+    /// has-zero-byte test on the whole word, (first letter, length) picks at most three
+    /// candidates, each compared as one masked word with `0x20` OR-ed under its letters (so
+    /// either case matches exactly that letter, while `-` must match exactly).
     #[inline]
     pub(crate) fn classify_line(line: &[u8]) -> Option<(usize, u8)> {
-        const LO: u64 = 0x0101_0101_0101_0101;
-        const HI: u64 = 0x8080_8080_8080_8080;
-        const COLONS: u64 = LO * b':' as u64;
+        const LO: u128 = u128::MAX / 0xff;
+        const HI: u128 = LO << 7;
+        const COLONS: u128 = LO * b':' as u128;
+        const CASE: u128 = LO * 0x20;
         let word = u128::from_le_bytes(*line.first_chunk::<16>()?);
         // the lowest flagged byte of the has-zero test is exact (false flags only sit above a
-        // true one)
-        let zero = |w: u64| {
-            let x = w ^ COLONS;
-            x.wrapping_sub(LO) & !x & HI
-        };
-        // truncation intended: the low and high halves of the word
-        let (lo, hi) = (word as u64, (word >> 64) as u64);
-        let len = match (zero(lo), zero(hi)) {
-            (0, 0) => return None,
-            (0, z) => 8 + (z.trailing_zeros() / 8) as usize,
-            (z, _) => (z.trailing_zeros() / 8) as usize,
-        };
-        let first = *line.first()?;
-        if len == 0 || len > SHORT {
-            return None;
-        }
-        let candidates = CLASSIFIER.buckets.get(bucket(first, len))?;
+        // true one): the first colon, or 16 when there is none
+        let x = word ^ COLONS;
+        let len = ((x.wrapping_sub(LO) & !x & HI).trailing_zeros() / 8) as usize;
+        // truncation intended: the first byte of the line
+        let candidates = CLASSIFIER.buckets.get(bucket(word as u8, len))?;
+        let mask = u128::MAX.checked_shr(128 - 8 * len as u32).unwrap_or(0);
         for &id in candidates {
-            let k = CLASSIFIER.known.get(usize::from(id).checked_sub(1)?)?;
-            if (word | k.fold) & k.mask == k.pattern {
+            let k = CLASSIFIER.known.get(usize::from(id))?;
+            // lower-case letters have bit 6 set, '-' does not: 0x20 under each letter
+            let fold = (k.pattern >> 1) & CASE;
+            if (word | fold) & mask == k.pattern {
                 return Some((len, k.kind));
+            }
+            if id == 0 {
+                break;
             }
         }
         None

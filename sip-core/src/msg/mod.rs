@@ -447,20 +447,18 @@ impl Index {
         value_end: usize,
         kind: u8,
     ) {
+        // the three offsets fit 16 bits iff their OR does: one compare
         if let Self::Inline { len, items } = self
             && let Some(slot) = items.get_mut(usize::from(*len))
-            && let (Ok(name_start), Ok(value_start), Ok(value_end), Ok(name_len)) = (
-                u16::try_from(name_start),
-                u16::try_from(value_start),
-                u16::try_from(value_end),
-                u8::try_from(name_len),
-            )
+            && (value_end | name_start | value_start) <= usize::from(u16::MAX)
+            && name_len <= usize::from(u8::MAX)
         {
+            // the test above: no truncation
             *slot = Slot {
-                name_start,
-                value_start,
-                value_end,
-                name_len,
+                name_start: name_start as u16,
+                value_start: value_start as u16,
+                value_end: value_end as u16,
+                name_len: name_len as u8,
                 kind,
             };
             *len += 1;
@@ -568,6 +566,15 @@ pub struct Headers {
 }
 
 impl Headers {
+    /// No buffer, no lines: what the parser fills.
+    fn empty() -> Self {
+        Self {
+            raw: Bytes::new(),
+            index: Index::new(),
+            body_start: 0,
+        }
+    }
+
     /// Number of header lines.
     pub fn len(&self) -> usize {
         self.index.len()

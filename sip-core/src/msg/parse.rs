@@ -2,8 +2,8 @@
 
 use bytes::{Buf, Bytes};
 
-use super::scan::{all_token, find_byte, is_token, parse_u64};
-use super::{Headers, Index, Message, Method, ParseLimits, Request, Response, Span};
+use super::scan::{LineEnds, all_token, find_byte, is_token, parse_u64};
+use super::{Headers, Message, Method, ParseLimits, Request, Response, Span};
 use super::{StatusCode, scan};
 use crate::error::{HeaderError, Limit, ParseError};
 use crate::header::HeaderName;
@@ -30,7 +30,8 @@ pub(crate) fn parse(
         });
     }
     let b: &[u8] = &buf;
-    let Some(nl) = find_byte(b, b'\n') else {
+    let line_ends = LineEnds::new();
+    let Some(nl) = line_ends.find(b) else {
         return Err(ParseError::Incomplete);
     };
     if nl > limits.max_header_line {
@@ -40,9 +41,30 @@ pub(crate) fn parse(
         });
     }
     let line = strip_cr(b.get(..nl).unwrap_or_default());
-    let start = start_line(&buf, line)?;
-
-    let mut index = Index::new();
+    // The message is built first and its index filled in place: moving a finished index
+    // (200 bytes) into the message re-read the slots just written (store-forwarding stalls).
+    let mut msg = match start_line(&buf, line)? {
+        Start::Request {
+            method,
+            uri,
+            uri_parts,
+        } => Message::Request(Request {
+            method,
+            uri,
+            uri_parts,
+            head: Headers::empty(),
+        }),
+        Start::Response { status, reason } => Message::Response(Response {
+            status,
+            reason,
+            head: Headers::empty(),
+        }),
+    };
+    let head = match &mut msg {
+        Message::Request(r) => &mut r.head,
+        Message::Response(r) => &mut r.head,
+    };
+    let index = &mut head.index;
     let mut count = 0usize;
     let mut content_length: Option<usize> = None;
     let mut pos = nl + 1;
@@ -74,10 +96,12 @@ pub(crate) fn parse(
             Some((len, kind)) => (len, len + 1, kind),
             None => name_colon(rest).ok_or(ParseError::BadHeaderLine { at: pos })?,
         };
-        // Line end, following folded continuation lines (CRLF followed by SP or HTAB).
-        let mut from = colon_end;
+        // Line end, following folded continuation lines (CRLF followed by SP or HTAB). The
+        // name holds no LF, so the search starts at the line start: the next line's position
+        // then does not wait for the name to be classified.
+        let mut from = 0;
         let line_end = loop {
-            let Some(off) = memchr::memchr(b'\n', rest.get(from..).unwrap_or_default()) else {
+            let Some(off) = line_ends.find(rest.get(from..).unwrap_or_default()) else {
                 if datagram {
                     break rest.len();
                 }
@@ -157,28 +181,9 @@ pub(crate) fn parse(
         // RFC 3261 §18.3: octets beyond Content-Length in a datagram are discarded.
         buf.truncate(end);
     }
-    let head = Headers {
-        raw: buf,
-        index,
-        body_start: Span::new(head_end, head_end).start,
-    };
-    Ok(match start {
-        Start::Request {
-            method,
-            uri,
-            uri_parts,
-        } => Message::Request(Request {
-            method,
-            uri,
-            uri_parts,
-            head,
-        }),
-        Start::Response { status, reason } => Message::Response(Response {
-            status,
-            reason,
-            head,
-        }),
-    })
+    head.raw = buf;
+    head.body_start = Span::new(head_end, head_end).start;
+    Ok(msg)
 }
 
 const CONTENT_LENGTH: u8 = HeaderName::ContentLength.kind();

@@ -28,6 +28,35 @@ pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
         .map(|i| base + i)
 }
 
+/// The parser's line-end search: memchr's AVX2 searcher when the CPU has it (checked once
+/// per message; one call per line instead of going through memchr's dispatch each time),
+/// else `memchr::memchr` (SSE2 or portable).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LineEnds {
+    #[cfg(target_arch = "x86_64")]
+    avx2: Option<memchr::arch::x86_64::avx2::memchr::One>,
+}
+
+impl LineEnds {
+    #[inline]
+    pub(crate) fn new() -> Self {
+        Self {
+            #[cfg(target_arch = "x86_64")]
+            avx2: memchr::arch::x86_64::avx2::memchr::One::new(b'\n'),
+        }
+    }
+
+    /// Position of the first LF in `hay`.
+    #[inline]
+    pub(crate) fn find(&self, hay: &[u8]) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(one) = &self.avx2 {
+            return one.find(hay);
+        }
+        memchr::memchr(b'\n', hay)
+    }
+}
+
 /// RFC 3261 `token` characters: alphanum and `-.!%*_+`'~`.
 pub(crate) fn is_token(b: u8) -> bool {
     TOKEN[usize::from(b)]
