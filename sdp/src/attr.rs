@@ -357,12 +357,12 @@ pub(crate) fn fmtp_fields(value: &str) -> Result<(&str, &str), AttributeError> {
 
 /// `key=value` pairs of an fmtp parameter string.
 pub fn fmtp_parameters(params: &str) -> impl Iterator<Item = (&str, &str)> {
-    params.split(';').filter_map(|p| {
+    split_on(params, b';').filter_map(|p| {
         let p = p.trim();
         if p.is_empty() {
             return None;
         }
-        Some(match p.split_once('=') {
+        Some(match split_byte(p, b'=') {
             Some((k, v)) => (k.trim(), v.trim()),
             None => (p, ""),
         })

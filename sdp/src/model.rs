@@ -544,10 +544,7 @@ impl Media {
 
     /// The formats (payload types for RTP) in order.
     pub fn formats(&self) -> impl Iterator<Item = &str> {
-        self.format_list
-            .as_str()
-            .split(' ')
-            .filter(|f| !f.is_empty())
+        crate::attr::split_on(self.format_list.as_str(), b' ').filter(|f| !f.is_empty())
     }
 
     /// The RTP payload types in order (formats that are not numbers 0..=127 are skipped).
