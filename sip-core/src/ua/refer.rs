@@ -223,7 +223,7 @@ impl UserAgent {
 
     /// For an incoming call whose INVITE carried a Replaces that matched (RFC 3891 §3): the
     /// call it replaces. Answering the new call with a 2xx makes the UA end that call (BYE,
-    /// or CANCEL when it was our own still-ringing call).
+    /// or CANCEL when it was our own still-ringing call); from then on this is `None`.
     pub fn replaced_leg(&self, leg: LegId) -> Option<LegId> {
         self.legs.get(&leg)?.replaces
     }
