@@ -455,10 +455,31 @@ pub(crate) fn spawn_transcode(
     b_sock: UdpSocket,
     names: (String, String),
 ) -> TranscodeHandle {
+    spawn_transcode_with(a, b, a_sock, b_sock, names, None)
+}
+
+/// A change to a running [`transcode`] (a re-INVITE of one side: `a` true for side a).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum LegUpdate {
+    /// The side's party now receives RTP at `addr`.
+    Remote { a: bool, addr: SocketAddr },
+    /// Whether the PBX sends to the side's party (false while it holds with sendonly).
+    Sending { a: bool, sending: bool },
+}
+
+/// [`spawn_transcode`] taking [`LegUpdate`]s from `updates`.
+pub(crate) fn spawn_transcode_with(
+    a: MediaLeg,
+    b: MediaLeg,
+    a_sock: UdpSocket,
+    b_sock: UdpSocket,
+    names: (String, String),
+    updates: Option<mpsc::Receiver<LegUpdate>>,
+) -> TranscodeHandle {
     let (stop_tx, stop_rx) = oneshot::channel();
     let (done_tx, done_rx) = oneshot::channel();
     tokio::spawn(async move {
-        let r = transcode(a, b, a_sock, b_sock, stop_rx, names).await;
+        let r = transcode(a, b, a_sock, b_sock, stop_rx, names, updates).await;
         let _ = done_tx.send(r);
     });
     (stop_tx, done_rx)
@@ -473,6 +494,7 @@ pub(crate) async fn transcode(
     b_sock: UdpSocket,
     mut stop: oneshot::Receiver<()>,
     names: (String, String),
+    mut updates: Option<mpsc::Receiver<LegUpdate>>,
 ) -> [LegReport; 2] {
     let mut ab = Resampler::new(a.sample_rate(), b.sample_rate()).ok();
     let mut ba = Resampler::new(b.sample_rate(), a.sample_rate()).ok();
@@ -517,6 +539,20 @@ pub(crate) async fn transcode(
                     }
                 }
             }
+            u = async {
+                match updates.as_mut() {
+                    Some(r) => r.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => match u {
+                Some(LegUpdate::Remote { a: side_a, addr }) => {
+                    if side_a { a.set_remote(addr) } else { b.set_remote(addr) }
+                }
+                Some(LegUpdate::Sending { a: side_a, sending }) => {
+                    if side_a { a.set_sending(sending) } else { b.set_sending(sending) }
+                }
+                None => updates = None,
+            },
             _ = &mut stop => break,
         }
     }

@@ -37,7 +37,7 @@ use crate::audio::Pcm;
 use crate::cdr::{AnswerCause, CallEvent, CallRecord, CdrWriter, EndCause, Webhook};
 use crate::config::{MediaMode, PbxConfig, Strategy, duration};
 use crate::dialplan::{OutboundRule, Route};
-use crate::gateway::{TranscodeHandle, spawn_transcode};
+use crate::gateway::{LegUpdate, TranscodeHandle, spawn_transcode_with};
 use crate::guard::{AuthBlocker, RateLimiter, is_scanner};
 use crate::media::{MediaLeg, MediaParams, audio_capabilities};
 use crate::relay::{self, RelayHandle, RelaySide};
@@ -245,6 +245,8 @@ struct B2buaCall {
     earlier: Vec<LegReport>,
     /// The WAV file the call's relay records to.
     recording: Option<std::path::PathBuf>,
+    /// Re-INVITE changes for the transcoder of `bridge`.
+    bridge_updates: Option<mpsc::Sender<LegUpdate>>,
 }
 
 /// Where a party sits in an answered call: the caller's side (the relay's side a) or the
@@ -844,6 +846,7 @@ impl Pbx {
             transfer: None,
             earlier: Vec::new(),
             recording: None,
+            bridge_updates: None,
         };
         self.by_leg.insert(leg, id);
         if self.calls.len() >= self.config.limits.max_calls {
@@ -1110,15 +1113,10 @@ impl Pbx {
             let _ = self.ua.bye(now, out.leg);
             return;
         };
-        let names = (
-            format!("{} -> pbx", call.from),
-            format!("{} -> pbx", out.member),
-        );
-        call.bridge = Some(spawn_transcode(a_media, b_media, a_sock, b_sock, names));
-        let line = format!(
-            "call {} -> {} answered after the IVR",
-            call.from, out.member
-        );
+        let member = out.member.clone();
+        let names = (format!("{} -> pbx", call.from), format!("{member} -> pbx"));
+        start_transcode(call, (a_media, a_sock), (b_media, b_sock), names);
+        let line = format!("call {} -> {member} answered after the IVR", call.from);
         self.log(line);
     }
 
@@ -1298,7 +1296,7 @@ impl Pbx {
                 format!("{} -> pbx", call.from),
                 format!("{b_member} -> pbx"),
             );
-            call.bridge = Some(spawn_transcode(a, b, sock_a, sock_b, names));
+            start_transcode(call, (a, sock_a), (b, sock_b), names);
             return Some(a_answer.to_bytes());
         }
         call.codec = Some(pa.codec_label());
@@ -1431,13 +1429,24 @@ impl Pbx {
             .respond(now, &key, 200, Some(Body::sdp(answer.to_bytes())));
         let stream = oa.streams().first();
         let hold = stream.is_some_and(|s| !s.direction.receives() || !s.direction.sends());
+        // Whether the PBX sends to this party now (not when it holds with sendonly).
+        let we_send = stream.is_none_or(|s| s.direction.sends());
+        let a = p == Party::A;
         if let Some(addr) = stream.and_then(|s| s.remote_rtp) {
-            let a = p == Party::A;
             if let Some(relay) = &call.relay {
                 let _ = relay
                     .updates
                     .try_send(relay::RelayUpdate::Remote { a, addr });
             }
+            if let Some(tx) = &call.bridge_updates {
+                let _ = tx.try_send(LegUpdate::Remote { a, addr });
+            }
+        }
+        if let Some(tx) = &call.bridge_updates {
+            let _ = tx.try_send(LegUpdate::Sending {
+                a,
+                sending: we_send,
+            });
         }
         if let Some(other) = call.other(p)
             && let Some(o_leg) = call.leg_of(other)
@@ -2092,8 +2101,21 @@ fn bridge_sides(call: &mut B2buaCall, a: (UdpSocket, RelaySide), b: (UdpSocket, 
             ma.params().codec_label(),
             mb.params().codec_label()
         ));
-        call.bridge = Some(spawn_transcode(ma, mb, a.0, b.0, names));
+        start_transcode(call, (ma, a.0), (mb, b.0), names);
     }
+}
+
+/// Bridges `call`'s two parties by decoding and re-encoding (the gateway's transcoder), with
+/// a channel for the address and direction changes of later re-INVITEs.
+fn start_transcode(
+    call: &mut B2buaCall,
+    a: (MediaLeg, UdpSocket),
+    b: (MediaLeg, UdpSocket),
+    names: (String, String),
+) {
+    let (tx, rx) = mpsc::channel(8);
+    call.bridge = Some(spawn_transcode_with(a.0, b.0, a.1, b.1, names, Some(rx)));
+    call.bridge_updates = Some(tx);
 }
 
 /// The file name of a call's recording: its start time and Call-ID (filename-safe

@@ -1,0 +1,219 @@
+//! Hold and resume on a call the PBX transcodes (the caller offers PCMU only, the callee takes
+//! G.722 only). The caller is a sip-core user agent with its own RTP sockets: it holds with
+//! `a=sendonly` and a new media port (the PBX stops sending to it), then resumes on that new
+//! port: the PBX's transcoder must send there, and the callee must hear the caller again.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_docs,
+    reason = "test code"
+)]
+
+mod phone_support;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use phone_support::{WAIT, auto_answer, free_addr, registered, start_pbx};
+use sip_core::Method;
+use sip_core::tokio::{Driver, DriverConfig, SansIo};
+use sip_core::transaction::{Target, Transmit, Transport};
+use sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
+use telox_examples::config::PbxConfig;
+use telox_examples::phone::Command;
+use tokio::net::UdpSocket;
+
+struct Ua(UserAgent);
+
+impl SansIo for Ua {
+    fn handle_input(&mut self, now: Instant, from: Target, bytes: Bytes) {
+        self.0.handle_datagram(now, from, bytes);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.0.handle_timeout(now);
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.0.poll_transmit()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.0.poll_timeout()
+    }
+    fn handle_send_error(&mut self, now: Instant, to: Target) {
+        self.0.handle_transport_error(now, to);
+    }
+}
+
+/// Runs the driver until `pick` takes an event.
+async fn until<T>(
+    driver: &mut Driver,
+    ua: &mut Ua,
+    mut pick: impl FnMut(UaEvent) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        while let Some(ev) = ua.0.poll_event() {
+            if let Some(t) = pick(ev) {
+                return t;
+            }
+        }
+        let turn = tokio::time::timeout_at(deadline, driver.step(ua)).await;
+        assert!(turn.is_ok(), "timed out");
+    }
+}
+
+/// Sends a re-INVITE with `body` on `leg`; returns its final status.
+async fn reinvite(driver: &mut Driver, ua: &mut Ua, leg: LegId, body: Body) -> u16 {
+    ua.0.request(
+        telox_examples::clock(),
+        leg,
+        Method::Invite,
+        Some(body),
+        &[],
+    )
+    .unwrap();
+    until(driver, ua, |e| match e {
+        UaEvent::Response { status, .. } => Some(status),
+        _ => None,
+    })
+    .await
+}
+
+fn sdp(version: u32, port: u16, direction: &str) -> Body {
+    Body::sdp(format!(
+        "v=0\r\no=- 1 {version} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na={direction}\r\n"
+    ))
+}
+
+/// The RTP address of an SDP answer.
+fn media_addr(body: &[u8]) -> SocketAddr {
+    let text = std::str::from_utf8(body).unwrap();
+    let ip = text
+        .lines()
+        .find_map(|l| l.strip_prefix("c=IN IP4 "))
+        .unwrap()
+        .trim();
+    let port = text
+        .lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap();
+    format!("{ip}:{port}").parse().unwrap()
+}
+
+/// For `ms`: sends a PCMU packet every 20 ms from `sock` to `to` when `send`, and counts the
+/// RTP packets that arrive on `sock`.
+async fn talk(sock: &UdpSocket, to: SocketAddr, seq: &mut u16, ms: u64, send: bool) -> usize {
+    let end = tokio::time::Instant::now() + Duration::from_millis(ms);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let mut buf = [0u8; 2048];
+    let mut got = 0;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if tokio::time::Instant::now() >= end {
+                    return got;
+                }
+                if send {
+                    let mut pkt = vec![0x80, 0];
+                    pkt.extend_from_slice(&seq.to_be_bytes());
+                    pkt.extend_from_slice(&(u32::from(*seq) * 160).to_be_bytes());
+                    pkt.extend_from_slice(&0x1234_5678u32.to_be_bytes());
+                    // A 1 kHz-ish square wave in u-law: loud enough to count as audio.
+                    pkt.extend((0..160).map(|i| if i % 8 < 4 { 0x9F } else { 0x1F }));
+                    let _ = sock.send_to(&pkt, to).await;
+                    *seq = seq.wrapping_add(1);
+                }
+            }
+            r = sock.recv_from(&mut buf) => if r.is_ok_and(|(n, _)| n > 12 && buf[1] & 0x7F == 0) {
+                got += 1;
+            },
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hold_and_resume_on_a_new_port_move_the_transcoded_media() {
+    let cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
+    let pbx_addr = cfg.listen;
+    let pbx = start_pbx(cfg, 11, None).await;
+    let mut callee = auto_answer("1001", Transport::Udp, 2);
+    callee.codecs = vec!["G722".into()];
+    let mut callee = registered(callee, "1001", pbx_addr).await;
+
+    let mut driver = Driver::bind(DriverConfig::new("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let mut cfg = UaConfig::new(driver.local_addr(), "1000", 21);
+    cfg.credentials = Some(("1000".into(), "1000".into()));
+    let mut ua = Ua(UserAgent::new(cfg));
+    let (sock1, sock2) = (
+        UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+        UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+    );
+    let port = |s: &UdpSocket| s.local_addr().unwrap().port();
+    let uri = |u: &str| format!("sip:{u}@{}", pbx_addr.ip()).parse().unwrap();
+    let target = Target {
+        transport: Transport::Udp,
+        addr: pbx_addr,
+    };
+    let now = telox_examples::clock();
+    let leg =
+        ua.0.invite(
+            now,
+            uri("1000"),
+            uri("1001"),
+            format!("sip:1001@{pbx_addr}").parse().unwrap(),
+            target,
+            Some(sdp(1, port(&sock1), "sendrecv")),
+        )
+        .unwrap();
+    let answer = until(&mut driver, &mut ua, |e| match e {
+        UaEvent::Answered { response, .. } => Some(response.body_bytes()),
+        UaEvent::Failed { status, .. } => panic!("call failed {status}"),
+        _ => None,
+    })
+    .await;
+    let pbx_media = media_addr(&answer);
+    let mut seq = 1u16;
+    let before = talk(&sock1, pbx_media, &mut seq, 1000, true).await;
+    assert!(before >= 30, "{before} packets before the hold");
+
+    // Hold from a new port: the PBX answers recvonly and stops sending.
+    let new_port = port(&sock2);
+    assert_eq!(
+        reinvite(&mut driver, &mut ua, leg, sdp(2, new_port, "sendonly")).await,
+        200
+    );
+    // Let packets in flight drain, then nothing may come while held.
+    talk(&sock2, pbx_media, &mut seq, 200, false).await;
+    let held = talk(&sock2, pbx_media, &mut seq, 600, false).await;
+    let stray = talk(&sock1, pbx_media, &mut seq, 100, false).await;
+    assert!(held <= 2, "{held} packets to the new port while on hold");
+
+    assert_eq!(
+        reinvite(&mut driver, &mut ua, leg, sdp(3, new_port, "sendrecv")).await,
+        200
+    );
+    let after = talk(&sock2, pbx_media, &mut seq, 1000, true).await;
+    assert!(
+        after >= 30,
+        "{after} packets on the new port after resuming"
+    );
+
+    callee.send(Command::Hangup).await;
+    callee.ended().await.unwrap();
+    callee.quit().await;
+    let summary = pbx.stop().await;
+    let rec = summary.records.first().unwrap();
+    assert_eq!(rec.codec.as_deref(), Some("PCMU/8000 <-> G722/8000"));
+    // The PBX took the caller's audio from both ports (about 100 packets in all).
+    let from_caller = rec.legs.iter().find(|l| l.leg == "1000 -> pbx").unwrap();
+    assert!(
+        from_caller.packets_received >= 75,
+        "{} packets from the caller ({stray} stray after the move)",
+        from_caller.packets_received
+    );
+}
