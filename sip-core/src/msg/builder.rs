@@ -465,6 +465,9 @@ impl ResponseBuilder {
             Some(true) => return self,
             Some(false) => {
                 let start = self.lines.own.len();
+                self.lines
+                    .own
+                    .reserve(self.lines.text(line.value).len() + ";tag=".len() + tag.len());
                 match line.value {
                     Text::Src(span) => {
                         let value = self.lines.src.get(span.range()).unwrap_or_default();

@@ -1,7 +1,6 @@
 //! [`Transactions`]: every transaction of one endpoint, sans-IO (STYLE.md §2).
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque, hash_map};
+use std::collections::{HashMap, VecDeque, hash_map};
 use std::hash::{BuildHasher as _, BuildHasherDefault, Hasher, RandomState};
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -9,7 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use super::machine::{Kind, Machine, Output, State, Termination};
-use super::timer::TimerConfig;
+use super::timer::{Deadlines, TimerConfig};
 use super::wire::{self, KeyMethod, RequestFacts};
 use crate::msg::{Message, Method, Request, Response};
 
@@ -377,7 +376,7 @@ pub struct Transactions {
     /// (not hashed again by the map), so a live transaction holds 16 bytes for it; the value
     /// is the slot.
     merge: HashMap<u64, usize, PreHashed>,
-    timers: BinaryHeap<Reverse<(Instant, usize, u32)>>,
+    timers: Deadlines,
     transmits: VecDeque<Transmit>,
     events: VecDeque<TransactionEvent>,
     live: usize,
@@ -409,7 +408,7 @@ struct Entry {
     /// again when needed so a live transaction holds no header index.
     invite: Option<Bytes>,
     merge_key: Option<u64>,
-    /// The deadline last pushed to the timer heap.
+    /// The deadline last pushed to the deadline queue.
     scheduled: Option<Instant>,
     /// A client request moved from UDP to TCP for its size: the request as it was for UDP,
     /// resent over UDP if the TCP connection fails before any response (RFC 3261 §18.1.1).
@@ -429,7 +428,7 @@ impl Transactions {
             #[cfg(test)]
             force_hash: None,
             merge: HashMap::default(),
-            timers: BinaryHeap::new(),
+            timers: Deadlines::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             live: 0,
@@ -685,7 +684,7 @@ impl Transactions {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        while let Some(&Reverse((at, slot, generation))) = self.timers.peek() {
+        while let Some((at, slot, generation)) = self.timers.peek() {
             if at > now {
                 break;
             }
@@ -721,7 +720,7 @@ impl Transactions {
     /// When to call [`handle_timeout`](Self::handle_timeout) next: the earliest armed
     /// timer of any transaction.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((at, _, _))| *at)
+        self.timers.peek().map(|(at, _, _)| at)
     }
 
     fn handle_request(&mut self, now: Instant, from: Target, mut request: Request) {
@@ -909,7 +908,7 @@ impl Transactions {
         self.apply(now, slot, out);
     }
 
-    /// Carries out a machine's [`Output`]: transmissions, termination and the timer heap
+    /// Carries out a machine's [`Output`]: transmissions, termination and the deadline queue
     /// (the caller queues the TU event itself when `out.to_tu`, so a message is not moved
     /// through here).
     fn apply(&mut self, now: Instant, slot: usize, out: Output) {
@@ -957,16 +956,16 @@ impl Transactions {
         if next != entry.scheduled {
             entry.scheduled = next;
             if let Some(at) = next {
-                self.timers.push(Reverse((at.max(now), slot, generation)));
+                self.timers.push(now, (at.max(now), slot, generation));
                 entry.scheduled = Some(at.max(now));
             }
         }
     }
 
-    /// Pops cancelled or rescheduled deadlines off the top of the heap so that
+    /// Pops cancelled or rescheduled deadlines off the front of the deadline queue so that
     /// [`poll_timeout`](Self::poll_timeout) is exact.
     fn prune(&mut self) {
-        while let Some(&Reverse((at, slot, generation))) = self.timers.peek() {
+        while let Some((at, slot, generation)) = self.timers.peek() {
             let live = self.slots.get(slot).is_some_and(|s| {
                 s.generation == generation
                     && s.entry.as_deref().is_some_and(|e| e.scheduled == Some(at))

@@ -130,3 +130,146 @@ impl Timers {
         best.and_then(|(d, i)| Timer::ALL.get(i).map(|&t| (d, t)))
     }
 }
+
+/// One armed deadline of an endpoint: the instant, the transaction's slot and the slot's
+/// generation (a stale entry is skipped when it comes up).
+pub(crate) type Deadline = (Instant, usize, u32);
+
+/// Most distinct delays kept as FIFO runs; others go to the heap.
+const RUNS: usize = 8;
+
+/// The armed deadlines of every transaction of an endpoint, earliest first.
+///
+/// Almost every deadline is set at a fixed delay from the current time (T1, T4, 64*T1, 0 on
+/// reliable transports), and time only moves forward, so deadlines with the same delay
+/// arrive in order: each such run is a FIFO queue (push and pop in O(1), where a binary heap
+/// of thousands of entries cost ~10 levels of sifting per pop). A deadline that would break
+/// a run's order (a back-off step from a late timer, a caller passing an earlier `now`) goes
+/// to a binary heap. The earliest deadline is the smallest of the run fronts and the heap top;
+/// deadlines at the same instant come out in the order they were pushed within a run, and by
+/// slot between runs and the heap.
+#[derive(Debug, Default)]
+pub(crate) struct Deadlines {
+    runs: Vec<(Duration, std::collections::VecDeque<Deadline>)>,
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<Deadline>>,
+}
+
+/// Where the earliest deadline is.
+#[derive(Clone, Copy)]
+enum Source {
+    Run(usize),
+    Heap,
+}
+
+impl Deadlines {
+    /// Arms `deadline`, set at `now`.
+    pub(crate) fn push(&mut self, now: Instant, deadline: Deadline) {
+        let delay = deadline.0.saturating_duration_since(now);
+        let run = match self.runs.iter().position(|(d, _)| *d == delay) {
+            Some(i) => Some(i),
+            None => match self.runs.iter().position(|(_, q)| q.is_empty()) {
+                Some(i) => {
+                    if let Some(run) = self.runs.get_mut(i) {
+                        run.0 = delay;
+                    }
+                    Some(i)
+                }
+                None if self.runs.len() < RUNS => {
+                    self.runs.push((delay, std::collections::VecDeque::new()));
+                    Some(self.runs.len() - 1)
+                }
+                None => None,
+            },
+        };
+        if let Some((_, q)) = run.and_then(|i| self.runs.get_mut(i))
+            && q.back().is_none_or(|back| back.0 <= deadline.0)
+        {
+            q.push_back(deadline);
+            return;
+        }
+        self.heap.push(std::cmp::Reverse(deadline));
+    }
+
+    fn earliest(&self) -> Option<(Deadline, Source)> {
+        let mut best = self
+            .heap
+            .peek()
+            .map(|std::cmp::Reverse(d)| (*d, Source::Heap));
+        for (i, (_, q)) in self.runs.iter().enumerate() {
+            if let Some(&front) = q.front()
+                && best.is_none_or(|(b, _)| front < b)
+            {
+                best = Some((front, Source::Run(i)));
+            }
+        }
+        best
+    }
+
+    /// The earliest deadline.
+    pub(crate) fn peek(&self) -> Option<Deadline> {
+        self.earliest().map(|(d, _)| d)
+    }
+
+    /// Removes and returns the earliest deadline.
+    pub(crate) fn pop(&mut self) -> Option<Deadline> {
+        let (_, source) = self.earliest()?;
+        match source {
+            Source::Run(i) => self.runs.get_mut(i)?.1.pop_front(),
+            Source::Heap => self.heap.pop().map(|std::cmp::Reverse(d)| d),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whatever the push order and delays, deadlines come out sorted by instant, exactly as
+    /// a plain sort would give them (runs, the heap and stale reuse of empty runs mixed).
+    #[test]
+    #[expect(clippy::disallowed_methods, reason = "virtual clock origin")]
+    fn deadlines_come_out_in_order() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut q = Deadlines::default();
+        let mut all = Vec::new();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut now = t0;
+        for i in 0..2000usize {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // mostly a few fixed delays, some random ones, the clock mostly moving forward
+            let delay = match x % 16 {
+                0 => ms(x % 977),
+                1..=5 => ms(500),
+                6..=9 => ms(5000),
+                10..=13 => ms(32_000),
+                _ => ms(0),
+            };
+            now = if x.is_multiple_of(23) {
+                now.checked_sub(ms(3)).unwrap_or(now)
+            } else {
+                now + ms(x % 4)
+            };
+            let d = (now + delay, i, 0);
+            q.push(now, d);
+            all.push(d);
+            if x.is_multiple_of(5) {
+                let popped = q.pop();
+                all.sort_by_key(|d| d.0);
+                let first = all.first().map(|d| d.0);
+                assert_eq!(popped.map(|d| d.0), first);
+                if let Some(p) = popped {
+                    all.retain(|d| *d != p);
+                }
+            }
+        }
+        all.sort_by_key(|d| d.0);
+        for want in all {
+            assert_eq!(q.peek().map(|d| d.0), Some(want.0));
+            assert!(q.pop().is_some());
+        }
+        assert_eq!(q.pop(), None);
+    }
+}
