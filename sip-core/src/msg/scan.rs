@@ -28,21 +28,29 @@ pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
         .map(|i| base + i)
 }
 
-/// The parser's line-end search: memchr's AVX2 searcher when the CPU has it (checked once
-/// per message; one call per line instead of going through memchr's dispatch each time),
-/// else `memchr::memchr` (SSE2 or portable).
+/// The parser's line-end search: memchr's AVX2 searcher when the CPU has it (one call per
+/// line instead of going through memchr's dispatch each time), else `memchr::memchr` (SSE2 or
+/// portable).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct LineEnds {
     #[cfg(target_arch = "x86_64")]
-    avx2: Option<memchr::arch::x86_64::avx2::memchr::One>,
+    avx2: Option<&'static memchr::arch::x86_64::avx2::memchr::One>,
 }
+
+/// The AVX2 searcher, built once per process (building it per message copied 64 bytes of
+/// vectors through the stack).
+#[cfg(target_arch = "x86_64")]
+static AVX2_LF: std::sync::OnceLock<Option<memchr::arch::x86_64::avx2::memchr::One>> =
+    std::sync::OnceLock::new();
 
 impl LineEnds {
     #[inline]
     pub(crate) fn new() -> Self {
         Self {
             #[cfg(target_arch = "x86_64")]
-            avx2: memchr::arch::x86_64::avx2::memchr::One::new(b'\n'),
+            avx2: AVX2_LF
+                .get_or_init(|| memchr::arch::x86_64::avx2::memchr::One::new(b'\n'))
+                .as_ref(),
         }
     }
 
@@ -50,7 +58,7 @@ impl LineEnds {
     #[inline]
     pub(crate) fn find(&self, hay: &[u8]) -> Option<usize> {
         #[cfg(target_arch = "x86_64")]
-        if let Some(one) = &self.avx2 {
+        if let Some(one) = self.avx2 {
             return one.find(hay);
         }
         memchr::memchr(b'\n', hay)
