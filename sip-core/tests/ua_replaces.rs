@@ -119,6 +119,7 @@ fn attended_transfer_replaces_the_call_at_the_target() {
     assert_eq!(c.find_replaced(&replaces), Ok(ca));
     // Carol answers Bob: her UA hangs up on Alice by itself (RFC 3891 §3).
     c.answer(now, cb, None).unwrap();
+    assert_eq!(c.replaced_leg(cb), None, "done with once answered");
     let sent = out(&mut c);
     let lines = first_lines(&sent);
     assert!(
