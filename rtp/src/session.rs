@@ -604,6 +604,10 @@ impl RtpSession {
     }
 
     /// The next RTCP compound to send.
+    ///
+    /// Compounds are written into one buffer the session keeps; once the caller has dropped
+    /// the `Bytes` (after sending it), the next report reuses that memory, so report generation
+    /// does not allocate in steady state.
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         self.transmit.pop_front()
     }
