@@ -157,7 +157,10 @@ pub fn negotiate(offer: &Sdp, answer: &Sdp, role: Role) -> Result<Negotiation, N
             offer.media.len()
         )));
     }
-    let mut out = Negotiation::default();
+    let mut out = Negotiation {
+        streams: Vec::with_capacity(offer.media.len()),
+        rejected: Vec::new(),
+    };
     for (index, (om, am)) in offer.media.iter().zip(&answer.media).enumerate() {
         if om.kind != am.kind {
             return Err(NegotiationError::BadAnswer(format!(
@@ -206,9 +209,11 @@ fn stream(
         Role::Answerer => (rm, lm),
     };
     // Codec pairs in answer order: (offer format, answer format).
-    let offer_formats: Vec<Format<'_>> = formats(offer_m).collect();
-    let mut codecs = Vec::new();
-    let mut events = Vec::new();
+    // Sized for a typical audio line up front: growing them cost more than the matching.
+    let mut offer_formats: Vec<Format<'_>> = Vec::with_capacity(8);
+    offer_formats.extend(formats(offer_m));
+    let mut codecs = Vec::with_capacity(4);
+    let mut events = Vec::with_capacity(2);
     for af in formats(answer_m) {
         let Some(of) = offer_formats.iter().find(|of| same_codec(of, &af)) else {
             continue;

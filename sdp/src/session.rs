@@ -745,8 +745,10 @@ impl OfferAnswer {
         };
 
         // Codecs in our preference order, with the offerer's payload types (RFC 3264 §6.1).
-        let offered_formats: Vec<Format<'_>> = formats(om).collect();
-        let mut chosen_formats: Vec<(Format<'_>, &Codec)> = Vec::new();
+        // Sized for a typical audio line up front: growing them cost more than the matching.
+        let mut offered_formats: Vec<Format<'_>> = Vec::with_capacity(8);
+        offered_formats.extend(formats(om));
+        let mut chosen_formats: Vec<(Format<'_>, &Codec)> = Vec::with_capacity(8);
         for c in caps.codecs.iter().filter(|c| !c.is_telephone_event()) {
             if let Some(f) = offered_formats.iter().find(|f| c.matches(f))
                 && !chosen_formats
