@@ -489,3 +489,25 @@ fn offer_with_nothing_acceptable_fails_with_the_codec_reason() {
         "nothing sent, nothing changed"
     );
 }
+
+#[test]
+fn clones_of_a_session_change_their_capabilities_apart() {
+    // A session cloned from a template (one per call) shares the template's capabilities
+    // until one side changes them: hold, a new direction or new codecs stay with that side.
+    let template = alice();
+    let mut held = template.clone();
+    held.hold();
+    held.capabilities_mut(0)
+        .unwrap()
+        .codecs
+        .retain(|c| c.name != "opus");
+    let mut fresh = template.clone();
+    let held_offer = held.create_offer(&mut rng()).unwrap();
+    let fresh_offer = fresh.create_offer(&mut rng()).unwrap();
+    assert_eq!(held_offer.media[0].direction(), Some(Direction::SendOnly));
+    assert!(held_offer.media[0].rtpmap(111).is_none());
+    assert_eq!(fresh_offer.media[0].direction(), Some(Direction::SendRecv));
+    assert_eq!(fresh_offer.media[0].rtpmap(111).unwrap().encoding, "opus");
+    let mut again = template.clone();
+    assert_eq!(again.create_offer(&mut rng()).unwrap(), fresh_offer);
+}
