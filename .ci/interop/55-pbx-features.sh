@@ -8,9 +8,11 @@
 #  4. Protection: a REGISTER with a scanner User-Agent (friendly-scanner) gets no answer.
 #  5. Transcoding: 1000 speaks only Opus, 1002 only PCMU: the PBX answers each side with its
 #     own codec and transcodes in the relay; audio both ways.
+#  6. Recording: calls to 600 are recorded (record_dir, record_numbers) as stereo WAVs.
 set -u
 . "$(dirname "$0")/lib.sh"
 require python3
+require sox
 BIN="${TELOX_BIN:-$BIN}"
 P="$(dirname "$0")/programs"
 ROOT_DIR="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -26,6 +28,8 @@ cat > "$WORK/pbx.toml" <<TOML
 listen = "127.0.0.1:$PORT"
 digest_algorithms = ["MD5"]
 cdr_file = "$WORK/cdr.jsonl"
+record_dir = "$WORK/rec"
+record_numbers = ["600"]
 webhook = "http://127.0.0.1:$HOOK_PORT/events"
 [[users]]
 extension = "1000"
@@ -68,11 +72,14 @@ check "IVR: the caller received audio (prompt, then 1001)" test "$rc" -eq 0
 r1=$(awk 'NR==2{print $5}' "$WORK/ivr-1001.out")
 check "IVR: 1001 answered and received the caller's audio (${r1:-0} packets)" test "${r1:-0}" -gt 50
 
-# 2. Ring group.
-P1=$(callee 1001 "$WORK/rg-1001"); P2=$(callee 1002 "$WORK/rg-1002")
+# 2. Ring group (recorded): the caller plays 440 Hz, the members 1000 Hz.
+sox -n -r 8000 -c 1 -b 16 "$WORK/t440.wav" synth 5 sine 440 vol 0.5
+sox -n -r 8000 -c 1 -b 16 "$WORK/t1000.wav" synth 5 sine 1000 vol 0.5
+P1=$(callee 1001 "$WORK/rg-1001" --play "$WORK/t1000.wav")
+P2=$(callee 1002 "$WORK/rg-1002" --play "$WORK/t1000.wav")
 sleep 0.8
 timeout 40 "$BIN/phone" --call "sip:600@127.0.0.1:$PORT" --user 1000 --password p1000 --duration 3s \
-  </dev/null >"$WORK/rg-1000.out" 2>"$WORK/rg-1000.log"
+  --play "$WORK/t440.wav" </dev/null >"$WORK/rg-1000.out" 2>"$WORK/rg-1000.log"
 rc=$?
 sleep 0.5
 stop_pid "$P1"; stop_pid "$P2"; P1=""; P2=""
@@ -114,6 +121,20 @@ kill -INT "$PBX" 2>/dev/null; wait "$PBX" 2>/dev/null; PBX=""
 sleep 0.5
 answered=$(grep -c '"answer_cause":"answered"' "$WORK/cdr.jsonl" 2>/dev/null || echo 0)
 check "call records: 3 answered calls ($answered)" test "$answered" -eq 3
+# Call recording (record_numbers = 600): the ring group's relayed call is a stereo WAV named
+# in its record, with the caller's audio on the left and the member's on the right (sox).
+rec=$(grep '"to":"600"' "$WORK/cdr.jsonl" | sed -n 's/.*"recording":"\([^"]*\)".*/\1/p' | head -1)
+check "recording: the ring group call's record names its WAV ($rec)" test -s "$rec"
+check "recording: only the calls to 600 were recorded" \
+  test "$(grep -c '"recording"' "$WORK/cdr.jsonl")" -eq 1
+check "recording: stereo, over 1 s (sox: $(soxi -c "$rec" 2>/dev/null) ch, $(soxi -D "$rec" 2>/dev/null) s)" \
+  sh -c "[ \"\$(soxi -c '$rec')\" = 2 ] && awk -v d=\"\$(soxi -D '$rec')\" 'BEGIN{exit !(d > 1)}'"
+for c in "1 440 caller" "2 1000 member"; do
+  set -- $c
+  f=$(sox "$rec" -n trim 0.5 remix "$1" stat 2>&1 | awk '/Rough +frequency/ {print $3}')
+  check "recording: channel $1 has the $3's $2 Hz tone (sox: ${f:-none} Hz)" \
+    awk -v f="${f:-0}" -v t="$2" 'BEGIN{exit !(f > t * 0.9 && f < t * 1.1)}'
+done
 check "webhook: call.answered and call.ended events with the record" \
   sh -c "grep -q '\"event\":\"call.answered\"' '$WORK/hooks.jsonl' && grep -q '\"event\":\"call.ended\".*\"record\"' '$WORK/hooks.jsonl'"
 grep -q "requests dropped" "$WORK/pbx.log" && grep "stopped" "$WORK/pbx.log" | sed 's/^/  /'

@@ -56,8 +56,8 @@ check "SIPp attended transferor: two calls, REFER with Replaces, 202, NOTIFY 100
 done=$(grep -c "attended transfer completed" "$WORK/attended.log")
 check "PBX: $done/$CALLS attended transfers completed" test "$done" -eq "$CALLS"
 kill -INT "$PBX" 2>/dev/null; wait "$PBX" 2>/dev/null; PBX=""
-merged=$(grep -c '"end_cause":"transferred"' "$WORK/attended.jsonl" 2>/dev/null || echo 0)
-check "one record per consulted call, ended as transferred ($merged)" test "$merged" -eq "$CALLS"
+merged=$(grep -c '"end_cause":"transferred"' "$WORK/attended.jsonl" 2>/dev/null)
+check "one record per consulted call, ended as transferred (${merged:-0})" test "${merged:-0}" -eq "$CALLS"
 bridged=$(grep '"to":"5551234"' "$WORK/attended.jsonl" 2>/dev/null | grep -c '"answer_cause":"answered"')
 check "the held calls stayed answered, bridged to 5559999 ($bridged)" test "$bridged" -eq "$CALLS"
 summary pbx-transfer

@@ -233,6 +233,49 @@ struct Side {
     refused: u64,
     /// The stream this party is sent.
     out: Option<OutStream>,
+    /// SRs forwarded to this party (NTP middle 32 bits, when), for the RTT its reports give.
+    srs_sent: std::collections::VecDeque<(u32, Instant)>,
+    /// Round-trip time between the PBX and this party, from its last usable report block.
+    rtt: Option<Duration>,
+}
+
+/// How many forwarded SRs a side remembers for RTT (RFC 3550 §6.4.1).
+const SRS_KEPT: usize = 8;
+
+impl Side {
+    /// An RTCP compound (already unprotected) from this side's party on its way to `to`'s
+    /// party: `to` remembers the SRs it is sent; this side's report blocks whose LSR names
+    /// an SR the PBX forwarded to it give the RTT between the PBX and this party (the
+    /// PBX's own clock on both ends: A - LSR - DLSR of RFC 3550 §6.4.1, with A and the LSR's
+    /// send time both taken at the PBX).
+    fn rtcp(&mut self, to: &mut Self, compound: &[u8], now: Instant) {
+        use rtp::rtcp::{RtcpPacket, Validation, iter_compound};
+        for pkt in iter_compound(compound, Validation::ReducedSize).map_while(Result::ok) {
+            let blocks = match &pkt {
+                RtcpPacket::SenderReport(sr) => {
+                    if to.srs_sent.len() >= SRS_KEPT {
+                        to.srs_sent.pop_front();
+                    }
+                    to.srs_sent.push_back((sr.ntp.middle32(), now));
+                    &sr.reports
+                }
+                RtcpPacket::ReceiverReport(rr) => &rr.reports,
+                _ => continue,
+            };
+            for b in blocks.iter() {
+                let sent = self
+                    .srs_sent
+                    .iter()
+                    .find(|(lsr, _)| b.lsr != 0 && *lsr == b.lsr);
+                if let Some(&(_, at)) = sent {
+                    let dlsr = Duration::from_secs_f64(f64::from(b.dlsr) / 65536.0);
+                    if let Some(rtt) = now.saturating_duration_since(at).checked_sub(dlsr) {
+                        self.rtt = Some(rtt);
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn side(s: RelaySide, now: Instant) -> Side {
@@ -265,6 +308,8 @@ fn side(s: RelaySide, now: Instant) -> Side {
         packets: 0,
         refused: 0,
         out: s.carried.out,
+        srs_sent: std::collections::VecDeque::new(),
+        rtt: None,
     }
 }
 
@@ -445,6 +490,7 @@ fn forward(
             let n = rx.unprotect_rtcp(&mut data).ok()?;
             data.truncate(n);
         }
+        from_side.rtcp(to_side, &data, now);
         if let Some(tx) = &mut to_side.tx {
             tx.protect_rtcp_vec(&mut data).ok()?;
         }
@@ -514,7 +560,8 @@ fn report(s: &Side) -> LegReport {
             }
         },
         packetization_ms: f64::from(s.params.ptime),
-        one_way_delay_ms: 0.0,
+        // The party's half of its round trip to the PBX (the other leg's report has the rest).
+        one_way_delay_ms: s.rtt.map_or(0.0, |r| r.as_secs_f64() * 500.0),
         jitter_buffer_ms: 40.0,
         loss_percent: rx.loss_percent,
         burst_ratio: rx.burst_ratio.max(1.0),
@@ -531,6 +578,7 @@ fn report(s: &Side) -> LegReport {
         lost: rx.lost.max(0) as u64,
         loss_pct: rx.loss_percent,
         jitter_ms: rx.jitter_ms,
+        rtt_ms: s.rtt.map(|r| r.as_secs_f64() * 1000.0),
         mos: q.mos_cq,
         ..LegReport::default()
     }
@@ -538,7 +586,69 @@ fn report(s: &Side) -> LegReport {
 
 #[cfg(test)]
 mod tests {
-    use super::OutStream;
+    use super::{OutStream, RelaySide, side};
+    use crate::media::MediaParams;
+
+    fn params(remote: &str) -> MediaParams {
+        let addr = remote.parse().unwrap();
+        MediaParams {
+            codec: "PCMU".into(),
+            clock_rate: 8000,
+            channels: 1,
+            send_pt: 0,
+            recv_pt: 0,
+            ptime: 20,
+            telephone_event: None,
+            srtp: None,
+            remote: addr,
+            remote_rtcp: addr,
+            seed: 1,
+            cname: "t".into(),
+        }
+    }
+
+    /// An SR (no report blocks) with NTP time `ntp`.
+    fn sr(ssrc: u32, ntp: u64) -> Vec<u8> {
+        let mut p = vec![0x80, 200, 0, 6];
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p.extend_from_slice(&ntp.to_be_bytes());
+        p.extend_from_slice(&[0; 12]);
+        p
+    }
+
+    /// An RR with one block whose LSR/DLSR are `lsr`/`dlsr`, 10 % lost.
+    fn rr(ssrc: u32, lsr: u32, dlsr: u32) -> Vec<u8> {
+        let mut p = vec![0x81, 201, 0, 7];
+        p.extend_from_slice(&ssrc.to_be_bytes());
+        p.extend_from_slice(&7u32.to_be_bytes());
+        p.extend_from_slice(&[25, 0, 0, 3, 0, 0, 0, 100, 0, 0, 0, 10]);
+        p.extend_from_slice(&lsr.to_be_bytes());
+        p.extend_from_slice(&dlsr.to_be_bytes());
+        p
+    }
+
+    #[test]
+    fn a_party_report_on_a_forwarded_sr_gives_its_rtt_to_the_pbx() {
+        let now = crate::clock();
+        let mut a = side(RelaySide::new(params("127.0.0.1:4000"), "a".into()), now);
+        let mut b = side(RelaySide::new(params("127.0.0.1:4002"), "b".into()), now);
+        // b's SR goes to a's party at `now`; a's party reports on it 80 ms later, after
+        // holding it 30 ms (DLSR): the round trip PBX <-> a is 50 ms.
+        let ntp = 0x1234_5678_9ABC_DEF0u64;
+        b.rtcp(&mut a, &sr(9, ntp), now);
+        let lsr = ((ntp >> 16) & 0xFFFF_FFFF) as u32;
+        let later = now + std::time::Duration::from_millis(80);
+        a.rtcp(&mut b, &rr(7, 0xDEAD, 65536 * 3 / 100), later);
+        assert_eq!(a.rtt, None, "a report on an SR we never forwarded");
+        a.rtcp(&mut b, &rr(7, lsr, 65536 * 3 / 100), later);
+        let rtt = a.rtt.unwrap().as_secs_f64() * 1000.0;
+        assert!((rtt - 50.0).abs() < 0.1, "{rtt} ms");
+        assert_eq!(b.rtt, None);
+        let report = super::report(&a);
+        assert_eq!(report.rtt_ms.map(f64::round), Some(50.0));
+        // The E-model counts the delay: a's MOS is below b's (same loss, no RTT).
+        assert!(report.mos < super::report(&b).mos);
+    }
 
     fn pkt(seq: u16, ts: u32, ssrc: u32) -> Vec<u8> {
         let mut p = vec![0x80, 0];
