@@ -104,14 +104,13 @@ pub(crate) fn request_facts(request: &Request) -> Option<RequestFacts<'_>> {
 fn first_values<const N: usize>(headers: &Headers, names: [HeaderName; N]) -> [Option<&[u8]>; N] {
     let mut found = [None; N];
     let mut missing = N;
-    for h in headers.iter() {
-        let Some(name) = h.header_name() else {
-            continue;
-        };
-        if let Some(i) = names.iter().position(|&n| n == name)
+    let kinds = names.map(HeaderName::kind);
+    // The index entries by kind: no name text is looked at (or checked as UTF-8).
+    for e in headers.entries() {
+        if let Some(i) = kinds.iter().position(|&k| k == e.kind)
             && let Some(slot @ None) = found.get_mut(i)
         {
-            *slot = Some(h.value);
+            *slot = Some(headers.slice(e.value));
             missing -= 1;
             if missing == 0 {
                 break;
