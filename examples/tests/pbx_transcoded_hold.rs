@@ -1,7 +1,10 @@
-//! Hold and resume on a call the PBX transcodes (the caller offers PCMU only, the callee takes
-//! G.722 only). The caller is a sip-core user agent with its own RTP sockets: it holds with
-//! `a=sendonly` and a new media port (the PBX stops sending to it), then resumes on that new
-//! port: the PBX's transcoder must send there, and the callee must hear the caller again.
+//! Calls through the PBX by a sip-core user agent with its own RTP sockets.
+//! - Hold and resume on a call the PBX transcodes (the caller offers PCMU only, the callee
+//!   takes G.722 only): the caller holds with `a=sendonly` and a new media port (the PBX
+//!   stops sending to it), then resumes on that new port, where the transcoder must send.
+//! - INVITE with Replaces (RFC 3891): a phone's call is taken over by the user agent (the same
+//!   user on another device); the phone gets a BYE and the callee's audio now reaches the
+//!   user agent.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,13 +19,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use phone_support::{WAIT, auto_answer, free_addr, registered, start_pbx};
+use phone_support::{WAIT, auto_answer, config, free_addr, registered, start_pbx, wait};
 use sip_core::Method;
 use sip_core::tokio::{Driver, DriverConfig, SansIo};
 use sip_core::transaction::{Target, Transmit, Transport};
 use sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
 use telox_examples::config::PbxConfig;
-use telox_examples::phone::Command;
+use telox_examples::phone::{Command, PhoneEvent};
 use tokio::net::UdpSocket;
 
 struct Ua(UserAgent);
@@ -61,6 +64,16 @@ async fn until<T>(
         let turn = tokio::time::timeout_at(deadline, driver.step(ua)).await;
         assert!(turn.is_ok(), "timed out");
     }
+}
+
+/// A user agent on loopback with `user`'s credentials (password = user).
+async fn user_agent(user: &str) -> (Driver, Ua) {
+    let driver = Driver::bind(DriverConfig::new("127.0.0.1:0".parse().unwrap()))
+        .await
+        .unwrap();
+    let mut cfg = UaConfig::new(driver.local_addr(), user, 21);
+    cfg.credentials = Some((user.into(), user.into()));
+    (driver, Ua(UserAgent::new(cfg)))
 }
 
 /// Sends a re-INVITE with `body` on `leg`; returns its final status.
@@ -143,12 +156,7 @@ async fn hold_and_resume_on_a_new_port_move_the_transcoded_media() {
     callee.codecs = vec!["G722".into()];
     let mut callee = registered(callee, "1001", pbx_addr).await;
 
-    let mut driver = Driver::bind(DriverConfig::new("127.0.0.1:0".parse().unwrap()))
-        .await
-        .unwrap();
-    let mut cfg = UaConfig::new(driver.local_addr(), "1000", 21);
-    cfg.credentials = Some(("1000".into(), "1000".into()));
-    let mut ua = Ua(UserAgent::new(cfg));
+    let (mut driver, mut ua) = user_agent("1000").await;
     let (sock1, sock2) = (
         UdpSocket::bind("127.0.0.1:0").await.unwrap(),
         UdpSocket::bind("127.0.0.1:0").await.unwrap(),
@@ -216,4 +224,68 @@ async fn hold_and_resume_on_a_new_port_move_the_transcoded_media() {
         "{} packets from the caller ({stray} stray after the move)",
         from_caller.packets_received
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invite_with_replaces_takes_over_a_call() {
+    let cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
+    let pbx_addr = cfg.listen;
+    let pbx = start_pbx(cfg, 12, None).await;
+    let mut phone = registered(config("1000", Transport::Udp, 1), "1000", pbx_addr).await;
+    let mut bob = registered(auto_answer("1001", Transport::Udp, 2), "1001", pbx_addr).await;
+    phone.send(Command::Call("1001".into())).await;
+    phone.answered().await.unwrap();
+    let replaces = wait("1000", &mut phone.events, |e| match e {
+        PhoneEvent::Replaces(r) => Some(r.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    bob.answered().await.unwrap();
+
+    let (mut driver, mut ua) = user_agent("1000").await;
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let uri = |u: &str| format!("sip:{u}@{}", pbx_addr.ip()).parse().unwrap();
+    let target = Target {
+        transport: Transport::Udp,
+        addr: pbx_addr,
+    };
+    let port = sock.local_addr().unwrap().port();
+    let extra = [("Replaces", replaces.as_str()), ("Require", "replaces")];
+    let leg =
+        ua.0.invite_with(
+            telox_examples::clock(),
+            uri("1000"),
+            uri("1001"),
+            format!("sip:1001@{pbx_addr}").parse().unwrap(),
+            target,
+            Some(sdp(1, port, "sendrecv")),
+            &extra,
+        )
+        .unwrap();
+    let answer = until(&mut driver, &mut ua, |e| match e {
+        UaEvent::Answered { response, .. } => Some(response.body_bytes()),
+        UaEvent::Failed { status, .. } => panic!("take-over refused {status}"),
+        _ => None,
+    })
+    .await;
+    // The phone's call ends (the PBX hangs it up); bob's goes on, now with the user agent.
+    let (_, transferred) = phone.ended().await.unwrap();
+    assert!(!transferred);
+    let mut seq = 1;
+    let got = talk(&sock, media_addr(&answer), &mut seq, 1000, true).await;
+    assert!(got >= 30, "{got} packets from bob after the take-over");
+    ua.0.bye(telox_examples::clock(), leg).unwrap();
+    until(&mut driver, &mut ua, |e| {
+        matches!(e, UaEvent::Ended { .. }).then_some(())
+    })
+    .await;
+    bob.ended().await.unwrap();
+    for p in [phone, bob] {
+        p.quit().await;
+    }
+    let summary = pbx.stop().await;
+    assert_eq!(summary.records.len(), 1, "{:#?}", summary.records);
+    // The record keeps the phone's relay legs and adds the new relay's.
+    assert!(summary.records[0].legs.len() >= 4);
 }
