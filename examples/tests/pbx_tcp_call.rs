@@ -14,11 +14,11 @@
 
 mod phone_support;
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
-use phone_support::{Phone, WAIT, auto_answer, config, start, wait};
+use phone_support::{Phone, WAIT, auto_answer, config, free_addr, start, wait};
 use sip_core::tokio::{Driver, DriverConfig, SansIo};
 use sip_core::transaction::{Target, Transmit, Transport};
 use sip_core::ua::{UaConfig, UaEvent, UserAgent};
@@ -26,12 +26,6 @@ use telox_examples::config::PbxConfig;
 use telox_examples::pbx;
 use telox_examples::phone::{Command, PhoneEvent};
 use tokio::sync::{mpsc, watch};
-
-fn free_addr() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .unwrap()
-}
 
 /// A user agent that notes the transport of every INVITE it receives.
 struct Recording {

@@ -13,11 +13,11 @@
 
 mod phone_support;
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use phone_support::{Phone, Pki, auto_answer, config, start, wait};
+use phone_support::{Phone, Pki, auto_answer, config, free_addr, start, wait};
 use sip_core::tokio::{Driver, DriverConfig, TlsConfig, tls};
 use sip_core::transaction::{Target, Transport};
 use sip_core::ua::{UaConfig, UaEvent, UserAgent};
@@ -25,12 +25,6 @@ use telox_examples::config::{PbxConfig, TlsListen};
 use telox_examples::pbx;
 use telox_examples::phone::{Command, PhoneEvent};
 use tokio::sync::{mpsc, watch};
-
-fn free_addr() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .unwrap()
-}
 
 /// Registers 1001 (password 1001) over TLS at `pbx_tls` with the Contact
 /// `sips:1001@<contact>`, from a driver of its own that is dropped afterwards: the
