@@ -279,17 +279,10 @@ pub(crate) fn push_decimal(out: &mut String, n: u64) {
 
 /// One or more decimal digits (no sign, leading zeros allowed) that fit `T`.
 pub(crate) fn decimal<T: TryFrom<u64>>(s: &str) -> Option<T> {
-    if s.is_empty() {
-        return None;
+    match digits_at(s.as_bytes(), 0)? {
+        (n, end) if end == s.len() => T::try_from(n).ok(),
+        _ => None,
     }
-    let mut n = 0u64;
-    for b in s.bytes() {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-    }
-    T::try_from(n).ok()
 }
 
 /// Zero-allocation rtpmap fields: payload type, encoding, clock rate, channels.
