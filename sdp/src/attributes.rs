@@ -353,13 +353,8 @@ impl Attributes {
                 } else {
                     1 + e.value_len as usize
                 };
-            let buf = if e.own {
-                self.own.as_bytes()
-            } else {
-                &self.src[..]
-            };
             let start = e.start as usize;
-            buf.get(start..start + len).unwrap_or_default()
+            self.buf(e).get(start..start + len).unwrap_or_default()
         })
     }
 
