@@ -1923,11 +1923,6 @@ impl UserAgent {
         })
     }
 
-    /// How long to wait before retrying a request of `leg_id` answered 491 (RFC 3261 §14.1):
-    /// "If the UAC is the owner of the Call-ID ... a timer with a value T chosen randomly
-    /// between 2.1 and 4 seconds in units of 10 ms. If the UAC is not the owner ... between
-    /// 0 and 2 seconds". We own the Call-ID of the legs we called from.
-    /// The transport a leg's messages go over (its peer's), else the configured one.
     /// Our Contact in the responses of `leg`: [`UserAgent::contact_uri_for`] its transport,
     /// except that a dialog whose INVITE had a `sip:` Request-URI keeps a `sip:` Contact over
     /// TLS (`;transport=tls`). RFC 3261 §8.1.1.8 and §12.1.1 ask for a SIPS Contact when the
@@ -1948,6 +1943,7 @@ impl UserAgent {
             .map_err(|_| UaError::BadUri)
     }
 
+    /// The transport a leg's messages go over (its peer's), else the configured one.
     fn leg_transport(&self, leg: LegId) -> Transport {
         self.legs
             .get(&leg)
@@ -1960,6 +1956,10 @@ impl UserAgent {
         self.via_for(transport)
     }
 
+    /// How long to wait before retrying a request of `leg_id` answered 491 (RFC 3261 §14.1):
+    /// "If the UAC is the owner of the Call-ID ... a timer with a value T chosen randomly
+    /// between 2.1 and 4 seconds in units of 10 ms. If the UAC is not the owner ... between
+    /// 0 and 2 seconds". We own the Call-ID of the legs we called from.
     pub(super) fn glare_delay(&mut self, leg_id: LegId) -> Duration {
         let owner = self.legs.get(&leg_id).is_some_and(|l| l.uac);
         let units = if owner {
