@@ -1863,10 +1863,7 @@ impl UserAgent {
                 Err(_) => return,
             },
         };
-        let seq = match response.header::<CSeq>() {
-            Some(Ok(c)) => c.seq(),
-            _ => d.local_seq(),
-        };
+        let seq = cseq_of(response).unwrap_or_else(|| d.local_seq());
         let ack = d.ack(seq, via_ack).to_bytes();
         let target = leg.peer;
         self.transmits.push_back(Transmit {
