@@ -22,11 +22,11 @@ pub(crate) enum KeyMethod {
 }
 
 impl KeyMethod {
-    fn of(method: &Method) -> Self {
+    fn of(method: Method) -> Self {
         match method {
             Method::Invite | Method::Ack => Self::Invite,
             Method::Cancel => Self::Cancel,
-            m => Self::Other(m.clone()),
+            m => Self::Other(m),
         }
     }
 }
@@ -88,7 +88,7 @@ pub(crate) fn request_facts(request: &Request) -> Option<RequestFacts<'_>> {
     Some(RequestFacts {
         branch,
         rfc3261,
-        key_method: KeyMethod::of(request.method()),
+        key_method: KeyMethod::of(request.method().clone()),
         sent_by_port: via.port,
         sent_by_host: via.host,
         rport: via.rport,
@@ -275,12 +275,7 @@ pub(crate) fn response_key(response: &Response) -> Option<TransactionKey> {
     let [cseq_line, via] = first_values(response.headers(), [HeaderName::CSeq, HeaderName::Via]);
     let via = first_via(via?)?;
     let (_, method) = cseq_parts(cseq_line?)?;
-    let method = match method {
-        b"INVITE" | b"ACK" => KeyMethod::Invite,
-        b"CANCEL" => KeyMethod::Cancel,
-        m => KeyMethod::Other(Method::from_token(m)?),
-    };
-    TransactionKey::client(via.branch?, method)
+    TransactionKey::client(via.branch?, KeyMethod::of(Method::from_token(method)?))
 }
 
 /// Where responses of a server transaction go (RFC 3261 §18.2.2, RFC 3581 §4): the source
