@@ -544,6 +544,13 @@ mod tests {
                 check_against_aes_gcm(&fast, &key, &sparse, &sparse_aad);
             }
             check_against_aes_gcm(&portable, &key, &sparse, &sparse_aad);
+            // the 128-bit AES-NI code where `fast` is the AVX-512 one
+            #[cfg(target_arch = "x86_64")]
+            if let Gcm::X86(k) = &fast {
+                let narrow = Gcm::X86(k.clone().narrow());
+                check_against_aes_gcm(&narrow, &key, &full, &sparse_aad);
+                check_against_aes_gcm(&narrow, &key, &long, &[0, 12, 40]);
+            }
             for ours in [&fast, &portable] {
                 check_against_aes_gcm(ours, &key, &long, &[0, 12, 40]);
             }
@@ -623,6 +630,63 @@ mod tests {
             proptest::prop_assert_eq!(&tag[..], &want_tag[..]);
             proptest::prop_assert!(ours.open(&iv, &aad, &mut got, &tag));
             proptest::prop_assert_eq!(got, plain);
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(256))]
+
+        /// The wide (VAES/VPCLMULQDQ) path, the 128-bit AES-NI one and the portable one on
+        /// random keys of both sizes, IVs, AAD and payloads of 0-1500 bytes: the same
+        /// ciphertext and tag, each opens what the others sealed, and a flipped bit is refused
+        /// with the data left as it was.
+        #[test]
+        fn gcm_wide_matches_narrow_and_portable(
+            key in proptest::collection::vec(proptest::num::u8::ANY, 16..=16),
+            long_key in proptest::bool::ANY,
+            iv in proptest::array::uniform12(proptest::num::u8::ANY),
+            aad in proptest::collection::vec(proptest::num::u8::ANY, 0..=72),
+            plain in proptest::collection::vec(proptest::num::u8::ANY, 0..=1500),
+            flip in proptest::num::usize::ANY,
+        ) {
+            let key = if long_key { [key.clone(), key].concat() } else { key };
+            let Some(Gcm::X86(fast)) = Gcm::new(&key) else {
+                return Ok(()); // no AES-NI: only the portable path exists
+            };
+            let impls = [
+                Gcm::X86(fast.clone()),
+                Gcm::X86(fast.narrow()),
+                Gcm::Portable(PortableGcm::new(&key).unwrap()),
+            ];
+            let sealed: Vec<_> = impls
+                .iter()
+                .map(|g| {
+                    let mut d = plain.clone();
+                    let tag = g.seal(&iv, &aad, &mut d);
+                    (d, tag)
+                })
+                .collect();
+            for (d, tag) in &sealed[1..] {
+                proptest::prop_assert_eq!(d, &sealed[0].0);
+                proptest::prop_assert_eq!(tag, &sealed[0].1);
+            }
+            let (ct, tag) = &sealed[0];
+            for g in &impls {
+                let mut d = ct.clone();
+                proptest::prop_assert!(g.open(&iv, &aad, &mut d, tag));
+                proptest::prop_assert_eq!(&d, &plain);
+                // one flipped bit of the ciphertext, or of the tag if there is none
+                let mut d = ct.clone();
+                let mut t = *tag;
+                match d.len() {
+                    0 => t[flip % 16] ^= 1 << (flip % 8),
+                    n => d[flip % n] ^= 1 << (flip % 8),
+                }
+                let forged = d.clone();
+                proptest::prop_assert!(!g.open(&iv, &aad, &mut d, &t));
+                proptest::prop_assert_eq!(d, forged);
+            }
         }
     }
 

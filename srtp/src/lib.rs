@@ -39,7 +39,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-// `unsafe` is allowed in one module only, `gcm_x86`, whose docs give the measured need.
+// `unsafe` is allowed in one module only, `gcm_x86` (and its submodule `avx512`), whose docs
+// give the measured need.
 #![deny(unsafe_code)]
 
 mod context;
