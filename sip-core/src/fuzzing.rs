@@ -331,3 +331,47 @@ fn ws_echo(role: crate::ws::Role, peer: crate::ws::Role, event: &crate::ws::WsEv
     );
     assert!(wire.is_empty(), "bytes left after one frame");
 }
+
+/// DNS responses: parsing never panics; a parsed message that encodes (its character-strings
+/// may not, once lossily decoded) parses back to itself; caching it as the answer to its own
+/// question and running a resolution over it never panics. `now` comes from the caller
+/// (sans-IO).
+pub fn dns(now: std::time::Instant, data: &[u8]) {
+    use crate::dns::{DnsCache, DnsMessage, IpFamilies, Question, RecordType, Resolution};
+    let Ok(msg) = DnsMessage::parse(data) else {
+        return;
+    };
+    if let Ok(bytes) = msg.encode() {
+        assert_eq!(
+            DnsMessage::parse(&bytes).as_ref(),
+            Ok(&msg),
+            "re-parse differs"
+        );
+    }
+    let mut cache = DnsCache::new(8);
+    let question = msg.questions.first().cloned().unwrap_or(Question {
+        name: String::from("example.com"),
+        rtype: RecordType::NAPTR,
+    });
+    let Ok(uri) = format!("sip:{}", question.name).parse() else {
+        return;
+    };
+    let Ok(mut resolution) = Resolution::new(
+        &uri,
+        &crate::locate::LocateConfig::default(),
+        IpFamilies::Both,
+    ) else {
+        return;
+    };
+    // Every question gets this message as its answer: the plan still ends.
+    let mut asked = 0;
+    while let Some(q) = resolution.poll_question(now, &cache) {
+        let mut answer = msg.clone();
+        answer.questions = vec![q.clone()];
+        resolution.handle_response(now, &mut cache, &q, &answer);
+        asked += 1;
+        assert!(asked <= 200, "resolution does not end");
+    }
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
+    let _ = resolution.targets(&mut rng);
+}

@@ -73,6 +73,7 @@ pub use uri::{Scheme, Uri};
 
 pub mod auth;
 pub mod dialog;
+pub mod dns;
 pub mod locate;
 pub mod registration;
 #[cfg(feature = "tokio")]

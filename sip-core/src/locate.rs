@@ -39,8 +39,30 @@ pub struct NaptrRecord {
     pub flags: String,
     /// Service (`SIP+D2U`, `SIPS+D2T`, ...).
     pub service: String,
+    /// Regular expression (empty for SIP: RFC 3263 §4.1 uses the replacement).
+    pub regexp: String,
     /// The domain to look up SRV records for.
     pub replacement: String,
+}
+
+impl NaptrRecord {
+    /// A record as RFC 3263 §4.1 publishes them: flag `s`, no regular expression, the SRV
+    /// name to look up as the replacement.
+    pub fn sip(
+        order: u16,
+        preference: u16,
+        service: impl Into<String>,
+        replacement: impl Into<String>,
+    ) -> Self {
+        Self {
+            order,
+            preference,
+            flags: String::from("s"),
+            service: service.into(),
+            regexp: String::new(),
+            replacement: replacement.into(),
+        }
+    }
 }
 
 /// An SRV record (RFC 2782).
@@ -54,6 +76,18 @@ pub struct SrvRecord {
     pub port: u16,
     /// Host name (`.` means the service is not available there).
     pub target: String,
+}
+
+impl SrvRecord {
+    /// The record (priority, weight, port, target).
+    pub fn new(priority: u16, weight: u16, port: u16, target: impl Into<String>) -> Self {
+        Self {
+            priority,
+            weight,
+            port,
+            target: target.into(),
+        }
+    }
 }
 
 /// A DNS lookup the [`Locator`] needs.
@@ -468,22 +502,11 @@ mod tests {
     }
 
     fn naptr(order: u16, pref: u16, service: &str, replacement: &str) -> NaptrRecord {
-        NaptrRecord {
-            order,
-            preference: pref,
-            flags: String::from("s"),
-            service: service.to_owned(),
-            replacement: replacement.to_owned(),
-        }
+        NaptrRecord::sip(order, pref, service, replacement)
     }
 
     fn srv(priority: u16, weight: u16, port: u16, target: &str) -> SrvRecord {
-        SrvRecord {
-            priority,
-            weight,
-            port,
-            target: target.to_owned(),
-        }
+        SrvRecord::new(priority, weight, port, target)
     }
 
     fn ip(s: &str) -> IpAddr {

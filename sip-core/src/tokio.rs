@@ -36,9 +36,11 @@
 //! # }
 //! ```
 
+pub mod dns;
 pub mod tls;
 pub mod ws;
 
+pub use dns::{DnsClient, DnsConfig};
 pub use ws::WsConfig;
 
 use std::collections::HashMap;
@@ -59,8 +61,9 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
+use crate::dns::IpFamilies;
 use crate::framer::Framer;
-use crate::locate;
+use crate::locate::{self, LocateConfig};
 use crate::msg::ParseLimits;
 use crate::transaction::{Target, Transactions, Transmit, Transport};
 use crate::ua::UserAgent;
@@ -174,6 +177,9 @@ pub struct DriverConfig {
     /// WebSocket listeners (RFC 7118); outgoing `ws`/`wss` connections work without (with
     /// path `/`).
     pub ws: Option<WsConfig>,
+    /// Nameservers for [`Driver::resolve`]; `None` reads `/etc/resolv.conf` at the first
+    /// name to resolve.
+    pub dns: Option<DnsConfig>,
 }
 
 impl DriverConfig {
@@ -186,6 +192,7 @@ impl DriverConfig {
             limits: ParseLimits::default(),
             tls: None,
             ws: None,
+            dns: None,
         }
     }
 }
@@ -250,6 +257,9 @@ pub struct Driver {
     limits: ParseLimits,
     tos: Option<u8>,
     buf: Vec<u8>,
+    /// The configured nameservers, until the first lookup makes the client.
+    dns_config: Option<DnsConfig>,
+    dns: Option<DnsClient>,
 }
 
 impl fmt::Debug for Inbound {
@@ -398,6 +408,8 @@ impl Driver {
             limits: config.limits,
             tos: config.tos,
             buf: vec![0u8; 65_535],
+            dns_config: config.dns,
+            dns: None,
         })
     }
 
@@ -440,35 +452,89 @@ impl Driver {
         Ok(())
     }
 
-    /// Where to send a request for `uri` (RFC 3263 without NAPTR/SRV: the host's address
-    /// records; [`crate::locate`] plans the full procedure). Transport and port follow
-    /// [`locate::ip_target`]: `sips:` means TLS (RFC 3261 §26.2), otherwise the `transport`
-    /// parameter (`udp`, `tcp`, `tls`, `ws`; `ws` with `sips:` means WSS, RFC 7118) or UDP;
-    /// the port defaults to 5061 for TLS, 80/443 for WS/WSS and 5060 otherwise. For TLS and
-    /// WSS the host name is recorded as the server name to verify
-    /// ([`Driver::set_tls_server_name`]), for WS/WSS as the `Host` of the handshake.
+    /// Where to send a request for `uri`: the first of [`Driver::resolve_all`].
     ///
     /// # Errors
-    /// `InvalidInput` for a non-SIP URI or an unsupported transport; resolver errors.
+    /// As [`Driver::resolve_all`].
     pub async fn resolve(&mut self, uri: &Uri) -> io::Result<Target> {
+        self.resolve_all(uri)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address for the uri's host"))
+    }
+
+    /// The targets for `uri` in the order to try them (RFC 3263 §4; §4.3: after a timeout
+    /// or a transport error towards one, send the request again, with a new branch, to the
+    /// next).
+    ///
+    /// - An IP host needs no lookup ([`locate::ip_target`]): `sips:` means TLS (RFC 3261
+    ///   §26.2), otherwise the `transport` parameter (`udp`, `tcp`, `tls`, `ws`; `ws` with
+    ///   `sips:` means WSS, RFC 7118) or UDP; the port defaults to 5061 for TLS, 80/443
+    ///   for WS/WSS and 5060 otherwise.
+    /// - A name is located over DNS ([`DnsClient::locate`], the nameservers of
+    ///   [`DriverConfig::dns`]): NAPTR unless the URI names a transport or a port, SRV
+    ///   unless it names a port, then A (AAAA when the UDP socket is IPv6). The transports
+    ///   considered are UDP, TCP, and TLS when [`DriverConfig::tls`] has a client
+    ///   configuration. When DNS gives no address, the system resolver (`/etc/hosts`) is
+    ///   asked for the host, as for a URI with neither NAPTR nor SRV records.
+    ///
+    /// For TLS and WSS the URI's host name is recorded as the server name to verify
+    /// ([`Driver::set_tls_server_name`]; RFC 5922 §4: the domain of the URI, not the SRV
+    /// target), for WS/WSS as the `Host` of the handshake.
+    ///
+    /// # Errors
+    /// `InvalidInput` for a non-SIP URI or an unsupported transport; `NotFound` when the
+    /// host has no address; `/etc/resolv.conf` read errors.
+    pub async fn resolve_all(&mut self, uri: &Uri) -> io::Result<Vec<Target>> {
         let invalid = |e: locate::LocateError| io::Error::new(io::ErrorKind::InvalidInput, e);
-        let target = match locate::ip_target(uri) {
-            Ok(t) => t,
+        let targets = match locate::ip_target(uri) {
+            Ok(t) => vec![t],
             Err(locate::LocateError::HostName(host)) => {
-                let transport = locate::uri_transport(uri).map_err(invalid)?;
-                let port = uri.port().unwrap_or(locate::default_port(transport));
-                let addr = tokio::net::lookup_host((host.as_str(), port))
-                    .await?
-                    .next()
-                    .ok_or_else(|| {
-                        io::Error::new(io::ErrorKind::InvalidInput, "host has no address")
-                    })?;
-                Target { transport, addr }
+                let mut transports = vec![Transport::Udp, Transport::Tcp];
+                if self.tls_client.is_some() {
+                    transports.push(Transport::Tls);
+                }
+                let families = if self.local.is_ipv4() {
+                    IpFamilies::V4
+                } else {
+                    IpFamilies::V6
+                };
+                let config = LocateConfig { transports };
+                let mut targets = self.dns_client()?.locate(uri, &config, families).await?;
+                if targets.is_empty() {
+                    let transport = locate::uri_transport(uri).map_err(invalid)?;
+                    let port = uri.port().unwrap_or(locate::default_port(transport));
+                    let addr = tokio::net::lookup_host((host.as_str(), port))
+                        .await?
+                        .find(|a| a.is_ipv4() == self.local.is_ipv4())
+                        .ok_or_else(|| {
+                            io::Error::new(io::ErrorKind::NotFound, "host has no address")
+                        })?;
+                    targets.push(Target { transport, addr });
+                }
+                targets
             }
             Err(e) => return Err(invalid(e)),
         };
-        self.remember_names(uri, target)?;
-        Ok(target)
+        for t in &targets {
+            self.remember_names(uri, *t)?;
+        }
+        Ok(targets)
+    }
+
+    /// The DNS client, made at the first use.
+    fn dns_client(&mut self) -> io::Result<&mut DnsClient> {
+        if self.dns.is_none() {
+            let config = match self.dns_config.take() {
+                Some(c) => c,
+                None => DnsConfig::system()?,
+            };
+            self.dns = Some(DnsClient::new(config));
+        }
+        self.dns
+            .as_mut()
+            .ok_or_else(|| io::Error::other("dns client missing"))
     }
 
     /// Records the TLS server name and the WebSocket `Host` of `uri` for `target`.
