@@ -118,6 +118,32 @@ fn send_packet_into_writes_what_send_packet_builds() {
 }
 
 #[test]
+fn each_packet_carries_its_own_payload_type() {
+    // Audio and telephone events take turns on one SSRC (RFC 4733 §2.1); the session keeps one
+    // pre-encoded header and must re-encode it whenever the payload type changes.
+    let t = t0();
+    let mut s = RtpSession::new(cfg(11, "a"), t);
+    let mut buf = [0u8; 200];
+    let first = s.next_sequence_number();
+    for (i, pt) in [0u8, 101, 101, 0, 8, 0].into_iter().enumerate() {
+        let media = MediaTime::new(i as u64 * 160, 8000);
+        let n = if i % 2 == 0 {
+            s.send_packet_into(t, pt, media, false, &[pt; 20], &mut buf)
+        } else {
+            buf[12..32].fill(pt);
+            s.send_packet_in_place(t, pt, media, false, &mut buf[..32])
+        }
+        .unwrap();
+        let p = RtpPacket::new_checked(&buf[..n]).unwrap();
+        assert_eq!(
+            (p.payload_type(), p.ssrc(), p.sequence_number(), p.payload()),
+            (pt, s.ssrc(), first.wrapping_add(i as u16), &[pt; 20][..]),
+            "packet {i}"
+        );
+    }
+}
+
+#[test]
 fn send_packet_in_place_writes_the_header_in_front_of_the_payload() {
     let t = t0();
     let mut a = RtpSession::new(cfg(9, "a"), t);
