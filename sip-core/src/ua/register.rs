@@ -1,15 +1,38 @@
 //! The registration client of the user agent (RFC 3261 §10.2): register, refresh before
 //! expiry, answer digest challenges, follow 423 Min-Expires, unregister.
+//!
+//! A REGISTER (first or refresh) that fails:
+//! - 401/407: answered with credentials, at most twice in a row; then as below;
+//! - 423: sent again at once with the Min-Expires value (RFC 3261 §10.2.8);
+//! - with `Retry-After` (503, 500, 480, 404, ...): sent again after the retry delay, but
+//!   not before the Retry-After (RFC 3261 §20.33);
+//! - 403, 404, 604 without `Retry-After`: not sent again (§21.4.4: 403 "SHOULD NOT be
+//!   repeated"; 404 and 604 say the AOR does not exist);
+//! - anything else, a timeout or a transport error: sent again after the registration's
+//!   [`RegisterRetry`] delay.
 
 use std::time::{Duration, Instant};
 
 use super::{Purpose, UaError, UaEvent, UserAgent};
 use crate::auth::{Challenge, ChallengeKind};
-use crate::header::{CSeq, CallId, Contact, Expires, From, HeaderName, MaxForwards, To};
+use crate::header::{
+    CSeq, CallId, Contact, Expires, From, HeaderName, MaxForwards, RetryAfter, To,
+};
 use crate::msg::{Method, Request, Response};
 use crate::registration::RegisterRetry;
 use crate::transaction::{Target, Transport};
 use crate::uri::Uri;
+
+/// When a failed REGISTER is sent again.
+#[derive(Clone, Copy, Debug)]
+enum NextTry {
+    /// After the registration's [`RegisterRetry`] delay.
+    Backoff,
+    /// After that delay, but not before this one (a Retry-After).
+    AtLeast(Duration),
+    /// Not by itself: the failure is permanent.
+    Never,
+}
 
 /// Identifies one registration of a [`UserAgent`].
 #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
@@ -277,11 +300,39 @@ impl UserAgent {
                     _ => self.register_failed(now, id, 423),
                 }
             }
-            _ => self.register_failed(now, id, status),
+            _ => {
+                // RFC 3261 §20.33: Retry-After says how long the registrar expects to be
+                // unavailable; the next try waits at least that long.
+                let retry_after = match response.header::<RetryAfter>() {
+                    Some(Ok(ra)) => Some(Duration::from_secs(u64::from(ra.seconds()))),
+                    _ => None,
+                };
+                let next = match (status, retry_after) {
+                    (_, Some(at_least)) => NextTry::AtLeast(at_least),
+                    // RFC 3261 §21.4.4: 403 "the request SHOULD NOT be repeated"; 404
+                    // (§21.4.5) and 604 (RFC 3261 §21.6.3) say the AOR does not exist:
+                    // asking again cannot succeed until someone fixes the account.
+                    (403 | 404 | 604, None) => NextTry::Never,
+                    _ => NextTry::Backoff,
+                };
+                self.register_failed_then(now, id, status, next);
+            }
         }
     }
 
+    /// A failed REGISTER (timeout, transport error, unanswerable challenge): retried after
+    /// the registration's [`RegisterRetry`] delay.
     pub(super) fn register_failed(&mut self, now: Instant, id: RegistrationId, status: u16) {
+        self.register_failed_then(now, id, status, NextTry::Backoff);
+    }
+
+    fn register_failed_then(
+        &mut self,
+        now: Instant,
+        id: RegistrationId,
+        status: u16,
+        next: NextTry,
+    ) {
         let Some(reg) = self.registrations.get_mut(&id) else {
             return;
         };
@@ -293,8 +344,12 @@ impl UserAgent {
             return;
         }
         reg.failures = reg.failures.saturating_add(1);
-        let delay = reg.retry.delay(reg.failures, &mut self.rng);
-        reg.next = Some(now + delay);
+        let backoff = reg.retry.delay(reg.failures, &mut self.rng);
+        reg.next = match next {
+            NextTry::Backoff => now.checked_add(backoff),
+            NextTry::AtLeast(at_least) => now.checked_add(backoff.max(at_least)),
+            NextTry::Never => None,
+        };
         self.events
             .push_back(UaEvent::RegistrationFailed { id, status });
     }
