@@ -137,53 +137,63 @@ impl Rtpmap {
 /// bytes (it runs for every rtpmap of every parse and negotiation).
 fn rtpmap_grammar(value: &str) -> Option<(u8, &str, u32, Option<u16>)> {
     let b = value.as_bytes();
-    let (pt, mut i) = digits_at(b, 0)?;
-    if b.get(i) != Some(&b' ') {
+    let (pt, after_pt) = leading_digits(b)?;
+    let [b' ', name_on @ ..] = after_pt else {
+        return None;
+    };
+    // The encoding name runs to the first `/`; a space before it is an error.
+    let name_len = name_on.iter().position(|c| matches!(c, b'/' | b' '))?;
+    let [b'/', clock_on @ ..] = name_on.get(name_len..)? else {
+        return None;
+    };
+    if name_len == 0 {
         return None;
     }
-    i += 1;
-    let enc_start = i;
-    while let Some(&c) = b.get(i) {
-        match c {
-            b'/' => break,
-            b' ' => return None,
-            _ => i += 1,
-        }
-    }
-    if i == enc_start || b.get(i) != Some(&b'/') {
-        return None;
-    }
-    let enc = value.get(enc_start..i)?;
-    let (clock, j) = digits_at(b, i + 1)?;
-    let channels = match b.get(j) {
-        None => None,
-        Some(b'/') => match digits_at(b, j + 1)? {
-            (ch, end) if end == b.len() => Some(u16::try_from(ch).ok()?),
+    let (clock, rest) = leading_digits(clock_on)?;
+    let channels = match rest {
+        [] => None,
+        [b'/', ch @ ..] => match leading_digits(ch)? {
+            (ch, []) => Some(u16::try_from(ch).ok()?),
             _ => return None,
         },
-        Some(_) => return None,
+        _ => return None,
     };
+    // The name lies between the ASCII bytes ` ` and `/`, so both ends are character
+    // boundaries.
+    let start = b.len() - name_on.len();
     Some((
         u8::try_from(pt).ok()?,
-        enc,
+        value.get(start..start + name_len)?,
         u32::try_from(clock).ok()?,
         channels,
     ))
 }
 
-/// The decimal number of one or more digits at `b[i..]` and the index after it; `None`
-/// without a digit or when it overflows `u64`.
-fn digits_at(b: &[u8], mut i: usize) -> Option<(u64, usize)> {
-    let start = i;
+/// The decimal number of the one or more digits that start `b`, and the bytes after them;
+/// `None` without a digit or when the number overflows `u64`.
+fn leading_digits(b: &[u8]) -> Option<(u64, &[u8])> {
     let mut n = 0u64;
-    while let Some(&c) = b.get(i) {
-        if !c.is_ascii_digit() {
+    let mut count = 0;
+    for c in b {
+        let digit = c.wrapping_sub(b'0');
+        if digit > 9 {
             break;
         }
-        n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-        i += 1;
+        // Up to 19 digits cannot overflow; longer numbers are checked again below.
+        n = n.wrapping_mul(10).wrapping_add(u64::from(digit));
+        count += 1;
     }
-    (i > start).then_some((n, i))
+    let (digits, rest) = b.split_at_checked(count)?;
+    if count == 0 {
+        return None;
+    }
+    if count > 19 {
+        n = 0;
+        for c in digits {
+            n = n.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
+        }
+    }
+    Some((n, rest))
 }
 
 /// `s` split at the first `sep` (which belongs to neither side).
@@ -279,10 +289,17 @@ pub(crate) fn push_decimal(out: &mut String, n: u64) {
 
 /// One or more decimal digits (no sign, leading zeros allowed) that fit `T`.
 pub(crate) fn decimal<T: TryFrom<u64>>(s: &str) -> Option<T> {
-    match digits_at(s.as_bytes(), 0)? {
-        (n, end) if end == s.len() => T::try_from(n).ok(),
+    match leading_digits(s.as_bytes())? {
+        (n, []) => T::try_from(n).ok(),
         _ => None,
     }
+}
+
+/// What `str::parse` accepts for an unsigned integer type `T`: an optional `+`, then one
+/// or more decimal digits that fit `T` (real peers write `a=rtcp`, `a=ssrc` and `a=ptime`
+/// numbers that `parse` took since session 1, so the grammar stays the same).
+pub(crate) fn parse_unsigned<T: TryFrom<u64>>(s: &str) -> Option<T> {
+    decimal(s.strip_prefix('+').unwrap_or(s))
 }
 
 /// Zero-allocation rtpmap fields: payload type, encoding, clock rate, channels.
@@ -386,10 +403,16 @@ impl Rtcp {
 
     fn check(value: &str) -> Result<(u16, Option<&str>), AttributeError> {
         let bad = |f| AttributeError::new("rtcp", f);
-        let mut it = split_on(value, b' ');
-        let port = it.next().and_then(|p| p.parse().ok()).ok_or(bad("port"))?;
+        let (port, rest) = match split_byte(value, b' ') {
+            Some((port, rest)) => (port, Some(rest)),
+            None => (value, None),
+        };
+        let port = parse_unsigned(port).ok_or(bad("port"))?;
+        let Some(rest) = rest else {
+            return Ok((port, None));
+        };
+        let mut it = split_on(rest, b' ');
         let address = match (it.next(), it.next(), it.next(), it.next()) {
-            (None, ..) => None,
             (Some(net), Some(at), Some(addr), None)
                 if !net.is_empty() && !at.is_empty() && !addr.is_empty() =>
             {
@@ -429,7 +452,7 @@ impl SsrcAttribute {
     fn check(value: &str) -> Result<(u32, &str, Option<&str>), AttributeError> {
         let bad = |f| AttributeError::new("ssrc", f);
         let (ssrc, rest) = split_byte(value, b' ').ok_or(bad("<ssrc> <attribute>"))?;
-        let ssrc = ssrc.parse().map_err(|_| bad("ssrc"))?;
+        let ssrc = parse_unsigned(ssrc).ok_or(bad("ssrc"))?;
         let (attribute, value) = match split_byte(rest, b':') {
             Some((a, v)) => (a, Some(v)),
             None => (rest, None),
@@ -538,8 +561,7 @@ pub(crate) fn millis(name: &'static str, value: &str) -> Result<u32, AttributeEr
             "x"
         }
     });
-    int.parse()
-        .map_err(|_| AttributeError::new(name, "milliseconds"))
+    parse_unsigned(int).ok_or(AttributeError::new(name, "milliseconds"))
 }
 
 /// Checks the value of every attribute this crate knows, so that a strict parse rejects a

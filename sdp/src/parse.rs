@@ -159,6 +159,16 @@ impl Ctx<'_> {
     }
 }
 
+/// How a line ends: the first CR or LF ends it. CRLF is the RFC form, LF alone a
+/// deviation, any other CR an error.
+#[derive(Clone, Copy, Eq, PartialEq)]
+enum Ending {
+    Crlf,
+    Lf,
+    StrayCr,
+    EndOfInput,
+}
+
 fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
     // Attribute spans are u32 offsets: a larger input is refused whatever `max_size` says.
     let limit = opts.max_size.min(u32::MAX as usize);
@@ -172,6 +182,8 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
             },
         ));
     }
+    // The one UTF-8 check of the input: every line, field and attribute is then cut at
+    // ASCII delimiters of `all`, so each piece is valid UTF-8 without another check.
     let all = match std::str::from_utf8(&src) {
         Ok(s) => s,
         Err(e) => {
@@ -216,35 +228,32 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
     let mut rank = 0u8;
     let mut media_rank_now = 0u8;
     let mut attributes = 0usize;
-    let mut rest = all;
     let mut line_no = 0usize;
     let mut trailing_empty = false;
+    let bytes = all.as_bytes();
+    let mut pos = 0usize;
 
-    while !rest.is_empty() {
+    while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
         line_no += 1;
-        // The first CR or LF ends the line: CRLF is the RFC form, LF alone a deviation, any
-        // other CR an error.
-        let bytes = rest.as_bytes();
-        let end = find_eol(bytes);
-        let (raw, lf_only, terminated, stray_cr, skip) = match bytes.get(end) {
-            None => (rest, false, false, false, end),
-            Some(b'\n') => (&rest[..end], true, true, false, end + 1),
-            Some(_) if bytes.get(end + 1) == Some(&b'\n') => {
-                (&rest[..end], false, true, false, end + 2)
-            }
-            Some(_) => (&rest[..end], false, true, true, end + 1),
+        let eol = find_eol(rest);
+        let (ending, ending_len) = match (rest.get(eol), rest.get(eol + 1)) {
+            (Some(b'\r'), Some(b'\n')) => (Ending::Crlf, 2),
+            (Some(b'\n'), _) => (Ending::Lf, 1),
+            (Some(_), _) => (Ending::StrayCr, 1),
+            (None, _) => (Ending::EndOfInput, 0),
         };
-        let next = rest.get(skip..).unwrap_or_default();
-        rest = next;
+        let start = pos;
+        pos += eol + ending_len;
+        let raw = rest.get(..eol).unwrap_or_default();
         let mut ctx = Ctx {
             src: &src,
             line: line_no,
-            kind: raw.bytes().next().unwrap_or(b' '),
+            kind: raw.first().copied().unwrap_or(b' '),
         };
-        if lf_only && !opts.allow_lf_line_endings {
+        if ending == Ending::Lf && !opts.allow_lf_line_endings {
             return Err(ctx.err(ParseReason::LfLineEnding));
         }
-        if !terminated && !opts.allow_missing_final_line_ending {
+        if ending == Ending::EndOfInput && !opts.allow_missing_final_line_ending {
             return Err(ctx.err(ParseReason::MissingFinalLineEnding));
         }
         if raw.is_empty() {
@@ -258,20 +267,22 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
             // An empty line followed by more content is not a trailing empty line.
             return Err(ParseError::new(line_no - 1, None, ParseReason::EmptyLine));
         }
-        if stray_cr {
+        if ending == Ending::StrayCr {
             return Err(ctx.err(ParseReason::StrayCr));
         }
-        let bytes = raw.as_bytes();
-        if bytes.len() < 2 || bytes[1] != b'=' {
+        let [kind, b'=', ..] = *raw else {
             return Err(ctx.err(ParseReason::NotTypeValue));
-        }
-        let kind = bytes[0];
+        };
         ctx.kind = kind;
-        let mut value = &raw[2..];
+        // `raw[1]` is `=` and the line ends at CR, LF or the end: both cuts are character
+        // boundaries of `all`.
+        let value_start = start + 2;
+        let mut value = all.get(value_start..start + eol).unwrap_or_default();
         // "s= " (a single space) is RFC 8866's recommended empty session name, not trailing
         // whitespace.
-        let is_space_name = kind == b's' && value == " ";
-        if !is_space_name && value.ends_with([' ', '\t']) {
+        if let [.., b' ' | b'\t'] = value.as_bytes()
+            && !(kind == b's' && value == " ")
+        {
             if !opts.allow_trailing_whitespace {
                 return Err(ctx.err(ParseReason::TrailingWhitespace));
             }
@@ -289,37 +300,36 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
             continue;
         }
 
-        if let Some(media) = sdp.media.last_mut() {
-            // Media level.
-            if kind != b'm' {
-                let Some(r) = media_rank(kind) else {
-                    return Err(ctx.err(if session_rank(kind).is_some() {
-                        ParseReason::OutOfOrder
-                    } else {
-                        ParseReason::UnknownType
-                    }));
-                };
-                if !opts.allow_misordered_lines
-                    && (r < media_rank_now || (r == media_rank_now && matches!(kind, b'i' | b'k')))
-                {
-                    return Err(ctx.err(ParseReason::OutOfOrder));
-                }
-                media_rank_now = r;
-                match kind {
-                    b'i' => set_once(&ctx, &mut media.information, value)?,
-                    b'k' => set_once(&ctx, &mut media.key, value)?,
-                    b'c' => media.connections.push(parse_connection(&ctx, value)?),
-                    b'b' => media.bandwidths.push(parse_bandwidth(&ctx, value)?),
-                    _ => {
-                        attributes += 1;
-                        if attributes > opts.max_attributes {
-                            return Err(too_large(&ctx, "attribute count", opts.max_attributes));
-                        }
-                        parse_attribute(&ctx, value, &mut media.attributes)?;
-                    }
-                }
+        if kind != b'm'
+            && let Some(media) = sdp.media.last_mut()
+        {
+            // Media level. `a=` (rank 5, the last) may follow any media-level line.
+            if kind == b'a' {
+                media_rank_now = 5;
+                count_attribute(&ctx, &mut attributes, opts)?;
+                parse_attribute(&ctx, value_start, value, &mut media.attributes)?;
                 continue;
             }
+            let Some(r) = media_rank(kind) else {
+                return Err(ctx.err(if session_rank(kind).is_some() {
+                    ParseReason::OutOfOrder
+                } else {
+                    ParseReason::UnknownType
+                }));
+            };
+            if !opts.allow_misordered_lines
+                && (r < media_rank_now || (r == media_rank_now && matches!(kind, b'i' | b'k')))
+            {
+                return Err(ctx.err(ParseReason::OutOfOrder));
+            }
+            media_rank_now = r;
+            match kind {
+                b'i' => set_once(&ctx, &mut media.information, value)?,
+                b'k' => set_once(&ctx, &mut media.key, value)?,
+                b'c' => media.connections.push(parse_connection(&ctx, value)?),
+                _ => media.bandwidths.push(parse_bandwidth(&ctx, value)?),
+            }
+            continue;
         }
 
         match kind {
@@ -402,14 +412,11 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
             b'z' => set_once(&ctx, &mut sdp.time_zones, value)?,
             b'k' => set_once(&ctx, &mut sdp.key, value)?,
             _ => {
-                attributes += 1;
-                if attributes > opts.max_attributes {
-                    return Err(too_large(&ctx, "attribute count", opts.max_attributes));
-                }
+                count_attribute(&ctx, &mut attributes, opts)?;
                 if sdp.attributes.is_empty() {
                     sdp.attributes = Attributes::parsed(&src, 4);
                 }
-                parse_attribute(&ctx, value, &mut sdp.attributes)?;
+                parse_attribute(&ctx, value_start, value, &mut sdp.attributes)?;
             }
         }
     }
@@ -440,22 +447,38 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
     Ok(sdp)
 }
 
+/// Counts an `a=` line against `max_attributes`.
+fn count_attribute(
+    ctx: &Ctx<'_>,
+    count: &mut usize,
+    opts: &ParseOptions,
+) -> Result<(), ParseError> {
+    *count += 1;
+    if *count > opts.max_attributes {
+        return Err(too_large(ctx, "attribute count", opts.max_attributes));
+    }
+    Ok(())
+}
+
 /// Index of the first CR or LF in `bytes` (or its length), eight bytes at a time: lines are
-/// short, so memchr's set-up cost would dominate, and a byte loop is slower still.
+/// short, so memchr's set-up cost would dominate, and a byte loop is slower still. One test
+/// flags the bytes below 0x0e (CR is 0x0d, LF 0x0a); a flagged byte that is neither (a tab,
+/// say) is stepped over.
 fn find_eol(bytes: &[u8]) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let Ok(word) = <[u8; 8]>::try_from(chunk) else {
-            break;
-        };
-        let v = u64::from_le_bytes(word);
-        let (lf, cr) = (v ^ (LO * u64::from(b'\n')), v ^ (LO * u64::from(b'\r')));
-        // A zero byte in lf or cr marks a match; the lowest flagged byte is exact.
-        let hit = (lf.wrapping_sub(LO) & !lf & HI) | (cr.wrapping_sub(LO) & !cr & HI);
-        if hit != 0 {
-            return i + (hit.trailing_zeros() / 8) as usize;
+    while let Some(word) = bytes.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let v = u64::from_le_bytes(*word);
+        // The lowest flagged byte is exact (borrows only run upwards).
+        let below = v.wrapping_sub(LO * 0x0e) & !v & HI;
+        if below != 0 {
+            let at = i + (below.trailing_zeros() / 8) as usize;
+            if matches!(bytes.get(at), Some(b'\n' | b'\r')) {
+                return at;
+            }
+            i = at + 1;
+            continue;
         }
         i += 8;
     }
@@ -716,9 +739,15 @@ fn parse_media(ctx: &Ctx<'_>, value: &str) -> Result<Media, ParseError> {
     })
 }
 
-/// Parses an `a=` value and appends it to `out` as a span of the input: nothing is copied
-/// or built, the entry records where the name and value are and the attribute's kind.
-fn parse_attribute(ctx: &Ctx<'_>, value: &str, out: &mut Attributes) -> Result<(), ParseError> {
+/// Parses an `a=` value (at byte `start` of the input) and appends it to `out` as a span
+/// of the input: nothing is copied or built, the entry records where the name and value
+/// are and the attribute's kind.
+fn parse_attribute(
+    ctx: &Ctx<'_>,
+    start: usize,
+    value: &str,
+    out: &mut Attributes,
+) -> Result<(), ParseError> {
     let (name, val) = match split_byte(value, b':') {
         Some((n, v)) => (n, Some(v)),
         None => (value, None),
@@ -736,7 +765,7 @@ fn parse_attribute(ctx: &Ctx<'_>, value: &str, out: &mut Attributes) -> Result<(
     let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     out.push_parsed(
         kind,
-        offset(name.as_ptr() as usize - ctx.src.as_ptr() as usize),
+        offset(start),
         offset(name.len()),
         val.map(|v| offset(v.len())),
     );

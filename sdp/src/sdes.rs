@@ -376,23 +376,26 @@ fn decode_key(b64: &str, len: usize) -> Vec<u8> {
 /// padding optional but never more than canonical, unused bits of the last symbol zero),
 /// else `None`. A byte check without decoding: the strict parser runs it on every key.
 fn b64_len(s: &[u8]) -> Option<usize> {
-    let mut last = 0u8;
-    let mut data = s.len();
-    for (i, b) in s.iter().enumerate() {
-        match B64_VALUES.get(usize::from(*b)).copied().unwrap_or(NOT_B64) {
-            NOT_B64 if *b == b'=' => {
-                data = i;
-                break;
-            }
-            NOT_B64 => return None,
-            v => last = v,
-        }
+    // The padding is the run of `=` at the end; any other `=` is not a symbol.
+    let data = s.len() - s.iter().rev().take_while(|b| **b == b'=').count();
+    let (body, pad) = s.split_at_checked(data)?;
+    // Every byte of the body a symbol of the standard alphabet, tested without a branch
+    // per byte (the compiler makes it a vector loop).
+    let symbols = body.iter().fold(true, |ok, &b| {
+        ok & (((b | 0x20).wrapping_sub(b'a') < 26)
+            | (b.wrapping_sub(b'0') < 10)
+            | (b == b'+')
+            | (b == b'/'))
+    });
+    if !symbols {
+        return None;
     }
-    let (body, pad) = s.split_at(data);
+    let last = body
+        .last()
+        .map_or(0, |b| B64_VALUES.get(usize::from(*b)).copied().unwrap_or(0));
     let rem = body.len() % 4;
-    // Padding: only '=' after the first one, and no more than completes the last group
-    // (fewer is accepted).
-    if rem == 1 || pad.len() > (4 - rem) % 4 || !pad.iter().all(|b| *b == b'=') {
+    // Padding: no more than completes the last group (fewer is accepted).
+    if rem == 1 || pad.len() > (4 - rem) % 4 {
         return None;
     }
     // The bits of the last symbol beyond the last whole byte must be zero.
