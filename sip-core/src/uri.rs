@@ -395,6 +395,136 @@ impl UriParts {
     }
 }
 
+impl UriParts {
+    /// [`UriParts::parse`] of a Request-URI, with a one-pass fast path for the common shape
+    /// `sip[s]:[user@]host[:port][;param[=value]]...` (no password, escapes or IPv6 reference).
+    /// Whatever the fast path does not decide takes the general path, which also reports
+    /// the errors, so both agree on every input (a test compares them).
+    ///
+    /// # Errors
+    /// As [`UriParts::parse`] with `request_uri`.
+    #[inline]
+    pub(crate) fn parse_request_uri(s: &[u8]) -> Result<Self, UriError> {
+        match Self::sip_fast(s) {
+            Some(p) => Ok(p),
+            None => Self::parse(s, true),
+        }
+    }
+
+    /// The fast path of [`UriParts::parse_request_uri`]: `Some` only for a valid SIP or SIPS
+    /// Request-URI, with the parts [`UriParts::parse`] gives; `None` means "not decided here".
+    fn sip_fast(s: &[u8]) -> Option<Self> {
+        // the scheme in either case: OR-ing 0x20 maps exactly the two cases of a letter onto
+        // the lower-case one, and leaves ':' as it is
+        let head = u32::from_le_bytes(*s.first_chunk::<4>()?);
+        let (scheme, body_start) = if head | 0x0020_2020 == u32::from_le_bytes(*b"sip:") {
+            (Scheme::Sip, 4)
+        } else if head | 0x2020_2020 == u32::from_le_bytes(*b"sips") && s.get(4) == Some(&b':') {
+            (Scheme::Sips, 5)
+        } else {
+            return None;
+        };
+        let r = |a: usize, b: usize| R16 {
+            s: u16::try_from(a).unwrap_or(u16::MAX),
+            e: u16::try_from(b).unwrap_or(u16::MAX),
+        };
+        if s.len() > usize::from(u16::MAX) {
+            return None;
+        }
+        // userinfo: user characters up to the first '@' (neither '@', ':' nor '%' is one, so
+        // this is the whole userinfo, without password or escapes)
+        let mut i = body_start;
+        while s
+            .get(i)
+            .is_some_and(|&c| CLASS[usize::from(c)] & (UNRESERVED | USER) != 0)
+        {
+            i += 1;
+        }
+        let (user, hp) = if s.get(i) == Some(&b'@') {
+            if i == body_start {
+                return None;
+            }
+            (Some(r(body_start, i)), i + 1)
+        } else {
+            // an '@' further on (after a password or an escape) is the general path's
+            if scan::find_byte(s.get(i..).unwrap_or_default(), b'@').is_some() {
+                return None;
+            }
+            (None, body_start)
+        };
+        let mut i = hp;
+        while s.get(i).is_some_and(|&c| CLASS[usize::from(c)] & HOST != 0) {
+            i += 1;
+        }
+        if i == hp {
+            return None;
+        }
+        let host = r(hp, i);
+        let mut port = None;
+        if s.get(i) == Some(&b':') {
+            let start = i + 1;
+            let mut v: u32 = 0;
+            i = start;
+            while let Some(&c) = s.get(i)
+                && c.is_ascii_digit()
+            {
+                if i - start == 5 {
+                    return None;
+                }
+                v = v * 10 + u32::from(c - b'0');
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+            port = Some(u16::try_from(v).ok()?);
+        }
+        let params = match s.get(i) {
+            None => r(i, i),
+            Some(b';') => {
+                // uri-parameter: a non-empty name, then nothing or '=' and a non-empty value
+                // (the first '=' splits), of param characters only
+                let mut j = i + 1;
+                let (mut seg, mut eq) = (j, None);
+                loop {
+                    match s.get(j) {
+                        Some(&c)
+                            if c != b'=' && CLASS[usize::from(c)] & (UNRESERVED | PARAM) != 0 => {}
+                        Some(b'=') => {
+                            if eq.is_none() {
+                                eq = Some(j);
+                            }
+                        }
+                        end @ (None | Some(b';')) => {
+                            if eq.unwrap_or(j) == seg || eq == Some(j - 1) {
+                                return None;
+                            }
+                            if end.is_none() {
+                                break;
+                            }
+                            (seg, eq) = (j + 1, None);
+                        }
+                        Some(_) => return None,
+                    }
+                    j += 1;
+                }
+                r(i + 1, s.len())
+            }
+            Some(_) => return None,
+        };
+        Some(Self {
+            scheme,
+            scheme_end: r(0, body_start - 1).e,
+            user,
+            password: None,
+            host,
+            port,
+            params,
+            headers: None,
+        })
+    }
+}
+
 /// `*( ";" uri-parameter )` between `start` and `end` (s[start] is ';' when non-empty).
 fn check_uri_params(s: &[u8], start: usize, end: usize) -> Result<(), UriError> {
     let region = s.get(start..end).unwrap_or_default();
@@ -588,5 +718,83 @@ mod tests {
         }
         assert!(UriParts::parse(b"sip:a@b?x=y", true).is_err());
         assert!(UriParts::parse(b"sip:a@b?x=y", false).is_ok());
+    }
+
+    /// Where the Request-URI fast path decides, it agrees with the general parser.
+    fn agrees(s: &[u8]) -> bool {
+        match UriParts::sip_fast(s) {
+            Some(fast) => {
+                assert_eq!(
+                    Ok(fast),
+                    UriParts::parse(s, true),
+                    "{:?}",
+                    String::from_utf8_lossy(s)
+                );
+                true
+            }
+            None => false,
+        }
+    }
+
+    #[test]
+    fn request_uri_fast_path_takes_the_common_shapes() {
+        for common in [
+            "sip:bob@biloxi.example.com",
+            "SIP:bob@biloxi.example.com",
+            "sips:alice@atlanta.example.com:5061",
+            "sip:registrar.example.com",
+            "sip:192.0.2.4:5060;transport=udp",
+            "sip:+15551234567;npdi@gw.example.com;user=phone",
+            "sip:bob@127.0.0.1:5062;lr;ob;transport=tcp",
+            "sip:a@b:65535",
+            "sip:a@b;x=y=z",
+            "sip:-.!~*'()&=+$,;?/@h_x",
+        ] {
+            assert!(agrees(common.as_bytes()), "{common}");
+        }
+        // left to the general path: password, escapes, IPv6, other schemes, and every error
+        for other in [
+            "sip:alice:secret@example.com",
+            "sip:%61lice@example.com",
+            "sip:alice@[2001:db8::1]",
+            "sip:host;x=%41",
+            "tel:+1-201-555-0123",
+            "sip:@example.com",
+            "sip:a@b:",
+            "sip:a@b:65536",
+            "sip:a@b:005060",
+            "sip:a@b;",
+            "sip:a@b;;x",
+            "sip:a@b;=x",
+            "sip:a@b;x=",
+            "sip:a@b?x=y",
+            "sip:a@b c",
+            "sip:a@b;x=y;",
+            "sip:user;par=u@example.net@example.com",
+            "sip:",
+            "sip:a@",
+            "sip",
+        ] {
+            assert!(!agrees(other.as_bytes()), "{other}");
+        }
+        // mixed-case SIPS goes through the fast path too
+        assert!(agrees(b"SiPs:x@y"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn request_uri_fast_path_agrees_with_parse(
+            s in "(sip|SIP|sips|Sips|sipx|tel|si):[a-c0-9@:;=?%\\[\\]._~+&/ -]{0,24}"
+        ) {
+            agrees(s.as_bytes());
+        }
+
+        /// Mostly the accepted alphabet, so that most cases reach the fast path's end.
+        #[test]
+        fn request_uri_fast_path_agrees_near_valid(
+            s in "(sip|sips):[ab1@:;=.]{1,24}"
+        ) {
+            agrees(s.as_bytes());
+        }
     }
 }

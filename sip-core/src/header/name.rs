@@ -446,11 +446,15 @@ impl HeaderName {
     }
 }
 
-/// A well-known name as the line classifier compares it: the name's bytes lower-cased, in
-/// the order they appear on the wire (little-endian), and its [`HeaderName::kind`].
+/// A well-known name as the line classifier compares it: two little-endian words (the line's
+/// bytes 0..8 and 8..16) for the name's bytes lower-cased, the `0x20` bits to OR into the
+/// line under its letters (so either case of a letter compares equal, while `-` must match
+/// exactly), the mask of the name's bytes, and its [`HeaderName::kind`].
 #[derive(Clone, Copy)]
 struct Known {
-    pattern: u128,
+    pattern: [u64; 2],
+    fold: [u64; 2],
+    mask: [u64; 2],
     kind: u8,
 }
 
@@ -470,9 +474,11 @@ const CLASSIFIER: Classifier = Classifier::build();
 impl Classifier {
     const fn build() -> Self {
         let mut c = Self {
-            // a pattern with every bit set: never equal to a masked word of <= 15 bytes
+            // a pattern with every bit set: never equal to a masked line
             known: [Known {
-                pattern: u128::MAX,
+                pattern: [u64::MAX; 2],
+                fold: [0; 2],
+                mask: [0; 2],
                 kind: 0,
             }; 80],
             buckets: [[0; 3]; 512],
@@ -496,12 +502,24 @@ impl Classifier {
         if name.is_empty() || name.len() > SHORT {
             return n;
         }
-        let (mut pattern, mut i) = (0u128, 0);
+        let mut k = Known {
+            pattern: [0; 2],
+            fold: [0; 2],
+            mask: [0; 2],
+            kind,
+        };
+        let mut i = 0;
         while i < name.len() {
-            pattern |= (name[i].to_ascii_lowercase() as u128) << (8 * i);
+            let (word, shift) = (i / 8, 8 * (i % 8));
+            let lower = name[i].to_ascii_lowercase();
+            k.pattern[word] |= (lower as u64) << shift;
+            if lower.is_ascii_lowercase() {
+                k.fold[word] |= 0x20 << shift;
+            }
+            k.mask[word] |= 0xff << shift;
             i += 1;
         }
-        self.known[n] = Known { pattern, kind };
+        self.known[n] = k;
         let bucket = &mut self.buckets[bucket(name[0], name.len())];
         let mut slot = 0;
         while bucket[slot] != 0 {
@@ -513,7 +531,7 @@ impl Classifier {
     }
 }
 
-/// Bucket of a name by its first letter (either case) and its length (1..=15; 0 and 16 map to
+/// Bucket of a name by its first letter (either case) and its length (1..=15; 0 maps to
 /// empty buckets).
 const fn bucket(first: u8, len: usize) -> usize {
     ((first & 0x1f) as usize) << 4 | (len & 0xf)
@@ -526,29 +544,38 @@ impl HeaderName {
     /// decided here": the caller takes the general path (token scan, `HCOLON`,
     /// [`HeaderName::from_bytes`]), which also reports malformed lines.
     ///
-    /// One 16-byte load, no branch until the compare: the first colon is found with the
-    /// has-zero-byte test on the whole word, (first letter, length) picks at most three
-    /// candidates, each compared as one masked word with `0x20` OR-ed under its letters (so
-    /// either case matches exactly that letter, while `-` must match exactly).
-    #[inline]
+    /// Two 8-byte loads: the first colon is found with the has-zero-byte test (on the second
+    /// word only when the first has none), (first letter, length) picks at most three
+    /// candidates, each compared as two masked words with `0x20` OR-ed under its letters.
+    #[inline(always)]
     pub(crate) fn classify_line(line: &[u8]) -> Option<(usize, u8)> {
-        const LO: u128 = u128::MAX / 0xff;
-        const HI: u128 = LO << 7;
-        const COLONS: u128 = LO * b':' as u128;
-        const CASE: u128 = LO * 0x20;
+        const LO: u64 = u64::MAX / 0xff;
+        const HI: u64 = LO << 7;
+        const COLONS: u64 = LO * b':' as u64;
         let word = u128::from_le_bytes(*line.first_chunk::<16>()?);
+        // truncations intended: the two halves
+        let (w0, w1) = (word as u64, (word >> 64) as u64);
         // the lowest flagged byte of the has-zero test is exact (false flags only sit above a
-        // true one): the first colon, or 16 when there is none
-        let x = word ^ COLONS;
-        let len = ((x.wrapping_sub(LO) & !x & HI).trailing_zeros() / 8) as usize;
+        // true one), and no borrow crosses from the first word into the second
+        let x0 = w0 ^ COLONS;
+        let z0 = x0.wrapping_sub(LO) & !x0 & HI;
+        let len = if z0 != 0 {
+            (z0.trailing_zeros() / 8) as usize
+        } else {
+            let x1 = w1 ^ COLONS;
+            let z1 = x1.wrapping_sub(LO) & !x1 & HI;
+            if z1 == 0 {
+                return None;
+            }
+            8 + (z1.trailing_zeros() / 8) as usize
+        };
         // truncation intended: the first byte of the line
-        let candidates = CLASSIFIER.buckets.get(bucket(word as u8, len))?;
-        let mask = u128::MAX.checked_shr(128 - 8 * len as u32).unwrap_or(0);
+        let candidates = CLASSIFIER.buckets.get(bucket(w0 as u8, len))?;
         for &id in candidates {
             let k = CLASSIFIER.known.get(usize::from(id))?;
-            // lower-case letters have bit 6 set, '-' does not: 0x20 under each letter
-            let fold = (k.pattern >> 1) & CASE;
-            if (word | fold) & mask == k.pattern {
+            let d0 = ((w0 | k.fold[0]) & k.mask[0]) ^ k.pattern[0];
+            let d1 = ((w1 | k.fold[1]) & k.mask[1]) ^ k.pattern[1];
+            if d0 | d1 == 0 {
                 return Some((len, k.kind));
             }
             if id == 0 {

@@ -10,9 +10,22 @@ use crate::header::HeaderName;
 use crate::uri::UriParts;
 
 pub(crate) fn parse(
-    mut buf: Bytes,
+    buf: Bytes,
     limits: &ParseLimits,
     datagram: bool,
+) -> Result<Message, ParseError> {
+    // one copy of the loop per framing: the datagram tests leave the per-line path
+    if datagram {
+        parse_as::<true>(buf, limits)
+    } else {
+        parse_as::<false>(buf, limits)
+    }
+}
+
+/// [`parse`] of a datagram (`DATAGRAM`) or of a frame cut out of a stream.
+fn parse_as<const DATAGRAM: bool>(
+    mut buf: Bytes,
+    limits: &ParseLimits,
 ) -> Result<Message, ParseError> {
     // RFC 3261 §7.5: "Implementations processing SIP messages over stream-oriented transports
     // MUST ignore any CRLF appearing before the start-line"; harmless on datagrams too.
@@ -70,18 +83,11 @@ pub(crate) fn parse(
     let mut pos = nl + 1;
     let head_end = loop {
         let rest = b.get(pos..).unwrap_or_default();
-        match rest {
-            [] => {
-                if datagram {
-                    // The datagram ends after its last header line: no body.
-                    break b.len();
-                }
-                return Err(ParseError::Incomplete);
-            }
-            [b'\r', b'\n', ..] => break pos + 2,
-            [b'\n', ..] => break pos + 1,
-            [b'\r'] if datagram => break b.len(),
-            _ => {}
+        // a header line starts with a token character, above CR: one compare per line
+        if rest.first().is_none_or(|&c| c <= b'\r')
+            && let Some(end) = head_end::<DATAGRAM>(rest, pos)?
+        {
+            break end;
         }
         count += 1;
         if count > limits.max_headers {
@@ -102,7 +108,7 @@ pub(crate) fn parse(
         let mut from = 0;
         let line_end = loop {
             let Some(off) = line_ends.find(rest.get(from..).unwrap_or_default()) else {
-                if datagram {
+                if DATAGRAM {
                     break rest.len();
                 }
                 return Err(ParseError::Incomplete);
@@ -166,7 +172,7 @@ pub(crate) fn parse(
                     available,
                 });
             }
-            if !datagram && cl < available {
+            if !DATAGRAM && cl < available {
                 return Err(ParseError::BadHeader {
                     name: HeaderName::ContentLength,
                     at: 0,
@@ -187,6 +193,21 @@ pub(crate) fn parse(
 }
 
 const CONTENT_LENGTH: u8 = HeaderName::ContentLength.kind();
+
+/// Where the header section ends when a line does not start with a token character:
+/// `Some(offset of the body)` at the empty line (or at the end of a datagram), `None` for
+/// any other line (the header-line check then reports it).
+#[cold]
+fn head_end<const DATAGRAM: bool>(rest: &[u8], pos: usize) -> Result<Option<usize>, ParseError> {
+    Ok(match rest {
+        // The datagram ends after its last header line: no body.
+        [] | [b'\r'] if DATAGRAM => Some(pos + rest.len()),
+        [] => return Err(ParseError::Incomplete),
+        [b'\r', b'\n', ..] => Some(pos + 2),
+        [b'\n', ..] => Some(pos + 1),
+        _ => None,
+    })
+}
 
 /// `header-name HCOLON` at the start of `line` in general: a token, `*( SP / HTAB ) ":"`.
 /// Returns the name's length, the offset after the colon and the name's kind (0 for an
@@ -264,8 +285,8 @@ fn start_line(buf: &Bytes, line: &[u8]) -> Result<Start, ParseError> {
     }
     check_version(version, sp1 + sp2 + 2)?;
     let uri_start = sp1 + 1;
-    let uri_parts =
-        UriParts::parse(uri, true).map_err(|_| ParseError::BadRequestUri { at: uri_start })?;
+    let uri_parts = UriParts::parse_request_uri(uri)
+        .map_err(|_| ParseError::BadRequestUri { at: uri_start })?;
     Ok(Start::Request {
         method: Method::from_shared(buf, method),
         uri: Span::new(uri_start, uri_start + uri.len()),
