@@ -163,8 +163,13 @@ impl Key {
 
     /// Encrypts `data` in place and returns the 16-byte tag.
     pub(crate) fn seal(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8]) -> [u8; 16] {
-        if let Some(w) = &self.aes.wide {
-            return w.gcm(&self.aes, iv, aad, data, true).to_be_bytes();
+        if let Some(tag) = self
+            .aes
+            .wide
+            .as_ref()
+            .and_then(|w| w.gcm(&self.aes, iv, aad, data, true))
+        {
+            return tag.to_be_bytes();
         }
         // SAFETY: `self` exists, so `Key::new` detected the features `seal` needs.
         let tag = unsafe { seal(self, iv, aad, data) };
@@ -177,9 +182,11 @@ impl Key {
             return false;
         };
         let tag = u128::from_be_bytes(tag);
-        if let Some(w) = &self.aes.wide {
+        if let Some(w) = &self.aes.wide
+            && let Some(got) = w.gcm(&self.aes, iv, aad, data, false)
+        {
             // decrypted and hashed in one pass; a forgery gets the keystream applied again
-            let diff = w.gcm(&self.aes, iv, aad, data, false) ^ tag;
+            let diff = got ^ tag;
             // constant time: no early exit on the first differing byte
             if (diff >> 64) as u64 | diff as u64 != 0 {
                 w.gcm(&self.aes, iv, aad, data, false);
@@ -676,8 +683,9 @@ mod tests {
     }
 
     /// The wide path against the 128-bit one, AES-GCM: every payload length 0-1500 (every
-    /// tail length of the 4-block registers and of the 16-block batches and GHASH runs) with
-    /// AAD lengths around the block and register sizes, both key sizes; ciphertext and tag
+    /// tail length of the 4-block registers and of the 16-block batches and GHASH runs) and
+    /// around the 4064 bytes above which the 128-bit path takes over, with AAD lengths around
+    /// the block and register sizes, both key sizes; ciphertext and tag
     /// equal, and each opens what the other sealed. On a CPU without the wide path both keys
     /// are the same code and the test checks nothing new.
     #[test]
@@ -689,9 +697,9 @@ mod tests {
             };
             let narrow = wide.clone().narrow();
             let iv = [0xa5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0xfe, 0xff];
-            let plain: Vec<u8> = (0..1500u32).map(|i| (i * 7 + i / 256) as u8).collect();
+            let plain: Vec<u8> = (0..5000u32).map(|i| (i * 7 + i / 256) as u8).collect();
             let aad_all: Vec<u8> = (0..80u8).map(|i| i ^ 0x5c).collect();
-            for len in 0..=1500 {
+            for len in (0..=1500).chain([4047, 4048, 4063, 4064, 4065, 5000]) {
                 for aad_len in [0, 12, 13, 16, 17, 60, 64, 65, 80] {
                     let aad = &aad_all[..aad_len];
                     let mut a = plain[..len].to_vec();
@@ -750,9 +758,9 @@ mod tests {
         }
     }
 
-    /// The wide AES-CM keystream against the 128-bit one for every length 0-1500, with
-    /// counters whose low 64 bits carry inside the packet (the wide path declines those) or
-    /// just do not, and one that wraps all 128 bits.
+    /// The wide AES-CM keystream against the 128-bit one for every length 0-1500 and around
+    /// 4 KiB, with counters whose last byte carries inside the packet (the wide path declines
+    /// those) or just does not, and one that wraps all 128 bits.
     #[test]
     fn wide_keystream_matches_narrow() {
         for key_len in [16usize, 32] {
@@ -768,8 +776,8 @@ mod tests {
                 u128::MAX - 5,
             ];
             for iv in ivs {
-                for len in 0..=1500 {
-                    let mut a: Vec<u8> = (0..len).map(|i| (i * 5) as u8).collect();
+                for len in (0..=1500).chain([4095, 4096, 4097]) {
+                    let mut a: Vec<u8> = (0..len).map(|i| (i * 5 + i / 256) as u8).collect();
                     let mut b = a.clone();
                     wide.apply_keystream(iv.to_be_bytes(), &mut a);
                     narrow.apply_keystream(iv.to_be_bytes(), &mut b);

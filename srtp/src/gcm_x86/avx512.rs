@@ -37,18 +37,18 @@
 use core::arch::x86_64::{
     __m128i, __m512i, _MM_PERM_BADC, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_setzero_si128,
     _mm_xor_si128, _mm256_castsi256_si128, _mm256_extracti128_si256, _mm256_xor_si256,
-    _mm512_add_epi32, _mm512_add_epi64, _mm512_aesenc_epi128, _mm512_aesenclast_epi128,
-    _mm512_broadcast_i32x4, _mm512_bslli_epi128, _mm512_bsrli_epi128, _mm512_castsi512_si128,
-    _mm512_castsi512_si256, _mm512_clmulepi64_epi128, _mm512_extracti64x4_epi64,
-    _mm512_loadu_si512, _mm512_mask_storeu_epi8, _mm512_maskz_loadu_epi8, _mm512_maskz_mov_epi8,
-    _mm512_set_epi32, _mm512_set_epi64, _mm512_setzero_si512, _mm512_shuffle_epi8,
-    _mm512_shuffle_epi32, _mm512_storeu_si512, _mm512_xor_si512, _mm512_zextsi128_si512,
+    _mm512_add_epi32, _mm512_aesenc_epi128, _mm512_aesenclast_epi128, _mm512_broadcast_i32x4,
+    _mm512_bslli_epi128, _mm512_bsrli_epi128, _mm512_castsi512_si128, _mm512_castsi512_si256,
+    _mm512_clmulepi64_epi128, _mm512_extracti64x4_epi64, _mm512_loadu_si512,
+    _mm512_mask_storeu_epi8, _mm512_maskz_loadu_epi8, _mm512_maskz_mov_epi8, _mm512_set_epi32,
+    _mm512_setzero_si512, _mm512_shuffle_epi8, _mm512_shuffle_epi32, _mm512_storeu_si512,
+    _mm512_xor_si512, _mm512_zextsi128_si512,
 };
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::{Acc, Aes, halves_xor, load, store};
-use crate::ghash::length_block;
+use crate::ghash::{be_padded, length_block};
 
 /// GHASH blocks per reduction.
 const RUN: usize = 16;
@@ -81,11 +81,11 @@ impl Wide {
         Some(out)
     }
 
-    /// AES-CM over `data` from counter block `iv` (big-endian), or `false` if the low 64 bits
-    /// of the counter would carry within `data` (the caller then takes the 128-bit path).
+    /// AES-CM over `data` from counter block `iv` (big-endian), or `false` if the counter's
+    /// last byte would carry within `data` (see [`crypt`]; the caller then takes the 128-bit
+    /// path). SRTP's IVs end in 16 zero bits, so this takes packets up to 4 KiB.
     pub(super) fn apply_keystream(&self, aes: &Aes, iv: u128, data: &mut [u8]) -> bool {
-        let blocks = data.len().div_ceil(16) as u64;
-        if (iv as u64).checked_add(blocks).is_none() {
+        if !fits(iv, data.len()) {
             return false;
         }
         // SAFETY: `self` exists, so `Wide::new` detected AVX-512F/BW, VAES and VPCLMULQDQ, and
@@ -100,7 +100,8 @@ impl Wide {
     }
 
     /// GCM: encrypts (`seal`) or decrypts `data` in place and returns GHASH XOR E(K, J0) as a
-    /// big-endian value, hashing the ciphertext in the same pass.
+    /// big-endian value, hashing the ciphertext in the same pass; `None` (and `data` untouched)
+    /// for more than 254 blocks (4064 bytes), which the 128-bit path takes.
     pub(super) fn gcm(
         &self,
         aes: &Aes,
@@ -108,17 +109,29 @@ impl Wide {
         aad: &[u8],
         data: &mut [u8],
         seal: bool,
-    ) -> u128 {
+    ) -> Option<u128> {
+        if !fits(GCM_FIRST, data.len()) {
+            return None;
+        }
         // SAFETY: as in `apply_keystream`: `self` and `aes` prove the features `gcm` needs.
-        unsafe {
+        Some(unsafe {
             match (aes.rounds, seal) {
                 (10, true) => gcm::<10, SEAL>(self, aes, iv, aad, data),
                 (10, false) => gcm::<10, OPEN>(self, aes, iv, aad, data),
                 (_, true) => gcm::<14, SEAL>(self, aes, iv, aad, data),
                 (_, false) => gcm::<14, OPEN>(self, aes, iv, aad, data),
             }
-        }
+        })
     }
+}
+
+/// The last byte of GCM's first data counter block, IV || 2.
+const GCM_FIRST: u128 = 2;
+
+/// Whether `len` bytes of counter mode from counter block `first` (big-endian) only ever
+/// change its last byte, the condition of [`crypt`].
+fn fits(first: u128, len: usize) -> bool {
+    (first & 0xff) as usize + len.div_ceil(16) <= 256
 }
 
 /// Fills `pow` with H^RUN..H^1 (dot powers) and zeros.
@@ -242,6 +255,8 @@ struct Ghash<'k> {
     after: usize,
     /// Whether the next block starts a run.
     start: bool,
+    /// H^16..H^1 in four registers, for whole runs.
+    run_pow: [__m512i; 4],
 }
 
 impl<'k> Ghash<'k> {
@@ -260,7 +275,51 @@ impl<'k> Ghash<'k> {
             left,
             after: blocks - left,
             start: true,
+            run_pow: [
+                powers4(pow, 0),
+                powers4(pow, 4),
+                powers4(pow, 8),
+                powers4(pow, 12),
+            ],
         }
+    }
+
+    /// Hashes 16 blocks as they lie in memory; a whole run when the state is at the start of
+    /// one with 16 blocks to go (always so for the leading whole batches of a stream), else
+    /// block group by block group.
+    #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+    fn feed16(&mut self, x: [__m512i; 4]) {
+        if !(self.start && self.left == RUN) {
+            for x in x {
+                self.feed_bytes(x, 64);
+            }
+            return;
+        }
+        let [x0, x1, x2, x3] = x.map(|x| reverse(x));
+        let x0 = _mm512_xor_si512(x0, _mm512_zextsi128_si512(self.acc));
+        let [h0, h1, h2, h3] = self.run_pow;
+        let mul = |x, h| {
+            (
+                _mm512_clmulepi64_epi128::<0x00>(x, h),
+                _mm512_xor_si512(
+                    _mm512_clmulepi64_epi128::<0x01>(x, h),
+                    _mm512_clmulepi64_epi128::<0x10>(x, h),
+                ),
+                _mm512_clmulepi64_epi128::<0x11>(x, h),
+            )
+        };
+        let sum = |a: (__m512i, __m512i, __m512i), b: (__m512i, __m512i, __m512i)| {
+            (
+                _mm512_xor_si512(a.0, b.0),
+                _mm512_xor_si512(a.1, b.1),
+                _mm512_xor_si512(a.2, b.2),
+            )
+        };
+        let (lo, mid, hi) = sum(sum(mul(x0, h0), mul(x1, h1)), sum(mul(x2, h2), mul(x3, h3)));
+        (self.lo, self.mid, self.hi) = (lo, mid, hi);
+        self.acc = self.reduce();
+        self.left = self.after.min(RUN);
+        self.after -= self.left;
     }
 
     /// Hashes the first `n` (1..=4) lanes of `x`, POLYVAL elements; the other lanes are zero.
@@ -340,30 +399,11 @@ fn gcm<const R: usize, const MODE: u8>(
     data: &mut [u8],
 ) -> u128 {
     let rk = round_keys::<R>(aes);
-    // the counter blocks IV || c as lanes whose last word holds c as a native integer, so
-    // that `vpaddd` increments it modulo 2^32 (inc32, SP 800-38D §6.2); `swap` turns them
-    // into the big-endian blocks
-    let mut words = [0u8; 16];
-    words[..12].copy_from_slice(iv);
-    let base = u128::from_le_bytes(words);
-    let swap = splat(0x0c0d_0e0f_0b0a_0908_0706_0504_0302_0100);
-    let mut ctr = _mm512_add_epi32(
-        // J0 = IV || 1; the data's blocks use 2, 3, ...
-        splat(base | 2 << 96),
-        _mm512_set_epi32(3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0),
-    );
-    let four = splat(4 << 96);
-    let next = || {
-        let c = _mm512_shuffle_epi8(ctr, swap);
-        ctr = _mm512_add_epi32(ctr, four);
-        c
-    };
+    // J0 = IV || 1 (SP 800-38D §7.1); the data's blocks use inc32 of it: IV || 2, ...
+    let j0 = be_padded(iv) | 1;
     // E(K, J0), the tag mask, on the side: 128-bit AES-NI with lane 0 of the round keys
     let mask = {
-        let mut b = _mm_xor_si128(
-            load(base | 0x0100_0000 << 96),
-            _mm512_castsi512_si128(rk[0]),
-        );
+        let mut b = _mm_xor_si128(load(j0.swap_bytes()), _mm512_castsi512_si128(rk[0]));
         for k in &rk[1..R] {
             b = _mm_aesenc_si128(b, _mm512_castsi512_si128(*k));
         }
@@ -373,7 +413,7 @@ fn gcm<const R: usize, const MODE: u8>(
     aad_hash.feed_all(aad);
     let len = data.len();
     let mut gh = Ghash::new(&wide.pow, len.div_ceil(16) + 1, aad_hash.acc);
-    crypt::<R, MODE>(&rk, next, data, &mut gh);
+    crypt::<R, MODE>(&rk, j0 + 1, data, &mut gh);
     gh.feed(
         _mm512_zextsi128_si512(load(length_block(aad.len(), len))),
         1,
@@ -381,21 +421,13 @@ fn gcm<const R: usize, const MODE: u8>(
     store(gh.acc) ^ store(super::reverse(mask))
 }
 
-/// AES-CM (see [`Wide::apply_keystream`]): `data` XOR AES(iv + i); the caller checked that
-/// the low 64 bits of the counter do not carry.
+/// AES-CM (see [`Wide::apply_keystream`]): `data` XOR AES(iv + i); the caller checked
+/// [`fits`].
 #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
 fn ctr<const R: usize>(aes: &Aes, iv: u128, data: &mut [u8]) {
     let rk = round_keys::<R>(aes);
-    // lanes hold iv + i as little-endian values, `reverse` makes the big-endian blocks
-    let mut ctr = _mm512_add_epi64(splat(iv), _mm512_set_epi64(0, 3, 0, 2, 0, 1, 0, 0));
-    let four = _mm512_set_epi64(0, 4, 0, 4, 0, 4, 0, 4);
-    let next = || {
-        let c = reverse(ctr);
-        ctr = _mm512_add_epi64(ctr, four);
-        c
-    };
     let mut no_hash = Ghash::new(&[0; RUN + 4], 0, _mm_setzero_si128());
-    crypt::<R, CTR>(&rk, next, data, &mut no_hash);
+    crypt::<R, CTR>(&rk, iv, data, &mut no_hash);
 }
 
 /// What [`crypt`] does besides counter mode.
@@ -405,48 +437,101 @@ const SEAL: u8 = 1;
 /// GCM decryption: hash the input.
 const OPEN: u8 = 2;
 
-/// Counter mode over `data` with the counter blocks from `next`, 16 blocks in flight, and
-/// for GCM ([`SEAL`], [`OPEN`]) the ciphertext hashed into `gh`.
+/// Counter mode over `data` from counter block `first` (big-endian), 16 blocks in flight,
+/// and for GCM ([`SEAL`], [`OPEN`]) the ciphertext hashed into `gh`.
+///
+/// The caller checked [`fits`]: no counter block differs from `first` in more than its last
+/// byte, so the blocks are built in their big-endian byte order with `vpaddd` adding to the
+/// top byte of each lane's last word, with no byte swap per block. (For GCM this is inc32 as
+/// well: the 32-bit counter cannot wrap in 254 blocks from 2.)
 ///
 /// When sealing, a batch's ciphertext is hashed after the next batch's AES is issued, so that
 /// the AES and GHASH chains of neighbouring batches overlap.
 #[target_feature(enable = "avx512f,avx512bw,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
 fn crypt<const R: usize, const MODE: u8>(
     rk: &[__m512i; 15],
-    mut next: impl FnMut() -> __m512i,
+    first: u128,
     data: &mut [u8],
     gh: &mut Ghash<'_>,
 ) {
+    let mut ctr = _mm512_add_epi32(
+        splat(first.swap_bytes()),
+        _mm512_set_epi32(
+            3 << 24,
+            0,
+            0,
+            0,
+            2 << 24,
+            0,
+            0,
+            0,
+            1 << 24,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ),
+    );
+    let four = _mm512_set_epi32(
+        4 << 24,
+        0,
+        0,
+        0,
+        4 << 24,
+        0,
+        0,
+        0,
+        4 << 24,
+        0,
+        0,
+        0,
+        4 << 24,
+        0,
+        0,
+        0,
+    );
+    let mut next = || {
+        let c = ctr;
+        ctr = _mm512_add_epi32(ctr, four);
+        c
+    };
     let (whole, rest) = data.as_chunks_mut::<256>();
     let mut pending: Option<[__m512i; 4]> = None;
     for chunk in whole {
         let ks = encrypt::<R, 4>(rk, [next(), next(), next(), next()]);
         if let Some(c) = pending.take() {
-            for x in c {
-                gh.feed_bytes(x, 64);
-            }
+            gh.feed16(c);
         }
-        let mut out = [_mm512_setzero_si512(); 4];
         let (parts, _) = chunk.as_chunks_mut::<64>();
-        for (part, (k, o)) in parts.iter_mut().zip(ks.iter().zip(out.iter_mut())) {
-            let d = load64(part);
-            *o = _mm512_xor_si512(d, *k);
-            store64(part, *o);
-            if MODE == OPEN {
-                gh.feed_bytes(d, 64);
-            }
-        }
-        if MODE == SEAL {
-            pending = Some(out);
+        let [p0, p1, p2, p3] = parts else {
+            continue; // 256 bytes are 4 parts of 64
+        };
+        let d = [load64(p0), load64(p1), load64(p2), load64(p3)];
+        let [k0, k1, k2, k3] = ks;
+        let c = [
+            _mm512_xor_si512(d[0], k0),
+            _mm512_xor_si512(d[1], k1),
+            _mm512_xor_si512(d[2], k2),
+            _mm512_xor_si512(d[3], k3),
+        ];
+        store64(p0, c[0]);
+        store64(p1, c[1]);
+        store64(p2, c[2]);
+        store64(p3, c[3]);
+        if MODE == OPEN {
+            gh.feed16(d);
+        } else if MODE == SEAL {
+            pending = Some(c);
         }
     }
     macro_rules! tail {
         ($n:literal) => {{
             let ks = encrypt::<R, $n>(rk, core::array::from_fn(|_| next()));
             if let Some(c) = pending.take() {
-                for x in c {
-                    gh.feed_bytes(x, 64);
-                }
+                gh.feed16(c);
             }
             for (part, k) in rest.chunks_mut(64).zip(ks.iter()) {
                 let d = load_part(part);
@@ -469,8 +554,6 @@ fn crypt<const R: usize, const MODE: u8>(
         _ => tail!(4),
     }
     if let Some(c) = pending {
-        for x in c {
-            gh.feed_bytes(x, 64);
-        }
+        gh.feed16(c);
     }
 }
