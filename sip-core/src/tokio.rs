@@ -476,8 +476,9 @@ impl Driver {
     ///   [`DriverConfig::dns`]): NAPTR unless the URI names a transport or a port, SRV
     ///   unless it names a port, then A (AAAA when the UDP socket is IPv6). The transports
     ///   considered are UDP, TCP, and TLS when [`DriverConfig::tls`] has a client
-    ///   configuration. When DNS gives no address, the system resolver (`/etc/hosts`) is
-    ///   asked for the host, as for a URI with neither NAPTR nor SRV records.
+    ///   configuration. When DNS gives no address, and for a single-label host such as
+    ///   `localhost`, the system resolver (`/etc/hosts`, then its DNS) is asked for the
+    ///   host, as for a URI with neither NAPTR nor SRV records.
     ///
     /// For TLS and WSS the URI's host name is recorded as the server name to verify
     /// ([`Driver::set_tls_server_name`]; RFC 5922 §4: the domain of the URI, not the SRV
@@ -501,7 +502,13 @@ impl Driver {
                     IpFamilies::V6
                 };
                 let config = LocateConfig { transports };
-                let mut targets = self.dns_client()?.locate(uri, &config, families).await?;
+                // A single label (`localhost`, a name from /etc/hosts) has no NAPTR or SRV
+                // records in any public zone: the system resolver answers it at once.
+                let mut targets = if host.trim_end_matches('.').contains('.') {
+                    self.dns_client()?.locate(uri, &config, families).await?
+                } else {
+                    Vec::new()
+                };
                 if targets.is_empty() {
                     let transport = locate::uri_transport(uri).map_err(invalid)?;
                     let port = uri.port().unwrap_or(locate::default_port(transport));

@@ -281,7 +281,7 @@ async fn uac_reaches_uas_by_name_through_naptr_srv_and_failover() {
 }
 
 #[tokio::test]
-async fn explicit_port_asks_only_addresses_and_unknown_names_fail() {
+async fn explicit_port_asks_only_addresses_localhost_asks_none_unknown_names_fail() {
     let zone = Zone {
         records: vec![
             rec("sipdns.test", naptr(10, "SIP+D2T", "_sip._tcp.sipdns.test")),
@@ -303,6 +303,13 @@ async fn explicit_port_asks_only_addresses_and_unknown_names_fail() {
         log.lock().unwrap().clone(),
         vec![("host.sipdns.test".to_owned(), RecordType::A, "udp")]
     );
+    // a single label goes to the system resolver (/etc/hosts), not to the nameserver
+    let local: Uri = "sip:bob@localhost:5098".parse().unwrap();
+    assert_eq!(
+        driver.resolve(&local).await.unwrap(),
+        t(Transport::Udp, "127.0.0.1:5098".parse().unwrap())
+    );
+    assert_eq!(log.lock().unwrap().len(), 1);
     // no records anywhere, and the system resolver does not know the name either
     let nowhere: Uri = "sip:bob@nowhere.sipdns.test".parse().unwrap();
     assert!(driver.resolve(&nowhere).await.is_err());
