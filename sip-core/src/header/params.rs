@@ -30,6 +30,11 @@ impl Params {
         Self::default()
     }
 
+    /// Parameters from text already known to be valid (`name=value` pairs, no leading `;`).
+    pub(super) fn from_checked(raw: Bytes) -> Self {
+        Self { raw }
+    }
+
     /// Parses `*( LWS ";" LWS param )` from `s`, a sub-slice of `buf`; `s` must be all
     /// parameters (trailing whitespace allowed). Offsets in errors are relative to `base`.
     pub(crate) fn parse(buf: &Bytes, s: &[u8], base: &[u8]) -> Result<Self, HeaderError> {

@@ -60,6 +60,26 @@ impl Via {
         s.extend_from_slice(b";branch=");
         s.extend_from_slice(branch.as_bytes());
         let s = Bytes::from(s);
+        // The common form (token transport, host name or IPv4 address, token branch) is
+        // built as `parse` would find it, without parsing the text just written; anything
+        // else goes through `parse` for its checks and errors.
+        let plain_host = !host.is_empty()
+            && host
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-');
+        if plain_host
+            && scan::all_token(transport.as_bytes())
+            && scan::all_token(branch.as_bytes())
+            && let (Ok(t), Ok(h)) = (u32::try_from(transport.len()), u32::try_from(host.len()))
+        {
+            let host_end = 9 + t + h;
+            return Ok(Self {
+                head: s.slice(..host_end as usize),
+                spans: [(0, 3), (4, 7), (8, 8 + t), (9 + t, host_end)],
+                port,
+                params: Params::from_checked(s.slice(s.len() - branch.len() - "branch=".len()..)),
+            });
+        }
         Self::parse(&s.slice_ref(scan::trim_lws(&s)))
     }
 
@@ -322,6 +342,33 @@ impl fmt::Debug for Via {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `Via::new` builds the common form directly: the same value `parse` finds in its text.
+    #[test]
+    fn new_equals_parse() {
+        for (transport, host, port, branch) in [
+            ("UDP", "127.0.0.1", Some(5061), "z9hG4bK0000000000000001"),
+            (
+                "TCP",
+                "pc33.atlanta-1.example.com",
+                None,
+                "z9hG4bK776asdhds",
+            ),
+            ("WSS", "h", Some(0), "b"),
+            ("udp", "[2001:db8::9]", Some(5070), "z9hG4bK1"),
+            ("UDP", "a.example.com", None, "\"quoted\""),
+        ] {
+            let v = Via::new(transport, host, port, branch).unwrap();
+            let text = v.to_string();
+            let parsed = Via::parse_str(&text).unwrap();
+            assert_eq!(v, parsed, "{text}");
+            assert_eq!(v.to_string(), parsed.to_string());
+            assert_eq!((v.transport(), v.host(), v.port()), (transport, host, port));
+            assert_eq!(v.branch(), parsed.branch());
+        }
+        assert!(Via::new("U DP", "h", None, "b").is_err());
+        assert!(Via::new("UDP", "", None, "b").is_err());
+    }
 
     #[test]
     fn odd_whitespace() {
