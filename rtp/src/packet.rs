@@ -708,9 +708,8 @@ impl StreamHeader {
     /// A header whose first octet (V, P, X, CC) is `first`; [`RtpHeader`] sets P, X and CC.
     #[inline(always)]
     fn with_first_octet(first: u8, payload_type: u8, ssrc: Ssrc) -> Self {
-        let top = u16::from_be_bytes([first, payload_type & 0x7F]);
         Self {
-            first: u64::from(top) << 48,
+            first: (u64::from(first) << 56) | (u64::from(payload_type & 0x7F) << 48),
             ssrc: ssrc.0.to_be_bytes(),
         }
     }
