@@ -229,6 +229,17 @@ fn rtp_build(c: &mut Criterion<ThreadCpu>) {
             })
         })
     });
+    // Not a builder: the 160-byte payload copy alone, into the same place (`copy_from_slice`,
+    // that is the C library's `memcpy`). Every whole-packet row of either side pays it; it is
+    // the floor under them.
+    g.bench_function("payload copy alone", |b| {
+        b.iter_custom(|iters| {
+            packets(iters, |_| {
+                black_box(&mut out)[12..172].copy_from_slice(black_box(&payload));
+                172
+            })
+        })
+    });
     g.bench_function("telox stream header only", |b| {
         b.iter_custom(|iters| {
             let h = black_box(stream);
