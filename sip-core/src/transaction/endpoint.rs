@@ -80,7 +80,7 @@ pub struct Transmit {
 /// Holds copies of the branch and the (lower-cased) sent-by host, inline when they are short
 /// as branches and hosts usually are, so making, cloning and dropping a key does not touch the
 /// allocator and a key does not keep a message buffer alive.
-#[derive(Clone, Eq, Hash, PartialEq)]
+#[derive(Clone, Eq, PartialEq)]
 pub struct TransactionKey {
     server: bool,
     method: KeyMethod,
@@ -95,8 +95,9 @@ pub struct TransactionKey {
 /// Bytes that fit most branch + host pairs: the key is then 88 bytes with no allocation.
 const INLINE_KEY: usize = 46;
 
-/// Short text stored inline, longer text on the heap. Only ever built from `&str` pieces that
-/// are ASCII-lower-cased at most, so it is always UTF-8.
+/// Short text stored inline, longer text on the heap. Only ever built from UTF-8 pieces
+/// (checked by the Via scan, `wire::utf8`) that are ASCII-lower-cased at most, so it is
+/// always UTF-8.
 #[derive(Clone)]
 enum KeyText {
     Inline { len: u8, buf: [u8; INLINE_KEY] },
@@ -104,14 +105,14 @@ enum KeyText {
 }
 
 impl KeyText {
-    fn new(exact: &str, lower: &str) -> Self {
+    fn new(exact: &[u8], lower: &[u8]) -> Self {
         let len = exact.len() + lower.len();
         if len <= INLINE_KEY {
             let mut buf = [0; INLINE_KEY];
             let (a, b) = buf.split_at_mut(exact.len());
-            a.copy_from_slice(exact.as_bytes());
+            a.copy_from_slice(exact);
             if let Some(b) = b.get_mut(..lower.len()) {
-                b.copy_from_slice(lower.as_bytes());
+                b.copy_from_slice(lower);
                 b.make_ascii_lowercase();
             }
             Self::Inline {
@@ -120,8 +121,8 @@ impl KeyText {
             }
         } else {
             let mut v = Vec::with_capacity(len);
-            v.extend_from_slice(exact.as_bytes());
-            v.extend(lower.bytes().map(|b| b.to_ascii_lowercase()));
+            v.extend_from_slice(exact);
+            v.extend(lower.iter().map(|b| b.to_ascii_lowercase()));
             Self::Heap(v.into_boxed_slice())
         }
     }
@@ -142,9 +143,14 @@ impl PartialEq for KeyText {
 
 impl Eq for KeyText {}
 
-impl std::hash::Hash for KeyText {
+/// Three writes per key (the small fields packed in one word, the method, the text) rather
+/// than one per field: the index hashes a key for every message.
+impl std::hash::Hash for TransactionKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write(self.as_bytes());
+        let port = self.port.map_or(0, |p| 0x1_0000 | u64::from(p));
+        state.write_u64(u64::from(self.server) | port << 1 | u64::from(self.branch_len) << 18);
+        state.write(self.method.as_bytes());
+        state.write(self.text.as_bytes());
     }
 }
 
@@ -193,7 +199,7 @@ impl TransactionKey {
         let (host, port) = if server {
             (facts.sent_by_host, facts.sent_by_port)
         } else {
-            ("", None)
+            (&b""[..], None)
         };
         Some(Self {
             server,
@@ -204,13 +210,14 @@ impl TransactionKey {
         })
     }
 
-    pub(crate) fn client(branch: &str, method: KeyMethod) -> Option<Self> {
+    /// `branch` is UTF-8 (from the Via scan).
+    pub(crate) fn client(branch: &[u8], method: KeyMethod) -> Option<Self> {
         Some(Self {
             server: false,
             method,
             port: None,
             branch_len: u16::try_from(branch.len()).ok()?,
-            text: KeyText::new(branch, ""),
+            text: KeyText::new(branch, b""),
         })
     }
 
@@ -390,10 +397,12 @@ const UDP_ONLY_FOR: std::time::Duration = std::time::Duration::from_secs(300);
 /// Most peers remembered as refusing TCP.
 const MAX_UDP_ONLY: usize = 1024;
 
+/// A transaction's place in the slab. The entry is held inline (not boxed): starting a
+/// transaction then makes no allocator call once the slab has grown to its working size.
 #[derive(Debug)]
 struct Slot {
     generation: u32,
-    entry: Option<Box<Entry>>,
+    entry: Option<Entry>,
 }
 
 #[derive(Debug)]
@@ -504,7 +513,7 @@ impl Transactions {
             udp_fallback = Some(std::mem::replace(&mut encoded, request.to_bytes()));
             target.transport = Transport::Tcp;
         }
-        let facts = wire::request_facts(&request).ok_or(TransactionError::MissingBranch)?;
+        let facts = wire::request_facts(&request, false).ok_or(TransactionError::MissingBranch)?;
         if !facts.rfc3261 {
             return Err(TransactionError::MissingBranch);
         }
@@ -636,7 +645,7 @@ impl Transactions {
         let keys: Vec<TransactionKey> = self
             .slots
             .iter()
-            .filter_map(|s| s.entry.as_deref())
+            .filter_map(|s| s.entry.as_ref())
             .filter(|e| e.peer == peer)
             .map(|e| e.key.clone())
             .collect();
@@ -695,7 +704,7 @@ impl Transactions {
             if s.generation != generation {
                 continue;
             }
-            let Some(entry) = s.entry.as_deref_mut() else {
+            let Some(entry) = s.entry.as_mut() else {
                 continue;
             };
             if entry.scheduled != Some(at) {
@@ -725,7 +734,7 @@ impl Transactions {
 
     fn handle_request(&mut self, now: Instant, from: Target, mut request: Request) {
         // `request` is stamped in place (no rebinding): a Request is ~500 bytes to copy.
-        let Some(facts) = wire::request_facts(&request) else {
+        let Some(facts) = wire::request_facts(&request, true) else {
             if let Some(bytes) = wire::stateless_response(&request, 400) {
                 self.send_stateless(from, bytes);
             }
@@ -921,7 +930,7 @@ impl Transactions {
             return;
         };
         let generation = s.generation;
-        let Some(entry) = s.entry.as_deref_mut() else {
+        let Some(entry) = s.entry.as_mut() else {
             return;
         };
         if out.send_trying
@@ -946,10 +955,12 @@ impl Transactions {
             });
         }
         if let Some(reason) = out.terminated {
-            let key = entry.key.clone();
-            self.remove(slot);
-            self.events
-                .push_back(TransactionEvent::Terminated { key, reason });
+            if let Some(entry) = self.remove(slot) {
+                self.events.push_back(TransactionEvent::Terminated {
+                    key: entry.key,
+                    reason,
+                });
+            }
             return;
         }
         let next = entry.machine.next_timer().map(|(at, _)| at);
@@ -968,7 +979,7 @@ impl Transactions {
         while let Some((at, slot, generation)) = self.timers.peek() {
             let live = self.slots.get(slot).is_some_and(|s| {
                 s.generation == generation
-                    && s.entry.as_deref().is_some_and(|e| e.scheduled == Some(at))
+                    && s.entry.as_ref().is_some_and(|e| e.scheduled == Some(at))
             });
             if live {
                 break;
@@ -983,14 +994,14 @@ impl Transactions {
         let slot = match self.free.pop() {
             Some(i) => {
                 if let Some(s) = self.slots.get_mut(i) {
-                    s.entry = Some(Box::new(entry));
+                    s.entry = Some(entry);
                 }
                 i
             }
             None => {
                 self.slots.push(Slot {
                     generation: 0,
-                    entry: Some(Box::new(entry)),
+                    entry: Some(entry),
                 });
                 self.slots.len() - 1
             }
@@ -1003,7 +1014,7 @@ impl Transactions {
                 if let Some(key) = self
                     .slots
                     .get(slot)
-                    .and_then(|s| s.entry.as_deref())
+                    .and_then(|s| s.entry.as_ref())
                     .map(|e| e.key.clone())
                 {
                     self.collided.insert(key, slot);
@@ -1028,7 +1039,7 @@ impl Transactions {
             && self
                 .slots
                 .get(slot)
-                .and_then(|s| s.entry.as_deref())
+                .and_then(|s| s.entry.as_ref())
                 .is_some_and(|e| e.key == *key)
         {
             return Some(slot);
@@ -1039,11 +1050,10 @@ impl Transactions {
         self.collided.get(key).copied()
     }
 
-    fn remove(&mut self, slot: usize) {
-        let Some(s) = self.slots.get_mut(slot) else {
-            return;
-        };
-        let Some(entry) = s.entry.take() else { return };
+    /// Removes the transaction in `slot` and returns its entry.
+    fn remove(&mut self, slot: usize) -> Option<Entry> {
+        let s = self.slots.get_mut(slot)?;
+        let entry = s.entry.take()?;
         s.generation = s.generation.wrapping_add(1);
         self.live -= 1;
         if self.index.get(&entry.hash) == Some(&slot) {
@@ -1057,15 +1067,16 @@ impl Transactions {
             self.merge.remove(&mk);
         }
         self.free.push(slot);
+        Some(entry)
     }
 
     fn entry(&self, key: &TransactionKey) -> Option<&Entry> {
         let slot = self.find(self.key_hash(key), key)?;
-        self.slots.get(slot)?.entry.as_deref()
+        self.slots.get(slot)?.entry.as_ref()
     }
 
     fn slot_entry_mut(&mut self, slot: usize) -> Option<&mut Entry> {
-        self.slots.get_mut(slot)?.entry.as_deref_mut()
+        self.slots.get_mut(slot)?.entry.as_mut()
     }
 }
 
@@ -1119,13 +1130,35 @@ fn fold(a: u64, b: u64) -> u64 {
     (p as u64) ^ ((p >> 64) as u64)
 }
 
-/// Little-endian word of up to 8 bytes, zero-padded.
-fn word(bytes: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    if let Some(dst) = w.get_mut(..bytes.len().min(8)) {
-        dst.copy_from_slice(bytes.get(..dst.len()).unwrap_or_default());
+/// The little-endian word of the first 8 bytes (0 if there are fewer).
+fn word8(bytes: &[u8]) -> u64 {
+    bytes
+        .get(..8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+/// The little-endian word of the first 4 bytes (0 if there are fewer).
+fn word4(bytes: &[u8]) -> u64 {
+    bytes
+        .get(..4)
+        .and_then(|w| <[u8; 4]>::try_from(w).ok())
+        .map_or(0, |w| u64::from(u32::from_le_bytes(w)))
+}
+
+/// Two words that together cover every byte of a tail of at most 15 bytes, read as whole
+/// (possibly overlapping) loads rather than copied byte by byte into a padded buffer.
+fn tail_words(tail: &[u8]) -> (u64, u64) {
+    let n = tail.len();
+    if n >= 8 {
+        (word8(tail), word8(tail.get(n - 8..).unwrap_or_default()))
+    } else if n >= 4 {
+        (word4(tail), word4(tail.get(n - 4..).unwrap_or_default()))
+    } else if let (Some(&a), Some(&b), Some(&c)) = (tail.first(), tail.get(n / 2), tail.last()) {
+        (u64::from(a) | u64::from(b) << 8 | u64::from(c) << 16, 0)
+    } else {
+        (0, 0)
     }
-    u64::from_le_bytes(w)
 }
 
 impl Hasher for KeyedHasher {
@@ -1137,14 +1170,14 @@ impl Hasher for KeyedHasher {
         let mut chunks = bytes.chunks_exact(16);
         for chunk in &mut chunks {
             let (a, b) = chunk.split_at(8);
-            self.acc = fold(self.acc ^ word(a), self.mul ^ word(b));
+            self.acc = fold(self.acc ^ word8(a), self.mul ^ word8(b));
         }
-        let tail = chunks.remainder();
-        let (a, b) = tail.split_at(tail.len().min(8));
-        // The length goes in so that zero padding cannot make two inputs equal.
+        let (a, b) = tail_words(chunks.remainder());
+        // The length goes in so that padding and overlapping reads cannot make two inputs
+        // equal.
         self.acc = fold(
-            self.acc ^ word(a) ^ (bytes.len() as u64).rotate_left(56),
-            self.mul ^ word(b) ^ PI,
+            self.acc ^ a ^ (bytes.len() as u64).rotate_left(56),
+            self.mul ^ b ^ PI,
         );
     }
 

@@ -52,8 +52,9 @@ impl Timer {
         Self::Trying,
     ];
 
-    fn index(self) -> usize {
-        self as usize
+    /// A, E, G and the 100 Trying delay: the timers that make a machine (re)send.
+    fn is_retransmit(self) -> bool {
+        matches!(self, Self::A | Self::E | Self::G | Self::Trying)
     }
 }
 
@@ -91,43 +92,62 @@ impl TimerConfig {
     }
 }
 
-/// The armed timers of one transaction: a deadline per letter plus the current interval of
-/// the retransmission timers (A, E, G) for back-off.
+/// The armed timers of one transaction plus the current interval of the retransmission
+/// timers (A, E, G) for back-off.
+///
+/// No machine state arms more than one retransmission timer (A, E, G or the 100 Trying
+/// delay) and one wait timer (B, D, F, H, I, J, K, L or M) at a time (RFC 3261 Figures 5-8,
+/// RFC 6026 Figures 1-4; entering a state cancels everything), so two slots, one per class,
+/// hold them: 48 bytes instead of a deadline per letter, and the earliest is one compare.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Timers {
-    deadline: [Option<Instant>; 13],
+    retransmit: Option<(Instant, Timer)>,
+    wait: Option<(Instant, Timer)>,
     /// Current interval of the one retransmit timer a machine uses (A, E or G).
     pub(crate) interval: Duration,
 }
 
 impl Timers {
+    fn slot(&mut self, timer: Timer) -> &mut Option<(Instant, Timer)> {
+        if timer.is_retransmit() {
+            &mut self.retransmit
+        } else {
+            &mut self.wait
+        }
+    }
+
     pub(crate) fn set(&mut self, timer: Timer, at: Instant) {
-        self.deadline[timer.index()] = Some(at);
+        *self.slot(timer) = Some((at, timer));
     }
 
     pub(crate) fn cancel(&mut self, timer: Timer) {
-        self.deadline[timer.index()] = None;
+        let slot = self.slot(timer);
+        if slot.is_some_and(|(_, t)| t == timer) {
+            *slot = None;
+        }
     }
 
     pub(crate) fn cancel_all(&mut self) {
-        self.deadline = [None; 13];
+        self.retransmit = None;
+        self.wait = None;
     }
 
     pub(crate) fn get(&self, timer: Timer) -> Option<Instant> {
-        self.deadline[timer.index()]
+        let slot = if timer.is_retransmit() {
+            self.retransmit
+        } else {
+            self.wait
+        };
+        slot.filter(|&(_, t)| t == timer).map(|(at, _)| at)
     }
 
-    /// The earliest armed timer and its deadline (the first in table order on a tie).
+    /// The earliest armed timer and its deadline; on a tie the retransmission timer, which
+    /// comes first in table order in every pair a state arms (A/B, E/F, G/H).
     pub(crate) fn next(&self) -> Option<(Instant, Timer)> {
-        let mut best: Option<(Instant, usize)> = None;
-        for (i, d) in self.deadline.iter().enumerate() {
-            if let Some(d) = *d
-                && best.is_none_or(|(b, _)| d < b)
-            {
-                best = Some((d, i));
-            }
+        match (self.retransmit, self.wait) {
+            (Some(r), Some(w)) => Some(if w.0 < r.0 { w } else { r }),
+            (r, w) => r.or(w),
         }
-        best.and_then(|(d, i)| Timer::ALL.get(i).map(|&t| (d, t)))
     }
 }
 
@@ -148,14 +168,20 @@ const RUNS: usize = 8;
 /// to a binary heap. The earliest deadline is the smallest of the run fronts and the heap top;
 /// deadlines at the same instant come out in the order they were pushed within a run, and by
 /// slot between runs and the heap.
+///
+/// The earliest deadline and where it is are cached: [`Deadlines::peek`] is asked after every
+/// input (to drop stale deadlines off the front), pushes rarely change the earliest, and
+/// only a pop needs the fronts compared again.
 #[derive(Debug, Default)]
 pub(crate) struct Deadlines {
     runs: Vec<(Duration, std::collections::VecDeque<Deadline>)>,
     heap: std::collections::BinaryHeap<std::cmp::Reverse<Deadline>>,
+    /// The smallest of the run fronts and the heap top, with its source.
+    first: Option<(Deadline, Source)>,
 }
 
 /// Where the earliest deadline is.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 enum Source {
     Run(usize),
     Heap,
@@ -181,13 +207,28 @@ impl Deadlines {
                 None => None,
             },
         };
-        if let Some((_, q)) = run.and_then(|i| self.runs.get_mut(i))
+        if let Some(i) = run
+            && let Some((_, q)) = self.runs.get_mut(i)
             && q.back().is_none_or(|back| back.0 <= deadline.0)
         {
             q.push_back(deadline);
+            // Only a deadline that became its run's front can be the new earliest.
+            if q.len() == 1 {
+                self.offer(deadline, Source::Run(i));
+            }
             return;
         }
         self.heap.push(std::cmp::Reverse(deadline));
+        if let Some(&std::cmp::Reverse(top)) = self.heap.peek() {
+            self.offer(top, Source::Heap);
+        }
+    }
+
+    /// Makes `front` (now the front of `source`) the cached earliest if it is earlier.
+    fn offer(&mut self, front: Deadline, source: Source) {
+        if self.first.is_none_or(|(b, _)| front < b) {
+            self.first = Some((front, source));
+        }
     }
 
     fn earliest(&self) -> Option<(Deadline, Source)> {
@@ -207,16 +248,18 @@ impl Deadlines {
 
     /// The earliest deadline.
     pub(crate) fn peek(&self) -> Option<Deadline> {
-        self.earliest().map(|(d, _)| d)
+        self.first.map(|(d, _)| d)
     }
 
     /// Removes and returns the earliest deadline.
     pub(crate) fn pop(&mut self) -> Option<Deadline> {
-        let (_, source) = self.earliest()?;
-        match source {
+        let (_, source) = self.first?;
+        let popped = match source {
             Source::Run(i) => self.runs.get_mut(i)?.1.pop_front(),
             Source::Heap => self.heap.pop().map(|std::cmp::Reverse(d)| d),
-        }
+        };
+        self.first = self.earliest();
+        popped
     }
 }
 

@@ -22,6 +22,15 @@ pub(crate) enum KeyMethod {
 }
 
 impl KeyMethod {
+    /// The method's name (what a key hashes).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        match self {
+            Self::Invite => b"INVITE",
+            Self::Cancel => b"CANCEL",
+            Self::Other(m) => m.as_str().as_bytes(),
+        }
+    }
+
     fn of(method: Method) -> Self {
         match method {
             Method::Invite | Method::Ack => Self::Invite,
@@ -35,16 +44,16 @@ impl KeyMethod {
 /// (nothing is copied until a transaction keeps its key).
 ///
 /// Read straight from the header bytes: only the pieces a key keeps (branch, sent-by host)
-/// are checked as UTF-8, the rest is compared and hashed as bytes.
+/// are checked as UTF-8 (see [`utf8`]), the rest is compared and hashed as bytes.
 #[derive(Clone, Debug)]
 pub(crate) struct RequestFacts<'a> {
-    /// The branch, or the RFC 2543 fallback key (the only case that allocates).
-    pub(crate) branch: Cow<'a, str>,
+    /// The branch, or the RFC 2543 fallback key (the only case that allocates); UTF-8.
+    pub(crate) branch: Cow<'a, [u8]>,
     pub(crate) rfc3261: bool,
     pub(crate) key_method: KeyMethod,
     pub(crate) sent_by_port: Option<u16>,
-    /// The sent-by host as written.
-    pub(crate) sent_by_host: &'a str,
+    /// The sent-by host as written; UTF-8.
+    pub(crate) sent_by_host: &'a [u8],
     pub(crate) rport: bool,
     pub(crate) call_id: &'a [u8],
     pub(crate) cseq: u32,
@@ -53,8 +62,10 @@ pub(crate) struct RequestFacts<'a> {
 }
 
 /// The matching facts of a request; `None` when it lacks a parseable top Via, CSeq,
-/// Call-ID or From (such a request cannot be handled by a transaction).
-pub(crate) fn request_facts(request: &Request) -> Option<RequestFacts<'_>> {
+/// Call-ID or From (such a request cannot be handled by a transaction). With `tags` false
+/// the From and To tags are not read (`None`): a client transaction's key does not use
+/// them, only merged-request detection on the server does.
+pub(crate) fn request_facts(request: &Request, tags: bool) -> Option<RequestFacts<'_>> {
     // One pass over the header index instead of one search per header.
     let [cseq_line, call_id, from, to, via] = first_values(
         request.headers(),
@@ -68,22 +79,29 @@ pub(crate) fn request_facts(request: &Request) -> Option<RequestFacts<'_>> {
     );
     let (cseq, _) = cseq_parts(cseq_line?)?;
     let call_id = call_id?;
-    let from_tag = tag_of(from?);
-    let to_tag = to.and_then(tag_of);
+    let from = from?;
+    let (from_tag, to_tag) = if tags {
+        (tag_of(from), to.and_then(tag_of))
+    } else {
+        (None, None)
+    };
     let via = first_via(via?)?;
-    let rfc3261 = via.branch.is_some_and(|b| b.starts_with("z9hG4bK"));
+    let rfc3261 = via.branch.is_some_and(|b| b.starts_with(b"z9hG4bK"));
     let branch = match via.branch {
         Some(b) if rfc3261 => Cow::Borrowed(b),
         // RFC 3261 §17.2.3: without the magic cookie, match on Request-URI, From tag,
         // Call-ID, CSeq number and top Via (the To tag is left out so the ACK of a
         // non-2xx, which carries the response's To tag, still matches its INVITE).
-        _ => Cow::Owned(format!(
-            "2543:{}|{}|{}|{cseq}|{}",
-            request.uri_str(),
-            String::from_utf8_lossy(from_tag.unwrap_or_default()),
-            String::from_utf8_lossy(call_id),
-            String::from_utf8_lossy(via.raw)
-        )),
+        _ => Cow::Owned(
+            format!(
+                "2543:{}|{}|{}|{cseq}|{}",
+                request.uri_str(),
+                String::from_utf8_lossy(from_tag.unwrap_or_default()),
+                String::from_utf8_lossy(call_id),
+                String::from_utf8_lossy(via.raw)
+            )
+            .into_bytes(),
+        ),
     };
     Some(RequestFacts {
         branch,
@@ -120,12 +138,13 @@ fn first_values<const N: usize>(headers: &Headers, names: [HeaderName; N]) -> [O
     found
 }
 
-/// The parts of the top Via the transaction layer needs, read without allocating.
+/// The parts of the top Via the transaction layer needs, read without allocating. `host`
+/// and `branch` are UTF-8 (checked, see [`utf8`]).
 pub(crate) struct ViaFacts<'a> {
     pub(crate) raw: &'a [u8],
-    pub(crate) host: &'a str,
+    pub(crate) host: &'a [u8],
     pub(crate) port: Option<u16>,
-    pub(crate) branch: Option<&'a str>,
+    pub(crate) branch: Option<&'a [u8]>,
     pub(crate) rport: bool,
 }
 
@@ -142,10 +161,20 @@ fn first_via(line: &[u8]) -> Option<ViaFacts<'_>> {
     scan_via(first)
 }
 
+/// Scans one Via value in one forward pass (the matching facts are read for every message,
+/// so this is hot): the solid `SIP/2.0/` is compared at once, delimiters are searched a word
+/// at a time, host and branch are checked as ASCII a word at a time.
 pub(crate) fn scan_via(raw: &[u8]) -> Option<ViaFacts<'_>> {
-    let slash1 = scan::find_byte(raw, b'/')?;
-    let slash2 = slash1 + 1 + scan::find_byte(raw.get(slash1 + 1..)?, b'/')?;
-    let transport_start = skip(raw, slash2 + 1, b" \t");
+    // sent-protocol: "SIP/2.0/" written solid is the common form; LWS around the slashes
+    // (RFC 3261 SLASH = SWS "/" SWS) takes the general path.
+    let after_protocol = match raw.get(..8) {
+        Some(p) if p.eq_ignore_ascii_case(b"SIP/2.0/") => 8,
+        _ => {
+            let slash1 = scan::find_byte(raw, b'/')?;
+            slash1 + 2 + scan::find_byte(raw.get(slash1 + 1..)?, b'/')?
+        }
+    };
+    let transport_start = skip(raw, after_protocol, b" \t");
     let transport_end = transport_start
         + raw
             .get(transport_start..)?
@@ -153,12 +182,12 @@ pub(crate) fn scan_via(raw: &[u8]) -> Option<ViaFacts<'_>> {
             .position(|&c| c == b' ' || c == b'\t')?;
     let sent_by_start = skip(raw, transport_end, b" \t\r\n");
     let rest = raw.get(sent_by_start..)?;
-    let (sent_by, params) = match scan::find_byte(rest, b';') {
-        Some(i) => (rest.get(..i)?.trim_ascii_end(), rest.get(i + 1..)?),
-        None => (rest.trim_ascii_end(), &[][..]),
+    let (sent_by, mut params) = match scan::find_byte(rest, b';') {
+        Some(i) => (rest.get(..i)?.trim_ascii_end(), rest.get(i + 1..)),
+        None => (rest.trim_ascii_end(), None),
     };
     let (host, port) = if let Some(v6) = sent_by.strip_prefix(b"[") {
-        let close = scan::find_byte(v6, b']')?;
+        let close = v6.iter().position(|&c| c == b']')?;
         let host = sent_by.get(..close + 2)?;
         let port = match sent_by.get(close + 2..)?.strip_prefix(b":") {
             Some(p) => Some(port_of(p)?),
@@ -174,29 +203,26 @@ pub(crate) fn scan_via(raw: &[u8]) -> Option<ViaFacts<'_>> {
             None => (sent_by, None),
         }
     };
-    if host.is_empty() || host.iter().any(|c| matches!(c, b' ' | b',' | b'"')) {
+    if host.is_empty() || host.iter().any(|c| matches!(c, b' ' | b',' | b'"')) || !utf8(host) {
         return None;
     }
-    let host = std::str::from_utf8(host).ok()?;
     let mut branch = None;
     let mut rport = false;
-    let mut params = Some(params);
     while let Some(rest) = params {
         let (param, next) = match scan::find_byte(rest, b';') {
             Some(i) => (rest.get(..i)?, rest.get(i + 1..)),
             None => (rest, None),
         };
         params = next;
-        let (name, value) = match scan::find_byte(param, b'=') {
-            Some(i) => (
-                param.get(..i)?.trim_ascii(),
-                Some(param.get(i + 1..)?.trim_ascii()),
-            ),
-            None => (param.trim_ascii(), None),
+        let (name, value) = match param.iter().position(|&c| c == b'=') {
+            Some(i) => (param.get(..i)?, Some(param.get(i + 1..)?.trim_ascii())),
+            None => (param, None),
         };
+        let name = name.trim_ascii();
         if name.eq_ignore_ascii_case(b"branch") {
             branch = match value {
-                Some(v) => Some(std::str::from_utf8(v).ok()?),
+                Some(v) if utf8(v) => Some(v),
+                Some(_) => return None,
                 None => None,
             };
         } else if name.eq_ignore_ascii_case(b"rport") {
@@ -210,6 +236,12 @@ pub(crate) fn scan_via(raw: &[u8]) -> Option<ViaFacts<'_>> {
         branch,
         rport,
     })
+}
+
+/// Whether `bytes` are UTF-8: ASCII (the grammar of hosts and branches, checked a word at a
+/// time) or, failing that, valid UTF-8 all the same, as keys accepted before.
+pub(crate) fn utf8(bytes: &[u8]) -> bool {
+    bytes.is_ascii() || std::str::from_utf8(bytes).is_ok()
 }
 
 /// A port number with surrounding whitespace.
@@ -292,11 +324,44 @@ pub(crate) fn response_destination(facts: &RequestFacts<'_>, source: SocketAddr)
 /// Whether the top Via needs `received` or `rport` stamped (RFC 3261 §18.2.1, RFC 3581
 /// §4): the common case (no `rport`, sent-by is the source IP) needs nothing.
 pub(crate) fn needs_stamp(facts: &RequestFacts<'_>, source: SocketAddr) -> bool {
+    if facts.rport {
+        return true;
+    }
+    // The common case read by hand: a dotted quad (std's parser is general and slower).
+    if let Some(octets) = dotted_quad(facts.sent_by_host) {
+        return !matches!(source.ip(), IpAddr::V4(ip) if ip.octets() == octets);
+    }
     let host = facts
         .sent_by_host
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    facts.rport || !host.parse::<IpAddr>().is_ok_and(|ip| ip == source.ip())
+        .strip_prefix(b"[")
+        .and_then(|h| h.strip_suffix(b"]"))
+        .unwrap_or(facts.sent_by_host);
+    std::str::from_utf8(host)
+        .ok()
+        .and_then(|h| h.parse::<IpAddr>().ok())
+        .is_none_or(|ip| ip != source.ip())
+}
+
+/// An IPv4 address in the form `Ipv4Addr`'s parser accepts (four decimal octets of one to
+/// three digits, no leading zero, at most 255); `None` for anything else.
+fn dotted_quad(text: &[u8]) -> Option<[u8; 4]> {
+    let mut octets = [0u8; 4];
+    let mut parts = text.split(|&c| c == b'.');
+    for octet in &mut octets {
+        let part = parts.next()?;
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
+            return None;
+        }
+        let mut value = 0u16;
+        for &c in part {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + u16::from(c - b'0');
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    parts.next().is_none().then_some(octets)
 }
 
 /// Adds `received` (when the sent-by host is not the source IP) and fills `rport` (when
@@ -502,19 +567,56 @@ mod tests {
         let v = scan_via(b"SIP/2.0/UDP pc33.atlanta.com:5066;branch=z9hG4bK77;rport").unwrap();
         assert_eq!(
             (v.host, v.port, v.branch, v.rport),
-            ("pc33.atlanta.com", Some(5066), Some("z9hG4bK77"), true)
+            (
+                &b"pc33.atlanta.com"[..],
+                Some(5066),
+                Some(&b"z9hG4bK77"[..]),
+                true
+            )
         );
         let v = scan_via(b"SIP / 2.0 / TCP [2001:db8::9]:5061 ; BRANCH = z9hG4bKx").unwrap();
         assert_eq!(
             (v.host, v.port, v.branch, v.rport),
-            ("[2001:db8::9]", Some(5061), Some("z9hG4bKx"), false)
+            (
+                &b"[2001:db8::9]"[..],
+                Some(5061),
+                Some(&b"z9hG4bKx"[..]),
+                false
+            )
         );
         let v = scan_via(b"SIP/2.0/UDP 192.0.2.1").unwrap();
-        assert_eq!((v.host, v.port, v.branch), ("192.0.2.1", None, None));
+        assert_eq!((v.host, v.port, v.branch), (&b"192.0.2.1"[..], None, None));
         assert!(scan_via(b"SIP/2.0/UDP").is_none());
         assert!(scan_via(b"SIP/2.0/UDP host:notaport;branch=1").is_none());
         assert!(scan_via(b"SIP/2.0/UDP [::1;branch=1").is_none());
         assert!(scan_via(b"garbage").is_none());
+    }
+
+    /// The hand-written dotted-quad reader agrees with std's `Ipv4Addr` parser.
+    #[test]
+    fn dotted_quad_agrees_with_std() {
+        for text in [
+            "127.0.0.1",
+            "0.0.0.0",
+            "255.255.255.255",
+            "192.0.2.10",
+            "256.0.0.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            "1.2.3.4 ",
+            "a.b.c.d",
+            "1234.1.1.1",
+            "",
+            "::1",
+        ] {
+            let std = text
+                .parse::<std::net::Ipv4Addr>()
+                .ok()
+                .map(|ip| ip.octets());
+            assert_eq!(dotted_quad(text.as_bytes()), std, "{text:?}");
+        }
     }
 
     #[test]
