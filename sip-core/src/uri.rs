@@ -413,7 +413,7 @@ impl UriParts {
 
     /// The fast path of [`UriParts::parse_request_uri`]: `Some` only for a valid SIP or SIPS
     /// Request-URI, with the parts [`UriParts::parse`] gives; `None` means "not decided here".
-    fn sip_fast(s: &[u8]) -> Option<Self> {
+    pub(crate) fn sip_fast(s: &[u8]) -> Option<Self> {
         // the scheme in either case: OR-ing 0x20 maps exactly the two cases of a letter onto
         // the lower-case one, and leaves ':' as it is
         let head = u32::from_le_bytes(*s.first_chunk::<4>()?);
@@ -433,13 +433,7 @@ impl UriParts {
         }
         // userinfo: user characters up to the first '@' (neither '@', ':' nor '%' is one, so
         // this is the whole userinfo, without password or escapes)
-        let mut i = body_start;
-        while s
-            .get(i)
-            .is_some_and(|&c| CLASS[usize::from(c)] & (UNRESERVED | USER) != 0)
-        {
-            i += 1;
-        }
+        let i = body_start + run(s.get(body_start..)?, USER_CHAR);
         let (user, hp) = if s.get(i) == Some(&b'@') {
             if i == body_start {
                 return None;
@@ -452,10 +446,7 @@ impl UriParts {
             }
             (None, body_start)
         };
-        let mut i = hp;
-        while s.get(i).is_some_and(|&c| CLASS[usize::from(c)] & HOST != 0) {
-            i += 1;
-        }
+        let mut i = hp + run(s.get(hp..)?, HOST);
         if i == hp {
             return None;
         }
@@ -487,9 +478,8 @@ impl UriParts {
                 let mut j = i + 1;
                 let (mut seg, mut eq) = (j, None);
                 loop {
+                    j += run(s.get(j..)?, PARAM_CHAR);
                     match s.get(j) {
-                        Some(&c)
-                            if c != b'=' && CLASS[usize::from(c)] & (UNRESERVED | PARAM) != 0 => {}
                         Some(b'=') => {
                             if eq.is_none() {
                                 eq = Some(j);
@@ -559,6 +549,29 @@ pub(crate) fn is_host_char(c: u8) -> bool {
     CLASS[usize::from(c)] & HOST != 0
 }
 
+/// Length of the run of bytes of class `bit` (one bit of [`CLASS`]) at the start of `s`:
+/// eight bytes per step while they all are of the class, then byte by byte.
+#[inline]
+fn run(s: &[u8], bit: u8) -> usize {
+    let mut chunks = s.chunks_exact(8);
+    let mut n = 0;
+    for chunk in &mut chunks {
+        if chunk
+            .iter()
+            .fold(bit, |all, &c| all & CLASS[usize::from(c)])
+            == 0
+        {
+            break;
+        }
+        n += 8;
+    }
+    let rest = s.get(n..).unwrap_or_default();
+    n + rest
+        .iter()
+        .position(|&c| CLASS[usize::from(c)] & bit == 0)
+        .unwrap_or(rest.len())
+}
+
 /// Checks every byte is in one of the `mask` classes or is a valid `%HH` escape.
 fn check_chars(s: &[u8], base: usize, mask: u8) -> Result<(), UriError> {
     let mut i = 0;
@@ -594,6 +607,10 @@ const PARAM: u8 = 0x08;
 const HEADER: u8 = 0x10;
 /// host name characters: alphanum, `-`, `.`, `_`
 const HOST: u8 = 0x20;
+/// `UNRESERVED | USER` as one bit, for [`run`]
+const USER_CHAR: u8 = 0x40;
+/// `UNRESERVED | PARAM` except `=` as one bit, for [`run`]
+const PARAM_CHAR: u8 = 0x80;
 
 const fn classes() -> [u8; 256] {
     let mut t = [0u8; 256];
@@ -627,6 +644,12 @@ const fn classes() -> [u8; 256] {
             b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
         ) {
             m |= HEADER;
+        }
+        if m & (UNRESERVED | USER) != 0 {
+            m |= USER_CHAR;
+        }
+        if m & (UNRESERVED | PARAM) != 0 && c != b'=' {
+            m |= PARAM_CHAR;
         }
         t[i] = m;
         i += 1;

@@ -57,7 +57,8 @@ impl Method {
         Self::known(token).unwrap_or_else(|| Self::Extension(buf.slice_ref(token)))
     }
 
-    fn known(token: &[u8]) -> Option<Self> {
+    /// The method for a well-known token (case-sensitive); `None` for any other.
+    pub(crate) fn known(token: &[u8]) -> Option<Self> {
         Some(match token {
             b"INVITE" => Self::Invite,
             b"ACK" => Self::Ack,
