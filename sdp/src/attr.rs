@@ -171,6 +171,7 @@ fn rtpmap_grammar(value: &str) -> Option<(u8, &str, u32, Option<u16>)> {
 
 /// The decimal number of the one or more digits that start `b`, and the bytes after them;
 /// `None` without a digit or when the number overflows `u64`.
+#[inline]
 fn leading_digits(b: &[u8]) -> Option<(u64, &[u8])> {
     let mut n = 0u64;
     let mut count = 0;
@@ -197,6 +198,7 @@ fn leading_digits(b: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// `s` split at the first `sep` (which belongs to neither side).
+#[inline]
 pub(crate) fn split_byte(s: &str, sep: u8) -> Option<(&str, &str)> {
     let i = find_byte(s.as_bytes(), sep)?;
     Some((s.get(..i)?, s.get(i + 1..)?))
@@ -568,6 +570,7 @@ pub(crate) fn millis(name: &'static str, value: &str) -> Result<u32, AttributeEr
 /// malformed one with the attribute and field named; returns the attribute's kind (the
 /// list then finds it without comparing names). Unknown attributes are not checked.
 /// Allocation-free: it runs for every parsed line.
+#[inline]
 pub(crate) fn validate(name: &str, value: Option<&str>) -> Result<Kind, AttributeError> {
     let kind = Kind::of(name);
     let need = |attr: &'static str| value.ok_or(AttributeError::new(attr, "missing value"));

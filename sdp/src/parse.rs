@@ -199,7 +199,7 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
         return Err(ParseError::new(0, None, ParseReason::Empty));
     }
 
-    let mut origin: Option<Origin> = None;
+    let mut seen_o = false;
     let mut sdp = Sdp {
         origin: Origin {
             username: Text::default(),
@@ -337,7 +337,7 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
                 if sdp.media.len() >= opts.max_media {
                     return Err(too_large(&ctx, "media count", opts.max_media));
                 }
-                if origin.is_none() {
+                if !seen_o {
                     return Err(ctx.err(ParseReason::Missing('o')));
                 }
                 if !seen_s {
@@ -367,7 +367,7 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
                     ParseReason::OutOfOrder
                 }));
             }
-            if r > 1 && origin.is_none() {
+            if r > 1 && !seen_o {
                 return Err(ctx.err(ParseReason::Missing('o')));
             }
             if r > 2 && !seen_s {
@@ -377,10 +377,11 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
         rank = r;
         match kind {
             b'o' => {
-                if origin.is_some() {
+                if seen_o {
                     return Err(ctx.err(ParseReason::Repeated));
                 }
-                origin = Some(parse_origin(&ctx, value)?);
+                sdp.origin = parse_origin(&ctx, value)?;
+                seen_o = true;
             }
             b's' => {
                 if seen_s {
@@ -425,7 +426,9 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
     if !seen_v {
         return Err(whole('v'));
     }
-    sdp.origin = origin.ok_or_else(|| whole('o'))?;
+    if !seen_o {
+        return Err(whole('o'));
+    }
     if !seen_s {
         return Err(whole('s'));
     }
@@ -551,7 +554,22 @@ const TOKEN: [bool; 256] = {
 };
 
 fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| TOKEN[usize::from(b)])
+    is_token_bytes(s.as_bytes())
+}
+
+fn is_token_bytes(s: &[u8]) -> bool {
+    !s.is_empty() && s.iter().all(|b| TOKEN[usize::from(*b)])
+}
+
+/// An RTP payload type as a format: 0..=127 in decimal without leading zeros.
+fn is_payload_type(f: &[u8]) -> bool {
+    let digit = |b: u8| b.is_ascii_digit();
+    match *f {
+        [a] => digit(a),
+        [b'1'..=b'9', b] => digit(b),
+        [b'1', b, c] => digit(b) && digit(c) && (b, c) <= (b'2', b'7'),
+        _ => false,
+    }
 }
 
 fn parse_origin(ctx: &Ctx<'_>, value: &str) -> Result<Origin, ParseError> {
@@ -600,6 +618,10 @@ fn addr_type_of(ctx: &Ctx<'_>, s: &str) -> Result<AddrType, ParseError> {
 /// `<address>[/<ttl>][/<count>]` (RFC 8866 §5.7): IPv4 multicast carries a TTL before the
 /// count, IPv6 only a count. Numbers are decimal digits that fit a `u32`.
 fn connection_address(address: &str) -> Option<(&str, Option<u32>, Option<u32>)> {
+    // The usual unicast form: the address alone.
+    if !has_byte(address, b'/') {
+        return (!address.is_empty() && !has_byte(address, b' ')).then_some((address, None, None));
+    }
     let mut parts = split_on(address, b'/');
     let host = parts
         .next()
@@ -628,9 +650,10 @@ fn parse_connection(ctx: &Ctx<'_>, value: &str) -> Result<Connection, ParseError
         return Err(ctx.bad("connection-address"));
     };
     // "/ttl/count" with leading zeros would not write back identically.
-    if split_on(address, b'/')
-        .skip(1)
-        .any(|n| n.len() > 1 && n.starts_with('0'))
+    if first.is_some()
+        && split_on(address, b'/')
+            .skip(1)
+            .any(|n| n.len() > 1 && n.starts_with('0'))
     {
         return Err(ctx.bad("connection-address"));
     }
@@ -712,15 +735,16 @@ fn parse_media(ctx: &Ctx<'_>, value: &str) -> Result<Media, ParseError> {
         ),
         None => None,
     };
-    if !split_on(proto, b'/').all(is_token) {
+    if !proto.as_bytes().split(|b| *b == b'/').all(is_token_bytes) {
         return Err(ctx.bad("proto"));
     }
     let protocol = Protocol::from_token(proto, || ctx.text(proto));
-    for f in split_on(fmts, b' ') {
-        if !is_token(f) {
+    let rtp = protocol.is_rtp();
+    for f in fmts.as_bytes().split(|b| *b == b' ') {
+        if !is_token_bytes(f) {
             return Err(ctx.bad("fmt"));
         }
-        if protocol.is_rtp() && canonical_u64(f).is_none_or(|pt| pt > 127) {
+        if rtp && !is_payload_type(f) {
             return Err(ctx.bad("payload type"));
         }
     }
