@@ -69,6 +69,39 @@ pub struct SrtpKeys {
     pub local: Vec<u8>,
     /// Key||salt of the peer, for what we receive.
     pub remote: Vec<u8>,
+    /// The MKI the peer puts in every packet (RFC 4568 `|value:length` on its key; Microsoft
+    /// Teams and some SBCs offer one), empty when it uses none. We send without an MKI.
+    pub remote_mki: Vec<u8>,
+}
+
+impl SrtpKeys {
+    /// The contexts that protect what we send and check what we receive.
+    ///
+    /// # Errors
+    /// [`MediaError::Key`] or [`MediaError::Srtp`].
+    pub fn contexts(&self) -> Result<(SrtpContext, SrtpContext), MediaError> {
+        let local = MasterKey::from_key_salt(self.profile, &self.local)?;
+        let mut remote = MasterKey::from_key_salt(self.profile, &self.remote)?;
+        if !self.remote_mki.is_empty() {
+            remote = remote.with_mki(&self.remote_mki)?;
+        }
+        Ok((
+            SrtpContext::new(self.profile, &local, SrtpConfig::default())?,
+            SrtpContext::new(self.profile, &remote, SrtpConfig::default())?,
+        ))
+    }
+}
+
+/// The MKI of an SDES key as the bytes on the wire: `value` big-endian in `length` bytes.
+fn mki_bytes(mki: Option<sdp::Mki>) -> Vec<u8> {
+    let Some(m) = mki else {
+        return Vec::new();
+    };
+    let be = m.value.to_be_bytes();
+    let len = usize::from(m.length);
+    let mut out = vec![0; len.saturating_sub(be.len())];
+    out.extend_from_slice(&be[be.len().saturating_sub(len)..]);
+    out
 }
 
 /// Everything a media leg needs, usually from [`MediaParams::from_negotiated`].
@@ -128,6 +161,7 @@ impl MediaParams {
                     profile,
                     local: crypto.local_key.key_salt[..need].to_vec(),
                     remote: crypto.remote_key.key_salt[..need].to_vec(),
+                    remote_mki: mki_bytes(crypto.remote_key.mki),
                 })
             }
             None => None,
@@ -294,12 +328,8 @@ impl MediaLeg {
         let jb = JitterBuffer::new(JitterConfig::new(params.clock_rate, params.ptime))?;
         let (tx, rx) = match &params.srtp {
             Some(k) => {
-                let local = MasterKey::from_key_salt(k.profile, &k.local)?;
-                let remote = MasterKey::from_key_salt(k.profile, &k.remote)?;
-                (
-                    Some(SrtpContext::new(k.profile, &local, SrtpConfig::default())?),
-                    Some(SrtpContext::new(k.profile, &remote, SrtpConfig::default())?),
-                )
+                let (tx, rx) = k.contexts()?;
+                (Some(tx), Some(rx))
             }
             None => (None, None),
         };
@@ -865,6 +895,56 @@ mod tests {
     }
 
     const LO: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    #[test]
+    fn mki_is_the_value_big_endian_in_its_length() {
+        let mki = |value, length| mki_bytes(Some(sdp::Mki { value, length }));
+        assert_eq!(mki(1, 1), [1]);
+        assert_eq!(mki(0x0102, 4), [0, 0, 1, 2]);
+        assert_eq!(
+            mki(0x0102_0304_0506_0708, 10),
+            [0, 0, 1, 2, 3, 4, 5, 6, 7, 8]
+        );
+        assert!(mki_bytes(None).is_empty());
+    }
+
+    /// An offer whose key carries an MKI (`|2^31|1:1`, as Microsoft Teams sends it): the
+    /// peer's packets end in the MKI byte before the tag, and we must take them.
+    #[test]
+    fn answering_a_key_with_an_mki_receives_the_peers_packets() {
+        let offer = "v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n\
+            m=audio 49152 RTP/SAVP 0\r\na=rtpmap:0 PCMU/8000\r\n\
+            a=crypto:2 AES_CM_128_HMAC_SHA1_80 \
+            inline:WVNfX19zZW1jdGwgKCkgewkyMjA7fQp9CnVubGVz|2^31|1:1\r\n";
+        let offer = sdp::Sdp::parse_with(
+            Bytes::from_static(offer.as_bytes()),
+            &sdp::ParseOptions::lenient(),
+        )
+        .unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let caps = audio_capabilities(4000, &["pcmu"], sdp::SrtpPolicy::Required);
+        let mut ob = sdp::OfferAnswer::new(sdp::SessionConfig::new(LO, caps), &mut rng);
+        ob.handle_offer(&offer, &mut rng).unwrap();
+        let params = MediaParams::from_negotiated(&ob.streams()[0], &mut rng).unwrap();
+        let keys = params.srtp.expect("SRTP negotiated");
+        assert_eq!(keys.remote_mki, [1]);
+
+        let peer_key = MasterKey::from_key_salt(keys.profile, &keys.remote)
+            .and_then(|k| k.with_mki(&[1]))
+            .unwrap();
+        let mut peer = SrtpContext::new(keys.profile, &peer_key, SrtpConfig::default()).unwrap();
+        let (_, mut rx) = keys.contexts().unwrap();
+        // PT 0, sequence 7, timestamp 160, SSRC 0x12345678, 160 bytes of payload.
+        let mut rtp = vec![0x80, 0, 0, 7, 0, 0, 0, 160, 0x12, 0x34, 0x56, 0x78];
+        rtp.extend_from_slice(&[0x55; 160]);
+        let mut buf = rtp.clone();
+        buf.resize(rtp.len() + 64, 0);
+        let len = peer.protect_rtp(&mut buf, rtp.len()).unwrap();
+        assert_eq!(buf[rtp.len()], 1, "the MKI follows the payload");
+        buf.truncate(len);
+        let plain = rx.unprotect_rtp(&mut buf).unwrap();
+        assert_eq!(&buf[..plain], &rtp[..]);
+    }
 
     /// Negotiates a/b with the given codec lists and returns both legs' parameters.
     fn negotiate(a: &[&str], b: &[&str], srtp: sdp::SrtpPolicy) -> (MediaParams, MediaParams) {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use rtp::quality::{CodecImpairment, EModelInput};
 use rtp::{RtpPacket, RtpSession, SessionConfig};
-use srtp::{MasterKey, SrtpConfig, SrtpContext};
+use srtp::SrtpContext;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
@@ -279,14 +279,11 @@ impl Side {
 }
 
 fn side(s: RelaySide, now: Instant) -> Side {
-    let ctx = |key: &[u8], k: &crate::media::SrtpKeys| {
-        MasterKey::from_key_salt(k.profile, key)
-            .ok()
-            .and_then(|m| SrtpContext::new(k.profile, &m, SrtpConfig::default()).ok())
-    };
     let (rx, tx) = match (s.carried.srtp, &s.params.srtp) {
         (Some(carried), _) => carried,
-        (None, Some(k)) => (ctx(&k.remote, k), ctx(&k.local, k)),
+        (None, Some(k)) => k
+            .contexts()
+            .map_or((None, None), |(tx, rx)| (Some(rx), Some(tx))),
         (None, None) => (None, None),
     };
     let monitor = RtpSession::new(
