@@ -232,6 +232,7 @@ fn name_colon(line: &[u8]) -> Option<(usize, usize, u8)> {
     Some((name_len, i + 1, kind))
 }
 
+#[derive(Debug, PartialEq)]
 enum Start {
     Request {
         method: Method,
@@ -259,9 +260,13 @@ fn start_line(buf: &Bytes, line: &[u8]) -> Result<Start, ParseError> {
     {
         return status_line(line);
     }
-    if let Some(start) = request_line_fast(line) {
-        return Ok(start);
+    match request_line_fast(line) {
+        Some(start) => Ok(start),
+        None => request_line(buf, line),
     }
+}
+
+fn request_line(buf: &Bytes, line: &[u8]) -> Result<Start, ParseError> {
     // Request-Line = Method SP Request-URI SP SIP-Version CRLF (single spaces, RFC 4475
     // 3.1.2.9 and 3.1.2.10)
     let Some(sp1) = find_byte(line, b' ') else {
@@ -378,5 +383,46 @@ fn check_version(v: &[u8], at: usize) -> Result<(), ParseError> {
         Ok(())
     } else {
         Err(ParseError::UnsupportedVersion)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the Request-Line fast path decides, the general path says the same.
+    #[test]
+    fn request_line_fast_path_agrees_with_the_general_path() {
+        let mut fast = 0;
+        for method in [
+            "INVITE", "REGISTER", "invite", "FOO", "INV ITE", "", "SIP/2.0",
+        ] {
+            for uri in [
+                "sip:bob@biloxi.example.com",
+                "sips:a@b:5061;transport=tls",
+                "sip:a b@c",
+                "sip:a@b SIP/2.0",
+                "sip:%61@b",
+                "tel:+1",
+                "",
+            ] {
+                for version in [
+                    " SIP/2.0",
+                    " SIP/2.00",
+                    " sip/2.0",
+                    "  SIP/2.0",
+                    " SIP/2.0 ",
+                ] {
+                    let line = format!("{method} {uri}{version}");
+                    let buf = Bytes::from(line.clone());
+                    if let Some(start) = request_line_fast(line.as_bytes()) {
+                        fast += 1;
+                        assert_eq!(Ok(start), request_line(&buf, line.as_bytes()), "{line}");
+                    }
+                }
+            }
+        }
+        // only INVITE and REGISTER with the first two URIs and " SIP/2.0"
+        assert_eq!(fast, 4);
     }
 }
