@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::cli::Cidr;
 use crate::media::{MediaLeg, MediaParams, audio_capabilities};
+use crate::relay::Recorder;
 use crate::report::LegReport;
 use crate::trunk::TrunkRegistrations;
 use crate::{clock, wallclock};
@@ -455,7 +456,7 @@ pub(crate) fn spawn_transcode(
     b_sock: UdpSocket,
     names: (String, String),
 ) -> TranscodeHandle {
-    spawn_transcode_with(a, b, a_sock, b_sock, names, None)
+    spawn_transcode_with(a, b, a_sock, b_sock, names, None, None)
 }
 
 /// A change to a running [`transcode`] (a re-INVITE of one side: `a` true for side a).
@@ -467,7 +468,8 @@ pub(crate) enum LegUpdate {
     Sending { a: bool, sending: bool },
 }
 
-/// [`spawn_transcode`] taking [`LegUpdate`]s from `updates`.
+/// [`spawn_transcode`] taking [`LegUpdate`]s from `updates`, and recording what each side
+/// said (decoded, side a on the left channel) to `recorder` (written when it stops).
 pub(crate) fn spawn_transcode_with(
     a: MediaLeg,
     b: MediaLeg,
@@ -475,11 +477,12 @@ pub(crate) fn spawn_transcode_with(
     b_sock: UdpSocket,
     names: (String, String),
     updates: Option<mpsc::Receiver<LegUpdate>>,
+    recorder: Option<Recorder>,
 ) -> TranscodeHandle {
     let (stop_tx, stop_rx) = oneshot::channel();
     let (done_tx, done_rx) = oneshot::channel();
     tokio::spawn(async move {
-        let r = transcode(a, b, a_sock, b_sock, stop_rx, names, updates).await;
+        let r = transcode(a, b, a_sock, b_sock, stop_rx, names, updates, recorder).await;
         let _ = done_tx.send(r);
     });
     (stop_tx, done_rx)
@@ -487,6 +490,10 @@ pub(crate) fn spawn_transcode_with(
 
 /// Decodes each side's audio (jitter buffer + concealment), resamples it and encodes it for the
 /// other side every 20 ms; forwards DTMF digits as RFC 4733 events.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the two legs, their sockets and controls"
+)]
 pub(crate) async fn transcode(
     mut a: MediaLeg,
     mut b: MediaLeg,
@@ -495,6 +502,7 @@ pub(crate) async fn transcode(
     mut stop: oneshot::Receiver<()>,
     names: (String, String),
     mut updates: Option<mpsc::Receiver<LegUpdate>>,
+    mut recorder: Option<Recorder>,
 ) -> [LegReport; 2] {
     let mut ab = Resampler::new(a.sample_rate(), b.sample_rate()).ok();
     let mut ba = Resampler::new(b.sample_rate(), a.sample_rate()).ok();
@@ -511,6 +519,10 @@ pub(crate) async fn transcode(
                 let now = clock();
                 let pa = a.pull_audio(now);
                 let pb = b.pull_audio(now);
+                if let Some(r) = recorder.as_mut() {
+                    r.add_pcm(true, &pa, a.sample_rate());
+                    r.add_pcm(false, &pb, b.sample_rate());
+                }
                 resample_into(&mut ab, &pa, &mut to_b);
                 resample_into(&mut ba, &pb, &mut to_a);
                 forward_digits(&a, &mut b, &mut digits_a);

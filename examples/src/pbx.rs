@@ -40,7 +40,7 @@ use crate::dialplan::{OutboundRule, Route};
 use crate::gateway::{LegUpdate, TranscodeHandle, spawn_transcode_with};
 use crate::guard::{AuthBlocker, RateLimiter, is_scanner};
 use crate::media::{MediaLeg, MediaParams, audio_capabilities};
-use crate::relay::{self, RelayHandle, RelaySide};
+use crate::relay::{self, Recorder, RelayHandle, RelaySide};
 use crate::report::LegReport;
 use crate::trunk::TrunkRegistrations;
 use crate::{clock, unix_time, wallclock};
@@ -247,6 +247,26 @@ struct B2buaCall {
     recording: Option<std::path::PathBuf>,
     /// Re-INVITE changes for the transcoder of `bridge`.
     bridge_updates: Option<mpsc::Sender<LegUpdate>>,
+    /// Relay mode, INVITE without SDP: what waits for the caller's answer in its ACK.
+    late: Option<LateOffer>,
+}
+
+/// An INVITE without SDP in relay mode (RFC 3261 §13.2.1, RFC 3264 §5: the offer goes in
+/// the 2xx, the answer comes in the ACK). As Asterisk and FreeSWITCH do when they anchor the
+/// media, the PBX offers the callee its own codecs in an ordinary INVITE; once the callee
+/// answered, the caller gets the PBX's offer in the 200 (the callee's codec first, so that
+/// packets are relayed as they are when it takes it), and the media starts when the
+/// caller's answer arrives in its ACK ([`Pbx::caller_answered`]).
+#[derive(Debug)]
+struct LateOffer {
+    /// The relay socket facing the caller (the port of the PBX's offer).
+    sock_a: UdpSocket,
+    /// The relay socket facing the callee.
+    sock_b: UdpSocket,
+    /// What the PBX negotiated with the callee.
+    b: MediaParams,
+    /// Who answered.
+    member: String,
 }
 
 /// Where a party sits in an answered call: the caller's side (the relay's side a) or the
@@ -290,6 +310,12 @@ struct IvrDone {
 }
 
 impl B2buaCall {
+    /// Whether the caller's INVITE carried an offer (an INVITE without a body is a late
+    /// offer: RFC 3261 §13.2.1).
+    fn has_offer(&self) -> bool {
+        self.a_offer.iter().any(|b| !b.is_ascii_whitespace())
+    }
+
     fn legs(&self) -> Vec<LegId> {
         let mut v = vec![self.a_leg];
         v.extend(self.b.iter().map(|o| o.leg));
@@ -761,6 +787,7 @@ impl Pbx {
                 UaEvent::Request { key, leg, request } => {
                     self.in_dialog(now, key, leg, request).await;
                 }
+                UaEvent::Confirmed { leg, ack } => self.confirmed(now, leg, &ack),
                 UaEvent::Registered { .. }
                 | UaEvent::RegistrationFailed { .. }
                 | UaEvent::Unregistered { .. } => {
@@ -847,6 +874,7 @@ impl Pbx {
             earlier: Vec::new(),
             recording: None,
             bridge_updates: None,
+            late: None,
         };
         self.by_leg.insert(leg, id);
         if self.calls.len() >= self.config.limits.max_calls {
@@ -1115,7 +1143,14 @@ impl Pbx {
         };
         let member = out.member.clone();
         let names = (format!("{} -> pbx", call.from), format!("{member} -> pbx"));
-        start_transcode(call, (a_media, a_sock), (b_media, b_sock), names);
+        let recorder = recorder_for(
+            &self.config,
+            call,
+            &member,
+            a_media.params(),
+            b_media.params(),
+        );
+        start_transcode(call, (a_media, a_sock), (b_media, b_sock), names, recorder);
         let line = format!("call {} -> {member} answered after the IVR", call.from);
         self.log(line);
     }
@@ -1130,7 +1165,13 @@ impl Pbx {
             return;
         };
         let (body, oa, sock) = match self.config.media {
-            MediaMode::Direct => (Some(Body::sdp(call.a_offer.clone())), None, None),
+            // An INVITE without SDP goes on without it: the callee's offer reaches the caller
+            // in the 200 and the caller's answer, in its ACK, is passed on ([`Pbx::confirmed`]).
+            MediaMode::Direct => (
+                call.has_offer().then(|| Body::sdp(call.a_offer.clone())),
+                None,
+                None,
+            ),
             MediaMode::Relay => {
                 // Offer the B party the codecs the caller offered first (relayed as they are),
                 // then the PBX's other codecs (the PBX transcodes if B takes one of those).
@@ -1217,9 +1258,13 @@ impl Pbx {
             }
             return;
         }
+        let late = !call.has_offer();
         let a_body = match self.config.media {
-            MediaMode::Direct => Some(b_body.clone()),
-            MediaMode::Relay => self.bridge_media(id, idx, &b_body).await,
+            // Late offer: the callee's offer (the caller answers in its ACK); without one
+            // the call cannot go on.
+            MediaMode::Direct => Some(b_body).filter(|b| !late || !b.is_empty()),
+            MediaMode::Relay if late => self.offer_caller(id, idx, &b_body),
+            MediaMode::Relay => self.bridge_media(id, idx, &b_body),
         };
         let Some(call) = self.calls.get_mut(&id) else {
             return;
@@ -1250,14 +1295,10 @@ impl Pbx {
     }
 
     /// Negotiates both sides and starts the relay; returns the SDP answer for the caller.
-    async fn bridge_media(&mut self, id: u64, idx: usize, b_answer: &Bytes) -> Option<Bytes> {
+    fn bridge_media(&mut self, id: u64, idx: usize, b_answer: &Bytes) -> Option<Bytes> {
+        let (sock_b, pb, member) = self.callee_answered(id, idx, b_answer)?;
         let call = self.calls.get_mut(&id)?;
-        let out = call.b.get_mut(idx)?;
-        let b_oa = out.oa.as_mut()?;
-        let ans = sdp::Sdp::parse_with(b_answer.clone(), &sdp::ParseOptions::lenient()).ok()?;
-        b_oa.handle_answer(&ans).ok()?;
-        let b_stream = b_oa.streams().first()?.clone();
-        let codec = b_stream.send_codec.name.clone();
+        let codec = pb.codec.clone();
         // The caller gets exactly the codec the callee chose when it offered it (packets are
         // relayed); otherwise its own preferred codec, and the PBX transcodes.
         let offered = offered_codecs(&call.a_offer);
@@ -1267,7 +1308,6 @@ impl Pbx {
         } else {
             offered.iter().map(String::as_str).collect()
         };
-        let sock_b = UdpSocket::from_std(out.sock.take()?).ok()?;
         let (sock_a, port_a) = bind_media(self.local.ip(), self.config.media_ports, &mut self.rng)?;
         let sock_a = UdpSocket::from_std(sock_a).ok()?;
         let caps = audio_capabilities(port_a, &a_codecs, sdp::SrtpPolicy::Optional);
@@ -1280,42 +1320,160 @@ impl Pbx {
         let a_answer = a_oa.handle_offer(&offer, &mut self.rng).ok()?;
         let a_stream = a_oa.streams().first()?.clone();
         let pa = MediaParams::from_negotiated(&a_stream, &mut self.rng).ok()?;
-        let pb = MediaParams::from_negotiated(&b_stream, &mut self.rng).ok()?;
-        let b_member = out.member.clone();
         call.a_oa = Some(a_oa);
-        if !common {
-            let now = clock();
-            let a = MediaLeg::new(pa, now, wallclock()).ok()?;
-            let b = MediaLeg::new(pb, now, wallclock()).ok()?;
-            call.codec = Some(format!(
-                "{} <-> {}",
-                a.params().codec_label(),
-                b.params().codec_label()
-            ));
-            let names = (
-                format!("{} -> pbx", call.from),
-                format!("{b_member} -> pbx"),
-            );
-            start_transcode(call, (a, sock_a), (b, sock_b), names);
-            return Some(a_answer.to_bytes());
-        }
-        call.codec = Some(pa.codec_label());
-        call.recording = self.config.record_dir.as_ref().and_then(|dir| {
-            let numbers = &self.config.record_numbers;
-            let wanted = numbers.is_empty()
-                || [&call.from, &call.to, &b_member]
-                    .iter()
-                    .any(|n| numbers.contains(n));
-            wanted.then(|| dir.join(recording_name(call.start, &call.call_id)))
-        });
-        call.relay = Some(relay::start_recorded(
-            sock_a,
+        let recorder = recorder_for(&self.config, call, &member, &pa, &pb);
+        let from = call.from.clone();
+        bridge_sides(
+            call,
+            (sock_a, RelaySide::new(pa, from)),
+            (sock_b, RelaySide::new(pb, member)),
+            recorder,
+        )
+        .then(|| a_answer.to_bytes())
+    }
+
+    /// The callee's answer to the PBX's offer (relay mode): the socket facing it, what was
+    /// negotiated, and who it is.
+    fn callee_answered(
+        &mut self,
+        id: u64,
+        idx: usize,
+        b_answer: &Bytes,
+    ) -> Option<(UdpSocket, MediaParams, String)> {
+        let out = self.calls.get_mut(&id)?.b.get_mut(idx)?;
+        let b_oa = out.oa.as_mut()?;
+        let ans = sdp::Sdp::parse_with(b_answer.clone(), &sdp::ParseOptions::lenient()).ok()?;
+        b_oa.handle_answer(&ans).ok()?;
+        let b_stream = b_oa.streams().first()?.clone();
+        let pb = MediaParams::from_negotiated(&b_stream, &mut self.rng).ok()?;
+        let sock_b = UdpSocket::from_std(out.sock.take()?).ok()?;
+        Some((sock_b, pb, out.member.clone()))
+    }
+
+    /// Late offer in relay mode (see [`LateOffer`]): the callee answered; returns the PBX's
+    /// offer for the caller's 200.
+    fn offer_caller(&mut self, id: u64, idx: usize, b_answer: &Bytes) -> Option<Bytes> {
+        let (sock_b, pb, member) = self.callee_answered(id, idx, b_answer)?;
+        let mut names = vec![pb.codec.as_str()];
+        names.extend(
+            codecs::SUPPORTED
+                .iter()
+                .filter(|c| !c.eq_ignore_ascii_case(&pb.codec)),
+        );
+        let (sock_a, port_a) = bind_media(self.local.ip(), self.config.media_ports, &mut self.rng)?;
+        let caps = audio_capabilities(port_a, &names, sdp::SrtpPolicy::Optional);
+        let mut a_oa = sdp::OfferAnswer::new(
+            sdp::SessionConfig::new(self.local.ip(), caps),
+            &mut self.rng,
+        );
+        let offer = a_oa.create_offer(&mut self.rng).ok()?;
+        let call = self.calls.get_mut(&id)?;
+        call.a_oa = Some(a_oa);
+        call.late = Some(LateOffer {
+            sock_a: UdpSocket::from_std(sock_a).ok()?,
             sock_b,
-            RelaySide::new(pa, call.from.clone()),
-            RelaySide::new(pb, b_member),
-            call.recording.clone(),
-        ));
-        Some(a_answer.to_bytes())
+            b: pb,
+            member,
+        });
+        Some(offer.to_bytes())
+    }
+
+    /// The ACK of a 2xx of ours arrived on `leg`, maybe with the answer to an offer the 2xx
+    /// carried (RFC 3264 §5): the caller's answer to the PBX's offer (late offer, relay
+    /// mode), to be passed on to the callee (late offer, direct mode: the callee's 200
+    /// carried the offer and waits for its ACK), or a party's answer to the PBX's offer in a
+    /// re-INVITE without SDP.
+    fn confirmed(&mut self, now: Instant, leg: LegId, ack: &Request) {
+        let Some(&id) = self.by_leg.get(&leg) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(p) = call.party(leg) else {
+            return;
+        };
+        let answer = ack.body_bytes();
+        if p == Party::A && call.late.is_some() {
+            self.caller_answered(now, id, &answer);
+            return;
+        }
+        if p == Party::A
+            && let Some(b) = call.winner.and_then(|w| call.b.get(w)).map(|o| o.leg)
+            && self.ua.ack_pending(b)
+        {
+            // An ACK without the answer: the UA hangs up the caller (488) and the callee's
+            // ACK goes without a body before its BYE.
+            if !answer.is_empty() {
+                let _ = self.ua.ack(b, Some(Body::sdp(answer)));
+            }
+            return;
+        }
+        let Some(oa) = call.oa_mut(p).filter(|o| o.has_pending_offer()) else {
+            return;
+        };
+        let usable = sdp::Sdp::parse_with(answer, &sdp::ParseOptions::lenient())
+            .is_ok_and(|a| oa.handle_answer(&a).is_ok());
+        if usable {
+            self.direction_changed(now, id, p);
+        } else {
+            oa.cancel_offer();
+            let _ = self.ua.bye_with(now, leg, &[("Reason", REASON_488)]);
+        }
+    }
+
+    /// Late offer in relay mode: the caller's ACK carried `answer` to the PBX's offer; the
+    /// relay (or the transcoder, when the caller took another codec than the callee) starts.
+    /// An unusable answer ends the call: BYE with `Reason: SIP;cause=488` to the caller
+    /// (RFC 3261 §13.2.2.4 asks the same of a UAC), BYE to the callee.
+    fn caller_answered(&mut self, now: Instant, id: u64, answer: &Bytes) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(late) = call.late.take() else {
+            return;
+        };
+        let pa = call.a_oa.as_mut().and_then(|oa| {
+            let ans = sdp::Sdp::parse_with(answer.clone(), &sdp::ParseOptions::lenient()).ok()?;
+            oa.handle_answer(&ans).ok()?;
+            let s = oa.streams().first()?.clone();
+            MediaParams::from_negotiated(&s, &mut self.rng).ok()
+        });
+        let recorder = pa
+            .as_ref()
+            .and_then(|pa| recorder_for(&self.config, call, &late.member, pa, &late.b));
+        let from = call.from.clone();
+        let bridged = pa.is_some_and(|pa| {
+            bridge_sides(
+                call,
+                (late.sock_a, RelaySide::new(pa, from)),
+                (late.sock_b, RelaySide::new(late.b, late.member)),
+                recorder,
+            )
+        });
+        if bridged {
+            let line = format!(
+                "call {} -> {}: media up after the answer in the ACK ({})",
+                call.from,
+                call.destination,
+                call.codec.clone().unwrap_or_default()
+            );
+            self.log(line);
+            return;
+        }
+        let (a, b) = (
+            call.a_leg,
+            call.winner.and_then(|w| call.b.get(w)).map(|o| o.leg),
+        );
+        // The UA already hung up a caller whose ACK had no body.
+        if !answer.is_empty() {
+            let _ = self.ua.bye_with(now, a, &[("Reason", REASON_488)]);
+        }
+        if let Some(b) = b {
+            let _ = self.ua.bye(now, b);
+        }
+        self.log(format!("call {id}: no usable answer in the caller's ACK"));
+        self.finish_sync(id, AnswerCause::Failed, EndCause::System, 488);
     }
 
     async fn b_failed(&mut self, now: Instant, leg: LegId, status: u16) {
@@ -1400,7 +1558,9 @@ impl Pbx {
     /// A re-INVITE from either party of an answered call (hold, resume, a new address):
     /// answered from the PBX's side, the relay told the party's new address, and the hold or
     /// resume forwarded to the other party in a re-INVITE of the PBX. Calls whose media the
-    /// PBX does not negotiate per side (direct media) answer 488.
+    /// PBX does not negotiate per side (direct media) answer 488. A re-INVITE without SDP
+    /// (some phones resume that way) gets the PBX's offer in the 200 and its answer comes in
+    /// the ACK ([`Pbx::confirmed`]).
     fn reinvite(
         &mut self,
         now: Instant,
@@ -1416,7 +1576,22 @@ impl Pbx {
             let _ = self.ua.respond(now, &key, 488, None);
             return;
         };
-        let offer = sdp::Sdp::parse_with(request.body_bytes(), &sdp::ParseOptions::lenient());
+        let body = request.body_bytes();
+        if body.iter().all(u8::is_ascii_whitespace) {
+            // RFC 3261 §14.1: "a UAC MUST NOT initiate a new INVITE transaction within a
+            // dialog while another INVITE transaction is in progress"; the PBX's own
+            // re-INVITE to this party is such a glare (491).
+            let offer = (!oa.has_pending_offer())
+                .then(|| oa.create_offer(&mut self.rng).ok())
+                .flatten();
+            let (status, body) = match offer {
+                Some(o) => (200, Some(Body::sdp(o.to_bytes()))),
+                None => (491, None),
+            };
+            let _ = self.ua.respond(now, &key, status, body);
+            return;
+        }
+        let offer = sdp::Sdp::parse_with(body, &sdp::ParseOptions::lenient());
         let Ok(answer) = offer
             .map_err(|_| ())
             .and_then(|o| oa.handle_offer(&o, &mut self.rng).map_err(|_| ()))
@@ -1427,6 +1602,19 @@ impl Pbx {
         let _ = self
             .ua
             .respond(now, &key, 200, Some(Body::sdp(answer.to_bytes())));
+        call.hold_key = Some(key);
+        self.direction_changed(now, id, p);
+    }
+
+    /// A new offer/answer with the party at `p` completed: the relay or transcoder follows
+    /// its address and direction, and the hold or resume is forwarded to the other party.
+    fn direction_changed(&mut self, now: Instant, id: u64, p: Party) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(oa) = call.oa_mut(p) else {
+            return;
+        };
         let stream = oa.streams().first();
         let hold = stream.is_some_and(|s| !s.direction.receives() || !s.direction.sends());
         // Whether the PBX sends to this party now (not when it holds with sendonly).
@@ -1472,7 +1660,6 @@ impl Pbx {
                 o_oa.cancel_offer();
             }
         }
-        call.hold_key = Some(key);
         let line = format!(
             "call {} -> {}: {} from {}",
             call.from,
@@ -1929,7 +2116,9 @@ impl Pbx {
             Party::A => (joining, parts.b),
             Party::B(_) => (parts.a, joining),
         };
-        bridge_sides(call, a, b);
+        if !bridge_sides(call, a, b, parts.recorder) {
+            return Err(500);
+        }
         self.resume_held(now, id);
         Ok(old)
     }
@@ -2079,30 +2268,38 @@ impl Pbx {
 }
 
 /// Bridges two parties of `call` given the sockets facing them and what was negotiated with
-/// each: a relay when they use the same codec, else a transcoder.
-fn bridge_sides(call: &mut B2buaCall, a: (UdpSocket, RelaySide), b: (UdpSocket, RelaySide)) {
+/// each: a relay when they use the same codec, else a transcoder; either records to
+/// `recorder`. False when the transcoder's media legs could not be made.
+fn bridge_sides(
+    call: &mut B2buaCall,
+    a: (UdpSocket, RelaySide),
+    b: (UdpSocket, RelaySide),
+    recorder: Option<Recorder>,
+) -> bool {
     let (pa, pb) = (&a.1.params, &b.1.params);
     if pa.codec.eq_ignore_ascii_case(&pb.codec) && pa.clock_rate == pb.clock_rate {
         call.codec = Some(pa.codec_label());
-        call.relay = Some(relay::start(a.0, b.0, a.1, b.1));
-        return;
+        call.relay = Some(relay::start_with(a.0, b.0, a.1, b.1, recorder));
+        return true;
     }
     let now = clock();
     let names = (
         format!("{} -> pbx", a.1.name),
         format!("{} -> pbx", b.1.name),
     );
-    if let (Ok(ma), Ok(mb)) = (
+    let (Ok(ma), Ok(mb)) = (
         MediaLeg::new(a.1.params, now, wallclock()),
         MediaLeg::new(b.1.params, now, wallclock()),
-    ) {
-        call.codec = Some(format!(
-            "{} <-> {}",
-            ma.params().codec_label(),
-            mb.params().codec_label()
-        ));
-        start_transcode(call, (ma, a.0), (mb, b.0), names);
-    }
+    ) else {
+        return false;
+    };
+    call.codec = Some(format!(
+        "{} <-> {}",
+        ma.params().codec_label(),
+        mb.params().codec_label()
+    ));
+    start_transcode(call, (ma, a.0), (mb, b.0), names, recorder);
+    true
 }
 
 /// Bridges `call`'s two parties by decoding and re-encoding (the gateway's transcoder), with
@@ -2112,11 +2309,47 @@ fn start_transcode(
     a: (MediaLeg, UdpSocket),
     b: (MediaLeg, UdpSocket),
     names: (String, String),
+    recorder: Option<Recorder>,
 ) {
     let (tx, rx) = mpsc::channel(8);
-    call.bridge = Some(spawn_transcode_with(a.0, b.0, a.1, b.1, names, Some(rx)));
+    call.bridge = Some(spawn_transcode_with(
+        a.0,
+        b.0,
+        a.1,
+        b.1,
+        names,
+        Some(rx),
+        recorder,
+    ));
     call.bridge_updates = Some(tx);
 }
+
+/// The recording of `call` when the configuration wants it (`record_dir`, and the caller,
+/// the dialled number or the answering `member` in `record_numbers` when that is set); its
+/// path goes in the call record.
+fn recorder_for(
+    config: &PbxConfig,
+    call: &mut B2buaCall,
+    member: &str,
+    a: &MediaParams,
+    b: &MediaParams,
+) -> Option<Recorder> {
+    let dir = config.record_dir.as_ref()?;
+    let numbers = &config.record_numbers;
+    let wanted = numbers.is_empty()
+        || [call.from.as_str(), call.to.as_str(), member]
+            .iter()
+            .any(|n| numbers.iter().any(|x| x == n));
+    if !wanted {
+        return None;
+    }
+    let path = dir.join(recording_name(call.start, &call.call_id));
+    call.recording = Some(path.clone());
+    Some(Recorder::new(path, a, b))
+}
+
+/// The Reason of a BYE after an unusable offer or answer (RFC 3326, RFC 3261 §13.2.2.4).
+const REASON_488: &str = "SIP;cause=488;text=\"Not Acceptable Here\"";
 
 /// The file name of a call's recording: its start time and Call-ID (filename-safe
 /// characters only, bounded).

@@ -15,7 +15,7 @@ use srtp::SrtpContext;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::audio::{Pcm, write_stereo_wav};
+use crate::audio::{Pcm, resample_linear, write_stereo_wav};
 use crate::clock;
 use crate::media::MediaParams;
 use crate::report::LegReport;
@@ -156,6 +156,9 @@ pub struct RelayParts {
     pub a: (UdpSocket, RelaySide),
     /// Side b's socket and negotiation.
     pub b: (UdpSocket, RelaySide),
+    /// The call's recording, not yet written: a relay that takes the parties over goes on
+    /// with it ([`start_with`]); dropping it writes the file.
+    pub recorder: Option<Recorder>,
 }
 
 impl RelayHandle {
@@ -202,14 +205,22 @@ pub fn start_recorded(
     b: RelaySide,
     record: Option<PathBuf>,
 ) -> RelayHandle {
+    let recorder = record.map(|path| Recorder::new(path, &a.params, &b.params));
+    start_with(sock_a, sock_b, a, b, recorder)
+}
+
+/// [`start`], going on with a recording that an earlier relay or transcoder of the call
+/// began ([`RelayParts::recorder`]); the file is written when this relay stops.
+pub fn start_with(
+    sock_a: UdpSocket,
+    sock_b: UdpSocket,
+    a: RelaySide,
+    b: RelaySide,
+    recorder: Option<Recorder>,
+) -> RelayHandle {
     let (tx, rx) = mpsc::channel(8);
     let (stop_tx, stop_rx) = oneshot::channel();
     let (done_tx, done_rx) = oneshot::channel();
-    let recorder = record.map(|path| Recorder {
-        path,
-        tracks: [Track::new(&a.params), Track::new(&b.params)],
-        start: clock(),
-    });
     tokio::spawn(async move {
         let parts = run(sock_a, sock_b, a, b, rx, stop_rx, recorder).await;
         let _ = done_tx.send(parts);
@@ -313,24 +324,94 @@ fn side(s: RelaySide, now: Instant) -> Side {
 /// The longest a recording keeps of each side.
 pub const MAX_RECORDING: Duration = Duration::from_secs(3600);
 
-/// A call being recorded: one track per side.
-struct Recorder {
+/// A call being recorded: one track per side (the caller's on the left channel), written as a
+/// stereo WAV when dropped, off the runtime's threads: when the relay or transcoder that
+/// records it stops and no other relay takes it over (a transfer keeps one file per call).
+#[derive(Debug)]
+pub struct Recorder {
     path: PathBuf,
     tracks: [Track; 2],
     start: Instant,
 }
 
-/// What one side sent, decoded: samples placed by arrival time for the first packet, then by
-/// RTP timestamp (so loss and silence suppression leave silence, reordering lands in place).
+impl Recorder {
+    /// A recording to `path` of a call whose sides negotiated `a` and `b`.
+    pub fn new(path: PathBuf, a: &MediaParams, b: &MediaParams) -> Self {
+        Self {
+            path,
+            tracks: [Track::new(a), Track::new(b)],
+            start: clock(),
+        }
+    }
+
+    /// Side `a` (true) or b is now another party, or the same party with another codec: its
+    /// audio goes on in the same channel, placed from its first packet's arrival.
+    pub fn set_party(&mut self, a: bool, params: &MediaParams) {
+        let t = &mut self.tracks[usize::from(!a)];
+        let (pcm, rate) = (std::mem::take(&mut t.pcm), t.rate);
+        *t = Track::new(params);
+        t.pcm = if rate == t.rate {
+            pcm
+        } else {
+            resample_linear(&Pcm { rate, samples: pcm }, t.rate).samples
+        };
+    }
+
+    /// Decoded audio that side `a` (true) or b sent, at `rate`: the frame after the previous
+    /// one (a transcoder decodes one frame per side every packet time).
+    pub fn add_pcm(&mut self, a: bool, samples: &[i16], rate: u32) {
+        let since = clock().saturating_duration_since(self.start);
+        self.tracks[usize::from(!a)].add_pcm(since, samples, rate);
+    }
+
+    /// An RTP packet (already unprotected) that side `a` (true) or b sent.
+    fn add_rtp(&mut self, a: bool, rtp: &[u8], now: Instant) {
+        let since = now.saturating_duration_since(self.start);
+        self.tracks[usize::from(!a)].add(since, rtp);
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let [a, b] = std::mem::take(&mut self.tracks);
+        let path = std::mem::take(&mut self.path);
+        let write = move || {
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            let _ = write_stereo_wav(&path, &a.into_pcm(), &b.into_pcm());
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(write)),
+            Err(_) => write(),
+        }
+    }
+}
+
+/// What one side sent, decoded: samples placed by arrival time for the first packet of each
+/// source, then by RTP timestamp (so loss and silence suppression leave silence, reordering
+/// lands in place).
+#[derive(Default)]
 struct Track {
     decoder: Option<Box<dyn codecs::Decoder>>,
     /// Decoded samples per RTP timestamp unit (G.722: 2).
     scale: f64,
     rate: u32,
     pcm: Vec<i16>,
-    /// First packet: (RTP timestamp, sample position).
-    origin: Option<(u32, usize)>,
+    /// First packet of the current source: (SSRC, RTP timestamp, sample position).
+    origin: Option<(u32, u32, usize)>,
+    /// Where the next frame of decoded audio goes ([`Track::add_pcm`]).
+    next: Option<usize>,
     buf: Vec<i16>,
+}
+
+impl std::fmt::Debug for Track {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Track")
+            .field("rate", &self.rate)
+            .field("samples", &self.pcm.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Track {
@@ -343,6 +424,7 @@ impl Track {
             rate,
             pcm: Vec::new(),
             origin: None,
+            next: None,
             buf: vec![0; 5760],
         }
     }
@@ -358,16 +440,53 @@ impl Track {
         let Ok(n) = dec.decode(pkt.payload(), &mut self.buf) else {
             return;
         };
-        let ts = pkt.timestamp();
+        let (ssrc, ts) = (pkt.ssrc().0, pkt.timestamp());
         let rate = f64::from(self.rate);
-        let (ts0, pos0) = *self
-            .origin
-            .get_or_insert((ts, (since_start.as_secs_f64() * rate) as usize));
+        let arrival = (since_start.as_secs_f64() * rate) as usize;
+        let (_, ts0, pos0) = match self.origin {
+            // A new source (a party that joined after a transfer) starts where it arrives.
+            Some(o) if o.0 == ssrc => o,
+            _ => *self.origin.insert((ssrc, ts, arrival)),
+        };
         let offset = f64::from(ts.wrapping_sub(ts0) as i32) * self.scale;
         let Some(pos) = usize::try_from((pos0 as f64 + offset) as i64).ok() else {
             return;
         };
-        let max = (MAX_RECORDING.as_secs_f64() * rate) as usize;
+        self.place(pos, n);
+    }
+
+    /// Decoded audio at `rate` (resampled to the track's), after the previous frame; it
+    /// moves to its arrival time when it drifted more than 200 ms from it.
+    fn add_pcm(&mut self, since_start: Duration, samples: &[i16], rate: u32) {
+        let pcm = Pcm {
+            rate,
+            samples: samples.to_vec(),
+        };
+        let pcm = if rate == self.rate {
+            pcm
+        } else {
+            resample_linear(&pcm, self.rate)
+        };
+        let arrival = (since_start.as_secs_f64() * f64::from(self.rate)) as usize;
+        let drift = (self.rate / 5) as usize;
+        let pos = self
+            .next
+            .filter(|n| n.abs_diff(arrival) <= drift)
+            .unwrap_or(arrival);
+        let n = pcm.samples.len();
+        if self.buf.len() < n {
+            self.buf.resize(n, 0);
+        }
+        if let Some(b) = self.buf.get_mut(..n) {
+            b.copy_from_slice(&pcm.samples);
+        }
+        self.place(pos, n);
+        self.next = Some(pos + n);
+    }
+
+    /// Writes the first `n` samples of `buf` at `pos` (nothing past [`MAX_RECORDING`]).
+    fn place(&mut self, pos: usize, n: usize) {
+        let max = (MAX_RECORDING.as_secs_f64() * f64::from(self.rate)) as usize;
         let end = pos.saturating_add(n);
         if end > max {
             return;
@@ -385,20 +504,6 @@ impl Track {
             rate: self.rate,
             samples: self.pcm,
         }
-    }
-}
-
-impl Recorder {
-    fn write(self) {
-        let [a, b] = self.tracks;
-        let path = self.path;
-        // The file is written off the runtime's threads.
-        tokio::task::spawn_blocking(move || {
-            if let Some(dir) = path.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            let _ = write_stereo_wav(&path, &a.into_pcm(), &b.into_pcm());
-        });
     }
 }
 
@@ -421,8 +526,8 @@ async fn run(
             r = sock_a.recv_from(&mut buf_a) => {
                 if let Ok((n, from)) = r {
                     let data = buf_a.get(..n).unwrap_or_default().to_vec();
-                    let track = recorder.as_mut().map(|r| (r.start, &mut r.tracks[0]));
-                    if let Some((out, to)) = forward(&mut sa, &mut sb, data, from, track) {
+                    let rec = recorder.as_mut().map(|r| (r, true));
+                    if let Some((out, to)) = forward(&mut sa, &mut sb, data, from, rec) {
                         let _ = sock_b.send_to(&out, to).await;
                     }
                 }
@@ -430,8 +535,8 @@ async fn run(
             r = sock_b.recv_from(&mut buf_b) => {
                 if let Ok((n, from)) = r {
                     let data = buf_b.get(..n).unwrap_or_default().to_vec();
-                    let track = recorder.as_mut().map(|r| (r.start, &mut r.tracks[1]));
-                    if let Some((out, to)) = forward(&mut sb, &mut sa, data, from, track) {
+                    let rec = recorder.as_mut().map(|r| (r, false));
+                    if let Some((out, to)) = forward(&mut sb, &mut sa, data, from, rec) {
                         let _ = sock_a.send_to(&out, to).await;
                     }
                 }
@@ -439,21 +544,25 @@ async fn run(
             u = updates.recv() => match u {
                 Some(RelayUpdate::Remote { a: true, addr }) => { sa.remote = addr; sa.latched = false; }
                 Some(RelayUpdate::Remote { a: false, addr }) => { sb.remote = addr; sb.latched = false; }
-                Some(RelayUpdate::Replace { a: true, sock, side: s }) => { sock_a = sock; sa = side(*s, clock()); }
-                Some(RelayUpdate::Replace { a: false, sock, side: s }) => { sock_b = sock; sb = side(*s, clock()); }
+                Some(RelayUpdate::Replace { a, sock, side: s }) => {
+                    if let Some(r) = recorder.as_mut() {
+                        r.set_party(a, &s.params);
+                    }
+                    let (sock_x, sx) = if a { (&mut sock_a, &mut sa) } else { (&mut sock_b, &mut sb) };
+                    *sock_x = sock;
+                    *sx = side(*s, clock());
+                }
                 None => {}
             },
             _ = &mut stop => break,
         }
-    }
-    if let Some(r) = recorder {
-        r.write();
     }
     let reports = [report(&sa), report(&sb)];
     RelayParts {
         reports,
         a: (sock_a, sa.into_side()),
         b: (sock_b, sb.into_side()),
+        recorder,
     }
 }
 
@@ -478,7 +587,7 @@ fn forward(
     to_side: &mut Side,
     mut data: Vec<u8>,
     from: SocketAddr,
-    track: Option<(Instant, &mut Track)>,
+    rec: Option<(&mut Recorder, bool)>,
 ) -> Option<(Vec<u8>, SocketAddr)> {
     let now = clock();
     let is_rtcp = data.get(1).is_some_and(|b| (192..=223).contains(b));
@@ -514,10 +623,10 @@ fn forward(
     }
     from_side.packets += 1;
     let pt = data.get(1).map_or(0, |b| b & 0x7F);
-    if let Some((start, track)) = track
+    if let Some((rec, a)) = rec
         && pt == from_side.params.recv_pt
     {
-        track.add(now.saturating_duration_since(start), &data);
+        rec.add_rtp(a, &data, now);
     }
     let new_pt = if pt == from_side.params.recv_pt {
         to_side.params.send_pt

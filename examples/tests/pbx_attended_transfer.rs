@@ -3,7 +3,8 @@
 //! second line), then REFERs 1001's call to 1002 with a Replaces naming the consulted call.
 //! The PBX owns both calls: it bridges 1001 with 1002, takes 1001 off hold, NOTIFYs 100 then
 //! 200, and hangs up both of 1000's legs. 1001 and 1002 then talk with audio both ways
-//! through the new relay. A Replaces naming no dialog is reported 481.
+//! through the new relay. A Replaces naming no dialog is reported 481. The call is recorded
+//! in one file across the merge: alice's 440 Hz, then carol's 1 kHz in the left channel.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -14,8 +15,11 @@
 
 mod phone_support;
 
-use phone_support::{Phone, auto_answer, config, free_addr, registered, start_pbx, wait};
+use phone_support::{
+    Phone, auto_answer, config, energy, free_addr, registered, start_pbx, stereo_recording, wait,
+};
 use sip_core::transaction::Transport;
+use telox_examples::audio::tone;
 use telox_examples::cdr::EndCause;
 use telox_examples::config::PbxConfig;
 use telox_examples::phone::{Command, PhoneEvent};
@@ -37,7 +41,9 @@ async fn call_and_hold(caller: &mut Phone, callee: &mut Phone, number: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attended_transfer_bridges_the_held_and_the_consulted_party() {
-    let cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
+    let dir = std::env::temp_dir().join(format!("telox-pbx-att-{}", std::process::id()));
+    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
+    cfg.record_dir = Some(dir.clone());
     let pbx_addr = cfg.listen;
     let (log_tx, mut log) = mpsc::channel(4096);
     let pbx = start_pbx(cfg, 7, Some(log_tx)).await;
@@ -48,10 +54,14 @@ async fn attended_transfer_bridges_the_held_and_the_consulted_party() {
     });
 
     // Alice (1000) on two phones; bob (1001) and carol (1002) answer automatically.
-    let mut a1 = registered(config("1000", Transport::Udp, 1), "1000", pbx_addr).await;
+    let mut alice = config("1000", Transport::Udp, 1);
+    alice.play = Some(tone(8000, 440.0, 8.0, 8000));
+    let mut a1 = registered(alice, "1000", pbx_addr).await;
     let mut a2 = registered(config("1000", Transport::Udp, 2), "1000", pbx_addr).await;
     let mut bob = registered(auto_answer("1001", Transport::Udp, 3), "1001", pbx_addr).await;
-    let mut carol = registered(auto_answer("1002", Transport::Udp, 4), "1002", pbx_addr).await;
+    let mut carol = auto_answer("1002", Transport::Udp, 4);
+    carol.play = Some(tone(8000, 1000.0, 8.0, 8000));
+    let mut carol = registered(carol, "1002", pbx_addr).await;
 
     call_and_hold(&mut a1, &mut bob, "1001").await;
     a2.send(Command::Call("1002".into())).await;
@@ -121,4 +131,17 @@ async fn attended_transfer_bridges_the_held_and_the_consulted_party() {
     let mut names: Vec<&str> = after.iter().map(|l| l.leg.as_str()).collect();
     names.sort_unstable();
     assert_eq!(names, ["1001 -> pbx", "1002 -> pbx"]);
+    // One recording of the bridged call, going on after the merge: its last half second
+    // has carol (1 kHz, taking alice's side, the left channel), not alice (440 Hz).
+    let (rate, left, _) =
+        stereo_recording(std::path::Path::new(bridged.recording.as_deref().unwrap())).await;
+    let half = rate as usize / 2;
+    assert!(left.len() > 2 * half, "{} frames", left.len());
+    let last = &left[left.len() - half..];
+    let (l440, l1k) = (energy(last, rate, 440.0), energy(last, rate, 1000.0));
+    assert!(
+        l1k > 20.0 * l440,
+        "last 0.5 s: 440 Hz {l440:e}, 1 kHz {l1k:e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -12,26 +12,13 @@
 
 mod phone_support;
 
-use std::time::Duration;
-
-use phone_support::{Phone, auto_answer, config, free_addr, registered, start_pbx};
+use phone_support::{
+    Phone, auto_answer, config, energy, free_addr, registered, start_pbx, stereo_recording,
+};
 use sip_core::transaction::Transport;
 use telox_examples::audio::tone;
 use telox_examples::config::PbxConfig;
 use telox_examples::phone::Command;
-
-/// Energy of `samples` at `freq` (Goertzel).
-fn energy(samples: &[i16], rate: u32, freq: f64) -> f64 {
-    let w = 2.0 * std::f64::consts::PI * freq / f64::from(rate);
-    let c = 2.0 * w.cos();
-    let (mut s1, mut s2) = (0.0, 0.0);
-    for &x in samples {
-        let s0 = f64::from(x) + c * s1 - s2;
-        s2 = s1;
-        s1 = s0;
-    }
-    s1 * s1 + s2 * s2 - c * s1 * s2
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_call_has_each_party_on_its_own_channel() {
@@ -57,21 +44,8 @@ async fn a_recorded_call_has_each_party_on_its_own_channel() {
     let rec = summary.records.first().unwrap();
     let path = std::path::PathBuf::from(rec.recording.clone().expect("a recording"));
     assert!(path.starts_with(&dir), "{path:?}");
-    // The relay writes the file off the runtime once it stopped.
-    let mut reader = None;
-    for _ in 0..100 {
-        if let Ok(r) = hound::WavReader::open(&path) {
-            reader = Some(r);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let mut reader = reader.expect("the recording file");
-    let spec = reader.spec();
-    assert_eq!((spec.channels, spec.sample_rate), (2, 8000));
-    let all: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
-    let left: Vec<i16> = all.iter().step_by(2).copied().collect();
-    let right: Vec<i16> = all.iter().skip(1).step_by(2).copied().collect();
+    let (rate, left, right) = stereo_recording(&path).await;
+    assert_eq!(rate, 8000);
     assert!(left.len() >= 8000, "{} frames", left.len());
     // Skip the first half second (call set-up), then each channel carries its own tone.
     let (l, r) = (&left[4000..], &right[4000..]);

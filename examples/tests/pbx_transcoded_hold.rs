@@ -5,6 +5,12 @@
 //! - INVITE with Replaces (RFC 3891): a phone's call is taken over by the user agent (the same
 //!   user on another device); the phone gets a BYE and the callee's audio now reaches the
 //!   user agent.
+//! - Late offer (RFC 3261 §13.2.1, RFC 3264 §5: an INVITE without SDP, the offer in the 200,
+//!   the answer in the ACK): through the relay (the PBX offers the caller in its 200 and
+//!   starts the media from the answer in the ACK; re-INVITEs without SDP hold and resume;
+//!   the recording holds both parties), and with direct media (the callee, a user agent
+//!   behind the trunk, answers the INVITE without SDP with its offer and gets the caller's
+//!   answer in its ACK).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -19,12 +25,16 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use phone_support::{WAIT, auto_answer, config, free_addr, registered, start_pbx, wait};
+use phone_support::{
+    WAIT, auto_answer, config, free_addr, registered, start_pbx, stereo_recording, wait,
+};
 use sip_core::Method;
 use sip_core::tokio::{Driver, DriverConfig, SansIo};
 use sip_core::transaction::{Target, Transmit, Transport};
 use sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
-use telox_examples::config::PbxConfig;
+use telox_examples::audio::tone;
+use telox_examples::cdr::AnswerCause;
+use telox_examples::config::{MediaMode, PbxConfig};
 use telox_examples::phone::{Command, PhoneEvent};
 use tokio::net::UdpSocket;
 
@@ -78,16 +88,23 @@ async fn user_agent(user: &str) -> (Driver, Ua) {
 
 /// Sends a re-INVITE with `body` on `leg`; returns its final status.
 async fn reinvite(driver: &mut Driver, ua: &mut Ua, leg: LegId, body: Body) -> u16 {
-    ua.0.request(
-        telox_examples::clock(),
-        leg,
-        Method::Invite,
-        Some(body),
-        &[],
-    )
-    .unwrap();
+    reinvite_with(driver, ua, leg, Some(body)).await.0
+}
+
+/// Sends a re-INVITE with or without a body on `leg`; returns its final status and the
+/// response's body.
+async fn reinvite_with(
+    driver: &mut Driver,
+    ua: &mut Ua,
+    leg: LegId,
+    body: Option<Body>,
+) -> (u16, Bytes) {
+    ua.0.request(telox_examples::clock(), leg, Method::Invite, body, &[])
+        .unwrap();
     until(driver, ua, |e| match e {
-        UaEvent::Response { status, .. } => Some(status),
+        UaEvent::Response {
+            status, response, ..
+        } => Some((status, response.map(|r| r.body_bytes()).unwrap_or_default())),
         _ => None,
     })
     .await
@@ -288,4 +305,207 @@ async fn invite_with_replaces_takes_over_a_call() {
     assert_eq!(summary.records.len(), 1, "{:#?}", summary.records);
     // The record keeps the phone's relay legs and adds the new relay's.
     assert!(summary.records[0].legs.len() >= 4);
+}
+
+/// The INVITE of a late offer (no body) from `ua` to `number` at the PBX; waits for the 200
+/// and returns the leg and the offer it carries, whose answer the ACK still owes.
+async fn late_offer_call(
+    driver: &mut Driver,
+    ua: &mut Ua,
+    pbx: SocketAddr,
+    number: &str,
+) -> (LegId, Bytes) {
+    let uri = |u: &str| format!("sip:{u}@{}", pbx.ip()).parse().unwrap();
+    let target = Target {
+        transport: Transport::Udp,
+        addr: pbx,
+    };
+    let leg =
+        ua.0.invite(
+            telox_examples::clock(),
+            uri("1000"),
+            uri(number),
+            format!("sip:{number}@{pbx}").parse().unwrap(),
+            target,
+            None,
+        )
+        .unwrap();
+    let offer = until(driver, ua, |e| match e {
+        UaEvent::Answered { response, .. } => Some(response.body_bytes()),
+        UaEvent::Failed { status, .. } => panic!("call failed {status}"),
+        _ => None,
+    })
+    .await;
+    assert!(ua.0.ack_pending(leg), "the 200 carries an offer");
+    (leg, offer)
+}
+
+/// How many 20 ms blocks of `samples` carry audio (RMS above -40 dBFS).
+fn loud_blocks(samples: &[i16], rate: u32) -> usize {
+    let n = (rate / 50) as usize;
+    samples
+        .chunks(n)
+        .filter(|c| {
+            let e: f64 = c.iter().map(|&x| f64::from(x) * f64::from(x)).sum();
+            (e / c.len() as f64).sqrt() > 328.0
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_offer_through_the_relay_gets_the_answer_from_the_ack() {
+    let dir = std::env::temp_dir().join(format!("telox-pbx-late-{}", std::process::id()));
+    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
+    cfg.record_dir = Some(dir.clone());
+    let pbx_addr = cfg.listen;
+    let (log_tx, mut log) = tokio::sync::mpsc::channel(4096);
+    let pbx = start_pbx(cfg, 13, Some(log_tx)).await;
+    let mut callee = auto_answer("1001", Transport::Udp, 2);
+    callee.play = Some(tone(8000, 440.0, 8.0, 8000));
+    let mut callee = registered(callee, "1001", pbx_addr).await;
+
+    let (mut driver, mut ua) = user_agent("1000").await;
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let (leg, offer) = late_offer_call(&mut driver, &mut ua, pbx_addr, "1001").await;
+    // The PBX offers the callee's codec first.
+    let text = String::from_utf8_lossy(&offer).into_owned();
+    assert!(
+        text.contains("m=audio ") && text.contains(" RTP/AVP 0"),
+        "{text}"
+    );
+    ua.0.ack(leg, Some(sdp(1, port, "sendrecv"))).unwrap();
+    driver.flush(&mut ua).await.unwrap();
+    callee.answered().await.unwrap();
+    let pbx_media = media_addr(&offer);
+    let mut seq = 1u16;
+    let got = talk(&sock, pbx_media, &mut seq, 1000, true).await;
+    assert!(
+        got >= 30,
+        "{got} packets from the callee after the answer in the ACK"
+    );
+
+    // Hold and resume by re-INVITEs without SDP: the PBX offers in its 200, the answer in
+    // the ACK says sendonly (hold), then sendrecv (resume).
+    for (version, direction) in [(2, "sendonly"), (3, "sendrecv")] {
+        let (status, reoffer) = reinvite_with(&mut driver, &mut ua, leg, None).await;
+        assert_eq!(status, 200);
+        assert!(
+            reoffer.starts_with(b"v=0"),
+            "the 200 carries the PBX's offer"
+        );
+        assert!(ua.0.ack_pending(leg));
+        ua.0.ack(leg, Some(sdp(version, port, direction))).unwrap();
+        driver.flush(&mut ua).await.unwrap();
+        talk(&sock, pbx_media, &mut seq, 300, true).await;
+    }
+    let after = talk(&sock, pbx_media, &mut seq, 1000, true).await;
+    assert!(
+        after >= 30,
+        "{after} packets from the callee after resuming"
+    );
+
+    ua.0.bye(telox_examples::clock(), leg).unwrap();
+    until(&mut driver, &mut ua, |e| {
+        matches!(e, UaEvent::Ended { .. }).then_some(())
+    })
+    .await;
+    let (report, _) = callee.ended().await.unwrap();
+    assert!(report.packets_received >= 75, "{report:?}");
+    callee.quit().await;
+    let summary = pbx.stop().await;
+    let mut lines = Vec::new();
+    while let Ok(l) = log.try_recv() {
+        lines.push(l);
+    }
+    for want in ["hold from 1000", "resume from 1000"] {
+        assert!(
+            lines.iter().any(|l| l.ends_with(want)),
+            "{want}: {lines:#?}"
+        );
+    }
+    let rec = summary.records.first().unwrap();
+    assert_eq!(rec.codec.as_deref(), Some("PCMU/8000"));
+    let (rate, left, right) = stereo_recording(std::path::Path::new(
+        rec.recording.as_deref().expect("recorded"),
+    ))
+    .await;
+    // About 3 s of call; the caller's square wave on the left, the callee's tone on the
+    // right, each for most of it.
+    assert!(left.len() >= 2 * rate as usize, "{} frames", left.len());
+    let (l, r) = (loud_blocks(&left, rate), loud_blocks(&right, rate));
+    assert!(
+        l >= 100 && r >= 100,
+        "loud 20 ms blocks: left {l}, right {r}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_offer_with_direct_media_passes_the_answer_in_the_ack_on() {
+    let (mut t_driver, mut t_ua) = user_agent("trunk").await;
+    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1009, Some(t_driver.local_addr()));
+    cfg.media = MediaMode::Direct;
+    let pbx_addr = cfg.listen;
+    let pbx = start_pbx(cfg, 14, None).await;
+
+    // The callee behind the trunk answers the INVITE without SDP with its offer.
+    let callee_sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let callee_port = callee_sock.local_addr().unwrap().port();
+    let callee = tokio::spawn(async move {
+        let (leg, invite_body) = until(&mut t_driver, &mut t_ua, |e| match e {
+            UaEvent::Incoming { leg, request } => Some((leg, request.body_bytes())),
+            _ => None,
+        })
+        .await;
+        let offer = sdp(1, callee_port, "sendrecv");
+        t_ua.0
+            .answer(telox_examples::clock(), leg, Some(offer))
+            .unwrap();
+        let answer = until(&mut t_driver, &mut t_ua, |e| match e {
+            UaEvent::Confirmed { ack, .. } => Some(ack.body_bytes()),
+            _ => None,
+        })
+        .await;
+        until(&mut t_driver, &mut t_ua, |e| {
+            matches!(e, UaEvent::Ended { .. }).then_some(())
+        })
+        .await;
+        (invite_body, answer)
+    });
+
+    let (mut driver, mut ua) = user_agent("1000").await;
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (leg, offer) = late_offer_call(&mut driver, &mut ua, pbx_addr, "5550100").await;
+    // The callee's own offer, end to end.
+    assert_eq!(media_addr(&offer), callee_sock.local_addr().unwrap());
+    let port = sock.local_addr().unwrap().port();
+    ua.0.ack(leg, Some(sdp(1, port, "sendrecv"))).unwrap();
+    driver.flush(&mut ua).await.unwrap();
+    let (mut s1, mut s2) = (1u16, 1u16);
+    let (to_callee, to_caller) = (media_addr(&offer), sock.local_addr().unwrap());
+    let (at_caller, at_callee) = tokio::join!(
+        talk(&sock, to_callee, &mut s1, 1000, true),
+        talk(&callee_sock, to_caller, &mut s2, 1000, true),
+    );
+    assert!(
+        at_caller >= 30 && at_callee >= 30,
+        "{at_caller} / {at_callee} packets"
+    );
+
+    ua.0.bye(telox_examples::clock(), leg).unwrap();
+    until(&mut driver, &mut ua, |e| {
+        matches!(e, UaEvent::Ended { .. }).then_some(())
+    })
+    .await;
+    let (invite_body, answer) = callee.await.unwrap();
+    assert!(invite_body.is_empty(), "the INVITE went on without SDP");
+    assert_eq!(
+        media_addr(&answer),
+        to_caller,
+        "the caller's answer reached the callee"
+    );
+    let summary = pbx.stop().await;
+    let rec = summary.records.first().unwrap();
+    assert_eq!(rec.answer_cause, AnswerCause::Answered);
 }

@@ -229,6 +229,42 @@ impl Phone {
     }
 }
 
+/// Energy of `samples` at `freq` (Goertzel).
+pub(crate) fn energy(samples: &[i16], rate: u32, freq: f64) -> f64 {
+    let w = 2.0 * std::f64::consts::PI * freq / f64::from(rate);
+    let c = 2.0 * w.cos();
+    let (mut s1, mut s2) = (0.0, 0.0);
+    for &x in samples {
+        let s0 = f64::from(x) + c * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    s1 * s1 + s2 * s2 - c * s1 * s2
+}
+
+/// The sample rate and the left and right channels of the stereo WAV at `path`, which the
+/// PBX writes off its runtime once the call's media stopped (waited for, bounded).
+pub(crate) async fn stereo_recording(path: &std::path::Path) -> (u32, Vec<i16>, Vec<i16>) {
+    let mut reader = None;
+    for _ in 0..100 {
+        if let Ok(r) = hound::WavReader::open(path) {
+            reader = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut reader = reader.expect("the recording file");
+    let spec = reader.spec();
+    assert_eq!(spec.channels, 2);
+    let all: Vec<i16> = reader
+        .samples::<i16>()
+        .map(|s| s.expect("a sample"))
+        .collect();
+    let left = all.iter().step_by(2).copied().collect();
+    let right = all.iter().skip(1).step_by(2).copied().collect();
+    (spec.sample_rate, left, right)
+}
+
 /// A CA and the PEM files of certificates it issued for 127.0.0.1, in a fresh directory.
 pub(crate) struct Pki {
     pub(crate) dir: PathBuf,
