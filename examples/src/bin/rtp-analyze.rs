@@ -6,8 +6,9 @@
 //!     One row per RTP stream: SSRC, payload type, packets, lost, loss %, max and mean jitter
 //!     (ms), sequence errors, duration, MOS (G.107 MOS-CQ). Streams are found from the SDP in
 //!     the SIP the capture carries, or on the UDP ports given with --port (either direction),
-//!     or, with neither, by a heuristic (any UDP datagram that parses as RTP version 2 and is
-//!     not RTCP). --json prints an array of objects with the keys ssrc, payload_type, packets,
+//!     or, with neither, by a heuristic (UDP datagrams that parse as RTP version 2 and are
+//!     not RTCP, kept as a stream when its sequence numbers advance: DNS and other noise with
+//!     the same first bits is left out). --json prints an array of objects with the keys ssrc, payload_type, packets,
 //!     expected, lost, loss_percent, max_jitter_ms, mean_jitter_ms, max_delta_ms,
 //!     sequence_errors, duration_s, r_factor, mos, src, dst.
 //! rtp-analyze --wav DIR [--pt N=CODEC]... [--port N]... FILE
@@ -366,10 +367,26 @@ pub fn collect_streams<'a>(datagrams: &[UdpDatagram<'a>], ports: &[u16]) -> Stre
             packet,
         });
     }
+    if heuristic {
+        streams.retain(plausible_rtp);
+    }
     Streams {
         streams,
         rtcp_ports,
     }
+}
+
+/// Whether a stream found by the heuristic looks like RTP and not like other UDP that happens
+/// to start with version bits 2 (a quarter of DNS messages do, by their random ID): at least
+/// two packets of which some pair in a row advances the sequence number by 1 to 100.
+fn plausible_rtp(stream: &Stream<'_>) -> bool {
+    stream.packets.windows(2).any(|w| {
+        let step = w[1]
+            .packet
+            .sequence_number()
+            .wrapping_sub(w[0].packet.sequence_number());
+        (1..=100).contains(&step)
+    })
 }
 
 fn clock_rate(rtpmap: &HashMap<u8, (String, u32)>, pt: u8) -> u32 {
