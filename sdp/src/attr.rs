@@ -135,6 +135,7 @@ impl Rtpmap {
 
 /// `<pt> <name>/<rate>[/<channels>]`, every number plain decimal digits: one pass over the
 /// bytes (it runs for every rtpmap of every parse and negotiation).
+#[inline]
 fn rtpmap_grammar(value: &str) -> Option<(u8, &str, u32, Option<u16>)> {
     let b = value.as_bytes();
     let (pt, after_pt) = leading_digits(b)?;
@@ -305,6 +306,7 @@ pub(crate) fn parse_unsigned<T: TryFrom<u64>>(s: &str) -> Option<T> {
 }
 
 /// Zero-allocation rtpmap fields: payload type, encoding, clock rate, channels.
+#[inline]
 pub(crate) fn rtpmap_fields(value: &str) -> Result<(u8, &str, u32, Option<u16>), AttributeError> {
     let bad = |field| AttributeError::new("rtpmap", field);
     let (pt, enc, clock, channels) =
@@ -360,6 +362,7 @@ impl Fmtp {
     }
 }
 
+#[inline]
 pub(crate) fn fmtp_fields(value: &str) -> Result<(&str, &str), AttributeError> {
     match split_byte(value, b' ') {
         Some((f, p)) if !f.is_empty() => Ok((f, p)),
@@ -403,6 +406,7 @@ impl Rtcp {
         })
     }
 
+    #[inline]
     fn check(value: &str) -> Result<(u16, Option<&str>), AttributeError> {
         let bad = |f| AttributeError::new("rtcp", f);
         let (port, rest) = match split_byte(value, b' ') {
@@ -451,6 +455,7 @@ impl SsrcAttribute {
         })
     }
 
+    #[inline]
     fn check(value: &str) -> Result<(u32, &str, Option<&str>), AttributeError> {
         let bad = |f| AttributeError::new("ssrc", f);
         let (ssrc, rest) = split_byte(value, b' ').ok_or(bad("<ssrc> <attribute>"))?;
@@ -554,6 +559,7 @@ impl Setup {
 }
 
 /// Parses the value of a numeric attribute such as `ptime` or `maxptime`.
+#[inline]
 pub(crate) fn millis(name: &'static str, value: &str) -> Result<u32, AttributeError> {
     // Some phones write a fractional ptime ("20.0"); RFC 8866 allows it for ptime.
     let int = split_byte(value, b'.').map_or(value, |(i, frac)| {

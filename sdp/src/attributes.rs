@@ -46,6 +46,7 @@ pub(crate) enum Kind {
 impl Kind {
     /// The kind of attribute `name` (case-sensitive, RFC 8866 §5.13). Dispatches on the
     /// first byte so that only the names of one group are compared.
+    #[inline]
     pub(crate) fn of(name: &str) -> Self {
         match name.as_bytes().first() {
             Some(b'c') => match name {
