@@ -8,12 +8,9 @@ use std::time::Duration;
 
 use telox_examples::pcap::PcapWriter;
 
-fn addr(s: &str) -> SocketAddr {
-    s.parse().unwrap()
-}
-
 #[test]
 fn heuristic_keeps_the_rtp_stream_and_drops_dns_noise() {
+    let addr = |s: &str| -> SocketAddr { s.parse().unwrap() };
     let mut w = PcapWriter::new(Vec::new()).unwrap();
     let (caller, callee) = (addr("10.0.0.1:4000"), addr("10.0.0.2:5000"));
     let (client, server) = (addr("10.0.0.1:33333"), addr("10.0.0.53:53"));
