@@ -7,12 +7,23 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use rtp::Ssrc;
 
-use crate::crypto::{AesEnc, Labels, Salt, SessionCrypto, cm_iv, gcm_iv, tags_equal};
+use crate::crypto::{
+    AesEnc, HmacSha1, Labels, MAC_BATCH, Salt, SessionCrypto, cm_iv, gcm_iv, mac_batch, tags_equal,
+};
 use crate::error::{KeyError, SrtpError};
 use crate::key::{MAX_RTCP_PACKETS, MAX_RTP_PACKETS, MasterKey, SrtpConfig, UnknownSsrcPolicy};
 use crate::profile::ProtectionProfile;
 use crate::replay::ReplayWindow;
 use crate::wire::{self, RTCP_HEADER_LEN, RTP_HEADER_LEN};
+
+/// An SRTP tag still to compute (see `SrtpContext::protect_rtp_batch`): a copy of the
+/// stream's prepared HMAC key (wiped on drop), the ROC to append, and where the tag goes.
+struct DeferredMac {
+    auth: HmacSha1,
+    roc: [u8; 4],
+    tag_at: usize,
+    tag_len: usize,
+}
 
 /// An SRTP/SRTCP context for one master key (RFC 3711 §3.2): protects outgoing and
 /// unprotects incoming RTP and RTCP in place.
@@ -280,6 +291,59 @@ impl SrtpContext {
     /// configured limit) or at the end of the 48-bit index space. On an error `buf` and the
     /// stream are unchanged.
     pub fn protect_rtp(&mut self, buf: &mut [u8], len: usize) -> Result<usize, SrtpError> {
+        self.protect_rtp_with(buf, len, None)
+    }
+
+    /// Protects up to 16 RTP packets at a time, `packets[i]` being the `(buf, len)` of
+    /// [`protect_rtp`](Self::protect_rtp) and `results[i]` what it would have returned; the
+    /// packets are protected in order, as by `protect_rtp` one after the other, and only the
+    /// first `results.len()` are.
+    ///
+    /// Same output as `protect_rtp`, faster per packet for the AES-CM/HMAC-SHA1 profiles on
+    /// CPUs with AVX-512: the HMAC-SHA1 of up to 16 packets (of any streams) is computed side
+    /// by side in 512-bit registers. Meant for a sender of many streams (a PBX relaying calls)
+    /// that has several packets ready at once: it buys throughput, not latency (every packet
+    /// of a group waits for the group). GCM packets, and all packets on other CPUs, take the
+    /// ordinary path.
+    pub fn protect_rtp_batch(
+        &mut self,
+        packets: &mut [(&mut [u8], usize)],
+        results: &mut [Result<usize, SrtpError>],
+    ) {
+        for (group, res) in packets
+            .chunks_mut(MAC_BATCH)
+            .zip(results.chunks_mut(MAC_BATCH))
+        {
+            let mut deferred: [Option<DeferredMac>; MAC_BATCH] = Default::default();
+            for ((buf, len), (r, d)) in group.iter_mut().zip(res.iter_mut().zip(&mut deferred)) {
+                *r = self.protect_rtp_with(buf, *len, Some(d));
+            }
+            let jobs = core::array::from_fn(|i| {
+                let (Some(d), Some((buf, len))) = (&deferred[i], group.get(i)) else {
+                    return None;
+                };
+                Some((&d.auth, buf.get(..*len)?, d.roc))
+            });
+            let mut tags = [[0u8; 20]; MAC_BATCH];
+            mac_batch(&jobs, &mut tags);
+            for ((buf, _), (d, tag)) in group.iter_mut().zip(deferred.iter().zip(&tags)) {
+                if let Some(d) = d
+                    && let Some(dst) = buf.get_mut(d.tag_at..d.tag_at + d.tag_len)
+                {
+                    dst.copy_from_slice(&tag[..d.tag_len]);
+                }
+            }
+        }
+    }
+
+    /// `protect_rtp`, with the HMAC left to the caller through `defer` if given (AES-CM
+    /// profiles; the rest of the packet, the stream and the counters are done).
+    fn protect_rtp_with(
+        &mut self,
+        buf: &mut [u8],
+        len: usize,
+        defer: Option<&mut Option<DeferredMac>>,
+    ) -> Result<usize, SrtpError> {
         let Some(pkt) = buf.get(..len) else {
             return Err(SrtpError::LengthOutOfBounds {
                 len,
@@ -323,8 +387,20 @@ impl SrtpContext {
                 buf[len..len + mki_len].copy_from_slice(&key.mki);
                 // RFC 3711 §4.2: "M = Authenticated Portion || ROC"
                 let roc = ((index >> 16) as u32).to_be_bytes();
-                let tag = auth.mac(&buf[..len], &roc, true);
-                buf[len + mki_len..out_len].copy_from_slice(&tag[..tag_len]);
+                match defer {
+                    Some(slot) => {
+                        *slot = Some(DeferredMac {
+                            auth: auth.clone(),
+                            roc,
+                            tag_at: len + mki_len,
+                            tag_len,
+                        });
+                    }
+                    None => {
+                        let tag = auth.mac(&buf[..len], &roc, true);
+                        buf[len + mki_len..out_len].copy_from_slice(&tag[..tag_len]);
+                    }
+                }
             }
             SessionCrypto::Gcm { aead, salt } => {
                 let (head, rest) = buf.split_at_mut(f.header_len);

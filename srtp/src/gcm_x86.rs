@@ -33,6 +33,8 @@
 //! Where the CPU also has AVX-512F/BW, VAES and VPCLMULQDQ, the submodule `avx512` (same
 //! allowance, its own docs give the need and the safety argument) runs GCM and AES-CM on 4
 //! blocks per instruction; [`Aes::new`] checks for it once and keeps the answer in the key.
+//! The submodule `sha1x16` (same allowance and docs) computes HMAC-SHA1 for 16 packets side
+//! by side in AVX-512 registers for `SrtpContext::protect_rtp_batch`.
 //!
 //! GHASH is computed as POLYVAL on byte-reversed blocks with the key
 //! mulX_POLYVAL(ByteReverse(H)) (RFC 8452 Appendix A): a GHASH block read as a big-endian
@@ -55,6 +57,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::ghash::{be_padded, length_block, polyval_key};
 
 mod avx512;
+pub(crate) mod sha1x16;
 
 /// GHASH blocks per reduction, and AES blocks per batch.
 const AGG: usize = 8;

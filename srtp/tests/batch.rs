@@ -1,0 +1,106 @@
+//! `SrtpContext::protect_rtp_batch` against `protect_rtp` one packet at a time: the same
+//! bytes and results for every profile, with and without MKI, across groups of 16, several
+//! SSRCs, payload lengths 0-1400, and packets refused in the middle of a batch.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+use telox_srtp::{MasterKey, ProtectionProfile, SrtpConfig, SrtpContext, SrtpError};
+
+const PROFILES: [ProtectionProfile; 6] = [
+    ProtectionProfile::AesCm128HmacSha1_80,
+    ProtectionProfile::AesCm128HmacSha1_32,
+    ProtectionProfile::AesCm256HmacSha1_80,
+    ProtectionProfile::AesCm256HmacSha1_32,
+    ProtectionProfile::AeadAes128Gcm,
+    ProtectionProfile::AeadAes256Gcm,
+];
+
+fn rtp(seq: u16, ssrc: u32, payload: usize, room: usize) -> Vec<u8> {
+    let mut p = vec![0x80, 0x00];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&(u32::from(seq) * 160).to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend((0..payload).map(|i| (i as u8) ^ (seq as u8)));
+    p.resize(12 + payload + room, 0);
+    p
+}
+
+fn contexts(profile: ProtectionProfile, mki: bool) -> [SrtpContext; 3] {
+    let key_salt: Vec<u8> = (0..profile.key_len() + profile.salt_len())
+        .map(|i| (i * 13 + 5) as u8)
+        .collect();
+    let mut master = MasterKey::from_key_salt(profile, &key_salt).unwrap();
+    if mki {
+        master = master.with_mki(&[0xab, 0xcd]).unwrap();
+    }
+    core::array::from_fn(|_| SrtpContext::new(profile, &master, SrtpConfig::default()).unwrap())
+}
+
+#[test]
+fn batch_equals_one_by_one() {
+    for profile in PROFILES {
+        for mki in [false, true] {
+            let [mut batch, mut single, mut rx] = contexts(profile, mki);
+            let room = batch.rtp_overhead();
+            // 3 SSRCs interleaved; payloads of many lengths (HMAC tails of 1 and 2 blocks,
+            // 1 to 23 blocks per lane)
+            let plain: Vec<(Vec<u8>, usize)> = (0..53u16)
+                .map(|i| {
+                    let payload = (usize::from(i) * 97 + 13) % 1401;
+                    let ssrc = 0x1000 + u32::from(i % 3);
+                    (rtp(1000 + i / 3, ssrc, payload, room), 12 + payload)
+                })
+                .collect();
+            let mut a: Vec<(Vec<u8>, usize)> = plain.clone();
+            let mut refs: Vec<(&mut [u8], usize)> =
+                a.iter_mut().map(|(b, l)| (b.as_mut_slice(), *l)).collect();
+            let mut results = vec![Ok(0); refs.len()];
+            batch.protect_rtp_batch(&mut refs, &mut results);
+            for (i, ((buf, len), ((got, _), r))) in
+                plain.into_iter().zip(a.iter().zip(&results)).enumerate()
+            {
+                let mut want = buf;
+                let n = single.protect_rtp(&mut want, len);
+                assert_eq!(r, &n, "{profile:?} mki {mki} packet {i}");
+                assert_eq!(got, &want, "{profile:?} mki {mki} packet {i}");
+                let mut srtp = got[..n.unwrap()].to_vec();
+                assert_eq!(
+                    rx.unprotect_rtp(&mut srtp),
+                    Ok(len),
+                    "{profile:?} packet {i}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn refused_packets_in_a_batch_are_reported_in_place() {
+    for profile in [
+        ProtectionProfile::AesCm128HmacSha1_80,
+        ProtectionProfile::AeadAes128Gcm,
+    ] {
+        let [mut batch, mut single, _] = contexts(profile, false);
+        let room = batch.rtp_overhead();
+        let mut bufs: Vec<Vec<u8>> = (0..20u16).map(|i| rtp(i % 17, 7, 160, room)).collect();
+        // packet 5 has no room for the tag, packet 9 is not RTP
+        bufs[5].truncate(12 + 160 + room - 1);
+        bufs[9][0] = 0x40;
+        let mut want = bufs.clone();
+        let mut refs: Vec<(&mut [u8], usize)> =
+            bufs.iter_mut().map(|b| (b.as_mut_slice(), 172)).collect();
+        // one result fewer than packets: the last packet is left alone
+        let mut results = vec![Ok(0); refs.len() - 1];
+        batch.protect_rtp_batch(&mut refs, &mut results);
+        for (i, w) in want.iter_mut().enumerate().take(results.len()) {
+            let r = single.protect_rtp(w, 172);
+            assert_eq!(results[i], r, "{profile:?} packet {i}");
+            assert_eq!(&bufs[i], w, "{profile:?} packet {i}");
+        }
+        assert!(matches!(results[5], Err(SrtpError::BufferTooSmall { .. })));
+        assert!(results[9].is_err());
+        // 17, 18 repeat sequence numbers 0, 1: the sender refuses to reuse an index
+        assert!(matches!(results[17], Err(SrtpError::IndexReuse { .. })));
+        assert_eq!(bufs[19], rtp(2, 7, 160, room));
+    }
+}
