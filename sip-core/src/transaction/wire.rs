@@ -123,8 +123,15 @@ fn first_values<const N: usize>(headers: &Headers, names: [HeaderName; N]) -> [O
     let mut found = [None; N];
     let mut missing = N;
     let kinds = names.map(HeaderName::kind);
-    // The index entries by kind: no name text is looked at (or checked as UTF-8).
+    // The index entries by kind: no name text is looked at (or checked as UTF-8). A bit
+    // set of the wanted kinds skips every other line with one test.
+    let wanted = kinds.iter().fold(0u128, |set, &k| {
+        set | 1u128.checked_shl(u32::from(k)).unwrap_or(0)
+    });
     for e in headers.entries() {
+        if wanted & 1u128.checked_shl(u32::from(e.kind)).unwrap_or(0) == 0 {
+            continue;
+        }
         if let Some(i) = kinds.iter().position(|&k| k == e.kind)
             && let Some(slot @ None) = found.get_mut(i)
         {
@@ -167,12 +174,15 @@ fn first_via(line: &[u8]) -> Option<ViaFacts<'_>> {
 pub(crate) fn scan_via(raw: &[u8]) -> Option<ViaFacts<'_>> {
     // sent-protocol: "SIP/2.0/" written solid is the common form; LWS around the slashes
     // (RFC 3261 SLASH = SWS "/" SWS) takes the general path.
-    let after_protocol = match raw.get(..8) {
-        Some(p) if p.eq_ignore_ascii_case(b"SIP/2.0/") => 8,
-        _ => {
-            let slash1 = scan::find_byte(raw, b'/')?;
-            slash1 + 2 + scan::find_byte(raw.get(slash1 + 1..)?, b'/')?
-        }
+    let solid = raw
+        .get(..8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .is_some_and(|w| u64::from_le_bytes(w) | SIP_CASE == u64::from_le_bytes(*b"sip/2.0/"));
+    let after_protocol = if solid {
+        8
+    } else {
+        let slash1 = scan::find_byte(raw, b'/')?;
+        slash1 + 2 + scan::find_byte(raw.get(slash1 + 1..)?, b'/')?
     };
     let transport_start = skip(raw, after_protocol, b" \t");
     let transport_end = transport_start
@@ -219,13 +229,14 @@ pub(crate) fn scan_via(raw: &[u8]) -> Option<ViaFacts<'_>> {
             None => (param, None),
         };
         let name = name.trim_ascii();
-        if name.eq_ignore_ascii_case(b"branch") {
+        // Most parameters are neither: one look at the length tells.
+        if name.len() == 6 && name.eq_ignore_ascii_case(b"branch") {
             branch = match value {
                 Some(v) if utf8(v) => Some(v),
                 Some(_) => return None,
                 None => None,
             };
-        } else if name.eq_ignore_ascii_case(b"rport") {
+        } else if name.len() == 5 && name.eq_ignore_ascii_case(b"rport") {
             rport = true;
         }
     }
@@ -237,6 +248,11 @@ pub(crate) fn scan_via(raw: &[u8]) -> Option<ViaFacts<'_>> {
         rport,
     })
 }
+
+/// The case bit of the three letters of `SIP/` in a little-endian word: OR-ing it in
+/// lower-cases exactly `S`, `I` and `P` (only `S`/`s` OR 0x20 gives `s`, and so on) and
+/// leaves the other five bytes to be compared exactly.
+const SIP_CASE: u64 = 0x0020_2020;
 
 /// Whether `bytes` are UTF-8: ASCII (the grammar of hosts and branches, checked a word at a
 /// time) or, failing that, valid UTF-8 all the same, as keys accepted before.
@@ -586,6 +602,11 @@ mod tests {
         );
         let v = scan_via(b"SIP/2.0/UDP 192.0.2.1").unwrap();
         assert_eq!((v.host, v.port, v.branch), (&b"192.0.2.1"[..], None, None));
+        // the solid protocol is matched case-insensitively, LWS takes the general path
+        let v = scan_via(b"sip/2.0/udp h;branch=z9hG4bKx").unwrap();
+        assert_eq!((v.host, v.branch), (&b"h"[..], Some(&b"z9hG4bKx"[..])));
+        let v = scan_via(b"SIP/ 2.0/UDP h2").unwrap();
+        assert_eq!(v.host, &b"h2"[..]);
         assert!(scan_via(b"SIP/2.0/UDP").is_none());
         assert!(scan_via(b"SIP/2.0/UDP host:notaport;branch=1").is_none());
         assert!(scan_via(b"SIP/2.0/UDP [::1;branch=1").is_none());
