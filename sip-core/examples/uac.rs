@@ -4,6 +4,13 @@
 //!
 //! `uac --to 127.0.0.1:5070 [--bind 127.0.0.1:0] [--calls 10] [--concurrent 5]
 //!      [--hold-ms 100] [--user u --password p] [--tcp | --tls CA | --ws] [--late-offer]`
+//! `uac --uri sip:service@example.com [--dns 127.0.0.1:53] [...]`
+//!
+//! `--uri` calls a SIP URI located by RFC 3263 (`Driver::resolve_all`: NAPTR, SRV, A over
+//! the nameserver `--dns`, else those of /etc/resolv.conf); the transport comes from DNS
+//! or the URI, not from `--tcp`. A call that fails without a response (timeout or
+//! transport error) is placed again to the next target (RFC 3263 §4.3); the summary line
+//! counts these as `failovers`.
 //!
 //! `--late-offer` sends the INVITEs without an offer: the peer's 2xx must carry one, and
 //! the ACK carries our answer (RFC 3264 §5); a 2xx without an offer fails the call.
@@ -12,12 +19,12 @@
 //! checking the server's certificate against the `--to` address. `--ws` calls over
 //! WebSocket (RFC 7118, `ws://` to the `--to` address).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use telox_sip_core::Uri;
-use telox_sip_core::tokio::{Driver, DriverConfig, TlsConfig, tls};
+use telox_sip_core::tokio::{DnsConfig, Driver, DriverConfig, TlsConfig, tls};
 use telox_sip_core::transaction::{Target, Transport};
 use telox_sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
 
@@ -32,10 +39,17 @@ async fn main() -> std::io::Result<()> {
             .position(|a| a == name)
             .and_then(|i| args.get(i + 1))
     };
-    let to: SocketAddr = arg("--to")
-        .ok_or_else(|| std::io::Error::other("--to HOST:PORT is required"))?
-        .parse()
-        .map_err(std::io::Error::other)?;
+    let located: Option<Uri> = arg("--uri")
+        .map(|u| u.parse().map_err(std::io::Error::other))
+        .transpose()?;
+    let to: Option<SocketAddr> = arg("--to")
+        .map(|s| s.parse().map_err(std::io::Error::other))
+        .transpose()?;
+    if to.is_none() && located.is_none() {
+        return Err(std::io::Error::other(
+            "--to HOST:PORT or --uri URI is required",
+        ));
+    }
     let bind = arg("--bind").map_or("127.0.0.1:0", String::as_str);
     let calls: u64 = arg("--calls").and_then(|s| s.parse().ok()).unwrap_or(10);
     let concurrent: u64 = arg("--concurrent")
@@ -46,6 +60,11 @@ async fn main() -> std::io::Result<()> {
     let late_offer = args.iter().any(|a| a == "--late-offer");
     let mut config = DriverConfig::new(bind.parse().map_err(std::io::Error::other)?);
     config.tcp = tcp;
+    if let Some(ns) = arg("--dns") {
+        config.dns = Some(DnsConfig::new(vec![
+            ns.parse().map_err(std::io::Error::other)?,
+        ]));
+    }
     let tls_ca = arg("--tls");
     if let Some(ca) = tls_ca {
         let roots = tls::load_certs(ca)
@@ -73,11 +92,28 @@ async fn main() -> std::io::Result<()> {
         ua_config.credentials = Some((u.clone(), p.clone()));
     }
     let mut ua = UserAgent::new(ua_config);
-    let target = Target {
-        transport,
-        addr: to,
-    };
     let uri = |s: String| -> std::io::Result<Uri> { s.parse().map_err(std::io::Error::other) };
+    let (remote, targets) = match (&located, to) {
+        (Some(u), _) => (u.clone(), driver.resolve_all(u).await?),
+        (None, Some(to)) => (
+            uri(format!("{scheme}:service@{to}"))?,
+            vec![Target {
+                transport,
+                addr: to,
+            }],
+        ),
+        (None, None) => return Err(std::io::Error::other("no destination")),
+    };
+    if located.is_some() {
+        let list: Vec<String> = targets
+            .iter()
+            .map(|t| format!("{:?} {}", t.transport, t.addr))
+            .collect();
+        println!("uac targets: {}", list.join(", "));
+    }
+    // Each live call's index into `targets`.
+    let mut target_of: HashMap<LegId, usize> = HashMap::new();
+    let mut failovers = 0u64;
     let local = driver.local_addr();
     let (mut started, mut ok, mut failed) = (0u64, 0u64, 0u64);
     let mut live: HashSet<LegId> = HashSet::new();
@@ -86,16 +122,8 @@ async fn main() -> std::io::Result<()> {
     while (ok + failed < calls) && clock() < deadline {
         let now = clock();
         while started < calls && (live.len() as u64) < concurrent {
-            let leg = ua
-                .invite(
-                    now,
-                    uri(format!("{scheme}:uac@{local}"))?,
-                    uri(format!("{scheme}:service@{to}"))?,
-                    uri(format!("{scheme}:service@{to}"))?,
-                    target,
-                    (!late_offer).then(|| Body::sdp(SDP)),
-                )
-                .map_err(std::io::Error::other)?;
+            let leg = invite(&mut ua, now, (&remote, local), &targets, 0, late_offer)?;
+            target_of.insert(leg, 0);
             live.insert(leg);
             started += 1;
         }
@@ -130,10 +158,25 @@ async fn main() -> std::io::Result<()> {
                     }
                     hangups.entry(now + hold).or_default().push(leg);
                 }
+                UaEvent::Failed {
+                    leg,
+                    response: None,
+                    ..
+                } if target_of.get(&leg).is_some_and(|i| i + 1 < targets.len()) => {
+                    // RFC 3263 §4.3: no response from this target; a new INVITE (a new
+                    // transaction) to the next one.
+                    let next = target_of.remove(&leg).unwrap_or_default() + 1;
+                    live.remove(&leg);
+                    let again = invite(&mut ua, now, (&remote, local), &targets, next, late_offer)?;
+                    target_of.insert(again, next);
+                    live.insert(again);
+                    failovers += 1;
+                }
                 UaEvent::Failed { leg, status, .. } => {
                     eprintln!("call failed: {status}");
                     failed += 1;
                     live.remove(&leg);
+                    target_of.remove(&leg);
                 }
                 UaEvent::Ended { leg, by_peer } if live.remove(&leg) => {
                     if by_peer {
@@ -147,12 +190,41 @@ async fn main() -> std::io::Result<()> {
         }
     }
     driver.flush(&mut ua).await?;
+    if located.is_some() {
+        println!("uac failovers={failovers}");
+    }
     println!("uac calls={calls} ok={ok} failed={failed}");
     if ok == calls {
         Ok(())
     } else {
         Err(std::io::Error::other("some calls failed"))
     }
+}
+
+/// Places one call to `remote` through `targets[index]`, from `uac@local` with the
+/// target's scheme; with an offer unless `late_offer`.
+fn invite(
+    ua: &mut UserAgent,
+    now: Instant,
+    (remote, local): (&Uri, SocketAddr),
+    targets: &[Target],
+    index: usize,
+    late_offer: bool,
+) -> std::io::Result<LegId> {
+    let target = *targets
+        .get(index)
+        .ok_or_else(|| std::io::Error::other("no target"))?;
+    let scheme = if target.transport == Transport::Tls {
+        "sips"
+    } else {
+        "sip"
+    };
+    let from: Uri = format!("{scheme}:uac@{local}")
+        .parse()
+        .map_err(std::io::Error::other)?;
+    let body = (!late_offer).then(|| Body::sdp(SDP));
+    ua.invite(now, from, remote.clone(), remote.clone(), target, body)
+        .map_err(std::io::Error::other)
 }
 
 #[expect(
