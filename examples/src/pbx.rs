@@ -233,7 +233,7 @@ struct B2buaCall {
     ended_by_a: Option<bool>,
     hold_key: Option<TransactionKey>,
     /// IVR: the PBX's own media leg towards the caller, once a digit was chosen.
-    ivr_media: Option<(MediaLeg, UdpSocket)>,
+    ivr_media: Option<(MediaLeg, UdpSocket, Option<Recorder>)>,
     /// IVR: stops the prompt task.
     ivr_stop: Option<oneshot::Sender<()>>,
     /// IVR calls, and calls whose sides share no codec, are bridged by decoding and
@@ -247,7 +247,7 @@ struct B2buaCall {
     recording: Option<std::path::PathBuf>,
     /// Re-INVITE changes for the transcoder of `bridge`.
     bridge_updates: Option<mpsc::Sender<LegUpdate>>,
-    /// Relay mode, INVITE without SDP: what waits for the caller's answer in its ACK.
+    /// INVITE without SDP: what waits for the caller's answer in its ACK.
     late: Option<LateOffer>,
 }
 
@@ -258,7 +258,17 @@ struct B2buaCall {
 /// packets are relayed as they are when it takes it), and the media starts when the
 /// caller's answer arrives in its ACK ([`Pbx::caller_answered`]).
 #[derive(Debug)]
-struct LateOffer {
+enum LateOffer {
+    /// A call to a callee (relay mode).
+    Bridge(Box<LateBridge>),
+    /// A call to the IVR: the socket of the PBX's own media; the prompt starts from the
+    /// answer ([`Pbx::ivr_answered`]).
+    Ivr(UdpSocket),
+}
+
+/// [`LateOffer::Bridge`]: the callee's side is negotiated, the caller's waits.
+#[derive(Debug)]
+struct LateBridge {
     /// The relay socket facing the caller (the port of the PBX's offer).
     sock_a: UdpSocket,
     /// The relay socket facing the callee.
@@ -307,6 +317,8 @@ struct IvrDone {
     digit: char,
     media: MediaLeg,
     sock: UdpSocket,
+    /// The call's recording so far (the caller, and the prompt as the other side).
+    recorder: Option<Recorder>,
 }
 
 impl B2buaCall {
@@ -1012,7 +1024,11 @@ impl Pbx {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        let offered = offered_codecs(&call.a_offer);
+        let offered = if call.has_offer() {
+            offered_codecs(&call.a_offer)
+        } else {
+            codecs::SUPPORTED.iter().map(|c| (*c).to_owned()).collect()
+        };
         let names: Vec<&str> = offered.iter().map(String::as_str).collect();
         let Some((sock, port)) =
             bind_media(self.local.ip(), self.config.media_ports, &mut self.rng)
@@ -1025,6 +1041,22 @@ impl Pbx {
             sdp::SessionConfig::new(self.local.ip(), caps),
             &mut self.rng,
         );
+        if !call.has_offer() {
+            // Late offer: the PBX's offer in the 200; the prompt starts once the caller's
+            // answer arrives in its ACK ([`Pbx::ivr_answered`]).
+            let (Ok(offer), Ok(sock)) = (oa.create_offer(&mut self.rng), UdpSocket::from_std(sock))
+            else {
+                let _ = self.ua.reject(now, call.a_leg, 500);
+                return;
+            };
+            let _ = self
+                .ua
+                .answer(now, call.a_leg, Some(Body::sdp(offer.to_bytes())));
+            call.answer = Some(unix_time());
+            call.a_oa = Some(oa);
+            call.late = Some(LateOffer::Ivr(sock));
+            return;
+        }
         let answer = sdp::Sdp::parse_with(call.a_offer.clone(), &sdp::ParseOptions::lenient())
             .ok()
             .and_then(|o| oa.handle_offer(&o, &mut self.rng).ok());
@@ -1042,16 +1074,59 @@ impl Pbx {
             .ua
             .answer(now, call.a_leg, Some(Body::sdp(answer.to_bytes())));
         call.answer = Some(unix_time());
-        call.codec = Some(media.params().codec_label());
         call.a_oa = Some(oa);
+        self.play_prompt(id, media, sock);
+    }
+
+    /// Late offer to the IVR: the caller's ACK carried `answer` to the PBX's offer; the
+    /// prompt starts, or the call ends as in [`Pbx::caller_answered`].
+    fn ivr_answered(&mut self, now: Instant, id: u64, sock: UdpSocket, answer: &Bytes) {
+        let media = self
+            .calls
+            .get_mut(&id)
+            .and_then(|c| c.a_oa.as_mut())
+            .and_then(|oa| {
+                let ans =
+                    sdp::Sdp::parse_with(answer.clone(), &sdp::ParseOptions::lenient()).ok()?;
+                oa.handle_answer(&ans).ok()?;
+                let s = oa.streams().first()?.clone();
+                let p = MediaParams::from_negotiated(&s, &mut self.rng).ok()?;
+                MediaLeg::new(p, now, wallclock()).ok()
+            });
+        match media {
+            Some(media) => self.play_prompt(id, media, sock),
+            None => self.late_answer_failed(now, id, answer),
+        }
+    }
+
+    /// The IVR's media towards the caller is up: the prompt task runs (recording the caller
+    /// on the left channel and the prompt on the right when the call is to be recorded).
+    fn play_prompt(&mut self, id: u64, media: MediaLeg, sock: UdpSocket) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        call.codec = Some(media.params().codec_label());
         let (stop_tx, stop_rx) = oneshot::channel();
         call.ivr_stop = Some(stop_tx);
         let prompt = self
             .prompt
             .as_ref()
             .map(|p| crate::audio::resample_linear(p, media.sample_rate()));
+        let to = call.to.clone();
+        let recorder = recorder_for(&self.config, call, &to, media.params(), media.params());
         let tx = self.ivr_tx.clone();
-        tokio::spawn(ivr_task(id, media, sock, prompt, tx, stop_rx));
+        tokio::spawn(ivr_task(
+            IvrDone {
+                id,
+                digit: ' ',
+                media,
+                sock,
+                recorder,
+            },
+            prompt,
+            tx,
+            stop_rx,
+        ));
         let line = format!(
             "call {} -> IVR {}: answered, playing the prompt",
             call.from, call.to
@@ -1070,7 +1145,7 @@ impl Pbx {
             return;
         };
         call.ivr_stop = None;
-        call.ivr_media = Some((done.media, done.sock));
+        call.ivr_media = Some((done.media, done.sock, done.recorder));
         let a = call.a_leg;
         let from = call.from.clone();
         let targets: Vec<(String, Target)> = match target
@@ -1135,7 +1210,7 @@ impl Pbx {
             .ok()
         });
         let b_sock = out.sock.take().and_then(|s| UdpSocket::from_std(s).ok());
-        let (Some(b_media), Some(b_sock), Some((a_media, a_sock))) =
+        let (Some(b_media), Some(b_sock), Some((a_media, a_sock, recorder))) =
             (b_media, b_sock, call.ivr_media.take())
         else {
             let _ = self.ua.bye(now, out.leg);
@@ -1143,13 +1218,17 @@ impl Pbx {
         };
         let member = out.member.clone();
         let names = (format!("{} -> pbx", call.from), format!("{member} -> pbx"));
-        let recorder = recorder_for(
-            &self.config,
-            call,
-            &member,
-            a_media.params(),
-            b_media.params(),
-        );
+        // The recording of the IVR part goes on (the callee in the prompt's channel), else
+        // the callee may be a number to record.
+        let recorder = recorder.or_else(|| {
+            recorder_for(
+                &self.config,
+                call,
+                &member,
+                a_media.params(),
+                b_media.params(),
+            )
+        });
         start_transcode(call, (a_media, a_sock), (b_media, b_sock), names, recorder);
         let line = format!("call {} -> {member} answered after the IVR", call.from);
         self.log(line);
@@ -1369,12 +1448,12 @@ impl Pbx {
         let offer = a_oa.create_offer(&mut self.rng).ok()?;
         let call = self.calls.get_mut(&id)?;
         call.a_oa = Some(a_oa);
-        call.late = Some(LateOffer {
+        call.late = Some(LateOffer::Bridge(Box::new(LateBridge {
             sock_a: UdpSocket::from_std(sock_a).ok()?,
             sock_b,
             b: pb,
             member,
-        });
+        })));
         Some(offer.to_bytes())
     }
 
@@ -1394,8 +1473,13 @@ impl Pbx {
             return;
         };
         let answer = ack.body_bytes();
-        if p == Party::A && call.late.is_some() {
-            self.caller_answered(now, id, &answer);
+        if p == Party::A
+            && let Some(late) = call.late.take()
+        {
+            match late {
+                LateOffer::Bridge(late) => self.caller_answered(now, id, *late, &answer),
+                LateOffer::Ivr(sock) => self.ivr_answered(now, id, sock, &answer),
+            }
             return;
         }
         if p == Party::A
@@ -1426,11 +1510,8 @@ impl Pbx {
     /// relay (or the transcoder, when the caller took another codec than the callee) starts.
     /// An unusable answer ends the call: BYE with `Reason: SIP;cause=488` to the caller
     /// (RFC 3261 §13.2.2.4 asks the same of a UAC), BYE to the callee.
-    fn caller_answered(&mut self, now: Instant, id: u64, answer: &Bytes) {
+    fn caller_answered(&mut self, now: Instant, id: u64, late: LateBridge, answer: &Bytes) {
         let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
-        let Some(late) = call.late.take() else {
             return;
         };
         let pa = call.a_oa.as_mut().and_then(|oa| {
@@ -1461,6 +1542,15 @@ impl Pbx {
             self.log(line);
             return;
         }
+        self.late_answer_failed(now, id, answer);
+    }
+
+    /// The caller's ACK carried no usable answer to the PBX's offer: BYE with
+    /// `Reason: SIP;cause=488` to the caller, BYE to the callee, and the call's record.
+    fn late_answer_failed(&mut self, now: Instant, id: u64, answer: &Bytes) {
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
         let (a, b) = (
             call.a_leg,
             call.winner.and_then(|w| call.b.get(w)).map(|o| o.leg),
@@ -2426,16 +2516,22 @@ fn offered_codecs(offer: &Bytes) -> Vec<String> {
     names
 }
 
-/// Plays `prompt` to the caller in a loop (1 s pause between plays) until a DTMF digit
-/// arrives, then hands the media leg back.
+/// Plays `prompt` to the caller of `leg` (its `digit` is not read) in a loop (1 s pause
+/// between plays) until a DTMF digit arrives, then hands the media leg back with the digit;
+/// records what the caller says and the prompt when `leg` carries a recorder.
 async fn ivr_task(
-    id: u64,
-    mut media: MediaLeg,
-    sock: UdpSocket,
+    leg: IvrDone,
     prompt: Option<Pcm>,
     tx: mpsc::Sender<IvrDone>,
     mut stop: oneshot::Receiver<()>,
 ) {
+    let IvrDone {
+        id,
+        mut media,
+        sock,
+        mut recorder,
+        ..
+    } = leg;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut buf = vec![0u8; 2048];
@@ -2467,9 +2563,14 @@ async fn ivr_task(
                 for p in media.poll_rtcp(now) {
                     let _ = sock.send_to(&p, rtcp_to).await;
                 }
-                let _ = media.pull_audio(now);
+                let heard = media.pull_audio(now);
+                if let Some(r) = recorder.as_mut() {
+                    let rate = media.sample_rate();
+                    r.add_pcm(true, &heard, rate);
+                    r.add_pcm(false, &frame, rate);
+                }
                 if let Some(digit) = media.take_digits().chars().next() {
-                    let _ = tx.send(IvrDone { id, digit, media, sock }).await;
+                    let _ = tx.send(IvrDone { id, digit, media, sock, recorder }).await;
                     return;
                 }
             }

@@ -10,7 +10,7 @@
 //!   starts the media from the answer in the ACK; re-INVITEs without SDP hold and resume;
 //!   the recording holds both parties), and with direct media (the callee, a user agent
 //!   behind the trunk, answers the INVITE without SDP with its offer and gets the caller's
-//!   answer in its ACK).
+//!   answer in its ACK), and to the IVR (the prompt starts from the answer in the ACK).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use phone_support::{
-    WAIT, auto_answer, config, free_addr, registered, start_pbx, stereo_recording, wait,
+    WAIT, auto_answer, config, free_addr, registered, start_pbx, stereo_recording, wait, with_ivr,
 };
 use sip_core::Method;
 use sip_core::tokio::{Driver, DriverConfig, SansIo};
@@ -508,4 +508,37 @@ async fn late_offer_with_direct_media_passes_the_answer_in_the_ack_on() {
     let summary = pbx.stop().await;
     let rec = summary.records.first().unwrap();
     assert_eq!(rec.answer_cause, AnswerCause::Answered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_offer_to_the_ivr_starts_the_prompt_from_the_ack() {
+    let dir = std::env::temp_dir().join(format!("telox-pbx-late-ivr-{}", std::process::id()));
+    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
+    with_ivr(&mut cfg, &dir);
+    let pbx_addr = cfg.listen;
+    let pbx = start_pbx(cfg, 15, None).await;
+    let (mut driver, mut ua) = user_agent("1000").await;
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let (leg, offer) = late_offer_call(&mut driver, &mut ua, pbx_addr, "500").await;
+    let mut seq = 1u16;
+    // Nothing is sent before the answer...
+    let early = talk(&sock, media_addr(&offer), &mut seq, 300, false).await;
+    assert_eq!(early, 0, "prompt packets before the answer");
+    // ...and the prompt once the ACK carried it.
+    ua.0.ack(leg, Some(sdp(1, port, "sendrecv"))).unwrap();
+    driver.flush(&mut ua).await.unwrap();
+    let got = talk(&sock, media_addr(&offer), &mut seq, 1000, false).await;
+    assert!(
+        got >= 30,
+        "{got} prompt packets after the answer in the ACK"
+    );
+    ua.0.bye(telox_examples::clock(), leg).unwrap();
+    until(&mut driver, &mut ua, |e| {
+        matches!(e, UaEvent::Ended { .. }).then_some(())
+    })
+    .await;
+    let summary = pbx.stop().await;
+    assert_eq!(summary.records[0].codec.as_deref(), Some("PCMU/8000"));
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -229,6 +229,36 @@ impl Phone {
     }
 }
 
+/// Gives `cfg` an IVR on 500 (digit 1 -> 1001) whose prompt is a 1.5 kHz tone written in
+/// `dir`.
+pub(crate) fn with_ivr(cfg: &mut telox_examples::config::PbxConfig, dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).expect("temp dir");
+    let prompt = dir.join("prompt.wav");
+    telox_examples::audio::write_wav(
+        &prompt,
+        &telox_examples::audio::tone(8000, 1500.0, 5.0, 8000),
+    )
+    .expect("prompt");
+    cfg.ivr = Some(telox_examples::config::Ivr {
+        number: "500".into(),
+        prompt,
+        digit_timeout: "5s".into(),
+        routes: [("1".to_owned(), "1001".to_owned())].into_iter().collect(),
+    });
+}
+
+/// Registers 1000 (the caller, playing 440 Hz) and 1001 (answering, 1000 Hz) at `pbx`.
+pub(crate) async fn tone_phones(pbx: SocketAddr) -> (Phone, Phone) {
+    let mut a = config("1000", Transport::Udp, 1);
+    a.play = Some(telox_examples::audio::tone(8000, 440.0, 8.0, 8000));
+    let mut b = auto_answer("1001", Transport::Udp, 2);
+    b.play = Some(telox_examples::audio::tone(8000, 1000.0, 8.0, 8000));
+    (
+        registered(a, "1000", pbx).await,
+        registered(b, "1001", pbx).await,
+    )
+}
+
 /// Energy of `samples` at `freq` (Goertzel).
 pub(crate) fn energy(samples: &[i16], rate: u32, freq: f64) -> f64 {
     let w = 2.0 * std::f64::consts::PI * freq / f64::from(rate);
