@@ -14,11 +14,12 @@
 //!   only by methods of [`Wide`], whose only constructor [`Wide::new`] checked the features with
 //!   `is_x86_feature_detected!` (once per session key; the result lives in the key, not per
 //!   packet). Its fields are private to this module.
-//! - 64-byte loads and stores: `_mm512_loadu_si512` on a `&[u128; 4]`, and AVX-512BW byte-masked
-//!   loads and stores whose mask covers exactly the bytes of the slice given (masked-off bytes
-//!   are not accessed, so the slice may be shorter than 64 bytes). These take raw pointers, which
-//!   the parent module avoids; a block-wise load through `u128` values would split every 64-byte
-//!   access into four and cost the store-forwarding stalls the parent's docs describe.
+//! - 64-byte loads and stores: `_mm512_loadu_si512`/`_mm512_storeu_si512` on a `&[u8; 64]` or
+//!   `&[u128; 4]`, and AVX-512BW byte-masked loads and stores whose mask covers exactly the
+//!   bytes of the slice given (masked-off bytes are not accessed, so the slice may be shorter
+//!   than 64 bytes). These take raw pointers, which the parent module avoids; a block-wise load
+//!   through `u128` values would split every 64-byte access into four and cost the
+//!   store-forwarding stalls the parent's docs describe.
 //!
 //! GHASH is POLYVAL on byte-reversed blocks, as in the parent: the blocks of a packet are
 //! hashed in runs of up to [`RUN`] with one reduction per run; a run of m blocks multiplies its
@@ -64,19 +65,24 @@ pub(super) struct Wide {
 }
 
 impl Wide {
-    /// `Some` if this CPU has AVX-512F/BW, VAES and VPCLMULQDQ (besides what [`Aes`] checked);
+    /// `Some` if this CPU has AVX-512F/BW, VAES and VPCLMULQDQ, and the AES-NI, PCLMULQDQ
+    /// and SSSE3 of the 128-bit code (every function here is compiled with all of them);
     /// `h` is the POLYVAL key (zero when only AES-CM is wanted).
     pub(super) fn new(h: u128) -> Option<Self> {
         let ok = std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512bw")
             && std::arch::is_x86_feature_detected!("vaes")
-            && std::arch::is_x86_feature_detected!("vpclmulqdq");
+            && std::arch::is_x86_feature_detected!("vpclmulqdq")
+            && std::arch::is_x86_feature_detected!("aes")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+            && std::arch::is_x86_feature_detected!("sse2")
+            && std::arch::is_x86_feature_detected!("ssse3");
         if !ok {
             return None;
         }
         let mut out = Self { pow: [0; RUN + 4] };
-        // SAFETY: `Wide` is only built by `Aes::new`, after it checked AES-NI, PCLMULQDQ and
-        // SSSE3, which `powers` needs.
+        // SAFETY: AES-NI, PCLMULQDQ, SSE2 and SSSE3, what `powers` needs, were detected just
+        // above.
         unsafe { powers(&mut out.pow, h) };
         Some(out)
     }
@@ -88,8 +94,8 @@ impl Wide {
         if !fits(iv, data.len()) {
             return false;
         }
-        // SAFETY: `self` exists, so `Wide::new` detected AVX-512F/BW, VAES and VPCLMULQDQ, and
-        // `aes` exists, so `Aes::new` detected AES-NI, PCLMULQDQ and SSSE3.
+        // SAFETY: `self` exists, so `Wide::new` detected AVX-512F/BW, VAES, VPCLMULQDQ, AES-NI,
+        // PCLMULQDQ, SSE2 and SSSE3, all that `ctr` is compiled with.
         unsafe {
             match aes.rounds {
                 10 => ctr::<10>(aes, iv, data),
@@ -113,7 +119,7 @@ impl Wide {
         if !fits(GCM_FIRST, data.len()) {
             return None;
         }
-        // SAFETY: as in `apply_keystream`: `self` and `aes` prove the features `gcm` needs.
+        // SAFETY: as in `apply_keystream`: `self` proves the features `gcm` needs.
         Some(unsafe {
             match (aes.rounds, seal) {
                 (10, true) => gcm::<10, SEAL>(self, aes, iv, aad, data),
