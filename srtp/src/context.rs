@@ -294,7 +294,7 @@ impl SrtpContext {
         self.protect_rtp_with(buf, len, None)
     }
 
-    /// Protects up to 16 RTP packets at a time, `packets[i]` being the `(buf, len)` of
+    /// Protects a batch of RTP packets in groups of 16, `packets[i]` being the `(buf, len)` of
     /// [`protect_rtp`](Self::protect_rtp) and `results[i]` what it would have returned; the
     /// packets are protected in order, as by `protect_rtp` one after the other, and only the
     /// first `results.len()` are.
