@@ -184,13 +184,13 @@ pub(crate) fn scan_via(raw: &[u8]) -> Option<ViaFacts<'_>> {
         let slash1 = scan::find_byte(raw, b'/')?;
         slash1 + 2 + scan::find_byte(raw.get(slash1 + 1..)?, b'/')?
     };
-    let transport_start = skip(raw, after_protocol, b" \t");
+    let transport_start = skip_lws(raw, after_protocol, false);
     let transport_end = transport_start
         + raw
             .get(transport_start..)?
             .iter()
             .position(|&c| c == b' ' || c == b'\t')?;
-    let sent_by_start = skip(raw, transport_end, b" \t\r\n");
+    let sent_by_start = skip_lws(raw, transport_end, true);
     let rest = raw.get(sent_by_start..)?;
     let (sent_by, mut params) = match scan::find_byte(rest, b';') {
         Some(i) => (rest.get(..i)?.trim_ascii_end(), rest.get(i + 1..)),
@@ -265,13 +265,14 @@ fn port_of(text: &[u8]) -> Option<u16> {
     u16::try_from(scan::parse_u64(text.trim_ascii(), 5)?).ok()
 }
 
-/// The first position at or after `from` whose byte is not in `set`.
-fn skip(bytes: &[u8], from: usize, set: &[u8]) -> usize {
+/// The first position at or after `from` that is not a space or tab (nor CR or LF with
+/// `line_ends`): a `matches!` per byte, not a search of a set per byte.
+fn skip_lws(bytes: &[u8], from: usize, line_ends: bool) -> usize {
     from + bytes
         .get(from..)
         .unwrap_or_default()
         .iter()
-        .take_while(|c| set.contains(c))
+        .take_while(|&&c| c == b' ' || c == b'\t' || (line_ends && (c == b'\r' || c == b'\n')))
         .count()
 }
 
