@@ -156,13 +156,20 @@ impl Attributes {
         }
     }
 
-    /// An empty list that parsed lines of `src` will be added to.
-    pub(crate) fn parsed(src: &Bytes, capacity: usize) -> Self {
+    /// An empty list that parsed lines will be added to; the parser hands it the input
+    /// with [`Attributes::set_source`] once the whole description has parsed (so that the
+    /// last list takes the input without a reference-count round trip).
+    pub(crate) fn parsed(capacity: usize) -> Self {
         Self {
-            src: src.clone(),
+            src: Bytes::new(),
             own: String::new(),
             entries: Vec::with_capacity(capacity),
         }
+    }
+
+    /// Sets the buffer the parsed lines are spans of.
+    pub(crate) fn set_source(&mut self, src: Bytes) {
+        self.src = src;
     }
 
     /// An empty list for built lines, with room for `bytes` of text and `lines` lines.

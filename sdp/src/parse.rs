@@ -415,7 +415,7 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
             _ => {
                 count_attribute(&ctx, &mut attributes, opts)?;
                 if sdp.attributes.is_empty() {
-                    sdp.attributes = Attributes::parsed(&src, 4);
+                    sdp.attributes = Attributes::parsed(4);
                 }
                 parse_attribute(&ctx, value_start, value, &mut sdp.attributes)?;
             }
@@ -446,6 +446,20 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
             Some('m'),
             ParseReason::MissingConnection,
         ));
+    }
+    // The lists with parsed lines are spans of the input: each gets a reference to it, the
+    // last one the input itself.
+    let mut lists = std::iter::once(&mut sdp.attributes)
+        .chain(sdp.media.iter_mut().map(|m| &mut m.attributes))
+        .filter(|a| !a.is_empty())
+        .peekable();
+    while let Some(list) = lists.next() {
+        if lists.peek().is_some() {
+            list.set_source(src.clone());
+        } else {
+            list.set_source(src);
+            break;
+        }
     }
     Ok(sdp)
 }
@@ -776,7 +790,7 @@ fn parse_media(ctx: &Ctx<'_>, value: &str, out: &mut Vec<Media>) -> Result<(), P
         bandwidths: Vec::new(),
         key: None,
         // Typical SIP media sections carry 5 to 20 attributes.
-        attributes: Attributes::parsed(ctx.src, 16),
+        attributes: Attributes::parsed(16),
     });
     Ok(())
 }
