@@ -480,6 +480,10 @@ impl Driver {
     ///   `localhost`, the system resolver (`/etc/hosts`, then its DNS) is asked for the
     ///   host, as for a URI with neither NAPTR nor SRV records.
     ///
+    /// The lookups are awaited here, bounded by [`DnsConfig::resolve_timeout`]; the
+    /// driver takes no SIP input meanwhile. An application with calls in progress can
+    /// resolve with its own [`DnsClient`] in a task and send to the targets it returns.
+    ///
     /// For TLS and WSS the URI's host name is recorded as the server name to verify
     /// ([`Driver::set_tls_server_name`]; RFC 5922 §4: the domain of the URI, not the SRV
     /// target), for WS/WSS as the `Host` of the handshake.

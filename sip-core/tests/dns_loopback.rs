@@ -314,3 +314,30 @@ async fn explicit_port_asks_only_addresses_localhost_asks_none_unknown_names_fai
     let nowhere: Uri = "sip:bob@nowhere.sipdns.test".parse().unwrap();
     assert!(driver.resolve(&nowhere).await.is_err());
 }
+
+#[tokio::test]
+async fn a_silent_nameserver_is_bounded_by_the_resolve_timeout() {
+    // A nameserver that reads queries and never answers.
+    let silent = UdpSocket::bind("127.0.0.1:37013").await.unwrap();
+    let asked = Arc::new(Mutex::new(0usize));
+    let count = Arc::clone(&asked);
+    tokio::spawn(async move {
+        let mut buf = [0u8; 512];
+        while silent.recv_from(&mut buf).await.is_ok() {
+            *count.lock().unwrap() += 1;
+        }
+    });
+    let mut config = DriverConfig::new("127.0.0.1:0".parse().unwrap());
+    let mut dns = DnsConfig::new(vec!["127.0.0.1:37013".parse().unwrap()]);
+    dns.timeout = Duration::from_millis(200);
+    dns.attempts = 1;
+    dns.resolve_timeout = Duration::from_millis(500);
+    config.dns = Some(dns);
+    let mut driver = Driver::bind(config).await.unwrap();
+    // NAPTR, two SRV and A would be four questions of 200 ms each: the fourth is never
+    // sent (each wait lasts at least its timeout, and the resolution stops at 500 ms).
+    let uri: Uri = "sip:bob@silent.sipdns.test".parse().unwrap();
+    assert!(driver.resolve(&uri).await.is_err());
+    let n = *asked.lock().unwrap();
+    assert!((1..=3).contains(&n), "{n} queries");
+}

@@ -30,6 +30,10 @@ pub struct DnsConfig {
     pub attempts: u32,
     /// Bound on cached answers.
     pub cache_entries: usize,
+    /// Bound on one whole resolution: once passed, the questions left count as failed
+    /// (no records), so a dead nameserver cannot hold the caller for every question's
+    /// `timeout * attempts * nameservers`.
+    pub resolve_timeout: Duration,
 }
 
 impl DnsConfig {
@@ -40,6 +44,7 @@ impl DnsConfig {
             timeout: Duration::from_secs(2),
             attempts: 2,
             cache_entries: 1024,
+            resolve_timeout: Duration::from_secs(10),
         }
     }
 
@@ -127,7 +132,8 @@ impl DnsClient {
 
     /// The ordered targets for `uri` (RFC 3263 §4): NAPTR, SRV and address lookups as the
     /// URI needs them, answered from the cache where fresh. A question no server answers
-    /// counts as no records.
+    /// counts as no records, and so do all questions left once
+    /// [`DnsConfig::resolve_timeout`] has passed.
     ///
     /// # Errors
     /// `InvalidInput` for a URI [`Resolution::new`] refuses.
@@ -139,8 +145,17 @@ impl DnsClient {
     ) -> io::Result<Vec<Target>> {
         let mut resolution = Resolution::new(uri, config, families)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let deadline = now() + self.config.resolve_timeout;
         while let Some(question) = resolution.poll_question(now(), &self.cache) {
-            match self.query(&question).await {
+            let left = deadline.saturating_duration_since(now());
+            if left.is_zero() {
+                resolution.handle_failure(&question);
+                continue;
+            }
+            match tokio::time::timeout(left, self.query(&question))
+                .await
+                .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
+            {
                 Ok(response) => {
                     resolution.handle_response(now(), &mut self.cache, &question, &response);
                 }
