@@ -159,6 +159,11 @@ pub(crate) struct ViaFacts<'a> {
 /// (RFC 3261 §20.42). Returns `None` for anything it does not recognise; callers then treat
 /// the request as unmatchable.
 fn first_via(line: &[u8]) -> Option<ViaFacts<'_>> {
+    scan_plain_via(line).or_else(|| first_via_general(line))
+}
+
+/// [`first_via`] for any form: the first list element, then [`scan_via`].
+fn first_via_general(line: &[u8]) -> Option<ViaFacts<'_>> {
     // One Via per line is the common case: no list to split (as `Headers::get` does).
     let first = if scan::find_byte(line, b',').is_none() {
         line
@@ -167,6 +172,127 @@ fn first_via(line: &[u8]) -> Option<ViaFacts<'_>> {
     };
     scan_via(first)
 }
+
+/// The first Via value of a line in its plain form, read in one pass with one table look-up
+/// per byte: a solid `SIP/2.0/`, an alphanumeric transport, one space, a host name or IPv4
+/// address, an optional port, parameters without whitespace, quotes or angle brackets, and
+/// the end of the line or a comma. `None` for anything else, which [`scan_via`] then reads
+/// (its result is the same wherever this one answers: `plain_via_agrees_with_scan_via`).
+fn scan_plain_via(line: &[u8]) -> Option<ViaFacts<'_>> {
+    let solid = line
+        .get(..8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .is_some_and(|w| u64::from_le_bytes(w) | SIP_CASE == u64::from_le_bytes(*b"sip/2.0/"));
+    if !solid {
+        return None;
+    }
+    let class = |i: usize| line.get(i).map_or(END, |&c| PLAIN_VIA[usize::from(c)]);
+    let mut i = 8;
+    while class(i) & ALNUM != 0 {
+        i += 1;
+    }
+    if i == 8 || line.get(i) != Some(&b' ') {
+        return None;
+    }
+    i += 1;
+    let host_start = i;
+    while class(i) & HOST != 0 {
+        i += 1;
+    }
+    let host = line.get(host_start..i)?;
+    if host.is_empty() {
+        return None;
+    }
+    let mut port = None;
+    if line.get(i) == Some(&b':') {
+        i += 1;
+        let digits_start = i;
+        let mut value = 0u32;
+        while let Some(&c) = line.get(i).filter(|c| c.is_ascii_digit()) {
+            value = value * 10 + u32::from(c - b'0');
+            i += 1;
+            if i - digits_start > 5 {
+                return None;
+            }
+        }
+        if i == digits_start {
+            return None;
+        }
+        port = Some(u16::try_from(value).ok()?);
+    }
+    let mut branch = None;
+    let mut rport = false;
+    while line.get(i) == Some(&b';') {
+        i += 1;
+        let name_start = i;
+        while class(i) & NAME != 0 {
+            i += 1;
+        }
+        let name = line.get(name_start..i)?;
+        let value = if line.get(i) == Some(&b'=') {
+            i += 1;
+            let value_start = i;
+            while class(i) & VALUE != 0 {
+                i += 1;
+            }
+            Some(line.get(value_start..i)?)
+        } else {
+            None
+        };
+        if name.is_empty() || value.is_some_and(<[u8]>::is_empty) {
+            return None;
+        }
+        if name.len() == 6 && name.eq_ignore_ascii_case(b"branch") {
+            branch = value;
+        } else if name.len() == 5 && name.eq_ignore_ascii_case(b"rport") {
+            rport = true;
+        }
+    }
+    // The value ends at the end of the line or at the comma before the next one.
+    if !matches!(line.get(i), None | Some(b',')) {
+        return None;
+    }
+    Some(ViaFacts {
+        raw: line.get(..i)?,
+        host,
+        port,
+        branch,
+        rport,
+    })
+}
+
+/// Classes of [`PLAIN_VIA`].
+const ALNUM: u8 = 1;
+const HOST: u8 = 2;
+const NAME: u8 = 4;
+const VALUE: u8 = 8;
+/// What `class` answers past the end of the line: no class.
+const END: u8 = 0;
+
+/// Byte classes of the plain Via form: letters and digits are transport, host, name and
+/// value characters; `.` and `-` host, name and value characters; the other visible ASCII
+/// characters but `;`, `,`, `"`, `<`, `>` name and value characters (`=` a value character
+/// only). Whitespace, controls and non-ASCII bytes have no class.
+const PLAIN_VIA: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0x21;
+    while c < 0x7f {
+        let b = c as u8;
+        t[c] = if b.is_ascii_alphanumeric() {
+            ALNUM | HOST | NAME | VALUE
+        } else if b == b'.' || b == b'-' {
+            HOST | NAME | VALUE
+        } else if b == b'=' {
+            VALUE
+        } else if matches!(b, b';' | b',' | b'"' | b'<' | b'>') {
+            0
+        } else {
+            NAME | VALUE
+        };
+        c += 1;
+    }
+    t
+};
 
 /// Scans one Via value in one forward pass (the matching facts are read for every message,
 /// so this is hot): the solid `SIP/2.0/` is compared at once, delimiters are searched a word
@@ -639,6 +765,56 @@ mod tests {
                 .map(|ip| ip.octets());
             assert_eq!(dotted_quad(text.as_bytes()), std, "{text:?}");
         }
+    }
+
+    /// Wherever the one-pass plain form answers, the general scan gives the same facts.
+    #[test]
+    fn plain_via_agrees_with_scan_via() {
+        type Facts<'a> = Option<(&'a [u8], &'a [u8], Option<u16>, Option<&'a [u8]>, bool)>;
+        fn facts(v: Option<ViaFacts<'_>>) -> Facts<'_> {
+            v.map(|v| (v.raw, v.host, v.port, v.branch, v.rport))
+        }
+        let mut plain = 0;
+        let cases: &[&[u8]] = &[
+            b"SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK0000000000000001",
+            b"SIP/2.0/TCP pc33.atlanta.example.com;branch=z9hG4bK776;rport",
+            b"sip/2.0/udp h;RPORT=5;Branch=z9hG4bKx;received=192.0.2.1",
+            b"SIP/2.0/UDP h:05060;branch=a=b;branch=second",
+            b"SIP/2.0/UDP h;branch=x,SIP/2.0/UDP other;branch=y",
+            b"SIP/2.0/UDP h;branch=x, SIP/2.0/UDP other",
+            b"SIP/2.0/UDP h;branch=x ",
+            b"SIP/2.0/UDP h:65536;branch=x",
+            b"SIP/2.0/UDP h:123456;branch=x",
+            b"SIP/2.0/UDP h:;branch=x",
+            b"SIP/2.0/UDP h;branch=",
+            b"SIP/2.0/UDP h;;branch=x",
+            b"SIP/2.0/UDP h;branch",
+            b"SIP/2.0/UDP h;branch=\"q\"",
+            b"SIP/2.0/UDP h;p=<a,b>;branch=x",
+            b"SIP/2.0/UDP [2001:db8::1]:5060;branch=x",
+            b"SIP/2.0/UDP  h;branch=x",
+            b"SIP/2.0/U_P h;branch=x",
+            b"SIP/2.0/UDP h_1;branch=x",
+            b"SIP/2.0/UDP h\xc3\xa9;branch=x",
+            b"SIP/2.0/UDP h;branch=\xc3\xa9",
+            b"SIP /2.0/UDP h;branch=x",
+            b"SIP/2.0/UDP",
+            b"SIP/2.0/UDP ",
+            b"SIP/2.0/ h",
+            b"",
+        ];
+        for &case in cases {
+            if let Some(v) = scan_plain_via(case) {
+                plain += 1;
+                assert_eq!(facts(Some(v)), facts(first_via_general(case)), "{case:?}");
+            }
+            assert_eq!(
+                facts(first_via(case)),
+                facts(first_via_general(case)),
+                "{case:?}"
+            );
+        }
+        assert!(plain >= 6, "the plain form answered {plain} cases");
     }
 
     #[test]
