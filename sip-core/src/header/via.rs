@@ -70,9 +70,11 @@ impl Via {
         if plain_host
             && scan::all_token(transport.as_bytes())
             && scan::all_token(branch.as_bytes())
-            && let (Ok(t), Ok(h)) = (u32::try_from(transport.len()), u32::try_from(host.len()))
+            && let (Ok(t), Ok(host_end)) = (
+                u32::try_from(transport.len()),
+                u32::try_from(9 + transport.len() + host.len()),
+            )
         {
-            let host_end = 9 + t + h;
             return Ok(Self {
                 head: s.slice(..host_end as usize),
                 spans: [(0, 3), (4, 7), (8, 8 + t), (9 + t, host_end)],
