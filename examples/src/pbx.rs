@@ -249,6 +249,9 @@ struct B2buaCall {
     bridge_updates: Option<mpsc::Sender<LegUpdate>>,
     /// INVITE without SDP: what waits for the caller's answer in its ACK.
     late: Option<LateOffer>,
+    /// Direct media: a party's re-INVITE passed on to the other party (our request's key,
+    /// the party's server transaction), whose final answer goes back to it.
+    forwarded: Option<(TransactionKey, TransactionKey)>,
 }
 
 /// An INVITE without SDP in relay mode (RFC 3261 §13.2.1, RFC 3264 §5: the offer goes in
@@ -811,11 +814,11 @@ impl Pbx {
                     }
                 }
                 UaEvent::Response {
+                    key,
                     leg: Some(leg),
                     status,
                     response,
-                    ..
-                } => {
+                } if !self.forwarded_answer(now, leg, &key, status, response.as_ref()) => {
                     // Answer to our hold/resume re-INVITE towards a party.
                     let to_invite = response.as_ref().is_some_and(|r| {
                         r.header::<CSeq>()
@@ -887,6 +890,7 @@ impl Pbx {
             recording: None,
             bridge_updates: None,
             late: None,
+            forwarded: None,
         };
         self.by_leg.insert(leg, id);
         if self.calls.len() >= self.config.limits.max_calls {
@@ -1482,14 +1486,14 @@ impl Pbx {
             }
             return;
         }
-        if p == Party::A
-            && let Some(b) = call.winner.and_then(|w| call.b.get(w)).map(|o| o.leg)
-            && self.ua.ack_pending(b)
+        if let Some(o) = call.other(p).and_then(|o| call.leg_of(o))
+            && self.ua.ack_pending(o)
         {
-            // An ACK without the answer: the UA hangs up the caller (488) and the callee's
-            // ACK goes without a body before its BYE.
+            // Direct media: the other party's 2xx (to an INVITE or re-INVITE without SDP)
+            // carried the offer and waits for this answer. An ACK without one: the UA hangs
+            // up this party (488) and the other's ACK goes without a body before its BYE.
             if !answer.is_empty() {
-                let _ = self.ua.ack(b, Some(Body::sdp(answer)));
+                let _ = self.ua.ack(o, Some(Body::sdp(answer)));
             }
             return;
         }
@@ -1638,6 +1642,9 @@ impl Pbx {
         };
         match request.method() {
             Method::Refer => self.refer(now, &key, leg, id, &request).await,
+            Method::Invite if self.config.media == MediaMode::Direct => {
+                self.forward_reinvite(now, key, leg, request.body_bytes());
+            }
             Method::Invite => self.reinvite(now, key, leg, id, &request),
             _ => {
                 let _ = self.ua.respond(now, &key, 200, None);
@@ -1647,10 +1654,10 @@ impl Pbx {
 
     /// A re-INVITE from either party of an answered call (hold, resume, a new address):
     /// answered from the PBX's side, the relay told the party's new address, and the hold or
-    /// resume forwarded to the other party in a re-INVITE of the PBX. Calls whose media the
-    /// PBX does not negotiate per side (direct media) answer 488. A re-INVITE without SDP
-    /// (some phones resume that way) gets the PBX's offer in the 200 and its answer comes in
-    /// the ACK ([`Pbx::confirmed`]).
+    /// resume forwarded to the other party in a re-INVITE of the PBX (direct media:
+    /// [`Pbx::forward_reinvite`]); 488 when the PBX has no negotiation with the party (IVR,
+    /// transfer target). A re-INVITE without SDP (some phones resume that way) gets the
+    /// PBX's offer in the 200 and its answer comes in the ACK ([`Pbx::confirmed`]).
     fn reinvite(
         &mut self,
         now: Instant,
@@ -1694,6 +1701,59 @@ impl Pbx {
             .respond(now, &key, 200, Some(Body::sdp(answer.to_bytes())));
         call.hold_key = Some(key);
         self.direction_changed(now, id, p);
+    }
+
+    /// Direct media: a re-INVITE from a party (hold, resume, a new address; with or without
+    /// SDP) goes on to the other party as the PBX's re-INVITE with the same body, and its
+    /// final answer comes back ([`Pbx::forwarded_answer`]); an offer in that answer is
+    /// answered in the party's ACK, passed on by [`Pbx::confirmed`]. 491 while another
+    /// re-INVITE of the call is under way (RFC 3261 §14.1).
+    fn forward_reinvite(&mut self, now: Instant, key: TransactionKey, leg: LegId, body: Bytes) {
+        let Some(&id) = self.by_leg.get(&leg) else {
+            return;
+        };
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let other = call
+            .party(leg)
+            .and_then(|p| call.other(p))
+            .and_then(|o| call.leg_of(o));
+        let Some(other) = other.filter(|_| call.forwarded.is_none()) else {
+            let _ = self.ua.respond(now, &key, 491, None);
+            return;
+        };
+        let body = (!body.iter().all(u8::is_ascii_whitespace)).then(|| Body::sdp(body));
+        match self.ua.request(now, other, Method::Invite, body, &[]) {
+            Ok(ours) => call.forwarded = Some((ours, key)),
+            Err(_) => {
+                let _ = self.ua.respond(now, &key, 491, None);
+            }
+        }
+    }
+
+    /// The final answer to a re-INVITE passed on by [`Pbx::forward_reinvite`]: the same
+    /// status and body back to the party that sent it. False when `key` is no such request.
+    fn forwarded_answer(
+        &mut self,
+        now: Instant,
+        leg: LegId,
+        key: &TransactionKey,
+        status: u16,
+        response: Option<&Response>,
+    ) -> bool {
+        let Some(call) = self.by_leg.get(&leg).and_then(|id| self.calls.get_mut(id)) else {
+            return false;
+        };
+        let Some((_, theirs)) = call.forwarded.take_if(|(ours, _)| ours == key) else {
+            return false;
+        };
+        let body = response
+            .map(Response::body_bytes)
+            .filter(|b| !b.is_empty())
+            .map(Body::sdp);
+        let _ = self.ua.respond(now, &theirs, status, body);
+        true
     }
 
     /// A new offer/answer with the party at `p` completed: the relay or transcoder follows

@@ -10,7 +10,7 @@
 //!   starts the media from the answer in the ACK; re-INVITEs without SDP hold and resume;
 //!   the recording holds both parties), and with direct media (the callee, a user agent
 //!   behind the trunk, answers the INVITE without SDP with its offer and gets the caller's
-//!   answer in its ACK), and to the IVR (the prompt starts from the answer in the ACK).
+//!   answer in its ACK; a re-INVITE without SDP is passed on the same way), and to the IVR (the prompt starts from the answer in the ACK).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -462,16 +462,30 @@ async fn late_offer_with_direct_media_passes_the_answer_in_the_ack_on() {
         t_ua.0
             .answer(telox_examples::clock(), leg, Some(offer))
             .unwrap();
-        let answer = until(&mut t_driver, &mut t_ua, |e| match e {
+        let acked = |e| match e {
             UaEvent::Confirmed { ack, .. } => Some(ack.body_bytes()),
+            _ => None,
+        };
+        let answer = until(&mut t_driver, &mut t_ua, acked).await;
+        // The caller's re-INVITE without SDP, passed on as it is: our offer in the 200, the
+        // caller's answer in the ACK.
+        let (key, reinvite_body) = until(&mut t_driver, &mut t_ua, |e| match e {
+            UaEvent::Request { key, request, .. } if *request.method() == Method::Invite => {
+                Some((key, request.body_bytes()))
+            }
             _ => None,
         })
         .await;
+        let reoffer = sdp(2, callee_port, "sendrecv");
+        t_ua.0
+            .respond(telox_examples::clock(), &key, 200, Some(reoffer))
+            .unwrap();
+        let hold = until(&mut t_driver, &mut t_ua, acked).await;
         until(&mut t_driver, &mut t_ua, |e| {
             matches!(e, UaEvent::Ended { .. }).then_some(())
         })
         .await;
-        (invite_body, answer)
+        (invite_body, answer, reinvite_body, hold)
     });
 
     let (mut driver, mut ua) = user_agent("1000").await;
@@ -493,12 +507,30 @@ async fn late_offer_with_direct_media_passes_the_answer_in_the_ack_on() {
         "{at_caller} / {at_callee} packets"
     );
 
+    // Hold by a re-INVITE without SDP: the callee's offer comes back in the 200, and the
+    // answer (sendonly) goes on in the PBX's ACK.
+    let (status, reoffer) = reinvite_with(&mut driver, &mut ua, leg, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(media_addr(&reoffer), to_callee);
+    assert!(ua.0.ack_pending(leg));
+    ua.0.ack(leg, Some(sdp(2, port, "sendonly"))).unwrap();
+    driver.flush(&mut ua).await.unwrap();
+
     ua.0.bye(telox_examples::clock(), leg).unwrap();
     until(&mut driver, &mut ua, |e| {
         matches!(e, UaEvent::Ended { .. }).then_some(())
     })
     .await;
-    let (invite_body, answer) = callee.await.unwrap();
+    let (invite_body, answer, reinvite_body, hold) = callee.await.unwrap();
+    assert!(
+        reinvite_body.is_empty(),
+        "the re-INVITE went on without SDP"
+    );
+    let hold = String::from_utf8_lossy(&hold).into_owned();
+    assert!(
+        hold.contains("a=sendonly"),
+        "the hold answer reached the callee: {hold}"
+    );
     assert!(invite_body.is_empty(), "the INVITE went on without SDP");
     assert_eq!(
         media_addr(&answer),
