@@ -8,6 +8,11 @@
 //! INVITE without valid Proxy-Authorization is answered 407 with the challenge
 //! ([`UserAgent::respond_call`]) before it reaches the B2BUA. Rate limits, auth-failure
 //! blocking and the scanner filter run on each datagram before the UA parses further.
+//!
+//! An INVITE or re-INVITE without SDP (late offer, RFC 3261 §13.2.1) gets the offer in the
+//! 200 and its answer from the ACK: with the relay (and the IVR) the PBX makes that offer
+//! itself, as Asterisk and FreeSWITCH do when they anchor media; with direct media the
+//! other party's offer and the answer are passed through.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
