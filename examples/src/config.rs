@@ -291,8 +291,9 @@ pub struct PbxConfig {
     /// Protection.
     #[serde(default)]
     pub limits: Limits,
-    /// Call recording: relayed calls are recorded as stereo WAV files in this directory
-    /// (caller left, callee right), each named in its call record.
+    /// Call recording: calls whose media the PBX anchors (relayed, transcoded, IVR, and on
+    /// across transfers) are recorded as stereo WAV files in this directory (caller left,
+    /// callee right), each named in its call record. Direct-media calls are not.
     #[serde(default)]
     pub record_dir: Option<PathBuf>,
     /// With `record_dir`, only calls from or to these numbers (extensions, dialled numbers)

@@ -232,6 +232,9 @@ struct Call {
     source_pos: usize,
     incoming: Option<Request>,
     hold_pending: Option<bool>,
+    /// Our 2xx carried the offer (the INVITE or re-INVITE had none, RFC 3261 §13.2.1): the
+    /// answer comes in the ACK.
+    answer_in_ack: bool,
     /// The REFER we sent on this call, until its response.
     refer: Option<TransactionKey>,
     /// Paces the received audio's playout.
@@ -693,6 +696,25 @@ impl Phone {
         let Some(invite) = call.incoming.take() else {
             return;
         };
+        if invite.body().is_empty() {
+            // Late offer: our offer goes in the 200 and media starts from the ACK's answer.
+            match call.oa.create_offer(&mut self.rng) {
+                Ok(offer) => {
+                    let _ = self
+                        .ua
+                        .answer(now, call.leg, Some(Body::sdp(offer.to_bytes())));
+                    call.answered = true;
+                    call.answer_in_ack = true;
+                }
+                Err(e) => {
+                    let leg = call.leg;
+                    self.log(format!("cannot offer: {e}"));
+                    let _ = self.ua.reject(now, leg, 500);
+                    self.call = None;
+                }
+            }
+            return;
+        }
         let offer = sdp::Sdp::parse_with(invite.body_bytes(), &sdp::ParseOptions::lenient());
         let answer = offer.map_err(|e| e.to_string()).and_then(|o| {
             call.oa
@@ -706,14 +728,7 @@ impl Phone {
                     .answer(now, call.leg, Some(Body::sdp(sdp_answer.to_bytes())));
                 call.answered = true;
                 let leg = call.leg;
-                Self::start_media(
-                    &self.events,
-                    &mut self.rng,
-                    call,
-                    now,
-                    self.config.play.as_ref(),
-                );
-                self.emit_replaces(leg);
+                self.media_up(now, leg);
             }
             Err(why) => {
                 let leg = call.leg;
@@ -722,6 +737,83 @@ impl Phone {
                 self.call = None;
             }
         }
+    }
+
+    /// The ACK of our 2xx: when the 2xx carried our offer, the ACK carries the answer; the
+    /// media starts from it (or, on a re-INVITE, follows it). An ACK without a body was
+    /// already answered by the UA with a BYE; an answer we cannot use ends the call the same
+    /// way (RFC 3261 §13.2.2.4 style, `Reason: SIP;cause=488`).
+    fn on_ack(&mut self, now: Instant, leg: LegId, ack: &Request) {
+        let Some(call) = self
+            .call
+            .as_mut()
+            .filter(|c| c.leg == leg && c.answer_in_ack)
+        else {
+            return;
+        };
+        call.answer_in_ack = false;
+        if ack.body().is_empty() {
+            return;
+        }
+        let used = sdp::Sdp::parse_with(ack.body_bytes(), &sdp::ParseOptions::lenient())
+            .map_err(|e| e.to_string())
+            .and_then(|a| {
+                call.oa
+                    .handle_answer(&a)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            });
+        match used {
+            Ok(()) if call.media.is_none() => {
+                self.media_up(now, leg);
+            }
+            Ok(()) => self.follow_negotiation(),
+            Err(why) => {
+                self.log(format!("bad SDP answer in the ACK: {why}"));
+                let reason = "SIP;cause=488;text=\"Unusable answer in the ACK\"";
+                let _ = self.ua.bye_with(now, leg, &[("Reason", reason)]);
+            }
+        }
+    }
+
+    /// After a re-negotiation the far end started: the media follows the stream (sending or
+    /// not, the remote address), and a hold or resume by the far end is logged.
+    fn follow_negotiation(&mut self) {
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
+        let stream = call.oa.streams().first();
+        let sending = stream.is_some_and(|s| s.is_sending());
+        if let (Some(m), Some(s)) = (call.media.as_mut(), stream) {
+            m.set_sending(sending);
+            if let Some(r) = s.remote_rtp {
+                m.set_remote(r);
+            }
+        }
+        let held = !sending;
+        if held != call.on_hold {
+            call.on_hold = held;
+            self.log(if held {
+                "held by the far end".into()
+            } else {
+                "resumed by the far end".into()
+            });
+        }
+    }
+
+    /// The call is up: media starts from the negotiation, and a call that replaced another
+    /// says so.
+    fn media_up(&mut self, now: Instant, leg: LegId) {
+        if let Some(call) = self.call.as_mut() {
+            Self::start_media(
+                &self.events,
+                &mut self.rng,
+                call,
+                now,
+                self.config.play.as_ref(),
+            );
+        }
+        self.emit_replaces(leg);
     }
 
     fn start_media(
@@ -879,14 +971,7 @@ impl Phone {
                     }) {
                         Ok(()) => {
                             call.answered = true;
-                            Self::start_media(
-                                &self.events,
-                                &mut self.rng,
-                                call,
-                                now,
-                                self.config.play.as_ref(),
-                            );
-                            self.emit_replaces(leg);
+                            self.media_up(now, leg);
                         }
                         Err(why) => {
                             call.answered = true;
@@ -919,7 +1004,7 @@ impl Phone {
                     self.reg = None;
                     self.log("unregistered".into());
                 }
-                UaEvent::Confirmed { .. } => {}
+                UaEvent::Confirmed { leg, ack } => self.on_ack(now, leg, &ack),
                 UaEvent::Cancelled { leg } | UaEvent::Ended { leg, .. }
                     if self.call.as_ref().is_none_or(|c| c.leg != leg) => {}
                 UaEvent::Cancelled { .. } => {
@@ -998,6 +1083,22 @@ impl Phone {
                 let Some(call) = self.call.as_mut() else {
                     return;
                 };
+                if request.body().is_empty() {
+                    // An offerless re-INVITE: we re-offer in the 200, the answer comes in
+                    // the ACK (491 while our own offer is outstanding).
+                    match call.oa.create_offer(&mut self.rng) {
+                        Ok(offer) => {
+                            let _ =
+                                self.ua
+                                    .respond(now, &key, 200, Some(Body::sdp(offer.to_bytes())));
+                            call.answer_in_ack = true;
+                        }
+                        Err(_) => {
+                            let _ = self.ua.respond(now, &key, 491, None);
+                        }
+                    }
+                    return;
+                }
                 let offer =
                     sdp::Sdp::parse_with(request.body_bytes(), &sdp::ParseOptions::lenient());
                 match offer
@@ -1008,23 +1109,7 @@ impl Phone {
                         let _ = self
                             .ua
                             .respond(now, &key, 200, Some(Body::sdp(answer.to_bytes())));
-                        let stream = call.oa.streams().first();
-                        let sending = stream.is_some_and(|s| s.is_sending());
-                        if let (Some(m), Some(s)) = (call.media.as_mut(), stream) {
-                            m.set_sending(sending);
-                            if let Some(r) = s.remote_rtp {
-                                m.set_remote(r);
-                            }
-                        }
-                        let held = !sending;
-                        if held != call.on_hold {
-                            call.on_hold = held;
-                            self.log(if held {
-                                "held by the far end".into()
-                            } else {
-                                "resumed by the far end".into()
-                            });
-                        }
+                        self.follow_negotiation();
                     }
                     Err(status) => {
                         let _ = self.ua.respond(now, &key, status, None);
@@ -1177,6 +1262,7 @@ impl Call {
             source_pos: 0,
             incoming: None,
             hold_pending: None,
+            answer_in_ack: false,
             refer: None,
             playout: PlayoutClock::default(),
         }

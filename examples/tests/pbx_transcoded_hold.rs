@@ -10,7 +10,9 @@
 //!   starts the media from the answer in the ACK; re-INVITEs without SDP hold and resume;
 //!   the recording holds both parties), and with direct media (the callee, a user agent
 //!   behind the trunk, answers the INVITE without SDP with its offer and gets the caller's
-//!   answer in its ACK; a re-INVITE without SDP is passed on the same way), and to the IVR (the prompt starts from the answer in the ACK).
+//!   answer in its ACK; a re-INVITE without SDP is passed on the same way; a telox phone as
+//!   the callee does the same and holds on the answer in the ACK of an offerless re-INVITE),
+//!   and to the IVR (the prompt starts from the answer in the ACK).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -540,6 +542,55 @@ async fn late_offer_with_direct_media_passes_the_answer_in_the_ack_on() {
     let summary = pbx.stop().await;
     let rec = summary.records.first().unwrap();
     assert_eq!(rec.answer_cause, AnswerCause::Answered);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_offer_to_a_phone_with_direct_media() {
+    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
+    cfg.media = MediaMode::Direct;
+    let pbx_addr = cfg.listen;
+    let pbx = start_pbx(cfg, 15, None).await;
+    let mut phone = registered(auto_answer("1001", Transport::Udp, 4), "1001", pbx_addr).await;
+
+    // The phone gets the INVITE without SDP, offers in its 200 and starts its media from the
+    // caller's answer in the ACK.
+    let (mut driver, mut ua) = user_agent("1000").await;
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = sock.local_addr().unwrap().port();
+    let (leg, offer) = late_offer_call(&mut driver, &mut ua, pbx_addr, "1001").await;
+    let to_phone = media_addr(&offer);
+    assert_ne!(to_phone.port(), 0, "the phone's offer: {offer:?}");
+    ua.0.ack(leg, Some(sdp(1, port, "sendrecv"))).unwrap();
+    driver.flush(&mut ua).await.unwrap();
+    assert_eq!(phone.answered().await.unwrap(), "PCMU/8000");
+    let mut seq = 1u16;
+    let got = talk(&sock, to_phone, &mut seq, 1000, true).await;
+    assert!(got >= 30, "{got} packets from the phone after the ACK");
+
+    // Hold by a re-INVITE without SDP: the phone re-offers in its 200 and follows the
+    // sendonly answer in the ACK.
+    let (status, reoffer) = reinvite_with(&mut driver, &mut ua, leg, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(media_addr(&reoffer), to_phone);
+    assert!(ua.0.ack_pending(leg));
+    ua.0.ack(leg, Some(sdp(2, port, "sendonly"))).unwrap();
+    driver.flush(&mut ua).await.unwrap();
+    let held = wait("1001", &mut phone.events, |e| match e {
+        PhoneEvent::Log(l) if l.contains("held by the far end") => Some(()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(held, Ok(()));
+
+    ua.0.bye(telox_examples::clock(), leg).unwrap();
+    until(&mut driver, &mut ua, |e| {
+        matches!(e, UaEvent::Ended { .. }).then_some(())
+    })
+    .await;
+    let (report, _) = phone.ended().await.unwrap();
+    assert!(report.packets_received >= 30, "{report:?}");
+    phone.quit().await;
+    pbx.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
