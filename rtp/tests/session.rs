@@ -119,8 +119,8 @@ fn send_packet_into_writes_what_send_packet_builds() {
 
 #[test]
 fn each_packet_carries_its_own_payload_type() {
-    // Audio and telephone events take turns on one SSRC (RFC 4733 §2.1); the session keeps one
-    // pre-encoded header and must re-encode it whenever the payload type changes.
+    // Audio and telephone events take turns on one SSRC (RFC 4733 §2.1): every packet's
+    // header carries the payload type it was sent with, whichever send call wrote it.
     let t = t0();
     let mut s = RtpSession::new(cfg(11, "a"), t);
     let mut buf = [0u8; 200];
