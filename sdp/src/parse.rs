@@ -645,7 +645,8 @@ fn addr_type_of(ctx: &Ctx<'_>, s: &str) -> Result<AddrType, ParseError> {
 }
 
 /// `<address>[/<ttl>][/<count>]` (RFC 8866 §5.7): IPv4 multicast carries a TTL before the
-/// count, IPv6 only a count. Numbers are decimal digits that fit a `u32`.
+/// count, IPv6 only a count. Numbers are decimal digits without leading zeros (so that they
+/// write back identically) that fit a `u32`.
 fn connection_address(address: &str) -> Option<(&str, Option<u32>, Option<u32>)> {
     // The usual unicast form: the address alone.
     if !has_byte(address, b'/') {
@@ -656,9 +657,11 @@ fn connection_address(address: &str) -> Option<(&str, Option<u32>, Option<u32>)>
         .next()
         .filter(|h| !h.is_empty() && !has_byte(h, b' '))?;
     let mut number = || {
-        parts
-            .next()
-            .map(|n| crate::attr::decimal::<u32>(n).ok_or(()))
+        parts.next().map(|n| {
+            canonical_u64(n)
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or(())
+        })
     };
     let first = number().transpose().ok()?;
     let second = number().transpose().ok()?;
@@ -678,14 +681,6 @@ fn parse_connection(ctx: &Ctx<'_>, value: &str) -> Result<Connection, ParseError
     let Some((host, first, second)) = connection_address(address) else {
         return Err(ctx.bad("connection-address"));
     };
-    // "/ttl/count" with leading zeros would not write back identically.
-    if first.is_some()
-        && split_on(address, b'/')
-            .skip(1)
-            .any(|n| n.len() > 1 && n.starts_with('0'))
-    {
-        return Err(ctx.bad("connection-address"));
-    }
     let (ttl, count) = match (&addr_type, first, second) {
         (_, None, _) => (None, None),
         (AddrType::Ip6, Some(n), None) => (None, Some(n)),

@@ -173,6 +173,10 @@ fn errors_name_the_line_and_why() {
             "line 4 (c=): bad connection-address",
         ),
         (
+            "v=0\r\no=- 1 1 IN IP4 a\r\ns=-\r\nc=IN IP4 224.0.0.1/127/02\r\n",
+            "line 4 (c=): bad connection-address",
+        ),
+        (
             "v=0\r\no=- 1 1 IN IP4 a\r\ns=-\r\nc=IN IP4 224.0.0.1/300\r\n",
             "line 4 (c=): bad multicast ttl",
         ),
