@@ -179,11 +179,7 @@ fn first_via_general(line: &[u8]) -> Option<ViaFacts<'_>> {
 /// the end of the line or a comma. `None` for anything else, which [`scan_via`] then reads
 /// (its result is the same wherever this one answers: `plain_via_agrees_with_scan_via`).
 fn scan_plain_via(line: &[u8]) -> Option<ViaFacts<'_>> {
-    let solid = line
-        .get(..8)
-        .and_then(|w| <[u8; 8]>::try_from(w).ok())
-        .is_some_and(|w| u64::from_le_bytes(w) | SIP_CASE == u64::from_le_bytes(*b"sip/2.0/"));
-    if !solid {
+    if !solid_protocol(line) {
         return None;
     }
     let class = |i: usize| line.get(i).map_or(END, |&c| PLAIN_VIA[usize::from(c)]);
@@ -300,11 +296,7 @@ const PLAIN_VIA: [u8; 256] = {
 pub(crate) fn scan_via(raw: &[u8]) -> Option<ViaFacts<'_>> {
     // sent-protocol: "SIP/2.0/" written solid is the common form; LWS around the slashes
     // (RFC 3261 SLASH = SWS "/" SWS) takes the general path.
-    let solid = raw
-        .get(..8)
-        .and_then(|w| <[u8; 8]>::try_from(w).ok())
-        .is_some_and(|w| u64::from_le_bytes(w) | SIP_CASE == u64::from_le_bytes(*b"sip/2.0/"));
-    let after_protocol = if solid {
+    let after_protocol = if solid_protocol(raw) {
         8
     } else {
         let slash1 = scan::find_byte(raw, b'/')?;
@@ -375,10 +367,18 @@ pub(crate) fn scan_via(raw: &[u8]) -> Option<ViaFacts<'_>> {
     })
 }
 
-/// The case bit of the three letters of `SIP/` in a little-endian word: OR-ing it in
-/// lower-cases exactly `S`, `I` and `P` (only `S`/`s` OR 0x20 gives `s`, and so on) and
-/// leaves the other five bytes to be compared exactly.
-const SIP_CASE: u64 = 0x0020_2020;
+/// Whether `bytes` start with `SIP/2.0/` written solid (no LWS), `SIP` in either case,
+/// compared as one little-endian word.
+#[inline]
+fn solid_protocol(bytes: &[u8]) -> bool {
+    // The case bit of the three letters of `SIP/`: OR-ing it in lower-cases exactly `S`,
+    // `I` and `P` (only `S`/`s` OR 0x20 gives `s`, and so on) and leaves the other five
+    // bytes to be compared exactly.
+    const SIP_CASE: u64 = 0x0020_2020;
+    bytes
+        .first_chunk::<8>()
+        .is_some_and(|w| u64::from_le_bytes(*w) | SIP_CASE == u64::from_le_bytes(*b"sip/2.0/"))
+}
 
 /// Whether `bytes` are UTF-8: ASCII (the grammar of hosts and branches, checked a word at a
 /// time) or, failing that, valid UTF-8 all the same, as keys accepted before.
