@@ -333,9 +333,9 @@ fn ws_echo(role: crate::ws::Role, peer: crate::ws::Role, event: &crate::ws::WsEv
 }
 
 /// DNS responses: parsing never panics; a parsed message that encodes (its character-strings
-/// may not, once lossily decoded) parses back to itself; caching it as the answer to its own
-/// question and running a resolution over it never panics. `now` comes from the caller
-/// (sans-IO).
+/// may not, once lossily decoded) parses back to itself; a resolution for the name of its
+/// first question (or example.com) that gets the message, re-addressed, as the answer to every
+/// question it asks never panics and ends. `now` comes from the caller (sans-IO).
 pub fn dns(now: std::time::Instant, data: &[u8]) {
     use crate::dns::{DnsCache, DnsMessage, IpFamilies, Question, RecordType, Resolution};
     let Ok(msg) = DnsMessage::parse(data) else {
