@@ -223,10 +223,10 @@ pub enum UaEvent {
     /// registration's [`RegisterRetry`](crate::registration::RegisterRetry) delay (fixed
     /// 30 s by default, see [`UserAgent::set_register_retry`]; the failure count is
     /// [`UserAgent::register_failures`]), and not before the response's `Retry-After`
-    /// (RFC 3261 §20.33). 403, 404 and 604 without `Retry-After` are not retried (RFC 3261
-    /// §21.4.4: "the request SHOULD NOT be repeated"): the application registers again
-    /// once the account is fixed. A failed unregistration is not retried: it ends with
-    /// [`UaEvent::Unregistered`].
+    /// (RFC 3261 §20.33). 403, 404 and 604 without `Retry-After` are not retried (403: RFC
+    /// 3261 §21.4.4, "the request SHOULD NOT be repeated"; 404 and 604: the AOR does not
+    /// exist): the application registers again once the account is fixed. A failed
+    /// unregistration is not retried: it ends with [`UaEvent::Unregistered`].
     RegistrationFailed {
         /// The registration.
         id: RegistrationId,
