@@ -265,7 +265,8 @@ impl Resolution {
                 Query::Naptr(name) => (name, RecordType::NAPTR),
                 Query::Srv(name) => (name, RecordType::SRV),
                 Query::Address(name) => {
-                    let slots = self.addrs.entry(name.clone()).or_default();
+                    // keyed as `answer` stores the answers (`normalize`)
+                    let slots = self.addrs.entry(normalize(&name)).or_default();
                     for (i, rtype) in [RecordType::A, RecordType::AAAA].into_iter().enumerate() {
                         let wanted = match self.families {
                             IpFamilies::V4 => i == 0,
@@ -711,6 +712,25 @@ mod tests {
             Some(vec![])
         );
         assert!(cache.is_empty());
+    }
+
+    /// A host of dots only (`..`, an empty name once the root dots go) with a port is
+    /// asked as the name `""`: its failed address questions end the plan (they used to be
+    /// stored under another key than the one polled, and the same question came back
+    /// forever).
+    #[test]
+    fn a_host_of_dots_ends() {
+        let cache = DnsCache::default();
+        let uri: Uri = "sip:a@..:5060".parse().unwrap();
+        let mut r = Resolution::new(&uri, &LocateConfig::default(), IpFamilies::Both).unwrap();
+        let mut asked = Vec::new();
+        while let Some(question) = r.poll_question(origin(), &cache) {
+            assert!(asked.len() < 10, "{asked:?}");
+            r.handle_failure(&question);
+            asked.push(question);
+        }
+        assert_eq!(asked, [q("", RecordType::A), q("", RecordType::AAAA)]);
+        assert!(r.targets(&mut ChaCha8Rng::seed_from_u64(1)).is_empty());
     }
 
     #[test]
