@@ -1094,14 +1094,8 @@ impl Pbx {
             .calls
             .get_mut(&id)
             .and_then(|c| c.a_oa.as_mut())
-            .and_then(|oa| {
-                let ans =
-                    sdp::Sdp::parse_with(answer.clone(), &sdp::ParseOptions::lenient()).ok()?;
-                oa.handle_answer(&ans).ok()?;
-                let s = oa.streams().first()?.clone();
-                let p = MediaParams::from_negotiated(&s, &mut self.rng).ok()?;
-                MediaLeg::new(p, now, wallclock()).ok()
-            });
+            .and_then(|oa| answered_params(oa, answer, &mut self.rng))
+            .and_then(|p| MediaLeg::new(p, now, wallclock()).ok());
         match media {
             Some(media) => self.play_prompt(id, media, sock),
             None => self.late_answer_failed(now, id, answer),
@@ -1207,17 +1201,11 @@ impl Pbx {
             return;
         };
         let now = clock();
-        let b_media = out.oa.as_mut().and_then(|oa| {
-            let ans = sdp::Sdp::parse_with(b_answer.clone(), &sdp::ParseOptions::lenient()).ok()?;
-            oa.handle_answer(&ans).ok()?;
-            let s = oa.streams().first()?.clone();
-            MediaLeg::new(
-                MediaParams::from_negotiated(&s, &mut self.rng).ok()?,
-                now,
-                wallclock(),
-            )
-            .ok()
-        });
+        let b_media = out
+            .oa
+            .as_mut()
+            .and_then(|oa| answered_params(oa, b_answer, &mut self.rng))
+            .and_then(|p| MediaLeg::new(p, now, wallclock()).ok());
         let b_sock = out.sock.take().and_then(|s| UdpSocket::from_std(s).ok());
         let (Some(b_media), Some(b_sock), Some((a_media, a_sock, recorder))) =
             (b_media, b_sock, call.ivr_media.take())
@@ -1429,11 +1417,7 @@ impl Pbx {
         b_answer: &Bytes,
     ) -> Option<(UdpSocket, MediaParams, String)> {
         let out = self.calls.get_mut(&id)?.b.get_mut(idx)?;
-        let b_oa = out.oa.as_mut()?;
-        let ans = sdp::Sdp::parse_with(b_answer.clone(), &sdp::ParseOptions::lenient()).ok()?;
-        b_oa.handle_answer(&ans).ok()?;
-        let b_stream = b_oa.streams().first()?.clone();
-        let pb = MediaParams::from_negotiated(&b_stream, &mut self.rng).ok()?;
+        let pb = answered_params(out.oa.as_mut()?, b_answer, &mut self.rng)?;
         let sock_b = UdpSocket::from_std(out.sock.take()?).ok()?;
         Some((sock_b, pb, out.member.clone()))
     }
@@ -1523,12 +1507,10 @@ impl Pbx {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        let pa = call.a_oa.as_mut().and_then(|oa| {
-            let ans = sdp::Sdp::parse_with(answer.clone(), &sdp::ParseOptions::lenient()).ok()?;
-            oa.handle_answer(&ans).ok()?;
-            let s = oa.streams().first()?.clone();
-            MediaParams::from_negotiated(&s, &mut self.rng).ok()
-        });
+        let pa = call
+            .a_oa
+            .as_mut()
+            .and_then(|oa| answered_params(oa, answer, &mut self.rng));
         let recorder = pa
             .as_ref()
             .and_then(|pa| recorder_for(&self.config, call, &late.member, pa, &late.b));
@@ -2501,6 +2483,19 @@ fn recorder_for(
     let path = dir.join(recording_name(call.start, &call.call_id));
     call.recording = Some(path.clone());
     Some(Recorder::new(path, a, b))
+}
+
+/// What `oa` negotiated once `answer` (SDP) answered its offer: the first stream's media
+/// parameters; `None` when the answer is unusable.
+fn answered_params(
+    oa: &mut sdp::OfferAnswer,
+    answer: &Bytes,
+    rng: &mut ChaCha8Rng,
+) -> Option<MediaParams> {
+    let ans = sdp::Sdp::parse_with(answer.clone(), &sdp::ParseOptions::lenient()).ok()?;
+    oa.handle_answer(&ans).ok()?;
+    let stream = oa.streams().first()?;
+    MediaParams::from_negotiated(stream, rng).ok()
 }
 
 /// The Reason of a BYE after an unusable offer or answer (RFC 3326, RFC 3261 §13.2.2.4).
