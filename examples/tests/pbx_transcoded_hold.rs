@@ -78,6 +78,15 @@ async fn until<T>(
     }
 }
 
+/// Sends BYE on `leg` and runs the driver until the call ended.
+async fn hang_up(driver: &mut Driver, ua: &mut Ua, leg: LegId) {
+    ua.0.bye(telox_examples::clock(), leg).unwrap();
+    until(driver, ua, |e| {
+        matches!(e, UaEvent::Ended { .. }).then_some(())
+    })
+    .await;
+}
+
 /// A user agent on loopback with `user`'s credentials (password = user).
 async fn user_agent(user: &str) -> (Driver, Ua) {
     let driver = Driver::bind(DriverConfig::new("127.0.0.1:0".parse().unwrap()))
@@ -294,11 +303,7 @@ async fn invite_with_replaces_takes_over_a_call() {
     let mut seq = 1;
     let got = talk(&sock, media_addr(&answer), &mut seq, 1000, true).await;
     assert!(got >= 30, "{got} packets from bob after the take-over");
-    ua.0.bye(telox_examples::clock(), leg).unwrap();
-    until(&mut driver, &mut ua, |e| {
-        matches!(e, UaEvent::Ended { .. }).then_some(())
-    })
-    .await;
+    hang_up(&mut driver, &mut ua, leg).await;
     bob.ended().await.unwrap();
     for p in [phone, bob] {
         p.quit().await;
@@ -407,11 +412,7 @@ async fn late_offer_through_the_relay_gets_the_answer_from_the_ack() {
         "{after} packets from the callee after resuming"
     );
 
-    ua.0.bye(telox_examples::clock(), leg).unwrap();
-    until(&mut driver, &mut ua, |e| {
-        matches!(e, UaEvent::Ended { .. }).then_some(())
-    })
-    .await;
+    hang_up(&mut driver, &mut ua, leg).await;
     let (report, _) = callee.ended().await.unwrap();
     assert!(report.packets_received >= 75, "{report:?}");
     callee.quit().await;
@@ -518,11 +519,7 @@ async fn late_offer_with_direct_media_passes_the_answer_in_the_ack_on() {
     ua.0.ack(leg, Some(sdp(2, port, "sendonly"))).unwrap();
     driver.flush(&mut ua).await.unwrap();
 
-    ua.0.bye(telox_examples::clock(), leg).unwrap();
-    until(&mut driver, &mut ua, |e| {
-        matches!(e, UaEvent::Ended { .. }).then_some(())
-    })
-    .await;
+    hang_up(&mut driver, &mut ua, leg).await;
     let (invite_body, answer, reinvite_body, hold) = callee.await.unwrap();
     assert!(
         reinvite_body.is_empty(),
@@ -582,11 +579,7 @@ async fn late_offer_to_a_phone_with_direct_media() {
     .await;
     assert_eq!(held, Ok(()));
 
-    ua.0.bye(telox_examples::clock(), leg).unwrap();
-    until(&mut driver, &mut ua, |e| {
-        matches!(e, UaEvent::Ended { .. }).then_some(())
-    })
-    .await;
+    hang_up(&mut driver, &mut ua, leg).await;
     let (report, _) = phone.ended().await.unwrap();
     assert!(report.packets_received >= 30, "{report:?}");
     phone.quit().await;
@@ -616,11 +609,7 @@ async fn late_offer_to_the_ivr_starts_the_prompt_from_the_ack() {
         got >= 30,
         "{got} prompt packets after the answer in the ACK"
     );
-    ua.0.bye(telox_examples::clock(), leg).unwrap();
-    until(&mut driver, &mut ua, |e| {
-        matches!(e, UaEvent::Ended { .. }).then_some(())
-    })
-    .await;
+    hang_up(&mut driver, &mut ua, leg).await;
     let summary = pbx.stop().await;
     assert_eq!(summary.records[0].codec.as_deref(), Some("PCMU/8000"));
     let _ = std::fs::remove_dir_all(dir);
