@@ -45,11 +45,6 @@ async fn main() -> std::io::Result<()> {
     let to: Option<SocketAddr> = arg("--to")
         .map(|s| s.parse().map_err(std::io::Error::other))
         .transpose()?;
-    if to.is_none() && located.is_none() {
-        return Err(std::io::Error::other(
-            "--to HOST:PORT or --uri URI is required",
-        ));
-    }
     let bind = arg("--bind").map_or("127.0.0.1:0", String::as_str);
     let calls: u64 = arg("--calls").and_then(|s| s.parse().ok()).unwrap_or(10);
     let concurrent: u64 = arg("--concurrent")
@@ -80,11 +75,6 @@ async fn main() -> std::io::Result<()> {
         (false, true, false) => Transport::Tcp,
         (false, false, false) => Transport::Udp,
     };
-    let scheme = if transport == Transport::Tls {
-        "sips"
-    } else {
-        "sip"
-    };
     let mut driver = Driver::bind(config).await?;
     let mut ua_config = UaConfig::new(driver.local_addr(), "uac", 11);
     ua_config.transport = transport;
@@ -92,17 +82,22 @@ async fn main() -> std::io::Result<()> {
         ua_config.credentials = Some((u.clone(), p.clone()));
     }
     let mut ua = UserAgent::new(ua_config);
-    let uri = |s: String| -> std::io::Result<Uri> { s.parse().map_err(std::io::Error::other) };
     let (remote, targets) = match (&located, to) {
         (Some(u), _) => (u.clone(), driver.resolve_all(u).await?),
         (None, Some(to)) => (
-            uri(format!("{scheme}:service@{to}"))?,
+            format!("{}:service@{to}", scheme(transport))
+                .parse()
+                .map_err(std::io::Error::other)?,
             vec![Target {
                 transport,
                 addr: to,
             }],
         ),
-        (None, None) => return Err(std::io::Error::other("no destination")),
+        (None, None) => {
+            return Err(std::io::Error::other(
+                "--to HOST:PORT or --uri URI is required",
+            ));
+        }
     };
     if located.is_some() {
         let list: Vec<String> = targets
@@ -201,6 +196,15 @@ async fn main() -> std::io::Result<()> {
     }
 }
 
+/// `sips` over TLS, else `sip`.
+fn scheme(transport: Transport) -> &'static str {
+    if transport == Transport::Tls {
+        "sips"
+    } else {
+        "sip"
+    }
+}
+
 /// Places one call to `remote` through `targets[index]`, from `uac@local` with the
 /// target's scheme; with an offer unless `late_offer`.
 fn invite(
@@ -214,12 +218,7 @@ fn invite(
     let target = *targets
         .get(index)
         .ok_or_else(|| std::io::Error::other("no target"))?;
-    let scheme = if target.transport == Transport::Tls {
-        "sips"
-    } else {
-        "sip"
-    };
-    let from: Uri = format!("{scheme}:uac@{local}")
+    let from: Uri = format!("{}:uac@{local}", scheme(target.transport))
         .parse()
         .map_err(std::io::Error::other)?;
     let body = (!late_offer).then(|| Body::sdp(SDP));
