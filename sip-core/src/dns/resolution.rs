@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use super::wire::{DnsMessage, Question, Rcode, RecordData, RecordType};
+use super::wire::{DnsMessage, Question, Rcode, Record, RecordData, RecordType};
 use crate::locate::{
     LocateConfig, LocateError, Locator, MAX_RECORDS, NaptrRecord, Query, SrvRecord,
 };
@@ -162,17 +162,13 @@ impl DnsCache {
                 ttl = ttl.min(cname_ttl);
             }
         }
-        let records: Vec<RecordData> = response
-            .answers
-            .iter()
-            .filter(|r| rcode == Rcode::NO_ERROR && r.data.rtype() == question.rtype)
-            .filter(|r| normalize(&r.name) == name)
-            .take(MAX_RECORDS)
-            .map(|r| {
-                ttl = ttl.min(r.ttl);
-                r.data.clone()
-            })
-            .collect();
+        let records = if rcode == Rcode::NO_ERROR {
+            let (records, owned_ttl) = records_of(&response.answers, &name, question.rtype);
+            ttl = ttl.min(owned_ttl);
+            records
+        } else {
+            Vec::new()
+        };
         if records.is_empty() {
             // RFC 2308 §5: "the TTL of this record is set from the minimum of the MINIMUM
             // field of the SOA record and the TTL of the SOA itself".
@@ -194,17 +190,7 @@ impl DnsCache {
                 .collect();
             for rtype in [RecordType::A, RecordType::AAAA] {
                 for target in &targets {
-                    let mut ttl = u32::MAX;
-                    let addrs: Vec<RecordData> = response
-                        .additionals
-                        .iter()
-                        .filter(|r| r.data.rtype() == rtype && normalize(&r.name) == *target)
-                        .take(MAX_RECORDS)
-                        .map(|r| {
-                            ttl = ttl.min(r.ttl);
-                            r.data.clone()
-                        })
-                        .collect();
+                    let (addrs, ttl) = records_of(&response.additionals, target, rtype);
                     if !addrs.is_empty() {
                         self.insert(now, target, rtype, addrs, ttl);
                     }
@@ -374,6 +360,22 @@ impl Resolution {
             self.locator.answer_srv(name, &srv);
         }
     }
+}
+
+/// The data of the `rtype` records of `name` (normalized) in `section`, at most
+/// `MAX_RECORDS`, and the smallest of their TTLs (`u32::MAX` for none).
+fn records_of(section: &[Record], name: &str, rtype: RecordType) -> (Vec<RecordData>, u32) {
+    let mut ttl = u32::MAX;
+    let records = section
+        .iter()
+        .filter(|r| r.data.rtype() == rtype && normalize(&r.name) == name)
+        .take(MAX_RECORDS)
+        .map(|r| {
+            ttl = ttl.min(r.ttl);
+            r.data.clone()
+        })
+        .collect();
+    (records, ttl)
 }
 
 fn ips(records: &[RecordData]) -> Vec<IpAddr> {
