@@ -536,16 +536,14 @@ impl Driver {
 
     /// The DNS client, made at the first use.
     fn dns_client(&mut self) -> io::Result<&mut DnsClient> {
-        if self.dns.is_none() {
-            let config = match self.dns_config.take() {
+        let client = match self.dns.take() {
+            Some(client) => client,
+            None => DnsClient::new(match self.dns_config.take() {
                 Some(c) => c,
                 None => DnsConfig::system()?,
-            };
-            self.dns = Some(DnsClient::new(config));
-        }
-        self.dns
-            .as_mut()
-            .ok_or_else(|| io::Error::other("dns client missing"))
+            }),
+        };
+        Ok(self.dns.insert(client))
     }
 
     /// Records the TLS server name and the WebSocket `Host` of `uri` for `target`.
