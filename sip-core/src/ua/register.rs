@@ -2,8 +2,10 @@
 //! expiry, answer digest challenges, follow 423 Min-Expires, unregister.
 //!
 //! A REGISTER (first or refresh) that fails:
-//! - 401/407: answered with credentials, at most twice in a row; then as below;
-//! - 423: sent again at once with the Min-Expires value (RFC 3261 §10.2.8);
+//! - 401/407: answered with credentials, at most twice in a row; then as below (without
+//!   credentials or a challenge we can answer: after the [`RegisterRetry`] delay);
+//! - 423: sent again at once with the Min-Expires value (RFC 3261 §10.2.8); without a
+//!   Min-Expires above the expiry asked: after the [`RegisterRetry`] delay;
 //! - with `Retry-After` (503, 500, 480, 404, ...): sent again after the retry delay, but
 //!   not before the Retry-After (RFC 3261 §20.33);
 //! - 403, 404, 604 without `Retry-After`: not sent again (§21.4.4: 403 "SHOULD NOT be
@@ -320,8 +322,9 @@ impl UserAgent {
         }
     }
 
-    /// A failed REGISTER (timeout, transport error, unanswerable challenge): retried after
-    /// the registration's [`RegisterRetry`] delay.
+    /// A failed REGISTER (timeout, transport error, a challenge or 423 it cannot answer, a
+    /// REGISTER it could not send): retried after the registration's [`RegisterRetry`]
+    /// delay, whatever the response's `Retry-After`.
     pub(super) fn register_failed(&mut self, now: Instant, id: RegistrationId, status: u16) {
         self.register_failed_then(now, id, status, NextTry::Backoff);
     }
