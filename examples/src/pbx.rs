@@ -333,7 +333,7 @@ impl B2buaCall {
     /// Whether the caller's INVITE carried an offer (an INVITE without a body is a late
     /// offer: RFC 3261 §13.2.1).
     fn has_offer(&self) -> bool {
-        self.a_offer.iter().any(|b| !b.is_ascii_whitespace())
+        carries_sdp(&self.a_offer)
     }
 
     fn legs(&self) -> Vec<LegId> {
@@ -1661,7 +1661,7 @@ impl Pbx {
             return;
         };
         let body = request.body_bytes();
-        if body.iter().all(u8::is_ascii_whitespace) {
+        if !carries_sdp(&body) {
             // RFC 3261 §14.1: "a UAC MUST NOT initiate a new INVITE transaction within a
             // dialog while another INVITE transaction is in progress"; the PBX's own
             // re-INVITE to this party is such a glare (491).
@@ -1710,7 +1710,7 @@ impl Pbx {
             let _ = self.ua.respond(now, &key, 491, None);
             return;
         };
-        let body = (!body.iter().all(u8::is_ascii_whitespace)).then(|| Body::sdp(body));
+        let body = carries_sdp(&body).then(|| Body::sdp(body));
         match self.ua.request(now, other, Method::Invite, body, &[]) {
             Ok(ours) => call.forwarded = Some((ours, key)),
             Err(_) => {
@@ -2483,6 +2483,12 @@ fn recorder_for(
     let path = dir.join(recording_name(call.start, &call.call_id));
     call.recording = Some(path.clone());
     Some(Recorder::new(path, a, b))
+}
+
+/// Whether an INVITE's `body` carries an offer: a body of whitespace only counts as none (a
+/// late offer, RFC 3261 §13.2.1).
+fn carries_sdp(body: &[u8]) -> bool {
+    body.iter().any(|b| !b.is_ascii_whitespace())
 }
 
 /// What `oa` negotiated once `answer` (SDP) answered its offer: the first stream's media
