@@ -14,7 +14,8 @@ fn heuristic_keeps_the_rtp_stream_and_drops_dns_noise() {
     let mut w = PcapWriter::new(Vec::new()).unwrap();
     let (caller, callee) = (addr("10.0.0.1:4000"), addr("10.0.0.2:5000"));
     let (client, server) = (addr("10.0.0.1:33333"), addr("10.0.0.53:53"));
-    // A DNS query for example.com (ID 0x8042: its first byte reads as RTP version 2, no CSRC), sent twice, and its answer.
+    // A DNS query for example.com (ID 0x8042: its first byte reads as RTP version 2, no
+    // CSRC), sent twice, and its answer.
     let mut query = vec![0x80, 0x42, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
     query.extend_from_slice(b"\x07example\x03com\x00\x00\x01\x00\x01");
     let mut answer = query.clone();

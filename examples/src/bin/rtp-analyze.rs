@@ -7,10 +7,11 @@
 //!     (ms), sequence errors, duration, MOS (G.107 MOS-CQ). Streams are found from the SDP in
 //!     the SIP the capture carries, or on the UDP ports given with --port (either direction),
 //!     or, with neither, by a heuristic (UDP datagrams that parse as RTP version 2 and are
-//!     not RTCP, kept as a stream when its sequence numbers advance: DNS and other noise with
-//!     the same first bits is left out). --json prints an array of objects with the keys ssrc, payload_type, packets,
-//!     expected, lost, loss_percent, max_jitter_ms, mean_jitter_ms, max_delta_ms,
-//!     sequence_errors, duration_s, r_factor, mos, src, dst.
+//!     not RTCP, kept as a stream when two packets in a row advance its sequence number by 1
+//!     to 100: DNS and other noise with the same first bits is left out). --json prints an
+//!     array of objects with the keys ssrc, payload_type, packets, expected, lost,
+//!     loss_percent, max_jitter_ms, mean_jitter_ms, max_delta_ms, sequence_errors,
+//!     duration_s, r_factor, mos, src, dst.
 //! rtp-analyze --wav DIR [--pt N=CODEC]... [--port N]... FILE
 //!     Also decodes every stream whose codec telox knows (PCMU, PCMA, G722, opus: from the
 //!     SDP's rtpmap, the static payload type, or --pt, e.g. `--pt 96=opus`) in arrival order
