@@ -334,8 +334,9 @@ fn ws_echo(role: crate::ws::Role, peer: crate::ws::Role, event: &crate::ws::WsEv
 
 /// DNS responses: parsing never panics; a parsed message that encodes (its character-strings
 /// may not, once lossily decoded) parses back to itself; a resolution for the name of its
-/// first question (or example.com) that gets the message, re-addressed, as the answer to every
-/// question it asks never panics and ends. `now` comes from the caller (sans-IO).
+/// first question (or example.com), without and with a port, that gets the message,
+/// re-addressed, as the answer to every question it asks never panics and ends. `now` comes
+/// from the caller (sans-IO).
 pub fn dns(now: std::time::Instant, data: &[u8]) {
     use crate::dns::{DnsCache, DnsMessage, IpFamilies, Question, RecordType, Resolution};
     let Ok(msg) = DnsMessage::parse(data) else {
@@ -353,25 +354,31 @@ pub fn dns(now: std::time::Instant, data: &[u8]) {
         name: String::from("example.com"),
         rtype: RecordType::NAPTR,
     });
-    let Ok(uri) = format!("sip:{}", question.name).parse() else {
-        return;
-    };
-    let Ok(mut resolution) = Resolution::new(
-        &uri,
-        &crate::locate::LocateConfig::default(),
-        IpFamilies::Both,
-    ) else {
-        return;
-    };
-    // Every question gets this message as its answer: the plan still ends.
-    let mut asked = 0;
-    while let Some(q) = resolution.poll_question(now, &cache) {
-        let mut answer = msg.clone();
-        answer.questions = vec![q.clone()];
-        resolution.handle_response(now, &mut cache, &q, &answer);
-        asked += 1;
-        assert!(asked <= 200, "resolution does not end");
+    // Without a port the plan starts at NAPTR; with one it asks the host's addresses only.
+    for text in [
+        format!("sip:{}", question.name),
+        format!("sip:{}:5060", question.name),
+    ] {
+        let Ok(uri) = text.parse() else {
+            continue;
+        };
+        let Ok(mut resolution) = Resolution::new(
+            &uri,
+            &crate::locate::LocateConfig::default(),
+            IpFamilies::Both,
+        ) else {
+            continue;
+        };
+        // Every question gets this message as its answer: the plan still ends.
+        let mut asked = 0;
+        while let Some(q) = resolution.poll_question(now, &cache) {
+            let mut answer = msg.clone();
+            answer.questions = vec![q.clone()];
+            resolution.handle_response(now, &mut cache, &q, &answer);
+            asked += 1;
+            assert!(asked <= 200, "resolution of {text} does not end");
+        }
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
+        let _ = resolution.targets(&mut rng);
     }
-    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
-    let _ = resolution.targets(&mut rng);
 }
