@@ -56,3 +56,16 @@ fn dns_message_corpus() {
     }
     assert!(n >= 7, "corpus dns_message has {n} files");
 }
+
+/// A response to a question for the root name `.`: the harness's resolution of `sip:.:5060`
+/// asks the empty host's addresses, and must end (it asked the same question forever before
+/// fa80203).
+#[test]
+fn root_question_resolution_ends() {
+    // header (ID, QR RD RA, one question), then the root name, type A, class IN
+    let data = [
+        0x12, 0x34, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1,
+    ];
+    assert_eq!(DnsMessage::parse(&data).unwrap().questions[0].name, ".");
+    fuzzing::dns(origin(), &data);
+}
