@@ -192,25 +192,14 @@ pub async fn bind(ip: std::net::IpAddr) -> std::io::Result<UdpSocket> {
 
 /// Starts relaying between `sock_a` (facing side a) and `sock_b`.
 pub fn start(sock_a: UdpSocket, sock_b: UdpSocket, a: RelaySide, b: RelaySide) -> RelayHandle {
-    start_recorded(sock_a, sock_b, a, b, None)
+    start_with(sock_a, sock_b, a, b, None)
 }
 
-/// [`start`], also recording the call to `record` (a stereo WAV written when the relay
-/// stops: what side a sent on the left channel, side b on the right, decoded with the codecs
-/// crate and placed by RTP timestamp; at most [`MAX_RECORDING`] of each).
-pub fn start_recorded(
-    sock_a: UdpSocket,
-    sock_b: UdpSocket,
-    a: RelaySide,
-    b: RelaySide,
-    record: Option<PathBuf>,
-) -> RelayHandle {
-    let recorder = record.map(|path| Recorder::new(path, &a.params, &b.params));
-    start_with(sock_a, sock_b, a, b, recorder)
-}
-
-/// [`start`], going on with a recording that an earlier relay or transcoder of the call
-/// began ([`RelayParts::recorder`]); the file is written when this relay stops.
+/// [`start`], also recording the call to `recorder` (a stereo WAV written when the relay
+/// stops and no other relay takes the recording over, [`RelayParts::recorder`]: what side a
+/// sent on the left channel, side b on the right, decoded with the codecs crate and placed by
+/// RTP timestamp; at most [`MAX_RECORDING`] of each). The recorder may come from an earlier
+/// relay or transcoder of the call ([`Recorder::new`] begins one).
 pub fn start_with(
     sock_a: UdpSocket,
     sock_b: UdpSocket,
