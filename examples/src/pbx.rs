@@ -1664,13 +1664,11 @@ impl Pbx {
         if !carries_sdp(&body) {
             // RFC 3261 §14.1: "a UAC MUST NOT initiate a new INVITE transaction within a
             // dialog while another INVITE transaction is in progress"; the PBX's own
-            // re-INVITE to this party is such a glare (491).
-            let offer = (!oa.has_pending_offer())
-                .then(|| oa.create_offer(&mut self.rng).ok())
-                .flatten();
-            let (status, body) = match offer {
-                Some(o) => (200, Some(Body::sdp(o.to_bytes()))),
-                None => (491, None),
+            // re-INVITE to this party is such a glare (491: create_offer refuses while the
+            // PBX's offer to the party is pending).
+            let (status, body) = match oa.create_offer(&mut self.rng) {
+                Ok(o) => (200, Some(Body::sdp(o.to_bytes()))),
+                Err(_) => (491, None),
             };
             let _ = self.ua.respond(now, &key, status, body);
             return;
