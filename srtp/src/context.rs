@@ -303,8 +303,8 @@ impl SrtpContext {
     /// CPUs with AVX-512: the HMAC-SHA1 of up to 16 packets (of any streams) is computed side
     /// by side in 512-bit registers. Meant for a sender of many streams (a PBX relaying calls)
     /// that has several packets ready at once: it buys throughput, not latency (every packet
-    /// of a group waits for the group). GCM packets, and all packets on other CPUs, take the
-    /// ordinary path.
+    /// of a group waits for the group). GCM packets take the ordinary path; on other CPUs the
+    /// tags are computed one by one, as by `protect_rtp`.
     pub fn protect_rtp_batch(
         &mut self,
         packets: &mut [(&mut [u8], usize)],
