@@ -257,6 +257,10 @@ struct B2buaCall {
     /// Direct media: a party's re-INVITE passed on to the other party (our request's key,
     /// the party's server transaction), whose final answer goes back to it.
     forwarded: Option<(TransactionKey, TransactionKey)>,
+    /// Parties to take off hold once our re-INVITE still out to them is answered (RFC 3261
+    /// §14.1: one INVITE transaction at a time), e.g. a hold that an attended transfer
+    /// overtook.
+    resume_after_answer: Vec<LegId>,
 }
 
 /// An INVITE without SDP in relay mode (RFC 3261 §13.2.1, RFC 3264 §5: the offer goes in
@@ -845,6 +849,11 @@ impl Pbx {
                         } else {
                             oa.cancel_offer();
                         }
+                        let deferred = call.resume_after_answer.iter().position(|l| *l == leg);
+                        if let Some(i) = deferred {
+                            call.resume_after_answer.swap_remove(i);
+                            self.resume_party(now, id, p);
+                        }
                     }
                 }
                 _ => {}
@@ -896,6 +905,7 @@ impl Pbx {
             bridge_updates: None,
             late: None,
             forwarded: None,
+            resume_after_answer: Vec::new(),
         };
         self.by_leg.insert(leg, id);
         if self.calls.len() >= self.config.limits.max_calls {
@@ -1808,30 +1818,44 @@ impl Pbx {
     /// Takes the parties of call `id` off hold where the PBX holds them (after a transfer
     /// the held party is bridged to someone new): a re-INVITE offering sendrecv.
     fn resume_held(&mut self, now: Instant, id: u64) {
+        let Some(call) = self.calls.get(&id) else {
+            return;
+        };
+        let winner = call.winner.map(Party::B);
+        for p in [Some(Party::A), winner].into_iter().flatten() {
+            self.resume_party(now, id, p);
+        }
+    }
+
+    /// Takes party `p` of call `id` off hold where the PBX holds it. While our previous
+    /// re-INVITE to it is unanswered, the resume waits for that answer
+    /// ([`B2buaCall::resume_after_answer`]).
+    fn resume_party(&mut self, now: Instant, id: u64, p: Party) {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        for p in [Some(Party::A), call.winner.map(Party::B)]
-            .into_iter()
-            .flatten()
+        let Some(leg) = call.leg_of(p) else { return };
+        let Some(oa) = call.oa_mut(p) else { return };
+        let held = oa
+            .capabilities_mut(0)
+            .is_some_and(|c| c.direction != sdp::Direction::SendRecv);
+        if !held {
+            return;
+        }
+        if oa.has_pending_offer() {
+            if !call.resume_after_answer.contains(&leg) {
+                call.resume_after_answer.push(leg);
+            }
+            return;
+        }
+        oa.resume();
+        if let Ok(o) = oa.create_offer(&mut self.rng)
+            && self
+                .ua
+                .request(now, leg, Method::Invite, Some(Body::sdp(o.to_bytes())), &[])
+                .is_err()
         {
-            let Some(leg) = call.leg_of(p) else { continue };
-            let Some(oa) = call.oa_mut(p) else { continue };
-            let held = oa
-                .capabilities_mut(0)
-                .is_some_and(|c| c.direction != sdp::Direction::SendRecv);
-            if !held || oa.has_pending_offer() {
-                continue;
-            }
-            oa.resume();
-            if let Ok(o) = oa.create_offer(&mut self.rng)
-                && self
-                    .ua
-                    .request(now, leg, Method::Invite, Some(Body::sdp(o.to_bytes())), &[])
-                    .is_err()
-            {
-                oa.cancel_offer();
-            }
+            oa.cancel_offer();
         }
     }
 
