@@ -257,10 +257,10 @@ struct B2buaCall {
     /// Direct media: a party's re-INVITE passed on to the other party (our request's key,
     /// the party's server transaction), whose final answer goes back to it.
     forwarded: Option<(TransactionKey, TransactionKey)>,
-    /// Parties to take off hold once our re-INVITE still out to them is answered (RFC 3261
-    /// §14.1: one INVITE transaction at a time), e.g. a hold that an attended transfer
-    /// overtook.
-    resume_after_answer: Vec<LegId>,
+    /// Parties owed a re-offer once our re-INVITE still out to them is answered (RFC 3261
+    /// §14.1: one INVITE transaction at a time), e.g. a resume that overtook the hold's
+    /// re-INVITE ([`Pbx::reoffer`]).
+    reoffer_after_answer: Vec<LegId>,
 }
 
 /// An INVITE without SDP in relay mode (RFC 3261 §13.2.1, RFC 3264 §5: the offer goes in
@@ -849,10 +849,10 @@ impl Pbx {
                         } else {
                             oa.cancel_offer();
                         }
-                        let deferred = call.resume_after_answer.iter().position(|l| *l == leg);
+                        let deferred = call.reoffer_after_answer.iter().position(|l| *l == leg);
                         if let Some(i) = deferred {
-                            call.resume_after_answer.swap_remove(i);
-                            self.resume_party(now, id, p);
+                            call.reoffer_after_answer.swap_remove(i);
+                            self.reoffer(now, id, p);
                         }
                     }
                 }
@@ -905,7 +905,7 @@ impl Pbx {
             bridge_updates: None,
             late: None,
             forwarded: None,
-            resume_after_answer: Vec::new(),
+            reoffer_after_answer: Vec::new(),
         };
         self.by_leg.insert(leg, id);
         if self.calls.len() >= self.config.limits.max_calls {
@@ -1781,29 +1781,9 @@ impl Pbx {
                 sending: we_send,
             });
         }
-        if let Some(other) = call.other(p)
-            && let Some(o_leg) = call.leg_of(other)
-            && let Some(o_oa) = call.oa_mut(other)
-        {
-            if hold {
-                o_oa.hold()
-            } else {
-                o_oa.resume()
-            }
-            if let Ok(o) = o_oa.create_offer(&mut self.rng)
-                && self
-                    .ua
-                    .request(
-                        now,
-                        o_leg,
-                        Method::Invite,
-                        Some(Body::sdp(o.to_bytes())),
-                        &[],
-                    )
-                    .is_err()
-            {
-                o_oa.cancel_offer();
-            }
+        let other = call.other(p);
+        if let Some(o_oa) = other.and_then(|o| call.oa_mut(o)) {
+            if hold { o_oa.hold() } else { o_oa.resume() }
         }
         let line = format!(
             "call {} -> {}: {} from {}",
@@ -1813,6 +1793,35 @@ impl Pbx {
             call.name_of(p)
         );
         self.log(line);
+        if let Some(o) = other {
+            self.reoffer(now, id, o);
+        }
+    }
+
+    /// Sends party `p` of call `id` a re-INVITE with what the PBX now offers it (after a
+    /// hold or resume changed that). While our previous re-INVITE to the party is still
+    /// unanswered (RFC 3261 §14.1: one INVITE transaction at a time), the re-offer waits for
+    /// that answer ([`B2buaCall::reoffer_after_answer`]).
+    fn reoffer(&mut self, now: Instant, id: u64, p: Party) {
+        let Some(call) = self.calls.get_mut(&id) else {
+            return;
+        };
+        let Some(leg) = call.leg_of(p) else { return };
+        let Some(oa) = call.oa_mut(p) else { return };
+        if oa.has_pending_offer() {
+            if !call.reoffer_after_answer.contains(&leg) {
+                call.reoffer_after_answer.push(leg);
+            }
+            return;
+        }
+        if let Ok(o) = oa.create_offer(&mut self.rng)
+            && self
+                .ua
+                .request(now, leg, Method::Invite, Some(Body::sdp(o.to_bytes())), &[])
+                .is_err()
+        {
+            oa.cancel_offer();
+        }
     }
 
     /// Takes the parties of call `id` off hold where the PBX holds them (after a transfer
@@ -1823,39 +1832,16 @@ impl Pbx {
         };
         let winner = call.winner.map(Party::B);
         for p in [Some(Party::A), winner].into_iter().flatten() {
-            self.resume_party(now, id, p);
-        }
-    }
-
-    /// Takes party `p` of call `id` off hold where the PBX holds it. While our previous
-    /// re-INVITE to it is unanswered, the resume waits for that answer
-    /// ([`B2buaCall::resume_after_answer`]).
-    fn resume_party(&mut self, now: Instant, id: u64, p: Party) {
-        let Some(call) = self.calls.get_mut(&id) else {
-            return;
-        };
-        let Some(leg) = call.leg_of(p) else { return };
-        let Some(oa) = call.oa_mut(p) else { return };
-        let held = oa
-            .capabilities_mut(0)
-            .is_some_and(|c| c.direction != sdp::Direction::SendRecv);
-        if !held {
-            return;
-        }
-        if oa.has_pending_offer() {
-            if !call.resume_after_answer.contains(&leg) {
-                call.resume_after_answer.push(leg);
+            let Some(oa) = self.calls.get_mut(&id).and_then(|c| c.oa_mut(p)) else {
+                continue;
+            };
+            let held = oa
+                .capabilities_mut(0)
+                .is_some_and(|c| c.direction != sdp::Direction::SendRecv);
+            if held {
+                oa.resume();
+                self.reoffer(now, id, p);
             }
-            return;
-        }
-        oa.resume();
-        if let Ok(o) = oa.create_offer(&mut self.rng)
-            && self
-                .ua
-                .request(now, leg, Method::Invite, Some(Body::sdp(o.to_bytes())), &[])
-                .is_err()
-        {
-            oa.cancel_offer();
         }
     }
 
