@@ -298,11 +298,15 @@ pub(crate) fn decimal<T: TryFrom<u64>>(s: &str) -> Option<T> {
     }
 }
 
-/// What `str::parse` accepts for an unsigned integer type `T`: an optional `+`, then one
-/// or more decimal digits that fit `T` (real peers write `a=rtcp`, `a=ssrc` and `a=ptime`
-/// numbers that `parse` took since session 1, so the grammar stays the same).
-pub(crate) fn parse_unsigned<T: TryFrom<u64>>(s: &str) -> Option<T> {
-    decimal(s.strip_prefix('+').unwrap_or(s))
+/// One or more decimal digits that fit `T`, after an optional `+` when `plus` (what
+/// `str::parse` takes, and what telox's parse took before session 5: a strict parse refuses
+/// the sign, a lenient one and the typed views of a parsed description accept it).
+pub(crate) fn unsigned<T: TryFrom<u64>>(s: &str, plus: bool) -> Option<T> {
+    decimal(if plus {
+        s.strip_prefix('+').unwrap_or(s)
+    } else {
+        s
+    })
 }
 
 /// Zero-allocation rtpmap fields: payload type, encoding, clock rate, channels.
@@ -399,7 +403,7 @@ impl Rtcp {
     /// # Errors
     /// An [`AttributeError`] naming the bad field.
     pub fn parse(value: &str) -> Result<Self, AttributeError> {
-        let (port, address) = Self::check(value)?;
+        let (port, address) = Self::check(value, true)?;
         Ok(Self {
             port,
             address: address.map(str::to_owned),
@@ -407,13 +411,13 @@ impl Rtcp {
     }
 
     #[inline]
-    fn check(value: &str) -> Result<(u16, Option<&str>), AttributeError> {
+    fn check(value: &str, plus: bool) -> Result<(u16, Option<&str>), AttributeError> {
         let bad = |f| AttributeError::new("rtcp", f);
         let (port, rest) = match split_byte(value, b' ') {
             Some((port, rest)) => (port, Some(rest)),
             None => (value, None),
         };
-        let port = parse_unsigned(port).ok_or(bad("port"))?;
+        let port = unsigned(port, plus).ok_or(bad("port"))?;
         let Some(rest) = rest else {
             return Ok((port, None));
         };
@@ -447,7 +451,7 @@ impl SsrcAttribute {
     /// # Errors
     /// An [`AttributeError`] naming the bad field.
     pub fn parse(value: &str) -> Result<Self, AttributeError> {
-        let (ssrc, attribute, value) = Self::check(value)?;
+        let (ssrc, attribute, value) = Self::check(value, true)?;
         Ok(Self {
             ssrc,
             attribute: attribute.to_owned(),
@@ -456,10 +460,10 @@ impl SsrcAttribute {
     }
 
     #[inline]
-    fn check(value: &str) -> Result<(u32, &str, Option<&str>), AttributeError> {
+    fn check(value: &str, plus: bool) -> Result<(u32, &str, Option<&str>), AttributeError> {
         let bad = |f| AttributeError::new("ssrc", f);
         let (ssrc, rest) = split_byte(value, b' ').ok_or(bad("<ssrc> <attribute>"))?;
-        let ssrc = parse_unsigned(ssrc).ok_or(bad("ssrc"))?;
+        let ssrc = unsigned(ssrc, plus).ok_or(bad("ssrc"))?;
         let (attribute, value) = match split_byte(rest, b':') {
             Some((a, v)) => (a, Some(v)),
             None => (rest, None),
@@ -558,9 +562,10 @@ impl Setup {
     }
 }
 
-/// Parses the value of a numeric attribute such as `ptime` or `maxptime`.
+/// Parses the value of a numeric attribute such as `ptime` or `maxptime` (`+` before the
+/// number only when `plus`).
 #[inline]
-pub(crate) fn millis(name: &'static str, value: &str) -> Result<u32, AttributeError> {
+pub(crate) fn millis(name: &'static str, value: &str, plus: bool) -> Result<u32, AttributeError> {
     // Some phones write a fractional ptime ("20.0"); RFC 8866 allows it for ptime.
     let int = split_byte(value, b'.').map_or(value, |(i, frac)| {
         if frac.bytes().all(|b| b.is_ascii_digit()) {
@@ -569,15 +574,20 @@ pub(crate) fn millis(name: &'static str, value: &str) -> Result<u32, AttributeEr
             "x"
         }
     });
-    parse_unsigned(int).ok_or(AttributeError::new(name, "milliseconds"))
+    unsigned(int, plus).ok_or(AttributeError::new(name, "milliseconds"))
 }
 
 /// Checks the value of every attribute this crate knows, so that a strict parse rejects a
 /// malformed one with the attribute and field named; returns the attribute's kind (the
 /// list then finds it without comparing names). Unknown attributes are not checked.
+/// Numbers take a leading `+` only when `plus` (`ParseOptions::allow_plus_signed_numbers`).
 /// Allocation-free: it runs for every parsed line.
 #[inline]
-pub(crate) fn validate(name: &str, value: Option<&str>) -> Result<Kind, AttributeError> {
+pub(crate) fn validate(
+    name: &str,
+    value: Option<&str>,
+    plus: bool,
+) -> Result<Kind, AttributeError> {
     let kind = Kind::of(name);
     let need = |attr: &'static str| value.ok_or(AttributeError::new(attr, "missing value"));
     let flag = |attr: &'static str| match value {
@@ -586,8 +596,8 @@ pub(crate) fn validate(name: &str, value: Option<&str>) -> Result<Kind, Attribut
     };
     match kind {
         Kind::Other | Kind::Extmap | Kind::Msid | Kind::RtcpFb => Ok(()),
-        Kind::Crypto => crate::sdes::check_crypto(need("crypto")?),
-        Kind::Candidate => candidate("candidate", need("candidate")?),
+        Kind::Crypto => crate::sdes::check_crypto(need("crypto")?, plus),
+        Kind::Candidate => candidate("candidate", need("candidate")?, plus),
         Kind::Fmtp => fmtp_fields(need("fmtp")?).map(|_| ()),
         Kind::Fingerprint => Fingerprint::check(need("fingerprint")?).map(|_| ()),
         Kind::Group => non_empty("group", value),
@@ -600,11 +610,11 @@ pub(crate) fn validate(name: &str, value: Option<&str>) -> Result<Kind, Attribut
         Kind::Sendrecv => flag("sendrecv"),
         Kind::RtcpMux => flag("rtcp-mux"),
         Kind::RtcpRsize => flag("rtcp-rsize"),
-        Kind::Maxptime => millis("maxptime", need("maxptime")?).map(|_| ()),
-        Kind::Ptime => millis("ptime", need("ptime")?).map(|_| ()),
+        Kind::Maxptime => millis("maxptime", need("maxptime")?, plus).map(|_| ()),
+        Kind::Ptime => millis("ptime", need("ptime")?, plus).map(|_| ()),
         Kind::Rtpmap => rtpmap_fields(need("rtpmap")?).map(|_| ()),
-        Kind::Rtcp => Rtcp::check(need("rtcp")?).map(|_| ()),
-        Kind::Ssrc => SsrcAttribute::check(need("ssrc")?).map(|_| ()),
+        Kind::Rtcp => Rtcp::check(need("rtcp")?, plus).map(|_| ()),
+        Kind::Ssrc => SsrcAttribute::check(need("ssrc")?, plus).map(|_| ()),
         Kind::Setup => Setup::parse(need("setup")?).map(|_| ()),
     }?;
     Ok(kind)
@@ -618,26 +628,26 @@ fn non_empty(attr: &'static str, value: Option<&str>) -> Result<(), AttributeErr
 }
 
 /// RFC 8839 §5.1: foundation component-id transport priority address port "typ" type ...
-fn candidate(attr: &'static str, value: &str) -> Result<(), AttributeError> {
+fn candidate(attr: &'static str, value: &str, plus: bool) -> Result<(), AttributeError> {
     let mut it = value.split(' ');
     let bad = |f| AttributeError::new(attr, f);
     it.next()
         .filter(|f| !f.is_empty())
         .ok_or(bad("foundation"))?;
     it.next()
-        .and_then(|c| c.parse::<u16>().ok())
+        .and_then(|c| unsigned::<u16>(c, plus))
         .ok_or(bad("component-id"))?;
     it.next()
         .filter(|f| !f.is_empty())
         .ok_or(bad("transport"))?;
     it.next()
-        .and_then(|c| c.parse::<u32>().ok())
+        .and_then(|c| unsigned::<u32>(c, plus))
         .ok_or(bad("priority"))?;
     it.next()
         .filter(|f| !f.is_empty())
         .ok_or(bad("connection-address"))?;
     it.next()
-        .and_then(|c| c.parse::<u16>().ok())
+        .and_then(|c| unsigned::<u16>(c, plus))
         .ok_or(bad("port"))?;
     match (it.next(), it.next()) {
         (Some("typ"), Some(t)) if !t.is_empty() => Ok(()),
@@ -668,7 +678,7 @@ impl crate::model::Media {
         self.attributes
             .of_kind(Kind::Ptime)
             .next()
-            .and_then(|v| millis("ptime", v).ok())
+            .and_then(|v| millis("ptime", v, true).ok())
     }
 
     /// `a=maxptime` in milliseconds.
@@ -676,7 +686,7 @@ impl crate::model::Media {
         self.attributes
             .of_kind(Kind::Maxptime)
             .next()
-            .and_then(|v| millis("maxptime", v).ok())
+            .and_then(|v| millis("maxptime", v, true).ok())
     }
 
     /// `a=rtcp` (RFC 3605).

@@ -29,6 +29,10 @@ pub struct ParseOptions {
     pub allow_misordered_lines: bool,
     /// Accept media with no `c=` at media or session level.
     pub allow_missing_connection: bool,
+    /// Accept a `+` before the numbers of the attributes telox checks (`a=ptime:+20`,
+    /// `a=rtcp:+9`, an `a=crypto` lifetime or MKI, an `a=candidate` port): RFC 8866 and the
+    /// attributes' RFCs write them as plain digits, `str::parse` takes the sign.
+    pub allow_plus_signed_numbers: bool,
     /// Largest accepted description in bytes.
     pub max_size: usize,
     /// Most `m=` sections accepted.
@@ -55,6 +59,7 @@ impl ParseOptions {
             allow_empty_session_name: false,
             allow_misordered_lines: false,
             allow_missing_connection: false,
+            allow_plus_signed_numbers: false,
             max_size: 64 * 1024,
             max_media: 64,
             max_attributes: 4096,
@@ -72,6 +77,7 @@ impl ParseOptions {
             allow_empty_session_name: true,
             allow_misordered_lines: true,
             allow_missing_connection: true,
+            allow_plus_signed_numbers: true,
             ..Self::strict()
         }
     }
@@ -307,7 +313,7 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
             if kind == b'a' {
                 media_rank_now = 5;
                 count_attribute(&ctx, &mut attributes, opts)?;
-                parse_attribute(&ctx, value_start, value, &mut media.attributes)?;
+                parse_attribute(&ctx, value_start, value, opts, &mut media.attributes)?;
                 continue;
             }
             let Some(r) = media_rank(kind) else {
@@ -417,7 +423,7 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
                 if sdp.attributes.is_empty() {
                     sdp.attributes = Attributes::parsed(4);
                 }
-                parse_attribute(&ctx, value_start, value, &mut sdp.attributes)?;
+                parse_attribute(&ctx, value_start, value, opts, &mut sdp.attributes)?;
             }
         }
     }
@@ -797,13 +803,14 @@ fn parse_attribute(
     ctx: &Ctx<'_>,
     start: usize,
     value: &str,
+    opts: &ParseOptions,
     out: &mut Attributes,
 ) -> Result<(), ParseError> {
     let (name, val) = match split_byte(value, b':') {
         Some((n, v)) => (n, Some(v)),
         None => (value, None),
     };
-    let kind = crate::attr::validate(name, val).map_err(|e| {
+    let kind = crate::attr::validate(name, val, opts.allow_plus_signed_numbers).map_err(|e| {
         ctx.err(ParseReason::BadAttribute {
             attribute: e.attribute,
             field: e.field,

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
-use crate::attr::{split_byte, split_on};
+use crate::attr::{split_byte, split_on, unsigned};
 use crate::error::AttributeError;
 use crate::model::Attribute;
 
@@ -194,7 +194,7 @@ impl Crypto {
     /// An [`AttributeError`] naming the bad field.
     pub fn parse(value: &str) -> Result<Self, AttributeError> {
         let mut keys = Vec::new();
-        crypto_fields(value, |b64, len, lifetime, mki| {
+        crypto_fields(value, true, |b64, len, lifetime, mki| {
             keys.push(KeyParam {
                 key_salt: decode_key(b64, len),
                 lifetime,
@@ -255,7 +255,7 @@ impl Crypto {
 /// without allocating (for choosing among offered lines); `None` when malformed.
 pub(crate) fn crypto_choice(value: &str) -> Option<(u32, Option<SrtpSuite>, bool)> {
     let mut first_len = None;
-    crypto_fields(value, |_, len, _, _| {
+    crypto_fields(value, true, |_, len, _, _| {
         first_len.get_or_insert(len);
     })
     .ok()?;
@@ -270,7 +270,7 @@ pub(crate) fn crypto_choice(value: &str) -> Option<(u32, Option<SrtpSuite>, bool
 /// when malformed (where [`Crypto::parse`] fails).
 pub(crate) fn crypto_first_key(value: &str) -> Option<(u32, &str, KeyParam)> {
     let mut first = None;
-    crypto_fields(value, |b64, len, lifetime, mki| {
+    crypto_fields(value, true, |b64, len, lifetime, mki| {
         if first.is_none() {
             first = Some(KeyParam {
                 key_salt: decode_key(b64, len),
@@ -315,15 +315,17 @@ pub(crate) fn write_crypto(out: &mut String, tag: u32, suite: SrtpSuite, key_sal
 /// The longest inline key||salt accepted, in base64 characters (RFC 4568 suites need 64).
 const MAX_KEY_CHARS: usize = 128;
 
-/// Checks an `a=crypto` value without allocating (the strict parser runs it on every line).
-pub(crate) fn check_crypto(value: &str) -> Result<(), AttributeError> {
-    crypto_fields(value, |_, _, _, _| ())
+/// Checks an `a=crypto` value without allocating (the strict parser runs it on every line);
+/// the lifetime and MKI numbers take a leading `+` only when `plus`.
+pub(crate) fn check_crypto(value: &str, plus: bool) -> Result<(), AttributeError> {
+    crypto_fields(value, plus, |_, _, _, _| ())
 }
 
 /// Walks an `a=crypto` value; calls `key` for each key parameter with its base64
 /// key||salt (checked, not decoded: see [`b64_len`]) and decoded length.
 fn crypto_fields<'v>(
     value: &'v str,
+    plus: bool,
     mut key: impl FnMut(&'v str, usize, Option<KeyLifetime>, Option<Mki>),
 ) -> Result<(), AttributeError> {
     let bad = |f| AttributeError::new("crypto", f);
@@ -343,7 +345,7 @@ fn crypto_fields<'v>(
         if i >= 16 {
             return Err(bad("too many key-params"));
         }
-        let (b64, len, lifetime, mki) = parse_key_param(kp)?;
+        let (b64, len, lifetime, mki) = parse_key_param(kp, plus)?;
         key(b64, len, lifetime, mki);
     }
     Ok(())
@@ -430,7 +432,8 @@ const B64_VALUES: [u8; 256] = {
 /// A checked key parameter: base64 key||salt, its decoded length, lifetime and MKI.
 type KeyFields<'a> = (&'a str, usize, Option<KeyLifetime>, Option<Mki>);
 
-fn parse_key_param(kp: &str) -> Result<KeyFields<'_>, AttributeError> {
+/// The numbers (lifetime, MKI value and length) take a leading `+` only when `plus`.
+fn parse_key_param(kp: &str, plus: bool) -> Result<KeyFields<'_>, AttributeError> {
     let bad = |f| AttributeError::new("crypto", f);
     let info = kp
         .strip_prefix("inline:")
@@ -448,8 +451,8 @@ fn parse_key_param(kp: &str) -> Result<KeyFields<'_>, AttributeError> {
             if mki.is_some() {
                 return Err(bad("repeated mki"));
             }
-            let value = value.parse().map_err(|_| bad("mki value"))?;
-            let length: u8 = length.parse().map_err(|_| bad("mki length"))?;
+            let value = unsigned(value, plus).ok_or(bad("mki value"))?;
+            let length: u8 = unsigned(length, plus).ok_or(bad("mki length"))?;
             if !(1..=128).contains(&length) {
                 return Err(bad("mki length"));
             }
@@ -460,12 +463,11 @@ fn parse_key_param(kp: &str) -> Result<KeyFields<'_>, AttributeError> {
             }
             lifetime = Some(match part.strip_prefix("2^") {
                 Some(exp) => KeyLifetime::PowerOfTwo(
-                    exp.parse()
-                        .ok()
+                    unsigned(exp, plus)
                         .filter(|e| *e <= 64)
                         .ok_or(bad("lifetime"))?,
                 ),
-                None => KeyLifetime::Packets(part.parse().map_err(|_| bad("lifetime"))?),
+                None => KeyLifetime::Packets(unsigned(part, plus).ok_or(bad("lifetime"))?),
             });
         }
     }

@@ -339,6 +339,14 @@ fn each_lenient_switch_allows_one_deviation() {
             |o| o.allow_missing_connection = true,
             ParseReason::MissingConnection,
         ),
+        (
+            format!("{good}a=ptime:+20\r\n"),
+            |o| o.allow_plus_signed_numbers = true,
+            ParseReason::BadAttribute {
+                attribute: "ptime",
+                field: "milliseconds",
+            },
+        ),
     ];
     for (input, knob, reason) in cases {
         assert_eq!(
@@ -435,4 +443,86 @@ fn built_descriptions_serialize_canonically() {
     assert_eq!(sdp.to_bytes(), text.as_bytes());
     assert_eq!(sdp.to_string(), text);
     assert_eq!(Sdp::parse(text).unwrap(), sdp);
+}
+
+#[test]
+fn a_plus_sign_before_a_number_is_strict_error_and_lenient_switch() {
+    let head = "v=0\r\no=- 1 1 IN IP4 a\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+                m=audio 1 RTP/AVP 0\r\n";
+    let key = "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR";
+    // Each number that `str::parse` would take with a `+`, and the field a strict parse names.
+    let cases = [
+        ("ptime:+20".to_owned(), "ptime", "milliseconds"),
+        ("ptime:+20.5".to_owned(), "ptime", "milliseconds"),
+        ("maxptime:+150".to_owned(), "maxptime", "milliseconds"),
+        ("rtcp:+9".to_owned(), "rtcp", "port"),
+        ("rtcp:+9 IN IP4 192.0.2.1".to_owned(), "rtcp", "port"),
+        ("ssrc:+1 cname:x".to_owned(), "ssrc", "ssrc"),
+        (
+            format!("crypto:1 AES_CM_128_HMAC_SHA1_80 {key}|+1024"),
+            "crypto",
+            "lifetime",
+        ),
+        (
+            format!("crypto:1 AES_CM_128_HMAC_SHA1_80 {key}|2^+20"),
+            "crypto",
+            "lifetime",
+        ),
+        (
+            format!("crypto:1 AES_CM_128_HMAC_SHA1_80 {key}|+1:4"),
+            "crypto",
+            "mki value",
+        ),
+        (
+            format!("crypto:1 AES_CM_128_HMAC_SHA1_80 {key}|1:+4"),
+            "crypto",
+            "mki length",
+        ),
+        (
+            "candidate:1 +1 UDP 2 192.0.2.1 9 typ host".to_owned(),
+            "candidate",
+            "component-id",
+        ),
+        (
+            "candidate:1 1 UDP +2 192.0.2.1 9 typ host".to_owned(),
+            "candidate",
+            "priority",
+        ),
+        (
+            "candidate:1 1 UDP 2 192.0.2.1 +9 typ host".to_owned(),
+            "candidate",
+            "port",
+        ),
+    ];
+    for (attr, attribute, field) in cases {
+        let input = format!("{head}a={attr}\r\n");
+        let err = Sdp::parse(input.clone()).unwrap_err();
+        assert_eq!((err.line, err.kind), (7, Some('a')), "{attr}");
+        assert_eq!(
+            err.reason,
+            ParseReason::BadAttribute { attribute, field },
+            "{attr}"
+        );
+        // Lenient (and the switch alone) accept it, and the typed views read the number.
+        let opts = ParseOptions {
+            allow_plus_signed_numbers: true,
+            ..ParseOptions::strict()
+        };
+        for o in [opts, ParseOptions::lenient()] {
+            let sdp = Sdp::parse_with(input.clone(), &o).unwrap_or_else(|e| panic!("{attr}: {e}"));
+            assert_eq!(sdp.to_bytes(), input.as_bytes());
+            let m = &sdp.media[0];
+            match attribute {
+                "ptime" => assert_eq!(m.ptime(), Some(20)),
+                "maxptime" => assert_eq!(m.maxptime(), Some(150)),
+                "rtcp" => assert_eq!(m.rtcp().map(|r| r.port), Some(9)),
+                "ssrc" => assert_eq!(m.ssrcs().map(|s| s.ssrc).collect::<Vec<_>>(), [1]),
+                "crypto" => assert_eq!(m.cryptos().count(), 1, "{attr}"),
+                _ => {}
+            }
+        }
+        // Without the sign a strict parse accepts it.
+        let plain = input.replace('+', "");
+        assert!(Sdp::parse(plain.clone()).is_ok(), "{plain}");
+    }
 }
