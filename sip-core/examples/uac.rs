@@ -8,9 +8,9 @@
 //!
 //! `--uri` calls a SIP URI located by RFC 3263 (`Driver::resolve_all`: NAPTR, SRV, A over
 //! the nameserver `--dns`, else those of /etc/resolv.conf); the transport comes from DNS
-//! or the URI, not from `--tcp`. A call that fails without a response (timeout or
-//! transport error) is placed again to the next target (RFC 3263 §4.3); the summary line
-//! counts these as `failovers`.
+//! or the URI, not from `--tcp`. The UA is handed every target: an INVITE that times out,
+//! meets a transport error or gets a 503 goes to the next one (RFC 3263 §4.3,
+//! `UaEvent::FailedOver`); the summary line counts these as `failovers`.
 //!
 //! `--late-offer` sends the INVITEs without an offer: the peer's 2xx must carry one, and
 //! the ACK carries our answer (RFC 3264 §5); a 2xx without an offer fails the call.
@@ -19,7 +19,7 @@
 //! checking the server's certificate against the `--to` address. `--ws` calls over
 //! WebSocket (RFC 7118, `ws://` to the `--to` address).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -106,8 +106,6 @@ async fn main() -> std::io::Result<()> {
             .collect();
         println!("uac targets: {}", list.join(", "));
     }
-    // Each live call's index into `targets`.
-    let mut target_of: HashMap<LegId, usize> = HashMap::new();
     let mut failovers = 0u64;
     let local = driver.local_addr();
     let (mut started, mut ok, mut failed) = (0u64, 0u64, 0u64);
@@ -117,8 +115,7 @@ async fn main() -> std::io::Result<()> {
     while (ok + failed < calls) && clock() < deadline {
         let now = clock();
         while started < calls && (live.len() as u64) < concurrent {
-            let leg = invite(&mut ua, now, (&remote, local), &targets, 0, late_offer)?;
-            target_of.insert(leg, 0);
+            let leg = invite(&mut ua, now, (&remote, local), &targets, late_offer)?;
             live.insert(leg);
             started += 1;
         }
@@ -153,25 +150,11 @@ async fn main() -> std::io::Result<()> {
                     }
                     hangups.entry(now + hold).or_default().push(leg);
                 }
-                UaEvent::Failed {
-                    leg,
-                    response: None,
-                    ..
-                } if target_of.get(&leg).is_some_and(|i| i + 1 < targets.len()) => {
-                    // RFC 3263 §4.3: no response from this target; a new INVITE (a new
-                    // transaction) to the next one.
-                    let next = target_of.remove(&leg).unwrap_or_default() + 1;
-                    live.remove(&leg);
-                    let again = invite(&mut ua, now, (&remote, local), &targets, next, late_offer)?;
-                    target_of.insert(again, next);
-                    live.insert(again);
-                    failovers += 1;
-                }
+                UaEvent::FailedOver { .. } => failovers += 1,
                 UaEvent::Failed { leg, status, .. } => {
                     eprintln!("call failed: {status}");
                     failed += 1;
                     live.remove(&leg);
-                    target_of.remove(&leg);
                 }
                 UaEvent::Ended { leg, by_peer } if live.remove(&leg) => {
                     if by_peer {
@@ -205,24 +188,23 @@ fn scheme(transport: Transport) -> &'static str {
     }
 }
 
-/// Places one call to `remote` through `targets[index]`, from `uac@local` with the
-/// target's scheme; with an offer unless `late_offer`.
+/// Places one call to `remote` through `targets` (the UA fails over along them), from
+/// `uac@local` with the first target's scheme; with an offer unless `late_offer`.
 fn invite(
     ua: &mut UserAgent,
     now: Instant,
     (remote, local): (&Uri, SocketAddr),
     targets: &[Target],
-    index: usize,
     late_offer: bool,
 ) -> std::io::Result<LegId> {
     let target = *targets
-        .get(index)
+        .first()
         .ok_or_else(|| std::io::Error::other("no target"))?;
     let from: Uri = format!("{}:uac@{local}", scheme(target.transport))
         .parse()
         .map_err(std::io::Error::other)?;
     let body = (!late_offer).then(|| Body::sdp(SDP));
-    ua.invite(now, from, remote.clone(), remote.clone(), target, body)
+    ua.invite(now, from, remote.clone(), remote.clone(), targets, body)
         .map_err(std::io::Error::other)
 }
 

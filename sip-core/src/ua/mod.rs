@@ -28,7 +28,9 @@
 //! offer: the UA cannot make an SDP answer, and the BYE follows at once.
 //!
 //! Addressing: the UA resolves no URIs (RFC 3263 is the caller's job, see
-//! [`crate::locate`]). Every request of a
+//! [`crate::locate`]): an INVITE or a REGISTER is handed the ordered [`TargetList`] the
+//! caller resolved, and fails over to the next target after a timeout, a transport error
+//! or a 503 (RFC 3263 §4.3, see [`failover`]). Every request of a
 //! call goes to the [`Target`] the INVITE was sent to or came from (a proxy or the peer);
 //! the dialog's route set and remote target ([`Dialog::next_hop`]) are available for callers
 //! that resolve per request. Responses go back per RFC 3261 §18.2.2 / RFC 3581.
@@ -58,11 +60,13 @@ use crate::transaction::{
 };
 use crate::uri::Uri;
 
+pub mod failover;
 mod prack;
 pub mod refer;
 mod register;
 pub mod session_timer;
 
+pub use failover::TargetList;
 use register::Registration;
 pub use register::RegistrationId;
 
@@ -252,6 +256,22 @@ pub enum UaEvent {
         /// The leg.
         leg: LegId,
     },
+    /// A request got a timeout (`status` 408), a transport error (503) or a 503 from its
+    /// target and went, as a new transaction with the same Call-ID and CSeq, to the next
+    /// target of its [`TargetList`] (RFC 3263 §4.3, see [`failover`]). Calls and
+    /// registrations stay on `next` from now on.
+    FailedOver {
+        /// The call, for an INVITE.
+        leg: Option<LegId>,
+        /// The registration, for a REGISTER.
+        registration: Option<RegistrationId>,
+        /// The target that failed.
+        failed: Target,
+        /// The target the request went to.
+        next: Target,
+        /// 408 (timeout), 503 (503 response or transport error).
+        status: u16,
+    },
     /// A final response to a request sent with [`UserAgent::request`] or
     /// [`UserAgent::send_request`] (408 synthesised on timeout is reported as `status`).
     Response {
@@ -282,6 +302,10 @@ pub enum UaError {
     /// A URI could not be formed from the configuration.
     #[error("bad local address for a uri")]
     BadUri,
+    /// No target to send to: the [`TargetList`] is empty, or each of its targets answered
+    /// 503 with a `Retry-After` that has not passed (RFC 3261 §21.5.4).
+    #[error("no available target")]
+    NoTarget,
 }
 
 /// The user-agent core. See the module docs.
@@ -303,6 +327,8 @@ pub struct UserAgent {
     /// The last confirmed dialogs that ended (bounded), so that a Replaces naming one is
     /// answered 603 rather than 481 (RFC 3891 §3).
     ended_dialogs: VecDeque<DialogId>,
+    /// Targets that answered 503 with Retry-After (RFC 3261 §21.5.4).
+    unavailable: failover::Unavailable,
 }
 
 /// Bound on [`UserAgent`]'s memory of ended dialogs.
@@ -339,6 +365,8 @@ struct Leg {
     invite_key: Option<TransactionKey>,
     local_tag: String,
     peer: Target,
+    /// UAC: the targets after `peer` to try when the INVITE fails there (RFC 3263 §4.3).
+    alternates: Vec<Target>,
     dialog: Option<Dialog>,
     /// UAC: the CSeq and bytes of the ACK sent for the last 2xx, re-sent for each
     /// retransmission of that 2xx.
@@ -414,6 +442,7 @@ impl Leg {
             invite_key: Some(key),
             local_tag,
             peer,
+            alternates: Vec::new(),
             dialog: None,
             ack: None,
             pending_ack: None,
@@ -520,6 +549,7 @@ impl UserAgent {
             pending_requests: HashMap::new(),
             registrations: HashMap::new(),
             ended_dialogs: VecDeque::new(),
+            unavailable: failover::Unavailable::default(),
         }
     }
 
@@ -600,20 +630,22 @@ impl UserAgent {
         s.parse().map_err(|_| UaError::BadUri)
     }
 
-    /// Starts an outgoing call: INVITE `request_uri` from `from` to `to`, sent to `target`.
+    /// Starts an outgoing call: INVITE `request_uri` from `from` to `to`, sent to the first
+    /// available of `targets` (a [`Target`] or a [`TargetList`] in RFC 3263 order), failing
+    /// over to the next after a timeout, a transport error or a 503 (see [`failover`]).
     ///
     /// # Errors
-    /// [`UaError::BadUri`], [`UaError::Transaction`].
+    /// [`UaError::BadUri`], [`UaError::Transaction`], [`UaError::NoTarget`].
     pub fn invite(
         &mut self,
         now: Instant,
         from: Uri,
         to: Uri,
         request_uri: Uri,
-        target: Target,
+        targets: impl Into<TargetList>,
         body: Option<Body>,
     ) -> Result<LegId, UaError> {
-        self.invite_with(now, from, to, request_uri, target, body, &[])
+        self.invite_with(now, from, to, request_uri, targets, body, &[])
     }
 
     /// [`UserAgent::invite`] with extra header lines `(name, value)`, e.g. the `Replaces`
@@ -633,10 +665,13 @@ impl UserAgent {
         from: Uri,
         to: Uri,
         request_uri: Uri,
-        target: Target,
+        targets: impl Into<TargetList>,
         body: Option<Body>,
         extra: &[(&str, &str)],
     ) -> Result<LegId, UaError> {
+        let (target, alternates) = self
+            .pick_target(now, targets.into().as_slice())
+            .ok_or(UaError::NoTarget)?;
         let local_tag = self.token(8);
         let call_id = format!("{}@{}", self.token(16), host_of(self.config.local_addr));
         let mut b = Request::builder(Method::Invite, request_uri)
@@ -670,7 +705,9 @@ impl UserAgent {
         let local_body = body.clone();
         let request = with_body(b, body).build();
         let key = self.txns.send_request(now, request.clone(), target)?;
-        let leg = self.new_leg(Leg::new(true, request, key.clone(), local_tag, target));
+        let mut new = Leg::new(true, request, key.clone(), local_tag, target);
+        new.alternates = alternates;
+        let leg = self.new_leg(new);
         self.remember_body(leg, local_body.as_ref());
         self.by_txn.insert(key, (leg, Purpose::Invite));
         self.flush();
@@ -1558,6 +1595,18 @@ impl UserAgent {
             });
             return;
         }
+        if status == 503 {
+            // RFC 3261 §21.5.4: "A client (proxy or UAC) receiving a 503 (Service
+            // Unavailable) SHOULD attempt to forward the request to an alternate server."
+            let peer = leg.peer;
+            self.note_503(now, peer, &response);
+            if self.failover_invite(now, leg_id, 503) {
+                return;
+            }
+        }
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return;
+        };
         if (status == 401 || status == 407)
             && leg.auth_tries < 2
             && self.retry_with_auth(now, leg_id, &response)
@@ -1650,6 +1699,14 @@ impl UserAgent {
         let failed = matches!(reason, Termination::Timeout | Termination::TransportError);
         match purpose {
             Purpose::Invite if failed => {
+                let current = self
+                    .legs
+                    .get(&leg_id)
+                    .is_some_and(|l| l.invite_key.as_ref() == Some(key));
+                // RFC 3263 §4.3: Timer B or a transport error, and no response at all.
+                if current && self.failover_invite(now, leg_id, Self::failure_status(reason)) {
+                    return;
+                }
                 let proceeding = self
                     .legs
                     .get(&leg_id)
@@ -1664,7 +1721,12 @@ impl UserAgent {
                     self.end_leg(leg_id);
                 }
             }
-            Purpose::Register(id) if failed => self.register_failed(now, id, 408),
+            // RFC 3263 §4.3: the next target first; a failure once none is left.
+            Purpose::Register(id)
+                if failed && !self.failover_register(now, id, Self::failure_status(reason)) =>
+            {
+                self.register_failed(now, id, 408);
+            }
             Purpose::Refresh(method) if failed => {
                 self.on_refresh_response(now, leg_id, &method, None);
             }

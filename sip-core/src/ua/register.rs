@@ -12,10 +12,14 @@
 //!   repeated"; 404 and 604 say the AOR does not exist);
 //! - anything else, a timeout or a transport error: sent again after the registration's
 //!   [`RegisterRetry`] delay.
+//!
+//! Before any of that, a timeout, a transport error or a 503 sends the same REGISTER to the
+//! next target of the registration's list, when one is left (RFC 3263 §4.3, see
+//! [`super::failover`]); the failure above is what happens once none is.
 
 use std::time::{Duration, Instant};
 
-use super::{Purpose, UaError, UaEvent, UserAgent};
+use super::{Purpose, TargetList, UaError, UaEvent, UserAgent};
 use crate::auth::{Challenge, ChallengeKind};
 use crate::header::{
     CSeq, CallId, Contact, Expires, From, HeaderName, MaxForwards, RetryAfter, To,
@@ -44,7 +48,14 @@ pub struct RegistrationId(pub u64);
 pub(super) struct Registration {
     registrar: Uri,
     aor: Uri,
-    target: Target,
+    /// Where the REGISTERs go now (sticky until it fails).
+    pub(super) target: Target,
+    /// Every target, in the caller's order.
+    targets: Vec<Target>,
+    /// The targets left to try in this round after `target` fails (RFC 3263 §4.3).
+    pub(super) alternates: Vec<Target>,
+    /// The last REGISTER sent, sent again as it is to the next target on failover.
+    pub(super) last: Option<Request>,
     /// Requested expiry in seconds (0 while unregistering).
     expires: u32,
     call_id: String,
@@ -55,7 +66,7 @@ pub(super) struct Registration {
     authorization: Option<(ChallengeKind, Challenge)>,
     /// When to send the next REGISTER (refresh or retry).
     next: Option<Instant>,
-    in_flight: bool,
+    pub(super) in_flight: bool,
     unregistering: bool,
     /// The retry schedule after failures.
     retry: RegisterRetry,
@@ -65,20 +76,23 @@ pub(super) struct Registration {
 
 impl UserAgent {
     /// Registers `aor` with our Contact at `registrar` (the REGISTER Request-URI), sent to
-    /// `target`, asking for `expires` seconds; refreshes before expiry until
-    /// [`UserAgent::unregister`]. Results come as [`UaEvent::Registered`] and
-    /// [`UaEvent::RegistrationFailed`].
+    /// the first available of `targets` (a [`Target`] or a [`TargetList`] in RFC 3263
+    /// order, failing over as the module docs say), asking for `expires` seconds; refreshes
+    /// before expiry until [`UserAgent::unregister`]. Results come as
+    /// [`UaEvent::Registered`] and [`UaEvent::RegistrationFailed`].
     ///
     /// # Errors
-    /// [`UaError::BadUri`], [`UaError::Transaction`].
+    /// [`UaError::BadUri`], [`UaError::Transaction`], [`UaError::NoTarget`].
     pub fn register(
         &mut self,
         now: Instant,
         registrar: Uri,
         aor: Uri,
-        target: Target,
+        targets: impl Into<TargetList>,
         expires: u32,
     ) -> Result<RegistrationId, UaError> {
+        let targets = targets.into().as_slice().to_vec();
+        let (target, alternates) = self.pick_target(now, &targets).ok_or(UaError::NoTarget)?;
         let id = RegistrationId(self.next_leg);
         self.next_leg += 1;
         // RFC 3261 §10.2: "A UA SHOULD use the same Call-ID for all registrations during a
@@ -93,6 +107,9 @@ impl UserAgent {
             registrar,
             aor,
             target,
+            targets,
+            alternates,
+            last: None,
             expires,
             call_id,
             from_tag,
@@ -204,7 +221,9 @@ impl UserAgent {
         let target = reg.target;
         reg.in_flight = true;
         reg.next = None;
-        let key = self.txns.send_request(now, b.build(), target)?;
+        let request = b.build();
+        reg.last = Some(request.clone());
+        let key = self.txns.send_request(now, request, target)?;
         self.by_txn
             .insert(key, (super::LegId(0), Purpose::Register(id)));
         self.flush();
@@ -230,6 +249,14 @@ impl UserAgent {
             200..=299 => {
                 reg.auth_tries = 0;
                 reg.failures = 0;
+                // Sticky: refreshes go to this target; the others are left should it fail.
+                let current = reg.target;
+                reg.alternates = reg
+                    .targets
+                    .iter()
+                    .copied()
+                    .filter(|t| *t != current)
+                    .collect();
                 if reg.unregistering {
                     self.registrations.remove(&id);
                     self.events.push_back(UaEvent::Unregistered { id });
@@ -309,6 +336,13 @@ impl UserAgent {
                     Some(Ok(ra)) => Some(Duration::from_secs(u64::from(ra.seconds()))),
                     _ => None,
                 };
+                if status == 503 {
+                    let target = reg.target;
+                    self.note_503(now, target, response);
+                    if self.failover_register(now, id, 503) {
+                        return;
+                    }
+                }
                 let next = match (status, retry_after) {
                     (_, Some(at_least)) => NextTry::AtLeast(at_least),
                     // RFC 3261 §21.4.4: 403 "the request SHOULD NOT be repeated"; 404
@@ -365,8 +399,23 @@ impl UserAgent {
             .map(|(id, _)| *id)
             .collect();
         for id in due {
+            let restart = self
+                .registrations
+                .get(&id)
+                .filter(|r| r.failures > 0)
+                .map(|r| {
+                    // A retry after a round where every target failed: from the top of the
+                    // list again (the first target is the most preferred one, RFC 3263 §4).
+                    let first = r.targets.first().copied().unwrap_or(r.target);
+                    self.pick_target(now, &r.targets)
+                        .unwrap_or((first, r.targets.iter().skip(1).copied().collect()))
+                });
             if let Some(r) = self.registrations.get_mut(&id) {
                 r.auth_tries = 0;
+                if let Some((target, alternates)) = restart {
+                    r.target = target;
+                    r.alternates = alternates;
+                }
             }
             if self.send_register(now, id).is_err() {
                 self.register_failed(now, id, 503);

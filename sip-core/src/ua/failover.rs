@@ -1,0 +1,265 @@
+//! Failover across the targets of a request (RFC 3263 §4.3, RFC 3261 §21.5.4).
+//!
+//! The caller resolves a URI into an ordered [`TargetList`] (RFC 3263 §4, for instance
+//! with the tokio `Driver::resolve_all`) and hands it to [`UserAgent::invite`] or
+//! [`UserAgent::register`]. The request goes to the first target that is not
+//! [unavailable](UserAgent::unavailable_until); RFC 3263 §4.3: "a failure occurs if the
+//! transaction layer reports a 503 error response or a transport failure of some sort ...
+//! Failure also occurs if the transaction layer times out without ever having received any
+//! response, provisional or final (i.e., timer B or timer F in RFC 3261 fires). If a
+//! failure occurs, the client SHOULD create a new request, which is identical to the
+//! previous, but has a different value of the Via branch ID than the previous (and
+//! therefore constitutes a new SIP transaction). That request is sent to the next element
+//! in the list". So the UA sends the same request (same Call-ID, From tag and CSeq; a new
+//! Via, and a Contact for the new transport when it changes) to the next target and reports
+//! [`UaEvent::FailedOver`]. Only when no target is left does the request fail
+//! ([`UaEvent::Failed`], [`UaEvent::RegistrationFailed`]). A 4xx or 6xx, or any other 5xx,
+//! is the answer and ends the request as before.
+//!
+//! A 503 with `Retry-After` also makes its target unavailable for that long (RFC 3261
+//! §21.5.4: the client "SHOULD NOT forward any other requests to that server for the
+//! duration specified in the Retry-After header field"): later calls and registrations skip
+//! it while another target is left.
+//!
+//! Sticky targets: a call keeps the target that took its INVITE for all its requests (RFC
+//! 3261 §12: a dialog's requests go to its remote target). A registration refreshes at the
+//! target that last accepted it; when that one fails, the others of the list are tried in
+//! order, and after a round where all failed, the retry (after the back-off) starts again
+//! from the first available one of the list. An INVITE that has an early dialog, or whose
+//! CANCEL is pending, does not fail over: it has reached a server.
+
+use std::time::{Duration, Instant};
+
+use crate::header::{Contact, HeaderName, RetryAfter};
+use crate::msg::{Request, Response};
+use crate::transaction::{Target, Termination, TransactionKey};
+
+use super::{LegId, LegState, Purpose, RegistrationId, UaEvent, UserAgent};
+
+/// The targets of a request in the order to try them (RFC 3263 §4): what the caller
+/// resolved. A single [`Target`] converts into a list of one.
+#[derive(Clone, Debug, Default, Eq, PartialEq)]
+pub struct TargetList(Vec<Target>);
+
+impl TargetList {
+    /// The list, in this order.
+    pub fn new(targets: Vec<Target>) -> Self {
+        Self(targets)
+    }
+
+    /// The targets in order.
+    pub fn as_slice(&self) -> &[Target] {
+        &self.0
+    }
+}
+
+impl From<Target> for TargetList {
+    fn from(target: Target) -> Self {
+        Self(vec![target])
+    }
+}
+
+impl From<Vec<Target>> for TargetList {
+    fn from(targets: Vec<Target>) -> Self {
+        Self(targets)
+    }
+}
+
+impl From<&[Target]> for TargetList {
+    fn from(targets: &[Target]) -> Self {
+        Self(targets.to_vec())
+    }
+}
+
+impl FromIterator<Target> for TargetList {
+    fn from_iter<I: IntoIterator<Item = Target>>(iter: I) -> Self {
+        Self(iter.into_iter().collect())
+    }
+}
+
+/// Targets that answered 503 with `Retry-After`, until when (RFC 3261 §21.5.4); bounded.
+#[derive(Debug, Default)]
+pub(super) struct Unavailable(Vec<(Target, Instant)>);
+
+impl Unavailable {
+    fn insert(&mut self, now: Instant, target: Target, until: Instant) {
+        self.0.retain(|(t, end)| *end > now && *t != target);
+        if self.0.len() >= MAX_UNAVAILABLE
+            && let Some(i) = (0..self.0.len()).min_by_key(|i| self.0.get(*i).map(|e| e.1))
+        {
+            self.0.swap_remove(i);
+        }
+        self.0.push((target, until));
+    }
+
+    fn until(&self, now: Instant, target: Target) -> Option<Instant> {
+        self.0
+            .iter()
+            .find(|(t, end)| *t == target && *end > now)
+            .map(|e| e.1)
+    }
+}
+
+/// Bound on the targets remembered as unavailable, whatever the servers answer.
+const MAX_UNAVAILABLE: usize = 64;
+
+impl UserAgent {
+    /// Until when `target` is skipped because it answered 503 with `Retry-After` (RFC 3261
+    /// §21.5.4); `None` when it is available at `now`.
+    pub fn unavailable_until(&self, now: Instant, target: Target) -> Option<Instant> {
+        self.unavailable.until(now, target)
+    }
+
+    /// The first target of `list` available at `now`, and the ones after it.
+    pub(super) fn pick_target(
+        &self,
+        now: Instant,
+        list: &[Target],
+    ) -> Option<(Target, Vec<Target>)> {
+        let i = list
+            .iter()
+            .position(|t| self.unavailable.until(now, *t).is_none())?;
+        let first = *list.get(i)?;
+        Some((first, list.iter().skip(i + 1).copied().collect()))
+    }
+
+    /// Takes the next available target from `alternates` (dropping unavailable ones).
+    fn next_alternate(&self, now: Instant, alternates: &mut Vec<Target>) -> Option<Target> {
+        while !alternates.is_empty() {
+            let t = alternates.remove(0);
+            if self.unavailable.until(now, t).is_none() {
+                return Some(t);
+            }
+        }
+        None
+    }
+
+    /// Records a 503's `Retry-After` for `target` (RFC 3261 §21.5.4).
+    pub(super) fn note_503(&mut self, now: Instant, target: Target, response: &Response) {
+        if response.status().as_u16() != 503 {
+            return;
+        }
+        if let Some(Ok(ra)) = response.header::<RetryAfter>()
+            && ra.seconds() > 0
+            && let Some(until) = now.checked_add(Duration::from_secs(u64::from(ra.seconds())))
+        {
+            self.unavailable.insert(now, target, until);
+        }
+    }
+
+    /// The status a failed transaction counts as: 408 for a timeout (RFC 3261 §8.1.3.1),
+    /// 503 for a transport error ("SHOULD be treated as a 503").
+    pub(super) fn failure_status(reason: Termination) -> u16 {
+        if reason == Termination::TransportError {
+            503
+        } else {
+            408
+        }
+    }
+
+    /// RFC 3263 §4.3: the leg's INVITE, failed with `status` at its target, goes to the next
+    /// one as a new transaction. False (nothing sent) when the call has reached a server
+    /// (an early dialog), is being cancelled, or has no target left.
+    pub(super) fn failover_invite(&mut self, now: Instant, leg_id: LegId, status: u16) -> bool {
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return false;
+        };
+        let reached = leg.dialog.is_some() || !leg.forks.is_empty() || leg.cancel_pending;
+        if !leg.uac || leg.state != LegState::Proceeding || reached {
+            return false;
+        }
+        let mut alternates = std::mem::take(&mut leg.alternates);
+        let failed = leg.peer;
+        let invite = leg.invite.clone();
+        let Some((next, request, key)) = self.send_to_next(now, &mut alternates, &invite, failed)
+        else {
+            return false;
+        };
+        let Some(leg) = self.legs.get_mut(&leg_id) else {
+            return false;
+        };
+        leg.alternates = alternates;
+        leg.peer = next;
+        leg.invite = request;
+        leg.invite_key = Some(key.clone());
+        self.by_txn.insert(key, (leg_id, Purpose::Invite));
+        self.events.push_back(UaEvent::FailedOver {
+            leg: Some(leg_id),
+            registration: None,
+            failed,
+            next,
+            status,
+        });
+        self.flush();
+        true
+    }
+
+    /// RFC 3263 §4.3 for a REGISTER: the last one goes, unchanged but for its Via (and its
+    /// Contact when the transport changes), to the registration's next target. False when
+    /// none is left.
+    pub(super) fn failover_register(
+        &mut self,
+        now: Instant,
+        id: RegistrationId,
+        status: u16,
+    ) -> bool {
+        let Some(reg) = self.registrations.get_mut(&id) else {
+            return false;
+        };
+        let mut alternates = std::mem::take(&mut reg.alternates);
+        let failed = reg.target;
+        let Some(last) = reg.last.clone() else {
+            return false;
+        };
+        let Some((next, request, key)) = self.send_to_next(now, &mut alternates, &last, failed)
+        else {
+            return false;
+        };
+        let Some(reg) = self.registrations.get_mut(&id) else {
+            return false;
+        };
+        reg.alternates = alternates;
+        reg.target = next;
+        reg.last = Some(request);
+        reg.in_flight = true;
+        self.by_txn.insert(key, (LegId(0), Purpose::Register(id)));
+        self.events.push_back(UaEvent::FailedOver {
+            leg: None,
+            registration: Some(id),
+            failed,
+            next,
+            status,
+        });
+        self.flush();
+        true
+    }
+
+    /// Sends `request` (which failed at `failed`) to the next available of `alternates` as a
+    /// new transaction; the target, the request sent and its transaction.
+    fn send_to_next(
+        &mut self,
+        now: Instant,
+        alternates: &mut Vec<Target>,
+        request: &Request,
+        failed: Target,
+    ) -> Option<(Target, Request, TransactionKey)> {
+        let next = self.next_alternate(now, alternates)?;
+        let request = self.retarget(request, failed, next)?;
+        let key = self.txns.send_request(now, request.clone(), next).ok()?;
+        Some((next, request, key))
+    }
+
+    /// `request` (sent to `failed`) for `next`: a new Via (so a new branch) naming `next`'s
+    /// transport, and our Contact for that transport when it differs.
+    fn retarget(&mut self, request: &Request, failed: Target, next: Target) -> Option<Request> {
+        let via = self.via_for(next.transport).ok()?;
+        let mut b = request.to_builder();
+        b.remove_header(HeaderName::Via);
+        b.prepend_header(via);
+        if next.transport != failed.transport {
+            let contact = self.contact_uri_for(next.transport).ok()?;
+            b.set_header(Contact::new(contact));
+        }
+        Some(b.build())
+    }
+}

@@ -1,0 +1,410 @@
+//! RFC 3263 §4.3 failover in the user agent, on a virtual clock with hand-driven servers:
+//! an INVITE or REGISTER that times out (Timer B/F), meets a transport error or gets a 503
+//! goes as the same request (same Call-ID, From tag and CSeq, a new branch) to the next
+//! target; a 503's Retry-After keeps its server out of later requests (RFC 3261 §21.5.4);
+//! 4xx, 6xx and other 5xx answers end the request; calls and registrations stay on the
+//! target that answered.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
+
+use std::time::{Duration, Instant};
+
+use telox_sip_core::header::{CSeq, CallId, From, Via};
+use telox_sip_core::transaction::{Target, Transmit, Transport};
+use telox_sip_core::ua::{
+    Body, LegId, RegistrationId, TargetList, UaConfig, UaError, UaEvent, UserAgent,
+};
+use telox_sip_core::{Message, Method, Request, Response, StatusCode, Uri};
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "virtual clock origin; only offsets matter"
+)]
+fn origin() -> Instant {
+    Instant::now()
+}
+
+fn udp(addr: &str) -> Target {
+    Target {
+        transport: Transport::Udp,
+        addr: addr.parse().unwrap(),
+    }
+}
+
+/// The first, second and third server of the list.
+fn s1() -> Target {
+    udp("192.0.2.1:5060")
+}
+fn s2() -> Target {
+    udp("192.0.2.2:5060")
+}
+fn s3() -> Target {
+    udp("192.0.2.3:5060")
+}
+
+fn uri(s: &str) -> Uri {
+    s.parse().unwrap()
+}
+
+struct Uac {
+    ua: UserAgent,
+    t0: Instant,
+}
+
+impl Uac {
+    fn new() -> Self {
+        Self {
+            ua: UserAgent::new(UaConfig::new("127.0.0.1:5070".parse().unwrap(), "alice", 7)),
+            t0: origin(),
+        }
+    }
+
+    fn at(&self, ms: u64) -> Instant {
+        self.t0 + Duration::from_millis(ms)
+    }
+
+    fn call(&mut self, ms: u64, targets: impl Into<TargetList>) -> Result<LegId, UaError> {
+        self.ua.invite(
+            self.at(ms),
+            uri("sip:alice@example.com"),
+            uri("sip:bob@example.com"),
+            uri("sip:bob@example.com"),
+            targets,
+            Some(Body::sdp("v=0\r\n")),
+        )
+    }
+
+    fn register(&mut self, ms: u64, targets: impl Into<TargetList>) -> RegistrationId {
+        self.ua
+            .register(
+                self.at(ms),
+                uri("sip:example.com"),
+                uri("sip:alice@example.com"),
+                targets,
+                600,
+            )
+            .unwrap()
+    }
+
+    /// Runs the timers at `ms`; the requests sent, with their destination.
+    fn tick(&mut self, ms: u64) -> Vec<(Target, Request)> {
+        self.ua.handle_timeout(self.at(ms));
+        self.requests()
+    }
+
+    fn requests(&mut self) -> Vec<(Target, Request)> {
+        std::iter::from_fn(|| self.ua.poll_transmit())
+            .filter_map(|t: Transmit| match Message::parse(t.payload) {
+                Ok(Message::Request(r)) => Some((
+                    Target {
+                        transport: t.transport,
+                        addr: t.destination,
+                    },
+                    r,
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Answers `request` from `server` at `ms` with `status` (and header lines).
+    fn answer(
+        &mut self,
+        ms: u64,
+        server: Target,
+        request: &Request,
+        status: u16,
+        headers: &[(&str, &str)],
+    ) -> Vec<(Target, Request)> {
+        let mut b = Response::builder(request, StatusCode(status)).to_tag("srv");
+        for (name, value) in headers {
+            b = b.raw_header(name, value).unwrap();
+        }
+        self.ua
+            .handle_datagram(self.at(ms), server, b.build().to_bytes());
+        self.requests()
+    }
+
+    fn events(&mut self) -> Vec<UaEvent> {
+        std::iter::from_fn(|| self.ua.poll_event()).collect()
+    }
+}
+
+/// The first request of `method` sent to `to`.
+fn sent(out: &[(Target, Request)], method: &Method, to: Target) -> Option<Request> {
+    out.iter()
+        .find(|(t, r)| *t == to && r.method() == method)
+        .map(|(_, r)| r.clone())
+}
+
+fn branch(r: &Request) -> String {
+    r.header::<Via>()
+        .unwrap()
+        .unwrap()
+        .branch()
+        .unwrap()
+        .to_owned()
+}
+
+/// Call-ID, From tag and CSeq: what a failover keeps.
+fn identity(r: &Request) -> (String, String, u32) {
+    let from = r.header::<From>().unwrap().unwrap();
+    (
+        r.header::<CallId>().unwrap().unwrap().as_str().to_owned(),
+        from.tag().unwrap().to_owned(),
+        r.header::<CSeq>().unwrap().unwrap().seq(),
+    )
+}
+
+fn failed_over(events: &[UaEvent]) -> Vec<(Target, Target, u16)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            UaEvent::FailedOver {
+                failed,
+                next,
+                status,
+                ..
+            } => Some((*failed, *next, *status)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn call_failed(events: &[UaEvent]) -> Option<u16> {
+    events.iter().find_map(|e| match e {
+        UaEvent::Failed { status, .. } => Some(*status),
+        _ => None,
+    })
+}
+
+/// The same request, a new transaction: same identity, another branch.
+fn assert_same_request(first: &Request, again: &Request) {
+    assert_eq!(identity(first), identity(again));
+    assert_ne!(branch(first), branch(again));
+    assert_eq!(first.uri_str(), again.uri_str());
+    assert_eq!(first.body(), again.body());
+}
+
+#[test]
+fn an_invite_that_times_out_goes_to_the_next_target_and_the_call_stays_there() {
+    let mut c = Uac::new();
+    let leg = c.call(0, vec![s1(), s2()]).unwrap();
+    let out = c.requests();
+    let first = sent(&out, &Method::Invite, s1()).unwrap();
+    assert!(sent(&out, &Method::Invite, s2()).is_none());
+    // Timer A retransmits to the first target only, until Timer B (64*T1 = 32 s).
+    for ms in (500..32_000).step_by(500) {
+        let out = c.tick(ms);
+        assert!(out.iter().all(|(t, _)| *t == s1()), "at {ms} ms: {out:?}");
+        assert!(
+            failed_over(&c.events()).is_empty(),
+            "failover before Timer B, {ms} ms"
+        );
+    }
+    let to_s2 = c.tick(32_000);
+    let again = sent(&to_s2, &Method::Invite, s2()).expect("INVITE to the second target");
+    assert_same_request(&first, &again);
+    let events = c.events();
+    assert_eq!(failed_over(&events), [(s1(), s2(), 408)]);
+    assert_eq!(call_failed(&events), None);
+    // The second target answers: the ACK and the BYE go there.
+    let acks = c.answer(
+        33_000,
+        s2(),
+        &again,
+        200,
+        &[("Contact", "<sip:bob@192.0.2.2>")],
+    );
+    assert!(sent(&acks, &Method::Ack, s2()).is_some());
+    assert!(
+        c.events()
+            .iter()
+            .any(|e| matches!(e, UaEvent::Answered { leg: l, .. } if *l == leg))
+    );
+    c.ua.bye(c.at(34_000), leg).unwrap();
+    let out = c.requests();
+    assert!(sent(&out, &Method::Bye, s2()).is_some(), "{out:?}");
+}
+
+#[test]
+fn a_transport_error_fails_over_at_once() {
+    let mut c = Uac::new();
+    c.call(0, vec![s1(), s2(), s3()]).unwrap();
+    let first = sent(&c.requests(), &Method::Invite, s1()).unwrap();
+    c.ua.handle_transport_error(c.at(10), s1());
+    let out = c.requests();
+    let again = sent(&out, &Method::Invite, s2()).expect("INVITE to the second target");
+    assert_same_request(&first, &again);
+    assert_eq!(failed_over(&c.events()), [(s1(), s2(), 503)]);
+    // The second one fails too: the third.
+    c.ua.handle_transport_error(c.at(20), s2());
+    let third = sent(&c.requests(), &Method::Invite, s3()).expect("INVITE to the third");
+    assert_same_request(&first, &third);
+    assert_eq!(failed_over(&c.events()), [(s2(), s3(), 503)]);
+    // The last one fails: the call fails (RFC 3261 §8.1.3.1: as a 408).
+    c.ua.handle_transport_error(c.at(30), s3());
+    assert!(c.requests().is_empty());
+    let events = c.events();
+    assert!(failed_over(&events).is_empty());
+    assert_eq!(call_failed(&events), Some(408));
+}
+
+#[test]
+fn a_503_fails_over_and_its_retry_after_keeps_the_server_out_of_later_calls() {
+    let mut c = Uac::new();
+    c.call(0, vec![s1(), s2()]).unwrap();
+    let first = sent(&c.requests(), &Method::Invite, s1()).unwrap();
+    let out = c.answer(50, s1(), &first, 503, &[("Retry-After", "60")]);
+    // The transaction ACKs the 503 where it came from; the INVITE goes on to the next.
+    assert!(sent(&out, &Method::Ack, s1()).is_some(), "{out:?}");
+    let again = sent(&out, &Method::Invite, s2()).expect("INVITE to the second target");
+    assert_same_request(&first, &again);
+    assert_eq!(failed_over(&c.events()), [(s1(), s2(), 503)]);
+    assert_eq!(
+        c.ua.unavailable_until(c.at(50), s1()),
+        Some(c.at(50) + Duration::from_secs(60))
+    );
+    // A new call within the 60 s starts at the second target ...
+    c.call(59_000, vec![s1(), s2()]).unwrap();
+    let out = c.requests();
+    assert!(sent(&out, &Method::Invite, s2()).is_some(), "{out:?}");
+    assert!(sent(&out, &Method::Invite, s1()).is_none());
+    // ... and one after them at the first again.
+    c.call(60_050, vec![s1(), s2()]).unwrap();
+    assert!(sent(&c.requests(), &Method::Invite, s1()).is_some());
+    // With every target unavailable there is nothing to send to.
+    let mut c = Uac::new();
+    c.call(0, s1()).unwrap();
+    let first = sent(&c.requests(), &Method::Invite, s1()).unwrap();
+    c.answer(10, s1(), &first, 503, &[("Retry-After", "30")]);
+    assert_eq!(call_failed(&c.events()), Some(503));
+    assert_eq!(c.call(1_000, s1()).unwrap_err(), UaError::NoTarget);
+    assert_eq!(c.call(1_000, Vec::new()).unwrap_err(), UaError::NoTarget);
+}
+
+#[test]
+fn a_503_without_retry_after_fails_over_but_keeps_the_server_for_later_calls() {
+    let mut c = Uac::new();
+    c.call(0, vec![s1(), s2()]).unwrap();
+    let first = sent(&c.requests(), &Method::Invite, s1()).unwrap();
+    let out = c.answer(50, s1(), &first, 503, &[]);
+    assert!(sent(&out, &Method::Invite, s2()).is_some());
+    assert_eq!(c.ua.unavailable_until(c.at(50), s1()), None);
+    c.call(100, vec![s1(), s2()]).unwrap();
+    assert!(sent(&c.requests(), &Method::Invite, s1()).is_some());
+}
+
+#[test]
+fn final_answers_other_than_503_do_not_fail_over() {
+    for status in [404, 480, 486, 500, 502, 504, 603, 604] {
+        let mut c = Uac::new();
+        c.call(0, vec![s1(), s2()]).unwrap();
+        let first = sent(&c.requests(), &Method::Invite, s1()).unwrap();
+        let out = c.answer(50, s1(), &first, status, &[]);
+        assert!(
+            sent(&out, &Method::Invite, s2()).is_none(),
+            "{status} failed over"
+        );
+        let events = c.events();
+        assert!(failed_over(&events).is_empty(), "{status}");
+        assert_eq!(call_failed(&events), Some(status));
+        // Timer B's time passes without anything more to the second target.
+        for ms in (1_000..=40_000).step_by(1_000) {
+            assert!(c.tick(ms).iter().all(|(t, _)| *t != s2()), "{status}");
+        }
+    }
+}
+
+#[test]
+fn a_call_that_reached_a_server_does_not_fail_over() {
+    // An early dialog (180 with a To tag), then a transport error: the call fails.
+    let mut c = Uac::new();
+    c.call(0, vec![s1(), s2()]).unwrap();
+    let first = sent(&c.requests(), &Method::Invite, s1()).unwrap();
+    c.answer(50, s1(), &first, 180, &[]);
+    c.ua.handle_transport_error(c.at(100), s1());
+    assert!(sent(&c.requests(), &Method::Invite, s2()).is_none());
+    let events = c.events();
+    assert!(failed_over(&events).is_empty());
+    assert_eq!(call_failed(&events), Some(408));
+    // A call being cancelled before any answer: a timeout ends it, no new INVITE.
+    let mut c = Uac::new();
+    let leg = c.call(0, vec![s1(), s2()]).unwrap();
+    c.requests();
+    c.ua.cancel(c.at(100), leg).unwrap();
+    let mut to_s2 = Vec::new();
+    for ms in (500..=33_000).step_by(500) {
+        to_s2.extend(c.tick(ms).into_iter().filter(|(t, _)| *t == s2()));
+    }
+    assert!(to_s2.is_empty(), "{to_s2:?}");
+    assert_eq!(call_failed(&c.events()), Some(408));
+}
+
+#[test]
+fn a_register_fails_over_keeps_its_cseq_and_refreshes_at_the_target_that_answered() {
+    let mut c = Uac::new();
+    let id = c.register(0, vec![s1(), s2()]);
+    let first = sent(&c.requests(), &Method::Register, s1()).unwrap();
+    // Timer F (64*T1) with no answer from the first target.
+    let mut out = Vec::new();
+    for ms in (500..=32_500).step_by(500) {
+        out.extend(c.tick(ms));
+    }
+    let again = sent(&out, &Method::Register, s2()).expect("REGISTER to the second target");
+    assert_same_request(&first, &again);
+    let events = c.events();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        UaEvent::FailedOver { registration: Some(r), failed, next, status: 408, .. }
+            if *r == id && *failed == s1() && *next == s2()
+    )));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, UaEvent::RegistrationFailed { .. }))
+    );
+    c.answer(33_000, s2(), &again, 200, &[("Expires", "600")]);
+    assert!(
+        c.events()
+            .iter()
+            .any(|e| matches!(e, UaEvent::Registered { expires: 600, .. }))
+    );
+    // The refresh (32 s before expiry) goes to the second target, with the next CSeq.
+    let refresh_at = 33_000 + 568_000;
+    let out = c.tick(refresh_at);
+    let refresh = sent(&out, &Method::Register, s2()).expect("refresh to the second target");
+    assert!(sent(&out, &Method::Register, s1()).is_none());
+    assert_eq!(identity(&refresh).2, identity(&again).2 + 1);
+    // It answers 503: the refresh goes to the first target again, same CSeq.
+    let out = c.answer(refresh_at + 10, s2(), &refresh, 503, &[]);
+    let back = sent(&out, &Method::Register, s1()).expect("refresh to the first target");
+    assert_same_request(&refresh, &back);
+    assert_eq!(failed_over(&c.events()), [(s2(), s1(), 503)]);
+}
+
+#[test]
+fn a_register_that_fails_everywhere_backs_off_then_starts_from_the_first_target() {
+    let mut c = Uac::new();
+    let id = c.register(0, vec![s1(), s2()]);
+    let first = sent(&c.requests(), &Method::Register, s1()).unwrap();
+    c.ua.handle_transport_error(c.at(10), s1());
+    let second = sent(&c.requests(), &Method::Register, s2()).unwrap();
+    assert_same_request(&first, &second);
+    c.ua.handle_transport_error(c.at(20), s2());
+    assert!(c.requests().is_empty());
+    let events = c.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, UaEvent::RegistrationFailed { id: i, status: 408 } if *i == id))
+    );
+    // The back-off (30 s by default): again at the first target.
+    assert!(c.tick(29_000).is_empty());
+    let out = c.tick(30_020);
+    assert!(sent(&out, &Method::Register, s1()).is_some(), "{out:?}");
+}
