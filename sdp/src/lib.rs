@@ -36,6 +36,7 @@ pub mod attr;
 mod attributes;
 pub mod codec;
 mod error;
+mod list;
 mod model;
 pub mod negotiate;
 mod parse;
@@ -50,6 +51,7 @@ pub use attr::{Direction, Fmtp, Rtpmap};
 pub use attributes::{AttributeRef, Attributes, Iter as AttributeIter};
 pub use codec::{Codec, DtmfEvents, OpusParams};
 pub use error::{AttributeError, Error, NegotiationError, ParseError, ParseReason};
+pub use list::List;
 pub use model::{
     AddrType, Attribute, Bandwidth, Connection, Media, MediaKind, Origin, Protocol, Sdp, Text,
     Timing,

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use bytes::Bytes;
 
 use crate::attributes::Attributes;
+use crate::list::List;
 
 /// UTF-8 text of the model: a short value stored inline, a static string, or a zero-copy
 /// `Bytes` slice of a parsed description (or owned text of a built one) when it is longer.
@@ -207,7 +208,7 @@ pub struct Sdp {
     pub bandwidths: Vec<Bandwidth>,
     /// `t=` lines, each with its `r=` lines. Empty only when parsed with `allow_missing_time`
     /// (then `to_bytes` writes nothing for it).
-    pub times: Vec<Timing>,
+    pub times: List<Timing>,
     /// `z=`: time zone adjustments, verbatim.
     pub time_zones: Option<Text>,
     /// Session-level `k=` (obsolete, kept verbatim).
@@ -230,11 +231,11 @@ impl Sdp {
             phones: Vec::new(),
             connection: None,
             bandwidths: Vec::new(),
-            times: vec![Timing {
+            times: List::from_iter([Timing {
                 start: 0,
                 stop: 0,
                 repeats: Vec::new(),
-            }],
+            }]),
             time_zones: None,
             key: None,
             attributes: Attributes::new(),

@@ -6,6 +6,7 @@ use bytes::Bytes;
 use crate::attr::{has_byte, split_byte, split_on};
 use crate::attributes::{Attributes, Kind};
 use crate::error::{ParseError, ParseReason};
+use crate::list::List;
 use crate::model::{AddrType, Bandwidth, Connection, Media, MediaKind, Origin, Protocol};
 use crate::model::{Sdp, Text, Timing};
 
@@ -222,11 +223,12 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
         phones: Vec::new(),
         connection: None,
         bandwidths: Vec::new(),
-        // One t= line and one or two m= sections are typical: allocated once, not grown.
-        times: Vec::with_capacity(1),
+        // One t= line is typical: held inline, not allocated.
+        times: List::new(),
         time_zones: None,
         key: None,
         attributes: Attributes::new(),
+        // One or two m= sections are typical: allocated once, not grown.
         media: Vec::with_capacity(2),
     };
     let mut seen_v = false;
