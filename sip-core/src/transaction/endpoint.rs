@@ -390,11 +390,48 @@ pub struct Transactions {
     merge: HashMap<u64, usize, PreHashed>,
     timers: Deadlines,
     transmits: VecDeque<Transmit>,
-    events: VecDeque<TransactionEvent>,
+    /// The TU's events in order, each a small [`Queued`]; the messages they carry wait in
+    /// `requests` and `responses` (a `TransactionEvent` is ~560 bytes, moved once on the way
+    /// in and once on the way out, and two of a transaction's four events are `Terminated`).
+    events: VecDeque<Queued>,
+    requests: VecDeque<Request>,
+    responses: VecDeque<Response>,
     live: usize,
     /// Peers that refused TCP for a size-switched request, until when their large requests
     /// go over UDP at once (no connect attempt per request). At most [`MAX_UDP_ONLY`].
     udp_only: HashMap<SocketAddr, Instant>,
+}
+
+/// A queued [`TransactionEvent`] without its message, which waits in
+/// [`Transactions::requests`] or [`Transactions::responses`] (the events that carry one take
+/// the front message of their queue).
+#[derive(Debug)]
+enum Queued {
+    Request {
+        key: TransactionKey,
+        source: Target,
+    },
+    /// `invite`: the CANCEL matched a live INVITE server transaction (whose key is `key`
+    /// with the method INVITE), decided when the CANCEL arrived.
+    Cancel {
+        key: TransactionKey,
+        source: Target,
+        invite: bool,
+    },
+    Ack {
+        key: Option<TransactionKey>,
+        source: Target,
+    },
+    Response {
+        key: TransactionKey,
+    },
+    StrayResponse {
+        source: Target,
+    },
+    Terminated {
+        key: TransactionKey,
+        reason: Termination,
+    },
 }
 
 /// How long a peer that refused TCP gets large requests over UDP without trying TCP.
@@ -445,6 +482,8 @@ impl Transactions {
             timers: Deadlines::default(),
             transmits: VecDeque::new(),
             events: VecDeque::new(),
+            requests: VecDeque::new(),
+            responses: VecDeque::new(),
             live: 0,
             udp_only: HashMap::new(),
         }
@@ -728,7 +767,63 @@ impl Transactions {
 
     /// The next event for the TU.
     pub fn poll_event(&mut self) -> Option<TransactionEvent> {
-        self.events.pop_front()
+        // Each arm builds the event in the return slot (a loop with an `Option` local
+        // copied the 560 bytes once more). Every queued event that carries a message pushed
+        // it in the same call, so the message is there; were it not, the event is skipped.
+        match self.events.pop_front()? {
+            Queued::Request { key, source } => match self.requests.pop_front() {
+                Some(request) => Some(TransactionEvent::Request {
+                    key,
+                    request,
+                    source,
+                }),
+                None => self.poll_event(),
+            },
+            Queued::Cancel {
+                key,
+                source,
+                invite,
+            } => match self.requests.pop_front() {
+                Some(request) => Some(TransactionEvent::Cancel {
+                    invite: invite.then(|| key.with_method(KeyMethod::Invite)),
+                    key,
+                    request,
+                    source,
+                }),
+                None => self.poll_event(),
+            },
+            Queued::Ack { key, source } => match self.requests.pop_front() {
+                Some(request) => Some(TransactionEvent::Ack {
+                    key,
+                    request,
+                    source,
+                }),
+                None => self.poll_event(),
+            },
+            Queued::Response { key } => match self.responses.pop_front() {
+                Some(response) => Some(TransactionEvent::Response { key, response }),
+                None => self.poll_event(),
+            },
+            Queued::StrayResponse { source } => match self.responses.pop_front() {
+                Some(response) => Some(TransactionEvent::StrayResponse { response, source }),
+                None => self.poll_event(),
+            },
+            Queued::Terminated { key, reason } => {
+                Some(TransactionEvent::Terminated { key, reason })
+            }
+        }
+    }
+
+    /// Queues a request event for the TU: the small part in order, the request beside it.
+    fn push_request(&mut self, event: Queued, request: Request) {
+        self.requests.push_back(request);
+        self.events.push_back(event);
+    }
+
+    /// Queues a response event for the TU (see [`Transactions::push_request`]).
+    fn push_response(&mut self, event: Queued, response: Response) {
+        self.responses.push_back(response);
+        self.events.push_back(event);
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next: the earliest armed
@@ -766,7 +861,15 @@ impl Transactions {
                 entry.machine.on_request_retransmit()
             };
             if out.to_tu {
-                self.events.push_back(request_event(&key, request, from));
+                let event = if is_ack {
+                    Queued::Ack {
+                        key: Some(key),
+                        source: from,
+                    }
+                } else {
+                    Queued::Request { key, source: from }
+                };
+                self.push_request(event, request);
             }
             self.apply(now, slot, out);
             return;
@@ -777,11 +880,13 @@ impl Transactions {
                 if stamp {
                     request = wire::stamp_via(request, from.addr);
                 }
-                self.events.push_back(TransactionEvent::Ack {
-                    key: None,
+                self.push_request(
+                    Queued::Ack {
+                        key: None,
+                        source: from,
+                    },
                     request,
-                    source: from,
-                });
+                );
                 return;
             }
             _ if self.live >= self.config.max_transactions => {
@@ -861,22 +966,17 @@ impl Transactions {
                 // RFC 3261 §9.2: the CANCEL matches the INVITE server transaction with the
                 // same branch and sent-by (the §17.2.3 rules with the method INVITE).
                 let invite_key = key.with_method(KeyMethod::Invite);
-                let invite = self
-                    .find(self.key_hash(&invite_key), &invite_key)
-                    .is_some()
-                    .then_some(invite_key);
-                self.events.push_back(TransactionEvent::Cancel {
-                    key,
+                let invite = self.find(self.key_hash(&invite_key), &invite_key).is_some();
+                self.push_request(
+                    Queued::Cancel {
+                        key,
+                        source: from,
+                        invite,
+                    },
                     request,
-                    source: from,
-                    invite,
-                });
+                );
             } else {
-                self.events.push_back(TransactionEvent::Request {
-                    key,
-                    request,
-                    source: from,
-                });
+                self.push_request(Queued::Request { key, source: from }, request);
             }
         }
         self.apply(now, slot, out);
@@ -884,17 +984,11 @@ impl Transactions {
 
     fn handle_response(&mut self, now: Instant, from: Target, response: Response) {
         let Some(key) = wire::response_key(&response) else {
-            self.events.push_back(TransactionEvent::StrayResponse {
-                response,
-                source: from,
-            });
+            self.push_response(Queued::StrayResponse { source: from }, response);
             return;
         };
         let Some(slot) = self.find(self.key_hash(&key), &key) else {
-            self.events.push_back(TransactionEvent::StrayResponse {
-                response,
-                source: from,
-            });
+            self.push_response(Queued::StrayResponse { source: from }, response);
             return;
         };
         let timers = self.config.timers;
@@ -916,8 +1010,7 @@ impl Transactions {
             }
         }
         if out.to_tu {
-            self.events
-                .push_back(TransactionEvent::Response { key, response });
+            self.push_response(Queued::Response { key }, response);
         }
         self.apply(now, slot, out);
     }
@@ -961,11 +1054,23 @@ impl Transactions {
         }
         if let Some(reason) = out.terminated {
             if let Some(entry) = self.remove(slot) {
-                self.events.push_back(TransactionEvent::Terminated {
+                self.events.push_back(Queued::Terminated {
                     key: entry.key,
                     reason,
                 });
             }
+            return;
+        }
+        // A wait timer already due (D, I, J, K are zero on a reliable transport, RFC 3261
+        // §17.1.1.2, §17.1.2.2, §17.2.1, §17.2.2) ends the transaction now rather than
+        // through the deadline queue and the next `handle_timeout`. Wait timers terminate
+        // the machine when they fire, so this recurses at most once.
+        if let Some((at, timer)) = entry.machine.next_timer()
+            && at <= now
+            && !timer.is_retransmit()
+        {
+            let out = entry.machine.on_timeout(now, &self.config.timers);
+            self.apply_inner(now, slot, out);
             return;
         }
         let next = entry.machine.next_timer().map(|(at, _)| at);
@@ -1233,22 +1338,6 @@ impl Hasher for Identity {
 
     fn write_u64(&mut self, n: u64) {
         self.0 = n;
-    }
-}
-
-fn request_event(key: &TransactionKey, request: Request, source: Target) -> TransactionEvent {
-    if *request.method() == Method::Ack {
-        TransactionEvent::Ack {
-            key: Some(key.clone()),
-            request,
-            source,
-        }
-    } else {
-        TransactionEvent::Request {
-            key: key.clone(),
-            request,
-            source,
-        }
     }
 }
 

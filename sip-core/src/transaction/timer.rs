@@ -53,7 +53,7 @@ impl Timer {
     ];
 
     /// A, E, G and the 100 Trying delay: the timers that make a machine (re)send.
-    fn is_retransmit(self) -> bool {
+    pub(crate) fn is_retransmit(self) -> bool {
         matches!(self, Self::A | Self::E | Self::G | Self::Trying)
     }
 }

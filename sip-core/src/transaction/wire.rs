@@ -182,19 +182,13 @@ fn scan_plain_via(line: &[u8]) -> Option<ViaFacts<'_>> {
     if !solid_protocol(line) {
         return None;
     }
-    let class = |i: usize| line.get(i).map_or(END, |&c| PLAIN_VIA[usize::from(c)]);
-    let mut i = 8;
-    while class(i) & ALNUM != 0 {
-        i += 1;
-    }
+    let mut i = span(line, 8, ALNUM);
     if i == 8 || line.get(i) != Some(&b' ') {
         return None;
     }
     i += 1;
     let host_start = i;
-    while class(i) & HOST != 0 {
-        i += 1;
-    }
+    i = span(line, i, HOST);
     let host = line.get(host_start..i)?;
     if host.is_empty() {
         return None;
@@ -221,16 +215,12 @@ fn scan_plain_via(line: &[u8]) -> Option<ViaFacts<'_>> {
     while line.get(i) == Some(&b';') {
         i += 1;
         let name_start = i;
-        while class(i) & NAME != 0 {
-            i += 1;
-        }
+        i = span(line, i, NAME);
         let name = line.get(name_start..i)?;
         let value = if line.get(i) == Some(&b'=') {
             i += 1;
             let value_start = i;
-            while class(i) & VALUE != 0 {
-                i += 1;
-            }
+            i = span(line, i, VALUE);
             Some(line.get(value_start..i)?)
         } else {
             None
@@ -257,13 +247,22 @@ fn scan_plain_via(line: &[u8]) -> Option<ViaFacts<'_>> {
     })
 }
 
+/// The end of the run of bytes of `class` (see [`PLAIN_VIA`]) that starts at `from`: one
+/// table look-up per byte, no bounds check per byte.
+#[inline]
+fn span(line: &[u8], from: usize, class: u8) -> usize {
+    let rest = line.get(from..).unwrap_or_default();
+    from + rest
+        .iter()
+        .position(|&c| PLAIN_VIA[usize::from(c)] & class == 0)
+        .unwrap_or(rest.len())
+}
+
 /// Classes of [`PLAIN_VIA`].
 const ALNUM: u8 = 1;
 const HOST: u8 = 2;
 const NAME: u8 = 4;
 const VALUE: u8 = 8;
-/// What `class` answers past the end of the line: no class.
-const END: u8 = 0;
 
 /// Byte classes of the plain Via form: letters and digits are transport, host, name and
 /// value characters; `.` and `-` host, name and value characters; the other visible ASCII
