@@ -492,46 +492,33 @@ impl Driver {
     /// `InvalidInput` for a non-SIP URI or an unsupported transport; `NotFound` when the
     /// host has no address; `/etc/resolv.conf` read errors.
     pub async fn resolve_all(&mut self, uri: &Uri) -> io::Result<Vec<Target>> {
-        let invalid = |e: locate::LocateError| io::Error::new(io::ErrorKind::InvalidInput, e);
         let targets = match locate::ip_target(uri) {
             Ok(t) => vec![t],
-            Err(locate::LocateError::HostName(host)) => {
-                let mut transports = vec![Transport::Udp, Transport::Tcp];
-                if self.tls_client.is_some() {
-                    transports.push(Transport::Tls);
-                }
-                let families = if self.local.is_ipv4() {
-                    IpFamilies::V4
-                } else {
-                    IpFamilies::V6
-                };
-                let config = LocateConfig { transports };
-                // A single label (`localhost`, a name from /etc/hosts) has no NAPTR or SRV
-                // records in any public zone: the system resolver answers it at once.
-                let mut targets = if host.trim_end_matches('.').contains('.') {
-                    self.dns_client()?.locate(uri, &config, families).await?
-                } else {
-                    Vec::new()
-                };
-                if targets.is_empty() {
-                    let transport = locate::uri_transport(uri).map_err(invalid)?;
-                    let port = uri.port().unwrap_or(locate::default_port(transport));
-                    let addr = tokio::net::lookup_host((host.as_str(), port))
-                        .await?
-                        .find(|a| a.is_ipv4() == self.local.is_ipv4())
-                        .ok_or_else(|| {
-                            io::Error::new(io::ErrorKind::NotFound, "host has no address")
-                        })?;
-                    targets.push(Target { transport, addr });
-                }
-                targets
+            Err(locate::LocateError::HostName(_)) => {
+                let (config, families) = self.locate_config();
+                self.dns_client()?.resolve(uri, &config, families).await?
             }
-            Err(e) => return Err(invalid(e)),
+            Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
         };
         for t in &targets {
             self.remember_names(uri, *t)?;
         }
         Ok(targets)
+    }
+
+    /// The transports to locate (UDP, TCP, and TLS with a client configuration) and the
+    /// address family of our UDP socket.
+    fn locate_config(&self) -> (LocateConfig, IpFamilies) {
+        let mut transports = vec![Transport::Udp, Transport::Tcp];
+        if self.tls_client.is_some() {
+            transports.push(Transport::Tls);
+        }
+        let families = if self.local.is_ipv4() {
+            IpFamilies::V4
+        } else {
+            IpFamilies::V6
+        };
+        (LocateConfig { transports }, families)
     }
 
     /// The DNS client, made at the first use.

@@ -14,7 +14,7 @@ use tokio::net::{TcpStream, UdpSocket};
 
 use super::now;
 use crate::dns::{DnsCache, DnsMessage, IpFamilies, Question, Rcode, Resolution};
-use crate::locate::LocateConfig;
+use crate::locate::{self, LocateConfig};
 use crate::transaction::Target;
 use crate::uri::Uri;
 
@@ -128,6 +128,49 @@ impl DnsClient {
     /// The cache.
     pub fn cache(&self) -> &DnsCache {
         &self.cache
+    }
+
+    /// The targets for `uri` in the order to try them (RFC 3263 §4), as
+    /// [`Driver::resolve_all`](super::Driver::resolve_all) finds them, without a driver:
+    /// an IP host needs no lookup ([`locate::ip_target`]); a name is [located](Self::locate)
+    /// over DNS with `config`'s transports, and when DNS gives no address, or for a
+    /// single-label host such as `localhost`, the system resolver (`/etc/hosts`, then its
+    /// DNS) is asked for the host (an address of `families`, IPv4 for
+    /// [`IpFamilies::Both`]).
+    ///
+    /// # Errors
+    /// `InvalidInput` for a non-SIP URI or an unsupported transport; `NotFound` when the
+    /// host has no address.
+    pub async fn resolve(
+        &mut self,
+        uri: &Uri,
+        config: &LocateConfig,
+        families: IpFamilies,
+    ) -> io::Result<Vec<Target>> {
+        let host = match locate::ip_target(uri) {
+            Ok(t) => return Ok(vec![t]),
+            Err(locate::LocateError::HostName(host)) => host,
+            Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
+        };
+        // A single label (`localhost`, a name from /etc/hosts) has no NAPTR or SRV records
+        // in any public zone: the system resolver answers it at once.
+        let mut targets = if host.trim_end_matches('.').contains('.') {
+            self.locate(uri, config, families).await?
+        } else {
+            Vec::new()
+        };
+        if targets.is_empty() {
+            let transport = locate::uri_transport(uri)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+            let port = uri.port().unwrap_or(locate::default_port(transport));
+            let v6 = families == IpFamilies::V6;
+            let addr = tokio::net::lookup_host((host.as_str(), port))
+                .await?
+                .find(|a| a.is_ipv6() == v6)
+                .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host has no address"))?;
+            targets.push(Target { transport, addr });
+        }
+        Ok(targets)
     }
 
     /// The ordered targets for `uri` (RFC 3263 §4): NAPTR, SRV and address lookups as the
