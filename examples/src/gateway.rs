@@ -3,6 +3,12 @@
 //! [`MediaLeg`]s so the sides can differ in codec (Opus <-> G.711 transcoding, with jitter
 //! buffer and concealment on each side) and in security (SRTP <-> RTP), DTMF forwarded as
 //! RFC 4733 events, and a quality report per side at hang-up.
+//!
+//! A trunk may be a host name or SIP URI ([`TrunkAddress::locate`], RFC 3263): its INVITE
+//! goes to the first of its targets, and the UA sends it on to the next target on a 503, a
+//! transport error or Timer B (RFC 3263 §4.3) before the gateway moves to the next trunk. A
+//! target that stays silent is left by the gateway's own `trunk_timeout` (CANCEL, next
+//! trunk), which is shorter than Timer B.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,7 +29,7 @@ use crate::cli::Cidr;
 use crate::media::{MediaLeg, MediaParams, audio_capabilities};
 use crate::relay::Recorder;
 use crate::report::LegReport;
-use crate::trunk::TrunkRegistrations;
+use crate::trunk::{TrunkAddress, TrunkRegistrations};
 use crate::{clock, wallclock};
 
 /// Gateway settings.
@@ -31,8 +37,8 @@ use crate::{clock, wallclock};
 pub struct GatewayConfig {
     /// SIP address (both sides use it).
     pub listen: SocketAddr,
-    /// Trunks in failover order.
-    pub trunks: Vec<SocketAddr>,
+    /// Trunks in failover order, each with its targets.
+    pub trunks: Vec<TrunkAddress>,
     /// Networks allowed to call in on the internal side.
     pub allow: Vec<Cidr>,
     /// Digest credentials for trunks that challenge (REGISTER and INVITE).
@@ -60,7 +66,7 @@ pub struct GatewaySummary {
     pub failed: u64,
     /// Calls refused because the source was not allowed.
     pub refused: u64,
-    /// Failovers to a next trunk.
+    /// Failovers to a next trunk, or to the next target of a trunk (RFC 3263 §4.3).
     pub failovers: u64,
     /// Per-call reports `[internal side, trunk side]`.
     pub reports: Vec<[LegReport; 2]>,
@@ -150,11 +156,12 @@ pub async fn run(
                         c.trunk_idx += 1;
                         summary.failovers += 1;
                         let _ = log.try_send(format!("trunk timed out: failing over to {}", config.trunks[c.trunk_idx]));
-                        try_trunk(&mut ua, &config, &mut rng, c, now, &log);
-                        if let Some(b) = c.b {
-                            by_leg.insert(b, id);
+                        if try_trunk(&mut ua, &config, &mut rng, c, now, &log) {
+                            by_leg.extend(c.b.map(|b| (b, id)));
+                            continue;
                         }
-                    } else {
+                    }
+                    {
                         let _ = ua.reject(now, c.a, 408);
                         summary.failed += 1;
                         by_leg.remove(&c.a);
@@ -205,9 +212,14 @@ pub async fn run(
                         },
                     );
                     if let Some(c) = calls.get_mut(&id) {
-                        try_trunk(&mut ua, &config, &mut rng, c, now, &log);
-                        if let Some(b) = c.b {
-                            by_leg.insert(b, id);
+                        if try_trunk(&mut ua, &config, &mut rng, c, now, &log) {
+                            by_leg.extend(c.b.map(|b| (b, id)));
+                        } else {
+                            // RFC 3261 §21.5.4: no trunk could take the call.
+                            let _ = ua.reject(now, c.a, 503);
+                            summary.failed += 1;
+                            by_leg.remove(&c.a);
+                            calls.remove(&id);
                         }
                     }
                 }
@@ -242,16 +254,28 @@ pub async fn run(
                             config.trunks[c.trunk_idx]
                         ));
                         c.started = now;
-                        try_trunk(&mut ua, &config, &mut rng, c, now, &log);
-                        if let Some(b) = c.b {
-                            by_leg.insert(b, id);
+                        if try_trunk(&mut ua, &config, &mut rng, c, now, &log) {
+                            by_leg.extend(c.b.map(|b| (b, id)));
+                            continue;
                         }
-                    } else {
+                    }
+                    {
                         let st = if status == 487 { 408 } else { status };
                         let _ = ua.reject(now, c.a, st.max(400));
                         summary.failed += 1;
                         by_leg.remove(&c.a);
                         calls.remove(&id);
+                    }
+                }
+                UaEvent::FailedOver { leg: Some(leg), .. } => {
+                    // The UA sent the INVITE on to the trunk's next target: its own time.
+                    if let Some(c) = by_leg.get(&leg).and_then(|id| calls.get_mut(id)) {
+                        c.started = now;
+                        summary.failovers += 1;
+                        let trunk = config.trunks.get(c.trunk_idx).map(|t| t.host.as_str());
+                        let what = format!("trunk {}", trunk.unwrap_or_default());
+                        let _ = log
+                            .try_send(crate::trunk::failover_line(&what, &ev).unwrap_or_default());
                     }
                 }
                 UaEvent::Answered { leg, response } => {
@@ -316,6 +340,7 @@ pub async fn run(
                 }
                 UaEvent::Registered { .. }
                 | UaEvent::RegistrationFailed { .. }
+                | UaEvent::FailedOver { .. }
                 | UaEvent::Unregistered { .. } => {
                     if matches!(ev, UaEvent::Registered { .. }) {
                         summary.trunk_registrations += 1;
@@ -347,6 +372,8 @@ pub(crate) fn request_source(req: &Request) -> Option<std::net::IpAddr> {
         .or_else(|| via.host().trim_matches(['[', ']']).parse().ok())
 }
 
+/// Sends the call's INVITE to its trunk, moving on to the next trunks while one cannot take
+/// it (no available target, RFC 3261 §21.5.4); false when none could.
 fn try_trunk(
     ua: &mut UserAgent,
     cfg: &GatewayConfig,
@@ -354,12 +381,9 @@ fn try_trunk(
     c: &mut GwCall,
     now: Instant,
     log: &mpsc::Sender<String>,
-) {
-    let Some(&trunk) = cfg.trunks.get(c.trunk_idx) else {
-        return;
-    };
+) -> bool {
     let Ok(sock) = std::net::UdpSocket::bind(SocketAddr::new(cfg.listen.ip(), 0)) else {
-        return;
+        return false;
     };
     let port = sock.local_addr().map_or(0, |a| a.port());
     let _ = sock.set_nonblocking(true);
@@ -367,35 +391,34 @@ fn try_trunk(
     let caps = audio_capabilities(port, &names, cfg.trunk_srtp);
     let mut oa = sdp::OfferAnswer::new(sdp::SessionConfig::new(cfg.listen.ip(), caps), rng);
     let Ok(offer) = oa.create_offer(rng) else {
-        return;
+        return false;
     };
-    let (Ok(from), Ok(to)) = (
-        format!("sip:{}@{}", c.from, cfg.listen.ip()).parse::<Uri>(),
-        format!("sip:{}@{trunk}", c.number).parse::<Uri>(),
-    ) else {
-        return;
+    let Ok(from) = format!("sip:{}@{}", c.from, cfg.listen.ip()).parse::<Uri>() else {
+        return false;
     };
-    match ua.invite(
-        now,
-        from,
-        to.clone(),
-        to,
-        Target {
-            transport: Transport::Udp,
-            addr: trunk,
-        },
-        Some(Body::sdp(offer.to_bytes())),
-    ) {
-        Ok(leg) => {
-            c.b = Some(leg);
-            c.b_oa = Some(oa);
-            c.b_sock = Some(sock);
-            c.started = now;
+    while let Some(trunk) = cfg.trunks.get(c.trunk_idx) {
+        let Ok(to) = format!("sip:{}@{}", c.number, trunk.host).parse::<Uri>() else {
+            return false;
+        };
+        let body = Some(Body::sdp(offer.to_bytes()));
+        match ua.invite(now, from.clone(), to.clone(), to, trunk.udp_targets(), body) {
+            Ok(leg) => {
+                c.b = Some(leg);
+                c.b_oa = Some(oa);
+                c.b_sock = Some(sock);
+                c.started = now;
+                return true;
+            }
+            Err(e) => {
+                let _ = log.try_send(format!("INVITE to trunk {trunk} failed: {e}"));
+            }
         }
-        Err(e) => {
-            let _ = log.try_send(format!("INVITE to trunk {trunk} failed: {e}"));
+        if c.trunk_idx + 1 >= cfg.trunks.len() {
+            break;
         }
+        c.trunk_idx += 1;
     }
+    false
 }
 
 async fn bridge(

@@ -18,7 +18,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sip_core::header::{CSeq, From};
 use sip_core::registration::RegisterRetry;
-use sip_core::tokio::{Driver, DriverConfig, SansIo, TlsConfig, tls};
+use sip_core::tokio::{DnsConfig, Driver, DriverConfig, SansIo, TlsConfig, tls};
 use sip_core::transaction::{Target, TransactionKey, Transmit, Transport};
 use sip_core::ua::{Body, LegId, RegistrationId, UaConfig, UaEvent, UserAgent, refer};
 use sip_core::{Message, Method, Request, Response, Scheme, Uri};
@@ -64,6 +64,14 @@ pub struct PhoneConfig {
     pub tls: PhoneTls,
     /// Registrar / proxy to register with and send calls to.
     pub registrar: Option<SocketAddr>,
+    /// The registrar / proxy as a host name or SIP URI (`sip:pbx.example.com`), in place of
+    /// `registrar`: located at start by RFC 3263 (NAPTR, SRV, A through `dns`, else the
+    /// nameservers of /etc/resolv.conf); REGISTERs and calls go to its targets with
+    /// failover (RFC 3263 §4.3), preferring those of our `transport`, and its host is the
+    /// domain of our address-of-record.
+    pub registrar_name: Option<Uri>,
+    /// Nameserver for `registrar_name`.
+    pub dns: Option<SocketAddr>,
     /// Codecs by SDP name, preference order.
     pub codecs: Vec<String>,
     /// SDES-SRTP policy.
@@ -96,6 +104,8 @@ impl PhoneConfig {
             transport: Transport::Udp,
             tls: PhoneTls::default(),
             registrar: None,
+            registrar_name: None,
+            dns: None,
             codecs: vec!["opus".into(), "PCMU".into(), "PCMA".into()],
             srtp: sdp::SrtpPolicy::Optional,
             auto_answer: false,
@@ -351,12 +361,17 @@ pub async fn run(
     events: mpsc::Sender<PhoneEvent>,
 ) -> Result<(), PhoneError> {
     let mut dc = DriverConfig::new(config.listen);
+    dc.dns = config.dns.map(|ns| DnsConfig::new(vec![ns]));
     match config.transport {
         Transport::Tcp => dc.tcp = true,
         Transport::Tls => dc.tls = Some(tls_config(&config.tls, config.listen)?),
         _ => {}
     }
-    let driver = Driver::bind(dc).await?;
+    let mut driver = Driver::bind(dc).await?;
+    let registrar_targets = match &config.registrar_name {
+        Some(uri) => locate_registrar(&mut driver, uri, config.transport, &events).await,
+        None => Vec::new(),
+    };
     let local = match config.transport {
         Transport::Tls => driver.tls_local_addr().unwrap_or(driver.local_addr()),
         _ => driver.local_addr(),
@@ -391,6 +406,7 @@ pub async fn run(
         link: ImpairedLink::new(config.link.clone()),
         local,
         media_port,
+        registrar_targets,
         call: None,
         reg: None,
         challenges: 0,
@@ -464,6 +480,39 @@ pub async fn run(
     Ok(())
 }
 
+/// The targets of the registrar's name (RFC 3263), those of `transport` first choice: the
+/// others only when it has none. Empty (and logged) when it cannot be located.
+async fn locate_registrar(
+    driver: &mut Driver,
+    uri: &Uri,
+    transport: Transport,
+    events: &mpsc::Sender<PhoneEvent>,
+) -> Vec<Target> {
+    match driver.resolve_all(uri).await {
+        Ok(all) => {
+            let ours: Vec<Target> = all
+                .iter()
+                .copied()
+                .filter(|t| t.transport == transport)
+                .collect();
+            let targets = if ours.is_empty() { all } else { ours };
+            let list: Vec<String> = targets
+                .iter()
+                .map(|t| format!("{} {}", t.transport.as_via_str(), t.addr))
+                .collect();
+            let _ = events.try_send(PhoneEvent::Log(format!(
+                "registrar {uri}: {}",
+                list.join(", ")
+            )));
+            targets
+        }
+        Err(e) => {
+            let _ = events.try_send(PhoneEvent::Log(format!("registrar {uri}: {e}")));
+            Vec::new()
+        }
+    }
+}
+
 struct Phone {
     config: PhoneConfig,
     ua: UserAgent,
@@ -471,6 +520,8 @@ struct Phone {
     link: ImpairedLink<Vec<u8>>,
     local: SocketAddr,
     media_port: u16,
+    /// The located targets of [`PhoneConfig::registrar_name`], in RFC 3263 order.
+    registrar_targets: Vec<Target>,
     call: Option<Call>,
     /// Our registration while it exists (until unregistered).
     reg: Option<RegistrationId>,
@@ -496,9 +547,31 @@ impl Phone {
     }
 
     fn domain(&self) -> String {
+        if let Some(uri) = &self.config.registrar_name {
+            return match uri.port() {
+                Some(port) => format!("{}:{port}", uri.host()),
+                None => uri.host().to_owned(),
+            };
+        }
         self.config
             .registrar
             .map_or_else(|| self.local.ip().to_string(), |r| r.to_string())
+    }
+
+    /// Where REGISTERs and calls through the registrar go: its located targets, else its
+    /// address over our transport.
+    fn registrar_targets(&self) -> Vec<Target> {
+        if !self.registrar_targets.is_empty() {
+            return self.registrar_targets.clone();
+        }
+        self.config
+            .registrar
+            .map(|addr| Target {
+                transport: self.config.transport,
+                addr,
+            })
+            .into_iter()
+            .collect()
     }
 
     fn aor(&self) -> Option<Uri> {
@@ -510,18 +583,18 @@ impl Phone {
     /// Registers through sip-core's registration client, which answers the digest
     /// challenges, refreshes before expiry and retries after failures.
     fn start_register(&mut self, now: Instant) {
-        let Some(registrar) = self.config.registrar else {
+        let targets = self.registrar_targets();
+        if targets.is_empty() {
             return;
-        };
+        }
         let (Ok(uri), Some(aor)) = (format!("sip:{}", self.domain()).parse::<Uri>(), self.aor())
         else {
             return;
         };
-        let target = Target {
-            transport: self.config.transport,
-            addr: registrar,
-        };
-        match self.ua.register(now, uri, aor, target, self.config.expires) {
+        match self
+            .ua
+            .register(now, uri, aor, targets, self.config.expires)
+        {
             Ok(id) => {
                 self.reg = Some(id);
                 // Set before any answer can arrive: the first failure already backs off.
@@ -650,28 +723,35 @@ impl Phone {
             self.log(format!("bad target {target}"));
             return false;
         };
-        let dest = match (to.port(), self.config.registrar) {
-            (_, Some(r)) => r,
-            (port, None) => match to.host().trim_matches(['[', ']']).parse::<IpAddr>() {
-                Ok(ip) => SocketAddr::new(ip, port.unwrap_or(5060)),
+        let mut targets = self.registrar_targets();
+        if targets.is_empty() {
+            match to.host().trim_matches(['[', ']']).parse::<IpAddr>() {
+                Ok(ip) => targets.push(Target {
+                    transport: self.transport_for(&to),
+                    addr: SocketAddr::new(ip, to.port().unwrap_or(5060)),
+                }),
                 Err(_) => {
                     self.log(format!("cannot reach {to} without a registrar"));
                     return false;
                 }
-            },
+            }
+        } else if self.registrar_targets.is_empty()
+            && let Some(t) = targets.first_mut()
+        {
+            // A numeric registrar: the URI's transport (sips:, ;transport=) decides.
+            t.transport = self.transport_for(&to);
+        }
+        let Some(&target) = targets.first() else {
+            return false;
         };
         let mut oa = self.new_oa();
         let Ok(offer) = oa.create_offer(&mut self.rng) else {
             return false;
         };
         let body = Body::sdp(offer.to_bytes());
-        let target = Target {
-            transport: self.transport_for(&to),
-            addr: dest,
-        };
         match self
             .ua
-            .invite(now, from, to.clone(), to.clone(), target, Some(body))
+            .invite(now, from, to.clone(), to.clone(), targets, Some(body))
         {
             Ok(leg) => {
                 self.call = Some(Call::new(leg, oa, true));
@@ -988,6 +1068,11 @@ impl Phone {
                         Self::notify_referrer(&mut self.ua, now, referrer, status);
                     }
                     self.emit(PhoneEvent::CallFailed(status));
+                }
+                UaEvent::FailedOver { .. } => {
+                    if let Some(line) = crate::trunk::failover_line("registrar", &ev) {
+                        self.log(line);
+                    }
                 }
                 UaEvent::Registered { id, .. } if self.reg == Some(id) => {
                     let challenges = std::mem::take(&mut self.challenges);

@@ -4,18 +4,145 @@
 //! back-off of RFC 5626 §4.5, [`RegisterRetry::rfc5626`]: 30-60 s after the first, doubling
 //! to 15-30 min, back to the base after a success), progress as log lines, and an orderly
 //! unregister when the program stops.
+//!
+//! A trunk is named by an address or by a host name / SIP URI ([`TrunkAddress::locate`]):
+//! the name is located by RFC 3263 (NAPTR, SRV, A) once at start, and its targets are handed
+//! to the UA, which fails over along them (RFC 3263 §4.3, sip-core's `ua::failover`).
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sip_core::Uri;
+use sip_core::dns::IpFamilies;
+use sip_core::locate::LocateConfig;
 use sip_core::registration::RegisterRetry;
+use sip_core::tokio::{DnsClient, DnsConfig};
 use sip_core::transaction::{Target, Transport};
 use sip_core::ua::{RegistrationId, UaEvent, UserAgent};
 use tokio::net::UdpSocket;
 
 use crate::clock;
+
+/// A trunk (or registrar, proxy): the host its URIs name and where its requests go.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrunkAddress {
+    /// The host, with a port when one was given, for the URIs: `sip:<number>@<host>`, the
+    /// registrar `sip:<host>`.
+    pub host: String,
+    /// Where requests go over UDP, in RFC 3263 order (the UA fails over along them).
+    pub targets: Vec<SocketAddr>,
+}
+
+impl TrunkAddress {
+    /// A trunk at one address (its URIs name the address).
+    pub fn at(addr: SocketAddr) -> Self {
+        Self {
+            host: addr.to_string(),
+            targets: vec![addr],
+        }
+    }
+
+    /// `spec` as an address (`IP:PORT`), else as a host name or SIP URI
+    /// (`provider.example.com`, `sip:provider.example.com;transport=udp`) located over UDP
+    /// by RFC 3263: NAPTR/SRV/A through the nameserver `dns` (else those of
+    /// `/etc/resolv.conf`), then the system resolver for a name without records. Addresses
+    /// of `local`'s family only.
+    ///
+    /// # Errors
+    /// A message when `spec` is neither, names another transport than UDP, or has no UDP
+    /// target.
+    pub async fn locate(
+        spec: &str,
+        dns: Option<SocketAddr>,
+        local: SocketAddr,
+    ) -> Result<Self, String> {
+        if let Ok(addr) = spec.parse::<SocketAddr>() {
+            return Ok(Self::at(addr));
+        }
+        let text = if spec.starts_with("sip:") || spec.starts_with("sips:") {
+            spec.to_owned()
+        } else {
+            format!("sip:{spec}")
+        };
+        let uri: Uri = text
+            .parse()
+            .map_err(|e| format!("{spec}: not an address, host or SIP URI: {e}"))?;
+        let config = match dns {
+            Some(ns) => DnsConfig::new(vec![ns]),
+            None => DnsConfig::system().map_err(|e| format!("/etc/resolv.conf: {e}"))?,
+        };
+        let families = if local.is_ipv4() {
+            IpFamilies::V4
+        } else {
+            IpFamilies::V6
+        };
+        let located = LocateConfig {
+            transports: vec![Transport::Udp],
+        };
+        let targets: Vec<SocketAddr> = DnsClient::new(config)
+            .resolve(&uri, &located, families)
+            .await
+            .map_err(|e| format!("{spec}: {e}"))?
+            .into_iter()
+            .filter(|t| t.transport == Transport::Udp)
+            .map(|t| t.addr)
+            .collect();
+        if targets.is_empty() {
+            return Err(format!("{spec}: no UDP target"));
+        }
+        let host = match uri.port() {
+            Some(port) => format!("{}:{port}", uri.host()),
+            None => uri.host().to_owned(),
+        };
+        Ok(Self { host, targets })
+    }
+
+    /// The targets as the UA takes them (UDP).
+    pub fn udp_targets(&self) -> Vec<Target> {
+        udp_targets(&self.targets)
+    }
+}
+
+impl fmt::Display for TrunkAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let named = self.targets.len() != 1
+            || self.targets.first().map(ToString::to_string).as_ref() != Some(&self.host);
+        if !named {
+            return f.write_str(&self.host);
+        }
+        let list: Vec<String> = self.targets.iter().map(ToString::to_string).collect();
+        write!(f, "{} ({})", self.host, list.join(", "))
+    }
+}
+
+/// `addrs` as UDP targets.
+pub fn udp_targets(addrs: &[SocketAddr]) -> Vec<Target> {
+    addrs
+        .iter()
+        .map(|&addr| Target {
+            transport: Transport::Udp,
+            addr,
+        })
+        .collect()
+}
+
+/// A log line for a request the UA sent to the next target (RFC 3263 §4.3).
+pub fn failover_line(what: &str, event: &UaEvent) -> Option<String> {
+    match event {
+        UaEvent::FailedOver {
+            failed,
+            next,
+            status,
+            ..
+        } => Some(format!(
+            "{what}: {} failed ({status}); sent again to {}",
+            failed.addr, next.addr
+        )),
+        _ => None,
+    }
+}
 
 /// What to register at one trunk.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,6 +155,8 @@ pub struct TrunkRegistration {
     pub aor: Uri,
     /// Where the REGISTERs are sent.
     pub target: SocketAddr,
+    /// Where they go when `target` fails, in order (RFC 3263 §4.3).
+    pub alternates: Vec<SocketAddr>,
     /// Requested expiry in seconds.
     pub expires: u32,
 }
@@ -44,12 +173,32 @@ impl TrunkRegistration {
         registrar: SocketAddr,
         expires: u32,
     ) -> Result<Self, String> {
+        Self::located(name, user, &TrunkAddress::at(registrar), expires)
+    }
+
+    /// A registration of `user` at `registrar`: `sip:<host>` as Request-URI,
+    /// `sip:user@<host>` as address-of-record, sent to its targets in order.
+    ///
+    /// # Errors
+    /// A message when `user` cannot form a SIP URI or `registrar` has no target.
+    pub fn located(
+        name: &str,
+        user: &str,
+        registrar: &TrunkAddress,
+        expires: u32,
+    ) -> Result<Self, String> {
         let bad = |_| format!("trunk {name}: user {user:?} does not form a SIP URI");
+        let host = &registrar.host;
+        let (target, alternates) = registrar
+            .targets
+            .split_first()
+            .ok_or_else(|| format!("trunk {name}: no address for {host}"))?;
         Ok(Self {
             name: name.to_owned(),
-            registrar: format!("sip:{registrar}").parse().map_err(bad)?,
-            aor: format!("sip:{user}@{registrar}").parse().map_err(bad)?,
-            target: registrar,
+            registrar: format!("sip:{host}").parse().map_err(bad)?,
+            aor: format!("sip:{user}@{host}").parse().map_err(bad)?,
+            target: *target,
+            alternates: alternates.to_vec(),
             expires,
         })
     }
@@ -81,15 +230,13 @@ impl TrunkRegistrations {
         let entries = specs
             .into_iter()
             .map(|spec| {
-                let target = Target {
-                    transport: Transport::Udp,
-                    addr: spec.target,
-                };
+                let mut addrs = vec![spec.target];
+                addrs.extend_from_slice(&spec.alternates);
                 let id = match ua.register(
                     now,
                     spec.registrar.clone(),
                     spec.aor.clone(),
-                    target,
+                    udp_targets(&addrs),
                     spec.expires,
                 ) {
                     Ok(id) => {
@@ -138,6 +285,13 @@ impl TrunkRegistrations {
                     "trunk {}: registration failed ({status}), attempt {}; retrying",
                     entry.spec.name, entry.failures
                 ))
+            }
+            UaEvent::FailedOver {
+                registration: Some(id),
+                ..
+            } => {
+                let entry = self.entry(*id)?;
+                failover_line(&format!("trunk {}", entry.spec.name), event)
             }
             UaEvent::Unregistered { id } => {
                 let entry = self.entry(*id)?;
@@ -216,5 +370,41 @@ impl TrunkRegistrations {
             }
         }
         lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_trunk_is_an_address_or_a_located_name() {
+        let local: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        // No DNS for an address; its URIs name it.
+        let t = TrunkAddress::locate("127.0.0.1:5090", None, local)
+            .await
+            .unwrap();
+        assert_eq!(t, TrunkAddress::at("127.0.0.1:5090".parse().unwrap()));
+        assert_eq!(t.to_string(), "127.0.0.1:5090");
+        // A single-label name goes to the system resolver (/etc/hosts), not to the
+        // nameserver (nothing listens at port 9 of loopback); the URIs keep the name.
+        let dead_ns = Some("127.0.0.1:9".parse().unwrap());
+        for spec in ["localhost:5099", "sip:localhost:5099"] {
+            let t = TrunkAddress::locate(spec, dead_ns, local).await.unwrap();
+            assert_eq!(t.host, "localhost:5099");
+            assert_eq!(t.targets, ["127.0.0.1:5099".parse::<SocketAddr>().unwrap()]);
+            assert_eq!(t.to_string(), "localhost:5099 (127.0.0.1:5099)");
+            let reg = TrunkRegistration::located("1", "4930", &t, 600).unwrap();
+            assert_eq!(reg.registrar.to_string(), "sip:localhost:5099");
+            assert_eq!(reg.aor.to_string(), "sip:4930@localhost:5099");
+            assert_eq!(reg.target, t.targets[0]);
+            assert!(reg.alternates.is_empty());
+        }
+        assert!(TrunkAddress::locate("not a host", None, local).await.is_err());
+        let none = TrunkAddress {
+            host: "x".into(),
+            targets: Vec::new(),
+        };
+        assert!(TrunkRegistration::located("1", "u", &none, 600).is_err());
     }
 }

@@ -6,9 +6,14 @@
 //! ```text
 //! gateway --listen 127.0.0.1:5080 --trunk 127.0.0.1:5090 [--trunk 127.0.0.1:5091] --allow 127.0.0.0/8
 //!         [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S]
-//!          [--no-register]] [--trunk-codecs pcmu,pcma] [--trunk-timeout 5s]
+//!          [--no-register]] [--trunk-codecs pcmu,pcma] [--trunk-timeout 5s] [--dns IP:PORT]
 //!         [--duration D] [--quiet]
 //! ```
+//!
+//! `--trunk` and `--trunk-registrar` also take a host name or SIP URI
+//! (`--trunk sip:provider.example.com`): located at start by RFC 3263 (NAPTR, SRV, A over
+//! UDP, through `--dns` or the nameservers of /etc/resolv.conf); the INVITEs and REGISTERs
+//! fail over along its targets.
 
 #![forbid(unsafe_code)]
 
@@ -18,15 +23,15 @@ use std::time::Duration;
 use telox_examples::cli::{Cidr, Spec};
 use telox_examples::gateway::{self, GatewayConfig};
 use telox_examples::lifecycle::{print_logs_until, print_remaining, shutdown_signal};
-use telox_examples::trunk::TrunkRegistration;
+use telox_examples::trunk::{TrunkAddress, TrunkRegistration};
 use tokio::sync::{mpsc, watch};
 
-const USAGE: &str = "usage: gateway --listen IP:PORT --trunk IP:PORT [--trunk IP:PORT ...] --allow CIDR \
-[--allow CIDR ...] [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S] [--no-register]] \
-[--trunk-codecs pcmu,pcma] [--trunk-timeout D] \
+const USAGE: &str = "usage: gateway --listen IP:PORT --trunk IP:PORT|HOST|URI [--trunk ...] --allow CIDR \
+[--allow CIDR ...] [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT|HOST|URI] [--register-expires S] [--no-register]] \
+[--trunk-codecs pcmu,pcma] [--trunk-timeout D] [--dns IP:PORT] \
 [--duration D] [--seed N] [--quiet]";
 
-fn config() -> Result<(GatewayConfig, Option<Duration>, bool), String> {
+fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duration>, bool), String> {
     let a = Spec::new()
         .values(&[
             "listen",
@@ -38,6 +43,7 @@ fn config() -> Result<(GatewayConfig, Option<Duration>, bool), String> {
             "trunk-timeout",
             "trunk-registrar",
             "register-expires",
+            "dns",
             "duration",
             "seed",
         ])
@@ -52,10 +58,15 @@ fn config() -> Result<(GatewayConfig, Option<Duration>, bool), String> {
         .addr("listen")
         .map_err(|e| e.to_string())?
         .ok_or("--listen is required")?;
+    let dns = a.addr("dns").map_err(|e| e.to_string())?;
+    let locate = |spec: &str| {
+        rt.block_on(TrunkAddress::locate(spec, dns, listen))
+            .map_err(|e| format!("bad --trunk {e}"))
+    };
     let trunks = a
         .all("trunk")
         .iter()
-        .map(|t| t.parse().map_err(|_| format!("bad --trunk {t}")))
+        .map(|t| locate(t))
         .collect::<Result<Vec<_>, _>>()?;
     if trunks.is_empty() {
         return Err("at least one --trunk is required".into());
@@ -82,15 +93,15 @@ fn config() -> Result<(GatewayConfig, Option<Duration>, bool), String> {
     let expires: u32 = a
         .parsed_or("register-expires", 3600, "seconds")
         .map_err(|e| e.to_string())?;
-    let registrars = match a.addr("trunk-registrar").map_err(|e| e.to_string())? {
-        Some(r) => vec![r],
+    let registrars = match a.value("trunk-registrar") {
+        Some(r) => vec![locate(r)?],
         None => trunks.clone(),
     };
     let registrations = match &credentials {
         Some((user, _)) if !a.flag("no-register") => registrars
             .iter()
             .enumerate()
-            .map(|(i, r)| TrunkRegistration::new(&format!("{}", i + 1), user, *r, expires))
+            .map(|(i, r)| TrunkRegistration::located(&format!("{}", i + 1), user, r, expires))
             .collect::<Result<Vec<_>, _>>()?,
         _ => Vec::new(),
     };
@@ -130,13 +141,6 @@ fn config() -> Result<(GatewayConfig, Option<Duration>, bool), String> {
 }
 
 fn main() -> ExitCode {
-    let (cfg, duration, quiet) = match config() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("gateway: {e}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -148,9 +152,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let (cfg, duration, quiet) = match config(&rt) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gateway: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let trunks: Vec<String> = cfg.trunks.iter().map(ToString::to_string).collect();
     eprintln!(
-        "gateway: listening on udp:{}, trunks {:?}",
-        cfg.listen, cfg.trunks
+        "gateway: listening on udp:{}, trunks [{}]",
+        cfg.listen,
+        trunks.join(", ")
     );
     let r = rt.block_on(async move {
         let (log_tx, mut log_rx) = mpsc::channel::<String>(1024);

@@ -37,7 +37,7 @@ use telox_examples::report;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
-const USAGE: &str = "usage: phone [--listen IP:PORT] [--user U] [--password P] [--registrar IP:PORT] \
+const USAGE: &str = "usage: phone [--listen IP:PORT] [--user U] [--password P] [--registrar IP:PORT|HOST|URI] [--dns IP:PORT] \
 [--call URI] [--duration D] [--dtmf KEYS] [--auto-answer] [--play FILE.wav] [--record DIR] \
 [--codecs opus,pcmu,pcma,g722] [--srtp off|optional|required] [--max-time D] [--calls N] [--seed N] \
 [--transport udp|tcp|tls] [--ca FILE.pem] [--cert FILE.pem --key FILE.pem] [--require-client-cert] \
@@ -54,6 +54,17 @@ struct Opts {
     transfer_to: Option<String>,
 }
 
+/// A registrar given by name: `sip:`/`sips:` URIs as they are, a bare host as `sip:HOST`.
+fn registrar_uri(spec: &str) -> Result<sip_core::Uri, String> {
+    let text = if spec.starts_with("sip:") || spec.starts_with("sips:") {
+        spec.to_owned()
+    } else {
+        format!("sip:{spec}")
+    };
+    text.parse()
+        .map_err(|e| format!("bad --registrar {spec}: {e}"))
+}
+
 fn opts() -> Result<Opts, String> {
     let a = Spec::new()
         .values(&[
@@ -61,6 +72,7 @@ fn opts() -> Result<Opts, String> {
             "user",
             "password",
             "registrar",
+            "dns",
             "call",
             "duration",
             "dtmf",
@@ -92,15 +104,27 @@ fn opts() -> Result<Opts, String> {
     let user = a.value("user").unwrap_or("telox").to_owned();
     let mut c = PhoneConfig::new("phone", &user, listen);
     c.password = a.value("password").map(str::to_owned);
-    c.registrar = a.addr("registrar").map_err(|e| e.to_string())?;
+    // `--registrar IP:PORT`, or a host name / SIP URI located by RFC 3263 (through --dns).
+    if let Some(r) = a.value("registrar") {
+        match r.parse::<SocketAddr>() {
+            Ok(addr) => c.registrar = Some(addr),
+            Err(_) => c.registrar_name = Some(registrar_uri(r)?),
+        }
+    }
+    c.dns = a.addr("dns").map_err(|e| e.to_string())?;
     let call = a.value("call").map(str::to_owned);
-    // `--call sip:N@IP:PORT --user U`: the host of the URI is the registrar/proxy.
+    // `--call sip:N@HOST --user U`: the host of the URI is the registrar/proxy.
     if c.registrar.is_none()
+        && c.registrar_name.is_none()
         && c.password.is_some()
         && let Some(uri) = &call
         && let Some(hostport) = uri.split('@').nth(1)
+        && let Some(host) = hostport.split(';').next()
     {
-        c.registrar = hostport.split(';').next().and_then(|h| h.parse().ok());
+        match host.parse::<SocketAddr>() {
+            Ok(addr) => c.registrar = Some(addr),
+            Err(_) => c.registrar_name = Some(registrar_uri(host)?),
+        }
     }
     c.transport = match a.value("transport") {
         Some(t) if t.eq_ignore_ascii_case("udp") => Transport::Udp,
@@ -213,7 +237,8 @@ fn main() -> ExitCode {
 async fn run(o: Opts) -> ExitCode {
     let (cmd_tx, cmd_rx) = mpsc::channel(32);
     let (ev_tx, mut ev_rx) = mpsc::channel(256);
-    let registers = o.config.registrar.is_some() && o.config.password.is_some();
+    let registers = (o.config.registrar.is_some() || o.config.registrar_name.is_some())
+        && o.config.password.is_some();
     let task = tokio::spawn(phone::run(o.config.clone(), cmd_rx, ev_tx));
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
