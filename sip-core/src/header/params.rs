@@ -216,13 +216,17 @@ impl Params {
         }
         // Parameters as parsed or set are usually already canonical: then they are the raw
         // text behind one `;`. Whitespace anywhere, or an empty element, takes the long way.
+        // One parameter without whitespace or controls (a Via branch, a From tag) is told a
+        // word at a time.
+        let raw: &[u8] = &self.raw;
         let mut prev = b';';
-        let canonical = self.raw.iter().all(|&c| {
-            let empty_element = c == b';' && prev == b';';
-            let ok = !is_lws(c) && !empty_element;
-            prev = c;
-            ok
-        }) && prev != b';';
+        let canonical = scan::all_visible_except(raw, b';')
+            || raw.iter().all(|&c| {
+                let empty_element = c == b';' && prev == b';';
+                let ok = !is_lws(c) && !empty_element;
+                prev = c;
+                ok
+            }) && prev != b';';
         if canonical {
             out.push(b';');
             out.extend_from_slice(&self.raw);

@@ -72,19 +72,13 @@ impl Lines {
         Text::Own(Span::new(start, self.own.len()))
     }
 
-    fn raw(&mut self, name: &str, value: &str) -> Result<Line, BuildError> {
-        if !scan::all_token(name.as_bytes()) {
-            return Err(BuildError::BadHeaderName);
-        }
-        if value.bytes().any(|c| matches!(c, b'\r' | b'\n' | 0)) {
-            return Err(BuildError::BadHeaderValue);
-        }
-        let kind = HeaderName::from_bytes(name.as_bytes()).map_or(0, HeaderName::kind);
-        Ok(Line {
+    /// A caller's line, checked by [`check_raw`].
+    fn raw(&mut self, name: &str, value: &str, kind: u8) -> Line {
+        Line {
             name: self.own_text(name.as_bytes()),
             value: self.own_text(value.as_bytes()),
             kind,
-        })
+        }
     }
 
     fn from_headers(h: &Headers) -> Self {
@@ -142,8 +136,7 @@ impl Lines {
     /// Writes header lines, Content-Length, the empty line and the body after `start`.
     fn write(&self, out: &mut Vec<u8>) -> (Index, u32) {
         let mut index = Index::new();
-        let cl = HeaderName::ContentLength.kind();
-        for line in self.lines.iter().filter(|l| l.kind != cl) {
+        for line in self.lines.iter().filter(|l| l.kind != CONTENT_LENGTH) {
             let ns = out.len();
             out.extend_from_slice(self.text(line.name));
             let ne = out.len();
@@ -151,35 +144,287 @@ impl Lines {
             let vs = out.len();
             // A folded value copied from a parsed message is unfolded; CR/LF/NUL cannot
             // reach the wire from a builder.
-            let value = scan::trim_lws(self.text(line.value));
-            let clean = value
-                .iter()
-                .fold(true, |ok, &c| ok & !matches!(c, b'\r' | b'\n' | 0));
-            if clean {
-                out.extend_from_slice(value);
-            } else {
-                out.extend(value.iter().map(|&c| {
-                    if matches!(c, b'\r' | b'\n' | 0) {
-                        b' '
-                    } else {
-                        c
-                    }
-                }));
-            }
-            let ve = out.len();
+            out.extend_from_slice(self.text(line.value));
+            let ve = finish_value(out, vs);
             out.extend_from_slice(b"\r\n");
             index.push(ns, ne - ns, vs, ve, line.kind);
         }
-        let ns = out.len();
-        out.extend_from_slice(b"Content-Length: ");
-        let vs = out.len();
-        scan::put_u64(out, u64::try_from(self.body.len()).unwrap_or(u64::MAX));
-        let ve = out.len();
-        out.extend_from_slice(b"\r\n\r\n");
-        index.push(ns, 14, vs, ve, cl);
-        let body_start = Span::new(out.len(), out.len()).start;
-        out.extend_from_slice(&self.body);
+        let body_start = end_head(out, &mut index, &self.body);
         (index, body_start)
+    }
+
+    /// [`ResponseBuilder::to_tag`] on lines (any form of To).
+    fn add_to_tag(&mut self, tag: &str) {
+        let Some(i) = self.lines.iter().position(|l| l.kind == TO) else {
+            return;
+        };
+        let Some(line) = self.lines.get(i).copied() else {
+            return;
+        };
+        // The common case is told from the bytes: the value is copied as written (§8.2.6.2
+        // asks for the request's To plus a tag, not a canonical form) with `;tag=` appended.
+        match tag_state(self.text(line.value)) {
+            Some(true) => return,
+            Some(false) => {
+                let start = self.own.len();
+                self.own
+                    .reserve(self.text(line.value).len() + ";tag=".len() + tag.len());
+                match line.value {
+                    Text::Src(span) => {
+                        let value = self.src.get(span.range()).unwrap_or_default();
+                        self.own.extend_from_slice(scan::trim_lws(value));
+                    }
+                    other => {
+                        let value = scan::trim_lws(self.text(other)).to_vec();
+                        self.own.extend_from_slice(&value);
+                    }
+                }
+                self.own.extend_from_slice(b";tag=");
+                self.own.extend_from_slice(tag.as_bytes());
+                if let Some(l) = self.lines.get_mut(i) {
+                    l.value = Text::Own(Span::new(start, self.own.len()));
+                }
+                return;
+            }
+            None => {}
+        }
+        let value = match line.value {
+            Text::Src(span) => self.src.slice(span.range()),
+            other => Bytes::copy_from_slice(self.text(other)),
+        };
+        if let Ok(to) = To::parse(&value)
+            && to.tag().is_none()
+        {
+            // The tag goes last: the canonical form of `to` followed by `;tag=...` is what
+            // `to.set_tag(tag)` would write, without rebuilding its parameters.
+            let start = self.own.len();
+            to.write_value(&mut self.own);
+            self.own.extend_from_slice(b";tag=");
+            self.own.extend_from_slice(tag.as_bytes());
+            if let Some(l) = self.lines.get_mut(i) {
+                l.value = Text::Own(Span::new(start, self.own.len()));
+            }
+        }
+    }
+}
+
+/// Writes the Content-Length line, the empty line and the body; returns where the body
+/// starts.
+fn end_head(out: &mut Vec<u8>, index: &mut Index, body: &[u8]) -> u32 {
+    let ns = out.len();
+    if body.is_empty() {
+        out.extend_from_slice(b"Content-Length: 0\r\n\r\n");
+        index.push(ns, 14, ns + 16, ns + 17, CONTENT_LENGTH);
+        return Span::new(out.len(), out.len()).start;
+    }
+    out.extend_from_slice(b"Content-Length: ");
+    let vs = out.len();
+    scan::put_u64(out, u64::try_from(body.len()).unwrap_or(u64::MAX));
+    let ve = out.len();
+    out.extend_from_slice(b"\r\n\r\n");
+    index.push(ns, 14, vs, ve, CONTENT_LENGTH);
+    let body_start = Span::new(out.len(), out.len()).start;
+    out.extend_from_slice(body);
+    body_start
+}
+
+/// Replaces CR, LF and NUL by spaces: none may reach the wire inside a value from a builder.
+#[inline]
+fn clean(value: &mut [u8]) {
+    if may_hold_ctl(value) {
+        for c in value.iter_mut() {
+            if matches!(*c, b'\r' | b'\n' | 0) {
+                *c = b' ';
+            }
+        }
+    }
+}
+
+/// Whether `v` holds a byte below 0x0e (CR, LF and NUL among them), eight bytes per step
+/// (the "has less than" word test; a tab also answers yes, the caller then looks closer).
+fn may_hold_ctl(v: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = |w: u64| w.wrapping_sub(ONES * 0x0e) & !w;
+    let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or([0xff; 8]));
+    let mut acc = 0;
+    if v.len() >= 8 {
+        let mut chunks = v.chunks_exact(8);
+        for c in &mut chunks {
+            acc |= below(word(c));
+        }
+        // the tail as the last eight bytes, overlapping the last chunk
+        acc |= below(word(v.get(v.len() - 8..).unwrap_or_default()));
+    } else {
+        for &c in v {
+            acc |= u64::from(c < 0x0e) << 7;
+        }
+    }
+    acc & HIGH != 0
+}
+
+/// Cleans the value written at `vs..` and trims LWS from both ends (a control at an end
+/// is trimmed as the space it became, so the index agrees with a parse of the bytes, and
+/// finishing a value twice changes nothing); returns its end.
+#[inline]
+fn finish_value(out: &mut Vec<u8>, vs: usize) -> usize {
+    clean(out.get_mut(vs..).unwrap_or_default());
+    let value = out.get(vs..).unwrap_or_default();
+    let trimmed = scan::trim_lws(value);
+    if trimmed.len() != value.len() {
+        let from = vs + scan::offset_in(value, trimmed);
+        let len = trimmed.len();
+        out.copy_within(from..from + len, vs);
+        out.truncate(vs + len);
+    }
+    out.len()
+}
+
+/// A message under construction.
+///
+/// Appending header lines in order, which is how a transaction user builds a request or
+/// answers one, writes each line straight into the message ([`Direct`]); any other edit
+/// (prepend, replace, remove, a new start line) first turns the message into [`Lines`].
+#[derive(Clone, Debug)]
+enum Draft {
+    Direct(Direct),
+    Lines(Lines),
+}
+
+impl Draft {
+    /// Runs `edit` on the lines form, converting a direct draft first.
+    fn with_lines<R>(&mut self, edit: impl FnOnce(&mut Lines) -> R) -> R {
+        if let Self::Direct(d) = self {
+            let d = std::mem::replace(d, Direct::new(0));
+            *self = Self::Lines(d.into_lines());
+        }
+        match self {
+            Self::Lines(l) => edit(l),
+            // converted just above; an empty lines form keeps this total without a panic
+            Self::Direct(_) => edit(&mut Lines::default()),
+        }
+    }
+
+    #[inline]
+    fn typed<H: Header>(&mut self, h: &H) {
+        match self {
+            Self::Direct(d) => {
+                d.append(H::NAME.as_str().as_bytes(), H::NAME.kind(), |out| {
+                    h.write_value(out);
+                });
+            }
+            Self::Lines(l) => {
+                let line = l.typed(h);
+                l.push(line);
+            }
+        }
+    }
+
+    fn set_body(&mut self, body: Bytes) {
+        match self {
+            Self::Direct(d) => d.body = body,
+            Self::Lines(l) => l.body = body,
+        }
+    }
+}
+
+/// A message whose header lines were all appended in order: `out` already holds its start
+/// line and header lines as they will be sent, `index` indexes them.
+#[derive(Clone, Debug)]
+struct Direct {
+    out: Vec<u8>,
+    index: Index,
+    /// The Request-URI or the reason phrase in `out`.
+    mark: Span,
+    body: Bytes,
+}
+
+impl Direct {
+    fn new(capacity: usize) -> Self {
+        Self {
+            out: Vec::with_capacity(capacity),
+            index: Index::new(),
+            mark: Span::default(),
+            body: Bytes::new(),
+        }
+    }
+
+    /// Appends `name: value CRLF`, the value written by `value`, trimmed and cleaned as
+    /// [`Lines::write`] does. Content-Length is left out: `build` writes it from the body.
+    #[inline]
+    fn append(&mut self, name: &[u8], kind: u8, value: impl FnOnce(&mut Vec<u8>)) {
+        if kind == CONTENT_LENGTH {
+            return;
+        }
+        let ns = self.out.len();
+        self.out.extend_from_slice(name);
+        self.out.extend_from_slice(b": ");
+        let vs = self.out.len();
+        value(&mut self.out);
+        let ve = finish_value(&mut self.out, vs);
+        self.out.extend_from_slice(b"\r\n");
+        self.index.push(ns, name.len(), vs, ve, kind);
+    }
+
+    /// Copies `run`, a range of whole lines of `src` already indexed, to the end of `out`.
+    fn copy_run(&mut self, src: &[u8], run: Option<(usize, usize)>) {
+        if let Some((start, end)) = run {
+            self.out
+                .extend_from_slice(src.get(start..end).unwrap_or_default());
+        }
+    }
+
+    /// The same lines as ranges of the written bytes (the start line stays unused).
+    fn into_lines(self) -> Lines {
+        let mut lines = Vec::with_capacity(self.index.len().max(LINES_CAPACITY));
+        lines.extend(self.index.iter().map(|e| Line {
+            name: Text::Own(e.name()),
+            value: Text::Own(e.value),
+            kind: e.kind,
+        }));
+        Lines {
+            lines,
+            src: Bytes::new(),
+            own: self.out,
+            body: self.body,
+        }
+    }
+
+    /// Ends the header section and adds the body.
+    fn finish(mut self) -> Headers {
+        let body_start = end_head(&mut self.out, &mut self.index, &self.body);
+        Headers {
+            raw: Bytes::from(self.out),
+            index: self.index,
+            body_start,
+        }
+    }
+
+    /// [`ResponseBuilder::to_tag`] where the bytes tell: `false` when the lines form must
+    /// decide (a To the simple reading cannot judge, or a tag with whitespace or controls,
+    /// which the lines form trims and cleans).
+    fn add_to_tag(&mut self, tag: &str) -> bool {
+        let Some((i, e)) = self.index.find(0, TO) else {
+            return true;
+        };
+        match tag_state(self.out.get(e.value.range()).unwrap_or_default()) {
+            Some(true) => true,
+            Some(false) if !tag.bytes().any(|c| scan::is_lws(c) || c == 0) => {
+                let at = e.value.end as usize;
+                let add = ";tag=".len() + tag.len();
+                let old = self.out.len();
+                self.out.resize(old + add, 0);
+                self.out.copy_within(at..old, at + add);
+                if let Some(gap) = self.out.get_mut(at..at + add) {
+                    let (head, rest) = gap.split_at_mut(";tag=".len());
+                    head.copy_from_slice(b";tag=");
+                    rest.copy_from_slice(tag.as_bytes());
+                }
+                self.index.widen(i, add);
+                true
+            }
+            _ => false,
+        }
     }
 }
 
@@ -218,30 +463,39 @@ macro_rules! header_methods {
     () => {
         /// Appends a typed header line.
         #[must_use]
+        #[inline]
         pub fn header<H: Header>(mut self, h: H) -> Self {
-            let line = self.lines.typed(&h);
-            self.lines.push(line);
+            self.draft.typed(&h);
             self
         }
 
         /// Appends a typed header line (in place).
         pub fn push_header<H: Header>(&mut self, h: H) -> &mut Self {
-            let line = self.lines.typed(&h);
-            self.lines.push(line);
+            self.draft.typed(&h);
             self
         }
 
         /// Inserts a typed header line before all others (e.g. a proxy's Via, §16.6).
         pub fn prepend_header<H: Header>(&mut self, h: H) -> &mut Self {
-            let line = self.lines.typed(&h);
-            self.lines.lines.insert(0, line);
+            self.draft.with_lines(|l| {
+                let line = l.typed(&h);
+                l.lines.insert(0, line);
+            });
             self
         }
 
         /// Replaces every line of `H` with one line holding `h`, in the place of the first.
         pub fn set_header<H: Header>(&mut self, h: H) -> &mut Self {
-            let line = self.lines.typed(&h);
-            self.lines.set(line);
+            if let Draft::Direct(d) = &self.draft
+                && d.index.find(0, H::NAME.kind()).is_none()
+            {
+                self.draft.typed(&h);
+                return self;
+            }
+            self.draft.with_lines(|l| {
+                let line = l.typed(&h);
+                l.set(line);
+            });
             self
         }
 
@@ -250,34 +504,46 @@ macro_rules! header_methods {
         /// # Errors
         /// [`BuildError`] when the name is not a token or the value holds CR, LF or NUL.
         pub fn raw_header(mut self, name: &str, value: &str) -> Result<Self, BuildError> {
-            let line = self.lines.raw(name, value)?;
-            self.lines.push(line);
+            check_raw(name, value)?;
+            let kind = HeaderName::from_bytes(name.as_bytes()).map_or(0, HeaderName::kind);
+            match &mut self.draft {
+                Draft::Direct(d) => {
+                    d.append(name.as_bytes(), kind, |out| {
+                        out.extend_from_slice(value.as_bytes());
+                    });
+                }
+                Draft::Lines(l) => {
+                    let line = l.raw(name, value, kind);
+                    l.push(line);
+                }
+            }
             Ok(self)
         }
 
         /// Removes every line of a well-known header.
         pub fn remove_header(&mut self, name: HeaderName) -> &mut Self {
-            self.lines.remove(name);
+            if let Draft::Direct(d) = &self.draft
+                && d.index.find(0, name.kind()).is_none()
+            {
+                return self;
+            }
+            self.draft.with_lines(|l| l.remove(name));
             self
         }
 
         /// Removes every line whose name equals `name` (case-insensitive).
         pub fn remove_header_str(&mut self, name: &str) -> &mut Self {
-            match HeaderName::from_bytes(name.as_bytes()) {
-                Some(known) => self.lines.remove(known),
-                None => {
-                    let lines = std::mem::take(&mut self.lines.lines);
-                    self.lines.lines = lines
-                        .into_iter()
-                        .filter(|l| {
-                            !self
-                                .lines
-                                .text(l.name)
-                                .eq_ignore_ascii_case(name.as_bytes())
-                        })
-                        .collect();
-                }
-            }
+            self.draft
+                .with_lines(|l| match HeaderName::from_bytes(name.as_bytes()) {
+                    Some(known) => l.remove(known),
+                    None => {
+                        let lines = std::mem::take(&mut l.lines);
+                        l.lines = lines
+                            .into_iter()
+                            .filter(|line| !l.text(line.name).eq_ignore_ascii_case(name.as_bytes()))
+                            .collect();
+                    }
+                });
             self
         }
 
@@ -285,7 +551,7 @@ macro_rules! header_methods {
         /// with [`Self::header`].
         #[must_use]
         pub fn body(mut self, body: Bytes) -> Self {
-            self.lines.body = body;
+            self.draft.set_body(body);
             self
         }
     };
@@ -308,19 +574,33 @@ macro_rules! header_methods {
 ///     .build();
 /// assert!(req.to_bytes().starts_with(b"OPTIONS sip:bob@biloxi.example.com SIP/2.0\r\nVia: "));
 /// ```
+///
+/// Header lines appended in order are written straight into the message (one buffer, no
+/// per-line bookkeeping); prepending, replacing or removing lines, or changing the method
+/// or Request-URI, switches to a list of lines that [`RequestBuilder::build`] writes out.
+/// Both give the same bytes.
 #[derive(Clone, Debug)]
 pub struct RequestBuilder {
     method: Method,
     uri: Uri,
-    lines: Lines,
+    draft: Draft,
 }
 
 impl RequestBuilder {
     pub(crate) fn new(method: Method, uri: Uri) -> Self {
+        let m = method.as_str().as_bytes();
+        let u = uri.as_bytes();
+        let mut d = Direct::new(m.len() + u.len() + " SIP/2.0\r\n".len() + 1 + HEAD_CAPACITY);
+        d.out.extend_from_slice(m);
+        d.out.push(b' ');
+        let us = d.out.len();
+        d.out.extend_from_slice(u);
+        d.mark = Span::new(us, d.out.len());
+        d.out.extend_from_slice(b" SIP/2.0\r\n");
         Self {
             method,
             uri,
-            lines: Lines::default(),
+            draft: Draft::Direct(d),
         }
     }
 
@@ -328,13 +608,14 @@ impl RequestBuilder {
         Self {
             method: r.method.clone(),
             uri: r.uri(),
-            lines: Lines::from_headers(&r.head),
+            draft: Draft::Lines(Lines::from_headers(&r.head)),
         }
     }
 
     /// Replaces the method.
     #[must_use]
     pub fn method(mut self, method: Method) -> Self {
+        self.draft.with_lines(|_| ());
         self.method = method;
         self
     }
@@ -342,6 +623,7 @@ impl RequestBuilder {
     /// Replaces the Request-URI.
     #[must_use]
     pub fn uri(mut self, uri: Uri) -> Self {
+        self.draft.with_lines(|_| ());
         self.uri = uri;
         self
     }
@@ -351,10 +633,21 @@ impl RequestBuilder {
     /// Serializes the request once and indexes it; the result behaves exactly like a parsed
     /// request.
     pub fn build(self) -> Request {
+        let lines = match self.draft {
+            Draft::Direct(d) => {
+                return Request {
+                    method: self.method,
+                    uri: d.mark,
+                    uri_parts: self.uri.parts(),
+                    head: d.finish(),
+                };
+            }
+            Draft::Lines(l) => l,
+        };
         let method = self.method.as_str().as_bytes();
         let uri = self.uri.as_bytes();
         let mut out = Vec::with_capacity(
-            method.len() + uri.len() + " SIP/2.0\r\n".len() + 1 + self.lines.encoded_len(),
+            method.len() + uri.len() + " SIP/2.0\r\n".len() + 1 + lines.encoded_len(),
         );
         out.extend_from_slice(method);
         out.push(b' ');
@@ -362,7 +655,7 @@ impl RequestBuilder {
         out.extend_from_slice(uri);
         let ue = out.len();
         out.extend_from_slice(b" SIP/2.0\r\n");
-        let (index, body_start) = self.lines.write(&mut out);
+        let (index, body_start) = lines.write(&mut out);
         Request {
             method: self.method,
             uri: Span::new(us, ue),
@@ -374,16 +667,26 @@ impl RequestBuilder {
             },
         }
     }
+
+    /// The same builder in its lines form (tests compare both forms).
+    #[cfg(test)]
+    fn general(mut self) -> Self {
+        self.draft.with_lines(|_| ());
+        self
+    }
 }
 
 /// Builds a response. [`Response::builder`] starts one per RFC 3261 §8.2.6.2: the Via lines,
 /// From, Call-ID, CSeq and To of the request are copied (To gets a tag via
 /// [`ResponseBuilder::to_tag`]); a 100 (Trying) also copies Timestamp (§8.2.6.1).
+///
+/// Like [`RequestBuilder`], the copied lines and lines appended after them are written
+/// straight into the response; other edits switch to a list of lines.
 #[derive(Clone, Debug)]
 pub struct ResponseBuilder {
     status: StatusCode,
     reason: Option<String>,
-    lines: Lines,
+    draft: Draft,
 }
 
 impl ResponseBuilder {
@@ -392,7 +695,7 @@ impl ResponseBuilder {
         Self {
             status,
             reason: None,
-            lines: Lines::default(),
+            draft: Draft::Direct(status_line(status, HEAD_CAPACITY)),
         }
     }
 
@@ -402,33 +705,88 @@ impl ResponseBuilder {
         // of the request. The Call-ID ... MUST equal ... The CSeq ... MUST equal ... The Via
         // header field values in the response MUST equal the Via header field values in the
         // request and MUST maintain the same ordering."
-        let copied = [
-            HeaderName::Via,
-            HeaderName::From,
-            HeaderName::To,
-            HeaderName::CallId,
-            HeaderName::CSeq,
-        ];
+        let copied = copied(status);
+        // The lines are copied as ranges of the request, one pass to size the buffer (room
+        // for a To tag included) and one to write. A folded line (or one with a NUL) keeps
+        // the lines form, where To is judged on the bytes as received.
+        let (mut size, mut odd) = (0, false);
+        for e in req.head.entries().filter(|e| copied(e.kind)) {
+            let value = raw.get(e.value.range()).unwrap_or_default();
+            size += "Timestamp: \r\n".len() + value.len();
+            odd |= may_hold_ctl(value) && value.iter().any(|&c| matches!(c, b'\r' | b'\n' | 0));
+        }
+        if odd {
+            return Self::for_request_lines(req, status, copied);
+        }
+        let mut d = status_line(status, size + TAG_ROOM);
+        // A line the request wrote exactly as the response writes it (canonical name, ": ",
+        // the value, CRLF) is copied together with its neighbours in one run of bytes.
+        let mut run: Option<(usize, usize)> = None;
+        for e in req.head.entries().filter(|e| copied(e.kind)) {
+            let Some(name) = HeaderName::from_kind(e.kind) else {
+                continue;
+            };
+            let name = name.as_str().as_bytes();
+            let line = e.name();
+            let (ns, vs, ve) = (
+                line.start as usize,
+                e.value.start as usize,
+                e.value.end as usize,
+            );
+            let verbatim = line.range().len() == name.len()
+                && vs == ns + name.len() + 2
+                && raw
+                    .get(ns..vs)
+                    .is_some_and(|n| n.strip_suffix(b": ") == Some(name))
+                && raw.get(ve..ve + 2) == Some(b"\r\n")
+                && !raw.get(vs).is_some_and(|&c| scan::is_lws(c));
+            if verbatim {
+                let start = match run {
+                    Some((start, end)) if end == ns => start,
+                    previous => {
+                        d.copy_run(raw, previous);
+                        ns
+                    }
+                };
+                // the run is written at the current end of `out`
+                let at = |x: usize| d.out.len() + (x - start);
+                d.index.push(at(ns), name.len(), at(vs), at(ve), e.kind);
+                run = Some((start, ve + 2));
+            } else {
+                d.copy_run(raw, run.take());
+                let value = raw.get(vs..ve).unwrap_or_default();
+                d.append(name, e.kind, |out| out.extend_from_slice(value));
+            }
+        }
+        d.copy_run(raw, run);
+        Self {
+            status,
+            reason: None,
+            draft: Draft::Direct(d),
+        }
+    }
+
+    /// [`ResponseBuilder::for_request`] in the lines form: the `copied` lines as ranges of
+    /// the request.
+    fn for_request_lines(req: &Request, status: StatusCode, copied: impl Fn(u8) -> bool) -> Self {
         let mut lines = Vec::with_capacity(LINES_CAPACITY);
         lines.extend(req.head.entries().filter_map(|e| {
             let n = HeaderName::from_kind(e.kind)?;
-            (copied.contains(&n) || (n == HeaderName::Timestamp && status.0 == 100)).then_some(
-                Line {
-                    name: Text::Static(n.as_str()),
-                    value: Text::Src(e.value),
-                    kind: e.kind,
-                },
-            )
+            copied(e.kind).then_some(Line {
+                name: Text::Static(n.as_str()),
+                value: Text::Src(e.value),
+                kind: e.kind,
+            })
         }));
         Self {
             status,
             reason: None,
-            lines: Lines {
+            draft: Draft::Lines(Lines {
                 lines,
-                src: raw.clone(),
+                src: req.head.raw_bytes().clone(),
                 own: Vec::new(),
                 body: Bytes::new(),
-            },
+            }),
         }
     }
 
@@ -436,13 +794,14 @@ impl ResponseBuilder {
         Self {
             status: r.status,
             reason: Some(r.reason().to_owned()),
-            lines: Lines::from_headers(&r.head),
+            draft: Draft::Lines(Lines::from_headers(&r.head)),
         }
     }
 
     /// Sets the reason phrase (default: the RFC 3261 §21 phrase of the code).
     #[must_use]
     pub fn reason(mut self, reason: &str) -> Self {
+        self.draft.with_lines(|_| ());
         self.reason = Some(reason.replace(['\r', '\n'], " "));
         self
     }
@@ -452,58 +811,12 @@ impl ResponseBuilder {
     /// (Trying) response ...)"). The tag comes from the caller's RNG.
     #[must_use]
     pub fn to_tag(mut self, tag: &str) -> Self {
-        let kind = HeaderName::To.kind();
-        let Some(i) = self.lines.lines.iter().position(|l| l.kind == kind) else {
-            return self;
-        };
-        let Some(line) = self.lines.lines.get(i).copied() else {
-            return self;
-        };
-        // The common case is told from the bytes: the value is copied as written (§8.2.6.2
-        // asks for the request's To plus a tag, not a canonical form) with `;tag=` appended.
-        match tag_state(self.lines.text(line.value)) {
-            Some(true) => return self,
-            Some(false) => {
-                let start = self.lines.own.len();
-                self.lines
-                    .own
-                    .reserve(self.lines.text(line.value).len() + ";tag=".len() + tag.len());
-                match line.value {
-                    Text::Src(span) => {
-                        let value = self.lines.src.get(span.range()).unwrap_or_default();
-                        self.lines.own.extend_from_slice(scan::trim_lws(value));
-                    }
-                    other => {
-                        let value = scan::trim_lws(self.lines.text(other)).to_vec();
-                        self.lines.own.extend_from_slice(&value);
-                    }
-                }
-                self.lines.own.extend_from_slice(b";tag=");
-                self.lines.own.extend_from_slice(tag.as_bytes());
-                if let Some(l) = self.lines.lines.get_mut(i) {
-                    l.value = Text::Own(Span::new(start, self.lines.own.len()));
-                }
-                return self;
-            }
-            None => {}
-        }
-        let value = match line.value {
-            Text::Src(span) => self.lines.src.slice(span.range()),
-            other => Bytes::copy_from_slice(self.lines.text(other)),
-        };
-        if let Ok(to) = To::parse(&value)
-            && to.tag().is_none()
+        if let Draft::Direct(d) = &mut self.draft
+            && d.add_to_tag(tag)
         {
-            // The tag goes last: the canonical form of `to` followed by `;tag=...` is what
-            // `to.set_tag(tag)` would write, without rebuilding its parameters.
-            let start = self.lines.own.len();
-            to.write_value(&mut self.lines.own);
-            self.lines.own.extend_from_slice(b";tag=");
-            self.lines.own.extend_from_slice(tag.as_bytes());
-            if let Some(l) = self.lines.lines.get_mut(i) {
-                l.value = Text::Own(Span::new(start, self.lines.own.len()));
-            }
+            return self;
         }
+        self.draft.with_lines(|l| l.add_to_tag(tag));
         self
     }
 
@@ -511,14 +824,23 @@ impl ResponseBuilder {
 
     /// Serializes the response once and indexes it.
     pub fn build(self) -> Response {
+        let lines = match self.draft {
+            Draft::Direct(d) => {
+                return Response {
+                    status: self.status,
+                    reason: d.mark,
+                    head: d.finish(),
+                };
+            }
+            Draft::Lines(l) => l,
+        };
         let reason = self
             .reason
             .as_deref()
             .unwrap_or(self.status.canonical_reason())
             .as_bytes();
-        let mut out = Vec::with_capacity(
-            "SIP/2.0 ".len() + 5 + 1 + reason.len() + 2 + self.lines.encoded_len(),
-        );
+        let mut out =
+            Vec::with_capacity("SIP/2.0 ".len() + 5 + 1 + reason.len() + 2 + lines.encoded_len());
         out.extend_from_slice(b"SIP/2.0 ");
         scan::put_u32(&mut out, u32::from(self.status.0));
         out.push(b' ');
@@ -526,7 +848,7 @@ impl ResponseBuilder {
         out.extend_from_slice(reason);
         let re = out.len();
         out.extend_from_slice(b"\r\n");
-        let (index, body_start) = self.lines.write(&mut out);
+        let (index, body_start) = lines.write(&mut out);
         Response {
             status: self.status,
             reason: Span::new(rs, re),
@@ -537,7 +859,74 @@ impl ResponseBuilder {
             },
         }
     }
+
+    /// The same builder in its lines form (tests compare both forms).
+    #[cfg(test)]
+    fn general(mut self) -> Self {
+        self.draft.with_lines(|_| ());
+        self
+    }
 }
+
+/// A direct draft holding `SIP/2.0 <code> <canonical reason>\r\n`, with room for `head`
+/// more bytes of header lines and the Content-Length line.
+fn status_line(status: StatusCode, head: usize) -> Direct {
+    let reason = status.canonical_reason().as_bytes();
+    let mut d = Direct::new(
+        "SIP/2.0 000 \r\n".len() + 2 + reason.len() + head + "Content-Length: 0\r\n\r\n".len(),
+    );
+    d.out.extend_from_slice(b"SIP/2.0 ");
+    match u8::try_from(status.0 / 100) {
+        // three digits (RFC 3261 §7.2), written without a division loop
+        Ok(hundreds @ 1..=9) => {
+            let tens = (status.0 / 10 % 10) as u8;
+            let ones = (status.0 % 10) as u8;
+            d.out
+                .extend_from_slice(&[b'0' + hundreds, b'0' + tens, b'0' + ones, b' ']);
+        }
+        _ => {
+            scan::put_u32(&mut d.out, u32::from(status.0));
+            d.out.push(b' ');
+        }
+    }
+    let rs = d.out.len();
+    d.out.extend_from_slice(reason);
+    d.mark = Span::new(rs, d.out.len());
+    d.out.extend_from_slice(b"\r\n");
+    d
+}
+
+/// The kinds of the lines a response copies from its request (RFC 3261 §8.2.6): Via,
+/// From, To, Call-ID and CSeq (the kinds 1 to 5), and Timestamp in a 100 (Trying).
+fn copied(status: StatusCode) -> impl Fn(u8) -> bool + Copy {
+    let timestamp = if status.0 == 100 {
+        HeaderName::Timestamp.kind()
+    } else {
+        0
+    };
+    move |kind| (VIA..=CSEQ).contains(&kind) || (kind == timestamp && kind != 0)
+}
+
+/// Checks a raw header line given by the caller.
+fn check_raw(name: &str, value: &str) -> Result<(), BuildError> {
+    if !scan::all_token(name.as_bytes()) {
+        return Err(BuildError::BadHeaderName);
+    }
+    if value.bytes().any(|c| matches!(c, b'\r' | b'\n' | 0)) {
+        return Err(BuildError::BadHeaderValue);
+    }
+    Ok(())
+}
+
+/// Header bytes a request builder reserves up front beside its start line: a UAC's
+/// request (Via, Max-Forwards, From, To, Call-ID, CSeq, Contact, Content-Length) fits.
+const HEAD_CAPACITY: usize = 384;
+/// Room a response to a request keeps for `;tag=` and a To tag.
+const TAG_ROOM: usize = 40;
+const VIA: u8 = HeaderName::Via.kind();
+const TO: u8 = HeaderName::To.kind();
+const CSEQ: u8 = HeaderName::CSeq.kind();
+const CONTENT_LENGTH: u8 = HeaderName::ContentLength.kind();
 
 #[cfg(test)]
 mod tests {
@@ -582,6 +971,269 @@ mod tests {
             let resp = Response::builder(&req, StatusCode::OK).to_tag("t9").build();
             assert_eq!(to_of(&resp), want, "{to}");
             assert!(Response::parse(resp.to_bytes()).is_ok());
+        }
+    }
+
+    use crate::header::{CSeq, CallId, Contact, ContentLength, From, MaxForwards, NameAddr, Via};
+    use crate::msg::ParseLimits;
+    use proptest::prelude::*;
+
+    fn uac_request() -> RequestBuilder {
+        let uri: Uri = "sip:bob@192.0.2.4:5062"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        Request::builder(Method::Options, uri.clone())
+            .header(
+                Via::new("UDP", "192.0.2.1", Some(5061), "z9hG4bK1f")
+                    .unwrap_or_else(|e| panic!("{e:?}")),
+            )
+            .header(MaxForwards(70))
+            .header(From::new(uri.clone()).with_tag("a1"))
+            .header(To::new(uri))
+            .header(CallId::new("c1@x").unwrap_or_else(|e| panic!("{e:?}")))
+            .header(CSeq::new(7, Method::Options))
+    }
+
+    /// The direct form and the lines form of a request builder give the same request: the
+    /// same bytes and the same index.
+    fn same_request(b: RequestBuilder) -> Request {
+        let direct = b.clone().build();
+        let general = b.general().build();
+        assert_eq!(direct.to_bytes(), general.to_bytes());
+        assert_eq!(direct, general);
+        assert_eq!(Request::parse(direct.to_bytes()).as_ref(), Ok(&direct));
+        direct
+    }
+
+    #[test]
+    fn direct_request_equals_lines() {
+        let uri: Uri = "sip:x@y".parse().unwrap_or_else(|e| panic!("{e:?}"));
+        same_request(uac_request());
+        same_request(uac_request().body(Bytes::from_static(b"v=0\r\n")));
+        // a raw Content-Length and a typed one are replaced by the one build writes
+        let r = same_request(
+            uac_request()
+                .header(ContentLength(99))
+                .raw_header("content-length", "12")
+                .unwrap_or_else(|e| panic!("{e:?}")),
+        );
+        assert_eq!(r.headers().named(HeaderName::ContentLength).count(), 1);
+        // whitespace around a raw value is trimmed, inside it is kept
+        same_request(
+            uac_request()
+                .raw_header("X-A", " \t a  b \t")
+                .unwrap_or_else(|e| panic!("{e:?}")),
+        );
+        // a typed value that writes whitespace and controls is cleaned the same way
+        same_request(
+            uac_request()
+                .header(From(
+                    NameAddr::new(uri.clone()).with_param("p", Some(" \u{0} a\r\n")),
+                ))
+                .header(To(
+                    NameAddr::new(uri.clone()).with_display_name("B \r\n\"b\"")
+                )),
+        );
+        // more lines than the inline index holds, and a value past 64 KiB
+        let mut many = uac_request();
+        for i in 0..30 {
+            many = many
+                .raw_header("X-N", &i.to_string())
+                .unwrap_or_else(|e| panic!("{e:?}"));
+        }
+        same_request(many);
+        let long = "a".repeat(70_000);
+        // (too large to parse back with the default limits)
+        let b = uac_request()
+            .raw_header("X-L", &long)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(b.clone().build(), b.general().build());
+        // edits after appends go through the lines form
+        let mut b = uac_request();
+        b.prepend_header(
+            Via::new("TCP", "p", None, "z9hG4bK2").unwrap_or_else(|e| panic!("{e:?}")),
+        )
+        .set_header(MaxForwards(69))
+        .remove_header(HeaderName::CSeq)
+        .set_header(CSeq::new(8, Method::Options));
+        assert!(matches!(b.draft, Draft::Lines(_)));
+        let r = same_request(b);
+        assert!(
+            r.to_bytes()
+                .starts_with(b"OPTIONS sip:bob@192.0.2.4:5062 SIP/2.0\r\nVia: SIP/2.0/TCP p;")
+        );
+        let r = same_request(uac_request().method(Method::Info).uri(uri));
+        assert!(r.to_bytes().starts_with(b"INFO sip:x@y SIP/2.0\r\n"));
+    }
+
+    /// The direct response path gives what the lines form gives from the same request.
+    fn same_response(req: &Request, status: StatusCode, tag: &str) -> Response {
+        let direct = Response::builder(req, status).to_tag(tag).build();
+        let general = ResponseBuilder::for_request_lines(req, status, copied(status))
+            .to_tag(tag)
+            .build();
+        assert_eq!(direct.to_bytes(), general.to_bytes());
+        assert_eq!(direct, general);
+        let converted = Response::builder(req, status).general().to_tag(tag).build();
+        assert_eq!(direct, converted);
+        let with_contact = |b: ResponseBuilder| {
+            b.to_tag(tag)
+                .header(Contact::new(
+                    "sip:b@h".parse().unwrap_or_else(|e| panic!("{e:?}")),
+                ))
+                .build()
+        };
+        assert_eq!(
+            with_contact(Response::builder(req, status)),
+            with_contact(ResponseBuilder::for_request_lines(
+                req,
+                status,
+                copied(status)
+            ))
+        );
+        if direct.to_bytes().len() <= ParseLimits::default().max_message {
+            assert_eq!(Response::parse(direct.to_bytes()).as_ref(), Ok(&direct));
+        }
+        direct
+    }
+
+    #[test]
+    fn direct_response_equals_lines() {
+        for to in [
+            "Bob <sip:b@x;tag=u>",
+            "<sip:b@x>;tag=old",
+            "sip:b@x",
+            "\"Bob B\" <sip:b@x>",
+            "<sip:b@x>\r\n ;p=1",
+            "<sip:b@x> ; tag = t",
+            "<sip:b@x\u{0}>",
+        ] {
+            let req = request_with_to(to);
+            for tag in ["t9", "", "a b", "x\r", "\t", "z\u{0}"] {
+                for status in [100, 180, 200, 486, 699] {
+                    same_response(&req, StatusCode(status), tag);
+                }
+            }
+        }
+        // Timestamp is copied into a 100 only (§8.2.6.1), extension lines never
+        let text = "INVITE sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nVia: \
+                    SIP/2.0/UDP b;branch=z9hG4bK2\r\nTimestamp: 54\r\nX-A: 1\r\nFrom: \
+                    <sip:a@x>;tag=f\r\nTo: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 INVITE\r\n\r\n";
+        let req = Request::parse(Bytes::from(text)).unwrap_or_else(|e| panic!("{e:?}"));
+        let trying = same_response(&req, StatusCode(100), "t");
+        assert_eq!(trying.headers().named(HeaderName::Timestamp).count(), 1);
+        let ok = same_response(&req, StatusCode::OK, "t");
+        // names in compact or other case, other spacing, lines between: what is not written
+        // as the response writes it is not copied as a run
+        for text in [
+            "OPTIONS sip:b@x SIP/2.0\r\nv: SIP/2.0/UDP a;branch=z9hG4bK1\r\nf: <sip:a@x>;tag=f\r\n\
+             t: <sip:b@x>\r\ni: c\r\nCSeq: 1 OPTIONS\r\n\r\n",
+            "OPTIONS sip:b@x SIP/2.0\r\nVIA: SIP/2.0/UDP a;branch=z9hG4bK1\r\nFrom:<sip:a@x>;tag=f\r\n\
+             To:   <sip:b@x>  \r\nX: 1\r\ncall-id: c\r\nCSeq :1 OPTIONS\r\n\r\n",
+            "OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=f\r\n\
+             To: <sip:b@x>\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\nVia: SIP/2.0/UDP b\r\n\r\n",
+            "OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\nFrom: <sip:a@x>;tag=f\r\n\
+             To: <sip:b@x>\r\nCall-ID: c\r\n d\r\nCSeq: 1 OPTIONS\r\n\r\n",
+            "OPTIONS sip:b@x SIP/2.0\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\nFrom: <sip:a@x>;tag=f\n\
+             To: <sip:b@x>\nCall-ID: c\nCSeq: 1 OPTIONS\n\n",
+        ] {
+            let req = Request::parse(Bytes::from(text)).unwrap_or_else(|e| panic!("{e:?}"));
+            for status in [100, 200] {
+                let r = same_response(&req, StatusCode(status), "t");
+                assert!(r.to_bytes().starts_with(b"SIP/2.0 "));
+            }
+        }
+        assert_eq!(ok.headers().len(), 7);
+        assert_eq!(to_of(&ok), "<sip:b@x>;tag=t");
+    }
+
+    /// A To tag that moves the lines after it past 64 KiB moves the index to the heap.
+    #[test]
+    fn direct_to_tag_past_64_kib() {
+        for len in (65_300..65_540).step_by(10) {
+            let via = Via::parse_str(&format!(
+                "SIP/2.0/UDP a;branch=z9hG4bK1;x={}",
+                "a".repeat(len)
+            ))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+            let req = uac_request().header(via).build();
+            let resp = same_response(&req, StatusCode::OK, "a-long-tag-for-the-to-header");
+            assert_eq!(
+                to_of(&resp),
+                "<sip:bob@192.0.2.4:5062>;tag=a-long-tag-for-the-to-header"
+            );
+            let cseq = resp
+                .headers()
+                .named(HeaderName::CSeq)
+                .next()
+                .map(|h| h.value);
+            assert_eq!(cseq, Some(&b"7 OPTIONS"[..]));
+        }
+    }
+
+    #[test]
+    fn may_hold_ctl_finds_every_control() {
+        for len in 0..20 {
+            for at in 0..len {
+                for c in [b'\r', b'\n', 0, b'\t'] {
+                    let mut v = vec![b'a'; len];
+                    v[at] = c;
+                    assert!(may_hold_ctl(&v), "{len} {at} {c}");
+                }
+            }
+            assert!(!may_hold_ctl(&vec![b'~'; len]));
+            assert!(!may_hold_ctl(&vec![0x80; len]));
+            assert!(!may_hold_ctl(&vec![0xff; len]));
+        }
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        proptest::string::string_regex("[ \t\r\n\u{0}a-z;=<>\"@:,]{0,12}")
+            .unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    proptest! {
+        /// Any sequence of appends and edits: both forms give the same request.
+        #[test]
+        fn direct_request_equals_lines_for_any_ops(
+            ops in proptest::collection::vec((0u8..8, value(), 0u32..100_000), 0..14),
+            body in proptest::collection::vec(any::<u8>(), 0..8),
+        ) {
+            let uri: Uri = "sip:b@x".parse().unwrap_or_else(|e| panic!("{e:?}"));
+            let mut b = Request::builder(Method::Options, uri.clone()).body(Bytes::from(body));
+            for (op, v, n) in ops {
+                b = match op {
+                    0 => b.header(MaxForwards(u8::try_from(n % 256).unwrap_or(0))),
+                    1 => b.header(CSeq::new(n, Method::Options)),
+                    2 => b.header(To::new(uri.clone()).with_tag(&v)),
+                    3 => b.clone().raw_header("X-V", &v).unwrap_or(b),
+                    4 => b.clone().raw_header("Content-Length", &v).unwrap_or(b),
+                    5 => { b.set_header(MaxForwards(1)); b }
+                    6 => { b.remove_header(HeaderName::To); b }
+                    _ => b.header(From(NameAddr::new(uri.clone()).with_param("p", Some(&v)))),
+                };
+            }
+            let direct = b.clone().build();
+            let general = b.general().build();
+            prop_assert_eq!(direct.to_bytes(), general.to_bytes());
+            prop_assert_eq!(direct, general);
+        }
+
+        /// Any To and tag: the direct response equals the lines form's.
+        #[test]
+        fn direct_response_equals_lines_for_any_to(to in value(), tag in value()) {
+            let text = format!(
+                "OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n\
+                 From: <sip:a@x>;tag=f\r\nTo: <sip:b@x>{to}\r\nCall-ID: c\r\nCSeq: 1 OPTIONS\r\n\r\n"
+            );
+            if let Ok(req) = Request::parse(Bytes::from(text)) {
+                let direct = Response::builder(&req, StatusCode::OK).to_tag(&tag).build();
+                let general = ResponseBuilder::for_request_lines(&req, StatusCode::OK, copied(StatusCode::OK))
+                    .to_tag(&tag)
+                    .build();
+                prop_assert_eq!(direct.to_bytes(), general.to_bytes());
+                prop_assert_eq!(direct, general);
+            }
         }
     }
 }

@@ -493,6 +493,40 @@ impl Index {
         }
     }
 
+    /// Makes line `i`'s value `add` bytes longer and moves every later line by as much (a
+    /// builder inserted `add` bytes at the end of that value).
+    fn widen(&mut self, i: usize, add: usize) {
+        if let Self::Inline { len, items } = self {
+            let items = items.get_mut(..usize::from(*len)).unwrap_or_default();
+            // the last line ends furthest: when it still fits 16 bits, every line does
+            if let Ok(add) = u16::try_from(add)
+                && items
+                    .last()
+                    .is_some_and(|s| s.value_end.checked_add(add).is_some())
+            {
+                for (j, s) in items.iter_mut().enumerate().skip(i) {
+                    if j > i {
+                        s.name_start += add;
+                        s.value_start += add;
+                    }
+                    s.value_end += add;
+                }
+                return;
+            }
+            *self = Self::Heap(self.iter().collect());
+        }
+        if let Self::Heap(v) = self {
+            let add = Span::new(add, add).start;
+            for (j, e) in v.iter_mut().enumerate().skip(i) {
+                if j > i {
+                    e.name_start = e.name_start.saturating_add(add);
+                    e.value.start = e.value.start.saturating_add(add);
+                }
+                e.value.end = e.value.end.saturating_add(add);
+            }
+        }
+    }
+
     fn len(&self) -> usize {
         match self {
             Self::Inline { len, .. } => usize::from(*len),

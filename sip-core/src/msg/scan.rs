@@ -142,6 +142,30 @@ pub(crate) fn put_u64(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(digits.get(i..).unwrap_or_default());
 }
 
+/// Whether every byte is above 0x20 (no space, tab, CR, LF or other control) and none
+/// equals `not`, eight bytes per step (the "has less than" and "has zero" word tests, exact
+/// as yes/no answers).
+pub(crate) fn all_visible_except(v: &[u8], not: u8) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let bad = |w: u64| {
+        let x = w ^ (ONES * u64::from(not));
+        ((w.wrapping_sub(ONES * 0x21) & !w) | (x.wrapping_sub(ONES) & !x)) & HIGH
+    };
+    let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or([0; 8]));
+    if v.len() < 8 {
+        return v.iter().all(|&c| c > 0x20 && c != not);
+    }
+    let mut acc = 0;
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        acc |= bad(word(c));
+    }
+    // the tail as the last eight bytes, overlapping the last chunk
+    acc |= bad(word(v.get(v.len() - 8..).unwrap_or_default()));
+    acc == 0
+}
+
 /// The bytes as `&str`; callers pass bytes already checked to be ASCII or UTF-8.
 pub(crate) fn as_str(b: &[u8]) -> &str {
     std::str::from_utf8(b).unwrap_or_default()
@@ -210,5 +234,19 @@ mod tests {
         assert_eq!(parse_u64(b"", 10), None);
         assert_eq!(parse_u64(b"12a", 10), None);
         assert_eq!(parse_u64(b"12345678901", 10), None);
+    }
+
+    #[test]
+    fn all_visible_except_matches_bytewise() {
+        for len in 0..24 {
+            for at in 0..len {
+                for c in 0..=255u8 {
+                    let mut v = vec![b'a'; len];
+                    v[at] = c;
+                    let want = v.iter().all(|&c| c > 0x20 && c != b';');
+                    assert_eq!(all_visible_except(&v, b';'), want, "{len} {at} {c}");
+                }
+            }
+        }
     }
 }
