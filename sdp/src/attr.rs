@@ -327,6 +327,65 @@ pub(crate) fn rtpmap_fields(value: &str) -> Result<(u8, &str, u32, Option<u16>),
     Ok((pt, enc, clock, channels))
 }
 
+/// Checks an rtpmap value exactly as [`rtpmap_fields`] does, without building the fields
+/// (the strict parse runs it on every rtpmap line). The usual shape (payload type of 1-3
+/// digits, clock rate of 1-9, channels of 1-4: numbers that fit their types whatever the
+/// digits) is checked in one pass over the bytes; any other value is left to
+/// `rtpmap_fields`, which names the field it rejects.
+#[inline]
+pub(crate) fn check_rtpmap(value: &str) -> Result<(), AttributeError> {
+    let b = value.as_bytes();
+    // Reads 1..=max digits at `*i`, then requires the byte after them to be `end`.
+    let number = |i: &mut usize, max: usize| -> Option<u32> {
+        let start = *i;
+        let mut n = 0u32;
+        while let Some(d) = b.get(*i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+            if *i - start == max {
+                return None;
+            }
+            n = n * 10 + u32::from(d);
+            *i += 1;
+        }
+        (*i > start).then_some(n)
+    };
+    let fast = (|| {
+        let mut i = 0;
+        let pt = number(&mut i, 3)?;
+        if b.get(i) != Some(&b' ') {
+            return None;
+        }
+        i += 1;
+        let name = i;
+        while b.get(i).is_some_and(|c| !matches!(c, b'/' | b' ')) {
+            i += 1;
+        }
+        if i == name || b.get(i) != Some(&b'/') {
+            return None;
+        }
+        i += 1;
+        let clock = number(&mut i, 9)?;
+        let channels = match b.get(i) {
+            None => None,
+            Some(b'/') => {
+                i += 1;
+                let ch = number(&mut i, 4)?;
+                if i != b.len() {
+                    return None;
+                }
+                Some(ch)
+            }
+            Some(_) => return None,
+        };
+        Some((pt, clock, channels))
+    })();
+    match fast {
+        // As rtpmap_fields: a payload type over 255 does not fit the grammar's u8, one over
+        // 127 is not an RTP payload type.
+        Some((pt, clock, channels)) if pt <= 127 && clock != 0 && channels != Some(0) => Ok(()),
+        _ => rtpmap_fields(value).map(|_| ()),
+    }
+}
+
 /// `a=fmtp:<format> <parameters>` (RFC 8866 §6.15).
 #[derive(Clone, Debug, Eq, PartialEq)]
 pub struct Fmtp {
@@ -577,6 +636,16 @@ pub(crate) fn millis(name: &'static str, value: &str, plus: bool) -> Result<u32,
     unsigned(int, plus).ok_or(AttributeError::new(name, "milliseconds"))
 }
 
+/// Checks a `ptime`/`maxptime` value as [`millis`] does: 1 to 9 plain digits (a `u32`
+/// whatever they are) directly, anything else through `millis`.
+#[inline]
+fn check_millis(name: &'static str, value: &str, plus: bool) -> Result<(), AttributeError> {
+    if (1..=9).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(());
+    }
+    millis(name, value, plus).map(|_| ())
+}
+
 /// Checks the value of every attribute this crate knows, so that a strict parse rejects a
 /// malformed one with the attribute and field named; returns the attribute's kind (the
 /// list then finds it without comparing names). Unknown attributes are not checked.
@@ -610,9 +679,9 @@ pub(crate) fn validate(
         Kind::Sendrecv => flag("sendrecv"),
         Kind::RtcpMux => flag("rtcp-mux"),
         Kind::RtcpRsize => flag("rtcp-rsize"),
-        Kind::Maxptime => millis("maxptime", need("maxptime")?, plus).map(|_| ()),
-        Kind::Ptime => millis("ptime", need("ptime")?, plus).map(|_| ()),
-        Kind::Rtpmap => rtpmap_fields(need("rtpmap")?).map(|_| ()),
+        Kind::Maxptime => check_millis("maxptime", need("maxptime")?, plus),
+        Kind::Ptime => check_millis("ptime", need("ptime")?, plus),
+        Kind::Rtpmap => check_rtpmap(need("rtpmap")?),
         Kind::Rtcp => Rtcp::check(need("rtcp")?, plus).map(|_| ()),
         Kind::Ssrc => SsrcAttribute::check(need("ssrc")?, plus).map(|_| ()),
         Kind::Setup => Setup::parse(need("setup")?).map(|_| ()),
@@ -771,8 +840,8 @@ pub(crate) fn text_attr(name: &'static str, value: String) -> Attribute {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::{decimal, rtpmap_fields, split_byte};
+pub(crate) mod tests {
+    use super::{check_rtpmap, decimal, rtpmap_fields, split_byte};
 
     #[test]
     fn decimal_digits_round_trip() {
@@ -849,6 +918,55 @@ mod tests {
             "0 PCMU/4294967296",
         ] {
             assert!(rtpmap_fields(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Every byte string of 0 to `max_len` bytes from `alphabet`.
+    pub(crate) fn all_strings(alphabet: &[u8], max_len: u32) -> impl Iterator<Item = Vec<u8>> {
+        (0..=max_len).flat_map(move |len| {
+            (0..alphabet.len().pow(len)).map(move |mut n| {
+                let mut v = Vec::with_capacity(len as usize);
+                for _ in 0..len {
+                    v.push(alphabet[n % alphabet.len()]);
+                    n /= alphabet.len();
+                }
+                v
+            })
+        })
+    }
+
+    #[test]
+    fn check_rtpmap_agrees_with_rtpmap_fields() {
+        // Every string of up to 6 bytes from an alphabet of the grammar's bytes, then
+        // longer shapes around the fast path's digit limits.
+        let mut cases: Vec<String> = all_strings(b"0129 /aP", 6)
+            .map(|v| String::from_utf8(v).unwrap())
+            .collect();
+        for pt in [
+            "0", "00", "127", "128", "255", "256", "999", "0127", "1000", "+1", "",
+        ] {
+            for clock in [
+                "0",
+                "8000",
+                "999999999",
+                "1000000000",
+                "4294967295",
+                "4294967296",
+                "0000000008000",
+                "99999999999999999999",
+                "",
+            ] {
+                for ch in [
+                    "", "/0", "/1", "/9999", "/65535", "/65536", "/00002", "/", "/2 ", "/x",
+                ] {
+                    for name in ["PCMU", "", "a b", "é"] {
+                        cases.push(format!("{pt} {name}/{clock}{ch}"));
+                    }
+                }
+            }
+        }
+        for c in &cases {
+            assert_eq!(check_rtpmap(c), rtpmap_fields(c).map(|_| ()), "{c:?}");
         }
     }
 }

@@ -839,21 +839,12 @@ mod tests {
     #[test]
     fn is_payload_type_matches_canonical_u64() {
         // Every string of 0 to 4 bytes from digits and bytes next to them.
-        let alphabet = b"0123456789/:+ a";
-        let mut f = Vec::new();
-        for len in 0..=4u32 {
-            for mut n in 0..alphabet.len().pow(len) {
-                f.clear();
-                for _ in 0..len {
-                    f.push(alphabet[n % alphabet.len()]);
-                    n /= alphabet.len();
-                }
-                let slow = std::str::from_utf8(&f)
-                    .ok()
-                    .and_then(canonical_u64)
-                    .is_some_and(|pt| pt <= 127);
-                assert_eq!(is_payload_type(&f), slow, "{f:?}");
-            }
+        for f in crate::attr::tests::all_strings(b"0123456789/:+ a", 4) {
+            let slow = std::str::from_utf8(&f)
+                .ok()
+                .and_then(canonical_u64)
+                .is_some_and(|pt| pt <= 127);
+            assert_eq!(is_payload_type(&f), slow, "{f:?}");
         }
     }
 
