@@ -80,8 +80,13 @@ pub struct Transmit {
 /// Holds copies of the branch and the (lower-cased) sent-by host, inline when they are short
 /// as branches and hosts usually are, so making, cloning and dropping a key does not touch the
 /// allocator and a key does not keep a message buffer alive.
-#[derive(Clone, Eq, PartialEq)]
+#[derive(Clone)]
 pub struct TransactionKey {
+    /// Slot and generation of the transaction in the endpoint that handed the key out: a
+    /// hint that spares [`Transactions::send_response`] and friends the hash look-up. It is
+    /// always checked by comparing the whole key, and is not part of the key's identity
+    /// (equality, hash).
+    slot: Option<(u32, u32)>,
     server: bool,
     method: KeyMethod,
     /// The sent-by port of the top Via (server side only).
@@ -148,6 +153,18 @@ impl PartialEq for KeyText {
 
 impl Eq for KeyText {}
 
+impl PartialEq for TransactionKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.server == other.server
+            && self.port == other.port
+            && self.branch_len == other.branch_len
+            && self.method == other.method
+            && self.text == other.text
+    }
+}
+
+impl Eq for TransactionKey {}
+
 /// Three writes per key (the small fields packed in one word, the method, the text) rather
 /// than one per field: the index hashes a key for every message.
 impl std::hash::Hash for TransactionKey {
@@ -207,6 +224,7 @@ impl TransactionKey {
             (&b""[..], None)
         };
         Some(Self {
+            slot: None,
             server,
             method: facts.key_method.clone(),
             port,
@@ -218,6 +236,7 @@ impl TransactionKey {
     /// `branch` is UTF-8 (from the Via scan).
     pub(crate) fn client(branch: &[u8], method: KeyMethod) -> Option<Self> {
         Some(Self {
+            slot: None,
             server: false,
             method,
             port: None,
@@ -229,6 +248,7 @@ impl TransactionKey {
     fn with_method(&self, method: KeyMethod) -> Self {
         Self {
             method,
+            slot: None,
             ..self.clone()
         }
     }
@@ -596,6 +616,7 @@ impl Transactions {
             udp_fallback,
         };
         let slot = self.insert(entry);
+        let key = self.hinted(key, slot);
         self.apply(now, slot, out);
         Ok(key)
     }
@@ -612,7 +633,7 @@ impl Transactions {
         response: Response,
     ) -> Result<(), TransactionError> {
         let slot = self
-            .find(self.key_hash(key), key)
+            .find_key(key)
             .ok_or(TransactionError::NoSuchTransaction)?;
         let timers = self.config.timers;
         let entry = self
@@ -667,7 +688,7 @@ impl Transactions {
     /// The transport could not deliver for transaction `key` (RFC 3261 §17.1.4, §17.2.4):
     /// the transaction ends and the TU gets `Terminated { reason: TransportError }`.
     pub fn handle_transport_error(&mut self, now: Instant, key: &TransactionKey) {
-        if let Some(slot) = self.find(self.key_hash(key), key)
+        if let Some(slot) = self.find_key(key)
             && let Some(entry) = self.slot_entry_mut(slot)
         {
             let out = entry.machine.on_transport_error();
@@ -703,7 +724,7 @@ impl Transactions {
     /// Restarts size-switched client transaction `key` over UDP (see
     /// [`Transactions::handle_peer_error`]); false when it is not one, or has had a response.
     fn fall_back_to_udp(&mut self, now: Instant, key: &TransactionKey) -> bool {
-        let Some(slot) = self.find(self.key_hash(key), key) else {
+        let Some(slot) = self.find_key(key) else {
             return false;
         };
         let timers = self.config.timers;
@@ -957,6 +978,7 @@ impl Transactions {
             udp_fallback: None,
         };
         let slot = self.insert(entry);
+        let key = self.hinted(key, slot);
         if let Some(mk) = merge_key {
             self.merge.insert(mk, slot);
         }
@@ -1160,6 +1182,27 @@ impl Transactions {
         self.collided.get(key).copied()
     }
 
+    /// The slot of the live transaction with `key`: the key's slot hint when it holds this
+    /// key, else the index.
+    fn find_key(&self, key: &TransactionKey) -> Option<usize> {
+        if let Some((slot, generation)) = key.slot
+            && let Some(s) = self.slots.get(slot as usize)
+            && s.generation == generation
+            && s.entry.as_ref().is_some_and(|e| e.key == *key)
+        {
+            return Some(slot as usize);
+        }
+        self.find(self.key_hash(key), key)
+    }
+
+    /// `key` with the hint to `slot` (see [`TransactionKey`]'s `slot`).
+    fn hinted(&self, mut key: TransactionKey, slot: usize) -> TransactionKey {
+        key.slot = u32::try_from(slot)
+            .ok()
+            .zip(self.slots.get(slot).map(|s| s.generation));
+        key
+    }
+
     /// Removes the transaction in `slot` and returns its entry.
     fn remove(&mut self, slot: usize) -> Option<Entry> {
         let s = self.slots.get_mut(slot)?;
@@ -1186,7 +1229,7 @@ impl Transactions {
     }
 
     fn entry(&self, key: &TransactionKey) -> Option<&Entry> {
-        let slot = self.find(self.key_hash(key), key)?;
+        let slot = self.find_key(key)?;
         self.slots.get(slot)?.entry.as_ref()
     }
 
@@ -1361,6 +1404,49 @@ mod tests {
              Content-Length: 0\r\n\r\n"
         );
         Request::parse(Bytes::from(text)).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    /// A key's slot hint is only a shortcut: a stale one (the slot reused by another
+    /// transaction) or a wrong one is checked against the whole key, and a key without one
+    /// is found through the index.
+    #[test]
+    fn slot_hints_are_checked_against_the_key() {
+        let t0 = origin();
+        let peer = Target {
+            transport: Transport::Tcp,
+            addr: SocketAddr::from(([127, 0, 0, 1], 5062)),
+        };
+        let mut server = Transactions::new(TransactionConfig::default());
+        let request = |server: &mut Transactions, branch: &str| {
+            assert!(server.handle_datagram(t0, peer, options(branch).to_bytes()));
+            match server.poll_event() {
+                Some(TransactionEvent::Request { key, request, .. }) => (key, request),
+                other => panic!("{other:?}"),
+            }
+        };
+        let (k1, r1) = request(&mut server, "z9hG4bK1");
+        let ok = |r: &Request| Response::builder(r, crate::msg::StatusCode::OK).build();
+        assert_eq!(server.send_response(t0, &k1, ok(&r1)), Ok(()));
+        // TCP: timer J is zero, the transaction ends with its response
+        assert!(matches!(
+            server.poll_event(),
+            Some(TransactionEvent::Terminated { .. })
+        ));
+        assert!(server.is_empty());
+        let (k2, r2) = request(&mut server, "z9hG4bK2");
+        assert_eq!(k1.slot.map(|s| s.0), k2.slot.map(|s| s.0), "slot reused");
+        assert_eq!(
+            server.send_response(t0, &k1, ok(&r1)),
+            Err(TransactionError::NoSuchTransaction)
+        );
+        let mut wrong = k1.clone();
+        wrong.slot = k2.slot;
+        assert_eq!(server.state(&wrong), None);
+        let mut bare = k2.clone();
+        bare.slot = None;
+        assert_eq!(bare, k2);
+        assert_eq!(server.state(&bare), Some(State::Trying));
+        assert_eq!(server.send_response(t0, &bare, ok(&r2)), Ok(()));
     }
 
     /// The index hash depends on every byte and on the length (zero padding of the last

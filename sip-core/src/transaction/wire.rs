@@ -487,23 +487,33 @@ pub(crate) fn needs_stamp(facts: &RequestFacts<'_>, source: SocketAddr) -> bool 
 /// An IPv4 address in the form `Ipv4Addr`'s parser accepts (four decimal octets of one to
 /// three digits, no leading zero, at most 255); `None` for anything else.
 fn dotted_quad(text: &[u8]) -> Option<[u8; 4]> {
+    // One pass over the bytes (a split iterator per octet cost ~150 instructions).
     let mut octets = [0u8; 4];
-    let mut parts = text.split(|&c| c == b'.');
-    for octet in &mut octets {
-        let part = parts.next()?;
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
-            return None;
-        }
-        let mut value = 0u16;
-        for &c in part {
-            if !c.is_ascii_digit() {
+    let mut n = 0;
+    let mut value = 0u16;
+    let mut digits = 0;
+    for &c in text {
+        if c == b'.' {
+            *octets.get_mut(n)? = u8::try_from(value).ok().filter(|_| digits > 0)?;
+            n += 1;
+            value = 0;
+            digits = 0;
+        } else if c.is_ascii_digit() {
+            // no leading zero, at most three digits
+            if digits == 3 || (digits == 1 && value == 0) {
                 return None;
             }
             value = value * 10 + u16::from(c - b'0');
+            digits += 1;
+        } else {
+            return None;
         }
-        *octet = u8::try_from(value).ok()?;
     }
-    parts.next().is_none().then_some(octets)
+    if n != 3 || digits == 0 {
+        return None;
+    }
+    *octets.get_mut(3)? = u8::try_from(value).ok()?;
+    Some(octets)
 }
 
 /// Adds `received` (when the sent-by host is not the source IP) and fills `rport` (when
@@ -757,6 +767,13 @@ mod tests {
             "1234.1.1.1",
             "",
             "::1",
+            "0.0.0.00",
+            "1.2.3.",
+            ".1.2.3",
+            "1.2.3.4.",
+            "255.255.255.256",
+            "10.0.0.099",
+            "9.99.199.249",
         ] {
             let std = text
                 .parse::<std::net::Ipv4Addr>()
