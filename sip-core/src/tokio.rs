@@ -48,8 +48,8 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -239,16 +239,15 @@ pub struct Driver {
     tls_local: Option<SocketAddr>,
     /// Open connections by (transport, peer): accepted ones and ours (RFC 3261 §18 reuse).
     writers: HashMap<Target, StreamWriter>,
-    /// Server names to verify for outgoing TLS, by address (from [`Driver::resolve`]).
-    tls_names: HashMap<SocketAddr, ServerName<'static>>,
+    /// Server names for outgoing TLS and `Host`s for outgoing WebSocket connections, by
+    /// address (from [`Driver::resolve`] and its [`Resolver`]s).
+    names: Arc<Mutex<Names>>,
     tls_client: Option<Arc<rustls::ClientConfig>>,
     handshake_timeout: Duration,
     ws_local: Option<SocketAddr>,
     wss_local: Option<SocketAddr>,
     /// Request target of outgoing WebSocket connections.
     ws_path: String,
-    /// `Host` of outgoing WebSocket connections, by address (from [`Driver::resolve`]).
-    ws_hosts: HashMap<SocketAddr, String>,
     /// WebSocket nonces and masking keys (RFC 6455 §5.3: "a strong source of entropy"):
     /// seeded from the OS.
     ws_rng: ChaCha8Rng,
@@ -259,7 +258,48 @@ pub struct Driver {
     buf: Vec<u8>,
     /// The configured nameservers, until the first lookup makes the client.
     dns_config: Option<DnsConfig>,
-    dns: Option<DnsClient>,
+    /// The DNS client, shared with the [`Resolver`]s.
+    dns: Option<Arc<tokio::sync::Mutex<DnsClient>>>,
+}
+
+/// What outgoing connections need to know of the names they were resolved from.
+#[derive(Debug, Default)]
+struct Names {
+    /// Server names to verify for outgoing TLS.
+    tls: HashMap<SocketAddr, ServerName<'static>>,
+    /// `Host` of outgoing WebSocket handshakes.
+    ws: HashMap<SocketAddr, String>,
+}
+
+/// Resolves URIs for a [`Driver`] away from it (from [`Driver::resolver`]): in a task of
+/// its own, so that the driver goes on serving SIP meanwhile. It shares the driver's DNS
+/// client (its cache; resolutions wait for each other) and records the TLS server names
+/// and WebSocket hosts in the driver, as [`Driver::resolve_all`] does.
+#[derive(Clone, Debug)]
+pub struct Resolver {
+    client: Arc<tokio::sync::Mutex<DnsClient>>,
+    names: Arc<Mutex<Names>>,
+    config: LocateConfig,
+    families: IpFamilies,
+}
+
+impl Resolver {
+    /// As [`Driver::resolve_all`].
+    ///
+    /// # Errors
+    /// As [`Driver::resolve_all`].
+    pub async fn resolve_all(&self, uri: &Uri) -> io::Result<Vec<Target>> {
+        let targets = self
+            .client
+            .lock()
+            .await
+            .resolve(uri, &self.config, self.families)
+            .await?;
+        for t in &targets {
+            remember_names(&self.names, uri, *t)?;
+        }
+        Ok(targets)
+    }
 }
 
 impl fmt::Debug for Inbound {
@@ -397,10 +437,9 @@ impl Driver {
             ws_local,
             wss_local,
             ws_path: ws_config.path,
-            ws_hosts: HashMap::new(),
+            names: Arc::default(),
             ws_rng,
             writers: HashMap::new(),
-            tls_names: HashMap::new(),
             tls_client,
             handshake_timeout,
             inbound_tx,
@@ -448,7 +487,7 @@ impl Driver {
     pub fn set_tls_server_name(&mut self, addr: SocketAddr, name: &str) -> io::Result<()> {
         let name = ServerName::try_from(name.to_owned())
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        self.tls_names.insert(addr, name);
+        lock(&self.names).tls.insert(addr, name);
         Ok(())
     }
 
@@ -480,9 +519,9 @@ impl Driver {
     ///   `localhost`, the system resolver (`/etc/hosts`, then its DNS) is asked for the
     ///   host, as for a URI with neither NAPTR nor SRV records.
     ///
-    /// The lookups are awaited here, bounded by [`DnsConfig::resolve_timeout`]; the
-    /// driver takes no SIP input meanwhile. An application with calls in progress can
-    /// resolve with its own [`DnsClient`] in a task and send to the targets it returns.
+    /// The lookups are awaited here, bounded by [`DnsConfig::resolve_timeout`], and the
+    /// driver takes no SIP input meanwhile: an application with calls in progress resolves
+    /// with a [`Driver::resolver`] in a task of its own and steps the driver meanwhile.
     ///
     /// For TLS and WSS the URI's host name is recorded as the server name to verify
     /// ([`Driver::set_tls_server_name`]; RFC 5922 §4: the domain of the URI, not the SRV
@@ -492,23 +531,32 @@ impl Driver {
     /// `InvalidInput` for a non-SIP URI or an unsupported transport; `NotFound` when the
     /// host has no address; `/etc/resolv.conf` read errors.
     pub async fn resolve_all(&mut self, uri: &Uri) -> io::Result<Vec<Target>> {
-        let targets = match locate::ip_target(uri) {
-            Ok(t) => vec![t],
-            Err(locate::LocateError::HostName(_)) => {
-                let (config, families) = self.locate_config();
-                self.dns_client()?.resolve(uri, &config, families).await?
+        match locate::ip_target(uri) {
+            Ok(t) => {
+                remember_names(&self.names, uri, t)?;
+                Ok(vec![t])
             }
-            Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
-        };
-        for t in &targets {
-            self.remember_names(uri, *t)?;
+            Err(locate::LocateError::HostName(_)) => self.resolver()?.resolve_all(uri).await,
+            Err(e) => Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
         }
-        Ok(targets)
     }
 
-    /// The transports to locate (UDP, TCP, and TLS with a client configuration) and the
-    /// address family of our UDP socket.
-    fn locate_config(&self) -> (LocateConfig, IpFamilies) {
+    /// A handle that resolves as [`Driver::resolve_all`] does, to be moved into a task of
+    /// its own so that the driver goes on taking SIP input while DNS is asked:
+    ///
+    /// ```no_run
+    /// # async fn run(mut driver: telox_sip_core::tokio::Driver,
+    /// #     uri: telox_sip_core::Uri) -> std::io::Result<()> {
+    /// let resolver = driver.resolver()?;
+    /// let lookup = tokio::spawn(async move { resolver.resolve_all(&uri).await });
+    /// // ... step the driver; then, once `lookup` is finished:
+    /// let targets = lookup.await.map_err(std::io::Error::other)??;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// `/etc/resolv.conf` read errors when no nameservers were configured.
+    pub fn resolver(&mut self) -> io::Result<Resolver> {
         let mut transports = vec![Transport::Udp, Transport::Tcp];
         if self.tls_client.is_some() {
             transports.push(Transport::Tls);
@@ -518,35 +566,26 @@ impl Driver {
         } else {
             IpFamilies::V6
         };
-        (LocateConfig { transports }, families)
+        Ok(Resolver {
+            client: Arc::clone(self.dns_client()?),
+            names: Arc::clone(&self.names),
+            config: LocateConfig { transports },
+            families,
+        })
     }
 
     /// The DNS client, made at the first use.
-    fn dns_client(&mut self) -> io::Result<&mut DnsClient> {
+    fn dns_client(&mut self) -> io::Result<&Arc<tokio::sync::Mutex<DnsClient>>> {
         let client = match self.dns.take() {
             Some(client) => client,
-            None => DnsClient::new(match self.dns_config.take() {
-                Some(c) => c,
-                None => DnsConfig::system()?,
-            }),
+            None => Arc::new(tokio::sync::Mutex::new(DnsClient::new(
+                match self.dns_config.take() {
+                    Some(c) => c,
+                    None => DnsConfig::system()?,
+                },
+            ))),
         };
         Ok(self.dns.insert(client))
-    }
-
-    /// Records the TLS server name and the WebSocket `Host` of `uri` for `target`.
-    fn remember_names(&mut self, uri: &Uri, target: Target) -> io::Result<()> {
-        if matches!(target.transport, Transport::Tls | Transport::Wss) {
-            self.set_tls_server_name(target.addr, locate::bare_host(uri))?;
-        }
-        if matches!(target.transport, Transport::Ws | Transport::Wss) {
-            let host = uri.host();
-            let host = match uri.port() {
-                Some(p) => format!("{host}:{p}"),
-                None => host.to_owned(),
-            };
-            self.ws_hosts.insert(target.addr, host);
-        }
-        Ok(())
     }
 
     /// Sends everything the core has queued.
@@ -755,8 +794,8 @@ impl Driver {
                     "no TLS client configuration",
                 ));
             };
-            let name = self
-                .tls_names
+            let name = lock(&self.names)
+                .tls
                 .get(&addr)
                 .cloned()
                 .unwrap_or_else(|| ServerName::IpAddress(addr.ip().into()));
@@ -769,8 +808,8 @@ impl Driver {
             Box::new(stream)
         };
         if matches!(to.transport, Transport::Ws | Transport::Wss) {
-            let host = self
-                .ws_hosts
+            let host = lock(&self.names)
+                .ws
                 .get(&addr)
                 .cloned()
                 .unwrap_or_else(|| addr.to_string());
@@ -911,6 +950,32 @@ fn set_tos(socket: &UdpSocket, tos: u8) -> io::Result<()> {
         // IPv6 traffic class needs socket2; left at the OS default.
         SocketAddr::V6(_) => Ok(()),
     }
+}
+
+/// Records the TLS server name and the WebSocket `Host` of `uri` for `target`: RFC 5922 §4,
+/// the domain of the URI (not the SRV target) is the name to verify.
+fn remember_names(names: &Mutex<Names>, uri: &Uri, target: Target) -> io::Result<()> {
+    if matches!(target.transport, Transport::Tls | Transport::Wss) {
+        let name = ServerName::try_from(locate::bare_host(uri).to_owned())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        lock(names).tls.insert(target.addr, name);
+    }
+    if matches!(target.transport, Transport::Ws | Transport::Wss) {
+        let host = uri.host();
+        let host = match uri.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        };
+        lock(names).ws.insert(target.addr, host);
+    }
+    Ok(())
+}
+
+/// The names, whatever a panicking holder left (each insert or lookup is whole).
+fn lock(names: &Mutex<Names>) -> std::sync::MutexGuard<'_, Names> {
+    names
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[expect(

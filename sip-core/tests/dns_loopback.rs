@@ -341,3 +341,58 @@ async fn a_silent_nameserver_is_bounded_by_the_resolve_timeout() {
     let n = *asked.lock().unwrap();
     assert!((1..=3).contains(&n), "{n} queries");
 }
+
+#[tokio::test]
+async fn a_resolver_task_leaves_the_driver_serving_sip() {
+    // A nameserver that holds its answer until the test releases it.
+    let ns: SocketAddr = "127.0.0.1:37014".parse().unwrap();
+    let held = UdpSocket::bind(ns).await.unwrap();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
+    let (asked_tx, asked) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 1500];
+        let (n, from) = held.recv_from(&mut buf).await.unwrap();
+        let query = DnsMessage::parse(&buf[..n]).unwrap();
+        asked_tx.send(()).unwrap();
+        released.await.unwrap();
+        let zone = Zone {
+            records: vec![rec("held.sipdns.test", loopback_a())],
+            ..Zone::default()
+        };
+        let bytes = zone.answer(&query).encode().unwrap();
+        held.send_to(&bytes, from).await.unwrap();
+    });
+    let (mut driver, mut ua) = uac(ns).await;
+    let resolver = driver.resolver().unwrap();
+    let uri: Uri = "sip:bob@held.sipdns.test:5097;transport=udp"
+        .parse()
+        .unwrap();
+    let lookup = tokio::spawn(async move { resolver.resolve_all(&uri).await });
+    asked.await.unwrap();
+    // While the nameserver holds the answer, the driver takes an OPTIONS and answers it.
+    let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let p = peer.local_addr().unwrap();
+    let options = format!(
+        "OPTIONS sip:alice@{a} SIP/2.0\r\nVia: SIP/2.0/UDP {p};branch=z9hG4bKheld1\r\n\
+         Max-Forwards: 70\r\nFrom: <sip:peer@{p}>;tag=p1\r\nTo: <sip:alice@{a}>\r\n\
+         Call-ID: held-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+        a = driver.local_addr()
+    );
+    peer.send_to(options.as_bytes(), driver.local_addr())
+        .await
+        .unwrap();
+    driver.step(&mut ua).await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let (n, _) = tokio::time::timeout(Duration::from_secs(5), peer.recv_from(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(buf[..n].starts_with(b"SIP/2.0 200 "), "{:?}", &buf[..n]);
+    assert!(!lookup.is_finished());
+    release.send(()).unwrap();
+    let targets = lookup.await.unwrap().unwrap();
+    assert_eq!(
+        targets,
+        [t(Transport::Udp, "127.0.0.1:5097".parse().unwrap())]
+    );
+}
