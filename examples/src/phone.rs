@@ -1069,8 +1069,9 @@ impl Phone {
                     }
                     self.emit(PhoneEvent::CallFailed(status));
                 }
-                UaEvent::FailedOver { .. } => {
-                    if let Some(line) = crate::trunk::failover_line("registrar", &ev) {
+                UaEvent::FailedOver { leg, .. } => {
+                    let what = if leg.is_some() { "call" } else { "registrar" };
+                    if let Some(line) = crate::trunk::failover_line(what, &ev) {
                         self.log(line);
                     }
                 }
