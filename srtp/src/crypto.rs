@@ -91,17 +91,33 @@ const PAR_BLOCKS: usize = 32;
 /// HMAC-SHA1 (RFC 2104) with the inner and outer hash states computed once from the key;
 /// a packet's tag costs the compression of its own blocks plus one outer block.
 ///
-/// Built on `sha1::compress` rather than the `hmac` crate because the prepared states are
-/// key-equivalent secrets and must be zeroized on drop, which `hmac`'s state does not do.
-/// `sha1` picks its SHA-NI backend at run time.
+/// Built on the SHA-1 compression function rather than the `hmac` crate because the prepared
+/// states are key-equivalent secrets and must be zeroized on drop, which `hmac`'s state does
+/// not do. Where the CPU has the SHA extensions (checked once, here) the whole HMAC runs in
+/// `gcm_x86::sha1ni` with the state in registers; elsewhere through `sha1::compress`.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub(crate) struct HmacSha1 {
     inner: [u32; 5],
     outer: [u32; 5],
+    #[cfg(target_arch = "x86_64")]
+    #[zeroize(skip)]
+    ni: Option<crate::gcm_x86::sha1ni::Sha1Ni>,
 }
 
 impl HmacSha1 {
     pub(crate) fn new(key: &[u8]) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let mut h = Self::portable(key);
+            h.ni = crate::gcm_x86::sha1ni::Sha1Ni::new();
+            h
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Self::portable(key)
+    }
+
+    /// The prepared states, hashed through `sha1::compress` whatever the CPU.
+    pub(crate) fn portable(key: &[u8]) -> Self {
         let mut k = [0u8; 64];
         if key.len() > 64 {
             use sha1::Digest;
@@ -123,12 +139,32 @@ impl HmacSha1 {
         k.zeroize();
         ipad.zeroize();
         opad.zeroize();
-        Self { inner, outer }
+        Self {
+            inner,
+            outer,
+            #[cfg(target_arch = "x86_64")]
+            ni: None,
+        }
+    }
+
+    /// The inner and outer hash states (after the ipad and opad blocks).
+    #[cfg(all(test, target_arch = "x86_64"))]
+    pub(crate) fn states(&self) -> (&[u32; 5], &[u32; 5]) {
+        (&self.inner, &self.outer)
     }
 
     /// HMAC-SHA1 of `data || trailer`; SRTP authenticates the packet followed by the 4-byte
     /// ROC, SRTCP the packet alone (its E flag and index are already in `data`).
     pub(crate) fn mac(&self, data: &[u8], trailer: &[u8; 4], with_trailer: bool) -> [u8; 20] {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(ni) = self.ni {
+            return ni.hmac(
+                &self.inner,
+                &self.outer,
+                data,
+                with_trailer.then_some(trailer),
+            );
+        }
         let mut st = self.inner;
         // The final blocks are assembled before the whole blocks are hashed so that their
         // byte stores have left the store buffer when SHA-NI loads them as 16-byte words (no
@@ -528,10 +564,16 @@ mod tests {
     #[test]
     fn hmac_matches_hmac_crate() {
         let key: Vec<u8> = (0u8..20).collect();
-        let h = HmacSha1::new(&key);
-        for len in [
-            0usize, 1, 50, 51, 52, 55, 56, 59, 60, 63, 64, 65, 119, 120, 128, 172, 1212,
-        ] {
+        // the CPU's implementation (SHA-NI where present) and `sha1::compress`
+        for (h, len) in [HmacSha1::new(&key), HmacSha1::portable(&key)]
+            .iter()
+            .flat_map(|h| {
+                [
+                    0usize, 1, 50, 51, 52, 55, 56, 59, 60, 63, 64, 65, 119, 120, 128, 172, 1212,
+                ]
+                .map(|len| (h, len))
+            })
+        {
             let data: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
             let mut m = <hmac::Hmac<sha1::Sha1> as Mac>::new_from_slice(&key).unwrap();
             m.update(&data);

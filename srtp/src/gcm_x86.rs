@@ -34,7 +34,8 @@
 //! allowance, its own docs give the need and the safety argument) runs GCM and AES-CM on 4
 //! blocks per instruction; [`Aes::new`] checks for it once and keeps the answer in the key.
 //! The submodule `sha1x16` (same allowance and docs) computes HMAC-SHA1 for 16 packets side
-//! by side in AVX-512 registers for `SrtpContext::protect_rtp_batch`.
+//! by side in AVX-512 registers for `SrtpContext::protect_rtp_batch`, and `sha1ni` (same
+//! allowance and docs) the HMAC-SHA1 of one packet with SHA-NI, the state kept in registers.
 //!
 //! GHASH is computed as POLYVAL on byte-reversed blocks with the key
 //! mulX_POLYVAL(ByteReverse(H)) (RFC 8452 Appendix A): a GHASH block read as a big-endian
@@ -57,6 +58,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use crate::ghash::{be_padded, length_block, polyval_key};
 
 mod avx512;
+pub(crate) mod sha1ni;
 pub(crate) mod sha1x16;
 
 /// GHASH blocks per reduction, and AES blocks per batch.
@@ -632,12 +634,14 @@ fn reverse(x: __m128i) -> __m128i {
     _mm_shuffle_epi8(x, r)
 }
 
-#[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
+/// (SSE2 only: `sha1ni` uses it without AES-NI.)
+#[target_feature(enable = "sse2")]
 fn load(v: u128) -> __m128i {
     _mm_set_epi64x((v >> 64) as u64 as i64, v as u64 as i64)
 }
 
-#[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
+/// (SSE2 only: `sha1ni` uses it without AES-NI.)
+#[target_feature(enable = "sse2")]
 fn store(x: __m128i) -> u128 {
     let lo = _mm_cvtsi128_si64(x) as u64;
     let hi = _mm_cvtsi128_si64(_mm_unpackhi_epi64(x, x)) as u64;

@@ -1,0 +1,322 @@
+//! HMAC-SHA1 with the SHA extensions (SHA-NI), one packet at a time (RFC 2104, RFC 3711
+//! §4.2.1).
+//!
+//! # Why this module may use `unsafe`
+//!
+//! Like its parent, for a measured need (2-core Xeon with SHA-NI and AVX-512, 2026-11-27;
+//! figures in the srtp section of `benches/README.md`, "srtp, session 5"):
+//! - `sha1::compress` (RustCrypto's SHA-NI backend) costs ~44 ns per 64-byte block here, a
+//!   160-byte SRTP packet needing four: its message schedule uses `sha1msg2`, which shares
+//!   the SHA unit with `sha1rnds4` at one per 1.4 ns (measured), so per block 16 `sha1msg2`
+//!   add ~22 ns to the 20 `sha1rnds4` (1.07 ns throughput, 1.38 ns latency). Here the
+//!   schedule runs on the vector ports (AVX-512VL rotations and three-way XORs) and only
+//!   `sha1rnds4` and `sha1nexte` use the SHA unit: ~29 ns per block.
+//! - Each `sha1::compress` call also loads the state from memory and stores it back, and the
+//!   inner digest goes through bytes into the outer block. Here the state stays in registers
+//!   across all blocks of the inner hash and goes straight into the outer block (the inner
+//!   digest already is the outer block's first four message words in SHA-NI's layout).
+//! - Per packet (AES_CM_128_HMAC_SHA1_80, min over batches, load ~9): 160 B protect /
+//!   unprotect 249 / 215 ns -> 181 / 173 ns, 1200 B 1078 / 932 ns -> 770 / 771 ns.
+//!
+//! The `unsafe` block is the call into the `#[target_feature]` code, made only through a
+//! [`Sha1Ni`], which only [`Sha1Ni::new`] builds after `is_x86_feature_detected!` confirmed
+//! every feature it enables; it has a SAFETY comment. Loads and stores go through `u128`
+//! values and byte arrays, never raw pointers. CPUs without these features keep
+//! `sha1::compress`; the choice is made once per HMAC key.
+
+#![allow(
+    unsafe_code,
+    reason = "calls into the SHA-NI code: see the module docs"
+)]
+
+use core::arch::x86_64::{
+    __m128i, _mm_add_epi32, _mm_alignr_epi8, _mm_extract_epi32, _mm_or_si128, _mm_rol_epi32,
+    _mm_set_epi32, _mm_set_epi64x, _mm_setzero_si128, _mm_sha1nexte_epu32, _mm_sha1rnds4_epu32,
+    _mm_shuffle_epi8, _mm_slli_si128, _mm_srli_si128, _mm_xor_si128, _mm256_zeroupper,
+};
+
+use super::{load, store};
+use crate::crypto::inner_tail;
+
+/// Proof that this CPU has SHA-NI, SSE2, SSSE3, SSE4.1, AVX-512F and AVX-512VL; only
+/// [`Sha1Ni::new`] builds one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Sha1Ni(());
+
+impl Sha1Ni {
+    /// `Some` where the CPU has the features (checked once per HMAC key).
+    pub(crate) fn new() -> Option<Self> {
+        let ok = std::arch::is_x86_feature_detected!("sha")
+            && std::arch::is_x86_feature_detected!("sse2")
+            && std::arch::is_x86_feature_detected!("ssse3")
+            && std::arch::is_x86_feature_detected!("sse4.1")
+            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl");
+        ok.then_some(Self(()))
+    }
+
+    /// HMAC-SHA1 of `data || trailer` from the prepared inner and outer hash states (the
+    /// states after the key's ipad and opad blocks).
+    pub(crate) fn hmac(
+        self,
+        inner: &[u32; 5],
+        outer: &[u32; 5],
+        data: &[u8],
+        trailer: Option<&[u8; 4]>,
+    ) -> [u8; 20] {
+        // SAFETY: `self` exists, so `Sha1Ni::new` detected SHA, SSE2, SSSE3, SSE4.1,
+        // AVX-512F and AVX-512VL, the features `hmac` enables.
+        unsafe { hmac(inner, outer, data, trailer) }
+    }
+}
+
+/// A SHA-1 state as SHA-NI holds it: `abcd` = [a, b, c, d] from the high lane down, `e` = e
+/// in the high lane and zeros below.
+#[derive(Clone, Copy)]
+struct State {
+    abcd: __m128i,
+    e: __m128i,
+}
+
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512vl")]
+fn state(s: &[u32; 5]) -> State {
+    let w = s.map(|x| x as i32);
+    State {
+        abcd: _mm_set_epi32(w[0], w[1], w[2], w[3]),
+        e: _mm_set_epi32(w[4], 0, 0, 0),
+    }
+}
+
+/// A 64-byte block's message words W0..W15, four per register with W(4i) in the high lane.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512vl")]
+fn words(b: &[u8; 64]) -> [__m128i; 4] {
+    let (q, _) = b.as_chunks::<16>();
+    let mut m = [_mm_setzero_si128(); 4];
+    for (x, q) in m.iter_mut().zip(q) {
+        *x = _mm_shuffle_epi8(load(u128::from_le_bytes(*q)), byte_reverse());
+    }
+    m
+}
+
+/// The shuffle that reverses the 16 bytes of a register (big-endian words <-> lanes).
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512vl")]
+fn byte_reverse() -> __m128i {
+    _mm_set_epi64x(0x0001_0203_0405_0607, 0x0809_0a0b_0c0d_0e0f)
+}
+
+/// The SHA-1 compression function (FIPS 180-4 §6.1.2) of one block's message words `w` into
+/// `s`: 20 groups of 4 rounds, `sha1rnds4` -> `sha1rnds4` the only chain through them.
+///
+/// The message schedule is computed with XORs and AVX-512VL rotations on the vector ports
+/// rather than with `sha1msg1`/`sha1msg2`: those share the SHA unit with `sha1rnds4`, and
+/// `sha1msg2`'s throughput (1.4 ns here) would add ~22 ns per block to the ~28 ns `sha1rnds4`
+/// chain (with SSE2 shifts instead of rotations the vector ports become the limit). Group
+/// g's words are made 4 groups ahead, W(16..32) as FIPS 180-4 defines them, the rest by the
+/// equivalent W(t) = rol2(W(t-6) ^ W(t-16) ^ W(t-28) ^ W(t-32)) (t >= 32), whose 4 words per
+/// register do not depend on one another.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512vl")]
+fn compress(s: &mut State, m: [__m128i; 4]) {
+    let (abcd0, e0) = (s.abcd, s.e);
+    let mut w = [_mm_setzero_si128(); 20];
+    w[..4].copy_from_slice(&m);
+    let mut abcd = s.abcd;
+    // e[g % 2] is group g's E + W; the other takes a..d before the group for the next
+    let mut e = [_mm_add_epi32(s.e, w[0]), _mm_setzero_si128()];
+    macro_rules! group {
+        ($($g:literal)*) => {$(
+            if $g + 4 < 20 {
+                schedule(&mut w, $g + 4);
+            }
+            if $g > 0 {
+                e[$g % 2] = _mm_sha1nexte_epu32(e[$g % 2], w[$g]);
+            }
+            e[($g + 1) % 2] = abcd;
+            abcd = _mm_sha1rnds4_epu32::<{ $g / 5 }>(abcd, e[$g % 2]);
+        )*};
+    }
+    group!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19);
+    // e[0] holds a before group 19, whose rotation is the new e
+    s.e = _mm_sha1nexte_epu32(e[0], e0);
+    s.abcd = _mm_add_epi32(abcd, abcd0);
+}
+
+/// Message words W(4h..4h+4) into `w[h]`, 4 <= h < 20, from the groups before.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512vl")]
+fn schedule(w: &mut [__m128i; 20], h: usize) {
+    let at = |i: usize| w.get(i).copied().unwrap_or(_mm_setzero_si128());
+    let x = if h < 8 {
+        // W(t-3) ^ W(t-8) ^ W(t-14) ^ W(t-16), with W(t-3) of the last word (W(4h)) missing
+        let t14 = _mm_alignr_epi8::<8>(at(h - 4), at(h - 3));
+        let t3 = _mm_slli_si128::<4>(at(h - 1));
+        let r = rol::<1>(_mm_xor_si128(
+            _mm_xor_si128(at(h - 4), t14),
+            _mm_xor_si128(at(h - 2), t3),
+        ));
+        // rol1(a ^ W(4h)) = rol1(a) ^ rol1(W(4h)), and W(4h) is the high lane, final already
+        _mm_xor_si128(r, rol::<1>(_mm_srli_si128::<12>(r)))
+    } else {
+        let t6 = _mm_alignr_epi8::<8>(at(h - 2), at(h - 1));
+        let x = _mm_xor_si128(
+            _mm_xor_si128(t6, at(h - 4)),
+            _mm_xor_si128(at(h - 7), at(h - 8)),
+        );
+        rol::<2>(x)
+    };
+    if let Some(d) = w.get_mut(h) {
+        *d = x;
+    }
+}
+
+/// Each 32-bit lane rotated left by `N`.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512vl")]
+fn rol<const N: i32>(x: __m128i) -> __m128i {
+    _mm_rol_epi32::<N>(x)
+}
+
+/// The inner hash's end (`inner_tail`) from `st`, then the outer hash, in registers.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512vl")]
+fn finish(mut st: State, tail: &[u8; 128], padded: usize, outer: &[u32; 5]) -> [u8; 20] {
+    let (tail_blocks, _) = tail[..padded].as_chunks::<64>();
+    for b in tail_blocks {
+        compress(&mut st, words(b));
+    }
+    // The outer message after the opad block: the 20-byte inner digest, 0x80, zeros and the
+    // bit length (64 + 20) * 8. The digest's words a..d are `abcd` as it is, e is `e`'s high
+    // lane (the lanes below are zero).
+    let mut out_st = state(outer);
+    let m = [
+        st.abcd,
+        _mm_or_si128(st.e, _mm_set_epi32(0, 0x8000_0000_u32 as i32, 0, 0)),
+        _mm_setzero_si128(),
+        _mm_set_epi32(0, 0, 0, (64 + 20) * 8),
+    ];
+    compress(&mut out_st, m);
+    let mut out = [0u8; 20];
+    out[..16].copy_from_slice(&store(_mm_shuffle_epi8(out_st.abcd, byte_reverse())).to_le_bytes());
+    out[16..].copy_from_slice(&(_mm_extract_epi32::<3>(out_st.e) as u32).to_be_bytes());
+    out
+}
+
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512vl")]
+fn hmac(inner: &[u32; 5], outer: &[u32; 5], data: &[u8], trailer: Option<&[u8; 4]>) -> [u8; 20] {
+    // the tail is built before the whole blocks are hashed, so that its byte stores have
+    // left the store buffer when it is loaded as 16-byte words
+    let mut tail = [0u8; 128];
+    let (whole, padded) = inner_tail(&mut tail, data, trailer);
+    // SHA-NI has only legacy SSE encodings, which ran 25-50x slower here while the upper
+    // halves of the ZMM registers were dirty (as LLVM's 512-bit copies and zeroing leave
+    // them in AVX-512 code)
+    _mm256_zeroupper();
+    let mut st = state(inner);
+    for b in whole {
+        compress(&mut st, words(b));
+    }
+    finish(st, &tail, padded, outer)
+}
+
+#[cfg(test)]
+mod tests {
+    use hmac::Mac;
+
+    use super::*;
+    use crate::crypto::HmacSha1;
+
+    fn reference(key: &[u8], data: &[u8], trailer: Option<&[u8; 4]>) -> [u8; 20] {
+        let mut m = <hmac::Hmac<sha1::Sha1> as Mac>::new_from_slice(key).unwrap();
+        m.update(data);
+        if let Some(t) = trailer {
+            m.update(t);
+        }
+        m.finalize().into_bytes().into()
+    }
+
+    /// Every length 0..=1500, with and without the trailer, against the `hmac` crate.
+    #[test]
+    fn hmac_matches_hmac_crate_every_length() {
+        let Some(ni) = Sha1Ni::new() else { return };
+        let key: Vec<u8> = (0u8..20).map(|i| i.wrapping_mul(29) ^ 0x5a).collect();
+        let k = HmacSha1::portable(&key);
+        let (inner, outer) = k.states();
+        let data: Vec<u8> = (0..1500u32).map(|i| (i * 131 + i / 5) as u8).collect();
+        for len in 0..=1500 {
+            let d = &data[..len];
+            let t = [len as u8, 1, 2, (len >> 8) as u8];
+            assert_eq!(
+                ni.hmac(inner, outer, d, Some(&t)),
+                reference(&key, d, Some(&t))
+            );
+            assert_eq!(ni.hmac(inner, outer, d, None), reference(&key, d, None));
+        }
+    }
+
+    /// RFC 2202 §3, the HMAC-SHA1 test cases (keys longer than a block included).
+    #[test]
+    fn rfc2202_vectors() {
+        let Some(ni) = Sha1Ni::new() else { return };
+        let cases: [(Vec<u8>, Vec<u8>, &str); 7] = [
+            (
+                vec![0x0b; 20],
+                b"Hi There".to_vec(),
+                "b617318655057264e28bc0b6fb378c8ef146be00",
+            ),
+            (
+                b"Jefe".to_vec(),
+                b"what do ya want for nothing?".to_vec(),
+                "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79",
+            ),
+            (
+                vec![0xaa; 20],
+                vec![0xdd; 50],
+                "125d7342b9ac11cd91a39af48aa17b4f63f175d3",
+            ),
+            (
+                (1u8..=25).collect(),
+                vec![0xcd; 50],
+                "4c9007f4026250c6bc8414f9bf50c86c2d7235da",
+            ),
+            (
+                vec![0x0c; 20],
+                b"Test With Truncation".to_vec(),
+                "4c1a03424b55e07fe7f27be1d58bb9324a9a5a04",
+            ),
+            (
+                vec![0xaa; 80],
+                b"Test Using Larger Than Block-Size Key - Hash Key First".to_vec(),
+                "aa4ae5e15272d00e95705637ce8a3b55ed402112",
+            ),
+            (
+                vec![0xaa; 80],
+                b"Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data"
+                    .to_vec(),
+                "e8e99d0f45237d786d6bbaa7965c7808bbff1a91",
+            ),
+        ];
+        for (key, data, want) in cases {
+            let k = HmacSha1::portable(&key);
+            let (inner, outer) = k.states();
+            let tag = ni.hmac(inner, outer, &data, None);
+            let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(hex, want);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(256))]
+
+        /// Random keys (short and longer than a block), data of 0..=1500 bytes and trailers.
+        #[test]
+        fn hmac_random_inputs_match_hmac_crate(
+            key in proptest::collection::vec(proptest::num::u8::ANY, 0..=100),
+            data in proptest::collection::vec(proptest::num::u8::ANY, 0..=1500),
+            trailer in proptest::option::of(proptest::array::uniform4(proptest::num::u8::ANY)),
+        ) {
+            let Some(ni) = Sha1Ni::new() else { return Ok(()) };
+            let k = HmacSha1::portable(&key);
+            let (inner, outer) = k.states();
+            proptest::prop_assert_eq!(
+                ni.hmac(inner, outer, &data, trailer.as_ref()),
+                reference(&key, &data, trailer.as_ref())
+            );
+        }
+    }
+}
