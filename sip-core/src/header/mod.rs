@@ -25,6 +25,7 @@ pub use addr::{
 pub use auth::{AuthValue, Authorization, ProxyAuthenticate, ProxyAuthorization, WwwAuthenticate};
 pub use name::HeaderName;
 pub use params::{Param, Params};
+pub(crate) use simple::check_call_id;
 pub use simple::{
     Allow, CSeq, CallId, ContentLength, ContentType, Date, Event, Expires, MaxForwards, MinSe,
     ProxyRequire, RAck, RSeq, Reason, Replaces, Require, RetryAfter, Server, SessionExpires,

@@ -127,25 +127,7 @@ impl Header for CallId {
     const NAME: HeaderName = HeaderName::CallId;
     fn parse(value: &Bytes) -> Result<Self, HeaderError> {
         let s = scan::trim_lws(value);
-        if s.is_empty() {
-            return Err(HeaderError::Empty);
-        }
-        // One table lookup per byte (`@` is not in the table: it takes the slow branch).
-        let mut ats = 0;
-        for (i, &c) in s.iter().enumerate() {
-            if WORD_CHAR[usize::from(c)] {
-                continue;
-            }
-            if c == b'@' {
-                ats += 1;
-                let edge = i == 0 || i + 1 == s.len();
-                if ats > 1 || edge {
-                    return Err(HeaderError::Unexpected { at: i });
-                }
-            } else {
-                return Err(HeaderError::Unexpected { at: i });
-            }
-        }
+        check_call_id(s)?;
         Ok(Self(value.slice_ref(s)))
     }
 
@@ -158,6 +140,30 @@ impl fmt::Display for CallId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Checks `word [ "@" word ]` (RFC 3261 §20.8) on a value without surrounding whitespace.
+pub(crate) fn check_call_id(s: &[u8]) -> Result<(), HeaderError> {
+    if s.is_empty() {
+        return Err(HeaderError::Empty);
+    }
+    // One table lookup per byte (`@` is not in the table: it takes the slow branch).
+    let mut ats = 0;
+    for (i, &c) in s.iter().enumerate() {
+        if WORD_CHAR[usize::from(c)] {
+            continue;
+        }
+        if c == b'@' {
+            ats += 1;
+            let edge = i == 0 || i + 1 == s.len();
+            if ats > 1 || edge {
+                return Err(HeaderError::Unexpected { at: i });
+            }
+        } else {
+            return Err(HeaderError::Unexpected { at: i });
+        }
+    }
+    Ok(())
 }
 
 /// `word` characters of RFC 3261 §25.1: token plus `( ) < > : \ " / [ ] ? { }`.

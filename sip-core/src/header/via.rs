@@ -49,27 +49,12 @@ impl Via {
         branch: &str,
     ) -> Result<Self, HeaderError> {
         let mut s = Vec::with_capacity(24 + transport.len() + host.len() + branch.len());
-        s.extend_from_slice(b"SIP/2.0/");
-        s.extend_from_slice(transport.as_bytes());
-        s.push(b' ');
-        s.extend_from_slice(host.as_bytes());
-        if let Some(p) = port {
-            s.push(b':');
-            scan::put_u32(&mut s, u32::from(p));
-        }
-        s.extend_from_slice(b";branch=");
-        s.extend_from_slice(branch.as_bytes());
+        Self::write_text(&mut s, transport, host, port, branch);
         let s = Bytes::from(s);
         // The common form (token transport, host name or IPv4 address, token branch) is
         // built as `parse` would find it, without parsing the text just written; anything
         // else goes through `parse` for its checks and errors.
-        let plain_host = !host.is_empty()
-            && host
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-');
-        if plain_host
-            && scan::all_token(transport.as_bytes())
-            && scan::all_token(branch.as_bytes())
+        if Self::is_plain(transport, host, branch)
             && let (Ok(t), Ok(host_end)) = (
                 u32::try_from(transport.len()),
                 u32::try_from(9 + transport.len() + host.len()),
@@ -83,6 +68,38 @@ impl Via {
             });
         }
         Self::parse(&s.slice_ref(scan::trim_lws(&s)))
+    }
+
+    /// Appends `SIP/2.0/<transport> <host>[:<port>];branch=<branch>`, the text of
+    /// [`Via::new`] (and, for its common form, what `write_value` writes back).
+    pub(crate) fn write_text(
+        out: &mut Vec<u8>,
+        transport: &str,
+        host: &str,
+        port: Option<u16>,
+        branch: &str,
+    ) {
+        out.extend_from_slice(b"SIP/2.0/");
+        out.extend_from_slice(transport.as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(host.as_bytes());
+        if let Some(p) = port {
+            out.push(b':');
+            scan::put_u32(out, u32::from(p));
+        }
+        out.extend_from_slice(b";branch=");
+        out.extend_from_slice(branch.as_bytes());
+    }
+
+    /// Whether [`Via::new`] takes its common form: a token transport, a host name or IPv4
+    /// address and a token branch, written as given.
+    pub(crate) fn is_plain(transport: &str, host: &str, branch: &str) -> bool {
+        !host.is_empty()
+            && host
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-')
+            && scan::all_token(transport.as_bytes())
+            && scan::all_token(branch.as_bytes())
     }
 
     fn field(&self, i: usize) -> &[u8] {

@@ -3,8 +3,8 @@
 use bytes::Bytes;
 
 use super::{Headers, Index, Method, Request, Response, Span, StatusCode};
-use crate::error::BuildError;
-use crate::header::{Header, HeaderName, To};
+use crate::error::{BuildError, HeaderError};
+use crate::header::{Header, HeaderName, To, Via, check_call_id};
 use crate::msg::scan;
 use crate::uri::Uri;
 
@@ -53,17 +53,22 @@ impl Lines {
         }
     }
 
-    fn typed<H: Header>(&mut self, h: &H) -> Line {
+    /// A line of `name` whose value `write` appends to the builder's buffer.
+    fn line(&mut self, name: HeaderName, write: impl FnOnce(&mut Vec<u8>)) -> Line {
         if self.own.capacity() == 0 {
             self.own.reserve(256);
         }
         let start = self.own.len();
-        h.write_value(&mut self.own);
+        write(&mut self.own);
         Line {
-            name: Text::Static(H::NAME.as_str()),
+            name: Text::Static(name.as_str()),
             value: Text::Own(Span::new(start, self.own.len())),
-            kind: H::NAME.kind(),
+            kind: name.kind(),
         }
+    }
+
+    fn typed<H: Header>(&mut self, h: &H) -> Line {
+        self.line(H::NAME, |out| h.write_value(out))
     }
 
     fn own_text(&mut self, text: &[u8]) -> Text {
@@ -210,6 +215,7 @@ impl Lines {
 
 /// Writes the Content-Length line, the empty line and the body; returns where the body
 /// starts.
+#[inline]
 fn end_head(out: &mut Vec<u8>, index: &mut Index, body: &[u8]) -> u32 {
     let ns = out.len();
     if body.is_empty() {
@@ -307,14 +313,16 @@ impl Draft {
 
     #[inline]
     fn typed<H: Header>(&mut self, h: &H) {
+        self.push_line(H::NAME, |out| h.write_value(out));
+    }
+
+    /// Appends a line of `name` whose value `write` writes.
+    #[inline]
+    fn push_line(&mut self, name: HeaderName, write: impl FnOnce(&mut Vec<u8>)) {
         match self {
-            Self::Direct(d) => {
-                d.append(H::NAME.as_str().as_bytes(), H::NAME.kind(), |out| {
-                    h.write_value(out);
-                });
-            }
+            Self::Direct(d) => d.append(name.as_str().as_bytes(), name.kind(), write),
             Self::Lines(l) => {
-                let line = l.typed(h);
+                let line = l.line(name, write);
                 l.push(line);
             }
         }
@@ -340,6 +348,7 @@ struct Direct {
 }
 
 impl Direct {
+    #[inline]
     fn new(capacity: usize) -> Self {
         Self {
             out: Vec::with_capacity(capacity),
@@ -391,6 +400,7 @@ impl Direct {
     }
 
     /// Ends the header section and adds the body.
+    #[inline]
     fn finish(mut self) -> Headers {
         let body_start = end_head(&mut self.out, &mut self.index, &self.body);
         Headers {
@@ -403,11 +413,18 @@ impl Direct {
     /// [`ResponseBuilder::to_tag`] where the bytes tell: `false` when the lines form must
     /// decide (a To the simple reading cannot judge, or a tag with whitespace or controls,
     /// which the lines form trims and cleans).
+    #[inline]
     fn add_to_tag(&mut self, tag: &str) -> bool {
         let Some((i, e)) = self.index.find(0, TO) else {
             return true;
         };
-        match tag_state(self.out.get(e.value.range()).unwrap_or_default()) {
+        let value = self.out.get(e.value.range()).unwrap_or_default();
+        let state = if bare_addr(value) {
+            Some(false)
+        } else {
+            tag_state(value)
+        };
+        match state {
             Some(true) => true,
             Some(false) if !tag.bytes().any(|c| scan::is_lws(c) || c == 0) => {
                 let at = e.value.end as usize;
@@ -459,6 +476,18 @@ fn tag_state(value: &[u8]) -> Option<bool> {
     }))
 }
 
+/// Whether `value` is `<...>` with no other `>`, no `"`, `\\`, CR or LF: the To of a new
+/// request, which [`tag_state`] answers `Some(false)` for, told with word-at-a-time scans.
+fn bare_addr(value: &[u8]) -> bool {
+    let [b'<', inner @ .., b'>'] = value else {
+        return false;
+    };
+    scan::find_byte(inner, b'>').is_none()
+        && scan::find_byte(inner, b'"').is_none()
+        && scan::find_byte(inner, b'\\').is_none()
+        && !may_hold_ctl(inner)
+}
+
 macro_rules! header_methods {
     () => {
         /// Appends a typed header line.
@@ -470,8 +499,18 @@ macro_rules! header_methods {
         }
 
         /// Appends a typed header line (in place).
+        #[inline]
         pub fn push_header<H: Header>(&mut self, h: H) -> &mut Self {
             self.draft.typed(&h);
+            self
+        }
+
+        /// Appends a typed header line from a borrowed value: what [`Self::push_header`]
+        /// writes, without moving or cloning the value (a UA keeps its From and To for every
+        /// request of a dialog).
+        #[inline]
+        pub fn push_header_ref<H: Header>(&mut self, h: &H) -> &mut Self {
+            self.draft.typed(h);
             self
         }
 
@@ -587,6 +626,7 @@ pub struct RequestBuilder {
 }
 
 impl RequestBuilder {
+    #[inline]
     pub(crate) fn new(method: Method, uri: Uri) -> Self {
         let m = method.as_str().as_bytes();
         let u = uri.as_bytes();
@@ -628,38 +668,79 @@ impl RequestBuilder {
         self
     }
 
+    /// Appends `Via: SIP/2.0/<transport> <host>[:<port>];branch=<branch>`: the line
+    /// `push_header(Via::new(transport, host, port, branch)?)` appends, written without the
+    /// typed value (no allocation). A UAC writes such a Via, with a fresh branch, into every
+    /// request it sends (RFC 3261 §8.1.1.7).
+    ///
+    /// # Errors
+    /// As [`Via::new`]; nothing is appended then.
+    #[inline]
+    pub fn push_via(
+        &mut self,
+        transport: &str,
+        host: &str,
+        port: Option<u16>,
+        branch: &str,
+    ) -> Result<&mut Self, HeaderError> {
+        if !Via::is_plain(transport, host, branch) {
+            let via = Via::new(transport, host, port, branch)?;
+            return Ok(self.push_header(via));
+        }
+        self.draft.push_line(HeaderName::Via, |out| {
+            Via::write_text(out, transport, host, port, branch);
+        });
+        Ok(self)
+    }
+
+    /// Appends `Call-ID: <id>`: the line `push_header(CallId::new(id)?)` appends, written
+    /// without the typed value (no allocation; RFC 3261 §8.1.1.4: a new Call-ID per call).
+    ///
+    /// # Errors
+    /// As [`CallId::new`](crate::header::CallId::new); nothing is appended then.
+    #[inline]
+    pub fn push_call_id(&mut self, id: &str) -> Result<&mut Self, HeaderError> {
+        let id = scan::trim_lws(id.as_bytes());
+        check_call_id(id)?;
+        self.draft
+            .push_line(HeaderName::CallId, |out| out.extend_from_slice(id));
+        Ok(self)
+    }
+
     header_methods!();
 
     /// Serializes the request once and indexes it; the result behaves exactly like a parsed
     /// request.
+    #[inline]
     pub fn build(self) -> Request {
-        let lines = match self.draft {
-            Draft::Direct(d) => {
-                return Request {
-                    method: self.method,
-                    uri: d.mark,
-                    uri_parts: self.uri.parts(),
-                    head: d.finish(),
-                };
-            }
-            Draft::Lines(l) => l,
-        };
-        let method = self.method.as_str().as_bytes();
-        let uri = self.uri.as_bytes();
-        let mut out = Vec::with_capacity(
-            method.len() + uri.len() + " SIP/2.0\r\n".len() + 1 + lines.encoded_len(),
-        );
-        out.extend_from_slice(method);
+        match self.draft {
+            Draft::Direct(d) => Request {
+                method: self.method,
+                uri: d.mark,
+                uri_parts: self.uri.parts(),
+                head: d.finish(),
+            },
+            Draft::Lines(lines) => Self::build_lines(self.method, &self.uri, &lines),
+        }
+    }
+
+    /// [`RequestBuilder::build`] of the lines form.
+    fn build_lines(method: Method, uri: &Uri, lines: &Lines) -> Request {
+        let m = method.as_str().as_bytes();
+        let u = uri.as_bytes();
+        let mut out =
+            Vec::with_capacity(m.len() + u.len() + " SIP/2.0\r\n".len() + 1 + lines.encoded_len());
+        out.extend_from_slice(m);
         out.push(b' ');
         let us = out.len();
-        out.extend_from_slice(uri);
+        out.extend_from_slice(u);
         let ue = out.len();
         out.extend_from_slice(b" SIP/2.0\r\n");
         let (index, body_start) = lines.write(&mut out);
         Request {
-            method: self.method,
+            method,
             uri: Span::new(us, ue),
-            uri_parts: self.uri.parts(),
+            uri_parts: uri.parts(),
             head: Headers {
                 raw: Bytes::from(out),
                 index,
@@ -699,6 +780,7 @@ impl ResponseBuilder {
         }
     }
 
+    #[inline]
     pub(crate) fn for_request(req: &Request, status: StatusCode) -> Self {
         let raw = req.head.raw_bytes();
         // RFC 3261 §8.2.6.2: "The From field of the response MUST equal the From header field
@@ -810,6 +892,7 @@ impl ResponseBuilder {
     /// add a tag to the To header field in the response (with the exception of the 100
     /// (Trying) response ...)"). The tag comes from the caller's RNG.
     #[must_use]
+    #[inline]
     pub fn to_tag(mut self, tag: &str) -> Self {
         if let Draft::Direct(d) = &mut self.draft
             && d.add_to_tag(tag)
@@ -823,26 +906,25 @@ impl ResponseBuilder {
     header_methods!();
 
     /// Serializes the response once and indexes it.
+    #[inline]
     pub fn build(self) -> Response {
-        let lines = match self.draft {
-            Draft::Direct(d) => {
-                return Response {
-                    status: self.status,
-                    reason: d.mark,
-                    head: d.finish(),
-                };
-            }
-            Draft::Lines(l) => l,
-        };
-        let reason = self
-            .reason
-            .as_deref()
-            .unwrap_or(self.status.canonical_reason())
-            .as_bytes();
+        match self.draft {
+            Draft::Direct(d) => Response {
+                status: self.status,
+                reason: d.mark,
+                head: d.finish(),
+            },
+            Draft::Lines(lines) => Self::build_lines(self.status, self.reason.as_deref(), &lines),
+        }
+    }
+
+    /// [`ResponseBuilder::build`] of the lines form.
+    fn build_lines(status: StatusCode, reason: Option<&str>, lines: &Lines) -> Response {
+        let reason = reason.unwrap_or(status.canonical_reason()).as_bytes();
         let mut out =
             Vec::with_capacity("SIP/2.0 ".len() + 5 + 1 + reason.len() + 2 + lines.encoded_len());
         out.extend_from_slice(b"SIP/2.0 ");
-        scan::put_u32(&mut out, u32::from(self.status.0));
+        scan::put_u32(&mut out, u32::from(status.0));
         out.push(b' ');
         let rs = out.len();
         out.extend_from_slice(reason);
@@ -850,7 +932,7 @@ impl ResponseBuilder {
         out.extend_from_slice(b"\r\n");
         let (index, body_start) = lines.write(&mut out);
         Response {
-            status: self.status,
+            status,
             reason: Span::new(rs, re),
             head: Headers {
                 raw: Bytes::from(out),
@@ -870,6 +952,7 @@ impl ResponseBuilder {
 
 /// A direct draft holding `SIP/2.0 <code> <canonical reason>\r\n`, with room for `head`
 /// more bytes of header lines and the Content-Length line.
+#[inline]
 fn status_line(status: StatusCode, head: usize) -> Direct {
     let reason = status.canonical_reason().as_bytes();
     let mut d = Direct::new(
@@ -942,6 +1025,30 @@ mod tests {
         assert_eq!(tag_state(b"\"B;tag=no\" <sip:b@x>"), None);
         assert_eq!(tag_state(b"<sip:b@x"), None);
         assert_eq!(tag_state(b"<sip:b@x>;p=<y>"), None);
+    }
+
+    #[test]
+    fn bare_addr_agrees_with_tag_state() {
+        for v in [
+            "<sip:b@x>",
+            "<>",
+            "<sip:b@x>>",
+            "<sip:\"b@x>",
+            "<sip:b\\@x>",
+            "<sip:b\t@x>",
+            "<sip:b@x>;tag=1",
+            "sip:b@x",
+            "<sip:b@x",
+            "<<sip:b@x>",
+            "<sip:b\r\n@x>",
+            "<",
+        ] {
+            if bare_addr(v.as_bytes()) {
+                assert_eq!(tag_state(v.as_bytes()), Some(false), "{v:?}");
+            }
+        }
+        assert!(bare_addr(b"<sip:bob@127.0.0.1>"));
+        assert!(!bare_addr(b"<sip:b@x>;p"));
     }
 
     fn request_with_to(to: &str) -> Request {
@@ -1147,6 +1254,77 @@ mod tests {
         assert_eq!(to_of(&ok), "<sip:b@x>;tag=t");
     }
 
+    /// `push_via`, `push_call_id` and `push_header_ref` append what `push_header` of the
+    /// typed value appends, and fail where the typed constructor fails.
+    fn same_via(transport: &str, host: &str, port: Option<u16>, branch: &str) {
+        let uri: Uri = "sip:b@x".parse().unwrap_or_else(|e| panic!("{e:?}"));
+        for general in [false, true] {
+            let start = || {
+                let b = Request::builder(Method::Options, uri.clone());
+                if general { b.general() } else { b }
+            };
+            let mut fast = start();
+            let fast_result = fast.push_via(transport, host, port, branch).map(|_| ());
+            let mut typed = start();
+            let typed_result = Via::new(transport, host, port, branch).map(|v| {
+                typed.push_header(v);
+            });
+            assert_eq!(fast_result, typed_result, "{transport} {host} {branch}");
+            assert_eq!(fast.build(), typed.build(), "{transport} {host} {branch}");
+        }
+    }
+
+    fn same_call_id(id: &str) {
+        let uri: Uri = "sip:b@x".parse().unwrap_or_else(|e| panic!("{e:?}"));
+        let mut fast = Request::builder(Method::Options, uri.clone());
+        let fast_result = fast.push_call_id(id).map(|_| ());
+        let mut typed = Request::builder(Method::Options, uri);
+        let typed_result = CallId::new(id).map(|c| {
+            typed.push_header(c);
+        });
+        assert_eq!(fast_result, typed_result, "{id:?}");
+        assert_eq!(fast.build(), typed.build(), "{id:?}");
+    }
+
+    #[test]
+    fn push_via_and_call_id_equal_the_typed_headers() {
+        for (transport, host, port, branch) in [
+            ("UDP", "127.0.0.1", Some(5061), "z9hG4bK0000000000000001"),
+            ("TCP", "pc33.atlanta.example.com", None, "z9hG4bK776asdhds"),
+            ("TLS", "a-b.c", Some(0), "z9hG4bK.-!%*_+`'~"),
+            ("UDP", "[2001:db8::1]", Some(5060), "z9hG4bKx"),
+            ("UDP", "", None, "z9hG4bK1"),
+            ("U DP", "h", None, "z9hG4bK1"),
+            ("UDP", "h", None, "z9hG4bK 1"),
+            ("UDP", "h", None, ""),
+            ("UDP", "h;x", None, "b"),
+            ("", "h", None, "b"),
+        ] {
+            same_via(transport, host, port, branch);
+        }
+        for id in [
+            "a84b4c76e66710@pc33.atlanta.com",
+            "f81d4fae",
+            " x@y ",
+            "",
+            "@x",
+            "a b",
+            "a@b@c",
+        ] {
+            same_call_id(id);
+        }
+        let uri: Uri = "sip:b@x".parse().unwrap_or_else(|e| panic!("{e:?}"));
+        let from = From::new(uri.clone()).with_tag("t1");
+        let mut by_ref = Request::builder(Method::Options, uri.clone());
+        by_ref
+            .push_header_ref(&from)
+            .push_header_ref(&MaxForwards(70));
+        let by_value = Request::builder(Method::Options, uri)
+            .header(from.clone())
+            .header(MaxForwards(70));
+        assert_eq!(by_ref.build(), by_value.build());
+    }
+
     /// A To tag that moves the lines after it past 64 KiB moves the index to the heap.
     #[test]
     fn direct_to_tag_past_64_kib() {
@@ -1217,6 +1395,27 @@ mod tests {
             let general = b.general().build();
             prop_assert_eq!(direct.to_bytes(), general.to_bytes());
             prop_assert_eq!(direct, general);
+        }
+
+        /// Any Via parts and Call-ID: the direct lines equal the typed headers'.
+        #[test]
+        fn push_via_and_call_id_equal_the_typed_headers_for_any_text(
+            transport in "[A-Za-z ;]{0,4}",
+            host in "[a-z0-9.:\\[\\] -]{0,8}",
+            port in proptest::option::of(any::<u16>()),
+            branch in "[a-zA-Z0-9 ;=.-]{0,10}",
+            id in "[a-z@ ;<>\"]{0,8}",
+        ) {
+            same_via(&transport, &host, port, &branch);
+            same_call_id(&id);
+        }
+
+        /// Where `bare_addr` answers, `tag_state` answers the same.
+        #[test]
+        fn bare_addr_agrees_with_tag_state_for_any_value(v in "<[a-z<>\"\\\\;=\t\r\n]{0,12}>?") {
+            if bare_addr(v.as_bytes()) {
+                prop_assert_eq!(tag_state(v.as_bytes()), Some(false));
+            }
         }
 
         /// Any To and tag: the direct response equals the lines form's.

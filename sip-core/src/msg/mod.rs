@@ -218,6 +218,7 @@ pub struct Request {
 
 impl Request {
     /// Starts an owned request; see [`RequestBuilder`].
+    #[inline]
     pub fn builder(method: Method, uri: Uri) -> RequestBuilder {
         RequestBuilder::new(method, uri)
     }
@@ -293,6 +294,7 @@ pub struct Response {
 
 impl Response {
     /// Starts a response to `request` per RFC 3261 §8.2.6; see [`ResponseBuilder`].
+    #[inline]
     pub fn builder(request: &Request, status: StatusCode) -> ResponseBuilder {
         ResponseBuilder::for_request(request, status)
     }
