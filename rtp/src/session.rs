@@ -367,7 +367,8 @@ impl RtpSession {
     ///
     /// # Errors
     /// [`BuildError::BufferTooSmall`] if `out` is shorter than 12 + `payload.len()` bytes.
-    #[inline]
+    // Always inlined: see `StreamHeader::write_packet`.
+    #[inline(always)]
     pub fn send_packet_into(
         &mut self,
         now: Instant,
