@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::measurement::Measurement;
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use rtp::rtcp::{self, List, RtcpPacket, SenderReport, SourceDescription, Validation};
 use rtp::stats::SourceStats;
 use rtp::{
@@ -102,9 +102,34 @@ fn rtp_parse<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
+/// One 4 KiB page, page-aligned: the build benches' buffers live at fixed places in two of
+/// them, so every run copies between the same addresses modulo 4096.
+#[repr(C, align(4096))]
+struct Page([u8; 4096]);
+
+impl AsRef<[u8]> for Page {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Where the payload starts in its page: 2 KiB from the packet buffer's page offset, so a
+/// load from it never matches the address bits 0-11 of a store into the packet
+/// (4K aliasing).
+const PAYLOAD_AT: usize = 2048;
+
 fn rtp_build(c: &mut Criterion<ThreadCpu>) {
-    let payload = [0xFFu8; 160];
-    let mut out = [0u8; 1500];
+    // Both sides copy the same 160 bytes from the same address into the same packet buffer.
+    // The packet starts on a page (so a 64-byte aligned buffer as a packet pool hands out; a
+    // malloc'd one is 16-byte aligned) and never straddles a page. Before session 5 they
+    // were stack arrays that ASLR placed anew each run, and a 160-byte copy whose source or
+    // destination crosses a page boundary costs 2-6x more (benches/README.md, "rtp, session
+    // 5"). The payload is a slice of unknown length on both sides.
+    let payload_page = Bytes::from_owner(Page([0xFF; 4096]));
+    let payload_bytes = payload_page.slice(PAYLOAD_AT..PAYLOAD_AT + 160);
+    let payload: &[u8] = &payload_bytes;
+    let mut out_page = Box::new(Page([0; 4096]));
+    let out: &mut [u8] = &mut out_page.0[..1500];
     let mut ours = RtpHeader {
         payload_type: 0,
         ssrc: Ssrc(0xDEAD_BEEF),
@@ -117,7 +142,7 @@ fn rtp_build(c: &mut Criterion<ThreadCpu>) {
             ssrc: 0xDEAD_BEEF,
             ..Default::default()
         },
-        payload: Bytes::copy_from_slice(&payload),
+        payload: payload_bytes.clone(),
     };
     // Same output bytes, checked once outside the timed loops: header alone and whole packet.
     for seq in [0u16, 1, 0xFFFF] {
@@ -125,7 +150,7 @@ fn rtp_build(c: &mut Criterion<ThreadCpu>) {
         (ours.timestamp, theirs.header.timestamp) = (u32::from(seq) * 160, u32::from(seq) * 160);
         let mut a = [0u8; 1500];
         let mut b = [0u8; 1500];
-        let n = ours.write_packet(&payload, &mut a).expect("fits");
+        let n = ours.write_packet(payload, &mut a).expect("fits");
         let m = theirs.marshal_to(&mut b[..]).expect("fits");
         assert_eq!(
             a[..n],
@@ -157,7 +182,7 @@ fn rtp_build(c: &mut Criterion<ThreadCpu>) {
         for i in 0..3u64 {
             let media = MediaTime::new(i * 160, 8000);
             let n = probe
-                .send_packet_into(now, 0, media, false, &payload, &mut a)
+                .send_packet_into(now, 0, media, false, payload, &mut a)
                 .expect("fits");
             let sent = RtpPacket::new_checked(&a[..n]).expect("valid");
             theirs.header.sequence_number = sent.sequence_number();
@@ -173,7 +198,7 @@ fn rtp_build(c: &mut Criterion<ThreadCpu>) {
                     false,
                     sent.sequence_number(),
                     sent.timestamp(),
-                    &payload,
+                    payload,
                     &mut a,
                 )
                 .expect("fits");
@@ -194,8 +219,8 @@ fn rtp_build(c: &mut Criterion<ThreadCpu>) {
                     0,
                     media,
                     false,
-                    black_box(&payload),
-                    black_box(&mut out),
+                    black_box(payload),
+                    black_box(&mut *out),
                 )
                 .expect("fits")
             })
@@ -204,38 +229,24 @@ fn rtp_build(c: &mut Criterion<ThreadCpu>) {
     // The same without the copy: the payload is already in place after a 12-byte reserve (as
     // an encoder writing into the packet buffer leaves it); only the header is written.
     g.bench_function("telox session send in place", |b| {
-        out[12..172].copy_from_slice(&payload);
+        out[12..172].copy_from_slice(payload);
         b.iter_custom(|iters| {
             let s = &mut session;
             packets(iters, |seq| {
                 let media = MediaTime::new(u64::from(seq) * 160, 8000);
-                s.send_packet_in_place(now, 0, media, false, &mut black_box(&mut out)[..172])
+                s.send_packet_in_place(now, 0, media, false, &mut black_box(&mut *out)[..172])
                     .expect("fits")
             })
         })
     });
-    g.bench_function("telox stream header", |b| {
-        b.iter_custom(|iters| {
-            let h = black_box(stream);
-            packets(iters, |seq| {
-                h.write_packet(
-                    false,
-                    seq,
-                    u32::from(seq) * 160,
-                    black_box(&payload),
-                    black_box(&mut out),
-                )
-                .expect("fits")
-            })
-        })
-    });
+    stream_row(&mut g, "telox stream header", stream, payload, out);
     // Not a builder: the 160-byte payload copy alone, into the same place (`copy_from_slice`,
-    // that is the C library's `memcpy`). Every whole-packet row of either side pays it; it is
-    // the floor under them.
+    // that is the C library's `memcpy`, as webrtc-rs copies its payload). telox writes short
+    // payloads with inline 16-byte moves instead (`StreamHeader::write_packet`).
     g.bench_function("payload copy alone", |b| {
         b.iter_custom(|iters| {
             packets(iters, |_| {
-                black_box(&mut out)[12..172].copy_from_slice(black_box(&payload));
+                black_box(&mut *out)[12..172].copy_from_slice(black_box(payload));
                 172
             })
         })
@@ -244,7 +255,7 @@ fn rtp_build(c: &mut Criterion<ThreadCpu>) {
         b.iter_custom(|iters| {
             let h = black_box(stream);
             packets(iters, |seq| {
-                h.write_to(false, seq, u32::from(seq) * 160, black_box(&mut out))
+                h.write_to(false, seq, u32::from(seq) * 160, black_box(&mut *out))
                     .expect("fits")
             })
         })
@@ -260,7 +271,7 @@ fn rtp_build(c: &mut Criterion<ThreadCpu>) {
             packets(iters, |seq| {
                 h.sequence_number = seq;
                 h.timestamp = u32::from(seq) * 160;
-                h.write_packet(black_box(&payload), black_box(&mut out))
+                h.write_packet(black_box(payload), black_box(&mut *out))
                     .expect("fits")
             })
         })
@@ -271,31 +282,80 @@ fn rtp_build(c: &mut Criterion<ThreadCpu>) {
             packets(iters, |seq| {
                 h.sequence_number = seq;
                 h.timestamp = u32::from(seq) * 160;
-                h.write_to(black_box(&mut out)).expect("fits")
+                h.write_to(black_box(&mut *out)).expect("fits")
             })
         })
     });
-    g.bench_function("webrtc-rs", |b| {
-        b.iter_custom(|iters| {
-            let mut p = black_box(theirs.clone());
-            packets(iters, |seq| {
-                p.header.sequence_number = seq;
-                p.header.timestamp = u32::from(seq) * 160;
-                p.marshal_to(black_box(&mut out[..])).expect("fits")
-            })
-        })
-    });
+    webrtc_row(&mut g, "webrtc-rs", &theirs, out);
     g.bench_function("webrtc-rs header only", |b| {
         b.iter_custom(|iters| {
             let mut h = black_box(theirs.header.clone());
             packets(iters, |seq| {
                 h.sequence_number = seq;
                 h.timestamp = u32::from(seq) * 160;
-                h.marshal_to(black_box(&mut out[..])).expect("fits")
+                h.marshal_to(black_box(&mut *out)).expect("fits")
             })
         })
     });
+    // The same two builders into a packet buffer that starts 4 bytes past a 16-byte boundary:
+    // telox's 16-byte rows are then all unaligned, while the payload at `packet[12..]` is
+    // 16-byte aligned for webrtc-rs's `memcpy`.
+    let out4 = &mut out_page.0[4..1504];
+    stream_row(
+        &mut g,
+        "telox stream header, packet at +4",
+        stream,
+        payload,
+        out4,
+    );
+    webrtc_row(&mut g, "webrtc-rs, packet at +4", &theirs, out4);
     g.finish();
+}
+
+/// The row `name`: `stream` writes packet `seq` (timestamp 160 `seq`) with `payload` into
+/// `out`.
+fn stream_row(
+    g: &mut BenchmarkGroup<'_, ThreadCpu>,
+    name: &str,
+    stream: StreamHeader,
+    payload: &[u8],
+    out: &mut [u8],
+) {
+    g.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let h = black_box(stream);
+            packets(iters, |seq| {
+                h.write_packet(
+                    false,
+                    seq,
+                    u32::from(seq) * 160,
+                    black_box(payload),
+                    black_box(&mut *out),
+                )
+                .expect("fits")
+            })
+        })
+    });
+}
+
+/// The row `name`: webrtc-rs marshals `theirs` with sequence number `seq` and timestamp
+/// 160 `seq` into `out`.
+fn webrtc_row(
+    g: &mut BenchmarkGroup<'_, ThreadCpu>,
+    name: &str,
+    theirs: &webrtc_rtp::packet::Packet,
+    out: &mut [u8],
+) {
+    g.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let mut p = black_box(theirs.clone());
+            packets(iters, |seq| {
+                p.header.sequence_number = seq;
+                p.header.timestamp = u32::from(seq) * 160;
+                p.marshal_to(black_box(&mut *out)).expect("fits")
+            })
+        })
+    });
 }
 
 #[expect(
