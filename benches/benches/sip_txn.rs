@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sip_core::header::{CSeq, CallId, From, MaxForwards, To, Via};
+use sip_core::header::{CSeq, From, MaxForwards, To};
 use sip_core::transaction::{Target, TransactionConfig, TransactionEvent, Transactions, Transport};
 use sip_core::{Method, Request, Response, StatusCode, Uri};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
@@ -89,25 +89,23 @@ impl Pair {
         push_hex(&mut self.branch, self.n, 16);
         push_hex(&mut self.call_id, self.n, 1);
         self.call_id.push_str("@bench");
-        let via = Via::new(
-            if self.to_b.transport == Transport::Udp {
-                "UDP"
-            } else {
-                "TCP"
-            },
-            "127.0.0.1",
-            Some(5061),
-            &self.branch,
-        )
-        .expect("via");
-        Request::builder(method.clone(), self.uri.clone())
-            .header(via)
-            .header(MaxForwards(70))
-            .header(self.from.clone())
-            .header(self.to.clone())
-            .header(CallId::new(&self.call_id).expect("call-id"))
-            .header(CSeq::new(1, method))
-            .build()
+        let transport = if self.to_b.transport == Transport::Udp {
+            "UDP"
+        } else {
+            "TCP"
+        };
+        // In place (no builder moved per header); Via and Call-ID are written from their
+        // text, From and To from the TU's values without cloning them.
+        let mut b = Request::builder(method.clone(), self.uri.clone());
+        b.push_via(transport, "127.0.0.1", Some(5061), &self.branch)
+            .expect("via")
+            .push_header(MaxForwards(70))
+            .push_header_ref(&self.from)
+            .push_header_ref(&self.to)
+            .push_call_id(&self.call_id)
+            .expect("call-id")
+            .push_header(CSeq::new(1, method));
+        b.build()
     }
 
     /// One complete transaction: request, parse, 200, parse, both ends to Terminated on a
