@@ -5,19 +5,25 @@
 # the telox uac calls sip:service@sipdns.test through it (NAPTR -> SRV -> A over UDP DNS),
 # is refused by the first TCP target and places each call again to the next (RFC 3263
 # §4.3); with ;transport=udp it skips NAPTR and reaches SIPp through _sip._udp. The dnsmasq
-# query log shows which lookups were made. Loopback only, every process bounded by
-# `timeout` and stopped by PID.
+# query log shows which lookups were made. Then the programs by name, the UA failing over by
+# itself (RFC 3263 §4.3): the gateway's --trunk sip:trunk.sipdns.test (_sip._udp: a SIPp
+# answering 503 first, a SIPp uas second) and a telox phone over TCP whose --registrar
+# sip:svc.sipdns.test has a dead first target (_sip._tcp: refused, then a telox phone).
+# Loopback only, every process bounded by `timeout` and stopped by PID.
 set -u
 . "$(dirname "$0")/lib.sh"
 require dnsmasq
 require dig
 require sipp
+BIN="${TELOX_BIN:-$BIN}"
+P="$(dirname "$0")/programs"
 EX="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples"
 (cd "$ROOT" && cargo build --release -q -p telox-sip-core --features tokio --examples) || {
   not_ok "build sip-core examples"; summary sip-dns; exit 1; }
 TMP=$(mktemp -d /tmp/interop-sip-dns.XXXXXX)
 DPID=""
-trap 'stop_pid "$DPID"; rm -rf "$TMP"' EXIT
+U1=""; U2=""; GW=""; PH=""
+trap 'stop_pid "$U1"; stop_pid "$U2"; stop_pid "$PH"; stop_pid "$GW"; stop_pid "$DPID"; rm -rf "$TMP"' EXIT
 CALLS=${CALLS:-20}
 # calls_ok RC OUTPUT: the uac exited 0 and every call succeeded.
 calls_ok() { [ "$1" -eq 0 ] && grep -qx "uac calls=$CALLS ok=$CALLS failed=0" <<<"$2"; }
@@ -26,6 +32,10 @@ NS=$(free_udp_port)     # dnsmasq, UDP and TCP
 UAS=$(free_udp_port)    # telox uas, UDP and TCP
 DEAD=$(free_udp_port)   # nothing listens here: a TCP connect is refused
 SIPP=$(free_udp_port)   # SIPp uas, UDP
+BUSY=$(free_udp_port)   # SIPp answering 503: the gateway trunk's first target
+TRUNK=$(free_udp_port)  # SIPp uas: the trunk's second target
+DEAD2=$(free_udp_port)  # nothing listens: the phone proxy's first target (TCP refused)
+CALLEE=$(free_udp_port) # telox phone, TCP: the proxy's second target
 
 timeout 120 dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
   --listen-address=127.0.0.1 --port="$NS" --pid-file="$TMP/dnsmasq.pid" \
@@ -37,6 +47,12 @@ timeout 120 dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-inter
   --srv-host=_sip._udp.sipdns.test,sipp.sipdns.test,"$SIPP",10,0 \
   --host-record=dead.sipdns.test,127.0.0.1 --host-record=uas.sipdns.test,127.0.0.1 \
   --host-record=sipp.sipdns.test,127.0.0.1 \
+  --srv-host=_sip._udp.trunk.sipdns.test,busy.sipdns.test,"$BUSY",10,0 \
+  --srv-host=_sip._udp.trunk.sipdns.test,trunk2.sipdns.test,"$TRUNK",20,0 \
+  --srv-host=_sip._tcp.svc.sipdns.test,dead.sipdns.test,"$DEAD2",10,0 \
+  --srv-host=_sip._tcp.svc.sipdns.test,callee.sipdns.test,"$CALLEE",20,0 \
+  --host-record=busy.sipdns.test,127.0.0.1 --host-record=trunk2.sipdns.test,127.0.0.1 \
+  --host-record=callee.sipdns.test,127.0.0.1 \
   --auth-zone=sipdns.test --auth-server=ns.sipdns.test >"$TMP/dnsmasq.out" 2>&1 &
 DPID=$!
 sleep 0.5
@@ -91,5 +107,58 @@ check "dnsmasq: SRV _sip._udp asked by both uac runs" [ "$(q SRV _sip._udp.sipdn
 check "dnsmasq: A of the three SRV targets asked" \
   [ "$(q A dead.sipdns.test)" -ge 1 -a "$(q A uas.sipdns.test)" -ge 1 -a "$(q A sipp.sipdns.test)" -ge 1 ]
 check "dnsmasq: no AAAA asked by an IPv4 uac" [ "$(grep -c 'query\[AAAA\]' "$log")" -eq 0 ]
+
+# 5. gateway --trunk sip:trunk.sipdns.test: _sip._udp SRV gives the 503 SIPp, then SIPp's
+#    uas; every call is answered 503 by the first and sent again by the UA to the second.
+if [ -x "$BIN/gateway" ]; then
+  U1=$(SCENARIO="$P/scenarios/uas-503.xml" UAS_TIMEOUT=90 "$P/sipp-uas.sh" "$BUSY" 2>>"$TMP/uas.log")
+  U2=$(UAS_TIMEOUT=90 "$P/sipp-uas.sh" "$TRUNK" 2>>"$TMP/uas.log")
+  GWP=$(free_udp_port)
+  timeout -k 3 90 "$BIN/gateway" --listen "127.0.0.1:$GWP" --trunk sip:trunk.sipdns.test \
+    --dns "127.0.0.1:$NS" --allow 127.0.0.0/8 2>"$TMP/gw.log" & GW=$!
+  sleep 0.5
+  out=$("$P/sipp-uac.sh" "127.0.0.1:$GWP" 10 "$CALLS" 2>&1 | tail -1)
+  echo "  $out"
+  kill -INT "$GW" 2>/dev/null; wait "$GW" 2>/dev/null; GW=""
+  grep -E 'trunks|stopped' "$TMP/gw.log" | sed 's/^/  /'
+  check "gateway: trunk located by name (SRV order: 503 SIPp, then SIPp uas)" \
+    grep -q "trunks \[trunk.sipdns.test (127.0.0.1:$BUSY, 127.0.0.1:$TRUNK)\]" "$TMP/gw.log"
+  check "SIPp uac -> gateway -> trunk by name: $CALLS calls, zero failures" \
+    grep -Eq "rc=0 created=$CALLS ok=$CALLS failed=0" <<<"$out"
+  check "gateway: each call answered 503 by the first target, sent again to the second" \
+    [ "$(grep -c "127.0.0.1:$BUSY failed (503); sent again to 127.0.0.1:$TRUNK" "$TMP/gw.log")" -eq "$CALLS" ]
+  check "gateway: $CALLS bridged, $CALLS failovers" \
+    grep -q "$CALLS bridged, 0 failed, 0 refused, $CALLS failovers" "$TMP/gw.log"
+  stop_pid "$U1"; stop_pid "$U2"; U1=""; U2=""
+else
+  not_ok "gateway binary missing at $BIN (cargo build --release -p telox-examples)"
+fi
+
+# 6. A telox phone over TCP with --registrar sip:svc.sipdns.test: _sip._tcp SRV gives a
+#    refused port, then a telox phone; the phone's REGISTER and the call's INVITE meet the
+#    transport error and the UA sends each to the second target.
+if [ -x "$BIN/phone" ]; then
+  timeout -k 3 40 "$BIN/phone" --transport tcp --listen "127.0.0.1:$CALLEE" --user bob \
+    --auto-answer --codecs pcmu --calls 1 --max-time 30s </dev/null >/dev/null 2>"$TMP/callee.log" &
+  PH=$!
+  sleep 0.5
+  timeout -k 3 40 "$BIN/phone" --transport tcp --user alice --registrar sip:svc.sipdns.test \
+    --dns "127.0.0.1:$NS" --call bob --codecs pcmu --duration 2s </dev/null >/dev/null \
+    2>"$TMP/caller.log"
+  rc=$?
+  wait "$PH" 2>/dev/null; PH=""
+  grep -E 'registrar|call' "$TMP/caller.log" | sed 's/^/  /'
+  check "phone: proxy located by name (SRV order: dead, then the callee)" \
+    grep -q "registrar sip:svc.sipdns.test: TCP 127.0.0.1:$DEAD2, TCP 127.0.0.1:$CALLEE" "$TMP/caller.log"
+  check "phone: the REGISTER refused by the first target went to the second" \
+    grep -q "registrar: 127.0.0.1:$DEAD2 failed (503); sent again to 127.0.0.1:$CALLEE" "$TMP/caller.log"
+  check "phone: the INVITE refused by the first target went to the second" \
+    grep -q "call: 127.0.0.1:$DEAD2 failed (503); sent again to 127.0.0.1:$CALLEE" "$TMP/caller.log"
+  check "phone -> phone through the second target: call up and ended, rc=$rc" \
+    [ "$rc" -eq 0 -a "$(grep -c 'call up' "$TMP/caller.log")" -eq 1 -a "$(grep -c 'call ended' "$TMP/caller.log")" -eq 1 ]
+  check "callee phone: the call came in" grep -q "incoming call" "$TMP/callee.log"
+else
+  not_ok "phone binary missing at $BIN (cargo build --release -p telox-examples)"
+fi
 
 summary sip-dns

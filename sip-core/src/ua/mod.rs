@@ -176,7 +176,9 @@ pub enum UaEvent {
         /// The 2xx.
         response: Response,
     },
-    /// Our INVITE failed: a final non-2xx, or 408 on timeout / transport error.
+    /// Our INVITE failed: a final non-2xx, or 408 on timeout / transport error; after a
+    /// timeout, a transport error or a 503 only once no target is left to fail over to
+    /// (see [`failover`]).
     Failed {
         /// The leg.
         leg: LegId,
