@@ -646,6 +646,40 @@ fn check_millis(name: &'static str, value: &str, plus: bool) -> Result<(), Attri
     millis(name, value, plus).map(|_| ())
 }
 
+/// Whether `s` is 1 to `max` plain digits whose value is at most `max_value`, the decimal
+/// form of the type's largest value (`max` digits long): digit strings of one length
+/// compare as their values do.
+#[inline]
+fn fits_digits(s: &str, max_value: &str) -> bool {
+    (1..=max_value.len()).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && (s.len() < max_value.len() || s <= max_value)
+}
+
+/// Checks an `a=rtcp` value as [`Rtcp::check`] does: a port alone directly, anything else
+/// through it.
+#[inline]
+fn check_rtcp(value: &str, plus: bool) -> Result<(), AttributeError> {
+    if fits_digits(value, "65535") {
+        return Ok(());
+    }
+    Rtcp::check(value, plus).map(|_| ())
+}
+
+/// Checks an `a=ssrc` value as [`SsrcAttribute::check`] does: `<ssrc> <attribute>...` with
+/// a plain-digit SSRC and a non-empty attribute name directly, anything else through it.
+#[inline]
+fn check_ssrc(value: &str, plus: bool) -> Result<(), AttributeError> {
+    if let Some((ssrc, rest)) = split_byte(value, b' ')
+        && fits_digits(ssrc, "4294967295")
+        && !rest.is_empty()
+        && !rest.starts_with(':')
+    {
+        return Ok(());
+    }
+    SsrcAttribute::check(value, plus).map(|_| ())
+}
+
 /// Checks the value of every attribute this crate knows, so that a strict parse rejects a
 /// malformed one with the attribute and field named; returns the attribute's kind (the
 /// list then finds it without comparing names). Unknown attributes are not checked.
@@ -682,8 +716,8 @@ pub(crate) fn validate(
         Kind::Maxptime => check_millis("maxptime", need("maxptime")?, plus),
         Kind::Ptime => check_millis("ptime", need("ptime")?, plus),
         Kind::Rtpmap => check_rtpmap(need("rtpmap")?),
-        Kind::Rtcp => Rtcp::check(need("rtcp")?, plus).map(|_| ()),
-        Kind::Ssrc => SsrcAttribute::check(need("ssrc")?, plus).map(|_| ()),
+        Kind::Rtcp => check_rtcp(need("rtcp")?, plus),
+        Kind::Ssrc => check_ssrc(need("ssrc")?, plus),
         Kind::Setup => Setup::parse(need("setup")?).map(|_| ()),
     }?;
     Ok(kind)
@@ -933,6 +967,41 @@ pub(crate) mod tests {
                 v
             })
         })
+    }
+
+    #[test]
+    fn check_rtcp_and_ssrc_agree_with_the_full_checks() {
+        use super::{Rtcp, SsrcAttribute, check_rtcp, check_ssrc};
+        let mut cases: Vec<String> = all_strings(b"09 :+a", 6)
+            .map(|v| String::from_utf8(v).unwrap())
+            .collect();
+        for n in [
+            "65535",
+            "65536",
+            "99999",
+            "065535",
+            "4294967295",
+            "4294967296",
+            "04294967295",
+        ] {
+            for tail in ["", " ", " cname:x", " :x", " x:", " IN IP4 a", "a"] {
+                cases.push(format!("{n}{tail}"));
+            }
+        }
+        for c in &cases {
+            for plus in [false, true] {
+                assert_eq!(
+                    check_rtcp(c, plus),
+                    Rtcp::check(c, plus).map(|_| ()),
+                    "{c:?}"
+                );
+                assert_eq!(
+                    check_ssrc(c, plus),
+                    SsrcAttribute::check(c, plus).map(|_| ()),
+                    "{c:?}"
+                );
+            }
+        }
     }
 
     #[test]
