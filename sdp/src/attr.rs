@@ -969,12 +969,17 @@ pub(crate) mod tests {
         })
     }
 
+    /// [`all_strings`] of an ASCII alphabet, as text.
+    fn all_text(alphabet: &[u8], max_len: u32) -> Vec<String> {
+        all_strings(alphabet, max_len)
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .collect()
+    }
+
     #[test]
     fn check_rtcp_and_ssrc_agree_with_the_full_checks() {
         use super::{Rtcp, SsrcAttribute, check_rtcp, check_ssrc};
-        let mut cases: Vec<String> = all_strings(b"09 :+a", 6)
-            .map(|v| String::from_utf8(v).unwrap())
-            .collect();
+        let mut cases = all_text(b"09 :+a", 6);
         for n in [
             "65535",
             "65536",
@@ -1008,9 +1013,7 @@ pub(crate) mod tests {
     fn check_rtpmap_agrees_with_rtpmap_fields() {
         // Every string of up to 6 bytes from an alphabet of the grammar's bytes, then
         // longer shapes around the fast path's digit limits.
-        let mut cases: Vec<String> = all_strings(b"0129 /aP", 6)
-            .map(|v| String::from_utf8(v).unwrap())
-            .collect();
+        let mut cases = all_text(b"0129 /aP", 6);
         for pt in [
             "0", "00", "127", "128", "255", "256", "999", "0127", "1000", "+1", "",
         ] {
