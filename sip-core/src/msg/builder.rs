@@ -402,7 +402,17 @@ impl Direct {
     /// Ends the header section and adds the body.
     #[inline]
     fn finish(mut self) -> Headers {
+        // The buffer was sized by an estimate, and a transaction keeps the message for
+        // retransmission: what is missing is added exactly, and a large spare is given back
+        // (a small one costs less memory than the reallocation costs time).
+        let need = "Content-Length: \r\n\r\n".len() + 20 + self.body.len();
+        if self.out.capacity() - self.out.len() < need {
+            self.out.reserve_exact(need);
+        }
         let body_start = end_head(&mut self.out, &mut self.index, &self.body);
+        if self.out.capacity() - self.out.len() > SPARE_MAX {
+            self.out.shrink_to_fit();
+        }
         Headers {
             raw: Bytes::from(self.out),
             index: self.index,
@@ -430,6 +440,9 @@ impl Direct {
                 let at = e.value.end as usize;
                 let add = ";tag=".len() + tag.len();
                 let old = self.out.len();
+                if self.out.capacity() - old < add {
+                    self.out.reserve_exact(add);
+                }
                 self.out.resize(old + add, 0);
                 self.out.copy_within(at..old, at + add);
                 if let Some(gap) = self.out.get_mut(at..at + add) {
@@ -1001,11 +1014,13 @@ fn check_raw(name: &str, value: &str) -> Result<(), BuildError> {
     Ok(())
 }
 
-/// Header bytes a request builder reserves up front beside its start line: a UAC's
-/// request (Via, Max-Forwards, From, To, Call-ID, CSeq, Contact, Content-Length) fits.
-const HEAD_CAPACITY: usize = 384;
+/// Header bytes a builder reserves up front beside its start line: a UAC's request (Via,
+/// Max-Forwards, From, To, Call-ID, CSeq, Content-Length) fits.
+const HEAD_CAPACITY: usize = 256;
 /// Room a response to a request keeps for `;tag=` and a To tag.
 const TAG_ROOM: usize = 40;
+/// Spare bytes a built message may keep in its buffer.
+const SPARE_MAX: usize = 64;
 const VIA: u8 = HeaderName::Via.kind();
 const TO: u8 = HeaderName::To.kind();
 const CSEQ: u8 = HeaderName::CSeq.kind();
