@@ -408,3 +408,41 @@ fn a_register_that_fails_everywhere_backs_off_then_starts_from_the_first_target(
     let out = c.tick(30_020);
     assert!(sent(&out, &Method::Register, s1()).is_some(), "{out:?}");
 }
+
+#[test]
+fn the_application_moves_a_silent_call_on_before_timer_b() {
+    let mut c = Uac::new();
+    let leg = c.call(0, vec![s1(), s2()]).unwrap();
+    let first = sent(&c.requests(), &Method::Invite, s1()).unwrap();
+    // A deadline of the application's (3 s) instead of Timer B's 32 s.
+    assert_eq!(c.ua.fail_over(c.at(3_000), leg), Ok(true));
+    let again = sent(&c.requests(), &Method::Invite, s2()).expect("INVITE to the second target");
+    assert_same_request(&first, &again);
+    assert_eq!(failed_over(&c.events()), [(s1(), s2(), 408)]);
+    // Nothing is left to fail over to.
+    assert_eq!(c.ua.fail_over(c.at(3_500), leg), Ok(false));
+    // The abandoned transaction's Timer B (at 32 s) ends it quietly: the call lives on at
+    // the second target, whose own Timer B (at 35 s) then fails it.
+    let mut to_s1 = Vec::new();
+    for ms in (3_500..=34_500).step_by(500) {
+        to_s1.extend(c.tick(ms).into_iter().filter(|(t, _)| *t == s1()));
+        assert_eq!(call_failed(&c.events()), None, "at {ms} ms");
+    }
+    assert!(
+        to_s1.iter().all(|(_, r)| branch(r) == branch(&first)),
+        "only retransmissions of the first INVITE went to the first target"
+    );
+    c.tick(35_000);
+    assert_eq!(call_failed(&c.events()), Some(408));
+    // After any response (a 100), the application cancels instead.
+    let mut c = Uac::new();
+    let leg = c.call(0, vec![s1(), s2()]).unwrap();
+    let first = sent(&c.requests(), &Method::Invite, s1()).unwrap();
+    c.answer(100, s1(), &first, 100, &[]);
+    assert_eq!(c.ua.fail_over(c.at(3_000), leg), Ok(false));
+    assert!(c.requests().is_empty());
+    assert_eq!(
+        c.ua.fail_over(c.at(3_000), LegId(99)),
+        Err(UaError::NoSuchLeg)
+    );
+}

@@ -27,6 +27,10 @@
 //! order, and after a round where all failed, the retry (after the back-off) starts again
 //! from the first available one of the list. An INVITE that has an early dialog, or whose
 //! CANCEL is pending, does not fail over: it has reached a server.
+//!
+//! An application with a deadline shorter than Timer B (a gateway's trunk timeout) moves a
+//! call that has had no response at all to its next target at once with
+//! [`UserAgent::fail_over`].
 
 use std::time::{Duration, Instant};
 
@@ -34,7 +38,7 @@ use crate::header::{Contact, HeaderName, RetryAfter};
 use crate::msg::{Request, Response};
 use crate::transaction::{Target, Termination, TransactionKey};
 
-use super::{LegId, LegState, Purpose, RegistrationId, UaEvent, UserAgent};
+use super::{LegId, LegState, Purpose, RegistrationId, UaError, UaEvent, UserAgent};
 
 /// The targets of a request in the order to try them (RFC 3263 §4): what the caller
 /// resolved. A single [`Target`] converts into a list of one.
@@ -104,6 +108,26 @@ impl Unavailable {
 const MAX_UNAVAILABLE: usize = 64;
 
 impl UserAgent {
+    /// Gives up on the current target of `leg`'s INVITE before Timer B, as if it had fired
+    /// (RFC 3263 §4.3): when the INVITE has had no response at all (not even a 100) and a
+    /// target is left, the same INVITE goes to the next target at once and
+    /// [`UaEvent::FailedOver`] follows with status 408. The abandoned transaction is left
+    /// to end by itself, without failing the call; should that server answer after all, its
+    /// 2xx is taken like a fork's (RFC 3261 §13.2.2.4). Returns false, sending nothing,
+    /// when the call has had a response or no target is left: cancel it then.
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`].
+    pub fn fail_over(&mut self, now: Instant, leg: LegId) -> Result<bool, UaError> {
+        let l = self.legs.get(&leg).ok_or(UaError::NoSuchLeg)?;
+        let calling = l
+            .invite_key
+            .as_ref()
+            .and_then(|k| self.txns.state(k))
+            .is_some_and(|s| s == crate::transaction::State::Calling);
+        Ok(calling && self.failover_invite(now, leg, 408))
+    }
+
     /// Until when `target` is skipped because it answered 503 with `Retry-After` (RFC 3261
     /// §21.5.4); `None` when it is available at `now`.
     pub fn unavailable_until(&self, now: Instant, target: Target) -> Option<Instant> {

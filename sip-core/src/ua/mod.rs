@@ -1705,8 +1705,9 @@ impl UserAgent {
                     .legs
                     .get(&leg_id)
                     .is_some_and(|l| l.invite_key.as_ref() == Some(key));
-                // RFC 3263 §4.3: Timer B or a transport error, and no response at all.
-                if current && self.failover_invite(now, leg_id, Self::failure_status(reason)) {
+                // RFC 3263 §4.3: Timer B or a transport error, and no response at all. An
+                // INVITE the call has moved on from (UserAgent::fail_over) ends quietly.
+                if !current || self.failover_invite(now, leg_id, Self::failure_status(reason)) {
                     return;
                 }
                 let proceeding = self
