@@ -548,7 +548,7 @@ impl Transactions {
     pub fn send_request(
         &mut self,
         now: Instant,
-        request: Request,
+        mut request: Request,
         mut target: Target,
     ) -> Result<TransactionKey, TransactionError> {
         if *request.method() == Method::Ack {
@@ -559,7 +559,6 @@ impl Transactions {
         // an RFC 2914 congestion controlled transport protocol, such as TCP. If this causes a
         // change in the transport protocol from the one indicated in the top Via, the value
         // in the top Via MUST be changed."
-        let mut request = request;
         let mut udp_fallback = None;
         let mut encoded = request.to_bytes();
         if target.transport == Transport::Udp
