@@ -25,6 +25,21 @@ struct DeferredMac {
     tag_len: usize,
 }
 
+/// An AES-CM packet of `unprotect_rtp_batch` checked up to its tag, which is computed with
+/// the group's others; the stream and key are left as they were until it is.
+struct DeferredCheck {
+    auth: HmacSha1,
+    roc: [u8; 4],
+    ssrc: u32,
+    index: u64,
+    /// The master key's position in `keys`.
+    key: usize,
+    header_len: usize,
+    body_len: usize,
+    tag_at: usize,
+    tag_len: usize,
+}
+
 /// An SRTP/SRTCP context for one master key (RFC 3711 §3.2): protects outgoing and
 /// unprotects incoming RTP and RTCP in place.
 ///
@@ -434,6 +449,99 @@ impl SrtpContext {
     /// `buf` is unspecified (it may have been decrypted only if it authenticated, which it
     /// did not).
     pub fn unprotect_rtp(&mut self, buf: &mut [u8]) -> Result<usize, SrtpError> {
+        self.unprotect_rtp_with(buf, None)
+    }
+
+    /// Unprotects a batch of SRTP packets, `packets[i]` being the buffer of
+    /// [`unprotect_rtp`](Self::unprotect_rtp) and `results[i]` what it would have returned;
+    /// the packets are taken in order, as by `unprotect_rtp` one after the other, and only
+    /// the first `results.len()` are.
+    ///
+    /// Same results as `unprotect_rtp`, faster per packet for the AES-CM/HMAC-SHA1 profiles on
+    /// CPUs with AVX-512: the HMAC-SHA1 of up to 16 packets of different known streams is
+    /// computed side by side (as in [`protect_rtp_batch`](Self::protect_rtp_batch)), then
+    /// each packet whose tag matched is decrypted and moves its stream. A packet that could
+    /// depend on one still waiting in the group (the same SSRC, a new stream, the key's
+    /// packet limit in reach) first has the group finished. GCM packets take the ordinary
+    /// path.
+    pub fn unprotect_rtp_batch(
+        &mut self,
+        packets: &mut [&mut [u8]],
+        results: &mut [Result<usize, SrtpError>],
+    ) {
+        let mut pending: Vec<(usize, DeferredCheck)> = Vec::with_capacity(MAC_BATCH);
+        let limit = self.config.max_rtp_packets.min(MAX_RTP_PACKETS);
+        for i in 0..packets.len().min(results.len()) {
+            let ssrc = wire::rtp_fields(&packets[i][..]).map(|f| f.ssrc).ok();
+            let waits = pending.len() as u64;
+            let flush = pending.len() == MAC_BATCH
+                || ssrc.is_none_or(|x| {
+                    !self.rx.contains_key(&x) || pending.iter().any(|(_, d)| d.ssrc == x)
+                })
+                || self.keys.iter().any(|k| k.rtp_count + waits >= limit);
+            if flush {
+                self.finish_checks(&mut pending, packets, results);
+            }
+            let mut slot = None;
+            results[i] = self.unprotect_rtp_with(packets[i], Some(&mut slot));
+            if let Some(d) = slot {
+                pending.push((i, d));
+            }
+        }
+        self.finish_checks(&mut pending, packets, results);
+    }
+
+    /// The tags of the deferred packets, side by side; each that matches is decrypted and
+    /// accepted, in order, the others refused with `AuthFailed`.
+    fn finish_checks(
+        &mut self,
+        pending: &mut Vec<(usize, DeferredCheck)>,
+        packets: &mut [&mut [u8]],
+        results: &mut [Result<usize, SrtpError>],
+    ) {
+        if pending.is_empty() {
+            return;
+        }
+        let jobs = core::array::from_fn(|k| {
+            let (i, d) = pending.get(k)?;
+            Some((&d.auth, packets.get(*i)?.get(..d.body_len)?, d.roc))
+        });
+        let mut tags = [[0u8; 20]; MAC_BATCH];
+        mac_batch(&jobs, &mut tags);
+        for ((i, d), tag) in pending.drain(..).zip(&tags) {
+            let (Some(buf), Some(res)) = (packets.get_mut(i), results.get_mut(i)) else {
+                continue;
+            };
+            let received = buf.get(d.tag_at..d.tag_at + d.tag_len).unwrap_or_default();
+            let (Some(key), Some(stream), true) = (
+                self.keys.get_mut(d.key),
+                self.rx.get_mut(&d.ssrc),
+                tags_equal(&tag[..d.tag_len], received),
+            ) else {
+                *res = Err(SrtpError::AuthFailed);
+                continue;
+            };
+            if let SessionCrypto::Cm { aes, salt, .. } =
+                key.session(self.profile, Labels::Rtp, d.index, &mut stream.rtp_keys)
+            {
+                aes.apply_keystream(
+                    cm_iv(salt, d.ssrc, d.index),
+                    &mut buf[d.header_len..d.body_len],
+                );
+            }
+            stream.rtp.accept(d.index);
+            key.rtp_count += 1;
+        }
+    }
+
+    /// `unprotect_rtp`, with the tag check left to the caller through `defer` if given, for
+    /// an AES-CM packet of a known stream (nothing is changed then; the caller decrypts and
+    /// accepts the packet once its tag matched).
+    fn unprotect_rtp_with(
+        &mut self,
+        buf: &mut [u8],
+        defer: Option<&mut Option<DeferredCheck>>,
+    ) -> Result<usize, SrtpError> {
         let len = buf.len();
         let tag_len = self.profile.rtp_tag_len();
         let mki_len = self.mki_len();
@@ -457,10 +565,14 @@ impl SrtpContext {
         } else {
             (body_len, body_len + mki_len)
         };
-        let key = key_for(&mut self.keys, &buf[mki_at..mki_at + mki_len])?;
+        let key_at = key_index(&self.keys, &buf[mki_at..mki_at + mki_len])?;
+        let key = self.keys.get_mut(key_at).ok_or(SrtpError::MkiMismatch)?;
         if key.rtp_count >= self.config.max_rtp_packets.min(MAX_RTP_PACKETS) {
             return Err(SrtpError::KeyLifetimeExceeded);
         }
+        // a packet of a known stream can wait for its tag; one that would create the stream
+        // is checked here
+        let deferrable = defer.is_some() && self.rx.contains_key(&f.ssrc);
         let mut fresh = None;
         let stream = rx_stream(&mut self.rx, &self.config, f.ssrc, &mut fresh)?;
         let index = match stream.rtp.top() {
@@ -475,6 +587,22 @@ impl SrtpContext {
             return Err(SrtpError::KeyLifetimeExceeded);
         }
         match key.session(self.profile, Labels::Rtp, index, &mut stream.rtp_keys) {
+            SessionCrypto::Cm { auth, .. } if deferrable => {
+                if let Some(slot) = defer {
+                    *slot = Some(DeferredCheck {
+                        auth: auth.clone(),
+                        roc: ((index >> 16) as u32).to_be_bytes(),
+                        ssrc: f.ssrc,
+                        index,
+                        key: key_at,
+                        header_len: f.header_len,
+                        body_len,
+                        tag_at,
+                        tag_len,
+                    });
+                }
+                return Ok(body_len);
+            }
             SessionCrypto::Cm { aes, auth, salt } => {
                 let roc = ((index >> 16) as u32).to_be_bytes();
                 let tag = auth.mac(&buf[..body_len], &roc, true);
@@ -832,14 +960,24 @@ fn prf_of(master: &MasterKey) -> Result<(AesEnc, Salt), KeyError> {
 }
 
 /// The master key whose MKI is `mki` (empty when the context uses none).
-fn key_for<'a>(keys: &'a mut [KeySlot], mki: &[u8]) -> Result<&'a mut KeySlot, SrtpError> {
+/// The position of the key [`key_for`] finds.
+fn key_index(keys: &[KeySlot], mki: &[u8]) -> Result<usize, SrtpError> {
     if mki.is_empty() {
         // no MKI: the context has exactly one key (a set needs MKIs)
-        return keys.first_mut().ok_or(SrtpError::MkiMismatch);
+        return if keys.is_empty() {
+            Err(SrtpError::MkiMismatch)
+        } else {
+            Ok(0)
+        };
     }
-    keys.iter_mut()
-        .find(|k| k.mki == mki)
+    keys.iter()
+        .position(|k| k.mki == mki)
         .ok_or(SrtpError::MkiMismatch)
+}
+
+fn key_for<'a>(keys: &'a mut [KeySlot], mki: &[u8]) -> Result<&'a mut KeySlot, SrtpError> {
+    let at = key_index(keys, mki)?;
+    keys.get_mut(at).ok_or(SrtpError::MkiMismatch)
 }
 
 /// log2 of the key derivation rate (RFC 3711 §4.3.1), None for rate 0.
