@@ -1364,6 +1364,33 @@ mod tests {
         }
     }
 
+    /// A response started empty or given a reason: the direct draft's status line is the
+    /// one the lines form writes.
+    #[test]
+    fn direct_status_line_equals_lines() {
+        for code in [0, 7, 99, 100, 180, 200, 486, 999, 1000, 65_535] {
+            let status = StatusCode(code);
+            let b = ResponseBuilder::new(status)
+                .header(CSeq::new(1, Method::Options))
+                .body(Bytes::from_static(b"x"));
+            let (direct, general) = (b.clone().build(), b.general().build());
+            assert_eq!(direct, general, "{code}");
+            assert_eq!(direct.to_bytes(), general.to_bytes(), "{code}");
+        }
+        let req = request_with_to("<sip:b@x>");
+        let direct = Response::builder(&req, StatusCode::OK)
+            .to_tag("t")
+            .reason("Fine")
+            .build();
+        let general =
+            ResponseBuilder::for_request_lines(&req, StatusCode::OK, copied(StatusCode::OK))
+                .to_tag("t")
+                .reason("Fine")
+                .build();
+        assert_eq!(direct, general);
+        assert!(direct.to_bytes().starts_with(b"SIP/2.0 200 Fine\r\n"));
+    }
+
     #[test]
     fn may_hold_ctl_finds_every_control() {
         for len in 0..20 {
