@@ -281,14 +281,29 @@ fn bench_srtp(c: &mut Criterion) {
     }
 }
 
-/// Times `iters` packets protected 16 at a time with `protect_rtp_batch` (plaintext chunks
-/// prepared untimed): the per-packet figure is throughput, not latency.
-fn time_protect_batch(tx: &mut SrtpContext, seq: &mut u16, payload: usize, iters: u64) -> Duration {
+/// Times `iters` packets in chunks of up to `CHUNK`: `run(n, results)` prepares `n` packets
+/// untimed, times one batch call over them and returns that time; every result must be `Ok`.
+fn time_batches(
+    iters: u64,
+    what: &str,
+    mut run: impl FnMut(usize, &mut [Result<usize, srtp::SrtpError>]) -> Duration,
+) -> Duration {
     let mut total = Duration::ZERO;
     let mut left = iters;
     let mut results = vec![Ok(0); CHUNK];
     while left > 0 {
         let n = left.min(CHUNK as u64) as usize;
+        total += run(n, &mut results[..n]);
+        assert!(results[..n].iter().all(Result::is_ok), "telox batch {what}");
+        left -= n as u64;
+    }
+    total
+}
+
+/// Times `iters` packets protected 16 at a time with `protect_rtp_batch` (plaintext chunks
+/// prepared untimed): the per-packet figure is throughput, not latency.
+fn time_protect_batch(tx: &mut SrtpContext, seq: &mut u16, payload: usize, iters: u64) -> Duration {
+    time_batches(iters, "protect", |n, results| {
         let mut chunk: Vec<Vec<u8>> = (0..n)
             .map(|i| {
                 let mut p = rtp(seq.wrapping_add(i as u16), payload);
@@ -303,15 +318,37 @@ fn time_protect_batch(tx: &mut SrtpContext, seq: &mut u16, payload: usize, iters
             .collect();
         let start = now();
         // The call itself works through the packets 16 at a time.
-        tx.protect_rtp_batch(&mut refs, &mut results[..n]);
-        total += start.elapsed();
-        assert!(
-            results[..n].iter().all(Result::is_ok),
-            "telox batch protect"
-        );
-        left -= n as u64;
-    }
-    total
+        tx.protect_rtp_batch(&mut refs, results);
+        start.elapsed()
+    })
+}
+
+/// Times `iters` packets unprotected with `unprotect_rtp_batch`, 16 streams interleaved (the
+/// batch groups packets of different streams), protected untimed by telox.
+fn time_unprotect_batch(
+    tx: &mut SrtpContext,
+    rx: &mut SrtpContext,
+    seq: &mut u16,
+    payload: usize,
+    iters: u64,
+) -> Duration {
+    time_batches(iters, "unprotect", |n, results| {
+        let mut chunk: Vec<Vec<u8>> = (0..n)
+            .map(|i| {
+                let mut p = rtp(seq.wrapping_add((i / 16) as u16), payload);
+                p[8..12].copy_from_slice(&(SSRC + (i % 16) as u32).to_be_bytes());
+                p.resize(12 + payload + 16, 0);
+                let len = tx.protect_rtp(&mut p, 12 + payload).expect("telox protect");
+                p.truncate(len);
+                p
+            })
+            .collect();
+        *seq = seq.wrapping_add(n.div_ceil(16) as u16);
+        let mut refs: Vec<&mut [u8]> = chunk.iter_mut().map(Vec::as_mut_slice).collect();
+        let start = now();
+        rx.unprotect_rtp_batch(&mut refs, results);
+        start.elapsed()
+    })
 }
 
 /// The batch API of telox (issue 6): AES-CM/HMAC-SHA1 packets 16 at a time; no peer has one.
@@ -324,6 +361,13 @@ fn bench_srtp_batch(c: &mut Criterion) {
         let mut seq = 0u16;
         g.bench_function(BenchmarkId::from_parameter("telox"), |b| {
             b.iter_custom(|iters| time_protect_batch(&mut tx, &mut seq, payload, iters));
+        });
+        g.finish();
+        let mut g = c.benchmark_group(format!("srtp/unprotect_batch16/{}/{payload}", suite.name()));
+        g.throughput(Throughput::Bytes(payload as u64));
+        let (mut tx, mut rx, mut seq) = (telox(suite).0, telox(suite).0, 0u16);
+        g.bench_function(BenchmarkId::from_parameter("telox"), |b| {
+            b.iter_custom(|iters| time_unprotect_batch(&mut tx, &mut rx, &mut seq, payload, iters));
         });
         g.finish();
     }
