@@ -7,7 +7,8 @@
 # §4.3); with ;transport=udp it skips NAPTR and reaches SIPp through _sip._udp. The dnsmasq
 # query log shows which lookups were made. Then the programs by name, the UA failing over by
 # itself (RFC 3263 §4.3): the gateway's --trunk sip:trunk.sipdns.test (_sip._udp: a SIPp
-# answering 503 first, a SIPp uas second) and a telox phone over TCP whose --registrar
+# answering 503 first, a SIPp uas second; then sip:quiet.sipdns.test, whose first target
+# never answers and is left at the trunk timeout) and a telox phone over TCP whose --registrar
 # sip:svc.sipdns.test has a dead first target (_sip._tcp: refused, then a telox phone).
 # Loopback only, every process bounded by `timeout` and stopped by PID.
 set -u
@@ -36,6 +37,7 @@ BUSY=$(free_udp_port)   # SIPp answering 503: the gateway trunk's first target
 TRUNK=$(free_udp_port)  # SIPp uas: the trunk's second target
 DEAD2=$(free_udp_port)  # nothing listens: the phone proxy's first target (TCP refused)
 CALLEE=$(free_udp_port) # telox phone, TCP: the proxy's second target
+QUIET=$(free_udp_port)  # nothing answers over UDP: the quiet trunk's first target
 
 timeout 120 dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
   --listen-address=127.0.0.1 --port="$NS" --pid-file="$TMP/dnsmasq.pid" \
@@ -53,6 +55,9 @@ timeout 120 dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-inter
   --srv-host=_sip._tcp.svc.sipdns.test,callee.sipdns.test,"$CALLEE",20,0 \
   --host-record=busy.sipdns.test,127.0.0.1 --host-record=trunk2.sipdns.test,127.0.0.1 \
   --host-record=callee.sipdns.test,127.0.0.1 \
+  --srv-host=_sip._udp.quiet.sipdns.test,silent.sipdns.test,"$QUIET",10,0 \
+  --srv-host=_sip._udp.quiet.sipdns.test,trunk2.sipdns.test,"$TRUNK",20,0 \
+  --host-record=silent.sipdns.test,127.0.0.1 \
   --auth-zone=sipdns.test --auth-server=ns.sipdns.test >"$TMP/dnsmasq.out" 2>&1 &
 DPID=$!
 sleep 0.5
@@ -129,6 +134,19 @@ if [ -x "$BIN/gateway" ]; then
     [ "$(grep -c "127.0.0.1:$BUSY failed (503); sent again to 127.0.0.1:$TRUNK" "$TMP/gw.log")" -eq "$CALLS" ]
   check "gateway: $CALLS bridged, $CALLS failovers" \
     grep -q "$CALLS bridged, 0 failed, 0 refused, $CALLS failovers" "$TMP/gw.log"
+  # A trunk whose first target stays silent over UDP: at the trunk timeout the gateway
+  # moves each call to the trunk's next target (UserAgent::fail_over), not to the next trunk.
+  GWP=$(free_udp_port)
+  timeout -k 3 60 "$BIN/gateway" --listen "127.0.0.1:$GWP" --trunk sip:quiet.sipdns.test \
+    --dns "127.0.0.1:$NS" --allow 127.0.0.0/8 --trunk-timeout 1s 2>"$TMP/gw2.log" & GW=$!
+  sleep 0.5
+  out=$(TIMEOUT=30 "$P/sipp-uac.sh" "127.0.0.1:$GWP" 2 4 2>&1 | tail -1)
+  echo "  $out"
+  kill -INT "$GW" 2>/dev/null; wait "$GW" 2>/dev/null; GW=""
+  check "SIPp uac -> gateway -> trunk with a silent first target: 4 calls, zero failures" \
+    grep -Eq "rc=0 created=4 ok=4 failed=0" <<<"$out"
+  check "gateway: each call left the silent target at the trunk timeout for the second" \
+    [ "$(grep -c "127.0.0.1:$QUIET failed (408); sent again to 127.0.0.1:$TRUNK" "$TMP/gw2.log")" -eq 4 ]
   stop_pid "$U1"; stop_pid "$U2"; U1=""; U2=""
 else
   not_ok "gateway binary missing at $BIN (cargo build --release -p telox-examples)"

@@ -7,8 +7,9 @@
 //! A trunk may be a host name or SIP URI ([`TrunkAddress::locate`], RFC 3263): its INVITE
 //! goes to the first of its targets, and the UA sends it on to the next target on a 503, a
 //! transport error or Timer B (RFC 3263 §4.3) before the gateway moves to the next trunk. A
-//! target that stays silent is left by the gateway's own `trunk_timeout` (CANCEL, next
-//! trunk), which is shorter than Timer B.
+//! target that sends nothing within `trunk_timeout` is left for the trunk's next target
+//! ([`UserAgent::fail_over`]); one that answered (a 1xx) but not in time is cancelled and
+//! the call goes to the next trunk.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -148,6 +149,14 @@ pub async fn run(
                     .collect();
                 for id in late {
                     let Some(c) = calls.get_mut(&id) else { continue };
+                    // The trunk's next target first, when this one sent nothing at all (RFC
+                    // 3263 §4.3); the FailedOver event counts and logs it.
+                    if let Some(b) = c.b
+                        && ua.fail_over(now, b) == Ok(true)
+                    {
+                        c.started = now;
+                        continue;
+                    }
                     if let Some(b) = c.b.take() {
                         let _ = ua.cancel(now, b);
                         by_leg.remove(&b);
