@@ -656,9 +656,12 @@ fn addr_type_of(ctx: &Ctx<'_>, s: &str) -> Result<AddrType, ParseError> {
 /// count, IPv6 only a count. Numbers are decimal digits without leading zeros (so that they
 /// write back identically) that fit a `u32`.
 fn connection_address(address: &str) -> Option<(&str, Option<u32>, Option<u32>)> {
-    // The usual unicast form: the address alone.
+    // The usual unicast form: the address alone (one pass for both bytes).
+    if !address.bytes().any(|c| c == b'/' || c == b' ') {
+        return (!address.is_empty()).then_some((address, None, None));
+    }
     if !has_byte(address, b'/') {
-        return (!address.is_empty() && !has_byte(address, b' ')).then_some((address, None, None));
+        return None;
     }
     let mut parts = split_on(address, b'/');
     let host = parts
