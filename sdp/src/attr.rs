@@ -656,6 +656,16 @@ fn fits_digits(s: &str, max_value: &str) -> bool {
         && (s.len() < max_value.len() || s <= max_value)
 }
 
+/// Checks an `a=fmtp` value as [`fmtp_fields`] does (a space, not first: a non-empty
+/// format before it) without cutting it.
+#[inline]
+fn check_fmtp(value: &str) -> Result<(), AttributeError> {
+    if !value.starts_with(' ') && has_byte(value, b' ') {
+        return Ok(());
+    }
+    fmtp_fields(value).map(|_| ())
+}
+
 /// Checks an `a=rtcp` value as [`Rtcp::check`] does: a port alone directly, anything else
 /// through it.
 #[inline]
@@ -701,7 +711,7 @@ pub(crate) fn validate(
         Kind::Other | Kind::Extmap | Kind::Msid | Kind::RtcpFb => Ok(()),
         Kind::Crypto => crate::sdes::check_crypto(need("crypto")?, plus),
         Kind::Candidate => candidate("candidate", need("candidate")?, plus),
-        Kind::Fmtp => fmtp_fields(need("fmtp")?).map(|_| ()),
+        Kind::Fmtp => check_fmtp(need("fmtp")?),
         Kind::Fingerprint => Fingerprint::check(need("fingerprint")?).map(|_| ()),
         Kind::Group => non_empty("group", value),
         Kind::IceUfrag => non_empty("ice-ufrag", value),
@@ -974,6 +984,17 @@ pub(crate) mod tests {
         all_strings(alphabet, max_len)
             .map(|v| String::from_utf8_lossy(&v).into_owned())
             .collect()
+    }
+
+    #[test]
+    fn check_fmtp_agrees_with_fmtp_fields() {
+        for c in all_text(b"1 a=", 6) {
+            assert_eq!(
+                super::check_fmtp(&c),
+                super::fmtp_fields(&c).map(|_| ()),
+                "{c:?}"
+            );
+        }
     }
 
     #[test]
