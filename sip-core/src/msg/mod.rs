@@ -545,6 +545,23 @@ impl Index {
         }
     }
 
+    /// The value of the first line of each of `kinds` (well-known kinds, all below 64), in
+    /// one pass over the lines that stops once all are found.
+    #[inline]
+    fn first_values<const N: usize>(&self, kinds: [u8; N]) -> [Option<Span>; N] {
+        match self {
+            // the inline slots are read as they are: a line of another kind costs a byte
+            // load and a bit test, no `Entry` is made for it
+            Self::Inline { len, items } => first_of(
+                items.get(..usize::from(*len)).unwrap_or_default(),
+                kinds,
+                |s| s.kind,
+                |s| s.entry().value,
+            ),
+            Self::Heap(v) => first_of(v, kinds, |e| e.kind, |e| e.value),
+        }
+    }
+
     /// The first line of `kind` at or after line `from`, with its position.
     #[inline]
     fn find(&self, from: usize, kind: u8) -> Option<(usize, Entry)> {
@@ -560,6 +577,38 @@ impl Index {
             }
         }
     }
+}
+
+/// [`Index::first_values`] over either form of line.
+#[inline(always)]
+fn first_of<T, const N: usize>(
+    lines: &[T],
+    kinds: [u8; N],
+    kind_of: impl Fn(&T) -> u8,
+    value_of: impl Fn(&T) -> Span,
+) -> [Option<Span>; N] {
+    let mut found = [None; N];
+    let mut missing = N;
+    // one bit per wanted kind: every other line is passed over with one test
+    let wanted = kinds.iter().fold(0u64, |set, &k| {
+        set | 1u64.checked_shl(u32::from(k)).unwrap_or(0)
+    });
+    for line in lines {
+        let kind = kind_of(line);
+        if wanted.checked_shr(u32::from(kind)).unwrap_or(0) & 1 == 0 {
+            continue;
+        }
+        if let Some(i) = kinds.iter().position(|&k| k == kind)
+            && let Some(slot @ None) = found.get_mut(i)
+        {
+            *slot = Some(value_of(line));
+            missing -= 1;
+            if missing == 0 {
+                break;
+            }
+        }
+    }
+    found
 }
 
 /// The lines of an [`Index`] in order.
@@ -690,6 +739,18 @@ impl Headers {
     /// Every indexed line in order.
     pub(crate) fn entries(&self) -> Entries<'_> {
         self.index.iter()
+    }
+
+    /// The value of the first line of each of `names` (as [`Headers::named`] gives it
+    /// first), in one pass over the index that stops once all are found.
+    #[inline]
+    pub(crate) fn first_values<const N: usize>(
+        &self,
+        names: [HeaderName; N],
+    ) -> [Option<&[u8]>; N] {
+        self.index
+            .first_values(names.map(HeaderName::kind))
+            .map(|v| v.map(|span| self.slice(span)))
     }
 
     /// The first line of `name` at or after line `from`, with its position.

@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 
 use super::endpoint::TransactionKey;
 use crate::header::{self, HeaderName, Via};
-use crate::msg::{Headers, Message, Method, Request, Response, scan};
+use crate::msg::{Message, Method, Request, Response, scan};
 
 /// The method part of a transaction key: ACK matches the INVITE (RFC 3261 §17.2.3), CANCEL
 /// is a transaction of its own.
@@ -67,16 +67,13 @@ pub(crate) struct RequestFacts<'a> {
 /// them, only merged-request detection on the server does.
 pub(crate) fn request_facts(request: &Request, tags: bool) -> Option<RequestFacts<'_>> {
     // One pass over the header index instead of one search per header.
-    let [cseq_line, call_id, from, to, via] = first_values(
-        request.headers(),
-        [
-            HeaderName::CSeq,
-            HeaderName::CallId,
-            HeaderName::From,
-            HeaderName::To,
-            HeaderName::Via,
-        ],
-    );
+    let [cseq_line, call_id, from, to, via] = request.headers().first_values([
+        HeaderName::CSeq,
+        HeaderName::CallId,
+        HeaderName::From,
+        HeaderName::To,
+        HeaderName::Via,
+    ]);
     let (cseq, _) = cseq_parts(cseq_line?)?;
     let call_id = call_id?;
     let from = from?;
@@ -115,34 +112,6 @@ pub(crate) fn request_facts(request: &Request, tags: bool) -> Option<RequestFact
         from_tag,
         to_tag,
     })
-}
-
-/// The value of the first line of each of `names`, in one pass over the header index
-/// (stopping once all are found).
-fn first_values<const N: usize>(headers: &Headers, names: [HeaderName; N]) -> [Option<&[u8]>; N] {
-    let mut found = [None; N];
-    let mut missing = N;
-    let kinds = names.map(HeaderName::kind);
-    // The index entries by kind: no name text is looked at (or checked as UTF-8). A bit
-    // set of the wanted kinds skips every other line with one test.
-    let wanted = kinds.iter().fold(0u128, |set, &k| {
-        set | 1u128.checked_shl(u32::from(k)).unwrap_or(0)
-    });
-    for e in headers.entries() {
-        if wanted & 1u128.checked_shl(u32::from(e.kind)).unwrap_or(0) == 0 {
-            continue;
-        }
-        if let Some(i) = kinds.iter().position(|&k| k == e.kind)
-            && let Some(slot @ None) = found.get_mut(i)
-        {
-            *slot = Some(headers.slice(e.value));
-            missing -= 1;
-            if missing == 0 {
-                break;
-            }
-        }
-    }
-    found
 }
 
 /// The parts of the top Via the transaction layer needs, read without allocating. `host`
@@ -446,7 +415,9 @@ pub(crate) fn tag_of(value: &[u8]) -> Option<&[u8]> {
 /// The client transaction key of a response (RFC 3261 §17.1.3): top Via branch and CSeq
 /// method.
 pub(crate) fn response_key(response: &Response) -> Option<TransactionKey> {
-    let [cseq_line, via] = first_values(response.headers(), [HeaderName::CSeq, HeaderName::Via]);
+    let [cseq_line, via] = response
+        .headers()
+        .first_values([HeaderName::CSeq, HeaderName::Via]);
     let via = first_via(via?)?;
     let (_, method) = cseq_parts(cseq_line?)?;
     TransactionKey::client(via.branch?, KeyMethod::of(Method::from_token(method)?))
@@ -831,6 +802,119 @@ mod tests {
             );
         }
         assert!(plain >= 6, "the plain form answered {plain} cases");
+    }
+
+    const MATCHING: [HeaderName; 5] = [
+        HeaderName::Via,
+        HeaderName::From,
+        HeaderName::To,
+        HeaderName::CallId,
+        HeaderName::CSeq,
+    ];
+
+    /// The one pass over the index (`first_values`) against `named` (the general walk),
+    /// for every matching header, in two orders, and with an extension-header kind.
+    fn assert_firsts_agree(m: &Message) {
+        let head = m.headers();
+        let mut reversed = MATCHING;
+        reversed.reverse();
+        for names in [MATCHING, reversed] {
+            for (name, first) in names.into_iter().zip(head.first_values(names)) {
+                assert_eq!(
+                    first,
+                    head.named(name).next().map(|h| h.value),
+                    "{name:?} {m:?}"
+                );
+            }
+        }
+        let [contact, via] = head.first_values([HeaderName::Contact, HeaderName::Via]);
+        assert_eq!(
+            contact,
+            head.named(HeaderName::Contact).next().map(|h| h.value)
+        );
+        assert_eq!(via, head.named(HeaderName::Via).next().map(|h| h.value));
+    }
+
+    fn message(lines: &[String]) -> Message {
+        let text = format!(
+            "OPTIONS sip:b@h SIP/2.0\r\n{}Content-Length: 0\r\n\r\n",
+            lines.iter().map(|l| format!("{l}\r\n")).collect::<String>()
+        );
+        Message::parse(Bytes::from(text)).expect("parses")
+    }
+
+    /// The first lines the one pass finds are the ones `named` finds: none, one, repeated,
+    /// compact forms, folded, after 24 lines (the heap index) and in a built request and
+    /// response.
+    #[test]
+    fn first_values_agree_with_named() {
+        let many = |n: usize| (0..n).map(|i| format!("X-{i}: {i}")).collect::<Vec<_>>();
+        let mut cases: Vec<Vec<String>> = vec![
+            vec![],
+            vec!["Via: SIP/2.0/UDP a;branch=z9hG4bK1".into()],
+            vec![
+                "v: SIP/2.0/UDP first".into(),
+                "Via: SIP/2.0/UDP second".into(),
+                "f: <sip:a@h>;tag=1".into(),
+                "From: <sip:b@h>;tag=2".into(),
+                "t: <sip:c@h>".into(),
+                "i: id1".into(),
+                "CALL-ID: id2".into(),
+                "CSeq: 1 OPTIONS".into(),
+                "cseq: 2 OPTIONS".into(),
+            ],
+            vec!["To: <sip:c@h>\r\n ;tag=folded".into(), "X-To: no".into()],
+        ];
+        for at in [0, 10, 23, 24, 30] {
+            let mut lines = many(at);
+            lines.push("CSeq: 7 OPTIONS".into());
+            lines.push("Via: SIP/2.0/TCP late".into());
+            lines.extend(many(3));
+            cases.push(lines);
+        }
+        for lines in &cases {
+            assert_firsts_agree(&message(lines));
+        }
+        let mut b = Request::builder(Method::Options, "sip:b@h".parse().expect("uri"));
+        b.push_via("UDP", "127.0.0.1", Some(5061), "z9hG4bKb")
+            .expect("via")
+            .push_call_id("built")
+            .expect("call-id");
+        let b = b
+            .raw_header("From", "<sip:a@h>;tag=f")
+            .and_then(|b| b.raw_header("t", "<sip:b@h>"))
+            .and_then(|b| b.raw_header("CSeq", "3 OPTIONS"))
+            .expect("lines");
+        let request = b.clone().build();
+        assert_firsts_agree(&Message::Request(request.clone()));
+        // the lines form (a Via put before the others) indexes again from the start
+        let mut lines = b;
+        let proxy = Bytes::from_static(b"SIP/2.0/UDP proxy;branch=z9hG4bKp");
+        lines.prepend_header(<Via as header::Header>::parse(&proxy).expect("via"));
+        assert_firsts_agree(&Message::Request(lines.build()));
+        let response = Response::builder(&request, crate::msg::StatusCode::OK)
+            .to_tag("t")
+            .build();
+        assert_firsts_agree(&Message::Response(response));
+    }
+
+    proptest::proptest! {
+        /// Any mix of matching, compact, repeated and extension lines, more than fit inline
+        /// included: the one pass finds what `named` finds.
+        #[test]
+        fn first_values_agree_with_named_for_any_mix(
+            picks in proptest::collection::vec((0usize..14, 0u32..1000), 0..40)
+        ) {
+            const NAMES: [&str; 14] = [
+                "Via", "v", "From", "f", "To", "t", "Call-ID", "i", "CSeq", "Contact",
+                "X-Via", "Max-Forwards", "Route", "Subject",
+            ];
+            let lines: Vec<String> = picks
+                .iter()
+                .map(|&(n, v)| format!("{}: {v}", NAMES.get(n).copied().unwrap_or("X")))
+                .collect();
+            assert_firsts_agree(&message(&lines));
+        }
     }
 
     #[test]
