@@ -987,6 +987,34 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn check_millis_agrees_with_millis() {
+        // Every string of up to 6 bytes from digits, the fraction's dot, a sign and a
+        // letter, then digit strings around the fast path's 9-digit limit and u32's maximum.
+        let mut cases = all_text(b"09.+a", 6);
+        for n in [
+            "999999999",
+            "1000000000",
+            "4294967295",
+            "4294967296",
+            "0000000000020",
+            "+999999999",
+        ] {
+            for tail in ["", ".", ".5", ".x", "a"] {
+                cases.push(format!("{n}{tail}"));
+            }
+        }
+        for c in &cases {
+            for plus in [false, true] {
+                assert_eq!(
+                    super::check_millis("ptime", c, plus),
+                    super::millis("ptime", c, plus).map(|_| ()),
+                    "{c:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn check_fmtp_agrees_with_fmtp_fields() {
         for c in all_text(b"1 a=", 6) {
             assert_eq!(
