@@ -1,6 +1,7 @@
-//! `SrtpContext::protect_rtp_batch` against `protect_rtp` one packet at a time: the same
-//! bytes and results for every profile, with and without MKI, across groups of 16, several
-//! SSRCs, payload lengths 0-1400, and packets refused in the middle of a batch.
+//! `SrtpContext::protect_rtp_batch` and `unprotect_rtp_batch` against `protect_rtp` and
+//! `unprotect_rtp` one packet at a time: the same bytes and results for every profile, with
+//! and without MKI, across groups of 16, several SSRCs, payload lengths 0-1400, and packets
+//! refused in the middle of a batch.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -26,6 +27,14 @@ fn rtp(seq: u16, ssrc: u32, payload: usize, room: usize) -> Vec<u8> {
 }
 
 fn contexts(profile: ProtectionProfile, mki: bool) -> [SrtpContext; 3] {
+    contexts_with(profile, mki, &SrtpConfig::default())
+}
+
+fn contexts_with<const N: usize>(
+    profile: ProtectionProfile,
+    mki: bool,
+    cfg: &SrtpConfig,
+) -> [SrtpContext; N] {
     let key_salt: Vec<u8> = (0..profile.key_len() + profile.salt_len())
         .map(|i| (i * 13 + 5) as u8)
         .collect();
@@ -33,7 +42,7 @@ fn contexts(profile: ProtectionProfile, mki: bool) -> [SrtpContext; 3] {
     if mki {
         master = master.with_mki(&[0xab, 0xcd]).unwrap();
     }
-    core::array::from_fn(|_| SrtpContext::new(profile, &master, SrtpConfig::default()).unwrap())
+    core::array::from_fn(|_| SrtpContext::new(profile, &master, cfg.clone()).unwrap())
 }
 
 #[test]
@@ -154,14 +163,7 @@ fn unprotect_batch_equals_one_by_one() {
                     mixed.push(p[..11].to_vec());
                 }
             }
-            let want: Vec<(Result<usize, SrtpError>, Vec<u8>)> = mixed
-                .iter()
-                .map(|p| {
-                    let mut b = p.clone();
-                    let r = single.unprotect_rtp(&mut b);
-                    (r, b)
-                })
-                .collect();
+            let want = unprotect_each(&mut single, &mixed);
             let mut got = mixed.clone();
             let mut results = vec![Ok(0); got.len()];
             let (first, second) = got.split_at_mut(37);
@@ -170,16 +172,77 @@ fn unprotect_batch_equals_one_by_one() {
             batch.unprotect_rtp_batch(&mut refs, r1);
             let mut refs: Vec<&mut [u8]> = second.iter_mut().map(Vec::as_mut_slice).collect();
             batch.unprotect_rtp_batch(&mut refs, r2);
-            let mut accepted = 0;
-            for (i, ((w, wb), (r, gb))) in want.iter().zip(results.iter().zip(&got)).enumerate() {
-                assert_eq!(r, w, "{profile:?} mki {mki} packet {i}");
-                if let Ok(n) = r {
-                    assert_eq!(gb[..*n], wb[..*n], "{profile:?} mki {mki} packet {i}");
-                    accepted += 1;
-                }
-            }
+            let accepted = assert_agree(&want, &results, &got, &format!("{profile:?} mki {mki}"));
             // the mix has refusals of every kind, and most packets pass
             assert!(accepted > 80 && accepted < mixed.len() - 10, "{accepted}");
         }
     }
+}
+
+/// `unprotect_rtp_batch` against `unprotect_rtp` where the master key's packet limit
+/// (`SrtpConfig::max_rtp_packets`) is reached in the middle of a group of known streams: the
+/// packets past the limit are refused with `KeyLifetimeExceeded` in both.
+#[test]
+fn unprotect_batch_stops_at_the_key_limit() {
+    for profile in PROFILES {
+        let [mut tx, ..] = contexts(profile, false);
+        let cfg = SrtpConfig {
+            max_rtp_packets: 21,
+            ..SrtpConfig::default()
+        };
+        let [mut single, mut batch] = contexts_with(profile, false, &cfg);
+        let room = tx.rtp_overhead();
+        // 8 streams, each made known by its first packet, then 3 rounds over them: the limit
+        // (21) falls inside a group of packets waiting for their tags
+        let srtp: Vec<Vec<u8>> = (0..32u16)
+            .map(|i| {
+                let mut p = rtp(500 + i / 8, 0x3000 + u32::from(i % 8), 40, room);
+                let n = tx.protect_rtp(&mut p, 52).unwrap();
+                p.truncate(n);
+                p
+            })
+            .collect();
+        let want = unprotect_each(&mut single, &srtp);
+        let mut got = srtp.clone();
+        let mut results = vec![Ok(0); got.len()];
+        let mut refs: Vec<&mut [u8]> = got.iter_mut().map(Vec::as_mut_slice).collect();
+        batch.unprotect_rtp_batch(&mut refs, &mut results);
+        let accepted = assert_agree(&want, &results, &got, &format!("{profile:?}"));
+        assert_eq!(accepted, 21, "{profile:?}");
+    }
+}
+
+/// `unprotect_rtp` on each packet in turn: its result and its buffer after.
+fn unprotect_each(
+    rx: &mut SrtpContext,
+    packets: &[Vec<u8>],
+) -> Vec<(Result<usize, SrtpError>, Vec<u8>)> {
+    packets
+        .iter()
+        .map(|p| {
+            let mut b = p.clone();
+            let r = rx.unprotect_rtp(&mut b);
+            (r, b)
+        })
+        .collect()
+}
+
+/// Asserts that the batch's `results` and plaintexts `got` are those of `unprotect_each`;
+/// returns how many packets were accepted.
+fn assert_agree(
+    want: &[(Result<usize, SrtpError>, Vec<u8>)],
+    results: &[Result<usize, SrtpError>],
+    got: &[Vec<u8>],
+    what: &str,
+) -> usize {
+    assert_eq!(results.len(), want.len(), "{what}");
+    let mut accepted = 0;
+    for (i, ((w, wb), (r, gb))) in want.iter().zip(results.iter().zip(got)).enumerate() {
+        assert_eq!(r, w, "{what} packet {i}");
+        if let Ok(n) = r {
+            assert_eq!(gb[..*n], wb[..*n], "{what} packet {i}");
+            accepted += 1;
+        }
+    }
+    accepted
 }
