@@ -986,23 +986,39 @@ pub(crate) mod tests {
             .collect()
     }
 
+    /// [`all_text`] of `alphabet`, then every one of `heads` followed by every one of `tails`.
+    pub(crate) fn text_cases(
+        alphabet: &[u8],
+        max_len: u32,
+        heads: &[&str],
+        tails: &[&str],
+    ) -> Vec<String> {
+        let mut cases = all_text(alphabet, max_len);
+        for head in heads {
+            for tail in tails {
+                cases.push(format!("{head}{tail}"));
+            }
+        }
+        cases
+    }
+
     #[test]
     fn check_millis_agrees_with_millis() {
         // Every string of up to 6 bytes from digits, the fraction's dot, a sign and a
         // letter, then digit strings around the fast path's 9-digit limit and u32's maximum.
-        let mut cases = all_text(b"09.+a", 6);
-        for n in [
-            "999999999",
-            "1000000000",
-            "4294967295",
-            "4294967296",
-            "0000000000020",
-            "+999999999",
-        ] {
-            for tail in ["", ".", ".5", ".x", "a"] {
-                cases.push(format!("{n}{tail}"));
-            }
-        }
+        let cases = text_cases(
+            b"09.+a",
+            6,
+            &[
+                "999999999",
+                "1000000000",
+                "4294967295",
+                "4294967296",
+                "0000000000020",
+                "+999999999",
+            ],
+            &["", ".", ".5", ".x", "a"],
+        );
         for c in &cases {
             for plus in [false, true] {
                 assert_eq!(
@@ -1028,20 +1044,20 @@ pub(crate) mod tests {
     #[test]
     fn check_rtcp_and_ssrc_agree_with_the_full_checks() {
         use super::{Rtcp, SsrcAttribute, check_rtcp, check_ssrc};
-        let mut cases = all_text(b"09 :+a", 6);
-        for n in [
-            "65535",
-            "65536",
-            "99999",
-            "065535",
-            "4294967295",
-            "4294967296",
-            "04294967295",
-        ] {
-            for tail in ["", " ", " cname:x", " :x", " x:", " IN IP4 a", "a"] {
-                cases.push(format!("{n}{tail}"));
-            }
-        }
+        let cases = text_cases(
+            b"09 :+a",
+            6,
+            &[
+                "65535",
+                "65536",
+                "99999",
+                "065535",
+                "4294967295",
+                "4294967296",
+                "04294967295",
+            ],
+            &["", " ", " cname:x", " :x", " x:", " IN IP4 a", "a"],
+        );
         for c in &cases {
             for plus in [false, true] {
                 assert_eq!(

@@ -656,13 +656,16 @@ fn addr_type_of(ctx: &Ctx<'_>, s: &str) -> Result<AddrType, ParseError> {
 /// count, IPv6 only a count. Numbers are decimal digits without leading zeros (so that they
 /// write back identically) that fit a `u32`.
 fn connection_address(address: &str) -> Option<(&str, Option<u32>, Option<u32>)> {
-    // The usual unicast form: the address alone (one pass for both bytes).
+    // The usual unicast form, the address alone, in one pass for both bytes; the same
+    // result as `connection_address_parts` (a test compares them).
     if !address.bytes().any(|c| c == b'/' || c == b' ') {
         return (!address.is_empty()).then_some((address, None, None));
     }
-    if !has_byte(address, b'/') {
-        return None;
-    }
+    connection_address_parts(address)
+}
+
+/// [`connection_address`] for any value: the address, then each number after a `/`.
+fn connection_address_parts(address: &str) -> Option<(&str, Option<u32>, Option<u32>)> {
     let mut parts = split_on(address, b'/');
     let host = parts
         .next()
@@ -837,7 +840,33 @@ fn parse_attribute(
 
 #[cfg(test)]
 mod tests {
-    use super::{canonical_u64, find_eol, is_payload_type};
+    use super::{
+        canonical_u64, connection_address, connection_address_parts, find_eol, is_payload_type,
+    };
+
+    #[test]
+    fn connection_address_agrees_with_its_general_path() {
+        // Every string of 0 to 6 bytes from an address's bytes, the separators and digits,
+        // then multicast forms around the numbers' limits.
+        let cases = crate::attr::tests::text_cases(
+            b"a1/ 0",
+            6,
+            &[
+                "224.2.1.1/",
+                "224.2.1.1/0",
+                "224.2.1.1/01",
+                "224.2.1.1/255",
+                "224.2.1.1/256",
+                "224.2.1.1/4294967295",
+                "224.2.1.1/4294967296",
+                "224.2.1.1/+1",
+            ],
+            &["", "/2", "/", "/2/3", " "],
+        );
+        for c in &cases {
+            assert_eq!(connection_address(c), connection_address_parts(c), "{c:?}");
+        }
+    }
 
     #[test]
     fn is_payload_type_matches_canonical_u64() {
