@@ -565,8 +565,7 @@ impl SrtpContext {
         } else {
             (body_len, body_len + mki_len)
         };
-        let key_at = key_index(&self.keys, &buf[mki_at..mki_at + mki_len])?;
-        let key = self.keys.get_mut(key_at).ok_or(SrtpError::MkiMismatch)?;
+        let (key_at, key) = key_for(&mut self.keys, &buf[mki_at..mki_at + mki_len])?;
         if key.rtp_count >= self.config.max_rtp_packets.min(MAX_RTP_PACKETS) {
             return Err(SrtpError::KeyLifetimeExceeded);
         }
@@ -750,7 +749,7 @@ impl SrtpContext {
         let word_value = u32::from_be_bytes(word);
         let encrypted = word_value >> 31 == 1;
         let index = u64::from(word_value & 0x7fff_ffff);
-        let key = key_for(&mut self.keys, &buf[mki_at..mki_at + mki_len])?;
+        let (_, key) = key_for(&mut self.keys, &buf[mki_at..mki_at + mki_len])?;
         if key.rtcp_count >= self.config.max_rtcp_packets.min(MAX_RTCP_PACKETS) {
             return Err(SrtpError::KeyLifetimeExceeded);
         }
@@ -959,25 +958,20 @@ fn prf_of(master: &MasterKey) -> Result<(AesEnc, Salt), KeyError> {
     Ok((prf, Salt(salt)))
 }
 
-/// The master key whose MKI is `mki` (empty when the context uses none).
-/// The position of the key [`key_for`] finds.
-fn key_index(keys: &[KeySlot], mki: &[u8]) -> Result<usize, SrtpError> {
+/// The master key whose MKI is `mki` (empty when the context uses none), and its position
+/// in `keys`.
+fn key_for<'a>(keys: &'a mut [KeySlot], mki: &[u8]) -> Result<(usize, &'a mut KeySlot), SrtpError> {
     if mki.is_empty() {
         // no MKI: the context has exactly one key (a set needs MKIs)
-        return if keys.is_empty() {
-            Err(SrtpError::MkiMismatch)
-        } else {
-            Ok(0)
-        };
+        return keys
+            .first_mut()
+            .map(|k| (0, k))
+            .ok_or(SrtpError::MkiMismatch);
     }
-    keys.iter()
-        .position(|k| k.mki == mki)
+    keys.iter_mut()
+        .enumerate()
+        .find(|(_, k)| k.mki == mki)
         .ok_or(SrtpError::MkiMismatch)
-}
-
-fn key_for<'a>(keys: &'a mut [KeySlot], mki: &[u8]) -> Result<&'a mut KeySlot, SrtpError> {
-    let at = key_index(keys, mki)?;
-    keys.get_mut(at).ok_or(SrtpError::MkiMismatch)
 }
 
 /// log2 of the key derivation rate (RFC 3711 §4.3.1), None for rate 0.
