@@ -120,7 +120,20 @@ impl Uac {
         status: u16,
         headers: &[(&str, &str)],
     ) -> Vec<(Target, Request)> {
-        let mut b = Response::builder(request, StatusCode(status)).to_tag("srv");
+        self.answer_tagged(ms, server, request, status, "srv", headers)
+    }
+
+    /// [`Uac::answer`] with the To tag `tag`.
+    fn answer_tagged(
+        &mut self,
+        ms: u64,
+        server: Target,
+        request: &Request,
+        status: u16,
+        tag: &str,
+        headers: &[(&str, &str)],
+    ) -> Vec<(Target, Request)> {
+        let mut b = Response::builder(request, StatusCode(status)).to_tag(tag);
         for (name, value) in headers {
             b = b.raw_header(name, value).unwrap();
         }
@@ -445,4 +458,62 @@ fn the_application_moves_a_silent_call_on_before_timer_b() {
         c.ua.fail_over(c.at(3_000), LegId(99)),
         Err(UaError::NoSuchLeg)
     );
+}
+
+/// A call to the first and second server moved on with fail_over at 1 s: the UA, the
+/// call, the INVITE to the first server and the one to the second.
+fn moved_on() -> (Uac, LegId, Request, Request) {
+    let mut c = Uac::new();
+    let leg = c.call(0, vec![s1(), s2()]).unwrap();
+    let first = sent(&c.requests(), &Method::Invite, s1()).unwrap();
+    assert_eq!(c.ua.fail_over(c.at(1_000), leg), Ok(true));
+    let again = sent(&c.requests(), &Method::Invite, s2()).unwrap();
+    c.events();
+    (c, leg, first, again)
+}
+
+/// The second server answers `again` with 200: ACKed there, the call answered.
+fn answered_at_s2(c: &mut Uac, leg: LegId, again: &Request) {
+    let contact = ("Contact", "<sip:bob@127.0.0.1:5081>");
+    let out = c.answer_tagged(2_500, s2(), again, 200, "s2", &[contact]);
+    assert!(sent(&out, &Method::Ack, s2()).is_some());
+    assert!(
+        c.events()
+            .iter()
+            .any(|e| matches!(e, UaEvent::Answered { leg: l, .. } if *l == leg))
+    );
+}
+
+#[test]
+fn a_late_answer_from_the_target_moved_on_from_leaves_the_call_alone() {
+    const CONTACT: (&str, &str) = ("Contact", "<sip:bob@127.0.0.1:5081>");
+    // A 180 then a 486 from the first target after fail_over: nothing reaches the call,
+    // which is answered at the second.
+    let (mut c, leg, first, again) = moved_on();
+    c.answer_tagged(1_500, s1(), &first, 180, "late", &[CONTACT]);
+    c.answer_tagged(2_000, s1(), &first, 486, "late", &[]);
+    let events = c.events();
+    assert!(events.is_empty(), "{events:?}");
+    answered_at_s2(&mut c, leg, &again);
+    // A 503 with Retry-After from the first target still keeps it out of later calls.
+    let (mut c, _, first, _) = moved_on();
+    c.answer(1_500, s1(), &first, 503, &[("Retry-After", "60")]);
+    assert!(c.ua.unavailable_until(c.at(2_000), s1()).is_some());
+    assert_eq!(call_failed(&c.events()), None);
+    // A 2xx from the first target: ACK and BYE go to it, and its retransmission gets the
+    // ACK again; the call goes on at the second target.
+    let (mut c, leg, first, again) = moved_on();
+    let out = c.answer_tagged(1_500, s1(), &first, 200, "late", &[CONTACT]);
+    assert!(sent(&out, &Method::Ack, s1()).is_some(), "{out:?}");
+    assert!(sent(&out, &Method::Bye, s1()).is_some(), "{out:?}");
+    assert!(out.iter().all(|(t, _)| *t == s1()), "{out:?}");
+    let out = c.answer_tagged(2_000, s1(), &first, 200, "late", &[CONTACT]);
+    assert!(sent(&out, &Method::Ack, s1()).is_some(), "{out:?}");
+    assert!(sent(&out, &Method::Bye, s1()).is_none(), "{out:?}");
+    assert!(
+        c.events()
+            .iter()
+            .all(|e| !matches!(e, UaEvent::Answered { .. }))
+    );
+    answered_at_s2(&mut c, leg, &again);
 }

@@ -112,20 +112,43 @@ impl UserAgent {
     /// (RFC 3263 §4.3): when the INVITE has had no response at all (not even a 100) and a
     /// target is left, the same INVITE goes to the next target at once and
     /// [`UaEvent::FailedOver`] follows with status 408. The abandoned transaction is left
-    /// to end by itself, without failing the call; should that server answer after all, its
-    /// 2xx is taken like a fork's (RFC 3261 §13.2.2.4). Returns false, sending nothing,
-    /// when the call has had a response or no target is left: cancel it then.
+    /// to end by itself (it cannot be cancelled before a provisional, RFC 3261 §9.1) without
+    /// touching the call: should that server answer after all, a provisional or non-2xx
+    /// is dropped (a 503's `Retry-After` still counts) and a 2xx gets an ACK and a BYE sent
+    /// to that server, as an unwanted fork's (RFC 3261 §13.2.2.4). Returns false, sending
+    /// nothing, when the call has had a response or no target is left: cancel it then.
     ///
     /// # Errors
     /// [`UaError::NoSuchLeg`].
     pub fn fail_over(&mut self, now: Instant, leg: LegId) -> Result<bool, UaError> {
         let l = self.legs.get(&leg).ok_or(UaError::NoSuchLeg)?;
-        let calling = l
-            .invite_key
-            .as_ref()
-            .and_then(|k| self.txns.state(k))
+        let (Some(key), failed) = (l.invite_key.clone(), l.peer) else {
+            return Ok(false);
+        };
+        let calling = self
+            .txns
+            .state(&key)
             .is_some_and(|s| s == crate::transaction::State::Calling);
-        Ok(calling && self.failover_invite(now, leg, 408))
+        if !(calling && self.failover_invite(now, leg, 408)) {
+            return Ok(false);
+        }
+        self.by_txn.insert(key, (leg, Purpose::Abandoned(failed)));
+        Ok(true)
+    }
+
+    /// A response to an INVITE `leg` moved on from with [`UserAgent::fail_over`], sent to
+    /// `server`: see there.
+    pub(super) fn on_abandoned_response(
+        &mut self,
+        now: Instant,
+        leg: LegId,
+        server: Target,
+        response: &Response,
+    ) {
+        self.note_503(now, server, response);
+        if response.status().is_success() {
+            self.unwanted_2xx(now, leg, response, server);
+        }
     }
 
     /// Until when `target` is skipped because it answered 503 with `Retry-After` (RFC 3261

@@ -356,6 +356,9 @@ enum Purpose {
     Prack,
     /// A session refresh we sent (RFC 4028): UPDATE or re-INVITE.
     Refresh(Method),
+    /// A UAC INVITE the call moved on from before Timer B ([`UserAgent::fail_over`]), sent
+    /// to this target.
+    Abandoned(Target),
 }
 
 #[derive(Debug)]
@@ -1411,6 +1414,9 @@ impl UserAgent {
         let status = response.status().as_u16();
         match purpose {
             Purpose::Invite => self.on_invite_response(now, leg_id, &key, response),
+            Purpose::Abandoned(server) => {
+                self.on_abandoned_response(now, leg_id, server, &response);
+            }
             Purpose::ReInviteAnswered => {
                 if (200..300).contains(&status) {
                     self.reack(leg_id, &response);
@@ -1542,27 +1548,13 @@ impl UserAgent {
         if (200..300).contains(&status) {
             if leg.state == LegState::Up {
                 let same = to_tag.is_some() && leg.remote_tag() == to_tag.as_deref();
-                let dead = leg
-                    .dead_forks
-                    .iter()
-                    .find(|(t, _)| Some(t) == to_tag.as_ref())
-                    .map(|(_, ack)| ack.clone());
                 if same {
                     // A retransmission of the 2xx that answered the call: the same ACK again
                     // (none yet while the application's answer is still to come).
                     self.reack(leg_id, &response);
-                } else if let Some(ack) = dead {
-                    // A 2xx retransmission: ACK again (§13.2.2.4), BYE only once.
-                    self.transmits.push_back(Transmit {
-                        transport: leg.peer.transport,
-                        destination: leg.peer.addr,
-                        payload: ack,
-                    });
                 } else {
-                    // RFC 3261 §13.2.2.4: a 2xx from a second fork "MUST ... be
-                    // acknowledged" and, if the UAC does not want the extra session, it
-                    // "MUST send a BYE".
-                    self.fork_ack_and_bye(now, leg_id, &response);
+                    let peer = leg.peer;
+                    self.unwanted_2xx(now, leg_id, &response, peer);
                 }
                 return;
             }
@@ -1706,7 +1698,7 @@ impl UserAgent {
                     .get(&leg_id)
                     .is_some_and(|l| l.invite_key.as_ref() == Some(key));
                 // RFC 3263 §4.3: Timer B or a transport error, and no response at all. An
-                // INVITE the call has moved on from (UserAgent::fail_over) ends quietly.
+                // INVITE the call has sent again (after a 401, 407 or 422) ends quietly.
                 if !current || self.failover_invite(now, leg_id, Self::failure_status(reason)) {
                     return;
                 }
@@ -1900,7 +1892,43 @@ impl UserAgent {
         self.remember_body(leg_id, body.as_ref());
     }
 
-    fn fork_ack_and_bye(&mut self, now: Instant, leg_id: LegId, response: &Response) {
+    /// A 2xx for a session the call does not take (a second fork's, or one from `server`
+    /// after [`UserAgent::fail_over`]): ACK and BYE the first time, the same ACK again for
+    /// a retransmission (RFC 3261 §13.2.2.4), all sent to `server`.
+    fn unwanted_2xx(&mut self, now: Instant, leg_id: LegId, response: &Response, server: Target) {
+        let Some(leg) = self.legs.get(&leg_id) else {
+            return;
+        };
+        let to_tag = match response.header::<To>() {
+            Some(Ok(to)) => to.tag().map(str::to_owned),
+            _ => None,
+        };
+        let dead = leg
+            .dead_forks
+            .iter()
+            .find(|(t, _)| Some(t) == to_tag.as_ref())
+            .map(|(_, ack)| ack.clone());
+        if let Some(ack) = dead {
+            // A 2xx retransmission: ACK again (§13.2.2.4), BYE only once.
+            self.transmits.push_back(Transmit {
+                transport: server.transport,
+                destination: server.addr,
+                payload: ack,
+            });
+        } else {
+            // RFC 3261 §13.2.2.4: a 2xx from a second fork "MUST ... be acknowledged" and,
+            // if the UAC does not want the extra session, it "MUST send a BYE".
+            self.fork_ack_and_bye(now, leg_id, response, server);
+        }
+    }
+
+    fn fork_ack_and_bye(
+        &mut self,
+        now: Instant,
+        leg_id: LegId,
+        response: &Response,
+        target: Target,
+    ) {
         let (Ok(via_ack), Ok(via_bye)) = (self.leg_via(leg_id), self.leg_via(leg_id)) else {
             return;
         };
@@ -1933,7 +1961,6 @@ impl UserAgent {
         };
         let seq = cseq_of(response).unwrap_or_else(|| d.local_seq());
         let ack = d.ack(seq, via_ack).to_bytes();
-        let target = leg.peer;
         self.transmits.push_back(Transmit {
             transport: target.transport,
             destination: target.addr,
