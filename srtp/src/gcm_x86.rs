@@ -627,8 +627,10 @@ impl Acc {
     }
 }
 
-/// Byte reversal: a block as it lies in memory <-> its POLYVAL element.
-#[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
+/// Byte reversal: a block as it lies in memory <-> its POLYVAL element (and, in `sha1ni`,
+/// four big-endian words <-> the lanes SHA-NI takes them in). (SSSE3 only: `sha1ni` uses it
+/// without AES-NI.)
+#[target_feature(enable = "sse2,ssse3")]
 fn reverse(x: __m128i) -> __m128i {
     let r = _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     _mm_shuffle_epi8(x, r)

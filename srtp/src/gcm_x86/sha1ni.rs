@@ -31,11 +31,11 @@
 
 use core::arch::x86_64::{
     __m128i, _mm_add_epi32, _mm_alignr_epi8, _mm_extract_epi32, _mm_or_si128, _mm_rol_epi32,
-    _mm_set_epi32, _mm_set_epi64x, _mm_setzero_si128, _mm_sha1nexte_epu32, _mm_sha1rnds4_epu32,
-    _mm_shuffle_epi8, _mm_slli_si128, _mm_srli_si128, _mm_xor_si128, _mm256_zeroupper,
+    _mm_set_epi32, _mm_setzero_si128, _mm_sha1nexte_epu32, _mm_sha1rnds4_epu32, _mm_slli_si128,
+    _mm_srli_si128, _mm_xor_si128, _mm256_zeroupper,
 };
 
-use super::{load, store};
+use super::{load, reverse, store};
 use crate::crypto::inner_tail;
 
 /// Proof that this CPU has SHA-NI, SSE2, SSSE3, SSE4.1, AVX-512F and AVX-512VL; only
@@ -93,15 +93,9 @@ fn words(b: &[u8; 64]) -> [__m128i; 4] {
     let (q, _) = b.as_chunks::<16>();
     let mut m = [_mm_setzero_si128(); 4];
     for (x, q) in m.iter_mut().zip(q) {
-        *x = _mm_shuffle_epi8(load(u128::from_le_bytes(*q)), byte_reverse());
+        *x = reverse(load(u128::from_le_bytes(*q)));
     }
     m
-}
-
-/// The shuffle that reverses the 16 bytes of a register (big-endian words <-> lanes).
-#[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512vl")]
-fn byte_reverse() -> __m128i {
-    _mm_set_epi64x(0x0001_0203_0405_0607, 0x0809_0a0b_0c0d_0e0f)
 }
 
 /// The SHA-1 compression function (FIPS 180-4 §6.1.2) of one block's message words `w` into
@@ -192,7 +186,7 @@ fn finish(mut st: State, tail: &[u8; 128], padded: usize, outer: &[u32; 5]) -> [
     ];
     compress(&mut out_st, m);
     let mut out = [0u8; 20];
-    out[..16].copy_from_slice(&store(_mm_shuffle_epi8(out_st.abcd, byte_reverse())).to_le_bytes());
+    out[..16].copy_from_slice(&store(reverse(out_st.abcd)).to_le_bytes());
     out[16..].copy_from_slice(&(_mm_extract_epi32::<3>(out_st.e) as u32).to_be_bytes());
     out
 }
