@@ -324,9 +324,7 @@ pub(crate) fn check_crypto(value: &str, plus: bool) -> Result<(), AttributeError
     // crypto_fields would find the same one key and accept it. Anything else goes the
     // long way, which names the field it rejects.
     if let Some((tag, rest)) = split_byte(value, b' ')
-        && !tag.is_empty()
-        && tag.len() <= 9
-        && tag.bytes().all(|b| b.is_ascii_digit())
+        && is_tag(tag)
         && let Some((suite, key_params)) = split_byte(rest, b' ')
         && !suite.is_empty()
         && let Some(key) = key_params.strip_prefix("inline:")
@@ -339,6 +337,12 @@ pub(crate) fn check_crypto(value: &str, plus: bool) -> Result<(), AttributeError
     crypto_fields(value, plus, |_, _, _, _| ())
 }
 
+/// Whether `tag` is an `a=crypto` tag: 1 to 9 decimal digits (RFC 4568 §9.1).
+#[inline]
+fn is_tag(tag: &str) -> bool {
+    (1..=9).contains(&tag.len()) && tag.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Walks an `a=crypto` value; calls `key` for each key parameter with its base64
 /// key||salt (checked, not decoded: see [`b64_len`]) and decoded length.
 fn crypto_fields<'v>(
@@ -349,7 +353,7 @@ fn crypto_fields<'v>(
     let bad = |f| AttributeError::new("crypto", f);
     let mut it = split_on(value, b' ');
     let tag = it.next().unwrap_or_default();
-    if tag.is_empty() || tag.len() > 9 || !tag.bytes().all(|b| b.is_ascii_digit()) {
+    if !is_tag(tag) {
         return Err(bad("tag"));
     }
     it.next()
