@@ -13,8 +13,10 @@ use std::ops::{Deref, DerefMut};
 ///
 /// (The `m=` sections stay a `Vec`: an inline `Media` makes the description some 340 bytes
 /// larger, and the copies of it on return cost as much as the allocation saves.)
+#[derive(Clone)]
 pub struct List<T>(Repr<T>);
 
+#[derive(Clone)]
 enum Repr<T> {
     Empty,
     One(T),
@@ -92,16 +94,6 @@ impl<T> List<T> {
 impl<T> Default for List<T> {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl<T: Clone> Clone for List<T> {
-    fn clone(&self) -> Self {
-        Self(match &self.0 {
-            Repr::Empty => Repr::Empty,
-            Repr::One(t) => Repr::One(t.clone()),
-            Repr::Many(v) => Repr::Many(v.clone()),
-        })
     }
 }
 
