@@ -646,9 +646,9 @@ fn check_millis(name: &'static str, value: &str, plus: bool) -> Result<(), Attri
     millis(name, value, plus).map(|_| ())
 }
 
-/// Whether `s` is 1 to `max` plain digits whose value is at most `max_value`, the decimal
-/// form of the type's largest value (`max` digits long): digit strings of one length
-/// compare as their values do.
+/// Whether `s` is plain digits, 1 to as many as `max_value` has, whose value is at most
+/// `max_value` (the decimal form of the type's largest value): digit strings of one length
+/// compare as text as their values do.
 #[inline]
 fn fits_digits(s: &str, max_value: &str) -> bool {
     (1..=max_value.len()).contains(&s.len())
