@@ -118,64 +118,75 @@ fn refused_packets_in_a_batch_are_reported_in_place() {
 /// every profile, with and without MKI, 4 streams interleaved (one across the sequence-number
 /// wrap), replays (also of a packet earlier in the same group), tampered and truncated
 /// packets, reordering, and streams that appear in the middle; in two calls, so the second
-/// starts from the state the first left. Same results, same plaintext.
+/// starts from the state the first left; with key derivation rate 0 and 16 (session keys
+/// re-derived per stream while packets wait). Same results, same plaintext.
 #[test]
 fn unprotect_batch_equals_one_by_one() {
-    for profile in PROFILES {
-        for mki in [false, true] {
-            let [mut tx, mut single, mut batch] = contexts(profile, mki);
-            let room = tx.rtp_overhead();
-            let mut srtp: Vec<Vec<u8>> = Vec::new();
-            for i in 0..90u16 {
-                let ssrc =
-                    0x2000 + u32::from(i % 4) + if i > 40 { u32::from(i % 3) * 16 } else { 0 };
-                let seq = if ssrc == 0x2001 {
-                    65530u16.wrapping_add(i)
-                } else {
-                    100 + i
-                };
-                let payload = (usize::from(i) * 131 + 7) % 1201;
-                let mut p = rtp(seq, ssrc, payload, room);
-                let n = tx.protect_rtp(&mut p, 12 + payload).unwrap();
-                p.truncate(n);
-                srtp.push(p);
-            }
-            // disorder: swap neighbours, repeat packets (near and far), tamper, truncate
-            for i in (3..srtp.len()).step_by(5) {
-                srtp.swap(i - 1, i);
-            }
-            let mut mixed = Vec::new();
-            for (i, p) in srtp.iter().enumerate() {
-                mixed.push(p.clone());
-                if i % 7 == 3 {
-                    mixed.push(p.clone()); // a replay in the same group
-                }
-                if i % 13 == 5 {
-                    mixed.push(srtp[i / 2].clone()); // an old one
-                }
-                if i % 11 == 4 {
-                    let mut t = p.clone();
-                    let at = t.len() / 2;
-                    t[at] ^= 0x10;
-                    mixed.push(t);
-                }
-                if i % 17 == 8 {
-                    mixed.push(p[..11].to_vec());
-                }
-            }
-            let want = unprotect_each(&mut single, &mixed);
-            let mut got = mixed.clone();
-            let mut results = vec![Ok(0); got.len()];
-            let (first, second) = got.split_at_mut(37);
-            let (r1, r2) = results.split_at_mut(37);
-            let mut refs: Vec<&mut [u8]> = first.iter_mut().map(Vec::as_mut_slice).collect();
-            batch.unprotect_rtp_batch(&mut refs, r1);
-            let mut refs: Vec<&mut [u8]> = second.iter_mut().map(Vec::as_mut_slice).collect();
-            batch.unprotect_rtp_batch(&mut refs, r2);
-            let accepted = assert_agree(&want, &results, &got, &format!("{profile:?} mki {mki}"));
-            // the mix has refusals of every kind, and most packets pass
-            assert!(accepted > 80 && accepted < mixed.len() - 10, "{accepted}");
+    for (profile, mki, kdr) in PROFILES
+        .into_iter()
+        .flat_map(|p| [(p, false), (p, true)])
+        .flat_map(|(p, m)| [(p, m, 0), (p, m, 16)])
+    {
+        let cfg = SrtpConfig {
+            key_derivation_rate: kdr,
+            ..SrtpConfig::default()
+        };
+        let [mut tx, mut single, mut batch] = contexts_with(profile, mki, &cfg);
+        let room = tx.rtp_overhead();
+        let mut srtp: Vec<Vec<u8>> = Vec::new();
+        for i in 0..90u16 {
+            let ssrc = 0x2000 + u32::from(i % 4) + if i > 40 { u32::from(i % 3) * 16 } else { 0 };
+            let seq = if ssrc == 0x2001 {
+                65530u16.wrapping_add(i)
+            } else {
+                100 + i
+            };
+            let payload = (usize::from(i) * 131 + 7) % 1201;
+            let mut p = rtp(seq, ssrc, payload, room);
+            let n = tx.protect_rtp(&mut p, 12 + payload).unwrap();
+            p.truncate(n);
+            srtp.push(p);
         }
+        // disorder: swap neighbours, repeat packets (near and far), tamper, truncate
+        for i in (3..srtp.len()).step_by(5) {
+            srtp.swap(i - 1, i);
+        }
+        let mut mixed = Vec::new();
+        for (i, p) in srtp.iter().enumerate() {
+            mixed.push(p.clone());
+            if i % 7 == 3 {
+                mixed.push(p.clone()); // a replay in the same group
+            }
+            if i % 13 == 5 {
+                mixed.push(srtp[i / 2].clone()); // an old one
+            }
+            if i % 11 == 4 {
+                let mut t = p.clone();
+                let at = t.len() / 2;
+                t[at] ^= 0x10;
+                mixed.push(t);
+            }
+            if i % 17 == 8 {
+                mixed.push(p[..11].to_vec());
+            }
+        }
+        let want = unprotect_each(&mut single, &mixed);
+        let mut got = mixed.clone();
+        let mut results = vec![Ok(0); got.len()];
+        let (first, second) = got.split_at_mut(37);
+        let (r1, r2) = results.split_at_mut(37);
+        let mut refs: Vec<&mut [u8]> = first.iter_mut().map(Vec::as_mut_slice).collect();
+        batch.unprotect_rtp_batch(&mut refs, r1);
+        let mut refs: Vec<&mut [u8]> = second.iter_mut().map(Vec::as_mut_slice).collect();
+        batch.unprotect_rtp_batch(&mut refs, r2);
+        let accepted = assert_agree(
+            &want,
+            &results,
+            &got,
+            &format!("{profile:?} mki {mki} kdr {kdr}"),
+        );
+        // the mix has refusals of every kind, and most packets pass
+        assert!(accepted > 80 && accepted < mixed.len() - 10, "{accepted}");
     }
 }
 
