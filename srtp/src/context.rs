@@ -521,14 +521,17 @@ impl SrtpContext {
                 *res = Err(SrtpError::AuthFailed);
                 continue;
             };
-            if let SessionCrypto::Cm { aes, salt, .. } =
+            let SessionCrypto::Cm { aes, salt, .. } =
                 key.session(self.profile, Labels::Rtp, d.index, &mut stream.rtp_keys)
-            {
-                aes.apply_keystream(
-                    cm_iv(salt, d.ssrc, d.index),
-                    &mut buf[d.header_len..d.body_len],
-                );
-            }
+            else {
+                // not reached: only AES-CM packets wait; refused rather than accepted undecrypted
+                *res = Err(SrtpError::AuthFailed);
+                continue;
+            };
+            aes.apply_keystream(
+                cm_iv(salt, d.ssrc, d.index),
+                &mut buf[d.header_len..d.body_len],
+            );
             stream.rtp.accept(d.index);
             key.rtp_count += 1;
         }
