@@ -806,6 +806,8 @@ impl StreamHeader {
             // A voice frame: written as 16-byte rows from the packet's start, so a packet
             // buffer aligned to 16 bytes gets aligned stores only (see `copy_short`).
             (Some((row, body)), Some((first, rest))) if payload.len() <= SHORT_PAYLOAD => {
+                // Octets 8-15 (the SSRC, payload octets 0-3) as one word: the row is two
+                // 8-byte stores (copying `octets()` and `first` makes it three).
                 let tail = u64::from(u32::from_le_bytes(self.ssrc))
                     | (u64::from(u32::from_le_bytes(*first)) << 32);
                 let mut octets = [0u8; 16];
