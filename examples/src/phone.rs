@@ -548,10 +548,7 @@ impl Phone {
 
     fn domain(&self) -> String {
         if let Some(uri) = &self.config.registrar_name {
-            return match uri.port() {
-                Some(port) => format!("{}:{port}", uri.host()),
-                None => uri.host().to_owned(),
-            };
+            return crate::trunk::host_port(uri);
         }
         self.config
             .registrar

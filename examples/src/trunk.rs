@@ -61,13 +61,7 @@ impl TrunkAddress {
         if let Ok(addr) = spec.parse::<SocketAddr>() {
             return Ok(Self::at(addr));
         }
-        let text = if spec.starts_with("sip:") || spec.starts_with("sips:") {
-            spec.to_owned()
-        } else {
-            format!("sip:{spec}")
-        };
-        let uri: Uri = text
-            .parse()
+        let uri = server_uri(spec)
             .map_err(|e| format!("{spec}: not an address, host or SIP URI: {e}"))?;
         let config = match dns {
             Some(ns) => DnsConfig::new(vec![ns]),
@@ -92,11 +86,10 @@ impl TrunkAddress {
         if targets.is_empty() {
             return Err(format!("{spec}: no UDP target"));
         }
-        let host = match uri.port() {
-            Some(port) => format!("{}:{port}", uri.host()),
-            None => uri.host().to_owned(),
-        };
-        Ok(Self { host, targets })
+        Ok(Self {
+            host: host_port(&uri),
+            targets,
+        })
     }
 
     /// The targets as the UA takes them (UDP).
@@ -114,6 +107,27 @@ impl fmt::Display for TrunkAddress {
         }
         let list: Vec<String> = self.targets.iter().map(ToString::to_string).collect();
         write!(f, "{} ({})", self.host, list.join(", "))
+    }
+}
+
+/// A server named on the command line as a SIP URI: `sip:`/`sips:` URIs as they are, a bare
+/// host (`pbx.example.com`, `pbx.example.com:5070`) as `sip:HOST`.
+///
+/// # Errors
+/// When that is not a URI.
+pub fn server_uri(spec: &str) -> Result<Uri, sip_core::UriError> {
+    if spec.starts_with("sip:") || spec.starts_with("sips:") {
+        spec.parse()
+    } else {
+        format!("sip:{spec}").parse()
+    }
+}
+
+/// `uri`'s host, with its port when it has one (the domain of URIs made for that server).
+pub fn host_port(uri: &Uri) -> String {
+    match uri.port() {
+        Some(port) => format!("{}:{port}", uri.host()),
+        None => uri.host().to_owned(),
     }
 }
 
@@ -400,7 +414,11 @@ mod tests {
             assert_eq!(reg.target, t.targets[0]);
             assert!(reg.alternates.is_empty());
         }
-        assert!(TrunkAddress::locate("not a host", None, local).await.is_err());
+        assert!(
+            TrunkAddress::locate("not a host", None, local)
+                .await
+                .is_err()
+        );
         let none = TrunkAddress {
             host: "x".into(),
             targets: Vec::new(),

@@ -34,6 +34,7 @@ use telox_examples::audio::{read_wav, write_wav};
 use telox_examples::cli::{Spec, parse_duration};
 use telox_examples::phone::{self, Command, PhoneConfig, PhoneEvent};
 use telox_examples::report;
+use telox_examples::trunk::server_uri;
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::mpsc;
 
@@ -54,15 +55,9 @@ struct Opts {
     transfer_to: Option<String>,
 }
 
-/// A registrar given by name: `sip:`/`sips:` URIs as they are, a bare host as `sip:HOST`.
+/// A registrar given by name (see [`server_uri`]).
 fn registrar_uri(spec: &str) -> Result<sip_core::Uri, String> {
-    let text = if spec.starts_with("sip:") || spec.starts_with("sips:") {
-        spec.to_owned()
-    } else {
-        format!("sip:{spec}")
-    };
-    text.parse()
-        .map_err(|e| format!("bad --registrar {spec}: {e}"))
+    server_uri(spec).map_err(|e| format!("bad --registrar {spec}: {e}"))
 }
 
 fn opts() -> Result<Opts, String> {
