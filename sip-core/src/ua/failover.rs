@@ -89,8 +89,9 @@ impl Unavailable {
     fn insert(&mut self, now: Instant, target: Target, until: Instant) {
         self.0.retain(|(t, end)| *end > now && *t != target);
         if self.0.len() >= MAX_UNAVAILABLE
-            && let Some(i) = (0..self.0.len()).min_by_key(|i| self.0.get(*i).map(|e| e.1))
+            && let Some((i, _)) = self.0.iter().enumerate().min_by_key(|(_, e)| e.1)
         {
+            // The one that ends first makes room.
             self.0.swap_remove(i);
         }
         self.0.push((target, until));
@@ -308,5 +309,44 @@ impl UserAgent {
             b.set_header(Contact::new(contact));
         }
         Some(b.build())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transaction::Transport;
+
+    fn target(port: u16) -> Target {
+        Target {
+            transport: Transport::Udp,
+            addr: std::net::SocketAddr::from(([192, 0, 2, 1], port)),
+        }
+    }
+
+    #[test]
+    #[expect(clippy::disallowed_methods, reason = "an origin instant for offsets")]
+    fn the_memory_is_bounded_and_gives_up_the_one_that_ends_first() {
+        let now = Instant::now();
+        let mut u = Unavailable::default();
+        let secs = |s: u64| now + Duration::from_secs(s);
+        // Port 1 ends last, port 2 first; the others in between.
+        u.insert(now, target(1), secs(1_000));
+        u.insert(now, target(2), secs(10));
+        for port in 3..=u16::try_from(MAX_UNAVAILABLE).unwrap() {
+            u.insert(now, target(port), secs(100 + u64::from(port)));
+        }
+        assert_eq!(u.0.len(), MAX_UNAVAILABLE);
+        u.insert(now, target(999), secs(500));
+        assert_eq!(u.0.len(), MAX_UNAVAILABLE);
+        assert_eq!(u.until(now, target(2)), None);
+        assert_eq!(u.until(now, target(1)), Some(secs(1_000)));
+        assert_eq!(u.until(now, target(999)), Some(secs(500)));
+        // Inserting a target again replaces it; an ended one is dropped.
+        u.insert(now, target(1), secs(20));
+        assert_eq!(u.until(now, target(1)), Some(secs(20)));
+        assert_eq!(u.until(secs(20), target(1)), None);
+        u.insert(secs(150), target(1), secs(2_000));
+        assert!(u.0.len() < MAX_UNAVAILABLE);
     }
 }
