@@ -259,7 +259,8 @@ fn a_transport_error_fails_over_at_once() {
     let third = sent(&c.requests(), &Method::Invite, s3()).expect("INVITE to the third");
     assert_same_request(&first, &third);
     assert_eq!(failed_over(&c.events()), [(s2(), s3(), 503)]);
-    // The last one fails: the call fails (RFC 3261 §8.1.3.1: as a 408).
+    // The last one fails: the call fails, reported as 408 as every transport error of the
+    // UA is (RFC 3261 §8.1.3.1 would say 503, the status FailedOver gives it above).
     c.ua.handle_transport_error(c.at(30), s3());
     assert!(c.requests().is_empty());
     let events = c.events();
