@@ -32,7 +32,7 @@ struct Line {
 ///
 /// Nothing is copied per line: lines taken over from a parsed message are ranges of its
 /// buffer, typed headers are written once (bytes, no `fmt`) into one growing buffer of the
-/// builder, and [`Lines::write`] copies everything once into an exactly pre-sized message.
+/// builder, and [`Lines::write_into`] copies everything once into an exactly pre-sized message.
 #[derive(Clone, Debug, Default)]
 struct Lines {
     lines: Vec<Line>,
@@ -128,7 +128,8 @@ impl Lines {
         }
     }
 
-    /// Bytes [`Lines::write`] appends (the Content-Length value at most 20 digits).
+    /// Bytes [`Lines::write_into`] and [`Direct::finish`] append (the Content-Length value at
+    /// most 20 digits).
     fn encoded_len(&self) -> usize {
         let lines: usize = self
             .lines
@@ -138,24 +139,14 @@ impl Lines {
         lines + "Content-Length: \r\n\r\n".len() + 20 + self.body.len()
     }
 
-    /// Writes header lines, Content-Length, the empty line and the body after `start`.
-    fn write(&self, out: &mut Vec<u8>) -> (Index, u32) {
-        let mut index = Index::new();
-        for line in self.lines.iter().filter(|l| l.kind != CONTENT_LENGTH) {
-            let ns = out.len();
-            out.extend_from_slice(self.text(line.name));
-            let ne = out.len();
-            out.extend_from_slice(b": ");
-            let vs = out.len();
-            // A folded value copied from a parsed message is unfolded; CR/LF/NUL cannot
-            // reach the wire from a builder.
-            out.extend_from_slice(self.text(line.value));
-            let ve = finish_value(out, vs);
-            out.extend_from_slice(b"\r\n");
-            index.push(ns, ne - ns, vs, ve, line.kind);
+    /// Appends the header lines to `d` as a direct draft appends them, and gives it the body.
+    fn write_into(self, d: &mut Direct) {
+        for line in &self.lines {
+            d.append(self.text(line.name), line.kind, |out| {
+                out.extend_from_slice(self.text(line.value));
+            });
         }
-        let body_start = end_head(out, &mut index, &self.body);
-        (index, body_start)
+        d.body = self.body;
     }
 
     /// [`ResponseBuilder::to_tag`] on lines (any form of To).
@@ -358,8 +349,10 @@ impl Direct {
         }
     }
 
-    /// Appends `name: value CRLF`, the value written by `value`, trimmed and cleaned as
-    /// [`Lines::write`] does. Content-Length is left out: `build` writes it from the body.
+    /// Appends `name: value CRLF`, the value written by `value`, cleaned and trimmed
+    /// ([`finish_value`]: a folded value copied from a parsed message is unfolded; CR/LF/NUL
+    /// cannot reach the wire from a builder). Content-Length is left out: `finish` writes it
+    /// from the body.
     #[inline]
     fn append(&mut self, name: &[u8], kind: u8, value: impl FnOnce(&mut Vec<u8>)) {
         if kind == CONTENT_LENGTH {
@@ -641,15 +634,7 @@ pub struct RequestBuilder {
 impl RequestBuilder {
     #[inline]
     pub(crate) fn new(method: Method, uri: Uri) -> Self {
-        let m = method.as_str().as_bytes();
-        let u = uri.as_bytes();
-        let mut d = Direct::new(m.len() + u.len() + " SIP/2.0\r\n".len() + 1 + HEAD_CAPACITY);
-        d.out.extend_from_slice(m);
-        d.out.push(b' ');
-        let us = d.out.len();
-        d.out.extend_from_slice(u);
-        d.mark = Span::new(us, d.out.len());
-        d.out.extend_from_slice(b" SIP/2.0\r\n");
+        let d = request_line(&method, &uri, HEAD_CAPACITY);
         Self {
             method,
             uri,
@@ -733,32 +718,16 @@ impl RequestBuilder {
                 uri_parts: self.uri.parts(),
                 head: d.finish(),
             },
-            Draft::Lines(lines) => Self::build_lines(self.method, &self.uri, &lines),
-        }
-    }
-
-    /// [`RequestBuilder::build`] of the lines form.
-    fn build_lines(method: Method, uri: &Uri, lines: &Lines) -> Request {
-        let m = method.as_str().as_bytes();
-        let u = uri.as_bytes();
-        let mut out =
-            Vec::with_capacity(m.len() + u.len() + " SIP/2.0\r\n".len() + 1 + lines.encoded_len());
-        out.extend_from_slice(m);
-        out.push(b' ');
-        let us = out.len();
-        out.extend_from_slice(u);
-        let ue = out.len();
-        out.extend_from_slice(b" SIP/2.0\r\n");
-        let (index, body_start) = lines.write(&mut out);
-        Request {
-            method,
-            uri: Span::new(us, ue),
-            uri_parts: uri.parts(),
-            head: Headers {
-                raw: Bytes::from(out),
-                index,
-                body_start,
-            },
+            Draft::Lines(lines) => {
+                let mut d = request_line(&self.method, &self.uri, lines.encoded_len());
+                lines.write_into(&mut d);
+                Request {
+                    method: self.method,
+                    uri: d.mark,
+                    uri_parts: self.uri.parts(),
+                    head: d.finish(),
+                }
+            }
         }
     }
 
@@ -789,7 +758,7 @@ impl ResponseBuilder {
         Self {
             status,
             reason: None,
-            draft: Draft::Direct(status_line(status, HEAD_CAPACITY)),
+            draft: Draft::Direct(status_line(status, None, HEAD_CAPACITY)),
         }
     }
 
@@ -813,7 +782,7 @@ impl ResponseBuilder {
         if odd {
             return Self::for_request_lines(req, status, copied);
         }
-        let mut d = status_line(status, size + TAG_ROOM);
+        let mut d = status_line(status, None, size + TAG_ROOM);
         // A line the request wrote exactly as the response writes it (canonical name, ": ",
         // the value, CRLF) is copied together with its neighbours in one run of bytes.
         let mut run: Option<(usize, usize)> = None;
@@ -927,31 +896,16 @@ impl ResponseBuilder {
                 reason: d.mark,
                 head: d.finish(),
             },
-            Draft::Lines(lines) => Self::build_lines(self.status, self.reason.as_deref(), &lines),
-        }
-    }
-
-    /// [`ResponseBuilder::build`] of the lines form.
-    fn build_lines(status: StatusCode, reason: Option<&str>, lines: &Lines) -> Response {
-        let reason = reason.unwrap_or(status.canonical_reason()).as_bytes();
-        let mut out =
-            Vec::with_capacity("SIP/2.0 ".len() + 5 + 1 + reason.len() + 2 + lines.encoded_len());
-        out.extend_from_slice(b"SIP/2.0 ");
-        scan::put_u32(&mut out, u32::from(status.0));
-        out.push(b' ');
-        let rs = out.len();
-        out.extend_from_slice(reason);
-        let re = out.len();
-        out.extend_from_slice(b"\r\n");
-        let (index, body_start) = lines.write(&mut out);
-        Response {
-            status,
-            reason: Span::new(rs, re),
-            head: Headers {
-                raw: Bytes::from(out),
-                index,
-                body_start,
-            },
+            Draft::Lines(lines) => {
+                let reason = self.reason.as_deref();
+                let mut d = status_line(self.status, reason, lines.encoded_len());
+                lines.write_into(&mut d);
+                Response {
+                    status: self.status,
+                    reason: d.mark,
+                    head: d.finish(),
+                }
+            }
         }
     }
 
@@ -963,11 +917,28 @@ impl ResponseBuilder {
     }
 }
 
-/// A direct draft holding `SIP/2.0 <code> <canonical reason>\r\n`, with room for `head`
-/// more bytes of header lines and the Content-Length line.
-#[inline]
-fn status_line(status: StatusCode, head: usize) -> Direct {
-    let reason = status.canonical_reason().as_bytes();
+/// A direct draft holding `<method> <uri> SIP/2.0\r\n`, with room for `head` more bytes.
+/// Always inlined, as is [`status_line`]: the ~300-byte draft is then built in its caller's
+/// place instead of being copied out (callgrind: +77 instructions per request without it).
+#[inline(always)]
+fn request_line(method: &Method, uri: &Uri, head: usize) -> Direct {
+    let m = method.as_str().as_bytes();
+    let u = uri.as_bytes();
+    let mut d = Direct::new(m.len() + u.len() + " SIP/2.0\r\n".len() + 1 + head);
+    d.out.extend_from_slice(m);
+    d.out.push(b' ');
+    let us = d.out.len();
+    d.out.extend_from_slice(u);
+    d.mark = Span::new(us, d.out.len());
+    d.out.extend_from_slice(b" SIP/2.0\r\n");
+    d
+}
+
+/// A direct draft holding `SIP/2.0 <code> <reason>\r\n` (by default the canonical reason),
+/// with room for `head` more bytes of header lines and the Content-Length line.
+#[inline(always)]
+fn status_line(status: StatusCode, reason: Option<&str>, head: usize) -> Direct {
+    let reason = reason.unwrap_or(status.canonical_reason()).as_bytes();
     let mut d = Direct::new(
         "SIP/2.0 000 \r\n".len() + 2 + reason.len() + head + "Content-Length: 0\r\n\r\n".len(),
     );
@@ -1198,6 +1169,44 @@ mod tests {
         assert_eq!(direct, general);
         let converted = Response::builder(req, status).general().to_tag(tag).build();
         assert_eq!(direct, converted);
+        // No tag added (a 100 may go without one, §8.2.6.2): both forms copy To unchanged.
+        let untagged = Response::builder(req, status).build();
+        assert_eq!(
+            untagged,
+            ResponseBuilder::for_request_lines(req, status, copied(status)).build()
+        );
+        // §8.2.6.2 read from the bytes, not from either form: every Via in order, From,
+        // Call-ID and CSeq as the request has them (a folded line unfolded), To too when
+        // no tag was added; Timestamp in a 100 only (§8.2.6.1).
+        let values = |h: &Headers, n: HeaderName| -> Vec<Vec<u8>> {
+            h.named(n)
+                .map(|l| {
+                    let v = l.value.iter().map(|&c| match c {
+                        b'\r' | b'\n' | 0 => b' ',
+                        c => c,
+                    });
+                    scan::trim_lws(&v.collect::<Vec<u8>>()).to_vec()
+                })
+                .collect()
+        };
+        for n in [
+            HeaderName::Via,
+            HeaderName::From,
+            HeaderName::To,
+            HeaderName::CallId,
+            HeaderName::CSeq,
+            HeaderName::Timestamp,
+        ] {
+            let want = if n == HeaderName::Timestamp && status.0 != 100 {
+                Vec::new()
+            } else {
+                values(req.headers(), n)
+            };
+            assert_eq!(values(untagged.headers(), n), want, "{n:?}");
+            if n != HeaderName::To {
+                assert_eq!(values(direct.headers(), n), want, "{n:?}");
+            }
+        }
         let with_contact = |b: ResponseBuilder| {
             b.to_tag(tag)
                 .header(Contact::new(
@@ -1376,6 +1385,8 @@ mod tests {
             let (direct, general) = (b.clone().build(), b.general().build());
             assert_eq!(direct, general, "{code}");
             assert_eq!(direct.to_bytes(), general.to_bytes(), "{code}");
+            let line = format!("SIP/2.0 {code} {}\r\n", status.canonical_reason());
+            assert!(direct.to_bytes().starts_with(line.as_bytes()), "{code}");
         }
         let req = request_with_to("<sip:b@x>");
         let direct = Response::builder(&req, StatusCode::OK)
