@@ -561,16 +561,11 @@ impl Driver {
         if self.tls_client.is_some() {
             transports.push(Transport::Tls);
         }
-        let families = if self.local.is_ipv4() {
-            IpFamilies::V4
-        } else {
-            IpFamilies::V6
-        };
         Ok(Resolver {
             client: Arc::clone(self.dns_client()?),
             names: Arc::clone(&self.names),
             config: LocateConfig { transports },
-            families,
+            families: IpFamilies::of(self.local),
         })
     }
 

@@ -26,6 +26,14 @@ pub enum IpFamilies {
     Both,
 }
 
+impl IpFamilies {
+    /// The family a socket bound to `local` can reach: [`IpFamilies::V4`] or
+    /// [`IpFamilies::V6`].
+    pub fn of(local: std::net::SocketAddr) -> Self {
+        if local.is_ipv4() { Self::V4 } else { Self::V6 }
+    }
+}
+
 /// Answers by (name, type) until their TTL runs out, at most `max_entries` of them.
 ///
 /// Names are kept lower case without the final dot. Negative answers (NXDOMAIN or no
@@ -408,6 +416,18 @@ mod tests {
     use super::*;
     use crate::dns::{Flags, Record};
     use crate::transaction::Transport;
+
+    #[test]
+    fn the_families_of_a_local_address() {
+        assert_eq!(
+            IpFamilies::of("127.0.0.1:5060".parse().unwrap()),
+            IpFamilies::V4
+        );
+        assert_eq!(
+            IpFamilies::of("[::1]:5060".parse().unwrap()),
+            IpFamilies::V6
+        );
+    }
 
     fn rec(name: &str, ttl: u32, data: RecordData) -> Record {
         Record {
