@@ -67,16 +67,11 @@ impl TrunkAddress {
             Some(ns) => DnsConfig::new(vec![ns]),
             None => DnsConfig::system().map_err(|e| format!("/etc/resolv.conf: {e}"))?,
         };
-        let families = if local.is_ipv4() {
-            IpFamilies::V4
-        } else {
-            IpFamilies::V6
-        };
         let located = LocateConfig {
             transports: vec![Transport::Udp],
         };
         let targets: Vec<SocketAddr> = DnsClient::new(config)
-            .resolve(&uri, &located, families)
+            .resolve(&uri, &located, IpFamilies::of(local))
             .await
             .map_err(|e| format!("{spec}: {e}"))?
             .into_iter()
