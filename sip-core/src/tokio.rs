@@ -503,9 +503,10 @@ impl Driver {
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address for the uri's host"))
     }
 
-    /// The targets for `uri` in the order to try them (RFC 3263 §4; §4.3: after a timeout
-    /// or a transport error towards one, send the request again, with a new branch, to the
-    /// next).
+    /// The targets for `uri` in the order to try them (RFC 3263 §4), as
+    /// [`UserAgent::invite`](crate::ua::UserAgent::invite) and
+    /// [`UserAgent::register`](crate::ua::UserAgent::register) take them: they send the
+    /// request again to the next after a timeout, a transport error or a 503 (§4.3).
     ///
     /// - An IP host needs no lookup ([`locate::ip_target`]): `sips:` means TLS (RFC 3261
     ///   §26.2), otherwise the `transport` parameter (`udp`, `tcp`, `tls`, `ws`; `ws` with
@@ -531,6 +532,8 @@ impl Driver {
     /// `InvalidInput` for a non-SIP URI or an unsupported transport; `NotFound` when the
     /// host has no address; `/etc/resolv.conf` read errors.
     pub async fn resolve_all(&mut self, uri: &Uri) -> io::Result<Vec<Target>> {
+        // An IP host before the resolver, which would make the DNS client (and read
+        // /etc/resolv.conf) for nothing.
         match locate::ip_target(uri) {
             Ok(t) => {
                 remember_names(&self.names, uri, t)?;
