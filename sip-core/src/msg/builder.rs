@@ -791,17 +791,16 @@ impl ResponseBuilder {
                 continue;
             };
             let name = name.as_str().as_bytes();
-            let line = e.name();
             let (ns, vs, ve) = (
-                line.start as usize,
+                e.name().start as usize,
                 e.value.start as usize,
                 e.value.end as usize,
             );
-            let verbatim = line.range().len() == name.len()
-                && vs == ns + name.len() + 2
-                && raw
-                    .get(ns..vs)
-                    .is_some_and(|n| n.strip_suffix(b": ") == Some(name))
+            // the bytes from the name to the value are exactly the canonical name and ": "
+            // (so the parsed name is that long), the value ends at CRLF
+            let verbatim = raw
+                .get(ns..vs)
+                .is_some_and(|n| n.strip_suffix(b": ") == Some(name))
                 && raw.get(ve..ve + 2) == Some(b"\r\n")
                 && !raw.get(vs).is_some_and(|&c| scan::is_lws(c));
             if verbatim {
