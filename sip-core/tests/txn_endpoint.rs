@@ -620,3 +620,87 @@ fn server_matching_host_case_and_long_branches() {
         assert_eq!(b.state(&key), Some(State::Trying));
     }
 }
+
+/// The status of a `Response` event, the reason of a `Terminated` one, in order.
+fn outline(ev: &[TransactionEvent]) -> Vec<String> {
+    ev.iter()
+        .map(|e| match e {
+            TransactionEvent::Response { response, .. } => response.status().as_u16().to_string(),
+            TransactionEvent::Terminated { reason, .. } => format!("{reason:?}"),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+/// On a reliable transport timers D, I, J and K are zero (RFC 3261 §17.1.1.2, §17.2.1,
+/// §17.2.2, §17.1.2.2): the transaction ends in the call that starts the timer, after the
+/// response event and the ACK it sends. Timers L and M are 64*T1 on every transport (RFC 6026
+/// §8.4, §8.7): after a 2xx both ends stay Accepted until then.
+#[test]
+fn zero_wait_timers_on_tcp_end_at_once_but_accepted_waits_64_t1() {
+    let t0 = origin();
+    let tcp = Transport::Tcp;
+    let mut a = Transactions::new(TransactionConfig::default());
+    let mut b = Transactions::new(TransactionConfig::default());
+    let exchange =
+        |a: &mut Transactions, b: &mut Transactions, method: &str, branch: &str, status: u16| {
+            let ck = a
+                .send_request(t0, request(method, branch, 1, ""), target(B, tcp))
+                .unwrap();
+            let (tx, _) = drain(a);
+            deliver(t0, &tx, b, A, tcp);
+            let (_, ev) = drain(b);
+            let sk = server_key(&ev);
+            let TransactionEvent::Request { request: rq, .. } = &ev[0] else {
+                panic!("{ev:?}")
+            };
+            b.send_response(t0 + ms(1), &sk, response_to(rq, status, Some("b")))
+                .unwrap();
+            let (tx, server_ev) = drain(b);
+            deliver(t0 + ms(2), &tx, a, B, tcp);
+            let (client_tx, client_ev) = drain(a);
+            (ck, sk, server_ev, client_tx, client_ev)
+        };
+
+    // non-INVITE: J ends the server with its response, K the client with the response event
+    let (ck, sk, server_ev, _, client_ev) = exchange(&mut a, &mut b, "OPTIONS", "z9hG4bK-z1", 200);
+    assert_eq!(outline(&server_ev), ["Normal"]);
+    assert_eq!(outline(&client_ev), ["200", "Normal"]);
+    assert_eq!((a.state(&ck), b.state(&sk)), (None, None));
+
+    // INVITE answered 486: D ends the client once its ACK is sent, I the server at the ACK
+    let (ck, sk, server_ev, ack, client_ev) = exchange(&mut a, &mut b, "INVITE", "z9hG4bK-z2", 486);
+    assert!(server_ev.is_empty(), "{server_ev:?}");
+    assert_eq!(b.state(&sk), Some(State::Completed), "timer H");
+    assert_eq!(outline(&client_ev), ["486", "Normal"]);
+    assert_eq!(first_line(&ack[0]), "ACK sip:bob@127.0.0.1:5062 SIP/2.0");
+    assert_eq!(a.state(&ck), None);
+    deliver(t0 + ms(3), &ack, &mut b, A, tcp);
+    let (tx, server_ev) = drain(&mut b);
+    assert!(tx.is_empty());
+    assert_eq!(outline(&server_ev), ["Normal"]);
+    assert!(a.is_empty() && b.is_empty());
+    assert_eq!((a.poll_timeout(), b.poll_timeout()), (None, None));
+
+    // INVITE answered 200: L and M run their 64*T1
+    let (ck, sk, server_ev, _, client_ev) = exchange(&mut a, &mut b, "INVITE", "z9hG4bK-z3", 200);
+    assert!(server_ev.is_empty(), "{server_ev:?}");
+    assert_eq!(outline(&client_ev), ["200"]);
+    assert_eq!(b.state(&sk), Some(State::Accepted));
+    assert_eq!(a.state(&ck), Some(State::Accepted));
+    assert_eq!(b.poll_timeout(), Some(t0 + ms(32_001)), "timer L");
+    assert_eq!(a.poll_timeout(), Some(t0 + ms(32_002)), "timer M");
+    // a 2xx retransmission from the TU passes and the transaction stays
+    let TransactionEvent::Response { response, .. } = &client_ev[0] else {
+        panic!("{client_ev:?}")
+    };
+    let again = Response::parse(response.to_bytes()).unwrap();
+    b.send_response(t0 + ms(500), &sk, again).unwrap();
+    assert!(drain(&mut b).1.is_empty());
+    assert_eq!(b.state(&sk), Some(State::Accepted));
+    b.handle_timeout(t0 + ms(32_001));
+    a.handle_timeout(t0 + ms(32_002));
+    assert_eq!(outline(&drain(&mut b).1), ["Normal"]);
+    assert_eq!(outline(&drain(&mut a).1), ["Normal"]);
+    assert!(a.is_empty() && b.is_empty());
+}
