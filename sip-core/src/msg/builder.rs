@@ -776,6 +776,11 @@ impl ResponseBuilder {
         let (mut size, mut odd) = (0, false);
         for e in req.head.entries().filter(|e| copied(e.kind)) {
             let value = raw.get(e.value.range()).unwrap_or_default();
+            // An upper bound (Timestamp is the longest copied name), ~5 bytes over per line:
+            // a 100 built without a tag keeps 67 spare bytes, a 200 (8-character tag) to a
+            // request through two proxies 66, so `finish` shrinks those (a realloc). Exact
+            // sizes cost the common 200 more in callgrind: canonical name lengths +120 to
+            // +136 instructions, the request's own line lengths +69.
             size += "Timestamp: \r\n".len() + value.len();
             odd |= may_hold_ctl(value) && value.iter().any(|&c| matches!(c, b'\r' | b'\n' | 0));
         }
