@@ -787,9 +787,12 @@ impl Transactions {
 
     /// The next event for the TU.
     pub fn poll_event(&mut self) -> Option<TransactionEvent> {
-        // Each arm builds the event in the return slot (a loop with an `Option` local
-        // copied the 560 bytes once more). Every queued event that carries a message pushed
-        // it in the same call, so the message is there; were it not, the event is skipped.
+        // Each arm builds the event in the return slot: a loop with an `Option` local copied
+        // the 560 bytes once more, and a loop returning from each arm cost ~26 instructions
+        // more per call than this tail call (callgrind, sip_txn staged). Only `push_request`
+        // and `push_response` queue an event that carries a message, each with its message,
+        // so the message is there and the recursion is never taken; were it not, the event
+        // would be skipped.
         match self.events.pop_front()? {
             Queued::Request { key, source } => match self.requests.pop_front() {
                 Some(request) => Some(TransactionEvent::Request {
@@ -1084,8 +1087,10 @@ impl Transactions {
         }
         // A wait timer already due (D, I, J, K are zero on a reliable transport, RFC 3261
         // §17.1.1.2, §17.1.2.2, §17.2.1, §17.2.2) ends the transaction now rather than
-        // through the deadline queue and the next `handle_timeout`. Wait timers terminate
-        // the machine when they fire, so this recurses at most once.
+        // through the deadline queue and the next `handle_timeout`; so does an earliest
+        // wait timer that the caller's `now` passed without a `handle_timeout`, as that call
+        // would. L and M are 64*T1 on every transport (RFC 6026), so Accepted is not cut
+        // short. A wait timer is armed only in the state it ends: this recurses at most once.
         if let Some((at, timer)) = entry.machine.next_timer()
             && at <= now
             && !timer.is_retransmit()
