@@ -518,3 +518,25 @@ fn a_late_answer_from_the_target_moved_on_from_leaves_the_call_alone() {
     );
     answered_at_s2(&mut c, leg, &again);
 }
+
+#[test]
+fn a_late_2xx_is_acknowledged_over_the_transport_it_came_by() {
+    // A TCP first target moved on from for a UDP second one: its late 2xx gets an ACK and
+    // a BYE whose Via names TCP.
+    let tcp = Target {
+        transport: Transport::Tcp,
+        addr: "192.0.2.1:5060".parse().unwrap(),
+    };
+    let mut c = Uac::new();
+    let leg = c.call(0, vec![tcp, s2()]).unwrap();
+    let first = sent(&c.requests(), &Method::Invite, tcp).unwrap();
+    assert_eq!(c.ua.fail_over(c.at(1_000), leg), Ok(true));
+    let again = sent(&c.requests(), &Method::Invite, s2()).unwrap();
+    assert_eq!(again.header::<Via>().unwrap().unwrap().transport(), "UDP");
+    let contact = ("Contact", "<sip:bob@192.0.2.1;transport=tcp>");
+    let out = c.answer_tagged(1_500, tcp, &first, 200, "late", &[contact]);
+    for method in [Method::Ack, Method::Bye] {
+        let r = sent(&out, &method, tcp).unwrap_or_else(|| panic!("{method:?}: {out:?}"));
+        assert_eq!(r.header::<Via>().unwrap().unwrap().transport(), "TCP");
+    }
+}

@@ -1929,7 +1929,10 @@ impl UserAgent {
         response: &Response,
         target: Target,
     ) {
-        let (Ok(via_ack), Ok(via_bye)) = (self.leg_via(leg_id), self.leg_via(leg_id)) else {
+        let (Ok(via_ack), Ok(via_bye)) = (
+            self.via_for(target.transport),
+            self.via_for(target.transport),
+        ) else {
             return;
         };
         let Some(leg) = self.legs.get_mut(&leg_id) else {
