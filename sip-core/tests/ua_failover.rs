@@ -259,13 +259,13 @@ fn a_transport_error_fails_over_at_once() {
     let third = sent(&c.requests(), &Method::Invite, s3()).expect("INVITE to the third");
     assert_same_request(&first, &third);
     assert_eq!(failed_over(&c.events()), [(s2(), s3(), 503)]);
-    // The last one fails: the call fails, reported as 408 as every transport error of the
-    // UA is (RFC 3261 §8.1.3.1 would say 503, the status FailedOver gives it above).
+    // The last one fails: the call fails with 503, as RFC 3261 §8.1.3.1 treats a transport
+    // error (and FailedOver reports it above).
     c.ua.handle_transport_error(c.at(30), s3());
     assert!(c.requests().is_empty());
     let events = c.events();
     assert!(failed_over(&events).is_empty());
-    assert_eq!(call_failed(&events), Some(408));
+    assert_eq!(call_failed(&events), Some(503));
 }
 
 #[test]
@@ -345,7 +345,7 @@ fn a_call_that_reached_a_server_does_not_fail_over() {
     assert!(sent(&c.requests(), &Method::Invite, s2()).is_none());
     let events = c.events();
     assert!(failed_over(&events).is_empty());
-    assert_eq!(call_failed(&events), Some(408));
+    assert_eq!(call_failed(&events), Some(503));
     // A call being cancelled before any answer: a timeout ends it, no new INVITE.
     let mut c = Uac::new();
     let leg = c.call(0, vec![s1(), s2()]).unwrap();
@@ -415,7 +415,7 @@ fn a_register_that_fails_everywhere_backs_off_then_starts_from_the_first_target(
     assert!(
         events
             .iter()
-            .any(|e| matches!(e, UaEvent::RegistrationFailed { id: i, status: 408 } if *i == id))
+            .any(|e| matches!(e, UaEvent::RegistrationFailed { id: i, status: 503 } if *i == id))
     );
     // The back-off (30 s by default): again at the first target.
     assert!(c.tick(29_000).is_empty());

@@ -176,13 +176,14 @@ pub enum UaEvent {
         /// The 2xx.
         response: Response,
     },
-    /// Our INVITE failed: a final non-2xx, or 408 on timeout / transport error; after a
+    /// Our INVITE failed: a final non-2xx, 408 on timeout or 503 on a transport error
+    /// (RFC 3261 §8.1.3.1); after a
     /// timeout, a transport error or a 503 only once no target is left to fail over to
     /// (see [`failover`]).
     Failed {
         /// The leg.
         leg: LegId,
-        /// The status (408 for a timeout).
+        /// The status (408 for a timeout, 503 for a transport error).
         status: u16,
         /// The response, when one arrived.
         response: Option<Response>,
@@ -225,7 +226,7 @@ pub enum UaEvent {
         /// Seconds granted by the registrar.
         expires: u32,
     },
-    /// A REGISTER failed (final status, 408 on timeout); it is retried after the
+    /// A REGISTER failed (final status, 408 on timeout, 503 on a transport error); it is retried after the
     /// registration's [`RegisterRetry`](crate::registration::RegisterRetry) delay (fixed
     /// 30 s by default, see [`UserAgent::set_register_retry`]; the failure count is
     /// [`UserAgent::register_failures`]), and not before the response's `Retry-After`
@@ -275,7 +276,8 @@ pub enum UaEvent {
         status: u16,
     },
     /// A final response to a request sent with [`UserAgent::request`] or
-    /// [`UserAgent::send_request`] (408 synthesised on timeout is reported as `status`).
+    /// [`UserAgent::send_request`] (408 synthesised on timeout, 503 on a transport error, is
+    /// reported as `status`).
     Response {
         /// The client transaction.
         key: TransactionKey,
@@ -1707,10 +1709,11 @@ impl UserAgent {
                     .get(&leg_id)
                     .is_some_and(|l| l.state == LegState::Proceeding && l.uac);
                 if proceeding {
-                    // RFC 3261 §8.1.3.1: a timeout is treated as a 408.
+                    // RFC 3261 §8.1.3.1: a timeout is treated as a 408, a transport error
+                    // as a 503.
                     self.events.push_back(UaEvent::Failed {
                         leg: leg_id,
-                        status: 408,
+                        status: Self::failure_status(reason),
                         response: None,
                     });
                     self.end_leg(leg_id);
@@ -1720,7 +1723,7 @@ impl UserAgent {
             Purpose::Register(id)
                 if failed && !self.failover_register(now, id, Self::failure_status(reason)) =>
             {
-                self.register_failed(now, id, 408);
+                self.register_failed(now, id, Self::failure_status(reason));
             }
             Purpose::Refresh(method) if failed => {
                 self.on_refresh_response(now, leg_id, &method, None);
@@ -1740,7 +1743,7 @@ impl UserAgent {
                 self.events.push_back(UaEvent::Response {
                     key: key.clone(),
                     leg,
-                    status: 408,
+                    status: Self::failure_status(reason),
                     response: None,
                 });
             }
