@@ -156,11 +156,21 @@ impl Eq for KeyText {}
 
 impl PartialEq for TransactionKey {
     fn eq(&self, other: &Self) -> bool {
-        self.server == other.server
-            && self.port == other.port
-            && self.branch_len == other.branch_len
-            && self.method == other.method
-            && self.text == other.text
+        // Every field but the slot hint, destructured so that a field added later must be
+        // placed here (`Hash` may leave one out: equal keys still hash alike).
+        let Self {
+            slot: _,
+            server,
+            method,
+            port,
+            branch_len,
+            text,
+        } = self;
+        *server == other.server
+            && *port == other.port
+            && *branch_len == other.branch_len
+            && *method == other.method
+            && *text == other.text
     }
 }
 
