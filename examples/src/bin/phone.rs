@@ -278,7 +278,9 @@ async fn run(o: Opts) -> ExitCode {
                     }
                     PhoneEvent::RegisterFailed(s) => {
                         eprintln!("phone: registration failed: {s}");
-                        if o.call.is_some() {
+                        // Only a call still waiting for the registration is given up; one
+                        // already placed (no password, so not gated on it) goes on.
+                        if o.call.is_some() && !called {
                             let _ = cmd_tx.send(Command::Quit).await;
                         }
                     }
