@@ -21,14 +21,29 @@ use sip_core::transaction::Transport;
 use telox_examples::config::PbxConfig;
 use telox_examples::pbx;
 use telox_examples::phone::PhoneEvent;
+use tokio::net::TcpSocket;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+/// A loopback port free for UDP and TCP, held until the guards drop: the TCP socket is bound
+/// but not listening, so the phone's connects are refused, and no connection made meanwhile
+/// (by this test or another running beside it) takes the port as its ephemeral source port,
+/// which would keep the PBX from binding it later (a probe-and-release left that window open:
+/// the phone then never reached the PBX).
+fn reserve_port() -> (SocketAddr, (UdpSocket, TcpSocket)) {
+    loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = udp.local_addr().unwrap();
+        let tcp = TcpSocket::new_v4().unwrap();
+        if tcp.bind(addr).is_ok() {
+            return (addr, (udp, tcp));
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_backs_off_while_the_registrar_is_down_then_registers() {
-    let registrar: SocketAddr = UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .unwrap();
+    let (registrar, held) = reserve_port();
     let retry = RegisterRetry {
         base: Duration::from_millis(100),
         max: Duration::from_millis(400),
@@ -73,6 +88,7 @@ async fn registration_backs_off_while_the_registrar_is_down_then_registers() {
     );
 
     // The registrar comes up: the next attempt (at most 400 ms later) registers.
+    drop(held);
     let (stop, rx) = watch::channel(false);
     let pbx_task = tokio::spawn(pbx::run(
         PbxConfig::demo(registrar, 1000, 1001, None),
