@@ -219,14 +219,15 @@ impl UserAgent {
         let mut alternates = std::mem::take(&mut leg.alternates);
         let failed = leg.peer;
         let invite = leg.invite.clone();
-        let Some((next, request, key)) = self.send_to_next(now, &mut alternates, &invite, failed)
-        else {
-            return false;
-        };
+        let sent = self.send_to_next(now, &mut alternates, &invite, failed);
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return false;
         };
+        // The targets not tried stay the leg's, whether or not this one could be sent.
         leg.alternates = alternates;
+        let Some((next, request, key)) = sent else {
+            return false;
+        };
         leg.peer = next;
         leg.invite = request;
         leg.invite_key = Some(key.clone());
@@ -254,19 +255,19 @@ impl UserAgent {
         let Some(reg) = self.registrations.get_mut(&id) else {
             return false;
         };
-        let mut alternates = std::mem::take(&mut reg.alternates);
-        let failed = reg.target;
         let Some(last) = reg.last.clone() else {
             return false;
         };
-        let Some((next, request, key)) = self.send_to_next(now, &mut alternates, &last, failed)
-        else {
-            return false;
-        };
+        let mut alternates = std::mem::take(&mut reg.alternates);
+        let failed = reg.target;
+        let sent = self.send_to_next(now, &mut alternates, &last, failed);
         let Some(reg) = self.registrations.get_mut(&id) else {
             return false;
         };
         reg.alternates = alternates;
+        let Some((next, request, key)) = sent else {
+            return false;
+        };
         reg.target = next;
         reg.last = Some(request);
         reg.in_flight = true;
