@@ -170,12 +170,7 @@ pub async fn run(
                             continue;
                         }
                     }
-                    {
-                        let _ = ua.reject(now, c.a, 408);
-                        summary.failed += 1;
-                        by_leg.remove(&c.a);
-                        calls.remove(&id);
-                    }
+                    give_up(&mut ua, now, (&mut calls, &mut by_leg, &mut summary), id, 408);
                 }
             }
             c = shutdown.changed() => {
@@ -225,10 +220,13 @@ pub async fn run(
                             by_leg.extend(c.b.map(|b| (b, id)));
                         } else {
                             // RFC 3261 §21.5.4: no trunk could take the call.
-                            let _ = ua.reject(now, c.a, 503);
-                            summary.failed += 1;
-                            by_leg.remove(&c.a);
-                            calls.remove(&id);
+                            give_up(
+                                &mut ua,
+                                now,
+                                (&mut calls, &mut by_leg, &mut summary),
+                                id,
+                                503,
+                            );
                         }
                     }
                 }
@@ -268,13 +266,14 @@ pub async fn run(
                             continue;
                         }
                     }
-                    {
-                        let st = if status == 487 { 408 } else { status };
-                        let _ = ua.reject(now, c.a, st.max(400));
-                        summary.failed += 1;
-                        by_leg.remove(&c.a);
-                        calls.remove(&id);
-                    }
+                    let st = if status == 487 { 408 } else { status };
+                    give_up(
+                        &mut ua,
+                        now,
+                        (&mut calls, &mut by_leg, &mut summary),
+                        id,
+                        st.max(400),
+                    );
                 }
                 UaEvent::FailedOver { leg: Some(leg), .. } => {
                     // The UA sent the INVITE on to the trunk's next target: its own time.
@@ -379,6 +378,25 @@ pub(crate) fn request_source(req: &Request) -> Option<std::net::IpAddr> {
     via.received()
         .and_then(|r| r.parse().ok())
         .or_else(|| via.host().trim_matches(['[', ']']).parse().ok())
+}
+
+/// Answers call `id`'s caller with `status` (no trunk took the call) and forgets the call.
+fn give_up(
+    ua: &mut UserAgent,
+    now: Instant,
+    (calls, by_leg, summary): (
+        &mut HashMap<u64, GwCall>,
+        &mut HashMap<LegId, u64>,
+        &mut GatewaySummary,
+    ),
+    id: u64,
+    status: u16,
+) {
+    if let Some(c) = calls.remove(&id) {
+        let _ = ua.reject(now, c.a, status);
+        summary.failed += 1;
+        by_leg.remove(&c.a);
+    }
 }
 
 /// Sends the call's INVITE to its trunk, moving on to the next trunks while one cannot take
