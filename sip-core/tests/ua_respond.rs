@@ -282,3 +282,33 @@ fn respond_with_contact_replaces_ours_on_a_reinvite_2xx() {
         "sip:bob@127.0.0.1:6000"
     );
 }
+
+/// `to_tag("")` would write `;tag=` with no value, which is no token (RFC 3261 §25.1) and
+/// does not parse: an empty (or blank) tag writes nothing, in both forms of the builder (the
+/// direct one for a plain To, the lines one after an edit), and a real tag still goes in.
+#[test]
+fn an_empty_to_tag_writes_no_tag() {
+    let req: Request = Request::parse(bytes::Bytes::from_static(
+        b"OPTIONS sip:bob@192.0.2.4 SIP/2.0\r\n\
+          Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK1\r\n\
+          From: <sip:a@x>;tag=f1\r\n\
+          To: Bob <sip:bob@192.0.2.4>\r\n\
+          Call-ID: c1\r\n\
+          CSeq: 1 OPTIONS\r\n\
+          Content-Length: 0\r\n\r\n",
+    ))
+    .unwrap();
+    let to = |r: &Response| header(r, "To").concat();
+    for tag in ["", " ", "\t"] {
+        let direct = Response::builder(&req, 200.into()).to_tag(tag).build();
+        assert_eq!(to(&direct), "Bob <sip:bob@192.0.2.4>", "{tag:?}");
+        assert!(Response::parse(direct.to_bytes()).is_ok());
+        let lines = Response::builder(&req, 200.into())
+            .reason("Fine")
+            .to_tag(tag)
+            .build();
+        assert_eq!(to(&lines), "Bob <sip:bob@192.0.2.4>", "{tag:?}");
+    }
+    let tagged = Response::builder(&req, 200.into()).to_tag("t1").build();
+    assert_eq!(to(&tagged), "Bob <sip:bob@192.0.2.4>;tag=t1");
+}

@@ -876,10 +876,17 @@ impl ResponseBuilder {
 
     /// Adds `;tag=<tag>` to To unless it already has a tag (RFC 3261 §8.2.6.2: "the UAS MUST
     /// add a tag to the To header field in the response (with the exception of the 100
-    /// (Trying) response ...)"). The tag comes from the caller's RNG.
+    /// (Trying) response ...)"). The tag comes from the caller's RNG. An empty tag (or one of
+    /// whitespace alone) writes nothing: `tag` is a token (RFC 3261 §25.1), and `;tag=`
+    /// without a value would not parse.
     #[must_use]
     #[inline]
     pub fn to_tag(mut self, tag: &str) -> Self {
+        // The first byte tells for any real tag: one compare on the hot path.
+        let blank = |c: u8| scan::is_lws(c) || c == 0;
+        if tag.as_bytes().first().is_none_or(|&c| blank(c)) && tag.bytes().all(blank) {
+            return self;
+        }
         if let Draft::Direct(d) = &mut self.draft
             && d.add_to_tag(tag)
         {
