@@ -244,6 +244,27 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
     while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
         line_no += 1;
         let eol = find_eol(rest);
+        // The usual line of a SIP offer: a media-level `a=` ended by CRLF, with no trailing
+        // blank and no empty line before it. It takes the same checks as below in fewer
+        // steps (the ending, type and order tests that cannot fail for it are skipped).
+        if let [b'a', b'=', ..] = rest
+            && let (Some(b'\r'), Some(b'\n')) = (rest.get(eol), rest.get(eol + 1))
+            && !matches!(rest.get(eol.wrapping_sub(1)), Some(b' ' | b'\t'))
+            && !trailing_empty
+            && let Some(media) = sdp.media.last_mut()
+        {
+            let ctx = Ctx {
+                src: &src,
+                line: line_no,
+                kind: b'a',
+            };
+            let value = all.get(pos + 2..pos + eol).unwrap_or_default();
+            count_attribute(&ctx, &mut attributes, opts)?;
+            parse_attribute(&ctx, pos + 2, value, opts, &mut media.attributes)?;
+            media_rank_now = 5;
+            pos += eol + 2;
+            continue;
+        }
         let (ending, ending_len) = match (rest.get(eol), rest.get(eol + 1)) {
             (Some(b'\r'), Some(b'\n')) => (Ending::Crlf, 2),
             (Some(b'\n'), _) => (Ending::Lf, 1),
@@ -686,6 +707,28 @@ fn connection_address_parts(address: &str) -> Option<(&str, Option<u32>, Option<
 }
 
 fn parse_connection(ctx: &Ctx<'_>, value: &str) -> Result<Connection, ParseError> {
+    // The usual form, `IN IP4|IP6 <unicast address>`: the fields below would be split,
+    // checked and matched to the same result (a test compares the two paths).
+    if let Some((addr_type, rest)) = value
+        .strip_prefix("IN IP4 ")
+        .map(|r| (AddrType::Ip4, r))
+        .or_else(|| value.strip_prefix("IN IP6 ").map(|r| (AddrType::Ip6, r)))
+        && !rest.is_empty()
+        && !rest.bytes().any(|c| c == b'/' || c == b' ')
+    {
+        return Ok(Connection {
+            net_type: Text::from_static("IN"),
+            addr_type,
+            address: ctx.text(rest),
+            ttl: None,
+            count: None,
+        });
+    }
+    parse_connection_fields(ctx, value)
+}
+
+/// [`parse_connection`] for any value.
+fn parse_connection_fields(ctx: &Ctx<'_>, value: &str) -> Result<Connection, ParseError> {
     let [net, addr_type, address] =
         fields(ctx, value, ["nettype", "addrtype", "connection-address"])?;
     if !is_token(net) {
@@ -840,9 +883,44 @@ fn parse_attribute(
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+
     use super::{
-        canonical_u64, connection_address, connection_address_parts, find_eol, is_payload_type,
+        Ctx, canonical_u64, connection_address, connection_address_parts, find_eol,
+        is_payload_type, parse_connection, parse_connection_fields,
     };
+
+    #[test]
+    fn parse_connection_agrees_with_its_general_path() {
+        // The `IN IP4|IP6 ` prefix and its near misses, each followed by every string of 0
+        // to 4 bytes from an address's bytes and the separators.
+        let heads = [
+            "IN IP4 ", "IN IP6 ", "IN IP4", "IN IP4  ", "IN  IP4 ", "in IP4 ", "IN IPX ", "IN IP ",
+            "IN IP6/",
+        ];
+        let tails = crate::attr::tests::text_cases(
+            b"1.:/ ",
+            4,
+            &["192.0.2.1", "224.2.1.1", "ff15::101"],
+            &["", "/127", "/127/3", "/3", " x", "/"],
+        );
+        for head in heads {
+            for tail in &tails {
+                let src = Bytes::from(format!("{head}{tail}"));
+                let value = std::str::from_utf8(&src).unwrap_or_default();
+                let ctx = Ctx {
+                    src: &src,
+                    line: 4,
+                    kind: b'c',
+                };
+                assert_eq!(
+                    format!("{:?}", parse_connection(&ctx, value)),
+                    format!("{:?}", parse_connection_fields(&ctx, value)),
+                    "{value:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn connection_address_agrees_with_its_general_path() {
