@@ -289,13 +289,26 @@ impl Resolver {
     /// # Errors
     /// As [`Driver::resolve_all`].
     pub async fn resolve_all(&self, uri: &Uri) -> io::Result<Vec<Target>> {
+        Ok(self.resolve_list(uri).await?.into_vec())
+    }
+
+    /// As [`Resolver::resolve_all`], with the instant the targets go stale
+    /// ([`TargetList::expires`](crate::ua::TargetList::expires), the smallest TTL of the
+    /// records they came from, see [`DnsClient::resolve_list`]): a list kept to start later
+    /// requests is located again once it is stale, so a server moved by DNS is found
+    /// without a restart. A registration given the list asks for that itself
+    /// ([`UaEvent::TargetsExpired`](crate::ua::UaEvent::TargetsExpired)).
+    ///
+    /// # Errors
+    /// As [`Driver::resolve_all`].
+    pub async fn resolve_list(&self, uri: &Uri) -> io::Result<crate::ua::TargetList> {
         let targets = self
             .client
             .lock()
             .await
-            .resolve(uri, &self.config, self.families)
+            .resolve_list(uri, &self.config, self.families)
             .await?;
-        for t in &targets {
+        for t in targets.as_slice() {
             remember_names(&self.names, uri, *t)?;
         }
         Ok(targets)

@@ -540,3 +540,89 @@ fn a_late_2xx_is_acknowledged_over_the_transport_it_came_by() {
         assert_eq!(r.header::<Via>().unwrap().unwrap().transport(), "TCP");
     }
 }
+
+fn expired(events: &[UaEvent]) -> Vec<RegistrationId> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            UaEvent::TargetsExpired { registration } => Some(*registration),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A registration's targets located over DNS are kept no longer than the smallest TTL of
+/// their records (RFC 3263 §4.3 orders them from those records): the refresh due after
+/// that waits for the application to locate the registrar again, then goes to the new
+/// targets, so a registrar moved by DNS is found without a restart. Before the expiry the
+/// refresh goes out by itself; a list without an expiry never asks.
+#[test]
+fn a_refresh_after_the_targets_expire_waits_for_new_ones() {
+    let mut c = Uac::new();
+    // The records said 900 s; the registrar grants 600 s: the first refresh (at 568 s) is
+    // before the expiry, the second (at 1136 s) after it.
+    let list = TargetList::new(vec![s1()]).with_expiry(Some(c.at(900_000)));
+    assert!(list.is_fresh(c.at(899_999)) && !list.is_fresh(c.at(900_000)));
+    let id = c.register(0, list);
+    let first = sent(&c.requests(), &Method::Register, s1()).unwrap();
+    c.answer(10, s1(), &first, 200, &[("Expires", "600")]);
+    c.events();
+    let out = c.tick(568_010);
+    let refresh = sent(&out, &Method::Register, s1()).expect("refresh before the expiry");
+    assert!(expired(&c.events()).is_empty());
+    c.answer(568_020, s1(), &refresh, 200, &[("Expires", "600")]);
+    c.events();
+    // Due at 1136.02 s, after the expiry: nothing is sent, the application is asked.
+    assert!(c.tick(1_136_020).is_empty());
+    assert_eq!(expired(&c.events()), [id]);
+    assert_eq!(
+        c.ua.poll_timeout(),
+        None,
+        "the REGISTER waits for the application"
+    );
+    assert!(c.tick(1_150_000).is_empty());
+    assert!(expired(&c.events()).is_empty(), "asked once");
+    // The registrar moved to s2 (stale from 2000 s): the held REGISTER goes there at once.
+    let moved = TargetList::new(vec![s2()]).with_expiry(Some(c.at(2_000_000)));
+    c.ua.relocate_registration(c.at(1_150_000), id, moved)
+        .unwrap();
+    let out = c.requests();
+    let there = sent(&out, &Method::Register, s2()).expect("REGISTER to the new target");
+    assert!(sent(&out, &Method::Register, s1()).is_none());
+    assert_eq!(identity(&there).2, identity(&refresh).2 + 1);
+    c.answer(1_150_010, s2(), &there, 200, &[("Expires", "600")]);
+    // Its refresh (at 1718 s) goes to s2 by itself; the next (2286 s) asks again. A failed
+    // lookup (empty list) sends it to the old targets, still stale.
+    let out = c.tick(1_718_010);
+    let again = sent(&out, &Method::Register, s2()).expect("refresh at the new target");
+    c.answer(1_718_020, s2(), &again, 200, &[("Expires", "600")]);
+    c.events();
+    assert!(c.tick(2_286_020).is_empty());
+    assert_eq!(expired(&c.events()), [id]);
+    c.ua.relocate_registration(c.at(2_286_030), id, TargetList::default())
+        .unwrap();
+    let out = c.requests();
+    let old = sent(&out, &Method::Register, s2()).expect("the old targets after a failed lookup");
+    c.answer(2_286_040, s2(), &old, 200, &[("Expires", "600")]);
+    c.events();
+    assert!(c.tick(2_854_040).is_empty());
+    assert_eq!(expired(&c.events()), [id], "still stale: asked again");
+    // An unknown registration.
+    assert!(matches!(
+        c.ua.relocate_registration(c.at(2_854_050), RegistrationId(999), vec![s1()]),
+        Err(UaError::NoSuchLeg)
+    ));
+    // Without an expiry nothing is asked, however long it runs.
+    let mut d = Uac::new();
+    d.register(0, vec![s1()]);
+    let first = sent(&d.requests(), &Method::Register, s1()).unwrap();
+    d.answer(10, s1(), &first, 200, &[("Expires", "600")]);
+    let mut at = 10;
+    for _ in 0..5 {
+        at += 568_000;
+        let out = d.tick(at);
+        let r = sent(&out, &Method::Register, s1()).expect("refresh");
+        d.answer(at, s1(), &r, 200, &[("Expires", "600")]);
+        assert!(expired(&d.events()).is_empty());
+    }
+}

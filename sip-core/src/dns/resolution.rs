@@ -94,10 +94,20 @@ impl DnsCache {
     /// The records of `name`/`rtype` still fresh at `now` (empty: a cached negative answer);
     /// `None` when not cached.
     pub fn get(&self, now: Instant, name: &str, rtype: RecordType) -> Option<&[RecordData]> {
+        self.get_until(now, name, rtype).map(|(records, _)| records)
+    }
+
+    /// As [`DnsCache::get`], with the instant the answer goes stale (its TTL runs out).
+    pub fn get_until(
+        &self,
+        now: Instant,
+        name: &str,
+        rtype: RecordType,
+    ) -> Option<(&[RecordData], Instant)> {
         self.entries
             .get(&(normalize(name), rtype))
             .filter(|e| e.expires > now)
-            .map(|e| e.records.as_slice())
+            .map(|e| (e.records.as_slice(), e.expires))
     }
 
     /// Keeps `records` as the answer for `name`/`rtype` for `ttl` seconds (capped at
@@ -150,6 +160,20 @@ impl DnsCache {
         question: &Question,
         response: &DnsMessage,
     ) -> Option<Vec<RecordData>> {
+        self.insert_response_until(now, question, response)
+            .map(|(records, _)| records)
+    }
+
+    /// As [`DnsCache::insert_response`], with the instant the records returned go stale:
+    /// `now` plus the smallest TTL of them and of the CNAME links before them (capped at
+    /// [`DnsCache::max_ttl`]), whether or not they were cached (a TTL of 0 is stale at
+    /// once); `None` for no records.
+    fn insert_response_until(
+        &mut self,
+        now: Instant,
+        question: &Question,
+        response: &DnsMessage,
+    ) -> Option<(Vec<RecordData>, Option<Instant>)> {
         let rcode = response.flags.rcode;
         if rcode != Rcode::NO_ERROR && rcode != Rcode::NAME_ERROR {
             return None;
@@ -187,9 +211,10 @@ impl DnsCache {
             if let Some(negative) = negative {
                 self.insert(now, &question.name, question.rtype, Vec::new(), negative);
             }
-            return Some(records);
+            return Some((records, None));
         }
         self.insert(now, &question.name, question.rtype, records.clone(), ttl);
+        let until = now.checked_add(Duration::from_secs(u64::from(ttl)).min(self.max_ttl));
         if question.rtype == RecordType::SRV {
             let targets: Vec<String> = records
                 .iter()
@@ -205,7 +230,7 @@ impl DnsCache {
                 }
             }
         }
-        Some(records)
+        Some((records, until))
     }
 }
 
@@ -227,6 +252,8 @@ pub struct Resolution {
     /// cache is not asked again).
     answered: HashMap<(String, RecordType), Vec<RecordData>>,
     questions: usize,
+    /// The earliest instant a record used so far goes stale.
+    expires: Option<Instant>,
 }
 
 impl Resolution {
@@ -245,6 +272,7 @@ impl Resolution {
             addrs: HashMap::new(),
             answered: HashMap::new(),
             questions: 0,
+            expires: None,
         })
     }
 
@@ -274,8 +302,13 @@ impl Resolution {
                             slot.get_or_insert_with(Vec::new);
                         }
                         if slot.is_none() {
-                            match cache.get(now, &name, rtype) {
-                                Some(cached) => *slot = Some(ips(cached)),
+                            match cache.get_until(now, &name, rtype) {
+                                Some((cached, until)) => {
+                                    if !cached.is_empty() {
+                                        self.expires = earliest(self.expires, Some(until));
+                                    }
+                                    *slot = Some(ips(cached));
+                                }
                                 None => return Some(Question { name, rtype }),
                             }
                         }
@@ -288,8 +321,13 @@ impl Resolution {
             let key = (normalize(&name), rtype);
             let records = match self.answered.get(&key) {
                 Some(r) => r.clone(),
-                None => match cache.get(now, &name, rtype) {
-                    Some(r) => r.to_vec(),
+                None => match cache.get_until(now, &name, rtype) {
+                    Some((r, until)) => {
+                        if !r.is_empty() {
+                            self.expires = earliest(self.expires, Some(until));
+                        }
+                        r.to_vec()
+                    }
                     None => {
                         return Some(Question { name, rtype });
                     }
@@ -310,9 +348,10 @@ impl Resolution {
         question: &Question,
         response: &DnsMessage,
     ) {
-        let records = cache
-            .insert_response(now, question, response)
+        let (records, until) = cache
+            .insert_response_until(now, question, response)
             .unwrap_or_default();
+        self.expires = earliest(self.expires, until);
         self.answer(question, records);
     }
 
@@ -330,6 +369,17 @@ impl Resolution {
     /// priority by weight (RFC 2782).
     pub fn targets(&self, rng: &mut impl Rng) -> Vec<Target> {
         self.locator.targets(rng)
+    }
+
+    /// Until when [`Resolution::targets`] may be used: the earliest instant one of the
+    /// records they came from goes stale (the smallest TTL of the NAPTR, SRV, A/AAAA
+    /// records and CNAME links used, from the network or from the cache; capped at
+    /// [`DnsCache::max_ttl`]). After it the URI is to be resolved again: a server moved by
+    /// DNS is found without a restart (RFC 3263 §4.3 takes the order from records that
+    /// have TTLs). `None` when no record was used (an IP host); negative answers do not
+    /// count, they give no target.
+    pub fn expires(&self) -> Option<Instant> {
+        self.expires
     }
 
     fn answer(&mut self, question: &Question, records: Vec<RecordData>) {
@@ -384,6 +434,14 @@ fn records_of(section: &[Record], name: &str, rtype: RecordType) -> (Vec<RecordD
         })
         .collect();
     (records, ttl)
+}
+
+/// The earlier of two instants, either of which may be unknown.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 fn ips(records: &[RecordData]) -> Vec<IpAddr> {
@@ -533,6 +591,17 @@ mod tests {
             now: Instant,
             f: IpFamilies,
         ) -> Vec<Target> {
+            self.run_until(uri, cache, now, f).0
+        }
+
+        /// As `run`, with [`Resolution::expires`].
+        fn run_until(
+            &mut self,
+            uri: &str,
+            cache: &mut DnsCache,
+            now: Instant,
+            f: IpFamilies,
+        ) -> (Vec<Target>, Option<Instant>) {
             let uri: Uri = uri.parse().unwrap();
             let mut r = Resolution::new(&uri, &LocateConfig::default(), f).unwrap();
             while let Some(q) = r.poll_question(now, cache) {
@@ -540,7 +609,7 @@ mod tests {
                 let m = self.respond(&q);
                 r.handle_response(now, cache, &q, &m);
             }
-            r.targets(&mut ChaCha8Rng::seed_from_u64(3))
+            (r.targets(&mut ChaCha8Rng::seed_from_u64(3)), r.expires())
         }
     }
 
@@ -682,6 +751,65 @@ mod tests {
             IpFamilies::V4,
         );
         assert_eq!(zone.asked.len(), 5);
+    }
+
+    /// RFC 3263 §4.3 orders the targets from records with TTLs: the list is good until the
+    /// first of them runs out, whether it came from the network or from the cache, and the
+    /// resolution after that finds a record changed meanwhile.
+    #[test]
+    fn the_targets_expire_with_the_smallest_ttl_they_came_from() {
+        let mut zone = carrier();
+        let mut cache = DnsCache::default();
+        let t0 = origin();
+        let secs = |s: u64| t0 + Duration::from_secs(s);
+        let uri = "sip:bob@example.com";
+        // NAPTR 300 s, SRV 120 s, A 60 s: the A records bound the list.
+        let (first, until) = zone.run_until(uri, &mut cache, t0, IpFamilies::V4);
+        assert_eq!(until, Some(secs(60)));
+        // From the cache, the records keep the instant they go stale (not now + TTL).
+        let (again, until) = zone.run_until(uri, &mut cache, secs(30), IpFamilies::V4);
+        assert_eq!((again, until), (first.clone(), Some(secs(60))));
+        // The server edge2 moved; after the A records expire the new address is found, and
+        // the cached SRV records (t0 + 120 s) bound the new list.
+        for r in &mut zone.records {
+            if r.name == "edge2.example.com" {
+                r.data = a([192, 0, 2, 9]);
+            }
+        }
+        let (moved, until) = zone.run_until(uri, &mut cache, secs(61), IpFamilies::V4);
+        assert_eq!(until, Some(secs(120)));
+        assert!(
+            moved.contains(&t(Transport::Tcp, "192.0.2.9:5070")),
+            "{moved:?}"
+        );
+        assert!(!moved.contains(&t(Transport::Tcp, "192.0.2.2:5070")));
+        // A TTL of 0 is stale at once; max_ttl caps long ones.
+        let mut zone = carrier();
+        for r in &mut zone.records {
+            if r.name == "_sip._udp.example.com" {
+                r.ttl = 0;
+            }
+        }
+        let (_, until) = zone.run_until(uri, &mut DnsCache::default(), t0, IpFamilies::V4);
+        assert_eq!(until, Some(t0));
+        let mut capped = DnsCache::default();
+        capped.set_max_ttl(Duration::from_secs(5));
+        let (_, until) = carrier().run_until(uri, &mut capped, t0, IpFamilies::V4);
+        assert_eq!(until, Some(secs(5)));
+        // Negative answers give no target and do not bound the list: a name with nothing
+        // but A records lives as long as they do. An IP host uses no record.
+        let mut zone = Zone::new(vec![rec("pbx.example.com", 90, a([192, 0, 2, 7]))]);
+        let (targets, until) = zone.run_until(
+            "sip:pbx.example.com",
+            &mut DnsCache::default(),
+            t0,
+            IpFamilies::V4,
+        );
+        assert_eq!(targets, [t(Transport::Udp, "192.0.2.7:5060")]);
+        assert_eq!(until, Some(secs(90)));
+        let (_, until) =
+            Zone::new(Vec::new()).run_until("sip:192.0.2.1", &mut cache, t0, IpFamilies::V4);
+        assert_eq!(until, None);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::now;
 use crate::dns::{DnsCache, DnsMessage, IpFamilies, Question, Rcode, Resolution};
 use crate::locate::{self, LocateConfig};
 use crate::transaction::Target;
+use crate::ua::TargetList;
 use crate::uri::Uri;
 
 /// Where and how to ask.
@@ -147,19 +148,35 @@ impl DnsClient {
         config: &LocateConfig,
         families: IpFamilies,
     ) -> io::Result<Vec<Target>> {
+        Ok(self.resolve_list(uri, config, families).await?.into_vec())
+    }
+
+    /// As [`DnsClient::resolve`], with the instant the targets go stale
+    /// ([`TargetList::expires`]): the smallest TTL of the records they came from
+    /// ([`Resolution::expires`]). An IP host never goes stale, nor does a host the system
+    /// resolver answered (it tells no TTL; it has its own caching).
+    ///
+    /// # Errors
+    /// As [`DnsClient::resolve`].
+    pub async fn resolve_list(
+        &mut self,
+        uri: &Uri,
+        config: &LocateConfig,
+        families: IpFamilies,
+    ) -> io::Result<TargetList> {
         let host = match locate::ip_target(uri) {
-            Ok(t) => return Ok(vec![t]),
+            Ok(t) => return Ok(t.into()),
             Err(locate::LocateError::HostName(host)) => host,
             Err(e) => return Err(io::Error::new(io::ErrorKind::InvalidInput, e)),
         };
         // A single label (`localhost`, a name from /etc/hosts) has no NAPTR or SRV records
         // in any public zone: the system resolver answers it at once.
-        let mut targets = if host.trim_end_matches('.').contains('.') {
-            self.locate(uri, config, families).await?
+        let located = if host.trim_end_matches('.').contains('.') {
+            self.locate_list(uri, config, families).await?
         } else {
-            Vec::new()
+            TargetList::default()
         };
-        if targets.is_empty() {
+        if located.is_empty() {
             let transport = locate::uri_transport(uri)
                 .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
             let port = uri.port().unwrap_or(locate::default_port(transport));
@@ -168,9 +185,9 @@ impl DnsClient {
                 .await?
                 .find(|a| a.is_ipv6() == v6)
                 .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "host has no address"))?;
-            targets.push(Target { transport, addr });
+            return Ok(Target { transport, addr }.into());
         }
-        Ok(targets)
+        Ok(located)
     }
 
     /// The ordered targets for `uri` (RFC 3263 §4): NAPTR, SRV and address lookups as the
@@ -186,6 +203,20 @@ impl DnsClient {
         config: &LocateConfig,
         families: IpFamilies,
     ) -> io::Result<Vec<Target>> {
+        Ok(self.locate_list(uri, config, families).await?.into_vec())
+    }
+
+    /// As [`DnsClient::locate`], with the instant the targets go stale
+    /// ([`Resolution::expires`]: the smallest TTL of the records they came from).
+    ///
+    /// # Errors
+    /// As [`DnsClient::locate`].
+    pub async fn locate_list(
+        &mut self,
+        uri: &Uri,
+        config: &LocateConfig,
+        families: IpFamilies,
+    ) -> io::Result<TargetList> {
         let mut resolution = Resolution::new(uri, config, families)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let deadline = now() + self.config.resolve_timeout;
@@ -205,7 +236,7 @@ impl DnsClient {
                 Err(_) => resolution.handle_failure(&question),
             }
         }
-        Ok(resolution.targets(&mut self.rng))
+        Ok(TargetList::new(resolution.targets(&mut self.rng)).with_expiry(resolution.expires()))
     }
 
     /// Asks `question` of each server in turn, `attempts` rounds, each with a new random ID

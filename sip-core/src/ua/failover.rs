@@ -41,43 +41,82 @@ use crate::transaction::{Target, Termination, TransactionKey};
 use super::{LegId, LegState, Purpose, RegistrationId, UaError, UaEvent, UserAgent};
 
 /// The targets of a request in the order to try them (RFC 3263 §4): what the caller
-/// resolved. A single [`Target`] converts into a list of one.
+/// resolved, and until when that holds. A single [`Target`] converts into a list of one
+/// that never goes stale.
+///
+/// A list located over DNS is good until the smallest TTL of the records it came from runs
+/// out ([`TargetList::expires`], from the tokio `Resolver::resolve_list`); a registration
+/// given such a list asks for a new one before a REGISTER after that instant
+/// ([`UaEvent::TargetsExpired`]), so a registrar moved by DNS is found without a restart.
 #[derive(Clone, Debug, Default, Eq, PartialEq)]
-pub struct TargetList(Vec<Target>);
+pub struct TargetList {
+    targets: Vec<Target>,
+    expires: Option<Instant>,
+}
 
 impl TargetList {
-    /// The list, in this order.
+    /// The list, in this order, never stale.
     pub fn new(targets: Vec<Target>) -> Self {
-        Self(targets)
+        Self {
+            targets,
+            expires: None,
+        }
+    }
+
+    /// The list, stale from `expires` on (`None`: never).
+    #[must_use]
+    pub fn with_expiry(mut self, expires: Option<Instant>) -> Self {
+        self.expires = expires;
+        self
     }
 
     /// The targets in order.
     pub fn as_slice(&self) -> &[Target] {
-        &self.0
+        &self.targets
+    }
+
+    /// The targets in order, taken out.
+    pub fn into_vec(self) -> Vec<Target> {
+        self.targets
+    }
+
+    /// True for a list of no target.
+    pub fn is_empty(&self) -> bool {
+        self.targets.is_empty()
+    }
+
+    /// The instant the list goes stale and is to be resolved again (`None`: never).
+    pub fn expires(&self) -> Option<Instant> {
+        self.expires
+    }
+
+    /// True when the list may still be used at `now` (before [`TargetList::expires`]).
+    pub fn is_fresh(&self, now: Instant) -> bool {
+        self.expires.is_none_or(|e| now < e)
     }
 }
 
 impl From<Target> for TargetList {
     fn from(target: Target) -> Self {
-        Self(vec![target])
+        Self::new(vec![target])
     }
 }
 
 impl From<Vec<Target>> for TargetList {
     fn from(targets: Vec<Target>) -> Self {
-        Self(targets)
+        Self::new(targets)
     }
 }
 
 impl From<&[Target]> for TargetList {
     fn from(targets: &[Target]) -> Self {
-        Self(targets.to_vec())
+        Self::new(targets.to_vec())
     }
 }
 
 impl FromIterator<Target> for TargetList {
     fn from_iter<I: IntoIterator<Item = Target>>(iter: I) -> Self {
-        Self(iter.into_iter().collect())
+        Self::new(iter.into_iter().collect())
     }
 }
 

@@ -275,6 +275,16 @@ pub enum UaEvent {
         /// 408 (timeout), 503 (503 response or transport error).
         status: u16,
     },
+    /// A REGISTER of `registration` is due (a refresh or a retry) but its [`TargetList`]
+    /// went stale ([`TargetList::expires`]: the TTLs of the DNS records it came from ran
+    /// out). The REGISTER waits: locate the registrar again (off the event loop, e.g. the
+    /// tokio `Resolver::resolve_list`) and hand the result to
+    /// [`UserAgent::relocate_registration`] (an empty list if that failed: the old targets
+    /// are used then).
+    TargetsExpired {
+        /// The registration whose REGISTER waits.
+        registration: RegistrationId,
+    },
     /// A final response to a request sent with [`UserAgent::request`] or
     /// [`UserAgent::send_request`] (408 synthesised on timeout, 503 on a transport error, is
     /// reported as `status`).

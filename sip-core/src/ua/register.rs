@@ -52,6 +52,10 @@ pub(super) struct Registration {
     pub(super) target: Target,
     /// Every target, in the caller's order.
     targets: Vec<Target>,
+    /// When `targets` go stale ([`TargetList::expires`]).
+    targets_expire: Option<Instant>,
+    /// A REGISTER waits for new targets ([`UaEvent::TargetsExpired`]).
+    relocating: bool,
     /// The targets left to try in this round after `target` fails (RFC 3263 §4.3).
     pub(super) alternates: Vec<Target>,
     /// The last REGISTER sent, sent again as it is to the next target on failover.
@@ -91,7 +95,8 @@ impl UserAgent {
         targets: impl Into<TargetList>,
         expires: u32,
     ) -> Result<RegistrationId, UaError> {
-        let targets = targets.into().as_slice().to_vec();
+        let list = targets.into();
+        let targets = list.as_slice().to_vec();
         let (target, alternates) = self.pick_target(now, &targets).ok_or(UaError::NoTarget)?;
         let id = RegistrationId(self.next_leg);
         self.next_leg += 1;
@@ -108,6 +113,8 @@ impl UserAgent {
             aor,
             target,
             targets,
+            targets_expire: list.expires(),
+            relocating: false,
             alternates,
             last: None,
             expires,
@@ -141,6 +148,45 @@ impl UserAgent {
         let reg = self.registrations.get_mut(&id).ok_or(UaError::NoSuchLeg)?;
         reg.retry = retry;
         Ok(())
+    }
+
+    /// New targets for registration `id` (RFC 3263 §4: the registrar located again, for
+    /// instance after [`UaEvent::TargetsExpired`]): the next REGISTER goes to the first
+    /// available of them, and a REGISTER held for them goes now. An empty list keeps the
+    /// old targets (the name could not be located again; they beat none) and sends the held
+    /// REGISTER to them; they stay stale, so the next REGISTER due asks again.
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`] for an unknown registration; [`UaError::NoTarget`] when every
+    /// new target is unavailable (the old ones are kept); [`UaError::Transaction`].
+    pub fn relocate_registration(
+        &mut self,
+        now: Instant,
+        id: RegistrationId,
+        targets: impl Into<TargetList>,
+    ) -> Result<(), UaError> {
+        let list = targets.into();
+        let picked = (!list.is_empty()).then(|| self.pick_target(now, list.as_slice()));
+        let reg = self.registrations.get_mut(&id).ok_or(UaError::NoSuchLeg)?;
+        let held = std::mem::take(&mut reg.relocating);
+        let result = match picked {
+            None => Ok(()),
+            Some(None) => Err(UaError::NoTarget),
+            Some(Some((target, alternates))) => {
+                reg.targets = list.as_slice().to_vec();
+                reg.targets_expire = list.expires();
+                // A REGISTER in flight finishes where it went; the next goes to the new list.
+                if !reg.in_flight {
+                    reg.target = target;
+                    reg.alternates = alternates;
+                }
+                Ok(())
+            }
+        };
+        if held && self.send_register(now, id).is_err() {
+            self.register_failed(now, id, 503);
+        }
+        result
     }
 
     /// Consecutive failures of registration `id` since its last success (`None` for an
@@ -250,6 +296,12 @@ impl UserAgent {
                 reg.auth_tries = 0;
                 reg.failures = 0;
                 // Sticky: refreshes go to this target; the others are left should it fail.
+                // A target no longer in the list (relocated meanwhile) is left for its first.
+                if !reg.targets.contains(&reg.target)
+                    && let Some(first) = reg.targets.first()
+                {
+                    reg.target = *first;
+                }
                 let current = reg.target;
                 reg.alternates = reg
                     .targets
@@ -399,6 +451,18 @@ impl UserAgent {
             .map(|(id, _)| *id)
             .collect();
         for id in due {
+            // RFC 3263 §4.3 orders the targets from records with TTLs: once they ran out,
+            // the application locates the registrar again before the REGISTER goes.
+            if let Some(r) = self.registrations.get_mut(&id)
+                && !r.unregistering
+                && r.targets_expire.is_some_and(|e| now >= e)
+            {
+                r.next = None;
+                r.relocating = true;
+                self.events
+                    .push_back(UaEvent::TargetsExpired { registration: id });
+                continue;
+            }
             let restart = self
                 .registrations
                 .get(&id)
