@@ -164,7 +164,8 @@ fn rtpmap_grammar(value: &str) -> Option<(u8, &str, u32, Option<u16>)> {
     let start = b.len() - name_on.len();
     Some((
         u8::try_from(pt).ok()?,
-        value.get(start..start + name_len)?,
+        // Two one-sided cuts: inlined, where a `Range` cut of a `str` is a call.
+        value.get(start..)?.get(..name_len)?,
         u32::try_from(clock).ok()?,
         channels,
     ))
