@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::cli::parse_duration;
 use crate::dialplan::{OutboundRule, PatternError, Route};
+use crate::trunk::{ServerAddress, TrunkAddress, TrunkRegistration};
 
 /// An error loading the PBX configuration.
 #[derive(Debug, thiserror::Error)]
@@ -128,8 +129,10 @@ pub struct Ivr {
 pub struct Trunk {
     /// Name used by outbound routes.
     pub name: String,
-    /// The trunk's address.
-    pub address: SocketAddr,
+    /// The trunk: an address (`IP:PORT`), or a host name or `sip:`/`sips:` URI located by
+    /// RFC 3263 (NAPTR, SRV, A through [`PbxConfig::dns`]) over UDP, failing over along its
+    /// targets and located again once the TTLs of their records run out.
+    pub address: ServerAddress,
     /// Digest username (when the trunk challenges or wants a registration).
     #[serde(default)]
     pub username: Option<String>,
@@ -139,9 +142,10 @@ pub struct Trunk {
     /// Register to the trunk (needs `username` and `password`).
     #[serde(default)]
     pub register: bool,
-    /// Where the REGISTERs go when it is not `address` (a separate registrar).
+    /// Where the REGISTERs go when it is not `address` (a separate registrar), named as
+    /// `address` is.
     #[serde(default)]
-    pub registrar: Option<SocketAddr>,
+    pub registrar: Option<ServerAddress>,
     /// Registration expiry asked for, in seconds (refreshed before it runs out).
     #[serde(default = "default_register_expires")]
     pub register_expires: u32,
@@ -149,10 +153,10 @@ pub struct Trunk {
 
 impl Trunk {
     /// A trunk at `address` without credentials or registration.
-    pub fn plain(name: &str, address: SocketAddr) -> Self {
+    pub fn plain(name: &str, address: impl Into<ServerAddress>) -> Self {
         Self {
             name: name.to_owned(),
-            address,
+            address: address.into(),
             username: None,
             password: None,
             register: false,
@@ -161,28 +165,52 @@ impl Trunk {
         }
     }
 
-    /// The registration to send, for a trunk with `register = true`.
+    /// Where the REGISTERs go: `registrar`, else `address`.
+    pub fn registrar(&self) -> &ServerAddress {
+        self.registrar.as_ref().unwrap_or(&self.address)
+    }
+
+    /// The registration to send, for a trunk with `register = true` whose registrar is an
+    /// address; `None` too for a registrar to locate first ([`Trunk::registration_at`]).
     ///
     /// # Errors
     /// [`ConfigError::Invalid`] when the username is missing or does not form a URI.
-    pub fn registration(&self) -> Result<Option<crate::trunk::TrunkRegistration>, ConfigError> {
+    pub fn registration(&self) -> Result<Option<TrunkRegistration>, ConfigError> {
+        match self.registrar() {
+            ServerAddress::Addr(a) => self.registration_at(&TrunkAddress::at(*a)),
+            ServerAddress::Name(_) => self.register_user().map(|_| None),
+        }
+    }
+
+    /// The registration to send to `registrar` (this trunk's registrar, located), for a
+    /// trunk with `register = true`.
+    ///
+    /// # Errors
+    /// As [`Trunk::registration`]; also when `registrar` has no target.
+    pub fn registration_at(
+        &self,
+        registrar: &TrunkAddress,
+    ) -> Result<Option<TrunkRegistration>, ConfigError> {
+        let Some(user) = self.register_user()? else {
+            return Ok(None);
+        };
+        TrunkRegistration::located(&self.name, user, registrar, self.register_expires)
+            .map(Some)
+            .map_err(ConfigError::Invalid)
+    }
+
+    /// The username to register, `None` without `register = true`.
+    fn register_user(&self) -> Result<Option<&str>, ConfigError> {
         if !self.register {
             return Ok(None);
         }
-        let (Some(user), Some(_)) = (&self.username, &self.password) else {
-            return Err(ConfigError::Invalid(format!(
+        match (&self.username, &self.password) {
+            (Some(user), Some(_)) => Ok(Some(user)),
+            _ => Err(ConfigError::Invalid(format!(
                 "trunk {}: register = true needs username and password",
                 self.name
-            )));
-        };
-        crate::trunk::TrunkRegistration::new(
-            &self.name,
-            user,
-            self.registrar.unwrap_or(self.address),
-            self.register_expires,
-        )
-        .map(Some)
-        .map_err(ConfigError::Invalid)
+            ))),
+        }
     }
 }
 
@@ -285,6 +313,10 @@ pub struct PbxConfig {
     /// Trunks.
     #[serde(default)]
     pub trunks: Vec<Trunk>,
+    /// The nameserver that locates trunks named by host or URI (`IP:PORT`); without it,
+    /// those of `/etc/resolv.conf`.
+    #[serde(default)]
+    pub dns: Option<SocketAddr>,
     /// Outbound routes.
     #[serde(default)]
     pub routes: Vec<OutboundRoute>,
@@ -362,6 +394,7 @@ impl PbxConfig {
             ring_groups: vec![],
             ivr: None,
             trunks,
+            dns: None,
             routes,
             limits: Limits {
                 register_per_sec: 1000.0,
@@ -539,6 +572,44 @@ mod tests {
     use super::*;
 
     const SAMPLE: &str = include_str!("../data/pbx.toml");
+
+    /// A trunk's `address` and `registrar` take an address as before, or a host / SIP URI
+    /// to locate (RFC 3263); `dns` names the nameserver. A registrar to locate has no
+    /// registration before it is located, but its account is still checked.
+    #[test]
+    fn trunks_are_addresses_or_names() {
+        let text = "listen = \"127.0.0.1:5060\"\ndns = \"127.0.0.1:5353\"\n\
+            [[trunks]]\nname = \"a\"\naddress = \"192.0.2.1:5080\"\n\
+            [[trunks]]\nname = \"b\"\naddress = \"sip:sip.carrier.example;transport=udp\"\n\
+            registrar = \"reg.carrier.example\"\nusername = \"u\"\npassword = \"p\"\n\
+            register = true\n";
+        let cfg = PbxConfig::parse(text).unwrap();
+        assert_eq!(cfg.dns, Some("127.0.0.1:5353".parse().unwrap()));
+        let a = &cfg.trunks[0];
+        assert_eq!(
+            a.address,
+            ServerAddress::Addr("192.0.2.1:5080".parse().unwrap())
+        );
+        let b = &cfg.trunks[1];
+        assert_eq!(
+            b.address,
+            ServerAddress::Name("sip:sip.carrier.example;transport=udp".parse().unwrap())
+        );
+        assert_eq!(b.address.host(), "sip.carrier.example");
+        assert_eq!(b.registrar().host(), "reg.carrier.example");
+        assert_eq!(b.registration().unwrap(), None);
+        let at = TrunkAddress {
+            host: b.registrar().host(),
+            targets: vec!["192.0.2.9:5060".parse().unwrap()],
+            expires: None,
+        };
+        let reg = b.registration_at(&at).unwrap().unwrap();
+        assert_eq!(reg.aor.to_string(), "sip:u@reg.carrier.example");
+        let no_password = text.replace("password = \"p\"\n", "");
+        assert!(PbxConfig::parse(&no_password).is_err());
+        let bad = text.replace("reg.carrier.example", "tel:+4930");
+        assert!(PbxConfig::parse(&bad).is_err());
+    }
 
     #[test]
     fn sample_config_loads_and_routes() {

@@ -30,10 +30,10 @@ use sip_core::registration::{
     Binding, MemoryLocationStore, RegisterOutcome, Registrar, RegistrarConfig, RegistrarService,
     canonical_aor,
 };
-use sip_core::tokio::{Driver, DriverConfig, SansIo, TlsConfig, tls};
+use sip_core::tokio::{DnsConfig, Driver, DriverConfig, Resolver, SansIo, TlsConfig, tls};
 use sip_core::transaction::{Target, TransactionKey, Transmit, Transport};
 use sip_core::ua::refer::Replaces;
-use sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
+use sip_core::ua::{Body, LegId, TargetList, UaConfig, UaEvent, UserAgent};
 use sip_core::{Message, Method, Request, Response, Uri};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -47,7 +47,9 @@ use crate::guard::{AuthBlocker, RateLimiter, is_scanner};
 use crate::media::{MediaLeg, MediaParams, audio_capabilities};
 use crate::relay::{self, Recorder, RelayHandle, RelaySide};
 use crate::report::LegReport;
-use crate::trunk::TrunkRegistrations;
+use crate::trunk::{
+    Located, Lookup, RELOCATE_RETRY, ServerAddress, TrunkAddress, TrunkRegistrations,
+};
 use crate::{clock, unix_time, wallclock};
 
 /// An error starting the PBX.
@@ -68,6 +70,16 @@ pub enum PbxError {
 /// The longest the PBX waits in one turn of the SIP driver before it looks at its IVR tasks
 /// and the shutdown signal.
 const WAKE: Duration = Duration::from_millis(50);
+
+/// A trunk's address or registrar located (or not), from a resolution task.
+#[derive(Debug)]
+struct TrunkLocated {
+    /// The trunk (`config.trunks` index).
+    index: usize,
+    /// Its registrar, rather than its address.
+    registrar: bool,
+    result: Result<TrunkAddress, String>,
+}
 
 /// The PBX as the SIP driver's sans-IO core: every message goes through the protection of
 /// [`Pbx::datagram`] before the user agent.
@@ -127,6 +139,7 @@ pub async fn run(
     config.validate()?;
     let mut dcfg = DriverConfig::new(config.listen);
     dcfg.tcp = config.tcp;
+    dcfg.dns = config.dns.map(|ns| DnsConfig::new(vec![ns]));
     if let Some(t) = &config.tls {
         let chain = tls::load_certs(&t.cert).map_err(|e| PbxError::Tls(e.to_string()))?;
         let key = tls::load_private_key(&t.key).map_err(|e| PbxError::Tls(e.to_string()))?;
@@ -146,7 +159,16 @@ pub async fn run(
     let mut driver = Driver::bind(dcfg).await?;
     let local = driver.local_addr();
     let (ivr_tx, mut ivr_rx) = mpsc::channel::<IvrDone>(64);
+    let (dns_tx, mut dns_rx) = mpsc::channel::<TrunkLocated>(64);
+    let named = config.trunks.iter().any(|t| {
+        matches!(t.address, ServerAddress::Name(_))
+            || matches!(t.registrar(), ServerAddress::Name(_))
+    });
     let mut pbx = Pbx::new(config, local, seed, log, ivr_tx)?;
+    if named {
+        // Trunk names are located in tasks of their own (the driver goes on meanwhile).
+        pbx.dns = Some((driver.resolver()?, dns_tx));
+    }
     if let Some(tls) = driver.tls_local_addr() {
         // Vias and Contacts of messages over TLS name the TLS listener (RFC 3261 §18.1.1).
         pbx.ua.set_listen_addr(Transport::Tls, tls);
@@ -163,7 +185,11 @@ pub async fn run(
         while let Ok(done) = ivr_rx.try_recv() {
             pbx.ivr_digit(clock(), done);
         }
+        while let Ok(done) = dns_rx.try_recv() {
+            pbx.trunk_located(clock(), done);
+        }
         pbx.ring_timeouts(clock());
+        pbx.registrar_retries(clock());
         pbx.drain_ua().await;
         if shutdown.has_changed().is_err() || *shutdown.borrow_and_update() {
             break;
@@ -437,6 +463,15 @@ struct Pbx {
     ivr_tx: mpsc::Sender<IvrDone>,
     prompt: Option<Pcm>,
     trunk_regs: TrunkRegistrations,
+    /// The targets of each trunk (`config.trunks` order), kept until their records expire.
+    trunk_targets: Vec<Located>,
+    /// Calls waiting for their trunk to be located: (call, trunk, number).
+    parked: Vec<(u64, usize, String)>,
+    /// Trunks whose registrar could not be located before a first REGISTER: when to try
+    /// again.
+    registrar_retry: Vec<(usize, Instant)>,
+    /// Locates trunk names off the event loop; results come back on the channel.
+    dns: Option<(Resolver, mpsc::Sender<TrunkLocated>)>,
     /// The connection each REGISTER arrived on, by (Call-ID, CSeq), for REGISTERs over a
     /// stream (TCP, TLS, WebSocket); taken when the registrar answers.
     register_from: HashMap<(String, u32), Target>,
@@ -526,13 +561,25 @@ impl Pbx {
             ivr_tx,
             prompt,
             trunk_regs: TrunkRegistrations::default(),
+            trunk_targets: config
+                .trunks
+                .iter()
+                .map(|t| match &t.address {
+                    ServerAddress::Addr(a) => Located::fixed(TrunkAddress::at(*a)),
+                    ServerAddress::Name(_) => Located::default(),
+                })
+                .collect(),
+            parked: Vec::new(),
+            registrar_retry: Vec::new(),
+            dns: None,
             register_from: HashMap::new(),
             flows: HashMap::new(),
             config,
         })
     }
 
-    /// Starts the registrations to the trunks that want one.
+    /// Starts the registrations to the trunks that want one; a registrar named by host or
+    /// URI is located first ([`Pbx::trunk_located`] starts its registration).
     fn register_trunks(&mut self) -> Result<(), PbxError> {
         let specs = self
             .config
@@ -545,7 +592,165 @@ impl Pbx {
         for l in lines {
             self.log(l);
         }
+        let named: Vec<usize> = (0..self.config.trunks.len())
+            .filter(|&i| {
+                self.config
+                    .trunks
+                    .get(i)
+                    .is_some_and(|t| t.register && matches!(t.registrar(), ServerAddress::Name(_)))
+            })
+            .collect();
+        for i in named {
+            self.locate_trunk(i, true);
+        }
         Ok(())
+    }
+
+    /// Locates trunk `index`'s address (or its registrar) in a task of its own; the result
+    /// comes to [`Pbx::trunk_located`].
+    fn locate_trunk(&mut self, index: usize, registrar: bool) {
+        let Some(t) = self.config.trunks.get(index) else {
+            return;
+        };
+        let server = if registrar { t.registrar() } else { &t.address }.clone();
+        let done = move |result| TrunkLocated {
+            index,
+            registrar,
+            result,
+        };
+        let ServerAddress::Name(uri) = server.clone() else {
+            // An address: nothing to locate (the Located of an address never asks).
+            let fixed = match server {
+                ServerAddress::Addr(a) => Ok(TrunkAddress::at(a)),
+                ServerAddress::Name(_) => Err(String::new()),
+            };
+            self.trunk_located(clock(), done(fixed));
+            return;
+        };
+        let Some((resolver, tx)) = self.dns.clone() else {
+            self.trunk_located(clock(), done(Err("no resolver".into())));
+            return;
+        };
+        self.log(format!("trunk {}: locating {server}", t.name));
+        tokio::spawn(async move {
+            let result = match resolver.resolve_list(&uri).await {
+                Ok(list) => TrunkAddress::from_list(&server, &list),
+                Err(e) => Err(format!("{server}: {e}")),
+            };
+            let _ = tx.send(done(result)).await;
+        });
+    }
+
+    /// A trunk name located (or not): the calls waiting for it go out, or fail with 503; a
+    /// registrar starts its registration, or takes the new targets (an empty list after a
+    /// failure keeps the old ones, RFC 3263 gives no better).
+    fn trunk_located(&mut self, now: Instant, done: TrunkLocated) {
+        let Some(name) = self.config.trunks.get(done.index).map(|t| t.name.clone()) else {
+            return;
+        };
+        match &done.result {
+            Ok(a) => self.log(format!("trunk {name}: located {a}")),
+            Err(e) => self.log(format!("trunk {name}: cannot locate: {e}")),
+        }
+        if done.registrar {
+            match (self.trunk_regs.id_of(&name), done.result) {
+                (Some(id), result) => {
+                    let list = result.map(|a| a.target_list()).unwrap_or_default();
+                    if let Err(e) = self.ua.relocate_registration(now, id, list) {
+                        self.log(format!("trunk {name}: REGISTER failed: {e}"));
+                    }
+                }
+                (None, Ok(at)) => {
+                    let spec = self
+                        .config
+                        .trunks
+                        .get(done.index)
+                        .map(|t| t.registration_at(&at));
+                    match spec {
+                        Some(Ok(Some(spec))) => {
+                            let line = self.trunk_regs.add(&mut self.ua, now, spec);
+                            self.log(line);
+                        }
+                        Some(Err(e)) => self.log(e.to_string()),
+                        _ => {}
+                    }
+                }
+                (None, Err(_)) => {
+                    if let Some(at) = now.checked_add(RELOCATE_RETRY) {
+                        self.registrar_retry.push((done.index, at));
+                    }
+                }
+            }
+            return;
+        }
+        let Some(located) = self.trunk_targets.get_mut(done.index) else {
+            return;
+        };
+        let address = located.resolved(now, done.result);
+        let (waiting, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.parked)
+            .into_iter()
+            .partition(|p| p.1 == done.index);
+        self.parked = rest;
+        for (id, index, number) in waiting {
+            let gone = self.calls.get(&id).is_none_or(|c| !c.b.is_empty());
+            if gone {
+                continue;
+            }
+            match &address {
+                Some(a) => self.fork_to(
+                    now,
+                    id,
+                    &number,
+                    a.target_list(),
+                    Some((index, a.host.clone())),
+                ),
+                None => self.no_route(now, id, 503),
+            }
+        }
+    }
+
+    /// Locates again the registrars that could not be located for a first REGISTER.
+    fn registrar_retries(&mut self, now: Instant) {
+        if self.registrar_retry.iter().all(|r| r.1 > now) {
+            return;
+        }
+        let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.registrar_retry)
+            .into_iter()
+            .partition(|r| r.1 <= now);
+        self.registrar_retry = rest;
+        for (index, _) in due {
+            self.locate_trunk(index, true);
+        }
+    }
+
+    /// The targets of trunk `index` for call `id` to `number` at `now`: `None` while they
+    /// are being located (the call waits in `parked` for [`Pbx::trunk_located`]; a
+    /// resolution is started when none runs).
+    fn trunk_lookup(
+        &mut self,
+        now: Instant,
+        index: usize,
+        id: u64,
+        number: &str,
+    ) -> Option<TrunkAddress> {
+        let lookup = self.trunk_targets.get_mut(index)?.lookup(now);
+        if let Lookup::Ready(a) = lookup {
+            return Some(a);
+        }
+        self.parked.push((id, index, number.to_owned()));
+        if lookup == Lookup::Resolve {
+            self.locate_trunk(index, false);
+        }
+        None
+    }
+
+    /// Call `id` found no target: its caller gets `status`.
+    fn no_route(&mut self, now: Instant, id: u64, status: u16) {
+        let Some(leg) = self.calls.get(&id).map(|c| c.a_leg) else {
+            return;
+        };
+        let _ = self.ua.reject(now, leg, status);
+        self.finish_sync(id, AnswerCause::Unavailable, EndCause::NotAnswered, status);
     }
 
     fn log(&self, text: String) {
@@ -812,8 +1017,27 @@ impl Pbx {
                     self.in_dialog(now, key, leg, request).await;
                 }
                 UaEvent::Confirmed { leg, ack } => self.confirmed(now, leg, &ack),
+                UaEvent::TargetsExpired { registration } => {
+                    // The registrar's records expired: locate it again before the REGISTER.
+                    let index = self
+                        .trunk_regs
+                        .name_of(registration)
+                        .and_then(|name| self.config.trunks.iter().position(|t| t.name == name));
+                    if let Some(i) = index {
+                        self.locate_trunk(i, true);
+                    }
+                }
+                UaEvent::FailedOver { leg: Some(_), .. } => {
+                    if let Some(line) = crate::trunk::failover_line("call", &ev) {
+                        self.log(line);
+                    }
+                }
                 UaEvent::Registered { .. }
                 | UaEvent::RegistrationFailed { .. }
+                | UaEvent::FailedOver {
+                    registration: Some(_),
+                    ..
+                }
                 | UaEvent::Unregistered { .. } => {
                     if matches!(ev, UaEvent::Registered { .. }) {
                         self.summary.trunk_registrations += 1;
@@ -949,21 +1173,22 @@ impl Pbx {
                     all
                 }
             }
-            Some(Route::Trunk { trunk, number }) => self
-                .config
-                .trunks
-                .iter()
-                .find(|t| &t.name == trunk)
-                .map(|t| (number.clone(), udp(t.address)))
-                .into_iter()
-                .collect(),
-            Some(Route::Ivr(_)) | None => Vec::new(),
+            Some(Route::Trunk { .. }) | Some(Route::Ivr(_)) | None => Vec::new(),
         };
         call.destination = match &route {
             Some(Route::Trunk { trunk, .. }) => trunk.clone(),
             _ => number.clone(),
         };
-        if targets.is_empty() {
+        let trunk = match &route {
+            Some(Route::Trunk { trunk, number }) => self
+                .config
+                .trunks
+                .iter()
+                .position(|t| &t.name == trunk)
+                .map(|i| (i, number.clone())),
+            _ => None,
+        };
+        if targets.is_empty() && trunk.is_none() {
             let status = if route.is_some() { 480 } else { 404 };
             let _ = self.ua.reject(now, leg, status);
             self.calls.insert(id, call);
@@ -974,6 +1199,12 @@ impl Pbx {
         self.hook("call.ringing", id);
         for (member, addr) in targets {
             self.fork(now, id, &member, addr);
+        }
+        // A trunk named by host: its targets while fresh, else once located again.
+        if let Some((index, number)) = trunk
+            && let Some(at) = self.trunk_lookup(now, index, id, &number)
+        {
+            self.fork_to(now, id, &number, at.target_list(), Some((index, at.host)));
         }
     }
 
@@ -1242,6 +1473,22 @@ impl Pbx {
     }
 
     fn fork(&mut self, now: Instant, id: u64, member: &str, target: Target) {
+        self.fork_to(now, id, member, target.into(), None);
+    }
+
+    /// Sends call `id`'s INVITE to `member` at `targets` (failing over along them, RFC 3263
+    /// §4.3); `trunk` is the trunk (its index and the host its URIs name), for a trunk.
+    fn fork_to(
+        &mut self,
+        now: Instant,
+        id: u64,
+        member: &str,
+        targets: TargetList,
+        trunk: Option<(usize, String)>,
+    ) {
+        let Some(&target) = targets.as_slice().first() else {
+            return;
+        };
         let addr = target.addr;
         self.log(format!(
             "calling {member} at {}:{addr}",
@@ -1286,20 +1533,19 @@ impl Pbx {
             }
         };
         // A trunk with an account expects it as the caller (the From user digest checks).
-        let from_user = self
-            .config
-            .trunks
-            .iter()
-            .find(|t| t.address == addr)
+        let from_user = trunk
+            .as_ref()
+            .and_then(|(i, _)| self.config.trunks.get(*i))
             .and_then(|t| t.username.as_deref())
             .unwrap_or(&call.from);
         let Ok(from) = format!("sip:{from_user}@{}", self.local.ip()).parse::<Uri>() else {
             return;
         };
-        let Ok(to) = format!("{}:{member}@{addr}", scheme(target)).parse::<Uri>() else {
+        let host = trunk.map_or_else(|| addr.to_string(), |(_, host)| host);
+        let Ok(to) = format!("{}:{member}@{host}", scheme(target)).parse::<Uri>() else {
             return;
         };
-        match self.ua.invite(now, from, to.clone(), to, target, body) {
+        match self.ua.invite(now, from, to.clone(), to, targets, body) {
             Ok(leg) => {
                 call.b.push(Outgoing {
                     leg,
@@ -1896,25 +2142,39 @@ impl Pbx {
         let codec = oa
             .and_then(|o| o.streams().first())
             .map(|s| s.send_codec.name.to_string());
+        let from_user = call.from.clone();
+        let mut relocate = None;
         let dest = match self.config.route(&number, &self.rules) {
-            Some(Route::Extension(ext)) => {
-                self.contacts(now, &ext).first().map(|t| (ext.clone(), *t))
+            Some(Route::Extension(ext)) => self
+                .contacts(now, &ext)
+                .first()
+                .map(|t| (ext.clone(), TargetList::from(*t), t.addr.to_string())),
+            // A transfer does not wait for DNS: a trunk's last targets, stale or not (a stale
+            // list is located again, for the calls after it).
+            Some(Route::Trunk { trunk, number }) => {
+                let index = self.config.trunks.iter().position(|t| t.name == trunk);
+                index
+                    .and_then(|i| self.trunk_targets.get_mut(i).map(|l| (i, l)))
+                    .and_then(|(i, l)| {
+                        if l.lookup(now) == Lookup::Resolve {
+                            relocate = Some(i);
+                        }
+                        l.current()
+                            .map(|a| (number, a.target_list(), a.host.clone()))
+                    })
             }
-            Some(Route::Trunk { trunk, number }) => self
-                .config
-                .trunks
-                .iter()
-                .find(|t| t.name == trunk)
-                .map(|t| (number, udp(t.address))),
             _ => None,
         };
-        let (Some(codec), Some((member, target))) = (codec, dest) else {
+        if let Some(i) = relocate {
+            self.locate_trunk(i, false);
+        }
+        let (Some(codec), Some((member, targets, host))) = (codec, dest) else {
             let _ = self.ua.respond(now, key, 404, None);
             return;
         };
         let _ = self.ua.respond(now, key, 202, None);
         let _ = self.ua.notify_refer(now, leg, 100);
-        let from_user = call.from.clone();
+
         let Some((sock, port)) =
             bind_media(self.local.ip(), self.config.media_ports, &mut self.rng)
         else {
@@ -1929,7 +2189,12 @@ impl Pbx {
         let offer = oa.create_offer(&mut self.rng).ok();
         let uris = (
             format!("sip:{from_user}@{}", self.local.ip()).parse::<Uri>(),
-            format!("{}:{member}@{}", scheme(target), target.addr).parse::<Uri>(),
+            targets
+                .as_slice()
+                .first()
+                .map(|t| format!("{}:{member}@{host}", scheme(*t)))
+                .unwrap_or_default()
+                .parse::<Uri>(),
         );
         let (Some(offer), (Ok(from), Ok(to))) = (offer, uris) else {
             let _ = self.ua.notify_refer(now, leg, 500);
@@ -1940,7 +2205,7 @@ impl Pbx {
             from,
             to.clone(),
             to,
-            target,
+            targets,
             Some(Body::sdp(offer.to_bytes())),
         ) {
             Ok(t_leg) => {
@@ -2547,14 +2812,6 @@ fn bind_media(
         }
     }
     None
-}
-
-/// A target over UDP (trunks).
-fn udp(addr: SocketAddr) -> Target {
-    Target {
-        transport: Transport::Udp,
-        addr,
-    }
 }
 
 /// The URI scheme for a request sent over `target`'s transport (RFC 3261 §26.2: `sips` over

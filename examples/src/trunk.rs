@@ -5,12 +5,16 @@
 //! to 15-30 min, back to the base after a success), progress as log lines, and an orderly
 //! unregister when the program stops.
 //!
-//! A trunk is named by an address or by a host name / SIP URI ([`TrunkAddress::locate`]):
-//! the name is located by RFC 3263 (NAPTR, SRV, A) once at start, and its targets are handed
-//! to the UA, which fails over along them (RFC 3263 §4.3, sip-core's `ua::failover`).
+//! A trunk is named by an address or by a host name / SIP URI ([`ServerAddress`]): the name
+//! is located by RFC 3263 (NAPTR, SRV, A), and its targets are handed to the UA, which fails
+//! over along them (RFC 3263 §4.3, sip-core's `ua::failover`). The gateway locates once at
+//! start ([`TrunkAddress::locate`]); the PBX keeps the targets no longer than the smallest
+//! TTL of their records and locates the name again for the next call or REGISTER after that
+//! ([`Located`], [`UaEvent::TargetsExpired`]).
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -20,10 +24,71 @@ use sip_core::locate::LocateConfig;
 use sip_core::registration::RegisterRetry;
 use sip_core::tokio::{DnsClient, DnsConfig};
 use sip_core::transaction::{Target, Transport};
-use sip_core::ua::{RegistrationId, UaEvent, UserAgent};
+use sip_core::ua::{RegistrationId, TargetList, UaEvent, UserAgent};
 use tokio::net::UdpSocket;
 
 use crate::clock;
+
+/// A server as a configuration names it: an address (`IP:PORT`), or a host name or SIP URI
+/// (`provider.example.com`, `sip:provider.example.com;transport=udp`) to locate by RFC 3263.
+/// Parsed from a string, so a config field that held an address takes either.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub enum ServerAddress {
+    /// An address, used as it is.
+    Addr(SocketAddr),
+    /// A `sip:`/`sips:` URI (a bare host `h` is `sip:h`) to locate; an IP host in it needs
+    /// no DNS.
+    Name(Uri),
+}
+
+impl ServerAddress {
+    /// The host for the URIs made for the server (`sip:<number>@<host>`, the registrar
+    /// `sip:<host>`): the address, or the name with its port when it has one.
+    pub fn host(&self) -> String {
+        match self {
+            Self::Addr(a) => a.to_string(),
+            Self::Name(uri) => host_port(uri),
+        }
+    }
+}
+
+impl FromStr for ServerAddress {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Self, String> {
+        if let Ok(addr) = spec.parse::<SocketAddr>() {
+            return Ok(Self::Addr(addr));
+        }
+        let uri = server_uri(spec)
+            .map_err(|e| format!("{spec}: not an address, host or SIP URI: {e}"))?;
+        sip_core::locate::named_transport(&uri).map_err(|e| format!("{spec}: {e}"))?;
+        Ok(Self::Name(uri))
+    }
+}
+
+impl TryFrom<String> for ServerAddress {
+    type Error = String;
+
+    fn try_from(spec: String) -> Result<Self, String> {
+        spec.parse()
+    }
+}
+
+impl From<SocketAddr> for ServerAddress {
+    fn from(addr: SocketAddr) -> Self {
+        Self::Addr(addr)
+    }
+}
+
+impl fmt::Display for ServerAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Addr(a) => write!(f, "{a}"),
+            Self::Name(uri) => write!(f, "{uri}"),
+        }
+    }
+}
 
 /// A trunk (or registrar, proxy): the host its URIs name and where its requests go.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +98,9 @@ pub struct TrunkAddress {
     pub host: String,
     /// Where requests go over UDP, in RFC 3263 order (the UA fails over along them).
     pub targets: Vec<SocketAddr>,
+    /// When the targets go stale: the smallest TTL of the DNS records they came from
+    /// (`None`: never, an address or a name located once).
+    pub expires: Option<Instant>,
 }
 
 impl TrunkAddress {
@@ -41,7 +109,34 @@ impl TrunkAddress {
         Self {
             host: addr.to_string(),
             targets: vec![addr],
+            expires: None,
         }
+    }
+
+    /// The UDP targets of `list` (located for `server`), with its expiry.
+    ///
+    /// # Errors
+    /// A message when `list` has no UDP target.
+    pub fn from_list(server: &ServerAddress, list: &TargetList) -> Result<Self, String> {
+        let targets: Vec<SocketAddr> = list
+            .as_slice()
+            .iter()
+            .filter(|t| t.transport == Transport::Udp)
+            .map(|t| t.addr)
+            .collect();
+        if targets.is_empty() {
+            return Err(format!("{server}: no UDP target"));
+        }
+        Ok(Self {
+            host: server.host(),
+            targets,
+            expires: list.expires(),
+        })
+    }
+
+    /// The targets as the UA takes them, with their expiry.
+    pub fn target_list(&self) -> TargetList {
+        TargetList::new(self.udp_targets()).with_expiry(self.expires)
     }
 
     /// `spec` as an address (`IP:PORT`), else as a host name or SIP URI
@@ -70,21 +165,13 @@ impl TrunkAddress {
         let located = LocateConfig {
             transports: vec![Transport::Udp],
         };
-        let targets: Vec<SocketAddr> = DnsClient::new(config)
+        // Located once: no expiry (the gateway does not locate again).
+        let list: TargetList = DnsClient::new(config)
             .resolve(&uri, &located, IpFamilies::of(local))
             .await
             .map_err(|e| format!("{spec}: {e}"))?
-            .into_iter()
-            .filter(|t| t.transport == Transport::Udp)
-            .map(|t| t.addr)
-            .collect();
-        if targets.is_empty() {
-            return Err(format!("{spec}: no UDP target"));
-        }
-        Ok(Self {
-            host: host_port(&uri),
-            targets,
-        })
+            .into();
+        Self::from_list(&ServerAddress::Name(uri), &list)
     }
 
     /// The targets as the UA takes them (UDP).
@@ -102,6 +189,83 @@ impl fmt::Display for TrunkAddress {
         }
         let list: Vec<String> = self.targets.iter().map(ToString::to_string).collect();
         write!(f, "{} ({})", self.host, list.join(", "))
+    }
+}
+
+/// How [`Located::lookup`] answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The targets, fresh.
+    Ready(TrunkAddress),
+    /// None fresh: locate the name now and hand the result to [`Located::resolved`].
+    Resolve,
+    /// None fresh, and a resolution is running: wait for it.
+    Wait,
+}
+
+/// How long the targets of a name that could not be located again are used before the
+/// next try (so a nameserver that is down costs one lookup per this, not one per call).
+pub const RELOCATE_RETRY: Duration = Duration::from_secs(30);
+
+/// A server's targets between resolutions, sans-IO: kept no longer than the smallest TTL of
+/// the DNS records they came from (RFC 3263 §4.3 takes the order from those records), so a
+/// server moved by DNS is found by the next request after that without a restart. The
+/// caller resolves (off its event loop) when [`Located::lookup`] says so.
+#[derive(Clone, Debug, Default)]
+pub struct Located {
+    current: Option<TrunkAddress>,
+    resolving: bool,
+}
+
+impl Located {
+    /// Targets that never go stale (an address).
+    pub fn fixed(address: TrunkAddress) -> Self {
+        Self {
+            current: Some(TrunkAddress {
+                expires: None,
+                ..address
+            }),
+            resolving: false,
+        }
+    }
+
+    /// The targets to use at `now`: [`Lookup::Ready`] while fresh; else [`Lookup::Resolve`]
+    /// once (the caller locates the name) and [`Lookup::Wait`] until
+    /// [`Located::resolved`].
+    pub fn lookup(&mut self, now: Instant) -> Lookup {
+        match &self.current {
+            Some(c) if c.expires.is_none_or(|e| now < e) => Lookup::Ready(c.clone()),
+            _ if self.resolving => Lookup::Wait,
+            _ => {
+                self.resolving = true;
+                Lookup::Resolve
+            }
+        }
+    }
+
+    /// The targets last located, stale or not.
+    pub fn current(&self) -> Option<&TrunkAddress> {
+        self.current.as_ref()
+    }
+
+    /// The result of the resolution [`Located::lookup`] asked for; returns the targets for
+    /// the requests that waited. A failure keeps the old targets (they beat none) for
+    /// [`RELOCATE_RETRY`]; `None` when there are none.
+    pub fn resolved(
+        &mut self,
+        now: Instant,
+        result: Result<TrunkAddress, String>,
+    ) -> Option<TrunkAddress> {
+        self.resolving = false;
+        match result {
+            Ok(address) => self.current = Some(address),
+            Err(_) => {
+                if let Some(c) = &mut self.current {
+                    c.expires = now.checked_add(RELOCATE_RETRY);
+                }
+            }
+        }
+        self.current.clone()
     }
 }
 
@@ -166,6 +330,9 @@ pub struct TrunkRegistration {
     pub target: SocketAddr,
     /// Where they go when `target` fails, in order (RFC 3263 §4.3).
     pub alternates: Vec<SocketAddr>,
+    /// When those targets go stale ([`TrunkAddress::expires`]); the UA asks for new ones
+    /// then ([`UaEvent::TargetsExpired`]).
+    pub stale_at: Option<Instant>,
     /// Requested expiry in seconds.
     pub expires: u32,
 }
@@ -208,6 +375,7 @@ impl TrunkRegistration {
             aor: format!("sip:{user}@{host}").parse().map_err(bad)?,
             target: *target,
             alternates: alternates.to_vec(),
+            stale_at: registrar.expires,
             expires,
         })
     }
@@ -235,42 +403,61 @@ impl TrunkRegistrations {
         now: Instant,
         specs: Vec<TrunkRegistration>,
     ) -> (Self, Vec<String>) {
-        let mut lines = Vec::new();
-        let entries = specs
+        let mut regs = Self::default();
+        let lines = specs
             .into_iter()
-            .map(|spec| {
-                let mut addrs = vec![spec.target];
-                addrs.extend_from_slice(&spec.alternates);
-                let id = match ua.register(
-                    now,
-                    spec.registrar.clone(),
-                    spec.aor.clone(),
-                    udp_targets(&addrs),
-                    spec.expires,
-                ) {
-                    Ok(id) => {
-                        // The id was just returned, so this cannot fail.
-                        let _ = ua.set_register_retry(id, RegisterRetry::rfc5626());
-                        lines.push(format!(
-                            "trunk {}: registering {} at {}",
-                            spec.name, spec.aor, spec.target
-                        ));
-                        Some(id)
-                    }
-                    Err(e) => {
-                        lines.push(format!("trunk {}: REGISTER failed: {e}", spec.name));
-                        None
-                    }
-                };
-                Entry {
-                    spec,
-                    id,
-                    registered: false,
-                    failures: 0,
-                }
-            })
+            .map(|spec| regs.add(ua, now, spec))
             .collect();
-        (Self { entries }, lines)
+        (regs, lines)
+    }
+
+    /// Sends the first REGISTER of `spec` through `ua` (a trunk whose registrar was located
+    /// after the start); returns the log line.
+    pub fn add(&mut self, ua: &mut UserAgent, now: Instant, spec: TrunkRegistration) -> String {
+        let mut addrs = vec![spec.target];
+        addrs.extend_from_slice(&spec.alternates);
+        let targets = TargetList::new(udp_targets(&addrs)).with_expiry(spec.stale_at);
+        let (id, line) = match ua.register(
+            now,
+            spec.registrar.clone(),
+            spec.aor.clone(),
+            targets,
+            spec.expires,
+        ) {
+            Ok(id) => {
+                // The id was just returned, so this cannot fail.
+                let _ = ua.set_register_retry(id, RegisterRetry::rfc5626());
+                let line = format!(
+                    "trunk {}: registering {} at {}",
+                    spec.name, spec.aor, spec.target
+                );
+                (Some(id), line)
+            }
+            Err(e) => (None, format!("trunk {}: REGISTER failed: {e}", spec.name)),
+        };
+        self.entries.push(Entry {
+            spec,
+            id,
+            registered: false,
+            failures: 0,
+        });
+        line
+    }
+
+    /// The registration of trunk `name`, while it runs.
+    pub fn id_of(&self, name: &str) -> Option<RegistrationId> {
+        self.entries
+            .iter()
+            .find(|e| e.spec.name == name)
+            .and_then(|e| e.id)
+    }
+
+    /// The trunk name of registration `id`.
+    pub fn name_of(&self, id: RegistrationId) -> Option<&str> {
+        self.entries
+            .iter()
+            .find(|e| e.id == Some(id))
+            .map(|e| e.spec.name.as_str())
     }
 
     /// Takes a registration event of the UA; returns a log line when the event was one of
@@ -417,7 +604,124 @@ mod tests {
         let none = TrunkAddress {
             host: "x".into(),
             targets: Vec::new(),
+            expires: None,
         };
         assert!(TrunkRegistration::located("1", "u", &none, 600).is_err());
+    }
+
+    #[test]
+    fn a_server_is_an_address_a_host_or_a_uri() {
+        let addr: ServerAddress = "192.0.2.1:5060".parse().unwrap();
+        assert_eq!(addr, ServerAddress::Addr("192.0.2.1:5060".parse().unwrap()));
+        assert_eq!(addr.host(), "192.0.2.1:5060");
+        for (spec, uri, host) in [
+            (
+                "trunk.example.com",
+                "sip:trunk.example.com",
+                "trunk.example.com",
+            ),
+            (
+                "sip:trunk.example.com:5070",
+                "sip:trunk.example.com:5070",
+                "trunk.example.com:5070",
+            ),
+            (
+                "sips:trunk.example.com",
+                "sips:trunk.example.com",
+                "trunk.example.com",
+            ),
+        ] {
+            let s: ServerAddress = spec.parse().unwrap();
+            assert_eq!(s, ServerAddress::Name(uri.parse().unwrap()), "{spec}");
+            assert_eq!(s.host(), host);
+        }
+        for bad in [
+            "not a host",
+            "tel:+4930",
+            "sips:t.example.com;transport=udp",
+        ] {
+            assert!(bad.parse::<ServerAddress>().is_err(), "{bad}");
+        }
+    }
+
+    #[expect(clippy::disallowed_methods, reason = "a virtual clock's origin")]
+    fn origin() -> Instant {
+        Instant::now()
+    }
+
+    fn located(port: u16, expires: Option<Instant>) -> TrunkAddress {
+        TrunkAddress {
+            host: "trunk.example.com".into(),
+            targets: vec![SocketAddr::from(([192, 0, 2, 1], port))],
+            expires,
+        }
+    }
+
+    /// RFC 3263 §4.3 orders the targets from DNS records: they are used until the smallest
+    /// TTL runs out, then the next request locates the name again (one resolution however
+    /// many requests wait), and a changed record is what the requests after it use.
+    #[test]
+    fn located_targets_are_kept_until_their_records_expire() {
+        let t0 = origin();
+        let secs = |s: u64| t0 + Duration::from_secs(s);
+        let mut l = Located::default();
+        // Never located: the first request resolves, the others wait for it.
+        assert_eq!(l.lookup(t0), Lookup::Resolve);
+        assert_eq!(l.lookup(t0), Lookup::Wait);
+        assert_eq!(l.current(), None);
+        let first = located(5060, Some(secs(60)));
+        assert_eq!(l.resolved(t0, Ok(first.clone())), Some(first.clone()));
+        assert_eq!(l.lookup(secs(59)), Lookup::Ready(first.clone()));
+        // At the expiry: resolve again; the server moved.
+        assert_eq!(l.lookup(secs(60)), Lookup::Resolve);
+        assert_eq!(l.lookup(secs(61)), Lookup::Wait);
+        let moved = located(5070, Some(secs(120)));
+        assert_eq!(l.resolved(secs(61), Ok(moved.clone())), Some(moved.clone()));
+        assert_eq!(l.lookup(secs(62)), Lookup::Ready(moved.clone()));
+        // A failed lookup keeps the stale targets, for RELOCATE_RETRY.
+        assert_eq!(l.lookup(secs(120)), Lookup::Resolve);
+        let kept = l.resolved(secs(121), Err("no nameserver answered".into()));
+        assert_eq!(kept.as_ref().map(|k| &k.targets), Some(&moved.targets));
+        let retry = secs(121) + RELOCATE_RETRY;
+        assert_eq!(kept.and_then(|k| k.expires), Some(retry));
+        assert!(matches!(
+            l.lookup(retry - Duration::from_secs(1)),
+            Lookup::Ready(_)
+        ));
+        assert_eq!(l.lookup(retry), Lookup::Resolve);
+        // Never located and failed: nothing to use, and the next request tries again.
+        let mut none = Located::default();
+        assert_eq!(none.lookup(t0), Lookup::Resolve);
+        assert_eq!(none.resolved(t0, Err("NXDOMAIN".into())), None);
+        assert_eq!(none.lookup(t0), Lookup::Resolve);
+        // An address never goes stale.
+        let mut fixed = Located::fixed(located(5060, Some(t0)));
+        assert!(matches!(fixed.lookup(secs(1_000_000)), Lookup::Ready(_)));
+    }
+
+    #[test]
+    fn a_located_list_keeps_its_udp_targets_and_expiry() {
+        let t0 = origin();
+        let server: ServerAddress = "sip:trunk.example.com".parse().unwrap();
+        let tcp = Target {
+            transport: Transport::Tcp,
+            addr: "192.0.2.1:5060".parse().unwrap(),
+        };
+        let udp = Target {
+            transport: Transport::Udp,
+            addr: "192.0.2.2:5060".parse().unwrap(),
+        };
+        let list = TargetList::new(vec![tcp, udp]).with_expiry(Some(t0));
+        let a = TrunkAddress::from_list(&server, &list).unwrap();
+        assert_eq!(a.host, "trunk.example.com");
+        assert_eq!(a.targets, [udp.addr]);
+        assert_eq!(a.expires, Some(t0));
+        assert_eq!(
+            a.target_list(),
+            TargetList::new(vec![udp]).with_expiry(Some(t0))
+        );
+        let reg = TrunkRegistration::located("t", "4930", &a, 600).unwrap();
+        assert_eq!(reg.stale_at, Some(t0));
+        assert!(TrunkAddress::from_list(&server, &TargetList::new(vec![tcp])).is_err());
     }
 }

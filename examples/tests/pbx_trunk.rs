@@ -147,7 +147,7 @@ fn trunk_registration_config_is_checked() {
             .contains("share one")
     );
     let registrar = free_addr();
-    t.registrar = Some(registrar);
+    t.registrar = Some(registrar.into());
     let reg = t.registration().unwrap().unwrap();
     assert_eq!(reg.target, registrar);
     assert_eq!(reg.aor.to_string(), format!("sip:a@{registrar}"));

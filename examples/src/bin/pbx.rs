@@ -24,6 +24,7 @@ use telox_examples::cli::{CliError, Spec};
 use telox_examples::config::{MediaMode, PbxConfig, TlsListen};
 use telox_examples::lifecycle::{print_logs_until, print_remaining, shutdown_signal};
 use telox_examples::pbx;
+use telox_examples::trunk::ServerAddress;
 use tokio::sync::{mpsc, watch};
 
 const USAGE: &str = "usage: pbx --config FILE | pbx --listen IP:PORT --demo-users N-M [--trunk IP:PORT] \
@@ -108,7 +109,7 @@ fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), Strin
                 t.username = Some(u.to_owned());
                 t.password = Some(p.to_owned());
                 t.register = !args.flag("no-register");
-                t.registrar = registrar.or(t.registrar);
+                t.registrar = registrar.map(ServerAddress::Addr).or(t.registrar.take());
                 t.register_expires = expires.unwrap_or(t.register_expires);
             }
         }

@@ -1,0 +1,231 @@
+//! A PBX trunk named by a SIP URI (RFC 3263): an in-process nameserver on loopback serves
+//! the SRV and A records of `carrier.test` with a TTL of 1 s, and hand-driven "carrier"
+//! sockets answer. The REGISTER and the INVITE both meet a 503 at the first SRV target and
+//! go to the second (RFC 3263 §4.3), with `carrier.test` in their URIs; after the records
+//! change and their TTL runs out, the next call is located again and reaches the carrier
+//! the new record names, without a restart.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test on setup errors"
+)]
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use sip_core::dns::{DnsMessage, Flags, Rcode, Record, RecordData, RecordType};
+use sip_core::locate::SrvRecord;
+use sip_core::transaction::Transport;
+use sip_core::{Message, Method, Response, StatusCode};
+use telox_examples::config::{OutboundRoute, PbxConfig, Trunk};
+use telox_examples::phone::{Command, PhoneEvent};
+use telox_examples::trunk::ServerAddress;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use phone_support::{config, free_addr, registered, start_pbx, wait};
+
+mod phone_support;
+
+/// The SRV records of `_sip._udp.carrier.test`: (priority, port), all at 127.0.0.1.
+type Srv = Arc<Mutex<Vec<(u16, u16)>>>;
+
+/// Answers SRV for `_sip._udp.carrier.test` from `srv` and A for `host.carrier.test`, with
+/// a TTL of 1 s; everything else is NXDOMAIN without an SOA (not cached).
+async fn nameserver(srv: Srv) -> SocketAddr {
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = sock.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let Ok((n, from)) = sock.recv_from(&mut buf).await else {
+                return;
+            };
+            let Ok(query) = DnsMessage::parse(&buf[..n]) else {
+                continue;
+            };
+            let Some(q) = query.questions.first().cloned() else {
+                continue;
+            };
+            let record = |data| Record {
+                name: q.name.clone(),
+                ttl: 1,
+                data,
+            };
+            let answers: Vec<Record> = match (q.name.as_str(), q.rtype) {
+                ("_sip._udp.carrier.test", RecordType::SRV) => srv
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .map(|&(prio, port)| {
+                        record(RecordData::Srv(SrvRecord::new(
+                            prio,
+                            0,
+                            port,
+                            "host.carrier.test",
+                        )))
+                    })
+                    .collect(),
+                ("host.carrier.test", RecordType::A) => {
+                    vec![record(RecordData::A(Ipv4Addr::LOCALHOST))]
+                }
+                _ => Vec::new(),
+            };
+            let response = DnsMessage {
+                id: query.id,
+                flags: Flags {
+                    response: true,
+                    authoritative: true,
+                    recursion_desired: query.flags.recursion_desired,
+                    rcode: if answers.is_empty() {
+                        Rcode::NAME_ERROR
+                    } else {
+                        Rcode::NO_ERROR
+                    },
+                    ..Flags::default()
+                },
+                questions: query.questions.clone(),
+                answers,
+                authorities: Vec::new(),
+                additionals: Vec::new(),
+            };
+            let _ = sock.send_to(&response.encode().unwrap(), from).await;
+        }
+    });
+    addr
+}
+
+/// A carrier: answers INVITE with `status`, REGISTER with 200 (503 too when `status` is
+/// 503); reports each request's method and Request-URI.
+async fn carrier(status: u16, seen: mpsc::Sender<(u16, Method, String)>) -> u16 {
+    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = sock.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        loop {
+            let Ok((n, from)) = sock.recv_from(&mut buf).await else {
+                return;
+            };
+            let Ok(Message::Request(req)) = Message::parse(Bytes::copy_from_slice(&buf[..n]))
+            else {
+                continue;
+            };
+            let method = req.method().clone();
+            let _ = seen
+                .send((port, method.clone(), req.uri_str().to_owned()))
+                .await;
+            let code = match method {
+                Method::Ack => continue,
+                Method::Register | Method::Invite if status == 503 => 503,
+                Method::Register => 200,
+                Method::Invite => status,
+                _ => 200,
+            };
+            let mut b = Response::builder(&req, StatusCode(code)).to_tag("carrier");
+            if method == Method::Register {
+                b = b.raw_header("Expires", "600").unwrap();
+            }
+            let _ = sock.send_to(&b.build().to_bytes(), from).await;
+        }
+    });
+    port
+}
+
+/// The requests of `method` seen within a short while: (carrier port, Request-URI).
+async fn seen_now(
+    seen: &mut mpsc::Receiver<(u16, Method, String)>,
+    method: &Method,
+) -> Vec<(u16, String)> {
+    let mut out = Vec::new();
+    while let Ok(Some((port, m, uri))) =
+        tokio::time::timeout(Duration::from_millis(500), seen.recv()).await
+    {
+        if m == *method {
+            out.push((port, uri));
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_by_name_fails_over_and_is_located_again_when_its_records_expire() {
+    let (tx, mut seen) = mpsc::channel(64);
+    let busy = carrier(503, tx.clone()).await;
+    let second = carrier(486, tx.clone()).await;
+    let moved = carrier(486, tx).await;
+    let srv: Srv = Arc::new(Mutex::new(vec![(10, busy), (20, second)]));
+    let dns = nameserver(Arc::clone(&srv)).await;
+
+    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1000, None);
+    let name: ServerAddress = "sip:carrier.test".parse().unwrap();
+    let mut trunk = Trunk::plain("carrier", name);
+    trunk.username = Some("4930".into());
+    trunk.password = Some("secret".into());
+    trunk.register = true;
+    cfg.trunks = vec![trunk];
+    cfg.routes = vec![OutboundRoute {
+        pattern: "_0X.".into(),
+        trunk: "carrier".into(),
+        strip: 0,
+        prefix: String::new(),
+    }];
+    cfg.dns = Some(dns);
+    let pbx_addr = cfg.listen;
+    let (log_tx, mut log) = mpsc::channel(1024);
+    let pbx = start_pbx(cfg, 21, Some(log_tx)).await;
+
+    // The REGISTER: 503 at the first target, 200 at the second, the URI names the trunk.
+    let regs = seen_now(&mut seen, &Method::Register).await;
+    let mut lines = Vec::new();
+    while let Ok(l) = log.try_recv() {
+        lines.push(l);
+    }
+    assert_eq!(
+        regs,
+        [
+            (busy, "sip:carrier.test".to_owned()),
+            (second, "sip:carrier.test".to_owned())
+        ],
+        "{lines:?}"
+    );
+
+    let mut phone = registered(config("1000", Transport::Udp, 3), "1000", pbx_addr).await;
+    let call = |p: &phone_support::Phone| {
+        let cmd = p.cmd.clone();
+        async move { cmd.send(Command::Call("0301234".into())).await.unwrap() }
+    };
+    let failed = |e: &PhoneEvent| match e {
+        PhoneEvent::CallFailed(s) => Some(*s),
+        _ => None,
+    };
+    call(&phone).await;
+    assert_eq!(wait("1000", &mut phone.events, failed).await, Ok(486));
+    let invites = seen_now(&mut seen, &Method::Invite).await;
+    let uri = "sip:0301234@carrier.test".to_owned();
+    assert_eq!(invites, [(busy, uri.clone()), (second, uri.clone())]);
+
+    // The carrier moves; once the 1 s TTL has run out the next call finds it.
+    *srv.lock().unwrap() = vec![(10, moved)];
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    call(&phone).await;
+    assert_eq!(wait("1000", &mut phone.events, failed).await, Ok(486));
+    let invites = seen_now(&mut seen, &Method::Invite).await;
+    assert_eq!(invites, [(moved, uri)]);
+
+    let s = pbx.stop().await;
+    assert_eq!(s.trunk_registrations, 1);
+    while let Ok(l) = log.try_recv() {
+        lines.push(l);
+    }
+    assert!(
+        lines
+            .iter()
+            .filter(|l| l.contains("trunk carrier: located"))
+            .count()
+            >= 3,
+        "{lines:?}"
+    );
+}
