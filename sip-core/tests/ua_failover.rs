@@ -13,7 +13,7 @@
 
 use std::time::{Duration, Instant};
 
-use telox_sip_core::header::{CSeq, CallId, From, Via};
+use telox_sip_core::header::{CSeq, CallId, Expires, From, Via};
 use telox_sip_core::transaction::{Target, Transmit, Transport};
 use telox_sip_core::ua::{
     Body, LegId, RegistrationId, TargetList, UaConfig, UaError, UaEvent, UserAgent,
@@ -625,4 +625,35 @@ fn a_refresh_after_the_targets_expire_waits_for_new_ones() {
         d.answer(at, s1(), &r, 200, &[("Expires", "600")]);
         assert!(expired(&d.events()).is_empty());
     }
+}
+
+/// An unregistration while a REGISTER waits for new targets goes out at once (to the old
+/// target); the targets that arrive after it send nothing more.
+#[test]
+fn an_unregister_while_relocating_is_the_only_register_sent() {
+    let mut c = Uac::new();
+    let id = c.register(
+        0,
+        TargetList::new(vec![s1()]).with_expiry(Some(c.at(100_000))),
+    );
+    let first = sent(&c.requests(), &Method::Register, s1()).unwrap();
+    c.answer(10, s1(), &first, 200, &[("Expires", "600")]);
+    assert!(c.tick(568_010).is_empty());
+    assert_eq!(expired(&c.events()), [id]);
+    c.ua.unregister(c.at(568_020), id).unwrap();
+    let out = c.requests();
+    let bye = sent(&out, &Method::Register, s1()).expect("the unregister, to the old target");
+    assert_eq!(bye.header::<Expires>().unwrap().unwrap().0, 0);
+    c.ua.relocate_registration(c.at(568_030), id, vec![s2()])
+        .unwrap();
+    assert!(
+        c.requests().is_empty(),
+        "nothing more while the unregister is out"
+    );
+    c.answer(568_040, s1(), &bye, 200, &[("Expires", "0")]);
+    assert!(
+        c.events()
+            .iter()
+            .any(|e| matches!(e, UaEvent::Unregistered { id: i } if *i == id))
+    );
 }

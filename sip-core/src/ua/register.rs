@@ -168,7 +168,8 @@ impl UserAgent {
         let list = targets.into();
         let picked = (!list.is_empty()).then(|| self.pick_target(now, list.as_slice()));
         let reg = self.registrations.get_mut(&id).ok_or(UaError::NoSuchLeg)?;
-        let held = std::mem::take(&mut reg.relocating);
+        // An unregistration sent meanwhile went out already: nothing is held any more.
+        let held = std::mem::take(&mut reg.relocating) && !reg.in_flight;
         let result = match picked {
             None => Ok(()),
             Some(None) => Err(UaError::NoTarget),
