@@ -200,6 +200,20 @@ impl std::fmt::Debug for TransactionKey {
 }
 
 impl TransactionKey {
+    /// What a removed entry's key is replaced with while the entry is dropped in place (no
+    /// allocation; never handed out nor looked up).
+    const VACANT: Self = Self {
+        slot: None,
+        server: false,
+        method: KeyMethod::Invite,
+        port: None,
+        branch_len: 0,
+        text: KeyText::Inline {
+            len: 0,
+            buf: [0; INLINE_KEY],
+        },
+    };
+
     /// True for server transactions.
     pub fn is_server(&self) -> bool {
         self.server
@@ -1088,11 +1102,8 @@ impl Transactions {
             });
         }
         if let Some(reason) = out.terminated {
-            if let Some(entry) = self.remove(slot) {
-                self.events.push_back(Queued::Terminated {
-                    key: entry.key,
-                    reason,
-                });
+            if let Some(key) = self.remove(slot) {
+                self.events.push_back(Queued::Terminated { key, reason });
             }
             return;
         }
@@ -1218,29 +1229,34 @@ impl Transactions {
         key
     }
 
-    /// Removes the transaction in `slot` and returns its entry.
-    fn remove(&mut self, slot: usize) -> Option<Entry> {
+    /// Removes the transaction in `slot` and returns its key. The entry is dropped where it
+    /// is: taking it out of the slot copied the whole entry twice (callgrind: two `memcpy`
+    /// calls of ~62 instructions per removal); only the key is moved out.
+    fn remove(&mut self, slot: usize) -> Option<TransactionKey> {
         let s = self.slots.get_mut(slot)?;
-        let entry = s.entry.take()?;
+        let entry = s.entry.as_mut()?;
+        let (hash, merge_key) = (entry.hash, entry.merge_key);
+        let key = std::mem::replace(&mut entry.key, TransactionKey::VACANT);
+        s.entry = None;
         s.generation = s.generation.wrapping_add(1);
         self.live -= 1;
         // One lookup each: the entry API, not a get then a remove.
-        match self.index.entry(entry.hash) {
+        match self.index.entry(hash) {
             hash_map::Entry::Occupied(o) if *o.get() == slot => {
                 o.remove();
             }
             _ => {
-                self.collided.remove(&entry.key);
+                self.collided.remove(&key);
             }
         }
-        if let Some(mk) = entry.merge_key
+        if let Some(mk) = merge_key
             && let hash_map::Entry::Occupied(o) = self.merge.entry(mk)
             && *o.get() == slot
         {
             o.remove();
         }
         self.free.push(slot);
-        Some(entry)
+        Some(key)
     }
 
     fn entry(&self, key: &TransactionKey) -> Option<&Entry> {
