@@ -773,21 +773,28 @@ impl ResponseBuilder {
         // The lines are copied as ranges of the request, one pass to size the buffer (room
         // for a To tag included) and one to write. A folded line (or one with a NUL) keeps
         // the lines form, where To is judged on the bytes as received.
+        // An upper bound per line: the longest name the status copies (Call-ID, or
+        // Timestamp in a 100), ~4 bytes over per line. Exact sizes cost the common 200 more
+        // in callgrind: canonical name lengths +120 to +136 instructions, the request's own
+        // line lengths +69. A 100 gets no To tag (RFC 3261 §8.2.6.2), so no room for one:
+        // with room for both, a 100 kept 67 spare bytes and a 200 through two proxies 66,
+        // above `SPARE_MAX`, and `finish` shrank them (a realloc); a tag added to a 100 all
+        // the same grows the buffer exactly.
+        let (line_room, tag_room) = if status.0 == 100 {
+            ("Timestamp: \r\n".len(), 0)
+        } else {
+            ("Call-ID: \r\n".len(), TAG_ROOM)
+        };
         let (mut size, mut odd) = (0, false);
         for e in req.head.entries().filter(|e| copied(e.kind)) {
             let value = raw.get(e.value.range()).unwrap_or_default();
-            // An upper bound (Timestamp is the longest copied name), ~5 bytes over per line:
-            // a 100 built without a tag keeps 67 spare bytes, a 200 (8-character tag) to a
-            // request through two proxies 66, so `finish` shrinks those (a realloc). Exact
-            // sizes cost the common 200 more in callgrind: canonical name lengths +120 to
-            // +136 instructions, the request's own line lengths +69.
-            size += "Timestamp: \r\n".len() + value.len();
+            size += line_room + value.len();
             odd |= may_hold_ctl(value) && value.iter().any(|&c| matches!(c, b'\r' | b'\n' | 0));
         }
         if odd {
             return Self::for_request_lines(req, status, copied);
         }
-        let mut d = status_line(status, None, size + TAG_ROOM);
+        let mut d = status_line(status, None, size + tag_room);
         // A line the request wrote exactly as the response writes it (canonical name, ": ",
         // the value, CRLF) is copied together with its neighbours in one run of bytes.
         let mut run: Option<(usize, usize)> = None;
