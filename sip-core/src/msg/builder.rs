@@ -311,7 +311,9 @@ impl Draft {
     #[inline]
     fn push_line(&mut self, name: HeaderName, write: impl FnOnce(&mut Vec<u8>)) {
         match self {
-            Self::Direct(d) => d.append(name.as_str().as_bytes(), name.kind(), write),
+            Self::Direct(d) => {
+                d.append(name.as_str().as_bytes(), name.kind(), write);
+            }
             Self::Lines(l) => {
                 let line = l.line(name, write);
                 l.push(line);
@@ -336,6 +338,9 @@ struct Direct {
     /// The Request-URI or the reason phrase in `out`.
     mark: Span,
     body: Bytes,
+    /// The branch of the top Via in `out`, when `push_via` wrote that line (see
+    /// `Headers::built_via_branch`); not carried into the lines form.
+    built_branch: [u16; 2],
 }
 
 impl Direct {
@@ -345,6 +350,7 @@ impl Direct {
             out: Vec::with_capacity(capacity),
             index: Index::new(),
             mark: Span::default(),
+            built_branch: [0, 0],
             body: Bytes::new(),
         }
     }
@@ -354,9 +360,10 @@ impl Direct {
     /// cannot reach the wire from a builder). Content-Length is left out: `finish` writes it
     /// from the body.
     #[inline]
-    fn append(&mut self, name: &[u8], kind: u8, value: impl FnOnce(&mut Vec<u8>)) {
+    /// Returns where the value ends in `out` (0 for Content-Length, which is not written).
+    fn append(&mut self, name: &[u8], kind: u8, value: impl FnOnce(&mut Vec<u8>)) -> usize {
         if kind == CONTENT_LENGTH {
-            return;
+            return 0;
         }
         let ns = self.out.len();
         self.out.extend_from_slice(name);
@@ -366,6 +373,7 @@ impl Direct {
         let ve = finish_value(&mut self.out, vs);
         self.out.extend_from_slice(b"\r\n");
         self.index.push(ns, name.len(), vs, ve, kind);
+        ve
     }
 
     /// Copies `run`, a range of whole lines of `src` already indexed, to the end of `out`.
@@ -410,6 +418,7 @@ impl Direct {
             raw: Bytes::from(self.out),
             index: self.index,
             body_start,
+            built_branch: self.built_branch,
         }
     }
 
@@ -685,9 +694,26 @@ impl RequestBuilder {
             let via = Via::new(transport, host, port, branch)?;
             return Ok(self.push_header(via));
         }
-        self.draft.push_line(HeaderName::Via, |out| {
-            Via::write_text(out, transport, host, port, branch);
-        });
+        if let Draft::Direct(d) = &mut self.draft {
+            // The first Via line is the top Via: remember where its branch is written.
+            let first = d.index.find(0, VIA).is_none();
+            let end = d.append(b"Via", VIA, |out| {
+                Via::write_text(out, transport, host, port, branch);
+            });
+            // the value ends with the branch as given (checked, not assumed)
+            if first
+                && !transport.is_empty()
+                && let Some(start) = end.checked_sub(branch.len())
+                && d.out.get(start..end) == Some(branch.as_bytes())
+                && let (Ok(start), Ok(len)) = (u16::try_from(start), u16::try_from(branch.len()))
+            {
+                d.built_branch = [start, len];
+            }
+        } else {
+            self.draft.push_line(HeaderName::Via, |out| {
+                Via::write_text(out, transport, host, port, branch);
+            });
+        }
         Ok(self)
     }
 

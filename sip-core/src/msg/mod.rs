@@ -643,12 +643,32 @@ impl ExactSizeIterator for Entries<'_> {}
 ///
 /// Iterating gives every header line in order as a [`RawHeader`] (name as written, value
 /// with surrounding whitespace removed, folding kept).
-#[derive(Clone, Eq, PartialEq)]
+#[derive(Clone)]
 pub struct Headers {
     raw: Bytes,
     index: Index,
     body_start: u32,
+    /// Where the branch of the top Via is in `raw` (start, length), when the builder wrote
+    /// that Via in its plain form ([`RequestBuilder::push_via`]); `[0, 0]` otherwise (every
+    /// parsed message). The transaction layer takes a client key from it instead of scanning
+    /// the Via the builder has just written. Held in the padding after `body_start`, so a
+    /// message is no larger; not part of equality (a built message equals its parse).
+    built_branch: [u16; 2],
 }
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        let Self {
+            raw,
+            index,
+            body_start,
+            built_branch: _,
+        } = self;
+        *raw == other.raw && *index == other.index && *body_start == other.body_start
+    }
+}
+
+impl Eq for Headers {}
 
 impl Headers {
     /// No buffer, no lines: what the parser fills.
@@ -657,7 +677,21 @@ impl Headers {
             raw: Bytes::new(),
             index: Index::new(),
             body_start: 0,
+            built_branch: [0, 0],
         }
+    }
+
+    /// The branch of the top Via as the builder wrote it (see `built_branch`); `None` for a
+    /// parsed message or any other Via. The same bytes a scan of the top Via reads as its
+    /// branch (`transaction::wire` tests).
+    #[inline]
+    pub(crate) fn built_via_branch(&self) -> Option<&[u8]> {
+        let [start, len] = self.built_branch;
+        if len == 0 {
+            return None;
+        }
+        let start = usize::from(start);
+        self.raw.get(start..start + usize::from(len))
     }
 
     /// Number of header lines.
