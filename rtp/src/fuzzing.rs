@@ -4,13 +4,15 @@
 use std::time::{Duration, Instant};
 
 use crate::dtmf::DtmfReceiver;
-use crate::packet::RtpPacket;
+use crate::packet::{RtpPacket, StreamHeader};
 use crate::rtcp::{self, Validation};
 use crate::session::{RtpSession, SessionConfig};
+use crate::types::Ssrc;
 
 /// RTP: a valid view rebuilds byte-exact through the owned header (up to padding bytes, which
 /// are rebuilt as zeros) and no accessor panics.
 pub fn rtp_packet(data: &[u8]) {
+    stream_write(data);
     let Ok(p) = RtpPacket::new_checked(data) else {
         return;
     };
@@ -34,6 +36,44 @@ pub fn rtp_packet(data: &[u8]) {
         assert_eq!(b.get(..n), data.get(..n));
         assert_eq!(b.len(), data.len());
     }
+}
+
+/// `StreamHeader::write_packet` (16-byte rows and inline block copies for payloads of 4-256
+/// bytes, `memcpy` otherwise) writes header + payload exactly and nothing else, wherever the
+/// packet starts: octet 0 of `data` gives the packet's offset from a 64-byte boundary (its low
+/// 6 bits), the rest (at most 300 bytes) is the payload.
+fn stream_write(data: &[u8]) {
+    #[repr(C, align(64))]
+    struct Aligned([u8; 384]);
+    let Some((&at, payload)) = data.split_first() else {
+        return;
+    };
+    let payload = &payload[..payload.len().min(300)];
+    let at = usize::from(at & 63);
+    let stream = StreamHeader::new(at as u8, Ssrc(0x0102_0304));
+    let (marker, seq) = (at & 1 == 1, payload.len() as u16);
+    let mut expected = stream.encode(marker, seq, 0xDEAD_BEEF).to_vec();
+    expected.extend_from_slice(payload);
+    let mut buf = Aligned([0x5A; 384]);
+    let written = stream.write_packet(marker, seq, 0xDEAD_BEEF, payload, &mut buf.0[at..]);
+    assert_eq!(written, Ok(expected.len()));
+    check_written(&buf.0, at, &expected);
+    // One byte short: refused, nothing written.
+    let mut buf = Aligned([0x5A; 384]);
+    let end = at + expected.len() - 1;
+    assert!(
+        stream
+            .write_packet(marker, seq, 0xDEAD_BEEF, payload, &mut buf.0[at..end])
+            .is_err()
+    );
+    assert!(buf.0.iter().all(|&b| b == 0x5A));
+}
+
+/// `buf` holds `expected` at `at` and 0x5A everywhere else.
+fn check_written(buf: &[u8], at: usize, expected: &[u8]) {
+    let end = at + expected.len();
+    assert_eq!(buf.get(at..end), Some(expected));
+    assert!(buf[..at].iter().chain(&buf[end..]).all(|&b| b == 0x5A));
 }
 
 /// RTCP: a compound that validates writes back to bytes that parse again; when it carries no
