@@ -293,6 +293,56 @@ fn errors_name_the_line_and_why() {
 }
 
 #[test]
+fn media_attribute_lines_get_every_line_check() {
+    // A media-level `a=` line ended by CRLF takes a short path through the parser; every
+    // deviation of such a line must still be refused at its line, for the same reason as
+    // any other line, and accepted only by its switch.
+    let head =
+        "v=0\r\no=- 1 1 IN IP4 a\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\n";
+    let cases: &[(&str, usize, ParseReason, bool)] = &[
+        ("a=sendrecv \r\n", 7, ParseReason::TrailingWhitespace, true),
+        ("a=sendrecv\t\r\n", 7, ParseReason::TrailingWhitespace, true),
+        ("a=sendrecv\n", 7, ParseReason::LfLineEnding, true),
+        ("a=sendrecv", 7, ParseReason::MissingFinalLineEnding, true),
+        ("a=sendrecv\ra=mid:0\r\n", 7, ParseReason::StrayCr, false),
+        ("\r\na=sendrecv\r\n", 7, ParseReason::EmptyLine, false),
+        (
+            "a=mid:0\r\n\r\na=sendrecv\r\n",
+            8,
+            ParseReason::EmptyLine,
+            false,
+        ),
+        ("a=\r\n", 7, ParseReason::BadField("attribute name"), false),
+        ("a=mid:0\r\ni=x\r\n", 8, ParseReason::OutOfOrder, true),
+        (
+            "a=sendrecv:x\r\n",
+            7,
+            ParseReason::BadAttribute {
+                attribute: "sendrecv",
+                field: "flag takes no value",
+            },
+            false,
+        ),
+    ];
+    for (tail, line, reason, lenient_ok) in cases {
+        let input = format!("{head}{tail}");
+        let err = Sdp::parse(input.clone()).unwrap_err();
+        assert_eq!((err.line, &err.reason), (*line, reason), "{input:?}");
+        let lenient = Sdp::parse_with(input.clone(), &ParseOptions::lenient());
+        assert_eq!(lenient.is_ok(), *lenient_ok, "{input:?}: {lenient:?}");
+    }
+    // The attribute limit counts media-level lines too.
+    let opts = ParseOptions {
+        max_attributes: 2,
+        ..ParseOptions::strict()
+    };
+    let input = format!("{head}a=mid:0\r\na=sendrecv\r\na=ptime:20\r\n");
+    let err = Sdp::parse_with(input, &opts).unwrap_err();
+    assert_eq!(err.line, 9);
+    assert!(matches!(err.reason, ParseReason::TooLarge { .. }), "{err}");
+}
+
+#[test]
 fn each_lenient_switch_allows_one_deviation() {
     let good =
         "v=0\r\no=- 1 1 IN IP4 a\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\n";
