@@ -1121,11 +1121,12 @@ impl Transactions {
             self.apply_inner(now, slot, out);
             return;
         }
-        let next = entry.machine.next_timer().map(|(at, _)| at);
-        if next != entry.scheduled {
-            entry.scheduled = next;
-            if let Some(at) = next {
-                self.timers.push(now, (at.max(now), slot, generation));
+        let next = entry.machine.next_timer();
+        if next.map(|(at, _)| at) != entry.scheduled {
+            entry.scheduled = None;
+            if let Some((at, timer)) = next {
+                let run = (timer, entry.machine.interval_of(timer));
+                self.timers.push(run, (at.max(now), slot, generation));
                 entry.scheduled = Some(at.max(now));
             }
         }

@@ -210,6 +210,16 @@ impl Machine {
         self.timers.next()
     }
 
+    /// The current interval of `timer` when it is a retransmission timer (A, E, G), else
+    /// zero: with the timer, the nominal delay the deadline queue files it under.
+    pub(crate) fn interval_of(&self, timer: Timer) -> Duration {
+        if timer.is_retransmit() {
+            self.timers.interval
+        } else {
+            Duration::ZERO
+        }
+    }
+
     /// Stores the ACK built after [`Output::build_ack`] and returns it for sending.
     pub fn set_ack(&mut self, ack: Bytes) -> Bytes {
         self.ack = Some(ack.clone());

@@ -158,11 +158,20 @@ pub(crate) type Deadline = (Instant, usize, u32);
 /// Most distinct delays kept as FIFO runs; others go to the heap.
 const RUNS: usize = 8;
 
+/// The nominal delay of a deadline, which picks its FIFO run: its timer and, for the
+/// retransmission timers (A, E, G), their current interval. Every wait timer that reaches
+/// the queue has one fixed delay per endpoint (zero ones end the transaction at once), so
+/// this names the delay without subtracting instants (`Instant::duration_since` cost ~51
+/// instructions per push). A key that does not match the real delay (a late timer, a back-off
+/// from the fired deadline) only sends the deadline to the heap: a run takes a deadline only
+/// when it is not earlier than the run's last.
+pub(crate) type Run = (Timer, Duration);
+
 /// The armed deadlines of every transaction of an endpoint, earliest first.
 ///
 /// Almost every deadline is set at a fixed delay from the current time (T1, T4, 64*T1, 0 on
 /// reliable transports), and time only moves forward, so deadlines with the same delay
-/// arrive in order: each such run is a FIFO queue (push and pop in O(1), where a binary heap
+/// (the same [`Run`]) arrive in order: each such run is a FIFO queue (push and pop in O(1), where a binary heap
 /// of thousands of entries cost ~10 levels of sifting per pop). A deadline that would break
 /// a run's order (a back-off step from a late timer, a caller passing an earlier `now`) goes
 /// to a binary heap. The earliest deadline is the smallest of the run fronts and the heap top;
@@ -174,7 +183,7 @@ const RUNS: usize = 8;
 /// only a pop needs the fronts compared again.
 #[derive(Debug, Default)]
 pub(crate) struct Deadlines {
-    runs: Vec<(Duration, std::collections::VecDeque<Deadline>)>,
+    runs: Vec<(Run, std::collections::VecDeque<Deadline>)>,
     heap: std::collections::BinaryHeap<std::cmp::Reverse<Deadline>>,
     /// The smallest of the run fronts and the heap top, with its source.
     first: Option<(Deadline, Source)>,
@@ -188,9 +197,8 @@ enum Source {
 }
 
 impl Deadlines {
-    /// Arms `deadline`, set at `now`.
-    pub(crate) fn push(&mut self, now: Instant, deadline: Deadline) {
-        let delay = deadline.0.saturating_duration_since(now);
+    /// Arms `deadline`, of nominal delay `delay`.
+    pub(crate) fn push(&mut self, delay: Run, deadline: Deadline) {
         let run = match self.runs.iter().position(|(d, _)| *d == delay) {
             Some(i) => Some(i),
             None => match self.runs.iter().position(|(_, q)| q.is_empty()) {
@@ -295,8 +303,14 @@ mod tests {
             } else {
                 now + ms(x % 4)
             };
+            // the fixed delays by their run, the random ones mostly under a key that does
+            // not match their delay (order must hold all the same)
+            let run = match x % 16 {
+                0 => (Timer::ALL[(x >> 8) as usize % Timer::ALL.len()], ms(500)),
+                _ => (Timer::J, delay),
+            };
             let d = (now + delay, i, 0);
-            q.push(now, d);
+            q.push(run, d);
             all.push(d);
             if x.is_multiple_of(5) {
                 let popped = q.pop();
