@@ -10,6 +10,10 @@
 # answering 503 first, a SIPp uas second; then sip:quiet.sipdns.test, whose first target
 # never answers and is left at the trunk timeout) and a telox phone over TCP whose --registrar
 # sip:svc.sipdns.test has a dead first target (_sip._tcp: refused, then a telox phone).
+# Last the PBX with trunks named in its config: sip:trunk.sipdns.test (the 503 SIPp, then
+# SIPp's uas) and sip:moved.sipdns.test, whose A record (a watched hosts file, TTL 1 s like
+# every record here) moves from 127.0.0.1 to 127.0.0.2 between two rounds of calls: the PBX
+# locates the name again once the TTL has run out and reaches the new address unrestarted.
 # Loopback only, every process bounded by `timeout` and stopped by PID.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -23,8 +27,8 @@ EX="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples"
   not_ok "build sip-core examples"; summary sip-dns; exit 1; }
 TMP=$(mktemp -d /tmp/interop-sip-dns.XXXXXX)
 DPID=""
-U1=""; U2=""; GW=""; PH=""
-trap 'stop_pid "$U1"; stop_pid "$U2"; stop_pid "$PH"; stop_pid "$GW"; stop_pid "$DPID"; rm -rf "$TMP"' EXIT
+U1=""; U2=""; GW=""; PH=""; PB=""
+trap 'stop_pid "$U1"; stop_pid "$U2"; stop_pid "$PH"; stop_pid "$GW"; stop_pid "$PB"; stop_pid "$DPID"; rm -rf "$TMP" "${HOSTS:-}"' EXIT
 CALLS=${CALLS:-20}
 # calls_ok RC OUTPUT: the uac exited 0 and every call succeeded.
 calls_ok() { [ "$1" -eq 0 ] && grep -qx "uac calls=$CALLS ok=$CALLS failed=0" <<<"$2"; }
@@ -38,6 +42,12 @@ TRUNK=$(free_udp_port)  # SIPp uas: the trunk's second target
 DEAD2=$(free_udp_port)  # nothing listens: the phone proxy's first target (TCP refused)
 CALLEE=$(free_udp_port) # telox phone, TCP: the proxy's second target
 QUIET=$(free_udp_port)  # nothing answers over UDP: the quiet trunk's first target
+MOVED=$(free_udp_port)  # SIPp uas on 127.0.0.1, then one on 127.0.0.2: the moved trunk
+# dnsmasq reads (and watches) hosts files as the user it drops to: a directory it may enter.
+HOSTS=$(mktemp -d /tmp/interop-sip-dns-hosts.XXXXXX)
+chmod 755 "$HOSTS"
+echo "127.0.0.1 moved.sipdns.test" >"$HOSTS/moved"
+chmod 644 "$HOSTS/moved"
 
 timeout 120 dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-interfaces \
   --listen-address=127.0.0.1 --port="$NS" --pid-file="$TMP/dnsmasq.pid" \
@@ -58,6 +68,8 @@ timeout 120 dnsmasq -k --conf-file=/dev/null --no-resolv --no-hosts --bind-inter
   --srv-host=_sip._udp.quiet.sipdns.test,silent.sipdns.test,"$QUIET",10,0 \
   --srv-host=_sip._udp.quiet.sipdns.test,trunk2.sipdns.test,"$TRUNK",20,0 \
   --host-record=silent.sipdns.test,127.0.0.1 \
+  --srv-host=_sip._udp.moved.sipdns.test,moved.sipdns.test,"$MOVED",10,0 \
+  --hostsdir="$HOSTS" --auth-ttl=1 \
   --auth-zone=sipdns.test --auth-server=ns.sipdns.test >"$TMP/dnsmasq.out" 2>&1 &
 DPID=$!
 sleep 0.5
@@ -177,6 +189,61 @@ if [ -x "$BIN/phone" ]; then
   check "callee phone: the call came in" grep -q "incoming call" "$TMP/callee.log"
 else
   not_ok "phone binary missing at $BIN (cargo build --release -p telox-examples)"
+fi
+
+# 7. The PBX's trunks by name (config `address = "sip:..."`, `dns = ...`). Calls to 0... go
+#    to sip:trunk.sipdns.test: each INVITE is answered 503 by the first SRV target and sent
+#    again by the UA to the second (RFC 3263 §4.3). Calls to 9... go to sip:moved.sipdns.test:
+#    a first round reaches 127.0.0.1; its A record then moves to 127.0.0.2, and once the
+#    1 s TTL has run out the next round is located again and reaches the new address.
+if [ -x "$BIN/pbx" ]; then
+  U1=$(SCENARIO="$P/scenarios/uas-503.xml" UAS_TIMEOUT=90 "$P/sipp-uas.sh" "$BUSY" 2>>"$TMP/uas.log")
+  U2=$(UAS_TIMEOUT=90 "$P/sipp-uas.sh" "$TRUNK" 2>>"$TMP/uas.log")
+  PBXP=$(free_udp_port)
+  # MD5: SIPp's digest answers no other algorithm.
+  printf '%s\n' "listen = \"127.0.0.1:$PBXP\"" 'tcp = false' "dns = \"127.0.0.1:$NS\"" \
+    'digest_algorithms = ["MD5"]' \
+    '[[users]]' 'extension = "1000"' 'password = "1000"' \
+    '[[trunks]]' 'name = "carrier"' 'address = "sip:trunk.sipdns.test"' \
+    '[[trunks]]' 'name = "moved"' 'address = "sip:moved.sipdns.test"' \
+    '[[routes]]' 'pattern = "_0X."' 'trunk = "carrier"' \
+    '[[routes]]' 'pattern = "_9X."' 'trunk = "moved"' >"$TMP/pbx.toml"
+  timeout -k 3 90 "$BIN/pbx" --config "$TMP/pbx.toml" 2>"$TMP/pbx.log" & PB=$!
+  sleep 0.5
+  pbx_calls() { # pbx_calls NUMBER COUNT: SIPp uac (digest as 1000) through the PBX
+    SCENARIO="$P/scenarios/invite-auth-uac.xml" "$P/sipp-uac.sh" "127.0.0.1:$PBXP" 10 "$2" \
+      -au 1000 -ap 1000 -s "$1" -key caller 1000 -d 100 2>&1 | tail -1
+  }
+  out=$(pbx_calls 0301234 "$CALLS")
+  echo "  $out"
+  check "pbx: trunk located by name (SRV order: 503 SIPp, then SIPp uas)" \
+    grep -q "trunk carrier: located trunk.sipdns.test (127.0.0.1:$BUSY, 127.0.0.1:$TRUNK)" "$TMP/pbx.log"
+  check "SIPp uac -> pbx -> trunk by name: $CALLS calls, zero failures" \
+    grep -Eq "rc=0 created=$CALLS ok=$CALLS failed=0" <<<"$out"
+  check "pbx: each INVITE answered 503 by the first target, sent again to the second" \
+    [ "$(grep -c "call: 127.0.0.1:$BUSY failed (503); sent again to 127.0.0.1:$TRUNK" "$TMP/pbx.log")" -eq "$CALLS" ]
+  stop_pid "$U1"; stop_pid "$U2"; U1=""; U2=""
+  # One SIPp at a time on the port (the helper checks the port on every address): the
+  # first round's is stopped before the record moves, so a stale address fails the call.
+  U1=$(UAS_TIMEOUT=60 "$P/sipp-uas.sh" "$MOVED" 2>>"$TMP/uas.log")
+  out1=$(pbx_calls 9123 5)
+  stop_pid "$U1"; U1=""; sleep 0.5
+  U2=$(LOCAL_IP=127.0.0.2 UAS_TIMEOUT=60 "$P/sipp-uas.sh" "$MOVED" 2>>"$TMP/uas.log")
+  echo "127.0.0.2 moved.sipdns.test" >"$HOSTS/moved"
+  sleep 2
+  out2=$(pbx_calls 9123 5)
+  echo "  $out1"; echo "  $out2"
+  kill -INT "$PB" 2>/dev/null; wait "$PB" 2>/dev/null; PB=""
+  grep -E "trunk moved" "$TMP/pbx.log" | sed 's/^/  /'
+  check "SIPp uac -> pbx -> moving trunk: 5 + 5 calls, zero failures" \
+    [ "$(grep -Ec "rc=0 created=5 ok=5 failed=0" <<<"$out1"$'\n'"$out2")" -eq 2 ]
+  check "pbx: the first round reached 127.0.0.1" \
+    [ "$(grep -c "calling 9123 at udp:127.0.0.1:$MOVED" "$TMP/pbx.log")" -eq 5 ]
+  check "pbx: after the record moved and its TTL ran out, the next round reached 127.0.0.2" \
+    [ "$(grep -c "calling 9123 at udp:127.0.0.2:$MOVED" "$TMP/pbx.log")" -eq 5 ]
+  stop_pid "$U1"; stop_pid "$U2"; U1=""; U2=""
+else
+  not_ok "pbx binary missing at $BIN (cargo build --release -p telox-examples)"
 fi
 
 summary sip-dns
