@@ -20,6 +20,11 @@ pub fn datagram(data: &[u8]) {
     assert_eq!(again.as_ref().ok(), Some(&msg), "re-parse differs");
     let _ = msg.validate();
     typed_all(msg.headers());
+    // A session description found in the body is a part of it.
+    if let Ok(Some(sdp)) = crate::body::session_description(msg.headers()) {
+        let body = msg.body();
+        assert!(sdp.is_empty() || body.windows(sdp.len()).any(|w| w == &sdp[..]));
+    }
     if let Message::Request(r) = &msg {
         let _ = r.uri().user_unescaped();
         // rebuilding from a builder yields a parseable message

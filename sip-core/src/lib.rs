@@ -72,6 +72,7 @@ pub use msg::{
 pub use uri::{Scheme, Uri};
 
 pub mod auth;
+pub mod body;
 pub mod dialog;
 pub mod dns;
 pub mod locate;

@@ -1,0 +1,504 @@
+//! Message bodies: finding the session description in what a peer sent (RFC 3261 §7.4,
+//! RFC 5621).
+//!
+//! Most INVITEs carry `application/sdp` alone, but real peers also send `multipart/mixed`
+//! bodies (RFC 2046 §5.1) whose SDP is one part among others: SIP-I/SIP-T carrier
+//! interconnects add the ISUP message (`application/isup`, RFC 3204), emergency calls add a
+//! location object (`application/pidf+xml`, RFC 6442), and some PBXs send
+//! `multipart/alternative` with two session descriptions. A UA that parses the whole body as
+//! SDP refuses those calls; [`session_description`] returns the SDP part, zero-copy.
+//!
+//! Hostile input is bounded: at most [`MAX_PARTS`] parts per multipart, nesting at most
+//! [`MAX_DEPTH`] deep, boundaries of 1-70 characters (RFC 2046 §5.1.1), and every scan is
+//! linear in the body length times the boundary length.
+
+use bytes::Bytes;
+
+use crate::header::{ContentType, Header};
+use crate::msg::Headers;
+
+/// The most parts one multipart body may have before it is refused.
+pub const MAX_PARTS: usize = 32;
+/// How deep multiparts may nest (`multipart/alternative` inside `multipart/mixed` is 2).
+pub const MAX_DEPTH: usize = 3;
+
+/// Why a body has no usable session description.
+#[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
+pub enum BodyError {
+    /// The body is of a type that is not, and does not contain, `application/sdp`
+    /// (answer 415 Unsupported Media Type with `Accept: application/sdp`).
+    #[error("no application/sdp in a body of type {0}")]
+    Unsupported(String),
+    /// The `Content-Type` header (of the message or of a part) does not parse.
+    #[error("bad Content-Type: {0}")]
+    BadContentType(String),
+    /// A multipart body without a usable `boundary` parameter (missing, empty, over 70
+    /// characters).
+    #[error("multipart body without a valid boundary parameter")]
+    BadBoundary,
+    /// A multipart body whose delimiters or part headers are broken.
+    #[error("malformed multipart body: {0}")]
+    Malformed(&'static str),
+    /// More than [`MAX_PARTS`] parts or [`MAX_DEPTH`] levels of nesting.
+    #[error("multipart body beyond the limits (parts or nesting)")]
+    TooComplex,
+}
+
+/// The session description a message carries.
+///
+/// - `Ok(None)`: no body (an INVITE without an offer, a late offer).
+/// - `Ok(Some(sdp))`: the body is `application/sdp`, or a multipart whose first
+///   `application/sdp` part (depth first, in order) is returned. A body without a
+///   `Content-Type` (which RFC 3261 §7.4.1 requires, but some old UAs omit) is taken as SDP.
+/// - `Err(_)`: a body that is not SDP or does not contain it, or a malformed multipart.
+pub fn session_description(headers: &Headers) -> Result<Option<Bytes>, BodyError> {
+    let body = headers.body_bytes();
+    if body.is_empty() {
+        return Ok(None);
+    }
+    match headers.get::<ContentType>() {
+        None => Ok(Some(body)),
+        Some(Err(e)) => Err(BodyError::BadContentType(e.to_string())),
+        Some(Ok(ct)) => find_sdp(&ct, &body, 0).map(Some),
+    }
+}
+
+/// The first `application/sdp` inside `body` of type `ct`.
+fn find_sdp(ct: &ContentType, body: &Bytes, depth: usize) -> Result<Bytes, BodyError> {
+    if ct.is("application", "sdp") {
+        return Ok(body.clone());
+    }
+    if !ct.mtype().eq_ignore_ascii_case("multipart") {
+        return Err(BodyError::Unsupported(format!(
+            "{}/{}",
+            ct.mtype(),
+            ct.subtype()
+        )));
+    }
+    if depth + 1 >= MAX_DEPTH {
+        return Err(BodyError::TooComplex);
+    }
+    let boundary = boundary(ct)?;
+    for part in Parts::new(body, boundary.as_bytes())? {
+        let part = part?;
+        // A part without Content-Type is text/plain (RFC 2046 §5.1): never SDP.
+        let Some(ct) = part.content_type()? else {
+            continue;
+        };
+        match find_sdp(&ct, &part.body, depth + 1) {
+            Ok(sdp) => return Ok(sdp),
+            Err(BodyError::Unsupported(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(BodyError::Unsupported(format!(
+        "{}/{}",
+        ct.mtype(),
+        ct.subtype()
+    )))
+}
+
+/// The `boundary` parameter, unquoted and checked (RFC 2046 §5.1.1: 1-70 characters).
+fn boundary(ct: &ContentType) -> Result<String, BodyError> {
+    let raw = ct
+        .params()
+        .get("boundary")
+        .flatten()
+        .ok_or(BodyError::BadBoundary)?;
+    let b = raw
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .unwrap_or(raw);
+    if b.is_empty() || b.len() > 70 {
+        return Err(BodyError::BadBoundary);
+    }
+    Ok(b.to_owned())
+}
+
+/// One part of a multipart body: its header block and its content.
+#[derive(Clone, Debug)]
+pub struct Part {
+    headers: Bytes,
+    /// The part's content (the bytes between its header block and the next delimiter).
+    pub body: Bytes,
+}
+
+impl Part {
+    /// The part's `Content-Type`, if it has one.
+    pub fn content_type(&self) -> Result<Option<ContentType>, BodyError> {
+        let Some(value) = self.header("content-type") else {
+            return Ok(None);
+        };
+        ContentType::parse(&value)
+            .map(Some)
+            .map_err(|e| BodyError::BadContentType(e.to_string()))
+    }
+
+    /// The value of the part header `name` (case-insensitive), with folded lines joined as
+    /// written (the CRLFs stay; header parsers take them as whitespace).
+    pub fn header(&self, name: &str) -> Option<Bytes> {
+        let h = &self.headers;
+        let mut at = 0;
+        while at < h.len() {
+            let end = line_end(h, at);
+            let line = &h[at..end];
+            if let Some(colon) = line.iter().position(|&c| c == b':')
+                && line[..colon]
+                    .trim_ascii()
+                    .eq_ignore_ascii_case(name.as_bytes())
+            {
+                let mut value_end = end;
+                // Continuation lines start with SP or HTAB.
+                while value_end + 2 < h.len() && matches!(h[value_end + 2], b' ' | b'\t') {
+                    value_end = line_end(h, value_end + 2);
+                }
+                return Some(h.slice(at + colon + 1..value_end));
+            }
+            at = end + 2;
+        }
+        None
+    }
+}
+
+/// Where the line starting at `at` ends (the index of its CRLF, or the end of `h`).
+fn line_end(h: &[u8], at: usize) -> usize {
+    find(&h[at..], b"\r\n").map_or(h.len(), |i| at + i)
+}
+
+/// The first index of `needle` in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > hay.len() {
+        return None;
+    }
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The parts of a multipart body, in order (RFC 2046 §5.1.1). The preamble before the first
+/// delimiter and the epilogue after the close delimiter are ignored; a body that ends
+/// without a close delimiter is refused, as is one with no part.
+pub struct Parts {
+    body: Bytes,
+    /// `CRLF--boundary`.
+    delimiter: Vec<u8>,
+    /// Where the next part's content starts (after its delimiter line), or `None` when done.
+    next: Option<usize>,
+    count: usize,
+}
+
+impl Parts {
+    /// The parts of `body` delimited by `boundary`.
+    pub fn new(body: &Bytes, boundary: &[u8]) -> Result<Self, BodyError> {
+        if boundary.is_empty() || boundary.len() > 70 {
+            return Err(BodyError::BadBoundary);
+        }
+        let mut delimiter = b"\r\n--".to_vec();
+        delimiter.extend_from_slice(boundary);
+        // The first delimiter may open the body without the CRLF before it.
+        let first = if body.starts_with(&delimiter[2..]) {
+            0
+        } else {
+            find(body, &delimiter)
+                .map(|i| i + 2)
+                .ok_or(BodyError::Malformed("no delimiter"))?
+        };
+        let after = first + delimiter.len() - 2;
+        let next = Self::after_delimiter(body, after)?;
+        if next.is_none() {
+            return Err(BodyError::Malformed("no part"));
+        }
+        Ok(Self {
+            body: body.clone(),
+            delimiter,
+            next,
+            count: 0,
+        })
+    }
+
+    /// After a delimiter's boundary ending at `at`: `Some(start of the part)` for a
+    /// delimiter line, `None` for the close delimiter (`--`).
+    fn after_delimiter(body: &[u8], at: usize) -> Result<Option<usize>, BodyError> {
+        let rest = &body[at..];
+        if rest.starts_with(b"--") {
+            return Ok(None);
+        }
+        // Transport padding (linear whitespace) may follow the boundary.
+        let pad = rest
+            .iter()
+            .take_while(|&&c| c == b' ' || c == b'\t')
+            .count();
+        if rest[pad..].starts_with(b"\r\n") {
+            Ok(Some(at + pad + 2))
+        } else {
+            Err(BodyError::Malformed("delimiter line does not end in CRLF"))
+        }
+    }
+}
+
+impl Iterator for Parts {
+    type Item = Result<Part, BodyError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.next.take()?;
+        self.count += 1;
+        if self.count > MAX_PARTS {
+            return Some(Err(BodyError::TooComplex));
+        }
+        let body = &self.body;
+        // The part ends at the next delimiter (the CRLF before it belongs to the delimiter).
+        let Some(len) = find(&body[start..], &self.delimiter) else {
+            return Some(Err(BodyError::Malformed("no close delimiter")));
+        };
+        let end = start + len;
+        let part = &body[start..end];
+        // No header block: the part starts with its blank line, or is empty.
+        let (headers, content) = if part.is_empty() {
+            (body.slice(start..start), body.slice(start..start))
+        } else if part.starts_with(b"\r\n") {
+            (body.slice(start..start), body.slice(start + 2..end))
+        } else {
+            match find(part, b"\r\n\r\n") {
+                Some(i) => (body.slice(start..start + i), body.slice(start + i + 4..end)),
+                None => return Some(Err(BodyError::Malformed("part headers without end"))),
+            }
+        };
+        match Self::after_delimiter(body, end + self.delimiter.len()) {
+            Ok(next) => self.next = next,
+            Err(e) => return Some(Err(e)),
+        }
+        Some(Ok(Part {
+            headers,
+            body: content,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Message;
+
+    fn message(content_type: Option<&str>, body: &[u8]) -> Message {
+        let ct = content_type.map_or(String::new(), |c| format!("Content-Type: {c}\r\n"));
+        let mut text = format!(
+            "INVITE sip:bob@example.com SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bK776asdhds\r\n\
+             Max-Forwards: 70\r\nTo: <sip:bob@example.com>\r\n\
+             From: <sip:alice@example.com>;tag=1928301774\r\n\
+             Call-ID: a84b4c76e66710\r\nCSeq: 1 INVITE\r\n\
+             {ct}Content-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        text.extend_from_slice(body);
+        Message::parse(Bytes::from(text)).unwrap()
+    }
+
+    fn sdp_of(
+        content_type: Option<&str>,
+        body: impl AsRef<[u8]>,
+    ) -> Result<Option<Bytes>, BodyError> {
+        session_description(message(content_type, body.as_ref()).headers())
+    }
+
+    const SDP: &str = "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\n\
+                       t=0 0\r\nm=audio 4000 RTP/AVP 0\r\n";
+
+    #[test]
+    fn plain_sdp_and_no_body() {
+        assert_eq!(
+            sdp_of(Some("application/sdp"), SDP).unwrap().unwrap(),
+            SDP.as_bytes()
+        );
+        assert_eq!(
+            sdp_of(Some("Application/SDP"), SDP).unwrap().unwrap(),
+            SDP.as_bytes()
+        );
+        assert_eq!(sdp_of(None, SDP).unwrap().unwrap(), SDP.as_bytes());
+        assert_eq!(sdp_of(Some("application/sdp"), "").unwrap(), None);
+    }
+
+    #[test]
+    fn sip_i_multipart_with_isup() {
+        // As SIP-I interconnects send it (ITU-T Q.1912.5, RFC 3204): SDP, then ISUP IAM.
+        let mut body = format!(
+            "--unique-boundary-1\r\nContent-Type: application/sdp\r\n\r\n{SDP}\r\n\
+             --unique-boundary-1\r\nContent-Type: application/isup;version=itu-t92+;base=itu-t92+\r\n\
+             Content-Disposition: signal;handling=optional\r\n\r\n"
+        )
+        .into_bytes();
+        // An IAM, binary (with CR, LF and bytes above 0x7f).
+        body.extend_from_slice(b"\x01\x10\x60\x01\x0a\x00\x02\x0a\x08\x83\x90\x89\x59\r\n\x0d");
+        body.extend_from_slice(b"\r\n--unique-boundary-1--\r\n");
+        let got = sdp_of(Some("multipart/mixed;boundary=unique-boundary-1"), &body)
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, SDP.as_bytes());
+    }
+
+    #[test]
+    fn emergency_call_with_pidf_first_and_a_quoted_boundary_and_preamble() {
+        // RFC 6442 §7: the location object may come first.
+        let body = format!(
+            "This is a preamble.\r\n--boundary1\r\nContent-Type: application/pidf+xml\r\n\
+             Content-ID: <target123@atlanta.example.com>\r\n\r\n<?xml version=\"1.0\"?>\r\n\
+             <presence/>\r\n--boundary1\r\nContent-Type: application/sdp\r\n\
+             Content-Disposition: session\r\n\r\n{SDP}\r\n--boundary1--\r\nepilogue"
+        );
+        let got = sdp_of(Some("multipart/mixed; boundary=\"boundary1\""), &body)
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, SDP.as_bytes());
+    }
+
+    #[test]
+    fn nested_alternative_inside_mixed() {
+        let inner = format!(
+            "--inner\r\nContent-Type: text/plain\r\n\r\nhello\r\n--inner\r\n\
+             content-type:application/sdp\r\n\r\n{SDP}\r\n--inner--"
+        );
+        let body = format!(
+            "--outer\r\nContent-Type: multipart/alternative;boundary=inner\r\n\r\n{inner}\r\n\
+             --outer--\r\n"
+        );
+        let got = sdp_of(Some("multipart/mixed;boundary=outer"), &body)
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, SDP.as_bytes());
+    }
+
+    #[test]
+    fn refusals_are_precise() {
+        assert!(matches!(
+            sdp_of(Some("application/isup"), "\x01\x02"),
+            Err(BodyError::Unsupported(t)) if t == "application/isup"
+        ));
+        assert_eq!(
+            sdp_of(Some("multipart/mixed"), "--x\r\n\r\nfoo\r\n--x--"),
+            Err(BodyError::BadBoundary)
+        );
+        let long = "b".repeat(71);
+        assert_eq!(
+            sdp_of(
+                Some(&format!("multipart/mixed;boundary={long}")),
+                "--x\r\n\r\n--x--"
+            ),
+            Err(BodyError::BadBoundary)
+        );
+        // Parts, but none is SDP (a part without Content-Type is text/plain).
+        assert!(matches!(
+            sdp_of(
+                Some("multipart/mixed;boundary=x"),
+                "--x\r\n\r\nv=0\r\n--x\r\nContent-Type: text/plain\r\n\r\nhi\r\n--x--\r\n"
+            ),
+            Err(BodyError::Unsupported(t)) if t == "multipart/mixed"
+        ));
+        assert_eq!(
+            sdp_of(Some("multipart/mixed;boundary=x"), "no delimiter here"),
+            Err(BodyError::Malformed("no delimiter"))
+        );
+        assert_eq!(
+            sdp_of(
+                Some("multipart/mixed;boundary=x"),
+                "--x\r\nContent-Type: text/plain\r\n\r\nhi, never closed"
+            ),
+            Err(BodyError::Malformed("no close delimiter"))
+        );
+        assert_eq!(
+            sdp_of(Some("multipart/mixed;boundary=x"), "--x--\r\n"),
+            Err(BodyError::Malformed("no part"))
+        );
+        assert_eq!(
+            sdp_of(
+                Some("multipart/mixed;boundary=x"),
+                "--xyz\r\n\r\nhi\r\n--x--"
+            ),
+            Err(BodyError::Malformed("delimiter line does not end in CRLF"))
+        );
+        assert!(matches!(
+            sdp_of(
+                Some("multipart/mixed;boundary=x"),
+                "--x\r\nContent-Type: /\r\n\r\nhi\r\n--x--"
+            ),
+            Err(BodyError::BadContentType(_))
+        ));
+    }
+
+    #[test]
+    fn limits_hold_against_many_parts_and_deep_nesting() {
+        let many: String = (0..=MAX_PARTS)
+            .map(|_| "--x\r\nContent-Type: text/plain\r\n\r\nhi\r\n")
+            .collect::<String>()
+            + "--x--";
+        assert_eq!(
+            sdp_of(Some("multipart/mixed;boundary=x"), &many),
+            Err(BodyError::TooComplex)
+        );
+        let mut body = format!("--b0\r\nContent-Type: application/sdp\r\n\r\n{SDP}\r\n--b0--");
+        for d in 1..=MAX_DEPTH {
+            body = format!(
+                "--b{d}\r\nContent-Type: multipart/mixed;boundary=b{}\r\n\r\n{body}\r\n--b{d}--",
+                d - 1
+            );
+        }
+        assert_eq!(
+            sdp_of(
+                Some(&format!("multipart/mixed;boundary=b{MAX_DEPTH}")),
+                &body
+            ),
+            Err(BodyError::TooComplex)
+        );
+    }
+
+    #[test]
+    fn part_headers_fold_and_padding_after_the_boundary() {
+        let body = format!("--x  \r\nContent-Type:\r\n application/sdp\r\n\r\n{SDP}\r\n--x--");
+        assert_eq!(
+            sdp_of(Some("multipart/related;boundary=x"), &body)
+                .unwrap()
+                .unwrap(),
+            SDP.as_bytes()
+        );
+    }
+
+    proptest::proptest! {
+        /// Any multipart built from parts that do not contain the delimiter gives back the
+        /// first SDP part byte for byte, whatever comes before and after it.
+        #[test]
+        fn the_first_sdp_part_comes_back(
+            before in proptest::collection::vec(("[a-z]{1,8}/[a-z+.-]{1,12}", proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)), 0..4),
+            sdp in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            after in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64), 0..4),
+            boundary in "[A-Za-z0-9'()+_,./:=?-]{1,70}",
+        ) {
+            let delimiter = format!("\r\n--{boundary}");
+            let clean = |b: &[u8]| !b.windows(delimiter.len()).any(|w| w == delimiter.as_bytes())
+                && !b.starts_with(&delimiter.as_bytes()[2..]);
+            proptest::prop_assume!(clean(&sdp) && before.iter().all(|(_, b)| clean(b)) && after.iter().all(|b| clean(b)));
+            proptest::prop_assume!(!before.iter().any(|(t, _)| t.eq_ignore_ascii_case("application/sdp") || t.starts_with("multipart")));
+            let mut body = Vec::new();
+            let mut part = |ct: &str, content: &[u8]| {
+                body.extend_from_slice(format!("--{boundary}\r\nContent-Type: {ct}\r\n\r\n").as_bytes());
+                body.extend_from_slice(content);
+                body.extend_from_slice(b"\r\n");
+            };
+            for (t, b) in &before {
+                part(t, b);
+            }
+            part("application/sdp", &sdp);
+            for b in &after {
+                part("application/octet-stream", b);
+            }
+            body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+            let got = sdp_of(Some(&format!("multipart/mixed;boundary=\"{boundary}\"")), &body);
+            proptest::prop_assert_eq!(got, Ok(Some(Bytes::from(sdp))));
+        }
+
+        /// Arbitrary bytes under a multipart type: no panic, and an SDP found is inside the body.
+        #[test]
+        fn any_body_is_safe(body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            if let Ok(Some(sdp)) = sdp_of(Some("multipart/mixed;boundary=x"), &body) {
+                proptest::prop_assert!(sdp.is_empty() || body.windows(sdp.len()).any(|w| w == &sdp[..]));
+            }
+        }
+    }
+}
