@@ -204,7 +204,7 @@ pub async fn run(
                         id,
                         GwCall {
                             a: leg,
-                            offer: request.body_bytes(),
+                            offer: crate::media::sdp_body(request.headers()),
                             from,
                             number,
                             b: None,
@@ -293,7 +293,15 @@ pub async fn run(
                     let Some(c) = calls.get_mut(&id) else {
                         continue;
                     };
-                    match bridge(&config, &mut rng, c, &response.body_bytes(), local).await {
+                    match bridge(
+                        &config,
+                        &mut rng,
+                        c,
+                        &crate::media::sdp_body(response.headers()),
+                        local,
+                    )
+                    .await
+                    {
                         Ok(answer) => {
                             let _ = ua.answer(now, c.a, Some(Body::sdp(answer)));
                             summary.answered += 1;

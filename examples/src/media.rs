@@ -860,6 +860,19 @@ fn pct(part: u64, whole: u64) -> f64 {
     }
 }
 
+/// The session description in a message's body: the body itself when it is
+/// `application/sdp`, the SDP part of a multipart body (SIP-I with ISUP, RFC 6442 location,
+/// RFC 5621), empty when the body holds no SDP at all (a late offer, or only parts the calls
+/// here do not use), and the body as sent when it is broken (so the SDP parse refuses it
+/// with a precise error and the call gets its 488).
+pub fn sdp_body(headers: &sip_core::Headers) -> Bytes {
+    match sip_core::body::session_description(headers) {
+        Ok(sdp) => sdp.unwrap_or_default(),
+        Err(sip_core::body::BodyError::Unsupported(_)) => Bytes::new(),
+        Err(_) => Bytes::copy_from_slice(headers.body()),
+    }
+}
+
 /// Local media capabilities for an audio stream on `port`: the codecs by SDP name in
 /// preference order (`opus`, `PCMU`, `PCMA`, `G722`), telephone-event, rtcp-mux, and SDES-SRTP
 /// when `srtp` is set (`Required`: offer RTP/SAVP) or offered as best effort (`Optional`).

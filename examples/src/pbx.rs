@@ -1066,8 +1066,10 @@ impl Pbx {
                     {
                         if (200..300).contains(&status)
                             && let Some(r) = response
-                            && let Ok(ans) =
-                                sdp::Sdp::parse_with(r.body_bytes(), &sdp::ParseOptions::lenient())
+                            && let Ok(ans) = sdp::Sdp::parse_with(
+                                crate::media::sdp_body(r.headers()),
+                                &sdp::ParseOptions::lenient(),
+                            )
                         {
                             let _ = oa.handle_answer(&ans);
                         } else {
@@ -1104,7 +1106,7 @@ impl Pbx {
         self.next_call += 1;
         let mut call = B2buaCall {
             a_leg: leg,
-            a_offer: request.body_bytes(),
+            a_offer: crate::media::sdp_body(request.headers()),
             a_oa: None,
             from: from.clone(),
             to: number.clone(),
@@ -1580,7 +1582,7 @@ impl Pbx {
         for o in call.b.iter().filter(|o| o.leg != leg) {
             let _ = self.ua.cancel(now, o.leg);
         }
-        let b_body = response.body_bytes();
+        let b_body = crate::media::sdp_body(response.headers());
         if call.ivr_media.is_some() {
             self.bridge_ivr(id, idx, &b_body);
             if let Some(call) = self.calls.get_mut(&id)
@@ -1721,7 +1723,7 @@ impl Pbx {
         let Some(p) = call.party(leg) else {
             return;
         };
-        let answer = ack.body_bytes();
+        let answer = crate::media::sdp_body(ack.headers());
         if p == Party::A
             && let Some(late) = call.late.take()
         {
@@ -1886,7 +1888,7 @@ impl Pbx {
         match request.method() {
             Method::Refer => self.refer(now, &key, leg, id, &request).await,
             Method::Invite if self.config.media == MediaMode::Direct => {
-                self.forward_reinvite(now, key, leg, request.body_bytes());
+                self.forward_reinvite(now, key, leg, crate::media::sdp_body(request.headers()));
             }
             Method::Invite => self.reinvite(now, key, leg, id, &request),
             _ => {
@@ -1916,7 +1918,7 @@ impl Pbx {
             let _ = self.ua.respond(now, &key, 488, None);
             return;
         };
-        let body = request.body_bytes();
+        let body = crate::media::sdp_body(request.headers());
         if !carries_sdp(&body) {
             // RFC 3261 §14.1: "a UAC MUST NOT initiate a new INVITE transaction within a
             // dialog while another INVITE transaction is in progress"; the PBX's own
@@ -2239,8 +2241,11 @@ impl Pbx {
         let Some(mut t) = call.transfer.take() else {
             return;
         };
-        let answered = sdp::Sdp::parse_with(response.body_bytes(), &sdp::ParseOptions::lenient())
-            .is_ok_and(|ans| t.oa.handle_answer(&ans).is_ok());
+        let answered = sdp::Sdp::parse_with(
+            crate::media::sdp_body(response.headers()),
+            &sdp::ParseOptions::lenient(),
+        )
+        .is_ok_and(|ans| t.oa.handle_answer(&ans).is_ok());
         let side = answered
             .then(|| t.oa.streams().first().cloned())
             .flatten()
@@ -2463,7 +2468,7 @@ impl Pbx {
             .oa_mut(other)
             .and_then(|o| o.streams().first())
             .map(|s| s.send_codec.name.to_string());
-        let body = request.body_bytes();
+        let body = crate::media::sdp_body(request.headers());
         let offered = offered_codecs(&body);
         let names: Vec<&str> = match codec {
             Some(c) if offered.iter().any(|o| o.eq_ignore_ascii_case(&c)) => offered

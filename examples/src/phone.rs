@@ -792,7 +792,10 @@ impl Phone {
             }
             return;
         }
-        let offer = sdp::Sdp::parse_with(invite.body_bytes(), &sdp::ParseOptions::lenient());
+        let offer = sdp::Sdp::parse_with(
+            crate::media::sdp_body(invite.headers()),
+            &sdp::ParseOptions::lenient(),
+        );
         let answer = offer.map_err(|e| e.to_string()).and_then(|o| {
             call.oa
                 .handle_offer(&o, &mut self.rng)
@@ -832,14 +835,17 @@ impl Phone {
         if ack.body().is_empty() {
             return;
         }
-        let used = sdp::Sdp::parse_with(ack.body_bytes(), &sdp::ParseOptions::lenient())
-            .map_err(|e| e.to_string())
-            .and_then(|a| {
-                call.oa
-                    .handle_answer(&a)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            });
+        let used = sdp::Sdp::parse_with(
+            crate::media::sdp_body(ack.headers()),
+            &sdp::ParseOptions::lenient(),
+        )
+        .map_err(|e| e.to_string())
+        .and_then(|a| {
+            call.oa
+                .handle_answer(&a)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
         match used {
             Ok(()) if call.media.is_none() => {
                 self.media_up(now, leg);
@@ -1038,8 +1044,10 @@ impl Phone {
                     if let Some(referrer) = self.referrer.take() {
                         Self::notify_referrer(&mut self.ua, now, referrer, 200);
                     }
-                    let parsed =
-                        sdp::Sdp::parse_with(response.body_bytes(), &sdp::ParseOptions::lenient());
+                    let parsed = sdp::Sdp::parse_with(
+                        crate::media::sdp_body(response.headers()),
+                        &sdp::ParseOptions::lenient(),
+                    );
                     match parsed.map_err(|e| e.to_string()).and_then(|a| {
                         call.oa
                             .handle_answer(&a)
@@ -1133,7 +1141,9 @@ impl Phone {
             self.log(format!("re-INVITE refused: {status}"));
             return;
         }
-        let body = response.map(|r| r.body_bytes()).unwrap_or_default();
+        let body = response
+            .map(|r| crate::media::sdp_body(r.headers()))
+            .unwrap_or_default();
         if let Ok(answer) = sdp::Sdp::parse_with(body, &sdp::ParseOptions::lenient())
             && call.oa.handle_answer(&answer).is_ok()
         {
@@ -1182,8 +1192,10 @@ impl Phone {
                     }
                     return;
                 }
-                let offer =
-                    sdp::Sdp::parse_with(request.body_bytes(), &sdp::ParseOptions::lenient());
+                let offer = sdp::Sdp::parse_with(
+                    crate::media::sdp_body(request.headers()),
+                    &sdp::ParseOptions::lenient(),
+                );
                 match offer
                     .map_err(|_| 400)
                     .and_then(|o| call.oa.handle_offer(&o, &mut self.rng).map_err(|_| 488))
