@@ -6,9 +6,13 @@
 //! UDP. Any input is safe: a malformed file gives a [`PcapError`], a malformed or uninteresting
 //! frame is skipped, nothing panics and nothing allocates more than the input's size.
 //!
-//! IP fragments are not reassembled (RTP and SIP over UDP fit in one datagram in practice); a
-//! fragmented datagram is skipped and counted in [`Capture::skipped`].
+//! IP fragments: [`Capture::udp_datagrams`] skips them (zero-copy, one frame per datagram);
+//! [`Capture::reassembled_udp`] rebuilds the UDP datagrams that were fragmented (IPv4,
+//! RFC 791 §3.2, and the IPv6 Fragment header, RFC 8200 §4.5). RTP fits in one frame, but a
+//! SIP INVITE or 200 OK over UDP with a large SDP (ICE candidates, many codecs, SDES and
+//! DTLS lines) is often fragmented, and the tools need its SDP to find the media streams.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -106,6 +110,211 @@ impl<'a> Capture<'a> {
     }
 }
 
+/// A UDP datagram rebuilt from IP fragments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReassembledUdp {
+    /// Index of the frame that completed it (0-based).
+    pub frame: usize,
+    /// Capture time of that frame.
+    pub ts: Duration,
+    /// Source address and port.
+    pub src: SocketAddr,
+    /// Destination address and port.
+    pub dst: SocketAddr,
+    /// The UDP payload.
+    pub payload: Vec<u8>,
+}
+
+/// Datagrams waiting for fragments at once; the oldest is dropped beyond this.
+const MAX_PENDING: usize = 256;
+/// Fragments one datagram may have (64 KiB in 1 KiB pieces).
+const MAX_FRAGMENTS: usize = 64;
+
+/// One IP fragment carrying (part of) a UDP datagram.
+struct Fragment<'a> {
+    /// (source, destination, identification): the datagram it belongs to.
+    key: (IpAddr, IpAddr, u32),
+    /// Byte offset of `data` in the IP payload.
+    offset: usize,
+    more: bool,
+    data: &'a [u8],
+}
+
+/// The fragments received so far of one datagram.
+struct Pending<'a> {
+    pieces: Vec<(usize, &'a [u8])>,
+    /// The IP payload length, known once the last fragment (More Fragments clear) arrived.
+    total: Option<usize>,
+    /// Arrival order, to drop the oldest.
+    born: usize,
+}
+
+impl Pending<'_> {
+    /// The IP payload, when the pieces cover `0..total` exactly once; `Err` when they overlap
+    /// or run past the end (RFC 5722: such a datagram is discarded).
+    fn assemble(&mut self) -> Result<Option<Vec<u8>>, ()> {
+        let Some(total) = self.total else {
+            return Ok(None);
+        };
+        self.pieces.sort_unstable_by_key(|p| p.0);
+        let mut at = 0;
+        for &(offset, data) in &self.pieces {
+            match offset.cmp(&at) {
+                std::cmp::Ordering::Greater => return Ok(None), // a hole, for now
+                std::cmp::Ordering::Less => return Err(()),
+                std::cmp::Ordering::Equal => at += data.len(),
+            }
+        }
+        match at.cmp(&total) {
+            std::cmp::Ordering::Less => Ok(None),
+            std::cmp::Ordering::Greater => Err(()),
+            std::cmp::Ordering::Equal => Ok(Some(
+                self.pieces
+                    .iter()
+                    .flat_map(|p| p.1.iter().copied())
+                    .collect(),
+            )),
+        }
+    }
+}
+
+impl Capture<'_> {
+    /// The UDP datagrams that arrived in IP fragments, rebuilt, in the order they completed.
+    /// Datagrams missing a fragment, with overlapping fragments, over 64 KiB or with more
+    /// than 64 fragments are left out; at most 256 wait for fragments at once.
+    pub fn reassembled_udp(&self) -> Vec<ReassembledUdp> {
+        let mut pending: HashMap<(IpAddr, IpAddr, u32), Pending<'_>> = HashMap::new();
+        let mut out = Vec::new();
+        for (index, frame) in self.frames.iter().enumerate() {
+            let Some(f) = ip_of(frame.link_type, frame.data).and_then(|(t, ip)| fragment(t, ip))
+            else {
+                continue;
+            };
+            if f.offset + f.data.len() > usize::from(u16::MAX) {
+                pending.remove(&f.key);
+                continue;
+            }
+            if !pending.contains_key(&f.key) && pending.len() >= MAX_PENDING {
+                let oldest = pending.iter().min_by_key(|(_, p)| p.born).map(|(k, _)| *k);
+                if let Some(k) = oldest {
+                    pending.remove(&k);
+                }
+            }
+            let entry = pending.entry(f.key).or_insert_with(|| Pending {
+                pieces: Vec::new(),
+                total: None,
+                born: index,
+            });
+            // The same fragment twice (a capture on both sides of a span port): keep one.
+            if entry
+                .pieces
+                .iter()
+                .any(|p| p.0 == f.offset && p.1 == f.data)
+            {
+                continue;
+            }
+            if entry.pieces.len() >= MAX_FRAGMENTS || (!f.more && entry.total.is_some()) {
+                pending.remove(&f.key);
+                continue;
+            }
+            entry.pieces.push((f.offset, f.data));
+            if !f.more {
+                entry.total = Some(f.offset + f.data.len());
+            }
+            match entry.assemble() {
+                Ok(None) => {}
+                Ok(Some(udp)) => {
+                    pending.remove(&f.key);
+                    let (src_ip, dst_ip, _) = f.key;
+                    if let Some((src, dst, payload)) = decode_udp_header(src_ip, dst_ip, &udp) {
+                        out.push(ReassembledUdp {
+                            frame: index,
+                            ts: frame.ts,
+                            src,
+                            dst,
+                            payload: payload.to_vec(),
+                        });
+                    }
+                }
+                Err(()) => {
+                    pending.remove(&f.key);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The fragment of a UDP datagram an IPv4 or IPv6 packet carries, if it is one.
+fn fragment(ethertype: u16, ip: &[u8]) -> Option<Fragment<'_>> {
+    match ethertype {
+        ETHERTYPE_IPV4 => {
+            let header_len = usize::from(*ip.first()? & 0x0F) * 4;
+            let flags_fragment = read_u16(ip, 6)?;
+            if ip.first()? >> 4 != 4
+                || header_len < 20
+                || flags_fragment & 0x3FFF == 0
+                || *ip.get(9)? != IPPROTO_UDP
+            {
+                return None;
+            }
+            let end = usize::from(read_u16(ip, 2)?).min(ip.len());
+            Some(Fragment {
+                key: (
+                    IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(ip.get(12..16)?).ok()?)),
+                    IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(ip.get(16..20)?).ok()?)),
+                    u32::from(read_u16(ip, 4)?),
+                ),
+                offset: usize::from(flags_fragment & 0x1FFF) * 8,
+                more: flags_fragment & 0x2000 != 0,
+                data: ip.get(header_len..end)?,
+            })
+        }
+        ETHERTYPE_IPV6 => {
+            if ip.first()? >> 4 != 6 {
+                return None;
+            }
+            let end = (40 + usize::from(read_u16(ip, 4)?)).min(ip.len());
+            let mut next = *ip.get(6)?;
+            let mut offset = 40;
+            for _ in 0..8 {
+                match next {
+                    44 => {
+                        // Fragment header: next header, reserved, offset/M, identification.
+                        let off_m = read_u16(ip, offset + 2)?;
+                        if *ip.get(offset)? != IPPROTO_UDP {
+                            return None;
+                        }
+                        let id =
+                            u32::from_be_bytes(ip.get(offset + 4..offset + 8)?.try_into().ok()?);
+                        return Some(Fragment {
+                            key: (
+                                IpAddr::V6(Ipv6Addr::from(
+                                    <[u8; 16]>::try_from(ip.get(8..24)?).ok()?,
+                                )),
+                                IpAddr::V6(Ipv6Addr::from(
+                                    <[u8; 16]>::try_from(ip.get(24..40)?).ok()?,
+                                )),
+                                id,
+                            ),
+                            offset: usize::from(off_m >> 3) * 8,
+                            more: off_m & 1 != 0,
+                            data: ip.get(offset + 8..end)?,
+                        });
+                    }
+                    0 | 43 | 60 => {
+                        next = *ip.get(offset)?;
+                        offset += (usize::from(*ip.get(offset + 1)?) + 1) * 8;
+                    }
+                    _ => return None,
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
 /// Writes a classic pcap file (microsecond timestamps, little endian, LINKTYPE_ETHERNET) of UDP
 /// datagrams, each wrapped in Ethernet + IPv4/IPv6 + UDP headers with valid checksums, so that
 /// Wireshark and tshark read it as they would a real capture.
@@ -149,6 +358,82 @@ impl<W: Write> PcapWriter<W> {
         payload: &[u8],
     ) -> io::Result<()> {
         encode_udp_frame(&mut self.frame, src, dst, payload)?;
+        self.write_frame(ts)
+    }
+
+    /// Appends one UDP datagram as a network with link MTU `mtu` carries it: in IP fragments
+    /// of at most `mtu` bytes of IP packet each (IPv4 fragments with identification `id`,
+    /// RFC 791; IPv6 with a Fragment header, RFC 8200 §4.5), all captured at `ts`. A datagram
+    /// that fits is written whole.
+    ///
+    /// # Errors
+    /// Any I/O error of the underlying writer; `InvalidInput` for a payload too large for one
+    /// UDP datagram or an `mtu` under 68 (IPv4) or 1280 (IPv6).
+    pub fn write_udp_fragmented(
+        &mut self,
+        ts: Duration,
+        (src, dst): (SocketAddr, SocketAddr),
+        payload: &[u8],
+        mtu: usize,
+        id: u32,
+    ) -> io::Result<()> {
+        encode_udp_frame(&mut self.frame, src, dst, payload)?;
+        let whole = std::mem::take(&mut self.frame);
+        let v4 = whole[12..14] == ETHERTYPE_IPV4.to_be_bytes();
+        let (ip_header, min_mtu) = if v4 { (20, 68) } else { (40, 1280) };
+        if mtu < min_mtu {
+            self.frame = whole;
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "MTU too small"));
+        }
+        let header = &whole[..14 + ip_header];
+        let data = &whole[14 + ip_header..];
+        // Fragment data comes in multiples of 8 bytes, except the last.
+        let room = if v4 {
+            mtu - ip_header
+        } else {
+            mtu - ip_header - 8
+        } / 8
+            * 8;
+        if data.len() + ip_header <= mtu {
+            self.frame = whole;
+            return self.write_frame(ts);
+        }
+        let mut frame = Vec::with_capacity(mtu + 14);
+        for (n, piece) in data.chunks(room).enumerate() {
+            let offset = n * room;
+            let more = offset + piece.len() < data.len();
+            frame.clear();
+            frame.extend_from_slice(header);
+            if v4 {
+                let total = u16::try_from(ip_header + piece.len()).unwrap_or(u16::MAX);
+                frame[16..18].copy_from_slice(&total.to_be_bytes());
+                frame[18..20].copy_from_slice(&(id as u16).to_be_bytes());
+                let flags = u16::try_from(offset / 8).unwrap_or(0) | if more { 0x2000 } else { 0 };
+                frame[20..22].copy_from_slice(&flags.to_be_bytes());
+                frame[24..26].copy_from_slice(&[0, 0]);
+                let csum = checksum_finish(checksum_add(0, &frame[14..34]));
+                frame[24..26].copy_from_slice(&csum.to_be_bytes());
+            } else {
+                let len = u16::try_from(8 + piece.len()).unwrap_or(u16::MAX);
+                frame[18..20].copy_from_slice(&len.to_be_bytes());
+                frame[20] = 44; // next header: Fragment
+                let off_m = u16::try_from(offset / 8).unwrap_or(0) << 3 | u16::from(more);
+                frame.extend_from_slice(&[IPPROTO_UDP, 0]);
+                frame.extend_from_slice(&off_m.to_be_bytes());
+                frame.extend_from_slice(&id.to_be_bytes());
+            }
+            frame.extend_from_slice(piece);
+            std::mem::swap(&mut self.frame, &mut frame);
+            let written = self.write_frame(ts);
+            std::mem::swap(&mut self.frame, &mut frame);
+            written?;
+        }
+        self.frame = whole;
+        Ok(())
+    }
+
+    /// Writes the record of the frame in `self.frame`.
+    fn write_frame(&mut self, ts: Duration) -> io::Result<()> {
         let len = u32::try_from(self.frame.len())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
         let secs = u32::try_from(ts.as_secs()).unwrap_or(u32::MAX);
@@ -246,6 +531,16 @@ pub fn encode_udp_frame(
 /// Decodes one frame of the given link type down to its UDP payload. `None` for anything that
 /// is not a complete, unfragmented UDP datagram over IPv4 or IPv6.
 pub fn decode_udp(link_type: u32, data: &[u8]) -> Option<(SocketAddr, SocketAddr, &[u8])> {
+    let (ethertype, ip) = ip_of(link_type, data)?;
+    match ethertype {
+        ETHERTYPE_IPV4 => decode_ipv4_udp(ip),
+        ETHERTYPE_IPV6 => decode_ipv6_udp(ip),
+        _ => None,
+    }
+}
+
+/// The IP packet a frame of `link_type` carries, with its ethertype.
+fn ip_of(link_type: u32, data: &[u8]) -> Option<(u16, &[u8])> {
     let (ethertype, ip) = match link_type {
         LINKTYPE_ETHERNET => {
             let mut ethertype = read_u16(data, 12)?;
@@ -286,11 +581,7 @@ pub fn decode_udp(link_type: u32, data: &[u8]) -> Option<(SocketAddr, SocketAddr
         LINKTYPE_LINUX_SLL2 => (read_u16(data, 0)?, data.get(20..)?),
         _ => return None,
     };
-    match ethertype {
-        ETHERTYPE_IPV4 => decode_ipv4_udp(ip),
-        ETHERTYPE_IPV6 => decode_ipv6_udp(ip),
-        _ => None,
-    }
+    Some((ethertype, ip))
 }
 
 fn decode_ipv4_udp(ip: &[u8]) -> Option<(SocketAddr, SocketAddr, &[u8])> {
@@ -583,6 +874,128 @@ const IPPROTO_UDP: u8 = 17;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A capture of `payload` from `src` to `dst` in fragments for `mtu`, plus the bytes.
+    fn fragmented(src: &str, dst: &str, payload: &[u8], mtu: usize) -> Vec<u8> {
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        w.write_udp_fragmented(
+            Duration::from_secs(1_795_000_000),
+            (addr(src), addr(dst)),
+            payload,
+            mtu,
+            0x1234_5678,
+        )
+        .unwrap();
+        w.finish().unwrap()
+    }
+
+    fn big_payload(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 % 251) as u8).collect()
+    }
+
+    #[test]
+    fn ipv4_and_ipv6_fragments_reassemble_to_the_datagram() {
+        for (src, dst, mtu, frames) in [
+            ("10.0.0.1:5060", "10.0.0.2:5060", 1500, 3),
+            ("10.0.0.1:5060", "10.0.0.2:5060", 576, 6),
+            ("[2001:db8::1]:5060", "[2001:db8::2]:5060", 1280, 3),
+        ] {
+            let payload = big_payload(3000);
+            let bytes = fragmented(src, dst, &payload, mtu);
+            let capture = Capture::parse(&bytes).unwrap();
+            assert_eq!(capture.frames.len(), frames, "{src} {mtu}");
+            assert!(capture.frames.iter().all(|f| f.data.len() <= mtu + 14));
+            // Not a whole datagram in any one frame.
+            assert_eq!(capture.udp_datagrams().0.len(), 0);
+            let got = capture.reassembled_udp();
+            assert_eq!(got.len(), 1, "{src} {mtu}");
+            assert_eq!(got[0].payload, payload);
+            assert_eq!((got[0].src, got[0].dst), (addr(src), addr(dst)));
+            assert_eq!(got[0].frame, frames - 1);
+        }
+        // A datagram that fits is written whole.
+        let bytes = fragmented("10.0.0.1:5060", "10.0.0.2:5060", b"OPTIONS", 1500);
+        let capture = Capture::parse(&bytes).unwrap();
+        assert_eq!(capture.udp_datagrams().0.len(), 1);
+        assert!(capture.reassembled_udp().is_empty());
+    }
+
+    #[test]
+    fn reordered_and_duplicated_fragments_still_reassemble() {
+        let payload = big_payload(5000);
+        for src in ["10.0.0.1:5060", "[2001:db8::1]:5060"] {
+            let dst = if src.starts_with('[') {
+                "[2001:db8::2]:5060"
+            } else {
+                "10.0.0.2:5060"
+            };
+            let bytes = fragmented(src, dst, &payload, 1280);
+            let mut capture = Capture::parse(&bytes).unwrap();
+            capture.frames.reverse();
+            let again = capture.frames[1].clone();
+            capture.frames.insert(2, again);
+            let got = capture.reassembled_udp();
+            assert_eq!(got.len(), 1, "{src}");
+            assert_eq!(got[0].payload, payload, "{src}");
+        }
+    }
+
+    #[test]
+    fn missing_or_overlapping_fragments_give_nothing() {
+        let payload = big_payload(3000);
+        let bytes = fragmented("10.0.0.1:5060", "10.0.0.2:5060", &payload, 1500);
+        let mut capture = Capture::parse(&bytes).unwrap();
+        capture.frames.remove(1);
+        assert!(capture.reassembled_udp().is_empty());
+        // The same datagram cut for two MTUs, same identification: the pieces overlap.
+        let a = fragmented("10.0.0.1:5060", "10.0.0.2:5060", &payload, 1500);
+        let b = fragmented("10.0.0.1:5060", "10.0.0.2:5060", &payload, 1000);
+        let (ca, cb) = (Capture::parse(&a).unwrap(), Capture::parse(&b).unwrap());
+        let mixed = Capture {
+            frames: vec![
+                ca.frames[0].clone(),
+                cb.frames[1].clone(),
+                ca.frames[2].clone(),
+            ],
+            skipped: 0,
+        };
+        assert!(mixed.reassembled_udp().is_empty());
+    }
+
+    #[test]
+    fn pending_datagrams_are_bounded() {
+        // 300 first fragments that never complete, then one whole datagram in fragments.
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        let ts = Duration::from_secs(1_795_000_000);
+        let payload = big_payload(2000);
+        for id in 0..300 {
+            let mut one = PcapWriter::new(Vec::new()).unwrap();
+            one.write_udp_fragmented(
+                ts,
+                (addr("10.0.0.1:1"), addr("10.0.0.2:2")),
+                &payload,
+                1500,
+                id,
+            )
+            .unwrap();
+            let bytes = one.finish().unwrap();
+            let c = Capture::parse(&bytes).unwrap();
+            w.frame = c.frames[0].data.to_vec();
+            w.write_frame(ts).unwrap();
+        }
+        w.write_udp_fragmented(
+            ts,
+            (addr("10.0.0.1:1"), addr("10.0.0.2:2")),
+            &payload,
+            1500,
+            9999,
+        )
+        .unwrap();
+        let bytes = w.finish().unwrap();
+        let got = Capture::parse(&bytes).unwrap().reassembled_udp();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].payload, payload);
+    }
 
     fn addr(s: &str) -> SocketAddr {
         s.parse().unwrap()

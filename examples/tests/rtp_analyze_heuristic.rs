@@ -2,10 +2,12 @@
 //! capture and leaves out the DNS traffic beside it, whose random message IDs give a quarter
 //! of DNS datagrams the RTP version bits.
 
+mod rtp_analyze_support;
+
 use std::net::SocketAddr;
-use std::process::Command;
 use std::time::Duration;
 
+use rtp_analyze_support::analyze_json;
 use telox_examples::pcap::PcapWriter;
 
 #[test]
@@ -41,22 +43,7 @@ fn heuristic_keeps_the_rtp_stream_and_drops_dns_noise() {
     }
     let bytes = w.finish().unwrap();
 
-    let dir = std::env::temp_dir().join(format!("telox-heur-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let pcap = dir.join("noise.pcap");
-    std::fs::write(&pcap, bytes).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_rtp-analyze"))
-        .args(["--json", pcap.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let streams: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let streams = streams.as_array().unwrap();
+    let streams = analyze_json("heur", &bytes);
     assert_eq!(streams.len(), 1, "{streams:#?}");
     assert_eq!(streams[0]["ssrc"], 0x1122_3344);
     assert_eq!(streams[0]["packets"], 50);

@@ -148,7 +148,10 @@ fn run(args: &[String]) -> Result<(), String> {
     let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
     let capture = Capture::parse(&bytes).map_err(|e| format!("{file}: {e}"))?;
     let (datagrams, _) = capture.udp_datagrams();
-    let streams = collect_streams(&datagrams, &o.ports);
+    // SIP with a large SDP may have crossed the network in IP fragments.
+    let reassembled = capture.reassembled_udp();
+    let sip: Vec<&[u8]> = reassembled.iter().map(|d| d.payload.as_slice()).collect();
+    let streams = collect_streams(&datagrams, &sip, &o.ports);
     if o.dump {
         dump(&datagrams, &streams.rtcp_ports, &streams);
         return Ok(());
@@ -316,12 +319,19 @@ struct SdpMedia {
     rtpmap: HashMap<u8, (String, u32)>,
 }
 
-/// Finds the RTP streams of a capture: on the SDP media endpoints of its SIP, on `ports`, or
-/// (with neither) by heuristic. Reusable by other tools (e.g. a WAV export).
-pub fn collect_streams<'a>(datagrams: &[UdpDatagram<'a>], ports: &[u16]) -> Streams<'a> {
+/// Finds the RTP streams of a capture: on the SDP media endpoints of its SIP (in `datagrams`
+/// or in `more_sip`, e.g. datagrams reassembled from IP fragments), on `ports`, or (with
+/// neither) by heuristic. Reusable by other tools (e.g. a WAV export).
+pub fn collect_streams<'a>(
+    datagrams: &[UdpDatagram<'a>],
+    more_sip: &[&[u8]],
+    ports: &[u16],
+) -> Streams<'a> {
     let sdp: Vec<SdpMedia> = datagrams
         .iter()
-        .filter_map(|d| sdp_media(d.payload))
+        .map(|d| d.payload)
+        .chain(more_sip.iter().copied())
+        .filter_map(sdp_media)
         .flatten()
         .collect();
     let heuristic = sdp.is_empty() && ports.is_empty();
