@@ -16,6 +16,11 @@ use telox_examples::pcap::PcapWriter;
 
 /// A SIP message with an SDP body over 2,000 bytes announcing audio at `media`.
 fn big_sip(first_line: &str, media: SocketAddr, cseq: &str) -> Vec<u8> {
+    sip_with(first_line, media, cseq, false)
+}
+
+/// [`big_sip`], with the SDP as the first part of a SIP-I multipart body when `multipart`.
+fn sip_with(first_line: &str, media: SocketAddr, cseq: &str, multipart: bool) -> Vec<u8> {
     let ip = media.ip();
     let mut sdp = format!(
         "v=0\r\no=- 4242 1 IN IP4 {ip}\r\ns=-\r\nc=IN IP4 {ip}\r\nt=0 0\r\n\
@@ -33,11 +38,20 @@ fn big_sip(first_line: &str, media: SocketAddr, cseq: &str) -> Vec<u8> {
             media.port()
         ));
     }
+    let content_type = if multipart {
+        sdp = format!(
+            "--b1\r\nContent-Type: application/sdp\r\n\r\n{sdp}\r\n--b1\r\n\
+             Content-Type: application/isup;version=itu-t92+\r\n\r\nIAM\r\n--b1--\r\n"
+        );
+        "multipart/mixed;boundary=b1"
+    } else {
+        "application/sdp"
+    };
     let msg = format!(
         "{first_line}\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bKfrag1\r\n\
          From: <sip:alice@example.com>;tag=a1\r\nTo: <sip:bob@example.com>\r\n\
          Call-ID: frag-test@10.0.0.1\r\nCSeq: {cseq}\r\nMax-Forwards: 70\r\n\
-         Contact: <sip:alice@10.0.0.1:5060>\r\nContent-Type: application/sdp\r\n\
+         Contact: <sip:alice@10.0.0.1:5060>\r\nContent-Type: {content_type}\r\n\
          Content-Length: {}\r\n\r\n{sdp}",
         sdp.len()
     );
@@ -86,4 +100,35 @@ fn streams_are_found_by_the_sdp_of_fragmented_sip() {
     assert_eq!(streams[0]["payload_type"], 96);
     assert_eq!(streams[0]["packets"], 50);
     assert_eq!(streams[0]["lost"], 0);
+}
+
+#[test]
+fn streams_are_found_by_the_sdp_part_of_a_multipart_body() {
+    let addr = |s: &str| -> SocketAddr { s.parse().unwrap() };
+    let (sip_a, sip_b) = (addr("10.0.0.1:5060"), addr("10.0.0.2:5060"));
+    let (media_a, media_b) = (addr("10.0.0.1:4000"), addr("10.0.0.2:5000"));
+    let invite = sip_with("INVITE sip:bob@10.0.0.2 SIP/2.0", media_a, "1 INVITE", true);
+    let ok = sip_with("SIP/2.0 200 OK", media_b, "1 INVITE", true);
+    let mut w = PcapWriter::new(Vec::new()).unwrap();
+    let mut t = Duration::from_secs(1_795_000_000);
+    // Jumbo frames: each message in one frame.
+    w.write_udp(t, sip_a, sip_b, &invite).unwrap();
+    w.write_udp(t, sip_b, sip_a, &ok).unwrap();
+    for i in 0..20u16 {
+        t += Duration::from_millis(20);
+        for (src, dst, ssrc) in [
+            (media_b, media_a, 0x1122_3344u32),
+            (addr("10.0.0.9:7000"), addr("10.0.0.8:7002"), 0x5566_7788),
+        ] {
+            let mut pkt = vec![0x80, 0, 0, 0, 0, 0, 0, 0];
+            pkt[2..4].copy_from_slice(&(1000 + i).to_be_bytes());
+            pkt[4..8].copy_from_slice(&(160 * u32::from(i)).to_be_bytes());
+            pkt.extend_from_slice(&ssrc.to_be_bytes());
+            pkt.extend_from_slice(&[0xff; 160]);
+            w.write_udp(t, src, dst, &pkt).unwrap();
+        }
+    }
+    let streams = analyze_json("multipart", &w.finish().unwrap());
+    assert_eq!(streams.len(), 1, "only the call's stream: {streams:#?}");
+    assert_eq!(streams[0]["ssrc"], 0x1122_3344);
 }

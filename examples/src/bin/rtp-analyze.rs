@@ -417,9 +417,13 @@ fn sdp_media(payload: &[u8]) -> Option<Vec<SdpMedia>> {
     if !(first.starts_with("SIP/2.0 ") || first.ends_with(" SIP/2.0")) {
         return None;
     }
-    let body = &payload[text.find("\r\n\r\n")? + 4..];
-    let description =
-        sdp::Sdp::parse_with(Bytes::copy_from_slice(body), &sdp::ParseOptions::lenient()).ok()?;
+    // The SDP part of the body (multipart too); what follows the blank line when the
+    // message itself does not parse (a capture shows what peers sent, not only valid SIP).
+    let body = match sip_core::Message::parse(Bytes::copy_from_slice(payload)) {
+        Ok(m) => telox_examples::media::sdp_body(m.headers()),
+        Err(_) => Bytes::copy_from_slice(&payload[text.find("\r\n\r\n")? + 4..]),
+    };
+    let description = sdp::Sdp::parse_with(body, &sdp::ParseOptions::lenient()).ok()?;
     let session_addr = description
         .connection
         .as_ref()
