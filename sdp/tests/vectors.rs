@@ -1,5 +1,5 @@
-//! Every description in tests/data (RFC 4317 and real peers, see tests/data/README.md)
-//! parses, round-trips and negotiates with telox.
+//! Every description in tests/data (RFC 4317, real peers and vendor-style, see
+//! tests/data/README.md) parses, round-trips and negotiates with telox.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
@@ -53,6 +53,9 @@ fn telox(codecs: &str, srtp: SrtpPolicy) -> OfferAnswer {
     let config = SessionConfig::new("203.0.113.5".parse().unwrap(), caps);
     OfferAnswer::new(config, &mut ChaCha8Rng::seed_from_u64(9))
 }
+
+/// Every codec the real and vendor-style offers are answered with.
+const ALL: &str = "opus,pcmu,pcma,g722,telephone-event";
 
 #[test]
 fn every_vector_parses_and_round_trips() {
@@ -152,7 +155,7 @@ fn telox_answers_every_real_offer() {
     ];
     for (file, expect) in table {
         let offer = lenient("real", file);
-        let mut session = telox("opus,pcmu,pcma,g722,telephone-event", SrtpPolicy::Optional);
+        let mut session = telox(ALL, SrtpPolicy::Optional);
         let result = session.handle_offer(&offer, &mut ChaCha8Rng::seed_from_u64(1));
         match (expect, result) {
             (Ok((codec, pt, te, suite)), Ok(answer)) => {
@@ -388,5 +391,132 @@ fn rfc4317_offers_are_answered_by_telox() {
     assert_eq!(
         s.streams()[0].telephone_event.unwrap().events.to_fmtp(),
         "0-16"
+    );
+}
+
+/// A description in the shape a vendor sends (tests/data/vendor-style, see
+/// tests/data/README.md): it parses strictly and writes back byte for byte.
+fn vendor_style(name: &str) -> Sdp {
+    let bytes = std::fs::read(data_dir().join("vendor-style").join(name)).unwrap();
+    let sdp = Sdp::parse(bytes.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(sdp.to_bytes(), bytes.as_slice(), "{name}: not byte-exact");
+    sdp
+}
+
+#[test]
+fn every_vendor_style_file_parses_strictly_and_round_trips() {
+    let names: Vec<_> = files("vendor-style")
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    for name in &names {
+        vendor_style(name);
+    }
+    assert_eq!(names.len(), 5);
+}
+
+/// (file, send codec and payload type, telephone-event payload type, RTCP port (a=rtcp, or
+/// RTP + 1), suite)
+#[test]
+fn telox_answers_every_vendor_style_offer() {
+    type Row = (
+        &'static str,
+        &'static str,
+        u8,
+        Option<u8>,
+        Option<u16>,
+        Option<SrtpSuite>,
+    );
+    let table: [Row; 4] = [
+        (
+            "cisco_cucm_invite.sdp",
+            "PCMU",
+            0,
+            Some(101),
+            Some(24581),
+            None,
+        ),
+        (
+            "avaya_sm_invite.sdp",
+            "PCMU",
+            0,
+            Some(101),
+            Some(2049),
+            Some(SrtpSuite::AesCm128HmacSha1_80),
+        ),
+        (
+            "teams_direct_routing_invite.sdp",
+            "PCMU",
+            0,
+            Some(101),
+            Some(52041),
+            Some(SrtpSuite::AesCm128HmacSha1_80),
+        ),
+        // c= names a host: no socket address until it is resolved.
+        ("compact_form_invite.sdp", "PCMU", 0, None, None, None),
+    ];
+    for (file, codec, pt, te, rtcp, suite) in table {
+        let offer = vendor_style(file);
+        let mut session = telox(ALL, SrtpPolicy::Optional);
+        let answer = session
+            .handle_offer(&offer, &mut ChaCha8Rng::seed_from_u64(1))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let audio = &session.streams()[0];
+        assert_eq!(audio.send_codec.name, codec, "{file}");
+        assert_eq!(audio.send_codec.send_payload_type, pt, "{file}");
+        assert_eq!(
+            audio.telephone_event.map(|t| t.send_payload_type),
+            te,
+            "{file}"
+        );
+        assert_eq!(audio.remote_rtcp.map(|a| a.port()), rtcp, "{file}");
+        assert_eq!(audio.crypto.as_ref().map(|c| c.suite), suite, "{file}");
+        // The answer is strict SDP and the offerer negotiates the mirror image.
+        assert_eq!(Sdp::parse(answer.to_bytes()).unwrap(), answer, "{file}");
+        let peer = negotiate(&offer, &answer, Role::Offerer).unwrap();
+        assert_eq!(peer.streams[0].send_codec.send_payload_type, pt, "{file}");
+    }
+}
+
+#[test]
+fn the_offered_mki_is_the_key_telox_receives_with() {
+    // Avaya's key carries lifetime 2^20 and MKI 1 in 4 bytes: the sender puts that MKI in
+    // every packet, so the receiving context must expect it.
+    let offer = vendor_style("avaya_sm_invite.sdp");
+    let mut session = telox(ALL, SrtpPolicy::Required);
+    session
+        .handle_offer(&offer, &mut ChaCha8Rng::seed_from_u64(1))
+        .unwrap();
+    let crypto = session.streams()[0].crypto.clone().unwrap();
+    let mki = crypto.remote_key.mki.unwrap();
+    assert_eq!((mki.value, mki.length), (1, 4));
+    assert_eq!(crypto.remote_key.key_salt.len(), 30);
+    // Teams offers two keys for the same suite: the first (tag 2) is taken.
+    let offer = vendor_style("teams_direct_routing_invite.sdp");
+    let mut session = telox(ALL, SrtpPolicy::Required);
+    session
+        .handle_offer(&offer, &mut ChaCha8Rng::seed_from_u64(1))
+        .unwrap();
+    assert_eq!(session.streams()[0].crypto.as_ref().unwrap().tag, 2);
+}
+
+#[test]
+fn a_freeswitch_183_answers_a_telox_offer() {
+    // The 183's description as the answer to a PCMU offer on port 40000 from telox.
+    let answer = vendor_style("freeswitch_183.sdp");
+    let mut session = telox(ALL, SrtpPolicy::Disabled);
+    let _ = session
+        .create_offer(&mut ChaCha8Rng::seed_from_u64(2))
+        .unwrap();
+    session.handle_answer(&answer).unwrap();
+    let audio = &session.streams()[0];
+    assert_eq!(audio.send_codec.name, "PCMU");
+    assert_eq!(
+        audio.remote_rtp,
+        Some("198.51.100.20:16384".parse().unwrap())
+    );
+    assert_eq!(
+        audio.remote_rtcp,
+        Some("198.51.100.20:16385".parse().unwrap())
     );
 }
