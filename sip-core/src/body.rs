@@ -75,7 +75,8 @@ fn find_sdp(ct: &ContentType, body: &Bytes, depth: usize) -> Result<Bytes, BodyE
             ct.subtype()
         )));
     }
-    if depth + 1 >= MAX_DEPTH {
+    // `depth` multiparts enclose this one.
+    if depth >= MAX_DEPTH {
         return Err(BodyError::TooComplex);
     }
     let boundary = boundary(ct)?;
@@ -433,20 +434,30 @@ mod tests {
             sdp_of(Some("multipart/mixed;boundary=x"), &many),
             Err(BodyError::TooComplex)
         );
-        let mut body = format!("--b0\r\nContent-Type: application/sdp\r\n\r\n{SDP}\r\n--b0--");
-        for d in 1..=MAX_DEPTH {
-            body = format!(
-                "--b{d}\r\nContent-Type: multipart/mixed;boundary=b{}\r\n\r\n{body}\r\n--b{d}--",
-                d - 1
-            );
-        }
+        // MAX_PARTS parts are taken, the SDP in the last.
+        let full: String = (1..MAX_PARTS)
+            .map(|_| "--x\r\nContent-Type: text/plain\r\n\r\nhi\r\n")
+            .collect::<String>()
+            + &format!("--x\r\nContent-Type: application/sdp\r\n\r\n{SDP}\r\n--x--");
         assert_eq!(
-            sdp_of(
-                Some(&format!("multipart/mixed;boundary=b{MAX_DEPTH}")),
-                &body
-            ),
-            Err(BodyError::TooComplex)
+            sdp_of(Some("multipart/mixed;boundary=x"), &full),
+            Ok(Some(Bytes::from(SDP)))
         );
+        // b0 inside b1 ... inside b{levels - 1}: MAX_DEPTH multiparts are taken, one more
+        // is refused.
+        let nested = |levels: usize| {
+            let mut body = format!("--b0\r\nContent-Type: application/sdp\r\n\r\n{SDP}\r\n--b0--");
+            for d in 1..levels {
+                body = format!(
+                    "--b{d}\r\nContent-Type: multipart/mixed;boundary=b{}\r\n\r\n{body}\r\n--b{d}--",
+                    d - 1
+                );
+            }
+            let top = format!("multipart/mixed;boundary=b{}", levels - 1);
+            sdp_of(Some(&top), &body)
+        };
+        assert_eq!(nested(MAX_DEPTH), Ok(Some(Bytes::from(SDP))));
+        assert_eq!(nested(MAX_DEPTH + 1), Err(BodyError::TooComplex));
     }
 
     #[test]
