@@ -143,9 +143,11 @@ impl Part {
         while at < h.len() {
             let end = line_end(h, at);
             let line = &h[at..end];
+            // Only whitespace before the colon is trimmed: a continuation line (SP or HTAB
+            // first) is part of the value above, and names nothing.
             if let Some(colon) = line.iter().position(|&c| c == b':')
                 && line[..colon]
-                    .trim_ascii()
+                    .trim_ascii_end()
                     .eq_ignore_ascii_case(name.as_bytes())
             {
                 let mut value_end = end;
@@ -468,6 +470,15 @@ mod tests {
                 .unwrap()
                 .unwrap(),
             SDP.as_bytes()
+        );
+        // A folded line of another header that reads like a Content-Type is no header.
+        let body = format!(
+            "--x\r\nX-Note: a\r\n content-type: text/plain\r\nContent-Type: application/sdp\r\n\r\n\
+             {SDP}\r\n--x--"
+        );
+        assert_eq!(
+            sdp_of(Some("multipart/mixed;boundary=x"), &body),
+            Ok(Some(Bytes::from(SDP)))
         );
     }
 
