@@ -130,16 +130,6 @@ const MAX_PENDING: usize = 256;
 /// Fragments one datagram may have (64 KiB in 1 KiB pieces).
 const MAX_FRAGMENTS: usize = 64;
 
-/// One IP fragment carrying (part of) a UDP datagram.
-struct Fragment<'a> {
-    /// (source, destination, identification): the datagram it belongs to.
-    key: (IpAddr, IpAddr, u32),
-    /// Byte offset of `data` in the IP payload.
-    offset: usize,
-    more: bool,
-    data: &'a [u8],
-}
-
 /// The fragments received so far of one datagram.
 struct Pending<'a> {
     pieces: Vec<(usize, &'a [u8])>,
@@ -186,21 +176,24 @@ impl Capture<'_> {
         let mut pending: HashMap<(IpAddr, IpAddr, u32), Pending<'_>> = HashMap::new();
         let mut out = Vec::new();
         for (index, frame) in self.frames.iter().enumerate() {
-            let Some(f) = ip_of(frame.link_type, frame.data).and_then(|(t, ip)| fragment(t, ip))
-            else {
+            let Some(f) = udp_packet(frame.link_type, frame.data) else {
                 continue;
             };
-            if f.offset + f.data.len() > usize::from(u16::MAX) {
-                pending.remove(&f.key);
+            let Some(piece) = f.fragment else {
+                continue; // a whole datagram: Capture::udp_datagrams has it
+            };
+            let key = (f.src, f.dst, piece.id);
+            if piece.offset + f.data.len() > usize::from(u16::MAX) {
+                pending.remove(&key);
                 continue;
             }
-            if !pending.contains_key(&f.key) && pending.len() >= MAX_PENDING {
+            if !pending.contains_key(&key) && pending.len() >= MAX_PENDING {
                 let oldest = pending.iter().min_by_key(|(_, p)| p.born).map(|(k, _)| *k);
                 if let Some(k) = oldest {
                     pending.remove(&k);
                 }
             }
-            let entry = pending.entry(f.key).or_insert_with(|| Pending {
+            let entry = pending.entry(key).or_insert_with(|| Pending {
                 pieces: Vec::new(),
                 total: None,
                 born: index,
@@ -209,24 +202,23 @@ impl Capture<'_> {
             if entry
                 .pieces
                 .iter()
-                .any(|p| p.0 == f.offset && p.1 == f.data)
+                .any(|p| p.0 == piece.offset && p.1 == f.data)
             {
                 continue;
             }
-            if entry.pieces.len() >= MAX_FRAGMENTS || (!f.more && entry.total.is_some()) {
-                pending.remove(&f.key);
+            if entry.pieces.len() >= MAX_FRAGMENTS || (!piece.more && entry.total.is_some()) {
+                pending.remove(&key);
                 continue;
             }
-            entry.pieces.push((f.offset, f.data));
-            if !f.more {
-                entry.total = Some(f.offset + f.data.len());
+            entry.pieces.push((piece.offset, f.data));
+            if !piece.more {
+                entry.total = Some(piece.offset + f.data.len());
             }
             match entry.assemble() {
                 Ok(None) => {}
                 Ok(Some(udp)) => {
-                    pending.remove(&f.key);
-                    let (src_ip, dst_ip, _) = f.key;
-                    if let Some((src, dst, payload)) = decode_udp_header(src_ip, dst_ip, &udp) {
+                    pending.remove(&key);
+                    if let Some((src, dst, payload)) = decode_udp_header(f.src, f.dst, &udp) {
                         out.push(ReassembledUdp {
                             frame: index,
                             ts: frame.ts,
@@ -237,81 +229,11 @@ impl Capture<'_> {
                     }
                 }
                 Err(()) => {
-                    pending.remove(&f.key);
+                    pending.remove(&key);
                 }
             }
         }
         out
-    }
-}
-
-/// The fragment of a UDP datagram an IPv4 or IPv6 packet carries, if it is one.
-fn fragment(ethertype: u16, ip: &[u8]) -> Option<Fragment<'_>> {
-    match ethertype {
-        ETHERTYPE_IPV4 => {
-            let header_len = usize::from(*ip.first()? & 0x0F) * 4;
-            let flags_fragment = read_u16(ip, 6)?;
-            if ip.first()? >> 4 != 4
-                || header_len < 20
-                || flags_fragment & 0x3FFF == 0
-                || *ip.get(9)? != IPPROTO_UDP
-            {
-                return None;
-            }
-            let end = usize::from(read_u16(ip, 2)?).min(ip.len());
-            Some(Fragment {
-                key: (
-                    IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(ip.get(12..16)?).ok()?)),
-                    IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(ip.get(16..20)?).ok()?)),
-                    u32::from(read_u16(ip, 4)?),
-                ),
-                offset: usize::from(flags_fragment & 0x1FFF) * 8,
-                more: flags_fragment & 0x2000 != 0,
-                data: ip.get(header_len..end)?,
-            })
-        }
-        ETHERTYPE_IPV6 => {
-            if ip.first()? >> 4 != 6 {
-                return None;
-            }
-            let end = (40 + usize::from(read_u16(ip, 4)?)).min(ip.len());
-            let mut next = *ip.get(6)?;
-            let mut offset = 40;
-            for _ in 0..8 {
-                match next {
-                    44 => {
-                        // Fragment header: next header, reserved, offset/M, identification.
-                        let off_m = read_u16(ip, offset + 2)?;
-                        if *ip.get(offset)? != IPPROTO_UDP {
-                            return None;
-                        }
-                        let id =
-                            u32::from_be_bytes(ip.get(offset + 4..offset + 8)?.try_into().ok()?);
-                        return Some(Fragment {
-                            key: (
-                                IpAddr::V6(Ipv6Addr::from(
-                                    <[u8; 16]>::try_from(ip.get(8..24)?).ok()?,
-                                )),
-                                IpAddr::V6(Ipv6Addr::from(
-                                    <[u8; 16]>::try_from(ip.get(24..40)?).ok()?,
-                                )),
-                                id,
-                            ),
-                            offset: usize::from(off_m >> 3) * 8,
-                            more: off_m & 1 != 0,
-                            data: ip.get(offset + 8..end)?,
-                        });
-                    }
-                    0 | 43 | 60 => {
-                        next = *ip.get(offset)?;
-                        offset += (usize::from(*ip.get(offset + 1)?) + 1) * 8;
-                    }
-                    _ => return None,
-                }
-            }
-            None
-        }
-        _ => None,
     }
 }
 
@@ -416,7 +338,7 @@ impl<W: Write> PcapWriter<W> {
             } else {
                 let len = u16::try_from(8 + piece.len()).unwrap_or(u16::MAX);
                 frame[18..20].copy_from_slice(&len.to_be_bytes());
-                frame[20] = 44; // next header: Fragment
+                frame[20] = IPV6_FRAGMENT;
                 let off_m = u16::try_from(offset / 8).unwrap_or(0) << 3 | u16::from(more);
                 frame.extend_from_slice(&[IPPROTO_UDP, 0]);
                 frame.extend_from_slice(&off_m.to_be_bytes());
@@ -531,12 +453,11 @@ pub fn encode_udp_frame(
 /// Decodes one frame of the given link type down to its UDP payload. `None` for anything that
 /// is not a complete, unfragmented UDP datagram over IPv4 or IPv6.
 pub fn decode_udp(link_type: u32, data: &[u8]) -> Option<(SocketAddr, SocketAddr, &[u8])> {
-    let (ethertype, ip) = ip_of(link_type, data)?;
-    match ethertype {
-        ETHERTYPE_IPV4 => decode_ipv4_udp(ip),
-        ETHERTYPE_IPV6 => decode_ipv6_udp(ip),
-        _ => None,
+    let packet = udp_packet(link_type, data)?;
+    if packet.fragment.is_some() {
+        return None;
     }
+    decode_udp_header(packet.src, packet.dst, packet.data)
 }
 
 /// The IP packet a frame of `link_type` carries, with its ethertype.
@@ -584,48 +505,113 @@ fn ip_of(link_type: u32, data: &[u8]) -> Option<(u16, &[u8])> {
     Some((ethertype, ip))
 }
 
-fn decode_ipv4_udp(ip: &[u8]) -> Option<(SocketAddr, SocketAddr, &[u8])> {
+/// An IP packet carrying UDP: a whole datagram, or one IP fragment of it.
+struct UdpPacket<'a> {
+    src: IpAddr,
+    dst: IpAddr,
+    /// Which piece of its datagram the packet carries; `None` for a whole datagram.
+    fragment: Option<FragmentOf>,
+    /// The UDP datagram (header and payload), or this fragment's piece of it.
+    data: &'a [u8],
+}
+
+/// Where an IP fragment goes in its datagram.
+#[derive(Clone, Copy)]
+struct FragmentOf {
+    /// The identification shared by the fragments of one datagram (with the addresses).
+    id: u32,
+    /// Byte offset of the piece in the datagram.
+    offset: usize,
+    /// More fragments follow (clear on the last).
+    more: bool,
+}
+
+/// The UDP that the IPv4 or IPv6 packet in a frame of `link_type` carries, whole or as a
+/// fragment.
+fn udp_packet(link_type: u32, data: &[u8]) -> Option<UdpPacket<'_>> {
+    let (ethertype, ip) = ip_of(link_type, data)?;
+    match ethertype {
+        ETHERTYPE_IPV4 => ipv4_udp(ip),
+        ETHERTYPE_IPV6 => ipv6_udp(ip),
+        _ => None,
+    }
+}
+
+fn ipv4_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
     let first = *ip.first()?;
     if first >> 4 != 4 {
         return None;
     }
     let header_len = usize::from(first & 0x0F) * 4;
     let total_len = usize::from(read_u16(ip, 2)?);
+    let id = read_u16(ip, 4)?;
     let flags_fragment = read_u16(ip, 6)?;
-    // More-fragments set or a non-zero offset: a fragment we cannot reassemble.
-    if flags_fragment & 0x3FFF != 0 || *ip.get(9)? != IPPROTO_UDP || header_len < 20 {
+    if *ip.get(9)? != IPPROTO_UDP || header_len < 20 {
         return None;
     }
     let src = Ipv4Addr::from(<[u8; 4]>::try_from(ip.get(12..16)?).ok()?);
     let dst = Ipv4Addr::from(<[u8; 4]>::try_from(ip.get(16..20)?).ok()?);
     // Ethernet pads short frames: the IP total length bounds the datagram.
     let end = total_len.min(ip.len());
-    let udp = ip.get(header_len..end)?;
-    decode_udp_header(IpAddr::V4(src), IpAddr::V4(dst), udp)
+    // More-fragments set or a non-zero offset: a fragment (RFC 791 §3.2).
+    let fragment = (flags_fragment & 0x3FFF != 0).then(|| FragmentOf {
+        id: u32::from(id),
+        offset: usize::from(flags_fragment & 0x1FFF) * 8,
+        more: flags_fragment & 0x2000 != 0,
+    });
+    Some(UdpPacket {
+        src: IpAddr::V4(src),
+        dst: IpAddr::V4(dst),
+        fragment,
+        data: ip.get(header_len..end)?,
+    })
 }
 
-fn decode_ipv6_udp(ip: &[u8]) -> Option<(SocketAddr, SocketAddr, &[u8])> {
+fn ipv6_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
     if ip.first()? >> 4 != 6 {
         return None;
     }
     let payload_len = usize::from(read_u16(ip, 4)?);
     let mut next = *ip.get(6)?;
-    let src = Ipv6Addr::from(<[u8; 16]>::try_from(ip.get(8..24)?).ok()?);
-    let dst = Ipv6Addr::from(<[u8; 16]>::try_from(ip.get(24..40)?).ok()?);
+    let src = IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(ip.get(8..24)?).ok()?));
+    let dst = IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(ip.get(24..40)?).ok()?));
     let end = (40 + payload_len).min(ip.len());
     let mut offset = 40;
     // Extension headers (RFC 8200 §4); at most a handful are legitimate.
     for _ in 0..8 {
         match next {
             IPPROTO_UDP => {
-                let udp = ip.get(offset..end)?;
-                return decode_udp_header(IpAddr::V6(src), IpAddr::V6(dst), udp);
+                return Some(UdpPacket {
+                    src,
+                    dst,
+                    fragment: None,
+                    data: ip.get(offset..end)?,
+                });
+            }
+            IPV6_FRAGMENT => {
+                // Fragment header (RFC 8200 §4.5): next header, reserved, offset and M flag,
+                // identification; only a fragment of UDP is of use here.
+                if *ip.get(offset)? != IPPROTO_UDP {
+                    return None;
+                }
+                let off_m = read_u16(ip, offset + 2)?;
+                let id = u32::from_be_bytes(ip.get(offset + 4..offset + 8)?.try_into().ok()?);
+                return Some(UdpPacket {
+                    src,
+                    dst,
+                    fragment: Some(FragmentOf {
+                        id,
+                        offset: usize::from(off_m >> 3) * 8,
+                        more: off_m & 1 != 0,
+                    }),
+                    data: ip.get(offset + 8..end)?,
+                });
             }
             0 | 43 | 60 => {
                 next = *ip.get(offset)?;
                 offset += (usize::from(*ip.get(offset + 1)?) + 1) * 8;
             }
-            _ => return None, // 44 = fragment, or another protocol
+            _ => return None,
         }
     }
     None
@@ -870,6 +856,8 @@ pub const LINKTYPE_LINUX_SLL2: u32 = 276;
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_IPV6: u16 = 0x86DD;
 const IPPROTO_UDP: u8 = 17;
+/// The IPv6 Fragment extension header (RFC 8200 §4.5).
+const IPV6_FRAGMENT: u8 = 44;
 
 #[cfg(test)]
 mod tests {
