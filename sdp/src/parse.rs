@@ -688,12 +688,19 @@ fn addr_type_of(ctx: &Ctx<'_>, s: &str) -> Result<AddrType, ParseError> {
 /// count, IPv6 only a count. Numbers are decimal digits without leading zeros (so that they
 /// write back identically) that fit a `u32`.
 fn connection_address(address: &str) -> Option<(&str, Option<u32>, Option<u32>)> {
-    // The usual unicast form, the address alone, in one pass for both bytes; the same
-    // result as `connection_address_parts` (a test compares them).
-    if !address.bytes().any(|c| c == b'/' || c == b' ') {
-        return (!address.is_empty()).then_some((address, None, None));
+    // The usual unicast form, the address alone; the same result as
+    // `connection_address_parts` (a test compares them).
+    if is_bare_address(address) {
+        return Some((address, None, None));
     }
     connection_address_parts(address)
+}
+
+/// `address` is an address alone (no `/` before a TTL or count, no space), not empty: one
+/// pass for both bytes.
+#[inline]
+fn is_bare_address(address: &str) -> bool {
+    !address.is_empty() && !address.bytes().any(|c| c == b'/' || c == b' ')
 }
 
 /// [`connection_address`] for any value: the address, then each number after a `/`.
@@ -724,8 +731,7 @@ fn parse_connection(ctx: &Ctx<'_>, value: &str) -> Result<Connection, ParseError
         .strip_prefix("IN IP4 ")
         .map(|r| (AddrType::Ip4, r))
         .or_else(|| value.strip_prefix("IN IP6 ").map(|r| (AddrType::Ip6, r)))
-        && !rest.is_empty()
-        && !rest.bytes().any(|c| c == b'/' || c == b' ')
+        && is_bare_address(rest)
     {
         return Ok(Connection {
             net_type: Text::from_static("IN"),
