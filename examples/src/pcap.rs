@@ -952,37 +952,29 @@ mod tests {
 
     #[test]
     fn pending_datagrams_are_bounded() {
-        // 300 first fragments that never complete, then one whole datagram in fragments.
-        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        // The first fragment of datagram 0, the first fragments of 299 others that never
+        // complete, the last fragment of datagram 0, then datagram 300 whole: datagram 0 was
+        // the oldest of more than MAX_PENDING waiting and is dropped; 300 reassembles.
         let ts = Duration::from_secs(1_795_000_000);
         let payload = big_payload(2000);
-        for id in 0..300 {
-            let mut one = PcapWriter::new(Vec::new()).unwrap();
-            one.write_udp_fragmented(
-                ts,
-                (addr("10.0.0.1:1"), addr("10.0.0.2:2")),
-                &payload,
-                1500,
-                id,
-            )
-            .unwrap();
-            let bytes = one.finish().unwrap();
-            let c = Capture::parse(&bytes).unwrap();
-            w.frame = c.frames[0].data.to_vec();
-            w.write_frame(ts).unwrap();
-        }
-        w.write_udp_fragmented(
-            ts,
-            (addr("10.0.0.1:1"), addr("10.0.0.2:2")),
-            &payload,
-            1500,
-            9999,
-        )
-        .unwrap();
-        let bytes = w.finish().unwrap();
-        let got = Capture::parse(&bytes).unwrap().reassembled_udp();
+        let written: Vec<Vec<u8>> = (0..=300)
+            .map(|id| {
+                let mut w = PcapWriter::new(Vec::new()).unwrap();
+                let ends = (addr("10.0.0.1:1"), addr("10.0.0.2:2"));
+                w.write_udp_fragmented(ts, ends, &payload, 1500, id)
+                    .unwrap();
+                w.finish().unwrap()
+            })
+            .collect();
+        let each: Vec<Capture<'_>> = written.iter().map(|b| Capture::parse(b).unwrap()).collect();
+        let mut frames = vec![each[0].frames[0].clone()];
+        frames.extend(each[1..300].iter().map(|c| c.frames[0].clone()));
+        frames.push(each[0].frames[1].clone());
+        frames.extend(each[300].frames.iter().cloned());
+        let last = frames.len() - 1;
+        let got = Capture { frames, skipped: 0 }.reassembled_udp();
         assert_eq!(got.len(), 1);
-        assert_eq!(got[0].payload, payload);
+        assert_eq!((got[0].frame, &got[0].payload), (last, &payload));
     }
 
     fn addr(s: &str) -> SocketAddr {
