@@ -10,9 +10,10 @@
 //!
 //! Hostile input is bounded: at most [`MAX_PARTS`] parts per multipart, nesting at most
 //! [`MAX_DEPTH`] deep, boundaries of 1-70 characters (RFC 2046 §5.1.1), and every scan is
-//! linear in the body length times the boundary length.
+//! linear in the body length (`memchr::memmem`).
 
 use bytes::Bytes;
+use memchr::memmem;
 
 use crate::header::{ContentType, Header};
 use crate::msg::Headers;
@@ -68,12 +69,9 @@ fn find_sdp(ct: &ContentType, body: &Bytes, depth: usize) -> Result<Bytes, BodyE
     if ct.is("application", "sdp") {
         return Ok(body.clone());
     }
+    let unsupported = || BodyError::Unsupported(format!("{}/{}", ct.mtype(), ct.subtype()));
     if !ct.mtype().eq_ignore_ascii_case("multipart") {
-        return Err(BodyError::Unsupported(format!(
-            "{}/{}",
-            ct.mtype(),
-            ct.subtype()
-        )));
+        return Err(unsupported());
     }
     // `depth` multiparts enclose this one.
     if depth >= MAX_DEPTH {
@@ -92,28 +90,20 @@ fn find_sdp(ct: &ContentType, body: &Bytes, depth: usize) -> Result<Bytes, BodyE
             Err(e) => return Err(e),
         }
     }
-    Err(BodyError::Unsupported(format!(
-        "{}/{}",
-        ct.mtype(),
-        ct.subtype()
-    )))
+    Err(unsupported())
 }
 
-/// The `boundary` parameter, unquoted and checked (RFC 2046 §5.1.1: 1-70 characters).
-fn boundary(ct: &ContentType) -> Result<String, BodyError> {
+/// The `boundary` parameter, unquoted ([`Parts::new`] checks its length).
+fn boundary(ct: &ContentType) -> Result<&str, BodyError> {
     let raw = ct
         .params()
         .get("boundary")
         .flatten()
         .ok_or(BodyError::BadBoundary)?;
-    let b = raw
+    Ok(raw
         .strip_prefix('"')
         .and_then(|r| r.strip_suffix('"'))
-        .unwrap_or(raw);
-    if b.is_empty() || b.len() > 70 {
-        return Err(BodyError::BadBoundary);
-    }
-    Ok(b.to_owned())
+        .unwrap_or(raw))
 }
 
 /// One part of a multipart body: its header block and its content.
@@ -165,15 +155,7 @@ impl Part {
 
 /// Where the line starting at `at` ends (the index of its CRLF, or the end of `h`).
 fn line_end(h: &[u8], at: usize) -> usize {
-    find(&h[at..], b"\r\n").map_or(h.len(), |i| at + i)
-}
-
-/// The first index of `needle` in `hay`.
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > hay.len() {
-        return None;
-    }
-    hay.windows(needle.len()).position(|w| w == needle)
+    memmem::find(&h[at..], b"\r\n").map_or(h.len(), |i| at + i)
 }
 
 /// The parts of a multipart body, in order (RFC 2046 §5.1.1). The preamble before the first
@@ -189,7 +171,8 @@ pub struct Parts {
 }
 
 impl Parts {
-    /// The parts of `body` delimited by `boundary`.
+    /// The parts of `body` delimited by `boundary` (RFC 2046 §5.1.1: 1-70 characters, else
+    /// [`BodyError::BadBoundary`]).
     pub fn new(body: &Bytes, boundary: &[u8]) -> Result<Self, BodyError> {
         if boundary.is_empty() || boundary.len() > 70 {
             return Err(BodyError::BadBoundary);
@@ -200,7 +183,7 @@ impl Parts {
         let first = if body.starts_with(&delimiter[2..]) {
             0
         } else {
-            find(body, &delimiter)
+            memmem::find(body, &delimiter)
                 .map(|i| i + 2)
                 .ok_or(BodyError::Malformed("no delimiter"))?
         };
@@ -248,7 +231,7 @@ impl Iterator for Parts {
         }
         let body = &self.body;
         // The part ends at the next delimiter (the CRLF before it belongs to the delimiter).
-        let Some(len) = find(&body[start..], &self.delimiter) else {
+        let Some(len) = memmem::find(&body[start..], &self.delimiter) else {
             return Some(Err(BodyError::Malformed("no close delimiter")));
         };
         let end = start + len;
@@ -259,7 +242,7 @@ impl Iterator for Parts {
         } else if part.starts_with(b"\r\n") {
             (body.slice(start..start), body.slice(start + 2..end))
         } else {
-            match find(part, b"\r\n\r\n") {
+            match memmem::find(part, b"\r\n\r\n") {
                 Some(i) => (body.slice(start..start + i), body.slice(start + i + 4..end)),
                 None => return Some(Err(BodyError::Malformed("part headers without end"))),
             }
