@@ -10,7 +10,8 @@ use crate::session::{RtpSession, SessionConfig};
 use crate::types::Ssrc;
 
 /// RTP: a valid view rebuilds byte-exact through the owned header (up to padding bytes, which
-/// are rebuilt as zeros) and no accessor panics.
+/// are rebuilt as zeros) and no accessor panics; and, for any input but the empty one,
+/// `StreamHeader` writes its bytes as a payload exactly (see `stream_write`).
 pub fn rtp_packet(data: &[u8]) {
     stream_write(data);
     let Ok(p) = RtpPacket::new_checked(data) else {
@@ -57,23 +58,17 @@ fn stream_write(data: &[u8]) {
     let mut buf = Aligned([0x5A; 384]);
     let written = stream.write_packet(marker, seq, 0xDEAD_BEEF, payload, &mut buf.0[at..]);
     assert_eq!(written, Ok(expected.len()));
-    check_written(&buf.0, at, &expected);
+    let end = at + expected.len();
+    assert_eq!(buf.0.get(at..end), Some(&expected[..]));
+    assert!(buf.0[..at].iter().chain(&buf.0[end..]).all(|&b| b == 0x5A));
     // One byte short: refused, nothing written.
     let mut buf = Aligned([0x5A; 384]);
-    let end = at + expected.len() - 1;
     assert!(
         stream
-            .write_packet(marker, seq, 0xDEAD_BEEF, payload, &mut buf.0[at..end])
+            .write_packet(marker, seq, 0xDEAD_BEEF, payload, &mut buf.0[at..end - 1])
             .is_err()
     );
     assert!(buf.0.iter().all(|&b| b == 0x5A));
-}
-
-/// `buf` holds `expected` at `at` and 0x5A everywhere else.
-fn check_written(buf: &[u8], at: usize, expected: &[u8]) {
-    let end = at + expected.len();
-    assert_eq!(buf.get(at..end), Some(expected));
-    assert!(buf[..at].iter().chain(&buf[end..]).all(|&b| b == 0x5A));
 }
 
 /// RTCP: a compound that validates writes back to bytes that parse again; when it carries no
