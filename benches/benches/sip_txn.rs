@@ -221,8 +221,8 @@ fn staged_batch(pair: &mut Pair, method: &Method, cost: &mut StageCost) {
     }
     lap(2, cost);
     // Sized up front: a `filter_map` collect grew the vector ten times per batch, copying
-    // up to 1000 (key, response) pairs each time (~244 instructions per transaction that
-    // were the bench's, not the stack's).
+    // up to 1000 (key, response) pairs each time: ~436 instructions per transaction that
+    // were the bench's, not the stack's (benches/README.md, "siptxn, session 6").
     let mut responses = Vec::with_capacity(BATCH as usize);
     for e in events.drain(..) {
         if let TransactionEvent::Request { key, request, .. } = e {
