@@ -20,10 +20,9 @@ pub fn datagram(data: &[u8]) {
     assert_eq!(again.as_ref().ok(), Some(&msg), "re-parse differs");
     let _ = msg.validate();
     typed_all(msg.headers());
-    // A session description found in the body is a part of it.
+    // A session description found in the body is a part of it (zero-copy).
     if let Ok(Some(sdp)) = crate::body::session_description(msg.headers()) {
-        let body = msg.body();
-        assert!(sdp.is_empty() || body.windows(sdp.len()).any(|w| w == &sdp[..]));
+        assert!(lies_in(msg.body(), &sdp), "SDP outside the body");
     }
     if let Message::Request(r) = &msg {
         let _ = r.uri().user_unescaped();
@@ -34,6 +33,13 @@ pub fn datagram(data: &[u8]) {
             "rebuilt request does not parse"
         );
     }
+}
+
+/// Whether `inner` is empty or a part of the memory of `outer` (not merely equal bytes
+/// somewhere in it, which a short slice from anywhere would be).
+pub(crate) fn lies_in(outer: &[u8], inner: &[u8]) -> bool {
+    let (outer, inner) = (outer.as_ptr_range(), inner.as_ptr_range());
+    inner.is_empty() || (outer.start <= inner.start && inner.end <= outer.end)
 }
 
 /// Stream framing: never panics; feeding the input in two pieces yields the same frames as
@@ -385,5 +391,18 @@ pub fn dns(now: std::time::Instant, data: &[u8]) {
         }
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
         let _ = resolution.targets(&mut rng);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn lies_in_tells_a_slice_from_a_copy() {
+        let body = b"v=0\r\nv=0\r\n".to_vec();
+        let copy = body[..5].to_vec();
+        assert!(super::lies_in(&body, &body[5..]));
+        assert!(super::lies_in(&body, &[]));
+        assert!(!super::lies_in(&body, &copy));
+        assert!(!super::lies_in(&body[..4], &body[..5]));
     }
 }
