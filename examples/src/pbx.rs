@@ -592,13 +592,13 @@ impl Pbx {
         for l in lines {
             self.log(l);
         }
-        let named: Vec<usize> = (0..self.config.trunks.len())
-            .filter(|&i| {
-                self.config
-                    .trunks
-                    .get(i)
-                    .is_some_and(|t| t.register && matches!(t.registrar(), ServerAddress::Name(_)))
-            })
+        let named: Vec<usize> = self
+            .config
+            .trunks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.register && matches!(t.registrar(), ServerAddress::Name(_)))
+            .map(|(i, _)| i)
             .collect();
         for i in named {
             self.locate_trunk(i, true);
@@ -618,14 +618,13 @@ impl Pbx {
             registrar,
             result,
         };
-        let ServerAddress::Name(uri) = server.clone() else {
+        let uri = match &server {
             // An address: nothing to locate (the Located of an address never asks).
-            let fixed = match server {
-                ServerAddress::Addr(a) => Ok(TrunkAddress::at(a)),
-                ServerAddress::Name(_) => Err(String::new()),
-            };
-            self.trunk_located(clock(), done(fixed));
-            return;
+            ServerAddress::Addr(a) => {
+                self.trunk_located(clock(), done(Ok(TrunkAddress::at(*a))));
+                return;
+            }
+            ServerAddress::Name(uri) => uri.clone(),
         };
         let Some((resolver, tx)) = self.dns.clone() else {
             self.trunk_located(clock(), done(Err("no resolver".into())));
