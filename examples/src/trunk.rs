@@ -139,9 +139,9 @@ impl TrunkAddress {
         TargetList::new(self.udp_targets()).with_expiry(self.expires)
     }
 
-    /// `spec` as an address (`IP:PORT`), else as a host name or SIP URI
-    /// (`provider.example.com`, `sip:provider.example.com;transport=udp`) located over UDP
-    /// by RFC 3263: NAPTR/SRV/A through the nameserver `dns` (else those of
+    /// `spec` read as a [`ServerAddress`]: an address (`IP:PORT`) as it is, a host name or
+    /// SIP URI (`provider.example.com`, `sip:provider.example.com;transport=udp`) located over
+    /// UDP by RFC 3263: NAPTR/SRV/A through the nameserver `dns` (else those of
     /// `/etc/resolv.conf`), then the system resolver for a name without records. Addresses
     /// of `local`'s family only.
     ///
@@ -153,11 +153,10 @@ impl TrunkAddress {
         dns: Option<SocketAddr>,
         local: SocketAddr,
     ) -> Result<Self, String> {
-        if let Ok(addr) = spec.parse::<SocketAddr>() {
-            return Ok(Self::at(addr));
-        }
-        let uri = server_uri(spec)
-            .map_err(|e| format!("{spec}: not an address, host or SIP URI: {e}"))?;
+        let uri = match spec.parse::<ServerAddress>()? {
+            ServerAddress::Addr(addr) => return Ok(Self::at(addr)),
+            ServerAddress::Name(uri) => uri,
+        };
         let config = match dns {
             Some(ns) => DnsConfig::new(vec![ns]),
             None => DnsConfig::system().map_err(|e| format!("/etc/resolv.conf: {e}"))?,
