@@ -359,8 +359,9 @@ impl Direct {
     /// ([`finish_value`]: a folded value copied from a parsed message is unfolded; CR/LF/NUL
     /// cannot reach the wire from a builder). Content-Length is left out: `finish` writes it
     /// from the body.
-    #[inline]
+    ///
     /// Returns where the value ends in `out` (0 for Content-Length, which is not written).
+    #[inline]
     fn append(&mut self, name: &[u8], kind: u8, value: impl FnOnce(&mut Vec<u8>)) -> usize {
         if kind == CONTENT_LENGTH {
             return 0;
@@ -916,8 +917,7 @@ impl ResponseBuilder {
     #[inline]
     pub fn to_tag(mut self, tag: &str) -> Self {
         // The first byte tells for any real tag: one compare on the hot path.
-        let blank = |c: u8| scan::is_lws(c) || c == 0;
-        if tag.as_bytes().first().is_none_or(|&c| blank(c)) && tag.bytes().all(blank) {
+        if tag.bytes().all(|c| scan::is_lws(c) || c == 0) {
             return self;
         }
         if let Draft::Direct(d) = &mut self.draft
