@@ -50,10 +50,8 @@ pub(super) struct Registration {
     aor: Uri,
     /// Where the REGISTERs go now (sticky until it fails).
     pub(super) target: Target,
-    /// Every target, in the caller's order.
-    targets: Vec<Target>,
-    /// When `targets` go stale ([`TargetList::expires`]).
-    targets_expire: Option<Instant>,
+    /// Every target, in the caller's order, and when they go stale.
+    targets: TargetList,
     /// A REGISTER waits for new targets ([`UaEvent::TargetsExpired`]).
     relocating: bool,
     /// The targets left to try in this round after `target` fails (RFC 3263 §4.3).
@@ -95,9 +93,10 @@ impl UserAgent {
         targets: impl Into<TargetList>,
         expires: u32,
     ) -> Result<RegistrationId, UaError> {
-        let list = targets.into();
-        let targets = list.as_slice().to_vec();
-        let (target, alternates) = self.pick_target(now, &targets).ok_or(UaError::NoTarget)?;
+        let targets: TargetList = targets.into();
+        let (target, alternates) = self
+            .pick_target(now, targets.as_slice())
+            .ok_or(UaError::NoTarget)?;
         let id = RegistrationId(self.next_leg);
         self.next_leg += 1;
         // RFC 3261 §10.2: "A UA SHOULD use the same Call-ID for all registrations during a
@@ -113,7 +112,6 @@ impl UserAgent {
             aor,
             target,
             targets,
-            targets_expire: list.expires(),
             relocating: false,
             alternates,
             last: None,
@@ -174,8 +172,7 @@ impl UserAgent {
             None => Ok(()),
             Some(None) => Err(UaError::NoTarget),
             Some(Some((target, alternates))) => {
-                reg.targets = list.as_slice().to_vec();
-                reg.targets_expire = list.expires();
+                reg.targets = list;
                 // A REGISTER in flight finishes where it went; the next goes to the new list.
                 if !reg.in_flight {
                     reg.target = target;
@@ -298,18 +295,14 @@ impl UserAgent {
                 reg.failures = 0;
                 // Sticky: refreshes go to this target; the others are left should it fail.
                 // A target no longer in the list (relocated meanwhile) is left for its first.
-                if !reg.targets.contains(&reg.target)
-                    && let Some(first) = reg.targets.first()
+                let targets = reg.targets.as_slice();
+                if !targets.contains(&reg.target)
+                    && let Some(first) = targets.first()
                 {
                     reg.target = *first;
                 }
                 let current = reg.target;
-                reg.alternates = reg
-                    .targets
-                    .iter()
-                    .copied()
-                    .filter(|t| *t != current)
-                    .collect();
+                reg.alternates = targets.iter().copied().filter(|t| *t != current).collect();
                 if reg.unregistering {
                     self.registrations.remove(&id);
                     self.events.push_back(UaEvent::Unregistered { id });
@@ -456,7 +449,7 @@ impl UserAgent {
             // the application locates the registrar again before the REGISTER goes.
             if let Some(r) = self.registrations.get_mut(&id)
                 && !r.unregistering
-                && r.targets_expire.is_some_and(|e| now >= e)
+                && !r.targets.is_fresh(now)
             {
                 r.next = None;
                 r.relocating = true;
@@ -471,9 +464,10 @@ impl UserAgent {
                 .map(|r| {
                     // A retry after a round where every target failed: from the top of the
                     // list again (the first target is the most preferred one, RFC 3263 §4).
-                    let first = r.targets.first().copied().unwrap_or(r.target);
-                    self.pick_target(now, &r.targets)
-                        .unwrap_or((first, r.targets.iter().skip(1).copied().collect()))
+                    let targets = r.targets.as_slice();
+                    let first = targets.first().copied().unwrap_or(r.target);
+                    self.pick_target(now, targets)
+                        .unwrap_or((first, targets.iter().skip(1).copied().collect()))
                 });
             if let Some(r) = self.registrations.get_mut(&id) {
                 r.auth_tries = 0;
