@@ -25,18 +25,18 @@ timeout -k 3 60 "$BIN/phone" --listen "127.0.0.1:$PHONE" --user bob --auto-answe
 PH=$!
 sleep 0.5
 
-# call SCENARIO: CALLS calls from SIPp to the phone; the SIPp exit code.
+# call SCENARIO WHAT: CALLS calls from SIPp to the phone, checked to exit 0 (SIPp's errors
+# shown when not).
 call() {
   timeout 40 sipp "127.0.0.1:$PHONE" -sf "$HERE/$1" -s bob -i 127.0.0.1 -p "$(free_udp_port)" \
     -m "$CALLS" -l 1 -r 2 -timeout 30 -timeout_error -nostdin -trace_err \
     -error_file "$TMP/$1.err" >"$TMP/$1.out" 2>&1
+  local rc=$?
+  check "$2: $CALLS calls answered with SDP, rc=$rc" [ "$rc" -eq 0 ]
+  [ "$rc" -eq 0 ] || tail -20 "$TMP/$1.err" 2>/dev/null | sed 's/^/  /'
 }
-call invite-sipi-uac.xml; rc=$?
-check "SIP-I INVITE (multipart/mixed: SDP + ISUP): $CALLS calls answered with SDP, rc=$rc" [ "$rc" -eq 0 ]
-[ "$rc" -eq 0 ] || tail -20 "$TMP/invite-sipi-uac.xml.err" 2>/dev/null | sed 's/^/  /'
-call invite-pidf-uac.xml; rc=$?
-check "RFC 6442 INVITE (multipart/mixed: PIDF-LO + SDP): $CALLS calls answered with SDP, rc=$rc" [ "$rc" -eq 0 ]
-[ "$rc" -eq 0 ] || tail -20 "$TMP/invite-pidf-uac.xml.err" 2>/dev/null | sed 's/^/  /'
+call invite-sipi-uac.xml "SIP-I INVITE (multipart/mixed: SDP + ISUP)"
+call invite-pidf-uac.xml "RFC 6442 INVITE (multipart/mixed: PIDF-LO + SDP)"
 wait "$PH" 2>/dev/null; PH=""
 up=$(grep -c "call up" "$TMP/phone.log")
 check "phone: every multipart call came up ($up of $((2 * CALLS)))" [ "$up" -eq $((2 * CALLS)) ]
