@@ -170,13 +170,13 @@ pub(crate) type Run = (Timer, Duration);
 /// The armed deadlines of every transaction of an endpoint, earliest first.
 ///
 /// Almost every deadline is set at a fixed delay from the current time (T1, T4, 64*T1, 0 on
-/// reliable transports), and time only moves forward, so deadlines with the same delay
-/// (the same [`Run`]) arrive in order: each such run is a FIFO queue (push and pop in O(1), where a binary heap
-/// of thousands of entries cost ~10 levels of sifting per pop). A deadline that would break
-/// a run's order (a back-off step from a late timer, a caller passing an earlier `now`) goes
-/// to a binary heap. The earliest deadline is the smallest of the run fronts and the heap top;
-/// deadlines at the same instant come out in the order they were pushed within a run, and by
-/// slot between runs and the heap.
+/// reliable transports), and time only moves forward, so deadlines with the same delay (the
+/// same [`Run`]) arrive in order: each such run is a FIFO queue (push and pop in O(1), where
+/// a binary heap of thousands of entries cost ~10 levels of sifting per pop). A deadline
+/// that would break a run's order (a back-off step from a late timer, a caller passing an
+/// earlier `now`) goes to a binary heap. The earliest deadline is the smallest of the run
+/// fronts and the heap top; deadlines at the same instant come out in the order they were
+/// pushed within a run, and by slot between runs and the heap.
 ///
 /// The earliest deadline and where it is are cached: [`Deadlines::peek`] is asked after every
 /// input (to drop stale deadlines off the front), pushes rarely change the earliest, and
@@ -197,19 +197,20 @@ enum Source {
 }
 
 impl Deadlines {
-    /// Arms `deadline`, of nominal delay `delay`.
-    pub(crate) fn push(&mut self, delay: Run, deadline: Deadline) {
-        let run = match self.runs.iter().position(|(d, _)| *d == delay) {
+    /// Arms `deadline` in the FIFO run of `key` (its nominal delay), or in the heap when
+    /// that run has a later deadline or no run is free.
+    pub(crate) fn push(&mut self, key: Run, deadline: Deadline) {
+        let run = match self.runs.iter().position(|(k, _)| *k == key) {
             Some(i) => Some(i),
             None => match self.runs.iter().position(|(_, q)| q.is_empty()) {
                 Some(i) => {
                     if let Some(run) = self.runs.get_mut(i) {
-                        run.0 = delay;
+                        run.0 = key;
                     }
                     Some(i)
                 }
                 None if self.runs.len() < RUNS => {
-                    self.runs.push((delay, std::collections::VecDeque::new()));
+                    self.runs.push((key, std::collections::VecDeque::new()));
                     Some(self.runs.len() - 1)
                 }
                 None => None,
