@@ -273,10 +273,7 @@ fn rtp_build(c: &mut Criterion<ThreadCpu>) {
         b.iter_custom(|iters| {
             let mut h = black_box(ours.clone());
             packets(iters, |seq| {
-                h.sequence_number = seq;
-                h.timestamp = u32::from(seq) * 160;
-                h.write_packet(black_box(payload), black_box(&mut *out))
-                    .expect("fits")
+                header_packet(&mut h, seq, black_box(payload), black_box(&mut *out))
             })
         })
     });
@@ -317,21 +314,14 @@ fn rtp_build(c: &mut Criterion<ThreadCpu>) {
     let h = black_box(stream);
     paired(
         "telox stream header",
-        |seq, out| {
-            h.write_packet(false, seq, u32::from(seq) * 160, black_box(payload), out)
-                .expect("fits")
-        },
+        |seq, out| stream_packet(h, seq, black_box(payload), out),
         &theirs,
         &mut out_page.0[..1500],
     );
     let mut h = black_box(ours.clone());
     paired(
         "telox RtpHeader",
-        move |seq, out| {
-            h.sequence_number = seq;
-            h.timestamp = u32::from(seq) * 160;
-            h.write_packet(black_box(payload), out).expect("fits")
-        },
+        move |seq, out| header_packet(&mut h, seq, black_box(payload), out),
         &theirs,
         &mut out_page.0[..1500],
     );
@@ -356,11 +346,7 @@ fn paired(
         let d = if side == 0 {
             packets(BLOCK, |seq| ours(seq, black_box(&mut *out)))
         } else {
-            packets(BLOCK, |seq| {
-                p.header.sequence_number = seq;
-                p.header.timestamp = u32::from(seq) * 160;
-                p.marshal_to(black_box(&mut *out)).expect("fits")
-            })
+            packets(BLOCK, |seq| webrtc_packet(&mut p, seq, &mut *out))
         };
         d.as_nanos() as f64 / BLOCK as f64
     };
@@ -407,14 +393,7 @@ fn stream_row(
         b.iter_custom(|iters| {
             let h = black_box(stream);
             packets(iters, |seq| {
-                h.write_packet(
-                    false,
-                    seq,
-                    u32::from(seq) * 160,
-                    black_box(payload),
-                    black_box(&mut *out),
-                )
-                .expect("fits")
+                stream_packet(h, seq, black_box(payload), black_box(&mut *out))
             })
         })
     });
@@ -431,13 +410,35 @@ fn webrtc_row(
     g.bench_function(name, |b| {
         b.iter_custom(|iters| {
             let mut p = black_box(theirs.clone());
-            packets(iters, |seq| {
-                p.header.sequence_number = seq;
-                p.header.timestamp = u32::from(seq) * 160;
-                p.marshal_to(black_box(&mut *out)).expect("fits")
-            })
+            packets(iters, |seq| webrtc_packet(&mut p, seq, &mut *out))
         })
     });
+}
+
+/// The packets every build row and [`paired`] time: packet `seq` has sequence number `seq`
+/// and timestamp 160 `seq`, written with `payload` into `out`. Telox's stream header:
+#[inline(always)]
+fn stream_packet(h: StreamHeader, seq: u16, payload: &[u8], out: &mut [u8]) -> usize {
+    h.write_packet(false, seq, u32::from(seq) * 160, payload, out)
+        .expect("fits")
+}
+
+/// [`stream_packet`] with telox's general builder: the fields are stored into `h` just
+/// before it is written, as a sender does.
+#[inline(always)]
+fn header_packet(h: &mut RtpHeader, seq: u16, payload: &[u8], out: &mut [u8]) -> usize {
+    h.sequence_number = seq;
+    h.timestamp = u32::from(seq) * 160;
+    h.write_packet(payload, out).expect("fits")
+}
+
+/// [`stream_packet`] with webrtc-rs (`p` holds the payload; `out` goes through `black_box`
+/// here, after the stores, as both callers had it).
+#[inline(always)]
+fn webrtc_packet(p: &mut webrtc_rtp::packet::Packet, seq: u16, out: &mut [u8]) -> usize {
+    p.header.sequence_number = seq;
+    p.header.timestamp = u32::from(seq) * 160;
+    p.marshal_to(black_box(out)).expect("fits")
 }
 
 #[expect(
