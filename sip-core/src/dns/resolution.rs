@@ -110,6 +110,12 @@ impl DnsCache {
             .map(|e| (e.records.as_slice(), e.expires))
     }
 
+    /// How long a record of `ttl` seconds is used: its TTL capped at [`DnsCache::max_ttl`]
+    /// (for the cache and for [`Resolution::expires`] alike).
+    fn lifetime(&self, ttl: u32) -> Duration {
+        Duration::from_secs(u64::from(ttl)).min(self.max_ttl)
+    }
+
     /// Keeps `records` as the answer for `name`/`rtype` for `ttl` seconds (capped at
     /// [`DnsCache::max_ttl`]; 0 keeps nothing). At most `MAX_RECORDS` records are kept.
     pub fn insert(
@@ -120,7 +126,7 @@ impl DnsCache {
         mut records: Vec<RecordData>,
         ttl: u32,
     ) {
-        let ttl = Duration::from_secs(u64::from(ttl)).min(self.max_ttl);
+        let ttl = self.lifetime(ttl);
         if ttl.is_zero() || self.max_entries == 0 {
             return;
         }
@@ -214,7 +220,7 @@ impl DnsCache {
             return Some((records, None));
         }
         self.insert(now, &question.name, question.rtype, records.clone(), ttl);
-        let until = now.checked_add(Duration::from_secs(u64::from(ttl)).min(self.max_ttl));
+        let until = now.checked_add(self.lifetime(ttl));
         if question.rtype == RecordType::SRV {
             let targets: Vec<String> = records
                 .iter()
