@@ -657,3 +657,29 @@ fn an_unregister_while_relocating_is_the_only_register_sent() {
             .any(|e| matches!(e, UaEvent::Unregistered { id: i } if *i == id))
     );
 }
+
+/// A retry held for new targets after a round where every target failed starts from the
+/// top of the list, as a retry does without an expiry, also when the lookup failed and the
+/// old targets are kept.
+#[test]
+fn a_retry_held_for_new_targets_starts_from_the_first_target() {
+    let mut c = Uac::new();
+    let id = c.register(
+        0,
+        TargetList::new(vec![s1(), s2()]).with_expiry(Some(c.at(1_000))),
+    );
+    let first = sent(&c.requests(), &Method::Register, s1()).unwrap();
+    c.ua.handle_transport_error(c.at(10), s1());
+    sent(&c.requests(), &Method::Register, s2()).unwrap();
+    c.ua.handle_transport_error(c.at(20), s2());
+    c.events();
+    // The back-off (30 s) ends after the expiry: the retry waits for the application.
+    assert!(c.tick(30_020).is_empty());
+    assert_eq!(expired(&c.events()), [id]);
+    c.ua.relocate_registration(c.at(30_030), id, TargetList::default())
+        .unwrap();
+    let out = c.requests();
+    let retry = sent(&out, &Method::Register, s1()).expect("the retry at the first target");
+    assert!(sent(&out, &Method::Register, s2()).is_none());
+    assert_eq!(identity(&retry).2, identity(&first).2 + 1);
+}

@@ -181,8 +181,8 @@ impl UserAgent {
                 Ok(())
             }
         };
-        if held && self.send_register(now, id).is_err() {
-            self.register_failed(now, id, 503);
+        if held {
+            self.send_due_register(now, id);
         }
         result
     }
@@ -457,28 +457,34 @@ impl UserAgent {
                     .push_back(UaEvent::TargetsExpired { registration: id });
                 continue;
             }
-            let restart = self
-                .registrations
-                .get(&id)
-                .filter(|r| r.failures > 0)
-                .map(|r| {
-                    // A retry after a round where every target failed: from the top of the
-                    // list again (the first target is the most preferred one, RFC 3263 §4).
-                    let targets = r.targets.as_slice();
-                    let first = targets.first().copied().unwrap_or(r.target);
-                    self.pick_target(now, targets)
-                        .unwrap_or((first, targets.iter().skip(1).copied().collect()))
-                });
-            if let Some(r) = self.registrations.get_mut(&id) {
-                r.auth_tries = 0;
-                if let Some((target, alternates)) = restart {
-                    r.target = target;
-                    r.alternates = alternates;
-                }
+            self.send_due_register(now, id);
+        }
+    }
+
+    /// Sends the REGISTER due for `id` (a refresh or a retry, on time or once new targets
+    /// came, see [`UserAgent::relocate_registration`]).
+    fn send_due_register(&mut self, now: Instant, id: RegistrationId) {
+        let restart = self
+            .registrations
+            .get(&id)
+            .filter(|r| r.failures > 0)
+            .map(|r| {
+                // A retry after a round where every target failed: from the top of the
+                // list again (the first target is the most preferred one, RFC 3263 §4).
+                let targets = r.targets.as_slice();
+                let first = targets.first().copied().unwrap_or(r.target);
+                self.pick_target(now, targets)
+                    .unwrap_or((first, targets.iter().skip(1).copied().collect()))
+            });
+        if let Some(r) = self.registrations.get_mut(&id) {
+            r.auth_tries = 0;
+            if let Some((target, alternates)) = restart {
+                r.target = target;
+                r.alternates = alternates;
             }
-            if self.send_register(now, id).is_err() {
-                self.register_failed(now, id, 503);
-            }
+        }
+        if self.send_register(now, id).is_err() {
+            self.register_failed(now, id, 503);
         }
     }
 
