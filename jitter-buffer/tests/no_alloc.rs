@@ -1,19 +1,22 @@
 //! push + pop allocate nothing in steady state: proven with a counting global allocator
 //! (stats_alloc; no unsafe code here). One test per binary, so no other test thread allocates
-//! while the region is open.
+//! while the region is open (the harness's own thread still may: see the test).
+
+#![allow(clippy::unwrap_used, reason = "test code")]
 
 use std::alloc::System;
 use std::time::Duration;
 
 use rtp::{MediaTime, SeqNo};
-use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, Stats, StatsAlloc};
 use telox_jitter_buffer::{JitterBuffer, JitterConfig, Playout};
 
 #[global_allocator]
 static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
-#[test]
-fn push_and_pop_allocate_nothing_in_steady_state() {
+/// One steady-state pass on a fresh buffer (warm-up, then the measured region): what the
+/// region allocated, frames played, and the buffer's loss and duplicate counts.
+fn steady_state_pass() -> (Stats, u32, (u64, u64)) {
     #[expect(
         clippy::disallowed_methods,
         reason = "any epoch will do for the virtual clock"
@@ -54,11 +57,32 @@ fn push_and_pop_allocate_nothing_in_steady_state() {
     let region = Region::new(GLOBAL);
     run(&mut jb, 500, 4_000, &mut played);
     let stats = region.change();
-    assert_eq!(stats.allocations, 0, "{stats:?}");
-    assert_eq!(stats.reallocations, 0, "{stats:?}");
-    assert!(played > 3_000, "{played}");
     let s = jb.stats();
-    assert!(s.lost > 50 && s.duplicate > 30, "{s:?}");
+    (stats, played, (s.lost, s.duplicate))
+}
+
+#[test]
+fn push_and_pop_allocate_nothing_in_steady_state() {
+    // The counter is process-wide, and the test harness's own thread may allocate while
+    // the first region is open (it did once in CI under load: 4 allocations, 900 bytes, none
+    // freed). The buffer is deterministic, so an allocation of its own shows in every pass:
+    // up to three passes on fresh buffers, and one clean pass proves the claim.
+    let mut passes = Vec::new();
+    for _ in 0..3 {
+        let (stats, played, (lost, duplicate)) = steady_state_pass();
+        assert!(played > 3_000, "{played}");
+        assert!(lost > 50 && duplicate > 30, "{lost} {duplicate}");
+        let clean = stats.allocations == 0 && stats.reallocations == 0;
+        passes.push(stats);
+        if clean {
+            break;
+        }
+    }
+    let last = passes.last().unwrap();
+    assert!(
+        last.allocations == 0 && last.reallocations == 0,
+        "every pass allocated: {passes:?}"
+    );
 
     // The counter works.
     let region = Region::new(GLOBAL);
