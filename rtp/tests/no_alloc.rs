@@ -112,18 +112,36 @@ fn per_packet_send_and_receive_paths_allocate_nothing() {
     }
     while b.poll_event().is_some() {}
 
-    let region = Region::new(GLOBAL);
-    let mut updates = 0;
-    for i in 3..503 {
-        now += Duration::from_millis(20);
-        updates += usize::from(send(&mut a, &mut b, i, now) == SeqUpdate::Valid);
+    // The counter is process-wide and this region opens a moment after the test starts,
+    // when the harness's own thread may still be allocating (it did in the jitter buffer's
+    // twin of this test, once in CI under load). Each block of 500 packets is the same
+    // steady state, so up to three blocks are measured and one clean block proves it; a
+    // per-packet allocation of the session would show in every block.
+    let mut blocks = Vec::new();
+    let mut sent = 3;
+    for _ in 0..3 {
+        let region = Region::new(GLOBAL);
+        let mut updates = 0;
+        for i in sent..sent + 500 {
+            now += Duration::from_millis(20);
+            updates += usize::from(send(&mut a, &mut b, i, now) == SeqUpdate::Valid);
+        }
+        let stats = region.change();
+        sent += 500;
+        assert_eq!(updates, 500);
+        let clean = stats.allocations == 0 && stats.reallocations == 0;
+        blocks.push(stats);
+        if clean {
+            break;
+        }
     }
-    let stats = region.change();
-    assert_eq!(stats.allocations, 0, "RTP send + receive: {stats:?}");
-    assert_eq!(stats.reallocations, 0, "RTP send + receive: {stats:?}");
-    assert_eq!(updates, 500);
+    let last = blocks.last().unwrap();
+    assert!(
+        last.allocations == 0 && last.reallocations == 0,
+        "RTP send + receive allocated in every block: {blocks:?}"
+    );
     // A.1: the packet that starts probation is not counted, the one that ends it is.
-    assert_eq!(b.stats().received, 503 - 1);
+    assert_eq!(b.stats().received, sent - 1);
 
     // An SR+SDES from the sender (report generation itself is not on the per-packet path).
     let sr = loop {
@@ -155,7 +173,7 @@ fn per_packet_send_and_receive_paths_allocate_nothing() {
     let stats = region.change();
     assert_eq!(stats.allocations, 0, "RTCP receive: {stats:?}");
     assert_eq!(stats.reallocations, 0, "RTCP receive: {stats:?}");
-    assert_eq!(fields, 100 * (503 + 1));
+    assert_eq!(fields, 100 * (sent + 1));
     assert_eq!(b.cname_of(a.ssrc()), Some(&b"alice@192.0.2.1"[..]));
 
     // RTCP report generation, both ways, with XR VoIP metrics: a two-way call.
