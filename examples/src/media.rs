@@ -873,6 +873,15 @@ pub fn sdp_body(headers: &sip_core::Headers) -> Bytes {
     }
 }
 
+/// The session description in a message's body ([`sdp_body`]), parsed leniently as the
+/// programs here take peers' SDP.
+///
+/// # Errors
+/// The parse error, also for a body without SDP (empty).
+pub fn parse_body_sdp(headers: &sip_core::Headers) -> Result<sdp::Sdp, sdp::ParseError> {
+    sdp::Sdp::parse_with(sdp_body(headers), &sdp::ParseOptions::lenient())
+}
+
 /// Local media capabilities for an audio stream on `port`: the codecs by SDP name in
 /// preference order (`opus`, `PCMU`, `PCMA`, `G722`), telephone-event, rtcp-mux, and SDES-SRTP
 /// when `srtp` is set (`Required`: offer RTP/SAVP) or offered as best effort (`Optional`).

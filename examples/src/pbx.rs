@@ -1065,10 +1065,7 @@ impl Pbx {
                     {
                         if (200..300).contains(&status)
                             && let Some(r) = response
-                            && let Ok(ans) = sdp::Sdp::parse_with(
-                                crate::media::sdp_body(r.headers()),
-                                &sdp::ParseOptions::lenient(),
-                            )
+                            && let Ok(ans) = crate::media::parse_body_sdp(r.headers())
                         {
                             let _ = oa.handle_answer(&ans);
                         } else {
@@ -2240,11 +2237,8 @@ impl Pbx {
         let Some(mut t) = call.transfer.take() else {
             return;
         };
-        let answered = sdp::Sdp::parse_with(
-            crate::media::sdp_body(response.headers()),
-            &sdp::ParseOptions::lenient(),
-        )
-        .is_ok_and(|ans| t.oa.handle_answer(&ans).is_ok());
+        let answered = crate::media::parse_body_sdp(response.headers())
+            .is_ok_and(|ans| t.oa.handle_answer(&ans).is_ok());
         let side = answered
             .then(|| t.oa.streams().first().cloned())
             .flatten()

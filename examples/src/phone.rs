@@ -792,10 +792,7 @@ impl Phone {
             }
             return;
         }
-        let offer = sdp::Sdp::parse_with(
-            crate::media::sdp_body(invite.headers()),
-            &sdp::ParseOptions::lenient(),
-        );
+        let offer = crate::media::parse_body_sdp(invite.headers());
         let answer = offer.map_err(|e| e.to_string()).and_then(|o| {
             call.oa
                 .handle_offer(&o, &mut self.rng)
@@ -835,17 +832,14 @@ impl Phone {
         if ack.body().is_empty() {
             return;
         }
-        let used = sdp::Sdp::parse_with(
-            crate::media::sdp_body(ack.headers()),
-            &sdp::ParseOptions::lenient(),
-        )
-        .map_err(|e| e.to_string())
-        .and_then(|a| {
-            call.oa
-                .handle_answer(&a)
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        });
+        let used = crate::media::parse_body_sdp(ack.headers())
+            .map_err(|e| e.to_string())
+            .and_then(|a| {
+                call.oa
+                    .handle_answer(&a)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            });
         match used {
             Ok(()) if call.media.is_none() => {
                 self.media_up(now, leg);
@@ -1044,10 +1038,7 @@ impl Phone {
                     if let Some(referrer) = self.referrer.take() {
                         Self::notify_referrer(&mut self.ua, now, referrer, 200);
                     }
-                    let parsed = sdp::Sdp::parse_with(
-                        crate::media::sdp_body(response.headers()),
-                        &sdp::ParseOptions::lenient(),
-                    );
+                    let parsed = crate::media::parse_body_sdp(response.headers());
                     match parsed.map_err(|e| e.to_string()).and_then(|a| {
                         call.oa
                             .handle_answer(&a)
@@ -1141,10 +1132,7 @@ impl Phone {
             self.log(format!("re-INVITE refused: {status}"));
             return;
         }
-        let body = response
-            .map(|r| crate::media::sdp_body(r.headers()))
-            .unwrap_or_default();
-        if let Ok(answer) = sdp::Sdp::parse_with(body, &sdp::ParseOptions::lenient())
+        if let Some(Ok(answer)) = response.map(|r| crate::media::parse_body_sdp(r.headers()))
             && call.oa.handle_answer(&answer).is_ok()
         {
             call.on_hold = hold;
@@ -1192,10 +1180,7 @@ impl Phone {
                     }
                     return;
                 }
-                let offer = sdp::Sdp::parse_with(
-                    crate::media::sdp_body(request.headers()),
-                    &sdp::ParseOptions::lenient(),
-                );
+                let offer = crate::media::parse_body_sdp(request.headers());
                 match offer
                     .map_err(|_| 400)
                     .and_then(|o| call.oa.handle_offer(&o, &mut self.rng).map_err(|_| 488))
