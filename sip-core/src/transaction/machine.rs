@@ -210,8 +210,9 @@ impl Machine {
         self.timers.next()
     }
 
-    /// The current interval of `timer` when it is a retransmission timer (A, E, G), else
-    /// zero: with the timer, the nominal delay the deadline queue files it under.
+    /// The current interval of `timer` when it is a retransmission timer (A, E, G; the 100
+    /// Trying delay's stays zero), else zero: with the timer, the nominal delay the deadline
+    /// queue files it under.
     pub(crate) fn interval_of(&self, timer: Timer) -> Duration {
         if timer.is_retransmit() {
             self.timers.interval
