@@ -1186,14 +1186,11 @@ impl Pbx {
                 .map(|i| (i, number.clone())),
             _ => None,
         };
+        self.calls.insert(id, call);
         if targets.is_empty() && trunk.is_none() {
-            let status = if route.is_some() { 480 } else { 404 };
-            let _ = self.ua.reject(now, leg, status);
-            self.calls.insert(id, call);
-            self.finish_sync(id, AnswerCause::Unavailable, EndCause::NotAnswered, status);
+            self.no_route(now, id, if route.is_some() { 480 } else { 404 });
             return;
         }
-        self.calls.insert(id, call);
         self.hook("call.ringing", id);
         for (member, addr) in targets {
             self.fork(now, id, &member, addr);
