@@ -803,16 +803,17 @@ mod tests {
         let (_, until) = carrier().run_until(uri, &mut capped, t0, IpFamilies::V4);
         assert_eq!(until, Some(secs(5)));
         // Negative answers give no target and do not bound the list: a name with nothing
-        // but A records lives as long as they do. An IP host uses no record.
-        let mut zone = Zone::new(vec![rec("pbx.example.com", 90, a([192, 0, 2, 7]))]);
-        let (targets, until) = zone.run_until(
-            "sip:pbx.example.com",
-            &mut DnsCache::default(),
-            t0,
-            IpFamilies::V4,
-        );
-        assert_eq!(targets, [t(Transport::Udp, "192.0.2.7:5060")]);
-        assert_eq!(until, Some(secs(90)));
+        // but A records lives as long as they do (900 s, past the 300 s of the negative
+        // NAPTR and SRV answers), from the network and from the cache. An IP host uses no
+        // record.
+        let mut zone = Zone::new(vec![rec("pbx.example.com", 900, a([192, 0, 2, 7]))]);
+        let mut negatives = DnsCache::default();
+        for at in [t0, secs(10)] {
+            let (targets, until) =
+                zone.run_until("sip:pbx.example.com", &mut negatives, at, IpFamilies::V4);
+            assert_eq!(targets, [t(Transport::Udp, "192.0.2.7:5060")]);
+            assert_eq!(until, Some(secs(900)));
+        }
         let (_, until) =
             Zone::new(Vec::new()).run_until("sip:192.0.2.1", &mut cache, t0, IpFamilies::V4);
         assert_eq!(until, None);
