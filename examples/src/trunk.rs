@@ -337,20 +337,6 @@ pub struct TrunkRegistration {
 }
 
 impl TrunkRegistration {
-    /// A registration of `user` at `registrar` (`sip:<registrar address>` as Request-URI,
-    /// `sip:user@<registrar address>` as address-of-record).
-    ///
-    /// # Errors
-    /// A message when `user` cannot form a SIP URI.
-    pub fn new(
-        name: &str,
-        user: &str,
-        registrar: SocketAddr,
-        expires: u32,
-    ) -> Result<Self, String> {
-        Self::located(name, user, &TrunkAddress::at(registrar), expires)
-    }
-
     /// A registration of `user` at `registrar`: `sip:<host>` as Request-URI,
     /// `sip:user@<host>` as address-of-record, sent to its targets in order.
     ///
