@@ -683,3 +683,29 @@ fn a_retry_held_for_new_targets_starts_from_the_first_target() {
     assert!(sent(&out, &Method::Register, s2()).is_none());
     assert_eq!(identity(&retry).2, identity(&first).2 + 1);
 }
+
+/// A failover whose send is refused (here: the transaction limit, the INVITE to the first
+/// target still holding the only transaction) leaves the targets not tried with the call:
+/// when the first INVITE's Timer B ends it, the call goes on to the third target.
+#[test]
+fn a_failover_that_cannot_send_keeps_the_targets_not_tried() {
+    let mut config = UaConfig::new("127.0.0.1:5070".parse().unwrap(), "alice", 7);
+    config.transactions.max_transactions = 1;
+    let mut c = Uac {
+        ua: UserAgent::new(config),
+        t0: origin(),
+    };
+    let leg = c.call(0, vec![s1(), s2(), s3()]).unwrap();
+    sent(&c.requests(), &Method::Invite, s1()).unwrap();
+    assert_eq!(c.ua.fail_over(c.at(3_000), leg), Ok(false));
+    assert!(c.requests().is_empty());
+    let mut to_s3 = Vec::new();
+    for ms in (3_500..=33_000).step_by(500) {
+        to_s3.extend(c.tick(ms).into_iter().filter(|(t, _)| *t == s3()));
+    }
+    assert!(
+        sent(&to_s3, &Method::Invite, s3()).is_some(),
+        "the INVITE goes to the target not tried"
+    );
+    assert_eq!(call_failed(&c.events()), None);
+}
