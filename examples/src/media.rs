@@ -908,6 +908,39 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
+
+    /// The SDP of a message as the calls take it: the body when it is SDP, the SDP part of a
+    /// multipart (SIP-I's ISUP first here), nothing without a body or without an SDP part,
+    /// and a broken multipart as sent, so that the SDP parse refuses it (the caller's 488).
+    #[test]
+    fn sdp_body_takes_the_sdp_out_of_the_body() {
+        let headers = |content_type: &str, body: &str| {
+            let text = format!(
+                "INVITE sip:b@example.com SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bK1\r\n\
+                 From: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: c1\r\n\
+                 CSeq: 1 INVITE\r\nMax-Forwards: 70\r\n{content_type}Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            sip_core::Message::parse(Bytes::from(text)).unwrap()
+        };
+        let sdp = "v=0\r\no=- 1 1 IN IP4 10.0.0.1\r\ns=-\r\nc=IN IP4 10.0.0.1\r\nt=0 0\r\n\
+                   m=audio 4000 RTP/AVP 0\r\n";
+        let plain = headers("Content-Type: application/sdp\r\n", sdp);
+        assert_eq!(sdp_body(plain.headers()), sdp);
+        let sip_i = format!(
+            "--b1\r\nContent-Type: application/isup;version=itu-t92+\r\n\r\nIAM\r\n\
+             --b1\r\nContent-Type: application/sdp\r\n\r\n{sdp}\r\n--b1--\r\n"
+        );
+        let multipart = headers("Content-Type: multipart/mixed;boundary=b1\r\n", &sip_i);
+        assert_eq!(sdp_body(multipart.headers()), sdp);
+        assert!(parse_body_sdp(multipart.headers()).is_ok());
+        let isup = headers("Content-Type: application/isup\r\n", "IAM");
+        assert!(sdp_body(isup.headers()).is_empty());
+        assert!(sdp_body(headers("", "").headers()).is_empty());
+        let no_boundary = headers("Content-Type: multipart/mixed\r\n", &sip_i);
+        assert_eq!(sdp_body(no_boundary.headers()), sip_i.as_str());
+        assert!(parse_body_sdp(no_boundary.headers()).is_err());
+    }
     use crate::audio::{level_dbfs, speech_like};
     use crate::netem::{ImpairedLink, LinkConfig};
 
