@@ -11,7 +11,7 @@ mod rtp_analyze_support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rtp_analyze_support::analyze_json;
+use rtp_analyze_support::{analyze_json, rtp_packet};
 use telox_examples::pcap::PcapWriter;
 
 /// A SIP message with an SDP body over 2,000 bytes announcing audio at `media`.
@@ -85,11 +85,7 @@ fn streams_are_found_by_the_sdp_of_fragmented_sip() {
             (media_b, media_a, 0x1122_3344u32, 96u8),
             (addr("10.0.0.9:7000"), addr("10.0.0.8:7002"), 0x5566_7788, 0),
         ] {
-            let mut pkt = vec![0x80, pt, 0, 0, 0, 0, 0, 0];
-            pkt[2..4].copy_from_slice(&(1000 + i).to_be_bytes());
-            pkt[4..8].copy_from_slice(&(960 * u32::from(i)).to_be_bytes());
-            pkt.extend_from_slice(&ssrc.to_be_bytes());
-            pkt.extend_from_slice(&[0x55; 80]);
+            let pkt = rtp_packet(pt, 1000 + i, 960 * u32::from(i), ssrc, &[0x55; 80]);
             w.write_udp(t, src, dst, &pkt).unwrap();
         }
     }
@@ -120,11 +116,7 @@ fn streams_are_found_by_the_sdp_part_of_a_multipart_body() {
             (media_b, media_a, 0x1122_3344u32),
             (addr("10.0.0.9:7000"), addr("10.0.0.8:7002"), 0x5566_7788),
         ] {
-            let mut pkt = vec![0x80, 0, 0, 0, 0, 0, 0, 0];
-            pkt[2..4].copy_from_slice(&(1000 + i).to_be_bytes());
-            pkt[4..8].copy_from_slice(&(160 * u32::from(i)).to_be_bytes());
-            pkt.extend_from_slice(&ssrc.to_be_bytes());
-            pkt.extend_from_slice(&[0xff; 160]);
+            let pkt = rtp_packet(0, 1000 + i, 160 * u32::from(i), ssrc, &[0xff; 160]);
             w.write_udp(t, src, dst, &pkt).unwrap();
         }
     }

@@ -7,7 +7,7 @@ mod rtp_analyze_support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rtp_analyze_support::analyze_json;
+use rtp_analyze_support::{analyze_json, rtp_packet};
 use telox_examples::pcap::PcapWriter;
 
 #[test]
@@ -32,12 +32,13 @@ fn heuristic_keeps_the_rtp_stream_and_drops_dns_noise() {
     w.write_udp(t + Duration::from_millis(9), server, client, &answer)
         .unwrap();
     for i in 0..50u16 {
-        let seq = 1000 + i;
-        let ts = 8000 + 160 * u32::from(i);
-        let mut pkt = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0x11, 0x22, 0x33, 0x44];
-        pkt[2..4].copy_from_slice(&seq.to_be_bytes());
-        pkt[4..8].copy_from_slice(&ts.to_be_bytes());
-        pkt.extend_from_slice(&[0xff; 160]);
+        let pkt = rtp_packet(
+            0,
+            1000 + i,
+            8000 + 160 * u32::from(i),
+            0x1122_3344,
+            &[0xff; 160],
+        );
         w.write_udp(t, caller, callee, &pkt).unwrap();
         t += Duration::from_millis(20);
     }

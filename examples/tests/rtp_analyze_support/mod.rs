@@ -1,4 +1,5 @@
-//! Shared by the rtp-analyze tests: run the tool on a capture and read its `--json` rows.
+//! Shared by the rtp-analyze tests: RTP packets for their captures, and running the tool on
+//! a capture to read its `--json` rows.
 
 #![allow(
     clippy::unwrap_used,
@@ -26,4 +27,14 @@ pub(crate) fn analyze_json(name: &str, pcap: &[u8]) -> Vec<serde_json::Value> {
     );
     let streams: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     streams.as_array().unwrap().clone()
+}
+
+/// An RTP packet (version 2, no padding, extension or CSRC) carrying `payload`.
+pub(crate) fn rtp_packet(pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -> Vec<u8> {
+    let mut pkt = vec![0x80, pt];
+    pkt.extend_from_slice(&seq.to_be_bytes());
+    pkt.extend_from_slice(&ts.to_be_bytes());
+    pkt.extend_from_slice(&ssrc.to_be_bytes());
+    pkt.extend_from_slice(payload);
+    pkt
 }
