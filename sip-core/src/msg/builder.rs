@@ -701,9 +701,9 @@ impl RequestBuilder {
             let end = d.append(b"Via", VIA, |out| {
                 Via::write_text(out, transport, host, port, branch);
             });
-            // the value ends with the branch as given (checked, not assumed)
+            // the value ends with the branch as given (checked, not assumed); `is_plain`
+            // took only a non-empty transport and branch
             if first
-                && !transport.is_empty()
                 && let Some(start) = end.checked_sub(branch.len())
                 && d.out.get(start..end) == Some(branch.as_bytes())
                 && let (Ok(start), Ok(len)) = (u16::try_from(start), u16::try_from(branch.len()))
