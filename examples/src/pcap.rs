@@ -280,7 +280,7 @@ impl<W: Write> PcapWriter<W> {
         payload: &[u8],
     ) -> io::Result<()> {
         encode_udp_frame(&mut self.frame, src, dst, payload)?;
-        self.write_frame(ts)
+        write_record(&mut self.out, ts, &self.frame)
     }
 
     /// Appends one UDP datagram as a network with link MTU `mtu` carries it: in IP fragments
@@ -300,11 +300,10 @@ impl<W: Write> PcapWriter<W> {
         id: u32,
     ) -> io::Result<()> {
         encode_udp_frame(&mut self.frame, src, dst, payload)?;
-        let whole = std::mem::take(&mut self.frame);
+        let whole = &self.frame;
         let v4 = whole[12..14] == ETHERTYPE_IPV4.to_be_bytes();
         let (ip_header, min_mtu) = if v4 { (20, 68) } else { (40, 1280) };
         if mtu < min_mtu {
-            self.frame = whole;
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "MTU too small"));
         }
         let header = &whole[..14 + ip_header];
@@ -317,8 +316,7 @@ impl<W: Write> PcapWriter<W> {
         } / 8
             * 8;
         if data.len() + ip_header <= mtu {
-            self.frame = whole;
-            return self.write_frame(ts);
+            return write_record(&mut self.out, ts, whole);
         }
         let mut frame = Vec::with_capacity(mtu + 14);
         for (n, piece) in data.chunks(room).enumerate() {
@@ -345,27 +343,9 @@ impl<W: Write> PcapWriter<W> {
                 frame.extend_from_slice(&id.to_be_bytes());
             }
             frame.extend_from_slice(piece);
-            std::mem::swap(&mut self.frame, &mut frame);
-            let written = self.write_frame(ts);
-            std::mem::swap(&mut self.frame, &mut frame);
-            written?;
+            write_record(&mut self.out, ts, &frame)?;
         }
-        self.frame = whole;
         Ok(())
-    }
-
-    /// Writes the record of the frame in `self.frame`.
-    fn write_frame(&mut self, ts: Duration) -> io::Result<()> {
-        let len = u32::try_from(self.frame.len())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
-        let secs = u32::try_from(ts.as_secs()).unwrap_or(u32::MAX);
-        let mut record = [0u8; 16];
-        record[0..4].copy_from_slice(&secs.to_le_bytes());
-        record[4..8].copy_from_slice(&ts.subsec_micros().to_le_bytes());
-        record[8..12].copy_from_slice(&len.to_le_bytes());
-        record[12..16].copy_from_slice(&len.to_le_bytes());
-        self.out.write_all(&record)?;
-        self.out.write_all(&self.frame)
     }
 
     /// Flushes and returns the writer.
@@ -376,6 +356,20 @@ impl<W: Write> PcapWriter<W> {
         self.out.flush()?;
         Ok(self.out)
     }
+}
+
+/// Writes the pcap record of `frame`, captured at `ts`, to `out`.
+fn write_record(out: &mut impl Write, ts: Duration, frame: &[u8]) -> io::Result<()> {
+    let len = u32::try_from(frame.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame too large"))?;
+    let secs = u32::try_from(ts.as_secs()).unwrap_or(u32::MAX);
+    let mut record = [0u8; 16];
+    record[0..4].copy_from_slice(&secs.to_le_bytes());
+    record[4..8].copy_from_slice(&ts.subsec_micros().to_le_bytes());
+    record[8..12].copy_from_slice(&len.to_le_bytes());
+    record[12..16].copy_from_slice(&len.to_le_bytes());
+    out.write_all(&record)?;
+    out.write_all(frame)
 }
 
 /// Builds an Ethernet frame holding `payload` in UDP over IPv4 (both addresses IPv4) or IPv6,
