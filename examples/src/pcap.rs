@@ -284,9 +284,9 @@ impl<W: Write> PcapWriter<W> {
     }
 
     /// Appends one UDP datagram as a network with link MTU `mtu` carries it: in IP fragments
-    /// of at most `mtu` bytes of IP packet each (IPv4 fragments with identification `id`,
-    /// RFC 791; IPv6 with a Fragment header, RFC 8200 §4.5), all captured at `ts`. A datagram
-    /// that fits is written whole.
+    /// of at most `mtu` bytes of IP packet each, identified by `id` (IPv4, RFC 791: its low
+    /// 16 bits, the field's size; IPv6: a Fragment header, RFC 8200 §4.5), all captured at
+    /// `ts`. A datagram that fits is written whole.
     ///
     /// # Errors
     /// Any I/O error of the underlying writer; `InvalidInput` for a payload too large for one
