@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use sip_core::header::{CSeq, From};
+use sip_core::header::{CSeq, CallId, From};
 use sip_core::registration::RegisterRetry;
 use sip_core::tokio::{DnsConfig, Driver, DriverConfig, SansIo, TlsConfig, tls};
 use sip_core::transaction::{Target, TransactionKey, Transmit, Transport};
@@ -1008,6 +1008,18 @@ impl Phone {
             match ev {
                 UaEvent::Incoming { leg, request } => {
                     if self.call.is_some() {
+                        // One call at a time: say whose INVITE was turned away.
+                        let call_id = request
+                            .header::<CallId>()
+                            .and_then(Result::ok)
+                            .map(|c| c.to_string())
+                            .unwrap_or_default();
+                        let from = request
+                            .header::<From>()
+                            .and_then(Result::ok)
+                            .map(|f| f.uri().to_string())
+                            .unwrap_or_default();
+                        self.log(format!("busy: 486 to {from} (Call-ID {call_id})"));
                         let _ = self.ua.reject(now, leg, 486);
                         continue;
                     }

@@ -23,7 +23,24 @@ pub(crate) struct Phone {
     pub(crate) cmd: mpsc::Sender<Command>,
     pub(crate) events: mpsc::Receiver<PhoneEvent>,
     pub(crate) addr: SocketAddr,
-    pub(crate) task: JoinHandle<Result<(), phone::PhoneError>>,
+    /// `None` once [`Phone::quit`] took it.
+    pub(crate) task: Option<JoinHandle<Result<(), phone::PhoneError>>>,
+}
+
+impl Drop for Phone {
+    /// A failing test shows what every phone saw, not only the one it was waiting on: the
+    /// events still queued are printed when the phone is dropped during a panic.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        while let Ok(ev) = self.events.try_recv() {
+            match ev {
+                PhoneEvent::Log(l) => eprintln!("{} (unread): {l}", self.name),
+                other => eprintln!("{} (unread): {other:?}", self.name),
+            }
+        }
+    }
 }
 
 /// A phone config on loopback (port chosen by the OS), playing speech-like audio, PCMU.
@@ -116,7 +133,7 @@ pub(crate) async fn start(config: PhoneConfig) -> Phone {
         cmd,
         events,
         addr,
-        task,
+        task: Some(task),
     }
 }
 
@@ -218,13 +235,14 @@ impl Phone {
     }
 
     /// Quits and waits for the task to end.
-    pub(crate) async fn quit(self) {
+    pub(crate) async fn quit(mut self) {
         let _ = self.cmd.send(Command::Quit).await;
-        let name = self.name;
-        let r = tokio::time::timeout(WAIT, self.task).await;
+        let task = self.task.take().expect("quit once");
+        let r = tokio::time::timeout(WAIT, task).await;
         assert!(
             matches!(r, Ok(Ok(Ok(())))),
-            "{name} did not stop cleanly: {r:?}"
+            "{} did not stop cleanly: {r:?}",
+            self.name
         );
     }
 }
