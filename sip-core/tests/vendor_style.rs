@@ -1,28 +1,52 @@
 //! Messages in the shape real vendors send (tests/data/vendor-style, see README.md there):
 //! Cisco CUCM, Avaya Session Manager, Microsoft Teams Direct Routing (upper-case header names),
-//! Polycom, Yealink, Grandstream, Asterisk, FreeSWITCH, Kamailio, and the compact forms.
+//! Polycom, Yealink, Grandstream, Asterisk, FreeSWITCH, Kamailio, and the compact forms; then
+//! Cisco CUBE over IPv6, Snom with folded lines, carrier trunks (Diversion, History-Info,
+//! Privacy, a SIP-I multipart body, two digest challenges), an ATA without Content-Length,
+//! PRACK, UPDATE, OPTIONS keepalives, dialog subscriptions, REFER with Replaces, `sips:` with
+//! escaped users, odd spacing and casing, and a 200 through several IPv6 proxies.
 //! Each parses, validates, serializes back byte-exact, and every typed header it carries
 //! parses; then the facts a UA acts on are checked field by field.
 
-use bytes::Bytes;
-use telox_sip_core::auth::Challenge;
+use bytes::{Bytes, BytesMut};
+use telox_sip_core::auth::{Challenge, DigestAlgorithm};
 use telox_sip_core::header::{
-    Allow, Authorization, CSeq, CallId, Contact, ContentType, Date, Event, Expires, From, Header,
-    MaxForwards, MinSe, PAssertedIdentity, RSeq, Reason, RecordRoute, Require, Route, Server,
-    SessionExpires, SubscriptionState, Supported, To, UserAgent, Via, WwwAuthenticate,
+    Allow, Authorization, CSeq, CallId, Contact, ContentLength, ContentType, Date, Event, Expires,
+    From, Header, MaxForwards, MinSe, PAssertedIdentity, ProxyAuthenticate, RAck, RSeq, Reason,
+    RecordRoute, ReferTo, ReferredBy, Require, Route, Server, SessionExpires, SubscriptionState,
+    Supported, To, UserAgent, Via, WwwAuthenticate,
 };
-use telox_sip_core::{Headers, Message, Method};
+use telox_sip_core::ua::refer::parse_refer_to;
+use telox_sip_core::{FrameError, Framer, Headers, Message, Method, ParseLimits, Scheme};
 
-const FILES: [&str; 10] = [
+const FILES: [&str; 28] = [
     "asterisk_401",
+    "asterisk_notify_dialog_info",
+    "asterisk_notify_refer_sipfrag",
+    "asterisk_prack",
+    "ata_invite_no_content_length",
     "avaya_sm_invite",
+    "cancel_reason_completed_elsewhere",
+    "carrier_407_two_challenges",
+    "carrier_trunk_invite_diversion_privacy",
+    "cisco_cube_invite_ipv6",
     "cisco_cucm_invite",
     "compact_form_invite",
     "freeswitch_183",
+    "freeswitch_update_session_refresh",
+    "grandstream_invite_sips_escaped",
     "grandstream_notify_mwi",
+    "kamailio_options_keepalive",
     "kamailio_record_route_bye",
+    "odd_spacing_bye",
+    "opensips_options_200",
     "polycom_register",
+    "polycom_subscribe_dialog",
+    "proxy_200_many_vias_ipv6",
+    "sipi_carrier_invite_multipart",
+    "snom_invite_folded",
     "teams_direct_routing_invite",
+    "yealink_refer_replaces",
     "yealink_subscribe_mwi",
 ];
 
@@ -88,7 +112,11 @@ fn every_message_parses_and_every_typed_header_in_it_parses() {
         all::<Event>(name, h);
         all::<SubscriptionState>(name, h);
         all::<RSeq>(name, h);
+        all::<RAck>(name, h);
         all::<Reason>(name, h);
+        all::<ProxyAuthenticate>(name, h);
+        all::<ReferTo>(name, h);
+        all::<ReferredBy>(name, h);
         all::<UserAgent>(name, h);
         all::<Server>(name, h);
         all::<Date>(name, h);
@@ -230,4 +258,368 @@ fn freeswitch_reliable_183_with_early_media() {
     let h = m.headers();
     assert_eq!(one::<RSeq>(name, h).0, 1);
     assert!(one::<Require>(name, h).contains("100rel"));
+}
+
+fn request_uri(name: &str, m: &Message) -> telox_sip_core::Uri {
+    m.as_request()
+        .unwrap_or_else(|| panic!("{name}: a request"))
+        .uri()
+}
+
+fn count_named(h: &Headers, header: &str) -> usize {
+    h.iter()
+        .filter(|l| l.name.eq_ignore_ascii_case(header))
+        .count()
+}
+
+#[test]
+fn cisco_cube_over_ipv6_references() {
+    let name = "cisco_cube_invite_ipv6";
+    let m = load(name);
+    let h = m.headers();
+    let ruri = request_uri(name, &m);
+    assert_eq!(ruri.host(), "[2001:db8:100::20]");
+    assert_eq!(ruri.port(), Some(5060));
+    assert_eq!(ruri.param("user"), Some(Some("phone")));
+    let via = &all::<Via>(name, h)[0];
+    assert_eq!(via.host(), "[2001:db8:100::10]");
+    assert_eq!(via.port(), Some(5060));
+    assert_eq!(via.rport(), Some(None));
+    assert_eq!(
+        one::<Contact>(name, h).uri().map(|u| u.host().to_owned()),
+        Some("[2001:db8:100::10]".to_owned())
+    );
+    // The Call-ID carries an IPv6 address after the `@`, unbracketed (CUBE does).
+    assert_eq!(
+        one::<CallId>(name, h).as_str(),
+        "9F1E2D3C-AB1211EF-8000C0FF-EE112233@2001:db8:100::10"
+    );
+    assert!(one::<Supported>(name, h).contains("sdp-anat"));
+    assert_eq!(one::<SessionExpires>(name, h).seconds(), 1800);
+    assert_eq!(one::<Expires>(name, h).0, 180);
+}
+
+#[test]
+fn snom_folded_lines_read_as_one_value() {
+    let name = "snom_invite_folded";
+    let m = load(name);
+    let h = m.headers();
+    // `Allow` folds after NOTIFY with a space, `Supported` after replaces with a tab.
+    let allow = one::<Allow>(name, h);
+    for method in [
+        Method::Invite,
+        Method::Subscribe,
+        Method::Update,
+        Method::Info,
+    ] {
+        assert!(allow.contains(&method), "{method:?}");
+    }
+    let supported = one::<Supported>(name, h);
+    assert_eq!(
+        supported.iter().collect::<Vec<_>>(),
+        ["timer", "100rel", "replaces", "from-change"]
+    );
+    assert_eq!(
+        one::<Contact>(name, h).uri().and_then(|u| u.param("line")),
+        Some(Some("uvwxyz1a"))
+    );
+}
+
+#[test]
+fn carrier_trunk_identity_diversion_and_history() {
+    let name = "carrier_trunk_invite_diversion_privacy";
+    let m = load(name);
+    let h = m.headers();
+    // The number in the Request-URI is escaped (`%2B` for `+`).
+    let ruri = request_uri(name, &m);
+    assert_eq!(ruri.user(), Some("%2B14155550142"));
+    assert_eq!(ruri.user_unescaped().as_deref(), Some(&b"+14155550142"[..]));
+    let vias = all::<Via>(name, h);
+    assert_eq!(vias.len(), 3);
+    assert_eq!(vias[1].rport(), Some(Some(5060)));
+    assert_eq!(vias[2].received(), Some("10.20.0.31"));
+    // Three Record-Route values on two lines, in order.
+    let rr: Vec<String> = all::<RecordRoute>(name, h)
+        .iter()
+        .map(|r| r.0.uri().host().to_owned())
+        .collect();
+    assert_eq!(rr, ["198.51.100.10", "198.51.100.20", "10.20.0.20"]);
+    // A sip and a tel identity (RFC 3325 allows one of each).
+    let pai = all::<PAssertedIdentity>(name, h);
+    assert_eq!(pai.len(), 2);
+    assert_eq!(pai[0].0.uri().user(), Some("+12125550187"));
+    assert_eq!(pai[1].0.uri().scheme(), Scheme::Tel);
+    assert_eq!(one::<From>(name, h).0.uri().host(), "anonymous.invalid");
+    assert_eq!(count_named(h, "Privacy"), 1);
+    assert_eq!(count_named(h, "Diversion"), 2);
+    assert_eq!(count_named(h, "History-Info"), 3);
+    // An option we do not know is listed, not refused.
+    assert!(one::<Supported>(name, h).contains("x-carrier-feature"));
+    assert_eq!(one::<MaxForwards>(name, h).0, 66);
+}
+
+#[test]
+fn ata_invite_over_udp_without_content_length() {
+    let name = "ata_invite_no_content_length";
+    let m = load(name);
+    // RFC 3261 §18.3: over UDP the body runs to the end of the datagram.
+    assert!(m.headers().get::<ContentLength>().is_none());
+    assert_eq!(m.body().len(), 204);
+    assert!(m.body().starts_with(b"v=0\r\n") && m.body().ends_with(b"a=sendrecv\r\n"));
+    let sdp = telox_sip_core::body::session_description(m.headers())
+        .unwrap()
+        .unwrap();
+    assert_eq!(sdp.len(), 204);
+    // Over a stream the length is mandatory (§18.3): the framer refuses the same bytes.
+    let path = format!(
+        "{}/tests/data/vendor-style/{name}.sip",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut stream = BytesMut::from(&std::fs::read(&path).unwrap()[..]);
+    assert_eq!(
+        Framer::new(ParseLimits::default()).decode(&mut stream),
+        Err(FrameError::MissingContentLength)
+    );
+}
+
+#[test]
+fn prack_update_and_cancel_in_a_dialog() {
+    let name = "asterisk_prack";
+    let m = load(name);
+    let h = m.headers();
+    let rack = one::<RAck>(name, h);
+    assert_eq!(
+        (rack.rseq, rack.cseq, rack.method),
+        (1, 21633, Method::Invite)
+    );
+    assert_eq!(one::<CSeq>(name, h).method(), &Method::Prack);
+    assert_eq!(one::<To>(name, h).tag(), Some("as58f4201b"));
+
+    let name = "freeswitch_update_session_refresh";
+    let m = load(name);
+    let h = m.headers();
+    assert_eq!(m.as_request().map(|r| r.method()), Some(&Method::Update));
+    assert!(m.body().is_empty());
+    let se = one::<SessionExpires>(name, h);
+    assert_eq!((se.seconds(), se.refresher()), (1800, Some("uac")));
+    assert_eq!(one::<MinSe>(name, h).seconds(), 120);
+    assert_eq!(all::<Route>(name, h).len(), 1);
+
+    let name = "cancel_reason_completed_elsewhere";
+    let m = load(name);
+    let reason = one::<Reason>(name, m.headers());
+    assert_eq!(reason.value(), "SIP");
+    assert_eq!(reason.cause(), Some(200));
+    assert_eq!(
+        reason.params().get("text"),
+        Some(Some("\"Call completed elsewhere\""))
+    );
+}
+
+#[test]
+fn options_keepalive_and_its_answer() {
+    let name = "kamailio_options_keepalive";
+    let m = load(name);
+    let ruri = request_uri(name, &m);
+    assert_eq!(
+        (ruri.user(), ruri.host(), ruri.port()),
+        (None, "10.0.0.21", Some(5060))
+    );
+    let h = m.headers();
+    assert_eq!(one::<To>(name, h).tag(), None);
+    assert_eq!(one::<CSeq>(name, h).seq(), 10);
+    assert!(
+        one::<UserAgent>(name, h)
+            .as_str()
+            .starts_with("kamailio (5.7.4")
+    );
+
+    let name = "opensips_options_200";
+    let m = load(name);
+    let Message::Response(r) = &m else {
+        panic!("{name}: a response")
+    };
+    assert_eq!(r.status().as_u16(), 200);
+    let h = m.headers();
+    assert_eq!(one::<To>(name, h).tag(), Some("37GkEhwl6"));
+    assert_eq!(all::<Via>(name, h)[0].received(), Some("10.0.0.2"));
+    assert!(one::<Allow>(name, h).contains(&Method::Options));
+}
+
+#[test]
+fn dialog_subscription_and_its_notify() {
+    let name = "polycom_subscribe_dialog";
+    let m = load(name);
+    let h = m.headers();
+    assert_eq!(one::<Event>(name, h).value(), "dialog");
+    assert_eq!(one::<Expires>(name, h).0, 3600);
+
+    let name = "asterisk_notify_dialog_info";
+    let m = load(name);
+    let h = m.headers();
+    let state = one::<SubscriptionState>(name, h);
+    assert_eq!((state.value(), state.expires()), ("active", Some(3599)));
+    assert!(one::<ContentType>(name, h).is("application", "dialog-info+xml"));
+    assert_eq!(m.body().len(), 526);
+    assert!(m.body().ends_with(b"</dialog-info>\r\n"));
+}
+
+#[test]
+fn refer_with_replaces_and_its_sipfrag_notify() {
+    let name = "yealink_refer_replaces";
+    let m = load(name);
+    let h = m.headers();
+    let refer_to = one::<ReferTo>(name, h);
+    assert_eq!(refer_to.0.uri().user(), Some("1003"));
+    assert!(
+        refer_to
+            .0
+            .uri()
+            .headers()
+            .is_some_and(|x| x.starts_with("Replaces=0_3911432650%40"))
+    );
+    let raw = h
+        .iter()
+        .find(|l| l.name.eq_ignore_ascii_case("Refer-To"))
+        .map(|l| String::from_utf8_lossy(l.value).into_owned())
+        .unwrap();
+    let (target, replaces) = parse_refer_to(&raw).unwrap();
+    assert_eq!(target, "sip:1003@pbx.example.com");
+    let replaces = replaces.expect("a Replaces in the Refer-To");
+    assert_eq!(replaces.call_id, "0_3911432650@192.168.5.31");
+    assert_eq!(replaces.to_tag, "1b2c3d4e");
+    assert_eq!(replaces.from_tag, "1795364311");
+    assert!(!replaces.early_only);
+    assert_eq!(one::<ReferredBy>(name, h).0.uri().user(), Some("1001"));
+
+    let name = "asterisk_notify_refer_sipfrag";
+    let m = load(name);
+    let h = m.headers();
+    let event = one::<Event>(name, h);
+    assert_eq!((event.value(), event.id()), ("refer", Some("4")));
+    let state = one::<SubscriptionState>(name, h);
+    assert_eq!(state.value(), "terminated");
+    assert_eq!(state.params().get("reason"), Some(Some("noresource")));
+    assert!(one::<ContentType>(name, h).is("message", "sipfrag"));
+    assert_eq!(m.body(), b"SIP/2.0 200 OK\r\n");
+}
+
+#[test]
+fn sips_with_an_escaped_hash_and_a_quoted_display_name() {
+    let name = "grandstream_invite_sips_escaped";
+    let m = load(name);
+    let h = m.headers();
+    let ruri = request_uri(name, &m);
+    assert_eq!(ruri.scheme(), Scheme::Sips);
+    assert_eq!(
+        ruri.user_unescaped().as_deref(),
+        Some(&b"*67#18005550123"[..])
+    );
+    assert_eq!(ruri.param("transport"), Some(Some("tls")));
+    let from = one::<From>(name, h);
+    assert_eq!(from.0.display_name().as_deref(), Some("Lab \"B\" Phone"));
+    assert_eq!(from.tag(), Some("1432781190"));
+    let via = &all::<Via>(name, h)[0];
+    assert_eq!(via.transport(), "TLS");
+    assert_eq!(via.params().get("alias"), Some(None));
+    assert_eq!(all::<Route>(name, h)[0].0.uri().scheme(), Scheme::Sips);
+}
+
+#[test]
+fn odd_spacing_and_casing_read_as_written_properly() {
+    let name = "odd_spacing_bye";
+    let m = load(name);
+    let h = m.headers();
+    // Space before the colon, around `;` and `=`, tabs, names in any case (RFC 3261 §7.3.1,
+    // §25.1 SWS).
+    let via = &all::<Via>(name, h)[0];
+    assert_eq!(via.branch(), Some("z9hG4bK-19a7c"));
+    assert_eq!(via.rport(), Some(None));
+    assert_eq!(via.host(), "192.0.2.80");
+    assert_eq!(one::<From>(name, h).tag(), Some("ab12"));
+    assert_eq!(
+        one::<From>(name, h).0.display_name().as_deref(),
+        Some("Alice")
+    );
+    // Parameter names are case-insensitive (§7.3.1): `TAG=` is the tag.
+    assert_eq!(one::<To>(name, h).tag(), Some("cd34"));
+    assert_eq!(one::<CallId>(name, h).as_str(), "x9y8z7@192.0.2.80");
+    let cseq = one::<CSeq>(name, h);
+    assert_eq!((cseq.seq(), cseq.method()), (2, &Method::Bye));
+    assert_eq!(one::<MaxForwards>(name, h).0, 70);
+    assert_eq!(one::<ContentLength>(name, h).0, 0);
+}
+
+#[test]
+fn a_200_through_ipv6_proxies_keeps_every_via_and_route() {
+    let name = "proxy_200_many_vias_ipv6";
+    let m = load(name);
+    let h = m.headers();
+    let vias = all::<Via>(name, h);
+    let hosts: Vec<&str> = vias.iter().map(|v| v.host()).collect();
+    assert_eq!(
+        hosts,
+        [
+            "[2001:db8::1]",
+            "[2001:db8:0:1::2]",
+            "192.0.2.7",
+            "[2001:db8:ab::c0]"
+        ]
+    );
+    assert_eq!(vias[1].transport(), "TCP");
+    assert_eq!(vias[1].received(), Some("2001:db8:0:1::2"));
+    // RFC 5118 §4.5: a received with brackets is seen in the field.
+    assert_eq!(vias[3].received(), Some("[2001:db8:ab::c0]"));
+    assert_eq!(vias[3].rport(), Some(Some(5080)));
+    assert_eq!(all::<RecordRoute>(name, h).len(), 3);
+    assert_eq!(
+        one::<Contact>(name, h).uri().map(|u| u.host().to_owned()),
+        Some("[2001:db8:cd::77]".to_owned())
+    );
+    assert!(one::<Require>(name, h).contains("timer"));
+    assert_eq!(one::<SessionExpires>(name, h).refresher(), Some("uas"));
+}
+
+#[test]
+fn two_digest_challenges_sha256_first() {
+    let name = "carrier_407_two_challenges";
+    let m = load(name);
+    let Message::Response(r) = &m else {
+        panic!("{name}: a response")
+    };
+    assert_eq!(r.status().as_u16(), 407);
+    let challenges: Vec<Challenge> = all::<ProxyAuthenticate>(name, m.headers())
+        .iter()
+        .map(|c| Challenge::parse(&c.to_string()).unwrap())
+        .collect();
+    assert_eq!(challenges.len(), 2);
+    assert_eq!(challenges[0].algorithm, Some(DigestAlgorithm::Sha256));
+    assert_eq!(challenges[1].algorithm, Some(DigestAlgorithm::Md5));
+    for c in &challenges {
+        assert_eq!(c.realm, "sip.carrier.example");
+        assert_eq!(c.opaque.as_deref(), Some("a1b2c3"));
+        assert_eq!(c.qop, ["auth"]);
+        assert!(c.is_supported());
+    }
+}
+
+#[test]
+fn sip_i_multipart_gives_the_sdp_part() {
+    let name = "sipi_carrier_invite_multipart";
+    let m = load(name);
+    let h = m.headers();
+    let ct = one::<ContentType>(name, h);
+    assert!(ct.is("multipart", "mixed"));
+    assert_eq!(ct.params().get("boundary"), Some(Some("unique-boundary-1")));
+    let sdp = telox_sip_core::body::session_description(h)
+        .unwrap()
+        .unwrap();
+    assert!(sdp.starts_with(b"v=0\r\no=- 83212 83212 IN IP4 203.0.113.70\r\n"));
+    // The part ends before the CRLF that precedes the boundary (RFC 2046 §5.1.1).
+    assert!(sdp.ends_with(b"a=ptime:20\r\n"), "{sdp:?}");
+    assert_eq!(sdp.len(), 216);
+    assert_eq!(
+        all::<PAssertedIdentity>(name, h)[0].0.uri().scheme(),
+        Scheme::Tel
+    );
 }
