@@ -19,14 +19,16 @@ use telox_sip_core::header::{
 use telox_sip_core::ua::refer::parse_refer_to;
 use telox_sip_core::{FrameError, Framer, Headers, Message, Method, ParseLimits, Scheme};
 
-const FILES: [&str; 28] = [
+const FILES: [&str; 35] = [
     "asterisk_401",
     "asterisk_notify_dialog_info",
     "asterisk_notify_refer_sipfrag",
     "asterisk_prack",
     "ata_invite_no_content_length",
     "avaya_sm_invite",
+    "bare_lf_options",
     "cancel_reason_completed_elsewhere",
+    "carrier_180_empty_reason",
     "carrier_407_two_challenges",
     "carrier_trunk_invite_diversion_privacy",
     "cisco_cube_invite_ipv6",
@@ -36,8 +38,11 @@ const FILES: [&str; 28] = [
     "freeswitch_update_session_refresh",
     "grandstream_invite_sips_escaped",
     "grandstream_notify_mwi",
+    "ims_volte_invite_npdi",
     "kamailio_options_keepalive",
     "kamailio_record_route_bye",
+    "kamailio_register_200_contacts",
+    "legacy_rfc2543_register",
     "odd_spacing_bye",
     "opensips_options_200",
     "polycom_register",
@@ -46,9 +51,15 @@ const FILES: [&str; 28] = [
     "sipi_carrier_invite_multipart",
     "snom_invite_folded",
     "teams_direct_routing_invite",
+    "tel_uri_invite",
+    "unregister_all",
     "yealink_refer_replaces",
     "yealink_subscribe_mwi",
 ];
+
+/// Files that do not parse yet, each with its own ignored test below (the folder check counts
+/// them).
+const KNOWN_FAILING: [&str; 1] = ["contact_expires_date"];
 
 fn load(name: &str) -> Message {
     let path = format!(
@@ -86,7 +97,9 @@ fn every_message_parses_and_every_typed_header_in_it_parses() {
         .filter_map(|f| f.strip_suffix(".sip").map(str::to_owned))
         .collect();
     found.sort();
-    assert_eq!(found, FILES);
+    let mut expected: Vec<&str> = FILES.iter().chain(&KNOWN_FAILING).copied().collect();
+    expected.sort_unstable();
+    assert_eq!(found, expected);
     for name in FILES {
         let m = load(name);
         let h = m.headers();
@@ -622,4 +635,133 @@ fn sip_i_multipart_gives_the_sdp_part() {
         all::<PAssertedIdentity>(name, h)[0].0.uri().scheme(),
         Scheme::Tel
     );
+}
+
+#[test]
+fn registrar_200_lists_each_binding_with_its_expiry() {
+    let name = "kamailio_register_200_contacts";
+    let m = load(name);
+    let h = m.headers();
+    let contacts = all::<Contact>(name, h);
+    assert_eq!(contacts.len(), 2);
+    assert_eq!(contacts[0].expires(), Some(600));
+    assert_eq!(contacts[1].expires(), Some(1800));
+    assert_eq!((contacts[0].q(), contacts[1].q()), (None, Some(500)));
+    let first = contacts[0].addr().unwrap();
+    // Quoted parameter values holding `<`, `>`, `;` and `:` stay whole.
+    assert_eq!(
+        first.params().get("+sip.instance"),
+        Some(Some("\"<urn:uuid:6f1a3c2e-4b5d-4e8f-9a0b-1c2d3e4f5a6b>\""))
+    );
+    assert_eq!(
+        first.params().get("received"),
+        Some(Some("\"sip:198.51.100.200:49321;transport=TLS\""))
+    );
+    assert_eq!(first.params().get("reg-id"), Some(Some("1")));
+    assert_eq!(first.uri().param("ob"), Some(None));
+    assert_eq!(count_named(h, "Path"), 1);
+    assert_eq!(count_named(h, "Service-Route"), 1);
+}
+
+#[test]
+fn ims_invite_with_a_ported_number_in_the_user_part() {
+    let name = "ims_volte_invite_npdi";
+    let m = load(name);
+    let h = m.headers();
+    // RFC 4694: `;npdi;rn=` live inside the user part of a SIP URI (user-unreserved `;`).
+    let ruri = request_uri(name, &m);
+    assert_eq!(ruri.user(), Some("+12125551234;npdi;rn=+12125550000"));
+    assert_eq!(ruri.host(), "ims.mnc001.mcc310.3gppnetwork.org");
+    assert_eq!(ruri.param("user"), Some(Some("phone")));
+    assert_eq!(ruri.param("npdi"), None);
+    let to = one::<To>(name, h);
+    assert_eq!(to.0.uri().scheme(), Scheme::Tel);
+    assert_eq!(to.0.uri().param("rn"), Some(Some("+12125550000")));
+    // Two identities on one line.
+    let pai = all::<PAssertedIdentity>(name, h);
+    assert_eq!(pai.len(), 2);
+    assert_eq!(pai[1].0.uri().scheme(), Scheme::Tel);
+    let contact = one::<Contact>(name, h);
+    let params = contact.addr().unwrap().params();
+    assert_eq!(params.get("+g.3gpp.mid-call"), Some(None));
+    assert_eq!(
+        params.get("+sip.instance"),
+        Some(Some("\"<urn:gsma:imei:35123456-789012-0>\""))
+    );
+    assert!(one::<Require>(name, h).contains("precondition"));
+    assert_eq!(all::<Via>(name, h)[1].received(), Some("2001:db8:7::1"));
+    // An empty Subject is a header with an empty value, not an error.
+    assert_eq!(count_named(h, "Subject"), 1);
+}
+
+#[test]
+fn rfc2543_style_register_without_branch_or_brackets() {
+    let name = "legacy_rfc2543_register";
+    let m = load(name);
+    let h = m.headers();
+    let via = &all::<Via>(name, h)[0];
+    assert_eq!(via.branch(), None);
+    assert!(!via.has_rfc3261_branch());
+    // An unquoted display name of two tokens; a To without angle brackets.
+    assert_eq!(
+        one::<From>(name, h).0.display_name().as_deref(),
+        Some("Juergen Mueller")
+    );
+    let to = one::<To>(name, h);
+    assert_eq!((to.0.uri().user(), to.tag()), (Some("juergen"), None));
+    // A comma inside a quoted (UTF-8) display name does not split the value.
+    let contacts = all::<Contact>(name, h);
+    assert_eq!(contacts.len(), 2);
+    assert_eq!(contacts[0].expires(), Some(3600));
+    assert_eq!(
+        contacts[1].addr().and_then(|a| a.display_name()).as_deref(),
+        Some("Mobile, Jürgen")
+    );
+    assert_eq!(contacts[1].q(), Some(700));
+}
+
+#[test]
+#[ignore = "sip-core: a Contact whose expires is an RFC 2543 quoted date fails to parse (\"number out of range\"), so the whole REGISTER fails validate; RFC 3261 §20.19 treats a malformed expiry as 3600 and JAIN-SIP/PJSIP still accept the date form"]
+fn contact_expires_as_an_rfc2543_date() {
+    let name = "contact_expires_date";
+    let m = load(name);
+    let contact = one::<Contact>(name, m.headers());
+    assert_eq!(contact.uri().and_then(|u| u.user()), Some("hans"));
+    // Not a number of seconds: no expiry read from it (the registrar applies its default).
+    assert_eq!(contact.expires(), None);
+}
+
+#[test]
+fn unregister_all_bindings_with_a_star() {
+    let name = "unregister_all";
+    let m = load(name);
+    let h = m.headers();
+    assert_eq!(one::<Contact>(name, h), Contact::Wildcard);
+    assert_eq!(one::<Expires>(name, h).0, 0);
+    assert_eq!(request_uri(name, &m).scheme(), Scheme::Sips);
+}
+
+#[test]
+fn empty_reason_phrase_tel_request_uri_and_bare_lf_lines() {
+    let name = "carrier_180_empty_reason";
+    let m = load(name);
+    let Message::Response(r) = &m else {
+        panic!("{name}: a response")
+    };
+    assert_eq!((r.status().as_u16(), r.reason()), (180, ""));
+
+    let name = "tel_uri_invite";
+    let m = load(name);
+    let ruri = request_uri(name, &m);
+    assert_eq!(ruri.scheme(), Scheme::Tel);
+    assert_eq!(ruri.param("phone-context"), Some(Some("+1")));
+
+    // Some embedded stacks end lines with LF alone (RFC 3261 §7.5 asks for CRLF, and peers
+    // read LF too).
+    let name = "bare_lf_options";
+    let m = load(name);
+    let h = m.headers();
+    assert_eq!(one::<CallId>(name, h).as_str(), "lf-only-1@192.0.2.9");
+    assert_eq!(one::<CSeq>(name, h).seq(), 1);
+    assert!(m.body().is_empty());
 }
