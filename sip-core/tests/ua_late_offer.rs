@@ -10,6 +10,7 @@
 
 use std::time::{Duration, Instant};
 
+use telox_sip_core::header::{ContentType, Header};
 use telox_sip_core::transaction::Transmit;
 use telox_sip_core::ua::{Body, LegId, UaEvent, UserAgent};
 use telox_sip_core::{Method, Request};
@@ -313,4 +314,75 @@ fn offered_reinvite_and_bodyless_2xx_are_acked_at_once() {
     let acks = of(&out(&mut a), Method::Ack);
     assert_eq!(acks.len(), 1);
     assert!(acks[0].body().is_empty());
+}
+
+/// A SIP-I INVITE: a multipart body whose only part is the ISUP IAM (RFC 5621, RFC 3204).
+fn isup_only() -> Body {
+    Body {
+        content_type: ContentType::parse_str("multipart/mixed;boundary=isup1").unwrap(),
+        bytes: "--isup1\r\nContent-Type: application/isup;version=itu-t92+\r\n\r\nIAM\r\n\
+                --isup1--\r\n"
+            .into(),
+    }
+}
+
+#[test]
+fn invite_with_a_body_but_no_sdp_is_a_late_offer_on_both_sides() {
+    let t0 = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    let al = a
+        .invite(
+            t0,
+            uri("sip:alice@127.0.0.1"),
+            uri("sip:bob@127.0.0.1"),
+            uri("sip:bob@127.0.0.1:5062"),
+            t(B),
+            Some(isup_only()),
+        )
+        .unwrap();
+    let invite = out(&mut a);
+    assert!(!of(&invite, Method::Invite)[0].body().is_empty());
+    deliver(t0, &mut b, A, invite);
+    let bl = incoming(&events(&mut b));
+    b.answer(t0, bl, Some(Body::sdp(OFFER))).unwrap();
+    deliver(t0, &mut a, B, out(&mut b));
+    // A's INVITE carried no offer, so the 2xx's SDP is one: the ACK waits for the answer.
+    assert!(a.ack_pending(al), "the 2xx's SDP taken as an answer");
+    assert!(out(&mut a).is_empty());
+    // A ACKs without an answer: B, whose 2xx carried the offer, ends the call.
+    a.ack(al, None).unwrap();
+    deliver(ms(t0, 10), &mut b, A, out(&mut a));
+    assert!(confirmed_ack(events(&mut b)).is_some());
+    let bye = of(&out(&mut b), Method::Bye);
+    assert_eq!(bye.len(), 1, "no BYE for an ACK without the answer");
+    assert_eq!(
+        reason(&bye[0]).as_deref(),
+        Some("SIP;cause=488;text=\"No answer to the offer\"")
+    );
+}
+
+#[test]
+fn ack_with_the_answer_in_a_multipart_body_is_an_answer() {
+    let t0 = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    let (al, _bl, _ok) = offer_in_2xx(&mut a, &mut b, t0);
+    let answer = Body {
+        content_type: ContentType::parse_str("multipart/mixed;boundary=b2").unwrap(),
+        bytes: format!(
+            "--b2\r\nContent-Type: application/isup\r\n\r\nACM\r\n--b2\r\n\
+             Content-Type: application/sdp\r\n\r\n{ANSWER}\r\n--b2--\r\n"
+        )
+        .into(),
+    };
+    a.ack(al, Some(answer)).unwrap();
+    deliver(ms(t0, 10), &mut b, A, out(&mut a));
+    assert!(confirmed_ack(events(&mut b)).is_some());
+    assert!(out(&mut b).is_empty(), "no BYE: the answer came");
+    // The control: an ACK whose body holds no SDP is no answer.
+    let (mut a, mut b) = (ua(A, "alice", 3), ua(B, "bob", 4));
+    let (al, _bl, _ok) = offer_in_2xx(&mut a, &mut b, t0);
+    a.ack(al, Some(isup_only())).unwrap();
+    deliver(ms(t0, 10), &mut b, A, out(&mut a));
+    assert!(confirmed_ack(events(&mut b)).is_some());
+    assert_eq!(of(&out(&mut b), Method::Bye).len(), 1);
 }

@@ -1071,7 +1071,7 @@ impl UserAgent {
             ));
         };
         let is_invite = *request.method() == Method::Invite;
-        let offerless = request.body().is_empty();
+        let offerless = is_invite && no_session(request.headers());
         let refresh = matches!(request.method(), Method::Invite | Method::Update);
         let status = response.status().as_u16();
         let leg = self.by_txn.get(key).map(|(l, _)| *l);
@@ -1344,7 +1344,9 @@ impl UserAgent {
                 let min = self.session_too_small(&request).unwrap_or(90).to_string();
                 self.reply_with(now, &key, &request, 422, &[("Min-SE", &min)]);
             }
-            Method::Update if self.config.session_timer.is_some() && request.body().is_empty() => {
+            Method::Update
+                if self.config.session_timer.is_some() && no_session(request.headers()) =>
+            {
                 // A refresh without a session description: answer it ourselves.
                 self.by_txn.insert(key.clone(), (leg_id, Purpose::App));
                 self.pending_requests.insert(key.clone(), request);
@@ -1406,7 +1408,7 @@ impl UserAgent {
             if let Some(d) = leg.dialog.as_mut() {
                 d.confirm();
             }
-            let unanswered = r.offer && request.body().is_empty();
+            let unanswered = r.offer && no_session(request.headers());
             self.events.push_back(UaEvent::Confirmed {
                 leg: leg_id,
                 ack: request,
@@ -1592,7 +1594,7 @@ impl UserAgent {
             // and BYE in that dialog, or until the call ends.
             leg.state = LegState::Up;
             leg.peer_allows_update = session_timer::allows_update(response.header());
-            let offerless = leg.invite.body().is_empty();
+            let offerless = no_session(leg.invite.headers());
             self.ack_or_wait(now, leg_id, offerless, &response);
             self.arm_session(now, leg_id, &response, true);
             self.events.push_back(UaEvent::Answered {
@@ -1684,7 +1686,7 @@ impl UserAgent {
     /// deadline of 64*T1.
     fn ack_or_wait(&mut self, now: Instant, leg_id: LegId, offerless: bool, response: &Response) {
         let wait = self.config.transactions.timers.t1.saturating_mul(64);
-        if offerless && !response.body().is_empty() {
+        if offerless && !no_session(response.headers()) {
             if let Some(leg) = self.legs.get_mut(&leg_id) {
                 let local = leg.dialog.as_ref().map_or(0, Dialog::local_seq);
                 leg.pending_ack = Some(PendingAck {
@@ -1847,7 +1849,7 @@ impl UserAgent {
             leg.retransmit_2xx = Some(Retransmit2xx::new(
                 now,
                 &self.config,
-                leg.invite.body().is_empty(),
+                no_session(leg.invite.headers()),
                 &response,
             ));
             self.arm_session(now, leg_id, &response, false);
@@ -2253,6 +2255,18 @@ impl UserAgent {
     }
 }
 
+/// Whether a message carries no session description, so no offer or answer (RFC 3264 §5):
+/// no body, or a body that is not SDP and holds none, such as a SIP-I ISUP or a PIDF-LO
+/// location alone (RFC 5621, [`crate::body::session_description`]). A body that cannot be read
+/// (a broken multipart) counts as one: the application sees it and refuses it.
+fn no_session(headers: &crate::msg::Headers) -> bool {
+    match crate::body::session_description(headers) {
+        Ok(sdp) => sdp.is_none_or(|s| s.is_empty()),
+        Err(crate::body::BodyError::Unsupported(_)) => true,
+        Err(_) => false,
+    }
+}
+
 impl Retransmit2xx {
     /// The retransmission of `response` to an INVITE that had a body or not (`offerless`)
     /// (RFC 3261 §13.3.1.4).
@@ -2260,7 +2274,7 @@ impl Retransmit2xx {
         let t1 = config.transactions.timers.t1;
         Self {
             bytes: response.to_bytes(),
-            offer: offerless && !response.body().is_empty(),
+            offer: offerless && !no_session(response.headers()),
             next: now + t1,
             interval: t1,
             give_up: now + t1.saturating_mul(64),
