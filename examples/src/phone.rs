@@ -773,7 +773,8 @@ impl Phone {
         let Some(invite) = call.incoming.take() else {
             return;
         };
-        if invite.body().is_empty() {
+        // A body without SDP (a SIP-I ISUP or a PIDF-LO alone, RFC 5621) is no offer either.
+        if crate::media::sdp_body(invite.headers()).is_empty() {
             // Late offer: our offer goes in the 200 and media starts from the ACK's answer.
             match call.oa.create_offer(&mut self.rng) {
                 Ok(offer) => {
@@ -817,9 +818,9 @@ impl Phone {
     }
 
     /// The ACK of our 2xx: when the 2xx carried our offer, the ACK carries the answer; the
-    /// media starts from it (or, on a re-INVITE, follows it). An ACK without a body was
-    /// already answered by the UA with a BYE; an answer we cannot use ends the call the same
-    /// way (RFC 3261 §13.2.2.4 style, `Reason: SIP;cause=488`).
+    /// media starts from it (or, on a re-INVITE, follows it). An ACK without SDP (no body,
+    /// or none in it) was already answered by the UA with a BYE; an answer we cannot use
+    /// ends the call the same way (RFC 3261 §13.2.2.4 style, `Reason: SIP;cause=488`).
     fn on_ack(&mut self, now: Instant, leg: LegId, ack: &Request) {
         let Some(call) = self
             .call
@@ -829,7 +830,7 @@ impl Phone {
             return;
         };
         call.answer_in_ack = false;
-        if ack.body().is_empty() {
+        if crate::media::sdp_body(ack.headers()).is_empty() {
             return;
         }
         let used = crate::media::parse_body_sdp(ack.headers())
@@ -1176,7 +1177,7 @@ impl Phone {
                 let Some(call) = self.call.as_mut() else {
                     return;
                 };
-                if request.body().is_empty() {
+                if crate::media::sdp_body(request.headers()).is_empty() {
                     // An offerless re-INVITE: we re-offer in the 200, the answer comes in
                     // the ACK (491 while our own offer is outstanding).
                     match call.oa.create_offer(&mut self.rng) {
