@@ -194,15 +194,33 @@ fn per_packet_send_and_receive_paths_allocate_nothing() {
         tick([&mut c, &mut d], i, now, &mut warm);
     }
     assert!(warm.sr_with_block >= 4, "{}", warm.sr_with_block);
-    let region = Region::new(GLOBAL);
+    // As for the first region, the process-wide counter can catch the harness's thread (seen
+    // here under load: 4 allocations of 900 bytes in all, none freed, in about one run in six,
+    // with the same seeds every run): up to three blocks of 120 s are measured and one clean
+    // block proves it; an allocation of report generation would show in every block.
+    let mut blocks = Vec::new();
     let mut seen = Reports::default();
-    for i in 1500..7500 {
-        now += Duration::from_millis(20);
-        tick([&mut c, &mut d], i, now, &mut seen);
+    let mut i = 1500;
+    for _ in 0..3 {
+        let region = Region::new(GLOBAL);
+        seen = Reports::default();
+        for _ in 0..6000 {
+            now += Duration::from_millis(20);
+            tick([&mut c, &mut d], i, now, &mut seen);
+            i += 1;
+        }
+        let stats = region.change();
+        let clean = stats.allocations == 0 && stats.reallocations == 0;
+        blocks.push(stats);
+        if clean {
+            break;
+        }
     }
-    let stats = region.change();
-    assert_eq!(stats.allocations, 0, "RTCP report generation: {stats:?}");
-    assert_eq!(stats.reallocations, 0, "RTCP report generation: {stats:?}");
+    let last = blocks.last().unwrap();
+    assert!(
+        last.allocations == 0 && last.reallocations == 0,
+        "RTCP report generation allocated in every block: {blocks:?}"
+    );
     // 120 s at a 5 s minimum interval (randomized, [0.5, 1.5) / (e - 1.5)): about 24 reports
     // per side, each an SR with one block about the peer, SDES and an XR.
     assert!(seen.sr_with_block >= 30, "{}", seen.sr_with_block);
