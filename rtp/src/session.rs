@@ -627,12 +627,18 @@ impl RtpSession {
         (!self.closed).then_some(self.tn)
     }
 
-    /// Statistics of the main remote source: the first validated one still present (the usual
-    /// one-to-one call), or empty statistics when none is.
+    /// Statistics of the main remote source: of the validated ones still present, the one whose
+    /// RTP arrived last (the first of them on a tie), or empty statistics when none is.
+    ///
+    /// In a one-to-one call that is the peer's stream; when the peer changes SSRC mid-call (a
+    /// B2BUA re-anchoring media after a transfer, a gateway restarting its stream), the old
+    /// source stays until it times out (RFC 3550 §6.3.5), and the new one is the call's.
     pub fn stats(&self) -> ReceptionStats {
         self.sources
             .iter()
-            .find(|s| s.stats.is_valid())
+            .rev()
+            .filter(|s| s.stats.is_valid())
+            .max_by_key(|s| s.last_rtp)
             .map(Self::snapshot)
             .unwrap_or_default()
     }

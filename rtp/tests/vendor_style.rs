@@ -1,0 +1,516 @@
+//! RTP and RTCP in the shape real stacks send them (tests/data/vendor-style, see README.md
+//! there): compound RTCP with XR VoIP metrics, multi-block RRs, APP, BYE with a padded reason,
+//! reduced-size feedback; RTP with RFC 8285 extensions, CSRCs and padding; a phone's stream with
+//! wraps, comfort noise, DTX, a duplicate, an RFC 4733 key press and an SSRC change, through the
+//! parsers, the session statistics, the DTMF receiver and the capture analysis.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers outside #[test] fns"
+)]
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use telox_rtp::analysis::StreamAnalysis;
+use telox_rtp::dtmf::{DtmfEvent, DtmfNotice, DtmfReceiver};
+use telox_rtp::packet::{ExtensionElement, ExtensionForm};
+use telox_rtp::rtcp::{self, RtcpPacket, SdesItem, Validation, XrBlock};
+use telox_rtp::{
+    NtpTime, RtcpError, RtpPacket, RtpSession, SeqUpdate, SessionConfig, SessionEvent, Ssrc,
+};
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a test's time origin; all later times are virtual"
+)]
+fn t0() -> Instant {
+    Instant::now()
+}
+
+/// One datagram of a data file, with its arrival time in ms when the line gives one (`@ms`).
+struct Datagram {
+    at_ms: Option<f64>,
+    bytes: Vec<u8>,
+}
+
+fn load(name: &str) -> Vec<Datagram> {
+    let path = format!(
+        "{}/tests/data/vendor-style/{name}.hex",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (at_ms, hex) = match l.strip_prefix('@') {
+                Some(rest) => {
+                    let (t, h) = rest.split_once(' ').expect("@ms then hex");
+                    (Some(t.parse().expect("a time in ms")), h)
+                }
+                None => (None, l),
+            };
+            let hex = hex.trim().as_bytes();
+            assert!(hex.len() % 2 == 0, "{name}: odd hex length");
+            let bytes = hex
+                .chunks(2)
+                .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+                .collect();
+            Datagram { at_ms, bytes }
+        })
+        .collect()
+}
+
+fn compound(name: &str, index: usize, validation: Validation) -> Vec<RtcpPacket<'static>> {
+    let bytes: &'static [u8] = load(name).swap_remove(index).bytes.leak();
+    let packets: Vec<_> = rtcp::parse_compound(bytes, validation)
+        .unwrap_or_else(|e| panic!("{name}[{index}]: {e}"))
+        .collect();
+    // Every compound here is canonical: written back, it is the same bytes.
+    assert_eq!(
+        rtcp::compound_to_vec(&packets).unwrap(),
+        bytes,
+        "{name}[{index}]: not byte-exact"
+    );
+    packets
+}
+
+#[test]
+fn every_file_of_the_folder_is_read_here() {
+    let dir = format!("{}/tests/data/vendor-style", env!("CARGO_MANIFEST_DIR"));
+    let mut found: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter_map(|f| f.strip_suffix(".hex").map(str::to_owned))
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "app_in_compound",
+            "bridge_rr_three_blocks",
+            "bye_reason_padded_last",
+            "padding_not_last",
+            "phone_call_stream",
+            "polycom_sr_sdes_xr_voip",
+            "reduced_size_feedback",
+            "rtp_extensions_csrc_padding",
+        ]
+    );
+}
+
+#[test]
+fn phone_report_with_xr_voip_metrics() {
+    let p = compound("polycom_sr_sdes_xr_voip", 0, Validation::Compound);
+    assert_eq!(p.len(), 3);
+    let RtcpPacket::SenderReport(sr) = &p[0] else {
+        panic!("{:?}", p[0])
+    };
+    assert_eq!(sr.ssrc, Ssrc(0x5A3C_1E07));
+    assert_eq!(sr.ntp, NtpTime(0xEB2A_61F4_4000_0000));
+    assert_eq!((sr.packet_count, sr.octet_count), (251, 40160));
+    let block = sr.reports.iter().next().unwrap();
+    assert_eq!(block.ssrc, Ssrc(0x0B16_C3A9));
+    assert_eq!((block.fraction_lost, block.cumulative_lost), (3, 5));
+    assert_eq!(block.extended_highest_seq, 0x0001_0F3C);
+    assert_eq!(
+        (block.jitter, block.lsr, block.dlsr),
+        (37, 0x61F1_2000, 0x0003_4000)
+    );
+    let RtcpPacket::SourceDescription(sdes) = &p[1] else {
+        panic!("{:?}", p[1])
+    };
+    let chunk = sdes.chunks.iter().next().unwrap();
+    assert_eq!(chunk.cname(), Some(&b"1001@10.1.20.52"[..]));
+    let items: Vec<_> = chunk.items.iter().collect();
+    assert_eq!(
+        items[1],
+        SdesItem::Tool(b"PolycomVVX-VVX_450-UA/6.4.6.2532")
+    );
+    let RtcpPacket::ExtendedReport(xr) = &p[2] else {
+        panic!("{:?}", p[2])
+    };
+    let blocks: Vec<_> = xr.blocks.iter().collect();
+    assert_eq!(
+        blocks[0],
+        XrBlock::Rrtr {
+            ntp: NtpTime(0xEB2A_61F4_4000_0000)
+        }
+    );
+    let XrBlock::VoipMetrics(vm) = &blocks[1] else {
+        panic!("{:?}", blocks[1])
+    };
+    assert_eq!(vm.ssrc, Ssrc(0x0B16_C3A9));
+    assert_eq!(
+        (
+            vm.loss_rate,
+            vm.discard_rate,
+            vm.burst_density,
+            vm.gap_density
+        ),
+        (5, 2, 64, 1)
+    );
+    assert_eq!((vm.burst_duration, vm.gap_duration), (40, 4980));
+    assert_eq!((vm.round_trip_delay, vm.end_system_delay), (34, 80));
+    // Signed levels in dBm0, 127 = unavailable.
+    assert_eq!((vm.signal_level, vm.noise_level, vm.rerl), (-23, -67, 127));
+    assert_eq!((vm.gmin, vm.r_factor, vm.ext_r_factor), (16, 88, 127));
+    assert_eq!((vm.mos_lq, vm.mos_cq, vm.rx_config), (41, 40, 0xA8));
+    assert_eq!(
+        (vm.jb_nominal, vm.jb_maximum, vm.jb_abs_max),
+        (60, 120, 200)
+    );
+}
+
+#[test]
+fn bridge_receiver_report_with_three_blocks_and_an_empty_one() {
+    let p = compound("bridge_rr_three_blocks", 0, Validation::Compound);
+    let RtcpPacket::ReceiverReport(rr) = &p[0] else {
+        panic!("{:?}", p[0])
+    };
+    let blocks: Vec<_> = rr.reports.iter().collect();
+    assert_eq!(blocks.len(), 3);
+    assert_eq!(blocks[1].ssrc, Ssrc(0x33CC_44DD));
+    assert_eq!(
+        (blocks[1].fraction_lost, blocks[1].cumulative_lost),
+        (26, 41)
+    );
+    assert_eq!(blocks[1].extended_highest_seq, 0x0002_0005);
+    // A cumulative loss of -1 (a duplicate more than expected) is sign-extended from 24 bits.
+    assert_eq!(blocks[2].cumulative_lost, -1);
+    assert_eq!((blocks[2].lsr, blocks[2].dlsr), (0, 0));
+    let RtcpPacket::SourceDescription(sdes) = &p[1] else {
+        panic!("{:?}", p[1])
+    };
+    let items: Vec<_> = sdes.chunks.iter().next().unwrap().items.iter().collect();
+    assert_eq!(items[1], SdesItem::Name(b"Conference 4711"));
+
+    let p = compound("bridge_rr_three_blocks", 1, Validation::Compound);
+    let RtcpPacket::ReceiverReport(rr) = &p[0] else {
+        panic!("{:?}", p[0])
+    };
+    assert!(rr.reports.is_empty());
+}
+
+#[test]
+fn bye_with_a_reason_and_padding_on_the_last_packet() {
+    let name = "bye_reason_padded_last";
+    let bytes = load(name).swap_remove(0).bytes;
+    // The padded compound is not canonical (we write no padding); its packets are read.
+    let p: Vec<_> = rtcp::parse_compound(&bytes, Validation::Compound)
+        .unwrap()
+        .collect();
+    assert_eq!(p.len(), 3);
+    let RtcpPacket::Goodbye(bye) = &p[2] else {
+        panic!("{:?}", p[2])
+    };
+    assert_eq!(bye.sources.iter().collect::<Vec<_>>(), [Ssrc(0x2C1F_8E93)]);
+    assert_eq!(bye.reason, Some(&b"Call ended"[..]));
+    // The three packets written back without the padding: 8 bytes shorter.
+    assert_eq!(rtcp::compound_to_vec(&p).unwrap().len(), bytes.len() - 8);
+
+    // A session that knows the source reports its BYE with the reason.
+    let start = t0();
+    let mut session = RtpSession::new(SessionConfig::default(), start);
+    for (i, seq) in (100u16..103).enumerate() {
+        let pkt = rtp_packet(0x2C1F_8E93, seq, 160 * seq as u32);
+        session
+            .handle_rtp(start + Duration::from_millis(20 * i as u64), &pkt)
+            .unwrap();
+    }
+    while session.poll_event().is_some() {}
+    session
+        .handle_rtcp(start + Duration::from_millis(80), &bytes)
+        .unwrap();
+    assert_eq!(
+        session.poll_event(),
+        Some(SessionEvent::Bye {
+            ssrc: Ssrc(0x2C1F_8E93),
+            reason: Some("Call ended".to_owned())
+        })
+    );
+    assert_eq!(session.cname_of(Ssrc(0x2C1F_8E93)), None, "gone after BYE");
+}
+
+fn rtp_packet(ssrc: u32, seq: u16, ts: u32) -> RtpPacket<Bytes> {
+    let mut v = vec![0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    v[2..4].copy_from_slice(&seq.to_be_bytes());
+    v[4..8].copy_from_slice(&ts.to_be_bytes());
+    v[8..12].copy_from_slice(&ssrc.to_be_bytes());
+    v.extend_from_slice(&[0xFF; 160]);
+    RtpPacket::new_checked(Bytes::from(v)).unwrap()
+}
+
+#[test]
+fn app_packet_after_the_report() {
+    let p = compound("app_in_compound", 0, Validation::Compound);
+    let RtcpPacket::App(app) = &p[2] else {
+        panic!("{:?}", p[2])
+    };
+    assert_eq!((app.subtype, app.ssrc), (3, Ssrc(0x4455_6677)));
+    assert_eq!(&app.name, b"QOSR");
+    assert_eq!(app.data, [0x00, 0x2A, 0x01, 0x90, 0x00, 0x00, 0x00, 0x11]);
+    // A session takes the compound and learns the CNAME, ignoring the APP.
+    let start = t0();
+    let mut session = RtpSession::new(SessionConfig::default(), start);
+    for seq in 0u16..3 {
+        session
+            .handle_rtp(start, &rtp_packet(0x4455_6677, seq, 160 * u32::from(seq)))
+            .unwrap();
+    }
+    let bytes = load("app_in_compound").swap_remove(0).bytes;
+    session.handle_rtcp(start, &bytes).unwrap();
+    assert_eq!(
+        session.cname_of(Ssrc(0x4455_6677)),
+        Some(&b"gw1@192.0.2.10"[..])
+    );
+    let last_sr = session
+        .source_stats(Ssrc(0x4455_6677))
+        .unwrap()
+        .last_sr
+        .unwrap();
+    assert_eq!(last_sr.rtp_timestamp, 0x3E80);
+}
+
+#[test]
+fn reduced_size_feedback_alone_in_a_datagram() {
+    let name = "reduced_size_feedback";
+    let nack = compound(name, 0, Validation::ReducedSize);
+    let RtcpPacket::GenericNack(n) = &nack[0] else {
+        panic!("{:?}", nack[0])
+    };
+    let lost: Vec<u16> = n.pairs.iter().flat_map(|p| p.lost()).collect();
+    assert_eq!(lost, [1000, 1002, 1005]);
+    let pli = compound(name, 1, Validation::ReducedSize);
+    assert!(matches!(pli[0], RtcpPacket::PictureLossIndication(_)));
+    compound(name, 2, Validation::ReducedSize);
+    // The same datagrams are not compounds (RFC 3550 §6.1): refused unless reduced size is on.
+    let d = load(name);
+    assert_eq!(
+        rtcp::parse_compound(&d[0].bytes, Validation::Compound).err(),
+        Some(RtcpError::FirstNotReport(205))
+    );
+    assert_eq!(
+        rtcp::parse_compound(&d[2].bytes, Validation::Compound).err(),
+        Some(RtcpError::MissingCname)
+    );
+    // A session configured for RFC 5506 takes a NACK about its own stream.
+    let start = t0();
+    let config = SessionConfig {
+        reduced_size: true,
+        ssrc: Some(Ssrc(0x0B16_C3A9)),
+        ..Default::default()
+    };
+    let mut session = RtpSession::new(config, start);
+    session.handle_rtcp(start, &d[0].bytes).unwrap();
+    assert_eq!(
+        session.poll_event(),
+        Some(SessionEvent::Nack {
+            from: Ssrc(0x9F3E_2D1C),
+            lost: vec![1000, 1002, 1005]
+        })
+    );
+}
+
+#[test]
+fn padding_before_the_last_packet_is_refused() {
+    let d = load("padding_not_last");
+    assert_eq!(
+        rtcp::parse_compound(&d[0].bytes, Validation::Compound).err(),
+        Some(RtcpError::BadPadding { at: 0 })
+    );
+}
+
+#[test]
+fn extensions_csrcs_and_padding() {
+    let d = load("rtp_extensions_csrc_padding");
+    let pk: Vec<RtpPacket<Bytes>> = d
+        .iter()
+        .map(|d| RtpPacket::new_checked(Bytes::from(d.bytes.clone())).unwrap())
+        .collect();
+    let elements = |p: &RtpPacket<Bytes>| -> Vec<(u8, Vec<u8>)> {
+        p.extension()
+            .unwrap()
+            .elements()
+            .map(|ExtensionElement { id, data }| (id, data.to_vec()))
+            .collect()
+    };
+    // One-byte form: audio level (V bit set, 42 -dBov), a padding byte, abs-send-time.
+    let ext = pk[0].extension().unwrap();
+    assert_eq!(ext.form(), Some(ExtensionForm::OneByte));
+    assert_eq!(
+        elements(&pk[0]),
+        [(1, vec![0x80 | 42]), (3, vec![0x12, 0x34, 0x56])]
+    );
+    assert!(pk[0].marker());
+    assert_eq!(pk[0].payload(), (0u8..40).collect::<Vec<_>>());
+    // Two-byte form: an empty element and id 17.
+    assert_eq!(
+        pk[1].extension().unwrap().form(),
+        Some(ExtensionForm::TwoByte { appbits: 0 })
+    );
+    assert_eq!(elements(&pk[1]), [(1, vec![]), (17, vec![0xAB, 0xCD])]);
+    assert_eq!(pk[1].payload().len(), 40);
+    // A mixer's CSRCs.
+    assert_eq!(
+        pk[2].csrcs().collect::<Vec<_>>(),
+        [Ssrc(0x0101_0101), Ssrc(0x0202_0202)]
+    );
+    assert_eq!((pk[2].header_len(), pk[2].payload().len()), (20, 160));
+    // Padding: 12 bytes, the payload is the 4 before them.
+    assert!(pk[3].has_padding());
+    assert_eq!(
+        (pk[3].padding_len(), pk[3].payload()),
+        (12, &[1, 2, 3, 4][..])
+    );
+    // All three at once.
+    assert_eq!(pk[4].csrcs().count(), 1);
+    assert_eq!(elements(&pk[4]).len(), 2);
+    assert_eq!(pk[4].padding_len(), 4);
+    assert_eq!(pk[4].payload(), [0xAA; 20]);
+    // A generic extension has no RFC 8285 elements but keeps its data.
+    let ext = pk[5].extension().unwrap();
+    assert_eq!(
+        (ext.profile, ext.data),
+        (0xABAC, &[0xDE, 0xAD, 0xBE, 0xEF][..])
+    );
+    assert_eq!(ext.form(), None);
+    assert_eq!(ext.elements().count(), 0);
+    // Each packet's header is rebuilt byte for byte from what was parsed.
+    for (p, d) in pk.iter().zip(&d) {
+        let rebuilt = p.header().to_vec(p.payload()).unwrap();
+        assert_eq!(rebuilt, d.bytes, "seq {}", p.sequence_number());
+    }
+}
+
+/// The phone stream's packets with their arrival times.
+fn call_stream() -> Vec<(Duration, RtpPacket<Bytes>)> {
+    load("phone_call_stream")
+        .into_iter()
+        .map(|d| {
+            let at = Duration::from_secs_f64(d.at_ms.expect("an arrival time") / 1000.0);
+            (at, RtpPacket::new_checked(Bytes::from(d.bytes)).unwrap())
+        })
+        .collect()
+}
+
+const FIRST: Ssrc = Ssrc(0x6A3F_0C21);
+const SECOND: Ssrc = Ssrc(0x1D7E_52B4);
+
+#[test]
+fn phone_stream_through_the_session_statistics() {
+    let start = t0();
+    let mut session = RtpSession::new(SessionConfig::default(), start);
+    let mut updates = Vec::new();
+    for (at, p) in call_stream() {
+        updates.push(session.handle_rtp(start + at, &p).unwrap());
+    }
+    // Each SSRC is validated once (after MIN_SEQUENTIAL = 2), with no restart or bad jump:
+    // the sequence wrap, the DTX gap and the key press are all in order.
+    let validated: Vec<Ssrc> = std::iter::from_fn(|| session.poll_event())
+        .filter_map(|e| match e {
+            SessionEvent::NewSource { ssrc } => Some(ssrc),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(validated, [FIRST, SECOND]);
+    assert!(
+        !updates
+            .iter()
+            .any(|u| matches!(u, SeqUpdate::Restarted | SeqUpdate::BadJump))
+    );
+    // First SSRC: 111 packets (one a duplicate) over 110 sequence numbers from 65530 through
+    // the wrap to 103; A.1 counts from the validating packet (65531).
+    let a = session.source_stats(FIRST).unwrap();
+    assert_eq!(a.extended_highest_seq.0, 65536 + 103);
+    assert_eq!((a.expected, a.received, a.duplicates), (109, 110, 1));
+    assert_eq!(a.lost, -1);
+    assert_eq!(a.loss_percent, 0.0);
+    // Second SSRC: 50 packets from 1200, none lost.
+    let b = session.source_stats(SECOND).unwrap();
+    assert_eq!(b.extended_highest_seq.0, 1249);
+    assert_eq!((b.expected, b.received, b.lost), (49, 49, 0));
+    // The new source's jitter starts afresh: a 0/1/2/1 ms pattern is 8 ticks at most per
+    // packet, so the estimate stays under 1 ms (it does not inherit the old stream's offset).
+    assert!(b.jitter_ms < 1.0, "{}", b.jitter_ms);
+    // The main source of the call is the one still sending.
+    assert_eq!(session.stats().ssrc, SECOND);
+}
+
+#[test]
+fn phone_stream_key_press_reported_once() {
+    let mut rx = DtmfReceiver::new();
+    let mut markers = 0;
+    for (_, p) in call_stream() {
+        if p.payload_type() == 101 {
+            markers += usize::from(p.marker());
+            rx.handle_packet(p.timestamp(), p.payload()).unwrap();
+        }
+    }
+    assert_eq!(markers, 1);
+    let notices: Vec<_> = std::iter::from_fn(|| rx.poll_event()).collect();
+    let five = DtmfEvent::from_char('5').unwrap();
+    let DtmfNotice::Begin { event, timestamp } = notices[0] else {
+        panic!("{notices:?}")
+    };
+    assert_eq!(event, five);
+    assert_eq!(
+        notices,
+        [
+            DtmfNotice::Begin { event, timestamp },
+            DtmfNotice::End {
+                event: five,
+                timestamp,
+                duration: 800
+            }
+        ],
+        "three end packets, one key press"
+    );
+}
+
+#[test]
+fn phone_stream_capture_analysis_per_ssrc() {
+    let mut first = StreamAnalysis::new();
+    let mut second = StreamAnalysis::new();
+    let mut markers = Vec::new();
+    for (at, p) in call_stream() {
+        let rate = match p.payload_type() {
+            0 | 13 => 8000,
+            _ => 0, // telephone-event: no jitter from its frozen timestamp
+        };
+        if p.marker() {
+            markers.push((p.ssrc(), p.payload_type()));
+        }
+        let a = if p.ssrc() == FIRST {
+            &mut first
+        } else {
+            &mut second
+        };
+        a.handle(at, &p, rate);
+    }
+    // Talkspurt starts carry the marker: three talkspurts, the key press, the new SSRC.
+    assert_eq!(
+        markers,
+        [
+            (FIRST, 0),
+            (FIRST, 0),
+            (FIRST, 101),
+            (FIRST, 0),
+            (SECOND, 0)
+        ]
+    );
+    // Wireshark's way: every packet counts, expected from lowest to highest sequence number.
+    let s = first.summary();
+    assert_eq!((s.packets, s.expected, s.lost), (111, 110, -1));
+    // One sequence error: the duplicate.
+    assert_eq!(s.sequence_errors, 1);
+    assert_eq!(s.payload_type, 0);
+    assert_eq!(s.packetization_ms, 20.0);
+    let s = second.summary();
+    assert_eq!(
+        (s.packets, s.expected, s.lost, s.sequence_errors),
+        (50, 50, 0, 0)
+    );
+    assert!(s.max_jitter_ms < 2.0, "{}", s.max_jitter_ms);
+}
