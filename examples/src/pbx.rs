@@ -134,7 +134,23 @@ pub async fn run(
     config: PbxConfig,
     seed: u64,
     log: Option<mpsc::Sender<String>>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<PbxSummary, PbxError> {
+    run_reporting(config, seed, log, shutdown, None).await
+}
+
+/// [`run`], sending the SIP address to `bound` once the sockets are bound: with port 0 in
+/// `config.listen` the OS picks the port, and whoever started the PBX learns it (and that
+/// the PBX is ready) without probing.
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_reporting(
+    config: PbxConfig,
+    seed: u64,
+    log: Option<mpsc::Sender<String>>,
     mut shutdown: watch::Receiver<bool>,
+    bound: Option<oneshot::Sender<SocketAddr>>,
 ) -> Result<PbxSummary, PbxError> {
     config.validate()?;
     let mut dcfg = DriverConfig::new(config.listen);
@@ -175,6 +191,9 @@ pub async fn run(
         pbx.log(format!("listening on tls:{tls}"));
     }
     pbx.register_trunks()?;
+    if let Some(bound) = bound {
+        let _ = bound.send(local);
+    }
     loop {
         pbx.post_hooks().await;
         if let Err(e) = driver.step(&mut Core(&mut pbx)).await {

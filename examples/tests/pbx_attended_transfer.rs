@@ -16,7 +16,7 @@
 mod phone_support;
 
 use phone_support::{
-    Phone, auto_answer, config, energy, free_addr, registered, start_pbx, stereo_recording, wait,
+    Phone, any_port, auto_answer, config, energy, registered, start_pbx, stereo_recording, wait,
 };
 use sip_core::transaction::Transport;
 use telox_examples::audio::tone;
@@ -42,11 +42,11 @@ async fn call_and_hold(caller: &mut Phone, callee: &mut Phone, number: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attended_transfer_bridges_the_held_and_the_consulted_party() {
     let dir = std::env::temp_dir().join(format!("telox-pbx-att-{}", std::process::id()));
-    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
+    let mut cfg = PbxConfig::demo(any_port(), 1000, 1009, None);
     cfg.record_dir = Some(dir.clone());
-    let pbx_addr = cfg.listen;
     let (log_tx, mut log) = mpsc::channel(4096);
     let pbx = start_pbx(cfg, 7, Some(log_tx)).await;
+    let pbx_addr = pbx.addr;
     tokio::spawn(async move {
         while let Some(l) = log.recv().await {
             eprintln!("pbx: {l}");

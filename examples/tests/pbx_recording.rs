@@ -14,7 +14,7 @@
 mod phone_support;
 
 use phone_support::{
-    Phone, RunningPbx, energy, free_addr, start_pbx, stereo_recording, tone_phones, with_ivr,
+    Phone, RunningPbx, any_port, energy, start_pbx, stereo_recording, tone_phones, with_ivr,
 };
 use telox_examples::config::PbxConfig;
 use telox_examples::phone::Command;
@@ -40,10 +40,10 @@ async fn talk_and_read_recording(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_recorded_call_has_each_party_on_its_own_channel() {
     let dir = std::env::temp_dir().join(format!("telox-pbx-rec-{}", std::process::id()));
-    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
+    let mut cfg = PbxConfig::demo(any_port(), 1000, 1009, None);
     cfg.record_dir = Some(dir.clone());
-    let pbx_addr = cfg.listen;
     let pbx = start_pbx(cfg, 9, None).await;
+    let pbx_addr = pbx.addr;
 
     let (mut a, b) = tone_phones(pbx_addr).await;
     a.send(Command::Call("1001".into())).await;
@@ -64,11 +64,11 @@ async fn a_recorded_call_has_each_party_on_its_own_channel() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ivr_call_is_recorded_from_the_prompt_to_the_end() {
     let dir = std::env::temp_dir().join(format!("telox-pbx-ivr-rec-{}", std::process::id()));
-    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
+    let mut cfg = PbxConfig::demo(any_port(), 1000, 1009, None);
     cfg.record_dir = Some(dir.join("rec"));
     with_ivr(&mut cfg, &dir);
-    let pbx_addr = cfg.listen;
     let pbx = start_pbx(cfg, 10, None).await;
+    let pbx_addr = pbx.addr;
 
     let (mut a, mut b) = tone_phones(pbx_addr).await;
     a.send(Command::Call("500".into())).await;

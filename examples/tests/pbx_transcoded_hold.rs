@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use phone_support::{
-    WAIT, auto_answer, config, free_addr, registered, start_pbx, stereo_recording, wait, with_ivr,
+    WAIT, any_port, auto_answer, config, registered, start_pbx, stereo_recording, wait, with_ivr,
 };
 use sip_core::Method;
 use sip_core::tokio::{Driver, DriverConfig, SansIo};
@@ -177,9 +177,9 @@ async fn talk(sock: &UdpSocket, to: SocketAddr, seq: &mut u16, ms: u64, send: bo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hold_and_resume_on_a_new_port_move_the_transcoded_media() {
-    let cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
-    let pbx_addr = cfg.listen;
+    let cfg = PbxConfig::demo(any_port(), 1000, 1009, None);
     let pbx = start_pbx(cfg, 11, None).await;
+    let pbx_addr = pbx.addr;
     let mut callee = auto_answer("1001", Transport::Udp, 2);
     callee.codecs = vec!["G722".into()];
     let mut callee = registered(callee, "1001", pbx_addr).await;
@@ -256,9 +256,9 @@ async fn hold_and_resume_on_a_new_port_move_the_transcoded_media() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invite_with_replaces_takes_over_a_call() {
-    let cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
-    let pbx_addr = cfg.listen;
+    let cfg = PbxConfig::demo(any_port(), 1000, 1009, None);
     let pbx = start_pbx(cfg, 12, None).await;
+    let pbx_addr = pbx.addr;
     let mut phone = registered(config("1000", Transport::Udp, 1), "1000", pbx_addr).await;
     let mut bob = registered(auto_answer("1001", Transport::Udp, 2), "1001", pbx_addr).await;
     phone.send(Command::Call("1001".into())).await;
@@ -362,11 +362,11 @@ fn loud_blocks(samples: &[i16], rate: u32) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_offer_through_the_relay_gets_the_answer_from_the_ack() {
     let dir = std::env::temp_dir().join(format!("telox-pbx-late-{}", std::process::id()));
-    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
+    let mut cfg = PbxConfig::demo(any_port(), 1000, 1009, None);
     cfg.record_dir = Some(dir.clone());
-    let pbx_addr = cfg.listen;
     let (log_tx, mut log) = tokio::sync::mpsc::channel(4096);
     let pbx = start_pbx(cfg, 13, Some(log_tx)).await;
+    let pbx_addr = pbx.addr;
     let mut callee = auto_answer("1001", Transport::Udp, 2);
     callee.play = Some(tone(8000, 440.0, 8.0, 8000));
     let mut callee = registered(callee, "1001", pbx_addr).await;
@@ -447,10 +447,10 @@ async fn late_offer_through_the_relay_gets_the_answer_from_the_ack() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_offer_with_direct_media_passes_the_answer_in_the_ack_on() {
     let (mut t_driver, mut t_ua) = user_agent("trunk").await;
-    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1009, Some(t_driver.local_addr()));
+    let mut cfg = PbxConfig::demo(any_port(), 1000, 1009, Some(t_driver.local_addr()));
     cfg.media = MediaMode::Direct;
-    let pbx_addr = cfg.listen;
     let pbx = start_pbx(cfg, 14, None).await;
+    let pbx_addr = pbx.addr;
 
     // The callee behind the trunk answers the INVITE without SDP with its offer.
     let callee_sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -543,10 +543,10 @@ async fn late_offer_with_direct_media_passes_the_answer_in_the_ack_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_offer_to_a_phone_with_direct_media() {
-    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
+    let mut cfg = PbxConfig::demo(any_port(), 1000, 1009, None);
     cfg.media = MediaMode::Direct;
-    let pbx_addr = cfg.listen;
     let pbx = start_pbx(cfg, 15, None).await;
+    let pbx_addr = pbx.addr;
     let mut phone = registered(auto_answer("1001", Transport::Udp, 4), "1001", pbx_addr).await;
 
     // The phone gets the INVITE without SDP, offers in its 200 and starts its media from the
@@ -589,10 +589,10 @@ async fn late_offer_to_a_phone_with_direct_media() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn late_offer_to_the_ivr_starts_the_prompt_from_the_ack() {
     let dir = std::env::temp_dir().join(format!("telox-pbx-late-ivr-{}", std::process::id()));
-    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
+    let mut cfg = PbxConfig::demo(any_port(), 1000, 1009, None);
     with_ivr(&mut cfg, &dir);
-    let pbx_addr = cfg.listen;
     let pbx = start_pbx(cfg, 15, None).await;
+    let pbx_addr = pbx.addr;
     let (mut driver, mut ua) = user_agent("1000").await;
     let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let port = sock.local_addr().unwrap().port();

@@ -26,7 +26,7 @@ use telox_examples::trunk::ServerAddress;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
-use phone_support::{config, free_addr, registered, start_pbx, wait};
+use phone_support::{any_port, config, registered, start_pbx, wait};
 
 mod phone_support;
 
@@ -159,7 +159,7 @@ async fn a_trunk_by_name_fails_over_and_is_located_again_when_its_records_expire
     let srv: Srv = Arc::new(Mutex::new(vec![(10, busy), (20, second)]));
     let dns = nameserver(Arc::clone(&srv)).await;
 
-    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1000, None);
+    let mut cfg = PbxConfig::demo(any_port(), 1000, 1000, None);
     let name: ServerAddress = "sip:carrier.test".parse().unwrap();
     let mut trunk = Trunk::plain("carrier", name);
     trunk.username = Some("4930".into());
@@ -173,9 +173,9 @@ async fn a_trunk_by_name_fails_over_and_is_located_again_when_its_records_expire
         prefix: String::new(),
     }];
     cfg.dns = Some(dns);
-    let pbx_addr = cfg.listen;
     let (log_tx, mut log) = mpsc::channel(1024);
     let pbx = start_pbx(cfg, 21, Some(log_tx)).await;
+    let pbx_addr = pbx.addr;
 
     // The REGISTER: 503 at the first target, 200 at the second, the URI names the trunk.
     let regs = seen_now(&mut seen, &Method::Register).await;

@@ -62,20 +62,54 @@ pub(crate) fn auto_answer(name: &str, transport: Transport, seed: u64) -> PhoneC
 
 /// A PBX running in-process.
 pub(crate) struct RunningPbx {
+    /// Its SIP address (UDP and TCP).
+    pub(crate) addr: SocketAddr,
     stop: tokio::sync::watch::Sender<bool>,
     task: JoinHandle<Result<telox_examples::pbx::PbxSummary, telox_examples::pbx::PbxError>>,
 }
 
-/// Starts a PBX and gives it a moment to bind its sockets.
+/// Loopback, the port left to the OS: the PBX reports the one it bound ([`start_pbx`]), so
+/// no port is probed, released and bound again (a window in which another socket can take
+/// it).
+pub(crate) fn any_port() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// Starts a PBX and waits until its sockets are bound. With port 0 (see [`any_port`]), a
+/// UDP port whose TCP twin is taken (the PBX listens on both) is given back for another:
+/// the OS picks the UDP port alone.
 pub(crate) async fn start_pbx(
     cfg: telox_examples::config::PbxConfig,
     seed: u64,
     log: Option<mpsc::Sender<String>>,
 ) -> RunningPbx {
-    let (stop, stop_rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(telox_examples::pbx::run(cfg, seed, log, stop_rx));
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    RunningPbx { stop, task }
+    let mut tries = 8;
+    loop {
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let (bound_tx, bound) = tokio::sync::oneshot::channel();
+        let run = telox_examples::pbx::run_reporting(
+            cfg.clone(),
+            seed,
+            log.clone(),
+            stop_rx,
+            Some(bound_tx),
+        );
+        let task = tokio::spawn(run);
+        match tokio::time::timeout(WAIT, bound).await {
+            Ok(Ok(addr)) => return RunningPbx { addr, stop, task },
+            Ok(Err(_)) => {
+                let r = task.await;
+                let in_use = matches!(&r, Ok(Err(telox_examples::pbx::PbxError::Io(e)))
+                    if e.kind() == std::io::ErrorKind::AddrInUse);
+                tries -= 1;
+                assert!(
+                    in_use && cfg.listen.port() == 0 && tries > 0,
+                    "the PBX did not start: {r:?}"
+                );
+            }
+            Err(_) => panic!("the PBX did not bind its sockets within {WAIT:?}"),
+        }
+    }
 }
 
 impl RunningPbx {
