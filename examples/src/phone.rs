@@ -22,7 +22,7 @@ use sip_core::tokio::{DnsConfig, Driver, DriverConfig, SansIo, TlsConfig, tls};
 use sip_core::transaction::{Target, TransactionKey, Transmit, Transport};
 use sip_core::ua::{Body, LegId, RegistrationId, UaConfig, UaEvent, UserAgent, refer};
 use sip_core::{Message, Method, Request, Response, Scheme, Uri};
-use tokio::net::UdpSocket;
+use tokio::net::{TcpSocket, UdpSocket};
 use tokio::sync::mpsc;
 
 use crate::audio::Pcm;
@@ -360,14 +360,7 @@ pub async fn run(
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<PhoneEvent>,
 ) -> Result<(), PhoneError> {
-    let mut dc = DriverConfig::new(config.listen);
-    dc.dns = config.dns.map(|ns| DnsConfig::new(vec![ns]));
-    match config.transport {
-        Transport::Tcp => dc.tcp = true,
-        Transport::Tls => dc.tls = Some(tls_config(&config.tls, config.listen)?),
-        _ => {}
-    }
-    let mut driver = Driver::bind(dc).await?;
+    let (mut driver, _tcp_twin) = bind_driver(&config).await?;
     let registrar_targets = match &config.registrar_name {
         Some(uri) => locate_registrar(&mut driver, uri, config.transport, &events).await,
         None => Vec::new(),
@@ -478,6 +471,54 @@ pub async fn run(
     let _ = tokio::time::timeout(Duration::from_secs(2), driver_task).await;
     let _ = events.send(PhoneEvent::Stopped).await;
     Ok(())
+}
+
+/// The driver's configuration for the phone's transport.
+fn driver_config(config: &PhoneConfig) -> Result<DriverConfig, PhoneError> {
+    let mut dc = DriverConfig::new(config.listen);
+    dc.dns = config.dns.map(|ns| DnsConfig::new(vec![ns]));
+    match config.transport {
+        Transport::Tcp => dc.tcp = true,
+        Transport::Tls => dc.tls = Some(tls_config(&config.tls, config.listen)?),
+        _ => {}
+    }
+    Ok(dc)
+}
+
+/// Binds the phone's SIP sockets. A phone on UDP also holds its port on TCP, bound but not
+/// listening (a TCP connect to it is still refused, so RFC 3261 §18.1.1's fallback to UDP
+/// is unchanged), so that no TCP connection on this host can start from that port: a peer
+/// indexes the connections it accepted by their source address (RFC 3261 §18), and sends a
+/// request too large for UDP over TCP to the same address: a connection another endpoint
+/// made from our port number would take it. A port chosen by the OS whose TCP twin is
+/// taken is given back for another; a configured port goes on without the hold.
+async fn bind_driver(config: &PhoneConfig) -> Result<(Driver, Option<TcpSocket>), PhoneError> {
+    const TRIES: usize = 16;
+    for _ in 0..TRIES {
+        let driver = Driver::bind(driver_config(config)?).await?;
+        if config.transport != Transport::Udp {
+            return Ok((driver, None));
+        }
+        match hold_tcp_port(driver.local_addr()) {
+            Ok(twin) => return Ok((driver, Some(twin))),
+            Err(_) if config.listen.port() == 0 => {}
+            Err(_) => return Ok((driver, None)),
+        }
+    }
+    Ok((Driver::bind(driver_config(config)?).await?, None))
+}
+
+/// A TCP socket bound to `addr`, not listening. Without `SO_REUSEADDR`, so that no other
+/// socket can bind the port either; the kernel never picks a bound port as the source of
+/// a connect.
+fn hold_tcp_port(addr: SocketAddr) -> std::io::Result<TcpSocket> {
+    let s = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    s.bind(addr)?;
+    Ok(s)
 }
 
 /// The targets of the registrar's name (RFC 3263), those of `transport` first choice: the

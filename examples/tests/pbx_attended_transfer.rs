@@ -25,6 +25,42 @@ use telox_examples::config::PbxConfig;
 use telox_examples::phone::{Command, PhoneEvent};
 use tokio::sync::mpsc;
 
+/// CI's flake: alice's INVITE to 1001 got 486 at once. The PBX sends a large INVITE to a
+/// phone on UDP over TCP to the same address (RFC 3261 §18.1.1), and reuses a connection it
+/// accepted from that address (§18 indexes them by source): alice's own connection to the
+/// PBX, made from an ephemeral port equal to bob's UDP port, took bob's INVITE and alice,
+/// in her call, said busy. A phone on UDP now holds its port on TCP, so no connection can
+/// come from it, and TCP connects to it are still refused (the PBX falls back to UDP).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_connection_to_the_pbx_can_come_from_a_udp_phones_port() {
+    let cfg = PbxConfig::demo(any_port(), 1000, 1009, None);
+    let pbx = start_pbx(cfg, 8, None).await;
+    let pbx_addr = pbx.addr;
+    let mut alice = registered(config("1000", Transport::Udp, 1), "1000", pbx_addr).await;
+    let mut bob = registered(auto_answer("1001", Transport::Udp, 3), "1001", pbx_addr).await;
+    let other = tokio::net::TcpSocket::new_v4().unwrap();
+    assert_eq!(
+        other.bind(bob.addr).map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::AddrInUse),
+        "a connection to the PBX from bob's port would take bob's INVITE"
+    );
+    let refused = tokio::net::TcpStream::connect(bob.addr).await;
+    assert_eq!(
+        refused.map(drop).map_err(|e| e.kind()),
+        Err(std::io::ErrorKind::ConnectionRefused)
+    );
+    alice.send(Command::Call("1001".into())).await;
+    alice.answered().await.unwrap();
+    bob.answered().await.unwrap();
+    alice.send(Command::Hangup).await;
+    alice.ended().await.unwrap();
+    bob.ended().await.unwrap();
+    for p in [alice, bob] {
+        p.quit().await;
+    }
+    pbx.stop().await;
+}
+
 /// `caller` calls `number` (answered automatically by `callee`) and puts it on hold.
 async fn call_and_hold(caller: &mut Phone, callee: &mut Phone, number: &str) {
     caller.send(Command::Call(number.into())).await;
