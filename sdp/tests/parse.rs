@@ -314,6 +314,34 @@ fn media_attribute_lines_get_every_line_check() {
         ),
         ("a=\r\n", 7, ParseReason::BadField("attribute name"), false),
         ("a=mid:0\r\ni=x\r\n", 8, ParseReason::OutOfOrder, true),
+        // Deviations further into a run of such lines, and after it.
+        (
+            "a=mid:0\r\na=ptime:20\r\na=sendrecv \r\n",
+            9,
+            ParseReason::TrailingWhitespace,
+            true,
+        ),
+        (
+            "a=mid:0\r\na=ptime:20\r\na=sendrecv\n",
+            9,
+            ParseReason::LfLineEnding,
+            true,
+        ),
+        (
+            "a=mid:0\r\na=ptime:x\r\na=sendrecv\r\n",
+            8,
+            ParseReason::BadAttribute {
+                attribute: "ptime",
+                field: "milliseconds",
+            },
+            false,
+        ),
+        (
+            "a=mid:0\r\na=sendrecv\r\nb=AS:x\r\n",
+            9,
+            ParseReason::OutOfOrder,
+            false,
+        ),
         (
             "a=sendrecv:x\r\n",
             7,
