@@ -18,9 +18,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sip_core::header::{CSeq, CallId, From};
 use sip_core::registration::RegisterRetry;
-use sip_core::tokio::{DnsConfig, Driver, DriverConfig, SansIo, TlsConfig, tls};
+use sip_core::tokio::{DnsConfig, Driver, DriverConfig, Resolver, SansIo, TlsConfig, tls};
 use sip_core::transaction::{Target, TransactionKey, Transmit, Transport};
-use sip_core::ua::{Body, LegId, RegistrationId, UaConfig, UaEvent, UserAgent, refer};
+use sip_core::ua::{Body, LegId, RegistrationId, TargetList, UaConfig, UaEvent, UserAgent, refer};
 use sip_core::{Message, Method, Request, Response, Scheme, Uri};
 use tokio::net::{TcpSocket, UdpSocket};
 use tokio::sync::mpsc;
@@ -66,9 +66,10 @@ pub struct PhoneConfig {
     pub registrar: Option<SocketAddr>,
     /// The registrar / proxy as a host name or SIP URI (`sip:pbx.example.com`), in place of
     /// `registrar`: located at start by RFC 3263 (NAPTR, SRV, A through `dns`, else the
-    /// nameservers of /etc/resolv.conf); REGISTERs and calls go to its targets with
-    /// failover (RFC 3263 §4.3), preferring those of our `transport`, and its host is the
-    /// domain of our address-of-record.
+    /// nameservers of /etc/resolv.conf) and again once the records' TTL has run out (for the
+    /// next REGISTER or call, so a registrar moved by DNS is found without a restart);
+    /// REGISTERs and calls go to its targets with failover (RFC 3263 §4.3), preferring
+    /// those of our `transport`, and its host is the domain of our address-of-record.
     pub registrar_name: Option<Uri>,
     /// Nameserver for `registrar_name`.
     pub dns: Option<SocketAddr>,
@@ -361,10 +362,28 @@ pub async fn run(
     events: mpsc::Sender<PhoneEvent>,
 ) -> Result<(), PhoneError> {
     let (mut driver, _tcp_twin) = bind_driver(&config).await?;
-    let registrar_targets = match &config.registrar_name {
-        Some(uri) => locate_registrar(&mut driver, uri, config.transport, &events).await,
-        None => Vec::new(),
+    // A registrar by name is located now and again whenever its records expire, in a task
+    // of its own with the driver's resolver (the driver goes on serving SIP meanwhile).
+    // An IP host needs no DNS (nor /etc/resolv.conf) and never goes stale.
+    let resolver = match &config.registrar_name {
+        Some(uri) if sip_core::locate::ip_target(uri).is_err() => driver
+            .resolver()
+            .map(Some)
+            .map_err(|e| format!("{uri}: {e}")),
+        _ => Ok(None),
     };
+    let registrar_targets = match (&config.registrar_name, &resolver) {
+        (Some(uri), Ok(Some(r))) => locate_registrar(r, uri, config.transport).await,
+        (Some(uri), Ok(None)) => sip_core::locate::ip_target(uri)
+            .map(TargetList::from)
+            .map_err(|e| format!("{uri}: {e}")),
+        (Some(_), Err(e)) => Err(e.clone()),
+        (None, _) => Ok(TargetList::default()),
+    };
+    if let Some(uri) = &config.registrar_name {
+        let _ = events.try_send(PhoneEvent::Log(located_line(uri, &registrar_targets)));
+    }
+    let (relocated, mut relocated_rx) = mpsc::channel(4);
     let local = match config.transport {
         Transport::Tls => driver.tls_local_addr().unwrap_or(driver.local_addr()),
         _ => driver.local_addr(),
@@ -399,7 +418,10 @@ pub async fn run(
         link: ImpairedLink::new(config.link.clone()),
         local,
         media_port,
-        registrar_targets,
+        registrar_targets: registrar_targets.unwrap_or_default(),
+        resolver: resolver.ok().flatten(),
+        relocated,
+        relocating: false,
         call: None,
         reg: None,
         challenges: 0,
@@ -458,6 +480,7 @@ pub async fn run(
                 let c = c.unwrap_or(Command::Quit);
                 p.command(c);
             }
+            Some(located) = relocated_rx.recv() => p.registrar_relocated(clock(), located),
         }
         p.drain_events();
     }
@@ -522,35 +545,40 @@ fn hold_tcp_port(addr: SocketAddr) -> std::io::Result<TcpSocket> {
 }
 
 /// The targets of the registrar's name (RFC 3263), those of `transport` first choice: the
-/// others only when it has none. Empty (and logged) when it cannot be located.
+/// others only when it has none; they go stale with the records they came from.
 async fn locate_registrar(
-    driver: &mut Driver,
+    resolver: &Resolver,
     uri: &Uri,
     transport: Transport,
-    events: &mpsc::Sender<PhoneEvent>,
-) -> Vec<Target> {
-    match driver.resolve_all(uri).await {
-        Ok(all) => {
-            let ours: Vec<Target> = all
-                .iter()
-                .copied()
-                .filter(|t| t.transport == transport)
-                .collect();
-            let targets = if ours.is_empty() { all } else { ours };
+) -> Result<TargetList, String> {
+    let all = resolver
+        .resolve_list(uri)
+        .await
+        .map_err(|e| format!("{uri}: {e}"))?;
+    let ours: Vec<Target> = all
+        .as_slice()
+        .iter()
+        .copied()
+        .filter(|t| t.transport == transport)
+        .collect();
+    if ours.is_empty() {
+        return Ok(all);
+    }
+    Ok(TargetList::new(ours).with_expiry(all.expires()))
+}
+
+/// The log line of a registrar located (or not).
+fn located_line(uri: &Uri, located: &Result<TargetList, String>) -> String {
+    match located {
+        Ok(targets) => {
             let list: Vec<String> = targets
+                .as_slice()
                 .iter()
                 .map(|t| format!("{} {}", t.transport.as_via_str(), t.addr))
                 .collect();
-            let _ = events.try_send(PhoneEvent::Log(format!(
-                "registrar {uri}: {}",
-                list.join(", ")
-            )));
-            targets
+            format!("registrar {uri}: {}", list.join(", "))
         }
-        Err(e) => {
-            let _ = events.try_send(PhoneEvent::Log(format!("registrar {uri}: {e}")));
-            Vec::new()
-        }
+        Err(e) => format!("registrar {e}"),
     }
 }
 
@@ -561,8 +589,15 @@ struct Phone {
     link: ImpairedLink<Vec<u8>>,
     local: SocketAddr,
     media_port: u16,
-    /// The located targets of [`PhoneConfig::registrar_name`], in RFC 3263 order.
-    registrar_targets: Vec<Target>,
+    /// The located targets of [`PhoneConfig::registrar_name`], in RFC 3263 order, until
+    /// their records expire.
+    registrar_targets: TargetList,
+    /// Locates [`PhoneConfig::registrar_name`] again (`None` without one).
+    resolver: Option<Resolver>,
+    /// Where a new location of the registrar is sent, for [`Phone::registrar_relocated`].
+    relocated: mpsc::Sender<Result<TargetList, String>>,
+    /// A location of the registrar is running.
+    relocating: bool,
     call: Option<Call>,
     /// Our registration while it exists (until unregistered).
     reg: Option<RegistrationId>,
@@ -598,7 +633,7 @@ impl Phone {
 
     /// Where REGISTERs and calls through the registrar go: its located targets, else its
     /// address over our transport.
-    fn registrar_targets(&self) -> Vec<Target> {
+    fn registrar_targets(&self) -> TargetList {
         if !self.registrar_targets.is_empty() {
             return self.registrar_targets.clone();
         }
@@ -610,6 +645,45 @@ impl Phone {
             })
             .into_iter()
             .collect()
+    }
+
+    /// Locates the registrar's name again, off the event loop (once at a time): its
+    /// records expired ([`UaEvent::TargetsExpired`], or a call found them stale). The
+    /// result comes to [`Phone::registrar_relocated`].
+    fn relocate_registrar(&mut self) {
+        let (Some(resolver), Some(uri)) =
+            (self.resolver.clone(), self.config.registrar_name.clone())
+        else {
+            return;
+        };
+        if std::mem::replace(&mut self.relocating, true) {
+            return;
+        }
+        let (tx, transport) = (self.relocated.clone(), self.config.transport);
+        tokio::spawn(async move {
+            let _ = tx
+                .send(locate_registrar(&resolver, &uri, transport).await)
+                .await;
+        });
+    }
+
+    /// The registrar located again: REGISTERs and calls go to the new targets. A failure
+    /// keeps the old ones (they beat none, RFC 3263 gives no better), still stale, so the
+    /// next REGISTER due asks again.
+    fn registrar_relocated(&mut self, now: Instant, located: Result<TargetList, String>) {
+        self.relocating = false;
+        if let Some(uri) = &self.config.registrar_name {
+            self.log(located_line(uri, &located));
+        }
+        let list = located.unwrap_or_default();
+        if !list.is_empty() {
+            self.registrar_targets = list.clone();
+        }
+        if let Some(id) = self.reg
+            && let Err(e) = self.ua.relocate_registration(now, id, list)
+        {
+            self.log(format!("REGISTER not sent: {e}"));
+        }
     }
 
     fn aor(&self) -> Option<Uri> {
@@ -761,7 +835,11 @@ impl Phone {
             self.log(format!("bad target {target}"));
             return false;
         };
-        let mut targets = self.registrar_targets();
+        if !self.registrar_targets.is_fresh(now) {
+            // This call takes the last targets; the calls after it the new ones.
+            self.relocate_registrar();
+        }
+        let mut targets = self.registrar_targets().into_vec();
         if targets.is_empty() {
             match to.host().trim_matches(['[', ']']).parse::<IpAddr>() {
                 Ok(ip) => targets.push(Target {
@@ -1135,6 +1213,10 @@ impl Phone {
                     if self.quit.is_some() {
                         self.reg = None;
                     }
+                }
+                UaEvent::TargetsExpired { registration } if self.reg == Some(registration) => {
+                    // The registrar's records expired: its REGISTER waits for a new location.
+                    self.relocate_registrar();
                 }
                 UaEvent::Unregistered { id } if self.reg == Some(id) => {
                     self.reg = None;

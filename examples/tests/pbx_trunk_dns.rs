@@ -11,127 +11,27 @@
     reason = "test helpers fail the test on setup errors"
 )]
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use sip_core::dns::{DnsMessage, Flags, Rcode, Record, RecordData, RecordType};
-use sip_core::locate::SrvRecord;
+use sip_core::Method;
 use sip_core::transaction::Transport;
-use sip_core::{Message, Method, Response, StatusCode};
 use telox_examples::config::{OutboundRoute, PbxConfig, Trunk};
 use telox_examples::phone::{Command, PhoneEvent};
 use telox_examples::trunk::ServerAddress;
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use dns_support::{Seen, Srv, nameserver, sip_server};
 use phone_support::{any_port, config, registered, start_pbx, wait};
 
+mod dns_support;
 mod phone_support;
-
-/// The SRV records of `_sip._udp.carrier.test`: (priority, port), all at 127.0.0.1.
-type Srv = Arc<Mutex<Vec<(u16, u16)>>>;
-
-/// Answers SRV for `_sip._udp.carrier.test` from `srv` and A for `host.carrier.test`, with
-/// a TTL of 1 s; everything else is NXDOMAIN without an SOA (not cached).
-async fn nameserver(srv: Srv) -> SocketAddr {
-    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let addr = sock.local_addr().unwrap();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 4096];
-        loop {
-            let Ok((n, from)) = sock.recv_from(&mut buf).await else {
-                return;
-            };
-            let Ok(query) = DnsMessage::parse(&buf[..n]) else {
-                continue;
-            };
-            let Some(q) = query.questions.first().cloned() else {
-                continue;
-            };
-            let record = |data| Record {
-                name: q.name.clone(),
-                ttl: 1,
-                data,
-            };
-            let answers: Vec<Record> = match (q.name.as_str(), q.rtype) {
-                ("_sip._udp.carrier.test", RecordType::SRV) => srv
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .map(|&(prio, port)| {
-                        record(RecordData::Srv(SrvRecord::new(
-                            prio,
-                            0,
-                            port,
-                            "host.carrier.test",
-                        )))
-                    })
-                    .collect(),
-                ("host.carrier.test", RecordType::A) => {
-                    vec![record(RecordData::A(Ipv4Addr::LOCALHOST))]
-                }
-                _ => Vec::new(),
-            };
-            let response = DnsMessage {
-                id: query.id,
-                flags: Flags {
-                    response: true,
-                    authoritative: true,
-                    recursion_desired: query.flags.recursion_desired,
-                    rcode: if answers.is_empty() {
-                        Rcode::NAME_ERROR
-                    } else {
-                        Rcode::NO_ERROR
-                    },
-                    ..Flags::default()
-                },
-                questions: query.questions.clone(),
-                answers,
-                authorities: Vec::new(),
-                additionals: Vec::new(),
-            };
-            let _ = sock.send_to(&response.encode().unwrap(), from).await;
-        }
-    });
-    addr
-}
 
 /// A carrier: answers INVITE with `status`, REGISTER with 200 (503 too when `status` is
 /// 503); reports each request's method and Request-URI.
-async fn carrier(status: u16, seen: mpsc::Sender<(u16, Method, String)>) -> u16 {
-    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let port = sock.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        let mut buf = vec![0u8; 65_536];
-        loop {
-            let Ok((n, from)) = sock.recv_from(&mut buf).await else {
-                return;
-            };
-            let Ok(Message::Request(req)) = Message::parse(Bytes::copy_from_slice(&buf[..n]))
-            else {
-                continue;
-            };
-            let method = req.method().clone();
-            let _ = seen
-                .send((port, method.clone(), req.uri_str().to_owned()))
-                .await;
-            let code = match method {
-                Method::Ack => continue,
-                Method::Register | Method::Invite if status == 503 => 503,
-                Method::Register => 200,
-                Method::Invite => status,
-                _ => 200,
-            };
-            let mut b = Response::builder(&req, StatusCode(code)).to_tag("carrier");
-            if method == Method::Register {
-                b = b.raw_header("Expires", "600").unwrap();
-            }
-            let _ = sock.send_to(&b.build().to_bytes(), from).await;
-        }
-    });
-    port
+async fn carrier(status: u16, seen: mpsc::Sender<Seen>) -> u16 {
+    let register = if status == 503 { 503 } else { 200 };
+    sip_server(register, 600, status, seen).await
 }
 
 /// The requests of `method` seen within a short while: (carrier port, Request-URI).
@@ -157,7 +57,7 @@ async fn a_trunk_by_name_fails_over_and_is_located_again_when_its_records_expire
     let second = carrier(486, tx.clone()).await;
     let moved = carrier(486, tx).await;
     let srv: Srv = Arc::new(Mutex::new(vec![(10, busy), (20, second)]));
-    let dns = nameserver(Arc::clone(&srv)).await;
+    let dns = nameserver("carrier.test", Arc::clone(&srv)).await;
 
     let mut cfg = PbxConfig::demo(any_port(), 1000, 1000, None);
     let name: ServerAddress = "sip:carrier.test".parse().unwrap();
