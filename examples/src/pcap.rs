@@ -457,16 +457,7 @@ pub fn decode_udp(link_type: u32, data: &[u8]) -> Option<(SocketAddr, SocketAddr
 /// The IP packet a frame of `link_type` carries, with its ethertype.
 fn ip_of(link_type: u32, data: &[u8]) -> Option<(u16, &[u8])> {
     let (ethertype, ip) = match link_type {
-        LINKTYPE_ETHERNET => {
-            let mut ethertype = read_u16(data, 12)?;
-            let mut offset = 14;
-            // 802.1Q / 802.1ad tags, possibly stacked.
-            while ethertype == 0x8100 || ethertype == 0x88A8 {
-                ethertype = read_u16(data, offset + 2)?;
-                offset += 4;
-            }
-            (ethertype, data.get(offset..)?)
-        }
+        LINKTYPE_ETHERNET => untag(read_u16(data, 12)?, data, 14)?,
         LINKTYPE_NULL | LINKTYPE_LOOP => {
             let family = data.get(0..4)?;
             let family = if link_type == LINKTYPE_LOOP {
@@ -492,11 +483,23 @@ fn ip_of(link_type: u32, data: &[u8]) -> Option<(u16, &[u8])> {
             };
             (ethertype, data)
         }
-        LINKTYPE_LINUX_SLL => (read_u16(data, 14)?, data.get(16..)?),
-        LINKTYPE_LINUX_SLL2 => (read_u16(data, 0)?, data.get(20..)?),
+        // A cooked capture (`tcpdump -i any`) of a VLAN interface's parent keeps the tag
+        // when the NIC does not strip it: the protocol is then 0x8100 and the tag follows.
+        LINKTYPE_LINUX_SLL => untag(read_u16(data, 14)?, data, 16)?,
+        LINKTYPE_LINUX_SLL2 => untag(read_u16(data, 0)?, data, 20)?,
         _ => return None,
     };
     Some((ethertype, ip))
+}
+
+/// Skips the VLAN tags (802.1Q, 802.1ad, and the older 0x9100 QinQ, possibly stacked) that
+/// start at `offset` when `ethertype` announces one; returns the inner ethertype and packet.
+fn untag(mut ethertype: u16, data: &[u8], mut offset: usize) -> Option<(u16, &[u8])> {
+    while matches!(ethertype, 0x8100 | 0x88A8 | 0x9100) {
+        ethertype = read_u16(data, offset + 2)?;
+        offset += 4;
+    }
+    Some((ethertype, data.get(offset..)?))
 }
 
 /// An IP packet carrying UDP: a whole datagram, or one IP fragment of it.
@@ -545,8 +548,14 @@ fn ipv4_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
     }
     let src = Ipv4Addr::from(<[u8; 4]>::try_from(ip.get(12..16)?).ok()?);
     let dst = Ipv4Addr::from(<[u8; 4]>::try_from(ip.get(16..20)?).ok()?);
-    // Ethernet pads short frames: the IP total length bounds the datagram.
-    let end = total_len.min(ip.len());
+    // Ethernet pads short frames: the IP total length bounds the datagram. A total length of
+    // 0 is what a capture shows for a packet the NIC segments (TSO/GSO offload, captured
+    // before the NIC fills it in): the captured bytes are the packet, as Wireshark reads it.
+    let end = if total_len == 0 {
+        ip.len()
+    } else {
+        total_len.min(ip.len())
+    };
     // More-fragments set or a non-zero offset: a fragment (RFC 791 §3.2).
     let fragment = (flags_fragment & 0x3FFF != 0).then(|| FragmentOf {
         id: u32::from(id),
@@ -1072,6 +1081,57 @@ mod tests {
             Capture::parse(b"nope"),
             Err(PcapError::BadMagic(_))
         ));
+    }
+
+    #[test]
+    fn cooked_and_ethernet_frames_with_vlan_tags() {
+        let mut frame = Vec::new();
+        encode_udp_frame(
+            &mut frame,
+            addr("10.1.1.1:4000"),
+            addr("10.1.1.2:5000"),
+            b"v",
+        )
+        .unwrap();
+        let ip = &frame[14..];
+        // Linux cooked v1 (`tcpdump -i any`): packet type, ARPHRD, address length, address,
+        // then the protocol 0x8100 with the tag still in the packet (VLAN 20, IPv4 inside).
+        let mut sll = vec![
+            0, 0, 0, 1, 0, 6, 0, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0, 0x81, 0x00,
+        ];
+        sll.extend_from_slice(&[0x00, 0x14, 0x08, 0x00]);
+        sll.extend_from_slice(ip);
+        let (src, dst, payload) = decode_udp(LINKTYPE_LINUX_SLL, &sll).unwrap();
+        assert_eq!(
+            (src, dst, payload),
+            (addr("10.1.1.1:4000"), addr("10.1.1.2:5000"), &b"v"[..])
+        );
+        // Linux cooked v2: protocol first, 20-byte header.
+        let mut sll2 = vec![0x81, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6];
+        sll2.extend_from_slice(&[0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0, 0]);
+        sll2.extend_from_slice(&[0x00, 0x14, 0x08, 0x00]);
+        sll2.extend_from_slice(ip);
+        assert_eq!(decode_udp(LINKTYPE_LINUX_SLL2, &sll2).unwrap().2, b"v");
+        // Ethernet with the pre-standard 0x9100 outer tag over an 802.1Q one.
+        let mut qinq = frame[..12].to_vec();
+        qinq.extend_from_slice(&[0x91, 0x00, 0x00, 0x64, 0x81, 0x00, 0x00, 0x14, 0x08, 0x00]);
+        qinq.extend_from_slice(ip);
+        assert_eq!(decode_udp(LINKTYPE_ETHERNET, &qinq).unwrap().2, b"v");
+    }
+
+    #[test]
+    fn an_ipv4_total_length_of_zero_means_the_captured_bytes() {
+        // TSO/GSO offload: the capture sees the packet before the NIC writes its length.
+        let mut frame = Vec::new();
+        encode_udp_frame(
+            &mut frame,
+            addr("10.1.1.1:4000"),
+            addr("10.1.1.2:5000"),
+            b"gso",
+        )
+        .unwrap();
+        frame[16..18].copy_from_slice(&[0, 0]);
+        assert_eq!(decode_udp(LINKTYPE_ETHERNET, &frame).unwrap().2, b"gso");
     }
 
     #[test]
