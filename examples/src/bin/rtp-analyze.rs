@@ -344,8 +344,10 @@ pub fn collect_streams<'a>(
             .rev()
             .find(|m| d.dst == m.addr || d.src == m.addr);
         let on_port = ports.contains(&d.dst.port()) || ports.contains(&d.src.port());
-        let looks_rtcp = d.payload.get(1).is_some_and(|b| (200..=207).contains(b))
-            || rtcp_ports.contains(&d.dst.port());
+        if is_muxed_rtcp(d.payload) {
+            continue;
+        }
+        let looks_rtcp = rtcp_ports.contains(&d.dst.port());
         if !(media.is_some() || on_port || (heuristic && !looks_rtcp)) {
             continue;
         }
@@ -385,6 +387,15 @@ pub fn collect_streams<'a>(
         streams,
         rtcp_ports,
     }
+}
+
+/// Whether a datagram is RTCP rather than RTP by its second octet (RFC 5761 §4): RTCP packet
+/// types 192-223 would read as RTP with the marker bit and payload types 64-95, which RTP does
+/// not use. With `a=rtcp-mux` (Teams, WebRTC, many SBCs) RTCP shares the RTP port, so this,
+/// not the port, tells them apart; read as RTP, each SR would open a bogus stream whose "SSRC"
+/// is the NTP seconds.
+fn is_muxed_rtcp(payload: &[u8]) -> bool {
+    matches!(payload, [b0, b1, ..] if b0 >> 6 == 2 && (192..=223).contains(b1))
 }
 
 /// Whether a stream found by the heuristic looks like RTP and not like other UDP that happens
@@ -503,7 +514,7 @@ fn dump(datagrams: &[UdpDatagram<'_>], rtcp_ports: &[u16], streams: &Streams<'_>
         .flat_map(|s| s.packets.iter().map(move |p| (p.arrival, s.src, s.dst)))
         .collect();
     for d in datagrams {
-        if rtcp_ports.contains(&d.dst.port()) {
+        if rtcp_ports.contains(&d.dst.port()) || is_muxed_rtcp(d.payload) {
             dump_rtcp(d.payload);
         } else if rtp_frames.contains(&(d.ts, d.src, d.dst))
             && let Ok(p) = RtpPacket::new_checked(d.payload)
