@@ -201,16 +201,23 @@ pub enum DtmfNotice {
 ///
 /// Duplicates (retransmitted end packets, repeated updates) are recognised by the RTP timestamp:
 /// an event is identified by its start timestamp (§2.5.2.1), so a packet for an event already
-/// ended, or an update older than the current event, produces nothing. A lost start packet is
-/// tolerated (the first update begins the event).
+/// ended, or an update older than the current event, produces nothing. The last
+/// [`ENDED_KEPT`] ended events are remembered, so an end packet retransmitted late, after the
+/// next key press has ended too (short presses, a jittery path), is not taken for a new press.
+/// A lost start packet is tolerated (the first update begins the event).
 ///
 /// [`poll_event`]: Self::poll_event
 #[derive(Clone, Debug, Default)]
 pub struct DtmfReceiver {
     current: Option<(DtmfEvent, u32, u32)>,
-    last_ended: Option<u32>,
+    /// Start timestamps of the last ended events, the most recent at `ended_next - 1`.
+    ended: [Option<u32>; ENDED_KEPT],
+    ended_next: usize,
     events: VecDeque<DtmfNotice>,
 }
+
+/// How many ended events [`DtmfReceiver`] remembers to recognise their late retransmits.
+pub const ENDED_KEPT: usize = 4;
 
 impl DtmfReceiver {
     /// A receiver with no event in progress.
@@ -227,7 +234,7 @@ impl DtmfReceiver {
         let Some(event) = DtmfEvent::from_code(p.event) else {
             return Err(DtmfError::NotDtmf(p.event));
         };
-        if self.last_ended == Some(timestamp) {
+        if self.ended.contains(&Some(timestamp)) {
             return Ok(()); // a retransmitted end packet, or a late update of an ended event
         }
         match self.current {
@@ -252,7 +259,8 @@ impl DtmfReceiver {
     /// Ends the event in progress, if any (e.g. when the stream stops).
     pub fn finish(&mut self) {
         if let Some((event, timestamp, duration)) = self.current.take() {
-            self.last_ended = Some(timestamp);
+            self.ended[self.ended_next] = Some(timestamp);
+            self.ended_next = (self.ended_next + 1) % ENDED_KEPT;
             self.events.push_back(DtmfNotice::End {
                 event,
                 timestamp,
@@ -362,6 +370,30 @@ mod tests {
             Err(DtmfError::NotDtmf(17))
         );
         assert_eq!(rx.handle_packet(0, &[1, 0]), Err(DtmfError::TooShort(2)));
+    }
+
+    #[test]
+    fn a_late_end_retransmit_after_the_next_press_is_not_a_new_press() {
+        // Two short presses 60 ms apart; the third end packet of the first is delayed past
+        // the whole second press (a jittery path reorders it that far).
+        let one = encode_key_press(DtmfEvent::from_char('1').unwrap(), 10, 8000, 320, 160);
+        let two = encode_key_press(DtmfEvent::from_char('2').unwrap(), 10, 8800, 160, 160);
+        let late = one.last().unwrap();
+        let mut rx = DtmfReceiver::new();
+        for p in one[..one.len() - 1].iter().chain(&two).chain([late]) {
+            rx.handle_packet(p.timestamp, &p.payload.to_bytes())
+                .unwrap();
+        }
+        let n: Vec<_> = std::iter::from_fn(|| rx.poll_event()).collect();
+        let begins: Vec<_> = n
+            .iter()
+            .filter_map(|e| match e {
+                DtmfNotice::Begin { event, .. } => Some(event.to_char()),
+                DtmfNotice::End { .. } => None,
+            })
+            .collect();
+        assert_eq!(begins, ['1', '2'], "{n:?}");
+        assert_eq!(n.len(), 4);
     }
 
     #[test]
