@@ -1,7 +1,7 @@
 //! The phone retries a failed registration with the RFC 5626 §4.5 back-off
 //! (`PhoneConfig::register_retry`): its registrar (a PBX over TCP) is not up yet, so every
-//! REGISTER fails at once (connection refused); the waits between attempts grow from the
-//! base and stop at the cap, and once the PBX listens the next attempt registers.
+//! REGISTER fails at once (connection refused); the phone waits between attempts at least
+//! what the back-off asks, and once the PBX listens the next attempt registers.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -53,11 +53,11 @@ async fn registration_backs_off_while_the_registrar_is_down_then_registers() {
     c.password = Some("1000".into());
     c.registrar = Some(registrar);
     c.register_retry = retry;
+    let started = Instant::now();
     let mut phone = start(c).await;
 
     // Four refused attempts: the first at once, then after 100-200, 200-400, 200-400 ms.
-    let mut failed_at = Vec::new();
-    while failed_at.len() < 4 {
+    for _ in 0..4 {
         let status = wait("1000", &mut phone.events, |e| match e {
             PhoneEvent::RegisterFailed(s) => Some(*s),
             PhoneEvent::Registered { .. } => panic!("registered without a registrar"),
@@ -66,25 +66,19 @@ async fn registration_backs_off_while_the_registrar_is_down_then_registers() {
         .await
         .unwrap();
         assert!(matches!(status, 408 | 503), "status {status}");
-        failed_at.push(Instant::now());
     }
-    let gaps: Vec<Duration> = failed_at.windows(2).map(|w| w[1] - w[0]).collect();
-    // Slack above for a loaded machine; below, a wait is never shorter than half of
-    // min(max, base * 2^n) (less the few ms between the attempt and its failure).
-    let slack = Duration::from_millis(400);
-    for (n, gap) in gaps.iter().enumerate() {
-        let full = retry.wait(u32::try_from(n + 1).unwrap());
-        assert!(
-            *gap >= full / 2 - Duration::from_millis(10) && *gap <= full + slack,
-            "wait {} was {gap:?} for {full:?}: {gaps:?}",
-            n + 1
-        );
-    }
-    // The back-off grew from the base: the second and third waits reach past the first
-    // wait's longest possible value most of the time, and together they always do.
+    // The phone waited at least half of each back-off step (its jitter) between attempts,
+    // 100 + 200 + 200 ms from the first attempt to the fourth. Measured from before the
+    // phone started to the test seeing the fourth failure, which a loaded machine can only
+    // lengthen (the gaps between the events as the test sees them can shrink: two events
+    // read together). The exact instants (doubling, cap, jitter bounds) are checked on a
+    // virtual clock in sip-core's reg_client tests; the default back-off (60 s base) would
+    // not make four attempts within the waits' bound.
+    let least: Duration = (1..4).map(|n| retry.wait(n) / 2).sum();
+    let took = started.elapsed();
     assert!(
-        gaps[1] + gaps[2] > Duration::from_millis(400),
-        "no back-off: {gaps:?}"
+        took >= least,
+        "four attempts in {took:?}: the back-off asks for at least {least:?}"
     );
 
     // The registrar comes up: the next attempt (at most 400 ms later) registers.
