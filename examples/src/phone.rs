@@ -514,11 +514,18 @@ fn driver_config(config: &PhoneConfig) -> Result<DriverConfig, PhoneError> {
 /// indexes the connections it accepted by their source address (RFC 3261 §18), and sends a
 /// request too large for UDP over TCP to the same address: a connection another endpoint
 /// made from our port number would take it. A port chosen by the OS whose TCP twin is
-/// taken is given back for another; a configured port goes on without the hold.
+/// taken (for the hold, or for the listener of a phone on TCP) is given back for another:
+/// the OS picks the UDP port alone. A configured port goes on without the hold.
 async fn bind_driver(config: &PhoneConfig) -> Result<(Driver, Option<TcpSocket>), PhoneError> {
     const TRIES: usize = 16;
     for _ in 0..TRIES {
-        let driver = Driver::bind(driver_config(config)?).await?;
+        let driver = match Driver::bind(driver_config(config)?).await {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && config.listen.port() == 0 => {
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
         if config.transport != Transport::Udp {
             return Ok((driver, None));
         }

@@ -160,6 +160,7 @@ pub(crate) async fn start(config: PhoneConfig) -> Phone {
     .await
     {
         Ok(a) => a,
+        Err(e) if task.is_finished() => panic!("{e}: {:?}", task.await),
         Err(e) => panic!("{e}"),
     };
     Phone {
