@@ -82,16 +82,26 @@ pub(crate) type Seen = (u16, Method, String);
 
 /// A SIP server on loopback: REGISTER gets `register_status` (a 2xx granting `expires`
 /// seconds), INVITE gets `invite_status`, other requests 200 (ACK nothing); reports each
-/// request to `seen`.
+/// request to `seen`. UDP only, holding its port on TCP (bound, not listening): a request
+/// too large for UDP is tried over TCP first (RFC 3261 §18.1.1), and must find the port
+/// refused (then it comes over UDP), not a listener or a connection of another test's
+/// endpoint that the OS gave the same TCP port.
 pub(crate) async fn sip_server(
     register_status: u16,
     expires: u32,
     invite_status: u16,
     seen: mpsc::Sender<Seen>,
 ) -> u16 {
-    let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (sock, tcp) = loop {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        if tcp.bind(sock.local_addr().unwrap()).is_ok() {
+            break (sock, tcp);
+        }
+    };
     let port = sock.local_addr().unwrap().port();
     tokio::spawn(async move {
+        let _tcp = tcp;
         let mut buf = vec![0u8; 65_536];
         loop {
             let Ok((n, from)) = sock.recv_from(&mut buf).await else {
