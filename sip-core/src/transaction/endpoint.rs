@@ -231,6 +231,14 @@ impl TransactionKey {
         .unwrap_or_default()
     }
 
+    /// The branch as bytes (see [`TransactionKey::branch`]).
+    fn branch_bytes(&self) -> &[u8] {
+        let bytes = self.text.as_bytes();
+        bytes
+            .get(..usize::from(self.branch_len))
+            .unwrap_or_default()
+    }
+
     fn sent_by_host(&self) -> &str {
         let bytes = self.text.as_bytes();
         std::str::from_utf8(
@@ -509,6 +517,27 @@ struct Entry {
     /// A client request moved from UDP to TCP for its size: the request as it was for UDP,
     /// resent over UDP if the TCP connection fails before any response (RFC 3261 §18.1.1).
     udp_fallback: Option<Bytes>,
+    /// Client: where the value of the request's first Via line lies in the request the
+    /// machine keeps ([`Machine::sent_request`]), as (start, length): a response whose first
+    /// Via line is the same bytes is matched without a scan of its Via
+    /// ([`Transactions::match_response`]). `[0, 0]` when not known: a server, a line past
+    /// 64 KiB, a request resent over UDP after TCP failed.
+    via: [u16; 2],
+}
+
+impl Entry {
+    /// The value of the first Via line of the request this client transaction sent.
+    fn sent_via(&self) -> Option<&[u8]> {
+        let [start, len] = self.via;
+        let start = usize::from(start);
+        (len > 0)
+            .then(|| {
+                self.machine
+                    .sent_request()?
+                    .get(start..start + usize::from(len))
+            })
+            .flatten()
+    }
 }
 
 impl Transactions {
@@ -621,6 +650,14 @@ impl Transactions {
                 limit: self.config.max_transactions,
             });
         }
+        let via = wire::offset_in(&encoded, facts.via_line)
+            .and_then(|at| {
+                Some([
+                    u16::try_from(at).ok()?,
+                    u16::try_from(facts.via_line.len()).ok()?,
+                ])
+            })
+            .unwrap_or_default();
         let (machine, out) = Machine::new_client(
             kind,
             now,
@@ -638,6 +675,7 @@ impl Transactions {
             merge_key: None,
             scheduled: None,
             udp_fallback,
+            via,
         };
         let slot = self.insert(entry);
         let key = self.hinted(key, slot);
@@ -765,6 +803,8 @@ impl Transactions {
         let (machine, out) = Machine::new_client(kind, now, &timers, false, request.clone());
         entry.machine = machine;
         entry.peer.transport = Transport::Udp;
+        // the UDP request's Via is not where the TCP one's was measured
+        entry.via = [0, 0];
         if entry.invite.is_some() {
             entry.invite = Some(request);
         }
@@ -1003,6 +1043,7 @@ impl Transactions {
             merge_key,
             scheduled: None,
             udp_fallback: None,
+            via: [0, 0],
         };
         let slot = self.insert(entry);
         let key = self.hinted(key, slot);
@@ -1032,11 +1073,7 @@ impl Transactions {
     }
 
     fn handle_response(&mut self, now: Instant, from: Target, response: Response) {
-        let Some(key) = wire::response_key(&response) else {
-            self.push_response(Queued::StrayResponse { source: from }, response);
-            return;
-        };
-        let Some(slot) = self.find(self.key_hash(&key), &key) else {
+        let Some((key, slot)) = self.match_response(&response) else {
             self.push_response(Queued::StrayResponse { source: from }, response);
             return;
         };
@@ -1062,6 +1099,35 @@ impl Transactions {
             self.push_response(Queued::Response { key }, response);
         }
         self.apply(now, slot, out);
+    }
+
+    /// The key and slot of the client transaction `response` belongs to (RFC 3261 §17.1.3:
+    /// the branch of the top Via and the CSeq method).
+    ///
+    /// The branch is first found by a search for `;branch=` ([`wire::quick_response_key`]).
+    /// When that finds a transaction whose request carried the same first Via line, byte for
+    /// byte (what a server echoes, RFC 3261 §8.2.6.2, unless it stamps `received`/`rport`),
+    /// the scan of the Via that reads the branch would read that request's Via, whose branch
+    /// is the transaction's (the key was taken from that scan, or from the builder that wrote
+    /// the Via, which agrees with it: `built_branch_agrees_with_the_via_scan`): the scan
+    /// (~500 instructions) is skipped. Otherwise the branch is scanned as always.
+    fn match_response(&self, response: &Response) -> Option<(TransactionKey, usize)> {
+        if let Some((key, via)) = wire::quick_response_key(response)
+            && let Some(slot) = self.find(self.key_hash(&key), &key)
+            && let Some(entry) = self.slots.get(slot).and_then(|s| s.entry.as_ref())
+        {
+            if entry.sent_via() == Some(via) {
+                return Some((key, slot));
+            }
+            // A changed Via (a stamp, another branch param): the scan's branch decides; when
+            // it is the one found, so is the transaction.
+            if wire::via_branch(via) == Some(key.branch_bytes()) {
+                return Some((key, slot));
+            }
+        }
+        let key = wire::response_key(response)?;
+        let slot = self.find(self.key_hash(&key), &key)?;
+        Some((key, slot))
     }
 
     /// Carries out a machine's [`Output`]: transmissions, termination and the deadline queue
@@ -1425,6 +1491,14 @@ mod tests {
         Instant::now()
     }
 
+    /// The peer at 127.0.0.1:5062 over `transport`.
+    fn peer(transport: Transport) -> Target {
+        Target {
+            transport,
+            addr: SocketAddr::from(([127, 0, 0, 1], 5062)),
+        }
+    }
+
     fn options(branch: &str) -> Request {
         let text = format!(
             "OPTIONS sip:b@127.0.0.1 SIP/2.0\r\n\
@@ -1444,10 +1518,7 @@ mod tests {
     #[test]
     fn slot_hints_are_checked_against_the_key() {
         let t0 = origin();
-        let peer = Target {
-            transport: Transport::Tcp,
-            addr: SocketAddr::from(([127, 0, 0, 1], 5062)),
-        };
+        let peer = peer(Transport::Tcp);
         let mut server = Transactions::new(TransactionConfig::default());
         let request = |server: &mut Transactions, branch: &str| {
             assert!(server.handle_datagram(t0, peer, options(branch).to_bytes()));
@@ -1516,10 +1587,7 @@ mod tests {
     #[test]
     fn colliding_key_hashes_still_match_exactly() {
         let t0 = origin();
-        let peer = Target {
-            transport: Transport::Tcp,
-            addr: SocketAddr::from(([127, 0, 0, 1], 5062)),
-        };
+        let peer = peer(Transport::Tcp);
         for first_ends_first in [true, false] {
             let mut client = Transactions::new(TransactionConfig::default());
             client.force_hash = Some(7);
@@ -1564,6 +1632,79 @@ mod tests {
                 assert_eq!(client.state(key), None);
             }
             assert!(client.is_empty() && client.index.is_empty() && client.collided.is_empty());
+        }
+    }
+    /// `match_response` skips the Via scan only when the response's first Via line is the
+    /// one its transaction sent; for any other line it answers what the scan gives: a
+    /// stamped Via, a second `branch` (the scan reads the last), a `;branch=` in a quoted
+    /// value or in a second Via value, another transport, a line the scan refuses, a branch
+    /// no transaction has. Both ends of the table are checked against the scanned key.
+    #[test]
+    fn response_matching_agrees_with_the_via_scan() {
+        let t0 = origin();
+        let peer = peer(Transport::Udp);
+        let mut client = Transactions::new(TransactionConfig::default());
+        let sent = |branch: &str| format!("SIP/2.0/UDP 127.0.0.1:5061;branch={branch}");
+        let mut keys = Vec::new();
+        for branch in ["z9hG4bK-m1", "z9hG4bK-m2"] {
+            let text = format!(
+                "OPTIONS sip:b@127.0.0.1 SIP/2.0\r\nVia: {}\r\nFrom: <sip:a@127.0.0.1>;tag=t\r\n\
+                 To: <sip:b@127.0.0.1>\r\nCall-ID: {branch}\r\nCSeq: 1 OPTIONS\r\n\
+                 Content-Length: 0\r\n\r\n",
+                sent(branch)
+            );
+            let request = Request::parse(Bytes::from(text)).unwrap_or_else(|e| panic!("{e:?}"));
+            keys.push(
+                client
+                    .send_request(t0, request, peer)
+                    .unwrap_or_else(|e| panic!("{e}")),
+            );
+        }
+        let slot_of = |k: &TransactionKey| client.find_key(k);
+        let (m1, m2) = (slot_of(&keys[0]), slot_of(&keys[1]));
+        assert!(m1.is_some() && m2.is_some() && m1 != m2);
+        let cases: &[(String, Option<usize>)] = &[
+            (sent("z9hG4bK-m1"), m1),
+            (sent("z9hG4bK-m2"), m2),
+            (
+                format!("{};received=192.0.2.1;rport=5061", sent("z9hG4bK-m1")),
+                m1,
+            ),
+            (format!("{};branch=z9hG4bK-m2", sent("z9hG4bK-m1")), m2),
+            (
+                "SIP/2.0/UDP 127.0.0.1:5061;x=\"a;branch=z9hG4bK-m1\";branch=z9hG4bK-m2".into(),
+                m2,
+            ),
+            (
+                format!(
+                    "{}, SIP/2.0/UDP p.example;branch=z9hG4bK-m2",
+                    sent("z9hG4bK-m1")
+                ),
+                m1,
+            ),
+            ("SIP/2.0/TCP 127.0.0.1:5061;branch=z9hG4bK-m1".into(), m1),
+            ("SIP/2.0/UDP 127.0.0.1:5061;BRANCH=z9hG4bK-m2".into(), m2),
+            ("SIP/2.0/UDP 127.0.0.1:5061 ;branch=z9hG4bK-m1".into(), m1),
+            ("SIP/2.0/UDP a\"b;branch=z9hG4bK-m1".into(), None),
+            (sent("z9hG4bK-m3"), None),
+            ("SIP/2.0/UDP 127.0.0.1:5061;branch=".into(), None),
+            (
+                "SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-m1;branch=".into(),
+                None,
+            ),
+        ];
+        for (via, want) in cases {
+            let text = format!(
+                "SIP/2.0 200 OK\r\nVia: {via}\r\nFrom: <sip:a@127.0.0.1>;tag=t\r\n\
+                 To: <sip:b@127.0.0.1>;tag=u\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n\
+                 Content-Length: 0\r\n\r\n"
+            );
+            let response = Response::parse(Bytes::from(text)).unwrap_or_else(|e| panic!("{e:?}"));
+            let scanned = wire::response_key(&response)
+                .and_then(|k| client.find(client.key_hash(&k), &k).map(|slot| (k, slot)));
+            let matched = client.match_response(&response);
+            assert_eq!(matched.as_ref().map(|m| m.1), *want, "{via}");
+            assert_eq!(matched, scanned, "{via}");
         }
     }
 }

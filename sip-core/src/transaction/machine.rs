@@ -195,6 +195,12 @@ impl Machine {
         self.kind
     }
 
+    /// A client's request as sent (kept for retransmission for the machine's whole life);
+    /// `None` on a server.
+    pub(crate) fn sent_request(&self) -> Option<&Bytes> {
+        self.kind.is_client().then_some(&self.retransmit)
+    }
+
     /// The current state.
     pub fn state(&self) -> State {
         self.state

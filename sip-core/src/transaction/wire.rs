@@ -59,6 +59,8 @@ pub(crate) struct RequestFacts<'a> {
     pub(crate) cseq: u32,
     pub(crate) from_tag: Option<&'a [u8]>,
     pub(crate) to_tag: Option<&'a [u8]>,
+    /// The whole value of the first Via line (all of its Via values, as indexed).
+    pub(crate) via_line: &'a [u8],
 }
 
 /// The matching facts of a request; `None` when it lacks a parseable top Via, CSeq,
@@ -82,7 +84,8 @@ pub(crate) fn request_facts(request: &Request, tags: bool) -> Option<RequestFact
     } else {
         (None, None)
     };
-    let via = via?;
+    let via_line = via?;
+    let via = via_line;
     // A client's own request, its top Via written by the builder: the branch is known
     // without a scan (~500 instructions per request); the client key needs no sent-by.
     let via = match request.headers().built_via_branch() {
@@ -123,6 +126,7 @@ pub(crate) fn request_facts(request: &Request, tags: bool) -> Option<RequestFact
         cseq,
         from_tag,
         to_tag,
+        via_line,
     })
 }
 
@@ -427,12 +431,53 @@ pub(crate) fn tag_of(value: &[u8]) -> Option<&[u8]> {
 /// The client transaction key of a response (RFC 3261 §17.1.3): top Via branch and CSeq
 /// method.
 pub(crate) fn response_key(response: &Response) -> Option<TransactionKey> {
+    response_key_by(response, via_branch).map(|(key, _)| key)
+}
+
+/// [`response_key`] with the branch found by [`find_branch`], not by a scan of the top Via,
+/// and the first Via line's value: a key to look a transaction up with, to be trusted only
+/// once that line is checked (see `Transactions::handle_response`).
+pub(crate) fn quick_response_key(response: &Response) -> Option<(TransactionKey, &[u8])> {
+    response_key_by(response, find_branch)
+}
+
+/// The key of a response with the branch `branch` reads from the first Via line, and that
+/// line's value.
+fn response_key_by<'a>(
+    response: &'a Response,
+    branch: impl FnOnce(&'a [u8]) -> Option<&'a [u8]>,
+) -> Option<(TransactionKey, &'a [u8])> {
     let [cseq_line, via] = response
         .headers()
         .first_values([HeaderName::CSeq, HeaderName::Via]);
-    let via = first_via(via?)?;
+    let via = via?;
+    let branch = branch(via)?;
     let (_, method) = cseq_parts(cseq_line?)?;
-    TransactionKey::client(via.branch?, KeyMethod::of(Method::from_token(method)?))
+    let key = TransactionKey::client(branch, KeyMethod::of(Method::from_token(method)?))?;
+    Some((key, via))
+}
+
+/// The branch of the first Via value of a Via line, as the transaction layer reads it (the
+/// scan of [`first_via`]); `None` when that value cannot be read or has no branch.
+pub(crate) fn via_branch(line: &[u8]) -> Option<&[u8]> {
+    first_via(line)?.branch
+}
+
+/// The value after the first `;branch=` of `line` (up to the next `;`), found with
+/// a byte search per `;` instead of reading the Via: not the Via's branch in general (the
+/// text may sit in a quoted value, a later Via value or be followed by another branch), so a
+/// caller checks the line before it trusts the answer.
+fn find_branch(line: &[u8]) -> Option<&[u8]> {
+    let mut from = 0;
+    loop {
+        from += scan::find_byte(line.get(from..)?, b';')? + 1;
+        if let Some(value) = line.get(from..)?.strip_prefix(b"branch=") {
+            // up to the next parameter (a word-at-a-time search); a comma or blank after
+            // the value stays in it, and such a key finds no transaction
+            let end = scan::find_byte(value, b';').unwrap_or(value.len());
+            return value.get(..end);
+        }
+    }
 }
 
 /// Where responses of a server transaction go (RFC 3261 §18.2.2, RFC 3581 §4): the source
@@ -679,7 +724,8 @@ fn has_tag(value: &str) -> bool {
     })
 }
 
-fn offset_in(outer: &[u8], inner: &[u8]) -> Option<usize> {
+/// Where `inner` starts in `outer`, when it lies inside it.
+pub(crate) fn offset_in(outer: &[u8], inner: &[u8]) -> Option<usize> {
     let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
     (start + inner.len() <= outer.len()).then_some(start)
 }
