@@ -237,6 +237,133 @@ impl Capture<'_> {
     }
 }
 
+/// Contiguous bytes of one direction of a TCP connection, rebuilt from its segments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TcpChunk {
+    /// Index of the frame of its first segment (0-based).
+    pub frame: usize,
+    /// Capture time of that frame.
+    pub ts: Duration,
+    /// Source address and port.
+    pub src: SocketAddr,
+    /// Destination address and port.
+    pub dst: SocketAddr,
+    /// The payload bytes, in sequence order.
+    pub data: Vec<u8>,
+}
+
+/// One TCP segment with payload, placed in its flow.
+struct Segment<'a> {
+    frame: usize,
+    ts: Duration,
+    seq: u32,
+    data: &'a [u8],
+}
+
+/// TCP directions followed at once; segments of further ones are left out.
+const MAX_TCP_FLOWS: usize = 1024;
+
+impl Capture<'_> {
+    /// The payload of every TCP direction in the capture (SIP over TCP, for the tools), in
+    /// sequence order: reordered segments are put in place and retransmitted bytes taken once;
+    /// where the capture missed a segment, the chunk ends and the next starts after the hole.
+    /// Segments in IP fragments are left out; at most 1024 directions are followed.
+    pub fn tcp_chunks(&self) -> Vec<TcpChunk> {
+        let mut flows: HashMap<(SocketAddr, SocketAddr), Vec<Segment<'_>>> = HashMap::new();
+        let mut order: Vec<(SocketAddr, SocketAddr)> = Vec::new();
+        for (index, frame) in self.frames.iter().enumerate() {
+            let Some(p) = ip_packet(frame.link_type, frame.data) else {
+                continue;
+            };
+            if p.proto != IPPROTO_TCP || p.fragment.is_some() {
+                continue;
+            }
+            let Some((sport, dport, seq, data)) = tcp_segment(p.data) else {
+                continue;
+            };
+            if data.is_empty() {
+                continue;
+            }
+            let key = (SocketAddr::new(p.src, sport), SocketAddr::new(p.dst, dport));
+            if !flows.contains_key(&key) {
+                if flows.len() >= MAX_TCP_FLOWS {
+                    continue;
+                }
+                order.push(key);
+            }
+            flows.entry(key).or_default().push(Segment {
+                frame: index,
+                ts: frame.ts,
+                seq,
+                data,
+            });
+        }
+        let mut out = Vec::new();
+        for key in order {
+            let Some(mut segments) = flows.remove(&key) else {
+                continue;
+            };
+            // Sequence numbers relative to the lowest one seen (modulo 2^32 around the first).
+            let first = segments[0].seq;
+            let low = segments
+                .iter()
+                .map(|s| s.seq.wrapping_sub(first) as i32)
+                .min()
+                .unwrap_or(0);
+            let base = first.wrapping_add(low as u32);
+            let offset = |s: &Segment<'_>| u64::from(s.seq.wrapping_sub(base));
+            segments.sort_by_key(offset);
+            let mut chunk: Option<(TcpChunk, u64)> = None;
+            for seg in &segments {
+                let start = offset(seg);
+                let end = start + seg.data.len() as u64;
+                match &mut chunk {
+                    Some((c, at)) if start <= *at => {
+                        // Overlap with what is already there: only the new tail.
+                        if end > *at {
+                            let skip = usize::try_from(*at - start).unwrap_or(usize::MAX);
+                            c.data
+                                .extend_from_slice(seg.data.get(skip..).unwrap_or_default());
+                            *at = end;
+                        }
+                    }
+                    _ => {
+                        if let Some((c, _)) = chunk.take() {
+                            out.push(c);
+                        }
+                        chunk = Some((
+                            TcpChunk {
+                                frame: seg.frame,
+                                ts: seg.ts,
+                                src: key.0,
+                                dst: key.1,
+                                data: seg.data.to_vec(),
+                            },
+                            end,
+                        ));
+                    }
+                }
+            }
+            if let Some((c, _)) = chunk {
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
+/// Ports, sequence number and payload of a TCP segment (RFC 9293 §3.1).
+fn tcp_segment(tcp: &[u8]) -> Option<(u16, u16, u32, &[u8])> {
+    let sport = read_u16(tcp, 0)?;
+    let dport = read_u16(tcp, 2)?;
+    let seq = u32::from_be_bytes(tcp.get(4..8)?.try_into().ok()?);
+    let header_len = usize::from(*tcp.get(12)? >> 4) * 4;
+    if header_len < 20 {
+        return None;
+    }
+    Some((sport, dport, seq, tcp.get(header_len..)?))
+}
+
 /// Writes a classic pcap file (microsecond timestamps, little endian, LINKTYPE_ETHERNET) of UDP
 /// datagrams, each wrapped in Ethernet + IPv4/IPv6 + UDP headers with valid checksums, so that
 /// Wireshark and tshark read it as they would a real capture.
@@ -280,6 +407,23 @@ impl<W: Write> PcapWriter<W> {
         payload: &[u8],
     ) -> io::Result<()> {
         encode_udp_frame(&mut self.frame, src, dst, payload)?;
+        write_record(&mut self.out, ts, &self.frame)
+    }
+
+    /// Appends one TCP segment carrying `payload` at sequence number `seq` (no handshake is
+    /// written: the tools read the payload of each direction).
+    ///
+    /// # Errors
+    /// Any I/O error of the underlying writer; `InvalidInput` for a payload too large for one
+    /// IP packet.
+    pub fn write_tcp(
+        &mut self,
+        ts: Duration,
+        (src, dst): (SocketAddr, SocketAddr),
+        seq: u32,
+        payload: &[u8],
+    ) -> io::Result<()> {
+        encode_tcp_frame(&mut self.frame, src, dst, seq, payload)?;
         write_record(&mut self.out, ts, &self.frame)
     }
 
@@ -385,63 +529,101 @@ pub fn encode_udp_frame(
 ) -> io::Result<()> {
     let too_big = || io::Error::new(io::ErrorKind::InvalidInput, "payload too large for UDP");
     let udp_len = u16::try_from(payload.len() + 8).map_err(|_| too_big())?;
+    let mut header = [0u8; 8];
+    header[0..2].copy_from_slice(&src.port().to_be_bytes());
+    header[2..4].copy_from_slice(&dst.port().to_be_bytes());
+    header[4..6].copy_from_slice(&udp_len.to_be_bytes());
+    encode_ip_frame(frame, (src.ip(), dst.ip()), IPPROTO_UDP, &header, payload).ok_or_else(too_big)
+}
+
+/// Builds an Ethernet frame holding `payload` in one TCP segment (ACK and PSH set, sequence
+/// number `seq`) over IPv4 or IPv6, with correct lengths and checksums, into `frame`.
+///
+/// # Errors
+/// `InvalidInput` when the payload does not fit in one IP packet.
+pub fn encode_tcp_frame(
+    frame: &mut Vec<u8>,
+    src: SocketAddr,
+    dst: SocketAddr,
+    seq: u32,
+    payload: &[u8],
+) -> io::Result<()> {
+    let mut header = [0u8; 20];
+    header[0..2].copy_from_slice(&src.port().to_be_bytes());
+    header[2..4].copy_from_slice(&dst.port().to_be_bytes());
+    header[4..8].copy_from_slice(&seq.to_be_bytes());
+    header[12] = 5 << 4; // data offset: 5 words, no options
+    header[13] = 0x18; // PSH, ACK
+    header[14..16].copy_from_slice(&65535u16.to_be_bytes());
+    encode_ip_frame(frame, (src.ip(), dst.ip()), IPPROTO_TCP, &header, payload).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "payload too large for one segment",
+        )
+    })
+}
+
+/// Ethernet + IPv4 (both addresses IPv4) or IPv6 + the transport `header` (its checksum field
+/// filled in here: UDP at byte 6, TCP at 16) + `payload`; `None` when it exceeds 65535 bytes.
+fn encode_ip_frame(
+    frame: &mut Vec<u8>,
+    (src, dst): (IpAddr, IpAddr),
+    proto: u8,
+    header: &[u8],
+    payload: &[u8],
+) -> Option<()> {
+    let l4_len = u16::try_from(header.len() + payload.len()).ok()?;
     frame.clear();
     // Ethernet: locally administered MACs, so the frame is plainly synthetic.
     frame.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x02, 0x02, 0, 0, 0, 0, 0x01]);
-    let (src_ip, dst_ip) = match (src.ip(), dst.ip()) {
+    let mut sum = 0u32;
+    match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => {
-            let total = udp_len.checked_add(20).ok_or_else(too_big)?;
+            let total = l4_len.checked_add(20)?;
             frame.extend_from_slice(&ETHERTYPE_IPV4.to_be_bytes());
             let start = frame.len();
             frame.extend_from_slice(&[0x45, 0]);
             frame.extend_from_slice(&total.to_be_bytes());
-            frame.extend_from_slice(&[0, 0, 0x40, 0, 64, IPPROTO_UDP, 0, 0]);
+            frame.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
             frame.extend_from_slice(&s.octets());
             frame.extend_from_slice(&d.octets());
             let csum = checksum_finish(checksum_add(0, &frame[start..start + 20]));
             frame[start + 10..start + 12].copy_from_slice(&csum.to_be_bytes());
-            (IpAddr::V4(s), IpAddr::V4(d))
+            sum = checksum_add(sum, &s.octets());
+            sum = checksum_add(sum, &d.octets());
         }
         (s, d) => {
             let s = to_v6(s);
             let d = to_v6(d);
             frame.extend_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
             frame.extend_from_slice(&[0x60, 0, 0, 0]);
-            frame.extend_from_slice(&udp_len.to_be_bytes());
-            frame.extend_from_slice(&[IPPROTO_UDP, 64]);
+            frame.extend_from_slice(&l4_len.to_be_bytes());
+            frame.extend_from_slice(&[proto, 64]);
             frame.extend_from_slice(&s.octets());
             frame.extend_from_slice(&d.octets());
-            (IpAddr::V6(s), IpAddr::V6(d))
+            sum = checksum_add(sum, &s.octets());
+            sum = checksum_add(sum, &d.octets());
         }
-    };
-    let udp_start = frame.len();
-    frame.extend_from_slice(&src.port().to_be_bytes());
-    frame.extend_from_slice(&dst.port().to_be_bytes());
-    frame.extend_from_slice(&udp_len.to_be_bytes());
-    frame.extend_from_slice(&[0, 0]);
+    }
+    let l4_start = frame.len();
+    frame.extend_from_slice(header);
     frame.extend_from_slice(payload);
-    // UDP checksum over the pseudo-header (RFC 768, RFC 8200 §8.1).
-    let mut sum = 0u32;
-    match (src_ip, dst_ip) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            sum = checksum_add(sum, &s.octets());
-            sum = checksum_add(sum, &d.octets());
-        }
-        (IpAddr::V6(s), IpAddr::V6(d)) => {
-            sum = checksum_add(sum, &s.octets());
-            sum = checksum_add(sum, &d.octets());
-        }
-        _ => {}
-    }
-    sum = checksum_add(sum, &[0, IPPROTO_UDP]);
-    sum = checksum_add(sum, &udp_len.to_be_bytes());
-    sum = checksum_add(sum, &frame[udp_start..]);
+    // Checksum over the pseudo-header (RFC 768, RFC 9293 §3.1, RFC 8200 §8.1).
+    sum = checksum_add(sum, &[0, proto]);
+    sum = checksum_add(sum, &l4_len.to_be_bytes());
+    sum = checksum_add(sum, &frame[l4_start..]);
     let mut csum = checksum_finish(sum);
-    if csum == 0 {
-        csum = 0xFFFF;
-    }
-    frame[udp_start + 6..udp_start + 8].copy_from_slice(&csum.to_be_bytes());
-    Ok(())
+    let at = if proto == IPPROTO_UDP {
+        // RFC 768: a computed 0 is sent as all ones (0 means "no checksum").
+        if csum == 0 {
+            csum = 0xFFFF;
+        }
+        6
+    } else {
+        16
+    };
+    frame[l4_start + at..l4_start + at + 2].copy_from_slice(&csum.to_be_bytes());
+    Some(())
 }
 
 /// Decodes one frame of the given link type down to its UDP payload. `None` for anything that
@@ -502,10 +684,12 @@ fn untag(mut ethertype: u16, data: &[u8], mut offset: usize) -> Option<(u16, &[u
     Some((ethertype, data.get(offset..)?))
 }
 
-/// An IP packet carrying UDP: a whole datagram, or one IP fragment of it.
+/// An IP packet carrying UDP or TCP: a whole datagram or segment, or one IP fragment of it.
 struct UdpPacket<'a> {
     src: IpAddr,
     dst: IpAddr,
+    /// `IPPROTO_UDP` or `IPPROTO_TCP`.
+    proto: u8,
     /// Which piece of its datagram the packet carries; `None` for a whole datagram.
     fragment: Option<FragmentOf>,
     /// The UDP datagram (header and payload), or this fragment's piece of it.
@@ -526,6 +710,11 @@ struct FragmentOf {
 /// The UDP that the IPv4 or IPv6 packet in a frame of `link_type` carries, whole or as a
 /// fragment.
 fn udp_packet(link_type: u32, data: &[u8]) -> Option<UdpPacket<'_>> {
+    ip_packet(link_type, data).filter(|p| p.proto == IPPROTO_UDP)
+}
+
+/// The UDP or TCP that the IPv4 or IPv6 packet in a frame of `link_type` carries.
+fn ip_packet(link_type: u32, data: &[u8]) -> Option<UdpPacket<'_>> {
     let (ethertype, ip) = ip_of(link_type, data)?;
     match ethertype {
         ETHERTYPE_IPV4 => ipv4_udp(ip),
@@ -543,7 +732,8 @@ fn ipv4_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
     let total_len = usize::from(read_u16(ip, 2)?);
     let id = read_u16(ip, 4)?;
     let flags_fragment = read_u16(ip, 6)?;
-    if *ip.get(9)? != IPPROTO_UDP || header_len < 20 {
+    let proto = *ip.get(9)?;
+    if !matches!(proto, IPPROTO_UDP | IPPROTO_TCP) || header_len < 20 {
         return None;
     }
     let src = Ipv4Addr::from(<[u8; 4]>::try_from(ip.get(12..16)?).ok()?);
@@ -565,6 +755,7 @@ fn ipv4_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
     Some(UdpPacket {
         src: IpAddr::V4(src),
         dst: IpAddr::V4(dst),
+        proto,
         fragment,
         data: ip.get(header_len..end)?,
     })
@@ -583,10 +774,11 @@ fn ipv6_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
     // Extension headers (RFC 8200 §4); at most a handful are legitimate.
     for _ in 0..8 {
         match next {
-            IPPROTO_UDP => {
+            IPPROTO_UDP | IPPROTO_TCP => {
                 return Some(UdpPacket {
                     src,
                     dst,
+                    proto: next,
                     fragment: None,
                     data: ip.get(offset..end)?,
                 });
@@ -594,7 +786,8 @@ fn ipv6_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
             IPV6_FRAGMENT => {
                 // Fragment header (RFC 8200 §4.5): next header, reserved, offset and M flag,
                 // identification; only a fragment of UDP is of use here.
-                if *ip.get(offset)? != IPPROTO_UDP {
+                let proto = *ip.get(offset)?;
+                if !matches!(proto, IPPROTO_UDP | IPPROTO_TCP) {
                     return None;
                 }
                 let off_m = read_u16(ip, offset + 2)?;
@@ -602,6 +795,7 @@ fn ipv6_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
                 return Some(UdpPacket {
                     src,
                     dst,
+                    proto,
                     fragment: Some(FragmentOf {
                         id,
                         offset: usize::from(off_m >> 3) * 8,
@@ -859,6 +1053,7 @@ pub const LINKTYPE_LINUX_SLL2: u32 = 276;
 const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_IPV6: u16 = 0x86DD;
 const IPPROTO_UDP: u8 = 17;
+const IPPROTO_TCP: u8 = 6;
 /// The IPv6 Fragment extension header (RFC 8200 §4.5).
 const IPV6_FRAGMENT: u8 = 44;
 
@@ -1132,6 +1327,45 @@ mod tests {
         .unwrap();
         frame[16..18].copy_from_slice(&[0, 0]);
         assert_eq!(decode_udp(LINKTYPE_ETHERNET, &frame).unwrap().2, b"gso");
+    }
+
+    #[test]
+    fn tcp_segments_are_put_in_order_once_and_holes_split_the_chunks() {
+        let (a, b) = (addr("10.0.0.1:5060"), addr("10.0.0.2:35000"));
+        let msg = b"INVITE sip:b@x SIP/2.0\r\nContent-Length: 0\r\n\r\n";
+        let (p1, rest) = msg.split_at(10);
+        let (p2, p3) = rest.split_at(12);
+        let seq = u32::MAX - 4; // the sequence number wraps inside the message
+        let s2 = seq.wrapping_add(10);
+        let s3 = s2.wrapping_add(12);
+        let mut w = PcapWriter::new(Vec::new()).unwrap();
+        let t = Duration::from_secs(1);
+        // Out of order, the middle one retransmitted with more data, the reverse direction
+        // interleaved, then a segment after a hole of 100 bytes.
+        w.write_tcp(t, (a, b), s2, p2).unwrap();
+        w.write_tcp(t, (b, a), 7, b"SIP/2.0 100 Trying\r\n")
+            .unwrap();
+        w.write_tcp(t, (a, b), seq, p1).unwrap();
+        w.write_tcp(t, (a, b), s2, &msg[10..30]).unwrap();
+        w.write_tcp(t, (a, b), s3, p3).unwrap();
+        let after_hole = s3.wrapping_add(p3.len() as u32 + 100);
+        w.write_tcp(t, (a, b), after_hole, b"OPTIONS").unwrap();
+        let bytes = w.finish().unwrap();
+        let cap = Capture::parse(&bytes).unwrap();
+        let chunks = cap.tcp_chunks();
+        let view: Vec<(SocketAddr, &[u8])> =
+            chunks.iter().map(|c| (c.src, c.data.as_slice())).collect();
+        assert_eq!(
+            view,
+            [
+                (a, &msg[..]),
+                (a, &b"OPTIONS"[..]),
+                (b, &b"SIP/2.0 100 Trying\r\n"[..])
+            ]
+        );
+        // The UDP view of the same capture has none of it.
+        let (udp, skipped) = cap.udp_datagrams();
+        assert_eq!((udp.len(), skipped), (0, 6));
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod rtp_analyze_support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rtp_analyze_support::{analyze_json, rtp_packet};
+use rtp_analyze_support::{analyze_json, call_beside_a_decoy, rtp_packet};
 use telox_examples::pcap::PcapWriter;
 
 /// A SIP message with an SDP body over 2,000 bytes announcing audio at `media`.
@@ -106,20 +106,11 @@ fn streams_are_found_by_the_sdp_part_of_a_multipart_body() {
     let invite = sip_with("INVITE sip:bob@10.0.0.2 SIP/2.0", media_a, "1 INVITE", true);
     let ok = sip_with("SIP/2.0 200 OK", media_b, "1 INVITE", true);
     let mut w = PcapWriter::new(Vec::new()).unwrap();
-    let mut t = Duration::from_secs(1_795_000_000);
+    let t = Duration::from_secs(1_795_000_000);
     // Jumbo frames: each message in one frame.
     w.write_udp(t, sip_a, sip_b, &invite).unwrap();
     w.write_udp(t, sip_b, sip_a, &ok).unwrap();
-    for i in 0..20u16 {
-        t += Duration::from_millis(20);
-        for (src, dst, ssrc) in [
-            (media_b, media_a, 0x1122_3344u32),
-            (addr("10.0.0.9:7000"), addr("10.0.0.8:7002"), 0x5566_7788),
-        ] {
-            let pkt = rtp_packet(0, 1000 + i, 160 * u32::from(i), ssrc, &[0xff; 160]);
-            w.write_udp(t, src, dst, &pkt).unwrap();
-        }
-    }
+    call_beside_a_decoy(&mut w, t, (media_b, media_a), 20);
     let streams = analyze_json("multipart", &w.finish().unwrap());
     assert_eq!(streams.len(), 1, "only the call's stream: {streams:#?}");
     assert_eq!(streams[0]["ssrc"], 0x1122_3344);

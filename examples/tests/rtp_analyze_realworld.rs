@@ -1,7 +1,7 @@
 //! `rtp-analyze` on captures shaped like the field's: RTCP multiplexed on the RTP port
 //! (`a=rtcp-mux`, RFC 5761, as Teams Direct Routing, WebRTC gateways and many SBCs negotiate),
-//! and a pcapng taken with `tcpdump -i any` (Linux cooked headers) on an IPv6 network whose
-//! media legs carry a VLAN tag, with a mid-call SSRC change.
+//! a pcapng taken with `tcpdump -i any` (Linux cooked headers) on an IPv6 network whose media
+//! legs carry a VLAN tag, with a mid-call SSRC change, and SIP over TCP.
 
 #![allow(
     clippy::unwrap_used,
@@ -13,7 +13,7 @@ mod rtp_analyze_support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use rtp_analyze_support::{analyze_json, rtp_packet};
+use rtp_analyze_support::{analyze_json, call_beside_a_decoy, rtp_packet};
 use telox_examples::pcap::{LINKTYPE_LINUX_SLL, PcapWriter, encode_udp_frame};
 
 fn addr(s: &str) -> SocketAddr {
@@ -201,4 +201,29 @@ fn pcapng_cooked_capture_over_ipv6_with_vlan_tags_and_an_ssrc_change() {
         ],
         "{streams:#?}"
     );
+}
+
+#[test]
+fn streams_are_found_by_the_sdp_of_sip_over_tcp() {
+    // A carrier trunk on TCP (RFC 3261 §18.3): the INVITE in one segment, its 200 OK split in
+    // two with the second segment sent twice (a retransmission), both directions on one
+    // connection. Without the SDP the tool would fall back to its heuristic and report the
+    // unrelated RTP-looking flow too.
+    let (pbx, carrier) = (addr("10.0.0.1:40123"), addr("203.0.113.9:5060"));
+    let (media_a, media_b) = (addr("10.0.0.1:4000"), addr("203.0.113.50:21000"));
+    let invite = sip("INVITE sip:b@203.0.113.9 SIP/2.0", media_a, "");
+    let ok = sip("SIP/2.0 200 OK", media_b, "a=ptime:20\r\n");
+    let mut w = PcapWriter::new(Vec::new()).unwrap();
+    let mut t = Duration::from_secs(1_795_000_000);
+    w.write_tcp(t, (pbx, carrier), 1_000, &invite).unwrap();
+    let (ok1, ok2) = ok.split_at(120);
+    t += Duration::from_millis(40);
+    w.write_tcp(t, (carrier, pbx), 77_000, ok1).unwrap();
+    w.write_tcp(t, (carrier, pbx), 77_120, ok2).unwrap();
+    w.write_tcp(t, (carrier, pbx), 77_120, ok2).unwrap();
+    call_beside_a_decoy(&mut w, t, (media_b, media_a), 30);
+    let streams = analyze_json("sip-tcp", &w.finish().unwrap());
+    assert_eq!(streams.len(), 1, "only the call's stream: {streams:#?}");
+    assert_eq!(streams[0]["ssrc"], 0x1122_3344);
+    assert_eq!(streams[0]["packets"], 30);
 }

@@ -5,7 +5,7 @@
 //! rtp-analyze [--json] [--port N]... FILE.pcap|FILE.pcapng
 //!     One row per RTP stream: SSRC, payload type, packets, lost, loss %, max and mean jitter
 //!     (ms), sequence errors, duration, MOS (G.107 MOS-CQ). Streams are found from the SDP in
-//!     the SIP the capture carries, or on the UDP ports given with --port (either direction),
+//!     the SIP the capture carries (over UDP, IP fragments or TCP), or on the UDP ports given with --port (either direction),
 //!     or, with neither, by a heuristic (UDP datagrams that parse as RTP version 2 and are
 //!     not RTCP, kept as a stream when two packets in a row advance its sequence number by 1
 //!     to 100: DNS and other noise with the same first bits is left out). --json prints an
@@ -39,7 +39,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rtp::analysis::{self, StreamAnalysis, StreamSummary};
@@ -47,7 +47,7 @@ use rtp::dtmf::{self, DtmfEvent};
 use rtp::rtcp::{self, RtcpPacket, Validation};
 use rtp::{MediaTime, NtpTime, RtpPacket, RtpSession, SessionConfig, Ssrc};
 use serde_json::json;
-use telox_examples::pcap::{Capture, PcapWriter, UdpDatagram};
+use telox_examples::pcap::{Capture, PcapWriter, TcpChunk, UdpDatagram};
 use telox_examples::wav_export::{MediaPacket, export_wav};
 
 const USAGE: &str = "usage: rtp-analyze [--json] [--port N]... FILE\n       \
@@ -148,9 +148,14 @@ fn run(args: &[String]) -> Result<(), String> {
     let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
     let capture = Capture::parse(&bytes).map_err(|e| format!("{file}: {e}"))?;
     let (datagrams, _) = capture.udp_datagrams();
-    // SIP with a large SDP may have crossed the network in IP fragments.
+    // SIP with a large SDP may have crossed the network in IP fragments, or over TCP.
     let reassembled = capture.reassembled_udp();
-    let sip: Vec<&[u8]> = reassembled.iter().map(|d| d.payload.as_slice()).collect();
+    let over_tcp = sip_over_tcp(&capture.tcp_chunks());
+    let sip: Vec<&[u8]> = reassembled
+        .iter()
+        .map(|d| d.payload.as_slice())
+        .chain(over_tcp.iter().map(|m| &m[..]))
+        .collect();
     let streams = collect_streams(&datagrams, &sip, &o.ports);
     if o.dump {
         dump(&datagrams, &streams.rtcp_ports, &streams);
@@ -387,6 +392,21 @@ pub fn collect_streams<'a>(
         streams,
         rtcp_ports,
     }
+}
+
+/// The SIP messages in the captured TCP streams, cut by Content-Length as a SIP transport
+/// does (RFC 3261 §18.3); a stream stops at the first bytes that are not a SIP message (other
+/// traffic, or a capture that started in the middle of one).
+fn sip_over_tcp(chunks: &[TcpChunk]) -> Vec<Bytes> {
+    let mut out = Vec::new();
+    for c in chunks {
+        let mut framer = sip_core::Framer::new(sip_core::ParseLimits::default());
+        let mut buf = BytesMut::from(&c.data[..]);
+        while let Ok(Some(msg)) = framer.decode(&mut buf) {
+            out.push(msg);
+        }
+    }
+    out
 }
 
 /// Whether a datagram is RTCP rather than RTP by its second octet (RFC 5761 §4): RTCP packet

@@ -6,7 +6,11 @@
     reason = "test helper: a failure is the test failing"
 )]
 
+use std::net::SocketAddr;
 use std::process::Command;
+use std::time::Duration;
+
+use telox_examples::pcap::PcapWriter;
 
 /// Runs `rtp-analyze --json` on `pcap` (the capture's bytes, written to a temporary file
 /// named after `name`) and returns its stream objects; panics if the tool fails.
@@ -37,4 +41,30 @@ pub(crate) fn rtp_packet(pt: u8, seq: u16, ts: u32, ssrc: u32, payload: &[u8]) -
     pkt.extend_from_slice(&ssrc.to_be_bytes());
     pkt.extend_from_slice(payload);
     pkt
+}
+
+/// Writes `n` PCMU packets, 20 ms apart after `t`, from `from` to `to` (SSRC 0x11223344) and,
+/// beside each, one of an RTP-looking flow of another system (10.0.0.9:7000 -> 10.0.0.8:7002,
+/// SSRC 0x55667788), which only the SDP of the capture's SIP tells apart from the call.
+#[allow(
+    dead_code,
+    reason = "not every test file that includes the support uses it"
+)]
+pub(crate) fn call_beside_a_decoy(
+    w: &mut PcapWriter<Vec<u8>>,
+    mut t: Duration,
+    (from, to): (SocketAddr, SocketAddr),
+    n: u16,
+) {
+    let decoy: (SocketAddr, SocketAddr) = (
+        "10.0.0.9:7000".parse().unwrap(),
+        "10.0.0.8:7002".parse().unwrap(),
+    );
+    for i in 0..n {
+        t += Duration::from_millis(20);
+        for (src, dst, ssrc) in [(from, to, 0x1122_3344u32), (decoy.0, decoy.1, 0x5566_7788)] {
+            let pkt = rtp_packet(0, 1000 + i, 160 * u32::from(i), ssrc, &[0xff; 160]);
+            w.write_udp(t, src, dst, &pkt).unwrap();
+        }
+    }
 }
