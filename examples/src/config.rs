@@ -602,6 +602,7 @@ mod tests {
             host: b.registrar().host(),
             targets: vec!["192.0.2.9:5060".parse().unwrap()],
             expires: None,
+            server: None,
         };
         let reg = b.registration_at(&at).unwrap().unwrap();
         assert_eq!(reg.aor.to_string(), "sip:u@reg.carrier.example");

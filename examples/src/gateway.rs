@@ -10,9 +10,15 @@
 //! target that sends nothing within `trunk_timeout` is left for the trunk's next target
 //! ([`UserAgent::fail_over`]); one that answered (a 1xx) but not in time is cancelled and
 //! the call goes to the next trunk.
+//!
+//! A name's targets are kept no longer than the smallest TTL of their records: the gateway
+//! locates the name again as soon as they expire, off its event loop, and the calls after
+//! that go to the new targets; a registrar's REGISTER waits for its new targets
+//! ([`UaEvent::TargetsExpired`]). So a trunk moved by DNS is found without a restart.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -20,8 +26,9 @@ use codecs::Resampler;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sip_core::header::From;
+use sip_core::tokio::DnsClient;
 use sip_core::transaction::{Target, Transport};
-use sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
+use sip_core::ua::{Body, LegId, RegistrationId, TargetList, UaConfig, UaEvent, UserAgent};
 use sip_core::{Request, Uri};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -30,7 +37,7 @@ use crate::cli::Cidr;
 use crate::media::{MediaLeg, MediaParams, audio_capabilities};
 use crate::relay::Recorder;
 use crate::report::LegReport;
-use crate::trunk::{TrunkAddress, TrunkRegistrations};
+use crate::trunk::{RELOCATE_RETRY, TrunkAddress, TrunkRegistrations, dns_client};
 use crate::{clock, wallclock};
 
 /// Gateway settings.
@@ -38,8 +45,12 @@ use crate::{clock, wallclock};
 pub struct GatewayConfig {
     /// SIP address (both sides use it).
     pub listen: SocketAddr,
-    /// Trunks in failover order, each with its targets.
+    /// Trunks in failover order, each with its targets (a trunk located by name is located
+    /// again when they expire).
     pub trunks: Vec<TrunkAddress>,
+    /// The nameserver that locates trunk and registrar names again (`None`: those of
+    /// `/etc/resolv.conf`).
+    pub dns: Option<SocketAddr>,
     /// Networks allowed to call in on the internal side.
     pub allow: Vec<Cidr>,
     /// Digest credentials for trunks that challenge (REGISTER and INVITE).
@@ -95,7 +106,7 @@ struct GwCall {
 /// # Errors
 /// I/O errors binding the SIP socket.
 pub async fn run(
-    config: GatewayConfig,
+    mut config: GatewayConfig,
     log: mpsc::Sender<String>,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<GatewaySummary> {
@@ -115,6 +126,14 @@ pub async fn run(
     for l in lines {
         let _ = log.try_send(l);
     }
+    let (relocated, mut relocated_rx) = mpsc::channel(16);
+    let mut relocator = Relocator {
+        dns: config.dns,
+        local,
+        client: None,
+        tx: relocated,
+        running: Vec::new(),
+    };
     let mut buf = vec![0u8; 65_536];
     loop {
         while let Some(t) = ua.poll_transmit() {
@@ -125,11 +144,15 @@ pub async fn run(
             .filter(|c| c.bridge.is_none() && c.b.is_some())
             .map(|c| c.started + config.trunk_timeout)
             .min();
-        let deadline = [ua.poll_timeout(), trunk_deadline]
-            .into_iter()
-            .flatten()
-            .min()
-            .unwrap_or_else(|| clock() + Duration::from_secs(3600));
+        let deadline = [
+            ua.poll_timeout(),
+            trunk_deadline,
+            relocator.next(&config.trunks),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or_else(|| clock() + Duration::from_secs(3600));
         tokio::select! {
             r = sock.recv_from(&mut buf) => {
                 if let Ok((n, from)) = r {
@@ -140,6 +163,7 @@ pub async fn run(
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {
                 let now = clock();
                 ua.handle_timeout(now);
+                relocator.due(now, &config.trunks);
                 // A trunk that does not answer in time: cancel it (best effort) and fail over
                 // at once, without waiting for the INVITE transaction's Timer B.
                 let late: Vec<u64> = calls
@@ -176,6 +200,11 @@ pub async fn run(
             c = shutdown.changed() => {
                 if c.is_err() || *shutdown.borrow() {
                     break;
+                }
+            }
+            Some(r) = relocated_rx.recv() => {
+                for line in relocator.relocated(clock(), r, &mut config.trunks, &mut ua) {
+                    let _ = log.try_send(line);
                 }
             }
         }
@@ -354,6 +383,12 @@ pub async fn run(
                 UaEvent::Request { key, .. } => {
                     let _ = ua.respond(now, &key, 200, None);
                 }
+                UaEvent::TargetsExpired { registration } => {
+                    // The registrar's records expired: its REGISTER waits for a new location.
+                    if let Some(uri) = regs.server_of(registration) {
+                        relocator.registrar(registration, uri.clone());
+                    }
+                }
                 UaEvent::Registered { .. }
                 | UaEvent::RegistrationFailed { .. }
                 | UaEvent::FailedOver { .. }
@@ -386,6 +421,134 @@ pub(crate) fn request_source(req: &Request) -> Option<std::net::IpAddr> {
     via.received()
         .and_then(|r| r.parse().ok())
         .or_else(|| via.host().trim_matches(['[', ']']).parse().ok())
+}
+
+/// A name located again: a trunk's (by index) or a registration's registrar.
+enum Relocated {
+    Trunk(usize, Result<TrunkAddress, String>),
+    Registrar(RegistrationId, Result<TrunkAddress, String>),
+}
+
+/// The least time between two locations of one trunk, whatever TTL its records have (a
+/// TTL of 0 would otherwise ask without pause).
+const RELOCATE_MIN: Duration = Duration::from_secs(1);
+
+/// Locates trunk and registrar names again (RFC 3263), each in a task of its own so that
+/// the event loop goes on meanwhile; the results come back through `tx`.
+struct Relocator {
+    dns: Option<SocketAddr>,
+    local: SocketAddr,
+    /// Made at the first use; shared by the lookups (its cache).
+    client: Option<Arc<tokio::sync::Mutex<DnsClient>>>,
+    tx: mpsc::Sender<Relocated>,
+    /// The trunks whose lookup runs.
+    running: Vec<usize>,
+}
+
+impl Relocator {
+    /// When the first of `trunks` located by name goes stale (its lookup not yet running).
+    fn next(&self, trunks: &[TrunkAddress]) -> Option<Instant> {
+        trunks
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| t.server.is_some() && !self.running.contains(i))
+            .filter_map(|(_, t)| t.expires)
+            .min()
+    }
+
+    /// Starts the lookup of every trunk whose targets are stale at `now`.
+    fn due(&mut self, now: Instant, trunks: &[TrunkAddress]) {
+        for (i, t) in trunks.iter().enumerate() {
+            if let (Some(uri), Some(at)) = (&t.server, t.expires)
+                && at <= now
+                && !self.running.contains(&i)
+            {
+                self.running.push(i);
+                self.spawn(uri.clone(), move |r| Relocated::Trunk(i, r));
+            }
+        }
+    }
+
+    /// Starts the lookup of registration `id`'s registrar `uri`.
+    fn registrar(&mut self, id: RegistrationId, uri: Uri) {
+        self.spawn(uri, move |r| Relocated::Registrar(id, r));
+    }
+
+    fn spawn(
+        &mut self,
+        uri: Uri,
+        done: impl FnOnce(Result<TrunkAddress, String>) -> Relocated + Send + 'static,
+    ) {
+        let client = match &self.client {
+            Some(c) => Arc::clone(c),
+            None => match dns_client(self.dns) {
+                Ok(c) => Arc::clone(self.client.insert(Arc::new(tokio::sync::Mutex::new(c)))),
+                Err(e) => {
+                    // The channel has room for the few lookups that can run at once.
+                    let _ = self.tx.try_send(done(Err(e)));
+                    return;
+                }
+            },
+        };
+        let (tx, local) = (self.tx.clone(), self.local);
+        tokio::spawn(async move {
+            let located = TrunkAddress::locate_name(&mut *client.lock().await, &uri, local).await;
+            let _ = tx.send(done(located)).await;
+        });
+    }
+
+    /// Takes a lookup's result: a trunk's new targets for the calls after it (a failure
+    /// keeps the old ones for [`RELOCATE_RETRY`]), a registrar's for its waiting REGISTER
+    /// (a failure keeps the old ones, still stale). Returns log lines.
+    fn relocated(
+        &mut self,
+        now: Instant,
+        r: Relocated,
+        trunks: &mut [TrunkAddress],
+        ua: &mut UserAgent,
+    ) -> Vec<String> {
+        let mut lines = Vec::new();
+        match r {
+            Relocated::Trunk(i, result) => {
+                self.running.retain(|&j| j != i);
+                let Some(t) = trunks.get_mut(i) else {
+                    return lines;
+                };
+                match result {
+                    Ok(mut new) => {
+                        if new.targets != t.targets {
+                            lines.push(format!("trunk {}: located again: {new}", t.host));
+                        }
+                        if let (Some(e), Some(floor)) = (new.expires, now.checked_add(RELOCATE_MIN))
+                        {
+                            new.expires = Some(e.max(floor));
+                        }
+                        *t = new;
+                    }
+                    Err(e) => {
+                        lines.push(format!("trunk {}: cannot locate again: {e}", t.host));
+                        t.expires = now.checked_add(RELOCATE_RETRY);
+                    }
+                }
+            }
+            Relocated::Registrar(id, result) => {
+                let list = match result {
+                    Ok(a) => {
+                        lines.push(format!("registrar located again: {a}"));
+                        a.target_list()
+                    }
+                    Err(e) => {
+                        lines.push(format!("registrar: cannot locate again: {e}"));
+                        TargetList::default()
+                    }
+                };
+                if let Err(e) = ua.relocate_registration(now, id, list) {
+                    lines.push(format!("REGISTER failed: {e}"));
+                }
+            }
+        }
+        lines
+    }
 }
 
 /// Answers call `id`'s caller with `status` (no trunk took the call) and forgets the call.

@@ -7,10 +7,11 @@
 //!
 //! A trunk is named by an address or by a host name / SIP URI ([`ServerAddress`]): the name
 //! is located by RFC 3263 (NAPTR, SRV, A), and its targets are handed to the UA, which fails
-//! over along them (RFC 3263 §4.3, sip-core's `ua::failover`). The gateway locates once at
-//! start ([`TrunkAddress::locate`]); the PBX keeps the targets no longer than the smallest
-//! TTL of their records and locates the name again for the next call or REGISTER after that
-//! ([`Located`], [`UaEvent::TargetsExpired`]).
+//! over along them (RFC 3263 §4.3, sip-core's `ua::failover`). Both programs keep the
+//! targets no longer than the smallest TTL of their records and locate the name again
+//! ([`TrunkAddress::server`], [`UaEvent::TargetsExpired`] for a registrar): the PBX for the
+//! next call after that ([`Located`]), the gateway as soon as they expire
+//! ([`TrunkAddress::locate_name`]).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -99,8 +100,11 @@ pub struct TrunkAddress {
     /// Where requests go over UDP, in RFC 3263 order (the UA fails over along them).
     pub targets: Vec<SocketAddr>,
     /// When the targets go stale: the smallest TTL of the DNS records they came from
-    /// (`None`: never, an address or a name located once).
+    /// (`None`: never, an address).
     pub expires: Option<Instant>,
+    /// The name the targets were located from, to locate again once they expire (`None`:
+    /// an address).
+    pub server: Option<Uri>,
 }
 
 impl TrunkAddress {
@@ -110,6 +114,7 @@ impl TrunkAddress {
             host: addr.to_string(),
             targets: vec![addr],
             expires: None,
+            server: None,
         }
     }
 
@@ -131,6 +136,10 @@ impl TrunkAddress {
             host: server.host(),
             targets,
             expires: list.expires(),
+            server: match server {
+                ServerAddress::Name(uri) => Some(uri.clone()),
+                ServerAddress::Addr(_) => None,
+            },
         })
     }
 
@@ -143,7 +152,8 @@ impl TrunkAddress {
     /// SIP URI (`provider.example.com`, `sip:provider.example.com;transport=udp`) located over
     /// UDP by RFC 3263: NAPTR/SRV/A through the nameserver `dns` (else those of
     /// `/etc/resolv.conf`), then the system resolver for a name without records. Addresses
-    /// of `local`'s family only.
+    /// of `local`'s family only. The targets go stale with their records
+    /// ([`TrunkAddress::expires`]).
     ///
     /// # Errors
     /// A message when `spec` is neither, names another transport than UDP, or has no UDP
@@ -157,20 +167,28 @@ impl TrunkAddress {
             ServerAddress::Addr(addr) => return Ok(Self::at(addr)),
             ServerAddress::Name(uri) => uri,
         };
-        let config = match dns {
-            Some(ns) => DnsConfig::new(vec![ns]),
-            None => DnsConfig::system().map_err(|e| format!("/etc/resolv.conf: {e}"))?,
-        };
+        Self::locate_name(&mut dns_client(dns)?, &uri, local).await
+    }
+
+    /// The name `uri` located over UDP by RFC 3263 with `client` (its cache), as
+    /// [`TrunkAddress::locate`] does: also to locate [`TrunkAddress::server`] again once the
+    /// targets expire.
+    ///
+    /// # Errors
+    /// A message when the name has no UDP target.
+    pub async fn locate_name(
+        client: &mut DnsClient,
+        uri: &Uri,
+        local: SocketAddr,
+    ) -> Result<Self, String> {
         let located = LocateConfig {
             transports: vec![Transport::Udp],
         };
-        // Located once: no expiry (the gateway does not locate again).
-        let list: TargetList = DnsClient::new(config)
-            .resolve(&uri, &located, IpFamilies::of(local))
+        let list = client
+            .resolve_list(uri, &located, IpFamilies::of(local))
             .await
-            .map_err(|e| format!("{spec}: {e}"))?
-            .into();
-        Self::from_list(&ServerAddress::Name(uri), &list)
+            .map_err(|e| format!("{uri}: {e}"))?;
+        Self::from_list(&ServerAddress::Name(uri.clone()), &list)
     }
 
     /// The targets as the UA takes them (UDP).
@@ -268,6 +286,18 @@ impl Located {
     }
 }
 
+/// A DNS client asking the nameserver `dns`, else those of `/etc/resolv.conf`.
+///
+/// # Errors
+/// A message when `/etc/resolv.conf` cannot be read.
+pub fn dns_client(dns: Option<SocketAddr>) -> Result<DnsClient, String> {
+    let config = match dns {
+        Some(ns) => DnsConfig::new(vec![ns]),
+        None => DnsConfig::system().map_err(|e| format!("/etc/resolv.conf: {e}"))?,
+    };
+    Ok(DnsClient::new(config))
+}
+
 /// A server named on the command line as a SIP URI: `sip:`/`sips:` URIs as they are, a bare
 /// host (`pbx.example.com`, `pbx.example.com:5070`) as `sip:HOST`.
 ///
@@ -332,6 +362,8 @@ pub struct TrunkRegistration {
     /// When those targets go stale ([`TrunkAddress::expires`]); the UA asks for new ones
     /// then ([`UaEvent::TargetsExpired`]).
     pub stale_at: Option<Instant>,
+    /// The name they were located from ([`TrunkAddress::server`]), to locate again.
+    pub server: Option<Uri>,
     /// Requested expiry in seconds.
     pub expires: u32,
 }
@@ -361,6 +393,7 @@ impl TrunkRegistration {
             target: *target,
             alternates: alternates.to_vec(),
             stale_at: registrar.expires,
+            server: registrar.server.clone(),
             expires,
         })
     }
@@ -435,6 +468,15 @@ impl TrunkRegistrations {
             .iter()
             .find(|e| e.spec.name == name)
             .and_then(|e| e.id)
+    }
+
+    /// The name the registrar of registration `id` was located from
+    /// ([`TrunkRegistration::server`]), to locate again after [`UaEvent::TargetsExpired`].
+    pub fn server_of(&self, id: RegistrationId) -> Option<&Uri> {
+        self.entries
+            .iter()
+            .find(|e| e.id == Some(id))
+            .and_then(|e| e.spec.server.as_ref())
     }
 
     /// The trunk name of registration `id`.
@@ -590,6 +632,7 @@ mod tests {
             host: "x".into(),
             targets: Vec::new(),
             expires: None,
+            server: None,
         };
         assert!(TrunkRegistration::located("1", "u", &none, 600).is_err());
     }
@@ -639,6 +682,7 @@ mod tests {
             host: "trunk.example.com".into(),
             targets: vec![SocketAddr::from(([192, 0, 2, 1], port))],
             expires,
+            server: None,
         }
     }
 

@@ -121,6 +121,7 @@ fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duratio
         GatewayConfig {
             listen,
             trunks,
+            dns,
             allow,
             credentials,
             registrations,

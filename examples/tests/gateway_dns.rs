@@ -1,0 +1,111 @@
+//! The gateway with its trunk (and the trunk's registrar) by name (RFC 3263): an in-process
+//! nameserver on loopback serves `trunk.test` with a TTL of 1 s. Calls from a phone go to
+//! the server the SRV record names, and so does the REGISTER; the record then moves to
+//! another server, and once its TTL has run out the gateway locates the name again: the
+//! next REGISTER (`UaEvent::TargetsExpired`) and the calls after the new location reach
+//! the new server, without a restart.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test on setup errors"
+)]
+
+mod dns_support;
+mod phone_support;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dns_support::{Seen, Srv, nameserver, reaches, sip_server};
+use phone_support::{Phone, WAIT, config, free_addr, start};
+use sip_core::Method;
+use sip_core::transaction::Transport;
+use telox_examples::gateway::{self, GatewayConfig};
+use telox_examples::phone::Command;
+use telox_examples::trunk::{TrunkAddress, TrunkRegistration};
+use tokio::sync::{mpsc, watch};
+
+/// The phone calls number 100 through the gateway at `gw`; returns the port of the server
+/// the gateway's INVITE reached (each answers 486, which comes back to the phone).
+async fn call_reaches(phone: &mut Phone, gw: SocketAddr, seen: &mut mpsc::Receiver<Seen>) -> u16 {
+    phone.send(Command::Call(format!("sip:100@{gw}"))).await;
+    let port = loop {
+        match tokio::time::timeout(WAIT, seen.recv()).await {
+            Ok(Some((port, Method::Invite, _))) => break port,
+            Ok(Some(_)) => {}
+            other => panic!("no INVITE reached a trunk server: {other:?}"),
+        }
+    };
+    assert_eq!(phone.call_outcome().await, Ok(486));
+    port
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn trunk_and_registrar_moved_by_dns_are_found_without_a_restart() {
+    let (tx, mut seen) = mpsc::channel(256);
+    // Registrations granted for 2 s: refreshed 1 s after each, past the records' TTL.
+    let first = sip_server(200, 2, 486, tx.clone()).await;
+    let second = sip_server(200, 2, 486, tx).await;
+    let srv: Srv = Arc::new(Mutex::new(vec![(10, first)]));
+    let dns = nameserver("trunk.test", Arc::clone(&srv)).await;
+    let listen = free_addr();
+    let trunk = TrunkAddress::locate("sip:trunk.test", Some(dns), listen)
+        .await
+        .unwrap();
+    assert_eq!(trunk.targets, [SocketAddr::from(([127, 0, 0, 1], first))]);
+    let registration = TrunkRegistration::located("1", "gw", &trunk, 2).unwrap();
+    let cfg = GatewayConfig {
+        listen,
+        trunks: vec![trunk],
+        dns: Some(dns),
+        allow: vec!["127.0.0.0/8".parse().unwrap()],
+        credentials: None,
+        registrations: vec![registration],
+        trunk_codecs: vec!["PCMU".into()],
+        trunk_srtp: sdp::SrtpPolicy::Disabled,
+        internal_codecs: vec!["PCMU".into()],
+        trunk_timeout: Duration::from_secs(5),
+        seed: 41,
+    };
+    let (log_tx, mut log) = mpsc::channel(256);
+    tokio::spawn(async move {
+        while let Some(line) = log.recv().await {
+            eprintln!("gateway: {line}");
+        }
+    });
+    let (stop, stop_rx) = watch::channel(false);
+    let gw = tokio::spawn(gateway::run(cfg, log_tx, stop_rx));
+    assert!(reaches(&mut seen, first, &Method::Register, WAIT).await);
+    let mut alice = start(config("alice", Transport::Udp, 42)).await;
+    assert_eq!(call_reaches(&mut alice, listen, &mut seen).await, first);
+
+    // The record moves. The registrar's refresh (at most ~1 s later) finds its targets
+    // stale and waits for the new location.
+    *srv.lock().unwrap() = vec![(10, second)];
+    assert!(
+        reaches(&mut seen, second, &Method::Register, WAIT).await,
+        "no REGISTER reached the server the record moved to"
+    );
+    // The trunk's targets were located again when they expired (1 s after the start): the
+    // calls go to the new server (a few tries, for a lookup still under way).
+    let mut ports = Vec::new();
+    for _ in 0..5 {
+        let port = call_reaches(&mut alice, listen, &mut seen).await;
+        ports.push(port);
+        if port == second {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(ports.last(), Some(&second), "INVITEs reached {ports:?}");
+    alice.quit().await;
+    let _ = stop.send(true);
+    let summary = tokio::time::timeout(WAIT, gw)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert!(summary.trunk_registrations >= 2, "{summary:?}");
+}
