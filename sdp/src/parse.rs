@@ -242,23 +242,32 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
     let mut pos = 0usize;
 
     while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
-        // The usual lines of a SIP offer: media-level `a=` lines ended by CRLF, with no
-        // trailing blank and no empty line before them, parsed as a run (see
-        // `attribute_run`); the first other line goes on below.
+        line_no += 1;
+        let eol = find_eol(rest);
+        // The usual line of a SIP offer: a media-level `a=` ended by CRLF, with no trailing
+        // blank and no empty line before it. It takes the same checks as below in fewer
+        // steps (the ending, type and order tests that cannot fail for it are skipped).
         if let [b'a', b'=', ..] = rest
+            && let (Some(b'\r'), Some(b'\n')) = (rest.get(eol), rest.get(eol + 1))
+            && !matches!(rest.get(eol.wrapping_sub(1)), Some(b' ' | b'\t'))
             && !trailing_empty
             && let Some(media) = sdp.media.last_mut()
         {
-            let run = (pos, line_no);
-            (pos, line_no) =
-                attribute_run(&src, all, run, &mut attributes, opts, &mut media.attributes)?;
-            if pos != run.0 {
-                media_rank_now = 5;
-                continue;
-            }
+            let ctx = Ctx {
+                src: &src,
+                line: line_no,
+                kind: b'a',
+            };
+            let value = all
+                .get(pos + 2..)
+                .and_then(|v| v.get(..eol.saturating_sub(2)))
+                .unwrap_or_default();
+            count_attribute(&ctx, &mut attributes, opts)?;
+            parse_attribute(&ctx, pos + 2, value, opts, &mut media.attributes)?;
+            media_rank_now = 5;
+            pos += eol + 2;
+            continue;
         }
-        line_no += 1;
-        let eol = find_eol(rest);
         let (ending, ending_len) = match (rest.get(eol), rest.get(eol + 1)) {
             (Some(b'\r'), Some(b'\n')) => (Ending::Crlf, 2),
             (Some(b'\n'), _) => (Ending::Lf, 1),
@@ -488,47 +497,6 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
         }
     }
     Ok(sdp)
-}
-
-/// Parses the media-level `a=` lines from byte `pos` on that end in CRLF with no trailing
-/// blank, one after another, into `out`, and returns the position and number of the last
-/// line parsed (`(pos, line_no)` unchanged when the first line is not such a line). Their
-/// checks are those of the general loop, in fewer steps: the ending, type and order tests
-/// that cannot fail for them are skipped, and the loop stays here instead of going back to
-/// the general one per line.
-fn attribute_run(
-    src: &Bytes,
-    all: &str,
-    (mut pos, mut line_no): (usize, usize),
-    count: &mut usize,
-    opts: &ParseOptions,
-    out: &mut Attributes,
-) -> Result<(usize, usize), ParseError> {
-    let bytes = all.as_bytes();
-    while let Some(rest @ [b'a', b'=', ..]) = bytes.get(pos..) {
-        let eol = find_eol(rest);
-        if !matches!(
-            (rest.get(eol), rest.get(eol + 1)),
-            (Some(b'\r'), Some(b'\n'))
-        ) || matches!(rest.get(eol.wrapping_sub(1)), Some(b' ' | b'\t'))
-        {
-            break;
-        }
-        let ctx = Ctx {
-            src,
-            line: line_no + 1,
-            kind: b'a',
-        };
-        let value = all
-            .get(pos + 2..)
-            .and_then(|v| v.get(..eol.saturating_sub(2)))
-            .unwrap_or_default();
-        count_attribute(&ctx, count, opts)?;
-        parse_attribute(&ctx, pos + 2, value, opts, out)?;
-        line_no += 1;
-        pos += eol + 2;
-    }
-    Ok((pos, line_no))
 }
 
 /// Counts an `a=` line against `max_attributes`.
