@@ -31,9 +31,10 @@
 //! [`crate::locate`]): an INVITE or a REGISTER is handed the ordered [`TargetList`] the
 //! caller resolved, and fails over to the next target after a timeout, a transport error
 //! or a 503 (RFC 3263 §4.3, see [`failover`]). Every request of a
-//! call goes to the [`Target`] the INVITE was sent to or came from (a proxy or the peer);
-//! the dialog's route set and remote target ([`Dialog::next_hop`]) are available for callers
-//! that resolve per request. Responses go back per RFC 3261 §18.2.2 / RFC 3581.
+//! call goes to the [`Target`] the INVITE was sent to or came from (a proxy or the peer),
+//! unless the application located the dialog's next hop ([`Dialog::next_hop`], the first
+//! route or the remote target) and handed it to [`UserAgent::set_dialog_target`], as it
+//! does for a host name. Responses go back per RFC 3261 §18.2.2 / RFC 3581.
 //!
 //! Drive it like [`Transactions`]: after every call, drain [`UserAgent::poll_transmit`] and
 //! [`UserAgent::poll_event`] until both return `None`, then sleep until
@@ -384,6 +385,9 @@ struct Leg {
     peer: Target,
     /// UAC: the targets after `peer` to try when the INVITE fails there (RFC 3263 §4.3).
     alternates: Vec<Target>,
+    /// Where the in-dialog requests go instead of `peer`: the dialog's next hop as the
+    /// application located it ([`UserAgent::set_dialog_target`]).
+    dialog_target: Option<Target>,
     dialog: Option<Dialog>,
     /// UAC: the CSeq and bytes of the ACK sent for the last 2xx, re-sent for each
     /// retransmission of that 2xx.
@@ -445,6 +449,11 @@ struct EarlyFork {
 const MAX_FORKS: usize = 16;
 
 impl Leg {
+    /// Where the leg's in-dialog requests go ([`UserAgent::set_dialog_target`]).
+    fn in_dialog_target(&self) -> Target {
+        self.dialog_target.unwrap_or(self.peer)
+    }
+
     fn new(
         uac: bool,
         invite: Request,
@@ -460,6 +469,7 @@ impl Leg {
             local_tag,
             peer,
             alternates: Vec::new(),
+            dialog_target: None,
             dialog: None,
             ack: None,
             pending_ack: None,
@@ -583,6 +593,28 @@ impl UserAgent {
     /// The dialog of a leg, once one exists.
     pub fn dialog(&self, leg: LegId) -> Option<&Dialog> {
         self.legs.get(&leg)?.dialog.as_ref()
+    }
+
+    /// Sends `leg`'s in-dialog requests from now on (BYE, re-INVITE, UPDATE, INFO, REFER,
+    /// NOTIFY, session refreshes) to the first of `targets` over the leg's transport: the
+    /// dialog's next hop ([`Dialog::next_hop`]: the first route, else the remote target) as
+    /// the application located it by RFC 3263 when it is a host name. Without this they go
+    /// where the INVITE went or came from (a NAT-safe default for an IP next hop). One
+    /// target, no failover along the others: a dialog's requests all reach the one UA (or
+    /// proxy) that holds it. Responses, the 2xx retransmissions, the ACK and CANCEL keep
+    /// following the INVITE. Returns the target taken.
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`]; [`UaError::NoTarget`] when no target is of the leg's
+    /// transport (the Via of the dialog's requests names it).
+    pub fn set_dialog_target(&mut self, leg: LegId, targets: &[Target]) -> Result<Target, UaError> {
+        let l = self.legs.get_mut(&leg).ok_or(UaError::NoSuchLeg)?;
+        let target = *targets
+            .iter()
+            .find(|t| t.transport == l.peer.transport)
+            .ok_or(UaError::NoTarget)?;
+        l.dialog_target = Some(target);
+        Ok(target)
     }
 
     /// The early dialogs of an outgoing call that has no final response yet, one per To
@@ -863,7 +895,7 @@ impl UserAgent {
         d.terminate();
         l.state = LegState::Terminating;
         l.retransmit_2xx = None;
-        let target = l.peer;
+        let target = l.in_dialog_target();
         let key = self.txns.send_request(now, bye, target)?;
         self.by_txn.insert(key, (leg, Purpose::Bye));
         self.flush();
@@ -942,7 +974,7 @@ impl UserAgent {
         }
         let purpose_body = body.clone();
         let request = with_body(b, body).build();
-        let target = l.peer;
+        let target = l.in_dialog_target();
         if is_reinvite {
             l.reinvite_pending = true;
         }

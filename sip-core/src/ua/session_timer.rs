@@ -455,7 +455,7 @@ impl UserAgent {
         if method == Method::Invite {
             l.reinvite_pending = true;
         }
-        let target = l.peer;
+        let target = l.in_dialog_target();
         if let Ok(key) = self.txns.send_request(now, request, target) {
             self.by_txn.insert(key, (leg_id, Purpose::Refresh(method)));
         }
