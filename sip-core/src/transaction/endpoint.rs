@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, VecDeque, hash_map};
 use std::hash::{BuildHasher as _, BuildHasherDefault, Hasher, RandomState};
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -453,6 +453,10 @@ pub struct Transactions {
     /// Peers that refused TCP for a size-switched request, until when their large requests
     /// go over UDP at once (no connect attempt per request). At most [`MAX_UDP_ONLY`].
     udp_only: HashMap<SocketAddr, Instant>,
+    /// A source IPv4 address and a Via sent-by host (at most 15 bytes) found to be that
+    /// address, so that the next request from it with the same sent-by and no `rport`
+    /// needs no stamp without reading the host again ([`Transactions::needs_stamp`]).
+    sent_by_seen: Option<(Ipv4Addr, [u8; 15], u8)>,
 }
 
 /// A queued [`TransactionEvent`] without its message, which waits in
@@ -560,6 +564,7 @@ impl Transactions {
             responses: VecDeque::new(),
             live: 0,
             udp_only: HashMap::new(),
+            sent_by_seen: None,
         }
     }
 
@@ -931,7 +936,7 @@ impl Transactions {
         let Some(key) = TransactionKey::for_request(true, &facts) else {
             return;
         };
-        let stamp = wire::needs_stamp(&facts, from.addr);
+        let stamp = self.needs_stamp(&facts, from.addr);
         let hash = self.key_hash(&key);
         if let Some(slot) = self.find(hash, &key) {
             drop(facts);
@@ -1128,6 +1133,33 @@ impl Transactions {
         let key = wire::response_key(response)?;
         let slot = self.find(self.key_hash(&key), &key)?;
         Some((key, slot))
+    }
+
+    /// [`wire::needs_stamp`], which depends on `rport`, the sent-by host's bytes and the
+    /// source address only: a request from the last IPv4 source whose sent-by host was found
+    /// to be that address, with the same host and no `rport`, needs no stamp (a peer sends
+    /// many requests; reading its dotted quad again cost ~150 instructions per request).
+    fn needs_stamp(&mut self, facts: &RequestFacts<'_>, source: SocketAddr) -> bool {
+        let IpAddr::V4(ip) = source.ip() else {
+            return wire::needs_stamp(facts, source);
+        };
+        if !facts.rport
+            && let Some((seen, host, len)) = &self.sent_by_seen
+            && *seen == ip
+            && host.get(..usize::from(*len)) == Some(facts.sent_by_host)
+        {
+            return false;
+        }
+        let stamp = wire::needs_stamp(facts, source);
+        if !stamp {
+            let mut host = [0; 15];
+            if let Some(h) = host.get_mut(..facts.sent_by_host.len()) {
+                h.copy_from_slice(facts.sent_by_host);
+                // at most 15: the slice above
+                self.sent_by_seen = Some((ip, host, facts.sent_by_host.len() as u8));
+            }
+        }
+        stamp
     }
 
     /// Carries out a machine's [`Output`]: transmissions, termination and the deadline queue
@@ -1705,6 +1737,47 @@ mod tests {
             let matched = client.match_response(&response);
             assert_eq!(matched.as_ref().map(|m| m.1), *want, "{via}");
             assert_eq!(matched, scanned, "{via}");
+        }
+    }
+    /// The remembered sent-by ([`Transactions::needs_stamp`]) answers as
+    /// [`wire::needs_stamp`] does, request after request: the same host from the same
+    /// source, then `rport`, another source, another spelling of the address, a name, IPv6,
+    /// the longest dotted quad.
+    #[test]
+    fn remembered_sent_by_answers_as_the_host_read() {
+        let mut t = Transactions::new(TransactionConfig::default());
+        let cases = [
+            ("127.0.0.1", "", "127.0.0.1:5061", false),
+            ("127.0.0.1", "", "127.0.0.1:5061", false),
+            ("127.0.0.1", ";rport", "127.0.0.1:5061", true),
+            ("127.0.0.1", "", "127.0.0.2:5061", true),
+            ("127.0.0.1", "", "127.0.0.1:5099", false),
+            ("127.000.0.1", "", "127.0.0.1:5061", true),
+            ("127.0.0.10", "", "127.0.0.1:5061", true),
+            ("127.0.0.1", "", "127.0.0.1:5061", false),
+            ("host.example.com", "", "127.0.0.1:5061", true),
+            ("255.255.255.255", "", "255.255.255.255:5061", false),
+            ("255.255.255.255", "", "255.255.255.254:5061", true),
+            ("255.255.255.255", "", "255.255.255.255:5061", false),
+            ("[::1]", "", "[::1]:5061", false),
+            ("[::1]", "", "127.0.0.1:5061", true),
+            ("127.0.0.1", "", "[::1]:5061", true),
+        ];
+        for (host, params, source, want) in cases {
+            let text = format!(
+                "OPTIONS sip:b@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {host}:5061;branch=z9hG4bK1{params}\r\n\
+                 From: <sip:a@127.0.0.1>;tag=t\r\nTo: <sip:b@127.0.0.1>\r\nCall-ID: c\r\n\
+                 CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+            );
+            let request = Request::parse(Bytes::from(text)).unwrap_or_else(|e| panic!("{e:?}"));
+            let facts = wire::request_facts(&request, true).unwrap_or_else(|| panic!("{host}"));
+            let source: SocketAddr = source.parse().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(wire::needs_stamp(&facts, source), want, "{host} {source}");
+            assert_eq!(
+                t.needs_stamp(&facts, source),
+                want,
+                "{host}{params} {source}"
+            );
         }
     }
 }
