@@ -18,14 +18,15 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use bytes::Bytes;
-use phone_support::{Phone, WAIT, auto_answer, config, free_addr, start, wait};
+use phone_support::{
+    Phone, RunningPbx, WAIT, any_port, auto_answer, config, start, start_pbx, wait,
+};
 use sip_core::tokio::{Driver, DriverConfig, SansIo};
 use sip_core::transaction::{Target, Transmit, Transport};
 use sip_core::ua::{UaConfig, UaEvent, UserAgent};
 use telox_examples::config::PbxConfig;
-use telox_examples::pbx;
 use telox_examples::phone::{Command, PhoneEvent};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 /// A user agent that notes the transport of every INVITE it receives.
 struct Recording {
@@ -107,27 +108,12 @@ async fn busy_callee(user: &'static str, pbx: SocketAddr, seen: mpsc::Sender<See
     }
 }
 
-async fn start_pbx() -> (
-    SocketAddr,
-    watch::Sender<bool>,
-    mpsc::Receiver<String>,
-    tokio::task::JoinHandle<Result<pbx::PbxSummary, pbx::PbxError>>,
-) {
-    let cfg = PbxConfig::demo(free_addr(), 1000, 1009, None);
-    let listen = cfg.listen;
+async fn pbx_with_log() -> (SocketAddr, RunningPbx, mpsc::Receiver<String>) {
     let (tx, log) = mpsc::channel(4096);
-    let (stop, rx) = watch::channel(false);
-    let task = tokio::spawn(pbx::run(cfg, 5, Some(tx), rx));
-    // The PBX binds its sockets inside the task: a callee that registers over TCP before the
-    // listener exists gets a transport error and would only retry after 30 s.
-    let ready = tokio::time::timeout(WAIT, async {
-        while tokio::net::TcpStream::connect(listen).await.is_err() {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-    })
-    .await;
-    assert!(ready.is_ok(), "the PBX never listened on tcp:{listen}");
-    (listen, stop, log, task)
+    // Bound before the callee registers over TCP: a transport error would only be retried
+    // after 30 s.
+    let pbx = start_pbx(PbxConfig::demo(any_port(), 1000, 1009, None), 5, Some(tx)).await;
+    (pbx.addr, pbx, log)
 }
 
 /// A phone on UDP registered as `user` at `pbx`.
@@ -153,17 +139,8 @@ async fn registered(p: &mut Phone) {
 }
 
 /// Stops the PBX; it wrote one call record.
-async fn assert_one_record(
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<Result<pbx::PbxSummary, pbx::PbxError>>,
-) {
-    stop.send(true).unwrap();
-    let summary = tokio::time::timeout(WAIT, task)
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    assert_eq!(summary.records.len(), 1);
+async fn assert_one_record(pbx: RunningPbx) {
+    assert_eq!(pbx.stop().await.records.len(), 1);
 }
 
 fn drain(log: &mut mpsc::Receiver<String>) -> Vec<String> {
@@ -176,7 +153,7 @@ fn drain(log: &mut mpsc::Receiver<String>) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invite_reaches_a_tcp_registered_ua_on_its_own_connection() {
-    let (pbx_addr, stop, mut log, task) = start_pbx().await;
+    let (pbx_addr, pbx, mut log) = pbx_with_log().await;
     let (seen_tx, mut seen) = mpsc::channel(16);
     let callee = tokio::spawn(busy_callee("1001", pbx_addr, seen_tx));
     let first = tokio::time::timeout(WAIT, seen.recv()).await.unwrap();
@@ -199,12 +176,12 @@ async fn invite_reaches_a_tcp_registered_ua_on_its_own_connection() {
     );
     callee.abort();
     a.quit().await;
-    assert_one_record(stop, task).await;
+    assert_one_record(pbx).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phone_registered_over_tcp_is_called_through_the_pbx() {
-    let (pbx_addr, stop, mut log, task) = start_pbx().await;
+    let (pbx_addr, pbx, mut log) = pbx_with_log().await;
     let mut b = {
         let mut c = auto_answer("1002", Transport::Tcp, 2);
         c.registrar = Some(pbx_addr);
@@ -225,5 +202,5 @@ async fn phone_registered_over_tcp_is_called_through_the_pbx() {
     Phone::talk_and_hang_up(&mut a, &mut b).await;
     a.quit().await;
     b.quit().await;
-    assert_one_record(stop, task).await;
+    assert_one_record(pbx).await;
 }

@@ -17,14 +17,15 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use phone_support::{Phone, Pki, auto_answer, config, free_addr, start, wait};
+use phone_support::{
+    Phone, Pki, RunningPbx, any_port, auto_answer, config, start, start_pbx, wait,
+};
 use sip_core::tokio::{Driver, DriverConfig, TlsConfig, tls};
 use sip_core::transaction::{Target, Transport};
 use sip_core::ua::{UaConfig, UaEvent, UserAgent};
 use telox_examples::config::{PbxConfig, TlsListen};
-use telox_examples::pbx;
 use telox_examples::phone::{Command, PhoneEvent};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 /// Registers 1001 (password 1001) over TLS at `pbx_tls` with the Contact
 /// `sips:1001@<contact>`, from a driver of its own that is dropped afterwards: the
@@ -72,27 +73,20 @@ async fn register_then_disconnect(pbx_tls: SocketAddr, contact: SocketAddr, ca: 
 
 /// A PBX (users 1000-1001) with a TLS listener presenting a certificate of `pki`, trusting
 /// `pki`'s CA for outgoing TLS when `outgoing`; returns its UDP and TLS addresses.
-async fn start_pbx(
+async fn tls_pbx(
     pki: &Pki,
     outgoing: bool,
-) -> (
-    SocketAddr,
-    SocketAddr,
-    watch::Sender<bool>,
-    mpsc::Receiver<String>,
-) {
+) -> (SocketAddr, SocketAddr, RunningPbx, mpsc::Receiver<String>) {
     let (cert, key) = pki.issue("pbx");
-    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1001, None);
+    let mut cfg = PbxConfig::demo(any_port(), 1000, 1001, None);
     cfg.tls = Some(TlsListen {
         listen: "127.0.0.1:0".parse().unwrap(),
         cert,
         key,
         ca: outgoing.then(|| pki.ca_file("pki")),
     });
-    let listen = cfg.listen;
     let (tx, mut log) = mpsc::channel(4096);
-    let (stop, rx) = watch::channel(false);
-    tokio::spawn(pbx::run(cfg, 5, Some(tx), rx));
+    let pbx = start_pbx(cfg, 5, Some(tx)).await;
     let tls_addr = loop {
         let l = tokio::time::timeout(Duration::from_secs(10), log.recv())
             .await
@@ -102,7 +96,7 @@ async fn start_pbx(
             break a.parse().unwrap();
         }
     };
-    (listen, tls_addr, stop, log)
+    (pbx.addr, tls_addr, pbx, log)
 }
 
 /// Starts the callee phone (TLS listener, auto-answer, no registration of its own) and the
@@ -129,7 +123,7 @@ async fn phones(pki: &Pki, pbx: SocketAddr) -> (Phone, Phone) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pbx_opens_a_new_tls_connection_to_the_registered_contact() {
     let pki = Pki::new("pki");
-    let (udp, tls_addr, stop, mut log) = start_pbx(&pki, true).await;
+    let (udp, tls_addr, pbx, mut log) = tls_pbx(&pki, true).await;
     let (mut a, mut b) = phones(&pki, udp).await;
     register_then_disconnect(tls_addr, b.addr, &pki.ca_file("pki")).await;
 
@@ -144,13 +138,13 @@ async fn pbx_opens_a_new_tls_connection_to_the_registered_contact() {
     Phone::talk_and_hang_up(&mut a, &mut b).await;
     a.quit().await;
     b.quit().await;
-    stop.send(true).unwrap();
+    pbx.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_ca_the_pbx_cannot_reach_a_disconnected_tls_callee() {
     let pki = Pki::new("pki");
-    let (udp, tls_addr, stop, _log) = start_pbx(&pki, false).await;
+    let (udp, tls_addr, pbx, _log) = tls_pbx(&pki, false).await;
     let (mut a, b) = phones(&pki, udp).await;
     register_then_disconnect(tls_addr, b.addr, &pki.ca_file("pki")).await;
 
@@ -159,5 +153,5 @@ async fn without_a_ca_the_pbx_cannot_reach_a_disconnected_tls_callee() {
     assert!(status >= 400, "the call got {status}");
     a.quit().await;
     b.quit().await;
-    stop.send(true).unwrap();
+    pbx.stop().await;
 }
