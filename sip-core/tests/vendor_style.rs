@@ -14,12 +14,12 @@ use telox_sip_core::header::{
     Allow, Authorization, CSeq, CallId, Contact, ContentLength, ContentType, Date, Event, Expires,
     From, Header, MaxForwards, MinSe, PAssertedIdentity, ProxyAuthenticate, RAck, RSeq, Reason,
     RecordRoute, ReferTo, ReferredBy, Require, Route, Server, SessionExpires, SubscriptionState,
-    Supported, To, UserAgent, Via, WwwAuthenticate,
+    Supported, To, UserAgent, Via, Warning, WwwAuthenticate,
 };
 use telox_sip_core::ua::refer::parse_refer_to;
 use telox_sip_core::{FrameError, Framer, Headers, Message, Method, ParseLimits, Scheme};
 
-const FILES: [&str; 35] = [
+const FILES: [&str; 37] = [
     "asterisk_401",
     "asterisk_notify_dialog_info",
     "asterisk_notify_refer_sipfrag",
@@ -39,6 +39,7 @@ const FILES: [&str; 35] = [
     "grandstream_invite_sips_escaped",
     "grandstream_notify_mwi",
     "ims_volte_invite_npdi",
+    "jssip_wss_register",
     "kamailio_options_keepalive",
     "kamailio_record_route_bye",
     "kamailio_register_200_contacts",
@@ -48,6 +49,7 @@ const FILES: [&str; 35] = [
     "polycom_register",
     "polycom_subscribe_dialog",
     "proxy_200_many_vias_ipv6",
+    "sbc_486_utf8_reason",
     "sipi_carrier_invite_multipart",
     "snom_invite_folded",
     "teams_direct_routing_invite",
@@ -133,6 +135,7 @@ fn every_message_parses_and_every_typed_header_in_it_parses() {
         all::<UserAgent>(name, h);
         all::<Server>(name, h);
         all::<Date>(name, h);
+        all::<Warning>(name, h);
         // An INVITE's or 183's offer/answer is found in the body.
         if one::<CSeq>(name, h).method() == &Method::Invite && !m.body().is_empty() {
             let sdp = telox_sip_core::body::session_description(h)
@@ -764,4 +767,56 @@ fn empty_reason_phrase_tel_request_uri_and_bare_lf_lines() {
     assert_eq!(one::<CallId>(name, h).as_str(), "lf-only-1@192.0.2.9");
     assert_eq!(one::<CSeq>(name, h).seq(), 1);
     assert!(m.body().is_empty());
+}
+
+#[test]
+fn webrtc_client_register_over_secure_websocket() {
+    let name = "jssip_wss_register";
+    let m = load(name);
+    let h = m.headers();
+    let via = &all::<Via>(name, h)[0];
+    assert_eq!(
+        (via.transport(), via.host()),
+        ("WSS", "df7jal23ls0d.invalid")
+    );
+    assert!(via.is_reliable());
+    let contact = one::<Contact>(name, h);
+    assert_eq!(contact.expires(), Some(600));
+    assert_eq!(
+        contact.uri().and_then(|u| u.param("transport")),
+        Some(Some("ws"))
+    );
+    assert_eq!(
+        contact.addr().and_then(|a| a.params().get("+sip.ice")),
+        Some(None)
+    );
+    assert!(one::<Supported>(name, h).contains("outbound"));
+    one::<Authorization>(name, h);
+}
+
+#[test]
+fn a_busy_with_a_utf8_reason_phrase_warning_and_via_maddr_ttl() {
+    let name = "sbc_486_utf8_reason";
+    let m = load(name);
+    let Message::Response(r) = &m else {
+        panic!("{name}: a response")
+    };
+    // Reason-Phrase allows UTF-8 (RFC 3261 §25.1).
+    assert_eq!(
+        (r.status().as_u16(), r.reason()),
+        (486, "Besetzt – bitte später")
+    );
+    let h = m.headers();
+    let via = &all::<Via>(name, h)[0];
+    assert_eq!((via.ttl(), via.maddr()), (Some(16), Some("192.0.2.10")));
+    let from = one::<From>(name, h);
+    assert_eq!(from.0.display_name().as_deref(), Some("Müller, Jürgen"));
+    assert_eq!(from.0.params().get("x-flag"), Some(None));
+    assert_eq!(one::<CallId>(name, h).as_str(), "6f2a1c@[2001:db8::7]");
+    assert_eq!(one::<Reason>(name, h).cause(), Some(17));
+    let warning = one::<Warning>(name, h);
+    assert_eq!(
+        (warning.code(), warning.agent(), warning.text()),
+        (399, "sbc.example.de", "\"Callee busy\"")
+    );
 }
