@@ -2,35 +2,33 @@
 //! The "trunk" is a second PBX whose registrar challenges (401) every REGISTER without valid
 //! credentials, so the first REGISTER is challenged and the second carries Authorization.
 
-#![expect(
+#![allow(
     clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
     reason = "test helpers fail the test on setup errors"
 )]
 
-use std::net::{SocketAddr, UdpSocket};
+mod phone_support;
+
+use std::net::SocketAddr;
 use std::time::Duration;
 
+use phone_support::{RunningPbx, any_port, free_addr, start_pbx};
 use telox_examples::config::{PbxConfig, Trunk};
-use telox_examples::pbx::{self, PbxSummary};
-use tokio::sync::{mpsc, watch};
-
-fn free_addr() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .unwrap()
-}
+use telox_examples::pbx::PbxSummary;
+use tokio::sync::mpsc;
 
 struct Running {
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<Result<PbxSummary, pbx::PbxError>>,
+    pbx: RunningPbx,
     log: mpsc::Receiver<String>,
 }
 
-fn start(cfg: PbxConfig, seed: u64) -> Running {
+/// Starts a PBX on a port of the OS's choice and waits until it is bound.
+async fn start(cfg: PbxConfig, seed: u64) -> Running {
     let (tx, log) = mpsc::channel(1024);
-    let (stop, rx) = watch::channel(false);
-    let task = tokio::spawn(pbx::run(cfg, seed, Some(tx), rx));
-    Running { stop, task, log }
+    let pbx = start_pbx(cfg, seed, Some(tx)).await;
+    Running { pbx, log }
 }
 
 impl Running {
@@ -52,8 +50,7 @@ impl Running {
     }
 
     async fn stop(mut self, lines: &mut Vec<String>) -> PbxSummary {
-        self.stop.send(true).unwrap();
-        let s = self.task.await.unwrap().unwrap();
+        let s = self.pbx.stop().await;
         while let Ok(l) = self.log.try_recv() {
             lines.push(l);
         }
@@ -62,7 +59,7 @@ impl Running {
 }
 
 fn pbx_with_trunk(trunk: SocketAddr, user: &str, password: &str) -> PbxConfig {
-    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1001, Some(trunk));
+    let mut cfg = PbxConfig::demo(any_port(), 1000, 1001, Some(trunk));
     let t = cfg.trunks.first_mut().unwrap();
     t.username = Some(user.into());
     t.password = Some(password.into());
@@ -73,10 +70,9 @@ fn pbx_with_trunk(trunk: SocketAddr, user: &str, password: &str) -> PbxConfig {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pbx_registers_to_its_trunk_with_digest_and_unregisters_at_stop() {
-    let trunk_cfg = PbxConfig::demo(free_addr(), 5000, 5000, None);
-    let trunk_addr = trunk_cfg.listen;
-    let mut trunk = start(trunk_cfg, 7);
-    let mut pbx = start(pbx_with_trunk(trunk_addr, "5000", "5000"), 8);
+    let mut trunk = start(PbxConfig::demo(any_port(), 5000, 5000, None), 7).await;
+    let trunk_addr = trunk.pbx.addr;
+    let mut pbx = start(pbx_with_trunk(trunk_addr, "5000", "5000"), 8).await;
     let (mut tl, mut pl) = (Vec::new(), Vec::new());
     assert!(
         pbx.wait_for("trunk trunk: registered sip:5000@", &mut pl)
@@ -105,10 +101,9 @@ async fn pbx_registers_to_its_trunk_with_digest_and_unregisters_at_stop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pbx_reports_a_refused_trunk_registration() {
-    let trunk_cfg = PbxConfig::demo(free_addr(), 5000, 5000, None);
-    let trunk_addr = trunk_cfg.listen;
-    let trunk = start(trunk_cfg, 9);
-    let mut pbx = start(pbx_with_trunk(trunk_addr, "5000", "wrong"), 10);
+    let trunk = start(PbxConfig::demo(any_port(), 5000, 5000, None), 9).await;
+    let trunk_addr = trunk.pbx.addr;
+    let mut pbx = start(pbx_with_trunk(trunk_addr, "5000", "wrong"), 10).await;
     let mut pl = Vec::new();
     assert!(
         pbx.wait_for("trunk trunk: registration failed (401)", &mut pl)
