@@ -8,6 +8,8 @@
 #     our parser reads, and tshark must flag nothing malformed.
 #  3. rtp-analyze's per-stream packets, lost, max and mean jitter must equal tshark's
 #     `-z rtp,streams` on the same capture: on our captures and on SIPp's real ones.
+#  4. The same on a capture shaped like the field's (rtp/field_capture.py: cooked pcapng,
+#     VLAN-tagged IPv6 media, SIP over TCP, RTCP multiplexed on the RTP port, an SSRC change).
 # Files only, no network; every tshark run is bounded by `timeout`.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -87,5 +89,18 @@ for f in g711a:2006 dtmf_2833_1:10000 dtmf_2833_pound:10000; do
   check "$name.pcap: rtp-analyze equals tshark rtp,streams" \
     python3 "$HERE/rtp/compare_streams.py" "$WORK/o-$name.json" "$WORK/t-$name.txt"
 done
+
+# A capture shaped like the field's (see rtp/field_capture.py): cooked pcapng, VLAN, IPv6
+# media, SIP over TCP, RTCP on the RTP port, an SSRC change: the three streams, as tshark.
+field="$WORK/field.pcapng"
+if check "field-shaped capture written" python3 "$HERE/rtp/field_capture.py" "$field"; then
+  "$RA" --json "$field" >"$WORK/o-field.json"
+  ts -r "$field" -q -z rtp,streams >"$WORK/t-field.txt"
+  check "field-shaped capture: 3 streams from the SDP over TCP, no RTCP read as RTP" \
+    python3 -c 'import json,sys; sys.exit(0 if len(json.load(open(sys.argv[1]))) == 3 else 1)' \
+    "$WORK/o-field.json"
+  check "field-shaped capture: rtp-analyze equals tshark rtp,streams" \
+    python3 "$HERE/rtp/compare_streams.py" "$WORK/o-field.json" "$WORK/t-field.txt"
+fi
 
 summary rtp
