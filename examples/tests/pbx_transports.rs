@@ -2,26 +2,24 @@
 //! PEM files): a sip-core user agent registers over each with digest auth (401, then
 //! Authorization on the same connection), and a phone on UDP registers at the same time.
 
-#![expect(
+#![allow(
     clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
     reason = "test helpers fail the test on setup errors"
 )]
 
-use std::net::{SocketAddr, UdpSocket};
+mod phone_support;
+
+use std::net::SocketAddr;
 use std::time::Duration;
 
+use phone_support::{any_port, start_pbx};
 use sip_core::tokio::{Driver, DriverConfig, TlsConfig, tls};
 use sip_core::transaction::{Target, Transport};
 use sip_core::ua::{UaConfig, UaEvent, UserAgent};
 use telox_examples::config::{PbxConfig, TlsListen};
-use telox_examples::pbx;
-use tokio::sync::{mpsc, watch};
-
-fn free_addr() -> SocketAddr {
-    UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .unwrap()
-}
+use tokio::sync::mpsc;
 
 /// Registers `user` (password = user) at `registrar` over `transport`; true once a 200 came.
 async fn register(
@@ -81,17 +79,16 @@ async fn phones_register_over_tcp_and_tls() {
     std::fs::write(&cert, ck.cert.pem()).unwrap();
     std::fs::write(&key, ck.key_pair.serialize_pem()).unwrap();
 
-    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1003, None);
+    let mut cfg = PbxConfig::demo(any_port(), 1000, 1003, None);
     cfg.tls = Some(TlsListen {
         listen: "127.0.0.1:0".parse().unwrap(),
         cert: cert.clone(),
         key,
         ca: None,
     });
-    let listen = cfg.listen;
     let (tx, mut log) = mpsc::channel(1024);
-    let (stop, rx) = watch::channel(false);
-    let task = tokio::spawn(pbx::run(cfg, 3, Some(tx), rx));
+    let pbx = start_pbx(cfg, 3, Some(tx)).await;
+    let listen = pbx.addr;
     let mut lines = Vec::new();
     let tls_addr: SocketAddr = loop {
         let l = tokio::time::timeout(Duration::from_secs(10), log.recv())
@@ -121,8 +118,7 @@ async fn phones_register_over_tcp_and_tls() {
     let refused = register("1003", Transport::Tls, tls_addr, Some(client)).await;
     assert!(refused.is_err(), "{refused:?}");
 
-    stop.send(true).unwrap();
-    let summary = task.await.unwrap().unwrap();
+    let summary = pbx.stop().await;
     while let Ok(l) = log.try_recv() {
         lines.push(l);
     }
