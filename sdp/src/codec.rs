@@ -287,8 +287,9 @@ fn codecs_match(name: &str, clock_rate: u32, channels: u16, f: &Format<'_>) -> b
     }
     if name.eq_ignore_ascii_case("G722") {
         // RFC 3551 §4.5.2: G.722's RTP clock is 8000 although it samples at 16 kHz; some
-        // peers write G722/16000 for the same codec.
-        return matches!(f.clock_rate, 8000 | 16000);
+        // peers write G722/16000 for the same codec. The channel count still counts: Teams
+        // offers a stereo G722/8000/2 beside the mono one.
+        return matches!(f.clock_rate, 8000 | 16000) && channels == f.channels;
     }
     if name.eq_ignore_ascii_case("opus") {
         // RFC 7587 §7: always opus/48000/2; the channel count says nothing about stereo.
