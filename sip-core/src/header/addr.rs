@@ -361,10 +361,15 @@ impl Header for Contact {
             return Ok(Self::Wildcard);
         }
         let a = NameAddr::parse_with(value, |name, v| {
-            // expires = delta-seconds (u32); q = qvalue
+            // expires = delta-seconds (u32); q = qvalue. A quoted expires is RFC 2543's
+            // absolute date (`expires="Sat, 28 Nov 2026 10:00:00 GMT"`), still sent by old
+            // stacks: not c-p-expires but a valid contact-extension (generic-param with a
+            // quoted-string), so kept, and `expires()` reads no seconds from it.
             let ok = if name.eq_ignore_ascii_case(b"expires") {
-                v.and_then(|v| scan::parse_u64(v, 10))
-                    .is_some_and(|n| u32::try_from(n).is_ok())
+                v.is_some_and(|v| {
+                    v.first() == Some(&b'"')
+                        || scan::parse_u64(v, 10).is_some_and(|n| u32::try_from(n).is_ok())
+                })
             } else if name.eq_ignore_ascii_case(b"q") {
                 v.and_then(parse_qvalue).is_some()
             } else {
@@ -462,6 +467,10 @@ mod tests {
         assert_eq!(c.expires(), Some(3600));
         assert_eq!(c.q(), Some(700));
         assert!(Contact::parse_str("<sip:a@b>;expires=280297596632815").is_err());
+        // RFC 2543's date form: a quoted extension, no seconds; unquoted it is an error.
+        let c = Contact::parse_str("<sip:a@b>;expires=\"Sat, 28 Nov 2026 10:00:00 GMT\"").unwrap();
+        assert_eq!(c.expires(), None);
+        assert!(Contact::parse_str("<sip:a@b>;expires=Sat").is_err());
         assert!(Contact::parse_str("<sip:a@b>;q=1.5").is_err());
         assert_eq!(parse_qvalue(b"1.000"), Some(1000));
         assert_eq!(parse_qvalue(b"0.33"), Some(330));
