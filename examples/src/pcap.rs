@@ -684,11 +684,11 @@ fn untag(mut ethertype: u16, data: &[u8], mut offset: usize) -> Option<(u16, &[u
     Some((ethertype, data.get(offset..)?))
 }
 
-/// An IP packet carrying UDP or TCP: a whole datagram or segment, or one IP fragment of it.
+/// An IP packet carrying UDP, TCP or GRE: a whole datagram or segment, or one IP fragment.
 struct UdpPacket<'a> {
     src: IpAddr,
     dst: IpAddr,
-    /// `IPPROTO_UDP` or `IPPROTO_TCP`.
+    /// `IPPROTO_UDP`, `IPPROTO_TCP` or `IPPROTO_GRE`.
     proto: u8,
     /// Which piece of its datagram the packet carries; `None` for a whole datagram.
     fragment: Option<FragmentOf>,
@@ -714,11 +714,63 @@ fn udp_packet(link_type: u32, data: &[u8]) -> Option<UdpPacket<'_>> {
 }
 
 /// The UDP or TCP that the IPv4 or IPv6 packet in a frame of `link_type` carries.
+/// Mirrored traffic is unwrapped first: VXLAN (RFC 7348, UDP port 4789: AWS/Azure/GCP traffic
+/// mirroring), GRE with transparent Ethernet bridging or IP, and Cisco ERSPAN type II/III (a
+/// remote SPAN); at most two layers deep.
 fn ip_packet(link_type: u32, data: &[u8]) -> Option<UdpPacket<'_>> {
+    let mut packet = ip_packet_once(link_type, data)?;
+    for _ in 0..2 {
+        let Some((inner_link, inner)) = tunnelled(&packet) else {
+            break;
+        };
+        packet = ip_packet_once(inner_link, inner)?;
+    }
+    Some(packet)
+}
+
+fn ip_packet_once(link_type: u32, data: &[u8]) -> Option<UdpPacket<'_>> {
     let (ethertype, ip) = ip_of(link_type, data)?;
     match ethertype {
         ETHERTYPE_IPV4 => ipv4_udp(ip),
         ETHERTYPE_IPV6 => ipv6_udp(ip),
+        _ => None,
+    }
+}
+
+/// The link type and frame that a tunnel packet carries, if `p` is one (whole, not a fragment).
+fn tunnelled<'a>(p: &UdpPacket<'a>) -> Option<(u32, &'a [u8])> {
+    if p.fragment.is_some() {
+        return None;
+    }
+    let d = p.data;
+    match p.proto {
+        // VXLAN: UDP header, then flags (I set: the VNI is valid), reserved, VNI, reserved.
+        IPPROTO_UDP if read_u16(d, 2)? == VXLAN_PORT && d.get(8)? & 0x08 != 0 => {
+            Some((LINKTYPE_ETHERNET, d.get(16..)?))
+        }
+        IPPROTO_GRE => {
+            // RFC 2784/2890: C, K and S flags each add a word; version 0 only.
+            let flags = read_u16(d, 0)?;
+            if flags & 0x0007 != 0 {
+                return None;
+            }
+            let len = 4
+                + 4 * usize::from(flags & 0x8000 != 0)
+                + 4 * usize::from(flags & 0x2000 != 0)
+                + 4 * usize::from(flags & 0x1000 != 0);
+            match read_u16(d, 2)? {
+                0x6558 => Some((LINKTYPE_ETHERNET, d.get(len..)?)),
+                ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => Some((LINKTYPE_RAW, d.get(len..)?)),
+                // ERSPAN type II: an 8-byte header before the mirrored frame.
+                0x88BE => Some((LINKTYPE_ETHERNET, d.get(len + 8..)?)),
+                // ERSPAN type III: 12 bytes, and 8 more with the O flag (platform subheader).
+                0x22EB => {
+                    let o = d.get(len + 11)? & 0x01 != 0;
+                    Some((LINKTYPE_ETHERNET, d.get(len + 12 + 8 * usize::from(o)..)?))
+                }
+                _ => None,
+            }
+        }
         _ => None,
     }
 }
@@ -733,7 +785,7 @@ fn ipv4_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
     let id = read_u16(ip, 4)?;
     let flags_fragment = read_u16(ip, 6)?;
     let proto = *ip.get(9)?;
-    if !matches!(proto, IPPROTO_UDP | IPPROTO_TCP) || header_len < 20 {
+    if !matches!(proto, IPPROTO_UDP | IPPROTO_TCP | IPPROTO_GRE) || header_len < 20 {
         return None;
     }
     let src = Ipv4Addr::from(<[u8; 4]>::try_from(ip.get(12..16)?).ok()?);
@@ -774,7 +826,7 @@ fn ipv6_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
     // Extension headers (RFC 8200 §4); at most a handful are legitimate.
     for _ in 0..8 {
         match next {
-            IPPROTO_UDP | IPPROTO_TCP => {
+            IPPROTO_UDP | IPPROTO_TCP | IPPROTO_GRE => {
                 return Some(UdpPacket {
                     src,
                     dst,
@@ -1054,6 +1106,8 @@ const ETHERTYPE_IPV4: u16 = 0x0800;
 const ETHERTYPE_IPV6: u16 = 0x86DD;
 const IPPROTO_UDP: u8 = 17;
 const IPPROTO_TCP: u8 = 6;
+const IPPROTO_GRE: u8 = 47;
+const VXLAN_PORT: u16 = 4789;
 /// The IPv6 Fragment extension header (RFC 8200 §4.5).
 const IPV6_FRAGMENT: u8 = 44;
 
@@ -1366,6 +1420,62 @@ mod tests {
         // The UDP view of the same capture has none of it.
         let (udp, skipped) = cap.udp_datagrams();
         assert_eq!((udp.len(), skipped), (0, 6));
+    }
+
+    #[test]
+    fn mirrored_traffic_in_vxlan_gre_and_erspan_is_unwrapped() {
+        let mut inner = Vec::new();
+        encode_udp_frame(
+            &mut inner,
+            addr("10.9.0.1:4000"),
+            addr("10.9.0.2:5000"),
+            b"rtp",
+        )
+        .unwrap();
+        let want = (addr("10.9.0.1:4000"), addr("10.9.0.2:5000"), &b"rtp"[..]);
+        // A raw IPv4 packet of protocol GRE (checksums are not read).
+        let ipv4_gre = |gre: &[u8]| {
+            let mut ip = vec![0x45, 0];
+            ip.extend_from_slice(&u16::try_from(20 + gre.len()).unwrap().to_be_bytes());
+            ip.extend_from_slice(&[0, 0, 0x40, 0, 64, IPPROTO_GRE, 0, 0]);
+            ip.extend_from_slice(&[192, 0, 2, 1, 192, 0, 2, 2]);
+            ip.extend_from_slice(gre);
+            ip
+        };
+        // VXLAN (AWS traffic mirroring): UDP to 4789, flags with I, VNI 7, then the frame.
+        let mut vxlan = vec![0x08, 0, 0, 0, 0, 0, 7, 0];
+        vxlan.extend_from_slice(&inner);
+        let mut outer = Vec::new();
+        encode_udp_frame(
+            &mut outer,
+            addr("172.31.0.5:51000"),
+            addr("172.31.0.9:4789"),
+            &vxlan,
+        )
+        .unwrap();
+        assert_eq!(decode_udp(LINKTYPE_ETHERNET, &outer), Some(want));
+        // GRE (S flag) + ERSPAN type II over IPv4 protocol 47 (a Cisco remote SPAN).
+        let mut gre = vec![0x10, 0x00, 0x88, 0xBE, 0, 0, 0, 1];
+        gre.extend_from_slice(&[0x10, 0x01, 0x00, 0x00, 0, 0, 0, 0]);
+        gre.extend_from_slice(&inner);
+        assert_eq!(decode_udp(LINKTYPE_RAW, &ipv4_gre(&gre)), Some(want));
+        // GRE carrying IPv4 directly (no Ethernet inside).
+        let mut plain = vec![0x00, 0x00, 0x08, 0x00];
+        plain.extend_from_slice(&inner[14..]);
+        assert_eq!(decode_udp(LINKTYPE_RAW, &ipv4_gre(&plain)), Some(want));
+        // UDP to 4789 that is not VXLAN (I flag clear) stays what it is.
+        let mut not_vxlan = Vec::new();
+        encode_udp_frame(
+            &mut not_vxlan,
+            addr("1.1.1.1:1"),
+            addr("2.2.2.2:4789"),
+            &[0; 20],
+        )
+        .unwrap();
+        assert_eq!(
+            decode_udp(LINKTYPE_ETHERNET, &not_vxlan).unwrap().2,
+            [0; 20]
+        );
     }
 
     #[test]
