@@ -362,28 +362,23 @@ pub async fn run(
     events: mpsc::Sender<PhoneEvent>,
 ) -> Result<(), PhoneError> {
     let (mut driver, _tcp_twin) = bind_driver(&config).await?;
-    // A registrar by name is located now and again whenever its records expire, in a task
-    // of its own with the driver's resolver (the driver goes on serving SIP meanwhile).
-    // An IP host needs no DNS (nor /etc/resolv.conf) and never goes stale.
-    let resolver = match &config.registrar_name {
-        Some(uri) if sip_core::locate::ip_target(uri).is_err() => driver
-            .resolver()
-            .map(Some)
-            .map_err(|e| format!("{uri}: {e}")),
-        _ => Ok(None),
-    };
-    let registrar_targets = match (&config.registrar_name, &resolver) {
-        (Some(uri), Ok(Some(r))) => locate_registrar(r, uri, config.transport).await,
-        (Some(uri), Ok(None)) => sip_core::locate::ip_target(uri)
-            .map(TargetList::from)
-            .map_err(|e| format!("{uri}: {e}")),
-        (Some(_), Err(e)) => Err(e.clone()),
-        (None, _) => Ok(TargetList::default()),
+    // Names are located with the driver's resolver, in tasks of their own (the driver goes
+    // on serving SIP meanwhile): a registrar by name now, and again whenever its records
+    // expire; the next hop of a call's dialog when it is a host name.
+    let resolver = driver.resolver().map_err(|e| e.to_string());
+    let registrar_targets = match &config.registrar_name {
+        None => Ok(TargetList::default()),
+        // An IP host needs no DNS and never goes stale.
+        Some(uri) => match (sip_core::locate::ip_target(uri), &resolver) {
+            (Ok(t), _) => Ok(t.into()),
+            (Err(_), Ok(r)) => locate_name(r, uri, config.transport).await,
+            (Err(_), Err(e)) => Err(format!("{uri}: {e}")),
+        },
     };
     if let Some(uri) = &config.registrar_name {
         let _ = events.try_send(PhoneEvent::Log(located_line(uri, &registrar_targets)));
     }
-    let (relocated, mut relocated_rx) = mpsc::channel(4);
+    let (located, mut located_rx) = mpsc::channel(4);
     let local = match config.transport {
         Transport::Tls => driver.tls_local_addr().unwrap_or(driver.local_addr()),
         _ => driver.local_addr(),
@@ -419,8 +414,8 @@ pub async fn run(
         local,
         media_port,
         registrar_targets: registrar_targets.unwrap_or_default(),
-        resolver: resolver.ok().flatten(),
-        relocated,
+        resolver: resolver.ok(),
+        located,
         relocating: false,
         call: None,
         reg: None,
@@ -480,7 +475,7 @@ pub async fn run(
                 let c = c.unwrap_or(Command::Quit);
                 p.command(c);
             }
-            Some(located) = relocated_rx.recv() => p.registrar_relocated(clock(), located),
+            Some(l) = located_rx.recv() => p.located(clock(), l),
         }
         p.drain_events();
     }
@@ -551,9 +546,9 @@ fn hold_tcp_port(addr: SocketAddr) -> std::io::Result<TcpSocket> {
     Ok(s)
 }
 
-/// The targets of the registrar's name (RFC 3263), those of `transport` first choice: the
-/// others only when it has none; they go stale with the records they came from.
-async fn locate_registrar(
+/// The targets of a name (RFC 3263), those of `transport` first choice: the others only
+/// when it has none; they go stale with the records they came from.
+async fn locate_name(
     resolver: &Resolver,
     uri: &Uri,
     transport: Transport,
@@ -589,6 +584,14 @@ fn located_line(uri: &Uri, located: &Result<TargetList, String>) -> String {
     }
 }
 
+/// What a lookup of the phone's found (RFC 3263).
+enum Located {
+    /// The registrar's targets, located again.
+    Registrar(Result<TargetList, String>),
+    /// The next hop of a call's dialog: the leg, the URI and its targets.
+    DialogHop(LegId, Uri, Result<TargetList, String>),
+}
+
 struct Phone {
     config: PhoneConfig,
     ua: UserAgent,
@@ -599,10 +602,10 @@ struct Phone {
     /// The located targets of [`PhoneConfig::registrar_name`], in RFC 3263 order, until
     /// their records expire.
     registrar_targets: TargetList,
-    /// Locates [`PhoneConfig::registrar_name`] again (`None` without one).
+    /// Locates names (`None` when no nameserver is known).
     resolver: Option<Resolver>,
-    /// Where a new location of the registrar is sent, for [`Phone::registrar_relocated`].
-    relocated: mpsc::Sender<Result<TargetList, String>>,
+    /// Where the lookups' results are sent, for [`Phone::located`].
+    located: mpsc::Sender<Located>,
     /// A location of the registrar is running.
     relocating: bool,
     call: Option<Call>,
@@ -666,12 +669,58 @@ impl Phone {
         if std::mem::replace(&mut self.relocating, true) {
             return;
         }
-        let (tx, transport) = (self.relocated.clone(), self.config.transport);
+        let (tx, transport) = (self.located.clone(), self.config.transport);
         tokio::spawn(async move {
-            let _ = tx
-                .send(locate_registrar(&resolver, &uri, transport).await)
-                .await;
+            let found = locate_name(&resolver, &uri, transport).await;
+            let _ = tx.send(Located::Registrar(found)).await;
         });
+    }
+
+    /// The call on `leg` is established: when its dialog's next hop (the first route, else
+    /// the peer's Contact) is a host name, it is located (RFC 3263, off the event loop) for
+    /// the call's later requests ([`Phone::located`]). An IP next hop is left alone: the
+    /// requests keep going where the INVITE went or came from, which is also right behind
+    /// a NAT that rewrote nothing in the Contact.
+    fn locate_dialog_hop(&mut self, leg: LegId) {
+        let Some(hop) = self.ua.dialog(leg).map(|d| d.next_hop().clone()) else {
+            return;
+        };
+        if sip_core::locate::ip_target(&hop).is_ok() {
+            return;
+        }
+        let Some(resolver) = self.resolver.clone() else {
+            self.log(format!(
+                "in-dialog requests: cannot locate {hop}: no nameserver"
+            ));
+            return;
+        };
+        let (tx, transport) = (self.located.clone(), self.config.transport);
+        tokio::spawn(async move {
+            let found = locate_name(&resolver, &hop, transport).await;
+            let _ = tx.send(Located::DialogHop(leg, hop, found)).await;
+        });
+    }
+
+    /// A lookup's result.
+    fn located(&mut self, now: Instant, located: Located) {
+        match located {
+            Located::Registrar(found) => self.registrar_relocated(now, found),
+            Located::DialogHop(leg, hop, found) => {
+                if self.call.as_ref().is_none_or(|c| c.leg != leg) {
+                    return;
+                }
+                let line = match found.map(|list| self.ua.set_dialog_target(leg, list.as_slice())) {
+                    Ok(Ok(t)) => format!(
+                        "in-dialog requests to {hop}: {} {}",
+                        t.transport.as_via_str(),
+                        t.addr
+                    ),
+                    Ok(Err(e)) => format!("in-dialog requests: {hop}: {e}"),
+                    Err(e) => format!("in-dialog requests: cannot locate {e}"),
+                };
+                self.log(line);
+            }
+        }
     }
 
     /// The registrar located again: REGISTERs and calls go to the new targets. A failure
@@ -1187,6 +1236,7 @@ impl Phone {
                         Ok(()) => {
                             call.answered = true;
                             self.media_up(now, leg);
+                            self.locate_dialog_hop(leg);
                         }
                         Err(why) => {
                             call.answered = true;
@@ -1229,7 +1279,12 @@ impl Phone {
                     self.reg = None;
                     self.log("unregistered".into());
                 }
-                UaEvent::Confirmed { leg, ack } => self.on_ack(now, leg, &ack),
+                UaEvent::Confirmed { leg, ack } => {
+                    self.on_ack(now, leg, &ack);
+                    if self.call.as_ref().is_some_and(|c| c.leg == leg) {
+                        self.locate_dialog_hop(leg);
+                    }
+                }
                 UaEvent::Cancelled { leg } | UaEvent::Ended { leg, .. }
                     if self.call.as_ref().is_none_or(|c| c.leg != leg) => {}
                 UaEvent::Cancelled { .. } => {

@@ -2,7 +2,8 @@
 //! serves `registrar.test` with a TTL of 1 s. The phone registers at the server the SRV
 //! record names; the record then moves to another server, and once its TTL has run out the
 //! phone locates the name again (`UaEvent::TargetsExpired`): the next REGISTER and the next
-//! call reach the new server, without a restart.
+//! call reach the new server, without a restart. And a caller whose Contact is a host
+//! name gets the call's later requests at the address that name has.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,14 +13,17 @@
 
 mod dns_support;
 mod phone_support;
+mod sip_peer;
 
 use std::sync::{Arc, Mutex};
 
 use dns_support::{Srv, nameserver, reaches, sip_server};
-use phone_support::{WAIT, config, start, wait};
+use phone_support::{WAIT, auto_answer, config, start, wait};
 use sip_core::Method;
 use sip_core::transaction::Transport;
+use sip_peer::{Req, final_response, next_request, pcmu_offer, to_tag};
 use telox_examples::phone::{Command, PhoneEvent};
+use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 #[tokio::test(flavor = "current_thread")]
@@ -56,4 +60,63 @@ async fn registrar_moved_by_dns_is_found_without_a_restart() {
     assert!(reaches(&mut seen, second, &Method::Invite, WAIT).await);
     assert_eq!(alice.call_outcome().await, Ok(486));
     alice.quit().await;
+}
+
+/// A caller whose Contact is a host name (RFC 3261 §12.1.1: the remote target): once the
+/// call is up, the phone locates it (RFC 3263) and its BYE goes there, not to the address
+/// the INVITE came from.
+#[tokio::test(flavor = "current_thread")]
+async fn a_remote_target_by_name_gets_the_in_dialog_requests() {
+    let dns = nameserver("peer.test", Arc::new(Mutex::new(Vec::new()))).await;
+    let mut c = auto_answer("bob", Transport::Udp, 33);
+    c.dns = Some(dns);
+    let mut bob = start(c).await;
+    let caller = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let target = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let contact = format!(
+        "sip:carrier@host.peer.test:{}",
+        target.local_addr().unwrap().port()
+    );
+    let ruri = format!("sip:bob@{}", bob.addr);
+    let offer = pcmu_offer(40_010, 5);
+    let invite = Req {
+        method: "INVITE",
+        ruri: &ruri,
+        me: caller.local_addr().unwrap(),
+        to_tag: "",
+        cseq: 1,
+        branch: "n1",
+        contact: &contact,
+        content_type: "application/sdp",
+        body: &offer,
+    };
+    invite.send(&caller, bob.addr).await;
+    let (ok, _) = final_response(&caller, "INVITE").await;
+    assert_eq!(ok.status().as_u16(), 200);
+    let tag = to_tag(&ok);
+    let ack = Req {
+        method: "ACK",
+        to_tag: &tag,
+        branch: "n2",
+        content_type: "application/sdp",
+        body: "",
+        ..invite
+    };
+    ack.send(&caller, bob.addr).await;
+    let line = wait("bob", &mut bob.events, |e| match e {
+        PhoneEvent::Log(l) if l.starts_with("in-dialog requests") => Some(l.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert!(line.contains("host.peer.test"), "{line}");
+    bob.send(Command::Hangup).await;
+    let bye = next_request(&target).await;
+    assert_eq!(*bye.method(), Method::Bye);
+    assert_eq!(
+        bye.uri_str(),
+        contact,
+        "the remote target is the Request-URI"
+    );
+    bob.quit().await;
 }

@@ -1,0 +1,143 @@
+//! Shared by the tests that play a SIP peer by hand on a raw UDP socket: request text from a
+//! template, the final responses it gets back, and SDP for the phone's offers and answers.
+
+#![allow(dead_code, reason = "each test binary uses part of the helpers")]
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use rand::SeedableRng;
+use sip_core::{Message, Request, Response};
+use tokio::net::UdpSocket;
+
+use crate::phone_support::WAIT;
+
+/// A request of the dialog `sip-i-1@test` from `me` (From tag `c1`) to the phone's `ruri`.
+pub(crate) struct Req<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) ruri: &'a str,
+    pub(crate) me: SocketAddr,
+    /// `;tag=...` once the phone answered, else empty.
+    pub(crate) to_tag: &'a str,
+    pub(crate) cseq: u32,
+    pub(crate) branch: &'a str,
+    /// The Contact URI (`sip:carrier@<me>` when empty).
+    pub(crate) contact: &'a str,
+    pub(crate) content_type: &'a str,
+    pub(crate) body: &'a str,
+}
+
+impl Req<'_> {
+    /// The request's text.
+    pub(crate) fn text(&self) -> String {
+        let (method, me, body) = (self.method, self.me, self.body);
+        let contact = if self.contact.is_empty() {
+            format!("sip:carrier@{me}")
+        } else {
+            self.contact.to_owned()
+        };
+        format!(
+            "{method} {} SIP/2.0\r\nVia: SIP/2.0/UDP {me};branch=z9hG4bK{};rport\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:carrier@{me}>;tag=c1\r\n\
+             To: <sip:bob@127.0.0.1>{}\r\nCall-ID: sip-i-1@test\r\nCSeq: {} {method}\r\n\
+             Contact: <{contact}>\r\nContent-Type: {}\r\nContent-Length: {}\r\n\r\n{body}",
+            self.ruri,
+            self.branch,
+            self.to_tag,
+            self.cseq,
+            self.content_type,
+            body.len(),
+        )
+    }
+
+    /// Sends it from `sock` to `to`.
+    pub(crate) async fn send(&self, sock: &UdpSocket, to: SocketAddr) {
+        sock.send_to(self.text().as_bytes(), to).await.unwrap();
+    }
+}
+
+/// The next final response to `method` the socket receives (provisionals skipped), and the
+/// methods of the requests that came before it.
+pub(crate) async fn final_response(sock: &UdpSocket, method: &str) -> (Response, Vec<String>) {
+    let mut requests = Vec::new();
+    loop {
+        let r = match next_message(sock).await {
+            Message::Response(r) => r,
+            Message::Request(q) => {
+                requests.push(q.method().to_string());
+                continue;
+            }
+        };
+        let cseq = r.headers().named_str("CSeq").next();
+        let of_method = cseq
+            .and_then(|h| h.value_str().map(|v| v.ends_with(method)))
+            .unwrap_or(false);
+        if of_method && r.status().as_u16() >= 200 {
+            return (r, requests);
+        }
+    }
+}
+
+/// The next request the socket receives (responses skipped).
+pub(crate) async fn next_request(sock: &UdpSocket) -> Request {
+    loop {
+        if let Message::Request(q) = next_message(sock).await {
+            return q;
+        }
+    }
+}
+
+/// The next SIP message the socket receives (within [`WAIT`]).
+async fn next_message(sock: &UdpSocket) -> Message {
+    let mut buf = vec![0u8; 65_536];
+    loop {
+        let (n, _) = tokio::time::timeout(WAIT, sock.recv_from(&mut buf))
+            .await
+            .expect("a SIP message in time")
+            .unwrap();
+        if let Ok(m) = Message::parse(Bytes::copy_from_slice(&buf[..n])) {
+            return m;
+        }
+    }
+}
+
+/// The value of header `name` in `r` (empty when absent).
+pub(crate) fn header(r: &Response, name: &str) -> String {
+    r.headers()
+        .named_str(name)
+        .next()
+        .and_then(|h| h.value_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The `;tag=...` of the To header of `r`.
+pub(crate) fn to_tag(r: &Response) -> String {
+    let to = header(r, "To");
+    to[to.find('>').map_or(to.len(), |i| i + 1)..].to_owned()
+}
+
+/// A PCMU-only offer/answer engine for media at `port` on loopback.
+pub(crate) fn pcmu_oa(port: u16, rng: &mut rand_chacha::ChaCha8Rng) -> sdp::OfferAnswer {
+    let caps =
+        telox_examples::media::audio_capabilities(port, &["PCMU"], sdp::SrtpPolicy::Optional);
+    sdp::OfferAnswer::new(
+        sdp::SessionConfig::new("127.0.0.1".parse().unwrap(), caps),
+        rng,
+    )
+}
+
+/// A PCMU offer for media at `port`.
+pub(crate) fn pcmu_offer(port: u16, seed: u64) -> String {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let offer = pcmu_oa(port, &mut rng).create_offer(&mut rng).unwrap();
+    String::from_utf8(offer.to_bytes().to_vec()).unwrap()
+}
+
+/// The answer to the phone's offer in `ok`, for media at `port`.
+pub(crate) fn answer_to(ok: &Response, port: u16, rng: &mut rand_chacha::ChaCha8Rng) -> String {
+    let offer = telox_examples::media::parse_body_sdp(ok.headers()).expect("an SDP offer");
+    let answer = pcmu_oa(port, rng)
+        .handle_offer(&offer, rng)
+        .expect("the phone's offer takes PCMU");
+    String::from_utf8(answer.to_bytes().to_vec()).unwrap()
+}
