@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use super::machine::{Kind, Machine, Output, State, Termination};
 use super::timer::{Deadlines, TimerConfig};
-use super::wire::{self, KeyMethod, RequestFacts};
+use super::wire::{self, KeyMethod, RequestFacts, ViaMemo};
 use crate::msg::{Message, Method, Request, Response};
 
 /// A transport protocol (RFC 3261 §18, RFC 7118).
@@ -457,6 +457,9 @@ pub struct Transactions {
     /// address, so that the next request from it with the same sent-by and no `rport`
     /// needs no stamp without reading the host again ([`Transactions::needs_stamp`]).
     sent_by_seen: Option<(Ipv4Addr, [u8; 15], u8)>,
+    /// The start of the last top Via read in a received request, so that the next one from
+    /// the same peer is read from its branch on (see [`ViaMemo`]).
+    via_memo: ViaMemo,
 }
 
 /// A queued [`TransactionEvent`] without its message, which waits in
@@ -565,6 +568,7 @@ impl Transactions {
             live: 0,
             udp_only: HashMap::new(),
             sent_by_seen: None,
+            via_memo: ViaMemo::default(),
         }
     }
 
@@ -927,7 +931,7 @@ impl Transactions {
 
     fn handle_request(&mut self, now: Instant, from: Target, mut request: Request) {
         // `request` is stamped in place (no rebinding): a Request is ~500 bytes to copy.
-        let Some(facts) = wire::request_facts(&request, true) else {
+        let Some(facts) = wire::server_request_facts(&request, &mut self.via_memo) else {
             if let Some(bytes) = wire::stateless_response(&request, 400) {
                 self.send_stateless(from, bytes);
             }

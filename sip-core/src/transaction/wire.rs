@@ -68,6 +68,23 @@ pub(crate) struct RequestFacts<'a> {
 /// the From and To tags are not read (`None`): a client transaction's key does not use
 /// them, only merged-request detection on the server does.
 pub(crate) fn request_facts(request: &Request, tags: bool) -> Option<RequestFacts<'_>> {
+    request_facts_with(request, tags, None)
+}
+
+/// [`request_facts`] with the tags, reading the top Via with the help of `memo` (see
+/// [`ViaMemo`]): what a server reads of each request it receives.
+pub(crate) fn server_request_facts<'a>(
+    request: &'a Request,
+    memo: &mut ViaMemo,
+) -> Option<RequestFacts<'a>> {
+    request_facts_with(request, true, Some(memo))
+}
+
+fn request_facts_with<'a>(
+    request: &'a Request,
+    tags: bool,
+    memo: Option<&mut ViaMemo>,
+) -> Option<RequestFacts<'a>> {
     // One pass over the header index instead of one search per header.
     let [cseq_line, call_id, from, to, via] = request.headers().first_values([
         HeaderName::CSeq,
@@ -96,7 +113,10 @@ pub(crate) fn request_facts(request: &Request, tags: bool) -> Option<RequestFact
             branch: Some(branch),
             rport: false,
         },
-        _ => first_via(via)?,
+        _ => match memo {
+            Some(memo) => first_via_memo(via, memo)?,
+            None => first_via(via)?,
+        },
     };
     let rfc3261 = via.branch.is_some_and(|b| b.starts_with(b"z9hG4bK"));
     let branch = match via.branch {
@@ -164,20 +184,107 @@ fn first_via_general(line: &[u8]) -> Option<ViaFacts<'_>> {
 /// the end of the line or a comma. `None` for anything else, which [`scan_via`] then reads
 /// (its result is the same wherever this one answers: `plain_via_agrees_with_scan_via`).
 fn scan_plain_via(line: &[u8]) -> Option<ViaFacts<'_>> {
+    let (host, port, i) = plain_sent_by(line)?;
+    plain_params(line, host, port, i, false, false, &mut None)
+}
+
+/// [`first_via`] for a server, which reads the top Via of every request it receives: a line
+/// that starts with the plain-form text `memo` holds (protocol, transport, sent-by and
+/// parameters up to the first `branch=`, as the previous request from that peer wrote them)
+/// is read from the branch value on. A one-pass scan decides each byte by that byte alone,
+/// in order, so over those identical bytes it reaches the same point with the same facts;
+/// the rest is read as always, and anything the plain form refuses goes to the general scan
+/// as in [`first_via`] (`via_memo_agrees_with_first_via`).
+fn first_via_memo<'a>(line: &'a [u8], memo: &mut ViaMemo) -> Option<ViaFacts<'a>> {
+    let known = usize::from(memo.len);
+    if known > 0
+        && let Some(prefix) = memo.text.get(..known)
+        && line.starts_with(prefix)
+    {
+        let plain = line
+            .get(usize::from(memo.host.0)..usize::from(memo.host.1))
+            .and_then(|host| {
+                plain_params(line, host, memo.port, known, memo.rport, true, &mut None)
+            });
+        return plain.or_else(|| first_via_general(line));
+    }
+    let mut mark = None;
+    let plain = plain_sent_by(line)
+        .and_then(|(host, port, i)| plain_params(line, host, port, i, false, false, &mut mark));
+    if let Some(v) = &plain
+        && let Some((at, rport)) = mark
+    {
+        memo.remember(line, v, at, rport);
+    }
+    plain.or_else(|| first_via_general(line))
+}
+
+/// The plain-form text of the last top Via a server read, up to its first `branch=`, with
+/// what it says: see [`first_via_memo`]. Empty until a Via in the plain form with a branch
+/// of at most [`ViaMemo::MAX`] bytes before its value is read.
+#[derive(Debug)]
+pub(crate) struct ViaMemo {
+    text: [u8; Self::MAX],
+    /// Bytes of `text` in use; 0 when empty.
+    len: u8,
+    /// The sent-by host within `text`.
+    host: (u8, u8),
+    port: Option<u16>,
+    /// An `rport` before the branch.
+    rport: bool,
+}
+
+impl Default for ViaMemo {
+    fn default() -> Self {
+        Self {
+            text: [0; Self::MAX],
+            len: 0,
+            host: (0, 0),
+            port: None,
+            rport: false,
+        }
+    }
+}
+
+impl ViaMemo {
+    /// The longest text remembered.
+    const MAX: usize = 64;
+
+    /// Remembers `line` up to `at` (where its first branch value starts, after an `rport`
+    /// or not), read in the plain form as `v`.
+    fn remember(&mut self, line: &[u8], v: &ViaFacts<'_>, at: usize, rport: bool) {
+        let (Some(start), Some(prefix)) = (offset_in(line, v.host), line.get(..at)) else {
+            return;
+        };
+        let end = start + v.host.len();
+        if let (Some(text), Ok(len), Ok(s), Ok(e)) = (
+            self.text.get_mut(..at),
+            u8::try_from(at),
+            u8::try_from(start),
+            u8::try_from(end),
+        ) && end <= at
+        {
+            text.copy_from_slice(prefix);
+            self.len = len;
+            self.host = (s, e);
+            self.port = v.port;
+            self.rport = rport;
+        }
+    }
+}
+
+/// The plain-form start of a Via value: a solid `SIP/2.0/`, an alphanumeric transport, one
+/// space, a host name or IPv4 address and an optional port; the host, the port and where
+/// the parameters start.
+fn plain_sent_by(line: &[u8]) -> Option<(&[u8], Option<u16>, usize)> {
     if !solid_protocol(line) {
         return None;
     }
-    let mut i = span(line, 8, ALNUM);
+    let i = span(line, 8, ALNUM);
     if i == 8 || line.get(i) != Some(&b' ') {
         return None;
     }
-    i += 1;
-    let host_start = i;
-    i = span(line, i, HOST);
-    let host = line.get(host_start..i)?;
-    if host.is_empty() {
-        return None;
-    }
+    let (host, mut i) = run(line, i + 1, HOST)?;
     let mut port = None;
     if line.get(i) == Some(&b':') {
         i += 1;
@@ -195,28 +302,54 @@ fn scan_plain_via(line: &[u8]) -> Option<ViaFacts<'_>> {
         }
         port = Some(u16::try_from(value).ok()?);
     }
+    Some((host, port, i))
+}
+
+/// The plain-form parameters of a Via value from `i` (parameters without whitespace,
+/// quotes or angle brackets, then the end of the line or a comma), with an `rport` already
+/// seen or not; with `in_branch`, `i` is where the value of a `branch=` starts. `mark` gets
+/// where the value of the first `branch=` starts, with whether an `rport` came before it.
+fn plain_params<'a>(
+    line: &'a [u8],
+    host: &'a [u8],
+    port: Option<u16>,
+    mut i: usize,
+    mut rport: bool,
+    mut in_branch: bool,
+    mark: &mut Option<(usize, bool)>,
+) -> Option<ViaFacts<'a>> {
     let mut branch = None;
-    let mut rport = false;
-    while line.get(i) == Some(&b';') {
-        i += 1;
-        let name_start = i;
-        i = span(line, i, NAME);
-        let name = line.get(name_start..i)?;
-        let value = if line.get(i) == Some(&b'=') {
-            i += 1;
-            let value_start = i;
-            i = span(line, i, VALUE);
-            Some(line.get(value_start..i)?)
+    loop {
+        let is_branch = if in_branch {
+            in_branch = false;
+            true
         } else {
-            None
+            if line.get(i) != Some(&b';') {
+                break;
+            }
+            let name;
+            (name, i) = run(line, i + 1, NAME)?;
+            let is_branch = name.len() == 6 && name.eq_ignore_ascii_case(b"branch");
+            if name.len() == 5 && name.eq_ignore_ascii_case(b"rport") {
+                rport = true;
+            }
+            if line.get(i) != Some(&b'=') {
+                // a branch without a value is no branch
+                if is_branch {
+                    branch = None;
+                }
+                continue;
+            }
+            i += 1;
+            if is_branch && mark.is_none() {
+                *mark = Some((i, rport));
+            }
+            is_branch
         };
-        if name.is_empty() || value.is_some_and(<[u8]>::is_empty) {
-            return None;
-        }
-        if name.len() == 6 && name.eq_ignore_ascii_case(b"branch") {
-            branch = value;
-        } else if name.len() == 5 && name.eq_ignore_ascii_case(b"rport") {
-            rport = true;
+        let value;
+        (value, i) = run(line, i, VALUE)?;
+        if is_branch {
+            branch = Some(value);
         }
     }
     // The value ends at the end of the line or at the comma before the next one.
@@ -230,6 +363,14 @@ fn scan_plain_via(line: &[u8]) -> Option<ViaFacts<'_>> {
         branch,
         rport,
     })
+}
+
+/// The run of bytes of `class` that starts at `from` and where it ends; `None` when empty.
+#[inline]
+fn run(line: &[u8], from: usize, class: u8) -> Option<(&[u8], usize)> {
+    let end = span(line, from, class);
+    let run = line.get(from..end)?;
+    (!run.is_empty()).then_some((run, end))
 }
 
 /// The end of the run of bytes of `class` (see [`PLAIN_VIA`]) that starts at `from`: one
@@ -815,10 +956,7 @@ mod tests {
     /// Wherever the one-pass plain form answers, the general scan gives the same facts.
     #[test]
     fn plain_via_agrees_with_scan_via() {
-        type Facts<'a> = Option<(&'a [u8], &'a [u8], Option<u16>, Option<&'a [u8]>, bool)>;
-        fn facts(v: Option<ViaFacts<'_>>) -> Facts<'_> {
-            v.map(|v| (v.raw, v.host, v.port, v.branch, v.rport))
-        }
+        let facts = via_facts;
         let mut plain = 0;
         let cases: &[&[u8]] = &[
             b"SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK0000000000000001",
@@ -975,7 +1113,105 @@ mod tests {
         assert!(names >= 60, "{names} names");
     }
 
+    type Facts<'a> = Option<(&'a [u8], &'a [u8], Option<u16>, Option<&'a [u8]>, bool)>;
+
+    fn via_facts(v: Option<ViaFacts<'_>>) -> Facts<'_> {
+        v.map(|v| (v.raw, v.host, v.port, v.branch, v.rport))
+    }
+
+    /// Reads `lines` in order with one memo, each as `first_via` reads it alone; returns how
+    /// many were read from a remembered start.
+    fn assert_memo_agrees(lines: &[&[u8]]) -> usize {
+        let mut memo = ViaMemo::default();
+        let mut hits = 0;
+        for &line in lines {
+            let known = usize::from(memo.len);
+            if known > 0 && memo.text.get(..known).is_some_and(|p| line.starts_with(p)) {
+                hits += 1;
+            }
+            assert_eq!(
+                via_facts(first_via_memo(line, &mut memo)),
+                via_facts(first_via(line)),
+                "{:?}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        hits
+    }
+
+    /// The memo of a server's last top Via changes no answer: every line of a table read
+    /// after every other (the second from the first one's remembered start when it begins
+    /// with it: rport before or after the branch, a second branch, an empty or bad value
+    /// after the start, a comma, trailing garbage, the general form).
+    #[test]
+    fn via_memo_agrees_with_first_via() {
+        let cases: &[&[u8]] = &[
+            b"SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK0000000000000001",
+            b"SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK0000000000000002",
+            b"SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK3;rport",
+            b"SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK4;branch=other",
+            b"SIP/2.0/UDP 127.0.0.1:5061;branch=",
+            b"SIP/2.0/UDP 127.0.0.1:5061;branch=;rport",
+            b"SIP/2.0/UDP 127.0.0.1:5061;branch=x y",
+            b"SIP/2.0/UDP 127.0.0.1:5061;branch=x,SIP/2.0/UDP other;branch=y",
+            b"SIP/2.0/UDP 127.0.0.1:5061;branch=\"q\"",
+            b"SIP/2.0/UDP 127.0.0.1:5061;branch=x;branch",
+            b"SIP/2.0/UDP 127.0.0.1:5061;rport;branch=z9hG4bK5",
+            b"SIP/2.0/UDP 127.0.0.1:5061;rport;branch=z9hG4bK6;received=1.2.3.4",
+            b"SIP/2.0/UDP 127.0.0.1:5061;rport=1;branch=z9hG4bK7",
+            b"SIP/2.0/UDP 127.0.0.1:5061;branch;branch=z9hG4bK8",
+            b"SIP/2.0/UDP 127.0.0.1:5061;x=1;branch=z9hG4bK9",
+            b"SIP/2.0/UDP 127.0.0.1;branch=z9hG4bK10",
+            b"SIP/2.0/UDP 127.0.0.1:5061;branch=\xc3\xa9",
+            b"SIP/2.0/UDP 127.0.0.1:5061 ;branch=z9hG4bK11",
+            b"SIP/2.0/TCP pc33.atlanta.example.com;branch=z9hG4bK776;rport",
+            b"sip/2.0/udp h;RPORT=5;Branch=z9hG4bKx;received=192.0.2.1",
+            b"SIP/2.0/UDP a-very-long-host-name-that-does-not-fit.example.com:5060;branch=z9hG4bK1",
+            b"SIP/2.0/UDP h;branch=x",
+            b"SIP/2.0/UDP h;branch=x, SIP/2.0/UDP other",
+            b"SIP/2.0/UDP [2001:db8::1]:5060;branch=x",
+            b"",
+        ];
+        let mut hits = 0;
+        for a in cases {
+            for b in cases {
+                hits += assert_memo_agrees(&[a, b, a]);
+            }
+        }
+        assert!(hits > 100, "{hits} lines read from a remembered start");
+    }
+
     proptest::proptest! {
+        /// Any sequence of Via lines from a few shared starts and parameter pieces: the memo
+        /// changes no answer.
+        #[test]
+        fn via_memo_agrees_for_any_sequence(
+            picks in proptest::collection::vec((0usize..4, proptest::collection::vec(0usize..12, 0..5)), 1..12)
+        ) {
+            const STARTS: [&str; 4] = [
+                "SIP/2.0/UDP 127.0.0.1:5061;branch=",
+                "SIP/2.0/UDP 127.0.0.1:5061;rport;branch=",
+                "SIP/2.0/TCP h;branch=",
+                "SIP/2.0/UDP 127.0.0.1:5061",
+            ];
+            const PIECES: [&str; 12] = [
+                "z9hG4bK1", "x", ";rport", ";branch=y", ";branch", ";", "=", " ", ",", "\"",
+                ";received=1.2.3.4", "SIP/2.0/UDP o",
+            ];
+            let lines: Vec<Vec<u8>> = picks
+                .iter()
+                .map(|(start, pieces)| {
+                    let mut line = STARTS[*start].to_string();
+                    for p in pieces {
+                        line.push_str(PIECES[*p]);
+                    }
+                    line.into_bytes()
+                })
+                .collect();
+            let refs: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+            assert_memo_agrees(&refs);
+        }
+
         /// Any mix of matching, compact, repeated and extension lines, more than fit inline
         /// included: the one pass finds what `named` finds.
         #[test]
