@@ -8,8 +8,9 @@
 #     our parser reads, and tshark must flag nothing malformed.
 #  3. rtp-analyze's per-stream packets, lost, max and mean jitter must equal tshark's
 #     `-z rtp,streams` on the same capture: on our captures and on SIPp's real ones.
-#  4. The same on a capture shaped like the field's (rtp/field_capture.py: cooked pcapng,
-#     VLAN-tagged IPv6 media, SIP over TCP, RTCP multiplexed on the RTP port, an SSRC change).
+#  4. The same on captures shaped like the field's (rtp/field_capture.py: cooked pcapng,
+#     VLAN-tagged IPv6 media, SIP over TCP, RTCP multiplexed on the RTP port, an SSRC change;
+#     and a call seen through cloud traffic mirroring, inside VXLAN).
 # Files only, no network; every tshark run is bounded by `timeout`.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -92,15 +93,21 @@ done
 
 # A capture shaped like the field's (see rtp/field_capture.py): cooked pcapng, VLAN, IPv6
 # media, SIP over TCP, RTCP on the RTP port, an SSRC change: the three streams, as tshark.
+# Then a call seen through cloud traffic mirroring (every frame inside VXLAN): 2 streams.
 field="$WORK/field.pcapng"
-if check "field-shaped capture written" python3 "$HERE/rtp/field_capture.py" "$field"; then
-  "$RA" --json "$field" >"$WORK/o-field.json"
-  ts -r "$field" -q -z rtp,streams >"$WORK/t-field.txt"
-  check "field-shaped capture: 3 streams from the SDP over TCP, no RTCP read as RTP" \
-    python3 -c 'import json,sys; sys.exit(0 if len(json.load(open(sys.argv[1]))) == 3 else 1)' \
-    "$WORK/o-field.json"
-  check "field-shaped capture: rtp-analyze equals tshark rtp,streams" \
-    python3 "$HERE/rtp/compare_streams.py" "$WORK/o-field.json" "$WORK/t-field.txt"
+mirror="$WORK/mirror.pcap"
+if check "field-shaped captures written" \
+  python3 "$HERE/rtp/field_capture.py" "$field" "$mirror"; then
+  for cfg in "field:$field:3" "mirror:$mirror:2"; do
+    IFS=: read -r name file n <<<"$cfg"
+    "$RA" --json "$file" >"$WORK/o-$name.json"
+    ts -r "$file" -q -z rtp,streams >"$WORK/t-$name.txt"
+    check "$name capture: $n streams from the SDP, no RTCP read as RTP" \
+      python3 -c 'import json,sys; sys.exit(0 if len(json.load(open(sys.argv[1]))) == int(sys.argv[2]) else 1)' \
+      "$WORK/o-$name.json" "$n"
+    check "$name capture: rtp-analyze equals tshark rtp,streams" \
+      python3 "$HERE/rtp/compare_streams.py" "$WORK/o-$name.json" "$WORK/t-$name.txt"
+  done
 fi
 
 summary rtp

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""field_capture.py OUT.pcapng: writes a capture shaped like the field's, by hand (no peer
+"""field_capture.py OUT.pcapng [MIRROR.pcap]: writes a capture shaped like the field's, by hand (no peer
 needed): pcapng with Linux cooked (SLL) headers as `tcpdump -i any` takes it; SIP over TCP
 (IPv4) with the 200 OK split over two segments; the media over IPv6 with an 802.1Q tag left in
 the cooked header; RTCP SR+SDES multiplexed on the RTP port (a=rtcp-mux, RFC 5761); one
 direction with 0-3 ms of jitter, one lost packet and an SSRC change (new SSRC and sequence)
 half way. rtp-analyze must find the three streams from the SDP and agree with tshark's
-rtp,streams on each."""
+rtp,streams on each. MIRROR.pcap, if named: a call seen through cloud traffic mirroring, every
+frame (SIP over UDP, RTP both ways, one loss, 0-4 ms of jitter) inside VXLAN (UDP 4789)."""
 import sys
 import struct, ipaddress
 def csum(b):
@@ -68,3 +69,26 @@ for ts,f in frames:
     us=int(round(ts*1e6))
     out+=blk(6,struct.pack('<IIIII',0,us>>32,us&0xffffffff,len(f),len(f))+f)
 open(sys.argv[1], 'wb').write(out)
+
+if len(sys.argv) > 2:
+    def eth(pkt_et):
+        pkt,et=pkt_et
+        return b'\x02\0\0\0\0\x02\x02\0\0\0\0\x01'+struct.pack('!H',et)+pkt
+    def vxlan(frame):
+        return eth(udp('172.31.0.5',51000,'172.31.0.9',4789,b'\x08\0\0\0\0\0\x07\0'+frame))
+    frames=[]
+    t=1795000000.0
+    A,B='10.9.0.1','10.9.0.2'
+    inv=sip('INVITE sip:b@10.9.0.2 SIP/2.0',A,16384); ok=sip('SIP/2.0 200 OK',B,30000)
+    frames.append((t,vxlan(eth(udp(A,5060,B,5060,inv)))))
+    frames.append((t+0.04,vxlan(eth(udp(B,5060,A,5060,ok)))))
+    for i in range(150):
+        t+=0.02
+        jit=[0,0.001,0.004,0.002][i%4]
+        if i!=70: frames.append((t+jit,vxlan(eth(udp(A,16384,B,30000,rtp(0,500+i,160*i,0x0A0A0001,b'\xff'*160,i==0))))))
+        frames.append((t,vxlan(eth(udp(B,30000,A,16384,rtp(8,9000+i,4000+160*i,0x0B0B0001,b'\xd5'*160,i==0))))))
+    out=struct.pack('<IHHiIII',0xa1b2c3d4,2,4,0,0,65535,1)
+    for ts,f in frames:
+        us=int(round(ts*1e6))
+        out+=struct.pack('<IIII',us//1000000,us%1000000,len(f),len(f))+f
+    open(sys.argv[2], 'wb').write(out)
