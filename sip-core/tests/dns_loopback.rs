@@ -88,11 +88,18 @@ impl Zone {
     }
 }
 
-/// Serves `zone` on UDP and TCP at `addr` until the test ends.
-async fn nameserver(addr: SocketAddr, zone: Zone) -> Log {
+/// Serves `zone` on UDP and TCP at one loopback port the OS picks (a fixed port may be in
+/// use, by another test or as some connection's source port) until the test ends: the
+/// address and the log.
+async fn nameserver(zone: Zone) -> (SocketAddr, Log) {
     let log: Log = Arc::default();
-    let udp = UdpSocket::bind(addr).await.unwrap();
-    let tcp = TcpListener::bind(addr).await.unwrap();
+    let (udp, tcp) = loop {
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        if let Ok(tcp) = TcpListener::bind(udp.local_addr().unwrap()).await {
+            break (udp, tcp);
+        }
+    };
+    let addr = udp.local_addr().unwrap();
     let (z, l) = (zone.clone(), Arc::clone(&log));
     tokio::spawn(async move {
         let mut buf = vec![0u8; 1500];
@@ -132,7 +139,7 @@ async fn nameserver(addr: SocketAddr, zone: Zone) -> Log {
             stream.write_all(&out).await.unwrap();
         }
     });
-    log
+    (addr, log)
 }
 
 fn rec(name: &str, data: RecordData) -> Record {
@@ -219,8 +226,7 @@ async fn uac_reaches_uas_by_name_through_naptr_srv_and_failover() {
         truncate: vec!["uas.sipdns.test".into()],
         drop_first: vec!["dead.sipdns.test".into()],
     };
-    let ns: SocketAddr = "127.0.0.1:37011".parse().unwrap();
-    let log = nameserver(ns, zone).await;
+    let (ns, log) = nameserver(zone).await;
     let (mut driver, mut ua) = uac(ns).await;
 
     let uri: Uri = "sip:bob@sipdns.test".parse().unwrap();
@@ -289,8 +295,7 @@ async fn explicit_port_asks_only_addresses_localhost_asks_none_unknown_names_fai
         ],
         ..Zone::default()
     };
-    let ns: SocketAddr = "127.0.0.1:37012".parse().unwrap();
-    let log = nameserver(ns, zone).await;
+    let (ns, log) = nameserver(zone).await;
     let (mut driver, _) = uac(ns).await;
     let uri: Uri = "sip:bob@host.sipdns.test:5099;transport=tcp"
         .parse()
@@ -318,7 +323,8 @@ async fn explicit_port_asks_only_addresses_localhost_asks_none_unknown_names_fai
 #[tokio::test]
 async fn a_silent_nameserver_is_bounded_by_the_resolve_timeout() {
     // A nameserver that reads queries and never answers.
-    let silent = UdpSocket::bind("127.0.0.1:37013").await.unwrap();
+    let silent = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let ns = silent.local_addr().unwrap();
     let asked = Arc::new(Mutex::new(0usize));
     let count = Arc::clone(&asked);
     tokio::spawn(async move {
@@ -328,7 +334,7 @@ async fn a_silent_nameserver_is_bounded_by_the_resolve_timeout() {
         }
     });
     let mut config = DriverConfig::new("127.0.0.1:0".parse().unwrap());
-    let mut dns = DnsConfig::new(vec!["127.0.0.1:37013".parse().unwrap()]);
+    let mut dns = DnsConfig::new(vec![ns]);
     dns.timeout = Duration::from_millis(200);
     dns.attempts = 1;
     dns.resolve_timeout = Duration::from_millis(500);
@@ -345,8 +351,8 @@ async fn a_silent_nameserver_is_bounded_by_the_resolve_timeout() {
 #[tokio::test]
 async fn a_resolver_task_leaves_the_driver_serving_sip() {
     // A nameserver that holds its answer until the test releases it.
-    let ns: SocketAddr = "127.0.0.1:37014".parse().unwrap();
-    let held = UdpSocket::bind(ns).await.unwrap();
+    let held = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let ns = held.local_addr().unwrap();
     let (release, released) = tokio::sync::oneshot::channel::<()>();
     let (asked_tx, asked) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
