@@ -13,7 +13,8 @@
 # Last the PBX with trunks named in its config: sip:trunk.sipdns.test (the 503 SIPp, then
 # SIPp's uas) and sip:moved.sipdns.test, whose A record (a watched hosts file, TTL 1 s like
 # every record here) moves from 127.0.0.1 to 127.0.0.2 between two rounds of calls: the PBX
-# locates the name again once the TTL has run out and reaches the new address unrestarted.
+# locates the name again once the TTL has run out and reaches the new address unrestarted,
+# and so does a gateway whose --trunk is sip:moved.sipdns.test.
 # Loopback only, every process bounded by `timeout` and stopped by PID.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -195,8 +196,9 @@ fi
 #    to sip:trunk.sipdns.test: each INVITE is answered 503 by the first SRV target and sent
 #    again by the UA to the second (RFC 3263 §4.3). Calls to 9... go to sip:moved.sipdns.test:
 #    a first round reaches 127.0.0.1; its A record then moves to 127.0.0.2, and once the
-#    1 s TTL has run out the next round is located again and reaches the new address.
-if [ -x "$BIN/pbx" ]; then
+#    1 s TTL has run out the next round is located again and reaches the new address. A
+#    gateway with --trunk sip:moved.sipdns.test gets the same two rounds.
+if [ -x "$BIN/pbx" ] && [ -x "$BIN/gateway" ]; then
   U1=$(SCENARIO="$P/scenarios/uas-503.xml" UAS_TIMEOUT=90 "$P/sipp-uas.sh" "$BUSY" 2>>"$TMP/uas.log")
   U2=$(UAS_TIMEOUT=90 "$P/sipp-uas.sh" "$TRUNK" 2>>"$TMP/uas.log")
   PBXP=$(free_udp_port)
@@ -209,6 +211,9 @@ if [ -x "$BIN/pbx" ]; then
     '[[routes]]' 'pattern = "_0X."' 'trunk = "carrier"' \
     '[[routes]]' 'pattern = "_9X."' 'trunk = "moved"' >"$TMP/pbx.toml"
   timeout -k 3 90 "$BIN/pbx" --config "$TMP/pbx.toml" 2>"$TMP/pbx.log" & PB=$!
+  GWP=$(free_udp_port)
+  timeout -k 3 90 "$BIN/gateway" --listen "127.0.0.1:$GWP" --trunk sip:moved.sipdns.test \
+    --dns "127.0.0.1:$NS" --allow 127.0.0.0/8 2>"$TMP/gw3.log" & GW=$!
   sleep 0.5
   pbx_calls() { # pbx_calls NUMBER COUNT: SIPp uac (digest as 1000) through the PBX
     SCENARIO="$P/scenarios/invite-auth-uac.xml" "$P/sipp-uac.sh" "127.0.0.1:$PBXP" 10 "$2" \
@@ -227,23 +232,33 @@ if [ -x "$BIN/pbx" ]; then
   # first round's is stopped before the record moves, so a stale address fails the call.
   U1=$(UAS_TIMEOUT=60 "$P/sipp-uas.sh" "$MOVED" 2>>"$TMP/uas.log")
   out1=$(pbx_calls 9123 5)
+  gout1=$("$P/sipp-uac.sh" "127.0.0.1:$GWP" 10 5 2>&1 | tail -1)
   stop_pid "$U1"; U1=""; sleep 0.5
   U2=$(LOCAL_IP=127.0.0.2 UAS_TIMEOUT=60 "$P/sipp-uas.sh" "$MOVED" 2>>"$TMP/uas.log")
   echo "127.0.0.2 moved.sipdns.test" >"$HOSTS/moved"
   sleep 2
   out2=$(pbx_calls 9123 5)
-  echo "  $out1"; echo "  $out2"
+  gout2=$("$P/sipp-uac.sh" "127.0.0.1:$GWP" 10 5 2>&1 | tail -1)
+  echo "  $out1"; echo "  $out2"; echo "  gateway: $gout1"; echo "  gateway: $gout2"
   kill -INT "$PB" 2>/dev/null; wait "$PB" 2>/dev/null; PB=""
+  kill -INT "$GW" 2>/dev/null; wait "$GW" 2>/dev/null; GW=""
   grep -E "trunk moved" "$TMP/pbx.log" | sed 's/^/  /'
+  grep -E "trunks|located again|stopped" "$TMP/gw3.log" | sed 's/^/  /'
   check "SIPp uac -> pbx -> moving trunk: 5 + 5 calls, zero failures" \
     [ "$(grep -Ec "rc=0 created=5 ok=5 failed=0" <<<"$out1"$'\n'"$out2")" -eq 2 ]
   check "pbx: the first round reached 127.0.0.1" \
     [ "$(grep -c "calling 9123 at udp:127.0.0.1:$MOVED" "$TMP/pbx.log")" -eq 5 ]
   check "pbx: after the record moved and its TTL ran out, the next round reached 127.0.0.2" \
     [ "$(grep -c "calling 9123 at udp:127.0.0.2:$MOVED" "$TMP/pbx.log")" -eq 5 ]
+  # The SIPp of the first round is gone when the second runs: a gateway still sending to
+  # 127.0.0.1 fails those calls at its trunk timeout.
+  check "SIPp uac -> gateway -> moving trunk: 5 + 5 calls, zero failures" \
+    [ "$(grep -Ec "rc=0 created=5 ok=5 failed=0" <<<"$gout1"$'\n'"$gout2")" -eq 2 ]
+  check "gateway: the trunk located again at 127.0.0.2 after the record moved" \
+    grep -q "located again: moved.sipdns.test (127.0.0.2:$MOVED)" "$TMP/gw3.log"
   stop_pid "$U1"; stop_pid "$U2"; U1=""; U2=""
 else
-  not_ok "pbx binary missing at $BIN (cargo build --release -p telox-examples)"
+  not_ok "pbx or gateway binary missing at $BIN (cargo build --release -p telox-examples)"
 fi
 
 summary sip-dns
