@@ -46,7 +46,8 @@ pub struct SourceStats {
     received: u64,
     expected_prior: u64,
     received_prior: u64,
-    transit: Option<u32>,
+    /// Relative transit time and RTP timestamp of the last packet the jitter used.
+    transit: Option<(u32, u32)>,
     jitter: f64,
     max_jitter: f64,
     duplicates: u64,
@@ -123,8 +124,9 @@ impl SourceStats {
     /// Updates the statistics with one packet: sequence number `seq`, RTP timestamp `ts`, and
     /// arrival time `arrival` (any monotonic clock origin, the same for every call).
     ///
-    /// Implements A.1 `update_seq` and the A.8 jitter estimator (jitter is updated for every
-    /// packet past probation, as A.8 and Wireshark do).
+    /// Implements A.1 `update_seq` and the A.8 jitter estimator, updated for every packet past
+    /// probation whose timestamp differs from the last one used (packets repeating a
+    /// timestamp, such as an RFC 4733 event's, leave the jitter alone).
     #[inline]
     pub fn update(&mut self, seq: u16, ts: u32, arrival: Duration) -> SeqUpdate {
         let udelta = seq.wrapping_sub(self.max_seq);
@@ -186,13 +188,20 @@ impl SourceStats {
         // RFC 3550 A.8: arrival time in timestamp units; transit = arrival - r->ts.
         let ticks = (arrival.as_nanos() * u128::from(self.clock_rate) / 1_000_000_000) as u32;
         let transit = ticks.wrapping_sub(ts);
-        if let Some(prev) = self.transit {
+        if let Some((prev, prev_ts)) = self.transit {
+            if prev_ts == ts {
+                // The same timestamp again: an RFC 4733 event's packets all carry the event's
+                // start (RFC 4733 §2.5.1.2), a video frame's packets share one, a duplicate
+                // repeats it. Their spacing says nothing of the network's, and counting it
+                // would report a key press as jitter (libwebrtc skips them; PJSIP skips DTMF).
+                return;
+            }
             let d = f64::from((transit.wrapping_sub(prev) as i32).unsigned_abs());
             // RFC 3550 A.8: "s->jitter += (1./16.) * ((double)d - s->jitter);"
             self.jitter += (d - self.jitter) / 16.0;
             self.max_jitter = self.max_jitter.max(self.jitter);
         }
-        self.transit = Some(transit);
+        self.transit = Some((transit, ts));
     }
 
     /// Records a sender report from this source, received at `arrival`.
@@ -473,6 +482,26 @@ mod tests {
         let j = j + (0.0 - j) / 16.0;
         assert!((s.jitter() - j).abs() < 1e-9);
         assert!((s.jitter_ms() - j / 8.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_key_press_with_a_frozen_timestamp_is_not_jitter() {
+        // Audio every 20 ms, then an RFC 4733 event: five packets 50 ms apart, all with the
+        // event's start timestamp 480, then audio again at 640 (in time). Only packets with a
+        // new timestamp move the estimate: none of them arrives off its schedule.
+        let mut s = SourceStats::new(Ssrc(1), 0, 8000, 0);
+        for (seq, ts, at) in [(0, 0, 0), (1, 160, 20), (2, 320, 40), (3, 480, 60)] {
+            s.update(seq, ts, ms(at));
+        }
+        for (i, at) in [110, 160, 210, 210, 210].into_iter().enumerate() {
+            s.update(4 + i as u16, 480, ms(at));
+        }
+        assert_eq!(s.jitter(), 0.0);
+        s.update(9, 640, ms(80));
+        assert_eq!(s.jitter(), 0.0);
+        // A late packet with a new timestamp still counts: 5 ms (40 ticks) late.
+        s.update(10, 800, ms(105));
+        assert!((s.jitter() - 40.0 / 16.0).abs() < 1e-9);
     }
 
     #[test]

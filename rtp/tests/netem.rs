@@ -133,14 +133,19 @@ fn run(seed: u64, n: u64, net: &Netem) -> (RtpSession, Outcome, Vec<u8>) {
 fn reference_jitter(arrivals: &[(Instant, u16, u32)]) -> f64 {
     let t = arrivals[0].0;
     let mut jitter = 0.0f64;
-    let mut prev: Option<f64> = None;
+    let mut prev: Option<(f64, u32)> = None;
     for &(at, _, ts) in arrivals {
         let arrival_ticks = ((at - t).as_nanos() * 8000 / 1_000_000_000) as f64;
         let transit = arrival_ticks - f64::from(ts);
-        if let Some(p) = prev {
+        if let Some((p, p_ts)) = prev {
+            if p_ts == ts {
+                // A duplicate right behind its original: its spacing is not the network's
+                // (the session skips packets repeating the last timestamp).
+                continue;
+            }
             jitter += ((transit - p).abs() - jitter) / 16.0;
         }
-        prev = Some(transit);
+        prev = Some((transit, ts));
     }
     jitter
 }
