@@ -26,10 +26,17 @@ pub fn datagram(data: &[u8]) {
     }
     if let Message::Request(r) = &msg {
         let _ = r.uri().user_unescaped();
-        // rebuilding from a builder yields a parseable message
+        // rebuilding from a builder yields a parseable message; the builder writes a
+        // Content-Length line that a datagram may lack, one line more than it had (a
+        // datagram at the header limit then rebuilds one line over it)
         let rebuilt = r.to_builder().build();
+        let defaults = ParseLimits::default();
+        let limits = ParseLimits {
+            max_headers: defaults.max_headers + 1,
+            ..defaults
+        };
         assert!(
-            Message::parse(rebuilt.to_bytes()).is_ok(),
+            Message::parse_with(rebuilt.to_bytes(), &limits).is_ok(),
             "rebuilt request does not parse"
         );
     }
