@@ -22,7 +22,7 @@ use sip_core::tokio::{DnsConfig, Driver, DriverConfig, Resolver, SansIo, TlsConf
 use sip_core::transaction::{Target, TransactionKey, Transmit, Transport};
 use sip_core::ua::{Body, LegId, RegistrationId, TargetList, UaConfig, UaEvent, UserAgent, refer};
 use sip_core::{Message, Method, Request, Response, Scheme, Uri};
-use tokio::net::{TcpSocket, UdpSocket};
+use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use crate::audio::Pcm;
@@ -361,7 +361,9 @@ pub async fn run(
     mut commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<PhoneEvent>,
 ) -> Result<(), PhoneError> {
-    let (mut driver, _tcp_twin) = bind_driver(&config).await?;
+    // The driver holds the TCP twin of a UDP-only port (no connection on this host can start
+    // from it) and gives back a port chosen by the OS whose twin is taken.
+    let mut driver = Driver::bind(driver_config(&config)?).await?;
     // Names are located with the driver's resolver, in tasks of their own (the driver goes
     // on serving SIP meanwhile): a registrar by name now, and again whenever its records
     // expire; the next hop of a call's dialog when it is a host name.
@@ -501,49 +503,6 @@ fn driver_config(config: &PhoneConfig) -> Result<DriverConfig, PhoneError> {
         _ => {}
     }
     Ok(dc)
-}
-
-/// Binds the phone's SIP sockets. A phone on UDP also holds its port on TCP, bound but not
-/// listening (a TCP connect to it is still refused, so RFC 3261 §18.1.1's fallback to UDP
-/// is unchanged), so that no TCP connection on this host can start from that port: a peer
-/// indexes the connections it accepted by their source address (RFC 3261 §18), and sends a
-/// request too large for UDP over TCP to the same address: a connection another endpoint
-/// made from our port number would take it. A port chosen by the OS whose TCP twin is
-/// taken (for the hold, or for the listener of a phone on TCP) is given back for another:
-/// the OS picks the UDP port alone. A configured port goes on without the hold.
-async fn bind_driver(config: &PhoneConfig) -> Result<(Driver, Option<TcpSocket>), PhoneError> {
-    const TRIES: usize = 16;
-    for _ in 0..TRIES {
-        let driver = match Driver::bind(driver_config(config)?).await {
-            Ok(d) => d,
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && config.listen.port() == 0 => {
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if config.transport != Transport::Udp {
-            return Ok((driver, None));
-        }
-        match hold_tcp_port(driver.local_addr()) {
-            Ok(twin) => return Ok((driver, Some(twin))),
-            Err(_) if config.listen.port() == 0 => {}
-            Err(_) => return Ok((driver, None)),
-        }
-    }
-    Ok((Driver::bind(driver_config(config)?).await?, None))
-}
-
-/// A TCP socket bound to `addr`, not listening. Without `SO_REUSEADDR`, so that no other
-/// socket can bind the port either; the kernel never picks a bound port as the source of
-/// a connect.
-fn hold_tcp_port(addr: SocketAddr) -> std::io::Result<TcpSocket> {
-    let s = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
-    s.bind(addr)?;
-    Ok(s)
 }
 
 /// The targets of a name (RFC 3263), those of `transport` first choice: the others only

@@ -235,6 +235,9 @@ impl fmt::Debug for StreamWriter {
 #[derive(Debug)]
 pub struct Driver {
     udp: UdpSocket,
+    /// Without a TCP listener: the TCP twin of the UDP port, bound but not listening (see
+    /// [`bind_udp_and_twin`]).
+    _tcp_hold: Option<TcpSocket>,
     local: SocketAddr,
     tls_local: Option<SocketAddr>,
     /// Open connections by (transport, peer): accepted ones and ours (RFC 3261 §18 reuse).
@@ -359,33 +362,57 @@ impl Driver {
     /// Socket errors from the OS; `InvalidInput` for a TLS listener without a server
     /// configuration.
     pub async fn bind(config: DriverConfig) -> io::Result<Self> {
-        let udp = UdpSocket::bind(config.bind).await?;
-        if let Some(tos) = config.tos {
-            set_tos(&udp, tos)?;
-        }
+        // A TLS or WebSocket listener configured on the UDP port's number needs that TCP
+        // port: no hold then.
+        let port = config.bind.port();
+        let stream_listener_on_port = port != 0
+            && config
+                .tls
+                .as_ref()
+                .and_then(|t| t.bind)
+                .into_iter()
+                .chain(
+                    config
+                        .ws
+                        .iter()
+                        .flat_map(|w| [w.bind, w.secure_bind])
+                        .flatten(),
+                )
+                .any(|b| b.port() == port);
+        let mode = match (config.tcp, stream_listener_on_port) {
+            (true, _) => TwinMode::Listen,
+            (false, false) => TwinMode::Hold,
+            (false, true) => TwinMode::Leave,
+        };
+        let (udp, twin) = bind_udp_and_twin(config.bind, mode, config.tos, || {
+            std::net::UdpSocket::bind(config.bind)
+        })?;
         let local = udp.local_addr()?;
         let (inbound_tx, inbound_rx) = mpsc::channel(1024);
-        if config.tcp {
-            let listener = listen(local, config.tos)?;
-            let tx = inbound_tx.clone();
-            let limits = config.limits;
-            tokio::spawn(async move {
-                // Accepted sockets inherit the listener's TOS on Linux.
-                while let Some((stream, peer)) = accept(&listener, &tx).await {
-                    let (read, write) = stream.into_split();
-                    let target = Target {
-                        transport: Transport::Tcp,
-                        addr: peer,
-                    };
-                    let writer = StreamWriter::new(write);
-                    let id = writer.id;
-                    if tx.send(Inbound::Accepted(target, writer)).await.is_err() {
-                        break;
+        let tcp_hold = match twin {
+            Twin::Listener(listener) => {
+                let tx = inbound_tx.clone();
+                let limits = config.limits;
+                tokio::spawn(async move {
+                    // Accepted sockets inherit the listener's TOS on Linux.
+                    while let Some((stream, peer)) = accept(&listener, &tx).await {
+                        let (read, write) = stream.into_split();
+                        let target = Target {
+                            transport: Transport::Tcp,
+                            addr: peer,
+                        };
+                        let writer = StreamWriter::new(write);
+                        let id = writer.id;
+                        if tx.send(Inbound::Accepted(target, writer)).await.is_err() {
+                            break;
+                        }
+                        tokio::spawn(read_stream(read, target, id, tx.clone(), limits));
                     }
-                    tokio::spawn(read_stream(read, target, id, tx.clone(), limits));
-                }
-            });
-        }
+                });
+                None
+            }
+            Twin::Held(socket) => socket,
+        };
         let mut tls_local = None;
         let mut tls_client = None;
         let mut tls_server = None;
@@ -445,6 +472,7 @@ impl Driver {
         }
         Ok(Self {
             udp,
+            _tcp_hold: tcp_hold,
             local,
             tls_local,
             ws_local,
@@ -936,6 +964,82 @@ async fn read_more<R: AsyncRead + Unpin>(
     }
 }
 
+/// What to do with the TCP port of the same number as the UDP socket.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum TwinMode {
+    /// Listen for SIP over TCP on it.
+    Listen,
+    /// Hold it, bound without listening.
+    Hold,
+    /// Leave it (another listener of ours takes it).
+    Leave,
+}
+
+/// What holds the TCP port of the same number as the UDP socket.
+enum Twin {
+    /// The SIP listener (`tcp` set).
+    Listener(TcpListener),
+    /// The port bound without listening; `None` when it was taken and the port configured.
+    Held(Option<TcpSocket>),
+}
+
+/// Binds the UDP socket (from `next_udp`) and its TCP twin as `mode` says: the listener, or a
+/// TCP socket bound to the port without listening, so that no TCP connection on this host
+/// can start from it (a connect to it is still refused, so RFC 3261 §18.1.1's fallback to
+/// UDP is unchanged). Why: a peer indexes the connections it accepted by their source
+/// address (RFC 3261 §18) and sends a request too large for UDP over TCP to the same
+/// address, so a connection another endpoint made from our port number would take our
+/// requests. With port 0 a UDP port whose twin is taken is given back for another (up to
+/// 16 tries); a configured port goes on without the hold, but a listener it cannot have
+/// is an error.
+fn bind_udp_and_twin(
+    bind: SocketAddr,
+    mode: TwinMode,
+    tos: Option<u8>,
+    mut next_udp: impl FnMut() -> io::Result<std::net::UdpSocket>,
+) -> io::Result<(UdpSocket, Twin)> {
+    const TRIES: usize = 16;
+    // The refused ports stay bound until the end, so the OS cannot hand them out again.
+    let mut refused = Vec::new();
+    let mut last_error = None;
+    for _ in 0..TRIES {
+        let udp = next_udp()?;
+        udp.set_nonblocking(true)?;
+        let udp = UdpSocket::from_std(udp)?;
+        if let Some(tos) = tos {
+            set_tos(&udp, tos)?;
+        }
+        let local = udp.local_addr()?;
+        let twin = match mode {
+            TwinMode::Listen => listen(local, tos).map(Twin::Listener),
+            TwinMode::Hold => hold_tcp_port(local).map(|s| Twin::Held(Some(s))),
+            TwinMode::Leave => Ok(Twin::Held(None)),
+        };
+        match twin {
+            Ok(twin) => return Ok((udp, twin)),
+            Err(e) if bind.port() == 0 && e.kind() == io::ErrorKind::AddrInUse => {
+                last_error = Some(e);
+                refused.push(udp);
+            }
+            Err(_) if mode == TwinMode::Hold => return Ok((udp, Twin::Held(None))),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| io::ErrorKind::AddrInUse.into()))
+}
+
+/// A TCP socket bound to `addr`, not listening, without `SO_REUSEADDR` (so no other socket
+/// binds the port either; the OS never picks a bound port as the source of a connect).
+fn hold_tcp_port(addr: SocketAddr) -> io::Result<TcpSocket> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.bind(addr)?;
+    Ok(socket)
+}
+
 fn listen(addr: SocketAddr, tos: Option<u8>) -> io::Result<TcpListener> {
     let socket = tcp_socket(addr, tos)?;
     socket.set_reuseaddr(true)?;
@@ -995,4 +1099,76 @@ fn lock(names: &Mutex<Names>) -> std::sync::MutexGuard<'_, Names> {
 )]
 fn now() -> Instant {
     Instant::now()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use super::*;
+
+    /// A UDP socket on loopback whose TCP port of the same number is taken (by the returned
+    /// listener).
+    fn udp_with_taken_twin() -> (std::net::UdpSocket, std::net::TcpListener) {
+        loop {
+            let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            if let Ok(udp) = std::net::UdpSocket::bind(tcp.local_addr().unwrap()) {
+                return (udp, tcp);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_udp_only_driver_holds_its_tcp_port() {
+        let driver = Driver::bind(DriverConfig::new("127.0.0.1:0".parse().unwrap()))
+            .await
+            .unwrap();
+        let addr = driver.local_addr();
+        let err = std::net::TcpListener::bind(addr).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        // Held, not listening: a connect is refused, so a size-switched request falls back
+        // to UDP (RFC 3261 §18.1.1).
+        assert!(TcpStream::connect(addr).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_port_chosen_by_the_os_whose_twin_is_taken_is_given_back() {
+        for mode in [TwinMode::Listen, TwinMode::Hold] {
+            let (first, _taken) = udp_with_taken_twin();
+            let taken_port = first.local_addr().unwrap().port();
+            let mut candidates = vec![std::net::UdpSocket::bind("127.0.0.1:0").unwrap(), first];
+            let (udp, twin) = bind_udp_and_twin("127.0.0.1:0".parse().unwrap(), mode, None, || {
+                Ok(candidates.pop().unwrap())
+            })
+            .unwrap();
+            assert!(
+                candidates.is_empty(),
+                "{mode:?}: the second candidate taken"
+            );
+            assert_ne!(udp.local_addr().unwrap().port(), taken_port);
+            match (mode, twin) {
+                (TwinMode::Listen, Twin::Listener(_)) | (TwinMode::Hold, Twin::Held(Some(_))) => {}
+                _ => panic!("{mode:?}: wrong twin"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_configured_port_whose_twin_is_taken() {
+        let (udp, _taken) = udp_with_taken_twin();
+        let addr = udp.local_addr().unwrap();
+        let mut udp = Some(udp);
+        // Holding is best effort: the configured port goes on without it.
+        let (bound, twin) =
+            bind_udp_and_twin(addr, TwinMode::Hold, None, || Ok(udp.take().unwrap())).unwrap();
+        assert_eq!(bound.local_addr().unwrap(), addr);
+        assert!(matches!(twin, Twin::Held(None)));
+        // A listener it cannot have is an error.
+        let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let _tcp = std::net::TcpListener::bind(udp.local_addr().unwrap()).unwrap();
+        let addr = udp.local_addr().unwrap();
+        let mut udp = Some(udp);
+        let r = bind_udp_and_twin(addr, TwinMode::Listen, None, || Ok(udp.take().unwrap()));
+        assert_eq!(r.err().map(|e| e.kind()), Some(io::ErrorKind::AddrInUse));
+    }
 }
