@@ -222,13 +222,7 @@ impl TransactionKey {
     /// The branch (for an RFC 2543 request without the magic cookie, a digest of the
     /// fallback matching fields, prefixed `2543:`).
     pub fn branch(&self) -> &str {
-        let bytes = self.text.as_bytes();
-        std::str::from_utf8(
-            bytes
-                .get(..usize::from(self.branch_len))
-                .unwrap_or_default(),
-        )
-        .unwrap_or_default()
+        std::str::from_utf8(self.branch_bytes()).unwrap_or_default()
     }
 
     /// The branch as bytes (see [`TransactionKey::branch`]).
@@ -1670,6 +1664,7 @@ mod tests {
             assert!(client.is_empty() && client.index.is_empty() && client.collided.is_empty());
         }
     }
+
     /// `match_response` skips the Via scan only when the response's first Via line is the
     /// one its transaction sent; for any other line it answers what the scan gives: a
     /// stamped Via, a second `branch` (the scan reads the last), a `;branch=` in a quoted
@@ -1743,6 +1738,7 @@ mod tests {
             assert_eq!(matched, scanned, "{via}");
         }
     }
+
     /// The remembered sent-by ([`Transactions::needs_stamp`]) answers as
     /// [`wire::needs_stamp`] does, request after request: the same host from the same
     /// source, then `rport`, another source, another spelling of the address, a name, IPv6,

@@ -102,20 +102,19 @@ fn request_facts_with<'a>(
         (None, None)
     };
     let via_line = via?;
-    let via = via_line;
     // A client's own request, its top Via written by the builder: the branch is known
     // without a scan (~500 instructions per request); the client key needs no sent-by.
     let via = match request.headers().built_via_branch() {
         Some(branch) if !tags && branch.starts_with(b"z9hG4bK") => ViaFacts {
-            raw: via,
+            raw: via_line,
             host: b"",
             port: None,
             branch: Some(branch),
             rport: false,
         },
         _ => match memo {
-            Some(memo) => first_via_memo(via, memo)?,
-            None => first_via(via)?,
+            Some(memo) => first_via_memo(via_line, memo)?,
+            None => first_via(via_line)?,
         },
     };
     let rfc3261 = via.branch.is_some_and(|b| b.starts_with(b"z9hG4bK"));
