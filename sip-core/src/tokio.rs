@@ -1031,11 +1031,7 @@ fn bind_udp_and_twin(
 /// A TCP socket bound to `addr`, not listening, without `SO_REUSEADDR` (so no other socket
 /// binds the port either; the OS never picks a bound port as the source of a connect).
 fn hold_tcp_port(addr: SocketAddr) -> io::Result<TcpSocket> {
-    let socket = if addr.is_ipv4() {
-        TcpSocket::new_v4()?
-    } else {
-        TcpSocket::new_v6()?
-    };
+    let socket = tcp_socket(addr, None)?;
     socket.bind(addr)?;
     Ok(socket)
 }
