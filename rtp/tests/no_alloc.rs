@@ -90,6 +90,25 @@ fn rtcp_to(s: &mut RtpSession, peer: &mut RtpSession, now: Instant, seen: &mut R
     while s.poll_event().is_some() {}
 }
 
+/// Runs `block` in a region up to three times and returns what the first block that
+/// allocated and reallocated nothing returned; panics with every block's figures when none
+/// did. The counter is process-wide, so the harness's own thread may allocate while a region
+/// is open; `block` is the same steady state every time, so an allocation of its own shows
+/// in every block and one clean block proves there is none.
+fn clean_block<T>(what: &str, mut block: impl FnMut() -> T) -> T {
+    let mut blocks = Vec::new();
+    for _ in 0..3 {
+        let region = Region::new(GLOBAL);
+        let value = block();
+        let stats = region.change();
+        if stats.allocations == 0 && stats.reallocations == 0 {
+            return value;
+        }
+        blocks.push(stats);
+    }
+    panic!("{what} allocated in every block: {blocks:?}");
+}
+
 #[test]
 fn per_packet_send_and_receive_paths_allocate_nothing() {
     let mut now = t0();
@@ -112,34 +131,19 @@ fn per_packet_send_and_receive_paths_allocate_nothing() {
     }
     while b.poll_event().is_some() {}
 
-    // The counter is process-wide and this region opens a moment after the test starts,
-    // when the harness's own thread may still be allocating (it did in the jitter buffer's
-    // twin of this test, once in CI under load). Each block of 500 packets is the same
-    // steady state, so up to three blocks are measured and one clean block proves it; a
-    // per-packet allocation of the session would show in every block.
-    let mut blocks = Vec::new();
+    // This region opens a moment after the test starts, when the harness's own thread may
+    // still be allocating (it did in the jitter buffer's twin of this test, once in CI under
+    // load): blocks of 500 packets, the same steady state, until one is clean.
     let mut sent = 3;
-    for _ in 0..3 {
-        let region = Region::new(GLOBAL);
+    clean_block("RTP send + receive", || {
         let mut updates = 0;
         for i in sent..sent + 500 {
             now += Duration::from_millis(20);
             updates += usize::from(send(&mut a, &mut b, i, now) == SeqUpdate::Valid);
         }
-        let stats = region.change();
         sent += 500;
         assert_eq!(updates, 500);
-        let clean = stats.allocations == 0 && stats.reallocations == 0;
-        blocks.push(stats);
-        if clean {
-            break;
-        }
-    }
-    let last = blocks.last().unwrap();
-    assert!(
-        last.allocations == 0 && last.reallocations == 0,
-        "RTP send + receive allocated in every block: {blocks:?}"
-    );
+    });
     // A.1: the packet that starts probation is not counted, the one that ends it is.
     assert_eq!(b.stats().received, sent - 1);
 
@@ -194,33 +198,19 @@ fn per_packet_send_and_receive_paths_allocate_nothing() {
         tick([&mut c, &mut d], i, now, &mut warm);
     }
     assert!(warm.sr_with_block >= 4, "{}", warm.sr_with_block);
-    // As for the first region, the process-wide counter can catch the harness's thread (seen
-    // here under load: 4 allocations of 900 bytes in all, none freed, in about one run in six,
-    // with the same seeds every run): up to three blocks of 120 s are measured and one clean
-    // block proves it; an allocation of report generation would show in every block.
-    let mut blocks = Vec::new();
-    let mut seen = Reports::default();
+    // As for the first region, the harness's thread can be caught (seen here under load: 4
+    // allocations of 900 bytes in all, none freed, in about one run in six, with the same
+    // seeds every run): blocks of 120 s until one is clean.
     let mut i = 1500;
-    for _ in 0..3 {
-        let region = Region::new(GLOBAL);
-        seen = Reports::default();
+    let seen = clean_block("RTCP report generation", || {
+        let mut seen = Reports::default();
         for _ in 0..6000 {
             now += Duration::from_millis(20);
             tick([&mut c, &mut d], i, now, &mut seen);
             i += 1;
         }
-        let stats = region.change();
-        let clean = stats.allocations == 0 && stats.reallocations == 0;
-        blocks.push(stats);
-        if clean {
-            break;
-        }
-    }
-    let last = blocks.last().unwrap();
-    assert!(
-        last.allocations == 0 && last.reallocations == 0,
-        "RTCP report generation allocated in every block: {blocks:?}"
-    );
+        seen
+    });
     // 120 s at a 5 s minimum interval (randomized, [0.5, 1.5) / (e - 1.5)): about 24 reports
     // per side, each an SR with one block about the peer, SDES and an XR.
     assert!(seen.sr_with_block >= 30, "{}", seen.sr_with_block);
