@@ -3,8 +3,10 @@
 //! Only what the tools need: capture files in classic pcap (micro- and nanosecond, either byte
 //! order) or pcapng (several sections and interfaces, `if_tsresol`), link types Ethernet (with
 //! VLAN tags), Linux cooked (SLL, SLL2), raw IP, IPv4, IPv6 and BSD loopback, then IPv4/IPv6 and
-//! UDP. Any input is safe: a malformed file gives a [`PcapError`], a malformed or uninteresting
-//! frame is skipped, nothing panics and nothing allocates more than the input's size.
+//! UDP or TCP ([`Capture::tcp_chunks`]), also inside mirrored traffic (VXLAN, GRE, ERSPAN
+//! II/III). Any input is safe: a malformed file gives a [`PcapError`], a malformed or
+//! uninteresting frame is skipped, nothing panics and nothing allocates more than the input's
+//! size.
 //!
 //! IP fragments: [`Capture::udp_datagrams`] skips them (zero-copy, one frame per datagram);
 //! [`Capture::reassembled_udp`] rebuilds the UDP datagrams that were fragmented (IPv4,
@@ -684,15 +686,16 @@ fn untag(mut ethertype: u16, data: &[u8], mut offset: usize) -> Option<(u16, &[u
     Some((ethertype, data.get(offset..)?))
 }
 
-/// An IP packet carrying UDP, TCP or GRE: a whole datagram or segment, or one IP fragment.
-struct UdpPacket<'a> {
+/// An IP packet carrying UDP, TCP or GRE: a whole datagram or segment, or one IP fragment
+/// (only UDP datagrams are reassembled from theirs).
+struct IpPacket<'a> {
     src: IpAddr,
     dst: IpAddr,
     /// `IPPROTO_UDP`, `IPPROTO_TCP` or `IPPROTO_GRE`.
     proto: u8,
     /// Which piece of its datagram the packet carries; `None` for a whole datagram.
     fragment: Option<FragmentOf>,
-    /// The UDP datagram (header and payload), or this fragment's piece of it.
+    /// The transport's header and payload (UDP, TCP or GRE), or this fragment's piece of it.
     data: &'a [u8],
 }
 
@@ -709,7 +712,7 @@ struct FragmentOf {
 
 /// The UDP that the IPv4 or IPv6 packet in a frame of `link_type` carries, whole or as a
 /// fragment.
-fn udp_packet(link_type: u32, data: &[u8]) -> Option<UdpPacket<'_>> {
+fn udp_packet(link_type: u32, data: &[u8]) -> Option<IpPacket<'_>> {
     ip_packet(link_type, data).filter(|p| p.proto == IPPROTO_UDP)
 }
 
@@ -717,7 +720,7 @@ fn udp_packet(link_type: u32, data: &[u8]) -> Option<UdpPacket<'_>> {
 /// Mirrored traffic is unwrapped first: VXLAN (RFC 7348, UDP port 4789: AWS/Azure/GCP traffic
 /// mirroring), GRE with transparent Ethernet bridging or IP, and Cisco ERSPAN type II/III (a
 /// remote SPAN); at most two layers deep.
-fn ip_packet(link_type: u32, data: &[u8]) -> Option<UdpPacket<'_>> {
+fn ip_packet(link_type: u32, data: &[u8]) -> Option<IpPacket<'_>> {
     let mut packet = ip_packet_once(link_type, data)?;
     for _ in 0..2 {
         let Some((inner_link, inner)) = tunnelled(&packet) else {
@@ -728,17 +731,17 @@ fn ip_packet(link_type: u32, data: &[u8]) -> Option<UdpPacket<'_>> {
     Some(packet)
 }
 
-fn ip_packet_once(link_type: u32, data: &[u8]) -> Option<UdpPacket<'_>> {
+fn ip_packet_once(link_type: u32, data: &[u8]) -> Option<IpPacket<'_>> {
     let (ethertype, ip) = ip_of(link_type, data)?;
     match ethertype {
-        ETHERTYPE_IPV4 => ipv4_udp(ip),
-        ETHERTYPE_IPV6 => ipv6_udp(ip),
+        ETHERTYPE_IPV4 => ipv4_packet(ip),
+        ETHERTYPE_IPV6 => ipv6_packet(ip),
         _ => None,
     }
 }
 
 /// The link type and frame that a tunnel packet carries, if `p` is one (whole, not a fragment).
-fn tunnelled<'a>(p: &UdpPacket<'a>) -> Option<(u32, &'a [u8])> {
+fn tunnelled<'a>(p: &IpPacket<'a>) -> Option<(u32, &'a [u8])> {
     if p.fragment.is_some() {
         return None;
     }
@@ -775,7 +778,7 @@ fn tunnelled<'a>(p: &UdpPacket<'a>) -> Option<(u32, &'a [u8])> {
     }
 }
 
-fn ipv4_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
+fn ipv4_packet(ip: &[u8]) -> Option<IpPacket<'_>> {
     let first = *ip.first()?;
     if first >> 4 != 4 {
         return None;
@@ -804,7 +807,7 @@ fn ipv4_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
         offset: usize::from(flags_fragment & 0x1FFF) * 8,
         more: flags_fragment & 0x2000 != 0,
     });
-    Some(UdpPacket {
+    Some(IpPacket {
         src: IpAddr::V4(src),
         dst: IpAddr::V4(dst),
         proto,
@@ -813,7 +816,7 @@ fn ipv4_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
     })
 }
 
-fn ipv6_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
+fn ipv6_packet(ip: &[u8]) -> Option<IpPacket<'_>> {
     if ip.first()? >> 4 != 6 {
         return None;
     }
@@ -827,7 +830,7 @@ fn ipv6_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
     for _ in 0..8 {
         match next {
             IPPROTO_UDP | IPPROTO_TCP | IPPROTO_GRE => {
-                return Some(UdpPacket {
+                return Some(IpPacket {
                     src,
                     dst,
                     proto: next,
@@ -837,17 +840,17 @@ fn ipv6_udp(ip: &[u8]) -> Option<UdpPacket<'_>> {
             }
             IPV6_FRAGMENT => {
                 // Fragment header (RFC 8200 §4.5): next header, reserved, offset and M flag,
-                // identification; only a fragment of UDP is of use here.
-                let proto = *ip.get(offset)?;
-                if !matches!(proto, IPPROTO_UDP | IPPROTO_TCP) {
+                // identification; only a fragment of UDP is of use here (a TCP segment in
+                // fragments is left out, see `Capture::tcp_chunks`).
+                if *ip.get(offset)? != IPPROTO_UDP {
                     return None;
                 }
                 let off_m = read_u16(ip, offset + 2)?;
                 let id = u32::from_be_bytes(ip.get(offset + 4..offset + 8)?.try_into().ok()?);
-                return Some(UdpPacket {
+                return Some(IpPacket {
                     src,
                     dst,
-                    proto,
+                    proto: IPPROTO_UDP,
                     fragment: Some(FragmentOf {
                         id,
                         offset: usize::from(off_m >> 3) * 8,
