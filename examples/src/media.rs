@@ -513,8 +513,7 @@ impl MediaLeg {
     /// Handles one received datagram (RTP or RTCP, SRTP-protected when negotiated).
     pub fn handle_datagram(&mut self, now: Instant, datagram: &[u8]) -> Received {
         let mut buf = datagram.to_vec();
-        // RFC 5761 §4: payload types 64-95 in the second byte are RTCP (SR 200 .. 207).
-        if buf.get(1).is_some_and(|b| (192..=223).contains(b)) {
+        if is_rtcp(&buf) {
             let len = match &mut self.rx {
                 Some(rx) => match rx.unprotect_rtcp(&mut buf) {
                     Ok(n) => n,
@@ -858,6 +857,13 @@ fn pct(part: u64, whole: u64) -> f64 {
     } else {
         part as f64 * 100.0 / whole as f64
     }
+}
+
+/// Whether a datagram on an RTP port is RTCP (SRTCP) rather than RTP (SRTP), by its second
+/// octet (RFC 5761 §4): RTCP packet types 192-223 (SR 200 .. 207 and friends) would read as
+/// RTP with the marker bit and payload types 64-95, which RTP does not use for that reason.
+pub fn is_rtcp(datagram: &[u8]) -> bool {
+    datagram.get(1).is_some_and(|b| (192..=223).contains(b))
 }
 
 /// The session description in a message's body: the body itself when it is

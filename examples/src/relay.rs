@@ -579,8 +579,7 @@ fn forward(
     rec: Option<(&mut Recorder, bool)>,
 ) -> Option<(Vec<u8>, SocketAddr)> {
     let now = clock();
-    let is_rtcp = data.get(1).is_some_and(|b| (192..=223).contains(b));
-    if is_rtcp {
+    if crate::media::is_rtcp(&data) {
         if let Some(rx) = &mut from_side.rx {
             let n = rx.unprotect_rtcp(&mut data).ok()?;
             data.truncate(n);

@@ -47,6 +47,7 @@ use rtp::dtmf::{self, DtmfEvent};
 use rtp::rtcp::{self, RtcpPacket, Validation};
 use rtp::{MediaTime, NtpTime, RtpPacket, RtpSession, SessionConfig, Ssrc};
 use serde_json::json;
+use telox_examples::media;
 use telox_examples::pcap::{Capture, PcapWriter, TcpChunk, UdpDatagram};
 use telox_examples::wav_export::{MediaPacket, export_wav};
 
@@ -409,13 +410,12 @@ fn sip_over_tcp(chunks: &[TcpChunk]) -> Vec<Bytes> {
     out
 }
 
-/// Whether a datagram is RTCP rather than RTP by its second octet (RFC 5761 §4): RTCP packet
-/// types 192-223 would read as RTP with the marker bit and payload types 64-95, which RTP does
-/// not use. With `a=rtcp-mux` (Teams, WebRTC, many SBCs) RTCP shares the RTP port, so this,
-/// not the port, tells them apart; read as RTP, each SR would open a bogus stream whose "SSRC"
-/// is the NTP seconds.
+/// Whether a datagram is version-2 RTCP rather than RTP by its second octet
+/// ([`media::is_rtcp`], RFC 5761 §4). With `a=rtcp-mux` (Teams, WebRTC, many SBCs) RTCP
+/// shares the RTP port, so this, not the port, tells them apart; read as RTP, each SR would
+/// open a bogus stream whose "SSRC" is the NTP seconds.
 fn is_muxed_rtcp(payload: &[u8]) -> bool {
-    matches!(payload, [b0, b1, ..] if b0 >> 6 == 2 && (192..=223).contains(b1))
+    payload.first().is_some_and(|b0| b0 >> 6 == 2) && media::is_rtcp(payload)
 }
 
 /// Whether a stream found by the heuristic looks like RTP and not like other UDP that happens
@@ -451,7 +451,7 @@ fn sdp_media(payload: &[u8]) -> Option<Vec<SdpMedia>> {
     // The SDP part of the body (multipart too); what follows the blank line when the
     // message itself does not parse (a capture shows what peers sent, not only valid SIP).
     let body = match sip_core::Message::parse(Bytes::copy_from_slice(payload)) {
-        Ok(m) => telox_examples::media::sdp_body(m.headers()),
+        Ok(m) => media::sdp_body(m.headers()),
         Err(_) => Bytes::copy_from_slice(&payload[text.find("\r\n\r\n")? + 4..]),
     };
     let description = sdp::Sdp::parse_with(body, &sdp::ParseOptions::lenient()).ok()?;

@@ -160,16 +160,16 @@ enum Kind {
     Other,
 }
 
-/// RFC 5761 §4: with RTP and RTCP on one port, a second byte of 192..=223 is RTCP (packet
-/// types 200-204 and friends; RTP payload types 64-95 are not used for that reason).
+/// RFC 5761 §4: with RTP and RTCP on one port, the second byte tells them apart
+/// ([`telox_examples::media::is_rtcp`]).
 fn classify(payload: &[u8], src: SocketAddr, dst: SocketAddr, ports: &[u16]) -> Kind {
-    let (Some(&b0), Some(&b1)) = (payload.first(), payload.get(1)) else {
+    let Some(&b0) = payload.first() else {
         return Kind::Other;
     };
     if b0 >> 6 != 2 || payload.len() < 12 {
         return Kind::Other;
     }
-    let demux = if (192..=223).contains(&b1) {
+    let demux = if telox_examples::media::is_rtcp(payload) {
         Kind::Rtcp
     } else {
         Kind::Rtp
