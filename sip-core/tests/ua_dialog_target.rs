@@ -11,7 +11,7 @@
 
 use telox_sip_core::transaction::{Target, Transmit, Transport};
 use telox_sip_core::ua::{LegId, UaError};
-use telox_sip_core::{Message, Method};
+use telox_sip_core::{Message, Method, Response, StatusCode};
 use ua_support::*;
 
 mod ua_support;
@@ -78,4 +78,23 @@ fn a_dialog_target_needs_the_leg_and_its_transport() {
     // Nothing set: the BYE goes where the INVITE went.
     a.bye(t0, al).unwrap();
     assert_eq!(sent_to(&out(&mut a), &Method::Bye), [t(B)]);
+}
+
+#[test]
+fn the_ack_of_a_reinvite_goes_where_the_reinvite_went() {
+    let t0 = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    let (al, _bl) = established(&mut a, &mut b, t0);
+    let hop = at(Transport::Udp, "192.0.2.9:5062");
+    assert_eq!(a.set_dialog_target(al, &[hop]), Ok(hop));
+    a.request(t0, al, Method::Invite, None, &[]).unwrap();
+    let sent = out(&mut a);
+    assert_eq!(sent_to(&sent, &Method::Invite), [hop]);
+    let reinvite = requests(&sent).remove(0);
+    let ok = Response::builder(&reinvite, StatusCode(200)).build();
+    a.handle_datagram(t0, hop, ok.to_bytes());
+    assert_eq!(sent_to(&out(&mut a), &Method::Ack), [hop]);
+    // A retransmission of the 2xx gets the same ACK, to the same place.
+    a.handle_datagram(t0, hop, ok.to_bytes());
+    assert_eq!(sent_to(&out(&mut a), &Method::Ack), [hop]);
 }

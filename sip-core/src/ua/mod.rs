@@ -601,8 +601,10 @@ impl UserAgent {
     /// the application located it by RFC 3263 when it is a host name. Without this they go
     /// where the INVITE went or came from (a NAT-safe default for an IP next hop). One
     /// target, no failover along the others: a dialog's requests all reach the one UA (or
-    /// proxy) that holds it. Responses, the 2xx retransmissions, the ACK and CANCEL keep
-    /// following the INVITE. Returns the target taken.
+    /// proxy) that holds it. The ACK of a 2xx is an in-dialog request too (RFC 3261
+    /// §13.2.2.4) and goes there, so a re-INVITE's ACK goes where the re-INVITE went.
+    /// Responses, the 2xx retransmissions and CANCEL keep following the INVITE. Returns the
+    /// target taken.
     ///
     /// # Errors
     /// [`UaError::NoSuchLeg`]; [`UaError::NoTarget`] when no target is of the leg's
@@ -1705,9 +1707,10 @@ impl UserAgent {
         };
         let seq = cseq_of(response);
         if let Some((_, ack)) = leg.ack.as_ref().filter(|(s, _)| Some(*s) == seq) {
+            let target = leg.in_dialog_target();
             self.transmits.push_back(Transmit {
-                transport: leg.peer.transport,
-                destination: leg.peer.addr,
+                transport: target.transport,
+                destination: target.addr,
                 payload: ack.clone(),
             });
         }
@@ -1930,10 +1933,11 @@ impl UserAgent {
             .to_bytes();
         leg.ack = Some((seq, ack.clone()));
         leg.pending_ack = None;
-        let peer = leg.peer;
+        // An in-dialog request (RFC 3261 §13.2.2.4): where a re-INVITE went, its ACK goes.
+        let target = leg.in_dialog_target();
         self.transmits.push_back(Transmit {
-            transport: peer.transport,
-            destination: peer.addr,
+            transport: target.transport,
+            destination: target.addr,
             payload: ack,
         });
         self.remember_body(leg_id, body.as_ref());
