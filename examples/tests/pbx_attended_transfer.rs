@@ -16,7 +16,8 @@
 mod phone_support;
 
 use phone_support::{
-    Phone, any_port, auto_answer, config, energy, registered, start_pbx, stereo_recording, wait,
+    Phone, any_port, auto_answer, config, energy, registered, start_pbx, stereo_recording,
+    until_last_sound, wait,
 };
 use sip_core::transaction::Transport;
 use telox_examples::audio::tone;
@@ -171,11 +172,9 @@ async fn attended_transfer_bridges_the_held_and_the_consulted_party() {
     // has carol (1 kHz, taking alice's side, the left channel), not alice (440 Hz).
     let (rate, left, _) =
         stereo_recording(std::path::Path::new(bridged.recording.as_deref().unwrap())).await;
-    // The file pads the shorter channel with silence to the other's length (bob's side may
-    // run on after carol's last packet, by more on a loaded machine: the last half second
-    // was all padding once): the left channel's audio ends at its last sound.
-    let end = left.iter().rposition(|&s| s != 0).map_or(0, |i| i + 1);
-    let left = &left[..end];
+    // Bob's side may run on after carol's last packet (on a loaded machine the file's last
+    // half second was all padding once): the left channel's audio ends at its last sound.
+    let left = until_last_sound(&left);
     let half = rate as usize / 2;
     assert!(left.len() > 2 * half, "{} frames", left.len());
     let last = &left[left.len() - half..];

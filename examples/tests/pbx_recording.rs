@@ -14,7 +14,8 @@
 mod phone_support;
 
 use phone_support::{
-    Phone, RunningPbx, any_port, energy, start_pbx, stereo_recording, tone_phones, with_ivr,
+    Phone, RunningPbx, any_port, energy, start_pbx, stereo_recording, tone_phones,
+    until_last_sound, with_ivr,
 };
 use telox_examples::config::PbxConfig;
 use telox_examples::phone::Command;
@@ -81,9 +82,8 @@ async fn an_ivr_call_is_recorded_from_the_prompt_to_the_end() {
     let s = rate as usize;
     assert!(left.len() > 2 * s, "{} frames", left.len());
     // The caller (440 Hz) on the left; on the right the prompt (1.5 kHz) while in the IVR,
-    // then 1001 (1 kHz) at the end of its sound (the file pads the shorter channel with
-    // silence to the other's length, by more on a loaded machine).
-    let right = &right[..right.iter().rposition(|&x| x != 0).map_or(0, |i| i + 1)];
+    // then 1001 (1 kHz) at the end of its sound.
+    let right = until_last_sound(&right);
     assert!(
         right.len() > s,
         "{} frames of sound on the right",

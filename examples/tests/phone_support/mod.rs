@@ -348,6 +348,13 @@ pub(crate) async fn stereo_recording(path: &std::path::Path) -> (u32, Vec<i16>, 
     (spec.sample_rate, left, right)
 }
 
+/// A channel of a recording up to its last sound: the file pads the shorter channel with
+/// silence to the other's length (by more on a loaded machine, where one side's media runs on
+/// after the other's last packet).
+pub(crate) fn until_last_sound(channel: &[i16]) -> &[i16] {
+    &channel[..channel.iter().rposition(|&s| s != 0).map_or(0, |i| i + 1)]
+}
+
 /// A CA and the PEM files of certificates it issued for 127.0.0.1, in a fresh directory.
 pub(crate) struct Pki {
     pub(crate) dir: PathBuf,
