@@ -5,10 +5,12 @@
 //! rtp-analyze [--json] [--port N]... FILE.pcap|FILE.pcapng
 //!     One row per RTP stream: SSRC, payload type, packets, lost, loss %, max and mean jitter
 //!     (ms), sequence errors, duration, MOS (G.107 MOS-CQ). Streams are found from the SDP in
-//!     the SIP the capture carries (over UDP, IP fragments or TCP), or on the UDP ports given with --port (either direction),
-//!     or, with neither, by a heuristic (UDP datagrams that parse as RTP version 2 and are
-//!     not RTCP, kept as a stream when two packets in a row advance its sequence number by 1
-//!     to 100: DNS and other noise with the same first bits is left out). --json prints an
+//!     the SIP the capture carries (over UDP, in IP fragments or over TCP), or on the UDP
+//!     ports given with --port (either direction), or, with neither, by a heuristic (UDP
+//!     datagrams that parse as RTP version 2 and are not RTCP, kept as a stream when two
+//!     packets in a row advance its sequence number by 1 to 100: DNS and other noise with
+//!     the same first bits is left out). RTCP on the RTP port (a=rtcp-mux) is never a
+//!     stream. Mirrored traffic (VXLAN, GRE, ERSPAN) is unwrapped. --json prints an
 //!     array of objects with the keys ssrc, payload_type, packets, expected, lost,
 //!     loss_percent, max_jitter_ms, mean_jitter_ms, max_delta_ms, sequence_errors,
 //!     duration_s, r_factor, mos, src, dst.
