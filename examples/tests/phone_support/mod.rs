@@ -75,40 +75,21 @@ pub(crate) fn any_port() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
-/// Starts a PBX and waits until its sockets are bound. With port 0 (see [`any_port`]), a
-/// UDP port whose TCP twin is taken (the PBX listens on both) is given back for another:
-/// the OS picks the UDP port alone.
+/// Starts a PBX and waits until its sockets are bound. With port 0 (see [`any_port`]) the
+/// OS picks the port, and sip-core's `Driver::bind` gives back one whose TCP twin is taken.
 pub(crate) async fn start_pbx(
     cfg: telox_examples::config::PbxConfig,
     seed: u64,
     log: Option<mpsc::Sender<String>>,
 ) -> RunningPbx {
-    let mut tries = 8;
-    loop {
-        let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let (bound_tx, bound) = tokio::sync::oneshot::channel();
-        let run = telox_examples::pbx::run_reporting(
-            cfg.clone(),
-            seed,
-            log.clone(),
-            stop_rx,
-            Some(bound_tx),
-        );
-        let task = tokio::spawn(run);
-        match tokio::time::timeout(WAIT, bound).await {
-            Ok(Ok(addr)) => return RunningPbx { addr, stop, task },
-            Ok(Err(_)) => {
-                let r = task.await;
-                let in_use = matches!(&r, Ok(Err(telox_examples::pbx::PbxError::Io(e)))
-                    if e.kind() == std::io::ErrorKind::AddrInUse);
-                tries -= 1;
-                assert!(
-                    in_use && cfg.listen.port() == 0 && tries > 0,
-                    "the PBX did not start: {r:?}"
-                );
-            }
-            Err(_) => panic!("the PBX did not bind its sockets within {WAIT:?}"),
-        }
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let (bound_tx, bound) = tokio::sync::oneshot::channel();
+    let run = telox_examples::pbx::run_reporting(cfg, seed, log, stop_rx, Some(bound_tx));
+    let task = tokio::spawn(run);
+    match tokio::time::timeout(WAIT, bound).await {
+        Ok(Ok(addr)) => RunningPbx { addr, stop, task },
+        Ok(Err(_)) => panic!("the PBX did not start: {:?}", task.await),
+        Err(_) => panic!("the PBX did not bind its sockets within {WAIT:?}"),
     }
 }
 
