@@ -716,10 +716,10 @@ fn udp_packet(link_type: u32, data: &[u8]) -> Option<IpPacket<'_>> {
     ip_packet(link_type, data).filter(|p| p.proto == IPPROTO_UDP)
 }
 
-/// The UDP or TCP that the IPv4 or IPv6 packet in a frame of `link_type` carries.
-/// Mirrored traffic is unwrapped first: VXLAN (RFC 7348, UDP port 4789: AWS/Azure/GCP traffic
-/// mirroring), GRE with transparent Ethernet bridging or IP, and Cisco ERSPAN type II/III (a
-/// remote SPAN); at most two layers deep.
+/// The UDP, TCP or GRE (a tunnel it cannot open) that the IPv4 or IPv6 packet in a frame of
+/// `link_type` carries. Mirrored traffic is unwrapped first: VXLAN (RFC 7348, UDP port 4789:
+/// AWS/Azure/GCP traffic mirroring), GRE with transparent Ethernet bridging or IP, and Cisco
+/// ERSPAN type II/III (a remote SPAN); at most two layers deep.
 fn ip_packet(link_type: u32, data: &[u8]) -> Option<IpPacket<'_>> {
     let mut packet = ip_packet_once(link_type, data)?;
     for _ in 0..2 {
