@@ -41,10 +41,11 @@ def sll(pkt_et, vlan=None):
     return h+struct.pack('!H',et)+pkt
 def rtp(pt,seq,ts,ssrc,payload,m=False):
     return struct.pack('!BBHII',0x80,(0x80 if m else 0)|pt,seq,ts,ssrc)+payload
-def sip(first,ip,port):
+def sip(first,ip,port,transport='TCP'):
     net='IP6' if ':' in ip else 'IP4'
+    tp='' if transport=='UDP' else ';transport=tcp'
     sdp=f"v=0\r\no=- 7 1 IN {net} {ip}\r\ns=-\r\nc=IN {net} {ip}\r\nt=0 0\r\nm=audio {port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=rtcp-mux\r\n"
-    return (f"{first}\r\nVia: SIP/2.0/TCP 10.0.0.1:40123;branch=z9hG4bKx\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: rw@example.com\r\nCSeq: 1 INVITE\r\nContact: <sip:a@10.0.0.1:40123;transport=tcp>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {len(sdp)}\r\n\r\n{sdp}").encode()
+    return (f"{first}\r\nVia: SIP/2.0/{transport} 10.0.0.1:40123;branch=z9hG4bKx\r\nFrom: <sip:a@example.com>;tag=1\r\nTo: <sip:b@example.com>\r\nCall-ID: rw@example.com\r\nCSeq: 1 INVITE\r\nContact: <sip:a@10.0.0.1:40123{tp}>\r\nMax-Forwards: 70\r\nContent-Type: application/sdp\r\nContent-Length: {len(sdp)}\r\n\r\n{sdp}").encode()
 frames=[]
 t=1795000000.0
 A,B='2001:db8:1::10','2001:db8:2::20'
@@ -79,7 +80,7 @@ if len(sys.argv) > 2:
     frames=[]
     t=1795000000.0
     A,B='10.9.0.1','10.9.0.2'
-    inv=sip('INVITE sip:b@10.9.0.2 SIP/2.0',A,16384); ok=sip('SIP/2.0 200 OK',B,30000)
+    inv=sip('INVITE sip:b@10.9.0.2 SIP/2.0',A,16384,'UDP'); ok=sip('SIP/2.0 200 OK',B,30000,'UDP')
     frames.append((t,vxlan(eth(udp(A,5060,B,5060,inv)))))
     frames.append((t+0.04,vxlan(eth(udp(B,5060,A,5060,ok)))))
     for i in range(150):
