@@ -529,15 +529,11 @@ struct Entry {
 impl Entry {
     /// The value of the first Via line of the request this client transaction sent.
     fn sent_via(&self) -> Option<&[u8]> {
-        let [start, len] = self.via;
-        let start = usize::from(start);
-        (len > 0)
-            .then(|| {
-                self.machine
-                    .sent_request()?
-                    .get(start..start + usize::from(len))
-            })
-            .flatten()
+        let [start, len] = self.via.map(usize::from);
+        if len == 0 {
+            return None;
+        }
+        self.machine.sent_request()?.get(start..start + len)
     }
 }
 
