@@ -368,6 +368,10 @@ fn handle(
         PhoneEvent::Referred(to) => format!("transferred to {to}"),
         PhoneEvent::TransferStatus(s) => format!("transfer: {s}"),
         PhoneEvent::Replaces(r) => format!("dialog at the far end: {r}"),
+        PhoneEvent::Stats(r) => format!(
+            "so far: {} packets received, {} lost",
+            r.packets_received, r.lost
+        ),
     };
     progress(stamp(name, &line));
 }

@@ -148,6 +148,8 @@ pub enum Command {
     },
     /// Hang up (BYE, or CANCEL while ringing).
     Hangup,
+    /// Report the call's media statistics so far ([`PhoneEvent::Stats`]).
+    Stats,
     /// Unregister and stop.
     Quit,
 }
@@ -158,6 +160,9 @@ pub enum Command {
 pub enum PhoneEvent {
     /// A progress line for the user.
     Log(String),
+    /// The call's media statistics so far, on [`Command::Stats`] (all zero while no call
+    /// has media).
+    Stats(Box<LegReport>),
     /// The phone listens for SIP on this address and transport (the TLS listener's address
     /// on TLS).
     Listening {
@@ -769,6 +774,21 @@ impl Phone {
                 None => self.log(format!("bad Replaces {replaces}")),
             },
             Command::Hangup => self.hangup(now),
+            Command::Stats => {
+                let name = &self.config.name;
+                let report = self
+                    .call
+                    .as_ref()
+                    .and_then(|c| c.media.as_ref())
+                    .map_or_else(
+                        || LegReport {
+                            leg: name.clone(),
+                            ..LegReport::default()
+                        },
+                        |m| m.report(name),
+                    );
+                self.emit(PhoneEvent::Stats(Box::new(report)));
+            }
             Command::Quit => {
                 if self.quit.is_none() {
                     self.quit = Some(now + QUIT_GRACE);

@@ -19,7 +19,8 @@
 //!
 //! Commands on stdin: `call NUMBER|URI`, `answer`, `dtmf KEYS`, `hold`, `resume`,
 //! `transfer NUMBER|URI`, `xfer-attended NUMBER|URI REPLACES` (attended transfer; REPLACES is
-//! the `phone: replaces ...` line the consulted call printed), `hangup`, `quit`.
+//! the `phone: replaces ...` line the consulted call printed), `hangup`, `stats` (the call's
+//! media report so far), `quit`.
 
 #![forbid(unsafe_code)]
 
@@ -203,6 +204,7 @@ fn parse_command(line: &str) -> Option<Command> {
         ("resume", _) => Command::Resume,
         ("transfer", Some(t)) => Command::Transfer(t),
         ("hangup", _) => Command::Hangup,
+        ("stats", _) => Command::Stats,
         ("quit", _) => Command::Quit,
         _ => return None,
     })
@@ -346,6 +348,7 @@ async fn run(o: Opts) -> ExitCode {
                             let _ = cmd_tx.send(Command::Quit).await;
                         }
                     }
+                    PhoneEvent::Stats(r) => println!("{}", report::render(std::slice::from_ref(&r))),
                     PhoneEvent::Stopped => break,
                     _ => {}
                 }
@@ -354,7 +357,7 @@ async fn run(o: Opts) -> ExitCode {
                 Ok(Some(l)) => match parse_command(&l) {
                     Some(c) => { let _ = cmd_tx.send(c).await; }
                     None if l.trim().is_empty() => {}
-                    None => eprintln!("phone: commands: call X | answer | dtmf KEYS | hold | resume | transfer X | hangup | quit"),
+                    None => eprintln!("phone: commands: call X | answer | dtmf KEYS | hold | resume | transfer X | hangup | stats | quit"),
                 },
                 _ => stdin_open = false,
             },

@@ -219,7 +219,24 @@ impl Phone {
 
     /// `us` hangs up after 1.2 s of call; both ends must have received audio.
     pub(crate) async fn talk_and_hang_up(us: &mut Self, peer: &mut Self) {
-        tokio::time::sleep(Duration::from_millis(1200)).await;
+        // Until each has heard a second of audio more (50 packets; bounded by WAIT): a fixed
+        // 1.2 s wait lost to load once (0 packets at 1001).
+        let start = [us.stats().await, peer.stats().await].map(|r| r.packets_received);
+        for (p, from) in [&mut *us, &mut *peer].into_iter().zip(start) {
+            let deadline = tokio::time::Instant::now() + WAIT;
+            loop {
+                let heard = p.stats().await.packets_received;
+                if heard >= from + 50 {
+                    break;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "{} heard {heard} packets, {from} of them before",
+                    p.name
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
         us.send(Command::Hangup).await;
         let (a, _) = us.ended().await.expect("ended");
         let (b, _) = peer.ended().await.expect("ended");
@@ -230,6 +247,18 @@ impl Phone {
                 r.packets_received
             );
         }
+    }
+
+    /// The call's media statistics so far.
+    pub(crate) async fn stats(&mut self) -> LegReport {
+        self.send(Command::Stats).await;
+        let name = self.name.clone();
+        wait(&name, &mut self.events, |e| match e {
+            PhoneEvent::Stats(r) => Some(r.as_ref().clone()),
+            _ => None,
+        })
+        .await
+        .expect("stats")
     }
 
     /// Waits for the statuses of the transfer we asked for, up to the final one.
