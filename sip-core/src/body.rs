@@ -60,8 +60,17 @@ pub fn session_description(headers: &Headers) -> Result<Option<Bytes>, BodyError
     match headers.get::<ContentType>() {
         None => Ok(Some(body)),
         Some(Err(e)) => Err(BodyError::BadContentType(e.to_string())),
-        Some(Ok(ct)) => find_sdp(&ct, &body, 0).map(Some),
+        Some(Ok(ct)) => session_in(&ct, &body),
     }
+}
+
+/// [`session_description`] of a body of type `ct` that is not in a message yet (one the
+/// application hands to the user agent).
+pub(crate) fn session_in(ct: &ContentType, body: &Bytes) -> Result<Option<Bytes>, BodyError> {
+    if body.is_empty() {
+        return Ok(None);
+    }
+    find_sdp(ct, body, 0).map(Some)
 }
 
 /// The first `application/sdp` inside `body` of type `ct`.

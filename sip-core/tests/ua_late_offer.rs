@@ -386,3 +386,25 @@ fn ack_with_the_answer_in_a_multipart_body_is_an_answer() {
     assert!(confirmed_ack(events(&mut b)).is_some());
     assert_eq!(of(&out(&mut b), Method::Bye).len(), 1);
 }
+
+#[test]
+fn reinvite_with_a_body_but_no_sdp_is_a_late_offer() {
+    let t0 = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    let (al, _bl) = established(&mut a, &mut b, t0);
+    a.request(t0, al, Method::Invite, Some(isup_only()), &[])
+        .unwrap();
+    let sent = out(&mut a);
+    let reinvite = of(&sent, Method::Invite).remove(0);
+    assert!(!reinvite.body().is_empty());
+    // B's 2xx carries an offer (built here: B's UA would refuse a body it cannot read).
+    let ok = telox_sip_core::Response::builder(&reinvite, telox_sip_core::StatusCode(200))
+        .raw_header("Content-Type", "application/sdp")
+        .unwrap()
+        .body(OFFER.into())
+        .build();
+    a.handle_datagram(t0, t(B), ok.to_bytes());
+    // The re-INVITE carried no offer, so the 2xx's SDP is one: the ACK waits for the answer.
+    assert!(a.ack_pending(al), "the 2xx's SDP taken as an answer");
+    assert!(of(&out(&mut a), Method::Ack).is_empty());
+}

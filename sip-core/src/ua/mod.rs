@@ -1482,7 +1482,7 @@ impl UserAgent {
                         d.handle_response(&Method::Invite, &response);
                     }
                     if (200..300).contains(&status) {
-                        let offerless = body.as_ref().is_none_or(|b| b.bytes.is_empty());
+                        let offerless = body_holds_no_session(body.as_ref());
                         self.ack_or_wait(now, leg_id, offerless, &response);
                         self.session_refreshed(now, leg_id, &response, true);
                     } else if status == 491 {
@@ -2296,7 +2296,17 @@ impl UserAgent {
 /// location alone (RFC 5621, [`crate::body::session_description`]). A body that cannot be read
 /// (a broken multipart) counts as one: the application sees it and refuses it.
 fn no_session(headers: &crate::msg::Headers) -> bool {
-    match crate::body::session_description(headers) {
+    holds_no_session(crate::body::session_description(headers))
+}
+
+/// [`no_session`] for a body the application handed over (a re-INVITE's).
+fn body_holds_no_session(body: Option<&Body>) -> bool {
+    body.is_none_or(|b| holds_no_session(crate::body::session_in(&b.content_type, &b.bytes)))
+}
+
+/// Whether what [`crate::body::session_description`] found is no session description.
+fn holds_no_session(found: Result<Option<Bytes>, crate::body::BodyError>) -> bool {
+    match found {
         Ok(sdp) => sdp.is_none_or(|s| s.is_empty()),
         Err(crate::body::BodyError::Unsupported(_)) => true,
         Err(_) => false,
