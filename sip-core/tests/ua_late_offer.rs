@@ -397,7 +397,7 @@ fn reinvite_with_a_body_but_no_sdp_is_a_late_offer() {
     let sent = out(&mut a);
     let reinvite = of(&sent, Method::Invite).remove(0);
     assert!(!reinvite.body().is_empty());
-    // B's 2xx carries an offer (built here: B's UA would refuse a body it cannot read).
+    // A 2xx with an offer, written here (no need of B's side).
     let ok = telox_sip_core::Response::builder(&reinvite, telox_sip_core::StatusCode(200))
         .raw_header("Content-Type", "application/sdp")
         .unwrap()
