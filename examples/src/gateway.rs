@@ -37,7 +37,10 @@ use crate::cli::Cidr;
 use crate::media::{MediaLeg, MediaParams, audio_capabilities};
 use crate::relay::Recorder;
 use crate::report::LegReport;
-use crate::trunk::{RELOCATE_RETRY, TrunkAddress, TrunkRegistrations, dns_client};
+use crate::trunk::{
+    DialogHop, RELOCATE_RETRY, TrunkAddress, TrunkRegistrations, dialog_hop_name, dns_client,
+    set_dialog_hop,
+};
 use crate::{clock, wallclock};
 
 /// Gateway settings.
@@ -338,6 +341,11 @@ pub async fn run(
                                 "call {} -> {} bridged via {}",
                                 c.from, c.number, config.trunks[c.trunk_idx]
                             ));
+                            // The trunk's BYE and re-INVITEs go to its dialog's next hop by
+                            // name (its Contact may name another SBC than the INVITE's).
+                            if let Some(hop) = dialog_hop_name(&ua, leg) {
+                                relocator.dialog_hop(leg, hop);
+                            }
                         }
                         Err(why) => {
                             let _ = log.try_send(format!("cannot bridge: {why}"));
@@ -423,10 +431,12 @@ pub(crate) fn request_source(req: &Request) -> Option<std::net::IpAddr> {
         .or_else(|| via.host().trim_matches(['[', ']']).parse().ok())
 }
 
-/// A name located again: a trunk's (by index) or a registration's registrar.
+/// A name located (again): a trunk's (by index), a registration's registrar, or the next
+/// hop of a trunk call's dialog.
 enum Relocated {
     Trunk(usize, Result<TrunkAddress, String>),
     Registrar(RegistrationId, Result<TrunkAddress, String>),
+    DialogHop(DialogHop),
 }
 
 /// The least time between two locations of one trunk, whatever TTL its records have (a
@@ -474,6 +484,14 @@ impl Relocator {
         self.spawn(uri, move |r| Relocated::Registrar(id, r));
     }
 
+    /// Starts the lookup of `hop`, the next hop of the dialog of the trunk call on `leg`.
+    fn dialog_hop(&mut self, leg: LegId, hop: Uri) {
+        self.spawn(hop.clone(), move |r| {
+            let found = r.map(|a| a.target_list());
+            Relocated::DialogHop(DialogHop { leg, hop, found })
+        });
+    }
+
     fn spawn(
         &mut self,
         uri: Uri,
@@ -499,7 +517,8 @@ impl Relocator {
 
     /// Takes a lookup's result: a trunk's new targets for the calls after it (a failure
     /// keeps the old ones for [`RELOCATE_RETRY`]), a registrar's for its waiting REGISTER
-    /// (a failure keeps the old ones, still stale). Returns log lines.
+    /// (a failure keeps the old ones, still stale), a dialog's next hop for its later
+    /// requests (unless the call is over). Returns log lines.
     fn relocated(
         &mut self,
         now: Instant,
@@ -544,6 +563,11 @@ impl Relocator {
                 };
                 if let Err(e) = ua.relocate_registration(now, id, list) {
                     lines.push(format!("REGISTER failed: {e}"));
+                }
+            }
+            Relocated::DialogHop(hop) => {
+                if ua.dialog(hop.leg).is_some() {
+                    lines.push(set_dialog_hop(ua, hop));
                 }
             }
         }

@@ -48,7 +48,8 @@ use crate::media::{MediaLeg, MediaParams, audio_capabilities};
 use crate::relay::{self, Recorder, RelayHandle, RelaySide};
 use crate::report::LegReport;
 use crate::trunk::{
-    Located, Lookup, RELOCATE_RETRY, ServerAddress, TrunkAddress, TrunkRegistrations,
+    DialogHop, Located, Lookup, RELOCATE_RETRY, ServerAddress, TrunkAddress, TrunkRegistrations,
+    dialog_hop_name, locate_name, set_dialog_hop,
 };
 use crate::{clock, unix_time, wallclock};
 
@@ -176,6 +177,7 @@ pub async fn run_reporting(
     let local = driver.local_addr();
     let (ivr_tx, mut ivr_rx) = mpsc::channel::<IvrDone>(64);
     let (dns_tx, mut dns_rx) = mpsc::channel::<TrunkLocated>(64);
+    let (hop_tx, mut hop_rx) = mpsc::channel::<DialogHop>(64);
     let named = config.trunks.iter().any(|t| {
         matches!(t.address, ServerAddress::Name(_))
             || matches!(t.registrar(), ServerAddress::Name(_))
@@ -184,6 +186,13 @@ pub async fn run_reporting(
     if named {
         // Trunk names are located in tasks of their own (the driver goes on meanwhile).
         pbx.dns = Some((driver.resolver()?, dns_tx));
+    }
+    // So is the next hop of a trunk call's dialog that is a host name (any trunk's carrier
+    // may answer with such a Contact); without a nameserver it is not located.
+    if !pbx.config.trunks.is_empty()
+        && let Ok(resolver) = driver.resolver()
+    {
+        pbx.hops = Some((resolver, hop_tx));
     }
     if let Some(tls) = driver.tls_local_addr() {
         // Vias and Contacts of messages over TLS name the TLS listener (RFC 3261 §18.1.1).
@@ -206,6 +215,9 @@ pub async fn run_reporting(
         }
         while let Ok(done) = dns_rx.try_recv() {
             pbx.trunk_located(clock(), done);
+        }
+        while let Ok(hop) = hop_rx.try_recv() {
+            pbx.dialog_hop_located(hop);
         }
         pbx.ring_timeouts(clock());
         pbx.registrar_retries(clock());
@@ -261,6 +273,8 @@ struct Outgoing {
     member: String,
     /// The relay socket facing this party, bound before the offer names its port.
     sock: Option<std::net::UdpSocket>,
+    /// The party is a trunk.
+    trunk: bool,
 }
 
 #[derive(Debug)]
@@ -491,6 +505,9 @@ struct Pbx {
     registrar_retry: Vec<(usize, Instant)>,
     /// Locates trunk names off the event loop; results come back on the channel.
     dns: Option<(Resolver, mpsc::Sender<TrunkLocated>)>,
+    /// Locates the next hop of trunk calls' dialogs off the event loop
+    /// ([`Pbx::locate_dialog_hop`]).
+    hops: Option<(Resolver, mpsc::Sender<DialogHop>)>,
     /// The connection each REGISTER arrived on, by (Call-ID, CSeq), for REGISTERs over a
     /// stream (TCP, TLS, WebSocket); taken when the registrar answers.
     register_from: HashMap<(String, u32), Target>,
@@ -591,6 +608,7 @@ impl Pbx {
             parked: Vec::new(),
             registrar_retry: Vec::new(),
             dns: None,
+            hops: None,
             register_from: HashMap::new(),
             flows: HashMap::new(),
             config,
@@ -972,7 +990,10 @@ impl Pbx {
                 }
                 UaEvent::Answered { leg, response } => match self.transfer_of(leg) {
                     Some(id) => self.transfer_answered(now, id, &response).await,
-                    None => self.answered(now, leg, response).await,
+                    None => {
+                        self.answered(now, leg, response).await;
+                        self.locate_dialog_hop(leg);
+                    }
                 },
                 UaEvent::Failed { leg, status, .. } => match self.transfer_of(leg) {
                     Some(id) => self.transfer_failed(now, id, status),
@@ -1555,6 +1576,7 @@ impl Pbx {
         let Ok(from) = format!("sip:{from_user}@{}", self.local.ip()).parse::<Uri>() else {
             return;
         };
+        let is_trunk = trunk.is_some();
         let host = trunk.map_or_else(|| addr.to_string(), |(_, host)| host);
         let Ok(to) = format!("{}:{member}@{host}", scheme(target)).parse::<Uri>() else {
             return;
@@ -1566,10 +1588,44 @@ impl Pbx {
                     oa,
                     member: member.to_owned(),
                     sock,
+                    trunk: is_trunk,
                 });
                 self.by_leg.insert(leg, id);
             }
             Err(e) => self.log(format!("INVITE to {member} failed: {e}")),
+        }
+    }
+
+    /// The trunk call on `leg` is up: when its dialog's next hop is a host name, it is
+    /// located (RFC 3263, off the event loop) for the call's BYE and re-INVITEs
+    /// ([`Pbx::dialog_hop_located`]).
+    fn locate_dialog_hop(&mut self, leg: LegId) {
+        let trunk_won = self
+            .by_leg
+            .get(&leg)
+            .and_then(|id| self.calls.get(id))
+            .and_then(|c| c.b.get(c.winner?))
+            .is_some_and(|o| o.leg == leg && o.trunk);
+        let Some(hop) = trunk_won.then(|| dialog_hop_name(&self.ua, leg)).flatten() else {
+            return;
+        };
+        let Some((resolver, tx)) = self.hops.clone() else {
+            self.log(format!(
+                "in-dialog requests: cannot locate {hop}: no nameserver"
+            ));
+            return;
+        };
+        tokio::spawn(async move {
+            let found = locate_name(&resolver, &hop, Transport::Udp).await;
+            let _ = tx.send(DialogHop { leg, hop, found }).await;
+        });
+    }
+
+    /// A trunk call's dialog next hop located (or not): its later requests go there.
+    fn dialog_hop_located(&mut self, hop: DialogHop) {
+        if self.by_leg.contains_key(&hop.leg) {
+            let line = set_dialog_hop(&mut self.ua, hop);
+            self.log(line);
         }
     }
 

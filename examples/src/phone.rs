@@ -29,6 +29,7 @@ use crate::audio::Pcm;
 use crate::media::{MediaLeg, MediaParams, PlayoutClock, audio_capabilities};
 use crate::netem::{ImpairedLink, LinkConfig};
 use crate::report::LegReport;
+use crate::trunk::{DialogHop, dialog_hop_name, locate_name, set_dialog_hop};
 use crate::{clock, wallclock};
 
 /// TLS material of a phone on [`Transport::Tls`], as PEM files.
@@ -510,29 +511,6 @@ fn driver_config(config: &PhoneConfig) -> Result<DriverConfig, PhoneError> {
     Ok(dc)
 }
 
-/// The targets of a name (RFC 3263), those of `transport` first choice: the others only
-/// when it has none; they go stale with the records they came from.
-async fn locate_name(
-    resolver: &Resolver,
-    uri: &Uri,
-    transport: Transport,
-) -> Result<TargetList, String> {
-    let all = resolver
-        .resolve_list(uri)
-        .await
-        .map_err(|e| format!("{uri}: {e}"))?;
-    let ours: Vec<Target> = all
-        .as_slice()
-        .iter()
-        .copied()
-        .filter(|t| t.transport == transport)
-        .collect();
-    if ours.is_empty() {
-        return Ok(all);
-    }
-    Ok(TargetList::new(ours).with_expiry(all.expires()))
-}
-
 /// The log line of a registrar located (or not).
 fn located_line(uri: &Uri, located: &Result<TargetList, String>) -> String {
     match located {
@@ -552,8 +530,8 @@ fn located_line(uri: &Uri, located: &Result<TargetList, String>) -> String {
 enum Located {
     /// The registrar's targets, located again.
     Registrar(Result<TargetList, String>),
-    /// The next hop of a call's dialog: the leg, the URI and its targets.
-    DialogHop(LegId, Uri, Result<TargetList, String>),
+    /// The next hop of a call's dialog.
+    DialogHop(DialogHop),
 }
 
 struct Phone {
@@ -646,12 +624,9 @@ impl Phone {
     /// requests keep going where the INVITE went or came from, which is also right behind
     /// a NAT that rewrote nothing in the Contact.
     fn locate_dialog_hop(&mut self, leg: LegId) {
-        let Some(hop) = self.ua.dialog(leg).map(|d| d.next_hop().clone()) else {
+        let Some(hop) = dialog_hop_name(&self.ua, leg) else {
             return;
         };
-        if sip_core::locate::ip_target(&hop).is_ok() {
-            return;
-        }
         let Some(resolver) = self.resolver.clone() else {
             self.log(format!(
                 "in-dialog requests: cannot locate {hop}: no nameserver"
@@ -661,7 +636,9 @@ impl Phone {
         let (tx, transport) = (self.located.clone(), self.config.transport);
         tokio::spawn(async move {
             let found = locate_name(&resolver, &hop, transport).await;
-            let _ = tx.send(Located::DialogHop(leg, hop, found)).await;
+            let _ = tx
+                .send(Located::DialogHop(DialogHop { leg, hop, found }))
+                .await;
         });
     }
 
@@ -669,19 +646,11 @@ impl Phone {
     fn located(&mut self, now: Instant, located: Located) {
         match located {
             Located::Registrar(found) => self.registrar_relocated(now, found),
-            Located::DialogHop(leg, hop, found) => {
-                if self.call.as_ref().is_none_or(|c| c.leg != leg) {
+            Located::DialogHop(hop) => {
+                if self.call.as_ref().is_none_or(|c| c.leg != hop.leg) {
                     return;
                 }
-                let line = match found.map(|list| self.ua.set_dialog_target(leg, list.as_slice())) {
-                    Ok(Ok(t)) => format!(
-                        "in-dialog requests to {hop}: {} {}",
-                        t.transport.as_via_str(),
-                        t.addr
-                    ),
-                    Ok(Err(e)) => format!("in-dialog requests: {hop}: {e}"),
-                    Err(e) => format!("in-dialog requests: cannot locate {e}"),
-                };
+                let line = set_dialog_hop(&mut self.ua, hop);
                 self.log(line);
             }
         }

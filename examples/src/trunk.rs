@@ -23,9 +23,9 @@ use sip_core::Uri;
 use sip_core::dns::IpFamilies;
 use sip_core::locate::LocateConfig;
 use sip_core::registration::RegisterRetry;
-use sip_core::tokio::{DnsClient, DnsConfig};
+use sip_core::tokio::{DnsClient, DnsConfig, Resolver};
 use sip_core::transaction::{Target, Transport};
-use sip_core::ua::{RegistrationId, TargetList, UaEvent, UserAgent};
+use sip_core::ua::{LegId, RegistrationId, TargetList, UaEvent, UserAgent};
 use tokio::net::UdpSocket;
 
 use crate::clock;
@@ -343,6 +343,72 @@ pub fn failover_line(what: &str, event: &UaEvent) -> Option<String> {
             failed.addr, next.addr
         )),
         _ => None,
+    }
+}
+
+/// The targets of a name (RFC 3263), those of `transport` first choice: the others only
+/// when it has none; they go stale with the records they came from.
+///
+/// # Errors
+/// A message naming `uri` when it cannot be located.
+pub async fn locate_name(
+    resolver: &Resolver,
+    uri: &Uri,
+    transport: Transport,
+) -> Result<TargetList, String> {
+    let all = resolver
+        .resolve_list(uri)
+        .await
+        .map_err(|e| format!("{uri}: {e}"))?;
+    let ours: Vec<Target> = all
+        .as_slice()
+        .iter()
+        .copied()
+        .filter(|t| t.transport == transport)
+        .collect();
+    if ours.is_empty() {
+        return Ok(all);
+    }
+    Ok(TargetList::new(ours).with_expiry(all.expires()))
+}
+
+/// The next hop of an established call's dialog, located (or not) by RFC 3263 for its
+/// later requests ([`UserAgent::set_dialog_target`]).
+#[derive(Debug)]
+pub struct DialogHop {
+    /// The call's leg.
+    pub leg: LegId,
+    /// The dialog's next hop ([`dialog_hop_name`]).
+    pub hop: Uri,
+    /// Its targets, or why there are none.
+    pub found: Result<TargetList, String>,
+}
+
+/// The next hop of `leg`'s dialog (the first route, else the peer's Contact) when it is a
+/// host name, to locate once the call is up so that its BYE and re-INVITEs reach the
+/// address of that name (a carrier answering from one SBC with `Contact:
+/// <sip:...@sbc2.carrier.example>`). `None` for an IP next hop: the requests keep going
+/// where the INVITE went or came from, which is also right behind a NAT that rewrote
+/// nothing in the Contact. `None` without a dialog.
+pub fn dialog_hop_name(ua: &UserAgent, leg: LegId) -> Option<Uri> {
+    let hop = ua.dialog(leg)?.next_hop();
+    sip_core::locate::ip_target(hop)
+        .is_err()
+        .then(|| hop.clone())
+}
+
+/// Hands a located dialog next hop to `ua` for the leg's in-dialog requests; returns the
+/// log line (the target taken, or why none).
+pub fn set_dialog_hop(ua: &mut UserAgent, located: DialogHop) -> String {
+    let DialogHop { leg, hop, found } = located;
+    match found.map(|list| ua.set_dialog_target(leg, list.as_slice())) {
+        Ok(Ok(t)) => format!(
+            "in-dialog requests to {hop}: {} {}",
+            t.transport.as_via_str(),
+            t.addr
+        ),
+        Ok(Err(e)) => format!("in-dialog requests: {hop}: {e}"),
+        Err(e) => format!("in-dialog requests: cannot locate {e}"),
     }
 }
 

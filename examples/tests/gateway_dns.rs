@@ -3,7 +3,8 @@
 //! the server the SRV record names, and so does the REGISTER; the record then moves to
 //! another server, and once its TTL has run out the gateway locates the name again: the
 //! next REGISTER (`UaEvent::TargetsExpired`) and the calls after the new location reach
-//! the new server, without a restart.
+//! the new server, without a restart. And a trunk that answers with a Contact by host
+//! name gets the call's BYE at the address that name has.
 
 #![allow(
     clippy::unwrap_used,
@@ -13,6 +14,7 @@
 
 mod dns_support;
 mod phone_support;
+mod sip_peer;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -22,9 +24,11 @@ use dns_support::{Seen, Srv, nameserver, reaches, sip_server};
 use phone_support::{Phone, WAIT, config, free_addr, start};
 use sip_core::Method;
 use sip_core::transaction::Transport;
+use sip_peer::{answer_next_invite, bye_at, log_line, target_by_name};
 use telox_examples::gateway::{self, GatewayConfig};
 use telox_examples::phone::Command;
 use telox_examples::trunk::{TrunkAddress, TrunkRegistration};
+use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 
 /// The phone calls number 100 through the gateway at `gw`; returns the port of the server
@@ -42,6 +46,23 @@ async fn call_reaches(phone: &mut Phone, gw: SocketAddr, seen: &mut mpsc::Receiv
     port
 }
 
+/// A gateway at `listen` whose one trunk is `trunk`, locating names with `dns`.
+fn gateway_config(listen: SocketAddr, trunk: TrunkAddress, dns: SocketAddr) -> GatewayConfig {
+    GatewayConfig {
+        listen,
+        trunks: vec![trunk],
+        dns: Some(dns),
+        allow: vec!["127.0.0.0/8".parse().unwrap()],
+        credentials: None,
+        registrations: Vec::new(),
+        trunk_codecs: vec!["PCMU".into()],
+        trunk_srtp: sdp::SrtpPolicy::Disabled,
+        internal_codecs: vec!["PCMU".into()],
+        trunk_timeout: Duration::from_secs(5),
+        seed: 41,
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn trunk_and_registrar_moved_by_dns_are_found_without_a_restart() {
     let (tx, mut seen) = mpsc::channel(256);
@@ -57,17 +78,8 @@ async fn trunk_and_registrar_moved_by_dns_are_found_without_a_restart() {
     assert_eq!(trunk.targets, [SocketAddr::from(([127, 0, 0, 1], first))]);
     let registration = TrunkRegistration::located("1", "gw", &trunk, 2).unwrap();
     let cfg = GatewayConfig {
-        listen,
-        trunks: vec![trunk],
-        dns: Some(dns),
-        allow: vec!["127.0.0.0/8".parse().unwrap()],
-        credentials: None,
         registrations: vec![registration],
-        trunk_codecs: vec!["PCMU".into()],
-        trunk_srtp: sdp::SrtpPolicy::Disabled,
-        internal_codecs: vec!["PCMU".into()],
-        trunk_timeout: Duration::from_secs(5),
-        seed: 41,
+        ..gateway_config(listen, trunk, dns)
     };
     let (log_tx, mut log) = mpsc::channel(256);
     tokio::spawn(async move {
@@ -108,4 +120,30 @@ async fn trunk_and_registrar_moved_by_dns_are_found_without_a_restart() {
         .unwrap()
         .unwrap();
     assert!(summary.trunk_registrations >= 2, "{summary:?}");
+}
+
+/// The trunk (an address) answers from one socket with `Contact:
+/// <sip:carrier@host.carrier.test:P>`: once the call is up the gateway locates that name,
+/// and the BYE reaches port P, not the socket the INVITE went to.
+#[tokio::test(flavor = "current_thread")]
+async fn a_trunk_contact_by_name_gets_the_bye() {
+    let dns = nameserver("carrier.test", Arc::new(Mutex::new(Vec::new()))).await;
+    let trunk = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (target, contact) = target_by_name("carrier.test").await;
+    let listen = free_addr();
+    let cfg = gateway_config(listen, TrunkAddress::at(trunk.local_addr().unwrap()), dns);
+    let (log_tx, mut log) = mpsc::channel(256);
+    let (stop, stop_rx) = watch::channel(false);
+    let gw = tokio::spawn(gateway::run(cfg, log_tx, stop_rx));
+    let mut alice = start(config("alice", Transport::Udp, 43)).await;
+    alice.send(Command::Call(format!("sip:100@{listen}"))).await;
+    answer_next_invite(&trunk, listen, &contact, 40_020).await;
+    alice.answered().await.unwrap();
+    let line = log_line(&mut log, "in-dialog requests").await;
+    assert!(line.contains("host.carrier.test"), "{line}");
+    alice.send(Command::Hangup).await;
+    bye_at(&target, &contact).await;
+    alice.quit().await;
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(WAIT, gw).await;
 }

@@ -3,7 +3,8 @@
 //! sockets answer. The REGISTER and the INVITE both meet a 503 at the first SRV target and
 //! go to the second (RFC 3263 §4.3), with `carrier.test` in their URIs; after the records
 //! change and their TTL runs out, the next call is located again and reaches the carrier
-//! the new record names, without a restart.
+//! the new record names, without a restart. And a carrier that answers with a Contact by
+//! host name gets the call's BYE at the address that name has.
 
 #![allow(
     clippy::unwrap_used,
@@ -23,9 +24,12 @@ use tokio::sync::mpsc;
 
 use dns_support::{Seen, Srv, nameserver, sip_server};
 use phone_support::{any_port, config, registered, start_pbx, wait};
+use sip_peer::{answer_next_invite, bye_at, log_line, target_by_name};
+use tokio::net::UdpSocket;
 
 mod dns_support;
 mod phone_support;
+mod sip_peer;
 
 /// A carrier: answers INVITE with `status`, REGISTER with 200 (503 too when `status` is
 /// 503); reports each request's method and Request-URI.
@@ -128,4 +132,28 @@ async fn a_trunk_by_name_fails_over_and_is_located_again_when_its_records_expire
             >= 3,
         "{lines:?}"
     );
+}
+
+/// The carrier (a trunk by address) answers from one socket with `Contact:
+/// <sip:carrier@host.carrier.test:P>`: once the call is up the PBX locates that name, and
+/// the BYE reaches port P, not the socket the INVITE went to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_carrier_contact_by_name_gets_the_bye() {
+    let dns = nameserver("carrier.test", Arc::new(Mutex::new(Vec::new()))).await;
+    let carrier = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (target, contact) = target_by_name("carrier.test").await;
+    let mut cfg = PbxConfig::demo(any_port(), 1000, 1000, Some(carrier.local_addr().unwrap()));
+    cfg.dns = Some(dns);
+    let (log_tx, mut log) = mpsc::channel(1024);
+    let pbx = start_pbx(cfg, 22, Some(log_tx)).await;
+    let mut phone = registered(config("1000", Transport::Udp, 4), "1000", pbx.addr).await;
+    phone.send(Command::Call("0301234".into())).await;
+    answer_next_invite(&carrier, pbx.addr, &contact, 40_030).await;
+    phone.answered().await.unwrap();
+    let line = log_line(&mut log, "in-dialog requests").await;
+    assert!(line.contains("host.carrier.test"), "{line}");
+    phone.send(Command::Hangup).await;
+    bye_at(&target, &contact).await;
+    phone.quit().await;
+    pbx.stop().await;
 }

@@ -21,7 +21,7 @@ use dns_support::{Srv, nameserver, reaches, sip_server};
 use phone_support::{WAIT, auto_answer, config, start, wait};
 use sip_core::Method;
 use sip_core::transaction::Transport;
-use sip_peer::{Req, final_response, next_request, pcmu_offer, to_tag};
+use sip_peer::{Req, bye_at, final_response, pcmu_offer, target_by_name, to_tag};
 use telox_examples::phone::{Command, PhoneEvent};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -72,11 +72,7 @@ async fn a_remote_target_by_name_gets_the_in_dialog_requests() {
     c.dns = Some(dns);
     let mut bob = start(c).await;
     let caller = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let target = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let contact = format!(
-        "sip:carrier@host.peer.test:{}",
-        target.local_addr().unwrap().port()
-    );
+    let (target, contact) = target_by_name("peer.test").await;
     let ruri = format!("sip:bob@{}", bob.addr);
     let offer = pcmu_offer(40_010, 5);
     let invite = Req {
@@ -111,12 +107,6 @@ async fn a_remote_target_by_name_gets_the_in_dialog_requests() {
     .unwrap();
     assert!(line.contains("host.peer.test"), "{line}");
     bob.send(Command::Hangup).await;
-    let bye = next_request(&target).await;
-    assert_eq!(*bye.method(), Method::Bye);
-    assert_eq!(
-        bye.uri_str(),
-        contact,
-        "the remote target is the Request-URI"
-    );
+    bye_at(&target, &contact).await;
     bob.quit().await;
 }

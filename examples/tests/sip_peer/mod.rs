@@ -7,8 +7,9 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use rand::SeedableRng;
-use sip_core::{Message, Request, Response};
+use sip_core::{Message, Method, Request, Response};
 use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
 
 use crate::phone_support::WAIT;
 
@@ -140,4 +141,65 @@ pub(crate) fn answer_to(ok: &Response, port: u16, rng: &mut rand_chacha::ChaCha8
         .handle_offer(&offer, rng)
         .expect("the phone's offer takes PCMU");
     String::from_utf8(answer.to_bytes().to_vec()).unwrap()
+}
+
+/// The next request at `sock`, an INVITE (sent from `to`), answered as a carrier would:
+/// 200 with a PCMU answer for media at `port` and `contact` as the Contact (the call's
+/// remote target).
+pub(crate) async fn answer_next_invite(sock: &UdpSocket, to: SocketAddr, contact: &str, port: u16) {
+    let invite = next_request(sock).await;
+    assert_eq!(*invite.method(), Method::Invite);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(u64::from(port));
+    let offer = telox_examples::media::parse_body_sdp(invite.headers()).expect("an SDP offer");
+    let answer = pcmu_oa(port, &mut rng)
+        .handle_offer(&offer, &mut rng)
+        .expect("the offer takes PCMU");
+    let body = String::from_utf8(answer.to_bytes().to_vec()).unwrap();
+    let mut head = String::from("SIP/2.0 200 OK\r\n");
+    for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
+        for h in invite.headers().named_str(name) {
+            let value = h.value_str().unwrap_or_default();
+            let tag = if name == "To" { ";tag=t1" } else { "" };
+            head.push_str(&format!("{name}: {value}{tag}\r\n"));
+        }
+    }
+    let text = format!(
+        "{head}Contact: <{contact}>\r\nContent-Type: application/sdp\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    sock.send_to(text.as_bytes(), to).await.unwrap();
+}
+
+/// A socket on loopback for a call's later requests, and a Contact that names it by host
+/// (`sip:carrier@host.<domain>:PORT`, the A record of the tests' nameserver).
+pub(crate) async fn target_by_name(domain: &str) -> (UdpSocket, String) {
+    let target = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = target.local_addr().unwrap().port();
+    (target, format!("sip:carrier@host.{domain}:{port}"))
+}
+
+/// The next line of `log` (each within [`WAIT`]) that starts with `prefix`.
+pub(crate) async fn log_line(log: &mut mpsc::Receiver<String>, prefix: &str) -> String {
+    loop {
+        let l = tokio::time::timeout(WAIT, log.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no line '{prefix}...' in time"))
+            .unwrap();
+        if l.starts_with(prefix) {
+            return l;
+        }
+    }
+}
+
+/// Waits for a BYE at `target` and checks that its Request-URI is the dialog's remote
+/// target `contact`.
+pub(crate) async fn bye_at(target: &UdpSocket, contact: &str) {
+    let bye = next_request(target).await;
+    assert_eq!(*bye.method(), Method::Bye);
+    assert_eq!(
+        bye.uri_str(),
+        contact,
+        "the remote target is the Request-URI"
+    );
 }
