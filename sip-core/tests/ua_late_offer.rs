@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use telox_sip_core::header::{ContentType, Header};
-use telox_sip_core::transaction::Transmit;
+use telox_sip_core::transaction::{TransactionKey, Transmit};
 use telox_sip_core::ua::{Body, LegId, UaEvent, UserAgent};
 use telox_sip_core::{Method, Request};
 use ua_support::*;
@@ -301,13 +301,7 @@ fn offered_reinvite_and_bodyless_2xx_are_acked_at_once() {
     a.request(t0, al, Method::Invite, Some(Body::sdp(OFFER)), &[])
         .unwrap();
     deliver(t0, &mut b, A, out(&mut a));
-    let bkey = events(&mut b)
-        .into_iter()
-        .find_map(|e| match e {
-            UaEvent::Request { key, leg, .. } if leg == Some(bl) => Some(key),
-            _ => None,
-        })
-        .unwrap();
+    let bkey = request_key(&mut b, bl).unwrap();
     b.respond(t0, &bkey, 200, Some(Body::sdp(ANSWER))).unwrap();
     deliver(t0, &mut a, B, out(&mut b));
     assert!(!a.ack_pending(al));
@@ -407,4 +401,74 @@ fn reinvite_with_a_body_but_no_sdp_is_a_late_offer() {
     // The re-INVITE carried no offer, so the 2xx's SDP is one: the ACK waits for the answer.
     assert!(a.ack_pending(al), "the 2xx's SDP taken as an answer");
     assert!(of(&out(&mut a), Method::Ack).is_empty());
+}
+
+/// The key of the first in-dialog request on `leg` among `u`'s events.
+fn request_key(u: &mut UserAgent, leg: LegId) -> Option<TransactionKey> {
+    events(u).into_iter().find_map(|e| match e {
+        UaEvent::Request { key, leg: l, .. } if l == Some(leg) => Some(key),
+        _ => None,
+    })
+}
+
+/// The CSeq number of a request.
+fn ack_seq(r: &Request) -> u32 {
+    r.header::<telox_sip_core::header::CSeq>()
+        .unwrap()
+        .unwrap()
+        .seq()
+}
+
+#[test]
+fn a_late_reack_of_the_last_2xx_is_not_the_ack_of_the_next_one() {
+    // RFC 3261 §13.2.2.4: the ACK has the CSeq number of the INVITE it acknowledges. B's 2xx
+    // to the INVITE goes again at T1 before A's ACK gets there; the retransmission reaches A
+    // only after A sent a re-INVITE without SDP, so A ACKs it again, and that ACK (CSeq 1,
+    // the first answer) comes to B while B's 2xx to the re-INVITE (CSeq 2, a new offer)
+    // waits for its own. Seen in the PBX as a hold answered with the first call's sendrecv.
+    let t0 = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    let (al, bl, _ok) = offer_in_2xx(&mut a, &mut b, t0);
+    a.ack(al, Some(Body::sdp(ANSWER))).unwrap();
+    let ack1 = out(&mut a);
+    b.handle_timeout(ms(t0, 500));
+    let again = out(&mut b);
+    assert_eq!(first_lines(&again).len(), 1, "B's 2xx at T1");
+    deliver(ms(t0, 500), &mut b, A, ack1.clone());
+    assert!(confirmed_ack(events(&mut b)).is_some());
+
+    a.request(ms(t0, 600), al, Method::Invite, None, &[])
+        .unwrap();
+    let reinvite = out(&mut a);
+    deliver(ms(t0, 600), &mut a, B, again);
+    let reack = out(&mut a);
+    assert_eq!(reack.len(), 1, "the retransmitted 2xx is ACKed again");
+    assert_eq!(reack[0].payload, ack1[0].payload);
+
+    deliver(ms(t0, 600), &mut b, A, reinvite);
+    let bkey = request_key(&mut b, bl).expect("re-INVITE at B");
+    const HOLD: &str = "v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n\
+                        t=0 0\r\nm=audio 4002 RTP/AVP 0\r\na=sendonly\r\n";
+    b.respond(ms(t0, 600), &bkey, 200, Some(Body::sdp(OFFER)))
+        .unwrap();
+    let ok2 = out(&mut b);
+    deliver(ms(t0, 600), &mut b, A, reack);
+    let evs = events(&mut b);
+    assert!(
+        confirmed_ack(evs.clone()).is_none(),
+        "the ACK of CSeq 1 taken for the 2xx of CSeq 2: {evs:?}"
+    );
+    assert!(out(&mut b).is_empty(), "no BYE for a stale ACK");
+
+    deliver(ms(t0, 600), &mut a, B, ok2);
+    a.ack(al, Some(Body::sdp(HOLD))).unwrap();
+    deliver(ms(t0, 700), &mut b, A, out(&mut a));
+    let got = confirmed_ack(events(&mut b)).expect("the re-INVITE's ACK confirmed at B");
+    assert_eq!(ack_seq(&got), 2);
+    assert_eq!(
+        got.body(),
+        HOLD.as_bytes(),
+        "the answer to the second offer"
+    );
+    assert!(out(&mut b).is_empty());
 }

@@ -534,6 +534,9 @@ struct Retransmit2xx {
     bytes: Bytes,
     /// The 2xx carries the offer (the INVITE had none): the ACK must carry the answer.
     offer: bool,
+    /// The CSeq number of the INVITE (and of the 2xx): only the ACK with the same number
+    /// acknowledges it (RFC 3261 §13.2.2.4).
+    seq: Option<u32>,
     next: Instant,
     interval: Duration,
     give_up: Instant,
@@ -1438,7 +1441,14 @@ impl UserAgent {
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return;
         };
-        if let Some(r) = leg.retransmit_2xx.take() {
+        // A late ACK of an earlier 2xx (a retransmission of it ACKed again after our 2xx to
+        // the next re-INVITE went) does not acknowledge this one: its answer is to the
+        // earlier offer, and this 2xx still waits for its own ACK.
+        let seq = match request.header::<CSeq>() {
+            Some(Ok(c)) => Some(c.seq()),
+            _ => None,
+        };
+        if let Some(r) = leg.retransmit_2xx.take_if(|r| r.seq == seq) {
             if let Some(d) = leg.dialog.as_mut() {
                 d.confirm();
             }
@@ -2321,6 +2331,7 @@ impl Retransmit2xx {
         Self {
             bytes: response.to_bytes(),
             offer: offerless && !no_session(response.headers()),
+            seq: cseq_of(response),
             next: now + t1,
             interval: t1,
             give_up: now + t1.saturating_mul(64),
