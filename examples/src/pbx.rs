@@ -380,6 +380,8 @@ struct Transfer {
     oa: sdp::OfferAnswer,
     sock: Option<std::net::UdpSocket>,
     member: String,
+    /// The target is a trunk.
+    trunk: bool,
 }
 
 /// The IVR prompt task's result: the caller pressed `digit`.
@@ -1606,7 +1608,14 @@ impl Pbx {
             .and_then(|id| self.calls.get(id))
             .and_then(|c| c.b.get(c.winner?))
             .is_some_and(|o| o.leg == leg && o.trunk);
-        let Some(hop) = trunk_won.then(|| dialog_hop_name(&self.ua, leg)).flatten() else {
+        if trunk_won {
+            self.locate_hop(leg);
+        }
+    }
+
+    /// Locates the next hop of `leg`'s dialog, a trunk's, when it is a host name.
+    fn locate_hop(&mut self, leg: LegId) {
+        let Some(hop) = dialog_hop_name(&self.ua, leg) else {
             return;
         };
         let Some((resolver, tx)) = self.hops.clone() else {
@@ -2218,7 +2227,7 @@ impl Pbx {
             Some(Route::Extension(ext)) => self
                 .contacts(now, &ext)
                 .first()
-                .map(|t| (ext.clone(), TargetList::from(*t), t.addr.to_string())),
+                .map(|t| (ext.clone(), TargetList::from(*t), t.addr.to_string(), false)),
             // A transfer does not wait for DNS: a trunk's last targets, stale or not (a stale
             // list is located again, for the calls after it).
             Some(Route::Trunk { trunk, number }) => {
@@ -2230,7 +2239,7 @@ impl Pbx {
                             relocate = Some(i);
                         }
                         l.current()
-                            .map(|a| (number, a.target_list(), a.host.clone()))
+                            .map(|a| (number, a.target_list(), a.host.clone(), true))
                     })
             }
             _ => None,
@@ -2238,7 +2247,7 @@ impl Pbx {
         if let Some(i) = relocate {
             self.locate_trunk(i, false);
         }
-        let (Some(codec), Some((member, targets, host))) = (codec, dest) else {
+        let (Some(codec), Some((member, targets, host, trunk))) = (codec, dest) else {
             let _ = self.ua.respond(now, key, 404, None);
             return;
         };
@@ -2291,6 +2300,7 @@ impl Pbx {
                         oa,
                         sock: Some(sock),
                         member,
+                        trunk,
                     });
                 }
             }
@@ -2342,10 +2352,14 @@ impl Pbx {
             out.leg = t.leg;
             out.oa = Some(t.oa);
             out.member.clone_from(&t.member);
+            out.trunk = t.trunk;
             call.destination.clone_from(&t.member);
         }
         let line = format!("transfer completed: call {id} now with {}", t.member);
         self.log(line);
+        if t.trunk {
+            self.locate_hop(t.leg);
+        }
     }
 
     /// The transfer target did not answer: the transferor learns the status (NOTIFY) and the

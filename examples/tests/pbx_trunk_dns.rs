@@ -23,7 +23,7 @@ use telox_examples::trunk::ServerAddress;
 use tokio::sync::mpsc;
 
 use dns_support::{Seen, Srv, nameserver, sip_server};
-use phone_support::{any_port, config, registered, start_pbx, wait};
+use phone_support::{any_port, auto_answer, config, registered, start_pbx, wait};
 use sip_peer::{answer_next_invite, bye_at, log_line, target_by_name};
 use tokio::net::UdpSocket;
 
@@ -134,26 +134,78 @@ async fn a_trunk_by_name_fails_over_and_is_located_again_when_its_records_expire
     );
 }
 
+/// A PBX with extensions 1000 and 1001 and one trunk, a carrier at a socket of its own
+/// that answers with `Contact: <sip:carrier@host.carrier.test:P>` (the nameserver's A
+/// record): the PBX, its log, the carrier, the socket at P and the Contact.
+struct CarrierByName {
+    pbx: phone_support::RunningPbx,
+    log: mpsc::Receiver<String>,
+    carrier: UdpSocket,
+    target: UdpSocket,
+    contact: String,
+}
+
+impl CarrierByName {
+    async fn start(seed: u64) -> Self {
+        let dns = nameserver("carrier.test", Arc::new(Mutex::new(Vec::new()))).await;
+        let carrier = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (target, contact) = target_by_name("carrier.test").await;
+        let trunk = Some(carrier.local_addr().unwrap());
+        let mut cfg = PbxConfig::demo(any_port(), 1000, 1001, trunk);
+        cfg.dns = Some(dns);
+        let (log_tx, log) = mpsc::channel(1024);
+        let pbx = start_pbx(cfg, seed, Some(log_tx)).await;
+        Self {
+            pbx,
+            log,
+            carrier,
+            target,
+            contact,
+        }
+    }
+
+    /// The carrier answers the next INVITE; the PBX locates its Contact's name.
+    async fn answers(&mut self, media_port: u16) {
+        let (pbx, contact) = (self.pbx.addr, &self.contact);
+        answer_next_invite(&self.carrier, pbx, contact, media_port).await;
+        let line = log_line(&mut self.log, "in-dialog requests").await;
+        assert!(line.contains("host.carrier.test"), "{line}");
+    }
+}
+
 /// The carrier (a trunk by address) answers from one socket with `Contact:
 /// <sip:carrier@host.carrier.test:P>`: once the call is up the PBX locates that name, and
 /// the BYE reaches port P, not the socket the INVITE went to.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_carrier_contact_by_name_gets_the_bye() {
-    let dns = nameserver("carrier.test", Arc::new(Mutex::new(Vec::new()))).await;
-    let carrier = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    let (target, contact) = target_by_name("carrier.test").await;
-    let mut cfg = PbxConfig::demo(any_port(), 1000, 1000, Some(carrier.local_addr().unwrap()));
-    cfg.dns = Some(dns);
-    let (log_tx, mut log) = mpsc::channel(1024);
-    let pbx = start_pbx(cfg, 22, Some(log_tx)).await;
-    let mut phone = registered(config("1000", Transport::Udp, 4), "1000", pbx.addr).await;
+    let mut c = CarrierByName::start(22).await;
+    let mut phone = registered(config("1000", Transport::Udp, 4), "1000", c.pbx.addr).await;
     phone.send(Command::Call("0301234".into())).await;
-    answer_next_invite(&carrier, pbx.addr, &contact, 40_030).await;
+    c.answers(40_030).await;
     phone.answered().await.unwrap();
-    let line = log_line(&mut log, "in-dialog requests").await;
-    assert!(line.contains("host.carrier.test"), "{line}");
     phone.send(Command::Hangup).await;
-    bye_at(&target, &contact).await;
+    bye_at(&c.target, &c.contact).await;
     phone.quit().await;
-    pbx.stop().await;
+    c.pbx.stop().await;
+}
+
+/// The same for a carrier that a blind transfer brought into a call: extension 1000 calls
+/// 1001 and transfers it to a trunk number; when 1001 hangs up, the PBX's BYE to the
+/// carrier reaches the address of its Contact's name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_carrier_reached_by_transfer_gets_the_bye_at_its_contact() {
+    let mut c = CarrierByName::start(23).await;
+    let pbx = c.pbx.addr;
+    let mut callee = registered(auto_answer("1001", Transport::Udp, 5), "1001", pbx).await;
+    let mut phone = registered(config("1000", Transport::Udp, 6), "1000", pbx).await;
+    phone.send(Command::Call("1001".into())).await;
+    phone.answered().await.unwrap();
+    callee.answered().await.unwrap();
+    phone.send(Command::Transfer("0301234".into())).await;
+    c.answers(40_040).await;
+    callee.send(Command::Hangup).await;
+    bye_at(&c.target, &c.contact).await;
+    phone.quit().await;
+    callee.quit().await;
+    c.pbx.stop().await;
 }
