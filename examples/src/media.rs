@@ -885,7 +885,19 @@ pub fn sdp_body(headers: &sip_core::Headers) -> Bytes {
 /// # Errors
 /// The parse error, also for a body without SDP (empty).
 pub fn parse_body_sdp(headers: &sip_core::Headers) -> Result<sdp::Sdp, sdp::ParseError> {
-    sdp::Sdp::parse_with(sdp_body(headers), &sdp::ParseOptions::lenient())
+    parse_lenient(sdp_body(headers))
+}
+
+/// The session description in a message's body, parsed as [`parse_body_sdp`] does; `None`
+/// when the body holds no SDP (no body, or only other parts: an offerless INVITE or
+/// re-INVITE, an ACK without an answer).
+pub fn offered_sdp(headers: &sip_core::Headers) -> Option<Result<sdp::Sdp, sdp::ParseError>> {
+    let body = sdp_body(headers);
+    (!body.is_empty()).then(|| parse_lenient(body))
+}
+
+fn parse_lenient(body: Bytes) -> Result<sdp::Sdp, sdp::ParseError> {
+    sdp::Sdp::parse_with(body, &sdp::ParseOptions::lenient())
 }
 
 /// Local media capabilities for an audio stream on `port`: the codecs by SDP name in

@@ -897,7 +897,7 @@ impl Phone {
             return;
         };
         // A body without SDP (a SIP-I ISUP or a PIDF-LO alone, RFC 5621) is no offer either.
-        if crate::media::sdp_body(invite.headers()).is_empty() {
+        let Some(offer) = crate::media::offered_sdp(invite.headers()) else {
             // Late offer: our offer goes in the 200 and media starts from the ACK's answer.
             match call.oa.create_offer(&mut self.rng) {
                 Ok(offer) => {
@@ -915,8 +915,7 @@ impl Phone {
                 }
             }
             return;
-        }
-        let offer = crate::media::parse_body_sdp(invite.headers());
+        };
         let answer = offer.map_err(|e| e.to_string()).and_then(|o| {
             call.oa
                 .handle_offer(&o, &mut self.rng)
@@ -953,17 +952,15 @@ impl Phone {
             return;
         };
         call.answer_in_ack = false;
-        if crate::media::sdp_body(ack.headers()).is_empty() {
+        let Some(answer) = crate::media::offered_sdp(ack.headers()) else {
             return;
-        }
-        let used = crate::media::parse_body_sdp(ack.headers())
-            .map_err(|e| e.to_string())
-            .and_then(|a| {
-                call.oa
-                    .handle_answer(&a)
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            });
+        };
+        let used = answer.map_err(|e| e.to_string()).and_then(|a| {
+            call.oa
+                .handle_answer(&a)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
         match used {
             Ok(()) if call.media.is_none() => {
                 self.media_up(now, leg);
@@ -1131,6 +1128,11 @@ impl Phone {
             let now = clock();
             match ev {
                 UaEvent::Incoming { leg, request } => {
+                    let from = request
+                        .header::<From>()
+                        .and_then(Result::ok)
+                        .map(|f| f.uri().to_string())
+                        .unwrap_or_default();
                     if self.call.is_some() {
                         // One call at a time: say whose INVITE was turned away.
                         let call_id = request
@@ -1138,20 +1140,10 @@ impl Phone {
                             .and_then(Result::ok)
                             .map(|c| c.to_string())
                             .unwrap_or_default();
-                        let from = request
-                            .header::<From>()
-                            .and_then(Result::ok)
-                            .map(|f| f.uri().to_string())
-                            .unwrap_or_default();
                         self.log(format!("busy: 486 to {from} (Call-ID {call_id})"));
                         let _ = self.ua.reject(now, leg, 486);
                         continue;
                     }
-                    let from = request
-                        .header::<From>()
-                        .and_then(Result::ok)
-                        .map(|f| f.uri().to_string())
-                        .unwrap_or_default();
                     let oa = self.new_oa();
                     let mut call = Call::new(leg, oa, false);
                     call.incoming = Some(request);
@@ -1310,7 +1302,7 @@ impl Phone {
                 let Some(call) = self.call.as_mut() else {
                     return;
                 };
-                if crate::media::sdp_body(request.headers()).is_empty() {
+                let Some(offer) = crate::media::offered_sdp(request.headers()) else {
                     // An offerless re-INVITE: we re-offer in the 200, the answer comes in
                     // the ACK (491 while our own offer is outstanding).
                     match call.oa.create_offer(&mut self.rng) {
@@ -1325,8 +1317,7 @@ impl Phone {
                         }
                     }
                     return;
-                }
-                let offer = crate::media::parse_body_sdp(request.headers());
+                };
                 match offer
                     .map_err(|_| 400)
                     .and_then(|o| call.oa.handle_offer(&o, &mut self.rng).map_err(|_| 488))
