@@ -49,7 +49,7 @@ use crate::relay::{self, Recorder, RelayHandle, RelaySide};
 use crate::report::LegReport;
 use crate::trunk::{
     DialogHop, Located, Lookup, RELOCATE_RETRY, ServerAddress, TrunkAddress, TrunkRegistrations,
-    dialog_hop_name, locate_name, set_dialog_hop,
+    locate_dialog_hop, set_dialog_hop,
 };
 use crate::{clock, unix_time, wallclock};
 
@@ -1615,19 +1615,10 @@ impl Pbx {
 
     /// Locates the next hop of `leg`'s dialog, a trunk's, when it is a host name.
     fn locate_hop(&mut self, leg: LegId) {
-        let Some(hop) = dialog_hop_name(&self.ua, leg) else {
-            return;
-        };
-        let Some((resolver, tx)) = self.hops.clone() else {
-            self.log(format!(
-                "in-dialog requests: cannot locate {hop}: no nameserver"
-            ));
-            return;
-        };
-        tokio::spawn(async move {
-            let found = locate_name(&resolver, &hop, Transport::Udp).await;
-            let _ = tx.send(DialogHop { leg, hop, found }).await;
-        });
+        let lookup = self.hops.as_ref().map(|(r, tx)| (r, tx));
+        if let Some(line) = locate_dialog_hop(&self.ua, leg, Transport::Udp, lookup, |h| h) {
+            self.log(line);
+        }
     }
 
     /// A trunk call's dialog next hop located (or not): its later requests go there.

@@ -29,7 +29,7 @@ use crate::audio::Pcm;
 use crate::media::{MediaLeg, MediaParams, PlayoutClock, audio_capabilities};
 use crate::netem::{ImpairedLink, LinkConfig};
 use crate::report::LegReport;
-use crate::trunk::{DialogHop, dialog_hop_name, locate_name, set_dialog_hop};
+use crate::trunk::{DialogHop, locate_dialog_hop, locate_name, set_dialog_hop};
 use crate::{clock, wallclock};
 
 /// TLS material of a phone on [`Transport::Tls`], as PEM files.
@@ -624,22 +624,16 @@ impl Phone {
     /// requests keep going where the INVITE went or came from, which is also right behind
     /// a NAT that rewrote nothing in the Contact.
     fn locate_dialog_hop(&mut self, leg: LegId) {
-        let Some(hop) = dialog_hop_name(&self.ua, leg) else {
-            return;
-        };
-        let Some(resolver) = self.resolver.clone() else {
-            self.log(format!(
-                "in-dialog requests: cannot locate {hop}: no nameserver"
-            ));
-            return;
-        };
-        let (tx, transport) = (self.located.clone(), self.config.transport);
-        tokio::spawn(async move {
-            let found = locate_name(&resolver, &hop, transport).await;
-            let _ = tx
-                .send(Located::DialogHop(DialogHop { leg, hop, found }))
-                .await;
-        });
+        let lookup = self.resolver.as_ref().map(|r| (r, &self.located));
+        if let Some(line) = locate_dialog_hop(
+            &self.ua,
+            leg,
+            self.config.transport,
+            lookup,
+            Located::DialogHop,
+        ) {
+            self.log(line);
+        }
     }
 
     /// A lookup's result.

@@ -27,6 +27,7 @@ use sip_core::tokio::{DnsClient, DnsConfig, Resolver};
 use sip_core::transaction::{Target, Transport};
 use sip_core::ua::{LegId, RegistrationId, TargetList, UaEvent, UserAgent};
 use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
 
 use crate::clock;
 
@@ -395,6 +396,31 @@ pub fn dialog_hop_name(ua: &UserAgent, leg: LegId) -> Option<Uri> {
     sip_core::locate::ip_target(hop)
         .is_err()
         .then(|| hop.clone())
+}
+
+/// Starts locating the next hop of `leg`'s dialog when it is a host name
+/// ([`dialog_hop_name`]): off the event loop with `lookup`'s resolver, its result sent to
+/// `lookup`'s channel as `wrap(hop)` (for [`set_dialog_hop`]). Returns the log line when it
+/// cannot start (no resolver: `lookup` is `None`).
+pub fn locate_dialog_hop<T: Send + 'static>(
+    ua: &UserAgent,
+    leg: LegId,
+    transport: Transport,
+    lookup: Option<(&Resolver, &mpsc::Sender<T>)>,
+    wrap: fn(DialogHop) -> T,
+) -> Option<String> {
+    let hop = dialog_hop_name(ua, leg)?;
+    let Some((resolver, tx)) = lookup else {
+        return Some(format!(
+            "in-dialog requests: cannot locate {hop}: no nameserver"
+        ));
+    };
+    let (resolver, tx) = (resolver.clone(), tx.clone());
+    tokio::spawn(async move {
+        let found = locate_name(&resolver, &hop, transport).await;
+        let _ = tx.send(wrap(DialogHop { leg, hop, found })).await;
+    });
+    None
 }
 
 /// Hands a located dialog next hop to `ua` for the leg's in-dialog requests; returns the
