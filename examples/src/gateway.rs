@@ -236,7 +236,7 @@ pub async fn run(
                         id,
                         GwCall {
                             a: leg,
-                            offer: crate::media::sdp_body(request.headers()),
+                            offer: sip_core::body::sdp_or_body(request.headers()),
                             from,
                             number,
                             b: None,
@@ -329,7 +329,7 @@ pub async fn run(
                         &config,
                         &mut rng,
                         c,
-                        &crate::media::sdp_body(response.headers()),
+                        &sip_core::body::sdp_or_body(response.headers()),
                         local,
                     )
                     .await

@@ -866,33 +866,21 @@ pub fn is_rtcp(datagram: &[u8]) -> bool {
     datagram.get(1).is_some_and(|b| (192..=223).contains(b))
 }
 
-/// The session description in a message's body: the body itself when it is
-/// `application/sdp`, the SDP part of a multipart body (SIP-I with ISUP, RFC 6442 location,
-/// RFC 5621), empty when the body holds no SDP at all (a late offer, or only parts the calls
-/// here do not use), and the body as sent when it is broken (so the SDP parse refuses it
-/// with a precise error and the call gets its 488).
-pub fn sdp_body(headers: &sip_core::Headers) -> Bytes {
-    match sip_core::body::session_description(headers) {
-        Ok(sdp) => sdp.unwrap_or_default(),
-        Err(sip_core::body::BodyError::Unsupported(_)) => Bytes::new(),
-        Err(_) => Bytes::copy_from_slice(headers.body()),
-    }
-}
-
-/// The session description in a message's body ([`sdp_body`]), parsed leniently as the
+/// The session description in a message's body ([`sip_core::body::sdp_or_body`]: an SDP part
+/// of a multipart, empty without SDP, a broken body as sent), parsed leniently as the
 /// programs here take peers' SDP.
 ///
 /// # Errors
 /// The parse error, also for a body without SDP (empty).
 pub fn parse_body_sdp(headers: &sip_core::Headers) -> Result<sdp::Sdp, sdp::ParseError> {
-    parse_lenient(sdp_body(headers))
+    parse_lenient(sip_core::body::sdp_or_body(headers))
 }
 
 /// The session description in a message's body, parsed as [`parse_body_sdp`] does; `None`
 /// when the body holds no SDP (no body, or only other parts: an offerless INVITE or
 /// re-INVITE, an ACK without an answer).
 pub fn offered_sdp(headers: &sip_core::Headers) -> Option<Result<sdp::Sdp, sdp::ParseError>> {
-    let body = sdp_body(headers);
+    let body = sip_core::body::sdp_or_body(headers);
     (!body.is_empty()).then(|| parse_lenient(body))
 }
 
@@ -926,6 +914,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
+    use sip_core::body::sdp_or_body as sdp_body;
 
     /// The SDP of a message as the calls take it: the body when it is SDP, the SDP part of a
     /// multipart (SIP-I's ISUP first here), nothing without a body or without an SDP part,

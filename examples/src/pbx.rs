@@ -1144,7 +1144,7 @@ impl Pbx {
         self.next_call += 1;
         let mut call = B2buaCall {
             a_leg: leg,
-            a_offer: crate::media::sdp_body(request.headers()),
+            a_offer: sip_core::body::sdp_or_body(request.headers()),
             a_oa: None,
             from: from.clone(),
             to: number.clone(),
@@ -1650,7 +1650,7 @@ impl Pbx {
         for o in call.b.iter().filter(|o| o.leg != leg) {
             let _ = self.ua.cancel(now, o.leg);
         }
-        let b_body = crate::media::sdp_body(response.headers());
+        let b_body = sip_core::body::sdp_or_body(response.headers());
         if call.ivr_media.is_some() {
             self.bridge_ivr(id, idx, &b_body);
             if let Some(call) = self.calls.get_mut(&id)
@@ -1791,7 +1791,7 @@ impl Pbx {
         let Some(p) = call.party(leg) else {
             return;
         };
-        let answer = crate::media::sdp_body(ack.headers());
+        let answer = sip_core::body::sdp_or_body(ack.headers());
         if p == Party::A
             && let Some(late) = call.late.take()
         {
@@ -1956,7 +1956,12 @@ impl Pbx {
         match request.method() {
             Method::Refer => self.refer(now, &key, leg, id, &request).await,
             Method::Invite if self.config.media == MediaMode::Direct => {
-                self.forward_reinvite(now, key, leg, crate::media::sdp_body(request.headers()));
+                self.forward_reinvite(
+                    now,
+                    key,
+                    leg,
+                    sip_core::body::sdp_or_body(request.headers()),
+                );
             }
             Method::Invite => self.reinvite(now, key, leg, id, &request),
             _ => {
@@ -1986,7 +1991,7 @@ impl Pbx {
             let _ = self.ua.respond(now, &key, 488, None);
             return;
         };
-        let body = crate::media::sdp_body(request.headers());
+        let body = sip_core::body::sdp_or_body(request.headers());
         if !carries_sdp(&body) {
             // RFC 3261 §14.1: "a UAC MUST NOT initiate a new INVITE transaction within a
             // dialog while another INVITE transaction is in progress"; the PBX's own
@@ -2538,7 +2543,7 @@ impl Pbx {
             .oa_mut(other)
             .and_then(|o| o.streams().first())
             .map(|s| s.send_codec.name.to_string());
-        let body = crate::media::sdp_body(request.headers());
+        let body = sip_core::body::sdp_or_body(request.headers());
         let offered = offered_codecs(&body);
         let names: Vec<&str> = match codec {
             Some(c) if offered.iter().any(|o| o.eq_ignore_ascii_case(&c)) => offered

@@ -73,6 +73,28 @@ pub(crate) fn session_in(ct: &ContentType, body: &Bytes) -> Result<Option<Bytes>
     find_sdp(ct, body, 0).map(Some)
 }
 
+/// The session description to hand to an SDP parser: [`session_description`]'s SDP; empty
+/// when the message carries none (no body, or only parts that are not SDP: a SIP-I ISUP or a
+/// PIDF-LO alone, RFC 5621), which is no offer and no answer; the body as sent when it
+/// cannot be read (a malformed multipart or Content-Type), so that the SDP parse refuses it
+/// with a precise error instead of the call taking it for a late offer.
+pub fn sdp_or_body(headers: &Headers) -> Bytes {
+    usable(session_description(headers), || headers.body_bytes())
+}
+
+/// [`sdp_or_body`] of a body of type `ct` that is not in a message yet.
+pub(crate) fn sdp_or_body_in(ct: &ContentType, body: &Bytes) -> Bytes {
+    usable(session_in(ct, body), || body.clone())
+}
+
+fn usable(found: Result<Option<Bytes>, BodyError>, as_sent: impl FnOnce() -> Bytes) -> Bytes {
+    match found {
+        Ok(sdp) => sdp.unwrap_or_default(),
+        Err(BodyError::Unsupported(_)) => Bytes::new(),
+        Err(_) => as_sent(),
+    }
+}
+
 /// The first `application/sdp` inside `body` of type `ct`.
 fn find_sdp(ct: &ContentType, body: &Bytes, depth: usize) -> Result<Bytes, BodyError> {
     if ct.is("application", "sdp") {

@@ -453,7 +453,7 @@ fn sdp_media(payload: &[u8]) -> Option<Vec<SdpMedia>> {
     // The SDP part of the body (multipart too); what follows the blank line when the
     // message itself does not parse (a capture shows what peers sent, not only valid SIP).
     let body = match sip_core::Message::parse(Bytes::copy_from_slice(payload)) {
-        Ok(m) => media::sdp_body(m.headers()),
+        Ok(m) => sip_core::body::sdp_or_body(m.headers()),
         Err(_) => Bytes::copy_from_slice(&payload[text.find("\r\n\r\n")? + 4..]),
     };
     let description = sdp::Sdp::parse_with(body, &sdp::ParseOptions::lenient()).ok()?;

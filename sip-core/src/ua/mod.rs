@@ -2306,21 +2306,12 @@ impl UserAgent {
 /// location alone (RFC 5621, [`crate::body::session_description`]). A body that cannot be read
 /// (a broken multipart) counts as one: the application sees it and refuses it.
 fn no_session(headers: &crate::msg::Headers) -> bool {
-    holds_no_session(crate::body::session_description(headers))
+    crate::body::sdp_or_body(headers).is_empty()
 }
 
 /// [`no_session`] for a body the application handed over (a re-INVITE's).
 fn body_holds_no_session(body: Option<&Body>) -> bool {
-    body.is_none_or(|b| holds_no_session(crate::body::session_in(&b.content_type, &b.bytes)))
-}
-
-/// Whether what [`crate::body::session_description`] found is no session description.
-fn holds_no_session(found: Result<Option<Bytes>, crate::body::BodyError>) -> bool {
-    match found {
-        Ok(sdp) => sdp.is_none_or(|s| s.is_empty()),
-        Err(crate::body::BodyError::Unsupported(_)) => true,
-        Err(_) => false,
-    }
+    body.is_none_or(|b| crate::body::sdp_or_body_in(&b.content_type, &b.bytes).is_empty())
 }
 
 impl Retransmit2xx {
