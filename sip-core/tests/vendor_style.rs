@@ -9,7 +9,7 @@
 //! parses; then the facts a UA acts on are checked field by field.
 
 use bytes::{Bytes, BytesMut};
-use telox_sip_core::auth::{Challenge, DigestAlgorithm};
+use telox_sip_core::auth::{Challenge, Credentials, DigestAlgorithm, DigestClient};
 use telox_sip_core::header::{
     Allow, Authorization, CSeq, CallId, Contact, ContentLength, ContentType, Date, Event, Expires,
     From, Header, MaxForwards, MinSe, PAssertedIdentity, ProxyAuthenticate, RAck, RSeq, Reason,
@@ -17,9 +17,11 @@ use telox_sip_core::header::{
     Supported, To, UserAgent, Via, Warning, WwwAuthenticate,
 };
 use telox_sip_core::ua::refer::parse_refer_to;
-use telox_sip_core::{FrameError, Framer, Headers, Message, Method, ParseLimits, Scheme};
+use telox_sip_core::{
+    FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
+};
 
-const FILES: [&str; 38] = [
+const FILES: [&str; 40] = [
     "asterisk_401",
     "asterisk_notify_dialog_info",
     "asterisk_notify_refer_sipfrag",
@@ -39,6 +41,7 @@ const FILES: [&str; 38] = [
     "freeswitch_update_session_refresh",
     "grandstream_invite_sips_escaped",
     "grandstream_notify_mwi",
+    "ims_407_folded_after_scheme",
     "ims_volte_invite_npdi",
     "jssip_wss_register",
     "kamailio_options_keepalive",
@@ -56,6 +59,7 @@ const FILES: [&str; 38] = [
     "teams_direct_routing_invite",
     "tel_uri_invite",
     "unregister_all",
+    "vowifi_401_folded_challenge",
     "yealink_refer_replaces",
     "yealink_subscribe_mwi",
 ];
@@ -813,4 +817,83 @@ fn a_busy_with_a_utf8_reason_phrase_warning_and_via_maddr_ttl() {
         (warning.code(), warning.agent(), warning.text()),
         (399, "sbc.example.de", "\"Callee busy\"")
     );
+}
+
+/// The challenges of `header` as the UA reads them: each raw value (folds kept) parsed.
+fn challenges(m: &Message, header: HeaderName) -> Vec<Challenge> {
+    m.headers()
+        .named(header)
+        .map(|h| {
+            Challenge::parse(h.value_str().unwrap_or_default())
+                .unwrap_or_else(|e| panic!("{header}: {e}"))
+        })
+        .collect()
+}
+
+/// Folded challenges (RFC 3261 §7.3.1): a VoWiFi registrar folds after every comma
+/// (sipgo#251, an AT&T Wi-Fi calling 401) and an IMS core folds with a tab right after the
+/// scheme (doubango#485). Before the fix the UA's `Challenge::parse` refused both (the CRLF
+/// was not LWS to it), so it had no challenge to answer and the REGISTER or INVITE failed.
+#[test]
+fn folded_challenges_are_answered() {
+    let name = "vowifi_401_folded_challenge";
+    let m = load(name);
+    let via = &all::<Via>(name, m.headers())[0];
+    // An unbracketed IPv6 `received` (RFC 5118 §4.5), as the same 401 carries.
+    assert_eq!(
+        (via.host(), via.received(), via.rport()),
+        (
+            "[2001:db8:40::15]",
+            Some("2001:db8:40::15"),
+            Some(Some(48512))
+        )
+    );
+    let c = challenges(&m, HeaderName::WwwAuthenticate);
+    assert_eq!(c.len(), 1);
+    let c = &c[0];
+    assert_eq!(c.realm, "ims.carrier.example");
+    assert_eq!(c.nonce, "q8Zt0Rk3bW1xYv2sPo7fLm4nA6cD9eG0hJ1kU5iT3wE=");
+    assert_eq!(c.opaque.as_deref(), Some("SCSCF:c2Vzc2lvbi0xNzI2"));
+    assert_eq!(
+        (c.algorithm, c.qop.as_slice()),
+        (Some(DigestAlgorithm::Md5), &["auth".to_owned()][..])
+    );
+    let mut client = DigestClient::new(
+        "310150123456789",
+        "secret",
+        <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(7),
+    );
+    let creds = client
+        .authorize(c, "REGISTER", "sip:ims.carrier.example")
+        .unwrap();
+    let back = Credentials::parse(&creds.to_string()).unwrap();
+    assert_eq!(
+        (back.opaque, back.nc, back.qop.as_deref()),
+        (
+            Some("SCSCF:c2Vzc2lvbi0xNzI2".to_owned()),
+            Some(1),
+            Some("auth")
+        )
+    );
+
+    let name = "ims_407_folded_after_scheme";
+    let m = load(name);
+    let c = challenges(&m, HeaderName::ProxyAuthenticate);
+    assert_eq!(c.len(), 1);
+    assert_eq!(
+        (
+            c[0].realm.as_str(),
+            c[0].nonce.as_str(),
+            c[0].is_supported()
+        ),
+        ("ims.operator.example", "ZGVhZGJlZWYtMTcyNi0wMDAx", true)
+    );
+    // The typed header keeps the fold and reads the same parameters.
+    let typed = one::<ProxyAuthenticate>(name, m.headers());
+    assert_eq!(typed.scheme(), "Digest");
+    assert_eq!(
+        typed.param("realm").as_deref(),
+        Some("ims.operator.example")
+    );
+    assert_eq!(Challenge::parse(&typed.to_string()).as_ref(), Ok(&c[0]));
 }

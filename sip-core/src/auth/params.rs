@@ -6,16 +6,18 @@ use super::AuthError;
 /// Most parameters a challenge or credentials header may carry; more is hostile input.
 pub(crate) const MAX_PARAMS: usize = 32;
 
-/// Splits `Scheme p1=v1, p2="v 2"` into the scheme and its (name, unquoted value) pairs.
-///
-/// Quoted values have their `\` escapes removed. Names are returned as written; callers
-/// compare them case-insensitively.
 /// A scheme and its (name, unquoted value) parameters.
 pub(crate) type SchemeParams<'a> = (&'a str, Vec<(&'a str, String)>);
 
+/// Splits `Scheme p1=v1, p2="v 2"` into the scheme and its (name, unquoted value) pairs.
+///
+/// Quoted values have their `\` escapes removed. Names are returned as written; callers
+/// compare them case-insensitively. The value may be folded over several lines as received
+/// (RFC 3261 §7.3.1: a CRLF followed by a space or tab is LWS): IMS cores and carriers fold
+/// long challenges after a comma or right after the scheme.
 pub(crate) fn parse_scheme_params(input: &str) -> Result<SchemeParams<'_>, AuthError> {
-    let input = input.trim_matches(|c| c == ' ' || c == '\t');
-    let scheme_end = input.find([' ', '\t']).unwrap_or(input.len());
+    let input = input.trim_matches(LWS);
+    let scheme_end = input.find(LWS).unwrap_or(input.len());
     let scheme = &input[..scheme_end];
     if scheme.is_empty() || !scheme.bytes().all(is_token_byte) {
         return Err(AuthError::BadScheme);
@@ -23,7 +25,7 @@ pub(crate) fn parse_scheme_params(input: &str) -> Result<SchemeParams<'_>, AuthE
     let mut rest = &input[scheme_end..];
     let mut params = Vec::new();
     loop {
-        rest = rest.trim_start_matches([' ', '\t', ',']);
+        rest = rest.trim_start_matches(|c| LWS.contains(&c) || c == ',');
         if rest.is_empty() {
             break;
         }
@@ -37,13 +39,13 @@ pub(crate) fn parse_scheme_params(input: &str) -> Result<SchemeParams<'_>, AuthE
                 at: input.len() - rest.len(),
             });
         }
-        rest = rest[name_end..].trim_start_matches([' ', '\t']);
+        rest = rest[name_end..].trim_start_matches(LWS);
         let Some(after_eq) = rest.strip_prefix('=') else {
             return Err(AuthError::BadParam {
                 at: input.len() - rest.len(),
             });
         };
-        rest = after_eq.trim_start_matches([' ', '\t']);
+        rest = after_eq.trim_start_matches(LWS);
         let value;
         if let Some(quoted) = rest.strip_prefix('"') {
             let mut out = String::new();
@@ -78,7 +80,7 @@ pub(crate) fn parse_scheme_params(input: &str) -> Result<SchemeParams<'_>, AuthE
             rest = &rest[end..];
         }
         params.push((name, value));
-        rest = rest.trim_start_matches([' ', '\t']);
+        rest = rest.trim_start_matches(LWS);
         if !rest.is_empty() && !rest.starts_with(',') {
             return Err(AuthError::BadParam {
                 at: input.len() - rest.len(),
@@ -100,6 +102,9 @@ pub(crate) fn push_quoted(out: &mut String, name: &str, value: &str) {
     }
     out.push('"');
 }
+
+/// The characters of LWS inside a header value as received: a fold keeps its CRLF.
+const LWS: [char; 4] = [' ', '\t', '\r', '\n'];
 
 fn is_token_char(c: char) -> bool {
     c.is_ascii() && is_token_byte(c as u8)
@@ -123,6 +128,20 @@ mod tests {
         assert_eq!(params[0], ("realm", "a \"b\"".to_owned()));
         assert_eq!(params[1], ("nonce", "abc".to_owned()));
         assert_eq!(params[2], ("qop", "auth,auth-int".to_owned()));
+    }
+
+    #[test]
+    fn folded_values_read_as_unfolded() {
+        // The shapes of sipgo#251 (a carrier's 401, folded after each comma) and
+        // doubango#485 (an IMS core folding right after the scheme with a tab).
+        let unfolded = parse_scheme_params(r#"Digest realm="r", nonce="n=", qop="auth""#).unwrap();
+        for folded in [
+            "Digest realm=\"r\",\r\n   nonce=\"n=\",\r\n   qop=\"auth\"",
+            "Digest\r\n\trealm=\"r\",nonce=\"n=\",qop=\"auth\"",
+            "Digest realm\r\n =\r\n \"r\"\r\n , nonce=\"n=\", qop=\"auth\"",
+        ] {
+            assert_eq!(parse_scheme_params(folded).unwrap(), unfolded, "{folded:?}");
+        }
     }
 
     #[test]
