@@ -21,7 +21,7 @@ use telox_sip_core::{
     FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
 };
 
-const FILES: [&str; 40] = [
+const FILES: [&str; 41] = [
     "asterisk_401",
     "asterisk_notify_dialog_info",
     "asterisk_notify_refer_sipfrag",
@@ -55,6 +55,7 @@ const FILES: [&str; 40] = [
     "proxy_200_many_vias_ipv6",
     "sbc_486_utf8_reason",
     "sipi_carrier_invite_multipart",
+    "sipp_uac_invite_date_utc",
     "snom_invite_folded",
     "teams_direct_routing_invite",
     "tel_uri_invite",
@@ -896,4 +897,22 @@ fn folded_challenges_are_answered() {
         Some("ims.operator.example")
     );
     assert_eq!(Challenge::parse(&typed.to_string()).as_ref(), Ok(&c[0]));
+}
+
+/// SIPp's `[date]` keyword writes the zone as `UTC` (SIPp#535), and SIPp is how most people
+/// load-test a SIP server. `validate` checks `Date`, so before the fix a telox UAS answered
+/// 400 to this INVITE.
+#[test]
+fn sipp_date_in_utc_is_read_as_gmt() {
+    let name = "sipp_uac_invite_date_utc";
+    let m = load(name);
+    let h = m.headers();
+    let date = one::<Date>(name, h);
+    assert_eq!(date.as_str(), "Fri, 27 Nov 2026 09:15:02 UTC");
+    assert_eq!(date.unix_time(), 1_795_770_902);
+    assert_eq!(
+        one::<Contact>(name, h).uri().map(|u| (u.user(), u.port())),
+        Some((Some("sipp"), Some(5060)))
+    );
+    assert_eq!(one::<From>(name, h).tag(), Some("31337SIPpTag001"));
 }

@@ -705,52 +705,106 @@ text_header!(
 );
 
 /// `Date` (RFC 3261 §20.17): an RFC 1123 date, which SIP restricts to GMT.
+///
+/// Read as RFC 1123 §5.2.14 and RFC 822 §5.1 define the date, which is wider than RFC 3261's
+/// `rfc1123-date` and is what peers send: the day of the week may be left out (reSIProcate
+/// accepts it since resiprocate#200), the day may have one digit (`Mon, 4 Nov 2024`), and
+/// `UTC` stands for `GMT` (SIPp's `[date]` keyword writes it, SIPp#535). A local zone
+/// (`EST`, `+0100`) is refused: SIP allows GMT only.
 #[derive(Clone, Debug, Eq, PartialEq)]
-pub struct Date(Bytes);
+pub struct Date {
+    text: Bytes,
+    unix: u64,
+}
 
 impl Date {
     /// The date as written.
     pub fn as_str(&self) -> &str {
-        scan::as_str(&self.0)
+        scan::as_str(&self.text)
+    }
+
+    /// The date as seconds since 1970-01-01 00:00:00 UTC (a leap second `:60` counts as the
+    /// next second). RFC 8224 §6.2.1 compares this with the time a request is received.
+    pub fn unix_time(&self) -> u64 {
+        self.unix
     }
 }
 
 impl Header for Date {
     const NAME: HeaderName = HeaderName::Date;
     fn parse(value: &Bytes) -> Result<Self, HeaderError> {
-        // rfc1123-date = wkday "," SP date1 SP time SP "GMT"
+        // [ wkday "," ] 1*2DIGIT SP month SP 4DIGIT SP hh:mm:ss SP ( "GMT" / "UTC" )
         // e.g. "Sat, 13 Nov 2010 23:29:00 GMT"
         let s = scan::trim_lws(value);
-        let parts: Vec<&[u8]> = s.split(|&c| c == b' ').collect();
-        let [wkday, day, month, year, time, zone] = parts.as_slice() else {
-            return Err(HeaderError::Unexpected { at: 0 });
-        };
-        const DAYS: [&[u8]; 7] = [
-            b"Mon,", b"Tue,", b"Wed,", b"Thu,", b"Fri,", b"Sat,", b"Sun,",
-        ];
-        const MONTHS: [&[u8]; 12] = [
-            b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-            b"Dec",
-        ];
-        let two = |d: &[u8], max: u64| d.len() == 2 && parse_u64(d, 2).is_some_and(|v| v <= max);
-        let time_ok = time.len() == 8 && {
-            let t: Vec<&[u8]> = time.split(|&c| c == b':').collect();
-            matches!(t.as_slice(), [h, m, s] if two(h, 23) && two(m, 59) && two(s, 60))
-        };
-        let ok = DAYS.contains(wkday)
-            && two(day, 31)
-            && MONTHS.contains(month)
-            && year.len() == 4
-            && parse_u64(year, 4).is_some()
-            && time_ok;
-        if !ok {
-            return Err(HeaderError::Unexpected { at: 0 });
+        let mut rest = s;
+        if let Some((wkday, tail)) = s.split_at_checked(4)
+            && wkday.last() == Some(&b',')
+        {
+            if !DAYS
+                .iter()
+                .any(|d| d.as_slice() == wkday.get(..3).unwrap_or_default())
+            {
+                return Err(HeaderError::Unexpected { at: 0 });
+            }
+            rest = tail;
         }
-        if *zone != b"GMT" {
+        let mut words = rest.split(|&c| scan::is_lws(c)).filter(|w| !w.is_empty());
+        let (Some(day), Some(month), Some(year), Some(time), Some(zone), None) = (
+            words.next(),
+            words.next(),
+            words.next(),
+            words.next(),
+            words.next(),
+            words.next(),
+        ) else {
+            return Err(HeaderError::Unexpected { at: 0 });
+        };
+        let at = |w: &[u8]| scan::offset_in(value, w);
+        let num = |d: &[u8], len: std::ops::RangeInclusive<usize>, max: u64| {
+            len.contains(&d.len())
+                .then(|| parse_u64(d, 4))
+                .flatten()
+                .filter(|&v| v <= max)
+                .ok_or(HeaderError::BadNumber { at: at(d) })
+        };
+        let day = num(day, 1..=2, 31)?;
+        let month = MONTHS
+            .iter()
+            .position(|m| m.as_slice() == month)
+            .ok_or(HeaderError::Unexpected { at: at(month) })?;
+        let year = num(year, 4..=4, 9999)?;
+        let [h, m, sec] = match time.split(|&c| c == b':').collect::<Vec<_>>().as_slice() {
+            [h, m, sec] => [num(h, 2..=2, 23)?, num(m, 2..=2, 59)?, num(sec, 2..=2, 60)?],
+            _ => return Err(HeaderError::Unexpected { at: at(time) }),
+        };
+        if day == 0 {
+            return Err(HeaderError::BadNumber { at: 0 });
+        }
+        if zone != b"GMT" && zone != b"UTC" {
             return Err(HeaderError::NotAllowed("date must be in GMT"));
         }
-        Ok(Self(value.slice_ref(s)))
+        let days = days_from_civil(year, month as u64 + 1, day);
+        Ok(Self {
+            text: value.slice_ref(s),
+            unix: days * 86_400 + h * 3600 + m * 60 + sec,
+        })
     }
+}
+
+/// Days from 1970-01-01 to `year-month-day` (proleptic Gregorian; years before 1970 give 0,
+/// SIP dates are never that old). Howard Hinnant's `days_from_civil`.
+fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+    let y = if month <= 2 {
+        year.saturating_sub(1)
+    } else {
+        year
+    };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe).saturating_sub(719_468)
 }
 
 impl fmt::Display for Date {
@@ -888,6 +942,15 @@ impl fmt::Display for Warning {
     }
 }
 
+/// Day-of-week and month names of a SIP date (RFC 1123 §5.2.14).
+const DAYS: [[u8; 3]; 7] = [
+    *b"Mon", *b"Tue", *b"Wed", *b"Thu", *b"Fri", *b"Sat", *b"Sun",
+];
+const MONTHS: [[u8; 3]; 12] = [
+    *b"Jan", *b"Feb", *b"Mar", *b"Apr", *b"May", *b"Jun", *b"Jul", *b"Aug", *b"Sep", *b"Oct",
+    *b"Nov", *b"Dec",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -967,7 +1030,47 @@ mod tests {
 
     #[test]
     fn date_and_warning() {
-        assert!(Date::parse_str("Sat, 13 Nov 2010 23:29:00 GMT").is_ok());
+        let d = Date::parse_str("Sat, 13 Nov 2010 23:29:00 GMT").unwrap();
+        assert_eq!(d.unix_time(), 1_289_690_940);
+        assert_eq!(
+            Date::parse_str("Thu, 01 Jan 1970 00:00:00 GMT")
+                .unwrap()
+                .unix_time(),
+            0
+        );
+        assert_eq!(
+            Date::parse_str("Tue, 29 Feb 2028 12:00:00 GMT")
+                .unwrap()
+                .unix_time(),
+            1_835_438_400
+        );
+        // What peers write beside RFC 3261's strict form (RFC 1123 §5.2.14, RFC 822 §5.1):
+        // one-digit day, no day of the week, UTC (SIPp's [date]), runs of spaces.
+        for (text, unix) in [
+            ("Mon, 4 Nov 2024 06:48:27 GMT", 1_730_702_907),
+            ("04 Nov 2024 06:48:27 GMT", 1_730_702_907),
+            ("Wed, 18 Aug 2021 14:43:48 UTC", 1_629_297_828),
+            ("Wed,  18 Aug 2021  14:43:48 GMT", 1_629_297_828),
+        ] {
+            let d = Date::parse_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!((d.unix_time(), d.as_str()), (unix, text), "{text}");
+        }
+        for bad in [
+            "Sat, 13 Nov 2010 23:29:00",
+            "Sat, 13 Nov 2010 23:29 GMT",
+            "Sat, 13 Nov 10 23:29:00 GMT",
+            "Sat, 013 Nov 2010 23:29:00 GMT",
+            "Sat, 0 Nov 2010 23:29:00 GMT",
+            "Sat, 32 Nov 2010 23:29:00 GMT",
+            "Sat, 13 November 2010 23:29:00 GMT",
+            "Sat, 13 Nov 2010 24:00:00 GMT",
+            "Sat, 13 Nov 2010 23:29:00 GMT GMT",
+            "Xyz, 13 Nov 2010 23:29:00 GMT",
+            "Sat, 13 Nov 2010 23:29:00 +0000",
+            "",
+        ] {
+            assert!(Date::parse_str(bad).is_err(), "{bad}");
+        }
         assert_eq!(
             Date::parse_str("Fri, 01 Jan 2010 16:00:00 EST"),
             Err(HeaderError::NotAllowed("date must be in GMT"))
