@@ -603,7 +603,7 @@ const USER: u8 = 0x02;
 const PASSWORD: u8 = 0x04;
 /// `param-unreserved` and `=`: `[ ] / : & + $ =`
 const PARAM: u8 = 0x08;
-/// `hnv-unreserved` and the separators: `[ ] / ? : + $ = &`
+/// `hnv-unreserved` and the separators: `[ ] / ? : + $ = &`, and `@`
 const HEADER: u8 = 0x10;
 /// host name characters: alphanum, `-`, `.`, `_`
 const HOST: u8 = 0x20;
@@ -639,9 +639,12 @@ const fn classes() -> [u8; 256] {
         if matches!(c, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$' | b'=') {
             m |= PARAM;
         }
+        // RFC 3261 §25.1 wants `@` escaped in a header value, but PJSIP before 2.6 wrote the
+        // Call-ID of a Refer-To's `Replaces` with its `@` as is (pjproject#1985), and after
+        // the host an `@` cannot be mistaken for the userinfo's: read it as data.
         if matches!(
             c,
-            b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&'
+            b'[' | b']' | b'/' | b'?' | b':' | b'+' | b'$' | b'=' | b'&' | b'@'
         ) {
             m |= HEADER;
         }
@@ -682,6 +685,23 @@ mod tests {
         assert_eq!(u.scheme(), Scheme::Sips);
         assert_eq!(u.user(), None);
         assert_eq!(u.host(), "example.com");
+    }
+
+    #[test]
+    fn an_unescaped_at_in_a_header_value_is_data() {
+        // The Refer-To of PJSIP before 2.6 (pjproject#1985): the Call-ID's `@` unescaped.
+        let u = uri("sip:dave@denver.example.org?Replaces=12345@192.0.2.3%3Bto-tag%3D1");
+        assert_eq!((u.user(), u.host()), (Some("dave"), "denver.example.org"));
+        assert_eq!(u.headers(), Some("Replaces=12345@192.0.2.3%3Bto-tag%3D1"));
+        // Without a user part the first `@` still ends the userinfo, as RFC 3261 reads it
+        // (`?` and `=` are user-unreserved).
+        let u = uri("sip:example.org?h=a@b");
+        assert_eq!(
+            (u.user(), u.host(), u.headers()),
+            (Some("example.org?h=a"), "b", None)
+        );
+        // A Request-URI still takes no headers at all.
+        assert!(UriParts::parse(b"sip:a@b?h=c@d", true).is_err());
     }
 
     #[test]

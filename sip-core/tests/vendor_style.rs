@@ -21,7 +21,7 @@ use telox_sip_core::{
     FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
 };
 
-const FILES: [&str; 41] = [
+const FILES: [&str; 42] = [
     "asterisk_401",
     "asterisk_notify_dialog_info",
     "asterisk_notify_refer_sipfrag",
@@ -50,6 +50,7 @@ const FILES: [&str; 41] = [
     "legacy_rfc2543_register",
     "odd_spacing_bye",
     "opensips_options_200",
+    "pjsua_refer_replaces_unescaped_at",
     "polycom_register",
     "polycom_subscribe_dialog",
     "proxy_200_many_vias_ipv6",
@@ -915,4 +916,35 @@ fn sipp_date_in_utc_is_read_as_gmt() {
         Some((Some("sipp"), Some(5060)))
     );
     assert_eq!(one::<From>(name, h).tag(), Some("31337SIPpTag001"));
+}
+
+/// PJSIP before 2.6 put the `Replaces` Call-ID in a Refer-To with its `@` unescaped
+/// (pjproject#1985; RFC 3515's example escapes it). The URI, hence the REFER, was refused
+/// (`validate` checks Refer-To) and the attended transfer failed with 400.
+#[test]
+fn refer_to_with_an_unescaped_at_in_replaces() {
+    let name = "pjsua_refer_replaces_unescaped_at";
+    let m = load(name);
+    let h = m.headers();
+    let refer_to = one::<ReferTo>(name, h);
+    let uri = refer_to.0.uri();
+    assert_eq!((uri.user(), uri.host()), (Some("carol"), "pbx.example.net"));
+    let raw = h
+        .iter()
+        .find(|l| l.name.eq_ignore_ascii_case("Refer-To"))
+        .map(|l| String::from_utf8_lossy(l.value).into_owned())
+        .unwrap_or_default();
+    let (target, replaces) = parse_refer_to(&raw).unwrap_or_else(|| panic!("{name}: refer-to"));
+    assert_eq!(target, "sip:carol@pbx.example.net");
+    let replaces = replaces.unwrap_or_else(|| panic!("{name}: no Replaces"));
+    assert_eq!(
+        (
+            replaces.call_id.as_str(),
+            replaces.to_tag.as_str(),
+            replaces.from_tag.as_str()
+        ),
+        ("7a2c91e0-55d3@192.0.2.9", "4aa01c", "e81b27")
+    );
+    assert_eq!(one::<Event>(name, h).value(), "refer");
+    assert_eq!(all::<Via>(name, h)[0].rport(), Some(None));
 }
