@@ -305,8 +305,9 @@ impl<'a> ExtensionRef<'a> {
     }
 
     /// The RFC 8285 elements (empty for the generic form). Padding bytes are skipped; an element
-    /// that would run past the end, or the one-byte id 15, ends the iteration (RFC 8285 §4.2:
-    /// "the local identifier value 15 is reserved ... parsing stops").
+    /// that would run past the end, the one-byte id 15 (RFC 8285 §4.2: "the local identifier
+    /// value 15 is reserved ... parsing stops"), or a one-byte id 0 with a nonzero length (id 0
+    /// is padding, a lone zero byte) ends the iteration.
     pub fn elements(&self) -> ExtensionElements<'a> {
         ExtensionElements {
             form: self.form(),
@@ -373,7 +374,9 @@ impl<'a> Iterator for ExtensionElements<'a> {
             let (id, len, rest) = match self.form? {
                 ExtensionForm::OneByte => {
                     let id = first >> 4;
-                    if id == 15 {
+                    // Id 0 is padding and has no length: a 0 id with a length (a byte 0x01 to
+                    // 0x0F) is no element, and what follows cannot be framed; stop as for 15.
+                    if id == 15 || id == 0 {
                         self.data = &[];
                         return None;
                     }
@@ -1030,22 +1033,43 @@ mod tests {
         assert!(HeaderExtension::generic(7, Bytes::from_static(&[1, 2, 3])).is_err());
     }
 
-    #[test]
-    fn one_byte_id_15_stops_parsing() {
+    /// The elements of a one-byte form extension holding `data`.
+    fn one_byte_elements(data: &[u8]) -> Vec<ExtensionElement<'_>> {
         let r = ExtensionRef {
             profile: ONE_BYTE_PROFILE,
-            data: &[0x10, 9, 0xF0, 0x20, 1, 2, 0, 0],
+            data,
         };
+        r.elements().collect()
+    }
+
+    #[test]
+    fn one_byte_id_15_stops_parsing() {
         assert_eq!(
-            r.elements().collect::<Vec<_>>(),
+            one_byte_elements(&[0x10, 9, 0xF0, 0x20, 1, 2, 0, 0]),
             vec![ExtensionElement { id: 1, data: &[9] }]
         );
         // An element running past the end ends the iteration.
-        let r = ExtensionRef {
-            profile: ONE_BYTE_PROFILE,
-            data: &[0x13, 1, 2, 3],
-        };
-        assert_eq!(r.elements().count(), 0);
+        assert!(one_byte_elements(&[0x13, 1, 2, 3]).is_empty());
+    }
+
+    #[test]
+    fn one_byte_id_0_with_a_length_stops_parsing() {
+        // Byte 0x02 is id 0 (padding) with a length field of 2: it was read as an element
+        // with id 0 and three data bytes, swallowing the audio level after it. The reports
+        // OvenMediaEngine#2312, rvoip#19 and sipsorcery#1789 found the same misreading.
+        assert_eq!(
+            one_byte_elements(&[0x10, 0x7F, 0, 0x02, 0x10, 0x2A, 0, 0]),
+            vec![ExtensionElement {
+                id: 1,
+                data: &[0x7F]
+            }]
+        );
+        // Lone zero bytes stay padding between and after elements.
+        let ids: Vec<u8> = one_byte_elements(&[0, 0x10, 0x7F, 0, 0x20, 0x2A, 0, 0])
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(ids, [1, 2]);
     }
 
     #[test]
