@@ -357,9 +357,11 @@ pub(crate) fn check_rtpmap(value: &str) -> Result<(), AttributeError> {
         }
         i += 1;
         let name = i;
-        while b.get(i).is_some_and(|c| !matches!(c, b'/' | b' ')) {
-            i += 1;
-        }
+        let rest = b.get(i..).unwrap_or_default();
+        i += rest
+            .iter()
+            .position(|c| matches!(c, b'/' | b' '))
+            .unwrap_or(rest.len());
         if i == name || b.get(i) != Some(&b'/') {
             return None;
         }

@@ -55,21 +55,26 @@ impl Text {
     /// at ASCII delimiters of input it validated as UTF-8): inline when short, else a
     /// zero-copy slice.
     pub(crate) fn slice_of(src: &Bytes, range: std::ops::Range<usize>) -> Self {
-        let Some(s) = src.get(range.clone()) else {
-            return Self::default();
-        };
-        if s.len() <= INLINE
-            && let Ok(len) = u8::try_from(s.len())
+        let len = range.end.wrapping_sub(range.start);
+        // A fixed-size copy (two vector moves) when the input extends far enough: the
+        // bytes after the text are never read. `len <= INLINE` and the window's presence
+        // put the whole text inside `src`.
+        if len <= INLINE
+            && range.start <= range.end
+            && let Some(buf) = src
+                .get(range.start..)
+                .and_then(<[u8]>::first_chunk::<INLINE>)
         {
-            // A fixed-size copy (two vector moves) when the input extends far enough: the
-            // bytes after the text are never read.
-            if let Some(window) = src.get(range.start..range.start + INLINE)
-                && let Ok(buf) = <[u8; INLINE]>::try_from(window)
-            {
-                return Self(Repr::Inline { len, buf });
-            }
+            return Self(Repr::Inline {
+                // INLINE < 256: the cast cannot truncate.
+                len: len as u8,
+                buf: *buf,
+            });
         }
-        Self::inline_or(s, || src.slice(range))
+        match src.get(range.clone()) {
+            Some(s) => Self::inline_or(s, || src.slice(range)),
+            None => Self::default(),
+        }
     }
 
     /// The text as `&str`.

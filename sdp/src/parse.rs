@@ -150,19 +150,10 @@ impl Ctx<'_> {
     }
 
     fn text(&self, s: &str) -> Text {
-        // Common tokens are shared statics: slicing `Bytes` touches a reference count, and
-        // a 20-line offer would otherwise pay for some 40 of them.
-        match s.as_bytes() {
-            [] => return Text::default(),
-            [b'-'] => return Text::from_static("-"),
-            [b'I', b'N'] => return Text::from_static("IN"),
-            [b'A', b'S'] => return Text::from_static("AS"),
-            [b'C', b'T'] => return Text::from_static("CT"),
-            [b'T', b'I', b'A', b'S'] => return Text::from_static("TIAS"),
-            _ => {}
-        }
-        let start = s.as_ptr() as usize - self.src.as_ptr() as usize;
-        Text::slice_of(self.src, start..start + s.len())
+        // A slice of the input, inline when short (as every usual field is): no reference
+        // count is touched.
+        let start = (s.as_ptr() as usize).wrapping_sub(self.src.as_ptr() as usize);
+        Text::slice_of(self.src, start..start.wrapping_add(s.len()))
     }
 }
 
@@ -415,7 +406,7 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
                 if seen_o {
                     return Err(ctx.err(ParseReason::Repeated));
                 }
-                sdp.origin = parse_origin(&ctx, value)?;
+                parse_origin(&ctx, value, &mut sdp.origin)?;
                 seen_o = true;
             }
             b's' => {
@@ -653,7 +644,9 @@ fn is_payload_type(f: &[u8]) -> bool {
     }
 }
 
-fn parse_origin(ctx: &Ctx<'_>, value: &str) -> Result<Origin, ParseError> {
+/// Parses an `o=` value into `out` (written in place: an `Origin` is some 200 bytes, and
+/// assigning a returned one copies it and drops the placeholder).
+fn parse_origin(ctx: &Ctx<'_>, value: &str, out: &mut Origin) -> Result<(), ParseError> {
     let [user, id, version, net, addr_type, address] = fields(
         ctx,
         value,
@@ -677,14 +670,13 @@ fn parse_origin(ctx: &Ctx<'_>, value: &str) -> Result<Origin, ParseError> {
     if has_byte(address, b' ') {
         return Err(ctx.bad("unicast-address"));
     }
-    Ok(Origin {
-        username: ctx.text(user),
-        session_id: ctx.text(id),
-        session_version,
-        net_type: ctx.text(net),
-        addr_type: addr_type_of(ctx, addr_type)?,
-        address: ctx.text(address),
-    })
+    out.addr_type = addr_type_of(ctx, addr_type)?;
+    out.username = ctx.text(user);
+    out.session_id = ctx.text(id);
+    out.session_version = session_version;
+    out.net_type = ctx.text(net);
+    out.address = ctx.text(address);
+    Ok(())
 }
 
 fn addr_type_of(ctx: &Ctx<'_>, s: &str) -> Result<AddrType, ParseError> {
@@ -709,10 +701,25 @@ fn connection_address(address: &str) -> Option<(&str, Option<u32>, Option<u32>)>
 }
 
 /// `address` is an address alone (no `/` before a TTL or count, no space), not empty: one
-/// pass for both bytes.
+/// pass for both bytes, eight at a time from eight bytes on (the last word overlaps the one
+/// before it).
 #[inline]
 fn is_bare_address(address: &str) -> bool {
-    !address.is_empty() && !address.bytes().any(|c| c == b'/' || c == b' ')
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // Whether a byte of `w` is `/` or a space: a zero byte of `w ^ pattern` (exact as a
+    // yes/no answer).
+    let clean = |w: &[u8; 8]| {
+        let w = u64::from_le_bytes(*w);
+        let (slash, space) = (w ^ (LO * u64::from(b'/')), w ^ (LO * u64::from(b' ')));
+        ((slash.wrapping_sub(LO) & !slash) | (space.wrapping_sub(LO) & !space)) & HI == 0
+    };
+    let b = address.as_bytes();
+    let Some(last) = b.last_chunk::<8>() else {
+        return !b.is_empty() && !b.iter().any(|c| *c == b'/' || *c == b' ');
+    };
+    let mut words = b.chunks_exact(8);
+    words.all(|w| w.first_chunk::<8>().is_some_and(clean)) && clean(last)
 }
 
 /// [`connection_address`] for any value: the address, then each number after a `/`.
@@ -820,9 +827,39 @@ fn parse_timing(ctx: &Ctx<'_>, value: &str) -> Result<Timing, ParseError> {
 pub(crate) fn canonical_u64(s: &str) -> Option<u64> {
     match s.as_bytes() {
         [b'0'] => Some(0),
+        // Up to 19 digits cannot overflow a `u64`. From eight on (an `o=` session id or
+        // version, an NTP time) the first eight are read at once, the rest one by one.
+        b @ [b'1'..=b'9', ..] if b.len() <= 19 => {
+            let (n, rest) = match b.split_first_chunk::<8>() {
+                Some((head, rest)) => (eight_digits(*head)?, rest),
+                None => (0, b),
+            };
+            rest.iter().try_fold(n, |n, c| {
+                let d = c.wrapping_sub(b'0');
+                (d <= 9).then(|| n * 10 + u64::from(d))
+            })
+        }
         [b'1'..=b'9', ..] => crate::attr::decimal(s),
         _ => None,
     }
+}
+
+/// The number written by eight ASCII decimal digits, `None` if a byte is not one. One
+/// 64-bit word: the digit test, then pairs, quads and the whole joined by three multiplies
+/// (each lane's value stays below its width, so no product carries into the next lane).
+fn eight_digits(b: [u8; 8]) -> Option<u64> {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    let v = u64::from_le_bytes(b);
+    // Every high nibble is 3 and adding 6 leaves it so: each byte is 0x30..=0x39.
+    if v & HIGH != ZEROS || v.wrapping_add(0x0606_0606_0606_0606) & HIGH != ZEROS {
+        return None;
+    }
+    // The first digit is in the low byte.
+    let d = v - ZEROS;
+    let d = (d * 10 + (d >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let d = (d * 100 + (d >> 16)) & 0x0000_ffff_0000_ffff;
+    Some((d * 10_000 + (d >> 32)) & 0xffff_ffff)
 }
 
 /// Parses an `m=` value and appends the media description to `out` (built in place: a
@@ -899,8 +936,9 @@ fn parse_attribute(
     if kind == Kind::Other && !is_token(name) {
         return Err(ctx.bad("attribute name"));
     }
-    // `parse` checked that the input length fits u32, so every offset does.
-    let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    // `parse` checked that the input length fits u32, so every offset does: the cast is
+    // exact (a checked conversion costs some 7 instructions a line here).
+    let offset = |n: usize| n as u32;
     out.push_parsed(
         kind,
         offset(start),
@@ -984,6 +1022,66 @@ mod tests {
                 .and_then(canonical_u64)
                 .is_some_and(|pt| pt <= 127);
             assert_eq!(is_payload_type(&f), slow, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn canonical_u64_matches_str_parse() {
+        // Lengths around the eight-digit word and the 19/20-digit limit, with a non-digit
+        // (or a leading zero) at every position, and every string of up to 3 bytes.
+        let slow = |s: &str| {
+            (s == "0" || (!s.starts_with('0') && s.bytes().all(|b| b.is_ascii_digit())))
+                .then(|| s.parse::<u64>().ok())
+                .flatten()
+        };
+        let mut cases: Vec<String> = crate::attr::tests::all_strings(b"019/:a", 3)
+            .filter_map(|b| String::from_utf8(b).ok())
+            .collect();
+        for len in 1..=21 {
+            for digits in ["1234567890123456789012", "9999999999999999999999"] {
+                let base = &digits[..len];
+                cases.push(base.to_owned());
+                for at in 0..len {
+                    for bad in ["/", ":", "0", " ", "a", "\u{e9}"] {
+                        let mut s = base.to_owned();
+                        s.replace_range(at..at + 1, bad);
+                        cases.push(s);
+                    }
+                }
+            }
+        }
+        cases.extend(
+            [
+                "18446744073709551615",
+                "18446744073709551616",
+                "10000000",
+                "99999999",
+            ]
+            .map(String::from),
+        );
+        for s in &cases {
+            assert_eq!(canonical_u64(s), slow(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn is_bare_address_matches_a_byte_loop() {
+        for s in crate::attr::tests::all_strings(b"1/ .", 5).chain((0..20).flat_map(|len| {
+            (0..=len).flat_map(move |at| {
+                [b'/', b' ', b'.', 0x2f ^ 0x80, 0x20 ^ 0x01].map(|mark| {
+                    let mut v = vec![b'9'; len];
+                    if let Some(b) = v.get_mut(at) {
+                        *b = mark;
+                    }
+                    v
+                })
+            })
+        })) {
+            let Ok(s) = String::from_utf8(s) else {
+                continue;
+            };
+            let slow = !s.is_empty() && !s.bytes().any(|c| c == b'/' || c == b' ');
+            assert_eq!(super::is_bare_address(&s), slow, "{s:?}");
         }
     }
 
