@@ -12,16 +12,16 @@ use bytes::{Bytes, BytesMut};
 use telox_sip_core::auth::{Challenge, Credentials, DigestAlgorithm, DigestClient};
 use telox_sip_core::header::{
     Allow, Authorization, CSeq, CallId, Contact, ContentLength, ContentType, Date, Event, Expires,
-    From, Header, MaxForwards, MinSe, PAssertedIdentity, ProxyAuthenticate, RAck, RSeq, Reason,
-    RecordRoute, ReferTo, ReferredBy, Require, Route, Server, SessionExpires, SubscriptionState,
-    Supported, To, UserAgent, Via, Warning, WwwAuthenticate,
+    From, Header, Identity, MaxForwards, MinSe, PAssertedIdentity, ProxyAuthenticate, RAck, RSeq,
+    Reason, RecordRoute, ReferTo, ReferredBy, Require, Route, Server, SessionExpires,
+    SubscriptionState, Supported, To, UserAgent, Via, Warning, WwwAuthenticate,
 };
 use telox_sip_core::ua::refer::parse_refer_to;
 use telox_sip_core::{
     FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
 };
 
-const FILES: [&str; 42] = [
+const FILES: [&str; 43] = [
     "asterisk_401",
     "asterisk_notify_dialog_info",
     "asterisk_notify_refer_sipfrag",
@@ -32,6 +32,7 @@ const FILES: [&str; 42] = [
     "cancel_reason_completed_elsewhere",
     "carrier_180_empty_reason",
     "carrier_407_two_challenges",
+    "carrier_invite_stir_shaken_div",
     "carrier_trunk_invite_diversion_privacy",
     "cisco_cube_invite_ipv6",
     "cisco_cucm_invite",
@@ -137,6 +138,7 @@ fn every_message_parses_and_every_typed_header_in_it_parses() {
         all::<Server>(name, h);
         all::<Date>(name, h);
         all::<Warning>(name, h);
+        all::<Identity>(name, h);
         // An INVITE's or 183's offer/answer is found in the body.
         if one::<CSeq>(name, h).method() == &Method::Invite && !m.body().is_empty() {
             let sdp = telox_sip_core::body::session_description(h)
@@ -947,4 +949,40 @@ fn refer_to_with_an_unescaped_at_in_replaces() {
     );
     assert_eq!(one::<Event>(name, h).value(), "refer");
     assert_eq!(all::<Via>(name, h)[0].rport(), Some(None));
+}
+
+/// A diverted carrier call with two STIR/SHAKEN `Identity` headers (RFC 8224 §4, RFC 8946
+/// `div`): the originating carrier's with `ppt` quoted (as T-Mobile sends it, secsipidx#2)
+/// and the diverting carrier's with the token form and `alg` (OpenSIPS#2735). Each is read
+/// apart (FreeSWITCH kept one only, freeswitch#1741), its PASSporT splits into three parts,
+/// its `x5u` is the `info` URI, and its `iat` is the `Date` (what RFC 8224 §6.2.1 checks).
+#[test]
+fn stir_shaken_identity_headers_of_a_diverted_call() {
+    use base64::Engine as _;
+    let name = "carrier_invite_stir_shaken_div";
+    let m = load(name);
+    let h = m.headers();
+    let ids = all::<Identity>(name, h);
+    let date = one::<Date>(name, h).unix_time();
+    let mut seen = Vec::new();
+    for id in &ids {
+        let (header, payload, signature) = id
+            .passport_parts()
+            .unwrap_or_else(|| panic!("{name}: passport"));
+        let json = |part: &str| {
+            let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            String::from_utf8(raw).unwrap_or_else(|e| panic!("{name}: {e}"))
+        };
+        let (header, payload) = (json(header), json(payload));
+        let info = id.info().unwrap_or_else(|| panic!("{name}: info"));
+        assert!(header.contains(&format!("\"x5u\":\"{info}\"")), "{header}");
+        assert!(header.contains(&format!("\"ppt\":\"{}\"", id.ppt().unwrap_or_default())));
+        assert!(payload.contains(&format!("\"iat\":{date}")), "{payload}");
+        assert_eq!((id.alg(), signature.len()), (Some("ES256"), 86));
+        seen.push(id.ppt().unwrap_or_default().to_owned());
+    }
+    assert_eq!(seen, ["shaken", "div"]);
+    assert_eq!(date, 1_795_770_902);
 }

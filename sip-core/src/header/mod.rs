@@ -6,6 +6,7 @@
 
 mod addr;
 mod auth;
+mod identity;
 mod name;
 mod params;
 mod simple;
@@ -23,6 +24,7 @@ pub use addr::{
     Contact, From, NameAddr, PAssertedIdentity, RecordRoute, ReferTo, ReferredBy, Route, To,
 };
 pub use auth::{AuthValue, Authorization, ProxyAuthenticate, ProxyAuthorization, WwwAuthenticate};
+pub use identity::Identity;
 pub use name::HeaderName;
 pub use params::{Param, Params};
 pub(crate) use simple::check_call_id;
@@ -256,7 +258,8 @@ pub(crate) fn check_value(name: HeaderName, value: &Bytes) -> Result<(), (usize,
         HeaderName::Warning => one::<Warning>(value),
         HeaderName::Date => one::<Date>(value),
         HeaderName::RetryAfter => one::<RetryAfter>(value),
-        // UserAgent / Server are free text; the rest are not typed here.
+        // UserAgent / Server are free text; Identity is for a verifier to judge (438, RFC 8224
+        // §6.2.2), not a reason to refuse the request; the rest are not typed here.
         _ => Ok(()),
     }
 }
@@ -329,6 +332,7 @@ mod tests {
         same::<Warning>(&["370 devnull \"Choose a bigger pipe\""]);
         same::<Date>(&["Sat, 13 Nov 2010 23:29:00 GMT"]);
         same::<Replaces>(&["98732@sip.example.com;from-tag=r33th4x0r;to-tag=ff87ff"]);
+        same::<Identity>(&["a.b.c;info=<https://cert.example/x.pem>;alg=ES256;ppt=\"shaken\""]);
         same::<Authorization>(&[
             "Digest username=\"bob\", realm=\"biloxi.com\", nonce=\"dcd98b\", uri=\"sip:bob@biloxi.com\", response=\"245f23415f11432b3434341c022\"",
         ]);

@@ -127,9 +127,11 @@ pub enum HeaderName {
     Privacy,
     /// `P-Preferred-Identity` (RFC 3325).
     PPreferredIdentity,
+    /// `Identity` (RFC 8224 §4.1).
+    Identity,
 }
 
-const ALL: [HeaderName; 60] = [
+const ALL: [HeaderName; 61] = [
     HeaderName::Via,
     HeaderName::From,
     HeaderName::To,
@@ -190,6 +192,7 @@ const ALL: [HeaderName; 60] = [
     HeaderName::ServiceRoute,
     HeaderName::Privacy,
     HeaderName::PPreferredIdentity,
+    HeaderName::Identity,
 ];
 
 impl HeaderName {
@@ -256,6 +259,7 @@ impl HeaderName {
             Self::ServiceRoute => "Service-Route",
             Self::Privacy => "Privacy",
             Self::PPreferredIdentity => "P-Preferred-Identity",
+            Self::Identity => "Identity",
         }
     }
 
@@ -310,6 +314,7 @@ impl HeaderName {
             (7, b'r', b'e') => &[Self::Require],
             (7, b's', b't') => &[Self::Subject],
             (7, b'w', b'g') => &[Self::Warning],
+            (8, b'i', b'y') => &[Self::Identity],
             (8, b'p', b'y') => &[Self::Priority],
             (8, b'r', b'o') => &[Self::ReferTo, Self::ReplyTo],
             (8, b'r', b's') => &[Self::Replaces],
@@ -438,6 +443,7 @@ impl HeaderName {
             Self::ServiceRoute => 58,
             Self::Privacy => 59,
             Self::PPreferredIdentity => 60,
+            Self::Identity => 61,
         }
     }
 
