@@ -15,7 +15,8 @@ use std::process::ExitCode;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use sip_core::header::{
-    CSeq, CallId, Contact, ContentLength, ContentType, From, Header, MaxForwards, NameAddr, To, Via,
+    CSeq, CallId, Contact, ContentLength, ContentType, Date, From, Header, MaxForwards, NameAddr,
+    ReferTo, To, Via,
 };
 use sip_core::{Headers, Message, Scheme, Uri};
 
@@ -162,7 +163,33 @@ fn notes(msg: &Message) -> Vec<String> {
     if !h.contains(sip_core::HeaderName::ContentLength) {
         out.push("note: no Content-Length (required on TCP/TLS, RFC 3261 §18.3)".to_owned());
     }
+    // Forms telox reads but RFC 3261's grammar does not have, which stricter peers refuse.
+    if let Some(Ok(d)) = h.get::<Date>()
+        && !is_rfc3261_date(d.as_str())
+    {
+        out.push(format!(
+            "note: Date {:?} is not RFC 3261's form `Sat, 13 Nov 2010 23:29:00 GMT` (§20.17)",
+            d.as_str()
+        ));
+    }
+    let refer_to = h.get_all::<ReferTo>().flatten().map(|r| r.0);
+    let contacts = h
+        .get_all::<Contact>()
+        .flatten()
+        .filter_map(|c| c.addr().cloned());
+    if refer_to
+        .chain(contacts)
+        .any(|a| a.uri().headers().is_some_and(|x| x.contains('@')))
+    {
+        out.push("note: unescaped '@' in a URI's headers (RFC 3261 §25.1 wants %40)".to_owned());
+    }
     out
+}
+
+/// Whether `date` is exactly RFC 3261's `rfc1123-date`: day of the week, two-digit day, GMT.
+fn is_rfc3261_date(date: &str) -> bool {
+    let b = date.as_bytes();
+    b.len() == 29 && b.get(3) == Some(&b',') && date.ends_with(" GMT")
 }
 
 fn uri_json(u: &Uri) -> Value {
@@ -275,4 +302,39 @@ fn to_json(msg: &Message) -> Value {
     o.insert("header_count".into(), json!(h.len()));
     o.insert("body_length".into(), json!(msg.body().len()));
     Value::Object(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notes_of(text: &str) -> Vec<String> {
+        let msg = Message::parse(Bytes::from(text.replace('\n', "\r\n"))).unwrap();
+        notes(&msg)
+    }
+
+    const HEAD: &str = "REFER sip:b@192.0.2.2 SIP/2.0\nVia: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK1\n\
+        Max-Forwards: 70\nFrom: <sip:a@192.0.2.1>;tag=1\nTo: <sip:b@192.0.2.2>;tag=2\n\
+        Call-ID: c1\nCSeq: 2 REFER\nContent-Length: 0\n";
+
+    #[test]
+    fn forms_telox_reads_but_stricter_peers_refuse_are_noted() {
+        // SIPp's [date] (UTC) and a one-digit day; PJSIP's unescaped '@' in Replaces.
+        for (extra, note) in [
+            ("Date: Fri, 27 Nov 2026 09:15:02 UTC\n", "Date"),
+            ("Date: Mon, 4 Nov 2024 06:48:27 GMT\n", "Date"),
+            (
+                "Refer-To: <sip:c@h?Replaces=1@h%3Bto-tag%3D2%3Bfrom-tag%3D3>\n",
+                "unescaped '@'",
+            ),
+        ] {
+            let found = notes_of(&format!("{HEAD}{extra}\n"));
+            assert!(found.iter().any(|n| n.contains(note)), "{extra}: {found:?}");
+        }
+        let clean = format!(
+            "{HEAD}Date: Sat, 13 Nov 2010 23:29:00 GMT\n\
+             Refer-To: <sip:c@h?Replaces=1%40h%3Bto-tag%3D2%3Bfrom-tag%3D3>\n\n"
+        );
+        assert_eq!(notes_of(&clean), Vec::<String>::new());
+    }
 }
