@@ -98,3 +98,55 @@ fn the_ack_of_a_reinvite_goes_where_the_reinvite_went() {
     a.handle_datagram(t0, hop, ok.to_bytes());
     assert_eq!(sent_to(&out(&mut a), &Method::Ack), [hop]);
 }
+
+/// The To tag of `r`.
+fn to_tag(r: &Response) -> String {
+    let to = r.headers().named_str("To").next().unwrap();
+    let value = to.value_str().unwrap();
+    value.split(";tag=").nth(1).unwrap().to_owned()
+}
+
+/// A ringing call (RFC 3262): the PRACK of the first reliable provisional goes where the
+/// INVITE went; once the application located the early dialog's next hop, the PRACK of the
+/// next one and an UPDATE (RFC 3311) in that dialog go there. Another fork's provisional
+/// makes its own dialog current, whose requests go where the INVITE went; back in the
+/// first fork, to its target again.
+#[test]
+fn prack_and_update_in_an_early_dialog_go_to_its_located_next_hop() {
+    let t0 = origin();
+    let (mut a, mut b) = (ua(A, "alice", 1), ua(B, "bob", 2));
+    let al = call(&mut a, t0);
+    deliver(t0, &mut b, A, out(&mut a));
+    let bl = incoming(&events(&mut b));
+    b.ringing_reliable(t0, bl, 183, None).unwrap();
+    let first = out(&mut b);
+    let tag = to_tag(&responses(&first)[0]);
+    deliver(t0, &mut a, B, first);
+    let prack = out(&mut a);
+    assert_eq!(sent_to(&prack, &Method::Prack), [t(B)]);
+    deliver(t0, &mut b, A, prack);
+    deliver(t0, &mut a, B, out(&mut b));
+
+    let hop = at(Transport::Udp, "192.0.2.9:5062");
+    assert_eq!(a.set_dialog_target(al, &[hop]), Ok(hop));
+    b.ringing_reliable(t0, bl, 180, None).unwrap();
+    let second = out(&mut b);
+    let ringing = responses(&second)[0].to_bytes();
+    deliver(t0, &mut a, B, second);
+    assert_eq!(sent_to(&out(&mut a), &Method::Prack), [hop]);
+    a.request(t0, al, Method::Update, None, &[]).unwrap();
+    assert_eq!(sent_to(&out(&mut a), &Method::Update), [hop]);
+
+    // A second fork rings (its own To tag): its dialog is current, with no target set.
+    let text = String::from_utf8(ringing.to_vec()).unwrap();
+    let fork = text
+        .replace(&format!("tag={tag}"), "tag=fork2")
+        .replace("Require: 100rel\r\n", "");
+    a.handle_datagram(t0, t(B), fork.into_bytes().into());
+    let _ = out(&mut a);
+    a.request(t0, al, Method::Update, None, &[]).unwrap();
+    assert_eq!(sent_to(&out(&mut a), &Method::Update), [t(B)]);
+    a.use_early_dialog(al, &tag).unwrap();
+    a.request(t0, al, Method::Update, None, &[]).unwrap();
+    assert_eq!(sent_to(&out(&mut a), &Method::Update), [hop]);
+}

@@ -386,8 +386,9 @@ struct Leg {
     /// UAC: the targets after `peer` to try when the INVITE fails there (RFC 3263 §4.3).
     alternates: Vec<Target>,
     /// Where the in-dialog requests go instead of `peer`: the dialog's next hop as the
-    /// application located it ([`UserAgent::set_dialog_target`]).
-    dialog_target: Option<Target>,
+    /// application located it ([`UserAgent::set_dialog_target`]), for the dialog with this
+    /// remote tag (an early dialog of one fork, then the one a 2xx confirmed).
+    dialog_target: Option<(Option<String>, Target)>,
     dialog: Option<Dialog>,
     /// UAC: the CSeq and bytes of the ACK sent for the last 2xx, re-sent for each
     /// retransmission of that 2xx.
@@ -451,7 +452,10 @@ const MAX_FORKS: usize = 16;
 impl Leg {
     /// Where the leg's in-dialog requests go ([`UserAgent::set_dialog_target`]).
     fn in_dialog_target(&self) -> Target {
-        self.dialog_target.unwrap_or(self.peer)
+        match &self.dialog_target {
+            Some((tag, target)) if tag.as_deref() == self.remote_tag() => *target,
+            _ => self.peer,
+        }
     }
 
     fn new(
@@ -598,6 +602,14 @@ impl UserAgent {
         self.legs.get(&leg)?.dialog.as_ref()
     }
 
+    /// Where `leg`'s INVITE went (an outgoing call, the target that took it after any
+    /// failover) or came from (an incoming call: its transport and source address), which
+    /// its in-dialog requests follow unless [`UserAgent::set_dialog_target`] set another.
+    /// `None` for an unknown leg.
+    pub fn peer(&self, leg: LegId) -> Option<Target> {
+        Some(self.legs.get(&leg)?.peer)
+    }
+
     /// Sends `leg`'s in-dialog requests from now on (BYE, re-INVITE, UPDATE, INFO, REFER,
     /// NOTIFY, session refreshes) to the first of `targets` over the leg's transport: the
     /// dialog's next hop ([`Dialog::next_hop`]: the first route, else the remote target) as
@@ -609,6 +621,11 @@ impl UserAgent {
     /// Responses, the 2xx retransmissions and CANCEL keep following the INVITE. Returns the
     /// target taken.
     ///
+    /// In an early dialog (a ringing call) it serves the PRACKs (RFC 3262) and UPDATEs
+    /// (RFC 3311) sent in that dialog; it holds for the leg's current dialog only, so when
+    /// another fork's provisional or 2xx makes its dialog current, the requests go where
+    /// the INVITE went again until the application sets that dialog's target.
+    ///
     /// # Errors
     /// [`UaError::NoSuchLeg`]; [`UaError::NoTarget`] when no target is of the leg's
     /// transport (the Via of the dialog's requests names it).
@@ -618,7 +635,7 @@ impl UserAgent {
             .iter()
             .find(|t| t.transport == l.peer.transport)
             .ok_or(UaError::NoTarget)?;
-        l.dialog_target = Some(target);
+        l.dialog_target = Some((l.remote_tag().map(str::to_owned), target));
         Ok(target)
     }
 

@@ -139,7 +139,9 @@ impl UserAgent {
         else {
             return true;
         };
-        let target = leg.peer;
+        // A PRACK is a request within the early dialog (RFC 3262 §4): to its next hop as the
+        // application located it (`set_dialog_target`), else where the INVITE went.
+        let target = leg.in_dialog_target();
         if let Ok(key) = self.txns.send_request(now, b.build(), target) {
             self.by_txn.insert(key, (leg_id, Purpose::Prack));
         }
