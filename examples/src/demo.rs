@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::audio::{Pcm, speech_like, write_wav};
 use crate::cdr::{AnswerCause, CallRecord};
@@ -93,15 +93,31 @@ pub async fn run(
     let stamp = move |who: &str, text: &str| {
         format!("[{:6.2}s] {who:<5} {text}", start.elapsed().as_secs_f64())
     };
-    // A free port for the PBX (the phones need to know it before it starts).
-    let pbx_addr = std::net::UdpSocket::bind("127.0.0.1:0")?.local_addr()?;
-    let mut cfg = PbxConfig::demo(pbx_addr, 1000, 1001, None);
+    // The OS picks the PBX's port, and the PBX reports it once bound (the phones need it):
+    // no port is probed and released for another socket to take meanwhile.
+    let mut cfg = PbxConfig::demo(SocketAddr::from(([127, 0, 0, 1], 0)), 1000, 1001, None);
     for u in &mut cfg.users {
         u.password = format!("secret-{}", u.extension);
     }
     let (pbx_log_tx, mut pbx_log) = mpsc::channel::<String>(256);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let pbx_task = tokio::spawn(pbx::run(cfg, opts.seed, Some(pbx_log_tx), stop_rx));
+    let (bound_tx, bound) = oneshot::channel();
+    let pbx_task = tokio::spawn(pbx::run_reporting(
+        cfg,
+        opts.seed,
+        Some(pbx_log_tx),
+        stop_rx,
+        Some(bound_tx),
+    ));
+    let Ok(pbx_addr) = bound.await else {
+        let why = match pbx_task.await {
+            Ok(Err(e)) => e.to_string(),
+            other => format!("{other:?}"),
+        };
+        return Err(std::io::Error::other(format!(
+            "the PBX did not start: {why}"
+        )));
+    };
     progress(stamp(
         "pbx",
         &format!("listening on udp:{pbx_addr} (users 1000, 1001; digest auth; media relay)"),

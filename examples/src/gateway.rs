@@ -38,7 +38,7 @@ use crate::media::{MediaLeg, MediaParams, audio_capabilities};
 use crate::relay::Recorder;
 use crate::report::LegReport;
 use crate::trunk::{
-    DialogHop, RELOCATE_RETRY, TrunkAddress, TrunkRegistrations, dialog_hop_name, dns_client,
+    DialogHop, Located, Lookup, TrunkAddress, TrunkRegistrations, dialog_hop_name, dns_client,
     set_dialog_hop,
 };
 use crate::{clock, wallclock};
@@ -109,12 +109,30 @@ struct GwCall {
 /// # Errors
 /// I/O errors binding the SIP socket.
 pub async fn run(
+    config: GatewayConfig,
+    log: mpsc::Sender<String>,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<GatewaySummary> {
+    run_reporting(config, log, shutdown, None).await
+}
+
+/// [`run`], sending the SIP address to `bound` once the socket is bound: with port 0 in
+/// `config.listen` the OS picks the port, and whoever started the gateway learns it (and
+/// that the gateway is ready) without probing (as [`crate::pbx::run_reporting`]).
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_reporting(
     mut config: GatewayConfig,
     log: mpsc::Sender<String>,
     mut shutdown: watch::Receiver<bool>,
+    bound: Option<oneshot::Sender<SocketAddr>>,
 ) -> std::io::Result<GatewaySummary> {
     let sock = UdpSocket::bind(config.listen).await?;
     let local = sock.local_addr()?;
+    if let Some(bound) = bound {
+        let _ = bound.send(local);
+    }
     let mut ua_cfg = UaConfig::new(local, "gw", config.seed);
     ua_cfg.credentials.clone_from(&config.credentials);
     ua_cfg.user_agent = Some(format!("telox-gateway/{}", env!("CARGO_PKG_VERSION")));
@@ -135,7 +153,14 @@ pub async fn run(
         local,
         client: None,
         tx: relocated,
-        running: Vec::new(),
+        trunks: config
+            .trunks
+            .iter()
+            .map(|t| match t.server {
+                Some(_) => Located::new(t.clone()),
+                None => Located::fixed(t.clone()),
+            })
+            .collect(),
     };
     let mut buf = vec![0u8; 65_536];
     loop {
@@ -147,15 +172,11 @@ pub async fn run(
             .filter(|c| c.bridge.is_none() && c.b.is_some())
             .map(|c| c.started + config.trunk_timeout)
             .min();
-        let deadline = [
-            ua.poll_timeout(),
-            trunk_deadline,
-            relocator.next(&config.trunks),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or_else(|| clock() + Duration::from_secs(3600));
+        let deadline = [ua.poll_timeout(), trunk_deadline, relocator.next()]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or_else(|| clock() + Duration::from_secs(3600));
         tokio::select! {
             r = sock.recv_from(&mut buf) => {
                 if let Ok((n, from)) = r {
@@ -166,7 +187,7 @@ pub async fn run(
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {
                 let now = clock();
                 ua.handle_timeout(now);
-                relocator.due(now, &config.trunks);
+                relocator.due(now);
                 // A trunk that does not answer in time: cancel it (best effort) and fail over
                 // at once, without waiting for the INVITE transaction's Timer B.
                 let late: Vec<u64> = calls
@@ -439,10 +460,6 @@ enum Relocated {
     DialogHop(DialogHop),
 }
 
-/// The least time between two locations of one trunk, whatever TTL its records have (a
-/// TTL of 0 would otherwise ask without pause).
-const RELOCATE_MIN: Duration = Duration::from_secs(1);
-
 /// Locates trunk and registrar names again (RFC 3263), each in a task of its own so that
 /// the event loop goes on meanwhile; the results come back through `tx`.
 struct Relocator {
@@ -451,30 +468,28 @@ struct Relocator {
     /// Made at the first use; shared by the lookups (its cache).
     client: Option<Arc<tokio::sync::Mutex<DnsClient>>>,
     tx: mpsc::Sender<Relocated>,
-    /// The trunks whose lookup runs.
-    running: Vec<usize>,
+    /// The trunks' targets (`GatewayConfig::trunks` order), located again as soon as they
+    /// go stale; the calls take the last ones meanwhile.
+    trunks: Vec<Located<TrunkAddress>>,
 }
 
 impl Relocator {
-    /// When the first of `trunks` located by name goes stale (its lookup not yet running).
-    fn next(&self, trunks: &[TrunkAddress]) -> Option<Instant> {
-        trunks
-            .iter()
-            .enumerate()
-            .filter(|(i, t)| t.server.is_some() && !self.running.contains(i))
-            .filter_map(|(_, t)| t.expires)
-            .min()
+    /// When the first trunk located by name goes stale (its lookup not yet running).
+    fn next(&self) -> Option<Instant> {
+        self.trunks.iter().filter_map(Located::stale_at).min()
     }
 
     /// Starts the lookup of every trunk whose targets are stale at `now`.
-    fn due(&mut self, now: Instant, trunks: &[TrunkAddress]) {
-        for (i, t) in trunks.iter().enumerate() {
-            if let (Some(uri), Some(at)) = (&t.server, t.expires)
-                && at <= now
-                && !self.running.contains(&i)
+    fn due(&mut self, now: Instant) {
+        for i in 0..self.trunks.len() {
+            let Some(located) = self.trunks.get_mut(i) else {
+                continue;
+            };
+            if located.stale_at().is_some_and(|at| at <= now)
+                && located.lookup(now) == Lookup::Resolve
+                && let Some(uri) = located.current().and_then(|t| t.server.clone())
             {
-                self.running.push(i);
-                self.spawn(uri.clone(), move |r| Relocated::Trunk(i, r));
+                self.spawn(uri, move |r| Relocated::Trunk(i, r));
             }
         }
     }
@@ -516,7 +531,7 @@ impl Relocator {
     }
 
     /// Takes a lookup's result: a trunk's new targets for the calls after it (a failure
-    /// keeps the old ones for [`RELOCATE_RETRY`]), a registrar's for its waiting REGISTER
+    /// keeps the old ones, [`Located::resolved`]), a registrar's for its waiting REGISTER
     /// (a failure keeps the old ones, still stale), a dialog's next hop for its later
     /// requests (unless the call is over). Returns log lines.
     fn relocated(
@@ -529,25 +544,18 @@ impl Relocator {
         let mut lines = Vec::new();
         match r {
             Relocated::Trunk(i, result) => {
-                self.running.retain(|&j| j != i);
-                let Some(t) = trunks.get_mut(i) else {
+                let (Some(t), Some(located)) = (trunks.get_mut(i), self.trunks.get_mut(i)) else {
                     return lines;
                 };
-                match result {
-                    Ok(mut new) => {
-                        if new.targets != t.targets {
-                            lines.push(format!("trunk {}: located again: {new}", t.host));
-                        }
-                        if let (Some(e), Some(floor)) = (new.expires, now.checked_add(RELOCATE_MIN))
-                        {
-                            new.expires = Some(e.max(floor));
-                        }
-                        *t = new;
+                match &result {
+                    Ok(new) if new.targets != t.targets => {
+                        lines.push(format!("trunk {}: located again: {new}", t.host));
                     }
-                    Err(e) => {
-                        lines.push(format!("trunk {}: cannot locate again: {e}", t.host));
-                        t.expires = now.checked_add(RELOCATE_RETRY);
-                    }
+                    Ok(_) => {}
+                    Err(e) => lines.push(format!("trunk {}: cannot locate again: {e}", t.host)),
+                }
+                if let Some(current) = located.resolved(now, result) {
+                    *t = current;
                 }
             }
             Relocated::Registrar(id, result) => {

@@ -499,7 +499,7 @@ struct Pbx {
     prompt: Option<Pcm>,
     trunk_regs: TrunkRegistrations,
     /// The targets of each trunk (`config.trunks` order), kept until their records expire.
-    trunk_targets: Vec<Located>,
+    trunk_targets: Vec<Located<TrunkAddress>>,
     /// Calls waiting for their trunk to be located: (call, trunk, number).
     parked: Vec<(u64, usize, String)>,
     /// Trunks whose registrar could not be located before a first REGISTER: when to try

@@ -29,7 +29,7 @@ use crate::audio::Pcm;
 use crate::media::{MediaLeg, MediaParams, PlayoutClock, audio_capabilities};
 use crate::netem::{ImpairedLink, LinkConfig};
 use crate::report::LegReport;
-use crate::trunk::{DialogHop, locate_dialog_hop, locate_name, set_dialog_hop};
+use crate::trunk::{DialogHop, Located, Lookup, locate_dialog_hop, locate_name, set_dialog_hop};
 use crate::{clock, wallclock};
 
 /// TLS material of a phone on [`Transport::Tls`], as PEM files.
@@ -386,7 +386,7 @@ pub async fn run(
     if let Some(uri) = &config.registrar_name {
         let _ = events.try_send(PhoneEvent::Log(located_line(uri, &registrar_targets)));
     }
-    let (located, mut located_rx) = mpsc::channel(4);
+    let (found, mut found_rx) = mpsc::channel(4);
     let local = match config.transport {
         Transport::Tls => driver.tls_local_addr().unwrap_or(driver.local_addr()),
         _ => driver.local_addr(),
@@ -421,10 +421,10 @@ pub async fn run(
         link: ImpairedLink::new(config.link.clone()),
         local,
         media_port,
-        registrar_targets: registrar_targets.unwrap_or_default(),
+        // Not located at the start: the first call locates it (and registers once it is).
+        registrar: registrar_targets.map_or_else(|_| Located::default(), Located::new),
         resolver: resolver.ok(),
-        located,
-        relocating: false,
+        found,
         call: None,
         reg: None,
         challenges: 0,
@@ -483,7 +483,7 @@ pub async fn run(
                 let c = c.unwrap_or(Command::Quit);
                 p.command(c);
             }
-            Some(l) = located_rx.recv() => p.located(clock(), l),
+            Some(f) = found_rx.recv() => p.found(clock(), f),
         }
         p.drain_events();
     }
@@ -527,7 +527,7 @@ fn located_line(uri: &Uri, located: &Result<TargetList, String>) -> String {
 }
 
 /// What a lookup of the phone's found (RFC 3263).
-enum Located {
+enum Found {
     /// The registrar's targets, located again.
     Registrar(Result<TargetList, String>),
     /// The next hop of a call's dialog.
@@ -541,15 +541,13 @@ struct Phone {
     link: ImpairedLink<Vec<u8>>,
     local: SocketAddr,
     media_port: u16,
-    /// The located targets of [`PhoneConfig::registrar_name`], in RFC 3263 order, until
-    /// their records expire.
-    registrar_targets: TargetList,
+    /// The located targets of [`PhoneConfig::registrar_name`], in RFC 3263 order, kept
+    /// until their records expire (an empty list without a name).
+    registrar: Located<TargetList>,
     /// Locates names (`None` when no nameserver is known).
     resolver: Option<Resolver>,
-    /// Where the lookups' results are sent, for [`Phone::located`].
-    located: mpsc::Sender<Located>,
-    /// A location of the registrar is running.
-    relocating: bool,
+    /// Where the lookups' results are sent, for [`Phone::found`].
+    found: mpsc::Sender<Found>,
     call: Option<Call>,
     /// Our registration while it exists (until unregistered).
     reg: Option<RegistrationId>,
@@ -586,8 +584,8 @@ impl Phone {
     /// Where REGISTERs and calls through the registrar go: its located targets, else its
     /// address over our transport.
     fn registrar_targets(&self) -> TargetList {
-        if !self.registrar_targets.is_empty() {
-            return self.registrar_targets.clone();
+        if let Some(located) = self.registrar.current().filter(|l| !l.is_empty()) {
+            return located.clone();
         }
         self.config
             .registrar
@@ -600,21 +598,26 @@ impl Phone {
     }
 
     /// Locates the registrar's name again, off the event loop (once at a time): its
-    /// records expired ([`UaEvent::TargetsExpired`], or a call found them stale). The
-    /// result comes to [`Phone::registrar_relocated`].
-    fn relocate_registrar(&mut self) {
+    /// records expired ([`UaEvent::TargetsExpired`]: the REGISTER waits for it). The result
+    /// comes to [`Phone::registrar_relocated`].
+    fn relocate_registrar(&mut self, now: Instant) {
+        if self.registrar.relocate() {
+            self.locate_registrar(now);
+        }
+    }
+
+    /// Starts the lookup of the registrar's name that [`Phone::registrar`] asked for.
+    fn locate_registrar(&mut self, now: Instant) {
         let (Some(resolver), Some(uri)) =
             (self.resolver.clone(), self.config.registrar_name.clone())
         else {
+            self.registrar.resolved(now, Err("no nameserver".into()));
             return;
         };
-        if std::mem::replace(&mut self.relocating, true) {
-            return;
-        }
-        let (tx, transport) = (self.located.clone(), self.config.transport);
+        let (tx, transport) = (self.found.clone(), self.config.transport);
         tokio::spawn(async move {
             let found = locate_name(&resolver, &uri, transport).await;
-            let _ = tx.send(Located::Registrar(found)).await;
+            let _ = tx.send(Found::Registrar(found)).await;
         });
     }
 
@@ -624,23 +627,23 @@ impl Phone {
     /// requests keep going where the INVITE went or came from, which is also right behind
     /// a NAT that rewrote nothing in the Contact.
     fn locate_dialog_hop(&mut self, leg: LegId) {
-        let lookup = self.resolver.as_ref().map(|r| (r, &self.located));
+        let lookup = self.resolver.as_ref().map(|r| (r, &self.found));
         if let Some(line) = locate_dialog_hop(
             &self.ua,
             leg,
             self.config.transport,
             lookup,
-            Located::DialogHop,
+            Found::DialogHop,
         ) {
             self.log(line);
         }
     }
 
     /// A lookup's result.
-    fn located(&mut self, now: Instant, located: Located) {
-        match located {
-            Located::Registrar(found) => self.registrar_relocated(now, found),
-            Located::DialogHop(hop) => {
+    fn found(&mut self, now: Instant, found: Found) {
+        match found {
+            Found::Registrar(found) => self.registrar_relocated(now, found),
+            Found::DialogHop(hop) => {
                 if self.call.as_ref().is_none_or(|c| c.leg != hop.leg) {
                     return;
                 }
@@ -651,21 +654,24 @@ impl Phone {
     }
 
     /// The registrar located again: REGISTERs and calls go to the new targets. A failure
-    /// keeps the old ones (they beat none, RFC 3263 gives no better), still stale, so the
-    /// next REGISTER due asks again.
+    /// keeps the old ones (they beat none, RFC 3263 gives no better): for the calls, for
+    /// [`RELOCATE_RETRY`](crate::trunk::RELOCATE_RETRY); for the registration, still stale,
+    /// so the next REGISTER due asks again. A phone whose registrar could not be located
+    /// at the start registers once it is.
     fn registrar_relocated(&mut self, now: Instant, located: Result<TargetList, String>) {
-        self.relocating = false;
         if let Some(uri) = &self.config.registrar_name {
             self.log(located_line(uri, &located));
         }
-        let list = located.unwrap_or_default();
-        if !list.is_empty() {
-            self.registrar_targets = list.clone();
-        }
-        if let Some(id) = self.reg
-            && let Err(e) = self.ua.relocate_registration(now, id, list)
-        {
-            self.log(format!("REGISTER not sent: {e}"));
+        let list = located.clone().unwrap_or_default();
+        self.registrar.resolved(now, located);
+        match self.reg {
+            Some(id) => {
+                if let Err(e) = self.ua.relocate_registration(now, id, list) {
+                    self.log(format!("REGISTER not sent: {e}"));
+                }
+            }
+            None if self.quit.is_none() && !list.is_empty() => self.start_register(now),
+            None => {}
         }
     }
 
@@ -833,9 +839,9 @@ impl Phone {
             self.log(format!("bad target {target}"));
             return false;
         };
-        if !self.registrar_targets.is_fresh(now) {
+        if self.registrar.lookup(now) == Lookup::Resolve {
             // This call takes the last targets; the calls after it the new ones.
-            self.relocate_registrar();
+            self.locate_registrar(now);
         }
         let mut targets = self.registrar_targets().into_vec();
         if targets.is_empty() {
@@ -849,7 +855,7 @@ impl Phone {
                     return false;
                 }
             }
-        } else if self.registrar_targets.is_empty()
+        } else if self.registrar.current().is_none_or(TargetList::is_empty)
             && let Some(t) = targets.first_mut()
         {
             // A numeric registrar: the URI's transport (sips:, ;transport=) decides.
@@ -1207,7 +1213,7 @@ impl Phone {
                 }
                 UaEvent::TargetsExpired { registration } if self.reg == Some(registration) => {
                     // The registrar's records expired: its REGISTER waits for a new location.
-                    self.relocate_registrar();
+                    self.relocate_registrar(now);
                 }
                 UaEvent::Unregistered { id } if self.reg == Some(id) => {
                     self.reg = None;

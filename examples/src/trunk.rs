@@ -212,9 +212,9 @@ impl fmt::Display for TrunkAddress {
 
 /// How [`Located::lookup`] answers.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Lookup {
+pub enum Lookup<T> {
     /// The targets, fresh.
-    Ready(TrunkAddress),
+    Ready(T),
     /// None fresh: locate the name now and hand the result to [`Located::resolved`].
     Resolve,
     /// None fresh, and a resolution is running: wait for it.
@@ -225,24 +225,77 @@ pub enum Lookup {
 /// next try (so a nameserver that is down costs one lookup per this, not one per call).
 pub const RELOCATE_RETRY: Duration = Duration::from_secs(30);
 
-/// A server's targets between resolutions, sans-IO: kept no longer than the smallest TTL of
-/// the DNS records they came from (RFC 3263 §4.3 takes the order from those records), so a
-/// server moved by DNS is found by the next request after that without a restart. The
-/// caller resolves (off its event loop) when [`Located::lookup`] says so.
-#[derive(Clone, Debug, Default)]
-pub struct Located {
-    current: Option<TrunkAddress>,
+/// The least time targets are kept, whatever TTL their records have (a TTL of 0 would
+/// otherwise have every request, or a program relocating at expiry, ask without pause).
+pub const RELOCATE_MIN: Duration = Duration::from_secs(1);
+
+/// Targets located by RFC 3263 that go stale with the DNS records they came from: a
+/// trunk's [`TrunkAddress`], a registrar's [`TargetList`].
+pub trait Expiring: Clone {
+    /// When they go stale (`None`: never).
+    fn expires(&self) -> Option<Instant>;
+    /// Sets when they go stale.
+    fn set_expires(&mut self, at: Option<Instant>);
+}
+
+impl Expiring for TrunkAddress {
+    fn expires(&self) -> Option<Instant> {
+        self.expires
+    }
+
+    fn set_expires(&mut self, at: Option<Instant>) {
+        self.expires = at;
+    }
+}
+
+impl Expiring for TargetList {
+    fn expires(&self) -> Option<Instant> {
+        Self::expires(self)
+    }
+
+    fn set_expires(&mut self, at: Option<Instant>) {
+        *self = std::mem::take(self).with_expiry(at);
+    }
+}
+
+/// A name's targets between resolutions, sans-IO, the one stale-target rule of the PBX's
+/// trunks, the gateway's trunks and the phone's registrar: kept no longer than the
+/// smallest TTL of the DNS records they came from (RFC 3263 §4.3 takes the order from
+/// those records) and at least [`RELOCATE_MIN`], so a server moved by DNS is found by the
+/// next request after that without a restart; one resolution at a time however many
+/// requests find them stale; a failed resolution keeps the old targets (they beat none)
+/// for [`RELOCATE_RETRY`]. The caller resolves (off its event loop) when
+/// [`Located::lookup`] says so: at the next request (the PBX, the phone), or as soon as
+/// they expire ([`Located::stale_at`], the gateway).
+#[derive(Clone, Debug)]
+pub struct Located<T> {
+    current: Option<T>,
     resolving: bool,
 }
 
-impl Located {
-    /// Targets that never go stale (an address).
-    pub fn fixed(address: TrunkAddress) -> Self {
+impl<T> Default for Located<T> {
+    fn default() -> Self {
         Self {
-            current: Some(TrunkAddress {
-                expires: None,
-                ..address
-            }),
+            current: None,
+            resolving: false,
+        }
+    }
+}
+
+impl<T: Expiring> Located<T> {
+    /// Targets that never go stale (an address).
+    pub fn fixed(mut targets: T) -> Self {
+        targets.set_expires(None);
+        Self {
+            current: Some(targets),
+            resolving: false,
+        }
+    }
+
+    /// Targets located already (at the start), stale from their own expiry on.
+    pub fn new(targets: T) -> Self {
+        Self {
+            current: Some(targets),
             resolving: false,
         }
     }
@@ -250,9 +303,9 @@ impl Located {
     /// The targets to use at `now`: [`Lookup::Ready`] while fresh; else [`Lookup::Resolve`]
     /// once (the caller locates the name) and [`Lookup::Wait`] until
     /// [`Located::resolved`].
-    pub fn lookup(&mut self, now: Instant) -> Lookup {
+    pub fn lookup(&mut self, now: Instant) -> Lookup<T> {
         match &self.current {
-            Some(c) if c.expires.is_none_or(|e| now < e) => Lookup::Ready(c.clone()),
+            Some(c) if c.expires().is_none_or(|e| now < e) => Lookup::Ready(c.clone()),
             _ if self.resolving => Lookup::Wait,
             _ => {
                 self.resolving = true;
@@ -261,25 +314,44 @@ impl Located {
         }
     }
 
+    /// Asks for a resolution whether or not the targets are stale (a registrar's
+    /// [`UaEvent::TargetsExpired`]): true when the caller is to locate the name now, false
+    /// while one runs.
+    pub fn relocate(&mut self) -> bool {
+        !std::mem::replace(&mut self.resolving, true)
+    }
+
+    /// When the targets go stale, for a caller that locates them again at once: `None`
+    /// while a resolution runs, for targets that never go stale, and before the first
+    /// location.
+    pub fn stale_at(&self) -> Option<Instant> {
+        if self.resolving {
+            return None;
+        }
+        self.current.as_ref()?.expires()
+    }
+
     /// The targets last located, stale or not.
-    pub fn current(&self) -> Option<&TrunkAddress> {
+    pub fn current(&self) -> Option<&T> {
         self.current.as_ref()
     }
 
-    /// The result of the resolution [`Located::lookup`] asked for; returns the targets for
-    /// the requests that waited. A failure keeps the old targets (they beat none) for
+    /// The result of the resolution [`Located::lookup`] (or [`Located::relocate`]) asked
+    /// for, at `now`; returns the targets for the requests that waited. New targets are
+    /// kept at least [`RELOCATE_MIN`]; a failure keeps the old ones for
     /// [`RELOCATE_RETRY`]; `None` when there are none.
-    pub fn resolved(
-        &mut self,
-        now: Instant,
-        result: Result<TrunkAddress, String>,
-    ) -> Option<TrunkAddress> {
+    pub fn resolved(&mut self, now: Instant, result: Result<T, String>) -> Option<T> {
         self.resolving = false;
         match result {
-            Ok(address) => self.current = Some(address),
+            Ok(mut targets) => {
+                if let (Some(e), Some(floor)) = (targets.expires(), now.checked_add(RELOCATE_MIN)) {
+                    targets.set_expires(Some(e.max(floor)));
+                }
+                self.current = Some(targets);
+            }
             Err(_) => {
                 if let Some(c) = &mut self.current {
-                    c.expires = now.checked_add(RELOCATE_RETRY);
+                    c.set_expires(now.checked_add(RELOCATE_RETRY));
                 }
             }
         }
@@ -811,13 +883,52 @@ mod tests {
         ));
         assert_eq!(l.lookup(retry), Lookup::Resolve);
         // Never located and failed: nothing to use, and the next request tries again.
-        let mut none = Located::default();
+        let mut none = Located::<TrunkAddress>::default();
         assert_eq!(none.lookup(t0), Lookup::Resolve);
         assert_eq!(none.resolved(t0, Err("NXDOMAIN".into())), None);
         assert_eq!(none.lookup(t0), Lookup::Resolve);
         // An address never goes stale.
         let mut fixed = Located::fixed(located(5060, Some(t0)));
         assert!(matches!(fixed.lookup(secs(1_000_000)), Lookup::Ready(_)));
+        assert_eq!(fixed.stale_at(), None);
+    }
+
+    /// The same rule for a caller that locates again as soon as the targets go stale (the
+    /// gateway's trunks) and for a registrar's [`TargetList`] (the phone): `stale_at` says
+    /// when, and nothing while a lookup runs; a TTL of 0 still keeps the targets
+    /// RELOCATE_MIN; a forced relocation (the UA's TargetsExpired) runs once at a time.
+    #[test]
+    fn stale_targets_are_located_again_once_at_a_time() {
+        let t0 = origin();
+        let secs = |s: u64| t0 + Duration::from_secs(s);
+        let mut l = Located::new(located(5060, Some(secs(10))));
+        assert_eq!(l.stale_at(), Some(secs(10)));
+        assert!(matches!(l.lookup(secs(9)), Lookup::Ready(_)));
+        assert_eq!(l.lookup(secs(10)), Lookup::Resolve);
+        assert_eq!(l.stale_at(), None);
+        // The records came back with a TTL of 0: kept RELOCATE_MIN all the same.
+        let zero = l.resolved(secs(11), Ok(located(5070, Some(secs(11)))));
+        assert_eq!(zero.and_then(|z| z.expires), Some(secs(11) + RELOCATE_MIN));
+        assert_eq!(l.stale_at(), Some(secs(11) + RELOCATE_MIN));
+        // Never located: nothing to wait for until a request asks.
+        assert_eq!(Located::<TrunkAddress>::default().stale_at(), None);
+
+        let udp = |port: u16| Target {
+            transport: Transport::Udp,
+            addr: SocketAddr::from(([192, 0, 2, 1], port)),
+        };
+        let mut reg = Located::new(TargetList::new(vec![udp(5060)]).with_expiry(Some(secs(60))));
+        assert!(matches!(reg.lookup(secs(30)), Lookup::Ready(_)));
+        // The UA found the registrar's targets stale: one lookup, however often it asks.
+        assert!(reg.relocate());
+        assert!(!reg.relocate());
+        assert_eq!(reg.lookup(secs(61)), Lookup::Wait);
+        let failed = reg.resolved(secs(61), Err("SERVFAIL".into())).unwrap();
+        assert_eq!(failed.as_slice(), [udp(5060)]);
+        assert_eq!(failed.expires(), Some(secs(61) + RELOCATE_RETRY));
+        assert!(reg.relocate());
+        let moved = TargetList::new(vec![udp(5070)]).with_expiry(Some(secs(200)));
+        assert_eq!(reg.resolved(secs(62), Ok(moved.clone())), Some(moved));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dns_support::{Seen, Srv, nameserver, reaches, sip_server};
-use phone_support::{Phone, WAIT, config, free_addr, start};
+use phone_support::{Phone, WAIT, any_port, config, start};
 use sip_core::Method;
 use sip_core::transaction::Transport;
 use sip_peer::{answer_next_invite, bye_at, log_line, target_by_name};
@@ -29,7 +29,8 @@ use telox_examples::gateway::{self, GatewayConfig};
 use telox_examples::phone::Command;
 use telox_examples::trunk::{TrunkAddress, TrunkRegistration};
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
 
 /// The phone calls number 100 through the gateway at `gw`; returns the port of the server
 /// the gateway's INVITE reached (each answers 486, which comes back to the phone).
@@ -46,10 +47,11 @@ async fn call_reaches(phone: &mut Phone, gw: SocketAddr, seen: &mut mpsc::Receiv
     port
 }
 
-/// A gateway at `listen` whose one trunk is `trunk`, locating names with `dns`.
-fn gateway_config(listen: SocketAddr, trunk: TrunkAddress, dns: SocketAddr) -> GatewayConfig {
+/// A gateway on loopback (the port left to the OS) whose one trunk is `trunk`, locating
+/// names with `dns`.
+fn gateway_config(trunk: TrunkAddress, dns: SocketAddr) -> GatewayConfig {
     GatewayConfig {
-        listen,
+        listen: any_port(),
         trunks: vec![trunk],
         dns: Some(dns),
         allow: vec!["127.0.0.0/8".parse().unwrap()],
@@ -63,6 +65,24 @@ fn gateway_config(listen: SocketAddr, trunk: TrunkAddress, dns: SocketAddr) -> G
     }
 }
 
+type Gateway = JoinHandle<std::io::Result<gateway::GatewaySummary>>;
+
+/// Starts the gateway and waits until its socket is bound; returns its address, its task
+/// and the switch that stops it.
+async fn start_gateway(
+    cfg: GatewayConfig,
+    log: mpsc::Sender<String>,
+) -> (SocketAddr, Gateway, watch::Sender<bool>) {
+    let (stop, stop_rx) = watch::channel(false);
+    let (bound_tx, bound) = oneshot::channel();
+    let gw = tokio::spawn(gateway::run_reporting(cfg, log, stop_rx, Some(bound_tx)));
+    match tokio::time::timeout(WAIT, bound).await {
+        Ok(Ok(addr)) => (addr, gw, stop),
+        Ok(Err(_)) => panic!("the gateway did not start: {:?}", gw.await),
+        Err(_) => panic!("the gateway did not bind its socket within {WAIT:?}"),
+    }
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn trunk_and_registrar_moved_by_dns_are_found_without_a_restart() {
     let (tx, mut seen) = mpsc::channel(256);
@@ -71,15 +91,14 @@ async fn trunk_and_registrar_moved_by_dns_are_found_without_a_restart() {
     let second = sip_server(200, 2, 486, tx).await;
     let srv: Srv = Arc::new(Mutex::new(vec![(10, first)]));
     let dns = nameserver("trunk.test", Arc::clone(&srv)).await;
-    let listen = free_addr();
-    let trunk = TrunkAddress::locate("sip:trunk.test", Some(dns), listen)
+    let trunk = TrunkAddress::locate("sip:trunk.test", Some(dns), any_port())
         .await
         .unwrap();
     assert_eq!(trunk.targets, [SocketAddr::from(([127, 0, 0, 1], first))]);
     let registration = TrunkRegistration::located("1", "gw", &trunk, 2).unwrap();
     let cfg = GatewayConfig {
         registrations: vec![registration],
-        ..gateway_config(listen, trunk, dns)
+        ..gateway_config(trunk, dns)
     };
     let (log_tx, mut log) = mpsc::channel(256);
     tokio::spawn(async move {
@@ -87,8 +106,7 @@ async fn trunk_and_registrar_moved_by_dns_are_found_without_a_restart() {
             eprintln!("gateway: {line}");
         }
     });
-    let (stop, stop_rx) = watch::channel(false);
-    let gw = tokio::spawn(gateway::run(cfg, log_tx, stop_rx));
+    let (listen, gw, stop) = start_gateway(cfg, log_tx).await;
     assert!(reaches(&mut seen, first, &Method::Register, WAIT).await);
     let mut alice = start(config("alice", Transport::Udp, 42)).await;
     assert_eq!(call_reaches(&mut alice, listen, &mut seen).await, first);
@@ -130,11 +148,9 @@ async fn a_trunk_contact_by_name_gets_the_bye() {
     let dns = nameserver("carrier.test", Arc::new(Mutex::new(Vec::new()))).await;
     let trunk = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let (target, contact) = target_by_name("carrier.test").await;
-    let listen = free_addr();
-    let cfg = gateway_config(listen, TrunkAddress::at(trunk.local_addr().unwrap()), dns);
+    let cfg = gateway_config(TrunkAddress::at(trunk.local_addr().unwrap()), dns);
     let (log_tx, mut log) = mpsc::channel(256);
-    let (stop, stop_rx) = watch::channel(false);
-    let gw = tokio::spawn(gateway::run(cfg, log_tx, stop_rx));
+    let (listen, gw, stop) = start_gateway(cfg, log_tx).await;
     let mut alice = start(config("alice", Transport::Udp, 43)).await;
     alice.send(Command::Call(format!("sip:100@{listen}"))).await;
     answer_next_invite(&trunk, listen, &contact, 40_020).await;

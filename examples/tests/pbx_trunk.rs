@@ -14,7 +14,7 @@ mod phone_support;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use phone_support::{RunningPbx, any_port, free_addr, start_pbx};
+use phone_support::{RunningPbx, any_port, start_pbx};
 use telox_examples::config::{PbxConfig, Trunk};
 use telox_examples::pbx::PbxSummary;
 use tokio::sync::mpsc;
@@ -119,8 +119,9 @@ async fn pbx_reports_a_refused_trunk_registration() {
 
 #[test]
 fn trunk_registration_config_is_checked() {
-    let mut cfg = PbxConfig::demo(free_addr(), 1000, 1001, None);
-    let mut t = Trunk::plain("carrier", free_addr());
+    // Only checked, never bound: documentation addresses (RFC 5737).
+    let mut cfg = PbxConfig::demo("192.0.2.1:5060".parse().unwrap(), 1000, 1001, None);
+    let mut t = Trunk::plain("carrier", "192.0.2.2:5060".parse::<SocketAddr>().unwrap());
     t.register = true;
     cfg.trunks.push(t.clone());
     assert!(
@@ -141,7 +142,7 @@ fn trunk_registration_config_is_checked() {
             .to_string()
             .contains("share one")
     );
-    let registrar = free_addr();
+    let registrar: SocketAddr = "192.0.2.3:5060".parse().unwrap();
     t.registrar = Some(registrar.into());
     let reg = t.registration().unwrap().unwrap();
     assert_eq!(reg.target, registrar);

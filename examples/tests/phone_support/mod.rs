@@ -104,13 +104,6 @@ impl RunningPbx {
     }
 }
 
-/// A free UDP port on loopback.
-pub(crate) fn free_addr() -> SocketAddr {
-    std::net::UdpSocket::bind("127.0.0.1:0")
-        .and_then(|s| s.local_addr())
-        .expect("free port")
-}
-
 /// Starts the phone registered at `registrar` as `user` (password = user) and waits for the
 /// registration.
 pub(crate) async fn registered(mut c: PhoneConfig, user: &str, registrar: SocketAddr) -> Phone {
