@@ -284,11 +284,20 @@ pub async fn run_reporting(
                     }
                 }
                 UaEvent::Provisional { leg, response } => {
-                    if let Some(c) = by_leg.get(&leg).and_then(|id| calls.get(id))
-                        && Some(leg) == c.b
-                        && (180..=183).contains(&response.status().0)
-                    {
+                    let Some(c) = by_leg.get(&leg).and_then(|id| calls.get(id)) else {
+                        continue;
+                    };
+                    if Some(leg) != c.b {
+                        continue;
+                    }
+                    if (180..=183).contains(&response.status().0) {
                         let _ = ua.ringing(now, c.a, 180, None);
+                    }
+                    // The trunk's next PRACKs and UPDATEs go to the early dialog's next hop.
+                    if crate::trunk::is_reliable(&response)
+                        && let Some(hop) = dialog_hop_name(&ua, leg)
+                    {
+                        relocator.dialog_hop(leg, hop);
                     }
                 }
                 UaEvent::Failed { leg, status, .. } => {
@@ -573,11 +582,7 @@ impl Relocator {
                     lines.push(format!("REGISTER failed: {e}"));
                 }
             }
-            Relocated::DialogHop(hop) => {
-                if ua.dialog(hop.leg).is_some() {
-                    lines.push(set_dialog_hop(ua, hop));
-                }
-            }
+            Relocated::DialogHop(hop) => lines.extend(set_dialog_hop(ua, hop)),
         }
         lines
     }

@@ -200,6 +200,7 @@ pub async fn run_reporting(
         pbx.log(format!("listening on tls:{tls}"));
     }
     pbx.register_trunks()?;
+    pbx.locate_trunks(clock());
     if let Some(bound) = bound {
         let _ = bound.send(local);
     }
@@ -645,6 +646,20 @@ impl Pbx {
         Ok(())
     }
 
+    /// Locates the trunks named by host or URI at the start, so that calls from their
+    /// addresses are known as theirs before the first call to them ([`Pbx::is_trunk`]).
+    fn locate_trunks(&mut self, now: Instant) {
+        for i in 0..self.trunk_targets.len() {
+            if self
+                .trunk_targets
+                .get_mut(i)
+                .is_some_and(|l| l.lookup(now) == Lookup::Resolve)
+            {
+                self.locate_trunk(i, false);
+            }
+        }
+    }
+
     /// Locates trunk `index`'s address (or its registrar) in a task of its own; the result
     /// comes to [`Pbx::trunk_located`].
     fn locate_trunk(&mut self, index: usize, registrar: bool) {
@@ -941,6 +956,11 @@ impl Pbx {
         if self.users_empty() {
             return true;
         }
+        // A carrier does not answer its customer's digest challenge: a call from a trunk's
+        // own address is the trunk's (as carriers' SIP trunks are identified everywhere).
+        if self.ua.peer(leg).is_some_and(|p| self.is_trunk(p)) {
+            return true;
+        }
         let ip = crate::gateway::request_source(request);
         let verdict = self.check_invite_auth(now, request);
         if verdict == Some(true) {
@@ -981,6 +1001,10 @@ impl Pbx {
                     }
                 }
                 UaEvent::Provisional { leg, response } => {
+                    if crate::trunk::is_reliable(&response) && self.is_trunk_leg(leg) {
+                        // Its next PRACKs and UPDATEs go to the early dialog's next hop.
+                        self.locate_hop(leg);
+                    }
                     if let Some(&id) = self.by_leg.get(&leg)
                         && let Some(call) = self.calls.get(&id)
                         && call.transfer.as_ref().is_none_or(|t| t.leg != leg)
@@ -1057,7 +1081,14 @@ impl Pbx {
                 UaEvent::Request { key, leg, request } => {
                     self.in_dialog(now, key, leg, request).await;
                 }
-                UaEvent::Confirmed { leg, ack } => self.confirmed(now, leg, &ack),
+                UaEvent::Confirmed { leg, ack } => {
+                    self.confirmed(now, leg, &ack);
+                    // A call a carrier placed into the PBX (or moved here with Replaces):
+                    // our BYE and re-INVITEs go to its dialog's next hop by name too.
+                    if self.ua.peer(leg).is_some_and(|p| self.is_trunk(p)) {
+                        self.locate_hop(leg);
+                    }
+                }
                 UaEvent::TargetsExpired { registration } => {
                     // The registrar's records expired: locate it again before the REGISTER.
                     let index = self
@@ -1613,6 +1644,25 @@ impl Pbx {
         }
     }
 
+    /// True when `leg` is an outgoing call to a trunk (ringing or answered).
+    fn is_trunk_leg(&self, leg: LegId) -> bool {
+        self.by_leg
+            .get(&leg)
+            .and_then(|id| self.calls.get(id))
+            .is_some_and(|c| c.b.iter().any(|o| o.leg == leg && o.trunk))
+    }
+
+    /// True when `peer` is one of the trunks' addresses (the targets last located for a
+    /// trunk by name): calls from there are the carrier's.
+    fn is_trunk(&self, peer: Target) -> bool {
+        peer.transport == Transport::Udp
+            && self
+                .trunk_targets
+                .iter()
+                .filter_map(Located::current)
+                .any(|t| t.targets.contains(&peer.addr))
+    }
+
     /// Locates the next hop of `leg`'s dialog, a trunk's, when it is a host name.
     fn locate_hop(&mut self, leg: LegId) {
         let lookup = self.hops.as_ref().map(|(r, tx)| (r, tx));
@@ -1623,8 +1673,9 @@ impl Pbx {
 
     /// A trunk call's dialog next hop located (or not): its later requests go there.
     fn dialog_hop_located(&mut self, hop: DialogHop) {
-        if self.by_leg.contains_key(&hop.leg) {
-            let line = set_dialog_hop(&mut self.ua, hop);
+        if self.by_leg.contains_key(&hop.leg)
+            && let Some(line) = set_dialog_hop(&mut self.ua, hop)
+        {
             self.log(line);
         }
     }

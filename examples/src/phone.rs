@@ -647,8 +647,9 @@ impl Phone {
                 if self.call.as_ref().is_none_or(|c| c.leg != hop.leg) {
                     return;
                 }
-                let line = set_dialog_hop(&mut self.ua, hop);
-                self.log(line);
+                if let Some(line) = set_dialog_hop(&mut self.ua, hop) {
+                    self.log(line);
+                }
             }
         }
     }
@@ -1154,10 +1155,16 @@ impl Phone {
                         self.answer(now);
                     }
                 }
-                UaEvent::Provisional { response, .. }
-                    if response.status().0 == 180 || response.status().0 == 183 =>
+                UaEvent::Provisional { leg, response }
+                    if self.call.as_ref().is_some_and(|c| c.leg == leg) =>
                 {
-                    self.emit(PhoneEvent::Ringing);
+                    if crate::trunk::is_reliable(&response) {
+                        // Its next PRACKs and UPDATEs go to the early dialog's next hop.
+                        self.locate_dialog_hop(leg);
+                    }
+                    if response.status().0 == 180 || response.status().0 == 183 {
+                        self.emit(PhoneEvent::Ringing);
+                    }
                 }
                 UaEvent::Answered { leg, response } => {
                     let Some(call) = self.call.as_mut().filter(|c| c.leg == leg) else {

@@ -19,13 +19,14 @@ use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use sip_core::Uri;
 use sip_core::dns::IpFamilies;
+use sip_core::header::RSeq;
 use sip_core::locate::LocateConfig;
 use sip_core::registration::RegisterRetry;
 use sip_core::tokio::{DnsClient, DnsConfig, Resolver};
 use sip_core::transaction::{Target, Transport};
 use sip_core::ua::{LegId, RegistrationId, TargetList, UaEvent, UserAgent};
+use sip_core::{Response, Uri};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -496,10 +497,15 @@ pub fn locate_dialog_hop<T: Send + 'static>(
 }
 
 /// Hands a located dialog next hop to `ua` for the leg's in-dialog requests; returns the
-/// log line (the target taken, or why none).
-pub fn set_dialog_hop(ua: &mut UserAgent, located: DialogHop) -> String {
+/// log line (the target taken, or why none). Dropped (`None`) when the leg's dialog no
+/// longer has that next hop: an early dialog's lookup that finished after another fork
+/// answered, or after a target refresh.
+pub fn set_dialog_hop(ua: &mut UserAgent, located: DialogHop) -> Option<String> {
     let DialogHop { leg, hop, found } = located;
-    match found.map(|list| ua.set_dialog_target(leg, list.as_slice())) {
+    if dialog_hop_name(ua, leg).as_ref() != Some(&hop) {
+        return None;
+    }
+    let line = match found.map(|list| ua.set_dialog_target(leg, list.as_slice())) {
         Ok(Ok(t)) => format!(
             "in-dialog requests to {hop}: {} {}",
             t.transport.as_via_str(),
@@ -507,7 +513,15 @@ pub fn set_dialog_hop(ua: &mut UserAgent, located: DialogHop) -> String {
         ),
         Ok(Err(e)) => format!("in-dialog requests: {hop}: {e}"),
         Err(e) => format!("in-dialog requests: cannot locate {e}"),
-    }
+    };
+    Some(line)
+}
+
+/// True for a reliable provisional response (RFC 3262: an RSeq): the early dialog it
+/// makes gets PRACKs, and may get UPDATEs, so the programs locate its next hop by name as
+/// they do an answered call's.
+pub fn is_reliable(response: &Response) -> bool {
+    response.status().as_u16() > 100 && response.header::<RSeq>().is_some()
 }
 
 /// What to register at one trunk.

@@ -3,8 +3,10 @@
 //! sockets answer. The REGISTER and the INVITE both meet a 503 at the first SRV target and
 //! go to the second (RFC 3263 §4.3), with `carrier.test` in their URIs; after the records
 //! change and their TTL runs out, the next call is located again and reaches the carrier
-//! the new record names, without a restart. And a carrier that answers with a Contact by
-//! host name gets the call's BYE at the address that name has.
+//! the new record names, without a restart. And a carrier whose Contact is a host name gets
+//! the call's PRACKs, BYE and re-INVITEs at the address that name has: when it answers a
+//! call, when it calls in, when it takes a call over with Replaces, and in the early dialog
+//! of a reliable provisional response.
 
 #![allow(
     clippy::unwrap_used,
@@ -24,7 +26,10 @@ use tokio::sync::mpsc;
 
 use dns_support::{Seen, Srv, nameserver, sip_server};
 use phone_support::{any_port, auto_answer, config, registered, start_pbx, wait};
-use sip_peer::{answer_next_invite, bye_at, log_line, target_by_name};
+use sip_peer::{
+    Req, answer_next_invite, bye_at, final_response, log_line, next_request, pcmu_offer, respond,
+    target_by_name, to_tag,
+};
 use tokio::net::UdpSocket;
 
 mod dns_support;
@@ -207,5 +212,132 @@ async fn a_carrier_reached_by_transfer_gets_the_bye_at_its_contact() {
     bye_at(&c.target, &c.contact).await;
     phone.quit().await;
     callee.quit().await;
+    c.pbx.stop().await;
+}
+
+/// The carrier calls extension 1001 from the trunk's address (no digest challenge: a trunk
+/// is known by its address) with `Contact: <sip:carrier@host.carrier.test:P>`; returns the
+/// PBX's To tag once it has ACKed the 200. The PBX locates the name once the call is up.
+async fn call_in(c: &mut CarrierByName, call_id: &str, contact: &str, replaces: &str) -> String {
+    let (pbx, me) = (c.pbx.addr, c.carrier.local_addr().unwrap());
+    let ruri = format!("sip:1001@{pbx}");
+    let offer = pcmu_offer(40_050, 50);
+    let invite = Req {
+        method: "INVITE",
+        ruri: &ruri,
+        me,
+        to_tag: "",
+        cseq: 1,
+        branch: &format!("{call_id}-inv"),
+        contact,
+        content_type: "application/sdp",
+        body: &offer,
+    };
+    let dialog = |text: String| {
+        text.replace("Call-ID: sip-i-1@test", &format!("Call-ID: {call_id}"))
+            .replace(
+                "Max-Forwards: 70\r\n",
+                &format!("Max-Forwards: 70\r\n{replaces}"),
+            )
+    };
+    let text = dialog(invite.text());
+    c.carrier.send_to(text.as_bytes(), pbx).await.unwrap();
+    let (ok, _) = final_response(&c.carrier, "INVITE").await;
+    assert_eq!(ok.status().as_u16(), 200, "the PBX took the carrier's call");
+    let tag = to_tag(&ok);
+    let ack = Req {
+        method: "ACK",
+        to_tag: &tag,
+        branch: &format!("{call_id}-ack"),
+        body: "",
+        ..invite
+    };
+    c.carrier
+        .send_to(dialog(ack.text()).as_bytes(), pbx)
+        .await
+        .unwrap();
+    let line = log_line(&mut c.log, "in-dialog requests").await;
+    assert!(line.contains(contact), "{line}");
+    tag.trim_start_matches(";tag=").to_owned()
+}
+
+/// A call the carrier places into the PBX: when 1001 hangs up, the PBX's BYE reaches the
+/// address of the carrier's Contact name, not the socket the INVITE came from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_carrier_calling_in_gets_the_bye_at_its_contact() {
+    let mut c = CarrierByName::start(24).await;
+    let pbx = c.pbx.addr;
+    let mut callee = registered(auto_answer("1001", Transport::Udp, 7), "1001", pbx).await;
+    let contact = c.contact.clone();
+    call_in(&mut c, "sip-i-1@test", &contact, "").await;
+    callee.answered().await.unwrap();
+    callee.send(Command::Hangup).await;
+    bye_at(&c.target, &c.contact).await;
+    callee.quit().await;
+    c.pbx.stop().await;
+}
+
+/// The carrier moves its call to another of its SBCs with an INVITE with Replaces (RFC
+/// 3891) whose Contact names that SBC: the replaced dialog gets its BYE at the first
+/// Contact's address, and the new dialog's BYE reaches the second's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_carrier_taking_over_with_replaces_gets_the_bye_at_its_new_contact() {
+    let mut c = CarrierByName::start(25).await;
+    let pbx = c.pbx.addr;
+    let mut callee = registered(auto_answer("1001", Transport::Udp, 8), "1001", pbx).await;
+    let contact = c.contact.clone();
+    let tag = call_in(&mut c, "sip-i-1@test", &contact, "").await;
+    callee.answered().await.unwrap();
+    let (target2, contact2) = target_by_name("carrier.test").await;
+    let replaces = format!("Replaces: sip-i-1@test;to-tag={tag};from-tag=c1\r\n");
+    call_in(&mut c, "sip-i-2@test", &contact2, &replaces).await;
+    bye_at(&c.target, &c.contact).await;
+    callee.send(Command::Hangup).await;
+    bye_at(&target2, &contact2).await;
+    callee.quit().await;
+    c.pbx.stop().await;
+}
+
+/// A carrier rings with reliable provisional responses (RFC 3262) whose Contact is a host
+/// name: the first PRACK goes where the INVITE went; the PBX locates the early dialog's
+/// next hop, and the PRACK of the next provisional reaches the address of that name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_carrier_ringing_reliably_gets_the_next_prack_at_its_contact() {
+    let mut c = CarrierByName::start(26).await;
+    let pbx = c.pbx.addr;
+    let mut phone = registered(config("1000", Transport::Udp, 9), "1000", pbx).await;
+    phone.send(Command::Call("0301234".into())).await;
+    let invite = next_request(&c.carrier).await;
+    assert_eq!(*invite.method(), Method::Invite);
+    let reliable = |rseq: u32| {
+        format!(
+            "Require: 100rel\r\nRSeq: {rseq}\r\nContact: <{}>\r\n",
+            c.contact
+        )
+    };
+    respond(
+        &c.carrier,
+        pbx,
+        &invite,
+        "183 Session Progress",
+        &reliable(1),
+        "",
+    )
+    .await;
+    let prack = next_request(&c.carrier).await;
+    assert_eq!(*prack.method(), Method::Prack);
+    let line = log_line(&mut c.log, "in-dialog requests").await;
+    assert!(line.contains("host.carrier.test"), "{line}");
+    respond(&c.carrier, pbx, &invite, "180 Ringing", &reliable(2), "").await;
+    let prack = next_request(&c.target).await;
+    assert_eq!(*prack.method(), Method::Prack);
+    assert_eq!(
+        prack.uri_str(),
+        c.contact,
+        "the remote target is the Request-URI"
+    );
+    respond(&c.carrier, pbx, &invite, "486 Busy Here", "", "").await;
+    assert_eq!(phone.call_outcome().await, Ok(486));
+    phone.quit().await;
     c.pbx.stop().await;
 }

@@ -149,25 +149,47 @@ pub(crate) fn answer_to(ok: &Response, port: u16, rng: &mut rand_chacha::ChaCha8
 pub(crate) async fn answer_next_invite(sock: &UdpSocket, to: SocketAddr, contact: &str, port: u16) {
     let invite = next_request(sock).await;
     assert_eq!(*invite.method(), Method::Invite);
+    answer_invite(sock, to, &invite, contact, port).await;
+}
+
+/// Answers `invite` (sent from `to`) with 200 and a PCMU answer for media at `port`, with
+/// `contact` as the Contact.
+pub(crate) async fn answer_invite(
+    sock: &UdpSocket,
+    to: SocketAddr,
+    invite: &Request,
+    contact: &str,
+    port: u16,
+) {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(u64::from(port));
     let offer = telox_examples::media::parse_body_sdp(invite.headers()).expect("an SDP offer");
     let answer = pcmu_oa(port, &mut rng)
         .handle_offer(&offer, &mut rng)
         .expect("the offer takes PCMU");
     let body = String::from_utf8(answer.to_bytes().to_vec()).unwrap();
-    let mut head = String::from("SIP/2.0 200 OK\r\n");
+    let head = format!("Contact: <{contact}>\r\nContent-Type: application/sdp\r\n");
+    respond(sock, to, invite, "200 OK", &head, &body).await;
+}
+
+/// Answers `request` (sent from `to`) with `status` (`"183 Session Progress"`), the To tag
+/// `t1`, the header lines `extra` (each ending in CRLF) and `body`.
+pub(crate) async fn respond(
+    sock: &UdpSocket,
+    to: SocketAddr,
+    request: &Request,
+    status: &str,
+    extra: &str,
+    body: &str,
+) {
+    let mut head = format!("SIP/2.0 {status}\r\n");
     for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
-        for h in invite.headers().named_str(name) {
+        for h in request.headers().named_str(name) {
             let value = h.value_str().unwrap_or_default();
             let tag = if name == "To" { ";tag=t1" } else { "" };
             head.push_str(&format!("{name}: {value}{tag}\r\n"));
         }
     }
-    let text = format!(
-        "{head}Contact: <{contact}>\r\nContent-Type: application/sdp\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
+    let text = format!("{head}{extra}Content-Length: {}\r\n\r\n{body}", body.len());
     sock.send_to(text.as_bytes(), to).await.unwrap();
 }
 
