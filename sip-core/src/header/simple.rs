@@ -388,10 +388,10 @@ macro_rules! delta_params_header {
                 // Retry-After may carry a comment: "(in a meeting)"
                 let r = ltrim(rest);
                 if r.first() == Some(&b'(') {
-                    let close = r.iter().position(|&c| c == b')').ok_or(
+                    let end = comment_end(r).ok_or(
                         HeaderError::Unexpected { at: scan::offset_in(value, r) },
                     )?;
-                    rest = r.get(close + 1..).unwrap_or_default();
+                    rest = r.get(end..).unwrap_or_default();
                 }
                 let params = Params::parse(value, rest, value)?;
                 Ok(Self { seconds, params })
@@ -423,6 +423,29 @@ delta_params_header!(
     /// `Retry-After` (RFC 3261 §20.33), comment skipped.
     RetryAfter, RetryAfter
 );
+
+/// The length of the comment at the start of `s` (RFC 3261 §25.1: `comment = LPAREN *(ctext /
+/// quoted-pair / comment) RPAREN`, so comments nest and `\)` is no end), or `None` when it is
+/// not closed. Nesting is bounded by the value's length, counted, not recursed.
+fn comment_end(s: &[u8]) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut escaped = false;
+    for (i, &c) in s.iter().enumerate() {
+        match c {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'(' => depth += 1,
+            b')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
 
 impl SessionExpires {
     /// The `refresher` parameter (`uac` / `uas`).
@@ -996,6 +1019,19 @@ mod tests {
         assert!(ContentLength::parse_str("-999").is_err());
         let r = RetryAfter::parse_str("18000 (in a meeting);duration=3600").unwrap();
         assert_eq!(r.seconds(), 18000);
+        // RFC 3261 §25.1 comments nest and take quoted-pairs; the first ')' is not the end.
+        for text in [
+            "120 (I'm in a meeting (really));duration=60",
+            "120 (closed \\) till 9);duration=60",
+        ] {
+            let r = RetryAfter::parse_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(
+                (r.seconds(), r.params().get("duration")),
+                (120, Some(Some("60")))
+            );
+        }
+        assert!(RetryAfter::parse_str("120 (open (nested)").is_err());
+        assert!(RetryAfter::parse_str("120 (escaped end\\)").is_err());
         assert!(RetryAfter::parse_str("949302838503028349304023988").is_err());
         let s = SessionExpires::parse_str("1800;refresher=uas").unwrap();
         assert_eq!((s.seconds(), s.refresher()), (1800, Some("uas")));
