@@ -21,7 +21,7 @@ use telox_sip_core::{
     FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
 };
 
-const FILES: [&str; 43] = [
+const FILES: [&str; 44] = [
     "asterisk_401",
     "asterisk_notify_dialog_info",
     "asterisk_notify_refer_sipfrag",
@@ -29,6 +29,7 @@ const FILES: [&str; 43] = [
     "ata_invite_no_content_length",
     "avaya_sm_invite",
     "bare_lf_options",
+    "baresip_refer_bare_replaces",
     "cancel_reason_completed_elsewhere",
     "carrier_180_empty_reason",
     "carrier_407_two_challenges",
@@ -285,6 +286,14 @@ fn request_uri(name: &str, m: &Message) -> telox_sip_core::Uri {
         .uri()
 }
 
+/// The Refer-To value as received, what the UA hands to `parse_refer_to`.
+fn raw_refer_to(h: &Headers) -> &str {
+    h.iter()
+        .find(|l| l.name.eq_ignore_ascii_case("Refer-To"))
+        .and_then(|l| l.value_str())
+        .unwrap_or_default()
+}
+
 fn count_named(h: &Headers, header: &str) -> usize {
     h.iter()
         .filter(|l| l.name.eq_ignore_ascii_case(header))
@@ -497,12 +506,7 @@ fn refer_with_replaces_and_its_sipfrag_notify() {
             .headers()
             .is_some_and(|x| x.starts_with("Replaces=0_3911432650%40"))
     );
-    let raw = h
-        .iter()
-        .find(|l| l.name.eq_ignore_ascii_case("Refer-To"))
-        .map(|l| String::from_utf8_lossy(l.value).into_owned())
-        .unwrap();
-    let (target, replaces) = parse_refer_to(&raw).unwrap();
+    let (target, replaces) = parse_refer_to(raw_refer_to(h)).unwrap();
     assert_eq!(target, "sip:1003@pbx.example.com");
     let replaces = replaces.expect("a Replaces in the Refer-To");
     assert_eq!(replaces.call_id, "0_3911432650@192.168.5.31");
@@ -931,12 +935,8 @@ fn refer_to_with_an_unescaped_at_in_replaces() {
     let refer_to = one::<ReferTo>(name, h);
     let uri = refer_to.0.uri();
     assert_eq!((uri.user(), uri.host()), (Some("carol"), "pbx.example.net"));
-    let raw = h
-        .iter()
-        .find(|l| l.name.eq_ignore_ascii_case("Refer-To"))
-        .map(|l| String::from_utf8_lossy(l.value).into_owned())
-        .unwrap_or_default();
-    let (target, replaces) = parse_refer_to(&raw).unwrap_or_else(|| panic!("{name}: refer-to"));
+    let (target, replaces) =
+        parse_refer_to(raw_refer_to(h)).unwrap_or_else(|| panic!("{name}: refer-to"));
     assert_eq!(target, "sip:carol@pbx.example.net");
     let replaces = replaces.unwrap_or_else(|| panic!("{name}: no Replaces"));
     assert_eq!(
@@ -985,4 +985,32 @@ fn stir_shaken_identity_headers_of_a_diverted_call() {
     }
     assert_eq!(seen, ["shaken", "div"]);
     assert_eq!(date, 1_795_770_902);
+}
+
+/// baresip before 3.5 sent an attended transfer's Refer-To without angle brackets, its
+/// `?Replaces=` on a bare URI (baresip#2681; RFC 3261 §20 wants brackets around a URI with a
+/// '?'). The Refer-To was refused, validate() checks it, and the REFER got 400.
+#[test]
+fn bare_refer_to_with_replaces() {
+    let name = "baresip_refer_bare_replaces";
+    let m = load(name);
+    let h = m.headers();
+    let refer_to = one::<ReferTo>(name, h);
+    assert_eq!(
+        (refer_to.0.uri().user(), refer_to.0.uri().host()),
+        (Some("carol"), "pbx.example.net")
+    );
+    assert!(refer_to.0.params().is_empty());
+    let (target, replaces) =
+        parse_refer_to(raw_refer_to(h)).unwrap_or_else(|| panic!("{name}: refer-to"));
+    let replaces = replaces.unwrap_or_else(|| panic!("{name}: no Replaces"));
+    assert_eq!(target, "sip:carol@pbx.example.net");
+    assert_eq!(
+        (
+            replaces.call_id.as_str(),
+            replaces.to_tag.as_str(),
+            replaces.from_tag.as_str()
+        ),
+        ("5d2e8f10c3a74b96", "c81d2e", "0f4a7b")
+    );
 }

@@ -67,12 +67,14 @@ impl NameAddr {
     /// [`HeaderError`] with the offset in the value.
     #[inline]
     pub fn parse(value: &Bytes) -> Result<Self, HeaderError> {
-        Self::parse_with(value, |_, _| Ok(()))
+        Self::parse_with(value, false, |_, _| Ok(()))
     }
 
     /// [`NameAddr::parse`] with a check of each header parameter, done in the same pass.
+    /// `bare_headers`: a URI outside angle brackets may carry `?headers` (see below).
     fn parse_with(
         value: &Bytes,
+        bare_headers: bool,
         check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), HeaderError>,
     ) -> Result<Self, HeaderError> {
         let s: &[u8] = scan::trim_lws(value);
@@ -122,13 +124,16 @@ impl NameAddr {
                 params,
             });
         }
-        // addr-spec: the URI ends at the first ';' and may not contain '?'
+        // addr-spec: the URI ends at the first ';' and may not contain '?' (RFC 3261 §20,
+        // RFC 4475 3.1.2.12), except where `bare_headers` allows it: baresip before 3.5 sent
+        // an attended transfer's Refer-To bare with its `?Replaces=` (baresip#2681). A URI
+        // header value holds no ';', so it cannot swallow a header parameter.
         let end = rest
             .iter()
             .position(|&c| c == b';' || is_lws(c))
             .unwrap_or(rest.len());
         let uri_bytes = rest.get(..end).unwrap_or_default();
-        let parts = UriParts::parse(uri_bytes, true).map_err(HeaderError::Uri)?;
+        let parts = UriParts::parse(uri_bytes, !bare_headers).map_err(HeaderError::Uri)?;
         let uri = Uri::from_parts(value.slice_ref(uri_bytes), parts);
         let params =
             Params::parse_checked_utf8(value, rest.get(end..).unwrap_or_default(), value, check)?;
@@ -223,6 +228,9 @@ impl fmt::Debug for NameAddr {
 
 macro_rules! addr_header {
     ($(#[$doc:meta])* $ty:ident, $name:ident, $multi:expr) => {
+        addr_header!($(#[$doc])* $ty, $name, $multi, false);
+    };
+    ($(#[$doc:meta])* $ty:ident, $name:ident, $multi:expr, $bare_headers:expr) => {
         $(#[$doc])*
         #[derive(Clone, Debug, Eq, PartialEq)]
         pub struct $ty(pub NameAddr);
@@ -265,7 +273,7 @@ macro_rules! addr_header {
             const MULTI: bool = $multi;
             #[inline]
             fn parse(value: &Bytes) -> Result<Self, HeaderError> {
-                NameAddr::parse(value).map(Self)
+                NameAddr::parse_with(value, $bare_headers, |_, _| Ok(())).map(Self)
             }
             fn write_value(&self, out: &mut Vec<u8>) {
                 self.0.write_to(out);
@@ -291,8 +299,8 @@ addr_header!(
     RecordRoute, RecordRoute, true
 );
 addr_header!(
-    /// `Refer-To` (RFC 3515 §2.1).
-    ReferTo, ReferTo, false
+    /// `Refer-To` (RFC 3515 §2.1). A bare URI may carry `?headers` (baresip#2681).
+    ReferTo, ReferTo, false, true
 );
 addr_header!(
     /// `Referred-By` (RFC 3892).
@@ -360,7 +368,7 @@ impl Header for Contact {
         if scan::trim_lws(value) == b"*" {
             return Ok(Self::Wildcard);
         }
-        let a = NameAddr::parse_with(value, |name, v| {
+        let a = NameAddr::parse_with(value, false, |name, v| {
             // expires = delta-seconds (u32); q = qvalue. A quoted expires is RFC 2543's
             // absolute date (`expires="Sat, 28 Nov 2026 10:00:00 GMT"`), still sent by old
             // stacks: not c-p-expires but a valid contact-extension (generic-param with a
@@ -443,6 +451,20 @@ mod tests {
         let a = na("sip:u@h;unknownparam").unwrap();
         assert_eq!(a.uri().param("unknownparam"), None);
         assert!(a.params().contains("unknownparam"));
+        // A bare Refer-To URI with headers (not RFC 3261's form; baresip#2681) ends at the
+        // ';'; elsewhere that form stays refused (RFC 4475 3.1.2.12).
+        let bare =
+            ReferTo::parse_str("sip:c@example.com?Replaces=a%3Bto-tag%3D1%3Bfrom-tag%3D2;x=1")
+                .unwrap();
+        assert_eq!(
+            bare.uri().headers(),
+            Some("Replaces=a%3Bto-tag%3D1%3Bfrom-tag%3D2")
+        );
+        assert_eq!(bare.params().get("x"), Some(Some("1")));
+        assert!(na("sip:user@example.com?Route=%3Csip:sip.example.com%3E").is_err());
+        assert!(
+            Contact::parse_str("sip:user@example.com?Route=%3Csip:sip.example.com%3E").is_err()
+        );
     }
 
     #[test]
@@ -453,7 +475,6 @@ mod tests {
         ));
         assert!(na("Bell, Alexander <sip:a.g.bell@bell-tel.com>").is_err());
         assert!(na("\"Watson, Thomas\" < sip:t.watson@example.org >").is_err());
-        assert!(na("sip:user@example.com?Route=%3Csip:sip.example.com%3E").is_err());
         assert!(na("<sip:user@example.com?Route=%3Csip:sip.example.com%3E>").is_ok());
         assert!(na("").is_err());
         assert!(na("<sip:a@b").is_err());
