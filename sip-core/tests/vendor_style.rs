@@ -21,7 +21,7 @@ use telox_sip_core::{
     FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
 };
 
-const FILES: [&str; 44] = [
+const FILES: [&str; 45] = [
     "asterisk_401",
     "asterisk_notify_dialog_info",
     "asterisk_notify_refer_sipfrag",
@@ -35,6 +35,7 @@ const FILES: [&str; 44] = [
     "carrier_407_two_challenges",
     "carrier_invite_stir_shaken_div",
     "carrier_trunk_invite_diversion_privacy",
+    "cisco_7960_invite_after_302_quoted_quotes",
     "cisco_cube_invite_ipv6",
     "cisco_cucm_invite",
     "compact_form_invite",
@@ -1013,4 +1014,23 @@ fn bare_refer_to_with_replaces() {
         ),
         ("5d2e8f10c3a74b96", "c81d2e", "0f4a7b")
     );
+}
+
+/// A Cisco phone redirected by a 302 whose Contact had a quoted display name puts its own
+/// quotes around the quotes in the new INVITE's To: `""unknown"" <sip:...>` (nksip#20). To
+/// was refused, so the INVITE got 400; now the name reads as `unknown`.
+#[test]
+fn cisco_quotes_around_a_quoted_display_name() {
+    let name = "cisco_7960_invite_after_302_quoted_quotes";
+    let m = load(name);
+    let h = m.headers();
+    let to = one::<To>(name, h);
+    assert_eq!(to.0.display_name().as_deref(), Some("unknown"));
+    assert_eq!(to.0.display_name_raw(), Some("\"\"unknown\"\""));
+    assert_eq!((to.0.uri().user(), to.tag()), (Some("1001"), None));
+    assert_eq!(
+        one::<From>(name, h).0.display_name().as_deref(),
+        Some("Lobby")
+    );
+    assert_eq!(one::<Expires>(name, h).0, 180);
 }

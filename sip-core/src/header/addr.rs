@@ -86,6 +86,10 @@ impl NameAddr {
             let q = quoted_end(s).map_err(|_| HeaderError::UnterminatedQuote {
                 at: scan::offset_in(value, s),
             })?;
+            // A Cisco phone echoes a display name it was given quoted inside quotes of its own:
+            // `""unknown"" <sip:...>` (nksip#20), quoted strings and tokens run together.
+            // RFC 3261's display-name is one quoted string; read the run as one name.
+            let q = q + phrase_len(s.get(q..).unwrap_or_default());
             let rest = ltrim(s.get(q..).unwrap_or_default());
             if rest.first() != Some(&b'<') {
                 return Err(HeaderError::Unexpected {
@@ -149,9 +153,13 @@ impl NameAddr {
         self.display.as_deref().map(scan::as_str)
     }
 
-    /// The display name with quotes and `\` escapes removed.
+    /// The display name with quotes and `\` escapes removed (a run of quoted strings and
+    /// tokens, as a Cisco phone may send, is read as their texts one after the other).
     pub fn display_name(&self) -> Option<Cow<'_, str>> {
         let raw = self.display_name_raw()?;
+        if raw.starts_with('"') && quoted_end(raw.as_bytes()) != Ok(raw.len()) {
+            return Some(Cow::Owned(unquote_phrase(raw)));
+        }
         let Some(inner) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) else {
             return Some(Cow::Borrowed(raw));
         };
@@ -224,6 +232,42 @@ impl fmt::Debug for NameAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{self}")
     }
+}
+
+/// The length of the run of quoted strings and tokens (and the LWS between them) at the start
+/// of `s`; an unterminated quote ends the run before it.
+fn phrase_len(s: &[u8]) -> usize {
+    let mut at = 0;
+    loop {
+        let word = ltrim(s.get(at..).unwrap_or_default());
+        let n = match word.first() {
+            Some(b'"') => quoted_end(word).unwrap_or(0),
+            _ => word.iter().take_while(|&&c| is_token(c)).count(),
+        };
+        if n == 0 {
+            return at;
+        }
+        at = scan::offset_in(s, word) + n;
+    }
+}
+
+/// The text of a run of quoted strings and tokens: quotes dropped, `\` escapes decoded, the
+/// whitespace between words kept.
+fn unquote_phrase(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let (mut quoted, mut escaped) = (false, false);
+    for c in raw.chars() {
+        match c {
+            _ if escaped => {
+                escaped = false;
+                out.push(c);
+            }
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 macro_rules! addr_header {
@@ -451,6 +495,14 @@ mod tests {
         let a = na("sip:u@h;unknownparam").unwrap();
         assert_eq!(a.uri().param("unknownparam"), None);
         assert!(a.params().contains("unknownparam"));
+        // A Cisco phone's quotes around quotes (nksip#20): one name, "unknown".
+        let a = na("\"\"unknown\"\" <sip:1001@192.0.2.5>;tag=1").unwrap();
+        assert_eq!(a.display_name().as_deref(), Some("unknown"));
+        assert_eq!((a.uri().user(), a.tag()), (Some("1001"), Some("1")));
+        assert_eq!(a.to_string(), "\"\"unknown\"\" <sip:1001@192.0.2.5>;tag=1");
+        let a = na("\"Dr.\" John \"\\\"J\\\"\" <sip:j@h>").unwrap();
+        assert_eq!(a.display_name().as_deref(), Some("Dr. John \"J\""));
+        assert!(na("\"a\" b, c <sip:j@h>").is_err());
         // A bare Refer-To URI with headers (not RFC 3261's form; baresip#2681) ends at the
         // ';'; elsewhere that form stays refused (RFC 4475 3.1.2.12).
         let bare =
