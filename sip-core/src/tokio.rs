@@ -86,6 +86,14 @@ pub trait SansIo {
     fn poll_timeout(&self) -> Option<Instant>;
     /// A message could not be sent to `to`.
     fn handle_send_error(&mut self, _now: Instant, _to: Target) {}
+    /// Whether `transmit`, a request over TCP, TLS or WebSocket, may ride a connection the
+    /// driver accepted from its destination (RFC 3261 §18 indexes an accepted connection
+    /// by its source address and port); when not, the driver opens a connection of its own
+    /// to that address. Yes by default; [`UserAgent`] says no for a request that goes over
+    /// TCP only because of its size ([`UserAgent::is_size_switched`]).
+    fn reuses_accepted(&self, _transmit: &Transmit) -> bool {
+        true
+    }
     /// The connection to `peer` (TCP, TLS or WebSocket, accepted or ours) closed or failed
     /// and is forgotten: a later send to `peer` opens a new connection. A B2BUA that routes
     /// to a registration's connection (RFC 5626-style) then reaches the registered Contact
@@ -109,6 +117,9 @@ impl SansIo for UserAgent {
     }
     fn handle_send_error(&mut self, now: Instant, to: Target) {
         self.handle_transport_error(now, to);
+    }
+    fn reuses_accepted(&self, transmit: &Transmit) -> bool {
+        !self.is_size_switched(transmit)
     }
 }
 
@@ -205,6 +216,8 @@ struct StreamWriter {
     write: Pin<Box<dyn AsyncWrite + Send + Sync>>,
     /// WebSocket: our end (SIP messages are framed, masked as a client).
     ws: Option<crate::ws::Role>,
+    /// The peer opened it (we accepted it).
+    accepted: bool,
 }
 
 impl StreamWriter {
@@ -214,6 +227,7 @@ impl StreamWriter {
             id: NEXT.fetch_add(1, Ordering::Relaxed),
             write: Box::pin(write),
             ws: None,
+            accepted: false,
         }
     }
 
@@ -242,6 +256,10 @@ pub struct Driver {
     tls_local: Option<SocketAddr>,
     /// Open connections by (transport, peer): accepted ones and ours (RFC 3261 §18 reuse).
     writers: HashMap<Target, StreamWriter>,
+    /// Connections of ours to a peer whose address is also that of a connection in
+    /// `writers` we accepted: for the requests that may not ride it
+    /// ([`SansIo::reuses_accepted`]).
+    own: HashMap<Target, StreamWriter>,
     /// Server names for outgoing TLS and `Host`s for outgoing WebSocket connections, by
     /// address (from [`Driver::resolve`] and its [`Resolver`]s).
     names: Arc<Mutex<Names>>,
@@ -481,6 +499,7 @@ impl Driver {
             names: Arc::default(),
             ws_rng,
             writers: HashMap::new(),
+            own: HashMap::new(),
             tls_client,
             handshake_timeout,
             inbound_tx,
@@ -517,7 +536,7 @@ impl Driver {
 
     /// The number of open TCP, TLS and WebSocket connections (accepted and ours).
     pub fn connection_count(&self) -> usize {
-        self.writers.len()
+        self.writers.len() + self.own.len()
     }
 
     /// Verify the certificate of the TLS server at `addr` against `name` (a DNS name or an
@@ -647,7 +666,12 @@ impl Driver {
                 transport: t.transport,
                 addr: t.destination,
             };
-            let connected = self.writers.contains_key(&to);
+            // A request that may not ride a connection the peer opened (RFC 3261 §18.1.1's
+            // size switch aims at a UDP address; a connection accepted from that address
+            // and port may be another endpoint's, behind the same NAT): one of our own.
+            let own =
+                self.writers.get(&to).is_some_and(|w| w.accepted) && !core.reuses_accepted(&t);
+            let connected = !own && self.writers.contains_key(&to);
             let sent = match t.transport {
                 Transport::Udp => self
                     .udp
@@ -655,7 +679,7 @@ impl Driver {
                     .await
                     .map(|_| ()),
                 Transport::Tcp | Transport::Tls | Transport::Ws | Transport::Wss => {
-                    self.send_stream(to, &t.payload).await
+                    self.send_stream(to, &t.payload, own).await
                 }
             };
             if sent.is_err() {
@@ -758,8 +782,19 @@ impl Driver {
     async fn inbound<E: SansIo>(&mut self, core: &mut E, inbound: Inbound) {
         match inbound {
             Inbound::Message(from, bytes) => core.handle_input(now(), from, bytes),
-            Inbound::Accepted(peer, write) => {
+            Inbound::Accepted(peer, mut write) => {
+                write.accepted = true;
                 self.writers.insert(peer, write);
+            }
+            // One of our own connections beside an accepted one: forgotten quietly (the
+            // core knows the accepted one by that address); a failure still ends the
+            // transactions towards the peer.
+            Inbound::Closed(peer, id) if self.own.get(&peer).is_some_and(|w| w.id == id) => {
+                self.own.remove(&peer);
+            }
+            Inbound::Failed(peer, id) if self.own.get(&peer).is_some_and(|w| w.id == id) => {
+                self.own.remove(&peer);
+                core.handle_send_error(now(), peer);
             }
             Inbound::Closed(peer, id) => {
                 if self.writers.get(&peer).is_some_and(|w| w.id == id) {
@@ -768,12 +803,20 @@ impl Driver {
                 }
             }
             Inbound::Write(peer, id, bytes) => {
-                if let Some(w) = self.writers.get_mut(&peer).filter(|w| w.id == id) {
+                let own = self.own.get(&peer).is_some_and(|w| w.id == id);
+                let open = if own {
+                    &mut self.own
+                } else {
+                    &mut self.writers
+                };
+                if let Some(w) = open.get_mut(&peer).filter(|w| w.id == id) {
                     let ok =
                         w.write.write_all(&bytes).await.is_ok() && w.write.flush().await.is_ok();
                     if !ok {
-                        self.writers.remove(&peer);
-                        core.handle_connection_closed(now(), peer);
+                        open.remove(&peer);
+                        if !own {
+                            core.handle_connection_closed(now(), peer);
+                        }
                     }
                 }
             }
@@ -788,15 +831,26 @@ impl Driver {
     }
 
     /// Writes on the open connection to `to`, connecting (and for TLS, handshaking) first
-    /// when there is none.
-    async fn send_stream(&mut self, to: Target, payload: &[u8]) -> io::Result<()> {
-        if !self.writers.contains_key(&to) {
+    /// when there is none; with `own`, on a connection of ours beside the accepted one.
+    async fn send_stream(&mut self, to: Target, payload: &[u8], own: bool) -> io::Result<()> {
+        let open = if own { &self.own } else { &self.writers };
+        if !open.contains_key(&to) {
             let writer = tokio::time::timeout(self.handshake_timeout, self.connect(to))
                 .await
                 .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))??;
-            self.writers.insert(to, writer);
+            let open = if own {
+                &mut self.own
+            } else {
+                &mut self.writers
+            };
+            open.insert(to, writer);
         }
-        let Some(w) = self.writers.get_mut(&to) else {
+        let open = if own {
+            &mut self.own
+        } else {
+            &mut self.writers
+        };
+        let Some(w) = open.get_mut(&to) else {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "no connection"));
         };
         // RFC 7118 §5: each SIP message in one WebSocket message.
@@ -810,7 +864,7 @@ impl Driver {
             r = w.write.flush().await;
         }
         if r.is_err() {
-            self.writers.remove(&to);
+            open.remove(&to);
         }
         r
     }

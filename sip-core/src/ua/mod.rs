@@ -40,7 +40,7 @@
 //! [`UserAgent::poll_event`] until both return `None`, then sleep until
 //! [`UserAgent::poll_timeout`] and call [`UserAgent::handle_timeout`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -333,6 +333,9 @@ pub struct UserAgent {
     legs: HashMap<LegId, Leg>,
     by_dialog: HashMap<DialogId, LegId>,
     by_txn: HashMap<TransactionKey, (LegId, Purpose)>,
+    /// The branches of our client transactions that go over a stream only because of their
+    /// size ([`UserAgent::is_size_switched`]), until they end.
+    switched: HashSet<Box<str>>,
     next_leg: u64,
     events: VecDeque<UaEvent>,
     transmits: VecDeque<Transmit>,
@@ -577,6 +580,7 @@ impl UserAgent {
             legs: HashMap::new(),
             by_dialog: HashMap::new(),
             by_txn: HashMap::new(),
+            switched: HashSet::new(),
             next_leg: 1,
             events: VecDeque::new(),
             transmits: VecDeque::new(),
@@ -608,6 +612,26 @@ impl UserAgent {
     /// `None` for an unknown leg.
     pub fn peer(&self, leg: LegId) -> Option<Target> {
         Some(self.legs.get(&leg)?.peer)
+    }
+
+    /// True when `transmit` is one of our requests that goes over TCP only because it is
+    /// too large for UDP (RFC 3261 §18.1.1, [`TransactionConfig::udp_size_limit`]): its
+    /// target is a UDP address, so it is for the transport's driver to open a connection
+    /// of its own rather than take one it accepted from that address (another endpoint
+    /// whose TCP source port happens to be that number, behind the same NAT), see
+    /// [`crate::tokio::SansIo::reuses_accepted`]. Parses the message; meant for that rare
+    /// case only.
+    pub fn is_size_switched(&self, transmit: &Transmit) -> bool {
+        if self.switched.is_empty() || !transmit.transport.is_reliable() {
+            return false;
+        }
+        let Ok(Message::Request(request)) = Message::parse(transmit.payload.clone()) else {
+            return false;
+        };
+        match request.header::<Via>() {
+            Some(Ok(via)) => via.branch().is_some_and(|b| self.switched.contains(b)),
+            _ => false,
+        }
     }
 
     /// Sends `leg`'s in-dialog requests from now on (BYE, re-INVITE, UPDATE, INFO, REFER,
@@ -775,7 +799,13 @@ impl UserAgent {
         }
         let local_body = body.clone();
         let request = with_body(b, body).build();
-        let key = self.txns.send_request(now, request.clone(), target)?;
+        let key = send_txn(
+            &mut self.txns,
+            &mut self.switched,
+            now,
+            request.clone(),
+            target,
+        )?;
         let mut new = Leg::new(true, request, key.clone(), local_tag, target);
         new.alternates = alternates;
         let leg = self.new_leg(new);
@@ -918,7 +948,7 @@ impl UserAgent {
         l.state = LegState::Terminating;
         l.retransmit_2xx = None;
         let target = l.in_dialog_target();
-        let key = self.txns.send_request(now, bye, target)?;
+        let key = send_txn(&mut self.txns, &mut self.switched, now, bye, target)?;
         self.by_txn.insert(key, (leg, Purpose::Bye));
         self.flush();
         Ok(())
@@ -1000,7 +1030,7 @@ impl UserAgent {
         if is_reinvite {
             l.reinvite_pending = true;
         }
-        let key = self.txns.send_request(now, request, target)?;
+        let key = send_txn(&mut self.txns, &mut self.switched, now, request, target)?;
         let purpose = if is_reinvite {
             Purpose::ReInvite(purpose_body)
         } else {
@@ -1023,7 +1053,7 @@ impl UserAgent {
         request: Request,
         target: Target,
     ) -> Result<TransactionKey, UaError> {
-        let key = self.txns.send_request(now, request, target)?;
+        let key = send_txn(&mut self.txns, &mut self.switched, now, request, target)?;
         self.by_txn.insert(key.clone(), (LegId(0), Purpose::App));
         self.flush();
         Ok(key)
@@ -1284,6 +1314,7 @@ impl UserAgent {
                 }
                 TransactionEvent::StrayResponse { response, .. } => self.on_stray(&response),
                 TransactionEvent::Terminated { key, reason } => {
+                    self.switched.remove(key.branch());
                     self.on_terminated(now, &key, reason);
                 }
             }
@@ -1935,7 +1966,7 @@ impl UserAgent {
             return;
         };
         let target = leg.peer;
-        if let Ok(key) = self.txns.send_request(now, cancel, target) {
+        if let Ok(key) = send_txn(&mut self.txns, &mut self.switched, now, cancel, target) {
             self.by_txn.insert(key, (leg_id, Purpose::Cancel));
         }
     }
@@ -2051,7 +2082,7 @@ impl UserAgent {
         if leg.dead_forks.len() < MAX_FORKS {
             leg.dead_forks.push((d.id().remote_tag.clone(), ack));
         }
-        let _ = self.txns.send_request(now, bye, target);
+        let _ = send_txn(&mut self.txns, &mut self.switched, now, bye, target);
     }
 
     fn retry_with_auth(&mut self, now: Instant, leg_id: LegId, response: &Response) -> bool {
@@ -2205,7 +2236,13 @@ impl UserAgent {
         };
         let request = b.build();
         let target = leg.peer;
-        match self.txns.send_request(now, request.clone(), target) {
+        match send_txn(
+            &mut self.txns,
+            &mut self.switched,
+            now,
+            request.clone(),
+            target,
+        ) {
             Ok(key) => {
                 leg.invite = request;
                 leg.invite_key = Some(key.clone());
@@ -2443,4 +2480,26 @@ fn host_of(addr: SocketAddr) -> String {
         SocketAddr::V4(a) => a.ip().to_string(),
         SocketAddr::V6(a) => format!("[{}]", a.ip()),
     }
+}
+
+/// Sends `request` to `target` in a client transaction of `txns`, remembering in
+/// `switched` the branch of one that the transaction layer moves from UDP to TCP because
+/// of its size (RFC 3261 §18.1.1), for [`UserAgent::is_size_switched`].
+fn send_txn(
+    txns: &mut Transactions,
+    switched: &mut HashSet<Box<str>>,
+    now: Instant,
+    request: Request,
+    target: Target,
+) -> Result<TransactionKey, crate::transaction::TransactionError> {
+    let large = target.transport == Transport::Udp
+        && txns
+            .config()
+            .udp_size_limit
+            .is_some_and(|limit| request.to_bytes().len() > limit);
+    let key = txns.send_request(now, request, target)?;
+    if large {
+        switched.insert(key.branch().into());
+    }
+    Ok(key)
 }
