@@ -54,6 +54,7 @@ impl Text {
     /// The text of `src` at `range`, which must be valid UTF-8 there (the parser only cuts
     /// at ASCII delimiters of input it validated as UTF-8): inline when short, else a
     /// zero-copy slice.
+    #[inline]
     pub(crate) fn slice_of(src: &Bytes, range: std::ops::Range<usize>) -> Self {
         let len = range.end.wrapping_sub(range.start);
         // A fixed-size copy (two vector moves) when the input extends far enough: the
@@ -193,12 +194,36 @@ impl AsRef<str> for Text {
 ///
 /// `to_bytes()` writes the lines in RFC 8866 order with CRLF endings; for canonical input
 /// (CRLF, RFC order, no trailing whitespace) `Sdp::parse(b)?.to_bytes() == b`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// The session-level lines that SIP descriptions seldom carry (`i= u= e= p= b= z= k=`) are
+/// kept out of line, in [`Sdp::extra`] (read) and [`Sdp::extra_mut`] (write): the
+/// description a parse returns is 536 bytes instead of 760, and one pointer stands for
+/// seven fields when it is built, moved or dropped. Equality and `Debug` are those of all the
+/// fields, wherever they are kept.
+#[derive(Clone)]
 pub struct Sdp {
     /// `o=`: originator and session identifier.
     pub origin: Origin,
     /// `s=`: session name.
     pub session_name: Text,
+    /// Session-level `c=`.
+    pub connection: Option<Connection>,
+    /// `t=` lines, each with its `r=` lines. Empty only when parsed with `allow_missing_time`
+    /// (then `to_bytes` writes nothing for it).
+    pub times: List<Timing>,
+    /// Session-level `a=` lines in order.
+    pub attributes: Attributes,
+    /// `m=` sections in order.
+    pub media: Vec<Media>,
+    /// The `i= u= e= p= b= z= k=` lines, when there is one.
+    extra: Option<Box<SessionExtra>>,
+}
+
+/// The session-level lines of a description that SIP peers seldom send (RFC 8866 §5.4 `i=`,
+/// §5.5 `u=`, §5.6 `e= p=`, §5.8 `b=`, §5.11 `z=`, §5.12 `k=`), kept out of line in an
+/// [`Sdp`]: see [`Sdp::extra`].
+#[derive(Clone, Debug, Default, Eq, PartialEq)]
+pub struct SessionExtra {
     /// `i=`: session information.
     pub information: Option<Text>,
     /// `u=`: URI of description.
@@ -207,22 +232,24 @@ pub struct Sdp {
     pub emails: Vec<Text>,
     /// `p=` lines: phone numbers.
     pub phones: Vec<Text>,
-    /// Session-level `c=`.
-    pub connection: Option<Connection>,
     /// Session-level `b=` lines.
     pub bandwidths: Vec<Bandwidth>,
-    /// `t=` lines, each with its `r=` lines. Empty only when parsed with `allow_missing_time`
-    /// (then `to_bytes` writes nothing for it).
-    pub times: List<Timing>,
     /// `z=`: time zone adjustments, verbatim.
     pub time_zones: Option<Text>,
     /// Session-level `k=` (obsolete, kept verbatim).
     pub key: Option<Text>,
-    /// Session-level `a=` lines in order.
-    pub attributes: Attributes,
-    /// `m=` sections in order.
-    pub media: Vec<Media>,
 }
+
+/// What [`Sdp::extra`] shows when a description has none of those lines.
+static NO_EXTRA: SessionExtra = SessionExtra {
+    information: None,
+    uri: None,
+    emails: Vec::new(),
+    phones: Vec::new(),
+    bandwidths: Vec::new(),
+    time_zones: None,
+    key: None,
+};
 
 impl Sdp {
     /// A minimal description: `v=0`, the given origin, `s=-`, `t=0 0`, no media.
@@ -230,22 +257,50 @@ impl Sdp {
         Self {
             origin,
             session_name: Text::from_static("-"),
-            information: None,
-            uri: None,
-            emails: Vec::new(),
-            phones: Vec::new(),
             connection: None,
-            bandwidths: Vec::new(),
             times: List::from_iter([Timing {
                 start: 0,
                 stop: 0,
                 repeats: Vec::new(),
             }]),
-            time_zones: None,
-            key: None,
             attributes: Attributes::new(),
             media: Vec::new(),
+            extra: None,
         }
+    }
+
+    /// What a parse starts from and fills in: `o=` and `s=` empty, no other line, room
+    /// for two `m=` sections (one or two are typical: allocated once, not grown).
+    #[inline]
+    pub(crate) fn parse_start() -> Self {
+        Self {
+            origin: Origin {
+                username: Text::default(),
+                session_id: Text::default(),
+                session_version: 0,
+                net_type: Text::default(),
+                addr_type: AddrType::Ip4,
+                address: Text::default(),
+            },
+            session_name: Text::default(),
+            connection: None,
+            // One t= line is typical: held inline, not allocated.
+            times: List::new(),
+            attributes: Attributes::new(),
+            media: Vec::with_capacity(2),
+            extra: None,
+        }
+    }
+
+    /// The session-level `i= u= e= p= b= z= k=` lines (all empty when there is none).
+    pub fn extra(&self) -> &SessionExtra {
+        self.extra.as_deref().unwrap_or(&NO_EXTRA)
+    }
+
+    /// The session-level `i= u= e= p= b= z= k=` lines, to change or add to (made, empty,
+    /// when the description has none; an empty one compares and prints as none).
+    pub fn extra_mut(&mut self) -> &mut SessionExtra {
+        self.extra.get_or_insert_default()
     }
 
     /// The first session-level attribute named `name` (case-sensitive, RFC 8866 §5.13), its
@@ -257,6 +312,42 @@ impl Sdp {
     /// The session-level direction attribute, if any.
     pub fn direction(&self) -> Option<crate::Direction> {
         self.attributes.direction()
+    }
+}
+
+impl PartialEq for Sdp {
+    fn eq(&self, other: &Self) -> bool {
+        self.origin == other.origin
+            && self.session_name == other.session_name
+            && self.connection == other.connection
+            && self.times == other.times
+            && self.attributes == other.attributes
+            && self.media == other.media
+            && self.extra() == other.extra()
+    }
+}
+
+impl Eq for Sdp {}
+
+impl fmt::Debug for Sdp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The fields in RFC 8866 order, as one struct wherever they are kept.
+        let extra = self.extra();
+        f.debug_struct("Sdp")
+            .field("origin", &self.origin)
+            .field("session_name", &self.session_name)
+            .field("information", &extra.information)
+            .field("uri", &extra.uri)
+            .field("emails", &extra.emails)
+            .field("phones", &extra.phones)
+            .field("connection", &self.connection)
+            .field("bandwidths", &extra.bandwidths)
+            .field("times", &self.times)
+            .field("time_zones", &extra.time_zones)
+            .field("key", &extra.key)
+            .field("attributes", &self.attributes)
+            .field("media", &self.media)
+            .finish()
     }
 }
 
@@ -641,7 +732,7 @@ impl Attribute {
 
 #[cfg(test)]
 mod tests {
-    use super::{INLINE, Text};
+    use super::{AddrType, INLINE, Origin, Sdp, Text};
     use bytes::Bytes;
     use std::collections::hash_map::DefaultHasher;
     use std::hash::{Hash, Hasher};
@@ -650,6 +741,33 @@ mod tests {
         let mut h = DefaultHasher::new();
         t.hash(&mut h);
         h.finish()
+    }
+
+    #[test]
+    fn the_out_of_line_lines_compare_and_print_by_content() {
+        let a = Sdp::new(Origin {
+            username: Text::from("-"),
+            session_id: Text::from("1"),
+            session_version: 1,
+            net_type: Text::from("IN"),
+            addr_type: AddrType::Ip4,
+            address: Text::from("192.0.2.1"),
+        });
+        // An empty out-of-line part is the same description as none.
+        let mut b = a.clone();
+        assert_eq!(b.extra_mut(), &Default::default());
+        assert_eq!(a, b);
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        assert_eq!(a.to_bytes(), b.to_bytes());
+        b.extra_mut().information = Some(Text::from("x"));
+        assert_ne!(a, b);
+        assert_eq!(b.extra().information.as_ref().map(Text::as_str), Some("x"));
+        let debug = format!("{b:?}");
+        assert!(
+            debug.contains(r#"session_name: "-", information: Some("x"), uri: None"#),
+            "{debug}"
+        );
+        assert_eq!(a.extra(), &Default::default());
     }
 
     #[test]

@@ -6,7 +6,6 @@ use bytes::Bytes;
 use crate::attr::{has_byte, split_byte, split_on};
 use crate::attributes::{Attributes, Kind};
 use crate::error::{ParseError, ParseReason};
-use crate::list::List;
 use crate::model::{AddrType, Bandwidth, Connection, Media, MediaKind, Origin, Protocol};
 use crate::model::{Sdp, Text, Timing};
 
@@ -198,30 +197,7 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
     }
 
     let mut seen_o = false;
-    let mut sdp = Sdp {
-        origin: Origin {
-            username: Text::default(),
-            session_id: Text::default(),
-            session_version: 0,
-            net_type: Text::default(),
-            addr_type: AddrType::Ip4,
-            address: Text::default(),
-        },
-        session_name: Text::default(),
-        information: None,
-        uri: None,
-        emails: Vec::new(),
-        phones: Vec::new(),
-        connection: None,
-        bandwidths: Vec::new(),
-        // One t= line is typical: held inline, not allocated.
-        times: List::new(),
-        time_zones: None,
-        key: None,
-        attributes: Attributes::new(),
-        // One or two m= sections are typical: allocated once, not grown.
-        media: Vec::with_capacity(2),
-    };
+    let mut sdp = Sdp::parse_start();
     let mut seen_v = false;
     let mut seen_s = false;
     let mut rank = 0u8;
@@ -419,25 +395,28 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
                 sdp.session_name = ctx.text(value);
                 seen_s = true;
             }
-            b'i' => set_once(&ctx, &mut sdp.information, value)?,
-            b'u' => set_once(&ctx, &mut sdp.uri, value)?,
-            b'e' => sdp.emails.push(ctx.text(value)),
-            b'p' => sdp.phones.push(ctx.text(value)),
+            b'i' => set_once(&ctx, &mut sdp.extra_mut().information, value)?,
+            b'u' => set_once(&ctx, &mut sdp.extra_mut().uri, value)?,
+            b'e' => sdp.extra_mut().emails.push(ctx.text(value)),
+            b'p' => sdp.extra_mut().phones.push(ctx.text(value)),
             b'c' => {
                 if sdp.connection.is_some() {
                     return Err(ctx.err(ParseReason::Repeated));
                 }
                 sdp.connection = Some(parse_connection(&ctx, value)?);
             }
-            b'b' => sdp.bandwidths.push(parse_bandwidth(&ctx, value)?),
+            b'b' => sdp
+                .extra_mut()
+                .bandwidths
+                .push(parse_bandwidth(&ctx, value)?),
             b't' => sdp.times.push(parse_timing(&ctx, value)?),
             b'r' => match sdp.times.last_mut() {
                 Some(t) if !value.is_empty() => t.repeats.push(ctx.text(value)),
                 Some(_) => return Err(ctx.bad("repeat time")),
                 None => return Err(ctx.err(ParseReason::Missing('t'))),
             },
-            b'z' => set_once(&ctx, &mut sdp.time_zones, value)?,
-            b'k' => set_once(&ctx, &mut sdp.key, value)?,
+            b'z' => set_once(&ctx, &mut sdp.extra_mut().time_zones, value)?,
+            b'k' => set_once(&ctx, &mut sdp.extra_mut().key, value)?,
             _ => {
                 count_attribute(&ctx, &mut attributes, opts)?;
                 if sdp.attributes.is_empty() {

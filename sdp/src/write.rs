@@ -45,18 +45,19 @@ impl Sdp {
         w.text(&o.address);
         w.put(b"\r\n");
         line(w, b"s=", &self.session_name);
-        opt_line(w, b"i=", self.information.as_ref());
-        opt_line(w, b"u=", self.uri.as_ref());
-        for e in &self.emails {
+        let extra = self.extra();
+        opt_line(w, b"i=", extra.information.as_ref());
+        opt_line(w, b"u=", extra.uri.as_ref());
+        for e in &extra.emails {
             line(w, b"e=", e);
         }
-        for p in &self.phones {
+        for p in &extra.phones {
             line(w, b"p=", p);
         }
         if let Some(c) = &self.connection {
             connection(w, c);
         }
-        for b in &self.bandwidths {
+        for b in &extra.bandwidths {
             bandwidth(w, b);
         }
         for t in &self.times {
@@ -69,8 +70,8 @@ impl Sdp {
                 line(w, b"r=", r);
             }
         }
-        opt_line(w, b"z=", self.time_zones.as_ref());
-        opt_line(w, b"k=", self.key.as_ref());
+        opt_line(w, b"z=", extra.time_zones.as_ref());
+        opt_line(w, b"k=", extra.key.as_ref());
         attributes(w, &self.attributes);
         for m in &self.media {
             media(w, m);

@@ -63,29 +63,32 @@ fn every_line_type_is_typed_and_round_trips() {
     assert_eq!(sdp.origin.session_version, 3_724_394_405);
     assert_eq!(sdp.origin.addr_type, AddrType::Ip4);
     assert_eq!(sdp.session_name, "Call to John Smith");
-    assert_eq!(sdp.information.as_ref().unwrap(), "SDP Offer #1");
+    assert_eq!(sdp.extra().information.as_ref().unwrap(), "SDP Offer #1");
     assert_eq!(
-        sdp.uri.as_ref().unwrap(),
+        sdp.extra().uri.as_ref().unwrap(),
         "http://www.jdoe.example.com/home.html"
     );
-    assert_eq!(sdp.emails.len(), 1);
-    assert_eq!(sdp.phones[0], "+1 617 555-6011");
+    assert_eq!(sdp.extra().emails.len(), 1);
+    assert_eq!(sdp.extra().phones[0], "+1 617 555-6011");
     let c = sdp.connection.as_ref().unwrap();
     assert_eq!(
         (c.address.as_str(), c.ttl, c.count),
         ("233.252.0.1", Some(127), Some(2))
     );
     assert_eq!(
-        (sdp.bandwidths[0].kind.as_str(), sdp.bandwidths[0].value),
+        (
+            sdp.extra().bandwidths[0].kind.as_str(),
+            sdp.extra().bandwidths[0].value
+        ),
         ("CT", 384)
     );
     assert_eq!(sdp.times.len(), 2);
     assert_eq!(sdp.times[0].repeats[0], "7d 1h 0 25h");
     assert_eq!(
-        sdp.time_zones.as_ref().unwrap(),
+        sdp.extra().time_zones.as_ref().unwrap(),
         "2882844526 -1h 2898848070 0"
     );
-    assert_eq!(sdp.key.as_ref().unwrap(), "prompt");
+    assert_eq!(sdp.extra().key.as_ref().unwrap(), "prompt");
     assert_eq!(sdp.groups().next().unwrap().mids, ["a", "v"]);
     assert_eq!(sdp.direction(), Some(Direction::RecvOnly));
 

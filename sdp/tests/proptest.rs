@@ -187,12 +187,12 @@ fn sdp() -> impl Strategy<Value = Sdp> {
                 address: Text::from(o.4),
             });
             sdp.session_name = Text::from(s);
-            sdp.information = i.map(Text::from);
-            sdp.uri = u.map(Text::from);
-            sdp.emails = e.into_iter().map(Text::from).collect();
-            sdp.phones = p.into_iter().map(Text::from).collect();
+            sdp.extra_mut().information = i.map(Text::from);
+            sdp.extra_mut().uri = u.map(Text::from);
+            sdp.extra_mut().emails = e.into_iter().map(Text::from).collect();
+            sdp.extra_mut().phones = p.into_iter().map(Text::from).collect();
             sdp.connection = c;
-            sdp.bandwidths = b;
+            sdp.extra_mut().bandwidths = b;
             sdp.times = t
                 .into_iter()
                 .map(|(start, stop, r)| Timing {
@@ -201,8 +201,8 @@ fn sdp() -> impl Strategy<Value = Sdp> {
                     repeats: r.into_iter().map(Text::from).collect(),
                 })
                 .collect();
-            sdp.time_zones = z.map(Text::from);
-            sdp.key = k.map(Text::from);
+            sdp.extra_mut().time_zones = z.map(Text::from);
+            sdp.extra_mut().key = k.map(Text::from);
             sdp.attributes = a.into();
             sdp.media = m;
             sdp

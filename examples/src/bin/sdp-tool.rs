@@ -163,21 +163,22 @@ fn to_json(sdp: &Sdp) -> Value {
             .collect()
     };
     let o = &sdp.origin;
+    let extra = sdp.extra();
     json!({
         "origin": {"username": o.username.as_str(), "session_id": o.session_id.as_str(),
                    "session_version": o.session_version, "nettype": o.net_type.as_str(),
                    "addrtype": o.addr_type.as_str(), "address": o.address.as_str()},
         "session_name": sdp.session_name.as_str(),
-        "information": sdp.information.as_ref().map(|t| t.as_str()),
-        "uri": sdp.uri.as_ref().map(|t| t.as_str()),
-        "emails": sdp.emails.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
-        "phones": sdp.phones.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "information": extra.information.as_ref().map(|t| t.as_str()),
+        "uri": extra.uri.as_ref().map(|t| t.as_str()),
+        "emails": extra.emails.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "phones": extra.phones.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
         "connection": sdp.connection.as_ref().map(conn),
-        "bandwidths": bw(&sdp.bandwidths),
+        "bandwidths": bw(&extra.bandwidths),
         "times": sdp.times.iter().map(|t| json!({"start": t.start, "stop": t.stop,
             "repeats": t.repeats.iter().map(|r| r.as_str()).collect::<Vec<_>>()})).collect::<Vec<_>>(),
-        "time_zones": sdp.time_zones.as_ref().map(|t| t.as_str()),
-        "key": sdp.key.as_ref().map(|t| t.as_str()),
+        "time_zones": extra.time_zones.as_ref().map(|t| t.as_str()),
+        "key": extra.key.as_ref().map(|t| t.as_str()),
         "direction": sdp.direction().map(|d| d.as_str()),
         "attributes": attrs(&sdp.attributes),
         "media": sdp.media.iter().map(|m| json!({
