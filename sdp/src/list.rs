@@ -32,7 +32,11 @@ impl<T> List<T> {
     /// Appends an element.
     pub fn push(&mut self, value: T) {
         match &mut self.0 {
-            Repr::Empty => self.0 = Repr::One(value),
+            Repr::Empty => {
+                // The value replaced is `Empty`: nothing to drop (an assignment would call
+                // the drop glue of `Repr<T>` on it).
+                std::mem::forget(std::mem::replace(&mut self.0, Repr::One(value)));
+            }
             Repr::Many(v) => v.push(value),
             Repr::One(_) => {
                 let mut v = Vec::with_capacity(4);
