@@ -21,7 +21,7 @@ use telox_sip_core::{
     FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
 };
 
-const FILES: [&str; 45] = [
+const FILES: [&str; 46] = [
     "asterisk_401",
     "asterisk_notify_dialog_info",
     "asterisk_notify_refer_sipfrag",
@@ -51,6 +51,7 @@ const FILES: [&str; 45] = [
     "kamailio_record_route_bye",
     "kamailio_register_200_contacts",
     "legacy_rfc2543_register",
+    "legacy_rfc2543_register_expires_date",
     "odd_spacing_bye",
     "opensips_options_200",
     "pjsua_refer_replaces_unescaped_at",
@@ -1033,4 +1034,17 @@ fn cisco_quotes_around_a_quoted_display_name() {
         Some("Lobby")
     );
     assert_eq!(one::<Expires>(name, h).0, 180);
+}
+
+/// An RFC 2543 REGISTER whose Expires is an absolute date (RFC 2543 allowed it; RFC 3261
+/// §20.19: "Malformed values SHOULD be treated as equivalent to 3600", for these peers).
+/// The Expires was refused, validate() checks it, and the REGISTER got 400.
+#[test]
+fn rfc2543_expires_date_reads_as_an_hour() {
+    let name = "legacy_rfc2543_register_expires_date";
+    let m = load(name);
+    let h = m.headers();
+    assert_eq!(one::<Expires>(name, h).0, 3600);
+    assert_eq!(one::<Contact>(name, h).expires(), None);
+    assert!(!all::<Via>(name, h)[0].has_rfc3261_branch());
 }

@@ -214,10 +214,35 @@ number_header!(
     /// `Content-Length` (RFC 3261 §20.14) in bytes.
     ContentLength, ContentLength, u32
 );
-number_header!(
-    /// `Expires` (RFC 3261 §20.19) in seconds, 0..=2^32-1.
-    Expires, Expires, u32
-);
+/// `Expires` (RFC 3261 §20.19) in seconds, 0..=2^32-1.
+///
+/// An RFC 2543 absolute date (`Expires: Sat, 28 Nov 2026 10:00:00 GMT`) reads as 3600:
+/// RFC 3261 §20.19, "Malformed values SHOULD be treated as equivalent to 3600", kept for
+/// RFC 2543 peers (§10.2.1.1); reSIProcate reads it so too. A number out of range is
+/// still an error (RFC 4475's `scalar02` lets a UAS refuse it).
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct Expires(pub u32);
+
+impl Header for Expires {
+    const NAME: HeaderName = HeaderName::Expires;
+    fn parse(value: &Bytes) -> Result<Self, HeaderError> {
+        match whole_u32(value) {
+            Ok(n) => Ok(Self(n)),
+            Err(_) if Date::parse(value).is_ok() => Ok(Self(RFC2543_DATE_EXPIRES)),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn write_value(&self, out: &mut Vec<u8>) {
+        scan::put_u32(out, self.0);
+    }
+}
+
+impl fmt::Display for Expires {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
 number_header!(
     /// `RSeq` (RFC 3262 §7.1).
     RSeq, RSeq, u32
@@ -965,6 +990,9 @@ impl fmt::Display for Warning {
     }
 }
 
+/// What an absolute-date `Expires` stands for (RFC 3261 §20.19).
+const RFC2543_DATE_EXPIRES: u32 = 3600;
+
 /// Day-of-week and month names of a SIP date (RFC 1123 §5.2.14).
 const DAYS: [[u8; 3]; 7] = [
     *b"Mon", *b"Tue", *b"Wed", *b"Thu", *b"Fri", *b"Sat", *b"Sun",
@@ -1016,6 +1044,11 @@ mod tests {
         assert_eq!(MaxForwards::parse_str("0068").unwrap(), MaxForwards(68));
         assert!(MaxForwards::parse_str("300").is_err());
         assert!(Expires::parse_str("10000000000000000000").is_err());
+        // RFC 2543's absolute date reads as 3600 (RFC 3261 §20.19); a local zone does not.
+        let e = Expires::parse_str("Sat, 28 Nov 2026 10:00:00 GMT").unwrap();
+        assert_eq!((e, e.to_string()), (Expires(3600), "3600".to_owned()));
+        assert!(Expires::parse_str("Sat, 28 Nov 2026 10:00:00 EST").is_err());
+        assert!(Expires::parse_str("soon").is_err());
         assert!(ContentLength::parse_str("-999").is_err());
         let r = RetryAfter::parse_str("18000 (in a meeting);duration=3600").unwrap();
         assert_eq!(r.seconds(), 18000);
