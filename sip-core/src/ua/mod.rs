@@ -618,9 +618,9 @@ impl UserAgent {
     /// too large for UDP (RFC 3261 §18.1.1, [`TransactionConfig::udp_size_limit`]): its
     /// target is a UDP address, so it is for the transport's driver to open a connection
     /// of its own rather than take one it accepted from that address (another endpoint
-    /// whose TCP source port happens to be that number, behind the same NAT), see
-    /// [`crate::tokio::SansIo::reuses_accepted`]. Parses the message; meant for that rare
-    /// case only.
+    /// whose TCP source port happens to be that number, behind the same NAT): the tokio
+    /// driver asks through `SansIo::reuses_accepted`. Parses the message; meant for that
+    /// rare case only.
     pub fn is_size_switched(&self, transmit: &Transmit) -> bool {
         if self.switched.is_empty() || !transmit.transport.is_reliable() {
             return false;
