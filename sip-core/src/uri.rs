@@ -531,13 +531,36 @@ fn check_uri_params(s: &[u8], start: usize, end: usize) -> Result<(), UriError> 
             off += 1;
             continue;
         }
+        // An empty parameter (`;;`, a `;` before `>`) is nothing: Metaswitch's sprout choked on
+        // `<sip:alice@example.com;foo=bar;this=that;>` (sprout#373) and took it so since.
+        if part.is_empty() {
+            off += 1;
+            continue;
+        }
         let name_len = part.iter().position(|&c| c == b'=').unwrap_or(part.len());
         if name_len == 0 {
             return Err(UriError::BadParam { at: off });
         }
-        check_chars(part, off, UNRESERVED | PARAM)?;
-        if part.get(name_len) == Some(&b'=') && name_len + 1 == part.len() {
-            return Err(UriError::BadParam { at: off });
+        let (name, value) = part.split_at(name_len);
+        check_chars(name, off, UNRESERVED | PARAM)?;
+        match value {
+            [] => {}
+            [b'='] => return Err(UriError::BadParam { at: off }),
+            // A quoted value: not in RFC 3261's pvalue, but a topology-hiding proxy writes
+            // `;thinfo="<base64>"` into the Contact of every 200 it forwards (SIP.js#419,
+            // #593). Taken when the quotes close the parameter and hold no ';' (the list is
+            // split at ';' first, so that one is refused).
+            [b'=', b'"', inner @ .., b'"'] => {
+                if let Some(i) = inner
+                    .iter()
+                    .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+                {
+                    return Err(UriError::Unexpected {
+                        at: off + name_len + 2 + i,
+                    });
+                }
+            }
+            [_, rest @ ..] => check_chars(rest, off + name_len + 1, UNRESERVED | PARAM)?,
         }
         off += part.len() + 1;
     }
@@ -630,7 +653,13 @@ const fn classes() -> [u8; 256] {
         if matches!(c, b'-' | b'.' | b'_') {
             m |= HOST;
         }
-        if matches!(c, b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/') {
+        // `#` is no user-unreserved character (RFC 3261 wants %23), but FreeSWITCH lists
+        // bindings like `<sip:PBX#1000#905448737777@...>` in its 200 to REGISTER (SIP.js#560)
+        // and phones dial `*67#...` unescaped; SIP gives `#` no meaning, so read it.
+        if matches!(
+            c,
+            b'&' | b'=' | b'+' | b'$' | b',' | b';' | b'?' | b'/' | b'#'
+        ) {
             m |= USER;
         }
         if matches!(c, b'&' | b'=' | b'+' | b'$' | b',') {
@@ -685,6 +714,33 @@ mod tests {
         assert_eq!(u.scheme(), Scheme::Sips);
         assert_eq!(u.user(), None);
         assert_eq!(u.host(), "example.com");
+    }
+
+    #[test]
+    fn forms_real_servers_write_that_rfc_3261_has_not() {
+        // A topology-hiding proxy's quoted parameter (SIP.js#419, #593), IPv6 host and all.
+        let u = uri("sip:[0:0:0:0:0:0:0:1]:8061;transport=wss;thinfo=\"U2h5Yh+/UO==\"");
+        assert_eq!((u.host(), u.port()), ("[0:0:0:0:0:0:0:1]", Some(8061)));
+        assert_eq!(u.param("thinfo"), Some(Some("\"U2h5Yh+/UO==\"")));
+        assert_eq!(u.param("transport"), Some(Some("wss")));
+        assert!("sip:h;x=\"a;b\"".parse::<Uri>().is_err());
+        assert!("sip:h;x=\"a\"b\"".parse::<Uri>().is_err());
+        assert!("sip:h;x=\"open".parse::<Uri>().is_err());
+        // FreeSWITCH's binding with '#' in the user (SIP.js#560).
+        let u = uri("sip:PBX#1000#905448737777@192.0.2.1");
+        assert_eq!(
+            (u.user(), u.host()),
+            (Some("PBX#1000#905448737777"), "192.0.2.1")
+        );
+        assert!(UriParts::parse(b"sip:*67#5551234@pbx.example", true).is_ok());
+        // Empty parameters are nothing (sprout#373).
+        let u = uri("sip:alice@example.com;foo=bar;;this=that;");
+        assert_eq!(
+            u.params().map(|p| p.name).collect::<Vec<_>>(),
+            ["foo", "this"]
+        );
+        assert!("sip:h;=v".parse::<Uri>().is_err());
+        assert!("sip:h;n=".parse::<Uri>().is_err());
     }
 
     #[test]
@@ -751,7 +807,6 @@ mod tests {
             "sip:a@b:99999",
             "sip:a@b:x",
             "sip:a b@c",
-            "sip:a@b;;",
             "sip:a@b;x=",
             "sip:a%zz@b",
             "sip:a@[::1",

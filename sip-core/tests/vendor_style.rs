@@ -21,7 +21,7 @@ use telox_sip_core::{
     FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
 };
 
-const FILES: [&str; 46] = [
+const FILES: [&str; 48] = [
     "asterisk_401",
     "asterisk_notify_dialog_info",
     "asterisk_notify_refer_sipfrag",
@@ -41,6 +41,7 @@ const FILES: [&str; 46] = [
     "compact_form_invite",
     "contact_expires_date",
     "freeswitch_183",
+    "freeswitch_register_200_hash_in_user",
     "freeswitch_update_session_refresh",
     "grandstream_invite_sips_escaped",
     "grandstream_notify_mwi",
@@ -64,6 +65,7 @@ const FILES: [&str; 46] = [
     "snom_invite_folded",
     "teams_direct_routing_invite",
     "tel_uri_invite",
+    "th_proxy_200_quoted_uri_param",
     "unregister_all",
     "vowifi_401_folded_challenge",
     "yealink_refer_replaces",
@@ -1047,4 +1049,57 @@ fn rfc2543_expires_date_reads_as_an_hour() {
     assert_eq!(one::<Expires>(name, h).0, 3600);
     assert_eq!(one::<Contact>(name, h).expires(), None);
     assert!(!all::<Via>(name, h)[0].has_rfc3261_branch());
+}
+
+/// A 200 through a topology-hiding proxy, its Contact URI carrying `;thinfo="<base64>"` (a
+/// quoted URI parameter, not RFC 3261's pvalue; SIP.js#419 and #593). The Contact was
+/// refused, validate() checks it, and the 200 was dropped: the call never set up. The URI is
+/// kept as written: it is the dialog's remote target.
+#[test]
+fn topology_hiding_quoted_uri_parameter() {
+    let name = "th_proxy_200_quoted_uri_param";
+    let m = load(name);
+    let h = m.headers();
+    let uri = one::<Contact>(name, h)
+        .uri()
+        .cloned()
+        .unwrap_or_else(|| panic!("{name}"));
+    assert_eq!(
+        uri.as_str(),
+        "sip:[2001:db8::20]:8061;transport=wss;thinfo=\"QmFzZTY0IHRvcG9sb2d5IGhpZGluZyBibG9i+/0=\""
+    );
+    assert_eq!((uri.host(), uri.port()), ("[2001:db8::20]", Some(8061)));
+    assert_eq!(uri.param("transport"), Some(Some("wss")));
+    let via = &all::<Via>(name, h)[0];
+    assert_eq!(
+        (via.received(), via.rport()),
+        (Some("2001:db8::5"), Some(Some(34314)))
+    );
+}
+
+/// FreeSWITCH's 200 to REGISTER in compact form lists every binding of the user, one with
+/// `#` in its user part unescaped (SIP.js#560). The Contact was refused, validate() checks
+/// it, and the REGISTER's 200 was dropped: the registration never completed.
+#[test]
+fn freeswitch_bindings_with_a_hash_in_the_user() {
+    let name = "freeswitch_register_200_hash_in_user";
+    let m = load(name);
+    let h = m.headers();
+    let bindings: Vec<(String, Option<u32>)> = all::<Contact>(name, h)
+        .iter()
+        .map(|c| {
+            let user = c.uri().and_then(|u| u.user()).unwrap_or_default();
+            (user.to_owned(), c.expires())
+        })
+        .collect();
+    assert_eq!(
+        bindings,
+        [
+            ("5e2c8a1f".to_owned(), Some(600)),
+            ("10001080".to_owned(), Some(2353)),
+            ("PBX#1000#905448737777".to_owned(), Some(2519)),
+        ]
+    );
+    assert_eq!(one::<ContentLength>(name, h).0, 0);
+    assert!(one::<Supported>(name, h).contains("path"));
 }
