@@ -96,6 +96,7 @@ fn every_file_of_the_folder_is_read_here() {
             "polycom_sr_sdes_xr_voip",
             "reduced_size_feedback",
             "rtp_extensions_csrc_padding",
+            "sdes_xr_layouts_from_reports",
         ]
     );
 }
@@ -513,4 +514,53 @@ fn phone_stream_capture_analysis_per_ssrc() {
         (50, 50, 0, 0)
     );
     assert!(s.max_jitter_ms < 2.0, "{}", s.max_jitter_ms);
+}
+
+/// SDES and XR layouts other stacks misread, each reported from the field: a chunk whose
+/// items end on a 32-bit boundary and so take four null octets (mediasoup#1139), an SDES with
+/// TOOL before a BYE (sipsorcery#1809 found its BYE by re-encoding the SDES, which kept only
+/// the CNAME), and an XR block of a type no RFC registers, as Chrome sent it (mediasoup#151).
+#[test]
+fn sdes_and_xr_layouts_other_stacks_misread() {
+    let name = "sdes_xr_layouts_from_reports";
+    let p = compound(name, 0, Validation::Compound);
+    let RtcpPacket::SourceDescription(sdes) = &p[1] else {
+        panic!("{:?}", p[1])
+    };
+    let chunks: Vec<_> = sdes.chunks.iter().collect();
+    assert_eq!(chunks.len(), 2);
+    assert_eq!(chunks[0].cname(), Some(&b"rtc-7f3a"[..]));
+    assert!(
+        chunks[0]
+            .items
+            .iter()
+            .any(|i| i == SdesItem::Tool("ñandú1".as_bytes()))
+    );
+    assert_eq!(chunks[1].ssrc, Ssrc(0x2F61_A005));
+    assert_eq!(
+        chunks[1].items.iter().collect::<Vec<_>>(),
+        [SdesItem::Note(b"mix")]
+    );
+
+    let p = compound(name, 1, Validation::Compound);
+    let RtcpPacket::Goodbye(bye) = &p[2] else {
+        panic!("{:?}", p.get(2))
+    };
+    assert_eq!(
+        (bye.sources.iter().collect::<Vec<_>>(), bye.reason),
+        (vec![Ssrc(0x2F61_A004)], None)
+    );
+
+    let p = compound(name, 2, Validation::Compound);
+    let RtcpPacket::ExtendedReport(xr) = &p[2] else {
+        panic!("{:?}", p.get(2))
+    };
+    assert_eq!(
+        xr.blocks.iter().collect::<Vec<_>>(),
+        [XrBlock::Unknown {
+            block_type: 42,
+            type_specific: 0,
+            data: &[1, 2, 3, 4, 5, 6, 7, 8]
+        }]
+    );
 }
