@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 use sip_core::header::{
-    CSeq, CallId, Contact, ContentLength, ContentType, Date, From, Header, MaxForwards, NameAddr,
-    ReferTo, To, Via,
+    CSeq, CallId, Contact, ContentLength, ContentType, Date, Expires, From, Header, MaxForwards,
+    NameAddr, ReferTo, To, Via,
 };
 use sip_core::{Headers, Message, Scheme, Uri};
 
@@ -172,18 +172,79 @@ fn notes(msg: &Message) -> Vec<String> {
             d.as_str()
         ));
     }
-    let refer_to = h.get_all::<ReferTo>().flatten().map(|r| r.0);
-    let contacts = h
-        .get_all::<Contact>()
+    let addrs: Vec<NameAddr> = h
+        .get_all::<ReferTo>()
         .flatten()
-        .filter_map(|c| c.addr().cloned());
-    if refer_to
-        .chain(contacts)
-        .any(|a| a.uri().headers().is_some_and(|x| x.contains('@')))
+        .map(|r| r.0)
+        .chain(
+            h.get_all::<Contact>()
+                .flatten()
+                .filter_map(|c| c.addr().cloned()),
+        )
+        .chain(h.get_all::<From>().flatten().map(|f| f.0))
+        .chain(h.get_all::<To>().flatten().map(|t| t.0))
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for a in &addrs {
+        for note in addr_notes(a) {
+            if seen.insert(note) {
+                out.push(format!("note: {note}"));
+            }
+        }
+    }
+    if let Some(Ok(e)) = h.get::<Expires>()
+        && h.named(sip_core::HeaderName::Expires)
+            .next()
+            .is_some_and(|l| !l.value.iter().all(u8::is_ascii_digit))
     {
-        out.push("note: unescaped '@' in a URI's headers (RFC 3261 §25.1 wants %40)".to_owned());
+        out.push(format!(
+            "note: Expires is an RFC 2543 date, read as {} s (RFC 3261 §20.19)",
+            e.0
+        ));
     }
     out
+}
+
+/// What in one address is read by telox but is not RFC 3261's grammar (each from a peer's
+/// bug report; see sip-core/tests/data/vendor-style).
+fn addr_notes(a: &NameAddr) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let u = a.uri();
+    if u.headers().is_some_and(|x| x.contains('@')) {
+        out.push("unescaped '@' in a URI's headers (RFC 3261 §25.1 wants %40)");
+    }
+    if u.user().is_some_and(|x| x.contains('#')) {
+        out.push("unescaped '#' in a URI's user part (RFC 3261 §25.1 wants %23)");
+    }
+    if u.params()
+        .any(|p| p.value.is_some_and(|v| v.starts_with('"')))
+    {
+        out.push("a quoted URI parameter value (not RFC 3261's pvalue)");
+    }
+    let params_text = u.as_str().split('?').next().unwrap_or_default();
+    if params_text.contains(";;") || params_text.ends_with(';') {
+        out.push("an empty URI parameter (';;' or a trailing ';')");
+    }
+    if a.display_name_raw()
+        .is_some_and(|d| d.starts_with('"') && !is_one_quoted_string(d))
+    {
+        out.push("a display name of several quoted strings (RFC 3261 wants one)");
+    }
+    out
+}
+
+/// Whether `d` is one quoted string: its first unescaped closing quote is its last byte.
+fn is_one_quoted_string(d: &str) -> bool {
+    let mut escaped = false;
+    for (i, c) in d.char_indices().skip(1) {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => return i + 1 == d.len(),
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Whether `date` is exactly RFC 3261's `rfc1123-date`: day of the week, two-digit day, GMT.
@@ -327,13 +388,27 @@ mod tests {
                 "Refer-To: <sip:c@h?Replaces=1@h%3Bto-tag%3D2%3Bfrom-tag%3D3>\n",
                 "unescaped '@'",
             ),
+            // FreeSWITCH's '#', a topology-hiding proxy's quoted parameter, sprout's ';>',
+            // a Cisco phone's quotes around quotes, an RFC 2543 Expires date.
+            ("Contact: <sip:PBX#1000@192.0.2.9>\n", "'#'"),
+            (
+                "Contact: <sip:192.0.2.9;thinfo=\"QUJD\">\n",
+                "quoted URI parameter",
+            ),
+            ("Contact: <sip:a@192.0.2.9;lr;>\n", "empty URI parameter"),
+            (
+                "Contact: \"\"unknown\"\" <sip:a@192.0.2.9>\n",
+                "several quoted",
+            ),
+            ("Expires: Sat, 28 Nov 2026 10:00:00 GMT\n", "RFC 2543 date"),
         ] {
             let found = notes_of(&format!("{HEAD}{extra}\n"));
             assert!(found.iter().any(|n| n.contains(note)), "{extra}: {found:?}");
         }
         let clean = format!(
             "{HEAD}Date: Sat, 13 Nov 2010 23:29:00 GMT\n\
-             Refer-To: <sip:c@h?Replaces=1%40h%3Bto-tag%3D2%3Bfrom-tag%3D3>\n\n"
+             Refer-To: <sip:c@h?Replaces=1%40h%3Bto-tag%3D2%3Bfrom-tag%3D3>\n\
+             Contact: \"A \\\"B\\\"\" <sip:a@192.0.2.9;lr>\nExpires: 60\n\n"
         );
         assert_eq!(notes_of(&clean), Vec::<String>::new());
     }
