@@ -21,7 +21,7 @@ use telox_sip_core::{
     FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
 };
 
-const FILES: [&str; 48] = [
+const FILES: [&str; 49] = [
     "asterisk_401",
     "asterisk_notify_dialog_info",
     "asterisk_notify_refer_sipfrag",
@@ -63,6 +63,7 @@ const FILES: [&str; 48] = [
     "sipi_carrier_invite_multipart",
     "sipp_uac_invite_date_utc",
     "snom_invite_folded",
+    "softphone_invite_unquoted_utf8_name",
     "teams_direct_routing_invite",
     "tel_uri_invite",
     "th_proxy_200_quoted_uri_param",
@@ -1102,4 +1103,19 @@ fn freeswitch_bindings_with_a_hash_in_the_user() {
     );
     assert_eq!(one::<ContentLength>(name, h).0, 0);
     assert!(one::<Supported>(name, h).contains("path"));
+}
+
+/// A softphone writes its user's name in Chinese without quotes (doubango#333): RFC 3261's
+/// unquoted display name is tokens, ASCII only. From was refused, so the INVITE got 400; now
+/// the name reads as written.
+#[test]
+fn an_unquoted_display_name_in_another_script() {
+    let name = "softphone_invite_unquoted_utf8_name";
+    let m = load(name);
+    let from = one::<From>(name, m.headers());
+    assert_eq!(from.0.display_name().as_deref(), Some("王小明"));
+    assert_eq!(
+        (from.0.uri().user(), from.tag()),
+        (Some("2001"), Some("813311057"))
+    );
 }

@@ -100,8 +100,13 @@ impl NameAddr {
         } else if let Some(lt) = s.iter().position(|&c| c == b'<' || c == b'"' || c == b';') {
             if s.get(lt) == Some(&b'<') {
                 let name = scan::trim_lws(s.get(..lt).unwrap_or_default());
-                // display-name = *(token LWS) / quoted-string (RFC 4475 3.1.2.15)
-                if let Some(i) = name.iter().position(|&c| !is_token(c) && !is_lws(c)) {
+                // display-name = *(token LWS) / quoted-string (RFC 4475 3.1.2.15). Softphones
+                // write a name in another script unquoted (`From: 中文<sip:...>`, doubango#333):
+                // UTF-8 letters count as token characters (the value is checked UTF-8 above).
+                if let Some(i) = name
+                    .iter()
+                    .position(|&c| !is_token(c) && !is_lws(c) && c.is_ascii())
+                {
                     return Err(HeaderError::Unexpected {
                         at: scan::offset_in(value, name) + i,
                     });
@@ -495,6 +500,10 @@ mod tests {
         let a = na("sip:u@h;unknownparam").unwrap();
         assert_eq!(a.uri().param("unknownparam"), None);
         assert!(a.params().contains("unknownparam"));
+        // An unquoted name in another script (doubango#333), read as written.
+        let a = na("张伟 Zhang<sip:1001@192.0.2.5>;tag=1").unwrap();
+        assert_eq!(a.display_name().as_deref(), Some("张伟 Zhang"));
+        assert!(na("张伟, Zhang <sip:1001@192.0.2.5>").is_err());
         // A Cisco phone's quotes around quotes (nksip#20): one name, "unknown".
         let a = na("\"\"unknown\"\" <sip:1001@192.0.2.5>;tag=1").unwrap();
         assert_eq!(a.display_name().as_deref(), Some("unknown"));
