@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use sip_core::header::{CSeq, From, MaxForwards, To};
+use sip_core::header::{From, To};
 use sip_core::transaction::{Target, TransactionConfig, TransactionEvent, Transactions, Transport};
 use sip_core::{Method, Request, Response, StatusCode, Uri};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
@@ -94,17 +94,18 @@ impl Pair {
         } else {
             "TCP"
         };
-        // In place (no builder moved per header); Via and Call-ID are written from their
-        // text, From and To from the TU's values without cloning them.
+        // In place (no builder moved per header); Via, Call-ID, CSeq and Max-Forwards are
+        // written from their text and numbers, From and To from the TU's values without
+        // cloning them.
         let mut b = Request::builder(method.clone(), self.uri.clone());
         b.push_via(transport, "127.0.0.1", Some(5061), &self.branch)
             .expect("via")
-            .push_header(MaxForwards(70))
+            .push_max_forwards(70)
             .push_header_ref(&self.from)
             .push_header_ref(&self.to)
             .push_call_id(&self.call_id)
             .expect("call-id")
-            .push_header(CSeq::new(1, method));
+            .push_cseq(1, &method);
         b.build()
     }
 

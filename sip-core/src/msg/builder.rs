@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use super::{Headers, Index, Method, Request, Response, Span, StatusCode};
 use crate::error::{BuildError, HeaderError};
-use crate::header::{Header, HeaderName, To, Via, check_call_id};
+use crate::header::{CSeq, Header, HeaderName, MaxForwards, To, Via, check_call_id};
 use crate::msg::scan;
 use crate::uri::Uri;
 
@@ -240,24 +240,7 @@ fn clean(value: &mut [u8]) {
 /// Whether `v` holds a byte below 0x0e (CR, LF and NUL among them), eight bytes per step
 /// (the "has less than" word test; a tab also answers yes, the caller then looks closer).
 fn may_hold_ctl(v: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let below = |w: u64| w.wrapping_sub(ONES * 0x0e) & !w;
-    let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or([0xff; 8]));
-    let mut acc = 0;
-    if v.len() >= 8 {
-        let mut chunks = v.chunks_exact(8);
-        for c in &mut chunks {
-            acc |= below(word(c));
-        }
-        // the tail as the last eight bytes, overlapping the last chunk
-        acc |= below(word(v.get(v.len() - 8..).unwrap_or_default()));
-    } else {
-        for &c in v {
-            acc |= u64::from(c < 0x0e) << 7;
-        }
-    }
-    acc & HIGH != 0
+    any_word(v, below_0e)
 }
 
 /// Cleans the value written at `vs..` and trims LWS from both ends (a control at an end
@@ -372,6 +355,22 @@ impl Direct {
         let vs = self.out.len();
         value(&mut self.out);
         let ve = finish_value(&mut self.out, vs);
+        self.out.extend_from_slice(b"\r\n");
+        self.index.push(ns, name.len(), vs, ve, kind);
+        ve
+    }
+
+    /// [`Direct::append`] of a value the caller has proved clean and trimmed (no CR, LF or
+    /// NUL, no LWS at either end: checked tokens, words and digits), so [`finish_value`]
+    /// would change nothing and is not run. Returns where the value ends in `out`.
+    #[inline]
+    fn append_clean(&mut self, name: &[u8], kind: u8, value: impl FnOnce(&mut Vec<u8>)) -> usize {
+        let ns = self.out.len();
+        self.out.extend_from_slice(name);
+        self.out.extend_from_slice(b": ");
+        let vs = self.out.len();
+        value(&mut self.out);
+        let ve = self.out.len();
         self.out.extend_from_slice(b"\r\n");
         self.index.push(ns, name.len(), vs, ve, kind);
         ve
@@ -498,10 +497,55 @@ fn bare_addr(value: &[u8]) -> bool {
     let [b'<', inner @ .., b'>'] = value else {
         return false;
     };
-    scan::find_byte(inner, b'>').is_none()
-        && scan::find_byte(inner, b'"').is_none()
-        && scan::find_byte(inner, b'\\').is_none()
-        && !may_hold_ctl(inner)
+    !any_word(inner, |w| {
+        below_0e(w)
+            | zero_byte(w ^ splat(b'>'))
+            | zero_byte(w ^ splat(b'"'))
+            | zero_byte(w ^ splat(b'\\'))
+    })
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// `b` in every byte of a word.
+#[inline(always)]
+const fn splat(b: u8) -> u64 {
+    ONES * b as u64
+}
+
+/// With [`HIGH`]: non-zero iff a byte of `w` is below 0x0e (the "has less than" word test:
+/// the lowest such byte is marked; a borrow may also mark a byte above it).
+#[inline(always)]
+fn below_0e(w: u64) -> u64 {
+    w.wrapping_sub(ONES * 0x0e) & !w
+}
+
+/// With [`HIGH`]: non-zero iff a byte of `w` is zero ([`below_0e`] for 1; XOR `w` with a
+/// repeated byte first to find that byte).
+#[inline(always)]
+fn zero_byte(w: u64) -> u64 {
+    w.wrapping_sub(ONES) & !w
+}
+
+/// Whether `test` marks a byte of `v` (in the high bit, [`HIGH`]), read eight bytes per step
+/// (a short `v` is padded with 0xff, which no test marks; the tail is read as the last eight
+/// bytes, overlapping).
+#[inline(always)]
+fn any_word(v: &[u8], test: impl Fn(u64) -> u64) -> bool {
+    let word = |c: &[u8]| u64::from_le_bytes(c.try_into().unwrap_or([0xff; 8]));
+    if v.len() < 8 {
+        // shifted in one by one over 0xff bytes (no copy call for a few bytes)
+        let w = v.iter().fold(u64::MAX, |w, &c| w << 8 | u64::from(c));
+        return test(w) & HIGH != 0;
+    }
+    let mut acc = 0;
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        acc |= test(word(c));
+    }
+    acc |= test(word(v.get(v.len() - 8..).unwrap_or_default()));
+    acc & HIGH != 0
 }
 
 macro_rules! header_methods {
@@ -698,7 +742,8 @@ impl RequestBuilder {
         if let Draft::Direct(d) = &mut self.draft {
             // The first Via line is the top Via: remember where its branch is written.
             let first = d.index.find(0, VIA).is_none();
-            let end = d.append(b"Via", VIA, |out| {
+            // tokens and a host of letters, digits, dots and dashes: nothing to clean or trim
+            let end = d.append_clean(b"Via", VIA, |out| {
                 Via::write_text(out, transport, host, port, branch);
             });
             // the value ends with the branch as given (checked, not assumed); `is_plain`
@@ -727,9 +772,49 @@ impl RequestBuilder {
     pub fn push_call_id(&mut self, id: &str) -> Result<&mut Self, HeaderError> {
         let id = scan::trim_lws(id.as_bytes());
         check_call_id(id)?;
-        self.draft
-            .push_line(HeaderName::CallId, |out| out.extend_from_slice(id));
+        match &mut self.draft {
+            // `word ["@" word]`, checked: no whitespace or control to clean or trim
+            Draft::Direct(d) => {
+                d.append_clean(b"Call-ID", CALL_ID, |out| out.extend_from_slice(id));
+            }
+            draft => draft.push_line(HeaderName::CallId, |out| out.extend_from_slice(id)),
+        }
         Ok(self)
+    }
+
+    /// Appends `CSeq: <seq> <method>`: the line `push_header(CSeq::new(seq, method.clone()))`
+    /// appends, written without the typed value (RFC 3261 §8.1.1.5: a UAC numbers each
+    /// request of a dialog).
+    #[inline]
+    pub fn push_cseq(&mut self, seq: u32, method: &Method) -> &mut Self {
+        match &mut self.draft {
+            // a method of the RFCs is a token; an extension method the caller made may hold
+            // anything, and takes the typed path, which cleans it
+            Draft::Direct(d) if !matches!(method, Method::Extension(_)) => {
+                d.append_clean(b"CSeq", CSEQ, |out| {
+                    put_digits(out, seq);
+                    out.push(b' ');
+                    out.extend_from_slice(method.as_str().as_bytes());
+                });
+            }
+            draft => draft.typed(&CSeq::new(seq, method.clone())),
+        }
+        self
+    }
+
+    /// Appends `Max-Forwards: <hops>`: the line `push_header(MaxForwards(hops))` appends,
+    /// written without the typed value (RFC 3261 §8.1.1.6: a UAC sends 70).
+    #[inline]
+    pub fn push_max_forwards(&mut self, hops: u8) -> &mut Self {
+        match &mut self.draft {
+            Draft::Direct(d) => {
+                d.append_clean(b"Max-Forwards", MAX_FORWARDS, |out| {
+                    put_digits(out, u32::from(hops));
+                });
+            }
+            draft => draft.typed(&MaxForwards(hops)),
+        }
+        self
     }
 
     header_methods!();
@@ -1018,6 +1103,18 @@ fn copied(status: StatusCode) -> impl Fn(u8) -> bool + Copy {
     move |kind| (VIA..=CSEQ).contains(&kind) || (kind == timestamp && kind != 0)
 }
 
+/// Appends `n` in decimal: what `scan::put_u32` writes, with one store per digit and no
+/// division loop for the one- and two-digit numbers of a new request (CSeq 1, Max-Forwards
+/// 70).
+#[inline]
+fn put_digits(out: &mut Vec<u8>, n: u32) {
+    match u8::try_from(n) {
+        Ok(n @ 0..=9) => out.push(b'0' + n),
+        Ok(n @ 10..=99) => out.extend_from_slice(&[b'0' + n / 10, b'0' + n % 10]),
+        _ => scan::put_u32(out, n),
+    }
+}
+
 /// Checks a raw header line given by the caller.
 fn check_raw(name: &str, value: &str) -> Result<(), BuildError> {
     if !scan::all_token(name.as_bytes()) {
@@ -1039,6 +1136,8 @@ const SPARE_MAX: usize = 64;
 const VIA: u8 = HeaderName::Via.kind();
 const TO: u8 = HeaderName::To.kind();
 const CSEQ: u8 = HeaderName::CSeq.kind();
+const CALL_ID: u8 = HeaderName::CallId.kind();
+const MAX_FORWARDS: u8 = HeaderName::MaxForwards.kind();
 const CONTENT_LENGTH: u8 = HeaderName::ContentLength.kind();
 
 #[cfg(test)]
@@ -1354,6 +1453,44 @@ mod tests {
         assert_eq!(fast.build(), typed.build(), "{id:?}");
     }
 
+    /// `push_cseq` and `push_max_forwards` append what `push_header` of the typed value
+    /// appends, in either form of the builder and after other lines.
+    fn same_cseq_and_max_forwards(seq: u32, method: &Method, hops: u8) {
+        let uri: Uri = "sip:b@x".parse().unwrap_or_else(|e| panic!("{e:?}"));
+        for general in [false, true] {
+            let start = || {
+                let b = Request::builder(method.clone(), uri.clone());
+                let mut b = if general { b.general() } else { b };
+                b.push_call_id("c@h").unwrap_or_else(|e| panic!("{e:?}"));
+                b
+            };
+            let mut fast = start();
+            fast.push_max_forwards(hops).push_cseq(seq, method);
+            let mut typed = start();
+            typed
+                .push_header(MaxForwards(hops))
+                .push_header(CSeq::new(seq, method.clone()));
+            let (fast, typed) = (fast.build(), typed.build());
+            assert_eq!(fast.to_bytes(), typed.to_bytes(), "{seq} {method} {hops}");
+            assert_eq!(fast, typed, "{seq} {method} {hops}");
+            if !matches!(method, Method::Extension(_)) {
+                assert_eq!(Request::parse(fast.to_bytes()).as_ref(), Ok(&fast));
+            }
+        }
+    }
+
+    #[test]
+    fn push_cseq_and_max_forwards_equal_the_typed_headers() {
+        let odd = Method::Extension(Bytes::from_static(b"X\r\nY: 1\0"));
+        for method in [Method::Options, Method::Invite, Method::Update, odd] {
+            for seq in [0, 1, 9, 10, 99, 100, 101, 4_294_967_295] {
+                for hops in [0, 1, 9, 10, 70, 99, 100, 255] {
+                    same_cseq_and_max_forwards(seq, &method, hops);
+                }
+            }
+        }
+    }
+
     #[test]
     fn push_via_and_call_id_equal_the_typed_headers() {
         for (transport, host, port, branch) in [
@@ -1505,6 +1642,17 @@ mod tests {
         ) {
             same_via(&transport, &host, port, &branch);
             same_call_id(&id);
+        }
+
+        /// Any number and method: the direct lines equal the typed headers'.
+        #[test]
+        fn push_cseq_and_max_forwards_equal_the_typed_headers_for_any_values(
+            seq in any::<u32>(),
+            hops in any::<u8>(),
+            token in "[A-Za-z!%*._+`'~-]{1,10}",
+        ) {
+            let method = Method::from_token(token.as_bytes()).unwrap_or(Method::Options);
+            same_cseq_and_max_forwards(seq, &method, hops);
         }
 
         /// Where `bare_addr` answers, `tag_state` answers the same.
