@@ -93,7 +93,7 @@ fn request_facts_with<'a>(
         HeaderName::To,
         HeaderName::Via,
     ]);
-    let (cseq, _) = cseq_parts(cseq_line?)?;
+    let cseq = cseq_number(cseq_line?, request.method())?;
     let call_id = call_id?;
     let from = from?;
     let (from_tag, to_tag) = if tags {
@@ -851,6 +851,23 @@ fn cseq_parts(value: &[u8]) -> Option<(u32, &[u8])> {
     scan::all_token(method).then_some((num, method))
 }
 
+/// The number of [`cseq_parts`], read directly from the usual `<digits> <method>` with the
+/// request's own method (an RFC method, a token): the same answer for that form (the digits
+/// read as `cseq_parts` reads them), without its trims and scans; any other form (another
+/// method, more whitespace, no digits) is read by `cseq_parts`. The method of a request's CSeq is not part of its matching facts (the key
+/// takes the request's method).
+fn cseq_number(value: &[u8], method: &Method) -> Option<u32> {
+    if !matches!(method, Method::Extension(_))
+        && let Some(digits) = value
+            .strip_suffix(method.as_str().as_bytes())
+            .and_then(|rest| rest.strip_suffix(b" "))
+        && let Some(num) = scan::parse_u64(digits, 10)
+    {
+        return u32::try_from(num).ok();
+    }
+    cseq_parts(value).map(|(num, _)| num)
+}
+
 fn has_tag(value: &str) -> bool {
     let params = match value.rfind('>') {
         Some(i) => &value[i..],
@@ -1181,6 +1198,14 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Any CSeq value near the usual form: `cseq_number` answers as `cseq_parts`.
+        #[test]
+        fn cseq_number_agrees_for_any_value(
+            value in "[0-9]{0,12}[ \t]{0,2}(OPTIONS|INVITE|ACK|X|[ A-Z]{0,8})[ ]?",
+        ) {
+            assert_cseq_number_agrees(value.as_bytes());
+        }
+
         /// Any sequence of Via lines from a few shared starts and parameter pieces: the memo
         /// changes no answer.
         #[test]
@@ -1348,6 +1373,51 @@ mod tests {
         assert_eq!(cseq_parts(b"x1 INVITE"), None);
         assert_eq!(cseq_parts(b"1 IN<VITE"), None);
         assert_eq!(cseq_parts(b"1"), None);
+    }
+
+    /// `cseq_number` answers as `cseq_parts` for every value and request method.
+    fn assert_cseq_number_agrees(value: &[u8]) {
+        for method in [
+            Method::Options,
+            Method::Invite,
+            Method::Ack,
+            Method::Extension(Bytes::from_static(b"OPTIONS")),
+        ] {
+            assert_eq!(
+                cseq_number(value, &method),
+                cseq_parts(value).map(|(n, _)| n),
+                "{:?} {method}",
+                String::from_utf8_lossy(value)
+            );
+        }
+    }
+
+    #[test]
+    fn cseq_number_agrees_with_cseq_parts() {
+        for value in [
+            &b"1 OPTIONS"[..],
+            b"4711 INVITE",
+            b"4294967295 OPTIONS",
+            b"4294967296 OPTIONS",
+            b"04294967295 OPTIONS",
+            b"00000000001 OPTIONS",
+            b"0 ACK",
+            b"x1 OPTIONS",
+            b"1x OPTIONS",
+            b"1 2 OPTIONS",
+            b"1  OPTIONS",
+            b"1\tOPTIONS",
+            b" 1 OPTIONS",
+            b"1 OPTIONS ",
+            b"1 XOPTIONS",
+            b"1 X OPTIONS",
+            b"OPTIONS",
+            b" OPTIONS",
+            b"1 options",
+            b"",
+        ] {
+            assert_cseq_number_agrees(value);
+        }
     }
 
     #[test]
