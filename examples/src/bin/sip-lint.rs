@@ -230,6 +230,11 @@ fn addr_notes(a: &NameAddr) -> Vec<&'static str> {
     {
         out.push("a display name of several quoted strings (RFC 3261 wants one)");
     }
+    if a.display_name_raw()
+        .is_some_and(|d| !d.starts_with('"') && !d.is_ascii())
+    {
+        out.push("a non-ASCII display name without quotes (RFC 3261 wants it quoted)");
+    }
     out
 }
 
@@ -401,6 +406,10 @@ mod tests {
                 "several quoted",
             ),
             ("Expires: Sat, 28 Nov 2026 10:00:00 GMT\n", "RFC 2543 date"),
+            (
+                "Contact: 王小明<sip:a@192.0.2.9>\n",
+                "non-ASCII display name",
+            ),
         ] {
             let found = notes_of(&format!("{HEAD}{extra}\n"));
             assert!(found.iter().any(|n| n.contains(note)), "{extra}: {found:?}");
@@ -408,7 +417,7 @@ mod tests {
         let clean = format!(
             "{HEAD}Date: Sat, 13 Nov 2010 23:29:00 GMT\n\
              Refer-To: <sip:c@h?Replaces=1%40h%3Bto-tag%3D2%3Bfrom-tag%3D3>\n\
-             Contact: \"A \\\"B\\\"\" <sip:a@192.0.2.9;lr>\nExpires: 60\n\n"
+             Contact: \"A \\\"B\\\" 王\" <sip:a@192.0.2.9;lr>\nExpires: 60\n\n"
         );
         assert_eq!(notes_of(&clean), Vec::<String>::new());
     }
