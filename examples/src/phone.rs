@@ -726,7 +726,7 @@ impl Phone {
         let now = clock();
         match c {
             Command::Call(target) => {
-                self.call(now, &target);
+                self.call(now, &target, None);
             }
             Command::Answer => self.answer(now),
             Command::Dtmf(keys) => {
@@ -830,8 +830,10 @@ impl Phone {
         )
     }
 
-    /// Places a call; `false` when no INVITE could be sent.
-    fn call(&mut self, now: Instant, target: &str) -> bool {
+    /// Places a call, with a Replaces header when it completes an attended transfer (RFC
+    /// 5589 §7: the Refer-To's Replaces goes into the INVITE, RFC 3891); `false` when no
+    /// INVITE could be sent.
+    fn call(&mut self, now: Instant, target: &str, replaces: Option<&refer::Replaces>) -> bool {
         if self.call.is_some() {
             self.log("already in a call".into());
             return false;
@@ -870,10 +872,17 @@ impl Phone {
             return false;
         };
         let body = Body::sdp(offer.to_bytes());
-        match self
-            .ua
-            .invite(now, from, to.clone(), to.clone(), targets, Some(body))
-        {
+        let replaces = replaces.map(refer::Replaces::header_value);
+        let extra: Vec<(&str, &str)> = replaces.iter().map(|v| ("Replaces", v.as_str())).collect();
+        match self.ua.invite_with(
+            now,
+            from,
+            to.clone(),
+            to.clone(),
+            targets,
+            Some(body),
+            &extra,
+        ) {
             Ok(leg) => {
                 self.call = Some(Call::new(leg, oa, true));
                 self.log(format!(
@@ -1371,9 +1380,8 @@ impl Phone {
             .headers()
             .named_str("Refer-To")
             .find_map(|h| h.value_str())
-            .and_then(refer::parse_refer_to)
-            .map(|(uri, _replaces)| uri);
-        let (Some(leg), Some(uri)) = (leg, target) else {
+            .and_then(refer::parse_refer_to);
+        let (Some(leg), Some((uri, replaces))) = (leg, target) else {
             let _ = self.ua.respond(now, key, 400, None);
             return;
         };
@@ -1387,7 +1395,7 @@ impl Phone {
         self.emit(PhoneEvent::Referred(uri.clone()));
         self.log(format!("transferred to {uri}"));
         self.end_call_as(now, true, true);
-        if self.call(now, &uri) {
+        if self.call(now, &uri, replaces.as_ref()) {
             self.referrer = Some(leg);
         } else {
             Self::notify_referrer(&mut self.ua, now, leg, 400);

@@ -1,7 +1,9 @@
 //! Blind transfer (REFER, RFC 3515) between three phones on loopback: A calls B, A transfers
 //! B to C; B accepts (202), reports 100 then 200 in NOTIFYs (message/sipfrag), A hangs up
 //! after the final NOTIFY, and B and C are in a call with audio both ways. Then a transfer to
-//! a target that refuses: A learns the failure from the NOTIFY (486) and hangs up.
+//! a target that refuses: A learns the failure from the NOTIFY (486) and hangs up. And the
+//! last step of an attended transfer (RFC 5589 §7): a REFER whose Refer-To carries a
+//! Replaces makes the phone's INVITE to the target carry it (RFC 3891).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,12 +13,14 @@
 )]
 
 mod phone_support;
+mod sip_peer;
 
 use std::time::Duration;
 
 use phone_support::{auto_answer, config, start, wait};
 use sip_core::transaction::Transport;
 use telox_examples::phone::{Command, PhoneEvent};
+use tokio::net::UdpSocket;
 
 /// Waits for A's transfer statuses up to the final one; returns them all.
 async fn transfer_statuses(a: &mut phone_support::Phone) -> Vec<u16> {
@@ -101,4 +105,64 @@ async fn failed_transfer_is_reported_then_the_transferor_hangs_up() {
     for p in [a, b, c] {
         p.quit().await;
     }
+}
+
+/// A raw peer calls bob and REFERs him to a socket playing carol, with a Replaces naming
+/// carol's dialog with the transferor: bob's INVITE to carol carries that Replaces.
+#[tokio::test(flavor = "current_thread")]
+async fn a_refer_with_replaces_sends_an_invite_with_replaces() {
+    let bob = start(auto_answer("bob", Transport::Udp, 31)).await;
+    let peer = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let carol = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let me = peer.local_addr().unwrap();
+    let ruri = format!("sip:bob@{}", bob.addr);
+    let offer = sip_peer::pcmu_offer(40_060, 31);
+    let invite = sip_peer::Req {
+        method: "INVITE",
+        ruri: &ruri,
+        me,
+        to_tag: "",
+        cseq: 1,
+        branch: "x1",
+        contact: "",
+        content_type: "application/sdp",
+        body: &offer,
+    };
+    invite.send(&peer, bob.addr).await;
+    let (ok, _) = sip_peer::final_response(&peer, "INVITE").await;
+    assert_eq!(ok.status().as_u16(), 200);
+    let tag = sip_peer::to_tag(&ok);
+    let ack = sip_peer::Req {
+        method: "ACK",
+        to_tag: &tag,
+        branch: "x2",
+        body: "",
+        ..invite
+    };
+    ack.send(&peer, bob.addr).await;
+    let refer_to = format!(
+        "Refer-To: <sip:carol@{}?Replaces=c-7%40test%3Bto-tag%3Dct%3Bfrom-tag%3Dat>\r\n",
+        carol.local_addr().unwrap()
+    );
+    let refer = sip_peer::Req {
+        method: "REFER",
+        cseq: 2,
+        branch: "x3",
+        ..ack
+    }
+    .text()
+    .replace(
+        "Max-Forwards: 70\r\n",
+        &format!("Max-Forwards: 70\r\n{refer_to}"),
+    );
+    peer.send_to(refer.as_bytes(), bob.addr).await.unwrap();
+    let invite = sip_peer::next_request(&carol).await;
+    assert_eq!(invite.method().to_string(), "INVITE");
+    let replaces: Vec<&str> = invite
+        .headers()
+        .named_str("Replaces")
+        .filter_map(|h| h.value_str())
+        .collect();
+    assert_eq!(replaces, ["c-7@test;to-tag=ct;from-tag=at"]);
+    bob.quit().await;
 }
