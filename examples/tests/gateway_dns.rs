@@ -4,7 +4,8 @@
 //! another server, and once its TTL has run out the gateway locates the name again: the
 //! next REGISTER (`UaEvent::TargetsExpired`) and the calls after the new location reach
 //! the new server, without a restart. And a trunk that answers with a Contact by host
-//! name gets the call's BYE at the address that name has.
+//! name gets the call's BYE at the address that name has, and one that rings reliably
+//! (RFC 3262) with such a Contact gets the next PRACK there.
 
 #![allow(
     clippy::unwrap_used,
@@ -24,7 +25,7 @@ use dns_support::{Seen, Srv, nameserver, reaches, sip_server};
 use phone_support::{Phone, WAIT, any_port, config, start};
 use sip_core::Method;
 use sip_core::transaction::Transport;
-use sip_peer::{answer_next_invite, bye_at, log_line, target_by_name};
+use sip_peer::{answer_next_invite, bye_at, log_line, next_request, respond, target_by_name};
 use telox_examples::gateway::{self, GatewayConfig};
 use telox_examples::phone::Command;
 use telox_examples::trunk::{TrunkAddress, TrunkRegistration};
@@ -159,6 +160,51 @@ async fn a_trunk_contact_by_name_gets_the_bye() {
     assert!(line.contains("host.carrier.test"), "{line}");
     alice.send(Command::Hangup).await;
     bye_at(&target, &contact).await;
+    alice.quit().await;
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(WAIT, gw).await;
+}
+
+/// The trunk rings with reliable provisional responses whose Contact is a host name: the
+/// first PRACK goes where the INVITE went; the gateway locates the early dialog's next hop
+/// and the PRACK of the next provisional reaches the address of that name.
+#[tokio::test(flavor = "current_thread")]
+async fn a_trunk_ringing_reliably_gets_the_next_prack_at_its_contact() {
+    let dns = nameserver("carrier.test", Arc::new(Mutex::new(Vec::new()))).await;
+    let trunk = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (target, contact) = target_by_name("carrier.test").await;
+    let cfg = gateway_config(TrunkAddress::at(trunk.local_addr().unwrap()), dns);
+    let (log_tx, mut log) = mpsc::channel(256);
+    let (listen, gw, stop) = start_gateway(cfg, log_tx).await;
+    let mut alice = start(config("alice", Transport::Udp, 44)).await;
+    alice.send(Command::Call(format!("sip:100@{listen}"))).await;
+    let invite = next_request(&trunk).await;
+    assert_eq!(*invite.method(), Method::Invite);
+    let reliable =
+        |rseq: u32| format!("Require: 100rel\r\nRSeq: {rseq}\r\nContact: <{contact}>\r\n");
+    respond(
+        &trunk,
+        listen,
+        &invite,
+        "183 Session Progress",
+        &reliable(1),
+        "",
+    )
+    .await;
+    let prack = next_request(&trunk).await;
+    assert_eq!(*prack.method(), Method::Prack);
+    let line = log_line(&mut log, "in-dialog requests").await;
+    assert!(line.contains("host.carrier.test"), "{line}");
+    respond(&trunk, listen, &invite, "180 Ringing", &reliable(2), "").await;
+    let prack = next_request(&target).await;
+    assert_eq!(*prack.method(), Method::Prack);
+    assert_eq!(
+        prack.uri_str(),
+        contact,
+        "the remote target is the Request-URI"
+    );
+    respond(&trunk, listen, &invite, "486 Busy Here", "", "").await;
+    assert_eq!(alice.call_outcome().await, Ok(486));
     alice.quit().await;
     let _ = stop.send(true);
     let _ = tokio::time::timeout(WAIT, gw).await;
