@@ -76,7 +76,9 @@ fn stream_write(data: &[u8]) {
 /// so byte equality holds for canonical input only, which the proptests check).
 ///
 /// The one-pass iterator agrees with the validate-first parse: the same packets for a valid
-/// compound, the same first error otherwise.
+/// compound, the same first error otherwise. The lenient walk names that same first error,
+/// yields the packets the strict walk yielded before it (all of them for a valid compound) and
+/// leaves a suffix of the datagram.
 pub fn rtcp_compound(data: &[u8]) {
     for v in [Validation::Compound, Validation::ReducedSize] {
         let one_pass: Result<Vec<_>, _> = rtcp::iter_compound(data, v).collect();
@@ -85,6 +87,7 @@ pub fn rtcp_compound(data: &[u8]) {
             one_pass, whole,
             "one-pass and validate-first parses disagree"
         );
+        lenient_agrees(data, v);
         let Ok(packets) = whole else {
             continue;
         };
@@ -99,6 +102,22 @@ pub fn rtcp_compound(data: &[u8]) {
             assert_eq!(reparsed, packets);
         }
     }
+}
+
+/// See [`rtcp_compound`].
+fn lenient_agrees(data: &[u8], v: Validation) {
+    let mut walk = rtcp::iter_lenient(data, v);
+    let lenient: Vec<_> = walk.by_ref().collect();
+    let rest = walk.remaining();
+    assert_eq!(Some(rest), data.get(data.len() - rest.len()..));
+    let strict: Vec<_> = rtcp::iter_compound(data, v).collect();
+    let ok: Vec<_> = strict.iter().map_while(|r| r.clone().ok()).collect();
+    assert_eq!(
+        walk.violations().first,
+        strict.iter().find_map(|r| r.clone().err()),
+        "lenient and strict walks name different first errors"
+    );
+    assert_eq!(lenient.get(..ok.len()), Some(&ok[..]));
 }
 
 /// Whether any packet of a (structurally valid) compound has the P bit.

@@ -142,6 +142,15 @@ pub enum SessionEvent {
         /// Who sent it.
         from: Ssrc,
     },
+    /// A received RTCP compound broke the compound rules of RFC 3550 §6.1/A.2 or held a
+    /// malformed packet; its well-framed packets were used all the same (see
+    /// [`RtpSession::handle_rtcp`]).
+    RtcpViolation {
+        /// The first rule broken.
+        first: RtcpError,
+        /// Packets skipped because their body is malformed.
+        skipped: u32,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -207,6 +216,8 @@ pub struct RtpSession {
     sent_anything: bool,
     sources: Vec<Source>,
     dropped_sources: u64,
+    rtcp_violations: u64,
+    rtcp_skipped: u64,
     tp: Instant,
     tn: Instant,
     pmembers: usize,
@@ -290,6 +301,8 @@ impl RtpSession {
             sent_anything: false,
             sources: Vec::new(),
             dropped_sources: 0,
+            rtcp_violations: 0,
+            rtcp_skipped: 0,
             tp: now,
             tn: now,
             pmembers: 1,
@@ -464,21 +477,34 @@ impl RtpSession {
 
     /// Handles a received RTCP compound (or reduced-size packet if configured).
     ///
+    /// The compound is read as real receivers read it ([`rtcp::iter_lenient`]): every
+    /// well-framed packet that parses is used, even when the compound breaks the RFC 3550
+    /// §6.1/A.2 rules (not SR or RR first, no CNAME, padding before the last packet) or holds a
+    /// packet whose body is malformed (that packet is skipped), and the walk ends at bytes that
+    /// cannot be framed. Each compound that broke a rule but was used is counted
+    /// ([`rtcp_violations`](Self::rtcp_violations)) and reported as
+    /// [`SessionEvent::RtcpViolation`]. A caller that wants the strict rules validates with
+    /// [`rtcp::parse_compound`] before handing the datagram on.
+    ///
     /// # Errors
-    /// [`RtcpError`] when the datagram fails validation; nothing of it is used then.
+    /// [`RtcpError`] (the first rule broken) when no packet of the datagram could be used;
+    /// nothing of it is used then.
     pub fn handle_rtcp(&mut self, now: Instant, compound: &[u8]) -> Result<(), RtcpError> {
         let validation = if self.config.reduced_size {
             Validation::ReducedSize
         } else {
             Validation::Compound
         };
-        let packets = rtcp::parse_compound(compound, validation)?;
+        let mut walk = rtcp::iter_lenient(compound, validation);
+        let Some(first) = walk.next() else {
+            return Err(walk.violations().first.unwrap_or(RtcpError::Empty));
+        };
         // RFC 3550 A.7 OnReceive: "avg_rtcp_size = (1./16.)*packet_size + (15./16.)*(avg_rtcp_size)".
         self.avg_rtcp_size +=
             ((compound.len() + LOWER_LAYER_OVERHEAD) as f64 - self.avg_rtcp_size) / 16.0;
         let arrival = now.saturating_duration_since(self.start);
         let ntp_now = self.wallclock(now);
-        for p in packets {
+        for p in std::iter::once(first).chain(&mut walk) {
             match p {
                 RtcpPacket::SenderReport(sr) => {
                     if self.is_own(now, sr.ssrc, compound) {
@@ -545,6 +571,15 @@ impl RtpSession {
                 }
                 _ => {}
             }
+        }
+        let v = walk.violations();
+        if let Some(first) = v.first {
+            self.rtcp_violations += 1;
+            self.rtcp_skipped += u64::from(v.skipped);
+            self.events.push_back(SessionEvent::RtcpViolation {
+                first,
+                skipped: v.skipped,
+            });
         }
         Ok(())
     }
@@ -668,6 +703,18 @@ impl RtpSession {
     /// Packets dropped because `max_sources` sources were already tracked.
     pub fn dropped_sources(&self) -> u64 {
         self.dropped_sources
+    }
+
+    /// Received RTCP compounds that broke a rule of RFC 3550 §6.1/A.2 (or held a malformed
+    /// packet) and were still used in part, see [`handle_rtcp`](Self::handle_rtcp).
+    pub fn rtcp_violations(&self) -> u64 {
+        self.rtcp_violations
+    }
+
+    /// Well-framed RTCP packets skipped because their body is malformed, in compounds of which
+    /// other packets were used.
+    pub fn rtcp_skipped(&self) -> u64 {
+        self.rtcp_skipped
     }
 
     /// The E-model estimate of the stream received from `ssrc`: its loss percentage and burst

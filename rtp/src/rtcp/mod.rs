@@ -11,7 +11,8 @@
 //! A received compound is read in one of two ways: [`iter_compound`] checks and yields each
 //! packet in a single pass (the fast path; the first error ends it), and [`parse_compound`]
 //! checks the whole datagram before handing out any packet (for a caller that must not act on
-//! part of an invalid compound).
+//! part of an invalid compound). [`iter_lenient`] reads what real receivers read of a compound
+//! that breaks those rules: every well-framed packet that parses, with the rules it broke noted.
 //!
 //! [RFC 3550 §6]: https://www.rfc-editor.org/rfc/rfc3550#section-6
 //! [RFC 3611]: https://www.rfc-editor.org/rfc/rfc3611
@@ -419,6 +420,152 @@ impl<'a> Iterator for CompoundIter<'a> {
 }
 
 impl std::iter::FusedIterator for CompoundIter<'_> {}
+
+/// Reads the well-framed packets of a compound that may break the compound-level rules, the
+/// way real receivers do (libwebrtc's `RTCPReceiver` skips a packet it cannot parse and keeps
+/// the rest), noting each broken rule in [`LenientIter::violations`] instead of failing.
+///
+/// RFC 3550 §6.1 says "Each individual RTCP packet in the compound packet may be processed
+/// independently with no requirements upon the order or combination of packets"; the
+/// compound rules (§6.1, A.2) check the datagram as a whole, and RFC 5506 §3 drops
+/// the first-packet and CNAME rules when reduced-size RTCP is negotiated. Stacks in the field break them anyway: an SDES chunk
+/// without its null terminator (Janus before 2018), a compound that starts with SDES or BYE
+/// (old PJSIP, <https://github.com/pjsip/pjproject/issues/1440>). So:
+///
+/// - a packet whose header and length fit the datagram is *framed*; if its body does not
+///   match its type's layout (or its padding count is invalid) it is skipped and counted, and
+///   the walk goes on at the next packet, whose position the length field gives;
+/// - the compound-level rules (with [`Validation::Compound`]: SR or RR first, a CNAME; padding
+///   on the last packet only) are noted, and the packets are still yielded;
+/// - bytes that cannot be framed (a version other than 2, a length running past the end, a
+///   tail shorter than a header) end the walk: nothing after them can be located.
+///
+/// Only whole, well-framed packets are yielded, each parsed by [`RtcpPacket::parse`]'s rules.
+/// For a compound that [`iter_compound`] accepts, this yields the same packets and notes
+/// nothing; otherwise [`Violations::first`] is the error [`iter_compound`] yields.
+pub fn iter_lenient(buf: &[u8], validation: Validation) -> LenientIter<'_> {
+    LenientIter {
+        buf,
+        at: 0,
+        validation,
+        cname: false,
+        done: false,
+        violations: Violations::default(),
+    }
+}
+
+/// What a lenient walk ([`iter_lenient`]) found wrong with a compound.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub struct Violations {
+    /// The first rule broken, `None` for a valid compound.
+    pub first: Option<RtcpError>,
+    /// Well-framed packets skipped because their body is malformed.
+    pub skipped: u32,
+    /// Rules broken in all: skipped packets, compound-level rules, and the unframeable bytes
+    /// that ended the walk.
+    pub count: u32,
+}
+
+impl Violations {
+    /// Whether the compound broke no rule.
+    pub fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    fn note(&mut self, e: RtcpError) {
+        self.first.get_or_insert(e);
+        self.count = self.count.saturating_add(1);
+    }
+}
+
+/// The lenient walk of [`iter_lenient`].
+#[derive(Clone, Debug)]
+pub struct LenientIter<'a> {
+    buf: &'a [u8],
+    at: usize,
+    validation: Validation,
+    cname: bool,
+    done: bool,
+    violations: Violations,
+}
+
+impl<'a> LenientIter<'a> {
+    /// What the walk has found wrong so far; complete once the iterator returned `None`.
+    pub fn violations(&self) -> Violations {
+        self.violations
+    }
+
+    /// Bytes of the datagram not walked yet (after the end of the walk: the unframeable rest,
+    /// if any).
+    pub fn remaining(&self) -> &'a [u8] {
+        self.buf.get(self.at..).unwrap_or_default()
+    }
+
+    /// Ends the walk at bytes that cannot be framed (or at the end, checking the CNAME rule).
+    fn finish(&mut self) {
+        self.done = true;
+        let (buf, at) = (self.buf, self.at);
+        if buf.is_empty() {
+            self.violations.note(RtcpError::Empty);
+        } else if at < buf.len() {
+            // parse_at names why the bytes at `at` cannot be framed.
+            if let Err(e) = RtcpPacket::parse_at(buf, at, false) {
+                self.violations.note(e);
+            }
+        } else if self.validation == Validation::Compound && !self.cname {
+            self.violations.note(RtcpError::MissingCname);
+        }
+    }
+}
+
+impl<'a> Iterator for LenientIter<'a> {
+    type Item = RtcpPacket<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let (buf, at) = (self.buf, self.at);
+            let Some(h) = buf.get(at..).and_then(|b| b.first_chunk::<HEADER_LEN>()) else {
+                self.finish();
+                return None;
+            };
+            let len = packet_len(h);
+            // Noted before the framing, as iter_compound does, so that both name the same
+            // first error. RFC 3550 A.2: padding "should only be applied ... to the last packet".
+            if h[0] & 0x20 != 0 && at + len != buf.len() {
+                self.violations.note(RtcpError::BadPadding { at });
+            }
+            if h[0] >> 6 != 2 || buf.len() - at < len {
+                self.finish();
+                return None;
+            }
+            // Framed: the walk goes on after this packet whatever its body holds.
+            self.at = at + len;
+            match RtcpPacket::parse_at(buf, at, false) {
+                Ok((p, _, cname)) => {
+                    if at == 0
+                        && self.validation == Validation::Compound
+                        && !matches!(
+                            p,
+                            RtcpPacket::SenderReport(_) | RtcpPacket::ReceiverReport(_)
+                        )
+                    {
+                        self.violations
+                            .note(RtcpError::FirstNotReport(p.packet_type()));
+                    }
+                    self.cname |= cname;
+                    return Some(p);
+                }
+                Err(e) => {
+                    self.violations.note(e);
+                    self.violations.skipped = self.violations.skipped.saturating_add(1);
+                }
+            }
+        }
+        None
+    }
+}
+
+impl std::iter::FusedIterator for LenientIter<'_> {}
 
 /// The packets of a validated compound, see [`parse_compound`].
 #[derive(Clone, Debug)]
