@@ -249,8 +249,59 @@ pub struct Credentials {
     pub opaque: Option<String>,
     /// `auth` when qop was used.
     pub qop: Option<String>,
-    /// Nonce count (with qop).
-    pub nc: Option<u32>,
+    /// Nonce count (with qop), as the client wrote it.
+    pub nc: Option<NonceCount>,
+}
+
+/// A nonce-count (RFC 7616 §3.4) as it was written, with its value.
+///
+/// RFC 7616 defines `nc-value = 8LHEX`, and that is what [`NonceCount::new`] (the client side)
+/// writes. Clients that send fewer digits or uppercase hex exist
+/// (<https://github.com/cloudwebrtc/go-sip-ua/issues/75>); the response hash is computed over
+/// the string as sent, so a server verifying it must hash that string ([`as_str`]), while
+/// replay checks compare the [`value`].
+///
+/// [`as_str`]: Self::as_str
+/// [`value`]: Self::value
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub struct NonceCount {
+    text: String,
+    value: u32,
+}
+
+impl NonceCount {
+    /// The canonical form of `value`: 8 lowercase hex digits.
+    pub fn new(value: u32) -> Self {
+        Self {
+            text: format!("{value:08x}"),
+            value,
+        }
+    }
+
+    /// Reads a received `nc` value: 1 to 8 hex digits, either case, kept as written.
+    ///
+    /// # Errors
+    /// [`AuthError::BadNonceCount`] for anything else (empty, longer, a non-hex character).
+    pub fn parse(text: &str) -> Result<Self, AuthError> {
+        if text.is_empty() || text.len() > 8 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(AuthError::BadNonceCount);
+        }
+        let value = u32::from_str_radix(text, 16).map_err(|_| AuthError::BadNonceCount)?;
+        Ok(Self {
+            text: text.to_owned(),
+            value,
+        })
+    }
+
+    /// The count.
+    pub fn value(&self) -> u32 {
+        self.value
+    }
+
+    /// The count as written, the string the response hash covers.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
 }
 
 impl Credentials {
@@ -284,14 +335,7 @@ impl Credentials {
                 "cnonce" => cnonce = Some(value),
                 "opaque" => opaque = Some(value),
                 "qop" => qop = Some(value.to_ascii_lowercase()),
-                "nc" => {
-                    if value.len() != 8 {
-                        return Err(AuthError::BadNonceCount);
-                    }
-                    nc = Some(
-                        u32::from_str_radix(&value, 16).map_err(|_| AuthError::BadNonceCount)?,
-                    );
-                }
+                "nc" => nc = Some(NonceCount::parse(&value)?),
                 _ => {}
             }
         }
@@ -346,8 +390,9 @@ impl fmt::Display for Credentials {
             s.push_str(", qop=");
             s.push_str(qop);
         }
-        if let Some(nc) = self.nc {
-            s.push_str(&format!(", nc={nc:08x}"));
+        if let Some(nc) = &self.nc {
+            s.push_str(", nc=");
+            s.push_str(nc.as_str());
         }
         f.write_str(&s)
     }
@@ -366,8 +411,9 @@ pub struct DigestInput<'a> {
     pub method: &'a str,
     /// digest-uri.
     pub uri: &'a str,
-    /// `Some((nc, cnonce))` with `qop=auth`; `None` for the RFC 2069 form.
-    pub qop_auth: Option<(u32, &'a str)>,
+    /// `Some((nc, cnonce))` with `qop=auth`, `nc` as written on the wire (the hash covers that
+    /// string, see [`NonceCount`]); `None` for the RFC 2069 form.
+    pub qop_auth: Option<(&'a str, &'a str)>,
 }
 
 /// HA1 = H(username:realm:password) (RFC 7616 §3.4.2), the value registrars store.
@@ -391,10 +437,7 @@ pub fn response_from_ha1(input: &DigestInput<'_>, ha1: &str) -> String {
     };
     let ha2 = alg.hash_hex(&[input.method, input.uri]);
     match input.qop_auth {
-        Some((nc, cnonce)) => {
-            let nc = format!("{nc:08x}");
-            alg.hash_hex(&[ha1, input.nonce, &nc, cnonce, "auth", &ha2])
-        }
+        Some((nc, cnonce)) => alg.hash_hex(&[ha1, input.nonce, nc, cnonce, "auth", &ha2]),
         // RFC 2069 compatibility (RFC 3261 §22.4 still requires it).
         None => alg.hash_hex(&[ha1, input.nonce, &ha2]),
     }
@@ -462,7 +505,7 @@ impl<R: RngCore> DigestClient<R> {
             }
             let mut raw = [0u8; 12];
             self.rng.fill_bytes(&mut raw);
-            (Some(hex(&raw)), Some(self.nc))
+            (Some(hex(&raw)), Some(NonceCount::new(self.nc)))
         } else {
             (None, None)
         };
@@ -472,7 +515,7 @@ impl<R: RngCore> DigestClient<R> {
             nonce: &challenge.nonce,
             method,
             uri,
-            qop_auth: nc.zip(cnonce.as_deref()),
+            qop_auth: nc.as_ref().map(NonceCount::as_str).zip(cnonce.as_deref()),
         };
         Ok(Credentials {
             username: self.username.clone(),
@@ -514,8 +557,8 @@ pub enum AuthError {
     /// A required parameter is absent.
     #[error("missing auth parameter {0}")]
     MissingParam(&'static str),
-    /// `nc` is not 8 hex digits.
-    #[error("nonce count is not 8 hex digits")]
+    /// `nc` is not 1 to 8 hex digits.
+    #[error("nonce count is not 1 to 8 hex digits")]
     BadNonceCount,
     /// Credentials name an algorithm we do not know.
     #[error("unknown digest algorithm")]
@@ -585,7 +628,9 @@ mod tests {
         let mut client = DigestClient::new("alice", "pw", ChaCha8Rng::seed_from_u64(1));
         let a = client.authorize(&c, "REGISTER", "sip:r").unwrap();
         let b = client.authorize(&c, "REGISTER", "sip:r").unwrap();
-        assert_eq!((a.nc, b.nc), (Some(1), Some(2)));
+        let count = |c: &Credentials| c.nc.as_ref().map(|n| (n.value(), n.as_str().to_owned()));
+        assert_eq!(count(&a), Some((1, "00000001".to_owned())));
+        assert_eq!(count(&b), Some((2, "00000002".to_owned())));
         assert_ne!(a.cnonce, b.cnonce);
         let parsed = Credentials::parse(&b.to_string()).unwrap();
         assert_eq!(parsed, b);
@@ -598,7 +643,23 @@ mod tests {
             Credentials::parse(v),
             Err(AuthError::MissingParam("cnonce"))
         );
-        let v = r#"Digest username="a", realm="r", nonce="n", uri="sip:x", response="00", qop=auth, cnonce="c", nc=1"#;
-        assert_eq!(Credentials::parse(v), Err(AuthError::BadNonceCount));
+        let with_nc = |nc: &str| {
+            Credentials::parse(&format!(
+                r#"Digest username="a", realm="r", nonce="n", uri="sip:x", response="00", qop=auth, cnonce="c", nc={nc}"#
+            ))
+            .map(|c| c.nc.map(|n| (n.value(), n.as_str().to_owned())))
+        };
+        // Fewer digits and uppercase are read as written (go-sip-ua #75).
+        for (nc, value) in [
+            ("00000001", 1),
+            ("1", 1),
+            ("000000A", 10),
+            ("FFFFFFFF", u32::MAX),
+        ] {
+            assert_eq!(with_nc(nc), Ok(Some((value, nc.to_owned()))), "{nc}");
+        }
+        for nc in ["000000001", "0000000g", "+1", "-1", "0x1"] {
+            assert_eq!(with_nc(nc), Err(AuthError::BadNonceCount), "{nc:?}");
+        }
     }
 }

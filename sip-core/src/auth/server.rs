@@ -173,7 +173,7 @@ impl DigestServer {
         let Some(issued_ms) = self.check_nonce(&credentials.nonce) else {
             return Verdict::Rejected(AuthRejection::UnknownNonce);
         };
-        let qop_auth = match (&credentials.qop, credentials.nc, &credentials.cnonce) {
+        let qop_auth = match (&credentials.qop, &credentials.nc, &credentials.cnonce) {
             (None, _, _) => None,
             (Some(q), Some(nc), Some(cnonce)) if q == "auth" => Some((nc, cnonce.as_str())),
             _ => return Verdict::Rejected(AuthRejection::UnsupportedQop),
@@ -200,7 +200,8 @@ impl DigestServer {
                 nonce: &credentials.nonce,
                 method,
                 uri: &credentials.uri,
-                qop_auth,
+                // The hash covers nc as the client wrote it; replay checks use its value.
+                qop_auth: qop_auth.map(|(nc, cnonce)| (nc.as_str(), cnonce)),
             },
             &ha1,
         );
@@ -218,7 +219,9 @@ impl DigestServer {
         }
         match self.used.get_mut(&credentials.nonce) {
             Some(entry) => match (entry.last_nc, qop_auth) {
-                (Some(last), Some((nc, _))) if nc > last => entry.last_nc = Some(nc),
+                (Some(last), Some((nc, _))) if nc.value() > last => {
+                    entry.last_nc = Some(nc.value());
+                }
                 _ => return Verdict::Rejected(AuthRejection::Replay),
             },
             None => {
@@ -227,7 +230,7 @@ impl DigestServer {
                     credentials.nonce.clone(),
                     UsedNonce {
                         issued_ms,
-                        last_nc: qop_auth.map(|(nc, _)| nc),
+                        last_nc: qop_auth.map(|(nc, _)| nc.value()),
                     },
                 );
             }
@@ -320,7 +323,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use rand_chacha::ChaCha8Rng;
 
-    use super::super::DigestClient;
+    use super::super::{DigestClient, NonceCount};
     use super::*;
 
     #[expect(
@@ -414,6 +417,54 @@ mod tests {
         let fresh = s.challenge(t0 + Duration::from_secs(31), true);
         assert!(fresh[0].stale);
         assert!(fresh[0].to_string().contains("stale=true"));
+    }
+
+    #[test]
+    fn nonce_count_is_hashed_as_sent_and_replay_checked_by_value() {
+        // A client writing nc in 7 digits or uppercase (go-sip-ua #75): its response hash
+        // covers that string, which the server must hash as received.
+        let t0 = origin();
+        let mut s = server();
+        let ch = s.challenge(t0, false)[1].clone(); // MD5, qop=auth
+        let answer = |nc: &str, cnonce: &str| {
+            let input = DigestInput {
+                algorithm: DigestAlgorithm::Md5,
+                realm: "example.com",
+                nonce: &ch.nonce,
+                method: "REGISTER",
+                uri: "sip:example.com",
+                qop_auth: Some((nc, cnonce)),
+            };
+            let response = super::super::response(&input, "bob", "secret");
+            Credentials::parse(&format!(
+                r#"Digest username="bob", realm="example.com", nonce="{}", uri="sip:example.com", response="{response}", qop=auth, cnonce="{cnonce}", nc={nc}"#,
+                ch.nonce
+            ))
+            .unwrap()
+        };
+        let first = answer("0000001", "c1");
+        assert_eq!(first.to_string().matches("nc=0000001").count(), 1);
+        assert_eq!(s.verify(t0, "REGISTER", &first, &pw()), Verdict::Authorized);
+        // The same count in the canonical form is the same count: a replay.
+        assert_eq!(
+            s.verify(t0, "REGISTER", &answer("00000001", "c2"), &pw()),
+            Verdict::Rejected(AuthRejection::Replay)
+        );
+        assert_eq!(
+            s.verify(t0, "REGISTER", &answer("0000000A", "c3"), &pw()),
+            Verdict::Authorized
+        );
+        assert_eq!(
+            s.verify(t0, "REGISTER", &answer("a", "c4"), &pw()),
+            Verdict::Rejected(AuthRejection::Replay)
+        );
+        // A response computed over another spelling of the count is wrong.
+        let mut wrong = answer("0000000b", "c5");
+        wrong.nc = Some(NonceCount::parse("0000000B").unwrap());
+        assert_eq!(
+            s.verify(t0, "REGISTER", &wrong, &pw()),
+            Verdict::Rejected(AuthRejection::WrongResponse)
+        );
     }
 
     #[test]
