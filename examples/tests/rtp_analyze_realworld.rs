@@ -1,7 +1,8 @@
 //! `rtp-analyze` on captures shaped like the field's: RTCP multiplexed on the RTP port
 //! (`a=rtcp-mux`, RFC 5761, as Teams Direct Routing, WebRTC gateways and many SBCs negotiate),
 //! a pcapng taken with `tcpdump -i any` (Linux cooked headers) on an IPv6 network whose media
-//! legs carry a VLAN tag, with a mid-call SSRC change, and SIP over TCP.
+//! legs carry a VLAN tag, with a mid-call SSRC change, and SIP over TCP; a compound RTCP
+//! with a malformed SDES (Janus before 2018) read packet by packet.
 
 #![allow(
     clippy::unwrap_used,
@@ -11,6 +12,7 @@
 mod rtp_analyze_support;
 
 use std::net::SocketAddr;
+use std::process::Command;
 use std::time::Duration;
 
 use rtp_analyze_support::{analyze_json, call_beside_a_decoy, rtp_packet};
@@ -92,6 +94,41 @@ fn rtcp_muxed_on_the_rtp_port_is_not_a_stream() {
         assert_eq!(s["lost"], 0);
         assert_eq!(s["payload_type"], 0);
     }
+}
+
+#[test]
+fn dump_reads_the_sender_report_beside_a_malformed_sdes() {
+    let (media_a, media_b) = (addr("192.0.2.10:40000"), addr("198.51.100.20:52040"));
+    let rtcp = |a: SocketAddr| SocketAddr::new(a.ip(), a.port() + 1);
+    let mut w = PcapWriter::new(Vec::new()).unwrap();
+    let t = Duration::from_secs(1_795_000_000);
+    // SR + SDES whose chunk (CNAME "janus1") ends without its null octet, as Janus sent
+    // before 2018.
+    let mut compound = sr_sdes(0x0A0A_0A0A, 0xEB2A_0000, 16000);
+    compound.truncate(28);
+    compound.extend_from_slice(&[0x81, 202, 0, 3, 0x0A, 0x0A, 0x0A, 0x0A]);
+    compound.extend_from_slice(&[1, 6, b'j', b'a', b'n', b'u', b's', b'1']);
+    w.write_udp(t, rtcp(media_a), rtcp(media_b), &compound)
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("telox-janus-sdes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("janus.pcap");
+    std::fs::write(&path, w.finish().unwrap()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rtp-analyze"))
+        .args(["--dump", "--port", "40000", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    let rtcp_cols: Vec<&str> = lines[0].split('\t').collect();
+    assert_eq!(rtcp_cols[..5], ["RTCP", "200", "0x0a0a0a0a", "16000", "50"]);
+    assert!(
+        lines[1].starts_with("RTCP-VIOLATION\trtcp packet type 202 at byte 28 is malformed")
+            && lines[1].ends_with("\t1 skipped"),
+        "{text}"
+    );
 }
 
 /// A pcapng block: type, length, body padded to 4 bytes, length again (little endian).

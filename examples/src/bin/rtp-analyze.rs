@@ -25,7 +25,8 @@
 //!     rtp_ts packet_counts octet_counts ssrc_identifiers fractions cum_lost ext_high jitter
 //!     lsr dlsr texts` (texts: SDES CNAMEs and BYE reasons; lists comma-separated, as tshark's -E aggregator=, prints them;
 //!     ssrc_identifiers are report block, SDES chunk and BYE sources in order, like
-//!     tshark's rtcp.ssrc.identifier).
+//!     tshark's rtcp.ssrc.identifier). A compound that breaks RFC 3550 §6.1/A.2 or holds a
+//!     malformed packet lists its well-framed packets, then `RTCP-VIOLATION error N skipped`.
 //! rtp-analyze --synth OUT.pcap [--seed N] [--packets N] [--loss P] [--jitter MS] [--no-dtmf]
 //!     Writes a capture of a synthetic call made with telox's RtpSession: SIP INVITE/200 with
 //!     SDP, PCMU both ways, an RFC 4733 key press, SR/RR/SDES RTCP; the caller's stream goes
@@ -561,11 +562,18 @@ fn emit(line: &str) {
     }
 }
 
+/// One `RTCP` line per compound: its well-framed packets, read as the session reads them
+/// (`rtcp::iter_lenient`; tshark too dissects the packets of a compound that breaks RFC 3550
+/// §6.1/A.2), then an `RTCP-VIOLATION` line with the first rule broken and the packets skipped
+/// when the compound broke one; `RTCP invalid` when no packet could be read.
 fn dump_rtcp(payload: &[u8]) {
-    let Ok(packets) = rtcp::parse_compound(payload, Validation::ReducedSize) else {
+    let mut walk = rtcp::iter_lenient(payload, Validation::ReducedSize);
+    let packets: Vec<_> = walk.by_ref().collect();
+    let violations = walk.violations();
+    if packets.is_empty() {
         emit("RTCP\tinvalid");
         return;
-    };
+    }
     let mut cols: [Vec<String>; 13] = Default::default();
     for p in packets {
         cols[0].push(p.packet_type().to_string());
@@ -613,6 +621,12 @@ fn dump_rtcp(payload: &[u8]) {
     }
     let line: Vec<String> = cols.iter().map(|c| c.join(",")).collect();
     emit(&format!("RTCP\t{}", line.join("\t")));
+    if let Some(first) = violations.first {
+        emit(&format!(
+            "RTCP-VIOLATION\t{first}\t{} skipped",
+            violations.skipped
+        ));
+    }
 }
 
 /// Writes a synthetic call capture (see the usage text).
