@@ -529,6 +529,22 @@ fn skip_lws(bytes: &[u8], from: usize, line_ends: bool) -> usize {
 /// The `tag` parameter of a From/To value (RFC 3261 §20.20: header parameters follow the
 /// `>` of a name-addr, or the URI of an addr-spec, which then cannot carry URI parameters).
 pub(crate) fn tag_of(value: &[u8]) -> Option<&[u8]> {
+    // The usual form, `<uri>;tag=...`: what the reading below finds (its first parameter is
+    // the empty one before the `;`, its second the tag), without the parameter loop.
+    if let [b'<', inner @ ..] = value
+        && let Some(close) = scan::find_byte(inner, b'>')
+        && let Some(tag) = inner
+            .get(close + 1..)
+            .and_then(|p| p.strip_prefix(b";tag="))
+    {
+        let end = scan::find_byte(tag, b';').unwrap_or(tag.len());
+        return Some(tag.get(..end)?.trim_ascii());
+    }
+    tag_of_general(value)
+}
+
+/// [`tag_of`] for any form.
+fn tag_of_general(value: &[u8]) -> Option<&[u8]> {
     let mut in_quote = false;
     let mut escaped = false;
     let mut params_at = None;
@@ -1198,6 +1214,12 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Any From/To value near the usual form: `tag_of` answers as its general reading.
+        #[test]
+        fn tag_of_agrees_for_any_value(value in "<?[a-z@;=<> \t\"]{0,10}>?(;tag=)?[a-z;= ]{0,6}") {
+            assert_eq!(tag_of(value.as_bytes()), tag_of_general(value.as_bytes()));
+        }
+
         /// Any CSeq value near the usual form: `cseq_number` answers as `cseq_parts`.
         #[test]
         fn cseq_number_agrees_for_any_value(
@@ -1417,6 +1439,26 @@ mod tests {
             b"",
         ] {
             assert_cseq_number_agrees(value);
+        }
+    }
+
+    #[test]
+    fn tag_of_agrees_with_the_general_reading() {
+        for value in [
+            &b"<sip:a@b>;tag=t1"[..],
+            b"<sip:a@b>;tag=t1;x=y",
+            b"<sip:a@b>;tag= t1 ;x",
+            b"<sip:a@b>;tag=",
+            b"<sip:a@b>;tag=;x",
+            b"<sip:a@b>;TAG=t1",
+            b"<sip:a@b>;x=1;tag=t1",
+            b"<sip:a@b;tag=u>;tag=h",
+            b"<sip:a@b",
+            b"<sip:a@b>",
+            b"<>;tag=t",
+            b"sip:a@b;tag=t1",
+        ] {
+            assert_eq!(tag_of(value), tag_of_general(value), "{value:?}");
         }
     }
 
