@@ -3,7 +3,8 @@
 //! record names; the record then moves to another server, and once its TTL has run out the
 //! phone locates the name again (`UaEvent::TargetsExpired`): the next REGISTER and the next
 //! call reach the new server, without a restart. And a caller whose Contact is a host
-//! name gets the call's later requests at the address that name has.
+//! name gets the call's later requests at the address that name has, as does a callee
+//! ringing with reliable provisionals (RFC 3262) for the next PRACK.
 
 #![allow(
     clippy::unwrap_used,
@@ -21,7 +22,9 @@ use dns_support::{Srv, nameserver, reaches, sip_server};
 use phone_support::{WAIT, auto_answer, config, start, wait};
 use sip_core::Method;
 use sip_core::transaction::Transport;
-use sip_peer::{Req, bye_at, final_response, pcmu_offer, target_by_name, to_tag};
+use sip_peer::{
+    Req, bye_at, final_response, next_request, pcmu_offer, respond, target_by_name, to_tag,
+};
 use telox_examples::phone::{Command, PhoneEvent};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -109,4 +112,53 @@ async fn a_remote_target_by_name_gets_the_in_dialog_requests() {
     bob.send(Command::Hangup).await;
     bye_at(&target, &contact).await;
     bob.quit().await;
+}
+
+/// The phone calls a peer that rings with reliable provisional responses whose Contact is
+/// a host name: the first PRACK goes where the INVITE went; the phone locates the early
+/// dialog's next hop, and the PRACK of the next provisional reaches that name's address.
+#[tokio::test(flavor = "current_thread")]
+async fn a_callee_ringing_reliably_gets_the_next_prack_at_its_contact() {
+    let dns = nameserver("peer.test", Arc::new(Mutex::new(Vec::new()))).await;
+    let mut c = config("alice", Transport::Udp, 34);
+    c.dns = Some(dns);
+    let mut alice = start(c).await;
+    let callee = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let (target, contact) = target_by_name("peer.test").await;
+    let me = callee.local_addr().unwrap();
+    alice.send(Command::Call(format!("sip:carol@{me}"))).await;
+    let invite = next_request(&callee).await;
+    assert_eq!(*invite.method(), Method::Invite);
+    let reliable =
+        |rseq: u32| format!("Require: 100rel\r\nRSeq: {rseq}\r\nContact: <{contact}>\r\n");
+    let to = alice.addr;
+    respond(
+        &callee,
+        to,
+        &invite,
+        "183 Session Progress",
+        &reliable(1),
+        "",
+    )
+    .await;
+    let prack = next_request(&callee).await;
+    assert_eq!(*prack.method(), Method::Prack);
+    let line = wait("alice", &mut alice.events, |e| match e {
+        PhoneEvent::Log(l) if l.starts_with("in-dialog requests") => Some(l.clone()),
+        _ => None,
+    })
+    .await
+    .unwrap();
+    assert!(line.contains("host.peer.test"), "{line}");
+    respond(&callee, to, &invite, "180 Ringing", &reliable(2), "").await;
+    let prack = next_request(&target).await;
+    assert_eq!(*prack.method(), Method::Prack);
+    assert_eq!(
+        prack.uri_str(),
+        contact,
+        "the remote target is the Request-URI"
+    );
+    respond(&callee, to, &invite, "486 Busy Here", "", "").await;
+    assert_eq!(alice.call_outcome().await, Ok(486));
+    alice.quit().await;
 }
