@@ -83,7 +83,7 @@ fn frames(chunks: &[&[u8]]) -> (Vec<Bytes>, bool) {
 
 /// Typed headers: the first byte picks one of the 37 typed headers (modulo), the rest is its
 /// value. A value that types writes back (Display) to text that types again and writes back
-/// identically. Every value is also read as an `Identity` (RFC 8224, see [`identity`]).
+/// identically. Every value is also read as an `Identity` (RFC 8224, see `identity` below).
 pub fn typed_header(data: &[u8]) {
     let Some((&which, value)) = data.split_first() else {
         return;
