@@ -1213,6 +1213,20 @@ impl Pbx {
         }
         let route = self.config.route(&number, &self.rules);
         self.log(format!("INVITE {from} -> {number}: {route:?}"));
+        if matches!(route, Some(Route::Trunk { .. }))
+            && self.ua.peer(leg).is_some_and(|p| self.is_trunk(p))
+        {
+            // A carrier's call is taken on its source address alone, without a digest
+            // identity (authorize_invite): it may reach extensions, groups and the IVR, but
+            // never go out through a trunk again, or anyone able to send from (or spoof) that
+            // address would place paid calls through the PBX (toll fraud).
+            self.log(format!(
+                "INVITE {from} -> {number} from a trunk refused: no trunk-to-trunk calls"
+            ));
+            let _ = self.ua.reject(now, leg, 403);
+            self.by_leg.remove(&leg);
+            return;
+        }
         if let Some(Route::Ivr(_)) = route {
             call.destination = number;
             self.calls.insert(id, call);

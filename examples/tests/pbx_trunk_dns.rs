@@ -169,6 +169,27 @@ impl CarrierByName {
         }
     }
 
+    /// An INVITE from the carrier's socket (no credentials) with an SDP offer.
+    fn invite<'a>(
+        &self,
+        ruri: &'a str,
+        branch: &'a str,
+        contact: &'a str,
+        offer: &'a str,
+    ) -> Req<'a> {
+        Req {
+            method: "INVITE",
+            ruri,
+            me: self.carrier.local_addr().unwrap(),
+            to_tag: "",
+            cseq: 1,
+            branch,
+            contact,
+            content_type: "application/sdp",
+            body: offer,
+        }
+    }
+
     /// The carrier answers the next INVITE; the PBX locates its Contact's name.
     async fn answers(&mut self, media_port: u16) {
         let (pbx, contact) = (self.pbx.addr, &self.contact);
@@ -219,20 +240,10 @@ async fn a_carrier_reached_by_transfer_gets_the_bye_at_its_contact() {
 /// is known by its address) with `Contact: <sip:carrier@host.carrier.test:P>`; returns the
 /// PBX's To tag once it has ACKed the 200. The PBX locates the name once the call is up.
 async fn call_in(c: &mut CarrierByName, call_id: &str, contact: &str, replaces: &str) -> String {
-    let (pbx, me) = (c.pbx.addr, c.carrier.local_addr().unwrap());
-    let ruri = format!("sip:1001@{pbx}");
-    let offer = pcmu_offer(40_050, 50);
-    let invite = Req {
-        method: "INVITE",
-        ruri: &ruri,
-        me,
-        to_tag: "",
-        cseq: 1,
-        branch: &format!("{call_id}-inv"),
-        contact,
-        content_type: "application/sdp",
-        body: &offer,
-    };
+    let pbx = c.pbx.addr;
+    let (ruri, offer) = (format!("sip:1001@{pbx}"), pcmu_offer(40_050, 50));
+    let branch = format!("{call_id}-inv");
+    let invite = c.invite(&ruri, &branch, contact, &offer);
     let dialog = |text: String| {
         text.replace("Call-ID: sip-i-1@test", &format!("Call-ID: {call_id}"))
             .replace(
@@ -295,6 +306,25 @@ async fn a_carrier_taking_over_with_replaces_gets_the_bye_at_its_new_contact() {
     callee.send(Command::Hangup).await;
     bye_at(&target2, &contact2).await;
     callee.quit().await;
+    c.pbx.stop().await;
+}
+
+/// A call from the carrier's address is taken without a digest challenge, so it may not go
+/// out through a trunk again: an INVITE from the carrier for a number the dialplan sends to
+/// the trunk gets 403, and the carrier's socket sees no INVITE come back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_carrier_cannot_call_out_through_the_trunk() {
+    let c = CarrierByName::start(27).await;
+    let pbx = c.pbx.addr;
+    let (ruri, offer) = (format!("sip:0301234@{pbx}"), pcmu_offer(40_060, 50));
+    let invite = c.invite(&ruri, "sip-i-out-inv", &c.contact, &offer);
+    c.carrier
+        .send_to(invite.text().as_bytes(), pbx)
+        .await
+        .unwrap();
+    let (refused, seen) = final_response(&c.carrier, "INVITE").await;
+    assert_eq!(refused.status().as_u16(), 403, "no trunk-to-trunk call");
+    assert!(!seen.iter().any(|m| m == "INVITE"), "{seen:?}");
     c.pbx.stop().await;
 }
 
