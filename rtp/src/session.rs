@@ -487,8 +487,9 @@ impl RtpSession {
     /// [`rtcp::parse_compound`] before handing the datagram on.
     ///
     /// # Errors
-    /// [`RtcpError`] (the first rule broken) when no packet of the datagram could be used;
-    /// nothing of it is used then.
+    /// [`RtcpError`] (the first rule broken) when no packet of the datagram could be used, or
+    /// [`RtcpError::FirstNotReport`] when its first packet's type is outside RTCP's 192-223
+    /// (RFC 5761 §4: it is RTP, not RTCP); nothing of it is used then.
     pub fn handle_rtcp(&mut self, now: Instant, compound: &[u8]) -> Result<(), RtcpError> {
         let validation = if self.config.reduced_size {
             Validation::ReducedSize
@@ -499,6 +500,14 @@ impl RtpSession {
         let Some(first) = walk.next() else {
             return Err(walk.violations().first.unwrap_or(RtcpError::Empty));
         };
+        // RFC 5761 §4: RTCP packet types lie in 192-223. A datagram that starts outside them
+        // is RTP handed over by a demultiplexing mistake (its sequence number framed as a
+        // length), or noise: nothing of it is used or counted, as the strict rules refuse it.
+        if let RtcpPacket::Unknown { pt, .. } = first
+            && !(192..=223).contains(&pt)
+        {
+            return Err(RtcpError::FirstNotReport(pt));
+        }
         // RFC 3550 A.7 OnReceive: "avg_rtcp_size = (1./16.)*packet_size + (15./16.)*(avg_rtcp_size)".
         self.avg_rtcp_size +=
             ((compound.len() + LOWER_LAYER_OVERHEAD) as f64 - self.avg_rtcp_size) / 16.0;

@@ -219,6 +219,29 @@ fn nothing_usable_is_an_error_and_not_counted() {
     assert_eq!((s.rtcp_violations(), s.rtcp_skipped()), (0, 0));
 }
 
+/// An RTP packet handed to the RTCP handler (a demultiplexing mistake) whose sequence number
+/// frames it as an 8-byte "packet" of type 0 is refused whole, not used as RTCP with a
+/// violation: RFC 5761 §4 puts RTCP packet types in 192-223.
+#[test]
+fn rtp_given_as_rtcp_is_refused() {
+    let start = t0();
+    let mut s = session_hearing_peer(start);
+    // V=2, PT 0 (PCMU), sequence number 1, timestamp: framed as 2 words.
+    let rtp = [0x80, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0xA0];
+    assert_eq!(
+        s.handle_rtcp(start, &rtp),
+        Err(RtcpError::FirstNotReport(0))
+    );
+    // Marker set with PT 0: second byte 0x80 (128), still outside 192-223.
+    let marked = [0x80, 0x80, 0x00, 0x01, 0x00, 0x00, 0x00, 0xA0];
+    assert_eq!(
+        s.handle_rtcp(start, &marked),
+        Err(RtcpError::FirstNotReport(128))
+    );
+    assert_eq!(events(&mut s), []);
+    assert_eq!((s.rtcp_violations(), s.rtcp_skipped()), (0, 0));
+}
+
 /// A valid compound with some bytes overwritten and possibly cut short.
 fn mangled() -> impl Strategy<Value = Vec<u8>> {
     let base = hex(&[SR, SDES, BYE]);
@@ -278,10 +301,13 @@ proptest! {
     fn lenient_walk_of_mangled_compounds(bytes in mangled()) {
         check_walk(&bytes, Validation::Compound);
         check_walk(&bytes, Validation::ReducedSize);
-        // The session uses it or refuses it whole, never panics.
+        // The session uses it or refuses it whole, never panics: it refuses a datagram with
+        // nothing usable or whose first packet's type is outside RTCP's 192-223.
         let start = t0();
         let mut s = session_hearing_peer(start);
-        let used = rtcp::iter_lenient(&bytes, Validation::Compound).count() > 0;
+        let used = rtcp::iter_lenient(&bytes, Validation::Compound)
+            .next()
+            .is_some_and(|p| (192..=223).contains(&p.packet_type()));
         prop_assert_eq!(s.handle_rtcp(start, &bytes).is_ok(), used);
     }
 }
