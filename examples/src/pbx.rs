@@ -650,7 +650,7 @@ impl Pbx {
     }
 
     /// Locates the trunks named by host or URI at the start, so that calls from their
-    /// addresses are known as theirs before the first call to them ([`Pbx::is_trunk`]).
+    /// addresses are known as theirs before the first call to them ([`Pbx::is_carrier_leg`]).
     fn locate_trunks(&mut self, now: Instant) {
         for i in 0..self.trunk_targets.len() {
             if self
@@ -961,7 +961,7 @@ impl Pbx {
         }
         // A carrier does not answer its customer's digest challenge: a call from a trunk's
         // own address is the trunk's (as carriers' SIP trunks are identified everywhere).
-        if self.ua.peer(leg).is_some_and(|p| self.is_trunk(p)) {
+        if self.is_carrier_leg(leg) {
             return true;
         }
         let ip = crate::gateway::request_source(request);
@@ -1088,7 +1088,7 @@ impl Pbx {
                     self.confirmed(now, leg, &ack);
                     // A call a carrier placed into the PBX (or moved here with Replaces):
                     // our BYE and re-INVITEs go to its dialog's next hop by name too.
-                    if self.ua.peer(leg).is_some_and(|p| self.is_trunk(p)) {
+                    if self.is_carrier_leg(leg) {
                         self.locate_hop(leg);
                     }
                 }
@@ -1213,16 +1213,7 @@ impl Pbx {
         }
         let route = self.config.route(&number, &self.rules);
         self.log(format!("INVITE {from} -> {number}: {route:?}"));
-        if matches!(route, Some(Route::Trunk { .. }))
-            && self.ua.peer(leg).is_some_and(|p| self.is_trunk(p))
-        {
-            // A carrier's call is taken on its source address alone, without a digest
-            // identity (authorize_invite): it may reach extensions, groups and the IVR, but
-            // never go out through a trunk again, or anyone able to send from (or spoof) that
-            // address would place paid calls through the PBX (toll fraud).
-            self.log(format!(
-                "INVITE {from} -> {number} from a trunk refused: no trunk-to-trunk calls"
-            ));
+        if self.refused_trunk_to_trunk(leg, route.as_ref(), &format!("INVITE {from} -> {number}")) {
             let _ = self.ua.reject(now, leg, 403);
             self.by_leg.remove(&leg);
             return;
@@ -1669,15 +1660,32 @@ impl Pbx {
             .is_some_and(|c| c.b.iter().any(|o| o.leg == leg && o.trunk))
     }
 
-    /// True when `peer` is one of the trunks' addresses (the targets last located for a
-    /// trunk by name): calls from there are the carrier's.
-    fn is_trunk(&self, peer: Target) -> bool {
-        peer.transport == Transport::Udp
-            && self
-                .trunk_targets
-                .iter()
-                .filter_map(Located::current)
-                .any(|t| t.targets.contains(&peer.addr))
+    /// True when `leg`'s peer is one of the trunks' addresses (the targets last located for
+    /// a trunk by name): its requests are the carrier's, taken without a digest identity.
+    fn is_carrier_leg(&self, leg: LegId) -> bool {
+        self.ua.peer(leg).is_some_and(|peer| {
+            peer.transport == Transport::Udp
+                && self
+                    .trunk_targets
+                    .iter()
+                    .filter_map(Located::current)
+                    .any(|t| t.targets.contains(&peer.addr))
+        })
+    }
+
+    /// True (and logged) when `leg` is a carrier's and `route` would take its call, or the
+    /// transfer it asks for, out through a trunk. A carrier's requests are taken on its
+    /// source address alone, without a digest identity ([`Pbx::authorize_invite`]): they may
+    /// reach extensions, groups and the IVR, but never a trunk again, or anyone able to send
+    /// from (or spoof) that address would place paid calls through the PBX (toll fraud).
+    fn refused_trunk_to_trunk(&mut self, leg: LegId, route: Option<&Route>, what: &str) -> bool {
+        let refused = matches!(route, Some(Route::Trunk { .. })) && self.is_carrier_leg(leg);
+        if refused {
+            self.log(format!(
+                "{what} from a trunk refused: no trunk-to-trunk calls"
+            ));
+        }
+        refused
     }
 
     /// Locates the next hop of `leg`'s dialog, a trunk's, when it is a host name.
@@ -2287,7 +2295,12 @@ impl Pbx {
             .map(|s| s.send_codec.name.to_string());
         let from_user = call.from.clone();
         let mut relocate = None;
-        let dest = match self.config.route(&number, &self.rules) {
+        let route = self.config.route(&number, &self.rules);
+        if self.refused_trunk_to_trunk(leg, route.as_ref(), &format!("REFER to {number}")) {
+            let _ = self.ua.respond(now, key, 403, None);
+            return;
+        }
+        let dest = match route {
             Some(Route::Extension(ext)) => self
                 .contacts(now, &ext)
                 .first()

@@ -328,6 +328,39 @@ async fn a_carrier_cannot_call_out_through_the_trunk() {
     c.pbx.stop().await;
 }
 
+/// The same for a blind transfer the carrier asks for in a call it placed: its REFER to a
+/// number the dialplan sends to the trunk gets 403, and no INVITE goes out for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_carrier_cannot_transfer_out_through_the_trunk() {
+    let mut c = CarrierByName::start(28).await;
+    let pbx = c.pbx.addr;
+    let mut callee = registered(auto_answer("1001", Transport::Udp, 10), "1001", pbx).await;
+    let contact = c.contact.clone();
+    let tag = format!(
+        ";tag={}",
+        call_in(&mut c, "sip-i-1@test", &contact, "").await
+    );
+    callee.answered().await.unwrap();
+    let ruri = format!("sip:1001@{pbx}");
+    let refer = Req {
+        method: "REFER",
+        to_tag: &tag,
+        cseq: 2,
+        body: "",
+        ..c.invite(&ruri, "sip-i-refer", &contact, "")
+    };
+    let text = refer.text().replace(
+        "Max-Forwards: 70\r\n",
+        &format!("Max-Forwards: 70\r\nRefer-To: <sip:0301234@{pbx}>\r\n"),
+    );
+    c.carrier.send_to(text.as_bytes(), pbx).await.unwrap();
+    let (refused, seen) = final_response(&c.carrier, "REFER").await;
+    assert_eq!(refused.status().as_u16(), 403, "no trunk-to-trunk transfer");
+    assert!(!seen.iter().any(|m| m == "INVITE"), "{seen:?}");
+    callee.quit().await;
+    c.pbx.stop().await;
+}
+
 /// A carrier rings with reliable provisional responses (RFC 3262) whose Contact is a host
 /// name: the first PRACK goes where the INVITE went; the PBX locates the early dialog's
 /// next hop, and the PRACK of the next provisional reaches the address of that name.
