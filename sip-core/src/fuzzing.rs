@@ -145,13 +145,14 @@ pub fn typed_header(data: &[u8]) {
 /// beside the header the first byte picks, not as a 38th table entry: a longer table would move
 /// the seeds whose first byte is 37 or more (three regression seeds) to other headers.
 fn identity(value: &Bytes) {
-    round_trip::<header::Identity>(value);
     let Ok(h) = header::Identity::parse(value) else {
         return;
     };
+    // Equal values hold the same text, so this is also Display's fixed point.
     let text = h.to_string();
-    if let Ok(again) = header::Identity::parse_str(&text) {
-        assert_eq!(again, h, "Identity reads back different");
+    match header::Identity::parse_str(&text) {
+        Ok(again) => assert_eq!(again, h, "Identity reads back different"),
+        Err(e) => panic!("Identity value {text:?} written by Display does not parse: {e}"),
     }
     if let Some((head, payload, signature)) = h.passport_parts() {
         assert_eq!(format!("{head}.{payload}.{signature}"), h.passport());

@@ -162,26 +162,18 @@ impl NameAddr {
     /// tokens, as a Cisco phone may send, is read as their texts one after the other).
     pub fn display_name(&self) -> Option<Cow<'_, str>> {
         let raw = self.display_name_raw()?;
-        if raw.starts_with('"') && quoted_end(raw.as_bytes()) != Ok(raw.len()) {
-            return Some(Cow::Owned(unquote_phrase(raw)));
-        }
-        let Some(inner) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) else {
-            return Some(Cow::Borrowed(raw));
-        };
-        if !inner.contains('\\') {
-            return Some(Cow::Borrowed(inner));
-        }
-        let mut out = String::with_capacity(inner.len());
-        let mut escaped = false;
-        for c in inner.chars() {
-            if !escaped && c == '\\' {
-                escaped = true;
-                continue;
-            }
-            escaped = false;
-            out.push(c);
-        }
-        Some(Cow::Owned(out))
+        Some(
+            match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+                // One quoted string without escapes: its inside as it stands.
+                Some(inner)
+                    if !inner.contains('\\') && quoted_end(raw.as_bytes()) == Ok(raw.len()) =>
+                {
+                    Cow::Borrowed(inner)
+                }
+                None if !raw.starts_with('"') => Cow::Borrowed(raw),
+                _ => Cow::Owned(unquote_phrase(raw)),
+            },
+        )
     }
 
     /// The URI.

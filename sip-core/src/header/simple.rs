@@ -821,8 +821,11 @@ impl Header for Date {
             .position(|m| m.as_slice() == month)
             .ok_or(HeaderError::Unexpected { at: at(month) })?;
         let year = num(year, 4..=4, 9999)?;
-        let [h, m, sec] = match time.split(|&c| c == b':').collect::<Vec<_>>().as_slice() {
-            [h, m, sec] => [num(h, 2..=2, 23)?, num(m, 2..=2, 59)?, num(sec, 2..=2, 60)?],
+        let mut hms = time.split(|&c| c == b':');
+        let [h, m, sec] = match (hms.next(), hms.next(), hms.next(), hms.next()) {
+            (Some(h), Some(m), Some(sec), None) => {
+                [num(h, 2..=2, 23)?, num(m, 2..=2, 59)?, num(sec, 2..=2, 60)?]
+            }
             _ => return Err(HeaderError::Unexpected { at: at(time) }),
         };
         if day == 0 {
