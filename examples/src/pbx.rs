@@ -106,9 +106,6 @@ impl SansIo for Core<'_> {
     fn handle_send_error(&mut self, now: Instant, to: Target) {
         self.0.ua.handle_transport_error(now, to);
     }
-    fn reuses_accepted(&self, transmit: &Transmit) -> bool {
-        !self.0.ua.is_size_switched(transmit)
-    }
     fn handle_connection_closed(&mut self, _now: Instant, peer: Target) {
         // The connection a phone registered on is gone: its calls now go to its Contact.
         self.0.flows.retain(|_, (_, flow)| *flow != peer);

@@ -86,14 +86,6 @@ pub trait SansIo {
     fn poll_timeout(&self) -> Option<Instant>;
     /// A message could not be sent to `to`.
     fn handle_send_error(&mut self, _now: Instant, _to: Target) {}
-    /// Whether `transmit`, a request over TCP, TLS or WebSocket, may ride a connection the
-    /// driver accepted from its destination (RFC 3261 §18 indexes an accepted connection
-    /// by its source address and port); when not, the driver opens a connection of its own
-    /// to that address. Yes by default; [`UserAgent`] says no for a request that goes over
-    /// TCP only because of its size ([`UserAgent::is_size_switched`]).
-    fn reuses_accepted(&self, _transmit: &Transmit) -> bool {
-        true
-    }
     /// The connection to `peer` (TCP, TLS or WebSocket, accepted or ours) closed or failed
     /// and is forgotten: a later send to `peer` opens a new connection. A B2BUA that routes
     /// to a registration's connection (RFC 5626-style) then reaches the registered Contact
@@ -117,9 +109,6 @@ impl SansIo for UserAgent {
     }
     fn handle_send_error(&mut self, now: Instant, to: Target) {
         self.handle_transport_error(now, to);
-    }
-    fn reuses_accepted(&self, transmit: &Transmit) -> bool {
-        !self.is_size_switched(transmit)
     }
 }
 
@@ -258,7 +247,7 @@ pub struct Driver {
     writers: HashMap<Target, StreamWriter>,
     /// Connections of ours to a peer whose address is also that of a connection in
     /// `writers` we accepted: for the requests that may not ride it
-    /// ([`SansIo::reuses_accepted`]).
+    /// ([`Transmit::own_connection`]).
     own: HashMap<Target, StreamWriter>,
     /// Server names for outgoing TLS and `Host`s for outgoing WebSocket connections, by
     /// address (from [`Driver::resolve`] and its [`Resolver`]s).
@@ -669,8 +658,7 @@ impl Driver {
             // A request that may not ride a connection the peer opened (RFC 3261 §18.1.1's
             // size switch aims at a UDP address; a connection accepted from that address
             // and port may be another endpoint's, behind the same NAT): one of our own.
-            let own =
-                self.writers.get(&to).is_some_and(|w| w.accepted) && !core.reuses_accepted(&t);
+            let own = t.own_connection && self.writers.get(&to).is_some_and(|w| w.accepted);
             let connected = !own && self.writers.contains_key(&to);
             let sent = match t.transport {
                 Transport::Udp => self

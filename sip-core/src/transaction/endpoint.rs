@@ -73,6 +73,12 @@ pub struct Transmit {
     pub destination: SocketAddr,
     /// One encoded SIP message.
     pub payload: Bytes,
+    /// Send on a connection of the sender's own, never on one accepted from `destination`:
+    /// set for a client request the transaction layer moved from UDP to TCP for its size
+    /// (RFC 3261 §18.1.1). Its target is a UDP address, so the peer never said it can be
+    /// reached over a connection from that address and port, which behind a NAT may be
+    /// another endpoint's (RFC 5923 and RFC 5626 allow such reuse only when the peer asks).
+    pub own_connection: bool,
 }
 
 /// Identifies one transaction (RFC 3261 §17.1.3 for clients, §17.2.3 for servers).
@@ -720,6 +726,7 @@ impl Transactions {
             transport: target.transport,
             destination: target.addr,
             payload,
+            own_connection: false,
         });
     }
 
@@ -1184,6 +1191,7 @@ impl Transactions {
                 transport: entry.peer.transport,
                 destination: entry.peer.addr,
                 payload: bytes,
+                own_connection: false,
             });
         }
         if let Some(payload) = out.transmit {
@@ -1191,6 +1199,7 @@ impl Transactions {
                 transport: entry.peer.transport,
                 destination: entry.peer.addr,
                 payload,
+                own_connection: entry.udp_fallback.is_some(),
             });
         }
         if let Some(reason) = out.terminated {

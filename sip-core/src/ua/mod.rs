@@ -40,7 +40,7 @@
 //! [`UserAgent::poll_event`] until both return `None`, then sleep until
 //! [`UserAgent::poll_timeout`] and call [`UserAgent::handle_timeout`].
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -333,9 +333,6 @@ pub struct UserAgent {
     legs: HashMap<LegId, Leg>,
     by_dialog: HashMap<DialogId, LegId>,
     by_txn: HashMap<TransactionKey, (LegId, Purpose)>,
-    /// The branches of our client transactions that go over a stream only because of their
-    /// size ([`UserAgent::is_size_switched`]), until they end.
-    switched: HashSet<Box<str>>,
     next_leg: u64,
     events: VecDeque<UaEvent>,
     transmits: VecDeque<Transmit>,
@@ -580,7 +577,6 @@ impl UserAgent {
             legs: HashMap::new(),
             by_dialog: HashMap::new(),
             by_txn: HashMap::new(),
-            switched: HashSet::new(),
             next_leg: 1,
             events: VecDeque::new(),
             transmits: VecDeque::new(),
@@ -612,26 +608,6 @@ impl UserAgent {
     /// `None` for an unknown leg.
     pub fn peer(&self, leg: LegId) -> Option<Target> {
         Some(self.legs.get(&leg)?.peer)
-    }
-
-    /// True when `transmit` is one of our requests that goes over TCP only because it is
-    /// too large for UDP (RFC 3261 §18.1.1, [`TransactionConfig::udp_size_limit`]): its
-    /// target is a UDP address, so it is for the transport's driver to open a connection
-    /// of its own rather than take one it accepted from that address (another endpoint
-    /// whose TCP source port happens to be that number, behind the same NAT): the tokio
-    /// driver asks through `SansIo::reuses_accepted`. Parses the message; meant for that
-    /// rare case only.
-    pub fn is_size_switched(&self, transmit: &Transmit) -> bool {
-        if self.switched.is_empty() || !transmit.transport.is_reliable() {
-            return false;
-        }
-        let Ok(Message::Request(request)) = Message::parse(transmit.payload.clone()) else {
-            return false;
-        };
-        match request.header::<Via>() {
-            Some(Ok(via)) => via.branch().is_some_and(|b| self.switched.contains(b)),
-            _ => false,
-        }
     }
 
     /// Sends `leg`'s in-dialog requests from now on (BYE, re-INVITE, UPDATE, INFO, REFER,
@@ -799,13 +775,7 @@ impl UserAgent {
         }
         let local_body = body.clone();
         let request = with_body(b, body).build();
-        let key = send_txn(
-            &mut self.txns,
-            &mut self.switched,
-            now,
-            request.clone(),
-            target,
-        )?;
+        let key = self.txns.send_request(now, request.clone(), target)?;
         let mut new = Leg::new(true, request, key.clone(), local_tag, target);
         new.alternates = alternates;
         let leg = self.new_leg(new);
@@ -948,7 +918,7 @@ impl UserAgent {
         l.state = LegState::Terminating;
         l.retransmit_2xx = None;
         let target = l.in_dialog_target();
-        let key = send_txn(&mut self.txns, &mut self.switched, now, bye, target)?;
+        let key = self.txns.send_request(now, bye, target)?;
         self.by_txn.insert(key, (leg, Purpose::Bye));
         self.flush();
         Ok(())
@@ -1030,7 +1000,7 @@ impl UserAgent {
         if is_reinvite {
             l.reinvite_pending = true;
         }
-        let key = send_txn(&mut self.txns, &mut self.switched, now, request, target)?;
+        let key = self.txns.send_request(now, request, target)?;
         let purpose = if is_reinvite {
             Purpose::ReInvite(purpose_body)
         } else {
@@ -1053,7 +1023,7 @@ impl UserAgent {
         request: Request,
         target: Target,
     ) -> Result<TransactionKey, UaError> {
-        let key = send_txn(&mut self.txns, &mut self.switched, now, request, target)?;
+        let key = self.txns.send_request(now, request, target)?;
         self.by_txn.insert(key.clone(), (LegId(0), Purpose::App));
         self.flush();
         Ok(key)
@@ -1314,7 +1284,6 @@ impl UserAgent {
                 }
                 TransactionEvent::StrayResponse { response, .. } => self.on_stray(&response),
                 TransactionEvent::Terminated { key, reason } => {
-                    self.switched.remove(key.branch());
                     self.on_terminated(now, &key, reason);
                 }
             }
@@ -1770,6 +1739,7 @@ impl UserAgent {
                 transport: target.transport,
                 destination: target.addr,
                 payload: ack.clone(),
+                own_connection: false,
             });
         }
     }
@@ -1966,7 +1936,7 @@ impl UserAgent {
             return;
         };
         let target = leg.peer;
-        if let Ok(key) = send_txn(&mut self.txns, &mut self.switched, now, cancel, target) {
+        if let Ok(key) = self.txns.send_request(now, cancel, target) {
             self.by_txn.insert(key, (leg_id, Purpose::Cancel));
         }
     }
@@ -1997,6 +1967,7 @@ impl UserAgent {
             transport: target.transport,
             destination: target.addr,
             payload: ack,
+            own_connection: false,
         });
         self.remember_body(leg_id, body.as_ref());
     }
@@ -2023,6 +1994,7 @@ impl UserAgent {
                 transport: server.transport,
                 destination: server.addr,
                 payload: ack,
+                own_connection: false,
             });
         } else {
             // RFC 3261 §13.2.2.4: a 2xx from a second fork "MUST ... be acknowledged" and,
@@ -2077,12 +2049,13 @@ impl UserAgent {
             transport: target.transport,
             destination: target.addr,
             payload: ack.clone(),
+            own_connection: false,
         });
         let bye = d.request(Method::Bye, via_bye);
         if leg.dead_forks.len() < MAX_FORKS {
             leg.dead_forks.push((d.id().remote_tag.clone(), ack));
         }
-        let _ = send_txn(&mut self.txns, &mut self.switched, now, bye, target);
+        let _ = self.txns.send_request(now, bye, target);
     }
 
     fn retry_with_auth(&mut self, now: Instant, leg_id: LegId, response: &Response) -> bool {
@@ -2236,13 +2209,7 @@ impl UserAgent {
         };
         let request = b.build();
         let target = leg.peer;
-        match send_txn(
-            &mut self.txns,
-            &mut self.switched,
-            now,
-            request.clone(),
-            target,
-        ) {
+        match self.txns.send_request(now, request.clone(), target) {
             Ok(key) => {
                 leg.invite = request;
                 leg.invite_key = Some(key.clone());
@@ -2272,6 +2239,7 @@ impl UserAgent {
                     transport: leg.peer.transport,
                     destination: leg.peer.addr,
                     payload: r.bytes.clone(),
+                    own_connection: false,
                 });
                 // "an interval that starts at T1 seconds and doubles for each retransmission
                 // until it reaches T2 seconds".
@@ -2480,26 +2448,4 @@ fn host_of(addr: SocketAddr) -> String {
         SocketAddr::V4(a) => a.ip().to_string(),
         SocketAddr::V6(a) => format!("[{}]", a.ip()),
     }
-}
-
-/// Sends `request` to `target` in a client transaction of `txns`, remembering in
-/// `switched` the branch of one that the transaction layer moves from UDP to TCP because
-/// of its size (RFC 3261 §18.1.1), for [`UserAgent::is_size_switched`].
-fn send_txn(
-    txns: &mut Transactions,
-    switched: &mut HashSet<Box<str>>,
-    now: Instant,
-    request: Request,
-    target: Target,
-) -> Result<TransactionKey, crate::transaction::TransactionError> {
-    let large = target.transport == Transport::Udp
-        && txns
-            .config()
-            .udp_size_limit
-            .is_some_and(|limit| request.to_bytes().len() > limit);
-    let key = txns.send_request(now, request, target)?;
-    if large {
-        switched.insert(key.branch().into());
-    }
-    Ok(key)
 }

@@ -142,8 +142,7 @@ impl UserAgent {
         // A PRACK is a request within the early dialog (RFC 3262 §4): to its next hop as the
         // application located it (`set_dialog_target`), else where the INVITE went.
         let target = leg.in_dialog_target();
-        if let Ok(key) = super::send_txn(&mut self.txns, &mut self.switched, now, b.build(), target)
-        {
+        if let Ok(key) = self.txns.send_request(now, b.build(), target) {
             self.by_txn.insert(key, (leg_id, Purpose::Prack));
         }
         true

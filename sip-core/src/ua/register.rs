@@ -267,7 +267,7 @@ impl UserAgent {
         reg.next = None;
         let request = b.build();
         reg.last = Some(request.clone());
-        let key = super::send_txn(&mut self.txns, &mut self.switched, now, request, target)?;
+        let key = self.txns.send_request(now, request, target)?;
         self.by_txn
             .insert(key, (super::LegId(0), Purpose::Register(id)));
         self.flush();

@@ -456,7 +456,7 @@ impl UserAgent {
             l.reinvite_pending = true;
         }
         let target = l.in_dialog_target();
-        if let Ok(key) = super::send_txn(&mut self.txns, &mut self.switched, now, request, target) {
+        if let Ok(key) = self.txns.send_request(now, request, target) {
             self.by_txn.insert(key, (leg_id, Purpose::Refresh(method)));
         }
     }
