@@ -333,14 +333,7 @@ impl UserAgent {
     ) -> Option<(Target, Request, TransactionKey)> {
         let next = self.next_alternate(now, alternates)?;
         let request = self.retarget(request, failed, next)?;
-        let key = super::send_txn(
-            &mut self.txns,
-            &mut self.switched,
-            now,
-            request.clone(),
-            next,
-        )
-        .ok()?;
+        let key = self.txns.send_request(now, request.clone(), next).ok()?;
         Some((next, request, key))
     }
 
