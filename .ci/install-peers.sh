@@ -3,7 +3,7 @@
 # Idempotent. Run as root (CI runs as root).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
-need=(sip-tester libsrtp2-dev tshark opus-tools libopus-dev libspandsp-dev baresip kamailio sox gcc make pkg-config iproute2 espeak-ng openssl python3-websockets dnsmasq-base bind9-dnsutils)
+need=(sip-tester libsrtp2-dev tshark opus-tools libopus-dev libspandsp-dev baresip kamailio sox gcc make pkg-config iproute2 espeak-ng openssl python3-websockets dnsmasq-base bind9-dnsutils linphone-cli)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
