@@ -21,8 +21,9 @@ use telox_sip_core::{
     FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
 };
 
-const FILES: [&str; 49] = [
+const FILES: [&str; 52] = [
     "asterisk_401",
+    "asterisk_invite_ipv6_link_local_zone",
     "asterisk_notify_dialog_info",
     "asterisk_notify_refer_sipfrag",
     "asterisk_prack",
@@ -53,6 +54,7 @@ const FILES: [&str; 49] = [
     "kamailio_register_200_contacts",
     "legacy_rfc2543_register",
     "legacy_rfc2543_register_expires_date",
+    "mizudroid_bye_supported_leading_comma",
     "odd_spacing_bye",
     "opensips_options_200",
     "pjsua_refer_replaces_unescaped_at",
@@ -64,6 +66,7 @@ const FILES: [&str; 49] = [
     "sipp_uac_invite_date_utc",
     "snom_invite_folded",
     "softphone_invite_unquoted_utf8_name",
+    "softphone_register_empty_rport",
     "teams_direct_routing_invite",
     "tel_uri_invite",
     "th_proxy_200_quoted_uri_param",
@@ -1118,4 +1121,84 @@ fn an_unquoted_display_name_in_another_script() {
         (from.0.uri().user(), from.tag()),
         (Some("2001"), Some("813311057"))
     );
+}
+
+/// A UA writing `rport=` with nothing after it (elixir-sippet#14): the REGISTER is read, its
+/// rport is the request a server fills in, and `tag=` on From stays refused.
+#[test]
+fn empty_rport_is_a_request_for_rport() {
+    let name = "softphone_register_empty_rport";
+    let m = load(name);
+    let h = m.headers();
+    let mut via = all::<Via>(name, h).remove(0);
+    assert_eq!(via.rport(), Some(None));
+    assert_eq!(via.branch(), Some("z9hG4bK1a7c03e25d"));
+    assert_eq!(via.host(), "192.168.1.34");
+    via.set_received("198.51.100.77");
+    via.set_rport(40312);
+    assert_eq!(
+        via.to_string(),
+        "SIP/2.0/UDP 192.168.1.34:5060;branch=z9hG4bK1a7c03e25d;received=198.51.100.77;rport=40312"
+    );
+    let raw = String::from_utf8(m.to_bytes().to_vec()).unwrap();
+    let bad = raw.replace(";tag=70c21f9b", ";tag=");
+    let bad = Message::parse(Bytes::from(bad)).unwrap();
+    assert!(bad.validate().is_err());
+}
+
+/// MizuDroid's BYE with `Supported: ,outbound` (pjproject#4650): PJSIP (so Asterisk) dropped
+/// it and the call stayed up; telox reads the option tag and skips the empty element.
+#[test]
+fn supported_with_a_leading_comma_ends_the_call() {
+    let name = "mizudroid_bye_supported_leading_comma";
+    let m = load(name);
+    let h = m.headers();
+    assert_eq!(one::<CSeq>(name, h).method(), &Method::Bye);
+    let supported = one::<Supported>(name, h);
+    assert_eq!(supported.iter().collect::<Vec<_>>(), ["outbound"]);
+    assert!(supported.contains("outbound"));
+    let reason = one::<Reason>(name, h);
+    assert_eq!(reason.value(), "SIP");
+    assert_eq!(
+        reason.params().get("description"),
+        Some(Some("\"User Hung Up\""))
+    );
+    assert_eq!(reason.cause(), None);
+}
+
+/// Asterisk in link-local IPv6 mode writes the zone into Request-URI, Via, From, To and
+/// Contact (`[fe80::...%eth0]`, SIP.js#1094; jain-sip#206 refused the same): read, hosts
+/// kept as written.
+#[test]
+fn ipv6_link_local_hosts_with_a_zone() {
+    let name = "asterisk_invite_ipv6_link_local_zone";
+    let m = load(name);
+    let h = m.headers();
+    let Message::Request(r) = &m else {
+        panic!("{name}: not a request")
+    };
+    assert_eq!(r.uri().host(), "[fe80::21a:2bff:fe3c:4d5e%eth0]");
+    assert_eq!(r.uri().port(), Some(5060));
+    let via = &all::<Via>(name, h)[0];
+    assert_eq!(via.host(), "[fe80::5054:ff:fe12:3456%eth0]");
+    assert_eq!(via.port(), Some(5060));
+    assert_eq!(via.rport(), Some(None));
+    let contact = &all::<Contact>(name, h)[0];
+    assert_eq!(
+        contact.addr().unwrap().uri().host(),
+        "[fe80::5054:ff:fe12:3456%eth0]"
+    );
+    assert_eq!(one::<From>(name, h).uri().user(), Some("1001"));
+    // a received with a zone, bracketed or not, and RFC 6874's escaped form
+    for v in [
+        "SIP/2.0/UDP [fe80::1%eth0]:5060;branch=z9hG4bK1;received=fe80::1%eth0;rport=5060",
+        "SIP/2.0/UDP [fe80::1%25eth0];branch=z9hG4bK1;received=[fe80::1%25eth0]",
+    ] {
+        let via = Via::parse_str(v).unwrap_or_else(|e| panic!("{v}: {e}"));
+        assert!(
+            via.received().unwrap().starts_with("fe80::1%")
+                || via.received().unwrap().starts_with("[fe80::1%")
+        );
+    }
+    assert!(Via::parse_str("SIP/2.0/UDP [fe80::1%];branch=z9hG4bK1").is_err());
 }

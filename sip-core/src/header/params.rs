@@ -59,6 +59,31 @@ impl Params {
         buf: &Bytes,
         s: &[u8],
         base: &[u8],
+        check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), HeaderError>,
+    ) -> Result<Self, HeaderError> {
+        Self::parse_params(buf, s, base, &[], check)
+    }
+
+    /// [`Params::parse_checked`] where the parameters named in `empty_ok` may also be
+    /// written `name=` with nothing after the `=` (`check` sees `Some(b"")` then). The
+    /// grammar has no empty value; a header takes one only where a deployed peer sends it
+    /// (Via `rport=`), so that `tag=` and the like stay refused.
+    pub(crate) fn parse_checked_allowing_empty(
+        buf: &Bytes,
+        s: &[u8],
+        base: &[u8],
+        empty_ok: &[&str],
+        check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), HeaderError>,
+    ) -> Result<Self, HeaderError> {
+        utf8(s, base)?;
+        Self::parse_params(buf, s, base, empty_ok, check)
+    }
+
+    fn parse_params(
+        buf: &Bytes,
+        s: &[u8],
+        base: &[u8],
+        empty_ok: &[&str],
         mut check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), HeaderError>,
     ) -> Result<Self, HeaderError> {
         let mut rest = ltrim(s);
@@ -96,7 +121,11 @@ impl Params {
                         .position(|&c| !is_value_char(c))
                         .unwrap_or(rest.len())
                 };
-                if v == 0 {
+                if v == 0
+                    && !empty_ok
+                        .iter()
+                        .any(|n| name.eq_ignore_ascii_case(n.as_bytes()))
+                {
                     return Err(HeaderError::BadParam {
                         at: scan::offset_in(base, rest),
                     });

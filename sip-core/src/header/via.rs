@@ -162,8 +162,8 @@ impl Via {
         self.params.get("received").flatten()
     }
 
-    /// The `rport` parameter (RFC 3581): `None` absent, `Some(None)` requested (no value),
-    /// `Some(Some(port))` filled in.
+    /// The `rport` parameter (RFC 3581): `None` absent, `Some(None)` requested (no value,
+    /// or the empty `rport=` some UAs write), `Some(Some(port))` filled in.
     pub fn rport(&self) -> Option<Option<u16>> {
         self.params
             .get("rport")
@@ -260,22 +260,28 @@ impl Header for Via {
             port = Some(p);
             rest = t.get(n..).unwrap_or_default();
         }
-        let params = Params::parse_checked(value, rest, s, |name, v| {
-            // ttl = 1*3DIGIT (0-255); rport = [ "=" 1*DIGIT ] (RFC 3581)
-            let ok = if name.eq_ignore_ascii_case(b"ttl") {
-                v.and_then(|t| scan::parse_u64(t, 3))
-                    .is_some_and(|t| t <= 255)
-            } else if name.eq_ignore_ascii_case(b"rport") {
-                v.is_none_or(|p| scan::parse_u64(p, 5).is_some_and(|p| p <= 65_535))
-            } else {
-                true
-            };
-            if ok {
-                Ok(())
-            } else {
-                Err(HeaderError::BadNumber { at: 0 })
-            }
-        })?;
+        // ttl = 1*3DIGIT (0-255); rport = [ "=" 1*DIGIT ] (RFC 3581). An empty `rport=` is
+        // read as the bare flag: some UAs write the request so (elixir-sippet#14,
+        // https://github.com/balena/elixir-sippet/issues/14), and refusing their Via would
+        // refuse every request they send. Only rport: `branch=` and the rest stay refused.
+        let params =
+            Params::parse_checked_allowing_empty(value, rest, s, &["rport"], |name, v| {
+                let ok = if name.eq_ignore_ascii_case(b"ttl") {
+                    v.and_then(|t| scan::parse_u64(t, 3))
+                        .is_some_and(|t| t <= 255)
+                } else if name.eq_ignore_ascii_case(b"rport") {
+                    v.is_none_or(|p| {
+                        p.is_empty() || scan::parse_u64(p, 5).is_some_and(|p| p <= 65_535)
+                    })
+                } else {
+                    true
+                };
+                if ok {
+                    Ok(())
+                } else {
+                    Err(HeaderError::BadNumber { at: 0 })
+                }
+            })?;
         let start = scan::offset_in(s, protocol);
         let head = s
             .get(start..scan::offset_in(s, host) + host.len())
@@ -306,12 +312,8 @@ impl Header for Via {
 /// limited a non-bracketed host to host-name characters).
 fn valid_host(host: &[u8]) -> bool {
     match host {
-        [b'[', inner @ .., b']'] => {
-            !inner.is_empty()
-                && inner
-                    .iter()
-                    .all(|&c| c.is_ascii_hexdigit() || b":.".contains(&c))
-        }
+        // with a zone (`[fe80::1%eth0]`, as Asterisk writes a link-local sent-by)
+        [b'[', inner @ .., b']'] => crate::uri::is_ipv6_reference_inner(inner),
         [b'[', ..] => false,
         _ => true,
     }
@@ -426,6 +428,36 @@ mod tests {
         );
         let v2 = Via::parse_str(&v.to_string()).unwrap();
         assert_eq!(v2, Via::parse_str(&v2.to_string()).unwrap());
+    }
+
+    /// `rport=` with nothing after it (elixir-sippet#14) reads as the request `rport`; no
+    /// other Via parameter may be empty, and an rport value must still be a port.
+    #[test]
+    fn empty_rport_is_the_request_flag() {
+        for text in [
+            "SIP/2.0/UDP 192.0.2.4:5060;rport=;branch=z9hG4bK74bf9",
+            "SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bK74bf9;rport=",
+            "SIP/2.0/UDP 192.0.2.4:5060;branch=z9hG4bK74bf9;RPORT = ",
+        ] {
+            let mut v = Via::parse_str(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(v.rport(), Some(None), "{text:?}");
+            assert_eq!(v.branch(), Some("z9hG4bK74bf9"), "{text:?}");
+            let again = Via::parse_str(&v.to_string()).unwrap();
+            assert_eq!(again.to_string(), v.to_string(), "{text:?}");
+            assert_eq!(again.rport(), Some(None), "{text:?}");
+            // a server answers the request as for a bare rport
+            v.set_rport(6050);
+            assert_eq!(v.rport(), Some(Some(6050)));
+        }
+        for bad in [
+            "SIP/2.0/UDP 192.0.2.4;branch=",
+            "SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1;received=",
+            "SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1;ttl=",
+            "SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1;rport=x",
+            "SIP/2.0/UDP 192.0.2.4;branch=z9hG4bK1;rport=70000",
+        ] {
+            assert!(Via::parse_str(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
