@@ -342,12 +342,7 @@ impl UriParts {
                         .iter()
                         .position(|&c| c == b']')
                         .ok_or(UriError::BadHost { at: hp })?;
-                    let inner = rest.get(1..close).unwrap_or_default();
-                    if inner.is_empty()
-                        || !inner
-                            .iter()
-                            .all(|&c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
-                    {
+                    if !is_ipv6_reference_inner(rest.get(1..close).unwrap_or_default()) {
                         return Err(UriError::BadHost { at: hp });
                     }
                     close + 1
@@ -515,7 +510,7 @@ impl UriParts {
     }
 }
 
-/// `*( ";" uri-parameter )` between `start` and `end` (s[start] is ';' when non-empty).
+/// `*( ";" uri-parameter )` between `start` and `end` (`s[start]` is ';' when non-empty).
 fn check_uri_params(s: &[u8], start: usize, end: usize) -> Result<(), UriError> {
     let region = s.get(start..end).unwrap_or_default();
     if region.is_empty() {
@@ -523,19 +518,16 @@ fn check_uri_params(s: &[u8], start: usize, end: usize) -> Result<(), UriError> 
     }
     let mut off = start;
     for (n, part) in region.split(|&c| c == b';').enumerate() {
-        if n == 0 {
-            // text before the first ';' (must be empty: region starts with ';')
-            if !part.is_empty() {
-                return Err(UriError::Unexpected { at: off });
-            }
-            off += 1;
-            continue;
-        }
-        // An empty parameter (`;;`, a `;` before `>`) is nothing: Metaswitch's sprout choked on
+        // An empty part is nothing: before the first ';' (the region starts with one), and an
+        // empty parameter (`;;`, a `;` before `>`): Metaswitch's sprout choked on
         // `<sip:alice@example.com;foo=bar;this=that;>` (sprout#373) and took it so since.
         if part.is_empty() {
             off += 1;
             continue;
+        }
+        // text before the first ';' (the region does not start with one)
+        if n == 0 {
+            return Err(UriError::Unexpected { at: off });
         }
         let name_len = part.iter().position(|&c| c == b'=').unwrap_or(part.len());
         if name_len == 0 {
@@ -565,6 +557,30 @@ fn check_uri_params(s: &[u8], start: usize, end: usize) -> Result<(), UriError> 
         off += part.len() + 1;
     }
     Ok(())
+}
+
+/// Whether `inner` (the text between `[` and `]`) is an IPv6 reference's address: hex
+/// digits, `:` and `.`, then optionally a zone: `%` and one or more unreserved characters or
+/// escapes. RFC 6874 writes the zone `%25eth0`; Asterisk in link-local IPv6 mode writes the
+/// raw `%eth0` into Via and Contact (SIP.js#1094, <https://github.com/onsip/SIP.js/pull/1094>;
+/// jain-sip#206 refused the same), and both read here. The zone only means something on the
+/// sender's link, but refusing it refused the whole message.
+pub(crate) fn is_ipv6_reference_inner(inner: &[u8]) -> bool {
+    let (addr, zone) = match scan::find_byte(inner, b'%') {
+        Some(i) => (
+            inner.get(..i).unwrap_or_default(),
+            inner.get(i + 1..).filter(|z| !z.is_empty()),
+        ),
+        None => (inner, Some(&b""[..])),
+    };
+    let Some(zone) = zone else {
+        return false;
+    };
+    !addr.is_empty()
+        && addr
+            .iter()
+            .all(|&c| c.is_ascii_hexdigit() || c == b':' || c == b'.')
+        && check_chars(zone, 0, UNRESERVED).is_ok()
 }
 
 /// Host name characters (alphanum, `-`, `.`, `_`), one table lookup.
@@ -816,6 +832,35 @@ mod tests {
         }
         assert!(UriParts::parse(b"sip:a@b?x=y", true).is_err());
         assert!(UriParts::parse(b"sip:a@b?x=y", false).is_ok());
+    }
+
+    /// An IPv6 reference may carry a zone, raw (`%eth0`, as Asterisk writes a link-local
+    /// Contact) or escaped as RFC 6874 writes it (`%25eth0`); the host keeps it as written.
+    #[test]
+    fn ipv6_reference_with_a_zone() {
+        for (text, host) in [
+            (
+                "sip:asterisk@[fe80::5054:ff:fe12:3456%eth0]:5060",
+                "[fe80::5054:ff:fe12:3456%eth0]",
+            ),
+            ("sip:[fe80::1%25en0];transport=udp", "[fe80::1%25en0]"),
+            ("sips:a@[fe80::1%2]:5061", "[fe80::1%2]"),
+        ] {
+            let u = uri(text);
+            assert_eq!(u.host(), host, "{text}");
+            assert_eq!(u.to_string(), text);
+        }
+        assert_eq!(uri("sip:a@[fe80::1%eth0]:5070").port(), Some(5070));
+        for bad in [
+            "sip:a@[fe80::1%]",
+            "sip:a@[%eth0]",
+            "sip:a@[fe80::1%eth0%]",
+            "sip:a@[fe80::1%et h0]",
+            "sip:a@[fe80::1%25%zz]",
+            "sip:a@[fe80::g]",
+        ] {
+            assert!(bad.parse::<Uri>().is_err(), "{bad}");
+        }
     }
 
     /// Where the Request-URI fast path decides, it agrees with the general parser.
