@@ -5,7 +5,7 @@ use std::fmt;
 use bytes::Bytes;
 
 use super::params::{Params, ltrim, quoted_end, utf8};
-use super::{Header, HeaderName, split_list};
+use super::{Header, HeaderName};
 use crate::error::HeaderError;
 use crate::msg::Method;
 use crate::msg::scan::{self, is_token, parse_u64};
@@ -600,13 +600,18 @@ macro_rules! token_list_header {
 
 /// A comma-separated token list; an empty value is an empty list (RFC 3261 allows an empty
 /// Supported / Allow).
+///
+/// An empty element (`,outbound`, `timer,,100rel`, a trailing `,`) is skipped: RFC 3261's
+/// list has none, but MizuDroid ends every call with `Supported: ,outbound` in its BYE and
+/// PJSIP's parser dropped the whole BYE, so the call never ended
+/// (pjproject#4650, <https://github.com/pjsip/pjproject/issues/4650>). A token list carries
+/// nothing an empty element could hide, unlike a list of addresses.
 fn token_list(value: &Bytes) -> Result<Vec<Bytes>, HeaderError> {
-    if scan::trim_lws(value).is_empty() {
-        return Ok(Vec::new());
-    }
-    split_list(value)
+    value
+        .split(|&c| c == b',')
+        .map(scan::trim_lws)
+        .filter(|t| !t.is_empty())
         .map(|t| {
-            let t = t?;
             if !scan::all_token(t) {
                 return Err(HeaderError::Unexpected {
                     at: scan::offset_in(value, t),
@@ -1080,7 +1085,23 @@ mod tests {
         let s = Supported::parse_str("100rel, timer ,replaces").unwrap();
         assert!(s.contains("TIMER"));
         assert_eq!(s.to_string(), "100rel, timer, replaces");
-        assert!(Require::parse_str("a,,b").is_err());
+        // empty elements are skipped (MizuDroid's `Supported: ,outbound`, pjproject#4650)
+        assert_eq!(Require::parse_str("a,,b").unwrap().to_string(), "a, b");
+        for (text, tags) in [
+            (",outbound", &["outbound"][..]),
+            (" , outbound ,", &["outbound"]),
+            ("timer,,100rel", &["timer", "100rel"]),
+            (",", &[]),
+            ("\r\n ,timer", &["timer"]),
+        ] {
+            let s = Supported::parse_str(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(s.iter().collect::<Vec<_>>(), tags, "{text:?}");
+            assert_eq!(Supported::parse_str(&s.to_string()).unwrap(), s, "{text:?}");
+        }
+        assert_eq!(Allow::parse_str("INVITE,,BYE,").unwrap().0.len(), 2);
+        for bad in ["timer;x=1", "100rel timer", ", a b", "\"timer\""] {
+            assert!(Supported::parse_str(bad).is_err(), "{bad:?}");
+        }
         let a = Allow::parse_str("INVITE, ACK, FOO").unwrap();
         assert!(a.contains(&Method::Ack));
         let c = ContentType::parse_str("multipart/mixed;boundary=7a9cbec02ceef655").unwrap();
