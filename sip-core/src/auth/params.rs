@@ -2,6 +2,7 @@
 //! RFC 7235 §2.1): `Digest name=token, name="quoted string", ...`.
 
 use super::AuthError;
+use crate::msg::scan;
 
 /// Most parameters a challenge or credentials header may carry; more is hostile input.
 pub(crate) const MAX_PARAMS: usize = 32;
@@ -16,8 +17,8 @@ pub(crate) type SchemeParams<'a> = (&'a str, Vec<(&'a str, String)>);
 /// (RFC 3261 §7.3.1: a CRLF followed by a space or tab is LWS): IMS cores and carriers fold
 /// long challenges after a comma or right after the scheme.
 pub(crate) fn parse_scheme_params(input: &str) -> Result<SchemeParams<'_>, AuthError> {
-    let input = input.trim_matches(LWS);
-    let scheme_end = input.find(LWS).unwrap_or(input.len());
+    let input = input.trim_matches(is_lws);
+    let scheme_end = input.find(is_lws).unwrap_or(input.len());
     let scheme = &input[..scheme_end];
     if scheme.is_empty() || !scheme.bytes().all(is_token_byte) {
         return Err(AuthError::BadScheme);
@@ -25,7 +26,7 @@ pub(crate) fn parse_scheme_params(input: &str) -> Result<SchemeParams<'_>, AuthE
     let mut rest = &input[scheme_end..];
     let mut params = Vec::new();
     loop {
-        rest = rest.trim_start_matches(|c| LWS.contains(&c) || c == ',');
+        rest = rest.trim_start_matches(|c| is_lws(c) || c == ',');
         if rest.is_empty() {
             break;
         }
@@ -39,13 +40,13 @@ pub(crate) fn parse_scheme_params(input: &str) -> Result<SchemeParams<'_>, AuthE
                 at: input.len() - rest.len(),
             });
         }
-        rest = rest[name_end..].trim_start_matches(LWS);
+        rest = rest[name_end..].trim_start_matches(is_lws);
         let Some(after_eq) = rest.strip_prefix('=') else {
             return Err(AuthError::BadParam {
                 at: input.len() - rest.len(),
             });
         };
-        rest = after_eq.trim_start_matches(LWS);
+        rest = after_eq.trim_start_matches(is_lws);
         let value;
         if let Some(quoted) = rest.strip_prefix('"') {
             let mut out = String::new();
@@ -80,7 +81,7 @@ pub(crate) fn parse_scheme_params(input: &str) -> Result<SchemeParams<'_>, AuthE
             rest = &rest[end..];
         }
         params.push((name, value));
-        rest = rest.trim_start_matches(LWS);
+        rest = rest.trim_start_matches(is_lws);
         if !rest.is_empty() && !rest.starts_with(',') {
             return Err(AuthError::BadParam {
                 at: input.len() - rest.len(),
@@ -103,8 +104,11 @@ pub(crate) fn push_quoted(out: &mut String, name: &str, value: &str) {
     out.push('"');
 }
 
-/// The characters of LWS inside a header value as received: a fold keeps its CRLF.
-const LWS: [char; 4] = [' ', '\t', '\r', '\n'];
+/// LWS inside a header value as received (a fold keeps its CRLF): the message layer's
+/// [`scan::is_lws`], on characters.
+fn is_lws(c: char) -> bool {
+    u8::try_from(c).is_ok_and(scan::is_lws)
+}
 
 fn is_token_char(c: char) -> bool {
     c.is_ascii() && is_token_byte(c as u8)
