@@ -1,0 +1,214 @@
+//! Round 2 of the vendor-style descriptions (tests/data/vendor-style/round2, see the README
+//! there): SDPs in the shape of ones that other stacks refused or misread, each from a public
+//! bug report. Each test reads the values a UA acts on and what telox answers. The ones
+//! telox still gets wrong are `#[ignore = "routed: ..."]`: the cause is in sdp/src, which
+//! this test file does not change.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use telox_sdp::{
+    Codec, KeyLifetime, MediaCapabilities, OfferAnswer, ParseOptions, Sdp, SessionConfig,
+    SrtpPolicy, SrtpSuite,
+};
+
+fn bytes(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/data/vendor-style/round2/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Parses strictly and writes back byte for byte.
+fn strict(name: &str) -> Sdp {
+    let raw = bytes(name);
+    let sdp = Sdp::parse(raw.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+    assert_eq!(sdp.to_bytes(), raw.as_slice(), "{name}: not byte-exact");
+    sdp
+}
+
+/// telox with PCMU, PCMA, G.722, Opus and telephone-event, SRTP as `srtp` says.
+fn telox(srtp: SrtpPolicy) -> OfferAnswer {
+    let codecs = ["opus", "pcmu", "pcma", "g722", "telephone-event"]
+        .iter()
+        .map(|c| Codec::by_name(c).unwrap())
+        .collect();
+    let caps = MediaCapabilities::audio(40000, codecs).with_srtp(srtp);
+    let config = SessionConfig::new("203.0.113.5".parse().unwrap(), caps);
+    OfferAnswer::new(config, &mut ChaCha8Rng::seed_from_u64(9))
+}
+
+/// The answer telox gives to `offer`, with the session that made it.
+fn answer(offer: &Sdp, srtp: SrtpPolicy) -> (OfferAnswer, Sdp) {
+    let mut session = telox(srtp);
+    let answer = session
+        .handle_offer(offer, &mut ChaCha8Rng::seed_from_u64(1))
+        .unwrap_or_else(|e| panic!("answer: {e}"));
+    (session, answer)
+}
+
+#[test]
+fn every_round2_file_is_listed_in_the_readme() {
+    let dir = format!(
+        "{}/tests/data/vendor-style/round2",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let readme = std::fs::read_to_string(format!("{dir}/README.md")).unwrap();
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".sdp") {
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "{name} not in README"
+            );
+            n += 1;
+        }
+    }
+    assert_eq!(n, 7);
+}
+
+/// An SBC offers two keys, the first with the session parameter UNENCRYPTED_SRTCP (RFC 4568
+/// §6.3.2: SRTCP then goes unencrypted both ways). livekit's parser failed on the line
+/// (livekit media-sdk#71); telox reads it right: lifetime 2^48 and the parameter apart.
+#[test]
+fn crypto_session_parameters_are_read_apart_from_the_lifetime() {
+    let sdp = strict("sbc_crypto_unencrypted_srtcp.sdp");
+    let cryptos: Vec<_> = sdp.media[0].cryptos().collect();
+    assert_eq!(cryptos.len(), 2);
+    assert_eq!(cryptos[0].tag, 1);
+    assert_eq!(cryptos[0].suite(), Some(SrtpSuite::AesCm128HmacSha1_80));
+    assert_eq!(cryptos[0].session_params, ["UNENCRYPTED_SRTCP"]);
+    let key = cryptos[0].usable_key().unwrap();
+    assert_eq!(key.lifetime, Some(KeyLifetime::PowerOfTwo(48)));
+    assert_eq!(key.mki, None);
+    assert!(cryptos[1].session_params.is_empty());
+    assert_eq!(
+        cryptos[1].usable_key().unwrap().lifetime,
+        Some(KeyLifetime::PowerOfTwo(31))
+    );
+}
+
+/// What telox should answer to that offer. It takes tag 1 and answers without the session
+/// parameter, so it encrypts its SRTCP and expects encrypted SRTCP while the SBC sends and
+/// expects it in the clear: RTCP is lost both ways. livekit skips such a line and takes the
+/// next (media-sdk#73); taking tag 2 here, or honouring the parameter, would both do.
+#[test]
+#[ignore = "routed: sdp/src/sdes.rs crypto_choice ignores session parameters: telox accepts \
+            a=crypto:1 ... UNENCRYPTED_SRTCP and answers it without the parameter (SRTCP \
+            encrypted one way, clear the other) instead of taking a=crypto:2"]
+fn an_unsupported_session_parameter_is_not_accepted_silently() {
+    let offer = strict("sbc_crypto_unencrypted_srtcp.sdp");
+    let (_, answer) = answer(&offer, SrtpPolicy::Optional);
+    let answered: Vec<_> = answer.media[0].cryptos().collect();
+    assert_eq!(answered.len(), 1);
+    let ok = answered[0].tag == 2
+        || (answered[0].tag == 1 && answered[0].session_params == ["UNENCRYPTED_SRTCP"]);
+    assert!(ok, "{answered:?}");
+}
+
+/// AudioCodes-style `inline:<key>|2^31` with no MKI (diago#182 failed to decode the key):
+/// read, and telox answers SRTP on it.
+#[test]
+fn a_key_with_a_lifetime_and_no_mki_is_answered() {
+    let offer = strict("sbc_offer_crypto_lifetime_only.sdp");
+    let c = offer.media[0].cryptos().next().unwrap();
+    let key = c.usable_key().unwrap();
+    assert_eq!(key.key_salt.len(), 30);
+    assert_eq!(key.lifetime.map(KeyLifetime::packets), Some(1 << 31));
+    assert_eq!(key.mki, None);
+    let (session, answer) = answer(&offer, SrtpPolicy::Optional);
+    assert!(answer.media[0].protocol.is_secure());
+    let stream = &session.streams()[0];
+    // both G.711 laws are offered; telox answers in its own order (PCMU first)
+    assert_eq!(stream.send_codec.name, "PCMU");
+    assert_eq!(
+        stream.telephone_event.map(|t| t.send_payload_type),
+        Some(101)
+    );
+}
+
+/// Three m= lines, the first two declined with port 0 and a loopback `c=` (an Eltex ECSS
+/// behind pjmedia; SIPp#230 found no media in it): telox keeps all three in order, declines
+/// the first two and answers the third, RTCP on the `a=rtcp` port and address.
+#[test]
+fn the_third_of_three_media_lines_is_the_one_answered() {
+    let offer = strict("pjmedia_three_audio_two_declined.sdp");
+    assert_eq!(offer.media.len(), 3);
+    assert_eq!(offer.extra().bandwidths.len(), 1);
+    assert_eq!(offer.attribute("X-nat"), Some("0"));
+    let (session, answer) = answer(&offer, SrtpPolicy::Optional);
+    let ports: Vec<u16> = answer.media.iter().map(|m| m.port).collect();
+    assert_eq!(ports, [0, 0, 40000]);
+    let streams = session.streams();
+    assert_eq!(streams.len(), 1);
+    assert_eq!(streams[0].index, 2);
+    assert_eq!(streams[0].send_codec.name, "PCMA");
+    assert_eq!(
+        streams[0].remote_rtp,
+        Some("192.0.2.24:12176".parse().unwrap())
+    );
+    assert_eq!(
+        streams[0].remote_rtcp,
+        Some("192.0.2.24:12177".parse().unwrap())
+    );
+}
+
+/// `m=audio 30000/2` (a paging speaker; sipsorcery#1329's regex refused it): the port and
+/// the count are read apart and the call is answered on port 30000.
+#[test]
+fn a_port_count_is_read_and_the_first_port_answered() {
+    let offer = strict("network_speaker_port_count.sdp");
+    assert_eq!(offer.media[0].port, 30000);
+    assert_eq!(offer.media[0].port_count, Some(2));
+    let (session, _) = answer(&offer, SrtpPolicy::Disabled);
+    assert_eq!(
+        session.streams()[0].remote_rtp,
+        Some("192.0.2.111:30000".parse().unwrap())
+    );
+}
+
+/// `r=0 0` (an AJA encoder; pion/sdp#228 refused it): read as one repeat line.
+#[test]
+fn a_zero_repeat_line_is_read() {
+    let sdp = strict("encoder_repeat_zero.sdp");
+    assert_eq!(sdp.times.len(), 1);
+    let t = sdp.times.iter().next().unwrap();
+    assert_eq!((t.start, t.stop), (0, 0));
+    assert_eq!(t.repeats.len(), 1);
+    assert_eq!(t.repeats[0].as_str(), "0 0");
+}
+
+/// A Cisco gateway declines video as `m=video 0 RTP/AVP 255` (rtpengine#2122): 255 is no
+/// RTP payload type, but the stream is declined (port 0), so nothing reads it. telox refuses
+/// the whole description ("bad payload type" at the m= line, strict and lenient), so the call
+/// fails; it should answer the audio and decline the video.
+#[test]
+#[ignore = "routed: sdp/src/parse.rs refuses a declined m= line whose format is not a \
+            payload type (m=video 0 RTP/AVP 255, Cisco): 'bad payload type', the whole offer \
+            is lost"]
+fn a_declined_stream_with_payload_type_255_does_not_sink_the_offer() {
+    audio_answered_video_declined("cisco_gw_declined_video_pt255.sdp", "PCMA");
+}
+
+/// `name` (audio, then a declined video) parses leniently and telox answers the audio with
+/// `codec` and declines the video.
+fn audio_answered_video_declined(name: &str, codec: &str) {
+    let offer = Sdp::parse_with(bytes(name), &ParseOptions::lenient()).unwrap();
+    let (session, answer) = answer(&offer, SrtpPolicy::Disabled);
+    assert_eq!(answer.media.len(), 2, "{name}");
+    assert_eq!(answer.media[1].port, 0, "{name}");
+    assert_eq!(session.streams()[0].send_codec.name, codec, "{name}");
+}
+
+/// `m=video 0 RTP/AVP` with no format at all (pjproject#75 and #1233: "some implementations
+/// put no format list on disabled/rejected media"). telox refuses the whole description
+/// ("bad fmt"), so the call fails; it should answer the audio and decline the video.
+#[test]
+#[ignore = "routed: sdp/src/parse.rs refuses an m= line with no format even when its port \
+            is 0 (m=video 0 RTP/AVP): 'bad fmt', the whole offer is lost"]
+fn a_declined_stream_without_formats_does_not_sink_the_offer() {
+    audio_answered_video_declined("declined_video_no_formats.sdp", "PCMU");
+}
