@@ -192,6 +192,45 @@ fn notes(msg: &Message) -> Vec<String> {
             }
         }
     }
+    // Via `rport=` with no value (elixir-sippet#14): read as the bare request.
+    if h.get_all::<Via>()
+        .flatten()
+        .any(|v| v.params().get("rport") == Some(Some("")))
+    {
+        out.push(
+            "note: Via 'rport=' with no value (RFC 3581 has 'rport' or 'rport=<port>')".to_owned(),
+        );
+    }
+    // An empty element in an option-tag or method list (MizuDroid's `Supported: ,outbound`,
+    // pjproject#4650: PJSIP drops the message).
+    for name in [
+        sip_core::HeaderName::Supported,
+        sip_core::HeaderName::Require,
+        sip_core::HeaderName::ProxyRequire,
+        sip_core::HeaderName::Unsupported,
+        sip_core::HeaderName::Allow,
+    ] {
+        if h.named(name).any(|l| has_empty_element(l.value)) {
+            out.push(format!(
+                "note: an empty element in {} (a leading, trailing or doubled ','; PJSIP \
+                 refuses the message)",
+                name.as_str()
+            ));
+        }
+    }
+    // An IPv6 zone in a host (Asterisk's link-local `[fe80::1%eth0]`, SIP.js#1094).
+    let mut hosts: Vec<String> = h
+        .get_all::<Via>()
+        .flatten()
+        .map(|v| v.host().to_owned())
+        .collect();
+    if let Message::Request(r) = msg {
+        hosts.push(r.uri().host().to_owned());
+    }
+    hosts.extend(addrs.iter().map(|a| a.uri().host().to_owned()));
+    if hosts.iter().any(|x| is_zoned(x)) {
+        out.push(ZONE_NOTE.to_owned());
+    }
     if let Some(Ok(e)) = h.get::<Expires>()
         && h.named(sip_core::HeaderName::Expires)
             .next()
@@ -236,6 +275,23 @@ fn addr_notes(a: &NameAddr) -> Vec<&'static str> {
         out.push("a non-ASCII display name without quotes (RFC 3261 wants it quoted)");
     }
     out
+}
+
+const ZONE_NOTE: &str = "note: an IPv6 zone ('%...') in a host: meaningful only on the \
+                         sender's link, not in RFC 3261's grammar (RFC 6874 writes '%25')";
+
+/// Whether `host` is an IPv6 reference with a zone (`[fe80::1%eth0]`).
+fn is_zoned(host: &str) -> bool {
+    host.starts_with('[') && host.contains('%')
+}
+
+/// Whether a comma-separated list value has an empty element (not counting an empty value).
+fn has_empty_element(value: &[u8]) -> bool {
+    let value = value.trim_ascii();
+    !value.is_empty()
+        && value
+            .split(|&c| c == b',')
+            .any(|e| e.trim_ascii().is_empty())
 }
 
 /// Whether `d` is one quoted string: its first unescaped closing quote is its last byte.
@@ -410,6 +466,19 @@ mod tests {
                 "Contact: 王小明<sip:a@192.0.2.9>\n",
                 "non-ASCII display name",
             ),
+            // session 9: an empty rport (elixir-sippet#14), MizuDroid's ',outbound'
+            // (pjproject#4650), Asterisk's link-local zone (SIP.js#1094)
+            (
+                "Via: SIP/2.0/UDP 192.0.2.7;rport=;branch=z9hG4bK2\n",
+                "'rport=' with no value",
+            ),
+            ("Supported: ,outbound\n", "empty element in Supported"),
+            ("Allow: INVITE, BYE,\n", "empty element in Allow"),
+            ("Contact: <sip:a@[fe80::1%eth0]:5060>\n", "IPv6 zone"),
+            (
+                "Via: SIP/2.0/UDP [fe80::1%25eth0];branch=z9hG4bK3\n",
+                "IPv6 zone",
+            ),
         ] {
             let found = notes_of(&format!("{HEAD}{extra}\n"));
             assert!(found.iter().any(|n| n.contains(note)), "{extra}: {found:?}");
@@ -417,7 +486,9 @@ mod tests {
         let clean = format!(
             "{HEAD}Date: Sat, 13 Nov 2010 23:29:00 GMT\n\
              Refer-To: <sip:c@h?Replaces=1%40h%3Bto-tag%3D2%3Bfrom-tag%3D3>\n\
-             Contact: \"A \\\"B\\\" 王\" <sip:a@192.0.2.9;lr>\nExpires: 60\n\n"
+             Contact: \"A \\\"B\\\" 王\" <sip:a@192.0.2.9;lr>\nExpires: 60\n\
+             Via: SIP/2.0/UDP [2001:db8::1];rport;branch=z9hG4bK4\n\
+             Supported: timer, 100rel\nAllow:\n\n"
         );
         assert_eq!(notes_of(&clean), Vec::<String>::new());
     }
