@@ -269,20 +269,44 @@ pub(crate) fn has_byte(s: &str, b: u8) -> bool {
 }
 
 /// `n` in decimal, written at the end of `buf` (without the formatting machinery of
-/// `write!`).
+/// `write!`), two digits per division.
 pub(crate) fn decimal_digits(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    // u64::MAX has 20 digits: the buffer holds every number, so no write is skipped.
     let mut i = buf.len();
-    while let Some(d) = i.checked_sub(1).and_then(|j| buf.get_mut(j)) {
-        i -= 1;
-        // n % 10 < 10: the cast cannot truncate.
-        *d = b'0' + (n % 10) as u8;
-        n /= 10;
+    loop {
+        if n < 10 {
+            i = i.saturating_sub(1);
+            if let Some(d) = buf.get_mut(i) {
+                // n < 10: the cast cannot truncate.
+                *d = b'0' + n as u8;
+            }
+            break;
+        }
+        // n % 100 < 100: the cast cannot truncate.
+        let pair = (n % 100) as usize * 2;
+        n /= 100;
+        i = i.saturating_sub(2);
+        if let (Some(dst), Some(src)) = (buf.get_mut(i..i + 2), DIGIT_PAIRS.get(pair..pair + 2)) {
+            dst.copy_from_slice(src);
+        }
         if n == 0 {
             break;
         }
     }
     buf.get(i..).unwrap_or_default()
 }
+
+/// `00`, `01`, ... `99`.
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut k = 0;
+    while k < 100 {
+        t[2 * k] = b'0' + (k / 10) as u8;
+        t[2 * k + 1] = b'0' + (k % 10) as u8;
+        k += 1;
+    }
+    t
+};
 
 /// Appends `n` in decimal.
 pub(crate) fn push_decimal(out: &mut String, n: u64) {
@@ -310,9 +334,23 @@ pub(crate) fn unsigned<T: TryFrom<u64>>(s: &str, plus: bool) -> Option<T> {
     })
 }
 
-/// Zero-allocation rtpmap fields: payload type, encoding, clock rate, channels.
+/// Zero-allocation rtpmap fields: payload type, encoding, clock rate, channels. The usual
+/// shape is read in one pass ([`rtpmap_usual`]: offer/answer reads every rtpmap of both
+/// descriptions this way); any other value goes through the grammar, which names the field
+/// it rejects.
 #[inline]
 pub(crate) fn rtpmap_fields(value: &str) -> Result<(u8, &str, u32, Option<u16>), AttributeError> {
+    if let Some((pt, name, clock, channels)) = rtpmap_usual(value.as_bytes())
+        && let Some(enc) = value.get(name.start..).and_then(|v| v.get(..name.len()))
+    {
+        // `rtpmap_usual` bounds them: pt <= 127, channels of at most 4 digits.
+        return Ok((pt as u8, enc, clock, channels.map(|c| c as u16)));
+    }
+    rtpmap_fields_general(value)
+}
+
+/// [`rtpmap_fields`] by the grammar, for every value.
+fn rtpmap_fields_general(value: &str) -> Result<(u8, &str, u32, Option<u16>), AttributeError> {
     let bad = |field| AttributeError::new("rtpmap", field);
     let (pt, enc, clock, channels) =
         rtpmap_grammar(value).ok_or(bad("<pt> <name>/<rate>[/<ch>]"))?;
@@ -329,14 +367,23 @@ pub(crate) fn rtpmap_fields(value: &str) -> Result<(u8, &str, u32, Option<u16>),
 }
 
 /// Checks an rtpmap value exactly as [`rtpmap_fields`] does, without building the fields
-/// (the strict parse runs it on every rtpmap line). The usual shape (payload type of 1-3
-/// digits, clock rate of 1-9, channels of 1-4: numbers that fit their types whatever the
-/// digits) is checked in one pass over the bytes; any other value is left to
-/// `rtpmap_fields`, which names the field it rejects.
+/// (the strict parse runs it on every rtpmap line).
 #[inline]
 pub(crate) fn check_rtpmap(value: &str) -> Result<(), AttributeError> {
-    let b = value.as_bytes();
-    // Reads 1..=max digits at `*i`, then requires the byte after them to be `end`.
+    match rtpmap_usual(value.as_bytes()) {
+        Some(_) => Ok(()),
+        None => rtpmap_fields_general(value).map(|_| ()),
+    }
+}
+
+/// The usual rtpmap shape in one pass over the bytes: a payload type of 1-3 digits up to
+/// 127, a non-empty encoding name (its byte range is returned), a clock rate of 1-9 digits
+/// and not 0, channels of 1-4 digits and not 0: numbers that fit their types whatever the
+/// digits, fields the grammar accepts alike. `None` is "not this shape" (the value may
+/// still be valid), never "invalid".
+#[inline]
+fn rtpmap_usual(b: &[u8]) -> Option<(u32, std::ops::Range<usize>, u32, Option<u32>)> {
+    // Reads 1..=max digits at `*i`.
     let number = |i: &mut usize, max: usize| -> Option<u32> {
         let start = *i;
         let mut n = 0u32;
@@ -349,44 +396,39 @@ pub(crate) fn check_rtpmap(value: &str) -> Result<(), AttributeError> {
         }
         (*i > start).then_some(n)
     };
-    let fast = (|| {
-        let mut i = 0;
-        let pt = number(&mut i, 3)?;
-        if b.get(i) != Some(&b' ') {
-            return None;
-        }
-        i += 1;
-        let name = i;
-        let rest = b.get(i..).unwrap_or_default();
-        i += rest
-            .iter()
-            .position(|c| matches!(c, b'/' | b' '))
-            .unwrap_or(rest.len());
-        if i == name || b.get(i) != Some(&b'/') {
-            return None;
-        }
-        i += 1;
-        let clock = number(&mut i, 9)?;
-        let channels = match b.get(i) {
-            None => None,
-            Some(b'/') => {
-                i += 1;
-                let ch = number(&mut i, 4)?;
-                if i != b.len() {
-                    return None;
-                }
-                Some(ch)
-            }
-            Some(_) => return None,
-        };
-        Some((pt, clock, channels))
-    })();
-    match fast {
-        // As rtpmap_fields: a payload type over 255 does not fit the grammar's u8, one over
-        // 127 is not an RTP payload type.
-        Some((pt, clock, channels)) if pt <= 127 && clock != 0 && channels != Some(0) => Ok(()),
-        _ => rtpmap_fields(value).map(|_| ()),
+    let mut i = 0;
+    let pt = number(&mut i, 3)?;
+    if b.get(i) != Some(&b' ') {
+        return None;
     }
+    i += 1;
+    let name = i;
+    let rest = b.get(i..).unwrap_or_default();
+    i += rest
+        .iter()
+        .position(|c| matches!(c, b'/' | b' '))
+        .unwrap_or(rest.len());
+    if i == name || b.get(i) != Some(&b'/') {
+        return None;
+    }
+    let name = name..i;
+    i += 1;
+    let clock = number(&mut i, 9)?;
+    let channels = match b.get(i) {
+        None => None,
+        Some(b'/') => {
+            i += 1;
+            let ch = number(&mut i, 4)?;
+            if i != b.len() {
+                return None;
+            }
+            Some(ch)
+        }
+        Some(_) => return None,
+    };
+    // As the grammar: a payload type over 255 does not fit its u8, one over 127 is not an
+    // RTP payload type.
+    (pt <= 127 && clock != 0 && channels != Some(0)).then_some((pt, name, clock, channels))
 }
 
 /// `a=fmtp:<format> <parameters>` (RFC 8866 §6.15).
@@ -888,11 +930,18 @@ pub(crate) fn text_attr(name: &'static str, value: String) -> Attribute {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::{check_rtpmap, decimal, rtpmap_fields, split_byte};
+    use super::{check_rtpmap, decimal, rtpmap_fields, rtpmap_fields_general, split_byte};
 
     #[test]
     fn decimal_digits_round_trip() {
-        for n in [0, 7, 10, 99, 100, 65535, u64::MAX] {
+        let powers = (0..20).flat_map(|e| {
+            let p = 10u64.pow(e);
+            [p - 1, p, p + 1]
+        });
+        for n in (0..=100_000)
+            .chain(powers)
+            .chain([65535, u64::MAX - 1, u64::MAX])
+        {
             let mut out = String::new();
             super::push_decimal(&mut out, n);
             assert_eq!(out, n.to_string());
@@ -1106,7 +1155,9 @@ pub(crate) mod tests {
             }
         }
         for c in &cases {
-            assert_eq!(check_rtpmap(c), rtpmap_fields(c).map(|_| ()), "{c:?}");
+            let general = rtpmap_fields_general(c);
+            assert_eq!(rtpmap_fields(c), general, "{c:?}");
+            assert_eq!(check_rtpmap(c), general.map(|_| ()), "{c:?}");
         }
     }
 }

@@ -646,8 +646,12 @@ impl Media {
 
     /// The RTP payload types in order (formats that are not numbers 0..=127 are skipped).
     pub fn payload_types(&self) -> impl Iterator<Item = u8> + '_ {
-        self.formats()
-            .filter_map(|f| f.parse::<u8>().ok().filter(|pt| *pt <= 127))
+        // On the bytes: offer/answer reads the list several times, and making it text
+        // again costs a UTF-8 check each time.
+        self.format_list
+            .as_bytes()
+            .split(|b| *b == b' ')
+            .filter_map(|f| payload_type(f).filter(|pt| *pt <= 127))
     }
 
     /// The first attribute named `name` (case-sensitive), its value (`Some("")` for flags).
@@ -687,6 +691,27 @@ impl Media {
     pub fn push_attribute(&mut self, attribute: Attribute) {
         self.attributes.push(attribute);
     }
+}
+
+/// A format as `str::parse::<u8>` reads it (an optional `+`, then digits, leading zeros
+/// allowed), on bytes.
+fn payload_type(f: &[u8]) -> Option<u8> {
+    let digits = f.strip_prefix(b"+").unwrap_or(f);
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n = 0u32;
+    for c in digits {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + u32::from(d);
+        if n > 255 {
+            return None;
+        }
+    }
+    u8::try_from(n).ok()
 }
 
 /// An owned `a=<name>[:<value>]` line, to add to an [`Attributes`] list; typed views
@@ -741,6 +766,31 @@ mod tests {
         let mut h = DefaultHasher::new();
         t.hash(&mut h);
         h.finish()
+    }
+
+    #[test]
+    fn payload_type_reads_as_str_parse() {
+        // Every string of up to 4 bytes from digits, signs and a letter, and long ones.
+        let mut cases: Vec<String> = crate::attr::tests::all_strings(b"+-0129a", 4)
+            .filter_map(|b| String::from_utf8(b).ok())
+            .collect();
+        cases.extend(
+            [
+                "255",
+                "256",
+                "0000000000000000000000127",
+                "99999999999",
+                "+127",
+            ]
+            .map(String::from),
+        );
+        for c in cases {
+            assert_eq!(
+                super::payload_type(c.as_bytes()),
+                c.parse::<u8>().ok(),
+                "{c:?}"
+            );
+        }
     }
 
     #[test]

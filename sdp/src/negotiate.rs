@@ -148,6 +148,17 @@ pub struct NegotiatedCrypto {
 /// kinds differ, crypto tag not offered), [`NegotiationError::NoCommonCodec`] or
 /// [`NegotiationError::NoAcceptableCrypto`] when an accepted stream cannot work.
 pub fn negotiate(offer: &Sdp, answer: &Sdp, role: Role) -> Result<Negotiation, NegotiationError> {
+    negotiate_read(offer, answer, role, &[])
+}
+
+/// [`negotiate`], given the formats of the offer's media already read (`offered[i]` for
+/// m-line `i`, when `Some`: the answerer read them to build its answer).
+pub(crate) fn negotiate_read(
+    offer: &Sdp,
+    answer: &Sdp,
+    role: Role,
+    offered: &[Option<Vec<Format<'_>>>],
+) -> Result<Negotiation, NegotiationError> {
     // RFC 3264 §6: "The answer MUST contain exactly the same number of "m=" lines as the
     // offer."
     if offer.media.len() != answer.media.len() {
@@ -186,21 +197,24 @@ pub fn negotiate(offer: &Sdp, answer: &Sdp, role: Role) -> Result<Negotiation, N
             out.rejected.push(reject("not RTP"));
             continue;
         }
+        let read = offered.get(index).and_then(Option::as_deref);
         let stream = match role {
-            Role::Offerer => stream(index, (offer, om), (answer, am), role)?,
-            Role::Answerer => stream(index, (answer, am), (offer, om), role)?,
+            Role::Offerer => stream(index, (offer, om), (answer, am), role, read)?,
+            Role::Answerer => stream(index, (answer, am), (offer, om), role, read)?,
         };
         out.streams.push(stream);
     }
     Ok(out)
 }
 
-/// One stream; `local`/`remote` are (description, media) of each side.
+/// One stream; `local`/`remote` are (description, media) of each side, `offered` the
+/// offer media's formats when already read.
 fn stream(
     index: usize,
     local: (&Sdp, &Media),
     remote: (&Sdp, &Media),
     role: Role,
+    offered: Option<&[Format<'_>]>,
 ) -> Result<NegotiatedStream, NegotiationError> {
     let (lsdp, lm) = local;
     let (rsdp, rm) = remote;
@@ -210,8 +224,16 @@ fn stream(
     };
     // Codec pairs in answer order: (offer format, answer format).
     // Sized for a typical audio line up front: growing them cost more than the matching.
-    let mut offer_formats: Vec<Format<'_>> = Vec::with_capacity(8);
-    offer_formats.extend(formats(offer_m));
+    let read;
+    let offer_formats: &[Format<'_>] = match offered {
+        Some(f) => f,
+        None => {
+            let mut f = Vec::with_capacity(8);
+            f.extend(formats(offer_m));
+            read = f;
+            &read
+        }
+    };
     let mut codecs = Vec::with_capacity(4);
     let mut events = Vec::with_capacity(2);
     for af in formats(answer_m) {

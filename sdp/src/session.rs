@@ -9,7 +9,9 @@ use crate::attributes::Attributes;
 use crate::codec::{Codec, DtmfEvents, Format, formats};
 use crate::error::NegotiationError;
 use crate::model::{Connection, Media, MediaKind, Origin, Protocol, Sdp, Text};
-use crate::negotiate::{NegotiatedStream, Negotiation, RejectedStream, Role, negotiate};
+use crate::negotiate::{
+    NegotiatedStream, Negotiation, RejectedStream, Role, negotiate, negotiate_read,
+};
 use crate::sdes::{MAX_KEY_SALT, SrtpSuite, crypto_choice, write_crypto};
 
 /// Whether a stream uses SRTP keyed by SDES (RFC 4568).
@@ -511,6 +513,7 @@ impl OfferAnswer {
         }
         let mut slots = Vec::with_capacity(offer.media.len());
         let mut media = Vec::with_capacity(offer.media.len());
+        let mut offered = Vec::with_capacity(offer.media.len());
         let mut first_error: Option<NegotiationError> = None;
         let mut accepted = 0usize;
         for (i, om) in offer.media.iter().enumerate() {
@@ -550,10 +553,11 @@ impl OfferAnswer {
                     });
                 match candidate {
                     Some(s) => match self.answer_media(offer, om, s, rng) {
-                        Ok(m) => {
+                        Ok((m, formats)) => {
                             slot.stream = Some(s);
                             accepted += 1;
                             media.push(m);
+                            offered.push(Some(formats));
                             slots.push(slot);
                             continue;
                         }
@@ -577,6 +581,7 @@ impl OfferAnswer {
                 }
             }
             media.push(disabled_media(&slot));
+            offered.push(None);
             slots.push(slot);
         }
         if accepted == 0
@@ -585,7 +590,7 @@ impl OfferAnswer {
             return Err(e);
         }
         let answer = self.describe(media);
-        let negotiation = negotiate(offer, &answer, Role::Answerer)?;
+        let negotiation = negotiate_read(offer, &answer, Role::Answerer, &offered)?;
         self.slots = slots;
         self.local = Some(answer.clone());
         self.remote = Some(offer.clone());
@@ -686,13 +691,15 @@ impl OfferAnswer {
         m
     }
 
-    fn answer_media<R: rand::CryptoRng + ?Sized>(
+    /// The answer's media for offered `om`, with the offered formats read on the way (the
+    /// negotiation of the answer reuses them).
+    fn answer_media<'o, R: rand::CryptoRng + ?Sized>(
         &mut self,
         offer: &Sdp,
-        om: &Media,
+        om: &'o Media,
         s: usize,
         rng: &mut R,
-    ) -> Result<Media, NegotiationError> {
+    ) -> Result<(Media, Vec<Format<'o>>), NegotiationError> {
         let LocalStream { caps, keys, .. } = &mut self.streams[s];
         let caps = &**caps;
         if !om.protocol.is_rtp() {
@@ -746,7 +753,7 @@ impl OfferAnswer {
 
         // Codecs in our preference order, with the offerer's payload types (RFC 3264 §6.1).
         // Sized for a typical audio line up front: growing them cost more than the matching.
-        let mut offered_formats: Vec<Format<'_>> = Vec::with_capacity(8);
+        let mut offered_formats: Vec<Format<'o>> = Vec::with_capacity(8);
         offered_formats.extend(formats(om));
         let mut chosen_formats: Vec<(Format<'_>, &Codec)> = Vec::with_capacity(8);
         for c in caps.codecs.iter().filter(|c| !c.is_telephone_event()) {
@@ -850,7 +857,7 @@ impl OfferAnswer {
         // RFC 3264 §6.1: sendonly is answered recvonly, recvonly sendonly, inactive inactive.
         w.flag(caps.direction.intersect(remote_dir.reversed()).as_str());
         w.finish(&mut m);
-        Ok(m)
+        Ok((m, offered_formats))
     }
 }
 
