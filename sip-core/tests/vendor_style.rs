@@ -21,7 +21,7 @@ use telox_sip_core::{
     FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
 };
 
-const FILES: [&str; 52] = [
+const FILES: [&str; 53] = [
     "asterisk_401",
     "asterisk_invite_ipv6_link_local_zone",
     "asterisk_notify_dialog_info",
@@ -60,6 +60,7 @@ const FILES: [&str; 52] = [
     "pjsua_refer_replaces_unescaped_at",
     "polycom_register",
     "polycom_subscribe_dialog",
+    "portasip_480_bracketed_reason",
     "proxy_200_many_vias_ipv6",
     "sbc_486_utf8_reason",
     "sipi_carrier_invite_multipart",
@@ -1201,4 +1202,23 @@ fn ipv6_link_local_hosts_with_a_zone() {
         );
     }
     assert!(Via::parse_str("SIP/2.0/UDP [fe80::1%];branch=z9hG4bK1").is_err());
+}
+
+/// PortaSIP's 480 whose reason phrase carries `[...]` (SIP.js#996 failed on the status line;
+/// reserved characters are allowed there): read, the phrase kept whole.
+#[test]
+fn a_reason_phrase_with_brackets() {
+    let name = "portasip_480_bracketed_reason";
+    let m = load(name);
+    let Message::Response(r) = &m else {
+        panic!("{name}: not a response")
+    };
+    assert_eq!(r.status().0, 480);
+    assert_eq!(
+        r.reason(),
+        "Temporarily Unavailable [call Processing Released]"
+    );
+    let h = m.headers();
+    assert_eq!(all::<RecordRoute>(name, h).len(), 3);
+    assert_eq!(one::<To>(name, h).tag(), Some("KQ2WZLMR7TQCE3HN5UXA____.i"));
 }
