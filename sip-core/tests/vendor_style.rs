@@ -21,7 +21,7 @@ use telox_sip_core::{
     FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
 };
 
-const FILES: [&str; 53] = [
+const FILES: [&str; 54] = [
     "asterisk_401",
     "asterisk_invite_ipv6_link_local_zone",
     "asterisk_notify_dialog_info",
@@ -31,6 +31,7 @@ const FILES: [&str; 53] = [
     "avaya_sm_invite",
     "bare_lf_options",
     "baresip_refer_bare_replaces",
+    "broadworks_401_uppercase_digest",
     "cancel_reason_completed_elsewhere",
     "carrier_180_empty_reason",
     "carrier_407_two_challenges",
@@ -847,6 +848,20 @@ fn challenges(m: &Message, header: HeaderName) -> Vec<Challenge> {
         .collect()
 }
 
+/// The credentials text a telox UA (user `user`, password `secret`) answers `c` with, for a
+/// REGISTER to `uri`.
+fn answer(c: &Challenge, user: &str, uri: &str) -> String {
+    let mut client = DigestClient::new(
+        user,
+        "secret",
+        <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(7),
+    );
+    client
+        .authorize(c, "REGISTER", uri)
+        .unwrap_or_else(|e| panic!("{uri}: {e}"))
+        .to_string()
+}
+
 /// Folded challenges (RFC 3261 §7.3.1): a VoWiFi registrar folds after every comma
 /// (sipgo#251, an AT&T Wi-Fi calling 401) and an IMS core folds with a tab right after the
 /// scheme (doubango#485). Before the fix the UA's `Challenge::parse` refused both (the CRLF
@@ -875,15 +890,8 @@ fn folded_challenges_are_answered() {
         (c.algorithm, c.qop.as_slice()),
         (Some(DigestAlgorithm::Md5), &["auth".to_owned()][..])
     );
-    let mut client = DigestClient::new(
-        "310150123456789",
-        "secret",
-        <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(7),
-    );
-    let creds = client
-        .authorize(c, "REGISTER", "sip:ims.carrier.example")
-        .unwrap();
-    let back = Credentials::parse(&creds.to_string()).unwrap();
+    let back =
+        Credentials::parse(&answer(c, "310150123456789", "sip:ims.carrier.example")).unwrap();
     assert_eq!(
         (back.opaque, back.nc.map(|n| n.value()), back.qop.as_deref()),
         (
@@ -1221,4 +1229,34 @@ fn a_reason_phrase_with_brackets() {
     let h = m.headers();
     assert_eq!(all::<RecordRoute>(name, h).len(), 3);
     assert_eq!(one::<To>(name, h).tag(), Some("KQ2WZLMR7TQCE3HN5UXA____.i"));
+}
+
+/// A BroadWorks 401 writes the scheme `DIGEST` (no spaces after the colons, qop first):
+/// LiveKit (livekit/sip#856), drachtio-srf (#235), Twinkle (#36) and SIPSorcery (#1339)
+/// each failed to answer it. RFC 7235 §2.1 makes the scheme case-insensitive; telox answers
+/// with its own `Digest` credentials.
+#[test]
+fn an_upper_case_digest_scheme_is_answered() {
+    let name = "broadworks_401_uppercase_digest";
+    let m = load(name);
+    let typed = one::<WwwAuthenticate>(name, m.headers());
+    assert_eq!(typed.scheme(), "DIGEST");
+    let c = challenges(&m, HeaderName::WwwAuthenticate);
+    assert_eq!(c.len(), 1);
+    let c = &c[0];
+    assert!(c.is_supported());
+    assert_eq!(
+        (c.realm.as_str(), c.nonce.as_str(), c.algorithm),
+        (
+            "voip.example.net",
+            "BroadWorksXm3q8v1kT7pa2b5BW",
+            Some(DigestAlgorithm::Md5)
+        )
+    );
+    let text = answer(c, "4830551234", "sip:voip.example.net");
+    assert!(text.starts_with("Digest "), "{text}");
+    let back = Credentials::parse(&text).unwrap();
+    assert_eq!(back.realm, "voip.example.net");
+    assert_eq!(back.qop.as_deref(), Some("auth"));
+    assert_eq!(back.nc.map(|n| n.value()), Some(1));
 }
