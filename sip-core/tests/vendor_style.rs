@@ -1155,6 +1155,47 @@ fn empty_rport_is_a_request_for_rport() {
     assert!(bad.validate().is_err());
 }
 
+/// The same REGISTER through a transaction endpoint from a NAT's address: the top Via is
+/// stamped `received` and `rport=<source port>` (RFC 3581 §4) and the 200 goes back to the
+/// source address and port, as for a bare `rport`.
+#[test]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "virtual clock origin; only offsets matter"
+)]
+fn an_empty_rport_is_answered_at_the_source_port() {
+    use telox_sip_core::msg::{Response, StatusCode};
+    use telox_sip_core::transaction::{
+        Target, TransactionConfig, TransactionEvent, Transactions, Transport,
+    };
+    let name = "softphone_register_empty_rport";
+    let raw = load(name).to_bytes();
+    let mut t = Transactions::new(TransactionConfig::default());
+    let now = std::time::Instant::now();
+    let nat = "198.51.100.77:40312".parse().unwrap();
+    let from = Target {
+        transport: Transport::Udp,
+        addr: nat,
+    };
+    assert!(t.handle_datagram(now, from, raw));
+    let Some(TransactionEvent::Request { request, key, .. }) = t.poll_event() else {
+        panic!("{name}: no request event")
+    };
+    let via = one::<Via>(name, request.headers());
+    assert_eq!(
+        (via.received(), via.rport()),
+        (Some("198.51.100.77"), Some(Some(40312)))
+    );
+    let ok = Response::builder(&request, StatusCode::OK).build();
+    t.send_response(now, &key, ok)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let tx = t
+        .poll_transmit()
+        .unwrap_or_else(|| panic!("{name}: no 200 sent"));
+    assert_eq!(tx.destination, nat);
+    assert!(tx.payload.starts_with(b"SIP/2.0 200 OK\r\n"));
+}
+
 /// MizuDroid's BYE with `Supported: ,outbound` (pjproject#4650): PJSIP (so Asterisk) dropped
 /// it and the call stayed up; telox reads the option tag and skips the empty element.
 #[test]
