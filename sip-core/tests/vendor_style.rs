@@ -21,8 +21,9 @@ use telox_sip_core::{
     FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
 };
 
-const FILES: [&str; 54] = [
+const FILES: [&str; 55] = [
     "asterisk_401",
+    "asterisk_invite_from_display_bare_uri",
     "asterisk_invite_ipv6_link_local_zone",
     "asterisk_notify_dialog_info",
     "asterisk_notify_refer_sipfrag",
@@ -1300,4 +1301,18 @@ fn an_upper_case_digest_scheme_is_answered() {
     assert_eq!(back.realm, "voip.example.net");
     assert_eq!(back.qop.as_deref(), Some("auth"));
     assert_eq!(back.nc.map(|n| n.value()), Some(1));
+}
+
+/// A From with a quoted display name before a URI without angle brackets, as an
+/// Asterisk-fronted switch sent it (SIP.js#100): read as an addr-spec with a display name,
+/// the tag as a header parameter; the INVITE used to get 400.
+#[test]
+fn a_quoted_display_name_before_a_bare_uri() {
+    let name = "asterisk_invite_from_display_bare_uri";
+    let m = load(name);
+    let from = one::<From>(name, m.headers());
+    assert_eq!(from.display_name().as_deref(), Some("Anonymous"));
+    assert_eq!(from.uri().as_str(), "sip:anonymous@switch.example.net");
+    assert_eq!(from.uri().user(), Some("anonymous"));
+    assert_eq!(from.tag(), Some("as61d0c7b2"));
 }

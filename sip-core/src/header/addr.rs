@@ -86,17 +86,27 @@ impl NameAddr {
             let q = quoted_end(s).map_err(|_| HeaderError::UnterminatedQuote {
                 at: scan::offset_in(value, s),
             })?;
-            // A Cisco phone echoes a display name it was given quoted inside quotes of its own:
-            // `""unknown"" <sip:...>` (nksip#20), quoted strings and tokens run together.
-            // RFC 3261's display-name is one quoted string; read the run as one name.
-            let q = q + phrase_len(s.get(q..).unwrap_or_default());
-            let rest = ltrim(s.get(q..).unwrap_or_default());
-            if rest.first() != Some(&b'<') {
-                return Err(HeaderError::Unexpected {
-                    at: scan::offset_in(value, rest),
-                });
+            let after = ltrim(s.get(q..).unwrap_or_default());
+            if after.first() != Some(&b'<') && starts_with_scheme(after) {
+                // A quoted display name before a bare URI: `"Anonymous" sip:anonymous@...;tag=`
+                // from an Asterisk-fronted switch (SIP.js#100), `"unknown" sip:...` in the 302
+                // Contact of nksip#20. RFC 3261 §20.10 wants the URI in
+                // angle brackets when a display name is present; read it as an addr-spec
+                // (the URI ends at the first ';', the rest are header parameters).
+                (Some(value.slice_ref(s.get(..q).unwrap_or_default())), after)
+            } else {
+                // A Cisco phone echoes a display name it was given quoted inside quotes of its own:
+                // `""unknown"" <sip:...>` (nksip#20), quoted strings and tokens run together.
+                // RFC 3261's display-name is one quoted string; read the run as one name.
+                let q = q + phrase_len(s.get(q..).unwrap_or_default());
+                let rest = ltrim(s.get(q..).unwrap_or_default());
+                if rest.first() != Some(&b'<') {
+                    return Err(HeaderError::Unexpected {
+                        at: scan::offset_in(value, rest),
+                    });
+                }
+                (Some(value.slice_ref(s.get(..q).unwrap_or_default())), rest)
             }
-            (Some(value.slice_ref(s.get(..q).unwrap_or_default())), rest)
         } else if let Some(lt) = s.iter().position(|&c| c == b'<' || c == b'"' || c == b';') {
             if s.get(lt) == Some(&b'<') {
                 let name = scan::trim_lws(s.get(..lt).unwrap_or_default());
@@ -233,6 +243,15 @@ impl fmt::Debug for NameAddr {
 
 /// The length of the run of quoted strings and tokens (and the LWS between them) at the start
 /// of `s`; an unterminated quote ends the run before it.
+/// Whether `s` starts with a URI scheme and its colon (`ALPHA *( ALPHA / DIGIT / "+" / "-" /
+/// "." ) ":"`).
+fn starts_with_scheme(s: &[u8]) -> bool {
+    s.first().is_some_and(u8::is_ascii_alphabetic)
+        && s.iter()
+            .find(|&&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))
+            == Some(&b':')
+}
+
 fn phrase_len(s: &[u8]) -> usize {
     let mut at = 0;
     loop {
@@ -467,6 +486,59 @@ mod tests {
 
     fn na(s: &str) -> Result<NameAddr, HeaderError> {
         NameAddr::parse(&Bytes::copy_from_slice(s.as_bytes()))
+    }
+
+    /// A quoted display name before a URI without angle brackets (SIP.js#100, nksip#20):
+    /// the URI ends at the first ';', the rest are header parameters; written back with
+    /// brackets. Without the quotes, or with something other than a URI after them, it is
+    /// still refused.
+    #[test]
+    fn quoted_display_name_before_a_bare_uri() {
+        for (text, display, uri, tag) in [
+            (
+                "\"Anonymous\" sip:anonymous@synthesis-switch.e164;tag=as4b6e3ad0",
+                "Anonymous",
+                "sip:anonymous@synthesis-switch.e164",
+                Some("as4b6e3ad0"),
+            ),
+            (
+                "\"unknown\" sip:1000@192.0.2.1",
+                "unknown",
+                "sip:1000@192.0.2.1",
+                None,
+            ),
+            (
+                "\"A B\"sips:b@h:5061;tag=x",
+                "A B",
+                "sips:b@h:5061",
+                Some("x"),
+            ),
+            (
+                "\"T\" tel:+15551234567;tag=y",
+                "T",
+                "tel:+15551234567",
+                Some("y"),
+            ),
+        ] {
+            let a = NameAddr::parse(&Bytes::copy_from_slice(text.as_bytes()))
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(a.display_name().as_deref(), Some(display), "{text}");
+            assert_eq!(a.uri().as_str(), uri, "{text}");
+            assert_eq!(a.tag(), tag, "{text}");
+            let again = NameAddr::parse(&Bytes::from(a.to_string())).unwrap();
+            assert_eq!((again.uri().as_str(), again.tag()), (uri, tag), "{text}");
+        }
+        for bad in [
+            "\"Anonymous\" anonymous@h;tag=1",
+            "\"Anonymous\" sip:a@h?X=1",
+            "\"Anonymous\" 123",
+            "\"A\" sip:a b@h",
+        ] {
+            assert!(
+                NameAddr::parse(&Bytes::copy_from_slice(bad.as_bytes())).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
