@@ -203,20 +203,26 @@ fn notes(msg: &Message) -> Vec<String> {
     }
     // An empty element in an option-tag or method list (MizuDroid's `Supported: ,outbound`,
     // pjproject#4650: PJSIP drops the message).
-    for name in [
-        sip_core::HeaderName::Supported,
-        sip_core::HeaderName::Require,
-        sip_core::HeaderName::ProxyRequire,
-        sip_core::HeaderName::Unsupported,
-        sip_core::HeaderName::Allow,
-    ] {
-        if h.named(name).any(|l| has_empty_element(l.value)) {
-            out.push(format!(
-                "note: an empty element in {} (a leading, trailing or doubled ','; PJSIP \
-                 refuses the message)",
-                name.as_str()
-            ));
-        }
+    use sip_core::HeaderName as N;
+    let lists = [
+        N::Supported,
+        N::Require,
+        N::ProxyRequire,
+        N::Unsupported,
+        N::Allow,
+    ];
+    for name in names_where(h, &lists, has_empty_element) {
+        out.push(format!(
+            "note: an empty element in {name} (a leading, trailing or doubled ','; PJSIP \
+             refuses the message)"
+        ));
+    }
+    // A quoted display name before a URI without angle brackets (SIP.js#100).
+    let addrs_names = [N::From, N::To, N::Contact, N::ReferTo];
+    for name in names_where(h, &addrs_names, display_before_bare_uri) {
+        out.push(format!(
+            "note: {name}: a quoted display name before a URI without '<>' (RFC 3261 §20.10)"
+        ));
     }
     // An IPv6 zone in a host (Asterisk's link-local `[fe80::1%eth0]`, SIP.js#1094).
     let mut hosts: Vec<String> = h
@@ -283,6 +289,45 @@ const ZONE_NOTE: &str = "note: an IPv6 zone ('%...') in a host: meaningful only 
 /// Whether `host` is an IPv6 reference with a zone (`[fe80::1%eth0]`).
 fn is_zoned(host: &str) -> bool {
     host.starts_with('[') && host.contains('%')
+}
+
+/// The names among `names` with a line whose value `pred` holds for.
+fn names_where(
+    h: &Headers,
+    names: &[sip_core::HeaderName],
+    pred: fn(&[u8]) -> bool,
+) -> Vec<sip_core::HeaderName> {
+    names
+        .iter()
+        .copied()
+        .filter(|&n| h.named(n).any(|l| pred(l.value)))
+        .collect()
+}
+
+/// Whether a value starts with a quoted string followed by a URI scheme rather than `<` (a
+/// display name before a bare URI); escapes inside the quotes are skipped.
+fn display_before_bare_uri(value: &[u8]) -> bool {
+    let v = value.trim_ascii_start();
+    if v.first() != Some(&b'"') {
+        return false;
+    }
+    let mut escaped = false;
+    for (i, &c) in v.iter().enumerate().skip(1) {
+        match c {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'"' => {
+                let rest = v.get(i + 1..).unwrap_or_default().trim_ascii_start();
+                // a URI scheme and its ':' right after the quotes
+                return rest.first().is_some_and(u8::is_ascii_alphabetic)
+                    && rest.iter().find(|&&c| {
+                        !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
+                    }) == Some(&b':');
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Whether a comma-separated list value has an empty element (not counting an empty value).
@@ -475,6 +520,10 @@ mod tests {
             ("Supported: ,outbound\n", "empty element in Supported"),
             ("Allow: INVITE, BYE,\n", "empty element in Allow"),
             ("Contact: <sip:a@[fe80::1%eth0]:5060>\n", "IPv6 zone"),
+            (
+                "Contact: \"unknown\" sip:a@192.0.2.9\n",
+                "display name before a URI without",
+            ),
             (
                 "Via: SIP/2.0/UDP [fe80::1%25eth0];branch=z9hG4bK3\n",
                 "IPv6 zone",
