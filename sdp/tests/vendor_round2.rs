@@ -67,7 +67,7 @@ fn every_round2_file_is_listed_in_the_readme() {
             n += 1;
         }
     }
-    assert_eq!(n, 7);
+    assert_eq!(n, 8);
 }
 
 /// An SBC offers two keys, the first with the session parameter UNENCRYPTED_SRTCP (RFC 4568
@@ -211,4 +211,29 @@ fn audio_answered_video_declined(name: &str, codec: &str) {
             is 0 (m=video 0 RTP/AVP): 'bad fmt', the whole offer is lost"]
 fn a_declined_stream_without_formats_does_not_sink_the_offer() {
     audio_answered_video_declined("declined_video_no_formats.sdp", "PCMU");
+}
+
+/// `a=rtpmap:120 opus/48000/2 ` with a trailing space (pjproject#2827: PJSIP kept the space
+/// in the channel count and Opus stopped matching). Strict parsing refuses the line; the
+/// lenient options (what telox's examples use for a peer's SDP) strip it and telox answers
+/// Opus, two channels, as offered.
+#[test]
+fn an_rtpmap_with_a_trailing_space_still_matches_opus() {
+    let raw = bytes("phone_rtpmap_trailing_space.sdp");
+    let e = Sdp::parse(raw.clone()).unwrap_err();
+    assert!(e.to_string().contains("trailing whitespace"), "{e}");
+    let offer = Sdp::parse_with(raw, &ParseOptions::lenient()).unwrap();
+    let rtpmap = offer.media[0].rtpmap(120).unwrap();
+    assert_eq!(
+        (rtpmap.encoding.as_str(), rtpmap.clock_rate, rtpmap.channels),
+        ("opus", 48000, Some(2))
+    );
+    let (session, _) = answer(&offer, SrtpPolicy::Disabled);
+    let stream = &session.streams()[0];
+    assert_eq!(stream.send_codec.name, "opus");
+    assert_eq!(stream.send_codec.send_payload_type, 120);
+    assert_eq!(
+        stream.telephone_event.map(|t| t.send_payload_type),
+        Some(101)
+    );
 }
