@@ -891,6 +891,8 @@ fn parse_lenient(body: Bytes) -> Result<sdp::Sdp, sdp::ParseError> {
 /// Local media capabilities for an audio stream on `port`: the codecs by SDP name in
 /// preference order (`opus`, `PCMU`, `PCMA`, `G722`), telephone-event, rtcp-mux, and SDES-SRTP
 /// when `srtp` is set (`Required`: offer RTP/SAVP) or offered as best effort (`Optional`).
+/// `a=rtcp:<port>` (RFC 3605) names the one socket for RTCP too: a peer without rtcp-mux
+/// (linphone) otherwise sends its RTCP to port + 1, where telox has no socket.
 pub fn audio_capabilities(
     port: u16,
     codecs: &[&str],
@@ -903,6 +905,7 @@ pub fn audio_capabilities(
     list.push(sdp::Codec::telephone_event());
     let mut caps = sdp::MediaCapabilities::audio(port, list).with_rtcp_mux();
     caps.ptime = Some(20);
+    caps.rtcp_port = Some(port);
     caps.with_srtp(srtp)
 }
 

@@ -588,7 +588,7 @@ fn forward(
         if let Some(tx) = &mut to_side.tx {
             tx.protect_rtcp_vec(&mut data).ok()?;
         }
-        return Some((data, to_side.remote));
+        return Some((data, rtcp_destination(to_side)));
     }
     if let Some(rx) = &mut from_side.rx {
         match rx.unprotect_rtp(&mut data) {
@@ -599,15 +599,17 @@ fn forward(
             }
         }
     }
-    // Latch the party's real address (NAT) once a packet authenticated or parsed.
-    if !from_side.latched {
-        from_side.remote = from;
-        from_side.latched = true;
-    }
     {
         let pkt = RtpPacket::new_checked(data.as_slice()).ok()?;
         let _ = from_side.monitor.handle_rtp(now, &pkt);
         while from_side.monitor.poll_event().is_some() {}
+    }
+    // Latch the party's real address (NAT) once a packet authenticated and parsed as RTP:
+    // linphone sends STUN binding requests to this port from its RTCP port too, and the
+    // first of them must not become the address its RTP goes to.
+    if !from_side.latched {
+        from_side.remote = from;
+        from_side.latched = true;
     }
     from_side.packets += 1;
     let pt = data.get(1).map_or(0, |b| b & 0x7F);
@@ -637,6 +639,18 @@ fn forward(
         tx.protect_rtp_vec(&mut data).ok()?;
     }
     Some((data, to_side.remote))
+}
+
+/// Where RTCP for a party goes: with rtcp-mux its RTP address (as latched), else the RTCP
+/// address it negotiated (RTP port + 1, RFC 3550 §11, or its RFC 3605 `a=rtcp`). A party
+/// without rtcp-mux (linphone, baresip) does not read RTCP sent to its RTP port: linphone
+/// drops it and keeps sending STUN requests from its RTCP port every 500 ms for want of any.
+fn rtcp_destination(s: &Side) -> SocketAddr {
+    if s.params.remote_rtcp == s.params.remote {
+        s.remote
+    } else {
+        s.params.remote_rtcp
+    }
 }
 
 fn report(s: &Side) -> LegReport {
@@ -742,6 +756,41 @@ mod tests {
         assert_eq!(report.rtt_ms.map(f64::round), Some(50.0));
         // The E-model counts the delay: a's MOS is below b's (same loss, no RTT).
         assert!(report.mos < super::report(&b).mos);
+    }
+
+    #[test]
+    fn rtcp_goes_to_the_rtcp_port_of_a_party_without_rtcp_mux() {
+        let now = crate::clock();
+        let mut p = params("127.0.0.1:4000");
+        p.remote_rtcp = "127.0.0.1:4001".parse().unwrap();
+        let mut plain = side(RelaySide::new(p, "plain".into()), now);
+        let mut muxed = side(RelaySide::new(params("127.0.0.1:4002"), "mux".into()), now);
+        let from_muxed = "127.0.0.1:4002".parse().unwrap();
+        let (_, to) = super::forward(&mut muxed, &mut plain, sr(9, 1), from_muxed, None).unwrap();
+        assert_eq!(to, "127.0.0.1:4001".parse().unwrap());
+        // The muxed party behind a NAT: RTCP follows the address its RTP was latched from.
+        let nat = "192.0.2.7:31000".parse().unwrap();
+        super::forward(&mut muxed, &mut plain, pkt(1, 160, 9), nat, None).unwrap();
+        let from_plain = "127.0.0.1:4000".parse().unwrap();
+        let (_, to) = super::forward(&mut plain, &mut muxed, sr(7, 1), from_plain, None).unwrap();
+        assert_eq!(to, nat);
+    }
+
+    #[test]
+    fn a_stun_request_does_not_latch_the_address_rtp_goes_to() {
+        let now = crate::clock();
+        let mut a = side(RelaySide::new(params("127.0.0.1:4000"), "a".into()), now);
+        let mut b = side(RelaySide::new(params("127.0.0.1:4002"), "b".into()), now);
+        // A STUN binding request (RFC 5389: type 0x0001, magic cookie) from a's RTCP port.
+        let mut stun = vec![0, 1, 0, 0, 0x21, 0x12, 0xA4, 0x42];
+        stun.extend_from_slice(&[7; 12]);
+        let rtcp_port = "127.0.0.1:4001".parse().unwrap();
+        assert!(super::forward(&mut a, &mut b, stun, rtcp_port, None).is_none());
+        let rtp_port = "127.0.0.1:4000".parse().unwrap();
+        assert!(super::forward(&mut a, &mut b, pkt(1, 160, 9), rtp_port, None).is_some());
+        let (_, to) = super::forward(&mut b, &mut a, pkt(1, 160, 5), rtp_port, None).unwrap();
+        assert_eq!(to, rtp_port);
+        assert_eq!(a.remote, rtp_port);
     }
 
     fn pkt(seq: u16, ts: u32, ssrc: u32) -> Vec<u8> {
