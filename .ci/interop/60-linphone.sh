@@ -4,7 +4,8 @@
 #  1. linphonec (1000) registers to the PBX with MD5 digest; a telox phone (1001,
 #     auto-answer) registers too; linphonec calls 1001 through the PBX (media relay), sends
 #     RFC 4733 DTMF 1#5 and hangs up (BYE from linphone). The phone's report counts the
-#     received packets and the digits, linphone's recording of the far end is not silent.
+#     received packets and the digits, linphone's recording of the far end is not silent,
+#     RTCP passes the relay both ways.
 #  2. The reverse: the telox phone calls linphonec (1000, auto answer) through the PBX,
 #     sends DTMF 47* (linphonec prints each tone it receives) and hangs up (BYE from telox).
 #  3. SDES-SRTP mandatory on linphone (RTP/SAVP, four crypto suites offered) against a PBX
@@ -21,8 +22,12 @@
 #  - Its offer carries a session-level a=rtcp-xr (rcvr-rtt, stat-summary, voip-metrics),
 #    a=rtcp-fb:* trr-int/ccm tmmbr on RTP/AVP, telephone-event at 48000, 16000 and 8000 Hz,
 #    a=fmtp:18 without an rtpmap, and s=Talk; the SRTP offer lists four suites.
-#  - It sends STUN binding requests from its RTP and RTCP ports to the far end's media
-#    ports (NAT keep-alive), so telox's relay sees non-RTP datagrams during the call.
+#  - It sends STUN binding requests to the far end's media ports: two from its RTP port at
+#    the start, then one from its RTCP port every 500 ms until RTCP arrives there. It offers
+#    no rtcp-mux, so it sends RTCP to RTP port + 1 (or to a=rtcp) and reads RTCP only on its
+#    own RTCP port: until telox wrote a=rtcp and its relay sent RTCP to the RTCP port, it
+#    received none through the PBX (checked below: its RTP session's totals at the end, and
+#    the phone's round-trip time, which needs linphone's report blocks to come back).
 #  - It sends XR only when the answer carries a=rtcp-xr, and even then only the RRTR block
 #    (type 4), never the DLRR, statistics-summary or VoIP-metrics blocks it advertises.
 #  - It answers a SHA-256 challenge when offered beside MD5, and its BYE carries a
@@ -34,7 +39,7 @@
 #    a mandatory-SRTP linphone through the PBX, so that direction is not a case here.
 #  - linphonec reads console commands from a pipe; a digit alone on a line is sent as DTMF
 #    (RFC 4733), and it prints "Receiving tone X" for each digit it receives.
-# Runs in about 55 s (ran 52-56 s on a loaded 2-core machine).
+# Runs in about 50 s (41-61 s on a 2-core machine at load 13-17).
 set -u
 . "$(dirname "$0")/lib.sh"
 require linphonec
@@ -89,6 +94,21 @@ phone() {
 recv_of() { awk 'NR==2{print $5}' "$WORK/$1.out"; }
 dtmf_of() { awk 'NR==2{print $NF}' "$WORK/$1.out"; }
 
+# rtcp_through_pbx CASE LP [rtt]: the PBX relays RTCP between the phone and linphone, which
+# does not offer rtcp-mux and sends its RTCP where the PBX's a=rtcp says: linphone counted
+# RTCP received at the end of its call (it logs its RTP session's totals); with `rtt`, the
+# phone also measured a round trip from linphone's report blocks (needs a call of 8 s or
+# more: both send RTCP about every 5 s).
+rtcp_through_pbx() {
+  local n rtt
+  n=$(awk '/ortp-message-received rtcp /{v=$(NF-1)} END{print v+0}' "$WORK/lp-$2/lp.log")
+  check "$1: linphone received RTCP through the PBX ($n compounds)" test "$n" -ge 1
+  [ "${3:-}" = rtt ] || return 0
+  rtt=$(awk 'NR==2{print $9}' "$WORK/$1.out")
+  check "$1: the phone measured the round trip from linphone's reports (${rtt:-none})" \
+    bash -c "case '${rtt:--}' in *ms) true ;; *) false ;; esac"
+}
+
 # lp_calls_phone LP CASE PBXLOG ALGORITHM: once linphone LP (1000) and the phone of CASE
 # (1001) are registered (checked, with the digest algorithm linphone answered), LP calls
 # 1001; est is 0 when the call is up.
@@ -110,7 +130,7 @@ lp_start a "$(free_udp_port)" "$(lp_free_rtp_port)" user=1000 registrar="127.0.0
 lp_calls_phone a "$c" "$WORK/pbx.log" MD5
 sleep 2
 for k in 1 '#' 5; do lp_cmd a "$k"; sleep 0.4; done
-sleep 2
+sleep 5
 lp_cmd a terminate
 lp_wait a out 'Call 1 with .* ended' 5
 wait "$PH" 2>/dev/null; PH=""
@@ -120,6 +140,7 @@ check "$c: call established" test "$est" -eq 0
 check "$c: telox phone received audio from linphone ($(recv_of $c) packets)" test "$(recv_of $c)" -gt 100 2>/dev/null
 check "$c: linphone recorded audio from telox" not_silent "$WORK/$c.wav"
 check "$c: DTMF 1#5 from linphone reached the phone ($(dtmf_of $c))" test "$(dtmf_of $c)" = "1#5"
+rtcp_through_pbx "$c" a rtt
 check "$c: BYE from linphone ended the call" bash -c \
   "grep -q 'far end hung up' '$WORK/$c.log' && grep -q 'CallerHangup' '$WORK/pbx.log'"
 python3 "$L/sip-body.py" "$WORK/lp-a/lp.log" sent '^INVITE ' >"$WORK/offer.sdp"
@@ -145,6 +166,7 @@ check "$c: telox phone received audio from linphone ($(recv_of $c) packets)" tes
 check "$c: linphone recorded audio from telox" not_silent "$WORK/$c.wav"
 tones=$(grep -o 'Receiving tone .' "$WORK/lp-b/out" | awk '{printf "%s", $3}')
 check "$c: DTMF 47* from telox reached linphone (${tones:-none})" test "$tones" = "47*"
+rtcp_through_pbx "$c" b
 check "$c: BYE from telox ended linphone's call" grep -q 'Call 1 with .* ended' "$WORK/lp-b/out"
 python3 "$L/sip-body.py" "$WORK/lp-b/lp.log" sent '^SIP/2.0 200 ' >"$WORK/answer.sdp"
 check "$c: linphone's answer parses strictly" bash -c \
@@ -168,6 +190,7 @@ check "$c: the PBX answered linphone with RTP/SAVP and one a=crypto" bash -c \
   "grep -q '^m=audio [0-9]* RTP/SAVP ' '$WORK/srtp-answer.sdp' && test \$(grep -c '^a=crypto:' '$WORK/srtp-answer.sdp') -eq 1"
 check "$c: telox phone received audio from linphone ($(recv_of $c) packets)" test "$(recv_of $c)" -gt 100 2>/dev/null
 check "$c: linphone recorded audio from telox" not_silent "$WORK/$c.wav"
+rtcp_through_pbx "$c" c
 
 # 4. RTCP-XR between two linphonec, read by telox's RTCP parser.
 c=lp-xr
