@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{Headers, Index, Method, Request, Response, Span, StatusCode};
+use super::{Headers, Index, Method, Request, Response, Slot, Span, StatusCode};
 use crate::error::{BuildError, HeaderError};
 use crate::header::{CSeq, Header, HeaderName, MaxForwards, To, Via, check_call_id};
 use crate::msg::scan;
@@ -265,15 +265,28 @@ fn finish_value(out: &mut Vec<u8>, vs: usize) -> usize {
 /// Appending header lines in order, which is how a transaction user builds a request or
 /// answers one, writes each line straight into the message ([`Direct`]); any other edit
 /// (prepend, replace, remove, a new start line) first turns the message into [`Lines`].
+///
+/// A response to a request starts as a [`Reply`]: the request's lines to copy, written
+/// only at `build` (or turned into a direct draft by any edit other than the To tag).
 #[derive(Clone, Debug)]
 enum Draft {
     Direct(Direct),
     Lines(Lines),
+    Reply(Reply),
 }
 
 impl Draft {
+    /// Writes a reply out as a direct draft (any other form stays as it is).
+    #[inline]
+    fn settle(&mut self) {
+        if let Self::Reply(r) = self {
+            *self = Self::Direct(r.write(REPLY_ROOM));
+        }
+    }
+
     /// Runs `edit` on the lines form, converting a direct draft first.
     fn with_lines<R>(&mut self, edit: impl FnOnce(&mut Lines) -> R) -> R {
+        self.settle();
         if let Self::Direct(d) = self {
             let d = std::mem::replace(d, Direct::new(0));
             *self = Self::Lines(d.into_lines());
@@ -281,7 +294,7 @@ impl Draft {
         match self {
             Self::Lines(l) => edit(l),
             // converted just above; an empty lines form keeps this total without a panic
-            Self::Direct(_) => edit(&mut Lines::default()),
+            Self::Direct(_) | Self::Reply(_) => edit(&mut Lines::default()),
         }
     }
 
@@ -293,6 +306,7 @@ impl Draft {
     /// Appends a line of `name` whose value `write` writes.
     #[inline]
     fn push_line(&mut self, name: HeaderName, write: impl FnOnce(&mut Vec<u8>)) {
+        self.settle();
         match self {
             Self::Direct(d) => {
                 d.append(name.as_str().as_bytes(), name.kind(), write);
@@ -301,14 +315,196 @@ impl Draft {
                 let line = l.line(name, write);
                 l.push(line);
             }
+            // settled just above
+            Self::Reply(_) => {}
         }
     }
 
     fn set_body(&mut self, body: Bytes) {
+        self.settle();
         match self {
             Self::Direct(d) => d.body = body,
             Self::Lines(l) => l.body = body,
+            // settled just above
+            Self::Reply(_) => {}
         }
+    }
+
+    /// The direct draft of a reply or a direct draft; a lines draft written out with the
+    /// start line `start` makes.
+    #[inline]
+    fn into_direct(self, start: impl FnOnce(usize) -> Direct) -> Direct {
+        match self {
+            Self::Direct(d) => d,
+            Self::Reply(r) => r.write(0),
+            Self::Lines(lines) => {
+                let mut d = start(lines.encoded_len());
+                lines.write_into(&mut d);
+                d
+            }
+        }
+    }
+}
+
+/// A response to a request before it is written (RFC 3261 §8.2.6.2): the request's Via,
+/// From, To, Call-ID and CSeq lines (and a 100's Timestamp) as ranges of its bytes, and the
+/// To tag to add. Every line is one the response writes byte for byte as the request wrote
+/// it (canonical name, `": "`, the value, CRLF; no control byte), so `write` copies the
+/// runs of adjacent lines and the tag in one pass into a buffer sized once, and indexes
+/// them from the ranges: no value is scanned again, nothing moves after it is written.
+#[derive(Clone, Debug)]
+struct Reply {
+    status: StatusCode,
+    src: Bytes,
+    /// The copied lines in order, as the request's index holds them.
+    lines: [Slot; REPLY_LINES],
+    len: u8,
+    /// The To tag to append to the first To value ([`ResponseBuilder::to_tag`]); none
+    /// while `tag_len` is 0.
+    tag: [u8; REPLY_TAG],
+    tag_len: u8,
+}
+
+impl Reply {
+    /// The reply to `req` when every line `copied` takes is written as the response writes
+    /// it, at most [`REPLY_LINES`] of them; `None` sends the caller to a direct draft.
+    #[inline]
+    fn new(req: &Request, status: StatusCode, copied: impl Fn(u8) -> bool) -> Option<Self> {
+        let Index::Inline { len, items } = &req.head.index else {
+            return None;
+        };
+        let raw = req.head.raw_bytes();
+        let mut r = Self {
+            status,
+            src: Bytes::new(),
+            lines: [Slot::default(); REPLY_LINES],
+            len: 0,
+            tag: [0; REPLY_TAG],
+            tag_len: 0,
+        };
+        for s in items
+            .get(..usize::from(*len))?
+            .iter()
+            .filter(|s| copied(s.kind))
+        {
+            let name = HeaderName::from_kind(s.kind)?.as_str().as_bytes();
+            let (ns, vs, ve) = (
+                usize::from(s.name_start),
+                usize::from(s.value_start),
+                usize::from(s.value_end),
+            );
+            // the bytes from the name to the value are exactly the canonical name and ": ",
+            // the value ends at CRLF and holds no CR, LF or NUL (a folded line is not copied
+            // as it is: the direct draft unfolds it)
+            let value = raw.get(vs..ve)?;
+            let verbatim = raw
+                .get(ns..vs)
+                .is_some_and(|n| n.strip_suffix(b": ") == Some(name))
+                && raw.get(ve..ve + 2) == Some(b"\r\n")
+                && !value.first().is_some_and(|&c| scan::is_lws(c))
+                && !(may_hold_ctl(value) && value.iter().any(|&c| matches!(c, b'\r' | b'\n' | 0)));
+            if !verbatim {
+                return None;
+            }
+            *r.lines.get_mut(usize::from(r.len))? = *s;
+            r.len += 1;
+        }
+        r.src = raw.clone();
+        Some(r)
+    }
+
+    fn lines(&self) -> &[Slot] {
+        self.lines.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    /// The first To value.
+    fn to_value(&self) -> Option<&[u8]> {
+        let s = self.lines().iter().find(|s| s.kind == TO)?;
+        self.src
+            .get(usize::from(s.value_start)..usize::from(s.value_end))
+    }
+
+    /// [`ResponseBuilder::to_tag`] where the bytes tell: `false` when a direct draft must
+    /// decide (as [`Direct::add_to_tag`], or a tag longer than [`REPLY_TAG`]).
+    #[inline]
+    fn add_to_tag(&mut self, tag: &str) -> bool {
+        if self.tag_len > 0 {
+            return true;
+        }
+        let Some(value) = self.to_value() else {
+            return true;
+        };
+        match tag_to_add(value, tag) {
+            Some(false) => true,
+            Some(true) => {
+                let (Some(room), Ok(len)) =
+                    (self.tag.get_mut(..tag.len()), u8::try_from(tag.len()))
+                else {
+                    return false;
+                };
+                room.copy_from_slice(tag.as_bytes());
+                self.tag_len = len;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The response's start line and lines, with room for `room` more bytes besides the
+    /// Content-Length line `Direct::finish` writes.
+    #[inline]
+    fn write(&self, room: usize) -> Direct {
+        let src: &[u8] = &self.src;
+        let tag = self
+            .tag
+            .get(..usize::from(self.tag_len))
+            .unwrap_or_default();
+        let add = if tag.is_empty() {
+            0
+        } else {
+            ";tag=".len() + tag.len()
+        };
+        let lines = self.lines();
+        let size: usize = lines
+            .iter()
+            .map(|s| usize::from(s.value_end) + 2 - usize::from(s.name_start))
+            .sum();
+        let finish = "Content-Length: \r\n\r\n".len() + 20 - "Content-Length: 0\r\n\r\n".len();
+        let mut d = status_line(self.status, None, size + add + finish + room);
+        // `run` is a range of `src` not yet copied: it goes to the end of `out`
+        let mut run = (0, 0);
+        let mut tagged = tag.is_empty();
+        for s in lines {
+            let e = s.entry();
+            let (ns, vs, ve) = (
+                e.name().start as usize,
+                e.value.start as usize,
+                e.value.end as usize,
+            );
+            if run.1 != ns {
+                d.out
+                    .extend_from_slice(src.get(run.0..run.1).unwrap_or_default());
+                run = (ns, ns);
+            }
+            let at = |x: usize| d.out.len() + x - run.0;
+            if !tagged && e.kind == TO {
+                tagged = true;
+                d.index
+                    .push(at(ns), usize::from(s.name_len), at(vs), at(ve) + add, TO);
+                d.out
+                    .extend_from_slice(src.get(run.0..ve).unwrap_or_default());
+                d.out.extend_from_slice(b";tag=");
+                d.out.extend_from_slice(tag);
+                run = (ve, ve + 2);
+            } else {
+                d.index
+                    .push(at(ns), usize::from(s.name_len), at(vs), at(ve), e.kind);
+                run.1 = ve + 2;
+            }
+        }
+        d.out
+            .extend_from_slice(src.get(run.0..run.1).unwrap_or_default());
+        d
     }
 }
 
@@ -349,15 +545,11 @@ impl Direct {
         if kind == CONTENT_LENGTH {
             return 0;
         }
-        let ns = self.out.len();
-        self.out.extend_from_slice(name);
-        self.out.extend_from_slice(b": ");
-        let vs = self.out.len();
-        value(&mut self.out);
-        let ve = finish_value(&mut self.out, vs);
-        self.out.extend_from_slice(b"\r\n");
-        self.index.push(ns, name.len(), vs, ve, kind);
-        ve
+        self.append_clean(name, kind, |out| {
+            let vs = out.len();
+            value(out);
+            finish_value(out, vs);
+        })
     }
 
     /// [`Direct::append`] of a value the caller has proved clean and trimmed (no CR, LF or
@@ -431,14 +623,9 @@ impl Direct {
             return true;
         };
         let value = self.out.get(e.value.range()).unwrap_or_default();
-        let state = if bare_addr(value) {
-            Some(false)
-        } else {
-            tag_state(value)
-        };
-        match state {
-            Some(true) => true,
-            Some(false) if !tag.bytes().any(|c| scan::is_lws(c) || c == 0) => {
+        match tag_to_add(value, tag) {
+            Some(false) => true,
+            Some(true) => {
                 let at = e.value.end as usize;
                 let add = ";tag=".len() + tag.len();
                 let old = self.out.len();
@@ -455,8 +642,26 @@ impl Direct {
                 self.index.widen(i, add);
                 true
             }
-            _ => false,
+            None => false,
         }
+    }
+}
+
+/// Whether `;tag=<tag>` is appended to the To value `to` as written, where the bytes tell:
+/// `Some(false)` when it has a tag already, `None` when the lines form must decide (a To the
+/// simple reading cannot judge, or a tag with whitespace or controls, which the lines form
+/// trims and cleans).
+#[inline]
+fn tag_to_add(to: &[u8], tag: &str) -> Option<bool> {
+    let state = if bare_addr(to) {
+        Some(false)
+    } else {
+        tag_state(to)
+    };
+    match state {
+        Some(true) => Some(false),
+        Some(false) if !tag.bytes().any(|c| scan::is_lws(c) || c == 0) => Some(true),
+        _ => None,
     }
 }
 
@@ -585,6 +790,7 @@ macro_rules! header_methods {
 
         /// Replaces every line of `H` with one line holding `h`, in the place of the first.
         pub fn set_header<H: Header>(&mut self, h: H) -> &mut Self {
+            self.draft.settle();
             if let Draft::Direct(d) = &self.draft
                 && d.index.find(0, H::NAME.kind()).is_none()
             {
@@ -605,6 +811,7 @@ macro_rules! header_methods {
         pub fn raw_header(mut self, name: &str, value: &str) -> Result<Self, BuildError> {
             check_raw(name, value)?;
             let kind = HeaderName::from_bytes(name.as_bytes()).map_or(0, HeaderName::kind);
+            self.draft.settle();
             match &mut self.draft {
                 Draft::Direct(d) => {
                     d.append(name.as_bytes(), kind, |out| {
@@ -615,12 +822,15 @@ macro_rules! header_methods {
                     let line = l.raw(name, value, kind);
                     l.push(line);
                 }
+                // settled just above
+                Draft::Reply(_) => {}
             }
             Ok(self)
         }
 
         /// Removes every line of a well-known header.
         pub fn remove_header(&mut self, name: HeaderName) -> &mut Self {
+            self.draft.settle();
             if let Draft::Direct(d) = &self.draft
                 && d.index.find(0, name.kind()).is_none()
             {
@@ -792,7 +1002,7 @@ impl RequestBuilder {
             // anything, and takes the typed path, which cleans it
             Draft::Direct(d) if !matches!(method, Method::Extension(_)) => {
                 d.append_clean(b"CSeq", CSEQ, |out| {
-                    put_digits(out, seq);
+                    scan::put_u32(out, seq);
                     out.push(b' ');
                     out.extend_from_slice(method.as_str().as_bytes());
                 });
@@ -809,7 +1019,7 @@ impl RequestBuilder {
         match &mut self.draft {
             Draft::Direct(d) => {
                 d.append_clean(b"Max-Forwards", MAX_FORWARDS, |out| {
-                    put_digits(out, u32::from(hops));
+                    scan::put_u32(out, u32::from(hops));
                 });
             }
             draft => draft.typed(&MaxForwards(hops)),
@@ -823,23 +1033,14 @@ impl RequestBuilder {
     /// request.
     #[inline]
     pub fn build(self) -> Request {
-        match self.draft {
-            Draft::Direct(d) => Request {
-                method: self.method,
-                uri: d.mark,
-                uri_parts: self.uri.parts(),
-                head: d.finish(),
-            },
-            Draft::Lines(lines) => {
-                let mut d = request_line(&self.method, &self.uri, lines.encoded_len());
-                lines.write_into(&mut d);
-                Request {
-                    method: self.method,
-                    uri: d.mark,
-                    uri_parts: self.uri.parts(),
-                    head: d.finish(),
-                }
-            }
+        let d = self
+            .draft
+            .into_direct(|head| request_line(&self.method, &self.uri, head));
+        Request {
+            method: self.method,
+            uri: d.mark,
+            uri_parts: self.uri.parts(),
+            head: d.finish(),
         }
     }
 
@@ -882,6 +1083,15 @@ impl ResponseBuilder {
         // header field values in the response MUST equal the Via header field values in the
         // request and MUST maintain the same ordering."
         let copied = copied(status);
+        if let Some(r) = Reply::new(req, status, copied) {
+            return Self {
+                status,
+                reason: None,
+                draft: Draft::Reply(r),
+            };
+        }
+        // Any other request (a folded or control-holding line, a compact or non-canonical
+        // name, more lines than a reply holds) is answered by a direct draft.
         // The lines are copied as ranges of the request, one pass to size the buffer (room
         // for a To tag included) and one to write. A folded line (or one with a NUL) keeps
         // the lines form, where To is judged on the bytes as received.
@@ -1005,6 +1215,12 @@ impl ResponseBuilder {
         if tag.bytes().all(|c| scan::is_lws(c) || c == 0) {
             return self;
         }
+        if let Draft::Reply(r) = &mut self.draft
+            && r.add_to_tag(tag)
+        {
+            return self;
+        }
+        self.draft.settle();
         if let Draft::Direct(d) = &mut self.draft
             && d.add_to_tag(tag)
         {
@@ -1019,22 +1235,14 @@ impl ResponseBuilder {
     /// Serializes the response once and indexes it.
     #[inline]
     pub fn build(self) -> Response {
-        match self.draft {
-            Draft::Direct(d) => Response {
-                status: self.status,
-                reason: d.mark,
-                head: d.finish(),
-            },
-            Draft::Lines(lines) => {
-                let reason = self.reason.as_deref();
-                let mut d = status_line(self.status, reason, lines.encoded_len());
-                lines.write_into(&mut d);
-                Response {
-                    status: self.status,
-                    reason: d.mark,
-                    head: d.finish(),
-                }
-            }
+        let reason = self.reason.as_deref();
+        let d = self
+            .draft
+            .into_direct(|head| status_line(self.status, reason, head));
+        Response {
+            status: self.status,
+            reason: d.mark,
+            head: d.finish(),
         }
     }
 
@@ -1042,6 +1250,13 @@ impl ResponseBuilder {
     #[cfg(test)]
     fn general(mut self) -> Self {
         self.draft.with_lines(|_| ());
+        self
+    }
+
+    /// The same builder with a reply written out as a direct draft (tests compare forms).
+    #[cfg(test)]
+    fn settled(mut self) -> Self {
+        self.draft.settle();
         self
     }
 }
@@ -1103,18 +1318,6 @@ fn copied(status: StatusCode) -> impl Fn(u8) -> bool + Copy {
     move |kind| (VIA..=CSEQ).contains(&kind) || (kind == timestamp && kind != 0)
 }
 
-/// Appends `n` in decimal: what `scan::put_u32` writes, with one store per digit and no
-/// division loop for the one- and two-digit numbers of a new request (CSeq 1, Max-Forwards
-/// 70).
-#[inline]
-fn put_digits(out: &mut Vec<u8>, n: u32) {
-    match u8::try_from(n) {
-        Ok(n @ 0..=9) => out.push(b'0' + n),
-        Ok(n @ 10..=99) => out.extend_from_slice(&[b'0' + n / 10, b'0' + n % 10]),
-        _ => scan::put_u32(out, n),
-    }
-}
-
 /// Checks a raw header line given by the caller.
 fn check_raw(name: &str, value: &str) -> Result<(), BuildError> {
     if !scan::all_token(name.as_bytes()) {
@@ -1131,6 +1334,13 @@ fn check_raw(name: &str, value: &str) -> Result<(), BuildError> {
 const HEAD_CAPACITY: usize = 256;
 /// Room a response to a request keeps for `;tag=` and a To tag.
 const TAG_ROOM: usize = 40;
+/// Lines a [`Reply`] holds: Via lines of a request through a few proxies, From, To,
+/// Call-ID, CSeq (and Timestamp in a 100).
+const REPLY_LINES: usize = 12;
+/// Longest To tag a [`Reply`] holds (a longer one is added by a direct draft).
+const REPLY_TAG: usize = 32;
+/// Room a reply written out for further edits keeps for more lines.
+const REPLY_ROOM: usize = TAG_ROOM;
 /// Spare bytes a built message may keep in its buffer.
 const SPARE_MAX: usize = 64;
 const VIA: u8 = HeaderName::Via.kind();
@@ -1312,6 +1522,21 @@ mod tests {
         assert_eq!(direct, general);
         let converted = Response::builder(req, status).general().to_tag(tag).build();
         assert_eq!(direct, converted);
+        // a reply written out before the tag, and after it, as an edit does
+        let settled = Response::builder(req, status).settled().to_tag(tag).build();
+        assert_eq!(direct, settled);
+        let tagged_then_settled = Response::builder(req, status).to_tag(tag).settled().build();
+        assert_eq!(direct, tagged_then_settled);
+        assert_eq!(
+            Response::builder(req, status)
+                .to_tag(tag)
+                .to_tag("again")
+                .build(),
+            ResponseBuilder::for_request_lines(req, status, copied(status))
+                .to_tag(tag)
+                .to_tag("again")
+                .build()
+        );
         // No tag added (a 100 may go without one, §8.2.6.2): both forms copy To unchanged.
         let untagged = Response::builder(req, status).build();
         assert_eq!(
@@ -1383,7 +1608,16 @@ mod tests {
             "<sip:b@x\u{0}>",
         ] {
             let req = request_with_to(to);
-            for tag in ["t9", "", "a b", "x\r", "\t", "z\u{0}"] {
+            for tag in [
+                "t9",
+                "",
+                "a b",
+                "x\r",
+                "\t",
+                "z\u{0}",
+                "0123456789abcdef0123456789abcdef",
+                "0123456789abcdef0123456789abcdef!",
+            ] {
                 for status in [100, 180, 200, 486, 699] {
                     same_response(&req, StatusCode(status), tag);
                 }
@@ -1419,6 +1653,43 @@ mod tests {
         }
         assert_eq!(ok.headers().len(), 7);
         assert_eq!(to_of(&ok), "<sip:b@x>;tag=t");
+    }
+
+    /// A request written as a response writes its lines is answered by a reply (the fused
+    /// form); any other, and more lines than a reply holds, by a direct draft. Both give
+    /// the same bytes (`same_response`).
+    #[test]
+    fn reply_form_for_canonical_lines_only() {
+        let is_reply = |text: &str, status: u16| {
+            let req =
+                Request::parse(Bytes::from(text.to_owned())).unwrap_or_else(|e| panic!("{e:?}"));
+            same_response(&req, StatusCode(status), "t");
+            matches!(
+                Response::builder(&req, StatusCode(status)).draft,
+                Draft::Reply(_)
+            )
+        };
+        let canonical = "OPTIONS sip:b@x SIP/2.0\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n\
+                         From: <sip:a@x>;tag=f\r\nTo: <sip:b@x>\r\nCall-ID: c\r\n\
+                         CSeq: 1 OPTIONS\r\n\r\n";
+        assert!(is_reply(canonical, 200));
+        assert!(is_reply(canonical, 100));
+        for other in [
+            canonical.replace("To: ", "t: "),
+            canonical.replace("To: ", "To:  "),
+            canonical.replace("Call-ID: c", "Call-ID: c\r\n d"),
+            canonical.replace("Call-ID: c", "Call-ID: c\u{0}d"),
+            canonical.replace("\r\n", "\n"),
+        ] {
+            assert!(!is_reply(&other, 200), "{other:?}");
+        }
+        let via = "Via: SIP/2.0/UDP p;branch=z9hG4bKp\r\n";
+        let at = canonical.find("Via").unwrap_or_default();
+        let mut many = canonical.to_owned();
+        many.insert_str(at, &via.repeat(REPLY_LINES - 5));
+        assert!(is_reply(&many, 200));
+        many.insert_str(at, via);
+        assert!(!is_reply(&many, 200));
     }
 
     /// `push_via`, `push_call_id` and `push_header_ref` append what `push_header` of the

@@ -119,9 +119,16 @@ pub(crate) fn parse_u64(s: &[u8], max_digits: usize) -> Option<u64> {
     Some(n)
 }
 
-/// Appends `n` in decimal (no `fmt` machinery: builders write every number this way).
+/// Appends `n` in decimal (no `fmt` machinery: builders write every number this way), with
+/// one store per digit and no division loop for the one- and two-digit numbers of a new
+/// request (CSeq 1, Max-Forwards 70).
+#[inline]
 pub(crate) fn put_u32(out: &mut Vec<u8>, n: u32) {
-    put_u64(out, u64::from(n));
+    match u8::try_from(n) {
+        Ok(n @ 0..=9) => out.push(b'0' + n),
+        Ok(n @ 10..=99) => out.extend_from_slice(&[b'0' + n / 10, b'0' + n % 10]),
+        _ => put_u64(out, u64::from(n)),
+    }
 }
 
 /// Appends `n` in decimal.
