@@ -635,7 +635,7 @@ impl Transactions {
             udp_fallback = Some(std::mem::replace(&mut encoded, request.to_bytes()));
             target.transport = Transport::Tcp;
         }
-        let facts = wire::request_facts(&request, false).ok_or(TransactionError::MissingBranch)?;
+        let facts = wire::request_facts(&request).ok_or(TransactionError::MissingBranch)?;
         if !facts.rfc3261 {
             return Err(TransactionError::MissingBranch);
         }
@@ -1775,7 +1775,8 @@ mod tests {
                  CSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
             );
             let request = Request::parse(Bytes::from(text)).unwrap_or_else(|e| panic!("{e:?}"));
-            let facts = wire::request_facts(&request, true).unwrap_or_else(|| panic!("{host}"));
+            let facts = wire::server_request_facts(&request, &mut ViaMemo::default())
+                .unwrap_or_else(|| panic!("{host}"));
             let source: SocketAddr = source.parse().unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(wire::needs_stamp(&facts, source), want, "{host} {source}");
             assert_eq!(

@@ -63,12 +63,12 @@ pub(crate) struct RequestFacts<'a> {
     pub(crate) via_line: &'a [u8],
 }
 
-/// The matching facts of a request; `None` when it lacks a parseable top Via, CSeq,
-/// Call-ID or From (such a request cannot be handled by a transaction). With `tags` false
-/// the From and To tags are not read (`None`): a client transaction's key does not use
-/// them, only merged-request detection on the server does.
-pub(crate) fn request_facts(request: &Request, tags: bool) -> Option<RequestFacts<'_>> {
-    request_facts_with(request, tags, None)
+/// The matching facts of a request a client sends; `None` when it lacks a parseable top
+/// Via, CSeq, Call-ID or From (such a request cannot be handled by a transaction). The From
+/// and To tags are not read (`None`): a client transaction's key does not use them, only
+/// merged-request detection on the server does.
+pub(crate) fn request_facts(request: &Request) -> Option<RequestFacts<'_>> {
+    request_facts_with(request, None)
 }
 
 /// [`request_facts`] with the tags, reading the top Via with the help of `memo` (see
@@ -77,14 +77,16 @@ pub(crate) fn server_request_facts<'a>(
     request: &'a Request,
     memo: &mut ViaMemo,
 ) -> Option<RequestFacts<'a>> {
-    request_facts_with(request, true, Some(memo))
+    request_facts_with(request, Some(memo))
 }
 
+/// The facts of a request: a server's (tags read, the top Via through `memo`) with a memo,
+/// a client's without.
 fn request_facts_with<'a>(
     request: &'a Request,
-    tags: bool,
     memo: Option<&mut ViaMemo>,
 ) -> Option<RequestFacts<'a>> {
+    let tags = memo.is_some();
     // One pass over the header index instead of one search per header.
     let [cseq_line, call_id, from, to, via] = request.headers().first_values([
         HeaderName::CSeq,
@@ -1333,7 +1335,7 @@ mod tests {
             );
         }
         let facts = |r: &Request| {
-            request_facts(r, false).map(|f| (f.branch.into_owned(), f.rfc3261, f.key_method))
+            request_facts(r).map(|f| (f.branch.into_owned(), f.rfc3261, f.key_method))
         };
         assert_eq!(facts(request), facts(&parsed), "{:?}", request.to_bytes());
     }
