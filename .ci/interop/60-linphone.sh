@@ -10,11 +10,13 @@
 #     sends DTMF 47* (linphonec prints each tone it receives) and hangs up (BYE from telox).
 #  3. SDES-SRTP mandatory on linphone (RTP/SAVP, four crypto suites offered) against a PBX
 #     offering SHA-256 and MD5 digests (linphone answers SHA-256) and a phone requiring SRTP.
-#  4. RTCP-XR: linphone sends XR only when the peer's SDP has a=rtcp-xr, which telox does
+#  4. SDES-SRTP from telox: the telox phone (SRTP required) calls linphonec (SRTP mandatory)
+#     directly with RTP/SAVP (linphone takes no SRTP from the PBX's offers, see below).
+#  5. RTCP-XR: linphone sends XR only when the peer's SDP has a=rtcp-xr, which telox does
 #     not write, so two linphonec call each other directly with rtcp-xr configured; tshark
 #     captures their RTCP and rtp-analyze --dump reads every compound with telox's RTCP
 #     parser (XR included) without a violation.
-#  5. linphone's real offer (1) and answer (2, to the PBX's offer) parse strictly with
+#  6. linphone's real offer (1) and answer (2, to the PBX's offer) parse strictly with
 #     sdp-tool and telox answers the offer (sdp/tests/data/real/linphone holds captures).
 # Surprises from linphone (none of baresip, kamailio or SIPp does these):
 #  - It will not start its SIP stack when ~/.local/share/linphone is missing (no REGISTER,
@@ -34,12 +36,13 @@
 #    Proxy-Authorization computed ahead of any challenge (nc=00000002 on the INVITE's nonce).
 #  - Without a proxy it writes c=IN IP6 <the default route's address> (and that host in its
 #    RTCP CNAME) although use_ipv6=0; with a proxy, the address it reaches the proxy from.
-#  - With media_encryption_mandatory it refuses (488) an RTP/AVP offer carrying a=crypto
-#    (best-effort SDES), which is what the PBX offers its callees: a telox phone cannot call
-#    a mandatory-SRTP linphone through the PBX, so that direction is not a case here.
+#  - It takes SDES only on RTP/SAVP: to an RTP/AVP offer carrying a=crypto (best-effort
+#    SDES, what the PBX offers its callees) it answers plain RTP/AVP, or 488 when SRTP is
+#    mandatory. So a telox caller reaches linphone through the PBX without SRTP, or not at
+#    all when linphone requires it (case 4 goes direct).
 #  - linphonec reads console commands from a pipe; a digit alone on a line is sent as DTMF
 #    (RFC 4733), and it prints "Receiving tone X" for each digit it receives.
-# Runs in about 50 s (41-61 s on a 2-core machine at load 13-17).
+# Runs in about 55 s (52-69 s at load 16 on a 2-core machine).
 set -u
 . "$(dirname "$0")/lib.sh"
 require linphonec
@@ -94,15 +97,15 @@ phone() {
 recv_of() { awk 'NR==2{print $5}' "$WORK/$1.out"; }
 dtmf_of() { awk 'NR==2{print $NF}' "$WORK/$1.out"; }
 
-# rtcp_through_pbx CASE LP [rtt]: the PBX relays RTCP between the phone and linphone, which
-# does not offer rtcp-mux and sends its RTCP where the PBX's a=rtcp says: linphone counted
-# RTCP received at the end of its call (it logs its RTP session's totals); with `rtt`, the
-# phone also measured a round trip from linphone's report blocks (needs a call of 8 s or
-# more: both send RTCP about every 5 s).
-rtcp_through_pbx() {
+# rtcp_from_telox CASE LP [rtt]: RTCP reached linphone, which does not offer rtcp-mux and
+# reads RTCP on its RTCP port only (it counts RTCP received in its RTP session's totals,
+# logged at the end of the call); with `rtt`, the phone also measured a round trip from
+# linphone's report blocks, which linphone sends where telox's a=rtcp says (needs a call of
+# 8 s or more: both send RTCP about every 5 s).
+rtcp_from_telox() {
   local n rtt
   n=$(awk '/ortp-message-received rtcp /{v=$(NF-1)} END{print v+0}' "$WORK/lp-$2/lp.log")
-  check "$1: linphone received RTCP through the PBX ($n compounds)" test "$n" -ge 1
+  check "$1: linphone received telox's RTCP ($n compounds)" test "$n" -ge 1
   [ "${3:-}" = rtt ] || return 0
   rtt=$(awk 'NR==2{print $9}' "$WORK/$1.out")
   check "$1: the phone measured the round trip from linphone's reports (${rtt:-none})" \
@@ -140,7 +143,7 @@ check "$c: call established" test "$est" -eq 0
 check "$c: telox phone received audio from linphone ($(recv_of $c) packets)" test "$(recv_of $c)" -gt 100 2>/dev/null
 check "$c: linphone recorded audio from telox" not_silent "$WORK/$c.wav"
 check "$c: DTMF 1#5 from linphone reached the phone ($(dtmf_of $c))" test "$(dtmf_of $c)" = "1#5"
-rtcp_through_pbx "$c" a rtt
+rtcp_from_telox "$c" a rtt
 check "$c: BYE from linphone ended the call" bash -c \
   "grep -q 'far end hung up' '$WORK/$c.log' && grep -q 'CallerHangup' '$WORK/pbx.log'"
 python3 "$L/sip-body.py" "$WORK/lp-a/lp.log" sent '^INVITE ' >"$WORK/offer.sdp"
@@ -166,7 +169,7 @@ check "$c: telox phone received audio from linphone ($(recv_of $c) packets)" tes
 check "$c: linphone recorded audio from telox" not_silent "$WORK/$c.wav"
 tones=$(grep -o 'Receiving tone .' "$WORK/lp-b/out" | awk '{printf "%s", $3}')
 check "$c: DTMF 47* from telox reached linphone (${tones:-none})" test "$tones" = "47*"
-rtcp_through_pbx "$c" b
+rtcp_from_telox "$c" b
 check "$c: BYE from telox ended linphone's call" grep -q 'Call 1 with .* ended' "$WORK/lp-b/out"
 python3 "$L/sip-body.py" "$WORK/lp-b/lp.log" sent '^SIP/2.0 200 ' >"$WORK/answer.sdp"
 check "$c: linphone's answer parses strictly" bash -c \
@@ -190,9 +193,33 @@ check "$c: the PBX answered linphone with RTP/SAVP and one a=crypto" bash -c \
   "grep -q '^m=audio [0-9]* RTP/SAVP ' '$WORK/srtp-answer.sdp' && test \$(grep -c '^a=crypto:' '$WORK/srtp-answer.sdp') -eq 1"
 check "$c: telox phone received audio from linphone ($(recv_of $c) packets)" test "$(recv_of $c)" -gt 100 2>/dev/null
 check "$c: linphone recorded audio from telox" not_silent "$WORK/$c.wav"
-rtcp_through_pbx "$c" c
+rtcp_from_telox "$c" c
 
-# 4. RTCP-XR between two linphonec, read by telox's RTCP parser.
+# 4. SDES-SRTP from telox to linphone: the PBX offers its callees RTP/AVP with a=crypto,
+#    which linphone answers without SRTP (or refuses, 488, when SRTP is mandatory), so the
+#    telox phone calls linphone (SRTP mandatory) directly with RTP/SAVP, and hangs up.
+c=telox-srtp-lp
+LS=$(free_udp_port)
+lp_start s "$LS" "$(lp_free_rtp_port)" enc=srtp autoanswer=1 play="$WORK/say.wav" record="$WORK/$c.wav"
+lp_wait s lp.log 'SIP network reachability state is now \[UP\]' 10
+sleep 0.5
+timeout -k 3 40 "$BIN/phone" --listen "127.0.0.1:$(free_udp_port)" --max-time 30s --calls 1 \
+  --play "$WORK/say.wav" --call "sip:s@127.0.0.1:$LS" --duration 5s --srtp required \
+  </dev/null >"$WORK/$c.out" 2>"$WORK/$c.log"
+est=$?
+lp_wait s out 'Call 1 with .* ended' 5
+lp_stop s
+sed 's/^/  /' "$WORK/$c.out"
+check "$c: call established" test "$est" -eq 0
+python3 "$L/sip-body.py" "$WORK/lp-s/lp.log" sent '^SIP/2.0 200 ' >"$WORK/srtp-lp-answer.sdp"
+check "$c: linphone answered RTP/SAVP with one a=crypto" bash -c \
+  "grep -q '^m=audio [0-9]* RTP/SAVP ' '$WORK/srtp-lp-answer.sdp' && test \$(grep -c '^a=crypto:' '$WORK/srtp-lp-answer.sdp') -eq 1"
+check "$c: SRTP up at the phone" grep -q 'call up: .*SRTP AES' "$WORK/$c.log"
+check "$c: telox phone received audio from linphone ($(recv_of $c) packets)" test "$(recv_of $c)" -gt 100 2>/dev/null
+check "$c: linphone recorded audio from telox" not_silent "$WORK/$c.wav"
+rtcp_from_telox "$c" s
+
+# 5. RTCP-XR between two linphonec, read by telox's RTCP parser.
 c=lp-xr
 X1=$(lp_free_rtp_port); X2=$(lp_free_rtp_port)
 timeout -k 3 30 tshark -i lo -n -q -w "$WORK/xr.pcap" \

@@ -8,7 +8,7 @@
 
 # lp_start NAME SIP_PORT RTP_PORT [key=value...]: starts linphonec NAME under $WORK/lp-NAME.
 # Keys: user= (registers sip:user@127.0.0.1 with password = user at registrar=IP:PORT),
-#   enc=none|srtp (srtp: SDES-SRTP mandatory), xr=1 (RTCP-XR with every block it knows),
+#   enc=none|srtp|srtp-optional (SDES-SRTP, mandatory or not), xr=1 (RTCP-XR with every block it knows),
 #   autoanswer=1, play=FILE.wav, record=FILE.wav, secs= (linphonec's timeout, default 60).
 # Audio: 'soundcard use files' (no sound card here): PLAY is sent, RECORD is written.
 lp_start() {
@@ -27,7 +27,10 @@ lp_start() {
   {
     printf '[sip]\nsip_port=%s\nsip_tcp_port=0\nsip_tls_port=0\nuse_ipv6=0\n' "$sip"
     printf 'contact=sip:%s@127.0.0.1\n' "${user:-$name}"
-    if [ "$enc" = srtp ]; then printf 'media_encryption=srtp\nmedia_encryption_mandatory=1\n'; fi
+    case "$enc" in
+      srtp) printf 'media_encryption=srtp\nmedia_encryption_mandatory=1\n' ;;
+      srtp-optional) printf 'media_encryption=srtp\nmedia_encryption_mandatory=0\n' ;;
+    esac
     [ -n "$user" ] && printf 'default_proxy=0\n'
     printf '[rtp]\naudio_rtp_port=%s\nvideo_rtp_port=%s\n' "$rtp" "$((rtp + 10))"
     if [ "$xr" = 1 ]; then
