@@ -51,12 +51,14 @@ fn every_capture_parses_strictly_and_writes_back_byte_for_byte() {
     assert_eq!(
         names,
         [
+            "linphone_5.1.65_answer_srtp.sdp",
             "linphone_5.1.65_answer_to_linphone.sdp",
             "linphone_5.1.65_answer_to_telox.sdp",
             "linphone_5.1.65_offer.sdp",
             "linphone_5.1.65_offer_ipv6.sdp",
             "linphone_5.1.65_offer_srtp.sdp",
             "telox_pbx_offer_to_linphone.sdp",
+            "telox_phone_offer_srtp_to_linphone.sdp",
         ]
     );
     for name in names {
@@ -167,7 +169,7 @@ fn telox_answers_linphone_offers() {
 
 /// linphone's answers, each to the offer it was sent: the telox PBX's best-effort SDES offer
 /// with rtcp-mux (linphone with media_encryption=none answers plain RTP/AVP without
-/// rtcp-mux), and another linphone's offer.
+/// rtcp-mux), another linphone's offer, and a telox phone's RTP/SAVP offer.
 #[test]
 fn linphone_answers_negotiate_with_the_offers_they_answered() {
     let offer = read("telox_pbx_offer_to_linphone.sdp");
@@ -199,4 +201,21 @@ fn linphone_answers_negotiate_with_the_offers_they_answered() {
     assert_eq!(s.remote_rtp, addr("127.0.0.1:32400"));
     assert_eq!(s.telephone_event.unwrap().clock_rate, 48000);
     assert_eq!(answer.attribute("rtcp-xr"), offer.attribute("rtcp-xr"));
+
+    // SRTP: of the phone's six suites linphone takes AES_256_CM_HMAC_SHA1_80 (tag 3), not
+    // the AEAD ones listed first; no rtcp-mux, and it ignores our a=rtcp.
+    let offer = read("telox_phone_offer_srtp_to_linphone.sdp");
+    let answer = read("linphone_5.1.65_answer_srtp.sdp");
+    let theirs = answer.media[0].cryptos().next().unwrap().keys[0].clone();
+    let ours = offer.media[0].cryptos().find(|c| c.tag == 3).unwrap().keys[0].clone();
+    let s = &negotiate(&offer, &answer, Role::Offerer).unwrap().streams[0];
+    let c = s.crypto.as_ref().unwrap();
+    assert_eq!((c.suite, c.tag), (SrtpSuite::Aes256CmHmacSha1_80, 3));
+    assert_eq!((&c.local_key, &c.remote_key), (&ours, &theirs));
+    assert!(!s.rtcp_mux);
+    assert_eq!(s.remote_rtcp, addr("127.0.0.1:47537"));
+    assert_eq!(s.send_codec.name, "opus");
+    let mirror = negotiate(&offer, &answer, Role::Answerer).unwrap();
+    let c = mirror.streams[0].crypto.as_ref().unwrap();
+    assert_eq!((&c.local_key, &c.remote_key), (&theirs, &ours));
 }
