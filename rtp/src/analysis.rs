@@ -1,8 +1,33 @@
-//! Capture analysis of one RTP stream, computed the way Wireshark's RTP stream analysis does
-//! (`tap-rtp-analysis.c`, used by `tshark -z rtp,streams`), so our tools and Wireshark agree on
-//! the same capture: lost = (highest - lowest extended sequence + 1) - packets, jitter in ms with
-//! the RFC 3550 A.8 estimator over arrival times, sequence errors, and max/mean jitter over the
-//! "regular" packets (not the first, not marked, not comfort noise, not late in timestamp).
+//! Capture analysis of one RTP stream, computed the way Wireshark 4.0's RTP stream analysis
+//! does (`ui/tap-rtp-analysis.c` and `tap-rtp-common.c`, used by `tshark -z rtp,streams`), so
+//! our tools and Wireshark agree on the same capture. `.ci/interop/rtp/differential.py` checks
+//! it stream by stream against tshark 4.0.17 on seeded captures of many call shapes.
+//!
+//! The computation, and where it departs from RFC 3550:
+//! - **Expected and lost.** expected = last packet's sequence number - first packet's + 1 +
+//!   65536 per cycle; a cycle is counted when a number (in time sequence, see below) comes
+//!   below the first packet's, and again only after one above it. lost = expected - packets,
+//!   every packet counted, duplicates too. RFC 3550 A.3 counts from the base to the *highest*
+//!   extended number after A.1's validation: Wireshark's lost is negative with duplicates, a
+//!   late last packet shortens expected, and a sender restart below the first number (same
+//!   SSRC) reads as some 65000 packets lost where A.1 would resynchronise.
+//! - **Time sequence.** A packet is in time sequence when its timestamp is at most 2^31 ahead
+//!   of the *first* packet's (modulo 2^32; RFC 3550 has no such notion). Out of sequence it
+//!   counts (packets, sequence check) but takes no part in the jitter, the delta, the cycle
+//!   count, and does not move the arrival reference; it is a "timestamp error" (Wireshark's
+//!   problem flag with the sequence errors).
+//! - **Jitter.** RFC 3550 A.8's estimator J += (|D| - J)/16 in milliseconds, with D against the
+//!   last in-sequence packet's arrival and the nominal time of the last packet with a known
+//!   clock, the nominal time being (timestamp - first timestamp) / (clock / 1000) with an
+//!   *integer* ticks-per-ms (44100 Hz reads as 44): a stream whose clock changes mid-way (a
+//!   re-INVITE from Opus to PCMU with the timestamp running on) shows one large D, and a
+//!   telephone event (no clock, RFC 4733) moves the arrival reference but not the nominal one.
+//! - **Max and mean jitter** over the "regular" packets only: not the first, not marked, not
+//!   comfort noise (PT 13 or 19) nor right after it, in time sequence. The mean divides the
+//!   sum by the packets before each one, all packets counted (`(mean * (n - 1) + J) / n`).
+//!   RFC 3550 defines the jitter only; these are Wireshark's figures.
+//! - **Clock rates** ([`analysis_clock_rate`]): a static type's from RFC 3551 whatever the SDP
+//!   says; a dynamic type's from the SDP in effect, none for telephone-event.
 //!
 //! This differs from the receiver statistics of [`crate::stats`] on purpose: those follow RFC
 //! 3550 A.1 (probation, base sequence fixed at the first valid packet) for RTCP reports.
@@ -11,7 +36,7 @@ use std::time::Duration;
 
 use crate::packet::RtpPacket;
 use crate::quality::{self, CodecImpairment, EModelInput, Quality};
-use crate::types::{SeqNo, Ssrc};
+use crate::types::Ssrc;
 
 /// Comfort noise payload types (RFC 3389, and the old value 19) that Wireshark leaves out of
 /// the jitter figures.
@@ -27,18 +52,28 @@ pub struct StreamAnalysis {
     packets: u64,
     first_arrival: Duration,
     last_arrival: Duration,
-    /// Arrival (ms) of the previous packet.
+    /// Arrival (ms) of the last packet whose timestamp was in sequence.
     time_ms: f64,
-    /// Extended timestamp of the previous packet with a known clock rate.
+    /// RTP timestamp of the first packet: Wireshark 4.0 measures every timestamp from it.
+    first_timestamp: u32,
+    /// Nominal time (ms since the first packet's timestamp) of the last packet with a clock.
+    last_nominal_ms: f64,
+    /// Extended timestamp of the previous packet with a known clock (packetization only).
     seq_timestamp: u64,
     last_ext_ts: u64,
-    last_ext_seq: SeqNo,
-    start_seq: u64,
-    stop_seq: u64,
+    /// Sequence numbers of the first and the last packet (in capture order), and the
+    /// sequence cycles counted Wireshark's way (`seq_cycles` and its `under` flag).
+    start_seq: u16,
+    stop_seq: u16,
+    seq_cycles: u64,
+    under: bool,
     seq_num: u16,
     sequence_errors: u64,
+    timestamp_errors: u64,
     loss_bursts: u64,
     jitter_ms: f64,
+    /// Arrival minus arrival of the previous in-sequence packet, ms (Wireshark's `delta`).
+    delta_ms: f64,
     max_jitter_ms: f64,
     mean_jitter_ms: f64,
     max_delta_ms: f64,
@@ -55,8 +90,10 @@ pub struct StreamSummary {
     pub payload_type: u8,
     /// Packets received.
     pub packets: u64,
-    /// Packets expected from the lowest and highest extended sequence numbers.
-    pub expected: u64,
+    /// Packets expected, Wireshark's way: from the first packet's sequence number to the last
+    /// packet's, plus 65536 per sequence cycle counted (negative when the last packet is
+    /// behind the first without a cycle counted, e.g. after a sender restart).
+    pub expected: i64,
     /// Expected minus received (negative with duplicates).
     pub lost: i64,
     /// Lost in percent of expected.
@@ -69,6 +106,9 @@ pub struct StreamSummary {
     pub max_delta_ms: f64,
     /// Packets whose sequence number was not the previous plus one.
     pub sequence_errors: u64,
+    /// Packets whose timestamp is behind the first packet's (more than 2^31 ticks ahead of
+    /// it, modulo 2^32): Wireshark's "wrong timestamp", left out of the jitter.
+    pub timestamp_errors: u64,
     /// From the first to the last packet.
     pub duration: Duration,
     /// Clock rate used for the jitter (0 if unknown).
@@ -88,6 +128,9 @@ impl StreamAnalysis {
     /// Adds a packet captured at `arrival` (any fixed origin). `clock_rate` is the packet's
     /// payload clock rate in Hz, or 0 for payloads whose timestamps do not advance with time
     /// (telephone events): those count for sequence and loss but not for jitter.
+    ///
+    /// The computation is Wireshark 4.0's (`rtppacket_analyse`), step for step, including
+    /// where it departs from RFC 3550 (see the module documentation).
     pub fn handle<T: AsRef<[u8]>>(
         &mut self,
         arrival: Duration,
@@ -103,11 +146,11 @@ impl StreamAnalysis {
             self.first_arrival = arrival;
             self.last_arrival = arrival;
             self.time_ms = now_ms;
+            self.first_timestamp = ts;
             self.seq_timestamp = u64::from(ts);
             self.last_ext_ts = u64::from(ts);
-            self.last_ext_seq = SeqNo(u64::from(seq) + 0x1_0000);
-            self.start_seq = self.last_ext_seq.0;
-            self.stop_seq = self.last_ext_seq.0;
+            self.start_seq = seq;
+            self.stop_seq = seq;
             self.seq_num = seq;
             self.last_pt = pt;
             if clock_rate != 0 {
@@ -118,25 +161,31 @@ impl StreamAnalysis {
             return;
         }
         self.last_arrival = self.last_arrival.max(arrival);
-        // Extended sequence number and timestamp, relative to the previous packet (the RTP
-        // dissector's approach); the first packet starts in cycle 1 so late packets before it
-        // do not underflow.
-        let ext_seq = self.last_ext_seq.extend(seq);
-        self.last_ext_seq = ext_seq;
-        let ext_ts = extend_ts(self.last_ext_ts, ts);
-        let ts_in_order = ext_ts >= self.last_ext_ts;
-        self.last_ext_ts = ext_ts;
-
-        // Sequence check as Wireshark does it, in C int arithmetic on the 16-bit values.
+        // In time sequence: at most 2^31 ticks after the first packet's timestamp, modulo
+        // 2^32 (so a timestamp wrap is in sequence, a packet from before the first is not).
+        let since_first = ts.wrapping_sub(self.first_timestamp);
+        let in_time = since_first < 0x8000_0000;
+        if !in_time {
+            self.timestamp_errors += 1;
+        }
+        // Sequence cycles, counted against the first packet's sequence number.
+        if in_time && !self.under && (seq < self.start_seq || (seq == 0 && self.stop_seq == 0xFFFF))
+        {
+            self.seq_cycles += 1;
+            self.under = true;
+        } else if in_time && self.under && seq > self.start_seq {
+            self.under = false;
+        }
+        // Sequence check, in C int arithmetic on the 16-bit values.
         let (prev, cur) = (i32::from(self.seq_num), i32::from(seq));
-        if prev + 1 == cur || (prev == 0xFFFF && cur == 0) {
+        if in_time && (prev + 1 == cur || (prev == 0xFFFF && cur == 0)) {
             self.seq_num = seq;
-        } else if prev + 1 < cur || prev - cur > 0xFF00 {
+        } else if in_time && (prev + 1 < cur || prev - cur > 0xFF00) {
             // A gap: packets lost (or a wrap whose packets were lost).
             self.seq_num = seq;
             self.sequence_errors += 1;
             self.loss_bursts += 1;
-        } else {
+        } else if prev + 1 > cur {
             // Late or duplicated.
             self.sequence_errors += 1;
         }
@@ -144,29 +193,37 @@ impl StreamAnalysis {
         let follows_cn = self.last_pt == PT_CN || self.last_pt == PT_CN_OLD;
         self.last_pt = pt;
 
+        let ext_ts = extend_ts(self.last_ext_ts, ts);
+        self.last_ext_ts = ext_ts;
         let mut current_jitter = self.jitter_ms;
-        let delta = now_ms - self.time_ms;
-        if clock_rate != 0 {
-            self.clock_rate = clock_rate;
-            if self.payload_type.is_none() {
-                self.payload_type = Some(pt);
+        if in_time {
+            if clock_rate != 0 {
+                self.clock_rate = clock_rate;
+                if self.payload_type.is_none() {
+                    self.payload_type = Some(pt);
+                }
+                let step = ext_ts.saturating_sub(self.seq_timestamp);
+                if step > 0 && step < u64::from(clock_rate) {
+                    self.packetization_ticks =
+                        Some(self.packetization_ticks.map_or(step, |p| p.min(step)));
+                }
+                self.seq_timestamp = ext_ts;
+                // Wireshark converts with an integer ms clock: "nominaltime /(clock_rate/1000)"
+                // (it divides by zero below 1000 Hz; this keeps 1).
+                let per_ms = f64::from((clock_rate / 1000).max(1));
+                let nominal = f64::from(since_first) / per_ms;
+                let expected_time = self.time_ms + (nominal - self.last_nominal_ms);
+                let diff = (now_ms - expected_time).abs();
+                current_jitter = (15.0 * self.jitter_ms + diff) / 16.0;
+                self.jitter_ms = current_jitter;
+                self.last_nominal_ms = nominal;
             }
-            let step = ext_ts.saturating_sub(self.seq_timestamp);
-            if ts_in_order && step > 0 && step < u64::from(clock_rate) {
-                self.packetization_ticks =
-                    Some(self.packetization_ticks.map_or(step, |p| p.min(step)));
-            }
-            // Wireshark converts with an integer ms clock: "nominaltime_diff /(clock_rate/1000)".
-            let per_ms = f64::from((clock_rate / 1000).max(1));
-            let nominal = (ext_ts as f64 - self.seq_timestamp as f64) / per_ms;
-            let expected_time = self.time_ms + nominal;
-            let diff = (now_ms - expected_time).abs();
-            current_jitter = (15.0 * self.jitter_ms + diff) / 16.0;
-            self.jitter_ms = current_jitter;
+            self.delta_ms = now_ms - self.time_ms;
         }
-        let regular = !packet.marker() && !is_cn && !follows_cn;
-        if regular {
-            self.max_delta_ms = self.max_delta_ms.max(delta);
+        // Regular: not marked, not comfort noise nor right after it, timestamp in sequence.
+        // (A packet out of time sequence leaves `delta` as it was, unused here.)
+        if in_time && !packet.marker() && !is_cn && !follows_cn {
+            self.max_delta_ms = self.max_delta_ms.max(self.delta_ms);
             if clock_rate != 0 {
                 self.max_jitter_ms = self.max_jitter_ms.max(self.jitter_ms);
                 // The mean over the N-1 differences of N packets.
@@ -174,15 +231,10 @@ impl StreamAnalysis {
                 self.mean_jitter_ms = (self.mean_jitter_ms * (n - 1.0) + current_jitter) / n;
             }
         }
-        // As tshark 4.0 does: the arrival reference moves with every packet, the timestamp
-        // reference only with packets whose clock is known (so a telephone event between audio
-        // packets shows up as one large difference, as in Wireshark).
-        self.time_ms = now_ms;
-        if clock_rate != 0 {
-            self.seq_timestamp = ext_ts;
+        if in_time {
+            self.time_ms = now_ms;
         }
-        self.start_seq = self.start_seq.min(ext_seq.0);
-        self.stop_seq = self.stop_seq.max(ext_seq.0);
+        self.stop_seq = seq;
         self.packets += 1;
     }
 
@@ -191,9 +243,11 @@ impl StreamAnalysis {
         let expected = if self.packets == 0 {
             0
         } else {
-            self.stop_seq - self.start_seq + 1
+            i64::from(self.stop_seq) + (self.seq_cycles as i64) * 0x1_0000
+                - i64::from(self.start_seq)
+                + 1
         };
-        let lost = expected as i64 - self.packets as i64;
+        let lost = expected - self.packets as i64;
         let loss_percent = if expected == 0 {
             0.0
         } else {
@@ -217,6 +271,7 @@ impl StreamAnalysis {
             mean_jitter_ms: self.mean_jitter_ms,
             max_delta_ms: self.max_delta_ms,
             sequence_errors: self.sequence_errors,
+            timestamp_errors: self.timestamp_errors,
             duration: self.last_arrival.saturating_sub(self.first_arrival),
             clock_rate: self.clock_rate,
             packetization_ms: match (self.packetization_ticks, self.clock_rate) {
@@ -239,7 +294,14 @@ impl StreamSummary {
             packetization_ms: self.packetization_ms,
             one_way_delay_ms: 0.0,
             jitter_buffer_ms: 2.0 * self.max_jitter_ms,
-            loss_percent: self.loss_percent.max(0.0),
+            // Wireshark's lost can be negative (duplicates) and its expected count can be
+            // negative too (a sender restart behind the first sequence number): the E-model
+            // takes a loss rate in 0..=100 %, so neither leaks in.
+            loss_percent: if self.expected > 0 {
+                self.loss_percent.clamp(0.0, 100.0)
+            } else {
+                0.0
+            },
             burst_ratio: self.burst_ratio,
         })
     }
@@ -262,12 +324,39 @@ fn extend_ts(last: u64, ts: u32) -> u64 {
 /// [RFC 3551 §6]: https://www.rfc-editor.org/rfc/rfc3551#section-6
 pub fn static_clock_rate(pt: u8) -> u32 {
     match pt {
-        0..=9 | 12 | 13 | 15 | 18 => 8000,
+        0..=5 | 7..=9 | 12 | 13 | 15 | 18 => 8000,
+        6 => 16000,
         10 | 11 => 44100,
         14 | 25 | 26 | 28 | 31..=34 => 90000,
         16 => 11025,
         17 => 22050,
         _ => 0,
+    }
+}
+
+/// The clock rate Wireshark's RTP analysis uses for a packet of payload type `pt`, given the
+/// `a=rtpmap` encoding name and clock rate the SDP in effect gives it (if any): RFC 3551's
+/// table for a static type (0-95) whatever the SDP says (and 8000 for the old comfort noise
+/// type 19); for a dynamic type the SDP's rate, except 0 for `telephone-event` (RFC 4733
+/// §2.1: its timestamp is the event's start, not a clock); 0 without an SDP mapping.
+pub fn analysis_clock_rate(pt: u8, rtpmap: Option<(&str, u32)>) -> u32 {
+    if pt < 96 {
+        return if pt == PT_CN_OLD {
+            8000
+        } else {
+            static_clock_rate(pt)
+        };
+    }
+    match rtpmap {
+        Some((name, _))
+            if name
+                .get(..15)
+                .is_some_and(|n| n.eq_ignore_ascii_case("telephone-event")) =>
+        {
+            0
+        }
+        Some((_, rate)) => rate,
+        None => 0,
     }
 }
 
@@ -296,17 +385,25 @@ mod tests {
         RtpPacket::new_checked(h.to_vec(&[0; 160]).unwrap()).unwrap()
     }
 
+    /// The summary of 8 kHz packets (arrival in microseconds, seq, timestamp, marker).
+    fn analyse(packets: &[(u64, u16, u32, bool)]) -> StreamSummary {
+        let mut a = StreamAnalysis::new();
+        for &(us, seq, ts, marker) in packets {
+            a.handle(Duration::from_micros(us), &pkt(seq, ts, marker), 8000);
+        }
+        a.summary()
+    }
+
     #[test]
     fn lost_jitter_and_sequence_errors_like_wireshark() {
-        let mut a = StreamAnalysis::new();
-        let ms = |n: u64| Duration::from_micros(n);
         // 20 ms packets across the sequence wrap; one packet 5 ms late, seq 2 lost.
-        a.handle(ms(0), &pkt(65534, 0, true), 8000);
-        a.handle(ms(20_000), &pkt(65535, 160, false), 8000);
-        a.handle(ms(40_000), &pkt(0, 320, false), 8000);
-        a.handle(ms(65_000), &pkt(1, 480, false), 8000); // 5 ms late
-        a.handle(ms(100_000), &pkt(3, 800, false), 8000); // 2 lost
-        let s = a.summary();
+        let s = analyse(&[
+            (0, 65534, 0, true),
+            (20_000, 65535, 160, false),
+            (40_000, 0, 320, false),
+            (65_000, 1, 480, false),  // 5 ms late
+            (100_000, 3, 800, false), // 2 lost
+        ]);
         assert_eq!(s.packets, 5);
         assert_eq!(s.expected, 6);
         assert_eq!(s.lost, 1);
@@ -325,5 +422,89 @@ mod tests {
         assert_eq!(s.duration, Duration::from_millis(100));
         let q = s.quality(codec_for_payload_type(0));
         assert!(q.mos_cq < 4.4);
+    }
+
+    /// A packet whose timestamp is behind the first packet's is out of time sequence for
+    /// Wireshark 4.0: counted (packets, sequence errors, timestamp errors) but left out of
+    /// the jitter, and the arrival reference stays on the packet before it.
+    #[test]
+    fn a_timestamp_behind_the_first_is_out_of_time_sequence() {
+        let s = analyse(&[
+            (0, 100, 1000, false),
+            (20_000, 101, 1160, false),
+            (25_000, 99, 840, false),   // from before the first
+            (43_000, 102, 1320, false), // 3 ms late against 101
+        ]);
+        assert_eq!((s.packets, s.expected, s.lost), (4, 3, -1));
+        assert_eq!((s.sequence_errors, s.timestamp_errors), (1, 1));
+        // D = 0 for 101; D = |43 - (20 + 20)| = 3 for 102 (not against the late packet).
+        assert!(
+            (s.max_jitter_ms - 3.0 / 16.0).abs() < 1e-12,
+            "{}",
+            s.max_jitter_ms
+        );
+        // The mean divides by the packets before, the late one included: (0 * 2 + 3/16) / 3.
+        assert!(
+            (s.mean_jitter_ms - 1.0 / 16.0).abs() < 1e-12,
+            "{}",
+            s.mean_jitter_ms
+        );
+        assert!((s.max_delta_ms - 23.0).abs() < 1e-9);
+    }
+
+    /// Expected is counted from the first packet's sequence number to the last packet's
+    /// (not the highest): a late last packet shortens it, and the duplicates' negative loss
+    /// stays out of the E-model.
+    #[test]
+    fn expected_runs_from_the_first_to_the_last_packet() {
+        let s = analyse(&[
+            (0, 1, 160, false),
+            (20_000, 2, 320, false),
+            (40_000, 3, 480, false),
+            (60_000, 5, 800, false),
+            (80_000, 4, 640, false),
+        ]);
+        assert_eq!((s.packets, s.expected, s.lost), (5, 4, -1));
+        assert!(s.loss_percent < 0.0);
+        let clean = StreamSummary {
+            lost: 0,
+            loss_percent: 0.0,
+            ..s
+        };
+        let codec = codec_for_payload_type(0);
+        assert_eq!(s.quality(codec), clean.quality(codec));
+        // A last packet behind the first without a cycle: expected <= 0, its "loss rate"
+        // (lost / expected, positive) is no loss rate at all.
+        let s = analyse(&[
+            (0, 1000, 8000, false),
+            (20_000, 1001, 8160, false),
+            (25_000, 998, 7680, false),
+        ]);
+        assert_eq!((s.expected, s.lost), (-1, -4));
+        assert_eq!(
+            s.quality(codec),
+            StreamSummary {
+                loss_percent: 0.0,
+                ..s
+            }
+            .quality(codec)
+        );
+    }
+
+    #[test]
+    fn clock_rates_as_wireshark_reads_them() {
+        // Static types: RFC 3551's table whatever the SDP says (G.722 announced 16000).
+        assert_eq!(analysis_clock_rate(9, Some(("G722", 16000))), 8000);
+        assert_eq!(analysis_clock_rate(6, None), 16000);
+        assert_eq!(analysis_clock_rate(19, None), 8000);
+        assert_eq!(analysis_clock_rate(77, Some(("L16", 16000))), 0);
+        // Dynamic types: the SDP's rate; telephone-event and unmapped types have none.
+        assert_eq!(analysis_clock_rate(111, Some(("opus", 48000))), 48000);
+        assert_eq!(analysis_clock_rate(101, Some(("telephone-event", 8000))), 0);
+        assert_eq!(
+            analysis_clock_rate(101, Some(("TELEPHONE-EVENT", 48000))),
+            0
+        );
+        assert_eq!(analysis_clock_rate(96, None), 0);
     }
 }
