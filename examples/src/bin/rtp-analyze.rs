@@ -13,7 +13,7 @@
 //!     stream. Mirrored traffic (VXLAN, GRE, ERSPAN) is unwrapped. --json prints an
 //!     array of objects with the keys ssrc, payload_type, packets, expected, lost,
 //!     loss_percent, max_jitter_ms, mean_jitter_ms, max_delta_ms, sequence_errors,
-//!     duration_s, r_factor, mos, src, dst.
+//!     timestamp_errors, duration_s, r_factor, mos, src, dst.
 //! rtp-analyze --wav DIR [--pt N=CODEC]... [--port N]... FILE
 //!     Also decodes every stream whose codec telox knows (PCMU, PCMA, G722, opus: from the
 //!     SDP's rtpmap, the static payload type, or --pt, e.g. `--pt 96=opus`) in arrival order
@@ -33,9 +33,23 @@
 //!     through a seeded network emulator (loss probability P, uniform extra delay up to MS).
 //!     Prints on stdout what the emulator did: `dropped=N duplicated=N`.
 //! ```
+//! Agreement with Wireshark: a stream is (source, destination, SSRC) and its packets, lost,
+//! max/mean jitter and max delta are Wireshark 4.0's `rtp,streams` figures on the same capture
+//! (`rtp::analysis` says how they are computed and where Wireshark departs from RFC 3550: lost
+//! from the first to the last packet's sequence number, negative with duplicates, about 65000
+//! after a restart below the first number; jitter only over packets whose timestamp is within
+//! 2^31 after the first's; an integer ticks-per-ms clock). An SDP applies from the SIP
+//! message that carried it: a packet takes the latest SDP of its destination (else of its
+//! source) before it, which sets its payload types' clocks (a static type keeps RFC 3551's
+//! whatever the rtpmap says, as in Wireshark); a packet before any SDP naming it is not RTP.
+//! timestamp_errors counts packets out of that time sequence; with sequence_errors it is
+//! Wireshark's "Problems?" column. `.ci/interop/20-rtp.sh` checks all of it against tshark on
+//! seeded captures of many call shapes (`.ci/interop/rtp/differential.py`).
+//!
 //! MOS assumptions: codec Ie/Bpl from the payload type (G.711 with PLC unless G.729 or
 //! G.723.1), packetization from the timestamp step, playout delay twice the max jitter, no
-//! network delay (a one-sided capture does not show it).
+//! network delay (a one-sided capture does not show it); the loss rate in 0-100 % (none when
+//! Wireshark's lost is negative, or its expected count is not positive).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -155,10 +169,10 @@ fn run(args: &[String]) -> Result<(), String> {
     // SIP with a large SDP may have crossed the network in IP fragments, or over TCP.
     let reassembled = capture.reassembled_udp();
     let over_tcp = sip_over_tcp(&capture.tcp_chunks());
-    let sip: Vec<&[u8]> = reassembled
+    let sip: Vec<(Duration, &[u8])> = reassembled
         .iter()
-        .map(|d| d.payload.as_slice())
-        .chain(over_tcp.iter().map(|m| &m[..]))
+        .map(|d| (d.ts, d.payload.as_slice()))
+        .chain(over_tcp.iter().map(|(ts, m)| (*ts, &m[..])))
         .collect();
     let streams = collect_streams(&datagrams, &sip, &o.ports);
     if o.dump {
@@ -324,34 +338,43 @@ type RtpMap = HashMap<u8, (String, u32)>;
 /// A media endpoint announced in SDP.
 #[derive(Clone, Debug)]
 struct SdpMedia {
+    /// Capture time of the SIP message that carried it: it applies from then on.
+    at: Duration,
     addr: SocketAddr,
     rtpmap: HashMap<u8, (String, u32)>,
 }
 
 /// Finds the RTP streams of a capture: on the SDP media endpoints of its SIP (in `datagrams`
-/// or in `more_sip`, e.g. datagrams reassembled from IP fragments), on `ports`, or (with
-/// neither) by heuristic. Reusable by other tools (e.g. a WAV export).
+/// or in `more_sip` with their capture times, e.g. datagrams reassembled from IP fragments),
+/// on `ports`, or (with neither) by heuristic. Reusable by other tools (e.g. a WAV export).
+///
+/// As in Wireshark, an SDP applies from the message that carried it on: a packet belongs to
+/// the media of the latest SDP before it that names its destination (else its source), and
+/// its payload types' clock rates are that SDP's alone (a re-INVITE that moves the port or
+/// changes the codec changes them from then on: a late packet of the old dynamic codec then
+/// has no clock); a packet before any SDP naming it is not RTP.
 pub fn collect_streams<'a>(
     datagrams: &[UdpDatagram<'a>],
-    more_sip: &[&[u8]],
+    more_sip: &[(Duration, &[u8])],
     ports: &[u16],
 ) -> Streams<'a> {
-    let sdp: Vec<SdpMedia> = datagrams
+    let mut sdp: Vec<SdpMedia> = datagrams
         .iter()
-        .map(|d| d.payload)
+        .map(|d| (d.ts, d.payload))
         .chain(more_sip.iter().copied())
-        .filter_map(sdp_media)
+        .filter_map(|(at, payload)| sdp_media(at, payload))
         .flatten()
         .collect();
+    sdp.sort_by_key(|m| m.at);
     let heuristic = sdp.is_empty() && ports.is_empty();
     let mut rtcp_ports: Vec<u16> = ports.iter().map(|p| p.wrapping_add(1)).collect();
     rtcp_ports.extend(sdp.iter().map(|m| m.addr.port().wrapping_add(1)));
     let mut streams: Vec<Stream<'a>> = Vec::new();
     for d in datagrams {
-        let media = sdp
-            .iter()
-            .rev()
-            .find(|m| d.dst == m.addr || d.src == m.addr);
+        // A packet takes the latest SDP of its destination (the receiver's offer or answer,
+        // as Wireshark 4.0 does), else of its source.
+        let latest = |addr: SocketAddr| sdp.iter().rev().find(|m| m.at <= d.ts && m.addr == addr);
+        let media = latest(d.dst).or_else(|| latest(d.src));
         let on_port = ports.contains(&d.dst.port()) || ports.contains(&d.src.port());
         if is_muxed_rtcp(d.payload) {
             continue;
@@ -382,7 +405,14 @@ pub fn collect_streams<'a>(
             }
         };
         let s = &mut streams[idx];
-        let rate = clock_rate(&s.rtpmap, packet.payload_type());
+        let pt = packet.payload_type();
+        if let Some(m) = media {
+            for (k, v) in &m.rtpmap {
+                s.rtpmap.entry(*k).or_insert_with(|| v.clone());
+            }
+        }
+        let sdp_map = media.and_then(|m| m.rtpmap.get(&pt));
+        let rate = analysis::analysis_clock_rate(pt, sdp_map.map(|(n, r)| (n.as_str(), *r)));
         s.analysis.handle(d.ts, &packet, rate);
         s.packets.push(CapturedRtp {
             arrival: d.ts,
@@ -400,14 +430,15 @@ pub fn collect_streams<'a>(
 
 /// The SIP messages in the captured TCP streams, cut by Content-Length as a SIP transport
 /// does (RFC 3261 §18.3); a stream stops at the first bytes that are not a SIP message (other
-/// traffic, or a capture that started in the middle of one).
-fn sip_over_tcp(chunks: &[TcpChunk]) -> Vec<Bytes> {
+/// traffic, or a capture that started in the middle of one). Each message is dated by the
+/// first segment of its chunk (an SDP applies from then on; a chunk only knows that time).
+fn sip_over_tcp(chunks: &[TcpChunk]) -> Vec<(Duration, Bytes)> {
     let mut out = Vec::new();
     for c in chunks {
         let mut framer = sip_core::Framer::new(sip_core::ParseLimits::default());
         let mut buf = BytesMut::from(&c.data[..]);
         while let Ok(Some(msg)) = framer.decode(&mut buf) {
-            out.push(msg);
+            out.push((c.ts, msg));
         }
     }
     out
@@ -434,18 +465,9 @@ fn plausible_rtp(stream: &Stream<'_>) -> bool {
     })
 }
 
-fn clock_rate(rtpmap: &HashMap<u8, (String, u32)>, pt: u8) -> u32 {
-    match rtpmap.get(&pt) {
-        // RFC 4733 §2.1: telephone-event timestamps mark the event start, not the clock.
-        Some((name, _)) if name.eq_ignore_ascii_case("telephone-event") => 0,
-        Some((_, rate)) => *rate,
-        None => analysis::static_clock_rate(pt),
-    }
-}
-
 /// The media endpoints of the SDP body of a SIP message (`c=` + `m=` lines, `a=rtpmap`),
 /// read with telox-sdp in its lenient mode (what real peers send).
-fn sdp_media(payload: &[u8]) -> Option<Vec<SdpMedia>> {
+fn sdp_media(at: Duration, payload: &[u8]) -> Option<Vec<SdpMedia>> {
     let text = std::str::from_utf8(payload).ok()?;
     let first = text.lines().next()?;
     if !(first.starts_with("SIP/2.0 ") || first.ends_with(" SIP/2.0")) {
@@ -477,6 +499,7 @@ fn sdp_media(payload: &[u8]) -> Option<Vec<SdpMedia>> {
                 .map(|r| (r.payload_type, (r.encoding, r.clock_rate)))
                 .collect();
             Some(SdpMedia {
+                at,
                 addr: SocketAddr::new(addr, m.port),
                 rtpmap,
             })
@@ -520,6 +543,7 @@ impl Row {
             "mean_jitter_ms": round(s.mean_jitter_ms),
             "max_delta_ms": round(s.max_delta_ms),
             "sequence_errors": s.sequence_errors,
+            "timestamp_errors": s.timestamp_errors,
             "duration_s": round(s.duration.as_secs_f64()),
             "r_factor": round(self.r),
             "mos": (self.mos * 100.0).round() / 100.0,
