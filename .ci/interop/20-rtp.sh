@@ -11,6 +11,15 @@
 #  4. The same on captures shaped like the field's (rtp/field_capture.py: cooked pcapng,
 #     VLAN-tagged IPv6 media, SIP over TCP, RTCP multiplexed on the RTP port, an SSRC change;
 #     and a call seen through cloud traffic mirroring, inside VXLAN).
+#  5. Differentially, on RTP_DIFF_CAPTURES (default 100) seeded captures of 3-7 calls each
+#     (rtp/gen_calls.py: pcap us/ns and multi-interface pcapng; Ethernet, VLAN, SLL, SLL2, raw
+#     IP, BSD null and loop; IPv4/IPv6; PCMU/PCMA/G.722/Opus, telephone-event, comfort noise
+#     and silence gaps; sequence and timestamp wraps, loss bursts, duplicates, reordering,
+#     sender restarts, padding, header extensions, CSRCs, RTCP on port+1 or muxed, re-INVITEs
+#     moving the port or changing the codec, streams without SDP by --port): every stream's
+#     packets, lost, max/mean jitter, max delta, payload type and problem flag must equal
+#     tshark's rtp,streams, and its MOS be sane (rtp/differential.py; a failure names the
+#     seed: `python3 rtp/gen_calls.py SEED /tmp/x` writes that capture again).
 # Files only, no network; every tshark run is bounded by `timeout`.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -109,5 +118,10 @@ if check "field-shaped captures written" \
       python3 "$HERE/rtp/compare_streams.py" "$WORK/o-$name.json" "$WORK/t-$name.txt"
   done
 fi
+
+# Differential: many seeded captures, every stream against tshark (see 5. above).
+ndiff=${RTP_DIFF_CAPTURES:-100}
+check "differential: $ndiff seeded captures, every stream equals tshark rtp,streams" \
+  timeout 600 python3 "$HERE/rtp/differential.py" "$RA" "${RTP_DIFF_SEED:-1}" "$ndiff" "$WORK/diff"
 
 summary rtp
