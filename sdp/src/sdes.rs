@@ -262,8 +262,26 @@ pub(crate) fn crypto_choice(value: &str) -> Option<(u32, Option<SrtpSuite>, bool
     let mut it = split_on(value, b' ');
     let tag = crate::attr::decimal(it.next()?)?;
     let suite = SrtpSuite::from_name(it.next()?);
-    let usable = suite.is_some_and(|s| first_len == Some(s.key_salt_len()));
+    let _key_params = it.next();
+    let usable = suite.is_some_and(|s| first_len == Some(s.key_salt_len()))
+        && it.all(|p| p.is_empty() || is_harmless_session_param(p));
     Some((tag, suite, usable))
+}
+
+/// Whether an SDES session parameter (RFC 4568 §6.3) leaves the SRTP of the line as telox
+/// runs it: the defaults written out (`KDR=0`, `FEC_ORDER=FEC_SRTP`), the replay window
+/// hint `WSH` (telox's window is at least the 64 it may ask for) and an optional extension
+/// (a leading `-`, which §6.3.7 lets a receiver ignore). A line with any other one
+/// (`UNENCRYPTED_SRTCP`, `UNENCRYPTED_SRTP`, `UNAUTHENTICATED_SRTP`, a nonzero `KDR`,
+/// `FEC_KEY`, or an unknown mandatory one, which §6.3.7 makes the line invalid) is not
+/// chosen: answering it without its parameters would protect one direction differently
+/// from the other (an SBC sending SRTCP in the clear while telox encrypts its own, livekit
+/// media-sdk#73).
+fn is_harmless_session_param(p: &str) -> bool {
+    matches!(p, "KDR=0" | "FEC_ORDER=FEC_SRTP")
+        || p.starts_with('-')
+        || p.strip_prefix("WSH=")
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Tag, suite name and first key of an `a=crypto` value, allocating only the key; `None`
@@ -500,6 +518,37 @@ fn parse_key_param(kp: &str, plus: bool) -> Result<KeyFields<'_>, AttributeError
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn a_line_with_a_session_parameter_telox_does_not_run_is_not_chosen() {
+        let key = "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR";
+        let usable = |params: &str| {
+            crypto_choice(&format!("1 AES_CM_128_HMAC_SHA1_80 {key}{params}")).map(|c| c.2)
+        };
+        assert_eq!(usable(""), Some(true));
+        for ok in [
+            " KDR=0",
+            " WSH=128",
+            " FEC_ORDER=FEC_SRTP",
+            " -X_VENDOR=1",
+            " WSH=64 KDR=0",
+        ] {
+            assert_eq!(usable(ok), Some(true), "{ok}");
+        }
+        for refused in [
+            " UNENCRYPTED_SRTCP",
+            " UNENCRYPTED_SRTP",
+            " UNAUTHENTICATED_SRTP",
+            " KDR=24",
+            " FEC_ORDER=SRTP_FEC",
+            " FEC_KEY=inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR",
+            " WSH=",
+            " X_UNKNOWN",
+            " WSH=128 UNENCRYPTED_SRTCP",
+        ] {
+            assert_eq!(usable(refused), Some(false), "{refused}");
+        }
+    }
 
     #[test]
     fn rfc4568_example_parses() {

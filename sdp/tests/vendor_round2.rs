@@ -96,9 +96,6 @@ fn crypto_session_parameters_are_read_apart_from_the_lifetime() {
 /// expects it in the clear: RTCP is lost both ways. livekit skips such a line and takes the
 /// next (media-sdk#73); taking tag 2 here, or honouring the parameter, would both do.
 #[test]
-#[ignore = "routed: sdp/src/sdes.rs crypto_choice ignores session parameters: telox accepts \
-            a=crypto:1 ... UNENCRYPTED_SRTCP and answers it without the parameter (SRTCP \
-            encrypted one way, clear the other) instead of taking a=crypto:2"]
 fn an_unsupported_session_parameter_is_not_accepted_silently() {
     let offer = strict("sbc_crypto_unencrypted_srtcp.sdp");
     let (_, answer) = answer(&offer, SrtpPolicy::Optional);
