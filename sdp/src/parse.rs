@@ -33,6 +33,13 @@ pub struct ParseOptions {
     /// `a=rtcp:+9`, an `a=crypto` lifetime or MKI, an `a=candidate` port): RFC 8866 and the
     /// attributes' RFCs write them as plain digits, `str::parse` takes the sign.
     pub allow_plus_signed_numbers: bool,
+    /// Accept a declined media line (port 0) with no format (`m=video 0 RTP/AVP`: PJSIP's
+    /// reports #75 and #1233 name implementations that write it) or with an RTP format that
+    /// is no payload type (`m=video 0 RTP/AVP 255`, a Cisco gateway declining video,
+    /// rtpengine#2122). RFC 8866 wants one format at least and RFC 3551 payload types
+    /// 0..=127; a declined stream's formats are never used, and refusing them loses the
+    /// whole offer with the audio in it.
+    pub allow_declined_media_any_format: bool,
     /// Largest accepted description in bytes.
     pub max_size: usize,
     /// Most `m=` sections accepted.
@@ -60,6 +67,7 @@ impl ParseOptions {
             allow_misordered_lines: false,
             allow_missing_connection: false,
             allow_plus_signed_numbers: false,
+            allow_declined_media_any_format: false,
             max_size: 64 * 1024,
             max_media: 64,
             max_attributes: 4096,
@@ -78,6 +86,7 @@ impl ParseOptions {
             allow_misordered_lines: true,
             allow_missing_connection: true,
             allow_plus_signed_numbers: true,
+            allow_declined_media_any_format: true,
             ..Self::strict()
         }
     }
@@ -348,7 +357,7 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
                 if sdp.times.is_empty() && !opts.allow_missing_time {
                     return Err(ctx.err(ParseReason::Missing('t')));
                 }
-                parse_media(&ctx, value, &mut sdp.media)?;
+                parse_media(&ctx, value, opts, &mut sdp.media)?;
                 media_rank_now = 0;
                 continue;
             }
@@ -613,7 +622,7 @@ fn is_token_bytes(s: &[u8]) -> bool {
 }
 
 /// An RTP payload type as a format: 0..=127 in decimal without leading zeros.
-fn is_payload_type(f: &[u8]) -> bool {
+pub(crate) fn is_payload_type(f: &[u8]) -> bool {
     let digit = |b: u8| b.is_ascii_digit();
     match *f {
         [a] => digit(a),
@@ -843,8 +852,22 @@ fn eight_digits(b: [u8; 8]) -> Option<u64> {
 
 /// Parses an `m=` value and appends the media description to `out` (built in place: a
 /// `Media` is some 340 bytes).
-fn parse_media(ctx: &Ctx<'_>, value: &str, out: &mut Vec<Media>) -> Result<(), ParseError> {
-    let [kind, port, proto, fmts] = fields(ctx, value, ["media", "port", "proto", "fmt"])?;
+fn parse_media(
+    ctx: &Ctx<'_>,
+    value: &str,
+    opts: &ParseOptions,
+    out: &mut Vec<Media>,
+) -> Result<(), ParseError> {
+    let [kind, port, proto, fmts] = match fields(ctx, value, ["media", "port", "proto", "fmt"]) {
+        Ok(f) => f,
+        // `m=<media> 0 <proto>` with no format, when declined streams may have none.
+        Err(e) => match fields(ctx, value, ["media", "port", "proto"]) {
+            Ok([kind, port @ "0", proto]) if opts.allow_declined_media_any_format => {
+                [kind, port, proto, ""]
+            }
+            _ => return Err(e),
+        },
+    };
     if !is_token(kind) {
         return Err(ctx.bad("media"));
     }
@@ -867,8 +890,13 @@ fn parse_media(ctx: &Ctx<'_>, value: &str, out: &mut Vec<Media>) -> Result<(), P
         return Err(ctx.bad("proto"));
     }
     let protocol = Protocol::from_token(proto, || ctx.text(proto));
-    let rtp = protocol.is_rtp();
-    for f in fmts.as_bytes().split(|b| *b == b' ') {
+    let declined_any = port == 0 && opts.allow_declined_media_any_format;
+    let rtp = protocol.is_rtp() && !declined_any;
+    for f in fmts
+        .as_bytes()
+        .split(|b| *b == b' ')
+        .filter(|f| !(declined_any && f.is_empty()))
+    {
         if !is_token_bytes(f) {
             return Err(ctx.bad("fmt"));
         }

@@ -877,13 +877,15 @@ fn common_attributes(w: &mut AttrWriter, caps: &MediaCapabilities, rtcp_mux: boo
 }
 
 /// RFC 3264 §6, §8.2: a rejected or removed stream keeps its m-line with port 0 and at
-/// least one format.
+/// least one format: the first offered one that is valid for its protocol (a declined
+/// `m=video 0 RTP/AVP 255` or one with no format, read leniently, is answered with 0).
 fn disabled_media(slot: &Slot) -> Media {
+    let rtp = slot.protocol.is_rtp();
     let format = slot
         .format
         .as_str()
         .split(' ')
-        .find(|f| !f.is_empty())
+        .find(|f| !f.is_empty() && (!rtp || crate::parse::is_payload_type(f.as_bytes())))
         .unwrap_or("0");
     Media::new(slot.kind.clone(), 0, slot.protocol.clone(), [format])
 }

@@ -168,8 +168,12 @@ fn media(w: &mut impl Sink, m: &Media) {
     }
     w.put(b" ");
     w.put(m.protocol.as_str().as_bytes());
-    w.put(b" ");
-    w.text(&m.format_list);
+    // A declined line read without a format (`ParseOptions::allow_declined_media_any_format`)
+    // is written back as it came.
+    if !m.format_list.as_str().is_empty() {
+        w.put(b" ");
+        w.text(&m.format_list);
+    }
     w.put(b"\r\n");
     opt_line(w, b"i=", m.information.as_ref());
     for c in &m.connections {

@@ -428,6 +428,16 @@ fn each_lenient_switch_allows_one_deviation() {
                 field: "milliseconds",
             },
         ),
+        (
+            format!("{good}m=video 0 RTP/AVP 255\r\n"),
+            |o| o.allow_declined_media_any_format = true,
+            ParseReason::BadField("payload type"),
+        ),
+        (
+            format!("{good}m=video 0 RTP/AVP\r\n"),
+            |o| o.allow_declined_media_any_format = true,
+            ParseReason::BadField("fmt"),
+        ),
     ];
     for (input, knob, reason) in cases {
         assert_eq!(
@@ -450,6 +460,23 @@ fn each_lenient_switch_allows_one_deviation() {
             .reason,
         ParseReason::EmptyLine
     );
+    // A declined line keeps what it had, byte for byte; an accepted one does not get the
+    // declined line's leave, and a declined line still needs tokens.
+    let lenient = ParseOptions::lenient();
+    for declined in ["m=video 0 RTP/AVP 255\r\n", "m=video 0 RTP/AVP\r\n"] {
+        let input = format!("{good}{declined}");
+        let sdp = Sdp::parse_with(input.clone(), &lenient).unwrap();
+        assert_eq!(sdp.to_bytes(), input.as_bytes());
+        assert_eq!(sdp.media[1].payload_types().count(), 0, "{declined}");
+    }
+    for refused in [
+        "m=video 5004 RTP/AVP 255\r\n",
+        "m=video 5004 RTP/AVP\r\n",
+        "m=video 0 RTP/AVP \"x\"\r\n",
+    ] {
+        let input = format!("{good}{refused}");
+        assert!(Sdp::parse_with(input, &lenient).is_err(), "{refused}");
+    }
     // "s= " is RFC 8866's recommended empty name, not trailing whitespace.
     let space = good.replace("s=-", "s= ");
     assert_eq!(

@@ -183,9 +183,6 @@ fn a_zero_repeat_line_is_read() {
 /// the whole description ("bad payload type" at the m= line, strict and lenient), so the call
 /// fails; it should answer the audio and decline the video.
 #[test]
-#[ignore = "routed: sdp/src/parse.rs refuses a declined m= line whose format is not a \
-            payload type (m=video 0 RTP/AVP 255, Cisco): 'bad payload type', the whole offer \
-            is lost"]
 fn a_declined_stream_with_payload_type_255_does_not_sink_the_offer() {
     audio_answered_video_declined("cisco_gw_declined_video_pt255.sdp", "PCMA");
 }
@@ -204,8 +201,6 @@ fn audio_answered_video_declined(name: &str, codec: &str) {
 /// put no format list on disabled/rejected media"). telox refuses the whole description
 /// ("bad fmt"), so the call fails; it should answer the audio and decline the video.
 #[test]
-#[ignore = "routed: sdp/src/parse.rs refuses an m= line with no format even when its port \
-            is 0 (m=video 0 RTP/AVP): 'bad fmt', the whole offer is lost"]
 fn a_declined_stream_without_formats_does_not_sink_the_offer() {
     audio_answered_video_declined("declined_video_no_formats.sdp", "PCMU");
 }
