@@ -21,9 +21,14 @@ def main():
         if at < 0:
             return 1
         line_end = data.find(b"\n", at)
+        if line_end < 0:  # a log cut off after the marker (linphonec stopped)
+            return 1
         pos = line_end + 1
         msg_start = pos
-        first = data[msg_start:data.find(b"\r\n", msg_start)]
+        first_end = data.find(b"\r\n", msg_start)
+        if first_end < 0:
+            return 1
+        first = data[msg_start:first_end]
         if not start.search(first):
             continue
         head_end = data.find(b"\r\n\r\n", msg_start)
