@@ -381,36 +381,19 @@ impl<'a> Iterator for CompoundIter<'a> {
             return None;
         }
         let Some(h) = buf.get(at..).and_then(|b| b.first_chunk::<HEADER_LEN>()) else {
-            if buf.is_empty() {
-                return self.fail(RtcpError::Empty);
-            }
-            if at < buf.len() {
-                // A tail shorter than a header: parse_at names it.
-                let e = RtcpPacket::parse_at(buf, at, false).err()?;
-                return self.fail(e);
-            }
+            // A tail shorter than a header, or the end.
             self.done = true;
-            if self.validation == Validation::Compound && !self.cname {
-                return Some(Err(RtcpError::MissingCname));
-            }
-            return None;
+            return end_of_walk(buf, at, self.validation, self.cname).map(Err);
         };
-        // RFC 3550 A.2: only the last packet may be padded; checked before the body so the
-        // error names the real cause.
-        if h[0] & 0x20 != 0 && at + packet_len(h) != buf.len() {
+        // Checked before the body so the error names the real cause.
+        if misplaced_padding(h, at, buf.len()) {
             return self.fail(RtcpError::BadPadding { at });
         }
         let (p, len, cname) = match RtcpPacket::parse_at(buf, at, false) {
             Ok(x) => x,
             Err(e) => return self.fail(e),
         };
-        if at == 0
-            && self.validation == Validation::Compound
-            && !matches!(
-                p,
-                RtcpPacket::SenderReport(_) | RtcpPacket::ReceiverReport(_)
-            )
-        {
+        if first_not_report(&p, at, self.validation) {
             return self.fail(RtcpError::FirstNotReport(p.packet_type()));
         }
         self.cname |= cname;
@@ -504,16 +487,8 @@ impl<'a> LenientIter<'a> {
     /// Ends the walk at bytes that cannot be framed (or at the end, checking the CNAME rule).
     fn finish(&mut self) {
         self.done = true;
-        let (buf, at) = (self.buf, self.at);
-        if buf.is_empty() {
-            self.violations.note(RtcpError::Empty);
-        } else if at < buf.len() {
-            // parse_at names why the bytes at `at` cannot be framed.
-            if let Err(e) = RtcpPacket::parse_at(buf, at, false) {
-                self.violations.note(e);
-            }
-        } else if self.validation == Validation::Compound && !self.cname {
-            self.violations.note(RtcpError::MissingCname);
+        if let Some(e) = end_of_walk(self.buf, self.at, self.validation, self.cname) {
+            self.violations.note(e);
         }
     }
 }
@@ -530,8 +505,8 @@ impl<'a> Iterator for LenientIter<'a> {
             };
             let len = packet_len(h);
             // Noted before the framing, as iter_compound does, so that both name the same
-            // first error. RFC 3550 A.2: padding "should only be applied ... to the last packet".
-            if h[0] & 0x20 != 0 && at + len != buf.len() {
+            // first error.
+            if misplaced_padding(h, at, buf.len()) {
                 self.violations.note(RtcpError::BadPadding { at });
             }
             if h[0] >> 6 != 2 || buf.len() - at < len {
@@ -542,15 +517,9 @@ impl<'a> Iterator for LenientIter<'a> {
             self.at = at + len;
             match RtcpPacket::parse_at(buf, at, false) {
                 Ok((p, _, cname)) => {
-                    if at == 0
-                        && self.validation == Validation::Compound
-                        && !matches!(
-                            p,
-                            RtcpPacket::SenderReport(_) | RtcpPacket::ReceiverReport(_)
-                        )
-                    {
-                        self.violations
-                            .note(RtcpError::FirstNotReport(p.packet_type()));
+                    if first_not_report(&p, at, self.validation) {
+                        let e = RtcpError::FirstNotReport(p.packet_type());
+                        self.violations.note(e);
                     }
                     self.cname |= cname;
                     return Some(p);
@@ -566,6 +535,42 @@ impl<'a> Iterator for LenientIter<'a> {
 }
 
 impl std::iter::FusedIterator for LenientIter<'_> {}
+
+/// The rule a compound walk (strict or lenient) breaks where it ends, at `at` with no whole
+/// header left: an empty datagram; a tail that cannot be framed (named by
+/// [`RtcpPacket::parse_at`]: shorter than a header, a version other than 2, a length past the
+/// end); at the end, with [`Validation::Compound`], no CNAME seen. `None`: a valid end.
+#[inline(always)]
+fn end_of_walk(buf: &[u8], at: usize, validation: Validation, cname: bool) -> Option<RtcpError> {
+    if at == buf.len() && at != 0 {
+        // The end: the datagram's packets added up.
+        return (validation == Validation::Compound && !cname).then_some(RtcpError::MissingCname);
+    }
+    if buf.is_empty() {
+        return Some(RtcpError::Empty);
+    }
+    RtcpPacket::parse_at(buf, at, false).err()
+}
+
+/// RFC 3550 A.2: padding "should only be applied, if it is needed, to the last packet":
+/// whether the packet with header `h` at `at`, in a datagram of `buf_len` bytes, is padded
+/// and not the last ([`RtcpError::BadPadding`]; its length is read only when it is padded).
+#[inline(always)]
+fn misplaced_padding(h: &[u8; HEADER_LEN], at: usize, buf_len: usize) -> bool {
+    h[0] & 0x20 != 0 && at + packet_len(h) != buf_len
+}
+
+/// With [`Validation::Compound`], the first packet (at 0) must be an SR or RR (RFC 3550
+/// §6.1): whether `p` at `at` breaks that rule ([`RtcpError::FirstNotReport`]).
+#[inline(always)]
+fn first_not_report(p: &RtcpPacket<'_>, at: usize, validation: Validation) -> bool {
+    at == 0
+        && validation == Validation::Compound
+        && !matches!(
+            p,
+            RtcpPacket::SenderReport(_) | RtcpPacket::ReceiverReport(_)
+        )
+}
 
 /// The packets of a validated compound, see [`parse_compound`].
 #[derive(Clone, Debug)]
