@@ -414,7 +414,7 @@ impl Reader<'_> {
         Ok(name)
     }
 
-    /// A <character-string> (RFC 1035 §3.3): a length octet and that many octets.
+    /// A `<character-string>` (RFC 1035 §3.3): a length octet and that many octets.
     fn string(&mut self) -> Result<String, DnsError> {
         let n = self.u8()?;
         let s = self.take(usize::from(n))?;
