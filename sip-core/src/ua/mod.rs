@@ -54,7 +54,7 @@ use crate::header::{
     Allow, CSeq, CallId, Contact, ContentType, From, HeaderName, MaxForwards, To,
     UserAgent as UserAgentHeader, Via,
 };
-use crate::msg::{Message, Method, Request, Response, StatusCode};
+use crate::msg::{Headers, Message, Method, Request, Response, StatusCode};
 use crate::transaction::{
     Target, Termination, TransactionConfig, TransactionEvent, TransactionKey, Transactions,
     Transmit, Transport,
@@ -188,6 +188,16 @@ pub enum UaEvent {
         status: u16,
         /// The response, when one arrived.
         response: Option<Response>,
+    },
+    /// Our INVITE was refused with 488 or 606 and went again, as a new transaction of the
+    /// same call (same Call-ID and From tag, CSeq + 1, a new branch), with the alternative
+    /// offer set by [`UserAgent::set_fallback_offer`]: the answer that follows answers that
+    /// offer.
+    OfferRetried {
+        /// The leg.
+        leg: LegId,
+        /// The status that refused the first offer (488 or 606).
+        status: u16,
     },
     /// The ACK for our 2xx arrived (UAS): the call is up.
     Confirmed {
@@ -421,6 +431,9 @@ struct Leg {
     local_body: Option<Body>,
     /// 422 retries of our INVITE (RFC 4028 §7.4).
     timer_tries: u8,
+    /// UAC: the offer our INVITE goes again with, once, after a 488 or 606
+    /// ([`UserAgent::set_fallback_offer`]).
+    fallback_offer: Option<Body>,
     /// UAS: the call that this incoming INVITE's Replaces names (RFC 3891), ended when we
     /// answer with a 2xx.
     replaces: Option<LegId>,
@@ -490,6 +503,7 @@ impl Leg {
             peer_allows_update: false,
             local_body: None,
             timer_tries: 0,
+            fallback_offer: None,
             replaces: None,
         }
     }
@@ -785,6 +799,25 @@ impl UserAgent {
         Ok(leg)
     }
 
+    /// Sets the offer that our INVITE on `leg` goes again with, once, when it is refused with
+    /// 488 (Not Acceptable Here) or 606 (Not Acceptable): e.g. RTP/SAVP after a best-effort
+    /// RTP/AVP offer with `a=crypto` that the callee refuses. The retry is a new transaction
+    /// of the same call attempt, as after a 401 (RFC 3261 §8.1.3.5: the same Call-ID, From
+    /// and To, CSeq + 1); [`UaEvent::OfferRetried`] reports it, and a refusal of the retry
+    /// fails the leg.
+    ///
+    /// # Errors
+    /// [`UaError::NoSuchLeg`]; [`UaError::InvalidState`] unless the leg is our INVITE
+    /// without a final response yet.
+    pub fn set_fallback_offer(&mut self, leg: LegId, body: Body) -> Result<(), UaError> {
+        let l = self.legs.get_mut(&leg).ok_or(UaError::NoSuchLeg)?;
+        if !l.uac || l.dialog.as_ref().is_some_and(|d| d.state() != DialogState::Early) {
+            return Err(UaError::InvalidState);
+        }
+        l.fallback_offer = Some(body);
+        Ok(())
+    }
+
     /// Sends a provisional response (180, 183) on an incoming call; it carries our To tag,
     /// so it creates an early dialog at the caller.
     ///
@@ -857,6 +890,8 @@ impl UserAgent {
         if !l.uac || l.state != LegState::Proceeding {
             return Err(UaError::InvalidState);
         }
+        // A cancelled call does not try its INVITE again.
+        l.fallback_offer = None;
         let got_provisional = l
             .invite_key
             .as_ref()
@@ -1461,10 +1496,7 @@ impl UserAgent {
         // A late ACK of an earlier 2xx (a retransmission of it ACKed again after our 2xx to
         // the next re-INVITE went) does not acknowledge this one: its answer is to the
         // earlier offer, and this 2xx still waits for its own ACK.
-        let seq = match request.header::<CSeq>() {
-            Some(Ok(c)) => Some(c.seq()),
-            _ => None,
-        };
+        let seq = cseq_of(request.headers());
         if let Some(r) = leg.retransmit_2xx.take_if(|r| r.seq == seq) {
             if let Some(d) = leg.dialog.as_mut() {
                 d.confirm();
@@ -1685,6 +1717,9 @@ impl UserAgent {
         if status == 422 && self.retry_with_min_se(now, leg_id, &response) {
             return;
         }
+        if (status == 488 || status == 606) && self.retry_with_fallback_offer(now, leg_id, status) {
+            return;
+        }
         let _ = key;
         if let Some(l) = self.legs.get_mut(&leg_id) {
             l.state = LegState::Ended;
@@ -1732,7 +1767,7 @@ impl UserAgent {
         let Some(leg) = self.legs.get(&leg_id) else {
             return;
         };
-        let seq = cseq_of(response);
+        let seq = cseq_of(response.headers());
         if let Some((_, ack)) = leg.ack.as_ref().filter(|(s, _)| Some(*s) == seq) {
             let target = leg.in_dialog_target();
             self.transmits.push_back(Transmit {
@@ -1753,7 +1788,7 @@ impl UserAgent {
             if let Some(leg) = self.legs.get_mut(&leg_id) {
                 let local = leg.dialog.as_ref().map_or(0, Dialog::local_seq);
                 leg.pending_ack = Some(PendingAck {
-                    seq: cseq_of(response).unwrap_or(local),
+                    seq: cseq_of(response.headers()).unwrap_or(local),
                     deadline: now + wait,
                 });
             }
@@ -1942,7 +1977,7 @@ impl UserAgent {
     }
 
     fn ack_2xx(&mut self, leg_id: LegId, response: &Response) {
-        self.send_ack(leg_id, cseq_of(response), None);
+        self.send_ack(leg_id, cseq_of(response.headers()), None);
     }
 
     /// Sends (and keeps for 2xx retransmissions) the ACK for the 2xx with CSeq `seq` (the
@@ -2043,7 +2078,7 @@ impl UserAgent {
                 Err(_) => return,
             },
         };
-        let seq = cseq_of(response).unwrap_or_else(|| d.local_seq());
+        let seq = cseq_of(response.headers()).unwrap_or_else(|| d.local_seq());
         let ack = d.ack(seq, via_ack).to_bytes();
         self.transmits.push_back(Transmit {
             transport: target.transport,
@@ -2184,6 +2219,42 @@ impl UserAgent {
         })
     }
 
+    /// A 488 or 606 to our INVITE: the INVITE goes again with the fallback offer, once
+    /// ([`UserAgent::set_fallback_offer`]).
+    fn retry_with_fallback_offer(&mut self, now: Instant, leg_id: LegId, status: u16) -> bool {
+        let Ok(via) = self.leg_via(leg_id) else {
+            return false;
+        };
+        let Some(body) = self
+            .legs
+            .get_mut(&leg_id)
+            .and_then(|l| l.fallback_offer.take())
+        else {
+            return false;
+        };
+        // The refusal ended the first INVITE's early dialogs (RFC 3261 §12.3).
+        if let Some(l) = self.legs.get_mut(&leg_id) {
+            let early = l.dialog.take().into_iter().chain(l.forks.drain(..).map(|f| f.dialog));
+            for d in early {
+                self.by_dialog.remove(d.id());
+            }
+            l.rseq = 0;
+        }
+        let local = body.clone();
+        let sent = self.resend_invite(now, leg_id, via, |mut b| {
+            b.set_header(body.content_type);
+            Some(b.body(body.bytes))
+        });
+        if sent {
+            self.remember_body(leg_id, Some(&local));
+            self.events.push_back(UaEvent::OfferRetried {
+                leg: leg_id,
+                status,
+            });
+        }
+        sent
+    }
+
     /// Sends the leg's INVITE again, edited by `edit`, as a new transaction: RFC 3261
     /// §22.2 (and RFC 4028 §7.4): "a new CSeq" and a new branch.
     fn resend_invite(
@@ -2196,10 +2267,7 @@ impl UserAgent {
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return false;
         };
-        let seq = match leg.invite.header::<CSeq>() {
-            Some(Ok(c)) => c.seq(),
-            _ => 1,
-        };
+        let seq = cseq_of(leg.invite.headers()).unwrap_or(1);
         let mut b = leg.invite.to_builder();
         b.remove_header(HeaderName::Via);
         b.prepend_header(via);
@@ -2327,7 +2395,7 @@ impl UserAgent {
 /// no body, or a body that is not SDP and holds none, such as a SIP-I ISUP or a PIDF-LO
 /// location alone (RFC 5621, [`crate::body::session_description`]). A body that cannot be read
 /// (a broken multipart) counts as one: the application sees it and refuses it.
-fn no_session(headers: &crate::msg::Headers) -> bool {
+fn no_session(headers: &Headers) -> bool {
     crate::body::sdp_or_body(headers).is_empty()
 }
 
@@ -2344,7 +2412,7 @@ impl Retransmit2xx {
         Self {
             bytes: response.to_bytes(),
             offer: offerless && !no_session(response.headers()),
-            seq: cseq_of(response),
+            seq: cseq_of(response.headers()),
             next: now + t1,
             interval: t1,
             give_up: now + t1.saturating_mul(64),
@@ -2399,12 +2467,10 @@ fn allow() -> Allow {
     ])
 }
 
-/// The sequence number of `response`'s CSeq.
-fn cseq_of(response: &Response) -> Option<u32> {
-    match response.header::<CSeq>() {
-        Some(Ok(c)) => Some(c.seq()),
-        _ => None,
-    }
+/// The sequence number of the CSeq in `headers` (a request's or a response's); `None`
+/// when it is missing or malformed.
+fn cseq_of(headers: &Headers) -> Option<u32> {
+    Some(headers.get::<CSeq>()?.ok()?.seq())
 }
 
 fn with_body(b: crate::msg::RequestBuilder, body: Option<Body>) -> crate::msg::RequestBuilder {

@@ -74,10 +74,7 @@ impl UserAgent {
         };
         let matched = match (self.legs.get_mut(&leg_id), rack) {
             (Some(leg), Some(rack)) => {
-                let cseq = match leg.invite.header::<crate::header::CSeq>() {
-                    Some(Ok(c)) => c.seq(),
-                    _ => 0,
-                };
+                let cseq = super::cseq_of(leg.invite.headers()).unwrap_or(0);
                 let hit = leg.reliable_1xx.as_ref().is_some_and(|r| {
                     r.rseq == rack.rseq && rack.cseq == cseq && rack.method == Method::Invite
                 });
@@ -125,9 +122,8 @@ impl UserAgent {
             return false;
         }
         leg.rseq = rseq;
-        let cseq = match response.header::<crate::header::CSeq>() {
-            Some(Ok(c)) => c.seq(),
-            _ => return true,
+        let Some(cseq) = super::cseq_of(response.headers()) else {
+            return true;
         };
         let Some(dialog) = leg.dialog.as_mut() else {
             return true;
