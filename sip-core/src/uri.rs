@@ -256,15 +256,7 @@ impl UriParts {
             s: u16::try_from(a).unwrap_or(u16::MAX),
             e: u16::try_from(b).unwrap_or(u16::MAX),
         };
-        // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )
-        if !s.first().is_some_and(u8::is_ascii_alphabetic) {
-            return Err(UriError::MissingScheme);
-        }
-        let colon = s
-            .iter()
-            .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))
-            .filter(|&i| s.get(i) == Some(&b':'))
-            .ok_or(UriError::MissingScheme)?;
+        let colon = scheme_colon(s).ok_or(UriError::MissingScheme)?;
         let name = s.get(..colon).unwrap_or_default();
         let scheme = if name.eq_ignore_ascii_case(b"sip") {
             Scheme::Sip
@@ -706,6 +698,17 @@ const fn classes() -> [u8; 256] {
 }
 
 static CLASS: [u8; 256] = classes();
+
+/// Where the colon after a URI scheme at the start of `s` is (`scheme = ALPHA *( ALPHA /
+/// DIGIT / "+" / "-" / "." )`, then `:`), `None` when `s` does not start so.
+pub(crate) fn scheme_colon(s: &[u8]) -> Option<usize> {
+    if !s.first().is_some_and(u8::is_ascii_alphabetic) {
+        return None;
+    }
+    s.iter()
+        .position(|&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))
+        .filter(|&i| s.get(i) == Some(&b':'))
+}
 
 #[cfg(test)]
 mod tests {

@@ -225,16 +225,14 @@ fn notes(msg: &Message) -> Vec<String> {
         ));
     }
     // An IPv6 zone in a host (Asterisk's link-local `[fe80::1%eth0]`, SIP.js#1094).
-    let mut hosts: Vec<String> = h
-        .get_all::<Via>()
-        .flatten()
-        .map(|v| v.host().to_owned())
-        .collect();
-    if let Message::Request(r) = msg {
-        hosts.push(r.uri().host().to_owned());
-    }
-    hosts.extend(addrs.iter().map(|a| a.uri().host().to_owned()));
-    if hosts.iter().any(|x| is_zoned(x)) {
+    let request_uri = match msg {
+        Message::Request(r) => Some(r.uri()),
+        Message::Response(_) => None,
+    };
+    if h.get_all::<Via>().flatten().any(|v| is_zoned(v.host()))
+        || request_uri.is_some_and(|u| is_zoned(u.host()))
+        || addrs.iter().any(|a| is_zoned(a.uri().host()))
+    {
         out.push(ZONE_NOTE.to_owned());
     }
     if let Some(Ok(e)) = h.get::<Expires>()
@@ -308,26 +306,30 @@ fn names_where(
 /// display name before a bare URI); escapes inside the quotes are skipped.
 fn display_before_bare_uri(value: &[u8]) -> bool {
     let v = value.trim_ascii_start();
-    if v.first() != Some(&b'"') {
-        return false;
-    }
+    v.first() == Some(&b'"')
+        && closing_quote(v).is_some_and(|i| {
+            // a URI scheme and its ':' right after the quotes
+            let rest = v.get(i + 1..).unwrap_or_default().trim_ascii_start();
+            rest.first().is_some_and(u8::is_ascii_alphabetic)
+                && rest
+                    .iter()
+                    .find(|&&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))
+                    == Some(&b':')
+        })
+}
+
+/// Where the first unescaped `"` after the opening one (at 0) of `v` is.
+fn closing_quote(v: &[u8]) -> Option<usize> {
     let mut escaped = false;
     for (i, &c) in v.iter().enumerate().skip(1) {
         match c {
             _ if escaped => escaped = false,
             b'\\' => escaped = true,
-            b'"' => {
-                let rest = v.get(i + 1..).unwrap_or_default().trim_ascii_start();
-                // a URI scheme and its ':' right after the quotes
-                return rest.first().is_some_and(u8::is_ascii_alphabetic)
-                    && rest.iter().find(|&&c| {
-                        !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'))
-                    }) == Some(&b':');
-            }
+            b'"' => return Some(i),
             _ => {}
         }
     }
-    false
+    None
 }
 
 /// Whether a comma-separated list value has an empty element (not counting an empty value).
@@ -341,16 +343,7 @@ fn has_empty_element(value: &[u8]) -> bool {
 
 /// Whether `d` is one quoted string: its first unescaped closing quote is its last byte.
 fn is_one_quoted_string(d: &str) -> bool {
-    let mut escaped = false;
-    for (i, c) in d.char_indices().skip(1) {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '"' => return i + 1 == d.len(),
-            _ => {}
-        }
-    }
-    false
+    closing_quote(d.as_bytes()).is_some_and(|i| i + 1 == d.len())
 }
 
 /// Whether `date` is exactly RFC 3261's `rfc1123-date`: day of the week, two-digit day, GMT.

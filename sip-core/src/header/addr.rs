@@ -87,7 +87,7 @@ impl NameAddr {
                 at: scan::offset_in(value, s),
             })?;
             let after = ltrim(s.get(q..).unwrap_or_default());
-            if after.first() != Some(&b'<') && starts_with_scheme(after) {
+            if after.first() != Some(&b'<') && crate::uri::scheme_colon(after).is_some() {
                 // A quoted display name before a bare URI: `"Anonymous" sip:anonymous@...;tag=`
                 // from an Asterisk-fronted switch (SIP.js#100), `"unknown" sip:...` in the 302
                 // Contact of nksip#20. RFC 3261 §20.10 wants the URI in
@@ -243,15 +243,6 @@ impl fmt::Debug for NameAddr {
 
 /// The length of the run of quoted strings and tokens (and the LWS between them) at the start
 /// of `s`; an unterminated quote ends the run before it.
-/// Whether `s` starts with a URI scheme and its colon (`ALPHA *( ALPHA / DIGIT / "+" / "-" /
-/// "." ) ":"`).
-fn starts_with_scheme(s: &[u8]) -> bool {
-    s.first().is_some_and(u8::is_ascii_alphabetic)
-        && s.iter()
-            .find(|&&c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))
-            == Some(&b':')
-}
-
 fn phrase_len(s: &[u8]) -> usize {
     let mut at = 0;
     loop {

@@ -49,8 +49,7 @@ impl Params {
         base: &[u8],
         check: impl FnMut(&[u8], Option<&[u8]>) -> Result<(), HeaderError>,
     ) -> Result<Self, HeaderError> {
-        utf8(s, base)?;
-        Self::parse_checked_utf8(buf, s, base, check)
+        Self::parse_checked_allowing_empty(buf, s, base, &[], check)
     }
 
     /// [`Params::parse_checked`] for text the caller already checked to be UTF-8 (a
