@@ -4,9 +4,11 @@ capture of several calls; rtp-analyze --json and `tshark -q -z rtp,streams` read
 without SDP by --port / -d udp.port==P,rtp on both sides), and every stream (SSRC, source,
 destination) must agree: present on both sides, packets, lost (Wireshark's sign: negative with
 duplicates), max and mean jitter, max delta (3 decimals as tshark prints them), payload type,
-and problems (tshark's "X") exactly when rtp-analyze counts sequence errors or a timestamp
-going back. MOS must be a number in [1, 4.41] and R at most 93.2 (G.107's defaults: a negative loss leaking
-into the E-model would exceed them) for every stream.
+and problems (tshark's "X") exactly when rtp-analyze counts sequence errors or timestamps out
+of time sequence. MOS must be a number in [1, 4.41] and R at most 93.2 (G.107's defaults: a
+negative loss leaking into the E-model would exceed them) for every stream. Every fifth
+capture (DIFF_HEADERS_EVERY), every RTP packet's SSRC, sequence number, timestamp, payload
+type and marker must also read the same in `rtp-analyze --dump` and in tshark.
 Prints each disagreement with its seed and call (reproduce with gen_calls.py SEED OUT), then a
 summary; exits 1 on any disagreement."""
 import ipaddress
@@ -20,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 HERE = os.path.dirname(os.path.abspath(__file__))
 RA, FIRST, COUNT, WORK = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 JOBS = int(os.environ.get("DIFF_JOBS", "2"))
+# Every HEADERS_EVERY-th seed also compares every RTP packet's header fields.
+HEADERS_EVERY = int(os.environ.get("DIFF_HEADERS_EVERY", "5"))
 
 ROW = re.compile(
     r"^\s*[\d.]+\s+[\d.]+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)\s+0x([0-9A-Fa-f]+)\s+(.*?)\s+(\d+)\s+"
@@ -33,6 +37,29 @@ NAMES = {0: "g711U", 8: "g711A", 9: "g722", 13: "CN"}
 def endpoint(s):
     host, port = s.rsplit(":", 1)
     return str(ipaddress.ip_address(host.strip("[]"))), int(port)
+
+
+def headers(meta, f):
+    """Every RTP packet's SSRC, sequence number, timestamp, payload type and marker, in
+    capture order, as `rtp-analyze --dump` and tshark's rtp.* fields read them (padding,
+    extensions and CSRCs skipped alike; a packet that is not RTP for one is not for the other)."""
+    ports = sum((["--port", str(p)] for p in meta["ports"]), [])
+    dump = subprocess.run([RA, "--dump", *ports, f], capture_output=True, text=True).stdout
+    ours = ["\t".join(line.split("\t")[1:6]) for line in dump.splitlines() if line.startswith("RTP\t")]
+    ts = ["timeout", "60", "tshark", "-n", "-r", f, "-Y", "rtp", "-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"]
+    ts += sum((["-d", f"udp.port=={p},rtp"] for p in meta["ports"]), [])
+    for field in ("rtp.ssrc", "rtp.seq", "rtp.timestamp", "rtp.p_type", "rtp.marker"):
+        ts += ["-e", field]
+    theirs = []
+    for line in subprocess.run(ts, capture_output=True, text=True).stdout.splitlines():
+        c = line.split("\t")
+        c[4] = "1" if c[4] in ("1", "True") else "0"
+        theirs.append("\t".join(c))
+    if ours == theirs:
+        return []
+    n = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+    return [f"RTP headers: {len(ours)}/{len(theirs)} packets, first difference at packet {n}: "
+            f"{ours[n] if n < len(ours) else '-'} / {theirs[n] if n < len(theirs) else '-'}"]
 
 
 def run(seed):
@@ -70,6 +97,8 @@ def run(seed):
             }
     if not theirs:
         problems.append("tshark found no streams")
+    if seed % HEADERS_EVERY == 0:
+        problems += headers(meta, f)
     for key in sorted(set(ours) | set(theirs)):
         o, th = ours.get(key), theirs.get(key)
         where = f"ssrc {key[0]:#010x} {key[1]}:{key[2]} -> {key[3]}:{key[4]}"
