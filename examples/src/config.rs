@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::cli::parse_duration;
 use crate::dialplan::{OutboundRule, PatternError, Route};
-use crate::trunk::{ServerAddress, TrunkAddress, TrunkRegistration};
+use crate::trunk::{ServerAddress, SourceNet, TrunkAddress, TrunkRegistration};
 
 /// An error loading the PBX configuration.
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +149,13 @@ pub struct Trunk {
     /// Registration expiry asked for, in seconds (refreshed before it runs out).
     #[serde(default = "default_register_expires")]
     pub register_expires: u32,
+    /// Where the carrier's requests come from (its SBCs): IPs and CIDR prefixes, each with an
+    /// optional port (`["203.0.113.0/28", "198.51.100.7:5060"]`; the port is checked over
+    /// UDP only). Its calls from these are taken without a digest challenge and may not go
+    /// out through a trunk again. Empty (the default): the trunk's own addresses, as located
+    /// (over TCP/TLS from any port, unless the trunk is on this host).
+    #[serde(default)]
+    pub sources: Vec<SourceNet>,
 }
 
 impl Trunk {
@@ -162,6 +169,7 @@ impl Trunk {
             register: false,
             registrar: None,
             register_expires: default_register_expires(),
+            sources: Vec::new(),
         }
     }
 

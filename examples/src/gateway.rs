@@ -38,8 +38,8 @@ use crate::media::{MediaLeg, MediaParams, audio_capabilities};
 use crate::relay::Recorder;
 use crate::report::LegReport;
 use crate::trunk::{
-    DialogHop, Located, Lookup, TrunkAddress, TrunkRegistrations, dialog_hop_name, dns_client,
-    set_dialog_hop,
+    DialogHop, Located, Lookup, SourceNet, TrunkAddress, TrunkRegistrations, carrier_source,
+    dialog_hop_name, dns_client, set_dialog_hop,
 };
 use crate::{clock, wallclock};
 
@@ -48,14 +48,21 @@ use crate::{clock, wallclock};
 pub struct GatewayConfig {
     /// SIP address (both sides use it).
     pub listen: SocketAddr,
-    /// Trunks in failover order, each with its targets (a trunk located by name is located
-    /// again when they expire).
+    /// Trunks in failover order, each with its targets as located at the start (a trunk
+    /// located by name is located again when they expire; the gateway keeps the new ones
+    /// itself).
     pub trunks: Vec<TrunkAddress>,
     /// The nameserver that locates trunk and registrar names again (`None`: those of
     /// `/etc/resolv.conf`).
     pub dns: Option<SocketAddr>,
     /// Networks allowed to call in on the internal side.
     pub allow: Vec<Cidr>,
+    /// Where the carriers' requests come from (their SBCs), for every trunk: IPs and CIDR
+    /// prefixes with an optional port, checked over UDP only. Empty: the trunks' own
+    /// addresses, as located (over TCP/TLS from any port, unless on this host). A call from these is refused
+    /// (403), even from an allowed network: the gateway sends every call to a trunk, and a
+    /// carrier's call may not go out through a trunk again (toll fraud).
+    pub trunk_sources: Vec<SourceNet>,
     /// Digest credentials for trunks that challenge (REGISTER and INVITE).
     pub credentials: Option<(String, String)>,
     /// Registrations to the trunks (refreshed while the gateway runs, removed when it stops).
@@ -153,12 +160,11 @@ pub async fn run_reporting(
         local,
         client: None,
         tx: relocated,
-        trunks: config
-            .trunks
-            .iter()
+        trunks: std::mem::take(&mut config.trunks)
+            .into_iter()
             .map(|t| match t.server {
-                Some(_) => Located::new(t.clone()),
-                None => Located::fixed(t.clone()),
+                Some(_) => Located::new(t),
+                None => Located::fixed(t),
             })
             .collect(),
     };
@@ -209,11 +215,11 @@ pub async fn run_reporting(
                         let _ = ua.cancel(now, b);
                         by_leg.remove(&b);
                     }
-                    if c.trunk_idx + 1 < config.trunks.len() {
+                    if c.trunk_idx + 1 < relocator.trunks.len() {
                         c.trunk_idx += 1;
                         summary.failovers += 1;
-                        let _ = log.try_send(format!("trunk timed out: failing over to {}", config.trunks[c.trunk_idx]));
-                        if try_trunk(&mut ua, &config, &mut rng, c, now, &log) {
+                        let _ = log.try_send(format!("trunk timed out: failing over to {}", relocator.name(c.trunk_idx)));
+                        if try_trunk(&mut ua, (&config, &relocator), &mut rng, c, now, &log) {
                             by_leg.extend(c.b.map(|b| (b, id)));
                             continue;
                         }
@@ -227,7 +233,7 @@ pub async fn run_reporting(
                 }
             }
             Some(r) = relocated_rx.recv() => {
-                for line in relocator.relocated(clock(), r, &mut config.trunks, &mut ua) {
+                for line in relocator.relocated(clock(), r, &mut ua) {
                     let _ = log.try_send(line);
                 }
             }
@@ -236,6 +242,18 @@ pub async fn run_reporting(
             let now = clock();
             match ev {
                 UaEvent::Incoming { leg, request } => {
+                    if let Some(peer) = ua
+                        .peer(leg)
+                        .filter(|&p| relocator.is_carrier(&config.trunk_sources, p))
+                    {
+                        summary.refused += 1;
+                        let _ = ua.reject(now, leg, 403);
+                        let _ = log.try_send(format!(
+                            "refused call from a trunk ({}): no trunk-to-trunk calls",
+                            peer.addr
+                        ));
+                        continue;
+                    }
                     let src = request_source(&request);
                     let allowed = src.is_some_and(|ip| config.allow.iter().any(|c| c.contains(ip)));
                     if !allowed {
@@ -269,7 +287,7 @@ pub async fn run_reporting(
                         },
                     );
                     if let Some(c) = calls.get_mut(&id) {
-                        if try_trunk(&mut ua, &config, &mut rng, c, now, &log) {
+                        if try_trunk(&mut ua, (&config, &relocator), &mut rng, c, now, &log) {
                             by_leg.extend(c.b.map(|b| (b, id)));
                         } else {
                             // RFC 3261 §21.5.4: no trunk could take the call.
@@ -315,15 +333,15 @@ pub async fn run_reporting(
                     // RFC 3261 §16.7-style failover: 5xx, 408 (timeout) and 487 (our cancel on
                     // timeout) move to the next trunk; other finals go back to the caller.
                     let failover = status >= 500 || status == 408 || status == 487;
-                    if failover && c.trunk_idx + 1 < config.trunks.len() {
+                    if failover && c.trunk_idx + 1 < relocator.trunks.len() {
                         c.trunk_idx += 1;
                         summary.failovers += 1;
                         let _ = log.try_send(format!(
                             "trunk answered {status}: failing over to {}",
-                            config.trunks[c.trunk_idx]
+                            relocator.name(c.trunk_idx)
                         ));
                         c.started = now;
-                        if try_trunk(&mut ua, &config, &mut rng, c, now, &log) {
+                        if try_trunk(&mut ua, (&config, &relocator), &mut rng, c, now, &log) {
                             by_leg.extend(c.b.map(|b| (b, id)));
                             continue;
                         }
@@ -342,7 +360,7 @@ pub async fn run_reporting(
                     if let Some(c) = by_leg.get(&leg).and_then(|id| calls.get_mut(id)) {
                         c.started = now;
                         summary.failovers += 1;
-                        let trunk = config.trunks.get(c.trunk_idx).map(|t| t.host.as_str());
+                        let trunk = relocator.trunk(c.trunk_idx).map(|t| t.host.as_str());
                         let what = format!("trunk {}", trunk.unwrap_or_default());
                         let _ = log
                             .try_send(crate::trunk::failover_line(&what, &ev).unwrap_or_default());
@@ -369,7 +387,9 @@ pub async fn run_reporting(
                             summary.answered += 1;
                             let _ = log.try_send(format!(
                                 "call {} -> {} bridged via {}",
-                                c.from, c.number, config.trunks[c.trunk_idx]
+                                c.from,
+                                c.number,
+                                relocator.name(c.trunk_idx)
                             ));
                             // The trunk's BYE and re-INVITEs go to its dialog's next hop by
                             // name (its Contact may name another SBC than the INVITE's).
@@ -483,6 +503,28 @@ struct Relocator {
 }
 
 impl Relocator {
+    /// Trunk `i`'s targets, the last located.
+    fn trunk(&self, i: usize) -> Option<&TrunkAddress> {
+        self.trunks.get(i).and_then(Located::current)
+    }
+
+    /// Trunk `i` as the log names it.
+    fn name(&self, i: usize) -> String {
+        self.trunk(i).map(ToString::to_string).unwrap_or_default()
+    }
+
+    /// Whether a request from `peer` is a carrier's: from one of `sources` when any are
+    /// configured, else from one of the trunks' addresses ([`carrier_source`]).
+    fn is_carrier(&self, sources: &[SourceNet], peer: Target) -> bool {
+        if !sources.is_empty() {
+            return carrier_source(sources, &[], self.local.ip(), peer);
+        }
+        self.trunks
+            .iter()
+            .filter_map(Located::current)
+            .any(|t| carrier_source(&[], &t.targets, self.local.ip(), peer))
+    }
+
     /// When the first trunk located by name goes stale (its lookup not yet running).
     fn next(&self) -> Option<Instant> {
         self.trunks.iter().filter_map(Located::stale_at).min()
@@ -543,29 +585,25 @@ impl Relocator {
     /// keeps the old ones, [`Located::resolved`]), a registrar's for its waiting REGISTER
     /// (a failure keeps the old ones, still stale), a dialog's next hop for its later
     /// requests (unless the call is over). Returns log lines.
-    fn relocated(
-        &mut self,
-        now: Instant,
-        r: Relocated,
-        trunks: &mut [TrunkAddress],
-        ua: &mut UserAgent,
-    ) -> Vec<String> {
+    fn relocated(&mut self, now: Instant, r: Relocated, ua: &mut UserAgent) -> Vec<String> {
         let mut lines = Vec::new();
         match r {
             Relocated::Trunk(i, result) => {
-                let (Some(t), Some(located)) = (trunks.get_mut(i), self.trunks.get_mut(i)) else {
+                let Some(located) = self.trunks.get_mut(i) else {
                     return lines;
                 };
-                match &result {
-                    Ok(new) if new.targets != t.targets => {
-                        lines.push(format!("trunk {}: located again: {new}", t.host));
+                if let Some(t) = located.current() {
+                    match &result {
+                        Ok(new) if new.targets != t.targets => {
+                            lines.push(format!("trunk {}: located again: {new}", t.host));
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            lines.push(format!("trunk {}: cannot locate again: {e}", t.host));
+                        }
                     }
-                    Ok(_) => {}
-                    Err(e) => lines.push(format!("trunk {}: cannot locate again: {e}", t.host)),
                 }
-                if let Some(current) = located.resolved(now, result) {
-                    *t = current;
-                }
+                located.resolved(now, result);
             }
             Relocated::Registrar(id, result) => {
                 let list = match result {
@@ -611,7 +649,7 @@ fn give_up(
 /// it (no available target, RFC 3261 §21.5.4); false when none could.
 fn try_trunk(
     ua: &mut UserAgent,
-    cfg: &GatewayConfig,
+    (cfg, trunks): (&GatewayConfig, &Relocator),
     rng: &mut ChaCha8Rng,
     c: &mut GwCall,
     now: Instant,
@@ -631,7 +669,7 @@ fn try_trunk(
     let Ok(from) = format!("sip:{}@{}", c.from, cfg.listen.ip()).parse::<Uri>() else {
         return false;
     };
-    while let Some(trunk) = cfg.trunks.get(c.trunk_idx) {
+    while let Some(trunk) = trunks.trunk(c.trunk_idx) {
         let Ok(to) = format!("sip:{}@{}", c.number, trunk.host).parse::<Uri>() else {
             return false;
         };
@@ -648,7 +686,7 @@ fn try_trunk(
                 let _ = log.try_send(format!("INVITE to trunk {trunk} failed: {e}"));
             }
         }
-        if c.trunk_idx + 1 >= cfg.trunks.len() {
+        if c.trunk_idx + 1 >= trunks.trunks.len() {
             break;
         }
         c.trunk_idx += 1;

@@ -49,7 +49,7 @@ use crate::relay::{self, Recorder, RelayHandle, RelaySide};
 use crate::report::LegReport;
 use crate::trunk::{
     DialogHop, Located, Lookup, RELOCATE_RETRY, ServerAddress, TrunkAddress, TrunkRegistrations,
-    locate_dialog_hop, set_dialog_hop,
+    carrier_source, locate_dialog_hop, set_dialog_hop,
 };
 use crate::{clock, unix_time, wallclock};
 
@@ -956,8 +956,9 @@ impl Pbx {
         if self.users_empty() {
             return true;
         }
-        // A carrier does not answer its customer's digest challenge: a call from a trunk's
-        // own address is the trunk's (as carriers' SIP trunks are identified everywhere).
+        // A carrier does not answer its customer's digest challenge: a call from one of a
+        // trunk's sources (its SBCs; by default its own addresses) is the trunk's, as
+        // carriers' SIP trunks are identified everywhere.
         if self.is_carrier_leg(leg) {
             return true;
         }
@@ -1657,16 +1658,19 @@ impl Pbx {
             .is_some_and(|c| c.b.iter().any(|o| o.leg == leg && o.trunk))
     }
 
-    /// True when `leg`'s peer is one of the trunks' addresses (the targets last located for
-    /// a trunk by name): its requests are the carrier's, taken without a digest identity.
+    /// True when `leg`'s peer is one of a trunk's sources ([`crate::config::Trunk::sources`];
+    /// without any, the trunk's addresses, the targets last located for a trunk by name,
+    /// [`carrier_source`]): its requests are the carrier's, taken without a digest identity.
     fn is_carrier_leg(&self, leg: LegId) -> bool {
         self.ua.peer(leg).is_some_and(|peer| {
-            peer.transport == Transport::Udp
-                && self
-                    .trunk_targets
-                    .iter()
-                    .filter_map(Located::current)
-                    .any(|t| t.targets.contains(&peer.addr))
+            self.config
+                .trunks
+                .iter()
+                .zip(&self.trunk_targets)
+                .any(|(trunk, located)| {
+                    let targets = located.current().map_or(&[][..], |t| &t.targets);
+                    carrier_source(&trunk.sources, targets, self.local.ip(), peer)
+                })
         })
     }
 
@@ -1685,10 +1689,12 @@ impl Pbx {
         refused
     }
 
-    /// Locates the next hop of `leg`'s dialog, a trunk's, when it is a host name.
+    /// Locates the next hop of `leg`'s dialog, a trunk's, when it is a host name, over the
+    /// leg's transport (a carrier calling in over TCP or TLS).
     fn locate_hop(&mut self, leg: LegId) {
         let lookup = self.hops.as_ref().map(|(r, tx)| (r, tx));
-        if let Some(line) = locate_dialog_hop(&self.ua, leg, Transport::Udp, lookup, |h| h) {
+        let transport = self.ua.peer(leg).map_or(Transport::Udp, |p| p.transport);
+        if let Some(line) = locate_dialog_hop(&self.ua, leg, transport, lookup, |h| h) {
             self.log(line);
         }
     }

@@ -14,7 +14,7 @@
 //! ([`TrunkAddress::locate_name`]).
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,7 @@ use sip_core::{Response, Uri};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use crate::cli::Cidr;
 use crate::clock;
 
 /// A server as a configuration names it: an address (`IP:PORT`), or a host name or SIP URI
@@ -208,6 +209,114 @@ impl fmt::Display for TrunkAddress {
         }
         let list: Vec<String> = self.targets.iter().map(ToString::to_string).collect();
         write!(f, "{} ({})", self.host, list.join(", "))
+    }
+}
+
+/// An address or network a carrier's requests are taken from (a trunk's `sources`): an IP
+/// or CIDR prefix (`203.0.113.7`, `203.0.113.0/24`, `2001:db8::/48`), with an optional port
+/// (`203.0.113.7:5060`, `203.0.113.0/24:5060`, `[2001:db8::7]:5060`). The port is the
+/// source port of UDP requests; over TCP and TLS the connection is what counts (its source
+/// port is an ephemeral one), so any port matches there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct SourceNet {
+    /// The addresses.
+    pub net: Cidr,
+    /// The UDP source port, `None`: any.
+    pub port: Option<u16>,
+}
+
+impl SourceNet {
+    /// Exactly `addr` (its IP, and its port over UDP): a trunk's located target, the
+    /// default source of its requests.
+    pub fn exact(addr: SocketAddr) -> Self {
+        let ip = addr.ip().to_canonical();
+        Self {
+            net: Cidr {
+                addr: ip,
+                prefix: if ip.is_ipv4() { 32 } else { 128 },
+            },
+            port: Some(addr.port()),
+        }
+    }
+
+    /// Whether a request from `peer` comes from here (an IPv4-mapped IPv6 source is read as
+    /// its IPv4 address).
+    pub fn admits(&self, peer: Target) -> bool {
+        self.net.contains(peer.addr.ip().to_canonical())
+            && (peer.transport != Transport::Udp || self.port.is_none_or(|p| p == peer.addr.port()))
+    }
+}
+
+/// Whether a request from `peer`, to a program listening at IP `host`, is a carrier's: from
+/// one of `sources` when any are configured, else from one of `located` (the trunk's
+/// addresses, [`SourceNet::exact`]: over TCP/TLS from any port). A trunk on the program's own
+/// host (its IP, or loopback when it listens on all addresses) is known by its exact address
+/// over every transport: every other program there connects from that IP too (a phone whose
+/// INVITE went over TCP for its size), and would be taken for the carrier.
+pub fn carrier_source(
+    sources: &[SourceNet],
+    located: &[SocketAddr],
+    host: IpAddr,
+    peer: Target,
+) -> bool {
+    if !sources.is_empty() {
+        return sources.iter().any(|s| s.admits(peer));
+    }
+    let (host, from) = (host.to_canonical(), peer.addr.ip().to_canonical());
+    located.iter().any(|&a| {
+        let ip = a.ip().to_canonical();
+        if ip == host || (host.is_unspecified() && ip.is_loopback()) {
+            from == ip && peer.addr.port() == a.port()
+        } else {
+            SourceNet::exact(a).admits(peer)
+        }
+    })
+}
+
+impl FromStr for SourceNet {
+    type Err = String;
+
+    fn from_str(spec: &str) -> Result<Self, String> {
+        let bad = |e: &str| format!("{spec}: not an IP, CIDR prefix or either with :PORT: {e}");
+        let (net, port) = if let Some(rest) = spec.strip_prefix('[') {
+            let (net, port) = rest
+                .split_once("]:")
+                .ok_or_else(|| bad("[...] without :PORT"))?;
+            (net, Some(port))
+        } else if spec.matches(':').count() == 1 {
+            let (net, port) = spec.split_once(':').ok_or_else(|| bad("no port"))?;
+            (net, Some(port))
+        } else {
+            (spec, None)
+        };
+        let port = match port {
+            Some(p) => Some(p.parse::<u16>().map_err(|_| bad("bad port"))?),
+            None => None,
+        };
+        let net: Cidr = net.parse().map_err(bad)?;
+        Ok(Self { net, port })
+    }
+}
+
+impl SourceNet {
+    /// The `--trunk-source` values of a command line (the PBX's, the gateway's).
+    ///
+    /// # Errors
+    /// A message naming the first value that is not a source.
+    pub fn from_flags(specs: &[String]) -> Result<Vec<Self>, String> {
+        specs
+            .iter()
+            .map(|s| s.parse().map_err(|e| format!("bad --trunk-source {e}")))
+            .collect()
+    }
+}
+
+impl TryFrom<String> for SourceNet {
+    type Error = String;
+
+    fn try_from(spec: String) -> Result<Self, String> {
+        spec.parse()
     }
 }
 
@@ -969,5 +1078,76 @@ mod tests {
         let reg = TrunkRegistration::located("t", "4930", &a, 600).unwrap();
         assert_eq!(reg.stale_at, Some(t0));
         assert!(TrunkAddress::from_list(&server, &TargetList::new(vec![tcp])).is_err());
+    }
+    /// A trunk's sources: IPs and prefixes with an optional port, the port checked over UDP
+    /// only (a connection's source port is ephemeral); without any, the trunk's located
+    /// addresses, exactly over UDP and by IP over TCP/TLS.
+    #[test]
+    fn a_carrier_is_known_by_its_sources() {
+        let at = |transport, addr: &str| Target {
+            transport,
+            addr: addr.parse().unwrap(),
+        };
+        let udp = |a: &str| at(Transport::Udp, a);
+        let tcp = |a: &str| at(Transport::Tcp, a);
+        let parse = |s: &str| s.parse::<SourceNet>();
+        let sbcs: Vec<SourceNet> = ["203.0.113.0/28", "198.51.100.7:5060", "[2001:db8::7]:5062"]
+            .into_iter()
+            .map(|s| parse(s).unwrap())
+            .collect();
+        let host: IpAddr = "192.0.2.100".parse().unwrap();
+        let from = |peer| carrier_source(&sbcs, &[], host, peer);
+        assert!(from(udp("203.0.113.9:40000")));
+        assert!(!from(udp("203.0.113.16:5060")));
+        assert!(from(udp("198.51.100.7:5060")));
+        assert!(!from(udp("198.51.100.7:5070")));
+        assert!(from(tcp("198.51.100.7:49152")));
+        assert!(from(udp("[2001:db8::7]:5062")));
+        assert!(from(udp("[::ffff:203.0.113.1]:5060")));
+        assert!(!from(udp("[2001:db8::8]:5062")));
+        assert_eq!(
+            parse("203.0.113.0/24:5060").unwrap(),
+            SourceNet {
+                net: "203.0.113.0/24".parse().unwrap(),
+                port: Some(5060)
+            }
+        );
+        assert_eq!(parse("2001:db8::/48").unwrap().port, None);
+        for bad in [
+            "",
+            "sbc.example",
+            "203.0.113.0/33",
+            "203.0.113.7:99999",
+            "[2001:db8::7]",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        // Nothing configured: the located addresses, configured sources replace them.
+        let located: [SocketAddr; 1] = ["192.0.2.1:5060".parse().unwrap()];
+        assert!(carrier_source(&[], &located, host, udp("192.0.2.1:5060")));
+        assert!(!carrier_source(&[], &located, host, udp("192.0.2.1:5061")));
+        assert!(carrier_source(&[], &located, host, tcp("192.0.2.1:50123")));
+        assert!(!carrier_source(
+            &sbcs,
+            &located,
+            host,
+            udp("192.0.2.1:5060")
+        ));
+        // A trunk on our own host: its exact address over TCP too (a local phone is not it).
+        let here: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(carrier_source(&[], &located, here, udp("192.0.2.1:5060")));
+        assert!(!carrier_source(&[], &located, here, tcp("192.0.2.1:50123")));
+        let any: IpAddr = "0.0.0.0".parse().unwrap();
+        let lo: [SocketAddr; 1] = ["127.0.0.1:5080".parse().unwrap()];
+        assert!(!carrier_source(&[], &lo, any, tcp("127.0.0.1:50123")));
+        assert!(carrier_source(&[], &lo, any, udp("127.0.0.1:5080")));
+        // In a PBX configuration file.
+        let trunk: crate::config::Trunk = toml::from_str(
+            "name = \"c\"\naddress = \"192.0.2.1:5060\"\nsources = [\"203.0.113.0/28\", \"198.51.100.7:5060\"]",
+        )
+        .unwrap();
+        assert_eq!(trunk.sources, sbcs[..2]);
+        let bad = "name = \"c\"\naddress = \"192.0.2.1:5060\"\nsources = [\"sbc.example\"]";
+        assert!(toml::from_str::<crate::config::Trunk>(bad).is_err());
     }
 }

@@ -5,7 +5,8 @@
 //! next REGISTER (`UaEvent::TargetsExpired`) and the calls after the new location reach
 //! the new server, without a restart. And a trunk that answers with a Contact by host
 //! name gets the call's BYE at the address that name has, and one that rings reliably
-//! (RFC 3262) with such a Contact gets the next PRACK there.
+//! (RFC 3262) with such a Contact gets the next PRACK there. A call from a trunk's sources
+//! (its address, or the SBCs listed) is refused even from an allowed network.
 
 #![allow(
     clippy::unwrap_used,
@@ -25,7 +26,10 @@ use dns_support::{Seen, Srv, nameserver, reaches, sip_server};
 use phone_support::{Phone, WAIT, any_port, config, start};
 use sip_core::Method;
 use sip_core::transaction::Transport;
-use sip_peer::{answer_next_invite, bye_at, log_line, next_request, respond, target_by_name};
+use sip_peer::{
+    Req, answer_next_invite, bye_at, final_response, log_line, next_request, pcmu_offer, respond,
+    target_by_name,
+};
 use telox_examples::gateway::{self, GatewayConfig};
 use telox_examples::phone::Command;
 use telox_examples::trunk::{TrunkAddress, TrunkRegistration};
@@ -56,6 +60,7 @@ fn gateway_config(trunk: TrunkAddress, dns: SocketAddr) -> GatewayConfig {
         trunks: vec![trunk],
         dns: Some(dns),
         allow: vec!["127.0.0.0/8".parse().unwrap()],
+        trunk_sources: Vec::new(),
         credentials: None,
         registrations: Vec::new(),
         trunk_codecs: vec!["PCMU".into()],
@@ -206,6 +211,57 @@ async fn a_trunk_ringing_reliably_gets_the_next_prack_at_its_contact() {
     respond(&trunk, listen, &invite, "486 Busy Here", "", "").await;
     assert_eq!(alice.call_outcome().await, Ok(486));
     alice.quit().await;
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(WAIT, gw).await;
+}
+
+/// An INVITE for number 100 from `sock` to the gateway at `gw` (a Call-ID of its own),
+/// without waiting for an answer.
+async fn invite_from(sock: &UdpSocket, gw: SocketAddr) {
+    let (ruri, offer) = (format!("sip:100@{gw}"), pcmu_offer(40_090, 90));
+    let me = sock.local_addr().unwrap();
+    let branch = format!("gw-{}", me.port());
+    let text = Req::invite(&ruri, me, &branch, &offer)
+        .text()
+        .replace("sip-i-1@test", &format!("{branch}@test"));
+    sock.send_to(text.as_bytes(), gw).await.unwrap();
+}
+
+/// The gateway sends every call to a trunk, so a call from a carrier may not come in (toll
+/// fraud), even from an allowed network (127.0.0.0/8 here): from the trunk's own address it
+/// gets 403; with the carrier's SBCs listed (127.0.0.6), from one of those too, while an
+/// unlisted address of the allowed network goes out to the trunk.
+#[tokio::test(flavor = "current_thread")]
+async fn a_call_from_a_trunks_sources_is_refused() {
+    let trunk = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let at = TrunkAddress::at(trunk.local_addr().unwrap());
+    let cfg = gateway_config(at.clone(), any_port());
+    let (log_tx, _log) = mpsc::channel(256);
+    let (listen, gw, stop) = start_gateway(cfg, log_tx).await;
+    invite_from(&trunk, listen).await;
+    let (refused, _) = final_response(&trunk, "INVITE").await;
+    assert_eq!(refused.status().as_u16(), 403, "the trunk's own address");
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(WAIT, gw).await;
+
+    let cfg = GatewayConfig {
+        trunk_sources: vec!["127.0.0.6".parse().unwrap()],
+        ..gateway_config(at, any_port())
+    };
+    let (log_tx, _log) = mpsc::channel(256);
+    let (listen, gw, stop) = start_gateway(cfg, log_tx).await;
+    let sbc = UdpSocket::bind("127.0.0.6:0").await.unwrap();
+    invite_from(&sbc, listen).await;
+    let (refused, _) = final_response(&sbc, "INVITE").await;
+    assert_eq!(refused.status().as_u16(), 403, "a listed SBC");
+    let phone = UdpSocket::bind("127.0.0.7:0").await.unwrap();
+    invite_from(&phone, listen).await;
+    let out = next_request(&trunk).await;
+    assert_eq!(
+        *out.method(),
+        Method::Invite,
+        "an unlisted address's call goes out"
+    );
     let _ = stop.send(true);
     let _ = tokio::time::timeout(WAIT, gw).await;
 }

@@ -7,13 +7,20 @@
 //! gateway --listen 127.0.0.1:5080 --trunk 127.0.0.1:5090 [--trunk 127.0.0.1:5091] --allow 127.0.0.0/8
 //!         [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S]
 //!          [--no-register]] [--trunk-codecs pcmu,pcma] [--trunk-timeout 5s] [--dns IP:PORT]
-//!         [--duration D] [--quiet]
+//!         [--trunk-source CIDR[:PORT] ...] [--duration D] [--quiet]
 //! ```
 //!
 //! `--trunk` and `--trunk-registrar` also take a host name or SIP URI
 //! (`--trunk sip:provider.example.com`): located at start by RFC 3263 (NAPTR, SRV, A over
 //! UDP, through `--dns` or the nameservers of /etc/resolv.conf); the INVITEs and REGISTERs
 //! fail over along its targets.
+//!
+//! A call from a trunk's sources is refused (403), even from an `--allow`ed network: every
+//! call goes out to a trunk, and a carrier's may not come back out (toll fraud). The sources
+//! are the trunks' own addresses (over TCP/TLS from any port, unless on this host), or, for a carrier whose SBCs
+//! send from other addresses, the `--trunk-source` list (repeated, for every trunk): IPs and
+//! CIDR prefixes, each with an optional UDP port (`203.0.113.0/28`, `198.51.100.7:5060`,
+//! `[2001:db8::7]:5060`).
 
 #![forbid(unsafe_code)]
 
@@ -23,12 +30,12 @@ use std::time::Duration;
 use telox_examples::cli::{Cidr, Spec};
 use telox_examples::gateway::{self, GatewayConfig};
 use telox_examples::lifecycle::{print_logs_until, print_remaining, shutdown_signal};
-use telox_examples::trunk::{TrunkAddress, TrunkRegistration};
+use telox_examples::trunk::{SourceNet, TrunkAddress, TrunkRegistration};
 use tokio::sync::{mpsc, watch};
 
 const USAGE: &str = "usage: gateway --listen IP:PORT --trunk IP:PORT|HOST|URI [--trunk ...] --allow CIDR \
 [--allow CIDR ...] [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT|HOST|URI] [--register-expires S] [--no-register]] \
-[--trunk-codecs pcmu,pcma] [--trunk-timeout D] [--dns IP:PORT] \
+[--trunk-codecs pcmu,pcma] [--trunk-timeout D] [--dns IP:PORT] [--trunk-source CIDR[:PORT] ...] \
 [--duration D] [--seed N] [--quiet]";
 
 fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duration>, bool), String> {
@@ -43,6 +50,7 @@ fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duratio
             "trunk-timeout",
             "trunk-registrar",
             "register-expires",
+            "trunk-source",
             "dns",
             "duration",
             "seed",
@@ -84,6 +92,7 @@ fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duratio
             "at least one --allow CIDR is required (calls from elsewhere are refused)".into(),
         );
     }
+    let trunk_sources = SourceNet::from_flags(a.all("trunk-source"))?;
     let credentials = match (a.value("trunk-user"), a.value("trunk-password")) {
         (Some(u), Some(p)) => Some((u.to_owned(), p.to_owned())),
         (None, None) => None,
@@ -123,6 +132,7 @@ fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duratio
             trunks,
             dns,
             allow,
+            trunk_sources,
             credentials,
             registrations,
             trunk_codecs,

@@ -5,6 +5,7 @@
 //! pbx --config examples/data/pbx.toml
 //! pbx --listen 127.0.0.1:5060 --demo-users 1000-1099 [--trunk 127.0.0.1:5070] [--direct-media]
 //!     [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S]]
+//!     [--trunk-source CIDR[:PORT] ...]
 //!     [--tls-cert PEM --tls-key PEM [--tls-listen IP:PORT] [--tls-ca PEM]] [--no-tcp]
 //!     [--cdr FILE] [--record DIR] [--webhook http://IP:PORT/PATH] [--duration 60s]
 //! ```
@@ -14,6 +15,14 @@
 //! against that CA.
 //! With `--demo-users`, users `N..=M` have their extension as password (demo mode, logged
 //! loudly); every other number an authenticated user dials goes to `--trunk`.
+//!
+//! A call from a trunk's sources is the carrier's: taken without a digest challenge, and
+//! refused (403) when it, or a transfer it asks for, would go out through a trunk again.
+//! The sources are the trunk's own addresses (over TCP/TLS from any port, unless the trunk is on this host: its exact address then), or the list given
+//! as `sources` in the config file's trunk (or `--trunk-source`, repeated, for every trunk):
+//! IPs and CIDR prefixes, each with an optional UDP port (`203.0.113.0/28`,
+//! `198.51.100.7:5060`, `[2001:db8::7]:5060`), for a carrier whose SBCs send from other
+//! addresses than the one the PBX sends to.
 
 #![forbid(unsafe_code)]
 
@@ -24,12 +33,12 @@ use telox_examples::cli::{CliError, Spec};
 use telox_examples::config::{MediaMode, PbxConfig, TlsListen};
 use telox_examples::lifecycle::{print_logs_until, print_remaining, shutdown_signal};
 use telox_examples::pbx;
-use telox_examples::trunk::ServerAddress;
+use telox_examples::trunk::{ServerAddress, SourceNet};
 use tokio::sync::{mpsc, watch};
 
 const USAGE: &str = "usage: pbx --config FILE | pbx --listen IP:PORT --demo-users N-M [--trunk IP:PORT] \
 [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S] [--no-register]] \
-[--tls-cert PEM --tls-key PEM [--tls-listen IP:PORT] [--tls-ca PEM]] [--no-tcp] \
+[--trunk-source CIDR[:PORT] ...] [--tls-cert PEM --tls-key PEM [--tls-listen IP:PORT] [--tls-ca PEM]] [--no-tcp] \
 [--direct-media] [--digest SHA-256,MD5] [--cdr FILE] [--record DIR] [--webhook URL] [--duration D] [--seed N] [--quiet]";
 
 fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), String> {
@@ -49,6 +58,7 @@ fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), Strin
             "trunk-password",
             "trunk-registrar",
             "register-expires",
+            "trunk-source",
             "tls-cert",
             "tls-key",
             "tls-listen",
@@ -115,6 +125,13 @@ fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), Strin
         }
         (None, None) => {}
         _ => return Err("--trunk-user and --trunk-password go together".into()),
+    }
+    // Sources from flags apply to every trunk, as the credentials do.
+    let sources = SourceNet::from_flags(args.all("trunk-source"))?;
+    if !sources.is_empty() {
+        for t in &mut cfg.trunks {
+            t.sources.clone_from(&sources);
+        }
     }
     // TLS: --tls-cert and --tls-key, on --tls-listen (default: the SIP port + 1).
     match (args.value("tls-cert"), args.value("tls-key")) {

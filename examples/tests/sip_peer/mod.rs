@@ -28,7 +28,22 @@ pub(crate) struct Req<'a> {
     pub(crate) body: &'a str,
 }
 
-impl Req<'_> {
+impl<'a> Req<'a> {
+    /// An INVITE from `me` (no To tag yet, CSeq 1, Contact at `me`) with SDP `offer`.
+    pub(crate) fn invite(ruri: &'a str, me: SocketAddr, branch: &'a str, offer: &'a str) -> Self {
+        Self {
+            method: "INVITE",
+            ruri,
+            me,
+            to_tag: "",
+            cseq: 1,
+            branch,
+            contact: "",
+            content_type: "application/sdp",
+            body: offer,
+        }
+    }
+
     /// The request's text.
     pub(crate) fn text(&self) -> String {
         let (method, me, body) = (self.method, self.me, self.body);
