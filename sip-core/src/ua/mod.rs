@@ -811,7 +811,11 @@ impl UserAgent {
     /// without a final response yet.
     pub fn set_fallback_offer(&mut self, leg: LegId, body: Body) -> Result<(), UaError> {
         let l = self.legs.get_mut(&leg).ok_or(UaError::NoSuchLeg)?;
-        if !l.uac || l.dialog.as_ref().is_some_and(|d| d.state() != DialogState::Early) {
+        if !l.uac
+            || l.dialog
+                .as_ref()
+                .is_some_and(|d| d.state() != DialogState::Early)
+        {
             return Err(UaError::InvalidState);
         }
         l.fallback_offer = Some(body);
@@ -2234,7 +2238,11 @@ impl UserAgent {
         };
         // The refusal ended the first INVITE's early dialogs (RFC 3261 §12.3).
         if let Some(l) = self.legs.get_mut(&leg_id) {
-            let early = l.dialog.take().into_iter().chain(l.forks.drain(..).map(|f| f.dialog));
+            let early = l
+                .dialog
+                .take()
+                .into_iter()
+                .chain(l.forks.drain(..).map(|f| f.dialog));
             for d in early {
                 self.by_dialog.remove(d.id());
             }
