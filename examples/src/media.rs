@@ -909,6 +909,26 @@ pub fn audio_capabilities(
     caps.with_srtp(srtp)
 }
 
+/// The offer that goes again when a callee refuses a best-effort SRTP offer (RTP/AVP with
+/// `a=crypto`, [`sdp::SrtpPolicy::Optional`]) with 488 or 606: the same stream as RTP/SAVP
+/// with new keys, as Asterisk, FreeSWITCH and rtpengine setups retry (linphone with SRTP
+/// mandatory takes SDES only on RTP/SAVP). `None` when the first offer was not best-effort:
+/// an RTP/SAVP offer (SRTP required) has no plain fallback, and a plain one none with SRTP.
+/// Returns the engine that takes the answer to the retry, and the offer.
+pub fn savp_fallback<R: rand::CryptoRng + ?Sized>(
+    address: std::net::IpAddr,
+    first: &sdp::MediaCapabilities,
+    rng: &mut R,
+) -> Option<(sdp::OfferAnswer, sdp::Sdp)> {
+    if first.srtp != sdp::SrtpPolicy::Optional {
+        return None;
+    }
+    let caps = first.clone().with_srtp(sdp::SrtpPolicy::Required);
+    let mut oa = sdp::OfferAnswer::new(sdp::SessionConfig::new(address, caps), rng);
+    let offer = oa.create_offer(rng).ok()?;
+    Some((oa, offer))
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::{IpAddr, Ipv4Addr};

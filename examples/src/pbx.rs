@@ -44,7 +44,7 @@ use crate::config::{MediaMode, PbxConfig, Strategy, duration};
 use crate::dialplan::{OutboundRule, Route};
 use crate::gateway::{LegUpdate, TranscodeHandle, spawn_transcode_with};
 use crate::guard::{AuthBlocker, RateLimiter, is_scanner};
-use crate::media::{MediaLeg, MediaParams, audio_capabilities};
+use crate::media::{MediaLeg, MediaParams, audio_capabilities, savp_fallback};
 use crate::relay::{self, Recorder, RelayHandle, RelaySide};
 use crate::report::LegReport;
 use crate::trunk::{
@@ -276,6 +276,11 @@ struct Outgoing {
     sock: Option<std::net::UdpSocket>,
     /// The party is a trunk.
     trunk: bool,
+    /// The engine of the RTP/SAVP offer the INVITE goes again with if the party refuses the
+    /// best-effort SRTP offer with 488 or 606 ([`crate::media::savp_fallback`]).
+    fallback: Option<sdp::OfferAnswer>,
+    /// The status that refused the first offer, once the INVITE went again with RTP/SAVP.
+    retried: Option<u16>,
 }
 
 #[derive(Debug)]
@@ -1026,6 +1031,7 @@ impl Pbx {
                     Some(id) => self.transfer_failed(now, id, status),
                     None => self.b_failed(now, leg, status).await,
                 },
+                UaEvent::OfferRetried { leg, status } => self.offer_retried(leg, status),
                 UaEvent::Cancelled { leg } => {
                     if let Some(&id) = self.by_leg.get(&leg) {
                         let b: Vec<LegId> = self
@@ -1571,11 +1577,12 @@ impl Pbx {
         let Some(call) = self.calls.get_mut(&id) else {
             return;
         };
-        let (body, oa, sock) = match self.config.media {
+        let (body, oa, sock, fallback) = match self.config.media {
             // An INVITE without SDP goes on without it: the callee's offer reaches the caller
             // in the 200 and the caller's answer, in its ACK, is passed on ([`Pbx::confirmed`]).
             MediaMode::Direct => (
                 call.has_offer().then(|| Body::sdp(call.a_offer.clone())),
+                None,
                 None,
                 None,
             ),
@@ -1596,13 +1603,14 @@ impl Pbx {
                     return;
                 };
                 let caps = audio_capabilities(port, &names, sdp::SrtpPolicy::Optional);
+                let fallback = savp_fallback(self.local.ip(), &caps, &mut self.rng);
                 let mut oa = sdp::OfferAnswer::new(
                     sdp::SessionConfig::new(self.local.ip(), caps),
                     &mut self.rng,
                 );
                 match oa.create_offer(&mut self.rng) {
-                    Ok(o) => (Some(Body::sdp(o.to_bytes())), Some(oa), Some(sock)),
-                    Err(_) => (None, None, None),
+                    Ok(o) => (Some(Body::sdp(o.to_bytes())), Some(oa), Some(sock), fallback),
+                    Err(_) => (None, None, None, None),
                 }
             }
         };
@@ -1622,12 +1630,19 @@ impl Pbx {
         };
         match self.ua.invite(now, from, to.clone(), to, targets, body) {
             Ok(leg) => {
+                // A refusal of the best-effort SRTP offer gets one retry with RTP/SAVP.
+                let fallback = fallback.and_then(|(oa, offer)| {
+                    let body = Body::sdp(offer.to_bytes());
+                    self.ua.set_fallback_offer(leg, body).ok().map(|()| oa)
+                });
                 call.b.push(Outgoing {
                     leg,
                     oa,
                     member: member.to_owned(),
                     sock,
                     trunk: is_trunk,
+                    fallback,
+                    retried: None,
                 });
                 self.by_leg.insert(leg, id);
             }
@@ -1756,11 +1771,13 @@ impl Pbx {
         match a_body {
             Some(body) => {
                 let _ = self.ua.answer(now, call.a_leg, Some(Body::sdp(body)));
+                let retried = call.b.get(idx).and_then(|o| o.retried);
                 let line = format!(
-                    "call {} -> {} answered ({})",
+                    "call {} -> {} answered ({}{})",
                     call.from,
                     call.destination,
-                    call.codec.clone().unwrap_or_default()
+                    call.codec.clone().unwrap_or_default(),
+                    retried.map_or_else(String::new, |s| format!(", RTP/SAVP after {s}"))
                 );
                 self.log(line);
                 self.hook("call.answered", id);
@@ -1773,6 +1790,30 @@ impl Pbx {
                     .await;
             }
         }
+    }
+
+    /// The callee on `leg` refused the best-effort SRTP offer with `status` (488, 606) and
+    /// the UA sent the INVITE again with RTP/SAVP: its answer goes to that offer's engine.
+    /// The caller hears nothing of it but a longer setup.
+    fn offer_retried(&mut self, leg: LegId, status: u16) {
+        let Some(o) = self
+            .by_leg
+            .get(&leg)
+            .and_then(|id| self.calls.get_mut(id))
+            .and_then(|c| c.b.iter_mut().find(|o| o.leg == leg))
+        else {
+            return;
+        };
+        let Some(oa) = o.fallback.take() else {
+            return;
+        };
+        o.oa = Some(oa);
+        o.retried = Some(status);
+        let line = format!(
+            "{} refused RTP/AVP with a=crypto ({status}): offering RTP/SAVP",
+            o.member
+        );
+        self.log(line);
     }
 
     /// Negotiates both sides and starts the relay; returns the SDP answer for the caller.

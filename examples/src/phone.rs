@@ -26,7 +26,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use crate::audio::Pcm;
-use crate::media::{MediaLeg, MediaParams, PlayoutClock, audio_capabilities};
+use crate::media::{MediaLeg, MediaParams, PlayoutClock, audio_capabilities, savp_fallback};
 use crate::netem::{ImpairedLink, LinkConfig};
 use crate::report::LegReport;
 use crate::trunk::{DialogHop, Located, Lookup, locate_dialog_hop, locate_name, set_dialog_hop};
@@ -256,6 +256,9 @@ struct Call {
     refer: Option<TransactionKey>,
     /// Paces the received audio's playout.
     playout: PlayoutClock,
+    /// UAC: the engine of the RTP/SAVP offer our INVITE goes again with if the callee
+    /// refuses the best-effort SRTP offer with 488 or 606 ([`crate::media::savp_fallback`]).
+    fallback: Option<sdp::OfferAnswer>,
 }
 
 /// How long [`Command::Quit`] waits for the BYE and the unregistration to complete.
@@ -821,9 +824,13 @@ impl Phone {
         }
     }
 
-    fn new_oa(&mut self) -> sdp::OfferAnswer {
+    fn caps(&self) -> sdp::MediaCapabilities {
         let codecs: Vec<&str> = self.config.codecs.iter().map(String::as_str).collect();
-        let caps = audio_capabilities(self.media_port, &codecs, self.config.srtp);
+        audio_capabilities(self.media_port, &codecs, self.config.srtp)
+    }
+
+    fn new_oa(&mut self) -> sdp::OfferAnswer {
+        let caps = self.caps();
         sdp::OfferAnswer::new(
             sdp::SessionConfig::new(self.local.ip(), caps),
             &mut self.rng,
@@ -872,6 +879,7 @@ impl Phone {
             return false;
         };
         let body = Body::sdp(offer.to_bytes());
+        let fallback = savp_fallback(self.local.ip(), &self.caps(), &mut self.rng);
         let replaces = replaces.map(refer::Replaces::header_value);
         let extra: Vec<(&str, &str)> = replaces.iter().map(|v| ("Replaces", v.as_str())).collect();
         match self.ua.invite_with(
@@ -884,7 +892,13 @@ impl Phone {
             &extra,
         ) {
             Ok(leg) => {
-                self.call = Some(Call::new(leg, oa, true));
+                let mut call = Call::new(leg, oa, true);
+                // A refusal of the best-effort SRTP offer gets one retry with RTP/SAVP.
+                call.fallback = fallback.and_then(|(oa, offer)| {
+                    let body = Body::sdp(offer.to_bytes());
+                    self.ua.set_fallback_offer(leg, body).ok().map(|()| oa)
+                });
+                self.call = Some(call);
                 self.log(format!(
                     "calling {to} via {} {}",
                     target.transport.as_via_str(),
@@ -1210,6 +1224,17 @@ impl Phone {
                     }
                     self.emit(PhoneEvent::CallFailed(status));
                 }
+                UaEvent::OfferRetried { leg, status } => {
+                    let Some(call) = self.call.as_mut().filter(|c| c.leg == leg) else {
+                        continue;
+                    };
+                    if let Some(oa) = call.fallback.take() {
+                        call.oa = oa;
+                        self.log(format!(
+                            "the callee refused RTP/AVP with a=crypto ({status}): offering RTP/SAVP"
+                        ));
+                    }
+                }
                 UaEvent::FailedOver { leg, .. } => {
                     let what = if leg.is_some() { "call" } else { "registrar" };
                     if let Some(line) = crate::trunk::failover_line(what, &ev) {
@@ -1497,6 +1522,7 @@ impl Call {
             answer_in_ack: false,
             refer: None,
             playout: PlayoutClock::default(),
+            fallback: None,
         }
     }
 }
