@@ -11,12 +11,16 @@
 #  3. SDES-SRTP mandatory on linphone (RTP/SAVP, four crypto suites offered) against a PBX
 #     offering SHA-256 and MD5 digests (linphone answers SHA-256) and a phone requiring SRTP.
 #  4. SDES-SRTP from telox: the telox phone (SRTP required) calls linphonec (SRTP mandatory)
-#     directly with RTP/SAVP (linphone takes no SRTP from the PBX's offers, see below).
-#  5. RTCP-XR: linphone sends XR only when the peer's SDP has a=rtcp-xr, which telox does
+#     directly with RTP/SAVP.
+#  5. The same through the PBX: linphone (SRTP mandatory) refuses the PBX's best-effort offer
+#     (RTP/AVP with a=crypto) with 488, the PBX sends the INVITE again (same Call-ID, CSeq 2)
+#     with RTP/SAVP, linphone answers one a=crypto; the phone (SRTP optional) hears nothing of
+#     it but a longer setup; audio both ways.
+#  6. RTCP-XR: linphone sends XR only when the peer's SDP has a=rtcp-xr, which telox does
 #     not write, so two linphonec call each other directly with rtcp-xr configured; tshark
 #     captures their RTCP and rtp-analyze --dump reads every compound with telox's RTCP
 #     parser (XR included) without a violation.
-#  6. linphone's real offer (1) and answer (2, to the PBX's offer) parse strictly with
+#  7. linphone's real offer (1) and answer (2, to the PBX's offer) parse strictly with
 #     sdp-tool and telox answers the offer (sdp/tests/data/real/linphone holds captures).
 # Surprises from linphone (none of baresip, kamailio or SIPp does these):
 #  - It will not start its SIP stack when ~/.local/share/linphone is missing (no REGISTER,
@@ -37,9 +41,9 @@
 #  - Without a proxy it writes c=IN IP6 <the default route's address> (and that host in its
 #    RTCP CNAME) although use_ipv6=0; with a proxy, the address it reaches the proxy from.
 #  - It takes SDES only on RTP/SAVP: to an RTP/AVP offer carrying a=crypto (best-effort
-#    SDES, what the PBX offers its callees) it answers plain RTP/AVP, or 488 when SRTP is
-#    mandatory. So a telox caller reaches linphone through the PBX without SRTP, or not at
-#    all when linphone requires it (case 4 goes direct).
+#    SDES, what the PBX offers its callees first) it answers plain RTP/AVP, or 488 when SRTP
+#    is mandatory. The PBX (and the phone with SRTP optional) then offers RTP/SAVP once more,
+#    as Asterisk and FreeSWITCH setups do (case 5).
 #  - linphonec reads console commands from a pipe; a digit alone on a line is sent as DTMF
 #    (RFC 4733), and it prints "Receiving tone X" for each digit it receives.
 # Runs in about 50 s (49-69 s at load 15-17 on a 2-core machine).
@@ -224,7 +228,33 @@ check "$c: telox phone received audio from linphone ($(recv_of $c) packets)" tes
 check "$c: linphone recorded telox's 440 Hz tone" hears_tone "$WORK/$c.wav"
 rtcp_from_telox "$c" s
 
-# 5. RTCP-XR between two linphonec, read by telox's RTCP parser.
+# 5. The telox phone (SRTP optional) calls linphonec (SRTP mandatory) through the PBX: 488 to
+#    the PBX's RTP/AVP + a=crypto offer, RTP/SAVP in the same call's second INVITE.
+c=telox-pbx-srtp-lp
+lp_start f "$(free_udp_port)" "$(lp_free_rtp_port)" user=1000 registrar="127.0.0.1:$PBX_PORT" enc=srtp \
+  autoanswer=1 play="$WORK/say.wav" record="$WORK/$c.wav"
+lp_wait f lp.log 'LinphoneRegistrationOk' 10
+timeout -k 3 40 "$BIN/phone" --listen "127.0.0.1:$(free_udp_port)" --user 1001 --password 1001 \
+  --registrar "127.0.0.1:$PBX_PORT" --max-time 30s --calls 1 --play "$WORK/tone.wav" \
+  --call "sip:1000@127.0.0.1:$PBX_PORT" --duration 5s --srtp optional \
+  </dev/null >"$WORK/$c.out" 2>"$WORK/$c.log"
+est=$?
+lp_wait f out 'Call 1 with .* ended' 5
+lp_stop f
+sed 's/^/  /' "$WORK/$c.out"
+check "$c: call established" test "$est" -eq 0
+python3 "$L/sip-body.py" "$WORK/lp-f/lp.log" received '^INVITE ' >"$WORK/pbx-offer-1.sdp"
+check "$c: linphone refused the PBX's RTP/AVP offer with 488" bash -c \
+  "grep -q '^m=audio [0-9]* RTP/AVP ' '$WORK/pbx-offer-1.sdp' && grep -q '^SIP/2.0 488' '$WORK/lp-f/lp.log'"
+check "$c: the PBX offered RTP/SAVP once more (CSeq 2, same call)" bash -c \
+  "grep -q '1000 refused RTP/AVP with a=crypto (488): offering RTP/SAVP' '$WORK/pbx.log' && grep -q 'answered (.*RTP/SAVP after 488)' '$WORK/pbx.log' && grep -q '^CSeq: 2 INVITE' '$WORK/lp-f/lp.log'"
+python3 "$L/sip-body.py" "$WORK/lp-f/lp.log" sent '^SIP/2.0 200 ' >"$WORK/pbx-srtp-answer.sdp"
+check "$c: linphone answered RTP/SAVP with one a=crypto" bash -c \
+  "grep -q '^m=audio [0-9]* RTP/SAVP ' '$WORK/pbx-srtp-answer.sdp' && test \$(grep -c '^a=crypto:' '$WORK/pbx-srtp-answer.sdp') -eq 1"
+check "$c: telox phone received audio from linphone ($(recv_of $c) packets)" test "$(recv_of $c)" -gt 100 2>/dev/null
+check "$c: linphone recorded telox's 440 Hz tone" hears_tone "$WORK/$c.wav"
+
+# 6. RTCP-XR between two linphonec, read by telox's RTCP parser.
 c=lp-xr
 X1=$(lp_free_rtp_port); X2=$(lp_free_rtp_port)
 timeout -k 3 30 tshark -i lo -n -q -w "$WORK/xr.pcap" \
