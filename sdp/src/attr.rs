@@ -174,7 +174,7 @@ fn rtpmap_grammar(value: &str) -> Option<(u8, &str, u32, Option<u16>)> {
 /// The decimal number of the one or more digits that start `b`, and the bytes after them;
 /// `None` without a digit or when the number overflows `u64`.
 #[inline]
-fn leading_digits(b: &[u8]) -> Option<(u64, &[u8])> {
+pub(crate) fn leading_digits(b: &[u8]) -> Option<(u64, &[u8])> {
     let mut n = 0u64;
     let mut count = 0;
     for c in b {

@@ -110,6 +110,14 @@ struct Entry {
     own: bool,
 }
 
+impl Entry {
+    /// Where the value starts in its buffer: after the name and its `:`.
+    #[inline]
+    fn value_start(&self) -> usize {
+        self.start as usize + self.name_len as usize + 1
+    }
+}
+
 /// One `a=` line, borrowed from an [`Attributes`] list.
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
 pub struct AttributeRef<'a> {
@@ -343,7 +351,7 @@ impl Attributes {
             .filter(|e| !e.own && e.value_len != FLAG)
         {
             if picked(&e) {
-                let start = e.start as usize + e.name_len as usize + 1;
+                let start = e.value_start();
                 from = from.min(start);
                 to = to.max(start + e.value_len as usize);
             }
@@ -358,7 +366,7 @@ impl Attributes {
         if e.value_len == FLAG {
             return "";
         }
-        let start = e.start as usize + e.name_len as usize + 1;
+        let start = e.value_start();
         if !e.own
             && let Some((from, text)) = stretch
             && let Some(v) = text
@@ -434,7 +442,7 @@ impl Attributes {
         if e.own {
             // Owned text is a `String`: a cut at the line's ASCII delimiters needs no UTF-8
             // check.
-            let start = e.start as usize + e.name_len as usize + 1;
+            let start = e.value_start();
             if e.value_len == FLAG {
                 return "";
             }
@@ -452,7 +460,7 @@ impl Attributes {
         if e.value_len == FLAG {
             return &[];
         }
-        let start = e.start as usize + e.name_len as usize + 1;
+        let start = e.value_start();
         self.buf(e)
             .get(start..start + e.value_len as usize)
             .unwrap_or_default()

@@ -696,22 +696,11 @@ impl Media {
 /// A format as `str::parse::<u8>` reads it (an optional `+`, then digits, leading zeros
 /// allowed), on bytes.
 fn payload_type(f: &[u8]) -> Option<u8> {
-    let digits = f.strip_prefix(b"+").unwrap_or(f);
-    if digits.is_empty() {
-        return None;
+    // no digit, more than `u64` holds, or anything after the digits: no `u8` either
+    match crate::attr::leading_digits(f.strip_prefix(b"+").unwrap_or(f))? {
+        (n, []) => u8::try_from(n).ok(),
+        _ => None,
     }
-    let mut n = 0u32;
-    for c in digits {
-        let d = c.wrapping_sub(b'0');
-        if d > 9 {
-            return None;
-        }
-        n = n * 10 + u32::from(d);
-        if n > 255 {
-            return None;
-        }
-    }
-    u8::try_from(n).ok()
 }
 
 /// An owned `a=<name>[:<value>]` line, to add to an [`Attributes`] list; typed views
