@@ -243,6 +243,27 @@ fn may_hold_ctl(v: &[u8]) -> bool {
     any_word(v, below_0e)
 }
 
+/// Whether `v` holds a CR, LF or NUL (a value no builder writes as it is).
+#[inline]
+fn holds_crlf_nul(v: &[u8]) -> bool {
+    may_hold_ctl(v) && v.iter().any(|&c| matches!(c, b'\r' | b'\n' | 0))
+}
+
+/// Whether the line of `raw` whose name starts at `ns` and whose value is `vs..ve` is
+/// written as a built message writes it, byte for byte: the bytes from the name to the
+/// value are exactly the canonical `name` and `": "` (so the parsed name is that long), the
+/// value ends at CRLF and starts with no LWS. An empty value passes: its copy is the same
+/// bytes as its append. The value's own bytes are not checked ([`holds_crlf_nul`]).
+#[inline]
+fn verbatim_line(raw: &[u8], name: &[u8], ns: usize, vs: usize, ve: usize) -> bool {
+    raw.get(ns..vs)
+        .is_some_and(|n| n.strip_suffix(b": ") == Some(name))
+        && raw.get(ve..ve + 2) == Some(b"\r\n")
+        && raw
+            .get(vs..ve)
+            .is_some_and(|v| !v.first().is_some_and(|&c| scan::is_lws(c)))
+}
+
 /// Cleans the value written at `vs..` and trims LWS from both ends (a control at an end
 /// is trimmed as the space it became, so the index agrees with a parse of the bytes, and
 /// finishing a value twice changes nothing); returns its end.
@@ -393,17 +414,10 @@ impl Reply {
                 usize::from(s.value_start),
                 usize::from(s.value_end),
             );
-            // the bytes from the name to the value are exactly the canonical name and ": ",
-            // the value ends at CRLF and holds no CR, LF or NUL (a folded line is not copied
-            // as it is: the direct draft unfolds it)
+            // the line is written as the response writes it and the value holds no CR, LF
+            // or NUL (a folded line is not copied as it is: the direct draft unfolds it)
             let value = raw.get(vs..ve)?;
-            let verbatim = raw
-                .get(ns..vs)
-                .is_some_and(|n| n.strip_suffix(b": ") == Some(name))
-                && raw.get(ve..ve + 2) == Some(b"\r\n")
-                && !value.first().is_some_and(|&c| scan::is_lws(c))
-                && !(may_hold_ctl(value) && value.iter().any(|&c| matches!(c, b'\r' | b'\n' | 0)));
-            if !verbatim {
+            if !verbatim_line(raw, name, ns, vs, ve) || holds_crlf_nul(value) {
                 return None;
             }
             *r.lines.get_mut(usize::from(r.len))? = *s;
@@ -437,13 +451,12 @@ impl Reply {
         match tag_to_add(value, tag) {
             Some(false) => true,
             Some(true) => {
-                let (Some(room), Ok(len)) =
-                    (self.tag.get_mut(..tag.len()), u8::try_from(tag.len()))
-                else {
+                let Some(room) = self.tag.get_mut(..tag.len()) else {
                     return false;
                 };
                 room.copy_from_slice(tag.as_bytes());
-                self.tag_len = len;
+                // exact: the tag fit in `tag`, `REPLY_TAG` (32) bytes
+                self.tag_len = tag.len() as u8;
                 true
             }
             None => false,
@@ -475,19 +488,17 @@ impl Reply {
         let mut run = (0, 0);
         let mut tagged = tag.is_empty();
         for s in lines {
-            let e = s.entry();
             let (ns, vs, ve) = (
-                e.name().start as usize,
-                e.value.start as usize,
-                e.value.end as usize,
+                usize::from(s.name_start),
+                usize::from(s.value_start),
+                usize::from(s.value_end),
             );
             if run.1 != ns {
-                d.out
-                    .extend_from_slice(src.get(run.0..run.1).unwrap_or_default());
+                d.copy_run(src, Some(run));
                 run = (ns, ns);
             }
             let at = |x: usize| d.out.len() + x - run.0;
-            if !tagged && e.kind == TO {
+            if !tagged && s.kind == TO {
                 tagged = true;
                 d.index
                     .push(at(ns), usize::from(s.name_len), at(vs), at(ve) + add, TO);
@@ -498,12 +509,11 @@ impl Reply {
                 run = (ve, ve + 2);
             } else {
                 d.index
-                    .push(at(ns), usize::from(s.name_len), at(vs), at(ve), e.kind);
+                    .push(at(ns), usize::from(s.name_len), at(vs), at(ve), s.kind);
                 run.1 = ve + 2;
             }
         }
-        d.out
-            .extend_from_slice(src.get(run.0..run.1).unwrap_or_default());
+        d.copy_run(src, Some(run));
         d
     }
 }
@@ -569,6 +579,7 @@ impl Direct {
     }
 
     /// Copies `run`, a range of whole lines of `src` already indexed, to the end of `out`.
+    #[inline]
     fn copy_run(&mut self, src: &[u8], run: Option<(usize, usize)>) {
         if let Some((start, end)) = run {
             self.out
@@ -1111,7 +1122,7 @@ impl ResponseBuilder {
         for e in req.head.entries().filter(|e| copied(e.kind)) {
             let value = raw.get(e.value.range()).unwrap_or_default();
             size += line_room + value.len();
-            odd |= may_hold_ctl(value) && value.iter().any(|&c| matches!(c, b'\r' | b'\n' | 0));
+            odd |= holds_crlf_nul(value);
         }
         if odd {
             return Self::for_request_lines(req, status, copied);
@@ -1130,14 +1141,7 @@ impl ResponseBuilder {
                 e.value.start as usize,
                 e.value.end as usize,
             );
-            // the bytes from the name to the value are exactly the canonical name and ": "
-            // (so the parsed name is that long), the value ends at CRLF
-            let verbatim = raw
-                .get(ns..vs)
-                .is_some_and(|n| n.strip_suffix(b": ") == Some(name))
-                && raw.get(ve..ve + 2) == Some(b"\r\n")
-                && !raw.get(vs).is_some_and(|&c| scan::is_lws(c));
-            if verbatim {
+            if verbatim_line(raw, name, ns, vs, ve) {
                 let start = match run {
                     Some((start, end)) if end == ns => start,
                     previous => {
