@@ -252,6 +252,20 @@ pub struct TcpChunk {
     pub dst: SocketAddr,
     /// The payload bytes, in sequence order.
     pub data: Vec<u8>,
+    /// Where each segment's bytes start in `data`, with its capture time, in `data` order
+    /// (the first is `(0, ts)`); a retransmission that added nothing is not listed.
+    pub segments: Vec<(usize, Duration)>,
+}
+
+impl TcpChunk {
+    /// Capture time of the segment that carried the byte at `offset` of `data` (a SIP message
+    /// is dated by its first byte's segment, not by the chunk's first one).
+    pub fn ts_at(&self, offset: usize) -> Duration {
+        let i = self.segments.partition_point(|&(start, _)| start <= offset);
+        self.segments
+            .get(i.wrapping_sub(1))
+            .map_or(self.ts, |&(_, ts)| ts)
+    }
 }
 
 /// One TCP segment with payload, placed in its flow.
@@ -324,6 +338,7 @@ impl Capture<'_> {
                         // Overlap with what is already there: only the new tail.
                         if end > *at {
                             let skip = usize::try_from(*at - start).unwrap_or(usize::MAX);
+                            c.segments.push((c.data.len(), seg.ts));
                             c.data
                                 .extend_from_slice(seg.data.get(skip..).unwrap_or_default());
                             *at = end;
@@ -340,6 +355,7 @@ impl Capture<'_> {
                                 src: key.0,
                                 dst: key.1,
                                 data: seg.data.to_vec(),
+                                segments: vec![(0, seg.ts)],
                             },
                             end,
                         ));

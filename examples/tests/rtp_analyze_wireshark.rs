@@ -131,9 +131,39 @@ fn a_static_payload_type_keeps_its_rfc_3551_clock_whatever_the_sdp_says() {
 /// would give 1.816.
 #[test]
 fn the_sdp_in_effect_when_each_packet_arrives_sets_its_clock() {
+    reinvite_call("ws-reinvite", offer_answer);
+}
+
+/// The call of the previous test with its SIP over one TCP connection that stays open: the
+/// INVITE and the re-INVITE follow each other in one stream of contiguous sequence numbers
+/// (as do the two 200 OKs), so they come out of one reassembled chunk. Each SDP still
+/// applies from the segment that carried its message, not from the connection's first
+/// segment: dated at 50 ms, the re-INVITE's PCMU-only SDP would take the Opus clock from
+/// packets 2-6 (jitter 0). Same figures as over UDP (tshark 4.0 reads them the same way).
+#[test]
+fn sip_over_one_tcp_connection_applies_each_sdp_from_its_own_segment() {
+    let (mut a_seq, mut b_seq) = (1_000u32, 7_000u32);
+    reinvite_call("ws-reinvite-tcp", |w, t, cseq, rtpmap| {
+        let invite = sip(true, cseq, addr(A_RTP), rtpmap);
+        w.write_tcp(ms(t), (addr(A_SIP), addr(B_SIP)), a_seq, &invite)
+            .unwrap();
+        a_seq = a_seq.wrapping_add(u32::try_from(invite.len()).unwrap());
+        let ok = sip(false, cseq, addr(B_RTP), rtpmap);
+        w.write_tcp(ms(t + 30), (addr(B_SIP), addr(A_SIP)), b_seq, &ok)
+            .unwrap();
+        b_seq = b_seq.wrapping_add(u32::try_from(ok.len()).unwrap());
+    });
+}
+
+/// The call of the two tests above, its signalling written by `signal` (an offer at `t` and
+/// its answer, with CSeq and rtpmap), and tshark's figures for it.
+fn reinvite_call(
+    name: &str,
+    mut signal: impl FnMut(&mut PcapWriter<Vec<u8>>, u64, u32, &[(u8, &str)]),
+) {
     let mut w = PcapWriter::new(Vec::new()).unwrap();
     media(&mut w, 0, 111, 0, 0, false);
-    offer_answer(&mut w, 50, 1, &[(111, "opus/48000/2")]);
+    signal(&mut w, 50, 1, &[(111, "opus/48000/2")]);
     for i in 0..5u16 {
         media(
             &mut w,
@@ -144,10 +174,10 @@ fn the_sdp_in_effect_when_each_packet_arrives_sets_its_clock() {
             i == 0,
         );
     }
-    offer_answer(&mut w, 240, 2, &[(0, "PCMU/8000")]);
+    signal(&mut w, 240, 2, &[(0, "PCMU/8000")]);
     media(&mut w, 265, 111, 6, 960 * 5, false);
     media(&mut w, 300, 111, 7, 960 * 6, false);
-    let streams = analyze_json("ws-reinvite", &w.finish().unwrap());
+    let streams = analyze_json(name, &w.finish().unwrap());
     assert_eq!(streams.len(), 1, "{streams:?}");
     let s = &streams[0];
     assert_eq!(s["packets"], 7, "{s}");

@@ -341,6 +341,10 @@ def gen_call(rng, c, t0):
     new_codec = rng.choice([x for x in CODECS if x[0] != codec[0] and x[0] != "G722-16k"])
     new_pa = pa + 2 if reinvite == "move" else pa
 
+    # Next TCP sequence number of each direction: the connection stays open, so a
+    # re-INVITE and its 200 OK continue the INVITE's byte streams (one reassembled chunk).
+    tcp_seq = {A: 1000, B: 500000}
+
     def signal(t, cseq, codec_a, port_a):
         mux = rtcp == "mux"
         offer = sdp_body(A, port_a, codec_a, te_pt, dyn_pt, cn, mux)
@@ -348,8 +352,10 @@ def gen_call(rng, c, t0):
         inv = sip(f"INVITE sip:b@example.com SIP/2.0", A, B, call_id, cseq, offer, transport)
         ok = sip("SIP/2.0 200 OK", A, B, call_id, cseq, answer, transport)
         if transport == "TCP":
-            frames.append((t, tcp(A, 5060, B, 5060, 1000 + cseq * 10000, inv)))
-            frames.append((t + 30 * 10**6, tcp(B, 5060, A, 5060, 500000 + cseq * 10000, ok)))
+            frames.append((t, tcp(A, 5060, B, 5060, tcp_seq[A], inv)))
+            frames.append((t + 30 * 10**6, tcp(B, 5060, A, 5060, tcp_seq[B], ok)))
+            tcp_seq[A] += len(inv)
+            tcp_seq[B] += len(ok)
         else:
             frames.append((t, udp(A, 5060, B, 5060, inv)))
             frames.append((t + 30 * 10**6, udp(B, 5060, A, 5060, ok)))

@@ -431,14 +431,19 @@ pub fn collect_streams<'a>(
 /// The SIP messages in the captured TCP streams, cut by Content-Length as a SIP transport
 /// does (RFC 3261 §18.3); a stream stops at the first bytes that are not a SIP message (other
 /// traffic, or a capture that started in the middle of one). Each message is dated by the
-/// first segment of its chunk (an SDP applies from then on; a chunk only knows that time).
+/// segment holding its first byte (its SDP applies from then on): a connection that stays
+/// open carries the INVITE and a later re-INVITE in one chunk.
 fn sip_over_tcp(chunks: &[TcpChunk]) -> Vec<(Duration, Bytes)> {
     let mut out = Vec::new();
     for c in chunks {
         let mut framer = sip_core::Framer::new(sip_core::ParseLimits::default());
         let mut buf = BytesMut::from(&c.data[..]);
-        while let Ok(Some(msg)) = framer.decode(&mut buf) {
-            out.push((c.ts, msg));
+        loop {
+            let at = c.ts_at(c.data.len() - buf.len());
+            let Ok(Some(msg)) = framer.decode(&mut buf) else {
+                break;
+            };
+            out.push((at, msg));
         }
     }
     out
