@@ -254,7 +254,9 @@ pub async fn run_reporting(
                         ));
                         continue;
                     }
-                    let src = request_source(&request);
+                    // The packet's source, as the carrier check above reads it (an
+                    // IPv4-mapped peer of a dual-stack listener as IPv4).
+                    let src = ua.peer(leg).map(|p| p.addr.ip().to_canonical());
                     let allowed = src.is_some_and(|ip| config.allow.iter().any(|c| c.contains(ip)));
                     if !allowed {
                         summary.refused += 1;

@@ -438,6 +438,56 @@ fn rport_and_received_are_stamped_and_used_for_routing() {
     );
 }
 
+/// A `received` the sender wrote into its own top Via (with its sent-by equal to the source,
+/// where §18.2.1 adds nothing) is replaced by the source address: a PBX or gateway that reads
+/// the request's source from the Via (its allow list, its failed-login blocker) must not be
+/// told another address. Twice from the same source: the second request goes through the
+/// endpoint's cache of sources whose sent-by needed no stamp.
+#[test]
+fn a_received_written_by_the_sender_is_replaced_by_the_source() {
+    let t0 = origin();
+    let mut b = Transactions::new(TransactionConfig::default());
+    for (branch, via) in [
+        ("z9hG4bK-f0", "192.0.2.9:5060;branch=z9hG4bK-f0"),
+        (
+            "z9hG4bK-f1",
+            "192.0.2.9:5060;branch=z9hG4bK-f1;received=10.0.0.5",
+        ),
+        (
+            "z9hG4bK-f2",
+            "192.0.2.9:5060;received=10.0.0.5;branch=z9hG4bK-f2",
+        ),
+        (
+            "z9hG4bK-f3",
+            "192.0.2.9;received=10.0.0.5;branch=z9hG4bK-f3",
+        ),
+    ] {
+        let rq = Request::parse(Bytes::from(format!(
+            "OPTIONS sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP {via}\r\n\
+             From: <sip:alice@example.com>;tag=1\r\nTo: <sip:bob@example.com>\r\n\
+             Call-ID: {branch}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+        )))
+        .unwrap();
+        b.handle_message(t0, target("192.0.2.9:5060", Transport::Udp), rq.into());
+        let (_, ev) = drain(&mut b);
+        let TransactionEvent::Request { request, .. } = &ev[0] else {
+            panic!("{via}: {ev:?}")
+        };
+        let received = request
+            .header::<Via>()
+            .unwrap()
+            .unwrap()
+            .received()
+            .map(str::to_owned);
+        let expected = if branch == "z9hG4bK-f0" {
+            None
+        } else {
+            Some("192.0.2.9".to_owned())
+        };
+        assert_eq!(received, expected, "{via}");
+    }
+}
+
 #[test]
 fn retransmitted_request_gets_last_response_and_second_final_is_refused() {
     let t0 = origin();

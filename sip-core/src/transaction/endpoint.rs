@@ -1145,6 +1145,7 @@ impl Transactions {
             return wire::needs_stamp(facts, source);
         };
         if !facts.rport
+            && !facts.received
             && let Some((seen, host, len)) = &self.sent_by_seen
             && *seen == ip
             && host.get(..usize::from(*len)) == Some(facts.sent_by_host)

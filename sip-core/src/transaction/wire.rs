@@ -55,6 +55,9 @@ pub(crate) struct RequestFacts<'a> {
     /// The sent-by host as written; UTF-8.
     pub(crate) sent_by_host: &'a [u8],
     pub(crate) rport: bool,
+    /// The top Via arrived with a `received` of its own: only the receiver writes one
+    /// (RFC 3261 §18.2.1), so it is replaced by the source, never trusted.
+    pub(crate) received: bool,
     pub(crate) call_id: &'a [u8],
     pub(crate) cseq: u32,
     pub(crate) from_tag: Option<&'a [u8]>,
@@ -113,6 +116,7 @@ fn request_facts_with<'a>(
             port: None,
             branch: Some(branch),
             rport: false,
+            received: false,
         },
         _ => match memo {
             Some(memo) => first_via_memo(via_line, memo)?,
@@ -143,6 +147,7 @@ fn request_facts_with<'a>(
         sent_by_port: via.port,
         sent_by_host: via.host,
         rport: via.rport,
+        received: via.received,
         call_id,
         cseq,
         from_tag,
@@ -159,6 +164,9 @@ pub(crate) struct ViaFacts<'a> {
     pub(crate) port: Option<u16>,
     pub(crate) branch: Option<&'a [u8]>,
     pub(crate) rport: bool,
+    /// A `received` parameter is present (only the general scan reports one: the plain
+    /// form refuses it).
+    pub(crate) received: bool,
 }
 
 /// Scans the first value of the first Via line: `SIP / 2.0 / transport sent-by *(;param)`
@@ -334,6 +342,10 @@ fn plain_params<'a>(
             if name.len() == 5 && name.eq_ignore_ascii_case(b"rport") {
                 rport = true;
             }
+            // A `received` the sender wrote itself: the general scan reports it.
+            if name.len() == 8 && name.eq_ignore_ascii_case(b"received") {
+                return None;
+            }
             if line.get(i) != Some(&b'=') {
                 // a branch without a value is no branch
                 if is_branch {
@@ -363,6 +375,7 @@ fn plain_params<'a>(
         port,
         branch,
         rport,
+        received: false,
     })
 }
 
@@ -462,6 +475,7 @@ pub(crate) fn scan_via(raw: &[u8]) -> Option<ViaFacts<'_>> {
     }
     let mut branch = None;
     let mut rport = false;
+    let mut received = false;
     while let Some(rest) = params {
         let (param, next) = match scan::find_byte(rest, b';') {
             Some(i) => (rest.get(..i)?, rest.get(i + 1..)),
@@ -482,6 +496,8 @@ pub(crate) fn scan_via(raw: &[u8]) -> Option<ViaFacts<'_>> {
             };
         } else if name.len() == 5 && name.eq_ignore_ascii_case(b"rport") {
             rport = true;
+        } else if name.len() == 8 && name.eq_ignore_ascii_case(b"received") {
+            received = true;
         }
     }
     Some(ViaFacts {
@@ -490,6 +506,7 @@ pub(crate) fn scan_via(raw: &[u8]) -> Option<ViaFacts<'_>> {
         port,
         branch,
         rport,
+        received,
     })
 }
 
@@ -652,7 +669,7 @@ pub(crate) fn response_destination(facts: &RequestFacts<'_>, source: SocketAddr)
 /// Whether the top Via needs `received` or `rport` stamped (RFC 3261 §18.2.1, RFC 3581
 /// §4): the common case (no `rport`, sent-by is the source IP) needs nothing.
 pub(crate) fn needs_stamp(facts: &RequestFacts<'_>, source: SocketAddr) -> bool {
-    if facts.rport {
+    if facts.rport || facts.received {
         return true;
     }
     // The common case read by hand: a dotted quad (std's parser is general and slower).
@@ -716,7 +733,9 @@ pub(crate) fn stamp_via(request: Request, source: SocketAddr) -> Request {
         .parse::<IpAddr>()
         .is_ok_and(|ip| ip == source.ip());
     let wants_rport = via.rport() == Some(None);
-    if host_is_source && !wants_rport {
+    // A `received` the sender wrote is replaced by the source: read as the request's source
+    // (an allow list, a failed-login blocker), a forged one would speak for any address.
+    if host_is_source && !wants_rport && via.received().is_none() {
         return request;
     }
     // RFC 3581 §4: "the server MUST insert a 'received' parameter ... even if it is
