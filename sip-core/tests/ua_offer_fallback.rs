@@ -11,7 +11,7 @@
 )]
 
 use bytes::Bytes;
-use telox_sip_core::header::{CSeq, CallId, From, Via};
+use telox_sip_core::header::{CSeq, CallId, From, To, Via};
 use telox_sip_core::ua::{Body, UaEvent, UserAgent};
 use telox_sip_core::{Request, Response, StatusCode};
 use ua_support::*;
@@ -91,6 +91,11 @@ fn a_488_sends_the_fallback_offer_in_the_same_call_once() {
     assert_eq!(tag(&retry), tag(&invite));
     assert_eq!(seq(&retry), seq(&invite) + 1);
     assert_ne!(branch(&retry), branch(&invite), "a new transaction");
+    assert_eq!(
+        retry.header::<To>().unwrap().unwrap().tag(),
+        None,
+        "the same To: no tag"
+    );
     let ev = events(&mut a);
     assert!(
         ev.iter()
@@ -110,6 +115,35 @@ fn a_488_sends_the_fallback_offer_in_the_same_call_once() {
             .any(|e| matches!(e, UaEvent::Failed { status: 606, .. })),
         "{ev:?}"
     );
+}
+
+/// A 180 with tag b, then 488: the refusal ended that early dialog (RFC 3261 §12.3), so the
+/// retry's 180 and 200 tagged b confirm a dialog of the retry: the BYE goes with CSeq 3.
+#[test]
+fn a_488_ends_the_early_dialog_of_the_first_invite() {
+    let mut a = ua(A, "alice", 1);
+    let (leg, invite) = call_with_fallback(&mut a);
+    let respond = |a: &mut UserAgent, r: &Request, status: u16| {
+        let r = Response::builder(r, StatusCode(status)).to_tag("b").build();
+        a.handle_datagram(origin(), t(B), r.to_bytes());
+        requests(&out(a))
+    };
+    assert!(respond(&mut a, &invite, 180).is_empty());
+    let sent = refuse(&mut a, &invite, 488);
+    let retry = Request::parse(sent[1].payload.clone()).unwrap();
+    assert!(body_has(&retry, "RTP/SAVP 0"));
+    assert!(respond(&mut a, &retry, 180).is_empty());
+    let ack = respond(&mut a, &retry, 200);
+    assert_eq!(ack.len(), 1, "the ACK");
+    assert!(
+        events(&mut a)
+            .iter()
+            .any(|e| matches!(e, UaEvent::Answered { leg: l, .. } if *l == leg))
+    );
+    a.bye(origin(), leg).unwrap();
+    let bye = requests(&out(&mut a));
+    assert_eq!(bye.len(), 1);
+    assert_eq!(bye[0].header::<CSeq>().unwrap().unwrap().seq(), 3);
 }
 
 #[test]

@@ -512,6 +512,17 @@ impl Leg {
         self.dialog.as_ref().map(|d| d.id().remote_tag.as_str())
     }
 
+    /// Takes the leg's dialog and early forks out of the index of dialogs.
+    fn unindex_dialogs(&self, by_dialog: &mut HashMap<DialogId, LegId>) {
+        for d in self
+            .dialog
+            .iter()
+            .chain(self.forks.iter().map(|f| &f.dialog))
+        {
+            by_dialog.remove(d.id());
+        }
+    }
+
     /// Makes the early dialog with `remote_tag` the current one; false when there is none.
     fn switch_to_fork(&mut self, remote_tag: &str) -> bool {
         if self.remote_tag() == Some(remote_tag) {
@@ -2236,18 +2247,6 @@ impl UserAgent {
         else {
             return false;
         };
-        // The refusal ended the first INVITE's early dialogs (RFC 3261 §12.3).
-        if let Some(l) = self.legs.get_mut(&leg_id) {
-            let early = l
-                .dialog
-                .take()
-                .into_iter()
-                .chain(l.forks.drain(..).map(|f| f.dialog));
-            for d in early {
-                self.by_dialog.remove(d.id());
-            }
-            l.rseq = 0;
-        }
         let local = body.clone();
         let sent = self.resend_invite(now, leg_id, via, |mut b| {
             b.set_header(body.content_type);
@@ -2275,6 +2274,14 @@ impl UserAgent {
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return false;
         };
+        // The non-2xx final response ended the INVITE's early dialogs (RFC 3261 §12.3: "a
+        // non-2xx final response ... terminates all early dialogs created by provisional
+        // responses to the request"); the retry's responses create new ones, even with the
+        // same To tag.
+        leg.unindex_dialogs(&mut self.by_dialog);
+        leg.dialog = None;
+        leg.forks.clear();
+        leg.rseq = 0;
         let seq = cseq_of(leg.invite.headers()).unwrap_or(1);
         let mut b = leg.invite.to_builder();
         b.remove_header(HeaderName::Via);
@@ -2366,9 +2373,7 @@ impl UserAgent {
     /// Forgets a leg (its transactions finish on their own).
     fn end_leg(&mut self, leg_id: LegId) {
         if let Some(leg) = self.legs.remove(&leg_id) {
-            for d in leg.dialog.iter().chain(leg.forks.iter().map(|f| &f.dialog)) {
-                self.by_dialog.remove(d.id());
-            }
+            leg.unindex_dialogs(&mut self.by_dialog);
             if let Some(d) = leg.dialog.filter(|d| d.state() != DialogState::Early) {
                 if self.ended_dialogs.len() >= MAX_ENDED_DIALOGS {
                     self.ended_dialogs.pop_front();
