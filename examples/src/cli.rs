@@ -229,9 +229,11 @@ pub struct Cidr {
 }
 
 impl Cidr {
-    /// Whether `ip` is inside this network (an IPv4 address never matches an IPv6 network).
+    /// Whether `ip` is inside this network (an IPv4 address never matches an IPv6 network;
+    /// an IPv4-mapped IPv6 address, as a dual-stack socket reports an IPv4 peer, is its IPv4
+    /// address).
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr, ip) {
+        match (self.addr, ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
                 let mask = u32::MAX
                     .checked_shl(32 - u32::from(self.prefix))
@@ -265,6 +267,17 @@ impl FromStr for Cidr {
         };
         if prefix > max {
             return Err("prefix length too long");
+        }
+        // `::ffff:a.b.c.d/n` (n >= 96) is the IPv4 network a.b.c.d/(n - 96): peers are
+        // matched as IPv4, so a mapped network written so would never match.
+        if let IpAddr::V6(v6) = addr
+            && let Some(v4) = v6.to_ipv4_mapped()
+            && prefix >= 96
+        {
+            return Ok(Self {
+                addr: IpAddr::V4(v4),
+                prefix: prefix - 96,
+            });
         }
         Ok(Self { addr, prefix })
     }
@@ -348,5 +361,18 @@ mod tests {
         assert_eq!(one.prefix, 128);
         assert!(one.contains("::1".parse().unwrap()));
         assert!("10.0.0.0/33".parse::<Cidr>().is_err());
+        // IPv4-mapped forms, of the network and of the peer, are IPv4
+        let mapped: Cidr = "::ffff:203.0.113.0/120".parse().unwrap();
+        assert_eq!(
+            (mapped.addr, mapped.prefix),
+            ("203.0.113.0".parse().unwrap(), 24)
+        );
+        assert!(mapped.contains("203.0.113.9".parse().unwrap()));
+        assert!(mapped.contains("::ffff:203.0.113.9".parse().unwrap()));
+        let host: Cidr = "::ffff:198.51.100.7".parse().unwrap();
+        assert_eq!(host.prefix, 32);
+        assert!(host.contains("198.51.100.7".parse().unwrap()));
+        assert!(c.contains("::ffff:127.0.0.1".parse().unwrap()));
+        assert!(!c.contains("::ffff:128.0.0.1".parse().unwrap()));
     }
 }
