@@ -20,7 +20,7 @@
 #     packets, lost, max/mean jitter, max delta, payload type and problem flag must equal
 #     tshark's rtp,streams, and its MOS be sane (rtp/differential.py; a failure names the
 #     seed: `python3 rtp/gen_calls.py SEED /tmp/x` writes that capture again).
-# Files only, no network; every tshark run is bounded by `timeout`.
+# Files only, no network; every tshark and rtp-analyze run is bounded by `timeout`.
 set -u
 . "$(dirname "$0")/lib.sh"
 require tshark
@@ -33,7 +33,7 @@ if [ ! -x "$RA" ]; then
 fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-ts() { timeout 120 tshark -n "$@" 2>/dev/null; }
+ts() { timeout -k 5 120 tshark -n "$@" 2>/dev/null; }
 DECODE=(-d udp.port==40000,rtp -d udp.port==40002,rtp -d udp.port==40001,rtcp -d udp.port==40003,rtcp)
 
 same_file() { # same_file A B: equal, else show the first differences
@@ -54,7 +54,7 @@ for cfg in "1 0.05 30" "2 0 0" "3 0.15 60"; do
   ts -r "$pcap" "${DECODE[@]}" -Y rtp -T fields -E separator=/t \
     -e rtp.ssrc -e rtp.seq -e rtp.timestamp -e rtp.p_type -e rtp.marker |
     awk -F'\t' 'BEGIN{OFS="\t"} {m=($5=="True"||$5=="1")?1:0; print $1,$2,$3,$4,m}' >"$WORK/t-rtp"
-  "$RA" --dump "$pcap" | awk -F'\t' 'BEGIN{OFS="\t"} $1=="RTP"{print $2,$3,$4,$5,$6}' >"$WORK/o-rtp"
+  timeout -k 5 120 "$RA" --dump "$pcap" | awk -F'\t' 'BEGIN{OFS="\t"} $1=="RTP"{print $2,$3,$4,$5,$6}' >"$WORK/o-rtp"
   check "seed $seed: tshark decodes RTP packets" nonempty "$WORK/t-rtp"
   check "seed $seed: RTP ssrc/seq/ts/pt/marker agree ($(wc -l <"$WORK/t-rtp") packets)" \
     same_file "$WORK/t-rtp" "$WORK/o-rtp"
@@ -65,7 +65,7 @@ for cfg in "1 0.05 30" "2 0 0" "3 0.15 60"; do
     -e rtcp.sender.octetcount -e rtcp.ssrc.identifier -e rtcp.ssrc.fraction -e rtcp.ssrc.cum_nr \
     -e rtcp.ssrc.ext_high -e rtcp.ssrc.jitter -e rtcp.ssrc.lsr -e rtcp.ssrc.dlsr -e rtcp.sdes.text \
     >"$WORK/t-rtcp"
-  "$RA" --dump "$pcap" | awk -F'\t' '$1=="RTCP"' | cut -f2- >"$WORK/o-rtcp"
+  timeout -k 5 120 "$RA" --dump "$pcap" | awk -F'\t' '$1=="RTCP"' | cut -f2- >"$WORK/o-rtcp"
   check "seed $seed: tshark decodes RTCP compounds" nonempty "$WORK/t-rtcp"
   check "seed $seed: RTCP SR/RR/SDES/BYE fields agree ($(wc -l <"$WORK/t-rtcp") compounds)" \
     same_file "$WORK/t-rtcp" "$WORK/o-rtcp"
@@ -73,7 +73,7 @@ for cfg in "1 0.05 30" "2 0 0" "3 0.15 60"; do
     test "$(ts -r "$pcap" "${DECODE[@]}" -Y '_ws.malformed' | wc -l)" -eq 0
 
   # Stream analysis: rtp-analyze (streams from the SDP) vs tshark -z rtp,streams.
-  "$RA" --json "$pcap" >"$WORK/o-streams.json"
+  timeout -k 5 120 "$RA" --json "$pcap" >"$WORK/o-streams.json"
   ts -r "$pcap" -q -z rtp,streams >"$WORK/t-streams.txt"
   check "seed $seed: rtp-analyze --json has the documented keys" python3 -c '
 import json,sys
@@ -94,7 +94,7 @@ for f in g711a:2006 dtmf_2833_1:10000 dtmf_2833_pound:10000; do
     not_ok "SIPp capture $pcap present (package sip-tester)"
     continue
   fi
-  "$RA" --json --port "$port" "$pcap" >"$WORK/o-$name.json"
+  timeout -k 5 120 "$RA" --json --port "$port" "$pcap" >"$WORK/o-$name.json"
   ts -r "$pcap" -d "udp.port==$port,rtp" -q -z rtp,streams >"$WORK/t-$name.txt"
   check "$name.pcap: rtp-analyze equals tshark rtp,streams" \
     python3 "$HERE/rtp/compare_streams.py" "$WORK/o-$name.json" "$WORK/t-$name.txt"
@@ -109,7 +109,7 @@ if check "field-shaped captures written" \
   python3 "$HERE/rtp/field_capture.py" "$field" "$mirror"; then
   for cfg in "field:$field:3" "mirror:$mirror:2"; do
     IFS=: read -r name file n <<<"$cfg"
-    "$RA" --json "$file" >"$WORK/o-$name.json"
+    timeout -k 5 120 "$RA" --json "$file" >"$WORK/o-$name.json"
     ts -r "$file" -q -z rtp,streams >"$WORK/t-$name.txt"
     check "$name capture: $n streams from the SDP, no RTCP read as RTP" \
       python3 -c 'import json,sys; sys.exit(0 if len(json.load(open(sys.argv[1]))) == int(sys.argv[2]) else 1)' \
@@ -122,6 +122,6 @@ fi
 # Differential: many seeded captures, every stream against tshark (see 5. above).
 ndiff=${RTP_DIFF_CAPTURES:-100}
 check "differential: $ndiff seeded captures, every stream equals tshark rtp,streams" \
-  timeout 600 python3 "$HERE/rtp/differential.py" "$RA" "${RTP_DIFF_SEED:-1}" "$ndiff" "$WORK/diff"
+  timeout -k 5 300 python3 -u "$HERE/rtp/differential.py" "$RA" "${RTP_DIFF_SEED:-1}" "$ndiff" "$WORK/diff"
 
 summary rtp

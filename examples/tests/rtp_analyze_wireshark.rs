@@ -121,7 +121,7 @@ fn a_static_payload_type_keeps_its_rfc_3551_clock_whatever_the_sdp_says() {
 ///  - INVITE at 50 ms, 200 OK at 80 ms (Opus 111 both);
 ///  - seq 1-5: Opus from 150 ms, 20 ms apart, on time (jitter 0);
 ///  - re-INVITE at 240 ms (A's offer: PCMU only), its 200 OK at 270 ms (B's answer: PCMU);
-///  - seq 6 at 215 ms, 15 ms late: between offer and answer, B's first answer still maps 111
+///  - seq 6 at 265 ms, 15 ms late: between offer and answer, B's first answer still maps 111
 ///    (48 kHz): D = 15, J = 15/16 = 0.9375;
 ///  - seq 7 at 300 ms, after the answer: 111 has no clock, no jitter (J stays 0.9375);
 ///  - the stray packet before the INVITE is not RTP: 7 packets, not 8.

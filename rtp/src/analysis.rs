@@ -58,9 +58,8 @@ pub struct StreamAnalysis {
     first_timestamp: u32,
     /// Nominal time (ms since the first packet's timestamp) of the last packet with a clock.
     last_nominal_ms: f64,
-    /// Extended timestamp of the previous packet with a known clock (packetization only).
-    seq_timestamp: u64,
-    last_ext_ts: u64,
+    /// Timestamp of the previous in-sequence packet with a known clock (packetization only).
+    last_clock_ts: u32,
     /// Sequence numbers of the first and the last packet (in capture order), and the
     /// sequence cycles counted Wireshark's way (`seq_cycles` and its `under` flag).
     start_seq: u16,
@@ -72,8 +71,6 @@ pub struct StreamAnalysis {
     timestamp_errors: u64,
     loss_bursts: u64,
     jitter_ms: f64,
-    /// Arrival minus arrival of the previous in-sequence packet, ms (Wireshark's `delta`).
-    delta_ms: f64,
     max_jitter_ms: f64,
     mean_jitter_ms: f64,
     max_delta_ms: f64,
@@ -147,8 +144,7 @@ impl StreamAnalysis {
             self.last_arrival = arrival;
             self.time_ms = now_ms;
             self.first_timestamp = ts;
-            self.seq_timestamp = u64::from(ts);
-            self.last_ext_ts = u64::from(ts);
+            self.last_clock_ts = ts;
             self.start_seq = seq;
             self.stop_seq = seq;
             self.seq_num = seq;
@@ -193,42 +189,40 @@ impl StreamAnalysis {
         let follows_cn = self.last_pt == PT_CN || self.last_pt == PT_CN_OLD;
         self.last_pt = pt;
 
-        let ext_ts = extend_ts(self.last_ext_ts, ts);
-        self.last_ext_ts = ext_ts;
-        let mut current_jitter = self.jitter_ms;
+        // Arrival minus arrival of the previous in-sequence packet, ms (Wireshark's `delta`);
+        // a packet out of time sequence has none (and is not regular below).
+        let mut delta_ms = 0.0;
         if in_time {
             if clock_rate != 0 {
                 self.clock_rate = clock_rate;
                 if self.payload_type.is_none() {
                     self.payload_type = Some(pt);
                 }
-                let step = ext_ts.saturating_sub(self.seq_timestamp);
+                let step = u64::from(ts.wrapping_sub(self.last_clock_ts));
                 if step > 0 && step < u64::from(clock_rate) {
                     self.packetization_ticks =
                         Some(self.packetization_ticks.map_or(step, |p| p.min(step)));
                 }
-                self.seq_timestamp = ext_ts;
+                self.last_clock_ts = ts;
                 // Wireshark converts with an integer ms clock: "nominaltime /(clock_rate/1000)"
                 // (it divides by zero below 1000 Hz; this keeps 1).
                 let per_ms = f64::from((clock_rate / 1000).max(1));
                 let nominal = f64::from(since_first) / per_ms;
                 let expected_time = self.time_ms + (nominal - self.last_nominal_ms);
                 let diff = (now_ms - expected_time).abs();
-                current_jitter = (15.0 * self.jitter_ms + diff) / 16.0;
-                self.jitter_ms = current_jitter;
+                self.jitter_ms = (15.0 * self.jitter_ms + diff) / 16.0;
                 self.last_nominal_ms = nominal;
             }
-            self.delta_ms = now_ms - self.time_ms;
+            delta_ms = now_ms - self.time_ms;
         }
         // Regular: not marked, not comfort noise nor right after it, timestamp in sequence.
-        // (A packet out of time sequence leaves `delta` as it was, unused here.)
         if in_time && !packet.marker() && !is_cn && !follows_cn {
-            self.max_delta_ms = self.max_delta_ms.max(self.delta_ms);
+            self.max_delta_ms = self.max_delta_ms.max(delta_ms);
             if clock_rate != 0 {
                 self.max_jitter_ms = self.max_jitter_ms.max(self.jitter_ms);
                 // The mean over the N-1 differences of N packets.
                 let n = self.packets as f64;
-                self.mean_jitter_ms = (self.mean_jitter_ms * (n - 1.0) + current_jitter) / n;
+                self.mean_jitter_ms = (self.mean_jitter_ms * (n - 1.0) + self.jitter_ms) / n;
             }
         }
         if in_time {
@@ -307,24 +301,13 @@ impl StreamSummary {
     }
 }
 
-fn extend_ts(last: u64, ts: u32) -> u64 {
-    let cand = (last & !0xFFFF_FFFF) | u64::from(ts);
-    let diff = cand as i128 - last as i128;
-    if diff > 0x8000_0000 && cand >= 0x1_0000_0000 {
-        cand - 0x1_0000_0000
-    } else if diff < -0x8000_0000 {
-        cand + 0x1_0000_0000
-    } else {
-        cand
-    }
-}
-
-/// The clock rate of a static payload type ([RFC 3551 §6] table 4), 0 if unknown or dynamic.
+/// The clock rate of a static payload type ([RFC 3551 §6] table 4, and 8000 for 19, the old
+/// comfort noise type), 0 if unknown or dynamic.
 ///
 /// [RFC 3551 §6]: https://www.rfc-editor.org/rfc/rfc3551#section-6
 pub fn static_clock_rate(pt: u8) -> u32 {
     match pt {
-        0..=5 | 7..=9 | 12 | 13 | 15 | 18 => 8000,
+        0..=5 | 7..=9 | 12 | 13 | 15 | 18 | 19 => 8000,
         6 => 16000,
         10 | 11 => 44100,
         14 | 25 | 26 | 28 | 31..=34 => 90000,
@@ -336,16 +319,12 @@ pub fn static_clock_rate(pt: u8) -> u32 {
 
 /// The clock rate Wireshark's RTP analysis uses for a packet of payload type `pt`, given the
 /// `a=rtpmap` encoding name and clock rate the SDP in effect gives it (if any): RFC 3551's
-/// table for a static type (0-95) whatever the SDP says (and 8000 for the old comfort noise
-/// type 19); for a dynamic type the SDP's rate, except 0 for `telephone-event` (RFC 4733
-/// §2.1: its timestamp is the event's start, not a clock); 0 without an SDP mapping.
+/// table for a static type (0-95, [`static_clock_rate`]) whatever the SDP says; for a
+/// dynamic type the SDP's rate, except 0 for `telephone-event` (RFC 4733 §2.1: its
+/// timestamp is the event's start, not a clock); 0 without an SDP mapping.
 pub fn analysis_clock_rate(pt: u8, rtpmap: Option<(&str, u32)>) -> u32 {
     if pt < 96 {
-        return if pt == PT_CN_OLD {
-            8000
-        } else {
-            static_clock_rate(pt)
-        };
+        return static_clock_rate(pt);
     }
     match rtpmap {
         Some((name, _))

@@ -46,7 +46,7 @@ def headers(meta, f):
     ports = sum((["--port", str(p)] for p in meta["ports"]), [])
     dump = subprocess.run([RA, "--dump", *ports, f], capture_output=True, text=True).stdout
     ours = ["\t".join(line.split("\t")[1:6]) for line in dump.splitlines() if line.startswith("RTP\t")]
-    ts = ["timeout", "60", "tshark", "-n", "-r", f, "-Y", "rtp", "-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"]
+    ts = ["timeout", "-k", "5", "60", "tshark", "-n", "-r", f, "-Y", "rtp", "-T", "fields", "-E", "separator=/t", "-E", "occurrence=f"]
     ts += sum((["-d", f"udp.port=={p},rtp"] for p in meta["ports"]), [])
     for field in ("rtp.ssrc", "rtp.seq", "rtp.timestamp", "rtp.p_type", "rtp.marker"):
         ts += ["-e", field]
@@ -71,7 +71,7 @@ def run(seed):
     )
     f = meta["file"]
     ra = [RA, "--json"] + sum((["--port", str(p)] for p in meta["ports"]), []) + [f]
-    ts = ["timeout", "60", "tshark", "-n", "-r", f, "-q", "-z", "rtp,streams"]
+    ts = ["timeout", "-k", "5", "60", "tshark", "-n", "-r", f, "-q", "-z", "rtp,streams"]
     ts += sum((["-d", f"udp.port=={p},rtp"] for p in meta["ports"]), [])
     o = subprocess.run(ra, capture_output=True, text=True)
     t = subprocess.run(ts, capture_output=True, text=True)
@@ -110,7 +110,7 @@ def run(seed):
         name = NAMES.get(o["payload_type"])
         if name is not None and name not in th["payload"].split(", "):
             diffs.append("payload_type")
-        if th["problem"] != (o["sequence_errors"] > 0 or o.get("timestamp_errors", 0) > 0):
+        if th["problem"] != (o["sequence_errors"] > 0 or o["timestamp_errors"] > 0):
             diffs.append("problem")
         # MOS sane: a number in 1..4.41 (G.107's ceiling for the default R of 93.2), which a
         # negative loss (duplicates) leaking into the E-model would push above.
@@ -122,7 +122,7 @@ def run(seed):
             if "payload_type" in diffs:
                 detail += f" pt={o['payload_type']}/{th['payload']}"
             if "problem" in diffs:
-                detail += f" problem: seqerr={o['sequence_errors']} tshark={'X' if th['problem'] else '-'}"
+                detail += f" problem: seqerr={o['sequence_errors']} tserr={o['timestamp_errors']} tshark={'X' if th['problem'] else '-'}"
             if "mos" in diffs:
                 detail += f" mos={mos} r={r}"
             problems.append(f"{where}: DIFF {','.join(diffs)} ({detail})")

@@ -183,7 +183,6 @@ class Direction:
     """One sender's media: what it sends (send time, RTP bytes) before the network."""
 
     def __init__(self, rng, codec, dyn_pt, te_pt, cn, ptime, n):
-        self.rng = rng
         self.codec = codec
         self.dyn_pt = dyn_pt
         self.te_pt = te_pt
@@ -206,7 +205,7 @@ class Direction:
 
 
 def media(rng, d, t0, events, notes):
-    """The packets (send time ns, src-side tag, bytes) of direction `d` from t0; `events`
+    """The packets (send time ns, bytes) of direction `d` from t0; `events`
     maps a packet index to what happens there."""
     out = []
     ticks = d.codec[3] * d.ptime
@@ -218,7 +217,7 @@ def media(rng, d, t0, events, notes):
         if ev == "silence":
             gap = rng.randrange(3, 40)
             if d.cn:
-                out.append((t, k, rtp_packet(rng, 13, d.seq, d.ts, d.ssrc, False, b"\x40", d.style)))
+                out.append((t, rtp_packet(rng, 13, d.seq, d.ts, d.ssrc, False, b"\x40", d.style)))
                 d.seq += 1
             t += gap * d.ptime * 10**6
             d.ts += gap * ticks
@@ -231,7 +230,7 @@ def media(rng, d, t0, events, notes):
             for s in range(steps + 3):
                 end = s >= steps
                 dur = min(s + 1, steps) * ticks
-                out.append((t, k, rtp_packet(rng, d.te_pt, d.seq, start, d.ssrc, s == 0,
+                out.append((t, rtp_packet(rng, d.te_pt, d.seq, start, d.ssrc, s == 0,
                                              te_payload(5, end, 10, dur), d.style)))
                 if not (end and same_seq_end and s < steps + 2):
                     d.seq += 1
@@ -253,7 +252,7 @@ def media(rng, d, t0, events, notes):
             ticks = d.codec[3] * d.ptime
             notes.add("pt-change")
         plen = {8: 160, 16: 160, 48: 80}[d.codec[3]] * d.ptime // 20
-        out.append((t, k, rtp_packet(rng, d.pt(), d.seq, d.ts, d.ssrc, marker, b"\xd5" * plen, d.style)))
+        out.append((t, rtp_packet(rng, d.pt(), d.seq, d.ts, d.ssrc, marker, b"\xd5" * plen, d.style)))
         marker = False
         d.seq += 1
         d.ts += ticks
@@ -272,7 +271,7 @@ def network(rng, pkts, ptime, notes):
     jitter_ms = rng.choice([0, 0, 0, 1, 5, 15, 40])
     out = []
     skip = 0
-    for t, _, b in pkts:
+    for t, b in pkts:
         if skip:
             skip -= 1
             continue

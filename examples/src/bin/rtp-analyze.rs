@@ -373,12 +373,12 @@ pub fn collect_streams<'a>(
     for d in datagrams {
         // A packet takes the latest SDP of its destination (the receiver's offer or answer,
         // as Wireshark 4.0 does), else of its source.
-        let latest = |addr: SocketAddr| sdp.iter().rev().find(|m| m.at <= d.ts && m.addr == addr);
-        let media = latest(d.dst).or_else(|| latest(d.src));
-        let on_port = ports.contains(&d.dst.port()) || ports.contains(&d.src.port());
         if is_muxed_rtcp(d.payload) {
             continue;
         }
+        let latest = |addr: SocketAddr| sdp.iter().rev().find(|m| m.at <= d.ts && m.addr == addr);
+        let media = latest(d.dst).or_else(|| latest(d.src));
+        let on_port = ports.contains(&d.dst.port()) || ports.contains(&d.src.port());
         let looks_rtcp = rtcp_ports.contains(&d.dst.port());
         if !(media.is_some() || on_port || (heuristic && !looks_rtcp)) {
             continue;
@@ -398,7 +398,7 @@ pub fn collect_streams<'a>(
                     dst: d.dst,
                     ssrc,
                     packets: Vec::new(),
-                    rtpmap: media.map(|m| m.rtpmap.clone()).unwrap_or_default(),
+                    rtpmap: HashMap::new(),
                     analysis: StreamAnalysis::new(),
                 });
                 streams.len() - 1
