@@ -1,8 +1,8 @@
 //! The fallback offer of an INVITE ([`UserAgent::set_fallback_offer`]): after a 488 or 606
 //! the INVITE goes again once with it, as a new transaction of the same call attempt (RFC 3261
 //! §8.1.3.5 as after a 401: the same Call-ID, From and To, CSeq + 1, a new branch); the second
-//! refusal fails the leg; a cancelled call does not try again. Two user agents on a virtual
-//! clock, delivery by hand.
+//! refusal fails the leg; a cancelled call does not send its INVITE again (after a 488, 407 or
+//! 422). Two user agents on a virtual clock, delivery by hand.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,7 +12,8 @@
 
 use bytes::Bytes;
 use telox_sip_core::header::{CSeq, CallId, From, To, Via};
-use telox_sip_core::ua::{Body, UaEvent, UserAgent};
+use telox_sip_core::ua::session_timer::SessionTimerConfig;
+use telox_sip_core::ua::{Body, UaConfig, UaEvent, UserAgent};
 use telox_sip_core::{Request, Response, StatusCode};
 use ua_support::*;
 
@@ -177,6 +178,51 @@ fn other_refusals_and_cancelled_calls_do_not_retry() {
             .iter()
             .any(|e| matches!(e, UaEvent::Failed { status: 488, .. }))
     );
+}
+
+/// A call cancelled before any provisional (the CANCEL waits for one) that gets a 407, or a
+/// 422, ends there: no INVITE again, which would ring the callee of a call given up.
+#[test]
+fn a_cancelled_call_is_not_sent_again_after_a_407_or_422() {
+    for (status, header, value) in [
+        (
+            407,
+            "Proxy-Authenticate",
+            r#"Digest realm="proxy", nonce="abc", qop="auth""#,
+        ),
+        (422, "Min-SE", "600"),
+    ] {
+        let mut cfg = UaConfig::new(A.parse().unwrap(), "alice", 1);
+        cfg.credentials = Some(("alice".into(), "pw".into()));
+        cfg.session_timer = Some(SessionTimerConfig {
+            session_expires: 90,
+            min_se: 90,
+            ..SessionTimerConfig::default()
+        });
+        let mut a = UserAgent::new(cfg);
+        let (leg, invite) = call_with_fallback(&mut a);
+        a.cancel(origin(), leg).unwrap();
+        assert!(out(&mut a).is_empty(), "the CANCEL waits for a provisional");
+        let r = Response::builder(&invite, StatusCode(status))
+            .to_tag("p")
+            .raw_header(header, value)
+            .unwrap()
+            .build();
+        a.handle_datagram(origin(), t(B), r.to_bytes());
+        let sent = out(&mut a);
+        assert_eq!(
+            first_lines(&sent),
+            ["ACK sip:bob@127.0.0.1:5062 SIP/2.0"],
+            "{status}: the ACK only"
+        );
+        let ev = events(&mut a);
+        assert!(
+            ev.iter()
+                .any(|e| matches!(e, UaEvent::Failed { leg: l, status: s, .. } if *l == leg && *s == status)),
+            "{ev:?}"
+        );
+        assert_eq!(a.leg_count(), 0);
+    }
 }
 
 #[test]

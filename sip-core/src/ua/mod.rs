@@ -434,6 +434,9 @@ struct Leg {
     /// UAC: the offer our INVITE goes again with, once, after a 488 or 606
     /// ([`UserAgent::set_fallback_offer`]).
     fallback_offer: Option<Body>,
+    /// UAC: [`UserAgent::cancel`] was called: a 401/407, 422, 488 or 606 ends the call
+    /// instead of sending the INVITE again.
+    cancelled: bool,
     /// UAS: the call that this incoming INVITE's Replaces names (RFC 3891), ended when we
     /// answer with a 2xx.
     replaces: Option<LegId>,
@@ -504,6 +507,7 @@ impl Leg {
             local_body: None,
             timer_tries: 0,
             fallback_offer: None,
+            cancelled: false,
             replaces: None,
         }
     }
@@ -905,8 +909,8 @@ impl UserAgent {
         if !l.uac || l.state != LegState::Proceeding {
             return Err(UaError::InvalidState);
         }
-        // A cancelled call does not try its INVITE again.
-        l.fallback_offer = None;
+        // A cancelled call does not send its INVITE again (after a 401/407, 422, 488, 606).
+        l.cancelled = true;
         let got_provisional = l
             .invite_key
             .as_ref()
@@ -1723,16 +1727,23 @@ impl UserAgent {
         let Some(leg) = self.legs.get_mut(&leg_id) else {
             return;
         };
-        if (status == 401 || status == 407)
+        // A cancelled call ends with its final response: an INVITE again would ring the
+        // callee of a call the caller gave up.
+        let retry = !leg.cancelled;
+        if retry
+            && (status == 401 || status == 407)
             && leg.auth_tries < 2
             && self.retry_with_auth(now, leg_id, &response)
         {
             return;
         }
-        if status == 422 && self.retry_with_min_se(now, leg_id, &response) {
+        if retry && status == 422 && self.retry_with_min_se(now, leg_id, &response) {
             return;
         }
-        if (status == 488 || status == 606) && self.retry_with_fallback_offer(now, leg_id, status) {
+        if retry
+            && (status == 488 || status == 606)
+            && self.retry_with_fallback_offer(now, leg_id, status)
+        {
             return;
         }
         let _ = key;
