@@ -826,11 +826,7 @@ impl UserAgent {
     /// without a final response yet.
     pub fn set_fallback_offer(&mut self, leg: LegId, body: Body) -> Result<(), UaError> {
         let l = self.legs.get_mut(&leg).ok_or(UaError::NoSuchLeg)?;
-        if !l.uac
-            || l.dialog
-                .as_ref()
-                .is_some_and(|d| d.state() != DialogState::Early)
-        {
+        if !l.uac || l.state != LegState::Proceeding {
             return Err(UaError::InvalidState);
         }
         l.fallback_offer = Some(body);
@@ -2258,13 +2254,12 @@ impl UserAgent {
         else {
             return false;
         };
-        let local = body.clone();
+        self.remember_body(leg_id, Some(&body));
         let sent = self.resend_invite(now, leg_id, via, |mut b| {
             b.set_header(body.content_type);
             Some(b.body(body.bytes))
         });
         if sent {
-            self.remember_body(leg_id, Some(&local));
             self.events.push_back(UaEvent::OfferRetried {
                 leg: leg_id,
                 status,
