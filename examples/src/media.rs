@@ -914,19 +914,20 @@ pub fn audio_capabilities(
 /// with new keys, as Asterisk, FreeSWITCH and rtpengine setups retry (linphone with SRTP
 /// mandatory takes SDES only on RTP/SAVP). `None` when the first offer was not best-effort:
 /// an RTP/SAVP offer (SRTP required) has no plain fallback, and a plain one none with SRTP.
-/// Returns the engine that takes the answer to the retry, and the offer.
+/// Returns the engine that takes the answer to the retry, and the offer as the body of the
+/// INVITE again ([`sip_core::ua::UserAgent::set_fallback_offer`]).
 pub fn savp_fallback<R: rand::CryptoRng + ?Sized>(
     address: std::net::IpAddr,
     first: &sdp::MediaCapabilities,
     rng: &mut R,
-) -> Option<(sdp::OfferAnswer, sdp::Sdp)> {
+) -> Option<(sdp::OfferAnswer, sip_core::ua::Body)> {
     if first.srtp != sdp::SrtpPolicy::Optional {
         return None;
     }
     let caps = first.clone().with_srtp(sdp::SrtpPolicy::Required);
     let mut oa = sdp::OfferAnswer::new(sdp::SessionConfig::new(address, caps), rng);
     let offer = oa.create_offer(rng).ok()?;
-    Some((oa, offer))
+    Some((oa, sip_core::ua::Body::sdp(offer.to_bytes())))
 }
 
 #[cfg(test)]

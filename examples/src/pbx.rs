@@ -1609,7 +1609,12 @@ impl Pbx {
                     &mut self.rng,
                 );
                 match oa.create_offer(&mut self.rng) {
-                    Ok(o) => (Some(Body::sdp(o.to_bytes())), Some(oa), Some(sock), fallback),
+                    Ok(o) => (
+                        Some(Body::sdp(o.to_bytes())),
+                        Some(oa),
+                        Some(sock),
+                        fallback,
+                    ),
                     Err(_) => (None, None, None, None),
                 }
             }
@@ -1631,10 +1636,8 @@ impl Pbx {
         match self.ua.invite(now, from, to.clone(), to, targets, body) {
             Ok(leg) => {
                 // A refusal of the best-effort SRTP offer gets one retry with RTP/SAVP.
-                let fallback = fallback.and_then(|(oa, offer)| {
-                    let body = Body::sdp(offer.to_bytes());
-                    self.ua.set_fallback_offer(leg, body).ok().map(|()| oa)
-                });
+                let fallback = fallback
+                    .and_then(|(oa, body)| self.ua.set_fallback_offer(leg, body).ok().map(|()| oa));
                 call.b.push(Outgoing {
                     leg,
                     oa,

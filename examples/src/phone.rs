@@ -894,10 +894,8 @@ impl Phone {
             Ok(leg) => {
                 let mut call = Call::new(leg, oa, true);
                 // A refusal of the best-effort SRTP offer gets one retry with RTP/SAVP.
-                call.fallback = fallback.and_then(|(oa, offer)| {
-                    let body = Body::sdp(offer.to_bytes());
-                    self.ua.set_fallback_offer(leg, body).ok().map(|()| oa)
-                });
+                call.fallback = fallback
+                    .and_then(|(oa, body)| self.ua.set_fallback_offer(leg, body).ok().map(|()| oa));
                 self.call = Some(call);
                 self.log(format!(
                     "calling {to} via {} {}",
