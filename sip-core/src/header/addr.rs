@@ -434,11 +434,7 @@ impl Header for Contact {
             } else {
                 true
             };
-            if ok {
-                Ok(())
-            } else {
-                Err(HeaderError::BadNumber { at: 0 })
-            }
+            ok.then_some(()).ok_or(HeaderError::BadNumber { at: 0 })
         })?;
         Ok(Self::Addr(a))
     }

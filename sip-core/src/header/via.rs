@@ -276,11 +276,7 @@ impl Header for Via {
                 } else {
                     true
                 };
-                if ok {
-                    Ok(())
-                } else {
-                    Err(HeaderError::BadNumber { at: 0 })
-                }
+                ok.then_some(()).ok_or(HeaderError::BadNumber { at: 0 })
             })?;
         let start = scan::offset_in(s, protocol);
         let head = s
