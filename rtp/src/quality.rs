@@ -158,7 +158,10 @@ impl Default for G107Params {
 }
 
 impl G107Params {
-    /// The transmission rating factor R = Ro - Is - Id - Ie,eff + A (G.107 §7.1, eq. 7-1).
+    /// The transmission rating factor R = Ro - Is - Id - Ie,eff + A (G.107 §7.1, eq. 7-1),
+    /// limited to the scale's range [0, 100] (G.107 Annex B rates R <= 0 as MOS 1 and
+    /// R >= 100 as 4.5; heavy loss with a long delay drives the sum below 0, an advantage
+    /// factor A on a clean line above 100).
     pub fn r_factor(&self) -> f64 {
         let olr = self.slr + self.rlr;
         // §7.2 basic signal-to-noise ratio.
@@ -219,14 +222,14 @@ impl G107Params {
         let burst_r = self.burst_r.max(1.0);
         let ie_eff = self.ie + (95.0 - self.ie) * self.ppl / (self.ppl / burst_r + self.bpl);
 
-        ro - is - id - ie_eff + self.a
+        (ro - is - id - ie_eff + self.a).clamp(0.0, 100.0)
     }
 }
 
 /// An E-model result.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Quality {
-    /// Transmission rating R (0-100 in practice).
+    /// Transmission rating R, 0-100.
     pub r_factor: f64,
     /// Estimated conversational MOS, 1.0-4.5 (G.107 Annex B).
     pub mos_cq: f64,
@@ -361,6 +364,33 @@ mod tests {
         // G.107 Fig. 2 shape: R stays above 85 at 150 ms with TELR 65 and falls near 60 by 400 ms.
         assert!(r150 > 85.0 && r150 < 93.0, "{r150}");
         assert!(r400 > 50.0 && r400 < 75.0, "{r400}");
+    }
+
+    #[test]
+    fn r_stays_on_the_0_to_100_scale() {
+        // G.723.1 with 60 % bursty loss and 1.5 s one-way delay: Ie,eff alone is about 169
+        // (eq. 7-29 with BurstR 4) and Idd about 48, so the unclamped sum is near -136.
+        let input = EModelInput {
+            codec: CodecImpairment::G723_1,
+            packetization_ms: 30.0,
+            one_way_delay_ms: 1500.0,
+            jitter_buffer_ms: 200.0,
+            loss_percent: 60.0,
+            burst_ratio: 4.0,
+        };
+        let q = estimate(&input);
+        assert_eq!(q.r_factor, 0.0);
+        assert_eq!(q.mos_cq, 1.0);
+        let m = q.voip_metrics(Ssrc(7), &input, 3000.0);
+        assert_eq!((m.r_factor, m.mos_cq), (0, 10));
+        // The advantage factor at its largest (A = 20, G.107 Table 1: hard-to-reach locations,
+        // multi-hop satellite) on the default line.
+        let r = G107Params {
+            a: 20.0,
+            ..G107Params::default()
+        }
+        .r_factor();
+        assert_eq!(r, 100.0);
     }
 
     #[test]
