@@ -218,32 +218,29 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
     let mut pos = 0usize;
 
     while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
-        line_no += 1;
-        let eol = find_eol(rest);
-        // The usual line of a SIP offer: a media-level `a=` ended by CRLF, with no trailing
-        // blank and no empty line before it. It takes the same checks as below in fewer
-        // steps (the ending, type and order tests that cannot fail for it are skipped).
+        // The usual lines of a SIP offer: a run of media-level `a=` lines, each valid and
+        // ended by CRLF with no trailing blank, no empty line before them (see
+        // `attribute_run`). The first line it does not take (another type, or any
+        // deviation or error) goes through the general checks below.
         if let [b'a', b'=', ..] = rest
-            && let (Some(b'\r'), Some(b'\n')) = (rest.get(eol), rest.get(eol + 1))
-            && !matches!(rest.get(eol.wrapping_sub(1)), Some(b' ' | b'\t'))
             && !trailing_empty
             && let Some(media) = sdp.media.last_mut()
         {
-            let ctx = Ctx {
-                src: &src,
-                line: line_no,
-                kind: b'a',
-            };
-            let value = all
-                .get(pos + 2..)
-                .and_then(|v| v.get(..eol.saturating_sub(2)))
-                .unwrap_or_default();
-            count_attribute(&ctx, &mut attributes, opts)?;
-            parse_attribute(&ctx, pos + 2, value, opts, &mut media.attributes)?;
-            media_rank_now = 5;
-            pos += eol + 2;
-            continue;
+            let from = pos;
+            (pos, line_no) = attribute_run(
+                all,
+                (pos, line_no),
+                &mut attributes,
+                opts,
+                &mut media.attributes,
+            );
+            if pos != from {
+                media_rank_now = 5;
+                continue;
+            }
         }
+        line_no += 1;
+        let eol = find_eol(rest);
         let (ending, ending_len) = match (rest.get(eol), rest.get(eol + 1)) {
             (Some(b'\r'), Some(b'\n')) => (Ending::Crlf, 2),
             (Some(b'\n'), _) => (Ending::Lf, 1),
@@ -476,6 +473,59 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
         }
     }
     Ok(sdp)
+}
+
+/// Takes the media-level `a=` lines from byte `pos` on, one after another, into `out`, as
+/// long as each is one the general loop would accept without a deviation: ended by CRLF,
+/// no trailing blank, within `max_attributes`, a valid value for its kind and a token
+/// name. Returns the position and number of the last line taken (`(pos, line_no)`
+/// unchanged when the first line is not such a line). A line it stops at goes through the
+/// general loop, which takes it or names its error: so this loop builds no error, and the
+/// result is the same whichever path a line takes.
+fn attribute_run(
+    all: &str,
+    (mut pos, mut line_no): (usize, usize),
+    count: &mut usize,
+    opts: &ParseOptions,
+    out: &mut Attributes,
+) -> (usize, usize) {
+    let bytes = all.as_bytes();
+    let plus = opts.allow_plus_signed_numbers;
+    while let Some([b'a', b'=', line @ ..]) = bytes.get(pos..) {
+        let eol = find_eol(line);
+        if !matches!(
+            (line.get(eol), line.get(eol + 1)),
+            (Some(b'\r'), Some(b'\n'))
+        ) || matches!(line.get(eol.wrapping_sub(1)), Some(b' ' | b'\t'))
+            || *count >= opts.max_attributes
+        {
+            break;
+        }
+        let Some(text) = all.get(pos + 2..).and_then(|v| v.get(..eol)) else {
+            break;
+        };
+        let (name, value) = match split_byte(text, b':') {
+            Some((n, v)) => (n, Some(v)),
+            None => (text, None),
+        };
+        let Ok(kind) = crate::attr::validate(name, value, plus) else {
+            break;
+        };
+        if kind == Kind::Other && !is_token(name) {
+            break;
+        }
+        // `parse` checked that the input length fits u32: the casts are exact.
+        out.push_parsed(
+            kind,
+            (pos + 2) as u32,
+            name.len() as u32,
+            value.map(|v| v.len() as u32),
+        );
+        *count += 1;
+        line_no += 1;
+        pos += eol + 4;
+    }
+    (pos, line_no)
 }
 
 /// Counts an `a=` line against `max_attributes`.

@@ -340,6 +340,21 @@ fn media_attribute_lines_get_every_line_check() {
             false,
         ),
         (
+            "a=mid:0\r\na=ptime:20\r\na=x y\r\na=sendrecv\r\n",
+            9,
+            ParseReason::BadField("attribute name"),
+            false,
+        ),
+        (
+            "a=mid:0\r\na=ptime:+20\r\na=sendrecv\r\n",
+            8,
+            ParseReason::BadAttribute {
+                attribute: "ptime",
+                field: "milliseconds",
+            },
+            true,
+        ),
+        (
             "a=mid:0\r\na=sendrecv\r\nb=AS:x\r\n",
             9,
             ParseReason::OutOfOrder,
