@@ -293,7 +293,10 @@ fn codecs_match(name: &str, clock_rate: u32, channels: u16, f: &Format<'_>) -> b
     }
     if name.eq_ignore_ascii_case("opus") {
         // RFC 7587 §7: always opus/48000/2; the channel count says nothing about stereo.
-        return f.clock_rate == 48000;
+        // Both sides at 48000: a peer's OPUS/16000 (RingCentral's offer in pion/webrtc#879)
+        // is another mapping, and matching it to telox's 48 kHz Opus sent 48 kHz timestamps
+        // on its payload type.
+        return clock_rate == 48000 && f.clock_rate == 48000;
     }
     clock_rate == f.clock_rate && channels == f.channels
 }
@@ -570,5 +573,25 @@ mod tests {
             ..f("OPUS", 48000)
         }));
         assert_eq!(sample_rate("G722", 8000), 16000);
+    }
+
+    #[test]
+    fn opus_matches_only_at_48000_on_both_sides() {
+        let f = |pt, clock_rate, channels| Format {
+            payload_type: pt,
+            name: "OPUS",
+            clock_rate,
+            channels,
+            fmtp: None,
+        };
+        let (opus16, opus48) = (f(109, 16000, 1), f(111, 48000, 2));
+        assert!(!same_codec(&opus16, &opus48));
+        assert!(!same_codec(&opus48, &opus16));
+        assert!(same_codec(&opus48, &f(96, 48000, 2)));
+        assert!(
+            same_codec(&opus48, &f(96, 48000, 1)),
+            "the channels say nothing"
+        );
+        assert!(!Codec::opus().matches(&opus16));
     }
 }

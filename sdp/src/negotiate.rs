@@ -426,7 +426,9 @@ fn crypto(
             "a=crypto tag {tag} was not offered"
         )));
     };
-    if offered_suite != answer_suite {
+    // Suite names are case-insensitive (RFC 4568 §9.2 quoted strings, RFC 5234 §2.3): an
+    // answer may write the offered `aes_cm_128_hmac_sha1_80` in capitals.
+    if !offered_suite.eq_ignore_ascii_case(answer_suite) {
         return Err(NegotiationError::BadAnswer(format!(
             "a=crypto tag {tag} changes suite {offered_suite} to {answer_suite}"
         )));

@@ -40,6 +40,12 @@ pub struct ParseOptions {
     /// 0..=127; a declined stream's formats are never used, and refusing them loses the
     /// whole offer with the audio in it.
     pub allow_declined_media_any_format: bool,
+    /// Accept an `a=fmtp` line with a format and no parameters (`a=fmtp:111`, `a=fmtp:18`):
+    /// Asterisk's Opus module wrote it (rtcninja.js#35, ASTERISK-26520), SEMS met it from
+    /// clients (sems#51, `a=fmtp:18`), go-sdp#6 from a gateway (`a=fmtp:104`). RFC 8866 wants
+    /// a space and parameters after the format; a line without them says nothing, so the
+    /// format reads as having no parameters, and refusing it loses the whole offer.
+    pub allow_fmtp_without_parameters: bool,
     /// Largest accepted description in bytes.
     pub max_size: usize,
     /// Most `m=` sections accepted.
@@ -68,6 +74,7 @@ impl ParseOptions {
             allow_missing_connection: false,
             allow_plus_signed_numbers: false,
             allow_declined_media_any_format: false,
+            allow_fmtp_without_parameters: false,
             max_size: 64 * 1024,
             max_media: 64,
             max_attributes: 4096,
@@ -87,6 +94,7 @@ impl ParseOptions {
             allow_missing_connection: true,
             allow_plus_signed_numbers: true,
             allow_declined_media_any_format: true,
+            allow_fmtp_without_parameters: true,
             ..Self::strict()
         }
     }
@@ -984,12 +992,23 @@ fn parse_attribute(
         Some((n, v)) => (n, Some(v)),
         None => (value, None),
     };
-    let kind = crate::attr::validate(name, val, opts.allow_plus_signed_numbers).map_err(|e| {
-        ctx.err(ParseReason::BadAttribute {
-            attribute: e.attribute,
-            field: e.field,
-        })
-    })?;
+    let kind = match crate::attr::validate(name, val, opts.allow_plus_signed_numbers) {
+        Ok(kind) => kind,
+        // `a=fmtp:<format>` alone: a format token and nothing after it.
+        Err(_)
+            if opts.allow_fmtp_without_parameters
+                && name == "fmtp"
+                && val.is_some_and(is_token) =>
+        {
+            Kind::Fmtp
+        }
+        Err(e) => {
+            return Err(ctx.err(ParseReason::BadAttribute {
+                attribute: e.attribute,
+                field: e.field,
+            }));
+        }
+    };
     if kind == Kind::Other && !is_token(name) {
         return Err(ctx.bad("attribute name"));
     }

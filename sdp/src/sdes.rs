@@ -56,9 +56,19 @@ impl SrtpSuite {
         }
     }
 
-    /// Parses an RFC 4568 suite name.
+    /// Parses an RFC 4568 suite name. The names are ABNF quoted strings (RFC 4568 §9.2),
+    /// which RFC 5234 §2.3 makes case-insensitive: `aes_cm_128_hmac_sha1_80` is the same
+    /// suite (PJSIP's SRTP test offers write it so, pjproject#1347). The exact upper-case
+    /// form, what peers send, is looked for first.
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == name)
+            .or_else(|| {
+                Self::ALL
+                    .into_iter()
+                    .find(|s| s.as_str().eq_ignore_ascii_case(name))
+            })
     }
 
     /// Master key length in bytes.
@@ -518,6 +528,32 @@ fn parse_key_param(kp: &str, plus: bool) -> Result<KeyFields<'_>, AttributeError
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn suite_names_in_any_case() {
+        for s in SrtpSuite::ALL {
+            assert_eq!(SrtpSuite::from_name(s.as_str()), Some(s));
+            assert_eq!(
+                SrtpSuite::from_name(&s.as_str().to_ascii_lowercase()),
+                Some(s)
+            );
+        }
+        assert_eq!(
+            SrtpSuite::from_name("Aes_Cm_128_Hmac_Sha1_32"),
+            Some(SrtpSuite::AesCm128HmacSha1_32)
+        );
+        for no in [
+            "",
+            "AES_CM_128_HMAC_SHA1",
+            "F8_128_HMAC_SHA1_80",
+            "AES_CM_128_HMAC_SHA1_80 ",
+        ] {
+            assert_eq!(SrtpSuite::from_name(no), None, "{no:?}");
+        }
+        let key = "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR";
+        let choice = crypto_choice(&format!("1 aes_cm_128_hmac_sha1_80 {key}")).unwrap();
+        assert_eq!(choice, (1, Some(SrtpSuite::AesCm128HmacSha1_80), true));
+    }
 
     #[test]
     fn a_line_with_a_session_parameter_telox_does_not_run_is_not_chosen() {

@@ -6,68 +6,29 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use telox_sdp::{
-    Codec, KeyLifetime, MediaCapabilities, OfferAnswer, ParseOptions, Sdp, SessionConfig,
-    SrtpPolicy, SrtpSuite,
-};
+mod vendor_rounds;
+
+use telox_sdp::{KeyLifetime, OfferAnswer, ParseOptions, Sdp, SrtpPolicy, SrtpSuite};
 
 fn bytes(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/data/vendor-style/round2/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    vendor_rounds::bytes("round2", name)
 }
 
 /// Parses strictly and writes back byte for byte.
 fn strict(name: &str) -> Sdp {
-    let raw = bytes(name);
-    let sdp = Sdp::parse(raw.clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert_eq!(sdp.to_bytes(), raw.as_slice(), "{name}: not byte-exact");
-    sdp
+    vendor_rounds::parse("round2", name, &ParseOptions::strict())
 }
 
-/// telox with PCMU, PCMA, G.722, Opus and telephone-event, SRTP as `srtp` says.
-fn telox(srtp: SrtpPolicy) -> OfferAnswer {
-    let codecs = ["opus", "pcmu", "pcma", "g722", "telephone-event"]
-        .iter()
-        .map(|c| Codec::by_name(c).unwrap())
-        .collect();
-    let caps = MediaCapabilities::audio(40000, codecs).with_srtp(srtp);
-    let config = SessionConfig::new("203.0.113.5".parse().unwrap(), caps);
-    OfferAnswer::new(config, &mut ChaCha8Rng::seed_from_u64(9))
-}
-
-/// The answer telox gives to `offer`, with the session that made it.
+/// The answer telox with PCMU, PCMA, G.722, Opus and telephone-event, SRTP as `srtp` says,
+/// gives to `offer`, with the session that made it.
 fn answer(offer: &Sdp, srtp: SrtpPolicy) -> (OfferAnswer, Sdp) {
-    let mut session = telox(srtp);
-    let answer = session
-        .handle_offer(offer, &mut ChaCha8Rng::seed_from_u64(1))
-        .unwrap_or_else(|e| panic!("answer: {e}"));
-    (session, answer)
+    let codecs = ["opus", "pcmu", "pcma", "g722", "telephone-event"];
+    vendor_rounds::answer(offer, &codecs, srtp)
 }
 
 #[test]
 fn every_round2_file_is_listed_in_the_readme() {
-    let dir = format!(
-        "{}/tests/data/vendor-style/round2",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let readme = std::fs::read_to_string(format!("{dir}/README.md")).unwrap();
-    let mut n = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        if name.ends_with(".sdp") {
-            assert!(
-                readme.contains(&format!("`{name}`")),
-                "{name} not in README"
-            );
-            n += 1;
-        }
-    }
-    assert_eq!(n, 8);
+    assert_eq!(vendor_rounds::readme_lists_every_file("round2"), 8);
 }
 
 /// An SBC offers two keys, the first with the session parameter UNENCRYPTED_SRTCP (RFC 4568
