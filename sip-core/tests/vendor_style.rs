@@ -21,8 +21,9 @@ use telox_sip_core::{
     FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
 };
 
-const FILES: [&str; 55] = [
+const FILES: [&str; 60] = [
     "asterisk_401",
+    "asterisk_401_received_with_port",
     "asterisk_invite_from_display_bare_uri",
     "asterisk_invite_ipv6_link_local_zone",
     "asterisk_notify_dialog_info",
@@ -49,6 +50,7 @@ const FILES: [&str; 55] = [
     "grandstream_invite_sips_escaped",
     "grandstream_notify_mwi",
     "ims_407_folded_after_scheme",
+    "ims_ue_register_aka_initial",
     "ims_volte_invite_npdi",
     "jssip_wss_register",
     "kamailio_options_keepalive",
@@ -58,12 +60,15 @@ const FILES: [&str; 55] = [
     "legacy_rfc2543_register_expires_date",
     "mizudroid_bye_supported_leading_comma",
     "odd_spacing_bye",
+    "openims_401_aka_noisy_warning",
     "opensips_options_200",
     "pjsua_refer_replaces_unescaped_at",
+    "polycom_publish_vq_rtcpxr",
     "polycom_register",
     "polycom_subscribe_dialog",
     "portasip_480_bracketed_reason",
     "proxy_200_many_vias_ipv6",
+    "ringcentral_message_hash_user",
     "sbc_486_utf8_reason",
     "sipi_carrier_invite_multipart",
     "sipp_uac_invite_date_utc",
@@ -1318,4 +1323,189 @@ fn a_quoted_display_name_before_a_bare_uri() {
     assert_eq!(from.uri().as_str(), "sip:anonymous@switch.example.net");
     assert_eq!(from.uri().user(), Some("anonymous"));
     assert_eq!(from.tag(), Some("as61d0c7b2"));
+}
+
+/// A RingCentral MESSAGE to a WebRTC agent (ringcentral-web-phone#135): the From user starts
+/// with `#` (`<sip:#8972...@...>`), the WS Via has two spaces after the protocol, the body
+/// is `x-rc/agent`, `Content-Length:` has three spaces. SIP.js failed on that From; telox
+/// reads it.
+#[test]
+fn a_from_user_starting_with_a_hash() {
+    let name = "ringcentral_message_hash_user";
+    let m = load(name);
+    let from = one::<From>(name, m.headers());
+    assert_eq!(from.uri().user(), Some("#8972010116348137300"));
+    assert_eq!(from.tag(), None);
+    let vias = all::<Via>(name, m.headers());
+    assert_eq!(
+        (vias[0].transport(), vias[0].host(), vias[0].port()),
+        ("WS", "10.13.122.71", Some(8080))
+    );
+    let ct = one::<ContentType>(name, m.headers());
+    assert_eq!((ct.mtype(), ct.subtype()), ("x-rc", "agent"));
+    assert_eq!(
+        one::<ContentLength>(name, m.headers()).0 as usize,
+        m.body().len()
+    );
+    assert!(m.body().ends_with(b"</Msg>"));
+}
+
+/// An IMS UE's first REGISTER (3GPP TS 24.229 §5.1.1.2: open5gs#486/#564, IMSDroid's
+/// imsdroid#17): `Authorization` with `nonce=""`, `response=""` and `algorithm=AKAv1-MD5`,
+/// folded right after `Digest`, `Security-Client` with two mechanisms, and a Contact whose
+/// feature tags include a quoted `language="en,fr"` holding a comma. The Contact stays one
+/// binding with every tag; the AKA credentials are not digest credentials telox can check
+/// (`UnknownAlgorithm`), so a telox registrar, which reads only the credentials that parse,
+/// challenges the REGISTER as one without credentials.
+#[test]
+fn an_ims_first_register_with_aka_and_quoted_feature_tags() {
+    let name = "ims_ue_register_aka_initial";
+    let m = load(name);
+    let contacts = all::<Contact>(name, m.headers());
+    assert_eq!(contacts.len(), 1);
+    let c = &contacts[0];
+    assert_eq!(c.expires(), Some(600_000));
+    let p = c.addr().unwrap().params();
+    assert_eq!(p.get("language"), Some(Some("\"en,fr\"")));
+    assert_eq!(
+        p.get("+sip.instance"),
+        Some(Some("\"<urn:gsma:imei:86381304-980034-0>\""))
+    );
+    assert_eq!(p.get("audio"), Some(None));
+    assert_eq!(p.get("+g.3gpp.cs-voice"), Some(None));
+    assert_eq!(one::<Expires>(name, m.headers()).0, 600_000);
+    let auth = m
+        .headers()
+        .named(HeaderName::Authorization)
+        .next()
+        .unwrap()
+        .value_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        Credentials::parse(&auth),
+        Err(telox_sip_core::auth::AuthError::UnknownAlgorithm)
+    );
+    let sec: Vec<_> = m
+        .headers()
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("Security-Client"))
+        .collect();
+    assert_eq!(sec.len(), 1);
+    assert_eq!(sec[0].value_str().unwrap().matches("ipsec-3gpp").count(), 2);
+}
+
+/// A Polycom VVX's call-quality PUBLISH (RFC 6035: `Event: vq-rtcpxr`,
+/// `application/vq-rtcpxr`, a Via without a port, `Accept-Language`), as captagent#156
+/// shows it.
+#[test]
+fn a_polycom_quality_report_publish() {
+    let name = "polycom_publish_vq_rtcpxr";
+    let m = load(name);
+    assert_eq!(one::<Event>(name, m.headers()).value(), "vq-rtcpxr");
+    let ct = one::<ContentType>(name, m.headers());
+    assert_eq!((ct.mtype(), ct.subtype()), ("application", "vq-rtcpxr"));
+    assert!(
+        m.body()
+            .starts_with(b"VQSessionReport: CallTerm\r\nCallID:")
+    );
+    assert_eq!(all::<Via>(name, m.headers())[0].port(), None);
+    assert_eq!(one::<Expires>(name, m.headers()).0, 3600);
+}
+
+/// An Asterisk 18 401 whose top Via has `received=<ip>:<port>` (RFC 3261 has only an
+/// address there) beside `rport`: PJSIP took the port into its Contact and crashed
+/// (pjproject#4580). telox keeps the value as written (no telox code reads it as an address
+/// of a response) and answers the challenge.
+#[test]
+fn a_received_with_a_port_does_not_stop_the_challenge() {
+    let name = "asterisk_401_received_with_port";
+    let m = load(name);
+    let via = &all::<Via>(name, m.headers())[0];
+    assert_eq!(via.received(), Some("192.0.2.52:60571"));
+    assert_eq!(via.rport(), Some(Some(50459)));
+    let c = challenges(&m, HeaderName::WwwAuthenticate);
+    assert_eq!(c.len(), 1);
+    assert!(c[0].is_supported());
+    assert_eq!(
+        (c[0].realm.as_str(), c[0].nonce.as_str()),
+        ("asterisk", "5c856c2c")
+    );
+    let text = answer(&c[0], "7188890003", "sip:198.51.100.52");
+    let back = Credentials::parse(&text).unwrap();
+    assert_eq!((back.nonce.as_str(), back.qop), ("5c856c2c", None));
+}
+
+/// An OpenIMSCore S-CSCF's 401 (webrtc2sip#10, open5gs#564): reason phrase `Unauthorized -
+/// Challenging the UE`, `Path` and `Service-Route`, a `Warning: 392` whose agent is
+/// `host:port` and whose text has double spaces and `==`, and an AKA challenge with `ck`,
+/// `ik` and `qop="auth,auth-int"`. The challenge is read but not answerable (AKAv1-MD5), so
+/// the UA gives up instead of sending MD5 credentials.
+#[test]
+fn an_ims_aka_challenge_with_a_noisy_warning() {
+    let name = "openims_401_aka_noisy_warning";
+    let m = load(name);
+    let Message::Response(r) = &m else {
+        panic!("{name}: not a response")
+    };
+    assert_eq!(
+        (r.status().0, r.reason()),
+        (401, "Unauthorized - Challenging the UE")
+    );
+    let w = one::<Warning>(name, m.headers());
+    assert_eq!((w.code(), w.agent()), (392, "192.168.0.101:6060"));
+    assert!(w.text().ends_with("via_cnt==4\""), "{}", w.text());
+    let c = challenges(&m, HeaderName::WwwAuthenticate);
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].unknown_algorithm.as_deref(), Some("AKAv1-MD5"));
+    assert_eq!(c[0].qop, ["auth", "auth-int"]);
+    assert!(!c[0].is_supported());
+    assert!(Challenge::select(&c).is_none());
+}
+
+/// Hostile or broken forms real peers sent get a precise error, not a guess: an empty host
+/// before the port colon in a SIPp-made Contact (`<sip:user@:;transport=UDP>`, which
+/// OpenSIPS' sipmsg_validate let through, opensips#3510), and a REGISTER whose
+/// `+sip.instance` holds a bare line feed (baresip writing its uuid file with a trailing
+/// newline: kamailio dropped it; /work/shared/peers' pitfalls, finding 3).
+#[test]
+fn broken_contacts_real_peers_sent_are_refused_precisely() {
+    let empty_host = Bytes::from_static(
+        b"REGISTER sip:10.27.136.168:5060;transport=UDP SIP/2.0\r\n\
+          Via: SIP/2.0/UDP 10.36.51.108:5060;branch=z9hG4bK-3424508-342-0\r\n\
+          From: User000341 <sip:User000341@scpl.internal>;tag=3424508SIPpTag07342\r\n\
+          To: User000341 <sip:User000341@scpl.internal>\r\n\
+          Call-ID: 342-3424508@10.36.51.108\r\n\
+          CSeq: 1 REGISTER\r\n\
+          Contact: <sip:User000341@:;transport=UDP>\r\n\
+          Max-Forwards: 68\r\n\
+          Content-Length: 0\r\n\
+          Supported:\r\n\r\n",
+    );
+    let m = Message::parse(empty_host).unwrap();
+    assert!(
+        matches!(
+            m.validate(),
+            Err(telox_sip_core::ParseError::BadHeader {
+                name: HeaderName::Contact,
+                ..
+            })
+        ),
+        "{:?}",
+        m.validate()
+    );
+    let newline = Bytes::from_static(
+        b"REGISTER sip:192.0.2.1 SIP/2.0\r\n\
+          Via: SIP/2.0/UDP 192.0.2.20:5062;rport;branch=z9hG4bK5af141bb26e901eb\r\n\
+          Contact: <sip:alice-0x8157a0@192.0.2.20:5062>;expires=600;\
+          +sip.instance=\"<urn:uuid:69a4004b-6915-6615-3b25-417d79231b39\n>\"\r\n\
+          Max-Forwards: 70\r\n\
+          To: <sip:alice@192.0.2.1>\r\n\
+          From: <sip:alice@192.0.2.1>;tag=18be67844ae13d6c\r\n\
+          Call-ID: 69525f9016496df1\r\n\
+          CSeq: 11478 REGISTER\r\n\
+          Content-Length: 0\r\n\r\n",
+    );
+    let err = Message::parse(newline).unwrap_err();
+    assert_eq!(err.status_code().0, 400, "{err}");
 }
