@@ -93,9 +93,10 @@ const PAR_BLOCKS: usize = 32;
 ///
 /// Built on the SHA-1 compression function rather than the `hmac` crate because the prepared
 /// states are key-equivalent secrets and must be zeroized on drop, which `hmac`'s state does
-/// not do. Where the CPU has the SHA extensions and AVX-512VL (checked once per key, here)
-/// the whole HMAC runs in `gcm_x86::sha1ni` with the state in registers; elsewhere through
-/// `sha1::compress` (which itself uses SHA-NI where the CPU has it).
+/// not do. Where the CPU has the SHA extensions and SSE4.1 (checked once per key, here) the
+/// whole HMAC runs in `gcm_x86::sha1ni` with the state in registers (its message schedule on
+/// the vector ports where there is AVX-512VL, else `sha1msg1`/`sha1msg2`); elsewhere through
+/// `sha1::compress`.
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub(crate) struct HmacSha1 {
     inner: [u32; 5],

@@ -18,12 +18,19 @@
 //!   digest already is the outer block's first four message words in SHA-NI's layout).
 //! - Per packet (AES_CM_128_HMAC_SHA1_80, min over batches, load ~9): 160 B protect /
 //!   unprotect 249 / 215 ns -> 181 / 173 ns, 1200 B 1078 / 932 ns -> 770 / 771 ns.
+//! - CPUs with SHA-NI but without AVX-512VL run the same register-resident HMAC with the
+//!   usual `sha1msg1`/`sha1msg2`/`sha1nexte` schedule (SSE4.1 code). On the AMD EPYC (Zen 3,
+//!   no AVX-512) of session 10 that schedule runs beside the `sha1rnds4` chain, and the loss
+//!   was the per-block calls, state loads/stores and digest bytes of `sha1::compress`: 160 B
+//!   protect / unprotect 242-248 / 259-263 ns -> 212-216 / 231-235 ns, 1200 B 1140-1145 /
+//!   1135-1156 ns -> 1003-1008 / 1010-1018 ns (min over 1500 batches of 128, load 7-8,
+//!   "srtp, session 10" in `benches/README.md`).
 //!
-//! The `unsafe` block is the call into the `#[target_feature]` code, made only through a
+//! The `unsafe` blocks are the calls into the `#[target_feature]` code, made only through a
 //! [`Sha1Ni`], which only [`Sha1Ni::new`] builds after `is_x86_feature_detected!` confirmed
-//! every feature it enables; it has a SAFETY comment. Loads and stores go through `u128`
-//! values and byte arrays, never raw pointers. CPUs without these features keep
-//! `sha1::compress`; the choice is made once per HMAC key.
+//! every feature the chosen code enables; they have SAFETY comments. Loads and stores go
+//! through `u128` values and byte arrays, never raw pointers. CPUs without SHA-NI and SSE4.1
+//! keep `sha1::compress`; the choice is made once per HMAC key.
 
 #![allow(
     unsafe_code,
@@ -32,28 +39,43 @@
 
 use core::arch::x86_64::{
     __m128i, __mmask8, _mm_add_epi32, _mm_alignr_epi8, _mm_extract_epi32, _mm_maskz_rol_epi32,
-    _mm_or_si128, _mm_rol_epi32, _mm_set_epi32, _mm_setzero_si128, _mm_sha1rnds4_epu32,
-    _mm_slli_si128, _mm_srli_si128, _mm_xor_si128, _mm256_zeroupper,
+    _mm_or_si128, _mm_rol_epi32, _mm_set_epi32, _mm_setzero_si128, _mm_sha1msg1_epu32,
+    _mm_sha1msg2_epu32, _mm_sha1nexte_epu32, _mm_sha1rnds4_epu32, _mm_slli_si128, _mm_srli_si128,
+    _mm_xor_si128, _mm256_zeroupper,
 };
 
 use super::{load, reverse, store};
 use crate::crypto::inner_tail;
 
-/// Proof that this CPU has SHA-NI, SSE2, SSSE3, SSE4.1, AVX-512F and AVX-512VL; only
-/// [`Sha1Ni::new`] builds one.
+/// Proof that this CPU has SHA-NI, SSE2, SSSE3 and SSE4.1, and whether it also has
+/// AVX-512F and AVX-512VL; only [`Sha1Ni::new`] builds one.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Sha1Ni(());
+pub(crate) struct Sha1Ni(Level);
+
+/// Which compression runs: the one with its message schedule on the vector ports
+/// (AVX-512VL), or the one with `sha1msg1`/`sha1msg2`/`sha1nexte`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Level {
+    Avx512,
+    Sse,
+}
 
 impl Sha1Ni {
     /// `Some` where the CPU has the features (checked once per HMAC key).
     pub(crate) fn new() -> Option<Self> {
-        let ok = std::arch::is_x86_feature_detected!("sha")
+        let sha = std::arch::is_x86_feature_detected!("sha")
             && std::arch::is_x86_feature_detected!("sse2")
             && std::arch::is_x86_feature_detected!("ssse3")
-            && std::arch::is_x86_feature_detected!("sse4.1")
-            && std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("sse4.1");
+        let avx512 = std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512vl");
-        ok.then_some(Self(()))
+        sha.then_some(Self(if avx512 { Level::Avx512 } else { Level::Sse }))
+    }
+
+    /// The same proof, restricted to the SSE code (tests compare the two).
+    #[cfg(test)]
+    fn sse(self) -> Self {
+        Self(Level::Sse)
     }
 
     /// HMAC-SHA1 of `data || trailer` from the prepared inner and outer hash states (the
@@ -65,9 +87,14 @@ impl Sha1Ni {
         data: &[u8],
         trailer: Option<&[u8; 4]>,
     ) -> [u8; 20] {
-        // SAFETY: `self` exists, so `Sha1Ni::new` detected SHA, SSE2, SSSE3, SSE4.1,
-        // AVX-512F and AVX-512VL, the features `hmac` enables.
-        unsafe { hmac(inner, outer, data, trailer) }
+        match self.0 {
+            // SAFETY: `Sha1Ni::new` chose `Avx512` after detecting SHA, SSE2, SSSE3, SSE4.1,
+            // AVX-512F and AVX-512VL, the features `hmac_avx512` enables.
+            Level::Avx512 => unsafe { hmac_avx512(inner, outer, data, trailer) },
+            // SAFETY: `self` exists, so `Sha1Ni::new` detected SHA, SSE2, SSSE3 and SSE4.1,
+            // the features `hmac_sse` enables.
+            Level::Sse => unsafe { hmac_sse(inner, outer, data, trailer) },
+        }
     }
 }
 
@@ -79,7 +106,7 @@ struct State {
     e: __m128i,
 }
 
-#[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512vl")]
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 fn state(s: &[u32; 5]) -> State {
     let w = s.map(|x| x as i32);
     State {
@@ -89,7 +116,7 @@ fn state(s: &[u32; 5]) -> State {
 }
 
 /// A 64-byte block's message words W0..W15, four per register with W(4i) in the high lane.
-#[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512vl")]
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
 fn words(b: &[u8; 64]) -> [__m128i; 4] {
     let (q, _) = b.as_chunks::<16>();
     let mut m = [_mm_setzero_si128(); 4];
@@ -99,40 +126,133 @@ fn words(b: &[u8; 64]) -> [__m128i; 4] {
     m
 }
 
-/// The SHA-1 compression function (FIPS 180-4 §6.1.2) of one block's message words `w` into
-/// `s`: 20 groups of 4 rounds, `sha1rnds4` -> `sha1rnds4` the only chain through them.
-///
-/// The message schedule is computed with XORs and AVX-512VL rotations on the vector ports
-/// rather than with `sha1msg1`/`sha1msg2`: those share the SHA unit with `sha1rnds4`, and
-/// `sha1msg2`'s throughput (1.4 ns here) would add ~22 ns per block to the ~28 ns `sha1rnds4`
-/// chain (with SSE2 shifts instead of rotations the vector ports become the limit). Group
-/// g's words are made 4 groups ahead, W(16..32) as FIPS 180-4 defines them, the rest by the
-/// equivalent W(t) = rol2(W(t-6) ^ W(t-16) ^ W(t-28) ^ W(t-32)) (t >= 32), whose 4 words per
-/// register do not depend on one another.
+/// The 4-round groups `$g` of the compression: group g's words made 4 groups ahead, e added
+/// to them, then `sha1rnds4`.
+macro_rules! groups {
+    ($schedule:ident, $nexte:ident, $w:ident, $e:ident, $abcd:ident, $top:ident;
+     $($g:literal)*) => {$(
+        if $g + 4 < 20 {
+            $schedule(&mut $w, $g + 4);
+        }
+        if $g > 0 {
+            $e[$g % 2] = $nexte($e[$g % 2], $w[$g], $top);
+        }
+        $e[($g + 1) % 2] = $abcd;
+        $abcd = _mm_sha1rnds4_epu32::<{ $g / 5 }>($abcd, $e[$g % 2]);
+    )*};
+}
+
+/// The SHA-1 compression function (FIPS 180-4 §6.1.2) `$compress` of one block's message
+/// words `w` into `s` (20 groups of 4 rounds, `sha1rnds4` -> `sha1rnds4` the only chain
+/// through them, each group's words made 4 groups ahead by `$schedule`, e added by `$nexte`),
+/// and the HMAC `$hmac` over it, compiled for `$features`.
+macro_rules! sha1_hmac {
+    ($features:literal, $hmac:ident, $compress:ident, $schedule:ident, $nexte:ident, $clean:ident) => {
+        #[target_feature(enable = $features)]
+        fn $compress(s: &mut State, m: [__m128i; 4], top: __mmask8) {
+            let (abcd0, e0) = (s.abcd, s.e);
+            let mut w = [_mm_setzero_si128(); 20];
+            w[..4].copy_from_slice(&m);
+            let mut abcd = s.abcd;
+            // e[g % 2] is group g's E + W; the other takes a..d before the group for the next
+            let mut e = [_mm_add_epi32(s.e, w[0]), _mm_setzero_si128()];
+            groups!($schedule, $nexte, w, e, abcd, top;
+                0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19);
+            // e[0] holds a before group 19, whose rotation is the new e
+            s.e = $nexte(e[0], e0, top);
+            s.abcd = _mm_add_epi32(abcd, abcd0);
+        }
+
+        #[target_feature(enable = $features)]
+        fn $hmac(
+            inner: &[u32; 5],
+            outer: &[u32; 5],
+            data: &[u8],
+            trailer: Option<&[u8; 4]>,
+        ) -> [u8; 20] {
+            // the tail is built before the whole blocks are hashed, so that its byte stores
+            // have left the store buffer when it is loaded as 16-byte words
+            let mut tail = [0u8; 128];
+            let (whole, padded) = inner_tail(&mut tail, data, trailer);
+            let (tail_blocks, _) = tail[..padded].as_chunks::<64>();
+            let mut blocks = whole.iter().chain(tail_blocks);
+            $clean();
+            // the lane mask of `nexte`, which LLVM must not see as a constant (see there)
+            let top = core::hint::black_box(0b1000);
+            let mut st = state(inner);
+            // One call of the compression for the inner and the outer blocks, so that it is
+            // inlined (with a second call site LLVM kept it out of line, the state and words
+            // going through memory between blocks)
+            loop {
+                let (m, last) = match blocks.next() {
+                    Some(b) => (words(b), false),
+                    None => {
+                        // The outer message after the opad block: the 20-byte inner digest,
+                        // 0x80, zeros and the bit length (64 + 20) * 8. The digest's words
+                        // a..d are `abcd` as it is, e is `e`'s high lane (the lanes below are
+                        // zero).
+                        let m = [
+                            st.abcd,
+                            _mm_or_si128(st.e, _mm_set_epi32(0, 0x8000_0000_u32 as i32, 0, 0)),
+                            _mm_setzero_si128(),
+                            _mm_set_epi32(0, 0, 0, (64 + 20) * 8),
+                        ];
+                        st = state(outer);
+                        (m, true)
+                    }
+                };
+                $compress(&mut st, m, top);
+                if last {
+                    break;
+                }
+            }
+            let mut out = [0u8; 20];
+            out[..16].copy_from_slice(&store(reverse(st.abcd)).to_le_bytes());
+            out[16..].copy_from_slice(&(_mm_extract_epi32::<3>(st.e) as u32).to_be_bytes());
+            out
+        }
+    };
+}
+
+// The message schedule with XORs and AVX-512VL rotations on the vector ports rather than
+// with `sha1msg1`/`sha1msg2`: on the Xeon of sessions 5-6 those share the SHA unit with
+// `sha1rnds4`, and `sha1msg2`'s throughput (1.4 ns there) would add ~22 ns per block to the
+// ~28 ns `sha1rnds4` chain (with SSE2 shifts instead of rotations the vector ports become
+// the limit). W(16..32) as FIPS 180-4 defines them, the rest by the equivalent
+// W(t) = rol2(W(t-6) ^ W(t-16) ^ W(t-28) ^ W(t-32)) (t >= 32), whose 4 words per register
+// do not depend on one another.
+sha1_hmac!(
+    "sha,sse2,ssse3,sse4.1,avx512f,avx512vl",
+    hmac_avx512,
+    compress_avx512,
+    schedule,
+    nexte,
+    clean_uppers_avx512
+);
+
+// The usual SHA-NI schedule, for CPUs without AVX-512VL. On the AMD EPYC (Zen 3) of session
+// 10 it runs beside the `sha1rnds4` chain: `sha1::compress`, which uses it, hashes 4 blocks
+// in 125 ns where 4 blocks of bare `sha1rnds4` chain take 154 ns.
+sha1_hmac!(
+    "sha,sse2,ssse3,sse4.1",
+    hmac_sse,
+    compress_sse,
+    schedule_msg,
+    nexte_msg,
+    clean_uppers_sse
+);
+
+/// No-op where the CPU has no AVX-512: the SSE code is compiled without AVX, so LLVM leaves
+/// no upper half dirty in it.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn clean_uppers_sse() {}
+
+/// SHA-NI has only legacy SSE encodings, which ran 25-50x slower on the Xeon while the
+/// upper halves of the ZMM registers were dirty (as LLVM's 512-bit copies and zeroing leave
+/// them in AVX-512 code).
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512vl")]
-fn compress(s: &mut State, m: [__m128i; 4], top: __mmask8) {
-    let (abcd0, e0) = (s.abcd, s.e);
-    let mut w = [_mm_setzero_si128(); 20];
-    w[..4].copy_from_slice(&m);
-    let mut abcd = s.abcd;
-    // e[g % 2] is group g's E + W; the other takes a..d before the group for the next
-    let mut e = [_mm_add_epi32(s.e, w[0]), _mm_setzero_si128()];
-    macro_rules! group {
-        ($($g:literal)*) => {$(
-            if $g + 4 < 20 {
-                schedule(&mut w, $g + 4);
-            }
-            if $g > 0 {
-                e[$g % 2] = nexte(e[$g % 2], w[$g], top);
-            }
-            e[($g + 1) % 2] = abcd;
-            abcd = _mm_sha1rnds4_epu32::<{ $g / 5 }>(abcd, e[$g % 2]);
-        )*};
-    }
-    group!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19);
-    // e[0] holds a before group 19, whose rotation is the new e
-    s.e = nexte(e[0], e0, top);
-    s.abcd = _mm_add_epi32(abcd, abcd0);
+fn clean_uppers_avx512() {
+    _mm256_zeroupper();
 }
 
 /// What `sha1nexte` computes: `w` with rol30 of `abcd`'s high lane (a, which becomes e
@@ -149,6 +269,26 @@ fn compress(s: &mut State, m: [__m128i; 4], top: __mmask8) {
 #[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512vl")]
 fn nexte(abcd: __m128i, w: __m128i, top: __mmask8) -> __m128i {
     _mm_add_epi32(w, _mm_maskz_rol_epi32::<30>(top, abcd))
+}
+
+/// `sha1nexte` itself (`top` unused), for the SSE code.
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn nexte_msg(abcd: __m128i, w: __m128i, _top: __mmask8) -> __m128i {
+    _mm_sha1nexte_epu32(abcd, w)
+}
+
+/// Message words W(4h..4h+4) into `w[h]`, 4 <= h < 20, from the 4 groups before, by
+/// `sha1msg1` and `sha1msg2` (FIPS 180-4's W(t) = rol1(W(t-3) ^ W(t-8) ^ W(t-14) ^ W(t-16))).
+#[target_feature(enable = "sha,sse2,ssse3,sse4.1")]
+fn schedule_msg(w: &mut [__m128i; 20], h: usize) {
+    let at = |i: usize| w.get(i).copied().unwrap_or(_mm_setzero_si128());
+    let x = _mm_sha1msg2_epu32(
+        _mm_xor_si128(_mm_sha1msg1_epu32(at(h - 4), at(h - 3)), at(h - 2)),
+        at(h - 1),
+    );
+    if let Some(d) = w.get_mut(h) {
+        *d = x;
+    }
 }
 
 /// Message words W(4h..4h+4) into `w[h]`, 4 <= h < 20, from the groups before.
@@ -184,52 +324,6 @@ fn rol<const N: i32>(x: __m128i) -> __m128i {
     _mm_rol_epi32::<N>(x)
 }
 
-#[target_feature(enable = "sha,sse2,ssse3,sse4.1,avx512f,avx512vl")]
-fn hmac(inner: &[u32; 5], outer: &[u32; 5], data: &[u8], trailer: Option<&[u8; 4]>) -> [u8; 20] {
-    // the tail is built before the whole blocks are hashed, so that its byte stores have
-    // left the store buffer when it is loaded as 16-byte words
-    let mut tail = [0u8; 128];
-    let (whole, padded) = inner_tail(&mut tail, data, trailer);
-    let (tail_blocks, _) = tail[..padded].as_chunks::<64>();
-    let mut blocks = whole.iter().chain(tail_blocks);
-    // SHA-NI has only legacy SSE encodings, which ran 25-50x slower here while the upper
-    // halves of the ZMM registers were dirty (as LLVM's 512-bit copies and zeroing leave
-    // them in AVX-512 code)
-    _mm256_zeroupper();
-    // the lane mask of `nexte`, which LLVM must not see as a constant (see there)
-    let top = core::hint::black_box(0b1000);
-    let mut st = state(inner);
-    // One call of `compress` for the inner and the outer blocks, so that it is inlined (with
-    // a second call site LLVM kept it out of line, the state and words going through memory
-    // between blocks)
-    loop {
-        let (m, last) = match blocks.next() {
-            Some(b) => (words(b), false),
-            None => {
-                // The outer message after the opad block: the 20-byte inner digest, 0x80,
-                // zeros and the bit length (64 + 20) * 8. The digest's words a..d are `abcd`
-                // as it is, e is `e`'s high lane (the lanes below are zero).
-                let m = [
-                    st.abcd,
-                    _mm_or_si128(st.e, _mm_set_epi32(0, 0x8000_0000_u32 as i32, 0, 0)),
-                    _mm_setzero_si128(),
-                    _mm_set_epi32(0, 0, 0, (64 + 20) * 8),
-                ];
-                st = state(outer);
-                (m, true)
-            }
-        };
-        compress(&mut st, m, top);
-        if last {
-            break;
-        }
-    }
-    let mut out = [0u8; 20];
-    out[..16].copy_from_slice(&store(reverse(st.abcd)).to_le_bytes());
-    out[16..].copy_from_slice(&(_mm_extract_epi32::<3>(st.e) as u32).to_be_bytes());
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use hmac::Mac;
@@ -246,29 +340,44 @@ mod tests {
         m.finalize().into_bytes().into()
     }
 
-    /// Every length 0..=1500, with and without the trailer, against the `hmac` crate.
+    /// The code this CPU runs, and the SSE code whatever the CPU has.
+    fn levels() -> Vec<Sha1Ni> {
+        Sha1Ni::new().map_or(vec![], |ni| vec![ni, ni.sse()])
+    }
+
+    /// Every length 0..=1500, with and without the trailer, against the `hmac` crate, at
+    /// both levels.
     #[test]
     fn hmac_matches_hmac_crate_every_length() {
-        let Some(ni) = Sha1Ni::new() else { return };
         let key: Vec<u8> = (0u8..20).map(|i| i.wrapping_mul(29) ^ 0x5a).collect();
         let k = HmacSha1::portable(&key);
         let (inner, outer) = k.states();
         let data: Vec<u8> = (0..1500u32).map(|i| (i * 131 + i / 5) as u8).collect();
-        for len in 0..=1500 {
-            let d = &data[..len];
-            let t = [len as u8, 1, 2, (len >> 8) as u8];
-            assert_eq!(
-                ni.hmac(inner, outer, d, Some(&t)),
-                reference(&key, d, Some(&t))
-            );
-            assert_eq!(ni.hmac(inner, outer, d, None), reference(&key, d, None));
+        for ni in levels() {
+            for len in 0..=1500 {
+                let d = &data[..len];
+                let t = [len as u8, 1, 2, (len >> 8) as u8];
+                assert_eq!(
+                    ni.hmac(inner, outer, d, Some(&t)),
+                    reference(&key, d, Some(&t))
+                );
+                assert_eq!(ni.hmac(inner, outer, d, None), reference(&key, d, None));
+            }
         }
+    }
+
+    /// The SSE level is the one `new` picks where AVX-512VL is missing.
+    #[test]
+    fn level_follows_the_cpu() {
+        let Some(ni) = Sha1Ni::new() else { return };
+        let vl = std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl");
+        assert_eq!(ni.0 == Level::Avx512, vl);
     }
 
     /// RFC 2202 §3, the HMAC-SHA1 test cases (keys longer than a block included).
     #[test]
     fn rfc2202_vectors() {
-        let Some(ni) = Sha1Ni::new() else { return };
         let cases: [(Vec<u8>, Vec<u8>, &str); 7] = [
             (
                 vec![0x0b; 20],
@@ -307,12 +416,14 @@ mod tests {
                 "e8e99d0f45237d786d6bbaa7965c7808bbff1a91",
             ),
         ];
-        for (key, data, want) in cases {
-            let k = HmacSha1::portable(&key);
-            let (inner, outer) = k.states();
-            let tag = ni.hmac(inner, outer, &data, None);
-            let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-            assert_eq!(hex, want);
+        for ni in levels() {
+            for (key, data, want) in &cases {
+                let k = HmacSha1::portable(key);
+                let (inner, outer) = k.states();
+                let tag = ni.hmac(inner, outer, data, None);
+                let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+                assert_eq!(&hex, want);
+            }
         }
     }
 
@@ -326,13 +437,14 @@ mod tests {
             data in proptest::collection::vec(proptest::num::u8::ANY, 0..=1500),
             trailer in proptest::option::of(proptest::array::uniform4(proptest::num::u8::ANY)),
         ) {
-            let Some(ni) = Sha1Ni::new() else { return Ok(()) };
             let k = HmacSha1::portable(&key);
             let (inner, outer) = k.states();
-            proptest::prop_assert_eq!(
-                ni.hmac(inner, outer, &data, trailer.as_ref()),
-                reference(&key, &data, trailer.as_ref())
-            );
+            for ni in levels() {
+                proptest::prop_assert_eq!(
+                    ni.hmac(inner, outer, &data, trailer.as_ref()),
+                    reference(&key, &data, trailer.as_ref())
+                );
+            }
         }
     }
 }
