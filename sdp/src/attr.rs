@@ -747,6 +747,17 @@ pub(crate) fn validate(
     plus: bool,
 ) -> Result<Kind, AttributeError> {
     let kind = Kind::of(name);
+    validate_kind(kind, value, plus)?;
+    Ok(kind)
+}
+
+/// [`validate`] for a line whose kind is known.
+#[inline(always)]
+pub(crate) fn validate_kind(
+    kind: Kind,
+    value: Option<&str>,
+    plus: bool,
+) -> Result<(), AttributeError> {
     let need = |attr: &'static str| value.ok_or(AttributeError::new(attr, "missing value"));
     let flag = |attr: &'static str| match value {
         None => Ok(()),
@@ -774,8 +785,7 @@ pub(crate) fn validate(
         Kind::Rtcp => check_rtcp(need("rtcp")?, plus),
         Kind::Ssrc => check_ssrc(need("ssrc")?, plus),
         Kind::Setup => Setup::parse(need("setup")?).map(|_| ()),
-    }?;
-    Ok(kind)
+    }
 }
 
 fn non_empty(attr: &'static str, value: Option<&str>) -> Result<(), AttributeError> {

@@ -512,14 +512,32 @@ fn attribute_run(
         let Some(text) = all.get(pos + 2..).and_then(|v| v.get(..eol)) else {
             break;
         };
-        let (name, value) = match split_byte(text, b':') {
-            Some((n, v)) => (n, Some(v)),
-            None => (text, None),
+        // The usual names are recognised with their `:` from the line's first bytes; any
+        // other line is split at its first `:` and its name looked up.
+        let usual = match line {
+            [b'r', b't', b'p', b'm', b'a', b'p', b':', ..] => Some((Kind::Rtpmap, 6)),
+            [b'f', b'm', b't', b'p', b':', ..] => Some((Kind::Fmtp, 4)),
+            [b'p', b't', b'i', b'm', b'e', b':', ..] => Some((Kind::Ptime, 5)),
+            [b'c', b'r', b'y', b'p', b't', b'o', b':', ..] => Some((Kind::Crypto, 6)),
+            [b's', b's', b'r', b'c', b':', ..] => Some((Kind::Ssrc, 4)),
+            [b'r', b't', b'c', b'p', b':', ..] => Some((Kind::Rtcp, 4)),
+            [b'm', b'i', b'd', b':', ..] => Some((Kind::Mid, 3)),
+            [b'm', b'a', b'x', b'p', b't', b'i', b'm', b'e', b':', ..] => Some((Kind::Maxptime, 8)),
+            _ => None,
         };
-        let Ok(kind) = crate::attr::validate(name, value, plus) else {
+        let (kind, name, value) = match usual {
+            Some((kind, len)) => (kind, text.get(..len), text.get(len + 1..)),
+            None => match split_byte(text, b':') {
+                Some((n, v)) => (Kind::of(n), Some(n), Some(v)),
+                None => (Kind::of(text), Some(text), None),
+            },
+        };
+        let Some(name) = name else {
             break;
         };
-        if kind == Kind::Other && !is_token(name) {
+        if crate::attr::validate_kind(kind, value, plus).is_err()
+            || (kind == Kind::Other && !is_token(name))
+        {
             break;
         }
         // `parse` checked that the input length fits u32: the casts are exact.
@@ -926,7 +944,11 @@ fn parse_media(
             _ => return Err(e),
         },
     };
-    if !is_token(kind) {
+    // A known media type is a token: only another one is checked.
+    let kind = MediaKind::from_token(kind, || ctx.text(kind));
+    if let MediaKind::Other(t) = &kind
+        && !is_token(t.as_str())
+    {
         return Err(ctx.bad("media"));
     }
     let (port, port_count) = match split_byte(port, b'/') {
@@ -944,10 +966,13 @@ fn parse_media(
         ),
         None => None,
     };
-    if !proto.as_bytes().split(|b| *b == b'/').all(is_token_bytes) {
+    // A known protocol is tokens separated by `/`: only another one is checked.
+    let protocol = Protocol::from_token(proto, || ctx.text(proto));
+    if matches!(protocol, Protocol::Other(_))
+        && !proto.as_bytes().split(|b| *b == b'/').all(is_token_bytes)
+    {
         return Err(ctx.bad("proto"));
     }
-    let protocol = Protocol::from_token(proto, || ctx.text(proto));
     let declined_any = port == 0 && opts.allow_declined_media_any_format;
     let rtp = protocol.is_rtp() && !declined_any;
     for f in fmts
@@ -955,15 +980,19 @@ fn parse_media(
         .split(|b| *b == b' ')
         .filter(|f| !(declined_any && f.is_empty()))
     {
+        // A payload type is a token: the token test only decides which error it is.
+        if rtp && is_payload_type(f) {
+            continue;
+        }
         if !is_token_bytes(f) {
             return Err(ctx.bad("fmt"));
         }
-        if rtp && !is_payload_type(f) {
+        if rtp {
             return Err(ctx.bad("payload type"));
         }
     }
     out.push(Media {
-        kind: MediaKind::from_token(kind, || ctx.text(kind)),
+        kind,
         port,
         port_count,
         protocol,

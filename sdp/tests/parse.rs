@@ -649,3 +649,70 @@ fn a_plus_sign_before_a_number_is_strict_error_and_lenient_switch() {
         assert!(Sdp::parse(plain.clone()).is_ok(), "{plain}");
     }
 }
+
+#[test]
+fn media_line_errors_name_their_field() {
+    // The m= checks skip the token test of a known media type, protocol and payload type:
+    // an unknown one is still tested, and a bad format is named as before.
+    let head = "v=0\r\no=- 1 1 IN IP4 a\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n";
+    let cases: &[(&str, Option<&str>)] = &[
+        ("m=audio 1 RTP/AVP 0 8 127", None),
+        ("m=x-media 1 RTP/AVP 0", None),
+        ("m=x\"y 1 RTP/AVP 0", Some("media")),
+        ("m=audio 1 TCP/MSRP *", None),
+        ("m=audio 1 TCP//MSRP *", Some("proto")),
+        ("m=audio 1 TCP/\"MSRP *", Some("proto")),
+        ("m=audio 1 RTP/AVP 0 128", Some("payload type")),
+        ("m=audio 1 RTP/AVP 0 08", Some("payload type")),
+        ("m=audio 1 RTP/AVP 0 x", Some("payload type")),
+        ("m=audio 1 RTP/AVP 0 \"", Some("fmt")),
+        ("m=audio 1 RTP/AVP 0  8", Some("fmt")),
+        ("m=audio 1 udptl t38", None),
+        ("m=audio 1 udptl \"", Some("fmt")),
+    ];
+    for (line, field) in cases {
+        let input = format!("{head}{line}\r\n");
+        match (Sdp::parse(input.clone()), field) {
+            (Ok(_), None) => {}
+            (Err(e), Some(f)) => {
+                assert_eq!(
+                    (e.line, &e.reason),
+                    (6, &ParseReason::BadField(f)),
+                    "{line}"
+                )
+            }
+            (r, _) => panic!("{line}: {r:?}"),
+        }
+    }
+}
+
+#[test]
+fn media_attribute_names_are_recognised_by_their_bytes() {
+    // A run of media-level a= lines recognises the usual names with their `:` from the
+    // line's first bytes: a bad value is refused at its line, naming the attribute, and a
+    // longer or shorter name sharing the prefix is another attribute.
+    let head =
+        "v=0\r\no=- 1 1 IN IP4 a\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\nm=audio 1 RTP/AVP 0\r\n";
+    for name in [
+        "rtpmap", "fmtp", "ptime", "crypto", "ssrc", "rtcp", "mid", "maxptime",
+    ] {
+        let input = format!("{head}a=sendrecv\r\na={name}:\r\n");
+        let err = Sdp::parse(input.clone()).unwrap_err();
+        assert_eq!(err.line, 8, "{input:?}");
+        assert!(
+            matches!(err.reason, ParseReason::BadAttribute { attribute, .. } if attribute == name),
+            "{input:?}: {err}"
+        );
+        for other in [format!("{name}x:"), format!("x{name}:"), format!("{name}x")] {
+            let input = format!("{head}a=sendrecv\r\na={other}\r\n");
+            let sdp = Sdp::parse(input.clone()).unwrap_or_else(|e| panic!("{input:?}: {e}"));
+            assert_eq!(sdp.media[0].attribute(name), None, "{input:?}");
+            assert_eq!(sdp.to_bytes(), input.as_bytes());
+        }
+    }
+    let input = format!("{head}a=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=mid:0\r\n");
+    let sdp = Sdp::parse(input.clone()).unwrap();
+    assert_eq!(sdp.media[0].rtpmap(0).unwrap().encoding, "PCMU");
+    assert_eq!(sdp.media[0].ptime(), Some(20));
+    assert_eq!(sdp.media[0].mid(), Some("0"));
+}
