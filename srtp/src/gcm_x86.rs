@@ -36,6 +36,8 @@
 //! The submodule `sha1x16` (same allowance and docs) computes HMAC-SHA1 for 16 packets side
 //! by side in AVX-512 registers for `SrtpContext::protect_rtp_batch`, and `sha1ni` (same
 //! allowance and docs) the HMAC-SHA1 of one packet with SHA-NI, the state kept in registers.
+//! Where the CPU has VAES and AVX2 but not that AVX-512, the submodule `vaes` (same allowance
+//! and docs) runs AES-CM on 2 blocks per instruction.
 //!
 //! GHASH is computed as POLYVAL on byte-reversed blocks with the key
 //! mulX_POLYVAL(ByteReverse(H)) (RFC 8452 Appendix A): a GHASH block read as a big-endian
@@ -57,9 +59,29 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::ghash::{be_padded, length_block, polyval_key};
 
+/// AES of the registers in `$b` (an array, each register one or more blocks) round by round,
+/// so that the pipeline stays full: `$rk` the round keys as registers, `$r` the rounds,
+/// `$xor`, `$enc` and `$last` the XOR, `aesenc` and `aesenclast` of the register width.
+macro_rules! aes_rounds {
+    ($b:ident, $rk:expr, $r:expr, $xor:ident, $enc:ident, $last:ident) => {{
+        for x in &mut $b {
+            *x = $xor(*x, $rk[0]);
+        }
+        for k in &$rk[1..$r] {
+            for x in &mut $b {
+                *x = $enc(*x, *k);
+            }
+        }
+        for x in &mut $b {
+            *x = $last(*x, $rk[$r]);
+        }
+    }};
+}
+
 mod avx512;
 pub(crate) mod sha1ni;
 pub(crate) mod sha1x16;
+mod vaes;
 
 /// GHASH blocks per reduction, and AES blocks per batch.
 const AGG: usize = 8;
@@ -74,6 +96,10 @@ pub(crate) struct Aes {
     rounds: usize,
     /// The 4-blocks-per-instruction path, if this CPU has it (checked once, here).
     wide: Option<avx512::Wide>,
+    /// The 2-blocks-per-instruction AES-CM path, if this CPU has it (checked once, here);
+    /// taken where `wide` is not.
+    #[zeroize(skip)]
+    vaes: Option<vaes::Vaes>,
 }
 
 impl Aes {
@@ -91,6 +117,7 @@ impl Aes {
             round_keys: [0; 15],
             rounds: 0,
             wide: avx512::Wide::new(0),
+            vaes: vaes::Vaes::new(),
         };
         // SAFETY: the features `expand_aes` needs were detected just above.
         unsafe { expand_aes(&mut out, key) };
@@ -105,6 +132,12 @@ impl Aes {
         {
             return;
         }
+        if self.wide.is_none()
+            && let Some(v) = self.vaes
+            && v.apply_keystream(self, u128::from_be_bytes(iv), data)
+        {
+            return;
+        }
         // SAFETY: `self` exists, so `Aes::new` detected the features `ctr128` needs.
         unsafe { ctr128(self, u128::from_be_bytes(iv), data) }
     }
@@ -115,9 +148,18 @@ impl Aes {
         unsafe { ecb(self, blocks) }
     }
 
-    /// The same key schedule without the wide path (tests compare the two).
+    /// The same key schedule without the wide and VAES paths (tests compare them).
     #[cfg(test)]
     pub(crate) fn narrow(mut self) -> Self {
+        self.wide = None;
+        self.vaes = None;
+        self
+    }
+
+    /// The same key schedule without the wide path, so that AES-CM takes the VAES one where
+    /// the CPU has it (tests compare them).
+    #[cfg(test)]
+    fn ymm(mut self) -> Self {
         self.wide = None;
         self
     }
@@ -740,6 +782,17 @@ mod tests {
         assert!(!key.narrow().is_wide());
     }
 
+    /// The VAES AES-CM path is there exactly where the CPU has AVX2 and VAES.
+    #[test]
+    fn vaes_path_where_the_cpu_has_it() {
+        let Some(aes) = Aes::new(&[1; 16]) else {
+            return;
+        };
+        let has = std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("vaes");
+        assert_eq!(aes.vaes.is_some(), has);
+    }
+
     /// A forged packet: the wide `open` decrypts in the same pass as it hashes, so on a tag
     /// mismatch it must put the ciphertext back byte for byte.
     #[test]
@@ -767,9 +820,9 @@ mod tests {
         }
     }
 
-    /// The wide AES-CM keystream against the 128-bit one for every length 0-1500 and around
-    /// 4 KiB, with counters whose last byte carries inside the packet (the wide path declines
-    /// those) or just does not, and one that wraps all 128 bits.
+    /// The wide AES-CM keystream, and the VAES one, against the 128-bit one for every length
+    /// 0-1500 and around 4 KiB, with counters whose last byte carries inside the packet (the
+    /// wide and VAES paths decline those) or just does not, and one that wraps all 128 bits.
     #[test]
     fn wide_keystream_matches_narrow() {
         for key_len in [16usize, 32] {
@@ -778,6 +831,7 @@ mod tests {
                 return;
             };
             let narrow = wide.clone().narrow();
+            let ymm = wide.clone().ymm();
             let ivs = [
                 0x0123_4567_89ab_cdef_f0e1_d2c3_b4a5_0000_u128,
                 u128::from(u64::MAX - 94) | 0x77 << 64,
@@ -788,9 +842,12 @@ mod tests {
                 for len in (0..=1500).chain([4095, 4096, 4097]) {
                     let mut a: Vec<u8> = (0..len).map(|i| (i * 5 + i / 256) as u8).collect();
                     let mut b = a.clone();
+                    let mut c = a.clone();
                     wide.apply_keystream(iv.to_be_bytes(), &mut a);
                     narrow.apply_keystream(iv.to_be_bytes(), &mut b);
+                    ymm.apply_keystream(iv.to_be_bytes(), &mut c);
                     assert_eq!(a, b, "AES-{} iv {iv:x} len {len}", key_len * 8);
+                    assert_eq!(c, b, "VAES AES-{} iv {iv:x} len {len}", key_len * 8);
                 }
             }
         }

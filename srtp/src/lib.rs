@@ -39,8 +39,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-// `unsafe` is allowed in one module only, `gcm_x86` (and its submodules `avx512`, `sha1x16`
-// and `sha1ni`), whose docs give the measured need.
+// `unsafe` is allowed in one module only, `gcm_x86` (and its submodules `avx512`, `sha1x16`,
+// `sha1ni` and `vaes`), whose docs give the measured need.
 #![deny(unsafe_code)]
 
 mod context;

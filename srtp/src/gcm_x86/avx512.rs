@@ -136,7 +136,7 @@ const GCM_FIRST: u128 = 2;
 
 /// Whether `len` bytes of counter mode from counter block `first` (big-endian) only ever
 /// change its last byte, the condition of [`crypt`].
-fn fits(first: u128, len: usize) -> bool {
+pub(super) fn fits(first: u128, len: usize) -> bool {
     (first & 0xff) as usize + len.div_ceil(16) <= 256
 }
 
@@ -176,17 +176,14 @@ fn encrypt<const R: usize, const N: usize>(
     rk: &[__m512i; 15],
     mut b: [__m512i; N],
 ) -> [__m512i; N] {
-    for x in &mut b {
-        *x = _mm512_xor_si512(*x, rk[0]);
-    }
-    for k in &rk[1..R] {
-        for x in &mut b {
-            *x = _mm512_aesenc_epi128(*x, *k);
-        }
-    }
-    for x in &mut b {
-        *x = _mm512_aesenclast_epi128(*x, rk[R]);
-    }
+    aes_rounds!(
+        b,
+        rk,
+        R,
+        _mm512_xor_si512,
+        _mm512_aesenc_epi128,
+        _mm512_aesenclast_epi128
+    );
     b
 }
 
