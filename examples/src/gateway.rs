@@ -760,8 +760,12 @@ pub(crate) fn spawn_transcode(
 /// A change to a running [`transcode`] (a re-INVITE of one side: `a` true for side a).
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum LegUpdate {
-    /// The side's party now receives RTP at `addr`.
-    Remote { a: bool, addr: SocketAddr },
+    /// The side's party now receives RTP at `addr` and RTCP at `rtcp`.
+    Remote {
+        a: bool,
+        addr: SocketAddr,
+        rtcp: SocketAddr,
+    },
     /// Whether the PBX sends to the side's party (false while it holds with sendonly).
     Sending { a: bool, sending: bool },
 }
@@ -855,8 +859,8 @@ pub(crate) async fn transcode(
                     None => std::future::pending().await,
                 }
             } => match u {
-                Some(LegUpdate::Remote { a: side_a, addr }) => {
-                    if side_a { a.set_remote(addr) } else { b.set_remote(addr) }
+                Some(LegUpdate::Remote { a: side_a, addr, rtcp }) => {
+                    if side_a { a.set_remote(addr, rtcp) } else { b.set_remote(addr, rtcp) }
                 }
                 Some(LegUpdate::Sending { a: side_a, sending }) => {
                     if side_a { a.set_sending(sending) } else { b.set_sending(sending) }

@@ -143,7 +143,7 @@ impl MediaParams {
         stream: &NegotiatedStream,
         rng: &mut R,
     ) -> Result<Self, MediaError> {
-        let remote = stream.remote_rtp.ok_or(MediaError::NoRemote)?;
+        let (remote, remote_rtcp) = remote_addrs(stream).ok_or(MediaError::NoRemote)?;
         let c = &stream.send_codec;
         let srtp = match &stream.crypto {
             Some(crypto) => {
@@ -178,11 +178,7 @@ impl MediaParams {
                 .map(|t| (t.send_payload_type, t.recv_payload_type, t.clock_rate)),
             srtp,
             remote,
-            remote_rtcp: if stream.rtcp_mux {
-                remote
-            } else {
-                stream.remote_rtcp.unwrap_or(remote)
-            },
+            remote_rtcp,
             seed: rng.random(),
             cname: "telox@127.0.0.1".into(),
         })
@@ -192,6 +188,20 @@ impl MediaParams {
     pub fn codec_label(&self) -> String {
         format!("{}/{}", self.codec, self.clock_rate)
     }
+}
+
+/// Where a negotiated stream's RTP and RTCP go: (RTP, RTCP), the RTCP address being the
+/// RTP one with rtcp-mux, else the RFC 3605 `a=rtcp` or RTP port + 1 (the sdp crate's
+/// [`NegotiatedStream::remote_rtcp`]). `None` while the stream has no RTP address (hold with
+/// `c=0.0.0.0`, a host name).
+pub fn remote_addrs(stream: &NegotiatedStream) -> Option<(SocketAddr, SocketAddr)> {
+    let rtp = stream.remote_rtp?;
+    let rtcp = if stream.rtcp_mux {
+        rtp
+    } else {
+        stream.remote_rtcp.unwrap_or(rtp)
+    };
+    Some((rtp, rtcp))
 }
 
 /// What a received datagram was.
@@ -402,9 +412,10 @@ impl MediaLeg {
         self.params.remote
     }
 
-    /// Changes where RTP goes (re-INVITE with a new address).
-    pub fn set_remote(&mut self, remote: SocketAddr) {
+    /// Changes where RTP and RTCP go (re-INVITE with a new address: [`remote_addrs`]).
+    pub fn set_remote(&mut self, remote: SocketAddr, remote_rtcp: SocketAddr) {
         self.params.remote = remote;
+        self.params.remote_rtcp = remote_rtcp;
     }
 
     /// Stops or resumes sending (hold: `a=sendonly`/`inactive` from the far end or us).
@@ -1030,6 +1041,34 @@ mod tests {
         buf.truncate(len);
         let plain = rx.unprotect_rtp(&mut buf).unwrap();
         assert_eq!(&buf[..plain], &rtp[..]);
+    }
+
+    /// A re-offer that moves the peer: RTCP goes to its `a=rtcp` port, else the RTP port + 1,
+    /// and with rtcp-mux on both sides to the RTP address; the leg takes both addresses.
+    #[test]
+    fn a_moved_peer_gets_rtcp_at_its_new_rtcp_address() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        // We offer rtcp-mux (audio_capabilities); it holds when the peer says it too.
+        let addrs = |extra: &str, rng: &mut ChaCha8Rng| {
+            let offer = format!(
+                "v=0\r\no=- 1 2 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n\
+                 m=audio 5000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n{extra}"
+            );
+            let offer = sdp::Sdp::parse(Bytes::from(offer)).unwrap();
+            let caps = audio_capabilities(4000, &["pcmu"], sdp::SrtpPolicy::Disabled);
+            let mut ob = sdp::OfferAnswer::new(sdp::SessionConfig::new(LO, caps), rng);
+            ob.handle_offer(&offer, rng).unwrap();
+            remote_addrs(&ob.streams()[0]).unwrap()
+        };
+        let at = |port| SocketAddr::new("192.0.2.9".parse().unwrap(), port);
+        let moved = addrs("a=rtcp:5003\r\n", &mut rng);
+        assert_eq!(moved, (at(5000), at(5003)));
+        assert_eq!(addrs("", &mut rng), (at(5000), at(5001)));
+        assert_eq!(addrs("a=rtcp-mux\r\n", &mut rng), (at(5000), at(5000)));
+        let (pa, _) = negotiate(&["pcmu"], &["pcmu"], sdp::SrtpPolicy::Disabled);
+        let mut leg = MediaLeg::new(pa, epoch(), NtpTime::from_unix(Duration::ZERO)).unwrap();
+        leg.set_remote(moved.0, moved.1);
+        assert_eq!((leg.remote(), leg.params().remote_rtcp), moved);
     }
 
     /// Negotiates a/b with the given codec lists and returns both legs' parameters.

@@ -44,7 +44,7 @@ use crate::config::{MediaMode, PbxConfig, Strategy, duration};
 use crate::dialplan::{OutboundRule, Route};
 use crate::gateway::{LegUpdate, TranscodeHandle, spawn_transcode_with};
 use crate::guard::{AuthBlocker, RateLimiter, is_scanner};
-use crate::media::{MediaLeg, MediaParams, audio_capabilities, savp_fallback};
+use crate::media::{MediaLeg, MediaParams, audio_capabilities, remote_addrs, savp_fallback};
 use crate::relay::{self, Recorder, RelayHandle, RelaySide};
 use crate::report::LegReport;
 use crate::trunk::{
@@ -2209,14 +2209,14 @@ impl Pbx {
         // Whether the PBX sends to this party now (not when it holds with sendonly).
         let we_send = stream.is_none_or(|s| s.direction.sends());
         let a = p == Party::A;
-        if let Some(addr) = stream.and_then(|s| s.remote_rtp) {
+        if let Some((addr, rtcp)) = stream.and_then(remote_addrs) {
             if let Some(relay) = &call.relay {
                 let _ = relay
                     .updates
-                    .try_send(relay::RelayUpdate::Remote { a, addr });
+                    .try_send(relay::RelayUpdate::Remote { a, addr, rtcp });
             }
             if let Some(tx) = &call.bridge_updates {
-                let _ = tx.try_send(LegUpdate::Remote { a, addr });
+                let _ = tx.try_send(LegUpdate::Remote { a, addr, rtcp });
             }
         }
         if let Some(tx) = &call.bridge_updates {

@@ -1006,8 +1006,8 @@ impl Phone {
         let sending = stream.is_some_and(|s| s.is_sending());
         if let (Some(m), Some(s)) = (call.media.as_mut(), stream) {
             m.set_sending(sending);
-            if let Some(r) = s.remote_rtp {
-                m.set_remote(r);
+            if let Some((rtp, rtcp)) = crate::media::remote_addrs(s) {
+                m.set_remote(rtp, rtcp);
             }
         }
         let held = !sending;

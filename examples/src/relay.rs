@@ -121,8 +121,10 @@ pub enum RelayUpdate {
     Remote {
         /// Which side.
         a: bool,
-        /// The new address.
+        /// The new RTP address.
         addr: SocketAddr,
+        /// The new RTCP address (`addr` with rtcp-mux: [`crate::media::remote_addrs`]).
+        rtcp: SocketAddr,
     },
     /// Side `a` (true) or `b` is now another party (a transfer): its socket, negotiation and
     /// keys are replaced; the other side keeps flowing. The report then covers the new party.
@@ -531,8 +533,9 @@ async fn run(
                 }
             }
             u = updates.recv() => match u {
-                Some(RelayUpdate::Remote { a: true, addr }) => { sa.remote = addr; sa.latched = false; }
-                Some(RelayUpdate::Remote { a: false, addr }) => { sb.remote = addr; sb.latched = false; }
+                Some(RelayUpdate::Remote { a, addr, rtcp }) => {
+                    if a { sa.move_to(addr, rtcp) } else { sb.move_to(addr, rtcp) }
+                }
                 Some(RelayUpdate::Replace { a, sock, side: s }) => {
                     if let Some(r) = recorder.as_mut() {
                         r.set_party(a, &s.params);
@@ -556,6 +559,15 @@ async fn run(
 }
 
 impl Side {
+    /// The party moved (re-INVITE): RTP goes to `addr` until a packet from it is latched,
+    /// RTCP to `rtcp` (or, with rtcp-mux, where its RTP goes).
+    fn move_to(&mut self, addr: SocketAddr, rtcp: SocketAddr) {
+        self.remote = addr;
+        self.latched = false;
+        self.params.remote = addr;
+        self.params.remote_rtcp = rtcp;
+    }
+
     /// The negotiation with this party, with the address latched from its packets.
     fn into_side(mut self) -> RelaySide {
         self.params.remote = self.remote;

@@ -2,6 +2,8 @@
 //! - Hold and resume on a call the PBX transcodes (the caller offers PCMU only, the callee
 //!   takes G.722 only): the caller holds with `a=sendonly` and a new media port (the PBX
 //!   stops sending to it), then resumes on that new port, where the transcoder must send.
+//! - A re-INVITE moving a relayed caller without rtcp-mux to new RTP and RTCP ports
+//!   (`a=rtcp`, RFC 3605): the callee's RTCP follows to the new RTCP port.
 //! - INVITE with Replaces (RFC 3891): a phone's call is taken over by the user agent (the same
 //!   user on another device); the phone gets a BYE and the callee's audio now reaches the
 //!   user agent.
@@ -125,6 +127,14 @@ fn sdp(version: u32, port: u16, direction: &str) -> Body {
     Body::sdp(format!(
         "v=0\r\no=- 1 {version} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
          m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na={direction}\r\n"
+    ))
+}
+
+/// [`sdp`] with RTCP on `rtcp_port` (RFC 3605 `a=rtcp`, no rtcp-mux).
+fn sdp_rtcp(version: u32, port: u16, rtcp_port: u16) -> Body {
+    Body::sdp(format!(
+        "v=0\r\no=- 1 {version} IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=rtcp:{rtcp_port}\r\n"
     ))
 }
 
@@ -288,6 +298,100 @@ async fn hold_and_resume_on_a_new_port_move_the_transcoded_media() {
     );
 }
 
+/// Waits (bounded by [`WAIT`]) for an RTCP packet (PT 200-204) at `sock`, RTP ignored.
+async fn rtcp_at(sock: &UdpSocket) -> Option<Vec<u8>> {
+    let mut buf = [0u8; 2048];
+    let end = tokio::time::Instant::now() + WAIT;
+    loop {
+        let r = tokio::time::timeout_at(end, sock.recv_from(&mut buf)).await;
+        let (n, _) = r.ok()?.ok()?;
+        if n >= 8 && (200..=204).contains(&buf[1]) {
+            return Some(buf[..n].to_vec());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reinvite_to_new_ports_moves_the_relayed_rtcp() {
+    let (mut t_driver, mut t_ua) = user_agent("trunk").await;
+    let cfg = PbxConfig::demo(any_port(), 1000, 1009, Some(t_driver.local_addr()));
+    let pbx = start_pbx(cfg, 16, None).await;
+    let pbx_addr = pbx.addr;
+
+    // The callee behind the trunk answers, then sends an SR to the PBX every 50 ms and
+    // answers the PBX's re-INVITEs, until the call ends.
+    let callee_sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let callee_port = callee_sock.local_addr().unwrap().port();
+    let callee = tokio::spawn(async move {
+        let (leg, offer) = incoming(&mut t_driver, &mut t_ua).await;
+        let now = telox_examples::clock();
+        t_ua.0
+            .answer(now, leg, Some(sdp(1, callee_port, "sendrecv")))
+            .unwrap();
+        let pbx_media = media_addr(&offer);
+        let reports = tokio::spawn(async move {
+            let mut sr = vec![0x80, 200, 0, 6, 0, 0, 0, 9];
+            sr.extend_from_slice(&[0; 20]);
+            loop {
+                let _ = callee_sock.send_to(&sr, pbx_media).await;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        for version in 2.. {
+            let reinvite = until(&mut t_driver, &mut t_ua, |e| match e {
+                UaEvent::Request { key, request, .. } if *request.method() == Method::Invite => {
+                    Some(Some(key))
+                }
+                UaEvent::Ended { .. } => Some(None),
+                _ => None,
+            })
+            .await;
+            let Some(key) = reinvite else { break };
+            let body = sdp(version, callee_port, "sendrecv");
+            t_ua.0
+                .respond(telox_examples::clock(), &key, 200, Some(body))
+                .unwrap();
+        }
+        reports.abort();
+    });
+
+    let (mut driver, mut ua) = user_agent("1000").await;
+    let mut socks = Vec::new();
+    for _ in 0..4 {
+        socks.push(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+    }
+    let port = |i: usize| socks[i].local_addr().unwrap().port();
+    let offer = sdp_rtcp(1, port(0), port(1));
+    let (leg, _) = call(&mut driver, &mut ua, pbx_addr, "5550100", Some(offer)).await;
+    assert!(
+        rtcp_at(&socks[1]).await.is_some(),
+        "no RTCP at the first port"
+    );
+
+    // The caller moves RTP and RTCP to two other ports.
+    assert_eq!(
+        reinvite(&mut driver, &mut ua, leg, sdp_rtcp(2, port(2), port(3))).await,
+        200
+    );
+    assert!(
+        rtcp_at(&socks[3]).await.is_some(),
+        "no RTCP at the new RTCP port after the re-INVITE"
+    );
+    // Once it arrives there, none goes to the old port (what was in flight drained first).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut buf = [0u8; 2048];
+    while socks[1].try_recv_from(&mut buf).is_ok() {}
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        socks[1].try_recv_from(&mut buf).is_err(),
+        "RTCP still goes to the old port"
+    );
+
+    hang_up(&mut driver, &mut ua, leg).await;
+    callee.await.unwrap();
+    pbx.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invite_with_replaces_takes_over_a_call() {
     let cfg = PbxConfig::demo(any_port(), 1000, 1009, None);
@@ -356,6 +460,20 @@ async fn late_offer_call(
     pbx: SocketAddr,
     number: &str,
 ) -> (LegId, Bytes) {
+    let (leg, offer) = call(driver, ua, pbx, number, None).await;
+    assert!(ua.0.ack_pending(leg), "the 200 carries an offer");
+    (leg, offer)
+}
+
+/// An INVITE from 1000 (`ua`) to `number` at the PBX with `offer`; waits for the 200 and
+/// returns the leg and the 200's body.
+async fn call(
+    driver: &mut Driver,
+    ua: &mut Ua,
+    pbx: SocketAddr,
+    number: &str,
+    offer: Option<Body>,
+) -> (LegId, Bytes) {
     let uri = |u: &str| format!("sip:{u}@{}", pbx.ip()).parse().unwrap();
     let target = Target {
         transport: Transport::Udp,
@@ -368,17 +486,25 @@ async fn late_offer_call(
             uri(number),
             format!("sip:{number}@{pbx}").parse().unwrap(),
             target,
-            None,
+            offer,
         )
         .unwrap();
-    let offer = until(driver, ua, |e| match e {
+    let body = until(driver, ua, |e| match e {
         UaEvent::Answered { response, .. } => Some(response.body_bytes()),
         UaEvent::Failed { status, .. } => panic!("call failed {status}"),
         _ => None,
     })
     .await;
-    assert!(ua.0.ack_pending(leg), "the 200 carries an offer");
-    (leg, offer)
+    (leg, body)
+}
+
+/// The next INVITE `ua` (a callee) receives: its leg and body.
+async fn incoming(driver: &mut Driver, ua: &mut Ua) -> (LegId, Bytes) {
+    until(driver, ua, |e| match e {
+        UaEvent::Incoming { leg, request } => Some((leg, request.body_bytes())),
+        _ => None,
+    })
+    .await
 }
 
 /// How many 20 ms blocks of `samples` carry audio (RMS above -40 dBFS).
@@ -490,11 +616,7 @@ async fn late_offer_with_direct_media_passes_the_answer_in_the_ack_on() {
     let callee_sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let callee_port = callee_sock.local_addr().unwrap().port();
     let callee = tokio::spawn(async move {
-        let (leg, invite_body) = until(&mut t_driver, &mut t_ua, |e| match e {
-            UaEvent::Incoming { leg, request } => Some((leg, request.body_bytes())),
-            _ => None,
-        })
-        .await;
+        let (leg, invite_body) = incoming(&mut t_driver, &mut t_ua).await;
         let offer = sdp(1, callee_port, "sendrecv");
         t_ua.0
             .answer(telox_examples::clock(), leg, Some(offer))
