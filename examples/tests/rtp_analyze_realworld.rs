@@ -2,7 +2,8 @@
 //! (`a=rtcp-mux`, RFC 5761, as Teams Direct Routing, WebRTC gateways and many SBCs negotiate),
 //! a pcapng taken with `tcpdump -i any` (Linux cooked headers) on an IPv6 network whose media
 //! legs carry a VLAN tag, with a mid-call SSRC change, and SIP over TCP; a compound RTCP
-//! with a malformed SDES (Janus before 2018) read packet by packet.
+//! with a malformed SDES (Janus before 2018) read packet by packet; the block types of an
+//! XR packet in `--dump`.
 
 #![allow(
     clippy::unwrap_used,
@@ -96,6 +97,21 @@ fn rtcp_muxed_on_the_rtp_port_is_not_a_stream() {
     }
 }
 
+/// `rtp-analyze --dump --port 40000` on the capture `pcap` (written to a temporary
+/// directory named after `name`): its stdout.
+fn dump_port_40000(name: &str, pcap: &[u8]) -> String {
+    let dir = std::env::temp_dir().join(format!("telox-dump-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("capture.pcap");
+    std::fs::write(&path, pcap).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_rtp-analyze"))
+        .args(["--dump", "--port", "40000", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn dump_reads_the_sender_report_beside_a_malformed_sdes() {
     let (media_a, media_b) = (addr("192.0.2.10:40000"), addr("198.51.100.20:52040"));
@@ -110,16 +126,7 @@ fn dump_reads_the_sender_report_beside_a_malformed_sdes() {
     compound.extend_from_slice(&[1, 6, b'j', b'a', b'n', b'u', b's', b'1']);
     w.write_udp(t, rtcp(media_a), rtcp(media_b), &compound)
         .unwrap();
-    let dir = std::env::temp_dir().join(format!("telox-janus-sdes-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("janus.pcap");
-    std::fs::write(&path, w.finish().unwrap()).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_rtp-analyze"))
-        .args(["--dump", "--port", "40000", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = dump_port_40000("janus-sdes", &w.finish().unwrap());
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     let rtcp_cols: Vec<&str> = lines[0].split('\t').collect();
@@ -128,6 +135,44 @@ fn dump_reads_the_sender_report_beside_a_malformed_sdes() {
         lines[1].starts_with("RTCP-VIOLATION\trtcp packet type 202 at byte 28 is malformed")
             && lines[1].ends_with("\t1 skipped"),
         "{text}"
+    );
+}
+
+#[test]
+fn dump_names_each_xr_block_type() {
+    let (media_a, media_b) = (addr("192.0.2.10:40000"), addr("198.51.100.20:52040"));
+    let rtcp = |a: SocketAddr| SocketAddr::new(a.ip(), a.port() + 1);
+    // RR (no block) + XR (RFC 3611) from 0x0a0a0a0a: RRTR, DLRR, statistics summary, VoIP
+    // metrics, a type telox does not know (42) and an RRTR one word short (read as unknown).
+    let mut compound = vec![0x80, 201, 0, 1, 0x0A, 0x0A, 0x0A, 0x0A];
+    let blocks: [(u8, u8, usize); 6] = [
+        (4, 0, 2),
+        (5, 0, 3),
+        (6, 0xE0, 9),
+        (7, 0, 8),
+        (42, 0, 1),
+        (4, 0, 1),
+    ];
+    let words: usize = blocks.iter().map(|b| 1 + b.2).sum();
+    compound.extend_from_slice(&[0x80, 207, 0, (words + 1) as u8, 0x0A, 0x0A, 0x0A, 0x0A]);
+    for (bt, type_specific, len) in blocks {
+        compound.extend_from_slice(&[bt, type_specific, 0, len as u8]);
+        compound.extend(std::iter::repeat_n(0x11, 4 * len));
+    }
+    let mut w = PcapWriter::new(Vec::new()).unwrap();
+    let t = Duration::from_secs(1_795_000_000);
+    w.write_udp(t, rtcp(media_a), rtcp(media_b), &compound)
+        .unwrap();
+    let text = dump_port_40000("xr", &w.finish().unwrap());
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[0].starts_with("RTCP\t201,207\t0x0a0a0a0a\t"),
+        "{text}"
+    );
+    assert_eq!(
+        lines[1],
+        "RTCP-XR\t0x0a0a0a0a\tRRTR,DLRR,statistics summary,VoIP metrics,BT=42,BT=4"
     );
 }
 

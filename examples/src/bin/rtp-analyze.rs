@@ -27,6 +27,9 @@
 //!     ssrc_identifiers are report block, SDES chunk and BYE sources in order, like
 //!     tshark's rtcp.ssrc.identifier). A compound that breaks RFC 3550 §6.1/A.2 or holds a
 //!     malformed packet lists its well-framed packets, then `RTCP-VIOLATION error N skipped`.
+//!     Each XR packet (RFC 3611) adds an `RTCP-XR ssrc types` line after its compound's:
+//!     the block types in order, comma-separated (`RRTR`, `DLRR`, `statistics summary`,
+//!     `VoIP metrics`, another as `BT=n`).
 //! rtp-analyze --synth OUT.pcap [--seed N] [--packets N] [--loss P] [--jitter MS] [--no-dtmf]
 //!     Writes a capture of a synthetic call made with telox's RtpSession: SIP INVITE/200 with
 //!     SDP, PCMU both ways, an RFC 4733 key press, SR/RR/SDES RTCP; the caller's stream goes
@@ -61,7 +64,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rtp::analysis::{self, StreamAnalysis, StreamSummary};
 use rtp::dtmf::{self, DtmfEvent};
-use rtp::rtcp::{self, RtcpPacket, Validation};
+use rtp::rtcp::{self, RtcpPacket, Validation, XrBlock};
 use rtp::{MediaTime, NtpTime, RtpPacket, RtpSession, SessionConfig, Ssrc};
 use serde_json::json;
 use telox_examples::media;
@@ -604,6 +607,7 @@ fn dump_rtcp(payload: &[u8]) {
         return;
     }
     let mut cols: [Vec<String>; 13] = Default::default();
+    let mut xr_lines = Vec::new();
     for p in packets {
         cols[0].push(p.packet_type().to_string());
         let blocks = match &p {
@@ -636,6 +640,10 @@ fn dump_rtcp(payload: &[u8]) {
                 }
                 Vec::new()
             }
+            RtcpPacket::ExtendedReport(xr) => {
+                xr_lines.push(xr_line(xr));
+                Vec::new()
+            }
             _ => Vec::new(),
         };
         for b in blocks {
@@ -650,12 +658,33 @@ fn dump_rtcp(payload: &[u8]) {
     }
     let line: Vec<String> = cols.iter().map(|c| c.join(",")).collect();
     emit(&format!("RTCP\t{}", line.join("\t")));
+    for l in xr_lines {
+        emit(&l);
+    }
     if let Some(first) = violations.first {
         emit(&format!(
             "RTCP-VIOLATION\t{first}\t{} skipped",
             violations.skipped
         ));
     }
+}
+
+/// The `RTCP-XR` line of an XR packet: its sender SSRC and the type of each report block
+/// (RFC 3611 §4): `RRTR`, `DLRR`, `statistics summary`, `VoIP metrics`, any other (or a
+/// known type of the wrong length) `BT=n`.
+fn xr_line(xr: &rtcp::ExtendedReport<'_>) -> String {
+    let types: Vec<String> = xr
+        .blocks
+        .iter()
+        .map(|b| match b {
+            XrBlock::Rrtr { .. } => "RRTR".into(),
+            XrBlock::Dlrr(_) => "DLRR".into(),
+            XrBlock::StatisticsSummary(_) => "statistics summary".into(),
+            XrBlock::VoipMetrics(_) => "VoIP metrics".into(),
+            other => format!("BT={}", other.block_type()),
+        })
+        .collect();
+    format!("RTCP-XR\t{:#010x}\t{}", xr.ssrc.0, types.join(","))
 }
 
 /// Writes a synthetic call capture (see the usage text).

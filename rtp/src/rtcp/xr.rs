@@ -202,6 +202,20 @@ pub struct VoipMetrics {
     pub jb_abs_max: u16,
 }
 
+impl XrBlock<'_> {
+    /// The block type (BT, RFC 3611 §3): 4 RRTR, 5 DLRR, 6 statistics summary, 7 VoIP
+    /// metrics, or the unknown block's.
+    pub fn block_type(&self) -> u8 {
+        match self {
+            Self::Rrtr { .. } => bt::RRTR,
+            Self::Dlrr(_) => bt::DLRR,
+            Self::StatisticsSummary(_) => bt::STATISTICS_SUMMARY,
+            Self::VoipMetrics(_) => bt::VOIP_METRICS,
+            Self::Unknown { block_type, .. } => *block_type,
+        }
+    }
+}
+
 impl<'a> WireItem<'a> for XrBlock<'a> {
     fn decode(b: &'a [u8]) -> Option<(Self, usize)> {
         let &[block_type, type_specific, ..] = b else {
@@ -284,25 +298,18 @@ impl<'a> WireItem<'a> for XrBlock<'a> {
     fn encode(&self, out: &mut [u8]) {
         let words = (self.encoded_len() / 4 - 1).min(usize::from(u16::MAX)) as u16;
         put_u16(out, 2, words);
-        let (block_type, type_specific) = match self {
-            Self::Rrtr { .. } => (bt::RRTR, 0),
-            Self::Dlrr(_) => (bt::DLRR, 0),
-            Self::StatisticsSummary(s) => (
-                bt::STATISTICS_SUMMARY,
+        let type_specific = match self {
+            Self::StatisticsSummary(s) => {
                 (u8::from(s.loss_flag) << 7)
                     | (u8::from(s.duplicate_flag) << 6)
                     | (u8::from(s.jitter_flag) << 5)
-                    | ((s.ttl_or_hop_limit & 0x03) << 3),
-            ),
-            Self::VoipMetrics(_) => (bt::VOIP_METRICS, 0),
-            Self::Unknown {
-                block_type,
-                type_specific,
-                ..
-            } => (*block_type, *type_specific),
+                    | ((s.ttl_or_hop_limit & 0x03) << 3)
+            }
+            Self::Unknown { type_specific, .. } => *type_specific,
+            Self::Rrtr { .. } | Self::Dlrr(_) | Self::VoipMetrics(_) => 0,
         };
         if let Some(h) = out.get_mut(..2) {
-            h.copy_from_slice(&[block_type, type_specific]);
+            h.copy_from_slice(&[self.block_type(), type_specific]);
         }
         let d = out.get_mut(4..).unwrap_or_default();
         match self {
