@@ -190,8 +190,15 @@ fn line_end(h: &[u8], at: usize) -> usize {
 }
 
 /// The parts of a multipart body, in order (RFC 2046 §5.1.1). The preamble before the first
-/// delimiter and the epilogue after the close delimiter are ignored; a body that ends
-/// without a close delimiter is refused, as is one with no part.
+/// delimiter and the epilogue after the close delimiter are ignored; a body with no part is
+/// refused.
+///
+/// A body that ends without its close delimiter (`--boundary--`) is read as if it were
+/// there: the last part runs to the end of the body, and a delimiter that ends the body
+/// (`--boundary` without the `--`, with or without CRLF) closes it. Kamailio 4.4's
+/// `set_body_multipart` wrote such bodies (kamailio#661), and a SIPREC client's INVITE
+/// lacked the two hyphens (drachtio-siprec-recording-client#15); Content-Length already
+/// says where the body ends, so nothing is guessed.
 pub struct Parts {
     body: Bytes,
     /// `CRLF--boundary`.
@@ -235,7 +242,8 @@ impl Parts {
     /// delimiter line, `None` for the close delimiter (`--`).
     fn after_delimiter(body: &[u8], at: usize) -> Result<Option<usize>, BodyError> {
         let rest = &body[at..];
-        if rest.starts_with(b"--") {
+        // `--` closes; so does the end of the body right after the boundary.
+        if rest.is_empty() || rest.starts_with(b"--") {
             return Ok(None);
         }
         // Transport padding (linear whitespace) may follow the boundary.
@@ -256,16 +264,19 @@ impl Iterator for Parts {
 
     fn next(&mut self) -> Option<Self::Item> {
         let start = self.next.take()?;
+        let body = &self.body;
+        // A delimiter line that ends the body: the close delimiter without its `--`.
+        if start == body.len() {
+            return None;
+        }
         self.count += 1;
         if self.count > MAX_PARTS {
             return Some(Err(BodyError::TooComplex));
         }
-        let body = &self.body;
-        // The part ends at the next delimiter (the CRLF before it belongs to the delimiter).
-        let Some(len) = memmem::find(&body[start..], &self.delimiter) else {
-            return Some(Err(BodyError::Malformed("no close delimiter")));
-        };
-        let end = start + len;
+        // The part ends at the next delimiter (the CRLF before it belongs to the delimiter),
+        // or, with no delimiter left, at the end of the body.
+        let next = memmem::find(&body[start..], &self.delimiter).map(|len| start + len);
+        let end = next.unwrap_or(body.len());
         let part = &body[start..end];
         // No header block: the part starts with its blank line, or is empty.
         let (headers, content) = if part.is_empty() {
@@ -278,9 +289,11 @@ impl Iterator for Parts {
                 None => return Some(Err(BodyError::Malformed("part headers without end"))),
             }
         };
-        match Self::after_delimiter(body, end + self.delimiter.len()) {
-            Ok(next) => self.next = next,
-            Err(e) => return Some(Err(e)),
+        if next.is_some() {
+            match Self::after_delimiter(body, end + self.delimiter.len()) {
+                Ok(next) => self.next = next,
+                Err(e) => return Some(Err(e)),
+            }
         }
         Some(Ok(Part {
             headers,
@@ -413,13 +426,14 @@ mod tests {
             sdp_of(Some("multipart/mixed;boundary=x"), "no delimiter here"),
             Err(BodyError::Malformed("no delimiter"))
         );
-        assert_eq!(
+        // Never closed: the part runs to the end of the body (no SDP in it here).
+        assert!(matches!(
             sdp_of(
                 Some("multipart/mixed;boundary=x"),
                 "--x\r\nContent-Type: text/plain\r\n\r\nhi, never closed"
             ),
-            Err(BodyError::Malformed("no close delimiter"))
-        );
+            Err(BodyError::Unsupported(t)) if t == "multipart/mixed"
+        ));
         assert_eq!(
             sdp_of(Some("multipart/mixed;boundary=x"), "--x--\r\n"),
             Err(BodyError::Malformed("no part"))
@@ -494,6 +508,57 @@ mod tests {
             sdp_of(Some("multipart/mixed;boundary=x"), &body),
             Ok(Some(Bytes::from(SDP)))
         );
+    }
+
+    #[test]
+    fn a_multipart_without_its_close_delimiter_is_read() {
+        let isup = "--x\r\nContent-Type: application/isup;version=itu-t92+\r\n\r\n\x01\x10\x00";
+        // The SDP first, then an ISUP part that runs to the end of the body (Kamailio 4.4's
+        // set_body_multipart, kamailio#661), with and without the CRLF at its end.
+        for tail in ["", "\r\n"] {
+            let body = format!("--x\r\nContent-Type: application/sdp\r\n\r\n{SDP}\r\n{isup}{tail}");
+            assert_eq!(
+                sdp_of(Some("multipart/mixed;boundary=x"), &body),
+                Ok(Some(Bytes::from(SDP)))
+            );
+        }
+        // The SDP last and never closed: the part is the rest of the body.
+        let body = format!("{isup}\r\n--x\r\nContent-Type: application/sdp\r\n\r\n{SDP}");
+        assert_eq!(
+            sdp_of(Some("multipart/mixed;boundary=x"), &body),
+            Ok(Some(Bytes::from(SDP)))
+        );
+        // The last delimiter without its `--` (drachtio-siprec-recording-client#15), with
+        // and without CRLF: it closes the body, the part before it keeps its content.
+        for close in ["--x", "--x\r\n", "--x  \r\n"] {
+            let body = format!("--x\r\nContent-Type: application/sdp\r\n\r\n{SDP}\r\n{close}");
+            assert_eq!(
+                sdp_of(Some("multipart/mixed;boundary=x"), &body),
+                Ok(Some(Bytes::from(SDP))),
+                "{close:?}"
+            );
+            let parts = Parts::new(&Bytes::from(body), b"x").unwrap();
+            assert_eq!(parts.count(), 1, "{close:?}");
+        }
+        // Still refused: no part at all, part headers that never end, and a delimiter line
+        // that goes on with other bytes.
+        for (body, why) in [
+            ("--x", "no part"),
+            (
+                "--x\r\nContent-Type: application/sdp",
+                "part headers without end",
+            ),
+            (
+                "--x\r\n\r\nhi\r\n--xyz",
+                "delimiter line does not end in CRLF",
+            ),
+        ] {
+            assert_eq!(
+                sdp_of(Some("multipart/mixed;boundary=x"), body),
+                Err(BodyError::Malformed(why)),
+                "{body:?}"
+            );
+        }
     }
 
     proptest::proptest! {

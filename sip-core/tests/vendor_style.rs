@@ -21,7 +21,7 @@ use telox_sip_core::{
     FrameError, Framer, HeaderName, Headers, Message, Method, ParseLimits, Scheme,
 };
 
-const FILES: [&str; 60] = [
+const FILES: [&str; 61] = [
     "asterisk_401",
     "asterisk_401_received_with_port",
     "asterisk_invite_from_display_bare_uri",
@@ -56,6 +56,7 @@ const FILES: [&str; 60] = [
     "kamailio_options_keepalive",
     "kamailio_record_route_bye",
     "kamailio_register_200_contacts",
+    "kamailio_sipt_invite_multipart_unclosed",
     "legacy_rfc2543_register",
     "legacy_rfc2543_register_expires_date",
     "mizudroid_bye_supported_leading_comma",
@@ -1508,4 +1509,31 @@ fn broken_contacts_real_peers_sent_are_refused_precisely() {
     );
     let err = Message::parse(newline).unwrap_err();
     assert_eq!(err.status_code().0, 400, "{err}");
+}
+
+/// A SIP-T INVITE through Kamailio 4.4, whose `set_body_multipart` left out the close
+/// delimiter (kamailio#661): the SDP part, then a binary ISUP part that runs to the end of
+/// the body. Before the fix the body module refused it ("no close delimiter"), so the UA
+/// found no offer in the INVITE (the whole multipart went to the SDP parser and failed); the
+/// last part now runs to the end of the body, which Content-Length delimits.
+#[test]
+fn a_multipart_without_its_close_delimiter_still_carries_the_offer() {
+    let name = "kamailio_sipt_invite_multipart_unclosed";
+    let m = load(name);
+    let sdp = telox_sip_core::body::session_description(m.headers())
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+        .unwrap();
+    assert!(sdp.starts_with(b"v=0\r\n") && sdp.ends_with(b"a=sendrecv\r\n"));
+    assert_eq!(telox_sip_core::body::sdp_or_body(m.headers()), sdp);
+    let ct = one::<ContentType>(name, m.headers());
+    let boundary = ct.params().get("boundary").flatten().unwrap();
+    let parts: Vec<_> = telox_sip_core::body::Parts::new(&m.body_bytes(), boundary.as_bytes())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(parts.len(), 2);
+    let isup = parts[1].content_type().unwrap().unwrap();
+    assert!(isup.is("application", "isup"));
+    assert_eq!(parts[1].body.first(), Some(&0x01), "ISUP IAM message type");
+    assert!(m.body().ends_with(&parts[1].body));
 }
