@@ -497,43 +497,34 @@ fn attribute_run(
     opts: &ParseOptions,
     out: &mut Attributes,
 ) -> (usize, usize) {
-    let bytes = all.as_bytes();
     let plus = opts.allow_plus_signed_numbers;
-    while let Some([b'a', b'=', line @ ..]) = bytes.get(pos..) {
-        let eol = find_eol(line);
-        if !matches!(
-            (line.get(eol), line.get(eol + 1)),
-            (Some(b'\r'), Some(b'\n'))
-        ) || matches!(line.get(eol.wrapping_sub(1)), Some(b' ' | b'\t'))
+    // A cursor over the text: each line is cut from it with one character-boundary test.
+    let Some(mut rest) = all.get(pos..) else {
+        return (pos, line_no);
+    };
+    while let Some(line) = rest.strip_prefix("a=") {
+        let b = line.as_bytes();
+        let eol = find_eol(b);
+        if !matches!((b.get(eol), b.get(eol + 1)), (Some(b'\r'), Some(b'\n')))
+            || matches!(b.get(eol.wrapping_sub(1)), Some(b' ' | b'\t'))
             || *count >= opts.max_attributes
         {
             break;
         }
-        let Some(text) = all.get(pos + 2..).and_then(|v| v.get(..eol)) else {
+        let Some((text, next)) = line.split_at_checked(eol) else {
             break;
         };
         // The usual names are recognised with their `:` from the line's first bytes; any
         // other line is split at its first `:` and its name looked up.
-        let usual = match line {
-            [b'r', b't', b'p', b'm', b'a', b'p', b':', ..] => Some((Kind::Rtpmap, 6)),
-            [b'f', b'm', b't', b'p', b':', ..] => Some((Kind::Fmtp, 4)),
-            [b'p', b't', b'i', b'm', b'e', b':', ..] => Some((Kind::Ptime, 5)),
-            [b'c', b'r', b'y', b'p', b't', b'o', b':', ..] => Some((Kind::Crypto, 6)),
-            [b's', b's', b'r', b'c', b':', ..] => Some((Kind::Ssrc, 4)),
-            [b'r', b't', b'c', b'p', b':', ..] => Some((Kind::Rtcp, 4)),
-            [b'm', b'i', b'd', b':', ..] => Some((Kind::Mid, 3)),
-            [b'm', b'a', b'x', b'p', b't', b'i', b'm', b'e', b':', ..] => Some((Kind::Maxptime, 8)),
-            _ => None,
-        };
-        let (kind, name, value) = match usual {
-            Some((kind, len)) => (kind, text.get(..len), text.get(len + 1..)),
-            None => match split_byte(text, b':') {
-                Some((n, v)) => (Kind::of(n), Some(n), Some(v)),
-                None => (Kind::of(text), Some(text), None),
+        let (kind, name, value) = match usual_attribute(b) {
+            Some((kind, len)) => match text.split_at_checked(len) {
+                Some((name, value)) => (kind, name, value.get(1..)),
+                None => break,
             },
-        };
-        let Some(name) = name else {
-            break;
+            None => match split_byte(text, b':') {
+                Some((n, v)) => (Kind::of(n), n, Some(v)),
+                None => (Kind::of(text), text, None),
+            },
         };
         if crate::attr::validate_kind(kind, value, plus).is_err()
             || (kind == Kind::Other && !is_token(name))
@@ -543,15 +534,68 @@ fn attribute_run(
         // `parse` checked that the input length fits u32: the casts are exact.
         out.push_parsed(
             kind,
-            (pos + 2) as u32,
+            (all.len() - line.len()) as u32,
             name.len() as u32,
             value.map(|v| v.len() as u32),
         );
         *count += 1;
         line_no += 1;
-        pos += eol + 4;
+        // `next` starts with the CRLF found above.
+        rest = next.get(2..).unwrap_or_default();
+        pos = all.len() - rest.len();
     }
     (pos, line_no)
+}
+
+/// The kind and name length of a line (after `a=`) that starts with one of the usual value
+/// attributes' names and its `:`, found from its first eight bytes: by the first byte, then
+/// one masked compare of the word (the name and `:` hold no CR or LF, so a match lies within
+/// the line).
+#[inline]
+fn usual_attribute(line: &[u8]) -> Option<(Kind, usize)> {
+    // The first eight bytes as a little-endian word, zero-padded at the end of the input.
+    let mut head = [0u8; 8];
+    let n = line.len().min(8);
+    if let (Some(dst), Some(src)) = (head.get_mut(..n), line.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    let w = u64::from_le_bytes(head);
+    // `name:` as a word and the mask of its bytes.
+    const fn prefix(s: &[u8]) -> (u64, u64) {
+        let mut w = 0u64;
+        let mut i = 0;
+        while i < s.len() {
+            w |= (s[i] as u64) << (8 * i);
+            i += 1;
+        }
+        let mask = if s.len() >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * s.len())) - 1
+        };
+        (w, mask)
+    }
+    const RTPMAP: (u64, u64) = prefix(b"rtpmap:");
+    const RTCP: (u64, u64) = prefix(b"rtcp:");
+    const FMTP: (u64, u64) = prefix(b"fmtp:");
+    const PTIME: (u64, u64) = prefix(b"ptime:");
+    const CRYPTO: (u64, u64) = prefix(b"crypto:");
+    const SSRC: (u64, u64) = prefix(b"ssrc:");
+    const MID: (u64, u64) = prefix(b"mid:");
+    // `maxptime:` is nine bytes: eight in the word, the `:` after it.
+    const MAXPTIME: (u64, u64) = prefix(b"maxptime");
+    let is = |(p, m): (u64, u64)| w & m == p;
+    match w as u8 {
+        b'r' if is(RTPMAP) => Some((Kind::Rtpmap, 6)),
+        b'r' if is(RTCP) => Some((Kind::Rtcp, 4)),
+        b'f' if is(FMTP) => Some((Kind::Fmtp, 4)),
+        b'p' if is(PTIME) => Some((Kind::Ptime, 5)),
+        b'c' if is(CRYPTO) => Some((Kind::Crypto, 6)),
+        b's' if is(SSRC) => Some((Kind::Ssrc, 4)),
+        b'm' if is(MID) => Some((Kind::Mid, 3)),
+        b'm' if is(MAXPTIME) && line.get(8) == Some(&b':') => Some((Kind::Maxptime, 8)),
+        _ => None,
+    }
 }
 
 /// Counts an `a=` line against `max_attributes`.
@@ -711,6 +755,34 @@ pub(crate) fn is_payload_type(f: &[u8]) -> bool {
 /// Parses an `o=` value into `out` (written in place: an `Origin` is some 200 bytes, and
 /// assigning a returned one copies it and drops the placeholder).
 fn parse_origin(ctx: &Ctx<'_>, value: &str, out: &mut Origin) -> Result<(), ParseError> {
+    // The usual `IN IP4|IP6 <address>` after the version: the three fields it would be
+    // split into are the same, and `IN`, `IP4`, `IP6` need no token test.
+    if let Ok([user, id, version, rest]) = fields(
+        ctx,
+        value,
+        ["username", "sess-id", "sess-version", "nettype"],
+    ) && let Some((addr_type, address)) = rest
+        .strip_prefix("IN IP4 ")
+        .map(|a| (AddrType::Ip4, a))
+        .or_else(|| rest.strip_prefix("IN IP6 ").map(|a| (AddrType::Ip6, a)))
+        && !address.is_empty()
+        && !has_byte(address, b' ')
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && let Some(session_version) = canonical_u64(version)
+    {
+        out.addr_type = addr_type;
+        out.username = ctx.text(user);
+        out.session_id = ctx.text(id);
+        out.session_version = session_version;
+        out.net_type = Text::from_static("IN");
+        out.address = ctx.text(address);
+        return Ok(());
+    }
+    parse_origin_fields(ctx, value, out)
+}
+
+/// [`parse_origin`] for any value.
+fn parse_origin_fields(ctx: &Ctx<'_>, value: &str, out: &mut Origin) -> Result<(), ParseError> {
     let [user, id, version, net, addr_type, address] = fields(
         ctx,
         value,
@@ -1059,7 +1131,8 @@ mod tests {
 
     use super::{
         Ctx, canonical_u64, connection_address, connection_address_parts, find_eol, find_eol_swar,
-        is_payload_type, parse_connection, parse_connection_fields,
+        is_payload_type, parse_connection, parse_connection_fields, parse_origin,
+        parse_origin_fields,
     };
 
     #[test]
@@ -1090,6 +1163,97 @@ mod tests {
                     format!("{:?}", parse_connection_fields(&ctx, value)),
                     "{value:?}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn usual_attribute_agrees_with_the_name_lookup() {
+        // Every usual name, cut short, lengthened, with another byte after it or at its
+        // end, alone (fewer than eight bytes to read), and followed by the rest of a line.
+        for name in [
+            "rtpmap", "fmtp", "ptime", "crypto", "ssrc", "rtcp", "mid", "maxptime", "sendrecv", "x",
+        ] {
+            let mut cases = vec![name.to_owned()];
+            for cut in 0..name.len() {
+                cases.push(format!("{}:", &name[..cut]));
+            }
+            for after in [
+                ":",
+                ":0 PCMU/8000\r\n",
+                "x:",
+                " :",
+                ":\r\na=x",
+                "\r\n",
+                "/:",
+            ] {
+                cases.push(format!("{name}{after}"));
+                cases.push(format!("x{name}{after}"));
+            }
+            for line in cases {
+                let want = line.split_once(':').and_then(|(n, _)| {
+                    let kind = crate::attributes::Kind::of(n);
+                    (kind != crate::attributes::Kind::Other).then_some((kind, n.len()))
+                });
+                // Only the value attributes are recognised; a flag or unknown name is not.
+                let want = want.filter(|(k, _)| !matches!(k, crate::attributes::Kind::Sendrecv));
+                assert_eq!(super::usual_attribute(line.as_bytes()), want, "{line:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn parse_origin_agrees_with_its_general_path() {
+        // The usual `IN IP4|IP6 ` form and its near misses after the first three fields,
+        // which are varied too, each followed by every string of 0 to 3 bytes from an
+        // address's bytes and a space.
+        let heads = [
+            "- 1 1 ",
+            "- 0 0 ",
+            "- 01 1 ",
+            "- 1 01 ",
+            "- x 1 ",
+            "- 1 x ",
+            "-  1 1 ",
+            "- 1 1",
+            "user 123 18446744073709551615 ",
+            "u 1 18446744073709551616 ",
+        ];
+        let nets = [
+            "IN IP4 ",
+            "IN IP6 ",
+            "IN IP4",
+            "IN IP4  ",
+            "IN  IP4 ",
+            "in IP4 ",
+            "IN IPX ",
+            "IN ",
+            "IN\"x IP4 ",
+            "X IP4 ",
+        ];
+        let tails = crate::attr::tests::text_cases(b"1. ", 3, &["192.0.2.1", "::1"], &[""]);
+        let mut out = [
+            crate::model::Sdp::parse_start().origin,
+            crate::model::Sdp::parse_start().origin,
+        ];
+        for head in heads {
+            for net in nets {
+                for tail in &tails {
+                    let src = Bytes::from(format!("{head}{net}{tail}"));
+                    let value = std::str::from_utf8(&src).unwrap_or_default();
+                    let ctx = Ctx {
+                        src: &src,
+                        line: 2,
+                        kind: b'o',
+                    };
+                    let [fast, general] = &mut out;
+                    let a = parse_origin(&ctx, value, fast);
+                    let b = parse_origin_fields(&ctx, value, general);
+                    assert_eq!(format!("{a:?}"), format!("{b:?}"), "{value:?}");
+                    if a.is_ok() {
+                        assert_eq!(fast, general, "{value:?}");
+                    }
+                }
             }
         }
     }
