@@ -1152,12 +1152,7 @@ mod tests {
         for head in heads {
             for tail in &tails {
                 let src = Bytes::from(format!("{head}{tail}"));
-                let value = std::str::from_utf8(&src).unwrap_or_default();
-                let ctx = Ctx {
-                    src: &src,
-                    line: 4,
-                    kind: b'c',
-                };
+                let (ctx, value) = line_of(&src, b'c');
                 assert_eq!(
                     format!("{:?}", parse_connection(&ctx, value)),
                     format!("{:?}", parse_connection_fields(&ctx, value)),
@@ -1165,6 +1160,12 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The context and value of a line of type `kind` whose value is all of `src`.
+    fn line_of(src: &Bytes, kind: u8) -> (Ctx<'_>, &str) {
+        let value = std::str::from_utf8(src).unwrap_or_default();
+        (Ctx { src, line: 2, kind }, value)
     }
 
     #[test]
@@ -1240,12 +1241,7 @@ mod tests {
             for net in nets {
                 for tail in &tails {
                     let src = Bytes::from(format!("{head}{net}{tail}"));
-                    let value = std::str::from_utf8(&src).unwrap_or_default();
-                    let ctx = Ctx {
-                        src: &src,
-                        line: 2,
-                        kind: b'o',
-                    };
+                    let (ctx, value) = line_of(&src, b'o');
                     let [fast, general] = &mut out;
                     let a = parse_origin(&ctx, value, fast);
                     let b = parse_origin_fields(&ctx, value, general);
