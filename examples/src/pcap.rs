@@ -259,7 +259,7 @@ pub struct TcpChunk {
 
 impl TcpChunk {
     /// Capture time of the segment that carried the byte at `offset` of `data` (a SIP message
-    /// is dated by its first byte's segment, not by the chunk's first one).
+    /// is dated by its last byte's segment, not by the chunk's first one).
     pub fn ts_at(&self, offset: usize) -> Duration {
         let i = self.segments.partition_point(|&(start, _)| start <= offset);
         self.segments

@@ -434,19 +434,17 @@ pub fn collect_streams<'a>(
 /// The SIP messages in the captured TCP streams, cut by Content-Length as a SIP transport
 /// does (RFC 3261 §18.3); a stream stops at the first bytes that are not a SIP message (other
 /// traffic, or a capture that started in the middle of one). Each message is dated by the
-/// segment holding its first byte (its SDP applies from then on): a connection that stays
-/// open carries the INVITE and a later re-INVITE in one chunk.
+/// segment holding its last byte, as Wireshark shows a reassembled PDU in the frame that
+/// completes it (its SDP applies from then on): a connection that stays open carries the
+/// INVITE and a later re-INVITE in one chunk, and a long message spans segments.
 fn sip_over_tcp(chunks: &[TcpChunk]) -> Vec<(Duration, Bytes)> {
     let mut out = Vec::new();
     for c in chunks {
         let mut framer = sip_core::Framer::new(sip_core::ParseLimits::default());
         let mut buf = BytesMut::from(&c.data[..]);
-        loop {
-            let at = c.ts_at(c.data.len() - buf.len());
-            let Ok(Some(msg)) = framer.decode(&mut buf) else {
-                break;
-            };
-            out.push((at, msg));
+        while let Ok(Some(msg)) = framer.decode(&mut buf) {
+            let end = c.data.len() - buf.len();
+            out.push((c.ts_at(end.saturating_sub(1)), msg));
         }
     }
     out
