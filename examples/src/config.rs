@@ -130,8 +130,11 @@ pub struct Trunk {
     /// Name used by outbound routes.
     pub name: String,
     /// The trunk: an address (`IP:PORT`), or a host name or `sip:`/`sips:` URI located by
-    /// RFC 3263 (NAPTR, SRV, A through [`PbxConfig::dns`]) over UDP, failing over along its
-    /// targets and located again once the TTLs of their records run out.
+    /// RFC 3263 (NAPTR, SRV, A through [`PbxConfig::dns`]), failing over along its targets
+    /// and located again once the TTLs of their records run out. Calls go over UDP, or over
+    /// the transport the URI names (`sip:carrier.example;transport=tcp`,
+    /// `sip:203.0.113.5:5060;transport=tcp`, `;transport=tls`); a registration goes over
+    /// UDP.
     pub address: ServerAddress,
     /// Digest username (when the trunk challenges or wants a registration).
     #[serde(default)]
@@ -376,19 +379,7 @@ impl PbxConfig {
                 name: String::new(),
             })
             .collect();
-        let (trunks, routes) = match trunk {
-            Some(address) => (
-                vec![Trunk::plain("trunk", address)],
-                vec![OutboundRoute {
-                    pattern: "_X.".into(),
-                    trunk: "trunk".into(),
-                    strip: 0,
-                    prefix: String::new(),
-                }],
-            ),
-            None => (vec![], vec![]),
-        };
-        Self {
+        let config = Self {
             listen,
             tcp: true,
             tls: None,
@@ -401,9 +392,9 @@ impl PbxConfig {
             users,
             ring_groups: vec![],
             ivr: None,
-            trunks,
+            trunks: Vec::new(),
             dns: None,
-            routes,
+            routes: Vec::new(),
             limits: Limits {
                 register_per_sec: 1000.0,
                 invite_per_sec: 1000.0,
@@ -412,7 +403,24 @@ impl PbxConfig {
             },
             record_dir: None,
             record_numbers: Vec::new(),
+        };
+        match trunk {
+            Some(address) => config.with_trunk(address.into()),
+            None => config,
         }
+    }
+
+    /// This configuration with a trunk named `trunk` at `address` that every number no
+    /// user or group has goes to (the demo's trunk: `--trunk`).
+    pub fn with_trunk(mut self, address: ServerAddress) -> Self {
+        self.trunks.push(Trunk::plain("trunk", address));
+        self.routes.push(OutboundRoute {
+            pattern: "_X.".into(),
+            trunk: "trunk".into(),
+            strip: 0,
+            prefix: String::new(),
+        });
+        self
     }
 
     /// Checks cross-references and values.
@@ -609,6 +617,7 @@ mod tests {
         let at = TrunkAddress {
             host: b.registrar().host(),
             targets: vec!["192.0.2.9:5060".parse().unwrap()],
+            transport: sip_core::transaction::Transport::Udp,
             expires: None,
             server: None,
         };

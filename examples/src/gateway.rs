@@ -676,7 +676,7 @@ fn try_trunk(
             return false;
         };
         let body = Some(Body::sdp(offer.to_bytes()));
-        match ua.invite(now, from.clone(), to.clone(), to, trunk.udp_targets(), body) {
+        match ua.invite(now, from.clone(), to.clone(), to, trunk.sip_targets(), body) {
             Ok(leg) => {
                 c.b = Some(leg);
                 c.b_oa = Some(oa);

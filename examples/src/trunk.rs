@@ -55,6 +55,19 @@ impl ServerAddress {
             Self::Name(uri) => host_port(uri),
         }
     }
+
+    /// The transport requests to the server go over: the one its URI names
+    /// (`sip:carrier.example;transport=tcp`: TCP; `transport=tls`: TLS), else UDP (an
+    /// address, or a URI without the parameter).
+    pub fn transport(&self) -> Transport {
+        match self {
+            Self::Addr(_) => Transport::Udp,
+            Self::Name(uri) => sip_core::locate::named_transport(uri)
+                .ok()
+                .flatten()
+                .unwrap_or(Transport::Udp),
+        }
+    }
 }
 
 impl FromStr for ServerAddress {
@@ -100,8 +113,12 @@ pub struct TrunkAddress {
     /// The host, with a port when one was given, for the URIs: `sip:<number>@<host>`, the
     /// registrar `sip:<host>`.
     pub host: String,
-    /// Where requests go over UDP, in RFC 3263 order (the UA fails over along them).
+    /// Where requests go over [`TrunkAddress::transport`], in RFC 3263 order (the UA fails
+    /// over along them).
     pub targets: Vec<SocketAddr>,
+    /// The transport of the targets: the one the trunk's URI names (`;transport=tcp`),
+    /// else UDP.
+    pub transport: Transport,
     /// When the targets go stale: the smallest TTL of the DNS records they came from
     /// (`None`: never, an address).
     pub expires: Option<Instant>,
@@ -116,28 +133,32 @@ impl TrunkAddress {
         Self {
             host: addr.to_string(),
             targets: vec![addr],
+            transport: Transport::Udp,
             expires: None,
             server: None,
         }
     }
 
-    /// The UDP targets of `list` (located for `server`), with its expiry.
+    /// The targets of `list` (located for `server`) over `server`'s transport
+    /// ([`ServerAddress::transport`]), with its expiry.
     ///
     /// # Errors
-    /// A message when `list` has no UDP target.
+    /// A message when `list` has no target over that transport.
     pub fn from_list(server: &ServerAddress, list: &TargetList) -> Result<Self, String> {
+        let transport = server.transport();
         let targets: Vec<SocketAddr> = list
             .as_slice()
             .iter()
-            .filter(|t| t.transport == Transport::Udp)
+            .filter(|t| t.transport == transport)
             .map(|t| t.addr)
             .collect();
         if targets.is_empty() {
-            return Err(format!("{server}: no UDP target"));
+            return Err(format!("{server}: no {} target", transport.as_via_str()));
         }
         Ok(Self {
             host: server.host(),
             targets,
+            transport,
             expires: list.expires(),
             server: match server {
                 ServerAddress::Name(uri) => Some(uri.clone()),
@@ -148,19 +169,19 @@ impl TrunkAddress {
 
     /// The targets as the UA takes them, with their expiry.
     pub fn target_list(&self) -> TargetList {
-        TargetList::new(self.udp_targets()).with_expiry(self.expires)
+        TargetList::new(self.sip_targets()).with_expiry(self.expires)
     }
 
-    /// `spec` read as a [`ServerAddress`]: an address (`IP:PORT`) as it is, a host name or
-    /// SIP URI (`provider.example.com`, `sip:provider.example.com;transport=udp`) located over
-    /// UDP by RFC 3263: NAPTR/SRV/A through the nameserver `dns` (else those of
+    /// `spec` read as a [`ServerAddress`]: an address (`IP:PORT`) as it is (UDP), a host name
+    /// or SIP URI (`provider.example.com`, `sip:provider.example.com;transport=tcp`) located
+    /// over its transport by RFC 3263: NAPTR/SRV/A through the nameserver `dns` (else those of
     /// `/etc/resolv.conf`), then the system resolver for a name without records. Addresses
     /// of `local`'s family only. The targets go stale with their records
     /// ([`TrunkAddress::expires`]).
     ///
     /// # Errors
-    /// A message when `spec` is neither, names another transport than UDP, or has no UDP
-    /// target.
+    /// A message when `spec` is neither, names a transport telox cannot use, or has no
+    /// target over its transport.
     pub async fn locate(
         spec: &str,
         dns: Option<SocketAddr>,
@@ -173,30 +194,35 @@ impl TrunkAddress {
         Self::locate_name(&mut dns_client(dns)?, &uri, local).await
     }
 
-    /// The name `uri` located over UDP by RFC 3263 with `client` (its cache), as
+    /// The name `uri` located over its transport by RFC 3263 with `client` (its cache), as
     /// [`TrunkAddress::locate`] does: also to locate [`TrunkAddress::server`] again once the
     /// targets expire.
     ///
     /// # Errors
-    /// A message when the name has no UDP target.
+    /// A message when the name has no target over its transport.
     pub async fn locate_name(
         client: &mut DnsClient,
         uri: &Uri,
         local: SocketAddr,
     ) -> Result<Self, String> {
+        let server = ServerAddress::Name(uri.clone());
         let located = LocateConfig {
-            transports: vec![Transport::Udp],
+            transports: vec![server.transport()],
         };
         let list = client
             .resolve_list(uri, &located, IpFamilies::of(local))
             .await
             .map_err(|e| format!("{uri}: {e}"))?;
-        Self::from_list(&ServerAddress::Name(uri.clone()), &list)
+        Self::from_list(&server, &list)
     }
 
-    /// The targets as the UA takes them (UDP).
-    pub fn udp_targets(&self) -> Vec<Target> {
-        udp_targets(&self.targets)
+    /// The targets as the UA takes them (over [`TrunkAddress::transport`]).
+    pub fn sip_targets(&self) -> Vec<Target> {
+        let transport = self.transport;
+        self.targets
+            .iter()
+            .map(|&addr| Target { transport, addr })
+            .collect()
     }
 }
 
@@ -918,6 +944,7 @@ mod tests {
         let none = TrunkAddress {
             host: "x".into(),
             targets: Vec::new(),
+            transport: Transport::Udp,
             expires: None,
             server: None,
         };
@@ -950,6 +977,17 @@ mod tests {
             assert_eq!(s, ServerAddress::Name(uri.parse().unwrap()), "{spec}");
             assert_eq!(s.host(), host);
         }
+        // The transport a trunk's requests go over: the URI's, else UDP.
+        for (spec, transport) in [
+            ("192.0.2.1:5060", Transport::Udp),
+            ("trunk.example.com", Transport::Udp),
+            ("sip:192.0.2.1:5070;transport=tcp", Transport::Tcp),
+            ("sip:trunk.example.com;transport=TLS", Transport::Tls),
+            ("sips:trunk.example.com;transport=tcp", Transport::Tls),
+        ] {
+            let s: ServerAddress = spec.parse().unwrap();
+            assert_eq!(s.transport(), transport, "{spec}");
+        }
         for bad in [
             "not a host",
             "tel:+4930",
@@ -968,6 +1006,7 @@ mod tests {
         TrunkAddress {
             host: "trunk.example.com".into(),
             targets: vec![SocketAddr::from(([192, 0, 2, 1], port))],
+            transport: Transport::Udp,
             expires,
             server: None,
         }

@@ -4,6 +4,7 @@
 //!   stops sending to it), then resumes on that new port, where the transcoder must send.
 //! - A re-INVITE moving a relayed caller without rtcp-mux to new RTP and RTCP ports
 //!   (`a=rtcp`, RFC 3605): the callee's RTCP follows to the new RTCP port.
+//! - A trunk written as a URI with `;transport=tcp`: the PBX's INVITE to it goes over TCP.
 //! - INVITE with Replaces (RFC 3891): a phone's call is taken over by the user agent (the same
 //!   user on another device); the phone gets a BYE and the callee's audio now reaches the
 //!   user agent.
@@ -89,11 +90,16 @@ async fn hang_up(driver: &mut Driver, ua: &mut Ua, leg: LegId) {
     .await;
 }
 
-/// A user agent on loopback with `user`'s credentials (password = user).
+/// A user agent on loopback (UDP) with `user`'s credentials (password = user).
 async fn user_agent(user: &str) -> (Driver, Ua) {
-    let driver = Driver::bind(DriverConfig::new("127.0.0.1:0".parse().unwrap()))
-        .await
-        .unwrap();
+    user_agent_on(user, false).await
+}
+
+/// [`user_agent`], also listening on TCP (the same port) with `tcp`.
+async fn user_agent_on(user: &str, tcp: bool) -> (Driver, Ua) {
+    let mut dcfg = DriverConfig::new("127.0.0.1:0".parse().unwrap());
+    dcfg.tcp = tcp;
+    let driver = Driver::bind(dcfg).await.unwrap();
     let mut cfg = UaConfig::new(driver.local_addr(), user, 21);
     cfg.credentials = Some((user.into(), user.into()));
     (driver, Ua(UserAgent::new(cfg)))
@@ -389,6 +395,44 @@ async fn a_reinvite_to_new_ports_moves_the_relayed_rtcp() {
 
     hang_up(&mut driver, &mut ua, leg).await;
     callee.await.unwrap();
+    pbx.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trunk_uri_with_transport_tcp_takes_its_calls_over_tcp() {
+    let (mut t_driver, mut t_ua) = user_agent_on("trunk", true).await;
+    let trunk = format!("sip:{};transport=tcp", t_driver.local_addr());
+    let cfg = PbxConfig::demo(any_port(), 1000, 1009, None).with_trunk(trunk.parse().unwrap());
+    let pbx = start_pbx(cfg, 17, None).await;
+    let pbx_addr = pbx.addr;
+
+    // The trunk answers and reports the transport the INVITE came over.
+    let callee_port = UdpSocket::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let callee = tokio::spawn(async move {
+        let (leg, _) = incoming(&mut t_driver, &mut t_ua).await;
+        let peer = t_ua.0.peer(leg).unwrap();
+        let now = telox_examples::clock();
+        t_ua.0
+            .answer(now, leg, Some(sdp(1, callee_port, "sendrecv")))
+            .unwrap();
+        until(&mut t_driver, &mut t_ua, |e| {
+            matches!(e, UaEvent::Ended { .. }).then_some(())
+        })
+        .await;
+        peer
+    });
+
+    let (mut driver, mut ua) = user_agent("1000").await;
+    let offer = sdp(1, 4000, "sendrecv");
+    let (leg, _) = call(&mut driver, &mut ua, pbx_addr, "5550100", Some(offer)).await;
+    hang_up(&mut driver, &mut ua, leg).await;
+    let peer = callee.await.unwrap();
+    assert_eq!(peer.transport, Transport::Tcp, "{peer:?}");
     pbx.stop().await;
 }
 

@@ -4,6 +4,7 @@
 //! ```text
 //! pbx --config examples/data/pbx.toml
 //! pbx --listen 127.0.0.1:5060 --demo-users 1000-1099 [--trunk 127.0.0.1:5070] [--direct-media]
+//!     (--trunk: IP:PORT over UDP, or a host / SIP URI: `sip:127.0.0.1:5070;transport=tcp`)
 //!     [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S]]
 //!     [--trunk-source CIDR[:PORT] ...]
 //!     [--tls-cert PEM --tls-key PEM [--tls-listen IP:PORT] [--tls-ca PEM]] [--no-tcp]
@@ -36,7 +37,7 @@ use telox_examples::pbx;
 use telox_examples::trunk::{ServerAddress, SourceNet};
 use tokio::sync::{mpsc, watch};
 
-const USAGE: &str = "usage: pbx --config FILE | pbx --listen IP:PORT --demo-users N-M [--trunk IP:PORT] \
+const USAGE: &str = "usage: pbx --config FILE | pbx --listen IP:PORT --demo-users N-M [--trunk IP:PORT|URI] \
 [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S] [--no-register]] \
 [--trunk-source CIDR[:PORT] ...] [--tls-cert PEM --tls-key PEM [--tls-listen IP:PORT] [--tls-ca PEM]] [--no-tcp] \
 [--direct-media] [--digest SHA-256,MD5] [--cdr FILE] [--record DIR] [--webhook URL] [--duration D] [--seed N] [--quiet]";
@@ -86,11 +87,21 @@ fn config() -> Result<(PbxConfig, Option<std::time::Duration>, u64, bool), Strin
             if last < first || last - first > 100_000 {
                 return Err(format!("bad --demo-users range {range}"));
             }
-            let trunk = args.addr("trunk").map_err(|e| e.to_string())?;
+            let trunk = args
+                .value("trunk")
+                .map(|t| {
+                    t.parse::<ServerAddress>()
+                        .map_err(|e| format!("--trunk {e}"))
+                })
+                .transpose()?;
             eprintln!(
                 "pbx: DEMO MODE: users {first}-{last} have their extension as password; do not expose this PBX"
             );
-            PbxConfig::demo(listen, first, last, trunk)
+            let cfg = PbxConfig::demo(listen, first, last, None);
+            match trunk {
+                Some(t) => cfg.with_trunk(t),
+                None => cfg,
+            }
         }
         _ => return Err(CliError::Required("config or --demo-users".into()).to_string()),
     };
