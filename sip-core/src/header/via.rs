@@ -32,6 +32,18 @@ impl PartialEq for Via {
     }
 }
 
+/// The bytes of a host [`Via::is_plain`] takes: letters, digits, dots and dashes.
+static PLAIN_HOST: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric() || b == b'.' || b == b'-';
+        i += 1;
+    }
+    t
+};
+
 const PROTOCOL: usize = 0;
 const VERSION: usize = 1;
 const TRANSPORT: usize = 2;
@@ -95,9 +107,7 @@ impl Via {
     /// address and a token branch, written as given.
     pub(crate) fn is_plain(transport: &str, host: &str, branch: &str) -> bool {
         !host.is_empty()
-            && host
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b'-')
+            && scan::all_in(host.as_bytes(), &PLAIN_HOST)
             && scan::all_token(transport.as_bytes())
             && scan::all_token(branch.as_bytes())
     }
@@ -359,6 +369,26 @@ impl fmt::Debug for Via {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `is_plain` takes a host of letters, digits, dots and dashes, whatever byte is where.
+    #[test]
+    fn plain_host_is_the_bytewise_test() {
+        assert!(!Via::is_plain("UDP", "", "z9hG4bK1"));
+        for len in 1..12 {
+            for at in 0..len {
+                for c in 0..=127u8 {
+                    let mut host = vec![b'h'; len];
+                    host[at] = c;
+                    let host = String::from_utf8(host).unwrap_or_default();
+                    let want = c.is_ascii_alphanumeric() || c == b'.' || c == b'-';
+                    assert_eq!(Via::is_plain("UDP", &host, "z9hG4bK1"), want, "{host:?}");
+                }
+            }
+        }
+        assert!(!Via::is_plain("UDP", "h\u{e9}", "z9hG4bK1"));
+        assert!(!Via::is_plain("U DP", "h", "z9hG4bK1"));
+        assert!(!Via::is_plain("UDP", "h", "z9hG4bK;1"));
+    }
 
     /// `Via::new` builds the common form directly: the same value `parse` finds in its text.
     #[test]

@@ -85,7 +85,10 @@ pub struct Transmit {
 ///
 /// Holds copies of the branch and the (lower-cased) sent-by host, inline when they are short
 /// as branches and hosts usually are, so making, cloning and dropping a key does not touch the
-/// allocator and a key does not keep a message buffer alive.
+/// allocator and a key does not keep a message buffer alive. The method is a one-byte code;
+/// an extension method's name follows the host in the same text. The key is 72 bytes
+/// (x86-64), so an event queue entry holding one stays within the 128 bytes that a move
+/// copies inline rather than through a `memcpy` call.
 #[derive(Clone)]
 pub struct TransactionKey {
     /// Slot and generation of the transaction in the endpoint that handed the key out: a
@@ -94,16 +97,20 @@ pub struct TransactionKey {
     /// (equality, hash).
     slot: Option<(u32, u32)>,
     server: bool,
-    method: KeyMethod,
+    /// The method part, [`KeyMethod::code`].
+    method: u8,
     /// The sent-by port of the top Via (server side only).
     port: Option<u16>,
     /// Where the branch ends in `text`.
     branch_len: u16,
-    /// The branch followed by the lower-cased sent-by host (server side only).
+    /// Where the sent-by host ends in `text`.
+    host_end: u16,
+    /// The branch, the lower-cased sent-by host (server side only) and the name of an
+    /// extension method.
     text: KeyText,
 }
 
-/// Bytes that fit most branch + host pairs: the key is then 112 bytes (x86-64, its slot hint
+/// Bytes that fit most branch + host pairs: the key is then 72 bytes (x86-64, its slot hint
 /// included) with no allocation.
 const INLINE_KEY: usize = 46;
 
@@ -117,15 +124,21 @@ enum KeyText {
 }
 
 impl KeyText {
-    fn new(exact: &[u8], lower: &[u8]) -> Self {
-        let len = exact.len() + lower.len();
+    /// `exact`, then `lower` lower-cased, then `tail` (an extension method's name, usually
+    /// empty).
+    fn new(exact: &[u8], lower: &[u8], tail: &[u8]) -> Self {
+        let len = exact.len() + lower.len() + tail.len();
         if len <= INLINE_KEY {
             let mut buf = [0; INLINE_KEY];
             let (a, b) = buf.split_at_mut(exact.len());
             a.copy_from_slice(exact);
-            if let Some(b) = b.get_mut(..lower.len()) {
-                b.copy_from_slice(lower);
-                b.make_ascii_lowercase();
+            let (b, c) = b.split_at_mut(lower.len().min(b.len()));
+            b.copy_from_slice(lower.get(..b.len()).unwrap_or_default());
+            b.make_ascii_lowercase();
+            if !tail.is_empty()
+                && let Some(c) = c.get_mut(..tail.len())
+            {
+                c.copy_from_slice(tail);
             }
             Self::Inline {
                 len: len as u8,
@@ -135,6 +148,7 @@ impl KeyText {
             let mut v = Vec::with_capacity(len);
             v.extend_from_slice(exact);
             v.extend(lower.iter().map(|b| b.to_ascii_lowercase()));
+            v.extend_from_slice(tail);
             Self::Heap(v.into_boxed_slice())
         }
     }
@@ -170,11 +184,13 @@ impl PartialEq for TransactionKey {
             method,
             port,
             branch_len,
+            host_end,
             text,
         } = self;
         *server == other.server
             && *port == other.port
             && *branch_len == other.branch_len
+            && *host_end == other.host_end
             && *method == other.method
             && *text == other.text
     }
@@ -182,13 +198,18 @@ impl PartialEq for TransactionKey {
 
 impl Eq for TransactionKey {}
 
-/// Three writes per key (the small fields packed in one word, the method, the text) rather
-/// than one per field: the index hashes a key for every message.
+/// Two writes per key (the small fields packed in one word, the text) rather than one per
+/// field: the index hashes a key for every message.
 impl std::hash::Hash for TransactionKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         let port = self.port.map_or(0, |p| 0x1_0000 | u64::from(p));
-        state.write_u64(u64::from(self.server) | port << 1 | u64::from(self.branch_len) << 18);
-        state.write(self.method.as_bytes());
+        state.write_u64(
+            u64::from(self.server)
+                | port << 1
+                | u64::from(self.branch_len) << 18
+                | u64::from(self.host_end) << 34
+                | u64::from(self.method) << 50,
+        );
         state.write(self.text.as_bytes());
     }
 }
@@ -198,7 +219,7 @@ impl std::fmt::Debug for TransactionKey {
         f.debug_struct("TransactionKey")
             .field("server", &self.server)
             .field("branch", &self.branch())
-            .field("method", &self.method)
+            .field("method", &self.method_name())
             .field("sent_by", &self.sent_by_host())
             .field("port", &self.port)
             .finish()
@@ -211,9 +232,10 @@ impl TransactionKey {
     const VACANT: Self = Self {
         slot: None,
         server: false,
-        method: KeyMethod::Invite,
+        method: 0,
         port: None,
         branch_len: 0,
+        host_end: 0,
         text: KeyText::Inline {
             len: 0,
             buf: [0; INLINE_KEY],
@@ -243,10 +265,40 @@ impl TransactionKey {
         let bytes = self.text.as_bytes();
         std::str::from_utf8(
             bytes
-                .get(usize::from(self.branch_len)..)
+                .get(usize::from(self.branch_len)..usize::from(self.host_end))
                 .unwrap_or_default(),
         )
         .unwrap_or_default()
+    }
+
+    /// The method's name (see [`KeyMethod::code`]).
+    fn method_name(&self) -> &str {
+        KeyMethod::name_of(self.method).unwrap_or_else(|| {
+            let tail = self.text.as_bytes().get(usize::from(self.host_end)..);
+            std::str::from_utf8(tail.unwrap_or_default()).unwrap_or_default()
+        })
+    }
+
+    /// The key of `branch` (UTF-8), `host` (UTF-8, lower-cased here; empty for a client),
+    /// `port` and `method`; `None` for a branch and host above 64 KiB (no such request
+    /// parses).
+    fn new(
+        server: bool,
+        branch: &[u8],
+        host: &[u8],
+        port: Option<u16>,
+        method: &KeyMethod,
+    ) -> Option<Self> {
+        let (method, tail) = method.code();
+        Some(Self {
+            slot: None,
+            server,
+            method,
+            port,
+            branch_len: u16::try_from(branch.len()).ok()?,
+            host_end: u16::try_from(branch.len() + host.len()).ok()?,
+            text: KeyText::new(branch, host, tail),
+        })
     }
 
     /// The key of a request; `None` for a branch above 64 KiB (no such request parses).
@@ -256,33 +308,32 @@ impl TransactionKey {
         } else {
             (&b""[..], None)
         };
-        Some(Self {
-            slot: None,
-            server,
-            method: facts.key_method.clone(),
-            port,
-            branch_len: u16::try_from(facts.branch.len()).ok()?,
-            text: KeyText::new(&facts.branch, host),
-        })
+        Self::new(server, &facts.branch, host, port, &facts.key_method)
     }
 
     /// `branch` is UTF-8 (from the Via scan).
-    pub(crate) fn client(branch: &[u8], method: KeyMethod) -> Option<Self> {
-        Some(Self {
-            slot: None,
-            server: false,
-            method,
-            port: None,
-            branch_len: u16::try_from(branch.len()).ok()?,
-            text: KeyText::new(branch, b""),
-        })
+    pub(crate) fn client(branch: &[u8], method: &KeyMethod) -> Option<Self> {
+        Self::new(false, branch, b"", None, method)
     }
 
-    fn with_method(&self, method: KeyMethod) -> Self {
+    /// The same transaction's branch and sent-by with another method (the INVITE a CANCEL
+    /// cancels).
+    fn with_method(&self, method: &KeyMethod) -> Self {
+        let (code, tail) = method.code();
+        let text = self.text.as_bytes();
         Self {
-            method,
             slot: None,
-            ..self.clone()
+            server: self.server,
+            method: code,
+            port: self.port,
+            branch_len: self.branch_len,
+            host_end: self.host_end,
+            // the host is lower-cased already
+            text: KeyText::new(
+                text.get(..usize::from(self.host_end)).unwrap_or_default(),
+                b"",
+                tail,
+            ),
         }
     }
 }
@@ -879,7 +930,7 @@ impl Transactions {
                 invite,
             } => match self.requests.pop_front() {
                 Some(request) => Some(TransactionEvent::Cancel {
-                    invite: invite.then(|| key.with_method(KeyMethod::Invite)),
+                    invite: invite.then(|| key.with_method(&KeyMethod::Invite)),
                     key,
                     request,
                     source,
@@ -1061,7 +1112,7 @@ impl Transactions {
             if is_cancel {
                 // RFC 3261 §9.2: the CANCEL matches the INVITE server transaction with the
                 // same branch and sent-by (the §17.2.3 rules with the method INVITE).
-                let invite_key = key.with_method(KeyMethod::Invite);
+                let invite_key = key.with_method(&KeyMethod::Invite);
                 let invite = self.find(self.key_hash(&invite_key), &invite_key).is_some();
                 self.push_request(
                     Queued::Cancel {
@@ -1586,6 +1637,70 @@ mod tests {
         assert_eq!(bare, k2);
         assert_eq!(server.state(&bare), Some(State::Trying));
         assert_eq!(server.send_response(t0, &bare, ok(&r2)), Ok(()));
+    }
+
+    /// Every method part makes another key, an extension method's name included (inline
+    /// and in a text too long to be inline); the name and sent-by read back; the CANCEL's
+    /// key with the method INVITE is the INVITE's key, hash included.
+    #[test]
+    fn keys_tell_methods_apart() {
+        let mut methods = vec![KeyMethod::Invite, KeyMethod::Cancel];
+        for m in [
+            "INVITE",
+            "ACK",
+            "BYE",
+            "CANCEL",
+            "OPTIONS",
+            "REGISTER",
+            "PRACK",
+            "SUBSCRIBE",
+            "NOTIFY",
+            "PUBLISH",
+            "INFO",
+            "REFER",
+            "MESSAGE",
+            "UPDATE",
+            "FOO",
+            "FOOX",
+            "AN-EXTENSION-METHOD-TOO-LONG-FOR-THE-INLINE-TEXT",
+        ] {
+            let m = Method::from_token(m.as_bytes()).unwrap_or_else(|| panic!("{m}"));
+            methods.push(KeyMethod::Other(m));
+        }
+        let key = |m: &KeyMethod| {
+            TransactionKey::new(true, b"z9hG4bK1", b"Host.Example", Some(5060), m)
+                .unwrap_or_else(|| panic!("{m:?}"))
+        };
+        let keys: Vec<TransactionKey> = methods.iter().map(key).collect();
+        let hasher = KeyedState::new();
+        for (i, a) in keys.iter().enumerate() {
+            let name = match &methods[i] {
+                KeyMethod::Invite => "INVITE",
+                KeyMethod::Cancel => "CANCEL",
+                KeyMethod::Other(m) => m.as_str(),
+            };
+            assert_eq!(a.method_name(), name);
+            assert_eq!((a.branch(), a.sent_by_host()), ("z9hG4bK1", "host.example"));
+            for (j, b) in keys.iter().enumerate() {
+                assert_eq!(i == j, a == b, "{a:?} {b:?}");
+            }
+            let invite = a.with_method(&KeyMethod::Invite);
+            assert_eq!(invite, keys[0]);
+            assert_eq!(hasher.hash_one(&invite), hasher.hash_one(&keys[0]));
+            assert_eq!(keys[0].with_method(&methods[i]), *a);
+        }
+        // a client key has no sent-by
+        let client = TransactionKey::client(b"z9hG4bK1", &methods[16]).unwrap_or_else(|| panic!());
+        assert_eq!((client.sent_by_host(), client.method_name()), ("", "FOO"));
+    }
+
+    /// A key is 72 bytes and a queued event 128 at most: moving one is then copied inline,
+    /// not by a `memcpy` call (four queued events per transaction).
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn keys_and_queued_events_stay_small() {
+        assert!(size_of::<TransactionKey>() <= 72);
+        assert!(size_of::<Queued>() <= 128);
     }
 
     /// The index hash depends on every byte and on the length (zero padding of the last

@@ -22,12 +22,44 @@ pub(crate) enum KeyMethod {
 }
 
 impl KeyMethod {
-    /// The method's name (what a key hashes).
-    pub(crate) fn as_bytes(&self) -> &[u8] {
-        match self {
-            Self::Invite => b"INVITE",
-            Self::Cancel => b"CANCEL",
-            Self::Other(m) => m.as_str().as_bytes(),
+    /// A one-byte code for the method part of a key, distinct for every value, and the name
+    /// that goes with it when the code does not tell it (an extension method; else empty).
+    pub(crate) fn code(&self) -> (u8, &[u8]) {
+        let m = match self {
+            Self::Invite => return (0, b""),
+            Self::Cancel => return (1, b""),
+            Self::Other(m) => m,
+        };
+        // 2 + the method's place in `KNOWN`
+        let code = match m {
+            Method::Invite => 2,
+            Method::Ack => 3,
+            Method::Bye => 4,
+            Method::Cancel => 5,
+            Method::Options => 6,
+            Method::Register => 7,
+            Method::Prack => 8,
+            Method::Subscribe => 9,
+            Method::Notify => 10,
+            Method::Publish => 11,
+            Method::Info => 12,
+            Method::Refer => 13,
+            Method::Message => 14,
+            Method::Update => 15,
+            Method::Extension(name) => return (EXTENSION, name),
+        };
+        (code, b"")
+    }
+
+    /// The name of a method code of [`KeyMethod::code`]; `None` for an extension method.
+    pub(crate) fn name_of(code: u8) -> Option<&'static str> {
+        match code {
+            0 => Some("INVITE"),
+            1 => Some("CANCEL"),
+            EXTENSION => None,
+            c => KNOWN
+                .get(usize::from(c).checked_sub(2)?)
+                .map(Method::as_str),
         }
     }
 
@@ -39,6 +71,27 @@ impl KeyMethod {
         }
     }
 }
+
+/// The code of an extension method ([`KeyMethod::code`]).
+const EXTENSION: u8 = u8::MAX;
+
+/// The methods with a variant, in the order of their [`KeyMethod::code`] (from 2).
+const KNOWN: [Method; 14] = [
+    Method::Invite,
+    Method::Ack,
+    Method::Bye,
+    Method::Cancel,
+    Method::Options,
+    Method::Register,
+    Method::Prack,
+    Method::Subscribe,
+    Method::Notify,
+    Method::Publish,
+    Method::Info,
+    Method::Refer,
+    Method::Message,
+    Method::Update,
+];
 
 /// The facts of a request the transaction layer needs, borrowed from the parsed message
 /// (nothing is copied until a transaction keeps its key).
@@ -628,7 +681,7 @@ fn response_key_by<'a>(
     let via = via?;
     let branch = branch(via)?;
     let (_, method) = cseq_parts(cseq_line?)?;
-    let key = TransactionKey::client(branch, KeyMethod::of(Method::from_token(method)?))?;
+    let key = TransactionKey::client(branch, &KeyMethod::of(Method::from_token(method)?))?;
     Some((key, via))
 }
 
