@@ -34,7 +34,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::cli::Cidr;
-use crate::media::{MediaLeg, MediaParams, audio_capabilities};
+use crate::media::{MediaLeg, MediaParams, audio_capabilities, savp_fallback};
 use crate::relay::Recorder;
 use crate::report::LegReport;
 use crate::trunk::{
@@ -105,6 +105,9 @@ struct GwCall {
     number: String,
     b: Option<LegId>,
     b_oa: Option<sdp::OfferAnswer>,
+    /// The RTP/SAVP offer sent once if the trunk refuses the best-effort SRTP one with 488
+    /// or 606 ([`crate::media::savp_fallback`]).
+    b_fallback: Option<sdp::OfferAnswer>,
     trunk_idx: usize,
     started: Instant,
     bridge: Option<TranscodeHandle>,
@@ -282,6 +285,7 @@ pub async fn run_reporting(
                             number,
                             b: None,
                             b_oa: None,
+                            b_fallback: None,
                             trunk_idx: 0,
                             started: now,
                             bridge: None,
@@ -442,6 +446,17 @@ pub async fn run_reporting(
                 }
                 UaEvent::Request { key, .. } => {
                     let _ = ua.respond(now, &key, 200, None);
+                }
+                UaEvent::OfferRetried { leg, status } => {
+                    let c = by_leg.get(&leg).and_then(|id| calls.get_mut(id));
+                    if let Some(c) = c.filter(|c| c.b == Some(leg))
+                        && let Some(oa) = c.b_fallback.take()
+                    {
+                        c.b_oa = Some(oa);
+                        let _ = log.try_send(format!(
+                            "trunk refused RTP/AVP with a=crypto ({status}): offering RTP/SAVP"
+                        ));
+                    }
                 }
                 UaEvent::TargetsExpired { registration } => {
                     // The registrar's records expired: its REGISTER waits for a new location.
@@ -664,6 +679,7 @@ fn try_trunk(
     let _ = sock.set_nonblocking(true);
     let names: Vec<&str> = cfg.trunk_codecs.iter().map(String::as_str).collect();
     let caps = audio_capabilities(port, &names, cfg.trunk_srtp);
+    let fallback = savp_fallback(cfg.listen.ip(), &caps, rng);
     let mut oa = sdp::OfferAnswer::new(sdp::SessionConfig::new(cfg.listen.ip(), caps), rng);
     let Ok(offer) = oa.create_offer(rng) else {
         return false;
@@ -680,6 +696,9 @@ fn try_trunk(
             Ok(leg) => {
                 c.b = Some(leg);
                 c.b_oa = Some(oa);
+                // A refusal of the best-effort SRTP offer gets one retry with RTP/SAVP.
+                c.b_fallback = fallback
+                    .and_then(|(oa, body)| ua.set_fallback_offer(leg, body).ok().map(|()| oa));
                 c.b_sock = Some(sock);
                 c.started = now;
                 return true;

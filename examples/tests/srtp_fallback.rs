@@ -1,7 +1,8 @@
 //! SRTP offer fallback (found with linphone 5.1, interop 60-linphone): a callee that takes
 //! SDES keys only on RTP/SAVP refuses the PBX's (or a phone's) best-effort offer, RTP/AVP with
 //! `a=crypto`, with 488; the INVITE goes again once with RTP/SAVP, as a new transaction of
-//! the same call attempt (same Call-ID and From tag, CSeq 2, as after a 401). The callee here
+//! the same call attempt (same Call-ID and From tag, CSeq 2, as after a 401); the gateway's
+//! INVITE to its trunk (trunk SRTP optional) does the same. The callee here
 //! is a sip-core UA on loopback that refuses by the offer's profile and answers with the
 //! sdp crate's engine.
 #![allow(
@@ -23,7 +24,9 @@ use sip_core::tokio::{Driver, DriverConfig};
 use sip_core::transaction::{Target, Transport};
 use sip_core::ua::{Body, UaConfig, UaEvent, UserAgent};
 use telox_examples::config::PbxConfig;
+use telox_examples::gateway::{self, GatewayConfig};
 use telox_examples::phone::{Command, PhoneEvent};
+use telox_examples::trunk::TrunkAddress;
 use tokio::sync::mpsc;
 
 /// Which offers the callee refuses with 488.
@@ -343,4 +346,58 @@ async fn phone_with_optional_srtp_goes_plain_with_a_callee_without_srtp() {
     assert_eq!(protocols, ["RTP/AVP"]);
     a.send(Command::Hangup).await;
     a.quit().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_offers_rtp_savp_to_its_trunk_after_a_488() {
+    let (stx, mut seen) = mpsc::channel(64);
+    let trunk = callee("trunk", None, Refuses::Avp, stx).await;
+    let cfg = GatewayConfig {
+        listen: any_port(),
+        trunks: vec![TrunkAddress::at(trunk)],
+        dns: None,
+        allow: vec!["127.0.0.0/8".parse().unwrap()],
+        trunk_sources: Vec::new(),
+        credentials: None,
+        registrations: Vec::new(),
+        trunk_codecs: vec!["PCMU".into()],
+        trunk_srtp: sdp::SrtpPolicy::Optional,
+        internal_codecs: vec!["PCMU".into()],
+        trunk_timeout: std::time::Duration::from_secs(5),
+        seed: 43,
+    };
+    let (log_tx, mut log) = mpsc::channel(4096);
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let (bound_tx, bound) = tokio::sync::oneshot::channel();
+    let gw = tokio::spawn(gateway::run_reporting(cfg, log_tx, stop_rx, Some(bound_tx)));
+    let gw_addr = tokio::time::timeout(phone_support::WAIT, bound)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let mut a = start(config("a", Transport::Udp, 6)).await;
+    a.send(Command::Call(format!("sip:100@{gw_addr}"))).await;
+    assert!(outcome(&mut a).await.is_ok(), "{:?}", drain(&mut log));
+    let mut offers = Vec::new();
+    while let Ok(s) = seen.try_recv() {
+        match s {
+            Seen::Invite(o) => offers.push(o),
+            // The trunk keyed SRTP in its answer to the retry.
+            Seen::Answered(srtp) => assert!(srtp),
+            Seen::Registered => {}
+        }
+    }
+    let protocols: Vec<&str> = offers.iter().map(|o| o.protocol.as_str()).collect();
+    assert_eq!(protocols, ["RTP/AVP", "RTP/SAVP"]);
+    same_attempt(offers.first().unwrap(), offers.get(1).unwrap());
+    let lines = drain(&mut log);
+    assert!(
+        lines.iter().any(|l| l.contains("offering RTP/SAVP")),
+        "{lines:#?}"
+    );
+    a.send(Command::Hangup).await;
+    a.quit().await;
+    stop.send(true).unwrap();
+    let summary = gw.await.unwrap().unwrap();
+    assert_eq!(summary.answered, 1);
 }
