@@ -58,17 +58,12 @@ impl SrtpSuite {
 
     /// Parses an RFC 4568 suite name. The names are ABNF quoted strings (RFC 4568 §9.2),
     /// which RFC 5234 §2.3 makes case-insensitive: `aes_cm_128_hmac_sha1_80` is the same
-    /// suite (PJSIP's SRTP test offers write it so, pjproject#1347). The exact upper-case
-    /// form, what peers send, is looked for first.
+    /// suite (PJSIP's SRTP test offers write it so, pjproject#1347). No two suite names
+    /// differ only by case, so one case-insensitive search finds the one suite meant.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL
             .into_iter()
-            .find(|s| s.as_str() == name)
-            .or_else(|| {
-                Self::ALL
-                    .into_iter()
-                    .find(|s| s.as_str().eq_ignore_ascii_case(name))
-            })
+            .find(|s| s.as_str().eq_ignore_ascii_case(name))
     }
 
     /// Master key length in bytes.

@@ -1468,7 +1468,7 @@ fn an_ims_aka_challenge_with_a_noisy_warning() {
 /// before the port colon in a SIPp-made Contact (`<sip:user@:;transport=UDP>`, which
 /// OpenSIPS' sipmsg_validate let through, opensips#3510), and a REGISTER whose
 /// `+sip.instance` holds a bare line feed (baresip writing its uuid file with a trailing
-/// newline: kamailio dropped it; /work/shared/peers' pitfalls, finding 3).
+/// newline, which kamailio then dropped as malformed).
 #[test]
 fn broken_contacts_real_peers_sent_are_refused_precisely() {
     let empty_host = Bytes::from_static(
@@ -1507,7 +1507,13 @@ fn broken_contacts_real_peers_sent_are_refused_precisely() {
           CSeq: 11478 REGISTER\r\n\
           Content-Length: 0\r\n\r\n",
     );
+    // The bare LF ends the Contact line early; what follows it (`>"`) is not a header line.
+    let after_lf = newline.windows(2).position(|w| w == b"\n>").unwrap() + 1;
     let err = Message::parse(newline).unwrap_err();
+    assert!(
+        matches!(err, telox_sip_core::ParseError::BadHeaderLine { at } if at == after_lf),
+        "{err:?}"
+    );
     assert_eq!(err.status_code().0, 400, "{err}");
 }
 

@@ -594,7 +594,8 @@ fn emit(line: &str) {
 
 /// One `RTCP` line per compound: its well-framed packets, read as the session reads them
 /// (`rtcp::iter_lenient`; tshark too dissects the packets of a compound that breaks RFC 3550
-/// §6.1/A.2), then an `RTCP-VIOLATION` line with the first rule broken and the packets skipped
+/// §6.1/A.2), then an `RTCP-XR` line per XR packet among them (its sender SSRC and block
+/// types), then an `RTCP-VIOLATION` line with the first rule broken and the packets skipped
 /// when the compound broke one; `RTCP invalid` when no packet could be read.
 fn dump_rtcp(payload: &[u8]) {
     let mut walk = rtcp::iter_lenient(payload, Validation::ReducedSize);
