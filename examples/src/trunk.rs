@@ -57,15 +57,15 @@ impl ServerAddress {
     }
 
     /// The transport requests to the server go over: the one its URI names
-    /// (`sip:carrier.example;transport=tcp`: TCP; `transport=tls`: TLS), else UDP (an
-    /// address, or a URI without the parameter).
+    /// (`sip:carrier.example;transport=tcp`: TCP; `transport=tls`: TLS), TLS for a `sips:`
+    /// URI without the parameter (RFC 3261 §26.2, RFC 3263 §4.1), else UDP (an address, or a
+    /// `sip:` URI without the parameter).
     pub fn transport(&self) -> Transport {
         match self {
             Self::Addr(_) => Transport::Udp,
-            Self::Name(uri) => sip_core::locate::named_transport(uri)
-                .ok()
-                .flatten()
-                .unwrap_or(Transport::Udp),
+            // `from_str` refused a URI naming a transport telox cannot use, so the error
+            // arm is not reached.
+            Self::Name(uri) => sip_core::locate::uri_transport(uri).unwrap_or(Transport::Udp),
         }
     }
 }
@@ -984,6 +984,7 @@ mod tests {
             ("sip:192.0.2.1:5070;transport=tcp", Transport::Tcp),
             ("sip:trunk.example.com;transport=TLS", Transport::Tls),
             ("sips:trunk.example.com;transport=tcp", Transport::Tls),
+            ("sips:trunk.example.com", Transport::Tls),
         ] {
             let s: ServerAddress = spec.parse().unwrap();
             assert_eq!(s.transport(), transport, "{spec}");

@@ -227,7 +227,8 @@ impl Parts {
         };
         let after = first + delimiter.len() - 2;
         let next = Self::after_delimiter(body, after)?;
-        if next.is_none() {
+        // The close delimiter, or a delimiter line that ends the body: nothing follows.
+        if next.is_none_or(|start| start == body.len()) {
             return Err(BodyError::Malformed("no part"));
         }
         Ok(Self {
@@ -508,6 +509,17 @@ mod tests {
             sdp_of(Some("multipart/mixed;boundary=x"), &body),
             Ok(Some(Bytes::from(SDP)))
         );
+    }
+
+    #[test]
+    fn a_body_of_only_a_delimiter_line_has_no_part() {
+        for body in ["--x\r\n", "pre\r\n--x  \r\n", "--x", "--x--"] {
+            assert_eq!(
+                sdp_of(Some("multipart/mixed;boundary=x"), body),
+                Err(BodyError::Malformed("no part")),
+                "{body:?}"
+            );
+        }
     }
 
     #[test]

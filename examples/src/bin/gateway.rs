@@ -27,6 +27,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use sip_core::transaction::Transport;
 use telox_examples::cli::{Cidr, Spec};
 use telox_examples::gateway::{self, GatewayConfig};
 use telox_examples::lifecycle::{print_logs_until, print_remaining, shutdown_signal};
@@ -67,9 +68,19 @@ fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duratio
         .map_err(|e| e.to_string())?
         .ok_or("--listen is required")?;
     let dns = a.addr("dns").map_err(|e| e.to_string())?;
+    // The gateway has one UDP socket and no TCP or TLS driver: a trunk over another
+    // transport is refused here, not left to time out call by call.
     let locate = |spec: &str| {
-        rt.block_on(TrunkAddress::locate(spec, dns, listen))
-            .map_err(|e| format!("bad --trunk {e}"))
+        let trunk = rt
+            .block_on(TrunkAddress::locate(spec, dns, listen))
+            .map_err(|e| format!("bad --trunk {e}"))?;
+        if trunk.transport != Transport::Udp {
+            return Err(format!(
+                "bad --trunk {spec}: the gateway reaches trunks over UDP only, not {}",
+                trunk.transport.as_via_str()
+            ));
+        }
+        Ok(trunk)
     };
     let trunks = a
         .all("trunk")

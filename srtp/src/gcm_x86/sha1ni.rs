@@ -231,8 +231,10 @@ sha1_hmac!(
 );
 
 // The usual SHA-NI schedule, for CPUs without AVX-512VL. On the AMD EPYC (Zen 3) of session
-// 10 it runs beside the `sha1rnds4` chain: `sha1::compress`, which uses it, hashes 4 blocks
-// in 125 ns where 4 blocks of bare `sha1rnds4` chain take 154 ns.
+// 10 it runs beside the `sha1rnds4` chain: `sha1::compress`, which uses it, hashed 4 blocks
+// in 121-128 ns, no slower than the session's driver loop of bare `sha1rnds4` for 4 blocks
+// (154 ns there; that loop's operand dependencies made it slower than the real chain, so it
+// bounds from above, not below).
 sha1_hmac!(
     "sha,sse2,ssse3,sse4.1",
     hmac_sse,
