@@ -26,8 +26,7 @@ out=$(timeout 120 bash "$WORK/test.sh" 2>&1 | tail -1)
 echo "# srtp_ref self-test: $out"
 check "srtp_ref self-test ($out)" test "${out##*, }" = "0 failed"
 
-check "build srtp_interop (release)" \
-  cargo build --quiet --release -p telox-srtp --example srtp_interop
+check "build srtp_interop (release)" interop_build
 HARNESS="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/srtp_interop"
 
 timeout 600 "$HARNESS" "$WORK/srtp_ref" "${SRTP_INTEROP_PACKETS:-2000}" > "$WORK/interop.log" 2>&1
@@ -47,7 +46,7 @@ if [ ! -r "$PCAP" ]; then
   echo "interop: $PCAP missing, skipping the srtp-decrypt checks" >&2; summary srtp; exit $?
 fi
 TOOL="${CARGO_TARGET_DIR:-$ROOT/target}/release/srtp-decrypt"
-[ -x "$TOOL" ] || cargo build --quiet --release -p telox-examples --bin srtp-decrypt
+[ -x "$TOOL" ] || interop_build
 KEY_HEX=$(od -An -tx1 -N30 /dev/urandom | tr -d ' \n')
 KEY_B64=$(python3 -c 'import base64,sys; print(base64.b64encode(bytes.fromhex(sys.argv[1])).decode())' "$KEY_HEX")
 SUITE=AES_CM_128_HMAC_SHA1_80

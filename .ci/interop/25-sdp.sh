@@ -12,10 +12,7 @@ require python3
 HERE="$ROOT/.ci/interop/sdp"
 PEERS="$ROOT/.ci/interop/programs"   # shared baresip helpers (also used by 53-baresip.sh)
 TOOL="${CARGO_TARGET_DIR:-$ROOT/target}/release/sdp-tool"
-if [ ! -x "$TOOL" ]; then
-  (cd "$ROOT" && cargo build --release -q -p telox-examples --bin sdp-tool) || {
-    not_ok "build sdp-tool"; summary sdp; exit 1; }
-fi
+interop_build || { not_ok "build sdp-tool"; summary sdp; exit 1; }
 TMP=$(mktemp -d /tmp/interop-sdp.XXXXXX)
 BPID=""; SPID=""
 cleanup() { stop_pid "$SPID"; stop_pid "$BPID"; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"; }

@@ -11,10 +11,7 @@ require tshark
 require python3
 HERE="$ROOT/.ci/interop/sip-msg"
 LINT="${CARGO_TARGET_DIR:-$ROOT/target}/release/sip-lint"
-if [ ! -x "$LINT" ]; then
-  (cd "$ROOT" && cargo build --release -q -p telox-examples --bin sip-lint) || {
-    not_ok "build sip-lint"; summary sip-msg; exit 1; }
-fi
+interop_build || { not_ok "build sip-lint"; summary sip-msg; exit 1; }
 TMP=$(mktemp -d /tmp/interop-sip-msg.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 

@@ -25,7 +25,7 @@ run() { timeout 120 "$@"; }
 quiet() { timeout 120 "$@" >/dev/null 2>&1; }
 
 echo "building codec_tool and the C reference programs"
-(cd "$ROOT" && timeout 1500 cargo build --release --quiet -p telox-codecs --example codec_tool)
+interop_build
 run gcc -O2 -o "$WORK/opus_ref" "$HERE/opus_ref.c" $(pkg-config --cflags --libs opus)
 run gcc -O2 -o "$WORK/spandsp_g722" "$HERE/spandsp_g722.c" $(pkg-config --cflags --libs spandsp)
 

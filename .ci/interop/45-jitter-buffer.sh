@@ -22,9 +22,7 @@ HERE="$ROOT/.ci/interop/jitter-buffer"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 SIM="$BIN/jb-sim"
 GEN="$BIN/jb-tracegen"
-if [ ! -x "$SIM" ] || [ ! -x "$GEN" ]; then
-  (cd "$ROOT" && timeout 1500 cargo build --release --quiet -p telox-examples --bin jb-sim --bin jb-tracegen)
-fi
+interop_build
 run() { timeout 120 "$@"; }
 
 # The capture as a trace: seq, send ms (RTP timestamp / 8 kHz from the first), receive ms.

@@ -18,6 +18,24 @@ require() {
   fi
 }
 
+# interop_build: the release build every script runs against, the same two commands `.ci/run`
+# runs at its "build release programs" stage, so that in CI a script finds them fresh (under a
+# second) and a script run alone still builds what it needs:
+#  1. telox-examples' programs, exactly the README's selection (`cargo run --release -p
+#     telox-examples --bin demo-call` then finds them fresh; any other selection resolves other
+#     features and would build the programs a second time);
+#  2. the examples of sip-core (with `tokio`), srtp and codecs in ONE cargo invocation. An
+#     example may use its package's dev-dependencies (proptest, rcgen, aes-gcm, hound), which
+#     switch on features of shared crates (crypto-common, rand...): every distinct
+#     package/feature selection compiles those and every telox crate above them once more. One
+#     selection for the three compiles them once; a script must not run a `cargo build -p X
+#     --features Y` of its own.
+interop_build() {
+  (cd "$ROOT" && cargo build --release --quiet -p telox-examples --bins &&
+    cargo build --release --quiet --examples -p telox-sip-core -p telox-srtp -p telox-codecs \
+      --features telox-sip-core/tokio)
+}
+
 ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
 not_ok() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
