@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::attributes::Kind;
+use crate::attributes::{Attributes, Kind};
 use crate::error::AttributeError;
 use crate::model::{Attribute, Text};
 use crate::sdes::Crypto;
@@ -843,18 +843,24 @@ impl crate::model::Media {
 
     /// `a=ptime` in milliseconds.
     pub fn ptime(&self) -> Option<u32> {
-        self.attributes
-            .of_kind(Kind::Ptime)
-            .next()
-            .and_then(|v| millis("ptime", v, true).ok())
+        first_millis(&self.attributes, Kind::Ptime, "ptime")
     }
 
     /// `a=maxptime` in milliseconds.
     pub fn maxptime(&self) -> Option<u32> {
-        self.attributes
-            .of_kind(Kind::Maxptime)
-            .next()
-            .and_then(|v| millis("maxptime", v, true).ok())
+        first_millis(&self.attributes, Kind::Maxptime, "maxptime")
+    }
+
+    /// The packetization time in force, ms: this section's `a=ptime`, else a session-level
+    /// one ([`Sdp::ptime`](crate::Sdp::ptime)).
+    pub fn effective_ptime(&self, session: &crate::model::Sdp) -> Option<u32> {
+        self.ptime().or_else(|| session.ptime())
+    }
+
+    /// The maximum packetization time in force, ms: this section's `a=maxptime`, else a
+    /// session-level one ([`Sdp::maxptime`](crate::Sdp::maxptime)).
+    pub fn effective_maxptime(&self, session: &crate::model::Sdp) -> Option<u32> {
+        self.maxptime().or_else(|| session.maxptime())
     }
 
     /// `a=rtcp` (RFC 3605).
@@ -911,12 +917,35 @@ impl crate::model::Media {
 }
 
 impl crate::model::Sdp {
+    /// A session-level `a=ptime`, ms. RFC 8866 §6.4 defines `ptime` at media level only,
+    /// but real peers write it once above the first `m=` line, meaning every stream: it
+    /// applies to each media section that has none of its own
+    /// ([`Media::effective_ptime`](crate::Media::effective_ptime), which the negotiation
+    /// reads).
+    pub fn ptime(&self) -> Option<u32> {
+        first_millis(&self.attributes, Kind::Ptime, "ptime")
+    }
+
+    /// A session-level `a=maxptime`, ms, read as [`Sdp::ptime`](crate::Sdp::ptime) is:
+    /// for every media section without its own.
+    pub fn maxptime(&self) -> Option<u32> {
+        first_millis(&self.attributes, Kind::Maxptime, "maxptime")
+    }
+
     /// Session-level `a=group` lines (RFC 5888).
     pub fn groups(&self) -> impl Iterator<Item = Group> + '_ {
         self.attributes
             .of_kind(Kind::Group)
             .filter_map(|v| Group::parse(v).ok())
     }
+}
+
+/// The first `a=ptime` or `a=maxptime` (`kind`, named `name`) of a list, ms.
+fn first_millis(attributes: &Attributes, kind: Kind, name: &'static str) -> Option<u32> {
+    attributes
+        .of_kind(kind)
+        .next()
+        .and_then(|v| millis(name, v, true).ok())
 }
 
 impl From<Direction> for Attribute {

@@ -70,9 +70,10 @@ pub struct NegotiatedStream {
     pub codecs: Vec<NegotiatedCodec>,
     /// RFC 4733 DTMF, when both sides list telephone-event.
     pub telephone_event: Option<NegotiatedTelephoneEvent>,
-    /// Packetization time to send with, ms (the peer's `a=ptime`, else ours, else 20).
+    /// Packetization time to send with, ms (the peer's `a=ptime`, else ours, else 20; a
+    /// session-level `a=ptime` counts for a media section without one).
     pub ptime: u32,
-    /// The peer's `a=maxptime`, ms.
+    /// The peer's `a=maxptime`, ms (media level, else session level).
     pub max_ptime: Option<u32>,
     /// Our effective direction: whether we send and receive.
     pub direction: Direction,
@@ -352,12 +353,14 @@ fn stream(
         send_codec,
         codecs,
         telephone_event,
+        // A session-level a=ptime (or maxptime) stands for every media section without
+        // one: see `Sdp::ptime`.
         ptime: rm
-            .ptime()
-            .or_else(|| lm.ptime())
+            .effective_ptime(rsdp)
+            .or_else(|| lm.effective_ptime(lsdp))
             .filter(|p| *p > 0)
             .unwrap_or(20),
-        max_ptime: rm.maxptime(),
+        max_ptime: rm.effective_maxptime(rsdp),
         direction,
         crypto,
     })

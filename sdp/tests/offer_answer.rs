@@ -511,3 +511,50 @@ fn clones_of_a_session_change_their_capabilities_apart() {
     let mut again = template.clone();
     assert_eq!(again.create_offer(&mut rng()).unwrap(), fresh_offer);
 }
+
+#[test]
+fn a_session_level_ptime_applies_to_media_without_one() {
+    // A gateway's offer with a=ptime and a=maxptime written once above the m= lines (RFC
+    // 8866 §6.4 puts them at media level; real peers write them so), and a second audio
+    // section with its own a=ptime, which wins.
+    let offer = |second: &str| {
+        crlf(&format!(
+            "v=0\no=GW-UserAgent 4521 7612 IN IP4 203.0.113.50\ns=SIP Call\n\
+             c=IN IP4 203.0.113.50\nt=0 0\na=ptime:30\na=maxptime:60\n\
+             m=audio 17424 RTP/AVP 0 8 101\nc=IN IP4 203.0.113.50\n\
+             a=rtpmap:0 PCMU/8000\na=rtpmap:8 PCMA/8000\n\
+             a=rtpmap:101 telephone-event/8000\na=fmtp:101 0-15\n{second}"
+        ))
+    };
+    let plain = offer("");
+    assert_eq!((plain.ptime(), plain.maxptime()), (Some(30), Some(60)));
+    let m = &plain.media[0];
+    assert_eq!((m.ptime(), m.maxptime()), (None, None));
+    assert_eq!(
+        (m.effective_ptime(&plain), m.effective_maxptime(&plain)),
+        (Some(30), Some(60))
+    );
+    // Bob wants 20 ms (his capabilities); the offer's session-level 30 ms is what he
+    // sends with, and the offer's maxptime is kept.
+    let mut b = bob();
+    b.handle_offer(&plain, &mut rng()).unwrap();
+    let s = &b.streams()[0];
+    assert_eq!((s.ptime, s.max_ptime), (30, Some(60)));
+
+    // The media-level value wins over the session-level one.
+    let own = offer("a=ptime:20\na=maxptime:40\n");
+    let mut b = bob();
+    b.handle_offer(&own, &mut rng()).unwrap();
+    let s = &b.streams()[0];
+    assert_eq!((s.ptime, s.max_ptime), (20, Some(40)));
+
+    // The same in an answer to our offer.
+    let mut a = alice();
+    a.create_offer(&mut rng()).unwrap();
+    let answer = crlf(
+        "v=0\no=peer 1 1 IN IP4 198.51.100.7\ns=-\nc=IN IP4 198.51.100.7\nt=0 0\n\
+         a=ptime:40\nm=audio 7000 RTP/AVP 0\na=rtpmap:0 PCMU/8000\n",
+    );
+    let streams = a.handle_answer(&answer).unwrap();
+    assert_eq!((streams[0].ptime, streams[0].max_ptime), (40, None));
+}
