@@ -554,12 +554,19 @@ fn attribute_run(
 #[inline]
 fn usual_attribute(line: &[u8]) -> Option<(Kind, usize)> {
     // The first eight bytes as a little-endian word, zero-padded at the end of the input.
-    let mut head = [0u8; 8];
-    let n = line.len().min(8);
-    if let (Some(dst), Some(src)) = (head.get_mut(..n), line.get(..n)) {
-        dst.copy_from_slice(src);
-    }
-    let w = u64::from_le_bytes(head);
+    // A fixed-size load when eight bytes follow (the input goes on after the line, so
+    // nearly always): the copy of a variable length is a `memcpy` call, some 25
+    // instructions a line.
+    let w = match line.first_chunk::<8>() {
+        Some(head) => u64::from_le_bytes(*head),
+        None => {
+            let mut head = [0u8; 8];
+            if let Some(dst) = head.get_mut(..line.len()) {
+                dst.copy_from_slice(line);
+            }
+            u64::from_le_bytes(head)
+        }
+    };
     // `name:` as a word and the mask of its bytes.
     const fn prefix(s: &[u8]) -> (u64, u64) {
         let mut w = 0u64;
