@@ -206,14 +206,46 @@ pub enum DtmfNotice {
 /// next key press has ended too (short presses, a jittery path), is not taken for a new press.
 /// A lost start packet is tolerated (the first update begins the event).
 ///
+/// A long event ([RFC 4733 §2.5.1.3]) stays one key press: a packet of the same event whose
+/// timestamp is the current segment's start plus the duration it reached (0xFFFF when the
+/// sender segments) continues it, and the reported duration is the sum of the segments. A
+/// duration that wraps past 0xFFFF within one timestamp (a sender that does not segment) is
+/// counted on as well.
+///
 /// [`poll_event`]: Self::poll_event
+/// [RFC 4733 §2.5.1.3]: https://www.rfc-editor.org/rfc/rfc4733#section-2.5.1.3
 #[derive(Clone, Debug, Default)]
 pub struct DtmfReceiver {
-    current: Option<(DtmfEvent, u32, u32)>,
+    current: Option<Current>,
     /// Start timestamps of the last ended events, the most recent at `ended_next - 1`.
     ended: [Option<u32>; ENDED_KEPT],
     ended_next: usize,
     events: VecDeque<DtmfNotice>,
+}
+
+/// The event in progress of a [`DtmfReceiver`].
+#[derive(Clone, Copy, Debug)]
+struct Current {
+    event: DtmfEvent,
+    /// Timestamp of its first segment: the event's start.
+    start: u32,
+    /// Timestamp of the segment being received.
+    segment: u32,
+    /// Duration of the segments before it.
+    earlier: u64,
+    /// The longest duration reported for this segment, counted on past a 16-bit wrap.
+    duration: u64,
+}
+
+impl Current {
+    /// Takes a reported duration of the current segment: the longest so far wins; one that
+    /// lies up to 0x7FFF ticks past the last one modulo 2^16 is a wrap, not a late update.
+    fn extend(&mut self, reported: u16) {
+        let ahead = reported.wrapping_sub(self.duration as u16);
+        if ahead != 0 && ahead < 0x8000 {
+            self.duration += u64::from(ahead);
+        }
+    }
 }
 
 /// How many ended events [`DtmfReceiver`] remembers to recognise their late retransmits.
@@ -237,17 +269,31 @@ impl DtmfReceiver {
         if self.ended.contains(&Some(timestamp)) {
             return Ok(()); // a retransmitted end packet, or a late update of an ended event
         }
-        match self.current {
-            Some((_, ts, ref mut dur)) if ts == timestamp => {
-                *dur = (*dur).max(u32::from(p.duration));
-            }
+        match &mut self.current {
+            Some(c) if c.segment == timestamp => c.extend(p.duration),
             // An update older than the event in progress: reordered, already superseded.
-            Some((_, ts, _)) if (timestamp.wrapping_sub(ts) as i32) < 0 => return Ok(()),
+            Some(c) if (timestamp.wrapping_sub(c.segment) as i32) < 0 => return Ok(()),
+            // The next segment of a long event (RFC 4733 §2.5.1.3).
+            Some(c)
+                if c.event == event
+                    && c.duration > 0
+                    && u64::from(timestamp.wrapping_sub(c.segment)) == c.duration =>
+            {
+                c.earlier += c.duration;
+                c.segment = timestamp;
+                c.duration = u64::from(p.duration);
+            }
             Some(_) | None => {
                 self.finish();
                 self.events
                     .push_back(DtmfNotice::Begin { event, timestamp });
-                self.current = Some((event, timestamp, u32::from(p.duration)));
+                self.current = Some(Current {
+                    event,
+                    start: timestamp,
+                    segment: timestamp,
+                    earlier: 0,
+                    duration: u64::from(p.duration),
+                });
             }
         }
         if p.end {
@@ -258,15 +304,24 @@ impl DtmfReceiver {
 
     /// Ends the event in progress, if any (e.g. when the stream stops).
     pub fn finish(&mut self) {
-        if let Some((event, timestamp, duration)) = self.current.take() {
-            self.ended[self.ended_next] = Some(timestamp);
-            self.ended_next = (self.ended_next + 1) % ENDED_KEPT;
+        if let Some(c) = self.current.take() {
+            // The last segment's timestamp is the one its retransmitted end packets carry; a
+            // long event's first one is remembered too, for its late updates.
+            self.remember_ended(c.start);
+            if c.segment != c.start {
+                self.remember_ended(c.segment);
+            }
             self.events.push_back(DtmfNotice::End {
-                event,
-                timestamp,
-                duration,
+                event: c.event,
+                timestamp: c.start,
+                duration: u32::try_from(c.earlier + c.duration).unwrap_or(u32::MAX),
             });
         }
+    }
+
+    fn remember_ended(&mut self, timestamp: u32) {
+        self.ended[self.ended_next] = Some(timestamp);
+        self.ended_next = (self.ended_next + 1) % ENDED_KEPT;
     }
 
     /// The next notice, oldest first.
@@ -394,6 +449,91 @@ mod tests {
             .collect();
         assert_eq!(begins, ['1', '2'], "{n:?}");
         assert_eq!(n.len(), 4);
+    }
+
+    fn notices(rx: &mut DtmfReceiver) -> Vec<DtmfNotice> {
+        std::iter::from_fn(|| rx.poll_event()).collect()
+    }
+
+    #[test]
+    fn a_segmented_long_event_is_one_press() {
+        // A flash held for 10 s at 8 kHz (80,000 ticks, past one segment's 0xFFFF), updates
+        // every 50 ms, the segment boundary's packets duplicated and one update reordered.
+        let pk = encode_key_press(DtmfEvent::FLASH, 10, 0xFFFF_8000, 80_000, 400);
+        let boundary = pk.iter().position(|p| p.timestamp != 0xFFFF_8000).unwrap();
+        let mut order: Vec<_> = pk.iter().collect();
+        order.insert(boundary, &pk[boundary - 1]);
+        order.insert(boundary + 2, &pk[boundary]);
+        order.swap(boundary + 4, boundary + 5);
+        let mut rx = DtmfReceiver::new();
+        for p in order {
+            rx.handle_packet(p.timestamp, &p.payload.to_bytes())
+                .unwrap();
+        }
+        assert_eq!(
+            notices(&mut rx),
+            [
+                DtmfNotice::Begin {
+                    event: DtmfEvent::FLASH,
+                    timestamp: 0xFFFF_8000
+                },
+                DtmfNotice::End {
+                    event: DtmfEvent::FLASH,
+                    timestamp: 0xFFFF_8000,
+                    duration: 80_000
+                },
+            ]
+        );
+        // A late update of the first segment after the event ended starts nothing.
+        rx.handle_packet(0xFFFF_8000, &pk[3].payload.to_bytes())
+            .unwrap();
+        assert_eq!(notices(&mut rx), []);
+    }
+
+    #[test]
+    fn a_duration_wrapping_past_16_bits_counts_on() {
+        // A sender that does not segment: one timestamp, the duration wraps 65,440 -> 64.
+        let mut rx = DtmfReceiver::new();
+        for (d, end) in [
+            (65_280u16, false),
+            (65_440, false),
+            (64, false),
+            (224, true),
+        ] {
+            let p = EventPayload {
+                event: 1,
+                end,
+                volume: 10,
+                duration: d,
+            };
+            rx.handle_packet(8000, &p.to_bytes()).unwrap();
+        }
+        let ended: Vec<_> = notices(&mut rx)
+            .into_iter()
+            .filter_map(|n| match n {
+                DtmfNotice::End { duration, .. } => Some(duration),
+                DtmfNotice::Begin { .. } => None,
+            })
+            .collect();
+        assert_eq!(ended, [0x1_0000 + 224]);
+    }
+
+    #[test]
+    fn the_same_key_again_after_a_gap_is_a_new_press() {
+        // '1' ended without its E packets reaching us, then '1' again 40 ms after its end:
+        // not a continuation (its timestamp is past the end of the first).
+        let a = encode_key_press(DtmfEvent::from_char('1').unwrap(), 10, 0, 800, 160);
+        let b = encode_key_press(DtmfEvent::from_char('1').unwrap(), 10, 1120, 320, 160);
+        let mut rx = DtmfReceiver::new();
+        for p in a.iter().filter(|p| !p.payload.end).chain(&b) {
+            rx.handle_packet(p.timestamp, &p.payload.to_bytes())
+                .unwrap();
+        }
+        let begins = notices(&mut rx)
+            .iter()
+            .filter(|n| matches!(n, DtmfNotice::Begin { .. }))
+            .count();
+        assert_eq!(begins, 2);
     }
 
     #[test]
