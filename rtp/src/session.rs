@@ -18,7 +18,7 @@ use crate::packet::{RtpPacket, StreamHeader};
 use crate::quality::{self, CodecImpairment, EModelInput, Quality};
 use crate::rtcp::{
     self, ExtendedReport, Goodbye, List, ReceiverReport, ReportBlock, RtcpPacket, SdesChunk,
-    SdesItem, SenderReport, SourceDescription, Validation, XrBlock,
+    SdesItem, SenderReport, SourceDescription, Validation, VoipMetrics, XrBlock,
 };
 use crate::stats::{ReceptionStats, SeqUpdate, SourceStats, rtt_from_report};
 use crate::types::{MediaTime, NtpTime, Ssrc};
@@ -129,6 +129,15 @@ pub enum SessionEvent {
         block: ReportBlock,
         /// The round-trip time it gives (LSR/DLSR), if any.
         rtt: Option<Duration>,
+    },
+    /// An RTCP-XR VoIP metrics block about our stream (RFC 3611 §4.7): the receiver's own
+    /// view of the call's quality (loss and discard rates, bursts, delay, R factor, MOS), as
+    /// phones with RTCP-XR enabled send it beside their report blocks.
+    VoipMetrics {
+        /// Who sent it (the XR packet's SSRC).
+        from: Ssrc,
+        /// The block.
+        metrics: VoipMetrics,
     },
     /// A generic NACK for our stream (RFC 4585).
     Nack {
@@ -565,6 +574,18 @@ impl RtpSession {
                         }
                     }
                     self.reverse_reconsideration(now);
+                }
+                RtcpPacket::ExtendedReport(xr) => {
+                    for block in xr.blocks.iter() {
+                        if let XrBlock::VoipMetrics(metrics) = block
+                            && metrics.ssrc == self.ssrc
+                        {
+                            self.events.push_back(SessionEvent::VoipMetrics {
+                                from: xr.ssrc,
+                                metrics,
+                            });
+                        }
+                    }
                 }
                 RtcpPacket::GenericNack(n) if n.media_ssrc == self.ssrc => {
                     let lost = n.pairs.iter().flat_map(|p| p.lost()).collect();

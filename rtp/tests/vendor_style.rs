@@ -16,7 +16,7 @@ use bytes::Bytes;
 use telox_rtp::analysis::StreamAnalysis;
 use telox_rtp::dtmf::{DtmfEvent, DtmfNotice, DtmfReceiver};
 use telox_rtp::packet::{ExtensionElement, ExtensionForm};
-use telox_rtp::rtcp::{self, RtcpPacket, SdesItem, Validation, XrBlock};
+use telox_rtp::rtcp::{self, RtcpPacket, SdesItem, Validation, VoipMetrics, XrBlock};
 use telox_rtp::{
     NtpTime, RtcpError, RtpPacket, RtpSession, SeqUpdate, SessionConfig, SessionEvent, Ssrc,
 };
@@ -91,14 +91,24 @@ fn every_file_of_the_folder_is_read_here() {
             "app_in_compound",
             "bridge_rr_three_blocks",
             "bye_reason_padded_last",
+            "cisco_rr_sdes_xr_all_blocks",
             "padding_not_last",
             "phone_call_stream",
             "polycom_sr_sdes_xr_voip",
             "reduced_size_feedback",
             "rtp_extensions_csrc_padding",
             "sdes_xr_layouts_from_reports",
+            "webrtc_feedback",
         ]
     );
+}
+
+/// The blocks of an XR packet.
+fn xr_blocks<'a>(p: &RtcpPacket<'a>) -> Vec<XrBlock<'a>> {
+    let RtcpPacket::ExtendedReport(xr) = p else {
+        panic!("not XR: {p:?}")
+    };
+    xr.blocks.iter().collect()
 }
 
 #[test]
@@ -129,10 +139,7 @@ fn phone_report_with_xr_voip_metrics() {
         items[1],
         SdesItem::Tool(b"PolycomVVX-VVX_450-UA/6.4.6.2532")
     );
-    let RtcpPacket::ExtendedReport(xr) = &p[2] else {
-        panic!("{:?}", p[2])
-    };
-    let blocks: Vec<_> = xr.blocks.iter().collect();
+    let blocks = xr_blocks(&p[2]);
     assert_eq!(
         blocks[0],
         XrBlock::Rrtr {
@@ -563,4 +570,249 @@ fn sdes_and_xr_layouts_other_stacks_misread() {
             data: &[1, 2, 3, 4, 5, 6, 7, 8]
         }]
     );
+}
+
+/// Our SSRC in `cisco_rr_sdes_xr_all_blocks` and `webrtc_feedback`.
+const OURS: Ssrc = Ssrc(0x1122_3344);
+
+/// A session sending as [`OURS`], its events drained.
+fn our_session(start: Instant, reduced_size: bool) -> RtpSession {
+    let config = SessionConfig {
+        ssrc: Some(OURS),
+        reduced_size,
+        ..Default::default()
+    };
+    RtpSession::new(config, start)
+}
+
+fn events(session: &mut RtpSession) -> Vec<SessionEvent> {
+    std::iter::from_fn(|| session.poll_event()).collect()
+}
+
+#[test]
+fn phone_receiver_report_with_every_xr_block() {
+    let name = "cisco_rr_sdes_xr_all_blocks";
+    let p = compound(name, 0, Validation::Compound);
+    assert_eq!(p.len(), 3);
+    let RtcpPacket::ReceiverReport(rr) = &p[0] else {
+        panic!("{:?}", p[0])
+    };
+    assert_eq!(rr.ssrc, Ssrc(0x5A1C_0FFE));
+    let block = rr.reports.iter().next().unwrap();
+    assert_eq!((block.ssrc, block.fraction_lost), (OURS, 5));
+    assert_eq!((block.cumulative_lost, block.jitter), (37, 123));
+    let RtcpPacket::SourceDescription(sdes) = &p[1] else {
+        panic!("{:?}", p[1])
+    };
+    let items: Vec<_> = sdes.chunks.iter().next().unwrap().items.iter().collect();
+    assert_eq!(
+        items,
+        [
+            SdesItem::Cname(b"1001@10.20.30.41"),
+            SdesItem::Name(b"Reception 1001"),
+            SdesItem::Tool(b"Cisco-CP8865/14.2.1"),
+            SdesItem::Priv {
+                prefix: b"x-cisco",
+                value: b"dev=SEP00AABBCCDDEE"
+            },
+        ]
+    );
+    let blocks = xr_blocks(&p[2]);
+    let rrtr = XrBlock::Rrtr {
+        ntp: NtpTime(0xE9A1_B2C3_8000_0000),
+    };
+    assert_eq!((blocks.len(), &blocks[0]), (4, &rrtr));
+    let XrBlock::Dlrr(items) = &blocks[1] else {
+        panic!("{:?}", blocks[1])
+    };
+    let items: Vec<_> = items.iter().map(|i| (i.ssrc, i.lrr, i.dlrr)).collect();
+    assert_eq!(
+        items,
+        [
+            (OURS, 0xB2C3_8000, 0x4000),
+            (Ssrc(0x0BAD_CAFE), 0xB2C3_7000, 0x0001_0000)
+        ]
+    );
+    let XrBlock::StatisticsSummary(s) = &blocks[2] else {
+        panic!("{:?}", blocks[2])
+    };
+    assert_eq!(
+        (
+            s.loss_flag,
+            s.duplicate_flag,
+            s.jitter_flag,
+            s.ttl_or_hop_limit
+        ),
+        (true, true, true, 1)
+    );
+    assert_eq!((s.ssrc, s.begin_seq, s.end_seq), (OURS, 0xFF9C, 0x0010));
+    assert_eq!((s.lost_packets, s.dup_packets), (37, 2));
+    assert_eq!(
+        (s.min_jitter, s.max_jitter, s.mean_jitter, s.dev_jitter),
+        (8, 312, 40, 21)
+    );
+    assert_eq!(
+        (
+            s.min_ttl_or_hl,
+            s.max_ttl_or_hl,
+            s.mean_ttl_or_hl,
+            s.dev_ttl_or_hl
+        ),
+        (52, 64, 58, 3)
+    );
+    let XrBlock::VoipMetrics(vm) = &blocks[3] else {
+        panic!("{:?}", blocks[3])
+    };
+    assert_eq!(
+        *vm,
+        VoipMetrics {
+            ssrc: OURS,
+            loss_rate: 12,
+            discard_rate: 3,
+            burst_density: 40,
+            gap_density: 2,
+            burst_duration: 120,
+            gap_duration: 1880,
+            round_trip_delay: 84,
+            end_system_delay: 112,
+            signal_level: -23,
+            noise_level: -67,
+            rerl: 127,
+            gmin: 16,
+            r_factor: 82,
+            ext_r_factor: 127,
+            mos_lq: 38,
+            mos_cq: 37,
+            rx_config: 0x6A,
+            jb_nominal: 40,
+            jb_maximum: 100,
+            jb_abs_max: 200,
+        }
+    );
+
+    // The session reports the phone's block about our stream and its VoIP metrics about it.
+    let start = t0();
+    let mut session = our_session(start, false);
+    let bytes = load(name).swap_remove(0).bytes;
+    session.handle_rtcp(start, &bytes).unwrap();
+    let ev = events(&mut session);
+    assert!(
+        matches!(ev.as_slice(), [SessionEvent::Report { from, block: b, .. }, SessionEvent::VoipMetrics { from: f2, metrics }]
+            if *from == Ssrc(0x5A1C_0FFE) && b == &block && *f2 == *from && metrics == vm),
+        "{ev:?}"
+    );
+}
+
+#[test]
+fn sender_report_without_blocks_and_sdes_with_every_item() {
+    let name = "cisco_rr_sdes_xr_all_blocks";
+    let p = compound(name, 1, Validation::Compound);
+    let RtcpPacket::SenderReport(sr) = &p[0] else {
+        panic!("{:?}", p[0])
+    };
+    assert!(sr.reports.is_empty());
+    assert_eq!(
+        (sr.rtp_timestamp, sr.packet_count, sr.octet_count),
+        (0x1234_5678, 1234, 197_392)
+    );
+    let RtcpPacket::SourceDescription(sdes) = &p[1] else {
+        panic!("{:?}", p[1])
+    };
+    let chunks: Vec<_> = sdes.chunks.iter().collect();
+    assert_eq!(chunks.len(), 2);
+    let kinds: Vec<u8> = chunks[0].items.iter().map(|i| i.kind()).collect();
+    assert_eq!(kinds, [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(
+        chunks[0].items.iter().last(),
+        Some(SdesItem::Priv {
+            prefix: b"x-polycom-",
+            value: b"line=1"
+        })
+    );
+    assert_eq!(chunks[1].ssrc, Ssrc(0x7E57_0002));
+    assert_eq!(
+        chunks[1].items.iter().collect::<Vec<_>>(),
+        [
+            SdesItem::Cname(b"conf-bridge@10.20.30.50"),
+            SdesItem::Priv {
+                prefix: b"",
+                value: b""
+            }
+        ]
+    );
+    // The session keeps the sender's SR and CNAME; nothing is reported about our stream.
+    let start = t0();
+    let mut session = our_session(start, false);
+    let bytes = load(name).swap_remove(1).bytes;
+    session.handle_rtcp(start, &bytes).unwrap();
+    assert_eq!(events(&mut session), []);
+    let phone = Ssrc(0x5A1C_0FFE);
+    assert_eq!(session.cname_of(phone), Some(&b"1001@10.20.30.41"[..]));
+    let last_sr = session.source_stats(phone).unwrap().last_sr.unwrap();
+    assert_eq!(last_sr.rtp_timestamp, 0x1234_5678);
+}
+
+#[test]
+fn webrtc_feedback_is_read_and_unknown_kinds_are_skipped() {
+    let name = "webrtc_feedback";
+    let p = compound(name, 0, Validation::Compound);
+    let kinds: Vec<_> = p
+        .iter()
+        .map(|p| match p {
+            RtcpPacket::ReceiverReport(_) => "RR",
+            RtcpPacket::SourceDescription(_) => "SDES",
+            RtcpPacket::GenericNack(_) => "NACK",
+            RtcpPacket::PictureLossIndication(_) => "PLI",
+            RtcpPacket::Unknown {
+                pt: 206, count: 4, ..
+            } => "FIR",
+            RtcpPacket::Unknown {
+                pt: 206,
+                count: 15,
+                body,
+            } if body.get(8..12) == Some(b"REMB") => "REMB",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["RR", "SDES", "NACK", "PLI", "FIR", "REMB"]);
+    // TWCC padded as the last packet: its body without the 3 padding bytes.
+    let d = load(name);
+    let p: Vec<_> = rtcp::parse_compound(&d[1].bytes, Validation::Compound)
+        .unwrap()
+        .collect();
+    assert!(
+        matches!(p.as_slice(), [RtcpPacket::ReceiverReport(_), RtcpPacket::SourceDescription(_), RtcpPacket::Unknown { pt: 205, count: 15, body }] if body.len() == 21),
+        "{p:?}"
+    );
+    // Reduced size: a lone FIR, a lone REMB, a lone padded TWCC.
+    for d in &d[2..] {
+        assert_eq!(
+            rtcp::parse_compound(&d.bytes, Validation::ReducedSize)
+                .unwrap()
+                .count(),
+            1
+        );
+    }
+
+    // The session acts on the NACK and PLI about our stream, skips the rest without a
+    // violation, and a reduced-size session takes the lone ones the same way.
+    let start = t0();
+    let mut session = our_session(start, false);
+    for d in &d[..2] {
+        session.handle_rtcp(start, &d.bytes).unwrap();
+    }
+    let ev = events(&mut session);
+    let browser = Ssrc(1);
+    assert!(
+        matches!(ev.as_slice(), [SessionEvent::Report { from, .. }, SessionEvent::Nack { from: f2, lost }, SessionEvent::PictureLoss { from: f3 }]
+            if *from == browser && *f2 == browser && lost == &[4000, 4001, 4003] && *f3 == browser),
+        "{ev:?}"
+    );
+    assert_eq!(session.rtcp_violations(), 0);
+    let mut session = our_session(start, true);
+    for d in &d[2..] {
+        session.handle_rtcp(start, &d.bytes).unwrap();
+    }
+    assert_eq!(events(&mut session), []);
+    assert_eq!(session.rtcp_violations(), 0);
 }
