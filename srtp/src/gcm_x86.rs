@@ -37,7 +37,8 @@
 //! by side in AVX-512 registers for `SrtpContext::protect_rtp_batch`, and `sha1ni` (same
 //! allowance and docs) the HMAC-SHA1 of one packet with SHA-NI, the state kept in registers.
 //! Where the CPU has VAES and AVX2 but not that AVX-512, the submodule `vaes` (same allowance
-//! and docs) runs AES-CM on 2 blocks per instruction.
+//! and docs) runs AES-CM on 2 blocks per instruction, and `gcm_ymm` (same allowance and
+//! docs) AES-GCM.
 //!
 //! GHASH is computed as POLYVAL on byte-reversed blocks with the key
 //! mulX_POLYVAL(ByteReverse(H)) (RFC 8452 Appendix A): a GHASH block read as a big-endian
@@ -79,6 +80,7 @@ macro_rules! aes_rounds {
 }
 
 mod avx512;
+mod gcm_ymm;
 pub(crate) mod sha1ni;
 pub(crate) mod sha1x16;
 mod vaes;
@@ -175,6 +177,9 @@ pub(crate) struct Key {
     pow: [u128; AGG],
     /// The XOR of each power's two 64-bit halves (Karatsuba's middle product).
     mid: [u64; AGG],
+    /// The 2-blocks-per-instruction GCM path (VAES and VPCLMULQDQ on 256-bit registers), if
+    /// this CPU has it and not the wide one (checked once, in [`Key::new`]).
+    ymm: Option<gcm_ymm::Ymm>,
 }
 
 impl Key {
@@ -185,21 +190,40 @@ impl Key {
             aes: Aes::new(key)?,
             pow: [0; AGG],
             mid: [0; AGG],
+            ymm: None,
         };
         // SAFETY: `Aes::new` succeeded, so the features `expand_ghash` needs were detected.
         unsafe { expand_ghash(&mut out) };
         if out.aes.wide.is_some() {
             // the same detection again, now with the GHASH powers
             out.aes.wide = avx512::Wide::new(out.pow[0]);
+        } else {
+            out.ymm = gcm_ymm::Ymm::new(out.pow[0]);
         }
         Some(out)
     }
 
-    /// The same key without the wide path (tests compare the two).
+    /// The same key without the wide and 256-bit paths (tests compare them).
     #[cfg(test)]
     pub(crate) fn narrow(mut self) -> Self {
         self.aes.wide = None;
+        self.ymm = None;
         self
+    }
+
+    /// Whether the 256-bit (VAES + VPCLMULQDQ on ymm) path is in use.
+    #[cfg(test)]
+    pub(crate) fn is_ymm(&self) -> bool {
+        self.ymm.is_some()
+    }
+
+    /// GCM through the wide or the 256-bit path (see [`avx512::Wide::gcm`]), or `None` if
+    /// neither is there or takes `data`.
+    fn vector(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8], seal: bool) -> Option<u128> {
+        if let Some(w) = &self.aes.wide {
+            return w.gcm(&self.aes, iv, aad, data, seal);
+        }
+        self.ymm.as_ref()?.gcm(&self.aes, iv, aad, data, seal)
     }
 
     /// Whether the wide path is in use.
@@ -210,12 +234,7 @@ impl Key {
 
     /// Encrypts `data` in place and returns the 16-byte tag.
     pub(crate) fn seal(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8]) -> [u8; 16] {
-        if let Some(tag) = self
-            .aes
-            .wide
-            .as_ref()
-            .and_then(|w| w.gcm(&self.aes, iv, aad, data, true))
-        {
+        if let Some(tag) = self.vector(iv, aad, data, true) {
             return tag.to_be_bytes();
         }
         // SAFETY: `self` exists, so `Key::new` detected the features `seal` needs.
@@ -229,14 +248,12 @@ impl Key {
             return false;
         };
         let tag = u128::from_be_bytes(tag);
-        if let Some(w) = &self.aes.wide
-            && let Some(got) = w.gcm(&self.aes, iv, aad, data, false)
-        {
+        if let Some(got) = self.vector(iv, aad, data, false) {
             // decrypted and hashed in one pass; a forgery gets the keystream applied again
             let diff = got ^ tag;
             // constant time: no early exit on the first differing byte
             if (diff >> 64) as u64 | diff as u64 != 0 {
-                w.gcm(&self.aes, iv, aad, data, false);
+                self.vector(iv, aad, data, false);
                 return false;
             }
             return true;

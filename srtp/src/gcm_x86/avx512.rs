@@ -52,7 +52,7 @@ use super::{Acc, Aes, halves_xor, load, store};
 use crate::ghash::{be_padded, length_block};
 
 /// GHASH blocks per reduction.
-const RUN: usize = 16;
+pub(super) const RUN: usize = 16;
 
 /// Proof that this CPU has what the wide path needs, plus the GHASH powers for GCM.
 ///
@@ -132,7 +132,7 @@ impl Wide {
 }
 
 /// The last byte of GCM's first data counter block, IV || 2.
-const GCM_FIRST: u128 = 2;
+pub(super) const GCM_FIRST: u128 = 2;
 
 /// Whether `len` bytes of counter mode from counter block `first` (big-endian) only ever
 /// change its last byte, the condition of [`crypt`].
@@ -142,7 +142,7 @@ pub(super) fn fits(first: u128, len: usize) -> bool {
 
 /// Fills `pow` with H^RUN..H^1 (dot powers) and zeros.
 #[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
-fn powers(pow: &mut [u128; RUN + 4], h: u128) {
+pub(super) fn powers(pow: &mut [u128; RUN + 4], h: u128) {
     let hv = load(h);
     let hm = halves_xor(h);
     let mut p = hv;
