@@ -91,18 +91,9 @@ impl Wide {
     /// last byte would carry within `data` (see [`crypt`]; the caller then takes the 128-bit
     /// path). SRTP's IVs end in 16 zero bits, so this takes packets up to 4 KiB.
     pub(super) fn apply_keystream(&self, aes: &Aes, iv: u128, data: &mut [u8]) -> bool {
-        if !fits(iv, data.len()) {
-            return false;
-        }
         // SAFETY: `self` exists, so `Wide::new` detected AVX-512F/BW, VAES, VPCLMULQDQ, AES-NI,
         // PCLMULQDQ, SSE2 and SSSE3, all that `ctr` is compiled with.
-        unsafe {
-            match aes.rounds {
-                10 => ctr::<10>(aes, iv, data),
-                _ => ctr::<14>(aes, iv, data),
-            }
-        }
-        true
+        unsafe { super::vaes::ctr_where_it_fits(aes, iv, data, [ctr::<10>, ctr::<14>]) }
     }
 
     /// GCM: encrypts (`seal`) or decrypts `data` in place and returns GHASH XOR E(K, J0) as a

@@ -55,19 +55,35 @@ impl Vaes {
     /// last byte would carry within `data` (see [`ctr`]; the caller then takes the 128-bit
     /// path). SRTP's IVs end in 16 zero bits, so this takes packets up to 4 KiB.
     pub(super) fn apply_keystream(self, aes: &Aes, iv: u128, data: &mut [u8]) -> bool {
-        if !fits(iv, data.len()) {
-            return false;
-        }
         // SAFETY: `self` exists, so `Vaes::new` detected AVX2, VAES, AES-NI, SSE2 and SSSE3,
         // all that `ctr` is compiled with.
-        unsafe {
-            match aes.rounds {
-                10 => ctr::<10>(aes, iv, data),
-                _ => ctr::<14>(aes, iv, data),
-            }
-        }
-        true
+        unsafe { ctr_where_it_fits(aes, iv, data, [ctr::<10>, ctr::<14>]) }
     }
+}
+
+/// A counter-mode function for 10 and one for 14 AES rounds (AES-128, AES-256).
+pub(super) type CtrFns = [unsafe fn(&Aes, u128, &mut [u8]); 2];
+
+/// AES-CM over `data` from counter block `iv` through the function of `aes`'s round count,
+/// or `false` if the counter's last byte would carry within `data` ([`fits`]), the
+/// condition of the VAES and AVX-512 counter modes, which build the counter blocks by
+/// adding to that byte.
+///
+/// # Safety
+/// The CPU has the features both functions are compiled with (the caller holds the proof).
+pub(super) unsafe fn ctr_where_it_fits(aes: &Aes, iv: u128, data: &mut [u8], ctr: CtrFns) -> bool {
+    if !fits(iv, data.len()) {
+        return false;
+    }
+    let [r10, r14] = ctr;
+    // SAFETY: the caller's promise above.
+    unsafe {
+        match aes.rounds {
+            10 => r10(aes, iv, data),
+            _ => r14(aes, iv, data),
+        }
+    }
+    true
 }
 
 /// Registers (of two blocks) per batch: 16 blocks in flight, 256 bytes.
