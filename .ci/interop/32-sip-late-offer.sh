@@ -9,8 +9,7 @@ set -u
 require sipp
 HERE="$ROOT/.ci/interop/sip-core"
 EX="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples"
-(cd "$ROOT" && cargo build --release -q -p telox-sip-core --features tokio --examples) || {
-  not_ok "build sip-core examples"; summary sip-late-offer; exit 1; }
+interop_build || { not_ok "build sip-core examples"; summary sip-late-offer; exit 1; }
 TMP=$(mktemp -d /tmp/interop-sip-late-offer.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 CALLS=${CALLS:-50}

@@ -24,7 +24,7 @@ require sipp
 BIN="${TELOX_BIN:-$BIN}"
 P="$(dirname "$0")/programs"
 EX="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples"
-(cd "$ROOT" && cargo build --release -q -p telox-sip-core --features tokio --examples) || {
+interop_build || {
   not_ok "build sip-core examples"; summary sip-dns; exit 1; }
 TMP=$(mktemp -d /tmp/interop-sip-dns.XXXXXX)
 DPID=""
