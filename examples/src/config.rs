@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
+use sip_core::transaction::Transport;
 
 use crate::cli::parse_duration;
 use crate::dialplan::{OutboundRule, PatternError, Route};
@@ -74,7 +75,7 @@ pub struct TlsListen {
     /// PEM CA certificates trusted for outgoing TLS: calls to a phone whose registration
     /// connection is gone open a new connection to its `sips:`/`transport=tls` Contact,
     /// verifying the Contact's host. Without it the PBX only reuses the connections phones
-    /// registered on.
+    /// registered on. A trunk over TLS needs it (verified against its URI's host).
     #[serde(default)]
     pub ca: Option<PathBuf>,
 }
@@ -131,10 +132,10 @@ pub struct Trunk {
     pub name: String,
     /// The trunk: an address (`IP:PORT`), or a host name or `sip:`/`sips:` URI located by
     /// RFC 3263 (NAPTR, SRV, A through [`PbxConfig::dns`]), failing over along its targets
-    /// and located again once the TTLs of their records run out. Calls go over UDP, or over
-    /// the transport the URI names (`sip:carrier.example;transport=tcp`,
-    /// `sip:203.0.113.5:5060;transport=tcp`, `;transport=tls`); a registration goes over
-    /// UDP.
+    /// and located again once the TTLs of their records run out. Calls and registrations
+    /// go over one transport ([`Trunk::transport`]): UDP, or the one the URI names
+    /// (`sip:carrier.example;transport=tcp`, `sip:203.0.113.5:5060;transport=tcp`,
+    /// `;transport=tls`, `sips:`).
     pub address: ServerAddress,
     /// Digest username (when the trunk challenges or wants a registration).
     #[serde(default)]
@@ -146,7 +147,7 @@ pub struct Trunk {
     #[serde(default)]
     pub register: bool,
     /// Where the REGISTERs go when it is not `address` (a separate registrar), named as
-    /// `address` is.
+    /// `address` is; over the trunk's transport.
     #[serde(default)]
     pub registrar: Option<ServerAddress>,
     /// Registration expiry asked for, in seconds (refreshed before it runs out).
@@ -181,14 +182,45 @@ impl Trunk {
         self.registrar.as_ref().unwrap_or(&self.address)
     }
 
+    /// The one transport of the trunk's requests, INVITEs and REGISTERs (their refreshes
+    /// and challenge answers too): the one `address` names (`;transport=`, or TLS for
+    /// `sips:`, RFC 3263 §4.1), else the one a separate `registrar` names, else UDP.
+    pub fn transport(&self) -> Transport {
+        self.address
+            .named_transport()
+            .or_else(|| self.registrar.as_ref()?.named_transport())
+            .unwrap_or(Transport::Udp)
+    }
+
+    /// The trunk at address `addr` (an address, not a name), over [`Trunk::transport`].
+    pub fn at(&self, addr: SocketAddr) -> TrunkAddress {
+        TrunkAddress {
+            transport: self.transport(),
+            ..TrunkAddress::at(addr)
+        }
+    }
+
     /// The registration to send, for a trunk with `register = true` whose registrar is an
     /// address; `None` too for a registrar to locate first ([`Trunk::registration_at`]).
     ///
     /// # Errors
-    /// [`ConfigError::Invalid`] when the username is missing or does not form a URI.
+    /// [`ConfigError::Invalid`] when the username is missing or does not form a URI, or
+    /// when `address` and `registrar` name two transports.
     pub fn registration(&self) -> Result<Option<TrunkRegistration>, ConfigError> {
+        let named = self.address.named_transport();
+        if let Some((a, r)) = named.zip(self.registrar.as_ref().and_then(|r| r.named_transport()))
+            && a != r
+        {
+            return Err(ConfigError::Invalid(format!(
+                "trunk {}: its address is over {} and its registrar over {}: a trunk has one \
+                 transport",
+                self.name,
+                a.as_via_str(),
+                r.as_via_str()
+            )));
+        }
         match self.registrar() {
-            ServerAddress::Addr(a) => self.registration_at(&TrunkAddress::at(*a)),
+            ServerAddress::Addr(a) => self.registration_at(&self.at(*a)),
             ServerAddress::Name(_) => self.register_user().map(|_| None),
         }
     }
@@ -468,6 +500,15 @@ impl PbxConfig {
         }
         for t in &self.trunks {
             t.registration()?;
+            // Without a CA the driver has no TLS client: every request to the trunk would
+            // fail (503 per call), so refuse it here.
+            if t.transport() == Transport::Tls && self.tls.as_ref().is_none_or(|t| t.ca.is_none()) {
+                return invalid(format!(
+                    "trunk {}: over TLS, it needs tls.ca (the CA its certificate is verified \
+                     against; --tls-ca)",
+                    t.name
+                ));
+            }
             if t.register_expires < 60 {
                 return invalid(format!("trunk {}: register_expires must be >= 60", t.name));
             }
@@ -617,7 +658,7 @@ mod tests {
         let at = TrunkAddress {
             host: b.registrar().host(),
             targets: vec!["192.0.2.9:5060".parse().unwrap()],
-            transport: sip_core::transaction::Transport::Udp,
+            transport: Transport::Udp,
             expires: None,
             server: None,
         };

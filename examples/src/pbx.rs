@@ -609,7 +609,7 @@ impl Pbx {
                 .trunks
                 .iter()
                 .map(|t| match &t.address {
-                    ServerAddress::Addr(a) => Located::fixed(TrunkAddress::at(*a)),
+                    ServerAddress::Addr(a) => Located::fixed(t.at(*a)),
                     ServerAddress::Name(_) => Located::default(),
                 })
                 .collect(),
@@ -672,6 +672,8 @@ impl Pbx {
             return;
         };
         let server = if registrar { t.registrar() } else { &t.address }.clone();
+        // One trunk, one transport: its registrar is located over the trunk's.
+        let transport = t.transport();
         let done = move |result| TrunkLocated {
             index,
             registrar,
@@ -680,7 +682,8 @@ impl Pbx {
         let uri = match &server {
             // An address: nothing to locate (the Located of an address never asks).
             ServerAddress::Addr(a) => {
-                self.trunk_located(clock(), done(Ok(TrunkAddress::at(*a))));
+                let at = t.at(*a);
+                self.trunk_located(clock(), done(Ok(at)));
                 return;
             }
             ServerAddress::Name(uri) => uri.clone(),
@@ -692,7 +695,7 @@ impl Pbx {
         self.log(format!("trunk {}: locating {server}", t.name));
         tokio::spawn(async move {
             let result = match resolver.resolve_list(&uri).await {
-                Ok(list) => TrunkAddress::from_list(&server, &list),
+                Ok(list) => TrunkAddress::from_list(&server, transport, &list),
                 Err(e) => Err(format!("{server}: {e}")),
             };
             let _ = tx.send(done(result)).await;

@@ -61,11 +61,19 @@ impl ServerAddress {
     /// URI without the parameter (RFC 3261 §26.2, RFC 3263 §4.1), else UDP (an address, or a
     /// `sip:` URI without the parameter).
     pub fn transport(&self) -> Transport {
+        self.named_transport().unwrap_or(Transport::Udp)
+    }
+
+    /// The transport the server's URI names by itself: its `transport` parameter, or TLS
+    /// for a `sips:` URI (RFC 3261 §26.2); `None` for an address or a `sip:` URI without
+    /// the parameter, which go over whatever the rest of the configuration says.
+    pub fn named_transport(&self) -> Option<Transport> {
         match self {
-            Self::Addr(_) => Transport::Udp,
+            Self::Addr(_) => None,
+            Self::Name(uri) if uri.scheme() == sip_core::Scheme::Sips => Some(Transport::Tls),
             // `from_str` refused a URI naming a transport telox cannot use, so the error
             // arm is not reached.
-            Self::Name(uri) => sip_core::locate::uri_transport(uri).unwrap_or(Transport::Udp),
+            Self::Name(uri) => sip_core::locate::named_transport(uri).ok().flatten(),
         }
     }
 }
@@ -139,13 +147,17 @@ impl TrunkAddress {
         }
     }
 
-    /// The targets of `list` (located for `server`) over `server`'s transport
-    /// ([`ServerAddress::transport`]), with its expiry.
+    /// The targets of `list` (located for `server`) over `transport` (the trunk's, which a
+    /// separate registrar shares: [`crate::config::Trunk::transport`]; else
+    /// [`ServerAddress::transport`]), with its expiry.
     ///
     /// # Errors
     /// A message when `list` has no target over that transport.
-    pub fn from_list(server: &ServerAddress, list: &TargetList) -> Result<Self, String> {
-        let transport = server.transport();
+    pub fn from_list(
+        server: &ServerAddress,
+        transport: Transport,
+        list: &TargetList,
+    ) -> Result<Self, String> {
         let targets: Vec<SocketAddr> = list
             .as_slice()
             .iter()
@@ -213,7 +225,7 @@ impl TrunkAddress {
             .resolve_list(uri, &located, IpFamilies::of(local))
             .await
             .map_err(|e| format!("{uri}: {e}"))?;
-        Self::from_list(&server, &list)
+        Self::from_list(&server, server.transport(), &list)
     }
 
     /// The targets as the UA takes them (over [`TrunkAddress::transport`]).
@@ -528,17 +540,6 @@ pub fn host_port(uri: &Uri) -> String {
     }
 }
 
-/// `addrs` as UDP targets.
-pub fn udp_targets(addrs: &[SocketAddr]) -> Vec<Target> {
-    addrs
-        .iter()
-        .map(|&addr| Target {
-            transport: Transport::Udp,
-            addr,
-        })
-        .collect()
-}
-
 /// A log line for a request the UA sent to the next target (RFC 3263 §4.3).
 pub fn failover_line(what: &str, event: &UaEvent) -> Option<String> {
     match event {
@@ -672,6 +673,9 @@ pub struct TrunkRegistration {
     pub target: SocketAddr,
     /// Where they go when `target` fails, in order (RFC 3263 §4.3).
     pub alternates: Vec<SocketAddr>,
+    /// The transport of `target` and `alternates`: the trunk's, so that its REGISTERs, their
+    /// refreshes and challenge answers go the way its calls go.
+    pub transport: Transport,
     /// When those targets go stale ([`TrunkAddress::expires`]); the UA asks for new ones
     /// then ([`UaEvent::TargetsExpired`]).
     pub stale_at: Option<Instant>,
@@ -683,7 +687,8 @@ pub struct TrunkRegistration {
 
 impl TrunkRegistration {
     /// A registration of `user` at `registrar`: `sip:<host>` as Request-URI,
-    /// `sip:user@<host>` as address-of-record, sent to its targets in order.
+    /// `sip:user@<host>` as address-of-record, sent to its targets in order over its
+    /// transport.
     ///
     /// # Errors
     /// A message when `user` cannot form a SIP URI or `registrar` has no target.
@@ -705,6 +710,7 @@ impl TrunkRegistration {
             aor: format!("sip:{user}@{host}").parse().map_err(bad)?,
             target: *target,
             alternates: alternates.to_vec(),
+            transport: registrar.transport,
             stale_at: registrar.expires,
             server: registrar.server.clone(),
             expires,
@@ -745,9 +751,12 @@ impl TrunkRegistrations {
     /// Sends the first REGISTER of `spec` through `ua` (a trunk whose registrar was located
     /// after the start); returns the log line.
     pub fn add(&mut self, ua: &mut UserAgent, now: Instant, spec: TrunkRegistration) -> String {
-        let mut addrs = vec![spec.target];
-        addrs.extend_from_slice(&spec.alternates);
-        let targets = TargetList::new(udp_targets(&addrs)).with_expiry(spec.stale_at);
+        let transport = spec.transport;
+        let targets = std::iter::once(spec.target)
+            .chain(spec.alternates.iter().copied())
+            .map(|addr| Target { transport, addr })
+            .collect();
+        let targets = TargetList::new(targets).with_expiry(spec.stale_at);
         let (id, line) = match ua.register(
             now,
             spec.registrar.clone(),
@@ -759,8 +768,11 @@ impl TrunkRegistrations {
                 // The id was just returned, so this cannot fail.
                 let _ = ua.set_register_retry(id, RegisterRetry::rfc5626());
                 let line = format!(
-                    "trunk {}: registering {} at {}",
-                    spec.name, spec.aor, spec.target
+                    "trunk {}: registering {} at {} over {}",
+                    spec.name,
+                    spec.aor,
+                    spec.target,
+                    transport.as_via_str()
                 );
                 (Some(id), line)
             }
@@ -977,17 +989,20 @@ mod tests {
             assert_eq!(s, ServerAddress::Name(uri.parse().unwrap()), "{spec}");
             assert_eq!(s.host(), host);
         }
-        // The transport a trunk's requests go over: the URI's, else UDP.
-        for (spec, transport) in [
-            ("192.0.2.1:5060", Transport::Udp),
-            ("trunk.example.com", Transport::Udp),
-            ("sip:192.0.2.1:5070;transport=tcp", Transport::Tcp),
-            ("sip:trunk.example.com;transport=TLS", Transport::Tls),
-            ("sips:trunk.example.com;transport=tcp", Transport::Tls),
-            ("sips:trunk.example.com", Transport::Tls),
+        // The transport a trunk's requests go over: the URI's, else UDP; named only by a
+        // transport parameter or sips:.
+        for (spec, transport, named) in [
+            ("192.0.2.1:5060", Transport::Udp, false),
+            ("trunk.example.com", Transport::Udp, false),
+            ("sip:trunk.example.com;transport=udp", Transport::Udp, true),
+            ("sip:192.0.2.1:5070;transport=tcp", Transport::Tcp, true),
+            ("sip:trunk.example.com;transport=TLS", Transport::Tls, true),
+            ("sips:trunk.example.com;transport=tcp", Transport::Tls, true),
+            ("sips:trunk.example.com", Transport::Tls, true),
         ] {
             let s: ServerAddress = spec.parse().unwrap();
             assert_eq!(s.transport(), transport, "{spec}");
+            assert_eq!(s.named_transport(), named.then_some(transport), "{spec}");
         }
         for bad in [
             "not a host",
@@ -1107,7 +1122,7 @@ mod tests {
             addr: "192.0.2.2:5060".parse().unwrap(),
         };
         let list = TargetList::new(vec![tcp, udp]).with_expiry(Some(t0));
-        let a = TrunkAddress::from_list(&server, &list).unwrap();
+        let a = TrunkAddress::from_list(&server, Transport::Udp, &list).unwrap();
         assert_eq!(a.host, "trunk.example.com");
         assert_eq!(a.targets, [udp.addr]);
         assert_eq!(a.expires, Some(t0));
@@ -1117,7 +1132,17 @@ mod tests {
         );
         let reg = TrunkRegistration::located("t", "4930", &a, 600).unwrap();
         assert_eq!(reg.stale_at, Some(t0));
-        assert!(TrunkAddress::from_list(&server, &TargetList::new(vec![tcp])).is_err());
+        assert_eq!(reg.transport, Transport::Udp);
+        let only_tcp = TargetList::new(vec![tcp]);
+        assert!(TrunkAddress::from_list(&server, Transport::Udp, &only_tcp).is_err());
+        // A registrar of a TCP trunk keeps the TCP targets, and its REGISTERs go over TCP.
+        let a = TrunkAddress::from_list(&server, Transport::Tcp, &list).unwrap();
+        assert_eq!(
+            (a.targets.as_slice(), a.transport),
+            ([tcp.addr].as_slice(), Transport::Tcp)
+        );
+        let reg = TrunkRegistration::located("t", "4930", &a, 600).unwrap();
+        assert_eq!((reg.target, reg.transport), (tcp.addr, Transport::Tcp));
     }
     /// A trunk's sources: IPs and prefixes with an optional port, the port checked over UDP
     /// only (a connection's source port is ephemeral); without any, the trunk's located

@@ -13,47 +13,21 @@
 )]
 
 mod phone_support;
+mod recording_ua;
 
 use std::net::SocketAddr;
-use std::time::Instant;
 
-use bytes::Bytes;
 use phone_support::{
     Phone, RunningPbx, WAIT, any_port, auto_answer, config, start, start_pbx, wait,
 };
-use sip_core::tokio::{Driver, DriverConfig, SansIo};
-use sip_core::transaction::{Target, Transmit, Transport};
+use recording_ua::Recording;
+use sip_core::Method;
+use sip_core::tokio::{Driver, DriverConfig};
+use sip_core::transaction::{Target, Transport};
 use sip_core::ua::{UaConfig, UaEvent, UserAgent};
 use telox_examples::config::PbxConfig;
 use telox_examples::phone::{Command, PhoneEvent};
 use tokio::sync::mpsc;
-
-/// A user agent that notes the transport of every INVITE it receives.
-struct Recording {
-    ua: UserAgent,
-    invites: Vec<Transport>,
-}
-
-impl SansIo for Recording {
-    fn handle_input(&mut self, now: Instant, from: Target, bytes: Bytes) {
-        if bytes.starts_with(b"INVITE ") {
-            self.invites.push(from.transport);
-        }
-        self.ua.handle_datagram(now, from, bytes);
-    }
-    fn handle_timeout(&mut self, now: Instant) {
-        self.ua.handle_timeout(now);
-    }
-    fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.ua.poll_transmit()
-    }
-    fn poll_timeout(&self) -> Option<Instant> {
-        self.ua.poll_timeout()
-    }
-    fn handle_send_error(&mut self, now: Instant, to: Target) {
-        self.ua.handle_transport_error(now, to);
-    }
-}
 
 /// What the busy callee saw.
 #[derive(Debug, PartialEq)]
@@ -72,10 +46,7 @@ async fn busy_callee(user: &'static str, pbx: SocketAddr, seen: mpsc::Sender<See
     let mut cfg = UaConfig::new(driver.local_addr(), user, 11);
     cfg.transport = Transport::Tcp;
     cfg.credentials = Some((user.into(), user.into()));
-    let mut rec = Recording {
-        ua: UserAgent::new(cfg),
-        invites: Vec::new(),
-    };
+    let mut rec = Recording::new(UserAgent::new(cfg));
     let target = Target {
         transport: Transport::Tcp,
         addr: pbx,
@@ -100,7 +71,9 @@ async fn busy_callee(user: &'static str, pbx: SocketAddr, seen: mpsc::Sender<See
                 }
                 UaEvent::Incoming { leg, .. } => {
                     let _ = rec.ua.reject(telox_examples::clock(), leg, 486);
-                    let _ = seen.send(Seen::Invite(rec.invites.clone())).await;
+                    let _ = seen
+                        .send(Seen::Invite(rec.transports_of(&Method::Invite)))
+                        .await;
                 }
                 _ => {}
             }
