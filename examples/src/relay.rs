@@ -568,8 +568,14 @@ impl Side {
         self.params.remote_rtcp = rtcp;
     }
 
-    /// The negotiation with this party, with the address latched from its packets.
+    /// The negotiation with this party, with the address latched from its packets: RTP's,
+    /// and RTCP's too when it is muxed (RTCP goes where RTP goes, [`rtcp_destination`]), so
+    /// that the next relay of the party (an attended transfer) sends its RTCP to the
+    /// latched address, not to the negotiated one behind a NAT.
     fn into_side(mut self) -> RelaySide {
+        if self.params.remote_rtcp == self.params.remote {
+            self.params.remote_rtcp = self.remote;
+        }
         self.params.remote = self.remote;
         RelaySide {
             params: self.params,
@@ -785,6 +791,39 @@ mod tests {
         super::forward(&mut muxed, &mut plain, pkt(1, 160, 9), nat, None).unwrap();
         let from_plain = "127.0.0.1:4000".parse().unwrap();
         let (_, to) = super::forward(&mut plain, &mut muxed, sr(7, 1), from_plain, None).unwrap();
+        assert_eq!(to, nat);
+    }
+
+    /// An attended transfer hands a party's side to a new relay ([`super::Side::into_side`]):
+    /// its RTCP goes on to where it went, the latched address for a muxed party behind a
+    /// NAT, the RTCP port for a party without rtcp-mux.
+    #[test]
+    fn a_handed_over_side_keeps_its_rtcp_address() {
+        let now = crate::clock();
+        let mut p = params("127.0.0.1:4000");
+        p.remote_rtcp = "127.0.0.1:4001".parse().unwrap();
+        let mut plain = side(RelaySide::new(p, "plain".into()), now);
+        let mut muxed = side(RelaySide::new(params("127.0.0.1:4002"), "mux".into()), now);
+        let nat = "192.0.2.7:31000".parse().unwrap();
+        super::forward(&mut muxed, &mut plain, pkt(1, 160, 9), nat, None).unwrap();
+        let plain_nat = "192.0.2.8:32000".parse().unwrap();
+        super::forward(&mut plain, &mut muxed, pkt(1, 160, 7), plain_nat, None).unwrap();
+        let mut muxed = side(muxed.into_side(), now);
+        let mut plain = side(plain.into_side(), now);
+        let rtcp_nat = "192.0.2.8:32001".parse().unwrap();
+        let (_, to) = super::forward(&mut plain, &mut muxed, sr(7, 1), rtcp_nat, None).unwrap();
+        assert_eq!(to, nat, "a muxed party's RTCP follows its latched RTP");
+        let (_, to) = super::forward(&mut muxed, &mut plain, sr(9, 1), nat, None).unwrap();
+        assert_eq!(
+            to,
+            "127.0.0.1:4001".parse().unwrap(),
+            "RTCP port of a plain party"
+        );
+        // RTP goes to the latched addresses from the first packet of the new relay on.
+        let (_, to) = super::forward(&mut muxed, &mut plain, pkt(2, 320, 9), nat, None).unwrap();
+        assert_eq!(to, plain_nat);
+        let (_, to) =
+            super::forward(&mut plain, &mut muxed, pkt(2, 320, 7), plain_nat, None).unwrap();
         assert_eq!(to, nat);
     }
 
