@@ -3,7 +3,8 @@
 //!   takes G.722 only): the caller holds with `a=sendonly` and a new media port (the PBX
 //!   stops sending to it), then resumes on that new port, where the transcoder must send.
 //! - A re-INVITE moving a relayed caller without rtcp-mux to new RTP and RTCP ports
-//!   (`a=rtcp`, RFC 3605): the callee's RTCP follows to the new RTCP port.
+//!   (`a=rtcp`, RFC 3605): the callee's RTCP follows to the new RTCP port; so does the
+//!   transcoder's own RTCP on a transcoded call, and a telox phone's on a direct call.
 //! - A trunk written as a URI with `;transport=tcp`: the PBX's INVITE to it goes over TCP.
 //! - INVITE with Replaces (RFC 3891): a phone's call is taken over by the user agent (the same
 //!   user on another device); the phone gets a BYE and the callee's audio now reaches the
@@ -362,13 +363,29 @@ async fn a_reinvite_to_new_ports_moves_the_relayed_rtcp() {
     });
 
     let (mut driver, mut ua) = user_agent("1000").await;
+    rtcp_follows_a_reinvite(&mut driver, &mut ua, pbx_addr, "5550100", 300).await;
+    callee.await.unwrap();
+    pbx.stop().await;
+}
+
+/// Calls `number` at `to` from `ua` with RTP and RTCP (`a=rtcp`, no rtcp-mux) on two ports
+/// of its own, waits for RTCP at the first RTCP port, moves both to two other ports by
+/// re-INVITE and waits for RTCP at the new RTCP port; once it arrives there, none may come
+/// to the old one for `quiet_ms` (what was in flight drained first). Hangs up.
+async fn rtcp_follows_a_reinvite(
+    driver: &mut Driver,
+    ua: &mut Ua,
+    to: SocketAddr,
+    number: &str,
+    quiet_ms: u64,
+) {
     let mut socks = Vec::new();
     for _ in 0..4 {
         socks.push(UdpSocket::bind("127.0.0.1:0").await.unwrap());
     }
     let port = |i: usize| socks[i].local_addr().unwrap().port();
     let offer = sdp_rtcp(1, port(0), port(1));
-    let (leg, _) = call(&mut driver, &mut ua, pbx_addr, "5550100", Some(offer)).await;
+    let (leg, _) = call(driver, ua, to, number, Some(offer)).await;
     assert!(
         rtcp_at(&socks[1]).await.is_some(),
         "no RTCP at the first port"
@@ -376,26 +393,52 @@ async fn a_reinvite_to_new_ports_moves_the_relayed_rtcp() {
 
     // The caller moves RTP and RTCP to two other ports.
     assert_eq!(
-        reinvite(&mut driver, &mut ua, leg, sdp_rtcp(2, port(2), port(3))).await,
+        reinvite(driver, ua, leg, sdp_rtcp(2, port(2), port(3))).await,
         200
     );
     assert!(
         rtcp_at(&socks[3]).await.is_some(),
         "no RTCP at the new RTCP port after the re-INVITE"
     );
-    // Once it arrives there, none goes to the old port (what was in flight drained first).
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut buf = [0u8; 2048];
     while socks[1].try_recv_from(&mut buf).is_ok() {}
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(quiet_ms)).await;
     assert!(
         socks[1].try_recv_from(&mut buf).is_err(),
         "RTCP still goes to the old port"
     );
+    hang_up(driver, ua, leg).await;
+}
 
-    hang_up(&mut driver, &mut ua, leg).await;
-    callee.await.unwrap();
-    pbx.stop().await;
+/// The transcoder sends its own RTCP (an SR every few seconds, RFC 3550 §6.2): after the
+/// caller's re-INVITE it goes to the caller's new RTCP port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reinvite_to_new_ports_moves_the_transcoders_rtcp() {
+    let cfg = PbxConfig::demo(any_port(), 1000, 1009, None);
+    let pbx = start_pbx(cfg, 18, None).await;
+    let mut callee = auto_answer("1001", Transport::Udp, 4);
+    callee.codecs = vec!["G722".into()];
+    let mut callee = registered(callee, "1001", pbx.addr).await;
+    let (mut driver, mut ua) = user_agent("1000").await;
+    // The transcoder's reports come 2.5-7.5 s apart: the old port stays quiet for longer.
+    rtcp_follows_a_reinvite(&mut driver, &mut ua, pbx.addr, "1001", 8000).await;
+    callee.ended().await.unwrap();
+    callee.quit().await;
+    let summary = pbx.stop().await;
+    let rec = summary.records.first().unwrap();
+    assert_eq!(rec.codec.as_deref(), Some("PCMU/8000 <-> G722/8000"));
+}
+
+/// A telox phone called directly sends its RTCP to the caller's new RTCP port after the
+/// caller's re-INVITE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reinvite_to_new_ports_moves_the_phones_rtcp() {
+    let mut phone = phone_support::start(auto_answer("1001", Transport::Udp, 5)).await;
+    let (mut driver, mut ua) = user_agent("1000").await;
+    rtcp_follows_a_reinvite(&mut driver, &mut ua, phone.addr, "1001", 8000).await;
+    phone.ended().await.unwrap();
+    phone.quit().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
