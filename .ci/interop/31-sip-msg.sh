@@ -20,7 +20,11 @@ L1=$(free_udp_port); L2=$(free_udp_port); L3=$(free_udp_port); L4=$(free_udp_por
 PORTS="$P1 $P2 $P3 $P4 $L1 $L2 $L3 $L4"
 FILTER="udp and ($(for p in $PORTS; do printf 'port %s or ' "$p"; done | sed 's/ or $//'))"
 timeout 90 tshark -i lo -f "$FILTER" -a duration:80 -w "$TMP/cap.pcap" >"$TMP/tshark.out" 2>&1 & TPID=$!
-sleep 3
+# wait until tshark says it is capturing (up to 30 s; a fixed sleep missed the first datagrams
+# under load), then a short grace for the filter to attach
+for _ in $(seq 300); do grep -q 'Capturing on' "$TMP/tshark.out" 2>/dev/null && break; sleep 0.1; done
+grep -q 'Capturing on' "$TMP/tshark.out" || echo "tshark did not report capturing within 30 s" >&2
+sleep 0.5
 
 # one SIPp UAS + UAC pair: uas_scenario uac_scenario port local_port calls [extra uac args]
 pair() {
