@@ -248,6 +248,13 @@ impl Current {
     }
 }
 
+/// Whether a packet `gap` ticks after the current segment's timestamp starts the next segment
+/// of the same event, the current one having reached `reached` ticks: the gap is what it
+/// reached, or a full segment (0xFFFF) whose last update was lost.
+fn continues_segment(gap: u32, reached: u64) -> bool {
+    u64::from(gap) == reached || (gap == 0xFFFF && reached < 0xFFFF)
+}
+
 /// How many ended events [`DtmfReceiver`] remembers to recognise their late retransmits.
 pub const ENDED_KEPT: usize = 4;
 
@@ -273,13 +280,15 @@ impl DtmfReceiver {
             Some(c) if c.segment == timestamp => c.extend(p.duration),
             // An update older than the event in progress: reordered, already superseded.
             Some(c) if (timestamp.wrapping_sub(c.segment) as i32) < 0 => return Ok(()),
-            // The next segment of a long event (RFC 4733 §2.5.1.3).
+            // The next segment of a long event (RFC 4733 §2.5.1.3): it starts where the
+            // segment before it reached, which is 0xFFFF ticks on for a full segment even when
+            // the packet that reported 0xFFFF was lost (each segment's last update is sent once).
             Some(c)
                 if c.event == event
                     && c.duration > 0
-                    && u64::from(timestamp.wrapping_sub(c.segment)) == c.duration =>
+                    && continues_segment(timestamp.wrapping_sub(c.segment), c.duration) =>
             {
-                c.earlier += c.duration;
+                c.earlier += u64::from(timestamp.wrapping_sub(c.segment));
                 c.segment = timestamp;
                 c.duration = u64::from(p.duration);
             }
@@ -488,6 +497,38 @@ mod tests {
         rx.handle_packet(0xFFFF_8000, &pk[3].payload.to_bytes())
             .unwrap();
         assert_eq!(notices(&mut rx), []);
+    }
+
+    #[test]
+    fn a_long_event_stays_one_press_when_the_segment_end_update_is_lost() {
+        // The one packet reporting 0xFFFF for the first segment is lost: the next segment
+        // still starts 0xFFFF ticks on and continues the press (review of c7e8415).
+        let pk = encode_key_press(DtmfEvent::FLASH, 10, 1000, 80_000, 400);
+        let lost = pk
+            .iter()
+            .position(|p| p.timestamp == 1000 && p.payload.duration == 0xFFFF)
+            .unwrap();
+        let mut rx = DtmfReceiver::new();
+        for (i, p) in pk.iter().enumerate() {
+            if i != lost {
+                rx.handle_packet(p.timestamp, &p.payload.to_bytes())
+                    .unwrap();
+            }
+        }
+        assert_eq!(
+            notices(&mut rx),
+            [
+                DtmfNotice::Begin {
+                    event: DtmfEvent::FLASH,
+                    timestamp: 1000
+                },
+                DtmfNotice::End {
+                    event: DtmfEvent::FLASH,
+                    timestamp: 1000,
+                    duration: 80_000
+                },
+            ]
+        );
     }
 
     #[test]
