@@ -302,6 +302,21 @@ impl TransactionKey {
     }
 
     /// The key of a request; `None` for a branch above 64 KiB (no such request parses).
+    ///
+    /// What it is made of: the top Via's branch and the method part of [`KeyMethod`], where
+    /// ACK counts as INVITE (the ACK of a non-2xx matches its INVITE server transaction, RFC
+    /// 3261 §17.2.3) and CANCEL is a transaction of its own (§9.2). A client key (§17.1.3)
+    /// is the branch and the method only: the client chose the branch, and a response
+    /// carries it back in the top Via. A server key (§17.2.3) adds the top Via's sent-by,
+    /// host lower-cased and port, since two clients may pick the same branch. That holds for
+    /// a branch that starts with the magic cookie `z9hG4bK`; for an RFC 2543 request without
+    /// it, the Via scan (`wire::request_facts_with`) has put in `facts.branch` the text
+    /// `2543:` + Request-URI, From tag, Call-ID, CSeq number and the whole top Via value (the
+    /// To tag is left out so that the ACK of a non-2xx, which carries the response's To tag,
+    /// matches), and the key holds that text where a branch would be. `branch_len` and
+    /// `host_end` mark where the branch and the host end in the key's text and are part of
+    /// its identity: branch `z9hG4bKab` with host `c` is not branch `z9hG4bKa` with host
+    /// `bc`, nor host `ab` with extension method `cX` the host `abc` with method `X`.
     pub(crate) fn for_request(server: bool, facts: &RequestFacts<'_>) -> Option<Self> {
         let (host, port) = if server {
             (facts.sent_by_host, facts.sent_by_port)
@@ -1692,6 +1707,45 @@ mod tests {
         // a client key has no sent-by
         let client = TransactionKey::client(b"z9hG4bK1", &methods[16]).unwrap_or_else(|| panic!());
         assert_eq!((client.sent_by_host(), client.method_name()), ("", "FOO"));
+    }
+
+    /// Keys whose texts are the same bytes but split differently (branch | host | extension
+    /// method name) are different keys: the split points are part of the identity.
+    #[test]
+    fn keys_split_differently_are_not_equal() {
+        let foo = |name: &str| {
+            KeyMethod::Other(Method::from_token(name.as_bytes()).unwrap_or_else(|| panic!()))
+        };
+        let key = |branch: &[u8], host: &[u8], m: &KeyMethod| {
+            TransactionKey::new(true, branch, host, Some(5060), m).unwrap_or_else(|| panic!())
+        };
+        let hasher = KeyedState::new();
+        let pairs = [
+            // branch / host split
+            (
+                key(b"z9hG4bKab", b"c", &KeyMethod::Invite),
+                key(b"z9hG4bKa", b"bc", &KeyMethod::Invite),
+            ),
+            // host / extension method split (host_end)
+            (
+                key(b"z9hG4bK1", b"ab", &foo("cX")),
+                key(b"z9hG4bK1", b"abc", &foo("X")),
+            ),
+            // both at once, the text too long to be inline
+            (
+                key(&[b'z'; 40], b"host.example", &foo("xY")),
+                key(&[b'z'; 40], b"host.examplex", &foo("Y")),
+            ),
+        ];
+        for (a, b) in &pairs {
+            assert_eq!(a.text.as_bytes(), b.text.as_bytes());
+            assert_ne!(a, b, "{a:?} {b:?}");
+            assert_ne!(hasher.hash_one(a), hasher.hash_one(b));
+            let mut index = HashMap::with_hasher(KeyedState::new());
+            index.insert(a.clone(), 1);
+            assert_eq!(index.get(b), None);
+            assert_eq!(index.get(a), Some(&1));
+        }
     }
 
     /// A key is 72 bytes and a queued event 128 at most: moving one is then copied inline,
