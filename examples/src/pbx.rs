@@ -686,7 +686,9 @@ impl Pbx {
                 self.trunk_located(clock(), done(Ok(at)));
                 return;
             }
-            ServerAddress::Name(uri) => uri.clone(),
+            // Over the trunk's transport even when this URI names none (a TCP trunk's
+            // registrar written `sip:host`): its UDP targets would all be dropped.
+            ServerAddress::Name(uri) => server.locate_uri(transport).unwrap_or_else(|| uri.clone()),
         };
         let Some((resolver, tx)) = self.dns.clone() else {
             self.trunk_located(clock(), done(Err("no resolver".into())));

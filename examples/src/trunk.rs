@@ -64,6 +64,31 @@ impl ServerAddress {
         self.named_transport().unwrap_or(Transport::Udp)
     }
 
+    /// The URI to locate for requests over `transport` (the trunk's one transport): the
+    /// server's own when it names a transport (or `transport` is UDP, what an unnamed `sip:`
+    /// URI locates to), else the URI with `;transport=tcp`/`tls` added before any headers, so
+    /// RFC 3263 (§4.1, §4.2) looks for that transport's targets and default port (5061 for
+    /// TLS) instead of locating UDP targets that the trunk then cannot use. `None` for an
+    /// address.
+    pub fn locate_uri(&self, transport: Transport) -> Option<Uri> {
+        let Self::Name(uri) = self else {
+            return None;
+        };
+        if self.named_transport().is_some() || transport == Transport::Udp {
+            return Some(uri.clone());
+        }
+        let text = uri.as_str();
+        let (head, headers) = text.split_at(text.find('?').unwrap_or(text.len()));
+        let name = match transport {
+            Transport::Tls => "tls",
+            Transport::Tcp => "tcp",
+            _ => return Some(uri.clone()),
+        };
+        Uri::parse(Bytes::from(format!("{head};transport={name}{headers}")))
+            .ok()
+            .or_else(|| Some(uri.clone()))
+    }
+
     /// The transport the server's URI names by itself: its `transport` parameter, or TLS
     /// for a `sips:` URI (RFC 3261 §26.2); `None` for an address or a `sip:` URI without
     /// the parameter, which go over whatever the rest of the configuration says.
@@ -924,6 +949,36 @@ impl TrunkRegistrations {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_is_located_over_the_trunks_transport() {
+        let name = |s: &str| s.parse::<ServerAddress>().unwrap();
+        let located = |s: &str, t| name(s).locate_uri(t).map(|u| u.to_string());
+        // A URI naming no transport takes the trunk's, before any headers.
+        assert_eq!(
+            located("sip:carrier.example", Transport::Tcp).as_deref(),
+            Some("sip:carrier.example;transport=tcp")
+        );
+        assert_eq!(
+            located("sip:10.0.0.1:5070;lr?x=y", Transport::Tls).as_deref(),
+            Some("sip:10.0.0.1:5070;lr;transport=tls?x=y")
+        );
+        // UDP (what an unnamed sip: URI locates to) and a URI naming one stay as written.
+        assert_eq!(
+            located("sip:carrier.example", Transport::Udp).as_deref(),
+            Some("sip:carrier.example")
+        );
+        assert_eq!(
+            located("sips:carrier.example", Transport::Tls).as_deref(),
+            Some("sips:carrier.example")
+        );
+        assert_eq!(
+            located("sip:carrier.example;transport=tcp", Transport::Tcp).as_deref(),
+            Some("sip:carrier.example;transport=tcp")
+        );
+        // An address is not located.
+        assert_eq!(located("127.0.0.1:5060", Transport::Tcp), None);
+    }
 
     #[tokio::test]
     async fn a_trunk_is_an_address_or_a_located_name() {

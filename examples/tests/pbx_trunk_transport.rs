@@ -233,3 +233,55 @@ fn a_trunk_has_one_transport() {
     cfg = pbx_config("sips:192.0.2.1:5061", &pki, true);
     cfg.validate().unwrap();
 }
+
+/// A TCP trunk whose registrar is a URI naming no transport (an IP literal here, a host with
+/// only A records in the field) registers over TCP: the registrar is located as the URI
+/// with `;transport=tcp` (it located UDP targets, all dropped: review rv2 of 334892c).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registrar_naming_no_transport_is_located_over_the_trunks() {
+    let pki = Pki::new("unnamedreg");
+    let (reg_tx, mut reg_rx) = mpsc::unbounded_channel();
+    let (driver, addr, trunk) = trunk(Transport::Tcp, &pki, reg_tx).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let _trunk_task = tokio::spawn(run_trunk(driver, trunk, stop.clone()));
+    let uri = format!("sip:{addr};transport=tcp");
+    let mut cfg = pbx_config(&uri, &pki, false);
+    cfg.trunks[0].registrar = Some(format!("sip:{addr}").parse().unwrap());
+    cfg.validate().unwrap();
+    let (log_tx, mut log) = mpsc::channel(4096);
+    let pbx = start_pbx(cfg, 41, Some(log_tx)).await;
+    let got = tokio::time::timeout(Duration::from_secs(8), reg_rx.recv()).await;
+    let mut lines = Vec::new();
+    while let Ok(l) = log.try_recv() {
+        lines.push(l);
+    }
+    let _ = pbx.stop().await;
+    stop.store(true, Ordering::Relaxed);
+    assert!(matches!(got, Ok(Some(()))), "not registered: {lines:#?}");
+}
+
+/// A trunk address naming no transport with a registrar naming TCP: the trunk's transport
+/// is TCP, and its calls find the address over TCP too (they failed with "no TCP target").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_naming_no_transport_is_located_over_the_trunks() {
+    let pki = Pki::new("unnamedaddr");
+    let (reg_tx, mut reg_rx) = mpsc::unbounded_channel();
+    let (driver, addr, trunk) = trunk(Transport::Tcp, &pki, reg_tx).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let _trunk_task = tokio::spawn(run_trunk(driver, trunk, stop.clone()));
+    let mut cfg = pbx_config(&format!("sip:{addr}"), &pki, false);
+    cfg.trunks[0].registrar = Some(format!("sip:{addr};transport=tcp").parse().unwrap());
+    cfg.validate().unwrap();
+    let (log_tx, mut log) = mpsc::channel(4096);
+    let pbx = start_pbx(cfg, 41, Some(log_tx)).await;
+    let got = tokio::time::timeout(Duration::from_secs(8), reg_rx.recv()).await;
+    assert!(matches!(got, Ok(Some(()))), "not registered");
+    let mut phone = registered(config("1000", Transport::Udp, 3), "1000", pbx.addr).await;
+    phone.send(Command::Call("5550100".into())).await;
+    let answered = phone.answered().await;
+    let mut lines = Vec::new();
+    while let Ok(l) = log.try_recv() {
+        lines.push(l);
+    }
+    assert!(answered.is_ok(), "call not answered: {lines:#?}");
+}
