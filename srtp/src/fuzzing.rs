@@ -7,7 +7,7 @@ use crate::{MasterKey, ProtectionProfile, SrtpConfig, SrtpContext};
 /// profile (plus a variant with two master keys told apart by MKI) and panics if any of
 /// them accepts it: without the key, arbitrary bytes must never authenticate. Then, if
 /// `data` parses as RTP/RTCP, protects it and checks that unprotecting gives the original
-/// bytes back, and that the batch calls agree with the one-by-one ones ([`batch_agrees`]).
+/// bytes back, and that the batch calls agree with the one-by-one ones (`batch_agrees`).
 pub fn unprotect_arbitrary(data: &[u8]) {
     batch_agrees(data);
     let mut buf = Vec::with_capacity(data.len() + 64);
