@@ -38,16 +38,16 @@
 
 use core::arch::x86_64::{
     __m128i, __m256i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_setzero_si128, _mm_xor_si128,
-    _mm256_add_epi32, _mm256_aesenc_epi128, _mm256_aesenclast_epi128, _mm256_broadcastsi128_si256,
-    _mm256_bslli_epi128, _mm256_bsrli_epi128, _mm256_castsi256_si128, _mm256_clmulepi64_epi128,
-    _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_set_epi32, _mm256_setzero_si256,
-    _mm256_shuffle_epi8, _mm256_shuffle_epi32, _mm256_storeu_si256, _mm256_xor_si256,
-    _mm256_zextsi128_si256,
+    _mm256_add_epi32, _mm256_broadcastsi128_si256, _mm256_bslli_epi128, _mm256_bsrli_epi128,
+    _mm256_castsi256_si128, _mm256_clmulepi64_epi128, _mm256_extracti128_si256, _mm256_loadu_si256,
+    _mm256_set_epi32, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_shuffle_epi32,
+    _mm256_storeu_si256, _mm256_xor_si256, _mm256_zextsi128_si256,
 };
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::avx512::{GCM_FIRST, RUN, fits, powers};
+use super::vaes::encrypt;
 use super::{Aes, load, store};
 use crate::ghash::{be_padded, length_block};
 
@@ -341,23 +341,6 @@ fn gcm<const R: usize, const SEAL: bool>(
         1,
     );
     store(gh.acc) ^ store(super::reverse(mask))
-}
-
-/// `N` registers of two blocks through AES, round by round so that the pipeline stays full.
-#[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
-fn encrypt<const R: usize, const N: usize>(
-    rk: &[__m256i; 15],
-    mut b: [__m256i; N],
-) -> [__m256i; N] {
-    aes_rounds!(
-        b,
-        rk,
-        R,
-        _mm256_xor_si256,
-        _mm256_aesenc_epi128,
-        _mm256_aesenclast_epi128
-    );
-    b
 }
 
 /// Registers (of two blocks) per batch: 16 blocks, one GHASH run, 256 bytes.

@@ -149,9 +149,10 @@ fn ctr<const R: usize>(aes: &Aes, iv: u128, data: &mut [u8]) {
     }
 }
 
-/// `N` registers of two blocks through AES, round by round so that the pipeline stays full.
+/// `N` registers of two blocks through AES, round by round so that the pipeline stays full
+/// (also the GCM path's, `gcm_ymm`, whose functions enable these features and more).
 #[target_feature(enable = "avx2,vaes,aes,sse2,ssse3")]
-fn encrypt<const R: usize, const N: usize>(
+pub(super) fn encrypt<const R: usize, const N: usize>(
     rk: &[__m256i; 15],
     mut b: [__m256i; N],
 ) -> [__m256i; N] {
