@@ -42,6 +42,17 @@ timeout -k 3 200 "$BIN/pbx" --listen "127.0.0.1:$PBX_PORT" --demo-users 1000-109
 PBX=$!
 sleep 0.5
 
+# bs_registered DIR: wait (up to 10 s) until the baresip in DIR has its REGISTER answered 200.
+bs_registered() {
+  local _
+  for _ in $(seq 1 100); do
+    grep -q "} 200 OK .*binding" "$1/baresip.log" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "  baresip in $1 not registered after 10 s" >&2
+  return 1
+}
+
 run_case() { # run_case NAME MEDIAENC DIRECTION(bs2telox|telox2bs) [TRANSPORT(udp|tls)]
   local name=$1 enc=$2 dir=$3 transport=${4:-udp}
   local sip ctrl tp
@@ -53,9 +64,18 @@ run_case() { # run_case NAME MEDIAENC DIRECTION(bs2telox|telox2bs) [TRANSPORT(ud
     tls_env=(SIP_TRANSPORT=tls SIP_CERT="$PKI/baresip-full.pem" SIP_CAFILE="$PKI/ca.pem" SIP_TRACE=1)
     tls_args=(--transport tls --ca "$PKI/ca.pem")
   fi
-  BS=$(env "${tls_env[@]}" USER_NAME=1000 PASS=1000 REGISTRAR="127.0.0.1:$registrar" SIP_PORT="$sip" \
-       CTRL_PORT="$ctrl" RTP_PORTS=31000-31099 AUDIO="file:$WORK/say.wav" MEDIAENC="$enc" \
-       BARESIP_TIMEOUT=60 RUN_DIR="$WORK/bs-$name" "$P/baresip-run.sh" 2>>"$WORK/baresip.log")
+  # baresip-run.sh refuses a busy port (the free_udp_port/RANDOM picks can collide with a
+  # socket opened meanwhile): new ports and a second try before the case is lost.
+  local try
+  for try in 1 2 3; do
+    BS=$(env "${tls_env[@]}" USER_NAME=1000 PASS=1000 REGISTRAR="127.0.0.1:$registrar" SIP_PORT="$sip" \
+         CTRL_PORT="$ctrl" RTP_PORTS=31000-31099 AUDIO="file:$WORK/say.wav" MEDIAENC="$enc" \
+         BARESIP_TIMEOUT=60 RUN_DIR="$WORK/bs-$name" "$P/baresip-run.sh" 2>>"$WORK/baresip.log")
+    [ -n "$BS" ] && break
+    echo "  $name: baresip did not start (try $try), new ports" >&2
+    sip=$(free_udp_port); ctrl=$((20000 + RANDOM % 20000))
+  done
+  local fail_before=$FAIL
   local srtp=optional; [ -n "$enc" ] && srtp=required
   local args=(--listen "127.0.0.1:$tp" --user 1001 --password 1001 --registrar "127.0.0.1:$registrar"
               --srtp "$srtp" --max-time 40s --calls 1 --play "$WORK/say.wav" --record "$WORK/rec-$name"
@@ -64,9 +84,8 @@ run_case() { # run_case NAME MEDIAENC DIRECTION(bs2telox|telox2bs) [TRANSPORT(ud
     timeout -k 3 45 "$BIN/phone" "${args[@]}" --auto-answer </dev/null >"$WORK/$name.out" 2>"$WORK/$name.log" &
     PH=$!
     # Both registered, then baresip dials 1001.
-    for _ in $(seq 1 50); do grep -q registered "$WORK/$name.log" && break; sleep 0.1; done
-    python3 "$P/baresip-ctl.py" --port "$ctrl" --timeout 10 reginfo >"$WORK/$name.reg" 2>&1
-    sleep 1
+    for _ in $(seq 1 100); do grep -q registered "$WORK/$name.log" && break; sleep 0.1; done
+    bs_registered "$WORK/bs-$name"
     python3 "$P/baresip-ctl.py" --port "$ctrl" --wait-event CALL_ESTABLISHED --timeout 10 dial "$dial" \
       >"$WORK/$name.dial" 2>&1
     est=$?
@@ -74,7 +93,7 @@ run_case() { # run_case NAME MEDIAENC DIRECTION(bs2telox|telox2bs) [TRANSPORT(ud
     python3 "$P/baresip-ctl.py" --port "$ctrl" --timeout 5 hangup >/dev/null 2>&1
     wait "$PH" 2>/dev/null; PH=""
   else
-    sleep 1.5   # baresip registers
+    bs_registered "$WORK/bs-$name"   # the PBX must know baresip's binding before the call
     timeout -k 3 45 "$BIN/phone" "${args[@]}" --call "sip:1000@127.0.0.1:$registrar" --duration 5s \
       </dev/null >"$WORK/$name.out" 2>"$WORK/$name.log"
     est=$?
@@ -97,6 +116,13 @@ run_case() { # run_case NAME MEDIAENC DIRECTION(bs2telox|telox2bs) [TRANSPORT(ud
     local callee=1001; [ "$dir" = telox2bs ] && callee=1000
     check "$name: the PBX's B-leg went over TLS" grep -q "calling $callee at tls:" "$WORK/pbx.log"
     check "$name: SRTP enabled at baresip" grep -q "SRTP is Enabled" "$bslog"
+  fi
+  # A failed case prints what each party said, so a CI log alone tells why.
+  if [ "$FAIL" -gt "$fail_before" ]; then
+    echo "  --- $name diagnostics: baresip-run.sh"; tail -5 "$WORK/baresip.log" | sed 's/^/  | /'
+    echo "  --- baresip log"; tail -40 "$WORK/bs-$name/baresip.log" 2>/dev/null | sed 's/^/  | /'
+    echo "  --- telox phone"; tail -20 "$WORK/$name.log" | sed 's/^/  | /'
+    echo "  --- pbx"; tail -20 "$WORK/pbx.log" | sed 's/^/  | /'
   fi
 }
 
