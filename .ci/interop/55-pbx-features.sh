@@ -62,7 +62,7 @@ callee() { # callee EXT LOG [phone args...] -> pid
 
 # 1. IVR.
 P1=$(callee 1001 "$WORK/ivr-1001")
-sleep 0.8
+wait_log "$WORK/ivr-1001.log" "^phone: registered"
 timeout 40 "$BIN/phone" --call "sip:500@127.0.0.1:$PORT" --user 1000 --password p1000 --duration 5s \
   --dtmf 1 </dev/null >"$WORK/ivr-1000.out" 2>"$WORK/ivr-1000.log"
 rc=$?
@@ -77,7 +77,7 @@ sox -n -r 8000 -c 1 -b 16 "$WORK/t440.wav" synth 5 sine 440 vol 0.5
 sox -n -r 8000 -c 1 -b 16 "$WORK/t1000.wav" synth 5 sine 1000 vol 0.5
 P1=$(callee 1001 "$WORK/rg-1001" --play "$WORK/t1000.wav")
 P2=$(callee 1002 "$WORK/rg-1002" --play "$WORK/t1000.wav")
-sleep 0.8
+wait_log "$WORK/rg-1001.log" "^phone: registered"; wait_log "$WORK/rg-1002.log" "^phone: registered"
 timeout 40 "$BIN/phone" --call "sip:600@127.0.0.1:$PORT" --user 1000 --password p1000 --duration 3s \
   --play "$WORK/t440.wav" </dev/null >"$WORK/rg-1000.out" 2>"$WORK/rg-1000.log"
 rc=$?
@@ -89,7 +89,7 @@ check "ring group 600: both members rang ($rang)" test "$rang" -eq 2
 
 # 5. Transcoding: Opus-only caller, PCMU-only callee.
 P2=$(callee 1002 "$WORK/tc-1002" --codecs pcmu)
-sleep 0.8
+wait_log "$WORK/tc-1002.log" "^phone: registered"
 timeout 40 "$BIN/phone" --call "sip:1002@127.0.0.1:$PORT" --user 1000 --password p1000 --duration 4s \
   --codecs opus </dev/null >"$WORK/tc-1000.out" 2>"$WORK/tc-1000.log"
 rc=$?

@@ -40,7 +40,7 @@ phone() { # phone NAME CALLS -> sets PH (1001, auto-answer, playing a 1 kHz tone
     --registrar "127.0.0.1:$PORT" --auto-answer --calls "$2" --max-time 50s \
     --play "$WORK/t1000.wav" </dev/null >"$WORK/$1.out" 2>"$WORK/$1.log" &
   PH=$!
-  sleep 0.8
+  wait_log "$WORK/$1.log" "^phone: registered"
 }
 
 # sipp_calls NAME SCENARIO CALLS PAUSE_MS WHAT: SIPp caller 1000 -> $CALLEE (1001) with

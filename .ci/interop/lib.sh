@@ -45,6 +45,19 @@ free_udp_port() {
   python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
 }
 
+# wait_log FILE PATTERN [SECONDS=10]: until FILE has a line matching PATTERN (grep -E); a
+# readiness wait (a phone "registered", a server "listening") instead of a fixed sleep, which
+# a loaded CI box outruns. Returns 1 (and says so) on timeout; the checks after it then fail.
+wait_log() {
+  local i n=$(( ${3:-10} * 10 ))
+  for ((i = 0; i < n; i++)); do
+    grep -qE "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "interop: '$2' not in $1 after ${3:-10} s" >&2
+  return 1
+}
+
 stop_pid() { [ -n "${1:-}" ] && kill "$1" 2>/dev/null; wait "$1" 2>/dev/null || true; }
 
 summary() {
