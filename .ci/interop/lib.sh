@@ -40,9 +40,22 @@ ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
 not_ok() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
 
-# free_udp_port: a UDP port on 127.0.0.1 nobody listens on.
+# free_udp_port: a port on 127.0.0.1 that is free on UDP and on TCP (the scripts use one
+# number for a program's UDP and TCP listeners, and some for TCP or TLS alone).
 free_udp_port() {
-  python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+  python3 -c '
+import socket
+for _ in range(100):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    print(port)
+    break
+'
 }
 
 # wait_log FILE PATTERN [SECONDS=10]: until FILE has a line matching PATTERN (grep -E); a
