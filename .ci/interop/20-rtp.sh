@@ -26,6 +26,7 @@ set -u
 require tshark
 require python3
 HERE=$(cd "$(dirname "$0")" && pwd)
+[ -n "${RTP_ANALYZE:-}" ] || interop_build || { echo "interop: release build failed" >&2; exit 1; }
 RA="${RTP_ANALYZE:-$BIN/rtp-analyze}"
 if [ ! -x "$RA" ]; then
   echo "interop rtp: $RA missing (cargo build --release -p telox-examples --bins)" >&2

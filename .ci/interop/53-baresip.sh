@@ -20,6 +20,9 @@ require baresip
 require sox
 require openssl
 BIN="${TELOX_BIN:-$BIN}"
+# The release programs, fresh: in CI .ci/run built them (under a second here); run alone, this
+# builds them (a stale binary would test old code).
+[ -n "${TELOX_BIN:-}" ] || interop_build || { echo "interop: release build failed" >&2; exit 1; }
 P="$(dirname "$0")/programs"
 WORK=$(mktemp -d /tmp/telox-baresip.XXXXXX)
 PBX=""; BS=""; PH=""

@@ -14,6 +14,9 @@ set -u
 require sipp
 require kamailio
 BIN="${TELOX_BIN:-$BIN}"
+# The release programs, fresh: in CI .ci/run built them (under a second here); run alone, this
+# builds them (a stale binary would test old code).
+[ -n "${TELOX_BIN:-}" ] || interop_build || { echo "interop: release build failed" >&2; exit 1; }
 P="$(dirname "$0")/programs"
 RATES="${RATES:-100 200 400 800}"
 SECS="${SECS:-5}"

@@ -10,6 +10,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 require sipp
 BIN="${TELOX_BIN:-$BIN}"
+# The release programs, fresh: in CI .ci/run built them (under a second here); run alone, this
+# builds them (a stale binary would test old code).
+[ -n "${TELOX_BIN:-}" ] || interop_build || { echo "interop: release build failed" >&2; exit 1; }
 P="$(dirname "$0")/programs"
 SC="$(readlink -f "$P/scenarios")"
 CALLS="${CALLS:-10}"

@@ -53,6 +53,9 @@ require linphonec
 require sox
 require tshark
 BIN="${TELOX_BIN:-$BIN}"
+# The release programs, fresh: in CI .ci/run built them (under a second here); run alone, this
+# builds them (a stale binary would test old code).
+[ -n "${TELOX_BIN:-}" ] || interop_build || { echo "interop: release build failed" >&2; exit 1; }
 L="$(dirname "$0")/linphone"
 . "$L/lp-lib.sh"
 WORK=$(mktemp -d /tmp/telox-linphone.XXXXXX)
