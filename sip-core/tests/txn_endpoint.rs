@@ -291,6 +291,66 @@ fn non_2xx_gets_ack_from_the_transaction_and_server_absorbs_it() {
     assert_eq!(again[0].payload, ack[0].payload);
 }
 
+/// A transaction that only waits for its end timer keeps nothing it will not send again:
+/// the request a client sent (and the INVITE the ACK of a non-2xx was built from), the
+/// INVITE an INVITE server received, and the response an INVITE server no longer resends
+/// (Confirmed, Accepted) are released, so the test's own copy of those bytes is the last
+/// one. A non-INVITE server in Completed and an INVITE server in Completed keep their
+/// response: a retransmitted request gets it again (RFC 3261 §17.2.1, §17.2.2).
+#[test]
+fn waiting_transactions_hold_only_what_they_resend() {
+    let t0 = origin();
+    for (method, status, client_state, server_state) in [
+        ("OPTIONS", 200, State::Completed, State::Completed),
+        ("OPTIONS", 404, State::Completed, State::Completed),
+        ("INVITE", 486, State::Completed, State::Completed),
+        ("INVITE", 200, State::Accepted, State::Accepted),
+    ] {
+        let case = format!("{method} {status}");
+        let mut a = Transactions::new(TransactionConfig::default());
+        let mut b = Transactions::new(TransactionConfig::default());
+        let req = request(method, "z9hG4bK-w1", 1, "");
+        let sent = req.to_bytes();
+        let ck = a.send_request(t0, req, target(B, Transport::Udp)).unwrap();
+        let (tx, _) = drain(&mut a);
+        deliver(t0, &tx, &mut b, A, Transport::Udp);
+        drop(tx);
+        let (_, mut ev) = drain(&mut b);
+        let sk = server_key(&ev);
+        let Some(TransactionEvent::Request { request: rq, .. }) = ev.pop() else {
+            panic!("{case}")
+        };
+        let resp = response_to(&rq, status, Some("w"));
+        drop(rq);
+        let answer = resp.to_bytes();
+        b.send_response(t0 + ms(5), &sk, resp).unwrap();
+        let (tx, _) = drain(&mut b);
+        deliver(t0 + ms(6), &tx, &mut a, B, Transport::Udp);
+        drop(tx);
+        let (acks, ev) = drain(&mut a);
+        drop(ev);
+        assert_eq!(a.state(&ck), Some(client_state), "{case}");
+        assert_eq!(b.state(&sk), Some(server_state), "{case}");
+        assert!(sent.is_unique(), "{case}: the request is still held");
+        assert_eq!(a.invite(&ck), None, "{case}");
+        assert_eq!(b.invite(&sk), None, "{case}");
+        if server_state == State::Completed {
+            assert!(
+                !answer.is_unique(),
+                "{case}: the response to resend is gone"
+            );
+        } else {
+            assert!(answer.is_unique(), "{case}: the 2xx is still held");
+        }
+        if status == 486 {
+            // The ACK moves the server to Confirmed, which resends nothing.
+            deliver(t0 + ms(7), &acks, &mut b, A, Transport::Udp);
+            assert_eq!(b.state(&sk), Some(State::Confirmed), "{case}");
+            assert!(answer.is_unique(), "{case}: the 486 is still held");
+        }
+    }
+}
+
 #[test]
 fn invite_server_sends_100_trying_after_200ms_and_repeats_it() {
     let t0 = origin();

@@ -599,6 +599,17 @@ struct Entry {
 }
 
 impl Entry {
+    /// Drops what only the request's sending needed once the machine waits for its end
+    /// timer (it drops its own copy, [`Machine::enter`]): the INVITE (the ACK of a non-2xx
+    /// is built, a CANCEL or 487 no longer applies), the UDP fallback (no response-less
+    /// request is left to move) and the Via range into the released request. Stray
+    /// responses still match by key (a scan of their Via).
+    fn shed(&mut self) {
+        self.invite = None;
+        self.udp_fallback = None;
+        self.via = [0, 0];
+    }
+
     /// The value of the first Via line of the request this client transaction sent.
     fn sent_via(&self) -> Option<&[u8]> {
         let [start, len] = self.via.map(usize::from);
@@ -654,7 +665,8 @@ impl Transactions {
         self.entry(key).map(|e| e.machine.state())
     }
 
-    /// The INVITE of a live INVITE transaction (to build a CANCEL, RFC 3261 §9.1, or a 487).
+    /// The INVITE of a live INVITE transaction until its final response (to build a CANCEL,
+    /// RFC 3261 §9.1, or a 487); `None` once it waits for its end timer.
     pub fn invite(&self, key: &TransactionKey) -> Option<Request> {
         self.entry(key)
             .and_then(|e| Request::parse(e.invite.clone()?).ok())
@@ -1268,6 +1280,9 @@ impl Transactions {
                 payload,
                 own_connection: entry.udp_fallback.is_some(),
             });
+        }
+        if entry.machine.is_waiting() {
+            entry.shed();
         }
         if let Some(reason) = out.terminated {
             if let Some(key) = self.remove(slot) {

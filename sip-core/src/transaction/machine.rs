@@ -92,7 +92,8 @@ pub struct Machine {
     state: State,
     reliable: bool,
     timers: Timers,
-    /// The request (client) or last response sent (server), for retransmission.
+    /// The request (client) or last response sent (server), for retransmission; empty once
+    /// nothing will be resent from it (see [`Machine::enter`]).
     retransmit: Bytes,
     /// The ACK of a non-2xx final (client INVITE).
     ack: Option<Bytes>,
@@ -195,8 +196,8 @@ impl Machine {
         self.kind
     }
 
-    /// A client's request as sent (kept for retransmission for the machine's whole life);
-    /// `None` on a server.
+    /// A client's request as sent, kept for retransmission until a final response ends
+    /// it (empty from then on, see [`Machine::enter`]); `None` on a server.
     pub(crate) fn sent_request(&self) -> Option<&Bytes> {
         self.kind.is_client().then_some(&self.retransmit)
     }
@@ -204,6 +205,15 @@ impl Machine {
     /// The current state.
     pub fn state(&self) -> State {
         self.state
+    }
+
+    /// True in the states that only wait for an end timer (Completed, Confirmed, Accepted):
+    /// no request is sent and no new final response is taken from the TU any more.
+    pub(crate) fn is_waiting(&self) -> bool {
+        matches!(
+            self.state,
+            State::Completed | State::Confirmed | State::Accepted
+        )
     }
 
     /// The deadline of one timer, if armed.
@@ -353,7 +363,11 @@ impl Machine {
             }
             (_, state) => return Err(InvalidState { state }),
         }
-        self.retransmit = encoded.clone();
+        // In Accepted the TU retransmits its 2xx itself (RFC 6026 §7.1) and a retransmitted
+        // request is absorbed: nothing is resent from here, so the 2xx is not kept.
+        if self.state != State::Accepted {
+            self.retransmit = encoded.clone();
+        }
         out.transmit = Some(encoded);
         Ok(out)
     }
@@ -468,9 +482,26 @@ impl Machine {
         }
     }
 
+    /// Moves to `state`, cancelling every timer. A machine waiting for its end timer keeps
+    /// only what absorbing retransmissions needs: a client its ACK of a non-2xx (INVITE,
+    /// Completed: resent for each retransmitted final response, RFC 3261 §17.1.1.2), a
+    /// server the response it resends (Completed); the request a client sent and the
+    /// response an INVITE server sent before Confirmed or Accepted are released here, so
+    /// that the thousands of transactions waiting for Timer K, J, D, I, L or M hold no
+    /// message bytes they will never send again.
     fn enter(&mut self, state: State) {
         self.state = state;
         self.timers.cancel_all();
+        let done_sending = match self.kind {
+            Kind::InviteClient | Kind::NonInviteClient => {
+                matches!(state, State::Completed | State::Accepted)
+            }
+            Kind::InviteServer => matches!(state, State::Confirmed | State::Accepted),
+            Kind::NonInviteServer => false,
+        };
+        if done_sending || state == State::Terminated {
+            self.retransmit = Bytes::new();
+        }
     }
 
     fn terminate(&mut self, reason: Termination) -> Output {
