@@ -17,8 +17,8 @@ use crate::error::{BuildError, RtcpError};
 use crate::packet::{RtpPacket, StreamHeader};
 use crate::quality::{self, CodecImpairment, EModelInput, Quality};
 use crate::rtcp::{
-    self, ExtendedReport, Goodbye, List, ReceiverReport, ReportBlock, RtcpPacket, SdesChunk,
-    SdesItem, SenderReport, SourceDescription, Validation, VoipMetrics, XrBlock,
+    self, DlrrItem, ExtendedReport, Goodbye, List, ReceiverReport, ReportBlock, RtcpPacket,
+    SdesChunk, SdesItem, SenderReport, SourceDescription, Validation, VoipMetrics, XrBlock,
 };
 use crate::stats::{ReceptionStats, SeqUpdate, SourceStats, rtt_from_report};
 use crate::types::{MediaTime, NtpTime, Ssrc};
@@ -56,7 +56,10 @@ pub struct SessionConfig {
     pub packetization_ms: f64,
     /// Playout (jitter buffer) delay, ms, for the E-model.
     pub jitter_buffer_ms: f64,
-    /// Add an RFC 3611 VoIP metrics block about each source to every report.
+    /// RTCP-XR (RFC 3611) in every report: a VoIP metrics block about each source; a DLRR
+    /// sub-block answering the last Receiver Reference Time block of each source that sent one
+    /// (§4.5); and, while we send no SR, a Receiver Reference Time block of our own (§4.4),
+    /// so that a peer's DLRR gives us the round-trip time without an SR of ours.
     pub rtcp_xr: bool,
 }
 
@@ -139,6 +142,17 @@ pub enum SessionEvent {
         /// The block.
         metrics: VoipMetrics,
     },
+    /// A DLRR sub-block about us (RFC 3611 §4.5): a peer's answer to a Receiver Reference Time
+    /// block we sent.
+    Dlrr {
+        /// Who sent it (the XR packet's SSRC).
+        from: Ssrc,
+        /// The sub-block.
+        item: DlrrItem,
+        /// The round-trip time it gives (arrival - LRR - DLRR), if any: `None` for an LRR of
+        /// 0 (no RRTR received) or a delay longer than the time since our RRTR.
+        rtt: Option<Duration>,
+    },
     /// A generic NACK for our stream (RFC 4585).
     Nack {
         /// Who sent it.
@@ -171,6 +185,9 @@ struct Source {
     rtp_since_report: bool,
     cname: Option<Vec<u8>>,
     rtt: Option<Duration>,
+    /// The last Receiver Reference Time block from this source (RFC 3611 §4.4): the middle
+    /// 32 bits of its NTP time (the LRR we answer with) and when it arrived.
+    rrtr: Option<(u32, Instant)>,
 }
 
 #[derive(Clone, Debug)]
@@ -240,6 +257,9 @@ pub struct RtpSession {
     /// building one does not allocate.
     report_blocks: Vec<ReportBlock>,
     xr_blocks: Vec<XrBlock<'static>>,
+    /// The DLRR sub-blocks of the report being built; lent to `xr_blocks` as its DLRR block's
+    /// list while the report is written, then taken back.
+    dlrr_items: Vec<DlrrItem>,
     /// The buffer RTCP compounds are written into; each one is split off as the `Bytes` that
     /// [`poll_transmit`](Self::poll_transmit) hands out, and its memory is reused once that
     /// `Bytes` is dropped.
@@ -323,6 +343,7 @@ impl RtpSession {
             events: VecDeque::new(),
             report_blocks: Vec::new(),
             xr_blocks: Vec::new(),
+            dlrr_items: Vec::new(),
             rtcp_buf: BytesMut::new(),
         };
         let t = s.rtcp_interval(true);
@@ -577,13 +598,20 @@ impl RtpSession {
                 }
                 RtcpPacket::ExtendedReport(xr) => {
                     for block in xr.blocks.iter() {
-                        if let XrBlock::VoipMetrics(metrics) = block
-                            && metrics.ssrc == self.ssrc
-                        {
-                            self.events.push_back(SessionEvent::VoipMetrics {
-                                from: xr.ssrc,
-                                metrics,
-                            });
+                        match block {
+                            XrBlock::VoipMetrics(metrics) if metrics.ssrc == self.ssrc => {
+                                self.events.push_back(SessionEvent::VoipMetrics {
+                                    from: xr.ssrc,
+                                    metrics,
+                                });
+                            }
+                            XrBlock::Rrtr { ntp } if xr.ssrc != self.ssrc => {
+                                if let Some(i) = self.source_index(now, xr.ssrc, None) {
+                                    self.sources[i].rrtr = Some((ntp.middle32(), now));
+                                }
+                            }
+                            XrBlock::Dlrr(items) => self.handle_dlrr(xr.ssrc, &items, ntp_now),
+                            _ => {}
                         }
                     }
                 }
@@ -802,6 +830,7 @@ impl RtpSession {
             rtp_since_report: false,
             cname: None,
             rtt: None,
+            rrtr: None,
         });
         Some(self.sources.len() - 1)
     }
@@ -856,6 +885,22 @@ impl RtpSession {
             }
             self.events
                 .push_back(SessionEvent::Report { from, block, rtt });
+        }
+    }
+
+    /// RFC 3611 §4.5: the DLRR sub-blocks about us (others answer other receivers' RRTRs)
+    /// give the round-trip time as an SR's report block does: arrival - LRR - DLRR.
+    fn handle_dlrr(&mut self, from: Ssrc, items: &List<'_, DlrrItem>, ntp_now: NtpTime) {
+        for item in items.iter().filter(|d| d.ssrc == self.ssrc) {
+            let rtt = rtt_from_report(ntp_now, item.lrr, item.dlrr);
+            if let (Some(r), Some(s)) = (
+                rtt,
+                self.sources.iter_mut().find(|s| s.stats.ssrc() == from),
+            ) {
+                s.rtt = Some(r);
+            }
+            self.events
+                .push_back(SessionEvent::Dlrr { from, item, rtt });
         }
     }
 
@@ -1039,6 +1084,9 @@ impl RtpSession {
             self.report_blocks.push(s.stats.report_block(arrival));
         }
         let (ntp, rtp_timestamp) = (self.wallclock(now), self.rtp_timestamp_at(now));
+        if self.config.rtcp_xr {
+            self.add_reference_time_blocks(now, ntp);
+        }
         let ssrc = self.ssrc;
         let reports = List::Borrowed(&self.report_blocks);
         let report = if self.we_sent {
@@ -1082,12 +1130,44 @@ impl RtpSession {
         // Our own packets: counts below 31 blocks and items under 255 bytes (a CNAME longer
         // than that is cut by `SdesItem::check` failing, then nothing is sent).
         let len = write_compound_into(&mut self.rtcp_buf, packets.iter().flatten());
+        // The DLRR list goes back to be reused by the next report.
+        if let Some(XrBlock::Dlrr(List::Owned(items))) = self.xr_blocks.pop() {
+            self.dlrr_items = items;
+        }
         if len > 0 {
             self.transmit.push_back(self.rtcp_buf.split().freeze());
             self.sent_anything = true;
         }
         self.sent_since_report = false;
         len
+    }
+
+    /// The XR blocks of RFC 3611 §4.4 and §4.5 for a report sent at `now` (wallclock `ntp`):
+    /// our Receiver Reference Time while we send no SR (a sender's SR carries its NTP time),
+    /// then one DLRR sub-block per source whose RRTR we hold, its delay since that RRTR arrived
+    /// in 1/65536 s. The DLRR block is the last one pushed, so `send_report` takes its list
+    /// back after writing.
+    fn add_reference_time_blocks(&mut self, now: Instant, ntp: NtpTime) {
+        if !self.we_sent {
+            self.xr_blocks.push(XrBlock::Rrtr { ntp });
+        }
+        let mut items = std::mem::take(&mut self.dlrr_items);
+        items.clear();
+        for s in &self.sources {
+            if let Some((lrr, at)) = s.rrtr {
+                let units = now.saturating_duration_since(at).as_nanos() * 65536 / 1_000_000_000;
+                items.push(DlrrItem {
+                    ssrc: s.stats.ssrc(),
+                    lrr,
+                    dlrr: u32::try_from(units).unwrap_or(u32::MAX),
+                });
+            }
+        }
+        if items.is_empty() {
+            self.dlrr_items = items;
+        } else {
+            self.xr_blocks.push(XrBlock::Dlrr(List::Owned(items)));
+        }
     }
 
     fn queue_bye_compound(&mut self, now: Instant, reason: Option<&str>) {

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use telox_rtp::analysis::StreamAnalysis;
 use telox_rtp::dtmf::{DtmfEvent, DtmfNotice, DtmfReceiver};
 use telox_rtp::packet::{ExtensionElement, ExtensionForm};
-use telox_rtp::rtcp::{self, RtcpPacket, SdesItem, Validation, VoipMetrics, XrBlock};
+use telox_rtp::rtcp::{self, DlrrItem, RtcpPacket, SdesItem, Validation, VoipMetrics, XrBlock};
 use telox_rtp::{
     NtpTime, RtcpError, RtpPacket, RtpSession, SeqUpdate, SessionConfig, SessionEvent, Ssrc,
 };
@@ -690,15 +690,25 @@ fn phone_receiver_report_with_every_xr_block() {
         }
     );
 
-    // The session reports the phone's block about our stream and its VoIP metrics about it.
+    // The session reports the phone's block about our stream, its DLRR sub-block about us
+    // (not the one about 0x0BAD_CAFE) and its VoIP metrics about us.
     let start = t0();
     let mut session = our_session(start, false);
     let bytes = load(name).swap_remove(0).bytes;
     session.handle_rtcp(start, &bytes).unwrap();
     let ev = events(&mut session);
+    let dlrr = DlrrItem {
+        ssrc: OURS,
+        lrr: 0xB2C3_8000,
+        dlrr: 0x4000,
+    };
     assert!(
-        matches!(ev.as_slice(), [SessionEvent::Report { from, block: b, .. }, SessionEvent::VoipMetrics { from: f2, metrics }]
-            if *from == Ssrc(0x5A1C_0FFE) && b == &block && *f2 == *from && metrics == vm),
+        matches!(ev.as_slice(), [
+            SessionEvent::Report { from, block: b, .. },
+            SessionEvent::Dlrr { from: f3, item, .. },
+            SessionEvent::VoipMetrics { from: f2, metrics },
+        ] if *from == Ssrc(0x5A1C_0FFE) && b == &block && *f2 == *from && metrics == vm
+            && *f3 == *from && *item == dlrr),
         "{ev:?}"
     );
 }
