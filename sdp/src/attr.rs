@@ -382,7 +382,51 @@ pub(crate) fn check_rtpmap(value: &str) -> Result<(), AttributeError> {
 /// digits, fields the grammar accepts alike. `None` is "not this shape" (the value may
 /// still be valid), never "invalid".
 #[inline]
-fn rtpmap_usual(b: &[u8]) -> Option<(u32, std::ops::Range<usize>, u32, Option<u32>)> {
+fn rtpmap_usual(b: &[u8]) -> Option<RtpmapUsual> {
+    let (fields, end) = rtpmap_scan(b)?;
+    (end == b.len()).then_some(fields)
+}
+
+/// [`rtpmap_usual`]'s fields: payload type, encoding name's byte range, clock rate, channels.
+type RtpmapUsual = (u32, std::ops::Range<usize>, u32, Option<u32>);
+
+/// The end of an rtpmap value at the start of `line` (the bytes after `a=rtpmap:`) when it
+/// has [`rtpmap_usual`]'s shape and a CR or LF follows it: the strict parse takes the
+/// value's check as the search for the line's end. No byte of the shape is a CR or LF, so
+/// the end is the line's first one, and the value up to it passes [`check_rtpmap`].
+#[inline]
+pub(crate) fn rtpmap_line_end(line: &[u8]) -> Option<usize> {
+    let (_, end) = rtpmap_scan(line)?;
+    matches!(line.get(end), Some(b'\r' | b'\n')).then_some(end)
+}
+
+/// The end of a number at the start of `line` (the bytes after `a=ptime:`, `a=rtcp:`...)
+/// that a CR or LF follows: 1 to `max_len` (at most 9) digits of a value up to
+/// `max_value`, the shape [`check_millis`] (`max_len` 9) accepts directly.
+#[inline]
+pub(crate) fn digits_line_end(line: &[u8], max_len: usize, max_value: u32) -> Option<usize> {
+    let mut n = 0u32;
+    let mut i = 0;
+    while let Some(d) = line
+        .get(i)
+        .map(|c| c.wrapping_sub(b'0'))
+        .filter(|d| *d <= 9)
+    {
+        // At most `max_len` (<= 9) digits are read: no overflow.
+        n = n.wrapping_mul(10).wrapping_add(u32::from(d));
+        i += 1;
+        if i > max_len {
+            return None;
+        }
+    }
+    (i > 0 && n <= max_value && matches!(line.get(i), Some(b'\r' | b'\n'))).then_some(i)
+}
+
+/// [`rtpmap_usual`]'s shape from the start of `b`, up to the first byte that does not
+/// continue it: the fields and the index of that byte. The name stops at `/`, a space, CR
+/// or LF.
+#[inline]
+fn rtpmap_scan(b: &[u8]) -> Option<(RtpmapUsual, usize)> {
     // Reads 1..=max digits at `*i`.
     let number = |i: &mut usize, max: usize| -> Option<u32> {
         let start = *i;
@@ -406,7 +450,7 @@ fn rtpmap_usual(b: &[u8]) -> Option<(u32, std::ops::Range<usize>, u32, Option<u3
     let rest = b.get(i..).unwrap_or_default();
     i += rest
         .iter()
-        .position(|c| matches!(c, b'/' | b' '))
+        .position(|c| matches!(c, b'/' | b' ' | b'\r' | b'\n'))
         .unwrap_or(rest.len());
     if i == name || b.get(i) != Some(&b'/') {
         return None;
@@ -415,20 +459,15 @@ fn rtpmap_usual(b: &[u8]) -> Option<(u32, std::ops::Range<usize>, u32, Option<u3
     i += 1;
     let clock = number(&mut i, 9)?;
     let channels = match b.get(i) {
-        None => None,
         Some(b'/') => {
             i += 1;
-            let ch = number(&mut i, 4)?;
-            if i != b.len() {
-                return None;
-            }
-            Some(ch)
+            Some(number(&mut i, 4)?)
         }
-        Some(_) => return None,
+        _ => None,
     };
     // As the grammar: a payload type over 255 does not fit its u8, one over 127 is not an
     // RTP payload type.
-    (pt <= 127 && clock != 0 && channels != Some(0)).then_some((pt, name, clock, channels))
+    (pt <= 127 && clock != 0 && channels != Some(0)).then_some(((pt, name, clock, channels), i))
 }
 
 /// `a=fmtp:<format> <parameters>` (RFC 8866 §6.15).
@@ -1162,6 +1201,64 @@ pub(crate) mod tests {
                     "{c:?}"
                 );
             }
+        }
+    }
+
+    /// The line-end scans of the strict parse's attribute run: an end they give is the
+    /// line's first CR or LF and the value before it passes the value's check; the usual
+    /// lines get one.
+    #[test]
+    fn line_end_scans_end_at_the_first_cr_or_lf_of_a_valid_value() {
+        let first_eol = |l: &[u8]| l.iter().position(|c| matches!(c, b'\r' | b'\n'));
+        let mut rtpmap_ends = 0;
+        for line in all_strings(b"01 /a\r\n", 7) {
+            if let Some(end) = super::rtpmap_line_end(&line) {
+                assert_eq!(first_eol(&line), Some(end), "{line:?}");
+                let value = std::str::from_utf8(&line[..end]).unwrap_or_default();
+                assert_eq!(check_rtpmap(value), Ok(()), "{line:?}");
+                rtpmap_ends += 1;
+            }
+        }
+        assert!(rtpmap_ends > 0);
+        let mut digit_ends = 0;
+        for line in all_strings(b"09+ \r\n", 7).chain(
+            ["1234567890\r\n", "123456789\r\n", "0000000001\r\n"].map(|l| l.as_bytes().to_vec()),
+        ) {
+            if let Some(end) = super::digits_line_end(&line, 9, u32::MAX) {
+                assert_eq!(first_eol(&line), Some(end), "{line:?}");
+                let value = std::str::from_utf8(&line[..end]).unwrap_or_default();
+                assert_eq!(
+                    super::check_millis("ptime", value, false),
+                    Ok(()),
+                    "{line:?}"
+                );
+                digit_ends += 1;
+            }
+        }
+        assert!(digit_ends > 0);
+        for (line, end) in [
+            ("111 opus/48000/2\r\n", Some(16)),
+            ("101 telephone-event/8000\r\n", Some(24)),
+            ("0 PCMU/8000\n", Some(11)),
+            ("0 PC\rMU/8000\r\n", None),
+            ("0 PCMU/8000 \r\n", None),
+            ("0 PCMU/8000", None),
+        ] {
+            assert_eq!(super::rtpmap_line_end(line.as_bytes()), end, "{line:?}");
+        }
+        for (line, end) in [
+            ("20\r\n", Some(2)),
+            ("123456789\r\n", Some(9)),
+            ("1234567890\r\n", None),
+            ("+20\r\n", None),
+            ("\r\n", None),
+            ("20", None),
+        ] {
+            assert_eq!(
+                super::digits_line_end(line.as_bytes(), 9, u32::MAX),
+                end,
+                "{line:?}"
+            );
         }
     }
 

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::attr::{has_byte, split_byte, split_on};
+use crate::attr::{digits_line_end, has_byte, split_byte, split_on};
 use crate::attributes::{Attributes, Kind};
 use crate::error::{ParseError, ParseReason};
 use crate::model::{AddrType, Bandwidth, Connection, Media, MediaKind, Origin, Protocol};
@@ -504,7 +504,22 @@ fn attribute_run(
     };
     while let Some(line) = rest.strip_prefix("a=") {
         let b = line.as_bytes();
-        let eol = find_eol(b);
+        let usual = usual_attribute(b);
+        // The check of an rtpmap, ptime, maxptime or rtcp value in its usual form finds the
+        // line's end on its way (`checked`); any other line is searched for it.
+        let checked_end = match usual {
+            Some((Kind::Rtpmap, len)) => b
+                .get(len + 1..)
+                .and_then(crate::attr::rtpmap_line_end)
+                .map(|end| len + 1 + end),
+            Some((Kind::Ptime | Kind::Maxptime, len)) => b
+                .get(len + 1..)
+                .and_then(|v| digits_line_end(v, 9, u32::MAX))
+                .map(|end| len + 1 + end),
+            _ => None,
+        };
+        let checked = checked_end.is_some();
+        let eol = checked_end.unwrap_or_else(|| find_eol(b));
         if !matches!((b.get(eol), b.get(eol + 1)), (Some(b'\r'), Some(b'\n')))
             || matches!(b.get(eol.wrapping_sub(1)), Some(b' ' | b'\t'))
             || *count >= opts.max_attributes
@@ -516,7 +531,7 @@ fn attribute_run(
         };
         // The usual names are recognised with their `:` from the line's first bytes; any
         // other line is split at its first `:` and its name looked up.
-        let (kind, name, value) = match usual_attribute(b) {
+        let (kind, name, value) = match usual {
             Some((kind, len)) => match text.split_at_checked(len) {
                 Some((name, value)) => (kind, name, value.get(1..)),
                 None => break,
@@ -526,7 +541,7 @@ fn attribute_run(
                 None => (Kind::of(text), text, None),
             },
         };
-        if crate::attr::validate_kind(kind, value, plus).is_err()
+        if (!checked && crate::attr::validate_kind(kind, value, plus).is_err())
             || (kind == Kind::Other && !is_token(name))
         {
             break;
@@ -1141,6 +1156,8 @@ mod tests {
         is_payload_type, parse_connection, parse_connection_fields, parse_origin,
         parse_origin_fields,
     };
+    use crate::error::ParseReason;
+    use crate::model::Sdp;
 
     #[test]
     fn parse_connection_agrees_with_its_general_path() {
@@ -1240,10 +1257,7 @@ mod tests {
             "X IP4 ",
         ];
         let tails = crate::attr::tests::text_cases(b"1. ", 3, &["192.0.2.1", "::1"], &[""]);
-        let mut out = [
-            crate::model::Sdp::parse_start().origin,
-            crate::model::Sdp::parse_start().origin,
-        ];
+        let mut out = [Sdp::parse_start().origin, Sdp::parse_start().origin];
         for head in heads {
             for net in nets {
                 for tail in &tails {
@@ -1355,6 +1369,42 @@ mod tests {
             let slow = !s.is_empty() && !s.bytes().any(|c| c == b'/' || c == b' ');
             assert_eq!(super::is_bare_address(&s), slow, "{s:?}");
         }
+    }
+
+    /// The attribute run takes an rtpmap's or ptime's line end from its value's check: a
+    /// CR inside such a line is still a stray CR, and a bad value still an error of its line.
+    #[test]
+    fn checked_attribute_lines_end_at_their_first_cr_or_lf() {
+        let offer = |lines: &str| {
+            format!(
+                "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+                 m=audio 4000 RTP/AVP 0 8\r\n{lines}a=sendrecv\r\n"
+            )
+        };
+        let sdp = Sdp::parse(offer(
+            "a=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=maxptime:150\r\n",
+        ));
+        let sdp = sdp.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sdp.media[0].attributes.len(), 4);
+        assert_eq!(
+            sdp.media[0].rtpmap(0).map(|r| r.encoding),
+            Some("PCMU".into())
+        );
+        for (lines, reason) in [
+            ("a=rtpmap:0 PC\rMU/8000\r\n", ParseReason::StrayCr),
+            ("a=rtpmap:0 PCMU/8000\rx\r\n", ParseReason::StrayCr),
+            ("a=ptime:2\r0\r\n", ParseReason::StrayCr),
+            ("a=maxptime:150\n", ParseReason::LfLineEnding),
+        ] {
+            let e = Sdp::parse(offer(lines)).err();
+            assert_eq!(
+                e.map(|e| (e.line, e.reason)),
+                Some((7, reason)),
+                "{lines:?}"
+            );
+        }
+        let e = Sdp::parse(offer("a=ptime:20x\r\n")).err();
+        assert_eq!(e.map(|e| e.line), Some(7));
     }
 
     #[test]
