@@ -111,6 +111,10 @@ impl KeySlot {
     /// The session keys of `labels` for packet `index` (RFC 3711 §4.3.1: r = index DIV
     /// key_derivation_rate): the prepared ones for r = 0, else the stream's cache, re-derived
     /// when the epoch or the master key changed.
+    ///
+    /// Inlined into the per-packet paths: without a key derivation rate (the usual case) it
+    /// is one test; the re-derivation is out of line.
+    #[inline]
     fn session<'a>(
         &'a self,
         profile: ProtectionProfile,
@@ -122,24 +126,35 @@ impl KeySlot {
             Labels::Rtp => &self.rtp,
             Labels::Rtcp => &self.rtcp,
         };
-        let r = self.kdr_shift.map_or(0, |s| index >> s);
-        if r == 0 {
-            return base;
+        match self.kdr_shift.map_or(0, |s| index >> s) {
+            0 => base,
+            r => self.rederived((profile, labels), r, cache),
         }
+    }
+
+    /// The session keys of epoch `r` > 0: the stream's cache, re-derived when the epoch or
+    /// the master key changed.
+    #[cold]
+    #[inline(never)]
+    fn rederived<'a>(
+        &self,
+        (profile, labels): (ProtectionProfile, Labels),
+        r: u64,
+        cache: &'a mut Option<CachedKeys>,
+    ) -> &'a SessionCrypto {
         if cache
             .as_ref()
-            .is_none_or(|c| c.key_id != self.id || c.r != r)
+            .is_some_and(|c| c.key_id != self.id || c.r != r)
         {
-            *cache = Some(CachedKeys {
+            *cache = None;
+        }
+        &cache
+            .get_or_insert_with(|| CachedKeys {
                 key_id: self.id,
                 r,
                 keys: SessionCrypto::derive(profile, &self.prf, &self.master_salt.0, labels, r),
-            });
-        }
-        match cache {
-            Some(c) => &c.keys,
-            None => base,
-        }
+            })
+            .keys
     }
 }
 
@@ -399,7 +414,7 @@ impl SrtpContext {
         match key.session(self.profile, Labels::Rtp, index, &mut stream.rtp_keys) {
             SessionCrypto::Cm { aes, auth, salt } => {
                 aes.apply_keystream(cm_iv(salt, f.ssrc, index), &mut buf[f.header_len..len]);
-                buf[len..len + mki_len].copy_from_slice(&key.mki);
+                copy_mki(&mut buf[len..len + mki_len], &key.mki);
                 // RFC 3711 §4.2: "M = Authenticated Portion || ROC"
                 let roc = ((index >> 16) as u32).to_be_bytes();
                 match defer {
@@ -426,7 +441,7 @@ impl SrtpContext {
                     &mut rest[..len - f.header_len],
                 );
                 buf[len..len + 16].copy_from_slice(&tag);
-                buf[len + 16..out_len].copy_from_slice(&key.mki);
+                copy_mki(&mut buf[len + 16..out_len], &key.mki);
             }
         }
         stream.sent.accept(index);
@@ -975,6 +990,15 @@ fn key_for<'a>(keys: &'a mut [KeySlot], mki: &[u8]) -> Result<(usize, &'a mut Ke
         .enumerate()
         .find(|(_, k)| k.mki == mki)
         .ok_or(SrtpError::MkiMismatch)
+}
+
+/// Writes the MKI; most contexts have none, and an empty `copy_from_slice` is still a
+/// `memcpy` call on the per-packet path.
+#[inline]
+fn copy_mki(dst: &mut [u8], mki: &[u8]) {
+    if !mki.is_empty() {
+        dst.copy_from_slice(mki);
+    }
 }
 
 /// log2 of the key derivation rate (RFC 3711 §4.3.1), None for rate 0.

@@ -89,6 +89,7 @@ impl Ymm {
     ///
     /// Decrypting twice with the same arguments gives `data` back: a caller that finds the
     /// tag wrong calls it again to restore the ciphertext.
+    #[inline]
     pub(super) fn gcm(
         &self,
         aes: &Aes,
