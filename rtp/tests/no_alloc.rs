@@ -3,8 +3,9 @@
 //! (copied in, or written in place), receiving it (A.1/A.3/A.8 statistics), and receiving an
 //! SR+SDES compound (one-pass parse, report blocks, sender info). Nor does RTCP report
 //! generation in steady state: SR/RR with report blocks, SDES CNAME and XR VoIP metrics, built
-//! by `handle_timeout` and handed out by `poll_transmit`. One test per binary, so no other test
-//! thread allocates while a region is open.
+//! by `handle_timeout` and handed out by `poll_transmit`; nor, between two receivers, their
+//! RRTR and DLRR blocks (RFC 3611 §4.4, §4.5) and the RTT taken from them. One test per
+//! binary, so no other test thread allocates while a region is open.
 
 #![allow(
     clippy::unwrap_used,
@@ -40,11 +41,12 @@ fn session(seed: u64, cname: &str, now: Instant) -> RtpSession {
     RtpSession::new(cfg, now)
 }
 
-/// Reports seen: SRs with one report block, and XR packets.
+/// Reports seen: SRs with one report block, XR packets, and DLRR blocks among their blocks.
 #[derive(Default)]
 struct Reports {
     sr_with_block: usize,
     xr: usize,
+    dlrr: usize,
 }
 
 /// One 20 ms tick of a two-way call: each side sends one packet (the second written in place,
@@ -81,7 +83,14 @@ fn rtcp_to(s: &mut RtpSession, peer: &mut RtpSession, now: Instant, seen: &mut R
                 RtcpPacket::SenderReport(sr) if sr.reports.len() == 1 => {
                     seen.sr_with_block += 1;
                 }
-                RtcpPacket::ExtendedReport(_) => seen.xr += 1,
+                RtcpPacket::ExtendedReport(x) => {
+                    seen.xr += 1;
+                    seen.dlrr += x
+                        .blocks
+                        .iter()
+                        .filter(|b| matches!(b, rtcp::XrBlock::Dlrr(_)))
+                        .count();
+                }
                 _ => {}
             }
         }
@@ -217,4 +226,31 @@ fn per_packet_send_and_receive_paths_allocate_nothing() {
     assert_eq!(seen.xr, seen.sr_with_block);
     assert_eq!(c.stats().lost, 0);
     assert_eq!(d.cname_of(c.ssrc()), Some(&b"carol@192.0.2.3"[..]));
+
+    // Two receive-only sessions with RTCP-XR: each report is an RR, SDES and an XR with our
+    // RRTR and, once the peer's RRTR has arrived, a DLRR answering it; each side takes the
+    // RTT from the peer's DLRR.
+    let mut e = RtpSession::new(xr(5, "erin@192.0.2.5"), now);
+    let mut f = RtpSession::new(xr(6, "frank@192.0.2.6"), now);
+    let rtcp_only = |e: &mut RtpSession, f: &mut RtpSession, now, seen: &mut Reports| {
+        rtcp_to(e, f, now, seen);
+        rtcp_to(f, e, now, seen);
+    };
+    let mut warm = Reports::default();
+    for _ in 0..1500 {
+        now += Duration::from_millis(20);
+        rtcp_only(&mut e, &mut f, now, &mut warm);
+    }
+    assert!(warm.dlrr >= 4, "{}", warm.dlrr);
+    let seen = clean_block("RRTR/DLRR report generation", || {
+        let mut seen = Reports::default();
+        for _ in 0..6000 {
+            now += Duration::from_millis(20);
+            rtcp_only(&mut e, &mut f, now, &mut seen);
+        }
+        seen
+    });
+    assert!(seen.dlrr >= 30, "{}", seen.dlrr);
+    assert_eq!(seen.xr, seen.dlrr);
+    assert!(e.source_stats(f.ssrc()).unwrap().rtt.is_some());
 }
