@@ -505,8 +505,9 @@ fn attribute_run(
     while let Some(line) = rest.strip_prefix("a=") {
         let b = line.as_bytes();
         let usual = usual_attribute(b);
-        // The check of an rtpmap, ptime, maxptime or rtcp value in its usual form finds the
-        // line's end on its way (`checked`); any other line is searched for it.
+        // The check of an rtpmap, ptime or maxptime value in its usual form finds the line's
+        // end on its way, and a direction flag's CRLF was read with its name (`checked`);
+        // any other line is searched for it.
         let checked_end = match usual {
             Some((Kind::Rtpmap, len)) => b
                 .get(len + 1..)
@@ -516,6 +517,10 @@ fn attribute_run(
                 .get(len + 1..)
                 .and_then(|v| digits_line_end(v, 9, u32::MAX))
                 .map(|end| len + 1 + end),
+            // A direction flag: its name is the line.
+            Some((Kind::Sendrecv | Kind::Sendonly | Kind::Recvonly | Kind::Inactive, len)) => {
+                Some(len)
+            }
             _ => None,
         };
         let checked = checked_end.is_some();
@@ -563,9 +568,10 @@ fn attribute_run(
 }
 
 /// The kind and name length of a line (after `a=`) that starts with one of the usual value
-/// attributes' names and its `:`, found from its first eight bytes: by the first byte, then
-/// one masked compare of the word (the name and `:` hold no CR or LF, so a match lies within
-/// the line).
+/// attributes' names and its `:`, or that is a direction flag (`sendrecv`, `sendonly`,
+/// `recvonly`, `inactive`: eight bytes each) followed by CRLF, found from its first eight
+/// bytes: by the first byte, then one masked compare of the word (the name and `:` hold no
+/// CR or LF, so a match lies within the line).
 #[inline]
 fn usual_attribute(line: &[u8]) -> Option<(Kind, usize)> {
     // The first eight bytes as a little-endian word, zero-padded at the end of the input.
@@ -606,7 +612,14 @@ fn usual_attribute(line: &[u8]) -> Option<(Kind, usize)> {
     const MID: (u64, u64) = prefix(b"mid:");
     // `maxptime:` is nine bytes: eight in the word, the `:` after it.
     const MAXPTIME: (u64, u64) = prefix(b"maxptime");
+    // The direction flags are eight bytes each: the whole word, then the CRLF that ends a
+    // usual line after it.
+    const SENDRECV: (u64, u64) = prefix(b"sendrecv");
+    const SENDONLY: (u64, u64) = prefix(b"sendonly");
+    const RECVONLY: (u64, u64) = prefix(b"recvonly");
+    const INACTIVE: (u64, u64) = prefix(b"inactive");
     let is = |(p, m): (u64, u64)| w & m == p;
+    let flag = |kind| (line.get(8..10) == Some(b"\r\n")).then_some((kind, 8));
     match w as u8 {
         b'r' if is(RTPMAP) => Some((Kind::Rtpmap, 6)),
         b'r' if is(RTCP) => Some((Kind::Rtcp, 4)),
@@ -616,6 +629,10 @@ fn usual_attribute(line: &[u8]) -> Option<(Kind, usize)> {
         b's' if is(SSRC) => Some((Kind::Ssrc, 4)),
         b'm' if is(MID) => Some((Kind::Mid, 3)),
         b'm' if is(MAXPTIME) && line.get(8) == Some(&b':') => Some((Kind::Maxptime, 8)),
+        b's' if is(SENDRECV) => flag(Kind::Sendrecv),
+        b's' if is(SENDONLY) => flag(Kind::Sendonly),
+        b'r' if is(RECVONLY) => flag(Kind::Recvonly),
+        b'i' if is(INACTIVE) => flag(Kind::Inactive),
         _ => None,
     }
 }
@@ -1194,10 +1211,12 @@ mod tests {
 
     #[test]
     fn usual_attribute_agrees_with_the_name_lookup() {
+        use crate::attributes::Kind;
         // Every usual name, cut short, lengthened, with another byte after it or at its
         // end, alone (fewer than eight bytes to read), and followed by the rest of a line.
         for name in [
-            "rtpmap", "fmtp", "ptime", "crypto", "ssrc", "rtcp", "mid", "maxptime", "sendrecv", "x",
+            "rtpmap", "fmtp", "ptime", "crypto", "ssrc", "rtcp", "mid", "maxptime", "sendrecv",
+            "sendonly", "recvonly", "inactive", "x",
         ] {
             let mut cases = vec![name.to_owned()];
             for cut in 0..name.len() {
@@ -1217,11 +1236,23 @@ mod tests {
             }
             for line in cases {
                 let want = line.split_once(':').and_then(|(n, _)| {
-                    let kind = crate::attributes::Kind::of(n);
-                    (kind != crate::attributes::Kind::Other).then_some((kind, n.len()))
+                    let kind = Kind::of(n);
+                    (kind != Kind::Other).then_some((kind, n.len()))
                 });
-                // Only the value attributes are recognised; a flag or unknown name is not.
-                let want = want.filter(|(k, _)| !matches!(k, crate::attributes::Kind::Sendrecv));
+                // Only the value attributes are recognised; a flag or unknown name is not,
+                // but for a direction flag that its CRLF ends.
+                let want = want.filter(|(k, _)| {
+                    !matches!(
+                        k,
+                        Kind::Sendrecv | Kind::Sendonly | Kind::Recvonly | Kind::Inactive
+                    )
+                });
+                let want = want.or_else(|| {
+                    let (n, _) = line.split_once("\r\n")?;
+                    let kind = Kind::of(n);
+                    let flags = ["sendrecv", "sendonly", "recvonly", "inactive"];
+                    flags.contains(&n).then_some((kind, 8))
+                });
                 assert_eq!(super::usual_attribute(line.as_bytes()), want, "{line:?}");
             }
         }
