@@ -300,16 +300,27 @@ fn cpu_time_per_transaction() {
     );
 }
 
-/// Bytes held per live transaction, N live at once: INVITE server (Proceeding, the received
-/// datagram kept), non-INVITE server (Trying) and non-INVITE client (Trying, request bytes
-/// kept for retransmission). Everything a transaction holds is allocated inside the counted
-/// region (each datagram is a fresh copy, each request is built there), queues are drained
-/// after every message so they do not grow, and nothing allocated before the region is freed
-/// inside it.
+/// Bytes held per live transaction, N live at once, by state: INVITE server (Proceeding,
+/// the received datagram kept), non-INVITE server in Trying and in Completed (its 200 kept
+/// for retransmitted requests), non-INVITE client in Trying (the request bytes kept for
+/// retransmission) and in Completed (waiting for Timer K). Everything a transaction holds
+/// is allocated inside the counted region (each datagram is a fresh copy, each request and
+/// response is built there), queues are drained after every message so they do not grow,
+/// and nothing allocated before the region is freed inside it.
 fn memory_per_transaction() {
     const N: u64 = 10_000;
-    let mut held = Vec::new();
-    for method in [Method::Invite, Method::Options] {
+    let n = N as i64;
+    let held = |region: &Region<'_, System>| {
+        let change = region.change();
+        (change.bytes_allocated as i64 - change.bytes_deallocated as i64) / n
+    };
+    // Servers: `answer` says whether each request gets its 200 inside the region.
+    let mut servers = Vec::new();
+    for (method, answer) in [
+        (Method::Invite, false),
+        (Method::Options, false),
+        (Method::Options, true),
+    ] {
         let mut pair = Pair::new(Transport::Udp);
         let requests: Vec<Request> = (0..N).map(|_| pair.request(method.clone())).collect();
         let region = Region::new(GLOBAL);
@@ -317,36 +328,57 @@ fn memory_per_transaction() {
             let datagram = bytes::Bytes::copy_from_slice(&r.to_bytes());
             pair.b.handle_datagram(pair.now, pair.to_a, datagram);
             while let Some(e) = pair.b.poll_event() {
-                black_box(e);
+                if let (true, TransactionEvent::Request { key, request, .. }) = (answer, e) {
+                    let resp = Response::builder(&request, StatusCode::OK)
+                        .to_tag("b1")
+                        .build();
+                    drop(request);
+                    pair.b.send_response(pair.now, &key, resp).expect("respond");
+                    while pair.b.poll_transmit().is_some() {}
+                }
             }
         }
-        let change = region.change();
-        held.push(change.bytes_allocated as i64 - change.bytes_deallocated as i64);
+        servers.push(held(&region));
         assert_eq!(pair.b.len(), N as usize);
     }
-    let mut pair = Pair::new(Transport::Udp);
-    let region = Region::new(GLOBAL);
-    for _ in 0..N {
-        let opts = pair.request(Method::Options);
-        pair.a
-            .send_request(pair.now, opts, pair.to_b)
-            .expect("send");
-        while let Some(t) = pair.a.poll_transmit() {
-            black_box(t);
+    // Clients: `answer` says whether each request gets a 200 (a fresh datagram) inside it.
+    let mut clients = Vec::new();
+    for answer in [false, true] {
+        let mut pair = Pair::new(Transport::Udp);
+        let region = Region::new(GLOBAL);
+        for _ in 0..N {
+            let opts = pair.request(Method::Options);
+            pair.a
+                .send_request(pair.now, opts, pair.to_b)
+                .expect("send");
+            while let Some(t) = pair.a.poll_transmit() {
+                if answer {
+                    let request = Request::parse(t.payload).expect("parse");
+                    let resp = Response::builder(&request, StatusCode::OK)
+                        .to_tag("b1")
+                        .build();
+                    drop(request);
+                    let datagram = bytes::Bytes::copy_from_slice(&resp.to_bytes());
+                    drop(resp);
+                    pair.a.handle_datagram(pair.now, pair.to_b, datagram);
+                    while let Some(e) = pair.a.poll_event() {
+                        black_box(e);
+                    }
+                }
+            }
         }
+        clients.push(held(&region));
+        assert_eq!(pair.a.len(), N as usize);
     }
-    let change = region.change();
-    held.push(change.bytes_allocated as i64 - change.bytes_deallocated as i64);
-    assert_eq!(pair.a.len(), N as usize);
-    let n = N as i64;
-    if let [invite_server, options_server, options_client] = held[..] {
+    if let ([invite_server, server_trying, server_completed], [client_trying, client_completed]) =
+        (&servers[..], &clients[..])
+    {
         eprintln!(
-            "sip_txn memory: {} B per live INVITE server transaction (incl. the received \
-             datagram), {} B per live non-INVITE server transaction, {} B per live non-INVITE \
-             client transaction (incl. the request bytes)",
-            invite_server / n,
-            options_server / n,
-            options_client / n,
+            "sip_txn memory: {invite_server} B per live INVITE server transaction in \
+             Proceeding (incl. the received datagram); non-INVITE server {server_trying} B in \
+             Trying, {server_completed} B in Completed (incl. its 200); non-INVITE client \
+             {client_trying} B in Trying (incl. the request bytes), {client_completed} B in \
+             Completed"
         );
     }
 }
