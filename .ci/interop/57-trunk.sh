@@ -15,6 +15,8 @@
 #     the challenge and unregisters over TCP too (one trunk, one transport), and its
 #     challenged INVITEs go over TCP; SIPp only listens on TCP, so a REGISTER or INVITE over
 #     UDP gets no answer.
+#  5. The gateway over a TCP trunk, as 4 (--trunk and --trunk-registrar naming
+#     ;transport=tcp): registered, the calls through it, unregistered, no binding left.
 set -u
 . "$(dirname "$0")/lib.sh"
 require sipp
@@ -54,6 +56,15 @@ start_prog() { # start_prog NAME ARGS... ; sets PROG, PROG_PORT
   timeout -k 3 120 "$BIN/$name" --listen "127.0.0.1:$PROG_PORT" "$@" 2>>"$WORK/$name.log" &
   PROG=$!
   sleep 0.5
+}
+# start_tcp_uas NAME: the trunk's call side over TCP only, for $TCALLS challenged calls; sets
+# TUAS, TUAS_PORT.
+start_tcp_uas() {
+  TUAS_PORT=$(free_udp_port)
+  ( cd "$WORK" && exec timeout -k 3 120 sipp -sf "$SC/uas-auth.xml" -i 127.0.0.1 -p "$TUAS_PORT" \
+      -t t1 -m "$TCALLS" -nostdin -trace_err -error_file "$WORK/uas-$1.err" \
+      -trace_screen -screen_file "$WORK/uas-$1.screen" >/dev/null 2>&1 ) &
+  TUAS=$!
 }
 stop_prog() { kill -INT "$PROG" 2>/dev/null; wait "$PROG" 2>/dev/null; PROG=""; }
 
@@ -105,11 +116,7 @@ TCALLS="${TCP_CALLS:-20}"
 mv "$WORK/pbx.log" "$WORK/pbx-udp.log"
 start_registrar tcp -t t1
 check "SIPp registrar listens on TCP" wait_tcp "$REG_PORT"
-TUAS_PORT=$(free_udp_port)
-( cd "$WORK" && exec timeout -k 3 120 sipp -sf "$SC/uas-auth.xml" -i 127.0.0.1 -p "$TUAS_PORT" \
-    -t t1 -m "$TCALLS" -nostdin -trace_err -error_file "$WORK/uas-tcp.err" \
-    -trace_screen -screen_file "$WORK/uas-tcp.screen" >/dev/null 2>&1 ) &
-TUAS=$!
+start_tcp_uas tcp
 check "SIPp call side listens on TCP" wait_tcp "$TUAS_PORT"
 start_prog pbx --demo-users 1000-1099 --digest md5 --trunk "sip:127.0.0.1:$TUAS_PORT;transport=tcp" \
   --trunk-user telox --trunk-password trunk-secret --trunk-registrar "127.0.0.1:$REG_PORT" \
@@ -130,5 +137,25 @@ check "pbx: unregistered from the TCP trunk at stop" grep -q "trunk trunk: unreg
 # The registrar's rc is not looked at: the PBX closes the connection as it stops, during
 # the pause after the unregister's 200, and SIPp counts that a failed call. Its 401 was
 # answered with the password SIPp checks (else 403, and no 'registered' line above).
+registrar_rc
+# 5. The gateway over a TCP trunk, as 4: SIPp registrar and call side over TCP only.
+mv "$WORK/gateway.log" "$WORK/gateway-udp.log"
+start_registrar gwtcp -t t1
+check "SIPp registrar listens on TCP (gateway case)" wait_tcp "$REG_PORT"
+start_tcp_uas gwtcp
+check "SIPp call side listens on TCP (gateway case)" wait_tcp "$TUAS_PORT"
+start_prog gateway --trunk "sip:127.0.0.1:$TUAS_PORT;transport=tcp" --allow 127.0.0.0/8 \
+  --trunk-user telox --trunk-password trunk-secret \
+  --trunk-registrar "sip:127.0.0.1:$REG_PORT;transport=tcp" --register-expires 120
+check "gateway: registered to the TCP trunk after a 401 challenge" wait_log "$WORK/gateway.log" "trunk 1: registered sip:telox@"
+out=$("$P/sipp-uac.sh" "127.0.0.1:$PROG_PORT" 10 "$TCALLS" -s 5551234 2>&1 | tail -1)
+echo "  gateway over tcp: $out"
+check "SIPp uac -> gateway -> challenging TCP trunk: $TCALLS calls, zero failures" \
+  grep -Eq "rc=0 created=$TCALLS ok=$TCALLS failed=0" <<<"$out"
+wait "$TUAS"; RC=$?; TUAS=""
+check "SIPp TCP call side: $TCALLS challenged calls from the gateway over TCP (SIPp rc=$RC)" test "$RC" -eq 0
+stop_prog
+check "gateway: unregistered from the TCP trunk at stop" grep -q "trunk 1: unregistered" "$WORK/gateway.log"
+check "gateway: no binding left at stop" grep -q "trunk registrations (0 left registered)" "$WORK/gateway.log"
 registrar_rc
 summary trunk

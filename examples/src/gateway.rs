@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,8 +27,8 @@ use codecs::Resampler;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sip_core::header::From;
-use sip_core::tokio::DnsClient;
-use sip_core::transaction::{Target, Transport};
+use sip_core::tokio::{DnsClient, Driver, DriverConfig, TlsConfig, tls};
+use sip_core::transaction::Target;
 use sip_core::ua::{Body, LegId, RegistrationId, TargetList, UaConfig, UaEvent, UserAgent};
 use sip_core::{Request, Uri};
 use tokio::net::UdpSocket;
@@ -46,8 +47,11 @@ use crate::{clock, wallclock};
 /// Gateway settings.
 #[derive(Clone, Debug)]
 pub struct GatewayConfig {
-    /// SIP address (both sides use it).
+    /// SIP address (both sides use it): UDP, and TCP on the same port.
     pub listen: SocketAddr,
+    /// The CA (PEM) that TLS trunks' certificates are verified against (`sips:` or
+    /// `;transport=tls` trunks and registrars); `None`: no TLS trunk (a TLS send fails).
+    pub tls_ca: Option<PathBuf>,
     /// Trunks in failover order, each with its targets as located at the start (a trunk
     /// located by name is located again when they expire; the gateway keeps the new ones
     /// itself).
@@ -138,8 +142,20 @@ pub async fn run_reporting(
     mut shutdown: watch::Receiver<bool>,
     bound: Option<oneshot::Sender<SocketAddr>>,
 ) -> std::io::Result<GatewaySummary> {
-    let sock = UdpSocket::bind(config.listen).await?;
-    let local = sock.local_addr()?;
+    // UDP and TCP on `listen`; TLS out to the trunks when a CA is given (RFC 3261 §18: a
+    // trunk's transport is the one its URI names, and its requests and their answers ride
+    // the connection the gateway opens).
+    let mut dcfg = DriverConfig::new(config.listen);
+    dcfg.tcp = true;
+    if let Some(ca) = &config.tls_ca {
+        let client = tls::load_certs(ca)
+            .and_then(tls::root_store)
+            .and_then(tls::client_config)
+            .map_err(|e| std::io::Error::other(format!("tls ca {}: {e}", ca.display())))?;
+        dcfg.tls = Some(TlsConfig::new(None, None, Some(client)));
+    }
+    let mut driver = Driver::bind(dcfg).await?;
+    let local = driver.local_addr();
     if let Some(bound) = bound {
         let _ = bound.send(local);
     }
@@ -171,11 +187,10 @@ pub async fn run_reporting(
             })
             .collect(),
     };
-    let mut buf = vec![0u8; 65_536];
     loop {
-        while let Some(t) = ua.poll_transmit() {
-            let _ = sock.send_to(&t.payload, t.destination).await;
-        }
+        // Sends what is queued: a failed send (a refused connection, a failed handshake)
+        // is reported to the UA, which fails the transaction over or ends it.
+        let _ = driver.flush(&mut ua).await;
         let trunk_deadline = calls
             .values()
             .filter(|c| c.bridge.is_none() && c.b.is_some())
@@ -187,10 +202,11 @@ pub async fn run_reporting(
             .min()
             .unwrap_or_else(|| clock() + Duration::from_secs(3600));
         tokio::select! {
-            r = sock.recv_from(&mut buf) => {
-                if let Ok((n, from)) = r {
-                    let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
-                    ua.handle_datagram(clock(), Target { transport: Transport::Udp, addr: from }, data);
+            // Cancel-safe: a datagram, a framed stream message or a connection event; fed
+            // to the UA outside the race.
+            input = driver.next_input(ua.poll_timeout()) => {
+                if let Ok(input) = input {
+                    let _ = driver.handle(&mut ua, input).await;
                 }
             }
             _ = tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)) => {
@@ -480,7 +496,7 @@ pub async fn run_reporting(
         }
     }
     for line in regs
-        .unregister_all(&mut ua, &sock, Duration::from_secs(3))
+        .unregister_all(&mut ua, &mut driver, Duration::from_secs(3))
         .await
     {
         let _ = log.try_send(line);

@@ -23,11 +23,10 @@ use sip_core::dns::IpFamilies;
 use sip_core::header::RSeq;
 use sip_core::locate::LocateConfig;
 use sip_core::registration::RegisterRetry;
-use sip_core::tokio::{DnsClient, DnsConfig, Resolver};
+use sip_core::tokio::{DnsClient, DnsConfig, Driver, Resolver};
 use sip_core::transaction::{Target, Transport};
 use sip_core::ua::{LegId, RegistrationId, TargetList, UaEvent, UserAgent};
 use sip_core::{Response, Uri};
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use crate::cli::Cidr;
@@ -909,39 +908,30 @@ impl TrunkRegistrations {
         self.entries.iter().any(|e| e.id.is_some())
     }
 
-    /// Unregisters from every trunk and drives `ua` on `sock` until the registrars answered
+    /// Unregisters from every trunk and drives `ua` on `driver` until the registrars answered
     /// or `limit` passed (the program is stopping; other events are dropped). Returns the
     /// log lines.
     pub async fn unregister_all(
         &mut self,
         ua: &mut UserAgent,
-        sock: &UdpSocket,
+        driver: &mut Driver,
         limit: Duration,
     ) -> Vec<String> {
         let mut lines = Vec::new();
         let end = clock() + limit;
         self.unregister(ua, clock());
-        let mut buf = vec![0u8; 65_536];
-        while self.pending() {
-            while let Some(t) = ua.poll_transmit() {
-                let _ = sock.send_to(&t.payload, t.destination).await;
-            }
-            let now = clock();
-            if now >= end {
-                break;
-            }
-            let wake = ua.poll_timeout().map_or(end, |t| t.min(end));
-            tokio::select! {
-                r = sock.recv_from(&mut buf) => if let Ok((n, from)) = r {
-                    let data = Bytes::copy_from_slice(buf.get(..n).unwrap_or_default());
-                    ua.handle_datagram(clock(), Target { transport: Transport::Udp, addr: from }, data);
-                },
-                _ = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => ua.handle_timeout(clock()),
-            }
+        while self.pending() && clock() < end {
+            // A turn cut short by the limit may lose a message half sent: the gateway is
+            // stopping, and the registrar's binding then expires by itself.
+            let turn = tokio::time::timeout_at(end.into(), driver.step(ua)).await;
             while let Some(ev) = ua.poll_event() {
                 lines.extend(self.on_event(&ev));
             }
+            if turn.is_err() {
+                break;
+            }
         }
+        let _ = driver.flush(ua).await;
         lines
     }
 }

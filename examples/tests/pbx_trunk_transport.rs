@@ -16,124 +16,21 @@
 mod phone_support;
 mod recording_ua;
 
-use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use phone_support::{Phone, Pki, any_port, config, registered, start_pbx};
-use recording_ua::Recording;
-use sip_core::Method;
-use sip_core::auth::{DigestSecret, DigestServer, DigestServerConfig};
-use sip_core::registration::{
-    MemoryLocationStore, RegisterOutcome, Registrar, RegistrarConfig, RegistrarService, SecretStore,
-};
-use sip_core::tokio::{Driver, DriverConfig, TlsConfig, tls};
+use recording_ua::{all_over, run_trunk, trunk, wait_registrations};
 use sip_core::transaction::Transport;
-use sip_core::ua::{Body, UaConfig, UaEvent, UserAgent};
 use telox_examples::config::{PbxConfig, TlsListen};
 use telox_examples::phone::Command;
 use tokio::sync::mpsc;
 
-/// The trunk's password for user `telox`.
-struct Secret;
-
-impl SecretStore for Secret {
-    fn secret(&self, username: &str) -> Option<DigestSecret> {
-        (username == "telox").then(|| DigestSecret::Password("trunk-secret".into()))
-    }
-}
-
-/// The trunk: a user agent recording the transport of every request, and a registrar.
-struct Trunk {
-    rec: Recording,
-    registrar: RegistrarService<MemoryLocationStore, Secret>,
-    /// One message per REGISTER answered 200 with a binding.
-    registered: mpsc::UnboundedSender<()>,
-}
-
-impl Trunk {
-    /// Answers REGISTERs with the registrar and INVITEs with an SDP answer.
-    fn serve(&mut self, now: Instant) {
-        let ua = &mut self.rec.ua;
-        while let Some(ev) = ua.poll_event() {
-            match ev {
-                UaEvent::Request { key, request, .. } if *request.method() == Method::Register => {
-                    let (resp, outcome) = self.registrar.handle(now, &request, "trunk-tag");
-                    ua.send_response(now, &key, resp).unwrap();
-                    if let RegisterOutcome::Registered { bindings, .. } = outcome
-                        && !bindings.is_empty()
-                    {
-                        let _ = self.registered.send(());
-                    }
-                }
-                UaEvent::Incoming { leg, .. } => {
-                    let answer = Body::sdp(
-                        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n\
-                         t=0 0\r\nm=audio 4002 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
-                    );
-                    ua.answer(now, leg, Some(answer)).unwrap();
-                }
-                _ => {}
-            }
-        }
-    }
-}
-
-/// Runs the trunk until `stop`; returns the requests it got.
-async fn run_trunk(mut driver: Driver, mut trunk: Trunk, stop: Arc<AtomicBool>) -> Recording {
-    while !stop.load(Ordering::Relaxed) {
-        driver.step(&mut trunk.rec).await.unwrap();
-        trunk.serve(telox_examples::clock());
-    }
-    trunk.rec
-}
-
-/// A trunk on loopback over `transport` (TCP, or TLS with a certificate of `pki`); returns
-/// its driver, its address over that transport and the trunk.
-async fn trunk(
-    transport: Transport,
-    pki: &Pki,
-    registered: mpsc::UnboundedSender<()>,
-) -> (Driver, SocketAddr, Trunk) {
-    let mut dcfg = DriverConfig::new("127.0.0.1:0".parse().unwrap());
-    dcfg.tcp = transport == Transport::Tcp;
-    if transport == Transport::Tls {
-        let (cert, key) = pki.issue("trunk");
-        let server = tls::server_config(
-            tls::load_certs(&cert).unwrap(),
-            tls::load_private_key(&key).unwrap(),
-        )
-        .unwrap();
-        let listen = "127.0.0.1:0".parse().unwrap();
-        dcfg.tls = Some(TlsConfig::new(Some(listen), Some(server), None));
-    }
-    let driver = Driver::bind(dcfg).await.unwrap();
-    let addr = match transport {
-        Transport::Tls => driver.tls_local_addr().unwrap(),
-        _ => driver.local_addr(),
-    };
-    let mut ucfg = UaConfig::new(driver.local_addr(), "trunk", 31);
-    ucfg.transport = transport;
-    let mut ua = UserAgent::new(ucfg);
-    ua.set_listen_addr(transport, addr);
-    // Grants 2 s whatever is asked: the PBX refreshes after 1 s.
-    let limits = RegistrarConfig {
-        min_expires: 1,
-        max_expires: 2,
-        ..RegistrarConfig::default()
-    };
-    let registrar = RegistrarService::with_auth(
-        Registrar::new(limits, MemoryLocationStore::default()),
-        DigestServer::new(DigestServerConfig::new("trunk.test", 5)),
-        Secret,
-    );
-    let trunk = Trunk {
-        rec: Recording::new(ua),
-        registrar,
-        registered,
-    };
-    (driver, addr, trunk)
+/// The trunk's certificate and key from `pki` when it listens on TLS.
+fn tls_identity(pki: &Pki, transport: Transport) -> Option<(PathBuf, PathBuf)> {
+    (transport == Transport::Tls).then(|| pki.issue("trunk"))
 }
 
 /// The PBX (users 1000-1009) with one trunk at `uri`, registering as `telox`; for a TLS
@@ -162,7 +59,7 @@ fn pbx_config(uri: &str, pki: &Pki, tls_trunk: bool) -> PbxConfig {
 async fn one_trunk_one_transport(transport: Transport) {
     let pki = Pki::new("trunkpki");
     let (reg_tx, mut reg_rx) = mpsc::unbounded_channel();
-    let (driver, addr, trunk) = trunk(transport, &pki, reg_tx).await;
+    let (driver, addr, trunk) = trunk(transport, tls_identity(&pki, transport), reg_tx).await;
     let stop = Arc::new(AtomicBool::new(false));
     let trunk_task = tokio::spawn(run_trunk(driver, trunk, stop.clone()));
 
@@ -171,14 +68,7 @@ async fn one_trunk_one_transport(transport: Transport) {
     let (log_tx, mut log) = mpsc::channel(4096);
     let pbx = start_pbx(cfg, 41, Some(log_tx)).await;
     // The first registration and one refresh.
-    for n in 1..=2 {
-        let got = tokio::time::timeout(Duration::from_secs(10), reg_rx.recv()).await;
-        let mut lines = Vec::new();
-        while let Ok(l) = log.try_recv() {
-            lines.push(l);
-        }
-        assert!(matches!(got, Ok(Some(()))), "registration {n}: {lines:?}");
-    }
+    wait_registrations(&mut reg_rx, &mut log, 2).await;
 
     let mut phone = registered(config("1000", Transport::Udp, 3), "1000", pbx.addr).await;
     phone.send(Command::Call("5550100".into())).await;
@@ -189,16 +79,7 @@ async fn one_trunk_one_transport(transport: Transport) {
     let summary = pbx.stop().await;
     assert_eq!(summary.trunks_registered, 0, "unregistered at stop");
 
-    stop.store(true, Ordering::Relaxed);
-    let rec = tokio::time::timeout(Duration::from_secs(10), trunk_task)
-        .await
-        .unwrap()
-        .unwrap();
-    let seen = &rec.requests;
-    // REGISTER, its answer to the 401, at least one refresh, the removal at stop.
-    assert!(rec.transports_of(&Method::Register).len() >= 4, "{seen:?}");
-    assert!(!rec.transports_of(&Method::Invite).is_empty(), "{seen:?}");
-    assert!(seen.iter().all(|(t, _)| *t == transport), "{seen:?}");
+    all_over(trunk_task, &stop, transport).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -241,7 +122,7 @@ fn a_trunk_has_one_transport() {
 async fn a_registrar_naming_no_transport_is_located_over_the_trunks() {
     let pki = Pki::new("unnamedreg");
     let (reg_tx, mut reg_rx) = mpsc::unbounded_channel();
-    let (driver, addr, trunk) = trunk(Transport::Tcp, &pki, reg_tx).await;
+    let (driver, addr, trunk) = trunk(Transport::Tcp, None, reg_tx).await;
     let stop = Arc::new(AtomicBool::new(false));
     let _trunk_task = tokio::spawn(run_trunk(driver, trunk, stop.clone()));
     let uri = format!("sip:{addr};transport=tcp");
@@ -266,7 +147,7 @@ async fn a_registrar_naming_no_transport_is_located_over_the_trunks() {
 async fn an_address_naming_no_transport_is_located_over_the_trunks() {
     let pki = Pki::new("unnamedaddr");
     let (reg_tx, mut reg_rx) = mpsc::unbounded_channel();
-    let (driver, addr, trunk) = trunk(Transport::Tcp, &pki, reg_tx).await;
+    let (driver, addr, trunk) = trunk(Transport::Tcp, None, reg_tx).await;
     let stop = Arc::new(AtomicBool::new(false));
     let _trunk_task = tokio::spawn(run_trunk(driver, trunk, stop.clone()));
     let mut cfg = pbx_config(&format!("sip:{addr}"), &pki, false);

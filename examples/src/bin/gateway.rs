@@ -7,8 +7,13 @@
 //! gateway --listen 127.0.0.1:5080 --trunk 127.0.0.1:5090 [--trunk 127.0.0.1:5091] --allow 127.0.0.0/8
 //!         [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S]
 //!          [--no-register]] [--trunk-codecs pcmu,pcma] [--trunk-timeout 5s] [--dns IP:PORT]
-//!         [--trunk-source CIDR[:PORT] ...] [--duration D] [--quiet]
+//!         [--trunk-source CIDR[:PORT] ...] [--tls-ca FILE] [--duration D] [--quiet]
 //! ```
+//!
+//! The gateway listens on UDP and TCP at `--listen`. A trunk reaches over the transport its
+//! URI names: `sip:carrier.example.com;transport=tcp`, or TLS with `sips:` or
+//! `;transport=tls`, whose certificate is verified against `--tls-ca` (required for a TLS
+//! trunk). Its REGISTERs go over the same transport.
 //!
 //! `--trunk` and `--trunk-registrar` also take a host name or SIP URI
 //! (`--trunk sip:provider.example.com`): located at start by RFC 3263 (NAPTR, SRV, A over
@@ -37,7 +42,7 @@ use tokio::sync::{mpsc, watch};
 const USAGE: &str = "usage: gateway --listen IP:PORT --trunk IP:PORT|HOST|URI [--trunk ...] --allow CIDR \
 [--allow CIDR ...] [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT|HOST|URI] [--register-expires S] [--no-register]] \
 [--trunk-codecs pcmu,pcma] [--trunk-timeout D] [--dns IP:PORT] [--trunk-source CIDR[:PORT] ...] \
-[--duration D] [--seed N] [--quiet]";
+[--tls-ca FILE] [--duration D] [--seed N] [--quiet]";
 
 fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duration>, bool), String> {
     let a = Spec::new()
@@ -52,6 +57,7 @@ fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duratio
             "trunk-registrar",
             "register-expires",
             "trunk-source",
+            "tls-ca",
             "dns",
             "duration",
             "seed",
@@ -68,17 +74,28 @@ fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duratio
         .map_err(|e| e.to_string())?
         .ok_or("--listen is required")?;
     let dns = a.addr("dns").map_err(|e| e.to_string())?;
-    // The gateway has one UDP socket and no TCP or TLS driver: a trunk over another
-    // transport is refused here, not left to time out call by call.
+    let tls_ca = a.value("tls-ca").map(std::path::PathBuf::from);
+    // A TLS trunk without a CA to verify it with would fail every call: refused here, not
+    // left to fail call by call. (WebSocket is for browsers, not trunks.)
     let locate = |spec: &str| {
         let trunk = rt
             .block_on(TrunkAddress::locate(spec, dns, listen))
             .map_err(|e| format!("bad --trunk {e}"))?;
-        if trunk.transport != Transport::Udp {
-            return Err(format!(
-                "bad --trunk {spec}: the gateway reaches trunks over UDP only, not {}",
-                trunk.transport.as_via_str()
-            ));
+        match trunk.transport {
+            Transport::Udp | Transport::Tcp => {}
+            Transport::Tls if tls_ca.is_some() => {}
+            Transport::Tls => {
+                return Err(format!(
+                    "bad --trunk {spec}: over TLS it needs --tls-ca (the CA its certificate is \
+                     verified against)"
+                ));
+            }
+            t => {
+                return Err(format!(
+                    "bad --trunk {spec}: the gateway reaches trunks over UDP, TCP or TLS, not {}",
+                    t.as_via_str()
+                ));
+            }
         }
         Ok(trunk)
     };
@@ -140,6 +157,7 @@ fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duratio
     Ok((
         GatewayConfig {
             listen,
+            tls_ca,
             trunks,
             dns,
             allow,
@@ -183,7 +201,7 @@ fn main() -> ExitCode {
     };
     let trunks: Vec<String> = cfg.trunks.iter().map(ToString::to_string).collect();
     eprintln!(
-        "gateway: listening on udp:{}, trunks [{}]",
+        "gateway: listening on udp:{0} and tcp:{0}, trunks [{1}]",
         cfg.listen,
         trunks.join(", ")
     );
