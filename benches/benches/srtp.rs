@@ -4,9 +4,12 @@
 //!
 //! Every implementation gets fresh packets (increasing sequence numbers, so replay windows and
 //! libsrtp's repeated-index check never trigger): packets are prepared in untimed chunks of
-//! 1024 and only the protect or unprotect calls are timed (`iter_custom`). telox works in
-//! place on the prepared buffer; the peer crates take a slice and return a new buffer, which
-//! is their API. Times are CPU time of the benchmarking thread.
+//! 1024 and only the protect or unprotect calls are timed (`iter_custom`). telox and libsrtp2
+//! work in place on the prepared buffer, which the untimed preparation gives the room for the
+//! trailer (`Impl::room`), as a caller's receive or send buffer has it; the peer crates
+//! take a slice and return a new buffer, which is their API. The batch rows prepare their
+//! packets the same way (one helper, `plain_chunk`), so that a batch row and a one-by-one
+//! row differ only in the call. Times are CPU time of the benchmarking thread.
 //!
 //! Run: `cargo bench -p telox-benches --bench srtp [--features libsrtp] -- --warm-up-time 1
 //! --measurement-time 3`
@@ -67,10 +70,28 @@ fn rtp(seq: u16, payload: usize) -> Vec<u8> {
     p
 }
 
+/// Plaintext packets `seq..seq + n` of `payload` bytes, each followed by `room` zero bytes
+/// for the trailer an in-place protect appends (prepared untimed).
+fn plain_chunk(seq: u16, n: usize, payload: usize, room: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            let mut p = rtp(seq.wrapping_add(i as u16), payload);
+            p.resize(12 + payload + room, 0);
+            p
+        })
+        .collect()
+}
+
 /// One implementation under test: protect a plaintext packet, unprotect a protected one.
 trait Impl {
-    /// Protects `pkt` (plaintext, `len` bytes, capacity for the trailer); returns the length.
-    fn protect(&mut self, pkt: &mut Vec<u8>);
+    /// Bytes an in-place protect needs after the packet (0 for an API that returns a new
+    /// buffer).
+    fn room(&self) -> usize {
+        0
+    }
+    /// Protects the plaintext packet `pkt[..len]` (`pkt` has [`room`](Self::room) bytes after
+    /// it); an in-place implementation leaves `pkt` as the protected packet.
+    fn protect(&mut self, pkt: &mut Vec<u8>, len: usize);
     /// Unprotects `pkt`.
     fn unprotect(&mut self, pkt: &mut Vec<u8>);
 }
@@ -78,9 +99,11 @@ trait Impl {
 struct Telox(SrtpContext);
 
 impl Impl for Telox {
-    fn protect(&mut self, pkt: &mut Vec<u8>) {
-        let len = pkt.len();
-        pkt.resize(len + 16, 0);
+    fn room(&self) -> usize {
+        16
+    }
+
+    fn protect(&mut self, pkt: &mut Vec<u8>, len: usize) {
         let n = self.0.protect_rtp(pkt, len).expect("telox protect");
         pkt.truncate(n);
     }
@@ -99,7 +122,7 @@ fn telox(s: Suite) -> Telox {
 struct Webrtc(webrtc_srtp::context::Context);
 
 impl Impl for Webrtc {
-    fn protect(&mut self, pkt: &mut Vec<u8>) {
+    fn protect(&mut self, pkt: &mut Vec<u8>, _: usize) {
         let out = self.0.encrypt_rtp(pkt).expect("webrtc-srtp protect");
         std::hint::black_box(out);
     }
@@ -124,7 +147,7 @@ fn webrtc(s: Suite) -> Webrtc {
 struct Rtc(rtc_srtp::context::Context);
 
 impl Impl for Rtc {
-    fn protect(&mut self, pkt: &mut Vec<u8>) {
+    fn protect(&mut self, pkt: &mut Vec<u8>, _: usize) {
         let out = self.0.encrypt_rtp(pkt).expect("rtc-srtp protect");
         std::hint::black_box(out);
     }
@@ -155,9 +178,11 @@ struct Lib(telox_bench_ffi::Session);
 
 #[cfg(feature = "libsrtp")]
 impl Impl for Lib {
-    fn protect(&mut self, pkt: &mut Vec<u8>) {
-        let len = pkt.len();
-        pkt.resize(len + 144, 0);
+    fn room(&self) -> usize {
+        144
+    }
+
+    fn protect(&mut self, pkt: &mut Vec<u8>, len: usize) {
         let n = self.0.protect(pkt, len).expect("libsrtp protect");
         pkt.truncate(n);
     }
@@ -183,13 +208,11 @@ fn time_protect(imp: &mut dyn Impl, seq: &mut u16, payload: usize, iters: u64) -
     let mut left = iters;
     while left > 0 {
         let n = left.min(CHUNK as u64) as usize;
-        let mut chunk: Vec<Vec<u8>> = (0..n)
-            .map(|i| rtp(seq.wrapping_add(i as u16), payload))
-            .collect();
+        let mut chunk = plain_chunk(*seq, n, payload, imp.room());
         *seq = seq.wrapping_add(n as u16);
         let start = now();
         for p in &mut chunk {
-            imp.protect(p);
+            imp.protect(p, 12 + payload);
         }
         total += start.elapsed();
         left -= n as u64;
@@ -213,7 +236,8 @@ fn time_unprotect(
         let mut chunk: Vec<Vec<u8>> = (0..n)
             .map(|i| {
                 let mut p = rtp(seq.wrapping_add(i as u16), payload);
-                tx.protect(&mut p);
+                p.resize(12 + payload + tx.room(), 0);
+                tx.protect(&mut p, 12 + payload);
                 p
             })
             .collect();
@@ -301,16 +325,11 @@ fn time_batches(
 }
 
 /// Times `iters` packets protected 16 at a time with `protect_rtp_batch` (plaintext chunks
-/// prepared untimed): the per-packet figure is throughput, not latency.
+/// prepared untimed by the helper of the one-by-one rows): the per-packet figure is
+/// throughput, not latency.
 fn time_protect_batch(tx: &mut SrtpContext, seq: &mut u16, payload: usize, iters: u64) -> Duration {
     time_batches(iters, "protect", |n, results| {
-        let mut chunk: Vec<Vec<u8>> = (0..n)
-            .map(|i| {
-                let mut p = rtp(seq.wrapping_add(i as u16), payload);
-                p.resize(12 + payload + 16, 0);
-                p
-            })
-            .collect();
+        let mut chunk = plain_chunk(*seq, n, payload, 16);
         *seq = seq.wrapping_add(n as u16);
         let mut refs: Vec<(&mut [u8], usize)> = chunk
             .iter_mut()
