@@ -130,7 +130,10 @@ pub enum SessionEvent {
         from: Ssrc,
         /// The block.
         block: ReportBlock,
-        /// The round-trip time it gives (LSR/DLSR), if any.
+        /// The round-trip time it gives (arrival - LSR - DLSR), if any: `None` for an LSR of
+        /// 0 (no SR received yet), an LSR that is none of our last SRs' NTP times (the
+        /// peer's clock or bookkeeping is off: no RTT is better than a wrong one), or a
+        /// delay longer than the time since that SR.
         rtt: Option<Duration>,
     },
     /// An RTCP-XR VoIP metrics block about our stream (RFC 3611 §4.7): the receiver's own
@@ -150,7 +153,8 @@ pub enum SessionEvent {
         /// The sub-block.
         item: DlrrItem,
         /// The round-trip time it gives (arrival - LRR - DLRR), if any: `None` for an LRR of
-        /// 0 (no RRTR received) or a delay longer than the time since our RRTR.
+        /// 0 (no RRTR received), an LRR that is none of our last RRTRs' NTP times, or a delay
+        /// longer than the time since that RRTR.
         rtt: Option<Duration>,
     },
     /// A generic NACK for our stream (RFC 4585).
@@ -260,11 +264,21 @@ pub struct RtpSession {
     /// The DLRR sub-blocks of the report being built; lent to `xr_blocks` as its DLRR block's
     /// list while the report is written, then taken back.
     dlrr_items: Vec<DlrrItem>,
+    /// The middle 32 bits of the NTP times of the last SRs and RRTRs we sent (a ring): a
+    /// report's LSR or a DLRR's LRR gives a round-trip time only when it is one of them.
+    sent_ntp: [u32; SENT_NTP_KEPT],
+    /// Where the next sent NTP time goes in `sent_ntp`.
+    sent_ntp_next: usize,
     /// The buffer RTCP compounds are written into; each one is split off as the `Bytes` that
     /// [`poll_transmit`](Self::poll_transmit) hands out, and its memory is reused once that
     /// `Bytes` is dropped.
     rtcp_buf: BytesMut,
 }
+
+/// How many of our last SR/RRTR NTP times are kept to match LSRs and LRRs against: a peer
+/// answers the last one it received, within an RTCP interval or two; eight cover reports
+/// sent at the reduced minimum and a peer that reports late.
+const SENT_NTP_KEPT: usize = 8;
 
 /// Capacity reserved for an RTCP compound: an SR with a few report blocks, SDES CNAME, XR VoIP
 /// metrics and BYE fit.
@@ -344,6 +358,8 @@ impl RtpSession {
             report_blocks: Vec::new(),
             xr_blocks: Vec::new(),
             dlrr_items: Vec::new(),
+            sent_ntp: [0; SENT_NTP_KEPT],
+            sent_ntp_next: 0,
             rtcp_buf: BytesMut::new(),
         };
         let t = s.rtcp_interval(true);
@@ -876,7 +892,7 @@ impl RtpSession {
 
     fn handle_blocks(&mut self, from: Ssrc, blocks: &List<'_, ReportBlock>, ntp_now: NtpTime) {
         for block in blocks.iter().filter(|b| b.ssrc == self.ssrc) {
-            let rtt = rtt_from_report(ntp_now, block.lsr, block.dlsr);
+            let rtt = self.rtt_to(ntp_now, block.lsr, block.dlsr);
             if let (Some(r), Some(s)) = (
                 rtt,
                 self.sources.iter_mut().find(|s| s.stats.ssrc() == from),
@@ -892,7 +908,7 @@ impl RtpSession {
     /// give the round-trip time as an SR's report block does: arrival - LRR - DLRR.
     fn handle_dlrr(&mut self, from: Ssrc, items: &List<'_, DlrrItem>, ntp_now: NtpTime) {
         for item in items.iter().filter(|d| d.ssrc == self.ssrc) {
-            let rtt = rtt_from_report(ntp_now, item.lrr, item.dlrr);
+            let rtt = self.rtt_to(ntp_now, item.lrr, item.dlrr);
             if let (Some(r), Some(s)) = (
                 rtt,
                 self.sources.iter_mut().find(|s| s.stats.ssrc() == from),
@@ -902,6 +918,17 @@ impl RtpSession {
             self.events
                 .push_back(SessionEvent::Dlrr { from, item, rtt });
         }
+    }
+
+    /// The round-trip time from a report arriving at `arrival` that answers our SR or RRTR
+    /// `lsr` after holding it `dlsr` (RFC 3550 §6.4.1, RFC 3611 §4.5), when `lsr` is one of
+    /// the NTP times we sent: a peer echoing a stale or foreign value (seen in vendor
+    /// captures: an RTT of hours) gives none.
+    fn rtt_to(&self, arrival: NtpTime, lsr: u32, dlsr: u32) -> Option<Duration> {
+        if lsr == 0 || !self.sent_ntp.contains(&lsr) {
+            return None;
+        }
+        rtt_from_report(arrival, lsr, dlsr)
     }
 
     fn members(&self) -> usize {
@@ -1137,6 +1164,13 @@ impl RtpSession {
         if len > 0 {
             self.transmit.push_back(self.rtcp_buf.split().freeze());
             self.sent_anything = true;
+            // An SR carries `ntp`, and so does our RRTR (sent while we send no SR).
+            if self.we_sent || self.config.rtcp_xr {
+                if let Some(slot) = self.sent_ntp.get_mut(self.sent_ntp_next) {
+                    *slot = ntp.middle32();
+                }
+                self.sent_ntp_next = (self.sent_ntp_next + 1) % SENT_NTP_KEPT;
+            }
         }
         self.sent_since_report = false;
         len

@@ -653,4 +653,17 @@ fn a_dlrr_answering_our_rrtr_gives_the_rtt() {
         }]
     );
     assert_eq!(s.source_stats(peer).unwrap().rtt, Some(rtt));
+    // An LRR that is none of our RRTRs' times (a peer echoing a stale or foreign value)
+    // gives no RTT and leaves the last one.
+    let stray = answer(s.ssrc(), lrr.wrapping_sub(0x1_0000), 32_768);
+    s.handle_rtcp(arrival, &rr_with_xr(peer, vec![stray]))
+        .unwrap();
+    assert!(
+        matches!(
+            drain_events(&mut s)[..],
+            [SessionEvent::Dlrr { rtt: None, .. }]
+        ),
+        "an LRR we never sent gave an RTT"
+    );
+    assert_eq!(s.source_stats(peer).unwrap().rtt, Some(rtt));
 }
