@@ -88,7 +88,7 @@ run_case() { # run_case NAME MEDIAENC DIRECTION(bs2telox|telox2bs) [TRANSPORT(ud
     PH=$!
     # Both registered, then baresip dials 1001.
     for _ in $(seq 1 100); do grep -q registered "$WORK/$name.log" && break; sleep 0.1; done
-    bs_registered "$WORK/bs-$name"
+    bs_registered "$WORK/bs-$name" || not_ok "$name: baresip registered before the call"
     python3 "$P/baresip-ctl.py" --port "$ctrl" --wait-event CALL_ESTABLISHED --timeout 10 dial "$dial" \
       >"$WORK/$name.dial" 2>&1
     est=$?
@@ -96,7 +96,8 @@ run_case() { # run_case NAME MEDIAENC DIRECTION(bs2telox|telox2bs) [TRANSPORT(ud
     python3 "$P/baresip-ctl.py" --port "$ctrl" --timeout 5 hangup >/dev/null 2>&1
     wait "$PH" 2>/dev/null; PH=""
   else
-    bs_registered "$WORK/bs-$name"   # the PBX must know baresip's binding before the call
+    # the PBX must know baresip's binding before the call
+    bs_registered "$WORK/bs-$name" || not_ok "$name: baresip registered before the call"
     timeout -k 3 45 "$BIN/phone" "${args[@]}" --call "sip:1000@127.0.0.1:$registrar" --duration 5s \
       </dev/null >"$WORK/$name.out" 2>"$WORK/$name.log"
     est=$?
