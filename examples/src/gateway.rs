@@ -18,7 +18,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,7 +27,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sip_core::header::From;
 use sip_core::tokio::{DnsClient, Driver, DriverConfig, TlsConfig, tls};
-use sip_core::transaction::Target;
+use sip_core::transaction::{Target, Transport};
 use sip_core::ua::{Body, LegId, RegistrationId, TargetList, UaConfig, UaEvent, UserAgent};
 use sip_core::{Request, Uri};
 use tokio::net::UdpSocket;
@@ -49,9 +48,12 @@ use crate::{clock, wallclock};
 pub struct GatewayConfig {
     /// SIP address (both sides use it): UDP, and TCP on the same port.
     pub listen: SocketAddr,
-    /// The CA (PEM) that TLS trunks' certificates are verified against (`sips:` or
-    /// `;transport=tls` trunks and registrars); `None`: no TLS trunk (a TLS send fails).
-    pub tls_ca: Option<PathBuf>,
+    /// SIP over TLS: a listener with its certificate, and the CA (`ca`) that TLS trunks'
+    /// certificates are verified against. A `sips:` or `;transport=tls` trunk needs both:
+    /// the gateway's Contact in its REGISTERs and INVITEs is `sips:` at the listener, and the
+    /// carrier sends its requests (a BYE, a re-INVITE, a call to the registered binding)
+    /// there on a connection of its own.
+    pub tls: Option<crate::config::TlsListen>,
     /// Trunks in failover order, each with its targets as located at the start (a trunk
     /// located by name is located again when they expire; the gateway keeps the new ones
     /// itself).
@@ -147,12 +149,22 @@ pub async fn run_reporting(
     // the connection the gateway opens).
     let mut dcfg = DriverConfig::new(config.listen);
     dcfg.tcp = true;
-    if let Some(ca) = &config.tls_ca {
-        let client = tls::load_certs(ca)
-            .and_then(tls::root_store)
-            .and_then(tls::client_config)
-            .map_err(|e| std::io::Error::other(format!("tls ca {}: {e}", ca.display())))?;
-        dcfg.tls = Some(TlsConfig::new(None, None, Some(client)));
+    if let Some(t) = &config.tls {
+        let tls_err =
+            |what: &str, e: tls::TlsError| std::io::Error::other(format!("tls {what}: {e}"));
+        let chain = tls::load_certs(&t.cert).map_err(|e| tls_err("cert", e))?;
+        let key = tls::load_private_key(&t.key).map_err(|e| tls_err("key", e))?;
+        let server = tls::server_config(chain, key).map_err(|e| tls_err("cert", e))?;
+        let client = match &t.ca {
+            Some(ca) => Some(
+                tls::load_certs(ca)
+                    .and_then(tls::root_store)
+                    .and_then(tls::client_config)
+                    .map_err(|e| tls_err("ca", e))?,
+            ),
+            None => None,
+        };
+        dcfg.tls = Some(TlsConfig::new(Some(t.listen), Some(server), client));
     }
     let mut driver = Driver::bind(dcfg).await?;
     let local = driver.local_addr();
@@ -163,6 +175,11 @@ pub async fn run_reporting(
     ua_cfg.credentials.clone_from(&config.credentials);
     ua_cfg.user_agent = Some(format!("telox-gateway/{}", env!("CARGO_PKG_VERSION")));
     let mut ua = UserAgent::new(ua_cfg);
+    if let Some(tls) = driver.tls_local_addr() {
+        // Vias and Contacts of messages over TLS name the TLS listener (RFC 3261 §18.1.1).
+        ua.set_listen_addr(Transport::Tls, tls);
+        let _ = log.try_send(format!("listening on tls:{tls}"));
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(config.seed);
     let mut calls: HashMap<u64, GwCall> = HashMap::new();
     let mut by_leg: HashMap<LegId, u64> = HashMap::new();

@@ -33,8 +33,10 @@ fn a_tls_trunk_without_a_ca_is_refused_at_start() {
     assert!(stderr.contains("UDP, TCP or TLS, not WS"), "{stderr}");
 }
 
-/// A TCP trunk, and a TLS trunk with a CA, are taken: the gateway starts, listens on UDP
-/// and TCP, runs its second and stops cleanly.
+/// A TCP trunk, and a TLS trunk with a listener and a CA, are taken: the gateway starts,
+/// listens, runs its second and stops cleanly. A TLS trunk with a CA but no listener is
+/// refused (the carrier's requests would come to a `sips:` Contact nobody answers on), and a
+/// CA file that is not one fails at start, not as a silent no-TLS gateway.
 #[test]
 fn tcp_and_tls_trunks_are_taken() {
     let (ok, stderr) = gateway("sip:127.0.0.1:5080;transport=tcp", &[]);
@@ -42,14 +44,35 @@ fn tcp_and_tls_trunks_are_taken() {
     assert!(stderr.contains("and tcp:127.0.0.1:"), "{stderr}");
     let dir = std::env::temp_dir().join(format!("telox-gw-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let ca = dir.join("ca.pem");
+    let (ca, key) = (dir.join("ca.pem"), dir.join("key.pem"));
     let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
     std::fs::write(&ca, cert.cert.pem()).unwrap();
-    let (ok, stderr) = gateway("sips:127.0.0.1:5081", &["--tls-ca", ca.to_str().unwrap()]);
+    std::fs::write(&key, cert.key_pair.serialize_pem()).unwrap();
+    let (ca, key) = (ca.to_str().unwrap(), key.to_str().unwrap());
+    let listener = [
+        "--tls-listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        ca,
+        "--tls-key",
+        key,
+    ];
+    let with_ca = [&listener[..], &["--tls-ca", ca]].concat();
+    let taken = gateway("sips:127.0.0.1:5081", &with_ca);
+    let no_listener = gateway("sips:127.0.0.1:5081", &["--tls-ca", ca]);
+    let listener_no_ca = gateway("sips:127.0.0.1:5081", &listener);
+    let bad_ca = [&listener[..], &["--tls-ca", "/nonexistent/ca.pem"]].concat();
+    let bad_ca = gateway("sips:127.0.0.1:5081", &bad_ca);
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(ok, "{stderr}");
-    // A CA file that is not one is an error at start, not a silent no-TLS gateway.
-    let (ok, stderr) = gateway("sips:127.0.0.1:5081", &["--tls-ca", "/nonexistent/ca.pem"]);
-    assert!(!ok, "{stderr}");
-    assert!(stderr.contains("tls ca"), "{stderr}");
+    assert!(taken.0, "{}", taken.1);
+    assert!(!no_listener.0, "{}", no_listener.1);
+    assert!(no_listener.1.contains("go together"), "{}", no_listener.1);
+    assert!(!listener_no_ca.0, "{}", listener_no_ca.1);
+    assert!(
+        listener_no_ca.1.contains("needs --tls-ca"),
+        "{}",
+        listener_no_ca.1
+    );
+    assert!(!bad_ca.0, "{}", bad_ca.1);
+    assert!(bad_ca.1.contains("tls ca"), "{}", bad_ca.1);
 }

@@ -57,7 +57,7 @@ async fn call_reaches(phone: &mut Phone, gw: SocketAddr, seen: &mut mpsc::Receiv
 fn gateway_config(trunk: TrunkAddress, dns: SocketAddr) -> GatewayConfig {
     GatewayConfig {
         listen: any_port(),
-        tls_ca: None,
+        tls: None,
         trunks: vec![trunk],
         dns: Some(dns),
         allow: vec!["127.0.0.0/8".parse().unwrap()],

@@ -1,9 +1,11 @@
 //! One trunk, one transport, for the gateway: a trunk written as `sip:<addr>;transport=tcp`
-//! (or `tls`, verified against `tls_ca`) gets every request over that transport: the first
-//! REGISTER, its answer to the 401 challenge, the refreshes, the INVITE of a call and the
-//! REGISTER removing the binding at stop. The trunk is a sip-core driver with a registrar
-//! that challenges and grants 2 s (so the gateway refreshes within the test), recording the
-//! transport of every request; the caller is a telox phone on UDP.
+//! (or `tls`, verified against the gateway's `tls.ca`) gets every request over that
+//! transport: the first REGISTER, its answer to the 401 challenge, the refreshes, the INVITE
+//! of a call and the REGISTER removing the binding at stop. The trunk is a sip-core driver
+//! with a registrar that challenges and grants 2 s (so the gateway refreshes within the
+//! test), recording the transport of every request; the caller is a telox phone on UDP. The
+//! trunk hangs up: its BYE goes to the gateway's Contact on a connection of its own (over
+//! TLS: the gateway's TLS listener, which the Contact names).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -23,6 +25,7 @@ use phone_support::{Phone, Pki, any_port, config, start};
 use recording_ua::{all_over, run_trunk, trunk, wait_registrations};
 use sip_core::Method;
 use sip_core::transaction::Transport;
+use telox_examples::config::TlsListen;
 use telox_examples::gateway::{self, GatewayConfig};
 use telox_examples::phone::Command;
 use telox_examples::trunk::{TrunkAddress, TrunkRegistration};
@@ -30,9 +33,19 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 async fn gateway_over(transport: Transport) {
     let pki = Pki::new("gwtrunkpki");
-    let tls = (transport == Transport::Tls).then(|| pki.issue("trunk"));
+    let ca = pki.ca_file("gwtrunkpki");
+    // The gateway's TLS listener, at a port known here (the Contact must name it).
+    let tls_listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let tls = (transport == Transport::Tls).then(|| {
+        let (cert, key) = pki.issue("trunk");
+        (cert, key, Some(ca.clone()))
+    });
     let (reg_tx, mut reg_rx) = mpsc::unbounded_channel();
     let (driver, addr, trunk) = trunk(transport, tls, reg_tx).await;
+    let hang_up = Arc::clone(&trunk.hang_up);
     let stop_trunk = Arc::new(AtomicBool::new(false));
     let trunk_task = tokio::spawn(run_trunk(driver, trunk, stop_trunk.clone()));
 
@@ -41,7 +54,15 @@ async fn gateway_over(transport: Transport) {
     assert_eq!(at.transport, transport);
     let cfg = GatewayConfig {
         listen: any_port(),
-        tls_ca: (transport == Transport::Tls).then(|| pki.ca_file("gwtrunkpki")),
+        tls: (transport == Transport::Tls).then(|| {
+            let (cert, key) = pki.issue("gw");
+            TlsListen {
+                listen: tls_listen,
+                cert,
+                key,
+                ca: Some(ca.clone()),
+            }
+        }),
         registrations: vec![TrunkRegistration::located("1", "telox", &at, 60).unwrap()],
         trunks: vec![at],
         dns: None,
@@ -75,8 +96,17 @@ async fn gateway_over(transport: Transport) {
         lines.push(l);
     }
     assert!(answered.is_ok(), "not answered: {lines:#?}");
-    alice.send(Command::Hangup).await;
-    alice.ended().await.unwrap();
+    // The carrier hangs up: its BYE reaches the gateway, which ends alice's call.
+    hang_up.store(true, std::sync::atomic::Ordering::Relaxed);
+    let ended = alice.ended().await;
+    let mut lines = Vec::new();
+    while let Ok(l) = log.try_recv() {
+        lines.push(l);
+    }
+    assert!(
+        ended.is_ok(),
+        "the trunk's BYE did not end the call: {lines:#?}"
+    );
     Phone::quit(alice).await;
     let _ = stop.send(true);
     let summary = tokio::time::timeout(Duration::from_secs(10), gw)
@@ -91,12 +121,26 @@ async fn gateway_over(transport: Transport) {
     );
 
     let rec = all_over(trunk_task, &stop_trunk, transport).await;
-    // The BYE of the call too.
-    assert!(
-        !rec.transports_of(&Method::Bye).is_empty(),
-        "{:?}",
-        rec.requests
-    );
+    // Over TLS the Contact of the INVITE and of every REGISTER but the removal (`*` or an
+    // expires of 0 on the same Contact) names the TLS listener, where the carrier's own
+    // requests go; over TCP the listen address.
+    let contacts: Vec<_> = rec
+        .contacts
+        .iter()
+        .filter(|(m, _)| *m == Method::Invite || *m == Method::Register)
+        .collect();
+    assert!(!contacts.is_empty());
+    for (m, c) in &contacts {
+        if transport == Transport::Tls {
+            assert!(
+                c.contains(&format!("sips:gw@{tls_listen}"))
+                    || c.contains(&format!("{tls_listen};transport=tls")),
+                "{m} Contact {c} does not name the TLS listener {tls_listen}"
+            );
+        } else {
+            assert!(!c.contains(&tls_listen.to_string()), "{m} Contact {c}");
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,8 +29,11 @@ use telox_examples::phone::Command;
 use tokio::sync::mpsc;
 
 /// The trunk's certificate and key from `pki` when it listens on TLS.
-fn tls_identity(pki: &Pki, transport: Transport) -> Option<(PathBuf, PathBuf)> {
-    (transport == Transport::Tls).then(|| pki.issue("trunk"))
+fn tls_identity(pki: &Pki, transport: Transport) -> Option<(PathBuf, PathBuf, Option<PathBuf>)> {
+    (transport == Transport::Tls).then(|| {
+        let (cert, key) = pki.issue("trunk");
+        (cert, key, None)
+    })
 }
 
 /// The PBX (users 1000-1009) with one trunk at `uri`, registering as `telox`; for a TLS

@@ -354,7 +354,7 @@ async fn gateway_offers_rtp_savp_to_its_trunk_after_a_488() {
     let trunk = callee("trunk", None, Refuses::Avp, stx).await;
     let cfg = GatewayConfig {
         listen: any_port(),
-        tls_ca: None,
+        tls: None,
         trunks: vec![TrunkAddress::at(trunk)],
         dns: None,
         allow: vec!["127.0.0.0/8".parse().unwrap()],

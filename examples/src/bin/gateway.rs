@@ -7,13 +7,16 @@
 //! gateway --listen 127.0.0.1:5080 --trunk 127.0.0.1:5090 [--trunk 127.0.0.1:5091] --allow 127.0.0.0/8
 //!         [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT] [--register-expires S]
 //!          [--no-register]] [--trunk-codecs pcmu,pcma] [--trunk-timeout 5s] [--dns IP:PORT]
-//!         [--trunk-source CIDR[:PORT] ...] [--tls-ca FILE] [--duration D] [--quiet]
+//!         [--trunk-source CIDR[:PORT] ...] [--tls-listen IP:PORT --tls-cert FILE --tls-key FILE
+//!          [--tls-ca FILE]] [--duration D] [--quiet]
 //! ```
 //!
 //! The gateway listens on UDP and TCP at `--listen`. A trunk reaches over the transport its
 //! URI names: `sip:carrier.example.com;transport=tcp`, or TLS with `sips:` or
-//! `;transport=tls`, whose certificate is verified against `--tls-ca` (required for a TLS
-//! trunk). Its REGISTERs go over the same transport.
+//! `;transport=tls`, whose certificate is verified against `--tls-ca`. A TLS trunk also needs
+//! the gateway's TLS listener (`--tls-listen` with `--tls-cert`/`--tls-key`): the Contact of
+//! its REGISTERs and INVITEs names it, and the carrier's own requests (a BYE, a re-INVITE, a
+//! call to the registered binding) come there. Its REGISTERs go over the trunk's transport.
 //!
 //! `--trunk` and `--trunk-registrar` also take a host name or SIP URI
 //! (`--trunk sip:provider.example.com`): located at start by RFC 3263 (NAPTR, SRV, A over
@@ -34,6 +37,7 @@ use std::time::Duration;
 
 use sip_core::transaction::Transport;
 use telox_examples::cli::{Cidr, Spec};
+use telox_examples::config::TlsListen;
 use telox_examples::gateway::{self, GatewayConfig};
 use telox_examples::lifecycle::{print_logs_until, print_remaining, shutdown_signal};
 use telox_examples::trunk::{SourceNet, TrunkAddress, TrunkRegistration};
@@ -42,7 +46,7 @@ use tokio::sync::{mpsc, watch};
 const USAGE: &str = "usage: gateway --listen IP:PORT --trunk IP:PORT|HOST|URI [--trunk ...] --allow CIDR \
 [--allow CIDR ...] [--trunk-user U --trunk-password P [--trunk-registrar IP:PORT|HOST|URI] [--register-expires S] [--no-register]] \
 [--trunk-codecs pcmu,pcma] [--trunk-timeout D] [--dns IP:PORT] [--trunk-source CIDR[:PORT] ...] \
-[--tls-ca FILE] [--duration D] [--seed N] [--quiet]";
+[--tls-listen IP:PORT --tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--duration D] [--seed N] [--quiet]";
 
 fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duration>, bool), String> {
     let a = Spec::new()
@@ -58,6 +62,9 @@ fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duratio
             "register-expires",
             "trunk-source",
             "tls-ca",
+            "tls-listen",
+            "tls-cert",
+            "tls-key",
             "dns",
             "duration",
             "seed",
@@ -74,20 +81,41 @@ fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duratio
         .map_err(|e| e.to_string())?
         .ok_or("--listen is required")?;
     let dns = a.addr("dns").map_err(|e| e.to_string())?;
-    let tls_ca = a.value("tls-ca").map(std::path::PathBuf::from);
-    // A TLS trunk without a CA to verify it with would fail every call: refused here, not
-    // left to fail call by call. (WebSocket is for browsers, not trunks.)
+    let tls = match (
+        a.addr("tls-listen").map_err(|e| e.to_string())?,
+        a.value("tls-cert"),
+        a.value("tls-key"),
+    ) {
+        (Some(listen), Some(cert), Some(key)) => Some(TlsListen {
+            listen,
+            cert: cert.into(),
+            key: key.into(),
+            ca: a.value("tls-ca").map(Into::into),
+        }),
+        (None, None, None) if a.value("tls-ca").is_none() => None,
+        _ => {
+            return Err(
+                "--tls-listen, --tls-cert and --tls-key go together (and --tls-ca with them)"
+                    .into(),
+            );
+        }
+    };
+    let tls_trunk_ok = tls.as_ref().is_some_and(|t| t.ca.is_some());
+    // A TLS trunk without a CA to verify it with, or without a listener for the carrier's
+    // requests, would fail calls: refused here, not left to fail call by call. (WebSocket is
+    // for browsers, not trunks.)
     let locate = |spec: &str| {
         let trunk = rt
             .block_on(TrunkAddress::locate(spec, dns, listen))
             .map_err(|e| format!("bad --trunk {e}"))?;
         match trunk.transport {
             Transport::Udp | Transport::Tcp => {}
-            Transport::Tls if tls_ca.is_some() => {}
+            Transport::Tls if tls_trunk_ok => {}
             Transport::Tls => {
                 return Err(format!(
                     "bad --trunk {spec}: over TLS it needs --tls-ca (the CA its certificate is \
-                     verified against)"
+                     verified against) and --tls-listen/--tls-cert/--tls-key (where the carrier's \
+                     requests come)"
                 ));
             }
             t => {
@@ -157,7 +185,7 @@ fn config(rt: &tokio::runtime::Runtime) -> Result<(GatewayConfig, Option<Duratio
     Ok((
         GatewayConfig {
             listen,
-            tls_ca,
+            tls,
             trunks,
             dns,
             allow,

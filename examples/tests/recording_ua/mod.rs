@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use sip_core::auth::{DigestSecret, DigestServer, DigestServerConfig};
+use sip_core::header::HeaderName;
 use sip_core::registration::{
     MemoryLocationStore, RegisterOutcome, Registrar, RegistrarConfig, RegistrarService, SecretStore,
 };
 use sip_core::tokio::{Driver, DriverConfig, SansIo, TlsConfig, tls};
 use sip_core::transaction::{Target, Transmit, Transport};
-use sip_core::ua::{Body, UaConfig, UaEvent, UserAgent};
+use sip_core::ua::{Body, LegId, UaConfig, UaEvent, UserAgent};
 use sip_core::{Message, Method};
 use tokio::sync::mpsc;
 
@@ -29,6 +30,8 @@ const WAKE: Duration = Duration::from_millis(50);
 pub(crate) struct Recording {
     pub(crate) ua: UserAgent,
     pub(crate) requests: Vec<(Transport, Method)>,
+    /// The Contact header value of every request that has one, by method.
+    pub(crate) contacts: Vec<(Method, String)>,
 }
 
 impl Recording {
@@ -36,6 +39,7 @@ impl Recording {
         Self {
             ua,
             requests: Vec::new(),
+            contacts: Vec::new(),
         }
     }
 
@@ -53,6 +57,10 @@ impl SansIo for Recording {
     fn handle_input(&mut self, now: Instant, from: Target, bytes: Bytes) {
         if let Ok(Message::Request(r)) = Message::parse(bytes.clone()) {
             self.requests.push((from.transport, r.method().clone()));
+            if let Some(c) = r.headers().named(HeaderName::Contact).next() {
+                let value = String::from_utf8_lossy(c.value).into_owned();
+                self.contacts.push((r.method().clone(), value));
+            }
         }
         self.ua.handle_datagram(now, from, bytes);
     }
@@ -86,6 +94,10 @@ pub(crate) struct Trunk {
     registrar: RegistrarService<MemoryLocationStore, Secret>,
     /// One message per REGISTER answered 200 with a binding.
     registered: mpsc::UnboundedSender<()>,
+    /// Set: the trunk hangs up the calls it answered (a BYE of its own, to the caller's
+    /// Contact).
+    pub(crate) hang_up: Arc<AtomicBool>,
+    answered: Vec<LegId>,
 }
 
 impl Trunk {
@@ -109,8 +121,14 @@ impl Trunk {
                          t=0 0\r\nm=audio 4002 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n",
                     );
                     ua.answer(now, leg, Some(answer)).unwrap();
+                    self.answered.push(leg);
                 }
                 _ => {}
+            }
+        }
+        if self.hang_up.swap(false, Ordering::Relaxed) {
+            for leg in self.answered.drain(..) {
+                ua.bye(now, leg).unwrap();
             }
         }
     }
@@ -130,22 +148,29 @@ pub(crate) async fn run_trunk(
 }
 
 /// A trunk on loopback over `transport` (UDP, TCP, or TLS with the certificate and key
-/// files `tls`); returns its driver, its address over that transport and the trunk.
+/// files of `tls`, and its CA file, if any, trusted for connections of its own); returns its
+/// driver, its address over that transport and the trunk.
 pub(crate) async fn trunk(
     transport: Transport,
-    tls: Option<(PathBuf, PathBuf)>,
+    tls: Option<(PathBuf, PathBuf, Option<PathBuf>)>,
     registered: mpsc::UnboundedSender<()>,
 ) -> (Driver, SocketAddr, Trunk) {
     let mut dcfg = DriverConfig::new("127.0.0.1:0".parse().unwrap());
     dcfg.tcp = transport == Transport::Tcp;
-    if let Some((cert, key)) = tls {
+    if let Some((cert, key, ca)) = tls {
         let server = tls::server_config(
             tls::load_certs(&cert).unwrap(),
             tls::load_private_key(&key).unwrap(),
         )
         .unwrap();
+        let client = ca.map(|ca| {
+            tls::load_certs(ca)
+                .and_then(tls::root_store)
+                .and_then(tls::client_config)
+                .unwrap()
+        });
         let listen = "127.0.0.1:0".parse().unwrap();
-        dcfg.tls = Some(TlsConfig::new(Some(listen), Some(server), None));
+        dcfg.tls = Some(TlsConfig::new(Some(listen), Some(server), client));
     }
     let driver = Driver::bind(dcfg).await.unwrap();
     let addr = match transport {
@@ -171,6 +196,8 @@ pub(crate) async fn trunk(
         rec: Recording::new(ua),
         registrar,
         registered,
+        hang_up: Arc::new(AtomicBool::new(false)),
+        answered: Vec::new(),
     };
     (driver, addr, trunk)
 }
