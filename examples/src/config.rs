@@ -80,6 +80,37 @@ pub struct TlsListen {
     pub ca: Option<PathBuf>,
 }
 
+impl TlsListen {
+    /// The driver's TLS settings: a listener at `listen` with `cert`/`key`, and outgoing
+    /// connections verified against `ca` when given (none without it). An error names what
+    /// failed to load (`"cert"`, `"key"` or `"ca"`) with the reason.
+    ///
+    /// # Errors
+    /// A file that cannot be read or is not a PEM certificate chain, key or CA.
+    pub fn driver_config(
+        &self,
+    ) -> Result<sip_core::tokio::TlsConfig, (&'static str, sip_core::tokio::tls::TlsError)> {
+        use sip_core::tokio::tls;
+        let chain = tls::load_certs(&self.cert).map_err(|e| ("cert", e))?;
+        let key = tls::load_private_key(&self.key).map_err(|e| ("key", e))?;
+        let server = tls::server_config(chain, key).map_err(|e| ("cert", e))?;
+        let client = match &self.ca {
+            Some(ca) => Some(
+                tls::load_certs(ca)
+                    .and_then(tls::root_store)
+                    .and_then(tls::client_config)
+                    .map_err(|e| ("ca", e))?,
+            ),
+            None => None,
+        };
+        Ok(sip_core::tokio::TlsConfig::new(
+            Some(self.listen),
+            Some(server),
+            client,
+        ))
+    }
+}
+
 /// A user (extension) of the PBX.
 #[derive(Clone, Debug, Deserialize, Eq, PartialEq)]
 #[serde(deny_unknown_fields)]

@@ -26,7 +26,7 @@ use codecs::Resampler;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use sip_core::header::From;
-use sip_core::tokio::{DnsClient, Driver, DriverConfig, TlsConfig, tls};
+use sip_core::tokio::{DnsClient, Driver, DriverConfig};
 use sip_core::transaction::{Target, Transport};
 use sip_core::ua::{Body, LegId, RegistrationId, TargetList, UaConfig, UaEvent, UserAgent};
 use sip_core::{Request, Uri};
@@ -150,21 +150,10 @@ pub async fn run_reporting(
     let mut dcfg = DriverConfig::new(config.listen);
     dcfg.tcp = true;
     if let Some(t) = &config.tls {
-        let tls_err =
-            |what: &str, e: tls::TlsError| std::io::Error::other(format!("tls {what}: {e}"));
-        let chain = tls::load_certs(&t.cert).map_err(|e| tls_err("cert", e))?;
-        let key = tls::load_private_key(&t.key).map_err(|e| tls_err("key", e))?;
-        let server = tls::server_config(chain, key).map_err(|e| tls_err("cert", e))?;
-        let client = match &t.ca {
-            Some(ca) => Some(
-                tls::load_certs(ca)
-                    .and_then(tls::root_store)
-                    .and_then(tls::client_config)
-                    .map_err(|e| tls_err("ca", e))?,
-            ),
-            None => None,
-        };
-        dcfg.tls = Some(TlsConfig::new(Some(t.listen), Some(server), client));
+        let tls = t
+            .driver_config()
+            .map_err(|(what, e)| std::io::Error::other(format!("tls {what}: {e}")))?;
+        dcfg.tls = Some(tls);
     }
     let mut driver = Driver::bind(dcfg).await?;
     let local = driver.local_addr();
@@ -221,7 +210,8 @@ pub async fn run_reporting(
         tokio::select! {
             // Cancel-safe: a datagram, a framed stream message or a connection event; fed
             // to the UA outside the race.
-            input = driver.next_input(ua.poll_timeout()) => {
+            // The UA's timers are the sleep branch's (its deadline includes them).
+            input = driver.next_input(None) => {
                 if let Ok(input) = input {
                     let _ = driver.handle(&mut ua, input).await;
                 }

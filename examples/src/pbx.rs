@@ -30,7 +30,7 @@ use sip_core::registration::{
     Binding, MemoryLocationStore, RegisterOutcome, Registrar, RegistrarConfig, RegistrarService,
     canonical_aor,
 };
-use sip_core::tokio::{DnsConfig, Driver, DriverConfig, Resolver, SansIo, TlsConfig, tls};
+use sip_core::tokio::{DnsConfig, Driver, DriverConfig, Resolver, SansIo};
 use sip_core::transaction::{Target, TransactionKey, Transmit, Transport};
 use sip_core::ua::refer::Replaces;
 use sip_core::ua::{Body, LegId, TargetList, UaConfig, UaEvent, UserAgent};
@@ -158,20 +158,11 @@ pub async fn run_reporting(
     dcfg.tcp = config.tcp;
     dcfg.dns = config.dns.map(|ns| DnsConfig::new(vec![ns]));
     if let Some(t) = &config.tls {
-        let chain = tls::load_certs(&t.cert).map_err(|e| PbxError::Tls(e.to_string()))?;
-        let key = tls::load_private_key(&t.key).map_err(|e| PbxError::Tls(e.to_string()))?;
-        let server = tls::server_config(chain, key).map_err(|e| PbxError::Tls(e.to_string()))?;
-        // Outgoing TLS to Contacts, verified against the configured CA (`ca`).
-        let client = match &t.ca {
-            Some(ca) => Some(
-                tls::load_certs(ca)
-                    .and_then(tls::root_store)
-                    .and_then(tls::client_config)
-                    .map_err(|e| PbxError::Tls(e.to_string()))?,
-            ),
-            None => None,
-        };
-        dcfg.tls = Some(TlsConfig::new(Some(t.listen), Some(server), client));
+        // The listener, and outgoing TLS to Contacts verified against the configured CA.
+        let tls = t
+            .driver_config()
+            .map_err(|(_, e)| PbxError::Tls(e.to_string()))?;
+        dcfg.tls = Some(tls);
     }
     let mut driver = Driver::bind(dcfg).await?;
     let local = driver.local_addr();

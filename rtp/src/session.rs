@@ -925,10 +925,12 @@ impl RtpSession {
     /// the NTP times we sent: a peer echoing a stale or foreign value (seen in vendor
     /// captures: an RTT of hours) gives none.
     fn rtt_to(&self, arrival: NtpTime, lsr: u32, dlsr: u32) -> Option<Duration> {
-        if lsr == 0 || !self.sent_ntp.contains(&lsr) {
-            return None;
-        }
-        rtt_from_report(arrival, lsr, dlsr)
+        // An LSR of 0 ("no SR yet") gives none in `rtt_from_report`, even against the
+        // ring's unused zero slots.
+        self.sent_ntp
+            .contains(&lsr)
+            .then(|| rtt_from_report(arrival, lsr, dlsr))
+            .flatten()
     }
 
     fn members(&self) -> usize {
