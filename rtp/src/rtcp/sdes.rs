@@ -159,11 +159,39 @@ impl<'a> SdesChunk<'a> {
     /// The CNAME of this chunk, if it has one.
     #[inline]
     pub fn cname(&self) -> Option<&'a [u8]> {
-        self.items.iter().find_map(|i| match i {
-            SdesItem::Cname(c) => Some(c),
-            _ => None,
-        })
+        match self.items {
+            // Wire items: found by their type and length octets alone, without decoding each
+            // item (the same items, and the same end at a malformed one, as `iter()`).
+            List::Wire(mut b) => loop {
+                let (kind, len) = check_item(b)?;
+                if kind == 1 {
+                    return b.get(2..len);
+                }
+                b = b.get(len..)?;
+            },
+            _ => self.items.iter().find_map(|i| match i {
+                SdesItem::Cname(c) => Some(c),
+                _ => None,
+            }),
+        }
     }
+}
+
+/// Checks the SDES item at the start of `b` (a type other than 0, its value within `b`, a
+/// PRIV prefix within the value: what [`SdesItem::decode`] checks) by its octets alone,
+/// and returns its type and length.
+#[inline(always)]
+fn check_item(b: &[u8]) -> Option<(u8, usize)> {
+    let (&[kind, len], rest) = b.split_first_chunk::<2>()?;
+    let value = rest.get(..usize::from(len))?;
+    if kind == 8 {
+        // PRIV: a prefix length octet, then the prefix, within the value.
+        let (&plen, r) = value.split_first()?;
+        if usize::from(plen) > r.len() {
+            return None;
+        }
+    }
+    (kind != 0).then_some((kind, 2 + usize::from(len)))
 }
 
 impl<'a> SdesChunk<'a> {
@@ -177,8 +205,8 @@ impl<'a> SdesChunk<'a> {
         // RFC 3550 §6.5: "The list of items in each chunk MUST be terminated by one or more
         // null octets ... followed by null octets to the next 32-bit boundary."
         while *b.get(at)? != 0 {
-            let (item, len) = SdesItem::decode(b.get(at..)?)?;
-            cname |= matches!(item, SdesItem::Cname(_));
+            let (kind, len) = check_item(b.get(at..)?)?;
+            cname |= kind == 1;
             at += len;
         }
         let items = List::Wire(b.get(4..at)?);
@@ -253,5 +281,72 @@ impl<'a> SourceDescription<'a> {
 
     pub(super) fn write_body(&self, out: &mut [u8]) {
         self.chunks.encode(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The chunk walk as `SdesItem::decode` makes it, item by item: the reference for the
+    /// octet-level walk of `decode_cname` and `cname`.
+    fn decode_cname_by_items(b: &[u8]) -> Option<(usize, bool, Option<&[u8]>)> {
+        u32_at(b, 0)?;
+        let (mut at, mut cname, mut first) = (4, false, None);
+        while *b.get(at)? != 0 {
+            let (item, len) = SdesItem::decode(b.get(at..)?)?;
+            if let SdesItem::Cname(c) = item {
+                cname = true;
+                first = first.or(Some(c));
+            }
+            at += len;
+        }
+        let end = (at + 1).next_multiple_of(4);
+        (end <= b.len()).then_some((end, cname, first))
+    }
+
+    /// Octets where item types 0, 1, 8 and short lengths are common, so that chunks and
+    /// PRIV items with good and bad prefix lengths turn up.
+    fn octets() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![Just(0u8), Just(1), Just(8), 0u8..6, any::<u8>()],
+            0..40,
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn octet_walk_agrees_with_item_decode(b in octets()) {
+            let ours = SdesChunk::decode_cname(&b).map(|(c, end, cname)| (end, cname, c));
+            let reference = decode_cname_by_items(&b);
+            prop_assert_eq!(ours.as_ref().map(|x| (x.0, x.1)), reference.map(|x| (x.0, x.1)));
+            if let (Some((_, _, chunk)), Some((_, _, first))) = (ours, reference) {
+                prop_assert_eq!(chunk.cname(), first);
+            }
+            // `cname` of any wire bytes (validated or not) finds what `iter()` finds.
+            let items = b.get(4..).unwrap_or_default();
+            let chunk = SdesChunk { ssrc: Ssrc(0), items: List::Wire(items) };
+            let by_items = chunk.items.iter().find_map(|i| match i {
+                SdesItem::Cname(c) => Some(c),
+                _ => None,
+            });
+            prop_assert_eq!(chunk.cname(), by_items);
+        }
+    }
+
+    #[test]
+    fn priv_prefix_longer_than_its_value_is_malformed() {
+        // Chunk: SSRC, PRIV of length 2 with a prefix length of 2 (one octet left), CNAME "a",
+        // the null octet that ends it on a 32-bit boundary.
+        let bad = [0, 0, 0, 1, 8, 2, 2, b'x', 1, 1, b'a', 0];
+        assert!(SourceDescription::parse_body(1, &bad).is_none());
+        let mut good = bad;
+        good[6] = 1;
+        let (sdes, cname) = SourceDescription::parse_body(1, &good).expect("valid");
+        assert!(cname);
+        let chunk = sdes.chunks.iter().next().expect("one chunk");
+        assert_eq!(chunk.cname(), Some(&b"a"[..]));
     }
 }
