@@ -461,3 +461,49 @@ fn rr_and_unknown_round_trip() {
     );
     assert_eq!(rtcp::compound_to_vec(&[p]).unwrap(), unknown);
 }
+
+/// A malformed body of each parsed type gets the error naming that type, with its text
+/// (the texts are picked by packet type out of the walk's happy path).
+#[test]
+fn malformed_bodies_name_their_type() {
+    let cases: [(&[u8], u8, &str); 8] = [
+        (
+            &[0x81, 200, 0, 6],
+            200,
+            "sender report shorter than its report count",
+        ),
+        (
+            &[0x81, 201, 0, 1],
+            201,
+            "receiver report shorter than its report count",
+        ),
+        (
+            &[0x81, 202, 0, 1],
+            202,
+            "sdes chunks do not match the source count",
+        ),
+        (&[0x82, 203, 0, 1], 203, "bye shorter than its source count"),
+        (&[0x80, 204, 0, 1], 204, "app shorter than 8 bytes"),
+        (&[0x81, 205, 0, 2], 205, "generic nack without a whole fci"),
+        (&[0x81, 206, 0, 1], 206, "pli is not exactly two ssrcs"),
+        (
+            &[0x80, 207, 0, 2],
+            207,
+            "xr report blocks do not fit the packet",
+        ),
+    ];
+    for (header, pt, what) in cases {
+        let words = usize::from(header[3]);
+        let mut packet = header.to_vec();
+        packet.resize(4 + 4 * words, 0);
+        if pt == 207 {
+            // One XR block header claiming 5 words after the SSRC: past the packet's end.
+            packet[8..12].copy_from_slice(&[4, 0, 0, 5]);
+        }
+        assert_eq!(
+            RtcpPacket::parse(&packet).err(),
+            Some(RtcpError::Malformed { pt, at: 0, what }),
+            "packet type {pt}"
+        );
+    }
+}

@@ -95,6 +95,27 @@ pub enum RtcpPacket<'a> {
     },
 }
 
+/// The error of a packet of type `pt` at `at` whose body does not match its type's layout
+/// ([`RtcpPacket::parse_at`]), with the text for that type. Out of line and cold: the walk's
+/// happy path carries none of the texts.
+#[cold]
+#[inline(never)]
+fn malformed(pt: u8, at: usize) -> RtcpError {
+    let what = match pt {
+        pt::SR => "sender report shorter than its report count",
+        pt::RR => "receiver report shorter than its report count",
+        pt::SDES => "sdes chunks do not match the source count",
+        pt::BYE => "bye shorter than its source count",
+        pt::APP => "app shorter than 8 bytes",
+        pt::RTPFB => "generic nack without a whole fci",
+        pt::PSFB => "pli is not exactly two ssrcs",
+        pt::XR => "xr report blocks do not fit the packet",
+        // Every other type is kept as `Unknown` and never malformed.
+        _ => "body does not match its type",
+    };
+    RtcpError::Malformed { pt, at, what }
+}
+
 /// How strictly a compound packet is checked.
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
 pub enum Validation {
@@ -121,8 +142,9 @@ impl<'a> RtcpPacket<'a> {
     /// Parses the packet at `at` (its length is then [`packet_len`] of the bytes at `at`) and
     /// sets `cname` if it is an SDES with a CNAME item (found while its chunks are checked).
     /// `validated` skips re-walking repeated items that a previous parse of the same bytes
-    /// already checked ([`Compound`]). The packet is returned alone, not in a tuple, so that a
-    /// caller can hand the `Result` on without moving the packet again.
+    /// already checked ([`Compound`]). (Returning the packet alone, with the flag through a
+    /// `&mut bool` and the length from the header, measured the same: 493 / 494 instructions
+    /// per SR+SDES parse, callgrind, session 13.)
     /// Always inlined: the packet is then built in place in the caller's frame instead of being
     /// moved through two or three stack copies (measured: a third of the compound parse).
     #[inline(always)]
@@ -162,49 +184,36 @@ impl<'a> RtcpPacket<'a> {
             }
             body = body.get(..body.len() - n).unwrap_or_default();
         }
-        let malformed = |what| RtcpError::Malformed { pt, at, what };
+        // Each body parser says only whether the body fits its type; the error and its text
+        // are built out of line (`malformed`): with one `ok_or_else` text per arm, LLVM
+        // hoisted the eight text constants to the entry of the function the walk is inlined
+        // into and built them on every call (60 of 581 instructions of the SR+SDES parse).
         let mut cname = false;
         let p = match pt {
-            pt::SR => Self::SenderReport(
-                SenderReport::parse_body(count, body)
-                    .ok_or_else(|| malformed("sender report shorter than its report count"))?,
-            ),
-            pt::RR => Self::ReceiverReport(
-                ReceiverReport::parse_body(count, body)
-                    .ok_or_else(|| malformed("receiver report shorter than its report count"))?,
-            ),
-            pt::SDES if validated => Self::SourceDescription(SourceDescription {
+            pt::SR => SenderReport::parse_body(count, body).map(Self::SenderReport),
+            pt::RR => ReceiverReport::parse_body(count, body).map(Self::ReceiverReport),
+            pt::SDES if validated => Some(Self::SourceDescription(SourceDescription {
                 chunks: List::Wire(body),
-            }),
-            pt::SDES => {
-                let (sdes, has_cname) = SourceDescription::parse_body(count, body)
-                    .ok_or_else(|| malformed("sdes chunks do not match the source count"))?;
+            })),
+            pt::SDES => SourceDescription::parse_body(count, body).map(|(sdes, has_cname)| {
                 cname = has_cname;
                 Self::SourceDescription(sdes)
+            }),
+            pt::BYE => Goodbye::parse_body(count, body).map(Self::Goodbye),
+            pt::APP => App::parse_body(count, body).map(Self::App),
+            pt::RTPFB if count == fb::FMT_GENERIC_NACK => {
+                GenericNack::parse_body(body).map(Self::GenericNack)
             }
-            pt::BYE => Self::Goodbye(
-                Goodbye::parse_body(count, body)
-                    .ok_or_else(|| malformed("bye shorter than its source count"))?,
-            ),
-            pt::APP => Self::App(
-                App::parse_body(count, body)
-                    .ok_or_else(|| malformed("app shorter than 8 bytes"))?,
-            ),
-            pt::RTPFB if count == fb::FMT_GENERIC_NACK => Self::GenericNack(
-                GenericNack::parse_body(body)
-                    .ok_or_else(|| malformed("generic nack without a whole fci"))?,
-            ),
-            pt::PSFB if count == fb::FMT_PLI => Self::PictureLossIndication(
-                PictureLossIndication::parse_body(body)
-                    .ok_or_else(|| malformed("pli is not exactly two ssrcs"))?,
-            ),
-            pt::XR => Self::ExtendedReport(
-                ExtendedReport::parse_body(body)
-                    .ok_or_else(|| malformed("xr report blocks do not fit the packet"))?,
-            ),
-            _ => Self::Unknown { pt, count, body },
+            pt::PSFB if count == fb::FMT_PLI => {
+                PictureLossIndication::parse_body(body).map(Self::PictureLossIndication)
+            }
+            pt::XR => ExtendedReport::parse_body(body).map(Self::ExtendedReport),
+            _ => Some(Self::Unknown { pt, count, body }),
         };
-        Ok((p, len, cname))
+        match p {
+            Some(p) => Ok((p, len, cname)),
+            None => Err(malformed(pt, at)),
+        }
     }
 
     /// The packet type value.
