@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::machine::{Kind, Machine, Output, State, Termination};
+use super::machine::{Kind, Machine, Output, State, Termination, Waiter};
 use super::timer::{Deadlines, TimerConfig};
 use super::wire::{self, KeyMethod, RequestFacts, ViaMemo};
 use crate::msg::{Message, Method, Request, Response};
@@ -489,10 +489,19 @@ pub enum TransactionError {
 #[derive(Debug)]
 pub struct Transactions {
     config: TransactionConfig,
-    slots: Vec<Slot>,
+    slots: Vec<Slot<Entry>>,
     free: Vec<usize>,
-    /// Slot of each live transaction by the keyed hash of its key (computed once per
-    /// message with `hasher`); the slot's entry holds the key, compared on every hit.
+    /// The transactions that only wait for their end timer, each in a small record
+    /// ([`Waiting`]) rather than a slab entry: a transaction moves here when its machine
+    /// enters such a state ([`Machine::take_waiter`]), so that the thousands waiting for
+    /// Timer K or J hold ~200 bytes each and the slab keeps only the few that still send.
+    /// Named by their index with [`WAITING`] set in `index`, `collided`, `merge` and the
+    /// deadline queue.
+    waits: Vec<Slot<Waiting>>,
+    waits_free: Vec<usize>,
+    /// Slot of each live transaction (a [`WAITING`] record's index for a waiting one) by the
+    /// keyed hash of its key (computed once per message with `hasher`); the slot's entry
+    /// holds the key, compared on every hit.
     index: HashMap<u64, usize, PreHashed>,
     /// Keys whose hash equals a live key's hash: with a keyed 64-bit hash this practically
     /// never happens, and it keeps matching exact when it does.
@@ -565,12 +574,33 @@ const UDP_ONLY_FOR: std::time::Duration = std::time::Duration::from_secs(300);
 /// Most peers remembered as refusing TCP.
 const MAX_UDP_ONLY: usize = 1024;
 
-/// A transaction's place in the slab. The entry is held inline (not boxed): starting a
-/// transaction then makes no allocator call once the slab has grown to its working size.
+/// A transaction's place in the slab (or a waiting record's in `waits`). The entry is held
+/// inline (not boxed): starting a transaction then makes no allocator call once the slab
+/// has grown to its working size.
 #[derive(Debug)]
-struct Slot {
+struct Slot<T> {
     generation: u32,
-    entry: Option<Entry>,
+    entry: Option<T>,
+}
+
+/// Set in a slot number that names a record of [`Transactions::waits`], not the slab.
+const WAITING: usize = 1 << (usize::BITS - 1);
+
+/// The index in [`Transactions::waits`] named by `slot`, if it names one.
+fn waiting(slot: usize) -> Option<usize> {
+    (slot & WAITING != 0).then_some(slot & !WAITING)
+}
+
+/// A transaction that only waits for its end timer: its key, where it resends to, its
+/// merged-request key and the [`Waiter`] (state, end timer, the bytes it resends).
+#[derive(Debug)]
+struct Waiting {
+    key: TransactionKey,
+    /// The keyed hash of `key` (the index key).
+    hash: u64,
+    peer: Target,
+    merge_key: Option<u64>,
+    waiter: Waiter,
 }
 
 #[derive(Debug)]
@@ -627,6 +657,8 @@ impl Transactions {
             config,
             slots: Vec::new(),
             free: Vec::new(),
+            waits: Vec::new(),
+            waits_free: Vec::new(),
             index: HashMap::default(),
             collided: HashMap::new(),
             hasher: KeyedState::new(),
@@ -662,7 +694,16 @@ impl Transactions {
 
     /// The state of a live transaction.
     pub fn state(&self, key: &TransactionKey) -> Option<State> {
-        self.entry(key).map(|e| e.machine.state())
+        let slot = self.find_key(key)?;
+        match waiting(slot) {
+            Some(w) => self.waiting(w).map(|r| r.waiter.state()),
+            None => self
+                .slots
+                .get(slot)?
+                .entry
+                .as_ref()
+                .map(|e| e.machine.state()),
+        }
     }
 
     /// The INVITE of a live INVITE transaction until its final response (to build a CANCEL,
@@ -781,18 +822,19 @@ impl Transactions {
             .find_key(key)
             .ok_or(TransactionError::NoSuchTransaction)?;
         let timers = self.config.timers;
-        let entry = self
-            .slot_entry_mut(slot)
-            .ok_or(TransactionError::NoSuchTransaction)?;
-        let out = entry
-            .machine
-            .send_response(
-                now,
-                &timers,
-                response.status().as_u16(),
-                response.to_bytes(),
-            )
-            .map_err(|e| TransactionError::InvalidState(e.state))?;
+        let status = response.status().as_u16();
+        let out = if let Some(w) = waiting(slot) {
+            self.waiting(w)
+                .ok_or(TransactionError::NoSuchTransaction)?
+                .waiter
+                .send_response(status, response.to_bytes())
+        } else {
+            self.slot_entry_mut(slot)
+                .ok_or(TransactionError::NoSuchTransaction)?
+                .machine
+                .send_response(now, &timers, status, response.to_bytes())
+        }
+        .map_err(|e| TransactionError::InvalidState(e.state))?;
         self.apply(now, slot, out);
         Ok(())
     }
@@ -834,12 +876,20 @@ impl Transactions {
     /// The transport could not deliver for transaction `key` (RFC 3261 §17.1.4, §17.2.4):
     /// the transaction ends and the TU gets `Terminated { reason: TransportError }`.
     pub fn handle_transport_error(&mut self, now: Instant, key: &TransactionKey) {
-        if let Some(slot) = self.find_key(key)
-            && let Some(entry) = self.slot_entry_mut(slot)
-        {
-            let out = entry.machine.on_transport_error();
-            self.apply(now, slot, out);
-        }
+        let Some(slot) = self.find_key(key) else {
+            return;
+        };
+        let out = if waiting(slot).is_some() {
+            Output {
+                terminated: Some(Termination::TransportError),
+                ..Output::default()
+            }
+        } else if let Some(entry) = self.slot_entry_mut(slot) {
+            entry.machine.on_transport_error()
+        } else {
+            return;
+        };
+        self.apply(now, slot, out);
     }
 
     /// The transport could not deliver to `peer` at all (connection refused, TLS handshake
@@ -859,6 +909,13 @@ impl Transactions {
             .filter_map(|s| s.entry.as_ref())
             .filter(|e| e.peer == peer)
             .map(|e| e.key.clone())
+            .chain(
+                self.waits
+                    .iter()
+                    .filter_map(|s| s.entry.as_ref())
+                    .filter(|r| r.peer == peer)
+                    .map(|r| r.key.clone()),
+            )
             .collect();
         for key in keys {
             if !self.fall_back_to_udp(now, &key) {
@@ -911,6 +968,19 @@ impl Transactions {
                 break;
             }
             self.timers.pop();
+            if let Some(w) = waiting(slot) {
+                // A record's end timer is pushed once and never moves: the generation
+                // tells whether this record still waits for it.
+                if self.waits.get(w).is_some_and(|s| {
+                    s.generation == generation
+                        && s.entry
+                            .as_ref()
+                            .is_some_and(|r| r.waiter.end_timer().0 == at)
+                }) {
+                    self.end_waiting(w, Termination::Normal);
+                }
+                continue;
+            }
             let Some(s) = self.slots.get_mut(slot) else {
                 continue;
             };
@@ -1024,13 +1094,24 @@ impl Transactions {
             }
             let is_ack = *request.method() == Method::Ack;
             let timers = self.config.timers;
-            let Some(entry) = self.slot_entry_mut(slot) else {
-                return;
-            };
-            let out = if is_ack {
-                entry.machine.on_ack(now, &timers)
+            let out = if let Some(w) = waiting(slot) {
+                let Some(record) = self.waiting(w) else {
+                    return;
+                };
+                if is_ack {
+                    record.waiter.on_ack()
+                } else {
+                    record.waiter.on_request_retransmit()
+                }
             } else {
-                entry.machine.on_request_retransmit()
+                let Some(entry) = self.slot_entry_mut(slot) else {
+                    return;
+                };
+                if is_ack {
+                    entry.machine.on_ack(now, &timers)
+                } else {
+                    entry.machine.on_request_retransmit()
+                }
             };
             if out.to_tu {
                 let event = if is_ack {
@@ -1162,12 +1243,22 @@ impl Transactions {
             return;
         };
         let timers = self.config.timers;
+        let status = response.status().as_u16();
+        if let Some(w) = waiting(slot) {
+            let Some(record) = self.waiting(w) else {
+                return;
+            };
+            let out = record.waiter.on_response(status);
+            if out.to_tu {
+                self.push_response(Queued::Response { key }, response);
+            }
+            self.apply(now, slot, out);
+            return;
+        }
         let Some(entry) = self.slot_entry_mut(slot) else {
             return;
         };
-        let mut out = entry
-            .machine
-            .on_response(now, &timers, response.status().as_u16());
+        let mut out = entry.machine.on_response(now, &timers, status);
         if out.build_ack {
             out.build_ack = false;
             if let Some(ack) = entry
@@ -1198,9 +1289,14 @@ impl Transactions {
     fn match_response(&self, response: &Response) -> Option<(TransactionKey, usize)> {
         if let Some((key, via)) = wire::quick_response_key(response)
             && let Some(slot) = self.find(self.key_hash(&key), &key)
-            && let Some(entry) = self.slots.get(slot).and_then(|s| s.entry.as_ref())
         {
-            if entry.sent_via() == Some(via) {
+            // A waiting record keeps no request, so no Via to compare with.
+            if self
+                .slots
+                .get(slot)
+                .and_then(|s| s.entry.as_ref())
+                .is_some_and(|e| e.sent_via() == Some(via))
+            {
                 return Some((key, slot));
             }
             // A changed Via (a stamp, another branch param): the scan's branch decides; when
@@ -1246,8 +1342,29 @@ impl Transactions {
     /// (the caller queues the TU event itself when `out.to_tu`, so a message is not moved
     /// through here).
     fn apply(&mut self, now: Instant, slot: usize, out: Output) {
-        self.apply_inner(now, slot, out);
+        match waiting(slot) {
+            Some(w) => self.apply_waiting(w, out),
+            None => self.apply_inner(now, slot, out),
+        }
         self.prune();
+    }
+
+    /// [`Transactions::apply`] for a waiting record: a [`Waiter`] only resends or ends.
+    fn apply_waiting(&mut self, w: usize, out: Output) {
+        if let Some(payload) = out.transmit
+            && let Some(record) = self.waiting(w)
+        {
+            let peer = record.peer;
+            self.transmits.push_back(Transmit {
+                transport: peer.transport,
+                destination: peer.addr,
+                payload,
+                own_connection: false,
+            });
+        }
+        if let Some(reason) = out.terminated {
+            self.end_waiting(w, reason);
+        }
     }
 
     fn apply_inner(&mut self, now: Instant, slot: usize, out: Output) {
@@ -1304,6 +1421,10 @@ impl Transactions {
             self.apply_inner(now, slot, out);
             return;
         }
+        if let Some(waiter) = entry.machine.take_waiter() {
+            self.compact(slot, waiter);
+            return;
+        }
         let next = entry.machine.next_timer();
         if next.map(|(at, _)| at) != entry.scheduled {
             entry.scheduled = None;
@@ -1319,10 +1440,18 @@ impl Transactions {
     /// [`poll_timeout`](Self::poll_timeout) is exact.
     fn prune(&mut self) {
         while let Some((at, slot, generation)) = self.timers.peek() {
-            let live = self.slots.get(slot).is_some_and(|s| {
-                s.generation == generation
-                    && s.entry.as_ref().is_some_and(|e| e.scheduled == Some(at))
-            });
+            let live = match waiting(slot) {
+                Some(w) => self.waits.get(w).is_some_and(|s| {
+                    s.generation == generation
+                        && s.entry
+                            .as_ref()
+                            .is_some_and(|r| r.waiter.end_timer().0 == at)
+                }),
+                None => self.slots.get(slot).is_some_and(|s| {
+                    s.generation == generation
+                        && s.entry.as_ref().is_some_and(|e| e.scheduled == Some(at))
+                }),
+            };
             if live {
                 break;
             }
@@ -1378,11 +1507,7 @@ impl Transactions {
     /// The slot of the live transaction with `key` (`hash` is its keyed hash).
     fn find(&self, hash: u64, key: &TransactionKey) -> Option<usize> {
         if let Some(&slot) = self.index.get(&hash)
-            && self
-                .slots
-                .get(slot)
-                .and_then(|s| s.entry.as_ref())
-                .is_some_and(|e| e.key == *key)
+            && self.key_at(slot) == Some(key)
         {
             return Some(slot);
         }
@@ -1390,6 +1515,14 @@ impl Transactions {
             return None;
         }
         self.collided.get(key).copied()
+    }
+
+    /// The key of the transaction in `slot` (a slab slot or a [`WAITING`] record).
+    fn key_at(&self, slot: usize) -> Option<&TransactionKey> {
+        match waiting(slot) {
+            Some(w) => self.waiting(w).map(|r| &r.key),
+            None => self.slots.get(slot)?.entry.as_ref().map(|e| &e.key),
+        }
     }
 
     /// The slot of the live transaction with `key`: the key's slot hint when it holds this
@@ -1424,13 +1557,21 @@ impl Transactions {
         s.entry = None;
         s.generation = s.generation.wrapping_add(1);
         self.live -= 1;
+        self.unindex(slot, hash, merge_key, &key);
+        self.free.push(slot);
+        Some(key)
+    }
+
+    /// Takes `slot` (a slab slot or a [`WAITING`] record) out of the index, the collided
+    /// keys and the merged-request table.
+    fn unindex(&mut self, slot: usize, hash: u64, merge_key: Option<u64>, key: &TransactionKey) {
         // One lookup each: the entry API, not a get then a remove.
         match self.index.entry(hash) {
             hash_map::Entry::Occupied(o) if *o.get() == slot => {
                 o.remove();
             }
             _ => {
-                self.collided.remove(&key);
+                self.collided.remove(key);
             }
         }
         if let Some(mk) = merge_key
@@ -1439,8 +1580,90 @@ impl Transactions {
         {
             o.remove();
         }
+    }
+
+    /// Moves the transaction in `slot`, whose machine gave `waiter`, to a waiting record
+    /// and frees its slot; its end timer goes to the deadline queue under the record. The
+    /// entry is dropped in place (see [`Transactions::remove`]).
+    fn compact(&mut self, slot: usize, waiter: Waiter) {
+        let Some(s) = self.slots.get_mut(slot) else {
+            return;
+        };
+        let Some(entry) = s.entry.as_mut() else {
+            return;
+        };
+        let key = std::mem::replace(&mut entry.key, TransactionKey::VACANT);
+        let (hash, peer, merge_key) = (entry.hash, entry.peer, entry.merge_key);
+        s.entry = None;
+        s.generation = s.generation.wrapping_add(1);
         self.free.push(slot);
-        Some(key)
+        let w = self.waits_free.pop().unwrap_or(self.waits.len());
+        let named = WAITING | w;
+        // The index, collided keys and merged-request table name the record from now on.
+        match self.index.get_mut(&hash) {
+            Some(at) if *at == slot => *at = named,
+            _ => {
+                if let Some(at) = self.collided.get_mut(&key) {
+                    *at = named;
+                }
+            }
+        }
+        if let Some(mk) = merge_key
+            && let Some(at) = self.merge.get_mut(&mk)
+            && *at == slot
+        {
+            *at = named;
+        }
+        let (deadline, timer) = waiter.end_timer();
+        let record = Waiting {
+            key,
+            hash,
+            peer,
+            merge_key,
+            waiter,
+        };
+        let generation = match self.waits.get_mut(w) {
+            Some(s) => {
+                s.entry = Some(record);
+                s.generation
+            }
+            None => {
+                self.waits.push(Slot {
+                    generation: 0,
+                    entry: Some(record),
+                });
+                0
+            }
+        };
+        // The wait timer is later than the caller's `now`: a due one ended the machine in
+        // `apply_inner` before it got here.
+        self.timers.push(
+            (timer, std::time::Duration::ZERO),
+            (deadline, named, generation),
+        );
+    }
+
+    /// Ends waiting record `w` and queues its `Terminated` event.
+    fn end_waiting(&mut self, w: usize, reason: Termination) {
+        let Some(s) = self.waits.get_mut(w) else {
+            return;
+        };
+        let Some(record) = s.entry.as_mut() else {
+            return;
+        };
+        let (hash, merge_key) = (record.hash, record.merge_key);
+        let key = std::mem::replace(&mut record.key, TransactionKey::VACANT);
+        s.entry = None;
+        s.generation = s.generation.wrapping_add(1);
+        self.live -= 1;
+        self.unindex(WAITING | w, hash, merge_key, &key);
+        self.waits_free.push(w);
+        self.events.push_back(Queued::Terminated { key, reason });
+    }
+
+    /// Waiting record `w`.
+    fn waiting(&self, w: usize) -> Option<&Waiting> {
+        self.waits.get(w)?.entry.as_ref()
     }
 
     fn entry(&self, key: &TransactionKey) -> Option<&Entry> {
@@ -1629,6 +1852,258 @@ mod tests {
         Request::parse(Bytes::from(text)).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
+    /// A UDP request from 127.0.0.1:5061 (`method` OPTIONS or INVITE).
+    fn udp_request(method: &str, branch: &str) -> Request {
+        let text = format!(
+            "{method} sip:b@127.0.0.1 SIP/2.0\r\n\
+             Via: SIP/2.0/UDP 127.0.0.1:5061;branch={branch}\r\n\
+             From: <sip:a@127.0.0.1>;tag=t\r\n\
+             To: <sip:b@127.0.0.1>\r\n\
+             Call-ID: {branch}\r\n\
+             CSeq: 1 {method}\r\n\
+             Content-Length: 0\r\n\r\n"
+        );
+        Request::parse(Bytes::from(text)).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    /// The client at 127.0.0.1:5061 over UDP, where the server's responses go.
+    fn client_udp() -> Target {
+        Target {
+            transport: Transport::Udp,
+            addr: SocketAddr::from(([127, 0, 0, 1], 5061)),
+        }
+    }
+
+    /// Live slab entries and waiting records.
+    fn held(t: &Transactions) -> (usize, usize) {
+        (
+            t.slots.iter().filter(|s| s.entry.is_some()).count(),
+            t.waits.iter().filter(|s| s.entry.is_some()).count(),
+        )
+    }
+
+    /// Everything queued: transmitted payloads and events.
+    fn drained(t: &mut Transactions) -> (Vec<Bytes>, Vec<TransactionEvent>) {
+        let tx = std::iter::from_fn(|| t.poll_transmit().map(|t| t.payload)).collect();
+        (tx, std::iter::from_fn(|| t.poll_event()).collect())
+    }
+
+    /// A client and a server that have done `method` over UDP up to the final response
+    /// `status`: (client, server, client key, server key, request bytes, response bytes,
+    /// what the client sent on the response).
+    fn finished(
+        t0: Instant,
+        method: &str,
+        status: crate::msg::StatusCode,
+    ) -> (
+        Transactions,
+        Transactions,
+        TransactionKey,
+        TransactionKey,
+        Bytes,
+        Bytes,
+        Vec<Bytes>,
+    ) {
+        let to_server = peer(Transport::Udp);
+        let to_client = client_udp();
+        let mut client = Transactions::new(TransactionConfig::default());
+        let mut server = Transactions::new(TransactionConfig::default());
+        let ck = client
+            .send_request(t0, udp_request(method, "z9hG4bK-w"), to_server)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (tx, _) = drained(&mut client);
+        let sent = tx.first().cloned().unwrap_or_else(|| panic!("sent"));
+        assert!(server.handle_datagram(t0, to_client, sent.clone()));
+        let (sk, request) = match server.poll_event() {
+            Some(TransactionEvent::Request { key, request, .. }) => (key, request),
+            other => panic!("{other:?}"),
+        };
+        let response = Response::builder(&request, status).to_tag("s").build();
+        assert_eq!(server.send_response(t0, &sk, response), Ok(()));
+        let (tx, _) = drained(&mut server);
+        let answer = tx.first().cloned().unwrap_or_else(|| panic!("answered"));
+        assert!(client.handle_datagram(t0, to_server, answer.clone()));
+        let (acks, ev) = drained(&mut client);
+        assert!(
+            matches!(ev.as_slice(), [TransactionEvent::Response { key, .. }] if *key == ck),
+            "{ev:?}"
+        );
+        (client, server, ck, sk, sent, answer, acks)
+    }
+
+    /// A non-INVITE transaction that waits for Timer K (client) or J (server) is held in a
+    /// waiting record, its slab slot freed, and absorbs retransmissions as its machine
+    /// would: the server resends its final response for a retransmitted request (RFC 3261
+    /// §17.2.2) without an event, the client takes a retransmitted final response without
+    /// an event (no stray response for the core, §17.1.2.2) and sends nothing; K and J end
+    /// them at their exact instants, after which the request starts a new transaction.
+    #[test]
+    fn waiting_records_absorb_non_invite_retransmissions() {
+        let (t0, s) = (origin(), std::time::Duration::from_secs);
+        let (to_server, to_client) = (peer(Transport::Udp), client_udp());
+        let (mut client, mut server, ck, sk, sent, answer, _) =
+            finished(t0, "OPTIONS", crate::msg::StatusCode::OK);
+        assert_eq!((held(&client), held(&server)), ((0, 1), (0, 1)));
+        assert_eq!(client.state(&ck), Some(State::Completed));
+        assert_eq!(server.state(&sk), Some(State::Completed));
+        assert_eq!((client.len(), server.len()), (1, 1));
+        // The retransmitted request gets the same response again.
+        assert!(server.handle_datagram(t0 + s(1), to_client, sent.clone()));
+        let (tx, ev) = drained(&mut server);
+        assert_eq!(tx, vec![answer.clone()]);
+        assert!(ev.is_empty(), "{ev:?}");
+        // A second final response is refused.
+        let again = Response::builder(
+            &udp_request("OPTIONS", "z9hG4bK-w"),
+            crate::msg::StatusCode::OK,
+        )
+        .build();
+        assert_eq!(
+            server.send_response(t0 + s(1), &sk, again),
+            Err(TransactionError::InvalidState(State::Completed))
+        );
+        // The retransmitted response is absorbed.
+        assert!(client.handle_datagram(t0 + s(1), to_server, answer.clone()));
+        let (tx, ev) = drained(&mut client);
+        assert!(tx.is_empty() && ev.is_empty(), "{tx:?} {ev:?}");
+        // Timer K: T4 = 5 s; Timer J: 64*T1 = 32 s.
+        assert_eq!(client.poll_timeout(), Some(t0 + s(5)));
+        client.handle_timeout(t0 + s(5) - std::time::Duration::from_nanos(1));
+        assert!(client.poll_event().is_none());
+        client.handle_timeout(t0 + s(5));
+        let (_, ev) = drained(&mut client);
+        assert!(
+            matches!(ev.as_slice(), [TransactionEvent::Terminated { key, reason: Termination::Normal }] if *key == ck),
+            "{ev:?}"
+        );
+        assert_eq!(server.poll_timeout(), Some(t0 + s(32)));
+        server.handle_timeout(t0 + s(32));
+        let (_, ev) = drained(&mut server);
+        assert!(
+            matches!(ev.as_slice(), [TransactionEvent::Terminated { key, reason: Termination::Normal }] if *key == sk),
+            "{ev:?}"
+        );
+        for t in [&client, &server] {
+            assert!(t.is_empty() && t.index.is_empty() && t.poll_timeout().is_none());
+            assert_eq!(held(t), (0, 0));
+        }
+        // After J the request is new again: a fresh transaction and event.
+        assert!(server.handle_datagram(t0 + s(33), to_client, sent));
+        assert!(matches!(
+            server.poll_event(),
+            Some(TransactionEvent::Request { .. })
+        ));
+        assert_eq!(held(&server), (1, 0));
+    }
+
+    /// INVITE transactions in waiting records: a client in Completed resends its ACK for a
+    /// retransmitted non-2xx and passes nothing up (RFC 3261 §17.1.1.2); a client in
+    /// Accepted passes 2xx retransmissions up and drops anything else (RFC 6026 §8.4); a
+    /// server in Accepted passes the ACK up with its key and lets the TU resend its 2xx
+    /// (§7.1, §8.7), a server in Confirmed absorbs ACKs and INVITEs. A transport error ends
+    /// a record at once.
+    #[test]
+    fn waiting_records_absorb_invite_retransmissions() {
+        use crate::msg::StatusCode;
+        let (t0, s) = (origin(), std::time::Duration::from_secs);
+        let (to_server, to_client) = (peer(Transport::Udp), client_udp());
+        // 486: client Completed, server Completed (Timer G: stays in the slab) until the ACK.
+        let (mut client, mut server, ck, sk, sent, answer, acks) =
+            finished(t0, "INVITE", StatusCode::BUSY_HERE);
+        assert_eq!((held(&client), held(&server)), ((0, 1), (1, 0)));
+        assert_eq!(acks.len(), 1);
+        assert!(client.handle_datagram(t0 + s(1), to_server, answer.clone()));
+        let (tx, ev) = drained(&mut client);
+        assert_eq!(tx, acks);
+        assert!(ev.is_empty(), "{ev:?}");
+        assert_eq!(client.poll_timeout(), Some(t0 + s(32)));
+        for ack in &acks {
+            assert!(server.handle_datagram(t0 + s(1), to_client, ack.clone()));
+        }
+        assert_eq!(server.state(&sk), Some(State::Confirmed));
+        assert_eq!(held(&server), (0, 1));
+        for again in [acks[0].clone(), sent.clone()] {
+            assert!(server.handle_datagram(t0 + s(2), to_client, again));
+            let (tx, ev) = drained(&mut server);
+            assert!(tx.is_empty() && ev.is_empty(), "{tx:?} {ev:?}");
+        }
+        // Timer I: T4 after the ACK.
+        assert_eq!(server.poll_timeout(), Some(t0 + s(6)));
+        client.handle_transport_error(t0 + s(2), &ck);
+        let (_, ev) = drained(&mut client);
+        assert!(
+            matches!(
+                ev.as_slice(),
+                [TransactionEvent::Terminated {
+                    reason: Termination::TransportError,
+                    ..
+                }]
+            ),
+            "{ev:?}"
+        );
+        assert!(client.is_empty() && client.poll_timeout().is_none());
+
+        // 200: both in Accepted.
+        let (mut client, mut server, ck, sk, sent, answer, _) =
+            finished(t0, "INVITE", StatusCode::OK);
+        assert_eq!((held(&client), held(&server)), ((0, 1), (0, 1)));
+        assert!(client.handle_datagram(t0 + s(1), to_server, answer.clone()));
+        let (tx, ev) = drained(&mut client);
+        assert!(tx.is_empty());
+        assert!(
+            matches!(ev.as_slice(), [TransactionEvent::Response { key, .. }] if *key == ck),
+            "{ev:?}"
+        );
+        let request = Request::parse(sent.clone()).unwrap_or_else(|e| panic!("{e:?}"));
+        let ringing = Response::builder(&request, StatusCode::RINGING).build();
+        assert!(client.handle_datagram(t0 + s(1), to_server, ringing.to_bytes()));
+        let (tx, ev) = drained(&mut client);
+        assert!(tx.is_empty() && ev.is_empty(), "{tx:?} {ev:?}");
+        // the TU resends its 2xx through the transaction; a non-2xx is refused
+        let ok = Response::builder(&request, StatusCode::OK)
+            .to_tag("s")
+            .build();
+        assert_eq!(server.send_response(t0 + s(1), &sk, ok.clone()), Ok(()));
+        assert_eq!(drained(&mut server).0, vec![ok.to_bytes()]);
+        let busy = Response::builder(&request, StatusCode::BUSY_HERE).build();
+        assert_eq!(
+            server.send_response(t0 + s(1), &sk, busy),
+            Err(TransactionError::InvalidState(State::Accepted))
+        );
+        // an INVITE retransmission is absorbed; the ACK for the 2xx goes up with the key
+        assert!(server.handle_datagram(t0 + s(2), to_client, sent));
+        let (tx, ev) = drained(&mut server);
+        assert!(tx.is_empty() && ev.is_empty(), "{tx:?} {ev:?}");
+        let ack = Bytes::from_static(
+            b"ACK sip:b@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-w\r\n\
+             From: <sip:a@127.0.0.1>;tag=t\r\nTo: <sip:b@127.0.0.1>;tag=s\r\n\
+             Call-ID: z9hG4bK-w\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert!(server.handle_datagram(t0 + s(2), to_client, ack));
+        let (_, ev) = drained(&mut server);
+        assert!(
+            matches!(ev.as_slice(), [TransactionEvent::Ack { key: Some(key), .. }] if *key == sk),
+            "{ev:?}"
+        );
+        // Timers L and M: 64*T1.
+        for t in [&mut client, &mut server] {
+            assert_eq!(t.poll_timeout(), Some(t0 + s(32)));
+            t.handle_timeout(t0 + s(32));
+            let (_, ev) = drained(t);
+            assert!(
+                matches!(
+                    ev.as_slice(),
+                    [TransactionEvent::Terminated {
+                        reason: Termination::Normal,
+                        ..
+                    }]
+                ),
+                "{ev:?}"
+            );
+            assert!(t.is_empty() && t.index.is_empty() && t.merge.is_empty());
+        }
+    }
+
     /// A key's slot hint is only a shortcut: a stale one (the slot reused by another
     /// transaction) or a wrong one is checked against the whole key, and a key without one
     /// is found through the index.
@@ -1764,12 +2239,14 @@ mod tests {
     }
 
     /// A key is 72 bytes and a queued event 128 at most: moving one is then copied inline,
-    /// not by a `memcpy` call (four queued events per transaction).
+    /// not by a `memcpy` call (four queued events per transaction). A waiting record is 200
+    /// bytes in its slot, against 360 for a slab slot (x86-64).
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn keys_and_queued_events_stay_small() {
         assert!(size_of::<TransactionKey>() <= 72);
         assert!(size_of::<Queued>() <= 128);
+        assert!(size_of::<Slot<Waiting>>() <= 200);
     }
 
     /// The index hash depends on every byte and on the length (zero padding of the last

@@ -216,6 +216,33 @@ impl Machine {
         )
     }
 
+    /// This machine as a [`Waiter`] when it only waits for its end timer and absorbs
+    /// retransmissions (every waiting state but an INVITE server's Completed, which resends
+    /// its final response on Timer G until the ACK, RFC 3261 §17.2.1); what it resends is
+    /// moved into the waiter. `None` otherwise, the machine unchanged.
+    pub(crate) fn take_waiter(&mut self) -> Option<Waiter> {
+        if !self.is_waiting() || (self.kind == Kind::InviteServer && self.state == State::Completed)
+        {
+            return None;
+        }
+        let (deadline, timer) = self.timers.next()?;
+        if timer.is_retransmit() {
+            return None;
+        }
+        let resend = match (self.kind, self.state) {
+            (Kind::InviteClient, State::Completed) => self.ack.take().unwrap_or_default(),
+            (Kind::NonInviteServer, State::Completed) => std::mem::take(&mut self.retransmit),
+            _ => Bytes::new(),
+        };
+        Some(Waiter {
+            kind: self.kind,
+            state: self.state,
+            timer,
+            deadline,
+            resend,
+        })
+    }
+
     /// The deadline of one timer, if armed.
     pub fn timer(&self, timer: Timer) -> Option<Instant> {
         self.timers.get(timer)
@@ -509,6 +536,95 @@ impl Machine {
         Output {
             terminated: Some(reason),
             ..Output::default()
+        }
+    }
+}
+
+/// A transaction that only waits for its end timer, in the few bytes that absorbing
+/// retransmissions needs (what [`Machine::take_waiter`] gives): a non-INVITE client in
+/// Completed (Timer K), a non-INVITE server in Completed (Timer J, with the final response
+/// it resends), an INVITE client in Completed (Timer D, with its ACK) or Accepted (Timer M),
+/// an INVITE server in Confirmed (Timer I) or Accepted (Timer L). Its inputs follow the same
+/// rules as [`Machine`]'s in those states and never change it: the end timer ends it.
+#[derive(Clone, Debug)]
+pub(crate) struct Waiter {
+    kind: Kind,
+    state: State,
+    timer: Timer,
+    deadline: Instant,
+    /// A non-INVITE server's final response or an INVITE client's ACK of a non-2xx; empty
+    /// for the others.
+    resend: Bytes,
+}
+
+impl Waiter {
+    /// The state it waits in.
+    pub(crate) fn state(&self) -> State {
+        self.state
+    }
+
+    /// The end timer and when it fires.
+    pub(crate) fn end_timer(&self) -> (Instant, Timer) {
+        (self.deadline, self.timer)
+    }
+
+    /// A response arrived for this client transaction ([`Machine::on_response`]).
+    pub(crate) fn on_response(&self, status: u16) -> Output {
+        let mut out = Output::default();
+        match (self.kind, self.state) {
+            // RFC 6026 §8.4: 2xx retransmissions go to the TU, anything else is discarded.
+            (Kind::InviteClient, State::Accepted) => out.to_tu = (200..300).contains(&status),
+            // RFC 3261 §17.1.1.2: a retransmitted final response in Completed makes the ACK
+            // be passed to the transport again, and is not passed up.
+            (Kind::InviteClient, State::Completed) if status >= 300 => {
+                out.transmit = Some(self.resend.clone());
+            }
+            // Non-INVITE Completed: absorbed (RFC 3261 §17.1.2.2).
+            _ => {}
+        }
+        out
+    }
+
+    /// A retransmission of the request arrived ([`Machine::on_request_retransmit`]): a
+    /// non-INVITE server in Completed resends its final response (RFC 3261 §17.2.2);
+    /// Confirmed and Accepted absorb it.
+    pub(crate) fn on_request_retransmit(&self) -> Output {
+        let mut out = Output::default();
+        if self.state == State::Completed && !self.resend.is_empty() {
+            out.transmit = Some(self.resend.clone());
+        }
+        out
+    }
+
+    /// An ACK arrived ([`Machine::on_ack`]): passed to the TU in Accepted (RFC 6026 §8.7),
+    /// absorbed in Confirmed.
+    pub(crate) fn on_ack(&self) -> Output {
+        Output {
+            to_tu: self.state == State::Accepted,
+            ..Output::default()
+        }
+    }
+
+    /// The TU sends a response ([`Machine::send_response`]): only an INVITE server's 2xx
+    /// retransmission in Accepted passes (RFC 6026 §7.1).
+    ///
+    /// # Errors
+    /// [`InvalidState`] for any other.
+    pub(crate) fn send_response(
+        &self,
+        status: u16,
+        encoded: Bytes,
+    ) -> Result<Output, InvalidState> {
+        if self.kind == Kind::InviteServer
+            && self.state == State::Accepted
+            && (200..300).contains(&status)
+        {
+            Ok(Output {
+                transmit: Some(encoded),
+                ..Output::default()
+            })
+        } else {
+            Err(InvalidState { state: self.state })
         }
     }
 }
