@@ -978,6 +978,9 @@ impl Transactions {
                             .is_some_and(|r| r.waiter.end_timer().0 == at)
                 }) {
                     self.end_waiting(w, Termination::Normal);
+                    // as `apply` does after every other ending: the deadline queue's front
+                    // may now be a cancelled timer, which `poll_timeout` must not report
+                    self.prune();
                 }
                 continue;
             }
@@ -1994,6 +1997,68 @@ mod tests {
             Some(TransactionEvent::Request { .. })
         ));
         assert_eq!(held(&server), (1, 0));
+    }
+
+    #[test]
+    fn invite_client_without_ack_resends_nothing_when_waiting() {
+        // A 486 without To: it matches and completes the INVITE client, but no ACK can be
+        // built for it, so a retransmission of it must not send an empty datagram (rv13).
+        let (t0, s) = (origin(), std::time::Duration::from_secs);
+        let to_server = peer(Transport::Udp);
+        let mut client = Transactions::new(TransactionConfig::default());
+        client
+            .send_request(t0, udp_request("INVITE", "z9hG4bK-na"), to_server)
+            .unwrap_or_else(|e| panic!("{e}"));
+        drained(&mut client);
+        let busy = Bytes::from_static(
+            b"SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-na\r\n\
+             From: <sip:a@127.0.0.1>;tag=t\r\nCall-ID: z9hG4bK-na\r\nCSeq: 1 INVITE\r\n\
+             Content-Length: 0\r\n\r\n",
+        );
+        assert!(client.handle_datagram(t0 + s(1), to_server, busy.clone()));
+        let (tx, _) = drained(&mut client);
+        assert!(tx.is_empty(), "{tx:?}");
+        assert_eq!(held(&client), (0, 1));
+        assert!(client.handle_datagram(t0 + s(2), to_server, busy));
+        let (tx, ev) = drained(&mut client);
+        assert!(tx.is_empty() && ev.is_empty(), "{tx:?} {ev:?}");
+    }
+
+    #[test]
+    fn poll_timeout_is_exact_after_a_waiting_record_ends() {
+        // OPTIONS answered at once waits for Timer K (5 s); an INVITE retransmitted at 0.5,
+        // 1.5 and 3.5 s and answered with a 486 at 4 s waits for Timer D (36 s). After K the
+        // next deadline is D, not the INVITE's cancelled Timer A (7.5 s) left in the queue.
+        let (t0, ms) = (origin(), std::time::Duration::from_millis);
+        let to_server = peer(Transport::Udp);
+        let mut client = Transactions::new(TransactionConfig::default());
+        let options = client
+            .send_request(t0, udp_request("OPTIONS", "z9hG4bK-ko"), to_server)
+            .unwrap_or_else(|e| panic!("{e}"));
+        client
+            .send_request(t0, udp_request("INVITE", "z9hG4bK-ki"), to_server)
+            .unwrap_or_else(|e| panic!("{e}"));
+        drained(&mut client);
+        let ok = Bytes::from_static(
+            b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-ko\r\n\
+             From: <sip:a@127.0.0.1>;tag=t\r\nTo: <sip:b@127.0.0.1>;tag=s\r\n\
+             Call-ID: z9hG4bK-ko\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert!(client.handle_datagram(t0, to_server, ok));
+        for at in [500, 1500, 3500] {
+            client.handle_timeout(t0 + ms(at));
+        }
+        let busy = Bytes::from_static(
+            b"SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK-ki\r\n\
+             From: <sip:a@127.0.0.1>;tag=t\r\nTo: <sip:b@127.0.0.1>;tag=s\r\n\
+             Call-ID: z9hG4bK-ki\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n",
+        );
+        assert!(client.handle_datagram(t0 + ms(4000), to_server, busy));
+        drained(&mut client);
+        assert_eq!(client.poll_timeout(), Some(t0 + ms(5000)));
+        client.handle_timeout(t0 + ms(5000));
+        assert_eq!(client.state(&options), None);
+        assert_eq!(client.poll_timeout(), Some(t0 + ms(36_000)));
     }
 
     /// INVITE transactions in waiting records: a client in Completed resends its ACK for a

@@ -575,8 +575,9 @@ impl Waiter {
             // RFC 6026 §8.4: 2xx retransmissions go to the TU, anything else is discarded.
             (Kind::InviteClient, State::Accepted) => out.to_tu = (200..300).contains(&status),
             // RFC 3261 §17.1.1.2: a retransmitted final response in Completed makes the ACK
-            // be passed to the transport again, and is not passed up.
-            (Kind::InviteClient, State::Completed) if status >= 300 => {
+            // be passed to the transport again, and is not passed up. No ACK (the final
+            // response it would answer had none that could be built): nothing to resend.
+            (Kind::InviteClient, State::Completed) if status >= 300 && !self.resend.is_empty() => {
                 out.transmit = Some(self.resend.clone());
             }
             // Non-INVITE Completed: absorbed (RFC 3261 §17.1.2.2).
