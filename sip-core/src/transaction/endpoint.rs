@@ -969,18 +969,12 @@ impl Transactions {
             }
             self.timers.pop();
             if let Some(w) = waiting(slot) {
-                // A record's end timer is pushed once and never moves: the generation
-                // tells whether this record still waits for it.
-                if self.waits.get(w).is_some_and(|s| {
-                    s.generation == generation
-                        && s.entry
-                            .as_ref()
-                            .is_some_and(|r| r.waiter.end_timer().0 == at)
-                }) {
-                    self.end_waiting(w, Termination::Normal);
-                    // as `apply` does after every other ending: the deadline queue's front
-                    // may now be a cancelled timer, which `poll_timeout` must not report
-                    self.prune();
+                if self.record_waits_for(w, generation, at) {
+                    let end = Output {
+                        terminated: Some(Termination::Normal),
+                        ..Output::default()
+                    };
+                    self.apply(now, slot, end);
                 }
                 continue;
             }
@@ -1444,12 +1438,7 @@ impl Transactions {
     fn prune(&mut self) {
         while let Some((at, slot, generation)) = self.timers.peek() {
             let live = match waiting(slot) {
-                Some(w) => self.waits.get(w).is_some_and(|s| {
-                    s.generation == generation
-                        && s.entry
-                            .as_ref()
-                            .is_some_and(|r| r.waiter.end_timer().0 == at)
-                }),
+                Some(w) => self.record_waits_for(w, generation, at),
                 None => self.slots.get(slot).is_some_and(|s| {
                     s.generation == generation
                         && s.entry.as_ref().is_some_and(|e| e.scheduled == Some(at))
@@ -1662,6 +1651,18 @@ impl Transactions {
         self.unindex(WAITING | w, hash, merge_key, &key);
         self.waits_free.push(w);
         self.events.push_back(Queued::Terminated { key, reason });
+    }
+
+    /// Whether waiting record `w` of `generation` still waits for the end timer at `at`: a
+    /// record's end timer is pushed once and never moves, so the generation tells whether
+    /// this record is the one it was pushed for.
+    fn record_waits_for(&self, w: usize, generation: u32, at: Instant) -> bool {
+        self.waits.get(w).is_some_and(|s| {
+            s.generation == generation
+                && s.entry
+                    .as_ref()
+                    .is_some_and(|r| r.waiter.end_timer().0 == at)
+        })
     }
 
     /// Waiting record `w`.
