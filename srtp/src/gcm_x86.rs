@@ -198,7 +198,7 @@ impl Key {
             // the same detection again, now with the GHASH powers
             out.aes.wide = avx512::Wide::new(out.pow[0]);
         } else {
-            out.ymm = gcm_ymm::Ymm::new(out.pow[0]);
+            out.ymm = gcm_ymm::Ymm::new(out.pow[0], &out.aes);
         }
         Some(out)
     }

@@ -24,7 +24,12 @@
 //! multiplied by H^m..H^1, read from the table of [`super::avx512`] (descending, so the
 //! powers of two consecutive blocks are one unaligned 32-byte load). When the AAD, payload
 //! and length block together fit one run (the usual SRTP packet up to 240 bytes) they share
-//! it; else the AAD is a stream of runs of its own and the payload and length block another.
+//! it, in straight-line code for the packet's number of registers ([`short_n`]: E(K, J0) in
+//! the same AES batch as the keystream, the length block in the free lane of an odd
+//! payload's last register); else the AAD is a stream of runs of its own and the payload
+//! and length block another, hashed batch by batch from memory ([`crypt`]). The round keys
+//! are kept in the key twice over ([`Ymm::rk`]), so that a round loads its key in both lanes
+//! with one 32-byte load instead of a broadcast per packet.
 //!
 //! Decryption hashes the ciphertext and decrypts in the same pass; on a tag mismatch the
 //! caller applies the same keystream again (see [`Ymm::gcm`]), so the buffer is back as it
@@ -37,17 +42,17 @@
 )]
 
 use core::arch::x86_64::{
-    __m128i, __m256i, _mm_aesenc_si128, _mm_aesenclast_si128, _mm_setzero_si128, _mm_xor_si128,
-    _mm256_add_epi32, _mm256_broadcastsi128_si256, _mm256_bslli_epi128, _mm256_bsrli_epi128,
-    _mm256_castsi256_si128, _mm256_clmulepi64_epi128, _mm256_extracti128_si256, _mm256_loadu_si256,
-    _mm256_set_epi32, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_shuffle_epi32,
+    __m128i, __m256i, _mm_setzero_si128, _mm_xor_si128, _mm256_add_epi32, _mm256_aesenc_epi128,
+    _mm256_aesenclast_epi128, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_bslli_epi128,
+    _mm256_bsrli_epi128, _mm256_castsi256_si128, _mm256_clmulepi64_epi128, _mm256_cmpgt_epi8,
+    _mm256_extracti128_si256, _mm256_inserti128_si256, _mm256_loadu_si256, _mm256_set_epi32,
+    _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_shuffle_epi32,
     _mm256_storeu_si256, _mm256_xor_si256, _mm256_zextsi128_si256,
 };
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::avx512::{GCM_FIRST, RUN, fits, powers};
-use super::vaes::encrypt;
 use super::{Aes, load, store};
 use crate::ghash::{be_padded, length_block};
 
@@ -59,13 +64,17 @@ pub(super) struct Ymm {
     /// `pow[i]` = H^(RUN - i) for i < RUN (dot powers of the POLYVAL key), then zeros (the
     /// layout of [`powers`]).
     pow: [u128; RUN + 4],
+    /// The AES round keys, each twice in a row (`rk[2r]` = `rk[2r + 1]` = round key r): one
+    /// 32-byte load gives a round key in both lanes, loaded where a round uses it, instead
+    /// of 15 broadcasts per packet into registers that spill.
+    rk: [u128; 30],
 }
 
 impl Ymm {
     /// `Some` if this CPU has AVX2, VAES and VPCLMULQDQ, and the AES-NI, PCLMULQDQ and SSSE3
     /// of the 128-bit code (every function here is compiled with all of them); `h` is the
     /// POLYVAL key.
-    pub(super) fn new(h: u128) -> Option<Self> {
+    pub(super) fn new(h: u128, aes: &Aes) -> Option<Self> {
         let ok = std::arch::is_x86_feature_detected!("avx2")
             && std::arch::is_x86_feature_detected!("vaes")
             && std::arch::is_x86_feature_detected!("vpclmulqdq")
@@ -76,7 +85,13 @@ impl Ymm {
         if !ok {
             return None;
         }
-        let mut out = Self { pow: [0; RUN + 4] };
+        let mut out = Self {
+            pow: [0; RUN + 4],
+            rk: [0; 30],
+        };
+        for (pair, k) in out.rk.chunks_exact_mut(2).zip(&aes.round_keys) {
+            pair.fill(*k);
+        }
         // SAFETY: AES-NI, PCLMULQDQ, SSE2 and SSSE3, what `powers` needs, were detected just
         // above.
         unsafe { powers(&mut out.pow, h) };
@@ -98,6 +113,19 @@ impl Ymm {
         data: &mut [u8],
         seal: bool,
     ) -> Option<u128> {
+        let (a, d) = (aad.len().div_ceil(16), data.len().div_ceil(16));
+        if a + d < RUN {
+            // SAFETY: `self` exists, so `Ymm::new` detected AVX2, VAES, VPCLMULQDQ, AES-NI,
+            // PCLMULQDQ, SSE2 and SSSE3, all that `short` is compiled with.
+            return Some(unsafe {
+                match (aes.rounds, seal) {
+                    (10, true) => short::<10, true>(self, iv, aad, data),
+                    (10, false) => short::<10, false>(self, iv, aad, data),
+                    (_, true) => short::<14, true>(self, iv, aad, data),
+                    (_, false) => short::<14, false>(self, iv, aad, data),
+                }
+            });
+        }
         if !fits(GCM_FIRST, data.len()) {
             return None;
         }
@@ -105,10 +133,10 @@ impl Ymm {
         // PCLMULQDQ, SSE2 and SSSE3, all that `gcm` is compiled with.
         Some(unsafe {
             match (aes.rounds, seal) {
-                (10, true) => gcm::<10, true>(self, aes, iv, aad, data),
-                (10, false) => gcm::<10, false>(self, aes, iv, aad, data),
-                (_, true) => gcm::<14, true>(self, aes, iv, aad, data),
-                (_, false) => gcm::<14, false>(self, aes, iv, aad, data),
+                (10, true) => gcm::<10, true>(self, iv, aad, data),
+                (10, false) => gcm::<10, false>(self, iv, aad, data),
+                (_, true) => gcm::<14, true>(self, iv, aad, data),
+                (_, false) => gcm::<14, false>(self, iv, aad, data),
             }
         })
     }
@@ -146,15 +174,22 @@ fn load_part(b: &[u8]) -> __m256i {
     load32(&buf)
 }
 
-/// The 2 consecutive powers starting at `pow[i]` (zeros past the table).
+/// The 2 consecutive values starting at `t[i]` as one register (zeros past the table): two
+/// consecutive key powers, or a round key of [`Ymm::rk`] in both lanes.
 #[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
-fn powers2(pow: &[u128; RUN + 4], i: usize) -> __m256i {
-    match pow.get(i..).and_then(|p| p.first_chunk::<2>()) {
+fn pair(t: &[u128], i: usize) -> __m256i {
+    match t.get(i..).and_then(|p| p.first_chunk::<2>()) {
         // SAFETY: AVX detected (see `load32`); `p` is a reference to 32 readable bytes and
         // `loadu` has no alignment requirement.
         Some(p) => unsafe { _mm256_loadu_si256(core::ptr::from_ref(p).cast()) },
         None => _mm256_setzero_si256(),
     }
+}
+
+/// The 2 consecutive powers starting at `pow[i]` (zeros past the table).
+#[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+fn powers2(pow: &[u128; RUN + 4], i: usize) -> __m256i {
+    pair(pow, i)
 }
 
 /// A 128-bit value in both lanes.
@@ -241,20 +276,21 @@ impl<'k> Ghash<'k> {
         self.start = true;
     }
 
-    /// Hashes 16 blocks as they lie in memory: a whole run when the state is at the start
+    /// Hashes the 16 blocks of `chunk`: a whole run when the state is at the start
     /// of one with 16 blocks to go (always so for the leading whole batches of a payload
     /// whose AAD has its own stream), else register by register.
     #[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
-    fn feed16(&mut self, x: [__m256i; 8]) {
+    fn feed16(&mut self, chunk: &[u8; 256]) {
+        let (parts, _) = chunk.as_chunks::<32>();
         if !(self.start && self.left == RUN) {
-            for x in x {
-                self.feed(reverse(x), 2);
+            for p in parts {
+                self.feed(reverse(load32(p)), 2);
             }
             return;
         }
         let mut sum = [_mm256_setzero_si256(); 3];
-        for (i, x) in x.into_iter().enumerate() {
-            let mut x = reverse(x);
+        for (i, p) in parts.iter().enumerate() {
+            let mut x = reverse(load32(p));
             if i == 0 {
                 x = _mm256_xor_si256(x, _mm256_zextsi128_si256(self.acc));
             }
@@ -281,94 +317,238 @@ impl<'k> Ghash<'k> {
         }
     }
 
-    /// The run's sum times x^-128 (as `Acc::reduce` in the parent, lane by lane: the
-    /// reduction is linear), then the two lanes added; resets the run's products.
+    /// The run's sum reduced ([`reduce`]); resets the run's products.
     #[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
     fn reduce(&mut self) -> __m128i {
-        let [lo, mid, hi] = core::mem::replace(&mut self.prod, [_mm256_setzero_si256(); 3]);
-        let low = _mm256_xor_si256(lo, _mm256_bslli_epi128::<8>(mid));
-        let high = _mm256_xor_si256(hi, _mm256_bsrli_epi128::<8>(mid));
-        let q = splat(0xc200_0000_0000_0000);
-        let mut v = low;
-        for _ in 0..2 {
-            let t = _mm256_clmulepi64_epi128::<0x00>(v, q);
-            v = _mm256_xor_si256(_mm256_shuffle_epi32::<0x4e>(v), t);
-        }
-        let v = _mm256_xor_si256(v, high);
-        _mm_xor_si128(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v))
+        reduce(core::mem::replace(
+            &mut self.prod,
+            [_mm256_setzero_si256(); 3],
+        ))
     }
 }
 
-/// GCM in one pass (see [`Ymm::gcm`]).
+/// The sum of unreduced products `[lo, mid, hi]` times x^-128 (as `Acc::reduce` in the
+/// parent, lane by lane: the reduction is linear), then the two lanes added.
 #[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
-fn gcm<const R: usize, const SEAL: bool>(
+fn reduce([lo, mid, hi]: [__m256i; 3]) -> __m128i {
+    let low = _mm256_xor_si256(lo, _mm256_bslli_epi128::<8>(mid));
+    let high = _mm256_xor_si256(hi, _mm256_bsrli_epi128::<8>(mid));
+    let q = splat(0xc200_0000_0000_0000);
+    let mut v = low;
+    for _ in 0..2 {
+        let t = _mm256_clmulepi64_epi128::<0x00>(v, q);
+        v = _mm256_xor_si256(_mm256_shuffle_epi32::<0x4e>(v), t);
+    }
+    let v = _mm256_xor_si256(v, high);
+    _mm_xor_si128(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v))
+}
+
+/// GCM of a packet whose AAD, payload and length block fit one GHASH run (fewer than
+/// [`RUN`] blocks of AAD and payload: RTP packets up to 240 bytes after a 12-byte header),
+/// through [`short_n`] for its number of registers of payload.
+#[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+fn short<const R: usize, const SEAL: bool>(
     ymm: &Ymm,
-    aes: &Aes,
     iv: &[u8; 12],
     aad: &[u8],
     data: &mut [u8],
 ) -> u128 {
-    let mut rk = [_mm256_setzero_si256(); 15];
-    for (r, k) in rk.iter_mut().zip(&aes.round_keys).take(R + 1) {
-        *r = splat(*k);
+    match data.len().div_ceil(32) {
+        0 => short_n::<R, SEAL, 1>(ymm, iv, aad, data),
+        1 => short_n::<R, SEAL, 2>(ymm, iv, aad, data),
+        2 => short_n::<R, SEAL, 3>(ymm, iv, aad, data),
+        3 => short_n::<R, SEAL, 4>(ymm, iv, aad, data),
+        4 => short_n::<R, SEAL, 5>(ymm, iv, aad, data),
+        5 => short_n::<R, SEAL, 6>(ymm, iv, aad, data),
+        6 => short_n::<R, SEAL, 7>(ymm, iv, aad, data),
+        7 => short_n::<R, SEAL, 8>(ymm, iv, aad, data),
+        _ => short_n::<R, SEAL, 9>(ymm, iv, aad, data),
     }
-    // J0 = IV || 1 (SP 800-38D §7.1); the data's blocks use inc32 of it: IV || 2, ...
-    let j0 = be_padded(iv) | 1;
+}
+
+/// Bytes 0..32, for the mask of the bytes of a partial register.
+const IOTA: [u8; 32] = {
+    let mut b = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        b[i] = i as u8;
+        i += 1;
+    }
+    b
+};
+
+/// GCM of a short packet (see [`short`]) with `N - 1` registers of payload (`data` is
+/// 32 * (N - 2) + 1 ..= 32 * (N - 1) bytes, or empty for N = 1): one AES batch of N
+/// registers, the payload's counter blocks and J0 (whose encryption masks the tag) side by
+/// side; one GHASH run over AAD, payload and length block, one reduction. The round keys
+/// are loaded from [`Ymm::rk`] round by round, the register loop unrolled (N is a
+/// constant), so that nothing goes through the stack but a partial last register.
+///
+/// Block j of the run (AAD first, then payload, then the length block) is multiplied by
+/// H^(m - j), m the run's blocks: `pow[RUN - m + j]`. A zero lane past the AAD or the
+/// payload adds nothing; when the payload has an odd number of blocks, the length block
+/// takes the free lane of its last register (its power there is H^1, the length block's).
+#[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+fn short_n<const R: usize, const SEAL: bool, const N: usize>(
+    ymm: &Ymm,
+    iv: &[u8; 12],
+    aad: &[u8],
+    data: &mut [u8],
+) -> u128 {
     let len = data.len();
     let (a, d) = (aad.len().div_ceil(16), len.div_ceil(16));
-    let zero = _mm_setzero_si128();
-    // AAD, payload and length block in one run where they fit, else the AAD on its own
-    let mut gh = if a + d < RUN {
-        Ghash::new(&ymm.pow, a + d + 1, zero)
-    } else {
-        let mut aad_hash = Ghash::new(&ymm.pow, a, zero);
-        aad_hash.feed_all(aad);
-        Ghash::new(&ymm.pow, d + 1, aad_hash.acc)
-    };
-    if a + d < RUN {
-        gh.feed_all(aad);
-    }
-    // E(K, J0), the tag mask, on the side: 128-bit AES-NI with lane 0 of the round keys
-    let mask = {
-        let mut b = _mm_xor_si128(load(j0.swap_bytes()), _mm256_castsi256_si128(rk[0]));
-        for k in &rk[1..R] {
-            b = _mm_aesenc_si128(b, _mm256_castsi256_si128(*k));
+    // where the run's first block takes its power (a + d + 1 <= RUN, checked by the caller)
+    let at = RUN.saturating_sub(a + d + 1);
+    // J0 in both lanes; the payload's blocks IV || 2, IV || 3..
+    let j0 = j0(iv);
+    let mut ctr = _mm256_add_epi32(j0, _mm256_set_epi32(2 << 24, 0, 0, 0, 1 << 24, 0, 0, 0));
+    let two = _mm256_set_epi32(2 << 24, 0, 0, 0, 2 << 24, 0, 0, 0);
+    let blocks: [__m256i; N] = core::array::from_fn(|i| {
+        if i + 1 == N {
+            return j0;
         }
-        _mm_aesenclast_si128(b, _mm256_castsi256_si128(rk[R]))
+        let c = ctr;
+        ctr = _mm256_add_epi32(ctr, two);
+        c
+    });
+    let mut prod = [_mm256_setzero_si256(); 3];
+    let mut hash = |x: __m256i, i: usize| {
+        for (s, p) in prod.iter_mut().zip(mul(x, pair(&ymm.pow, i))) {
+            *s = _mm256_xor_si256(*s, p);
+        }
     };
-    crypt::<R, SEAL>(&rk, j0 + 1, data, &mut gh);
+    for (k, part) in aad.chunks(32).enumerate() {
+        hash(reverse(load_part(part)), at + 2 * k);
+    }
+    // after the AAD loop, whose copy of a partial register is a `memcpy` call that the
+    // round keys' loads cannot move past: before it, LLVM loaded them all at the top and
+    // spilled them to the stack
+    let ks = aes_rounds::<R, N>(&ymm.rk, blocks);
+    let lengths = load(length_block(aad.len(), len));
+    for (k, key) in ks.iter().take(N - 1).enumerate() {
+        let (x, c) = match data
+            .get_mut(32 * k..)
+            .and_then(|p| p.first_chunk_mut::<32>())
+        {
+            Some(p) => {
+                let x = load32(p);
+                let c = _mm256_xor_si256(x, *key);
+                store32(p, c);
+                (x, c)
+            }
+            None => {
+                // the last 1-31 bytes through a buffer; the keystream past them is not
+                // ciphertext and is masked off before hashing
+                let rest = data.get_mut(32 * k..).unwrap_or_default();
+                let n = rest.len().min(32);
+                let mut b = [0u8; 32];
+                b[..n].copy_from_slice(&rest[..n]);
+                let x = load32(&b);
+                let keep = _mm256_cmpgt_epi8(_mm256_set1_epi8(n as i8), load32(&IOTA));
+                let c = _mm256_and_si256(_mm256_xor_si256(x, *key), keep);
+                store32(&mut b, c);
+                rest[..n].copy_from_slice(&b[..n]);
+                (x, c)
+            }
+        };
+        let mut h = reverse(if SEAL { c } else { x });
+        if k + 2 == N && d % 2 == 1 {
+            h = _mm256_xor_si256(
+                h,
+                _mm256_inserti128_si256::<1>(_mm256_setzero_si256(), lengths),
+            );
+        }
+        hash(h, at + a + 2 * k);
+    }
+    if d % 2 == 0 {
+        hash(_mm256_zextsi128_si256(lengths), RUN - 1);
+    }
+    let mask = _mm256_castsi256_si128(ks[N - 1]);
+    store(reduce(prod)) ^ store(super::reverse(mask))
+}
+
+/// `N` registers of two blocks through AES, round by round, each round key loaded from the
+/// table of [`Ymm::rk`] where its round starts.
+#[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+fn aes_rounds<const R: usize, const N: usize>(
+    rk: &[u128; 30],
+    mut b: [__m256i; N],
+) -> [__m256i; N] {
+    let k = pair(rk, 0);
+    for x in &mut b {
+        *x = _mm256_xor_si256(*x, k);
+    }
+    for r in 1..R {
+        let k = pair(rk, 2 * r);
+        for x in &mut b {
+            *x = _mm256_aesenc_epi128(*x, k);
+        }
+    }
+    let k = pair(rk, 2 * R);
+    for x in &mut b {
+        *x = _mm256_aesenclast_epi128(*x, k);
+    }
+    b
+}
+
+/// GCM in one pass (see [`Ymm::gcm`]) of a packet longer than [`short`] takes: the AAD is a
+/// stream of GHASH runs of its own, the payload and length block another.
+#[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+fn gcm<const R: usize, const SEAL: bool>(
+    ymm: &Ymm,
+    iv: &[u8; 12],
+    aad: &[u8],
+    data: &mut [u8],
+) -> u128 {
+    let len = data.len();
+    let (a, d) = (aad.len().div_ceil(16), len.div_ceil(16));
+    let mut aad_hash = Ghash::new(&ymm.pow, a, _mm_setzero_si128());
+    aad_hash.feed_all(aad);
+    let mut gh = Ghash::new(&ymm.pow, d + 1, aad_hash.acc);
+    // J0 = IV || 1 (SP 800-38D §7.1); the data's blocks use inc32 of it: IV || 2, ...
+    let j0 = j0(iv);
+    // E(K, J0), the tag mask, on the side
+    let [mask] = aes_rounds::<R, 1>(&ymm.rk, [j0]);
+    crypt::<R, SEAL>(&ymm.rk, j0, data, &mut gh);
     gh.feed(
         _mm256_zextsi128_si256(load(length_block(aad.len(), len))),
         1,
     );
-    store(gh.acc) ^ store(super::reverse(mask))
+    store(gh.acc) ^ store(super::reverse(_mm256_castsi256_si128(mask)))
+}
+
+/// J0 = IV || 1 (SP 800-38D §7.1) in both lanes, as it lies in memory.
+#[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+fn j0(iv: &[u8; 12]) -> __m256i {
+    let mut j = [0u8; 16];
+    j[..12].copy_from_slice(iv);
+    j[15] = 1;
+    _mm256_broadcastsi128_si256(load(u128::from_le_bytes(j)))
 }
 
 /// Registers (of two blocks) per batch: 16 blocks, one GHASH run, 256 bytes.
 const BATCH: usize = 8;
 
-/// Counter mode over `data` from counter block `first` (big-endian) with the ciphertext
-/// hashed into `gh` (the output when sealing, the input when opening).
+/// Counter mode over `data` from counter block J0 + 1 (`j0` in both lanes, as in memory)
+/// with the ciphertext hashed into `gh` (the output when sealing, the input when opening).
 ///
-/// The caller checked [`fits`]: no counter block differs from `first` in more than its last
-/// byte, so the blocks are built in their big-endian byte order with `vpaddd` adding to the
-/// top byte of each lane's last word, with no byte swap per block (this is inc32 as well:
-/// the 32-bit counter cannot wrap in 254 blocks from 2).
+/// The caller checked [`fits`]: no counter block differs from J0 in more than its last byte,
+/// so the blocks are built in their big-endian byte order with `vpaddd` adding to the top
+/// byte of each lane's last word, with no byte swap per block (this is inc32 as well: the
+/// 32-bit counter cannot wrap in 254 blocks from 2).
 ///
-/// When sealing, a batch's ciphertext is hashed after the next batch's AES is issued, so
-/// that the AES and GHASH chains of neighbouring batches overlap; when opening, the input is
-/// hashed while its keystream is computed.
+/// Whole batches are hashed from memory: when sealing, a batch's ciphertext once the next
+/// batch's AES is issued, so that the AES and GHASH chains of neighbouring batches overlap;
+/// when opening, the input before it is decrypted. No registers of blocks are carried from
+/// one batch to the next (they spilled to the stack when they were).
 #[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
 fn crypt<const R: usize, const SEAL: bool>(
-    rk: &[__m256i; 15],
-    first: u128,
+    rk: &[u128; 30],
+    j0: __m256i,
     data: &mut [u8],
     gh: &mut Ghash<'_>,
 ) {
-    let mut ctr = _mm256_add_epi32(
-        splat(first.swap_bytes()),
-        _mm256_set_epi32(1 << 24, 0, 0, 0, 0, 0, 0, 0),
-    );
+    let mut ctr = _mm256_add_epi32(j0, _mm256_set_epi32(2 << 24, 0, 0, 0, 1 << 24, 0, 0, 0));
     let two = _mm256_set_epi32(2 << 24, 0, 0, 0, 2 << 24, 0, 0, 0);
     let mut next = || {
         let c = ctr;
@@ -376,31 +556,27 @@ fn crypt<const R: usize, const SEAL: bool>(
         c
     };
     let (whole, rest) = data.as_chunks_mut::<{ 32 * BATCH }>();
-    let mut pending: Option<[__m256i; BATCH]> = None;
+    let mut sealed: Option<&[u8; 32 * BATCH]> = None;
     for chunk in whole {
-        let ks = encrypt::<R, BATCH>(rk, core::array::from_fn(|_| next()));
-        if let Some(c) = pending.take() {
+        let ks = aes_rounds::<R, BATCH>(rk, core::array::from_fn(|_| next()));
+        if let Some(c) = sealed.take() {
             gh.feed16(c);
         }
-        let (parts, _) = chunk.as_chunks_mut::<32>();
-        let mut d = ks;
-        for (x, p) in d.iter_mut().zip(parts.iter()) {
-            *x = load32(p);
+        if !SEAL {
+            gh.feed16(chunk);
         }
-        let c: [__m256i; BATCH] = core::array::from_fn(|i| _mm256_xor_si256(d[i], ks[i]));
-        for (p, c) in parts.iter_mut().zip(c) {
-            store32(p, c);
+        let (parts, _) = chunk.as_chunks_mut::<32>();
+        for (p, k) in parts.iter_mut().zip(ks) {
+            store32(p, _mm256_xor_si256(load32(p), k));
         }
         if SEAL {
-            pending = Some(c);
-        } else {
-            gh.feed16(d);
+            sealed = Some(&*chunk);
         }
     }
     macro_rules! tail {
         ($n:literal) => {{
-            let ks = encrypt::<R, $n>(rk, core::array::from_fn(|_| next()));
-            if let Some(c) = pending.take() {
+            let ks = aes_rounds::<R, $n>(rk, core::array::from_fn(|_| next()));
+            if let Some(c) = sealed.take() {
                 gh.feed16(c);
             }
             let (parts, last) = rest.as_chunks_mut::<32>();
@@ -441,7 +617,7 @@ fn crypt<const R: usize, const SEAL: bool>(
         7 => tail!(7),
         _ => tail!(8),
     }
-    if let Some(c) = pending {
+    if let Some(c) = sealed {
         gh.feed16(c);
     }
 }

@@ -149,10 +149,9 @@ fn ctr<const R: usize>(aes: &Aes, iv: u128, data: &mut [u8]) {
     }
 }
 
-/// `N` registers of two blocks through AES, round by round so that the pipeline stays full
-/// (also the GCM path's, `gcm_ymm`, whose functions enable these features and more).
+/// `N` registers of two blocks through AES, round by round so that the pipeline stays full.
 #[target_feature(enable = "avx2,vaes,aes,sse2,ssse3")]
-pub(super) fn encrypt<const R: usize, const N: usize>(
+fn encrypt<const R: usize, const N: usize>(
     rk: &[__m256i; 15],
     mut b: [__m256i; N],
 ) -> [__m256i; N] {
