@@ -346,7 +346,7 @@ impl Gcm {
     }
 
     /// Encrypts `data` in place and returns the 16-byte tag.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn seal(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8]) -> [u8; 16] {
         match self {
             #[cfg(target_arch = "x86_64")]
@@ -356,7 +356,7 @@ impl Gcm {
     }
 
     /// Checks the tag and decrypts `data` in place; on a tag mismatch `data` is unchanged.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn open(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8], tag: &[u8]) -> bool {
         match self {
             #[cfg(target_arch = "x86_64")]

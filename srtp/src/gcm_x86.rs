@@ -219,7 +219,7 @@ impl Key {
 
     /// GCM through the wide or the 256-bit path (see [`avx512::Wide::gcm`]), or `None` if
     /// neither is there or takes `data`.
-    #[inline]
+    #[inline(always)]
     fn vector(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8], seal: bool) -> Option<u128> {
         if let Some(w) = &self.aes.wide {
             return w.gcm(&self.aes, iv, aad, data, seal);
@@ -234,7 +234,7 @@ impl Key {
     }
 
     /// Encrypts `data` in place and returns the 16-byte tag.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn seal(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8]) -> [u8; 16] {
         if let Some(tag) = self.vector(iv, aad, data, true) {
             return tag.to_be_bytes();
@@ -245,7 +245,7 @@ impl Key {
     }
 
     /// Checks the tag and decrypts `data` in place; on a tag mismatch `data` is unchanged.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn open(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8], tag: &[u8]) -> bool {
         let Ok(tag) = <[u8; 16]>::try_from(tag) else {
             return false;

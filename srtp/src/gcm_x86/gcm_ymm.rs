@@ -104,7 +104,7 @@ impl Ymm {
     ///
     /// Decrypting twice with the same arguments gives `data` back: a caller that finds the
     /// tag wrong calls it again to restore the ciphertext.
-    #[inline]
+    #[inline(always)]
     pub(super) fn gcm(
         &self,
         aes: &Aes,
