@@ -433,14 +433,19 @@ impl SrtpContext {
                 }
             }
             SessionCrypto::Gcm { aead, salt } => {
+                let have = buf.len();
                 let (head, rest) = buf.split_at_mut(f.header_len);
-                // RFC 7714 §8.2: the AAD is the RTP header, CSRCs and extension included
-                let tag = aead.seal(
-                    &gcm_iv(salt, f.ssrc, index),
-                    head,
-                    &mut rest[..len - f.header_len],
-                );
-                buf[len..len + 16].copy_from_slice(&tag);
+                let (body, trailer) = rest.split_at_mut(len - f.header_len);
+                // (16 bytes of room: `out_len` was checked above)
+                let Some(tag) = trailer.first_chunk_mut::<16>() else {
+                    return Err(SrtpError::BufferTooSmall {
+                        need: out_len,
+                        have,
+                    });
+                };
+                // RFC 7714 §8.2: the AAD is the RTP header, CSRCs and extension included;
+                // the tag is written in place
+                aead.seal_into(&gcm_iv(salt, f.ssrc, index), head, body, tag);
                 copy_mki(&mut buf[len + 16..out_len], &key.mki);
             }
         }

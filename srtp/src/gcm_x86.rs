@@ -217,14 +217,11 @@ impl Key {
         self.ymm.is_some()
     }
 
-    /// GCM through the wide or the 256-bit path (see [`avx512::Wide::gcm`]), or `None` if
-    /// neither is there or takes `data`.
+    /// GCM through the wide path (see [`avx512::Wide::gcm`]), or `None` if it is not there
+    /// or does not take `data`.
     #[inline(always)]
-    fn vector(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8], seal: bool) -> Option<u128> {
-        if let Some(w) = &self.aes.wide {
-            return w.gcm(&self.aes, iv, aad, data, seal);
-        }
-        self.ymm.as_ref()?.gcm(&self.aes, iv, aad, data, seal)
+    fn wide(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8], seal: bool) -> Option<u128> {
+        self.aes.wide.as_ref()?.gcm(&self.aes, iv, aad, data, seal)
     }
 
     /// Whether the wide path is in use.
@@ -233,30 +230,44 @@ impl Key {
         self.aes.wide.is_some()
     }
 
-    /// Encrypts `data` in place and returns the 16-byte tag.
+    /// Encrypts `data` in place and writes the 16-byte tag to `tag`.
     #[inline(always)]
-    pub(crate) fn seal(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8]) -> [u8; 16] {
-        if let Some(tag) = self.vector(iv, aad, data, true) {
-            return tag.to_be_bytes();
+    pub(crate) fn seal(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8], tag: &mut [u8; 16]) {
+        // (`ymm` is only set where `wide` is not)
+        if let Some(y) = &self.ymm
+            && y.seal(&self.aes, iv, aad, data, tag)
+        {
+            return;
+        }
+        if let Some(t) = self.wide(iv, aad, data, true) {
+            *tag = t.to_be_bytes();
+            return;
         }
         // SAFETY: `self` exists, so `Key::new` detected the features `seal` needs.
-        let tag = unsafe { seal(self, iv, aad, data) };
-        tag.to_be_bytes()
+        *tag = unsafe { seal(self, iv, aad, data) }.to_be_bytes();
     }
 
     /// Checks the tag and decrypts `data` in place; on a tag mismatch `data` is unchanged.
     #[inline(always)]
     pub(crate) fn open(&self, iv: &[u8; 12], aad: &[u8], data: &mut [u8], tag: &[u8]) -> bool {
-        let Ok(tag) = <[u8; 16]>::try_from(tag) else {
+        let Ok(tag) = <&[u8; 16]>::try_from(tag) else {
             return false;
         };
-        let tag = u128::from_be_bytes(tag);
-        if let Some(got) = self.vector(iv, aad, data, false) {
+        if let Some(y) = &self.ymm
+            && let Some(ok) = y.open(&self.aes, iv, aad, data, tag)
+        {
             // decrypted and hashed in one pass; a forgery gets the keystream applied again
+            if !ok {
+                y.open(&self.aes, iv, aad, data, tag);
+            }
+            return ok;
+        }
+        let tag = u128::from_be_bytes(*tag);
+        if let Some(got) = self.wide(iv, aad, data, false) {
             let diff = got ^ tag;
             // constant time: no early exit on the first differing byte
             if (diff >> 64) as u64 | diff as u64 != 0 {
-                self.vector(iv, aad, data, false);
+                self.wide(iv, aad, data, false);
                 return false;
             }
             return true;
@@ -775,8 +786,10 @@ mod tests {
                     let aad = &aad_all[..aad_len];
                     let mut a = plain[..len].to_vec();
                     let mut b = a.clone();
-                    let ta = wide.seal(&iv, aad, &mut a);
-                    let tb = narrow.seal(&iv, aad, &mut b);
+                    let mut ta = [0; 16];
+                    wide.seal(&iv, aad, &mut a, &mut ta);
+                    let mut tb = [0; 16];
+                    narrow.seal(&iv, aad, &mut b, &mut tb);
                     assert_eq!(a, b, "ciphertext, len {len} aad {aad_len}");
                     assert_eq!(ta, tb, "tag, len {len} aad {aad_len}");
                     assert!(narrow.open(&iv, aad, &mut a, &ta));
@@ -823,7 +836,8 @@ mod tests {
         let iv = [3; 12];
         for len in [0, 1, 15, 16, 17, 63, 64, 65, 160, 255, 256, 257, 1200] {
             let mut sealed: Vec<u8> = (0..len).map(|i| i as u8).collect();
-            let tag = key.seal(&iv, b"header", &mut sealed);
+            let mut tag = [0; 16];
+            key.seal(&iv, b"header", &mut sealed, &mut tag);
             let mut bad_tag = tag;
             bad_tag[7] ^= 0x10;
             let mut data = sealed.clone();

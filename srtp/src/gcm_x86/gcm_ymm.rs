@@ -42,18 +42,19 @@
 )]
 
 use core::arch::x86_64::{
-    __m128i, __m256i, _mm_setzero_si128, _mm_xor_si128, _mm256_add_epi32, _mm256_aesenc_epi128,
-    _mm256_aesenclast_epi128, _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_bslli_epi128,
-    _mm256_bsrli_epi128, _mm256_castsi256_si128, _mm256_clmulepi64_epi128, _mm256_cmpgt_epi8,
-    _mm256_extracti128_si256, _mm256_inserti128_si256, _mm256_loadu_si256, _mm256_set_epi32,
-    _mm256_set1_epi8, _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_shuffle_epi32,
-    _mm256_storeu_si256, _mm256_xor_si256, _mm256_zextsi128_si256,
+    __m128i, __m256i, _mm_loadu_si128, _mm_setzero_si128, _mm_storeu_si128, _mm_testz_si128,
+    _mm_xor_si128, _mm256_add_epi32, _mm256_aesenc_epi128, _mm256_aesenclast_epi128,
+    _mm256_and_si256, _mm256_broadcastsi128_si256, _mm256_bslli_epi128, _mm256_bsrli_epi128,
+    _mm256_castsi256_si128, _mm256_clmulepi64_epi128, _mm256_cmpgt_epi8, _mm256_extracti128_si256,
+    _mm256_inserti128_si256, _mm256_loadu_si256, _mm256_set_epi32, _mm256_set1_epi8,
+    _mm256_setzero_si256, _mm256_shuffle_epi8, _mm256_shuffle_epi32, _mm256_storeu_si256,
+    _mm256_xor_si256, _mm256_zextsi128_si256,
 };
 
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::avx512::{GCM_FIRST, RUN, fits, powers};
-use super::{Aes, load, store};
+use super::{Aes, load};
 use crate::ghash::{be_padded, length_block};
 
 /// Proof that this CPU has AVX2, VAES and VPCLMULQDQ, plus the GHASH key powers.
@@ -105,48 +106,108 @@ impl Ymm {
         Some(out)
     }
 
-    /// GCM: encrypts (`seal`) or decrypts `data` in place and returns GHASH XOR E(K, J0) as a
-    /// big-endian value, hashing the ciphertext in the same pass; `None` (and `data`
-    /// untouched) for more than 254 blocks (4064 bytes), which the 128-bit path takes.
-    ///
-    /// Decrypting twice with the same arguments gives `data` back: a caller that finds the
-    /// tag wrong calls it again to restore the ciphertext.
+    /// Encrypts `data` in place and writes the tag to `tag` (a 16-byte store from the
+    /// register it is computed in, no round trip through general registers); `false` (and
+    /// nothing written) for more than 254 blocks (4064 bytes), which the 128-bit path takes.
     #[inline(always)]
-    pub(super) fn gcm(
+    pub(super) fn seal(
         &self,
         aes: &Aes,
         iv: &[u8; 12],
         aad: &[u8],
         data: &mut [u8],
-        seal: bool,
-    ) -> Option<u128> {
-        let (a, d) = (aad.len().div_ceil(16), data.len().div_ceil(16));
-        if a + d < RUN {
-            // SAFETY: `self` exists, so `Ymm::new` detected AVX2, VAES, VPCLMULQDQ, AES-NI,
-            // PCLMULQDQ, SSE2 and SSSE3, all that `short` is compiled with.
-            return Some(unsafe {
-                match (aes.rounds, seal) {
-                    (10, true) => short::<10, true>(self, iv, aad, data),
-                    (10, false) => short::<10, false>(self, iv, aad, data),
-                    (_, true) => short::<14, true>(self, iv, aad, data),
-                    (_, false) => short::<14, false>(self, iv, aad, data),
-                }
-            });
+        tag: &mut [u8; 16],
+    ) -> bool {
+        if !takes(aad, data) {
+            return false;
         }
-        if !fits(GCM_FIRST, data.len()) {
+        // SAFETY: `self` exists, so `Ymm::new` detected AVX2, VAES, VPCLMULQDQ, AES-NI,
+        // PCLMULQDQ, SSE2 and SSSE3, all that `seal` is compiled with.
+        unsafe {
+            match aes.rounds {
+                10 => seal::<10>(self, iv, aad, data, tag),
+                _ => seal::<14>(self, iv, aad, data, tag),
+            }
+        }
+        true
+    }
+
+    /// Decrypts `data` in place, hashing the ciphertext in the same pass, and answers whether
+    /// `tag` is its tag (compared in a register, in constant time); `None` (and `data`
+    /// untouched) for more than 254 blocks, which the 128-bit path takes.
+    ///
+    /// Decrypting twice with the same arguments gives `data` back: a caller that finds the
+    /// tag wrong calls it again to restore the ciphertext.
+    #[inline(always)]
+    pub(super) fn open(
+        &self,
+        aes: &Aes,
+        iv: &[u8; 12],
+        aad: &[u8],
+        data: &mut [u8],
+        tag: &[u8; 16],
+    ) -> Option<bool> {
+        if !takes(aad, data) {
             return None;
         }
         // SAFETY: `self` exists, so `Ymm::new` detected AVX2, VAES, VPCLMULQDQ, AES-NI,
-        // PCLMULQDQ, SSE2 and SSSE3, all that `gcm` is compiled with.
+        // PCLMULQDQ, SSE2 and SSSE3, all that `open` is compiled with.
         Some(unsafe {
-            match (aes.rounds, seal) {
-                (10, true) => gcm::<10, true>(self, iv, aad, data),
-                (10, false) => gcm::<10, false>(self, iv, aad, data),
-                (_, true) => gcm::<14, true>(self, iv, aad, data),
-                (_, false) => gcm::<14, false>(self, iv, aad, data),
+            match aes.rounds {
+                10 => open::<10>(self, iv, aad, data, tag),
+                _ => open::<14>(self, iv, aad, data, tag),
             }
         })
     }
+}
+
+/// Whether the 256-bit path takes a packet: one that [`short`] takes, or whose counter
+/// blocks [`fits`] the one-byte addition of [`crypt`].
+fn takes(aad: &[u8], data: &[u8]) -> bool {
+    aad.len().div_ceil(16) + data.len().div_ceil(16) < RUN || fits(GCM_FIRST, data.len())
+}
+
+/// The tag of `data` (sealed or opened in place) as it lies in memory, through [`short`] or
+/// [`gcm`]; the caller checked [`takes`].
+#[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+fn tag<const R: usize, const SEAL: bool>(
+    ymm: &Ymm,
+    iv: &[u8; 12],
+    aad: &[u8],
+    data: &mut [u8],
+) -> __m128i {
+    if aad.len().div_ceil(16) + data.len().div_ceil(16) < RUN {
+        short::<R, SEAL>(ymm, iv, aad, data)
+    } else {
+        gcm::<R, SEAL>(ymm, iv, aad, data)
+    }
+}
+
+/// Seals (see [`Ymm::seal`]).
+#[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+fn seal<const R: usize>(ymm: &Ymm, iv: &[u8; 12], aad: &[u8], data: &mut [u8], out: &mut [u8; 16]) {
+    let t = tag::<R, true>(ymm, iv, aad, data);
+    // SAFETY: SSE2 is enabled here; `out` is 16 writable bytes and `storeu` has no alignment
+    // requirement.
+    unsafe { _mm_storeu_si128(core::ptr::from_mut(out).cast(), t) }
+}
+
+/// Opens (see [`Ymm::open`]).
+#[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+fn open<const R: usize>(
+    ymm: &Ymm,
+    iv: &[u8; 12],
+    aad: &[u8],
+    data: &mut [u8],
+    want: &[u8; 16],
+) -> bool {
+    let t = tag::<R, false>(ymm, iv, aad, data);
+    // SAFETY: SSE2 is enabled here; `want` is 16 readable bytes and `loadu` has no
+    // alignment requirement.
+    let want = unsafe { _mm_loadu_si128(core::ptr::from_ref(want).cast()) };
+    let diff = _mm_xor_si128(t, want);
+    // constant time: one test of all 128 bits (SSE4.1, implied by AVX2)
+    _mm_testz_si128(diff, diff) == 1
 }
 
 /// Loads 32 bytes.
@@ -363,7 +424,7 @@ fn short<const R: usize, const SEAL: bool>(
     iv: &[u8; 12],
     aad: &[u8],
     data: &mut [u8],
-) -> u128 {
+) -> __m128i {
     match data.len().div_ceil(32) {
         0 => short_n::<R, SEAL, 1>(ymm, iv, aad, data),
         1 => short_n::<R, SEAL, 2>(ymm, iv, aad, data),
@@ -405,7 +466,7 @@ fn short_n<const R: usize, const SEAL: bool, const N: usize>(
     iv: &[u8; 12],
     aad: &[u8],
     data: &mut [u8],
-) -> u128 {
+) -> __m128i {
     let len = data.len();
     let (a, d) = (aad.len().div_ceil(16), len.div_ceil(16));
     // where the run's first block takes its power (a + d + 1 <= RUN, checked by the caller)
@@ -475,7 +536,7 @@ fn short_n<const R: usize, const SEAL: bool, const N: usize>(
         hash(_mm256_zextsi128_si256(lengths), RUN - 1);
     }
     let mask = _mm256_castsi256_si128(ks[N - 1]);
-    store(reduce(prod)) ^ store(super::reverse(mask))
+    _mm_xor_si128(super::reverse(reduce(prod)), mask)
 }
 
 /// `N` registers of two blocks through AES, round by round, each round key loaded from the
@@ -510,7 +571,7 @@ fn gcm<const R: usize, const SEAL: bool>(
     iv: &[u8; 12],
     aad: &[u8],
     data: &mut [u8],
-) -> u128 {
+) -> __m128i {
     let len = data.len();
     let (a, d) = (aad.len().div_ceil(16), len.div_ceil(16));
     let mut aad_hash = Ghash::new(ymm, a, _mm_setzero_si128());
@@ -525,7 +586,7 @@ fn gcm<const R: usize, const SEAL: bool>(
         _mm256_zextsi128_si256(load(length_block(aad.len(), len))),
         1,
     );
-    store(gh.acc) ^ store(super::reverse(_mm256_castsi256_si128(mask)))
+    _mm_xor_si128(super::reverse(gh.acc), _mm256_castsi256_si128(mask))
 }
 
 /// J0 = IV || 1 (SP 800-38D §7.1) in both lanes, as it lies in memory.
