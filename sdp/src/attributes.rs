@@ -167,6 +167,7 @@ impl Attributes {
     /// An empty list that parsed lines will be added to; the parser hands it the input
     /// with [`Attributes::set_source`] once the whole description has parsed (so that the
     /// last list takes the input without a reference-count round trip).
+    #[inline]
     pub(crate) fn parsed(capacity: usize) -> Self {
         Self {
             src: Bytes::new(),

@@ -794,21 +794,7 @@ pub(crate) fn is_payload_type(f: &[u8]) -> bool {
 /// Parses an `o=` value into `out` (written in place: an `Origin` is some 200 bytes, and
 /// assigning a returned one copies it and drops the placeholder).
 fn parse_origin(ctx: &Ctx<'_>, value: &str, out: &mut Origin) -> Result<(), ParseError> {
-    // The usual `IN IP4|IP6 <address>` after the version: the three fields it would be
-    // split into are the same, and `IN`, `IP4`, `IP6` need no token test.
-    if let Ok([user, id, version, rest]) = fields(
-        ctx,
-        value,
-        ["username", "sess-id", "sess-version", "nettype"],
-    ) && let Some((addr_type, address)) = rest
-        .strip_prefix("IN IP4 ")
-        .map(|a| (AddrType::Ip4, a))
-        .or_else(|| rest.strip_prefix("IN IP6 ").map(|a| (AddrType::Ip6, a)))
-        && !address.is_empty()
-        && !has_byte(address, b' ')
-        && id.bytes().all(|b| b.is_ascii_digit())
-        && let Some(session_version) = canonical_u64(version)
-    {
+    if let Some((user, id, session_version, addr_type, address)) = origin_usual(value) {
         out.addr_type = addr_type;
         out.username = ctx.text(user);
         out.session_id = ctx.text(id);
@@ -818,6 +804,34 @@ fn parse_origin(ctx: &Ctx<'_>, value: &str, out: &mut Origin) -> Result<(), Pars
         return Ok(());
     }
     parse_origin_fields(ctx, value, out)
+}
+
+/// The usual `o=` value, `<username> <sess-id> <sess-version> IN IP4|IP6 <address>`, read in
+/// one pass: the id and the version by their digit runs (the version's value computed on
+/// the way), not split at spaces first and checked after. `None` for any other value;
+/// [`parse_origin_fields`] reads every value to the same result (a test compares them).
+#[inline]
+fn origin_usual(value: &str) -> Option<(&str, &str, u64, AddrType, &str)> {
+    let (user, rest) = split_byte(value, b' ')?;
+    // The id as digits: any number of them is valid, only a run that fits `u64` (up to 19
+    // digits, nearly all ids) is taken here.
+    let (_, after_id) = crate::attr::leading_digits(rest.as_bytes())?;
+    let (id, rest) = rest.split_at_checked(rest.len() - after_id.len())?;
+    let rest = rest.strip_prefix(' ')?;
+    let (session_version, after_version) = crate::attr::leading_digits(rest.as_bytes())?;
+    let (version, rest) = rest.split_at_checked(rest.len() - after_version.len())?;
+    // A leading zero would not write back identically (`canonical_u64`).
+    if user.is_empty() || (version.len() > 1 && version.starts_with('0')) {
+        return None;
+    }
+    let (addr_type, address) = rest
+        .strip_prefix(" IN IP4 ")
+        .map(|a| (AddrType::Ip4, a))
+        .or_else(|| rest.strip_prefix(" IN IP6 ").map(|a| (AddrType::Ip6, a)))?;
+    if address.is_empty() || has_byte(address, b' ') {
+        return None;
+    }
+    Some((user, id, session_version, addr_type, address))
 }
 
 /// [`parse_origin`] for any value.
@@ -988,6 +1002,14 @@ fn parse_bandwidth(ctx: &Ctx<'_>, value: &str) -> Result<Bandwidth, ParseError> 
 }
 
 fn parse_timing(ctx: &Ctx<'_>, value: &str) -> Result<Timing, ParseError> {
+    // `t=0 0`, the unbounded session of nearly every SIP description.
+    if value == "0 0" {
+        return Ok(Timing {
+            start: 0,
+            stop: 0,
+            repeats: Vec::new(),
+        });
+    }
     let [start, stop] = fields(ctx, value, ["start-time", "stop-time"])?;
     let start = canonical_u64(start).ok_or_else(|| ctx.bad("start-time"))?;
     let stop = canonical_u64(stop).ok_or_else(|| ctx.bad("stop-time"))?;
@@ -1045,15 +1067,9 @@ fn parse_media(
     opts: &ParseOptions,
     out: &mut Vec<Media>,
 ) -> Result<(), ParseError> {
-    let [kind, port, proto, fmts] = match fields(ctx, value, ["media", "port", "proto", "fmt"]) {
-        Ok(f) => f,
-        // `m=<media> 0 <proto>` with no format, when declined streams may have none.
-        Err(e) => match fields(ctx, value, ["media", "port", "proto"]) {
-            Ok([kind, port @ "0", proto]) if opts.allow_declined_media_any_format => {
-                [kind, port, proto, ""]
-            }
-            _ => return Err(e),
-        },
+    let (kind, port, port_count, proto, fmts) = match media_usual(value) {
+        Some((kind, port, proto, fmts)) => (kind, port, None, proto, fmts),
+        None => media_fields(ctx, value, opts)?,
     };
     // A known media type is a token: only another one is checked.
     let kind = MediaKind::from_token(kind, || ctx.text(kind));
@@ -1062,21 +1078,6 @@ fn parse_media(
     {
         return Err(ctx.bad("media"));
     }
-    let (port, port_count) = match split_byte(port, b'/') {
-        Some((p, n)) => (p, Some(n)),
-        None => (port, None),
-    };
-    let port = canonical_u64(port)
-        .and_then(|p| u16::try_from(p).ok())
-        .ok_or_else(|| ctx.bad("port"))?;
-    let port_count = match port_count {
-        Some(n) => Some(
-            canonical_u64(n)
-                .and_then(|n| u16::try_from(n).ok())
-                .ok_or_else(|| ctx.bad("number of ports"))?,
-        ),
-        None => None,
-    };
     // A known protocol is tokens separated by `/`: only another one is checked.
     let protocol = Protocol::from_token(proto, || ctx.text(proto));
     if matches!(protocol, Protocol::Other(_))
@@ -1116,6 +1117,66 @@ fn parse_media(
         attributes: Attributes::parsed(16),
     });
     Ok(())
+}
+
+/// The usual `m=` value, `<media> <port> <proto> <fmt list>` with the port as digits and
+/// no number of ports, split in one pass: the port by its digit run (its value computed on
+/// the way), not cut at a space first and read after. `None` for any other value, which
+/// [`media_fields`] splits to the same result (a test compares them).
+#[inline]
+fn media_usual(value: &str) -> Option<(&str, u16, &str, &str)> {
+    let (kind, rest) = split_byte(value, b' ')?;
+    let (port, after_port) = crate::attr::leading_digits(rest.as_bytes())?;
+    let (digits, rest) = rest.split_at_checked(rest.len() - after_port.len())?;
+    let (proto, fmts) = split_byte(rest.strip_prefix(' ')?, b' ')?;
+    // A leading zero would not write back identically (`canonical_u64`).
+    if kind.is_empty()
+        || proto.is_empty()
+        || fmts.is_empty()
+        || (digits.len() > 1 && digits.starts_with('0'))
+    {
+        return None;
+    }
+    Some((kind, u16::try_from(port).ok()?, proto, fmts))
+}
+
+/// The fields of any `m=` value: media, port, number of ports, proto and format list, or
+/// the error of the first bad one (the media type is checked before the port).
+fn media_fields<'a>(
+    ctx: &Ctx<'_>,
+    value: &'a str,
+    opts: &ParseOptions,
+) -> Result<(&'a str, u16, Option<u16>, &'a str, &'a str), ParseError> {
+    let [kind, port, proto, fmts] = match fields(ctx, value, ["media", "port", "proto", "fmt"]) {
+        Ok(f) => f,
+        // `m=<media> 0 <proto>` with no format, when declined streams may have none.
+        Err(e) => match fields(ctx, value, ["media", "port", "proto"]) {
+            Ok([kind, port @ "0", proto]) if opts.allow_declined_media_any_format => {
+                [kind, port, proto, ""]
+            }
+            _ => return Err(e),
+        },
+    };
+    // Every known media type is a token.
+    if !is_token(kind) {
+        return Err(ctx.bad("media"));
+    }
+    let (port, port_count) = match split_byte(port, b'/') {
+        Some((p, n)) => (p, Some(n)),
+        None => (port, None),
+    };
+    let port = canonical_u64(port)
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or_else(|| ctx.bad("port"))?;
+    let port_count = match port_count {
+        Some(n) => Some(
+            canonical_u64(n)
+                .and_then(|n| u16::try_from(n).ok())
+                .ok_or_else(|| ctx.bad("number of ports"))?,
+        ),
+        None => None,
+    };
+    Ok((kind, port, port_count, proto, fmts))
 }
 
 /// Parses an `a=` value (at byte `start` of the input) and appends it to `out` as a span
@@ -1169,9 +1230,9 @@ mod tests {
     use bytes::Bytes;
 
     use super::{
-        Ctx, canonical_u64, connection_address, connection_address_parts, find_eol, find_eol_swar,
-        is_payload_type, parse_connection, parse_connection_fields, parse_origin,
-        parse_origin_fields,
+        Ctx, ParseOptions, canonical_u64, connection_address, connection_address_parts, find_eol,
+        find_eol_swar, is_payload_type, is_token, media_fields, media_usual, parse_connection,
+        parse_connection_fields, parse_origin, parse_origin_fields,
     };
     use crate::error::ParseReason;
     use crate::model::Sdp;
@@ -1274,6 +1335,17 @@ mod tests {
             "- 1 1",
             "user 123 18446744073709551615 ",
             "u 1 18446744073709551616 ",
+            "u 18446744073709551616 1 ",
+            "u 123456789012345678901234 1 ",
+            "u 1 12345678901234567890 ",
+            "u 1 0 ",
+            "u 1 00 ",
+            "u 1 1x ",
+            "u 1x 1 ",
+            "u 1 +1 ",
+            " 1 1 ",
+            "- 1  1 ",
+            "- 1 1/ ",
         ];
         let nets = [
             "IN IP4 ",
@@ -1304,6 +1376,64 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn media_usual_agrees_with_media_fields() {
+        // Media types, ports around the limits and their near misses, protocols and format
+        // lists, joined by one space, two or none: every split `media_usual` takes must be
+        // the one `media_fields` makes, and whatever it declines goes through
+        // `media_fields` (whose errors are then those of the general path).
+        let kinds = ["audio", "x", "", "a\"b", "audio/"];
+        let ports = [
+            "40000",
+            "0",
+            "00",
+            "01",
+            "65535",
+            "65536",
+            "99999999999999999999999",
+            "9/2",
+            "",
+            "x",
+            "+9",
+            "9x",
+            "9 ",
+        ];
+        let protos = ["RTP/AVP", "x", "", " "];
+        let formats = ["0 8 101", "0", "", " ", "0  8"];
+        let mut n = 0;
+        for kind in kinds {
+            for port in ports {
+                for proto in protos {
+                    for fmts in formats {
+                        for sep in [" ", "  ", ""] {
+                            let value = [kind, port, proto, fmts].join(sep);
+                            let src = Bytes::from(value);
+                            let (ctx, value) = line_of(&src, b'm');
+                            if let Some((kind, port, proto, fmts)) = media_usual(value) {
+                                let general = media_fields(&ctx, value, &ParseOptions::strict());
+                                // `parse_media` checks the media type of a usual split after
+                                // it, with the error `media_fields` names first.
+                                let usual = if is_token(kind) {
+                                    Ok((kind, port, None::<u16>, proto, fmts))
+                                } else {
+                                    Err(ctx.bad("media"))
+                                };
+                                assert_eq!(
+                                    format!("{general:?}"),
+                                    format!("{usual:?}"),
+                                    "{value:?}"
+                                );
+                                n += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // The usual lines were among the cases.
+        assert!(n > 20, "{n}");
     }
 
     #[test]
