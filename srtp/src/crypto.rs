@@ -607,16 +607,23 @@ pub(crate) fn cm_iv(salt: &Salt, ssrc: u32, index: u64) -> [u8; 16] {
 /// The GCM IV for SRTP (RFC 7714 §8.1): (00 00 || SSRC || ROC || SEQ) XOR salt; for SRTCP
 /// (§9.1): (00 00 || SSRC || 00 00 || 0 || SRTCP index) XOR salt. `index` is ROC||SEQ or the
 /// 31-bit SRTCP index; both fill the last 6 bytes.
+///
+/// Computed as a 96-bit integer and written as 8 + 4 bytes, the two loads the GCM code makes
+/// of it (J0's first and second word), so that each load is forwarded from one store: an
+/// 8-byte load over a 4-byte and an 8-byte store stalled on store forwarding at the start
+/// of the packet's AES chain.
 pub(crate) fn gcm_iv(salt: &Salt, ssrc: u32, index: u64) -> [u8; 12] {
-    let mut salt12 = [0u8; 12];
-    salt12.copy_from_slice(&salt.0[..12]);
-    let hi = u32::from_be_bytes([salt12[0], salt12[1], salt12[2], salt12[3]]) ^ ssrc >> 16;
-    let lo = u64::from_be_bytes([
-        salt12[4], salt12[5], salt12[6], salt12[7], salt12[8], salt12[9], salt12[10], salt12[11],
-    ]) ^ (u64::from(ssrc) << 48 | index & 0xffff_ffff_ffff);
+    let word = |b: &[u8]| b.first_chunk::<8>().map_or(0, |w| u64::from_be_bytes(*w));
+    let last = |b: &[u8]| {
+        b.get(8..)
+            .and_then(|b| b.first_chunk::<4>())
+            .map_or(0, |w| u32::from_be_bytes(*w))
+    };
+    let salt96 = u128::from(word(&salt.0)) << 32 | u128::from(last(&salt.0));
+    let x = salt96 ^ u128::from(ssrc) << 48 ^ u128::from(index & 0xffff_ffff_ffff);
     let mut iv = [0u8; 12];
-    iv[..4].copy_from_slice(&hi.to_be_bytes());
-    iv[4..].copy_from_slice(&lo.to_be_bytes());
+    iv[..8].copy_from_slice(&((x >> 32) as u64).to_be_bytes());
+    iv[8..].copy_from_slice(&(x as u32).to_be_bytes());
     iv
 }
 
