@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use criterion::measurement::Measurement;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use rtp::rtcp::{self, List, RtcpPacket, SenderReport, SourceDescription, Validation};
+use rtp::rtcp::build::{self, SenderReport, SourceDescription};
+use rtp::rtcp::{self, List, RtcpPacket, Validation};
 use rtp::stats::SourceStats;
 use rtp::{
     MediaTime, NtpTime, RtpHeader, RtpPacket, RtpSession, SessionConfig, Ssrc, StreamHeader,
@@ -56,7 +57,7 @@ fn sr_sdes_bytes() -> Vec<u8> {
         dlsr: 0x0001_0000,
     };
     let packets = [
-        RtcpPacket::SenderReport(SenderReport {
+        build::RtcpPacket::SenderReport(SenderReport {
             ssrc: Ssrc(1),
             ntp: NtpTime(0xE000_0000_8000_0000),
             rtp_timestamp: 160_000,
@@ -65,7 +66,7 @@ fn sr_sdes_bytes() -> Vec<u8> {
             reports: List::Owned(vec![block]),
             profile_extension: &[],
         }),
-        RtcpPacket::SourceDescription(SourceDescription::cname(Ssrc(1), b"alice@192.0.2.1")),
+        build::RtcpPacket::SourceDescription(SourceDescription::cname(Ssrc(1), b"alice@192.0.2.1")),
     ];
     rtcp::compound_to_vec(&packets).expect("builds")
 }
@@ -481,12 +482,12 @@ fn telox_rtcp_sum(raw: &[u8]) -> u64 {
     for p in rtcp::iter_compound(raw, Validation::Compound) {
         match p.expect("valid") {
             RtcpPacket::SenderReport(sr) => {
-                sum += u64::from(sr.ssrc.0)
-                    + sr.ntp.0
-                    + u64::from(sr.rtp_timestamp)
-                    + u64::from(sr.packet_count)
-                    + u64::from(sr.octet_count);
-                for rb in sr.reports.iter() {
+                sum += u64::from(sr.ssrc().0)
+                    + sr.ntp().0
+                    + u64::from(sr.rtp_timestamp())
+                    + u64::from(sr.packet_count())
+                    + u64::from(sr.octet_count());
+                for rb in sr.reports().iter() {
                     sum += u64::from(rb.ssrc.0)
                         + u64::from(rb.fraction_lost)
                         + u64::from(rb.cumulative_lost as u32 & 0x00FF_FFFF)
@@ -497,7 +498,7 @@ fn telox_rtcp_sum(raw: &[u8]) -> u64 {
                 }
             }
             RtcpPacket::SourceDescription(s) => {
-                for c in s.chunks.iter() {
+                for c in s.chunks().iter() {
                     sum += u64::from(c.ssrc.0) + c.cname().map_or(0, |n| n.len() as u64);
                 }
             }

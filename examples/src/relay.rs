@@ -258,10 +258,10 @@ impl Side {
                     if to.srs_sent.len() >= SRS_KEPT {
                         to.srs_sent.pop_front();
                     }
-                    to.srs_sent.push_back((sr.ntp.middle32(), now));
-                    &sr.reports
+                    to.srs_sent.push_back((sr.ntp().middle32(), now));
+                    sr.reports()
                 }
-                RtcpPacket::ReceiverReport(rr) => &rr.reports,
+                RtcpPacket::ReceiverReport(rr) => rr.reports(),
                 _ => continue,
             };
             for b in blocks.iter() {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use crate::RtcpError;
 use crate::dtmf::DtmfReceiver;
 use crate::packet::{RtpPacket, StreamHeader};
-use crate::rtcp::{self, RtcpPacket, Validation};
+use crate::rtcp::{self, RtcpPacket, Validation, build};
 use crate::session::{RtpSession, SessionConfig};
 use crate::types::Ssrc;
 
@@ -83,7 +83,7 @@ fn stream_write(data: &[u8]) {
 pub fn rtcp_compound(data: &[u8]) {
     for v in [Validation::Compound, Validation::ReducedSize] {
         let strict: Vec<_> = rtcp::iter_compound(data, v).collect();
-        let one_pass: Result<Vec<_>, _> = strict.iter().cloned().collect();
+        let one_pass: Result<Vec<_>, _> = strict.iter().copied().collect();
         let whole = rtcp::parse_compound(data, v).map(Iterator::collect::<Vec<_>>);
         assert_eq!(
             one_pass, whole,
@@ -93,13 +93,15 @@ pub fn rtcp_compound(data: &[u8]) {
         let Ok(packets) = whole else {
             continue;
         };
+        let packets: Vec<build::RtcpPacket<'_>> = packets.into_iter().map(Into::into).collect();
         let Ok(out) = rtcp::compound_to_vec(&packets) else {
             continue;
         };
-        let reparsed: Vec<_> = match rtcp::parse_compound(&out, Validation::ReducedSize) {
-            Ok(c) => c.collect(),
-            Err(e) => panic!("rewritten compound does not parse: {e}"),
-        };
+        let reparsed: Vec<build::RtcpPacket<'_>> =
+            match rtcp::parse_compound(&out, Validation::ReducedSize) {
+                Ok(c) => c.map(Into::into).collect(),
+                Err(e) => panic!("rewritten compound does not parse: {e}"),
+            };
         if !has_padding(data) {
             assert_eq!(reparsed, packets);
         }
@@ -112,10 +114,10 @@ fn lenient_agrees(data: &[u8], v: Validation, strict: &[Result<RtcpPacket<'_>, R
     let lenient: Vec<_> = walk.by_ref().collect();
     let rest = walk.remaining();
     assert_eq!(Some(rest), data.get(data.len() - rest.len()..));
-    let ok: Vec<_> = strict.iter().map_while(|r| r.clone().ok()).collect();
+    let ok: Vec<_> = strict.iter().map_while(|r| r.ok()).collect();
     assert_eq!(
         walk.violations().first,
-        strict.iter().find_map(|r| r.clone().err()),
+        strict.iter().find_map(|r| r.err()),
         "lenient and strict walks name different first errors"
     );
     assert_eq!(lenient.get(..ok.len()), Some(&ok[..]));

@@ -16,9 +16,12 @@ use thiserror::Error;
 use crate::error::{BuildError, RtcpError};
 use crate::packet::{RtpPacket, StreamHeader};
 use crate::quality::{self, CodecImpairment, EModelInput, Quality};
+use crate::rtcp::build::{
+    self, ExtendedReport, Goodbye, ReceiverReport, SenderReport, SourceDescription,
+};
 use crate::rtcp::{
-    self, DlrrItem, ExtendedReport, Goodbye, List, ReceiverReport, ReportBlock, RtcpPacket,
-    SdesChunk, SdesItem, SenderReport, SourceDescription, Validation, VoipMetrics, XrBlock,
+    self, DlrrItem, List, ReportBlock, RtcpPacket, SdesChunk, SdesItem, Validation, VoipMetrics,
+    XrBlock,
 };
 use crate::stats::{ReceptionStats, SeqUpdate, SourceStats, rtt_from_report};
 use crate::types::{MediaTime, NtpTime, Ssrc};
@@ -288,9 +291,9 @@ const RTCP_BUF_MIN: usize = 512;
 /// clears `buf` and returns 0 if a packet cannot be written.
 fn write_compound_into<'p, 'a: 'p>(
     buf: &mut BytesMut,
-    packets: impl Iterator<Item = &'p RtcpPacket<'a>> + Clone,
+    packets: impl Iterator<Item = &'p build::RtcpPacket<'a>> + Clone,
 ) -> usize {
-    let len: usize = packets.clone().map(RtcpPacket::encoded_len).sum();
+    let len: usize = packets.clone().map(build::RtcpPacket::encoded_len).sum();
     buf.clear();
     // At least a typical compound's worth, so a report that grows by a block or two reuses
     // the memory instead of allocating again.
@@ -562,28 +565,28 @@ impl RtpSession {
         for p in std::iter::once(first).chain(&mut walk) {
             match p {
                 RtcpPacket::SenderReport(sr) => {
-                    if self.is_own(now, sr.ssrc, compound) {
+                    if self.is_own(now, sr.ssrc(), compound) {
                         return Ok(());
                     }
-                    if let Some(i) = self.source_index(now, sr.ssrc, None) {
+                    if let Some(i) = self.source_index(now, sr.ssrc(), None) {
                         let s = &mut self.sources[i];
                         s.last_heard = now;
                         s.stats
-                            .handle_sender_report(sr.ntp, sr.rtp_timestamp, arrival);
+                            .handle_sender_report(sr.ntp(), sr.rtp_timestamp(), arrival);
                     }
-                    self.handle_blocks(sr.ssrc, &sr.reports, ntp_now);
+                    self.handle_blocks(sr.ssrc(), &sr.reports(), ntp_now);
                 }
                 RtcpPacket::ReceiverReport(rr) => {
-                    if self.is_own(now, rr.ssrc, compound) {
+                    if self.is_own(now, rr.ssrc(), compound) {
                         return Ok(());
                     }
-                    if let Some(i) = self.source_index(now, rr.ssrc, None) {
+                    if let Some(i) = self.source_index(now, rr.ssrc(), None) {
                         self.sources[i].last_heard = now;
                     }
-                    self.handle_blocks(rr.ssrc, &rr.reports, ntp_now);
+                    self.handle_blocks(rr.ssrc(), &rr.reports(), ntp_now);
                 }
                 RtcpPacket::SourceDescription(sdes) => {
-                    for chunk in sdes.chunks.iter() {
+                    for chunk in sdes.chunks().iter() {
                         if let (Some(c), Some(s)) = (
                             chunk.cname(),
                             self.sources
@@ -596,8 +599,10 @@ impl RtpSession {
                     }
                 }
                 RtcpPacket::Goodbye(bye) => {
-                    let reason = bye.reason.map(|r| String::from_utf8_lossy(r).into_owned());
-                    for ssrc in bye.sources.iter() {
+                    let reason = bye
+                        .reason()
+                        .map(|r| String::from_utf8_lossy(r).into_owned());
+                    for ssrc in bye.sources().iter() {
                         if let Some(b) = &mut self.bye {
                             // RFC 3550 §6.3.7: while leaving, count the BYEs received as members.
                             b.members += 1;
@@ -613,28 +618,28 @@ impl RtpSession {
                     self.reverse_reconsideration(now);
                 }
                 RtcpPacket::ExtendedReport(xr) => {
-                    for block in xr.blocks.iter() {
+                    for block in xr.blocks().iter() {
                         match block {
                             XrBlock::VoipMetrics(metrics) if metrics.ssrc == self.ssrc => {
                                 self.events.push_back(SessionEvent::VoipMetrics {
-                                    from: xr.ssrc,
+                                    from: xr.ssrc(),
                                     metrics,
                                 });
                             }
-                            XrBlock::Rrtr { ntp } if xr.ssrc != self.ssrc => {
-                                if let Some(i) = self.source_index(now, xr.ssrc, None) {
+                            XrBlock::Rrtr { ntp } if xr.ssrc() != self.ssrc => {
+                                if let Some(i) = self.source_index(now, xr.ssrc(), None) {
                                     self.sources[i].rrtr = Some((ntp.middle32(), now));
                                 }
                             }
-                            XrBlock::Dlrr(items) => self.handle_dlrr(xr.ssrc, &items, ntp_now),
+                            XrBlock::Dlrr(items) => self.handle_dlrr(xr.ssrc(), &items, ntp_now),
                             _ => {}
                         }
                     }
                 }
-                RtcpPacket::GenericNack(n) if n.media_ssrc == self.ssrc => {
-                    let lost = n.pairs.iter().flat_map(|p| p.lost()).collect();
+                RtcpPacket::GenericNack(n) if n.media_ssrc() == self.ssrc => {
+                    let lost = n.pairs().iter().flat_map(|p| p.lost()).collect();
                     self.events.push_back(SessionEvent::Nack {
-                        from: n.sender_ssrc,
+                        from: n.sender_ssrc(),
                         lost,
                     });
                 }
@@ -860,7 +865,7 @@ impl RtpSession {
         let looped = rtcp::parse_compound(compound, Validation::ReducedSize).is_ok_and(|mut ps| {
             ps.any(|p| match p {
                 RtcpPacket::SourceDescription(s) => s
-                    .chunks
+                    .chunks()
                     .iter()
                     .any(|c| c.ssrc == ssrc && c.cname() == Some(self.config.cname.as_bytes())),
                 _ => false,
@@ -1119,7 +1124,7 @@ impl RtpSession {
         let ssrc = self.ssrc;
         let reports = List::Borrowed(&self.report_blocks);
         let report = if self.we_sent {
-            RtcpPacket::SenderReport(SenderReport {
+            build::RtcpPacket::SenderReport(SenderReport {
                 ssrc,
                 ntp,
                 rtp_timestamp,
@@ -1129,7 +1134,7 @@ impl RtpSession {
                 profile_extension: &[],
             })
         } else {
-            RtcpPacket::ReceiverReport(ReceiverReport {
+            build::RtcpPacket::ReceiverReport(ReceiverReport {
                 ssrc,
                 reports,
                 profile_extension: &[],
@@ -1140,17 +1145,17 @@ impl RtpSession {
             ssrc,
             items: List::Borrowed(&cname),
         }];
-        let sdes = RtcpPacket::SourceDescription(SourceDescription {
+        let sdes = build::RtcpPacket::SourceDescription(SourceDescription {
             chunks: List::Borrowed(&chunk),
         });
         let xr = (!self.xr_blocks.is_empty()).then(|| {
-            RtcpPacket::ExtendedReport(ExtendedReport {
+            build::RtcpPacket::ExtendedReport(ExtendedReport {
                 ssrc,
                 blocks: List::Borrowed(&self.xr_blocks),
             })
         });
         let bye = bye.map(|reason| {
-            RtcpPacket::Goodbye(Goodbye {
+            build::RtcpPacket::Goodbye(Goodbye {
                 sources: List::Borrowed(std::slice::from_ref(&self.ssrc)),
                 reason: Some(reason.as_bytes()).filter(|r| !r.is_empty() && r.len() <= 255),
             })

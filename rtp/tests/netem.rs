@@ -110,7 +110,7 @@ fn run(seed: u64, n: u64, net: &Netem) -> (RtpSession, Outcome, Vec<u8>) {
                 // 5 s step, the second with nothing new to report).
                 let has_block = rtcp::parse_compound(&x, Validation::Compound)
                     .unwrap()
-                    .any(|p| matches!(p, RtcpPacket::ReceiverReport(r) if !r.reports.is_empty()));
+                    .any(|p| matches!(p, RtcpPacket::ReceiverReport(r) if !r.reports().is_empty()));
                 if has_block {
                     last_rr = x.to_vec();
                 }
@@ -232,7 +232,7 @@ fn receiver_reports_carry_the_same_figures() {
     let RtcpPacket::ReceiverReport(r) = &ps[0] else {
         panic!("{ps:?}")
     };
-    let block = r.reports.iter().next().unwrap();
+    let block = r.reports().iter().next().unwrap();
     assert_ne!(block.ssrc, Ssrc(0));
     // The last RR covers the stream up to its send time: its cumulative loss is at most the
     // final figure and its fraction lost is near 10 %.

@@ -80,13 +80,13 @@ fn rtcp_to(s: &mut RtpSession, peer: &mut RtpSession, now: Instant, seen: &mut R
     while let Some(rtcp) = s.poll_transmit() {
         for p in rtcp::iter_compound(&rtcp, Validation::Compound) {
             match p.unwrap() {
-                RtcpPacket::SenderReport(sr) if sr.reports.len() == 1 => {
+                RtcpPacket::SenderReport(sr) if sr.reports().len() == 1 => {
                     seen.sr_with_block += 1;
                 }
                 RtcpPacket::ExtendedReport(x) => {
                     seen.xr += 1;
                     seen.dlrr += x
-                        .blocks
+                        .blocks()
                         .iter()
                         .filter(|b| matches!(b, rtcp::XrBlock::Dlrr(_)))
                         .count();
@@ -174,10 +174,10 @@ fn per_packet_send_and_receive_paths_allocate_nothing() {
         for p in rtcp::iter_compound(&sr, Validation::Compound) {
             match p.unwrap() {
                 RtcpPacket::SenderReport(s) => {
-                    fields += u64::from(s.packet_count) + s.reports.iter().count() as u64;
+                    fields += u64::from(s.packet_count()) + s.reports().iter().count() as u64;
                 }
                 RtcpPacket::SourceDescription(s) => {
-                    fields += s.chunks.iter().filter_map(|c| c.cname()).count() as u64;
+                    fields += s.chunks().iter().filter_map(|c| c.cname()).count() as u64;
                 }
                 _ => {}
             }

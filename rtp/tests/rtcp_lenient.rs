@@ -275,8 +275,8 @@ fn check_walk(bytes: &[u8], validation: Validation) {
     assert!(4 * (lenient.len() + v.skipped as usize) <= walked);
     // Same first error as the strict walk, and the strict walk's packets are a prefix.
     let strict: Vec<_> = rtcp::iter_compound(bytes, validation).collect();
-    let strict_ok: Vec<_> = strict.iter().map_while(|r| r.clone().ok()).collect();
-    let strict_err = strict.iter().find_map(|r| r.clone().err());
+    let strict_ok: Vec<_> = strict.iter().map_while(|r| r.ok()).collect();
+    let strict_err = strict.iter().find_map(|r| r.err());
     assert_eq!(v.first, strict_err);
     assert_eq!(&lenient[..strict_ok.len()], &strict_ok[..]);
     if strict_err.is_none() {

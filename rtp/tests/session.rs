@@ -453,7 +453,7 @@ fn bye_timeout_and_collision() {
     let Some(RtcpPacket::Goodbye(g)) = ps.last() else {
         panic!()
     };
-    assert_eq!(g.sources.iter().collect::<Vec<_>>(), vec![old]);
+    assert_eq!(g.sources().iter().collect::<Vec<_>>(), vec![old]);
     let next = e.send_rtp(
         t,
         MediaTime::new(160, 8000),
@@ -482,10 +482,10 @@ fn xr_voip_metrics_in_reports() {
         .unwrap()
         .collect();
     let xr = ps.iter().find_map(|p| match p {
-        RtcpPacket::ExtendedReport(x) => Some(x.clone()),
+        RtcpPacket::ExtendedReport(x) => Some(*x),
         _ => None,
     });
-    let blocks: Vec<_> = xr.expect("xr block").blocks.iter().collect();
+    let blocks: Vec<_> = xr.expect("xr block").blocks().iter().collect();
     let rtcp::XrBlock::VoipMetrics(vm) = blocks[0] else {
         panic!()
     };
@@ -499,12 +499,14 @@ fn xr_voip_metrics_in_reports() {
 /// receive-only peer with RTCP-XR sends.
 fn rr_with_xr(from: Ssrc, blocks: Vec<rtcp::XrBlock<'static>>) -> Vec<u8> {
     rtcp::compound_to_vec(&[
-        RtcpPacket::ReceiverReport(rtcp::ReceiverReport {
+        rtcp::build::RtcpPacket::ReceiverReport(rtcp::build::ReceiverReport {
             ssrc: from,
             ..Default::default()
         }),
-        RtcpPacket::SourceDescription(rtcp::SourceDescription::cname(from, b"peer@x")),
-        RtcpPacket::ExtendedReport(rtcp::ExtendedReport {
+        rtcp::build::RtcpPacket::SourceDescription(rtcp::build::SourceDescription::cname(
+            from, b"peer@x",
+        )),
+        rtcp::build::RtcpPacket::ExtendedReport(rtcp::build::ExtendedReport {
             ssrc: from,
             blocks: rtcp::List::Owned(blocks),
         }),
@@ -517,7 +519,7 @@ fn xr_blocks_of(compound: &[u8]) -> Vec<rtcp::XrBlock<'_>> {
     rtcp::parse_compound(compound, Validation::Compound)
         .unwrap()
         .filter_map(|p| match p {
-            RtcpPacket::ExtendedReport(x) => Some(x.blocks.iter().collect::<Vec<_>>()),
+            RtcpPacket::ExtendedReport(x) => Some(x.blocks().iter().collect::<Vec<_>>()),
             _ => None,
         })
         .flatten()

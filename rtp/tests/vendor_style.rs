@@ -16,7 +16,9 @@ use bytes::Bytes;
 use telox_rtp::analysis::StreamAnalysis;
 use telox_rtp::dtmf::{DtmfEvent, DtmfNotice, DtmfReceiver};
 use telox_rtp::packet::{ExtensionElement, ExtensionForm};
-use telox_rtp::rtcp::{self, DlrrItem, RtcpPacket, SdesItem, Validation, VoipMetrics, XrBlock};
+use telox_rtp::rtcp::{
+    self, DlrrItem, RtcpPacket, SdesItem, Validation, VoipMetrics, XrBlock, build,
+};
 use telox_rtp::{
     NtpTime, RtcpError, RtpPacket, RtpSession, SeqUpdate, SessionConfig, SessionEvent, Ssrc,
 };
@@ -62,6 +64,11 @@ fn load(name: &str) -> Vec<Datagram> {
         .collect()
 }
 
+/// The packets to send that write `packets` back.
+fn to_build<'a>(packets: &[RtcpPacket<'a>]) -> Vec<build::RtcpPacket<'a>> {
+    packets.iter().copied().map(Into::into).collect()
+}
+
 fn compound(name: &str, index: usize, validation: Validation) -> Vec<RtcpPacket<'static>> {
     let bytes: &'static [u8] = load(name).swap_remove(index).bytes.leak();
     let packets: Vec<_> = rtcp::parse_compound(bytes, validation)
@@ -69,7 +76,7 @@ fn compound(name: &str, index: usize, validation: Validation) -> Vec<RtcpPacket<
         .collect();
     // Every compound here is canonical: written back, it is the same bytes.
     assert_eq!(
-        rtcp::compound_to_vec(&packets).unwrap(),
+        rtcp::compound_to_vec(&to_build(&packets)).unwrap(),
         bytes,
         "{name}[{index}]: not byte-exact"
     );
@@ -108,7 +115,7 @@ fn xr_blocks<'a>(p: &RtcpPacket<'a>) -> Vec<XrBlock<'a>> {
     let RtcpPacket::ExtendedReport(xr) = p else {
         panic!("not XR: {p:?}")
     };
-    xr.blocks.iter().collect()
+    xr.blocks().iter().collect()
 }
 
 #[test]
@@ -118,10 +125,10 @@ fn phone_report_with_xr_voip_metrics() {
     let RtcpPacket::SenderReport(sr) = &p[0] else {
         panic!("{:?}", p[0])
     };
-    assert_eq!(sr.ssrc, Ssrc(0x5A3C_1E07));
-    assert_eq!(sr.ntp, NtpTime(0xEB2A_61F4_4000_0000));
-    assert_eq!((sr.packet_count, sr.octet_count), (251, 40160));
-    let block = sr.reports.iter().next().unwrap();
+    assert_eq!(sr.ssrc(), Ssrc(0x5A3C_1E07));
+    assert_eq!(sr.ntp(), NtpTime(0xEB2A_61F4_4000_0000));
+    assert_eq!((sr.packet_count(), sr.octet_count()), (251, 40160));
+    let block = sr.reports().iter().next().unwrap();
     assert_eq!(block.ssrc, Ssrc(0x0B16_C3A9));
     assert_eq!((block.fraction_lost, block.cumulative_lost), (3, 5));
     assert_eq!(block.extended_highest_seq, 0x0001_0F3C);
@@ -132,7 +139,7 @@ fn phone_report_with_xr_voip_metrics() {
     let RtcpPacket::SourceDescription(sdes) = &p[1] else {
         panic!("{:?}", p[1])
     };
-    let chunk = sdes.chunks.iter().next().unwrap();
+    let chunk = sdes.chunks().iter().next().unwrap();
     assert_eq!(chunk.cname(), Some(&b"1001@10.1.20.52"[..]));
     let items: Vec<_> = chunk.items.iter().collect();
     assert_eq!(
@@ -177,7 +184,7 @@ fn bridge_receiver_report_with_three_blocks_and_an_empty_one() {
     let RtcpPacket::ReceiverReport(rr) = &p[0] else {
         panic!("{:?}", p[0])
     };
-    let blocks: Vec<_> = rr.reports.iter().collect();
+    let blocks: Vec<_> = rr.reports().iter().collect();
     assert_eq!(blocks.len(), 3);
     assert_eq!(blocks[1].ssrc, Ssrc(0x33CC_44DD));
     assert_eq!(
@@ -191,14 +198,14 @@ fn bridge_receiver_report_with_three_blocks_and_an_empty_one() {
     let RtcpPacket::SourceDescription(sdes) = &p[1] else {
         panic!("{:?}", p[1])
     };
-    let items: Vec<_> = sdes.chunks.iter().next().unwrap().items.iter().collect();
+    let items: Vec<_> = sdes.chunks().iter().next().unwrap().items.iter().collect();
     assert_eq!(items[1], SdesItem::Name(b"Conference 4711"));
 
     let p = compound("bridge_rr_three_blocks", 1, Validation::Compound);
     let RtcpPacket::ReceiverReport(rr) = &p[0] else {
         panic!("{:?}", p[0])
     };
-    assert!(rr.reports.is_empty());
+    assert!(rr.reports().is_empty());
 }
 
 #[test]
@@ -213,10 +220,16 @@ fn bye_with_a_reason_and_padding_on_the_last_packet() {
     let RtcpPacket::Goodbye(bye) = &p[2] else {
         panic!("{:?}", p[2])
     };
-    assert_eq!(bye.sources.iter().collect::<Vec<_>>(), [Ssrc(0x2C1F_8E93)]);
-    assert_eq!(bye.reason, Some(&b"Call ended"[..]));
+    assert_eq!(
+        bye.sources().iter().collect::<Vec<_>>(),
+        [Ssrc(0x2C1F_8E93)]
+    );
+    assert_eq!(bye.reason(), Some(&b"Call ended"[..]));
     // The three packets written back without the padding: 8 bytes shorter.
-    assert_eq!(rtcp::compound_to_vec(&p).unwrap().len(), bytes.len() - 8);
+    assert_eq!(
+        rtcp::compound_to_vec(&to_build(&p)).unwrap().len(),
+        bytes.len() - 8
+    );
 
     // A session that knows the source reports its BYE with the reason.
     let start = t0();
@@ -256,9 +269,9 @@ fn app_packet_after_the_report() {
     let RtcpPacket::App(app) = &p[2] else {
         panic!("{:?}", p[2])
     };
-    assert_eq!((app.subtype, app.ssrc), (3, Ssrc(0x4455_6677)));
-    assert_eq!(&app.name, b"QOSR");
-    assert_eq!(app.data, [0x00, 0x2A, 0x01, 0x90, 0x00, 0x00, 0x00, 0x11]);
+    assert_eq!((app.subtype(), app.ssrc()), (3, Ssrc(0x4455_6677)));
+    assert_eq!(&app.name(), b"QOSR");
+    assert_eq!(app.data(), [0x00, 0x2A, 0x01, 0x90, 0x00, 0x00, 0x00, 0x11]);
     // A session takes the compound and learns the CNAME, ignoring the APP.
     let start = t0();
     let mut session = RtpSession::new(SessionConfig::default(), start);
@@ -288,7 +301,7 @@ fn reduced_size_feedback_alone_in_a_datagram() {
     let RtcpPacket::GenericNack(n) = &nack[0] else {
         panic!("{:?}", nack[0])
     };
-    let lost: Vec<u16> = n.pairs.iter().flat_map(|p| p.lost()).collect();
+    let lost: Vec<u16> = n.pairs().iter().flat_map(|p| p.lost()).collect();
     assert_eq!(lost, [1000, 1002, 1005]);
     let pli = compound(name, 1, Validation::ReducedSize);
     assert!(matches!(pli[0], RtcpPacket::PictureLossIndication(_)));
@@ -534,7 +547,7 @@ fn sdes_and_xr_layouts_other_stacks_misread() {
     let RtcpPacket::SourceDescription(sdes) = &p[1] else {
         panic!("{:?}", p[1])
     };
-    let chunks: Vec<_> = sdes.chunks.iter().collect();
+    let chunks: Vec<_> = sdes.chunks().iter().collect();
     assert_eq!(chunks.len(), 2);
     assert_eq!(chunks[0].cname(), Some(&b"rtc-7f3a"[..]));
     assert!(
@@ -554,7 +567,7 @@ fn sdes_and_xr_layouts_other_stacks_misread() {
         panic!("{:?}", p.get(2))
     };
     assert_eq!(
-        (bye.sources.iter().collect::<Vec<_>>(), bye.reason),
+        (bye.sources().iter().collect::<Vec<_>>(), bye.reason()),
         (vec![Ssrc(0x2F61_A004)], None)
     );
 
@@ -563,7 +576,7 @@ fn sdes_and_xr_layouts_other_stacks_misread() {
         panic!("{:?}", p.get(2))
     };
     assert_eq!(
-        xr.blocks.iter().collect::<Vec<_>>(),
+        xr.blocks().iter().collect::<Vec<_>>(),
         [XrBlock::Unknown {
             block_type: 42,
             type_specific: 0,
@@ -597,14 +610,14 @@ fn phone_receiver_report_with_every_xr_block() {
     let RtcpPacket::ReceiverReport(rr) = &p[0] else {
         panic!("{:?}", p[0])
     };
-    assert_eq!(rr.ssrc, Ssrc(0x5A1C_0FFE));
-    let block = rr.reports.iter().next().unwrap();
+    assert_eq!(rr.ssrc(), Ssrc(0x5A1C_0FFE));
+    let block = rr.reports().iter().next().unwrap();
     assert_eq!((block.ssrc, block.fraction_lost), (OURS, 5));
     assert_eq!((block.cumulative_lost, block.jitter), (37, 123));
     let RtcpPacket::SourceDescription(sdes) = &p[1] else {
         panic!("{:?}", p[1])
     };
-    let items: Vec<_> = sdes.chunks.iter().next().unwrap().items.iter().collect();
+    let items: Vec<_> = sdes.chunks().iter().next().unwrap().items.iter().collect();
     assert_eq!(
         items,
         [
@@ -721,15 +734,15 @@ fn sender_report_without_blocks_and_sdes_with_every_item() {
     let RtcpPacket::SenderReport(sr) = &p[0] else {
         panic!("{:?}", p[0])
     };
-    assert!(sr.reports.is_empty());
+    assert!(sr.reports().is_empty());
     assert_eq!(
-        (sr.rtp_timestamp, sr.packet_count, sr.octet_count),
+        (sr.rtp_timestamp(), sr.packet_count(), sr.octet_count()),
         (0x1234_5678, 1234, 197_392)
     );
     let RtcpPacket::SourceDescription(sdes) = &p[1] else {
         panic!("{:?}", p[1])
     };
-    let chunks: Vec<_> = sdes.chunks.iter().collect();
+    let chunks: Vec<_> = sdes.chunks().iter().collect();
     assert_eq!(chunks.len(), 2);
     let kinds: Vec<u8> = chunks[0].items.iter().map(|i| i.kind()).collect();
     assert_eq!(kinds, [1, 2, 3, 4, 5, 6, 7, 8]);

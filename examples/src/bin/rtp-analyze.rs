@@ -611,19 +611,19 @@ fn dump_rtcp(payload: &[u8]) {
         cols[0].push(p.packet_type().to_string());
         let blocks = match &p {
             RtcpPacket::SenderReport(sr) => {
-                cols[1].push(format!("{:#010x}", sr.ssrc.0));
-                cols[2].push(sr.rtp_timestamp.to_string());
-                cols[3].push(sr.packet_count.to_string());
-                cols[4].push(sr.octet_count.to_string());
-                sr.reports.iter().collect()
+                cols[1].push(format!("{:#010x}", sr.ssrc().0));
+                cols[2].push(sr.rtp_timestamp().to_string());
+                cols[3].push(sr.packet_count().to_string());
+                cols[4].push(sr.octet_count().to_string());
+                sr.reports().iter().collect()
             }
             RtcpPacket::ReceiverReport(rr) => {
-                cols[1].push(format!("{:#010x}", rr.ssrc.0));
-                rr.reports.iter().collect()
+                cols[1].push(format!("{:#010x}", rr.ssrc().0));
+                rr.reports().iter().collect()
             }
             // tshark's rtcp.ssrc.identifier also names SDES chunk and BYE sources, in order.
             RtcpPacket::SourceDescription(sdes) => {
-                for c in sdes.chunks.iter() {
+                for c in sdes.chunks().iter() {
                     cols[5].push(format!("{:#010x}", c.ssrc.0));
                     if let Some(cname) = c.cname() {
                         cols[12].push(String::from_utf8_lossy(cname).into_owned());
@@ -632,9 +632,9 @@ fn dump_rtcp(payload: &[u8]) {
                 Vec::new()
             }
             RtcpPacket::Goodbye(bye) => {
-                cols[5].extend(bye.sources.iter().map(|s| format!("{:#010x}", s.0)));
+                cols[5].extend(bye.sources().iter().map(|s| format!("{:#010x}", s.0)));
                 // tshark shows the BYE reason in rtcp.sdes.text too.
-                if let Some(r) = bye.reason {
+                if let Some(r) = bye.reason() {
                     cols[12].push(String::from_utf8_lossy(r).into_owned());
                 }
                 Vec::new()
@@ -673,7 +673,7 @@ fn dump_rtcp(payload: &[u8]) {
 /// known type of the wrong length) `BT=n`.
 fn xr_line(xr: &rtcp::ExtendedReport<'_>) -> String {
     let types: Vec<String> = xr
-        .blocks
+        .blocks()
         .iter()
         .map(|b| match b {
             XrBlock::Rrtr { .. } => "RRTR".into(),
@@ -683,7 +683,7 @@ fn xr_line(xr: &rtcp::ExtendedReport<'_>) -> String {
             other => format!("BT={}", other.block_type()),
         })
         .collect();
-    format!("RTCP-XR\t{:#010x}\t{}", xr.ssrc.0, types.join(","))
+    format!("RTCP-XR\t{:#010x}\t{}", xr.ssrc().0, types.join(","))
 }
 
 /// Writes a synthetic call capture (see the usage text).

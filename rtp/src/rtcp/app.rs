@@ -2,10 +2,10 @@
 //!
 //! [RFC 3550 §6.7]: https://www.rfc-editor.org/rfc/rfc3550#section-6.7
 
-use super::{put_u32, u32_at};
+use super::put_u32;
 use crate::types::Ssrc;
 
-/// An APP packet.
+/// An APP packet to send; a received one is read through the [`App`](super::App) view.
 #[derive(Clone, Debug, Default, Eq, PartialEq)]
 pub struct App<'a> {
     /// Subtype (5 bits, in the count field).
@@ -19,15 +19,6 @@ pub struct App<'a> {
 }
 
 impl<'a> App<'a> {
-    pub(super) fn parse_body(count: u8, body: &'a [u8]) -> Option<Self> {
-        Some(Self {
-            subtype: count,
-            ssrc: Ssrc(u32_at(body, 0)?),
-            name: *body.get(4..8)?.first_chunk::<4>()?,
-            data: body.get(8..)?,
-        })
-    }
-
     pub(super) fn body_len(&self) -> usize {
         8 + self.data.len().next_multiple_of(4)
     }

@@ -6,7 +6,8 @@ use super::List;
 use crate::error::BuildError;
 use crate::types::Ssrc;
 
-/// A BYE packet: the sources leaving and an optional reason (at most 255 bytes).
+/// A BYE packet to send: the sources leaving and an optional reason (at most 255 bytes); a
+/// received one is read through the [`Goodbye`](super::Goodbye) view.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Goodbye<'a> {
     /// The sources leaving (at most 31).
@@ -16,17 +17,6 @@ pub struct Goodbye<'a> {
 }
 
 impl<'a> Goodbye<'a> {
-    pub(super) fn parse_body(count: u8, body: &'a [u8]) -> Option<Self> {
-        let end = 4 * usize::from(count);
-        let sources = List::Wire(body.get(..end)?);
-        let rest = body.get(end..)?;
-        let reason = match rest.split_first() {
-            None => None,
-            Some((&len, r)) => Some(r.get(..usize::from(len))?),
-        };
-        Some(Self { sources, reason })
-    }
-
     pub(super) fn body_len(&self) -> usize {
         4 * self.sources.len() + self.reason.map_or(0, |r| (1 + r.len()).next_multiple_of(4))
     }

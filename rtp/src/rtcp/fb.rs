@@ -10,7 +10,8 @@ pub(super) const FMT_GENERIC_NACK: u8 = 1;
 /// FMT of picture loss indication.
 pub(super) const FMT_PLI: u8 = 1;
 
-/// A generic NACK ([RFC 4585 §6.2.1]): packets the receiver asks to have retransmitted.
+/// A generic NACK to send ([RFC 4585 §6.2.1]): packets the receiver asks to have
+/// retransmitted; a received one is read through the [`GenericNack`](super::GenericNack) view.
 ///
 /// [RFC 4585 §6.2.1]: https://www.rfc-editor.org/rfc/rfc4585#section-6.2.1
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -83,20 +84,6 @@ impl WireItem<'_> for NackPair {
 }
 
 impl<'a> GenericNack<'a> {
-    pub(super) fn parse_body(body: &'a [u8]) -> Option<Self> {
-        let fci = body.get(8..)?;
-        // RFC 4585 §6.2.1: "The FCI field MUST contain at least one and MAY contain more than
-        // one Generic NACK."
-        if fci.is_empty() {
-            return None;
-        }
-        Some(Self {
-            sender_ssrc: Ssrc(u32_at(body, 0)?),
-            media_ssrc: Ssrc(u32_at(body, 4)?),
-            pairs: List::validate(fci, None)?,
-        })
-    }
-
     pub(super) fn body_len(&self) -> usize {
         8 + self.pairs.encoded_len()
     }
@@ -110,7 +97,8 @@ impl<'a> GenericNack<'a> {
     }
 }
 
-/// A picture loss indication ([RFC 4585 §6.3.1]); no FCI.
+/// A picture loss indication ([RFC 4585 §6.3.1]); no FCI. Eight bytes of plain values, so one
+/// type serves both directions.
 ///
 /// [RFC 4585 §6.3.1]: https://www.rfc-editor.org/rfc/rfc4585#section-6.3.1
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
@@ -122,6 +110,7 @@ pub struct PictureLossIndication {
 }
 
 impl PictureLossIndication {
+    #[inline(always)]
     pub(super) fn parse_body(body: &[u8]) -> Option<Self> {
         // RFC 4585 §6.3.1: "PLI does not require parameters. Therefore, the length field MUST be
         // 2, and there MUST NOT be any Feedback Control Information."

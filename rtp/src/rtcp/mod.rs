@@ -2,11 +2,42 @@
 //! ([RFC 3611]), generic NACK and PLI ([RFC 4585]), compound packets with the §6.1 validity rules
 //! and reduced-size RTCP ([RFC 5506]).
 //!
-//! One set of types serves both directions: a parsed packet borrows the datagram (repeated
-//! items stay on the wire as [`List::Wire`] and are decoded while iterating, so parsing does not
-//! allocate), and a packet to send is written with the same types holding [`List::Owned`]
-//! items, or [`List::Borrowed`] ones to build without allocating. Every type round-trips:
-//! `parse(write(x)) == x`.
+//! A received packet is a checked view of its bytes: [`RtcpPacket`] (24 bytes) holds one view
+//! per packet type ([`SenderReport`], [`SourceDescription`], ...) whose accessors read the
+//! fields on demand; repeated items stay on the wire as [`List::Wire`] and are decoded while
+//! iterating, so parsing neither allocates nor copies. The walk that hands a view out has
+//! checked its bytes: no accessor can panic. A packet to send is a
+//! [`build::RtcpPacket`] of types with public fields, whose lists hold [`List::Owned`] items or
+//! [`List::Borrowed`] ones to build without allocating. A view converts into the type to send
+//! with `From`, and the two compare equal when the view converts into the packet, so every
+//! type round-trips: `parse(write(x)) == x`.
+//!
+//! ```
+//! use telox_rtp::rtcp::build::{self, SenderReport, SourceDescription};
+//! use telox_rtp::rtcp::{self, RtcpPacket, Validation};
+//! use telox_rtp::{NtpTime, Ssrc};
+//!
+//! let sr = build::RtcpPacket::SenderReport(SenderReport {
+//!     ssrc: Ssrc(1),
+//!     ntp: NtpTime(0xE000_0000_8000_0000),
+//!     ..SenderReport::default()
+//! });
+//! let sdes = build::RtcpPacket::SourceDescription(SourceDescription::cname(Ssrc(1), b"a@b"));
+//! let bytes = rtcp::compound_to_vec(&[sr.clone(), sdes]).unwrap();
+//! for p in rtcp::iter_compound(&bytes, Validation::Compound) {
+//!     match p.unwrap() {
+//!         RtcpPacket::SenderReport(v) => {
+//!             assert_eq!((v.ssrc(), v.reports().len()), (Ssrc(1), 0));
+//!             assert_eq!(RtcpPacket::SenderReport(v), sr);
+//!         }
+//!         RtcpPacket::SourceDescription(v) => {
+//!             let chunk = v.chunks().iter().next().unwrap();
+//!             assert_eq!(chunk.cname(), Some(&b"a@b"[..]));
+//!         }
+//!         _ => {}
+//!     }
+//! }
+//! ```
 //!
 //! A received compound is read in one of two ways: [`iter_compound`] checks and yields each
 //! packet in a single pass (the fast path; the first error ends it), and [`parse_compound`]
@@ -20,22 +51,25 @@
 //! [RFC 5506]: https://www.rfc-editor.org/rfc/rfc5506
 
 mod app;
+pub mod build;
 mod bye;
 mod fb;
 mod rr;
 mod sdes;
 mod sr;
+mod view;
 mod xr;
 
-pub use app::App;
-pub use bye::Goodbye;
-pub use fb::{GenericNack, NackPair, PictureLossIndication};
-pub use rr::{ReceiverReport, ReportBlock};
-pub use sdes::{SdesChunk, SdesItem, SourceDescription};
-pub use sr::SenderReport;
-pub use xr::{DlrrItem, ExtendedReport, StatisticsSummary, VoipMetrics, XrBlock};
+pub use build::{compound_len, compound_to_vec, write_compound};
+pub use fb::{NackPair, PictureLossIndication};
+pub use rr::ReportBlock;
+pub use sdes::{SdesChunk, SdesItem};
+pub use view::{
+    App, ExtendedReport, GenericNack, Goodbye, ReceiverReport, SenderReport, SourceDescription,
+};
+pub use xr::{DlrrItem, StatisticsSummary, VoipMetrics, XrBlock};
 
-use crate::error::{BuildError, RtcpError};
+use crate::error::RtcpError;
 
 /// RTCP packet type values ([RFC 3550 §12.1], [RFC 4585 §6.1], [RFC 3611 §5]).
 ///
@@ -64,8 +98,10 @@ pub mod pt {
 /// Length of the common RTCP header.
 pub const HEADER_LEN: usize = 4;
 
-/// One RTCP packet.
-#[derive(Clone, Debug, PartialEq)]
+/// One received RTCP packet: a checked view of its bytes (24 bytes; each variant's view reads
+/// its fields on demand). A packet to send is a [`build::RtcpPacket`], which a view converts
+/// into with `From`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RtcpPacket<'a> {
     /// SR (200).
@@ -175,40 +211,45 @@ impl<'a> RtcpPacket<'a> {
                 have: buf.len(),
             });
         };
-        let mut body = packet.get(HEADER_LEN..).unwrap_or_default();
+        let mut packet = packet;
         if h[0] & 0x20 != 0 {
             // RFC 3550 §6.4.1: the last octet of the padding is a count of padding octets.
-            let n = usize::from(body.last().copied().unwrap_or(0));
-            if n == 0 || n > body.len() {
+            let n = usize::from(packet.last().copied().unwrap_or(0));
+            if n == 0 || n > len - HEADER_LEN {
                 return Err(RtcpError::BadPadding { at });
             }
-            body = body.get(..body.len() - n).unwrap_or_default();
+            packet = packet.get(..len - n).unwrap_or_default();
         }
-        // Each body parser says only whether the body fits its type; the error and its text
-        // are built out of line (`malformed`): with one `ok_or_else` text per arm, LLVM
+        // Each view's constructor says only whether the body fits its type; the error and its
+        // text are built out of line (`malformed`): with one `ok_or_else` text per arm, LLVM
         // hoisted the eight text constants to the entry of the function the walk is inlined
         // into and built them on every call (60 of 581 instructions of the SR+SDES parse).
         let mut cname = false;
         let p = match pt {
-            pt::SR => SenderReport::parse_body(count, body).map(Self::SenderReport),
-            pt::RR => ReceiverReport::parse_body(count, body).map(Self::ReceiverReport),
-            pt::SDES if validated => Some(Self::SourceDescription(SourceDescription {
-                chunks: List::Wire(body),
-            })),
-            pt::SDES => SourceDescription::parse_body(count, body).map(|(sdes, has_cname)| {
+            pt::SR => SenderReport::new_checked(packet).map(Self::SenderReport),
+            pt::RR => ReceiverReport::new_checked(packet).map(Self::ReceiverReport),
+            pt::SDES if validated => Some(Self::SourceDescription(
+                SourceDescription::checked_before(packet),
+            )),
+            pt::SDES => SourceDescription::new_checked(packet).map(|(sdes, has_cname)| {
                 cname = has_cname;
                 Self::SourceDescription(sdes)
             }),
-            pt::BYE => Goodbye::parse_body(count, body).map(Self::Goodbye),
-            pt::APP => App::parse_body(count, body).map(Self::App),
+            pt::BYE => Goodbye::new_checked(packet).map(Self::Goodbye),
+            pt::APP => App::new_checked(packet).map(Self::App),
             pt::RTPFB if count == fb::FMT_GENERIC_NACK => {
-                GenericNack::parse_body(body).map(Self::GenericNack)
+                GenericNack::new_checked(packet).map(Self::GenericNack)
             }
             pt::PSFB if count == fb::FMT_PLI => {
-                PictureLossIndication::parse_body(body).map(Self::PictureLossIndication)
+                PictureLossIndication::parse_body(packet.get(HEADER_LEN..).unwrap_or_default())
+                    .map(Self::PictureLossIndication)
             }
-            pt::XR => ExtendedReport::parse_body(body).map(Self::ExtendedReport),
-            _ => Some(Self::Unknown { pt, count, body }),
+            pt::XR => ExtendedReport::new_checked(packet).map(Self::ExtendedReport),
+            _ => Some(Self::Unknown {
+                pt,
+                count,
+                body: packet.get(HEADER_LEN..).unwrap_or_default(),
+            }),
         };
         match p {
             Some(p) => Ok((p, len, cname)),
@@ -229,89 +270,6 @@ impl<'a> RtcpPacket<'a> {
             Self::ExtendedReport(_) => pt::XR,
             Self::Unknown { pt, .. } => *pt,
         }
-    }
-
-    fn count_field(&self) -> Result<u8, BuildError> {
-        match self {
-            Self::SourceDescription(p) => p.check()?,
-            Self::Goodbye(p) => p.check()?,
-            _ => {}
-        }
-        let n = match self {
-            Self::SenderReport(p) => p.reports.len(),
-            Self::ReceiverReport(p) => p.reports.len(),
-            Self::SourceDescription(p) => p.chunks.len(),
-            Self::Goodbye(p) => p.sources.len(),
-            Self::App(p) => usize::from(p.subtype),
-            Self::GenericNack(_) => usize::from(fb::FMT_GENERIC_NACK),
-            Self::PictureLossIndication(_) => usize::from(fb::FMT_PLI),
-            Self::ExtendedReport(_) => 0,
-            Self::Unknown { count, .. } => usize::from(*count),
-        };
-        if n > 31 {
-            return Err(BuildError::FieldTooLarge {
-                what: "rtcp count field",
-            });
-        }
-        Ok(n as u8)
-    }
-
-    fn body_len(&self) -> usize {
-        match self {
-            Self::SenderReport(p) => p.body_len(),
-            Self::ReceiverReport(p) => p.body_len(),
-            Self::SourceDescription(p) => p.body_len(),
-            Self::Goodbye(p) => p.body_len(),
-            Self::App(p) => p.body_len(),
-            Self::GenericNack(p) => p.body_len(),
-            Self::PictureLossIndication(_) => 8,
-            Self::ExtendedReport(p) => p.body_len(),
-            Self::Unknown { body, .. } => body.len().next_multiple_of(4),
-        }
-    }
-
-    /// Length of this packet on the wire.
-    pub fn encoded_len(&self) -> usize {
-        HEADER_LEN + self.body_len()
-    }
-
-    /// Writes the packet into `out` and returns the number of bytes written.
-    ///
-    /// # Errors
-    /// [`BuildError::BufferTooSmall`] if `out` is shorter than [`encoded_len`](Self::encoded_len);
-    /// [`BuildError::FieldTooLarge`] for more than 31 items in a count field or a packet longer
-    /// than 65536 words.
-    pub fn write_to(&self, out: &mut [u8]) -> Result<usize, BuildError> {
-        let need = self.encoded_len();
-        let count = self.count_field()?;
-        let Some(out) = out.get_mut(..need) else {
-            return Err(BuildError::BufferTooSmall {
-                need,
-                have: out.len(),
-            });
-        };
-        let Ok(words) = u16::try_from(need / 4 - 1) else {
-            return Err(BuildError::FieldTooLarge {
-                what: "rtcp length",
-            });
-        };
-        let (h, body) = out.split_at_mut(HEADER_LEN);
-        h[0] = 0x80 | count;
-        h[1] = self.packet_type();
-        h[2..4].copy_from_slice(&words.to_be_bytes());
-        body.fill(0);
-        match self {
-            Self::SenderReport(p) => p.write_body(body),
-            Self::ReceiverReport(p) => p.write_body(body),
-            Self::SourceDescription(p) => p.write_body(body),
-            Self::Goodbye(p) => p.write_body(body),
-            Self::App(p) => p.write_body(body),
-            Self::GenericNack(p) => p.write_body(body),
-            Self::PictureLossIndication(p) => p.write_body(body),
-            Self::ExtendedReport(p) => p.write_body(body),
-            Self::Unknown { body: b, .. } => body[..b.len()].copy_from_slice(b),
-        }
-        Ok(need)
     }
 }
 
@@ -608,40 +566,6 @@ fn packet_len(b: &[u8]) -> usize {
     b.get(2..4).map_or(0, |w| {
         (usize::from(u16::from_be_bytes([w[0], w[1]])) + 1) * 4
     })
-}
-
-/// Length of a compound of `packets`.
-pub fn compound_len(packets: &[RtcpPacket<'_>]) -> usize {
-    packets.iter().map(RtcpPacket::encoded_len).sum()
-}
-
-/// Writes `packets` back to back as one compound packet.
-///
-/// # Errors
-/// As [`RtcpPacket::write_to`].
-pub fn write_compound(packets: &[RtcpPacket<'_>], out: &mut [u8]) -> Result<usize, BuildError> {
-    let need = compound_len(packets);
-    if out.len() < need {
-        return Err(BuildError::BufferTooSmall {
-            need,
-            have: out.len(),
-        });
-    }
-    let mut at = 0;
-    for p in packets {
-        at += p.write_to(out.get_mut(at..).unwrap_or_default())?;
-    }
-    Ok(at)
-}
-
-/// Writes `packets` as one compound into a new buffer.
-///
-/// # Errors
-/// As [`RtcpPacket::write_to`].
-pub fn compound_to_vec(packets: &[RtcpPacket<'_>]) -> Result<Vec<u8>, BuildError> {
-    let mut out = vec![0; compound_len(packets)];
-    write_compound(packets, &mut out)?;
-    Ok(out)
 }
 
 /// A repeated item of an RTCP packet, decodable from and encodable to the wire.

@@ -2,7 +2,7 @@
 //!
 //! [RFC 3550 §6.4.2]: https://www.rfc-editor.org/rfc/rfc3550#section-6.4.2
 
-use super::{List, WireItem, put_u32, u32_at};
+use super::{List, WireItem, put_u32};
 use crate::types::Ssrc;
 
 /// One reception report block ([RFC 3550 §6.4.1]), 24 bytes on the wire.
@@ -73,7 +73,8 @@ impl WireItem<'_> for ReportBlock {
     }
 }
 
-/// A receiver report, RR (201) ([RFC 3550 §6.4.2]).
+/// A receiver report to send, RR (201) ([RFC 3550 §6.4.2]); a received one is read through the
+/// [`ReceiverReport`](super::ReceiverReport) view.
 ///
 /// [RFC 3550 §6.4.2]: https://www.rfc-editor.org/rfc/rfc3550#section-6.4.2
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -87,17 +88,6 @@ pub struct ReceiverReport<'a> {
 }
 
 impl<'a> ReceiverReport<'a> {
-    #[inline]
-    pub(super) fn parse_body(count: u8, body: &'a [u8]) -> Option<Self> {
-        let ssrc = Ssrc(u32_at(body, 0)?);
-        let end = 4 + usize::from(count) * ReportBlock::LEN;
-        Some(Self {
-            ssrc,
-            reports: List::Wire(body.get(4..end)?),
-            profile_extension: body.get(end..)?,
-        })
-    }
-
     pub(super) fn body_len(&self) -> usize {
         4 + self.reports.encoded_len() + self.profile_extension.len().next_multiple_of(4)
     }

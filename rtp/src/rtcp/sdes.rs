@@ -6,7 +6,8 @@ use super::{List, WireItem, put_u32, u32_at};
 use crate::error::BuildError;
 use crate::types::Ssrc;
 
-/// An SDES packet: one chunk per source (at most 31).
+/// An SDES packet to send: one chunk per source (at most 31); a received one is read through
+/// the [`SourceDescription`](super::SourceDescription) view.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SourceDescription<'a> {
     /// The chunks.
@@ -237,6 +238,21 @@ impl<'a> WireItem<'a> for SdesChunk<'a> {
     }
 }
 
+/// Checks that `body` holds exactly `count` whole chunks, in one walk that also tells whether
+/// any chunk has a CNAME item.
+#[inline(always)]
+pub(super) fn check_chunks(count: usize, body: &[u8]) -> Option<bool> {
+    let mut rest = body;
+    let (mut n, mut cname) = (0, false);
+    while !rest.is_empty() {
+        let (_, len, has_cname) = SdesChunk::decode_cname(rest)?;
+        rest = rest.get(len..)?;
+        cname |= has_cname;
+        n += 1;
+    }
+    (n == count).then_some(cname)
+}
+
 impl<'a> SourceDescription<'a> {
     /// An SDES with one chunk carrying only a CNAME.
     pub fn cname(ssrc: Ssrc, cname: &'a [u8]) -> Self {
@@ -246,22 +262,6 @@ impl<'a> SourceDescription<'a> {
                 items: List::Owned(vec![SdesItem::Cname(cname)]),
             }]),
         }
-    }
-
-    /// Checks that `body` holds exactly `count` whole chunks, in one walk that also tells
-    /// whether any chunk has a CNAME item.
-    #[inline]
-    pub(super) fn parse_body(count: u8, body: &'a [u8]) -> Option<(Self, bool)> {
-        let mut rest = body;
-        let (mut n, mut cname) = (0, false);
-        while !rest.is_empty() {
-            let (_, len, has_cname) = SdesChunk::decode_cname(rest)?;
-            rest = rest.get(len..)?;
-            cname |= has_cname;
-            n += 1;
-        }
-        let chunks = List::Wire(body);
-        (n == usize::from(count)).then_some((Self { chunks }, cname))
     }
 
     pub(super) fn body_len(&self) -> usize {
@@ -341,12 +341,11 @@ mod tests {
         // Chunk: SSRC, PRIV of length 2 with a prefix length of 2 (one octet left), CNAME "a",
         // the null octet that ends it on a 32-bit boundary.
         let bad = [0, 0, 0, 1, 8, 2, 2, b'x', 1, 1, b'a', 0];
-        assert!(SourceDescription::parse_body(1, &bad).is_none());
+        assert!(check_chunks(1, &bad).is_none());
         let mut good = bad;
         good[6] = 1;
-        let (sdes, cname) = SourceDescription::parse_body(1, &good).expect("valid");
-        assert!(cname);
-        let chunk = sdes.chunks.iter().next().expect("one chunk");
+        assert_eq!(check_chunks(1, &good), Some(true));
+        let (chunk, _) = SdesChunk::decode(&good).expect("one chunk");
         assert_eq!(chunk.cname(), Some(&b"a"[..]));
     }
 }

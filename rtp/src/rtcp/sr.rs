@@ -5,7 +5,8 @@
 use super::{List, ReportBlock, put_u32, put_u64};
 use crate::types::{NtpTime, Ssrc};
 
-/// A sender report, SR (200) ([RFC 3550 §6.4.1]).
+/// A sender report to send, SR (200) ([RFC 3550 §6.4.1]); a received one is read through the
+/// [`SenderReport`](super::SenderReport) view.
 ///
 /// [RFC 3550 §6.4.1]: https://www.rfc-editor.org/rfc/rfc3550#section-6.4.1
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -30,24 +31,6 @@ pub struct SenderReport<'a> {
 const SENDER_LEN: usize = 24;
 
 impl<'a> SenderReport<'a> {
-    #[inline]
-    pub(super) fn parse_body(count: u8, body: &'a [u8]) -> Option<Self> {
-        // One length check for the fixed part, then plain reads from the 24-byte array.
-        let (info, rest) = body.split_first_chunk::<SENDER_LEN>()?;
-        let w = |i: usize| u32::from_be_bytes([info[i], info[i + 1], info[i + 2], info[i + 3]]);
-        let (reports, profile_extension) =
-            rest.split_at_checked(usize::from(count) * ReportBlock::LEN)?;
-        Some(Self {
-            ssrc: Ssrc(w(0)),
-            ntp: NtpTime((u64::from(w(4)) << 32) | u64::from(w(8))),
-            rtp_timestamp: w(12),
-            packet_count: w(16),
-            octet_count: w(20),
-            reports: List::Wire(reports),
-            profile_extension,
-        })
-    }
-
     pub(super) fn body_len(&self) -> usize {
         SENDER_LEN + self.reports.encoded_len() + self.profile_extension.len().next_multiple_of(4)
     }

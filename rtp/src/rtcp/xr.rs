@@ -7,7 +7,8 @@ use super::{List, WireItem, put_u16, put_u32, put_u64, u32_at, u64_at};
 use crate::packet::be16;
 use crate::types::{NtpTime, Ssrc};
 
-/// An XR packet.
+/// An XR packet to send; a received one is read through the
+/// [`ExtendedReport`](super::ExtendedReport) view.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ExtendedReport<'a> {
     /// SSRC of the packet sender.
@@ -17,13 +18,6 @@ pub struct ExtendedReport<'a> {
 }
 
 impl<'a> ExtendedReport<'a> {
-    pub(super) fn parse_body(body: &'a [u8]) -> Option<Self> {
-        Some(Self {
-            ssrc: Ssrc(u32_at(body, 0)?),
-            blocks: List::validate(body.get(4..)?, None)?,
-        })
-    }
-
     pub(super) fn body_len(&self) -> usize {
         4 + self.blocks.encoded_len()
     }
