@@ -353,8 +353,14 @@ proptest! {
     #[test]
     fn rtcp_parse_never_panics(b in vec(any::<u8>(), 0..120)) {
         if let Ok(c) = rtcp::parse_compound(&b, Validation::ReducedSize) {
-            // Every accessor of every view, and every item of its lists.
-            for p in c { let _ = RtcpPacket::from(p).encoded_len(); }
+            // Every accessor of every view (the conversion reads them all), and every item of
+            // its lists: lists stay on the wire after the conversion, and two lists compare
+            // item by item, decoding each (SDES chunks down to their items).
+            for p in c {
+                let b = RtcpPacket::from(p);
+                let _ = b.encoded_len();
+                prop_assert_eq!(&b, &b.clone());
+            }
         }
     }
 

@@ -423,8 +423,8 @@ pub(crate) fn digits_line_end(line: &[u8], max_len: usize, max_value: u32) -> Op
 }
 
 /// [`rtpmap_usual`]'s shape from the start of `b`, up to the first byte that does not
-/// continue it: the fields and the index of that byte. The name stops at `/`, a space, CR
-/// or LF.
+/// continue it: the fields and the index of that byte. The name stops at `/` or at any byte
+/// up to a space ([`name_end`]); only a `/` continues the shape.
 #[inline]
 fn rtpmap_scan(b: &[u8]) -> Option<(RtpmapUsual, usize)> {
     // Reads 1..=max digits at `*i`.

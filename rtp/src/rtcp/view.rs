@@ -10,6 +10,10 @@
 //! No accessor can panic: each reads through a checked slice, with a fallback the checks of
 //! the constructor never leave reachable. A view converts into the packet type to send
 //! ([`build`](super::build)) with `From`, e.g. to compare a round trip or forward a packet.
+//!
+//! Two views compare equal when their bytes are equal, header included (the padding is not
+//! part of a view, but a different count or reserved bits are): to compare what two packets
+//! say, compare a view with a [`build`](super::build) packet, or convert both.
 
 use std::fmt;
 

@@ -32,7 +32,7 @@
 //! with one 32-byte load instead of a broadcast per packet.
 //!
 //! Decryption hashes the ciphertext and decrypts in the same pass; on a tag mismatch the
-//! caller applies the same keystream again (see [`Ymm::gcm`]), so the buffer is back as it
+//! caller applies the same keystream again (see [`Ymm::open`]), so the buffer is back as it
 //! was when `open` returns (it holds the buffer mutably for the whole call, so no one sees
 //! the plaintext of a forgery).
 
@@ -563,7 +563,7 @@ fn aes_rounds<const R: usize, const N: usize>(
     b
 }
 
-/// GCM in one pass (see [`Ymm::gcm`]) of a packet longer than [`short`] takes: the AAD is a
+/// GCM in one pass (see [`tag`]) of a packet longer than [`short`] takes: the AAD is a
 /// stream of GHASH runs of its own, the payload and length block another.
 #[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
 fn gcm<const R: usize, const SEAL: bool>(
