@@ -9,11 +9,11 @@
 //!
 //! No accessor can panic: each reads through a checked slice, with a fallback the checks of
 //! the constructor never leave reachable. A view converts into the packet type to send
-//! ([`build`](super::build)) with `From`, e.g. to compare a round trip or forward a packet.
+//! ([`build`]) with `From`, e.g. to compare a round trip or forward a packet.
 //!
 //! Two views compare equal when their bytes are equal, header included (the padding is not
 //! part of a view, but a different count or reserved bits are): to compare what two packets
-//! say, compare a view with a [`build`](super::build) packet, or convert both.
+//! say, compare a view with a [`build`] packet, or convert both.
 
 use std::fmt;
 
@@ -37,6 +37,39 @@ fn be32(p: &[u8], at: usize) -> u32 {
 #[inline(always)]
 fn body_of(p: &[u8]) -> &[u8] {
     p.get(HEADER_LEN..).unwrap_or_default()
+}
+
+/// A view's `Debug` is that of the packet to send it converts into (the same name and
+/// fields), so a received packet and a built one print alike.
+macro_rules! debug_as_built {
+    ($($view:ident),*) => {$(
+        impl fmt::Debug for $view<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&build::$view::from(*self), f)
+            }
+        }
+    )*};
+}
+
+debug_as_built!(
+    SenderReport,
+    ReceiverReport,
+    SourceDescription,
+    Goodbye,
+    App,
+    GenericNack,
+    ExtendedReport
+);
+
+/// The report blocks of an SR or RR whose blocks start at `fixed`, and the profile-specific
+/// extension after them.
+#[inline(always)]
+fn report_blocks(packet: &[u8], fixed: usize) -> (&[u8], &[u8]) {
+    let end = fixed + count_of(packet) * ReportBlock::LEN;
+    (
+        packet.get(fixed..end).unwrap_or_default(),
+        packet.get(end..).unwrap_or_default(),
+    )
 }
 
 /// Header and sender info of an SR.
@@ -98,29 +131,13 @@ impl<'a> SenderReport<'a> {
     /// The report blocks (the count field's number of them, at most 31).
     #[inline]
     pub fn reports(&self) -> List<'a, ReportBlock> {
-        let end = SR_FIXED + count_of(self.packet) * ReportBlock::LEN;
-        List::Wire(self.packet.get(SR_FIXED..end).unwrap_or_default())
+        List::Wire(report_blocks(self.packet, SR_FIXED).0)
     }
 
     /// Profile-specific extension: the bytes after the report blocks.
     #[inline]
     pub fn profile_extension(&self) -> &'a [u8] {
-        let end = SR_FIXED + count_of(self.packet) * ReportBlock::LEN;
-        self.packet.get(end..).unwrap_or_default()
-    }
-}
-
-impl fmt::Debug for SenderReport<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SenderReport")
-            .field("ssrc", &self.ssrc())
-            .field("ntp", &self.ntp())
-            .field("rtp_timestamp", &self.rtp_timestamp())
-            .field("packet_count", &self.packet_count())
-            .field("octet_count", &self.octet_count())
-            .field("reports", &self.reports())
-            .field("profile_extension", &self.profile_extension())
-            .finish()
+        report_blocks(self.packet, SR_FIXED).1
     }
 }
 
@@ -165,25 +182,13 @@ impl<'a> ReceiverReport<'a> {
     /// The report blocks (the count field's number of them, at most 31).
     #[inline]
     pub fn reports(&self) -> List<'a, ReportBlock> {
-        let end = RR_FIXED + count_of(self.packet) * ReportBlock::LEN;
-        List::Wire(self.packet.get(RR_FIXED..end).unwrap_or_default())
+        List::Wire(report_blocks(self.packet, RR_FIXED).0)
     }
 
     /// Profile-specific extension: the bytes after the report blocks.
     #[inline]
     pub fn profile_extension(&self) -> &'a [u8] {
-        let end = RR_FIXED + count_of(self.packet) * ReportBlock::LEN;
-        self.packet.get(end..).unwrap_or_default()
-    }
-}
-
-impl fmt::Debug for ReceiverReport<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReceiverReport")
-            .field("ssrc", &self.ssrc())
-            .field("reports", &self.reports())
-            .field("profile_extension", &self.profile_extension())
-            .finish()
+        report_blocks(self.packet, RR_FIXED).1
     }
 }
 
@@ -227,14 +232,6 @@ impl<'a> SourceDescription<'a> {
     }
 }
 
-impl fmt::Debug for SourceDescription<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SourceDescription")
-            .field("chunks", &self.chunks())
-            .finish()
-    }
-}
-
 impl<'a> From<SourceDescription<'a>> for build::SourceDescription<'a> {
     fn from(v: SourceDescription<'a>) -> Self {
         Self { chunks: v.chunks() }
@@ -275,15 +272,6 @@ impl<'a> Goodbye<'a> {
         let rest = body_of(self.packet).get(4 * count_of(self.packet)..)?;
         let (&len, r) = rest.split_first()?;
         r.get(..usize::from(len))
-    }
-}
-
-impl fmt::Debug for Goodbye<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Goodbye")
-            .field("sources", &self.sources())
-            .field("reason", &self.reason())
-            .finish()
     }
 }
 
@@ -339,17 +327,6 @@ impl<'a> App<'a> {
     }
 }
 
-impl fmt::Debug for App<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("App")
-            .field("subtype", &self.subtype())
-            .field("ssrc", &self.ssrc())
-            .field("name", &self.name())
-            .field("data", &self.data())
-            .finish()
-    }
-}
-
 impl<'a> From<App<'a>> for build::App<'a> {
     fn from(v: App<'a>) -> Self {
         Self {
@@ -402,16 +379,6 @@ impl<'a> GenericNack<'a> {
     }
 }
 
-impl fmt::Debug for GenericNack<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GenericNack")
-            .field("sender_ssrc", &self.sender_ssrc())
-            .field("media_ssrc", &self.media_ssrc())
-            .field("pairs", &self.pairs())
-            .finish()
-    }
-}
-
 impl<'a> From<GenericNack<'a>> for build::GenericNack<'a> {
     fn from(v: GenericNack<'a>) -> Self {
         Self {
@@ -451,15 +418,6 @@ impl<'a> ExtendedReport<'a> {
     #[inline]
     pub fn blocks(&self) -> List<'a, XrBlock<'a>> {
         List::Wire(self.packet.get(XR_FIXED..).unwrap_or_default())
-    }
-}
-
-impl fmt::Debug for ExtendedReport<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ExtendedReport")
-            .field("ssrc", &self.ssrc())
-            .field("blocks", &self.blocks())
-            .finish()
     }
 }
 

@@ -164,7 +164,14 @@ impl Ymm {
 /// Whether the 256-bit path takes a packet: one that [`short`] takes, or whose counter
 /// blocks [`fits`] the one-byte addition of [`crypt`].
 fn takes(aad: &[u8], data: &[u8]) -> bool {
-    aad.len().div_ceil(16) + data.len().div_ceil(16) < RUN || fits(GCM_FIRST, data.len())
+    one_run(aad, data) || fits(GCM_FIRST, data.len())
+}
+
+/// Whether the blocks of `aad` and `data` fit one GHASH run with the length block, the
+/// packets [`short`] takes.
+#[inline(always)]
+fn one_run(aad: &[u8], data: &[u8]) -> bool {
+    aad.len().div_ceil(16) + data.len().div_ceil(16) < RUN
 }
 
 /// The tag of `data` (sealed or opened in place) as it lies in memory, through [`short`] or
@@ -176,7 +183,7 @@ fn tag<const R: usize, const SEAL: bool>(
     aad: &[u8],
     data: &mut [u8],
 ) -> __m128i {
-    if aad.len().div_ceil(16) + data.len().div_ceil(16) < RUN {
+    if one_run(aad, data) {
         short::<R, SEAL>(ymm, iv, aad, data)
     } else {
         gcm::<R, SEAL>(ymm, iv, aad, data)
