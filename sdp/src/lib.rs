@@ -53,8 +53,8 @@ pub use codec::{Codec, DtmfEvents, OpusParams};
 pub use error::{AttributeError, Error, NegotiationError, ParseError, ParseReason};
 pub use list::List;
 pub use model::{
-    AddrType, Attribute, Bandwidth, Connection, Media, MediaKind, Origin, Protocol, Sdp,
-    SessionExtra, Text, Timing,
+    AddrType, Attribute, Bandwidth, Connection, Media, MediaExtra, MediaKind, Origin, Protocol,
+    Sdp, SessionExtra, Text, Timing,
 };
 pub use negotiate::{
     NegotiatedCodec, NegotiatedCrypto, NegotiatedStream, NegotiatedTelephoneEvent, Negotiation,

@@ -6,13 +6,11 @@ use std::ops::{Deref, DerefMut};
 /// A sequence of `T` that holds a single element inline and moves to a `Vec` from the
 /// second on.
 ///
-/// The `t=` lines of a description ([`crate::Sdp::times`]) use it: nearly every
-/// description has exactly one, so parsing one allocates nothing for it (and dropping it
-/// frees nothing). It dereferences to a slice (`list[0]`, `iter()`, `first()`,
-/// `last_mut()`, `len()`...), compares as one and prints as a `Vec` does.
-///
-/// (The `m=` sections stay a `Vec`: an inline `Media` makes the description some 340 bytes
-/// larger, and the copies of it on return cost as much as the allocation saves.)
+/// The `t=` lines ([`crate::Sdp::times`]) and the `m=` sections ([`crate::Sdp::media`]) of
+/// a description use it: nearly every SIP description has exactly one of each, so parsing
+/// one allocates nothing for it (and dropping it frees nothing). It dereferences to a slice
+/// (`list[0]`, `iter()`, `first()`, `last_mut()`, `len()`...), compares as one and prints
+/// as a `Vec` does.
 #[derive(Clone)]
 pub struct List<T>(Repr<T>);
 
@@ -30,6 +28,7 @@ impl<T> List<T> {
     }
 
     /// Appends an element.
+    #[inline]
     pub fn push(&mut self, value: T) {
         match &mut self.0 {
             Repr::Empty => {

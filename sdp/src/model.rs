@@ -196,10 +196,9 @@ impl AsRef<str> for Text {
 /// (CRLF, RFC order, no trailing whitespace) `Sdp::parse(b)?.to_bytes() == b`.
 ///
 /// The session-level lines that SIP descriptions seldom carry (`i= u= e= p= b= z= k=`) are
-/// kept out of line, in [`Sdp::extra`] (read) and [`Sdp::extra_mut`] (write): the
-/// description a parse returns is 536 bytes instead of 760, and one pointer stands for
-/// seven fields when it is built, moved or dropped. Equality and `Debug` are those of all the
-/// fields, wherever they are kept.
+/// kept out of line, in [`Sdp::extra`] (read) and [`Sdp::extra_mut`] (write): one pointer
+/// stands for seven fields when a description is built, moved or dropped. Equality and
+/// `Debug` are those of all the fields, wherever they are kept.
 #[derive(Clone)]
 pub struct Sdp {
     /// `o=`: originator and session identifier.
@@ -213,8 +212,9 @@ pub struct Sdp {
     pub times: List<Timing>,
     /// Session-level `a=` lines in order.
     pub attributes: Attributes,
-    /// `m=` sections in order.
-    pub media: Vec<Media>,
+    /// `m=` sections in order (the first held inline: one is typical, and a parse then
+    /// allocates no list for it).
+    pub media: List<Media>,
     /// The `i= u= e= p= b= z= k=` lines, when there is one.
     extra: Option<Box<SessionExtra>>,
 }
@@ -264,13 +264,12 @@ impl Sdp {
                 repeats: Vec::new(),
             }]),
             attributes: Attributes::new(),
-            media: Vec::new(),
+            media: List::new(),
             extra: None,
         }
     }
 
-    /// What a parse starts from and fills in: `o=` and `s=` empty, no other line, room
-    /// for two `m=` sections (one or two are typical: allocated once, not grown).
+    /// What a parse starts from and fills in: `o=` and `s=` empty, no other line.
     #[inline]
     pub(crate) fn parse_start() -> Self {
         Self {
@@ -287,7 +286,7 @@ impl Sdp {
             // One t= line is typical: held inline, not allocated.
             times: List::new(),
             attributes: Attributes::new(),
-            media: Vec::with_capacity(2),
+            media: List::new(),
             extra: None,
         }
     }
@@ -585,7 +584,12 @@ impl Protocol {
 }
 
 /// A media description: `m=` and its `i= c= b= k= a=` lines (RFC 8866 §5.14).
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// The media-level lines that SIP descriptions seldom carry (`i= b= k=`) are kept out of
+/// line, in [`Media::extra`] (read) and [`Media::extra_mut`] (write), as the session's are
+/// in [`Sdp::extra`]: one pointer stands for three fields when a section is built, moved
+/// or dropped. Equality and `Debug` are those of all the fields, wherever they are kept.
+#[derive(Clone)]
 pub struct Media {
     /// Media type.
     pub kind: MediaKind,
@@ -598,16 +602,65 @@ pub struct Media {
     /// The format list verbatim (payload types for RTP), space separated; see
     /// [`Media::formats`].
     pub format_list: Text,
-    /// `i=`.
-    pub information: Option<Text>,
     /// Media-level `c=` lines (several only for multicast).
     pub connections: Vec<Connection>,
+    /// Media-level `a=` lines in order.
+    pub attributes: Attributes,
+    /// The `i= b= k=` lines, when there is one.
+    extra: Option<Box<MediaExtra>>,
+}
+
+/// The media-level lines that SIP peers seldom send (RFC 8866 §5.4 `i=`, §5.8 `b=`, §5.12
+/// `k=`), kept out of line in a [`Media`]: see [`Media::extra`].
+#[derive(Clone, Debug, Default, Eq, PartialEq)]
+pub struct MediaExtra {
+    /// `i=`: media title.
+    pub information: Option<Text>,
     /// Media-level `b=` lines.
     pub bandwidths: Vec<Bandwidth>,
     /// Media-level `k=` (obsolete, kept verbatim).
     pub key: Option<Text>,
-    /// Media-level `a=` lines in order.
-    pub attributes: Attributes,
+}
+
+/// What [`Media::extra`] shows when a section has none of those lines.
+static NO_MEDIA_EXTRA: MediaExtra = MediaExtra {
+    information: None,
+    bandwidths: Vec::new(),
+    key: None,
+};
+
+impl PartialEq for Media {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.port == other.port
+            && self.port_count == other.port_count
+            && self.protocol == other.protocol
+            && self.format_list == other.format_list
+            && self.connections == other.connections
+            && self.attributes == other.attributes
+            && self.extra() == other.extra()
+    }
+}
+
+impl Eq for Media {}
+
+impl fmt::Debug for Media {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The fields in RFC 8866 order, as one struct wherever they are kept.
+        let extra = self.extra();
+        f.debug_struct("Media")
+            .field("kind", &self.kind)
+            .field("port", &self.port)
+            .field("port_count", &self.port_count)
+            .field("protocol", &self.protocol)
+            .field("format_list", &self.format_list)
+            .field("information", &extra.information)
+            .field("connections", &self.connections)
+            .field("bandwidths", &extra.bandwidths)
+            .field("key", &extra.key)
+            .field("attributes", &self.attributes)
+            .finish()
+    }
 }
 
 impl Media {
@@ -631,12 +684,43 @@ impl Media {
             port_count: None,
             protocol,
             format_list: Text::from(list),
-            information: None,
             connections: Vec::new(),
-            bandwidths: Vec::new(),
-            key: None,
             attributes: Attributes::new(),
+            extra: None,
         }
+    }
+
+    /// A parsed section's start: the `m=` fields, no other line, room for `attributes`
+    /// parsed lines.
+    pub(crate) fn parsed(
+        kind: MediaKind,
+        port: u16,
+        port_count: Option<u16>,
+        protocol: Protocol,
+        format_list: Text,
+        attributes: usize,
+    ) -> Self {
+        Self {
+            kind,
+            port,
+            port_count,
+            protocol,
+            format_list,
+            connections: Vec::new(),
+            attributes: Attributes::parsed(attributes),
+            extra: None,
+        }
+    }
+
+    /// The media-level `i= b= k=` lines (all empty when there is none).
+    pub fn extra(&self) -> &MediaExtra {
+        self.extra.as_deref().unwrap_or(&NO_MEDIA_EXTRA)
+    }
+
+    /// The media-level `i= b= k=` lines, to change or add to (made, empty, when the section
+    /// has none; an empty one compares and prints as none).
+    pub fn extra_mut(&mut self) -> &mut MediaExtra {
+        self.extra.get_or_insert_default()
     }
 
     /// The formats (payload types for RTP) in order.
@@ -746,7 +830,7 @@ impl Attribute {
 
 #[cfg(test)]
 mod tests {
-    use super::{AddrType, INLINE, Origin, Sdp, Text};
+    use super::{AddrType, INLINE, Media, MediaKind, Origin, Protocol, Sdp, Text};
     use bytes::Bytes;
     use std::collections::hash_map::DefaultHasher;
     use std::hash::{Hash, Hasher};
@@ -807,6 +891,26 @@ mod tests {
             "{debug}"
         );
         assert_eq!(a.extra(), &Default::default());
+
+        // The same for a media section's `i= b= k=` lines.
+        let mut a = a;
+        a.media
+            .push(Media::new(MediaKind::Audio, 4000, Protocol::RtpAvp, ["0"]));
+        let mut b = a.clone();
+        assert_eq!(b.media[0].extra_mut(), &Default::default());
+        assert_eq!(a, b);
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+        b.media[0].extra_mut().key = Some(Text::from("prompt"));
+        assert_ne!(a, b);
+        let debug = format!("{:?}", b.media[0]);
+        assert!(
+            debug.contains(r#"information: None, connections: [], bandwidths: [], key: Some("prompt"), attributes"#),
+            "{debug}"
+        );
+        assert!(
+            b.to_bytes()
+                .ends_with(b"m=audio 4000 RTP/AVP 0\r\nk=prompt\r\n")
+        );
     }
 
     #[test]

@@ -340,10 +340,13 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
             }
             media_rank_now = r;
             match kind {
-                b'i' => set_once(&ctx, &mut media.information, value)?,
-                b'k' => set_once(&ctx, &mut media.key, value)?,
+                b'i' => set_once(&ctx, &mut media.extra_mut().information, value)?,
+                b'k' => set_once(&ctx, &mut media.extra_mut().key, value)?,
                 b'c' => media.connections.push(parse_connection(&ctx, value)?),
-                _ => media.bandwidths.push(parse_bandwidth(&ctx, value)?),
+                _ => media
+                    .extra_mut()
+                    .bandwidths
+                    .push(parse_bandwidth(&ctx, value)?),
             }
             continue;
         }
@@ -1059,13 +1062,12 @@ fn eight_digits(b: [u8; 8]) -> Option<u64> {
     Some((d * 10_000 + (d >> 32)) & 0xffff_ffff)
 }
 
-/// Parses an `m=` value and appends the media description to `out` (built in place: a
-/// `Media` is some 340 bytes).
+/// Parses an `m=` value and appends the media description to `out`.
 fn parse_media(
     ctx: &Ctx<'_>,
     value: &str,
     opts: &ParseOptions,
-    out: &mut Vec<Media>,
+    out: &mut crate::list::List<Media>,
 ) -> Result<(), ParseError> {
     let (kind, port, port_count, proto, fmts) = match media_usual(value) {
         Some((kind, port, proto, fmts)) => (kind, port, None, proto, fmts),
@@ -1103,19 +1105,15 @@ fn parse_media(
             return Err(ctx.bad("payload type"));
         }
     }
-    out.push(Media {
+    // Typical SIP media sections carry 5 to 20 attributes.
+    out.push(Media::parsed(
         kind,
         port,
         port_count,
         protocol,
-        format_list: ctx.text(fmts),
-        information: None,
-        connections: Vec::new(),
-        bandwidths: Vec::new(),
-        key: None,
-        // Typical SIP media sections carry 5 to 20 attributes.
-        attributes: Attributes::parsed(16),
-    });
+        ctx.text(fmts),
+        16,
+    ));
     Ok(())
 }
 

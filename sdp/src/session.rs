@@ -618,7 +618,7 @@ impl OfferAnswer {
             ttl: None,
             count: None,
         });
-        sdp.media = media;
+        sdp.media = media.into();
         // RFC 3264 §8: "the version in the origin field MUST increment by one from the
         // previous SDP" unless the description is unchanged.
         if let Some(prev) = &self.local

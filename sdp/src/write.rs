@@ -175,13 +175,14 @@ fn media(w: &mut impl Sink, m: &Media) {
         w.text(&m.format_list);
     }
     w.put(b"\r\n");
-    opt_line(w, b"i=", m.information.as_ref());
+    let extra = m.extra();
+    opt_line(w, b"i=", extra.information.as_ref());
     for c in &m.connections {
         connection(w, c);
     }
-    for b in &m.bandwidths {
+    for b in &extra.bandwidths {
         bandwidth(w, b);
     }
-    opt_line(w, b"k=", m.key.as_ref());
+    opt_line(w, b"k=", extra.key.as_ref());
     attributes(w, &m.attributes);
 }

@@ -103,8 +103,8 @@ fn every_line_type_is_typed_and_round_trips() {
         (m.connections[0].ttl, m.connections[0].count),
         (None, Some(3))
     );
-    assert_eq!(m.bandwidths[1].value, 64000);
-    assert_eq!(m.key.as_ref().unwrap(), "clear:secret");
+    assert_eq!(m.extra().bandwidths[1].value, 64000);
+    assert_eq!(m.extra().key.as_ref().unwrap(), "clear:secret");
     let opus = m.rtpmap(96).unwrap();
     assert_eq!(
         (opus.encoding.as_str(), opus.clock_rate, opus.channels),

@@ -144,10 +144,13 @@ fn media(needs_connection: bool) -> impl Strategy<Value = Media> {
                 };
                 let mut m = Media::new(kind, port, protocol, fmts.iter().map(String::as_str));
                 m.port_count = port_count;
-                m.information = information.map(Text::from);
                 m.connections = connections;
-                m.bandwidths = bandwidths;
-                m.key = key.map(Text::from);
+                if information.is_some() || !bandwidths.is_empty() || key.is_some() {
+                    let extra = m.extra_mut();
+                    extra.information = information.map(Text::from);
+                    extra.bandwidths = bandwidths;
+                    extra.key = key.map(Text::from);
+                }
                 m.attributes = attributes.into();
                 m
             },
@@ -204,7 +207,7 @@ fn sdp() -> impl Strategy<Value = Sdp> {
             sdp.extra_mut().time_zones = z.map(Text::from);
             sdp.extra_mut().key = k.map(Text::from);
             sdp.attributes = a.into();
-            sdp.media = m;
+            sdp.media = m.into();
             sdp
         })
 }

@@ -610,7 +610,11 @@ fn cisco_x_cap_lines_are_kept_and_ignored() {
         Some(" a=rtpmap:100 X-NSE/8000")
     );
     assert_eq!(audio.attribute("X-sqn"), Some("0"));
-    let tias = audio.bandwidths.iter().find(|b| b.kind.as_str() == "TIAS");
+    let tias = audio
+        .extra()
+        .bandwidths
+        .iter()
+        .find(|b| b.kind.as_str() == "TIAS");
     assert_eq!(tias.map(|b| b.value), Some(64000));
     assert_eq!((audio.ptime(), audio.maxptime()), (Some(20), Some(40)));
     let mut session = telox(ALL, SrtpPolicy::Optional);
@@ -662,7 +666,7 @@ fn ipv6_connection_per_media_and_a_declined_video() {
         (rtcp.port, rtcp.address.as_deref()),
         (26001, Some("2001:db8:c0::11"))
     );
-    assert_eq!(audio.bandwidths.len(), 2);
+    assert_eq!(audio.extra().bandwidths.len(), 2);
     assert_eq!(offer.media[1].port, 0);
     let mut session = telox(ALL, SrtpPolicy::Optional);
     let answer = session

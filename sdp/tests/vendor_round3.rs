@@ -145,6 +145,7 @@ fn a_volte_offer_with_preconditions_is_answered_on_g711() {
     );
     let m = &sdp.media[0];
     let bw: Vec<_> = m
+        .extra()
         .bandwidths
         .iter()
         .map(|b| (b.kind.as_str(), b.value))
@@ -179,6 +180,7 @@ fn a_volte_offer_with_preconditions_is_answered_on_g711() {
 fn two_bandwidth_lines_in_one_media_section() {
     let sdp = parse("carrier_rr_rs_bandwidth_lines.sdp", &ParseOptions::strict());
     let bw: Vec<_> = sdp.media[0]
+        .extra()
         .bandwidths
         .iter()
         .map(|b| (b.kind.as_str(), b.value))

@@ -191,7 +191,7 @@ fn to_json(sdp: &Sdp) -> Value {
                 "payload_type": f.payload_type, "name": f.name, "clock_rate": f.clock_rate,
                 "channels": f.channels, "fmtp": f.fmtp})).collect::<Vec<_>>(),
             "connections": m.connections.iter().map(conn).collect::<Vec<_>>(),
-            "bandwidths": bw(&m.bandwidths),
+            "bandwidths": bw(&m.extra().bandwidths),
             "direction": m.effective_direction(sdp).as_str(),
             "ptime": m.ptime(),
             "maxptime": m.maxptime(),
