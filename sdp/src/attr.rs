@@ -394,10 +394,81 @@ type RtpmapUsual = (u32, std::ops::Range<usize>, u32, Option<u32>);
 /// has [`rtpmap_usual`]'s shape and a CR or LF follows it: the strict parse takes the
 /// value's check as the search for the line's end. No byte of the shape is a CR or LF, so
 /// the end is the line's first one, and the value up to it passes [`check_rtpmap`].
+///
+/// A check, not a read: the numbers are found by their digit runs, eight bytes at a time,
+/// and only their bounds are tested (a payload type of 1-3 digits up to 127, a clock rate of
+/// 1-9 digits and channels of 1-4, neither all zeros), not their values computed; the same
+/// answer as [`rtpmap_scan`] followed by the CR/LF test (a test compares them).
 #[inline]
 pub(crate) fn rtpmap_line_end(line: &[u8]) -> Option<usize> {
-    let (_, end) = rtpmap_scan(line)?;
+    // Not all zeros: a value that is not 0.
+    let nonzero = |digits: &[u8]| digits.iter().any(|c| *c != b'0');
+    let pt = digit_run(line);
+    // Three digits are at most 127: digit strings of one length compare as their values.
+    if !(1..=3).contains(&pt) || (pt == 3 && line.get(..3) > Some(b"127".as_slice())) {
+        return None;
+    }
+    let name = pt + 1;
+    if line.get(pt) != Some(&b' ') {
+        return None;
+    }
+    let slash = name + name_end(line.get(name..).unwrap_or_default());
+    if slash == name || line.get(slash) != Some(&b'/') {
+        return None;
+    }
+    let clock = slash + 1;
+    let clock_on = line.get(clock..).unwrap_or_default();
+    let clock_len = digit_run(clock_on);
+    if !(1..=9).contains(&clock_len) || !nonzero(clock_on.get(..clock_len)?) {
+        return None;
+    }
+    let mut end = clock + clock_len;
+    if line.get(end) == Some(&b'/') {
+        let channels_on = line.get(end + 1..).unwrap_or_default();
+        let channels_len = digit_run(channels_on);
+        if !(1..=4).contains(&channels_len) || !nonzero(channels_on.get(..channels_len)?) {
+            return None;
+        }
+        end += 1 + channels_len;
+    }
     matches!(line.get(end), Some(b'\r' | b'\n')).then_some(end)
+}
+
+/// The number of ASCII digits that start `b`, eight bytes at a time: a byte is a digit when
+/// its high nibble is 3 and its low nibble plus 6 stays below 16 (no sum carries into the
+/// next byte), so the first byte that is not one is the lowest byte with a flag.
+#[inline]
+fn digit_run(b: &[u8]) -> usize {
+    const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
+    const LOW: u64 = 0x0f0f_0f0f_0f0f_0f0f;
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const SIXES: u64 = 0x0606_0606_0606_0606;
+    first_flagged(
+        b,
+        |w| {
+            let v = w ^ ZEROS;
+            (v & HIGH) | (((v & LOW) + SIXES) & HIGH)
+        },
+        |c| !c.is_ascii_digit(),
+    )
+}
+
+/// The index of the first byte of `b` that `stop` takes (or the length), eight bytes at a
+/// time while eight are left: `flags` of a little-endian word must be zero where no byte
+/// stops and flag the first byte that does in its lowest set bit (`stop` then reads the
+/// last bytes one by one).
+#[inline(always)]
+fn first_flagged(b: &[u8], flags: impl Fn(u64) -> u64, stop: impl Fn(u8) -> bool) -> usize {
+    let mut i = 0;
+    while let Some(word) = b.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let hit = flags(u64::from_le_bytes(*word));
+        if hit != 0 {
+            return i + (hit.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    let tail = b.get(i..).unwrap_or_default();
+    i + tail.iter().position(|c| stop(*c)).unwrap_or(tail.len())
 }
 
 /// The end of a number at the start of `line` (the bytes after `a=ptime:`, `a=rtcp:`...)
@@ -474,23 +545,16 @@ fn rtpmap_scan(b: &[u8]) -> Option<(RtpmapUsual, usize)> {
 fn name_end(rest: &[u8]) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    let mut i = 0;
-    while let Some(word) = rest.get(i..).and_then(<[u8]>::first_chunk::<8>) {
-        let v = u64::from_le_bytes(*word);
-        let slash = v ^ (LO * u64::from(b'/'));
-        // Flags the bytes below 0x21 and the zero bytes of `slash` (the `/`s); the lowest
-        // flag of each test is exact (borrows only run upwards), so the lowest of both is.
-        let hit = ((v.wrapping_sub(LO * 0x21) & !v) | (slash.wrapping_sub(LO) & !slash)) & HI;
-        if hit != 0 {
-            return i + (hit.trailing_zeros() / 8) as usize;
-        }
-        i += 8;
-    }
-    let tail = rest.get(i..).unwrap_or_default();
-    i + tail
-        .iter()
-        .position(|c| *c <= b' ' || *c == b'/')
-        .unwrap_or(tail.len())
+    first_flagged(
+        rest,
+        |v| {
+            let slash = v ^ (LO * u64::from(b'/'));
+            // Flags the bytes below 0x21 and the zero bytes of `slash` (the `/`s); the lowest
+            // flag of each test is exact (borrows only run upwards), so the lowest of both is.
+            ((v.wrapping_sub(LO * 0x21) & !v) | (slash.wrapping_sub(LO) & !slash)) & HI
+        },
+        |c| c <= b' ' || c == b'/',
+    )
 }
 
 /// `a=fmtp:<format> <parameters>` (RFC 8866 §6.15).
@@ -1254,6 +1318,59 @@ pub(crate) mod tests {
                     "{c:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn rtpmap_line_end_agrees_with_rtpmap_scan() {
+        let by_scan = |l: &[u8]| {
+            super::rtpmap_scan(l)
+                .map(|(_, end)| end)
+                .filter(|end| matches!(l.get(*end), Some(b'\r' | b'\n')))
+        };
+        // Short lines of every shape, then numbers of every length around the limits (1-3,
+        // 1-9 and 1-4 digits) and the eight-byte words, with and without zeros.
+        let mut lines: Vec<Vec<u8>> = all_strings(b"0127 /a\r", 6).collect();
+        for n in 0..12 {
+            for digit in [b'0', b'1', b'9'] {
+                let run = vec![digit; n];
+                for (head, mid, tail) in [
+                    (&b""[..], &b" a/"[..], &b"/8000\r\n"[..]),
+                    (b"101 x/", b"", b"\r\n"),
+                    (b"101 telephone-event/", b"", b"\n"),
+                    (b"0 PCMU/8000/", b"", b"\r\n"),
+                    (b"111 opus/48000/", b"", b"x\r\n"),
+                    (b"0 ", b"/", b"\r\n"),
+                ] {
+                    lines.push([head, &run, mid, tail].concat());
+                }
+            }
+        }
+        for pt in [
+            "0", "00", "000", "9", "99", "100", "119", "120", "126", "127", "128", "130", "199",
+            "200", "999", "0127", "1270",
+        ] {
+            lines.push(format!("{pt} PCMU/8000\r\n").into_bytes());
+        }
+        for line in &lines {
+            assert_eq!(super::rtpmap_line_end(line), by_scan(line), "{line:?}");
+            for cut in 0..line.len() {
+                assert_eq!(
+                    super::rtpmap_line_end(&line[..cut]),
+                    by_scan(&line[..cut]),
+                    "{line:?} cut at {cut}"
+                );
+            }
+        }
+        for n in 0..20 {
+            let b: Vec<u8> = (0..n).map(|i| b"0123456789x:/\x80\xff"[i % 15]).collect();
+            let digits = b
+                .iter()
+                .position(|c| !c.is_ascii_digit())
+                .unwrap_or(b.len());
+            assert_eq!(super::digit_run(&b), digits, "{b:?}");
+            let nines = vec![b'9'; n];
+            assert_eq!(super::digit_run(&nines), n);
         }
     }
 
