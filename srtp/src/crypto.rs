@@ -731,14 +731,20 @@ mod tests {
     /// The x86 paths (the 256-bit one where the CPU has it, the 128-bit one) against the
     /// portable one at the lengths around every register, batch and run edge, both key
     /// sizes, AAD of 0-72 bytes: the same ciphertext and tag, each opens the other's, a
-    /// forgery is refused with the data as it was, and the 48 bytes on either side of the
-    /// data (the packet's header and trailer room) are never written.
+    /// forgery is refused with the data as it was, and the 49 bytes on either side of the
+    /// data (the packet's header and trailer room; odd, so the data lies at odd addresses)
+    /// are never written.
     #[test]
     #[cfg(target_arch = "x86_64")]
     fn gcm_x86_matches_portable_at_the_edges() {
-        const GUARD: usize = 48;
+        // odd, so that the data starts and ends at odd addresses
+        const GUARD: usize = 49;
+        // ... 1200 (the usual long packet), 1300, both sides of the 256-bit path's
+        // whole-packet sum (fewer than 96 blocks of AAD and payload: 1440/1488/1504/1520
+        // bytes with 72/20/12-16/0 bytes of AAD) and of its 254-block limit (4064)
         let lens = [
-            0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 239, 240, 241, 255, 256, 257, 1200,
+            0, 1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 239, 240, 241, 255, 256, 257, 511, 512, 513,
+            1200, 1300, 1440, 1441, 1488, 1489, 1504, 1505, 1520, 1521, 4064, 4065,
         ];
         for key in [[3u8; 16].as_slice(), &[5; 32]] {
             let Some(Gcm::X86(fast)) = Gcm::new(key) else {

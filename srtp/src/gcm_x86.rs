@@ -79,6 +79,24 @@ macro_rules! aes_rounds {
     }};
 }
 
+/// `$tail!(n)` for the `n` = `$regs` (1..=8) registers of a batch's tail, nothing for 0:
+/// the tails of the 256-bit counter modes, one monomorphic AES batch per register count.
+macro_rules! by_tail_registers {
+    ($regs:expr, $tail:ident) => {
+        match $regs {
+            0 => {}
+            1 => $tail!(1),
+            2 => $tail!(2),
+            3 => $tail!(3),
+            4 => $tail!(4),
+            5 => $tail!(5),
+            6 => $tail!(6),
+            7 => $tail!(7),
+            _ => $tail!(8),
+        }
+    };
+}
+
 mod avx512;
 mod gcm_ymm;
 pub(crate) mod sha1ni;

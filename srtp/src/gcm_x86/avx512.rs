@@ -131,13 +131,16 @@ pub(super) fn fits(first: u128, len: usize) -> bool {
     (first & 0xff) as usize + len.div_ceil(16) <= 256
 }
 
-/// Fills `pow` with H^RUN..H^1 (dot powers) and zeros.
+/// Fills `pow` with H^n..H^1 (dot powers), n = `pow.len()` - 4, and leaves its last 4
+/// values as they are (zeros): H^RUN..H^1 for the runs of this module and of `gcm_ymm`,
+/// more for `gcm_ymm`'s whole-packet table.
 #[target_feature(enable = "aes,pclmulqdq,sse2,ssse3")]
-pub(super) fn powers(pow: &mut [u128; RUN + 4], h: u128) {
+pub(super) fn powers(pow: &mut [u128], h: u128) {
     let hv = load(h);
     let hm = halves_xor(h);
     let mut p = hv;
-    for slot in pow[..RUN].iter_mut().rev() {
+    let n = pow.len().saturating_sub(4);
+    for slot in pow.iter_mut().take(n).rev() {
         *slot = store(p);
         let mut acc = Acc::new();
         acc.mul(p, hv, hm);

@@ -26,10 +26,15 @@
 //! and length block together fit one run (the usual SRTP packet up to 240 bytes) they share
 //! it, in straight-line code for the packet's number of registers ([`short_n`]: E(K, J0) in
 //! the same AES batch as the keystream, the length block in the free lane of an odd
-//! payload's last register); else the AAD is a stream of runs of its own and the payload
-//! and length block another, hashed batch by batch from memory ([`crypt`]). The round keys
-//! are kept in the key twice over ([`Ymm::rk`]), so that a round loads its key in both lanes
-//! with one 32-byte load instead of a broadcast per packet.
+//! payload's last register); else, up to [`LONG`] blocks (RTP up to 1504 bytes after a
+//! 12-byte header), the whole packet is one sum over the key powers H^LONG..H^1 kept in the
+//! key ([`Ymm::lpow`]), reduced once, each batch's AES stitched round by round with the
+//! GHASH of a batch ([`long`]); a longer packet's AAD is a stream of runs of its own and the
+//! payload and length block another, hashed batch by batch from memory ([`crypt`]). The
+//! round keys are kept in the key twice over ([`Ymm::rk`]), so that a round loads its key in
+//! both lanes with one 32-byte load instead of a broadcast per packet. An empty `asm!`
+//! between rounds (`keep!`) keeps LLVM from running each register through all its rounds
+//! before the next.
 //!
 //! Decryption hashes the ciphertext and decrypts in the same pass; on a tag mismatch the
 //! caller applies the same keystream again (see [`Ymm::open`]), so the buffer is back as it
@@ -68,6 +73,11 @@ pub(super) struct Ymm {
     /// `mid[i]`: the XOR of the two 64-bit halves of `pow[i]`, for Karatsuba's middle
     /// product (three carry-less multiplications per register instead of four).
     mid: [u128; RUN + 4],
+    /// H^[`LONG`]..H^1 then zeros, and the XORs of their halves, for [`long`]'s one sum
+    /// over a whole packet (on the heap, 3.2 KB: the key that a short packet reads stays as
+    /// it was).
+    lpow: Box<[u128]>,
+    lmid: Box<[u128]>,
     /// The AES round keys, each twice in a row (`rk[2r]` = `rk[2r + 1]` = round key r): one
     /// 32-byte load gives a round key in both lanes, loaded where a round uses it, instead
     /// of 15 broadcasts per packet into registers that spill.
@@ -92,6 +102,8 @@ impl Ymm {
         let mut out = Self {
             pow: [0; RUN + 4],
             mid: [0; RUN + 4],
+            lpow: vec![0; LONG + 4].into_boxed_slice(),
+            lmid: vec![0; LONG + 4].into_boxed_slice(),
             rk: [0; 30],
         };
         for (pair, k) in out.rk.chunks_exact_mut(2).zip(&aes.round_keys) {
@@ -99,8 +111,14 @@ impl Ymm {
         }
         // SAFETY: AES-NI, PCLMULQDQ, SSE2 and SSSE3, what `powers` needs, were detected just
         // above.
-        unsafe { powers(&mut out.pow, h) };
+        unsafe {
+            powers(&mut out.pow, h);
+            powers(&mut out.lpow, h);
+        }
         for (m, p) in out.mid.iter_mut().zip(&out.pow) {
+            *m = u128::from((p >> 64) as u64 ^ *p as u64);
+        }
+        for (m, p) in out.lmid.iter_mut().zip(&out.lpow) {
             *m = u128::from((p >> 64) as u64 ^ *p as u64);
         }
         Some(out)
@@ -185,6 +203,8 @@ fn tag<const R: usize, const SEAL: bool>(
 ) -> __m128i {
     if one_run(aad, data) {
         short::<R, SEAL>(ymm, iv, aad, data)
+    } else if aad.len().div_ceil(16) + data.len().div_ceil(16) < LONG {
+        long::<R, SEAL>(ymm, iv, aad, data)
     } else {
         gcm::<R, SEAL>(ymm, iv, aad, data)
     }
@@ -546,6 +566,248 @@ fn short_n<const R: usize, const SEAL: bool, const N: usize>(
     _mm_xor_si128(super::reverse(reduce(prod)), mask)
 }
 
+/// Holds the registers of the array `$b` at this point of the program: an empty `asm!` that
+/// takes them all and gives them back, no instruction (a macro, since `asm!` with `ymm_reg`
+/// needs AVX enabled in the function it is written in). Between two rounds of
+/// [`aes_rounds()`] it keeps the rounds in order: every register's round r before any
+/// register's round r + 1. Without it LLVM's scheduler, short of registers for 8 states and
+/// 11 round keys, ran each register through all its rounds before starting the next (chains
+/// of 10 dependent `vaesenc`, 40 cycles each, one or two at a time), and the core, whose
+/// window holds only a few such chains, could not overlap them.
+macro_rules! keep {
+    ($b:expr) => {
+        match $b.as_mut_slice() {
+            [a] => hold!(a),
+            [a, b] => hold!(a b),
+            [a, b, c] => hold!(a b c),
+            [a, b, c, d] => hold!(a b c d),
+            [a, b, c, d, e] => hold!(a b c d e),
+            [a, b, c, d, e, f] => hold!(a b c d e f),
+            [a, b, c, d, e, f, g] => hold!(a b c d e f g),
+            [a, b, c, d, e, f, g, h] => hold!(a b c d e f g h),
+            [a, b, c, d, e, f, g, h, i] => hold!(a b c d e f g h i),
+            _ => {}
+        }
+    };
+}
+
+/// The empty `asm!` of `keep!` over the registers named (`&mut __m256i` each).
+macro_rules! hold {
+    ($($x:ident)*) => {
+        // SAFETY: the template is a comment: the asm reads and writes nothing but its
+        // operands, which it gives back unchanged, and touches no memory, stack or flags.
+        unsafe {
+            core::arch::asm!(
+                concat!("/*", $(" {", stringify!($x), "}",)* " */"),
+                $($x = inout(ymm_reg) *$x,)*
+                options(pure, nomem, nostack, preserves_flags)
+            )
+        }
+    };
+}
+
+/// `$n` registers of counter blocks `$b` through AES as [`aes_rounds()`] (`$r` rounds, round
+/// keys `$rk`), with the GHASH of the 8 registers of `$hashed` (the 256 bytes as they lie
+/// in memory and their [`Powers8`], or `None`) added to `$acc` between the rounds, one
+/// register a round. The carry-less multiplications and the AES rounds share the core's
+/// pipes; stitched in program order they overlap, where a batch's GHASH after its AES
+/// waited for it. A macro, so that it is always inlined (a `#[target_feature]` function
+/// cannot be `#[inline(always)]`; LLVM kept it out of line, its registers through memory).
+macro_rules! stitched {
+    ($r:ident, $n:tt, $rk:expr, $b:expr, $hashed:expr, $acc:expr) => {{
+        let mut b: [__m256i; $n] = $b;
+        let rk: &[u128; 30] = $rk;
+        let acc: &mut [__m256i; 3] = $acc;
+        match $hashed {
+            None => aes_rounds::<$r, $n>(rk, b),
+            Some((hashed, (pow, mid))) => {
+                let hashed: &[u8; 32 * BATCH] = hashed;
+                let (pow, mid): Powers8<'_> = (pow, mid);
+                let (parts, _) = hashed.as_chunks::<32>();
+                let k = pair(rk, 0);
+                for x in &mut b {
+                    *x = _mm256_xor_si256(*x, k);
+                }
+                for r in 1..$r {
+                    keep!(b);
+                    let k = pair(rk, 2 * r);
+                    for x in &mut b {
+                        *x = _mm256_aesenc_epi128(*x, k);
+                    }
+                    if let (Some(p), Some(h), Some(m)) =
+                        (parts.get(r - 1), pow.get(r - 1), mid.get(r - 1))
+                    {
+                        add(acc, reverse(load32(p)), [pair(h, 0), pair(m, 0)]);
+                    }
+                }
+                keep!(b);
+                let k = pair(rk, 2 * $r);
+                for x in &mut b {
+                    *x = _mm256_aesenclast_epi128(*x, k);
+                }
+                b
+            }
+        }
+    }};
+}
+
+/// Blocks of AAD, payload and length block that [`long`] takes at most: RTP packets up to
+/// 1504 bytes of payload after a 12-byte header.
+const LONG: usize = 96;
+
+/// GCM of a packet that [`short`] does not take, of fewer than [`LONG`] blocks of AAD and
+/// payload, as one sum over the whole-packet key powers of [`Ymm::lpow`] (block j of m
+/// times H^(m - j)), reduced once: no batch waits for the reduction of the one before, as
+/// in [`gcm`]'s runs of 16. The payload goes through AES in batches of [`BATCH`] registers,
+/// each batch's AES with the GHASH of 8 registers stitched between its rounds ([`stitched`]):
+/// the ciphertext of the batch before when sealing, the batch's own input when opening.
+/// Then the last 1-8 registers, the length block, the reduction.
+///
+/// Out of line: inlined into [`tag`] beside [`short`], its frame would be a short packet's.
+#[inline(never)]
+#[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+fn long<const R: usize, const SEAL: bool>(
+    ymm: &Ymm,
+    iv: &[u8; 12],
+    aad: &[u8],
+    data: &mut [u8],
+) -> __m128i {
+    let len = data.len();
+    let (a, d) = (aad.len().div_ceil(16), len.div_ceil(16));
+    // where the first block takes its power (a + d + 1 <= LONG, checked by the caller)
+    let at = LONG.saturating_sub(a + d + 1);
+    let (pow, mid) = (&*ymm.lpow, &*ymm.lmid);
+    let mut acc = [_mm256_setzero_si256(); 3];
+    for (k, part) in aad.chunks(32).enumerate() {
+        add(
+            &mut acc,
+            reverse(load_part(part)),
+            [pair(pow, at + 2 * k), pair(mid, at + 2 * k)],
+        );
+    }
+    let j0 = j0(iv);
+    let [mask] = aes_rounds::<R, 1>(&ymm.rk, [j0]);
+    let mut ctr = _mm256_add_epi32(j0, _mm256_set_epi32(2 << 24, 0, 0, 0, 1 << 24, 0, 0, 0));
+    let two = _mm256_set_epi32(2 << 24, 0, 0, 0, 2 << 24, 0, 0, 0);
+    let mut next = || {
+        let c = ctr;
+        ctr = _mm256_add_epi32(ctr, two);
+        c
+    };
+    // the power of the next payload block to hash
+    let mut i = at + a;
+    // the keystream of the next `$n` registers, with the GHASH of the batch `$hashed`
+    // (`Option<&[u8; 256]>`) stitched in
+    macro_rules! step {
+        ($n:tt, $hashed:expr) => {{
+            let hashed = $hashed.zip(powers8(ymm, i));
+            let ks = stitched!(
+                R,
+                $n,
+                &ymm.rk,
+                core::array::from_fn(|_| next()),
+                hashed,
+                &mut acc
+            );
+            if hashed.is_some() {
+                i += 2 * BATCH;
+            }
+            ks
+        }};
+    }
+    let (whole, rest) = data.as_chunks_mut::<{ 32 * BATCH }>();
+    for n in 0..whole.len() {
+        let (done, todo) = whole.split_at_mut(n);
+        let Some(chunk) = todo.first_mut() else {
+            break;
+        };
+        // sealing: the batch written before, hashed during this one's AES
+        let hashed = if SEAL { done.last() } else { Some(&*chunk) };
+        let ks = step!(8, hashed);
+        let (parts, _) = chunk.as_chunks_mut::<32>();
+        for (p, k) in parts.iter_mut().zip(ks) {
+            store32(p, _mm256_xor_si256(load32(p), k));
+        }
+    }
+    // sealing: the last batch written, not hashed yet
+    let mut sealed = if SEAL { whole.last() } else { None };
+    macro_rules! tail {
+        ($n:literal) => {{
+            let ks = step!($n, sealed.take());
+            let (parts, last) = rest.as_chunks_mut::<32>();
+            for (p, k) in parts.iter_mut().zip(ks) {
+                let x = load32(p);
+                let c = _mm256_xor_si256(x, k);
+                store32(p, c);
+                add(
+                    &mut acc,
+                    reverse(if SEAL { c } else { x }),
+                    [pair(pow, i), pair(mid, i)],
+                );
+                i += 2;
+            }
+            if !last.is_empty()
+                && let Some(k) = ks.get(parts.len())
+            {
+                // the last 1-31 bytes through a buffer; the keystream past them is not
+                // ciphertext and is masked off before hashing
+                let n = last.len();
+                let mut b = [0u8; 32];
+                b[..n].copy_from_slice(last);
+                let x = load32(&b);
+                let keep = _mm256_cmpgt_epi8(_mm256_set1_epi8(n as i8), load32(&IOTA));
+                let c = _mm256_and_si256(_mm256_xor_si256(x, *k), keep);
+                store32(&mut b, c);
+                last.copy_from_slice(&b[..n]);
+                add(
+                    &mut acc,
+                    reverse(if SEAL { c } else { x }),
+                    [pair(pow, i), pair(mid, i)],
+                );
+            }
+        }};
+    }
+    by_tail_registers!(rest.len().div_ceil(32), tail);
+    if let Some(c) = sealed {
+        // a payload of whole batches: the last one is hashed here
+        let (parts, _) = c.as_chunks::<32>();
+        for p in parts {
+            add(&mut acc, reverse(load32(p)), [pair(pow, i), pair(mid, i)]);
+            i += 2;
+        }
+    }
+    let lengths = load(length_block(aad.len(), len));
+    add(
+        &mut acc,
+        _mm256_zextsi128_si256(lengths),
+        [pair(pow, LONG - 1), pair(mid, LONG - 1)],
+    );
+    _mm_xor_si128(super::reverse(reduce(acc)), _mm256_castsi256_si128(mask))
+}
+
+/// `acc` += the unreduced products of `x` and the powers `h` ([`mul`]).
+#[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+fn add(acc: &mut [__m256i; 3], x: __m256i, h: [__m256i; 2]) {
+    for (s, p) in acc.iter_mut().zip(mul(x, h)) {
+        *s = _mm256_xor_si256(*s, p);
+    }
+}
+
+/// The key powers of 8 registers (16 blocks) and the XORs of their halves, pairs of two.
+type Powers8<'k> = (&'k [[u128; 2]; 8], &'k [[u128; 2]; 8]);
+
+/// The powers of [`Ymm::lpow`] and [`Ymm::lmid`] from index `i` for 8 registers; `None`
+/// past the table (never: `i` + 16 <= [`LONG`] for a batch of payload).
+fn powers8(ymm: &Ymm, i: usize) -> Option<Powers8<'_>> {
+    Some((pairs8(&ymm.lpow, i)?, pairs8(&ymm.lmid, i)?))
+}
+
+/// `t[i..i + 16]` as 8 pairs.
+fn pairs8(t: &[u128], i: usize) -> Option<&[[u128; 2]; 8]> {
+    let r = t.get(i..)?.first_chunk::<16>()?;
+    r.as_chunks::<2>().0.first_chunk::<8>()
+}
+
 /// `N` registers of two blocks through AES, round by round, each round key loaded from the
 /// table of [`Ymm::rk`] where its round starts.
 #[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
@@ -558,11 +820,13 @@ fn aes_rounds<const R: usize, const N: usize>(
         *x = _mm256_xor_si256(*x, k);
     }
     for r in 1..R {
+        keep!(b);
         let k = pair(rk, 2 * r);
         for x in &mut b {
             *x = _mm256_aesenc_epi128(*x, k);
         }
     }
+    keep!(b);
     let k = pair(rk, 2 * R);
     for x in &mut b {
         *x = _mm256_aesenclast_epi128(*x, k);
@@ -570,7 +834,7 @@ fn aes_rounds<const R: usize, const N: usize>(
     b
 }
 
-/// GCM in one pass (see [`tag`]) of a packet longer than [`short`] takes: the AAD is a
+/// GCM in one pass (see [`tag`]) of a packet longer than [`long`] takes: the AAD is a
 /// stream of GHASH runs of its own, the payload and length block another.
 #[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
 fn gcm<const R: usize, const SEAL: bool>(
@@ -679,17 +943,7 @@ fn crypt<const R: usize, const SEAL: bool>(
             }
         }};
     }
-    match rest.len().div_ceil(32) {
-        0 => {}
-        1 => tail!(1),
-        2 => tail!(2),
-        3 => tail!(3),
-        4 => tail!(4),
-        5 => tail!(5),
-        6 => tail!(6),
-        7 => tail!(7),
-        _ => tail!(8),
-    }
+    by_tail_registers!(rest.len().div_ceil(32), tail);
 }
 
 #[cfg(test)]

@@ -136,17 +136,7 @@ fn ctr<const R: usize>(aes: &Aes, iv: u128, data: &mut [u8]) {
             }
         }};
     }
-    match rest.len().div_ceil(32) {
-        0 => {}
-        1 => tail!(1),
-        2 => tail!(2),
-        3 => tail!(3),
-        4 => tail!(4),
-        5 => tail!(5),
-        6 => tail!(6),
-        7 => tail!(7),
-        _ => tail!(8),
-    }
+    by_tail_registers!(rest.len().div_ceil(32), tail);
 }
 
 /// `N` registers of two blocks through AES, round by round so that the pipeline stays full.
