@@ -9,32 +9,48 @@ use bytes::Bytes;
 use crate::attributes::Attributes;
 use crate::list::List;
 
-/// UTF-8 text of the model: a short value stored inline, a static string, or a zero-copy
-/// `Bytes` slice of a parsed description (or owned text of a built one) when it is longer.
+/// UTF-8 text of the model: a short value stored inline, or a zero-copy `Bytes` slice of a
+/// parsed description (or owned or static text of a built one) when it is longer.
 ///
 /// Most SDP fields are short (addresses, ports, `rtpmap` values); keeping them inline spares
-/// the parser a reference-count update per field and the drop another. Equality, ordering
-/// and hashing are those of the text, whatever the storage.
+/// the parser a reference-count update per field and the drop another. A `Text` is 32
+/// bytes (two kinds of storage fit the niche of the `Bytes` pointer that a third would not),
+/// which keeps the description a parse returns and moves small. Equality, ordering and
+/// hashing are those of the text, whatever the storage.
 ///
 /// Invariant: the bytes are valid UTF-8 (every constructor checks or takes a `str`).
 #[derive(Clone)]
 pub struct Text(Repr);
 
-/// Longest text kept inline.
-const INLINE: usize = 30;
+/// Longest text kept inline: the length byte and the buffer fill the 24 bytes of a `Bytes`
+/// beside its vtable pointer.
+const INLINE: usize = 23;
 
 #[derive(Clone)]
 enum Repr {
-    Static(&'static str),
     // `buf[len..]` holds unrelated bytes (see `Text::slice_of`) and is never read.
     Inline { len: u8, buf: [u8; INLINE] },
     Shared(Bytes),
 }
 
 impl Text {
-    /// Text from a static string, without copying.
+    /// Text from a static string, without allocating (copied inline when short).
     pub const fn from_static(s: &'static str) -> Self {
-        Self(Repr::Static(s))
+        let b = s.as_bytes();
+        if b.len() > INLINE {
+            return Self(Repr::Shared(Bytes::from_static(b)));
+        }
+        let mut buf = [0u8; INLINE];
+        let mut i = 0;
+        while i < b.len() {
+            buf[i] = b[i];
+            i += 1;
+        }
+        // b.len() <= INLINE < 256: the cast cannot truncate.
+        Self(Repr::Inline {
+            len: b.len() as u8,
+            buf,
+        })
     }
 
     /// A copy of `s` when it is short, else `shared()`.
@@ -57,7 +73,7 @@ impl Text {
     #[inline]
     pub(crate) fn slice_of(src: &Bytes, range: std::ops::Range<usize>) -> Self {
         let len = range.end.wrapping_sub(range.start);
-        // A fixed-size copy (two vector moves) when the input extends far enough: the
+        // A fixed-size copy (a few moves, no `memcpy` call) when the input extends far enough: the
         // bytes after the text are never read. `len <= INLINE` and the window's presence
         // put the whole text inside `src`.
         if len <= INLINE
@@ -80,18 +96,13 @@ impl Text {
 
     /// The text as `&str`.
     pub fn as_str(&self) -> &str {
-        match &self.0 {
-            Repr::Static(s) => s,
-            // The invariant (valid UTF-8) makes the fallback unreachable; it avoids a panic
-            // path.
-            _ => std::str::from_utf8(self.as_bytes()).unwrap_or_default(),
-        }
+        // The invariant (valid UTF-8) makes the fallback unreachable; it avoids a panic path.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
     }
 
     /// The underlying bytes.
     pub fn as_bytes(&self) -> &[u8] {
         match &self.0 {
-            Repr::Static(s) => s.as_bytes(),
             Repr::Inline { len, buf } => buf.get(..usize::from(*len)).unwrap_or_default(),
             Repr::Shared(b) => b,
         }
@@ -100,7 +111,6 @@ impl Text {
     /// The text as `Bytes` (a cheap clone of a long parsed value; short ones are copied).
     pub fn to_bytes(&self) -> Bytes {
         match &self.0 {
-            Repr::Static(s) => Bytes::from_static(s.as_bytes()),
             Repr::Inline { .. } => Bytes::copy_from_slice(self.as_bytes()),
             Repr::Shared(b) => b.clone(),
         }
@@ -942,6 +952,9 @@ mod tests {
             assert_eq!(sliced.is_empty(), want.is_empty());
             assert_eq!(format!("{sliced}"), want);
         }
+        // Two kinds of storage keep a text at the size of a `Bytes` (a third, a `&'static str`
+        // made it 40 bytes, and every description and section larger).
+        assert_eq!(size_of::<Text>(), size_of::<Bytes>());
         let (inline, shared, last) = (Text::from("ab"), Text::from(long.as_str()), Text::from("y"));
         assert!(inline < shared && shared < last);
         // Out of range is empty, not a panic.
