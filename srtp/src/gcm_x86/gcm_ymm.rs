@@ -749,16 +749,7 @@ fn long<const R: usize, const SEAL: bool>(
             if !last.is_empty()
                 && let Some(k) = ks.get(parts.len())
             {
-                // the last 1-31 bytes through a buffer; the keystream past them is not
-                // ciphertext and is masked off before hashing
-                let n = last.len();
-                let mut b = [0u8; 32];
-                b[..n].copy_from_slice(last);
-                let x = load32(&b);
-                let keep = _mm256_cmpgt_epi8(_mm256_set1_epi8(n as i8), load32(&IOTA));
-                let c = _mm256_and_si256(_mm256_xor_si256(x, *k), keep);
-                store32(&mut b, c);
-                last.copy_from_slice(&b[..n]);
+                let (x, c) = xor_last(last, *k);
                 add(
                     &mut acc,
                     reverse(if SEAL { c } else { x }),
@@ -783,6 +774,53 @@ fn long<const R: usize, const SEAL: bool>(
         [pair(pow, LONG - 1), pair(mid, LONG - 1)],
     );
     _mm_xor_si128(super::reverse(reduce(acc)), _mm256_castsi256_si128(mask))
+}
+
+/// `last` (1-31 bytes) XOR the keystream `k` in place; returns the input and the output
+/// as registers, zero past `last` (the keystream past it is not ciphertext and is masked
+/// off before hashing). A whole first block is loaded and stored as one (the 1200-byte
+/// payload ends in one); the bytes of a partial block go through a buffer.
+#[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+fn xor_last(last: &mut [u8], k: __m256i) -> (__m256i, __m256i) {
+    let n = last.len();
+    let (block, part) = match last.split_first_chunk_mut::<16>() {
+        Some((block, part)) => (Some(block), part),
+        None => (None, last),
+    };
+    let lo = match &block {
+        // SAFETY: SSE2 is enabled here; `block` is 16 readable bytes and `loadu` has no
+        // alignment requirement.
+        Some(b) => unsafe { _mm_loadu_si128(core::ptr::from_ref(&**b).cast()) },
+        None => _mm_setzero_si128(),
+    };
+    let mut buf = [0u8; 16];
+    let m = part.len().min(16);
+    buf[..m].copy_from_slice(&part[..m]);
+    // SAFETY: as above, `buf` is 16 readable bytes.
+    let rest = unsafe { _mm_loadu_si128(core::ptr::from_ref(&buf).cast()) };
+    let x = if block.is_some() {
+        _mm256_inserti128_si256::<1>(_mm256_zextsi128_si256(lo), rest)
+    } else {
+        _mm256_zextsi128_si256(rest)
+    };
+    let keep = _mm256_cmpgt_epi8(_mm256_set1_epi8(n as i8), load32(&IOTA));
+    let c = _mm256_and_si256(_mm256_xor_si256(x, k), keep);
+    let (c_lo, c_hi) = (_mm256_castsi256_si128(c), _mm256_extracti128_si256::<1>(c));
+    let rest = match block {
+        Some(b) => {
+            // SAFETY: SSE2 is enabled here; `b` is 16 writable bytes and `storeu` has no
+            // alignment requirement.
+            unsafe { _mm_storeu_si128(core::ptr::from_mut(b).cast(), c_lo) };
+            c_hi
+        }
+        None => c_lo,
+    };
+    if m > 0 {
+        // SAFETY: as above, `buf` is 16 writable bytes.
+        unsafe { _mm_storeu_si128(core::ptr::from_mut(&mut buf).cast(), rest) };
+        part[..m].copy_from_slice(&buf[..m]);
+    }
+    (x, c)
 }
 
 /// `acc` += the unreduced products of `x` and the powers `h` ([`mul`]).
