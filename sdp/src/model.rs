@@ -702,6 +702,7 @@ impl Media {
 
     /// A parsed section's start: the `m=` fields, no other line, room for `attributes`
     /// parsed lines.
+    #[inline]
     pub(crate) fn parsed(
         kind: MediaKind,
         port: u16,
