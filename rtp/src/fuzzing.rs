@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::RtcpError;
 use crate::dtmf::DtmfReceiver;
-use crate::packet::{RtpPacket, StreamHeader};
+use crate::packet::{Avx2, RtpPacket, StreamHeader};
 use crate::rtcp::{self, RtcpPacket, Validation, build};
 use crate::session::{RtpSession, SessionConfig};
 use crate::types::Ssrc;
@@ -41,7 +41,7 @@ pub fn rtp_packet(data: &[u8]) {
 }
 
 /// `StreamHeader::write_packet` (16-byte rows and inline block copies for payloads of 4-256
-/// bytes, `memcpy` otherwise) writes header + payload exactly and nothing else, wherever the
+/// bytes, with 16 or, where the CPU has AVX2, 32-byte moves; `memcpy` otherwise) writes header + payload exactly and nothing else, wherever the
 /// packet starts: octet 0 of `data` gives the packet's offset from a 64-byte boundary (its low
 /// 6 bits), the rest (at most 300 bytes) is the payload.
 fn stream_write(data: &[u8]) {
@@ -56,12 +56,16 @@ fn stream_write(data: &[u8]) {
     let (marker, seq) = (at & 1 == 1, payload.len() as u16);
     let mut expected = stream.encode(marker, seq, 0xDEAD_BEEF).to_vec();
     expected.extend_from_slice(payload);
-    let mut buf = Aligned([0x5A; 384]);
-    let written = stream.write_packet(marker, seq, 0xDEAD_BEEF, payload, &mut buf.0[at..]);
-    assert_eq!(written, Ok(expected.len()));
     let end = at + expected.len();
-    assert_eq!(buf.0.get(at..end), Some(&expected[..]));
-    assert!(buf.0[..at].iter().chain(&buf.0[end..]).all(|&b| b == 0x5A));
+    // Both payload copies: the portable one, and the AVX2 one where the CPU has it.
+    for copy in [None, Avx2::detect()] {
+        let mut buf = Aligned([0x5A; 384]);
+        let out = &mut buf.0[at..];
+        let written = stream.write_packet_with(copy, marker, seq, 0xDEAD_BEEF, payload, out);
+        assert_eq!(written, Ok(expected.len()));
+        assert_eq!(buf.0.get(at..end), Some(&expected[..]));
+        assert!(buf.0[..at].iter().chain(&buf.0[end..]).all(|&b| b == 0x5A));
+    }
     // One byte short: refused, nothing written.
     let mut buf = Aligned([0x5A; 384]);
     assert!(

@@ -10,6 +10,10 @@ use bytes::Bytes;
 use crate::error::{BuildError, RtpError};
 use crate::types::Ssrc;
 
+mod avx2;
+
+pub(crate) use avx2::Avx2;
+
 /// Byte offsets of the fixed RTP header fields.
 pub mod field {
     /// V, P, X, CC.
@@ -621,7 +625,10 @@ impl RtpHeader {
     #[inline(always)]
     pub fn write_packet(&self, payload: &[u8], out: &mut [u8]) -> Result<usize, BuildError> {
         match self.as_stream() {
-            Some(stream) => stream.write_packet(
+            // The portable payload copy, inline: the AVX2 one (a call) made this builder slower
+            // (benches/README.md, "rtp, session 15").
+            Some(stream) => stream.write_packet_with(
+                None,
                 self.marker,
                 self.sequence_number,
                 self.timestamp,
@@ -797,6 +804,29 @@ impl StreamHeader {
         payload: &[u8],
         out: &mut [u8],
     ) -> Result<usize, BuildError> {
+        self.write_packet_with(
+            Avx2::detect(),
+            marker,
+            sequence_number,
+            timestamp,
+            payload,
+            out,
+        )
+    }
+
+    /// [`write_packet`](Self::write_packet) with the payload copy's 32-byte moves (`avx2`)
+    /// or without (`None`: the portable copy, which tests and the fuzz harness also run where
+    /// the CPU has AVX2).
+    #[inline(always)]
+    pub(crate) fn write_packet_with(
+        &self,
+        avx2: Option<Avx2>,
+        marker: bool,
+        sequence_number: u16,
+        timestamp: u32,
+        payload: &[u8],
+        out: &mut [u8],
+    ) -> Result<usize, BuildError> {
         let need = Self::LEN + payload.len();
         let have = out.len();
         let Some(packet) = out.get_mut(..need) else {
@@ -818,7 +848,7 @@ impl StreamHeader {
                 octets[..8].copy_from_slice(&head.to_be_bytes());
                 octets[8..].copy_from_slice(&tail.to_le_bytes());
                 *row = octets;
-                copy_short(body, rest);
+                copy_payload(avx2, body, rest);
             }
             _ => write_long(self.octets(head), payload, packet),
         }
@@ -844,6 +874,16 @@ fn write_long(fixed: [u8; StreamHeader::LEN], payload: &[u8], packet: &mut [u8])
 /// The longest payload [`StreamHeader::write_packet`] copies with [`copy_short`] (a 20 ms
 /// G.711 frame is 160 bytes, G.722 160, Opus at 64 kbit/s 160); longer ones go to `memcpy`.
 const SHORT_PAYLOAD: usize = 256;
+
+/// [`copy_short`] with 32-byte moves where `avx2` proves the CPU has them (one call into
+/// the AVX2 copy), else inline.
+#[inline(always)]
+fn copy_payload(avx2: Option<Avx2>, dst: &mut [u8], src: &[u8]) {
+    match avx2 {
+        Some(avx2) => avx2.copy_short(dst, src),
+        None => copy_short(dst, src),
+    }
+}
 
 /// Copies `src` into `dst` (of the same length, at most 256 bytes) with fixed-size block
 /// copies that the compiler emits as inline 16-byte vector moves: no call, no loop.
@@ -1199,8 +1239,9 @@ mod tests {
     }
 
     /// Every payload length on both sides of the short-copy limit and of each block size in
-    /// `copy_short`, at every alignment of the packet in a 16-byte row: the same bytes as the
-    /// general writer, and nothing written past the packet.
+    /// `copy_short`, at every alignment of the packet in a 16-byte row, through both payload
+    /// copies (portable, and AVX2 where the CPU has it), and through the general builder: the
+    /// header followed by the payload, and nothing written past the packet.
     #[test]
     fn stream_header_copies_every_payload_length() {
         let source: Vec<u8> = (0..=u8::MAX).cycle().skip(7).take(300).collect();
@@ -1213,25 +1254,39 @@ mod tests {
             ssrc: Ssrc(0x0102_0304),
             ..RtpHeader::default()
         };
+        let avx2 = Avx2::detect();
+        if avx2.is_none() {
+            eprintln!("no AVX2 on this CPU: the portable copy only");
+        }
         for len in 0..=source.len() {
             let payload = &source[..len];
-            let mut general = vec![0x5A; len + 12];
-            assert_eq!(h.write_packet_full(payload, &mut general), Ok(len + 12));
-            for offset in 0..16 {
-                let mut buf = vec![0x5Au8; offset + len + 12 + 40];
-                let out = &mut buf[offset..];
-                let n = stream.write_packet(true, 0xABCD, 0x1122_3344, payload, out);
-                assert_eq!(n, Ok(len + 12), "length {len}, offset {offset}");
-                assert_eq!(
-                    out[..len + 12],
-                    general[..],
-                    "length {len}, offset {offset}"
-                );
-                assert!(
-                    out[len + 12..].iter().all(|&b| b == 0x5A),
-                    "length {len}, offset {offset}: written past the packet"
-                );
+            let mut expected = stream.encode(true, 0xABCD, 0x1122_3344).to_vec();
+            expected.extend_from_slice(payload);
+            for copy in [None, avx2] {
+                for offset in 0..16 {
+                    let mut buf = vec![0x5Au8; offset + len + 12 + 40];
+                    let out = &mut buf[offset..];
+                    let n = stream.write_packet_with(copy, true, 0xABCD, 0x1122_3344, payload, out);
+                    let at = format!("length {len}, offset {offset}, {copy:?}");
+                    assert_eq!(n, Ok(len + 12), "{at}");
+                    assert_eq!(out[..len + 12], expected[..], "{at}");
+                    assert!(
+                        out[len + 12..].iter().all(|&b| b == 0x5A),
+                        "{at}: written past the packet"
+                    );
+                }
             }
+            let mut buf = vec![0x5Au8; len + 12 + 40];
+            assert_eq!(h.write_packet(payload, &mut buf), Ok(len + 12));
+            assert_eq!(
+                buf[..len + 12],
+                expected[..],
+                "general builder, length {len}"
+            );
+            assert!(buf[len + 12..].iter().all(|&b| b == 0x5A));
+            // The session's send path: the stream header, `Avx2::detect`'s copy.
+            let n = stream.write_packet(true, 0xABCD, 0x1122_3344, payload, &mut buf);
+            assert_eq!((n, &buf[..len + 12]), (Ok(len + 12), &expected[..]));
         }
     }
 
