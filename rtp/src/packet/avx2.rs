@@ -10,10 +10,12 @@
 //! (five and five), at the price of a call per packet (a `#[target_feature]` function cannot
 //! be inlined into code compiled without the feature). Measured (criterion's `rtp_build`
 //! paired rows, stream header + 160 B against webrtc-rs in alternating blocks, thread CPU,
-//! EPYC Zen 3 VM at load 9-13, base and new binaries alternated 6 rounds;
+//! EPYC Zen 3 VM at load 5-13, base and new binaries alternated, 10 rounds;
 //! benches/README.md, "rtp, session 15"): in the host's fast state 4.84-4.96 -> 4.32-4.43 ns
-//! per packet, 2.86-3.13x -> 3.32x webrtc-rs (issue 5 asks for 3x); in its slow state
-//! 5.98-6.20 -> 7.34-7.84 ns, 3.69-4.04x -> 3.16-3.23x. The call must be direct: through the
+//! per packet, 2.86-3.13x -> 3.32-3.54x webrtc-rs (issue 5 asks for 3x); in its slow state
+//! 5.20-6.36 -> 7.34-7.84 ns, 3.48-4.04x -> 3.16-3.48x. A trade, then: 3x in both states
+//! (the portable copy missed it in 4 of 8 fast-state rounds) for ~1.5 ns more in the slow
+//! state, whose cause was not found. The call must be direct: through the
 //! GOT (no `#[inline]`, so the caller's crate called the one copy in this crate), the fast
 //! state gave 4.88-5.57 ns, no gain. The general builder (`RtpHeader::write_packet`) stays
 //! on the inline copy: with this call it went from 2.65-2.77x to 2.14-2.44x webrtc-rs.
@@ -65,7 +67,10 @@ impl Avx2 {
             copy_short_avx2(dst, src);
         }
         #[cfg(not(target_arch = "x86_64"))]
-        match self {}
+        {
+            let _ = (dst, src);
+            match self {}
+        }
     }
 }
 

@@ -12,12 +12,15 @@
 //! per packet up to 240 bytes of header and payload), and the AES of one batch overlaps the
 //! GHASH of the one before.
 //!
-//! The `unsafe` blocks are of two kinds, each with a SAFETY comment:
+//! The `unsafe` blocks are of three kinds, each with a SAFETY comment:
 //! - calls from code compiled without AVX2 into the `#[target_feature]` functions here, made
 //!   only by methods of [`Ymm`], whose only constructor [`Ymm::new`] checked the features
 //!   with `is_x86_feature_detected!` (once per session key; the proof lives in the key);
-//! - 32-byte loads and stores (`_mm256_loadu_si256`/`_mm256_storeu_si256`) on a `&[u8; 32]`
-//!   or `&[u128; 2]`, which take raw pointers (as in `avx512` and `vaes`).
+//! - 16- and 32-byte loads and stores (`_mm_loadu_si128`/`_mm256_loadu_si256` and their
+//!   stores) on a `&[u8; 16]`, `&[u8; 32]` or `&[u128; 2]`, which take raw pointers (as in
+//!   `avx512` and `vaes`);
+//! - the empty `asm!` of `hold!` (see `keep!`): a comment for a template, registers in and
+//!   out unchanged, no memory, stack or flags touched.
 //!
 //! GHASH is POLYVAL on byte-reversed blocks, as in the parent. The blocks are hashed in runs
 //! of up to [`RUN`] with one reduction per run; in a run of m blocks the blocks are
