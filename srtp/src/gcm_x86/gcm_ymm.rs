@@ -503,16 +503,8 @@ fn short_n<const R: usize, const SEAL: bool, const N: usize>(
     let at = RUN.saturating_sub(a + d + 1);
     // J0 in both lanes; the payload's blocks IV || 2, IV || 3..
     let j0 = j0(iv);
-    let mut ctr = _mm256_add_epi32(j0, _mm256_set_epi32(2 << 24, 0, 0, 0, 1 << 24, 0, 0, 0));
-    let two = _mm256_set_epi32(2 << 24, 0, 0, 0, 2 << 24, 0, 0, 0);
-    let blocks: [__m256i; N] = core::array::from_fn(|i| {
-        if i + 1 == N {
-            return j0;
-        }
-        let c = ctr;
-        ctr = _mm256_add_epi32(ctr, two);
-        c
-    });
+    let mut ctr = Counter::new(j0);
+    let blocks: [__m256i; N] = core::array::from_fn(|i| if i + 1 == N { j0 } else { ctr.next() });
     let mut prod = [_mm256_setzero_si256(); 3];
     let mut hash = |x: __m256i, i: usize| {
         for (s, p) in prod.iter_mut().zip(mul(x, powers2(ymm, i))) {
@@ -690,13 +682,7 @@ fn long<const R: usize, const SEAL: bool>(
     }
     let j0 = j0(iv);
     let [mask] = aes_rounds::<R, 1>(&ymm.rk, [j0]);
-    let mut ctr = _mm256_add_epi32(j0, _mm256_set_epi32(2 << 24, 0, 0, 0, 1 << 24, 0, 0, 0));
-    let two = _mm256_set_epi32(2 << 24, 0, 0, 0, 2 << 24, 0, 0, 0);
-    let mut next = || {
-        let c = ctr;
-        ctr = _mm256_add_epi32(ctr, two);
-        c
-    };
+    let mut ctr = Counter::new(j0);
     // the power of the next payload block to hash
     let mut i = at + a;
     // the keystream of the next `$n` registers, with the GHASH of the batch `$hashed`
@@ -708,7 +694,7 @@ fn long<const R: usize, const SEAL: bool>(
                 R,
                 $n,
                 &ymm.rk,
-                core::array::from_fn(|_| next()),
+                core::array::from_fn(|_| ctr.next()),
                 hashed,
                 &mut acc
             );
@@ -910,16 +896,40 @@ fn j0(iv: &[u8; 12]) -> __m256i {
     _mm256_broadcastsi128_si256(load(u128::from_le_bytes(j)))
 }
 
+/// The payload's counter blocks inc32(J0) = IV || 2, IV || 3, ..., two a register, as they
+/// lie in memory: `vpaddd` adds to the top byte of each lane's last word, which is the
+/// block's last byte (the callers checked [`fits`] or [`one_run`]: no block differs from J0
+/// in more than its last byte, and the 32-bit counter cannot wrap in 254 blocks from 2).
+struct Counter {
+    next: __m256i,
+}
+
+impl Counter {
+    /// The counter after `j0` (J0 in both lanes, from [`j0()`]).
+    #[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+    fn new(j0: __m256i) -> Self {
+        Self {
+            next: _mm256_add_epi32(j0, _mm256_set_epi32(2 << 24, 0, 0, 0, 1 << 24, 0, 0, 0)),
+        }
+    }
+
+    /// The next register of two counter blocks.
+    #[target_feature(enable = "avx2,vaes,vpclmulqdq,aes,pclmulqdq,sse2,ssse3")]
+    fn next(&mut self) -> __m256i {
+        let c = self.next;
+        self.next = _mm256_add_epi32(c, _mm256_set_epi32(2 << 24, 0, 0, 0, 2 << 24, 0, 0, 0));
+        c
+    }
+}
+
 /// Registers (of two blocks) per batch: 16 blocks, one GHASH run, 256 bytes.
 const BATCH: usize = 8;
 
 /// Counter mode over `data` from counter block J0 + 1 (`j0` in both lanes, as in memory)
 /// with the ciphertext hashed into `gh` (the output when sealing, the input when opening).
 ///
-/// The caller checked [`fits`]: no counter block differs from J0 in more than its last byte,
-/// so the blocks are built in their big-endian byte order with `vpaddd` adding to the top
-/// byte of each lane's last word, with no byte swap per block (this is inc32 as well: the
-/// 32-bit counter cannot wrap in 254 blocks from 2).
+/// The caller checked [`fits`], which [`Counter`] needs: the blocks are built in their
+/// big-endian byte order, with no byte swap per block.
 ///
 /// Whole batches are hashed from memory: when sealing, the ciphertext just written, when
 /// opening, the input before it is decrypted (the out-of-order core overlaps the AES and
@@ -933,16 +943,10 @@ fn crypt<const R: usize, const SEAL: bool>(
     data: &mut [u8],
     gh: &mut Ghash<'_>,
 ) {
-    let mut ctr = _mm256_add_epi32(j0, _mm256_set_epi32(2 << 24, 0, 0, 0, 1 << 24, 0, 0, 0));
-    let two = _mm256_set_epi32(2 << 24, 0, 0, 0, 2 << 24, 0, 0, 0);
-    let mut next = || {
-        let c = ctr;
-        ctr = _mm256_add_epi32(ctr, two);
-        c
-    };
+    let mut ctr = Counter::new(j0);
     let (whole, rest) = data.as_chunks_mut::<{ 32 * BATCH }>();
     for chunk in whole {
-        let ks = aes_rounds::<R, BATCH>(rk, core::array::from_fn(|_| next()));
+        let ks = aes_rounds::<R, BATCH>(rk, core::array::from_fn(|_| ctr.next()));
         if !SEAL {
             gh.feed16(chunk);
         }
@@ -956,7 +960,7 @@ fn crypt<const R: usize, const SEAL: bool>(
     }
     macro_rules! tail {
         ($n:literal) => {{
-            let ks = aes_rounds::<R, $n>(rk, core::array::from_fn(|_| next()));
+            let ks = aes_rounds::<R, $n>(rk, core::array::from_fn(|_| ctr.next()));
             let (parts, last) = rest.as_chunks_mut::<32>();
             for (p, k) in parts.iter_mut().zip(ks) {
                 let d = load32(p);
