@@ -348,8 +348,9 @@ fn many_headers_spill_past_the_inline_index() {
     assert_eq!(m.to_bytes(), Bytes::from(wire));
 }
 
-/// The inline index stores 16-bit offsets and 8-bit name lengths: a header section past
-/// 64 KiB (limits raised) or a name over 255 bytes moves it to the heap, with every line kept.
+/// The inline index stores 16-bit offsets and a value at most 255 bytes after its name's
+/// start: a header section past 64 KiB (limits raised) or a name over 255 bytes moves it to
+/// the heap, with every line kept.
 #[test]
 fn long_names_and_offsets_past_64k_spill_past_the_inline_index() {
     let limits = ParseLimits {
@@ -391,6 +392,69 @@ fn long_names_and_offsets_past_64k_spill_past_the_inline_index() {
         m.headers().get::<CallId>().unwrap().unwrap().as_str(),
         "1@h"
     );
+}
+
+/// The index keeps where a name starts and where its value lies; the name's end is read
+/// from the bytes (the first non-token byte). Whitespace before and after the colon, up to
+/// and past the 255 bytes an inline line allows between a name's start and its value, gives
+/// the same names and values, and a builder widening a later line keeps them.
+#[test]
+fn names_are_read_up_to_the_colon_whatever_the_whitespace() {
+    for (before, after) in [
+        (0, 1),
+        (0, 0),
+        (3, 2),
+        (1, 240),
+        (120, 120),
+        // 7 + 1 + 247: the value 255 bytes after the name's start (inline), then 256
+        (0, 246),
+        (0, 247),
+        (0, 248),
+        (200, 100),
+        (0, 400),
+    ] {
+        let subject = format!(
+            "Subject{}:{}hi there",
+            " ".repeat(before),
+            "\t".repeat(after)
+        );
+        let wire = format!(
+            "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\n{subject}\r\n\
+             X-Tok!%*_+`'~ : v2\r\nTo: <sip:b@h>\r\nFrom: <sip:a@h>;tag=1\r\nCall-ID: c\r\n\
+             CSeq: 1 OPTIONS\r\nl: 0\r\n\r\n"
+        );
+        let m = Request::parse(Bytes::from(wire.clone())).unwrap();
+        let lines: Vec<(&str, &[u8])> = m.headers().iter().map(|h| (h.name, h.value)).collect();
+        let want: Vec<(&str, &[u8])> = vec![
+            ("Via", b"SIP/2.0/UDP h;branch=z9hG4bK1"),
+            ("Subject", b"hi there"),
+            ("X-Tok!%*_+`'~", b"v2"),
+            ("To", b"<sip:b@h>"),
+            ("From", b"<sip:a@h>;tag=1"),
+            ("Call-ID", b"c"),
+            ("CSeq", b"1 OPTIONS"),
+            ("l", b"0"),
+        ];
+        assert_eq!(lines, want, "{before} {after}");
+        assert_eq!(m.headers().named_str("x-tok!%*_+`'~").count(), 1);
+        // the builder copies the lines and widens To by its tag
+        let ok = Response::builder(&m, StatusCode::OK).to_tag("t9").build();
+        let to = ok.headers().named(HeaderName::To).next().unwrap();
+        assert_eq!((to.name, to.value), ("To", &b"<sip:b@h>;tag=t9"[..]));
+        let names: Vec<&str> = ok.headers().iter().map(|h| h.name).collect();
+        assert_eq!(
+            names,
+            ["Via", "To", "From", "Call-ID", "CSeq", "Content-Length"]
+        );
+        let rebuilt = m.to_builder().build();
+        let names: Vec<&str> = rebuilt.headers().iter().map(|h| h.name).collect();
+        assert_eq!(
+            names[..3],
+            ["Via", "Subject", "X-Tok!%*_+`'~"],
+            "{before} {after}"
+        );
+        assert_eq!(Request::parse(rebuilt.to_bytes()).unwrap(), rebuilt);
+    }
 }
 
 #[test]

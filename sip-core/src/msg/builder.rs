@@ -93,7 +93,7 @@ impl Lines {
             entries
                 .filter(|e| e.kind != HeaderName::ContentLength.kind())
                 .map(|e| Line {
-                    name: Text::Src(e.name()),
+                    name: Text::Src(e.name(h.raw_bytes())),
                     value: Text::Src(e.value),
                     kind: e.kind,
                 }),
@@ -211,7 +211,7 @@ fn end_head(out: &mut Vec<u8>, index: &mut Index, body: &[u8]) -> u32 {
     let ns = out.len();
     if body.is_empty() {
         out.extend_from_slice(b"Content-Length: 0\r\n\r\n");
-        index.push(ns, 14, ns + 16, ns + 17, CONTENT_LENGTH);
+        index.push(ns, ns + 16, ns + 17, CONTENT_LENGTH);
         return Span::new(out.len(), out.len()).start;
     }
     out.extend_from_slice(b"Content-Length: ");
@@ -219,7 +219,7 @@ fn end_head(out: &mut Vec<u8>, index: &mut Index, body: &[u8]) -> u32 {
     scan::put_u64(out, u64::try_from(body.len()).unwrap_or(u64::MAX));
     let ve = out.len();
     out.extend_from_slice(b"\r\n\r\n");
-    index.push(ns, 14, vs, ve, CONTENT_LENGTH);
+    index.push(ns, vs, ve, CONTENT_LENGTH);
     let body_start = Span::new(out.len(), out.len()).start;
     out.extend_from_slice(body);
     body_start
@@ -410,7 +410,7 @@ impl Reply {
         {
             let name = HeaderName::from_kind(s.kind)?.as_str().as_bytes();
             let (ns, vs, ve) = (
-                usize::from(s.name_start),
+                usize::from(s.name_start()),
                 usize::from(s.value_start),
                 usize::from(s.value_end),
             );
@@ -480,7 +480,7 @@ impl Reply {
         let lines = self.lines();
         let size: usize = lines
             .iter()
-            .map(|s| usize::from(s.value_end) + 2 - usize::from(s.name_start))
+            .map(|s| usize::from(s.value_end) + 2 - usize::from(s.name_start()))
             .sum();
         let finish = "Content-Length: \r\n\r\n".len() + 20 - "Content-Length: 0\r\n\r\n".len();
         let mut d = status_line(self.status, None, size + add + finish + room);
@@ -489,7 +489,7 @@ impl Reply {
         let mut tagged = tag.is_empty();
         for s in lines {
             let (ns, vs, ve) = (
-                usize::from(s.name_start),
+                usize::from(s.name_start()),
                 usize::from(s.value_start),
                 usize::from(s.value_end),
             );
@@ -500,16 +500,14 @@ impl Reply {
             let at = |x: usize| d.out.len() + x - run.0;
             if !tagged && s.kind == TO {
                 tagged = true;
-                d.index
-                    .push(at(ns), usize::from(s.name_len), at(vs), at(ve) + add, TO);
+                d.index.push(at(ns), at(vs), at(ve) + add, TO);
                 d.out
                     .extend_from_slice(src.get(run.0..ve).unwrap_or_default());
                 d.out.extend_from_slice(b";tag=");
                 d.out.extend_from_slice(tag);
                 run = (ve, ve + 2);
             } else {
-                d.index
-                    .push(at(ns), usize::from(s.name_len), at(vs), at(ve), s.kind);
+                d.index.push(at(ns), at(vs), at(ve), s.kind);
                 run.1 = ve + 2;
             }
         }
@@ -574,7 +572,7 @@ impl Direct {
         value(&mut self.out);
         let ve = self.out.len();
         self.out.extend_from_slice(b"\r\n");
-        self.index.push(ns, name.len(), vs, ve, kind);
+        self.index.push(ns, vs, ve, kind);
         ve
     }
 
@@ -591,7 +589,7 @@ impl Direct {
     fn into_lines(self) -> Lines {
         let mut lines = Vec::with_capacity(self.index.len().max(LINES_CAPACITY));
         lines.extend(self.index.iter().map(|e| Line {
-            name: Text::Own(e.name()),
+            name: Text::Own(e.name(&self.out)),
             value: Text::Own(e.value),
             kind: e.kind,
         }));
@@ -1137,7 +1135,7 @@ impl ResponseBuilder {
             };
             let name = name.as_str().as_bytes();
             let (ns, vs, ve) = (
-                e.name().start as usize,
+                e.name(raw).start as usize,
                 e.value.start as usize,
                 e.value.end as usize,
             );
@@ -1151,7 +1149,7 @@ impl ResponseBuilder {
                 };
                 // the run is written at the current end of `out`
                 let at = |x: usize| d.out.len() + (x - start);
-                d.index.push(at(ns), name.len(), at(vs), at(ve), e.kind);
+                d.index.push(at(ns), at(vs), at(ve), e.kind);
                 run = Some((start, ve + 2));
             } else {
                 d.copy_run(raw, run.take());
@@ -1756,7 +1754,7 @@ mod tests {
 
     #[test]
     fn push_cseq_and_max_forwards_equal_the_typed_headers() {
-        let odd = Method::Extension(Bytes::from_static(b"X\r\nY: 1\0"));
+        let odd = Method::Extension(Box::new(Bytes::from_static(b"X\r\nY: 1\0")));
         for method in [Method::Options, Method::Invite, Method::Update, odd] {
             for seq in [0, 1, 9, 10, 99, 100, 101, 4_294_967_295] {
                 for hops in [0, 1, 9, 10, 70, 99, 100, 255] {

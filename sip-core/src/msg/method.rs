@@ -8,6 +8,13 @@ use super::scan;
 
 /// A SIP method. Methods are case-sensitive (RFC 3261 §7.1): `invite` is an extension method,
 /// not INVITE.
+///
+/// 16 bytes on x86-64: an extension token is boxed (one allocation for a request with an
+/// extension method, which is rare), so the method does not make every [`Request`] 24 bytes
+/// larger (see [`INLINE_HEADERS`]).
+///
+/// [`Request`]: super::Request
+/// [`INLINE_HEADERS`]: super::INLINE_HEADERS
 #[derive(Clone, Debug, Eq, Hash, PartialEq)]
 #[non_exhaustive]
 pub enum Method {
@@ -39,8 +46,8 @@ pub enum Method {
     Message,
     /// UPDATE (RFC 3311).
     Update,
-    /// Any other token, as written.
-    Extension(Bytes),
+    /// Any other token, as written (boxed, see above).
+    Extension(Box<Bytes>),
 }
 
 impl Method {
@@ -49,12 +56,12 @@ impl Method {
         if let Some(m) = Self::known(token) {
             return Some(m);
         }
-        scan::all_token(token).then(|| Self::Extension(Bytes::copy_from_slice(token)))
+        scan::all_token(token).then(|| Self::Extension(Box::new(Bytes::copy_from_slice(token))))
     }
 
     /// The method for a token inside `buf` (a sub-slice), sharing `buf` for extensions.
     pub(crate) fn from_shared(buf: &Bytes, token: &[u8]) -> Self {
-        Self::known(token).unwrap_or_else(|| Self::Extension(buf.slice_ref(token)))
+        Self::known(token).unwrap_or_else(|| Self::Extension(Box::new(buf.slice_ref(token))))
     }
 
     /// The method for a well-known token (case-sensitive); `None` for any other.
@@ -112,3 +119,7 @@ impl std::str::FromStr for Method {
         Self::from_token(s.as_bytes()).ok_or(crate::error::HeaderError::Unexpected { at: 0 })
     }
 }
+
+// The method's size is part of `Request`'s (see `INLINE_HEADERS`); a larger one fails here.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(size_of::<Method>() <= 16);

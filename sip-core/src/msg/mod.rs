@@ -30,17 +30,17 @@ pub use status::StatusCode;
 
 /// Headers a message indexes without allocating; more spill to the heap.
 ///
-/// 15 covers the usual request and response (an INVITE from a UA has 10-14 header lines) and
-/// keeps a [`Request`] (and so a [`Message`]) at 256 bytes on x86-64: a message is moved by
-/// value several times on its way through the transaction layer (parsed, handed to the
-/// endpoint, queued, handed out in an event), and glibc copies up to 256 bytes in one
-/// straight run but takes its loop above that (callgrind: ~64 instructions a move at 24
-/// inline headers, 320 bytes, ~29 at 256). The price is paid by longer messages: proxied and
-/// carrier INVITEs, IMS REGISTERs and some 183s carry 16-25 header lines (14 of the 55 real
-/// and vendor-style messages in sip-core/tests/data) and now take one allocation each
-/// (parse + drop of a 17-line INVITE +258 instructions, of a 22-line one +362; a 12-line
-/// one -143).
-pub const INLINE_HEADERS: usize = 15;
+/// 25 covers the usual request and response (an INVITE from a UA has 10-14 header lines)
+/// and the longer ones: proxied and carrier INVITEs, IMS REGISTERs and some 183s carry 16-25
+/// header lines (every one of the 55 real and vendor-style messages in sip-core/tests/data
+/// has at most 25). A [`Request`] (and so a [`Message`]) stays at 256 bytes on x86-64: a
+/// message is moved by value several times on its way through the transaction layer
+/// (parsed, handed to the endpoint, queued, handed out in an event), and glibc copies up to
+/// 256 bytes in one straight run but takes its loop above that (callgrind: ~64 instructions
+/// a move at 320 bytes, ~29 at 256). What makes room: an inline line takes 6 bytes (the
+/// name's length is read from the buffer when asked, see `Entry::name`) and a [`Method`]
+/// 16 (an extension token is boxed).
+pub const INLINE_HEADERS: usize = 25;
 
 /// Limits applied while parsing; exceeding one is an error, never a truncation.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -394,29 +394,38 @@ impl Span {
 pub(crate) struct Entry {
     name_start: u32,
     pub(crate) value: Span,
-    name_len: u16,
     /// `HeaderName` discriminant + 1, or 0 for an extension header.
     pub(crate) kind: u8,
 }
 
 impl Entry {
-    pub(crate) fn name(&self) -> Span {
-        Span {
-            start: self.name_start,
-            end: self.name_start + u32::from(self.name_len),
-        }
+    /// Where the name lies in `raw`, the buffer the line indexes. The index keeps where a
+    /// name starts, not its length: a name is a token and ends at the first byte that is
+    /// not a token character (the colon or the whitespace before it), which every line the
+    /// parser or a builder indexes has before its value.
+    pub(crate) fn name(&self, raw: &[u8]) -> Span {
+        let start = self.name_start as usize;
+        let line = raw
+            .get(start..self.value.start as usize)
+            .unwrap_or_default();
+        let len = line
+            .iter()
+            .position(|&c| !scan::is_token(c))
+            .unwrap_or(line.len());
+        Span::new(start, start + len)
     }
 }
 
-/// One indexed header line as stored inline: 8 bytes, offsets into the first 64 KiB of the
-/// message (the header section of every message within the default limits), a name of at
-/// most 255 bytes. A line that does not fit moves the whole index to [`Entry`]s on the heap.
+/// One indexed header line as stored inline: 6 bytes, offsets into the first 64 KiB of the
+/// message (the header section of every message within the default limits), a value that
+/// starts at most 255 bytes after its name (the name, the colon and the whitespace around
+/// it). A line that does not fit moves the whole index to [`Entry`]s on the heap.
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
 pub(crate) struct Slot {
-    name_start: u16,
     value_start: u16,
     value_end: u16,
-    name_len: u8,
+    /// `value_start` less the name's start.
+    name_off: u8,
     kind: u8,
 }
 
@@ -424,18 +433,24 @@ impl Slot {
     #[inline]
     fn entry(self) -> Entry {
         Entry {
-            name_start: u32::from(self.name_start),
+            name_start: u32::from(self.name_start()),
             value: Span {
                 start: u32::from(self.value_start),
                 end: u32::from(self.value_end),
             },
-            name_len: u16::from(self.name_len),
             kind: self.kind,
         }
     }
+
+    /// Where the name starts (`name_off` before the value, which [`Index::push`] checked:
+    /// the subtraction does not wrap).
+    #[inline]
+    fn name_start(self) -> u16 {
+        self.value_start.wrapping_sub(u16::from(self.name_off))
+    }
 }
 
-/// The header index: up to [`INLINE_HEADERS`] 8-byte slots inline (15 of them: 120 bytes),
+/// The header index: up to [`INLINE_HEADERS`] 6-byte slots inline (25 of them: 150 bytes),
 /// else 16-byte entries on the heap.
 #[derive(Clone, Debug, Eq, PartialEq)]
 enum Index {
@@ -454,29 +469,23 @@ impl Index {
         }
     }
 
-    /// Appends a line: name at `name_start..name_start + name_len`, value at
+    /// Appends a line: name from `name_start` (a token; see [`Entry::name`]), value at
     /// `value_start..value_end`, `kind` as in [`Entry::kind`].
     #[inline]
-    fn push(
-        &mut self,
-        name_start: usize,
-        name_len: usize,
-        value_start: usize,
-        value_end: usize,
-        kind: u8,
-    ) {
-        // the three offsets fit 16 bits iff their OR does: one compare
+    fn push(&mut self, name_start: usize, value_start: usize, value_end: usize, kind: u8) {
+        // a name starts before its value: `off` wraps to a huge value only if it does not
+        let off = value_start.wrapping_sub(name_start);
+        // the two offsets fit 16 bits iff their OR does: one compare
         if let Self::Inline { len, items } = self
             && let Some(slot) = items.get_mut(usize::from(*len))
-            && (value_end | name_start | value_start) <= usize::from(u16::MAX)
-            && name_len <= usize::from(u8::MAX)
+            && (value_end | value_start) <= usize::from(u16::MAX)
+            && off <= usize::from(u8::MAX)
         {
             // the test above: no truncation
             *slot = Slot {
-                name_start: name_start as u16,
                 value_start: value_start as u16,
                 value_end: value_end as u16,
-                name_len: name_len as u8,
+                name_off: off as u8,
                 kind,
             };
             *len += 1;
@@ -485,8 +494,6 @@ impl Index {
         self.push_slow(Entry {
             name_start: Span::new(name_start, name_start).start,
             value: Span::new(value_start, value_end),
-            // names are at most 65 535 bytes (the parser checks)
-            name_len: u16::try_from(name_len).unwrap_or(u16::MAX),
             kind,
         });
     }
@@ -524,7 +531,6 @@ impl Index {
             {
                 for (j, s) in items.iter_mut().enumerate().skip(i) {
                     if j > i {
-                        s.name_start += add;
                         s.value_start += add;
                     }
                     s.value_end += add;
@@ -918,7 +924,7 @@ impl<'a> Iterator for RawHeaders<'a> {
     fn next(&mut self) -> Option<RawHeader<'a>> {
         let e = self.inner.next()?;
         Some(RawHeader {
-            name: scan::as_str(self.headers.slice(e.name())),
+            name: scan::as_str(self.headers.slice(e.name(&self.headers.raw))),
             value: self.headers.slice(e.value),
             kind: e.kind,
         })

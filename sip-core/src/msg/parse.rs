@@ -98,8 +98,8 @@ fn parse_as<const DATAGRAM: bool>(
         }
         // header-name HCOLON: a well-known name followed by its colon is recognised from the
         // line's first 16 bytes; anything else takes the general path
-        let (name_len, colon_end, kind) = match HeaderName::classify_line(rest) {
-            Some((len, kind)) => (len, len + 1, kind),
+        let (colon_end, kind) = match HeaderName::classify_line(rest) {
+            Some((len, kind)) => (len + 1, kind),
             None => name_colon(rest).ok_or(ParseError::BadHeaderLine { at: pos })?,
         };
         // Line end, following folded continuation lines (CRLF followed by SP or HTAB). The
@@ -153,7 +153,7 @@ fn parse_as<const DATAGRAM: bool>(
                 _ => content_length = Some(n),
             }
         }
-        index.push(pos, name_len, vstart, vstart + value.len(), kind);
+        index.push(pos, vstart, vstart + value.len(), kind);
         pos += (line_end + 1).min(rest.len());
     };
 
@@ -210,10 +210,10 @@ fn head_end<const DATAGRAM: bool>(rest: &[u8], pos: usize) -> Result<Option<usiz
 }
 
 /// `header-name HCOLON` at the start of `line` in general: a token, `*( SP / HTAB ) ":"`.
-/// Returns the name's length, the offset after the colon and the name's kind (0 for an
-/// extension header); `None` for a malformed line.
+/// Returns the offset after the colon and the name's kind (0 for an extension header); `None`
+/// for a malformed line.
 #[cold]
-fn name_colon(line: &[u8]) -> Option<(usize, usize, u8)> {
+fn name_colon(line: &[u8]) -> Option<(usize, u8)> {
     let name_len = line
         .iter()
         .position(|&c| !is_token(c))
@@ -229,7 +229,7 @@ fn name_colon(line: &[u8]) -> Option<(usize, usize, u8)> {
         return None;
     }
     let kind = HeaderName::from_bytes(line.get(..name_len)?).map_or(0, HeaderName::kind);
-    Some((name_len, i + 1, kind))
+    Some((i + 1, kind))
 }
 
 #[derive(Debug, PartialEq)]

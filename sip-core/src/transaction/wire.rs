@@ -1477,7 +1477,7 @@ mod tests {
             Method::Options,
             Method::Invite,
             Method::Ack,
-            Method::Extension(Bytes::from_static(b"OPTIONS")),
+            Method::Extension(Box::new(Bytes::from_static(b"OPTIONS"))),
         ] {
             assert_eq!(
                 cseq_number(value, &method),
