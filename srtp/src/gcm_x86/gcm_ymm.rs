@@ -568,7 +568,12 @@ fn short_n<const R: usize, const SEAL: bool, const N: usize>(
 /// register's round r + 1. Without it LLVM's scheduler, short of registers for 8 states and
 /// 11 round keys, ran each register through all its rounds before starting the next (chains
 /// of 10 dependent `vaesenc`, 40 cycles each, one or two at a time), and the core, whose
-/// window holds only a few such chains, could not overlap them.
+/// window holds only a few such chains, could not overlap them. The short path's 1-9
+/// registers ([`short_n`]) keep it too: without it (session 16, driver, 4 alternated rounds)
+/// a 160-byte unprotect took 73.4-74.7 ns instead of 66.1-68.3 and a 0-byte one 47.6-48.7
+/// instead of 45.3-46.9; protect the same. Holding the GHASH of `stitched!` in it as
+/// well (each hashed register through its round's barrier, the sums through the next) was
+/// slower: 1200-byte unprotect 198-201 -> 209-213 ns.
 macro_rules! keep {
     ($b:expr) => {
         match $b.as_mut_slice() {
@@ -654,7 +659,7 @@ const LONG: usize = 96;
 /// payload, as one sum over the whole-packet key powers of [`Ymm::lpow`] (block j of m
 /// times H^(m - j)), reduced once: no batch waits for the reduction of the one before, as
 /// in [`gcm`]'s runs of 16. The payload goes through AES in batches of [`BATCH`] registers,
-/// each batch's AES with the GHASH of 8 registers stitched between its rounds ([`stitched`]):
+/// each batch's AES with the GHASH of 8 registers stitched between its rounds (`stitched!`):
 /// the ciphertext of the batch before when sealing, the batch's own input when opening.
 /// Then the last 1-8 registers, the length block, the reduction.
 ///
