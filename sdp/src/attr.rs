@@ -438,7 +438,7 @@ pub(crate) fn rtpmap_line_end(line: &[u8]) -> Option<usize> {
 /// its high nibble is 3 and its low nibble plus 6 stays below 16 (no sum carries into the
 /// next byte), so the first byte that is not one is the lowest byte with a flag.
 #[inline]
-fn digit_run(b: &[u8]) -> usize {
+pub(crate) fn digit_run(b: &[u8]) -> usize {
     const HIGH: u64 = 0xf0f0_f0f0_f0f0_f0f0;
     const LOW: u64 = 0x0f0f_0f0f_0f0f_0f0f;
     const ZEROS: u64 = 0x3030_3030_3030_3030;
@@ -851,10 +851,23 @@ fn check_rtcp(value: &str, plus: bool) -> Result<(), AttributeError> {
 /// a plain-digit SSRC and a non-empty attribute name directly, anything else through it.
 #[inline]
 fn check_ssrc(value: &str, plus: bool) -> Result<(), AttributeError> {
-    if let Some((ssrc, rest)) = split_byte(value, b' ')
-        && fits_digits(ssrc, "4294967295")
-        && !rest.is_empty()
-        && !rest.starts_with(':')
+    // The SSRC is the digit run before the first space: 1 to 10 digits, and ten only up to
+    // u32::MAX (digit strings of one length compare as their values do).
+    let b = value.as_bytes();
+    let n = digit_run(b);
+    if let Some((ssrc, [b' ', first, ..])) = b.split_at_checked(n)
+        && *first != b':'
+        && (1..=10).contains(&n)
+        && ssrc.first_chunk::<10>().is_none_or(|d| {
+            let (hi, lo) = d.split_at(8);
+            let hi = hi
+                .first_chunk::<8>()
+                .map_or(u64::MAX, |h| u64::from_be_bytes(*h));
+            let lo = lo
+                .first_chunk::<2>()
+                .map_or(u16::MAX, |l| u16::from_be_bytes(*l));
+            (hi, lo) <= (u64::from_be_bytes(*b"42949672"), u16::from_be_bytes(*b"95"))
+        })
     {
         return Ok(());
     }
@@ -1406,6 +1419,27 @@ pub(crate) mod tests {
             }
         }
         assert!(digit_ends > 0);
+        // The rtcp port alone (5 digits up to 65535): the strict parse takes it by the same
+        // scan; what it ends is a value `check_rtcp` accepts, and it ends the usual ones.
+        let mut rtcp_ends = 0;
+        for line in all_strings(b"059+ \r\n", 7).chain(
+            [
+                "65535\r\n",
+                "65536\r\n",
+                "99999\r\n",
+                "065535\r\n",
+                "00000\r\n",
+            ]
+            .map(|l| l.as_bytes().to_vec()),
+        ) {
+            if let Some(end) = super::digits_line_end(&line, 5, u32::from(u16::MAX)) {
+                assert_eq!(first_eol(&line), Some(end), "{line:?}");
+                let value = std::str::from_utf8(&line[..end]).unwrap_or_default();
+                assert_eq!(super::check_rtcp(value, false), Ok(()), "{line:?}");
+                rtcp_ends += 1;
+            }
+        }
+        assert!(rtcp_ends > 0);
         for (line, end) in [
             ("111 opus/48000/2\r\n", Some(16)),
             ("101 telephone-event/8000\r\n", Some(24)),
@@ -1416,16 +1450,23 @@ pub(crate) mod tests {
         ] {
             assert_eq!(super::rtpmap_line_end(line.as_bytes()), end, "{line:?}");
         }
-        for (line, end) in [
-            ("20\r\n", Some(2)),
-            ("123456789\r\n", Some(9)),
-            ("1234567890\r\n", None),
-            ("+20\r\n", None),
-            ("\r\n", None),
-            ("20", None),
+        // A ptime (9 digits, u32) and an rtcp port (5 digits, u16).
+        let port = (5, u32::from(u16::MAX));
+        for (line, (len, max), end) in [
+            ("20\r\n", (9, u32::MAX), Some(2)),
+            ("123456789\r\n", (9, u32::MAX), Some(9)),
+            ("1234567890\r\n", (9, u32::MAX), None),
+            ("+20\r\n", (9, u32::MAX), None),
+            ("\r\n", (9, u32::MAX), None),
+            ("20", (9, u32::MAX), None),
+            ("40001\r\n", port, Some(5)),
+            ("65535\r\n", port, Some(5)),
+            ("65536\r\n", port, None),
+            ("065535\r\n", port, None),
+            ("9 IN IP4 192.0.2.1\r\n", port, None),
         ] {
             assert_eq!(
-                super::digits_line_end(line.as_bytes(), 9, u32::MAX),
+                super::digits_line_end(line.as_bytes(), len, max),
                 end,
                 "{line:?}"
             );

@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 
-use crate::attr::{digits_line_end, has_byte, split_byte, split_on};
+use crate::attr::{digits_line_end, find_byte, has_byte, split_byte, split_on};
 use crate::attributes::{Attributes, Kind};
 use crate::error::{ParseError, ParseReason};
 use crate::model::{AddrType, Bandwidth, Connection, Media, MediaKind, Origin, Protocol};
@@ -224,6 +224,46 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
     let mut trailing_empty = false;
     let bytes = all.as_bytes();
     let mut pos = 0usize;
+    // The usual first line, `v=0` and CRLF, taken whole: what the general checks below
+    // accept of it.
+    if bytes.starts_with(b"v=0\r\n") {
+        (pos, line_no, seen_v) = (5, 1, true);
+        // Then the usual session head, each line in its usual form and ended by CRLF with
+        // no trailing blank: `o=`, a non-empty `s=`, a session `c=` and `t=0 0`, in that
+        // order while they come, set as the general checks below set them (rank, seen).
+        // The first line that is not such a line goes through the general checks.
+        let ctx = Ctx {
+            src: &src,
+            line: 0,
+            kind: b' ',
+        };
+        if let Some((value, next)) = usual_line(all, pos, b'o')
+            && let Some(fields) = origin_usual(value)
+        {
+            set_origin(&ctx, fields, &mut sdp.origin);
+            (pos, line_no, rank, seen_o) = (next, 2, 1, true);
+            if let Some((value, next)) = usual_line(all, pos, b's')
+                && !value.is_empty()
+            {
+                sdp.session_name = ctx.text(value);
+                (pos, line_no, rank, seen_s) = (next, 3, 2, true);
+                if let Some((value, next)) = usual_line(all, pos, b'c')
+                    && let Some(connection) = connection_usual(&ctx, value)
+                {
+                    sdp.connection = Some(connection);
+                    (pos, line_no, rank) = (next, 4, 7);
+                }
+                if let Some(("0 0", next)) = usual_line(all, pos, b't') {
+                    sdp.times.push(Timing {
+                        start: 0,
+                        stop: 0,
+                        repeats: Vec::new(),
+                    });
+                    (pos, line_no, rank) = (next, line_no + 1, 9);
+                }
+            }
+        }
+    }
 
     while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
         // The usual lines of a SIP offer: a run of media-level `a=` lines, each valid and
@@ -493,24 +533,26 @@ fn parse(src: Bytes, opts: &ParseOptions) -> Result<Sdp, ParseError> {
 /// unchanged when the first line is not such a line). A line it stops at goes through the
 /// general loop, which takes it or names its error: so this loop builds no error, and the
 /// result is the same whichever path a line takes.
+#[inline(never)]
 fn attribute_run(
     all: &str,
-    (mut pos, mut line_no): (usize, usize),
+    (mut pos, line_no): (usize, usize),
     count: &mut usize,
     opts: &ParseOptions,
     out: &mut Attributes,
 ) -> (usize, usize) {
     let plus = opts.allow_plus_signed_numbers;
-    // A cursor over the text: each line is cut from it with one character-boundary test.
-    let Some(mut rest) = all.get(pos..) else {
-        return (pos, line_no);
-    };
-    while let Some(line) = rest.strip_prefix("a=") {
-        let b = line.as_bytes();
+    // The lines `max_attributes` still allows.
+    let room = opts.max_attributes.saturating_sub(*count);
+    let mut taken = 0;
+    // The lines are cut as byte offsets: `a=`, the name and its `:` and the CRLF are ASCII,
+    // so each cut is a character boundary, and a `&str` of the name or value is made only
+    // for the lines whose value is checked as text.
+    while let Some([b'a', b'=', b @ ..]) = all.as_bytes().get(pos..) {
         let usual = usual_attribute(b);
-        // The check of an rtpmap, ptime or maxptime value in its usual form finds the line's
-        // end on its way, and a direction flag's CRLF was read with its name (`checked`);
-        // any other line is searched for it.
+        // The check of an rtpmap, ptime, maxptime or rtcp value in its usual form finds the
+        // line's end on its way, and a direction flag's CRLF was read with its name
+        // (`checked`); any other line is searched for it.
         let checked_end = match usual {
             Some((Kind::Rtpmap, len)) => b
                 .get(len + 1..)
@@ -519,6 +561,11 @@ fn attribute_run(
             Some((Kind::Ptime | Kind::Maxptime, len)) => b
                 .get(len + 1..)
                 .and_then(|v| digits_line_end(v, 9, u32::MAX))
+                .map(|end| len + 1 + end),
+            // An rtcp port alone, the shape `check_rtcp` accepts directly.
+            Some((Kind::Rtcp, len)) => b
+                .get(len + 1..)
+                .and_then(|v| digits_line_end(v, 5, u32::from(u16::MAX)))
                 .map(|end| len + 1 + end),
             // A direction flag: its name is the line.
             Some((Kind::Sendrecv | Kind::Sendonly | Kind::Recvonly | Kind::Inactive, len)) => {
@@ -530,44 +577,55 @@ fn attribute_run(
         let eol = checked_end.unwrap_or_else(|| find_eol(b));
         if !matches!((b.get(eol), b.get(eol + 1)), (Some(b'\r'), Some(b'\n')))
             || matches!(b.get(eol.wrapping_sub(1)), Some(b' ' | b'\t'))
-            || *count >= opts.max_attributes
+            || taken >= room
         {
             break;
         }
-        let Some((text, next)) = line.split_at_checked(eol) else {
-            break;
+        // Offsets in `all`: the line's text (after `a=`) is `text..text + eol`.
+        let text = pos + 2;
+        // The usual names are recognised with their `:` from the line's first bytes (a
+        // value follows the `:`, a flag's name is the whole line); any other line is split
+        // at its first `:` and its name looked up.
+        let (kind, name_len, value_len) = match usual {
+            Some((kind, len)) => (kind, len, (eol > len).then(|| eol - len - 1)),
+            None => {
+                let Some(line) = all.get(text..text + eol) else {
+                    break;
+                };
+                let (kind, name, value) = match split_byte(line, b':') {
+                    Some((n, v)) => (Kind::of(n), n, Some(v)),
+                    None => (Kind::of(line), line, None),
+                };
+                if kind == Kind::Other && !is_token(name) {
+                    break;
+                }
+                (kind, name.len(), value.map(str::len))
+            }
         };
-        // The usual names are recognised with their `:` from the line's first bytes; any
-        // other line is split at its first `:` and its name looked up.
-        let (kind, name, value) = match usual {
-            Some((kind, len)) => match text.split_at_checked(len) {
-                Some((name, value)) => (kind, name, value.get(1..)),
-                None => break,
-            },
-            None => match split_byte(text, b':') {
-                Some((n, v)) => (Kind::of(n), n, Some(v)),
-                None => (Kind::of(text), text, None),
-            },
-        };
-        if (!checked && crate::attr::validate_kind(kind, value, plus).is_err())
-            || (kind == Kind::Other && !is_token(name))
-        {
-            break;
+        if !checked {
+            let value = match value_len {
+                Some(len) => match all.get(text + eol - len..text + eol) {
+                    Some(v) => Some(v),
+                    None => break,
+                },
+                None => None,
+            };
+            if crate::attr::validate_kind(kind, value, plus).is_err() {
+                break;
+            }
         }
         // `parse` checked that the input length fits u32: the casts are exact.
         out.push_parsed(
             kind,
-            (all.len() - line.len()) as u32,
-            name.len() as u32,
-            value.map(|v| v.len() as u32),
+            text as u32,
+            name_len as u32,
+            value_len.map(|v| v as u32),
         );
-        *count += 1;
-        line_no += 1;
-        // `next` starts with the CRLF found above.
-        rest = next.get(2..).unwrap_or_default();
-        pos = all.len() - rest.len();
+        taken += 1;
+        pos = text + eol + 2;
     }
-    (pos, line_no)
+    *count += taken;
+    (pos, line_no + taken)
 }
 
 /// The kind and name length of a line (after `a=`) that starts with one of the usual value
@@ -797,16 +855,47 @@ pub(crate) fn is_payload_type(f: &[u8]) -> bool {
 /// Parses an `o=` value into `out` (written in place: an `Origin` is some 200 bytes, and
 /// assigning a returned one copies it and drops the placeholder).
 fn parse_origin(ctx: &Ctx<'_>, value: &str, out: &mut Origin) -> Result<(), ParseError> {
-    if let Some((user, id, session_version, addr_type, address)) = origin_usual(value) {
-        out.addr_type = addr_type;
-        out.username = ctx.text(user);
-        out.session_id = ctx.text(id);
-        out.session_version = session_version;
-        out.net_type = Text::from_static("IN");
-        out.address = ctx.text(address);
+    if let Some(fields) = origin_usual(value) {
+        set_origin(ctx, fields, out);
         return Ok(());
     }
     parse_origin_fields(ctx, value, out)
+}
+
+/// Writes [`origin_usual`]'s fields into `out`.
+#[inline]
+fn set_origin(
+    ctx: &Ctx<'_>,
+    (user, id, session_version, addr_type, address): (&str, &str, u64, AddrType, &str),
+    out: &mut Origin,
+) {
+    out.addr_type = addr_type;
+    out.username = ctx.text(user);
+    out.session_id = ctx.text(id);
+    out.session_version = session_version;
+    out.net_type = Text::from_static("IN");
+    out.address = ctx.text(address);
+}
+
+/// The value of the line of type `kind` at byte `pos` of `all` and the position of the
+/// next line, when the line is ended by CRLF and its value has no trailing blank (the
+/// lines the general checks take without a deviation).
+#[inline]
+fn usual_line(all: &str, pos: usize, kind: u8) -> Option<(&str, usize)> {
+    let rest = all.as_bytes().get(pos..)?;
+    if rest.first() != Some(&kind) || rest.get(1) != Some(&b'=') {
+        return None;
+    }
+    let eol = find_eol(rest);
+    if !matches!(
+        (rest.get(eol), rest.get(eol + 1)),
+        (Some(b'\r'), Some(b'\n'))
+    ) || matches!(rest.get(eol.wrapping_sub(1)), Some(b' ' | b'\t'))
+    {
+        return None;
+    }
+    // `=` and CR are ASCII: both cuts are character boundaries.
+    Some((all.get(pos + 2..pos + eol)?, pos + eol + 2))
 }
 
 /// The usual `o=` value, `<username> <sess-id> <sess-version> IN IP4|IP6 <address>`, read in
@@ -816,22 +905,30 @@ fn parse_origin(ctx: &Ctx<'_>, value: &str, out: &mut Origin) -> Result<(), Pars
 #[inline]
 fn origin_usual(value: &str) -> Option<(&str, &str, u64, AddrType, &str)> {
     let (user, rest) = split_byte(value, b' ')?;
-    // The id as digits: any number of them is valid, only a run that fits `u64` (up to 19
-    // digits, nearly all ids) is taken here.
-    let (_, after_id) = crate::attr::leading_digits(rest.as_bytes())?;
-    let (id, rest) = rest.split_at_checked(rest.len() - after_id.len())?;
+    // The id and the version as digit runs found eight bytes a word: any number of digits
+    // is a valid id, only a run of up to 19 (nearly all ids) is taken here, and a version of
+    // up to 19 digits fits `u64` (the general path reads the others).
+    let id_len = crate::attr::digit_run(rest.as_bytes());
+    let (id, rest) = rest.split_at_checked(id_len)?;
     let rest = rest.strip_prefix(' ')?;
-    let (session_version, after_version) = crate::attr::leading_digits(rest.as_bytes())?;
-    let (version, rest) = rest.split_at_checked(rest.len() - after_version.len())?;
+    let version_len = crate::attr::digit_run(rest.as_bytes());
+    let (version, rest) = rest.split_at_checked(version_len)?;
     // A leading zero would not write back identically (`canonical_u64`).
-    if user.is_empty() || (version.len() > 1 && version.starts_with('0')) {
+    if user.is_empty()
+        || !(1..=19).contains(&id_len)
+        || !(1..=19).contains(&version_len)
+        || (version_len > 1 && version.starts_with('0'))
+    {
         return None;
     }
+    let session_version = version
+        .bytes()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
     let (addr_type, address) = rest
         .strip_prefix(" IN IP4 ")
         .map(|a| (AddrType::Ip4, a))
         .or_else(|| rest.strip_prefix(" IN IP6 ").map(|a| (AddrType::Ip6, a)))?;
-    if address.is_empty() || has_byte(address, b' ') {
+    if address.is_empty() || find_byte(address.as_bytes(), b' ').is_some() {
         return None;
     }
     Some((user, id, session_version, addr_type, address))
@@ -936,23 +1033,27 @@ fn connection_address_parts(address: &str) -> Option<(&str, Option<u32>, Option<
 }
 
 fn parse_connection(ctx: &Ctx<'_>, value: &str) -> Result<Connection, ParseError> {
-    // The usual form, `IN IP4|IP6 <unicast address>`: the fields below would be split,
-    // checked and matched to the same result (a test compares the two paths).
-    if let Some((addr_type, rest)) = value
+    match connection_usual(ctx, value) {
+        Some(connection) => Ok(connection),
+        None => parse_connection_fields(ctx, value),
+    }
+}
+
+/// The usual form, `IN IP4|IP6 <unicast address>`: [`parse_connection_fields`] would split,
+/// check and match its fields to the same result (a test compares the two paths).
+#[inline]
+fn connection_usual(ctx: &Ctx<'_>, value: &str) -> Option<Connection> {
+    let (addr_type, rest) = value
         .strip_prefix("IN IP4 ")
         .map(|r| (AddrType::Ip4, r))
-        .or_else(|| value.strip_prefix("IN IP6 ").map(|r| (AddrType::Ip6, r)))
-        && is_bare_address(rest)
-    {
-        return Ok(Connection {
-            net_type: Text::from_static("IN"),
-            addr_type,
-            address: ctx.text(rest),
-            ttl: None,
-            count: None,
-        });
-    }
-    parse_connection_fields(ctx, value)
+        .or_else(|| value.strip_prefix("IN IP6 ").map(|r| (AddrType::Ip6, r)))?;
+    is_bare_address(rest).then(|| Connection {
+        net_type: Text::from_static("IN"),
+        addr_type,
+        address: ctx.text(rest),
+        ttl: None,
+        count: None,
+    })
 }
 
 /// [`parse_connection`] for any value.
@@ -1564,6 +1665,66 @@ mod tests {
         }
         let e = Sdp::parse(offer("a=ptime:20x\r\n")).err();
         assert_eq!(e.map(|e| e.line), Some(7));
+    }
+
+    /// The usual session head is taken whole (`v=0`, `o=`, `s=`, `c=`, `t=0 0` in their usual
+    /// forms): it parses to what the general checks make of the same lines (a trailing
+    /// blank sends a line and those after it through them, which the lenient parse strips),
+    /// and a line after it is checked with the line number, order and seen lines the
+    /// general checks would have.
+    #[test]
+    fn the_usual_head_parses_as_the_general_checks_do() {
+        let head = [
+            "v=0",
+            "o=- 3903548297 3903548297 IN IP4 192.0.2.1",
+            "s=-",
+            "c=IN IP4 192.0.2.1",
+            "t=0 0",
+        ];
+        let tail = "m=audio 4000 RTP/AVP 0\r\na=sendrecv\r\n";
+        let join = |lines: &[&str], blanks: u32| {
+            let mut out = String::new();
+            for (i, l) in lines.iter().enumerate() {
+                let blank = if blanks >> i & 1 == 1 { " " } else { "" };
+                out.push_str(&format!("{l}{blank}\r\n"));
+            }
+            out + tail
+        };
+        let usual = Sdp::parse(join(&head, 0)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(usual.origin.session_version, 3_903_548_297);
+        assert_eq!(usual.times.len(), 1);
+        for blanks in 1..32 {
+            let input = join(&head, blanks);
+            let lenient = Sdp::parse_with(input.clone(), &ParseOptions::lenient());
+            assert_eq!(lenient.as_ref().ok(), Some(&usual), "{input:?}");
+            let first = (0..5).find(|i| blanks >> i & 1 == 1).map(|i| i + 1);
+            let strict = Sdp::parse(input.clone()).err().map(|e| (e.line, e.reason));
+            assert_eq!(
+                strict,
+                first.map(|line| (line, ParseReason::TrailingWhitespace)),
+                "{input:?}"
+            );
+        }
+        // A line after the first `taken` head lines: the error and its line.
+        let c = "c=IN IP4 192.0.2.2";
+        for (taken, line, reason) in [
+            (1, "s=-", Some(ParseReason::Missing('o'))),
+            (2, "o=- 1 1 IN IP4 a", Some(ParseReason::Repeated)),
+            (2, c, Some(ParseReason::Missing('s'))),
+            (3, "o=- 1 1 IN IP4 a", Some(ParseReason::OutOfOrder)),
+            (4, c, Some(ParseReason::Repeated)),
+            (5, c, Some(ParseReason::OutOfOrder)),
+            (5, "x=1", Some(ParseReason::UnknownType)),
+            (5, "t=0 0", None),
+            (4, "b=AS:64", None),
+        ] {
+            let lines: Vec<&str> = head[..taken].iter().copied().chain([line]).collect();
+            let rest = &head[taken..];
+            // The head's remaining lines after the probe, then the media.
+            let input = join(&lines, 0).replacen(tail, &join(rest, 0), 1);
+            let got = Sdp::parse(input.clone()).err().map(|e| (e.line, e.reason));
+            assert_eq!(got, reason.map(|r| (taken + 1, r)), "{input:?}");
+        }
     }
 
     #[test]

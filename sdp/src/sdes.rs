@@ -346,8 +346,10 @@ pub(crate) fn check_crypto(value: &str, plus: bool) -> Result<(), AttributeError
     // passes over the key): a key that b64_len accepts holds none of those bytes, so
     // crypto_fields would find the same one key and accept it. Anything else goes the
     // long way, which names the field it rejects.
-    if let Some((tag, rest)) = split_byte(value, b' ')
-        && is_tag(tag)
+    // The tag is the digit run before the first space (`is_tag`).
+    let tag = crate::attr::digit_run(value.as_bytes());
+    if (1..=9).contains(&tag)
+        && let Some(rest) = value.get(tag..).and_then(|r| r.strip_prefix(' '))
         && let Some((suite, key_params)) = split_byte(rest, b' ')
         && !suite.is_empty()
         && let Some(key) = key_params.strip_prefix("inline:")
