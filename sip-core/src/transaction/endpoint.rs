@@ -2472,6 +2472,124 @@ mod tests {
         }
     }
 
+    /// The earliest deadline of every live transaction, read from the transactions
+    /// themselves (what [`Transactions::poll_timeout`] must answer).
+    fn earliest_live(t: &Transactions) -> Option<Instant> {
+        let slab = t.slots.iter().filter_map(|s| s.entry.as_ref()?.scheduled);
+        let records = t
+            .waits
+            .iter()
+            .filter_map(|s| Some(s.entry.as_ref()?.waiter.end_timer().0));
+        slab.chain(records).min()
+    }
+
+    /// `poll_timeout` is the earliest live deadline after every call, whatever the mix:
+    /// INVITE and OPTIONS clients and servers over UDP, messages lost or delivered late,
+    /// provisional, 2xx and non-2xx answers or none, timers run at random instants (early,
+    /// due, long past): the front of the deadline queue is never a cancelled or moved
+    /// deadline (`Transactions::prune`). Fails when `apply` does not prune (tried), and when
+    /// it prunes only a front that names another slot than the one it acted on (tried).
+    #[test]
+    fn poll_timeout_is_the_earliest_live_deadline_after_every_call() {
+        use crate::msg::StatusCode;
+        let t0 = origin();
+        let to_server = peer(Transport::Udp);
+        let to_client = client_udp();
+        let mut client = Transactions::new(TransactionConfig::default());
+        let mut server = Transactions::new(TransactionConfig::default());
+        let mut now = t0;
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut wire_to_server: Vec<Bytes> = Vec::new();
+        let mut wire_to_client: Vec<Bytes> = Vec::new();
+        let mut asked: Vec<(TransactionKey, Request)> = Vec::new();
+        let check = |t: &Transactions, step: usize| {
+            assert_eq!(t.poll_timeout(), earliest_live(t), "step {step}");
+        };
+        for step in 0..3000 {
+            match next() % 8 {
+                0 => {
+                    let method = if next() % 3 == 0 { "INVITE" } else { "OPTIONS" };
+                    let branch = format!("z9hG4bK-p{step}");
+                    client
+                        .send_request(now, udp_request(method, &branch), to_server)
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    check(&client, step);
+                }
+                1 | 2 => {
+                    // a message each way, or lost
+                    if !wire_to_server.is_empty() {
+                        let m = wire_to_server.remove(next() as usize % wire_to_server.len());
+                        if next() % 5 != 0 {
+                            server.handle_datagram(now, to_client, m);
+                            check(&server, step);
+                        }
+                    }
+                    if !wire_to_client.is_empty() {
+                        let m = wire_to_client.remove(next() as usize % wire_to_client.len());
+                        if next() % 5 != 0 {
+                            client.handle_datagram(now, to_server, m);
+                            check(&client, step);
+                        }
+                    }
+                }
+                3 => {
+                    if !asked.is_empty() {
+                        let (key, request) = asked.remove(next() as usize % asked.len());
+                        let status = match next() % 4 {
+                            0 => StatusCode::RINGING,
+                            1 => StatusCode::BUSY_HERE,
+                            _ => StatusCode::OK,
+                        };
+                        let response = Response::builder(&request, status).to_tag("s").build();
+                        if server.send_response(now, &key, response).is_ok()
+                            && status.as_u16() < 200
+                        {
+                            asked.push((key, request));
+                        }
+                        check(&server, step);
+                    }
+                }
+                4 => {
+                    // a timer run at an instant early, due or long past
+                    let to = match next() % 3 {
+                        0 => now + std::time::Duration::from_millis(next() % 700),
+                        1 => server
+                            .poll_timeout()
+                            .or(client.poll_timeout())
+                            .unwrap_or(now),
+                        _ => now + std::time::Duration::from_secs(next() % 40),
+                    };
+                    now = now.max(to);
+                    client.handle_timeout(now);
+                    check(&client, step);
+                    server.handle_timeout(now);
+                    check(&server, step);
+                }
+                _ => now += std::time::Duration::from_millis(next() % 300),
+            }
+            while let Some(t) = client.poll_transmit() {
+                wire_to_server.push(t.payload);
+            }
+            while let Some(t) = server.poll_transmit() {
+                wire_to_client.push(t.payload);
+            }
+            while let Some(e) = server.poll_event() {
+                if let TransactionEvent::Request { key, request, .. } = e {
+                    asked.push((key, request));
+                }
+            }
+            while client.poll_event().is_some() {}
+            check(&client, step);
+            check(&server, step);
+        }
+    }
+
     /// The remembered sent-by ([`Transactions::needs_stamp`]) answers as
     /// [`wire::needs_stamp`] does, request after request: the same host from the same
     /// source, then `rport`, another source, another spelling of the address, a name, IPv6,
