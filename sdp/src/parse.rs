@@ -1665,6 +1665,13 @@ mod tests {
         }
         let e = Sdp::parse(offer("a=ptime:20x\r\n")).err();
         assert_eq!(e.map(|e| e.line), Some(7));
+        // An rtcp port alone is scanned as ptime is, up to 65535 and five digits.
+        let sdp = Sdp::parse(offer("a=rtcp:65535\r\na=rtcp:0\r\n"));
+        assert_eq!(sdp.map(|s| s.media[0].attributes.len()), Ok(3));
+        for port in ["65536", "99999", "1000000"] {
+            let e = Sdp::parse(offer(&format!("a=rtcp:{port}\r\n"))).err();
+            assert_eq!(e.map(|e| e.line), Some(7), "{port}");
+        }
     }
 
     /// The usual session head is taken whole (`v=0`, `o=`, `s=`, `c=`, `t=0 0` in their usual
