@@ -1076,6 +1076,8 @@ mod tests {
         (0..=300)
             .chain((301..1500).step_by(23))
             .chain([1024, 1200, 1499, 1500])
+            // past the 254-block run of the 256-bit path (the fallback)
+            .chain([4000, 4063, 4064, 4065, 4080, 4096, 4130])
     }
 
     /// Which bytes of a protected packet a tamper test flips: every one for short payloads
@@ -1102,7 +1104,10 @@ mod tests {
         for &p in positions {
             let mut bad = pkt.to_vec();
             bad[p] ^= 1 << (rng.next() % 8);
+            let before = bad.clone();
             assert!(!unprotect(&mut bad), "flipped byte {p} of {}", pkt.len());
+            // no plaintext released: the refused packet is left as it came
+            assert_eq!(bad, before, "flipped byte {p} of {}: buffer changed", pkt.len());
         }
     }
 
