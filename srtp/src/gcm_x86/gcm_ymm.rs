@@ -1107,7 +1107,12 @@ mod tests {
             let before = bad.clone();
             assert!(!unprotect(&mut bad), "flipped byte {p} of {}", pkt.len());
             // no plaintext released: the refused packet is left as it came
-            assert_eq!(bad, before, "flipped byte {p} of {}: buffer changed", pkt.len());
+            assert_eq!(
+                bad,
+                before,
+                "flipped byte {p} of {}: buffer changed",
+                pkt.len()
+            );
         }
     }
 
