@@ -575,10 +575,7 @@ fn attribute_run(
         };
         let checked = checked_end.is_some();
         let eol = checked_end.unwrap_or_else(|| find_eol(b));
-        if !matches!((b.get(eol), b.get(eol + 1)), (Some(b'\r'), Some(b'\n')))
-            || matches!(b.get(eol.wrapping_sub(1)), Some(b' ' | b'\t'))
-            || taken >= room
-        {
+        if !usual_end(b, eol) || taken >= room {
             break;
         }
         // Offsets in `all`: the line's text (after `a=`) is `text..text + eol`.
@@ -887,15 +884,19 @@ fn usual_line(all: &str, pos: usize, kind: u8) -> Option<(&str, usize)> {
         return None;
     }
     let eol = find_eol(rest);
-    if !matches!(
-        (rest.get(eol), rest.get(eol + 1)),
-        (Some(b'\r'), Some(b'\n'))
-    ) || matches!(rest.get(eol.wrapping_sub(1)), Some(b' ' | b'\t'))
-    {
+    if !usual_end(rest, eol) {
         return None;
     }
     // `=` and CR are ASCII: both cuts are character boundaries.
     Some((all.get(pos + 2..pos + eol)?, pos + eol + 2))
+}
+
+/// Whether the line in `b` whose end was found at `eol` ends as the usual lines do: by CRLF,
+/// with no blank before it (the lines the general checks take without a deviation).
+#[inline]
+fn usual_end(b: &[u8], eol: usize) -> bool {
+    matches!((b.get(eol), b.get(eol + 1)), (Some(b'\r'), Some(b'\n')))
+        && !matches!(b.get(eol.wrapping_sub(1)), Some(b' ' | b'\t'))
 }
 
 /// The usual `o=` value, `<username> <sess-id> <sess-version> IN IP4|IP6 <address>`, read in

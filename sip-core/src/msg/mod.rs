@@ -408,11 +408,7 @@ impl Entry {
         let line = raw
             .get(start..self.value.start as usize)
             .unwrap_or_default();
-        let len = line
-            .iter()
-            .position(|&c| !scan::is_token(c))
-            .unwrap_or(line.len());
-        Span::new(start, start + len)
+        Span::new(start, start + scan::token_len(line))
     }
 }
 

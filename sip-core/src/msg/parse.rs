@@ -214,10 +214,8 @@ fn head_end<const DATAGRAM: bool>(rest: &[u8], pos: usize) -> Result<Option<usiz
 /// for a malformed line.
 #[cold]
 fn name_colon(line: &[u8]) -> Option<(usize, u8)> {
-    let name_len = line
-        .iter()
-        .position(|&c| !is_token(c))
-        .unwrap_or(line.len());
+    // where `Entry::name` ends the name when asked
+    let name_len = scan::token_len(line);
     if name_len == 0 || name_len > usize::from(u16::MAX) {
         return None;
     }

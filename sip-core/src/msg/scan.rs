@@ -70,6 +70,12 @@ pub(crate) fn is_token(b: u8) -> bool {
     TOKEN[usize::from(b)]
 }
 
+/// The length of the token `s` starts with (0 when its first byte is not a token character).
+#[inline]
+pub(crate) fn token_len(s: &[u8]) -> usize {
+    s.iter().position(|&c| !is_token(c)).unwrap_or(s.len())
+}
+
 /// Whether every byte is a token character and there is at least one.
 #[inline]
 pub(crate) fn all_token(s: &[u8]) -> bool {
